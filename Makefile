@@ -1,0 +1,34 @@
+# radiomix: the two commands are `make demo` and `make test`; both set themselves up.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+PIP := $(BIN)/python -m pip
+CONSTRAINTS := constraints.txt
+STAMP := $(VENV)/.installed
+
+.PHONY: setup test test-all demo lint clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml $(CONSTRAINTS)
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip -c $(CONSTRAINTS)
+	$(PIP) install --quiet torch==2.13.0 -c $(CONSTRAINTS)
+	$(PIP) install --quiet -e ".[all,dev]" -c $(CONSTRAINTS)
+	touch $(STAMP)
+
+test: setup
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-all: setup
+	$(BIN)/python -m pytest -m "" $(PYTEST_ARGS)
+
+demo: setup
+	$(BIN)/radiomix demo
+
+lint: setup
+	$(BIN)/ruff check src tests
+	$(BIN)/mypy src
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info

@@ -1,0 +1,60 @@
+"""Exception hierarchy of radiomix.
+
+Every error a user can cause is an :class:`InputError` subclass with a message that says what
+was found, what was expected and how to fix it. Messages carry manifest identifiers only,
+never DICOM patient attributes.
+"""
+
+from __future__ import annotations
+
+
+class RadiomixError(Exception):
+    """Base class of every radiomix error."""
+
+
+class InputError(RadiomixError, ValueError):
+    """Bad input data or arguments supplied by the user."""
+
+
+class SettingsError(InputError):
+    """Invalid settings: unknown key, value out of range, incompatible options."""
+
+
+class GeometryMismatchError(InputError):
+    """Image and mask do not share a voxel grid (size, spacing, origin or direction)."""
+
+
+class EmptyRoiError(InputError):
+    """The region of interest holds no voxel (or none after re-segmentation)."""
+
+
+class RoiTooSmallError(EmptyRoiError):
+    """The region of interest holds fewer voxels than the configured minimum."""
+
+
+class LabelNotFoundError(InputError):
+    """The requested label, ROI name or segment does not exist in the mask."""
+
+
+class AmbiguousLabelError(InputError):
+    """The mask holds several labels (or a 0/255 coding) and no label was chosen."""
+
+
+class InvalidIntensityError(InputError):
+    """The image holds NaN or infinite values inside the processing region."""
+
+
+class DicomError(InputError):
+    """A DICOM series or object cannot be read as requested (missing/irregular slices...)."""
+
+
+class SuvConversionError(DicomError):
+    """PET values cannot be converted to SUV; the message names the missing attribute."""
+
+
+class DependencyError(RadiomixError, ImportError):
+    """An optional dependency (an extra of the package) is not installed."""
+
+
+class InternalError(RadiomixError, RuntimeError):
+    """A broken internal invariant: a bug in radiomix, please report it."""

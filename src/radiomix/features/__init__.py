@@ -1,0 +1,11 @@
+"""IBSI feature families. Importing this package registers every family by name."""
+
+from radiomix.features import (  # noqa: F401  (imported to register the families)
+    intensity_histogram,
+    morphology,
+    statistics,
+)
+from radiomix.features.aggregation import Aggregation
+from radiomix.features.registry import FeatureSpec, all_features, get_feature
+
+__all__ = ["Aggregation", "FeatureSpec", "all_features", "get_feature"]

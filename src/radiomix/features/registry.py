@@ -1,0 +1,200 @@
+"""The feature registry: every feature written out in code, keyed by IBSI code.
+
+Each feature is a small function registered with :func:`feature`; each family registers
+one compute function with :func:`family` that builds the family's shared intermediate
+(e.g. the GLCMs of one aggregation) once and evaluates the requested feature functions on
+it. The registry drives ``radiomix features``, the column names and the IBSI reference
+tests.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from radiomix.errors import InternalError, SettingsError
+from radiomix.features.aggregation import Aggregation
+
+if TYPE_CHECKING:
+    from radiomix.roi import RoiContext
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+FAMILY_CODES: dict[str, str] = {
+    "morph": "HCUG",
+    "loc": "9ST6",
+    "stat": "UHIW",
+    "ih": "ZVCW",
+    "ivh": "P88C",
+    "glcm": "LFYI",
+    "glrlm": "TP0I",
+    "glszm": "9SAK",
+    "gldzm": "VMDZ",
+    "ngtdm": "IPET",
+    "ngldm": "REK0",
+}
+"""Family short name -> IBSI family identifier."""
+
+FAMILY_TITLES: dict[str, str] = {
+    "morph": "Morphological features",
+    "loc": "Local intensity features",
+    "stat": "Intensity-based statistical features",
+    "ih": "Intensity histogram features",
+    "ivh": "Intensity-volume histogram features",
+    "glcm": "Grey level co-occurrence based features",
+    "glrlm": "Grey level run length based features",
+    "glszm": "Grey level size zone based features",
+    "gldzm": "Grey level distance zone based features",
+    "ngtdm": "Neighbourhood grey tone difference based features",
+    "ngldm": "Neighbouring grey level dependence based features",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class FeatureSpec:
+    """A registered feature.
+
+    Attributes
+    ----------
+    name : str
+        Stable name ``family.feature`` (e.g. ``glcm.joint_max``).
+    ibsi : str or None
+        IBSI identifier, ``None`` for features IBSI does not define.
+    family : str
+        Family short name (``glcm``); :data:`FAMILY_CODES` gives the IBSI code.
+    func : callable
+        The feature function; its argument is whatever its family's compute function
+        passes (the ROI context, or the marginals of one texture matrix).
+    aggregations : tuple of Aggregation
+        Aggregation methods the feature is defined for; empty when it has none.
+    requires : tuple of str
+        Names of shared intermediates the feature reads (mesh, glcm, ...).
+    """
+
+    name: str
+    ibsi: str | None
+    family: str
+    func: Callable[..., Any]
+    aggregations: tuple[Aggregation, ...]
+    requires: tuple[str, ...]
+
+    @property
+    def feature(self) -> str:
+        """The feature part of the name (``joint_max``)."""
+        return self.name.split(".", 1)[1]
+
+    @property
+    def family_code(self) -> str:
+        """IBSI family identifier (``LFYI``)."""
+        return FAMILY_CODES[self.family]
+
+    @property
+    def doc(self) -> str:
+        """First line of the feature function's docstring."""
+        return (self.func.__doc__ or "").strip().splitlines()[0] if self.func.__doc__ else ""
+
+    def column(self, *, tag: str, filter_name: str, aggregation: Aggregation | None) -> str:
+        """Column name ``<tag>.<filter>.<family>.<feature>[.<aggregation>]``."""
+        base = f"{tag}.{filter_name}.{self.name}"
+        return f"{base}.{aggregation.token}" if aggregation is not None else base
+
+
+FamilyCompute = Callable[
+    ["RoiContext", "Aggregation | None", Sequence[FeatureSpec]], dict[str, float]
+]
+
+_FEATURES: dict[str, FeatureSpec] = {}
+_FAMILIES: dict[str, FamilyCompute] = {}
+
+
+def feature(
+    *,
+    name: str,
+    ibsi: str | None,
+    aggregations: Sequence[Aggregation] = (),
+    requires: Sequence[str] = (),
+) -> Callable[[F], F]:
+    """Register a feature function under ``name`` (``family.feature``) and IBSI code.
+
+    Examples
+    --------
+    >>> @feature(name="stat.example_only", ibsi=None)  # doctest: +SKIP
+    ... def example_only(ctx):
+    ...     '''Example feature (no IBSI code).'''
+    ...     return 0.0
+    """
+    family_name, _, feat = name.partition(".")
+    if family_name not in FAMILY_CODES or not feat:
+        raise InternalError(f"feature name {name!r} must be '<family>.<feature>'")
+
+    def register(func: F) -> F:
+        if name in _FEATURES:
+            raise InternalError(f"feature {name!r} registered twice")
+        _FEATURES[name] = FeatureSpec(
+            name=name,
+            ibsi=ibsi,
+            family=family_name,
+            func=func,
+            aggregations=tuple(aggregations),
+            requires=tuple(requires),
+        )
+        return func
+
+    return register
+
+
+def family(name: str) -> Callable[[FamilyCompute], FamilyCompute]:
+    """Register the compute function of a family.
+
+    The function receives the ROI context, one aggregation (``None`` for families without
+    aggregation) and the feature specs to evaluate, and returns ``{spec.name: value}``.
+    """
+    if name not in FAMILY_CODES:
+        raise InternalError(f"unknown family {name!r}")
+
+    def register(func: FamilyCompute) -> FamilyCompute:
+        _FAMILIES[name] = func
+        return func
+
+    return register
+
+
+def evaluate_each(ctx: RoiContext, specs: Sequence[FeatureSpec], arg: Any) -> dict[str, float]:
+    """Evaluate each feature function on ``arg`` (the common family compute body)."""
+    return {s.name: float(s.func(arg)) for s in specs}
+
+
+def all_features() -> tuple[FeatureSpec, ...]:
+    """Every registered feature, in family order then registration order."""
+    _load()
+    order = {f: i for i, f in enumerate(FAMILY_CODES)}
+    return tuple(sorted(_FEATURES.values(), key=lambda s: order[s.family]))
+
+
+def family_compute(name: str) -> FamilyCompute:
+    """The compute function registered for family ``name``."""
+    _load()
+    try:
+        return _FAMILIES[name]
+    except KeyError:
+        raise InternalError(f"family {name!r} has no compute function registered") from None
+
+
+def get_feature(name: str) -> FeatureSpec:
+    """Look a feature up by name or IBSI code; unknown names suggest the nearest."""
+    _load()
+    if name in _FEATURES:
+        return _FEATURES[name]
+    for spec in _FEATURES.values():
+        if spec.ibsi == name:
+            return spec
+    near = difflib.get_close_matches(name, list(_FEATURES), n=1)
+    hint = f"; did you mean {near[0]!r}?" if near else ""
+    raise SettingsError(f"unknown feature {name!r}{hint}")
+
+
+def _load() -> None:
+    # Importing the package imports every family module by name (no scanning).
+    import radiomix.features  # noqa: F401

@@ -1,0 +1,137 @@
+"""The processed region of interest that every feature family reads.
+
+:class:`RoiContext` holds the frozen outputs of the processing chain (cropped image,
+morphological and intensity masks, discretised grey levels, IVH intensities, spacing) and
+caches expensive intermediates (mesh, texture matrices) computed on first use. It is the only
+thing feature functions see; it knows nothing about files or DICOM.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import numpy as np
+
+from radiomix.errors import InternalError
+from radiomix.settings.steps import FeatureSettings
+from radiomix.types import BoolArray, FloatArray, IntArray, Spacing
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class IvhInput:
+    """Intensities and range for the intensity-volume histogram (IBSI P88C).
+
+    Attributes
+    ----------
+    values : (N,) ndarray of float64
+        IVH intensity of each intensity-mask voxel: calibrated intensities (discrete case),
+        bin-centre intensities (fixed bin size) or bin numbers (fixed bin number).
+    lower, upper : float
+        Intensity range used for the intensity fraction: the re-segmentation range when it
+        applies, otherwise the minimum and maximum of ``values``.
+    step : float
+        Spacing between consecutive possible IVH intensities (1 for integer HU or bin
+        numbers, the bin width for fixed-bin-size bin centres).
+    """
+
+    values: FloatArray
+    lower: float
+    upper: float
+    step: float
+
+
+class RoiContext:
+    """Inputs of feature computation for one ROI, with lazily cached intermediates.
+
+    Parameters
+    ----------
+    image : (Z, Y, X) ndarray of float64
+        Processed intensities (after interpolation and rounding), cropped around the ROI
+        with a margin; voxels outside the ROI are real image values (local intensity uses
+        them).
+    morph_mask : (Z, Y, X) ndarray of bool
+        Morphological mask (after ROI interpolation, before re-segmentation).
+    int_mask : (Z, Y, X) ndarray of bool
+        Intensity mask (after re-segmentation); a subset of ``morph_mask``.
+    spacing : tuple of 3 float
+        Voxel spacing in mm, (z, y, x).
+    levels : (Z, Y, X) ndarray of int64
+        Discretised grey levels 1..``n_levels`` inside ``int_mask``, 0 outside.
+    n_levels : int
+        Number of grey levels N_g (matrix size of texture families).
+    ivh : IvhInput
+        Intensities for the intensity-volume histogram.
+    settings : FeatureSettings
+        Texture parameters (distances, coarseness, ...).
+
+    Notes
+    -----
+    Arrays are made read-only; the context never changes them. Intermediates are stored in
+    an instance dictionary through :meth:`cached` and freed with the context.
+    """
+
+    def __init__(
+        self,
+        image: FloatArray,
+        morph_mask: BoolArray,
+        int_mask: BoolArray,
+        spacing: Spacing,
+        *,
+        levels: IntArray,
+        n_levels: int,
+        ivh: IvhInput,
+        settings: FeatureSettings,
+    ) -> None:
+        if not (image.shape == morph_mask.shape == int_mask.shape == levels.shape):
+            raise InternalError(
+                "RoiContext arrays differ in shape: "
+                f"image {image.shape}, morph {morph_mask.shape}, int {int_mask.shape}, "
+                f"levels {levels.shape}"
+            )
+        if image.ndim != 3:
+            raise InternalError(f"RoiContext needs (Z, Y, X) arrays, got ndim={image.ndim}")
+        self.image = _readonly(np.asarray(image, dtype=np.float64))
+        self.morph_mask = _readonly(np.asarray(morph_mask, dtype=bool))
+        self.int_mask = _readonly(np.asarray(int_mask, dtype=bool))
+        self.levels = _readonly(np.asarray(levels, dtype=np.int64))
+        self.spacing: Spacing = (float(spacing[0]), float(spacing[1]), float(spacing[2]))
+        self.n_levels = int(n_levels)
+        self.ivh = ivh
+        self.settings = settings
+        self._cache: dict[Hashable, Any] = {}
+        self.notes: dict[str, str] = {}
+        """Provenance notes set by features (e.g. an approximation used)."""
+
+    @property
+    def voxel_volume(self) -> float:
+        """Volume of one voxel in mm³."""
+        return self.spacing[0] * self.spacing[1] * self.spacing[2]
+
+    @property
+    def intensities(self) -> FloatArray:
+        """Intensities of the intensity-mask voxels, (N,) float64 (cached)."""
+        return self.cached("intensities", lambda: self.image[self.int_mask])
+
+    @property
+    def grey_levels(self) -> IntArray:
+        """Discretised grey levels of the intensity-mask voxels, (N,) int64 (cached)."""
+        return self.cached("grey_levels", lambda: self.levels[self.int_mask])
+
+    def cached(self, key: Hashable, compute: Callable[[], T]) -> T:
+        """Return the intermediate stored under ``key``, computing it on first use."""
+        try:
+            return self._cache[key]  # type: ignore[no-any-return]
+        except KeyError:
+            value = compute()
+            self._cache[key] = value
+            return value
+
+
+def _readonly(a: np.ndarray) -> np.ndarray:
+    a = a.view()
+    a.flags.writeable = False
+    return a

@@ -1,0 +1,314 @@
+"""Frozen settings dataclasses mirroring the IBSI 1 image processing chain (manual ch. 2).
+
+Axis-ordered tuples (spacing) are in (z, y, x) order and millimetres, like the arrays.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Literal
+
+from radiomix.errors import SettingsError
+
+Dimensionality = Literal["2d", "3d"]
+ImageInterpolation = Literal["nearest", "linear", "cubic"]
+MaskInterpolation = Literal["nearest", "linear"]
+DiscretisationMethod = Literal["none", "fbn", "fbs"]
+
+FAMILIES: tuple[str, ...] = (
+    "morph",
+    "loc",
+    "stat",
+    "ih",
+    "ivh",
+    "glcm",
+    "glrlm",
+    "glszm",
+    "gldzm",
+    "ngtdm",
+    "ngldm",
+)
+"""Feature family short names used in column names (IBSI families HCUG … REK0)."""
+
+
+def _fail(msg: str) -> None:
+    raise SettingsError(msg)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class CropSettings:
+    """Cropping of image and mask to the ROI bounding box before processing.
+
+    Parameters
+    ----------
+    margin_mm : float
+        Margin around the ROI bounding box, in mm. Cropping never changes feature values
+        when the margin covers the interpolation kernel support; it only saves work.
+    min_roi_voxels : int
+        Smallest accepted ROI (voxels on the original grid); smaller ROIs raise
+        :class:`~radiomix.errors.RoiTooSmallError`.
+    """
+
+    margin_mm: float = 10.0
+    min_roi_voxels: int = 1
+
+    def __post_init__(self) -> None:
+        if not (self.margin_mm >= 0 and math.isfinite(self.margin_mm)):
+            _fail(f"crop.margin_mm must be a finite number >= 0, got {self.margin_mm!r}")
+        if self.min_roi_voxels < 1:
+            _fail(f"crop.min_roi_voxels must be >= 1, got {self.min_roi_voxels!r}")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class InterpolationSettings:
+    """Image interpolation to a new voxel grid (IBSI 1 §2.4, interpolation).
+
+    Parameters
+    ----------
+    spacing : tuple of 3 float or None, or None
+        New spacing in mm, (z, y, x). ``None`` disables interpolation. With
+        ``dimensionality="2d"`` the z entry must be ``None``: slices are interpolated
+        in-plane only and the slice spacing is kept.
+    method : {"nearest", "linear", "cubic"}
+        Nearest neighbour, (bi/tri)linear or cubic B-spline interpolation.
+    round_intensities : bool
+        Round interpolated intensities to the nearest integer (CT: HU), IBSI "intensity
+        rounding".
+    """
+
+    spacing: tuple[float | None, float, float] | None = None
+    method: ImageInterpolation = "linear"
+    round_intensities: bool = False
+
+    def __post_init__(self) -> None:
+        if self.method not in ("nearest", "linear", "cubic"):
+            _fail(
+                f"interpolation.method must be one of nearest, linear, cubic; got {self.method!r}"
+            )
+        if self.spacing is not None:
+            if len(self.spacing) != 3:
+                _fail(f"interpolation.spacing needs 3 values (z, y, x), got {self.spacing!r}")
+            for s in self.spacing[1:]:
+                if s is None or not (s > 0 and math.isfinite(s)):
+                    _fail(f"interpolation.spacing values must be > 0 mm, got {self.spacing!r}")
+            z = self.spacing[0]
+            if z is not None and not (z > 0 and math.isfinite(z)):
+                _fail(f"interpolation.spacing values must be > 0 mm, got {self.spacing!r}")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class MaskInterpolationSettings:
+    """ROI mask interpolation and partial-volume threshold (IBSI 1 §2.4).
+
+    Parameters
+    ----------
+    method : {"nearest", "linear"}
+        Interpolation of the binary mask onto the new grid.
+    partial_volume_threshold : float
+        Interpolated mask values >= this threshold become ROI voxels (IBSI uses 0.5).
+    """
+
+    method: MaskInterpolation = "linear"
+    partial_volume_threshold: float = 0.5
+
+    def __post_init__(self) -> None:
+        if self.method not in ("nearest", "linear"):
+            _fail(f"mask_interpolation.method must be nearest or linear, got {self.method!r}")
+        if not 0.0 < self.partial_volume_threshold <= 1.0:
+            _fail(
+                "mask_interpolation.partial_volume_threshold must be in (0, 1], got "
+                f"{self.partial_volume_threshold!r}"
+            )
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ResegmentationSettings:
+    """Re-segmentation of the intensity mask (IBSI 1 §2.5).
+
+    Parameters
+    ----------
+    range : tuple of (float or None, float or None) or None
+        Closed intensity interval kept in the intensity mask; either bound may be ``None``
+        (open). ``None`` keeps every intensity.
+    outlier_sigma : float or None
+        Remove voxels outside mean ± n·SD of the ROI intensities (computed on the ROI after
+        range re-segmentation). When both are set, the intersection is kept.
+    """
+
+    range: tuple[float | None, float | None] | None = None
+    outlier_sigma: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.range is not None:
+            if len(self.range) != 2:
+                _fail(f"resegmentation.range needs [lower, upper], got {self.range!r}")
+            lo, hi = self.range
+            if lo is not None and hi is not None and lo > hi:
+                _fail(f"resegmentation.range lower bound {lo} exceeds upper bound {hi}")
+        if self.outlier_sigma is not None and not self.outlier_sigma > 0:
+            _fail(f"resegmentation.outlier_sigma must be > 0, got {self.outlier_sigma!r}")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class DiscretisationSettings:
+    """Intensity discretisation (IBSI 1 §2.7).
+
+    Parameters
+    ----------
+    method : {"none", "fbn", "fbs"}
+        ``fbn``: fixed bin number (``bins``); ``fbs``: fixed bin size (``bin_width``, in image
+        units) with the lower edge at the lower re-segmentation bound, or at the ROI minimum
+        when the range has no lower bound; ``none``: intensities used as they are (they must
+        be integers >= 1 for texture matrices, as in the digital phantom).
+    bins : int or None
+        Number of bins for ``fbn``.
+    bin_width : float or None
+        Bin width for ``fbs``.
+    """
+
+    method: DiscretisationMethod = "fbn"
+    bins: int | None = 32
+    bin_width: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.method not in ("none", "fbn", "fbs"):
+            _fail(f"discretisation.method must be none, fbn or fbs; got {self.method!r}")
+        if self.method == "fbn" and (self.bins is None or self.bins < 1):
+            _fail(f"discretisation.bins must be an integer >= 1 for fbn, got {self.bins!r}")
+        if self.method == "fbs" and (self.bin_width is None or not self.bin_width > 0):
+            _fail(f"discretisation.bin_width must be > 0 for fbs, got {self.bin_width!r}")
+
+    @property
+    def tag(self) -> str:
+        """Short description, e.g. ``fbn32`` or ``fbs25``."""
+        if self.method == "fbn":
+            return f"fbn{self.bins}"
+        if self.method == "fbs":
+            return f"fbs{self.bin_width:g}".replace(".", "p")
+        return "none"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class IvhSettings:
+    """Discretisation before the intensity-volume histogram (IBSI 1 §2.7 and P88C).
+
+    Parameters
+    ----------
+    method : {"none", "fbn", "fbs"}
+        ``none`` uses the (integer) intensities directly with interval 1; ``fbs`` re-bins
+        with ``bin_width`` from the lower re-segmentation bound and uses bin-centre
+        intensities; ``fbn`` re-bins into ``bins`` bins and uses the bin numbers.
+    bins, bin_width : see :class:`DiscretisationSettings`.
+    use_resegmentation_range : bool
+        Use the re-segmentation range as the intensity range of the IVH (calibrated units,
+        e.g. CT). When false, or when no range is set, the ROI minimum and maximum are used.
+    """
+
+    method: DiscretisationMethod = "none"
+    bins: int | None = None
+    bin_width: float | None = None
+    use_resegmentation_range: bool = True
+
+    def __post_init__(self) -> None:
+        if self.method not in ("none", "fbn", "fbs"):
+            _fail(f"ivh.method must be none, fbn or fbs; got {self.method!r}")
+        if self.method == "fbn" and (self.bins is None or self.bins < 1):
+            _fail(f"ivh.bins must be an integer >= 1 for fbn, got {self.bins!r}")
+        if self.method == "fbs" and (self.bin_width is None or not self.bin_width > 0):
+            _fail(f"ivh.bin_width must be > 0 for fbs, got {self.bin_width!r}")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class FeatureSettings:
+    """Which features to compute and the texture-matrix parameters.
+
+    Parameters
+    ----------
+    families : tuple of str
+        Feature families (short names, see :data:`FAMILIES`).
+    glcm_distance : int
+        Chebyshev distance δ of GLCM neighbours.
+    glcm_symmetric : bool
+        Symmetrise GLCMs (IBSI: yes).
+    ngtdm_distance, ngldm_distance : int
+        Chebyshev neighbourhood distance of NGTDM and NGLDM.
+    ngldm_coarseness : int
+        NGLDM coarseness α.
+    linkage_distance : int
+        Chebyshev linkage distance for GLSZM and GLDZM zones.
+    aggregations : tuple of str or None
+        Texture aggregation methods to compute, by column token (``2d_averaged``,
+        ``2d_slice_merged``, ``2p5d_direction_merged``, ``2p5d_merged``, ``3d_averaged``,
+        ``3d_merged``, ``2d``, ``2p5d``, ``3d``). ``None``: the 2D and 2.5D methods when
+        ``dimensionality`` is ``2d``, the 3D methods when it is ``3d``.
+    moran_max_voxels : int
+        Moran's I and Geary's C are exact (O(n²)) up to this many ROI voxels; above it a
+        seeded random subsample of this size is used and the approximation is recorded in
+        provenance.
+    seed : int
+        Seed of every random choice in feature computation.
+    """
+
+    families: tuple[str, ...] = FAMILIES
+    glcm_distance: int = 1
+    glcm_symmetric: bool = True
+    ngtdm_distance: int = 1
+    ngldm_distance: int = 1
+    ngldm_coarseness: int = 0
+    linkage_distance: int = 1
+    aggregations: tuple[str, ...] | None = None
+    moran_max_voxels: int = 10_000
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        for fam in self.families:
+            if fam not in FAMILIES:
+                import difflib
+
+                near = difflib.get_close_matches(fam, FAMILIES, n=1)
+                hint = f"; did you mean {near[0]!r}?" if near else ""
+                _fail(f"unknown feature family {fam!r}{hint} Valid: {', '.join(FAMILIES)}")
+        for name in ("glcm_distance", "ngtdm_distance", "ngldm_distance", "linkage_distance"):
+            if getattr(self, name) < 1:
+                _fail(f"features.{name} must be >= 1, got {getattr(self, name)!r}")
+        if self.ngldm_coarseness < 0:
+            _fail(f"features.ngldm_coarseness must be >= 0, got {self.ngldm_coarseness!r}")
+        if self.moran_max_voxels < 2:
+            _fail(f"features.moran_max_voxels must be >= 2, got {self.moran_max_voxels!r}")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ExtractionSettings:
+    """Complete settings of one extraction: the IBSI processing chain plus features.
+
+    Parameters
+    ----------
+    dimensionality : {"2d", "3d"}
+        ``2d``: in-plane interpolation and per-slice texture (IBSI configurations A, B);
+        ``3d``: volumetric (C–E).
+    """
+
+    dimensionality: Dimensionality = "3d"
+    crop: CropSettings = field(default_factory=CropSettings)
+    interpolation: InterpolationSettings = field(default_factory=InterpolationSettings)
+    mask_interpolation: MaskInterpolationSettings = field(
+        default_factory=MaskInterpolationSettings
+    )
+    resegmentation: ResegmentationSettings = field(default_factory=ResegmentationSettings)
+    discretisation: DiscretisationSettings = field(default_factory=DiscretisationSettings)
+    ivh: IvhSettings = field(default_factory=IvhSettings)
+    features: FeatureSettings = field(default_factory=FeatureSettings)
+
+    def __post_init__(self) -> None:
+        if self.dimensionality not in ("2d", "3d"):
+            _fail(f"dimensionality must be 2d or 3d, got {self.dimensionality!r}")
+        sp = self.interpolation.spacing
+        if sp is not None:
+            if self.dimensionality == "2d" and sp[0] is not None:
+                _fail(
+                    "with dimensionality 2d, interpolation is in-plane: give spacing as "
+                    f"[null, y, x], got {list(sp)!r}"
+                )
+            if self.dimensionality == "3d" and sp[0] is None:
+                _fail(f"with dimensionality 3d, interpolation.spacing needs z, got {list(sp)!r}")
