@@ -32,3 +32,45 @@ def require_data(*parts: str) -> Path:
 def shared_data() -> Path:
     """The ../shared/data folder (skips or fails when absent, see module docstring)."""
     return require_data()
+
+
+def read_reference_rows(dataset: str, family_code: str | None = None) -> list[dict[str, str]]:
+    """Rows of ibsi1/reference_values.csv for one data set (and optionally one family)."""
+    import csv
+
+    path = require_data("ibsi1", "reference_values.csv")
+    with path.open(encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    return [
+        r
+        for r in rows
+        if r["dataset"] == dataset and (family_code is None or r["family_code"] == family_code)
+    ]
+
+
+@pytest.fixture(scope="session")
+def digital_phantom_context():
+    """RoiContext of the IBSI 1 digital phantom, unprocessed (grey levels used as is)."""
+    import numpy as np
+    import SimpleITK as sitk
+
+    from radiomix.roi import IvhInput, RoiContext
+    from radiomix.settings import FeatureSettings
+
+    folder = require_data("ibsi1", "digital_phantom")
+    image = sitk.GetArrayFromImage(sitk.ReadImage(str(folder / "image.nii.gz"))).astype(float)
+    img_mask = sitk.ReadImage(str(folder / "mask.nii.gz"))
+    mask = sitk.GetArrayFromImage(img_mask) > 0
+    spacing = tuple(reversed(img_mask.GetSpacing()))
+    levels = np.where(mask, np.rint(image), 0).astype(np.int64)
+    values = image[mask]
+    return RoiContext(
+        image,
+        mask,
+        mask,
+        spacing,
+        levels=levels,
+        n_levels=int(levels.max()),
+        ivh=IvhInput(values=values, lower=float(values.min()), upper=float(values.max()), step=1.0),
+        settings=FeatureSettings(),
+    )

@@ -1,8 +1,16 @@
 """IBSI feature families. Importing this package registers every family by name."""
 
 from radiomix.features import (  # noqa: F401  (imported to register the families)
+    gldzm,
+    glcm,
+    glrlm,
+    glszm,
     intensity_histogram,
+    ivh,
+    local_intensity,
     morphology,
+    ngldm,
+    ngtdm,
     statistics,
 )
 from radiomix.features.aggregation import Aggregation

@@ -1,0 +1,1 @@
+"""Private numba kernels of the feature families: no validation, preallocated outputs."""

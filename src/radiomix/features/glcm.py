@@ -1,0 +1,1 @@
+"""IBSI feature family module (glcm); being written."""

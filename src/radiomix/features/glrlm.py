@@ -1,0 +1,1 @@
+"""IBSI feature family module (glrlm); being written."""

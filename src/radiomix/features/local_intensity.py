@@ -1,0 +1,1 @@
+"""IBSI feature family module (local_intensity); being written."""

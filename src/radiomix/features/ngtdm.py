@@ -1,0 +1,1 @@
+"""IBSI feature family module (ngtdm); being written."""
