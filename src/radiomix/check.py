@@ -1,0 +1,210 @@
+"""Checks at the boundary: image against mask, label selection, ROI size, intensities.
+
+Everything a user can get wrong about one case is checked here once, before processing;
+each problem raises a typed error from :mod:`radiomix.errors` whose message gives the values
+found, the values expected and the fix. Nothing is resampled or recoded silently.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import SimpleITK as sitk
+
+from radiomix.errors import (
+    AmbiguousLabelError,
+    EmptyRoiError,
+    GeometryMismatchError,
+    InputError,
+    InvalidIntensityError,
+    LabelNotFoundError,
+    RoiTooSmallError,
+)
+
+GEOMETRY_TOLERANCE = 1e-3
+"""Default tolerance: relative for spacing, in voxels for origin, absolute for direction."""
+
+
+@dataclass(frozen=True, slots=True)
+class CheckedCase:
+    """An image with a binary ROI mask on the same grid, ready for processing.
+
+    Attributes
+    ----------
+    image : SimpleITK.Image
+        float64 image.
+    mask : SimpleITK.Image
+        uint8 mask with values 0/1 on the image grid.
+    case_id : str or None
+        Manifest identifier used in messages.
+    n_voxels : int
+        Number of ROI voxels.
+    """
+
+    image: sitk.Image
+    mask: sitk.Image
+    case_id: str | None
+    n_voxels: int
+
+
+def _prefix(case_id: str | None) -> str:
+    return f"[{case_id}] " if case_id else ""
+
+
+def geometry_differences(
+    image: sitk.Image, mask: sitk.Image, *, tolerance: float = GEOMETRY_TOLERANCE
+) -> list[str]:
+    """Differences between the voxel grids of image and mask, one line each.
+
+    Spacing is compared relatively, origin in units of the image spacing, direction
+    cosines absolutely, all within ``tolerance``; sizes must be equal.
+    """
+    diffs = []
+    if image.GetDimension() != mask.GetDimension():
+        return [f"dimension: image {image.GetDimension()}D, mask {mask.GetDimension()}D"]
+    if image.GetSize() != mask.GetSize():
+        diffs.append(f"size (x, y, z): image {image.GetSize()}, mask {mask.GetSize()}")
+    si, sm = np.asarray(image.GetSpacing()), np.asarray(mask.GetSpacing())
+    if np.any(np.abs(si - sm) > tolerance * si):
+        diffs.append(f"spacing (mm): image {_fmt(si)}, mask {_fmt(sm)}")
+    oi, om = np.asarray(image.GetOrigin()), np.asarray(mask.GetOrigin())
+    if np.any(np.abs(oi - om) > tolerance * si):
+        diffs.append(f"origin (mm): image {_fmt(oi)}, mask {_fmt(om)}")
+    di, dm = np.asarray(image.GetDirection()), np.asarray(mask.GetDirection())
+    if np.any(np.abs(di - dm) > tolerance):
+        diffs.append(f"direction: image {_fmt(di)}, mask {_fmt(dm)}")
+    return diffs
+
+
+def _fmt(a: np.ndarray) -> str:
+    return "(" + ", ".join(f"{v:.6g}" for v in a) + ")"
+
+
+def resample_mask_to_image(mask: sitk.Image, image: sitk.Image) -> sitk.Image:
+    """Resample a mask onto the image grid by nearest neighbour (only on request)."""
+    return sitk.Resample(mask, image, sitk.Transform(), sitk.sitkNearestNeighbor, 0, mask.GetPixelID())
+
+
+def select_label(values: np.ndarray, *, label: int | None, case_id: str | None = None) -> np.ndarray:
+    """Binary ROI from a label array.
+
+    Parameters
+    ----------
+    values : ndarray
+        Mask voxel values.
+    label : int or None
+        Label to select. Without it the mask must hold only 0 and 1.
+
+    Raises
+    ------
+    LabelNotFoundError
+        ``label`` does not occur in the mask.
+    AmbiguousLabelError
+        No label given and the mask is 0/255 coded or holds several labels.
+    InputError
+        Non-integer mask values (fractional masks must be thresholded explicitly).
+    """
+    if not np.all(np.isfinite(values)) or np.any(values != np.round(values)):
+        raise InputError(
+            f"{_prefix(case_id)}mask holds non-integer values; threshold a fractional mask "
+            "explicitly (e.g. DICOM SEG fraction_threshold) before extraction"
+        )
+    present = np.unique(values)
+    labels = [int(v) for v in present if v != 0]
+    if label is not None:
+        if label not in labels:
+            raise LabelNotFoundError(
+                f"{_prefix(case_id)}label {label} not found in the mask; labels present: "
+                f"{labels or 'none (mask is empty)'}"
+            )
+        return values == label
+    if labels == [255]:
+        raise AmbiguousLabelError(
+            f"{_prefix(case_id)}mask is coded 0/255; pass --label 255 to use it as the ROI"
+        )
+    if len(labels) > 1:
+        raise AmbiguousLabelError(
+            f"{_prefix(case_id)}mask holds several labels {labels}; choose one with --label"
+        )
+    return values == 1 if labels else np.zeros(values.shape, dtype=bool)
+
+
+def check_case(
+    image: sitk.Image,
+    mask: sitk.Image,
+    *,
+    label: int | None = None,
+    resample_mask: bool = False,
+    min_voxels: int = 1,
+    tolerance: float = GEOMETRY_TOLERANCE,
+    case_id: str | None = None,
+) -> CheckedCase:
+    """Validate an image and its mask; return the binary ROI on the image grid.
+
+    Parameters
+    ----------
+    image, mask : SimpleITK.Image
+        The image and its mask (label image).
+    label : int, optional
+        Mask label forming the ROI (required for 0/255 and multi-label masks).
+    resample_mask : bool
+        Resample the mask to the image grid (nearest neighbour) when the grids differ.
+        Without it a difference is an error.
+    min_voxels : int
+        Smallest accepted number of ROI voxels.
+    tolerance : float
+        Geometry tolerance (see :func:`geometry_differences`).
+    case_id : str, optional
+        Manifest identifier, put in front of every message.
+
+    Raises
+    ------
+    GeometryMismatchError
+        Grids differ; the message lists every difference and the fix.
+    LabelNotFoundError, AmbiguousLabelError, InputError
+        Label problems (see :func:`select_label`).
+    EmptyRoiError, RoiTooSmallError
+        The ROI is empty or smaller than ``min_voxels``.
+    InvalidIntensityError
+        NaN or infinite image values.
+
+    Examples
+    --------
+    >>> import SimpleITK as sitk, numpy as np
+    >>> img = sitk.GetImageFromArray(np.zeros((3, 4, 5)))
+    >>> msk = sitk.GetImageFromArray(np.zeros((3, 4, 6), dtype=np.uint8))
+    >>> check_case(img, msk)
+    Traceback (most recent call last):
+    ...
+    radiomix.errors.GeometryMismatchError: image and mask grids differ: size (x, y, z): image (5, 4, 3), mask (6, 4, 3). Fix: pass --resample-mask (resample_mask=True) to resample the mask to the image grid by nearest neighbour, or supply a mask on the image grid.
+    """
+    if image.GetDimension() != 3:
+        raise InputError(f"{_prefix(case_id)}image must be 3D, got {image.GetDimension()}D")
+    diffs = geometry_differences(image, mask, tolerance=tolerance)
+    if diffs:
+        if not resample_mask:
+            raise GeometryMismatchError(
+                f"{_prefix(case_id)}image and mask grids differ: {'; '.join(diffs)}. Fix: pass "
+                "--resample-mask (resample_mask=True) to resample the mask to the image grid "
+                "by nearest neighbour, or supply a mask on the image grid."
+            )
+        mask = resample_mask_to_image(mask, image)
+    values = sitk.GetArrayViewFromImage(mask)
+    roi = select_label(np.asarray(values), label=label, case_id=case_id)
+    n = int(roi.sum())
+    if n == 0:
+        raise EmptyRoiError(f"{_prefix(case_id)}the ROI is empty (no mask voxel selected)")
+    if n < min_voxels:
+        raise RoiTooSmallError(
+            f"{_prefix(case_id)}the ROI has {n} voxels, fewer than the minimum {min_voxels}"
+        )
+    bad = ~np.isfinite(sitk.GetArrayViewFromImage(image))
+    if bad.any():
+        raise InvalidIntensityError(
+            f"{_prefix(case_id)}the image holds {int(bad.sum())} NaN/infinite values "
+            f"({int(bad[roi].sum())} inside the ROI); fill or crop them before extraction"
+        )
+    out = sitk.GetImageFromArray(roi.astype(np.uint8))
+    out.CopyInformation(image)
+    return CheckedCase(image=sitk.Cast(image, sitk.sitkFloat64), mask=out, case_id=case_id, n_voxels=n)

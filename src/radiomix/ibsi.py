@@ -1,0 +1,173 @@
+"""The IBSI 1 reference check: process the phantoms with the reference configurations and
+compare every computed feature with the reference table of the IBSI 1 manual."""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import SimpleITK as sitk
+
+from radiomix.check import check_case
+from radiomix.errors import InputError
+from radiomix.features.aggregation import Aggregation
+from radiomix.features.extract import compute_features
+from radiomix.features.registry import FeatureSpec, all_features
+from radiomix.io import load_image, load_mask
+from radiomix.process.pipeline import process_case
+from radiomix.roi import RoiContext
+from radiomix.settings import ExtractionSettings, load_preset
+
+DATASETS: dict[str, str] = {
+    "dig_phantom": "ibsi-digital",
+    "config_A": "ibsi-A",
+    "config_B": "ibsi-B",
+    "config_C": "ibsi-C",
+    "config_D": "ibsi-D",
+    "config_E": "ibsi-E",
+}
+"""IBSI 1 data set -> preset name."""
+
+IVH_PAIRS: dict[tuple[str, str], str] = {}
+"""(IBSI code, reference feature heading) -> feature name, for the codes BC2M and GBPN that
+cover two rows each; filled from the registry by :func:`_spec_for_row`."""
+
+
+def data_dir() -> Path:
+    """The reference data folder: ``$RADIOMIX_DATA`` or ``../shared/data`` beside the
+    checkout (or the working directory)."""
+    env = os.environ.get("RADIOMIX_DATA")
+    if env:
+        return Path(env)
+    here = Path(__file__).resolve()
+    for base in (*here.parents, Path.cwd(), *Path.cwd().parents):
+        cand = base / "shared" / "data"
+        if (cand / "ibsi1").is_dir():
+            return cand
+    raise InputError(
+        "IBSI reference data not found: set RADIOMIX_DATA to the folder holding ibsi1/ "
+        "(../shared/data beside the checkout)"
+    )
+
+
+def load_dataset_case(dataset: str, *, source: str = "nifti", root: Path | None = None) -> tuple[sitk.Image, sitk.Image]:
+    """Image and mask of an IBSI 1 data set (digital phantom or CT phantom).
+
+    ``source`` picks the CT phantom's NIfTI files or its DICOM series + RTSTRUCT; the
+    digital phantom exists only as NIfTI. NIfTI values are rounded to integers as the
+    IBSI notes require (the stored values are already integral).
+    """
+    root = root or data_dir()
+    if dataset == "dig_phantom":
+        folder = root / "ibsi1" / "digital_phantom"
+        image = load_image(folder / "image.nii.gz")
+        mask = load_mask(folder / "mask.nii.gz", image)
+    elif dataset in DATASETS:
+        folder = root / "ibsi1" / "ct_phantom"
+        if source == "dicom":
+            image = load_image(folder / "dicom" / "image")
+            mask = load_mask(folder / "dicom" / "mask" / "DCM_RS_00060.dcm", image, roi_name="GTV-1")
+        elif source == "nifti":
+            image = sitk.Round(load_image(folder / "nifti" / "image.nii.gz"))
+            mask = load_mask(folder / "nifti" / "mask.nii.gz", image)
+        else:
+            raise InputError(f"source must be nifti or dicom, got {source!r}")
+    else:
+        raise InputError(f"unknown IBSI data set {dataset!r}; valid: {', '.join(DATASETS)}")
+    return image, mask
+
+
+def context_for_dataset(
+    dataset: str, *, source: str = "nifti", settings: ExtractionSettings | None = None
+) -> RoiContext:
+    """Processed ROI context of an IBSI 1 data set with its reference configuration."""
+    image, mask = load_dataset_case(dataset, source=source)
+    settings = settings or load_preset(DATASETS[dataset])
+    return process_case(check_case(image, mask, case_id=dataset), settings).context
+
+
+@dataclass(frozen=True, slots=True)
+class ReferenceRow:
+    """One row of ``ibsi1/reference_values.csv``."""
+
+    dataset: str
+    family: str
+    family_code: str
+    feature: str
+    ibsi_code: str
+    aggregation_code: str
+    value: float | None
+    tolerance: float
+    text: str
+
+
+def reference_rows(root: Path | None = None) -> list[ReferenceRow]:
+    """All rows of the IBSI 1 reference table."""
+    path = (root or data_dir()) / "ibsi1" / "reference_values.csv"
+    with path.open(encoding="utf-8") as fh:
+        return [
+            ReferenceRow(
+                dataset=r["dataset"],
+                family=r["family"],
+                family_code=r["family_code"],
+                feature=r["feature"],
+                ibsi_code=r["ibsi_code"],
+                aggregation_code=r["aggregation_code"],
+                value=float(r["value"]) if r["value"] else None,
+                tolerance=float(r["tolerance"] or 0.0),
+                text=r["value"],
+            )
+            for r in csv.DictReader(fh)
+        ]
+
+
+def round_sig(x: float, digits: int = 3) -> float:
+    """Round to ``digits`` significant digits (how the manual prints values)."""
+    if x == 0 or not math.isfinite(x):
+        return x
+    return round(x, digits - 1 - math.floor(math.log10(abs(x))))
+
+
+def matches(computed: float, row: ReferenceRow) -> bool:
+    """Whether a computed value matches a reference row.
+
+    Within the tolerance when the row has one; otherwise the value rounded to three
+    significant digits must equal the printed value.
+    """
+    assert row.value is not None
+    if not math.isfinite(computed):
+        return False
+    if row.tolerance > 0:
+        return abs(computed - row.value) <= row.tolerance
+    if row.value == 0:
+        return abs(computed) < 1e-9
+    return math.isclose(round_sig(computed, 3), row.value, rel_tol=1e-9)
+
+
+def spec_for_row(row: ReferenceRow, specs: Iterable[FeatureSpec] | None = None) -> FeatureSpec | None:
+    """The registered feature answering a reference row (by IBSI code; for BC2M and GBPN,
+    which cover two rows each, also by the percentage in the row's feature heading)."""
+    cands = [s for s in (specs or all_features()) if s.ibsi == row.ibsi_code]
+    if len(cands) <= 1:
+        return cands[0] if cands else None
+    pct = "".join(ch for ch in row.feature if ch.isdigit())
+    hits = [s for s in cands if f"{pct}pct" in s.name or f"_{pct}" in s.name]
+    return hits[0] if len(hits) == 1 else None
+
+
+def column_for_row(row: ReferenceRow, spec: FeatureSpec) -> str:
+    """The column computed for a reference row (tag ``image``, filter ``original``)."""
+    agg = Aggregation.from_token(row.aggregation_code) if row.aggregation_code else None
+    return spec.column(tag="image", filter_name="original", aggregation=agg)
+
+
+def compute_dataset(dataset: str, *, source: str = "nifti") -> dict[str, float]:
+    """All features of one IBSI data set with its reference configuration."""
+    settings = load_preset(DATASETS[dataset])
+    image, mask = load_dataset_case(dataset, source=source)
+    ctx = process_case(check_case(image, mask, case_id=dataset), settings).context
+    return compute_features(ctx, settings)

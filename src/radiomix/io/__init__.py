@@ -1,0 +1,16 @@
+"""Loading of images and masks (SimpleITK, pydicom, highdicom)."""
+
+from radiomix.io.dicom import read_series, suv_factor
+from radiomix.io.image import load_image, load_mask
+from radiomix.io.rtstruct import rasterise_rtstruct, roi_names
+from radiomix.io.seg import read_seg
+
+__all__ = [
+    "load_image",
+    "load_mask",
+    "rasterise_rtstruct",
+    "read_series",
+    "read_seg",
+    "roi_names",
+    "suv_factor",
+]

@@ -1,0 +1,254 @@
+"""DICOM image series: reading, geometric sorting, rescaling and PET SUV conversion.
+
+Slices are ordered by their position along the slice normal (the cross product of the
+ImageOrientationPatient row and column directions), never by file name or instance
+number. No patient attribute is ever copied into a message, a log or an output.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pydicom
+import SimpleITK as sitk
+
+from radiomix.errors import DicomError, SuvConversionError
+
+log = logging.getLogger(__name__)
+
+SLICE_SPACING_RTOL = 0.01
+"""Largest accepted relative deviation of a slice gap from the median gap."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Slice:
+    path: Path
+    position: float
+    ds: pydicom.Dataset
+
+
+def _is_dicom(path: Path) -> bool:
+    if not path.is_file():
+        return False
+    with path.open("rb") as fh:
+        head = fh.read(132)
+    return head[128:132] == b"DICM" or path.suffix.lower() == ".dcm"
+
+
+def read_series(folder: str | Path, *, series_uid: str | None = None) -> sitk.Image:
+    """Read a DICOM image series from a folder into a SimpleITK image.
+
+    Parameters
+    ----------
+    folder : str or Path
+        Folder holding the series' files (other series or non-image objects such as
+        RTSTRUCT may be present; they are ignored when ``series_uid`` is given or when only
+        one image series exists).
+    series_uid : str, optional
+        SeriesInstanceUID to read when the folder holds several series.
+
+    Returns
+    -------
+    image : SimpleITK.Image
+        float64 volume with origin, spacing and direction from the DICOM geometry. CT values
+        are rescaled (slope, intercept) to HU; PET values are converted to SUV (body
+        weight, see :func:`suv_factor`); other modalities are rescaled when rescale
+        attributes exist.
+
+    Raises
+    ------
+    DicomError
+        No image series, several series without ``series_uid``, inconsistent orientation
+        or pixel grid, missing or irregularly spaced slices.
+    SuvConversionError
+        PET in Bq/ml whose SUV factor cannot be computed; the message names the attribute.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise DicomError(f"DICOM folder not found: {folder}")
+    by_series: dict[str, list[pydicom.Dataset]] = {}
+    for path in sorted(folder.iterdir()):
+        if not _is_dicom(path):
+            continue
+        try:
+            ds = pydicom.dcmread(path)
+        except Exception as exc:  # pydicom raises several unrelated types
+            raise DicomError(f"{path.name} in {folder} is not a readable DICOM file: {exc}") from exc
+        if "PixelData" not in ds or "ImagePositionPatient" not in ds:
+            continue  # RTSTRUCT, SEG, reports...
+        by_series.setdefault(str(ds.get("SeriesInstanceUID", "")), []).append(ds)
+    if not by_series:
+        raise DicomError(f"no DICOM image slices found in {folder}")
+    if series_uid is not None:
+        if series_uid not in by_series:
+            raise DicomError(
+                f"series {series_uid} not found in {folder}; found: {', '.join(by_series)}"
+            )
+        datasets = by_series[series_uid]
+    elif len(by_series) > 1:
+        raise DicomError(
+            f"{folder} holds {len(by_series)} image series ({', '.join(by_series)}); "
+            "choose one with series_uid"
+        )
+    else:
+        datasets = next(iter(by_series.values()))
+    return _assemble(datasets, where=str(folder))
+
+
+def _orientation(ds: pydicom.Dataset) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    iop = np.asarray(ds.ImageOrientationPatient, dtype=float)
+    row, col = iop[:3], iop[3:]
+    normal = np.cross(row, col)
+    return row, col, normal
+
+
+def _assemble(datasets: Sequence[pydicom.Dataset], *, where: str) -> sitk.Image:
+    first = datasets[0]
+    row, col, normal = _orientation(first)
+    for ds in datasets[1:]:
+        r, c, _ = _orientation(ds)
+        if not (np.allclose(r, row, atol=1e-4) and np.allclose(c, col, atol=1e-4)):
+            raise DicomError(f"slices in {where} differ in ImageOrientationPatient")
+        if (ds.Rows, ds.Columns) != (first.Rows, first.Columns):
+            raise DicomError(
+                f"slices in {where} differ in size: {(first.Rows, first.Columns)} vs "
+                f"{(ds.Rows, ds.Columns)}"
+            )
+    slices = sorted(
+        datasets, key=lambda d: float(np.dot(np.asarray(d.ImagePositionPatient, float), normal))
+    )
+    pos = np.array([np.dot(np.asarray(d.ImagePositionPatient, float), normal) for d in slices])
+    if len(slices) > 1:
+        gaps = np.diff(pos)
+        if np.any(gaps < 1e-6):
+            dup = int(np.argmin(gaps))
+            raise DicomError(
+                f"two slices in {where} share the position {pos[dup]:.3f} mm along the slice "
+                "normal (duplicated slice or several acquisitions in one series)"
+            )
+        median = float(np.median(gaps))
+        bad = np.flatnonzero(np.abs(gaps - median) > SLICE_SPACING_RTOL * median)
+        if bad.size:
+            k = int(bad[0])
+            kind = "missing slice(s)" if gaps[k] > median else "irregular slice spacing"
+            raise DicomError(
+                f"{kind} in {where}: gap of {gaps[k]:.3f} mm between slices at "
+                f"{pos[k]:.3f} and {pos[k + 1]:.3f} mm along the normal, expected "
+                f"{median:.3f} mm ({bad.size} irregular gap(s) in {len(slices)} slices)"
+            )
+        dz = median
+    else:
+        dz = float(first.get("SliceThickness", 1.0) or 1.0)
+    modality = str(first.get("Modality", ""))
+    volume = np.empty((len(slices), int(first.Rows), int(first.Columns)), dtype=np.float64)
+    for k, ds in enumerate(slices):
+        arr = ds.pixel_array.astype(np.float64)
+        slope = float(ds.get("RescaleSlope", 1.0) or 1.0)
+        intercept = float(ds.get("RescaleIntercept", 0.0) or 0.0)
+        volume[k] = arr * slope + intercept
+    if modality == "PT":
+        volume *= _suv_factors(slices)[:, None, None]
+    ps = [float(v) for v in first.PixelSpacing]
+    image = sitk.GetImageFromArray(volume)
+    image.SetSpacing((ps[1], ps[0], dz))
+    image.SetOrigin(tuple(float(v) for v in slices[0].ImagePositionPatient))
+    direction = np.column_stack([row, col, normal])
+    image.SetDirection(tuple(direction.ravel()))
+    log.debug("read %d slices (%s) from %s", len(slices), modality, where)
+    return image
+
+
+def _dicom_datetime(date: str | None, time: str | None) -> datetime | None:
+    if not time:
+        return None
+    time = str(time).split(".")[0].ljust(6, "0")
+    date = str(date or "19000101")
+    return datetime.strptime(date + time, "%Y%m%d%H%M%S")
+
+
+def suv_factor(ds: pydicom.Dataset, *, acquisition: datetime | None = None) -> float:
+    """Body-weight SUV factor of one PET slice: SUV = value × factor.
+
+    Parameters
+    ----------
+    ds : pydicom.Dataset
+        PET image slice (Modality PT).
+    acquisition : datetime, optional
+        Time the activity is referenced to when ``DecayCorrection`` is ``NONE`` (the slice's
+        acquisition time by default).
+
+    Returns
+    -------
+    factor : float
+        1 when ``Units`` is ``GML`` (already SUV); otherwise, for ``BQML``,
+        weight [g] / injected dose decayed to the reference time [Bq].
+
+    Raises
+    ------
+    SuvConversionError
+        Units other than BQML/GML, or a missing attribute (named in the message).
+
+    Notes
+    -----
+    .. math:: SUV_{bw} = \\frac{C \\cdot W}{D \\cdot 2^{-\\Delta t / T_{1/2}}}
+
+    with activity concentration C (Bq/ml), body weight W (g), injected dose D (Bq), half
+    life T½ and Δt from injection to the decay-correction reference: the series start for
+    ``DecayCorrection = START``, zero for ``ADMIN``, the acquisition for ``NONE``.
+    """
+    units = str(ds.get("Units", "")).upper()
+    if units == "GML":
+        return 1.0
+    if units != "BQML":
+        raise SuvConversionError(
+            f"PET Units is {units or 'missing'!r}; SUV conversion needs BQML (or GML, already SUV)"
+        )
+
+    def need(container: pydicom.Dataset, keyword: str) -> object:
+        value = container.get(keyword)
+        if value is None or value == "":
+            raise SuvConversionError(
+                f"cannot convert PET to SUV: DICOM attribute {keyword} is missing"
+            )
+        return value
+
+    weight_kg = float(need(ds, "PatientWeight"))  # type: ignore[arg-type]
+    if weight_kg <= 0:
+        raise SuvConversionError(f"cannot convert PET to SUV: PatientWeight is {weight_kg}")
+    info_seq = need(ds, "RadiopharmaceuticalInformationSequence")
+    info = info_seq[0]  # type: ignore[index]
+    dose = float(need(info, "RadionuclideTotalDose"))  # type: ignore[arg-type]
+    half_life = float(need(info, "RadionuclideHalfLife"))  # type: ignore[arg-type]
+    correction = str(need(ds, "DecayCorrection")).upper()
+    if correction == "ADMIN":
+        decay = 1.0
+    else:
+        if info.get("RadiopharmaceuticalStartDateTime"):
+            dt = str(info.RadiopharmaceuticalStartDateTime).split(".")[0]
+            injection = datetime.strptime(dt[:14].ljust(14, "0"), "%Y%m%d%H%M%S")
+        else:
+            start = need(info, "RadiopharmaceuticalStartTime")
+            injection = _dicom_datetime(ds.get("SeriesDate"), str(start))  # type: ignore[assignment]
+        if correction == "START":
+            ref = _dicom_datetime(ds.get("SeriesDate"), str(need(ds, "SeriesTime")))
+        elif correction == "NONE":
+            ref = acquisition or _dicom_datetime(
+                ds.get("AcquisitionDate") or ds.get("SeriesDate"), str(need(ds, "AcquisitionTime"))
+            )
+        else:
+            raise SuvConversionError(f"unsupported PET DecayCorrection {correction!r}")
+        assert ref is not None and injection is not None
+        delta = ref - injection
+        if delta < timedelta(0):
+            delta += timedelta(days=1)  # injection before midnight, scan after
+        decay = 2.0 ** (-delta.total_seconds() / half_life)
+    return weight_kg * 1000.0 / (dose * decay)
+
+
+def _suv_factors(slices: Sequence[pydicom.Dataset]) -> np.ndarray:
+    return np.array([suv_factor(ds) for ds in slices], dtype=np.float64)

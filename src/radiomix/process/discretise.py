@@ -1,0 +1,127 @@
+"""Intensity discretisation (IBSI 1 §2.7): fixed bin number, fixed bin size, and the
+re-discretisation for the intensity-volume histogram."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from radiomix.errors import InputError
+from radiomix.roi import IvhInput
+from radiomix.settings.steps import DiscretisationSettings, IvhSettings, ResegmentationSettings
+from radiomix.types import FloatArray, IntArray
+
+
+def fixed_bin_number(values: FloatArray, bins: int) -> IntArray:
+    """Fixed bin number discretisation (FBN).
+
+    Notes
+    -----
+    .. math::
+        X_{d,k} = \\begin{cases} \\lfloor N_g \\frac{X_{gl,k} - X_{gl,min}}{X_{gl,max} -
+        X_{gl,min}} \\rfloor + 1 & X_{gl,k} < X_{gl,max} \\\\ N_g & X_{gl,k} = X_{gl,max}
+        \\end{cases}
+
+    with the minimum and maximum over the ROI. A flat ROI maps to level 1.
+
+    Examples
+    --------
+    >>> fixed_bin_number(np.array([0.0, 1.0, 2.0, 4.0]), 4).tolist()
+    [1, 2, 3, 4]
+    """
+    lo, hi = float(values.min()), float(values.max())
+    if hi == lo:
+        return np.ones(values.shape, dtype=np.int64)
+    levels = np.floor(bins * (values - lo) / (hi - lo)).astype(np.int64) + 1
+    return np.minimum(levels, bins)
+
+
+def fixed_bin_size(values: FloatArray, width: float, lower: float) -> IntArray:
+    """Fixed bin size discretisation (FBS).
+
+    Notes
+    -----
+    .. math:: X_{d,k} = \\lfloor \\frac{X_{gl,k} - X_{gl,min}}{w_b} \\rfloor + 1
+
+    with :math:`X_{gl,min}` the lower bound of the re-segmentation range (or the ROI minimum).
+
+    Examples
+    --------
+    >>> fixed_bin_size(np.array([-500.0, -476.0, -475.0, 400.0]), 25.0, -500.0).tolist()
+    [1, 1, 2, 37]
+    """
+    return np.floor((values - lower) / width).astype(np.int64) + 1
+
+
+def discretise(
+    values: FloatArray,
+    settings: DiscretisationSettings,
+    reseg: ResegmentationSettings,
+) -> tuple[IntArray, int]:
+    """Discretise the ROI intensities; return the grey levels and the number of levels.
+
+    For ``none`` the intensities must already be integers >= 1 (such as the IBSI digital
+    phantom); they are then used as grey levels.
+    """
+    if settings.method == "fbn":
+        assert settings.bins is not None
+        return fixed_bin_number(values, settings.bins), settings.bins
+    if settings.method == "fbs":
+        assert settings.bin_width is not None
+        levels = fixed_bin_size(values, settings.bin_width, _lower(values, reseg))
+        return levels, int(levels.max())
+    rounded = np.rint(values)
+    if np.any(rounded != values) or values.min() < 1:
+        raise InputError(
+            "discretisation 'none' needs integer intensities >= 1 in the ROI; got values "
+            f"from {values.min():g} to {values.max():g}. Choose fbn or fbs."
+        )
+    levels = rounded.astype(np.int64)
+    return levels, int(levels.max())
+
+
+def _lower(values: FloatArray, reseg: ResegmentationSettings) -> float:
+    if reseg.range is not None and reseg.range[0] is not None:
+        return float(reseg.range[0])
+    return float(values.min())
+
+
+def ivh_input(values: FloatArray, settings: IvhSettings, reseg: ResegmentationSettings) -> IvhInput:
+    """Intensities and range for the intensity-volume histogram.
+
+    Parameters
+    ----------
+    values : (N,) ndarray of float64
+        Intensities of the intensity mask.
+    settings : IvhSettings
+        ``none``: intensities used directly (interval 1); ``fbs``: bin-centre intensities
+        of a fixed-bin-size re-discretisation from the lower range bound (interval = bin
+        width); ``fbn``: bin numbers (interval 1).
+    reseg : ResegmentationSettings
+        Its range bounds the IVH intensity fraction when ``use_resegmentation_range``.
+
+    Notes
+    -----
+    IBSI 1 §4.5 (P88C): configurations A, B, D use calibrated HU directly, C re-discretises
+    with 2.5 HU bins and uses the bin centres, E uses the bin numbers of 1000 fixed bins
+    and ignores the re-segmentation range.
+    """
+    rng = reseg.range if settings.use_resegmentation_range else None
+    if settings.method == "fbs":
+        assert settings.bin_width is not None
+        w = settings.bin_width
+        lo = _lower(values, reseg)
+        bins = fixed_bin_size(values, w, lo)
+        out = lo + (bins - 0.5) * w
+        step = w
+        lower = lo + 0.5 * w if rng and rng[0] is not None else float(out.min())
+        upper = float(out.max())
+        if rng and rng[1] is not None:
+            upper = lo + (np.floor((rng[1] - lo) / w) + 0.5) * w
+        return IvhInput(values=out, lower=float(lower), upper=float(upper), step=step)
+    if settings.method == "fbn":
+        assert settings.bins is not None
+        out = fixed_bin_number(values, settings.bins).astype(np.float64)
+        return IvhInput(values=out, lower=1.0, upper=float(settings.bins), step=1.0)
+    lower = float(rng[0]) if rng and rng[0] is not None else float(values.min())
+    upper = float(rng[1]) if rng and rng[1] is not None else float(values.max())
+    return IvhInput(values=values.astype(np.float64), lower=lower, upper=upper, step=1.0)
