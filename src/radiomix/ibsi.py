@@ -171,3 +171,55 @@ def compute_dataset(dataset: str, *, source: str = "nifti") -> dict[str, float]:
     image, mask = load_dataset_case(dataset, source=source)
     ctx = process_case(check_case(image, mask, case_id=dataset), settings).context
     return compute_features(ctx, settings)
+
+
+def check(
+    *, datasets: Iterable[str] = tuple(DATASETS), sources: Iterable[str] = ("nifti",)
+) -> dict[str, object]:
+    """Compare computed features with every IBSI 1 reference row.
+
+    Parameters
+    ----------
+    datasets : iterable of str
+        Data sets to check (``dig_phantom``, ``config_A`` … ``config_E``).
+    sources : iterable of str
+        CT phantom inputs: ``nifti`` and/or ``dicom`` (the digital phantom is NIfTI only).
+
+    Returns
+    -------
+    dict
+        ``matched``, ``total``, ``summary`` (per data set, source and family) and
+        ``mismatches`` (computed, reference, tolerance; computed ``None`` when the feature
+        is not implemented). Rows without a reference value are not counted.
+    """
+    rows = [r for r in reference_rows() if r.value is not None]
+    specs = all_features()
+    summary: list[dict[str, object]] = []
+    mismatches: list[dict[str, object]] = []
+    matched = total = 0
+    for ds in datasets:
+        for src in sources:
+            if ds == "dig_phantom" and src != "nifti":
+                continue
+            values = compute_dataset(ds, source=src)
+            per_family: dict[str, list[int]] = {}
+            for row in (r for r in rows if r.dataset == ds):
+                spec = spec_for_row(row, specs)
+                col = column_for_row(row, spec) if spec else None
+                computed = values.get(col) if col else None
+                ok = computed is not None and matches(computed, row)
+                counts = per_family.setdefault(row.family_code, [0, 0])
+                counts[0] += ok
+                counts[1] += 1
+                if not ok:
+                    mismatches.append({
+                        "dataset": ds, "source": src, "family": row.family_code,
+                        "feature": row.feature, "ibsi_code": row.ibsi_code,
+                        "aggregation": row.aggregation_code or "-", "computed": computed,
+                        "reference": row.value, "tolerance": row.tolerance,
+                    })
+            for fam, (m, t) in per_family.items():
+                summary.append({"dataset": ds, "source": src, "family": fam, "matched": m, "total": t})
+                matched += m
+                total += t
+    return {"matched": matched, "total": total, "summary": summary, "mismatches": mismatches}

@@ -52,6 +52,17 @@ def _modality(path: Path) -> str | None:
     return str(ds.get("Modality", ""))
 
 
+def is_dicom_object(path: str | Path) -> bool:
+    """True when ``path`` is a single DICOM file (RTSTRUCT, SEG, ...) rather than a label
+    image file or a folder."""
+    path = Path(path)
+    return (
+        path.is_file()
+        and not str(path).lower().endswith(FILE_SUFFIXES)
+        and _modality(path) is not None
+    )
+
+
 def load_mask(
     path: str | Path,
     reference: sitk.Image,

@@ -1,0 +1,127 @@
+"""Feature tables: rows to Parquet, CSV or JSON, with provenance.
+
+Provenance (settings and their hash, software versions, input file hashes, notes such as
+approximations used) travels with every table: as Parquet schema metadata, as a
+``<file>.provenance.json`` sidecar beside a CSV, inside a JSON document; the settings hash
+and radiomix version are also columns of every row.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+from collections.abc import Mapping, Sequence
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from radiomix.errors import InputError
+
+PROVENANCE_KEY = b"radiomix.provenance"
+SUFFIXES = (".parquet", ".csv", ".json")
+VERSIONED_PACKAGES = ("radiomix", "numpy", "scipy", "SimpleITK", "scikit-image", "pydicom", "numba")
+
+
+def package_versions(names: Sequence[str] = VERSIONED_PACKAGES) -> dict[str, str]:
+    """Installed versions of radiomix and the packages that determine feature values."""
+    out = {"python": platform.python_version()}
+    for name in names:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def file_hash(path: str | Path) -> str:
+    """SHA-256 of a file, or of the sorted files of a folder (DICOM series), in hex."""
+    path = Path(path)
+    h = hashlib.sha256()
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    for f in files:
+        if path.is_dir():
+            h.update(str(f.relative_to(path)).encode())
+        with f.open("rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
+    return h.hexdigest()
+
+
+def write_table(
+    rows: Sequence[Mapping[str, Any]], path: str | Path, *, provenance: Mapping[str, Any]
+) -> Path:
+    """Write feature rows to ``path`` (.parquet, .csv or .json) with their provenance.
+
+    Parameters
+    ----------
+    rows : sequence of mappings
+        One mapping per row (ids, then feature columns).
+    path : str or Path
+        Output file; the suffix selects the format.
+    provenance : mapping
+        JSON-serialisable provenance record.
+
+    Returns
+    -------
+    Path
+        The written file.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in SUFFIXES:
+        raise InputError(f"output must end in {', '.join(SUFFIXES)}; got {path.name!r}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame = pd.DataFrame(list(rows))
+    prov = json.dumps(provenance, sort_keys=True, default=str)
+    if suffix == ".parquet":
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        meta = dict(table.schema.metadata or {})
+        meta[PROVENANCE_KEY] = prov.encode()
+        pq.write_table(table.replace_schema_metadata(meta), path)
+    elif suffix == ".csv":
+        frame.to_csv(path, index=False, float_format="%.17g")
+        path.with_name(path.name + ".provenance.json").write_text(prov + "\n", encoding="utf-8")
+    else:
+        doc = {"rows": frame.to_dict(orient="records"), "provenance": json.loads(prov)}
+        path.write_text(json.dumps(doc, indent=1, default=_json_default) + "\n", encoding="utf-8")
+    return path
+
+
+def _json_default(x: Any) -> Any:
+    try:
+        return float(x)
+    except (TypeError, ValueError):
+        return str(x)
+
+
+def read_provenance(path: str | Path) -> dict[str, Any]:
+    """Provenance stored with a table written by :func:`write_table`."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        meta = pq.read_schema(path).metadata or {}
+        return json.loads(meta[PROVENANCE_KEY])  # type: ignore[no-any-return]
+    if suffix == ".csv":
+        return json.loads(path.with_name(path.name + ".provenance.json").read_text("utf-8"))  # type: ignore[no-any-return]
+    return json.loads(path.read_text("utf-8"))["provenance"]  # type: ignore[no-any-return]
+
+
+def read_table(path: str | Path) -> pd.DataFrame:
+    """Read a feature table written by :func:`write_table`."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix == ".parquet":
+        return pd.read_parquet(path)
+    if suffix == ".csv":
+        return pd.read_csv(path)
+    if suffix == ".json":
+        return pd.DataFrame(json.loads(path.read_text("utf-8"))["rows"])
+    raise InputError(f"unsupported table format: {path.name}")
