@@ -1,1 +1,698 @@
-"""IBSI feature family module (glszm); being written."""
+"""Grey level size zone matrix features (IBSI family 9SAK).
+
+A zone is a group of linked intensity-mask voxels with the same discretised grey level
+(Chebyshev linkage distance δ, default 1: 8-connectivity within a slice in 2D,
+26-connectivity in 3D). Element ``s_ij`` of the GLSZM counts the zones with grey level ``i``
+and size ``j`` voxels.
+
+This module also holds what the zone-like families share: :class:`CountMatrix` (a grey
+level × size / distance / dependence count matrix with its marginals, used by GLSZM, GLDZM
+and NGLDM), the generic formulas over it, the input checks and the per-aggregation
+evaluation (2D: one matrix per slice, features averaged over slices; 2.5D: slice matrices
+merged; 3D: one volumetric matrix).
+
+References
+----------
+IBSI 1 manual (Zwanenburg et al., arXiv:1612.07003), §3.8 "Grey level size zone based
+features"; Zwanenburg A et al., Radiology 2020;295:328–338 (doi:10.1148/radiol.2020191145);
+Thibault G et al., "Advanced statistical matrices for texture characterization: application
+to cell classification", IEEE Trans Biomed Eng 2014;61(3):630–637.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from radiomix.errors import EmptyRoiError, InputError, SettingsError
+from radiomix.features._kernels.neighbourhood import chebyshev_offsets
+from radiomix.features._kernels.zones import label_zones
+from radiomix.features.aggregation import ZONAL, Aggregation
+from radiomix.features.registry import FeatureSpec, family, feature
+from radiomix.roi import RoiContext
+from radiomix.types import BoolArray, FloatArray, IntArray
+
+log = logging.getLogger(__name__)
+
+__all__ = ["CountMatrix", "Zones", "glszm_matrices", "label_zone_map"]
+
+
+# --------------------------------------------------------------------------------------------
+# The shared count matrix and its generic formulas
+# --------------------------------------------------------------------------------------------
+
+
+class CountMatrix:
+    """A grey level × ``j`` count matrix in compressed form, with its marginals.
+
+    ``j`` is the zone size (GLSZM), the zone distance (GLDZM) or the dependence count
+    (NGLDM). Only grey levels and ``j`` values that occur are stored: every feature of these
+    families is a sum over matrix elements weighted by functions of ``i`` and ``j``, so empty
+    rows and columns change nothing.
+
+    Parameters
+    ----------
+    counts : (n_i, n_j) ndarray of float64
+        ``counts[a, b]`` is the matrix element for grey level ``i_values[a]`` and
+        ``j_values[b]``.
+    i_values : (n_i,) ndarray
+        Grey levels of the rows (>= 1).
+    j_values : (n_j,) ndarray
+        ``j`` of the columns (>= 1).
+    n_voxels : float
+        Number of intensity-mask voxels N_v the matrix was built from (summed over slices
+        for a merged 2.5D matrix).
+
+    Attributes
+    ----------
+    n_s : float
+        Total count N_s.
+    s_i, s_j : ndarray of float64
+        Marginal sums over ``j`` and over ``i``.
+    p : (n_i, n_j) ndarray of float64
+        Joint probability ``counts / N_s``.
+    """
+
+    __slots__ = ("counts", "i", "j", "n_s", "n_voxels", "p", "s_i", "s_j")
+
+    def __init__(
+        self,
+        counts: FloatArray,
+        i_values: np.ndarray,
+        j_values: np.ndarray,
+        *,
+        n_voxels: float,
+    ) -> None:
+        self.counts = np.asarray(counts, dtype=np.float64)
+        self.i = np.asarray(i_values, dtype=np.float64)
+        self.j = np.asarray(j_values, dtype=np.float64)
+        self.n_voxels = float(n_voxels)
+        self.n_s = float(self.counts.sum())
+        self.s_i = self.counts.sum(axis=1)
+        self.s_j = self.counts.sum(axis=0)
+        self.p = self.counts / self.n_s
+
+    @classmethod
+    def from_pairs(cls, i: np.ndarray, j: np.ndarray, *, n_voxels: float) -> CountMatrix:
+        """Count the ``(i, j)`` pairs (one per zone or voxel) into a matrix."""
+        iu, ii = np.unique(i, return_inverse=True)
+        ju, jj = np.unique(j, return_inverse=True)
+        flat = np.bincount(ii * ju.size + jj, minlength=iu.size * ju.size)
+        return cls(flat.reshape(iu.size, ju.size).astype(np.float64), iu, ju, n_voxels=n_voxels)
+
+    def dense(self) -> FloatArray:
+        """The full matrix indexed ``[i - 1, j - 1]`` (for inspection and tests)."""
+        out = np.zeros((int(self.i.max()), int(self.j.max())), dtype=np.float64)
+        out[np.ix_(self.i.astype(np.int64) - 1, self.j.astype(np.int64) - 1)] = self.counts
+        return out
+
+    def __repr__(self) -> str:
+        return (
+            f"CountMatrix(n_s={self.n_s:g}, n_voxels={self.n_voxels:g}, "
+            f"levels={self.i.astype(int).tolist()}, j_max={int(self.j.max())})"
+        )
+
+
+def emphasis(m: CountMatrix, a: float, b: float) -> float:
+    """``(1/N_s) Σ_ij i^a j^b s_ij``: the common form of the emphasis features."""
+    wi = m.i**a
+    wj = m.j**b
+    return float(wi @ m.counts @ wj / m.n_s)
+
+
+def nonuniformity_i(m: CountMatrix, *, normalised: bool) -> float:
+    """Grey level non-uniformity ``Σ_i s_i.² / N_s`` (``/ N_s²`` when normalised)."""
+    value = float(np.sum(m.s_i**2) / m.n_s)
+    return value / m.n_s if normalised else value
+
+
+def nonuniformity_j(m: CountMatrix, *, normalised: bool) -> float:
+    """Non-uniformity over ``j``: ``Σ_j s_.j² / N_s`` (``/ N_s²`` when normalised)."""
+    value = float(np.sum(m.s_j**2) / m.n_s)
+    return value / m.n_s if normalised else value
+
+
+def variance_i(m: CountMatrix) -> float:
+    """Grey level variance ``Σ_ij (i - μ)² p_ij`` with ``μ = Σ_ij i p_ij``."""
+    p_i = m.s_i / m.n_s
+    mu = float(m.i @ p_i)
+    return float(((m.i - mu) ** 2) @ p_i)
+
+
+def variance_j(m: CountMatrix) -> float:
+    """Variance over ``j``: ``Σ_ij (j - μ)² p_ij`` with ``μ = Σ_ij j p_ij``."""
+    p_j = m.s_j / m.n_s
+    mu = float(m.j @ p_j)
+    return float(((m.j - mu) ** 2) @ p_j)
+
+
+def entropy(m: CountMatrix) -> float:
+    """Entropy ``-Σ_ij p_ij log2 p_ij`` (terms with ``p_ij = 0`` are 0)."""
+    p = m.p[m.p > 0]
+    return float(-np.sum(p * np.log2(p)))
+
+
+def energy(m: CountMatrix) -> float:
+    """Energy ``Σ_ij p_ij²``."""
+    return float(np.sum(m.p**2))
+
+
+# --------------------------------------------------------------------------------------------
+# Input checks, zone labelling, per-aggregation evaluation (shared with GLDZM / NGTDM / NGLDM)
+# --------------------------------------------------------------------------------------------
+
+
+def check_levels_mask(levels: np.ndarray, mask: np.ndarray, *, what: str) -> tuple[IntArray, BoolArray]:
+    """Validate grey levels and a mask; return them as C-contiguous int64 / bool arrays.
+
+    Raises
+    ------
+    InputError
+        Arrays not 3D, of different shapes, of the wrong dtype, or grey levels < 1 inside
+        the mask.
+    EmptyRoiError
+        The mask holds no voxel.
+    """
+    levels = np.asarray(levels)
+    mask = np.asarray(mask)
+    if levels.ndim != 3 or mask.ndim != 3:
+        raise InputError(
+            f"{what}: levels and mask must be (Z, Y, X) arrays, got ndim {levels.ndim} and "
+            f"{mask.ndim}; add a leading slice axis for a single 2D image"
+        )
+    if levels.shape != mask.shape:
+        raise InputError(
+            f"{what}: levels shape {levels.shape} differs from mask shape {mask.shape}"
+        )
+    if not np.issubdtype(levels.dtype, np.integer):
+        raise InputError(
+            f"{what}: levels must hold discretised integer grey levels, got dtype "
+            f"{levels.dtype}; discretise the image first"
+        )
+    if mask.dtype != np.bool_:
+        raise InputError(f"{what}: mask must be a boolean array, got dtype {mask.dtype}")
+    if not mask.any():
+        raise EmptyRoiError(f"{what}: the mask holds no voxel")
+    lowest = int(levels[mask].min())
+    if lowest < 1:
+        raise InputError(
+            f"{what}: grey levels inside the mask must be >= 1 (IBSI discretisation starts "
+            f"at 1), found {lowest}"
+        )
+    return (
+        np.ascontiguousarray(levels, dtype=np.int64),
+        np.ascontiguousarray(mask, dtype=np.bool_),
+    )
+
+
+def check_distance(value: int, *, name: str) -> int:
+    """Validate a positive integer distance parameter."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise SettingsError(f"{name} must be an integer >= 1, got {value!r}")
+    return int(value)
+
+
+def is_planar(aggregation: Aggregation, *, what: str) -> bool:
+    """True for 2D and 2.5D (matrices per slice), False for 3D; reject other methods."""
+    if aggregation not in ZONAL:
+        valid = ", ".join(a.token for a in ZONAL)
+        raise SettingsError(
+            f"{what} aggregation must be one of {valid}, got {getattr(aggregation, 'token', aggregation)!r}"
+        )
+    return aggregation is not Aggregation.D3
+
+
+class Zones(NamedTuple):
+    """Zones of one ROI (2D: within slices; 3D: volumetric).
+
+    Attributes
+    ----------
+    labels : (Z, Y, X) ndarray of int64
+        Zone number 1..N_s per ROI voxel, 0 outside.
+    level, size, slice : (N_s,) ndarray of int64
+        Grey level, voxel count and slice index of each zone.
+    """
+
+    labels: IntArray
+    level: IntArray
+    size: IntArray
+    slice: IntArray
+
+
+def label_zone_map(
+    levels: np.ndarray, mask: np.ndarray, *, planar: bool, linkage_distance: int = 1
+) -> Zones:
+    """Label the zones of equal grey level within ``mask``.
+
+    Parameters
+    ----------
+    levels : (Z, Y, X) ndarray of int
+        Discretised grey levels (>= 1 inside the mask).
+    mask : (Z, Y, X) ndarray of bool
+        Intensity mask.
+    planar : bool
+        Link voxels only within slices (axis 0), as in the 2D and 2.5D methods.
+    linkage_distance : int
+        Chebyshev distance δ within which equal-level voxels are linked (1: 8-connectivity
+        in 2D, 26-connectivity in 3D).
+
+    Returns
+    -------
+    Zones
+    """
+    levels, mask = check_levels_mask(levels, mask, what="zone labelling")
+    d = check_distance(linkage_distance, name="linkage_distance")
+    labels, level, size, slc = label_zones(levels, mask, chebyshev_offsets(d, planar=planar))
+    return Zones(labels, level, size, slc)
+
+
+def assemble(
+    i: np.ndarray,
+    j: np.ndarray,
+    pair_slice: np.ndarray,
+    voxels_per_slice: np.ndarray,
+    aggregation: Aggregation,
+) -> tuple[CountMatrix, ...]:
+    """Count ``(i, j)`` pairs into the matrices of one aggregation method.
+
+    ``D2``: one matrix per slice that has pairs (with that slice's voxel count);
+    ``D2P5`` and ``D3``: one matrix of all pairs (with the total voxel count).
+    """
+    if aggregation is not Aggregation.D2:
+        return (CountMatrix.from_pairs(i, j, n_voxels=float(voxels_per_slice.sum())),)
+    order = np.argsort(pair_slice, kind="stable")
+    slices, starts = np.unique(pair_slice[order], return_index=True)
+    bounds = [*starts.tolist(), order.size]
+    return tuple(
+        CountMatrix.from_pairs(
+            i[order[a:b]], j[order[a:b]], n_voxels=float(voxels_per_slice[z])
+        )
+        for z, a, b in zip(slices.tolist(), bounds[:-1], bounds[1:], strict=True)
+    )
+
+
+def voxels_per_slice(mask: np.ndarray) -> IntArray:
+    """Number of mask voxels in each slice (axis 0)."""
+    return np.count_nonzero(mask, axis=(1, 2)).astype(np.int64)
+
+
+def average_over(specs: Sequence[FeatureSpec], matrices: Sequence[Any]) -> dict[str, float]:
+    """Evaluate each feature on each matrix and average (one matrix: its value).
+
+    2D aggregation (IBSI 8QNN) passes one matrix per slice; the 2.5D and 3D methods one
+    matrix. With no matrix at all (no slice with a valid matrix) every feature is NaN.
+    """
+    out: dict[str, float] = {}
+    for spec in specs:
+        func: Callable[[Any], float] = spec.func
+        values = [func(m) for m in matrices]
+        out[spec.name] = float(np.mean(values)) if values else float("nan")
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# GLSZM matrices and family compute
+# --------------------------------------------------------------------------------------------
+
+
+def glszm_matrices(
+    levels: np.ndarray,
+    mask: np.ndarray,
+    *,
+    aggregation: Aggregation,
+    linkage_distance: int = 1,
+) -> tuple[CountMatrix, ...]:
+    """Grey level size zone matrices of one ROI (IBSI 9SAK).
+
+    Parameters
+    ----------
+    levels : (Z, Y, X) ndarray of int
+        Discretised grey levels, >= 1 inside ``mask``.
+    mask : (Z, Y, X) ndarray of bool
+        Intensity mask.
+    aggregation : Aggregation
+        ``D2`` (one matrix per slice along axis 0), ``D2P5`` (the slice matrices merged)
+        or ``D3`` (one volumetric matrix).
+    linkage_distance : int
+        Chebyshev linkage distance δ of zones.
+
+    Returns
+    -------
+    tuple of CountMatrix
+        ``j`` is the zone size in voxels.
+
+    Raises
+    ------
+    InputError, EmptyRoiError, SettingsError
+        Bad arrays, empty mask, or an aggregation that is not 2D / 2.5D / 3D.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> lv = np.array([[[1, 1, 2], [2, 2, 2]]])
+    >>> (m,) = glszm_matrices(lv, lv > 0, aggregation=Aggregation.D3)
+    >>> m.dense()
+    array([[0., 1., 0., 0.],
+           [0., 0., 0., 1.]])
+    """
+    planar = is_planar(aggregation, what="GLSZM")
+    levels, mask = check_levels_mask(levels, mask, what="GLSZM")
+    zones = label_zone_map(levels, mask, planar=planar, linkage_distance=linkage_distance)
+    return assemble(zones.level, zones.size, zones.slice, voxels_per_slice(mask), aggregation)
+
+
+def context_zones(ctx: RoiContext, *, planar: bool) -> Zones:
+    """Zones of the context's intensity mask, cached per (planar, linkage distance)."""
+    d = ctx.settings.linkage_distance
+    return ctx.cached(
+        ("zones", planar, d),
+        lambda: label_zone_map(ctx.levels, ctx.int_mask, planar=planar, linkage_distance=d),
+    )
+
+
+def _context_glszm(ctx: RoiContext, aggregation: Aggregation) -> tuple[CountMatrix, ...]:
+    zones = context_zones(ctx, planar=is_planar(aggregation, what="GLSZM"))
+    return assemble(
+        zones.level, zones.size, zones.slice, voxels_per_slice(ctx.int_mask), aggregation
+    )
+
+
+@family("glszm")
+def compute(
+    ctx: RoiContext, aggregation: Aggregation | None, specs: Sequence[FeatureSpec]
+) -> dict[str, float]:
+    """Build the GLSZMs of one aggregation once and evaluate the GLSZM features on them."""
+    if aggregation is None:
+        raise SettingsError("GLSZM features need an aggregation method (2d, 2p5d or 3d)")
+    matrices = ctx.cached(
+        ("glszm", aggregation, ctx.settings.linkage_distance),
+        lambda: _context_glszm(ctx, aggregation),
+    )
+    return average_over(specs, matrices)
+
+
+# --------------------------------------------------------------------------------------------
+# GLSZM features (IBSI 1 §3.8)
+# --------------------------------------------------------------------------------------------
+
+
+@feature(name="glszm.small_zone_emphasis", ibsi="5QRC", aggregations=ZONAL, requires=("glszm",))
+def small_zone_emphasis(m: CountMatrix) -> float:
+    """GLSZM small zone emphasis (IBSI 5QRC).
+
+    Notes
+    -----
+    .. math:: F_{szm.sze} = \\frac{1}{N_s} \\sum_{j=1}^{N_z} \\frac{s_{.j}}{j^2}
+
+    References
+    ----------
+    IBSI 1 manual, §3.8.1 "Small zone emphasis".
+    """
+    return emphasis(m, 0, -2)
+
+
+@feature(name="glszm.large_zone_emphasis", ibsi="48P8", aggregations=ZONAL, requires=("glszm",))
+def large_zone_emphasis(m: CountMatrix) -> float:
+    """GLSZM large zone emphasis (IBSI 48P8).
+
+    Notes
+    -----
+    .. math:: F_{szm.lze} = \\frac{1}{N_s} \\sum_{j=1}^{N_z} j^2 s_{.j}
+
+    References
+    ----------
+    IBSI 1 manual, §3.8.2 "Large zone emphasis".
+    """
+    return emphasis(m, 0, 2)
+
+
+@feature(
+    name="glszm.low_grey_level_zone_emphasis",
+    ibsi="XMSY",
+    aggregations=ZONAL,
+    requires=("glszm",),
+)
+def low_grey_level_zone_emphasis(m: CountMatrix) -> float:
+    """GLSZM low grey level zone emphasis (IBSI XMSY).
+
+    Notes
+    -----
+    .. math:: F_{szm.lgze} = \\frac{1}{N_s} \\sum_{i=1}^{N_g} \\frac{s_{i.}}{i^2}
+
+    References
+    ----------
+    IBSI 1 manual, §3.8.3 "Low grey level zone emphasis".
+    """
+    return emphasis(m, -2, 0)
+
+
+@feature(
+    name="glszm.high_grey_level_zone_emphasis",
+    ibsi="5GN9",
+    aggregations=ZONAL,
+    requires=("glszm",),
+)
+def high_grey_level_zone_emphasis(m: CountMatrix) -> float:
+    """GLSZM high grey level zone emphasis (IBSI 5GN9).
+
+    Notes
+    -----
+    .. math:: F_{szm.hgze} = \\frac{1}{N_s} \\sum_{i=1}^{N_g} i^2 s_{i.}
+
+    References
+    ----------
+    IBSI 1 manual, §3.8.4 "High grey level zone emphasis".
+    """
+    return emphasis(m, 2, 0)
+
+
+@feature(
+    name="glszm.small_zone_low_grey_level_emphasis",
+    ibsi="5RAI",
+    aggregations=ZONAL,
+    requires=("glszm",),
+)
+def small_zone_low_grey_level_emphasis(m: CountMatrix) -> float:
+    """GLSZM small zone low grey level emphasis (IBSI 5RAI).
+
+    Notes
+    -----
+    .. math:: F_{szm.szlge} = \\frac{1}{N_s} \\sum_{i=1}^{N_g} \\sum_{j=1}^{N_z}
+              \\frac{s_{ij}}{i^2 j^2}
+
+    References
+    ----------
+    IBSI 1 manual, §3.8.5 "Small zone low grey level emphasis".
+    """
+    return emphasis(m, -2, -2)
+
+
+@feature(
+    name="glszm.small_zone_high_grey_level_emphasis",
+    ibsi="HW1V",
+    aggregations=ZONAL,
+    requires=("glszm",),
+)
+def small_zone_high_grey_level_emphasis(m: CountMatrix) -> float:
+    """GLSZM small zone high grey level emphasis (IBSI HW1V).
+
+    Notes
+    -----
+    .. math:: F_{szm.szhge} = \\frac{1}{N_s} \\sum_{i=1}^{N_g} \\sum_{j=1}^{N_z}
+              \\frac{i^2 s_{ij}}{j^2}
+
+    References
+    ----------
+    IBSI 1 manual, §3.8.6 "Small zone high grey level emphasis".
+    """
+    return emphasis(m, 2, -2)
+
+
+@feature(
+    name="glszm.large_zone_low_grey_level_emphasis",
+    ibsi="YH51",
+    aggregations=ZONAL,
+    requires=("glszm",),
+)
+def large_zone_low_grey_level_emphasis(m: CountMatrix) -> float:
+    """GLSZM large zone low grey level emphasis (IBSI YH51).
+
+    Notes
+    -----
+    .. math:: F_{szm.lzlge} = \\frac{1}{N_s} \\sum_{i=1}^{N_g} \\sum_{j=1}^{N_z}
+              \\frac{j^2 s_{ij}}{i^2}
+
+    References
+    ----------
+    IBSI 1 manual, §3.8.7 "Large zone low grey level emphasis".
+    """
+    return emphasis(m, -2, 2)
+
+
+@feature(
+    name="glszm.large_zone_high_grey_level_emphasis",
+    ibsi="J17V",
+    aggregations=ZONAL,
+    requires=("glszm",),
+)
+def large_zone_high_grey_level_emphasis(m: CountMatrix) -> float:
+    """GLSZM large zone high grey level emphasis (IBSI J17V).
+
+    Notes
+    -----
+    .. math:: F_{szm.lzhge} = \\frac{1}{N_s} \\sum_{i=1}^{N_g} \\sum_{j=1}^{N_z}
+              i^2 j^2 s_{ij}
+
+    References
+    ----------
+    IBSI 1 manual, §3.8.8 "Large zone high grey level emphasis".
+    """
+    return emphasis(m, 2, 2)
+
+
+@feature(
+    name="glszm.grey_level_nonuniformity",
+    ibsi="JNSA",
+    aggregations=ZONAL,
+    requires=("glszm",),
+)
+def grey_level_nonuniformity(m: CountMatrix) -> float:
+    """GLSZM grey level non-uniformity (IBSI JNSA).
+
+    Notes
+    -----
+    .. math:: F_{szm.glnu} = \\frac{1}{N_s} \\sum_{i=1}^{N_g} s_{i.}^2
+
+    References
+    ----------
+    IBSI 1 manual, §3.8.9 "Grey level non-uniformity".
+    """
+    return nonuniformity_i(m, normalised=False)
+
+
+@feature(
+    name="glszm.normalised_grey_level_nonuniformity",
+    ibsi="Y1RO",
+    aggregations=ZONAL,
+    requires=("glszm",),
+)
+def normalised_grey_level_nonuniformity(m: CountMatrix) -> float:
+    """GLSZM normalised grey level non-uniformity (IBSI Y1RO).
+
+    Notes
+    -----
+    .. math:: F_{szm.glnu.norm} = \\frac{1}{N_s^2} \\sum_{i=1}^{N_g} s_{i.}^2
+
+    References
+    ----------
+    IBSI 1 manual, §3.8.10 "Normalised grey level non-uniformity".
+    """
+    return nonuniformity_i(m, normalised=True)
+
+
+@feature(
+    name="glszm.zone_size_nonuniformity",
+    ibsi="4JP3",
+    aggregations=ZONAL,
+    requires=("glszm",),
+)
+def zone_size_nonuniformity(m: CountMatrix) -> float:
+    """GLSZM zone size non-uniformity (IBSI 4JP3).
+
+    Notes
+    -----
+    .. math:: F_{szm.zsnu} = \\frac{1}{N_s} \\sum_{j=1}^{N_z} s_{.j}^2
+
+    References
+    ----------
+    IBSI 1 manual, §3.8.11 "Zone size non-uniformity".
+    """
+    return nonuniformity_j(m, normalised=False)
+
+
+@feature(
+    name="glszm.normalised_zone_size_nonuniformity",
+    ibsi="VB3A",
+    aggregations=ZONAL,
+    requires=("glszm",),
+)
+def normalised_zone_size_nonuniformity(m: CountMatrix) -> float:
+    """GLSZM normalised zone size non-uniformity (IBSI VB3A).
+
+    Notes
+    -----
+    .. math:: F_{szm.zsnu.norm} = \\frac{1}{N_s^2} \\sum_{j=1}^{N_z} s_{.j}^2
+
+    References
+    ----------
+    IBSI 1 manual, §3.8.12 "Normalised zone size non-uniformity".
+    """
+    return nonuniformity_j(m, normalised=True)
+
+
+@feature(name="glszm.zone_percentage", ibsi="P30P", aggregations=ZONAL, requires=("glszm",))
+def zone_percentage(m: CountMatrix) -> float:
+    """GLSZM zone percentage (IBSI P30P).
+
+    Notes
+    -----
+    .. math:: F_{szm.z.perc} = \\frac{N_s}{N_v}
+
+    ``N_v`` is the number of intensity-mask voxels (of the slice in 2D; summed over slices
+    for the merged 2.5D matrix).
+
+    References
+    ----------
+    IBSI 1 manual, §3.8.13 "Zone percentage".
+    """
+    return m.n_s / m.n_voxels
+
+
+@feature(name="glszm.grey_level_variance", ibsi="BYLV", aggregations=ZONAL, requires=("glszm",))
+def grey_level_variance(m: CountMatrix) -> float:
+    """GLSZM grey level variance (IBSI BYLV).
+
+    Notes
+    -----
+    .. math:: F_{szm.gl.var} = \\sum_{i=1}^{N_g} \\sum_{j=1}^{N_z} (i-\\mu)^2 p_{ij},
+              \\quad \\mu = \\sum_{i,j} i\\,p_{ij}, \\quad p_{ij} = s_{ij}/N_s
+
+    References
+    ----------
+    IBSI 1 manual, §3.8.14 "Grey level variance".
+    """
+    return variance_i(m)
+
+
+@feature(name="glszm.zone_size_variance", ibsi="3NSA", aggregations=ZONAL, requires=("glszm",))
+def zone_size_variance(m: CountMatrix) -> float:
+    """GLSZM zone size variance (IBSI 3NSA).
+
+    Notes
+    -----
+    .. math:: F_{szm.zs.var} = \\sum_{i=1}^{N_g} \\sum_{j=1}^{N_z} (j-\\mu)^2 p_{ij},
+              \\quad \\mu = \\sum_{i,j} j\\,p_{ij}
+
+    References
+    ----------
+    IBSI 1 manual, §3.8.15 "Zone size variance".
+    """
+    return variance_j(m)
+
+
+@feature(name="glszm.zone_size_entropy", ibsi="GU8N", aggregations=ZONAL, requires=("glszm",))
+def zone_size_entropy(m: CountMatrix) -> float:
+    """GLSZM zone size entropy (IBSI GU8N).
+
+    Notes
+    -----
+    .. math:: F_{szm.zs.entr} = -\\sum_{i=1}^{N_g} \\sum_{j=1}^{N_z} p_{ij} \\log_2 p_{ij}
+
+    References
+    ----------
+    IBSI 1 manual, §3.8.16 "Zone size entropy".
+    """
+    return entropy(m)

@@ -1,14 +1,126 @@
-"""Intensity-based statistical features (IBSI family UHIW), over the intensity mask."""
+"""Intensity-based statistical features (IBSI family UHIW), over the intensity mask.
+
+The features are computed over the 3D ROI (IBSI DHQ4) on the intensities
+:math:`\\mathbf{X}_{gl}` of the :math:`N_v` voxels of the intensity mask. The family
+compute function sorts the intensities once (:class:`SampleSummary`) and every feature
+reads that summary. Percentiles are sample percentiles with linear interpolation between
+order statistics (numpy's default ``linear`` method, Hyndman & Fan type 7), which gives the
+IBSI digital-phantom values (e.g. :math:`P_{90}=4`).
+
+The intensity-histogram family (ZVCW) reuses :class:`SampleSummary` on the discretised
+intensities.
+"""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
+from radiomix.errors import EmptyRoiError
 from radiomix.features.aggregation import Aggregation
 from radiomix.features.registry import FeatureSpec, evaluate_each, family, feature
 from radiomix.roi import RoiContext
+from radiomix.types import FloatArray
+
+
+@dataclass(frozen=True, slots=True)
+class SampleSummary:
+    """Sorted sample and its central moments, shared by the features of one ROI.
+
+    Attributes
+    ----------
+    sorted : (N,) ndarray of float64
+        The values in increasing order.
+    mean : float
+        Sample mean :math:`\\mu`.
+    m2, m3, m4 : float
+        Central moments :math:`\\frac{1}{N}\\sum (x-\\mu)^k` (no bias correction).
+    """
+
+    sorted: FloatArray
+    mean: float
+    m2: float
+    m3: float
+    m4: float
+
+    @classmethod
+    def of(cls, values: np.ndarray) -> SampleSummary:
+        """Summarise a non-empty 1D sample (raises :class:`EmptyRoiError` when empty)."""
+        x = np.sort(np.asarray(values, dtype=np.float64).ravel())
+        if x.size == 0:
+            raise EmptyRoiError(
+                "the intensity mask holds no voxel (after re-segmentation); intensity "
+                "features are undefined"
+            )
+        mu = float(x.mean())
+        d = x - mu
+        d2 = d * d
+        return cls(
+            sorted=x,
+            mean=mu,
+            m2=float(d2.mean()),
+            m3=float((d2 * d).mean()),
+            m4=float((d2 * d2).mean()),
+        )
+
+    @property
+    def n(self) -> int:
+        """Number of values :math:`N_v`."""
+        return int(self.sorted.size)
+
+    def percentile(self, q: float) -> float:
+        """The ``q``-th percentile (0–100), linear interpolation between order statistics."""
+        return percentile_sorted(self.sorted, q)
+
+    @property
+    def median(self) -> float:
+        """Sample median."""
+        return self.percentile(50.0)
+
+    @property
+    def skewness(self) -> float:
+        """:math:`m_3 / m_2^{3/2}`, 0 when the variance is 0 (IBSI convention)."""
+        return self.m3 / self.m2**1.5 if self.m2 > 0 else 0.0
+
+    @property
+    def kurtosis(self) -> float:
+        """Excess kurtosis :math:`m_4 / m_2^2 - 3`, 0 when the variance is 0."""
+        return self.m4 / self.m2**2 - 3.0 if self.m2 > 0 else 0.0
+
+    def robust_mean_absolute_deviation(self) -> float:
+        """Mean absolute deviation of the values within :math:`[P_{10}, P_{90}]`."""
+        lo, hi = self.percentile(10.0), self.percentile(90.0)
+        x = self.sorted
+        inner = x[np.searchsorted(x, lo, "left") : np.searchsorted(x, hi, "right")]
+        return float(np.mean(np.abs(inner - inner.mean())))
+
+    def median_absolute_deviation(self) -> float:
+        """Mean absolute deviation from the median, :math:`\\frac{1}{N}\\sum|x-M|`."""
+        return float(np.mean(np.abs(self.sorted - self.median)))
+
+    def mean_absolute_deviation(self) -> float:
+        """Mean absolute deviation from the mean."""
+        return float(np.mean(np.abs(self.sorted - self.mean)))
+
+
+def percentile_sorted(x: np.ndarray, q: float) -> float:
+    """Percentile ``q`` (0–100) of an increasingly sorted, non-empty array.
+
+    Linear interpolation at position :math:`(N-1)q/100` between order statistics, the same
+    as ``numpy.percentile(x, q)`` (method ``linear``) without sorting again.
+    """
+    pos = (x.size - 1) * q / 100.0
+    lo = math.floor(pos)
+    hi = min(lo + 1, x.size - 1)
+    frac = pos - lo
+    return float(x[lo] + (x[hi] - x[lo]) * frac) if frac else float(x[lo])
+
+
+def _div(num: float, den: float) -> float:
+    return num / den if den != 0 else math.nan
 
 
 @family("stat")
@@ -16,11 +128,12 @@ def compute(
     ctx: RoiContext, aggregation: Aggregation | None, specs: Sequence[FeatureSpec]
 ) -> dict[str, float]:
     """Evaluate statistical features on the intensities of the intensity mask."""
-    return evaluate_each(ctx, specs, ctx.intensities)
+    summary = ctx.cached(("stat", "summary"), lambda: SampleSummary.of(ctx.intensities))
+    return evaluate_each(ctx, specs, summary)
 
 
 @feature(name="stat.mean", ibsi="Q4LE")
-def mean(x: np.ndarray) -> float:
+def mean(s: SampleSummary) -> float:
     """Mean intensity (IBSI Q4LE).
 
     Notes
@@ -29,6 +142,300 @@ def mean(x: np.ndarray) -> float:
 
     References
     ----------
-    IBSI 1 manual, §3.3.1 "Mean".
+    IBSI 1 manual, §3.3.1 "Mean intensity".
     """
-    return float(np.mean(x))
+    return s.mean
+
+
+@feature(name="stat.variance", ibsi="ECT3")
+def variance(s: SampleSummary) -> float:
+    """Intensity variance (IBSI ECT3).
+
+    Notes
+    -----
+    .. math:: F_{stat.var} = \\frac{1}{N_v}\\sum_{k=1}^{N_v} (X_{gl,k}-\\mu)^2
+
+    without bias correction.
+
+    References
+    ----------
+    IBSI 1 manual, §3.3.2 "Intensity variance".
+    """
+    return s.m2
+
+
+@feature(name="stat.standard_deviation", ibsi=None)
+def standard_deviation(s: SampleSummary) -> float:
+    """Intensity standard deviation (no IBSI code; square root of IBSI ECT3).
+
+    Notes
+    -----
+    .. math:: \\sigma = \\sqrt{F_{stat.var}} =
+        \\sqrt{\\frac{1}{N_v}\\sum_{k=1}^{N_v} (X_{gl,k}-\\mu)^2}
+
+    The lung reference study reports the standard deviation; IBSI defines only the
+    variance, so this feature has no code. No bias correction (divisor :math:`N_v`).
+
+    References
+    ----------
+    IBSI 1 manual, §3.3.2 "Intensity variance".
+    """
+    return math.sqrt(s.m2)
+
+
+@feature(name="stat.skewness", ibsi="KE2A")
+def skewness(s: SampleSummary) -> float:
+    """Intensity skewness (IBSI KE2A).
+
+    Notes
+    -----
+    .. math:: F_{stat.skew} = \\frac{\\frac{1}{N_v}\\sum_k (X_{gl,k}-\\mu)^3}
+        {\\left(\\frac{1}{N_v}\\sum_k (X_{gl,k}-\\mu)^2\\right)^{3/2}}
+
+    0 when the variance is 0.
+
+    References
+    ----------
+    IBSI 1 manual, §3.3.3 "Intensity skewness".
+    """
+    return s.skewness
+
+
+@feature(name="stat.kurtosis", ibsi="IPH6")
+def kurtosis(s: SampleSummary) -> float:
+    """(Excess) intensity kurtosis (IBSI IPH6).
+
+    Notes
+    -----
+    .. math:: F_{stat.kurt} = \\frac{\\frac{1}{N_v}\\sum_k (X_{gl,k}-\\mu)^4}
+        {\\left(\\frac{1}{N_v}\\sum_k (X_{gl,k}-\\mu)^2\\right)^{2}} - 3
+
+    Fisher-corrected (0 for a normal distribution); 0 when the variance is 0.
+
+    References
+    ----------
+    IBSI 1 manual, §3.3.4 "(Excess) intensity kurtosis".
+    """
+    return s.kurtosis
+
+
+@feature(name="stat.median", ibsi="Y12H")
+def median(s: SampleSummary) -> float:
+    """Median intensity (IBSI Y12H).
+
+    Notes
+    -----
+    The sample median of :math:`\\mathbf{X}_{gl}`.
+
+    References
+    ----------
+    IBSI 1 manual, §3.3.5 "Median intensity".
+    """
+    return s.median
+
+
+@feature(name="stat.minimum", ibsi="1GSF")
+def minimum(s: SampleSummary) -> float:
+    """Minimum intensity (IBSI 1GSF).
+
+    Notes
+    -----
+    .. math:: F_{stat.min} = \\min(\\mathbf{X}_{gl})
+
+    References
+    ----------
+    IBSI 1 manual, §3.3.6 "Minimum intensity".
+    """
+    return float(s.sorted[0])
+
+
+@feature(name="stat.p10", ibsi="QG58")
+def p10(s: SampleSummary) -> float:
+    """10th intensity percentile (IBSI QG58).
+
+    Notes
+    -----
+    :math:`P_{10}` of :math:`\\mathbf{X}_{gl}`, linear interpolation between order
+    statistics.
+
+    References
+    ----------
+    IBSI 1 manual, §3.3.7 "10th intensity percentile".
+    """
+    return s.percentile(10.0)
+
+
+@feature(name="stat.p90", ibsi="8DWT")
+def p90(s: SampleSummary) -> float:
+    """90th intensity percentile (IBSI 8DWT).
+
+    Notes
+    -----
+    :math:`P_{90}` of :math:`\\mathbf{X}_{gl}`, linear interpolation between order
+    statistics (4 on the digital phantom; other percentile definitions give 4.2).
+
+    References
+    ----------
+    IBSI 1 manual, §3.3.8 "90th intensity percentile".
+    """
+    return s.percentile(90.0)
+
+
+@feature(name="stat.maximum", ibsi="84IY")
+def maximum(s: SampleSummary) -> float:
+    """Maximum intensity (IBSI 84IY).
+
+    Notes
+    -----
+    .. math:: F_{stat.max} = \\max(\\mathbf{X}_{gl})
+
+    References
+    ----------
+    IBSI 1 manual, §3.3.9 "Maximum intensity".
+    """
+    return float(s.sorted[-1])
+
+
+@feature(name="stat.iqr", ibsi="SALO")
+def iqr(s: SampleSummary) -> float:
+    """Intensity interquartile range (IBSI SALO).
+
+    Notes
+    -----
+    .. math:: F_{stat.iqr} = P_{75} - P_{25}
+
+    References
+    ----------
+    IBSI 1 manual, §3.3.10 "Intensity interquartile range".
+    """
+    return s.percentile(75.0) - s.percentile(25.0)
+
+
+@feature(name="stat.range", ibsi="2OJQ")
+def intensity_range(s: SampleSummary) -> float:
+    """Intensity range (IBSI 2OJQ).
+
+    Notes
+    -----
+    .. math:: F_{stat.range} = \\max(\\mathbf{X}_{gl}) - \\min(\\mathbf{X}_{gl})
+
+    References
+    ----------
+    IBSI 1 manual, §3.3.11 "Intensity range".
+    """
+    return float(s.sorted[-1] - s.sorted[0])
+
+
+@feature(name="stat.mean_absolute_deviation", ibsi="4FUA")
+def mean_absolute_deviation(s: SampleSummary) -> float:
+    """Intensity-based mean absolute deviation (IBSI 4FUA).
+
+    Notes
+    -----
+    .. math:: F_{stat.mad} = \\frac{1}{N_v}\\sum_{k=1}^{N_v} |X_{gl,k}-\\mu|
+
+    References
+    ----------
+    IBSI 1 manual, §3.3.12 "Intensity-based mean absolute deviation".
+    """
+    return s.mean_absolute_deviation()
+
+
+@feature(name="stat.robust_mean_absolute_deviation", ibsi="1128")
+def robust_mean_absolute_deviation(s: SampleSummary) -> float:
+    """Intensity-based robust mean absolute deviation (IBSI 1128).
+
+    Notes
+    -----
+    .. math:: F_{stat.rmad} = \\frac{1}{N_{v,10-90}}\\sum_{k}
+        |X_{gl,10-90,k}-\\overline{X}_{gl,10-90}|
+
+    over the intensities with :math:`P_{10}\\le x\\le P_{90}`.
+
+    References
+    ----------
+    IBSI 1 manual, §3.3.13 "Intensity-based robust mean absolute deviation".
+    """
+    return s.robust_mean_absolute_deviation()
+
+
+@feature(name="stat.median_absolute_deviation", ibsi="N72L")
+def median_absolute_deviation(s: SampleSummary) -> float:
+    """Intensity-based median absolute deviation (IBSI N72L).
+
+    Notes
+    -----
+    .. math:: F_{stat.medad} = \\frac{1}{N_v}\\sum_{k=1}^{N_v} |X_{gl,k}-M|
+
+    with :math:`M` the median (a mean of absolute deviations, as IBSI defines it).
+
+    References
+    ----------
+    IBSI 1 manual, §3.3.14 "Intensity-based median absolute deviation".
+    """
+    return s.median_absolute_deviation()
+
+
+@feature(name="stat.coefficient_of_variation", ibsi="7TET")
+def coefficient_of_variation(s: SampleSummary) -> float:
+    """Intensity-based coefficient of variation (IBSI 7TET).
+
+    Notes
+    -----
+    .. math:: F_{stat.cov} = \\frac{\\sigma}{\\mu}
+
+    with :math:`\\sigma=\\sqrt{F_{stat.var}}`; NaN when the mean is 0.
+
+    References
+    ----------
+    IBSI 1 manual, §3.3.15 "Intensity-based coefficient of variation".
+    """
+    return _div(math.sqrt(s.m2), s.mean)
+
+
+@feature(name="stat.quartile_coefficient_of_dispersion", ibsi="9S40")
+def quartile_coefficient_of_dispersion(s: SampleSummary) -> float:
+    """Intensity-based quartile coefficient of dispersion (IBSI 9S40).
+
+    Notes
+    -----
+    .. math:: F_{stat.qcod} = \\frac{P_{75}-P_{25}}{P_{75}+P_{25}}
+
+    NaN when :math:`P_{75}+P_{25}=0`.
+
+    References
+    ----------
+    IBSI 1 manual, §3.3.16 "Intensity-based quartile coefficient of dispersion".
+    """
+    p25, p75 = s.percentile(25.0), s.percentile(75.0)
+    return _div(p75 - p25, p75 + p25)
+
+
+@feature(name="stat.energy", ibsi="N8CA")
+def energy(s: SampleSummary) -> float:
+    """Intensity-based energy (IBSI N8CA).
+
+    Notes
+    -----
+    .. math:: F_{stat.energy} = \\sum_{k=1}^{N_v} X_{gl,k}^2
+
+    References
+    ----------
+    IBSI 1 manual, §3.3.17 "Intensity-based energy".
+    """
+    return float(np.dot(s.sorted, s.sorted))
+
+
+@feature(name="stat.root_mean_square", ibsi="5ZWQ")
+def root_mean_square(s: SampleSummary) -> float:
+    """Root mean square intensity (IBSI 5ZWQ).
+
+    Notes
+    -----
+    .. math:: F_{stat.rms} = \\sqrt{\\frac{1}{N_v}\\sum_{k=1}^{N_v} X_{gl,k}^2}
+
+    References
+    ----------
+    IBSI 1 manual, §3.3.18 "Root mean square intensity".
+    """
+    return math.sqrt(float(np.dot(s.sorted, s.sorted)) / s.n)

@@ -135,7 +135,9 @@ def _assemble(datasets: Sequence[pydicom.Dataset], *, where: str) -> sitk.Image:
         bad = np.flatnonzero(np.abs(gaps - median) > SLICE_SPACING_RTOL * median)
         if bad.size:
             k = int(bad[0])
-            kind = "missing slice(s)" if gaps[k] > median else "irregular slice spacing"
+            ratio = gaps[k] / median
+            missing = ratio > 1.5 and abs(ratio - round(ratio)) < SLICE_SPACING_RTOL * ratio
+            kind = f"{round(ratio) - 1} missing slice(s)" if missing else "irregular slice spacing"
             raise DicomError(
                 f"{kind} in {where}: gap of {gaps[k]:.3f} mm between slices at "
                 f"{pos[k]:.3f} and {pos[k + 1]:.3f} mm along the normal, expected "

@@ -97,7 +97,9 @@ def load_mask(
         if modality == "RTSTRUCT":
             return rasterise_rtstruct(path, reference, roi_name=roi_name)
         if modality == "SEG":
-            return read_seg(path, segment=segment if segment is not None else roi_name)
+            return read_seg(
+                path, segment=segment if segment is not None else roi_name, reference=reference
+            )
         raise InputError(f"unsupported mask format: {path}")
     if path.is_dir():
         raise InputError(f"mask path {path} is a folder; pass the mask file (NIfTI, RTSTRUCT or SEG)")

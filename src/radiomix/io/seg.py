@@ -15,6 +15,7 @@ def read_seg(
     *,
     segment: int | str | None = None,
     fraction_threshold: float = 0.5,
+    reference: sitk.Image | None = None,
 ) -> sitk.Image:
     """Read one segment of a DICOM SEG as a mask image.
 
@@ -26,12 +27,14 @@ def read_seg(
         Segment number or segment label; may be omitted when the SEG has one segment.
     fraction_threshold : float
         For FRACTIONAL segmentations, voxels with fraction >= threshold form the mask.
+    reference : SimpleITK.Image, optional
+        The image; SEG frames lying exactly on its grid are placed on the full grid.
 
     Returns
     -------
     mask : SimpleITK.Image
-        uint8 mask (0/1) on the SEG's own frame-of-reference grid; geometry against the
-        image is checked by :mod:`radiomix.check`.
+        uint8 mask (0/1) on the reference grid when the SEG lies on it, else on the SEG's
+        own grid (geometry against the image is checked by :mod:`radiomix.check`).
 
     Raises
     ------
@@ -66,10 +69,10 @@ def read_seg(
             raise LabelNotFoundError(f"segment {segment!r} not in SEG {path.name} ({listing})")
         number = hits[0]
     fractional = str(seg.SegmentationType) == "FRACTIONAL"
-    volume = seg.get_volume(
-        segment_numbers=[number], combine_segments=True, rescale_fractional=fractional
-    )
-    array = np.asarray(volume.array)  # (slices, rows, columns), axis order of the affine
+    volume = seg.get_volume(segment_numbers=[number], rescale_fractional=fractional)
+    array = np.asarray(volume.array)  # (slices, rows, columns[, 1]), axes of the affine
+    if array.ndim == 4:
+        array = array[..., 0]
     if fractional:
         array = array >= fraction_threshold
     affine = np.asarray(volume.affine)  # maps (slice, row, column) indices to LPS mm
@@ -81,4 +84,28 @@ def read_seg(
     image.SetSpacing(tuple(float(s) for s in spacing))
     image.SetOrigin(tuple(float(v) for v in affine[:3, 3]))
     image.SetDirection(tuple(float(v) for v in direction.ravel()))
+    if reference is not None:
+        image = _onto_reference(image, reference)
     return image
+
+
+def _onto_reference(seg: sitk.Image, reference: sitk.Image, tol: float = 1e-3) -> sitk.Image:
+    """Place SEG frames on the image grid when they lie exactly on it.
+
+    A SEG stores only the frames that hold segment voxels, so its volume usually covers a
+    subset of the image slices, possibly in another slice order. When every SEG voxel
+    centre coincides with an image voxel centre, copying them onto the full grid changes
+    no value; otherwise the SEG grid is returned unchanged and the geometry check decides.
+    """
+    def index_to_world(img: sitk.Image) -> np.ndarray:
+        d = np.asarray(img.GetDirection()).reshape(3, 3)
+        return d * np.asarray(img.GetSpacing())[None, :]
+
+    # seg index -> reference index: must be a signed permutation plus an integer offset
+    m = np.linalg.solve(index_to_world(reference), index_to_world(seg))
+    if np.any(np.abs(m - np.round(m)) > tol) or np.any(np.abs(np.round(m)).sum(axis=0) != 1):
+        return seg
+    index = np.asarray(reference.TransformPhysicalPointToContinuousIndex(seg.GetOrigin()))
+    if np.any(np.abs(index - np.round(index)) > tol):
+        return seg
+    return sitk.Resample(seg, reference, sitk.Transform(), sitk.sitkNearestNeighbor, 0, sitk.sitkUInt8)

@@ -1,0 +1,99 @@
+"""PET SUV conversion: hand-computed body-weight SUV, a missing tag, GML pass-through."""
+
+from __future__ import annotations
+
+import math
+import shutil
+
+import numpy as np
+import pydicom
+import pytest
+import SimpleITK as sitk
+from conftest import require_data
+
+from radiomix.errors import SuvConversionError
+from radiomix.io import load_image
+
+
+@pytest.fixture
+def bqml_series(tmp_path):
+    src = require_data("sts", "dicom", "STS_001", "PET", "image")
+    dst = tmp_path / "pet"
+    dst.mkdir()
+    for f in sorted(src.glob("*.dcm"))[:3]:
+        ds = pydicom.dcmread(f)
+        ds.Units = "BQML"
+        ds.DecayCorrection = "START"
+        ds.PatientWeight = 80.0
+        ds.SeriesDate = "20000101"
+        ds.SeriesTime = "110000"
+        info = ds.RadiopharmaceuticalInformationSequence[0]
+        info.RadionuclideTotalDose = 370e6
+        info.RadionuclideHalfLife = 6586.2
+        info.RadiopharmaceuticalStartTime = "100000"
+        ds.save_as(dst / f.name)
+    return dst
+
+
+def _raw(folder):
+    files = sorted(folder.glob("*.dcm"))
+    dss = sorted((pydicom.dcmread(f) for f in files), key=lambda d: float(d.ImagePositionPatient[2]))
+    return np.stack([d.pixel_array * float(d.RescaleSlope) + float(d.RescaleIntercept) for d in dss])
+
+
+def test_bqml_to_suv_by_hand(bqml_series):
+    # one hour between injection and series start, 80 kg, 370 MBq of F-18 (T1/2 6586.2 s)
+    decayed_dose = 370e6 * math.exp(-math.log(2) * 3600.0 / 6586.2)
+    factor = 80_000.0 / decayed_dose
+    got = sitk.GetArrayFromImage(load_image(bqml_series))
+    np.testing.assert_allclose(got, _raw(bqml_series) * factor, rtol=1e-12)
+    assert factor == pytest.approx(3.1581e-4, rel=1e-4)  # 80e3 / (370e6 x 0.68466)
+
+
+def test_admin_decay_correction_uses_full_dose(bqml_series):
+    for f in bqml_series.glob("*.dcm"):
+        ds = pydicom.dcmread(f)
+        ds.DecayCorrection = "ADMIN"
+        ds.save_as(f)
+    got = sitk.GetArrayFromImage(load_image(bqml_series))
+    np.testing.assert_allclose(got, _raw(bqml_series) * 80_000.0 / 370e6, rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("tag", "where"),
+    [("PatientWeight", "ds"), ("RadionuclideTotalDose", "info"), ("RadionuclideHalfLife", "info")],
+)
+def test_missing_tag_is_named(bqml_series, tag, where):
+    for f in bqml_series.glob("*.dcm"):
+        ds = pydicom.dcmread(f)
+        target = ds if where == "ds" else ds.RadiopharmaceuticalInformationSequence[0]
+        delattr(target, tag)
+        ds.save_as(f)
+    with pytest.raises(SuvConversionError, match=f"attribute {tag} is missing"):
+        load_image(bqml_series)
+
+
+def test_unknown_units(bqml_series):
+    for f in bqml_series.glob("*.dcm"):
+        ds = pydicom.dcmread(f)
+        ds.Units = "CNTS"
+        ds.save_as(f)
+    with pytest.raises(SuvConversionError, match="Units is 'CNTS'"):
+        load_image(bqml_series)
+
+
+def test_gml_passes_through_and_equals_nifti(tmp_path):
+    folder = require_data("sts", "dicom", "STS_001", "PET", "image")
+    dicom = load_image(folder)
+    nifti = load_image(require_data("sts", "nifti", "STS_001", "pet", "image.nii.gz"))
+    np.testing.assert_allclose(dicom.GetSpacing(), nifti.GetSpacing(), rtol=1e-5)
+    # the NIfTI is a crop of the DICOM grid: find the offset and compare the overlap
+    offset = np.asarray(dicom.TransformPhysicalPointToContinuousIndex(nifti.GetOrigin()))
+    assert np.allclose(offset, np.round(offset), atol=1e-3)
+    ox, oy, oz = (int(v) for v in np.round(offset))
+    a = sitk.GetArrayFromImage(dicom)
+    b = sitk.GetArrayFromImage(nifti)
+    nz, ny, nx = b.shape
+    window = a[oz : oz + nz, oy : oy + ny, ox : ox + nx]
+    assert window.shape == b.shape
+    np.testing.assert_allclose(window, b, atol=1e-5)
