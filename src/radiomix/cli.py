@@ -58,7 +58,7 @@ def _main(
 
 def _fail(exc: RadiomixError) -> typer.Exit:
     code = EXIT_USAGE if isinstance(exc, SettingsError) else EXIT_CASE_ERROR
-    console.print(f"[red]error[/red] ({type(exc).__name__}): {exc}", highlight=False)
+    console.print(f"[red]error[/red] ({type(exc).__name__}): {exc}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 

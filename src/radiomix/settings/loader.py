@@ -136,8 +136,9 @@ def load_preset(name: str) -> ExtractionSettings:
     (2.0, 2.0, 2.0)
     """
     if name not in PRESETS:
-        near = difflib.get_close_matches(name, PRESETS, n=1)
-        hint = f"; did you mean {near[0]!r}?" if near else ""
+        lowered = {p.lower(): p for p in PRESETS}
+        near = difflib.get_close_matches(name.lower(), list(lowered), n=1)
+        hint = f"; did you mean {lowered[near[0]]!r}?" if near else ""
         raise SettingsError(f"unknown preset {name!r}{hint} Available: {', '.join(PRESETS)}")
     text = resources.files("radiomix.settings").joinpath(f"presets/{name}.yaml").read_text("utf-8")
     return settings_from_dict(yaml.safe_load(text))

@@ -1,0 +1,113 @@
+"""The command line, in-process (typer's runner) plus one real subprocess."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+from conftest import require_data
+from typer.testing import CliRunner
+
+from radiomix.cli import app
+from radiomix.table import read_provenance
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def phantom():
+    folder = require_data("ibsi1", "ct_phantom")
+    return folder
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".csv", ".json"])
+def test_extract_writes_each_format_with_provenance(tmp_path, phantom, suffix):
+    out = tmp_path / f"f{suffix}"
+    res = runner.invoke(app, [
+        "extract", str(phantom / "nifti" / "image.nii.gz"), str(phantom / "nifti" / "mask.nii.gz"),
+        "--preset", "ibsi-C", "--tag", "ct", "--case-id", "PAT1", "--out", str(out),
+    ])
+    assert res.exit_code == 0, res.output
+    prov = read_provenance(out)
+    assert prov["settings"]["interpolation"]["spacing"] == [2.0, 2.0, 2.0]
+    assert len(prov["inputs"]["image_sha256"]) == 64
+    if suffix == ".parquet":
+        df = pd.read_parquet(out)
+        assert df.loc[0, "case_id"] == "PAT1"
+        assert df.loc[0, "ct.original.morph.volume_voxels"] == pytest.approx(367880.0)
+        assert df.loc[0, "settings_hash"] == prov["settings_hash"]
+
+
+def test_extract_dicom_rtstruct(tmp_path, phantom):
+    out = tmp_path / "f.csv"
+    res = runner.invoke(app, [
+        "extract", str(phantom / "dicom" / "image"), str(phantom / "dicom" / "mask" / "DCM_RS_00060.dcm"),
+        "--roi-name", "GTV-1", "--preset", "ibsi-C", "--out", str(out),
+    ])
+    assert res.exit_code == 0, res.output
+    assert pd.read_csv(out).loc[0, "image.original.morph.volume_voxels"] == pytest.approx(367880.0)
+
+
+def test_case_error_exit_1(tmp_path, phantom):
+    res = runner.invoke(app, [
+        "extract", str(phantom / "dicom" / "image"), str(phantom / "dicom" / "mask" / "DCM_RS_00060.dcm"),
+        "--roi-name", "GTV-2", "--out", str(tmp_path / "x.csv"),
+    ])
+    assert res.exit_code == 1
+    assert "LabelNotFoundError" in res.output and "GTV-1" in res.output
+
+
+def test_settings_error_exit_2(tmp_path, phantom):
+    cfg = tmp_path / "bad.yaml"
+    cfg.write_text("discretisation: {method: fbs, binwidth: 25}\n")
+    res = runner.invoke(app, [
+        "extract", str(phantom / "nifti" / "image.nii.gz"), str(phantom / "nifti" / "mask.nii.gz"),
+        "--config", str(cfg), "--out", str(tmp_path / "x.csv"),
+    ])
+    assert res.exit_code == 2
+    assert "did you mean 'bin_width'" in res.output
+
+
+def test_usage_error_exit_2():
+    assert runner.invoke(app, ["extract"]).exit_code == 2
+
+
+def test_features_json_lists_registry():
+    res = runner.invoke(app, ["features", "--format", "json"])
+    assert res.exit_code == 0
+    doc = json.loads(res.stdout)
+    by_name = {d["name"]: d for d in doc}
+    assert by_name["morph.volume_voxels"]["ibsi"] == "YEKZ"
+    assert by_name["morph.volume_voxels"]["family_code"] == "HCUG"
+    assert by_name["stat.mean"]["ibsi"] == "Q4LE"
+    assert all({"name", "ibsi", "family", "aggregations"} <= set(d) for d in doc)
+
+
+def test_ibsi_check_json_digital_phantom():
+    require_data("ibsi1")
+    res = runner.invoke(app, ["ibsi-check", "--json", "--dataset", "dig_phantom", "--source", "nifti"])
+    doc = json.loads(res.stdout)
+    assert doc["total"] > 0
+    assert {"dataset", "source", "family", "matched", "total"} <= set(doc["summary"][0])
+    assert res.exit_code == (0 if doc["matched"] == doc["total"] else 1)
+
+
+def test_every_command_has_help():
+    for cmd in ("extract", "features", "ibsi-check", "demo"):
+        res = runner.invoke(app, [cmd, "--help"])
+        assert res.exit_code == 0 and "Usage" in res.output
+
+
+def test_real_subprocess(tmp_path, phantom):
+    out = tmp_path / "f.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "radiomix.cli", "extract", str(phantom / "nifti" / "image.nii.gz"),
+         str(phantom / "nifti" / "mask.nii.gz"), "--preset", "ibsi-A", "--out", str(out)],
+        capture_output=True, text=True, timeout=300, check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(out.read_text())
+    assert doc["rows"][0]["image.original.stat.mean"] == pytest.approx(13.4, abs=1.1)
