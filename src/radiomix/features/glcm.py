@@ -364,8 +364,14 @@ def compute(
     The matrices of all 2D/2.5D methods come from one per-slice stack, those of the 3D
     methods from one volumetric stack; both are cached on the context. Feature values of
     the K matrices of an aggregation are averaged (K = 1 for the merged methods).
+
+    Notes
+    -----
     Matrices without any pair are left out; when none remains (e.g. a one-voxel ROI) every
-    feature is NaN.
+    feature is NaN. A feature that is undefined on some of the K matrices (correlation and
+    information correlation 1 of a matrix with a single grey level, e.g. a flat slice) is
+    averaged over the matrices where it is defined, and ``ctx.notes`` records how many
+    (key ``<feature name>.<aggregation token>``); it is NaN only when undefined on all.
     """
     if aggregation not in DIRECTIONAL:
         raise InternalError(f"GLCM features need a directional aggregation, got {aggregation!r}")
@@ -377,12 +383,27 @@ def compute(
         log.debug("GLCM %s: no neighbour pair in the ROI; features are NaN", aggregation.token)
         return {spec.name: float("nan") for spec in specs}
     m = glcm_marginals(mats, n_levels=ctx.n_levels)
-    return {spec.name: _average(spec.func(m)) for spec in specs}
+    return {spec.name: average_defined(ctx, spec, aggregation, spec.func(m)) for spec in specs}
 
 
-def _average(values: FloatArray) -> float:
-    """Mean over the K matrices of an aggregation (NaN when any value is undefined)."""
-    return float(np.mean(values))
+def average_defined(
+    ctx: RoiContext, spec: FeatureSpec, aggregation: Aggregation, values: FloatArray
+) -> float:
+    """Mean of one feature over the K matrices of an aggregation, where it is defined.
+
+    NaN values (feature undefined on that matrix) are left out and the number used is
+    recorded in ``ctx.notes``; the result is NaN when no value is defined.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    defined = ~np.isnan(values)
+    n_defined = int(defined.sum())
+    if n_defined == 0:
+        return float("nan")
+    if n_defined < values.size:
+        ctx.notes[f"{spec.name}.{aggregation.token}"] = (
+            f"mean over the {n_defined} of {values.size} matrices where the feature is defined"
+        )
+    return float(values[defined].mean())
 
 
 # --------------------------------------------------------------------------------------
@@ -696,9 +717,10 @@ def correlation(m: GlcmMarginals) -> FloatArray:
     .. math:: F_{cm.corr} = \\frac{1}{\\sigma_{i.}\\sigma_{.j}}
               \\sum_{i=1}^{N_g} \\sum_{j=1}^{N_g} (i-\\mu_{i.})(j-\\mu_{.j})\\, p_{ij}
 
-    Undefined (NaN) when :math:`\\sigma_{i.}\\sigma_{.j} = 0`, i.e. when the matrix holds a
-    single grey level (a flat ROI, slice or direction): the grey levels of a pair do not
-    vary, so they have no correlation.
+    Undefined (NaN) when :math:`\\sigma_{i.}\\sigma_{.j} = 0`: for a symmetric matrix, when
+    it holds a single grey level (a flat ROI, slice or direction); the grey levels of a pair
+    then do not vary, so they have no correlation. The averaged aggregation methods take
+    the mean over the matrices where it is defined (see :func:`compute`).
 
     References
     ----------
@@ -789,8 +811,10 @@ def information_correlation_1(m: GlcmMarginals) -> FloatArray:
     with :math:`HXY` the joint entropy, :math:`HX = -\\sum_i p_{i.} \\log_2 p_{i.}` and
     :math:`HXY_1 = -\\sum_{i,j} p_{ij} \\log_2 (p_{i.} p_{.j})`.
 
-    Undefined (NaN) when :math:`HX = 0`, i.e. when the matrix holds a single grey level
-    (flat ROI, slice or direction): the formula is then 0/0.
+    Undefined (NaN) when :math:`HX = 0`, i.e. when the rows hold a single grey level (for a
+    symmetric matrix: a flat ROI, slice or direction): the formula is then 0/0. The averaged
+    aggregation methods take the mean over the matrices where it is defined (see
+    :func:`compute`).
 
     References
     ----------

@@ -30,7 +30,7 @@ import numpy as np
 from radiomix.errors import InternalError, SettingsError
 from radiomix.features._kernels.glrlm import glrlm_counts
 from radiomix.features.aggregation import DIRECTIONAL, Aggregation
-from radiomix.features.glcm import DIRECTIONS_2D, DIRECTIONS_3D, check_levels
+from radiomix.features.glcm import DIRECTIONS_2D, DIRECTIONS_3D, average_defined, check_levels
 from radiomix.features.registry import FeatureSpec, family, feature
 from radiomix.roi import RoiContext
 from radiomix.types import BoolArray, FloatArray, IntArray
@@ -101,7 +101,8 @@ def glrlm_matrices(
         raise SettingsError(f"dims must be 2 or 3, got {dims!r}")
     lv = check_levels(levels, mask, n_levels=n_levels)
     directions = DIRECTIONS_2D if dims == 2 else DIRECTIONS_3D
-    counts = glrlm_counts(lv, directions, int(n_levels), max(lv.shape), dims == 2)
+    longest = max(lv.shape[1:]) if dims == 2 else max(lv.shape)
+    counts = glrlm_counts(lv, directions, int(n_levels), longest, dims == 2)
     used = np.flatnonzero(counts.sum(axis=(0, 1, 2)))
     counts = counts[..., : used[-1] + 1]
     n_dirs = directions.shape[0]
@@ -244,7 +245,7 @@ def compute(
         ("glrlm", aggregation), lambda: aggregate_glrlm(_stack(ctx, dims), aggregation)
     )
     m = glrlm_marginals(mats)
-    return {spec.name: float(np.mean(spec.func(m))) for spec in specs}
+    return {spec.name: average_defined(ctx, spec, aggregation, spec.func(m)) for spec in specs}
 
 
 # --------------------------------------------------------------------------------------
