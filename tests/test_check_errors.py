@@ -51,7 +51,9 @@ def test_every_geometry_difference_in_one_message(image):
 
 def test_size_mismatch(image):
     mask = _img(np.zeros((6, 7, 9), dtype=np.uint8))
-    with pytest.raises(GeometryMismatchError, match=r"size \(x, y, z\): image \(8, 7, 6\), mask \(9, 7, 6\)"):
+    with pytest.raises(
+        GeometryMismatchError, match=r"size \(x, y, z\): image \(8, 7, 6\), mask \(9, 7, 6\)"
+    ):
         check_case(image, mask)
 
 
@@ -75,9 +77,13 @@ def test_label_selection(image):
     m[4, 4, 4:6] = 5
     mask = _img(m)
     assert check_case(image, mask, label=5).n_voxels == 2
-    with pytest.raises(AmbiguousLabelError, match=r"several labels \[2, 5\]; choose one with --label"):
+    with pytest.raises(
+        AmbiguousLabelError, match=r"several labels \[2, 5\]; choose one with --label"
+    ):
         check_case(image, mask)
-    with pytest.raises(LabelNotFoundError, match=r"label 3 not found in the mask; labels present: \[2, 5\]"):
+    with pytest.raises(
+        LabelNotFoundError, match=r"label 3 not found in the mask; labels present: \[2, 5\]"
+    ):
         check_case(image, mask, label=3)
 
 

@@ -8,9 +8,9 @@ import sys
 
 import pandas as pd
 import pytest
-from conftest import require_data
 from typer.testing import CliRunner
 
+from conftest import require_data
 from radiomix.cli import app
 from radiomix.table import read_provenance
 
@@ -26,10 +26,22 @@ def phantom():
 @pytest.mark.parametrize("suffix", [".parquet", ".csv", ".json"])
 def test_extract_writes_each_format_with_provenance(tmp_path, phantom, suffix):
     out = tmp_path / f"f{suffix}"
-    res = runner.invoke(app, [
-        "extract", str(phantom / "nifti" / "image.nii.gz"), str(phantom / "nifti" / "mask.nii.gz"),
-        "--preset", "ibsi-C", "--tag", "ct", "--case-id", "PAT1", "--out", str(out),
-    ])
+    res = runner.invoke(
+        app,
+        [
+            "extract",
+            str(phantom / "nifti" / "image.nii.gz"),
+            str(phantom / "nifti" / "mask.nii.gz"),
+            "--preset",
+            "ibsi-C",
+            "--tag",
+            "ct",
+            "--case-id",
+            "PAT1",
+            "--out",
+            str(out),
+        ],
+    )
     assert res.exit_code == 0, res.output
     prov = read_provenance(out)
     assert prov["settings"]["interpolation"]["spacing"] == [2.0, 2.0, 2.0]
@@ -43,30 +55,57 @@ def test_extract_writes_each_format_with_provenance(tmp_path, phantom, suffix):
 
 def test_extract_dicom_rtstruct(tmp_path, phantom):
     out = tmp_path / "f.csv"
-    res = runner.invoke(app, [
-        "extract", str(phantom / "dicom" / "image"), str(phantom / "dicom" / "mask" / "DCM_RS_00060.dcm"),
-        "--roi-name", "GTV-1", "--preset", "ibsi-C", "--out", str(out),
-    ])
+    res = runner.invoke(
+        app,
+        [
+            "extract",
+            str(phantom / "dicom" / "image"),
+            str(phantom / "dicom" / "mask" / "DCM_RS_00060.dcm"),
+            "--roi-name",
+            "GTV-1",
+            "--preset",
+            "ibsi-C",
+            "--out",
+            str(out),
+        ],
+    )
     assert res.exit_code == 0, res.output
     assert pd.read_csv(out).loc[0, "image.original.morph.volume_voxels"] == pytest.approx(367880.0)
 
 
 def test_case_error_exit_1(tmp_path, phantom):
-    res = runner.invoke(app, [
-        "extract", str(phantom / "dicom" / "image"), str(phantom / "dicom" / "mask" / "DCM_RS_00060.dcm"),
-        "--roi-name", "GTV-2", "--out", str(tmp_path / "x.csv"),
-    ])
+    res = runner.invoke(
+        app,
+        [
+            "extract",
+            str(phantom / "dicom" / "image"),
+            str(phantom / "dicom" / "mask" / "DCM_RS_00060.dcm"),
+            "--roi-name",
+            "GTV-2",
+            "--out",
+            str(tmp_path / "x.csv"),
+        ],
+    )
     assert res.exit_code == 1
-    assert "LabelNotFoundError" in res.output and "GTV-1" in res.output
+    assert "LabelNotFoundError" in res.output
+    assert "GTV-1" in res.output
 
 
 def test_settings_error_exit_2(tmp_path, phantom):
     cfg = tmp_path / "bad.yaml"
     cfg.write_text("discretisation: {method: fbs, binwidth: 25}\n")
-    res = runner.invoke(app, [
-        "extract", str(phantom / "nifti" / "image.nii.gz"), str(phantom / "nifti" / "mask.nii.gz"),
-        "--config", str(cfg), "--out", str(tmp_path / "x.csv"),
-    ])
+    res = runner.invoke(
+        app,
+        [
+            "extract",
+            str(phantom / "nifti" / "image.nii.gz"),
+            str(phantom / "nifti" / "mask.nii.gz"),
+            "--config",
+            str(cfg),
+            "--out",
+            str(tmp_path / "x.csv"),
+        ],
+    )
     assert res.exit_code == 2
     assert "did you mean 'bin_width'" in res.output
 
@@ -88,7 +127,9 @@ def test_features_json_lists_registry():
 
 def test_ibsi_check_json_digital_phantom():
     require_data("ibsi1")
-    res = runner.invoke(app, ["ibsi-check", "--json", "--dataset", "dig_phantom", "--source", "nifti"])
+    res = runner.invoke(
+        app, ["ibsi-check", "--json", "--dataset", "dig_phantom", "--source", "nifti"]
+    )
     doc = json.loads(res.stdout)
     assert doc["total"] > 0
     assert {"dataset", "source", "family", "matched", "total"} <= set(doc["summary"][0])
@@ -98,15 +139,29 @@ def test_ibsi_check_json_digital_phantom():
 def test_every_command_has_help():
     for cmd in ("extract", "features", "ibsi-check", "demo"):
         res = runner.invoke(app, [cmd, "--help"])
-        assert res.exit_code == 0 and "Usage" in res.output
+        assert res.exit_code == 0
+        assert "Usage" in res.output
 
 
 def test_real_subprocess(tmp_path, phantom):
     out = tmp_path / "f.json"
     proc = subprocess.run(
-        [sys.executable, "-m", "radiomix.cli", "extract", str(phantom / "nifti" / "image.nii.gz"),
-         str(phantom / "nifti" / "mask.nii.gz"), "--preset", "ibsi-A", "--out", str(out)],
-        capture_output=True, text=True, timeout=300, check=False,
+        [
+            sys.executable,
+            "-m",
+            "radiomix.cli",
+            "extract",
+            str(phantom / "nifti" / "image.nii.gz"),
+            str(phantom / "nifti" / "mask.nii.gz"),
+            "--preset",
+            "ibsi-A",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     assert proc.returncode == 0, proc.stderr
     doc = json.loads(out.read_text())

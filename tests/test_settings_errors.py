@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 import yaml
-from conftest import require_data
 
+from conftest import require_data
 from radiomix.errors import SettingsError
 from radiomix.settings import (
     PRESETS,
@@ -18,7 +18,9 @@ from radiomix.settings import (
 
 
 def test_unknown_key_suggests_nearest():
-    with pytest.raises(SettingsError, match=r"unknown setting 'resegmentation.rnage'; did you mean 'range'\?"):
+    with pytest.raises(
+        SettingsError, match=r"unknown setting 'resegmentation.rnage'; did you mean 'range'\?"
+    ):
         settings_from_dict({"resegmentation": {"rnage": [0, 1]}})
     with pytest.raises(SettingsError, match=r"'interpolaton'; did you mean 'interpolation'"):
         settings_from_dict({"interpolaton": {}})
@@ -30,11 +32,20 @@ def test_unknown_key_suggests_nearest():
         ({"discretisation": {"method": "fbn", "bins": 0}}, "bins must be an integer >= 1"),
         ({"discretisation": {"method": "fbs", "bin_width": None}}, "bin_width must be > 0"),
         ({"discretisation": {"method": "equal"}}, "must be none, fbn or fbs"),
-        ({"resegmentation": {"range": [400, -1000]}}, "lower bound 400.0 exceeds upper bound -1000.0"),
+        (
+            {"resegmentation": {"range": [400, -1000]}},
+            "lower bound 400.0 exceeds upper bound -1000.0",
+        ),
         ({"mask_interpolation": {"partial_volume_threshold": 1.5}}, r"must be in \(0, 1\]"),
         ({"interpolation": {"spacing": [2, 0, 2]}}, "must be > 0 mm"),
-        ({"dimensionality": "2d", "interpolation": {"spacing": [2, 2, 2]}}, r"give spacing as \[null, y, x\]"),
-        ({"features": {"families": ["glcm", "glrm"]}}, "unknown feature family 'glrm'; did you mean 'glrlm'"),
+        (
+            {"dimensionality": "2d", "interpolation": {"spacing": [2, 2, 2]}},
+            r"give spacing as \[null, y, x\]",
+        ),
+        (
+            {"features": {"families": ["glcm", "glrm"]}},
+            "unknown feature family 'glrm'; did you mean 'glrlm'",
+        ),
         ({"interpolation": {"spacing": [2, 2]}}, "needs 3 values"),
     ],
 )
@@ -53,7 +64,9 @@ def test_settings_file_round_trip(tmp_path):
     path.write_text(yaml.safe_dump({"discretisation": {"method": "fbs", "bin_width": 25}}))
     s = load_settings_file(path)
     assert s.discretisation.bin_width == 25.0
-    assert settings_hash(s) == settings_hash(settings_from_dict({"discretisation": {"method": "fbs", "bin_width": 25.0}}))
+    assert settings_hash(s) == settings_hash(
+        settings_from_dict({"discretisation": {"method": "fbs", "bin_width": 25.0}})
+    )
     assert settings_hash(s) != settings_hash(ExtractionSettings())
 
 
@@ -73,7 +86,9 @@ def test_presets_follow_the_ibsi_configurations():
             assert s.interpolation.method == methods[c["interpolation_method"]]
             assert s.interpolation.round_intensities
             assert s.mask_interpolation.method == methods[c["roi_interpolation_method"]]
-            assert s.mask_interpolation.partial_volume_threshold == c["roi_partial_volume_threshold"]
+            assert (
+                s.mask_interpolation.partial_volume_threshold == c["roi_partial_volume_threshold"]
+            )
         else:
             assert s.interpolation.spacing is None
         rng = c["resegmentation_range_hu"]
@@ -92,7 +107,12 @@ def test_presets_follow_the_ibsi_configurations():
         else:
             assert (s.ivh.method, s.ivh.bins) == ("fbn", ivh["bins"])
         f = s.features
-        assert f.glcm_distance == f.ngtdm_distance == f.ngldm_distance == c["glcm_ngtdm_ngldm_distance"]
+        assert (
+            f.glcm_distance
+            == f.ngtdm_distance
+            == f.ngldm_distance
+            == c["glcm_ngtdm_ngldm_distance"]
+        )
         assert f.linkage_distance == c["glszm_gldzm_linkage_distance"]
         assert f.ngldm_coarseness == c["ngldm_coarseness"]
         assert f.glcm_symmetric is c["glcm_symmetric"]

@@ -83,10 +83,14 @@ def _fmt(a: np.ndarray) -> str:
 
 def resample_mask_to_image(mask: sitk.Image, image: sitk.Image) -> sitk.Image:
     """Resample a mask onto the image grid by nearest neighbour (only on request)."""
-    return sitk.Resample(mask, image, sitk.Transform(), sitk.sitkNearestNeighbor, 0, mask.GetPixelID())
+    return sitk.Resample(
+        mask, image, sitk.Transform(), sitk.sitkNearestNeighbor, 0, mask.GetPixelID()
+    )
 
 
-def select_label(values: np.ndarray, *, label: int | None, case_id: str | None = None) -> np.ndarray:
+def select_label(
+    values: np.ndarray, *, label: int | None, case_id: str | None = None
+) -> np.ndarray:
     """Binary ROI from a label array.
 
     Parameters
@@ -177,7 +181,7 @@ def check_case(
     >>> check_case(img, msk)
     Traceback (most recent call last):
     ...
-    radiomix.errors.GeometryMismatchError: image and mask grids differ: size (x, y, z): image (5, 4, 3), mask (6, 4, 3). Fix: pass --resample-mask (resample_mask=True) to resample the mask to the image grid by nearest neighbour, or supply a mask on the image grid.
+    radiomix.errors.GeometryMismatchError: image and mask grids differ: size (x, y, z): ...
     """
     if image.GetDimension() != 3:
         raise InputError(f"{_prefix(case_id)}image must be 3D, got {image.GetDimension()}D")
@@ -207,4 +211,6 @@ def check_case(
         )
     out = sitk.GetImageFromArray(roi.astype(np.uint8))
     out.CopyInformation(image)
-    return CheckedCase(image=sitk.Cast(image, sitk.sitkFloat64), mask=out, case_id=case_id, n_voxels=n)
+    return CheckedCase(
+        image=sitk.Cast(image, sitk.sitkFloat64), mask=out, case_id=case_id, n_voxels=n
+    )

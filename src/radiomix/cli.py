@@ -9,9 +9,9 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -33,12 +33,12 @@ out = Console()
 EXIT_OK, EXIT_CASE_ERROR, EXIT_USAGE = 0, 1, 2
 
 
-class OutputFormat(str, Enum):
+class OutputFormat(StrEnum):
     table = "table"
     json = "json"
 
 
-class Source(str, Enum):
+class Source(StrEnum):
     nifti = "nifti"
     dicom = "dicom"
     both = "both"
@@ -58,22 +58,42 @@ def _main(
 
 def _fail(exc: RadiomixError) -> typer.Exit:
     code = EXIT_USAGE if isinstance(exc, SettingsError) else EXIT_CASE_ERROR
-    console.print(f"[red]error[/red] ({type(exc).__name__}): {exc}", highlight=False, soft_wrap=True)
+    console.print(
+        f"[red]error[/red] ({type(exc).__name__}): {exc}", highlight=False, soft_wrap=True
+    )
     return typer.Exit(code)
 
 
 @app.command()
 def extract(
-    image: Annotated[Path, typer.Argument(help="Image file (NIfTI/NRRD/MHA) or DICOM series folder.")],
+    image: Annotated[
+        Path, typer.Argument(help="Image file (NIfTI/NRRD/MHA) or DICOM series folder.")
+    ],
     mask: Annotated[Path, typer.Argument(help="Mask: label image file, RTSTRUCT or DICOM SEG.")],
-    out_file: Annotated[Path, typer.Option("--out", "-o", help="Output table: .parquet, .csv or .json.")],
-    preset: Annotated[Optional[str], typer.Option(help="Settings preset: ibsi-digital, ibsi-A … ibsi-E.")] = None,
-    config: Annotated[Optional[Path], typer.Option(help="Settings YAML file (unknown keys are refused).")] = None,
-    label: Annotated[Optional[int], typer.Option(help="Mask label (or SEG segment number) forming the ROI.")] = None,
-    roi_name: Annotated[Optional[str], typer.Option(help="RTSTRUCT ROI name or SEG segment label.")] = None,
-    resample_mask: Annotated[bool, typer.Option(help="Resample the mask to the image grid if their geometry differs.")] = False,
-    tag: Annotated[str, typer.Option(help="Image tag: the first part of the column names.")] = "image",
-    case_id: Annotated[Optional[str], typer.Option(help="Identifier written in the table and messages.")] = None,
+    out_file: Annotated[
+        Path, typer.Option("--out", "-o", help="Output table: .parquet, .csv or .json.")
+    ],
+    preset: Annotated[
+        str | None, typer.Option(help="Settings preset: ibsi-digital, ibsi-A … ibsi-E.")
+    ] = None,
+    config: Annotated[
+        Path | None, typer.Option(help="Settings YAML file (unknown keys are refused).")
+    ] = None,
+    label: Annotated[
+        int | None, typer.Option(help="Mask label (or SEG segment number) forming the ROI.")
+    ] = None,
+    roi_name: Annotated[
+        str | None, typer.Option(help="RTSTRUCT ROI name or SEG segment label.")
+    ] = None,
+    resample_mask: Annotated[
+        bool, typer.Option(help="Resample the mask to the image grid if their geometry differs.")
+    ] = False,
+    tag: Annotated[
+        str, typer.Option(help="Image tag: the first part of the column names.")
+    ] = "image",
+    case_id: Annotated[
+        str | None, typer.Option(help="Identifier written in the table and messages.")
+    ] = None,
 ) -> None:
     """Extract the radiomic features of one image and mask into a table."""
     from radiomix.extraction import extract as run_extract
@@ -84,8 +104,14 @@ def extract(
         raise typer.Exit(EXIT_USAGE)
     try:
         result = run_extract(
-            image, mask, settings=preset or config, label=label, roi_name=roi_name,
-            resample_mask=resample_mask, tag=tag, case_id=case_id,
+            image,
+            mask,
+            settings=preset or config,
+            label=label,
+            roi_name=roi_name,
+            resample_mask=resample_mask,
+            tag=tag,
+            case_id=case_id,
         )
         ids = {"case_id": case_id} if case_id else {}
         path = write_table([result.row(**ids)], out_file, provenance=result.provenance)
@@ -96,7 +122,9 @@ def extract(
 
 @app.command()
 def features(
-    format: Annotated[OutputFormat, typer.Option("--format", help="table or json.")] = OutputFormat.table,
+    format: Annotated[
+        OutputFormat, typer.Option("--format", help="table or json.")
+    ] = OutputFormat.table,
 ) -> None:
     """List every registered feature: name, IBSI code, family, aggregations."""
     from radiomix.features import all_features
@@ -120,16 +148,27 @@ def features(
         return
     table = Table("name", "IBSI", "family", "aggregations", "description")
     for s in specs:
-        table.add_row(s.name, s.ibsi or "—", f"{s.family} ({s.family_code})",
-                      ", ".join(a.token for a in s.aggregations) or "—", s.doc)
+        table.add_row(
+            s.name,
+            s.ibsi or "—",
+            f"{s.family} ({s.family_code})",
+            ", ".join(a.token for a in s.aggregations) or "—",
+            s.doc,
+        )
     out.print(table)
 
 
 @app.command("ibsi-check")
 def ibsi_check(
-    json_out: Annotated[bool, typer.Option("--json", help="Print the full result as JSON.")] = False,
-    source: Annotated[Source, typer.Option(help="CT phantom input: nifti, dicom or both.")] = Source.both,
-    dataset: Annotated[Optional[list[str]], typer.Option(help="Data set(s) to check (default all).")] = None,
+    json_out: Annotated[
+        bool, typer.Option("--json", help="Print the full result as JSON.")
+    ] = False,
+    source: Annotated[
+        Source, typer.Option(help="CT phantom input: nifti, dicom or both.")
+    ] = Source.both,
+    dataset: Annotated[
+        list[str] | None, typer.Option(help="Data set(s) to check (default all).")
+    ] = None,
 ) -> None:
     """Check every IBSI 1 reference value (digital phantom, configurations A–E)."""
     from radiomix.ibsi import DATASETS, check
@@ -144,15 +183,20 @@ def ibsi_check(
     else:
         table = Table("data set", "source", "family", "matched", "total")
         for s in result["summary"]:
-            table.add_row(s["dataset"], s["source"], s["family"], str(s["matched"]), str(s["total"]))
+            table.add_row(
+                s["dataset"], s["source"], s["family"], str(s["matched"]), str(s["total"])
+            )
         out.print(table)
         for m in result["mismatches"]:
             out.print(
                 f"MISMATCH {m['dataset']} ({m['source']}) {m['family']} {m['feature']} "
                 f"[{m['ibsi_code']} {m['aggregation']}]: computed {m['computed']}, reference "
-                f"{m['reference']} ± {m['tolerance']}", highlight=False,
+                f"{m['reference']} ± {m['tolerance']}",
+                highlight=False,
             )
-        out.print(f"{result['matched']}/{result['total']} reference values matched", highlight=False)
+        out.print(
+            f"{result['matched']}/{result['total']} reference values matched", highlight=False
+        )
     raise typer.Exit(EXIT_OK if result["matched"] == result["total"] else EXIT_CASE_ERROR)
 
 
@@ -167,14 +211,26 @@ def demo(
 
     try:
         folder = data_dir() / "ibsi1" / "ct_phantom" / "dicom"
-        result = run_extract(folder / "image", folder / "mask" / "DCM_RS_00060.dcm",
-                             settings="ibsi-C", roi_name="GTV-1", tag="ct", case_id="PAT1")
-        path = write_table([result.row(case_id="PAT1")], out_dir / "ibsi_ct_phantom_config_C.parquet",
-                           provenance=result.provenance)
+        result = run_extract(
+            folder / "image",
+            folder / "mask" / "DCM_RS_00060.dcm",
+            settings="ibsi-C",
+            roi_name="GTV-1",
+            tag="ct",
+            case_id="PAT1",
+        )
+        path = write_table(
+            [result.row(case_id="PAT1")],
+            out_dir / "ibsi_ct_phantom_config_C.parquet",
+            provenance=result.provenance,
+        )
     except RadiomixError as exc:
         raise _fail(exc) from None
-    out.print(f"{len(result.features)} features of the IBSI CT phantom (ibsi-C) written to {path.resolve()}",
-              highlight=False)
+    out.print(
+        f"{len(result.features)} features of the IBSI CT phantom (ibsi-C) written to "
+        f"{path.resolve()}",
+        highlight=False,
+    )
 
 
 def main() -> None:

@@ -54,7 +54,9 @@ def data_dir() -> Path:
     )
 
 
-def load_dataset_case(dataset: str, *, source: str = "nifti", root: Path | None = None) -> tuple[sitk.Image, sitk.Image]:
+def load_dataset_case(
+    dataset: str, *, source: str = "nifti", root: Path | None = None
+) -> tuple[sitk.Image, sitk.Image]:
     """Image and mask of an IBSI 1 data set (digital phantom or CT phantom).
 
     ``source`` picks the CT phantom's NIfTI files or its DICOM series + RTSTRUCT; the
@@ -70,7 +72,9 @@ def load_dataset_case(dataset: str, *, source: str = "nifti", root: Path | None 
         folder = root / "ibsi1" / "ct_phantom"
         if source == "dicom":
             image = load_image(folder / "dicom" / "image")
-            mask = load_mask(folder / "dicom" / "mask" / "DCM_RS_00060.dcm", image, roi_name="GTV-1")
+            mask = load_mask(
+                folder / "dicom" / "mask" / "DCM_RS_00060.dcm", image, roi_name="GTV-1"
+            )
         elif source == "nifti":
             image = sitk.Round(load_image(folder / "nifti" / "image.nii.gz"))
             mask = load_mask(folder / "nifti" / "mask.nii.gz", image)
@@ -148,7 +152,9 @@ def matches(computed: float, row: ReferenceRow) -> bool:
     return math.isclose(round_sig(computed, 3), row.value, rel_tol=1e-9)
 
 
-def spec_for_row(row: ReferenceRow, specs: Iterable[FeatureSpec] | None = None) -> FeatureSpec | None:
+def spec_for_row(
+    row: ReferenceRow, specs: Iterable[FeatureSpec] | None = None
+) -> FeatureSpec | None:
     """The registered feature answering a reference row (by IBSI code; for BC2M and GBPN,
     which cover two rows each, also by the percentage in the row's feature heading)."""
     cands = [s for s in (specs or all_features()) if s.ibsi == row.ibsi_code]
@@ -212,14 +218,23 @@ def check(
                 counts[0] += ok
                 counts[1] += 1
                 if not ok:
-                    mismatches.append({
-                        "dataset": ds, "source": src, "family": row.family_code,
-                        "feature": row.feature, "ibsi_code": row.ibsi_code,
-                        "aggregation": row.aggregation_code or "-", "computed": computed,
-                        "reference": row.value, "tolerance": row.tolerance,
-                    })
+                    mismatches.append(
+                        {
+                            "dataset": ds,
+                            "source": src,
+                            "family": row.family_code,
+                            "feature": row.feature,
+                            "ibsi_code": row.ibsi_code,
+                            "aggregation": row.aggregation_code or "-",
+                            "computed": computed,
+                            "reference": row.value,
+                            "tolerance": row.tolerance,
+                        }
+                    )
             for fam, (m, t) in per_family.items():
-                summary.append({"dataset": ds, "source": src, "family": fam, "matched": m, "total": t})
+                summary.append(
+                    {"dataset": ds, "source": src, "family": fam, "matched": m, "total": t}
+                )
                 matched += m
                 total += t
     return {"matched": matched, "total": total, "summary": summary, "mismatches": mismatches}

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import SimpleITK as sitk
-from conftest import require_data
 
+from conftest import require_data
 from radiomix.io import load_image, load_mask
 
 
@@ -19,7 +19,8 @@ def test_dicom_and_nifti_give_same_geometry_values_and_mask():
     np.testing.assert_allclose(dcm.GetDirection(), nii.GetDirection(), atol=1e-9)
     a, b = sitk.GetArrayFromImage(dcm), sitk.GetArrayFromImage(nii)
     assert np.array_equal(a, b)
-    assert a.min() == -1000 and a.max() == 3065  # rescale intercept -1000 applied
+    assert a.min() == -1000  # rescale intercept -1000 applied
+    assert a.max() == 3065
 
     rs = load_mask(folder / "dicom" / "mask" / "DCM_RS_00060.dcm", dcm, roi_name="GTV-1")
     ref = sitk.GetArrayFromImage(sitk.ReadImage(str(folder / "nifti" / "mask.nii.gz"))) > 0

@@ -7,9 +7,9 @@ import shutil
 
 import pydicom
 import pytest
-from conftest import require_data
 from typer.testing import CliRunner
 
+from conftest import require_data
 from radiomix.cli import app
 from radiomix.errors import DicomError, InputError, LabelNotFoundError
 from radiomix.io import load_image, load_mask
@@ -25,12 +25,17 @@ def ct_series(tmp_path):
 
 def _by_position(folder):
     files = sorted(folder.glob("*.dcm"))
-    return sorted(files, key=lambda f: float(pydicom.dcmread(f, stop_before_pixels=True).ImagePositionPatient[2]))
+    return sorted(
+        files,
+        key=lambda f: float(pydicom.dcmread(f, stop_before_pixels=True).ImagePositionPatient[2]),
+    )
 
 
 def test_missing_slice_is_named(ct_series):
     _by_position(ct_series)[30].unlink()
-    with pytest.raises(DicomError, match=r"1 missing slice\(s\).*gap of 6\.000 mm.*expected 3\.000 mm"):
+    with pytest.raises(
+        DicomError, match=r"1 missing slice\(s\).*gap of 6\.000 mm.*expected 3\.000 mm"
+    ):
         load_image(ct_series)
 
 
@@ -97,8 +102,20 @@ def test_planted_patient_name_never_reaches_outputs_or_logs(tmp_path, ct_series,
     caplog.set_level(logging.DEBUG)
     result = CliRunner().invoke(
         app,
-        ["-v", "extract", str(ct_series), str(rs), "--roi-name", "GTV-1", "--preset", "ibsi-C",
-         "--out", str(out), "--case-id", "case-7"],
+        [
+            "-v",
+            "extract",
+            str(ct_series),
+            str(rs),
+            "--roi-name",
+            "GTV-1",
+            "--preset",
+            "ibsi-C",
+            "--out",
+            str(out),
+            "--case-id",
+            "case-7",
+        ],
     )
     assert result.exit_code == 0, result.output
     text = out.read_text() + result.output + caplog.text

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import math
-import shutil
 
 import numpy as np
 import pydicom
 import pytest
 import SimpleITK as sitk
-from conftest import require_data
 
+from conftest import require_data
 from radiomix.errors import SuvConversionError
 from radiomix.io import load_image
 
@@ -37,8 +36,12 @@ def bqml_series(tmp_path):
 
 def _raw(folder):
     files = sorted(folder.glob("*.dcm"))
-    dss = sorted((pydicom.dcmread(f) for f in files), key=lambda d: float(d.ImagePositionPatient[2]))
-    return np.stack([d.pixel_array * float(d.RescaleSlope) + float(d.RescaleIntercept) for d in dss])
+    dss = sorted(
+        (pydicom.dcmread(f) for f in files), key=lambda d: float(d.ImagePositionPatient[2])
+    )
+    return np.stack(
+        [d.pixel_array * float(d.RescaleSlope) + float(d.RescaleIntercept) for d in dss]
+    )
 
 
 def test_bqml_to_suv_by_hand(bqml_series):

@@ -7,10 +7,10 @@ import numpy as np
 import pydicom
 import pytest
 import SimpleITK as sitk
-from conftest import require_data
 from highdicom.sr.coding import CodedConcept
 from pydicom.sr.codedict import codes
 
+from conftest import require_data
 from radiomix.errors import LabelNotFoundError
 from radiomix.io import load_image, load_mask
 

@@ -28,7 +28,9 @@ def test_fbs_lower_edge_at_range_minimum():
     np.testing.assert_array_equal(levels, [1, 1, 2, 40, 57])
     assert n == 57
     # without a range the ROI minimum is the lower edge
-    levels, _ = discretise(x + 3, DiscretisationSettings(method="fbs", bin_width=25.0), ResegmentationSettings())
+    levels, _ = discretise(
+        x + 3, DiscretisationSettings(method="fbs", bin_width=25.0), ResegmentationSettings()
+    )
     np.testing.assert_array_equal(levels, [1, 1, 2, 40, 57])
 
 
@@ -54,9 +56,11 @@ def test_fbn_conserves_voxels_and_spans_levels(values, bins):
     levels = fixed_bin_number(values, bins)
     counts = np.bincount(levels, minlength=bins + 1)
     assert counts.sum() == values.size  # every voxel in exactly one bin
-    assert counts[0] == 0 and levels.max() <= bins
+    assert counts[0] == 0
+    assert levels.max() <= bins
     if values.max() > values.min():
-        assert levels[np.argmin(values)] == 1 and levels[np.argmax(values)] == bins
+        assert levels[np.argmin(values)] == 1
+        assert levels[np.argmax(values)] == bins
     # monotone: a larger intensity never gets a smaller level
     order = np.argsort(values, kind="stable")
     assert np.all(np.diff(levels[order]) >= 0)

@@ -15,7 +15,9 @@ from radiomix.settings import settings_from_dict
 def _case(arr, spacing, mask=None):
     img = sitk.GetImageFromArray(arr.astype(float))
     img.SetSpacing(spacing)
-    m = sitk.GetImageFromArray(np.ones(arr.shape, np.uint8) if mask is None else mask.astype(np.uint8))
+    m = sitk.GetImageFromArray(
+        np.ones(arr.shape, np.uint8) if mask is None else mask.astype(np.uint8)
+    )
     m.CopyInformation(img)
     return check_case(img, m)
 
@@ -67,7 +69,9 @@ def test_3d_trilinear_and_rounding():
     p = np.array([0.25, 1.75])
     expected = 100 * p[:, None, None] + 10 * p[None, :, None] + p[None, None, :]
     np.testing.assert_allclose(out.context.image, expected)
-    rounded = settings_from_dict({**_raw(s), "interpolation": {"spacing": [1.5, 1.5, 1.5], "round_intensities": True}})
+    rounded = settings_from_dict(
+        {**_raw(s), "interpolation": {"spacing": [1.5, 1.5, 1.5], "round_intensities": True}}
+    )
     out = process_case(_case(arr, (1.0, 1.0, 1.0)), rounded)
     np.testing.assert_array_equal(out.context.image, np.round(expected))
 

@@ -9,8 +9,8 @@ partial-volume threshold, re-segmentation and discretisation.
 from __future__ import annotations
 
 import pytest
-from conftest import require_data
 
+from conftest import require_data
 from radiomix.ibsi import (
     DATASETS,
     column_for_row,
@@ -45,4 +45,6 @@ def test_processing_reference_value(computed, dataset, source, code):
     spec = spec_for_row(row)
     assert spec is not None
     value = computed(dataset, source)[column_for_row(row, spec)]
-    assert matches(value, row), f"{dataset}/{source} {code}: {value} vs {row.value} ± {row.tolerance}"
+    assert matches(value, row), (
+        f"{dataset}/{source} {code}: {value} vs {row.value} ± {row.tolerance}"
+    )

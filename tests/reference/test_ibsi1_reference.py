@@ -14,8 +14,8 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import DATA_DIR, require_data
 
+from conftest import DATA_DIR, require_data
 from radiomix.ibsi import (
     ReferenceRow,
     column_for_row,

@@ -10,8 +10,8 @@ __all__ = [
     "load_image",
     "load_mask",
     "rasterise_rtstruct",
-    "read_series",
     "read_seg",
+    "read_series",
     "roi_names",
     "suv_factor",
 ]

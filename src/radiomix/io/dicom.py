@@ -78,7 +78,9 @@ def read_series(folder: str | Path, *, series_uid: str | None = None) -> sitk.Im
         try:
             ds = pydicom.dcmread(path)
         except Exception as exc:  # pydicom raises several unrelated types
-            raise DicomError(f"{path.name} in {folder} is not a readable DICOM file: {exc}") from exc
+            raise DicomError(
+                f"{path.name} in {folder} is not a readable DICOM file: {exc}"
+            ) from exc
         if "PixelData" not in ds or "ImagePositionPatient" not in ds:
             continue  # RTSTRUCT, SEG, reports...
         by_series.setdefault(str(ds.get("SeriesInstanceUID", "")), []).append(ds)
@@ -244,7 +246,8 @@ def suv_factor(ds: pydicom.Dataset, *, acquisition: datetime | None = None) -> f
             )
         else:
             raise SuvConversionError(f"unsupported PET DecayCorrection {correction!r}")
-        assert ref is not None and injection is not None
+        assert ref is not None
+        assert injection is not None
         delta = ref - injection
         if delta < timedelta(0):
             delta += timedelta(days=1)  # injection before midnight, scan after

@@ -40,7 +40,10 @@ def load_image(path: str | Path) -> sitk.Image:
         raise InputError(f"unsupported image format: {path} (expected {', '.join(FILE_SUFFIXES)})")
     image = sitk.ReadImage(str(path))
     if image.GetNumberOfComponentsPerPixel() != 1:
-        raise InputError(f"{path} has {image.GetNumberOfComponentsPerPixel()} components per voxel; a scalar image is needed")
+        raise InputError(
+            f"{path} has {image.GetNumberOfComponentsPerPixel()} components per voxel; "
+            "a scalar image is needed"
+        )
     return sitk.Cast(image, sitk.sitkFloat64)
 
 
@@ -102,5 +105,7 @@ def load_mask(
             )
         raise InputError(f"unsupported mask format: {path}")
     if path.is_dir():
-        raise InputError(f"mask path {path} is a folder; pass the mask file (NIfTI, RTSTRUCT or SEG)")
+        raise InputError(
+            f"mask path {path} is a folder; pass the mask file (NIfTI, RTSTRUCT or SEG)"
+        )
     return sitk.ReadImage(str(path))

@@ -32,7 +32,9 @@ def _read(path: str | Path) -> pydicom.Dataset:
     return ds
 
 
-def rasterise_rtstruct(path: str | Path, reference: sitk.Image, *, roi_name: str | None) -> sitk.Image:
+def rasterise_rtstruct(
+    path: str | Path, reference: sitk.Image, *, roi_name: str | None
+) -> sitk.Image:
     """Rasterise one ROI of an RTSTRUCT onto the voxel grid of ``reference``.
 
     Parameters
@@ -113,7 +115,13 @@ def rasterise_rtstruct(path: str | Path, reference: sitk.Image, *, roi_name: str
                 f"(slice index {z.mean():.2f}); is the RTSTRUCT drawn on this series?"
             )
         lo, hi = idx[:, :2].min(axis=0), idx[:, :2].max(axis=0)
-        if k < 0 or k >= size[2] or np.any(lo < -0.5) or hi[0] > size[0] - 0.5 or hi[1] > size[1] - 0.5:
+        if (
+            k < 0
+            or k >= size[2]
+            or np.any(lo < -0.5)
+            or hi[0] > size[0] - 0.5
+            or hi[1] > size[1] - 0.5
+        ):
             raise InputError(
                 f"a contour of ROI {name!r} lies outside the image field of view "
                 f"(slice {k} of {size[2]}, x {lo[0]:.1f}..{hi[0]:.1f} of {size[0]}, "

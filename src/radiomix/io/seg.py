@@ -97,6 +97,7 @@ def _onto_reference(seg: sitk.Image, reference: sitk.Image, tol: float = 1e-3) -
     centre coincides with an image voxel centre, copying them onto the full grid changes
     no value; otherwise the SEG grid is returned unchanged and the geometry check decides.
     """
+
     def index_to_world(img: sitk.Image) -> np.ndarray:
         d = np.asarray(img.GetDirection()).reshape(3, 3)
         return d * np.asarray(img.GetSpacing())[None, :]
@@ -108,4 +109,6 @@ def _onto_reference(seg: sitk.Image, reference: sitk.Image, tol: float = 1e-3) -
     index = np.asarray(reference.TransformPhysicalPointToContinuousIndex(seg.GetOrigin()))
     if np.any(np.abs(index - np.round(index)) > tol):
         return seg
-    return sitk.Resample(seg, reference, sitk.Transform(), sitk.sitkNearestNeighbor, 0, sitk.sitkUInt8)
+    return sitk.Resample(
+        seg, reference, sitk.Transform(), sitk.sitkNearestNeighbor, 0, sitk.sitkUInt8
+    )

@@ -60,11 +60,12 @@ def aligned_grid(n: int, spacing: float, new_spacing: float) -> Grid:
 
     Examples
     --------
-    A 5-voxel axis of 1 mm resampled to 2 mm has ceil(2.5) = 3 points at −0.5, 1.5, 3.5:
+    A 5-voxel axis of 1 mm resampled to 2 mm has ceil(2.5) = 3 points at 0, 2, 4 (the
+    centre, 2, is kept):
 
     >>> g = aligned_grid(5, 1.0, 2.0)
     >>> g.size, g.positions().tolist()
-    (3, [-0.5, 1.5, 3.5])
+    (3, [0.0, 2.0, 4.0])
     """
     size = math.ceil(round(n * spacing / new_spacing, 6))
     step = new_spacing / spacing

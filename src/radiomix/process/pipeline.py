@@ -72,7 +72,9 @@ def process_arrays(
         aligned_grid(n, s, t) if t is not None else Grid(n, 0.0, 1.0)
         for n, s, t in zip(image.shape, spacing, targets, strict=True)
     )
-    new_spacing = tuple(float(t) if t is not None else s for s, t in zip(spacing, targets, strict=True))
+    new_spacing = tuple(
+        float(t) if t is not None else s for s, t in zip(spacing, targets, strict=True)
+    )
     order = ORDERS[interp.method]
     box = _bbox(mask)
     # new-grid index range covering the ROI bounding box plus the margin, and the
@@ -94,7 +96,9 @@ def process_arrays(
         morph = np.array(mask[crop], dtype=bool)
     else:
         sl = tuple(slice(a, b) for a, b in old_range)
-        sub = tuple(Grid(g.size, g.start - o[0], g.step) for g, o in zip(grids, old_range, strict=True))
+        sub = tuple(
+            Grid(g.size, g.start - o[0], g.step) for g, o in zip(grids, old_range, strict=True)
+        )
         rng = (new_range[0], new_range[1], new_range[2])
         img = resample(image[sl], sub, order=order, index_range=rng)  # type: ignore[arg-type]
         if interp.round_intensities:

@@ -8,7 +8,9 @@ from radiomix.settings.steps import ResegmentationSettings
 from radiomix.types import BoolArray, FloatArray
 
 
-def resegment(image: FloatArray, morph_mask: BoolArray, settings: ResegmentationSettings) -> BoolArray:
+def resegment(
+    image: FloatArray, morph_mask: BoolArray, settings: ResegmentationSettings
+) -> BoolArray:
     """Intensity mask: the morphological mask minus voxels outside range or outliers.
 
     Parameters

@@ -62,7 +62,10 @@ def _convert(value: Any, hint: Any, where: str) -> Any:
 
 
 def settings_from_dict(
-    data: dict[str, Any], *, cls: type[T] = ExtractionSettings, _where: str = ""  # type: ignore[assignment]
+    data: dict[str, Any],
+    *,
+    cls: type[T] = ExtractionSettings,
+    _where: str = "",  # type: ignore[assignment]
 ) -> T:
     """Build a settings dataclass from a (nested) mapping, rejecting unknown keys.
 
@@ -91,7 +94,7 @@ def settings_from_dict(
     >>> settings_from_dict({"discretisaton": {}})
     Traceback (most recent call last):
     ...
-    radiomix.errors.SettingsError: unknown setting 'discretisaton'; did you mean 'discretisation'? ...
+    radiomix.errors.SettingsError: unknown setting 'discretisaton'; did you mean ...
     """
     if not isinstance(data, dict):
         raise SettingsError(f"settings{(' ' + _where) if _where else ''} must be a mapping")
@@ -111,7 +114,9 @@ def settings_from_dict(
     try:
         return cls(**kwargs)
     except TypeError as exc:  # wrong value type reaching a comparison in __post_init__
-        raise SettingsError(f"invalid settings{(' for ' + _where) if _where else ''}: {exc}") from exc
+        raise SettingsError(
+            f"invalid settings{(' for ' + _where) if _where else ''}: {exc}"
+        ) from exc
 
 
 def load_settings_file(path: str | Path) -> ExtractionSettings:

@@ -292,9 +292,7 @@ class ExtractionSettings:
     dimensionality: Dimensionality = "3d"
     crop: CropSettings = field(default_factory=CropSettings)
     interpolation: InterpolationSettings = field(default_factory=InterpolationSettings)
-    mask_interpolation: MaskInterpolationSettings = field(
-        default_factory=MaskInterpolationSettings
-    )
+    mask_interpolation: MaskInterpolationSettings = field(default_factory=MaskInterpolationSettings)
     resegmentation: ResegmentationSettings = field(default_factory=ResegmentationSettings)
     discretisation: DiscretisationSettings = field(default_factory=DiscretisationSettings)
     ivh: IvhSettings = field(default_factory=IvhSettings)
