@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from radiomix.check import check_case
@@ -43,7 +43,7 @@ class CaseResult:
 
 
 def resolve_settings(
-    settings: ExtractionSettings | str | os.PathLike[str] | None,
+    settings: ExtractionSettings | str | Path | None,
 ) -> ExtractionSettings:
     """Settings from an object, a preset name (``ibsi-C``) or a YAML file path."""
     from radiomix.settings import PRESETS, load_settings_file
@@ -58,10 +58,10 @@ def resolve_settings(
 
 
 def extract(
-    image: str | os.PathLike[str],
-    mask: str | os.PathLike[str],
+    image: str | Path,
+    mask: str | Path,
     *,
-    settings: ExtractionSettings | str | os.PathLike[str] | None = None,
+    settings: ExtractionSettings | str | Path | None = None,
     label: int | None = None,
     roi_name: str | None = None,
     resample_mask: bool = False,

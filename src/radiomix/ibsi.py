@@ -9,6 +9,7 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import SimpleITK as sitk
 
@@ -181,7 +182,7 @@ def compute_dataset(dataset: str, *, source: str = "nifti") -> dict[str, float]:
 
 def check(
     *, datasets: Iterable[str] = tuple(DATASETS), sources: Iterable[str] = ("nifti",)
-) -> dict[str, object]:
+) -> dict[str, Any]:
     """Compare computed features with every IBSI 1 reference row.
 
     Parameters

@@ -124,7 +124,7 @@ class RoiContext:
     def cached(self, key: Hashable, compute: Callable[[], T]) -> T:
         """Return the intermediate stored under ``key``, computing it on first use."""
         try:
-            return self._cache[key]  # type: ignore[no-any-return]
+            return self._cache[key]
         except KeyError:
             value = compute()
             self._cache[key] = value

@@ -108,10 +108,10 @@ def read_provenance(path: str | Path) -> dict[str, Any]:
         import pyarrow.parquet as pq
 
         meta = pq.read_schema(path).metadata or {}
-        return json.loads(meta[PROVENANCE_KEY])  # type: ignore[no-any-return]
+        return json.loads(meta[PROVENANCE_KEY])
     if suffix == ".csv":
-        return json.loads(path.with_name(path.name + ".provenance.json").read_text("utf-8"))  # type: ignore[no-any-return]
-    return json.loads(path.read_text("utf-8"))["provenance"]  # type: ignore[no-any-return]
+        return json.loads(path.with_name(path.name + ".provenance.json").read_text("utf-8"))
+    return json.loads(path.read_text("utf-8"))["provenance"]
 
 
 def read_table(path: str | Path) -> pd.DataFrame:

@@ -111,7 +111,7 @@ def ivh_input(values: FloatArray, settings: IvhSettings, reseg: ResegmentationSe
         w = settings.bin_width
         lo = _lower(values, reseg)
         bins = fixed_bin_size(values, w, lo)
-        out = lo + (bins - 0.5) * w
+        out = np.asarray(lo + (bins - 0.5) * w, dtype=np.float64)
         step = w
         lower = lo + 0.5 * w if rng and rng[0] is not None else float(out.min())
         upper = float(out.max())
@@ -124,4 +124,4 @@ def ivh_input(values: FloatArray, settings: IvhSettings, reseg: ResegmentationSe
         return IvhInput(values=out, lower=1.0, upper=float(settings.bins), step=1.0)
     lower = float(rng[0]) if rng and rng[0] is not None else float(values.min())
     upper = float(rng[1]) if rng and rng[1] is not None else float(values.max())
-    return IvhInput(values=values.astype(np.float64), lower=lower, upper=upper, step=1.0)
+    return IvhInput(values=np.asarray(values, dtype=np.float64), lower=lower, upper=upper, step=1.0)

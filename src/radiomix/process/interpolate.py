@@ -39,7 +39,7 @@ class Grid:
 
     def positions(self) -> FloatArray:
         """Positions of all points in original index units."""
-        return self.start + self.step * np.arange(self.size)
+        return np.asarray(self.start + self.step * np.arange(self.size), dtype=np.float64)
 
 
 def aligned_grid(n: int, spacing: float, new_spacing: float) -> Grid:

@@ -132,8 +132,8 @@ def process_arrays(
         ivh=ivh_input(values, settings.ivh, settings.resegmentation),
         settings=settings.features,
     )
-    first = (new_range[0][0], new_range[1][0], new_range[2][0])
-    return ctx, new_spacing, first, grids  # type: ignore[return-value]
+    start = (new_range[0][0], new_range[1][0], new_range[2][0])
+    return ctx, new_spacing, start, grids  # type: ignore[return-value]
 
 
 def process_case(case: CheckedCase, settings: ExtractionSettings) -> ProcessedCase:
@@ -173,4 +173,4 @@ def process_case(case: CheckedCase, settings: ExtractionSettings) -> ProcessedCa
     # world origin of the first processed voxel (continuous index in x, y, z order)
     cidx = [grids[a].start + grids[a].step * first[a] for a in (2, 1, 0)]
     origin = case.image.TransformContinuousIndexToPhysicalPoint([float(c) for c in cidx])
-    return ProcessedCase(context=ctx, spacing=new_spacing, origin=tuple(origin))  # type: ignore[arg-type]
+    return ProcessedCase(context=ctx, spacing=new_spacing, origin=tuple(origin))

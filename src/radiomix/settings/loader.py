@@ -15,7 +15,7 @@ import types
 import typing
 from importlib import resources
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 import yaml
 
@@ -61,19 +61,26 @@ def _convert(value: Any, hint: Any, where: str) -> Any:
     return value
 
 
+@overload
 def settings_from_dict(
-    data: dict[str, Any],
-    *,
-    cls: type[T] = ExtractionSettings,
-    _where: str = "",  # type: ignore[assignment]
-) -> T:
+    data: dict[str, Any], *, cls: None = None, _where: str = ""
+) -> ExtractionSettings: ...
+
+
+@overload
+def settings_from_dict(data: dict[str, Any], *, cls: type[T], _where: str = "") -> T: ...
+
+
+def settings_from_dict(
+    data: dict[str, Any], *, cls: type[Any] | None = None, _where: str = ""
+) -> Any:
     """Build a settings dataclass from a (nested) mapping, rejecting unknown keys.
 
     Parameters
     ----------
     data : dict
         Mapping as read from YAML; nested mappings fill nested settings.
-    cls : type
+    cls : type, optional
         Settings dataclass to build (default :class:`ExtractionSettings`).
 
     Returns
@@ -98,6 +105,7 @@ def settings_from_dict(
     """
     if not isinstance(data, dict):
         raise SettingsError(f"settings{(' ' + _where) if _where else ''} must be a mapping")
+    cls = ExtractionSettings if cls is None else cls
     assert dataclasses.is_dataclass(cls)
     hints = typing.get_type_hints(cls)
     names = [f.name for f in dataclasses.fields(cls)]
