@@ -21,6 +21,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from radiomix.errors import InputError, SettingsError
+from radiomix.features._kernels.neighbourhood import padded_flat
 from radiomix.features._kernels.zones import city_block_distance, zone_minimum
 from radiomix.features.aggregation import ZONAL, Aggregation
 from radiomix.features.glszm import (
@@ -28,21 +29,23 @@ from radiomix.features.glszm import (
     Zones,
     assemble,
     average_over,
+    check_distance,
     check_levels_mask,
+    context_padded,
     context_zones,
     emphasis,
     entropy,
     is_planar,
-    label_zone_map,
     nonuniformity_i,
     nonuniformity_j,
+    slice_counts,
     variance_i,
     variance_j,
-    voxels_per_slice,
+    zones_of,
 )
 from radiomix.features.registry import FeatureSpec, family, feature
 from radiomix.roi import RoiContext
-from radiomix.types import IntArray
+from radiomix.types import FloatArray, IntArray
 
 __all__ = ["edge_distance_map", "gldzm_matrices"]
 
@@ -86,8 +89,9 @@ def edge_distance_map(morph_mask: np.ndarray, *, planar: bool) -> IntArray:
     return city_block_distance(np.ascontiguousarray(mask), planar)
 
 
-def _zone_distances(zones: Zones, distance_map: np.ndarray) -> IntArray:
-    return zone_minimum(zones.labels, distance_map, zones.level.size)
+def _zone_distances(zones: Zones, roi_distance: np.ndarray) -> IntArray:
+    """Smallest edge distance over the voxels of each zone (one distance per ROI voxel)."""
+    return zone_minimum(zones.voxel_zone, roi_distance, zones.level.size)
 
 
 def _check_subset(int_mask: np.ndarray, morph_mask: np.ndarray) -> None:
@@ -106,7 +110,7 @@ def gldzm_matrices(
     *,
     aggregation: Aggregation,
     linkage_distance: int = 1,
-) -> tuple[CountMatrix, ...]:
+) -> CountMatrix:
     """Grey level distance zone matrices of one ROI (IBSI VMDZ).
 
     Parameters
@@ -124,8 +128,9 @@ def gldzm_matrices(
 
     Returns
     -------
-    tuple of CountMatrix
-        ``j`` is the zone distance (>= 1).
+    CountMatrix
+        One matrix per slice with ROI voxels (``D2``) or a single matrix; ``j`` is the
+        zone distance (>= 1).
 
     Raises
     ------
@@ -136,7 +141,7 @@ def gldzm_matrices(
     Examples
     --------
     >>> lv = np.array([[[1, 1, 1], [1, 2, 1], [1, 1, 1]]])
-    >>> (m,) = gldzm_matrices(lv, lv > 0, lv > 0, aggregation=Aggregation.D3)
+    >>> m = gldzm_matrices(lv, lv > 0, lv > 0, aggregation=Aggregation.D2)
     >>> m.dense()
     array([[1., 0.],
            [0., 1.]])
@@ -150,20 +155,24 @@ def gldzm_matrices(
             f"{morph.shape} {morph.dtype}"
         )
     _check_subset(int_mask, morph)
-    zones = label_zone_map(levels, int_mask, planar=planar, linkage_distance=linkage_distance)
-    dist = _zone_distances(zones, edge_distance_map(morph, planar=planar))
-    return assemble(zones.level, dist, zones.slice, voxels_per_slice(int_mask), aggregation)
+    d = check_distance(linkage_distance, name="linkage_distance")
+    padded = padded_flat(levels, int_mask, d, planar=planar)
+    zones = zones_of(padded)
+    dist = _zone_distances(zones, edge_distance_map(morph, planar=planar)[int_mask])
+    return assemble(zones.level, dist, zones.slice, slice_counts(padded), aggregation)
 
 
-def _context_gldzm(ctx: RoiContext, aggregation: Aggregation) -> tuple[CountMatrix, ...]:
+def _context_gldzm(ctx: RoiContext, aggregation: Aggregation) -> CountMatrix:
     planar = is_planar(aggregation, what="GLDZM")
     _check_subset(ctx.int_mask, ctx.morph_mask)
     zones = context_zones(ctx, planar=planar)
-    dmap = ctx.cached(
-        ("edge_distance", planar), lambda: edge_distance_map(ctx.morph_mask, planar=planar)
+    roi_distance = ctx.cached(
+        ("edge_distance_roi", planar),
+        lambda: edge_distance_map(ctx.morph_mask, planar=planar)[ctx.int_mask],
     )
-    dist = _zone_distances(zones, dmap)
-    return assemble(zones.level, dist, zones.slice, voxels_per_slice(ctx.int_mask), aggregation)
+    dist = _zone_distances(zones, roi_distance)
+    padded = context_padded(ctx, ctx.settings.linkage_distance, planar=planar)
+    return assemble(zones.level, dist, zones.slice, slice_counts(padded), aggregation)
 
 
 @family("gldzm")
@@ -185,10 +194,8 @@ def compute(
 # --------------------------------------------------------------------------------------------
 
 
-@feature(
-    name="gldzm.small_distance_emphasis", ibsi="0GBI", aggregations=ZONAL, requires=("gldzm",)
-)
-def small_distance_emphasis(m: CountMatrix) -> float:
+@feature(name="gldzm.small_distance_emphasis", ibsi="0GBI", aggregations=ZONAL, requires=("gldzm",))
+def small_distance_emphasis(m: CountMatrix) -> FloatArray:
     """GLDZM small distance emphasis (IBSI 0GBI).
 
     Notes
@@ -202,10 +209,8 @@ def small_distance_emphasis(m: CountMatrix) -> float:
     return emphasis(m, 0, -2)
 
 
-@feature(
-    name="gldzm.large_distance_emphasis", ibsi="MB4I", aggregations=ZONAL, requires=("gldzm",)
-)
-def large_distance_emphasis(m: CountMatrix) -> float:
+@feature(name="gldzm.large_distance_emphasis", ibsi="MB4I", aggregations=ZONAL, requires=("gldzm",))
+def large_distance_emphasis(m: CountMatrix) -> FloatArray:
     """GLDZM large distance emphasis (IBSI MB4I).
 
     Notes
@@ -225,7 +230,7 @@ def large_distance_emphasis(m: CountMatrix) -> float:
     aggregations=ZONAL,
     requires=("gldzm",),
 )
-def low_grey_level_zone_emphasis(m: CountMatrix) -> float:
+def low_grey_level_zone_emphasis(m: CountMatrix) -> FloatArray:
     """GLDZM low grey level zone emphasis (IBSI S1RA).
 
     Notes
@@ -245,7 +250,7 @@ def low_grey_level_zone_emphasis(m: CountMatrix) -> float:
     aggregations=ZONAL,
     requires=("gldzm",),
 )
-def high_grey_level_zone_emphasis(m: CountMatrix) -> float:
+def high_grey_level_zone_emphasis(m: CountMatrix) -> FloatArray:
     """GLDZM high grey level zone emphasis (IBSI K26C).
 
     Notes
@@ -265,7 +270,7 @@ def high_grey_level_zone_emphasis(m: CountMatrix) -> float:
     aggregations=ZONAL,
     requires=("gldzm",),
 )
-def small_distance_low_grey_level_emphasis(m: CountMatrix) -> float:
+def small_distance_low_grey_level_emphasis(m: CountMatrix) -> FloatArray:
     """GLDZM small distance low grey level emphasis (IBSI RUVG).
 
     Notes
@@ -286,7 +291,7 @@ def small_distance_low_grey_level_emphasis(m: CountMatrix) -> float:
     aggregations=ZONAL,
     requires=("gldzm",),
 )
-def small_distance_high_grey_level_emphasis(m: CountMatrix) -> float:
+def small_distance_high_grey_level_emphasis(m: CountMatrix) -> FloatArray:
     """GLDZM small distance high grey level emphasis (IBSI DKNJ).
 
     Notes
@@ -307,7 +312,7 @@ def small_distance_high_grey_level_emphasis(m: CountMatrix) -> float:
     aggregations=ZONAL,
     requires=("gldzm",),
 )
-def large_distance_low_grey_level_emphasis(m: CountMatrix) -> float:
+def large_distance_low_grey_level_emphasis(m: CountMatrix) -> FloatArray:
     """GLDZM large distance low grey level emphasis (IBSI A7WM).
 
     Notes
@@ -328,7 +333,7 @@ def large_distance_low_grey_level_emphasis(m: CountMatrix) -> float:
     aggregations=ZONAL,
     requires=("gldzm",),
 )
-def large_distance_high_grey_level_emphasis(m: CountMatrix) -> float:
+def large_distance_high_grey_level_emphasis(m: CountMatrix) -> FloatArray:
     """GLDZM large distance high grey level emphasis (IBSI KLTH).
 
     Notes
@@ -349,7 +354,7 @@ def large_distance_high_grey_level_emphasis(m: CountMatrix) -> float:
     aggregations=ZONAL,
     requires=("gldzm",),
 )
-def grey_level_nonuniformity(m: CountMatrix) -> float:
+def grey_level_nonuniformity(m: CountMatrix) -> FloatArray:
     """GLDZM grey level non-uniformity (IBSI VFT7).
 
     Notes
@@ -369,7 +374,7 @@ def grey_level_nonuniformity(m: CountMatrix) -> float:
     aggregations=ZONAL,
     requires=("gldzm",),
 )
-def normalised_grey_level_nonuniformity(m: CountMatrix) -> float:
+def normalised_grey_level_nonuniformity(m: CountMatrix) -> FloatArray:
     """GLDZM normalised grey level non-uniformity (IBSI 7HP3).
 
     Notes
@@ -389,7 +394,7 @@ def normalised_grey_level_nonuniformity(m: CountMatrix) -> float:
     aggregations=ZONAL,
     requires=("gldzm",),
 )
-def zone_distance_nonuniformity(m: CountMatrix) -> float:
+def zone_distance_nonuniformity(m: CountMatrix) -> FloatArray:
     """GLDZM zone distance non-uniformity (IBSI V294).
 
     Notes
@@ -409,7 +414,7 @@ def zone_distance_nonuniformity(m: CountMatrix) -> float:
     aggregations=ZONAL,
     requires=("gldzm",),
 )
-def normalised_zone_distance_nonuniformity(m: CountMatrix) -> float:
+def normalised_zone_distance_nonuniformity(m: CountMatrix) -> FloatArray:
     """GLDZM normalised zone distance non-uniformity (IBSI IATH).
 
     Notes
@@ -424,7 +429,7 @@ def normalised_zone_distance_nonuniformity(m: CountMatrix) -> float:
 
 
 @feature(name="gldzm.zone_percentage", ibsi="VIWW", aggregations=ZONAL, requires=("gldzm",))
-def zone_percentage(m: CountMatrix) -> float:
+def zone_percentage(m: CountMatrix) -> FloatArray:
     """GLDZM zone percentage (IBSI VIWW).
 
     Notes
@@ -442,7 +447,7 @@ def zone_percentage(m: CountMatrix) -> float:
 
 
 @feature(name="gldzm.grey_level_variance", ibsi="QK93", aggregations=ZONAL, requires=("gldzm",))
-def grey_level_variance(m: CountMatrix) -> float:
+def grey_level_variance(m: CountMatrix) -> FloatArray:
     """GLDZM grey level variance (IBSI QK93).
 
     Notes
@@ -457,10 +462,8 @@ def grey_level_variance(m: CountMatrix) -> float:
     return variance_i(m)
 
 
-@feature(
-    name="gldzm.zone_distance_variance", ibsi="7WT1", aggregations=ZONAL, requires=("gldzm",)
-)
-def zone_distance_variance(m: CountMatrix) -> float:
+@feature(name="gldzm.zone_distance_variance", ibsi="7WT1", aggregations=ZONAL, requires=("gldzm",))
+def zone_distance_variance(m: CountMatrix) -> FloatArray:
     """GLDZM zone distance variance (IBSI 7WT1).
 
     Notes
@@ -475,10 +478,8 @@ def zone_distance_variance(m: CountMatrix) -> float:
     return variance_j(m)
 
 
-@feature(
-    name="gldzm.zone_distance_entropy", ibsi="GBDU", aggregations=ZONAL, requires=("gldzm",)
-)
-def zone_distance_entropy(m: CountMatrix) -> float:
+@feature(name="gldzm.zone_distance_entropy", ibsi="GBDU", aggregations=ZONAL, requires=("gldzm",))
+def zone_distance_entropy(m: CountMatrix) -> FloatArray:
     """GLDZM zone distance entropy (IBSI GBDU).
 
     Notes

@@ -21,143 +21,191 @@ to cell classification", IEEE Trans Biomed Eng 2014;61(3):630–637.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
 
 from radiomix.errors import EmptyRoiError, InputError, SettingsError
-from radiomix.features._kernels.neighbourhood import chebyshev_offsets
+from radiomix.features._kernels.neighbourhood import Padded, padded_flat
 from radiomix.features._kernels.zones import label_zones
 from radiomix.features.aggregation import ZONAL, Aggregation
 from radiomix.features.registry import FeatureSpec, family, feature
 from radiomix.roi import RoiContext
 from radiomix.types import BoolArray, FloatArray, IntArray
 
-log = logging.getLogger(__name__)
-
 __all__ = ["CountMatrix", "Zones", "glszm_matrices", "label_zone_map"]
-
 
 # --------------------------------------------------------------------------------------------
 # The shared count matrix and its generic formulas
 # --------------------------------------------------------------------------------------------
 
 
+def _compact(x: np.ndarray) -> tuple[IntArray, IntArray]:
+    """Sorted distinct values of a non-negative integer array and each element's index."""
+    present = np.zeros(int(x.max()) + 1, dtype=np.bool_)
+    present[x] = True
+    lookup = np.cumsum(present) - 1
+    return np.flatnonzero(present), lookup[x]
+
+
 class CountMatrix:
-    """A grey level × ``j`` count matrix in compressed form, with its marginals.
+    """A stack of grey level × ``j`` count matrices in compressed form, with marginals.
 
     ``j`` is the zone size (GLSZM), the zone distance (GLDZM) or the dependence count
-    (NGLDM). Only grey levels and ``j`` values that occur are stored: every feature of these
-    families is a sum over matrix elements weighted by functions of ``i`` and ``j``, so empty
-    rows and columns change nothing.
+    (NGLDM). The leading axis holds one matrix per slice for the 2D method (IBSI 8QNN) and
+    a single matrix for the 2.5D and 3D methods. Only grey levels and ``j`` values that
+    occur in some matrix of the stack are stored: every feature of these families is a sum
+    over matrix elements weighted by functions of ``i`` and ``j``, so empty rows and columns
+    change nothing. Feature functions return one value per matrix of the stack.
+
+    The 2D stack stores every slice over the union of the slices' grey levels and ``j``
+    values (memory ``B × n_i × n_j``: 26 × 36 × 189 for the GLSZM of the CT phantom in
+    configuration A).
 
     Parameters
     ----------
-    counts : (n_i, n_j) ndarray of float64
-        ``counts[a, b]`` is the matrix element for grey level ``i_values[a]`` and
-        ``j_values[b]``.
+    counts : (B, n_i, n_j) or (n_i, n_j) ndarray
+        ``counts[b, a, c]`` is element (``i_values[a]``, ``j_values[c]``) of matrix ``b``.
     i_values : (n_i,) ndarray
         Grey levels of the rows (>= 1).
     j_values : (n_j,) ndarray
         ``j`` of the columns (>= 1).
-    n_voxels : float
-        Number of intensity-mask voxels N_v the matrix was built from (summed over slices
-        for a merged 2.5D matrix).
+    n_voxels : float or (B,) array_like
+        Number of intensity-mask voxels N_v each matrix was built from (of its slice in
+        2D; summed over slices for a merged 2.5D matrix).
 
     Attributes
     ----------
-    n_s : float
-        Total count N_s.
-    s_i, s_j : ndarray of float64
+    n_s : (B,) ndarray of float64
+        Total count N_s of each matrix.
+    s_i, s_j : (B, n_i), (B, n_j) ndarray of float64
         Marginal sums over ``j`` and over ``i``.
-    p : (n_i, n_j) ndarray of float64
-        Joint probability ``counts / N_s``.
+    p : (B, n_i, n_j) ndarray of float64
+        Joint probabilities ``counts / N_s``.
     """
 
     __slots__ = ("counts", "i", "j", "n_s", "n_voxels", "p", "s_i", "s_j")
 
     def __init__(
         self,
-        counts: FloatArray,
+        counts: np.ndarray,
         i_values: np.ndarray,
         j_values: np.ndarray,
         *,
-        n_voxels: float,
+        n_voxels: float | np.ndarray,
     ) -> None:
-        self.counts = np.asarray(counts, dtype=np.float64)
+        c = np.asarray(counts, dtype=np.float64)
+        self.counts = c[None] if c.ndim == 2 else c
         self.i = np.asarray(i_values, dtype=np.float64)
         self.j = np.asarray(j_values, dtype=np.float64)
-        self.n_voxels = float(n_voxels)
-        self.n_s = float(self.counts.sum())
-        self.s_i = self.counts.sum(axis=1)
-        self.s_j = self.counts.sum(axis=0)
-        self.p = self.counts / self.n_s
+        self.n_voxels = np.broadcast_to(
+            np.asarray(n_voxels, dtype=np.float64), (self.counts.shape[0],)
+        )
+        self.s_i = self.counts.sum(axis=2)
+        self.s_j = self.counts.sum(axis=1)
+        self.n_s = self.s_i.sum(axis=1)
+        self.p = self.counts / self.n_s[:, None, None]
 
     @classmethod
-    def from_pairs(cls, i: np.ndarray, j: np.ndarray, *, n_voxels: float) -> CountMatrix:
-        """Count the ``(i, j)`` pairs (one per zone or voxel) into a matrix."""
-        iu, ii = np.unique(i, return_inverse=True)
-        ju, jj = np.unique(j, return_inverse=True)
-        flat = np.bincount(ii * ju.size + jj, minlength=iu.size * ju.size)
-        return cls(flat.reshape(iu.size, ju.size).astype(np.float64), iu, ju, n_voxels=n_voxels)
+    def from_pairs(
+        cls,
+        i: np.ndarray,
+        j: np.ndarray,
+        *,
+        n_voxels: float | np.ndarray,
+        batch: np.ndarray | None = None,
+    ) -> CountMatrix:
+        """Count ``(i, j)`` pairs (one per zone or voxel; integers >= 1) into matrices.
+
+        ``batch`` (integers >= 0, one per pair) puts each pair into the matrix of its
+        batch; the matrices are the distinct batch values in increasing order, and
+        ``n_voxels`` gives their voxel counts in that order.
+        """
+        iu, ii = _compact(np.asarray(i, dtype=np.int64))
+        ju, jj = _compact(np.asarray(j, dtype=np.int64))
+        if batch is None:
+            n_b, bb = 1, np.zeros(ii.size, dtype=np.int64)
+        else:
+            bu, bb = _compact(np.asarray(batch, dtype=np.int64))
+            n_b = bu.size
+        flat = np.bincount((bb * iu.size + ii) * ju.size + jj, minlength=n_b * iu.size * ju.size)
+        return cls(flat.reshape(n_b, iu.size, ju.size), iu, ju, n_voxels=n_voxels)
+
+    def __len__(self) -> int:
+        return int(self.counts.shape[0])
+
+    def slices(self) -> tuple[CountMatrix, ...]:
+        """The matrices of the stack one by one, each compressed to its own rows/columns."""
+        out = []
+        for b in range(len(self)):
+            c = self.counts[b]
+            rows = np.flatnonzero(c.any(axis=1))
+            cols = np.flatnonzero(c.any(axis=0))
+            out.append(
+                CountMatrix(
+                    c[np.ix_(rows, cols)], self.i[rows], self.j[cols], n_voxels=self.n_voxels[b]
+                )
+            )
+        return tuple(out)
 
     def dense(self) -> FloatArray:
-        """The full matrix indexed ``[i - 1, j - 1]`` (for inspection and tests)."""
+        """The full matrix indexed ``[i - 1, j - 1]`` of a single-matrix stack (for
+        inspection and tests); use :meth:`slices` first for a stack of several."""
+        if len(self) != 1:
+            raise InputError(f"dense() needs a single matrix, this stack holds {len(self)}")
         out = np.zeros((int(self.i.max()), int(self.j.max())), dtype=np.float64)
-        out[np.ix_(self.i.astype(np.int64) - 1, self.j.astype(np.int64) - 1)] = self.counts
+        out[np.ix_(self.i.astype(np.int64) - 1, self.j.astype(np.int64) - 1)] = self.counts[0]
         return out
 
     def __repr__(self) -> str:
         return (
-            f"CountMatrix(n_s={self.n_s:g}, n_voxels={self.n_voxels:g}, "
+            f"CountMatrix(matrices={len(self)}, n_s={self.n_s.tolist()}, "
             f"levels={self.i.astype(int).tolist()}, j_max={int(self.j.max())})"
         )
 
 
-def emphasis(m: CountMatrix, a: float, b: float) -> float:
+def emphasis(m: CountMatrix, a: float, b: float) -> FloatArray:
     """``(1/N_s) Σ_ij i^a j^b s_ij``: the common form of the emphasis features."""
-    wi = m.i**a
-    wj = m.j**b
-    return float(wi @ m.counts @ wj / m.n_s)
+    return (m.counts @ m.j**b) @ m.i**a / m.n_s
 
 
-def nonuniformity_i(m: CountMatrix, *, normalised: bool) -> float:
+def nonuniformity_i(m: CountMatrix, *, normalised: bool) -> FloatArray:
     """Grey level non-uniformity ``Σ_i s_i.² / N_s`` (``/ N_s²`` when normalised)."""
-    value = float(np.sum(m.s_i**2) / m.n_s)
+    value = np.sum(m.s_i**2, axis=1) / m.n_s
     return value / m.n_s if normalised else value
 
 
-def nonuniformity_j(m: CountMatrix, *, normalised: bool) -> float:
+def nonuniformity_j(m: CountMatrix, *, normalised: bool) -> FloatArray:
     """Non-uniformity over ``j``: ``Σ_j s_.j² / N_s`` (``/ N_s²`` when normalised)."""
-    value = float(np.sum(m.s_j**2) / m.n_s)
+    value = np.sum(m.s_j**2, axis=1) / m.n_s
     return value / m.n_s if normalised else value
 
 
-def variance_i(m: CountMatrix) -> float:
+def variance_i(m: CountMatrix) -> FloatArray:
     """Grey level variance ``Σ_ij (i - μ)² p_ij`` with ``μ = Σ_ij i p_ij``."""
-    p_i = m.s_i / m.n_s
-    mu = float(m.i @ p_i)
-    return float(((m.i - mu) ** 2) @ p_i)
+    p_i = m.s_i / m.n_s[:, None]
+    mu = p_i @ m.i
+    return np.sum((m.i[None, :] - mu[:, None]) ** 2 * p_i, axis=1)
 
 
-def variance_j(m: CountMatrix) -> float:
+def variance_j(m: CountMatrix) -> FloatArray:
     """Variance over ``j``: ``Σ_ij (j - μ)² p_ij`` with ``μ = Σ_ij j p_ij``."""
-    p_j = m.s_j / m.n_s
-    mu = float(m.j @ p_j)
-    return float(((m.j - mu) ** 2) @ p_j)
+    p_j = m.s_j / m.n_s[:, None]
+    mu = p_j @ m.j
+    return np.sum((m.j[None, :] - mu[:, None]) ** 2 * p_j, axis=1)
 
 
-def entropy(m: CountMatrix) -> float:
+def entropy(m: CountMatrix) -> FloatArray:
     """Entropy ``-Σ_ij p_ij log2 p_ij`` (terms with ``p_ij = 0`` are 0)."""
-    p = m.p[m.p > 0]
-    return float(-np.sum(p * np.log2(p)))
+    p = m.p
+    logs = np.log2(np.where(p > 0, p, 1.0))
+    return -np.sum(p * logs, axis=(1, 2))
 
 
-def energy(m: CountMatrix) -> float:
+def energy(m: CountMatrix) -> FloatArray:
     """Energy ``Σ_ij p_ij²``."""
-    return float(np.sum(m.p**2))
+    return np.sum(m.p**2, axis=(1, 2))
 
 
 # --------------------------------------------------------------------------------------------
@@ -165,7 +213,9 @@ def energy(m: CountMatrix) -> float:
 # --------------------------------------------------------------------------------------------
 
 
-def check_levels_mask(levels: np.ndarray, mask: np.ndarray, *, what: str) -> tuple[IntArray, BoolArray]:
+def check_levels_mask(
+    levels: np.ndarray, mask: np.ndarray, *, what: str
+) -> tuple[IntArray, BoolArray]:
     """Validate grey levels and a mask; return them as C-contiguous int64 / bool arrays.
 
     Raises
@@ -219,9 +269,8 @@ def is_planar(aggregation: Aggregation, *, what: str) -> bool:
     """True for 2D and 2.5D (matrices per slice), False for 3D; reject other methods."""
     if aggregation not in ZONAL:
         valid = ", ".join(a.token for a in ZONAL)
-        raise SettingsError(
-            f"{what} aggregation must be one of {valid}, got {getattr(aggregation, 'token', aggregation)!r}"
-        )
+        found = getattr(aggregation, "token", aggregation)
+        raise SettingsError(f"{what} aggregation must be one of {valid}, got {found!r}")
     return aggregation is not Aggregation.D3
 
 
@@ -230,16 +279,23 @@ class Zones(NamedTuple):
 
     Attributes
     ----------
-    labels : (Z, Y, X) ndarray of int64
-        Zone number 1..N_s per ROI voxel, 0 outside.
+    voxel_zone : (N_v,) ndarray of int64
+        Zone index 0..N_s-1 of each ROI voxel, in C order of ``levels[mask]``.
     level, size, slice : (N_s,) ndarray of int64
-        Grey level, voxel count and slice index of each zone.
+        Grey level, voxel count and slice index (axis 0) of each zone.
     """
 
-    labels: IntArray
+    voxel_zone: IntArray
     level: IntArray
     size: IntArray
     slice: IntArray
+
+
+def zones_of(padded: Padded) -> Zones:
+    """Label the zones of a padded ROI (its offsets give the linkage neighbourhood)."""
+    forward = padded.offsets[padded.offsets > 0]
+    voxel_zone, level, size, first = label_zones(padded.levels, padded.roi, forward)
+    return Zones(voxel_zone, level, size, padded.voxel_slice[first])
 
 
 def label_zone_map(
@@ -265,51 +321,67 @@ def label_zone_map(
     """
     levels, mask = check_levels_mask(levels, mask, what="zone labelling")
     d = check_distance(linkage_distance, name="linkage_distance")
-    labels, level, size, slc = label_zones(levels, mask, chebyshev_offsets(d, planar=planar))
-    return Zones(labels, level, size, slc)
+    return zones_of(padded_flat(levels, mask, d, planar=planar))
+
+
+def context_padded(ctx: RoiContext, distance: int, *, planar: bool) -> Padded:
+    """The context's intensity-mask ROI padded for neighbourhood distance ``distance``.
+
+    Validated once and cached on the context, shared by every zone and neighbourhood
+    family that uses the same distance and planarity.
+    """
+    levels, mask = ctx.cached(
+        ("zonal_levels_checked",),
+        lambda: check_levels_mask(ctx.levels, ctx.int_mask, what="texture matrices"),
+    )
+    d = check_distance(distance, name="texture distance")
+    return ctx.cached(
+        ("padded_roi", d, planar), lambda: padded_flat(levels, mask, d, planar=planar)
+    )
+
+
+def context_zones(ctx: RoiContext, *, planar: bool) -> Zones:
+    """Zones of the context's intensity mask, cached per (planar, linkage distance)."""
+    d = ctx.settings.linkage_distance
+    return ctx.cached(("zones", planar, d), lambda: zones_of(context_padded(ctx, d, planar=planar)))
 
 
 def assemble(
     i: np.ndarray,
     j: np.ndarray,
     pair_slice: np.ndarray,
-    voxels_per_slice: np.ndarray,
+    slice_voxels: np.ndarray,
     aggregation: Aggregation,
-) -> tuple[CountMatrix, ...]:
+) -> CountMatrix:
     """Count ``(i, j)`` pairs into the matrices of one aggregation method.
 
-    ``D2``: one matrix per slice that has pairs (with that slice's voxel count);
+    ``D2``: one matrix per slice that has pairs (with that slice's voxel count), stacked;
     ``D2P5`` and ``D3``: one matrix of all pairs (with the total voxel count).
     """
     if aggregation is not Aggregation.D2:
-        return (CountMatrix.from_pairs(i, j, n_voxels=float(voxels_per_slice.sum())),)
-    order = np.argsort(pair_slice, kind="stable")
-    slices, starts = np.unique(pair_slice[order], return_index=True)
-    bounds = [*starts.tolist(), order.size]
-    return tuple(
-        CountMatrix.from_pairs(
-            i[order[a:b]], j[order[a:b]], n_voxels=float(voxels_per_slice[z])
-        )
-        for z, a, b in zip(slices.tolist(), bounds[:-1], bounds[1:], strict=True)
-    )
+        return CountMatrix.from_pairs(i, j, n_voxels=float(slice_voxels.sum()))
+    occupied = np.flatnonzero(np.bincount(pair_slice, minlength=slice_voxels.size))
+    return CountMatrix.from_pairs(i, j, n_voxels=slice_voxels[occupied], batch=pair_slice)
 
 
-def voxels_per_slice(mask: np.ndarray) -> IntArray:
-    """Number of mask voxels in each slice (axis 0)."""
-    return np.count_nonzero(mask, axis=(1, 2)).astype(np.int64)
+def slice_counts(padded: Padded) -> IntArray:
+    """Number of ROI voxels in each slice (axis 0)."""
+    return np.bincount(padded.voxel_slice, minlength=padded.n_slices).astype(np.int64)
 
 
-def average_over(specs: Sequence[FeatureSpec], matrices: Sequence[Any]) -> dict[str, float]:
-    """Evaluate each feature on each matrix and average (one matrix: its value).
+def average_over(specs: Sequence[FeatureSpec], matrices: Any) -> dict[str, float]:
+    """Evaluate each feature on a stack of matrices and average over the stack.
 
-    2D aggregation (IBSI 8QNN) passes one matrix per slice; the 2.5D and 3D methods one
-    matrix. With no matrix at all (no slice with a valid matrix) every feature is NaN.
+    2D aggregation (IBSI 8QNN) passes one matrix per slice, the 2.5D and 3D methods a
+    single matrix (the average is then its value). With an empty stack (no slice with a
+    valid matrix) every feature is NaN.
     """
+    if len(matrices) == 0:
+        return {spec.name: float("nan") for spec in specs}
     out: dict[str, float] = {}
     for spec in specs:
-        func: Callable[[Any], float] = spec.func
-        values = [func(m) for m in matrices]
-        out[spec.name] = float(np.mean(values)) if values else float("nan")
+        func: Callable[[Any], FloatArray] = spec.func
+        out[spec.name] = float(np.mean(func(matrices)))
     return out
 
 
@@ -324,7 +396,7 @@ def glszm_matrices(
     *,
     aggregation: Aggregation,
     linkage_distance: int = 1,
-) -> tuple[CountMatrix, ...]:
+) -> CountMatrix:
     """Grey level size zone matrices of one ROI (IBSI 9SAK).
 
     Parameters
@@ -341,8 +413,9 @@ def glszm_matrices(
 
     Returns
     -------
-    tuple of CountMatrix
-        ``j`` is the zone size in voxels.
+    CountMatrix
+        One matrix per slice with ROI voxels (``D2``) or a single matrix; ``j`` is the
+        zone size in voxels.
 
     Raises
     ------
@@ -353,31 +426,24 @@ def glszm_matrices(
     --------
     >>> import numpy as np
     >>> lv = np.array([[[1, 1, 2], [2, 2, 2]]])
-    >>> (m,) = glszm_matrices(lv, lv > 0, aggregation=Aggregation.D3)
+    >>> m = glszm_matrices(lv, lv > 0, aggregation=Aggregation.D3)
     >>> m.dense()
     array([[0., 1., 0., 0.],
            [0., 0., 0., 1.]])
     """
     planar = is_planar(aggregation, what="GLSZM")
     levels, mask = check_levels_mask(levels, mask, what="GLSZM")
-    zones = label_zone_map(levels, mask, planar=planar, linkage_distance=linkage_distance)
-    return assemble(zones.level, zones.size, zones.slice, voxels_per_slice(mask), aggregation)
+    d = check_distance(linkage_distance, name="linkage_distance")
+    padded = padded_flat(levels, mask, d, planar=planar)
+    zones = zones_of(padded)
+    return assemble(zones.level, zones.size, zones.slice, slice_counts(padded), aggregation)
 
 
-def context_zones(ctx: RoiContext, *, planar: bool) -> Zones:
-    """Zones of the context's intensity mask, cached per (planar, linkage distance)."""
-    d = ctx.settings.linkage_distance
-    return ctx.cached(
-        ("zones", planar, d),
-        lambda: label_zone_map(ctx.levels, ctx.int_mask, planar=planar, linkage_distance=d),
-    )
-
-
-def _context_glszm(ctx: RoiContext, aggregation: Aggregation) -> tuple[CountMatrix, ...]:
-    zones = context_zones(ctx, planar=is_planar(aggregation, what="GLSZM"))
-    return assemble(
-        zones.level, zones.size, zones.slice, voxels_per_slice(ctx.int_mask), aggregation
-    )
+def _context_glszm(ctx: RoiContext, aggregation: Aggregation) -> CountMatrix:
+    planar = is_planar(aggregation, what="GLSZM")
+    zones = context_zones(ctx, planar=planar)
+    padded = context_padded(ctx, ctx.settings.linkage_distance, planar=planar)
+    return assemble(zones.level, zones.size, zones.slice, slice_counts(padded), aggregation)
 
 
 @family("glszm")
@@ -400,7 +466,7 @@ def compute(
 
 
 @feature(name="glszm.small_zone_emphasis", ibsi="5QRC", aggregations=ZONAL, requires=("glszm",))
-def small_zone_emphasis(m: CountMatrix) -> float:
+def small_zone_emphasis(m: CountMatrix) -> FloatArray:
     """GLSZM small zone emphasis (IBSI 5QRC).
 
     Notes
@@ -415,7 +481,7 @@ def small_zone_emphasis(m: CountMatrix) -> float:
 
 
 @feature(name="glszm.large_zone_emphasis", ibsi="48P8", aggregations=ZONAL, requires=("glszm",))
-def large_zone_emphasis(m: CountMatrix) -> float:
+def large_zone_emphasis(m: CountMatrix) -> FloatArray:
     """GLSZM large zone emphasis (IBSI 48P8).
 
     Notes
@@ -435,7 +501,7 @@ def large_zone_emphasis(m: CountMatrix) -> float:
     aggregations=ZONAL,
     requires=("glszm",),
 )
-def low_grey_level_zone_emphasis(m: CountMatrix) -> float:
+def low_grey_level_zone_emphasis(m: CountMatrix) -> FloatArray:
     """GLSZM low grey level zone emphasis (IBSI XMSY).
 
     Notes
@@ -455,7 +521,7 @@ def low_grey_level_zone_emphasis(m: CountMatrix) -> float:
     aggregations=ZONAL,
     requires=("glszm",),
 )
-def high_grey_level_zone_emphasis(m: CountMatrix) -> float:
+def high_grey_level_zone_emphasis(m: CountMatrix) -> FloatArray:
     """GLSZM high grey level zone emphasis (IBSI 5GN9).
 
     Notes
@@ -475,7 +541,7 @@ def high_grey_level_zone_emphasis(m: CountMatrix) -> float:
     aggregations=ZONAL,
     requires=("glszm",),
 )
-def small_zone_low_grey_level_emphasis(m: CountMatrix) -> float:
+def small_zone_low_grey_level_emphasis(m: CountMatrix) -> FloatArray:
     """GLSZM small zone low grey level emphasis (IBSI 5RAI).
 
     Notes
@@ -496,7 +562,7 @@ def small_zone_low_grey_level_emphasis(m: CountMatrix) -> float:
     aggregations=ZONAL,
     requires=("glszm",),
 )
-def small_zone_high_grey_level_emphasis(m: CountMatrix) -> float:
+def small_zone_high_grey_level_emphasis(m: CountMatrix) -> FloatArray:
     """GLSZM small zone high grey level emphasis (IBSI HW1V).
 
     Notes
@@ -517,7 +583,7 @@ def small_zone_high_grey_level_emphasis(m: CountMatrix) -> float:
     aggregations=ZONAL,
     requires=("glszm",),
 )
-def large_zone_low_grey_level_emphasis(m: CountMatrix) -> float:
+def large_zone_low_grey_level_emphasis(m: CountMatrix) -> FloatArray:
     """GLSZM large zone low grey level emphasis (IBSI YH51).
 
     Notes
@@ -538,7 +604,7 @@ def large_zone_low_grey_level_emphasis(m: CountMatrix) -> float:
     aggregations=ZONAL,
     requires=("glszm",),
 )
-def large_zone_high_grey_level_emphasis(m: CountMatrix) -> float:
+def large_zone_high_grey_level_emphasis(m: CountMatrix) -> FloatArray:
     """GLSZM large zone high grey level emphasis (IBSI J17V).
 
     Notes
@@ -559,7 +625,7 @@ def large_zone_high_grey_level_emphasis(m: CountMatrix) -> float:
     aggregations=ZONAL,
     requires=("glszm",),
 )
-def grey_level_nonuniformity(m: CountMatrix) -> float:
+def grey_level_nonuniformity(m: CountMatrix) -> FloatArray:
     """GLSZM grey level non-uniformity (IBSI JNSA).
 
     Notes
@@ -579,7 +645,7 @@ def grey_level_nonuniformity(m: CountMatrix) -> float:
     aggregations=ZONAL,
     requires=("glszm",),
 )
-def normalised_grey_level_nonuniformity(m: CountMatrix) -> float:
+def normalised_grey_level_nonuniformity(m: CountMatrix) -> FloatArray:
     """GLSZM normalised grey level non-uniformity (IBSI Y1RO).
 
     Notes
@@ -599,7 +665,7 @@ def normalised_grey_level_nonuniformity(m: CountMatrix) -> float:
     aggregations=ZONAL,
     requires=("glszm",),
 )
-def zone_size_nonuniformity(m: CountMatrix) -> float:
+def zone_size_nonuniformity(m: CountMatrix) -> FloatArray:
     """GLSZM zone size non-uniformity (IBSI 4JP3).
 
     Notes
@@ -619,7 +685,7 @@ def zone_size_nonuniformity(m: CountMatrix) -> float:
     aggregations=ZONAL,
     requires=("glszm",),
 )
-def normalised_zone_size_nonuniformity(m: CountMatrix) -> float:
+def normalised_zone_size_nonuniformity(m: CountMatrix) -> FloatArray:
     """GLSZM normalised zone size non-uniformity (IBSI VB3A).
 
     Notes
@@ -634,7 +700,7 @@ def normalised_zone_size_nonuniformity(m: CountMatrix) -> float:
 
 
 @feature(name="glszm.zone_percentage", ibsi="P30P", aggregations=ZONAL, requires=("glszm",))
-def zone_percentage(m: CountMatrix) -> float:
+def zone_percentage(m: CountMatrix) -> FloatArray:
     """GLSZM zone percentage (IBSI P30P).
 
     Notes
@@ -652,7 +718,7 @@ def zone_percentage(m: CountMatrix) -> float:
 
 
 @feature(name="glszm.grey_level_variance", ibsi="BYLV", aggregations=ZONAL, requires=("glszm",))
-def grey_level_variance(m: CountMatrix) -> float:
+def grey_level_variance(m: CountMatrix) -> FloatArray:
     """GLSZM grey level variance (IBSI BYLV).
 
     Notes
@@ -668,7 +734,7 @@ def grey_level_variance(m: CountMatrix) -> float:
 
 
 @feature(name="glszm.zone_size_variance", ibsi="3NSA", aggregations=ZONAL, requires=("glszm",))
-def zone_size_variance(m: CountMatrix) -> float:
+def zone_size_variance(m: CountMatrix) -> FloatArray:
     """GLSZM zone size variance (IBSI 3NSA).
 
     Notes
@@ -684,7 +750,7 @@ def zone_size_variance(m: CountMatrix) -> float:
 
 
 @feature(name="glszm.zone_size_entropy", ibsi="GU8N", aggregations=ZONAL, requires=("glszm",))
-def zone_size_entropy(m: CountMatrix) -> float:
+def zone_size_entropy(m: CountMatrix) -> FloatArray:
     """GLSZM zone size entropy (IBSI GU8N).
 
     Notes

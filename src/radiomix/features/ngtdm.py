@@ -21,9 +21,15 @@ from collections.abc import Sequence
 import numpy as np
 
 from radiomix.errors import SettingsError
-from radiomix.features._kernels.neighbourhood import chebyshev_offsets, ngtdm_sums
+from radiomix.features._kernels.neighbourhood import Padded, ngtdm_sums, padded_flat
 from radiomix.features.aggregation import ZONAL, Aggregation
-from radiomix.features.glszm import average_over, check_distance, check_levels_mask, is_planar
+from radiomix.features.glszm import (
+    average_over,
+    check_distance,
+    check_levels_mask,
+    context_padded,
+    is_planar,
+)
 from radiomix.features.registry import FeatureSpec, family, feature
 from radiomix.roi import RoiContext
 from radiomix.types import FloatArray
@@ -35,45 +41,63 @@ COARSENESS_MAX = 1.0e6
 
 
 class Ngtdm:
-    """One NGTDM, restricted to the grey levels with ``n_i > 0``.
+    """A stack of NGTDMs (one per slice in 2D, else one) over the grey levels present.
 
     Parameters
     ----------
-    levels : (N_{g,p},) ndarray
-        Grey levels ``i`` with at least one voxel with a valid neighbourhood.
-    s : (N_{g,p},) ndarray of float64
+    levels : (L,) ndarray
+        Grey levels ``i`` with ``n_i > 0`` in at least one matrix of the stack.
+    s : (B, L) or (L,) ndarray of float64
         Neighbourhood grey tone differences ``s_i``.
-    n : (N_{g,p},) ndarray
-        Voxel counts ``n_i``.
+    n : (B, L) or (L,) ndarray
+        Counts ``n_i`` of voxels with grey level ``i`` and a valid neighbourhood; every
+        matrix must have ``N_{v,c} = Σ n_i > 0``.
 
     Attributes
     ----------
-    n_vc : float
+    n_vc : (B,) ndarray of float64
         ``N_{v,c} = Σ n_i``.
-    p : ndarray of float64
+    p : (B, L) ndarray of float64
         ``p_i = n_i / N_{v,c}``.
-    n_gp : int
+    present : (B, L) ndarray of bool
+        ``p_i > 0``.
+    n_gp : (B,) ndarray of int64
         Number of grey levels with ``p_i > 0``.
     """
 
-    __slots__ = ("i", "n", "n_gp", "n_vc", "p", "s")
+    __slots__ = ("i", "n", "n_gp", "n_vc", "p", "present", "s")
 
     def __init__(self, levels: np.ndarray, s: np.ndarray, n: np.ndarray) -> None:
         self.i = np.asarray(levels, dtype=np.float64)
-        self.s = np.asarray(s, dtype=np.float64)
-        self.n = np.asarray(n, dtype=np.float64)
-        self.n_vc = float(self.n.sum())
-        self.p = self.n / self.n_vc
-        self.n_gp = int(self.i.size)
+        self.s = np.atleast_2d(np.asarray(s, dtype=np.float64))
+        self.n = np.atleast_2d(np.asarray(n, dtype=np.float64))
+        self.n_vc = self.n.sum(axis=1)
+        self.p = self.n / self.n_vc[:, None]
+        self.present = self.n > 0
+        self.n_gp = self.present.sum(axis=1)
 
     @classmethod
     def from_columns(cls, s: np.ndarray, n: np.ndarray) -> Ngtdm:
-        """From per-grey-level columns (index = grey level), dropping levels with n_i = 0."""
-        keep = np.flatnonzero(n > 0)
-        return cls(keep, s[keep], n[keep])
+        """From (B, N_g + 1) arrays indexed by grey level, dropping absent levels and
+        matrices without any valid neighbourhood."""
+        s, n = np.atleast_2d(s), np.atleast_2d(n)
+        rows = np.flatnonzero(n.any(axis=1))
+        cols = np.flatnonzero(n.any(axis=0))
+        return cls(cols, s[np.ix_(rows, cols)], n[np.ix_(rows, cols)])
+
+    def __len__(self) -> int:
+        return int(self.n.shape[0])
+
+    def slices(self) -> tuple[Ngtdm, ...]:
+        """The matrices of the stack one by one, each over its own grey levels."""
+        out = []
+        for b in range(len(self)):
+            keep = self.present[b]
+            out.append(Ngtdm(self.i[keep], self.s[b, keep], self.n[b, keep]))
+        return tuple(out)
 
     def __repr__(self) -> str:
-        return f"Ngtdm(levels={self.i.astype(int).tolist()}, n={self.n.astype(int).tolist()})"
+        return f"Ngtdm(matrices={len(self)}, levels={self.i.astype(int).tolist()})"
 
 
 def ngtdm_matrices(
@@ -82,7 +106,7 @@ def ngtdm_matrices(
     *,
     aggregation: Aggregation,
     distance: int = 1,
-) -> tuple[Ngtdm, ...]:
+) -> Ngtdm:
     """Neighbourhood grey tone difference matrices of one ROI (IBSI IPET).
 
     Parameters
@@ -99,28 +123,34 @@ def ngtdm_matrices(
 
     Returns
     -------
-    tuple of Ngtdm
-        In 2D one per slice that has a voxel with a valid neighbourhood; empty when no
-        voxel has one (then every feature is NaN).
+    Ngtdm
+        In 2D one matrix per slice that has a voxel with a valid neighbourhood, else a
+        single matrix; an empty stack when no voxel has one (every feature is then NaN).
 
     Examples
     --------
     >>> lv = np.array([[[1, 2, 1]]])
-    >>> (m,) = ngtdm_matrices(lv, lv > 0, aggregation=Aggregation.D3)
+    >>> m = ngtdm_matrices(lv, lv > 0, aggregation=Aggregation.D3)
     >>> m.i.tolist(), m.s.tolist(), m.n.tolist()
-    ([1.0, 2.0], [2.0, 1.0], [2.0, 1.0])
+    ([1.0, 2.0], [[2.0, 1.0]], [[2.0, 1.0]])
     """
     planar = is_planar(aggregation, what="NGTDM")
     levels, mask = check_levels_mask(levels, mask, what="NGTDM")
     d = check_distance(distance, name="ngtdm distance")
-    n_levels = int(levels[mask].max())
-    slice_wise = aggregation is Aggregation.D2
-    s, n = ngtdm_sums(levels, mask, chebyshev_offsets(d, planar=planar), n_levels, slice_wise)
-    if aggregation is Aggregation.D2:
-        return tuple(Ngtdm.from_columns(s[z], n[z]) for z in range(s.shape[0]) if n[z].any())
-    if not n[0].any():
-        return ()
-    return (Ngtdm.from_columns(s[0], n[0]),)
+    return ngtdm_of(padded_flat(levels, mask, d, planar=planar), aggregation)
+
+
+def ngtdm_of(padded: Padded, aggregation: Aggregation) -> Ngtdm:
+    """NGTDMs of a padded ROI (its offsets give the neighbourhood), per aggregation."""
+    n_levels = int(padded.levels.max())
+    if aggregation is Aggregation.D2:  # one row per slice
+        row_of, n_rows = padded.voxel_slice, padded.n_slices
+    else:
+        row_of, n_rows = np.zeros(padded.roi.size, dtype=np.int64), 1
+    s, n = ngtdm_sums(
+        padded.levels, padded.mask, padded.roi, padded.offsets, row_of, n_rows, n_levels
+    )
+    return Ngtdm.from_columns(s, n)
 
 
 @family("ngtdm")
@@ -131,17 +161,19 @@ def compute(
     if aggregation is None:
         raise SettingsError("NGTDM features need an aggregation method (2d, 2p5d or 3d)")
     d = ctx.settings.ngtdm_distance
+    planar = is_planar(aggregation, what="NGTDM")
     matrices = ctx.cached(
         ("ngtdm", aggregation, d),
-        lambda: ngtdm_matrices(ctx.levels, ctx.int_mask, aggregation=aggregation, distance=d),
+        lambda: ngtdm_of(context_padded(ctx, d, planar=planar), aggregation),
     )
     return average_over(specs, matrices)
 
 
-def _pairs(m: Ngtdm) -> tuple[FloatArray, FloatArray]:
-    """``(i1 - i2)`` and ``|i1 - i2|`` over all pairs of present grey levels."""
+def _pairs(m: Ngtdm) -> tuple[FloatArray, np.ndarray]:
+    """``(i1 - i2)`` over all pairs of levels, and which pairs have both ``p > 0``."""
     diff = m.i[:, None] - m.i[None, :]
-    return diff, np.abs(diff)
+    both = m.present[:, :, None] & m.present[:, None, :]
+    return diff, both
 
 
 # --------------------------------------------------------------------------------------------
@@ -150,7 +182,7 @@ def _pairs(m: Ngtdm) -> tuple[FloatArray, FloatArray]:
 
 
 @feature(name="ngtdm.coarseness", ibsi="QCDE", aggregations=ZONAL, requires=("ngtdm",))
-def coarseness(m: Ngtdm) -> float:
+def coarseness(m: Ngtdm) -> FloatArray:
     """NGTDM coarseness (IBSI QCDE).
 
     Notes
@@ -164,12 +196,13 @@ def coarseness(m: Ngtdm) -> float:
     ----------
     IBSI 1 manual, §3.10.1 "Coarseness".
     """
-    denom = float(m.p @ m.s)
-    return COARSENESS_MAX if denom * COARSENESS_MAX <= 1.0 else 1.0 / denom
+    denom = np.sum(m.p * m.s, axis=1)
+    capped = denom * COARSENESS_MAX <= 1.0
+    return np.where(capped, COARSENESS_MAX, 1.0 / np.where(capped, 1.0, denom))
 
 
 @feature(name="ngtdm.contrast", ibsi="65HE", aggregations=ZONAL, requires=("ngtdm",))
-def contrast(m: Ngtdm) -> float:
+def contrast(m: Ngtdm) -> FloatArray:
     """NGTDM contrast (IBSI 65HE).
 
     Notes
@@ -184,15 +217,15 @@ def contrast(m: Ngtdm) -> float:
     ----------
     IBSI 1 manual, §3.10.2 "Contrast".
     """
-    if m.n_gp < 2:
-        return 0.0
     diff, _ = _pairs(m)
-    spread = float(m.p @ (diff**2) @ m.p) / (m.n_gp * (m.n_gp - 1))
-    return spread * float(m.s.sum()) / m.n_vc
+    spread = np.einsum("ba,ac,bc->b", m.p, diff**2, m.p)
+    pairs = m.n_gp * (m.n_gp - 1)
+    value = spread / np.maximum(pairs, 1) * m.s.sum(axis=1) / m.n_vc
+    return np.where(m.n_gp < 2, 0.0, value)
 
 
 @feature(name="ngtdm.busyness", ibsi="NQ30", aggregations=ZONAL, requires=("ngtdm",))
-def busyness(m: Ngtdm) -> float:
+def busyness(m: Ngtdm) -> FloatArray:
     """NGTDM busyness (IBSI NQ30).
 
     Notes
@@ -208,17 +241,17 @@ def busyness(m: Ngtdm) -> float:
     ----------
     IBSI 1 manual, §3.10.3 "Busyness".
     """
-    if m.n_gp < 2:
-        return 0.0
-    ip = m.i * m.p
-    denom = float(np.abs(ip[:, None] - ip[None, :]).sum())
-    if denom == 0.0:
-        return float("nan")
-    return float(m.p @ m.s) / denom
+    _, both = _pairs(m)
+    ip = m.i[None, :] * m.p
+    denom = np.sum(np.abs(ip[:, :, None] - ip[:, None, :]) * both, axis=(1, 2))
+    numer = np.sum(m.p * m.s, axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        value = np.where(denom > 0, numer / np.where(denom > 0, denom, 1.0), np.nan)
+    return np.where(m.n_gp < 2, 0.0, value)
 
 
 @feature(name="ngtdm.complexity", ibsi="HDEZ", aggregations=ZONAL, requires=("ngtdm",))
-def complexity(m: Ngtdm) -> float:
+def complexity(m: Ngtdm) -> FloatArray:
     """NGTDM complexity (IBSI HDEZ).
 
     Notes
@@ -231,14 +264,16 @@ def complexity(m: Ngtdm) -> float:
     ----------
     IBSI 1 manual, §3.10.4 "Complexity".
     """
-    _, absdiff = _pairs(m)
+    diff, both = _pairs(m)
     ps = m.p * m.s
-    ratio = (ps[:, None] + ps[None, :]) / (m.p[:, None] + m.p[None, :])
-    return float(np.sum(absdiff * ratio)) / m.n_vc
+    num = ps[:, :, None] + ps[:, None, :]
+    den = m.p[:, :, None] + m.p[:, None, :]
+    ratio = np.where(both, num / np.where(both, den, 1.0), 0.0)
+    return np.sum(np.abs(diff) * ratio, axis=(1, 2)) / m.n_vc
 
 
 @feature(name="ngtdm.strength", ibsi="1X9X", aggregations=ZONAL, requires=("ngtdm",))
-def strength(m: Ngtdm) -> float:
+def strength(m: Ngtdm) -> FloatArray:
     """NGTDM strength (IBSI 1X9X).
 
     Notes
@@ -252,8 +287,7 @@ def strength(m: Ngtdm) -> float:
     ----------
     IBSI 1 manual, §3.10.5 "Strength".
     """
-    total = float(m.s.sum())
-    if total == 0.0:
-        return 0.0
-    diff, _ = _pairs(m)
-    return float(np.sum((m.p[:, None] + m.p[None, :]) * diff**2)) / total
+    diff, both = _pairs(m)
+    num = np.sum((m.p[:, :, None] + m.p[:, None, :]) * diff**2 * both, axis=(1, 2))
+    total = m.s.sum(axis=1)
+    return np.where(total > 0, num / np.where(total > 0, total, 1.0), 0.0)

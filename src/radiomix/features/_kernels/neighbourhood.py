@@ -1,12 +1,15 @@
 """Numba kernels of the neighbourhood families: NGTDM (IBSI IPET) and NGLDM (IBSI REK0).
 
-Private: inputs are assumed validated (``levels`` int64 (Z, Y, X) with grey levels 1..N_g
-inside ``mask``, ``mask`` bool of the same shape, ``offsets`` int64 (n, 3)). Neighbours are
-visited through an explicit offset list, so the same kernel serves 2D (offsets with
-``dz == 0``: neighbourhoods never cross slices) and 3D.
+Private: inputs are assumed validated. The kernels work on *padded, flattened* arrays (see
+:func:`padded_flat`): the ROI is surrounded by at least δ non-ROI voxels, so a neighbour
+``k + o`` of a ROI voxel ``k`` is always a valid index and no bounds checks are needed.
+Neighbours are visited through an explicit list of flat offsets, so the same kernel serves
+2D (in-plane offsets only: neighbourhoods never cross slices) and 3D.
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import numba
 import numpy as np
@@ -34,87 +37,117 @@ def chebyshev_offsets(distance: int, *, planar: bool) -> np.ndarray:
     return np.ascontiguousarray(grid[keep], dtype=np.int64)
 
 
+class Padded(NamedTuple):
+    """A ROI padded by δ non-ROI voxels and flattened, as the kernels read it.
+
+    Attributes
+    ----------
+    levels : (M,) ndarray of int64
+        Padded grey levels: >= 1 in the ROI, 0 outside.
+    mask : (M,) ndarray of bool
+        Padded mask.
+    roi : (N_v,) ndarray of int64
+        Ascending flat indices of the ROI voxels (C order of the original array).
+    offsets : (n,) ndarray of int64
+        Flat offsets of the Chebyshev neighbourhood of distance δ.
+    voxel_slice : (N_v,) ndarray of int64
+        Slice index (axis 0 of the original array) of each ROI voxel.
+    n_slices : int
+        Number of slices of the original array.
+    """
+
+    levels: np.ndarray
+    mask: np.ndarray
+    roi: np.ndarray
+    offsets: np.ndarray
+    voxel_slice: np.ndarray
+    n_slices: int
+
+
+def padded_flat(levels: np.ndarray, mask: np.ndarray, distance: int, *, planar: bool) -> Padded:
+    """Pad by ``distance`` (not along axis 0 when ``planar``) and flatten for the kernels.
+
+    ``levels`` (int64) and ``mask`` (bool) are (Z, Y, X) arrays of the same shape, validated
+    by the caller. With ``planar`` only in-plane offsets are listed, so no padding is needed
+    along the slice axis.
+    """
+    d = distance
+    pz = 0 if planar else d
+    nz, ny, nx = mask.shape
+    shape = (nz + 2 * pz, ny + 2 * d, nx + 2 * d)
+    inner = (slice(pz, pz + nz), slice(d, d + ny), slice(d, d + nx))
+    mk = np.zeros(shape, dtype=np.bool_)
+    mk[inner] = mask
+    lv = np.zeros(shape, dtype=np.int64)
+    np.copyto(lv[inner], levels, where=mask)
+    stride = shape[1] * shape[2]
+    off3 = chebyshev_offsets(d, planar=planar)
+    offsets = (off3[:, 0] * stride + off3[:, 1] * shape[2] + off3[:, 2]).astype(np.int64)
+    roi = np.flatnonzero(mk)
+    return Padded(lv.ravel(), mk.ravel(), roi, offsets, roi // stride - pz, nz)
+
+
 @numba.njit(cache=True)
 def ngtdm_sums(
     levels: np.ndarray,
     mask: np.ndarray,
+    roi: np.ndarray,
     offsets: np.ndarray,
+    row_of: np.ndarray,
+    n_rows: int,
     n_levels: int,
-    slice_wise: bool,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Neighbourhood grey tone differences ``s_i`` and counts ``n_i``.
 
-    For each ROI voxel ``k`` with at least one ROI neighbour (``W_k > 0``), adds
-    ``|X_k - mean of ROI neighbours|`` to ``s[., X_k]`` and 1 to ``n[., X_k]``.
+    For each ROI voxel ``k`` (flat index ``roi[v]``) with at least one ROI neighbour
+    (``W_k > 0``), adds ``|X_k - mean of ROI neighbours|`` to ``s[row_of[v], X_k]`` and 1 to
+    ``n[row_of[v], X_k]``.
 
     Returns
     -------
-    s : (n_out, n_levels + 1) ndarray of float64
-    n : (n_out, n_levels + 1) ndarray of int64
-        Row ``z`` per slice when ``slice_wise`` (``n_out = Z``), a single row otherwise.
+    s : (n_rows, n_levels + 1) ndarray of float64
+    n : (n_rows, n_levels + 1) ndarray of int64
         Column ``i`` is grey level ``i`` (column 0 unused).
     """
-    nz, ny, nx = levels.shape
-    n_out = nz if slice_wise else 1
-    s = np.zeros((n_out, n_levels + 1), dtype=np.float64)
-    n = np.zeros((n_out, n_levels + 1), dtype=np.int64)
+    s = np.zeros((n_rows, n_levels + 1), dtype=np.float64)
+    n = np.zeros((n_rows, n_levels + 1), dtype=np.int64)
     n_off = offsets.shape[0]
-    for z in range(nz):
-        row = z if slice_wise else 0
-        for y in range(ny):
-            for x in range(nx):
-                if not mask[z, y, x]:
-                    continue
-                total = 0
-                w = 0
-                for o in range(n_off):
-                    zz = z + offsets[o, 0]
-                    yy = y + offsets[o, 1]
-                    xx = x + offsets[o, 2]
-                    if zz < 0 or yy < 0 or xx < 0 or zz >= nz or yy >= ny or xx >= nx:
-                        continue
-                    if mask[zz, yy, xx]:
-                        total += levels[zz, yy, xx]
-                        w += 1
-                if w > 0:
-                    lev = levels[z, y, x]
-                    s[row, lev] += abs(lev - total / w)
-                    n[row, lev] += 1
+    for v in range(roi.shape[0]):
+        k = roi[v]
+        total = 0
+        w = 0
+        for o in range(n_off):
+            nb = k + offsets[o]
+            if mask[nb]:
+                total += levels[nb]
+                w += 1
+        if w > 0:
+            lev = levels[k]
+            s[row_of[v], lev] += abs(lev - total / w)
+            n[row_of[v], lev] += 1
     return s, n
 
 
 @numba.njit(cache=True)
 def ngldm_dependence(
-    levels: np.ndarray, mask: np.ndarray, offsets: np.ndarray, coarseness: int
+    levels: np.ndarray, mask: np.ndarray, roi: np.ndarray, offsets: np.ndarray, coarseness: int
 ) -> np.ndarray:
-    """Dependence ``j_k`` of every ROI voxel, in C order of ``mask``.
-
-    ``j_k = 1 + #{m in offsets : k+m in ROI and |X_k - X_{k+m}| <= coarseness}``.
+    """Dependence ``j_k = 1 + #{o : k+o in ROI and |X_k - X_{k+o}| <= coarseness}``.
 
     Returns
     -------
     (N_v,) ndarray of int64
-        Same order as ``levels[mask]``.
+        One value per entry of ``roi``.
     """
-    nz, ny, nx = levels.shape
     n_off = offsets.shape[0]
-    out = np.empty(np.count_nonzero(mask), dtype=np.int64)
-    k = 0
-    for z in range(nz):
-        for y in range(ny):
-            for x in range(nx):
-                if not mask[z, y, x]:
-                    continue
-                lev = levels[z, y, x]
-                j = 1
-                for o in range(n_off):
-                    zz = z + offsets[o, 0]
-                    yy = y + offsets[o, 1]
-                    xx = x + offsets[o, 2]
-                    if zz < 0 or yy < 0 or xx < 0 or zz >= nz or yy >= ny or xx >= nx:
-                        continue
-                    if mask[zz, yy, xx] and abs(levels[zz, yy, xx] - lev) <= coarseness:
-                        j += 1
-                out[k] = j
-                k += 1
+    out = np.empty(roi.shape[0], dtype=np.int64)
+    for v in range(roi.shape[0]):
+        k = roi[v]
+        lev = levels[k]
+        j = 1
+        for o in range(n_off):
+            nb = k + offsets[o]
+            if mask[nb] and abs(levels[nb] - lev) <= coarseness:
+                j += 1
+        out[v] = j
     return out

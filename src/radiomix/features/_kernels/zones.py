@@ -1,8 +1,7 @@
 """Numba kernels of the zone families: GLSZM (IBSI 9SAK) and GLDZM (IBSI VMDZ).
 
-Private: inputs are assumed validated (``levels`` int64 (Z, Y, X), ``mask`` bool of the same
-shape, ``offsets`` int64 (n, 3) from
-:func:`radiomix.features._kernels.neighbourhood.chebyshev_offsets`).
+Private: inputs are assumed validated; the zone labelling works on padded, flattened arrays
+(:func:`radiomix.features._kernels.neighbourhood.padded_flat`).
 """
 
 from __future__ import annotations
@@ -12,81 +11,94 @@ import numpy as np
 
 
 @numba.njit(cache=True)
-def label_zones(
-    levels: np.ndarray, mask: np.ndarray, offsets: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Label zones: connected groups of ROI voxels with the same grey level.
-
-    Two ROI voxels are linked when their offset is in ``offsets`` and their grey levels are
-    equal; zones are the connected components of this relation (flood fill with an explicit
-    stack, each voxel pushed once).
-
-    Returns
-    -------
-    labels : (Z, Y, X) ndarray of int64
-        Zone number 1..N_s of each ROI voxel, 0 outside the ROI.
-    zone_level, zone_size, zone_slice : (N_s,) ndarray of int64
-        Grey level, voxel count and slice index (of the first voxel) of each zone.
-    """
-    nz, ny, nx = levels.shape
-    nyx = ny * nx
-    n_off = offsets.shape[0]
-    n_roi = np.count_nonzero(mask)
-    labels = np.zeros((nz, ny, nx), dtype=np.int64)
-    zone_level = np.empty(n_roi, dtype=np.int64)
-    zone_size = np.empty(n_roi, dtype=np.int64)
-    zone_slice = np.empty(n_roi, dtype=np.int64)
-    stack = np.empty(n_roi, dtype=np.int64)
-    n_zones = 0
-    for z in range(nz):
-        for y in range(ny):
-            for x in range(nx):
-                if not mask[z, y, x] or labels[z, y, x] != 0:
-                    continue
-                n_zones += 1
-                lev = levels[z, y, x]
-                labels[z, y, x] = n_zones
-                stack[0] = z * nyx + y * nx + x
-                top = 1
-                size = 0
-                while top > 0:
-                    top -= 1
-                    flat = stack[top]
-                    cz = flat // nyx
-                    cy = (flat - cz * nyx) // nx
-                    cx = flat - cz * nyx - cy * nx
-                    size += 1
-                    for o in range(n_off):
-                        zz = cz + offsets[o, 0]
-                        yy = cy + offsets[o, 1]
-                        xx = cx + offsets[o, 2]
-                        if zz < 0 or yy < 0 or xx < 0 or zz >= nz or yy >= ny or xx >= nx:
-                            continue
-                        if (
-                            mask[zz, yy, xx]
-                            and labels[zz, yy, xx] == 0
-                            and levels[zz, yy, xx] == lev
-                        ):
-                            labels[zz, yy, xx] = n_zones
-                            stack[top] = zz * nyx + yy * nx + xx
-                            top += 1
-                zone_level[n_zones - 1] = lev
-                zone_size[n_zones - 1] = size
-                zone_slice[n_zones - 1] = z
-    return labels, zone_level[:n_zones], zone_size[:n_zones], zone_slice[:n_zones]
+def _find(parent: np.ndarray, k: int) -> int:
+    while parent[k] != k:
+        parent[k] = parent[parent[k]]  # path halving
+        k = parent[k]
+    return k
 
 
 @numba.njit(cache=True)
-def zone_minimum(labels: np.ndarray, values: np.ndarray, n_zones: int) -> np.ndarray:
-    """Minimum of ``values`` over the voxels of each zone (zones 1..n_zones of ``labels``)."""
+def label_zones(
+    levels: np.ndarray, roi: np.ndarray, forward: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Label zones: connected groups of ROI voxels with the same grey level.
+
+    Works on padded, flattened arrays (see
+    :func:`radiomix.features._kernels.neighbourhood.padded_flat`). Two ROI voxels are linked
+    when their flat offset is ``±forward[o]`` and their grey levels are equal; zones are the
+    connected components (union-find over the forward half of the neighbourhood, roots
+    kept at the smallest flat index).
+
+    Parameters
+    ----------
+    levels : (M,) ndarray of int64
+        Padded flat grey levels: >= 1 in the ROI, 0 outside, so equal grey levels imply
+        that both voxels are ROI voxels (no mask lookup needed).
+    roi : (N_v,) ndarray of int64
+        Ascending flat indices of the ROI voxels.
+    forward : (n,) ndarray of int64
+        Positive flat offsets: one of each pair ``±o`` of the neighbourhood.
+
+    Returns
+    -------
+    voxel_zone : (N_v,) ndarray of int64
+        Zone index 0..N_s-1 of each ROI voxel (zones numbered in raster order of their
+        first voxel).
+    zone_level, zone_size, zone_first : (N_s,) ndarray of int64
+        Grey level, voxel count and position in ``roi`` of the first voxel of each zone.
+    """
+    parent = np.empty(levels.shape[0], dtype=np.int64)
+    for v in range(roi.shape[0]):
+        parent[roi[v]] = roi[v]
+    n_fwd = forward.shape[0]
+    for v in range(roi.shape[0]):
+        k = roi[v]
+        lev = levels[k]
+        ra = -1  # root of k, looked up on the first link
+        for o in range(n_fwd):
+            nb = k + forward[o]
+            if levels[nb] == lev:
+                rb = _find(parent, nb)
+                if ra < 0:
+                    ra = _find(parent, k)
+                if ra != rb:
+                    if ra < rb:
+                        parent[rb] = ra
+                    else:
+                        parent[ra] = rb
+                        ra = rb
+    n_roi = roi.shape[0]
+    zone_of_root = np.full(levels.shape[0], -1, dtype=np.int64)
+    voxel_zone = np.empty(n_roi, dtype=np.int64)
+    zone_level = np.empty(n_roi, dtype=np.int64)
+    zone_size = np.zeros(n_roi, dtype=np.int64)
+    zone_first = np.empty(n_roi, dtype=np.int64)
+    n_zones = 0
+    for v in range(n_roi):
+        k = roi[v]
+        r = _find(parent, k)
+        z = zone_of_root[r]
+        if z < 0:  # the root is the zone's first voxel in raster order
+            z = n_zones
+            zone_of_root[r] = z
+            zone_level[z] = levels[k]
+            zone_first[z] = v
+            n_zones += 1
+        voxel_zone[v] = z
+        zone_size[z] += 1
+    return voxel_zone, zone_level[:n_zones], zone_size[:n_zones], zone_first[:n_zones]
+
+
+@numba.njit(cache=True)
+def zone_minimum(voxel_zone: np.ndarray, values: np.ndarray, n_zones: int) -> np.ndarray:
+    """Minimum of ``values`` (one per ROI voxel) over the voxels of each zone."""
     big = np.iinfo(np.int64).max
     out = np.full(n_zones, big, dtype=np.int64)
-    flat_labels = labels.ravel()
-    flat_values = values.ravel()
-    for k in range(flat_labels.size):
-        lab = flat_labels[k]
-        if lab > 0 and flat_values[k] < out[lab - 1]:
-            out[lab - 1] = flat_values[k]
+    for v in range(voxel_zone.shape[0]):
+        z = voxel_zone[v]
+        if values[v] < out[z]:
+            out[z] = values[v]
     return out
 
 
