@@ -151,10 +151,10 @@ class TestFeatures:
             "short_run_high_grey_level_emphasis": (14 + 1 / 4 + 4 * 7 + 4 * 5 / 4 + 4 / 9) / ns,
             "long_run_low_grey_level_emphasis": (14 + 4 + 7 / 4 + 5 * 4 / 4 + 9 / 4) / ns,
             "long_run_high_grey_level_emphasis": (14 + 4 + 4 * 7 + 16 * 5 + 36) / ns,
-            "grey_level_non_uniformity": (15**2 + 13**2) / ns,
-            "normalised_grey_level_non_uniformity": (15**2 + 13**2) / ns**2,
-            "run_length_non_uniformity": (21**2 + 6**2 + 1) / ns,
-            "normalised_run_length_non_uniformity": (21**2 + 6**2 + 1) / ns**2,
+            "grey_level_nonuniformity": (15**2 + 13**2) / ns,
+            "normalised_grey_level_nonuniformity": (15**2 + 13**2) / ns**2,
+            "run_length_nonuniformity": (21**2 + 6**2 + 1) / ns,
+            "normalised_run_length_nonuniformity": (21**2 + 6**2 + 1) / ns**2,
             "run_percentage": ns / nv,
             "grey_level_variance": (1 - mu_i) ** 2 * p_i[0] + (2 - mu_i) ** 2 * p_i[1],
             "run_length_variance": sum((j - mu_j) ** 2 * p_j[j - 1] for j in (1, 2, 3)),
@@ -200,7 +200,7 @@ class TestFeatures:
         ctx = make_context(np.full((2, 3, 3), 2), n_levels=3)
         got = family_compute("glrlm")(ctx, aggregation, SPECS)
         assert got["glrlm.grey_level_variance"] == 0.0
-        assert got["glrlm.normalised_grey_level_non_uniformity"] == 1.0
+        assert got["glrlm.normalised_grey_level_nonuniformity"] == 1.0
         assert got["glrlm.low_grey_level_run_emphasis"] == pytest.approx(0.25)
         assert all(math.isfinite(v) for v in got.values())
 

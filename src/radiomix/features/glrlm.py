@@ -392,8 +392,8 @@ def long_run_high_grey_level_emphasis(m: GlrlmMarginals) -> FloatArray:
     return m.weighted(np.outer(m.i**2, m.j**2))
 
 
-@feature(name="glrlm.grey_level_non_uniformity", ibsi="R5YN", aggregations=_AGG, requires=_REQ)
-def grey_level_non_uniformity(m: GlrlmMarginals) -> FloatArray:
+@feature(name="glrlm.grey_level_nonuniformity", ibsi="R5YN", aggregations=_AGG, requires=_REQ)
+def grey_level_nonuniformity(m: GlrlmMarginals) -> FloatArray:
     """Grey level non-uniformity (IBSI R5YN).
 
     Notes
@@ -408,12 +408,12 @@ def grey_level_non_uniformity(m: GlrlmMarginals) -> FloatArray:
 
 
 @feature(
-    name="glrlm.normalised_grey_level_non_uniformity",
+    name="glrlm.normalised_grey_level_nonuniformity",
     ibsi="OVBL",
     aggregations=_AGG,
     requires=_REQ,
 )
-def normalised_grey_level_non_uniformity(m: GlrlmMarginals) -> FloatArray:
+def normalised_grey_level_nonuniformity(m: GlrlmMarginals) -> FloatArray:
     """Normalised grey level non-uniformity (IBSI OVBL).
 
     Notes
@@ -428,8 +428,8 @@ def normalised_grey_level_non_uniformity(m: GlrlmMarginals) -> FloatArray:
     return (m.r_i**2).sum(axis=1) / m.n_s**2
 
 
-@feature(name="glrlm.run_length_non_uniformity", ibsi="W92Y", aggregations=_AGG, requires=_REQ)
-def run_length_non_uniformity(m: GlrlmMarginals) -> FloatArray:
+@feature(name="glrlm.run_length_nonuniformity", ibsi="W92Y", aggregations=_AGG, requires=_REQ)
+def run_length_nonuniformity(m: GlrlmMarginals) -> FloatArray:
     """Run length non-uniformity (IBSI W92Y).
 
     Notes
@@ -444,12 +444,12 @@ def run_length_non_uniformity(m: GlrlmMarginals) -> FloatArray:
 
 
 @feature(
-    name="glrlm.normalised_run_length_non_uniformity",
+    name="glrlm.normalised_run_length_nonuniformity",
     ibsi="IC23",
     aggregations=_AGG,
     requires=_REQ,
 )
-def normalised_run_length_non_uniformity(m: GlrlmMarginals) -> FloatArray:
+def normalised_run_length_nonuniformity(m: GlrlmMarginals) -> FloatArray:
     """Normalised run length non-uniformity (IBSI IC23).
 
     Notes
