@@ -1,1 +1,276 @@
-"""IBSI feature family module (ivh); being written."""
+"""Intensity-volume histogram features (IBSI family P88C).
+
+The (cumulative) intensity-volume histogram relates each discretised intensity :math:`i`
+of the total range :math:`\\mathbf{G}` to the fraction :math:`\\nu_i` of the ROI volume with
+intensity at least :math:`i`. Its input comes from the processing chain as
+:class:`~radiomix.roi.IvhInput`:
+
+- ``values``: the IVH intensities :math:`\\mathbf{X}_{d,gl}` of the intensity-mask voxels,
+  i.e. calibrated intensities (discrete case, e.g. CT in HU), fixed-bin-size bin centres
+  (continuous calibrated case, e.g. PET) or fixed-bin-number bin numbers (arbitrary
+  units, e.g. MR);
+- ``lower``, ``upper``: the total range :math:`\\mathbf{G}` used for intensity fractions;
+- ``step``: the discretisation interval :math:`w_d` between consecutive intensities.
+
+These functions use ``lower``/``upper`` as :math:`\\min\\mathbf{G}` and
+:math:`\\max\\mathbf{G}` as given. For the continuous case IBSI defines
+:math:`\\mathbf{G}=[X_{gl,min}+w_b/2,\\ X_{gl,max}-w_b/2]` (the outermost bin centres);
+the processing chain is responsible for passing those bounds.
+
+Features are computed in 3D (IBSI DHQ4).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from radiomix.errors import EmptyRoiError, InputError
+from radiomix.features.aggregation import Aggregation
+from radiomix.features.registry import FeatureSpec, evaluate_each, family, feature
+from radiomix.roi import IvhInput, RoiContext
+from radiomix.types import FloatArray
+
+REFERENCE_TABLE_NAMES: dict[str, str] = {
+    "Volume fraction at 10% intensity": "ivh.volume_fraction_at_10pct_intensity",
+    "Volume fraction at 90% intensity": "ivh.volume_fraction_at_90pct_intensity",
+    "Intensity at 10% volume": "ivh.intensity_at_10pct_volume",
+    "Intensity at 90% volume": "ivh.intensity_at_90pct_volume",
+}
+"""Feature column of ``reference_values.csv`` -> feature name, for the codes BC2M and GBPN
+that each cover two reference tables."""
+
+_EPS = 1e-9
+
+
+@dataclass(frozen=True, slots=True)
+class IntensityVolumeHistogram:
+    """Sorted IVH intensities and the total range, shared by the IVH features.
+
+    Attributes
+    ----------
+    sorted : (N,) ndarray of float64
+        IVH intensities in increasing order.
+    lower, upper : float
+        Total range :math:`\\mathbf{G}`.
+    step : float
+        Discretisation interval :math:`w_d`.
+    """
+
+    sorted: FloatArray
+    lower: float
+    upper: float
+    step: float
+
+    @classmethod
+    def of(cls, ivh: IvhInput) -> IntensityVolumeHistogram:
+        """Validate an :class:`IvhInput` and sort its intensities.
+
+        Raises
+        ------
+        EmptyRoiError
+            If there are no intensities.
+        InputError
+            If the range or the step is invalid, or intensities are not finite.
+        """
+        x = np.sort(np.asarray(ivh.values, dtype=np.float64).ravel())
+        if x.size == 0:
+            raise EmptyRoiError(
+                "the intensity mask holds no voxel (after re-segmentation); IVH features "
+                "are undefined"
+            )
+        if not np.all(np.isfinite(x)):
+            raise InputError("IVH intensities contain NaN or infinite values")
+        lo, hi, step = float(ivh.lower), float(ivh.upper), float(ivh.step)
+        if not (math.isfinite(lo) and math.isfinite(hi) and lo <= hi):
+            raise InputError(f"IVH range must satisfy lower <= upper, got [{lo}, {hi}]")
+        if not (step > 0 and math.isfinite(step)):
+            raise InputError(f"IVH discretisation interval must be > 0, got {step!r}")
+        return cls(sorted=x, lower=lo, upper=hi, step=step)
+
+    @property
+    def n(self) -> int:
+        """Number of voxels :math:`N_v`."""
+        return int(self.sorted.size)
+
+    def grid(self) -> FloatArray:
+        """Discretised intensities of :math:`\\mathbf{G}`: ``lower + k * step`` up to ``upper``."""
+        k = math.floor((self.upper - self.lower) / self.step + _EPS)
+        return self.lower + np.arange(k + 1, dtype=np.float64) * self.step
+
+    def volume_fraction(self, i: FloatArray | float) -> FloatArray:
+        """:math:`\\nu_i = 1 - \\frac{1}{N_v}\\sum_k [X_{d,gl,k} < i]` (fraction with X >= i)."""
+        below = np.searchsorted(self.sorted, np.asarray(i) - _EPS * self.step, side="left")
+        return np.asarray(1.0 - below / self.n, dtype=np.float64)
+
+    def volume_at_intensity_fraction(self, x: float) -> float:
+        """:math:`V_x`: the largest :math:`\\nu_i` with intensity fraction :math:`\\gamma_i \\ge x`.
+
+        :math:`\\nu` does not increase with :math:`i`, so this is :math:`\\nu` at the
+        smallest grid intensity :math:`i = \\min\\mathbf{G} + k w_d` with
+        :math:`\\gamma_i \\ge x`. With a single-intensity range
+        (:math:`\\min\\mathbf{G}=\\max\\mathbf{G}`) every :math:`\\gamma` is taken as 0.
+        """
+        span = self.upper - self.lower
+        if span <= 0:
+            return float(self.volume_fraction(self.lower)) if x <= 0 else 0.0
+        k = max(0, math.ceil(x * span / self.step - _EPS))
+        i = self.lower + k * self.step
+        if i > self.upper + _EPS * self.step:
+            return 0.0
+        return float(self.volume_fraction(i))
+
+    def intensity_at_volume_fraction(self, x: float) -> float:
+        """:math:`I_x`: the smallest discretised intensity :math:`i` with :math:`\\nu_i \\le x`.
+
+        Intensities lie on the lattice of spacing :math:`w_d` through the observed values,
+        so with :math:`m = \\lfloor x N_v \\rfloor` and :math:`s_m` the :math:`(m+1)`-th
+        largest intensity, :math:`\\nu_i \\le x \\iff i > s_m`, giving
+        :math:`I_x = s_m + w_d`. When :math:`m \\ge N_v` every intensity qualifies and
+        :math:`I_x` is the smallest observed intensity. When :math:`s_m` is the maximum,
+        :math:`I_x` lies one interval above it (where :math:`\\nu = 0`).
+        """
+        m = math.floor(x * self.n + _EPS)
+        if m >= self.n:
+            return float(self.sorted[0])
+        s_m = float(self.sorted[self.n - 1 - m])
+        return s_m + self.step
+
+    def area_under_curve(self) -> float:
+        """Trapezoidal area under :math:`\\nu(\\gamma)` over the grid of :math:`\\mathbf{G}`."""
+        g = self.grid()
+        if g.size < 2:
+            return 0.0
+        gamma = (g - self.lower) / (self.upper - self.lower)
+        nu = self.volume_fraction(g)
+        return float(np.sum((nu[1:] + nu[:-1]) * np.diff(gamma)) / 2.0)
+
+
+@family("ivh")
+def compute(
+    ctx: RoiContext, aggregation: Aggregation | None, specs: Sequence[FeatureSpec]
+) -> dict[str, float]:
+    """Evaluate IVH features on the context's IVH intensities."""
+    hist = ctx.cached(("ivh", "histogram"), lambda: IntensityVolumeHistogram.of(ctx.ivh))
+    return evaluate_each(ctx, specs, hist)
+
+
+@feature(name="ivh.volume_fraction_at_10pct_intensity", ibsi="BC2M")
+def volume_fraction_at_10pct_intensity(h: IntensityVolumeHistogram) -> float:
+    """Volume fraction at 10% intensity, :math:`V_{10}` (IBSI BC2M).
+
+    Notes
+    -----
+    .. math:: F_{ivh.V10} = \\max\\{\\nu_i : \\gamma_i \\ge 0.10\\},\\quad
+        \\gamma_i = \\frac{i-\\min\\mathbf{G}}{\\max\\mathbf{G}-\\min\\mathbf{G}},\\quad
+        \\nu_i = 1-\\frac{1}{N_v}\\sum_k [X_{d,gl,k} < i]
+
+    References
+    ----------
+    IBSI 1 manual, §3.5.1 "Volume at intensity fraction"; El Naqa et al., Pattern
+    Recognit 2009.
+    """
+    return h.volume_at_intensity_fraction(0.10)
+
+
+@feature(name="ivh.volume_fraction_at_90pct_intensity", ibsi="BC2M")
+def volume_fraction_at_90pct_intensity(h: IntensityVolumeHistogram) -> float:
+    """Volume fraction at 90% intensity, :math:`V_{90}` (IBSI BC2M).
+
+    Notes
+    -----
+    .. math:: F_{ivh.V90} = \\max\\{\\nu_i : \\gamma_i \\ge 0.90\\}
+
+    References
+    ----------
+    IBSI 1 manual, §3.5.1 "Volume at intensity fraction".
+    """
+    return h.volume_at_intensity_fraction(0.90)
+
+
+@feature(name="ivh.intensity_at_10pct_volume", ibsi="GBPN")
+def intensity_at_10pct_volume(h: IntensityVolumeHistogram) -> float:
+    """Intensity at 10% volume, :math:`I_{10}` (IBSI GBPN).
+
+    Notes
+    -----
+    .. math:: F_{ivh.I10} = \\min\\{i : \\nu_i \\le 0.10\\}
+
+    the smallest discretised intensity present in at most 10% of the volume (see
+    :meth:`IntensityVolumeHistogram.intensity_at_volume_fraction`).
+
+    References
+    ----------
+    IBSI 1 manual, §3.5.2 "Intensity at volume fraction".
+    """
+    return h.intensity_at_volume_fraction(0.10)
+
+
+@feature(name="ivh.intensity_at_90pct_volume", ibsi="GBPN")
+def intensity_at_90pct_volume(h: IntensityVolumeHistogram) -> float:
+    """Intensity at 90% volume, :math:`I_{90}` (IBSI GBPN).
+
+    Notes
+    -----
+    .. math:: F_{ivh.I90} = \\min\\{i : \\nu_i \\le 0.90\\}
+
+    References
+    ----------
+    IBSI 1 manual, §3.5.2 "Intensity at volume fraction".
+    """
+    return h.intensity_at_volume_fraction(0.90)
+
+
+@feature(name="ivh.volume_fraction_difference_10_90", ibsi="DDTU")
+def volume_fraction_difference_10_90(h: IntensityVolumeHistogram) -> float:
+    """Volume fraction difference between intensity fractions, :math:`V_{10}-V_{90}` (IBSI DDTU).
+
+    Notes
+    -----
+    .. math:: F_{ivh.V10minusV90} = V_{10} - V_{90}
+
+    References
+    ----------
+    IBSI 1 manual, §3.5.3 "Volume fraction difference between intensity fractions".
+    """
+    return h.volume_at_intensity_fraction(0.10) - h.volume_at_intensity_fraction(0.90)
+
+
+@feature(name="ivh.intensity_difference_10_90", ibsi="CNV2")
+def intensity_difference_10_90(h: IntensityVolumeHistogram) -> float:
+    """Intensity fraction difference between volume fractions, :math:`I_{10}-I_{90}` (IBSI CNV2).
+
+    Notes
+    -----
+    .. math:: F_{ivh.I10minusI90} = I_{10} - I_{90}
+
+    References
+    ----------
+    IBSI 1 manual, §3.5.4 "Intensity fraction difference between volume fractions".
+    """
+    return h.intensity_at_volume_fraction(0.10) - h.intensity_at_volume_fraction(0.90)
+
+
+@feature(name="ivh.area_under_curve", ibsi="9CMM")
+def area_under_curve(h: IntensityVolumeHistogram) -> float:
+    """Area under the IVH curve (IBSI 9CMM).
+
+    Notes
+    -----
+    .. math:: F_{ivh.auc} = \\sum_{j} \\frac{(\\nu_{i_{j+1}}+\\nu_{i_j})
+        (\\gamma_{i_{j+1}}-\\gamma_{i_j})}{2}
+
+    the trapezoidal rule over the discretised intensities
+    :math:`i_j = \\min\\mathbf{G} + j\\,w_d` of the total range; 0 when the range holds a
+    single intensity. IBSI has no reference value in the table used by the tests (the
+    manual prints 0.32 for the digital phantom).
+
+    References
+    ----------
+    IBSI 1 manual, §3.5.5 "Area under the IVH curve"; van Velden et al., Eur J Nucl Med
+    Mol Imaging 2011.
+    """
+    return h.area_under_curve()

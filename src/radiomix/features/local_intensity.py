@@ -1,1 +1,151 @@
-"""IBSI feature family module (local_intensity); being written."""
+"""Local intensity features (IBSI family 9ST6): intensity peaks in a 1 cm³ sphere.
+
+Only intensity-mask voxels are sphere centres, but the sphere averages every image voxel
+whose centre lies within it, inside the ROI or not (IBSI 1 §3.2); the
+:class:`~radiomix.roi.RoiContext` image is cropped with a margin for this purpose. Where the
+sphere reaches beyond the available image, the mean is taken over the voxels that exist
+(this reproduces the IBSI digital-phantom values, whose image is smaller than the sphere).
+Features are computed in 3D (IBSI DHQ4).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from radiomix.errors import EmptyRoiError, InputError
+from radiomix.features.aggregation import Aggregation
+from radiomix.features.registry import FeatureSpec, evaluate_each, family, feature
+from radiomix.roi import RoiContext
+from radiomix.types import BoolArray, FloatArray, Spacing
+
+PEAK_RADIUS_MM = 10.0 * (3.0 / (4.0 * math.pi)) ** (1.0 / 3.0)
+"""Radius of a 1 cm³ sphere in mm, :math:`r = (3/(4\\pi))^{1/3}` cm ≈ 6.2035 mm."""
+
+
+def sphere_kernel(spacing: Spacing, *, radius: float = PEAK_RADIUS_MM) -> BoolArray:
+    """Voxels whose centres lie within ``radius`` mm of the central voxel's centre.
+
+    Parameters
+    ----------
+    spacing : tuple of 3 float
+        Voxel spacing in mm, (z, y, x).
+    radius : float
+        Sphere radius in mm.
+
+    Returns
+    -------
+    (2a+1, 2b+1, 2c+1) ndarray of bool
+        The spherical neighbourhood, centred, including the centre voxel.
+
+    Examples
+    --------
+    >>> int(sphere_kernel((2.0, 2.0, 2.0)).sum())
+    123
+    """
+    sp = np.asarray(spacing, dtype=np.float64)
+    if sp.shape != (3,) or not np.all(sp > 0):
+        raise InputError(f"spacing must be 3 positive values in mm, got {spacing!r}")
+    half = np.floor(radius / sp).astype(int)
+    grids = np.meshgrid(
+        *[np.arange(-h, h + 1) * s for h, s in zip(half, sp, strict=True)], indexing="ij"
+    )
+    return np.asarray(grids[0] ** 2 + grids[1] ** 2 + grids[2] ** 2 <= radius**2)
+
+
+def sphere_means(image: FloatArray, *, spacing: Spacing) -> FloatArray:
+    """Mean intensity in the 1 cm³ sphere around every voxel (IBSI 9ST6 filter).
+
+    Parameters
+    ----------
+    image : (Z, Y, X) ndarray of float64
+        Intensities.
+    spacing : tuple of 3 float
+        Voxel spacing in mm, (z, y, x).
+
+    Returns
+    -------
+    (Z, Y, X) ndarray of float64
+        Mean over the sphere voxels that lie inside the image.
+
+    Notes
+    -----
+    A spherical mean filter evaluated by FFT convolution (convolution theorem, as the IBSI
+    manual suggests): the sum of intensities and the number of available voxels are both
+    convolutions with the sphere indicator.
+    """
+    from scipy import fft
+
+    img = np.asarray(image, dtype=np.float64)
+    kernel = sphere_kernel(spacing).astype(np.float64)
+    ks = kernel.shape
+    size = tuple(
+        fft.next_fast_len(n + k - 1, real=True) for n, k in zip(img.shape, ks, strict=True)
+    )
+    fk = fft.rfftn(kernel, s=size)
+    # "Same" part of the full linear convolution: offset by the kernel half-width.
+    sl = tuple(slice(k // 2, k // 2 + n) for n, k in zip(img.shape, ks, strict=True))
+    sums = fft.irfftn(fft.rfftn(img, s=size) * fk, s=size)[sl]
+    counts = fft.irfftn(fft.rfftn(np.ones_like(img), s=size) * fk, s=size)[sl]
+    return np.asarray(sums / np.rint(counts))
+
+
+def _means(ctx: RoiContext) -> FloatArray:
+    if not ctx.int_mask.any():
+        raise EmptyRoiError(
+            "the intensity mask holds no voxel (after re-segmentation); local intensity "
+            "features are undefined"
+        )
+    return ctx.cached(("loc", "sphere_means"), lambda: sphere_means(ctx.image, spacing=ctx.spacing))
+
+
+@family("loc")
+def compute(
+    ctx: RoiContext, aggregation: Aggregation | None, specs: Sequence[FeatureSpec]
+) -> dict[str, float]:
+    """Evaluate local intensity features (3D, DHQ4)."""
+    _means(ctx)
+    return evaluate_each(ctx, specs, ctx)
+
+
+@feature(name="loc.peak_local", ibsi="VJGA", requires=("sphere_means",))
+def peak_local(ctx: RoiContext) -> float:
+    """Local intensity peak (IBSI VJGA).
+
+    Notes
+    -----
+    .. math:: F_{loc.peak.local} = \\max_{k:\\,X_{gl,k}=\\max(\\mathbf{X}_{gl})}
+        \\overline{X}_{S(k)}
+
+    the mean intensity in the 1 cm³ sphere :math:`S(k)` (radius
+    :math:`(3/(4\\pi))^{1/3}` cm, voxel centres in world coordinates, every image voxel)
+    centred on the voxel of maximum intensity in the intensity mask; when several voxels
+    share the maximum, the highest of their sphere means.
+
+    References
+    ----------
+    IBSI 1 manual, §3.2.1 "Local intensity peak"; Frings et al., J Nucl Med 2014.
+    """
+    means = _means(ctx)
+    x = ctx.image[ctx.int_mask]
+    top = x == x.max()
+    return float(means[ctx.int_mask][top].max())
+
+
+@feature(name="loc.peak_global", ibsi="0F91", requires=("sphere_means",))
+def peak_global(ctx: RoiContext) -> float:
+    """Global intensity peak (IBSI 0F91).
+
+    Notes
+    -----
+    .. math:: F_{loc.peak.global} = \\max_{k\\in\\text{intensity mask}}\\overline{X}_{S(k)}
+
+    the highest 1 cm³ sphere mean over every voxel of the intensity mask.
+
+    References
+    ----------
+    IBSI 1 manual, §3.2.2 "Global intensity peak".
+    """
+    return float(_means(ctx)[ctx.int_mask].max())

@@ -33,6 +33,7 @@ ELLIPSOID_AREA_TERMS = 20
 """Last degree ν of the Legendre series of the ellipsoid surface area (IBSI default 20)."""
 MVEE_TOLERANCE = 1e-3
 """Stopping tolerance of Khachiyan's algorithm for the MVEE (IBSI default 0.001)."""
+MVEE_MAX_ITERATIONS = 100_000
 
 
 # --------------------------------------------------------------------------------------
@@ -141,7 +142,18 @@ class Hull:
 
 
 def convex_hull(points: FloatArray) -> Hull:
-    """Convex hull of a 3D point set (scipy Qhull)."""
+    """Convex hull of a 3D point set (Qhull through :class:`scipy.spatial.ConvexHull`).
+
+    Parameters
+    ----------
+    points : (N, 3) ndarray of float64
+        Points in mm, not all coplanar (mesh vertices always span 3D).
+
+    Returns
+    -------
+    Hull
+        Hull vertices, outward facet normals, volume and area.
+    """
     from scipy.spatial import ConvexHull
 
     h = ConvexHull(np.asarray(points, dtype=np.float64))
@@ -160,16 +172,21 @@ def pca_eigenvalues(points: FloatArray) -> FloatArray:
     -----
     The covariance is the sample covariance (normalised by :math:`N-1`), which reproduces
     the IBSI digital-phantom axis lengths (major 11.4 mm; with :math:`N` it would be 11.3).
-    A single point gives zeros.
+    A single point gives zeros; eigenvalues below :math:`10^{-12}\\lambda_{major}`
+    (round-off for collinear or coplanar voxel sets) are set to zero.
     """
     pts = np.asarray(points, dtype=np.float64)
     if pts.shape[0] < 2:
         return np.zeros(3)
-    ev = np.linalg.eigvalsh(np.cov(pts.T, ddof=1))
-    return np.clip(np.sort(ev)[::-1], 0.0, None)
+    ev = np.sort(np.linalg.eigvalsh(np.cov(pts.T, ddof=1)))[::-1]
+    # Eigenvalues at round-off level (collinear or coplanar voxels) are zero.
+    ev[ev <= 1e-12 * ev[0]] = 0.0
+    return ev
 
 
-def ellipsoid_surface_area(a: float, b: float, c: float, *, terms: int = ELLIPSOID_AREA_TERMS) -> float:
+def ellipsoid_surface_area(
+    a: float, b: float, c: float, *, terms: int = ELLIPSOID_AREA_TERMS
+) -> float:
     """Surface area of an ellipsoid with semi-axes ``a >= b >= c`` (IBSI RDD2 series).
 
     Notes
@@ -184,6 +201,13 @@ def ellipsoid_surface_area(a: float, b: float, c: float, *, terms: int = ELLIPSO
     :math:`s=(\\alpha^2+\\beta^2)/2` and the Legendre coefficients :math:`c_{\\nu k}`,
     which stays finite when :math:`\\alpha\\beta=0` (spheroids, spheres). The axes are
     sorted first, so any order may be passed.
+
+    This is the series as IBSI defines it (with :math:`\\alpha` from :math:`b/a`), and the
+    IBSI reference values of RDD2 follow it. It is exact for spheres but not the exact
+    surface area of a general ellipsoid: the convergent series for the true area uses
+    :math:`\\alpha=\\sqrt{1-c^2/a^2}`, :math:`\\beta=\\sqrt{1-c^2/b^2}` (for the IBSI
+    digital phantom that variant gives an area density of 1.30 instead of the reference
+    1.36).
     """
     a, b, c = sorted((float(a), float(b), float(c)), reverse=True)
     if a <= 0.0:
@@ -231,25 +255,20 @@ def oriented_bounding_box(points: FloatArray, normals: FloatArray) -> FloatArray
     The exact OMBB (O'Rourke 1985) is cubic in the hull size. We search the boxes that
     have one face flush with a hull facet (and the axis-aligned box): for each distinct
     facet normal the points are projected onto the facet plane and the minimum-area
-    enclosing rectangle of the projection is found by rotating callipers (it has a side
-    collinear with an edge of the projected 2D hull). The result is an upper bound on the
-    OMBB volume; it equals the OMBB when the OMBB has a face flush with a hull facet.
+    enclosing rectangle of the projection is found among the rectangles with a side
+    collinear with an edge of the projected 2D convex hull (Freeman & Shapira 1975). Boxes
+    of equal volume (to 1e-9) are told apart by the smaller surface area, so the result does
+    not depend on the order of the facets. The result is an upper bound on the OMBB volume;
+    it equals the OMBB when the OMBB has a face flush with a hull facet.
     """
-    pts = np.asarray(points, dtype=np.float64)
+    pts = np.ascontiguousarray(points, dtype=np.float64)
     pts = pts - pts.mean(axis=0)
-    cands = np.vstack([np.eye(3), np.asarray(normals, dtype=np.float64)])
-    cands = _unique_directions(cands)
-    best_vol = math.inf
-    best = np.ptp(pts, axis=0)
-    for n in cands:
-        u, v = _plane_basis(n)
-        height = float(np.ptp(pts @ n))
-        w, ln = _min_area_rectangle(np.column_stack([pts @ u, pts @ v]))
-        vol = w * ln * height
-        if vol < best_vol:
-            best_vol = vol
-            best = np.array([w, ln, height])
-    return np.sort(best)[::-1]
+    cands = _unique_directions(np.vstack([np.eye(3), np.asarray(normals, dtype=np.float64)]))
+    us, vs = _plane_bases(cands)
+    best = _k.min_box_flush_with_planes(pts, cands, us, vs)
+    if not math.isfinite(best[0]):
+        return np.sort(np.ptp(pts, axis=0))[::-1]
+    return np.sort(best[1:])[::-1]
 
 
 def _unique_directions(dirs: FloatArray) -> FloatArray:
@@ -263,33 +282,15 @@ def _unique_directions(dirs: FloatArray) -> FloatArray:
     return d[np.sort(idx)]
 
 
-def _plane_basis(n: FloatArray) -> tuple[FloatArray, FloatArray]:
-    """Two unit vectors spanning the plane perpendicular to unit vector ``n``."""
-    helper = np.array([1.0, 0.0, 0.0]) if abs(n[0]) < 0.9 else np.array([0.0, 1.0, 0.0])
-    u = np.cross(n, helper)
-    u /= np.linalg.norm(u)
-    return u, np.cross(n, u)
-
-
-def _min_area_rectangle(q: FloatArray) -> tuple[float, float]:
-    """Side lengths of the minimum-area rectangle enclosing 2D points (rotating callipers)."""
-    from scipy.spatial import ConvexHull, QhullError
-
-    try:
-        hv = q[ConvexHull(q).vertices]
-    except (QhullError, ValueError):
-        # Collinear (or coincident) projection: a degenerate rectangle.
-        ext = np.ptp(q, axis=0)
-        return float(np.hypot(*ext)), 0.0
-    edges = np.roll(hv, -1, axis=0) - hv
-    lengths = np.linalg.norm(edges, axis=1)
-    keep = lengths > 1e-12
-    dirs = edges[keep] / lengths[keep, None]
-    perp = np.column_stack([-dirs[:, 1], dirs[:, 0]])
-    w = np.ptp(hv @ dirs.T, axis=0)
-    h = np.ptp(hv @ perp.T, axis=0)
-    i = int(np.argmin(w * h))
-    return float(w[i]), float(h[i])
+def _plane_bases(normals: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Orthonormal in-plane bases (u, v) for each unit normal (rows)."""
+    helper = np.where(
+        (np.abs(normals[:, 0]) < 0.9)[:, None], np.array([1.0, 0.0, 0.0]), np.array([0.0, 1.0, 0.0])
+    )
+    u = np.cross(normals, helper)
+    u /= np.linalg.norm(u, axis=1, keepdims=True)
+    v = np.cross(normals, u)
+    return np.ascontiguousarray(u), np.ascontiguousarray(v)
 
 
 def minimum_volume_enclosing_ellipsoid(
@@ -312,19 +313,9 @@ def minimum_volume_enclosing_ellipsoid(
     n, d = pts.shape
     if n <= d or np.linalg.matrix_rank(pts) < d:
         return np.zeros(d)
-    q = np.vstack([pts.T, np.ones(n)])  # (d+1, n)
-    u = np.full(n, 1.0 / n)
-    for _ in range(100_000):
-        x = (q * u) @ q.T
-        m = np.einsum("ij,ij->j", q, np.linalg.solve(x, q))
-        j = int(np.argmax(m))
-        step = (m[j] - d - 1.0) / ((d + 1.0) * (m[j] - 1.0))
-        new_u = (1.0 - step) * u
-        new_u[j] += step
-        err = float(np.linalg.norm(new_u - u))
-        u = new_u
-        if err < tol:
-            break
+    u, iterations = _k.khachiyan_weights(np.ascontiguousarray(pts), tol, MVEE_MAX_ITERATIONS)
+    if iterations >= MVEE_MAX_ITERATIONS:
+        log.debug("MVEE: Khachiyan iterations stopped at %d before tolerance", iterations)
     c = pts.T @ u
     shape = np.linalg.inv((pts.T * u) @ pts - np.outer(c, c)) / d
     ev = np.linalg.eigvalsh(shape)
@@ -409,7 +400,9 @@ def spatial_autocorrelation(
     return float(moran), float(geary), note
 
 
-def _fft_pair_sums(image: FloatArray, mask: BoolArray, spacing: Spacing) -> tuple[float, float, float]:
+def _fft_pair_sums(
+    image: FloatArray, mask: BoolArray, spacing: Spacing
+) -> tuple[float, float, float]:
     """Exact inverse-distance pair sums over the mask by FFT convolution (see caller)."""
     from scipy import fft
 
@@ -426,7 +419,6 @@ def _fft_pair_sums(image: FloatArray, mask: BoolArray, spacing: Spacing) -> tupl
     for s, L, sp in zip(shape, size, spacing, strict=True):
         off = np.arange(L)
         off = np.where(off < s, off, off - L).astype(np.float64)
-        off[(off >= s) | (off <= -s)] = 0.0
         axes.append(off * sp)
     d2 = axes[0][:, None, None] ** 2 + axes[1][None, :, None] ** 2 + axes[2][None, None, :] ** 2
     with np.errstate(divide="ignore"):
@@ -766,9 +758,7 @@ def maximum_3d_diameter(ctx: RoiContext) -> float:
     ----------
     IBSI 1 manual, §3.1.11 "Maximum 3D diameter".
     """
-    return ctx.cached(
-        ("morph", "diameter"), lambda: _k.max_pairwise_distance(_hull(ctx).vertices)
-    )
+    return ctx.cached(("morph", "diameter"), lambda: _k.max_pairwise_distance(_hull(ctx).vertices))
 
 
 @feature(name="morph.major_axis_length", ibsi="TDIC", requires=("pca",))

@@ -95,6 +95,8 @@ class SampleSummary:
         lo, hi = self.percentile(10.0), self.percentile(90.0)
         x = self.sorted
         inner = x[np.searchsorted(x, lo, "left") : np.searchsorted(x, hi, "right")]
+        if inner.size == 0:  # only two distinct values: none lies in [P10, P90]
+            return math.nan
         return float(np.mean(np.abs(inner - inner.mean())))
 
     def median_absolute_deviation(self) -> float:
@@ -110,13 +112,17 @@ def percentile_sorted(x: np.ndarray, q: float) -> float:
     """Percentile ``q`` (0–100) of an increasingly sorted, non-empty array.
 
     Linear interpolation at position :math:`(N-1)q/100` between order statistics, the same
-    as ``numpy.percentile(x, q)`` (method ``linear``) without sorting again.
+    as ``numpy.percentile(x, q)`` (method ``linear``, with numpy's rounding: interpolation
+    from the nearer order statistic) without sorting again.
     """
-    pos = (x.size - 1) * q / 100.0
+    pos = (q / 100.0) * (x.size - 1)
     lo = math.floor(pos)
     hi = min(lo + 1, x.size - 1)
     frac = pos - lo
-    return float(x[lo] + (x[hi] - x[lo]) * frac) if frac else float(x[lo])
+    a, b = float(x[lo]), float(x[hi])
+    if frac == 0.0:
+        return a
+    return b - (b - a) * (1.0 - frac) if frac >= 0.5 else a + (b - a) * frac
 
 
 def _div(num: float, den: float) -> float:
@@ -350,7 +356,8 @@ def robust_mean_absolute_deviation(s: SampleSummary) -> float:
     .. math:: F_{stat.rmad} = \\frac{1}{N_{v,10-90}}\\sum_{k}
         |X_{gl,10-90,k}-\\overline{X}_{gl,10-90}|
 
-    over the intensities with :math:`P_{10}\\le x\\le P_{90}`.
+    over the intensities with :math:`P_{10}\\le x\\le P_{90}`. NaN when that set is empty
+    (two voxels of different intensity).
 
     References
     ----------

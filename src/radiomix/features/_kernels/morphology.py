@@ -59,3 +59,180 @@ def max_pairwise_distance(points: np.ndarray) -> float:
             if d > best:
                 best = d
     return float(np.sqrt(best))
+
+
+@numba.njit(cache=True)
+def _hull_2d(px: np.ndarray, py: np.ndarray) -> np.ndarray:
+    """Indices of the 2D convex hull of points (px, py), counter-clockwise (monotone chain)."""
+    n = px.shape[0]
+    order = np.argsort(px, kind="mergesort")
+    # Sort runs of equal x by y (insertion sort: runs are short).
+    i = 0
+    while i < n:
+        j = i + 1
+        while j < n and px[order[j]] == px[order[i]]:
+            j += 1
+        for a in range(i + 1, j):
+            key = order[a]
+            b = a - 1
+            while b >= i and py[order[b]] > py[key]:
+                order[b + 1] = order[b]
+                b -= 1
+            order[b + 1] = key
+        i = j
+    out = np.empty(2 * n, dtype=np.int64)
+    k = 0
+    for t in range(n):  # lower hull
+        p = order[t]
+        while k >= 2:
+            o, a = out[k - 2], out[k - 1]
+            cross = (px[a] - px[o]) * (py[p] - py[o]) - (py[a] - py[o]) * (px[p] - px[o])
+            if cross > 0:
+                break
+            k -= 1
+        out[k] = p
+        k += 1
+    lower = k + 1
+    for t in range(n - 2, -1, -1):  # upper hull
+        p = order[t]
+        while k >= lower:
+            o, a = out[k - 2], out[k - 1]
+            cross = (px[a] - px[o]) * (py[p] - py[o]) - (py[a] - py[o]) * (px[p] - px[o])
+            if cross > 0:
+                break
+            k -= 1
+        out[k] = p
+        k += 1
+    return out[: k - 1]
+
+
+@numba.njit(cache=True)
+def min_box_flush_with_planes(
+    points: np.ndarray, normals: np.ndarray, us: np.ndarray, vs: np.ndarray
+) -> np.ndarray:
+    """Smallest box enclosing ``points`` with one face perpendicular to one of ``normals``.
+
+    For each unit normal ``n`` (with in-plane orthonormal basis ``u``, ``v``) the height is
+    the extent of the points along ``n`` and the base the minimum-area rectangle of the
+    projected points, which has a side collinear with an edge of their 2D convex hull.
+
+    Returns
+    -------
+    (4,) ndarray of float64
+        Volume and the three edge lengths (two base sides, height) of the best box (the
+        smallest volume; among equal volumes the smallest surface area); volume ``inf`` if
+        every projection is degenerate.
+    """
+    n_pts = points.shape[0]
+    px = np.empty(n_pts)
+    py = np.empty(n_pts)
+    best = np.array([np.inf, 0.0, 0.0, 0.0])
+    best_area = np.inf
+    for f in range(normals.shape[0]):
+        hmin = np.inf
+        hmax = -np.inf
+        for p in range(n_pts):
+            x0 = points[p, 0]
+            x1 = points[p, 1]
+            x2 = points[p, 2]
+            h = x0 * normals[f, 0] + x1 * normals[f, 1] + x2 * normals[f, 2]
+            hmin = min(hmin, h)
+            hmax = max(hmax, h)
+            px[p] = x0 * us[f, 0] + x1 * us[f, 1] + x2 * us[f, 2]
+            py[p] = x0 * vs[f, 0] + x1 * vs[f, 1] + x2 * vs[f, 2]
+        height = hmax - hmin
+        hull = _hull_2d(px, py)
+        m = hull.shape[0]
+        if m < 3:
+            continue
+        for e in range(m):
+            a = hull[e]
+            b = hull[(e + 1) % m]
+            dx = px[b] - px[a]
+            dy = py[b] - py[a]
+            ln = np.sqrt(dx * dx + dy * dy)
+            if ln <= 1e-12:
+                continue
+            dx /= ln
+            dy /= ln
+            smin = np.inf
+            smax = -np.inf
+            tmin = np.inf
+            tmax = -np.inf
+            for t in range(m):
+                q = hull[t]
+                s = px[q] * dx + py[q] * dy
+                r = -px[q] * dy + py[q] * dx
+                smin = min(smin, s)
+                smax = max(smax, s)
+                tmin = min(tmin, r)
+                tmax = max(tmax, r)
+            w = smax - smin
+            d = tmax - tmin
+            vol = w * d * height
+            area = w * d + w * height + d * height
+            # Smaller volume wins; near-ties (1e-9 relative) go to the smaller surface, so
+            # the choice does not depend on the order of the candidates.
+            if vol < best[0] * (1.0 - 1e-9) or (
+                vol <= best[0] * (1.0 + 1e-9) and area < best_area * (1.0 - 1e-9)
+            ):
+                best[0] = vol
+                best[1] = w
+                best[2] = d
+                best[3] = height
+                best_area = area
+    return best
+
+
+@numba.njit(cache=True)
+def khachiyan_weights(points: np.ndarray, tol: float, max_iter: int) -> tuple[np.ndarray, int]:
+    """Barycentric weights of the minimum volume enclosing ellipsoid (Khachiyan 1996).
+
+    Parameters
+    ----------
+    points : (N, d) ndarray of float64
+        Points spanning d dimensions (centred for numerical stability).
+    tol : float
+        Stop when the Euclidean norm of the weight change falls below ``tol``.
+    max_iter : int
+        Iteration limit.
+
+    Returns
+    -------
+    u : (N,) ndarray of float64
+        Weights; the ellipsoid centre is ``points.T @ u``.
+    iterations : int
+        Iterations used (``max_iter`` when the tolerance was not reached).
+    """
+    n, d = points.shape
+    q = np.ones((d + 1, n))
+    q[:d, :] = points.T
+    u = np.full(n, 1.0 / n)
+    for it in range(max_iter):
+        x = (q * u) @ q.T
+        xinv = np.linalg.inv(x)
+        best = -1.0
+        j = 0
+        for p in range(n):
+            m = 0.0
+            for a in range(d + 1):
+                t = 0.0
+                for b in range(d + 1):
+                    t += xinv[a, b] * q[b, p]
+                m += q[a, p] * t
+            if m > best:
+                best = m
+                j = p
+        step = (best - d - 1.0) / ((d + 1.0) * (best - 1.0))
+        # u_new = (1 - step) u + step e_j; accumulate ||u_new - u||^2 on the way.
+        err2 = 0.0
+        for p in range(n):
+            du = -step * u[p]
+            if p == j:
+                du += step
+            err2 += du * du
+            u[p] = (1.0 - step) * u[p]
+        u[j] += step
+        if np.sqrt(err2) < tol:
+            return u, it + 1
+    return u, max_iter
