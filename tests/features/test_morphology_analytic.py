@@ -56,7 +56,9 @@ def make_context(
         levels=levels,
         n_levels=1,
         ivh=IvhInput(values=vals, lower=0.0, upper=1.0, step=1.0),
-        settings=FeatureSettings(moran_max_voxels=moran_max_voxels),
+        settings=FeatureSettings(
+            moran_max_voxels=moran_max_voxels, moran_sample_voxels=min(moran_max_voxels, 10_000)
+        ),
     )
 
 

@@ -1,8 +1,8 @@
 """IBSI feature families. Importing this package registers every family by name."""
 
 from radiomix.features import (  # noqa: F401  (imported to register the families)
-    gldzm,
     glcm,
+    gldzm,
     glrlm,
     glszm,
     intensity_histogram,

@@ -328,6 +328,7 @@ def spatial_autocorrelation(
     *,
     spacing: Spacing,
     max_voxels: int,
+    sample_voxels: int | None = None,
     seed: int,
 ) -> tuple[float, float, str | None]:
     """Moran's I and Geary's C of the intensities in ``mask`` (IBSI N365, NPT7).
@@ -342,7 +343,9 @@ def spatial_autocorrelation(
         Voxel spacing in mm, (z, y, x); weights are inverse Euclidean distances in mm.
     max_voxels : int
         Exact computation up to this many mask voxels; above it the statistics are those
-        of a random subsample of ``max_voxels`` voxels.
+        of a random subsample of ``sample_voxels`` voxels.
+    sample_voxels : int, optional
+        Size of that subsample (default ``max_voxels``); its cost is O(sample²).
     seed : int
         Seed of the subsample.
 
@@ -367,7 +370,7 @@ def spatial_autocorrelation(
 
     where :math:`*` is a linear convolution over the mask's bounding box, computed with
     FFTs (cost :math:`O(G\\log G)` for a bounding box of :math:`G` voxels). The
-    approximation draws ``max_voxels`` voxels without replacement and evaluates the
+    approximation draws ``sample_voxels`` voxels without replacement and evaluates the
     pair sums directly (numba).
     """
     mask = np.asarray(mask, dtype=bool)
@@ -375,16 +378,17 @@ def spatial_autocorrelation(
     if n < 2:
         return math.nan, math.nan, None
     if n > max_voxels:
+        size = min(n, sample_voxels or max_voxels)
         coords = np.argwhere(mask).astype(np.float64)
         values = image[mask]
         rng = np.random.default_rng(seed)
-        pick = np.sort(rng.choice(n, size=max_voxels, replace=False))
+        pick = np.sort(rng.choice(n, size=size, replace=False))
         coords = coords[pick] * np.asarray(spacing, dtype=np.float64)
         y = values[pick] - values[pick].mean()
         sum_w, sum_yy, sum_dd = _k.inverse_distance_pair_sums(np.ascontiguousarray(coords), y)
-        m = max_voxels
+        m = size
         note = (
-            f"approximated: random subsample of {max_voxels} of {n} voxels "
+            f"approximated: random subsample of {size} of {n} voxels "
             f"(seed {seed}); exact up to features.moran_max_voxels={max_voxels}"
         )
     else:
@@ -513,6 +517,7 @@ def _autocorrelation(ctx: RoiContext) -> tuple[float, float]:
             ctx.int_mask,
             spacing=ctx.spacing,
             max_voxels=ctx.settings.moran_max_voxels,
+            sample_voxels=ctx.settings.moran_sample_voxels,
             seed=ctx.settings.seed,
         )
         if note is not None:

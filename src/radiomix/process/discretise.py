@@ -104,6 +104,8 @@ def ivh_input(values: FloatArray, settings: IvhSettings, reseg: ResegmentationSe
     IBSI 1 §4.5 (P88C): configurations A, B, D use calibrated HU directly, C re-discretises
     with 2.5 HU bins and uses the bin centres, E uses the bin numbers of 1000 fixed bins
     and ignores the re-segmentation range.
+    With fixed bin size and a re-segmentation range [X_min, X_max], the IVH range is
+    [X_min + w/2, X_max − w/2], the centres of the first and last full bins.
     """
     rng = reseg.range if settings.use_resegmentation_range else None
     if settings.method == "fbs":
@@ -116,7 +118,7 @@ def ivh_input(values: FloatArray, settings: IvhSettings, reseg: ResegmentationSe
         lower = lo + 0.5 * w if rng and rng[0] is not None else float(out.min())
         upper = float(out.max())
         if rng and rng[1] is not None:
-            upper = lo + (np.floor((rng[1] - lo) / w) + 0.5) * w
+            upper = rng[1] - 0.5 * w
         return IvhInput(values=out, lower=float(lower), upper=float(upper), step=step)
     if settings.method == "fbn":
         assert settings.bins is not None

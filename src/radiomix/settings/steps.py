@@ -243,9 +243,13 @@ class FeatureSettings:
         ``3d_merged``, ``2d``, ``2p5d``, ``3d``). ``None``: the 2D and 2.5D methods when
         ``dimensionality`` is ``2d``, the 3D methods when it is ``3d``.
     moran_max_voxels : int
-        Moran's I and Geary's C are exact (O(n²)) up to this many ROI voxels; above it a
-        seeded random subsample of this size is used and the approximation is recorded in
-        provenance.
+        Moran's I and Geary's C are computed exactly up to this many intensity-mask voxels
+        (FFT convolution over the ROI bounding box: 0.1 s for the IBSI CT phantom at 2 mm,
+        about 6 s and 0.8 GB for a 735 000-voxel ROI); above it a seeded random subsample
+        of ``moran_sample_voxels`` voxels is used and the approximation is recorded in the
+        provenance notes.
+    moran_sample_voxels : int
+        Size of that subsample (pair sums cost O(n²): 10 000 voxels take about 1 s).
     seed : int
         Seed of every random choice in feature computation.
     """
@@ -258,7 +262,8 @@ class FeatureSettings:
     ngldm_coarseness: int = 0
     linkage_distance: int = 1
     aggregations: tuple[str, ...] | None = None
-    moran_max_voxels: int = 10_000
+    moran_max_voxels: int = 200_000
+    moran_sample_voxels: int = 10_000
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -276,6 +281,10 @@ class FeatureSettings:
             _fail(f"features.ngldm_coarseness must be >= 0, got {self.ngldm_coarseness!r}")
         if self.moran_max_voxels < 2:
             _fail(f"features.moran_max_voxels must be >= 2, got {self.moran_max_voxels!r}")
+        if self.moran_sample_voxels < 2:
+            _fail(
+                f"features.moran_sample_voxels must be >= 2, got {self.moran_sample_voxels!r}"
+            )
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
