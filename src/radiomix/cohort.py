@@ -1,0 +1,1072 @@
+"""Cohort runs: a study file and its manifest to one feature table, crash-safe and parallel.
+
+A *case* is one lesion seen through one image tag (``STS_003 / 1 / pet``). Each case is
+extracted by :func:`radiomix.extraction.extract` and its outcome (features, or an error
+record) is persisted at once as a small JSON file in ``OUT/cases/``, written atomically
+(temporary file, then :func:`os.replace`) and named by the *case key*: a hash of the case's
+identifiers, input file contents, ROI options, tag settings and radiomix version. A re-run
+finds the files of unchanged cases and skips them, so a run killed at any moment (even
+``kill -9``) resumes where it stopped; the tables are always assembled from the per-case
+files of the current manifest, so no row can be duplicated or missing.
+
+Outputs in ``OUT``:
+
+``features.parquet``
+    One row per lesion: the manifest identifiers, the clinical columns named in the study
+    file, every tag's feature columns ``<tag>.<filter>.<family>.<feature>[.<aggregation>]``
+    (tags in study order), ``settings_hash`` (of the whole study) and ``radiomix_version``.
+    Provenance (resolved settings and settings hash of each tag, package versions, input
+    file hashes and the worker of each case) is stored in the Parquet schema metadata
+    (:func:`radiomix.table.read_provenance`).
+``errors.parquet``
+    One row per failed case: ``patient_id``, ``lesion_id``, ``tag``, ``stage`` (manifest,
+    load, check, process, features, extract, worker), ``error_type``, ``message``.
+``cases/``
+    The per-case files.
+``input_hashes.json``
+    Remembered input file hashes (reused while size and modification time are unchanged).
+
+Execution: in-process for ``jobs=1``, a local process pool for ``jobs > 1``, or Dask
+distributed with ``scheduler="local"`` (a :class:`distributed.LocalCluster` of ``jobs``
+single-threaded worker processes) or ``scheduler="tcp://host:port"`` (an existing cluster
+whose workers can import radiomix and read the input files). Every mode runs the same
+function on each case and the table is built from the same files, so the results are
+identical to a serial run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import sys
+import time
+import traceback
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from radiomix.errors import DependencyError, InputError, SettingsError
+from radiomix.settings import ExtractionSettings
+from radiomix.settings.study import RESERVED_COLUMNS, Study, load_study
+
+log = logging.getLogger(__name__)
+
+CASE_FORMAT = 1
+"""Version of the per-case file layout (part of the case key)."""
+
+CASES_DIR = "cases"
+FEATURES_FILE = "features.parquet"
+ERRORS_FILE = "errors.parquet"
+HASHES_FILE = "input_hashes.json"
+ERROR_COLUMNS = ("patient_id", "lesion_id", "tag", "stage", "error_type", "message")
+
+Stage = Literal["manifest", "load", "check", "process", "features", "extract", "worker"]
+_STAGE_MODULES = (
+    ("radiomix.io", "load"),
+    ("radiomix.check", "check"),
+    ("radiomix.process", "process"),
+    ("radiomix.roi", "features"),
+    ("radiomix.features", "features"),
+)
+
+
+# --------------------------------------------------------------------------- cases
+
+
+@dataclass(frozen=True, slots=True)
+class CaseTask:
+    """Everything a worker needs to extract one case (picklable, no open files).
+
+    Attributes
+    ----------
+    key : str
+        Case key (hash of identifiers, input contents, ROI options, settings, version).
+    patient_id, lesion_id, tag : str
+        Identifiers of the case.
+    image, mask : str or None
+        Input paths.
+    label, roi_name, resample_mask
+        ROI options (manifest cell, else the study default).
+    settings : ExtractionSettings
+        Settings of the tag.
+    problem : tuple of (stage, error type, message) or None
+        A problem known before extraction (empty manifest cell, missing file); the case
+        then becomes this error without running.
+    """
+
+    key: str
+    patient_id: str
+    lesion_id: str
+    tag: str
+    image: str | None
+    mask: str | None
+    label: int | None
+    roi_name: str | None
+    resample_mask: bool
+    settings: ExtractionSettings
+    problem: tuple[str, str, str] | None = None
+
+    @property
+    def case_id(self) -> str:
+        """``patient/lesion/tag``, used in messages and logs."""
+        return f"{self.patient_id}/{self.lesion_id}/{self.tag}"
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """State of a cohort run, passed to the ``progress`` callback of :func:`run_study`.
+
+    Attributes
+    ----------
+    event : {"start", "case", "end"}
+        ``start`` once after the per-case files were scanned, ``case`` after each
+        computed case, ``end`` once when the tables are written.
+    total : int
+        Number of cases (lesions × tags) in the manifest.
+    cached : int
+        Cases skipped because their per-case file is current.
+    todo : int
+        Cases to compute in this run (``total - cached``).
+    computed : int
+        Cases computed so far in this run.
+    failed : int
+        Failed cases so far (cached failures included).
+    case : str or None
+        ``patient/lesion/tag`` of the case just finished (``case`` events).
+    status : str or None
+        ``ok`` or ``error`` for that case.
+    elapsed_s : float
+        Seconds since the run started.
+    """
+
+    event: Literal["start", "case", "end"]
+    total: int
+    cached: int
+    todo: int
+    computed: int
+    failed: int
+    case: str | None = None
+    status: str | None = None
+    elapsed_s: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class StudyResult:
+    """Summary of a cohort run.
+
+    Attributes
+    ----------
+    features_path, errors_path : Path
+        The written tables.
+    n_lesions : int
+        Lesions in the manifest.
+    n_rows : int
+        Rows of the feature table.
+    n_cases, n_cached, n_computed, n_failed : int
+        Cases in all, skipped as current, computed in this run, failed (all runs).
+    errors : tuple of dict
+        The error records (columns of the errors table).
+    """
+
+    features_path: Path
+    errors_path: Path
+    n_lesions: int
+    n_rows: int
+    n_cases: int
+    n_cached: int
+    n_computed: int
+    n_failed: int
+    errors: tuple[dict[str, str], ...] = field(default_factory=tuple)
+
+    @property
+    def ok(self) -> bool:
+        """True when no case failed."""
+        return self.n_failed == 0
+
+
+def _worker_name() -> str:
+    """Dask worker address inside a Dask task, else ``process-<pid>``."""
+    if "distributed" in sys.modules:
+        try:
+            from distributed import get_worker
+
+            return str(get_worker().address)
+        except (ImportError, ValueError):
+            pass
+    return f"process-{os.getpid()}"
+
+
+def _peak_rss_mb() -> float | None:
+    """Peak resident memory of this process so far, in MiB (None where unavailable)."""
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - Windows
+        return None
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return round(peak / (1024 * 1024 if sys.platform == "darwin" else 1024), 1)
+
+
+def _stage_of(exc: BaseException) -> str:
+    """Processing stage where ``exc`` was raised: the innermost radiomix module of its
+    traceback (load, check, process, features), else ``extract``."""
+    stage = "extract"
+    tb = exc.__traceback__
+    while tb is not None:
+        module = str(tb.tb_frame.f_globals.get("__name__", ""))
+        for prefix, name in _STAGE_MODULES:
+            if module == prefix or module.startswith(prefix + "."):
+                stage = name
+        tb = tb.tb_next
+    return stage
+
+
+def _plain(value: Any) -> Any:
+    """JSON-compatible scalar (numpy scalars to Python numbers)."""
+    if hasattr(value, "item") and not isinstance(value, str | bytes):
+        return value.item()
+    return value
+
+
+def _error_record(
+    task: CaseTask, stage: str, error_type: str, message: str, *, cacheable: bool
+) -> dict[str, Any]:
+    return {
+        "format": CASE_FORMAT,
+        "key": task.key,
+        "patient_id": task.patient_id,
+        "lesion_id": task.lesion_id,
+        "tag": task.tag,
+        "status": "error",
+        "cacheable": cacheable,
+        "error": {"stage": stage, "error_type": error_type, "message": message},
+    }
+
+
+def run_case(task: CaseTask) -> dict[str, Any]:
+    """Extract one case; never raises for a problem of the case.
+
+    Parameters
+    ----------
+    task : CaseTask
+        The case.
+
+    Returns
+    -------
+    dict
+        The per-case record: identifiers, ``status`` (``ok`` or ``error``), ``features``
+        and ``provenance`` (ok) or ``error`` (stage, error type, message), ``cacheable``
+        (false for unexpected errors, which a re-run retries) and ``run`` (worker,
+        seconds, peak memory of the worker process).
+    """
+    from radiomix.extraction import extract
+
+    t0 = time.perf_counter()
+    if task.problem is not None:
+        record = _error_record(task, *task.problem, cacheable=True)
+    else:
+        try:
+            result = extract(
+                task.image,  # type: ignore[arg-type]
+                task.mask,  # type: ignore[arg-type]
+                settings=task.settings,
+                label=task.label,
+                roi_name=task.roi_name,
+                resample_mask=task.resample_mask,
+                tag=task.tag,
+                case_id=task.case_id,
+            )
+            prov = result.provenance
+            record = {
+                "format": CASE_FORMAT,
+                "key": task.key,
+                "patient_id": task.patient_id,
+                "lesion_id": task.lesion_id,
+                "tag": task.tag,
+                "status": "ok",
+                "cacheable": True,
+                "features": {k: _plain(v) for k, v in result.features.items()},
+                "provenance": {
+                    "settings_hash": prov.get("settings_hash"),
+                    "inputs": prov.get("inputs"),
+                    "roi_voxels": _plain(prov.get("roi_voxels")),
+                    "processed_spacing_mm_zyx": prov.get("processed_spacing_mm_zyx"),
+                    "notes": prov.get("notes", {}),
+                },
+            }
+        except InputError as exc:
+            record = _error_record(
+                task, _stage_of(exc), type(exc).__name__, str(exc), cacheable=True
+            )
+        except Exception as exc:  # a case must never end the run
+            frame = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
+            where = f" at {Path(frame.filename).name}:{frame.lineno}" if frame else ""
+            record = _error_record(
+                task,
+                _stage_of(exc),
+                type(exc).__name__,
+                f"unexpected error{where}: {exc} (this is likely a bug in radiomix; please "
+                "report it with the error type and location)",
+                cacheable=False,
+            )
+            log.debug("case %s failed", task.case_id, exc_info=True)
+    record["run"] = {
+        "worker": _worker_name(),
+        "seconds": round(time.perf_counter() - t0, 3),
+        "peak_rss_mb": _peak_rss_mb(),
+    }
+    return record
+
+
+# --------------------------------------------------------------------------- persistence
+
+
+class CaseStore:
+    """Per-case files ``<key>.json`` in a folder, written atomically.
+
+    Parameters
+    ----------
+    folder : Path
+        The ``cases`` folder (created when missing).
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        for tmp in self.folder.glob(".*.tmp"):  # left by a killed run
+            tmp.unlink(missing_ok=True)
+
+    def path(self, key: str) -> Path:
+        """File of one case key."""
+        return self.folder / f"{key}.json"
+
+    def load(self, key: str) -> dict[str, Any] | None:
+        """The record of ``key``, or None when absent or unreadable."""
+        path = self.path(key)
+        try:
+            record = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError) as exc:
+            log.warning("ignoring unreadable case file %s (%s); the case is redone", path.name, exc)
+            return None
+        if (
+            not isinstance(record, dict)
+            or record.get("key") != key
+            or record.get("format") != CASE_FORMAT
+        ):
+            log.warning("ignoring case file %s of another format; the case is redone", path.name)
+            return None
+        return record
+
+    def save(self, record: dict[str, Any]) -> Path:
+        """Write a record atomically (temporary file, fsync, :func:`os.replace`)."""
+        path = self.path(record["key"])
+        tmp = self.folder / f".{record['key']}.{os.getpid()}.tmp"
+        data = json.dumps(record, allow_nan=True)  # key order kept: it is the column order
+        with tmp.open("w", encoding="utf-8") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+        return path
+
+
+# --------------------------------------------------------------------------- planning
+
+
+class InputHashes:
+    """SHA-256 of input files and folders, remembered between runs.
+
+    A hash is reused while the file's (or every file of a folder's) size and modification
+    time are unchanged, as make and rsync decide; so a re-run of a large cohort does not
+    read every image again to find the unchanged cases. The worker hashes the files it
+    reads again for the per-case provenance.
+
+    Parameters
+    ----------
+    path : Path or None
+        JSON file of remembered hashes (``OUT/input_hashes.json``); None: no memory.
+    """
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path
+        self.known: dict[str, list[str]] = {}
+        if path is not None and path.is_file():
+            try:
+                data = json.loads(path.read_text(encoding="utf-8"))
+                if isinstance(data, dict):
+                    self.known = {k: v for k, v in data.items() if isinstance(v, list)}
+            except (OSError, ValueError):
+                log.info("ignoring unreadable %s; inputs are hashed again", path.name)
+
+    @staticmethod
+    def signature(path: Path) -> str:
+        """Hash of the sizes and modification times of a file or of a folder's files."""
+        if path.is_dir():
+            items: list[Any] = []
+            for f in sorted(path.rglob("*")):
+                if f.is_file():
+                    st = f.stat()
+                    items.append([str(f.relative_to(path)), st.st_size, st.st_mtime_ns])
+        else:
+            st = path.stat()
+            items = [st.st_size, st.st_mtime_ns]
+        return hashlib.sha256(json.dumps(items).encode()).hexdigest()
+
+    def __call__(self, path: Path | None, what: str) -> tuple[str | None, str | None]:
+        """(sha256, problem) of an input path (problem: missing or unreadable)."""
+        from radiomix.table import file_hash
+
+        if path is None:
+            return None, None
+        if not path.exists():
+            return None, f"{what} not found: {path}"
+        try:
+            sig = self.signature(path)
+            known = self.known.get(str(path))
+            if known is not None and known[0] == sig:
+                return known[1], None
+            digest = file_hash(path)
+        except OSError as exc:
+            return None, f"{what} cannot be read: {path} ({exc})"
+        self.known[str(path)] = [sig, digest]
+        return digest, None
+
+    def save(self) -> None:
+        """Write the remembered hashes atomically."""
+        if self.path is None:
+            return
+        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(self.known, sort_keys=True), encoding="utf-8")
+        os.replace(tmp, self.path)
+
+
+def case_key(
+    *,
+    patient_id: str,
+    lesion_id: str,
+    tag: str,
+    inputs: dict[str, Any],
+    roi: dict[str, Any],
+    settings_hash: str,
+    version: str,
+) -> str:
+    """Case key: SHA-256 (32 hex digits) of the identifiers, the input file hashes (or the
+    problem found with the inputs), the ROI options, the tag's settings hash, the radiomix
+    version and the per-case file format.
+
+    Examples
+    --------
+    >>> k = case_key(patient_id="P1", lesion_id="1", tag="ct", inputs={"image_sha256": "ab"},
+    ...              roi={"label": 1}, settings_hash="0123", version="0.1.0")
+    >>> len(k), k == case_key(patient_id="P1", lesion_id="1", tag="ct",
+    ...     inputs={"image_sha256": "ab"}, roi={"label": 1}, settings_hash="0123", version="0.1.0")
+    (32, True)
+    """
+    blob = json.dumps(
+        {
+            "format": CASE_FORMAT,
+            "ids": [patient_id, lesion_id, tag],
+            "inputs": inputs,
+            "roi": roi,
+            "settings_hash": settings_hash,
+            "radiomix": version,
+        },
+        sort_keys=True,
+    )
+    return hashlib.sha256(blob.encode()).hexdigest()[:32]
+
+
+def plan_cases(
+    study: Study, *, hashes: InputHashes | None = None
+) -> tuple[list[Any], list[CaseTask]]:
+    """Read the manifest and make one task per lesion and available tag.
+
+    Parameters
+    ----------
+    study : Study
+        The loaded study.
+    hashes : InputHashes, optional
+        Input hashing with memory between runs (default: hash every input).
+
+    Returns
+    -------
+    rows : list of ManifestRow
+        Lesions in manifest order.
+    tasks : list of CaseTask
+        Cases in manifest order, tags in study order.
+    """
+    from radiomix.io.manifest import read_manifest
+
+    cols = study.settings.columns
+    rows = read_manifest(
+        study.manifest,
+        tags=study.tags,
+        data_root=study.data_root,
+        patient_column=cols.patient_id,
+        lesion_column=cols.lesion_id,
+        carry=cols.carried,
+    )
+    from radiomix.table import package_versions
+
+    version = package_versions(("radiomix",))["radiomix"]
+    tag_hashes = study.tag_hashes()
+    input_hash = hashes if hashes is not None else InputHashes()
+    tasks: list[CaseTask] = []
+    for row in rows:
+        for tag in study.tags:
+            spec = row.inputs[tag]
+            if spec is None:
+                continue
+            defaults = study.settings.tags[tag].roi
+            label = spec.label if spec.label is not None else defaults.label
+            roi_name = spec.roi_name if spec.roi_name is not None else defaults.roi_name
+            roi = {"label": label, "roi_name": roi_name, "resample_mask": defaults.resample_mask}
+            problem: tuple[str, str, str] | None = None
+            if spec.problem is not None:
+                problem = ("manifest", "InputError", spec.problem)
+                inputs: dict[str, Any] = {"problem": spec.problem}
+            else:
+                img_hash, img_problem = input_hash(spec.image, f"{tag} image")
+                msk_hash, msk_problem = input_hash(spec.mask, f"{tag} mask")
+                found = [p for p in (img_problem, msk_problem) if p]
+                if found:
+                    message = (
+                        "; ".join(found)
+                        + f" (manifest line {row.line}, columns {tag}_image / {tag}_mask)"
+                    )
+                    problem = ("load", "InputError", message)
+                inputs = {
+                    "image_sha256": img_hash or f"missing:{spec.image}",
+                    "mask_sha256": msk_hash or f"missing:{spec.mask}",
+                }
+            key = case_key(
+                patient_id=row.patient_id,
+                lesion_id=row.lesion_id,
+                tag=tag,
+                inputs=inputs,
+                roi=roi,
+                settings_hash=tag_hashes[tag],
+                version=version,
+            )
+            tasks.append(
+                CaseTask(
+                    key=key,
+                    patient_id=row.patient_id,
+                    lesion_id=row.lesion_id,
+                    tag=tag,
+                    image=str(spec.image) if spec.image else None,
+                    mask=str(spec.mask) if spec.mask else None,
+                    label=label,
+                    roi_name=roi_name,
+                    resample_mask=defaults.resample_mask,
+                    settings=study.extraction[tag],
+                    problem=problem,
+                )
+            )
+    return rows, tasks
+
+
+# --------------------------------------------------------------------------- executors
+
+
+def _init_pool_worker() -> None:
+    """Pool workers: one SimpleITK thread each (the pool provides the parallelism)."""
+    import SimpleITK as sitk
+
+    sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(1)
+
+
+def _run_serial(todo: Sequence[CaseTask]) -> Iterator[dict[str, Any]]:
+    for task in todo:
+        yield run_case(task)
+
+
+def _run_pool(
+    todo: Sequence[CaseTask],
+    jobs: int,
+    fn: Callable[[CaseTask], dict[str, Any]] | None = None,
+) -> Iterator[dict[str, Any]]:
+    """Local process pool with at most ``jobs`` cases in flight.
+
+    A worker that dies (killed, out of memory, crash in native code) breaks the pool; the
+    cases in flight are then retried one at a time in a new pool, and a case that breaks
+    the pool on its own becomes an error record (not persisted, so a re-run retries it).
+    """
+    import multiprocessing
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    from concurrent.futures.process import BrokenProcessPool
+
+    fn = fn or run_case
+    ctx = multiprocessing.get_context("spawn")
+
+    def new_pool() -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_init_pool_worker)
+
+    queue: deque[CaseTask] = deque(todo)
+    solo: deque[CaseTask] = deque()
+    inflight: dict[Any, CaseTask] = {}
+    solo_mode = False
+    pool = new_pool()
+    try:
+        while queue or solo or inflight:
+            if not inflight:
+                solo_mode = bool(solo)
+                if solo_mode:
+                    task = solo.popleft()
+                    inflight[pool.submit(fn, task)] = task
+            if not solo_mode:
+                while queue and len(inflight) < jobs:
+                    task = queue.popleft()
+                    inflight[pool.submit(fn, task)] = task
+            done, _ = wait(list(inflight), return_when=FIRST_COMPLETED)
+            broken: list[CaseTask] = []
+            for fut in done:
+                task = inflight.pop(fut)
+                try:
+                    yield fut.result()
+                except BrokenProcessPool:
+                    broken.append(task)
+                except Exception as exc:  # pickling and other pool errors
+                    yield _error_record(
+                        task,
+                        "worker",
+                        type(exc).__name__,
+                        f"the case could not run in a worker process: {exc}",
+                        cacheable=False,
+                    )
+            if broken:
+                broken += list(inflight.values())
+                inflight.clear()
+                pool.shutdown(wait=False, cancel_futures=True)
+                pool = new_pool()
+                if solo_mode:
+                    for task in broken:
+                        log.info("case %s killed its worker process", task.case_id)
+                        yield _error_record(
+                            task,
+                            "worker",
+                            "WorkerDied",
+                            "the worker process died while extracting this case (out of "
+                            "memory? try fewer --jobs or a coarser interpolation spacing)",
+                            cacheable=False,
+                        )
+                else:
+                    log.info(
+                        "a worker process died; retrying %d case(s) one at a time", len(broken)
+                    )
+                    solo.extend(broken)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _run_dask(todo: Sequence[CaseTask], jobs: int, scheduler: str) -> Iterator[dict[str, Any]]:
+    """Dask distributed: a LocalCluster of ``jobs`` workers (``local``) or an existing
+    scheduler address."""
+    try:
+        from distributed import Client, LocalCluster, as_completed
+    except ImportError as exc:
+        raise DependencyError(
+            "running on a Dask cluster needs dask.distributed: pip install 'radiomix[cohort]'"
+        ) from exc
+
+    cluster = None
+    if scheduler == "local":
+        cluster = LocalCluster(
+            n_workers=jobs,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=":0",  # a free port on 127.0.0.1, never a fixed one
+        )
+        client = Client(cluster)
+        client.run(_init_pool_worker)
+        log.info("Dask LocalCluster of %d workers, dashboard %s", jobs, client.dashboard_link)
+    else:
+        try:  # connect timeout: dask config distributed.comm.timeouts.connect
+            client = Client(scheduler)
+        except (OSError, TimeoutError) as exc:
+            raise SettingsError(f"cannot connect to the Dask scheduler {scheduler}: {exc}") from exc
+    try:
+        futures = {client.submit(run_case, task, pure=False): task for task in todo}
+        for fut in as_completed(futures):
+            task = futures[fut]
+            try:
+                record = fut.result()
+            except Exception as exc:  # KilledWorker, lost connection, ...
+                record = _error_record(
+                    task,
+                    "worker",
+                    type(exc).__name__,
+                    f"the Dask task of this case failed: {exc}",
+                    cacheable=False,
+                )
+            fut.release()
+            yield record
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+# --------------------------------------------------------------------------- tables
+
+
+def _column_values(texts: list[str]) -> list[Any]:
+    """Clinical column cells: integers, else floats when every non-empty cell is a number
+    (empty cells missing); otherwise text (empty cells missing)."""
+    filled = [t for t in texts if t != ""]
+    try:
+        ints = [int(t) for t in filled]
+        if len(filled) == len(texts):
+            return ints
+    except ValueError:
+        pass
+    try:
+        floats = {t: float(t) for t in filled}
+        return [floats[t] if t != "" else float("nan") for t in texts]
+    except ValueError:
+        return [t if t != "" else None for t in texts]
+
+
+def _write_frame(frame: Any, path: Path, provenance: dict[str, Any]) -> Path:
+    """Write a DataFrame as Parquet with provenance metadata, atomically."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from radiomix.table import PROVENANCE_KEY
+
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    meta = dict(table.schema.metadata or {})
+    meta[PROVENANCE_KEY] = json.dumps(provenance, sort_keys=True, default=str).encode()
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.parquet")
+    pq.write_table(table.replace_schema_metadata(meta), tmp)
+    os.replace(tmp, path)
+    return path
+
+
+def _assemble(
+    study: Study,
+    rows: Sequence[Any],
+    tasks: Sequence[CaseTask],
+    records: dict[str, dict[str, Any]],
+) -> tuple[Any, Any, list[dict[str, Any]]]:
+    """Feature table, errors table and per-case provenance from the case records."""
+    import pandas as pd
+
+    from radiomix.table import package_versions
+
+    cols = study.settings.columns
+    by_lesion: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
+    for task in tasks:
+        by_lesion.setdefault((task.patient_id, task.lesion_id), {})[task.tag] = records[task.key]
+    version = package_versions(("radiomix",))["radiomix"]
+    study_hash = study.settings_hash()
+
+    # feature columns: each tag's columns in the order of its first successful case
+    tag_columns: dict[str, dict[str, None]] = {t: {} for t in study.tags}
+    for task in tasks:
+        rec = records[task.key]
+        if rec["status"] == "ok" and not tag_columns[task.tag]:
+            tag_columns[task.tag] = dict.fromkeys(rec["features"])
+    for task in tasks:  # columns absent from the first case (should not happen), appended
+        rec = records[task.key]
+        if rec["status"] == "ok":
+            for name in rec["features"]:
+                tag_columns[task.tag].setdefault(name, None)
+    feature_columns = [c for t in study.tags for c in tag_columns[t]]
+
+    kept: list[int] = []
+    data: list[dict[str, Any]] = []
+    errors: list[dict[str, Any]] = []
+    cases: list[dict[str, Any]] = []
+    for i, row in enumerate(rows):
+        recs = by_lesion.get((row.patient_id, row.lesion_id), {})
+        failed = False
+        values: dict[str, Any] = {}
+        for tag in study.tags:
+            if tag not in recs:
+                continue
+            rec = recs[tag]
+            entry = {
+                "patient_id": row.patient_id,
+                "lesion_id": row.lesion_id,
+                "tag": tag,
+                "key": rec["key"],
+                "status": rec["status"],
+                **rec.get("run", {}),
+            }
+            if rec["status"] == "ok":
+                values.update(rec["features"])
+                prov = rec.get("provenance", {})
+                entry.update(
+                    settings_hash=prov.get("settings_hash"),
+                    image_sha256=(prov.get("inputs") or {}).get("image_sha256"),
+                    mask_sha256=(prov.get("inputs") or {}).get("mask_sha256"),
+                    roi_voxels=prov.get("roi_voxels"),
+                    processed_spacing_mm_zyx=prov.get("processed_spacing_mm_zyx"),
+                    notes=prov.get("notes", {}),
+                )
+            else:
+                failed = True
+                err = rec["error"]
+                errors.append(
+                    {
+                        "patient_id": row.patient_id,
+                        "lesion_id": row.lesion_id,
+                        "tag": tag,
+                        "stage": err["stage"],
+                        "error_type": err["error_type"],
+                        "message": err["message"],
+                    }
+                )
+                entry["error_type"] = err["error_type"]
+            cases.append(entry)
+        if failed and not study.settings.keep_partial:
+            continue
+        kept.append(i)
+        data.append(values)
+
+    ids = {
+        cols.patient_id: [rows[i].patient_id for i in kept],
+        cols.lesion_id: [rows[i].lesion_id for i in kept],
+    }
+    for col in cols.carried:
+        ids[col] = _column_values([rows[i].values[col] for i in kept])
+    frame = pd.DataFrame(ids)
+    feats = pd.DataFrame(
+        [[d.get(c, float("nan")) for c in feature_columns] for d in data],
+        columns=feature_columns,
+        dtype="float64",
+    )
+    frame = pd.concat([frame, feats], axis=1)
+    frame["settings_hash"] = study_hash
+    frame["radiomix_version"] = version
+    frame[cols.patient_id] = frame[cols.patient_id].astype(str)
+    frame[cols.lesion_id] = frame[cols.lesion_id].astype(str)
+    err_frame = pd.DataFrame(errors, columns=list(ERROR_COLUMNS), dtype=object)
+    return frame, err_frame, cases
+
+
+def _check_ids(study: Study) -> None:
+    cols = study.settings.columns
+    for name in (cols.patient_id, cols.lesion_id):
+        if name in RESERVED_COLUMNS or "." in name:
+            raise SettingsError(f"identifier column name {name!r} is reserved or contains a dot")
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def run_study(
+    study: str | os.PathLike[str] | Study,
+    out_dir: str | os.PathLike[str],
+    *,
+    jobs: int = 1,
+    scheduler: str | None = None,
+    progress: Callable[[Progress], None] | None = None,
+) -> StudyResult:
+    """Extract every lesion and image tag of a study into one feature table.
+
+    Parameters
+    ----------
+    study : path or Study
+        The study file (``study.yaml``) or a loaded :class:`~radiomix.settings.study.Study`.
+    out_dir : path
+        Output folder: ``features.parquet``, ``errors.parquet`` and ``cases/`` (see the
+        module docstring). Cases already in ``cases/`` with an unchanged key are skipped.
+    jobs : int
+        Worker processes: 1 runs in this process, more use a local process pool (or the
+        number of LocalCluster workers with ``scheduler="local"``).
+    scheduler : {None, "local"} or str
+        ``None``: no Dask; ``"local"``: start a Dask LocalCluster; an address such as
+        ``tcp://10.0.0.5:8786``: use that running Dask scheduler.
+    progress : callable, optional
+        Called with a :class:`Progress` at the start, after each computed case and at the
+        end.
+
+    Returns
+    -------
+    StudyResult
+        Paths and counts; ``result.ok`` is false when some case failed.
+
+    Raises
+    ------
+    SettingsError
+        Invalid study file or manifest, bad ``jobs`` or ``scheduler``, unreachable Dask
+        scheduler. Problems of single cases never raise: they become error records.
+    DependencyError
+        ``scheduler`` given but dask.distributed is not installed.
+
+    Notes
+    -----
+    Deep-feature options of the study file are validated and recorded in provenance but
+    not computed here yet.
+
+    Examples
+    --------
+    >>> result = run_study("examples/sts/study.yaml", "out/sts", jobs=2)  # doctest: +SKIP
+    >>> result.n_rows, result.n_failed  # doctest: +SKIP
+    (51, 0)
+    """
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise SettingsError(f"jobs must be an integer >= 1, got {jobs!r}")
+    if scheduler is not None and scheduler != "local" and "://" not in scheduler:
+        raise SettingsError(
+            f"scheduler must be 'local' or a Dask scheduler address such as "
+            f"tcp://host:8786; got {scheduler!r}"
+        )
+    t0 = time.perf_counter()
+    if not isinstance(study, Study):
+        study = load_study(study)
+    _check_ids(study)
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise SettingsError(f"output folder {out} exists and is not a folder")
+    hashes = InputHashes(out / HASHES_FILE)
+    rows, tasks = plan_cases(study, hashes=hashes)
+    store = CaseStore(out / CASES_DIR)
+    hashes.save()
+
+    records: dict[str, dict[str, Any]] = {}
+    todo: list[CaseTask] = []
+    for task in tasks:
+        rec = store.load(task.key)
+        if rec is not None and rec.get("cacheable", False):
+            records[task.key] = rec
+        else:
+            todo.append(task)
+    cached = len(records)
+    failed = sum(r["status"] != "ok" for r in records.values())
+    log.info(
+        "study %s: %d lesions, %d cases, %d current, %d to compute",
+        study.settings.name,
+        len(rows),
+        len(tasks),
+        cached,
+        len(todo),
+    )
+
+    def report(event: Literal["start", "case", "end"], **kw: Any) -> None:
+        if progress is not None:
+            progress(
+                Progress(
+                    event=event,
+                    total=len(tasks),
+                    cached=cached,
+                    todo=len(todo),
+                    computed=computed,
+                    failed=failed,
+                    elapsed_s=time.perf_counter() - t0,
+                    **kw,
+                )
+            )
+
+    computed = 0
+    report("start")
+    if todo:
+        if scheduler is not None:
+            stream = _run_dask(todo, jobs, scheduler)
+        elif jobs > 1 and len(todo) > 1:
+            stream = _run_pool(todo, min(jobs, len(todo)))
+        else:
+            stream = _run_serial(todo)
+        for rec in stream:
+            # the table is built from exactly what a re-run reads back from the case files
+            rec = json.loads(json.dumps(rec, allow_nan=True))
+            if rec.get("cacheable"):
+                store.save(rec)
+            records[rec["key"]] = rec
+            computed += 1
+            if rec["status"] != "ok":
+                failed += 1
+                err = rec["error"]
+                log.info(
+                    "%s/%s/%s failed (%s, %s): %s",
+                    rec["patient_id"],
+                    rec["lesion_id"],
+                    rec["tag"],
+                    err["stage"],
+                    err["error_type"],
+                    err["message"],
+                )
+            report(
+                "case",
+                case=f"{rec['patient_id']}/{rec['lesion_id']}/{rec['tag']}",
+                status=rec["status"],
+            )
+
+    from radiomix.table import file_hash, package_versions
+
+    frame, err_frame, cases = _assemble(study, rows, tasks, records)
+    provenance: dict[str, Any] = {
+        "study": study.to_dict(),
+        "study_file": study.path.name,
+        "study_sha256": file_hash(study.path) if study.path.is_file() else None,
+        "manifest_file": study.manifest.name,
+        "manifest_sha256": file_hash(study.manifest),
+        "settings_hash": study.settings_hash(),
+        "versions": package_versions(),
+        "execution": {
+            "mode": "dask" if scheduler else ("process-pool" if jobs > 1 else "serial"),
+            "jobs": jobs,
+            "scheduler": "local" if scheduler == "local" else (scheduler and "remote"),
+        },
+        "counts": {
+            "lesions": len(rows),
+            "rows": len(frame),
+            "cases": len(tasks),
+            "cached": cached,
+            "computed": computed,
+            "failed": failed,
+        },
+        "cases": cases,
+    }
+    if study.settings.deep is not None:
+        provenance["deep"] = {
+            "requested": study.to_dict()["deep"],
+            "computed": False,
+            "note": "deep features are not computed by the cohort runner yet",
+        }
+        log.warning("deep-feature options are recorded but deep features are not computed yet")
+    out.mkdir(parents=True, exist_ok=True)
+    features_path = _write_frame(frame, out / FEATURES_FILE, provenance)
+    errors_path = _write_frame(err_frame, out / ERRORS_FILE, provenance)
+    result = StudyResult(
+        features_path=features_path,
+        errors_path=errors_path,
+        n_lesions=len(rows),
+        n_rows=len(frame),
+        n_cases=len(tasks),
+        n_cached=cached,
+        n_computed=computed,
+        n_failed=failed,
+        errors=tuple(err_frame.to_dict(orient="records")),
+    )
+    report("end")
+    log.info(
+        "study %s: %d rows written to %s, %d failed case(s) in %s",
+        study.settings.name,
+        len(frame),
+        features_path,
+        failed,
+        errors_path,
+    )
+    return result
+
+
+__all__ = [
+    "CaseStore",
+    "CaseTask",
+    "InputHashes",
+    "Progress",
+    "StudyResult",
+    "case_key",
+    "plan_cases",
+    "run_case",
+    "run_study",
+]

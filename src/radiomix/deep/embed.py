@@ -1,0 +1,424 @@
+"""Deep features: CNN embeddings of a lesion as table rows.
+
+An embedding is the global-average-pooled output of the last stage of a ResNet whose
+classifier is removed (512 values for ResNet-10/18/34, 2048 for ResNet-50), computed on
+tumour-centred crops (:mod:`radiomix.deep.inputs`). Columns are named
+``<tag>.deep.<model>_<mode>.fNNN`` (``ct.deep.resnet18_2p5d.f000``; the mode ``2.5d`` is
+written ``2p5d``), so they join the radiomic columns of the same lesion.
+
+Rows: one per ROI slice for ``mode="slices"`` (carrying the ids and ``slice_index``, the
+study's design; :func:`aggregate_slices` turns them into one row per lesion), one per
+lesion for ``max_slice``, ``2.5d`` and ``3d``.
+
+Inference is deterministic on CPU: evaluation mode, ``torch.inference_mode``, a fixed
+number of threads (restored afterwards) and seeded random initialisation; the same inputs
+and settings give bit-identical vectors. In the default float64 precision the vectors do
+not depend on the batch size either (see :class:`DeepSettings`).
+
+torch is imported only when an embedder is built, never by ``import radiomix`` or
+``import radiomix.deep``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from radiomix.deep.inputs import Intensity, Mode, sample_lesion, to_network_input
+from radiomix.deep.settings import DeepSettings
+from radiomix.errors import InputError
+from radiomix.types import BoolArray, FloatArray, Spacing
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+log = logging.getLogger(__name__)
+log.addHandler(logging.NullHandler())
+
+SLICE_INDEX = "slice_index"
+_COLUMN = re.compile(r"^(?P<prefix>[A-Za-z0-9_]+\.deep\.[A-Za-z0-9_]+)\.f(?P<i>\d+)$")
+
+
+def deep_provenance(settings: DeepSettings) -> dict[str, Any]:
+    """Provenance of an embedding: settings, weights source and hash, software versions.
+
+    Resolves (and checks the hash of) the weight file without building the network.
+    ``random_weights`` is True for untrained networks.
+    """
+    from radiomix.deep.weights import resolve_weights
+
+    source = resolve_weights(
+        settings.weights,
+        model=settings.model,
+        spatial_dims=settings.spatial_dims,
+        download=settings.download,
+    )
+    return _provenance(settings, source.to_dict(), None)
+
+
+def _provenance(
+    settings: DeepSettings, weights: dict[str, Any], load: dict[str, Any] | None
+) -> dict[str, Any]:
+    from importlib import metadata
+
+    versions = {}
+    for name in ("torch", "monai"):
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    arch = (
+        f"{settings.model} 2D, torchvision layout (MONAI ResNet)"
+        if settings.spatial_dims == 2
+        else f"{settings.model} 3D, MedicalNet layout (MONAI ResNet)"
+    )
+    return {
+        "settings": settings.to_dict(),
+        "architecture": arch,
+        "embedding_dim": settings.embedding_dim,
+        **weights,
+        "checkpoint_load": load,
+        "versions": versions,
+    }
+
+
+@contextmanager
+def _torch_threads(n: int) -> Iterator[None]:
+    import torch
+
+    old = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
+
+
+class DeepEmbedder:
+    """A loaded embedding network with its input settings; reuse it across a cohort.
+
+    Parameters
+    ----------
+    settings : DeepSettings
+        Model, mode, weights and input handling.
+
+    Raises
+    ------
+    DependencyError
+        torch or MONAI is not installed (``pip install radiomix[deep]``).
+    WeightsError
+        Weights not found, wrong hash, or a checkpoint that does not match the network
+        (see :mod:`radiomix.deep.weights`, :func:`radiomix.deep.networks.load_backbone`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> emb = DeepEmbedder(DeepSettings(mode="2.5d", weights="random", input_size=32))
+    >>> image = np.zeros((8, 8, 8)); mask = np.zeros((8, 8, 8), bool); mask[3:5, 3:5, 3:5] = True
+    >>> row = emb.embed_arrays(image, mask, (1.0, 1.0, 1.0), ids={"patient_id": "P1"}, tag="ct")
+    >>> row.shape, list(row.columns[:2])
+    ((1, 513), ['patient_id', 'ct.deep.resnet18_2p5d.f000'])
+    >>> emb.provenance["random_weights"]
+    True
+    """
+
+    def __init__(self, settings: DeepSettings) -> None:
+        try:
+            import torch  # noqa: F401
+
+            from radiomix.deep import networks
+        except ImportError as exc:  # pragma: no cover - depends on the environment
+            from radiomix.errors import DependencyError
+
+            raise DependencyError(
+                f"deep features need torch and MONAI ({exc}); install radiomix[deep]"
+            ) from exc
+        from radiomix.deep.weights import read_state_dict, resolve_weights
+
+        self.settings = settings
+        source = resolve_weights(
+            settings.weights,
+            model=settings.model,
+            spatial_dims=settings.spatial_dims,
+            download=settings.download,
+        )
+        dims = settings.spatial_dims
+        if source.kind == "random":
+            log.warning(
+                "deep features from an UNTRAINED %s (random weights, seed %d): flagged in the "
+                "provenance",
+                settings.model,
+                settings.seed,
+            )
+            self._net = networks.random_backbone(
+                settings.model, spatial_dims=dims, seed=settings.seed
+            )
+            load = None
+        else:
+            state = read_state_dict(source)
+            assert source.path is not None
+            self._net, report = networks.load_backbone(
+                settings.model,
+                state,
+                spatial_dims=dims,
+                source=source.path.name,
+            )
+            load = report.to_dict()
+        if settings.precision == "float64":
+            self._net = self._net.double()
+            self._dtype: type[np.floating[Any]] = np.float64
+        else:
+            self._dtype = np.float32
+        self._provenance = _provenance(settings, source.to_dict(), load)
+
+    @property
+    def provenance(self) -> dict[str, Any]:
+        """Settings, weights source and SHA-256, checkpoint-load report, versions."""
+        return dict(self._provenance)
+
+    def forward(self, batch: npt.NDArray[np.floating[Any]]) -> npt.NDArray[np.float64]:
+        """Embeddings of a network-ready batch, computed ``batch_size`` images at a time.
+
+        Parameters
+        ----------
+        batch : ndarray of float
+            ``(N, 3, n, n)`` (2D) or ``(N, 1, n, n, n)`` (3D); cast to the settings'
+            precision.
+
+        Returns
+        -------
+        (N, D) ndarray of float64
+            The network outputs (float32 ones widened exactly).
+        """
+        import torch
+
+        out = np.empty((batch.shape[0], self.settings.embedding_dim), dtype=np.float64)
+        bs = self.settings.batch_size
+        with _torch_threads(self.settings.num_threads), torch.inference_mode():
+            for start in range(0, batch.shape[0], bs):
+                chunk = np.ascontiguousarray(batch[start : start + bs], dtype=self._dtype)
+                out[start : start + bs] = self._net(torch.from_numpy(chunk)).numpy()
+        return out
+
+    def inputs(
+        self, image: FloatArray, mask: BoolArray, spacing: Spacing
+    ) -> tuple[npt.NDArray[np.floating[Any]], list[int] | None]:
+        """Network-ready batch of one lesion and the slice index of each image (slice modes)."""
+        s = self.settings
+        crops, slices = sample_lesion(
+            image,
+            mask,
+            spacing,
+            mode=s.mode,
+            size=s.size,
+            margin_mm=s.margin_mm,
+            intensity=s.intensity,
+            mask_background=s.mask_background,
+        )
+        batch = to_network_input(crops, mode=s.mode, intensity=s.intensity, dtype=self._dtype)
+        return batch, slices
+
+    def embed_arrays(
+        self,
+        image: FloatArray,
+        mask: BoolArray,
+        spacing: Spacing,
+        *,
+        ids: Mapping[str, Any] | None = None,
+        tag: str = "image",
+    ) -> pd.DataFrame:
+        """Embedding rows of one lesion (see :func:`embed_arrays`)."""
+        import pandas as pd
+
+        columns = self.settings.columns(tag)
+        ids = dict(ids or {})
+        clash = [k for k in ids if k in columns or k == SLICE_INDEX]
+        if clash:
+            raise InputError(f"id columns {clash} clash with embedding columns")
+        batch, slices = self.inputs(image, mask, spacing)
+        vectors = self.forward(batch)
+        head: dict[str, Any] = {k: [v] * len(vectors) for k, v in ids.items()}
+        if self.settings.mode == "slices":
+            assert slices is not None
+            head[SLICE_INDEX] = np.asarray(slices, dtype=np.int64)
+        feats = pd.DataFrame(vectors, columns=columns)
+        df = pd.concat([pd.DataFrame(head, index=feats.index), feats], axis=1)
+        df.attrs["radiomix.deep"] = self.provenance
+        return df
+
+
+def embed_arrays(
+    image: FloatArray,
+    mask: BoolArray,
+    spacing: Spacing,
+    *,
+    model: str = "resnet18",
+    mode: Mode = "slices",
+    weights: str | os.PathLike[str] = "imagenet",
+    intensity: Intensity = "minmax",
+    margin_mm: float = 10.0,
+    mask_background: bool = False,
+    input_size: int | None = None,
+    batch_size: int = 16,
+    num_threads: int = 1,
+    seed: int = 0,
+    download: bool = True,
+    precision: Literal["float64", "float32"] = "float64",
+    ids: Mapping[str, Any] | None = None,
+    tag: str = "image",
+) -> pd.DataFrame:
+    """Deep-feature rows of one lesion: CNN embeddings of tumour-centred crops.
+
+    Parameters
+    ----------
+    image : (Z, Y, X) ndarray of float64
+        Intensities (HU for CT). Not modified.
+    mask : (Z, Y, X) ndarray of bool
+        The lesion's ROI on the image grid.
+    spacing : tuple of 3 float
+        Voxel spacing in mm, (z, y, x).
+    model, mode, weights, intensity, margin_mm, mask_background, input_size, batch_size, \
+num_threads, seed, download, precision
+        See :class:`DeepSettings`.
+    ids : mapping, optional
+        Identifier columns put first in every row (``{"patient_id": ..., "lesion_id": ...}``).
+    tag : str
+        Image tag, the first part of the column names (``ct``, ``pet``; ``image`` by default).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``slices``: one row per axial ROI slice, columns ids, ``slice_index``,
+        ``<tag>.deep.<model>_slices.f000`` ...; other modes: one row, ids then features.
+        ``df.attrs["radiomix.deep"]`` holds the provenance (:func:`deep_provenance` plus the
+        checkpoint-load report).
+
+    Raises
+    ------
+    SettingsError
+        Invalid settings.
+    InputError, EmptyRoiError, InvalidIntensityError
+        Bad arrays (shape, dtype, empty ROI, NaN).
+    WeightsError
+        Weights unavailable or not matching (see :class:`DeepEmbedder`).
+
+    Notes
+    -----
+    Each call builds the network (and reads its weights); for a cohort build one
+    :class:`DeepEmbedder` and call its ``embed_arrays``.
+    """
+    settings = DeepSettings(
+        model=model,
+        mode=mode,
+        weights=os.fspath(weights),
+        intensity=intensity,
+        margin_mm=margin_mm,
+        mask_background=mask_background,
+        input_size=input_size,
+        batch_size=batch_size,
+        num_threads=num_threads,
+        seed=seed,
+        download=download,
+        precision=precision,
+    )
+    return DeepEmbedder(settings).embed_arrays(image, mask, spacing, ids=ids, tag=tag)
+
+
+def embed(
+    case: Any,
+    *,
+    embedder: DeepEmbedder,
+    ids: Mapping[str, Any] | None = None,
+    tag: str = "image",
+) -> pd.DataFrame:
+    """Deep-feature rows of a checked case (:class:`radiomix.check.CheckedCase`).
+
+    The SimpleITK image and mask are read as (Z, Y, X) arrays with spacing reversed to
+    (z, y, x); see :func:`embed_arrays` for the rows.
+    """
+    import SimpleITK as sitk
+
+    image = sitk.GetArrayFromImage(case.image).astype(np.float64, copy=False)
+    mask = sitk.GetArrayViewFromImage(case.mask) > 0
+    sp = case.image.GetSpacing()
+    spacing: Spacing = (float(sp[2]), float(sp[1]), float(sp[0]))
+    return embedder.embed_arrays(image, mask, spacing, ids=ids, tag=tag)
+
+
+def aggregate_slices(
+    df: pd.DataFrame,
+    *,
+    stats: Sequence[str] = ("mean", "max"),
+    by: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """Lesion-level rows from slice embeddings: mean and/or max over slices, with the count.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Slice rows from :func:`embed_arrays` (``mode="slices"``), possibly concatenated over
+        lesions and patients.
+    stats : sequence of {"mean", "max"}
+        Statistics to compute per embedding dimension.
+    by : sequence of str, optional
+        Columns identifying a lesion; by default every column that is neither an embedding
+        column nor ``slice_index`` (the ids). Without any, the whole table is one lesion.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per lesion (in order of first appearance): the ``by`` columns,
+        ``<prefix>.n_slices``, then ``<prefix>.fNNN.<stat>`` for each statistic, where
+        ``<prefix>`` is ``<tag>.deep.<model>_slices``.
+
+    Raises
+    ------
+    InputError
+        No slice-embedding columns, an unknown statistic or an unknown ``by`` column.
+    """
+    import pandas as pd
+
+    bad = [s for s in stats if s not in ("mean", "max")]
+    if bad or not stats:
+        raise InputError(f"stats must be a non-empty subset of ('mean', 'max'), got {list(stats)}")
+    prefixes: dict[str, list[str]] = {}
+    for c in df.columns:
+        m = _COLUMN.match(str(c))
+        if m and m.group("prefix").endswith("_slices"):
+            prefixes.setdefault(m.group("prefix"), []).append(str(c))
+    if not prefixes:
+        raise InputError("no slice-embedding columns (<tag>.deep.<model>_slices.fNNN) in the table")
+    feature_cols = [c for cols in prefixes.values() for c in cols]
+    if by is None:
+        by = [c for c in df.columns if c not in feature_cols and c != SLICE_INDEX]
+    missing = [c for c in by if c not in df.columns]
+    if missing:
+        raise InputError(f"grouping columns {missing} are not in the table")
+    by = list(by)
+    if by:
+        codes = df.groupby(by, sort=False, dropna=False).ngroup().to_numpy()
+        first = pd.Series(np.arange(len(df))).groupby(codes, sort=True).min().to_numpy()
+    else:
+        codes = np.zeros(len(df), dtype=np.int64)
+        first = np.array([0]) if len(df) else np.array([], dtype=np.int64)
+    n_groups = len(first)
+    out: dict[str, Any] = {c: df[c].to_numpy()[first] for c in by}
+    for prefix, cols in prefixes.items():
+        values = df[cols].to_numpy(dtype=np.float64)
+        counts = np.bincount(codes, minlength=n_groups)
+        out[f"{prefix}.n_slices"] = counts.astype(np.int64)
+        for stat in stats:
+            agg = np.empty((n_groups, len(cols)))
+            for g in range(n_groups):
+                rows = values[codes == g]
+                agg[g] = rows.mean(axis=0) if stat == "mean" else rows.max(axis=0)
+            for j, c in enumerate(cols):
+                out[f"{c}.{stat}"] = agg[:, j]
+    return pd.DataFrame(out)

@@ -1,0 +1,347 @@
+"""Network inputs from one lesion: tumour-centred crops, intensity mapping, resampling.
+
+Pure numpy/scipy (no torch). Every input is sampled in physical space (mm), so the field
+of view is square (2D) or cubic (3D) in millimetres whatever the voxel spacing, and is
+resized to the network's input size by the same (linear) interpolation.
+
+Geometry
+--------
+The lesion's bounding box (voxel indices ``lo..hi`` per axis, inclusive) has its centre at
+index ``(lo + hi) / 2`` and an extent of ``(hi - lo + 1) * spacing`` mm. The field of view
+is a square (or cube) of side ``max(extents) + 2 * margin_mm`` centred on that centre; pixel
+``k`` of ``n`` along an axis sits at ``centre + ((k + 0.5) / n - 0.5) * side`` mm.
+
+- ``slices``: every axial slice holding ROI voxels, one image each, all with the lesion's
+  in-plane field of view (the extents of the y and x axes);
+- ``max_slice``: the axial slice with the most ROI voxels (lowest index on ties);
+- ``2.5d``: the axial, coronal and sagittal planes through the lesion (at voxel index
+  ``(lo + hi) // 2`` along each plane's normal) as the three channels, with a common
+  field of view (extents of all three axes);
+- ``3d``: a cube sampled on an ``n`` × ``n`` × ``n`` grid.
+
+Positions outside the image take the lowest mapped intensity of the statistics region
+(below); with ``mask_background`` so do positions outside the ROI (the ROI resampled
+linearly and thresholded at 0.5).
+
+Intensity
+---------
+Statistics are taken over the *statistics region*: the bounding box grown by
+``margin_mm`` on each side (clipped to the image).
+
+- window presets (level L, width W, in HU): ``ct_lung`` (−600, 1500), ``ct_soft_tissue``
+  (40, 400), ``ct_liver`` (30, 150), or any ``(level, width)`` pair:
+  :math:`v = \\mathrm{clip}((x - L + W/2) / W, 0, 1)`;
+- ``minmax``: :math:`v = (x - \\min) / (\\max - \\min)` over the statistics region, clipped
+  to [0, 1] (0 when the region is constant);
+- ``zscore``: :math:`v = (x - \\mu) / \\sigma` over the statistics region (0 when
+  :math:`\\sigma = 0`), not clipped.
+
+For 2D networks the [0, 1] values are then standardised per channel with the ImageNet
+mean (0.485, 0.456, 0.406) and standard deviation (0.229, 0.224, 0.225); a grey slice is
+repeated over the three channels first. z-scored inputs are already standardised and are
+passed as they are. 3D inputs have one channel and no ImageNet step.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Literal, TypeAlias
+
+import numpy as np
+import numpy.typing as npt
+from scipy import ndimage
+
+from radiomix.errors import EmptyRoiError, InputError, InvalidIntensityError, SettingsError
+from radiomix.types import BoolArray, FloatArray, Spacing
+
+Mode: TypeAlias = Literal["slices", "max_slice", "2.5d", "3d"]
+MODES: tuple[str, ...] = ("slices", "max_slice", "2.5d", "3d")
+
+WINDOW_PRESETS: dict[str, tuple[float, float]] = {
+    "ct_lung": (-600.0, 1500.0),
+    "ct_soft_tissue": (40.0, 400.0),
+    "ct_liver": (30.0, 150.0),
+}
+"""CT window presets: name -> (level, width) in HU."""
+INTENSITY_SCHEMES: tuple[str, ...] = (*WINDOW_PRESETS, "minmax", "zscore")
+
+IMAGENET_MEAN: tuple[float, float, float] = (0.485, 0.456, 0.406)
+IMAGENET_STD: tuple[float, float, float] = (0.229, 0.224, 0.225)
+
+Intensity: TypeAlias = str | tuple[float, float]
+
+
+@dataclass(frozen=True, slots=True)
+class LesionGeometry:
+    """Bounding box of a lesion and the derived crop geometry.
+
+    Attributes
+    ----------
+    lo, hi : tuple of 3 int
+        First and last ROI voxel index per axis (z, y, x), inclusive.
+    centre : tuple of 3 float
+        Bounding-box centre in voxel index units.
+    extent_mm : tuple of 3 float
+        Bounding-box size in mm.
+    stats_lo, stats_hi : tuple of 3 int
+        Statistics region: the box grown by the margin, clipped (``hi`` exclusive).
+    """
+
+    lo: tuple[int, int, int]
+    hi: tuple[int, int, int]
+    centre: tuple[float, float, float]
+    extent_mm: tuple[float, float, float]
+    stats_lo: tuple[int, int, int]
+    stats_hi: tuple[int, int, int]
+
+
+def validate_arrays(image: FloatArray, mask: BoolArray, spacing: Spacing) -> None:
+    """Check shapes, dtypes, spacing and values of one lesion's arrays.
+
+    Raises
+    ------
+    InputError
+        Not 3D, shapes differ, mask not boolean, spacing not three positive numbers.
+    EmptyRoiError
+        The mask has no voxel.
+    InvalidIntensityError
+        NaN or infinite intensities.
+    """
+    if not isinstance(image, np.ndarray) or image.ndim != 3:
+        raise InputError(f"image must be a (Z, Y, X) array, got shape {np.shape(image)}")
+    if not isinstance(mask, np.ndarray) or mask.shape != image.shape:
+        raise InputError(
+            f"mask shape {np.shape(mask)} differs from image shape {image.shape}; both must "
+            "be (Z, Y, X) on the same grid"
+        )
+    if mask.dtype != np.bool_:
+        raise InputError(f"mask must be a boolean array, got dtype {mask.dtype}")
+    if len(spacing) != 3 or not all(math.isfinite(s) and s > 0 for s in spacing):
+        raise InputError(f"spacing must be three positive numbers (z, y, x) in mm, got {spacing}")
+    if not mask.any():
+        raise EmptyRoiError("the ROI mask holds no voxel: nothing to embed")
+    if not np.issubdtype(image.dtype, np.number):
+        raise InputError(f"image must be numeric, got dtype {image.dtype}")
+
+
+def lesion_geometry(mask: BoolArray, spacing: Spacing, margin_mm: float) -> LesionGeometry:
+    """Bounding box, centre, extents and statistics region of the ROI."""
+    idx = [np.flatnonzero(mask.any(axis=tuple(a for a in range(3) if a != ax))) for ax in range(3)]
+    lo = tuple(int(i[0]) for i in idx)
+    hi = tuple(int(i[-1]) for i in idx)
+    centre = tuple((a + b) / 2.0 for a, b in zip(lo, hi, strict=True))
+    extent = tuple((b - a + 1) * s for a, b, s in zip(lo, hi, spacing, strict=True))
+    grow = [math.ceil(margin_mm / s - 1e-9) for s in spacing]
+    s_lo = tuple(max(0, a - g) for a, g in zip(lo, grow, strict=True))
+    s_hi = tuple(min(n, b + g + 1) for b, g, n in zip(hi, grow, mask.shape, strict=True))
+    return LesionGeometry(lo, hi, centre, extent, s_lo, s_hi)  # type: ignore[arg-type]
+
+
+def parse_intensity(intensity: Intensity) -> tuple[str, tuple[float, float] | None]:
+    """Return ``(scheme, window)``: ``("window", (L, W))``, ``("minmax", None)`` ...
+
+    Raises
+    ------
+    SettingsError
+        Unknown preset or a non-positive window width.
+    """
+    if isinstance(intensity, str):
+        if intensity in WINDOW_PRESETS:
+            return "window", WINDOW_PRESETS[intensity]
+        if intensity in ("minmax", "zscore"):
+            return intensity, None
+        import difflib
+
+        close = difflib.get_close_matches(intensity, INTENSITY_SCHEMES, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise SettingsError(
+            f"unknown intensity scheme {intensity!r}{hint}; expected one of "
+            f"{list(INTENSITY_SCHEMES)} or a (level, width) pair"
+        )
+    try:
+        level, width = (float(v) for v in intensity)
+    except (TypeError, ValueError):
+        raise SettingsError(
+            f"intensity must be a preset name or a (level, width) pair, got {intensity!r}"
+        ) from None
+    if not (math.isfinite(level) and math.isfinite(width) and width > 0):
+        raise SettingsError(
+            f"window (level, width) must be finite with width > 0, got {intensity!r}"
+        )
+    return "window", (level, width)
+
+
+def _mapper(
+    image: FloatArray, geo: LesionGeometry, intensity: Intensity
+) -> tuple[str, float, float]:
+    """Affine map ``v = (x - a) / b`` of the scheme and whether it is clipped to [0, 1].
+
+    Returns ``(clip, a, b)`` with ``clip`` "clip" or "none".
+    """
+    scheme, window = parse_intensity(intensity)
+    if scheme == "window":
+        assert window is not None
+        level, width = window
+        return "clip", level - width / 2.0, width
+    region = np.asarray(stats_region(image, geo), dtype=np.float64)
+    if scheme == "minmax":
+        lo, hi = float(region.min()), float(region.max())
+        return "clip", lo, (hi - lo) if hi > lo else math.inf
+    mu = float(region.mean())
+    sd = float(region.std())
+    return "none", mu, sd if sd > 0 else math.inf
+
+
+def stats_region(image: FloatArray, geo: LesionGeometry) -> FloatArray:
+    """View of the statistics region (bounding box grown by the margin, clipped)."""
+    return image[tuple(slice(lo, hi) for lo, hi in zip(geo.stats_lo, geo.stats_hi, strict=True))]
+
+
+def _apply(x: FloatArray, clip: str, a: float, b: float) -> FloatArray:
+    v = (x - a) / b
+    if clip == "clip":
+        np.clip(v, 0.0, 1.0, out=v)
+    return v
+
+
+def _axis_positions(centre: float, side_mm: float, spacing: float, n: int) -> FloatArray:
+    """Voxel-index positions of ``n`` pixel centres spanning ``side_mm`` around ``centre``."""
+    k = (np.arange(n, dtype=np.float64) + 0.5) / n - 0.5
+    return centre + k * side_mm / spacing
+
+
+def sample_lesion(
+    image: FloatArray,
+    mask: BoolArray,
+    spacing: Spacing,
+    *,
+    mode: Mode,
+    size: int,
+    margin_mm: float,
+    intensity: Intensity,
+    mask_background: bool,
+) -> tuple[npt.NDArray[np.float64], list[int] | None]:
+    """Resampled, intensity-mapped crops of one lesion (before any ImageNet step).
+
+    Parameters
+    ----------
+    image : (Z, Y, X) ndarray
+        Intensities (HU for CT).
+    mask : (Z, Y, X) ndarray of bool
+        The lesion's ROI on the image grid.
+    spacing : tuple of 3 float
+        Voxel spacing in mm, (z, y, x).
+    mode : {"slices", "max_slice", "2.5d", "3d"}
+        Input kind (module docstring).
+    size : int
+        Output pixels per side.
+    margin_mm : float
+        Margin around the bounding box, in mm.
+    intensity : str or (float, float)
+        Intensity scheme (module docstring).
+    mask_background : bool
+        Set positions outside the ROI to the lowest value.
+
+    Returns
+    -------
+    crops : ndarray of float64
+        ``(n_slices, size, size)`` for ``slices`` and ``max_slice`` (one slice),
+        ``(3, size, size)`` for ``2.5d`` (axial, coronal, sagittal) and
+        ``(size, size, size)`` for ``3d``.
+    slice_indices : list of int or None
+        Axial index of each slice (2D slice modes), None otherwise.
+
+    Raises
+    ------
+    InputError, EmptyRoiError, InvalidIntensityError, SettingsError
+        See :func:`validate_arrays` and :func:`parse_intensity`.
+    """
+    validate_arrays(image, mask, spacing)
+    if mode not in MODES:
+        raise SettingsError(f"unknown deep input mode {mode!r}; expected one of {list(MODES)}")
+    sp = np.asarray(spacing, dtype=np.float64)
+    geo = lesion_geometry(mask, spacing, margin_mm)
+    clip, a, b = _mapper(image, geo, intensity)
+    centre = np.asarray(geo.centre)
+    slice_indices: list[int] | None = None
+    if mode in ("slices", "max_slice"):
+        side = max(geo.extent_mm[1], geo.extent_mm[2]) + 2.0 * margin_mm
+        if mode == "slices":
+            zs = [int(z) for z in np.flatnonzero(mask.any(axis=(1, 2)))]
+        else:
+            zs = [int(np.argmax(mask.sum(axis=(1, 2))))]
+        slice_indices = zs
+        ys = _axis_positions(centre[1], side, sp[1], size)
+        xs = _axis_positions(centre[2], side, sp[2], size)
+        zz = np.broadcast_to(np.asarray(zs, dtype=np.float64)[:, None, None], (len(zs), size, size))
+        yy = np.broadcast_to(ys[None, :, None], zz.shape)
+        xx = np.broadcast_to(xs[None, None, :], zz.shape)
+        coords = np.stack([zz, yy, xx])
+    elif mode == "2.5d":
+        side = max(geo.extent_mm) + 2.0 * margin_mm
+        normal = [(lo + hi) // 2 for lo, hi in zip(geo.lo, geo.hi, strict=True)]
+        pos = [_axis_positions(centre[ax], side, sp[ax], size) for ax in range(3)]
+        planes = []
+        for ax in range(3):  # plane normal to axis ax; remaining axes in (z, y, x) order
+            rows, cols = [d for d in range(3) if d != ax]
+            grid = np.empty((3, size, size))
+            grid[ax] = normal[ax]
+            grid[rows] = pos[rows][:, None]
+            grid[cols] = pos[cols][None, :]
+            planes.append(grid)
+        coords = np.stack(planes, axis=1)  # (3 axes, 3 planes, size, size)
+    else:
+        side = max(geo.extent_mm) + 2.0 * margin_mm
+        pos = [_axis_positions(centre[ax], side, sp[ax], size) for ax in range(3)]
+        coords = np.stack(np.meshgrid(*pos, indexing="ij"))
+    # intensity-map only the sub-volume the samples can touch
+    flat = coords.reshape(3, -1)
+    shape_arr = np.asarray(image.shape)
+    box_lo = np.clip(np.floor(flat.min(axis=1)).astype(int) - 1, 0, shape_arr)
+    box_hi = np.clip(np.ceil(flat.max(axis=1)).astype(int) + 2, 0, shape_arr)
+    box = tuple(slice(int(lo), int(hi)) for lo, hi in zip(box_lo, box_hi, strict=True))
+    sub = np.asarray(image[box], dtype=np.float64)
+    if not (np.isfinite(sub).all() and np.isfinite(stats_region(image, geo)).all()):
+        raise InvalidIntensityError(
+            "the image holds NaN or infinite values around the ROI; deep features need "
+            "finite intensities"
+        )
+    low = float(_apply(np.array([float(np.min(stats_region(image, geo)))]), clip, a, b)[0])
+    mapped = _apply(sub, clip, a, b)
+    local = flat - np.asarray(box_lo, dtype=np.float64)[:, None]
+    out = ndimage.map_coordinates(mapped, local, order=1, mode="constant", cval=low)
+    if mask_background:
+        m = ndimage.map_coordinates(
+            mask[box].astype(np.float64), local, order=1, mode="constant", cval=0.0
+        )
+        out[m < 0.5] = low
+    shape = coords.shape[1:]
+    return out.reshape(shape), slice_indices
+
+
+def to_network_input(
+    crops: npt.NDArray[np.float64],
+    *,
+    mode: Mode,
+    intensity: Intensity,
+    dtype: type[np.floating[Any]] = np.float32,
+) -> npt.NDArray[np.floating[Any]]:
+    """Arrange crops as a network batch, with ImageNet standardisation for 2D.
+
+    Returns
+    -------
+    ndarray of ``dtype``
+        ``(N, 3, n, n)`` for the 2D modes (N slices, or one lesion for 2.5D) and
+        ``(1, 1, n, n, n)`` for 3D.
+    """
+    scheme, _ = parse_intensity(intensity)
+    if mode == "3d":
+        return np.ascontiguousarray(crops[None, None], dtype=dtype)
+    # 2.5d: one image whose channels are the axial, coronal and sagittal planes
+    batch = crops[None] if mode == "2.5d" else np.repeat(crops[:, None], 3, axis=1)
+    if scheme != "zscore":
+        mean = np.asarray(IMAGENET_MEAN)[None, :, None, None]
+        std = np.asarray(IMAGENET_STD)[None, :, None, None]
+        batch = (batch - mean) / std
+    return np.ascontiguousarray(batch, dtype=dtype)

@@ -1,0 +1,303 @@
+"""ResNet backbones for deep features: 2D (torchvision layout) and 3D (MedicalNet layout).
+
+Both are MONAI :class:`monai.networks.nets.ResNet` instances configured so that their
+parameter names and shapes are those of the published weight files:
+
+- **2D** ResNet-18/34/50 with torchvision's layout: 7×7 stem convolution with stride 2,
+  3×3 max-pool, "B" shortcuts (1×1 convolution + batch norm) *without* bias, stride on the
+  3×3 convolution of the bottleneck (ResNet v1.5). MONAI's defaults differ (stem stride 1,
+  downsample bias), so they are overridden here. The official ImageNet files
+  (``resnet18-f37072fd.pth`` ...) load with ``strict=True`` into the full network
+  (classifier ``fc`` included); the classifier is then removed.
+- **3D** ResNet-10/18/34/50 with MedicalNet's parameter layout: one input channel, 7×7×7
+  stem with stride 2, "A" shortcuts (no parameters) for depths 18 and 34 and "B" shortcuts
+  without bias for 10 and 50, as the released MedicalNet checkpoints hold them.
+
+The classifier removed, the network returns the global-average-pooled output of the last
+stage: 512 values (basic blocks) or 2048 (bottleneck blocks).
+
+This module imports torch and MONAI at import time; nothing outside :mod:`radiomix.deep`
+imports it, so ``import radiomix`` stays free of torch.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from monai.networks.nets.resnet import ResNet
+
+from radiomix.deep.errors import CheckpointMismatchError
+from radiomix.deep.settings import MODELS_2D, MODELS_3D
+
+log = logging.getLogger(__name__)
+log.addHandler(logging.NullHandler())
+
+# depth -> (block, blocks per stage)
+_ARCH: dict[str, tuple[str, tuple[int, int, int, int]]] = {
+    "resnet10": ("basic", (1, 1, 1, 1)),
+    "resnet18": ("basic", (2, 2, 2, 2)),
+    "resnet34": ("basic", (3, 4, 6, 3)),
+    "resnet50": ("bottleneck", (3, 4, 6, 3)),
+}
+_MEDICALNET_SHORTCUT: dict[str, str] = {
+    "resnet10": "B",
+    "resnet18": "A",
+    "resnet34": "A",
+    "resnet50": "B",
+}
+HEAD_PREFIXES_3D: tuple[str, ...] = ("conv_seg.",)
+"""Checkpoint keys of MedicalNet's segmentation head, dropped (and reported) on load."""
+
+
+def embedding_dim(model: str) -> int:
+    """Length of the pooled embedding of ``model`` (512 for basic blocks, 2048 bottleneck)."""
+    return 2048 if _ARCH[model][0] == "bottleneck" else 512
+
+
+def build_resnet(model: str, *, spatial_dims: int, num_classes: int | None = None) -> ResNet:
+    """Build an (untrained) ResNet backbone with the published parameter layout.
+
+    Parameters
+    ----------
+    model : str
+        ``resnet18``, ``resnet34`` or ``resnet50`` (2D); also ``resnet10`` in 3D.
+    spatial_dims : {2, 3}
+        2: torchvision layout, 3 input channels. 3: MedicalNet layout, 1 input channel.
+    num_classes : int, optional
+        Size of the classifier ``fc``; ``None`` builds the network without it.
+
+    Returns
+    -------
+    monai.networks.nets.ResNet
+        The network in evaluation mode, initialised by MONAI (Kaiming-normal convolutions,
+        unit batch-norm weights) from torch's current random state.
+
+    Raises
+    ------
+    SettingsError
+        Unknown model for this dimensionality.
+    """
+    from radiomix.errors import SettingsError
+
+    if spatial_dims not in (2, 3):
+        raise SettingsError(f"spatial_dims must be 2 or 3, got {spatial_dims!r}")
+    allowed = MODELS_2D if spatial_dims == 2 else MODELS_3D
+    if model not in allowed:
+        raise SettingsError(
+            f"unknown {spatial_dims}D deep model {model!r}; expected one of {list(allowed)}"
+        )
+    block, layers = _ARCH[model]
+    if spatial_dims == 2:
+        shortcut, bias_downsample, channels = "B", False, 3
+    else:
+        shortcut, bias_downsample, channels = _MEDICALNET_SHORTCUT[model], False, 1
+    net = ResNet(
+        block=block,
+        layers=list(layers),
+        block_inplanes=[64, 128, 256, 512],
+        spatial_dims=spatial_dims,
+        n_input_channels=channels,
+        conv1_t_size=7,
+        conv1_t_stride=2,
+        no_max_pool=False,
+        shortcut_type=shortcut,
+        bias_downsample=bias_downsample,
+        num_classes=num_classes if num_classes is not None else 1,
+        feed_forward=num_classes is not None,
+    )
+    return net.eval()
+
+
+@dataclass(frozen=True)
+class LoadReport:
+    """What a checkpoint load did.
+
+    Attributes
+    ----------
+    n_tensors : int
+        Tensors loaded into the network.
+    stripped_prefix : bool
+        Whether a ``module.`` prefix (``DataParallel`` checkpoints, MedicalNet) was removed.
+    filled : tuple of str
+        ``num_batches_tracked`` counters absent from the file and set to 0 (they do not
+        take part in inference; torchvision's files predate them).
+    ignored : tuple of str
+        Keys deliberately dropped: a head that is not part of the embedding network
+        (MedicalNet ``conv_seg.*``).
+    classifier_classes : int or None
+        Size of the classifier found in the file (loaded strictly, then removed).
+    """
+
+    n_tensors: int
+    stripped_prefix: bool
+    filled: tuple[str, ...] = ()
+    ignored: tuple[str, ...] = ()
+    classifier_classes: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-dict form for provenance records."""
+        return {
+            "n_tensors": self.n_tensors,
+            "stripped_prefix": self.stripped_prefix,
+            "filled": list(self.filled),
+            "ignored": list(self.ignored),
+            "classifier_classes": self.classifier_classes,
+        }
+
+
+def unwrap_checkpoint(obj: Any, *, source: str) -> dict[str, torch.Tensor]:
+    """Return the state dict held by a loaded checkpoint object.
+
+    Accepts a plain mapping of tensors (torchvision) or a mapping with a ``state_dict``
+    entry (MedicalNet, Lightning).
+
+    Raises
+    ------
+    CheckpointMismatchError
+        Neither form, or non-tensor values.
+    """
+    if isinstance(obj, Mapping) and "state_dict" in obj and isinstance(obj["state_dict"], Mapping):
+        obj = obj["state_dict"]
+    if not isinstance(obj, Mapping) or not obj:
+        raise CheckpointMismatchError(
+            f"{source}: not a state dict (expected a mapping of parameter names to tensors, "
+            f"or a mapping with a 'state_dict' entry), got {type(obj).__name__}"
+        )
+    bad = [k for k, v in obj.items() if not isinstance(v, torch.Tensor)]
+    if bad:
+        raise CheckpointMismatchError(f"{source}: entries that are not tensors: {_names(bad)}")
+    return {str(k): v for k, v in obj.items()}
+
+
+def _names(keys: list[str] | set[str], limit: int = 12) -> str:
+    keys = sorted(keys)
+    shown = ", ".join(keys[:limit])
+    more = f" (+{len(keys) - limit} more)" if len(keys) > limit else ""
+    return f"[{shown}]{more}"
+
+
+def load_backbone(
+    model: str,
+    state: Mapping[str, torch.Tensor],
+    *,
+    spatial_dims: int,
+    source: str,
+) -> tuple[ResNet, LoadReport]:
+    """Build ``model`` and load a checkpoint into it strictly; then remove the classifier.
+
+    Parameters
+    ----------
+    model : str
+        Backbone name (see :func:`build_resnet`).
+    state : mapping of str to Tensor
+        State dict (see :func:`unwrap_checkpoint`). Keys may carry a ``module.`` prefix.
+    spatial_dims : {2, 3}
+        Layout to build.
+    source : str
+        File name or description, used in messages.
+
+    Returns
+    -------
+    net : monai.networks.nets.ResNet
+        Network with the loaded weights, in evaluation mode, classifier removed.
+    report : LoadReport
+        What was stripped, filled or ignored.
+
+    Raises
+    ------
+    CheckpointMismatchError
+        Missing keys, unexpected keys or shape differences; the message names them. Nothing
+        is loaded partially.
+
+    Notes
+    -----
+    A classifier ``fc.weight``/``fc.bias`` present in the file is loaded too (the network is
+    built with the file's number of classes, so the load is strict over the whole network)
+    and removed afterwards. Absent ``num_batches_tracked`` counters are set to 0. In 3D,
+    MedicalNet's segmentation head (``conv_seg.*``) is dropped and reported.
+    """
+    keys = list(state)
+    stripped = any(k.startswith("module.") for k in keys)
+    sd = {k.removeprefix("module."): v for k, v in state.items()}
+    if len(sd) != len(state):
+        raise CheckpointMismatchError(
+            f"{source}: keys collide once the 'module.' prefix is removed"
+        )
+    ignored: list[str] = []
+    if spatial_dims == 3:
+        ignored = [k for k in sd if k.startswith(HEAD_PREFIXES_3D)]
+        for k in ignored:
+            del sd[k]
+    n_classes: int | None = None
+    if "fc.weight" in sd:
+        n_classes = int(sd["fc.weight"].shape[0])
+    net = build_resnet(model, spatial_dims=spatial_dims, num_classes=n_classes)
+    expected = net.state_dict()
+    filled = [k for k in expected if k.endswith("num_batches_tracked") and k not in sd]
+    for k in filled:
+        sd[k] = torch.zeros((), dtype=torch.long)
+    missing = set(expected) - set(sd)
+    unexpected = set(sd) - set(expected)
+    wrong_shape = [
+        f"{k}: file {tuple(sd[k].shape)} vs network {tuple(expected[k].shape)}"
+        for k in expected
+        if k in sd and tuple(sd[k].shape) != tuple(expected[k].shape)
+    ]
+    if missing or unexpected or wrong_shape:
+        parts = [f"{source} does not match the {spatial_dims}D {model} layout"]
+        if missing:
+            parts.append(f"missing keys {_names(missing)}")
+        if unexpected:
+            parts.append(f"unexpected keys {_names(unexpected)}")
+        if wrong_shape:
+            parts.append(f"shape differences {wrong_shape[:8]}")
+        hint = _layout_hint(model, spatial_dims, missing, unexpected)
+        if hint:
+            parts.append(hint)
+        raise CheckpointMismatchError("; ".join(parts))
+    net.load_state_dict(sd, strict=True)
+    net.fc = None  # the classifier removed: forward returns the pooled embedding
+    net.eval()
+    if ignored:
+        log.info("%s: ignored head tensors %s", source, _names(ignored))
+    report = LoadReport(
+        n_tensors=len(sd) - len(filled),
+        stripped_prefix=stripped,
+        filled=tuple(filled),
+        ignored=tuple(sorted(ignored)),
+        classifier_classes=n_classes,
+    )
+    return net, report
+
+
+def _layout_hint(model: str, spatial_dims: int, missing: set[str], unexpected: set[str]) -> str:
+    """Explain the most common mismatches (wrong depth, shortcut type, 2D vs 3D file)."""
+    if any(".downsample." in k for k in unexpected) and not any(
+        ".downsample." in k for k in missing
+    ):
+        return (
+            "the file has 'B' shortcut (downsample) tensors that this layout lacks: it was "
+            "probably saved with another shortcut type or depth"
+        )
+    if any(".downsample." in k for k in missing) and not any(
+        ".downsample." in k for k in unexpected
+    ):
+        return "the file lacks 'B' shortcut (downsample) tensors: another shortcut type or depth?"
+    if any(k.startswith("layer") for k in unexpected | missing):
+        return f"the number of blocks differs: is the file really a {model}?"
+    return ""
+
+
+def random_backbone(model: str, *, spatial_dims: int, seed: int) -> ResNet:
+    """A backbone with MONAI's random initialisation from ``torch.manual_seed(seed)``.
+
+    The global torch random state is saved and restored around the initialisation.
+    """
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        net = build_resnet(model, spatial_dims=spatial_dims, num_classes=None)
+    return net.eval()

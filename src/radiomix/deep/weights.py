@@ -1,0 +1,320 @@
+"""Network weights: known published files, user files and random initialisation.
+
+``weights`` is one of
+
+- ``"imagenet"`` (2D): torchvision's ImageNet-1k files (``IMAGENET1K_V1``), looked up in the
+  cache folder, downloaded there when allowed, and checked against the hash prefix in the
+  file name (the first 8 hex digits of the file's SHA-256, as ``torch.hub`` checks it);
+- ``"medicalnet"`` (3D): the MedicalNet files of Chen, Ma & Zheng (2019), looked up and
+  downloaded the same way; no hash is published for them, so their SHA-256 is recorded
+  but cannot be verified;
+- a path to a ``.pth``/``.pt`` file (a state dict, or a mapping with a ``state_dict``
+  entry); its SHA-256 is recorded;
+- ``"random"``: MONAI's random initialisation from a fixed seed, flagged as such in the
+  provenance. Only when asked: nothing ever falls back to random weights.
+
+The cache folder is ``$RADIOMIX_CACHE/weights`` when ``RADIOMIX_CACHE`` is set, otherwise
+torch hub's checkpoint folder (``$TORCH_HOME/hub/checkpoints``, by default
+``~/.cache/torch/hub/checkpoints``), so a file fetched by torchvision is reused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from radiomix.deep.errors import WeightsError, WeightsNotFoundError
+
+log = logging.getLogger(__name__)
+log.addHandler(logging.NullHandler())
+
+_HASH_IN_NAME = re.compile(r"-([a-f0-9]+)\.")
+"""torch hub's convention: ``name-<sha256 prefix>.ext``."""
+
+
+@dataclass(frozen=True, slots=True)
+class KnownWeights:
+    """A published weight file.
+
+    Attributes
+    ----------
+    name : str
+        Keyword that selects it (``imagenet``, ``medicalnet``).
+    model : str
+        Backbone (``resnet18`` ...).
+    spatial_dims : int
+        2 or 3.
+    url : str
+        Download address.
+    sha256 : str or None
+        Full SHA-256 where it is known; otherwise the prefix in the file name is checked.
+    """
+
+    name: str
+    model: str
+    spatial_dims: int
+    url: str
+    sha256: str | None = None
+
+    @property
+    def filename(self) -> str:
+        """File name in the cache folder (the last part of the URL)."""
+        return self.url.rsplit("/", 1)[-1]
+
+    @property
+    def hash_prefix(self) -> str | None:
+        """Hex prefix of the SHA-256 carried by the file name, if any."""
+        return hash_prefix_of(self.filename)
+
+
+_TV = "https://download.pytorch.org/models/"
+_MN = "https://huggingface.co/TencentMedicalNet/MedicalNet-Resnet{d}/resolve/main/resnet_{d}_23dataset.pth"
+
+KNOWN_WEIGHTS: tuple[KnownWeights, ...] = (
+    KnownWeights("imagenet", "resnet18", 2, _TV + "resnet18-f37072fd.pth"),
+    KnownWeights("imagenet", "resnet34", 2, _TV + "resnet34-b627a593.pth"),
+    KnownWeights("imagenet", "resnet50", 2, _TV + "resnet50-0676ba61.pth"),
+    KnownWeights("medicalnet", "resnet10", 3, _MN.format(d=10)),
+    KnownWeights("medicalnet", "resnet18", 3, _MN.format(d=18)),
+    KnownWeights("medicalnet", "resnet34", 3, _MN.format(d=34)),
+    KnownWeights("medicalnet", "resnet50", 3, _MN.format(d=50)),
+)
+"""Published files: torchvision ``IMAGENET1K_V1`` ResNets and MedicalNet 3D ResNets."""
+
+KNOWN_NAMES: tuple[str, ...] = ("imagenet", "medicalnet")
+
+
+@dataclass(frozen=True, slots=True)
+class WeightsSource:
+    """Where the weights of one embedding network come from.
+
+    Attributes
+    ----------
+    kind : {"known", "file", "random"}
+        A published file, a user file, or random initialisation.
+    name : str
+        ``imagenet``, ``medicalnet``, ``file`` or ``random``.
+    path : Path or None
+        File read (None for random weights).
+    sha256 : str or None
+        SHA-256 of that file.
+    url : str or None
+        Published address (known files).
+    verified : str
+        How the file was checked: ``sha256``, ``hash-prefix``, ``unverified`` or
+        ``not-applicable`` (random).
+    """
+
+    kind: Literal["known", "file", "random"]
+    name: str
+    path: Path | None
+    sha256: str | None
+    url: str | None
+    verified: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-dict form for provenance (the file's name only, not its folder)."""
+        return {
+            "weights": self.name,
+            "weights_kind": self.kind,
+            "weights_file": self.path.name if self.path is not None else None,
+            "weights_sha256": self.sha256,
+            "weights_url": self.url,
+            "weights_verified": self.verified,
+            "random_weights": self.kind == "random",
+        }
+
+
+def hash_prefix_of(filename: str) -> str | None:
+    """The SHA-256 prefix carried by a torch-hub-style file name (``resnet18-f37072fd.pth``)."""
+    m = _HASH_IN_NAME.search(filename)
+    return m.group(1) if m else None
+
+
+def cache_dir() -> Path:
+    """Folder where published weight files are looked up and downloaded.
+
+    ``$RADIOMIX_CACHE/weights`` if ``RADIOMIX_CACHE`` is set, else torch hub's
+    ``<hub dir>/checkpoints`` (which follows ``TORCH_HOME``).
+    """
+    env = os.environ.get("RADIOMIX_CACHE")
+    if env:
+        return Path(env).expanduser() / "weights"
+    import torch.hub
+
+    return Path(torch.hub.get_dir()) / "checkpoints"
+
+
+def sha256_file(path: str | Path) -> str:
+    """SHA-256 of a file, in hex."""
+    h = hashlib.sha256()
+    with Path(path).open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def known_weights(name: str, model: str, spatial_dims: int) -> KnownWeights:
+    """The published file ``name`` for ``model`` in ``spatial_dims`` D.
+
+    Raises
+    ------
+    WeightsError
+        No such published file (e.g. ImageNet weights for a 3D network).
+    """
+    for k in KNOWN_WEIGHTS:
+        if k.name == name and k.model == model and k.spatial_dims == spatial_dims:
+            return k
+    avail = sorted(
+        {k.name for k in KNOWN_WEIGHTS if k.model == model and k.spatial_dims == spatial_dims}
+    )
+    raise WeightsError(
+        f"no published {name!r} weights for the {spatial_dims}D {model}; known for it: "
+        f"{avail or 'none'}. Pass weights=PATH to a checkpoint file, or weights='random'."
+    )
+
+
+def _download(url: str, dst: Path) -> None:
+    """Fetch ``url`` into ``dst`` (through a temporary file, as torch hub does)."""
+    import torch.hub
+
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    torch.hub.download_url_to_file(url, str(dst), hash_prefix=None, progress=False)
+
+
+def verify_file(path: Path, known: KnownWeights) -> tuple[str, str]:
+    """Check a file against its published hash; return ``(sha256, how)``.
+
+    Raises
+    ------
+    WeightsError
+        The digest differs from the published one (full or prefix).
+    """
+    digest = sha256_file(path)
+    if known.sha256 is not None:
+        if digest != known.sha256:
+            raise WeightsError(
+                f"{path}: SHA-256 {digest} differs from the published {known.sha256} of "
+                f"{known.url}; the file is damaged or not the published one. Delete it and "
+                "download it again, or pass weights=PATH to use it deliberately."
+            )
+        return digest, "sha256"
+    prefix = known.hash_prefix
+    if prefix is not None:
+        if not digest.startswith(prefix):
+            raise WeightsError(
+                f"{path}: SHA-256 {digest[:16]}... does not start with {prefix}, the hash "
+                f"prefix of the published file {known.filename}; the file is damaged or not "
+                "the published one. Delete it and download it again, or pass weights=PATH "
+                "to use it deliberately."
+            )
+        return digest, "hash-prefix"
+    return digest, "unverified"
+
+
+def resolve_weights(
+    weights: str | os.PathLike[str],
+    *,
+    model: str,
+    spatial_dims: int,
+    download: bool = True,
+) -> WeightsSource:
+    """Find (and if needed download and check) the weight file for a network.
+
+    Parameters
+    ----------
+    weights : str or path
+        ``"imagenet"``, ``"medicalnet"``, ``"random"`` or a path to a checkpoint file.
+    model : str
+        Backbone name.
+    spatial_dims : int
+        2 or 3.
+    download : bool
+        Whether a published file missing from the cache may be downloaded.
+
+    Returns
+    -------
+    WeightsSource
+
+    Raises
+    ------
+    WeightsNotFoundError
+        A published file is not cached and cannot be downloaded (offline, or
+        ``download=False``); the message names the file, the folder to put it in and the
+        URL, and suggests ``weights=PATH``.
+    WeightsError
+        Hash mismatch, or ``weights`` is neither a keyword nor an existing file.
+    """
+    if isinstance(weights, str) and weights == "random":
+        return WeightsSource("random", "random", None, None, None, "not-applicable")
+    if isinstance(weights, str) and weights in KNOWN_NAMES:
+        known = known_weights(weights, model, spatial_dims)
+        folder = cache_dir()
+        path = folder / known.filename
+        if not path.is_file():
+            reason = "downloads are disabled (download=False)"
+            if download:
+                log.info("downloading %s to %s", known.url, path)
+                try:
+                    _download(known.url, path)
+                    reason = ""
+                except (
+                    Exception
+                ) as exc:  # network errors come in many types (URLError, OSError, ...)
+                    reason = f"the download failed: {type(exc).__name__}: {exc}"
+            if reason:
+                raise WeightsNotFoundError(
+                    f"{weights} weights for the {spatial_dims}D {model} are not available: "
+                    f"{known.filename} is not in {folder} and {reason}. Fetch {known.url} on a "
+                    f"machine with network access and put it at {path} (the folder is "
+                    "$RADIOMIX_CACHE/weights when RADIOMIX_CACHE is set, otherwise "
+                    "$TORCH_HOME/hub/checkpoints), or pass weights=PATH to the file, or "
+                    "weights='random' for an untrained network."
+                )
+        digest, how = verify_file(path, known)
+        if how == "unverified":
+            log.warning("%s: no published hash; SHA-256 %s recorded, not verified", path, digest)
+        return WeightsSource("known", weights, path, digest, known.url, how)
+    path = Path(weights).expanduser()
+    if not path.is_file():
+        raise WeightsError(
+            f"weights must be 'imagenet' (2D), 'medicalnet' (3D), 'random' or the path of a "
+            f"checkpoint file; {str(weights)!r} is none of these (no such file)"
+        )
+    for known in KNOWN_WEIGHTS:
+        if (
+            known.filename == path.name
+            and known.model == model
+            and known.spatial_dims == spatial_dims
+        ):
+            digest, how = verify_file(path, known)
+            return WeightsSource("file", "file", path.resolve(), digest, known.url, how)
+    return WeightsSource("file", "file", path.resolve(), sha256_file(path), None, "unverified")
+
+
+def read_state_dict(source: WeightsSource) -> dict[str, Any]:
+    """Load the tensors of a weight file (``torch.load`` with ``weights_only=True``).
+
+    Raises
+    ------
+    WeightsError
+        The file cannot be read as a torch checkpoint.
+    """
+    import torch
+
+    from radiomix.deep.networks import unwrap_checkpoint
+
+    if source.path is None:
+        raise WeightsError("random weights have no file to read")
+    try:
+        obj = torch.load(source.path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises several types for unreadable files
+        raise WeightsError(
+            f"{source.path}: cannot be read as a torch checkpoint ({type(exc).__name__}: {exc})"
+        ) from exc
+    return unwrap_checkpoint(obj, source=source.path.name)

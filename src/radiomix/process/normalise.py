@@ -1,0 +1,309 @@
+"""Intensity normalisation on numpy arrays: min–max, z-score, histogram standardisation.
+
+All functions take (Z, Y, X) arrays, return new float64 arrays (the input is never
+modified) and compute their statistics in an optional boolean ``mask`` of the same shape:
+the ROI, or a reference region (e.g. muscle or fat for MR, as in reference-region
+normalisation). Voxels outside the mask are transformed with the same mapping.
+
+For multi-centre MR, where intensities have no physical unit and differ between scanners and
+protocols, :func:`fit_histogram_standardisation` and :func:`histogram_standardise` implement
+the piecewise-linear histogram standardisation of Nyúl, Udupa and Zhang (2000): landmarks
+(percentiles) learnt on training images are mapped onto a common standard scale.
+
+References
+----------
+Nyúl LG, Udupa JK, Zhang X. New variants of a method of MRI scale standardization. IEEE Trans
+Med Imaging 2000;19(2):143–150. doi:10.1109/42.836373.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from radiomix.errors import EmptyRoiError, GeometryMismatchError, InputError, SettingsError
+from radiomix.process.filters._validate import check_image
+from radiomix.types import BoolArray, FloatArray
+
+DEFAULT_LANDMARKS: tuple[float, ...] = (10.0, 20.0, 30.0, 40.0, 50.0, 60.0, 70.0, 80.0, 90.0)
+"""Default inner landmarks of histogram standardisation: the deciles (Nyúl et al. 2000)."""
+
+
+def _values(image: FloatArray, mask: BoolArray | None, what: str) -> FloatArray:
+    if mask is None:
+        return image.ravel()
+    m = np.asarray(mask)
+    if m.shape != image.shape:
+        raise GeometryMismatchError(
+            f"{what}: mask shape {m.shape} differs from image shape {image.shape}"
+        )
+    m = m.astype(bool, copy=False)
+    if not m.any():
+        raise EmptyRoiError(f"{what}: the mask holds no voxel")
+    return image[m]
+
+
+def minmax_normalise(
+    image: np.ndarray,
+    mask: BoolArray | None = None,
+    *,
+    out_range: tuple[float, float] = (0.0, 1.0),
+) -> FloatArray:
+    """Min–max normalisation: the mask's minimum maps to ``out_range[0]``, its maximum to
+    ``out_range[1]``.
+
+    Parameters
+    ----------
+    image : (Z, Y, X) ndarray
+        Image to normalise.
+    mask : (Z, Y, X) ndarray of bool or None
+        Region whose minimum and maximum define the mapping (ROI or reference region);
+        ``None`` uses the whole image. Voxels outside it may fall outside ``out_range``.
+    out_range : tuple of 2 float
+        Target interval (lower < upper).
+
+    Returns
+    -------
+    (Z, Y, X) ndarray of float64
+
+    Raises
+    ------
+    EmptyRoiError, GeometryMismatchError
+        Empty mask, or mask shape differs from the image.
+    InputError
+        The region is constant (max = min), so the mapping is undefined.
+    SettingsError
+        ``out_range`` not increasing.
+
+    Notes
+    -----
+    .. math:: I' = a + (b - a)\\frac{I - \\min_R I}{\\max_R I - \\min_R I}
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> minmax_normalise(np.array([[[2.0, 4.0, 6.0]]])).ravel().tolist()
+    [0.0, 0.5, 1.0]
+    """
+    lo, hi = (float(v) for v in out_range)
+    if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
+        raise SettingsError(
+            f"out_range must be two finite numbers, lower < upper; got {out_range!r}"
+        )
+    data = check_image(image)
+    values = _values(data, mask, "min-max normalisation")
+    vmin, vmax = float(values.min()), float(values.max())
+    if not vmax > vmin:
+        raise InputError(
+            f"min-max normalisation is undefined: the region is constant (all values {vmin})"
+        )
+    return lo + (hi - lo) * (data - vmin) / (vmax - vmin)
+
+
+def zscore_normalise(image: np.ndarray, mask: BoolArray | None = None) -> FloatArray:
+    """Z-score normalisation: subtract the mask's mean, divide by its standard deviation.
+
+    Parameters
+    ----------
+    image : (Z, Y, X) ndarray
+        Image to normalise.
+    mask : (Z, Y, X) ndarray of bool or None
+        Region whose mean and (population) standard deviation are used: ROI or reference
+        region; ``None`` uses the whole image.
+
+    Returns
+    -------
+    (Z, Y, X) ndarray of float64
+
+    Raises
+    ------
+    EmptyRoiError, GeometryMismatchError
+        Empty mask, or mask shape differs from the image.
+    InputError
+        The region is constant (standard deviation 0).
+
+    Notes
+    -----
+    .. math:: I' = \\frac{I - \\mu_R}{\\sigma_R},\\quad
+       \\sigma_R^2 = \\frac{1}{N_R}\\sum_{k \\in R}(I_k - \\mu_R)^2
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> zscore_normalise(np.array([[[1.0, 3.0]]])).ravel().tolist()
+    [-1.0, 1.0]
+    """
+    data = check_image(image)
+    values = _values(data, mask, "z-score normalisation")
+    mu = float(values.mean())
+    sd = float(values.std())
+    if not sd > 0:
+        raise InputError(
+            f"z-score normalisation is undefined: the region is constant (all values {mu})"
+        )
+    return (data - mu) / sd
+
+
+@dataclass(frozen=True, slots=True)
+class HistogramLandmarks:
+    """Standard scale learnt by :func:`fit_histogram_standardisation`.
+
+    Attributes
+    ----------
+    percentiles : tuple of float
+        Percentiles of every landmark, increasing, including the two ends
+        (``lower_percentile``, inner landmarks…, ``upper_percentile``).
+    standard : tuple of float
+        Their positions on the standard scale, increasing; the ends are the standard range.
+    n_images : int
+        Number of training images.
+    """
+
+    percentiles: tuple[float, ...]
+    standard: tuple[float, ...]
+    n_images: int
+
+
+def _check_percentiles(lower: float, upper: float, landmarks: Sequence[float]) -> tuple[float, ...]:
+    pcs = (float(lower), *(float(v) for v in landmarks), float(upper))
+    if not all(0.0 <= p <= 100.0 for p in pcs) or any(b <= a for a, b in itertools.pairwise(pcs)):
+        raise SettingsError(
+            "histogram standardisation percentiles must increase strictly within [0, 100]: "
+            f"lower {lower}, landmarks {tuple(landmarks)}, upper {upper}"
+        )
+    return pcs
+
+
+def _image_landmarks(values: FloatArray, pcs: tuple[float, ...], what: str) -> FloatArray:
+    marks = np.percentile(values, pcs)
+    if np.any(np.diff(marks) <= 0):
+        raise InputError(
+            f"{what}: landmarks {np.round(marks, 6).tolist()} at percentiles {list(pcs)} are not "
+            "strictly increasing (too few distinct intensities in the region); use fewer "
+            "landmarks or a larger region"
+        )
+    return marks
+
+
+def fit_histogram_standardisation(
+    images: Sequence[np.ndarray],
+    masks: Sequence[BoolArray | None] | None = None,
+    *,
+    landmarks: Sequence[float] = DEFAULT_LANDMARKS,
+    lower_percentile: float = 1.0,
+    upper_percentile: float = 99.0,
+    standard_range: tuple[float, float] = (0.0, 100.0),
+) -> HistogramLandmarks:
+    """Learn the standard histogram landmarks of Nyúl–Udupa standardisation.
+
+    Parameters
+    ----------
+    images : sequence of (Z, Y, X) ndarray
+        Training images (one per patient, same sequence and body region), e.g. the training
+        fold only, so that no information from test patients leaks into the scale.
+    masks : sequence of (Z, Y, X) bool ndarray or None, or None
+        Region of each image used for its histogram (e.g. a body or foreground mask);
+        ``None`` uses all voxels.
+    landmarks : sequence of float
+        Inner landmark percentiles (default: deciles 10 … 90).
+    lower_percentile, upper_percentile : float
+        Percentiles p1 and p2 mapped to the ends of ``standard_range`` (default 1 and 99,
+        which ignores outliers).
+    standard_range : tuple of 2 float
+        Standard scale [s1, s2].
+
+    Returns
+    -------
+    HistogramLandmarks
+
+    Raises
+    ------
+    SettingsError
+        Percentiles not strictly increasing within [0, 100], bad standard range, no image.
+    InputError, EmptyRoiError, GeometryMismatchError
+        Bad image or mask; landmarks of an image not strictly increasing.
+
+    Notes
+    -----
+    For training image i with landmark intensities :math:`p_1 < \\mu_{i,1} < … < p_2`, each
+    inner landmark is mapped linearly onto the standard scale,
+    :math:`\\mu'_{i,l} = s_1 + (\\mu_{i,l} - p_1)(s_2 - s_1)/(p_2 - p_1)`, and the standard
+    landmark is the mean :math:`\\bar\\mu'_l` over images (Nyúl et al. 2000).
+    """
+    if len(images) == 0:
+        raise SettingsError("fit_histogram_standardisation needs at least one training image")
+    if masks is not None and len(masks) != len(images):
+        raise InputError(f"got {len(images)} images but {len(masks)} masks")
+    s1, s2 = (float(v) for v in standard_range)
+    if not (math.isfinite(s1) and math.isfinite(s2) and s1 < s2):
+        raise SettingsError(f"standard_range must be increasing, got {standard_range!r}")
+    pcs = _check_percentiles(lower_percentile, upper_percentile, landmarks)
+    mapped = []
+    for i, img in enumerate(images):
+        data = check_image(img)
+        values = _values(data, None if masks is None else masks[i], f"training image {i}")
+        marks = _image_landmarks(values, pcs, f"training image {i}")
+        mapped.append(s1 + (marks - marks[0]) * (s2 - s1) / (marks[-1] - marks[0]))
+    standard = np.mean(mapped, axis=0)
+    standard[0], standard[-1] = s1, s2
+    return HistogramLandmarks(
+        percentiles=pcs, standard=tuple(float(v) for v in standard), n_images=len(images)
+    )
+
+
+def histogram_standardise(
+    image: np.ndarray, landmarks: HistogramLandmarks, mask: BoolArray | None = None
+) -> FloatArray:
+    """Map an image onto the standard scale (Nyúl–Udupa histogram standardisation).
+
+    Parameters
+    ----------
+    image : (Z, Y, X) ndarray
+        Image to standardise.
+    landmarks : HistogramLandmarks
+        Standard scale from :func:`fit_histogram_standardisation`.
+    mask : (Z, Y, X) ndarray of bool or None
+        Region whose histogram gives this image's landmarks (as in training).
+
+    Returns
+    -------
+    (Z, Y, X) ndarray of float64
+
+    Raises
+    ------
+    InputError, EmptyRoiError, GeometryMismatchError
+        Bad image or mask; landmarks not strictly increasing.
+
+    Notes
+    -----
+    The image's landmark intensities (same percentiles as in training) are mapped to the
+    standard landmarks by a piecewise-linear, increasing function; below the first and above
+    the last landmark the first and last segments are extended. An intensity transformation
+    ``a·I + b`` (a > 0) of the input leaves the output unchanged.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> img = rng.gamma(2.0, 100.0, size=(4, 16, 16))
+    >>> lm = fit_histogram_standardisation([img])
+    >>> a, b = histogram_standardise(img, lm), histogram_standardise(3 * img + 50, lm)
+    >>> bool(np.allclose(a, b))
+    True
+    """
+    data = check_image(image)
+    values = _values(data, mask, "histogram standardisation")
+    marks = _image_landmarks(values, landmarks.percentiles, "histogram standardisation")
+    std = np.asarray(landmarks.standard)
+    out = np.interp(data, marks, std)
+    lo_slope = (std[1] - std[0]) / (marks[1] - marks[0])
+    hi_slope = (std[-1] - std[-2]) / (marks[-1] - marks[-2])
+    below = data < marks[0]
+    above = data > marks[-1]
+    out[below] = std[0] + (data[below] - marks[0]) * lo_slope
+    out[above] = std[-1] + (data[above] - marks[-1]) * hi_slope
+    return out

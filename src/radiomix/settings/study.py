@@ -1,0 +1,524 @@
+"""The study file (``study.yaml``): image tags, their settings, ROI options and manifest.
+
+A study file names the manifest (one row per lesion) and, per image tag (``ct``, ``pet``,
+``mr_t1``, ``arterial`` …), the extraction settings: a packaged preset, a settings YAML
+file, an explicit settings mapping, or a preset/file with a mapping of overrides on top.
+It is read by the same strict loader as every other settings file
+(:func:`radiomix.settings.settings_from_dict`): an unknown key is refused with the nearest
+valid key as suggestion.
+
+Example
+-------
+.. code-block:: yaml
+
+    name: sts
+    manifest: manifest.csv                 # relative to this file
+    data_root: ${RADIOMIX_DATA:-../data}/sts   # image paths of the manifest are relative to it
+    columns: {labels: [lung_mets], time: time_days, event: lung_mets, centre: centre}
+    tags:
+      ct:
+        settings:
+          interpolation: {spacing: [2, 2, 2], round_intensities: true}
+          resegmentation: {range: [-200, 400]}
+          discretisation: {method: fbs, bin_width: 25}
+      pet:
+        preset: ibsi-C                       # base settings ...
+        settings: {discretisation: {method: fbs, bin_width: 0.25}}   # ... with overrides
+        roi: {label: 1}
+    deep: {model: resnet18, mode: 2.5d, weights: imagenet}
+
+``${VAR}`` and ``${VAR:-default}`` in ``manifest`` and ``data_root`` are replaced by the
+environment variable (or the default when it is unset or empty); relative results are
+taken from the study file's folder.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import difflib
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from radiomix.errors import SettingsError
+from radiomix.settings.loader import (
+    PRESETS,
+    load_preset,
+    settings_from_dict,
+    settings_hash,
+    settings_to_dict,
+)
+from radiomix.settings.steps import ExtractionSettings
+
+TAG_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
+"""Image tags are lower-case identifiers: they start the feature column names."""
+
+RESERVED_COLUMNS = ("settings_hash", "radiomix_version")
+"""Columns the cohort runner adds to every row; manifest columns may not use these names."""
+
+DeepModel = Literal["resnet18", "resnet34", "resnet50"]
+DeepMode = Literal["2d", "2.5d", "3d"]
+
+_ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+def _fail(msg: str) -> None:
+    raise SettingsError(msg)
+
+
+def _check_choice(where: str, value: Any, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        near = difflib.get_close_matches(str(value), choices, n=1)
+        hint = f"; did you mean {near[0]!r}?" if near else ""
+        _fail(f"{where} must be one of {', '.join(choices)}; got {value!r}{hint}")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RoiOptions:
+    """How the ROI of one image tag is taken from its mask (defaults for every lesion).
+
+    The manifest can override ``label`` and ``roi_name`` per lesion with the columns
+    ``<tag>_label`` and ``<tag>_roi_name``.
+
+    Parameters
+    ----------
+    label : int or None
+        Label value of a label-image mask, or segment number of a DICOM SEG. ``None``: a
+        binary mask (one non-zero label) is expected.
+    roi_name : str or None
+        ROI name of an RTSTRUCT, or segment label of a DICOM SEG.
+    resample_mask : bool
+        Resample the mask onto the image grid when their geometry differs (nearest
+        neighbour). When false (default), a geometry mismatch is an error of the case.
+    """
+
+    label: int | None = None
+    roi_name: str | None = None
+    resample_mask: bool = False
+
+    def __post_init__(self) -> None:
+        if self.label is not None and (
+            isinstance(self.label, bool) or not isinstance(self.label, int)
+        ):
+            _fail(f"roi.label must be an integer, got {self.label!r}")
+        if self.roi_name is not None and not isinstance(self.roi_name, str):
+            _fail(f"roi.roi_name must be a string, got {self.roi_name!r}")
+        if not isinstance(self.resample_mask, bool):
+            _fail(f"roi.resample_mask must be true or false, got {self.resample_mask!r}")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class TagSettings:
+    """Settings of one image tag.
+
+    Parameters
+    ----------
+    preset : str or None
+        Base settings: a packaged preset name (``ibsi-C`` …) or a settings YAML file
+        (relative to the study file). ``settings`` (a mapping) is applied on top.
+    settings : str, mapping or None
+        A preset name or settings YAML file, or an explicit settings mapping (the keys of
+        :class:`~radiomix.settings.ExtractionSettings`). With ``preset``, only a mapping of
+        overrides is allowed. Neither given: the default :class:`ExtractionSettings`.
+    roi : RoiOptions
+        ROI options of this tag.
+    """
+
+    preset: str | None = None
+    settings: str | dict[str, Any] | None = None
+    roi: RoiOptions = field(default_factory=RoiOptions)
+
+    def __post_init__(self) -> None:
+        if self.preset is not None and not isinstance(self.preset, str):
+            _fail(f"preset must be a preset name or a settings file, got {self.preset!r}")
+        if self.settings is not None and not isinstance(self.settings, str | dict):
+            _fail(
+                "settings must be a preset name, a settings file or a mapping, got "
+                f"{type(self.settings).__name__}"
+            )
+        if self.preset is not None and isinstance(self.settings, str):
+            _fail(
+                f"give either preset ({self.preset!r}) or settings ({self.settings!r}) as a "
+                "name; with a preset, settings must be a mapping of overrides"
+            )
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class DeepOptions:
+    """Deep-feature options of a study (CNN embeddings beside the radiomic features).
+
+    These options are validated and stored with the study provenance; the cohort runner
+    does not compute deep features yet (see :func:`radiomix.cohort.run_study`).
+
+    Parameters
+    ----------
+    model : {"resnet18", "resnet34", "resnet50"}
+        Backbone, classification layer removed.
+    mode : {"2d", "2.5d", "3d"}
+        Input: the largest ROI slice, three orthogonal slices through the ROI centre, or the
+        ROI volume.
+    weights : str
+        ``imagenet`` or a path to a weights file.
+    tags : tuple of str or None
+        Image tags to embed (default: every tag).
+    """
+
+    model: DeepModel = "resnet18"
+    mode: DeepMode = "2.5d"
+    weights: str = "imagenet"
+    tags: tuple[str, ...] | None = None
+
+    def __post_init__(self) -> None:
+        _check_choice("deep.model", self.model, ("resnet18", "resnet34", "resnet50"))
+        _check_choice("deep.mode", self.mode, ("2d", "2.5d", "3d"))
+        if not isinstance(self.weights, str) or not self.weights:
+            _fail(f"deep.weights must be 'imagenet' or a file path, got {self.weights!r}")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ManifestColumns:
+    """Manifest columns: identifiers, and the clinical columns copied into the table.
+
+    Parameters
+    ----------
+    patient_id, lesion_id : str
+        Names of the identifier columns.
+    labels : tuple of str
+        Outcome label columns (e.g. ``lung_mets``).
+    time, event : str or None
+        Time-to-event and event-indicator columns.
+    centre : str or None
+        Centre (site) column, for external validation splits.
+    covariates : tuple of str
+        Clinical covariates copied into the table.
+    """
+
+    patient_id: str = "patient_id"
+    lesion_id: str = "lesion_id"
+    labels: tuple[str, ...] = ()
+    time: str | None = None
+    event: str | None = None
+    centre: str | None = None
+    covariates: tuple[str, ...] = ()
+
+    @property
+    def carried(self) -> tuple[str, ...]:
+        """The clinical columns copied into the feature table, in order, without repeats."""
+        names = [*self.labels, self.time, self.event, self.centre, *self.covariates]
+        return tuple(dict.fromkeys(n for n in names if n))
+
+    def __post_init__(self) -> None:
+        for name in ("labels", "covariates"):
+            if not isinstance(getattr(self, name), tuple):
+                _fail(f"columns.{name} must be a list of column names, got {getattr(self, name)!r}")
+        for name in ("patient_id", "lesion_id"):
+            if not isinstance(getattr(self, name), str) or not getattr(self, name):
+                _fail(f"columns.{name} must be a column name, got {getattr(self, name)!r}")
+        if self.patient_id == self.lesion_id:
+            _fail("columns.patient_id and columns.lesion_id must be different columns")
+        for col in self.carried:
+            if not isinstance(col, str):
+                _fail(f"manifest column names must be strings, got {col!r}")
+            if col in (self.patient_id, self.lesion_id):
+                _fail(f"column {col!r} is an identifier; it cannot also be a label or covariate")
+            if col in RESERVED_COLUMNS:
+                _fail(f"column name {col!r} is reserved for the output table; rename it")
+            if "." in col:
+                _fail(f"column {col!r} contains a dot, which is reserved for feature columns")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class StudySettings:
+    """Contents of a study file (see the module docstring for an example).
+
+    Parameters
+    ----------
+    name : str
+        Study name (written to provenance).
+    manifest : str
+        Manifest CSV, relative to the study file (``${VAR:-default}`` expanded).
+    data_root : str or None
+        Folder that relative image and mask paths of the manifest start from; default:
+        the manifest's folder.
+    tags : mapping of str to TagSettings
+        Image tags in column order.
+    columns : ManifestColumns
+        Identifier and clinical columns of the manifest.
+    deep : DeepOptions or None
+        Deep-feature options (validated and recorded; not computed by the runner yet).
+    keep_partial : bool
+        Keep a lesion in the feature table when some of its tags failed, with missing
+        values in the failed tags' columns. Default false: such a lesion is left out of the
+        feature table (every failure is in the errors table either way), so no model is
+        fitted on silently imputed values.
+    """
+
+    manifest: str
+    tags: dict[str, TagSettings]
+    name: str = "study"
+    data_root: str | None = None
+    columns: ManifestColumns = field(default_factory=ManifestColumns)
+    deep: DeepOptions | None = None
+    keep_partial: bool = False
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.manifest, str) or not self.manifest:
+            _fail("manifest must name the manifest CSV file")
+        if self.data_root is not None and not isinstance(self.data_root, str):
+            _fail(f"data_root must be a folder path, got {self.data_root!r}")
+        if not isinstance(self.tags, dict) or not self.tags:
+            _fail("tags must map at least one image tag (e.g. ct, pet) to its settings")
+        for tag, value in self.tags.items():
+            if not isinstance(tag, str) or not TAG_PATTERN.match(tag):
+                _fail(
+                    f"image tag {tag!r} is not a lower-case identifier (letters, digits, _; "
+                    "starting with a letter), e.g. ct, pet, mr_t1"
+                )
+            if not isinstance(value, TagSettings):
+                _fail(f"tags.{tag} must be a mapping of tag settings")
+        if self.deep is not None and self.deep.tags is not None:
+            for tag in self.deep.tags:
+                if tag not in self.tags:
+                    _check_choice("deep.tags entries", tag, tuple(self.tags))
+        if not isinstance(self.keep_partial, bool):
+            _fail(f"keep_partial must be true or false, got {self.keep_partial!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class Study:
+    """A loaded study: its settings with every path and per-tag setting resolved.
+
+    Attributes
+    ----------
+    path : Path
+        The study file.
+    settings : StudySettings
+        The study file's contents.
+    manifest : Path
+        The manifest CSV.
+    data_root : Path
+        Folder that relative manifest paths start from.
+    extraction : dict of str to ExtractionSettings
+        Resolved settings of each tag, in tag order.
+    """
+
+    path: Path
+    settings: StudySettings
+    manifest: Path
+    data_root: Path
+    extraction: dict[str, ExtractionSettings]
+
+    @property
+    def tags(self) -> tuple[str, ...]:
+        """Image tags in column order."""
+        return tuple(self.extraction)
+
+    def tag_hashes(self) -> dict[str, str]:
+        """Settings hash of each tag."""
+        return {tag: settings_hash(s) for tag, s in self.extraction.items()}
+
+    def settings_hash(self) -> str:
+        """One hash over every tag's settings, their order and the ROI options."""
+        import hashlib
+        import json
+
+        blob = json.dumps(
+            {
+                "tags": [
+                    [t, h, dataclasses.asdict(self.settings.tags[t].roi)]
+                    for t, h in self.tag_hashes().items()
+                ],
+            },
+            sort_keys=True,
+        )
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-compatible description for provenance (resolved settings per tag)."""
+        s = self.settings
+        return {
+            "name": s.name,
+            "tags": {
+                t: {
+                    "settings": settings_to_dict(self.extraction[t]),
+                    "settings_hash": settings_hash(self.extraction[t]),
+                    "roi": dataclasses.asdict(s.tags[t].roi),
+                }
+                for t in self.tags
+            },
+            "columns": settings_to_dict(s.columns),
+            "deep": settings_to_dict(s.deep) if s.deep is not None else None,
+            "keep_partial": s.keep_partial,
+        }
+
+
+def expand_env(text: str) -> str:
+    """Replace ``${VAR}`` and ``${VAR:-default}`` by environment values.
+
+    Raises
+    ------
+    SettingsError
+        ``${VAR}`` without a default names an unset variable.
+
+    Examples
+    --------
+    >>> expand_env("${RADIOMIX_SURELY_UNSET_VAR:-../data}/sts")
+    '../data/sts'
+    """
+
+    def sub(m: re.Match[str]) -> str:
+        value = os.environ.get(m.group(1))
+        if value:
+            return value
+        if m.group(2) is not None:
+            return m.group(2)
+        raise SettingsError(
+            f"environment variable {m.group(1)} is not set (used in {text!r}); set it or "
+            f"write ${{{m.group(1)}:-default}}"
+        )
+
+    return _ENV.sub(sub, text)
+
+
+def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _named_settings(name: str, folder: Path, where: str) -> dict[str, Any]:
+    """Settings mapping of a preset name or a settings YAML file (relative to ``folder``)."""
+    if name in PRESETS:
+        return settings_to_dict(load_preset(name))
+    path = Path(expand_env(name))
+    path = path if path.is_absolute() else folder / path
+    if not path.is_file():
+        lowered = {p.lower(): p for p in PRESETS}
+        near = difflib.get_close_matches(name.lower(), list(lowered), n=1)
+        hint = f"; did you mean preset {lowered[near[0]]!r}?" if near else ""
+        raise SettingsError(
+            f"{where}: {name!r} is neither a preset ({', '.join(PRESETS)}) nor a settings "
+            f"file (looked for {path}){hint}"
+        )
+    try:
+        data: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise SettingsError(f"{where}: settings file {path} is not valid YAML: {exc}") from exc
+    # validate the file on its own first so that its errors name it
+    settings_from_dict(data, cls=ExtractionSettings, _where=str(path.name))
+    return data
+
+
+def resolve_tag_settings(tag: str, ts: TagSettings, folder: Path) -> ExtractionSettings:
+    """The :class:`ExtractionSettings` of one tag (preset/file, then overrides)."""
+    where = f"tags.{tag}"
+    if isinstance(ts.settings, str):
+        base, over = _named_settings(ts.settings, folder, f"{where}.settings"), {}
+    else:
+        base = _named_settings(ts.preset, folder, f"{where}.preset") if ts.preset else {}
+        over = ts.settings or {}
+    return settings_from_dict(
+        _deep_merge(base, over), cls=ExtractionSettings, _where=f"{where}.settings"
+    )
+
+
+def study_from_dict(data: dict[str, Any], *, folder: Path, path: Path | None = None) -> Study:
+    """Build a :class:`Study` from a mapping as read from a study file.
+
+    Parameters
+    ----------
+    data : dict
+        The study file's contents.
+    folder : Path
+        Folder that relative paths (manifest, data_root, settings files) start from.
+    path : Path, optional
+        The study file (for provenance).
+
+    Raises
+    ------
+    SettingsError
+        Unknown key (with a suggestion), invalid value or unresolvable settings.
+    """
+    if not isinstance(data, dict):
+        raise SettingsError("a study file must hold a mapping (manifest, tags, ...)")
+    data = dict(data)
+    tags = data.get("tags")
+    if isinstance(tags, dict):
+        converted: dict[str, Any] = {}
+        for tag, value in tags.items():
+            if value is None:
+                value = {}
+            if not isinstance(value, dict):
+                raise SettingsError(
+                    f"tags.{tag} must be a mapping (preset, settings, roi), got {value!r}"
+                )
+            converted[tag] = settings_from_dict(value, cls=TagSettings, _where=f"tags.{tag}")
+        data["tags"] = converted
+    for required in ("manifest", "tags"):
+        if required not in data:
+            raise SettingsError(f"the study file needs a {required!r} entry")
+    settings = settings_from_dict(data, cls=StudySettings)
+    folder = Path(folder)
+    manifest = Path(expand_env(settings.manifest))
+    manifest = manifest if manifest.is_absolute() else folder / manifest
+    if settings.data_root is not None:
+        root = Path(expand_env(settings.data_root))
+        root = root if root.is_absolute() else folder / root
+    else:
+        root = manifest.parent
+    extraction = {t: resolve_tag_settings(t, ts, folder) for t, ts in settings.tags.items()}
+    return Study(
+        path=Path(path) if path is not None else folder / "study.yaml",
+        settings=settings,
+        manifest=Path(os.path.normpath(manifest)),
+        data_root=Path(os.path.normpath(root)),
+        extraction=extraction,
+    )
+
+
+def load_study(path: str | os.PathLike[str]) -> Study:
+    """Read and validate a study file (strictly: unknown keys are refused).
+
+    Parameters
+    ----------
+    path : path
+        The ``study.yaml`` file.
+
+    Returns
+    -------
+    Study
+        Settings with the manifest path, data root and per-tag settings resolved.
+
+    Raises
+    ------
+    SettingsError
+        Missing file, invalid YAML, unknown key (with the nearest valid key) or invalid
+        value.
+
+    Examples
+    --------
+    >>> study = load_study("examples/sts/study.yaml")  # doctest: +SKIP
+    >>> study.tags  # doctest: +SKIP
+    ('ct', 'pet', 'mr_t1')
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SettingsError(f"study file not found: {path}") from None
+    except IsADirectoryError:
+        raise SettingsError(f"study file {path} is a folder; pass the study.yaml file") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise SettingsError(f"study file {path} is not valid YAML: {exc}") from exc
+    return study_from_dict(data, folder=path.resolve().parent, path=path.resolve())

@@ -1,0 +1,95 @@
+"""Parallel runs give the serial table: a local process pool and a real Dask cluster (a
+scheduler and two worker processes on loopback), with the tasks seen on both workers."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from cohort_helpers import FAST, SMALL, lesion, write_study
+
+from radiomix.cohort import run_study
+from radiomix.errors import SettingsError
+from radiomix.table import read_provenance
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("parallel")
+    rows = [lesion(p, lung_mets=str(i % 2)) for i, p in enumerate(SMALL)]
+    rows[5]["pet_mask"] = "nifti/STS_998/pet/mask.nii.gz"  # one failing case as well
+    pet = {**FAST["pet"], "features": {"families": ["stat", "ih"]}}  # quick families
+    return write_study(folder, rows, settings={"pet": pet}, columns={"labels": ["lung_mets"]})
+
+
+@pytest.fixture(scope="module")
+def serial(study, tmp_path_factory):
+    out = tmp_path_factory.mktemp("serial_out")
+    result = run_study(study, out)
+    assert (result.n_cases, result.n_failed) == (8, 1)
+    return result
+
+
+def _same_tables(a, b):
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(a.features_path), pd.read_parquet(b.features_path)
+    )
+    pd.testing.assert_frame_equal(pd.read_parquet(a.errors_path), pd.read_parquet(b.errors_path))
+
+
+def test_process_pool_equals_serial(study, serial, tmp_path):
+    result = run_study(study, tmp_path / "out", jobs=2)
+    _same_tables(result, serial)
+    prov = read_provenance(result.features_path)
+    assert prov["execution"]["mode"] == "process-pool"
+    workers = {c["worker"] for c in prov["cases"]}
+    assert read_provenance(serial.features_path)["cases"][0]["worker"] not in workers
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address=":0",
+    ) as c:
+        yield c
+
+
+def test_dask_cluster_equals_serial_and_uses_both_workers(study, serial, cluster, tmp_path):
+    address = cluster.scheduler_address
+    assert address.startswith("tcp://127.0.0.1:")
+    result = run_study(study, tmp_path / "out", scheduler=address)
+    _same_tables(result, serial)
+    prov = read_provenance(result.features_path)
+    assert prov["execution"] == {"mode": "dask", "jobs": 1, "scheduler": "remote"}
+    used = {c["worker"] for c in prov["cases"] if c["status"] == "ok"}
+    assert used == {cluster.workers[w].worker_address for w in cluster.workers}
+    assert len(used) == 2  # no silent serial fallback
+
+
+@pytest.mark.slow
+def test_dask_local_cluster_equals_serial(study, serial, tmp_path):
+    pytest.importorskip("distributed")
+    result = run_study(study, tmp_path / "out", jobs=2, scheduler="local")
+    _same_tables(result, serial)
+    prov = read_provenance(result.features_path)
+    assert {c["worker"].split(":")[0] for c in prov["cases"]} == {"tcp"}
+
+
+def test_unreachable_scheduler_is_a_settings_error(study, tmp_path):
+    pytest.importorskip("distributed")
+    import socket
+
+    with socket.socket() as s:  # a free port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    import dask
+
+    with (
+        dask.config.set({"distributed.comm.timeouts.connect": "1s"}),
+        pytest.raises(SettingsError, match="cannot connect to the Dask scheduler"),
+    ):
+        run_study(study, tmp_path / "out", scheduler=f"tcp://127.0.0.1:{port}")
