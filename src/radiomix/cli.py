@@ -94,6 +94,20 @@ def extract(
     case_id: Annotated[
         str | None, typer.Option(help="Identifier written in the table and messages.")
     ] = None,
+    deep: Annotated[
+        str | None,
+        typer.Option(
+            help="Add CNN embeddings: MODEL[:MODE], e.g. resnet18:2.5d (modes slices, "
+            "max_slice, 2.5d, 3d; slice embeddings are averaged and maxed over the lesion)."
+        ),
+    ] = None,
+    deep_weights: Annotated[
+        str,
+        typer.Option(
+            help="Weights for --deep: imagenet (2D) / medicalnet (3D) from the cache "
+            "($RADIOMIX_CACHE or $TORCH_HOME), a checkpoint PATH, or random (recorded)."
+        ),
+    ] = "imagenet",
 ) -> None:
     """Extract the radiomic features of one image and mask into a table."""
     from radiomix.extraction import extract as run_extract
@@ -103,6 +117,12 @@ def extract(
         console.print("[red]error[/red]: give --preset or --config, not both")
         raise typer.Exit(EXIT_USAGE)
     try:
+        deep_settings = None
+        if deep is not None:
+            from radiomix.deep import DeepSettings, parse_deep_spec
+
+            model, mode = parse_deep_spec(deep)
+            deep_settings = DeepSettings(model=model, mode=mode, weights=deep_weights)
         result = run_extract(
             image,
             mask,
@@ -112,6 +132,7 @@ def extract(
             resample_mask=resample_mask,
             tag=tag,
             case_id=case_id,
+            deep=deep_settings,
         )
         ids = {"case_id": case_id} if case_id else {}
         path = write_table([result.row(**ids)], out_file, provenance=result.provenance)
@@ -231,6 +252,18 @@ def demo(
         f"{path.resolve()}",
         highlight=False,
     )
+
+
+def _register_subcommands() -> None:
+    """Commands defined beside their subject (cohort runs, model evaluation)."""
+    from radiomix.cli_cohort import run
+    from radiomix.cli_model import evaluate
+
+    app.command("run")(run)
+    app.command("evaluate")(evaluate)
+
+
+_register_subcommands()
 
 
 def main() -> None:

@@ -52,6 +52,18 @@ class SuvConversionError(DicomError):
     """PET values cannot be converted to SUV; the message names the missing attribute."""
 
 
+class WeightsError(InputError):
+    """Network weights cannot be used: not found, wrong hash, or not the expected layout."""
+
+
+class WeightsNotFoundError(WeightsError):
+    """A known weight file is neither cached nor downloadable; the message says where to put it."""
+
+
+class CheckpointMismatchError(WeightsError):
+    """A checkpoint's keys or shapes differ from the network; the message names them."""
+
+
 class DependencyError(RadiomixError, ImportError):
     """An optional dependency (an extra of the package) is not installed."""
 

@@ -3,16 +3,26 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from radiomix.check import check_case
+from radiomix.check import CheckedCase, check_case
 from radiomix.features.extract import compute_features
 from radiomix.io import is_dicom_object, load_image, load_mask
 from radiomix.process.pipeline import process_case
-from radiomix.settings import ExtractionSettings, load_preset, settings_hash, settings_to_dict
+from radiomix.roi import RoiContext
+from radiomix.settings import (
+    ExtractionSettings,
+    FilterSettings,
+    load_preset,
+    settings_hash,
+    settings_to_dict,
+)
 from radiomix.table import file_hash, package_versions
+
+if TYPE_CHECKING:
+    from radiomix.deep import DeepSettings
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +77,7 @@ def extract(
     resample_mask: bool = False,
     tag: str = "image",
     case_id: str | None = None,
+    deep: DeepSettings | None = None,
 ) -> CaseResult:
     """Extract the radiomic features of one image and mask.
 
@@ -88,6 +99,10 @@ def extract(
         Image tag of the column names.
     case_id : str, optional
         Identifier used in messages.
+    deep : radiomix.deep.DeepSettings, optional
+        Also compute CNN embeddings of the tumour (columns ``<tag>.deep.<model>_<mode>.fNNN``);
+        slice embeddings (mode ``slices``) are aggregated to the lesion (mean, max and the
+        slice count) so that they join the radiomic row.
 
     Returns
     -------
@@ -113,6 +128,12 @@ def extract(
     )
     processed = process_case(checked, s)
     features = compute_features(processed.context, s, tag=tag)
+    for filt in s.response_maps.filters:
+        features.update(response_map_features(processed.context, s, filt, tag=tag))
+    deep_provenance = None
+    if deep is not None:
+        embedded, deep_provenance = _deep_columns(checked, deep, tag=tag)
+        features.update(embedded)
     log.info("%s: %d features", case_id or tag, len(features))
     provenance = {
         "settings": settings_to_dict(s),
@@ -123,4 +144,49 @@ def extract(
         "processed_spacing_mm_zyx": list(processed.spacing),
         "notes": dict(processed.context.notes),
     }
+    if deep_provenance is not None:
+        provenance["deep"] = deep_provenance
     return CaseResult(features=features, provenance=provenance)
+
+
+def _deep_columns(
+    checked: CheckedCase, deep: DeepSettings, *, tag: str
+) -> tuple[dict[str, float], dict[str, Any]]:
+    """Lesion-level deep-feature columns of a checked case and their provenance."""
+    from radiomix.deep import DeepEmbedder, aggregate_slices, embed
+
+    rows = embed(checked, embedder=DeepEmbedder(deep), tag=tag)
+    provenance = dict(rows.attrs.get("radiomix.deep", {}))
+    if deep.mode == "slices":
+        rows = aggregate_slices(rows, by=[])
+    prefix = f"{tag}.deep."
+    columns = {c: float(rows.iloc[0][c]) for c in rows.columns if str(c).startswith(prefix)}
+    return columns, provenance
+
+
+def response_map_features(
+    ctx: RoiContext, settings: ExtractionSettings, filt: FilterSettings, *, tag: str
+) -> dict[str, float]:
+    """Features of one filter response map over the ROI (IBSI 2 phase 2).
+
+    The filter is applied to the processed image (after interpolation and rounding, with the
+    crop margin of ``settings.response_maps``); the response is evaluated in the same
+    intensity mask. Columns are ``<tag>.<filter tag>.<family>.<feature>``.
+    """
+    from radiomix.process.filters import apply_filter
+
+    response = apply_filter(ctx.image, spacing=ctx.spacing, settings=filt)
+    filtered = RoiContext(
+        response,
+        ctx.morph_mask,
+        ctx.int_mask,
+        ctx.spacing,
+        levels=ctx.levels,
+        n_levels=ctx.n_levels,
+        ivh=ctx.ivh,
+        settings=ctx.settings,
+    )
+    only = replace(
+        settings, features=replace(settings.features, families=settings.response_maps.families)
+    )
+    return compute_features(filtered, only, tag=tag, filter_name=filt.tag)

@@ -30,7 +30,7 @@ from typing import Any
 import torch
 from monai.networks.nets.resnet import ResNet
 
-from radiomix.deep.errors import CheckpointMismatchError
+from radiomix.errors import CheckpointMismatchError
 from radiomix.deep.settings import MODELS_2D, MODELS_3D
 
 log = logging.getLogger(__name__)

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from radiomix.deep.errors import WeightsError, WeightsNotFoundError
+from radiomix.errors import WeightsError, WeightsNotFoundError
 
 log = logging.getLogger(__name__)
 log.addHandler(logging.NullHandler())

@@ -77,12 +77,15 @@ def process_arrays(
     )
     order = ORDERS[interp.method]
     box = _bbox(mask)
+    margin_mm = settings.crop.margin_mm
+    if settings.response_maps.filters:
+        margin_mm = max(margin_mm, settings.response_maps.margin_mm)
     # new-grid index range covering the ROI bounding box plus the margin, and the
     # original-grid crop that supports interpolation at those points
     new_range: list[tuple[int, int]] = []
     old_range: list[tuple[int, int]] = []
     for axis, (g, (lo, hi)) in enumerate(zip(grids, box, strict=True)):
-        m_old = settings.crop.margin_mm / spacing[axis]
+        m_old = margin_mm / spacing[axis]
         first = max(0, math.floor((lo - m_old - g.start) / g.step))
         stop = min(g.size, math.ceil((hi + m_old - g.start) / g.step) + 1)
         new_range.append((first, stop))

@@ -5,6 +5,7 @@ presets (``ibsi-digital``, ``ibsi-A`` … ``ibsi-E``) and the per-tag settings o
 file; unknown keys are refused with the nearest valid key as suggestion.
 """
 
+from radiomix.settings.filters import FilterSettings
 from radiomix.settings.loader import (
     PRESETS,
     load_preset,
@@ -22,6 +23,7 @@ from radiomix.settings.steps import (
     IvhSettings,
     MaskInterpolationSettings,
     ResegmentationSettings,
+    ResponseMapSettings,
 )
 
 __all__ = [
@@ -30,10 +32,12 @@ __all__ = [
     "DiscretisationSettings",
     "ExtractionSettings",
     "FeatureSettings",
+    "FilterSettings",
     "InterpolationSettings",
     "IvhSettings",
     "MaskInterpolationSettings",
     "ResegmentationSettings",
+    "ResponseMapSettings",
     "load_preset",
     "load_settings_file",
     "settings_from_dict",

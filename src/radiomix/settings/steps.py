@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from radiomix.errors import SettingsError
+from radiomix.settings.filters import FilterSettings
 
 Dimensionality = Literal["2d", "3d"]
 ImageInterpolation = Literal["nearest", "linear", "cubic"]
@@ -282,9 +283,48 @@ class FeatureSettings:
         if self.moran_max_voxels < 2:
             _fail(f"features.moran_max_voxels must be >= 2, got {self.moran_max_voxels!r}")
         if self.moran_sample_voxels < 2:
-            _fail(
-                f"features.moran_sample_voxels must be >= 2, got {self.moran_sample_voxels!r}"
-            )
+            _fail(f"features.moran_sample_voxels must be >= 2, got {self.moran_sample_voxels!r}")
+
+
+RESPONSE_MAP_FAMILIES: tuple[str, ...] = ("stat",)
+"""Families computed on filter response maps (IBSI 2 phase 2: intensity statistics)."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ResponseMapSettings:
+    """Convolutional filters (IBSI 2) whose response maps get their own features.
+
+    Parameters
+    ----------
+    filters : tuple of FilterSettings
+        Filters applied to the processed (interpolated, rounded) image; each response map
+        is evaluated in the intensity mask and named by the filter's ``tag`` in the column
+        names (``ct.log_s1p5mm.stat.mean``).
+    families : tuple of str
+        Families computed on each response map; intensity statistics (UHIW) only, since
+        discretisation settings chosen for the image do not carry over to filter responses.
+    margin_mm : float
+        Crop margin around the ROI while filters are set, in mm: it must exceed the filter
+        kernel radius (e.g. 4σ for LoG and Gaussian, half the mean-filter support) so that
+        responses inside the ROI never see the crop border.
+    """
+
+    filters: tuple[FilterSettings, ...] = ()
+    families: tuple[str, ...] = RESPONSE_MAP_FAMILIES
+    margin_mm: float = 30.0
+
+    def __post_init__(self) -> None:
+        for fam in self.families:
+            if fam not in RESPONSE_MAP_FAMILIES:
+                _fail(
+                    f"response_maps.families supports {', '.join(RESPONSE_MAP_FAMILIES)} only, "
+                    f"got {fam!r}"
+                )
+        if not (self.margin_mm >= 0 and math.isfinite(self.margin_mm)):
+            _fail(f"response_maps.margin_mm must be a finite number >= 0, got {self.margin_mm!r}")
+        tags = [f.tag for f in self.filters]
+        if len(set(tags)) != len(tags):
+            _fail(f"response_maps.filters repeat a filter: {tags}")
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -306,6 +346,7 @@ class ExtractionSettings:
     discretisation: DiscretisationSettings = field(default_factory=DiscretisationSettings)
     ivh: IvhSettings = field(default_factory=IvhSettings)
     features: FeatureSettings = field(default_factory=FeatureSettings)
+    response_maps: ResponseMapSettings = field(default_factory=ResponseMapSettings)
 
     def __post_init__(self) -> None:
         if self.dimensionality not in ("2d", "3d"):
