@@ -1,0 +1,329 @@
+"""``radiomix evaluate``: leakage-free evaluation of a model on a feature + clinical table.
+
+Mounted into :mod:`radiomix.cli` by the lead (register :func:`evaluate` as the command
+``evaluate``); also usable on its own through :data:`app`.
+
+Writes to ``--out``: ``metrics.json`` (metrics with 95 % patient-bootstrap CIs, folds,
+settings, versions), ``predictions.csv`` (out-of-sample predictions), ``model.joblib`` (the
+final model refitted on all rows, tuned by patient-grouped CV, with versions) and figures
+(``roc.png``, ``calibration.png``, ``decision_curve.png``; ``km.png`` for survival).
+Exit codes: 0 success, 1 bad input (message printed), 2 usage error.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import numpy as np
+import pandas as pd
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from radiomix.errors import InputError, RadiomixError
+
+app = typer.Typer(
+    help="Evaluate models on feature tables without patient leakage.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+console = Console(stderr=True)
+out = Console()
+log = logging.getLogger(__name__)
+
+EXIT_OK, EXIT_INPUT, EXIT_USAGE = 0, 1, 2
+MODEL_VERSIONS = ("radiomix", "numpy", "scipy", "pandas", "scikit-learn", "lifelines", "joblib")
+
+
+class Validation(StrEnum):
+    nested = "nested"
+    holdout = "holdout"
+    external = "external"
+
+
+class Level(StrEnum):
+    row = "row"
+    patient = "patient"
+
+
+def _read(path: Path) -> pd.DataFrame:
+    suffix = path.suffix.lower()
+    if not path.exists():
+        raise InputError(f"file not found: {path}")
+    if suffix == ".parquet":
+        return pd.read_parquet(path)
+    if suffix == ".csv":
+        return pd.read_csv(path)
+    raise InputError(f"table {path.name} must be .parquet or .csv")
+
+
+def _load(table: Path | None, clinical: Path | None, group: str) -> pd.DataFrame:
+    if table is None and clinical is None:
+        raise InputError("give --table (features), --clinical, or both")
+    frames = [(p, _read(p)) for p in (table, clinical) if p is not None]
+    for p, f in frames:
+        if group not in f.columns:
+            raise InputError(f"{p.name} has no group column {group!r}; set --group")
+    if len(frames) == 1:
+        return frames[0][1]
+    feat, clin = frames[0][1], frames[1][1]
+    dup = clin[group].duplicated()
+    if dup.any():
+        raise InputError(f"clinical table lists patients more than once: "
+                         f"{clin.loc[dup, group].tolist()[:5]}")
+    overlap = [c for c in clin.columns if c in feat.columns and c != group]
+    merged = feat.merge(clin.drop(columns=overlap), on=group, how="left", validate="m:1")
+    missing = ~feat[group].isin(clin[group])
+    if missing.any():
+        log.warning("%d feature rows have no clinical row", int(missing.sum()))
+    return merged
+
+
+def _design(frame: pd.DataFrame, features: str | None, ordinal: list[str], exclude: set[str],
+            ) -> pd.DataFrame:
+    from radiomix.model.clinical import encode_clinical, parse_ordinal
+    from radiomix.model.columns import ID_COLUMNS, is_feature_column, select_columns
+
+    cols = [c for c in frame.columns if c not in exclude and c not in ID_COLUMNS]
+    if features:
+        chosen = select_columns(cols, features.split(","))
+    else:
+        chosen = [c for c in cols if is_feature_column(c)]
+        if not chosen:
+            raise InputError("no feature column found; list the columns with --features")
+    feat_cols = [c for c in chosen if is_feature_column(c)]
+    clin_cols = [c for c in chosen if not is_feature_column(c)]
+    ords = dict(parse_ordinal(s) for s in ordinal)
+    parts = [frame[feat_cols].apply(pd.to_numeric, errors="raise")] if feat_cols else []
+    if clin_cols:
+        parts.append(encode_clinical(frame, clin_cols, ordinal=ords))
+    X = pd.concat(parts, axis=1)
+    if X.shape[1] == 0:
+        raise InputError("no usable column after encoding")
+    return X
+
+
+def _versions() -> dict[str, str]:
+    from radiomix.table import package_versions
+
+    return package_versions(MODEL_VERSIONS)
+
+
+def _print_metrics(title: str, metrics: pd.DataFrame) -> None:
+    t = Table("metric", "estimate", "95 % CI", title=title)
+    for _, r in metrics.iterrows():
+        label = r["metric"] + (f" @ {r['horizon']:g}" if pd.notna(r.get("horizon", np.nan))
+                               else "")
+        t.add_row(label, f"{r['estimate']:.3f}", f"{r['ci_low']:.3f} – {r['ci_high']:.3f}")
+    out.print(t)
+
+
+def _save_fig(fig: Any, path: Path) -> str:
+    fig.savefig(path, dpi=120)
+    return path.name
+
+
+@app.command()
+def evaluate(
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")],
+    table: Annotated[Path | None, typer.Option(
+        help="Feature table (.parquet/.csv): one row per lesion or slice, with the group column.")
+    ] = None,
+    clinical: Annotated[Path | None, typer.Option(
+        help="Clinical table (.csv/.parquet), one row per patient, joined on --group.")
+    ] = None,
+    label: Annotated[str | None, typer.Option(
+        help="Outcome column (classes). Give --time and --event instead for survival.")
+    ] = None,
+    group: Annotated[str, typer.Option(
+        help="Patient id column: every split keeps a patient's rows together.")
+    ] = "patient_id",
+    features: Annotated[str | None, typer.Option(
+        help="Comma list of columns, wildcards (ct.original.glcm.*) or blocks (radiomic, deep, "
+             "clinical). Default: every feature column of --table.")
+    ] = None,
+    ordinal: Annotated[list[str] | None, typer.Option(
+        help="Ordinal coding COLUMN=LOW,MID,HIGH (repeatable), e.g. grade=Low,Intermediate,High.")
+    ] = None,
+    model: Annotated[str, typer.Option(
+        help="knn, logistic, svm, rf, gb, voting, stacking, radscore; survival: cox, lasso-cox.")
+    ] = "logistic",
+    selector: Annotated[str | None, typer.Option(
+        help="Comma list of selection steps: variance, correlation, fdr, lasso, mrmr.")
+    ] = None,
+    deep_pca: Annotated[int | None, typer.Option(help="PCA components of the deep block.")] = None,
+    tune: Annotated[bool, typer.Option(help="Tune hyper-parameters in the inner loop.")] = True,
+    validation: Annotated[Validation, typer.Option(
+        help="nested (grouped nested CV), holdout (patient 70/30), external (by --centre).")
+    ] = Validation.nested,
+    centre: Annotated[str | None, typer.Option(help="Centre column (external validation).")
+                      ] = None,
+    test_centre: Annotated[list[str] | None, typer.Option(
+        help="External test centre(s) (repeatable).")] = None,
+    outer: Annotated[int, typer.Option(help="Outer folds.")] = 5,
+    inner: Annotated[int, typer.Option(help="Inner folds (tuning).")] = 3,
+    repeats: Annotated[int, typer.Option(help="Repeats of the outer CV.")] = 5,
+    test_size: Annotated[float, typer.Option(help="Hold-out test fraction.")] = 0.3,
+    level: Annotated[Level, typer.Option(
+        help="Score rows, or patients (mean prediction of their rows).")] = Level.row,
+    bootstrap: Annotated[int, typer.Option(help="Patient-bootstrap replicates.")] = 1000,
+    seed: Annotated[int, typer.Option(help="Seed of splits, bootstrap and models.")] = 0,
+    time: Annotated[str | None, typer.Option(help="Survival time column.")] = None,
+    event: Annotated[str | None, typer.Option(help="Survival event column (1 = event).")
+                     ] = None,
+    horizon: Annotated[list[float] | None, typer.Option(
+        help="Time-dependent AUC horizon(s), in --time units (repeatable).")] = None,
+) -> None:
+    """Evaluate a model with patient-grouped validation; write metrics, predictions, model."""
+    survival = time is not None or event is not None
+    if survival and (time is None or event is None or label is not None):
+        console.print("[red]error[/red]: survival needs --time and --event (and no --label)")
+        raise typer.Exit(EXIT_USAGE)
+    if not survival and label is None:
+        console.print("[red]error[/red]: give --label (or --time and --event)")
+        raise typer.Exit(EXIT_USAGE)
+    try:
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(limits=1):
+            frame = _load(table, clinical, group)
+            out_dir.mkdir(parents=True, exist_ok=True)
+            exclude = {group, *(c for c in (label, time, event, centre) if c)}
+            X = _design(frame, features, ordinal or [], exclude)
+            settings = {"table": str(table) if table else None,
+                        "clinical": str(clinical) if clinical else None, "group": group,
+                        "features": list(X.columns), "model": model, "selector": selector,
+                        "seed": seed, "tune": tune}
+            if survival:
+                doc = _run_survival(frame, X, time, event, group, model, outer, repeats,
+                                    bootstrap, seed, horizon or [], out_dir)
+            else:
+                doc = _run_classification(
+                    frame, X, label, group, model=model, selector=selector, deep_pca=deep_pca,
+                    tune=tune, validation=validation, centre=centre,
+                    test_centre=test_centre or [], outer=outer, inner=inner, repeats=repeats,
+                    test_size=test_size, level=level.value, bootstrap=bootstrap, seed=seed,
+                    out_dir=out_dir)
+    except RadiomixError as exc:
+        console.print(f"[red]error[/red] ({type(exc).__name__}): {exc}", highlight=False,
+                      soft_wrap=True)
+        raise typer.Exit(EXIT_INPUT) from None
+    doc = {"radiomix_evaluate": settings, **doc, "versions": _versions()}
+    (out_dir / "metrics.json").write_text(json.dumps(doc, indent=1, default=str) + "\n",
+                                          encoding="utf-8")
+    out.print(f"written: {', '.join(sorted(p.name for p in out_dir.iterdir()))} in {out_dir}",
+              highlight=False)
+
+
+def _run_classification(
+    frame: pd.DataFrame, X: pd.DataFrame, label: str, group: str, *, model: str,
+    selector: str | None, deep_pca: int | None, tune: bool, validation: Validation,
+    centre: str | None, test_centre: list[str], outer: int, inner: int, repeats: int,
+    test_size: float, level: str, bootstrap: int, seed: int, out_dir: Path,
+) -> dict[str, Any]:
+    import joblib
+
+    from radiomix.evaluate import external_validation, fit_tuned, holdout_validation, nested_cv
+    from radiomix.evaluate.figures import calibration_figure, decision_curve_figure, roc_figure
+    from radiomix.model import build_pipeline, default_param_grid
+
+    if label not in frame.columns:
+        raise InputError(f"label column {label!r} not found")
+    keep = frame[label].notna().to_numpy()
+    if not keep.all():
+        log.warning("%d rows without a label are left out", int((~keep).sum()))
+    y = frame.loc[keep, label].to_numpy()
+    Xk = X.loc[keep].reset_index(drop=True)
+    g = frame.loc[keep, group].to_numpy()
+    steps = [s.strip() for s in selector.split(",")] if selector else None
+    pipe = build_pipeline(model, selector=steps, deep_pca=deep_pca, random_state=seed)
+    grid = default_param_grid(model) if tune else None
+    common = {"param_grid": grid, "inner_splits": inner, "level": level,
+              "n_bootstrap": bootstrap, "random_state": seed}
+    if validation is Validation.nested:
+        res = nested_cv(pipe, Xk, y, groups=g, outer_splits=outer, n_repeats=repeats, **common)
+    elif validation is Validation.holdout:
+        res = holdout_validation(pipe, Xk, y, groups=g, test_size=test_size, **common)
+    else:
+        if centre is None or centre not in frame.columns or not test_centre:
+            raise InputError("external validation needs --centre COLUMN and --test-centre NAME")
+        res = external_validation(pipe, Xk, y, groups=g,
+                                  centre=frame.loc[keep, centre].to_numpy(),
+                                  test_centres=test_centre, **common)
+    _print_metrics(res.scheme, res.metrics)
+    pred = res.predictions.copy()
+    if level == "row":
+        pred.insert(1, "index", frame.index[keep][pred["row"].to_numpy()])
+    pred.to_csv(out_dir / "predictions.csv", index=False)
+    final = fit_tuned(pipe, Xk, y, groups=g, param_grid=grid, inner_splits=inner,
+                      random_state=seed)
+    versions = _versions()
+    joblib.dump({"model": final, "features": list(Xk.columns), "label": label,
+                 "classes": res.classes, "versions": versions}, out_dir / "model.joblib")
+    figures = []
+    if len(res.classes) == 2:
+        figures = [
+            _save_fig(roc_figure({model: res}, random_state=seed), out_dir / "roc.png"),
+            _save_fig(calibration_figure(res), out_dir / "calibration.png"),
+            _save_fig(decision_curve_figure(res), out_dir / "decision_curve.png"),
+        ]
+    return {**res.to_dict(), "n_rows": int(len(y)), "n_patients": int(pd.unique(g).size),
+            "final_model": {"best_params": dict(getattr(final, "best_params_", {})),
+                            "file": "model.joblib"},
+            "predictions": "predictions.csv", "figures": figures}
+
+
+def _run_survival(
+    frame: pd.DataFrame, X: pd.DataFrame, time: str, event: str, group: str, model: str,
+    outer: int, repeats: int, bootstrap: int, seed: int, horizons: list[float], out_dir: Path,
+) -> dict[str, Any]:
+    import joblib
+    from sklearn.pipeline import Pipeline
+
+    from radiomix.evaluate.survival import km_by_risk_group, survival_cv
+    from radiomix.model.fuse import BlockFuser
+    from radiomix.model.survival import CoxPH, LassoCox, survival_target
+
+    if model not in ("cox", "lasso-cox"):
+        raise InputError(f"survival models are cox and lasso-cox; got {model!r}")
+    for c in (time, event):
+        if c not in frame.columns:
+            raise InputError(f"column {c!r} not found")
+    t = pd.to_numeric(frame[time], errors="coerce")
+    e = pd.to_numeric(frame[event], errors="coerce")
+    keep = (t.notna() & e.notna()).to_numpy()
+    est = CoxPH(penalizer=0.01) if model == "cox" else LassoCox()
+    pipe = Pipeline([("fuse", BlockFuser(scale=None)), ("model", est)])
+    Xk = X.loc[keep].reset_index(drop=True)
+    g = frame.loc[keep, group].to_numpy()
+    res = survival_cv(pipe, Xk, t[keep].to_numpy(), e[keep].to_numpy(), groups=g,
+                      horizons=horizons, n_splits=outer, n_repeats=repeats,
+                      n_bootstrap=bootstrap, random_state=seed)
+    _print_metrics(res.scheme, res.metrics)
+    res.predictions.to_csv(out_dir / "predictions.csv", index=False)
+    final = pipe.fit(Xk, survival_target(t[keep], e[keep]))
+    versions = _versions()
+    joblib.dump({"model": final, "features": list(Xk.columns), "time": time, "event": event,
+                 "versions": versions}, out_dir / "model.joblib")
+    first = res.predictions[res.predictions["repeat"] == 0]
+    km = km_by_risk_group(first["time"], first["risk"], first["event"])
+    _save_fig(km.plot(time_label=time), out_dir / "km.png")
+    coef = final.named_steps["model"].coefficients()
+    return {**res.to_dict(), "n_rows": int(keep.sum()), "n_patients": int(pd.unique(g).size),
+            "km_logrank_p_out_of_fold": km.logrank_p,
+            "final_model": {"coefficients": coef.to_dict("records"), "file": "model.joblib"},
+            "predictions": "predictions.csv", "figures": ["km.png"]}
+
+
+def main() -> None:  # pragma: no cover - console entry when run on its own
+    """Run :data:`app`."""
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,170 @@
+"""Patient-level bootstrap confidence intervals.
+
+Replicates resample *patients* with replacement (every row of a drawn patient enters the
+replicate as many times as the patient is drawn), so intervals stay honest when a patient
+contributes several rows (slices, lesions). Intervals are percentile intervals of the
+replicate values; replicates where a metric is undefined (e.g. one class only) are left out
+and counted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from radiomix.errors import InputError
+from radiomix.evaluate.metrics import (
+    BINARY_METRICS,
+    MULTICLASS_METRICS,
+    multiclass_metrics,
+    weighted_binary_metrics,
+)
+from radiomix.evaluate.splits import check_groups
+from radiomix.types import FloatArray
+
+
+def patient_bootstrap_weights(
+    groups: Any, *, n_bootstrap: int, random_state: int | np.random.Generator | None = 0
+) -> FloatArray:
+    """Row weights of ``n_bootstrap`` patient-bootstrap replicates, shape (B, n_rows).
+
+    Each replicate draws as many patients as there are, uniformly with replacement; a row
+    gets the number of times its patient was drawn.
+
+    Examples
+    --------
+    >>> W = patient_bootstrap_weights(["a", "a", "b"], n_bootstrap=4, random_state=0)
+    >>> bool((W[:, 0] == W[:, 1]).all()), W.sum(axis=1).tolist() == [W[i, 0] * 2 + W[i, 2]
+    ...     for i in range(4)]
+    (True, True)
+    """
+    if not (isinstance(n_bootstrap, (int, np.integer)) and n_bootstrap >= 1):
+        raise InputError(f"n_bootstrap must be an int >= 1; got {n_bootstrap!r}")
+    g = np.asarray(groups)
+    codes, uniques = pd.factorize(g)
+    rng = np.random.default_rng(random_state)
+    n_groups = uniques.size
+    draws = rng.integers(0, n_groups, size=(n_bootstrap, n_groups))
+    offset = (np.arange(n_bootstrap)[:, None] * n_groups + draws).ravel()
+    counts = np.bincount(offset, minlength=n_bootstrap * n_groups).reshape(n_bootstrap, n_groups)
+    return counts[:, codes].astype(float)
+
+
+def percentile_interval(values: FloatArray, *, level: float = 0.95) -> tuple[float, float, int]:
+    """Percentile interval of replicate values (NaN ignored) and the number of valid ones."""
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    if v.size == 0:
+        return np.nan, np.nan, 0
+    a = (1 - level) / 2
+    lo, hi = np.quantile(v, [a, 1 - a])
+    return float(lo), float(hi), int(v.size)
+
+
+def bootstrap_binary_metrics(
+    y: Any,
+    proba: Any,
+    *,
+    groups: Any,
+    n_bootstrap: int = 1000,
+    random_state: int = 0,
+    threshold: float = 0.5,
+    level: float = 0.95,
+    chunk: int = 250,
+    metrics: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """Binary metrics with patient-bootstrap confidence intervals.
+
+    Parameters
+    ----------
+    y : array-like of shape (n,)
+        Labels in {0, 1}.
+    proba : array-like of shape (n,) or (R, n)
+        Predicted probabilities of class 1; R rows for R repeats of a cross-validation
+        (each a full out-of-fold vector). The estimate is the mean over repeats of each
+        metric, and every bootstrap replicate is averaged over repeats the same way.
+    groups : array-like of shape (n,)
+        Patient of each row (required).
+    n_bootstrap : int
+    random_state : int
+    threshold : float
+    level : float
+        Coverage of the interval (0.95).
+    chunk : int
+        Replicates computed at once (memory bound).
+    metrics : sequence of str, optional
+        Subset of the metrics (default all).
+
+    Returns
+    -------
+    DataFrame
+        One row per metric of :data:`~radiomix.evaluate.metrics.BINARY_METRICS`: ``metric``,
+        ``estimate``, ``ci_low``, ``ci_high``, ``n_boot`` (valid replicates).
+    """
+    y = np.asarray(y).ravel()
+    P = np.atleast_2d(np.asarray(proba, dtype=float))
+    if P.shape[1] != y.size:
+        raise InputError(f"proba has {P.shape[1]} columns for {y.size} labels")
+    g = check_groups(groups, y.size)
+    names = [k for k in BINARY_METRICS if metrics is None or k in metrics]
+    kw = {"threshold": threshold, "metrics": metrics}
+    point_per_repeat = [weighted_binary_metrics(y, p, **kw) for p in P]
+    point = {k: np.mean([m[k][0] for m in point_per_repeat]) for k in names}
+    W = patient_bootstrap_weights(g, n_bootstrap=n_bootstrap, random_state=random_state)
+    reps: dict[str, list[FloatArray]] = {k: [] for k in names}
+    for start in range(0, n_bootstrap, chunk):
+        Wc = W[start : start + chunk]
+        per_repeat = [weighted_binary_metrics(y, p, Wc, **kw) for p in P]
+        for k in names:
+            stack = np.vstack([m[k] for m in per_repeat])
+            with np.errstate(invalid="ignore"):
+                reps[k].append(stack.mean(axis=0))
+    rows = []
+    for k in names:
+        lo, hi, nv = percentile_interval(np.concatenate(reps[k]), level=level)
+        rows.append({"metric": k, "estimate": float(point[k]), "ci_low": lo, "ci_high": hi,
+                     "n_boot": nv})
+    return pd.DataFrame(rows)
+
+
+def bootstrap_multiclass_metrics(
+    y: Any,
+    proba: Any,
+    classes: Any,
+    *,
+    groups: Any,
+    n_bootstrap: int = 1000,
+    random_state: int = 0,
+    level: float = 0.95,
+) -> pd.DataFrame:
+    """Multi-class metrics (:data:`MULTICLASS_METRICS`) with patient-bootstrap intervals.
+
+    Parameters
+    ----------
+    proba : array-like of shape (n, K) or (R, n, K)
+        Class probabilities (R repeats optional).
+    """
+    y = np.asarray(y).ravel()
+    P = np.asarray(proba, dtype=float)
+    if P.ndim == 2:
+        P = P[None]
+    g = check_groups(groups, y.size)
+    point = {
+        k: float(np.mean([multiclass_metrics(y, p, classes)[k] for p in P]))
+        for k in MULTICLASS_METRICS
+    }
+    W = patient_bootstrap_weights(g, n_bootstrap=n_bootstrap, random_state=random_state)
+    reps = {k: np.full(n_bootstrap, np.nan) for k in MULTICLASS_METRICS}
+    for b in range(n_bootstrap):
+        idx = np.repeat(np.arange(y.size), W[b].astype(int))
+        vals = [multiclass_metrics(y[idx], p[idx], classes) for p in P]
+        for k in MULTICLASS_METRICS:
+            reps[k][b] = np.mean([v[k] for v in vals])
+    rows = []
+    for k in MULTICLASS_METRICS:
+        lo, hi, nv = percentile_interval(reps[k], level=level)
+        rows.append({"metric": k, "estimate": point[k], "ci_low": lo, "ci_high": hi, "n_boot": nv})
+    return pd.DataFrame(rows)

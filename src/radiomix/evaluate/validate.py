@@ -1,0 +1,462 @@
+"""Leakage-free evaluation: nested patient-grouped CV, patient hold-out, external centre.
+
+Every function takes the *whole* estimator (a :class:`~sklearn.pipeline.Pipeline` from
+:func:`radiomix.model.build_pipeline`: fuse -> select -> classify) and the raw feature
+table, and fits a fresh clone on training rows only, so imputation, scaling, PCA,
+selection and tuning never see the test rows. ``groups`` (patient ids) is required.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, TypeVar
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, clone
+from sklearn.model_selection import GridSearchCV, StratifiedGroupKFold
+
+from radiomix.errors import InputError
+from radiomix.evaluate.bootstrap import bootstrap_binary_metrics, bootstrap_multiclass_metrics
+from radiomix.evaluate.splits import (
+    Split,
+    assert_disjoint,
+    centre_split,
+    check_groups,
+    grouped_cv_splits,
+    patient_holdout_split,
+)
+
+log = logging.getLogger(__name__)
+
+Level = Literal["row", "patient"]
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def single_blas_thread(func: F) -> F:
+    """Run ``func`` with BLAS/OpenMP limited to one thread (restored afterwards).
+
+    Radiomics tables are small: multi-threaded BLAS on 50 x 10 matrices costs more in
+    thread hand-over than it saves (a 6x slow-down measured on a busy 2-core machine).
+    """
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(limits=1):
+            return func(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+@dataclass
+class EvaluationResult:
+    """Metrics with patient-bootstrap CIs, out-of-sample predictions and per-fold details.
+
+    Attributes
+    ----------
+    scheme : str
+        How the predictions were obtained (e.g. ``nested patient-grouped CV 5x3, 2 repeats``).
+    metrics : DataFrame
+        ``metric``, ``estimate``, ``ci_low``, ``ci_high``, ``n_boot``.
+    predictions : DataFrame
+        Long format: ``row`` (position in the input, or patient id when ``level="patient"``),
+        ``patient_id``, ``y_true``, ``repeat``, ``fold``, then ``proba`` (binary) or
+        ``proba_<class>`` (multi-class).
+    folds : DataFrame
+        One row per outer fold: sizes, fold ROC AUC, chosen hyper-parameters.
+    classes : list
+    settings : dict
+        Everything needed to repeat the evaluation (splits, seeds, grid, level).
+    """
+
+    scheme: str
+    metrics: pd.DataFrame
+    predictions: pd.DataFrame
+    folds: pd.DataFrame
+    classes: list[Any]
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    def estimate(self, metric: str) -> float:
+        """Point estimate of ``metric``."""
+        return float(self._row(metric)["estimate"])
+
+    def ci(self, metric: str) -> tuple[float, float]:
+        """95 % (or ``settings['level']``) bootstrap interval of ``metric``."""
+        row = self._row(metric)
+        return float(row["ci_low"]), float(row["ci_high"])
+
+    def _row(self, metric: str) -> pd.Series:
+        hit = self.metrics[self.metrics["metric"] == metric]
+        if hit.empty:
+            raise InputError(f"unknown metric {metric!r}; have {self.metrics['metric'].tolist()}")
+        return hit.iloc[0]
+
+    def oof_matrix(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Binary predictions as a (repeats, rows) matrix with the rows' labels and patients."""
+        if "proba" not in self.predictions:
+            raise InputError("oof_matrix is for binary outcomes")
+        wide = self.predictions.pivot(index="row", columns="repeat", values="proba").sort_index()
+        meta = self.predictions.drop_duplicates("row").set_index("row").loc[wide.index]
+        return wide.to_numpy().T, meta["y_true"].to_numpy(), meta["patient_id"].to_numpy()
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable summary (metrics, folds, settings; no predictions)."""
+        return {
+            "scheme": self.scheme,
+            "classes": [_py(c) for c in self.classes],
+            "metrics": {
+                r["metric"]: {k: _py(r[k]) for k in ("estimate", "ci_low", "ci_high", "n_boot")}
+                for _, r in self.metrics.iterrows()
+            },
+            "folds": [{k: _py(v) for k, v in r.items()} for r in self.folds.to_dict("records")],
+            "settings": {k: _py(v) for k, v in self.settings.items()},
+        }
+
+
+def _py(v: Any) -> Any:
+    if isinstance(v, (np.floating, float)):
+        return None if not np.isfinite(v) else float(v)
+    if isinstance(v, np.integer):
+        return int(v)
+    if isinstance(v, np.bool_):
+        return bool(v)
+    if isinstance(v, Mapping):
+        return {str(k): _py(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_py(x) for x in v]
+    return v
+
+
+def _check_xy(X: Any, y: Any, groups: Any) -> tuple[Any, np.ndarray, np.ndarray]:
+    if groups is None:
+        check_groups(None, 0)  # raises MissingGroupsError with the explanation
+    y = np.asarray(y).ravel()
+    if len(X) != y.size:
+        raise InputError(f"X has {len(X)} rows but y has {y.size}")
+    g = check_groups(groups, y.size)
+    if pd.isna(pd.Series(y)).any():
+        raise InputError(f"y holds {int(pd.isna(pd.Series(y)).sum())} missing labels; drop them")
+    if np.unique(y).size < 2:
+        raise InputError("y holds a single class; nothing to evaluate")
+    return X, y, g
+
+
+def _rows(X: Any, idx: np.ndarray) -> Any:
+    return X.iloc[idx] if isinstance(X, pd.DataFrame) else np.asarray(X)[idx]
+
+
+def _scoring(n_classes: int) -> str:
+    return "roc_auc" if n_classes == 2 else "roc_auc_ovr"
+
+
+def fit_tuned(
+    estimator: BaseEstimator,
+    X: Any,
+    y: Any,
+    *,
+    groups: Any,
+    param_grid: Mapping[str, Sequence[Any]] | None = None,
+    inner_splits: int = 3,
+    random_state: int = 0,
+) -> BaseEstimator:
+    """Fit a clone of ``estimator``, tuned by patient-grouped CV over ``param_grid``.
+
+    Without a grid the clone is simply fitted. With one, ``GridSearchCV`` with
+    ``StratifiedGroupKFold(inner_splits)`` (grouped by ``groups``) chooses the parameters
+    by ROC AUC and refits on all rows. Used for the inner loop and for the final model.
+
+    Returns
+    -------
+    estimator
+        Fitted; a ``GridSearchCV`` when a grid is given (``best_params_``).
+    """
+    X, y, g = _check_xy(X, y, groups)
+    est = clone(estimator)
+    if not param_grid:
+        return est.fit(X, y)
+    n_classes = np.unique(y).size
+    inner = StratifiedGroupKFold(n_splits=inner_splits, shuffle=True, random_state=random_state)
+    search = GridSearchCV(est, dict(param_grid), scoring=_scoring(n_classes), cv=inner,
+                          refit=True, error_score="raise")
+    return search.fit(X, y, groups=g)
+
+
+def _predict(model: BaseEstimator, X: Any) -> np.ndarray:
+    if not hasattr(model, "predict_proba"):
+        raise InputError(f"{type(model).__name__} has no predict_proba; a classifier is needed")
+    return np.asarray(model.predict_proba(X), dtype=float)
+
+
+def _run_splits(
+    estimator: BaseEstimator,
+    X: Any,
+    y: np.ndarray,
+    g: np.ndarray,
+    splits: Sequence[Split],
+    *,
+    param_grid: Mapping[str, Sequence[Any]] | None,
+    inner_splits: int,
+    random_state: int,
+) -> tuple[pd.DataFrame, pd.DataFrame, list[Any]]:
+    classes = np.unique(y)
+    pred_rows: list[pd.DataFrame] = []
+    fold_rows: list[dict[str, Any]] = []
+    for sp in splits:
+        assert_disjoint(g, sp.train, sp.test)
+        model = fit_tuned(
+            estimator, _rows(X, sp.train), y[sp.train], groups=g[sp.train],
+            param_grid=param_grid, inner_splits=inner_splits,
+            random_state=random_state + 1000 * sp.repeat + sp.fold,
+        )
+        proba = _predict(model, _rows(X, sp.test))
+        model_classes = np.asarray(getattr(model, "classes_", classes))
+        full = np.zeros((sp.test.size, classes.size))
+        for j, c in enumerate(model_classes):
+            full[:, np.searchsorted(classes, c)] = proba[:, j]
+        frame = pd.DataFrame({"row": sp.test, "patient_id": g[sp.test], "y_true": y[sp.test],
+                              "repeat": sp.repeat, "fold": sp.fold})
+        if classes.size == 2:
+            frame["proba"] = full[:, 1]
+        else:
+            for j, c in enumerate(classes):
+                frame[f"proba_{c}"] = full[:, j]
+        pred_rows.append(frame)
+        yt = y[sp.test]
+        fold_auc = np.nan
+        if np.unique(yt).size == 2 and classes.size == 2:
+            from radiomix.evaluate.metrics import weighted_roc_auc
+
+            fold_auc = float(weighted_roc_auc(yt == classes[1], full[:, 1])[0])
+        fold_rows.append({
+            "repeat": sp.repeat, "fold": sp.fold, "n_train": int(sp.train.size),
+            "n_test": int(sp.test.size), "n_test_patients": int(np.unique(g[sp.test]).size),
+            "roc_auc": fold_auc,
+            "best_params": dict(getattr(model, "best_params_", {})),
+        })
+    return pd.concat(pred_rows, ignore_index=True), pd.DataFrame(fold_rows), list(classes)
+
+
+def _to_patient_level(pred: pd.DataFrame) -> pd.DataFrame:
+    per = pred.groupby("patient_id")["y_true"].nunique()
+    mixed = per[per > 1].index.tolist()
+    if mixed:
+        raise InputError(
+            f"level='patient' needs one label per patient; {len(mixed)} patient(s) have "
+            f"several (e.g. {mixed[:3]}). Use level='row' for lesion-level labels."
+        )
+    prob_cols = [c for c in pred.columns if c.startswith("proba")]
+    agg = pred.groupby(["repeat", "patient_id"], sort=True).agg(
+        {"y_true": "first", "fold": "first", **{c: "mean" for c in prob_cols}}
+    ).reset_index()
+    agg["row"] = agg["patient_id"]
+    return agg[["row", "patient_id", "y_true", "repeat", "fold", *prob_cols]]
+
+
+def _summarise(
+    pred: pd.DataFrame, classes: list[Any], *, n_bootstrap: int, random_state: int,
+    threshold: float,
+) -> pd.DataFrame:
+    if len(classes) == 2:
+        wide = pred.pivot(index="row", columns="repeat", values="proba").sort_index()
+        meta = pred.drop_duplicates("row").set_index("row").loc[wide.index]
+        if wide.isna().any().any():
+            raise InputError("some rows lack a prediction in a repeat")
+        y01 = (meta["y_true"].to_numpy() == classes[1]).astype(int)
+        return bootstrap_binary_metrics(
+            y01, wide.to_numpy().T, groups=meta["patient_id"].to_numpy(),
+            n_bootstrap=n_bootstrap, random_state=random_state, threshold=threshold,
+        )
+    prob_cols = [f"proba_{c}" for c in classes]
+    repeats = sorted(pred["repeat"].unique())
+    first = pred[pred["repeat"] == repeats[0]].sort_values("row")
+    stack = np.stack([
+        pred[pred["repeat"] == r].sort_values("row")[prob_cols].to_numpy() for r in repeats
+    ])
+    return bootstrap_multiclass_metrics(
+        first["y_true"].to_numpy(), stack, np.asarray(classes),
+        groups=first["patient_id"].to_numpy(), n_bootstrap=n_bootstrap,
+        random_state=random_state,
+    )
+
+
+def _finish(
+    scheme: str, pred: pd.DataFrame, folds: pd.DataFrame, classes: list[Any], *,
+    level: Level, n_bootstrap: int, random_state: int, threshold: float,
+    settings: dict[str, Any],
+) -> EvaluationResult:
+    if level not in ("row", "patient"):
+        raise InputError(f"level must be 'row' or 'patient'; got {level!r}")
+    if level == "patient":
+        pred = _to_patient_level(pred)
+    metrics = _summarise(pred, classes, n_bootstrap=n_bootstrap, random_state=random_state,
+                         threshold=threshold)
+    settings = {**settings, "level": level, "n_bootstrap": n_bootstrap,
+                "bootstrap": "patients resampled with replacement, percentile 95 % CI",
+                "threshold": threshold, "random_state": random_state}
+    return EvaluationResult(scheme, metrics, pred, folds, classes, settings)
+
+
+@single_blas_thread
+def nested_cv(
+    estimator: BaseEstimator,
+    X: Any,
+    y: Any,
+    *,
+    groups: Any,
+    param_grid: Mapping[str, Sequence[Any]] | None = None,
+    outer_splits: int = 5,
+    inner_splits: int = 3,
+    n_repeats: int = 1,
+    level: Level = "row",
+    n_bootstrap: int = 1000,
+    threshold: float = 0.5,
+    random_state: int = 0,
+) -> EvaluationResult:
+    """Repeated, stratified, patient-grouped nested cross-validation.
+
+    The outer loop (``StratifiedGroupKFold(outer_splits)``, reshuffled for each repeat)
+    scores; the inner loop (``StratifiedGroupKFold(inner_splits)`` on the outer training
+    patients) tunes ``param_grid`` by ROC AUC. Each outer training fold fits a fresh clone of
+    the whole pipeline, so preprocessing and selection never see the test patients.
+
+    Parameters
+    ----------
+    estimator : estimator with ``predict_proba``
+        Usually a pipeline from :func:`radiomix.model.build_pipeline`.
+    X : DataFrame or array of shape (n, p)
+    y : array-like of shape (n,)
+        Class labels (binary or multi-class).
+    groups : array-like of shape (n,)
+        Patient id of each row. Required: without it :class:`MissingGroupsError`.
+    param_grid : mapping, optional
+        Inner-loop grid (e.g. :func:`radiomix.model.default_param_grid`); none = no tuning.
+    outer_splits, inner_splits, n_repeats : int
+    level : {"row", "patient"}
+        ``patient`` averages the predictions of each patient's rows (one label per patient)
+        before scoring; ``row`` scores rows and still resamples patients in the bootstrap.
+    n_bootstrap : int
+        Patient-bootstrap replicates of the CIs.
+    threshold : float
+        Probability threshold of accuracy, sensitivity, specificity.
+    random_state : int
+        Seeds of the splits (repeat ``r`` uses ``random_state + r``) and the bootstrap.
+
+    Returns
+    -------
+    EvaluationResult
+        Metrics averaged over repeats, with 95 % patient-bootstrap CIs.
+
+    Raises
+    ------
+    MissingGroupsError
+        ``groups`` is None.
+
+    Examples
+    --------
+    >>> from radiomix.model import build_pipeline
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(60, 3)); y = (X[:, 0] > 0).astype(int)
+    >>> res = nested_cv(build_pipeline("logistic"), X, y, groups=np.arange(60), n_bootstrap=50)
+    >>> res.estimate("roc_auc") > 0.9
+    True
+    """
+    X, y, g = _check_xy(X, y, groups)
+    splits = list(grouped_cv_splits(y, groups=g, n_splits=outer_splits, n_repeats=n_repeats,
+                                    random_state=random_state))
+    pred, folds, classes = _run_splits(
+        estimator, X, y, g, splits, param_grid=param_grid, inner_splits=inner_splits,
+        random_state=random_state,
+    )
+    scheme = (f"nested patient-grouped stratified CV: {outer_splits} outer x {inner_splits} "
+              f"inner folds, {n_repeats} repeat(s)")
+    return _finish(scheme, pred, folds, classes, level=level, n_bootstrap=n_bootstrap,
+                   random_state=random_state, threshold=threshold, settings={
+                       "outer_splits": outer_splits, "inner_splits": inner_splits,
+                       "n_repeats": n_repeats, "param_grid": dict(param_grid or {}),
+                       "n_rows": int(y.size), "n_patients": int(np.unique(g).size)})
+
+
+@single_blas_thread
+def holdout_validation(
+    estimator: BaseEstimator,
+    X: Any,
+    y: Any,
+    *,
+    groups: Any,
+    test_size: float = 0.3,
+    param_grid: Mapping[str, Sequence[Any]] | None = None,
+    inner_splits: int = 3,
+    level: Level = "row",
+    n_bootstrap: int = 1000,
+    threshold: float = 0.5,
+    random_state: int = 0,
+) -> EvaluationResult:
+    """Seeded patient-level hold-out (70/30 by default), tuned on the training patients.
+
+    Raises
+    ------
+    MissingGroupsError
+        ``groups`` is None.
+    """
+    X, y, g = _check_xy(X, y, groups)
+    tr, te = patient_holdout_split(y, groups=g, test_size=test_size, random_state=random_state)
+    pred, folds, classes = _run_splits(
+        estimator, X, y, g, [Split(0, 0, tr, te)], param_grid=param_grid,
+        inner_splits=inner_splits, random_state=random_state,
+    )
+    scheme = f"patient-level hold-out {1 - test_size:.0%}/{test_size:.0%} (seed {random_state})"
+    return _finish(scheme, pred, folds, classes, level=level, n_bootstrap=n_bootstrap,
+                   random_state=random_state, threshold=threshold, settings={
+                       "test_size": test_size, "param_grid": dict(param_grid or {}),
+                       "n_train_patients": int(np.unique(g[tr]).size),
+                       "n_test_patients": int(np.unique(g[te]).size)})
+
+
+@single_blas_thread
+def external_validation(
+    estimator: BaseEstimator,
+    X: Any,
+    y: Any,
+    *,
+    groups: Any,
+    centre: Any,
+    test_centres: Sequence[str],
+    param_grid: Mapping[str, Sequence[Any]] | None = None,
+    inner_splits: int = 3,
+    level: Level = "row",
+    n_bootstrap: int = 1000,
+    threshold: float = 0.5,
+    random_state: int = 0,
+) -> EvaluationResult:
+    """Train (and tune) on the other centres, score on ``test_centres``.
+
+    Parameters
+    ----------
+    centre : array-like of shape (n,)
+        Centre of each row (e.g. the manifest's ``centre`` column).
+    test_centres : sequence of str
+        External centre(s).
+
+    Raises
+    ------
+    MissingGroupsError
+        ``groups`` is None.
+    InputError
+        A patient appears in two centres, or an unknown centre is named.
+    """
+    X, y, g = _check_xy(X, y, groups)
+    tr, te = centre_split(centre, groups=g, test_centres=test_centres)
+    pred, folds, classes = _run_splits(
+        estimator, X, y, g, [Split(0, 0, tr, te)], param_grid=param_grid,
+        inner_splits=inner_splits, random_state=random_state,
+    )
+    scheme = f"external validation on centre(s) {', '.join(map(str, test_centres))}"
+    return _finish(scheme, pred, folds, classes, level=level, n_bootstrap=n_bootstrap,
+                   random_state=random_state, threshold=threshold, settings={
+                       "test_centres": [str(c) for c in test_centres],
+                       "param_grid": dict(param_grid or {})})

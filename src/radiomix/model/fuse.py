@@ -1,0 +1,247 @@
+"""Block fusion of radiomic, deep and clinical columns (sklearn transformer).
+
+Each block is imputed and scaled on its own, the deep block optionally reduced by PCA, and
+the blocks are concatenated. Inside a :class:`~sklearn.pipeline.Pipeline` every statistic
+(medians, means, standard deviations, principal axes) is learned from the training fold
+only, which is what the evaluation functions of :mod:`radiomix.evaluate` rely on.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.decomposition import PCA
+from sklearn.impute import SimpleImputer
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import RobustScaler, StandardScaler
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from radiomix.errors import InputError
+from radiomix.model.columns import BLOCKS, FeatureName, column_block
+
+log = logging.getLogger(__name__)
+
+_IMPUTE = ("median", "mean", None)
+_SCALE = ("standard", "robust", None)
+
+
+class BlockFuser(TransformerMixin, BaseEstimator):
+    """Per-block imputation, scaling and optional deep-block PCA, then concatenation.
+
+    Parameters
+    ----------
+    blocks : "auto" or mapping of str to sequence of str
+        ``"auto"`` assigns each column to ``radiomic``, ``deep`` or ``clinical`` from its name
+        (:func:`radiomix.model.columns.column_block`; unnamed numpy columns are
+        ``clinical``). A mapping ``{block: [columns]}`` lists the columns of each block
+        explicitly (needs a DataFrame); columns listed nowhere are dropped. A block named
+        ``deep`` receives the PCA.
+    include : sequence of str, optional
+        Blocks to keep (e.g. ``("radiomic",)`` for a radiomics-only arm). ``None`` keeps all.
+    impute : {"median", "mean", None}
+        Per-column imputation of NaN inside each block; ``None`` refuses missing values.
+    scale : {"standard", "robust", None}
+        Per-column scaling (z-score or median/IQR).
+    deep_pca : int, float or None
+        Number of principal components of the deep block (int), or fraction of variance to
+        keep (float in (0, 1)); ``None`` keeps the deep columns as they are.
+    balance_blocks : bool
+        Divide every block by the square root of its number of output columns, so that each
+        block carries the same total variance (a 512-d embedding then does not swamp seven
+        radiomic features in a distance-based model such as kNN).
+    random_state : int, RandomState or None
+        Seed of the PCA (only used by randomised solvers; the default solver is exact).
+
+    Attributes
+    ----------
+    blocks_ : dict of str to list of str
+        Input columns of each kept block.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+        Set when fitted on a DataFrame.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> X = pd.DataFrame({"ct.original.stat.mean": [1.0, 2.0, None, 4.0],
+    ...                   "ct.deep.r18.f000": [0.1, 0.3, 0.2, 0.4], "age": [50, 60, 70, 80]})
+    >>> fuser = BlockFuser(include=("radiomic", "clinical")).fit(X)
+    >>> list(fuser.get_feature_names_out())
+    ['ct.original.stat.mean', 'age']
+    """
+
+    def __init__(
+        self,
+        *,
+        blocks: str | Mapping[str, Sequence[str]] = "auto",
+        include: Sequence[str] | None = None,
+        impute: str | None = "median",
+        scale: str | None = "standard",
+        deep_pca: int | float | None = None,
+        balance_blocks: bool = False,
+        random_state: Any = None,
+    ) -> None:
+        self.blocks = blocks
+        self.include = include
+        self.impute = impute
+        self.scale = scale
+        self.deep_pca = deep_pca
+        self.balance_blocks = balance_blocks
+        self.random_state = random_state
+
+    def _check_params(self) -> None:
+        if self.impute not in _IMPUTE:
+            raise InputError(f"impute must be one of {_IMPUTE}; got {self.impute!r}")
+        if self.scale not in _SCALE:
+            raise InputError(f"scale must be one of {_SCALE}; got {self.scale!r}")
+        pca = self.deep_pca
+        if pca is not None and not (
+            (isinstance(pca, (int, np.integer)) and not isinstance(pca, bool) and pca >= 1)
+            or (isinstance(pca, float) and 0.0 < pca < 1.0)
+        ):
+            raise InputError(
+                f"deep_pca must be a positive int (components) or a float in (0, 1) "
+                f"(variance fraction); got {pca!r}"
+            )
+        if not (self.blocks == "auto" or isinstance(self.blocks, Mapping)):
+            raise InputError(f"blocks must be 'auto' or a mapping of lists; got {self.blocks!r}")
+
+    def _assign(self, names: list[str], named: bool) -> dict[str, list[int]]:
+        if self.blocks == "auto":
+            groups: dict[str, list[int]] = {b: [] for b in BLOCKS}
+            for i, c in enumerate(names):
+                groups[column_block(c) if named else "clinical"].append(i)
+        else:
+            if not named:
+                raise InputError(
+                    "explicit blocks need a DataFrame with column names; got an array"
+                )
+            index = {c: i for i, c in enumerate(names)}
+            groups = {}
+            seen: dict[str, str] = {}
+            for block, cols in self.blocks.items():  # type: ignore[union-attr]
+                if isinstance(cols, str):
+                    raise InputError(f"block {block!r} must list columns, not a string {cols!r}")
+                absent = [c for c in cols if c not in index]
+                if absent:
+                    raise InputError(f"block {block!r} lists columns absent from X: {absent}")
+                for c in cols:
+                    if c in seen:
+                        raise InputError(f"column {c!r} is in blocks {seen[c]!r} and {block!r}")
+                    seen[c] = block
+                groups[str(block)] = [index[c] for c in cols]
+        if self.include is not None:
+            unknown = [b for b in self.include if b not in groups]
+            if unknown:
+                raise InputError(f"include names unknown blocks {unknown}; known: {list(groups)}")
+            groups = {b: groups[b] for b in self.include}
+        groups = {b: idx for b, idx in groups.items() if idx}
+        if not groups:
+            raise InputError(
+                f"no column left after choosing blocks (include={self.include!r}); "
+                f"columns seen: {names[:5]}{' ...' if len(names) > 5 else ''}"
+            )
+        return groups
+
+    def _block_pipeline(self, block: str, n_samples: int, n_cols: int) -> Pipeline:
+        steps: list[tuple[str, Any]] = []
+        if self.impute is not None:
+            steps.append(("impute", SimpleImputer(strategy=self.impute, keep_empty_features=True)))
+        if self.scale == "standard":
+            steps.append(("scale", StandardScaler()))
+        elif self.scale == "robust":
+            steps.append(("scale", RobustScaler()))
+        if block == "deep" and self.deep_pca is not None:
+            n_comp: int | float = self.deep_pca
+            if isinstance(n_comp, (int, np.integer)) and n_comp > min(n_samples, n_cols):
+                log.warning(
+                    "deep_pca=%d exceeds min(n_samples=%d, n_columns=%d); using %d components",
+                    n_comp, n_samples, n_cols, min(n_samples, n_cols),
+                )
+                n_comp = min(n_samples, n_cols)
+            steps.append(("pca", PCA(n_components=n_comp, random_state=self.random_state)))
+        if not steps:
+            steps.append(("identity", "passthrough"))
+        return Pipeline(steps)
+
+    def fit(self, X: Any, y: Any = None) -> BlockFuser:
+        """Learn the per-block imputation, scaling and PCA from ``X``.
+
+        Parameters
+        ----------
+        X : DataFrame or array of shape (n_samples, n_features)
+            Numeric features; NaN allowed when ``impute`` is set.
+        y : ignored
+
+        Returns
+        -------
+        self
+        """
+        self._check_params()
+        X = validate_data(self, X, dtype=np.float64, ensure_all_finite="allow-nan")
+        if self.impute is None and np.isnan(X).any():
+            raise InputError("X holds NaN and impute=None; choose impute='median' or 'mean'")
+        named = hasattr(self, "feature_names_in_")
+        names = (
+            [str(c) for c in self.feature_names_in_]
+            if named
+            else [f"x{i}" for i in range(X.shape[1])]
+        )
+        groups = self._assign(names, named)
+        self.blocks_ = {b: [names[i] for i in idx] for b, idx in groups.items()}
+        self._block_index = groups
+        self._pipes = {}
+        out_names: list[str] = []
+        self._weights = {}
+        for b, idx in groups.items():
+            pipe = self._block_pipeline(b, X.shape[0], len(idx)).fit(X[:, idx])
+            self._pipes[b] = pipe
+            if "pca" in pipe.named_steps:
+                k = int(pipe.named_steps["pca"].n_components_)
+                out_names.extend(f"{_pca_prefix(self.blocks_[b])}.pc{i:03d}" for i in range(k))
+            else:
+                k = len(idx)
+                out_names.extend(self.blocks_[b])
+            self._weights[b] = 1.0 / np.sqrt(k) if self.balance_blocks else 1.0
+        self._out_names = np.asarray(out_names, dtype=object)
+        return self
+
+    def transform(self, X: Any) -> np.ndarray:
+        """Impute, scale, reduce and concatenate the blocks of ``X``.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_features_out)
+        """
+        check_is_fitted(self, "_pipes")
+        X = validate_data(self, X, dtype=np.float64, ensure_all_finite="allow-nan", reset=False)
+        if self.impute is None and np.isnan(X).any():
+            raise InputError("X holds NaN and impute=None; choose impute='median' or 'mean'")
+        parts = [
+            self._pipes[b].transform(X[:, idx]) * self._weights[b]
+            for b, idx in self._block_index.items()
+        ]
+        return np.hstack(parts).astype(np.float64, copy=False)
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        """Output column names: kept input names, and ``<tag>.deep.<model>.pcNNN`` for PCA."""
+        check_is_fitted(self, "_out_names")
+        return self._out_names.copy()
+
+    def __sklearn_tags__(self):  # type: ignore[no-untyped-def]
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        return tags
+
+
+def _pca_prefix(columns: Sequence[str]) -> str:
+    parsed = [FeatureName.parse(c) for c in columns]
+    heads = {(p.tag, p.filter, p.family) for p in parsed if p is not None}
+    if len(heads) == 1 and all(p is not None for p in parsed):
+        tag, filt, fam = heads.pop()
+        return f"{tag}.{filt}.{fam}"
+    return "mixed.deep.pca"

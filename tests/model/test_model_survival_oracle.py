@@ -1,0 +1,96 @@
+"""Cox models against lifelines on its bundled Rossi data; the sarcoma outcome by hand."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from lifelines import CoxPHFitter
+from lifelines.datasets import load_rossi
+
+from conftest import require_data
+from radiomix.errors import InputError
+from radiomix.model.survival import (
+    CoxPH,
+    LassoCox,
+    sarcoma_lung_metastasis_outcome,
+    split_survival_target,
+    survival_target,
+)
+
+
+@pytest.fixture(scope="module")
+def rossi():
+    d = load_rossi()
+    return d.drop(columns=["week", "arrest"]), survival_target(d["week"], d["arrest"]), d
+
+
+def test_cox_coefficients_and_survival_equal_lifelines(rossi):
+    X, y, d = rossi
+    cox = CoxPH().fit(X, y)
+    ref = CoxPHFitter().fit(d, "week", "arrest")
+    np.testing.assert_allclose(cox.coef_raw_, ref.params_[X.columns].to_numpy(), rtol=1e-6)
+    # published Rossi estimates (lifelines docs / Fox 2002): prio 0.0915, fin -0.379
+    assert cox.coef_raw_[list(X.columns).index("prio")] == pytest.approx(0.0915, abs=5e-4)
+    assert cox.coef_raw_[list(X.columns).index("fin")] == pytest.approx(-0.379, abs=5e-4)
+    t = [10.0, 30.0, 52.0]
+    np.testing.assert_allclose(cox.predict_survival(X, t),
+                               ref.predict_survival_function(X, times=t).to_numpy().T,
+                               rtol=1e-6)
+    assert cox.score(X, y) == pytest.approx(ref.concordance_index_, abs=1e-12)
+    assert list(cox.summary_.index) == list(X.columns)
+
+
+def test_lasso_cox_shrinks_and_selects(rossi):
+    X, y, _ = rossi
+    full = CoxPH().fit(X, y)
+    weak = LassoCox(penalizer=0.005).fit(X, y)
+    strong = LassoCox(penalizer=0.2).fit(X, y)
+    assert np.abs(weak.coef_).sum() < np.abs(full.coef_).sum()
+    assert not strong.coefficients()["selected"].any()
+    sel = weak.coefficients()
+    assert sel["selected"].sum() >= 1
+    assert set(sel.columns) == {"term", "coef_standardised", "coef_raw", "hazard_ratio_raw",
+                                "selected"}
+
+
+def test_survival_target_layouts(rossi):
+    _, y, d = rossi
+    struct = np.array(list(zip(d["arrest"].astype(bool), d["week"].astype(float), strict=True)),
+                      dtype=[("event", "?"), ("time", "<f8")])
+    t1, e1 = split_survival_target(y)
+    t2, e2 = split_survival_target(struct)
+    assert np.array_equal(t1, t2) and np.array_equal(e1, e2)
+    t3, e3 = split_survival_target(d["week"].to_numpy())
+    assert e3.all()
+
+
+def test_survival_target_errors():
+    with pytest.raises(InputError, match="0 \\(censored\\) or 1"):
+        split_survival_target(np.array([[1.0, 2.0], [2.0, 1.0]]))
+    with pytest.raises(InputError, match="no observed event"):
+        split_survival_target(np.array([[1.0, 0.0], [2.0, 0.0]]))
+    with pytest.raises(InputError, match="finite"):
+        split_survival_target(np.array([[np.nan, 1.0], [2.0, 1.0]]))
+    with pytest.raises(InputError, match="requires y"):
+        CoxPH().fit(np.zeros((3, 1)), None)
+    with pytest.raises(InputError, match="penalizer must be >= 0"):
+        CoxPH(penalizer=-1).fit(np.zeros((3, 1)), [1.0, 2.0, 3.0])
+
+
+def test_sarcoma_time_to_lung_metastasis_definition():
+    clinical = pd.read_csv(require_data("sts", "clinical.csv"))
+    out = sarcoma_lung_metastasis_outcome(clinical).set_index("patient_id")
+    # rows checked by hand against clinical.csv
+    assert out.loc["STS_006", ["time_days", "event"]].tolist() == [198, 1]  # lung mets
+    assert out.loc["STS_001", ["time_days", "event"]].tolist() == [266, 0]  # arm mets first
+    assert out.loc["STS_020", ["time_days", "event"]].tolist() == [66, 0]  # regional recurrence
+    assert out.loc["STS_002", ["time_days", "event"]].tolist() == [501, 0]  # no event: last FU
+    assert out.loc["STS_051", ["time_days", "event"]].tolist() == [507, 0]
+    assert out["event"].sum() == 19
+    assert len(out) == 51
+    assert out.loc["STS_006", "time_years"] == pytest.approx(198 / 365.25)
+    # median follow-up of the event-free is about 2 years, as the issue says
+    assert 1.5 < out.loc[out["event"] == 0, "time_years"].median() < 2.6
+    with pytest.raises(InputError, match="lacks columns"):
+        sarcoma_lung_metastasis_outcome(clinical.drop(columns=["days_dx_to_last_fu"]))
