@@ -28,12 +28,18 @@ def slice_first_order(image: np.ndarray, mask: np.ndarray) -> list[dict[str, flo
         if v.size < MIN_SLICE_VOXELS:
             continue
         sd = v.std()
-        rows.append({
-            "z": int(z), "mean": v.mean(), "sd": sd,
-            "skewness": float(stats.skew(v)) if sd > 0 else 0.0,
-            "kurtosis": float(stats.kurtosis(v)) if sd > 0 else 0.0,
-            "minimum": v.min(), "maximum": v.max(), "median": float(np.median(v)),
-        })
+        rows.append(
+            {
+                "z": int(z),
+                "mean": v.mean(),
+                "sd": sd,
+                "skewness": float(stats.skew(v)) if sd > 0 else 0.0,
+                "kurtosis": float(stats.kurtosis(v)) if sd > 0 else 0.0,
+                "minimum": v.min(),
+                "maximum": v.max(),
+                "median": float(np.median(v)),
+            }
+        )
     return rows
 
 

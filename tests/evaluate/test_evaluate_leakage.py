@@ -4,6 +4,7 @@ does not inflate, and no evaluation runs without patient ids."""
 from __future__ import annotations
 
 import json
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -27,9 +28,26 @@ from radiomix.model.survival import CoxPH
 
 # 20 patients (10 with lung metastasis), those with the smallest CT masks: the fast variant
 SMALL_PATIENTS = (
-    "STS_002", "STS_003", "STS_006", "STS_008", "STS_012", "STS_014", "STS_018", "STS_019",
-    "STS_023", "STS_024", "STS_025", "STS_028", "STS_032", "STS_033", "STS_035", "STS_038",
-    "STS_040", "STS_041", "STS_042", "STS_050",
+    "STS_002",
+    "STS_003",
+    "STS_006",
+    "STS_008",
+    "STS_012",
+    "STS_014",
+    "STS_018",
+    "STS_019",
+    "STS_023",
+    "STS_024",
+    "STS_025",
+    "STS_028",
+    "STS_032",
+    "STS_033",
+    "STS_035",
+    "STS_038",
+    "STS_040",
+    "STS_041",
+    "STS_042",
+    "STS_050",
 )
 
 
@@ -59,8 +77,14 @@ def _check_audit(audit, *, naive_min_auc: float, grouped_max_auc: float) -> None
 def test_leakage_audit_on_sarcoma_slices_subset():
     table = sts_slice_table(SMALL_PATIENTS)
     assert table["patient_id"].nunique() == 20
-    audit = leakage_audit(build_pipeline("knn"), _features(table), table["lung_mets"],
-                          groups=table["patient_id"], n_repeats=3, n_bootstrap=300)
+    audit = leakage_audit(
+        build_pipeline("knn"),
+        _features(table),
+        table["lung_mets"],
+        groups=table["patient_id"],
+        n_repeats=3,
+        n_bootstrap=300,
+    )
     _check_audit(audit, naive_min_auc=0.8, grouped_max_auc=0.7)
 
 
@@ -72,8 +96,14 @@ def test_leakage_audit_on_all_sarcoma_slices():
     table = sts_slice_table()
     assert len(table) == 1911
     assert table["patient_id"].nunique() == 51
-    audit = leakage_audit(build_pipeline("knn"), _features(table), table["lung_mets"],
-                          groups=table["patient_id"], n_repeats=3, n_bootstrap=500)
+    audit = leakage_audit(
+        build_pipeline("knn"),
+        _features(table),
+        table["lung_mets"],
+        groups=table["patient_id"],
+        n_repeats=3,
+        n_bootstrap=500,
+    )
     _check_audit(audit, naive_min_auc=0.85, grouped_max_auc=0.65)
 
 
@@ -84,15 +114,16 @@ def test_grouped_cv_shows_no_inflation_where_naive_would():
     n_pat, per = 60, 12
     groups = np.repeat([f"P{i:02d}" for i in range(n_pat)], per)
     fingerprint = rng.normal(0, 3, (n_pat, 5))
-    X = pd.DataFrame(np.repeat(fingerprint, per, axis=0) + rng.normal(0, 0.5, (n_pat * per, 5)),
-                     columns=[f"ct.original.stat.f{i}" for i in range(5)])
+    X = pd.DataFrame(
+        np.repeat(fingerprint, per, axis=0) + rng.normal(0, 0.5, (n_pat * per, 5)),
+        columns=[f"ct.original.stat.f{i}" for i in range(5)],
+    )
     y = np.repeat(rng.permutation(np.r_[np.zeros(30), np.ones(30)]).astype(int), per)
     res = nested_cv(build_pipeline("knn"), X, y, groups=groups, n_repeats=2, n_bootstrap=300)
     lo, hi = res.ci("roc_auc")
     assert lo < 0.5 < hi
     assert abs(res.estimate("roc_auc") - 0.5) < 0.15
-    audit = leakage_audit(build_pipeline("knn"), X, y, groups=groups, n_repeats=2,
-                          n_bootstrap=200)
+    audit = leakage_audit(build_pipeline("knn"), X, y, groups=groups, n_repeats=2, n_bootstrap=200)
     naive = audit.table[audit.table["leaky"]]
     assert (naive["roc_auc"] > 0.9).all()
 
@@ -100,7 +131,7 @@ def test_grouped_cv_shows_no_inflation_where_naive_would():
 class _RowSpy(ClassifierMixin, BaseEstimator):
     """Records the first column (a row id) of every matrix it is fitted on."""
 
-    fitted_ids: list[np.ndarray] = []
+    fitted_ids: ClassVar[list[np.ndarray]] = []
 
     def fit(self, X, y):
         X, y = validate_data(self, X, y)
@@ -137,8 +168,7 @@ def test_every_evaluation_refuses_missing_groups():
     calls = [
         lambda: nested_cv(pipe, X, y, groups=None),
         lambda: holdout_validation(pipe, X, y, groups=None),
-        lambda: external_validation(pipe, X, y, groups=None, centre=["A"] * 40,
-                                    test_centres=["A"]),
+        lambda: external_validation(pipe, X, y, groups=None, centre=["A"] * 40, test_centres=["A"]),
         lambda: leakage_audit(pipe, X, y, groups=None),
         lambda: compare_arms({"a": pipe}, X, y, groups=None),
         lambda: bootstrap_binary_metrics(y, np.full(40, 0.5), groups=None),

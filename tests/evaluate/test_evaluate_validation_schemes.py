@@ -16,6 +16,7 @@ from radiomix.evaluate import (
     holdout_validation,
     nested_cv,
     patient_holdout_split,
+    permutation_test,
 )
 from radiomix.evaluate.arms import compare_arms, standard_arms
 from radiomix.evaluate.figures import calibration_figure, decision_curve_figure
@@ -42,14 +43,23 @@ def _cohort(seed: int = 0, n_pat: int = 80, per: int = 2, signal: float = 1.5):
 
 def test_nested_cv_planted_signal_and_result_contents():
     X, y, g = _cohort()
-    res = nested_cv(build_pipeline("logistic"), X, y, groups=g,
-                    param_grid=default_param_grid("logistic"), outer_splits=4, inner_splits=3,
-                    n_repeats=2, n_bootstrap=200)
+    res = nested_cv(
+        build_pipeline("logistic"),
+        X,
+        y,
+        groups=g,
+        param_grid=default_param_grid("logistic"),
+        outer_splits=4,
+        inner_splits=3,
+        n_repeats=2,
+        n_bootstrap=200,
+    )
     assert res.estimate("roc_auc") > 0.8
     assert res.ci("roc_auc")[0] > 0.5
     # the estimate is the mean over repeats of the pooled out-of-fold AUC
-    per_repeat = [roc_auc_score(d["y_true"], d["proba"]) for _, d in
-                  res.predictions.groupby("repeat")]
+    per_repeat = [
+        roc_auc_score(d["y_true"], d["proba"]) for _, d in res.predictions.groupby("repeat")
+    ]
     assert res.estimate("roc_auc") == pytest.approx(np.mean(per_repeat), abs=1e-12)
     assert len(res.folds) == 8
     assert res.folds["best_params"].map(lambda d: "model__C" in d).all()
@@ -60,8 +70,7 @@ def test_nested_cv_planted_signal_and_result_contents():
 
 def test_patient_level_scoring_averages_rows():
     X, y, g = _cohort(per=3)
-    res = nested_cv(build_pipeline("logistic"), X, y, groups=g, level="patient",
-                    n_bootstrap=100)
+    res = nested_cv(build_pipeline("logistic"), X, y, groups=g, level="patient", n_bootstrap=100)
     pred = res.predictions
     assert len(pred) == 80
     assert pred["row"].is_unique
@@ -81,10 +90,9 @@ def test_holdout_is_a_seeded_patient_level_70_30_split():
     tr, te = patient_holdout_split(y, groups=g, test_size=0.3, random_state=4)
     assert np.unique(g[te]).size == 30
     assert set(g[tr]).isdisjoint(g[te])
-    tr2, te2 = patient_holdout_split(y, groups=g, test_size=0.3, random_state=4)
+    _tr2, te2 = patient_holdout_split(y, groups=g, test_size=0.3, random_state=4)
     assert np.array_equal(te, te2)
-    res = holdout_validation(build_pipeline("knn"), X, y, groups=g, random_state=4,
-                             n_bootstrap=100)
+    res = holdout_validation(build_pipeline("knn"), X, y, groups=g, random_state=4, n_bootstrap=100)
     assert set(res.predictions["row"]) == set(te)
     assert res.settings["n_test_patients"] == 30
 
@@ -92,18 +100,27 @@ def test_holdout_is_a_seeded_patient_level_70_30_split():
 def test_external_validation_by_centre():
     X, y, g = _cohort(n_pat=90)
     centre = np.where(np.arange(len(y)) < 120, "A", "B")
-    res = external_validation(build_pipeline("logistic"), X, y, groups=g, centre=centre,
-                              test_centres=["B"], n_bootstrap=100)
+    res = external_validation(
+        build_pipeline("logistic"),
+        X,
+        y,
+        groups=g,
+        centre=centre,
+        test_centres=["B"],
+        n_bootstrap=100,
+    )
     assert set(res.predictions["row"]) == set(np.flatnonzero(centre == "B"))
     assert "centre(s) B" in res.scheme
     mixed = centre.copy()
     mixed[1] = "B"  # P000 now in both centres
     with pytest.raises(InputError, match="more than one centre"):
-        external_validation(build_pipeline("logistic"), X, y, groups=g, centre=mixed,
-                            test_centres=["B"])
+        external_validation(
+            build_pipeline("logistic"), X, y, groups=g, centre=mixed, test_centres=["B"]
+        )
     with pytest.raises(InputError, match="must be among the centres"):
-        external_validation(build_pipeline("logistic"), X, y, groups=g, centre=centre,
-                            test_centres=["C"])
+        external_validation(
+            build_pipeline("logistic"), X, y, groups=g, centre=centre, test_centres=["C"]
+        )
 
 
 def test_multiclass_nested_cv():
@@ -114,8 +131,14 @@ def test_multiclass_nested_cv():
     X = pd.DataFrame(rng.normal(size=(2 * n_pat, 3)), columns=["a", "b", "c"])
     X["a"] += (y == "hcc") * 2.0
     X["b"] += (y == "fnh") * 2.0
-    res = nested_cv(build_pipeline("rf", random_state=0), X, y,
-                    groups=np.arange(n_pat).repeat(2), outer_splits=3, n_bootstrap=30)
+    res = nested_cv(
+        build_pipeline("rf", random_state=0),
+        X,
+        y,
+        groups=np.arange(n_pat).repeat(2),
+        outer_splits=3,
+        n_bootstrap=30,
+    )
     assert res.classes == ["fnh", "haemangioma", "hcc"]
     assert res.estimate("roc_auc_ovr_macro") > 0.75
     assert {"proba_fnh", "proba_hcc"} <= set(res.predictions.columns)
@@ -123,8 +146,9 @@ def test_multiclass_nested_cv():
 
 def test_compare_arms_paired_on_identical_splits():
     X, y, g = _cohort(n_pat=70)
-    arms = standard_arms(list(X.columns), clinical=["age"], model="logistic", deep_pca=3,
-                         random_state=0)
+    arms = standard_arms(
+        list(X.columns), clinical=["age"], model="logistic", deep_pca=3, random_state=0
+    )
     assert list(arms) == ["clinical", "radiomics", "deep", "fused", "clinical+radscore"]
     cmp = compare_arms(arms, X, y, groups=g, n_bootstrap=100, outer_splits=4)
     assert set(cmp.table["arm"]) == set(arms)
@@ -137,21 +161,57 @@ def test_compare_arms_paired_on_identical_splits():
     assert fused["diff_ci_low"] <= fused["auc_difference"] <= fused["diff_ci_high"]
     fig = cmp.plot_roc(n_bootstrap=20)
     assert len(fig.axes[0].lines) == 6  # 5 arms + chance line
-    for f in (decision_curve_figure(cmp.results["fused"]),
-              calibration_figure(cmp.results["fused"])):
+    for f in (
+        decision_curve_figure(cmp.results["fused"]),
+        calibration_figure(cmp.results["fused"]),
+    ):
         assert f.axes
 
 
 def test_survival_cv_on_sarcoma_outcome():
     clinical = pd.read_csv(require_data("sts", "clinical.csv"))
     out = sarcoma_lung_metastasis_outcome(clinical)
-    res = survival_cv(CoxPH(), clinical[["age"]], out["time_years"], out["event"],
-                      groups=out["patient_id"], horizons=[1.0, 2.0], n_bootstrap=200)
+    res = survival_cv(
+        CoxPH(),
+        clinical[["age"]],
+        out["time_years"],
+        out["event"],
+        groups=out["patient_id"],
+        horizons=[1.0, 2.0],
+        n_bootstrap=200,
+    )
     m = res.metrics.set_index(["metric", "horizon"], drop=False)
     c = res.metrics[res.metrics["metric"] == "c_index"].iloc[0]
     assert 0.5 < c["estimate"] < 0.85
     assert c["ci_low"] < c["estimate"] < c["ci_high"]
     assert len(m) == 3
     with pytest.raises(InputError, match="fewer than 10"):
-        survival_cv(CoxPH(), clinical[["age"]], out["time_years"], out["event"],
-                    groups=out["patient_id"], horizons=[5.0], n_bootstrap=10)
+        survival_cv(
+            CoxPH(),
+            clinical[["age"]],
+            out["time_years"],
+            out["event"],
+            groups=out["patient_id"],
+            horizons=[5.0],
+            n_bootstrap=10,
+        )
+
+
+def test_permutation_test_of_cross_validated_auc():
+    rng = np.random.default_rng(0)
+    g = np.repeat(np.arange(60), 3)
+    lab = rng.integers(0, 2, 60)
+    y = lab[g]
+    X = rng.normal(size=(180, 4))
+    null = permutation_test(build_pipeline("logistic"), X, y, groups=g, n_permutations=39)
+    assert null.p_value > 0.1
+    assert null.null.size == 39
+    assert abs(np.mean(null.null) - 0.5) < 0.05
+    X[:, 0] += 1.5 * y
+    sig = permutation_test(build_pipeline("logistic"), X, y, groups=g, n_permutations=39)
+    assert sig.p_value == pytest.approx(1 / 40)
+    assert sig.observed > sig.null.max()
+    y_bad = y.copy()
+    y_bad[0] = 1 - y_bad[1]
+    with pytest.raises(InputError, match="one label per patient"):
+        permutation_test(build_pipeline("logistic"), X, y_bad, groups=g, n_permutations=2)

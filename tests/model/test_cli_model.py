@@ -22,22 +22,42 @@ runner = CliRunner()
 def test_clinical_arm_on_sarcoma_clinical_table(tmp_path):
     clinical = require_data("sts", "clinical.csv")
     out = tmp_path / "clin"
-    res = runner.invoke(app, [
-        "--clinical", str(clinical), "--label", "lung_mets", "--group", "patient_id",
-        "--features", "age,grade", "--ordinal", "grade=Low,Intermediate,High",
-        "--model", "logistic", "--repeats", "1", "--bootstrap", "200", "--out", str(out),
-    ])
+    res = runner.invoke(
+        app,
+        [
+            "--clinical",
+            str(clinical),
+            "--label",
+            "lung_mets",
+            "--group",
+            "patient_id",
+            "--features",
+            "age,grade",
+            "--ordinal",
+            "grade=Low,Intermediate,High",
+            "--model",
+            "logistic",
+            "--repeats",
+            "1",
+            "--bootstrap",
+            "200",
+            "--out",
+            str(out),
+        ],
+    )
     assert res.exit_code == 0, res.output
     doc = json.loads((out / "metrics.json").read_text())
     assert doc["radiomix_evaluate"]["features"] == ["age", "grade"]
-    assert doc["n_patients"] == 51 and doc["n_rows"] == 51
+    assert doc["n_patients"] == 51
+    assert doc["n_rows"] == 51
     auc = doc["metrics"]["roc_auc"]
     assert 0.5 < auc["estimate"] < 0.85
     assert auc["ci_low"] < auc["estimate"] < auc["ci_high"]
     assert "nested patient-grouped" in doc["scheme"]
     assert doc["versions"]["scikit-learn"]
     pred = pd.read_csv(out / "predictions.csv")
-    assert len(pred) == 51 and pred["patient_id"].is_unique
+    assert len(pred) == 51
+    assert pred["patient_id"].is_unique
     saved = joblib.load(out / "model.joblib")
     assert saved["features"] == ["age", "grade"]
     proba = saved["model"].predict_proba(pd.DataFrame({"age": [30.0, 75.0], "grade": [0, 2]}))
@@ -51,15 +71,23 @@ def _slice_table(tmp_path):
     n_pat, per = 40, 4
     pid = np.repeat([f"P{i:02d}" for i in range(n_pat)], per)
     lab = rng.integers(0, 2, n_pat)
-    feats = pd.DataFrame({
-        "patient_id": pid,
-        "lesion_id": "1",
-        "ct.original.stat.mean": rng.normal(size=n_pat * per) + 1.2 * lab.repeat(per),
-        "ct.original.stat.sd": rng.normal(size=n_pat * per),
-        "ct.deep.resnet18_2p5d.f000": rng.normal(size=n_pat * per),
-    })
-    clin = pd.DataFrame({"patient_id": [f"P{i:02d}" for i in range(n_pat)], "label": lab,
-                         "age": rng.normal(60, 8, n_pat), "sex": rng.choice(["F", "M"], n_pat)})
+    feats = pd.DataFrame(
+        {
+            "patient_id": pid,
+            "lesion_id": "1",
+            "ct.original.stat.mean": rng.normal(size=n_pat * per) + 1.2 * lab.repeat(per),
+            "ct.original.stat.sd": rng.normal(size=n_pat * per),
+            "ct.deep.resnet18_2p5d.f000": rng.normal(size=n_pat * per),
+        }
+    )
+    clin = pd.DataFrame(
+        {
+            "patient_id": [f"P{i:02d}" for i in range(n_pat)],
+            "label": lab,
+            "age": rng.normal(60, 8, n_pat),
+            "sex": rng.choice(["F", "M"], n_pat),
+        }
+    )
     table = tmp_path / "features.parquet"
     feats.to_parquet(table)
     clin_path = tmp_path / "clinical.csv"
@@ -70,16 +98,41 @@ def _slice_table(tmp_path):
 def test_feature_table_joined_with_clinical_patient_level(tmp_path):
     table, clin = _slice_table(tmp_path)
     out = tmp_path / "fused"
-    res = runner.invoke(app, [
-        "--table", str(table), "--clinical", str(clin), "--label", "label",
-        "--features", "ct.original.*,age,sex", "--model", "knn", "--selector", "variance",
-        "--repeats", "1", "--bootstrap", "100", "--level", "patient", "--out", str(out),
-    ])
+    res = runner.invoke(
+        app,
+        [
+            "--table",
+            str(table),
+            "--clinical",
+            str(clin),
+            "--label",
+            "label",
+            "--features",
+            "ct.original.*,age,sex",
+            "--model",
+            "knn",
+            "--selector",
+            "variance",
+            "--repeats",
+            "1",
+            "--bootstrap",
+            "100",
+            "--level",
+            "patient",
+            "--out",
+            str(out),
+        ],
+    )
     assert res.exit_code == 0, res.output
     doc = json.loads((out / "metrics.json").read_text())
     assert doc["radiomix_evaluate"]["features"] == [
-        "ct.original.stat.mean", "ct.original.stat.sd", "age", "sex=M"]
-    assert doc["n_rows"] == 160 and doc["n_patients"] == 40
+        "ct.original.stat.mean",
+        "ct.original.stat.sd",
+        "age",
+        "sex=M",
+    ]
+    assert doc["n_rows"] == 160
+    assert doc["n_patients"] == 40
     assert len(pd.read_csv(out / "predictions.csv")) == 40  # one row per patient
 
 
@@ -90,11 +143,31 @@ def test_survival_command(tmp_path):
     path = tmp_path / "surv.csv"
     merged.to_csv(path, index=False)
     out = tmp_path / "surv"
-    res = runner.invoke(app, [
-        "--clinical", str(path), "--time", "time_years", "--event", "event",
-        "--features", "age", "--model", "cox", "--horizon", "1", "--horizon", "2",
-        "--repeats", "1", "--bootstrap", "100", "--out", str(out),
-    ])
+    res = runner.invoke(
+        app,
+        [
+            "--clinical",
+            str(path),
+            "--time",
+            "time_years",
+            "--event",
+            "event",
+            "--features",
+            "age",
+            "--model",
+            "cox",
+            "--horizon",
+            "1",
+            "--horizon",
+            "2",
+            "--repeats",
+            "1",
+            "--bootstrap",
+            "100",
+            "--out",
+            str(out),
+        ],
+    )
     assert res.exit_code == 0, res.output
     doc = json.loads((out / "metrics.json").read_text())
     metrics = {(m["metric"], m["horizon"]): m for m in doc["metrics"]}
@@ -108,23 +181,103 @@ def test_cli_errors(tmp_path):
     res = runner.invoke(app, ["--clinical", clinical, "--out", str(tmp_path / "a")])
     assert res.exit_code == 2
     assert "give --label" in res.output
-    res = runner.invoke(app, ["--clinical", clinical, "--label", "lung_mets", "--features",
-                              "agee", "--out", str(tmp_path / "b")])
+    res = runner.invoke(
+        app,
+        [
+            "--clinical",
+            clinical,
+            "--label",
+            "lung_mets",
+            "--features",
+            "agee",
+            "--out",
+            str(tmp_path / "b"),
+        ],
+    )
     assert res.exit_code == 1
     assert "did you mean age" in res.output
-    res = runner.invoke(app, ["--clinical", clinical, "--label", "lung_mets", "--features",
-                              "age", "--group", "patient", "--out", str(tmp_path / "c")])
+    res = runner.invoke(
+        app,
+        [
+            "--clinical",
+            clinical,
+            "--label",
+            "lung_mets",
+            "--features",
+            "age",
+            "--group",
+            "patient",
+            "--out",
+            str(tmp_path / "c"),
+        ],
+    )
     assert res.exit_code == 1
     assert "no group column 'patient'" in res.output
-    res = runner.invoke(app, ["--clinical", clinical, "--label", "lung_mets", "--features",
-                              "age", "--validation", "external", "--out", str(tmp_path / "d")])
+    res = runner.invoke(
+        app,
+        [
+            "--clinical",
+            clinical,
+            "--label",
+            "lung_mets",
+            "--features",
+            "age",
+            "--validation",
+            "external",
+            "--out",
+            str(tmp_path / "d"),
+        ],
+    )
     assert res.exit_code == 1
     assert "--centre" in res.output
 
 
 @pytest.mark.timeout(120)
 def test_subprocess_help_smoke():
-    proc = subprocess.run([sys.executable, "-m", "radiomix.cli_model", "--help"],
-                          capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "radiomix.cli_model", "--help"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr
-    assert "--group" in proc.stdout and "--label" in proc.stdout
+    assert "--group" in proc.stdout
+    assert "--label" in proc.stdout
+
+
+def test_arms_comparison_command(tmp_path):
+    table, clin = _slice_table(tmp_path)
+    out = tmp_path / "arms"
+    res = runner.invoke(
+        app,
+        [
+            "--table",
+            str(table),
+            "--clinical",
+            str(clin),
+            "--label",
+            "label",
+            "--features",
+            "radiomic,deep,age",
+            "--model",
+            "logistic",
+            "--arms",
+            "--no-tune",
+            "--deep-pca",
+            "1",
+            "--repeats",
+            "1",
+            "--bootstrap",
+            "50",
+            "--out",
+            str(out),
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    table_out = pd.read_csv(out / "arms.csv")
+    assert set(table_out["arm"]) == {"clinical", "radiomics", "deep", "fused", "clinical+radscore"}
+    tests = pd.read_csv(out / "arms_tests.csv")
+    assert tests["reference"].eq("clinical").all()
+    assert (out / "roc_arms.png").stat().st_size > 1000
+    doc = json.loads((out / "metrics.json").read_text())
+    assert doc["arms"]["roc_auc"]["radiomics"][0] > 0.6

@@ -27,7 +27,12 @@ COLUMNS = [
 def test_feature_name_fields():
     f = FeatureName.parse("ct.original.glcm.contrast.3d_merged")
     assert (f.tag, f.filter, f.family, f.feature, f.aggregation) == (
-        "ct", "original", "glcm", "contrast", "3d_merged")
+        "ct",
+        "original",
+        "glcm",
+        "contrast",
+        "3d_merged",
+    )
     f = FeatureName.parse("pet.log_s1p5mm.stat.mean")
     assert (f.filter, f.aggregation) == ("log_s1p5mm", None)
     assert FeatureName.parse("a.b.c") is None
@@ -47,7 +52,10 @@ def test_blocks_from_the_filter_field():
 
 def test_select_columns_by_name_wildcard_and_block():
     assert select_columns(COLUMNS, ["age", "ct.original.*"]) == [
-        "ct.original.glcm.contrast.3d_merged", "ct.original.stat.mean", "age"]
+        "ct.original.glcm.contrast.3d_merged",
+        "ct.original.stat.mean",
+        "age",
+    ]
     assert select_columns(COLUMNS, ["clinical"]) == ["age", "grade"]  # ids excluded
     assert select_columns(COLUMNS, ["deep"]) == COLUMNS[5:7]
     with pytest.raises(InputError, match="did you mean age"):
@@ -55,19 +63,25 @@ def test_select_columns_by_name_wildcard_and_block():
 
 
 def test_encode_clinical_ordinal_numeric_one_hot():
-    t = pd.DataFrame({
-        "age": [50, 61, 70, 45],
-        "grade": ["Low", "High", "N/A", "Intermediate"],
-        "sex": ["Male", "Female", "Male", "--"],
-        "size": ["3.5", "4", "--", "2"],
-    })
-    X = encode_clinical(t, ["age", "grade", "sex", "size"],
-                        ordinal={"grade": ["Low", "Intermediate", "High"]})
+    t = pd.DataFrame(
+        {
+            "age": [50, 61, 70, 45],
+            "grade": ["Low", "High", "N/A", "Intermediate"],
+            "sex": ["Male", "Female", "Male", "--"],
+            "size": ["3.5", "4", "--", "2"],
+        }
+    )
+    X = encode_clinical(
+        t, ["age", "grade", "sex", "size"], ordinal={"grade": ["Low", "Intermediate", "High"]}
+    )
     assert list(X.columns) == ["age", "grade", "sex=Male", "size"]
     assert X["grade"].tolist()[:2] == [0.0, 2.0]
-    assert np.isnan(X["grade"][2]) and X["grade"][3] == 1.0
-    assert X["sex=Male"].tolist()[:3] == [1.0, 0.0, 1.0] and np.isnan(X["sex=Male"][3])
-    assert X["size"].tolist()[:2] == [3.5, 4.0] and np.isnan(X["size"][2])
+    assert np.isnan(X["grade"][2])
+    assert X["grade"][3] == 1.0
+    assert X["sex=Male"].tolist()[:3] == [1.0, 0.0, 1.0]
+    assert np.isnan(X["sex=Male"][3])
+    assert X["size"].tolist()[:2] == [3.5, 4.0]
+    assert np.isnan(X["size"][2])
 
 
 def test_encode_sarcoma_clinical_table():

@@ -25,11 +25,13 @@ from radiomix.model.select import benjamini_hochberg
 def table():
     rng = np.random.default_rng(0)
     n = 40
-    X = pd.DataFrame({
-        "ct.original.stat.mean": rng.normal(100, 20, n),
-        "ct.original.glcm.contrast.3d_merged": rng.normal(5, 2, n),
-        "age": rng.normal(60, 10, n),
-    })
+    X = pd.DataFrame(
+        {
+            "ct.original.stat.mean": rng.normal(100, 20, n),
+            "ct.original.glcm.contrast.3d_merged": rng.normal(5, 2, n),
+            "age": rng.normal(60, 10, n),
+        }
+    )
     for j in range(6):
         X[f"ct.deep.resnet18_2p5d.f{j:03d}"] = rng.normal(0, 1 + j, n)
     X.iloc[3, 0] = np.nan
@@ -48,7 +50,10 @@ def test_fuser_statistics_come_from_fit_rows_only(table):
     expected_age = (test["age"] - train["age"].mean()) / train["age"].std(ddof=0)
     np.testing.assert_allclose(out[:, 2], expected_age, rtol=1e-12)
     assert list(fuser.get_feature_names_out()) == [
-        "ct.original.stat.mean", "ct.original.glcm.contrast.3d_merged", "age"]
+        "ct.original.stat.mean",
+        "ct.original.glcm.contrast.3d_merged",
+        "age",
+    ]
 
 
 def test_fuser_deep_pca_equals_pca_of_scaled_deep_block(table):
@@ -60,8 +65,10 @@ def test_fuser_deep_pca_equals_pca_of_scaled_deep_block(table):
     # principal axes are defined up to sign
     np.testing.assert_allclose(np.abs(out), np.abs(ref), atol=1e-10)
     assert list(fuser.get_feature_names_out()) == [
-        "ct.deep.resnet18_2p5d.pc000", "ct.deep.resnet18_2p5d.pc001",
-        "ct.deep.resnet18_2p5d.pc002"]
+        "ct.deep.resnet18_2p5d.pc000",
+        "ct.deep.resnet18_2p5d.pc001",
+        "ct.deep.resnet18_2p5d.pc002",
+    ]
 
 
 def test_fuser_balanced_blocks_and_pandas_output(table):
@@ -69,7 +76,8 @@ def test_fuser_balanced_blocks_and_pandas_output(table):
     out = fuser.transform(table)
     assert isinstance(out, pd.DataFrame)
     assert list(out.columns) == [c for c in table.columns if ".original." in c] + [
-        c for c in table.columns if ".deep." in c] + ["age"]
+        c for c in table.columns if ".deep." in c
+    ] + ["age"]
     # each block has total variance 1 (n_cols * (1/sqrt(n_cols))^2)
     var = out.var(ddof=0)
     assert var[[c for c in out.columns if ".deep." in c]].sum() == pytest.approx(1.0, rel=1e-9)
@@ -77,8 +85,9 @@ def test_fuser_balanced_blocks_and_pandas_output(table):
 
 
 def test_fuser_explicit_blocks(table):
-    fuser = BlockFuser(blocks={"clinical": ["age"], "deep": ["ct.deep.resnet18_2p5d.f000"]},
-                       deep_pca=1).fit(table)
+    fuser = BlockFuser(
+        blocks={"clinical": ["age"], "deep": ["ct.deep.resnet18_2p5d.f000"]}, deep_pca=1
+    ).fit(table)
     assert fuser.blocks_ == {"clinical": ["age"], "deep": ["ct.deep.resnet18_2p5d.f000"]}
     assert fuser.transform(table).shape == (40, 2)
 
@@ -110,18 +119,24 @@ def test_variance_selector():
 def test_correlation_clusters_keep_one_medoid_per_cluster():
     rng = np.random.default_rng(1)
     a, b = rng.normal(size=(2, 200))
-    X = np.column_stack([
-        a, a + 0.05 * rng.normal(size=200), a + 0.1 * rng.normal(size=200),  # cluster 1
-        b, -b + 0.05 * rng.normal(size=200),  # cluster 2 (negative correlation counts)
-        rng.normal(size=200),  # alone
-    ])
+    X = np.column_stack(
+        [
+            a,
+            a + 0.05 * rng.normal(size=200),
+            a + 0.1 * rng.normal(size=200),  # cluster 1
+            b,
+            -b + 0.05 * rng.normal(size=200),  # cluster 2 (negative correlation counts)
+            rng.normal(size=200),  # alone
+        ]
+    )
     sel = CorrelationClusterSelector(threshold=0.9).fit(X)
     labels = sel.labels_
     assert labels[0] == labels[1] == labels[2]
     assert labels[3] == labels[4]
     assert len(set(labels)) == 3
     support = sel.get_support()
-    assert support.sum() == 3 and support[5]
+    assert support.sum() == 3
+    assert support[5]
     # medoid of cluster 1: largest mean |r| to the other two members
     R = np.abs(np.corrcoef(X[:, :3].T))
     assert support[:3].tolist() == (np.arange(3) == np.argmax(R.sum(1))).tolist()
@@ -148,7 +163,8 @@ def test_fdr_selector_pvalues_and_bh():
     ref_t = stats.ttest_ind(X[y == 0], X[y == 1], equal_var=False).pvalue
     np.testing.assert_allclose(welch.pvalues_, ref_t, rtol=1e-12)
     assert benjamini_hochberg([0.01, 0.04, 0.03, 0.5]).tolist() == pytest.approx(
-        [0.04, 0.04 * 4 / 3, 0.04 * 4 / 3, 0.5])
+        [0.04, 0.04 * 4 / 3, 0.04 * 4 / 3, 0.5]
+    )
 
 
 def test_fdr_selector_keeps_min_features_when_nothing_passes():
@@ -166,8 +182,9 @@ def test_lasso_selector_matches_independent_l1_fit():
     y = (X[:, 0] / 1 + X[:, 3] / 4 + rng.normal(0, 0.7, 150) > 0).astype(int)
     sel = PenalisedSelector(C=0.1).fit(X, y)
     z = (X - X.mean(0)) / X.std(0)
-    ref = LogisticRegression(C=0.1, l1_ratio=1.0, solver="liblinear", tol=1e-10,
-                             max_iter=10000).fit(z, y)
+    ref = LogisticRegression(
+        C=0.1, l1_ratio=1.0, solver="liblinear", tol=1e-10, max_iter=10000
+    ).fit(z, y)
     np.testing.assert_allclose(sel.coef_, ref.coef_, atol=1e-3)
     assert sel.get_support().tolist() == (np.abs(ref.coef_[0]) > 1e-10).tolist()
     assert sel.get_support()[[0, 3]].all()

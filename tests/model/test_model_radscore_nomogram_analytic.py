@@ -23,8 +23,10 @@ from radiomix.model.survival import sarcoma_lung_metastasis_outcome, survival_ta
 def data():
     rng = np.random.default_rng(0)
     n = 200
-    X = pd.DataFrame(rng.normal(size=(n, 4)) * [1, 10, 0.1, 3],
-                     columns=[f"ct.original.stat.f{i}" for i in range(4)])
+    X = pd.DataFrame(
+        rng.normal(size=(n, 4)) * [1, 10, 0.1, 3],
+        columns=[f"ct.original.stat.f{i}" for i in range(4)],
+    )
     eta = X.iloc[:, 0] + 0.1 * X.iloc[:, 1] - 0.5 * X.iloc[:, 3] / 3
     y = (eta + rng.logistic(size=n) > 0).astype(int).to_numpy()
     X["age"] = rng.normal(60, 10, n) + 4 * y
@@ -37,8 +39,9 @@ def test_radscore_is_the_penalised_logistic_linear_predictor(data):
     R = X.filter(like="ct.")
     rs = RadScore(C=0.5).fit(R, y)
     z = (R - R.mean()) / R.std(ddof=0)
-    ref = LogisticRegression(C=0.5, l1_ratio=1.0, solver="liblinear", tol=1e-10,
-                             max_iter=10000).fit(z, y)
+    ref = LogisticRegression(
+        C=0.5, l1_ratio=1.0, solver="liblinear", tol=1e-10, max_iter=10000
+    ).fit(z, y)
     np.testing.assert_allclose(rs.coef_, ref.coef_[0], atol=1e-3)
     # raw-scale coefficients give the same linear predictor
     lp = rs.intercept_raw_ + R.to_numpy() @ rs.coef_raw_
@@ -100,8 +103,9 @@ def test_nomogram_imputes_missing_clinical_values_with_training_median(data):
 def test_cox_nomogram_on_sarcoma_outcome(tmp_path):
     clinical = pd.read_csv(require_data("sts", "clinical.csv"))
     out = sarcoma_lung_metastasis_outcome(clinical)
-    X = encode_clinical(clinical, ["age", "grade"],
-                        ordinal={"grade": ["Low", "Intermediate", "High"]})
+    X = encode_clinical(
+        clinical, ["age", "grade"], ordinal={"grade": ["Low", "Intermediate", "High"]}
+    )
     y = survival_target(out["time_years"], out["event"])
     nomo = CoxNomogram(horizon=1.0, penalizer=0.0).fit(X, y)
     # same coefficients as lifelines on the median-imputed covariates

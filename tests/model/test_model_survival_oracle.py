@@ -34,9 +34,11 @@ def test_cox_coefficients_and_survival_equal_lifelines(rossi):
     assert cox.coef_raw_[list(X.columns).index("prio")] == pytest.approx(0.0915, abs=5e-4)
     assert cox.coef_raw_[list(X.columns).index("fin")] == pytest.approx(-0.379, abs=5e-4)
     t = [10.0, 30.0, 52.0]
-    np.testing.assert_allclose(cox.predict_survival(X, t),
-                               ref.predict_survival_function(X, times=t).to_numpy().T,
-                               rtol=1e-6)
+    np.testing.assert_allclose(
+        cox.predict_survival(X, t),
+        ref.predict_survival_function(X, times=t).to_numpy().T,
+        rtol=1e-6,
+    )
     assert cox.score(X, y) == pytest.approx(ref.concordance_index_, abs=1e-12)
     assert list(cox.summary_.index) == list(X.columns)
 
@@ -50,18 +52,26 @@ def test_lasso_cox_shrinks_and_selects(rossi):
     assert not strong.coefficients()["selected"].any()
     sel = weak.coefficients()
     assert sel["selected"].sum() >= 1
-    assert set(sel.columns) == {"term", "coef_standardised", "coef_raw", "hazard_ratio_raw",
-                                "selected"}
+    assert set(sel.columns) == {
+        "term",
+        "coef_standardised",
+        "coef_raw",
+        "hazard_ratio_raw",
+        "selected",
+    }
 
 
 def test_survival_target_layouts(rossi):
     _, y, d = rossi
-    struct = np.array(list(zip(d["arrest"].astype(bool), d["week"].astype(float), strict=True)),
-                      dtype=[("event", "?"), ("time", "<f8")])
+    struct = np.array(
+        list(zip(d["arrest"].astype(bool), d["week"].astype(float), strict=True)),
+        dtype=[("event", "?"), ("time", "<f8")],
+    )
     t1, e1 = split_survival_target(y)
     t2, e2 = split_survival_target(struct)
-    assert np.array_equal(t1, t2) and np.array_equal(e1, e2)
-    t3, e3 = split_survival_target(d["week"].to_numpy())
+    assert np.array_equal(t1, t2)
+    assert np.array_equal(e1, e2)
+    _t3, e3 = split_survival_target(d["week"].to_numpy())
     assert e3.all()
 
 

@@ -28,6 +28,7 @@ from radiomix.evaluate.validate import (
     fit_tuned,
     holdout_validation,
     nested_cv,
+    permutation_test,
 )
 
 __all__ = [
@@ -49,4 +50,5 @@ __all__ = [
     "nested_cv",
     "patient_bootstrap_weights",
     "patient_holdout_split",
+    "permutation_test",
 ]

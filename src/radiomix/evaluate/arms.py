@@ -18,8 +18,8 @@ from sklearn.base import BaseEstimator
 
 from radiomix.errors import InputError
 from radiomix.evaluate.bootstrap import patient_bootstrap_weights, percentile_interval
-from radiomix.evaluate.metrics import delong_test, weighted_roc_auc
 from radiomix.evaluate.figures import roc_figure
+from radiomix.evaluate.metrics import delong_test, weighted_roc_auc
 from radiomix.evaluate.validate import EvaluationResult, nested_cv
 from radiomix.model.columns import split_blocks
 
@@ -47,7 +47,8 @@ class ArmsComparison:
     def plot_roc(self, *, n_bootstrap: int = 200, random_state: int = 0) -> Any:
         """ROC curves of every arm with 95 % patient-bootstrap bands (matplotlib Figure)."""
         return roc_figure(
-            {k: r for k, r in self.results.items()}, n_bootstrap=n_bootstrap,
+            dict(self.results.items()),
+            n_bootstrap=n_bootstrap,
             random_state=random_state,
         )
 
@@ -101,9 +102,18 @@ def compare_arms(
         raise InputError(f"reference arm {ref!r} not among {names}")
     grids = dict(param_grids or {})
     results = {
-        name: nested_cv(est, X, y, groups=groups, param_grid=grids.get(name),
-                        outer_splits=outer_splits, inner_splits=inner_splits,
-                        n_repeats=n_repeats, n_bootstrap=n_bootstrap, random_state=random_state)
+        name: nested_cv(
+            est,
+            X,
+            y,
+            groups=groups,
+            param_grid=grids.get(name),
+            outer_splits=outer_splits,
+            inner_splits=inner_splits,
+            n_repeats=n_repeats,
+            n_bootstrap=n_bootstrap,
+            random_state=random_state,
+        )
         for name, est in arms.items()
     }
     table = pd.concat(
@@ -124,13 +134,21 @@ def compare_arms(
         diff = np.mean([weighted_roc_auc(y01, p, W) for p in P], axis=0) - auc_ref
         lo, hi, _ = percentile_interval(diff)
         pat = _patient_mean(results[name]).loc[ref_pat.index]
-        dl = delong_test((ref_pat["y"] == results[ref].classes[1]).astype(int), pat["p"],
-                         ref_pat["p"])
-        rows.append({"arm": name, "reference": ref,
-                     "auc_difference": results[name].estimate("roc_auc")
-                     - results[ref].estimate("roc_auc"),
-                     "diff_ci_low": lo, "diff_ci_high": hi, "delong_z": dl.z,
-                     "delong_p": dl.p_value})
+        dl = delong_test(
+            (ref_pat["y"] == results[ref].classes[1]).astype(int), pat["p"], ref_pat["p"]
+        )
+        rows.append(
+            {
+                "arm": name,
+                "reference": ref,
+                "auc_difference": results[name].estimate("roc_auc")
+                - results[ref].estimate("roc_auc"),
+                "diff_ci_low": lo,
+                "diff_ci_high": hi,
+                "delong_z": dl.z,
+                "delong_p": dl.p_value,
+            }
+        )
     return ArmsComparison(table, pd.DataFrame(rows), results, ref)
 
 
@@ -158,27 +176,37 @@ def standard_arms(
     clin = list(clinical)
     arms: dict[str, BaseEstimator] = {}
     if clin:
-        arms["clinical"] = build_pipeline(clinical_model, blocks={"clinical": clin},
-                                          random_state=random_state)
+        arms["clinical"] = build_pipeline(
+            clinical_model, blocks={"clinical": clin}, random_state=random_state
+        )
     if blocks["radiomic"]:
-        arms["radiomics"] = build_pipeline(model, blocks={"radiomic": blocks["radiomic"]},
-                                           random_state=random_state)
+        arms["radiomics"] = build_pipeline(
+            model, blocks={"radiomic": blocks["radiomic"]}, random_state=random_state
+        )
     if blocks["deep"]:
-        arms["deep"] = build_pipeline(model, blocks={"deep": blocks["deep"]}, deep_pca=deep_pca,
-                                      random_state=random_state)
+        arms["deep"] = build_pipeline(
+            model, blocks={"deep": blocks["deep"]}, deep_pca=deep_pca, random_state=random_state
+        )
     if blocks["radiomic"] and blocks["deep"]:
         arms["fused"] = build_pipeline(
-            model, blocks={"radiomic": blocks["radiomic"], "deep": blocks["deep"]},
-            deep_pca=deep_pca, balance_blocks=True, random_state=random_state)
+            model,
+            blocks={"radiomic": blocks["radiomic"], "deep": blocks["deep"]},
+            deep_pca=deep_pca,
+            balance_blocks=True,
+            random_state=random_state,
+        )
     if clin and blocks["radiomic"]:
         from sklearn.pipeline import Pipeline
 
         from radiomix.model.fuse import BlockFuser
 
-        keep = BlockFuser(blocks={"radiomic": blocks["radiomic"], "clinical": clin},
-                          scale=None).set_output(transform="pandas")
-        arms["clinical+radscore"] = Pipeline([
-            ("columns", keep),
-            ("model", Nomogram(radiomic_columns=blocks["radiomic"], random_state=random_state)),
-        ])
+        keep = BlockFuser(
+            blocks={"radiomic": blocks["radiomic"], "clinical": clin}, scale=None
+        ).set_output(transform="pandas")
+        arms["clinical+radscore"] = Pipeline(
+            [
+                ("columns", keep),
+                ("model", Nomogram(radiomic_columns=blocks["radiomic"], random_state=random_state)),
+            ]
+        )
     return arms

@@ -38,7 +38,8 @@ class LeakageAudit:
         :data:`GROUPED_LABEL`), ``leaky``, ``scheme``, ``accuracy``, ``roc_auc`` (means over
         repeats), ``roc_auc_sd`` (across repeats), ``roc_auc_ci_low``/``high`` (95 % patient
         bootstrap of the repeat-averaged AUC: each replicate draws patients once and every
-        repeat scores the drawn patients of its test set), ``test_rows_with_patient_in_train`` (share of test rows whose patient also
+        repeat scores the drawn patients of its test set),
+        ``test_rows_with_patient_in_train`` (share of test rows whose patient also
         has training rows).
     inflation : DataFrame
         Per scheme: naive minus grouped ``accuracy`` and ``roc_auc``.
@@ -54,13 +55,15 @@ class LeakageAudit:
         return {
             "note": "rows labelled LEAKY use row-level splits and exist only to show inflation",
             "table": [{k: _py(v) for k, v in r.items()} for r in self.table.to_dict("records")],
-            "inflation": [{k: _py(v) for k, v in r.items()}
-                          for r in self.inflation.to_dict("records")],
+            "inflation": [
+                {k: _py(v) for k, v in r.items()} for r in self.inflation.to_dict("records")
+            ],
         }
 
 
-def _fit_predict(est: BaseEstimator, X: Any, y: np.ndarray, tr: np.ndarray,
-                 te: np.ndarray) -> np.ndarray:
+def _fit_predict(
+    est: BaseEstimator, X: Any, y: np.ndarray, tr: np.ndarray, te: np.ndarray
+) -> np.ndarray:
     model = clone(est).fit(_rows(X, tr), y[tr])
     return np.asarray(model.predict_proba(_rows(X, te)))[:, 1]
 
@@ -118,8 +121,14 @@ def leakage_audit(
     y01 = (y == classes[1]).astype(int)
     rows: list[dict[str, Any]] = []
 
-    def summarise(split: str, scheme: str, probas: list[np.ndarray], tests: list[np.ndarray],
-                  overlaps: list[float], shared_rows: bool) -> None:
+    def summarise(
+        split: str,
+        scheme: str,
+        probas: list[np.ndarray],
+        tests: list[np.ndarray],
+        overlaps: list[float],
+        shared_rows: bool,
+    ) -> None:
         accs, aucs = [], []
         for p, te in zip(probas, tests, strict=True):
             m = weighted_binary_metrics(y01[te], p, threshold=threshold)
@@ -136,14 +145,23 @@ def leakage_audit(
                     full[tests[k]] = probas[k]
                 reps.append(weighted_roc_auc(y01, full, W))
         else:
-            reps = [weighted_roc_auc(y01[te], p, W[:, te]) for p, te in zip(probas, tests,
-                                                                             strict=True)]
+            reps = [
+                weighted_roc_auc(y01[te], p, W[:, te]) for p, te in zip(probas, tests, strict=True)
+            ]
         lo, hi, _ = percentile_interval(np.mean(reps, axis=0))
-        rows.append({"split": split, "leaky": split == NAIVE_LABEL, "scheme": scheme,
-                     "accuracy": float(np.mean(accs)), "roc_auc": float(np.mean(aucs)),
-                     "roc_auc_sd": float(np.std(aucs)), "roc_auc_ci_low": lo,
-                     "roc_auc_ci_high": hi,
-                     "test_rows_with_patient_in_train": float(np.mean(overlaps))})
+        rows.append(
+            {
+                "split": split,
+                "leaky": split == NAIVE_LABEL,
+                "scheme": scheme,
+                "accuracy": float(np.mean(accs)),
+                "roc_auc": float(np.mean(aucs)),
+                "roc_auc_sd": float(np.std(aucs)),
+                "roc_auc_ci_low": lo,
+                "roc_auc_ci_high": hi,
+                "test_rows_with_patient_in_train": float(np.mean(overlaps)),
+            }
+        )
 
     hold = f"hold-out {1 - test_size:.0%}/{test_size:.0%} x{n_repeats}"
     cv = f"{n_splits}-fold CV x{n_repeats}"
@@ -152,11 +170,13 @@ def leakage_audit(
         probas, tests, overlaps = [], [], []
         for r in range(n_repeats):
             if split == NAIVE_LABEL:
-                tr, te = train_test_split(idx, test_size=test_size, stratify=y01,
-                                          random_state=random_state + r)
+                tr, te = train_test_split(
+                    idx, test_size=test_size, stratify=y01, random_state=random_state + r
+                )
             else:
-                tr, te = patient_holdout_split(y01, groups=g, test_size=test_size,
-                                               random_state=random_state + r)
+                tr, te = patient_holdout_split(
+                    y01, groups=g, test_size=test_size, random_state=random_state + r
+                )
             probas.append(_fit_predict(estimator, X, y01, tr, te))
             tests.append(te)
             overlaps.append(_overlap(g, tr, te))
@@ -166,13 +186,17 @@ def leakage_audit(
             splits = [
                 (tr, te)
                 for r in range(n_repeats)
-                for tr, te in StratifiedKFold(n_splits, shuffle=True,
-                                              random_state=random_state + r).split(idx, y01)
+                for tr, te in StratifiedKFold(
+                    n_splits, shuffle=True, random_state=random_state + r
+                ).split(idx, y01)
             ]
         else:
-            splits = [(s.train, s.test) for s in grouped_cv_splits(
-                y01, groups=g, n_splits=n_splits, n_repeats=n_repeats,
-                random_state=random_state)]
+            splits = [
+                (s.train, s.test)
+                for s in grouped_cv_splits(
+                    y01, groups=g, n_splits=n_splits, n_repeats=n_repeats, random_state=random_state
+                )
+            ]
         for tr, te in splits:
             probas.append(_fit_predict(estimator, X, y01, tr, te))
             tests.append(te)
@@ -183,6 +207,11 @@ def leakage_audit(
     for scheme in (hold, cv):
         a = table[(table["scheme"] == scheme) & table["leaky"]].iloc[0]
         b = table[(table["scheme"] == scheme) & ~table["leaky"]].iloc[0]
-        infl.append({"scheme": scheme, "accuracy_inflation": a["accuracy"] - b["accuracy"],
-                     "roc_auc_inflation": a["roc_auc"] - b["roc_auc"]})
+        infl.append(
+            {
+                "scheme": scheme,
+                "accuracy_inflation": a["accuracy"] - b["accuracy"],
+                "roc_auc_inflation": a["roc_auc"] - b["roc_auc"],
+            }
+        )
     return LeakageAudit(table, pd.DataFrame(infl))

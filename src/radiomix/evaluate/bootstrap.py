@@ -110,7 +110,7 @@ def bootstrap_binary_metrics(
         raise InputError(f"proba has {P.shape[1]} columns for {y.size} labels")
     g = check_groups(groups, y.size)
     names = [k for k in BINARY_METRICS if metrics is None or k in metrics]
-    kw = {"threshold": threshold, "metrics": metrics}
+    kw: dict[str, Any] = {"threshold": threshold, "metrics": metrics}
     point_per_repeat = [weighted_binary_metrics(y, p, **kw) for p in P]
     point = {k: np.mean([m[k][0] for m in point_per_repeat]) for k in names}
     W = patient_bootstrap_weights(g, n_bootstrap=n_bootstrap, random_state=random_state)
@@ -125,8 +125,9 @@ def bootstrap_binary_metrics(
     rows = []
     for k in names:
         lo, hi, nv = percentile_interval(np.concatenate(reps[k]), level=level)
-        rows.append({"metric": k, "estimate": float(point[k]), "ci_low": lo, "ci_high": hi,
-                     "n_boot": nv})
+        rows.append(
+            {"metric": k, "estimate": float(point[k]), "ci_low": lo, "ci_high": hi, "n_boot": nv}
+        )
     return pd.DataFrame(rows)
 
 

@@ -17,7 +17,10 @@ from radiomix.evaluate.validate import EvaluationResult
 
 
 def roc_figure(
-    results: Mapping[str, EvaluationResult], *, n_bootstrap: int = 200, random_state: int = 0,
+    results: Mapping[str, EvaluationResult],
+    *,
+    n_bootstrap: int = 200,
+    random_state: int = 0,
     title: str | None = None,
 ) -> Any:
     """ROC curves (mean out-of-fold prediction per row) with 95 % patient-bootstrap bands.
@@ -47,16 +50,23 @@ def roc_figure(
                 continue
             f, t, _ = roc_curve(y01[idx], p[idx])
             curves.append(np.interp(grid, f, t))
-        line = ax.plot(fpr, tpr, label=(f"{name}: AUC {res.estimate('roc_auc'):.2f} "
-                                        f"({res.ci('roc_auc')[0]:.2f}-{res.ci('roc_auc')[1]:.2f})"))[0]
+        line = ax.plot(
+            fpr,
+            tpr,
+            label=(
+                f"{name}: AUC {res.estimate('roc_auc'):.2f} "
+                f"({res.ci('roc_auc')[0]:.2f}-{res.ci('roc_auc')[1]:.2f})"
+            ),
+        )[0]
         if curves:
             lo, hi = np.quantile(np.vstack(curves), [0.025, 0.975], axis=0)
             ax.fill_between(grid, lo, hi, color=line.get_color(), alpha=0.15)
     ax.plot([0, 1], [0, 1], color="grey", lw=0.8, ls="--")
     ax.set_xlabel("1 - specificity")
     ax.set_ylabel("sensitivity")
-    ax.set_title(title or "ROC (out-of-fold, patient-grouped) with 95 % bootstrap bands",
-                 fontsize=9)
+    ax.set_title(
+        title or "ROC (out-of-fold, patient-grouped) with 95 % bootstrap bands", fontsize=9
+    )
     ax.legend(loc="lower right", fontsize=7)
     fig.tight_layout()
     return fig
@@ -84,8 +94,9 @@ def decision_curve_figure(result: EvaluationResult, *, title: str | None = None)
     return fig
 
 
-def calibration_figure(result: EvaluationResult, *, n_bins: int = 5,
-                       title: str | None = None) -> Any:
+def calibration_figure(
+    result: EvaluationResult, *, n_bins: int = 5, title: str | None = None
+) -> Any:
     """Calibration plot: observed frequency vs mean predicted probability in quantile bins."""
     from matplotlib.figure import Figure
 

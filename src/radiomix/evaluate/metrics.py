@@ -58,7 +58,7 @@ def _as_binary(y: Any, p: Any) -> tuple[np.ndarray, FloatArray]:
     if y.shape != p.shape:
         raise InputError(f"y has {y.size} values but the predictions {p.size}")
     labels = set(np.unique(y).tolist())
-    if not labels <= {0, 1, True, False}:
+    if not labels <= {0, 1}:
         raise InputError(f"binary metrics need y in {{0, 1}}; got values {sorted(labels)[:5]}")
     if not np.isfinite(p).all() or p.min() < 0 or p.max() > 1:
         raise InputError("predicted probabilities must be finite and within [0, 1]")
@@ -262,13 +262,15 @@ def weighted_binary_metrics(
         TP = W @ (yb & pred).astype(float)
         TN = W @ (~yb & ~pred).astype(float)
         sens, spec = _div(TP, P), _div(TN, N)
-        out.update({
-            "accuracy": _div(TP + TN, P + N),
-            "sensitivity": sens,
-            "specificity": spec,
-            "balanced_accuracy": (sens + spec) / 2,
-            "brier": _div(W @ (p - yb) ** 2, P + N),
-        })
+        out.update(
+            {
+                "accuracy": _div(TP + TN, P + N),
+                "sensitivity": sens,
+                "specificity": spec,
+                "balanced_accuracy": (sens + spec) / 2,
+                "brier": _div(W @ (p - yb) ** 2, P + N),
+            }
+        )
     if "roc_auc" in wanted:
         out["roc_auc"] = weighted_roc_auc(yb, p, W)
     if "pr_auc" in wanted:
@@ -413,7 +415,7 @@ def _as_scores(y: Any, s: Any) -> tuple[np.ndarray, FloatArray]:
     if not np.isfinite(sv).all():
         raise InputError("scores must be finite")
     labels = set(np.unique(yv).tolist())
-    if not labels <= {0, 1, True, False}:
+    if not labels <= {0, 1}:
         raise InputError(f"y must be in {{0, 1}}; got values {sorted(labels)[:5]}")
     return yv.astype(bool), sv
 

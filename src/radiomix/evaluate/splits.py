@@ -126,7 +126,9 @@ def grouped_cv_splits(
     g = check_groups(groups, len(y))
     n_patients = np.unique(g).size
     if not (isinstance(n_splits, (int, np.integer)) and 2 <= n_splits <= n_patients):
-        raise InputError(f"n_splits must be an int in [2, {n_patients}] (patients); got {n_splits!r}")
+        raise InputError(
+            f"n_splits must be an int in [2, {n_patients}] (patients); got {n_splits!r}"
+        )
     if not (isinstance(n_repeats, (int, np.integer)) and n_repeats >= 1):
         raise InputError(f"n_repeats must be an int >= 1; got {n_repeats!r}")
     for r in range(n_repeats):

@@ -173,8 +173,10 @@ def time_dependent_auc(
         case = e & (t <= h)
         ctrl = t > h
         if not case.any() or not ctrl.any():
-            raise InputError(f"horizon {h:g}: {int(case.sum())} case(s), {int(ctrl.sum())} "
-                             "control(s); both are needed")
+            raise InputError(
+                f"horizon {h:g}: {int(case.sum())} case(s), {int(ctrl.sum())} "
+                "control(s); both are needed"
+            )
         wc = np.where(case, omega, 0.0)
         M = conc * np.outer(wc, ctrl.astype(float))
         if Wm is None:
@@ -184,8 +186,15 @@ def time_dependent_auc(
             den = (Wm @ wc) * (Wm @ ctrl.astype(float))
             with np.errstate(invalid="ignore", divide="ignore"):
                 auc = np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
-        rows.append({"horizon": h, "auc": auc, "n_at_risk": n_at_risk,
-                     "n_cases": int(case.sum()), "n_controls": int(ctrl.sum())})
+        rows.append(
+            {
+                "horizon": h,
+                "auc": auc,
+                "n_at_risk": n_at_risk,
+                "n_cases": int(case.sum()),
+                "n_controls": int(ctrl.sum()),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -223,8 +232,14 @@ class KaplanMeierByRisk:
         for name, cur in self.curves.items():
             n = int(self.groups.loc[self.groups["group"] == name, "n"].iloc[0])
             line = ax.step(cur["time"], cur["survival"], where="post", label=f"{name} (n={n})")[0]
-            ax.fill_between(cur["time"], cur["ci_lower"], cur["ci_upper"], step="post",
-                            alpha=0.2, color=line.get_color())
+            ax.fill_between(
+                cur["time"],
+                cur["ci_lower"],
+                cur["ci_upper"],
+                step="post",
+                alpha=0.2,
+                color=line.get_color(),
+            )
         ax.set_xlabel(time_label)
         ax.set_ylabel("event-free probability")
         ax.set_ylim(0, 1.02)
@@ -269,8 +284,11 @@ def km_by_risk_group(
     else:
         cuts = sorted(float(c) for c in cutoffs)
     k = np.searchsorted(np.asarray(cuts), r, side="right")
-    labels = ["low risk", "high risk"] if len(cuts) == 1 else [f"risk group {i + 1}"
-                                                                for i in range(len(cuts) + 1)]
+    labels = (
+        ["low risk", "high risk"]
+        if len(cuts) == 1
+        else [f"risk group {i + 1}" for i in range(len(cuts) + 1)]
+    )
     assign = np.asarray([labels[i] for i in k])
     present = [lab for lab in labels if (assign == lab).any()]
     if len(present) < 2:
@@ -281,15 +299,27 @@ def km_by_risk_group(
         km = KaplanMeierFitter().fit(t[m], e[m], label=lab)
         sf = km.survival_function_.iloc[:, 0]
         ci = km.confidence_interval_
-        curves[lab] = pd.DataFrame({"time": sf.index.to_numpy(), "survival": sf.to_numpy(),
-                                    "ci_lower": ci.iloc[:, 0].to_numpy(),
-                                    "ci_upper": ci.iloc[:, 1].to_numpy()})
+        curves[lab] = pd.DataFrame(
+            {
+                "time": sf.index.to_numpy(),
+                "survival": sf.to_numpy(),
+                "ci_lower": ci.iloc[:, 0].to_numpy(),
+                "ci_upper": ci.iloc[:, 1].to_numpy(),
+            }
+        )
         med = km.median_survival_time_
-        rows.append({"group": lab, "n": int(m.sum()), "events": int(e[m].sum()),
-                     "median_time": float(med) if np.isfinite(med) else np.nan})
+        rows.append(
+            {
+                "group": lab,
+                "n": int(m.sum()),
+                "events": int(e[m].sum()),
+                "median_time": float(med) if np.isfinite(med) else np.nan,
+            }
+        )
     test = multivariate_logrank_test(t, assign, e)
-    return KaplanMeierByRisk(pd.DataFrame(rows), curves, float(test.test_statistic),
-                             float(test.p_value), cuts, assign)
+    return KaplanMeierByRisk(
+        pd.DataFrame(rows), curves, float(test.test_statistic), float(test.p_value), cuts, assign
+    )
 
 
 @dataclass
@@ -305,10 +335,11 @@ class SurvivalEvaluation:
         """JSON-serialisable summary."""
         from radiomix.evaluate.validate import _py
 
-        return {"scheme": self.scheme,
-                "metrics": [{k: _py(v) for k, v in r.items()}
-                            for r in self.metrics.to_dict("records")],
-                "settings": {k: _py(v) for k, v in self.settings.items()}}
+        return {
+            "scheme": self.scheme,
+            "metrics": [{k: _py(v) for k, v in r.items()} for r in self.metrics.to_dict("records")],
+            "settings": {k: _py(v) for k, v in self.settings.items()},
+        }
 
 
 @single_blas_thread
@@ -353,8 +384,9 @@ def survival_cv(
     y = survival_target(t, e)
     risks = np.full((n_repeats, t.size), np.nan)
     folds = np.full((n_repeats, t.size), -1)
-    for sp in grouped_cv_splits(e.astype(int), groups=g, n_splits=n_splits,
-                                n_repeats=n_repeats, random_state=random_state):
+    for sp in grouped_cv_splits(
+        e.astype(int), groups=g, n_splits=n_splits, n_repeats=n_repeats, random_state=random_state
+    ):
         model = clone(estimator).fit(_rows(X, sp.train), y[sp.train])
         risks[sp.repeat, sp.test] = model.predict(_rows(X, sp.test))
         folds[sp.repeat, sp.test] = sp.fold
@@ -363,27 +395,58 @@ def survival_cv(
     c_point = np.mean([concordance_index(t, rk, e) for rk in risks])
     c_reps = np.mean([concordance_index(t, rk, e, W) for rk in risks], axis=0)
     lo, hi, nv = percentile_interval(c_reps)
-    rows.append({"metric": "c_index", "horizon": np.nan, "estimate": c_point, "ci_low": lo,
-                 "ci_high": hi, "n_boot": nv})
+    rows.append(
+        {
+            "metric": "c_index",
+            "horizon": np.nan,
+            "estimate": c_point,
+            "ci_low": lo,
+            "ci_high": hi,
+            "n_boot": nv,
+        }
+    )
     if len(horizons):
         pts = [time_dependent_auc(t, rk, e, horizons, min_at_risk=min_at_risk) for rk in risks]
-        reps = [time_dependent_auc(t, rk, e, horizons, min_at_risk=min_at_risk, W=W)
-                for rk in risks]
+        reps = [
+            time_dependent_auc(t, rk, e, horizons, min_at_risk=min_at_risk, W=W) for rk in risks
+        ]
         for i, h in enumerate(pts[0]["horizon"]):
             est = float(np.mean([p["auc"].iloc[i] for p in pts]))
             rep = np.mean([np.asarray(rp["auc"].iloc[i]) for rp in reps], axis=0)
             lo, hi, nv = percentile_interval(rep)
-            rows.append({"metric": "td_auc", "horizon": float(h), "estimate": est, "ci_low": lo,
-                         "ci_high": hi, "n_boot": nv,
-                         "n_at_risk": int(pts[0]["n_at_risk"].iloc[i])})
-    preds = pd.DataFrame({
-        "row": np.tile(np.arange(t.size), n_repeats), "patient_id": np.tile(g, n_repeats),
-        "time": np.tile(t, n_repeats), "event": np.tile(e.astype(int), n_repeats),
-        "repeat": np.repeat(np.arange(n_repeats), t.size), "fold": folds.ravel(),
-        "risk": risks.ravel(),
-    })
+            rows.append(
+                {
+                    "metric": "td_auc",
+                    "horizon": float(h),
+                    "estimate": est,
+                    "ci_low": lo,
+                    "ci_high": hi,
+                    "n_boot": nv,
+                    "n_at_risk": int(pts[0]["n_at_risk"].iloc[i]),
+                }
+            )
+    preds = pd.DataFrame(
+        {
+            "row": np.tile(np.arange(t.size), n_repeats),
+            "patient_id": np.tile(g, n_repeats),
+            "time": np.tile(t, n_repeats),
+            "event": np.tile(e.astype(int), n_repeats),
+            "repeat": np.repeat(np.arange(n_repeats), t.size),
+            "fold": folds.ravel(),
+            "risk": risks.ravel(),
+        }
+    )
     scheme = f"patient-grouped CV: {n_splits} folds stratified by event, {n_repeats} repeat(s)"
-    return SurvivalEvaluation(scheme, pd.DataFrame(rows), preds, {
-        "n_splits": n_splits, "n_repeats": n_repeats, "n_bootstrap": n_bootstrap,
-        "random_state": random_state, "horizons": [float(h) for h in horizons],
-        "min_at_risk": min_at_risk})
+    return SurvivalEvaluation(
+        scheme,
+        pd.DataFrame(rows),
+        preds,
+        {
+            "n_splits": n_splits,
+            "n_repeats": n_repeats,
+            "n_bootstrap": n_bootstrap,
+            "random_state": random_state,
+            "horizons": [float(h) for h in horizons],
+            "min_at_risk": min_at_risk,
+        },
+    )

@@ -181,8 +181,14 @@ def fit_tuned(
         return est.fit(X, y)
     n_classes = np.unique(y).size
     inner = StratifiedGroupKFold(n_splits=inner_splits, shuffle=True, random_state=random_state)
-    search = GridSearchCV(est, dict(param_grid), scoring=_scoring(n_classes), cv=inner,
-                          refit=True, error_score="raise")
+    search = GridSearchCV(
+        est,
+        dict(param_grid),
+        scoring=_scoring(n_classes),
+        cv=inner,
+        refit=True,
+        error_score="raise",
+    )
     return search.fit(X, y, groups=g)
 
 
@@ -209,8 +215,12 @@ def _run_splits(
     for sp in splits:
         assert_disjoint(g, sp.train, sp.test)
         model = fit_tuned(
-            estimator, _rows(X, sp.train), y[sp.train], groups=g[sp.train],
-            param_grid=param_grid, inner_splits=inner_splits,
+            estimator,
+            _rows(X, sp.train),
+            y[sp.train],
+            groups=g[sp.train],
+            param_grid=param_grid,
+            inner_splits=inner_splits,
             random_state=random_state + 1000 * sp.repeat + sp.fold,
         )
         proba = _predict(model, _rows(X, sp.test))
@@ -218,8 +228,15 @@ def _run_splits(
         full = np.zeros((sp.test.size, classes.size))
         for j, c in enumerate(model_classes):
             full[:, np.searchsorted(classes, c)] = proba[:, j]
-        frame = pd.DataFrame({"row": sp.test, "patient_id": g[sp.test], "y_true": y[sp.test],
-                              "repeat": sp.repeat, "fold": sp.fold})
+        frame = pd.DataFrame(
+            {
+                "row": sp.test,
+                "patient_id": g[sp.test],
+                "y_true": y[sp.test],
+                "repeat": sp.repeat,
+                "fold": sp.fold,
+            }
+        )
         if classes.size == 2:
             frame["proba"] = full[:, 1]
         else:
@@ -232,12 +249,17 @@ def _run_splits(
             from radiomix.evaluate.metrics import weighted_roc_auc
 
             fold_auc = float(weighted_roc_auc(yt == classes[1], full[:, 1])[0])
-        fold_rows.append({
-            "repeat": sp.repeat, "fold": sp.fold, "n_train": int(sp.train.size),
-            "n_test": int(sp.test.size), "n_test_patients": int(np.unique(g[sp.test]).size),
-            "roc_auc": fold_auc,
-            "best_params": dict(getattr(model, "best_params_", {})),
-        })
+        fold_rows.append(
+            {
+                "repeat": sp.repeat,
+                "fold": sp.fold,
+                "n_train": int(sp.train.size),
+                "n_test": int(sp.test.size),
+                "n_test_patients": int(np.unique(g[sp.test]).size),
+                "roc_auc": fold_auc,
+                "best_params": dict(getattr(model, "best_params_", {})),
+            }
+        )
     return pd.concat(pred_rows, ignore_index=True), pd.DataFrame(fold_rows), list(classes)
 
 
@@ -250,15 +272,21 @@ def _to_patient_level(pred: pd.DataFrame) -> pd.DataFrame:
             f"several (e.g. {mixed[:3]}). Use level='row' for lesion-level labels."
         )
     prob_cols = [c for c in pred.columns if c.startswith("proba")]
-    agg = pred.groupby(["repeat", "patient_id"], sort=True).agg(
-        {"y_true": "first", "fold": "first", **{c: "mean" for c in prob_cols}}
-    ).reset_index()
+    agg = (
+        pred.groupby(["repeat", "patient_id"], sort=True)
+        .agg({"y_true": "first", "fold": "first", **dict.fromkeys(prob_cols, "mean")})
+        .reset_index()
+    )
     agg["row"] = agg["patient_id"]
     return agg[["row", "patient_id", "y_true", "repeat", "fold", *prob_cols]]
 
 
 def _summarise(
-    pred: pd.DataFrame, classes: list[Any], *, n_bootstrap: int, random_state: int,
+    pred: pd.DataFrame,
+    classes: list[Any],
+    *,
+    n_bootstrap: int,
+    random_state: int,
     threshold: float,
 ) -> pd.DataFrame:
     if len(classes) == 2:
@@ -268,36 +296,56 @@ def _summarise(
             raise InputError("some rows lack a prediction in a repeat")
         y01 = (meta["y_true"].to_numpy() == classes[1]).astype(int)
         return bootstrap_binary_metrics(
-            y01, wide.to_numpy().T, groups=meta["patient_id"].to_numpy(),
-            n_bootstrap=n_bootstrap, random_state=random_state, threshold=threshold,
+            y01,
+            wide.to_numpy().T,
+            groups=meta["patient_id"].to_numpy(),
+            n_bootstrap=n_bootstrap,
+            random_state=random_state,
+            threshold=threshold,
         )
     prob_cols = [f"proba_{c}" for c in classes]
     repeats = sorted(pred["repeat"].unique())
     first = pred[pred["repeat"] == repeats[0]].sort_values("row")
-    stack = np.stack([
-        pred[pred["repeat"] == r].sort_values("row")[prob_cols].to_numpy() for r in repeats
-    ])
+    stack = np.stack(
+        [pred[pred["repeat"] == r].sort_values("row")[prob_cols].to_numpy() for r in repeats]
+    )
     return bootstrap_multiclass_metrics(
-        first["y_true"].to_numpy(), stack, np.asarray(classes),
-        groups=first["patient_id"].to_numpy(), n_bootstrap=n_bootstrap,
+        first["y_true"].to_numpy(),
+        stack,
+        np.asarray(classes),
+        groups=first["patient_id"].to_numpy(),
+        n_bootstrap=n_bootstrap,
         random_state=random_state,
     )
 
 
 def _finish(
-    scheme: str, pred: pd.DataFrame, folds: pd.DataFrame, classes: list[Any], *,
-    level: Level, n_bootstrap: int, random_state: int, threshold: float,
+    scheme: str,
+    pred: pd.DataFrame,
+    folds: pd.DataFrame,
+    classes: list[Any],
+    *,
+    level: Level,
+    n_bootstrap: int,
+    random_state: int,
+    threshold: float,
     settings: dict[str, Any],
 ) -> EvaluationResult:
     if level not in ("row", "patient"):
         raise InputError(f"level must be 'row' or 'patient'; got {level!r}")
     if level == "patient":
         pred = _to_patient_level(pred)
-    metrics = _summarise(pred, classes, n_bootstrap=n_bootstrap, random_state=random_state,
-                         threshold=threshold)
-    settings = {**settings, "level": level, "n_bootstrap": n_bootstrap,
-                "bootstrap": "patients resampled with replacement, percentile 95 % CI",
-                "threshold": threshold, "random_state": random_state}
+    metrics = _summarise(
+        pred, classes, n_bootstrap=n_bootstrap, random_state=random_state, threshold=threshold
+    )
+    settings = {
+        **settings,
+        "level": level,
+        "n_bootstrap": n_bootstrap,
+        "bootstrap": "patients resampled with replacement, percentile 95 % CI",
+        "threshold": threshold,
+        "random_state": random_state,
+    }
     return EvaluationResult(scheme, metrics, pred, folds, classes, settings)
 
 
@@ -356,6 +404,17 @@ def nested_cv(
     MissingGroupsError
         ``groups`` is None.
 
+    Notes
+    -----
+    The intervals resample *patients* of the out-of-fold predictions, treating the fold
+    models as fixed. For a fixed score they are calibrated (95 % coverage measured on 211
+    patients / 1111 rows), but they do not carry the variability of refitting the models:
+    under the null, with the whole CV re-run for each of 200 permuted-label replicates,
+    the AUC interval covered 0.5 in only 81 % of them (slow test
+    ``test_null_calibration_end_to_end_grouped_cv``). Read a cross-validated interval as
+    optimistic; to claim performance above chance use :func:`permutation_test`, which
+    re-runs the cross-validation under permuted patient labels.
+
     Examples
     --------
     >>> from radiomix.model import build_pipeline
@@ -366,19 +425,43 @@ def nested_cv(
     True
     """
     X, y, g = _check_xy(X, y, groups)
-    splits = list(grouped_cv_splits(y, groups=g, n_splits=outer_splits, n_repeats=n_repeats,
-                                    random_state=random_state))
+    splits = list(
+        grouped_cv_splits(
+            y, groups=g, n_splits=outer_splits, n_repeats=n_repeats, random_state=random_state
+        )
+    )
     pred, folds, classes = _run_splits(
-        estimator, X, y, g, splits, param_grid=param_grid, inner_splits=inner_splits,
+        estimator,
+        X,
+        y,
+        g,
+        splits,
+        param_grid=param_grid,
+        inner_splits=inner_splits,
         random_state=random_state,
     )
-    scheme = (f"nested patient-grouped stratified CV: {outer_splits} outer x {inner_splits} "
-              f"inner folds, {n_repeats} repeat(s)")
-    return _finish(scheme, pred, folds, classes, level=level, n_bootstrap=n_bootstrap,
-                   random_state=random_state, threshold=threshold, settings={
-                       "outer_splits": outer_splits, "inner_splits": inner_splits,
-                       "n_repeats": n_repeats, "param_grid": dict(param_grid or {}),
-                       "n_rows": int(y.size), "n_patients": int(np.unique(g).size)})
+    scheme = (
+        f"nested patient-grouped stratified CV: {outer_splits} outer x {inner_splits} "
+        f"inner folds, {n_repeats} repeat(s)"
+    )
+    return _finish(
+        scheme,
+        pred,
+        folds,
+        classes,
+        level=level,
+        n_bootstrap=n_bootstrap,
+        random_state=random_state,
+        threshold=threshold,
+        settings={
+            "outer_splits": outer_splits,
+            "inner_splits": inner_splits,
+            "n_repeats": n_repeats,
+            "param_grid": dict(param_grid or {}),
+            "n_rows": int(y.size),
+            "n_patients": int(np.unique(g).size),
+        },
+    )
 
 
 @single_blas_thread
@@ -406,15 +489,32 @@ def holdout_validation(
     X, y, g = _check_xy(X, y, groups)
     tr, te = patient_holdout_split(y, groups=g, test_size=test_size, random_state=random_state)
     pred, folds, classes = _run_splits(
-        estimator, X, y, g, [Split(0, 0, tr, te)], param_grid=param_grid,
-        inner_splits=inner_splits, random_state=random_state,
+        estimator,
+        X,
+        y,
+        g,
+        [Split(0, 0, tr, te)],
+        param_grid=param_grid,
+        inner_splits=inner_splits,
+        random_state=random_state,
     )
     scheme = f"patient-level hold-out {1 - test_size:.0%}/{test_size:.0%} (seed {random_state})"
-    return _finish(scheme, pred, folds, classes, level=level, n_bootstrap=n_bootstrap,
-                   random_state=random_state, threshold=threshold, settings={
-                       "test_size": test_size, "param_grid": dict(param_grid or {}),
-                       "n_train_patients": int(np.unique(g[tr]).size),
-                       "n_test_patients": int(np.unique(g[te]).size)})
+    return _finish(
+        scheme,
+        pred,
+        folds,
+        classes,
+        level=level,
+        n_bootstrap=n_bootstrap,
+        random_state=random_state,
+        threshold=threshold,
+        settings={
+            "test_size": test_size,
+            "param_grid": dict(param_grid or {}),
+            "n_train_patients": int(np.unique(g[tr]).size),
+            "n_test_patients": int(np.unique(g[te]).size),
+        },
+    )
 
 
 @single_blas_thread
@@ -452,11 +552,138 @@ def external_validation(
     X, y, g = _check_xy(X, y, groups)
     tr, te = centre_split(centre, groups=g, test_centres=test_centres)
     pred, folds, classes = _run_splits(
-        estimator, X, y, g, [Split(0, 0, tr, te)], param_grid=param_grid,
-        inner_splits=inner_splits, random_state=random_state,
+        estimator,
+        X,
+        y,
+        g,
+        [Split(0, 0, tr, te)],
+        param_grid=param_grid,
+        inner_splits=inner_splits,
+        random_state=random_state,
     )
     scheme = f"external validation on centre(s) {', '.join(map(str, test_centres))}"
-    return _finish(scheme, pred, folds, classes, level=level, n_bootstrap=n_bootstrap,
-                   random_state=random_state, threshold=threshold, settings={
-                       "test_centres": [str(c) for c in test_centres],
-                       "param_grid": dict(param_grid or {})})
+    return _finish(
+        scheme,
+        pred,
+        folds,
+        classes,
+        level=level,
+        n_bootstrap=n_bootstrap,
+        random_state=random_state,
+        threshold=threshold,
+        settings={
+            "test_centres": [str(c) for c in test_centres],
+            "param_grid": dict(param_grid or {}),
+        },
+    )
+
+
+@dataclass
+class PermutationTestResult:
+    """Cross-validated ROC AUC against its permutation distribution.
+
+    Attributes
+    ----------
+    observed : float
+        Out-of-fold ROC AUC with the true labels (mean over repeats).
+    null : ndarray
+        The same statistic for each permutation of the patient labels.
+    p_value : float
+        :math:`(1 + \\#\\{null \\ge observed\\}) / (1 + n_{perm})`.
+    """
+
+    observed: float
+    null: np.ndarray
+    p_value: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable summary."""
+        return {
+            "observed_roc_auc": self.observed,
+            "p_value": self.p_value,
+            "n_permutations": int(self.null.size),
+            "null_mean": float(np.mean(self.null)),
+            "null_95th_percentile": float(np.quantile(self.null, 0.95)),
+        }
+
+
+@single_blas_thread
+def permutation_test(
+    estimator: BaseEstimator,
+    X: Any,
+    y: Any,
+    *,
+    groups: Any,
+    n_permutations: int = 200,
+    param_grid: Mapping[str, Sequence[Any]] | None = None,
+    outer_splits: int = 5,
+    inner_splits: int = 3,
+    n_repeats: int = 1,
+    random_state: int = 0,
+) -> PermutationTestResult:
+    """Permutation test of the cross-validated ROC AUC (binary outcome).
+
+    The whole patient-grouped (nested) cross-validation is re-run after permuting the labels
+    *between patients* (every row keeps its patient's label), ``n_permutations`` times.
+    The p-value is valid by construction, including the variability of refitting the
+    models that the bootstrap interval of :func:`nested_cv` does not carry.
+
+    Raises
+    ------
+    MissingGroupsError
+        ``groups`` is None.
+    InputError
+        A patient with several labels (permutation needs one label per patient), or a
+        non-binary outcome.
+
+    References
+    ----------
+    Ojala M, Garriga GC. Permutation tests for studying classifier performance. J Mach Learn
+    Res 2010;11:1833-1863.
+    """
+    X, y, g = _check_xy(X, y, groups)
+    classes = np.unique(y)
+    if classes.size != 2:
+        raise InputError(f"the permutation test is for binary outcomes; y has {classes.size}")
+    if not (isinstance(n_permutations, (int, np.integer)) and n_permutations >= 1):
+        raise InputError(f"n_permutations must be an int >= 1; got {n_permutations!r}")
+    frame = pd.DataFrame({"g": g, "y": y})
+    if (frame.groupby("g")["y"].nunique() > 1).any():
+        raise InputError("the permutation test needs one label per patient")
+    patients = frame.groupby("g", sort=True)["y"].first()
+    codes = pd.Index(patients.index).get_indexer(g)
+    from radiomix.evaluate.metrics import weighted_roc_auc
+
+    def cv_auc(labels: np.ndarray, seed: int) -> float:
+        splits = list(
+            grouped_cv_splits(
+                labels, groups=g, n_splits=outer_splits, n_repeats=n_repeats, random_state=seed
+            )
+        )
+        pred, _, _ = _run_splits(
+            estimator,
+            X,
+            labels,
+            g,
+            splits,
+            param_grid=param_grid,
+            inner_splits=inner_splits,
+            random_state=seed,
+        )
+        return float(
+            np.mean(
+                [
+                    weighted_roc_auc(d["y_true"].to_numpy() == classes[1], d["proba"].to_numpy())[0]
+                    for _, d in pred.groupby("repeat")
+                ]
+            )
+        )
+
+    observed = cv_auc(y, random_state)
+    rng = np.random.default_rng(random_state)
+    pat_labels = patients.to_numpy()
+    null = np.array(
+        [cv_auc(rng.permutation(pat_labels)[codes], random_state) for _ in range(n_permutations)]
+    )
+    p = (1 + np.sum(null >= observed)) / (1 + n_permutations)
+    return PermutationTestResult(observed, null, float(p))

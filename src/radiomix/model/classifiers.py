@@ -185,6 +185,9 @@ def build_pipeline(
     for i, sel in enumerate(selectors):
         est = make_selector(sel, random_state=random_state) if isinstance(sel, str) else clone(sel)
         steps.append((f"select{i}", est))
-    clf = make_classifier(model, random_state=random_state) if isinstance(model, str) else clone(model)
+    if isinstance(model, str):
+        clf = make_classifier(model, random_state=random_state)
+    else:
+        clf = clone(model)
     steps.append(("model", clf))
     return Pipeline(steps)

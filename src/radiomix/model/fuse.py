@@ -117,9 +117,7 @@ class BlockFuser(TransformerMixin, BaseEstimator):
                 groups[column_block(c) if named else "clinical"].append(i)
         else:
             if not named:
-                raise InputError(
-                    "explicit blocks need a DataFrame with column names; got an array"
-                )
+                raise InputError("explicit blocks need a DataFrame with column names; got an array")
             index = {c: i for i, c in enumerate(names)}
             groups = {}
             seen: dict[str, str] = {}
@@ -160,7 +158,10 @@ class BlockFuser(TransformerMixin, BaseEstimator):
             if isinstance(n_comp, (int, np.integer)) and n_comp > min(n_samples, n_cols):
                 log.warning(
                     "deep_pca=%d exceeds min(n_samples=%d, n_columns=%d); using %d components",
-                    n_comp, n_samples, n_cols, min(n_samples, n_cols),
+                    n_comp,
+                    n_samples,
+                    n_cols,
+                    min(n_samples, n_cols),
                 )
                 n_comp = min(n_samples, n_cols)
             steps.append(("pca", PCA(n_components=n_comp, random_state=self.random_state)))
@@ -232,7 +233,7 @@ class BlockFuser(TransformerMixin, BaseEstimator):
         check_is_fitted(self, "_out_names")
         return self._out_names.copy()
 
-    def __sklearn_tags__(self):  # type: ignore[no-untyped-def]
+    def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = True
         return tags

@@ -27,6 +27,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from radiomix.errors import InputError
+from radiomix.model._validation import is_real
 from radiomix.model.columns import column_block
 from radiomix.model.radscore import RadScore
 from radiomix.model.survival import CoxPH, LassoCox, baseline_at, split_survival_target
@@ -82,8 +83,11 @@ class _NomogramBase(BaseEstimator):
         else:
             X, y = validate_data(self, X, y, dtype=np.float64, ensure_all_finite="allow-nan")
         named = hasattr(self, "feature_names_in_")
-        names = ([str(c) for c in self.feature_names_in_] if named
-                 else [f"x{i}" for i in range(X.shape[1])])
+        names = (
+            [str(c) for c in self.feature_names_in_]
+            if named
+            else [f"x{i}" for i in range(X.shape[1])]
+        )
         self._rad_idx, self._clin_idx = self._split_columns(names, named)
         self.radiomic_columns_ = [names[i] for i in self._rad_idx]
         rad_nan = np.isnan(X[:, self._rad_idx]).any() if self._rad_idx else False
@@ -95,8 +99,9 @@ class _NomogramBase(BaseEstimator):
     def _ranges(self, D: FloatArray) -> None:
         self.term_min_ = D.min(axis=0)
         self.term_max_ = D.max(axis=0)
-        self.term_levels_ = [np.unique(col) if np.unique(col).size <= 10 else np.array([])
-                             for col in D.T]
+        self.term_levels_ = [
+            np.unique(col) if np.unique(col).size <= 10 else np.array([]) for col in D.T
+        ]
 
     def points_table(self, *, n_ticks: int = 6) -> pd.DataFrame:
         """Points per covariate value: ``term``, ``value``, ``points`` (ticks of each scale)."""
@@ -111,8 +116,13 @@ class _NomogramBase(BaseEstimator):
             levels = self.term_levels_[j]
             values = levels if 0 < len(levels) <= n_ticks else np.linspace(lo[j], hi[j], n_ticks)
             for v in values:
-                rows.append({"term": term, "value": float(v),
-                             "points": float(100 * beta[j] * (v - ref) / R)})
+                rows.append(
+                    {
+                        "term": term,
+                        "value": float(v),
+                        "points": float(100 * beta[j] * (v - ref) / R),
+                    }
+                )
         return pd.DataFrame(rows)
 
     def _eta_ref_and_scale(self) -> tuple[float, float]:
@@ -142,15 +152,22 @@ class _NomogramBase(BaseEstimator):
         rows = ["Points", *self.terms_, "Total points", self._outcome_label()]
         ypos = np.arange(len(rows))[::-1]
 
-        def axis(y: float, xs: Sequence[float], labels: Sequence[str]) -> None:
+        def axis(y: float, xs: Any, labels: Sequence[str]) -> None:
             ax.hlines(y, min(xs), max(xs), color="k", lw=1)
             crowded = len(xs) > 1 and np.min(np.diff(sorted(xs))) < 6
             for i, (x, lab) in enumerate(zip(xs, labels, strict=True)):
                 below = crowded and i % 2 == 1
-                ax.vlines(x, y - (0.12 if below else 0), y + (0 if below else 0.12), color="k",
-                          lw=1)
-                ax.text(x, y - 0.18 if below else y + 0.18, lab, ha="center",
-                        va="top" if below else "bottom", fontsize=7)
+                ax.vlines(
+                    x, y - (0.12 if below else 0), y + (0 if below else 0.12), color="k", lw=1
+                )
+                ax.text(
+                    x,
+                    y - 0.18 if below else y + 0.18,
+                    lab,
+                    ha="center",
+                    va="top" if below else "bottom",
+                    fontsize=7,
+                )
 
         pts = np.linspace(0, 100, 11)
         axis(ypos[0], pts, [f"{p:.0f}" for p in pts])
@@ -231,15 +248,16 @@ class Nomogram(ClassifierMixin, _NomogramBase):
         self.random_state = random_state
 
     def _make_radscore(self) -> RadScore:
-        return RadScore(C=self.radscore_C, l1_ratio=self.radscore_l1_ratio,
-                        random_state=self.random_state)
+        return RadScore(
+            C=self.radscore_C, l1_ratio=self.radscore_l1_ratio, random_state=self.random_state
+        )
 
     def _radscore_values(self, X: Any) -> FloatArray:
         return self.radscore_.decision_function(X)
 
     def fit(self, X: Any, y: Any) -> Nomogram:
         """Fit rad-score (if any) and the logistic model on rad-score + clinical covariates."""
-        if not (np.isscalar(self.C) and self.C > 0):
+        if not (is_real(self.C) and self.C > 0):
             raise InputError(f"C must be > 0; got {self.C!r}")
         if y is None:
             raise InputError("Nomogram requires y to be passed, but the target y is None")
@@ -247,8 +265,10 @@ class Nomogram(ClassifierMixin, _NomogramBase):
         check_classification_targets(y)
         classes = np.unique(y)
         if classes.size != 2:
-            raise InputError(f"Only binary classification is supported: a logistic nomogram "
-                             f"needs a binary outcome; y has {classes.size} class(es)")
+            raise InputError(
+                f"Only binary classification is supported: a logistic nomogram "
+                f"needs a binary outcome; y has {classes.size} class(es)"
+            )
         self.classes_ = classes
         y01 = (y == classes[1]).astype(int)
         D = self._design(X, fit_y=y01)
@@ -279,9 +299,13 @@ class Nomogram(ClassifierMixin, _NomogramBase):
     def coefficients(self) -> pd.DataFrame:
         """``term``, ``coef_raw`` (log odds ratio per unit), ``odds_ratio``; intercept first."""
         check_is_fitted(self, "coef_raw_")
-        return pd.DataFrame({"term": ["(intercept)", *self.terms_],
-                             "coef_raw": [self.intercept_raw_, *self.coef_raw_],
-                             "odds_ratio": [np.nan, *np.exp(self.coef_raw_)]})
+        return pd.DataFrame(
+            {
+                "term": ["(intercept)", *self.terms_],
+                "coef_raw": [self.intercept_raw_, *self.coef_raw_],
+                "odds_ratio": [np.nan, *np.exp(self.coef_raw_)],
+            }
+        )
 
     def _eta0(self) -> float:
         return self.intercept_raw_
@@ -295,7 +319,7 @@ class Nomogram(ClassifierMixin, _NomogramBase):
     def _title(self) -> str:
         return "Logistic nomogram"
 
-    def __sklearn_tags__(self):  # type: ignore[no-untyped-def]
+    def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_class = False
         tags.input_tags.allow_nan = True
@@ -345,7 +369,7 @@ class CoxNomogram(_NomogramBase):
 
     def fit(self, X: Any, y: Any) -> CoxNomogram:
         """Fit rad-score (if any) and the Cox model; ``y`` is a survival target."""
-        if not (np.isscalar(self.horizon) and self.horizon > 0):
+        if not (is_real(self.horizon) and self.horizon > 0):
             raise InputError(f"horizon must be > 0; got {self.horizon!r}")
         X = self._setup(X)
         split_survival_target(y)  # validate early
@@ -390,7 +414,7 @@ class CoxNomogram(_NomogramBase):
     def _title(self) -> str:
         return f"Cox nomogram (horizon {self.horizon:g})"
 
-    def __sklearn_tags__(self):  # type: ignore[no-untyped-def]
+    def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
         tags.target_tags.required = True
         tags.input_tags.allow_nan = True

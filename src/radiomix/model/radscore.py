@@ -23,6 +23,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from radiomix.errors import InputError
+from radiomix.model._validation import is_real
 from radiomix.model.select import _penalised_logistic
 from radiomix.types import FloatArray
 
@@ -30,9 +31,9 @@ log = logging.getLogger(__name__)
 
 
 def _check_penalty(C: Any, l1_ratio: Any) -> None:
-    if not (np.isscalar(C) and C > 0):
+    if not (is_real(C) and C > 0):
         raise InputError(f"C must be > 0; got {C!r}")
-    if not (np.isscalar(l1_ratio) and 0 <= l1_ratio <= 1):
+    if not (is_real(l1_ratio) and 0 <= l1_ratio <= 1):
         raise InputError(f"l1_ratio must be in [0, 1]; got {l1_ratio!r}")
 
 
@@ -163,7 +164,7 @@ class RadScore(ClassifierMixin, TransformerMixin, BaseEstimator):
             }
         )
 
-    def __sklearn_tags__(self):  # type: ignore[no-untyped-def]
+    def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_class = False
         return tags

@@ -35,6 +35,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from radiomix.errors import InputError
+from radiomix.model._validation import is_real
 from radiomix.types import FloatArray
 
 log = logging.getLogger(__name__)
@@ -42,7 +43,9 @@ log = logging.getLogger(__name__)
 
 def _check_two_samples(X: FloatArray) -> None:
     if X.shape[0] < 2:
-        raise InputError(f"feature selection needs at least 2 samples; got n_samples = {X.shape[0]}")
+        raise InputError(
+            f"feature selection needs at least 2 samples; got n_samples = {X.shape[0]}"
+        )
 
 
 def _abs_corr(X: FloatArray, method: str) -> FloatArray:
@@ -113,7 +116,7 @@ class VarianceSelector(_Selector):
 
     def fit(self, X: Any, y: Any = None) -> VarianceSelector:
         """Compute the column variances of ``X``."""
-        if not np.isscalar(self.threshold) or not self.threshold >= 0:
+        if not (is_real(self.threshold) and self.threshold >= 0):
             raise InputError(f"threshold must be a number >= 0; got {self.threshold!r}")
         X = validate_data(self, X, dtype=np.float64, ensure_all_finite="allow-nan")
         _check_two_samples(X)
@@ -128,7 +131,7 @@ class VarianceSelector(_Selector):
             )
         return self
 
-    def __sklearn_tags__(self):  # type: ignore[no-untyped-def]
+    def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = True
         return tags
@@ -171,7 +174,7 @@ class CorrelationClusterSelector(_Selector):
 
     def fit(self, X: Any, y: Any = None) -> CorrelationClusterSelector:
         """Cluster the columns of ``X`` and choose one representative per cluster."""
-        if not (np.isscalar(self.threshold) and 0 < self.threshold <= 1):
+        if not (is_real(self.threshold) and 0 < self.threshold <= 1):
             raise InputError(f"threshold must be in (0, 1]; got {self.threshold!r}")
         if self.method not in ("pearson", "spearman"):
             raise InputError(f"method must be 'pearson' or 'spearman'; got {self.method!r}")
@@ -235,7 +238,7 @@ class UnivariateFdrSelector(_Selector):
         """Test every column of ``X`` against the classes ``y``."""
         if self.test not in ("mann_whitney", "welch_t"):
             raise InputError(f"test must be 'mann_whitney' or 'welch_t'; got {self.test!r}")
-        if not (np.isscalar(self.alpha) and 0 < self.alpha < 1):
+        if not (is_real(self.alpha) and 0 < self.alpha < 1):
             raise InputError(f"alpha must be in (0, 1); got {self.alpha!r}")
         _check_min_features(self.min_features)
         X, y = validate_data(self, X, y, dtype=np.float64)
@@ -259,8 +262,12 @@ class UnivariateFdrSelector(_Selector):
         support = q <= self.alpha
         k = min(self.min_features, X.shape[1])
         if support.sum() < k:
-            log.info("%d column(s) pass FDR %.3g; keeping the %d smallest p", support.sum(),
-                     self.alpha, k)
+            log.info(
+                "%d column(s) pass FDR %.3g; keeping the %d smallest p",
+                support.sum(),
+                self.alpha,
+                k,
+            )
             support = np.zeros(X.shape[1], dtype=bool)
             support[np.argsort(p, kind="stable")[:k]] = True
         self.pvalues_ = p
@@ -268,7 +275,7 @@ class UnivariateFdrSelector(_Selector):
         self.support_ = support
         return self
 
-    def __sklearn_tags__(self):  # type: ignore[no-untyped-def]
+    def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
         tags.target_tags.required = True
         return tags
@@ -327,9 +334,9 @@ class PenalisedSelector(_Selector):
 
     def fit(self, X: Any, y: Any) -> PenalisedSelector:
         """Fit the penalised logistic regression on z-scored ``X``."""
-        if not (np.isscalar(self.C) and self.C > 0):
+        if not (is_real(self.C) and self.C > 0):
             raise InputError(f"C must be > 0; got {self.C!r}")
-        if not (np.isscalar(self.l1_ratio) and 0 < self.l1_ratio <= 1):
+        if not (is_real(self.l1_ratio) and 0 < self.l1_ratio <= 1):
             raise InputError(f"l1_ratio must be in (0, 1]; got {self.l1_ratio!r}")
         if self.max_features is not None and not (
             isinstance(self.max_features, (int, np.integer)) and self.max_features >= 1
@@ -353,8 +360,12 @@ class PenalisedSelector(_Selector):
             support[keep] = True
         k = min(self.min_features, X.shape[1])
         if support.sum() < k:
-            log.info("%d non-zero coefficient(s) at C=%g; keeping the %d largest F",
-                     support.sum(), self.C, k)
+            log.info(
+                "%d non-zero coefficient(s) at C=%g; keeping the %d largest F",
+                support.sum(),
+                self.C,
+                k,
+            )
             with np.errstate(all="ignore"), _quiet_nan():
                 f = np.nan_to_num(f_classif(X, y)[0], nan=0.0)
             support = np.zeros(X.shape[1], dtype=bool)
@@ -363,7 +374,7 @@ class PenalisedSelector(_Selector):
         self.support_ = support
         return self
 
-    def __sklearn_tags__(self):  # type: ignore[no-untyped-def]
+    def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
         tags.target_tags.required = True
         return tags
@@ -371,10 +382,12 @@ class PenalisedSelector(_Selector):
 
 def _penalised_logistic(C: float, l1_ratio: float, n_classes: int, seed: Any) -> LogisticRegression:
     if l1_ratio == 1.0 and n_classes == 2:
-        return LogisticRegression(C=C, l1_ratio=1.0, solver="liblinear", max_iter=1000,
-                                  random_state=seed)
-    return LogisticRegression(C=C, l1_ratio=l1_ratio, solver="saga", max_iter=5000, tol=1e-4,
-                              random_state=seed)
+        return LogisticRegression(
+            C=C, l1_ratio=1.0, solver="liblinear", max_iter=1000, random_state=seed
+        )
+    return LogisticRegression(
+        C=C, l1_ratio=l1_ratio, solver="saga", max_iter=5000, tol=1e-4, random_state=seed
+    )
 
 
 class MrmrSelector(_Selector):
@@ -441,7 +454,7 @@ class MrmrSelector(_Selector):
         self.support_ = support
         return self
 
-    def __sklearn_tags__(self):  # type: ignore[no-untyped-def]
+    def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
         tags.target_tags.required = True
         return tags

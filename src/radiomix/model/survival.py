@@ -23,6 +23,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from radiomix.errors import DependencyError, InputError
+from radiomix.model._validation import is_real
 from radiomix.types import FloatArray
 
 log = logging.getLogger(__name__)
@@ -140,9 +141,9 @@ class CoxPH(BaseEstimator):
         X : DataFrame or array of shape (n, p)
         y : survival target (see module docs)
         """
-        if not (np.isscalar(self.penalizer) and self.penalizer >= 0):
+        if not (is_real(self.penalizer) and self.penalizer >= 0):
             raise InputError(f"penalizer must be >= 0; got {self.penalizer!r}")
-        if not (np.isscalar(self.l1_ratio) and 0 <= self.l1_ratio <= 1):
+        if not (is_real(self.l1_ratio) and 0 <= self.l1_ratio <= 1):
             raise InputError(f"l1_ratio must be in [0, 1]; got {self.l1_ratio!r}")
         X = validate_data(self, X, dtype=np.float64)
         time, event = split_survival_target(y)
@@ -206,15 +207,17 @@ class CoxPH(BaseEstimator):
         """Coefficient table: ``term``, ``coef_standardised``, ``coef_raw``, ``hazard_ratio_raw``,
         ``selected`` (:math:`|\\beta| >` :data:`ZERO_TOL` per SD)."""
         check_is_fitted(self, "coef_")
-        return pd.DataFrame({
-            "term": self._names(),
-            "coef_standardised": self.coef_,
-            "coef_raw": self.coef_raw_,
-            "hazard_ratio_raw": np.exp(self.coef_raw_),
-            "selected": np.abs(self.coef_) > ZERO_TOL,
-        })
+        return pd.DataFrame(
+            {
+                "term": self._names(),
+                "coef_standardised": self.coef_,
+                "coef_raw": self.coef_raw_,
+                "hazard_ratio_raw": np.exp(self.coef_raw_),
+                "selected": np.abs(self.coef_) > ZERO_TOL,
+            }
+        )
 
-    def __sklearn_tags__(self):  # type: ignore[no-untyped-def]
+    def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
         tags.target_tags.required = True
         return tags
@@ -262,8 +265,13 @@ def sarcoma_lung_metastasis_outcome(clinical: pd.DataFrame) -> pd.DataFrame:
     InputError
         Missing columns or a needed day count missing.
     """
-    need = ["patient_id", "lung_mets", "outcome_recurrence_mets", "days_dx_to_outcome",
-            "days_dx_to_last_fu"]
+    need = [
+        "patient_id",
+        "lung_mets",
+        "outcome_recurrence_mets",
+        "days_dx_to_outcome",
+        "days_dx_to_last_fu",
+    ]
     missing = [c for c in need if c not in clinical.columns]
     if missing:
         raise InputError(f"clinical table lacks columns {missing}")
@@ -273,11 +281,13 @@ def sarcoma_lung_metastasis_outcome(clinical: pd.DataFrame) -> pd.DataFrame:
     other_first = clinical["outcome_recurrence_mets"].astype(str).str.strip().ne("--") & lung.eq(0)
     event = lung.eq(1)
     time = np.where(event | other_first, outcome, last_fu)
-    out = pd.DataFrame({
-        "patient_id": clinical["patient_id"].astype(str).to_numpy(),
-        "time_days": time.astype(float),
-        "event": event.astype(int).to_numpy(),
-    })
+    out = pd.DataFrame(
+        {
+            "patient_id": clinical["patient_id"].astype(str).to_numpy(),
+            "time_days": time.astype(float),
+            "event": event.astype(int).to_numpy(),
+        }
+    )
     bad = out["time_days"].isna() | lung.isna().to_numpy()
     if bad.any():
         raise InputError(
