@@ -64,6 +64,10 @@ class CheckpointMismatchError(WeightsError):
     """A checkpoint's keys or shapes differ from the network; the message names them."""
 
 
+class MissingGroupsError(InputError):
+    """An evaluation was asked for without patient identifiers (``groups``)."""
+
+
 class DependencyError(RadiomixError, ImportError):
     """An optional dependency (an extra of the package) is not installed."""
 

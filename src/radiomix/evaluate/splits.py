@@ -17,17 +17,13 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import StratifiedGroupKFold, train_test_split
 
-from radiomix.errors import InputError, InternalError
+from radiomix.errors import InputError, InternalError, MissingGroupsError
 
 GROUPS_HELP = (
     "pass groups= one patient identifier per row (e.g. table['patient_id']); radiomix "
     "evaluates only with patient-grouped splits, because rows of one patient (slices, "
     "lesions, time points) on both sides of a split inflate every metric"
 )
-
-
-class MissingGroupsError(InputError):
-    """An evaluation was asked for without patient identifiers (``groups``)."""
 
 
 def check_groups(groups: Any, n_rows: int) -> np.ndarray:
