@@ -47,11 +47,14 @@ from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from radiomix.errors import DependencyError, InputError, SettingsError
 from radiomix.settings import ExtractionSettings
 from radiomix.settings.study import RESERVED_COLUMNS, Study, load_study
+
+if TYPE_CHECKING:
+    from radiomix.deep import DeepSettings
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +112,7 @@ class CaseTask:
     resample_mask: bool
     settings: ExtractionSettings
     problem: tuple[str, str, str] | None = None
+    deep: DeepSettings | None = None
 
     @property
     def case_id(self) -> str:
@@ -231,6 +235,13 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _plain_tree(value: Any) -> Any:
+    """JSON-compatible copy of nested provenance (numpy scalars to Python numbers)."""
+    return json.loads(
+        json.dumps(value, default=lambda v: v.item() if hasattr(v, "item") else str(v))
+    )
+
+
 def _error_record(
     task: CaseTask, stage: str, error_type: str, message: str, *, cacheable: bool
 ) -> dict[str, Any]:
@@ -278,6 +289,7 @@ def run_case(task: CaseTask) -> dict[str, Any]:
                 resample_mask=task.resample_mask,
                 tag=task.tag,
                 case_id=task.case_id,
+                deep=task.deep,
             )
             prov = result.provenance
             record = {
@@ -295,6 +307,7 @@ def run_case(task: CaseTask) -> dict[str, Any]:
                     "roi_voxels": _plain(prov.get("roi_voxels")),
                     "processed_spacing_mm_zyx": prov.get("processed_spacing_mm_zyx"),
                     "notes": prov.get("notes", {}),
+                    **({"deep": _plain_tree(prov["deep"])} if "deep" in prov else {}),
                 },
             }
         except InputError as exc:
@@ -526,6 +539,10 @@ def plan_cases(
             label = spec.label if spec.label is not None else defaults.label
             roi_name = spec.roi_name if spec.roi_name is not None else defaults.roi_name
             roi = {"label": label, "roi_name": roi_name, "resample_mask": defaults.resample_mask}
+            deep = study.settings.deep
+            embed_tag = deep is not None and (deep.tags is None or tag in deep.tags)
+            if embed_tag:
+                roi["deep"] = study.to_dict()["deep"]  # part of the case key
             problem: tuple[str, str, str] | None = None
             if spec.problem is not None:
                 problem = ("manifest", "InputError", spec.problem)
@@ -566,6 +583,7 @@ def plan_cases(
                     resample_mask=defaults.resample_mask,
                     settings=study.extraction[tag],
                     problem=problem,
+                    deep=deep.deep_settings() if embed_tag and deep is not None else None,
                 )
             )
     return rows, tasks
@@ -1027,12 +1045,7 @@ def run_study(
         "cases": cases,
     }
     if study.settings.deep is not None:
-        provenance["deep"] = {
-            "requested": study.to_dict()["deep"],
-            "computed": False,
-            "note": "deep features are not computed by the cohort runner yet",
-        }
-        log.warning("deep-feature options are recorded but deep features are not computed yet")
+        provenance["deep"] = {"requested": study.to_dict()["deep"], "computed": True}
     out.mkdir(parents=True, exist_ok=True)
     features_path = _write_frame(frame, out / FEATURES_FILE, provenance)
     errors_path = _write_frame(err_frame, out / ERRORS_FILE, provenance)

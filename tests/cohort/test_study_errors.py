@@ -54,7 +54,7 @@ def _with(**changes) -> dict:
             _with(deep={"model": "resnet19"}),
             r"deep\.model must be one of .*; did you mean 'resnet18'\?",
         ),
-        (_with(deep={"mode": "2,5d"}), r"deep\.mode must be one of 2d, 2\.5d, 3d"),
+        (_with(deep={"mode": "2,5d"}), r"deep\.mode must be one of slices, max_slice, 2\.5d, 3d"),
         (_with(deep={"tags": ["pet"]}), r"deep\.tags entries must be one of ct"),
         (_with(tags={"CT": {}}), r"image tag 'CT' is not a lower-case identifier"),
         (_with(tags={"ct.a": {}}), r"image tag 'ct\.a' is not a lower-case identifier"),

@@ -41,7 +41,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
 
@@ -61,8 +61,11 @@ TAG_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 RESERVED_COLUMNS = ("settings_hash", "radiomix_version")
 """Columns the cohort runner adds to every row; manifest columns may not use these names."""
 
+if TYPE_CHECKING:
+    from radiomix.deep import DeepSettings
+
 DeepModel = Literal["resnet18", "resnet34", "resnet50"]
-DeepMode = Literal["2d", "2.5d", "3d"]
+DeepMode = Literal["slices", "max_slice", "2.5d", "3d"]
 
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
@@ -152,18 +155,21 @@ class TagSettings:
 class DeepOptions:
     """Deep-feature options of a study (CNN embeddings beside the radiomic features).
 
-    These options are validated and stored with the study provenance; the cohort runner
-    does not compute deep features yet (see :func:`radiomix.cohort.run_study`).
+    The cohort runner embeds the tumour of each selected tag with
+    :class:`radiomix.deep.DeepEmbedder` and adds the columns
+    ``<tag>.deep.<model>_<mode>.fNNN`` to the lesion row (slice embeddings are summarised
+    per lesion by mean, max and slice count).
 
     Parameters
     ----------
     model : {"resnet18", "resnet34", "resnet50"}
         Backbone, classification layer removed.
-    mode : {"2d", "2.5d", "3d"}
-        Input: the largest ROI slice, three orthogonal slices through the ROI centre, or the
-        ROI volume.
+    mode : {"slices", "max_slice", "2.5d", "3d"}
+        Input: every ROI slice, the largest ROI slice, three orthogonal slices through the
+        ROI centre, or the ROI volume (3D ResNet).
     weights : str
-        ``imagenet`` or a path to a weights file.
+        ``imagenet`` (2D; ``medicalnet`` for 3D) from the weight cache, a path to a weights
+        file, or ``random`` (untrained, flagged in the provenance).
     tags : tuple of str or None
         Image tags to embed (default: every tag).
     """
@@ -175,9 +181,18 @@ class DeepOptions:
 
     def __post_init__(self) -> None:
         _check_choice("deep.model", self.model, ("resnet18", "resnet34", "resnet50"))
-        _check_choice("deep.mode", self.mode, ("2d", "2.5d", "3d"))
+        _check_choice("deep.mode", self.mode, ("slices", "max_slice", "2.5d", "3d"))
         if not isinstance(self.weights, str) or not self.weights:
-            _fail(f"deep.weights must be 'imagenet' or a file path, got {self.weights!r}")
+            _fail(
+                "deep.weights must be 'imagenet', 'medicalnet', 'random' or a file path, "
+                f"got {self.weights!r}"
+            )
+
+    def deep_settings(self) -> DeepSettings:
+        """The :class:`radiomix.deep.DeepSettings` of these options."""
+        from radiomix.deep import DeepSettings
+
+        return DeepSettings(model=self.model, mode=self.mode, weights=self.weights)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

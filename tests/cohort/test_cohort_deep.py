@@ -1,0 +1,46 @@
+"""Deep features through the cohort runner: columns joined to the lesion rows, provenance,
+resume, and equality with the single-case embedding (the oracle)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from cohort_helpers import SMALL, lesion, sts_root, write_study
+
+from radiomix.check import check_case
+from radiomix.cohort import run_study
+from radiomix.deep import DeepEmbedder, DeepSettings, embed
+from radiomix.io import load_image, load_mask
+from radiomix.table import read_provenance
+
+
+def test_deep_columns_join_the_lesion_rows(tmp_path):
+    rows = [lesion(p, tags=("pet",)) for p in SMALL[:2]]
+    study = write_study(
+        tmp_path,
+        rows,
+        tags=("pet",),
+        deep={"model": "resnet18", "mode": "2.5d", "weights": "random"},
+    )
+    result = run_study(study, tmp_path / "out")
+    assert result.ok
+    df = pd.read_parquet(result.features_path).set_index("patient_id")
+    deep_cols = [c for c in df.columns if ".deep." in c]
+    assert len(deep_cols) == 512
+    assert deep_cols[0] == "pet.deep.resnet18_2p5d.f000"
+    assert any(c.startswith("pet.original.") for c in df.columns)  # radiomics beside it
+    prov = read_provenance(result.features_path)
+    assert prov["deep"]["requested"]["weights"] == "random"
+    # oracle: the deep module on the same case
+    patient = SMALL[0]
+    folder = sts_root() / "nifti" / patient / "pet"
+    image = load_image(folder / "image.nii.gz")
+    case = check_case(image, load_mask(folder / "mask.nii.gz", image))
+    expected = embed(
+        case, embedder=DeepEmbedder(DeepSettings(mode="2.5d", weights="random")), tag="pet"
+    )
+    np.testing.assert_array_equal(
+        df.loc[patient, deep_cols].to_numpy(float), expected[deep_cols].to_numpy(float)[0]
+    )
+    again = run_study(study, tmp_path / "out")
+    assert again.n_computed == 0  # resumed: deep features are part of the cached cases
