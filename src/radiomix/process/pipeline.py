@@ -1,5 +1,7 @@
-"""One case through the IBSI 1 processing chain: crop → interpolate → ROI partial volume →
-re-segment → discretise, producing the :class:`~radiomix.roi.RoiContext` features read."""
+"""One case through the processing chain: optional preprocessing on the original grid (ring,
+bias field, smoothing, normalisation; :mod:`radiomix.process.preprocess`), then the IBSI 1
+chain crop → interpolate → ROI partial volume → re-segment → discretise, producing the
+:class:`~radiomix.roi.RoiContext` features read."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from radiomix.check import CheckedCase
 from radiomix.errors import EmptyRoiError
 from radiomix.process.discretise import discretise, ivh_input
 from radiomix.process.interpolate import ORDERS, Grid, aligned_grid, resample
+from radiomix.process.preprocess import preprocess_around_roi
 from radiomix.process.resegment import resegment
 from radiomix.roi import RoiContext
 from radiomix.settings.steps import ExtractionSettings
@@ -64,7 +67,10 @@ def process_arrays(
     """Process (Z, Y, X) arrays with (z, y, x) spacing; see :func:`process_case`.
 
     Returns the context, the new spacing, the first new-grid index of the crop along each
-    axis and the full new grids (positions in original index units).
+    axis and the full new grids (positions in original index units). When
+    ``settings.preprocess`` sets any step, it runs first
+    (:func:`radiomix.process.preprocess.preprocess_around_roi`) and the crop is taken
+    around the analysed ROI (the ring when ``preprocess.roi`` is ``ring``).
     """
     interp = settings.interpolation
     targets = interp.spacing or (None, None, None)
@@ -76,10 +82,23 @@ def process_arrays(
         float(t) if t is not None else s for s, t in zip(spacing, targets, strict=True)
     )
     order = ORDERS[interp.method]
-    box = _bbox(mask)
     margin_mm = settings.crop.margin_mm
     if settings.response_maps.filters:
         margin_mm = max(margin_mm, settings.response_maps.margin_mm)
+    if settings.preprocess.active:
+        # bias field, smoothing, normalisation and ring on the original grid, exact over
+        # everything the crop below can reach (margin, grid step and spline support)
+        step = max(g.step for g in grids)
+        image, mask = preprocess_around_roi(
+            image,
+            mask,
+            spacing,
+            settings.preprocess,
+            dimensionality=settings.dimensionality,
+            margin_mm=margin_mm,
+            pad_voxels=SUPPORT_PAD[order] + 2 + math.ceil(step),
+        )
+    box = _bbox(mask)
     # new-grid index range covering the ROI bounding box plus the margin, and the
     # original-grid crop that supports interpolation at those points
     new_range: list[tuple[int, int]] = []
@@ -140,14 +159,15 @@ def process_arrays(
 
 
 def process_case(case: CheckedCase, settings: ExtractionSettings) -> ProcessedCase:
-    """Run the IBSI 1 processing chain on a checked case.
+    """Run the preprocessing steps and the IBSI 1 processing chain on a checked case.
 
     Parameters
     ----------
     case : CheckedCase
         Image and binary mask on the same grid (from :func:`radiomix.check.check_case`).
     settings : ExtractionSettings
-        Interpolation, ROI partial-volume threshold, re-segmentation and discretisation.
+        Preprocessing, interpolation, ROI partial-volume threshold, re-segmentation and
+        discretisation.
 
     Returns
     -------

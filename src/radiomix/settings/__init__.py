@@ -22,6 +22,7 @@ from radiomix.settings.steps import (
     InterpolationSettings,
     IvhSettings,
     MaskInterpolationSettings,
+    PreprocessSettings,
     ResegmentationSettings,
     ResponseMapSettings,
 )
@@ -36,6 +37,7 @@ __all__ = [
     "InterpolationSettings",
     "IvhSettings",
     "MaskInterpolationSettings",
+    "PreprocessSettings",
     "ResegmentationSettings",
     "ResponseMapSettings",
     "load_preset",

@@ -327,6 +327,114 @@ class ResponseMapSettings:
             _fail(f"response_maps.filters repeat a filter: {tags}")
 
 
+NormaliseMethod = Literal["none", "zscore", "minmax"]
+NormaliseRegion = Literal["roi", "image"]
+RoiKind = Literal["tumour", "ring"]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class PreprocessSettings:
+    """Preprocessing on the original grid, before the IBSI 1 chain (issue 9).
+
+    The steps run in this order, on the whole original image (IBSI 2 §2 places filtering and
+    intensity normalisation before interpolation; the lung reference study smooths, then
+    min–max-normalises):
+
+    1. ``bias_field``: N4 bias-field correction (MR);
+    2. ``smoothing_sigma_mm``: Gaussian smoothing;
+    3. ``normalise``: z-score or min–max normalisation;
+    4. then the IBSI 1 chain: crop, interpolate, re-segment, discretise.
+
+    With ``roi="ring"`` the peritumoral ring replaces the tumour mask before any of these
+    steps read the ROI (normalisation statistics) and before cropping, so the crop is
+    centred on the ring and its margin is added around the ring.
+
+    Parameters
+    ----------
+    bias_field : bool
+        N4 bias-field correction (:func:`radiomix.process.bias_field.correct_bias_field`,
+        default parameters). The field is estimated independently of the ROI, from every
+        voxel with intensity > 0 of the whole image, so that tumour and ring get the same
+        correction. Needs positive intensities (MR); not for CT.
+    smoothing_sigma_mm : float or None
+        Standard deviation in mm of a Gaussian smoothing
+        (:func:`radiomix.process.filters.gaussian_smooth`, mirror padding, kernel cut at 4σ;
+        in-plane only when ``dimensionality`` is ``2d``). ``None``: no smoothing.
+    normalise : {"none", "zscore", "minmax"}
+        Intensity normalisation: ``zscore`` subtracts the mean and divides by the
+        (population) standard deviation, ``minmax`` maps the minimum to 0 and the maximum
+        to 1 (:mod:`radiomix.process.normalise`). Incompatible with
+        ``interpolation.round_intensities``.
+    normalise_region : {"roi", "image"}
+        Region whose statistics define the normalisation: the analysed ROI (the tumour, or
+        the ring when ``roi="ring"``) or the whole image.
+    roi : {"tumour", "ring"}
+        Analysed region: the tumour mask, or the peritumoral ring around it
+        (:func:`radiomix.process.peritumoral.peritumoral_ring`, voxels at a distance in
+        (``ring_inner_mm``, ``ring_outer_mm``] from the tumour, never tumour voxels; grown
+        in-plane only when ``dimensionality`` is ``2d``).
+    ring_inner_mm : float
+        Inner radius of the ring in mm (>= 0).
+    ring_outer_mm : float or None
+        Outer radius of the ring in mm (> ``ring_inner_mm``); required when ``roi="ring"``.
+    """
+
+    bias_field: bool = False
+    smoothing_sigma_mm: float | None = None
+    normalise: NormaliseMethod = "none"
+    normalise_region: NormaliseRegion = "roi"
+    roi: RoiKind = "tumour"
+    ring_inner_mm: float = 0.0
+    ring_outer_mm: float | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.bias_field, bool):
+            _fail(f"preprocess.bias_field must be true or false, got {self.bias_field!r}")
+        s = self.smoothing_sigma_mm
+        if s is not None and not (
+            isinstance(s, int | float) and not isinstance(s, bool) and s > 0 and math.isfinite(s)
+        ):
+            _fail(f"preprocess.smoothing_sigma_mm must be a finite number > 0 mm, got {s!r}")
+        if self.normalise not in ("none", "zscore", "minmax"):
+            _fail(f"preprocess.normalise must be none, zscore or minmax; got {self.normalise!r}")
+        if self.normalise_region not in ("roi", "image"):
+            _fail(
+                f"preprocess.normalise_region must be roi or image, got {self.normalise_region!r}"
+            )
+        if self.roi not in ("tumour", "ring"):
+            _fail(f"preprocess.roi must be tumour or ring, got {self.roi!r}")
+        inner, outer = self.ring_inner_mm, self.ring_outer_mm
+        if not (
+            isinstance(inner, int | float)
+            and not isinstance(inner, bool)
+            and inner >= 0
+            and math.isfinite(inner)
+        ):
+            _fail(f"preprocess.ring_inner_mm must be a finite number >= 0 mm, got {inner!r}")
+        if self.roi == "ring" and outer is None:
+            _fail("preprocess.roi ring needs preprocess.ring_outer_mm (outer radius in mm)")
+        if outer is not None and not (
+            isinstance(outer, int | float)
+            and not isinstance(outer, bool)
+            and math.isfinite(outer)
+            and outer > inner
+        ):
+            _fail(
+                f"preprocess.ring_outer_mm must be a finite number > ring_inner_mm "
+                f"({inner} mm), got {outer!r}"
+            )
+
+    @property
+    def active(self) -> bool:
+        """True when any step changes the image or the ROI."""
+        return (
+            self.bias_field
+            or self.smoothing_sigma_mm is not None
+            or self.normalise != "none"
+            or self.roi != "tumour"
+        )
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class ExtractionSettings:
     """Complete settings of one extraction: the IBSI processing chain plus features.
@@ -336,6 +444,11 @@ class ExtractionSettings:
     dimensionality : {"2d", "3d"}
         ``2d``: in-plane interpolation and per-slice texture (IBSI configurations A, B);
         ``3d``: volumetric (C–E).
+    crop, interpolation, mask_interpolation, resegmentation, discretisation, ivh, features,
+    response_maps : see the settings class of each step.
+    preprocess : PreprocessSettings
+        Bias-field correction, smoothing, normalisation and the peritumoral ring, applied on
+        the original grid before the IBSI 1 chain; the defaults change nothing.
     """
 
     dimensionality: Dimensionality = "3d"
@@ -347,6 +460,7 @@ class ExtractionSettings:
     ivh: IvhSettings = field(default_factory=IvhSettings)
     features: FeatureSettings = field(default_factory=FeatureSettings)
     response_maps: ResponseMapSettings = field(default_factory=ResponseMapSettings)
+    preprocess: PreprocessSettings = field(default_factory=PreprocessSettings)
 
     def __post_init__(self) -> None:
         if self.dimensionality not in ("2d", "3d"):
@@ -360,3 +474,8 @@ class ExtractionSettings:
                 )
             if self.dimensionality == "3d" and sp[0] is None:
                 _fail(f"with dimensionality 3d, interpolation.spacing needs z, got {list(sp)!r}")
+        if self.preprocess.normalise != "none" and self.interpolation.round_intensities:
+            _fail(
+                f"preprocess.normalise {self.preprocess.normalise} gives unitless intensities; "
+                "interpolation.round_intensities would round them to integers: set it false"
+            )
