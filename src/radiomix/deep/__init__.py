@@ -7,7 +7,9 @@ Public API (none of it imports torch until a network is built):
   :class:`radiomix.check.CheckedCase`;
 - :func:`aggregate_slices` — lesion rows (mean, max, slice count) from slice rows;
 - :func:`deep_provenance` — settings, weights source and hash (``random_weights`` flag);
-- :class:`DeepSettings`, :func:`parse_deep_spec` (``resnet18:2.5d``).
+- :class:`DeepSettings`, :func:`parse_deep_spec` (``resnet18:2.5d``);
+- :class:`DeepLinearHead` — the "ResNet alone" arm: a linear head trained on frozen
+  embeddings inside the evaluation folds (imported on first use).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from radiomix.deep.settings import DeepSettings, parse_deep_spec
 __all__ = [
     "CheckpointMismatchError",
     "DeepEmbedder",
+    "DeepLinearHead",
     "DeepSettings",
     "WeightsError",
     "WeightsNotFoundError",
@@ -34,3 +37,12 @@ __all__ = [
     "embed_arrays",
     "parse_deep_spec",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # DeepLinearHead pulls in scikit-learn: import it only when asked for.
+    if name == "DeepLinearHead":
+        from radiomix.deep.head import DeepLinearHead
+
+        return DeepLinearHead
+    raise AttributeError(f"module 'radiomix.deep' has no attribute {name!r}")
