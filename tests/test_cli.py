@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from conftest import require_data
+from _data import require_data
 from radiomix.cli import app
 from radiomix.table import read_provenance
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import SimpleITK as sitk
 import yaml
-from conftest import require_data
+from _data import require_data
 from typer.testing import CliRunner
 
 from radiomix.check import check_case

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from conftest import require_data
+from _data import require_data
 from radiomix.errors import SettingsError
 from radiomix.settings import (
     PRESETS,

@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from conftest import require_data
+from _data import require_data
 
 SMALL = ("STS_019", "STS_042", "STS_035", "STS_008", "STS_002", "STS_025", "STS_041", "STS_024")
 """Patients with the smallest PET GTVs (239 to 786 voxels)."""

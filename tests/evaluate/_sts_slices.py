@@ -9,7 +9,7 @@ import pandas as pd
 import SimpleITK as sitk
 from scipy import stats
 
-from conftest import require_data
+from _data import require_data
 
 SLICE_FEATURES = ("mean", "sd", "skewness", "kurtosis", "minimum", "maximum", "median")
 MIN_SLICE_VOXELS = 20

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from conftest import require_data
+from _data import require_data
 from radiomix.errors import InputError
 from radiomix.evaluate import (
     external_validation,

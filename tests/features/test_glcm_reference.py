@@ -16,7 +16,7 @@ import math
 
 import pytest
 
-from conftest import read_reference_rows
+from _data import read_reference_rows
 from radiomix.features.aggregation import DIRECTIONAL, Aggregation
 from radiomix.features.registry import FeatureSpec, all_features, family_compute
 from radiomix.roi import RoiContext
@@ -70,7 +70,7 @@ def assert_row_matches(value: float, row: dict[str, str]) -> None:
 def ct_context(dataset: str) -> RoiContext:
     """Processed CT-phantom context of one configuration (from the NIfTI files), cached."""
     ibsi = pytest.importorskip("radiomix.ibsi", reason="the IBSI processing chain is absent")
-    from conftest import require_data
+    from _data import require_data
 
     require_data("ibsi1", "ct_phantom")
     return ibsi.context_for_dataset(dataset)

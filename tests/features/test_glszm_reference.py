@@ -15,7 +15,7 @@ import math
 
 import pytest
 
-from conftest import read_reference_rows, require_data
+from _data import read_reference_rows, require_data
 from radiomix.features.aggregation import ZONAL, Aggregation
 from radiomix.features.registry import FeatureSpec, all_features, family_compute
 from radiomix.roi import RoiContext

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import SimpleITK as sitk
 
-from conftest import require_data
+from _data import require_data
 from radiomix.io import load_image, load_mask
 
 

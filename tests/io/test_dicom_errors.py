@@ -9,7 +9,7 @@ import pydicom
 import pytest
 from typer.testing import CliRunner
 
-from conftest import require_data
+from _data import require_data
 from radiomix.cli import app
 from radiomix.errors import DicomError, InputError, LabelNotFoundError
 from radiomix.io import load_image, load_mask

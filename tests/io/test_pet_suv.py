@@ -9,7 +9,7 @@ import pydicom
 import pytest
 import SimpleITK as sitk
 
-from conftest import require_data
+from _data import require_data
 from radiomix.errors import SuvConversionError
 from radiomix.io import load_image
 

@@ -10,7 +10,7 @@ import SimpleITK as sitk
 from highdicom.sr.coding import CodedConcept
 from pydicom.sr.codedict import codes
 
-from conftest import require_data
+from _data import require_data
 from radiomix.errors import LabelNotFoundError
 from radiomix.io import load_image, load_mask
 

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from conftest import require_data
+from _data import require_data
 from radiomix.cli_model import app
 from radiomix.model.survival import sarcoma_lung_metastasis_outcome
 

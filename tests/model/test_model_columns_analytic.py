@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import require_data
+from _data import require_data
 from radiomix.errors import InputError
 from radiomix.model import FeatureName, column_block, encode_clinical, parse_ordinal
 from radiomix.model.columns import select_columns, split_blocks

@@ -12,7 +12,7 @@ import pytest
 from lifelines import CoxPHFitter
 from sklearn.linear_model import LogisticRegression
 
-from conftest import require_data
+from _data import require_data
 from radiomix.errors import InputError
 from radiomix.model import RadScore, encode_clinical
 from radiomix.model.nomogram import CoxNomogram, Nomogram

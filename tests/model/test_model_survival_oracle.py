@@ -8,7 +8,7 @@ import pytest
 from lifelines import CoxPHFitter
 from lifelines.datasets import load_rossi
 
-from conftest import require_data
+from _data import require_data
 from radiomix.errors import InputError
 from radiomix.model.survival import (
     CoxPH,

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import SimpleITK as sitk
 
-from conftest import require_data
+from _data import require_data
 from radiomix.errors import EmptyRoiError, GeometryMismatchError, InputError, SettingsError
 from radiomix.process.peritumoral import peritumoral_ring, peritumoral_rings, ring_name
 

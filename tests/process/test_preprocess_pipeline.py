@@ -9,7 +9,7 @@ import pytest
 import SimpleITK as sitk
 from scipy import ndimage
 
-from conftest import require_data
+from _data import require_data
 from radiomix.errors import EmptyRoiError, SettingsError
 from radiomix.features.extract import compute_features
 from radiomix.process.bias_field import correct_bias_field

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import SimpleITK as sitk
 
-from conftest import require_data
+from _data import require_data
 from radiomix.errors import InputError, SettingsError
 from radiomix.process.registration import register_images
 

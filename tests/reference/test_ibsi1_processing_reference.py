@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import require_data
+from _data import require_data
 from radiomix.ibsi import (
     DATASETS,
     column_for_row,

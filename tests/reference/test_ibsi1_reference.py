@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import DATA_DIR, require_data
+from _data import DATA_DIR, require_data
 from radiomix.ibsi import (
     ReferenceRow,
     column_for_row,

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import SimpleITK as sitk
 
-from conftest import require_data
+from _data import require_data
 from radiomix.process.filters import (
     IBSI2_PHASE1_PHANTOMS,
     IBSI2_PHASE1_PRESETS,
