@@ -18,9 +18,11 @@ $(STAMP): pyproject.toml $(CONSTRAINTS)
 	touch $(STAMP)
 
 test: setup
+	bash tests/report/ensure_chromium.sh
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test-all: setup
+	bash tests/report/ensure_chromium.sh
 	$(BIN)/python -m pytest -m "" $(PYTEST_ARGS)
 
 demo: setup

@@ -221,46 +221,16 @@ def ibsi_check(
     raise typer.Exit(EXIT_OK if result["matched"] == result["total"] else EXIT_CASE_ERROR)
 
 
-@app.command()
-def demo(
-    out_dir: Annotated[Path, typer.Option("--out", help="Output folder.")] = Path("out/demo"),
-) -> None:
-    """Extract the IBSI CT phantom (DICOM series + RTSTRUCT) with preset ibsi-C."""
-    from radiomix.extraction import extract as run_extract
-    from radiomix.ibsi import data_dir
-    from radiomix.table import write_table
-
-    try:
-        folder = data_dir() / "ibsi1" / "ct_phantom" / "dicom"
-        result = run_extract(
-            folder / "image",
-            folder / "mask" / "DCM_RS_00060.dcm",
-            settings="ibsi-C",
-            roi_name="GTV-1",
-            tag="ct",
-            case_id="PAT1",
-        )
-        path = write_table(
-            [result.row(case_id="PAT1")],
-            out_dir / "ibsi_ct_phantom_config_C.parquet",
-            provenance=result.provenance,
-        )
-    except RadiomixError as exc:
-        raise _fail(exc) from None
-    out.print(
-        f"{len(result.features)} features of the IBSI CT phantom (ibsi-C) written to "
-        f"{path.resolve()}",
-        highlight=False,
-    )
-
-
 def _register_subcommands() -> None:
-    """Commands defined beside their subject (cohort runs, model evaluation)."""
+    """Commands defined beside their subject (cohort runs, evaluation, demo and report)."""
     from radiomix.cli_cohort import run
     from radiomix.cli_model import evaluate
+    from radiomix.cli_report import demo, report
 
     app.command("run")(run)
     app.command("evaluate")(evaluate)
+    app.command("demo")(demo)
+    app.command("report")(report)
 
 
 _register_subcommands()

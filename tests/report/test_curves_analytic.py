@@ -1,0 +1,101 @@
+"""ROC bands and calibration tables against independent computations (scikit-learn, numpy)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.metrics import roc_auc_score, roc_curve
+
+from radiomix.errors import InputError
+from radiomix.report.curves import (
+    calibration_table,
+    roc_band,
+    tpr_at,
+    weighted_roc_points,
+)
+
+
+def _data(seed: int = 0, n: int = 60) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 2, n)
+    p = np.clip(0.5 * y + rng.normal(0.25, 0.25, n), 0, 1).round(2)  # ties on purpose
+    return y, p
+
+
+def test_roc_points_equal_sklearn_roc_curve() -> None:
+    y, p = _data()
+    fpr, tpr = weighted_roc_points(y, p)
+    f2, t2, _ = roc_curve(y, p, drop_intermediate=False)
+    np.testing.assert_allclose(fpr, f2)
+    np.testing.assert_allclose(tpr, t2)
+
+
+def test_weighted_points_equal_repeated_rows() -> None:
+    y, p = _data(1, 30)
+    w = np.random.default_rng(2).integers(0, 4, y.size)
+    # zero-weight rows may add repeated vertices: compare the curves, not the vertex lists
+    grid = np.linspace(0, 1, 501)
+    f2, t2, _ = roc_curve(np.repeat(y, w), np.repeat(p, w), drop_intermediate=False)
+    np.testing.assert_allclose(tpr_at(*weighted_roc_points(y, p, w), grid),
+                               tpr_at(f2, t2, grid), atol=1e-12)
+
+
+def test_area_under_tabulated_curve_is_the_auc() -> None:
+    y, p = _data(3)
+    grid = np.linspace(0, 1, 4001)
+    area = np.trapezoid(tpr_at(*weighted_roc_points(y, p), grid), grid)
+    assert area == pytest.approx(roc_auc_score(y, p), abs=1e-3)
+
+
+def test_tpr_at_takes_top_of_vertical_segment() -> None:
+    # vertices (0,0) (0,0.5) (0.5,0.5) (0.5,1) (1,1): at fpr 0 and 0.5 the curve jumps
+    fpr = np.array([0.0, 0.0, 0.5, 0.5, 1.0])
+    tpr = np.array([0.0, 0.5, 0.5, 1.0, 1.0])
+    assert tpr_at(fpr, tpr, np.array([0.0, 0.25, 0.5, 0.75])).tolist() == [0.5, 0.5, 1.0, 1.0]
+
+
+def test_roc_band_mean_curve_and_band_order() -> None:
+    y, p = _data(4)
+    rng = np.random.default_rng(5)
+    P = np.vstack([p, np.clip(p + rng.normal(0, 0.05, p.size), 0, 1)])
+    band = roc_band(y, P, groups=np.arange(y.size), n_bootstrap=50, random_state=0)
+    grid = np.asarray(band["fpr"])
+    expected = np.mean([tpr_at(*weighted_roc_points(y, q), grid) for q in P], axis=0)
+    np.testing.assert_allclose(band["tpr"], expected)
+    lo, hi = np.asarray(band["tpr_low"]), np.asarray(band["tpr_high"])
+    assert (lo <= hi + 1e-12).all()
+    assert band["n_boot"] == 50
+    area = np.trapezoid(band["tpr"], grid)
+    assert area == pytest.approx(np.mean([roc_auc_score(y, q) for q in P]), abs=0.01)
+
+
+def test_roc_band_resamples_patients_not_rows() -> None:
+    # two rows per patient with identical values: a patient bootstrap keeps them together,
+    # so every replicate curve equals the curve of some patient-level resample
+    y, p = _data(6, 20)
+    band2 = roc_band(np.repeat(y, 2), np.repeat(p, 2), groups=np.repeat(np.arange(20), 2),
+                     n_bootstrap=40, random_state=1)
+    band1 = roc_band(y, p, groups=np.arange(20), n_bootstrap=40, random_state=1)
+    np.testing.assert_allclose(band2["tpr_low"], band1["tpr_low"])
+    np.testing.assert_allclose(band2["tpr_high"], band1["tpr_high"])
+
+
+def test_calibration_table_against_numpy() -> None:
+    y, p = _data(7, 23)
+    t = calibration_table(y, p, n_bins=4)
+    order = np.argsort(p, kind="stable")
+    bins = np.array_split(order, 4)
+    assert t["n"] == [b.size for b in bins]
+    np.testing.assert_allclose(t["predicted"], [p[b].mean() for b in bins])
+    np.testing.assert_allclose(t["observed"], [y[b].mean() for b in bins])
+
+
+def test_curves_errors() -> None:
+    with pytest.raises(InputError, match="both classes"):
+        roc_band([1, 1, 1], [0.1, 0.2, 0.3], groups=[1, 2, 3])
+    with pytest.raises(InputError, match="columns for 3 labels"):
+        calibration_table([0, 1, 1], [0.1, 0.2])
+    with pytest.raises(InputError, match="n_bins"):
+        calibration_table([0, 1], [0.1, 0.9], n_bins=0)
+    with pytest.raises(InputError, match="0/1"):
+        calibration_table([0, 2], [0.1, 0.9])
