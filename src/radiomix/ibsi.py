@@ -33,10 +33,6 @@ DATASETS: dict[str, str] = {
 }
 """IBSI 1 data set -> preset name."""
 
-IVH_PAIRS: dict[tuple[str, str], str] = {}
-"""(IBSI code, reference feature heading) -> feature name, for the codes BC2M and GBPN that
-cover two rows each; filled from the registry by :func:`_spec_for_row`."""
-
 
 def data_dir() -> Path:
     """The reference data folder: ``$RADIOMIX_DATA`` or ``../shared/data`` beside the
