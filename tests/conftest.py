@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from _data import DATA_DIR, read_reference_rows, require_data
 
 __all__ = ["DATA_DIR", "read_reference_rows", "require_data"]

@@ -6,13 +6,12 @@ the response read in the intensity mask and summarised with numpy.
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 import SimpleITK as sitk
 import yaml
-from _data import require_data
 from typer.testing import CliRunner
 
+from _data import require_data
 from radiomix.check import check_case
 from radiomix.cli import app
 from radiomix.errors import SettingsError
@@ -116,5 +115,5 @@ def test_response_map_settings_errors():
         settings_from_dict({"response_maps": {"families": ["glcm"]}})
     with pytest.raises(SettingsError, match="repeat a filter"):
         settings_from_dict({"response_maps": {"filters": [LOG_3D, LOG_3D]}})
-    with pytest.raises(SettingsError, match="unknown setting 'response_maps.filters.sigma'"):
+    with pytest.raises(SettingsError, match=r"unknown setting 'response_maps\.filters\.sigma'"):
         settings_from_dict({"response_maps": {"filters": [{"kind": "log", "sigma": 1.0}]}})

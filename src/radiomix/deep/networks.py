@@ -30,8 +30,8 @@ from typing import Any
 import torch
 from monai.networks.nets.resnet import ResNet
 
-from radiomix.errors import CheckpointMismatchError
 from radiomix.deep.settings import MODELS_2D, MODELS_3D
+from radiomix.errors import CheckpointMismatchError
 
 log = logging.getLogger(__name__)
 log.addHandler(logging.NullHandler())
