@@ -25,6 +25,7 @@ from rich.console import Console
 from rich.table import Table
 
 from radiomix.errors import InputError, RadiomixError
+from radiomix.table import read_table
 
 app = typer.Typer(
     help="Evaluate models on feature tables without patient leakage.",
@@ -51,21 +52,10 @@ class Level(StrEnum):
     patient = "patient"
 
 
-def _read(path: Path) -> pd.DataFrame:
-    suffix = path.suffix.lower()
-    if not path.exists():
-        raise InputError(f"file not found: {path}")
-    if suffix == ".parquet":
-        return pd.read_parquet(path)
-    if suffix == ".csv":
-        return pd.read_csv(path)
-    raise InputError(f"table {path.name} must be .parquet or .csv")
-
-
 def _load(table: Path | None, clinical: Path | None, group: str) -> pd.DataFrame:
     if table is None and clinical is None:
         raise InputError("give --table (features), --clinical, or both")
-    frames = [(p, _read(p)) for p in (table, clinical) if p is not None]
+    frames = [(p, read_table(p)) for p in (table, clinical) if p is not None]
     for p, f in frames:
         if group not in f.columns:
             raise InputError(f"{p.name} has no group column {group!r}; set --group")

@@ -115,8 +115,10 @@ def read_provenance(path: str | Path) -> dict[str, Any]:
 
 
 def read_table(path: str | Path) -> pd.DataFrame:
-    """Read a feature table written by :func:`write_table`."""
+    """Read a feature table (.parquet, .csv or a JSON document of :func:`write_table`)."""
     path = Path(path)
+    if not path.exists():
+        raise InputError(f"file not found: {path}")
     suffix = path.suffix.lower()
     if suffix == ".parquet":
         return pd.read_parquet(path)
@@ -124,4 +126,4 @@ def read_table(path: str | Path) -> pd.DataFrame:
         return pd.read_csv(path)
     if suffix == ".json":
         return pd.DataFrame(json.loads(path.read_text("utf-8"))["rows"])
-    raise InputError(f"unsupported table format: {path.name}")
+    raise InputError(f"table {path.name} must be .parquet, .csv or .json")

@@ -37,20 +37,6 @@ FAMILY_CODES: dict[str, str] = {
 }
 """Family short name -> IBSI family identifier."""
 
-FAMILY_TITLES: dict[str, str] = {
-    "morph": "Morphological features",
-    "loc": "Local intensity features",
-    "stat": "Intensity-based statistical features",
-    "ih": "Intensity histogram features",
-    "ivh": "Intensity-volume histogram features",
-    "glcm": "Grey level co-occurrence based features",
-    "glrlm": "Grey level run length based features",
-    "glszm": "Grey level size zone based features",
-    "gldzm": "Grey level distance zone based features",
-    "ngtdm": "Neighbourhood grey tone difference based features",
-    "ngldm": "Neighbouring grey level dependence based features",
-}
-
 
 @dataclass(frozen=True, slots=True)
 class FeatureSpec:

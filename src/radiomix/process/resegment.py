@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 from radiomix.settings.steps import ResegmentationSettings
 from radiomix.types import BoolArray, FloatArray
 
@@ -47,11 +45,3 @@ def resegment(
         n = settings.outlier_sigma
         keep &= (image >= mu - n * sd) & (image <= mu + n * sd)
     return keep
-
-
-def lower_bound(intensities: FloatArray, settings: ResegmentationSettings) -> float:
-    """Lower edge for fixed-bin-size discretisation: the lower range bound if set, else the
-    minimum intensity of the ROI (IBSI 1 §2.7)."""
-    if settings.range is not None and settings.range[0] is not None:
-        return float(settings.range[0])
-    return float(np.min(intensities))
