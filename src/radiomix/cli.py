@@ -224,11 +224,11 @@ def ibsi_check(
 def _register_subcommands() -> None:
     """Commands defined beside their subject (cohort runs, evaluation, demo and report)."""
     from radiomix.cli_cohort import run
-    from radiomix.cli_model import evaluate
+    from radiomix.cli_model import model_command
     from radiomix.cli_report import demo, report
 
     app.command("run")(run)
-    app.command("evaluate")(evaluate)
+    app.command("model")(model_command)
     app.command("demo")(demo)
     app.command("report")(report)
 

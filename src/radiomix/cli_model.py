@@ -1,7 +1,7 @@
-"""``radiomix evaluate``: leakage-free evaluation of a model on a feature + clinical table.
+"""``radiomix model``: leakage-free evaluation of a model on a feature + clinical table.
 
-Mounted into :mod:`radiomix.cli` by the lead (register :func:`evaluate` as the command
-``evaluate``); also usable on its own through :data:`app`.
+Mounted into :mod:`radiomix.cli` as the command ``model``; also usable on its own through
+:data:`app`.
 
 Writes to ``--out``: ``metrics.json`` (metrics with 95 % patient-bootstrap CIs, folds,
 settings, versions), ``predictions.csv`` (out-of-sample predictions), ``model.joblib`` (the
@@ -54,11 +54,11 @@ class Level(StrEnum):
 
 def _load(table: Path | None, clinical: Path | None, group: str) -> pd.DataFrame:
     if table is None and clinical is None:
-        raise InputError("give --table (features), --clinical, or both")
+        raise InputError("give --features (feature table), --clinical, or both")
     frames = [(p, read_table(p)) for p in (table, clinical) if p is not None]
     for p, f in frames:
         if group not in f.columns:
-            raise InputError(f"{p.name} has no group column {group!r}; set --group")
+            raise InputError(f"{p.name} has no group column {group!r}; set --groups")
     if len(frames) == 1:
         return frames[0][1]
     feat, clin = frames[0][1], frames[1][1]
@@ -90,7 +90,7 @@ def _design(
     else:
         chosen = [c for c in cols if is_feature_column(c)]
         if not chosen:
-            raise InputError("no feature column found; list the columns with --features")
+            raise InputError("no feature column found; list the columns with --columns")
     feat_cols = [c for c in chosen if is_feature_column(c)]
     clin_cols = [c for c in chosen if not is_feature_column(c)]
     ords = dict(parse_ordinal(s) for s in ordinal)
@@ -122,36 +122,42 @@ def _save_fig(fig: Any, path: Path) -> str:
     return path.name
 
 
-@app.command()
-def evaluate(
+@app.command("model")
+def model_command(
     out_dir: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")],
     table: Annotated[
         Path | None,
         typer.Option(
-            help="Feature table (.parquet/.csv): one row per lesion or slice, "
-            "with the group column."
+            "--features",
+            help="Feature table (.parquet/.csv, e.g. radiomix run's features.parquet): one "
+            "row per lesion or slice, with the --groups column.",
         ),
     ] = None,
     clinical: Annotated[
         Path | None,
         typer.Option(
-            help="Clinical table (.csv/.parquet), one row per patient, joined on --group."
+            help="Clinical table (.csv/.parquet), one row per patient, joined on --groups."
         ),
     ] = None,
     label: Annotated[
         str | None,
         typer.Option(
-            help="Outcome column (classes). Give --time and --event instead for survival."
+            "--target",
+            help="Outcome column (classes). Give --time and --event instead for survival.",
         ),
     ] = None,
     group: Annotated[
-        str, typer.Option(help="Patient id column: every split keeps a patient's rows together.")
+        str,
+        typer.Option(
+            "--groups", help="Patient id column: every split keeps a patient's rows together."
+        ),
     ] = "patient_id",
     features: Annotated[
         str | None,
         typer.Option(
+            "--columns",
             help="Comma list of columns, wildcards (ct.original.glcm.*) or blocks (radiomic, deep, "
-            "clinical). Default: every feature column of --table."
+            "clinical). Default: every feature column of --features.",
         ),
     ] = None,
     ordinal: Annotated[
@@ -202,13 +208,14 @@ def evaluate(
         ),
     ] = 0,
     arms: Annotated[
-        bool,
+        str | None,
         typer.Option(
-            help="Also compare the arms clinical, radiomics, deep, fused and clinical+radscore "
-            "(built from the chosen columns; --model is the imaging arms' model) on identical "
-            "patient-grouped nested-CV splits: arms.csv, arms_tests.csv, roc_arms.png."
+            help="Also compare arms on identical patient-grouped nested-CV splits: 'all' or a "
+            "comma list of clinical, radiomics, deep, fused, clinical+radscore (built from the "
+            "chosen columns; --model is the imaging arms' model): arms.csv, arms_tests.csv, "
+            "roc_arms.png."
         ),
-    ] = False,
+    ] = None,
     time: Annotated[str | None, typer.Option(help="Survival time column.")] = None,
     event: Annotated[str | None, typer.Option(help="Survival event column (1 = event).")] = None,
     horizon: Annotated[
@@ -219,10 +226,10 @@ def evaluate(
     """Evaluate a model with patient-grouped validation; write metrics, predictions, model."""
     survival = time is not None or event is not None
     if survival and (time is None or event is None or label is not None):
-        console.print("[red]error[/red]: survival needs --time and --event (and no --label)")
+        console.print("[red]error[/red]: survival needs --time and --event (and no --target)")
         raise typer.Exit(EXIT_USAGE)
     if not survival and label is None:
-        console.print("[red]error[/red]: give --label (or --time and --event)")
+        console.print("[red]error[/red]: give --target (or --time and --event)")
         raise typer.Exit(EXIT_USAGE)
     try:
         from threadpoolctl import threadpool_limits
@@ -286,7 +293,7 @@ def evaluate(
             f"[red]error[/red] ({type(exc).__name__}): {exc}", highlight=False, soft_wrap=True
         )
         raise typer.Exit(EXIT_INPUT) from None
-    doc = {"radiomix_evaluate": settings, **doc, "versions": _versions()}
+    doc = {"radiomix_model": settings, **doc, "versions": _versions()}
     (out_dir / "metrics.json").write_text(
         json.dumps(doc, indent=1, default=str) + "\n", encoding="utf-8"
     )
@@ -317,7 +324,7 @@ def _run_classification(
     bootstrap: int,
     seed: int,
     permutations: int,
-    arms: bool,
+    arms: str | None,
     out_dir: Path,
 ) -> dict[str, Any]:
     import joblib
@@ -412,6 +419,7 @@ def _run_classification(
             Xk,
             y,
             g,
+            arms,
             model=model,
             deep_pca=deep_pca,
             tune=tune,
@@ -438,10 +446,10 @@ def _run_classification(
         "figures": figures,
         "permutation_test": perm,
         "note": (
-            "95 % CIs resample patients of the out-of-sample predictions with the "
-            "fitted models held fixed; they are optimistic for cross-validated "
-            "estimates (see radiomix.evaluate.nested_cv); use --permutations for a "
-            "test against chance"
+            "95 % CIs resample patients of the out-of-sample predictions; for "
+            "cross-validation they are widened by sqrt(2) to carry each label's role in "
+            "training (radiomix.evaluate.bootstrap.CV_INTERVAL_SCALE); --permutations adds "
+            "an exact test against chance"
         ),
     }
 
@@ -450,6 +458,7 @@ def _run_arms(
     X: pd.DataFrame,
     y: np.ndarray,
     g: np.ndarray,
+    wanted: str,
     *,
     model: str,
     deep_pca: int | None,
@@ -471,6 +480,19 @@ def _run_arms(
     arms = standard_arms(
         list(X.columns), clinical=clinical, model=model, deep_pca=deep_pca or 10, random_state=seed
     )
+    if wanted.strip() != "all":
+        names = [a.strip() for a in wanted.split(",") if a.strip()]
+        known = ("clinical", "radiomics", "deep", "fused", "clinical+radscore")
+        unknown = [a for a in names if a not in known]
+        if unknown:
+            raise InputError(f"unknown arm(s) {unknown}; choose among {', '.join(known)} or all")
+        absent = [a for a in names if a not in arms]
+        if absent:
+            raise InputError(
+                f"arm(s) {absent} cannot be built from the chosen columns (no clinical, "
+                f"radiomic or deep block); available: {list(arms)}"
+            )
+        arms = {a: arms[a] for a in names}
     if len(arms) < 2:
         raise InputError(f"--arms needs at least two arms; the chosen columns give {list(arms)}")
     grids = (

@@ -1,4 +1,4 @@
-"""``radiomix evaluate`` in-process (typer CliRunner) plus one subprocess smoke test."""
+"""``radiomix model`` in-process (typer CliRunner) plus one subprocess smoke test."""
 
 from __future__ import annotations
 
@@ -27,11 +27,11 @@ def test_clinical_arm_on_sarcoma_clinical_table(tmp_path):
         [
             "--clinical",
             str(clinical),
-            "--label",
+            "--target",
             "lung_mets",
-            "--group",
+            "--groups",
             "patient_id",
-            "--features",
+            "--columns",
             "age,grade",
             "--ordinal",
             "grade=Low,Intermediate,High",
@@ -47,7 +47,7 @@ def test_clinical_arm_on_sarcoma_clinical_table(tmp_path):
     )
     assert res.exit_code == 0, res.output
     doc = json.loads((out / "metrics.json").read_text())
-    assert doc["radiomix_evaluate"]["features"] == ["age", "grade"]
+    assert doc["radiomix_model"]["features"] == ["age", "grade"]
     assert doc["n_patients"] == 51
     assert doc["n_rows"] == 51
     auc = doc["metrics"]["roc_auc"]
@@ -101,13 +101,13 @@ def test_feature_table_joined_with_clinical_patient_level(tmp_path):
     res = runner.invoke(
         app,
         [
-            "--table",
+            "--features",
             str(table),
             "--clinical",
             str(clin),
-            "--label",
+            "--target",
             "label",
-            "--features",
+            "--columns",
             "ct.original.*,age,sex",
             "--model",
             "knn",
@@ -125,7 +125,7 @@ def test_feature_table_joined_with_clinical_patient_level(tmp_path):
     )
     assert res.exit_code == 0, res.output
     doc = json.loads((out / "metrics.json").read_text())
-    assert doc["radiomix_evaluate"]["features"] == [
+    assert doc["radiomix_model"]["features"] == [
         "ct.original.stat.mean",
         "ct.original.stat.sd",
         "age",
@@ -152,7 +152,7 @@ def test_survival_command(tmp_path):
             "time_years",
             "--event",
             "event",
-            "--features",
+            "--columns",
             "age",
             "--model",
             "cox",
@@ -180,15 +180,15 @@ def test_cli_errors(tmp_path):
     clinical = str(require_data("sts", "clinical.csv"))
     res = runner.invoke(app, ["--clinical", clinical, "--out", str(tmp_path / "a")])
     assert res.exit_code == 2
-    assert "give --label" in res.output
+    assert "give --target" in res.output
     res = runner.invoke(
         app,
         [
             "--clinical",
             clinical,
-            "--label",
+            "--target",
             "lung_mets",
-            "--features",
+            "--columns",
             "agee",
             "--out",
             str(tmp_path / "b"),
@@ -201,11 +201,11 @@ def test_cli_errors(tmp_path):
         [
             "--clinical",
             clinical,
-            "--label",
+            "--target",
             "lung_mets",
-            "--features",
+            "--columns",
             "age",
-            "--group",
+            "--groups",
             "patient",
             "--out",
             str(tmp_path / "c"),
@@ -218,9 +218,9 @@ def test_cli_errors(tmp_path):
         [
             "--clinical",
             clinical,
-            "--label",
+            "--target",
             "lung_mets",
-            "--features",
+            "--columns",
             "age",
             "--validation",
             "external",
@@ -241,8 +241,8 @@ def test_subprocess_help_smoke():
         check=False,
     )
     assert proc.returncode == 0, proc.stderr
-    assert "--group" in proc.stdout
-    assert "--label" in proc.stdout
+    assert "--groups" in proc.stdout
+    assert "--target" in proc.stdout
 
 
 def test_arms_comparison_command(tmp_path):
@@ -251,17 +251,18 @@ def test_arms_comparison_command(tmp_path):
     res = runner.invoke(
         app,
         [
-            "--table",
+            "--features",
             str(table),
             "--clinical",
             str(clin),
-            "--label",
+            "--target",
             "label",
-            "--features",
+            "--columns",
             "radiomic,deep,age",
             "--model",
             "logistic",
             "--arms",
+            "all",
             "--no-tune",
             "--deep-pca",
             "1",
@@ -281,3 +282,18 @@ def test_arms_comparison_command(tmp_path):
     assert (out / "roc_arms.png").stat().st_size > 1000
     doc = json.loads((out / "metrics.json").read_text())
     assert doc["arms"]["roc_auc"]["radiomics"][0] > 0.6
+
+
+def test_arms_subset_and_unknown_arm(tmp_path):
+    table, clin = _slice_table(tmp_path)
+    base = ["--features", str(table), "--clinical", str(clin), "--target", "label"]
+    base += ["--columns", "radiomic,age", "--no-tune", "--repeats", "1", "--bootstrap", "50"]
+    res = runner.invoke(app, [*base, "--arms", "clinical,radiomics", "--out", str(tmp_path / "a")])
+    assert res.exit_code == 0, res.output
+    assert set(pd.read_csv(tmp_path / "a" / "arms.csv")["arm"]) == {"clinical", "radiomics"}
+    res = runner.invoke(app, [*base, "--arms", "clinical,radiomic", "--out", str(tmp_path / "b")])
+    assert res.exit_code == 1
+    assert "unknown arm(s) ['radiomic']" in res.output
+    res = runner.invoke(app, [*base, "--arms", "clinical,deep", "--out", str(tmp_path / "c")])
+    assert res.exit_code == 1
+    assert "['deep'] cannot be built" in res.output

@@ -17,7 +17,12 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 
 from radiomix.errors import InputError
-from radiomix.evaluate.bootstrap import patient_bootstrap_weights, percentile_interval
+from radiomix.evaluate.bootstrap import (
+    CV_INTERVAL_SCALE,
+    patient_bootstrap_weights,
+    percentile_interval,
+    widen_interval,
+)
 from radiomix.evaluate.figures import roc_figure
 from radiomix.evaluate.metrics import delong_test, weighted_roc_auc
 from radiomix.evaluate.validate import EvaluationResult, nested_cv
@@ -34,7 +39,9 @@ class ArmsComparison:
         Tidy: ``arm``, ``metric``, ``estimate``, ``ci_low``, ``ci_high``.
     tests : DataFrame
         Each arm against ``reference``: ``auc_difference`` and its paired patient-bootstrap
-        CI, DeLong ``z`` and ``p_value`` (on mean out-of-fold predictions per patient).
+        CI (widened for cross-validation by
+        :data:`~radiomix.evaluate.bootstrap.CV_INTERVAL_SCALE`), DeLong ``z`` and
+        ``p_value`` (on mean out-of-fold predictions per patient).
     results : dict of str to EvaluationResult
     reference : str
     """
@@ -132,7 +139,10 @@ def compare_arms(
             continue
         P, _, _ = results[name].oof_matrix()
         diff = np.mean([weighted_roc_auc(y01, p, W) for p in P], axis=0) - auc_ref
-        lo, hi, _ = percentile_interval(diff)
+        estimate = results[name].estimate("roc_auc") - results[ref].estimate("roc_auc")
+        lo, hi = widen_interval(
+            estimate, *percentile_interval(diff)[:2], scale=CV_INTERVAL_SCALE, bounds=(-1, 1)
+        )
         pat = _patient_mean(results[name]).loc[ref_pat.index]
         dl = delong_test(
             (ref_pat["y"] == results[ref].classes[1]).astype(int), pat["p"], ref_pat["p"]
@@ -141,8 +151,7 @@ def compare_arms(
             {
                 "arm": name,
                 "reference": ref,
-                "auc_difference": results[name].estimate("roc_auc")
-                - results[ref].estimate("roc_auc"),
+                "auc_difference": estimate,
                 "diff_ci_low": lo,
                 "diff_ci_high": hi,
                 "delong_z": dl.z,

@@ -18,7 +18,12 @@ from sklearn.base import BaseEstimator, clone
 from sklearn.model_selection import StratifiedKFold, train_test_split
 
 from radiomix.errors import InputError
-from radiomix.evaluate.bootstrap import patient_bootstrap_weights, percentile_interval
+from radiomix.evaluate.bootstrap import (
+    CV_INTERVAL_SCALE,
+    patient_bootstrap_weights,
+    percentile_interval,
+    widen_interval,
+)
 from radiomix.evaluate.metrics import weighted_binary_metrics, weighted_roc_auc
 from radiomix.evaluate.splits import check_groups, grouped_cv_splits, patient_holdout_split
 from radiomix.evaluate.validate import _rows, single_blas_thread
@@ -138,17 +143,22 @@ def leakage_audit(
         # every repeat scores its test rows under those draws; the replicate is the mean
         W = patient_bootstrap_weights(g, n_bootstrap=n_bootstrap, random_state=random_state)
         if shared_rows:  # CV: each repeat predicts every row once
-            reps = []
+            reps, pooled = [], []
             for r in range(0, len(probas), n_splits):
                 full = np.empty(y.size)
                 for k in range(r, r + n_splits):
                     full[tests[k]] = probas[k]
                 reps.append(weighted_roc_auc(y01, full, W))
+                pooled.append(weighted_roc_auc(y01, full)[0])
         else:
             reps = [
                 weighted_roc_auc(y01[te], p, W[:, te]) for p, te in zip(probas, tests, strict=True)
             ]
         lo, hi, _ = percentile_interval(np.mean(reps, axis=0))
+        if shared_rows:  # out-of-fold predictions: the training side too
+            lo, hi = widen_interval(
+                float(np.mean(pooled)), lo, hi, scale=CV_INTERVAL_SCALE, bounds=(0, 1)
+            )
         rows.append(
             {
                 "split": split,

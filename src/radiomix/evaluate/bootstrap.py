@@ -5,6 +5,10 @@ replicate as many times as the patient is drawn), so intervals stay honest when 
 contributes several rows (slices, lesions). Intervals are percentile intervals of the
 replicate values; replicates where a metric is undefined (e.g. one class only) are left out
 and counted.
+
+Cross-validated estimates need one more step (:data:`CV_INTERVAL_SCALE`): the bootstrap of
+out-of-fold predictions holds the fold models fixed, so it carries the variability of each
+patient's label as a *test* case but not as a *training* case.
 """
 
 from __future__ import annotations
@@ -18,12 +22,62 @@ import pandas as pd
 from radiomix.errors import InputError
 from radiomix.evaluate.metrics import (
     BINARY_METRICS,
+    BOUNDED_METRICS,
     MULTICLASS_METRICS,
     multiclass_metrics,
     weighted_binary_metrics,
 )
 from radiomix.evaluate.splits import check_groups
 from radiomix.types import FloatArray
+
+CV_INTERVAL_SCALE: float = float(np.sqrt(2.0))
+"""Widening of the fixed-model bootstrap interval of a cross-validated estimate.
+
+In K-fold cross-validation every patient's label is used twice: once as a test case
+(scored by a model that never saw it) and K - 1 times as a training case (shaping the
+models that score the other folds). The patient bootstrap of the out-of-fold predictions
+resamples the test side only. Write the cross-validated AUC as a sum over pairs of
+patients in different folds: the pair (i, j) enters once through i's label scored by a
+model trained with j, and once the other way round. Under the null (labels exchangeable,
+independent of the features) the two sides are exchangeable, contribute equal variance,
+and their cross term vanishes, so the variance of the estimate is twice the fixed-model
+variance, whatever the learner and the number of folds (for a linear score: fold AUCs are
+correlated 1 / (K - 1), and Var(mean) = (1 + (K - 1) / (K - 1)) Var_fold / K). With a real
+signal the fitted models converge and the training side contributes less, so the widened
+interval is conservative there. The interval is ``estimate -/+ sqrt(2)`` times the
+distances of the percentile limits from the estimate, clipped to the metric's range.
+
+Measured on real-sized synthetic cohorts (211 patients, 1111 slice rows, 200 permuted-label
+replicates, 5-fold patient-grouped CV): the standard deviation of the CV AUC was 0.041
+against a fixed-model bootstrap SD of 0.027; the plain interval covered 0.5 in 81 % of the
+replicates, the widened one in the 92-98 % band (``tests/evaluate/
+test_evaluate_bootstrap_calibration.py``). A hold-out or external test set needs no
+widening: its model is trained on other patients.
+
+References
+----------
+Bengio Y, Grandvalet Y. No unbiased estimator of the variance of K-fold cross-validation.
+J Mach Learn Res 2004;5:1089-1105 (the between-fold covariance this term accounts for).
+"""
+
+
+def widen_interval(
+    estimate: float, lo: float, hi: float, *, scale: float, bounds: tuple[float, float]
+) -> tuple[float, float]:
+    """Scale the distances of ``lo`` and ``hi`` from ``estimate``; clip to ``bounds``.
+
+    Examples
+    --------
+    >>> widen_interval(0.6, 0.5, 0.7, scale=2.0, bounds=(0.0, 1.0))
+    (0.4, 0.8)
+    >>> widen_interval(0.9, 0.8, 0.95, scale=3.0, bounds=(0.0, 1.0))
+    (0.6, 1.0)
+    """
+    if not (np.isfinite(lo) and np.isfinite(hi) and np.isfinite(estimate)):
+        return lo, hi
+    new_lo = estimate - scale * (estimate - lo)
+    new_hi = estimate + scale * (hi - estimate)
+    return float(max(bounds[0], round(new_lo, 12))), float(min(bounds[1], round(new_hi, 12)))
 
 
 def patient_bootstrap_weights(
@@ -75,6 +129,7 @@ def bootstrap_binary_metrics(
     level: float = 0.95,
     chunk: int = 250,
     metrics: Sequence[str] | None = None,
+    cross_validated: bool = False,
 ) -> pd.DataFrame:
     """Binary metrics with patient-bootstrap confidence intervals.
 
@@ -97,6 +152,9 @@ def bootstrap_binary_metrics(
         Replicates computed at once (memory bound).
     metrics : sequence of str, optional
         Subset of the metrics (default all).
+    cross_validated : bool
+        ``proba`` are out-of-fold predictions of a cross-validation: widen every interval by
+        :data:`CV_INTERVAL_SCALE`.
 
     Returns
     -------
@@ -125,6 +183,8 @@ def bootstrap_binary_metrics(
     rows = []
     for k in names:
         lo, hi, nv = percentile_interval(np.concatenate(reps[k]), level=level)
+        if cross_validated:
+            lo, hi = _widen(k, float(point[k]), lo, hi)
         rows.append(
             {"metric": k, "estimate": float(point[k]), "ci_low": lo, "ci_high": hi, "n_boot": nv}
         )
@@ -140,6 +200,7 @@ def bootstrap_multiclass_metrics(
     n_bootstrap: int = 1000,
     random_state: int = 0,
     level: float = 0.95,
+    cross_validated: bool = False,
 ) -> pd.DataFrame:
     """Multi-class metrics (:data:`MULTICLASS_METRICS`) with patient-bootstrap intervals.
 
@@ -147,6 +208,8 @@ def bootstrap_multiclass_metrics(
     ----------
     proba : array-like of shape (n, K) or (R, n, K)
         Class probabilities (R repeats optional).
+    cross_validated : bool
+        Out-of-fold predictions: widen the intervals by :data:`CV_INTERVAL_SCALE`.
     """
     y = np.asarray(y).ravel()
     P = np.asarray(proba, dtype=float)
@@ -167,5 +230,12 @@ def bootstrap_multiclass_metrics(
     rows = []
     for k in MULTICLASS_METRICS:
         lo, hi, nv = percentile_interval(reps[k], level=level)
+        if cross_validated:
+            lo, hi = _widen(k, point[k], lo, hi)
         rows.append({"metric": k, "estimate": point[k], "ci_low": lo, "ci_high": hi, "n_boot": nv})
     return pd.DataFrame(rows)
+
+
+def _widen(metric: str, estimate: float, lo: float, hi: float) -> tuple[float, float]:
+    bounds = (0.0, 1.0) if metric in BOUNDED_METRICS else (-np.inf, np.inf)
+    return widen_interval(estimate, lo, hi, scale=CV_INTERVAL_SCALE, bounds=bounds)

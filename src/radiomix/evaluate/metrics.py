@@ -49,6 +49,10 @@ BINARY_METRICS: tuple[str, ...] = (
     "calibration_slope",
 )
 MULTICLASS_METRICS: tuple[str, ...] = ("accuracy", "balanced_accuracy", "roc_auc_ovr_macro")
+BOUNDED_METRICS: frozenset[str] = frozenset(
+    {*BINARY_METRICS, *MULTICLASS_METRICS} - {"calibration_intercept", "calibration_slope"}
+)
+"""Metrics whose values lie in [0, 1]."""
 CLIP = 1e-6
 
 
