@@ -38,6 +38,8 @@ out = Console()
 log = logging.getLogger(__name__)
 
 EXIT_OK, EXIT_INPUT, EXIT_USAGE = 0, 1, 2
+SURVIVAL_PENALTIES = (0.01, 0.1, 1.0)
+"""Penalties (lifelines ``penalizer``) the inner loop chooses from with ``--tune``."""
 MODEL_VERSIONS = ("radiomix", "numpy", "scipy", "pandas", "scikit-learn", "lifelines", "joblib")
 
 
@@ -258,11 +260,13 @@ def model_command(
                     group,
                     model,
                     outer,
+                    inner,
                     repeats,
                     bootstrap,
                     seed,
                     horizon or [],
                     out_dir,
+                    tune=tune,
                 )
             else:
                 doc = _run_classification(
@@ -543,18 +547,21 @@ def _run_survival(
     group: str,
     model: str,
     outer: int,
+    inner: int,
     repeats: int,
     bootstrap: int,
     seed: int,
     horizons: list[float],
     out_dir: Path,
+    *,
+    tune: bool,
 ) -> dict[str, Any]:
     import joblib
     from sklearn.pipeline import Pipeline
 
-    from radiomix.evaluate.survival import km_by_risk_group, survival_cv
+    from radiomix.evaluate.survival import fit_survival_tuned, km_by_risk_group, survival_cv
     from radiomix.model.fuse import BlockFuser
-    from radiomix.model.survival import CoxPH, LassoCox, survival_target
+    from radiomix.model.survival import CoxPH, LassoCox
 
     if model not in ("cox", "lasso-cox"):
         raise InputError(f"survival models are cox and lasso-cox; got {model!r}")
@@ -568,6 +575,7 @@ def _run_survival(
     pipe = Pipeline([("fuse", BlockFuser(scale=None)), ("model", est)])
     Xk = X.loc[keep].reset_index(drop=True)
     g = frame.loc[keep, group].to_numpy()
+    grid = {"model__penalizer": list(SURVIVAL_PENALTIES)} if tune else None
     res = survival_cv(
         pipe,
         Xk,
@@ -578,11 +586,24 @@ def _run_survival(
         n_splits=outer,
         n_repeats=repeats,
         n_bootstrap=bootstrap,
+        param_grid=grid,
+        inner_splits=inner,
         random_state=seed,
     )
     _print_metrics(res.scheme, res.metrics)
     res.predictions.to_csv(out_dir / "predictions.csv", index=False)
-    final = pipe.fit(Xk, survival_target(t[keep], e[keep]))
+    final = fit_survival_tuned(
+        pipe,
+        Xk,
+        t[keep].to_numpy(),
+        e[keep].to_numpy(),
+        groups=g,
+        param_grid=grid,
+        inner_splits=inner,
+        random_state=seed,
+    )
+    best = dict(getattr(final, "best_params_", {}))
+    final = getattr(final, "best_estimator_", final)
     versions = _versions()
     joblib.dump(
         {
@@ -603,7 +624,11 @@ def _run_survival(
         "n_rows": int(keep.sum()),
         "n_patients": int(pd.unique(g).size),
         "km_logrank_p_out_of_fold": km.logrank_p,
-        "final_model": {"coefficients": coef.to_dict("records"), "file": "model.joblib"},
+        "final_model": {
+            "coefficients": coef.to_dict("records"),
+            "best_params": best,
+            "file": "model.joblib",
+        },
         "predictions": "predictions.csv",
         "figures": ["km.png"],
     }

@@ -510,7 +510,10 @@ def _arms(rad: list[str], deep: list[str], clin: list[str], plan: DemoPlan,
     grids: dict[str, dict[str, list[Any]]] = {
         "clinical": cgrid, "radiomics_knn": knn, "deep": cgrid, "fused_knn": knn,
         "radscore": {"model__C": list(plan.radscore_grid)},
-        "clinical_radscore": {"model__radscore_C": list(plan.radscore_grid)},
+        # the nomogram cross-fits its rad-score inside every fit; the quick plan's inner
+        # folds (4 patients) hold too few patients of a class for that, so it is not tuned
+        "clinical_radscore": ({} if plan.quick
+                              else {"model__radscore_C": list(plan.radscore_grid)}),
     }
     info = {
         "clinical": {
@@ -1083,11 +1086,13 @@ def _survival_stage(table: Any, clinical: Any, clin_cols: list[str], rad_cols: l
         "nomogram_cox": ("Cox: clinical + rad-score (LASSO-Cox)", Pipeline([
             ("fuse", BlockFuser(blocks={"radiomic": rad_cols, "clinical": clin_cols},
                                 scale=None)),
-            # lifelines divides by each column's SD: constant columns must go first
+            # constant columns carry nothing; correlated ones are clustered before LASSO-Cox
             ("variance", VarianceSelector()),
             ("select", CorrelationClusterSelector(threshold=0.8)),
+            # the rad-score is cross-fitted in 5 internal folds grouped by patient
             ("model", CoxNomogram(radiomic_columns="auto", horizon=1.0,
-                                  radscore_penalizer=0.1))]).set_output(transform="pandas"),
+                                  radscore_penalizer=0.1,
+                                  random_state=seed))]).set_output(transform="pandas"),
             rad_cols + clin_cols),
     }
     docs: dict[str, Any] = {}
@@ -1251,14 +1256,17 @@ def _final_stage(arms: dict[str, Any], grids: dict[str, Any], X: Any, y: Any, gr
         log.warning("nomogram chart not drawn: %s", exc)
     coef = nomo.coefficients()
     n_sel = int((nomo.radscore_.coef_ != 0).sum()) if hasattr(nomo, "radscore_") else 0
+    n_folds = getattr(nomo, "n_crossfit_folds_", nomo.radscore_cv)
     nomogram_doc = {
         "description": ("The nomogram combines a LASSO rad-score of the radiomic features "
                         "with age, sex and grade in one logistic model. It is refitted on all "
-                        "patients to draw the chart. The rad-score is fitted on the same "
-                        "patients as the nomogram, so it separates them better than it would "
-                        "new patients and its coefficient (and the others beside it) is "
-                        "inflated: read the chart as the model's structure, and its accuracy "
-                        "from the cross-validated 'Clinical + rad-score' arm above."),
+                        "patients to draw the chart. The rad-score's weight is estimated on "
+                        "cross-fitted rad-scores: each patient's rad-score comes from a LASSO "
+                        f"model fitted without that patient ({n_folds} internal folds grouped "
+                        "by patient), so the weight is not inflated by the rad-score having "
+                        "seen the same patients; the rad-score on the chart is then refitted "
+                        "on all patients. Read the chart as the model's structure, and its "
+                        "accuracy from the cross-validated 'Clinical + rad-score' arm above."),
         "coefficients": [{"term": r["term"], "coef": r["coef_raw"], "odds_ratio": r["odds_ratio"]}
                          for r in coef.to_dict("records")],
         "n_radscore_features": n_sel,

@@ -174,6 +174,9 @@ def test_survival_command(tmp_path):
     assert 0.5 < metrics[("c_index", None)]["estimate"] < 0.9
     assert metrics[("td_auc", 2.0)]["n_at_risk"] >= 10
     assert (out / "km.png").exists()
+    # the inner loop tuned the penalty in every outer fold and for the final model
+    assert doc["final_model"]["best_params"]["model__penalizer"] in (0.01, 0.1, 1.0)
+    assert all(f["best_params"]["model__penalizer"] in (0.01, 0.1, 1.0) for f in doc["folds"])
 
 
 def test_cli_errors(tmp_path):

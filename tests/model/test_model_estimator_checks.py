@@ -7,6 +7,8 @@ Expected failures (listed in ``EXPECTED_FAILURES`` with the reason) are marked x
 from __future__ import annotations
 
 import pytest
+from sklearn.linear_model import LogisticRegression
+from sklearn.naive_bayes import GaussianNB
 from sklearn.utils.estimator_checks import parametrize_with_checks
 from threadpoolctl import threadpool_limits
 
@@ -20,6 +22,7 @@ from radiomix.model import (
     VarianceSelector,
     build_pipeline,
 )
+from radiomix.model.classifiers import GroupedStackingClassifier
 from radiomix.model.nomogram import CoxNomogram, Nomogram
 from radiomix.model.survival import CoxPH, LassoCox
 
@@ -39,6 +42,11 @@ ESTIMATORS = [
     LassoCox(),
     CoxNomogram(penalizer=0.1),
     build_pipeline("knn", selector="correlation"),
+    GroupedStackingClassifier(
+        estimators=[("logistic", LogisticRegression()), ("nb", GaussianNB())],
+        cv=3,
+        random_state=0,
+    ),
 ]
 
 _PIPELINE_IN_PLACE = (

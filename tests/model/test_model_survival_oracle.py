@@ -104,3 +104,54 @@ def test_sarcoma_time_to_lung_metastasis_definition():
     assert 1.5 < out.loc[out["event"] == 0, "time_years"].median() < 2.6
     with pytest.raises(InputError, match="lacks columns"):
         sarcoma_lung_metastasis_outcome(clinical.drop(columns=["days_dx_to_last_fu"]))
+
+
+def test_cox_drops_constant_columns_and_equals_lifelines_on_the_others(rossi, caplog):
+    X, y, d = rossi
+    Xc = X.assign(site=2.0, rare=0.0)[
+        ["fin", "site", "age", "race", "rare", "wexp", "mar", "paro", "prio"]
+    ]
+    with caplog.at_level("WARNING", logger="radiomix.model.survival"):
+        cox = CoxPH(penalizer=0.05).fit(Xc, y)
+    assert cox.dropped_columns_ == ["site", "rare"]
+    assert "2 constant column(s) dropped" in caplog.text
+    # lifelines by hand on the non-constant columns, z-scored as CoxPH documents
+    kept = [c for c in Xc.columns if c not in ("site", "rare")]
+    z = (d[kept] - d[kept].mean()) / d[kept].std(ddof=0)
+    ref = CoxPHFitter(penalizer=0.05).fit(
+        z.assign(week=d["week"], arrest=d["arrest"]), "week", "arrest"
+    )
+    coef = pd.Series(cox.coef_, index=Xc.columns)
+    np.testing.assert_allclose(coef[kept], ref.params_[kept], rtol=1e-6)
+    assert coef["site"] == 0.0
+    assert coef["rare"] == 0.0
+    table = cox.coefficients().set_index("term")
+    assert table.loc["site", "hazard_ratio_raw"] == 1.0
+    assert not table.loc["rare", "selected"]
+    assert cox.summary_.loc["site", "exp(coef)"] == 1.0
+    assert np.isnan(cox.summary_.loc["site", "p"])
+    np.testing.assert_allclose(
+        cox.summary_.loc[kept, "se(coef)"], ref.summary["se(coef)"][kept], rtol=1e-5
+    )
+    # predictions ignore the constant columns, whatever their value at prediction time
+    np.testing.assert_allclose(
+        cox.predict(Xc), z.to_numpy() @ ref.params_[kept].to_numpy(), rtol=1e-6, atol=1e-9
+    )
+    np.testing.assert_allclose(cox.predict(Xc.assign(site=7.0)), cox.predict(Xc))
+    t = [10.0, 30.0]
+    np.testing.assert_allclose(
+        cox.predict_survival(Xc, t),
+        ref.predict_survival_function(z, times=t).to_numpy().T,
+        rtol=1e-6,
+    )
+
+
+def test_cox_without_constant_columns_drops_nothing(rossi):
+    X, y, _ = rossi
+    assert CoxPH().fit(X, y).dropped_columns_ == []
+
+
+def test_cox_with_every_column_constant_is_refused(rossi):
+    X, y, _ = rossi
+    with pytest.raises(InputError, match="every covariate is constant"):
+        CoxPH().fit(np.ones((len(X), 2)), y)

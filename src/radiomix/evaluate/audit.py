@@ -26,7 +26,7 @@ from radiomix.evaluate.bootstrap import (
 )
 from radiomix.evaluate.metrics import weighted_binary_metrics, weighted_roc_auc
 from radiomix.evaluate.splits import check_groups, grouped_cv_splits, patient_holdout_split
-from radiomix.evaluate.validate import _rows, single_blas_thread
+from radiomix.evaluate.validate import _rows, groups_fit_params, single_blas_thread
 
 NAIVE_LABEL = "naive row-level split - LEAKY (audit only)"
 GROUPED_LABEL = "patient-grouped split"
@@ -67,9 +67,11 @@ class LeakageAudit:
 
 
 def _fit_predict(
-    est: BaseEstimator, X: Any, y: np.ndarray, tr: np.ndarray, te: np.ndarray
+    est: BaseEstimator, X: Any, y: np.ndarray, g: np.ndarray, tr: np.ndarray, te: np.ndarray
 ) -> np.ndarray:
-    model = clone(est).fit(_rows(X, tr), y[tr])
+    # both arms fit the same model (internal folds by patient when it takes groups): only
+    # the outer split differs
+    model = clone(est).fit(_rows(X, tr), y[tr], **groups_fit_params(est, g[tr]))
     return np.asarray(model.predict_proba(_rows(X, te)))[:, 1]
 
 
@@ -187,7 +189,7 @@ def leakage_audit(
                 tr, te = patient_holdout_split(
                     y01, groups=g, test_size=test_size, random_state=random_state + r
                 )
-            probas.append(_fit_predict(estimator, X, y01, tr, te))
+            probas.append(_fit_predict(estimator, X, y01, g, tr, te))
             tests.append(te)
             overlaps.append(_overlap(g, tr, te))
         summarise(split, hold, probas, tests, overlaps, shared_rows=False)
@@ -208,7 +210,7 @@ def leakage_audit(
                 )
             ]
         for tr, te in splits:
-            probas.append(_fit_predict(estimator, X, y01, tr, te))
+            probas.append(_fit_predict(estimator, X, y01, g, tr, te))
             tests.append(te)
             overlaps.append(_overlap(g, tr, te))
         summarise(split, cv, probas, tests, overlaps, shared_rows=True)

@@ -5,7 +5,7 @@ Risk scores are oriented so that *higher means earlier event* (a Cox linear pred
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,9 +14,14 @@ import pandas as pd
 from sklearn.base import BaseEstimator, clone
 
 from radiomix.errors import InputError
-from radiomix.evaluate.bootstrap import patient_bootstrap_weights, percentile_interval
+from radiomix.evaluate.bootstrap import (
+    CV_INTERVAL_SCALE,
+    patient_bootstrap_weights,
+    percentile_interval,
+    widen_interval,
+)
 from radiomix.evaluate.splits import check_groups, grouped_cv_splits
-from radiomix.evaluate.validate import _rows, single_blas_thread
+from radiomix.evaluate.validate import _rows, groups_fit_params, single_blas_thread
 from radiomix.types import FloatArray
 
 MIN_AT_RISK = 10
@@ -324,12 +329,27 @@ def km_by_risk_group(
 
 @dataclass
 class SurvivalEvaluation:
-    """Out-of-fold risk scores of a survival model with C-index and time-dependent AUCs."""
+    """Out-of-fold risk scores of a survival model with C-index and time-dependent AUCs.
+
+    Attributes
+    ----------
+    scheme : str
+    metrics : DataFrame
+        ``metric`` (``c_index``, ``td_auc``), ``horizon``, ``estimate``, ``ci_low``,
+        ``ci_high``, ``n_boot`` (``n_at_risk`` for the AUCs).
+    predictions : DataFrame
+        Out-of-fold risk of every row in every repeat.
+    settings : dict
+    folds : DataFrame
+        One row per outer fold: ``repeat``, ``fold``, ``n_train``, ``n_test``,
+        ``n_test_patients``, ``best_params`` (empty without a tuning grid).
+    """
 
     scheme: str
     metrics: pd.DataFrame
     predictions: pd.DataFrame
     settings: dict[str, Any]
+    folds: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable summary."""
@@ -338,8 +358,97 @@ class SurvivalEvaluation:
         return {
             "scheme": self.scheme,
             "metrics": [{k: _py(v) for k, v in r.items()} for r in self.metrics.to_dict("records")],
+            "folds": [{k: _py(v) for k, v in r.items()} for r in self.folds.to_dict("records")],
             "settings": {k: _py(v) for k, v in self.settings.items()},
         }
+
+
+def c_index_scorer(estimator: BaseEstimator, X: Any, y: Any) -> float:
+    """Scorer (``scoring=`` of ``GridSearchCV``): Harrell's C-index of ``estimator.predict``.
+
+    ``y`` is a survival target (:func:`radiomix.model.survival.survival_target`); the
+    estimator's ``predict`` returns a risk score (higher = earlier event).
+    """
+    from radiomix.model.survival import split_survival_target
+
+    time, event = split_survival_target(y)
+    return float(concordance_index(time, estimator.predict(X), event))
+
+
+def fit_survival_tuned(
+    estimator: BaseEstimator,
+    X: Any,
+    time: Any,
+    event: Any,
+    *,
+    groups: Any,
+    param_grid: Mapping[str, Sequence[Any]] | None = None,
+    inner_splits: int = 3,
+    random_state: int = 0,
+) -> BaseEstimator:
+    """Fit a clone of a survival ``estimator``, tuned by patient-grouped CV on the C-index.
+
+    Without a grid the clone is simply fitted. With one, ``GridSearchCV`` over the folds of
+    ``StratifiedGroupKFold(inner_splits, shuffle=True, random_state=random_state)``
+    (stratified by the event indicator, grouped by ``groups``) chooses the parameters with
+    the highest mean C-index over the inner test folds (the first of the grid on ties) and
+    refits on all rows. An estimator whose ``fit`` takes ``groups`` receives the patient ids
+    (:func:`radiomix.evaluate.validate.groups_fit_params`).
+
+    Parameters
+    ----------
+    estimator : survival estimator
+        ``fit(X, [time, event])`` and ``predict(X)`` -> risk.
+    X : DataFrame or array of shape (n, p)
+    time, event : array-like of shape (n,)
+    groups : array-like of shape (n,)
+        Patient ids (required).
+    param_grid : mapping, optional
+        E.g. ``{"model__penalizer": [0.01, 0.1, 1.0]}``.
+    inner_splits : int
+    random_state : int
+
+    Returns
+    -------
+    estimator
+        The fitted clone, or the fitted ``GridSearchCV`` (``best_params_``,
+        ``best_estimator_``).
+
+    Raises
+    ------
+    MissingGroupsError
+        ``groups`` is None.
+    InputError
+        Fewer patients than inner folds.
+    """
+    from sklearn.model_selection import GridSearchCV, StratifiedGroupKFold
+
+    from radiomix.model.survival import survival_target
+
+    t, _, e = _check(time, np.zeros(len(np.asarray(time))), event)
+    g = check_groups(groups, t.size)
+    y = survival_target(t, e)
+    est = clone(estimator)
+    fit_params = groups_fit_params(est, g)
+    if not param_grid:
+        return est.fit(X, y, **fit_params)
+    n_patients = np.unique(g).size
+    if not (isinstance(inner_splits, (int, np.integer)) and 2 <= inner_splits <= n_patients):
+        raise InputError(
+            f"inner_splits must be an int in [2, {n_patients}] (patients of the training "
+            f"rows); got {inner_splits!r}"
+        )
+    inner = StratifiedGroupKFold(n_splits=inner_splits, shuffle=True, random_state=random_state)
+    folds = list(inner.split(np.zeros(t.size), e.astype(int), g))
+    search = GridSearchCV(
+        est,
+        dict(param_grid),
+        scoring=c_index_scorer,
+        cv=folds,
+        refit=True,
+        error_score="raise",
+    )
+    return search.fit(X, y, **fit_params)
 
 
 @single_blas_thread
@@ -355,14 +464,21 @@ def survival_cv(
     n_repeats: int = 1,
     n_bootstrap: int = 1000,
     min_at_risk: int = MIN_AT_RISK,
+    param_grid: Mapping[str, Sequence[Any]] | None = None,
+    inner_splits: int = 3,
     random_state: int = 0,
 ) -> SurvivalEvaluation:
-    """Patient-grouped cross-validated C-index and time-dependent AUCs of a survival model.
+    """Patient-grouped (nested) cross-validated C-index and time-dependent AUCs.
 
     Folds are stratified by the event indicator. Out-of-fold risk scores of each repeat are
     scored on all rows; the estimate averages over repeats, and patient-bootstrap
-    replicates are averaged the same way. Horizons with too few patients at risk are refused
-    (:func:`time_dependent_auc`).
+    replicates are averaged the same way; the intervals are widened by
+    :data:`~radiomix.evaluate.bootstrap.CV_INTERVAL_SCALE` like every cross-validated
+    interval (the C-index and the AUC are both pairwise rank statistics). Horizons with too
+    few patients at risk are refused
+    (:func:`time_dependent_auc`). With ``param_grid`` each outer training fold is tuned by an
+    inner patient-grouped CV on the C-index (:func:`fit_survival_tuned`), as
+    :func:`radiomix.evaluate.nested_cv` does for classifiers.
 
     Parameters
     ----------
@@ -374,27 +490,65 @@ def survival_cv(
     groups : array-like of shape (n,)
         Patient ids (required).
     horizons : sequence of float
-    """
-    from radiomix.model.survival import survival_target
+    n_splits, n_repeats : int
+        Outer folds (repeat ``r`` uses ``random_state + r``) and repeats.
+    n_bootstrap : int
+    min_at_risk : int
+    param_grid : mapping, optional
+        Inner-loop grid, e.g. ``{"model__penalizer": [0.01, 0.1, 1.0]}``; None = no tuning.
+    inner_splits : int
+        Inner folds; the inner split of outer fold ``k`` of repeat ``r`` is seeded with
+        ``random_state + 1000 r + k``.
+    random_state : int
 
+    Returns
+    -------
+    SurvivalEvaluation
+        ``folds`` lists the parameters chosen in each outer fold.
+
+    Raises
+    ------
+    MissingGroupsError
+        ``groups`` is None.
+    """
     t, _, e = _check(time, np.zeros(len(np.asarray(time))), event)
     g = check_groups(groups, t.size)
     if len(X) != t.size:
         raise InputError(f"X has {len(X)} rows but time has {t.size}")
-    y = survival_target(t, e)
     risks = np.full((n_repeats, t.size), np.nan)
     folds = np.full((n_repeats, t.size), -1)
+    fold_rows: list[dict[str, Any]] = []
     for sp in grouped_cv_splits(
         e.astype(int), groups=g, n_splits=n_splits, n_repeats=n_repeats, random_state=random_state
     ):
-        model = clone(estimator).fit(_rows(X, sp.train), y[sp.train])
+        model = fit_survival_tuned(
+            estimator,
+            _rows(X, sp.train),
+            t[sp.train],
+            e[sp.train],
+            groups=g[sp.train],
+            param_grid=param_grid,
+            inner_splits=inner_splits,
+            random_state=random_state + 1000 * sp.repeat + sp.fold,
+        )
         risks[sp.repeat, sp.test] = model.predict(_rows(X, sp.test))
         folds[sp.repeat, sp.test] = sp.fold
+        fold_rows.append(
+            {
+                "repeat": sp.repeat,
+                "fold": sp.fold,
+                "n_train": int(sp.train.size),
+                "n_test": int(sp.test.size),
+                "n_test_patients": int(np.unique(g[sp.test]).size),
+                "best_params": dict(getattr(model, "best_params_", {})),
+            }
+        )
     W = patient_bootstrap_weights(g, n_bootstrap=n_bootstrap, random_state=random_state)
     rows = []
     c_point = np.mean([concordance_index(t, rk, e) for rk in risks])
     c_reps = np.mean([concordance_index(t, rk, e, W) for rk in risks], axis=0)
     lo, hi, nv = percentile_interval(c_reps)
+    lo, hi = widen_interval(c_point, lo, hi, scale=CV_INTERVAL_SCALE, bounds=(0.0, 1.0))
     rows.append(
         {
             "metric": "c_index",
@@ -414,6 +568,7 @@ def survival_cv(
             est = float(np.mean([p["auc"].iloc[i] for p in pts]))
             rep = np.mean([np.asarray(rp["auc"].iloc[i]) for rp in reps], axis=0)
             lo, hi, nv = percentile_interval(rep)
+            lo, hi = widen_interval(est, lo, hi, scale=CV_INTERVAL_SCALE, bounds=(0.0, 1.0))
             rows.append(
                 {
                     "metric": "td_auc",
@@ -437,6 +592,11 @@ def survival_cv(
         }
     )
     scheme = f"patient-grouped CV: {n_splits} folds stratified by event, {n_repeats} repeat(s)"
+    if param_grid:
+        scheme = (
+            f"nested patient-grouped CV: {n_splits} outer x {inner_splits} inner folds "
+            f"stratified by event (inner loop tunes by C-index), {n_repeats} repeat(s)"
+        )
     return SurvivalEvaluation(
         scheme,
         pd.DataFrame(rows),
@@ -448,5 +608,8 @@ def survival_cv(
             "random_state": random_state,
             "horizons": [float(h) for h in horizons],
             "min_at_risk": min_at_risk,
+            "param_grid": {k: list(v) for k, v in (param_grid or {}).items()},
+            "inner_splits": inner_splits if param_grid else None,
         },
+        pd.DataFrame(fold_rows),
     )

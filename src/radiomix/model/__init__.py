@@ -6,6 +6,7 @@ joined with clinical covariates.
 from radiomix.model.classifiers import (
     MODELS,
     SELECTORS,
+    GroupedStackingClassifier,
     build_pipeline,
     default_param_grid,
     make_classifier,
@@ -29,6 +30,7 @@ __all__ = [
     "BlockFuser",
     "CorrelationClusterSelector",
     "FeatureName",
+    "GroupedStackingClassifier",
     "MrmrSelector",
     "PenalisedSelector",
     "RadScore",

@@ -11,6 +11,12 @@ with :math:`x_j^{ref}` the end of the training range that scores 0 points (the m
 0–100 points; the total points :math:`T` map back to :math:`\\eta = \\eta_{ref} + T R/100`,
 and :math:`\\eta` to the predicted probability (logistic) or the survival probability at a
 horizon (Cox). Missing covariates are imputed with the training median.
+
+The rad-score enters the nomogram *cross-fitted*: its coefficient is estimated on
+out-of-fold rad-scores of the training rows (K internal folds, grouped by patient), because a
+rad-score fitted on the same rows separates them better than it separates new patients and
+would receive an optimistic weight. The rad-score used for prediction and for the chart is
+then refitted on all training rows.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -30,7 +37,13 @@ from radiomix.errors import InputError
 from radiomix.model._validation import is_real
 from radiomix.model.columns import column_block
 from radiomix.model.radscore import RadScore
-from radiomix.model.survival import CoxPH, LassoCox, baseline_at, split_survival_target
+from radiomix.model.survival import (
+    CoxPH,
+    LassoCox,
+    baseline_at,
+    split_survival_target,
+    survival_target,
+)
 from radiomix.types import FloatArray
 
 log = logging.getLogger(__name__)
@@ -60,22 +73,99 @@ class _NomogramBase(BaseEstimator):
         clin = [i for i in range(len(names)) if i not in set(rad)]
         return rad, clin
 
-    def _design(self, X: FloatArray, *, fit_y: Any = None) -> FloatArray:
-        """Rad-score (when radiomic columns are set) + imputed clinical covariates."""
+    def _rad_frame(self, X: FloatArray) -> pd.DataFrame:
+        return pd.DataFrame(X[:, self._rad_idx], columns=self.radiomic_columns_)
+
+    def _design(self, X: FloatArray) -> FloatArray:
+        """Rad-score of ``radscore_`` (when radiomic columns are set) + imputed clinical."""
         parts = []
         if self._rad_idx:
-            R = pd.DataFrame(X[:, self._rad_idx], columns=self.radiomic_columns_)
-            if fit_y is not None:
-                self.radscore_ = self._make_radscore().fit(R, fit_y)
-            parts.append(self._radscore_values(R)[:, None])
+            parts.append(self._radscore_of(self.radscore_, self._rad_frame(X))[:, None])
         if self._clin_idx:
             C = X[:, self._clin_idx]
-            if fit_y is not None:
-                with np.errstate(all="ignore"):
-                    med = np.nanmedian(np.where(np.isnan(C).all(0), 0.0, C), axis=0)
-                self.clinical_medians_ = np.nan_to_num(med)
             parts.append(np.where(np.isnan(C), self.clinical_medians_, C))
         return np.hstack(parts)
+
+    def _crossfit_folds(self, strata: np.ndarray, groups: Any) -> list[tuple[Any, Any]]:
+        """Internal folds of the rad-score cross-fitting (grouped by patient when given).
+
+        ``radscore_cv`` folds, or fewer when the training rows hold fewer patients (of the
+        smallest class; of those with an event for Cox), logged; ``n_crossfit_folds_``
+        records the number used.
+        """
+        cv = self.radscore_cv
+        if not (isinstance(cv, (int, np.integer)) and cv >= 2):
+            raise InputError(f"radscore_cv must be an int >= 2; got {cv!r}")
+        n = strata.size
+        if groups is None:
+            g, units, kind = None, n, "rows (no groups given: rows taken as patients)"
+        else:
+            from radiomix.evaluate.splits import check_groups
+
+            g = check_groups(groups, n)
+            units, kind = int(np.unique(g).size), "patients"
+        unit_ids = g if g is not None else np.arange(n)
+        per_class = {
+            c: int(np.unique(unit_ids[strata == c]).size) for c in self._required_strata(strata)
+        }
+        fewest = min(per_class.values(), default=0)
+        if units < 2 or fewest < 2:
+            raise InputError(
+                f"rad-score cross-fitting needs at least 2 {kind} {self._stratum_name()} among "
+                f"the training rows; found {per_class} per outcome value"
+            )
+        k = min(int(cv), units, fewest)
+        if k < cv:
+            log.info(
+                "rad-score cross-fitting: %d folds instead of radscore_cv=%d (%d %s, %s)",
+                k,
+                cv,
+                units,
+                kind,
+                per_class,
+            )
+        splitter: Any = (StratifiedKFold if g is None else StratifiedGroupKFold)(
+            n_splits=k, shuffle=True, random_state=self.random_state
+        )
+        try:
+            folds = list(splitter.split(np.zeros(n), strata, g))
+        except ValueError as exc:
+            raise InputError(
+                f"cannot cross-fit the rad-score in {k} folds of {kind}: {exc}"
+            ) from exc
+        self.crossfit_grouped_ = g is not None
+        self.n_crossfit_folds_ = k
+        return folds
+
+    def _fit_design(self, X: FloatArray, y_rs: Any, strata: np.ndarray, groups: Any) -> Any:
+        """Fit ``radscore_`` and the clinical medians; return (fit design, prediction design).
+
+        The fit design holds the out-of-fold rad-score of each training row (cross-fitting),
+        the prediction design the rad-score of the model refitted on all rows.
+        """
+        if self._clin_idx:
+            C = X[:, self._clin_idx]
+            with np.errstate(all="ignore"):
+                med = np.nanmedian(np.where(np.isnan(C).all(0), 0.0, C), axis=0)
+            self.clinical_medians_ = np.nan_to_num(med)
+        if not self._rad_idx:
+            D = self._design(X)
+            return D, D
+        R = self._rad_frame(X)
+        oof = np.full(strata.size, np.nan)
+        fold_of = np.full(strata.size, -1)
+        for k, (tr, te) in enumerate(self._crossfit_folds(strata, groups)):
+            self._check_crossfit_fold(k, strata[tr])
+            model = self._make_radscore().fit(R.iloc[tr], y_rs[tr])
+            oof[te] = self._radscore_of(model, R.iloc[te])
+            fold_of[te] = k
+        self.radscore_oof_ = oof
+        self.radscore_folds_ = fold_of
+        self.radscore_ = self._make_radscore().fit(R, y_rs)
+        D = self._design(X)
+        D_fit = D.copy()
+        D_fit[:, 0] = oof
+        return D_fit, D
 
     def _setup(self, X: Any, y: Any = None) -> Any:
         if y is None:
@@ -201,20 +291,24 @@ class _NomogramBase(BaseEstimator):
 
 
 class Nomogram(ClassifierMixin, _NomogramBase):
-    """Logistic nomogram on a rad-score and clinical covariates (binary outcome).
+    """Logistic nomogram on a cross-fitted rad-score and clinical covariates (binary outcome).
 
     Parameters
     ----------
     radiomic_columns : None, "auto" or list of str
-        Columns condensed into the rad-score (a :class:`RadScore` fitted on the training
-        rows); ``"auto"`` takes every radiomic/deep feature column by name; ``None`` makes a
-        purely clinical nomogram. All other columns are clinical covariates.
+        Columns condensed into the rad-score (a :class:`RadScore`); ``"auto"`` takes every
+        radiomic/deep feature column by name; ``None`` makes a purely clinical nomogram. All
+        other columns are clinical covariates.
     C : float
         Inverse ridge strength of the nomogram's logistic model on z-scored terms (large =
         nearly unpenalised; ``numpy.inf`` for the plain maximum-likelihood fit).
     radscore_C, radscore_l1_ratio : float
         Penalty of the rad-score (:class:`RadScore`).
+    radscore_cv : int
+        Number of internal folds of the rad-score cross-fitting (>= 2); fewer when the
+        training rows hold fewer patients of a class.
     random_state : int, RandomState or None
+        Seed of the internal folds and of the rad-score solver.
 
     Attributes
     ----------
@@ -223,13 +317,34 @@ class Nomogram(ClassifierMixin, _NomogramBase):
     coef_raw_ : ndarray
         Log odds ratios per unit of each term; ``intercept_raw_``.
     radscore_ : RadScore
-        The fitted rad-score (when radiomic columns are used).
+        The rad-score refitted on all training rows, used for prediction and the chart
+        (when radiomic columns are used).
+    radscore_oof_ : ndarray of shape (n_train,)
+        Out-of-fold rad-score of each training row, on which the nomogram was fitted.
+    radscore_folds_ : ndarray of int, shape (n_train,)
+        Internal fold in which each training row was left out.
+    crossfit_grouped_ : bool
+        Whether the internal folds were grouped by patient.
+    n_crossfit_folds_ : int
+        Number of internal folds used.
 
     Notes
     -----
-    The rad-score is fitted and then used as a covariate on the same training rows, so its
-    training-set weight is optimistic; evaluate the nomogram as a whole with
-    :func:`radiomix.evaluate.nested_cv`, which refits both on each training fold.
+    Cross-fitting. A rad-score fitted on the training rows and then used as a covariate on
+    the same rows separates them better than it would new patients, so its weight in the
+    nomogram (and the weights beside it) would be optimistic. :meth:`fit` therefore splits
+    the training rows into ``radscore_cv`` folds, ``StratifiedGroupKFold(radscore_cv,
+    shuffle=True, random_state)`` by the outcome and the patient ids ``groups`` (every row
+    of a patient in one fold), fits a :class:`RadScore` on the other folds and scores the
+    rows of each fold with it. The logistic model is fitted on these out-of-fold rad-scores
+    and the clinical covariates; the rad-score is then refitted on all training rows and
+    that model gives the rad-score of new rows (and the chart's rad-score scale). Without
+    ``groups`` each row is taken as its own patient (``StratifiedKFold``), which is right
+    for one row per patient only. With fewer patients of the smaller class than
+    ``radscore_cv`` that number of folds is used (logged; ``n_crossfit_folds_``). A class
+    held by a single training patient makes cross-fitting impossible and raises
+    :class:`InputError`. :func:`radiomix.evaluate.nested_cv` passes the patient
+    ids; evaluate the nomogram's accuracy there, not on its training rows.
     """
 
     def __init__(
@@ -239,12 +354,14 @@ class Nomogram(ClassifierMixin, _NomogramBase):
         C: float = 100.0,
         radscore_C: float = 1.0,
         radscore_l1_ratio: float = 1.0,
+        radscore_cv: int = 5,
         random_state: Any = None,
     ) -> None:
         self.radiomic_columns = radiomic_columns
         self.C = C
         self.radscore_C = radscore_C
         self.radscore_l1_ratio = radscore_l1_ratio
+        self.radscore_cv = radscore_cv
         self.random_state = random_state
 
     def _make_radscore(self) -> RadScore:
@@ -252,11 +369,44 @@ class Nomogram(ClassifierMixin, _NomogramBase):
             C=self.radscore_C, l1_ratio=self.radscore_l1_ratio, random_state=self.random_state
         )
 
-    def _radscore_values(self, X: Any) -> FloatArray:
-        return self.radscore_.decision_function(X)
+    @staticmethod
+    def _radscore_of(model: Any, X: Any) -> FloatArray:
+        return np.asarray(model.decision_function(X), dtype=float)
 
-    def fit(self, X: Any, y: Any) -> Nomogram:
-        """Fit rad-score (if any) and the logistic model on rad-score + clinical covariates."""
+    @staticmethod
+    def _required_strata(strata: np.ndarray) -> list[Any]:
+        return [0, 1]
+
+    @staticmethod
+    def _stratum_name() -> str:
+        return "of each class"
+
+    @staticmethod
+    def _check_crossfit_fold(k: int, strata_train: np.ndarray) -> None:
+        if np.unique(strata_train).size < 2:
+            raise InputError(
+                f"rad-score cross-fitting: the training rows of internal fold {k} hold one "
+                "class only; give more patients of each class or a smaller radscore_cv"
+            )
+
+    def fit(self, X: Any, y: Any, groups: Any = None) -> Nomogram:
+        """Fit the cross-fitted rad-score (if any) and the logistic model.
+
+        Parameters
+        ----------
+        X : DataFrame or array of shape (n, p)
+        y : array-like of shape (n,)
+            Binary outcome.
+        groups : array-like of shape (n,), optional
+            Patient id of each row, for the rad-score's internal folds; without it rows are
+            taken as patients.
+
+        Raises
+        ------
+        InputError
+            Not a binary outcome, a parameter out of range, fewer than 2 patients of a
+            class, or an internal training fold with one class.
+        """
         if not (is_real(self.C) and self.C > 0):
             raise InputError(f"C must be > 0; got {self.C!r}")
         if y is None:
@@ -271,11 +421,11 @@ class Nomogram(ClassifierMixin, _NomogramBase):
             )
         self.classes_ = classes
         y01 = (y == classes[1]).astype(int)
-        D = self._design(X, fit_y=y01)
+        D_fit, D = self._fit_design(X, y01, y01, groups)
         self._ranges(D)
-        mu, sd = D.mean(0), D.std(0)
+        mu, sd = D_fit.mean(0), D_fit.std(0)
         sd = np.where(sd > 0, sd, 1.0)
-        lr = LogisticRegression(C=self.C, tol=1e-10, max_iter=10000).fit((D - mu) / sd, y01)
+        lr = LogisticRegression(C=self.C, tol=1e-10, max_iter=10000).fit((D_fit - mu) / sd, y01)
         self.coef_raw_ = lr.coef_.ravel() / sd
         self.intercept_raw_ = float(lr.intercept_[0] - np.sum(self.coef_raw_ * mu))
         return self
@@ -327,7 +477,7 @@ class Nomogram(ClassifierMixin, _NomogramBase):
 
 
 class CoxNomogram(_NomogramBase):
-    """Cox nomogram on a rad-score (LASSO-Cox risk) and clinical covariates.
+    """Cox nomogram on a cross-fitted rad-score (LASSO-Cox risk) and clinical covariates.
 
     The chart's outcome scale is the event-free probability at ``horizon``.
 
@@ -341,11 +491,27 @@ class CoxNomogram(_NomogramBase):
         Ridge penalty of the nomogram's Cox model (small, for stability).
     radscore_penalizer : float
         LASSO penalty of the rad-score.
+    radscore_cv : int
+        Number of internal folds of the rad-score cross-fitting (>= 2; fewer when the
+        training rows hold fewer patients with an event).
+    random_state : int, RandomState or None
+        Seed of the internal folds.
 
     Attributes
     ----------
     terms_, coef_raw_ : as :class:`Nomogram` (log hazard ratios per unit)
     cox_ : CoxPH
+        The nomogram's Cox model, fitted on the out-of-fold rad-score + clinical covariates.
+    radscore_, radscore_oof_, radscore_folds_, crossfit_grouped_, n_crossfit_folds_
+        As :class:`Nomogram`.
+
+    Notes
+    -----
+    The rad-score is cross-fitted as in :class:`Nomogram`: internal folds
+    ``StratifiedGroupKFold(radscore_cv, shuffle=True, random_state)`` stratified by the
+    event indicator and grouped by ``groups`` (rows taken as patients without it), a
+    :class:`LassoCox` per fold scoring the rows left out; the Cox model is fitted on these
+    out-of-fold rad-scores, and the rad-score refitted on all rows serves for prediction.
     """
 
     def __init__(
@@ -355,27 +521,62 @@ class CoxNomogram(_NomogramBase):
         horizon: float = 1.0,
         penalizer: float = 0.01,
         radscore_penalizer: float = 0.1,
+        radscore_cv: int = 5,
+        random_state: Any = None,
     ) -> None:
         self.radiomic_columns = radiomic_columns
         self.horizon = horizon
         self.penalizer = penalizer
         self.radscore_penalizer = radscore_penalizer
+        self.radscore_cv = radscore_cv
+        self.random_state = random_state
 
     def _make_radscore(self) -> LassoCox:
         return LassoCox(penalizer=self.radscore_penalizer)
 
-    def _radscore_values(self, X: Any) -> FloatArray:
-        return self.radscore_.predict(X)
+    @staticmethod
+    def _radscore_of(model: Any, X: Any) -> FloatArray:
+        return np.asarray(model.predict(X), dtype=float)
 
-    def fit(self, X: Any, y: Any) -> CoxNomogram:
-        """Fit rad-score (if any) and the Cox model; ``y`` is a survival target."""
+    @staticmethod
+    def _required_strata(strata: np.ndarray) -> list[Any]:
+        return [1]
+
+    @staticmethod
+    def _stratum_name() -> str:
+        return "with an observed event"
+
+    @staticmethod
+    def _check_crossfit_fold(k: int, strata_train: np.ndarray) -> None:
+        if not np.any(strata_train):
+            raise InputError(
+                f"rad-score cross-fitting: the training rows of internal fold {k} hold no "
+                "observed event; give more patients with an event or a smaller radscore_cv"
+            )
+
+    def fit(self, X: Any, y: Any, groups: Any = None) -> CoxNomogram:
+        """Fit the cross-fitted rad-score (if any) and the Cox model.
+
+        Parameters
+        ----------
+        X : DataFrame or array of shape (n, p)
+        y : survival target
+            ``(n, 2)`` ``[time, event]`` or another layout of
+            :func:`radiomix.model.survival.split_survival_target`.
+        groups : array-like of shape (n,), optional
+            Patient id of each row, for the rad-score's internal folds; without it rows are
+            taken as patients.
+        """
         if not (is_real(self.horizon) and self.horizon > 0):
             raise InputError(f"horizon must be > 0; got {self.horizon!r}")
         X = self._setup(X)
-        split_survival_target(y)  # validate early
-        D = self._design(X, fit_y=y)
+        time, event = split_survival_target(y)
+        if time.size != X.shape[0]:
+            raise InputError(f"X has {X.shape[0]} rows but y has {time.size}")
+        target = survival_target(time, event)
+        D_fit, D = self._fit_design(X, target, event.astype(int), groups)
         self._ranges(D)
-        self.cox_ = CoxPH(penalizer=self.penalizer).fit(D, y)
+        self.cox_ = CoxPH(penalizer=self.penalizer).fit(D_fit, target)
         self.coef_raw_ = self.cox_.coef_raw_
         self.mean_design_ = self.cox_.mean_
         return self

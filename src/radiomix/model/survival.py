@@ -112,7 +112,18 @@ class CoxPH(BaseEstimator):
     baseline_survival_ : Series
         :math:`S_0(t)` at the mean covariates (index: event times).
     summary_ : DataFrame
-        lifelines' summary (coefficients, SE, p-values, CIs) on the z-scored covariates.
+        lifelines' summary (coefficients, SE, p-values, CIs) on the z-scored covariates;
+        a dropped column's row has ``coef`` 0, ``exp(coef)`` 1 and NaN elsewhere.
+    dropped_columns_ : list of str
+        Covariates constant on the training rows (zero variance), left out of the fit.
+
+    Notes
+    -----
+    A covariate with the same value on every training row carries no information and makes
+    the partial likelihood singular (it happens inside cross-validation folds, e.g. a rare
+    category absent from a fold). Such columns are dropped before the fit: their
+    coefficient is 0 (hazard ratio 1), they are listed in ``dropped_columns_`` and logged.
+    The other coefficients are those of the Cox model fitted on the remaining columns.
 
     Examples
     --------
@@ -156,10 +167,25 @@ class CoxPH(BaseEstimator):
         except ImportError as exc:  # pragma: no cover - lifelines is in the model extra
             raise DependencyError("CoxPH needs lifelines: pip install 'radiomix[model]'") from exc
         self.mean_ = X.mean(axis=0)
+        constant = np.ptp(X, axis=0) == 0
         sd = X.std(axis=0)
-        self.scale_ = np.where(sd > 0, sd, 1.0)
-        Z = (X - self.mean_) / self.scale_
-        cols = [f"z{i}" for i in range(X.shape[1])]
+        self.scale_ = np.where(constant | ~(sd > 0), 1.0, sd)
+        names = self._names()
+        self.dropped_columns_ = [names[j] for j in np.flatnonzero(constant)]
+        if constant.all():
+            raise InputError(
+                f"every covariate is constant on the {X.shape[0]} training rows "
+                f"({self.dropped_columns_[:5]}); a Cox model needs a varying covariate"
+            )
+        if self.dropped_columns_:
+            log.warning(
+                "Cox model: %d constant column(s) dropped (coefficient 0, hazard ratio 1): %s",
+                len(self.dropped_columns_),
+                self.dropped_columns_[:10],
+            )
+        kept = np.flatnonzero(~constant)
+        Z = (X[:, kept] - self.mean_[kept]) / self.scale_[kept]
+        cols = [f"z{i}" for i in kept]
         frame = pd.DataFrame(Z, columns=cols)
         frame["_time"] = time
         frame["_event"] = event.astype(int)
@@ -171,11 +197,17 @@ class CoxPH(BaseEstimator):
                 f"the Cox model did not converge ({type(exc).__name__}: {str(exc)[:200]}); "
                 "try penalizer > 0 or fewer covariates"
             ) from exc
-        self.coef_ = fitter.params_.to_numpy(dtype=float)
+        self.coef_ = np.zeros(X.shape[1])
+        self.coef_[kept] = fitter.params_.to_numpy(dtype=float)
         self.coef_raw_ = self.coef_ / self.scale_
         self.baseline_survival_ = fitter.baseline_survival_.iloc[:, 0].copy()
         summary = fitter.summary.copy()
-        summary.index = self._names()
+        summary.index = [names[j] for j in kept]
+        summary = summary.reindex(names)
+        if self.dropped_columns_:
+            summary.loc[self.dropped_columns_, "coef"] = 0.0
+            summary.loc[self.dropped_columns_, "exp(coef)"] = 1.0
+        summary.index.name = fitter.summary.index.name
         self.summary_ = summary
         return self
 
