@@ -1054,7 +1054,12 @@ def _survival_stage(table: Any, clinical: Any, clin_cols: list[str], rad_cols: l
     """Cross-validated Cox models and Kaplan–Meier curves by out-of-fold rad-score group."""
     from sklearn.pipeline import Pipeline
 
-    from radiomix.evaluate.bootstrap import patient_bootstrap_weights, percentile_interval
+    from radiomix.evaluate.bootstrap import (
+        CV_INTERVAL_SCALE,
+        patient_bootstrap_weights,
+        percentile_interval,
+        widen_interval,
+    )
     from radiomix.evaluate.survival import (
         MIN_AT_RISK,
         concordance_index,
@@ -1134,10 +1139,12 @@ def _survival_stage(table: Any, clinical: Any, clin_cols: list[str], rad_cols: l
         order = {p: i for i, p in enumerate(g_row)}
         risk = risk[[order[p] for p in ids]]
         W = patient_bootstrap_weights(ids, n_bootstrap=plan.n_bootstrap, random_state=seed)
-        lo, hi, _ = percentile_interval(concordance_index(t, risk, e, W))
+        c_oof = float(concordance_index(t, risk, e))
+        lo, hi = widen_interval(c_oof, *percentile_interval(concordance_index(t, risk, e, W))[:2],
+                                scale=CV_INTERVAL_SCALE, bounds=(0.0, 1.0))
         docs["radscore_oof"] = {
             "label": "Out-of-fold rad-score (no Cox refit)",
-            "c_index": {"estimate": concordance_index(t, risk, e), "ci_low": lo, "ci_high": hi},
+            "c_index": {"estimate": c_oof, "ci_low": lo, "ci_high": hi},
             "td_auc": [{"horizon_years": h, "estimate": None, "ci_low": None, "ci_high": None,
                         "status": "not computed"} for h in (1.0, 2.0)]}
         km = km_by_risk_group(t, risk, e, n_groups=2)

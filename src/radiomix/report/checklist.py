@@ -140,7 +140,8 @@ def build_checklist(m: Mapping[str, Any]) -> list[dict[str, str]]:
         "Uncertainty of the performance estimates",
         FILLED,
         f"Percentile confidence intervals from {ev.get('n_bootstrap', '?')} bootstrap "
-        "replicates that resample patients.",
+        "replicates that resample patients, widened by √2 for cross-validated estimates "
+        "(the bootstrap of out-of-fold predictions misses each label's role in training).",
     )
     add("Calibration", FILLED,
         "Calibration intercept and slope with intervals, calibration plot, Brier score, "
