@@ -407,7 +407,16 @@ def spatial_autocorrelation(
 def _fft_pair_sums(
     image: FloatArray, mask: BoolArray, spacing: Spacing
 ) -> tuple[float, float, float]:
-    """Exact inverse-distance pair sums over the mask by FFT convolution (see caller)."""
+    """Exact inverse-distance pair sums over the mask by FFT (see the caller).
+
+    The three inner products are evaluated in the frequency domain (Parseval):
+    :math:`\\langle a, w * b\\rangle = L^{-1}\\sum_k W(k)\\,\\mathrm{Re}(\\hat a(k)
+    \\overline{\\hat b(k)})` on a zero-padded grid of :math:`L` voxels, at least
+    :math:`2s-1` along each axis of the bounding box size :math:`s` (no wrap-around) and
+    even. The kernel :math:`w` is even along every axis, so its spectrum :math:`W` is real
+    and is one octant's type-I DCT; the transforms of the mask, :math:`y` and
+    :math:`y^2` skip the rows that are all padding.
+    """
     from scipy import fft
 
     lo, hi = _bounding_box(mask)
@@ -417,31 +426,50 @@ def _fft_pair_sums(
     shape = msk.shape
     mf = msk.astype(np.float64)
     y = np.where(msk, img - img[msk].mean(), 0.0)
-    size = tuple(fft.next_fast_len(2 * s - 1, real=True) for s in shape)
-    # Inverse-distance kernel in wrapped (circular) offset layout.
+    size = tuple(_even_fast_len(2 * s - 1) for s in shape)
+    # One octant of the kernel: offsets 0..L/2 along each axis, zero from s on (offsets
+    # that cannot occur inside the box) and at the origin.
     axes = []
     for s, L, sp in zip(shape, size, spacing, strict=True):
-        off = np.arange(L)
-        off = np.where(off < s, off, off - L).astype(np.float64)
-        axes.append(off * sp)
-    d2 = axes[0][:, None, None] ** 2 + axes[1][None, :, None] ** 2 + axes[2][None, None, :] ** 2
-    with np.errstate(divide="ignore"):
-        w = np.where(d2 > 0, 1.0 / np.sqrt(d2), 0.0)
-    # Offsets in the unused wrap-around gap must carry no weight.
-    for ax, (s, L) in enumerate(zip(shape, size, strict=True)):
-        idx = np.arange(L)
-        gap = (idx >= s) & (idx <= L - s)
-        if gap.any():
-            sel = [slice(None)] * 3
-            sel[ax] = gap
-            w[tuple(sel)] = 0.0
-    fw = fft.rfftn(w, s=size)
-    wm = fft.irfftn(fft.rfftn(mf, s=size) * fw, s=size)[: shape[0], : shape[1], : shape[2]]
-    wy = fft.irfftn(fft.rfftn(y, s=size) * fw, s=size)[: shape[0], : shape[1], : shape[2]]
-    sum_w = float(np.sum(mf * wm))
-    sum_yy = float(np.sum(y * wy))
-    sum_dd = 2.0 * float(np.sum(y * y * wm)) - 2.0 * sum_yy
+        off = np.arange(L // 2 + 1, dtype=np.float64) * sp
+        d2 = off * off
+        d2[s:] = np.inf
+        axes.append(d2)
+    d2 = axes[0][:, None, None] + axes[1][None, :, None] + axes[2][None, None, :]
+    d2[0, 0, 0] = np.inf
+    w_octant = fft.dctn(1.0 / np.sqrt(d2), type=1)
+    m_hat = _padded_rfftn(mf, size)
+    y_hat = _padded_rfftn(y, size)
+    y2_hat = _padded_rfftn(y * y, size)
+    s_mm, s_yy, s_ym = _k.spectral_pair_sums(w_octant, m_hat, y_hat, y2_hat)
+    total = float(size[0] * size[1] * size[2])
+    sum_w = s_mm / total
+    sum_yy = s_yy / total
+    sum_dd = 2.0 * (s_ym / total) - 2.0 * sum_yy
     return sum_w, sum_yy, sum_dd
+
+
+def _even_fast_len(n: int) -> int:
+    """Smallest even FFT-friendly (5-smooth) length of at least ``n``."""
+    from scipy import fft
+
+    length = fft.next_fast_len(n, real=True)
+    while length % 2:
+        length = fft.next_fast_len(length + 1, real=True)
+    return int(length)
+
+
+def _padded_rfftn(x: FloatArray, size: tuple[int, ...]) -> np.ndarray:
+    """``rfftn(x, s=size)`` for a 3D ``x`` zero-padded at the end of every axis.
+
+    The last axis goes first, over the unpadded rows only; each later axis transforms
+    only the rows that the earlier ones made non-zero.
+    """
+    from scipy import fft
+
+    a = fft.rfft(x, n=size[2], axis=2)
+    a = fft.fft(a, n=size[1], axis=1, overwrite_x=True)
+    return fft.fft(a, n=size[0], axis=0, overwrite_x=True)
 
 
 def _bounding_box(mask: BoolArray) -> tuple[tuple[int, int, int], tuple[int, int, int]]:

@@ -236,3 +236,51 @@ def khachiyan_weights(points: np.ndarray, tol: float, max_iter: int) -> tuple[np
         if np.sqrt(err2) < tol:
             return u, it + 1
     return u, max_iter
+
+
+@numba.njit(cache=True)
+def spectral_pair_sums(
+    w_octant: np.ndarray, m_hat: np.ndarray, y_hat: np.ndarray, y2_hat: np.ndarray
+) -> tuple[float, float, float]:
+    """Frequency-domain sums ``sum_k W(k) |M|^2``, ``W |Y|^2`` and ``W Re(Y2 conj M)``.
+
+    Parameters
+    ----------
+    w_octant : (L0/2+1, L1/2+1, L2/2+1) ndarray of float64
+        Real spectrum ``W`` of an even kernel on the even padded grid ``(L0, L1, L2)``, one
+        octant: ``W(k0, k1, k2) = w_octant[min(k0, L0-k0), min(k1, L1-k1), k2]``.
+    m_hat, y_hat, y2_hat : (L0, L1, L2/2+1) ndarray of complex128
+        Half spectra (last axis real-to-complex) of three real arrays.
+
+    Returns
+    -------
+    s_mm, s_yy, s_y2m : float
+        The three sums over the full spectrum (half-spectrum bins ``0 < k2 < L2/2`` count
+        twice), not divided by ``L0 L1 L2``.
+    """
+    n0, n1, n2 = m_hat.shape
+    last = n2 - 1
+    s_mm = 0.0
+    s_yy = 0.0
+    s_ym = 0.0
+    for k0 in range(n0):
+        i0 = k0 if 2 * k0 <= n0 else n0 - k0
+        for k1 in range(n1):
+            i1 = k1 if 2 * k1 <= n1 else n1 - k1
+            a_mm = 0.0
+            a_yy = 0.0
+            a_ym = 0.0
+            for k2 in range(n2):
+                w = w_octant[i0, i1, k2]
+                if 0 < k2 < last:
+                    w = 2.0 * w
+                m = m_hat[k0, k1, k2]
+                y = y_hat[k0, k1, k2]
+                y2 = y2_hat[k0, k1, k2]
+                a_mm += w * (m.real * m.real + m.imag * m.imag)
+                a_yy += w * (y.real * y.real + y.imag * y.imag)
+                a_ym += w * (y2.real * m.real + y2.imag * m.imag)
+            s_mm += a_mm
+            s_yy += a_yy
+            s_ym += a_ym
+    return s_mm, s_yy, s_ym
