@@ -108,6 +108,13 @@ def extract(
             "($RADIOMIX_CACHE or $TORCH_HOME), a checkpoint PATH, or random (recorded)."
         ),
     ] = "imagenet",
+    organ_mask: Annotated[
+        Path | None,
+        typer.Option(
+            help="Organ mask on the image grid clipping the peritumoral ring (settings "
+            "preprocess: {roi: ring, ring_clip: organ}; organ_label picks its label)."
+        ),
+    ] = None,
 ) -> None:
     """Extract the radiomic features of one image and mask into a table."""
     from radiomix.extraction import extract as run_extract
@@ -133,6 +140,7 @@ def extract(
             tag=tag,
             case_id=case_id,
             deep=deep_settings,
+            organ_mask=organ_mask,
         )
         ids = {"case_id": case_id} if case_id else {}
         path = write_table([result.row(**ids)], out_file, provenance=result.provenance)
@@ -223,11 +231,12 @@ def ibsi_check(
 
 def _register_subcommands() -> None:
     """Commands defined beside their subject (cohort runs, evaluation, demo and report)."""
-    from radiomix.cli_cohort import run
+    from radiomix.cli_cohort import run, standardise_app
     from radiomix.cli_model import model_command
     from radiomix.cli_report import demo, report
 
     app.command("run")(run)
+    app.add_typer(standardise_app, name="standardise")
     app.command("model")(model_command)
     app.command("demo")(demo)
     app.command("report")(report)

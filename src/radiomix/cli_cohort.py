@@ -112,7 +112,8 @@ def run(
         console.print(
             f"[red]failed[/red] {err['patient_id']}/{err['lesion_id']}/{err['tag']} "
             f"({err['stage']}, {err['error_type']}): {err['message']}",
-            highlight=False, soft_wrap=True,
+            highlight=False,
+            soft_wrap=True,
         )
     if len(result.errors) > MAX_ERRORS_SHOWN:
         console.print(f"... {len(result.errors) - MAX_ERRORS_SHOWN} more in {result.errors_path}")
@@ -121,9 +122,96 @@ def run(
             f"{result.n_rows} of {result.n_lesions} lesions written to {result.features_path} "
             f"({result.n_computed} cases computed, {result.n_cached} current, "
             f"{result.n_failed} failed{f'; see {result.errors_path}' if result.errors else ''})",
-            highlight=False, soft_wrap=True,
+            highlight=False,
+            soft_wrap=True,
         )
     raise typer.Exit(EXIT_OK if result.ok else EXIT_CASE_ERROR)
+
+
+standardise_app = typer.Typer(
+    help="MR histogram standardisation (Nyúl–Udupa): fit the landmarks file a study reads.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+@standardise_app.callback()
+def _standardise() -> None:
+    """MR histogram standardisation (Nyúl–Udupa 2000): fit the landmarks a study reads."""
+
+
+@standardise_app.command("fit")
+def standardise_fit(
+    study: Annotated[Path, typer.Argument(help=STUDY_HELP)],
+    tag: Annotated[str, typer.Option(help="Image tag to fit, e.g. mr_t1.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Landmarks file to write (JSON).")],
+    centre: Annotated[
+        Optional[list[str]],  # noqa: UP045
+        typer.Option(
+            help="Fit on lesions of this centre only (the study's centre column); repeat for "
+            "several. Fit on the training centre(s) so that no validation image shapes the "
+            "scale."
+        ),
+    ] = None,
+    where: Annotated[
+        Optional[list[str]],  # noqa: UP045
+        typer.Option(
+            help="COLUMN=VALUE: fit on lesions whose manifest column holds VALUE (repeat; "
+            "values of one column are alternatives, columns must all match), e.g. split=train."
+        ),
+    ] = None,
+    region: Annotated[
+        str,
+        typer.Option(
+            help="Histogram region of each image: foreground (voxels above the image mean), "
+            "image (every voxel) or roi (the tag's masks)."
+        ),
+    ] = "foreground",
+) -> None:
+    """Fit the standard scale of one image tag and write its landmarks file.
+
+    Then set, in the study file, preprocess: {normalise: nyul, nyul_landmarks: FILE} for
+    that tag; 'radiomix run' reads the file (its SHA-256 and training lesions go into the
+    provenance) and never refits it.
+    """
+    from radiomix.cohort import fit_study_standard_scale
+    from radiomix.errors import SettingsError
+    from radiomix.process.normalise import save_standard_scale
+    from radiomix.settings.study import load_study
+
+    console = Console(stderr=True)
+    try:
+        loaded = load_study(study, require_landmarks=False)
+        selection: dict[str, list[str]] = {}
+        for item in where or []:
+            column, sep, value = item.partition("=")
+            if not sep or not column.strip():
+                raise SettingsError(f"--where needs COLUMN=VALUE, got {item!r}")
+            selection.setdefault(column.strip(), []).append(value.strip())
+        if centre:
+            centre_column = loaded.settings.columns.centre
+            if centre_column is None:
+                raise SettingsError(
+                    "--centre needs the study's centre column (columns: {centre: NAME})"
+                )
+            selection.setdefault(centre_column, []).extend(centre)
+        scale = fit_study_standard_scale(loaded, tag, where=selection, region=region)
+        saved = save_standard_scale(scale, out)
+    except RadiomixError as exc:
+        console.print(
+            f"[red]error[/red] ({type(exc).__name__}): {exc}", highlight=False, soft_wrap=True
+        )
+        raise typer.Exit(
+            EXIT_USAGE if isinstance(exc, SettingsError) else EXIT_CASE_ERROR
+        ) from None
+    console.print(
+        f"standard scale of {tag} fitted on {scale.landmarks.n_images} images "
+        f"({len(scale.fitted_on['patients'])} patients) written to {out} "
+        f"(sha256 {saved.sha256})",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 def main() -> None:

@@ -44,7 +44,7 @@ import sys
 import time
 import traceback
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -55,6 +55,8 @@ from radiomix.settings.study import RESERVED_COLUMNS, Study, load_study
 
 if TYPE_CHECKING:
     from radiomix.deep import DeepSettings
+    from radiomix.extraction import Reference
+    from radiomix.process.normalise import StandardScale
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +101,14 @@ class CaseTask:
     problem : tuple of (stage, error type, message) or None
         A problem known before extraction (empty manifest cell, missing file); the case
         then becomes this error without running.
+    deep : DeepSettings or None
+        Deep-feature options when this tag is embedded.
+    organ : str or None
+        Organ mask clipping the peritumoral ring (``preprocess.ring_clip: organ``).
+    reference : Reference or None
+        Reference image this tag is registered onto (``register_to``).
+    standard_scale : StandardScale or None
+        Landmarks of ``preprocess.normalise: nyul``.
     """
 
     key: str
@@ -113,6 +123,9 @@ class CaseTask:
     settings: ExtractionSettings
     problem: tuple[str, str, str] | None = None
     deep: DeepSettings | None = None
+    organ: str | None = None
+    reference: Reference | None = None
+    standard_scale: StandardScale | None = None
 
     @property
     def case_id(self) -> str:
@@ -290,6 +303,9 @@ def run_case(task: CaseTask) -> dict[str, Any]:
                 tag=task.tag,
                 case_id=task.case_id,
                 deep=task.deep,
+                organ_mask=task.organ,
+                reference=task.reference,
+                standard_scale=task.standard_scale,
             )
             prov = result.provenance
             record = {
@@ -307,7 +323,11 @@ def run_case(task: CaseTask) -> dict[str, Any]:
                     "roi_voxels": _plain(prov.get("roi_voxels")),
                     "processed_spacing_mm_zyx": prov.get("processed_spacing_mm_zyx"),
                     "notes": prov.get("notes", {}),
-                    **({"deep": _plain_tree(prov["deep"])} if "deep" in prov else {}),
+                    **{
+                        k: _plain_tree(prov[k])
+                        for k in ("deep", "registration", "standardisation")
+                        if k in prov
+                    },
                 },
             }
         except InputError as exc:
@@ -513,7 +533,10 @@ def plan_cases(
     tasks : list of CaseTask
         Cases in manifest order, tags in study order.
     """
+    from radiomix.extraction import Reference
     from radiomix.io.manifest import read_manifest
+    from radiomix.process.normalise import load_standard_scale
+    from radiomix.settings import settings_to_dict
 
     cols = study.settings.columns
     rows = read_manifest(
@@ -523,11 +546,13 @@ def plan_cases(
         patient_column=cols.patient_id,
         lesion_column=cols.lesion_id,
         carry=cols.carried,
+        mask_optional=study.registered_tags,
     )
     from radiomix.table import package_versions
 
     version = package_versions(("radiomix",))["radiomix"]
     tag_hashes = study.tag_hashes()
+    scales = {tag: load_standard_scale(path) for tag, path in study.landmarks.items()}
     input_hash = hashes if hashes is not None else InputHashes()
     tasks: list[CaseTask] = []
     for row in rows:
@@ -535,32 +560,98 @@ def plan_cases(
             spec = row.inputs[tag]
             if spec is None:
                 continue
-            defaults = study.settings.tags[tag].roi
+            ts = study.settings.tags[tag]
+            defaults = ts.roi
             label = spec.label if spec.label is not None else defaults.label
             roi_name = spec.roi_name if spec.roi_name is not None else defaults.roi_name
-            roi = {"label": label, "roi_name": roi_name, "resample_mask": defaults.resample_mask}
+            mask_path, organ_path = spec.mask, spec.organ
+            problem: tuple[str, str, str] | None = None
+            if spec.problem is not None:
+                problem = ("manifest", "InputError", spec.problem)
+            reference = None
+            ref_tag = ts.register_to
+            if ref_tag is not None and problem is None:
+                ref_spec = row.inputs[ref_tag]
+                reg = ts.registration_settings
+                assert reg is not None
+                if ref_spec is None or ref_spec.problem is not None:
+                    why = "no image" if ref_spec is None else f"a problem: {ref_spec.problem}"
+                    problem = (
+                        "manifest",
+                        "InputError",
+                        f"manifest line {row.line}: {tag} is registered to {ref_tag}, but "
+                        f"the lesion's {ref_tag} has {why}",
+                    )
+                else:
+                    if spec.organ is not None:
+                        problem = (
+                            "manifest",
+                            "InputError",
+                            f"manifest line {row.line}: {tag} is registered to {ref_tag}; its "
+                            f"organ mask is the reference's: fill {ref_tag}_organ and leave "
+                            f"{tag}_organ empty",
+                        )
+                    organ_path = ref_spec.organ
+                    if mask_path is None:  # one segmentation, drawn on the reference
+                        ref_roi = study.settings.tags[ref_tag].roi
+                        mask_path = ref_spec.mask
+                        label = ref_spec.label if ref_spec.label is not None else ref_roi.label
+                        roi_name = (
+                            ref_spec.roi_name if ref_spec.roi_name is not None else ref_roi.roi_name
+                        )
+                    assert ref_spec.image is not None
+                    reference = Reference(
+                        image=str(ref_spec.image),
+                        settings=reg,
+                        tag=ref_tag,
+                        mask_on="image" if spec.mask is not None else "reference",
+                    )
+            roi: dict[str, Any] = {
+                "label": label,
+                "roi_name": roi_name,
+                "resample_mask": defaults.resample_mask,
+            }
+            if reference is not None:  # part of the case key only when used
+                roi["register_to"] = reference.tag
+                roi["registration"] = settings_to_dict(reference.settings)
+                roi["mask_on"] = reference.mask_on
             deep = study.settings.deep
             embed_tag = deep is not None and (deep.tags is None or tag in deep.tags)
             if embed_tag:
                 roi["deep"] = study.to_dict()["deep"]  # part of the case key
-            problem: tuple[str, str, str] | None = None
-            if spec.problem is not None:
-                problem = ("manifest", "InputError", spec.problem)
-                inputs: dict[str, Any] = {"problem": spec.problem}
+            clip = study.extraction[tag].preprocess.ring_clip == "organ"
+            if clip and organ_path is None and problem is None:
+                column = f"{ref_tag}_organ" if ref_tag is not None else f"{tag}_organ"
+                problem = (
+                    "manifest",
+                    "InputError",
+                    f"manifest line {row.line}: preprocess.ring_clip is organ but {column} "
+                    "is empty; give the organ mask, or set ring_clip: none",
+                )
+            inputs: dict[str, Any]
+            if problem is not None:
+                inputs = {"problem": problem[2]}
             else:
-                img_hash, img_problem = input_hash(spec.image, f"{tag} image")
-                msk_hash, msk_problem = input_hash(spec.mask, f"{tag} mask")
-                found = [p for p in (img_problem, msk_problem) if p]
+                mask_column = f"{tag}_mask" if mask_path == spec.mask else f"{ref_tag}_mask"
+                files = [("image", spec.image, f"{tag}_image"), ("mask", mask_path, mask_column)]
+                if reference is not None:
+                    files.append(("reference_image", Path(reference.image), f"{ref_tag}_image"))
+                if clip:
+                    organ_column = f"{ref_tag}_organ" if ref_tag is not None else f"{tag}_organ"
+                    files.append(("organ", organ_path, organ_column))
+                inputs, found = {}, []
+                for what, path, _ in files:
+                    digest, trouble = input_hash(path, f"{tag} {what.replace('_', ' ')}")
+                    inputs[f"{what}_sha256"] = digest or f"missing:{path}"
+                    if trouble:
+                        found.append(trouble)
                 if found:
-                    message = (
-                        "; ".join(found)
-                        + f" (manifest line {row.line}, columns {tag}_image / {tag}_mask)"
-                    )
+                    columns = " / ".join(c for _, _, c in files)
+                    message = "; ".join(found) + f" (manifest line {row.line}, columns {columns})"
                     problem = ("load", "InputError", message)
-                inputs = {
-                    "image_sha256": img_hash or f"missing:{spec.image}",
-                    "mask_sha256": msk_hash or f"missing:{spec.mask}",
-                }
+            scale = scales.get(tag)
+            if scale is not None:
+                inputs["landmarks_sha256"] = scale.sha256
             key = case_key(
                 patient_id=row.patient_id,
                 lesion_id=row.lesion_id,
@@ -577,13 +668,16 @@ def plan_cases(
                     lesion_id=row.lesion_id,
                     tag=tag,
                     image=str(spec.image) if spec.image else None,
-                    mask=str(spec.mask) if spec.mask else None,
+                    mask=str(mask_path) if mask_path else None,
                     label=label,
                     roi_name=roi_name,
                     resample_mask=defaults.resample_mask,
                     settings=study.extraction[tag],
                     problem=problem,
                     deep=deep.deep_settings() if embed_tag and deep is not None else None,
+                    organ=str(organ_path) if clip and organ_path else None,
+                    reference=reference,
+                    standard_scale=scale,
                 )
             )
     return rows, tasks
@@ -823,12 +917,17 @@ def _assemble(
                 prov = rec.get("provenance", {})
                 entry.update(
                     settings_hash=prov.get("settings_hash"),
-                    image_sha256=(prov.get("inputs") or {}).get("image_sha256"),
-                    mask_sha256=(prov.get("inputs") or {}).get("mask_sha256"),
+                    **{
+                        k: v for k, v in (prov.get("inputs") or {}).items() if k.endswith("_sha256")
+                    },
                     roi_voxels=prov.get("roi_voxels"),
                     processed_spacing_mm_zyx=prov.get("processed_spacing_mm_zyx"),
                     notes=prov.get("notes", {}),
                 )
+                if "registration" in prov:
+                    entry["registration"] = prov["registration"]
+                if "standardisation" in prov:
+                    entry["landmarks_sha256"] = prov["standardisation"].get("landmarks_sha256")
             else:
                 failed = True
                 err = rec["error"]
@@ -875,6 +974,193 @@ def _check_ids(study: Study) -> None:
     for name in (cols.patient_id, cols.lesion_id):
         if name in RESERVED_COLUMNS or "." in name:
             raise SettingsError(f"identifier column name {name!r} is reserved or contains a dot")
+
+
+# --------------------------------------------------------------------------- standardisation
+
+
+def fit_study_standard_scale(
+    study: str | os.PathLike[str] | Study,
+    tag: str,
+    *,
+    where: Mapping[str, Sequence[str]] | None = None,
+    region: str = "foreground",
+    landmarks: Sequence[float] | None = None,
+    lower_percentile: float = 1.0,
+    upper_percentile: float = 99.0,
+    standard_range: tuple[float, float] = (0.0, 100.0),
+) -> StandardScale:
+    """Fit the Nyúl–Udupa standard scale of one image tag on chosen lesions of a study.
+
+    This is the only place where landmarks are learnt: a study run only *reads* the
+    resulting file (``preprocess: {normalise: nyul, nyul_landmarks: FILE}``), so the scale
+    is fixed before any extraction and every run with that file gives the same features.
+    Choose the training images with ``where`` (e.g. the training centre, or a ``split``
+    column's ``train`` rows): images of test or external-validation patients then never
+    shape the scale. The fit is unsupervised (no outcome is read), and the file lists the
+    training lesions so that the separation can be audited.
+
+    Parameters
+    ----------
+    study : path or Study
+        The study file (its manifest, data root and the tag's settings).
+    tag : str
+        Image tag to fit (e.g. ``mr_t1``).
+    where : dict of str to sequence of str, optional
+        Manifest column → accepted values; a lesion is used when every named column holds
+        one of its values (e.g. ``{"centre": ["A"]}``). Default: every lesion.
+    region : {"foreground", "image", "roi"}
+        Voxels whose histogram gives each image's landmarks
+        (:func:`radiomix.process.normalise.standardisation_region`); ``roi`` needs the
+        tag's own masks.
+    landmarks : sequence of float, optional
+        Inner landmark percentiles (default: the deciles).
+    lower_percentile, upper_percentile, standard_range
+        As in :func:`radiomix.process.normalise.fit_histogram_standardisation`.
+
+    Returns
+    -------
+    StandardScale
+        Save it with :func:`radiomix.process.normalise.save_standard_scale`.
+
+    Raises
+    ------
+    SettingsError
+        Unknown tag or column, no lesion selected, bad percentiles or region.
+    InputError
+        An image (or mask) of a selected lesion cannot be read or used; the message names
+        the lesion.
+
+    Notes
+    -----
+    Each image is first corrected and smoothed as the tag's ``preprocess`` settings say
+    (N4, Gaussian; :func:`radiomix.process.preprocess.correct_and_smooth`), as during
+    extraction. An image shared by several lesions of a patient is used once (except for
+    ``region="roi"``, where each lesion's ROI is a training region).
+    """
+    import numpy as np
+
+    from radiomix.check import check_case
+    from radiomix.io import is_dicom_object, load_image, load_mask
+    from radiomix.io.manifest import read_manifest
+    from radiomix.process.normalise import (
+        DEFAULT_LANDMARKS,
+        HistogramLandmarks,
+        StandardScale,
+        fit_histogram_standardisation,
+        standardisation_region,
+    )
+    from radiomix.process.preprocess import correct_and_smooth
+    from radiomix.table import file_hash, package_versions
+
+    if not isinstance(study, Study):
+        study = load_study(study, require_landmarks=False)
+    if tag not in study.tags:
+        raise SettingsError(f"unknown image tag {tag!r}; the study has {', '.join(study.tags)}")
+    if region not in ("foreground", "image", "roi"):
+        raise SettingsError(f"region must be foreground, image or roi; got {region!r}")
+    where = {k: [str(v) for v in vals] for k, vals in (where or {}).items()}
+    cols = study.settings.columns
+    rows = read_manifest(
+        study.manifest,
+        tags=study.tags,
+        data_root=study.data_root,
+        patient_column=cols.patient_id,
+        lesion_column=cols.lesion_id,
+        carry=tuple(dict.fromkeys([*cols.carried, *where])),
+        mask_optional=study.registered_tags,
+    )
+    settings = study.extraction[tag]
+    roi_defaults = study.settings.tags[tag].roi
+    values: list[Any] = []
+    used: list[list[str]] = []
+    seen: set[str] = set()
+    for row in rows:
+        spec = row.inputs[tag]
+        if spec is None or any(row.values[c] not in vals for c, vals in where.items()):
+            continue
+        case = f"{row.patient_id}/{row.lesion_id}/{tag}"
+        if spec.problem is not None:
+            raise InputError(f"{case}: {spec.problem}")
+        assert spec.image is not None
+        if region != "roi" and str(spec.image) in seen:
+            continue
+        seen.add(str(spec.image))
+        img = load_image(spec.image)
+        mask = None
+        if region == "roi":
+            if spec.mask is None:
+                raise SettingsError(
+                    f"{case}: region roi needs the tag's own masks; {tag}_mask is empty "
+                    "(use region foreground or image)"
+                )
+            label = spec.label if spec.label is not None else roi_defaults.label
+            dicom = is_dicom_object(spec.mask)
+            msk = load_mask(
+                spec.mask,
+                img,
+                roi_name=spec.roi_name or roi_defaults.roi_name,
+                segment=label if dicom else None,
+            )
+            checked = check_case(
+                img,
+                msk,
+                label=None if dicom else label,
+                resample_mask=roi_defaults.resample_mask,
+                case_id=case,
+            )
+            mask = _sitk_array(checked.mask) > 0
+        sp = img.GetSpacing()
+        data = correct_and_smooth(
+            _sitk_array(img),
+            (sp[2], sp[1], sp[0]),
+            settings.preprocess,
+            dimensionality=settings.dimensionality,
+        )
+        reg = standardisation_region(data, mask, region)
+        vals = data.ravel() if reg is None else data[reg]
+        if not np.all(np.isfinite(vals)):
+            raise InputError(f"{case}: the image holds NaN or infinite values")
+        values.append(vals.reshape(1, 1, -1))
+        used.append([row.patient_id, row.lesion_id])
+    if not values:
+        raise SettingsError(
+            f"no lesion with a {tag} image matches the selection {where or '(all)'}"
+        )
+    fitted: HistogramLandmarks = fit_histogram_standardisation(
+        values,
+        landmarks=DEFAULT_LANDMARKS if landmarks is None else tuple(landmarks),
+        lower_percentile=lower_percentile,
+        upper_percentile=upper_percentile,
+        standard_range=standard_range,
+    )
+    log.info("standard scale of %s fitted on %d images: %s", tag, len(values), fitted.standard)
+    return StandardScale(
+        landmarks=fitted,
+        region=region,
+        fitted_on={
+            "study": study.settings.name,
+            "tag": tag,
+            "manifest_file": study.manifest.name,
+            "manifest_sha256": file_hash(study.manifest),
+            "selection": where,
+            "preprocess_before": {
+                "bias_field": settings.preprocess.bias_field,
+                "smoothing_sigma_mm": settings.preprocess.smoothing_sigma_mm,
+            },
+            "lesions": used,
+            "patients": sorted({pid for pid, _ in used}),
+            "radiomix_version": package_versions(("radiomix",))["radiomix"],
+        },
+    )
+
+
+def _sitk_array(image: Any) -> Any:
+    """float64 (Z, Y, X) copy of a SimpleITK image's voxels."""
+    import numpy as np
+    import SimpleITK as sitk
+
+    return sitk.GetArrayFromImage(image).astype(np.float64)
 
 
 # --------------------------------------------------------------------------- entry point
@@ -1046,6 +1332,18 @@ def run_study(
     }
     if study.settings.deep is not None:
         provenance["deep"] = {"requested": study.to_dict()["deep"], "computed": True}
+    if study.landmarks:
+        from radiomix.process.normalise import load_standard_scale
+
+        provenance["standardisation"] = {}
+        for tag, path in study.landmarks.items():
+            scale = load_standard_scale(path)
+            provenance["standardisation"][tag] = {
+                "landmarks_file": path.name,
+                "landmarks_sha256": scale.sha256,
+                "region": scale.region,
+                "fitted_on": scale.fitted_on,
+            }
     out.mkdir(parents=True, exist_ok=True)
     features_path = _write_frame(frame, out / FEATURES_FILE, provenance)
     errors_path = _write_frame(err_frame, out / ERRORS_FILE, provenance)
@@ -1079,6 +1377,7 @@ __all__ = [
     "Progress",
     "StudyResult",
     "case_key",
+    "fit_study_standard_scale",
     "plan_cases",
     "run_case",
     "run_study",

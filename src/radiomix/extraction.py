@@ -1,15 +1,33 @@
-"""Extraction of one case: load → check → process → features, with provenance."""
+"""Extraction of one case: load → (register) → check → process → features, with provenance.
+
+Optional inputs beyond the image and its mask:
+
+- a **reference image** (:class:`Reference`): the image is first registered onto it
+  (rigid or affine, Mattes mutual information; :mod:`radiomix.process.registration`) and
+  analysed on the reference grid; the mask is either drawn on the reference (the common
+  multi-phase case: one segmentation on the reference phase) or on the image itself, then
+  carried along by the same transform (nearest neighbour). The QC of the registration
+  (metric before and after, iterations, stop condition, transform) is in the provenance.
+- an **organ mask** clipping the peritumoral ring (``preprocess.ring_clip: organ``).
+- a **standard scale** (landmarks file) for Nyúl–Udupa histogram standardisation
+  (``preprocess.normalise: nyul``).
+"""
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
-from radiomix.check import CheckedCase, check_case
+import numpy as np
+import SimpleITK as sitk
+
+from radiomix.check import CheckedCase, check_case, geometry_differences, select_label
+from radiomix.errors import GeometryMismatchError, InputError, SettingsError
 from radiomix.features.extract import compute_features
 from radiomix.io import is_dicom_object, load_image, load_mask
+from radiomix.process.normalise import StandardScale, load_standard_scale
 from radiomix.process.pipeline import process_case
 from radiomix.roi import RoiContext
 from radiomix.settings import (
@@ -19,6 +37,7 @@ from radiomix.settings import (
     settings_hash,
     settings_to_dict,
 )
+from radiomix.settings.steps import RegistrationSettings
 from radiomix.table import file_hash, package_versions
 
 if TYPE_CHECKING:
@@ -52,6 +71,37 @@ class CaseResult:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class Reference:
+    """Reference image that the case's image is registered onto before extraction.
+
+    Attributes
+    ----------
+    image : str or Path
+        The reference image (e.g. the arterial phase, or the T1 sequence).
+    settings : RegistrationSettings
+        Transform model and optimiser parameters.
+    tag : str
+        Image tag of the reference, for messages and provenance.
+    mask_on : {"image", "reference"}
+        Grid of the case's mask: ``reference`` when the mask was drawn on the reference
+        image (it is used as it is), ``image`` when it was drawn on the image being
+        registered (it is moved onto the reference grid with the found transform, nearest
+        neighbour). An organ mask (ring clipping) is always on the reference grid.
+    """
+
+    image: str | Path
+    settings: RegistrationSettings = field(default_factory=RegistrationSettings)
+    tag: str = "reference"
+    mask_on: Literal["image", "reference"] = "reference"
+
+    def __post_init__(self) -> None:
+        if self.mask_on not in ("image", "reference"):
+            raise SettingsError(
+                f"Reference.mask_on must be 'image' or 'reference', got {self.mask_on!r}"
+            )
+
+
 def resolve_settings(
     settings: ExtractionSettings | str | Path | None,
 ) -> ExtractionSettings:
@@ -78,6 +128,9 @@ def extract(
     tag: str = "image",
     case_id: str | None = None,
     deep: DeepSettings | None = None,
+    organ_mask: str | Path | None = None,
+    reference: Reference | None = None,
+    standard_scale: StandardScale | None = None,
 ) -> CaseResult:
     """Extract the radiomic features of one image and mask.
 
@@ -103,11 +156,29 @@ def extract(
         Also compute CNN embeddings of the tumour (columns ``<tag>.deep.<model>_<mode>.fNNN``);
         slice embeddings (mode ``slices``) are aggregated to the lesion (mean, max and the
         slice count) so that they join the radiomic row.
+    organ_mask : path, optional
+        Organ mask (label image, RTSTRUCT or SEG; ``settings.preprocess.organ_label``
+        selects the label) clipping the peritumoral ring when
+        ``settings.preprocess.ring_clip`` is ``organ``; required then, ignored otherwise.
+        It must be on the image grid unless ``resample_mask`` is set.
+    reference : Reference, optional
+        Register the image onto this reference first and analyse it on the reference grid.
+    standard_scale : StandardScale, optional
+        Standard scale of ``settings.preprocess.normalise="nyul"``; by default it is read
+        from ``settings.preprocess.nyul_landmarks`` (relative to the working directory).
 
     Returns
     -------
     CaseResult
-        Features and provenance.
+        Features and provenance (``registration`` QC, ``standardisation`` and the hashes
+        of every input file).
+
+    Raises
+    ------
+    InputError
+        Any problem of the case (its subclasses name it): unreadable input, geometry
+        mismatch, empty ROI, failed registration, ROI outside the registered image's field
+        of view, missing organ mask.
 
     Examples
     --------
@@ -115,18 +186,28 @@ def extract(
     >>> result.features["image.original.morph.volume_voxels"]  # doctest: +SKIP
     """
     s = resolve_settings(settings)
+    pre = s.preprocess
+    scale = None
+    if pre.normalise == "nyul":
+        assert pre.nyul_landmarks is not None  # enforced by PreprocessSettings
+        scale = standard_scale or load_standard_scale(pre.nyul_landmarks)
     img = load_image(image)
-    dicom_mask = is_dicom_object(mask)  # RTSTRUCT / SEG: label picks the SEG segment
-    msk = load_mask(mask, img, roi_name=roi_name, segment=label if dicom_mask else None)
-    checked = check_case(
-        img,
-        msk,
-        label=None if dicom_mask else label,
-        resample_mask=resample_mask,
-        min_voxels=s.crop.min_roi_voxels,
-        case_id=case_id,
-    )
-    processed = process_case(checked, s)
+    registration = None
+    if reference is None:
+        checked = _check(img, img, mask, label, roi_name, resample_mask, s, case_id)
+    else:
+        checked, registration = _registered_case(
+            img, image, mask, reference, label, roi_name, resample_mask, s, case_id, tag
+        )
+    organ = None
+    if pre.ring_clip == "organ":
+        if organ_mask is None:
+            raise InputError(
+                f"{_prefix(case_id)}preprocess.ring_clip is organ but no organ mask was given:"
+                " fill the <tag>_organ column of the manifest, or pass --organ-mask"
+            )
+        organ = _organ_array(organ_mask, checked, pre.organ_label, resample_mask, case_id)
+    processed = process_case(checked, s, organ_mask=organ, scale=scale)
     features = compute_features(processed.context, s, tag=tag)
     for filt in s.response_maps.filters:
         features.update(response_map_features(processed.context, s, filt, tag=tag))
@@ -135,18 +216,154 @@ def extract(
         embedded, deep_provenance = _deep_columns(checked, deep, tag=tag)
         features.update(embedded)
     log.info("%s: %d features", case_id or tag, len(features))
-    provenance = {
+    inputs = {"image_sha256": file_hash(image), "mask_sha256": file_hash(mask)}
+    if organ is not None and organ_mask is not None:
+        inputs["organ_sha256"] = file_hash(organ_mask)
+    if reference is not None:
+        inputs["reference_image_sha256"] = file_hash(reference.image)
+    provenance: dict[str, Any] = {
         "settings": settings_to_dict(s),
         "settings_hash": settings_hash(s),
         "versions": package_versions(),
-        "inputs": {"image_sha256": file_hash(image), "mask_sha256": file_hash(mask)},
+        "inputs": inputs,
         "roi_voxels": checked.n_voxels,
         "processed_spacing_mm_zyx": list(processed.spacing),
         "notes": dict(processed.context.notes),
     }
+    if registration is not None:
+        provenance["registration"] = registration
+    if scale is not None:
+        provenance["standardisation"] = {
+            "method": "nyul_udupa_2000",
+            "landmarks_file": pre.nyul_landmarks,
+            "landmarks_sha256": scale.sha256,
+            "region": scale.region,
+            "n_training_images": scale.landmarks.n_images,
+            "percentiles": list(scale.landmarks.percentiles),
+            "standard": list(scale.landmarks.standard),
+        }
     if deep_provenance is not None:
         provenance["deep"] = deep_provenance
     return CaseResult(features=features, provenance=provenance)
+
+
+def _prefix(case_id: str | None) -> str:
+    return f"[{case_id}] " if case_id else ""
+
+
+def _check(
+    grid: sitk.Image,
+    image: sitk.Image,
+    mask: str | Path,
+    label: int | None,
+    roi_name: str | None,
+    resample_mask: bool,
+    s: ExtractionSettings,
+    case_id: str | None,
+) -> CheckedCase:
+    """Load ``mask`` against ``grid`` (RTSTRUCT rasterisation) and check it with ``image``."""
+    dicom_mask = is_dicom_object(mask)  # RTSTRUCT / SEG: label picks the SEG segment
+    msk = load_mask(mask, grid, roi_name=roi_name, segment=label if dicom_mask else None)
+    return check_case(
+        image,
+        msk,
+        label=None if dicom_mask else label,
+        resample_mask=resample_mask,
+        min_voxels=s.crop.min_roi_voxels,
+        case_id=case_id,
+    )
+
+
+def _registered_case(
+    moving: sitk.Image,
+    moving_path: str | Path,
+    mask: str | Path,
+    reference: Reference,
+    label: int | None,
+    roi_name: str | None,
+    resample_mask: bool,
+    s: ExtractionSettings,
+    case_id: str | None,
+    tag: str,
+) -> tuple[CheckedCase, dict[str, Any]]:
+    """Register ``moving`` onto the reference; the checked case on the reference grid and the
+    registration QC record."""
+    from radiomix.process.registration import (
+        moving_coverage,
+        register_with_settings,
+        registration_qc,
+        transform_mask,
+    )
+
+    fixed = load_image(reference.image)
+    what = f"{_prefix(case_id)}registration of {tag} to {reference.tag}"
+    result = register_with_settings(fixed, moving, reference.settings, what=what)
+    qc = registration_qc(result)
+    log.info(
+        "%s: MI %.4f -> %.4f (%s)",
+        what,
+        result.metric_before,
+        result.metric_after,
+        "improved" if result.improved else "NOT improved",
+    )
+    if not result.improved:
+        log.warning("%s did not improve mutual information; check the case", what)
+    registered = sitk.Cast(result.resampled, sitk.sitkFloat64)
+    if reference.mask_on == "reference":
+        checked = _check(fixed, registered, mask, label, roi_name, resample_mask, s, case_id)
+    else:
+        own = _check(moving, moving, mask, label, roi_name, resample_mask, s, case_id)
+        moved = transform_mask(own.mask, result)
+        checked = check_case(registered, moved, min_voxels=s.crop.min_roi_voxels, case_id=case_id)
+    roi = sitk.GetArrayViewFromImage(checked.mask) > 0
+    covered = sitk.GetArrayViewFromImage(moving_coverage(result, moving)) > 0
+    outside = int(np.count_nonzero(roi & ~covered))
+    if outside:
+        raise InputError(
+            f"{what}: {outside} of {int(roi.sum())} ROI voxels map outside the {tag} image "
+            "after registration (too little overlap, or a failed registration); check the "
+            f"images, or the registration QC (MI {result.metric_before:.4f} -> "
+            f"{result.metric_after:.4f})"
+        )
+    qc.update(
+        reference_tag=reference.tag,
+        mask_on=reference.mask_on,
+        settings=settings_to_dict(reference.settings),
+        fraction_of_grid_covered=round(float(covered.mean()), 6),
+    )
+    return checked, qc
+
+
+def _organ_array(
+    organ_mask: str | Path,
+    checked: CheckedCase,
+    organ_label: int | None,
+    resample_mask: bool,
+    case_id: str | None,
+) -> np.ndarray:
+    """The organ mask as a (Z, Y, X) bool array on the grid of ``checked`` (the reference
+    grid of a registered case: organ masks of registered images are those of the
+    reference)."""
+    grid = checked.image  # the reference grid when the image was registered
+    dicom = is_dicom_object(organ_mask)
+    organ = load_mask(organ_mask, grid, segment=organ_label if dicom else None)
+    diffs = geometry_differences(grid, organ)
+    if diffs:
+        if not resample_mask:
+            raise GeometryMismatchError(
+                f"{_prefix(case_id)}the organ mask is on another grid than the image: "
+                f"{'; '.join(diffs)}. Fix: supply the organ mask on the image grid, or set "
+                "resample_mask (--resample-mask, roi.resample_mask) to resample it by "
+                "nearest neighbour."
+            )
+        organ = sitk.Resample(
+            organ, grid, sitk.Transform(), sitk.sitkNearestNeighbor, 0, organ.GetPixelID()
+        )
+    values = np.asarray(sitk.GetArrayViewFromImage(organ))
+    try:
+        return select_label(values, label=None if dicom else organ_label, case_id=case_id)
+    except InputError as exc:
+        raise type(exc)(f"organ mask: {exc}") from exc
 
 
 def _deep_columns(

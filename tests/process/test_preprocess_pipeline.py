@@ -221,6 +221,9 @@ def test_options_reach_the_settings_dict_and_hash():
             "roi": "ring",
             "ring_inner_mm": 1,
             "ring_outer_mm": 5,
+            "ring_clip": "organ",
+            "organ_label": 2,
+            "nyul_landmarks": None,
         }
     }
     s = settings_from_dict(data)
@@ -232,6 +235,8 @@ def test_options_reach_the_settings_dict_and_hash():
         roi="ring",
         ring_inner_mm=1.0,
         ring_outer_mm=5.0,
+        ring_clip="organ",
+        organ_label=2,
     )
     d = settings_to_dict(s)
     assert d["preprocess"] == {
@@ -246,9 +251,11 @@ def test_options_reach_the_settings_dict_and_hash():
         {"normalise": "zscore"},
         {"normalise": "zscore", "normalise_region": "image"},
         {"roi": "ring", "ring_outer_mm": 5.0},
+        {"roi": "ring", "ring_outer_mm": 5.0, "ring_clip": "organ"},
+        {"normalise": "nyul", "nyul_landmarks": "landmarks.json"},
     ):
         hashes.add(settings_hash(settings_from_dict({"preprocess": change})))
-    assert len(hashes) == 6
+    assert len(hashes) == 8
     assert settings_to_dict(ExtractionSettings())["preprocess"]["normalise"] == "none"
 
 
@@ -257,7 +264,10 @@ def test_options_reach_the_settings_dict_and_hash():
     [
         ({"smoothing_sigma_mm": 0}, r"smoothing_sigma_mm must be a finite number > 0 mm"),
         ({"smoothing_sigma_mm": float("inf")}, r"smoothing_sigma_mm must be a finite"),
-        ({"normalise": "z-score"}, r"normalise must be none, zscore or minmax; got 'z-score'"),
+        (
+            {"normalise": "z-score"},
+            r"normalise must be none, zscore, minmax or nyul; got 'z-score'",
+        ),
         ({"normalise_region": "organ"}, r"normalise_region must be roi or image"),
         ({"roi": "shell"}, r"preprocess.roi must be tumour or ring, got 'shell'"),
         ({"roi": "ring"}, r"roi ring needs preprocess.ring_outer_mm"),

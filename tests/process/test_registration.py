@@ -97,3 +97,18 @@ def test_registration_input_errors():
         register_images(img, img, shrink_factors=(2, 1), smoothing_sigmas_mm=(1.0,))
     with pytest.raises(InputError, match="fixed_mask must be a SimpleITK image on the fixed"):
         register_images(img, img, fixed_mask=sitk.Image([4, 4, 4], sitk.sitkUInt8))
+
+
+def test_default_seed_is_reproducible():
+    """Seed 0 (the default) once meant 'seed from the wall clock' in SimpleITK."""
+    fixed = _load("mr_t1")
+    moving = sitk.Resample(
+        fixed, fixed, sitk.TranslationTransform(3, (2.0, -1.0, 1.0)), sitk.sitkLinear, 0.0
+    )
+    kwargs = {"transform": "rigid", "shrink_factors": (2,), "smoothing_sigmas_mm": (1.0,)}
+    a = register_images(fixed, moving, **kwargs)
+    b = register_images(fixed, moving, **kwargs)
+    assert a.iterations == b.iterations
+    assert a.transform.GetParameters() == b.transform.GetParameters()
+    with pytest.raises(SettingsError, match="seed must be an integer >= 0"):
+        register_images(fixed, moving, seed=-1)

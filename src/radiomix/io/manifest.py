@@ -12,6 +12,9 @@ Columns
     Label value of the mask, or SEG segment number; overrides the study's ``roi.label``.
 ``<tag>_roi_name`` (optional)
     RTSTRUCT ROI name or SEG segment label; overrides the study's ``roi.roi_name``.
+``<tag>_organ`` (optional)
+    Organ mask (label image, RTSTRUCT or SEG) on the tag's image grid, clipping the
+    peritumoral ring when the tag's settings set ``preprocess.ring_clip: organ``.
 Clinical columns
     Labels, time, event, centre and covariates named in the study file are copied into
     the feature table; other columns are ignored.
@@ -19,7 +22,9 @@ Clinical columns
 Relative paths start from ``data_root`` (the manifest's folder unless the study file sets
 it); absolute paths and ``~`` are accepted. A lesion whose image and mask cells of a tag
 are both empty has no image of that tag (its columns are missing); a lesion with only one
-of the two is an error of that case.
+of the two is an error of that case. Tags registered to another tag (``register_to`` in
+the study file) may leave ``<tag>_mask`` empty, or omit the column: they then use the
+reference tag's mask.
 
 Problems of the whole file (missing columns, duplicate or empty identifiers) raise
 :class:`~radiomix.errors.SettingsError`; problems of one cell (a label that is not an
@@ -40,7 +45,7 @@ from radiomix.errors import SettingsError
 
 log = logging.getLogger(__name__)
 
-TAG_COLUMN_SUFFIXES = ("_image", "_mask", "_label", "_roi_name")
+TAG_COLUMN_SUFFIXES = ("_image", "_mask", "_label", "_roi_name", "_organ")
 """Suffixes of the per-tag manifest columns."""
 
 
@@ -58,6 +63,8 @@ class TagInput:
         ``<tag>_roi_name`` cell.
     problem : str or None
         What is wrong with this lesion's cells for this tag (the case cannot run).
+    organ : Path or None
+        ``<tag>_organ`` cell: organ mask (``None`` when empty or the column is absent).
     """
 
     image: Path | None
@@ -65,6 +72,7 @@ class TagInput:
     label: int | None = None
     roi_name: str | None = None
     problem: str | None = None
+    organ: Path | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +116,7 @@ def read_manifest(
     patient_column: str = "patient_id",
     lesion_column: str = "lesion_id",
     carry: Sequence[str] = (),
+    mask_optional: Sequence[str] = (),
 ) -> list[ManifestRow]:
     """Read and check a manifest CSV.
 
@@ -123,6 +132,9 @@ def read_manifest(
         Names of the identifier columns.
     carry : sequence of str
         Clinical columns to return with each row (they must exist).
+    mask_optional : sequence of str
+        Tags whose ``<tag>_mask`` column may be absent and whose mask cells may be empty
+        (tags registered to a reference tag, which use the reference's mask).
 
     Returns
     -------
@@ -169,7 +181,7 @@ def read_manifest(
 
     required = [patient_column, lesion_column]
     for tag in tags:
-        required += [f"{tag}_image", f"{tag}_mask"]
+        required += [f"{tag}_image"] if tag in mask_optional else [f"{tag}_image", f"{tag}_mask"]
     for col in [*required, *carry]:
         if col not in seen:
             raise SettingsError(
@@ -213,11 +225,12 @@ def read_manifest(
         for tag in tags:
             img, msk = cell(f"{tag}_image"), cell(f"{tag}_mask")
             label_text, roi = cell(f"{tag}_label"), cell(f"{tag}_roi_name") or None
+            organ = cell(f"{tag}_organ")
             if not img and not msk:
                 inputs[tag] = None
                 continue
             problem = None
-            if not img or not msk:
+            if not img or (not msk and tag not in mask_optional):
                 empty = f"{tag}_image" if not img else f"{tag}_mask"
                 problem = (
                     f"manifest line {line}: {empty} is empty while "
@@ -242,6 +255,7 @@ def read_manifest(
                 label=label,
                 roi_name=roi,
                 problem=problem,
+                organ=_resolve(organ, root) if organ else None,
             )
         rows.append(
             ManifestRow(

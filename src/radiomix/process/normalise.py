@@ -9,6 +9,9 @@ For multi-centre MR, where intensities have no physical unit and differ between 
 protocols, :func:`fit_histogram_standardisation` and :func:`histogram_standardise` implement
 the piecewise-linear histogram standardisation of Nyúl, Udupa and Zhang (2000): landmarks
 (percentiles) learnt on training images are mapped onto a common standard scale.
+:class:`StandardScale` adds the region the landmarks are read from and the provenance of
+the fit, and is stored as a JSON landmarks file (:func:`save_standard_scale`,
+:func:`load_standard_scale`) that ``radiomix standardise fit`` writes and study runs read.
 
 References
 ----------
@@ -21,7 +24,9 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
 
 import numpy as np
 
@@ -307,3 +312,182 @@ def histogram_standardise(
     out[below] = std[0] + (data[below] - marks[0]) * lo_slope
     out[above] = std[-1] + (data[above] - marks[-1]) * hi_slope
     return out
+
+
+# --------------------------------------------------------------------------- standard scale
+
+STANDARD_SCALE_FORMAT = "radiomix.histogram_standardisation/1"
+"""``format`` entry of a landmarks file (:func:`save_standard_scale`)."""
+
+StandardisationRegion = Literal["foreground", "image", "roi"]
+STANDARDISATION_REGIONS: tuple[str, ...] = ("foreground", "image", "roi")
+
+
+def standardisation_region(
+    image: np.ndarray, mask: BoolArray | None, region: str
+) -> BoolArray | None:
+    """Voxels whose histogram gives an image's landmarks in histogram standardisation.
+
+    Parameters
+    ----------
+    image : (Z, Y, X) ndarray
+        The image (after any bias-field correction and smoothing that precede it).
+    mask : (Z, Y, X) ndarray of bool or None
+        Tumour mask; needed for ``region="roi"`` only.
+    region : {"foreground", "image", "roi"}
+        ``foreground``: voxels brighter than the image's mean intensity (the usual
+        foreground heuristic of Nyúl–Udupa standardisation: it drops air and background,
+        whose share of the field of view varies between scans); ``image``: every voxel;
+        ``roi``: the tumour mask.
+
+    Returns
+    -------
+    (Z, Y, X) ndarray of bool or None
+        ``None`` for ``image`` (every voxel).
+
+    Raises
+    ------
+    SettingsError
+        Unknown region, or ``roi`` without a mask.
+    """
+    if region == "image":
+        return None
+    if region == "foreground":
+        data = np.asarray(image, dtype=np.float64)
+        return data > float(data.mean())
+    if region == "roi":
+        if mask is None:
+            raise SettingsError("histogram standardisation region 'roi' needs the tumour mask")
+        return np.asarray(mask, dtype=bool)
+    raise SettingsError(
+        f"histogram standardisation region must be one of {', '.join(STANDARDISATION_REGIONS)};"
+        f" got {region!r}"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class StandardScale:
+    """A fitted Nyúl–Udupa standard scale with what it was fitted on (a landmarks file).
+
+    Attributes
+    ----------
+    landmarks : HistogramLandmarks
+        Percentiles and standard-scale positions.
+    region : {"foreground", "image", "roi"}
+        Region of each image whose histogram gives its landmarks, in fitting and when the
+        scale is applied (:func:`standardisation_region`).
+    fitted_on : dict
+        Provenance of the fit: study name, tag, manifest hash, selection (e.g. centres),
+        the ``patient_id``/``lesion_id`` of every training image, preprocessing applied
+        before fitting. Written to the file and to the provenance of every case using it,
+        so that training images can be audited against test patients.
+    sha256 : str or None
+        SHA-256 of the file it was read from (``None`` before saving).
+    """
+
+    landmarks: HistogramLandmarks
+    region: str = "foreground"
+    fitted_on: dict[str, Any] = field(default_factory=dict)
+    sha256: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-compatible form (the landmarks file's contents)."""
+        return {
+            "format": STANDARD_SCALE_FORMAT,
+            "method": "nyul_udupa_2000",
+            "region": self.region,
+            "percentiles": list(self.landmarks.percentiles),
+            "standard": list(self.landmarks.standard),
+            "n_images": self.landmarks.n_images,
+            "fitted_on": self.fitted_on,
+        }
+
+    def apply(self, image: np.ndarray, mask: BoolArray | None = None) -> FloatArray:
+        """Standardise ``image`` (:func:`histogram_standardise` over this scale's region)."""
+        return histogram_standardise(
+            image, self.landmarks, standardisation_region(image, mask, self.region)
+        )
+
+
+def standard_scale_from_dict(data: Any, *, where: str = "landmarks") -> StandardScale:
+    """Read the contents of a landmarks file, checking every entry.
+
+    Raises
+    ------
+    SettingsError
+        Wrong format tag, missing entry, or landmarks that are not increasing.
+    """
+    if not isinstance(data, dict) or data.get("format") != STANDARD_SCALE_FORMAT:
+        raise SettingsError(
+            f"{where} is not a radiomix landmarks file (format {STANDARD_SCALE_FORMAT!r}); "
+            "write it with 'radiomix standardise fit'"
+        )
+    try:
+        pcs = tuple(float(v) for v in data["percentiles"])
+        std = tuple(float(v) for v in data["standard"])
+        n = int(data["n_images"])
+        region = str(data["region"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise SettingsError(f"{where}: missing or invalid entry ({exc})") from exc
+    if region not in STANDARDISATION_REGIONS:
+        raise SettingsError(f"{where}: unknown region {region!r}")
+    if len(pcs) >= 2:
+        _check_percentiles(pcs[0], pcs[-1], pcs[1:-1])
+    if len(pcs) < 2 or len(std) != len(pcs) or any(b <= a for a, b in itertools.pairwise(std)):
+        raise SettingsError(
+            f"{where}: needs as many strictly increasing standard positions as percentiles "
+            f"(got {len(pcs)} percentiles, standard {list(std)})"
+        )
+    fitted = data.get("fitted_on", {})
+    return StandardScale(
+        landmarks=HistogramLandmarks(percentiles=pcs, standard=std, n_images=n),
+        region=region,
+        fitted_on=fitted if isinstance(fitted, dict) else {},
+    )
+
+
+def save_standard_scale(scale: StandardScale, path: str | Path) -> StandardScale:
+    """Write a landmarks file (JSON); returns the scale with the file's SHA-256."""
+    import hashlib
+    import json
+
+    text = json.dumps(scale.to_dict(), indent=2, sort_keys=True) + "\n"
+    path = Path(path)
+    path.write_text(text, encoding="utf-8")
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return StandardScale(
+        landmarks=scale.landmarks, region=scale.region, fitted_on=scale.fitted_on, sha256=digest
+    )
+
+
+def load_standard_scale(path: str | Path) -> StandardScale:
+    """Read a landmarks file written by :func:`save_standard_scale`.
+
+    Raises
+    ------
+    SettingsError
+        Missing file, invalid JSON or contents (see :func:`standard_scale_from_dict`).
+    """
+    import hashlib
+    import json
+
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise SettingsError(
+            f"landmarks file not found: {path} (write it with 'radiomix standardise fit')"
+        ) from None
+    except IsADirectoryError:
+        raise SettingsError(f"landmarks file {path} is a folder") from None
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise SettingsError(f"landmarks file {path} is not valid JSON: {exc}") from exc
+    scale = standard_scale_from_dict(data, where=f"landmarks file {path}")
+    return StandardScale(
+        landmarks=scale.landmarks,
+        region=scale.region,
+        fitted_on=scale.fitted_on,
+        sha256=hashlib.sha256(raw).hexdigest(),
+    )

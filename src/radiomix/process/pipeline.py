@@ -15,6 +15,7 @@ from radiomix.check import CheckedCase
 from radiomix.errors import EmptyRoiError
 from radiomix.process.discretise import discretise, ivh_input
 from radiomix.process.interpolate import ORDERS, Grid, aligned_grid, resample
+from radiomix.process.normalise import StandardScale
 from radiomix.process.preprocess import preprocess_around_roi
 from radiomix.process.resegment import resegment
 from radiomix.roi import RoiContext
@@ -63,6 +64,9 @@ def process_arrays(
     mask: BoolArray,
     spacing: Spacing,
     settings: ExtractionSettings,
+    *,
+    organ_mask: BoolArray | None = None,
+    scale: StandardScale | None = None,
 ) -> tuple[RoiContext, Spacing, tuple[int, int, int], tuple[Grid, Grid, Grid]]:
     """Process (Z, Y, X) arrays with (z, y, x) spacing; see :func:`process_case`.
 
@@ -97,6 +101,8 @@ def process_arrays(
             dimensionality=settings.dimensionality,
             margin_mm=margin_mm,
             pad_voxels=SUPPORT_PAD[order] + 2 + math.ceil(step),
+            organ_mask=organ_mask,
+            scale=scale,
         )
     box = _bbox(mask)
     # new-grid index range covering the ROI bounding box plus the margin, and the
@@ -158,7 +164,13 @@ def process_arrays(
     return ctx, new_spacing, start, grids  # type: ignore[return-value]
 
 
-def process_case(case: CheckedCase, settings: ExtractionSettings) -> ProcessedCase:
+def process_case(
+    case: CheckedCase,
+    settings: ExtractionSettings,
+    *,
+    organ_mask: BoolArray | None = None,
+    scale: StandardScale | None = None,
+) -> ProcessedCase:
     """Run the preprocessing steps and the IBSI 1 processing chain on a checked case.
 
     Parameters
@@ -168,6 +180,11 @@ def process_case(case: CheckedCase, settings: ExtractionSettings) -> ProcessedCa
     settings : ExtractionSettings
         Preprocessing, interpolation, ROI partial-volume threshold, re-segmentation and
         discretisation.
+    organ_mask : (Z, Y, X) ndarray of bool or None
+        Organ mask on the case grid, clipping the peritumoral ring when
+        ``settings.preprocess.ring_clip`` is ``organ``.
+    scale : StandardScale or None
+        Standard scale of ``settings.preprocess.normalise="nyul"``.
 
     Returns
     -------
@@ -192,7 +209,9 @@ def process_case(case: CheckedCase, settings: ExtractionSettings) -> ProcessedCa
     mask = sitk.GetArrayViewFromImage(case.mask) > 0
     sp = case.image.GetSpacing()
     spacing: Spacing = (sp[2], sp[1], sp[0])
-    ctx, new_spacing, first, grids = process_arrays(image, mask, spacing, settings)
+    ctx, new_spacing, first, grids = process_arrays(
+        image, mask, spacing, settings, organ_mask=organ_mask, scale=scale
+    )
     # world origin of the first processed voxel (continuous index in x, y, z order)
     cidx = [grids[a].start + grids[a].step * first[a] for a in (2, 1, 0)]
     origin = case.image.TransformContinuousIndexToPhysicalPoint([float(c) for c in cidx])

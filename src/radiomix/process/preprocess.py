@@ -3,11 +3,15 @@
 Order (IBSI 2 §2 and the reference studies: filtering and intensity normalisation precede
 interpolation; the lung study smooths, then min–max-normalises):
 
-1. peritumoral ring (``roi="ring"``): replaces the tumour mask; it depends on the mask only,
-   so it is computed first and every later step that reads the ROI sees the ring;
+1. peritumoral ring (``roi="ring"``): replaces the tumour mask, optionally clipped to an
+   organ mask (``ring_clip="organ"``); it depends on the masks only, so it is computed first
+   and every later step that reads the ROI sees the ring;
 2. N4 bias-field correction, estimated from the whole image (ROI-independent);
 3. Gaussian smoothing, σ in mm;
 4. z-score or min–max normalisation, statistics from the analysed ROI or the whole image;
+   or Nyúl–Udupa histogram standardisation onto a standard scale fitted beforehand
+   (:class:`radiomix.process.normalise.StandardScale`), landmarks of this image from the
+   scale's region (foreground, whole image or tumour);
 
 then :func:`radiomix.process.pipeline.process_arrays` crops, interpolates, re-segments and
 discretises as usual.
@@ -20,10 +24,10 @@ import math
 
 import numpy as np
 
-from radiomix.errors import EmptyRoiError
+from radiomix.errors import EmptyRoiError, GeometryMismatchError, InputError, SettingsError
 from radiomix.process.bias_field import correct_bias_field
 from radiomix.process.filters.gaussian import gaussian_smooth
-from radiomix.process.normalise import minmax_normalise, zscore_normalise
+from radiomix.process.normalise import StandardScale, minmax_normalise, zscore_normalise
 from radiomix.process.peritumoral import peritumoral_ring
 from radiomix.settings.steps import PreprocessSettings
 from radiomix.types import BoolArray, FloatArray, Spacing
@@ -40,6 +44,7 @@ def analysis_mask(
     settings: PreprocessSettings,
     *,
     dimensionality: str = "3d",
+    organ_mask: BoolArray | None = None,
 ) -> BoolArray:
     """The analysed ROI: the tumour mask, or its peritumoral ring (``settings.roi``).
 
@@ -50,28 +55,49 @@ def analysis_mask(
     spacing : tuple of 3 float
         Voxel spacing (z, y, x) in mm.
     settings : PreprocessSettings
-        ``roi``, ``ring_inner_mm`` and ``ring_outer_mm``.
+        ``roi``, ``ring_inner_mm``, ``ring_outer_mm`` and ``ring_clip``.
     dimensionality : {"3d", "2d"}
         ``2d`` grows the ring within each axial slice.
+    organ_mask : (Z, Y, X) ndarray of bool or None
+        Organ mask on the same grid; the ring is intersected with it when
+        ``settings.ring_clip`` is ``organ`` (required then), ignored otherwise.
 
     Returns
     -------
     (Z, Y, X) ndarray of bool
-        ``mask`` itself, or the ring (never a tumour voxel).
+        ``mask`` itself, or the ring (never a tumour voxel), clipped to the organ on request.
 
     Raises
     ------
     EmptyRoiError
         Empty tumour mask.
+    InputError
+        ``ring_clip="organ"`` without an organ mask.
+    GeometryMismatchError
+        The organ mask has another shape than the tumour mask.
     """
     if settings.roi == "tumour":
         return mask
     assert settings.ring_outer_mm is not None  # enforced by PreprocessSettings
+    organ = None
+    if settings.ring_clip == "organ":
+        if organ_mask is None:
+            raise InputError(
+                "preprocess.ring_clip is organ but no organ mask was given: fill the "
+                "<tag>_organ column of the manifest, or pass --organ-mask to radiomix extract"
+            )
+        organ = np.asarray(organ_mask)
+        if organ.shape != np.shape(mask):
+            raise GeometryMismatchError(
+                f"organ mask shape {organ.shape} differs from the tumour mask {np.shape(mask)}"
+            )
+        organ = organ.astype(bool, copy=False)
     return peritumoral_ring(
         mask,
         spacing=spacing,
         outer_mm=settings.ring_outer_mm,
         inner_mm=settings.ring_inner_mm,
+        organ_mask=organ,
         dimensionality=dimensionality,
     )
 
@@ -83,6 +109,8 @@ def preprocess(
     settings: PreprocessSettings,
     *,
     dimensionality: str = "3d",
+    organ_mask: BoolArray | None = None,
+    scale: StandardScale | None = None,
 ) -> tuple[FloatArray, BoolArray]:
     """Apply the preprocessing steps of ``settings`` to a (Z, Y, X) image and its ROI.
 
@@ -98,6 +126,11 @@ def preprocess(
         Steps to apply; the defaults return the inputs unchanged (as float64 / bool).
     dimensionality : {"3d", "2d"}
         ``2d``: smoothing and ring growth stay within each axial slice.
+    organ_mask : (Z, Y, X) ndarray of bool or None
+        Organ mask clipping the ring (``settings.ring_clip="organ"``).
+    scale : StandardScale or None
+        Standard scale of ``settings.normalise="nyul"`` (required then): read from the
+        landmarks file by :func:`radiomix.process.normalise.load_standard_scale`.
 
     Returns
     -------
@@ -112,7 +145,10 @@ def preprocess(
         Empty tumour mask, or a ring that is empty.
     InputError
         Bias-field correction of non-positive intensities; normalisation of a constant
-        region.
+        region; ring clipping without an organ mask; landmarks of this image not
+        increasing.
+    SettingsError
+        ``nyul`` normalisation without a standard scale.
 
     Notes
     -----
@@ -122,17 +158,70 @@ def preprocess(
     .. math:: I' = \\frac{I - \\mu_R}{\\sigma_R} \\quad\\text{or}\\quad
        I' = \\frac{I - \\min_R I}{\\max_R I - \\min_R I}
 
-    with R the analysed ROI (``normalise_region="roi"``) or the whole image.
+    with R the analysed ROI (``normalise_region="roi"``) or the whole image; ``nyul``
+    maps this image's landmark intensities (percentiles of the scale's region) piecewise
+    linearly onto the standard landmarks
+    (:func:`radiomix.process.normalise.histogram_standardise`).
     """
+    if settings.normalise == "nyul" and scale is None:
+        raise SettingsError(
+            "preprocess.normalise nyul needs the standard scale: load the landmarks file "
+            "with radiomix.process.normalise.load_standard_scale and pass it as scale="
+        )
     img = np.asarray(image, dtype=np.float64)
+    tumour = np.asarray(mask, dtype=bool)
     roi = analysis_mask(
-        np.asarray(mask, dtype=bool), spacing, settings, dimensionality=dimensionality
+        tumour, spacing, settings, dimensionality=dimensionality, organ_mask=organ_mask
     )
     if not roi.any():
+        clipped = " after clipping to the organ mask" if settings.ring_clip == "organ" else ""
         raise EmptyRoiError(
             f"the peritumoral ring ({settings.ring_inner_mm}-{settings.ring_outer_mm} mm) "
-            "holds no voxel"
+            f"holds no voxel{clipped}"
         )
+    img = correct_and_smooth(img, spacing, settings, dimensionality=dimensionality)
+    if settings.normalise == "nyul":
+        assert scale is not None
+        img = scale.apply(img, tumour)
+    elif settings.normalise != "none":
+        region = roi if settings.normalise_region == "roi" else None
+        if settings.normalise == "zscore":
+            img = zscore_normalise(img, region)
+        else:
+            img = minmax_normalise(img, region, out_range=(0.0, 1.0))
+    return img, roi
+
+
+def correct_and_smooth(
+    image: np.ndarray,
+    spacing: Spacing,
+    settings: PreprocessSettings,
+    *,
+    dimensionality: str = "3d",
+) -> FloatArray:
+    """The preprocessing steps that precede normalisation: N4 bias-field correction and
+    Gaussian smoothing (each only when ``settings`` asks for it).
+
+    Histogram standardisation landmarks are fitted on images after these same steps
+    (:func:`radiomix.cohort.fit_study_standard_scale`), so that fitting and application see
+    the same intensities.
+
+    Parameters
+    ----------
+    image : (Z, Y, X) ndarray
+        Image on its original grid.
+    spacing : tuple of 3 float
+        Voxel spacing (z, y, x) in mm.
+    settings : PreprocessSettings
+        ``bias_field`` and ``smoothing_sigma_mm``.
+    dimensionality : {"3d", "2d"}
+        ``2d`` smooths within each axial slice.
+
+    Returns
+    -------
+    (Z, Y, X) ndarray of float64
+    """
+    img = np.asarray(image, dtype=np.float64)
     if settings.bias_field:
         log.debug("preprocess: N4 bias-field correction on %s voxels", img.size)
         img = correct_bias_field(img, spacing=spacing, mask=None).corrected
@@ -145,13 +234,18 @@ def preprocess(
             padding="mirror",
             truncation=SMOOTHING_TRUNCATION,
         )
-    if settings.normalise != "none":
-        region = roi if settings.normalise_region == "roi" else None
-        if settings.normalise == "zscore":
-            img = zscore_normalise(img, region)
-        else:
-            img = minmax_normalise(img, region, out_range=(0.0, 1.0))
-    return img, roi
+    return img
+
+
+def needs_whole_image(settings: PreprocessSettings, scale: StandardScale | None = None) -> bool:
+    """Whether a preprocessing step reads voxels far from the ROI (N4, image statistics)."""
+    if settings.bias_field:
+        return True
+    if settings.normalise in ("zscore", "minmax"):
+        return settings.normalise_region == "image"
+    if settings.normalise == "nyul":
+        return scale is None or scale.region != "roi"
+    return False
 
 
 def smoothing_radius_voxels(settings: PreprocessSettings, spacing: Spacing) -> tuple[int, ...]:
@@ -172,22 +266,30 @@ def preprocess_around_roi(
     dimensionality: str = "3d",
     margin_mm: float,
     pad_voxels: int,
+    organ_mask: BoolArray | None = None,
+    scale: StandardScale | None = None,
 ) -> tuple[FloatArray, BoolArray]:
     """:func:`preprocess`, exact within ``margin_mm`` + ``pad_voxels`` of the analysed ROI.
 
     When no step needs the whole image (no bias field, normalisation statistics from the
-    ROI), the steps run on a box around the tumour only: the tumour bounding box grown by
+    ROI, no histogram standardisation over the foreground or image), the steps run on a
+    box around the tumour only: the tumour bounding box grown by
     the ring's outer radius, ``margin_mm``, ``pad_voxels`` and the smoothing kernel radius.
     The box is written into a copy of the full image, so that grids and indices stay those
     of the original image; voxels outside the box are left unprocessed and must not be
     used (the pipeline's crop lies inside the box). Otherwise :func:`preprocess` runs on the
     whole image.
     """
-    whole = settings.bias_field or (
-        settings.normalise != "none" and settings.normalise_region == "image"
-    )
-    if whole:
-        return preprocess(image, mask, spacing, settings, dimensionality=dimensionality)
+    if needs_whole_image(settings, scale):
+        return preprocess(
+            image,
+            mask,
+            spacing,
+            settings,
+            dimensionality=dimensionality,
+            organ_mask=organ_mask,
+            scale=scale,
+        )
     m = np.asarray(mask, dtype=bool)
     if not m.any():
         raise EmptyRoiError("the ROI mask holds no voxel")
@@ -201,8 +303,19 @@ def preprocess_around_roi(
         grow += radius[axis] + 1
         box.append(slice(max(0, int(idx[0]) - grow), min(m.shape[axis], int(idx[-1]) + grow + 1)))
     sl = tuple(box)
+    organ = None if organ_mask is None else np.asarray(organ_mask)
+    if organ is not None and organ.shape != m.shape:
+        raise GeometryMismatchError(
+            f"organ mask shape {organ.shape} differs from the tumour mask {m.shape}"
+        )
     sub_img, sub_roi = preprocess(
-        image[sl], m[sl], spacing, settings, dimensionality=dimensionality
+        image[sl],
+        m[sl],
+        spacing,
+        settings,
+        dimensionality=dimensionality,
+        organ_mask=None if organ is None else organ[sl],
+        scale=scale,
     )
     out = np.array(image, dtype=np.float64)
     out[sl] = sub_img

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 
 from radiomix.errors import InputError, SettingsError
+from radiomix.settings.steps import RegistrationSettings
 
 if TYPE_CHECKING:
     import SimpleITK as sitk
@@ -127,7 +128,7 @@ def register_images(
     default_value : float
         Value of resampled voxels that fall outside the moving image.
     seed : int
-        Seed of the metric's random sampling.
+        Seed (>= 0) of the metric's random sampling; the same seed gives the same transform.
     threads : int or None
         Threads used by SimpleITK during the registration. The default, 1, makes the result
         bit-for-bit reproducible (multi-threaded sums differ in the last digits between
@@ -186,6 +187,8 @@ def register_images(
         raise SettingsError("shrink factors must be >= 1 and smoothing sigmas >= 0 mm")
     if iterations < 1 or not learning_rate > 0:
         raise SettingsError("iterations must be >= 1 and learning_rate > 0")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise SettingsError(f"seed must be an integer >= 0, got {seed!r}")
 
     if transform == "translation":
         base: sitk.Transform = sitk.TranslationTransform(3)
@@ -273,7 +276,9 @@ def _register(
     reg = sitk.ImageRegistrationMethod()
     reg.SetMetricAsMattesMutualInformation(numberOfHistogramBins=int(histogram_bins))
     reg.SetMetricSamplingStrategy(reg.RANDOM)
-    reg.SetMetricSamplingPercentage(float(sampling_fraction), int(seed))
+    # SimpleITK reads seed 0 as "seed from the wall clock" (sitkWallClock), which made
+    # seed=0 runs differ; shifting by one keeps every seed, 0 included, reproducible
+    reg.SetMetricSamplingPercentage(float(sampling_fraction), int(seed) + 1)
     if fixed_mask is not None:
         if not isinstance(fixed_mask, sitk.Image) or (
             fixed_mask.GetSize() != f.GetSize()
@@ -336,3 +341,106 @@ def _metric(
     ev.SetInterpolator(sitk.sitkLinear)
     ev.SetInitialTransform(sitk.Transform(transform), inPlace=True)
     return float(ev.MetricEvaluate(fixed, moving))
+
+
+def register_with_settings(
+    fixed: sitk.Image,
+    moving: sitk.Image,
+    settings: RegistrationSettings,
+    *,
+    what: str = "registration",
+) -> RegistrationResult:
+    """:func:`register_images` with the parameters of a :class:`RegistrationSettings`.
+
+    Voxels of the resampled image that fall outside the moving image get the moving
+    image's minimum (background: air in CT, 0 in MR); :func:`moving_coverage` tells which
+    they are.
+
+    Parameters
+    ----------
+    fixed, moving : SimpleITK.Image
+        Reference image and the image to bring onto its grid.
+    settings : RegistrationSettings
+        Transform model, metric and optimiser parameters.
+    what : str
+        Description used in error messages, e.g. ``"registration of portal to arterial"``.
+
+    Returns
+    -------
+    RegistrationResult
+
+    Raises
+    ------
+    InputError
+        Bad images, or SimpleITK could not register them (e.g. too little overlap: "All
+        samples map outside moving image buffer"); the message starts with ``what``.
+    """
+    import SimpleITK as sitk
+
+    m = _check_image(moving, "moving")
+    background = float(np.min(sitk.GetArrayViewFromImage(m)))
+    try:
+        return register_images(
+            fixed,
+            moving,
+            transform=settings.transform,
+            initialisation=settings.initialisation,
+            histogram_bins=settings.histogram_bins,
+            sampling_fraction=settings.sampling_fraction,
+            shrink_factors=settings.shrink_factors,
+            smoothing_sigmas_mm=settings.smoothing_sigmas_mm,
+            learning_rate=settings.learning_rate,
+            iterations=settings.iterations,
+            default_value=background,
+            seed=settings.seed,
+        )
+    except RuntimeError as exc:  # SimpleITK reports registration failures as RuntimeError
+        detail = " ".join(str(exc).split())
+        raise InputError(f"{what} failed in SimpleITK: {detail[-400:]}") from exc
+
+
+def moving_coverage(result: RegistrationResult, moving: sitk.Image) -> sitk.Image:
+    """Mask (uint8, fixed grid) of the fixed voxels that map inside the moving image."""
+    import SimpleITK as sitk
+
+    ones = sitk.Image(moving.GetSize(), sitk.sitkUInt8) + 1
+    ones.CopyInformation(moving)
+    return sitk.Resample(
+        ones, result.resampled, result.transform, sitk.sitkNearestNeighbor, 0, sitk.sitkUInt8
+    )
+
+
+def transform_mask(mask: sitk.Image, result: RegistrationResult) -> sitk.Image:
+    """A label mask of the moving image brought onto the fixed grid (nearest neighbour)."""
+    import SimpleITK as sitk
+
+    return sitk.Resample(
+        mask, result.resampled, result.transform, sitk.sitkNearestNeighbor, 0, mask.GetPixelID()
+    )
+
+
+def registration_qc(result: RegistrationResult) -> dict[str, object]:
+    """JSON-compatible QC record of a registration: metric before and after (Mattes MI,
+    negative: lower is better), whether it improved, iterations, stop condition and the
+    transform's parameters."""
+    tr = result.transform
+    while tr.GetName() == "CompositeTransform":  # registration returns a composite of one
+        import SimpleITK as sitk
+
+        comp = sitk.CompositeTransform(tr)
+        if comp.GetNumberOfTransforms() != 1:
+            break
+        tr = comp.GetNthTransform(0)
+    return {
+        "metric": "mattes_mutual_information",
+        "metric_before": float(result.metric_before),
+        "metric_after": float(result.metric_after),
+        "improved": bool(result.improved),
+        "iterations": int(result.iterations),
+        "stop_condition": str(result.stop_condition),
+        "transform": {
+            "name": str(tr.GetName()),
+            "parameters": [float(v) for v in tr.GetParameters()],
+            "fixed_parameters": [float(v) for v in tr.GetFixedParameters()],
+        },
+    }

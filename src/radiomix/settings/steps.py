@@ -327,9 +327,10 @@ class ResponseMapSettings:
             _fail(f"response_maps.filters repeat a filter: {tags}")
 
 
-NormaliseMethod = Literal["none", "zscore", "minmax"]
+NormaliseMethod = Literal["none", "zscore", "minmax", "nyul"]
 NormaliseRegion = Literal["roi", "image"]
 RoiKind = Literal["tumour", "ring"]
+RingClip = Literal["none", "organ"]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -360,14 +361,25 @@ class PreprocessSettings:
         Standard deviation in mm of a Gaussian smoothing
         (:func:`radiomix.process.filters.gaussian_smooth`, mirror padding, kernel cut at 4σ;
         in-plane only when ``dimensionality`` is ``2d``). ``None``: no smoothing.
-    normalise : {"none", "zscore", "minmax"}
+    normalise : {"none", "zscore", "minmax", "nyul"}
         Intensity normalisation: ``zscore`` subtracts the mean and divides by the
         (population) standard deviation, ``minmax`` maps the minimum to 0 and the maximum
-        to 1 (:mod:`radiomix.process.normalise`). Incompatible with
-        ``interpolation.round_intensities``.
+        to 1 (:mod:`radiomix.process.normalise`); ``nyul`` is the piecewise-linear
+        histogram standardisation of Nyúl, Udupa and Zhang (2000) onto a standard scale
+        fitted beforehand on training images and read from ``nyul_landmarks``
+        (multi-centre MR). Incompatible with ``interpolation.round_intensities``.
     normalise_region : {"roi", "image"}
-        Region whose statistics define the normalisation: the analysed ROI (the tumour, or
-        the ring when ``roi="ring"``) or the whole image.
+        Region whose statistics define the z-score or min–max normalisation: the analysed
+        ROI (the tumour, or the ring when ``roi="ring"``) or the whole image. Not used by
+        ``nyul``: its region (foreground, image or tumour) is the one the landmarks were
+        fitted on, recorded in the landmarks file, so that fitting and application always
+        agree.
+    nyul_landmarks : str or None
+        Landmarks file (JSON) of ``normalise: nyul``, written by ``radiomix standardise fit``
+        (:func:`radiomix.cohort.fit_study_standard_scale`). A relative path starts from the
+        study file's folder in a study, from the working directory otherwise. The file's
+        SHA-256 goes into the provenance, the case keys (a re-fitted file recomputes the
+        cases) and the study's settings hash. Required with ``nyul``, refused otherwise.
     roi : {"tumour", "ring"}
         Analysed region: the tumour mask, or the peritumoral ring around it
         (:func:`radiomix.process.peritumoral.peritumoral_ring`, voxels at a distance in
@@ -377,15 +389,27 @@ class PreprocessSettings:
         Inner radius of the ring in mm (>= 0).
     ring_outer_mm : float or None
         Outer radius of the ring in mm (> ``ring_inner_mm``); required when ``roi="ring"``.
+    ring_clip : {"none", "organ"}
+        ``organ`` intersects the ring with an organ mask (e.g. the liver, so that the
+        peritumoral zone of an HCC stays in the liver): the manifest column
+        ``<tag>_organ``, or ``radiomix extract --organ-mask``. The organ mask must be on
+        the image grid (or is resampled with ``roi.resample_mask``); a missing organ mask
+        is an error of the case. Needs ``roi="ring"``.
+    organ_label : int or None
+        Label of the organ in the organ mask; ``None``: the organ mask must be binary
+        (0/1), as for ROI masks.
     """
 
     bias_field: bool = False
     smoothing_sigma_mm: float | None = None
     normalise: NormaliseMethod = "none"
     normalise_region: NormaliseRegion = "roi"
+    nyul_landmarks: str | None = None
     roi: RoiKind = "tumour"
     ring_inner_mm: float = 0.0
     ring_outer_mm: float | None = None
+    ring_clip: RingClip = "none"
+    organ_label: int | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.bias_field, bool):
@@ -395,8 +419,23 @@ class PreprocessSettings:
             isinstance(s, int | float) and not isinstance(s, bool) and s > 0 and math.isfinite(s)
         ):
             _fail(f"preprocess.smoothing_sigma_mm must be a finite number > 0 mm, got {s!r}")
-        if self.normalise not in ("none", "zscore", "minmax"):
-            _fail(f"preprocess.normalise must be none, zscore or minmax; got {self.normalise!r}")
+        if self.normalise not in ("none", "zscore", "minmax", "nyul"):
+            _fail(
+                f"preprocess.normalise must be none, zscore, minmax or nyul; got {self.normalise!r}"
+            )
+        lm = self.nyul_landmarks
+        if lm is not None and (not isinstance(lm, str) or not lm):
+            _fail(f"preprocess.nyul_landmarks must be a file path, got {lm!r}")
+        if self.normalise == "nyul" and lm is None:
+            _fail(
+                "preprocess.normalise nyul needs preprocess.nyul_landmarks: the landmarks "
+                "file written by 'radiomix standardise fit STUDY --tag TAG --out FILE'"
+            )
+        if self.normalise != "nyul" and lm is not None:
+            _fail(
+                f"preprocess.nyul_landmarks is set but preprocess.normalise is "
+                f"{self.normalise!r}; set normalise: nyul or remove nyul_landmarks"
+            )
         if self.normalise_region not in ("roi", "image"):
             _fail(
                 f"preprocess.normalise_region must be roi or image, got {self.normalise_region!r}"
@@ -424,6 +463,16 @@ class PreprocessSettings:
                 f"({inner} mm), got {outer!r}"
             )
 
+        if self.ring_clip not in ("none", "organ"):
+            _fail(f"preprocess.ring_clip must be none or organ, got {self.ring_clip!r}")
+        if self.ring_clip == "organ" and self.roi != "ring":
+            _fail("preprocess.ring_clip organ clips the peritumoral ring: it needs roi: ring")
+        lab = self.organ_label
+        if lab is not None and (isinstance(lab, bool) or not isinstance(lab, int)):
+            _fail(f"preprocess.organ_label must be an integer, got {lab!r}")
+        if lab is not None and self.ring_clip != "organ":
+            _fail("preprocess.organ_label is set but preprocess.ring_clip is not organ")
+
     @property
     def active(self) -> bool:
         """True when any step changes the image or the ROI."""
@@ -433,6 +482,92 @@ class PreprocessSettings:
             or self.normalise != "none"
             or self.roi != "tumour"
         )
+
+
+RegistrationTransform = Literal["translation", "rigid", "affine"]
+RegistrationInit = Literal["geometry", "moments", "none"]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RegistrationSettings:
+    """Registration of one image (phase, sequence) onto a reference image of the same lesion.
+
+    Used by the ``registration`` entry of a study tag that has ``register_to``, and by
+    :func:`radiomix.extraction.extract`; the fields are the parameters of
+    :func:`radiomix.process.registration.register_images` (SimpleITK, Mattes mutual
+    information, regular-step gradient descent, multi-resolution).
+
+    Parameters
+    ----------
+    transform : {"rigid", "affine", "translation"}
+        Transform model: rigid (3 rotations + 3 translations), affine (12 parameters) or
+        translation only.
+    initialisation : {"geometry", "moments", "none"}
+        Initial transform: align the image centres, the intensity centres of mass, or
+        identity (scanner coordinates, right for phases of one acquisition).
+    histogram_bins : int
+        Joint-histogram bins of Mattes MI (>= 4).
+    sampling_fraction : float
+        Fraction (0, 1] of reference voxels sampled per iteration (random, seeded).
+    shrink_factors : tuple of int
+        Pyramid shrink factor per level, coarse to fine (>= 1).
+    smoothing_sigmas_mm : tuple of float
+        Gaussian σ in mm per level (>= 0), one per shrink factor.
+    learning_rate : float
+        Maximum optimiser step (about mm).
+    iterations : int
+        Maximum optimiser iterations per level.
+    seed : int
+        Seed of the metric sampling: the same inputs and settings give the same transform.
+    """
+
+    transform: RegistrationTransform = "rigid"
+    initialisation: RegistrationInit = "geometry"
+    histogram_bins: int = 50
+    sampling_fraction: float = 0.25
+    shrink_factors: tuple[int, ...] = (4, 2, 1)
+    smoothing_sigmas_mm: tuple[float, ...] = (2.0, 1.0, 0.0)
+    learning_rate: float = 1.0
+    iterations: int = 200
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.transform not in ("translation", "rigid", "affine"):
+            _fail(
+                f"registration.transform must be rigid, affine or translation; got "
+                f"{self.transform!r}"
+            )
+        if self.initialisation not in ("geometry", "moments", "none"):
+            _fail(
+                "registration.initialisation must be geometry, moments or none; got "
+                f"{self.initialisation!r}"
+            )
+        for name in ("histogram_bins", "iterations", "seed"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int):
+                _fail(f"registration.{name} must be an integer, got {v!r}")
+        if self.histogram_bins < 4:
+            _fail(f"registration.histogram_bins must be >= 4, got {self.histogram_bins}")
+        if self.seed < 0:
+            _fail(f"registration.seed must be >= 0, got {self.seed}")
+        if self.iterations < 1:
+            _fail(f"registration.iterations must be >= 1, got {self.iterations}")
+        f = self.sampling_fraction
+        if not (isinstance(f, int | float) and not isinstance(f, bool) and 0 < f <= 1):
+            _fail(f"registration.sampling_fraction must be in (0, 1], got {f!r}")
+        lr = self.learning_rate
+        if not (isinstance(lr, int | float) and lr > 0 and math.isfinite(lr)):
+            _fail(f"registration.learning_rate must be a finite number > 0, got {lr!r}")
+        shrink, sigmas = self.shrink_factors, self.smoothing_sigmas_mm
+        if not shrink or len(shrink) != len(sigmas):
+            _fail(
+                "registration.shrink_factors and smoothing_sigmas_mm need one value per "
+                f"pyramid level, got {list(shrink)} and {list(sigmas)}"
+            )
+        if any(isinstance(s, bool) or not isinstance(s, int) or s < 1 for s in shrink):
+            _fail(f"registration.shrink_factors must be integers >= 1, got {list(shrink)}")
+        if any(not (isinstance(s, int | float) and s >= 0 and math.isfinite(s)) for s in sigmas):
+            _fail(f"registration.smoothing_sigmas_mm must be >= 0 mm, got {list(sigmas)}")
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -25,7 +25,27 @@ Example
         preset: ibsi-C                       # base settings ...
         settings: {discretisation: {method: fbs, bin_width: 0.25}}   # ... with overrides
         roi: {label: 1}
+      mr_t1:
+        settings:
+          preprocess: {bias_field: true, normalise: nyul, nyul_landmarks: mr_t1_landmarks.json}
+        register_to: ct                       # analysed on the CT grid, in the CT mask
+        registration: {transform: rigid}
     deep: {model: resnet18, mode: 2.5d, weights: imagenet}
+
+Registration (``register_to``): the tag's image of each lesion is registered onto the
+reference tag's image of the same lesion (:func:`radiomix.process.registration.register_images`,
+Mattes mutual information) and analysed on the reference grid. Its mask is its own
+``<tag>_mask`` (moved with the transform) when the manifest gives one, else the reference
+tag's mask (one segmentation drawn on the reference phase). The reference tag may not be
+registered itself. The QC of every registration is in the provenance of its case.
+
+Histogram standardisation (``preprocess: {normalise: nyul, nyul_landmarks: FILE}``): the
+landmarks are fitted beforehand, once, by ``radiomix standardise fit`` on the images you
+choose (e.g. the training centre only), and the file is then only read: fitting never
+happens inside a run, so no test or external-validation image can shape the scale
+unless you put it in the fitting set, and every run with the same file gives the same
+features. The file lists the training lesions; its SHA-256 is part of the case keys and the
+settings hash.
 
 ``${VAR}`` and ``${VAR:-default}`` in ``manifest`` and ``data_root`` are replaced by the
 environment variable (or the default when it is unset or empty); relative results are
@@ -53,7 +73,7 @@ from radiomix.settings.loader import (
     settings_hash,
     settings_to_dict,
 )
-from radiomix.settings.steps import ExtractionSettings
+from radiomix.settings.steps import ExtractionSettings, RegistrationSettings
 
 TAG_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 """Image tags are lower-case identifiers: they start the feature column names."""
@@ -130,11 +150,20 @@ class TagSettings:
         overrides is allowed. Neither given: the default :class:`ExtractionSettings`.
     roi : RoiOptions
         ROI options of this tag.
+    register_to : str or None
+        Another image tag of the study: each lesion's image of this tag is registered onto
+        that tag's image and analysed on its grid; without a ``<tag>_mask`` of its own the
+        lesion uses the reference tag's mask (and its label / ROI name). The reference tag
+        may not be registered itself.
+    registration : RegistrationSettings or None
+        Transform model and optimiser parameters (default rigid); only with ``register_to``.
     """
 
     preset: str | None = None
     settings: str | dict[str, Any] | None = None
     roi: RoiOptions = field(default_factory=RoiOptions)
+    register_to: str | None = None
+    registration: RegistrationSettings | None = None
 
     def __post_init__(self) -> None:
         if self.preset is not None and not isinstance(self.preset, str):
@@ -149,6 +178,17 @@ class TagSettings:
                 f"give either preset ({self.preset!r}) or settings ({self.settings!r}) as a "
                 "name; with a preset, settings must be a mapping of overrides"
             )
+        if self.register_to is not None and not isinstance(self.register_to, str):
+            _fail(f"register_to must name another image tag, got {self.register_to!r}")
+        if self.registration is not None and self.register_to is None:
+            _fail("registration options need register_to (the reference image tag)")
+
+    @property
+    def registration_settings(self) -> RegistrationSettings | None:
+        """Registration parameters (defaults filled in), or None when not registered."""
+        if self.register_to is None:
+            return None
+        return self.registration or RegistrationSettings()
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -296,6 +336,21 @@ class StudySettings:
                 )
             if not isinstance(value, TagSettings):
                 _fail(f"tags.{tag} must be a mapping of tag settings")
+        for tag, value in self.tags.items():
+            ref = value.register_to
+            if ref is None:
+                continue
+            if ref == tag:
+                _fail(f"tags.{tag}.register_to names the tag itself; name another image tag")
+            if ref not in self.tags:
+                _check_choice(
+                    f"tags.{tag}.register_to", ref, tuple(t for t in self.tags if t != tag)
+                )
+            if self.tags[ref].register_to is not None:
+                _fail(
+                    f"tags.{tag}.register_to is {ref!r}, which is itself registered to "
+                    f"{self.tags[ref].register_to!r}; register every tag to one reference tag"
+                )
         if self.deep is not None and self.deep.tags is not None:
             for tag in self.deep.tags:
                 if tag not in self.tags:
@@ -320,6 +375,8 @@ class Study:
         Folder that relative manifest paths start from.
     extraction : dict of str to ExtractionSettings
         Resolved settings of each tag, in tag order.
+    landmarks : dict of str to Path
+        Resolved landmarks file of each tag with ``preprocess.normalise: nyul``.
     """
 
     path: Path
@@ -327,6 +384,7 @@ class Study:
     manifest: Path
     data_root: Path
     extraction: dict[str, ExtractionSettings]
+    landmarks: dict[str, Path] = field(default_factory=dict)
 
     @property
     def tags(self) -> tuple[str, ...]:
@@ -337,32 +395,72 @@ class Study:
         """Settings hash of each tag."""
         return {tag: settings_hash(s) for tag, s in self.extraction.items()}
 
+    def landmarks_sha256(self) -> dict[str, str]:
+        """SHA-256 of each tag's landmarks file (histogram standardisation)."""
+        import hashlib
+
+        out = {}
+        for tag, path in self.landmarks.items():
+            try:
+                out[tag] = hashlib.sha256(path.read_bytes()).hexdigest()
+            except OSError as exc:
+                raise SettingsError(
+                    f"tags.{tag}: landmarks file {path} cannot be read ({exc}); write it with "
+                    f"'radiomix standardise fit STUDY --tag {tag} --out FILE'"
+                ) from exc
+        return out
+
+    def _tag_options(self, tag: str) -> dict[str, Any]:
+        ts = self.settings.tags[tag]
+        reg = ts.registration_settings
+        return {
+            "roi": dataclasses.asdict(ts.roi),
+            "register_to": ts.register_to,
+            "registration": settings_to_dict(reg) if reg is not None else None,
+        }
+
     def settings_hash(self) -> str:
-        """One hash over every tag's settings, their order and the ROI options."""
+        """One hash over every tag's settings, their order, the ROI and registration
+        options and the landmarks files' contents."""
         import hashlib
         import json
 
+        lm = self.landmarks_sha256()
         blob = json.dumps(
             {
                 "tags": [
                     [t, h, dataclasses.asdict(self.settings.tags[t].roi)]
                     for t, h in self.tag_hashes().items()
                 ],
+                # only present when used, so that studies without them keep their hash
+                **(
+                    {"registration": {t: self._tag_options(t) for t in self.registered_tags}}
+                    if self.registered_tags
+                    else {}
+                ),
+                **({"landmarks_sha256": lm} if lm else {}),
             },
             sort_keys=True,
         )
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
+    @property
+    def registered_tags(self) -> tuple[str, ...]:
+        """Tags with ``register_to``."""
+        return tuple(t for t in self.tags if self.settings.tags[t].register_to is not None)
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-compatible description for provenance (resolved settings per tag)."""
         s = self.settings
+        lm = self.landmarks_sha256()
         return {
             "name": s.name,
             "tags": {
                 t: {
                     "settings": settings_to_dict(self.extraction[t]),
                     "settings_hash": settings_hash(self.extraction[t]),
-                    "roi": dataclasses.asdict(s.tags[t].roi),
+                    **self._tag_options(t),
+                    **({"landmarks_sha256": lm[t]} if t in lm else {}),
                 }
                 for t in self.tags
             },
@@ -446,7 +544,13 @@ def resolve_tag_settings(tag: str, ts: TagSettings, folder: Path) -> ExtractionS
     )
 
 
-def study_from_dict(data: dict[str, Any], *, folder: Path, path: Path | None = None) -> Study:
+def study_from_dict(
+    data: dict[str, Any],
+    *,
+    folder: Path,
+    path: Path | None = None,
+    require_landmarks: bool = True,
+) -> Study:
     """Build a :class:`Study` from a mapping as read from a study file.
 
     Parameters
@@ -457,6 +561,9 @@ def study_from_dict(data: dict[str, Any], *, folder: Path, path: Path | None = N
         Folder that relative paths (manifest, data_root, settings files) start from.
     path : Path, optional
         The study file (for provenance).
+    require_landmarks : bool
+        Refuse a ``nyul_landmarks`` file that does not exist (default). False when the
+        study is read to fit that file (``radiomix standardise fit``).
 
     Raises
     ------
@@ -491,22 +598,39 @@ def study_from_dict(data: dict[str, Any], *, folder: Path, path: Path | None = N
     else:
         root = manifest.parent
     extraction = {t: resolve_tag_settings(t, ts, folder) for t, ts in settings.tags.items()}
+    landmarks: dict[str, Path] = {}
+    for tag, ext in extraction.items():
+        name = ext.preprocess.nyul_landmarks
+        if name is None:
+            continue
+        lm = Path(expand_env(name)).expanduser()
+        lm = Path(os.path.normpath(lm if lm.is_absolute() else folder / lm))
+        if require_landmarks and not lm.is_file():
+            raise SettingsError(
+                f"tags.{tag}.settings.preprocess.nyul_landmarks: landmarks file not found: {lm}"
+                f" (write it with 'radiomix standardise fit STUDY --tag {tag} --out FILE'; "
+                "relative paths start from the study file's folder)"
+            )
+        landmarks[tag] = lm
     return Study(
         path=Path(path) if path is not None else folder / "study.yaml",
         settings=settings,
         manifest=Path(os.path.normpath(manifest)),
         data_root=Path(os.path.normpath(root)),
         extraction=extraction,
+        landmarks=landmarks,
     )
 
 
-def load_study(path: str | os.PathLike[str]) -> Study:
+def load_study(path: str | os.PathLike[str], *, require_landmarks: bool = True) -> Study:
     """Read and validate a study file (strictly: unknown keys are refused).
 
     Parameters
     ----------
     path : path
         The ``study.yaml`` file.
+    require_landmarks : bool
+        See :func:`study_from_dict`.
 
     Returns
     -------
@@ -536,4 +660,6 @@ def load_study(path: str | os.PathLike[str]) -> Study:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise SettingsError(f"study file {path} is not valid YAML: {exc}") from exc
-    return study_from_dict(data, folder=path.resolve().parent, path=path.resolve())
+    return study_from_dict(
+        data, folder=path.resolve().parent, path=path.resolve(), require_landmarks=require_landmarks
+    )
