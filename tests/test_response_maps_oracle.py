@@ -6,6 +6,7 @@ the response read in the intensity mask and summarised with numpy.
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import SimpleITK as sitk
 import yaml
@@ -111,9 +112,71 @@ def test_filters_from_the_cli_config(tmp_path, phantom):
 
 
 def test_response_map_settings_errors():
-    with pytest.raises(SettingsError, match="supports stat only"):
-        settings_from_dict({"response_maps": {"families": ["glcm"]}})
+    with pytest.raises(SettingsError, match="supports stat, ih, glcm"):
+        settings_from_dict({"response_maps": {"families": ["morph"]}})
     with pytest.raises(SettingsError, match="repeat a filter"):
         settings_from_dict({"response_maps": {"filters": [LOG_3D, LOG_3D]}})
     with pytest.raises(SettingsError, match=r"unknown setting 'response_maps\.filters\.sigma'"):
         settings_from_dict({"response_maps": {"filters": [{"kind": "log", "sigma": 1.0}]}})
+
+
+def _glcm_2p5d_merged(levels: np.ndarray, n: int) -> np.ndarray:
+    """Brute-force symmetric GLCM of the 4 in-plane directions at distance 1, all slices and
+    directions merged into one matrix (IBSI aggregation ZW7Z, 2.5D merged)."""
+    m = np.zeros((n, n))
+    for z, y, x in np.argwhere(levels > 0):
+        for dy, dx in ((0, 1), (1, 1), (1, 0), (1, -1)):
+            q = (z, y + dy, x + dx)
+            if 0 <= q[1] < levels.shape[1] and 0 <= q[2] < levels.shape[2] and levels[q] > 0:
+                i, j = levels[z, y, x] - 1, levels[q] - 1
+                m[i, j] += 1
+                m[j, i] += 1
+    return m / m.sum()
+
+
+def test_texture_families_on_a_discretised_response(phantom):
+    """Texture of a response map: the 2D LoG response in the intensity mask on the original
+    grid, binned with a fixed bin number of 16 (numpy), its histogram and GLCM computed
+    independently."""
+    settings = settings_from_dict(
+        {
+            "dimensionality": "2d",
+            "resegmentation": {"range": [-1000, 400]},
+            "features": {"families": ["stat"]},
+            "response_maps": {
+                "filters": [LOG_2D],
+                "families": ["stat", "ih", "glcm"],
+                "discretisation": {"method": "fbn", "bins": 16},
+            },
+        }
+    )
+    got = extract(*phantom, settings=settings, tag="ct").features
+    image = sitk.GetArrayFromImage(sitk.ReadImage(str(phantom[0]))).astype(float)
+    mask = sitk.GetArrayFromImage(sitk.ReadImage(str(phantom[1]))) > 0
+    mask &= (image >= -1000) & (image <= 400)
+    sp = sitk.ReadImage(str(phantom[0])).GetSpacing()
+    response = apply_filter(image, spacing=(sp[2], sp[1], sp[0]), settings=FilterSettings(**LOG_2D))
+    r = response[mask]
+    grey = np.minimum(np.floor(16 * (r - r.min()) / (r.max() - r.min())).astype(int) + 1, 16)
+    tag = FilterSettings(**LOG_2D).tag
+    assert got[f"ct.{tag}.ih.mean"] == pytest.approx(grey.mean(), rel=1e-9)
+    assert got[f"ct.{tag}.ih.variance"] == pytest.approx(grey.var(), rel=1e-9)
+    assert got[f"ct.{tag}.stat.mean"] == pytest.approx(r.mean(), rel=1e-9)
+    levels = np.zeros(image.shape, dtype=int)
+    levels[mask] = grey
+    zs, ys, xs = np.nonzero(mask)
+    box = levels[zs.min() : zs.max() + 1, ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
+    p = _glcm_2p5d_merged(box, 16)
+    ii = np.arange(1, 17)[:, None] * np.ones((1, 16))
+    assert got[f"ct.{tag}.glcm.joint_max.2p5d_merged"] == pytest.approx(p.max(), rel=1e-12)
+    assert got[f"ct.{tag}.glcm.joint_average.2p5d_merged"] == pytest.approx(
+        (ii * p).sum(), rel=1e-12
+    )
+    assert "ct.original.glcm.joint_max.2p5d_merged" not in got  # stat only on the image
+
+
+def test_response_map_discretisation_none_is_refused():
+    with pytest.raises(SettingsError, match="not integer grey levels"):
+        settings_from_dict(
+            {"response_maps": {"filters": [LOG_3D], "discretisation": {"method": "none"}}}
+        )

@@ -388,18 +388,28 @@ def response_map_features(
 
     The filter is applied to the processed image (after interpolation and rounding, with the
     crop margin of ``settings.response_maps``); the response is evaluated in the same
-    intensity mask. Columns are ``<tag>.<filter tag>.<family>.<feature>``.
+    intensity mask. For the intensity histogram and texture families the response inside
+    the intensity mask is discretised by ``settings.response_maps.discretisation`` (no
+    re-segmentation range applies to a response: ``fbs`` starts at its ROI minimum).
+    Columns are ``<tag>.<filter tag>.<family>.<feature>[.<aggregation>]``.
     """
+    from radiomix.process.discretise import discretise
     from radiomix.process.filters import apply_filter
+    from radiomix.settings.steps import ResegmentationSettings
 
     response = apply_filter(ctx.image, spacing=ctx.spacing, settings=filt)
+    grey, n_levels = discretise(
+        response[ctx.int_mask], settings.response_maps.discretisation, ResegmentationSettings()
+    )
+    levels = np.zeros(response.shape, dtype=np.int64)
+    levels[ctx.int_mask] = grey
     filtered = RoiContext(
         response,
         ctx.morph_mask,
         ctx.int_mask,
         ctx.spacing,
-        levels=ctx.levels,
-        n_levels=ctx.n_levels,
+        levels=levels,
+        n_levels=n_levels,
         ivh=ctx.ivh,
         settings=ctx.settings,
     )

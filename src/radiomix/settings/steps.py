@@ -286,8 +286,20 @@ class FeatureSettings:
             _fail(f"features.moran_sample_voxels must be >= 2, got {self.moran_sample_voxels!r}")
 
 
-RESPONSE_MAP_FAMILIES: tuple[str, ...] = ("stat",)
-"""Families computed on filter response maps (IBSI 2 phase 2: intensity statistics)."""
+RESPONSE_MAP_FAMILIES: tuple[str, ...] = (
+    "stat",
+    "ih",
+    "glcm",
+    "glrlm",
+    "glszm",
+    "gldzm",
+    "ngtdm",
+    "ngldm",
+)
+"""Families that can be computed on filter response maps: intensity statistics (IBSI 2
+phase 2), and the intensity histogram and texture families on the response discretised by
+``response_maps.discretisation``. Morphology, local intensity and the IVH describe the
+image itself and are not repeated per filter."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -301,8 +313,14 @@ class ResponseMapSettings:
         is evaluated in the intensity mask and named by the filter's ``tag`` in the column
         names (``ct.log_s1p5mm.stat.mean``).
     families : tuple of str
-        Families computed on each response map; intensity statistics (UHIW) only, since
-        discretisation settings chosen for the image do not carry over to filter responses.
+        Families computed on each response map (default intensity statistics only, as in
+        IBSI 2 phase 2); any of :data:`RESPONSE_MAP_FAMILIES`.
+    discretisation : DiscretisationSettings
+        Discretisation of each response map for the intensity histogram and texture
+        families, over the intensity mask: the image's bins do not carry over to filter
+        responses, whose units and range depend on the filter. Default fixed bin number 32;
+        with ``fbs`` the lowest bin starts at the response's minimum in the ROI. ``none`` is
+        refused (responses are not integer grey levels).
     margin_mm : float
         Crop margin around the ROI while filters are set, in mm: it must exceed the filter
         kernel radius (e.g. 4σ for LoG and Gaussian, half the mean-filter support) so that
@@ -310,7 +328,10 @@ class ResponseMapSettings:
     """
 
     filters: tuple[FilterSettings, ...] = ()
-    families: tuple[str, ...] = RESPONSE_MAP_FAMILIES
+    families: tuple[str, ...] = ("stat",)
+    discretisation: DiscretisationSettings = field(
+        default_factory=lambda: DiscretisationSettings(method="fbn", bins=32)
+    )
     margin_mm: float = 30.0
 
     def __post_init__(self) -> None:
@@ -320,6 +341,11 @@ class ResponseMapSettings:
                     f"response_maps.families supports {', '.join(RESPONSE_MAP_FAMILIES)} only, "
                     f"got {fam!r}"
                 )
+        if self.discretisation.method == "none":
+            _fail(
+                "response_maps.discretisation.method must be fbn or fbs: filter responses are "
+                "not integer grey levels"
+            )
         if not (self.margin_mm >= 0 and math.isfinite(self.margin_mm)):
             _fail(f"response_maps.margin_mm must be a finite number >= 0, got {self.margin_mm!r}")
         tags = [f.tag for f in self.filters]
