@@ -392,7 +392,8 @@ def _run_classification(
         perm = pt.to_dict()
         out.print(
             f"permutation test: CV AUC {pt.observed:.3f}, p = {pt.p_value:.4f} "
-            f"({permutations} permutations of the patient labels)",
+            f"({permutations} permutations of the patient labels; one repeat of the outer CV "
+            "each, so the observed AUC can differ slightly from the repeated estimate)",
             highlight=False,
         )
     pred = res.predictions.copy()
