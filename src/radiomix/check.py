@@ -109,13 +109,13 @@ def select_label(
     InputError
         Non-integer mask values (fractional masks must be thresholded explicitly).
     """
-    if not np.all(np.isfinite(values)) or np.any(values != np.round(values)):
+    integer = values.dtype.kind in "biu"
+    if not integer and (not np.all(np.isfinite(values)) or np.any(values != np.round(values))):
         raise InputError(
             f"{_prefix(case_id)}mask holds non-integer values; threshold a fractional mask "
             "explicitly (e.g. DICOM SEG fraction_threshold) before extraction"
         )
-    present = np.unique(values)
-    labels = [int(v) for v in present if v != 0]
+    labels = _labels_present(values, integer=integer)
     if label is not None:
         if label not in labels:
             raise LabelNotFoundError(
@@ -132,6 +132,21 @@ def select_label(
             f"{_prefix(case_id)}mask holds several labels {labels}; choose one with --label"
         )
     return values == 1 if labels else np.zeros(values.shape, dtype=bool)
+
+
+def _labels_present(values: np.ndarray, *, integer: bool) -> list[int]:
+    """Sorted non-zero values of an integer-valued label array.
+
+    A 0/1 mask (the common case) is recognised from its minimum and maximum without the
+    sort or hash of :func:`numpy.unique`.
+    """
+    if values.size == 0:
+        return []
+    if integer or values.dtype.kind == "f":
+        lo, hi = values.min(), values.max()
+        if lo >= 0 and hi <= 1:
+            return [1] if hi == 1 else []
+    return [int(v) for v in np.unique(values) if v != 0]
 
 
 def check_case(
@@ -196,7 +211,7 @@ def check_case(
         mask = resample_mask_to_image(mask, image)
     values = sitk.GetArrayViewFromImage(mask)
     roi = select_label(np.asarray(values), label=label, case_id=case_id)
-    n = int(roi.sum())
+    n = int(np.count_nonzero(roi))
     if n == 0:
         raise EmptyRoiError(f"{_prefix(case_id)}the ROI is empty (no mask voxel selected)")
     if n < min_voxels:
@@ -211,6 +226,8 @@ def check_case(
         )
     out = sitk.GetImageFromArray(roi.astype(np.uint8))
     out.CopyInformation(image)
-    return CheckedCase(
-        image=sitk.Cast(image, sitk.sitkFloat64), mask=out, case_id=case_id, n_voxels=n
-    )
+    if image.GetPixelID() != sitk.sitkFloat64:
+        image = sitk.Cast(image, sitk.sitkFloat64)
+    # a float64 image is kept as it is (a copy would be duplicated again on the first
+    # buffer access, SimpleITK copies shared images on write access)
+    return CheckedCase(image=image, mask=out, case_id=case_id, n_voxels=n)

@@ -8,6 +8,7 @@ and radiomix version are also columns of every row.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import platform
@@ -26,14 +27,24 @@ VERSIONED_PACKAGES = ("radiomix", "numpy", "scipy", "SimpleITK", "scikit-image",
 
 
 def package_versions(names: Sequence[str] = VERSIONED_PACKAGES) -> dict[str, str]:
-    """Installed versions of radiomix and the packages that determine feature values."""
+    """Installed versions of radiomix and the packages that determine feature values.
+
+    Read once per process and set of names (parsing the installed packages' metadata
+    costs milliseconds per package, on every extracted case otherwise); a fresh dict is
+    returned each time.
+    """
+    return dict(_package_versions(tuple(names)))
+
+
+@functools.lru_cache(maxsize=16)
+def _package_versions(names: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
     out = {"python": platform.python_version()}
     for name in names:
         try:
             out[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             out[name] = "not installed"
-    return out
+    return tuple(out.items())
 
 
 def file_hash(path: str | Path) -> str:
@@ -41,9 +52,11 @@ def file_hash(path: str | Path) -> str:
     path = Path(path)
     h = hashlib.sha256()
     files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    if not path.is_dir():
+        with path.open("rb") as fh:
+            return hashlib.file_digest(fh, "sha256").hexdigest()
     for f in files:
-        if path.is_dir():
-            h.update(str(f.relative_to(path)).encode())
+        h.update(str(f.relative_to(path)).encode())
         with f.open("rb") as fh:
             for block in iter(lambda: fh.read(1 << 20), b""):
                 h.update(block)

@@ -36,6 +36,7 @@ import numpy as np
 
 from radiomix.errors import EmptyRoiError, InputError, InternalError, SettingsError
 from radiomix.features._kernels.glcm import glcm_counts
+from radiomix.features._kernels.neighbourhood import padded_flat
 from radiomix.features.aggregation import DIRECTIONAL, Aggregation
 from radiomix.features.registry import FeatureSpec, family, feature
 from radiomix.roi import RoiContext
@@ -175,7 +176,14 @@ def glcm_matrices(
         raise SettingsError(f"dims must be 2 or 3, got {dims!r}")
     lv = check_levels(levels, mask, n_levels=n_levels)
     offsets = (DIRECTIONS_2D if dims == 2 else DIRECTIONS_3D) * int(distance)
-    counts = glcm_counts(lv, offsets, int(n_levels), dims == 2)
+    flat = padded_flat(lv, lv > 0, int(distance), planar=dims == 2)
+    ny = lv.shape[1] + 2 * int(distance)
+    nx = lv.shape[2] + 2 * int(distance)
+    flat_offsets = (offsets[:, 0] * (ny * nx) + offsets[:, 1] * nx + offsets[:, 2]).astype(np.int64)
+    n_groups = lv.shape[0] if dims == 2 else 1
+    counts = glcm_counts(
+        flat.levels, flat.roi, flat.voxel_slice, flat_offsets, int(n_levels), n_groups
+    )
     if symmetric:
         counts = counts + np.swapaxes(counts, -1, -2)
     return counts if dims == 2 else counts[0]

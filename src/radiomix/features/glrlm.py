@@ -29,6 +29,7 @@ import numpy as np
 
 from radiomix.errors import InternalError, SettingsError
 from radiomix.features._kernels.glrlm import glrlm_counts
+from radiomix.features._kernels.neighbourhood import padded_flat
 from radiomix.features.aggregation import DIRECTIONAL, Aggregation
 from radiomix.features.glcm import DIRECTIONS_2D, DIRECTIONS_3D, average_defined, check_levels
 from radiomix.features.registry import FeatureSpec, family, feature
@@ -102,7 +103,16 @@ def glrlm_matrices(
     lv = check_levels(levels, mask, n_levels=n_levels)
     directions = DIRECTIONS_2D if dims == 2 else DIRECTIONS_3D
     longest = max(lv.shape[1:]) if dims == 2 else max(lv.shape)
-    counts = glrlm_counts(lv, directions, int(n_levels), longest, dims == 2)
+    flat = padded_flat(lv, lv > 0, 1, planar=dims == 2)
+    pz = 0 if dims == 2 else 1
+    shape = (lv.shape[0] + 2 * pz, lv.shape[1] + 2, lv.shape[2] + 2)
+    offsets = (
+        directions[:, 0] * (shape[1] * shape[2]) + directions[:, 1] * shape[2] + directions[:, 2]
+    ).astype(np.int64)
+    n_groups = lv.shape[0] if dims == 2 else 1
+    counts = glrlm_counts(
+        flat.levels, flat.roi, flat.voxel_slice, offsets, int(n_levels), longest, n_groups
+    )
     used = np.flatnonzero(counts.sum(axis=(0, 1, 2)))
     counts = counts[..., : used[-1] + 1]
     n_dirs = directions.shape[0]

@@ -385,7 +385,8 @@ def spatial_autocorrelation(
         pick = np.sort(rng.choice(n, size=size, replace=False))
         coords = coords[pick] * np.asarray(spacing, dtype=np.float64)
         y = values[pick] - values[pick].mean()
-        sum_w, sum_yy, sum_dd = _k.inverse_distance_pair_sums(np.ascontiguousarray(coords), y)
+        x0, x1, x2 = (np.ascontiguousarray(coords[:, a]) for a in range(3))
+        sum_w, sum_yy, sum_dd = _k.inverse_distance_pair_sums(x0, x1, x2, y)
         m = size
         note = (
             f"approximated: random subsample of {size} of {n} voxels "

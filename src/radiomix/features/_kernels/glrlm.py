@@ -1,7 +1,7 @@
 """Numba kernel of the grey level run length matrix builder (private, no validation).
 
 The caller (:func:`radiomix.features.glrlm.glrlm_matrices`) checks shapes, grey-level
-range and directions; this kernel assumes them.
+range and directions, and pads and flattens the grey levels; this kernel assumes them.
 """
 
 from __future__ import annotations
@@ -12,66 +12,60 @@ import numpy as np
 
 @numba.njit(cache=True)
 def glrlm_counts(
-    levels: np.ndarray, directions: np.ndarray, n_levels: int, max_run: int, per_slice: bool
+    levels: np.ndarray,
+    roi: np.ndarray,
+    voxel_slice: np.ndarray,
+    offsets: np.ndarray,
+    n_levels: int,
+    max_run: int,
+    n_groups: int,
 ) -> np.ndarray:  # pragma: no cover - compiled
-    """Count runs of equal grey level along each direction.
+    """Count runs of equal grey level along each direction, visiting ROI voxels only.
 
-    A run is a maximal sequence of voxels ``k, k + m, k + 2m, ...`` inside the ROI
-    (level > 0) with one grey level. Each run is found once, from its first voxel (the
-    voxel whose predecessor ``k - m`` is outside the array, outside the ROI or of another
-    level), and followed forward.
+    Works on a padded, flattened array (see
+    :func:`radiomix.features._kernels.neighbourhood.padded_flat`, padding 1): a run is a
+    maximal sequence of ROI voxels ``k, k + o, k + 2o, ...`` with one grey level (padding
+    and non-ROI voxels hold 0, so runs stop there). Runs along ``-o`` are those along
+    ``o``, so the kernel walks every direction with the positive offset ``|o|``. ROI voxels
+    are visited in ascending flat order, so the predecessor ``k - |o|`` comes first: the
+    position of ``k`` in its run is one more than the predecessor's when both hold the
+    same level, else 1, and a run is counted at its last voxel (the successor
+    ``k + |o|`` holds another level) with its length, that position. Each direction costs
+    O(N_v); voxels outside the ROI are never scanned.
 
     Parameters
     ----------
-    levels : (Z, Y, X) ndarray of int64
-        Grey levels 1..``n_levels`` inside the ROI, 0 outside.
-    directions : (D, 3) ndarray of int64
-        Unit direction vectors (dz, dy, dx).
+    levels : (M,) ndarray of int64
+        Padded flat grey levels: 1..``n_levels`` inside the ROI, 0 outside.
+    roi : (N_v,) ndarray of int64
+        Ascending flat indices of the ROI voxels.
+    voxel_slice : (N_v,) ndarray of int64
+        Group (slice) of each ROI voxel; used when ``n_groups > 1``.
+    offsets : (D,) ndarray of int64
+        Flat offset of each direction.
     n_levels : int
         Number of grey levels N_g.
     max_run : int
-        Longest possible run (the largest array dimension).
-    per_slice : bool
-        Count each slice (axis 0) separately (2D, in-plane directions only); otherwise one
-        group for the volume.
+        Longest possible run (the largest array dimension along the directions).
+    n_groups : int
+        Number of groups: the slice count for per-slice (2D) counting, 1 for the volume.
 
     Returns
     -------
     (G, D, N_g, max_run) ndarray of int64
         Run counts; element ``[g, d, i - 1, j - 1]`` counts runs of level ``i`` and length
-        ``j``. ``G`` is Z when ``per_slice`` and 1 otherwise.
+        ``j``.
     """
-    nz, ny, nx = levels.shape
-    n_dirs = directions.shape[0]
-    n_groups = nz if per_slice else 1
+    n_dirs = offsets.shape[0]
     out = np.zeros((n_groups, n_dirs, n_levels, max_run), dtype=np.int64)
+    position = np.zeros(levels.shape[0], dtype=np.int64)
     for d in range(n_dirs):
-        dz = directions[d, 0]
-        dy = directions[d, 1]
-        dx = directions[d, 2]
-        for z in range(nz):
-            g = z if per_slice else 0
-            for y in range(ny):
-                for x in range(nx):
-                    a = levels[z, y, x]
-                    if a == 0:
-                        continue
-                    zp = z - dz
-                    yp = y - dy
-                    xp = x - dx
-                    inside = 0 <= zp < nz and 0 <= yp < ny and 0 <= xp < nx
-                    if inside and levels[zp, yp, xp] == a:
-                        continue  # not the first voxel of its run
-                    length = 1
-                    zn = z + dz
-                    yn = y + dy
-                    xn = x + dx
-                    while 0 <= zn < nz and 0 <= yn < ny and 0 <= xn < nx:
-                        if levels[zn, yn, xn] != a:
-                            break
-                        length += 1
-                        zn += dz
-                        yn += dy
-                        xn += dx
-                    out[g, d, a - 1, length - 1] += 1
+        o = abs(offsets[d])
+        for v in range(roi.shape[0]):
+            k = roi[v]
+            a = levels[k]
+            p = position[k - o] + 1 if levels[k - o] == a else 1
+            position[k] = p
+            g = voxel_slice[v] if n_groups > 1 else 0
+            out[g, d, a - 1, p - 1] += levels[k + o] != a
     return out
