@@ -90,10 +90,68 @@ def max_pairwise_distance(points: np.ndarray) -> float:
 
 
 @numba.njit(cache=True)
+def _outside_extreme_octagon(px: np.ndarray, py: np.ndarray) -> np.ndarray:
+    """Indices (ascending) of the points not clearly inside the polygon of the extremes.
+
+    Akl-Toussaint filter: the points extreme along the eight directions at multiples of 45
+    degrees span a convex polygon inside the convex hull; points inside it by a margin
+    (1e-9 of the squared extent, far above rounding) are neither hull vertices nor able to
+    change the monotone chain's choices, so the hull of the kept points is the hull of all
+    points. The kept points keep their input order.
+    """
+    n = px.shape[0]
+    # Directions counter-clockwise from -x: (-1,0), (-1,-1), (0,-1), (1,-1), (1,0), (1,1),
+    # (0,1), (-1,1); corner c maximises dx[c] * x + dy[c] * y.
+    dx = np.array([-1.0, -1.0, 0.0, 1.0, 1.0, 1.0, 0.0, -1.0])
+    dy = np.array([0.0, -1.0, -1.0, -1.0, 0.0, 1.0, 1.0, 1.0])
+    corner = np.zeros(8, dtype=np.int64)
+    value = np.full(8, -np.inf)
+    for p in range(n):
+        for c in range(8):
+            v = dx[c] * px[p] + dy[c] * py[p]
+            if v > value[c]:
+                value[c] = v
+                corner[c] = p
+    ext = max(value[4] + value[0], value[6] + value[2])  # x and y extents
+    eps = 1e-9 * ext * ext
+    # Distinct consecutive corners form the polygon's edges.
+    ea = np.empty(8, dtype=np.int64)
+    eb = np.empty(8, dtype=np.int64)
+    n_edges = 0
+    for c in range(8):
+        a = corner[c]
+        b = corner[(c + 1) % 8]
+        if a != b:
+            ea[n_edges] = a
+            eb[n_edges] = b
+            n_edges += 1
+    keep = np.empty(n, dtype=np.int64)
+    k = 0
+    if n_edges < 3:
+        for p in range(n):
+            keep[p] = p
+        return keep
+    for p in range(n):
+        inside = True
+        for e in range(n_edges):
+            a = ea[e]
+            b = eb[e]
+            cross = (px[b] - px[a]) * (py[p] - py[a]) - (py[b] - py[a]) * (px[p] - px[a])
+            if cross <= eps:
+                inside = False
+                break
+        if not inside:
+            keep[k] = p
+            k += 1
+    return keep[:k]
+
+
+@numba.njit(cache=True)
 def _hull_2d(px: np.ndarray, py: np.ndarray) -> np.ndarray:
     """Indices of the 2D convex hull of points (px, py), counter-clockwise (monotone chain)."""
-    n = px.shape[0]
-    order = np.argsort(px, kind="mergesort")
+    cand = _outside_extreme_octagon(px, py)
+    order = cand[np.argsort(px[cand], kind="mergesort")]
+    n = order.shape[0]
     # Sort runs of equal x by y (insertion sort: runs are short).
     i = 0
     while i < n:
@@ -143,6 +201,8 @@ def min_box_flush_with_planes(
     For each unit normal ``n`` (with in-plane orthonormal basis ``u``, ``v``) the height is
     the extent of the points along ``n`` and the base the minimum-area rectangle of the
     projected points, which has a side collinear with an edge of their 2D convex hull.
+    Normals whose height times projected hull area (a lower bound of their boxes) exceeds
+    the best volume found by more than 1e-6 relative are skipped: they cannot win.
 
     Returns
     -------
@@ -172,6 +232,16 @@ def min_box_flush_with_planes(
         hull = _hull_2d(px, py)
         m = hull.shape[0]
         if m < 3:
+            continue
+        # Lower bound: every box of this height has a base of at least the area of the
+        # projected hull. A bound above the best volume by far more than rounding (1e-6
+        # relative) cannot give a smaller volume nor a near-tie: skip its rectangles.
+        poly2 = 0.0
+        for e in range(m):
+            a = hull[e]
+            b = hull[(e + 1) % m]
+            poly2 += px[a] * py[b] - px[b] * py[a]
+        if 0.5 * poly2 * height > best[0] * (1.0 + 1e-6):
             continue
         for e in range(m):
             a = hull[e]

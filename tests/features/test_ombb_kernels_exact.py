@@ -1,0 +1,92 @@
+"""OMBB kernels against independent computations (scipy's Qhull and a numpy search).
+
+The 2D hull of the OMBB search drops the points that lie clearly inside the polygon of the
+eight extreme points before the monotone chain (Akl-Toussaint); the hull must stay the exact
+vertex set that Qhull finds, in counter-clockwise order, and the box search must give the
+box of the plain definition (every facet normal, every 2D hull edge).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.spatial import ConvexHull
+
+from radiomix.features import morphology as morph
+from radiomix.features._kernels import morphology as _k
+
+
+def _points(kind: str, n: int, rng: np.random.Generator) -> np.ndarray:
+    if kind == "normal":
+        return rng.normal(size=(n, 2))
+    if kind == "grid":  # many equal x, equal y and collinear points
+        return np.round(rng.normal(size=(n, 2)) * 3.0) / 2.0
+    t = rng.uniform(0.0, 2.0 * np.pi, n)  # near-circle: most points are hull vertices
+    return np.c_[np.cos(t), np.sin(t)] * rng.uniform(0.999, 1.0, (n, 1))
+
+
+@pytest.mark.parametrize("kind", ["normal", "grid", "circle"])
+def test_hull_2d_is_qhull_vertex_set_counter_clockwise(kind: str) -> None:
+    rng = np.random.default_rng(7)
+    for _ in range(200):
+        pts = _points(kind, int(rng.integers(4, 400)), rng)
+        px, py = np.ascontiguousarray(pts[:, 0]), np.ascontiguousarray(pts[:, 1])
+        idx = _k._hull_2d(px, py)
+        ref = ConvexHull(pts)  # 2D: vertices counter-clockwise, collinear points left out
+        assert sorted(pts[idx].tolist()) == sorted(pts[ref.vertices].tolist())
+        # Counter-clockwise: every consecutive triple turns left.
+        q = pts[idx]
+        a, b, c = q, np.roll(q, -1, axis=0), np.roll(q, -2, axis=0)
+        cross = (b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (b[:, 1] - a[:, 1]) * (
+            c[:, 0] - a[:, 0]
+        )
+        assert np.all(cross > 0)
+        # It starts at the point of least x (least y among equal x), as the chain does.
+        first = np.lexsort((pts[:, 1], pts[:, 0]))[0]
+        assert np.array_equal(pts[idx[0]], pts[first])
+
+
+def test_extreme_octagon_filter_keeps_every_hull_vertex() -> None:
+    rng = np.random.default_rng(3)
+    for kind in ("normal", "grid", "circle"):
+        for _ in range(100):
+            pts = _points(kind, int(rng.integers(4, 300)), rng)
+            px, py = np.ascontiguousarray(pts[:, 0]), np.ascontiguousarray(pts[:, 1])
+            kept = _k._outside_extreme_octagon(px, py)
+            assert np.all(np.diff(kept) > 0)  # input order kept
+            assert set(ConvexHull(pts).vertices.tolist()) <= set(kept.tolist())
+    # A filled disc: most points are inside the octagon and dropped.
+    pts = _points("normal", 2000, np.random.default_rng(0))
+    kept = _k._outside_extreme_octagon(
+        np.ascontiguousarray(pts[:, 0]), np.ascontiguousarray(pts[:, 1])
+    )
+    assert kept.size < 200
+
+
+def _reference_box(points: np.ndarray, normals: np.ndarray) -> float:
+    """Smallest box volume with a face perpendicular to one of ``normals`` (plain numpy)."""
+    us, vs = morph._plane_bases(normals)
+    best = np.inf
+    for n, u, v in zip(normals, us, vs, strict=True):
+        h = points @ n
+        p2 = np.c_[points @ u, points @ v]
+        hull = p2[ConvexHull(p2).vertices]
+        edges = np.roll(hull, -1, axis=0) - hull
+        for e in edges / np.linalg.norm(edges, axis=1, keepdims=True):
+            s = hull @ e
+            t = hull @ np.array([-e[1], e[0]])
+            best = min(best, np.ptp(s) * np.ptp(t) * np.ptp(h))
+    return best
+
+
+def test_box_search_matches_plain_search_on_random_polytopes() -> None:
+    rng = np.random.default_rng(11)
+    for _ in range(10):
+        cloud = rng.normal(size=(300, 3)) * np.array([3.0, 2.0, 1.0])
+        hull = ConvexHull(cloud)
+        pts = cloud[hull.vertices] - cloud[hull.vertices].mean(axis=0)
+        cands = morph._unique_directions(np.vstack([np.eye(3), hull.equations[:, :3]]))
+        us, vs = morph._plane_bases(cands)
+        got = _k.min_box_flush_with_planes(np.ascontiguousarray(pts), cands, us, vs)
+        assert got[0] == pytest.approx(_reference_box(pts, cands), rel=1e-12)
+        assert got[1] * got[2] * got[3] == pytest.approx(got[0], rel=1e-12)
