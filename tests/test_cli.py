@@ -137,10 +137,15 @@ def test_ibsi_check_json_digital_phantom():
 
 
 def test_every_command_has_help():
-    for cmd in ("extract", "features", "ibsi-check", "demo"):
+    for cmd in ("extract", "features", "ibsi-check", "run", "model", "demo", "report"):
         res = runner.invoke(app, [cmd, "--help"])
-        assert res.exit_code == 0
+        assert res.exit_code == 0, cmd
         assert "Usage" in res.output
+    res = runner.invoke(app, ["standardise", "fit", "--help"])
+    assert res.exit_code == 0
+    assert "landmarks" in res.output
+    # the evaluation command is `model` (the spelling); the old name is gone
+    assert runner.invoke(app, ["evaluate", "--help"]).exit_code == 2
 
 
 def test_real_subprocess(tmp_path, phantom):

@@ -182,7 +182,13 @@ def model_command(
         ),
     ] = None,
     deep_pca: Annotated[int | None, typer.Option(help="PCA components of the deep block.")] = None,
-    tune: Annotated[bool, typer.Option(help="Tune hyper-parameters in the inner loop.")] = True,
+    tune: Annotated[
+        bool,
+        typer.Option(
+            help="Tune hyper-parameters in the inner loop (survival: the Cox penalty among "
+            "0.01, 0.1, 1)."
+        ),
+    ] = True,
     validation: Annotated[
         Validation,
         typer.Option(
@@ -214,8 +220,8 @@ def model_command(
         typer.Option(
             help="Also compare arms on identical patient-grouped nested-CV splits: 'all' or a "
             "comma list of clinical, radiomics, deep, fused, clinical+radscore (built from the "
-            "chosen columns; --model is the imaging arms' model): arms.csv, arms_tests.csv, "
-            "roc_arms.png."
+            "chosen columns; --model is the imaging arms' model; the first arm is the "
+            "reference of the tests): arms.csv, arms_tests.csv, roc_arms.png."
         ),
     ] = None,
     time: Annotated[str | None, typer.Option(help="Survival time column.")] = None,
@@ -250,8 +256,27 @@ def model_command(
                 "selector": selector,
                 "seed": seed,
                 "tune": tune,
+                "validation": None if time is not None else validation.value,
+                "arms": arms,
             }
             if time is not None and event is not None:
+                ignored = [
+                    flag
+                    for flag, used in (
+                        ("--arms", arms is not None),
+                        ("--validation", validation is not Validation.nested),
+                        ("--selector", selector is not None),
+                        ("--permutations", permutations > 0),
+                        ("--level", level is not Level.row),
+                        ("--deep-pca", deep_pca is not None),
+                    )
+                    if used
+                ]
+                if ignored:
+                    raise InputError(
+                        f"{', '.join(ignored)} apply to classification; the survival analysis "
+                        "(--time/--event) is a patient-grouped nested CV of a Cox model"
+                    )
                 doc = _run_survival(
                     frame,
                     X,

@@ -799,7 +799,7 @@ def run_demo(
                         "chosen": [f.get("best_params") for f in
                                    result.folds.to_dict("records")]}
         curves["roc"][key] = roc_band(y01, P, groups=g_row, n_bootstrap=min(plan.n_bootstrap, 200),
-                                      random_state=seed)
+                                      random_state=seed, cross_validated=True)
         curves["calibration"][key] = calibration_table(y01, P, n_bins=5 if len(y01) >= 25 else 3)
         pred_frames.append(result.predictions.assign(arm=key))
     for key in ("clinical", "clinical_radscore", "radiomics_knn", "fused_knn"):

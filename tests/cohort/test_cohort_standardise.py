@@ -164,6 +164,16 @@ def test_standardisation_errors(tmp_path):
         load_study(_study(other, settings={"preprocess": {"normalise": "nyul"}}))
     with pytest.raises(SettingsError, match=r"nyul_landmarks is set but preprocess\.normalise"):
         load_study(_study(other, settings={"preprocess": {"nyul_landmarks": "x.json"}}))
+    # a registered tag is analysed on another grid than the one the landmarks were fitted on
+    doc = yaml.safe_load(study.read_text(encoding="utf-8"))
+    doc["tags"]["mr2"] = {
+        "settings": {"preprocess": {"normalise": "nyul", "nyul_landmarks": "x.json"}},
+        "register_to": "mr",
+    }
+    registered = tmp_path / "registered.yaml"
+    registered.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+    with pytest.raises(SettingsError, match="normalise nyul and register_to together"):
+        load_study(registered, require_landmarks=False)
     res = CliRunner().invoke(
         standardise_app, ["fit", str(study), "--tag", "mr", "--where", "centre", "--out", "x"]
     )

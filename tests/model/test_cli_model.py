@@ -300,3 +300,17 @@ def test_arms_subset_and_unknown_arm(tmp_path):
     res = runner.invoke(app, [*base, "--arms", "clinical,deep", "--out", str(tmp_path / "c")])
     assert res.exit_code == 1
     assert "['deep'] cannot be built" in res.output
+
+
+def test_survival_refuses_classification_options(tmp_path):
+    clinical = pd.read_csv(require_data("sts", "clinical.csv"))
+    merged = clinical[["patient_id", "age"]].merge(
+        sarcoma_lung_metastasis_outcome(clinical), on="patient_id"
+    )
+    path = tmp_path / "surv.csv"
+    merged.to_csv(path, index=False)
+    survival = ["--clinical", str(path), "--time", "time_years", "--event", "event"]
+    extra = ["--arms", "all", "--permutations", "10", "--out", str(tmp_path / "o")]
+    res = runner.invoke(app, [*survival, "--columns", "age", *extra])
+    assert res.exit_code == 1
+    assert "--arms, --permutations apply to classification" in res.output

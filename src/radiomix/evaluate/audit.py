@@ -41,9 +41,11 @@ class LeakageAudit:
     table : DataFrame
         One row per (split, scheme): ``split`` (:data:`NAIVE_LABEL` or
         :data:`GROUPED_LABEL`), ``leaky``, ``scheme``, ``accuracy``, ``roc_auc`` (means over
-        repeats), ``roc_auc_sd`` (across repeats), ``roc_auc_ci_low``/``high`` (95 % patient
-        bootstrap of the repeat-averaged AUC: each replicate draws patients once and every
-        repeat scores the drawn patients of its test set),
+        repeats; for cross-validation the AUC of each repeat's pooled out-of-fold
+        predictions), ``roc_auc_sd`` (across test folds), ``roc_auc_ci_low``/``high`` (95 %
+        patient bootstrap of the repeat-averaged AUC: each replicate draws patients once and
+        every repeat scores the drawn patients of its test set; widened by
+        :data:`~radiomix.evaluate.bootstrap.CV_INTERVAL_SCALE` for cross-validation),
         ``test_rows_with_patient_in_train`` (share of test rows whose patient also
         has training rows).
     inflation : DataFrame
@@ -157,17 +159,17 @@ def leakage_audit(
                 weighted_roc_auc(y01[te], p, W[:, te]) for p, te in zip(probas, tests, strict=True)
             ]
         lo, hi, _ = percentile_interval(np.mean(reps, axis=0))
+        auc = float(np.mean(aucs))
         if shared_rows:  # out-of-fold predictions: the training side too
-            lo, hi = widen_interval(
-                float(np.mean(pooled)), lo, hi, scale=CV_INTERVAL_SCALE, bounds=(0, 1)
-            )
+            auc = float(np.mean(pooled))
+            lo, hi = widen_interval(auc, lo, hi, scale=CV_INTERVAL_SCALE, bounds=(0, 1))
         rows.append(
             {
                 "split": split,
                 "leaky": split == NAIVE_LABEL,
                 "scheme": scheme,
                 "accuracy": float(np.mean(accs)),
-                "roc_auc": float(np.mean(aucs)),
+                "roc_auc": auc,
                 "roc_auc_sd": float(np.std(aucs)),
                 "roc_auc_ci_low": lo,
                 "roc_auc_ci_high": hi,

@@ -26,10 +26,13 @@ def roc_figure(
     """ROC curves (mean out-of-fold prediction per row) with 95 % patient-bootstrap bands.
 
     The band is the pointwise 2.5–97.5 % range of the bootstrap ROC curves' TPR on a fixed
-    FPR grid.
+    FPR grid; for cross-validated results its distances from the curve are widened by
+    :data:`~radiomix.evaluate.bootstrap.CV_INTERVAL_SCALE`, like the AUC interval.
     """
     from matplotlib.figure import Figure
     from sklearn.metrics import roc_curve
+
+    from radiomix.evaluate.bootstrap import CV_INTERVAL_SCALE
 
     fig = Figure(figsize=(5.5, 5))
     ax = fig.add_subplot()
@@ -60,6 +63,10 @@ def roc_figure(
         )[0]
         if curves:
             lo, hi = np.quantile(np.vstack(curves), [0.025, 0.975], axis=0)
+            if res.settings.get("cross_validated"):
+                mid = np.interp(grid, fpr, tpr)
+                lo = np.clip(mid - CV_INTERVAL_SCALE * (mid - lo), 0.0, 1.0)
+                hi = np.clip(mid + CV_INTERVAL_SCALE * (hi - mid), 0.0, 1.0)
             ax.fill_between(grid, lo, hi, color=line.get_color(), alpha=0.15)
     ax.plot([0, 1], [0, 1], color="grey", lw=0.8, ls="--")
     ax.set_xlabel("1 - specificity")

@@ -21,7 +21,7 @@ from radiomix.evaluate.bootstrap import (
     widen_interval,
 )
 from radiomix.evaluate.splits import check_groups, grouped_cv_splits
-from radiomix.evaluate.validate import _rows, groups_fit_params, single_blas_thread
+from radiomix.evaluate.validate import _rows, groups_fit_params, route_groups, single_blas_thread
 from radiomix.types import FloatArray
 
 MIN_AT_RISK = 10
@@ -429,9 +429,10 @@ def fit_survival_tuned(
     g = check_groups(groups, t.size)
     y = survival_target(t, e)
     est = clone(estimator)
-    fit_params = groups_fit_params(est, g)
     if not param_grid:
-        return est.fit(X, y, **fit_params)
+        return est.fit(X, y, **groups_fit_params(est, g))
+    est, param_grid = route_groups(est, param_grid)
+    fit_params = groups_fit_params(est, g)
     n_patients = np.unique(g).size
     if not (isinstance(inner_splits, (int, np.integer)) and 2 <= inner_splits <= n_patients):
         raise InputError(

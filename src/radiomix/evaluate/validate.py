@@ -177,13 +177,16 @@ def fit_tuned(
     Returns
     -------
     estimator
-        Fitted; a ``GridSearchCV`` when a grid is given (``best_params_``).
+        Fitted; a ``GridSearchCV`` when a grid is given (``best_params_``; a bare model
+        whose ``fit`` takes ``groups`` is tuned as the step ``model`` of a one-step
+        pipeline, see :func:`route_groups`).
     """
     X, y, g = _check_xy(X, y, groups)
     est = clone(estimator)
-    fit_params = groups_fit_params(est, g)
     if not param_grid:
-        return est.fit(X, y, **fit_params)
+        return est.fit(X, y, **groups_fit_params(est, g))
+    est, param_grid = route_groups(est, param_grid)
+    fit_params = groups_fit_params(est, g)
     n_classes = np.unique(y).size
     inner = StratifiedGroupKFold(n_splits=inner_splits, shuffle=True, random_state=random_state)
     search = GridSearchCV(
@@ -195,6 +198,25 @@ def fit_tuned(
         error_score="raise",
     )
     return search.fit(X, y, groups=g, **fit_params)
+
+
+def route_groups(
+    estimator: BaseEstimator, param_grid: Mapping[str, Sequence[Any]]
+) -> tuple[BaseEstimator, dict[str, Sequence[Any]]]:
+    """Make a model that takes ``groups`` tunable by ``GridSearchCV`` without losing them.
+
+    ``GridSearchCV.fit(X, y, groups=...)`` keeps ``groups`` for its own splitter; a bare
+    model whose ``fit`` asks for them would receive nothing (or the name twice). Such a model
+    is wrapped as the step ``model`` of a one-step :class:`~sklearn.pipeline.Pipeline` and its
+    grid keys prefixed, so the ids reach it as ``model__groups``, sliced per inner fold.
+    Other estimators are returned unchanged.
+    """
+    from sklearn.pipeline import Pipeline
+
+    if isinstance(estimator, Pipeline) or not groups_fit_params(estimator, np.zeros(0)):
+        return estimator, dict(param_grid)
+    grid = {f"model__{k}": v for k, v in param_grid.items()}
+    return Pipeline([("model", estimator)]), grid
 
 
 def groups_fit_params(estimator: BaseEstimator, groups: np.ndarray) -> dict[str, Any]:
@@ -393,6 +415,7 @@ def _finish(
         "level": level,
         "n_bootstrap": n_bootstrap,
         "bootstrap": interval,
+        "cross_validated": cross_validated,
         "threshold": threshold,
         "random_state": random_state,
     }

@@ -100,6 +100,7 @@ def roc_band(
     random_state: int = 0,
     level: float = 0.95,
     grid: FloatArray = FPR_GRID,
+    cross_validated: bool = False,
 ) -> dict[str, list[float]]:
     """Vertically averaged ROC curve and its patient-bootstrap percentile band.
 
@@ -115,6 +116,9 @@ def roc_band(
         Replicates, seed and coverage of the band.
     grid : ndarray
         FPR grid.
+    cross_validated : bool
+        ``proba`` are out-of-fold predictions: the band's distances from the curve are
+        widened by :data:`~radiomix.evaluate.bootstrap.CV_INTERVAL_SCALE`, like the AUC's.
 
     Returns
     -------
@@ -122,7 +126,7 @@ def roc_band(
         ``fpr`` (the grid), ``tpr`` (average over repeats), ``tpr_low``, ``tpr_high``
         (percentiles of the replicates' averaged curves), ``n_boot`` (valid replicates).
     """
-    from radiomix.evaluate.bootstrap import patient_bootstrap_weights
+    from radiomix.evaluate.bootstrap import CV_INTERVAL_SCALE, patient_bootstrap_weights
 
     yb, P = _check_binary(y, proba)
     curve = np.mean([tpr_at(*weighted_roc_points(yb, p), grid) for p in P], axis=0)
@@ -136,6 +140,9 @@ def roc_band(
     a = (1 - level) / 2
     lo, hi = (np.quantile(R, [a, 1 - a], axis=0) if len(R) else
               (np.full(grid.size, np.nan), np.full(grid.size, np.nan)))
+    if cross_validated:
+        lo = np.clip(curve - CV_INTERVAL_SCALE * (curve - lo), 0.0, 1.0)
+        hi = np.clip(curve + CV_INTERVAL_SCALE * (hi - curve), 0.0, 1.0)
     return {
         "fpr": grid.tolist(),
         "tpr": curve.tolist(),

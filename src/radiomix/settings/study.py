@@ -28,7 +28,9 @@ Example
       mr_t1:
         settings:
           preprocess: {bias_field: true, normalise: nyul, nyul_landmarks: mr_t1_landmarks.json}
-        register_to: ct                       # analysed on the CT grid, in the CT mask
+      mr_t2:
+        settings: {preprocess: {normalise: zscore}}
+        register_to: mr_t1                    # analysed on the T1 grid, in the T1 mask
         registration: {transform: rigid}
     deep: {model: resnet18, mode: 2.5d, weights: imagenet}
 
@@ -432,7 +434,8 @@ class Study:
                     [t, h, dataclasses.asdict(self.settings.tags[t].roi)]
                     for t, h in self.tag_hashes().items()
                 ],
-                # only present when used, so that studies without them keep their hash
+                # absent when no tag is registered (settings hashes still change whenever the
+                # settings dataclasses gain a field: cached cases are then recomputed once)
                 **(
                     {"registration": {t: self._tag_options(t) for t in self.registered_tags}}
                     if self.registered_tags
@@ -603,6 +606,13 @@ def study_from_dict(
         name = ext.preprocess.nyul_landmarks
         if name is None:
             continue
+        if settings.tags[tag].register_to is not None:
+            raise SettingsError(
+                f"tags.{tag}: normalise nyul and register_to together are not supported: the "
+                "landmarks are fitted on native images, while a registered tag is analysed "
+                "resampled onto the reference grid (other voxels, padded border); use zscore "
+                "or minmax on the ROI, or do not register this tag"
+            )
         lm = Path(expand_env(name)).expanduser()
         lm = Path(os.path.normpath(lm if lm.is_absolute() else folder / lm))
         if require_landmarks and not lm.is_file():
