@@ -37,7 +37,7 @@ from radiomix.settings import (
     settings_hash,
     settings_to_dict,
 )
-from radiomix.settings.steps import RegistrationSettings
+from radiomix.settings.steps import PreprocessSettings, RegistrationSettings
 from radiomix.table import file_hash, package_versions
 
 if TYPE_CHECKING:
@@ -206,7 +206,7 @@ def extract(
                 f"{_prefix(case_id)}preprocess.ring_clip is organ but no organ mask was given:"
                 " fill the <tag>_organ column of the manifest, or pass --organ-mask"
             )
-        organ = _organ_array(organ_mask, checked, pre.organ_label, resample_mask, case_id)
+        organ = _organ_array(organ_mask, checked, pre, resample_mask, case_id)
     processed = process_case(checked, s, organ_mask=organ, scale=scale)
     features = compute_features(processed.context, s, tag=tag)
     for filt in s.response_maps.filters:
@@ -337,16 +337,29 @@ def _registered_case(
 def _organ_array(
     organ_mask: str | Path,
     checked: CheckedCase,
-    organ_label: int | None,
+    pre: PreprocessSettings,
     resample_mask: bool,
     case_id: str | None,
 ) -> np.ndarray:
     """The organ mask as a (Z, Y, X) bool array on the grid of ``checked`` (the reference
     grid of a registered case: organ masks of registered images are those of the
-    reference)."""
+    reference). RTSTRUCT ROIs and SEG segments are chosen by ``pre.organ_roi_name`` (or the
+    SEG segment number ``pre.organ_label``)."""
     grid = checked.image  # the reference grid when the image was registered
+    organ_label = pre.organ_label
     dicom = is_dicom_object(organ_mask)
-    organ = load_mask(organ_mask, grid, segment=organ_label if dicom else None)
+    try:
+        organ = load_mask(
+            organ_mask,
+            grid,
+            roi_name=pre.organ_roi_name if dicom else None,
+            segment=organ_label if dicom else None,
+        )
+    except InputError as exc:
+        raise type(exc)(
+            f"organ mask: {exc} (the organ's ROI is chosen by preprocess.organ_roi_name; "
+            "--roi-name chooses the tumour)"
+        ) from exc
     diffs = geometry_differences(grid, organ)
     if diffs:
         if not resample_mask:

@@ -223,6 +223,7 @@ def test_options_reach_the_settings_dict_and_hash():
             "ring_outer_mm": 5,
             "ring_clip": "organ",
             "organ_label": 2,
+            "organ_roi_name": None,
             "nyul_landmarks": None,
         }
     }

@@ -136,3 +136,45 @@ def test_organ_mask_errors(tmp_path):
         preprocess(
             np.zeros(mask.shape), mask, spacing, PreprocessSettings(**RING), organ_mask=nowhere
         )
+
+
+def test_rtstruct_organ_chosen_by_roi_name(tmp_path):
+    """An RTSTRUCT organ mask (the CT phantom's GTV-1 as the 'organ') selected by
+    ``organ_roi_name``; the tumour is a small box inside it. The ring's voxel count equals
+    the ring recomputed here, clipped to the RTSTRUCT rasterised by the loader."""
+    from radiomix.io import load_image, load_mask
+
+    folder = require_data("ibsi1", "ct_phantom", "dicom")
+    image = load_image(folder / "image")
+    rtstruct = folder / "mask" / "DCM_RS_00060.dcm"
+    organ = sitk.GetArrayFromImage(load_mask(rtstruct, image, roi_name="GTV-1")) > 0
+    centre = np.round(np.argwhere(organ).mean(axis=0)).astype(int)
+    tumour = np.zeros(organ.shape, dtype=np.uint8)
+    z, y, x = centre
+    tumour[z - 1 : z + 2, y - 6 : y + 6, x - 6 : x + 6] = 1
+    t_img = sitk.GetImageFromArray(tumour)
+    t_img.CopyInformation(image)
+    t_path = tmp_path / "tumour.nii.gz"
+    sitk.WriteImage(t_img, str(t_path))
+    sp = image.GetSpacing()
+    ring = _expected_ring(tumour > 0, (sp[2], sp[1], sp[0]), organ, outer=4.0)
+    assert ring.any()
+    settings = settings_from_dict(
+        {
+            "preprocess": {**RING, "ring_outer_mm": 4.0, "organ_roi_name": "GTV-1"},
+            "features": {"families": ["morph"]},
+        }
+    )
+    got = extract(folder / "image", t_path, settings=settings, tag="ct", organ_mask=rtstruct)
+    voxel = sp[0] * sp[1] * sp[2]
+    assert got.features["ct.original.morph.volume_voxels"] == pytest.approx(ring.sum() * voxel)
+    wrong = settings_from_dict(
+        {
+            "preprocess": {**RING, "ring_outer_mm": 4.0, "organ_roi_name": "Liver"},
+            "features": {"families": ["morph"]},
+        }
+    )
+    with pytest.raises(InputError, match=r"organ mask: .*organ_roi_name"):
+        extract(folder / "image", t_path, settings=wrong, tag="ct", organ_mask=rtstruct)
+    with pytest.raises(SettingsError, match=r"organ_label or preprocess\.organ_roi_name"):
+        settings_from_dict({"preprocess": {**RING, "organ_label": 1, "organ_roi_name": "L"}})

@@ -422,8 +422,11 @@ class PreprocessSettings:
         the image grid (or is resampled with ``roi.resample_mask``); a missing organ mask
         is an error of the case. Needs ``roi="ring"``.
     organ_label : int or None
-        Label of the organ in the organ mask; ``None``: the organ mask must be binary
-        (0/1), as for ROI masks.
+        Label of the organ in the organ mask (label image), or segment number (DICOM SEG);
+        ``None``: the organ mask must be binary (0/1), as for ROI masks.
+    organ_roi_name : str or None
+        Name of the organ's ROI in an RTSTRUCT organ mask (or segment label of a SEG), e.g.
+        ``Liver``; needed when the file holds several ROIs.
     """
 
     bias_field: bool = False
@@ -436,6 +439,7 @@ class PreprocessSettings:
     ring_outer_mm: float | None = None
     ring_clip: RingClip = "none"
     organ_label: int | None = None
+    organ_roi_name: str | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.bias_field, bool):
@@ -498,6 +502,13 @@ class PreprocessSettings:
             _fail(f"preprocess.organ_label must be an integer, got {lab!r}")
         if lab is not None and self.ring_clip != "organ":
             _fail("preprocess.organ_label is set but preprocess.ring_clip is not organ")
+        name = self.organ_roi_name
+        if name is not None and not (isinstance(name, str) and name.strip()):
+            _fail(f"preprocess.organ_roi_name must be a non-empty string, got {name!r}")
+        if name is not None and self.ring_clip != "organ":
+            _fail("preprocess.organ_roi_name is set but preprocess.ring_clip is not organ")
+        if name is not None and lab is not None:
+            _fail("give preprocess.organ_label or preprocess.organ_roi_name, not both")
 
     @property
     def active(self) -> bool:
