@@ -56,6 +56,7 @@ from radiomix.settings.study import RESERVED_COLUMNS, Study, load_study
 if TYPE_CHECKING:
     from radiomix.deep import DeepSettings
     from radiomix.extraction import Reference
+    from radiomix.io.manifest import ManifestRow
     from radiomix.process.normalise import StandardScale
 
 log = logging.getLogger(__name__)
@@ -514,6 +515,22 @@ def case_key(
     return hashlib.sha256(blob.encode()).hexdigest()[:32]
 
 
+def _manifest_rows(study: Study, *, carry: tuple[str, ...]) -> list[ManifestRow]:
+    """The study's manifest rows, with the columns ``carry`` kept on each row."""
+    from radiomix.io.manifest import read_manifest
+
+    cols = study.settings.columns
+    return read_manifest(
+        study.manifest,
+        tags=study.tags,
+        data_root=study.data_root,
+        patient_column=cols.patient_id,
+        lesion_column=cols.lesion_id,
+        carry=carry,
+        mask_optional=study.registered_tags,
+    )
+
+
 def plan_cases(
     study: Study, *, hashes: InputHashes | None = None
 ) -> tuple[list[Any], list[CaseTask]]:
@@ -534,20 +551,11 @@ def plan_cases(
         Cases in manifest order, tags in study order.
     """
     from radiomix.extraction import Reference
-    from radiomix.io.manifest import read_manifest
     from radiomix.process.normalise import load_standard_scale
     from radiomix.settings import settings_to_dict
 
     cols = study.settings.columns
-    rows = read_manifest(
-        study.manifest,
-        tags=study.tags,
-        data_root=study.data_root,
-        patient_column=cols.patient_id,
-        lesion_column=cols.lesion_id,
-        carry=cols.carried,
-        mask_optional=study.registered_tags,
-    )
+    rows = _manifest_rows(study, carry=cols.carried)
     from radiomix.table import package_versions
 
     version = package_versions(("radiomix",))["radiomix"]
@@ -1042,7 +1050,6 @@ def fit_study_standard_scale(
 
     from radiomix.check import check_case
     from radiomix.io import is_dicom_object, load_image, load_mask
-    from radiomix.io.manifest import read_manifest
     from radiomix.process.normalise import (
         DEFAULT_LANDMARKS,
         HistogramLandmarks,
@@ -1061,15 +1068,7 @@ def fit_study_standard_scale(
         raise SettingsError(f"region must be foreground, image or roi; got {region!r}")
     where = {k: [str(v) for v in vals] for k, vals in (where or {}).items()}
     cols = study.settings.columns
-    rows = read_manifest(
-        study.manifest,
-        tags=study.tags,
-        data_root=study.data_root,
-        patient_column=cols.patient_id,
-        lesion_column=cols.lesion_id,
-        carry=tuple(dict.fromkeys([*cols.carried, *where])),
-        mask_optional=study.registered_tags,
-    )
+    rows = _manifest_rows(study, carry=tuple(dict.fromkeys([*cols.carried, *where])))
     settings = study.extraction[tag]
     roi_defaults = study.settings.tags[tag].roi
     values: list[Any] = []
