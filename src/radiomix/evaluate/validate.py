@@ -563,17 +563,55 @@ def holdout_validation(
     """
     X, y, g = _check_xy(X, y, groups)
     tr, te = patient_holdout_split(y, groups=g, test_size=test_size, random_state=random_state)
+    return _single_split(
+        f"patient-level hold-out {1 - test_size:.0%}/{test_size:.0%} (seed {random_state})",
+        estimator,
+        X,
+        y,
+        g,
+        Split(0, 0, tr, te),
+        param_grid=param_grid,
+        inner_splits=inner_splits,
+        level=level,
+        n_bootstrap=n_bootstrap,
+        threshold=threshold,
+        random_state=random_state,
+        settings={
+            "test_size": test_size,
+            "n_train_patients": int(np.unique(g[tr]).size),
+            "n_test_patients": int(np.unique(g[te]).size),
+        },
+    )
+
+
+def _single_split(
+    scheme: str,
+    estimator: BaseEstimator,
+    X: Any,
+    y: np.ndarray,
+    g: np.ndarray,
+    split: Split,
+    *,
+    param_grid: Mapping[str, Sequence[Any]] | None,
+    inner_splits: int,
+    level: Level,
+    n_bootstrap: int,
+    threshold: float,
+    random_state: int,
+    settings: dict[str, Any],
+) -> EvaluationResult:
+    """Train (tuned) on one split's training patients, score its test patients: the test
+    patients' labels never shaped the model, so the intervals are not widened."""
     pred, folds, classes = _run_splits(
         estimator,
         X,
         y,
         g,
-        [Split(0, 0, tr, te)],
+        [split],
         param_grid=param_grid,
         inner_splits=inner_splits,
         random_state=random_state,
     )
-    scheme = f"patient-level hold-out {1 - test_size:.0%}/{test_size:.0%} (seed {random_state})"
     return _finish(
         scheme,
         pred,
@@ -583,12 +621,7 @@ def holdout_validation(
         n_bootstrap=n_bootstrap,
         random_state=random_state,
         threshold=threshold,
-        settings={
-            "test_size": test_size,
-            "param_grid": dict(param_grid or {}),
-            "n_train_patients": int(np.unique(g[tr]).size),
-            "n_test_patients": int(np.unique(g[te]).size),
-        },
+        settings={**settings, "param_grid": dict(param_grid or {})},
         cross_validated=False,
     )
 
@@ -627,31 +660,20 @@ def external_validation(
     """
     X, y, g = _check_xy(X, y, groups)
     tr, te = centre_split(centre, groups=g, test_centres=test_centres)
-    pred, folds, classes = _run_splits(
+    return _single_split(
+        f"external validation on centre(s) {', '.join(map(str, test_centres))}",
         estimator,
         X,
         y,
         g,
-        [Split(0, 0, tr, te)],
+        Split(0, 0, tr, te),
         param_grid=param_grid,
         inner_splits=inner_splits,
-        random_state=random_state,
-    )
-    scheme = f"external validation on centre(s) {', '.join(map(str, test_centres))}"
-    return _finish(
-        scheme,
-        pred,
-        folds,
-        classes,
         level=level,
         n_bootstrap=n_bootstrap,
-        random_state=random_state,
         threshold=threshold,
-        settings={
-            "test_centres": [str(c) for c in test_centres],
-            "param_grid": dict(param_grid or {}),
-        },
-        cross_validated=False,
+        random_state=random_state,
+        settings={"test_centres": [str(c) for c in test_centres]},
     )
 
 
