@@ -1,12 +1,12 @@
-"""Faster kernels against independent computations: exact (integer or bit-for-bit) equality.
+"""Faster kernels against independent computations: exact (integer) or last-bit equality.
 
 - GLCM pair counting over the ROI voxels only (padded flat array) against a plain
   Python loop over every voxel pair.
 - GLRLM run counting over the ROI voxels only (padded flat array) against a plain
   Python walk over every voxel and direction.
 - Trilinear interpolation (numba) against ``scipy.ndimage.affine_transform`` (order 1,
-  mode ``nearest``), which it must reproduce bit for bit, on random grids that extrapolate
-  beyond the array and on the IBSI CT phantom / STS CT cases.
+  mode ``nearest``), which it must reproduce to the last bits (rtol 1e-12), on random grids
+  that extrapolate beyond the array and on the IBSI CT phantom / STS CT cases.
 - The 0/1 fast path of mask label selection against :func:`numpy.unique`.
 
 (The interpolation test belongs to ``tests/process``; it sits here with the other kernel
@@ -135,11 +135,18 @@ def scipy_linear(array: np.ndarray, grids: tuple[Grid, Grid, Grid], rng) -> np.n
     )
 
 
-def bits(a: np.ndarray) -> np.ndarray:
-    return np.ascontiguousarray(a, dtype=np.float64).view(np.int64)
+def assert_same_as_scipy(got: np.ndarray, ref: np.ndarray) -> None:
+    """Two kernels (numba, scipy's C) agree to the last bits, not bit for bit.
+
+    Same operations in the same order, but the compilers may contract a*b+c into one fused
+    multiply-add on CPUs that have it, which moves the last bit (~1e-16 relative). rtol 1e-12
+    leaves 4 orders of margin and catches any wrong weight or neighbour (>= 1e-3 relative).
+    """
+    scale = max(1.0, float(np.abs(ref).max(initial=0.0)))
+    np.testing.assert_allclose(got, ref, rtol=1e-12, atol=1e-12 * scale)
 
 
-def test_trilinear_bitwise_equal_to_scipy_random_grids() -> None:
+def test_trilinear_matches_scipy_random_grids() -> None:
     rng = np.random.default_rng(11)
     for _ in range(150):
         shape = tuple(int(s) for s in rng.integers(1, 10, size=3))
@@ -154,21 +161,21 @@ def test_trilinear_bitwise_equal_to_scipy_random_grids() -> None:
             index_range.append((lo, int(rng.integers(lo + 1, g.size + 1))))
         ir = tuple(index_range)
         got = resample(array, grids, order=1, index_range=ir)  # type: ignore[arg-type]
-        assert np.array_equal(bits(got), bits(scipy_linear(array, grids, ir)))
+        assert_same_as_scipy(got, scipy_linear(array, grids, ir))
 
 
-def test_trilinear_bitwise_equal_on_non_contiguous_crop() -> None:
+def test_trilinear_matches_scipy_on_non_contiguous_crop() -> None:
     rng = np.random.default_rng(3)
     full = np.round(rng.normal(size=(12, 15, 14)) * 300.0)
     crop = full[2:10, 1:14, 3:12]  # a view, as the pipeline passes it
     grids = tuple(aligned_grid(n, s, 2.0) for n, s in zip(crop.shape, (3.0, 0.8, 0.8), strict=True))
     ir = tuple((0, g.size) for g in grids)
     got = resample(crop, grids, order=1, index_range=ir)  # type: ignore[arg-type]
-    assert np.array_equal(bits(got), bits(scipy_linear(crop, grids, ir)))
+    assert_same_as_scipy(got, scipy_linear(crop, grids, ir))
 
 
 @pytest.mark.parametrize("case", ["ct_phantom", "STS_002", "STS_048"])
-def test_trilinear_bitwise_equal_on_reference_images(shared_data, case: str) -> None:
+def test_trilinear_matches_scipy_on_reference_images(shared_data, case: str) -> None:
     import SimpleITK as sitk
 
     folder = (
@@ -189,7 +196,7 @@ def test_trilinear_bitwise_equal_on_reference_images(shared_data, case: str) -> 
             )
             ir = tuple((0, g.size) for g in grids)
             got = resample(array, grids, order=1, index_range=ir)  # type: ignore[arg-type]
-            assert np.array_equal(bits(got), bits(scipy_linear(array, grids, ir)))
+            assert_same_as_scipy(got, scipy_linear(array, grids, ir))
 
 
 # --------------------------------------------------------------------------------------
