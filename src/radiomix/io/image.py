@@ -9,6 +9,7 @@ import SimpleITK as sitk
 
 from radiomix.errors import InputError
 from radiomix.io.dicom import read_series
+from radiomix.io.integrity import check_nifti
 from radiomix.io.rtstruct import rasterise_rtstruct
 from radiomix.io.seg import read_seg
 
@@ -38,13 +39,54 @@ def load_image(path: str | Path) -> sitk.Image:
         if _modality(path) is not None:
             raise InputError(f"{path} is a single DICOM file; pass the folder of its series")
         raise InputError(f"unsupported image format: {path} (expected {', '.join(FILE_SUFFIXES)})")
-    image = sitk.ReadImage(str(path))
+    image = _read_file(path, what="image")
     if image.GetNumberOfComponentsPerPixel() != 1:
         raise InputError(
             f"{path} has {image.GetNumberOfComponentsPerPixel()} components per voxel; "
             "a scalar image is needed"
         )
-    return sitk.Cast(image, sitk.sitkFloat64)
+    return sitk.Cast(_as_3d(image, path, what="image"), sitk.sitkFloat64)
+
+
+def _read_file(path: Path, *, what: str) -> sitk.Image:
+    """Read an image file with SimpleITK after the integrity checks it lacks.
+
+    Empty files and NIfTI files that are truncated or hold NaN/inf (which SimpleITK would
+    read as zeros) are refused by :func:`radiomix.io.integrity.check_nifti`; SimpleITK's
+    own errors (unknown format, damaged NRRD/MHA data) become one-line input errors.
+    """
+    if path.stat().st_size == 0:
+        raise InputError(f"{what} file {path} is empty (0 bytes); copy or export it again")
+    if str(path).lower().endswith((".nii", ".nii.gz")):
+        check_nifti(path)
+    try:
+        return sitk.ReadImage(str(path))
+    except RuntimeError as exc:
+        lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+        reason = lines[-1].removeprefix("sitk::ERROR:").strip() if lines else "unknown error"
+        raise InputError(
+            f"cannot read {what} file {path}: {reason[:200]}; check that it is a complete "
+            f"{', '.join(FILE_SUFFIXES)} file"
+        ) from None
+
+
+def _as_3d(image: sitk.Image, path: Path, *, what: str) -> sitk.Image:
+    """A 3D image: a 4D image with a single volume is reduced to it; others are refused."""
+    dim = image.GetDimension()
+    if dim == 3:
+        return image
+    size = image.GetSize()
+    if dim == 4 and size[3] == 1:
+        return sitk.Extract(image, (*size[:3], 0), (0, 0, 0, 0))
+    if dim == 4:
+        raise InputError(
+            f"{what} {path} is 4D with {size[3]} volumes (size {size}); radiomix needs one 3D "
+            "volume: extract the one to use first (e.g. fslroi or sitk.Extract)"
+        )
+    raise InputError(
+        f"{what} {path} is {dim}D (size {size}); radiomix needs a 3D volume (a single slice "
+        "must be stored as a 3D image of one slice)"
+    )
 
 
 def _modality(path: Path) -> str | None:
@@ -108,4 +150,15 @@ def load_mask(
         raise InputError(
             f"mask path {path} is a folder; pass the mask file (NIfTI, RTSTRUCT or SEG)"
         )
-    return sitk.ReadImage(str(path))
+    if not str(path).lower().endswith(FILE_SUFFIXES):
+        raise InputError(
+            f"unsupported mask format: {path} (expected {', '.join(FILE_SUFFIXES)}, an "
+            "RTSTRUCT or a DICOM SEG)"
+        )
+    mask = _read_file(path, what="mask")
+    if mask.GetNumberOfComponentsPerPixel() != 1:
+        raise InputError(
+            f"mask {path} has {mask.GetNumberOfComponentsPerPixel()} components per voxel; "
+            "a label image is needed"
+        )
+    return _as_3d(mask, path, what="mask")

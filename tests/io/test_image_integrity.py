@@ -1,0 +1,165 @@
+"""Damaged image files are refused before SimpleITK reads them as zeros.
+
+Oracles: the files are cut, gzip-wrapped or given NaN here by hand (``gzip``, byte slicing),
+and the expected voxel counts come from the arrays written; SimpleITK itself shows the
+silent failure each check exists for (missing voxels and NaN read as 0).
+"""
+
+from __future__ import annotations
+
+import gzip
+
+import numpy as np
+import pytest
+import SimpleITK as sitk
+
+from _data import require_data
+from radiomix.errors import InputError
+from radiomix.io import load_image, load_mask
+from radiomix.io.integrity import check_nifti
+
+
+def _write(path, array, spacing=(1.0, 1.0, 2.0)):
+    image = sitk.GetImageFromArray(array)
+    image.SetSpacing(spacing)
+    sitk.WriteImage(image, str(path))
+    return path
+
+
+@pytest.fixture
+def volume():
+    return np.random.default_rng(4).normal(40.0, 30.0, size=(6, 9, 11)).astype(np.float32)
+
+
+def test_truncated_sts_ct_was_read_as_zeros_and_is_now_refused(tmp_path):
+    src = require_data("sts", "nifti", "STS_008", "ct", "image.nii.gz")
+    cut = tmp_path / "t.nii.gz"
+    cut.write_bytes(src.read_bytes()[:100_000])
+    silent = sitk.GetArrayFromImage(sitk.ReadImage(str(cut)))  # the failure this guards
+    full = sitk.GetArrayFromImage(sitk.ReadImage(str(src)))
+    assert silent.shape == full.shape and not np.array_equal(silent, full)
+    with pytest.raises(InputError, match=r"t\.nii\.gz is truncated: its gzip stream ends"):
+        load_image(cut)
+    load_image(src)  # the complete file passes
+
+
+@pytest.mark.parametrize("fraction", [0.2, 0.5, 0.9, 0.999])
+def test_any_cut_of_a_gzip_nifti_is_refused(tmp_path, volume, fraction):
+    data = _write(tmp_path / "a.nii.gz", volume).read_bytes()
+    cut = tmp_path / "cut.nii.gz"
+    cut.write_bytes(data[: int(len(data) * fraction)])
+    with pytest.raises(InputError, match="truncated"):
+        load_image(cut)
+
+
+def test_uncompressed_nifti_short_of_its_declared_size(tmp_path, volume):
+    data = _write(tmp_path / "a.nii", volume).read_bytes()
+    declared = volume.size * 4
+    (tmp_path / "cut.nii").write_bytes(data[:-1000])
+    with pytest.raises(
+        InputError,
+        match=rf"declares 11x9x6 voxels of 32 bits \({declared:,} bytes from offset 352\), "
+        rf"but the file holds {declared - 1000:,} data bytes",
+    ):
+        load_image(tmp_path / "cut.nii")
+
+
+def test_complete_gzip_of_a_truncated_nifti(tmp_path, volume):
+    data = _write(tmp_path / "a.nii", volume).read_bytes()
+    path = tmp_path / "b.nii.gz"
+    path.write_bytes(gzip.compress(data[: 352 + 100 * 4]))  # a valid stream, too little data
+    with pytest.raises(InputError, match="the file holds 400 data bytes"):
+        load_image(path)
+
+
+@pytest.mark.parametrize("suffix", [".nii", ".nii.gz"])
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_non_finite_float_nifti_refused_before_any_cast(tmp_path, volume, suffix, bad):
+    volume[3, 4, 5] = bad
+    volume[0, 0, 0] = bad
+    path = _write(tmp_path / f"a{suffix}", volume)
+    assert np.isfinite(sitk.GetArrayFromImage(sitk.ReadImage(str(path)))).all()  # read as 0
+    with pytest.raises(InputError, match="holds 2 NaN/infinite voxel values"):
+        load_image(path)
+
+
+def test_float64_nifti_nan_and_mask_nan(tmp_path, volume):
+    arr = volume.astype(np.float64)
+    arr[1, 1, 1] = np.nan
+    with pytest.raises(InputError, match="holds 1 NaN"):
+        load_image(_write(tmp_path / "a.nii.gz", arr))
+    ref = load_image(_write(tmp_path / "ok.nii.gz", volume))
+    mask = np.zeros(volume.shape, np.float32)
+    mask[2, 2, 2] = np.nan
+    with pytest.raises(InputError, match="holds 1 NaN"):
+        load_mask(_write(tmp_path / "m.nii.gz", mask), ref)
+
+
+def test_intact_files_read_unchanged(tmp_path, volume):
+    for suffix in (".nii", ".nii.gz"):
+        path = _write(tmp_path / f"a{suffix}", volume)
+        layout = check_nifti(path)
+        assert layout.dims == (11, 9, 6)
+        assert layout.bitpix == 32
+        np.testing.assert_array_equal(sitk.GetArrayFromImage(load_image(path)), volume)
+    ints = (volume * 10).astype(np.int16)
+    path = _write(tmp_path / "i.nii.gz", ints)
+    np.testing.assert_array_equal(sitk.GetArrayFromImage(load_image(path)), ints)
+
+
+def test_big_endian_nifti_header_is_read(tmp_path, volume):
+    """A NIfTI-1 written big-endian by hand: the header parser follows sizeof_hdr's order."""
+    import struct
+
+    hdr = bytearray(352)
+    struct.pack_into(">i", hdr, 0, 348)
+    struct.pack_into(">8h", hdr, 40, 3, 11, 9, 6, 1, 1, 1, 1)
+    struct.pack_into(">hh", hdr, 70, 16, 32)
+    struct.pack_into(">8f", hdr, 76, 1, 1, 1, 2, 1, 1, 1, 1)
+    struct.pack_into(">f", hdr, 108, 352.0)
+    hdr[344:348] = b"n+1\0"
+    path = tmp_path / "be.nii"
+    path.write_bytes(bytes(hdr) + volume.astype(">f4").tobytes())
+    assert check_nifti(path).dims == (11, 9, 6)
+    volume[2, 2, 2] = np.nan
+    path.write_bytes(bytes(hdr) + volume.astype(">f4").tobytes())
+    with pytest.raises(InputError, match="holds 1 NaN"):
+        check_nifti(path)
+
+
+def test_empty_and_non_image_files(tmp_path, volume):
+    (tmp_path / "zero.nii.gz").write_bytes(b"")
+    with pytest.raises(InputError, match=r"zero\.nii\.gz is empty \(0 bytes\)"):
+        load_image(tmp_path / "zero.nii.gz")
+    (tmp_path / "text.nii.gz").write_text("not an image\n")
+    with pytest.raises(InputError, match="not a valid gzip-compressed NIfTI"):
+        load_image(tmp_path / "text.nii.gz")
+    (tmp_path / "text.nii").write_text("not an image\n")
+    with pytest.raises(InputError, match="shorter than a NIfTI header"):
+        load_image(tmp_path / "text.nii")
+    (tmp_path / "text.nrrd").write_text("not an image\n")
+    with pytest.raises(InputError, match=r"cannot read image file .*text\.nrrd"):
+        load_image(tmp_path / "text.nrrd")
+    ref = load_image(_write(tmp_path / "ok.nii.gz", volume))
+    (tmp_path / "zero_mask.nii.gz").write_bytes(b"")
+    with pytest.raises(InputError, match="mask file .* is empty"):
+        load_mask(tmp_path / "zero_mask.nii.gz", ref)
+
+
+def test_four_d_images(tmp_path, volume):
+    two = np.stack([volume, volume + 1])  # (t, z, y, x)
+    image = sitk.JoinSeries([sitk.GetImageFromArray(v) for v in two])
+    sitk.WriteImage(image, str(tmp_path / "two.nii.gz"))
+    with pytest.raises(InputError, match="is 4D with 2 volumes.*extract the one to use"):
+        load_image(tmp_path / "two.nii.gz")
+    one = sitk.JoinSeries([sitk.GetImageFromArray(volume)])
+    sitk.WriteImage(one, str(tmp_path / "one.nii.gz"))
+    got = load_image(tmp_path / "one.nii.gz")
+    assert got.GetDimension() == 3
+    np.testing.assert_array_equal(sitk.GetArrayFromImage(got), volume)
+
+
+def test_two_d_image(tmp_path):
+    sitk.WriteImage(sitk.GetImageFromArray(np.ones((5, 6), np.float32)), str(tmp_path / "s.nrrd"))
+    with pytest.raises(InputError, match="is 2D .* needs a 3D volume"):
+        load_image(tmp_path / "s.nrrd")
