@@ -87,8 +87,19 @@ def process_arrays(
     )
     order = ORDERS[interp.method]
     margin_mm = settings.crop.margin_mm
-    if settings.response_maps.filters:
-        margin_mm = max(margin_mm, settings.response_maps.margin_mm)
+    if settings.response_maps.filters:  # filter-aware margin (issue 20)
+        from radiomix.process.filters.margin import response_map_margin_mm
+
+        margin_mm = max(
+            margin_mm,
+            response_map_margin_mm(
+                settings.response_maps.filters,
+                user_margin_mm=settings.response_maps.margin_mm,
+                spacing=new_spacing,
+                original_spacing=spacing,
+                extent_mm=max(n * s for n, s in zip(image.shape, spacing, strict=True)),
+            ),
+        )
     if settings.preprocess.active:
         # bias field, smoothing, normalisation and ring on the original grid, exact over
         # everything the crop below can reach (margin, grid step and spline support)

@@ -321,10 +321,12 @@ class ResponseMapSettings:
         responses, whose units and range depend on the filter. Default fixed bin number 32;
         with ``fbs`` the lowest bin starts at the response's minimum in the ROI. ``none`` is
         refused (responses are not integer grey levels).
-    margin_mm : float
-        Crop margin around the ROI while filters are set, in mm: it must exceed the filter
-        kernel radius (e.g. 4σ for LoG and Gaussian, half the mean-filter support) so that
-        responses inside the ROI never see the crop border.
+    margin_mm : float or None
+        Crop margin around the ROI while filters are set, in mm. ``None`` (default): derived
+        from the filters (:func:`radiomix.process.filters.margin.response_map_margin_mm`):
+        the kernel radius for finite kernels, the whole image for the Simoncelli wavelet and
+        Riesz transforms, so that responses inside the ROI never see the crop border. A
+        number is used as given, with a warning when it is smaller than a filter's reach.
     """
 
     filters: tuple[FilterSettings, ...] = ()
@@ -332,7 +334,7 @@ class ResponseMapSettings:
     discretisation: DiscretisationSettings = field(
         default_factory=lambda: DiscretisationSettings(method="fbn", bins=32)
     )
-    margin_mm: float = 30.0
+    margin_mm: float | None = None
 
     def __post_init__(self) -> None:
         for fam in self.families:
@@ -346,7 +348,9 @@ class ResponseMapSettings:
                 "response_maps.discretisation.method must be fbn or fbs: filter responses are "
                 "not integer grey levels"
             )
-        if not (self.margin_mm >= 0 and math.isfinite(self.margin_mm)):
+        if self.margin_mm is not None and not (
+            self.margin_mm >= 0 and math.isfinite(self.margin_mm)
+        ):
             _fail(f"response_maps.margin_mm must be a finite number >= 0, got {self.margin_mm!r}")
         tags = [f.tag for f in self.filters]
         if len(set(tags)) != len(tags):

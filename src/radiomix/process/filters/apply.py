@@ -83,7 +83,7 @@ def apply_filter(
     kind = settings.kind
     if kind == "mean":
         out = mean_filter(
-            data, support=int(settings.support or 1), ndim=settings.ndim, padding=settings.padding
+            data, support=int(settings.support or 1), ndim=settings.ndim, padding=settings.boundary
         )
     elif kind == "gaussian":
         out = gaussian_response(data, sp, settings)

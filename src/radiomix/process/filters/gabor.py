@@ -113,7 +113,7 @@ def gabor_filter(
     def responses() -> Iterator[FloatArray]:
         for plane in planes:
             perm, _ = _PLANES[plane]
-            conv = PlaneConvolver(np.transpose(image, perm), radius, settings.padding)
+            conv = PlaneConvolver(np.transpose(image, perm), radius, settings.boundary)
             back = np.argsort(perm)
             for kernel in kernels:
                 yield np.transpose(_part(conv(kernel), which), back)

@@ -100,4 +100,4 @@ def gaussian_response(
     for a in axes:
         k = gaussian_kernel_1d(sigma_mm / spacing[a], settings.effective_truncation)
         kernels.append((a, k, k.shape[0] // 2))
-    return convolve_separable(image, kernels, settings.padding)
+    return convolve_separable(image, kernels, settings.boundary)

@@ -75,7 +75,7 @@ def laws_filter(image: FloatArray, settings: FilterSettings) -> FloatArray:
     kernels = [(axis, k, k.shape[0] // 2) for axis, k in laws_kernels(settings.laws_kernel or "")]
 
     def filt(img: FloatArray) -> FloatArray:
-        return convolve_separable(img, kernels, settings.padding)
+        return convolve_separable(img, kernels, settings.boundary)
 
     if settings.rotation_invariant:
         response = rotation_pooled(image, settings.ndim, settings.pooling or "max", filt)
@@ -87,5 +87,5 @@ def laws_filter(image: FloatArray, settings: FilterSettings) -> FloatArray:
         np.abs(response),
         support=2 * settings.energy_distance + 1,
         ndim=settings.ndim,
-        padding=settings.padding,
+        padding=settings.boundary,
     )

@@ -109,11 +109,11 @@ def log_filter(
     sigma_vox = float(settings.sigma_mm or 0.0) / voxel
     trunc = settings.effective_truncation
     if settings.riesz_order_xyz is None:
-        return _log_separable(image, sigma_vox, axes, settings.padding, trunc)
+        return _log_separable(image, sigma_vox, axes, settings.boundary, trunc)
     radius = math.floor(trunc * sigma_vox + 0.5)
-    widths = fourier_pad_widths(image.shape, axes, settings.padding, max(32, 4 * radius))
-    padded = pad(image, widths, settings.padding)
-    response = _log_separable(padded, sigma_vox, axes, settings.padding, trunc)
+    widths = fourier_pad_widths(image.shape, axes, settings.boundary, max(32, 4 * radius))
+    padded = pad(image, widths, settings.boundary)
+    response = _log_separable(padded, sigma_vox, axes, settings.boundary, trunc)
     return crop(riesz_apply(response, settings.riesz_order_xyz, axes), widths)
 
 

@@ -180,12 +180,12 @@ def wavelet_filter(image: FloatArray, settings: FilterSettings) -> FloatArray:
         out = img
         for j in range(1, level):
             k, anchor = _dilate(lo, j)
-            out = convolve_separable(out, [(a, k, anchor) for a in axes_xyz], settings.padding)
+            out = convolve_separable(out, [(a, k, anchor) for a in axes_xyz], settings.boundary)
         kernels = []
         for letter, axis in zip(subband, axes_xyz, strict=True):
             k, anchor = _dilate(lo if letter == "L" else hi, level)
             kernels.append((axis, k, anchor))
-        return convolve_separable(out, kernels, settings.padding)
+        return convolve_separable(out, kernels, settings.boundary)
 
     if settings.rotation_invariant:
         return rotation_pooled(image, settings.ndim, settings.pooling or "average", filt)
