@@ -89,17 +89,108 @@ def read_series(folder: str | Path, *, series_uid: str | None = None) -> sitk.Im
     if series_uid is not None:
         if series_uid not in by_series:
             raise DicomError(
-                f"series {series_uid} not found in {folder}; found: {', '.join(by_series)}"
+                f"the requested series is not in {folder}; it holds {_describe(by_series)}"
             )
         datasets = by_series[series_uid]
     elif len(by_series) > 1:
         raise DicomError(
-            f"{folder} holds {len(by_series)} image series ({', '.join(by_series)}); "
-            "choose one with series_uid"
+            f"{folder} holds {len(by_series)} image series ({_describe(by_series)}); move "
+            "each series into a folder of its own and pass the folder of the one to use"
         )
     else:
         datasets = next(iter(by_series.values()))
     return _assemble(datasets, where=str(folder))
+
+
+def _describe(by_series: dict[str, list[pydicom.Dataset]]) -> str:
+    """Series described without identifiers: series number, modality, slice count."""
+    parts = []
+    for datasets in by_series.values():
+        first = datasets[0]
+        number = first.get("SeriesNumber")
+        label = f"series number {number}" if number not in (None, "") else "unnumbered series"
+        parts.append(f"{label}: {first.get('Modality', '?')}, {len(datasets)} slices")
+    return "; ".join(parts)
+
+
+def _name(ds: pydicom.Dataset) -> str:
+    filename = getattr(ds, "filename", None)
+    return Path(filename).name if isinstance(filename, str | Path) else "a slice"
+
+
+def _require(ds: pydicom.Dataset, keyword: str, where: str) -> object:
+    value = ds.get(keyword)
+    if value is None or value == "":
+        raise DicomError(
+            f"{_name(ds)} in {where} has no {keyword}; radiomix needs it to place the slice "
+            "(convert the series with a tool that writes full geometry, e.g. dcm2niix)"
+        )
+    return value
+
+
+def _check_slices(datasets: Sequence[pydicom.Dataset], where: str) -> None:
+    """Every slice must share the first one's grid, orientation, spacing and rescale scheme.
+
+    Raises
+    ------
+    DicomError
+        Naming the first slice (file name) that differs, the attribute and both values.
+    """
+    first = datasets[0]
+    for ds in datasets:
+        for keyword in ("ImageOrientationPatient", "ImagePositionPatient", "PixelSpacing"):
+            _require(ds, keyword, where)
+        frames = int(ds.get("NumberOfFrames", 1) or 1)
+        if frames > 1:
+            raise DicomError(
+                f"{_name(ds)} in {where} is a multi-frame DICOM image ({frames} frames); "
+                "radiomix reads one slice per file: convert it to NIfTI (e.g. dcm2niix)"
+            )
+    row, col, _ = _orientation(first)
+    spacing = np.asarray(first.PixelSpacing, dtype=float)
+    if spacing.shape != (2,) or not np.all(spacing > 0):
+        raise DicomError(
+            f"{_name(first)} in {where} has an invalid PixelSpacing {list(spacing)}; "
+            "two positive values (mm) are needed"
+        )
+    has_rescale = "RescaleSlope" in first or "RescaleIntercept" in first
+    for ds in datasets[1:]:
+        r, c, _ = _orientation(ds)
+        if not (np.allclose(r, row, atol=1e-4) and np.allclose(c, col, atol=1e-4)):
+            raise DicomError(
+                f"slices in {where} differ in ImageOrientationPatient: {_name(ds)} has "
+                f"{_fmt(np.r_[r, c])}, {_name(first)} {_fmt(np.r_[row, col])}; a series must "
+                "have one orientation (reformat or split it)"
+            )
+        if (ds.Rows, ds.Columns) != (first.Rows, first.Columns):
+            raise DicomError(
+                f"slices in {where} differ in size: {_name(first)} {(first.Rows, first.Columns)}"
+                f" vs {_name(ds)} {(ds.Rows, ds.Columns)}"
+            )
+        other = np.asarray(ds.PixelSpacing, dtype=float)
+        if other.shape != spacing.shape or np.any(np.abs(other - spacing) > 1e-4 * spacing):
+            raise DicomError(
+                f"slices in {where} differ in PixelSpacing: {_name(ds)} has {_fmt(other)} mm, "
+                f"{_name(first)} {_fmt(spacing)} mm; a series must have one pixel grid "
+                "(resample or split it)"
+            )
+        if ("RescaleSlope" in ds or "RescaleIntercept" in ds) != has_rescale:
+            with_, without = (first, ds) if has_rescale else (ds, first)
+            raise DicomError(
+                f"slices in {where} differ in rescaling: {_name(with_)} has RescaleSlope/"
+                f"RescaleIntercept, {_name(without)} has none, so their values are in "
+                "different units; fix or remove the inconsistent slice"
+            )
+        for keyword in ("Modality", "RescaleType", "Units", "BitsAllocated"):
+            if str(ds.get(keyword, "")) != str(first.get(keyword, "")):
+                raise DicomError(
+                    f"slices in {where} differ in {keyword}: {_name(ds)} has "
+                    f"{ds.get(keyword, 'none')!r}, {_name(first)} {first.get(keyword, 'none')!r}"
+                )
+
+
+def _fmt(values: np.ndarray) -> str:
+    return "(" + ", ".join(f"{v:.6g}" for v in values) + ")"
 
 
 def _orientation(ds: pydicom.Dataset) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -110,17 +201,9 @@ def _orientation(ds: pydicom.Dataset) -> tuple[np.ndarray, np.ndarray, np.ndarra
 
 
 def _assemble(datasets: Sequence[pydicom.Dataset], *, where: str) -> sitk.Image:
+    _check_slices(datasets, where)
     first = datasets[0]
     row, col, normal = _orientation(first)
-    for ds in datasets[1:]:
-        r, c, _ = _orientation(ds)
-        if not (np.allclose(r, row, atol=1e-4) and np.allclose(c, col, atol=1e-4)):
-            raise DicomError(f"slices in {where} differ in ImageOrientationPatient")
-        if (ds.Rows, ds.Columns) != (first.Rows, first.Columns):
-            raise DicomError(
-                f"slices in {where} differ in size: {(first.Rows, first.Columns)} vs "
-                f"{(ds.Rows, ds.Columns)}"
-            )
     slices = sorted(
         datasets, key=lambda d: float(np.dot(np.asarray(d.ImagePositionPatient, float), normal))
     )
@@ -151,7 +234,19 @@ def _assemble(datasets: Sequence[pydicom.Dataset], *, where: str) -> sitk.Image:
     modality = str(first.get("Modality", ""))
     volume = np.empty((len(slices), int(first.Rows), int(first.Columns)), dtype=np.float64)
     for k, ds in enumerate(slices):
-        arr = ds.pixel_array.astype(np.float64)
+        try:
+            arr = np.asarray(ds.pixel_array, dtype=np.float64)
+        except Exception as exc:  # pydicom/numpy raise several types for damaged data
+            raise DicomError(
+                f"slice {k + 1} of {len(slices)} ({_name(ds)}) in {where} has unreadable pixel "
+                f"data ({type(exc).__name__}: {str(exc).splitlines()[0][:160]}); the file is "
+                "truncated or damaged: copy or export it again"
+            ) from None
+        if arr.shape != volume.shape[1:]:
+            raise DicomError(
+                f"slice {k + 1} of {len(slices)} ({_name(ds)}) in {where} decodes to pixel "
+                f"array {arr.shape}, not Rows x Columns {volume.shape[1:]}"
+            )
         slope = float(ds.get("RescaleSlope", 1.0) or 1.0)
         intercept = float(ds.get("RescaleIntercept", 0.0) or 0.0)
         volume[k] = arr * slope + intercept
@@ -221,31 +316,60 @@ def suv_factor(ds: pydicom.Dataset, *, acquisition: datetime | None = None) -> f
             )
         return value
 
-    weight_kg = float(need(ds, "PatientWeight"))  # type: ignore[arg-type]
-    if weight_kg <= 0:
-        raise SuvConversionError(f"cannot convert PET to SUV: PatientWeight is {weight_kg}")
-    info_seq = need(ds, "RadiopharmaceuticalInformationSequence")
-    info = info_seq[0]  # type: ignore[index]
-    dose = float(need(info, "RadionuclideTotalDose"))  # type: ignore[arg-type]
-    half_life = float(need(info, "RadionuclideHalfLife"))  # type: ignore[arg-type]
+    def positive(container: pydicom.Dataset, keyword: str) -> float:
+        raw = need(container, keyword)
+        try:
+            value = float(raw)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            value = float("nan")
+        if not (np.isfinite(value) and value > 0):
+            raise SuvConversionError(
+                f"cannot convert PET to SUV: DICOM attribute {keyword} is {raw!r}, a positive "
+                "number is needed; fix the attribute or give the image in SUV (Units GML)"
+            )
+        return value
+
+    weight_kg = positive(ds, "PatientWeight")
+    info_seq = ds.get("RadiopharmaceuticalInformationSequence")
+    if not info_seq:
+        raise SuvConversionError(
+            "cannot convert PET to SUV: DICOM attribute RadiopharmaceuticalInformationSequence "
+            "is missing or empty (it holds the injected dose and the half life)"
+        )
+    info = info_seq[0]
+    dose = positive(info, "RadionuclideTotalDose")
+    half_life = positive(info, "RadionuclideHalfLife")
     correction = str(need(ds, "DecayCorrection")).upper()
     if correction == "ADMIN":
         decay = 1.0
     else:
-        if info.get("RadiopharmaceuticalStartDateTime"):
-            dt = str(info.RadiopharmaceuticalStartDateTime).split(".")[0]
-            injection = datetime.strptime(dt[:14].ljust(14, "0"), "%Y%m%d%H%M%S")
-        else:
-            start = need(info, "RadiopharmaceuticalStartTime")
-            injection = _dicom_datetime(ds.get("SeriesDate"), str(start))  # type: ignore[assignment]
-        if correction == "START":
-            ref = _dicom_datetime(ds.get("SeriesDate"), str(need(ds, "SeriesTime")))
-        elif correction == "NONE":
-            ref = acquisition or _dicom_datetime(
-                ds.get("AcquisitionDate") or ds.get("SeriesDate"), str(need(ds, "AcquisitionTime"))
-            )
-        else:
-            raise SuvConversionError(f"unsupported PET DecayCorrection {correction!r}")
+        try:
+            if info.get("RadiopharmaceuticalStartDateTime"):
+                dt = str(info.RadiopharmaceuticalStartDateTime).split(".")[0]
+                injection = datetime.strptime(dt[:14].ljust(14, "0"), "%Y%m%d%H%M%S")
+            else:
+                start = need(info, "RadiopharmaceuticalStartTime")
+                injection = _dicom_datetime(ds.get("SeriesDate"), str(start))  # type: ignore[assignment]
+        except ValueError:
+            raise SuvConversionError(
+                "cannot convert PET to SUV: the injection time (RadiopharmaceuticalStartDateTime"
+                " or RadiopharmaceuticalStartTime) is not a valid DICOM date/time"
+            ) from None
+        try:
+            if correction == "START":
+                ref = _dicom_datetime(ds.get("SeriesDate"), str(need(ds, "SeriesTime")))
+            elif correction == "NONE":
+                ref = acquisition or _dicom_datetime(
+                    ds.get("AcquisitionDate") or ds.get("SeriesDate"),
+                    str(need(ds, "AcquisitionTime")),
+                )
+            else:
+                raise SuvConversionError(f"unsupported PET DecayCorrection {correction!r}")
+        except ValueError:
+            raise SuvConversionError(
+                "cannot convert PET to SUV: the series or acquisition date/time is not a valid "
+                "DICOM date/time"
+            ) from None
         assert ref is not None
         assert injection is not None
         delta = ref - injection

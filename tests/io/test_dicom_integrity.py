@@ -1,0 +1,148 @@
+"""Damaged or inconsistent DICOM series are refused slice by slice, without identifiers.
+
+Each test copies the IBSI CT phantom series (or three STS PET slices), damages one file by
+hand with pydicom or byte slicing, and checks the typed error and its message: the file
+named, the attribute and both values, the fix, and no UID.
+"""
+
+from __future__ import annotations
+
+import shutil
+
+import pydicom
+import pytest
+
+from _data import require_data
+from radiomix.errors import DicomError, SuvConversionError
+from radiomix.io import load_image
+
+
+@pytest.fixture
+def ct_series(tmp_path):
+    src = require_data("ibsi1", "ct_phantom", "dicom", "image")
+    dst = tmp_path / "series"
+    shutil.copytree(src, dst)
+    return dst
+
+
+def _edit(path, **attrs):
+    ds = pydicom.dcmread(path)
+    for key, value in attrs.items():
+        if value is None:
+            delattr(ds, key)
+        else:
+            setattr(ds, key, value)
+    ds.save_as(path)
+
+
+def _uids(folder):
+    ds = pydicom.dcmread(sorted(folder.glob("*.dcm"))[0], stop_before_pixels=True)
+    return [str(ds.SeriesInstanceUID), str(ds.StudyInstanceUID), str(ds.FrameOfReferenceUID)]
+
+
+def test_truncated_pixel_data_names_the_file(ct_series):
+    victim = sorted(ct_series.glob("*.dcm"))[7]
+    data = victim.read_bytes()
+    victim.write_bytes(data[: len(data) - 5000])
+    with pytest.raises(DicomError, match=rf"{victim.name}.*(truncated|not a readable)"):
+        load_image(ct_series)
+
+
+def test_pixel_spacing_differs_in_one_slice(ct_series):
+    victim = sorted(ct_series.glob("*.dcm"))[12]
+    first = pydicom.dcmread(victim, stop_before_pixels=True).PixelSpacing
+    _edit(victim, PixelSpacing=[float(first[0]) * 1.2, float(first[1]) * 1.2])
+    with pytest.raises(DicomError, match=rf"differ in PixelSpacing: {victim.name} has") as err:
+        load_image(ct_series)
+    assert not any(uid in str(err.value) for uid in _uids(ct_series))
+
+
+def test_orientation_differs_in_one_slice(ct_series):
+    victim = sorted(ct_series.glob("*.dcm"))[3]
+    _edit(victim, ImageOrientationPatient=[0.0, 1.0, 0.0, 1.0, 0.0, 0.0])
+    with pytest.raises(DicomError, match=rf"differ in ImageOrientationPatient: {victim.name}"):
+        load_image(ct_series)
+
+
+def test_rescale_missing_in_one_slice(ct_series):
+    victim = sorted(ct_series.glob("*.dcm"))[20]
+    _edit(victim, RescaleSlope=None, RescaleIntercept=None)
+    with pytest.raises(DicomError, match=rf"differ in rescaling: .*{victim.name} has none"):
+        load_image(ct_series)
+
+
+def test_missing_pixel_spacing(ct_series):
+    victim = sorted(ct_series.glob("*.dcm"))[0]
+    _edit(victim, PixelSpacing=None)
+    with pytest.raises(DicomError, match=rf"{victim.name} in .* has no PixelSpacing"):
+        load_image(ct_series)
+
+
+def test_two_series_message_has_no_uid_and_says_how_to_fix(ct_series):
+    victim = sorted(ct_series.glob("*.dcm"))[5]
+    shutil.copy(victim, ct_series / "other.dcm")
+    _edit(ct_series / "other.dcm", SeriesInstanceUID=pydicom.uid.generate_uid(), SeriesNumber=7)
+    with pytest.raises(DicomError, match="holds 2 image series") as err:
+        load_image(ct_series)
+    msg = str(err.value)
+    assert "series number 7: CT, 1 slices" in msg
+    assert "folder of its own" in msg
+    assert not any(uid in msg for uid in _uids(ct_series))
+    assert "1.2." not in msg
+    assert "\n" not in msg
+
+
+@pytest.fixture
+def pet(tmp_path):
+    src = require_data("sts", "dicom", "STS_001", "PET", "image")
+    dst = tmp_path / "pet"
+    dst.mkdir()
+    for f in sorted(src.glob("*.dcm"))[:3]:
+        ds = pydicom.dcmread(f)
+        ds.Units = "BQML"
+        ds.DecayCorrection = "START"
+        ds.PatientWeight = 80.0
+        ds.SeriesDate = "20000101"
+        ds.SeriesTime = "110000"
+        info = ds.RadiopharmaceuticalInformationSequence[0]
+        info.RadionuclideTotalDose = 370e6
+        info.RadionuclideHalfLife = 6586.2
+        info.RadiopharmaceuticalStartTime = "100000"
+        ds.save_as(dst / f.name)
+    return dst
+
+
+def _pet_edit(folder, fn):
+    for f in folder.glob("*.dcm"):
+        ds = pydicom.dcmread(f)
+        fn(ds)
+        ds.save_as(f)
+
+
+def test_pet_empty_radiopharmaceutical_sequence(pet):
+    _pet_edit(pet, lambda ds: setattr(ds, "RadiopharmaceuticalInformationSequence", []))
+    with pytest.raises(SuvConversionError, match="RadiopharmaceuticalInformationSequence is"):
+        load_image(pet)
+
+
+@pytest.mark.parametrize(
+    ("keyword", "value"),
+    [("RadionuclideTotalDose", 0.0), ("RadionuclideHalfLife", 0.0), ("RadionuclideTotalDose", -5)],
+)
+def test_pet_zero_or_negative_dose_and_half_life(pet, keyword, value):
+    _pet_edit(pet, lambda ds: setattr(ds.RadiopharmaceuticalInformationSequence[0], keyword, value))
+    with pytest.raises(SuvConversionError, match=rf"{keyword} is .*a positive number is needed"):
+        load_image(pet)
+
+
+def test_pet_zero_weight_and_bad_time(pet):
+    _pet_edit(pet, lambda ds: setattr(ds, "PatientWeight", 0))
+    with pytest.raises(SuvConversionError, match="PatientWeight is"):
+        load_image(pet)
+    _pet_edit(pet, lambda ds: setattr(ds, "PatientWeight", 80.0))
+    def bad_time(ds):
+        ds.RadiopharmaceuticalInformationSequence[0].RadiopharmaceuticalStartTime = "996199"
+
+    _pet_edit(pet, bad_time)
+    with pytest.raises(SuvConversionError, match=r"injection time .* not a valid"):
+        load_image(pet)
