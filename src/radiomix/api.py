@@ -1,0 +1,890 @@
+"""The top-level Python API: ``radiomix.extract``, ``extract_many``, ``load_settings``,
+``features``.
+
+These are thin wrappers over :func:`radiomix.extraction.extract` (the one path every case
+takes, the CLI's too) that accept what a researcher has at hand: file paths, SimpleITK
+images or numpy arrays, and return :class:`pandas.DataFrame` rows with the provenance in
+``DataFrame.attrs["provenance"]``.
+
+In-memory inputs (SimpleITK images, arrays) are written losslessly to a temporary MetaImage
+file (``.mha`` keeps the voxel values and the float64 geometry bit for bit) and go through
+exactly the same loading and checking as files, so the values equal the command line's for
+the same voxels. Arrays are in (z, y, x) order, like every array in radiomix; their
+``spacing`` and ``origin`` are (z, y, x) too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import tempfile
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from radiomix.errors import InputError, RadiomixError, SettingsError
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+    import SimpleITK as sitk
+
+    from radiomix.deep import DeepSettings
+    from radiomix.settings import ExtractionSettings
+
+    ImageInput = str | os.PathLike[str] | sitk.Image | np.ndarray
+    SettingsInput = ExtractionSettings | str | os.PathLike[str] | Mapping[str, Any] | None
+
+log = logging.getLogger(__name__)
+log.addHandler(logging.NullHandler())
+
+__all__ = ["BatchProgress", "extract", "extract_many", "features", "load_settings"]
+
+CASE_COLUMNS: tuple[str, ...] = ("image", "mask", "label", "roi_name", "case_id")
+"""Columns of an ``extract_many`` table: ``image`` and ``mask`` required, the rest optional."""
+
+
+# --------------------------------------------------------------------------------------
+# settings
+
+
+def load_settings(name_or_path: SettingsInput = None, /, **overrides: Any) -> ExtractionSettings:
+    """Extraction settings from a preset, a YAML file or a mapping, with overrides.
+
+    Parameters
+    ----------
+    name_or_path : ExtractionSettings, str, path, mapping or None
+        A preset name (``ibsi-digital``, ``ibsi-A`` … ``ibsi-E``), a settings YAML file,
+        a mapping with the keys of a settings file, settings to modify, or ``None`` for
+        the defaults (no interpolation, no re-segmentation, 32 fixed bins, every family).
+    **overrides
+        Changes on top of it, checked like a settings file (unknown keys are refused with
+        the nearest valid key). A step name takes a mapping that is merged into that step
+        (``discretisation={"method": "fbn", "bins": 16}`` keeps the other discretisation
+        settings); ``step__key=value`` sets one key (``interpolation__spacing=(1, 1, 1)``).
+        Spacings are (z, y, x) in mm.
+
+    Returns
+    -------
+    ExtractionSettings
+        Frozen, validated settings.
+
+    Raises
+    ------
+    SettingsError
+        Unknown preset, file, key or an invalid value.
+
+    Examples
+    --------
+    >>> import radiomix
+    >>> s = radiomix.load_settings("ibsi-C", discretisation__bin_width=10)
+    >>> s.discretisation.method, s.discretisation.bin_width, s.interpolation.spacing
+    ('fbs', 10.0, (2.0, 2.0, 2.0))
+    >>> radiomix.load_settings().discretisation.bins    # the defaults: 32 fixed bins
+    32
+    >>> radiomix.load_settings("ibsi-C", discretisaton__bins=16)
+    Traceback (most recent call last):
+    ...
+    radiomix.errors.SettingsError: unknown setting 'discretisaton'; did you mean ...
+    """
+    from radiomix.extraction import resolve_settings
+    from radiomix.settings import ExtractionSettings, settings_from_dict, settings_to_dict
+
+    if isinstance(name_or_path, Mapping):
+        base = settings_from_dict(dict(name_or_path))
+    else:
+        base = resolve_settings(name_or_path)
+    if not overrides:
+        return base
+    assert isinstance(base, ExtractionSettings)
+    data = settings_to_dict(base)
+    for key, value in overrides.items():
+        _set_override(data, key.split("__"), value, key)
+    return settings_from_dict(data)
+
+
+def _set_override(data: dict[str, Any], parts: list[str], value: Any, key: str) -> None:
+    """Set (or merge, for mappings) ``value`` at the nested key path ``parts``."""
+    node = data
+    for i, part in enumerate(parts[:-1]):
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            where = ".".join(parts[: i + 1])
+            raise SettingsError(
+                f"override {key!r}: {where!r} is a single value, not a group of settings; "
+                f"pass {where.replace('.', '__')}=VALUE"
+            )
+        node = child
+    leaf = parts[-1]
+    if isinstance(value, Mapping) and isinstance(node.get(leaf), dict):
+        for k, v in value.items():
+            _set_override(node[leaf], [str(k)], v, f"{key}__{k}")
+    else:
+        node[leaf] = _plain(value)
+
+
+def _plain(value: Any) -> Any:
+    """Tuples and other sequences as lists, mappings as dicts (the YAML form)."""
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+# --------------------------------------------------------------------------------------
+# the registry
+
+
+def features() -> pd.DataFrame:
+    """The feature registry as a table: one row per feature.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``name`` (``family.feature``), ``ibsi`` (IBSI identifier or ``None`` for a
+        feature IBSI does not define), ``family``, ``family_code`` (IBSI family code),
+        ``aggregations`` (tuple of column tokens, empty for features without texture
+        aggregation), ``aggregation_codes`` (their IBSI codes), ``requires`` (shared
+        intermediates) and ``description`` (the first docstring line).
+
+    Examples
+    --------
+    >>> import radiomix
+    >>> reg = radiomix.features()
+    >>> reg.set_index("name").loc["stat.kurtosis", "ibsi"]      # excess kurtosis
+    'IPH6'
+    >>> reg.set_index("name").loc["glcm.joint_max", "aggregations"][-1]
+    '3d_merged'
+    """
+    import pandas as pd
+
+    from radiomix.features import all_features
+
+    return pd.DataFrame(
+        [
+            {
+                "name": s.name,
+                "ibsi": s.ibsi,
+                "family": s.family,
+                "family_code": s.family_code,
+                "aggregations": tuple(a.token for a in s.aggregations),
+                "aggregation_codes": tuple(a.ibsi for a in s.aggregations),
+                "requires": tuple(s.requires),
+                "description": s.doc,
+            }
+            for s in all_features()
+        ]
+    )
+
+
+# --------------------------------------------------------------------------------------
+# one case
+
+
+def extract(
+    image: ImageInput,
+    mask: ImageInput,
+    settings: SettingsInput = None,
+    *,
+    spacing: tuple[float, float, float] | None = None,
+    origin: tuple[float, float, float] | None = None,
+    direction: Any = None,
+    label: int | None = None,
+    roi_name: str | None = None,
+    resample_mask: bool = False,
+    tag: str = "image",
+    case_id: str | None = None,
+    deep: DeepSettings | str | None = None,
+    organ_mask: str | os.PathLike[str] | None = None,
+    **overrides: Any,
+) -> pd.DataFrame:
+    """Radiomic features of one image and mask, as a one-row table.
+
+    The same computation as ``radiomix extract IMAGE MASK``: load, check the geometry of
+    image against mask, process (IBSI 1 chain: crop, interpolate, re-segment, discretise),
+    compute every feature of the selected families (Zwanenburg et al. 2020,
+    doi:10.1148/radiol.2020191145).
+
+    Parameters
+    ----------
+    image : path, SimpleITK.Image or (Z, Y, X) ndarray
+        A NIfTI/NRRD/MHA file or DICOM series folder (CT in HU, PET converted to SUV body
+        weight), a SimpleITK image (used as it is: no SUV conversion), or an array of
+        intensities with ``spacing``.
+    mask : path, SimpleITK.Image or (Z, Y, X) ndarray
+        A label image file, RTSTRUCT (``roi_name``) or DICOM SEG, a SimpleITK label image,
+        or an integer/bool array on the image grid.
+    settings : ExtractionSettings, str, path, mapping or None
+        Preset name (``"ibsi-C"``), settings YAML file, mapping, settings object, or
+        ``None`` for the defaults (the command line's default too); see
+        :func:`load_settings`.
+    spacing : tuple of 3 float, optional
+        Voxel spacing in mm, (z, y, x), of array inputs. Required when ``image`` is an
+        array; an array mask without it takes the geometry of the image.
+    origin : tuple of 3 float, optional
+        Position in mm of the first voxel, (z, y, x), of array inputs (default 0).
+    direction : (3, 3) array_like, optional
+        Direction cosines of array inputs in (z, y, x) order: column ``j`` is the unit
+        vector of array axis ``j`` (default identity).
+    label : int, optional
+        Mask label (or SEG segment number) forming the ROI; needed for 0/255 and
+        multi-label masks.
+    roi_name : str, optional
+        RTSTRUCT ROI name or SEG segment label.
+    resample_mask : bool
+        Resample the mask to the image grid (nearest neighbour) when their geometry differs;
+        otherwise that is an error.
+    tag : str
+        Image tag, the first part of every column name.
+    case_id : str, optional
+        Written as a ``case_id`` column and used in messages.
+    deep : DeepSettings or str, optional
+        Also CNN embeddings: ``"resnet18:2.5d"`` (ImageNet weights from the cache, see
+        ``radiomix weights list``) or a :class:`radiomix.deep.DeepSettings`.
+    organ_mask : path, optional
+        Organ mask clipping the peritumoral ring (``preprocess: {ring_clip: organ}``).
+    **overrides
+        Settings changes on top of ``settings`` (see :func:`load_settings`), e.g.
+        ``discretisation={"method": "fbn", "bins": 16}`` or ``features__families=["stat"]``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row: ``case_id`` (when given), the feature columns
+        ``<tag>.<filter>.<family>.<feature>[.<aggregation>]``, ``settings_hash`` and
+        ``radiomix_version``. ``df.attrs["provenance"]`` holds the settings, software
+        versions, SHA-256 of the inputs (of the voxels and geometry for in-memory inputs)
+        and processing notes.
+
+    Raises
+    ------
+    InputError
+        A problem of the case: unreadable input, array without spacing, geometry mismatch,
+        empty ROI, ... (the subclass names it).
+    SettingsError
+        Unknown preset, settings key or invalid value.
+
+    Examples
+    --------
+    A 20 mm cube in a 4 mm CT-like volume, as numpy arrays in (z, y, x) order:
+
+    >>> import numpy as np, radiomix
+    >>> image = np.random.default_rng(0).normal(40.0, 10.0, (12, 12, 12))
+    >>> mask = np.zeros(image.shape, dtype=np.uint8)
+    >>> mask[3:8, 3:8, 3:8] = 1
+    >>> row = radiomix.extract(image, mask, spacing=(4.0, 4.0, 4.0), tag="ct",
+    ...                        features__families=["morph", "stat"])
+    >>> row.shape[0], float(row["ct.original.morph.volume_voxels"].iloc[0])   # mm³
+    (1, 8000.0)
+    >>> row.attrs["provenance"]["inputs"]["image_source"]
+    'array'
+    """
+    s = load_settings(settings, **overrides)
+    deep_settings = _deep_settings(deep)
+    with tempfile.TemporaryDirectory(prefix="radiomix-") as tmp:
+        img_path, img_info, img_geometry = _as_path(
+            image, "image", Path(tmp), spacing, origin, direction, reference=None
+        )
+        msk_path, msk_info, _ = _as_path(
+            mask, "mask", Path(tmp), spacing, origin, direction, reference=img_geometry
+        )
+        return _extract_paths(
+            img_path,
+            msk_path,
+            s,
+            label=label,
+            roi_name=roi_name,
+            resample_mask=resample_mask,
+            tag=tag,
+            case_id=case_id,
+            deep=deep_settings,
+            organ_mask=organ_mask,
+            inputs={**img_info, **msk_info},
+        )
+
+
+def _extract_paths(
+    image: str | os.PathLike[str],
+    mask: str | os.PathLike[str],
+    settings: ExtractionSettings,
+    *,
+    label: int | None,
+    roi_name: str | None,
+    resample_mask: bool,
+    tag: str,
+    case_id: str | None,
+    deep: DeepSettings | None,
+    organ_mask: str | os.PathLike[str] | None,
+    inputs: Mapping[str, str],
+) -> pd.DataFrame:
+    import pandas as pd
+
+    from radiomix.extraction import extract as run_extract
+
+    result = run_extract(
+        image,
+        mask,
+        settings=settings,
+        label=label,
+        roi_name=roi_name,
+        resample_mask=resample_mask,
+        tag=tag,
+        case_id=case_id,
+        deep=deep,
+        organ_mask=organ_mask,
+    )
+    provenance = dict(result.provenance)
+    provenance["inputs"] = {**provenance["inputs"], **inputs}
+    ids = {"case_id": case_id} if case_id else {}
+    frame = pd.DataFrame([result.row(**ids)])
+    frame.attrs["provenance"] = provenance
+    return frame
+
+
+def _deep_settings(deep: DeepSettings | str | None) -> DeepSettings | None:
+    if deep is None or not isinstance(deep, str):
+        return deep
+    from radiomix.deep import DeepSettings, parse_deep_spec
+
+    model, mode = parse_deep_spec(deep)
+    return DeepSettings(model=model, mode=mode)
+
+
+@dataclass(frozen=True, slots=True)
+class _Geometry:
+    spacing: tuple[float, ...]
+    origin: tuple[float, ...]
+    direction: tuple[float, ...]
+    size: tuple[int, ...]
+
+
+def _as_path(
+    obj: Any,
+    what: Literal["image", "mask"],
+    tmp: Path,
+    spacing: Any,
+    origin: Any,
+    direction: Any,
+    *,
+    reference: _Geometry | _LazyFileGeometry | None,
+) -> tuple[Path, dict[str, str], _Geometry | _LazyFileGeometry | None]:
+    """A file path for ``obj``: paths as they are, in-memory inputs written to ``tmp``.
+
+    Returns the path, the provenance entries describing the input, and its geometry (for
+    in-memory inputs; ``None`` for paths, read only when an array mask needs it).
+    """
+    import numpy as np
+    import SimpleITK as sitk
+
+    if isinstance(obj, str | os.PathLike):
+        path = Path(obj)
+        if reference is None and what == "image":
+            return path, {f"{what}_source": "file"}, _LazyFileGeometry(path)
+        return path, {f"{what}_source": "file"}, None
+    if isinstance(obj, sitk.Image):
+        img = obj
+        source = "SimpleITK image"
+    elif isinstance(obj, np.ndarray):
+        img = _array_image(obj, what, spacing, origin, direction, reference)
+        source = "array"
+    else:
+        raise InputError(
+            f"{what} must be a file path, a SimpleITK.Image or a numpy array; got "
+            f"{type(obj).__name__}"
+        )
+    if img.GetDimension() != 3 or img.GetNumberOfComponentsPerPixel() != 1:
+        raise InputError(
+            f"{what} must be a 3D scalar image; got {img.GetDimension()}D with "
+            f"{img.GetNumberOfComponentsPerPixel()} component(s) per voxel (a single 2D "
+            "slice: add a slice axis, e.g. array[None] or sitk.JoinSeries(image))"
+        )
+    path = tmp / f"{what}.mha"
+    sitk.WriteImage(img, str(path), useCompression=False)
+    geometry = _Geometry(
+        tuple(img.GetSpacing()), tuple(img.GetOrigin()), tuple(img.GetDirection()), img.GetSize()
+    )
+    return path, {f"{what}_source": source, f"{what}_sha256": _image_digest(img)}, geometry
+
+
+class _LazyFileGeometry:
+    """Geometry of an image file or DICOM folder, read only if an array mask needs it."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def resolve(self) -> _Geometry:
+        from radiomix.io import load_image
+
+        img = load_image(self.path)
+        return _Geometry(
+            tuple(img.GetSpacing()),
+            tuple(img.GetOrigin()),
+            tuple(img.GetDirection()),
+            img.GetSize(),
+        )
+
+
+def _array_image(
+    array: np.ndarray,
+    what: str,
+    spacing: Any,
+    origin: Any,
+    direction: Any,
+    reference: _Geometry | _LazyFileGeometry | None,
+) -> sitk.Image:
+    """A SimpleITK image of a (Z, Y, X) array with (z, y, x) geometry (copied, never modified)."""
+    import numpy as np
+    import SimpleITK as sitk
+
+    if array.ndim != 3:
+        raise InputError(
+            f"{what} array has shape {array.shape}; a 3D (z, y, x) array is needed (a single "
+            "2D slice: add a slice axis with array[None])"
+        )
+    if array.dtype == bool:
+        array = array.astype(np.uint8)
+    elif not (np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)):
+        raise InputError(
+            f"{what} array has dtype {array.dtype}; integer, float or (mask) bool is needed"
+        )
+    img = sitk.GetImageFromArray(np.ascontiguousarray(array))
+    if spacing is None:
+        if isinstance(reference, _LazyFileGeometry):
+            reference = reference.resolve()
+        if reference is None:
+            raise InputError(
+                f"{what} is a numpy array without geometry: pass spacing=(z, y, x) in mm "
+                "(and origin=, direction= when a mask file must line up with it)"
+            )
+        img.SetSpacing(reference.spacing)
+        img.SetOrigin(reference.origin)
+        img.SetDirection(reference.direction)
+        return img
+    img.SetSpacing(_zyx_triple(spacing, "spacing", positive=True)[::-1])
+    if origin is not None:
+        img.SetOrigin(_zyx_triple(origin, "origin", positive=False)[::-1])
+    if direction is not None:
+        d = np.asarray(direction, dtype=float)
+        if d.shape != (3, 3) or not np.all(np.isfinite(d)):
+            raise InputError(
+                f"direction must be a 3x3 matrix of direction cosines in (z, y, x) order; got "
+                f"shape {d.shape}"
+            )
+        if not np.allclose(d.T @ d, np.eye(3), atol=1e-6):
+            raise InputError(
+                "direction must be orthonormal (its columns are unit axis vectors); got "
+                f"{d.tolist()}"
+            )
+        img.SetDirection(tuple(float(v) for v in d[::-1, ::-1].ravel()))
+    return img
+
+
+def _zyx_triple(value: Any, name: str, *, positive: bool) -> tuple[float, float, float]:
+    import math
+
+    try:
+        vals = tuple(float(v) for v in value)
+    except (TypeError, ValueError):
+        vals = ()
+    ok = len(vals) == 3 and all(math.isfinite(v) and (v > 0 or not positive) for v in vals)
+    if not ok:
+        need = "3 numbers > 0" if positive else "3 finite numbers"
+        raise InputError(f"{name} must be {need} in mm, (z, y, x) order; got {value!r}")
+    return vals  # type: ignore[return-value]
+
+
+def _image_digest(img: sitk.Image) -> str:
+    """SHA-256 of an in-memory image: voxel values, pixel type and geometry."""
+    import numpy as np
+    import SimpleITK as sitk
+
+    arr = np.ascontiguousarray(sitk.GetArrayViewFromImage(img))
+    h = hashlib.sha256()
+    h.update(repr((arr.dtype.str, arr.shape, img.GetSpacing(), img.GetOrigin())).encode())
+    h.update(repr(img.GetDirection()).encode())
+    h.update(arr.tobytes())
+    return h.hexdigest()
+
+
+# --------------------------------------------------------------------------------------
+# many cases
+
+
+@dataclass(frozen=True, slots=True)
+class BatchProgress:
+    """State of an :func:`extract_many` run, passed to its ``progress`` callback.
+
+    Attributes
+    ----------
+    event : {"start", "case"}
+        ``start`` once before the first case, ``case`` after each finished case.
+    total : int
+        Number of cases.
+    done : int
+        Cases finished so far (failed ones included).
+    failed : int
+        Failed cases so far.
+    case_id : str or None
+        The case just finished (``case`` events).
+    status : {"ok", "error"} or None
+        Its outcome.
+    elapsed_s : float
+        Seconds since the run started.
+    """
+
+    event: Literal["start", "case"]
+    total: int
+    done: int
+    failed: int
+    case_id: str | None
+    status: Literal["ok", "error"] | None
+    elapsed_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class _Task:
+    index: int
+    case_id: str
+    image: str
+    mask: str
+    label: int | None
+    roi_name: str | None
+
+
+def read_cases(
+    table_or_csv: pd.DataFrame | str | os.PathLike[str], *, base_dir: str | Path | None = None
+) -> pd.DataFrame:
+    """Read and check a table of cases (columns ``image``, ``mask``, optional ``label``,
+    ``roi_name``, ``case_id``).
+
+    Relative paths start from the CSV file's folder (or ``base_dir``, or the working
+    directory for a DataFrame). Missing case ids become the row number (``0``, ``1``, …).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The five columns, with absolute paths, ``label`` as nullable integers.
+
+    Raises
+    ------
+    InputError
+        Missing file or column, an empty image/mask cell, a label that is not an integer,
+        or a repeated (case_id, label, roi_name).
+    """
+    import pandas as pd
+
+    if isinstance(table_or_csv, pd.DataFrame):
+        frame = table_or_csv.copy()
+        where = "the table"
+        root = Path(base_dir) if base_dir is not None else Path.cwd()
+    else:
+        path = Path(table_or_csv)
+        if not path.is_file():
+            raise InputError(f"cases table not found: {path}")
+        try:
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+            raise InputError(f"{path.name} is not a readable CSV file: {exc}") from None
+        where = path.name
+        root = Path(base_dir) if base_dir is not None else path.parent
+    missing = [c for c in ("image", "mask") if c not in frame.columns]
+    if missing:
+        raise InputError(
+            f"{where} needs the columns image and mask (optional: label, roi_name, case_id); "
+            f"missing {', '.join(missing)}, found {', '.join(map(str, frame.columns)) or 'none'}"
+        )
+    if frame.empty:
+        raise InputError(f"{where} has no rows: add one row per case (image, mask)")
+    ignored = [c for c in frame.columns if c not in CASE_COLUMNS]
+    if ignored:
+        log.info("%s: columns not used for extraction: %s", where, ", ".join(map(str, ignored)))
+    rows = []
+    for i, rec in enumerate(frame.to_dict(orient="records")):
+        rows.append(_case_row(i, rec, root, where))
+    out = pd.DataFrame(rows, columns=list(CASE_COLUMNS))
+    out["label"] = out["label"].astype("Int64")
+    keys = out[["case_id", "label", "roi_name"]].astype(str).agg("/".join, axis=1)
+    dup = keys[keys.duplicated()]
+    if len(dup):
+        raise InputError(
+            f"{where}: case {out.loc[dup.index[0], 'case_id']!r} appears twice with the same "
+            "label and roi_name; give each row its own case_id (or label / roi_name)"
+        )
+    return out
+
+
+def _blank(v: Any) -> bool:
+    import pandas as pd
+
+    return v is None or (isinstance(v, float) and pd.isna(v)) or str(v).strip() == ""
+
+
+def _case_row(i: int, rec: Mapping[str, Any], root: Path, where: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for col in ("image", "mask"):
+        if _blank(rec[col]):
+            raise InputError(f"{where}, row {i}: the {col} cell is empty; give a path")
+        p = Path(str(rec[col]).strip()).expanduser()
+        out[col] = str(p if p.is_absolute() else root / p)
+    label = rec.get("label")
+    if _blank(label):
+        out["label"] = None
+    else:
+        try:
+            f = float(str(label))
+            if not f.is_integer():
+                raise ValueError
+            out["label"] = int(f)
+        except ValueError:
+            raise InputError(
+                f"{where}, row {i}: label {label!r} is not an integer; give the mask's label "
+                "value (or leave the cell empty for a binary mask)"
+            ) from None
+    out["roi_name"] = None if _blank(rec.get("roi_name")) else str(rec["roi_name"]).strip()
+    out["case_id"] = str(i) if _blank(rec.get("case_id")) else str(rec["case_id"]).strip()
+    return out
+
+
+def extract_many(
+    table_or_csv: pd.DataFrame | str | os.PathLike[str],
+    settings: SettingsInput = None,
+    *,
+    n_jobs: int = 1,
+    progress: Callable[[BatchProgress], None] | None = None,
+    tag: str = "image",
+    resample_mask: bool = False,
+    errors: Literal["record", "raise"] = "record",
+    base_dir: str | Path | None = None,
+    **overrides: Any,
+) -> pd.DataFrame:
+    """Radiomic features of many cases listed in a table, one row per case.
+
+    A plain alternative to a study file (:func:`radiomix.cohort.run_study`) for a list of
+    image/mask pairs that share one settings: every case goes through
+    :func:`radiomix.extraction.extract`, as ``radiomix extract`` does.
+
+    Parameters
+    ----------
+    table_or_csv : DataFrame or path
+        Columns ``image`` and ``mask`` (paths), optional ``label`` (mask label or SEG
+        segment number), ``roi_name`` (RTSTRUCT ROI) and ``case_id``; other columns are
+        not used. Relative paths start from the CSV's folder (or ``base_dir``).
+    settings : ExtractionSettings, str, path, mapping or None
+        As for :func:`extract`; one settings for every case.
+    n_jobs : int
+        Worker processes (1: in this process).
+    progress : callable, optional
+        Called with a :class:`BatchProgress` before the first case and after each case.
+    tag : str
+        Image tag of the column names.
+    resample_mask : bool
+        Resample masks to their image's grid when the geometry differs.
+    errors : {"record", "raise"}
+        ``record``: a failed case is left out of the table and listed in
+        ``df.attrs["errors"]`` (and logged); ``raise``: the first failure is raised.
+    base_dir : path, optional
+        Folder that relative paths start from.
+    **overrides
+        Settings changes (see :func:`load_settings`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per successful case, in table order: ``case_id`` (and ``label`` /
+        ``roi_name`` when the table has them), the feature columns, ``settings_hash``,
+        ``radiomix_version``. ``df.attrs["provenance"]`` holds the settings, versions and
+        a ``cases`` list (inputs' SHA-256, ROI size, notes per case);
+        ``df.attrs["errors"]`` lists the failed cases (``case_id``, ``label``,
+        ``roi_name``, ``error_type``, ``message``).
+
+    Raises
+    ------
+    InputError
+        The table is unusable (missing columns, empty cells, duplicated cases), or a case
+        failed with ``errors="raise"``.
+    SettingsError
+        Invalid settings (nothing ran).
+
+    Examples
+    --------
+    >>> import radiomix
+    >>> df = radiomix.extract_many("cases.csv", "ibsi-C", n_jobs=2)  # doctest: +SKIP
+    >>> df.attrs["errors"]                                            # doctest: +SKIP
+    []
+    """
+    import pandas as pd
+
+    if errors not in ("record", "raise"):
+        raise SettingsError(f"errors must be 'record' or 'raise', got {errors!r}")
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs < 1:
+        raise SettingsError(f"n_jobs must be an integer >= 1, got {n_jobs!r}")
+    s = load_settings(settings, **overrides)
+    cases = read_cases(table_or_csv, base_dir=base_dir)
+    has_label = bool(cases["label"].notna().any())
+    has_roi = bool(cases["roi_name"].notna().any())
+    tasks = [
+        _Task(
+            i,
+            str(r.case_id),
+            str(r.image),
+            str(r.mask),
+            None if pd.isna(r.label) else int(r.label),
+            r.roi_name if isinstance(r.roi_name, str) else None,
+        )
+        for i, r in enumerate(cases.itertuples(index=False))
+    ]
+    t0 = time.monotonic()
+    total = len(tasks)
+
+    def report(event: Literal["start", "case"], done: int, failed: int, rec: Any) -> None:
+        if progress is not None:
+            progress(
+                BatchProgress(
+                    event,
+                    total,
+                    done,
+                    failed,
+                    None if rec is None else rec["case_id"],
+                    None if rec is None else rec["status"],
+                    time.monotonic() - t0,
+                )
+            )
+
+    report("start", 0, 0, None)
+    results: dict[int, dict[str, Any]] = {}
+    failed = 0
+    run = _run_serial if n_jobs == 1 else _run_pool
+    for rec in run(tasks, s, tag, resample_mask, n_jobs):
+        if rec["status"] == "error":
+            failed += 1
+            if errors == "raise":
+                raise InputError(f"[{rec['case_id']}] {rec['error_type']}: {rec['message']}")
+        results[rec["index"]] = rec
+        report("case", len(results), failed, rec)
+    rows, case_prov, errs = [], [], []
+    for i in range(total):
+        rec = results[i]
+        ids: dict[str, Any] = {"case_id": rec["case_id"]}
+        if has_label:
+            ids["label"] = rec["label"]
+        if has_roi:
+            ids["roi_name"] = rec["roi_name"]
+        if rec["status"] == "ok":
+            rows.append({**ids, **rec["row"]})
+            case_prov.append({**ids, **rec["provenance"]})
+        else:
+            errs.append({**ids, "error_type": rec["error_type"], "message": rec["message"]})
+    if errs:
+        log.warning(
+            "%d of %d cases failed (first: %s: %s); see df.attrs['errors']",
+            len(errs),
+            total,
+            errs[0]["case_id"],
+            errs[0]["message"],
+        )
+    frame = pd.DataFrame(rows)
+    if has_label and "label" in frame:
+        frame["label"] = frame["label"].astype("Int64")
+    frame.attrs["provenance"] = _batch_provenance(s, case_prov)
+    frame.attrs["errors"] = errs
+    return frame
+
+
+def _batch_provenance(s: ExtractionSettings, cases: list[dict[str, Any]]) -> dict[str, Any]:
+    from radiomix.settings import settings_hash, settings_to_dict
+    from radiomix.table import package_versions
+
+    return {
+        "settings": settings_to_dict(s),
+        "settings_hash": settings_hash(s),
+        "versions": package_versions(),
+        "cases": cases,
+    }
+
+
+def _extract_task(
+    task: _Task, settings: ExtractionSettings, tag: str, resample_mask: bool
+) -> dict[str, Any]:
+    """One case of :func:`extract_many`: a result or an error record (never raises)."""
+    base = {
+        "index": task.index,
+        "case_id": task.case_id,
+        "label": task.label,
+        "roi_name": task.roi_name,
+    }
+    try:
+        frame = _extract_paths(
+            task.image,
+            task.mask,
+            settings,
+            label=task.label,
+            roi_name=task.roi_name,
+            resample_mask=resample_mask,
+            tag=tag,
+            case_id=task.case_id,
+            deep=None,
+            organ_mask=None,
+            inputs={},
+        )
+    except RadiomixError as exc:
+        return {**base, "status": "error", "error_type": type(exc).__name__, "message": str(exc)}
+    except Exception as exc:  # a bug or an unreadable file: recorded, the run goes on
+        log.debug("case %s failed", task.case_id, exc_info=True)
+        return {
+            **base,
+            "status": "error",
+            "error_type": type(exc).__name__,
+            "message": f"unexpected error ({type(exc).__name__}): {exc}",
+        }
+    row = frame.iloc[0].to_dict()
+    row.pop("case_id", None)
+    prov = frame.attrs["provenance"]
+    keep = {k: v for k, v in prov.items() if k not in ("settings", "settings_hash", "versions")}
+    return {**base, "status": "ok", "row": row, "provenance": keep}
+
+
+def _run_serial(
+    tasks: list[_Task], s: ExtractionSettings, tag: str, resample_mask: bool, n_jobs: int
+) -> Any:
+    for task in tasks:
+        yield _extract_task(task, s, tag, resample_mask)
+
+
+def _init_worker() -> None:
+    """Pool workers: one SimpleITK thread each (the pool provides the parallelism)."""
+    import SimpleITK as sitk
+
+    sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(1)
+
+
+def _run_pool(
+    tasks: list[_Task], s: ExtractionSettings, tag: str, resample_mask: bool, n_jobs: int
+) -> Any:
+    """A local ``spawn`` process pool; a case whose worker dies becomes an error record."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures.process import BrokenProcessPool
+
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(
+        max_workers=min(n_jobs, len(tasks)), mp_context=ctx, initializer=_init_worker
+    ) as pool:
+        futures = {pool.submit(_extract_task, t, s, tag, resample_mask): t for t in tasks}
+        for fut in as_completed(futures):
+            task = futures[fut]
+            try:
+                yield fut.result()
+            except BrokenProcessPool:
+                yield {
+                    "index": task.index,
+                    "case_id": task.case_id,
+                    "label": task.label,
+                    "roi_name": task.roi_name,
+                    "status": "error",
+                    "error_type": "WorkerDied",
+                    "message": "the worker process died (out of memory? try fewer n_jobs)",
+                }
