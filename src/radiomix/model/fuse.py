@@ -50,9 +50,16 @@ class BlockFuser(TransformerMixin, BaseEstimator):
         Number of principal components of the deep block (int), or fraction of variance to
         keep (float in (0, 1)); ``None`` keeps the deep columns as they are.
     balance_blocks : bool
-        Divide every block by the square root of its number of output columns, so that each
-        block carries the same total variance (a 512-d embedding then does not swamp seven
-        radiomic features in a distance-based model such as kNN).
+        Divide every block, after its own reduction (selection, PCA), by the square root of
+        its total variance on the training rows, so that each block contributes the same total
+        variance (1) to the fused vector: a 512-d embedding reduced to 10 principal components
+        (variance ~100) then does not swamp seven selected radiomic features (variance 7) in
+        a distance-based model such as kNN.
+    reduce : mapping of str to sequence, optional
+        Selection steps applied to one block after its imputation and scaling, on the
+        training rows only, e.g. ``{"radiomic": ["variance", "correlation", "mrmr"]}``
+        (names as :func:`radiomix.model.make_selector`, or estimators); the deep block's
+        reduction is ``deep_pca``.
     random_state : int, RandomState or None
         Seed of the PCA (only used by randomised solvers; the default solver is exact).
 
@@ -60,6 +67,8 @@ class BlockFuser(TransformerMixin, BaseEstimator):
     ----------
     blocks_ : dict of str to list of str
         Input columns of each kept block.
+    block_variance_ : dict of str to float
+        Total variance of each block's reduced training output (before balancing).
     n_features_in_ : int
     feature_names_in_ : ndarray of str
         Set when fitted on a DataFrame.
@@ -83,6 +92,7 @@ class BlockFuser(TransformerMixin, BaseEstimator):
         scale: str | None = "standard",
         deep_pca: int | float | None = None,
         balance_blocks: bool = False,
+        reduce: Mapping[str, Sequence[Any]] | None = None,
         random_state: Any = None,
     ) -> None:
         self.blocks = blocks
@@ -91,6 +101,7 @@ class BlockFuser(TransformerMixin, BaseEstimator):
         self.scale = scale
         self.deep_pca = deep_pca
         self.balance_blocks = balance_blocks
+        self.reduce = reduce
         self.random_state = random_state
 
     def _check_params(self) -> None:
@@ -165,6 +176,14 @@ class BlockFuser(TransformerMixin, BaseEstimator):
                 )
                 n_comp = min(n_samples, n_cols)
             steps.append(("pca", PCA(n_components=n_comp, random_state=self.random_state)))
+        for i, sel in enumerate((self.reduce or {}).get(block, ())):
+            from sklearn.base import clone
+
+            from radiomix.model.classifiers import make_selector
+
+            est = (make_selector(sel, random_state=self.random_state) if isinstance(sel, str)
+                   else clone(sel))
+            steps.append((f"select{i}", est))
         if not steps:
             steps.append(("identity", "passthrough"))
         return Pipeline(steps)
@@ -176,7 +195,8 @@ class BlockFuser(TransformerMixin, BaseEstimator):
         ----------
         X : DataFrame or array of shape (n_samples, n_features)
             Numeric features; NaN allowed when ``impute`` is set.
-        y : ignored
+        y : array-like of shape (n_samples,), optional
+            Labels; used only by the block selection steps of ``reduce``.
 
         Returns
         -------
@@ -198,16 +218,28 @@ class BlockFuser(TransformerMixin, BaseEstimator):
         self._pipes = {}
         out_names: list[str] = []
         self._weights = {}
+        unknown = sorted(set(self.reduce or {}) - set(groups))
+        if unknown:
+            raise InputError(f"reduce names blocks {unknown} that are not among {list(groups)}")
+        self.block_variance_ = {}
         for b, idx in groups.items():
-            pipe = self._block_pipeline(b, X.shape[0], len(idx)).fit(X[:, idx])
+            pipe = self._block_pipeline(b, X.shape[0], len(idx))
+            Z = pipe.fit_transform(X[:, idx], y)
             self._pipes[b] = pipe
             if "pca" in pipe.named_steps:
                 k = int(pipe.named_steps["pca"].n_components_)
-                out_names.extend(f"{_pca_prefix(self.blocks_[b])}.pc{i:03d}" for i in range(k))
+                names = [f"{_pca_prefix(self.blocks_[b])}.pc{i:03d}" for i in range(k)]
             else:
-                k = len(idx)
-                out_names.extend(self.blocks_[b])
-            self._weights[b] = 1.0 / np.sqrt(k) if self.balance_blocks else 1.0
+                names = list(self.blocks_[b])
+                for name, step in pipe.steps:
+                    if name.startswith("select"):
+                        names = [n for n, keep in zip(names, step.get_support(), strict=True)
+                                 if keep]
+            out_names.extend(names)
+            total = float(np.var(Z, axis=0).sum()) if Z.size else 0.0
+            self.block_variance_[b] = total
+            self._weights[b] = (1.0 / np.sqrt(total) if self.balance_blocks and total > 0
+                                else 1.0)
         self._out_names = np.asarray(out_names, dtype=object)
         return self
 

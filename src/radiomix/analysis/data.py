@@ -1,0 +1,544 @@
+"""The analysis table: typed, role-checked model inputs and outcomes of one study.
+
+:func:`build_table` joins the feature table with an optional clinical table on the group
+(patient) column and turns every column into exactly one role. Nothing is guessed in
+silence:
+
+- an outcome column, a time or event column and every column declared ``derived`` can never
+  become a model input;
+- a clinical column that is not declared as a covariate is not used (it is listed as
+  ``unused``);
+- a cell of a numeric column that does not parse is an error naming the row and the column
+  (a typo such as ``1.2.3`` never turns a feature into one-hot columns); ``inf`` is an error;
+  missing values are imputed inside the training folds and counted;
+- a binary outcome whose labels are not 0/1 needs its ``positive`` class (the labels are
+  listed); a model input whose values or whose missingness separate a binary outcome
+  perfectly is refused by name as likely derived from the outcome, unless the user named it
+  explicitly (``allow``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from radiomix.analysis.spec import TIME_UNITS, AnalysisSettings, Covariate, Outcome
+from radiomix.errors import InputError, SettingsError
+
+log = logging.getLogger(__name__)
+
+MISSING_TOKENS: frozenset[str] = frozenset({"", "--", "NA", "N/A", "n/a", "na", "NaN", "nan",
+                                            "None", "null", "?"})
+"""Cells read as missing in text columns."""
+PROVENANCE_COLUMNS: tuple[str, ...] = ("settings_hash", "radiomix_version")
+VOLUME_FEATURES: tuple[str, ...] = ("morph.volume_mesh", "morph.volume_voxels")
+"""Tumour-volume features (IBSI RNU0, YEKZ), in order of preference."""
+
+
+@dataclass
+class Target:
+    """One outcome's values over the rows of the analysis table.
+
+    Attributes
+    ----------
+    outcome : Outcome
+    keep : ndarray of bool
+        Rows with a usable value (rows with a missing outcome are left out and counted).
+    y : ndarray of int, optional
+        Binary: 1 for the positive class, over the kept rows.
+    time_years, event : ndarray, optional
+        Survival: time in years and event indicator (0/1), over the kept rows.
+    negative : list of str
+        Binary: the labels read as negative.
+    """
+
+    outcome: Outcome
+    keep: np.ndarray
+    y: np.ndarray | None = None
+    time_years: np.ndarray | None = None
+    event: np.ndarray | None = None
+    negative: list[str] = field(default_factory=list)
+
+
+@dataclass
+class AnalysisTable:
+    """Model inputs, identifiers and outcomes of an analysis, one row per unit.
+
+    Attributes
+    ----------
+    X : DataFrame
+        Every usable model input as float (NaN = missing; imputed inside folds).
+    groups : ndarray of str
+        Patient id of each row.
+    centre : ndarray of str or None
+    blocks : dict of str to list of str
+        Input columns of each block: ``radiomic``, ``deep``, ``clinical`` (encoded
+        covariates), ``volume`` (the tumour-volume column, one at most).
+    sources : dict of str to str
+        Source column of each encoded clinical column (``sex=Male`` -> ``sex``).
+    targets : dict of str to Target
+    roles : dict
+        The roles as applied (for the results document).
+    missing : dict of str to int
+        Missing cells per input column (imputed inside the training folds).
+    unit : str
+        What one row is (``lesion`` or ``row``).
+    raw : DataFrame
+        The joined table (identifiers, outcomes and covariates as read), for Table 1.
+    """
+
+    X: pd.DataFrame
+    groups: np.ndarray
+    centre: np.ndarray | None
+    blocks: dict[str, list[str]]
+    sources: dict[str, str]
+    targets: dict[str, Target]
+    roles: dict[str, Any]
+    missing: dict[str, int]
+    unit: str
+    raw: pd.DataFrame
+
+    @property
+    def n_patients(self) -> int:
+        """Distinct patients."""
+        return int(pd.unique(self.groups).size)
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def read_any(path: str | Path) -> pd.DataFrame:
+    """A table from ``.parquet`` (native types) or ``.csv`` (every cell as text).
+
+    Raises
+    ------
+    InputError
+        Missing file, unknown suffix or unreadable content.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"table not found: {path}")
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".parquet":
+            return pd.read_parquet(path)
+        if suffix in (".csv", ".tsv"):
+            return pd.read_csv(path, dtype=str, keep_default_na=False,
+                               sep="\t" if suffix == ".tsv" else ",")
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path.name} cannot be read as a table: {exc}") from None
+    raise InputError(f"table {path.name} must be .parquet, .csv or .tsv")
+
+
+def _text(s: pd.Series) -> pd.Series:
+    """Cells as stripped text, missing tokens as NaN."""
+    t = s.astype(object).map(lambda v: v if v is None or (isinstance(v, float) and np.isnan(v))
+                             else str(v).strip())
+    return t.where(~t.isin(MISSING_TOKENS) & t.notna(), np.nan)
+
+
+def _row_name(raw: pd.DataFrame, group: str, i: int) -> str:
+    return f"row {i + 2} ({group} {raw[group].iloc[i]})" if group in raw else f"row {i + 2}"
+
+
+def to_numeric(raw: pd.DataFrame, column: str, group: str) -> pd.Series:
+    """Column ``column`` as float; an unparsable cell or ``inf`` is an error naming its row.
+
+    Row numbers count the header as line 1, as a spreadsheet shows a CSV.
+
+    Raises
+    ------
+    InputError
+        A cell that is neither a number nor a missing token, or an infinite value.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"patient_id": ["A", "B"], "x": ["1.5", "1.2.3"]})
+    >>> to_numeric(t, "x", "patient_id")
+    Traceback (most recent call last):
+    ...
+    radiomix.errors.InputError: column 'x', row 3 (patient_id B): '1.2.3' is not a number; fix the cell or mark it missing (empty, NA)
+    """
+    s = raw[column]
+    if pd.api.types.is_bool_dtype(s):
+        out = s.astype(float)
+    elif pd.api.types.is_numeric_dtype(s):
+        out = s.astype(float)
+    else:
+        text = _text(s)
+        out = pd.to_numeric(text, errors="coerce")
+        bad = np.flatnonzero(out.isna().to_numpy() & text.notna().to_numpy())
+        if bad.size:
+            i = int(bad[0])
+            more = f" (and {bad.size - 1} more cells)" if bad.size > 1 else ""
+            raise InputError(
+                f"column {column!r}, {_row_name(raw, group, i)}: {text.iloc[i]!r} is not a "
+                f"number{more}; fix the cell or mark it missing (empty, NA)"
+            )
+        out = out.astype(float)
+    inf = np.flatnonzero(np.isinf(out.to_numpy()))
+    if inf.size:
+        i = int(inf[0])
+        raise InputError(
+            f"column {column!r}, {_row_name(raw, group, i)}: infinite value; a feature must be "
+            "finite (fix the extraction or mark the cell missing)"
+        )
+    return out
+
+
+# --------------------------------------------------------------------------- outcomes
+
+
+def _binary_target(raw: pd.DataFrame, o: Outcome, group: str) -> Target:
+    col = str(o.column)
+    if col not in raw:
+        raise InputError(f"outcome {o.name}: column {col!r} is not in the table")
+    text = _text(raw[col])
+    if pd.api.types.is_bool_dtype(raw[col]):
+        text = raw[col].map({True: "1", False: "0"})
+    elif pd.api.types.is_numeric_dtype(raw[col]):
+        text = raw[col].map(lambda v: np.nan if pd.isna(v) else f"{float(v):g}")
+    keep = text.notna().to_numpy()
+    labels = sorted(text.dropna().unique().tolist())
+    if len(labels) != 2:
+        raise InputError(
+            f"outcome {o.name}: column {col!r} must hold exactly two classes; found "
+            f"{len(labels)}: {labels[:10]}"
+        )
+    positive = o.positive
+    if positive is None:
+        if set(labels) == {"0", "1"}:
+            positive = "1"
+        elif {v.lower() for v in labels} == {"true", "false"}:
+            positive = next(v for v in labels if v.lower() == "true")
+        else:
+            raise SettingsError(
+                f"outcome {o.name}: column {col!r} holds the labels {labels}; say which one is "
+                "the positive class (positive: ... in the study file, --positive on the CLI)"
+            )
+    if positive not in labels:
+        raise SettingsError(
+            f"outcome {o.name}: positive class {positive!r} is not among the labels {labels}"
+        )
+    y = (text[keep] == positive).to_numpy().astype(int)
+    _check_patient_labels(raw[group].to_numpy()[keep], y, o.name)
+    return Target(o, keep, y=y, negative=[v for v in labels if v != positive])
+
+
+def _check_patient_labels(groups: np.ndarray, y: np.ndarray, name: str) -> None:
+    frame = pd.DataFrame({"g": groups, "y": y})
+    mixed = frame.groupby("g")["y"].nunique()
+    mixed = mixed[mixed > 1]
+    if len(mixed):
+        raise InputError(
+            f"outcome {name}: {len(mixed)} patient(s) have rows with different outcome values "
+            f"(e.g. {mixed.index[0]}); a patient-level outcome needs one value per patient"
+        )
+
+
+def _survival_target(raw: pd.DataFrame, o: Outcome, group: str) -> Target:
+    for c in (o.time, o.event):
+        if c not in raw:
+            raise InputError(f"outcome {o.name}: column {c!r} is not in the table")
+    t = to_numeric(raw, str(o.time), group)
+    ev_text = _text(raw[str(o.event)])
+    if pd.api.types.is_numeric_dtype(raw[str(o.event)]) or pd.api.types.is_bool_dtype(
+            raw[str(o.event)]):
+        ev_text = raw[str(o.event)].map(
+            lambda v: np.nan if pd.isna(v) else f"{float(v):g}")
+    keep = (t.notna() & ev_text.notna()).to_numpy()
+    values = sorted(ev_text.dropna().unique().tolist())
+    if o.event_value not in values:
+        raise SettingsError(
+            f"outcome {o.name}: event value {o.event_value!r} does not occur in column "
+            f"{o.event!r} (values: {values[:10]}); set event_value"
+        )
+    tt = t.to_numpy()[keep]
+    if (tt < 0).any():
+        i = int(np.flatnonzero(t.to_numpy() < 0)[0])
+        raise InputError(f"outcome {o.name}: column {o.time!r}, {_row_name(raw, group, i)}: "
+                         "negative time")
+    e = (ev_text[keep] == o.event_value).to_numpy().astype(int)
+    if e.sum() == 0:
+        raise InputError(f"outcome {o.name}: no observed event among the usable rows")
+    return Target(o, keep, time_years=tt / TIME_UNITS[o.time_unit], event=e)
+
+
+# --------------------------------------------------------------------------- leak guard
+
+
+def separating_columns(X: pd.DataFrame, y: np.ndarray) -> dict[str, str]:
+    """Columns whose values or whose missingness separate a binary ``y`` perfectly.
+
+    A column separates by values when every non-missing value of one class lies strictly
+    below every non-missing value of the other (each class with at least two values), and
+    by missingness when the cells are missing for exactly the rows of one class.
+
+    Returns
+    -------
+    dict
+        Column -> ``"values"`` or ``"missingness"``.
+
+    Examples
+    --------
+    >>> X = pd.DataFrame({"a": [1., 2., 3., 4.], "b": [1., np.nan, 1., np.nan],
+    ...                   "c": [1., 3., 2., 4.]})
+    >>> separating_columns(X, np.array([0, 1, 0, 1]))
+    {'b': 'missingness'}
+    >>> separating_columns(X, np.array([0, 0, 1, 1]))
+    {'a': 'values'}
+    """
+    y = np.asarray(y).astype(bool)
+    out: dict[str, str] = {}
+    for c in X.columns:
+        v = X[c].to_numpy(dtype=float)
+        miss = np.isnan(v)
+        if miss.any() and (np.array_equal(miss, y) or np.array_equal(miss, ~y)):
+            out[str(c)] = "missingness"
+            continue
+        a, b = v[~y & ~miss], v[y & ~miss]
+        if a.size >= 2 and b.size >= 2 and (a.max() < b.min() or b.max() < a.min()):
+            out[str(c)] = "values"
+    return out
+
+
+# --------------------------------------------------------------------------- build
+
+
+def _encode_covariate(raw: pd.DataFrame, cov: Covariate, group: str) -> pd.DataFrame:
+    if cov.kind == "numeric":
+        return pd.DataFrame({cov.name: to_numeric(raw, cov.name, group)}, index=raw.index)
+    text = _text(raw[cov.name])
+    if pd.api.types.is_numeric_dtype(raw[cov.name]):
+        text = raw[cov.name].map(lambda v: np.nan if pd.isna(v) else f"{v:g}")
+    seen = sorted(text.dropna().unique().tolist())
+    if cov.kind == "ordinal":
+        levels = list(cov.levels or ())
+        bad = [v for v in seen if v not in levels]
+        if bad:
+            i = int(np.flatnonzero(text.isin(bad).to_numpy())[0])
+            raise InputError(
+                f"covariate {cov.name!r}, {_row_name(raw, group, i)}: {text.iloc[i]!r} is not "
+                f"one of its ordinal levels {levels}; add it to levels or mark it missing"
+            )
+        return pd.DataFrame({cov.name: text.map({v: float(k) for k, v in enumerate(levels)})},
+                            index=raw.index)
+    levels = list(cov.levels) if cov.levels else seen
+    bad = [v for v in seen if v not in levels]
+    if bad:
+        raise InputError(f"covariate {cov.name!r}: values {bad} are not among its declared "
+                         f"levels {levels}")
+    if len(levels) < 2:
+        raise InputError(f"covariate {cov.name!r} has fewer than two values ({levels}); "
+                         "it carries no information: remove it from the covariates")
+    parts = {f"{cov.name}={v}": (text == v).astype(float).where(text.notna(), np.nan)
+             for v in levels[1:]}
+    return pd.DataFrame(parts, index=raw.index)
+
+
+def _feature_columns(raw: pd.DataFrame, reserved: set[str]) -> tuple[list[str], list[str]]:
+    from radiomix.model.columns import FeatureName
+
+    rad, deep = [], []
+    for c in raw.columns:
+        name = str(c)
+        if name in reserved:
+            continue
+        parsed = FeatureName.parse(name)
+        if parsed is None:
+            continue
+        (deep if parsed.block == "deep" else rad).append(name)
+    return rad, deep
+
+
+def volume_column(columns: Sequence[str], tags: Sequence[str] | None = None) -> str | None:
+    """The tumour-volume column of a radiomix table (mesh volume RNU0, else voxel volume
+    YEKZ), of the first tag that has one (``tags`` order, else table order).
+
+    Examples
+    --------
+    >>> volume_column(["pet.original.morph.volume_voxels", "ct.original.morph.volume_mesh"])
+    'ct.original.morph.volume_mesh'
+    """
+    cols = list(columns)
+    order = list(tags) if tags else list(dict.fromkeys(c.split(".")[0] for c in cols))
+    for feat in VOLUME_FEATURES:
+        for tag in order:
+            name = f"{tag}.original.{feat}"
+            if name in cols:
+                return name
+    return None
+
+
+def build_table(
+    features: pd.DataFrame | None,
+    spec: AnalysisSettings,
+    *,
+    clinical: pd.DataFrame | None = None,
+    extra_features: Sequence[str] = (),
+    allow: Sequence[str] = (),
+) -> AnalysisTable:
+    """Join, type and role-check the tables of an analysis.
+
+    Parameters
+    ----------
+    features : DataFrame or None
+        Feature table (one row per lesion, or per slice), with the group column; ``None``
+        for a clinical-only analysis.
+    spec : AnalysisSettings
+    clinical : DataFrame, optional
+        One row per patient, joined on the group column (ids compared as text, so ``7``
+        and ``"7"`` match). Its columns replace same-named columns of ``features``.
+    extra_features : sequence of str
+        Further columns of ``features`` to use as radiomic-block inputs although they do not
+        follow radiomix's feature naming (a wide table from another tool).
+    allow : sequence of str
+        Input columns the user named explicitly: kept even when they separate an outcome.
+
+    Returns
+    -------
+    AnalysisTable
+
+    Raises
+    ------
+    InputError, SettingsError
+        A missing column, an unparsable cell, an outcome column used as input, a column
+        that separates an outcome, patients without a clinical row ...
+    """
+    roles = spec.roles
+    group = roles.group
+    raw = _join(features, clinical, group)
+    raw[group] = _text(raw[group])
+    if raw[group].isna().any():
+        i = int(np.flatnonzero(raw[group].isna().to_numpy())[0])
+        raise InputError(f"row {i + 2}: the group column {group!r} is empty; every row needs "
+                         "its patient id")
+    outcome_cols = set(spec.outcome_columns)
+    derived = set(roles.derived)
+    reserved = {group, *(c for c in (roles.lesion, roles.centre) if c), *outcome_cols, *derived,
+                *roles.excluded, *PROVENANCE_COLUMNS}
+    missing = [c for c in (*outcome_cols, *(c.name for c in roles.covariates))
+               if c not in raw.columns]
+    if missing:
+        raise InputError(f"columns {missing} are not in the table; it has: "
+                         f"{_listing(raw.columns)}")
+    if roles.centre and roles.centre not in raw.columns:
+        raise InputError(f"centre column {roles.centre!r} is not in the table")
+    rad, deep = _feature_columns(raw, reserved)
+    extra = [c for c in extra_features if c not in rad and c not in deep]
+    bad = sorted(set(extra) & reserved)
+    if bad:
+        raise SettingsError(f"{bad} are outcome, derived, identifier or excluded columns; they "
+                            "can never be model inputs")
+    absent = [c for c in extra if c not in raw.columns]
+    if absent:
+        raise InputError(f"columns {absent} are not in the table")
+    rad = rad + extra
+    parts: dict[str, pd.Series] = {}
+    for c in (*rad, *deep):
+        parts[c] = to_numeric(raw, c, group)
+    sources: dict[str, str] = {}
+    clin_cols: list[str] = []
+    for cov in roles.covariates:
+        enc = _encode_covariate(raw, cov, group)
+        for c in enc.columns:
+            parts[str(c)] = enc[c]
+            sources[str(c)] = cov.name
+            clin_cols.append(str(c))
+    X = pd.DataFrame(parts, index=raw.index)
+    vol = volume_column(rad)
+    blocks = {"radiomic": rad, "deep": deep, "clinical": clin_cols,
+              "volume": [vol] if vol else []}
+    targets: dict[str, Target] = {}
+    for o in spec.outcomes:
+        targets[o.name] = (_binary_target(raw, o, group) if o.kind == "binary"
+                           else _survival_target(raw, o, group))
+    _guard(X, blocks, targets, radiomix_named=set(rad) - set(extra), allow=set(allow))
+    declared = {c.name for c in roles.covariates}
+    unused = [str(c) for c in raw.columns if str(c) not in reserved and str(c) not in declared
+              and str(c) not in parts and str(c) != roles.lesion]
+    centre = _text(raw[roles.centre]).fillna("(missing)").to_numpy(dtype=str) \
+        if roles.centre else None
+    role_doc = {
+        "group": group, "lesion": roles.lesion if roles.lesion in raw.columns else None,
+        "centre": roles.centre, "outcome_columns": sorted(outcome_cols),
+        "derived": sorted(derived), "excluded": list(roles.excluded),
+        "covariates": [{"name": c.name, "kind": c.kind,
+                        "levels": list(c.levels) if c.levels else None}
+                       for c in roles.covariates],
+        "unused": unused,
+    }
+    miss = {c: int(n) for c, n in X.isna().sum().items() if n}
+    if unused:
+        log.info("columns not used (not declared as covariates): %s", _listing(unused))
+    unit = "lesion" if roles.lesion and roles.lesion in raw.columns else "row"
+    return AnalysisTable(X=X.reset_index(drop=True),
+                         groups=raw[group].to_numpy(dtype=str), centre=centre, blocks=blocks,
+                         sources=sources, targets=targets, roles=role_doc, missing=miss,
+                         unit=unit, raw=raw.reset_index(drop=True))
+
+
+def _listing(cols: Any, n: int = 12) -> str:
+    cols = [str(c) for c in cols]
+    return ", ".join(cols[:n]) + (f" … ({len(cols)} in all)" if len(cols) > n else "")
+
+
+def _join(features: pd.DataFrame | None, clinical: pd.DataFrame | None,
+          group: str) -> pd.DataFrame:
+    if features is None and clinical is None:
+        raise InputError("give a feature table, a clinical table, or both")
+    for name, t in (("feature", features), ("clinical", clinical)):
+        if t is not None and group not in t.columns:
+            raise InputError(f"the {name} table has no group column {group!r}; name the "
+                             f"patient id column (roles.group / --groups). Columns: "
+                             f"{_listing(t.columns)}")
+    if clinical is None:
+        return features.copy()  # type: ignore[union-attr]
+    clin = clinical.copy()
+    clin[group] = _text(clin[group])
+    dup = clin[group][clin[group].duplicated()].dropna()
+    if len(dup):
+        raise InputError(f"the clinical table lists patient {dup.iloc[0]!r} more than once; "
+                         "it needs one row per patient")
+    if features is None:
+        return clin
+    feat = features.copy()
+    feat[group] = _text(feat[group])
+    overlap = [c for c in feat.columns if c in clin.columns and c != group]
+    merged = feat.drop(columns=overlap).merge(clin, on=group, how="left", validate="m:1")
+    no_clin = ~feat[group].isin(set(clin[group].dropna()))
+    if no_clin.all():
+        raise InputError(
+            f"no patient of the feature table is in the clinical table (group column "
+            f"{group!r}; e.g. {feat[group].iloc[0]!r} vs {clin[group].dropna().iloc[0]!r}): "
+            "check that both tables use the same ids"
+        )
+    if no_clin.any():
+        log.warning("%d feature row(s) have no clinical row", int(no_clin.sum()))
+    return merged
+
+
+def _guard(X: pd.DataFrame, blocks: dict[str, list[str]], targets: dict[str, Target], *,
+           radiomix_named: set[str], allow: set[str]) -> None:
+    """Refuse inputs that separate a binary outcome (likely outcome-derived)."""
+    check = [c for c in X.columns if c not in radiomix_named and c not in allow]
+    if not check:
+        return
+    for t in targets.values():
+        if t.y is None or t.y.min() == t.y.max():
+            continue
+        sep = separating_columns(X.loc[t.keep, check], t.y)
+        if sep:
+            items = ", ".join(f"{c} (by its {how})" for c, how in sep.items())
+            raise SettingsError(
+                f"outcome {t.outcome.name}: {items} separate(s) the outcome perfectly, which "
+                "usually means the column is derived from the outcome; declare it under "
+                "roles.derived, or name it explicitly (allow: / --allow) if it truly is a "
+                "predictor"
+            )

@@ -1,0 +1,491 @@
+"""The ``analysis:`` section of a study file: outcomes, column roles, arms, validation.
+
+One specification drives every analysis (the demo is one study among others): what to
+predict, which column plays which role, which arms to compare and how to validate them.
+It is read by the same strict loader as the rest of the study file (an unknown key is
+refused with the nearest valid key), and ``radiomix model`` builds the same object from its
+flags.
+
+Example
+-------
+.. code-block:: yaml
+
+    analysis:
+      title: Lung metastasis in soft-tissue sarcoma
+      outcomes:
+        - {name: lung_mets, kind: binary, column: lung_mets, positive: "1",
+           label: lung metastasis}
+        - {name: time_to_lung_mets, kind: survival, time: lung_mets_days, event: lung_mets,
+           time_unit: days, horizons_years: [1, 2], label: time to lung metastasis}
+      roles:
+        group: patient_id
+        centre: centre
+        covariates:
+          - {name: age}
+          - {name: sex, kind: categorical}
+          - {name: grade, kind: ordinal, levels: [Low, Intermediate, High]}
+        derived: [days_dx_to_outcome, days_dx_to_last_fu]   # never model inputs
+      arms:
+        - {name: radiomics_knn, blocks: [radiomic], selector: [variance, correlation, mrmr],
+           model: knn}
+        - {name: fused_knn, blocks: [radiomic, deep], selector: [variance, correlation, mrmr],
+           model: knn}
+      validation: {schemes: [nested_cv], outer_splits: 5, inner_splits: 3, repeats: 5}
+
+Column roles
+------------
+``group`` (patient id: no split puts one patient on both sides), ``lesion``, ``centre``, the
+outcome columns (``column``, ``time``, ``event`` of every outcome), ``derived`` (anything
+computed from an outcome: dates or days to the event, status at last follow-up, the outcome
+text), ``covariates`` (numeric, categorical or ordinal) and ``excluded``. Outcome columns and
+derived columns can never become a model input; a clinical column that is not declared as a
+covariate is not used. Feature columns (``<tag>.<filter>.<family>.<feature>``) are the
+radiomic and deep blocks.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from radiomix.errors import SettingsError
+
+OutcomeKind = Literal["binary", "survival"]
+CovariateKind = Literal["numeric", "categorical", "ordinal"]
+Scheme = Literal["nested_cv", "holdout", "external", "training_internal_external"]
+
+SCHEMES: tuple[str, ...] = ("nested_cv", "holdout", "external", "training_internal_external")
+BLOCK_NAMES: tuple[str, ...] = ("radiomic", "deep", "clinical", "volume")
+BASELINES: tuple[str, ...] = ("clinical", "volume", "prevalence")
+CLASSIFIERS: tuple[str, ...] = (
+    "logistic", "penalised_logistic", "knn", "svm", "rf", "gb", "voting", "stacking",
+    "radscore", "nomogram", "auto",
+)
+SURVIVAL_MODELS: tuple[str, ...] = ("cox", "coxnet", "cox_nomogram")
+SELECTORS: tuple[str, ...] = ("variance", "correlation", "fdr", "lasso", "mrmr")
+TIME_UNITS: dict[str, float] = {"days": 365.25, "months": 12.0, "years": 1.0}
+"""Units of a survival time column, as the number of units per year."""
+_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_+\-]*$")
+_THRESHOLD = re.compile(r"^(0?\.\d+|youden|(sensitivity|specificity)=(0?\.\d+))$")
+
+
+def _fail(msg: str) -> None:
+    raise SettingsError(msg)
+
+
+def _choice(where: str, value: Any, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        import difflib
+
+        close = difflib.get_close_matches(str(value), choices, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        _fail(f"{where} must be one of {', '.join(choices)}; got {value!r}{hint}")
+
+
+def _names(where: str, value: Any) -> None:
+    if not isinstance(value, tuple) or not all(isinstance(v, str) and v for v in value):
+        _fail(f"{where} must be a list of names, got {value!r}")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Covariate:
+    """A clinical covariate: a model input of the ``clinical`` block.
+
+    Parameters
+    ----------
+    name : str
+        Column name.
+    kind : {"numeric", "categorical", "ordinal"}
+        ``numeric`` values must parse as numbers (an unparsable cell is an error naming its
+        row); ``categorical`` is one-hot coded with the first level as reference;
+        ``ordinal`` is coded 0, 1, 2 … in the order of ``levels``.
+    levels : tuple of str, optional
+        Level order (ordinal: required; categorical: reference level first).
+    """
+
+    name: str
+    kind: CovariateKind = "numeric"
+    levels: tuple[str, ...] | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name:
+            _fail(f"a covariate needs a column name, got {self.name!r}")
+        _choice(f"covariate {self.name}: kind", self.kind, ("numeric", "categorical", "ordinal"))
+        if self.levels is not None:
+            _names(f"covariate {self.name}: levels", tuple(str(v) for v in self.levels))
+            object.__setattr__(self, "levels", tuple(str(v) for v in self.levels))
+        if self.kind == "ordinal" and not self.levels:
+            _fail(f"covariate {self.name}: an ordinal covariate needs its levels in order")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Outcome:
+    """What to predict: a binary outcome or a time to event.
+
+    Parameters
+    ----------
+    name : str
+        Key of the outcome in the results.
+    kind : {"binary", "survival"}
+    label : str, optional
+        Readable name for the report (default ``name``).
+    column : str
+        Binary: the outcome column.
+    positive : str, optional
+        Binary: the positive class as written in the column. Required unless the column
+        holds 0/1 (or true/false); never guessed.
+    time, event : str
+        Survival: time column (in ``time_unit``) and event column.
+    event_value : str
+        Value of ``event`` that marks an observed event (default ``"1"``); every other
+        value is censored.
+    time_unit : {"days", "months", "years"}
+    horizons_years : tuple of float
+        Horizons of the time-dependent AUC and of survival calibration, in years.
+    event_definition : str, optional
+        The event in words (for the report).
+    """
+
+    name: str
+    kind: OutcomeKind
+    label: str | None = None
+    column: str | None = None
+    positive: str | None = None
+    time: str | None = None
+    event: str | None = None
+    event_value: str = "1"
+    time_unit: str = "days"
+    horizons_years: tuple[float, ...] = ()
+    event_definition: str | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not _NAME.match(self.name):
+            _fail(f"outcome name {self.name!r} must be an identifier (letters, digits, _)")
+        _choice(f"outcome {self.name}: kind", self.kind, ("binary", "survival"))
+        if self.positive is not None:
+            object.__setattr__(self, "positive", str(self.positive))
+        object.__setattr__(self, "event_value", str(self.event_value))
+        if self.kind == "binary":
+            if not self.column:
+                _fail(f"outcome {self.name}: a binary outcome needs its column")
+            for key in ("time", "event"):
+                if getattr(self, key) is not None:
+                    _fail(f"outcome {self.name}: {key} belongs to a survival outcome")
+        else:
+            if not (self.time and self.event):
+                _fail(f"outcome {self.name}: a survival outcome needs time and event columns")
+            if self.column is not None:
+                _fail(f"outcome {self.name}: column belongs to a binary outcome; give time and "
+                      "event")
+        _choice(f"outcome {self.name}: time_unit", self.time_unit, tuple(TIME_UNITS))
+        if not isinstance(self.horizons_years, tuple) or not all(
+            isinstance(h, int | float) and not isinstance(h, bool) and h > 0
+            for h in self.horizons_years
+        ):
+            _fail(f"outcome {self.name}: horizons_years must be positive numbers, got "
+                  f"{self.horizons_years!r}")
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The columns this outcome reads (never model inputs)."""
+        return tuple(c for c in (self.column, self.time, self.event) if c)
+
+    @property
+    def title(self) -> str:
+        """Readable name."""
+        return self.label or self.name.replace("_", " ")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Roles:
+    """Roles of the table's non-feature columns (see the module docstring)."""
+
+    group: str = "patient_id"
+    lesion: str | None = "lesion_id"
+    centre: str | None = None
+    covariates: tuple[Covariate, ...] = ()
+    derived: tuple[str, ...] = ()
+    excluded: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.group, str) or not self.group:
+            _fail(f"roles.group must name the patient id column, got {self.group!r}")
+        _names("roles.derived", self.derived)
+        _names("roles.excluded", self.excluded)
+        names = [c.name for c in self.covariates]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            _fail(f"roles.covariates lists {dup} twice")
+        ids = {self.group, self.lesion, self.centre} - {None}
+        clash = sorted(ids & set(names))
+        if clash:
+            _fail(f"roles: {clash} are identifier/centre columns and cannot be covariates")
+        for bad, where in ((set(names) & set(self.derived), "derived"),
+                           (set(names) & set(self.excluded), "excluded")):
+            if bad:
+                _fail(f"roles: {sorted(bad)} are declared {where} and cannot be covariates")
+
+    def covariate(self, name: str) -> Covariate:
+        """The covariate called ``name``."""
+        for c in self.covariates:
+            if c.name == name:
+                return c
+        raise SettingsError(f"{name!r} is not a declared covariate")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Arm:
+    """One model arm: feature blocks, a selector and a model.
+
+    Parameters
+    ----------
+    name : str
+    label : str, optional
+    blocks : tuple of str
+        ``radiomic``, ``deep``, ``clinical``, ``volume`` (the tumour-volume column).
+    radiomic, deep : tuple of str
+        Column patterns of the block (exact names or wildcards such as ``pet.*``,
+        ``*.glcm.*``); default every column of the block.
+    clinical : tuple of str, optional
+        Covariates of the clinical block (default every declared covariate).
+    selector : tuple of str
+        Selection steps of the radiomic block, in order (``variance``, ``correlation``,
+        ``fdr``, ``lasso``, ``mrmr``).
+    model : str
+        Binary outcomes: ``logistic``, ``penalised_logistic``, ``knn``, ``svm``, ``rf``,
+        ``gb``, ``voting``, ``stacking``, ``radscore`` (LASSO rad-score), ``nomogram``
+        (rad-score + clinical covariates in one logistic model), ``auto``. Survival: ``cox``,
+        ``coxnet`` (LASSO/elastic-net Cox), ``cox_nomogram``.
+    deep_pca : int or None
+        Principal components of the deep block (fitted inside the training folds).
+    tune : bool
+        Tune the model's hyper-parameters in the inner folds (grid clipped to what the
+        training folds can support).
+    outcomes : tuple of str, optional
+        Outcomes the arm applies to (default: every outcome its model fits).
+    """
+
+    name: str
+    blocks: tuple[str, ...]
+    label: str | None = None
+    radiomic: tuple[str, ...] = ("*",)
+    deep: tuple[str, ...] = ("*",)
+    clinical: tuple[str, ...] | None = None
+    selector: tuple[str, ...] = ()
+    model: str = "logistic"
+    deep_pca: int | None = 10
+    tune: bool = True
+    outcomes: tuple[str, ...] | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not _NAME.match(self.name):
+            _fail(f"arm name {self.name!r} must be an identifier (letters, digits, _, +, -)")
+        _names(f"arm {self.name}: blocks", self.blocks)
+        if not self.blocks:
+            _fail(f"arm {self.name}: list at least one block ({', '.join(BLOCK_NAMES)})")
+        for b in self.blocks:
+            _choice(f"arm {self.name}: block", b, BLOCK_NAMES)
+        for s in self.selector:
+            _choice(f"arm {self.name}: selector", s, SELECTORS)
+        _choice(f"arm {self.name}: model", self.model, (*CLASSIFIERS, *SURVIVAL_MODELS))
+        if self.model in ("radscore", "nomogram", "cox_nomogram") and "radiomic" not in \
+                self.blocks:
+            _fail(f"arm {self.name}: model {self.model} needs the radiomic block")
+        if self.model in ("nomogram", "cox_nomogram") and "clinical" not in self.blocks:
+            _fail(f"arm {self.name}: model {self.model} needs the clinical block")
+        if self.deep_pca is not None and (
+            not isinstance(self.deep_pca, int) or isinstance(self.deep_pca, bool)
+            or self.deep_pca < 1
+        ):
+            _fail(f"arm {self.name}: deep_pca must be a positive integer or null")
+        if not isinstance(self.tune, bool):
+            _fail(f"arm {self.name}: tune must be true or false")
+
+    @property
+    def kind(self) -> OutcomeKind:
+        """The outcome kind the arm's model predicts."""
+        return "survival" if self.model in SURVIVAL_MODELS else "binary"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Validation:
+    """How every arm is validated (the same splits for every arm).
+
+    Parameters
+    ----------
+    schemes : tuple of str
+        ``nested_cv`` (patient-grouped, stratified, repeated nested CV), ``holdout``
+        (patient-level split, ``test_size``), ``external`` (train on the other centres, score
+        only the ``test_centres``), ``training_internal_external`` (one table: apparent on
+        the training centres, nested CV within them, external on the test centres).
+    outer_splits, inner_splits, repeats : int
+    test_size : float
+    test_centres : tuple of str
+    bootstrap : int
+        Patient-bootstrap replicates of every interval.
+    threshold : str
+        Operating threshold of accuracy, sensitivity and specificity: a probability
+        (``"0.5"``), ``youden`` or ``sensitivity=0.9`` / ``specificity=0.9``; rules are
+        fixed on the training folds' inner cross-validated predictions, never on test rows.
+    seed : int
+    """
+
+    schemes: tuple[str, ...] = ("nested_cv",)
+    outer_splits: int = 5
+    inner_splits: int = 3
+    repeats: int = 5
+    test_size: float = 0.3
+    test_centres: tuple[str, ...] = ()
+    bootstrap: int = 1000
+    threshold: str = "0.5"
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        _names("validation.schemes", self.schemes)
+        if not self.schemes:
+            _fail("validation.schemes must list at least one scheme")
+        for s in self.schemes:
+            _choice("validation.schemes", s, SCHEMES)
+        for key, low in (("outer_splits", 2), ("inner_splits", 2), ("repeats", 1),
+                         ("bootstrap", 50)):
+            v = getattr(self, key)
+            if not isinstance(v, int) or isinstance(v, bool) or v < low:
+                _fail(f"validation.{key} must be an integer >= {low}, got {v!r}")
+        if not isinstance(self.test_size, float) or not 0.05 <= self.test_size <= 0.7:
+            _fail(f"validation.test_size must be a fraction in [0.05, 0.7], got "
+                  f"{self.test_size!r}")
+        object.__setattr__(self, "test_centres", tuple(str(c) for c in self.test_centres))
+        if any(s in ("external", "training_internal_external") for s in self.schemes) and \
+                not self.test_centres:
+            _fail("validation.test_centres must name the external centre(s) for the external "
+                  "scheme")
+        object.__setattr__(self, "threshold", str(self.threshold).strip().lower())
+        if not _THRESHOLD.match(self.threshold):
+            _fail("validation.threshold must be a probability such as 0.5, 'youden', or "
+                  f"'sensitivity=0.9' / 'specificity=0.9'; got {self.threshold!r}")
+        if not isinstance(self.seed, int) or isinstance(self.seed, bool):
+            _fail(f"validation.seed must be an integer, got {self.seed!r}")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class LeakageAudit:
+    """Slice-level leakage audit: the same model scored with naive slice-level splits and
+    with patient-grouped splits (the lung study's 98.6 % is what the naive split gives).
+
+    Parameters
+    ----------
+    table : str
+        Slice-level table (one row per slice, carrying the group column), relative to the
+        study file or the analysis folder's ``features/``.
+    columns : tuple of str
+        Feature column patterns (default every deep column).
+    outcome : str
+        Binary outcome (name in ``outcomes``).
+    """
+
+    table: str
+    outcome: str
+    columns: tuple[str, ...] = ("deep",)
+    repeats: int = 3
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class AnalysisSettings:
+    """The ``analysis:`` section (see the module docstring).
+
+    Parameters
+    ----------
+    outcomes : tuple of Outcome
+    roles : Roles
+    arms : tuple of Arm
+        Declared arms (the baselines are added automatically).
+    baselines : tuple of str
+        Standard arms added and labelled as baselines: ``clinical`` (the declared
+        covariates), ``volume`` (tumour volume only: the size confound), ``prevalence``
+        (predicts the training prevalence: the Brier reference). Default all three.
+    reference_arm : str, optional
+        Arm the others are tested against (default ``clinical`` when present, else the
+        first arm).
+    validation : Validation
+    clinical : str, optional
+        A clinical table (CSV/Parquet, one row per patient) joined on ``roles.group``,
+        relative to the study file; default: the clinical columns carried in the feature
+        table.
+    title : str, optional
+    leakage_audit : LeakageAudit, optional
+    """
+
+    outcomes: tuple[Outcome, ...]
+    roles: Roles = field(default_factory=Roles)
+    arms: tuple[Arm, ...] = ()
+    baselines: tuple[str, ...] = BASELINES
+    reference_arm: str | None = None
+    validation: Validation = field(default_factory=Validation)
+    clinical: str | None = None
+    title: str | None = None
+    leakage_audit: LeakageAudit | None = None
+
+    def __post_init__(self) -> None:
+        if not self.outcomes:
+            _fail("analysis.outcomes must declare at least one outcome")
+        names = [o.name for o in self.outcomes]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            _fail(f"analysis.outcomes: {dup} declared twice")
+        arm_names = [a.name for a in self.arms]
+        dup = sorted({n for n in arm_names if arm_names.count(n) > 1})
+        if dup:
+            _fail(f"analysis.arms: {dup} declared twice")
+        clash = sorted(set(arm_names) & set(self.baselines))
+        if clash:
+            _fail(f"analysis.arms: {clash} are baseline names; rename the arm(s)")
+        for b in self.baselines:
+            _choice("analysis.baselines", b, BASELINES)
+        for a in self.arms:
+            for o in a.outcomes or ():
+                _choice(f"arm {a.name}: outcomes", o, tuple(names))
+        roles = self.roles
+        used = {c.name for c in roles.covariates}
+        for o in self.outcomes:
+            bad = sorted(used & set(o.columns))
+            if bad:
+                _fail(f"roles.covariates: {bad} are columns of the outcome {o.name!r}; an "
+                      "outcome column can never be a model input")
+        if self.leakage_audit is not None:
+            _choice("leakage_audit.outcome", self.leakage_audit.outcome, tuple(names))
+
+    @property
+    def outcome_columns(self) -> tuple[str, ...]:
+        """Every column read by an outcome."""
+        return tuple(dict.fromkeys(c for o in self.outcomes for c in o.columns))
+
+
+def analysis_from_dict(data: Any) -> AnalysisSettings:
+    """Build :class:`AnalysisSettings` from the study file's ``analysis:`` mapping.
+
+    Raises
+    ------
+    SettingsError
+        Unknown key (with the nearest valid key), missing or invalid value.
+    """
+    from radiomix.settings.loader import settings_from_dict
+
+    if not isinstance(data, dict):
+        raise SettingsError("analysis must be a mapping (outcomes, roles, arms, validation)")
+    if "outcomes" not in data:
+        raise SettingsError("analysis needs an 'outcomes' list")
+    data = dict(data)
+    roles = data.get("roles")
+    if isinstance(roles, dict) and isinstance(roles.get("covariates"), list):
+        roles = dict(roles)
+        roles["covariates"] = [{"name": c} if isinstance(c, str) else c
+                               for c in roles["covariates"]]
+        data["roles"] = roles
+    for key in ("outcomes", "arms"):
+        if key in data and not isinstance(data[key], list):
+            raise SettingsError(f"analysis.{key} must be a list of mappings")
+        for i, item in enumerate(data.get(key) or []):
+            if not isinstance(item, dict):
+                raise SettingsError(f"analysis.{key}[{i}] must be a mapping, got {item!r}")
+    return settings_from_dict(data, cls=AnalysisSettings, _where="analysis")

@@ -1,0 +1,282 @@
+"""Every curve of an evaluation, computed once: ROC, calibration, decision, their bands.
+
+The metrics, the CLI figures and the report all draw what these functions return, so a
+figure can never show another curve than the one its legend describes.
+
+ROC of repeated cross-validation: :func:`mean_roc_curve` averages the repeats' empirical
+ROC curves *exactly*: each repeat's curve (vertices at every distinct score, ties as
+diagonal segments) is evaluated at the union of all repeats' false-positive rates, keeping
+both ends of every vertical segment. Between two consecutive union points every repeat's
+curve is a straight line, so their average is too, and the trapezoid area under the
+averaged curve equals the mean of the repeats' AUCs (what ``metrics.roc_auc`` reports) to
+rounding. The band of :func:`roc_band` is tabulated on a fixed FPR grid (a band needs no
+exact area).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from radiomix.errors import InputError
+from radiomix.types import FloatArray
+
+FPR_GRID: FloatArray = np.linspace(0.0, 1.0, 101)
+"""False-positive rates at which ROC bands are tabulated."""
+
+
+def _check_binary(y: Any, proba: Any) -> tuple[np.ndarray, FloatArray]:
+    y = np.asarray(y).ravel()
+    P = np.atleast_2d(np.asarray(proba, dtype=float))
+    if P.shape[1] != y.size:
+        raise InputError(f"predictions have {P.shape[1]} columns for {y.size} labels")
+    if not set(np.unique(y).tolist()) <= {0, 1}:
+        raise InputError("labels must be 0/1")
+    if y.min() == y.max():
+        raise InputError("a ROC curve needs both classes")
+    if not np.isfinite(P).all():
+        raise InputError("predictions must be finite")
+    return y.astype(bool), P
+
+
+def weighted_roc_points(
+    y: Any, score: Any, weights: Any = None
+) -> tuple[FloatArray, FloatArray]:
+    """Vertices of the (weighted) empirical ROC curve.
+
+    Parameters
+    ----------
+    y : array-like of shape (n,)
+        Labels in {0, 1}.
+    score : array-like of shape (n,)
+        Higher = more likely positive.
+    weights : array-like of shape (n,), optional
+        Non-negative row weights (a bootstrap count); default 1.
+
+    Returns
+    -------
+    fpr, tpr : ndarray
+        From (0, 0) to (1, 1), one vertex per distinct score (descending thresholds); rows
+        with equal scores form one diagonal segment (a tie counts one half, as in the AUC).
+
+    Examples
+    --------
+    >>> fpr, tpr = weighted_roc_points([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8])
+    >>> fpr.tolist(), tpr.tolist()
+    ([0.0, 0.0, 0.5, 0.5, 1.0], [0.0, 0.5, 0.5, 1.0, 1.0])
+    """
+    yb = np.asarray(y).ravel().astype(bool)
+    s = np.asarray(score, dtype=float).ravel()
+    w = np.ones_like(s) if weights is None else np.asarray(weights, dtype=float).ravel()
+    levels, inv = np.unique(-s, return_inverse=True)  # descending score
+    pos = np.bincount(inv, weights=w * yb, minlength=levels.size)
+    neg = np.bincount(inv, weights=w * ~yb, minlength=levels.size)
+    tp = np.concatenate([[0.0], np.cumsum(pos)])
+    fp = np.concatenate([[0.0], np.cumsum(neg)])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        tpr = tp / tp[-1] if tp[-1] > 0 else np.full_like(tp, np.nan)
+        fpr = fp / fp[-1] if fp[-1] > 0 else np.full_like(fp, np.nan)
+    return fpr, tpr
+
+
+def _limits(fpr: FloatArray, tpr: FloatArray, x: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Lowest and highest TPR of the piecewise-linear ROC curve at each ``x``."""
+    lo = np.searchsorted(fpr, x, side="left")
+    hi = np.searchsorted(fpr, x, side="right") - 1
+    present = lo <= hi
+    left = np.empty(x.size)
+    right = np.empty(x.size)
+    left[present] = tpr[lo[present]]
+    right[present] = tpr[hi[present]]
+    a = np.clip(hi[~present], 0, fpr.size - 1)
+    b = np.clip(lo[~present], 0, fpr.size - 1)
+    dx = fpr[b] - fpr[a]
+    frac = np.where(dx > 0, (x[~present] - fpr[a]) / np.where(dx > 0, dx, 1.0), 0.0)
+    val = tpr[a] + frac * (tpr[b] - tpr[a])
+    left[~present] = val
+    right[~present] = val
+    return left, right
+
+
+def mean_roc_curve(y: Any, proba: Any) -> dict[str, Any]:
+    """The exact average of the repeats' empirical ROC curves.
+
+    Parameters
+    ----------
+    y : array-like of shape (n,)
+        Labels in {0, 1}.
+    proba : array-like of shape (n,) or (R, n)
+        Out-of-sample probabilities, one row per cross-validation repeat.
+
+    Returns
+    -------
+    dict
+        ``fpr``, ``tpr`` (vertices of the averaged curve, from (0, 0) to (1, 1)) and ``auc``
+        (its trapezoid area, equal to the mean of the repeats' AUCs).
+
+    Examples
+    --------
+    >>> c = mean_roc_curve([0, 0, 1, 1], [[0.1, 0.4, 0.35, 0.8], [0.1, 0.2, 0.3, 0.4]])
+    >>> c["auc"]  # mean of 0.75 and 1.0
+    0.875
+    """
+    yb, P = _check_binary(y, proba)
+    curves = [weighted_roc_points(yb, p) for p in P]
+    xs = np.unique(np.concatenate([c[0] for c in curves]))
+    lefts, rights = zip(*(_limits(f, t, xs) for f, t in curves), strict=True)
+    left, right = np.mean(lefts, axis=0), np.mean(rights, axis=0)
+    fpr = np.repeat(xs, 2)
+    tpr = np.column_stack([left, right]).ravel()
+    keep = np.ones(fpr.size, dtype=bool)
+    keep[1::2] = right != left  # drop the second point where there is no vertical segment
+    fpr, tpr = fpr[keep], tpr[keep]
+    auc = float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1]) / 2.0))
+    return {"fpr": fpr.tolist(), "tpr": tpr.tolist(), "auc": auc}
+
+
+def tpr_at(fpr: FloatArray, tpr: FloatArray, grid: FloatArray = FPR_GRID) -> FloatArray:
+    """TPR of a ROC curve at each grid FPR (the top of a vertical segment there)."""
+    if np.isnan(fpr).any() or np.isnan(tpr).any():
+        return np.full(grid.size, np.nan)
+    return _limits(fpr, tpr, np.asarray(grid, dtype=float))[1]
+
+
+def roc_band(
+    y: Any,
+    proba: Any,
+    *,
+    groups: Any,
+    n_bootstrap: int = 200,
+    random_state: int = 0,
+    level: float = 0.95,
+    grid: FloatArray = FPR_GRID,
+    cross_validated: bool = False,
+) -> dict[str, list[float] | int]:
+    """Patient-bootstrap percentile band of the repeat-averaged ROC curve, on an FPR grid.
+
+    Parameters
+    ----------
+    y : array-like of shape (n,)
+        Labels in {0, 1}.
+    proba : array-like of shape (n,) or (R, n)
+    groups : array-like of shape (n,)
+        Patient of each row; the bootstrap resamples patients.
+    n_bootstrap, random_state, level
+        Replicates, seed and coverage of the band.
+    grid : ndarray
+    cross_validated : bool
+        Out-of-fold predictions: the band's distances from the curve are widened by
+        :data:`~radiomix.evaluate.bootstrap.CV_INTERVAL_SCALE`, like the AUC's interval.
+
+    Returns
+    -------
+    dict
+        ``fpr`` (the grid), ``lower``, ``upper``, ``n_boot`` (valid replicates).
+    """
+    from radiomix.evaluate.bootstrap import CV_INTERVAL_SCALE, patient_bootstrap_weights
+
+    yb, P = _check_binary(y, proba)
+    grid = np.asarray(grid, dtype=float)
+    curve = np.mean([tpr_at(*weighted_roc_points(yb, p), grid) for p in P], axis=0)
+    W = patient_bootstrap_weights(groups, n_bootstrap=n_bootstrap, random_state=random_state)
+    reps = [np.mean([tpr_at(*weighted_roc_points(yb, p, w), grid) for p in P], axis=0)
+            for w in W if w[yb].sum() > 0 and w[~yb].sum() > 0]
+    R = np.asarray(reps)
+    a = (1 - level) / 2
+    if len(R):
+        lo, hi = np.quantile(R, [a, 1 - a], axis=0)
+    else:
+        lo = hi = np.full(grid.size, np.nan)
+    if cross_validated:
+        lo = np.clip(curve - CV_INTERVAL_SCALE * (curve - lo), 0.0, 1.0)
+        hi = np.clip(curve + CV_INTERVAL_SCALE * (hi - curve), 0.0, 1.0)
+    return {"fpr": grid.tolist(), "lower": np.asarray(lo).tolist(),
+            "upper": np.asarray(hi).tolist(), "n_boot": len(R)}
+
+
+def calibration_curve(
+    y: Any, proba: Any, *, n_bins: int = 5, level: float = 0.95
+) -> dict[str, list[float] | list[int]]:
+    """Observed event rate against mean predicted probability in quantile bins, with
+    Wilson score intervals of each observed rate.
+
+    The predictions of several repeats are averaged per row first.
+
+    Parameters
+    ----------
+    y : array-like of shape (n,)
+    proba : array-like of shape (n,) or (R, n)
+    n_bins : int
+        Number of bins of (nearly) equal size, by rank of the prediction.
+    level : float
+        Coverage of the intervals.
+
+    Returns
+    -------
+    dict
+        ``predicted``, ``observed``, ``lower``, ``upper``, ``n`` per bin.
+
+    Examples
+    --------
+    >>> t = calibration_curve([0, 0, 1, 1], [0.1, 0.2, 0.7, 0.9], n_bins=2)
+    >>> [round(v, 2) for v in t["predicted"]], t["observed"], t["n"]
+    ([0.15, 0.8], [0.0, 1.0], [2, 2])
+    """
+    from scipy.stats import norm
+
+    yb, P = _check_binary(y, proba)
+    if not (isinstance(n_bins, int) and n_bins >= 1):
+        raise InputError(f"n_bins must be an int >= 1; got {n_bins!r}")
+    p = P.mean(axis=0)
+    order = np.argsort(p, kind="stable")
+    bins = [b for b in np.array_split(order, min(n_bins, p.size)) if b.size]
+    z = float(norm.ppf(1 - (1 - level) / 2))
+    out: dict[str, list[Any]] = {"predicted": [], "observed": [], "lower": [], "upper": [],
+                                 "n": []}
+    for b in bins:
+        n, k = b.size, float(yb[b].sum())
+        phat = k / n
+        centre = (phat + z * z / (2 * n)) / (1 + z * z / n)
+        half = z * np.sqrt(phat * (1 - phat) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+        out["predicted"].append(float(p[b].mean()))
+        out["observed"].append(phat)
+        out["lower"].append(float(max(0.0, centre - half)))
+        out["upper"].append(float(min(1.0, centre + half)))
+        out["n"].append(int(n))
+    return out
+
+
+def decision_curves(
+    y: Any, probas: dict[str, Any], *, thresholds: Any = None
+) -> dict[str, Any]:
+    """Net benefit of several models on the same rows, with treat-all and treat-none.
+
+    Parameters
+    ----------
+    y : array-like of shape (n,)
+    probas : mapping of name to array-like of shape (n,) or (R, n)
+        Each model's predictions (averaged over repeats per row).
+    thresholds : array-like, optional
+        Threshold probabilities (default 0.05 … 0.75 by 0.05).
+
+    Returns
+    -------
+    dict
+        ``threshold`` and ``net_benefit`` (one list per model, plus ``treat all`` and
+        ``treat none``), as :func:`radiomix.evaluate.metrics.decision_curve` computes it.
+    """
+    from radiomix.evaluate.metrics import decision_curve
+
+    th = np.arange(5, 80, 5) / 100 if thresholds is None else np.asarray(thresholds, float)
+    nb: dict[str, list[float]] = {}
+    frame = None
+    for name, p in probas.items():
+        P = np.atleast_2d(np.asarray(p, dtype=float))
+        frame = decision_curve(np.asarray(y), P.mean(axis=0), thresholds=th)
+        nb[name] = frame["net_benefit"].tolist()
+    if frame is None:
+        raise InputError("decision curves need at least one model")
+    nb["treat all"] = frame["treat_all"].tolist()
+    nb["treat none"] = frame["treat_none"].tolist()
+    return {"threshold": frame["threshold"].tolist(), "net_benefit": nb}
