@@ -17,3 +17,16 @@ from radiomix.features.aggregation import Aggregation
 from radiomix.features.registry import FeatureSpec, all_features, get_feature
 
 __all__ = ["Aggregation", "FeatureSpec", "all_features", "get_feature"]
+
+
+class _RegistryModule(__import__("types").ModuleType):
+    """This package, callable: ``radiomix.features()`` is the registry as a DataFrame
+    (:func:`radiomix.api.features`); the package and that function share the name."""
+
+    def __call__(self) -> "pandas.DataFrame":  # type: ignore[name-defined]  # noqa: F821
+        from radiomix.api import features
+
+        return features()
+
+
+__import__("sys").modules[__name__].__class__ = _RegistryModule
