@@ -1,0 +1,561 @@
+"""Feature robustness by image perturbation: perturbed cohorts and per-feature ICC.
+
+Following Zwanenburg et al. (Sci Rep 2019), every lesion of a study is perturbed several
+ways (:mod:`radiomix.process.perturb`: mask growth/shrinkage, supervoxel contour
+randomisation, rotation, translation, added noise), the perturbed images and masks are
+written as NIfTI files with a derived manifest and study file, and the derived study is
+extracted by the cohort runner (:func:`radiomix.cohort.run_study`: same per-tag settings,
+resumable, parallel). Each feature's robustness is its intraclass correlation over the
+perturbations: lesions are the targets, perturbations the "raters".
+
+ICC form: ICC(1,1) (Shrout & Fleiss 1979; McGraw & Wong 1996 "one-way random, single
+measures"), as prescribed by Zwanenburg et al. (2019): perturbations are random draws
+that are not the same fixed raters for every lesion, so rater effects cannot be separated
+from error. Its 95 % confidence interval is the F-distribution interval of the same
+references, computed by :func:`pingouin.intraclass_corr` (``Type == "ICC1"``).
+
+Outputs in ``OUT``:
+
+``perturbed/<patient>/<lesion>/<perturbation>/<tag>_{image,mask}.nii.gz``
+    The perturbed pairs (masks binary 0/1), with a small JSON sidecar per pair so that an
+    interrupted run regenerates nothing it already wrote.
+``manifest.csv``, ``study.yaml``
+    The derived study: one manifest row per lesion and perturbation (``lesion_id`` is
+    ``<lesion>__<perturbation slug>``; columns ``source_lesion`` and ``perturbation``).
+``extract/``
+    The cohort run of the derived study (``features.parquet``, ``errors.parquet``,
+    ``cases/``).
+``stability.parquet``
+    One row per feature column: ``feature``, ``tag``, ``filter``, ``family``, ``icc``,
+    ``ci_low``, ``ci_high``, ``n_lesions``, ``n_perturbations``, ``icc_form``.
+
+References
+----------
+Zwanenburg A, Leger S, Agolli L, et al. Assessing robustness of radiomic features by image
+perturbation. Sci Rep 2019;9:614. doi:10.1038/s41598-018-36938-4
+Shrout PE, Fleiss JL. Intraclass correlations: uses in assessing rater reliability.
+Psychol Bull 1979;86(2):420-428.
+Koo TK, Li MY. A guideline of selecting and reporting intraclass correlation coefficients
+for reliability research. J Chiropr Med 2016;15(2):155-163 (ICC >= 0.75: good).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import os
+import warnings
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from radiomix.errors import InputError, SettingsError
+from radiomix.process.perturb import DEFAULT_PERTURBATIONS, Perturbation, parse_perturbation
+
+if TYPE_CHECKING:
+    from radiomix.cohort import Progress, StudyResult
+    from radiomix.settings.study import Study
+
+log = logging.getLogger(__name__)
+
+STABILITY_FILE = "stability.parquet"
+ICC_FORM = "ICC(1,1)"
+LESION_SEP = "__"
+STABILITY_COLUMNS = (
+    "feature",
+    "tag",
+    "filter",
+    "family",
+    "icc",
+    "ci_low",
+    "ci_high",
+    "n_lesions",
+    "n_perturbations",
+    "icc_form",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _PairJob:
+    image: str
+    mask: str
+    label: int | None
+    out_dir: str
+    tag: str
+    spec: str
+    seed: int
+    case: str
+
+
+@dataclass(frozen=True, slots=True)
+class StabilityResult:
+    """Outcome of :func:`run_stability`.
+
+    Attributes
+    ----------
+    stability_path : Path
+        ``stability.parquet``.
+    study_path : Path
+        The derived study file.
+    extraction : StudyResult
+        The cohort run of the derived study.
+    table : pandas.DataFrame
+        The stability table.
+    perturbation_errors : list of str
+        Lesions and perturbations that could not be generated (left out of the ICC).
+    """
+
+    stability_path: Path
+    study_path: Path
+    extraction: StudyResult
+    table: pd.DataFrame
+    perturbation_errors: list[str]
+
+
+def parse_perturbations(specs: Sequence[str] | str | None) -> tuple[Perturbation, ...]:
+    """Parse a list (or comma-separated string) of perturbation specs.
+
+    Raises
+    ------
+    SettingsError
+        An invalid spec, a repeated perturbation, or fewer than two perturbations (an ICC
+        needs at least two ratings per lesion).
+
+    Examples
+    --------
+    >>> [p.slug for p in parse_perturbations("original, volume:-1, volume:+1")]
+    ['original', 'volume_m1', 'volume_p1']
+    """
+    if specs is None:
+        specs = DEFAULT_PERTURBATIONS
+    if isinstance(specs, str):
+        specs = [s for s in specs.split(",") if s.strip()]
+    parsed = tuple(parse_perturbation(s) for s in specs)
+    slugs = [p.slug for p in parsed]
+    dup = sorted({s for s in slugs if slugs.count(s) > 1})
+    if dup:
+        raise SettingsError(f"perturbations repeat: {', '.join(dup)}; list each once")
+    if len(parsed) < 2:
+        raise SettingsError(
+            f"give at least two perturbations (got {len(parsed)}); an ICC needs two or more "
+            "ratings per lesion, e.g. original,volume:-1,volume:+1"
+        )
+    return parsed
+
+
+def _signature(path: Path) -> list[Any]:
+    st = path.stat()
+    return [str(path.resolve()), st.st_size, int(st.st_mtime_ns)]
+
+
+def _make_pair(job: _PairJob) -> str | None:
+    """Write one perturbed pair; returns an error message or None."""
+    import SimpleITK as sitk
+
+    from radiomix.io.image import load_image, load_mask
+    from radiomix.process.perturb import perturb_case
+
+    out = Path(job.out_dir)
+    img_out, mask_out = out / f"{job.tag}_image.nii.gz", out / f"{job.tag}_mask.nii.gz"
+    side = out / f"{job.tag}.json"
+    try:
+        want = {
+            "spec": job.spec,
+            "seed": job.seed,
+            "label": job.label,
+            "image": _signature(Path(job.image)),
+            "mask": _signature(Path(job.mask)),
+        }
+        if side.is_file() and img_out.is_file() and mask_out.is_file():
+            try:
+                if json.loads(side.read_text()) == want:
+                    return None
+            except (OSError, ValueError):
+                pass
+        image = load_image(job.image)
+        mask = load_mask(job.mask, image)
+        arr = sitk.GetArrayViewFromImage(mask)
+        if job.label is not None:
+            roi = arr == job.label
+            if not roi.any():
+                raise InputError(f"label {job.label} is absent from the mask")
+        else:
+            values = np.unique(arr)
+            values = values[values != 0]
+            if len(values) > 1:
+                raise InputError(
+                    f"the mask has several labels ({', '.join(map(str, values[:5]))}); set "
+                    "roi.label in the study file or a <tag>_label manifest column"
+                )
+            roi = arr != 0
+        binary = sitk.GetImageFromArray(roi.astype(np.uint8))
+        binary.CopyInformation(mask)
+        if image.GetSize() != mask.GetSize():
+            raise InputError(
+                f"mask size {mask.GetSize()} differs from the image size {image.GetSize()}; "
+                "perturbations need the mask on the image grid"
+            )
+        new_img, new_mask = perturb_case(image, binary, job.spec, seed=job.seed, case=job.case)
+        out.mkdir(parents=True, exist_ok=True)
+        for img, path in ((new_img, img_out), (new_mask, mask_out)):
+            tmp = path.with_name(path.name.replace(".nii.gz", ".tmp.nii.gz"))
+            sitk.WriteImage(img, str(tmp), True)
+            os.replace(tmp, path)
+        side.write_text(json.dumps(want))
+        return None
+    except InputError as exc:
+        return f"{job.case} {job.tag} {job.spec}: {exc}"
+
+
+def prepare_perturbed_study(
+    study: str | os.PathLike[str] | Study,
+    out_dir: str | os.PathLike[str],
+    *,
+    perturbations: Sequence[str] | str | None = None,
+    tags: Sequence[str] | None = None,
+    patients: int | None = None,
+    seed: int = 0,
+    jobs: int = 1,
+) -> tuple[Path, list[str]]:
+    """Write the perturbed images and masks of a study, and the derived study file.
+
+    Parameters
+    ----------
+    study : path or Study
+        The original study file.
+    out_dir : path
+        Output folder (see the module docstring).
+    perturbations : sequence of str, str or None
+        Perturbation specs (:mod:`radiomix.process.perturb`); default
+        :data:`~radiomix.process.perturb.DEFAULT_PERTURBATIONS`.
+    tags : sequence of str, optional
+        Image tags to perturb (default: every tag of the study).
+    patients : int, optional
+        Use the first ``patients`` patients of the manifest (manifest order).
+    seed : int
+        Seed of the random perturbations.
+    jobs : int
+        Worker processes for writing the perturbed files.
+
+    Returns
+    -------
+    study_path : Path
+        The derived study file ``OUT/study.yaml``.
+    errors : list of str
+        Pairs that could not be perturbed (their rows are left out of the manifest).
+
+    Raises
+    ------
+    SettingsError
+        Unknown tag, a registered tag (``register_to``), bad ``patients`` or perturbations.
+    """
+    import yaml
+
+    from radiomix.io.manifest import read_manifest
+    from radiomix.settings.loader import settings_to_dict
+    from radiomix.settings.study import Study, load_study
+
+    specs = parse_perturbations(perturbations)
+    if not isinstance(study, Study):
+        study = load_study(study)
+    chosen = tuple(tags) if tags else study.tags
+    for tag in chosen:
+        if tag not in study.tags:
+            raise SettingsError(f"tag {tag!r} is not in the study (tags: {', '.join(study.tags)})")
+        if study.settings.tags[tag].register_to is not None:
+            raise SettingsError(
+                f"tag {tag!r} is registered to {study.settings.tags[tag].register_to!r}; "
+                "perturb the reference tag instead (registered tags are not supported here)"
+            )
+    if patients is not None and (isinstance(patients, bool) or int(patients) < 2):
+        raise SettingsError(
+            f"patients must be an integer >= 2 (an ICC needs several lesions), got {patients!r}"
+        )
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise SettingsError(f"jobs must be an integer >= 1, got {jobs!r}")
+    cols = study.settings.columns
+    rows = read_manifest(
+        study.manifest,
+        tags=chosen,
+        data_root=study.data_root,
+        patient_column=cols.patient_id,
+        lesion_column=cols.lesion_id,
+    )
+    if patients is not None:
+        keep = list(dict.fromkeys(r.patient_id for r in rows))[: int(patients)]
+        rows = [r for r in rows if r.patient_id in set(keep)]
+    out = Path(out_dir).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    jobs_list: list[_PairJob] = []
+    manifest_rows: list[dict[str, str]] = []
+    errors: list[str] = []
+    for row in rows:
+        for p in specs:
+            folder = out / "perturbed" / row.patient_id / row.lesion_id / p.slug
+            entry = {
+                "patient_id": row.patient_id,
+                "lesion_id": f"{row.lesion_id}{LESION_SEP}{p.slug}",
+                "source_lesion": row.lesion_id,
+                "perturbation": p.spec,
+            }
+            for tag in chosen:
+                ti = row.inputs.get(tag)
+                if ti is None or ti.problem is not None or ti.image is None or ti.mask is None:
+                    entry[f"{tag}_image"] = entry[f"{tag}_mask"] = ""
+                    if ti is not None and ti.problem:
+                        errors.append(f"{row.patient_id}/{row.lesion_id} {tag}: {ti.problem}")
+                    continue
+                label = ti.label if ti.label is not None else study.settings.tags[tag].roi.label
+                jobs_list.append(
+                    _PairJob(
+                        image=str(ti.image),
+                        mask=str(ti.mask),
+                        label=label,
+                        out_dir=str(folder),
+                        tag=tag,
+                        spec=p.spec,
+                        seed=seed,
+                        case=f"{row.patient_id}/{row.lesion_id}/{tag}",
+                    )
+                )
+                rel = folder.relative_to(out)
+                entry[f"{tag}_image"] = str(rel / f"{tag}_image.nii.gz")
+                entry[f"{tag}_mask"] = str(rel / f"{tag}_mask.nii.gz")
+                if ti.organ is not None:
+                    entry[f"{tag}_organ"] = str(ti.organ)
+            manifest_rows.append(entry)
+    if jobs > 1 and len(jobs_list) > 1:
+        with ProcessPoolExecutor(max_workers=min(jobs, len(jobs_list))) as pool:
+            messages = list(pool.map(_make_pair, jobs_list, chunksize=1))
+    else:
+        messages = [_make_pair(j) for j in jobs_list]
+    failed_dirs = set()
+    for job, msg in zip(jobs_list, messages, strict=True):
+        if msg is not None:
+            errors.append(msg)
+            failed_dirs.add((job.out_dir, job.tag))
+    for entry in manifest_rows:  # a pair that failed has no files: leave its cells empty
+        for tag in chosen:
+            cell = entry.get(f"{tag}_image")
+            if cell and (str(out / Path(cell).parent), tag) in failed_dirs:
+                entry[f"{tag}_image"] = entry[f"{tag}_mask"] = ""
+    header = list(dict.fromkeys(k for e in manifest_rows for k in e))
+    with (out / "manifest.csv").open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=header, restval="")
+        writer.writeheader()
+        writer.writerows(manifest_rows)
+    tag_block: dict[str, Any] = {}
+    for tag in chosen:
+        settings = settings_to_dict(study.extraction[tag])
+        if tag in study.landmarks:
+            settings["preprocess"]["nyul_landmarks"] = str(study.landmarks[tag].resolve())
+        tag_block[tag] = {"settings": settings}
+        roi = study.settings.tags[tag].roi
+        if roi.resample_mask:
+            tag_block[tag]["roi"] = {"resample_mask": True}
+    derived = {
+        "name": f"{study.settings.name}-stability",
+        "manifest": "manifest.csv",
+        "data_root": ".",
+        "columns": {"covariates": ["source_lesion", "perturbation"]},
+        "tags": tag_block,
+        "keep_partial": True,
+    }
+    study_path = out / "study.yaml"
+    study_path.write_text(
+        "# derived by radiomix stability: one row per lesion and perturbation\n"
+        + yaml.safe_dump(derived, sort_keys=False)
+    )
+    return study_path, errors
+
+
+def _icc1_pingouin(long: pd.DataFrame, k: int) -> tuple[float, float, float]:
+    """ICC(1,1) from pingouin and its 95 % F interval, unrounded.
+
+    pingouin reports the interval rounded to two decimals, too coarse for a 0.75 cut-off,
+    so the bounds are recomputed from its F statistic and degrees of freedom with the same
+    formula (Shrout & Fleiss 1979; McGraw & Wong 1996, case 1).
+    """
+    import pingouin as pg
+    from scipy.stats import f as f_dist
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = pg.intraclass_corr(
+            data=long, targets="lesion", raters="perturbation", ratings="value"
+        )
+    kinds = res["Type"].astype(str)
+    row = res.loc[kinds.isin(["ICC1", "ICC(1,1)"])].iloc[0]
+    f_obs, df1, df2 = float(row["F"]), float(row["df1"]), float(row["df2"])
+    if np.isinf(f_obs) and f_obs > 0:  # no variation within any lesion: perfect agreement
+        return 1.0, 1.0, 1.0
+    f_lo = f_obs / f_dist.ppf(0.975, df1, df2)
+    f_hi = f_obs * f_dist.ppf(0.975, df2, df1)
+    lo = (f_lo - 1.0) / (f_lo + k - 1.0)
+    hi = (f_hi - 1.0) / (f_hi + k - 1.0)
+    return float(row["ICC"]), float(lo), float(hi)
+
+
+def feature_icc(
+    table: pd.DataFrame,
+    *,
+    features: Sequence[str] | None = None,
+    lesion: Sequence[str] = ("patient_id", "source_lesion"),
+    perturbation: str = "perturbation",
+) -> pd.DataFrame:
+    """ICC(1,1) with its 95 % confidence interval for every feature column of a table.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        One row per lesion and perturbation (the ``features.parquet`` of a derived study).
+    features : sequence of str, optional
+        Columns to assess (default: every feature column ``<tag>.<filter>.<family>...``).
+    lesion : sequence of str
+        Columns that identify a lesion (the ICC's targets).
+    perturbation : str
+        Column naming the perturbation (the ICC's raters).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`STABILITY_COLUMNS`, one row per feature. Per feature, lesions with a
+        missing value under any perturbation are left out (ICC(1,1) needs every lesion rated
+        by the same number of perturbations); ``icc`` is NaN when fewer than two lesions
+        remain or the feature is constant over the whole table.
+
+    Notes
+    -----
+    With :math:`k` perturbations, :math:`n` lesions, between-lesion mean square
+    :math:`MS_R` and within-lesion mean square :math:`MS_W` of the one-way ANOVA,
+
+    .. math:: ICC(1,1) = \\frac{MS_R - MS_W}{MS_R + (k - 1) MS_W}
+
+    (Shrout & Fleiss 1979, case 1). The interval is the F interval of the same paper, as
+    computed by :func:`pingouin.intraclass_corr`.
+    """
+    from radiomix.model.columns import FeatureName
+
+    missing = [c for c in (*lesion, perturbation) if c not in table.columns]
+    if missing:
+        raise InputError(
+            f"the table lacks the column(s) {', '.join(missing)}; pass the features.parquet "
+            "of a study derived by prepare_perturbed_study (or name the columns)"
+        )
+    cols = list(features) if features is not None else [
+        c for c in table.columns if FeatureName.parse(c) is not None
+    ]
+    key = table[list(lesion)].astype(str).agg("/".join, axis=1)
+    n_pert = table[perturbation].nunique()
+    out: list[dict[str, Any]] = []
+    for col in cols:
+        name = FeatureName.parse(col)
+        values = pd.to_numeric(table[col], errors="coerce")
+        long = pd.DataFrame(
+            {
+                "lesion": key.to_numpy(),
+                "perturbation": table[perturbation].astype(str).to_numpy(),
+                "value": values.to_numpy(dtype=np.float64),
+            }
+        )
+        wide = long.pivot_table(
+            index="lesion", columns="perturbation", values="value", aggfunc="first", dropna=False
+        ).reindex(columns=sorted(long["perturbation"].unique()))
+        wide = wide.dropna(axis=0, how="any")
+        icc = lo = hi = float("nan")
+        if len(wide) >= 2 and wide.shape[1] >= 2 and np.ptp(wide.to_numpy()) > 0:
+            stacked = wide.stack().rename("value").reset_index()
+            icc, lo, hi = _icc1_pingouin(stacked, wide.shape[1])
+        out.append(
+            {
+                "feature": col,
+                "tag": name.tag if name else None,
+                "filter": name.filter if name else None,
+                "family": name.family if name else None,
+                "icc": icc,
+                "ci_low": lo,
+                "ci_high": hi,
+                "n_lesions": len(wide),
+                "n_perturbations": int(wide.shape[1]) if len(wide) else int(n_pert),
+                "icc_form": ICC_FORM,
+            }
+        )
+    return pd.DataFrame(out, columns=list(STABILITY_COLUMNS))
+
+
+def stable_counts(stability: pd.DataFrame, *, threshold: float = 0.75) -> pd.DataFrame:
+    """Features per family and how many are stable (ICC lower 95 % bound >= threshold).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``tag``, ``family``, ``n_features``, ``n_stable``, sorted by tag and family.
+    """
+    frame = stability.assign(stable=stability["ci_low"].ge(threshold).fillna(False))
+    grouped = frame.groupby(["tag", "family"], dropna=False, sort=True)
+    return (
+        grouped.agg(n_features=("feature", "size"), n_stable=("stable", "sum"))
+        .astype(int)
+        .reset_index()
+    )
+
+
+def run_stability(
+    study: str | os.PathLike[str] | Study,
+    out_dir: str | os.PathLike[str],
+    *,
+    perturbations: Sequence[str] | str | None = None,
+    tags: Sequence[str] | None = None,
+    patients: int | None = None,
+    seed: int = 0,
+    jobs: int = 1,
+    progress: Callable[[Progress], None] | None = None,
+) -> StabilityResult:
+    """Perturb a study, extract it with the cohort runner and write ``stability.parquet``.
+
+    Parameters are those of :func:`prepare_perturbed_study`; ``jobs`` also sets the cohort
+    runner's worker processes and ``progress`` is passed to it.
+
+    Returns
+    -------
+    StabilityResult
+
+    Examples
+    --------
+    >>> res = run_stability("examples/sts/study.yaml", "out/stab", tags=["ct"],
+    ...                     patients=20, jobs=2)  # doctest: +SKIP
+    >>> stable_counts(res.table)  # doctest: +SKIP
+    """
+    from radiomix.cohort import run_study
+    from radiomix.table import read_table
+
+    study_path, errors = prepare_perturbed_study(
+        study,
+        out_dir,
+        perturbations=perturbations,
+        tags=tags,
+        patients=patients,
+        seed=seed,
+        jobs=jobs,
+    )
+    out = Path(out_dir)
+    result = run_study(study_path, out / "extract", jobs=jobs, progress=progress)
+    table = read_table(result.features_path)
+    stability = feature_icc(table)
+    path = out / STABILITY_FILE
+    tmp = path.with_name(path.name + ".tmp")
+    stability.to_parquet(tmp, index=False)
+    os.replace(tmp, path)
+    return StabilityResult(
+        stability_path=path,
+        study_path=study_path,
+        extraction=result,
+        table=stability,
+        perturbation_errors=errors,
+    )
