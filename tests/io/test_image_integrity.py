@@ -37,7 +37,8 @@ def test_truncated_sts_ct_was_read_as_zeros_and_is_now_refused(tmp_path):
     cut.write_bytes(src.read_bytes()[:100_000])
     silent = sitk.GetArrayFromImage(sitk.ReadImage(str(cut)))  # the failure this guards
     full = sitk.GetArrayFromImage(sitk.ReadImage(str(src)))
-    assert silent.shape == full.shape and not np.array_equal(silent, full)
+    assert silent.shape == full.shape
+    assert not np.array_equal(silent, full)
     with pytest.raises(InputError, match=r"t\.nii\.gz is truncated: its gzip stream ends"):
         load_image(cut)
     load_image(src)  # the complete file passes
@@ -142,7 +143,7 @@ def test_empty_and_non_image_files(tmp_path, volume):
         load_image(tmp_path / "text.nrrd")
     ref = load_image(_write(tmp_path / "ok.nii.gz", volume))
     (tmp_path / "zero_mask.nii.gz").write_bytes(b"")
-    with pytest.raises(InputError, match="mask file .* is empty"):
+    with pytest.raises(InputError, match=r"mask file .* is empty"):
         load_mask(tmp_path / "zero_mask.nii.gz", ref)
 
 
@@ -150,7 +151,7 @@ def test_four_d_images(tmp_path, volume):
     two = np.stack([volume, volume + 1])  # (t, z, y, x)
     image = sitk.JoinSeries([sitk.GetImageFromArray(v) for v in two])
     sitk.WriteImage(image, str(tmp_path / "two.nii.gz"))
-    with pytest.raises(InputError, match="is 4D with 2 volumes.*extract the one to use"):
+    with pytest.raises(InputError, match=r"is 4D with 2 volumes.*extract the one to use"):
         load_image(tmp_path / "two.nii.gz")
     one = sitk.JoinSeries([sitk.GetImageFromArray(volume)])
     sitk.WriteImage(one, str(tmp_path / "one.nii.gz"))
@@ -161,5 +162,5 @@ def test_four_d_images(tmp_path, volume):
 
 def test_two_d_image(tmp_path):
     sitk.WriteImage(sitk.GetImageFromArray(np.ones((5, 6), np.float32)), str(tmp_path / "s.nrrd"))
-    with pytest.raises(InputError, match="is 2D .* needs a 3D volume"):
+    with pytest.raises(InputError, match=r"is 2D .* needs a 3D volume"):
         load_image(tmp_path / "s.nrrd")

@@ -21,6 +21,11 @@ from radiomix.errors import DicomError, SuvConversionError
 
 log = logging.getLogger(__name__)
 
+FRAME_OF_REFERENCE_KEY = "0020|0052"
+SERIES_KEY = "0020|000e"
+"""Image metadata keys (DICOM tags) holding the series' FrameOfReferenceUID and
+SeriesInstanceUID, for the RTSTRUCT/SEG checks."""
+
 SLICE_SPACING_RTOL = 0.01
 """Largest accepted relative deviation of a slice gap from the median gap."""
 
@@ -258,8 +263,25 @@ def _assemble(datasets: Sequence[pydicom.Dataset], *, where: str) -> sitk.Image:
     image.SetOrigin(tuple(float(v) for v in slices[0].ImagePositionPatient))
     direction = np.column_stack([row, col, normal])
     image.SetDirection(tuple(direction.ravel()))
+    uids = ((FRAME_OF_REFERENCE_KEY, "FrameOfReferenceUID"), (SERIES_KEY, "SeriesInstanceUID"))
+    for key, keyword in uids:
+        value = str(first.get(keyword, "") or "")
+        if value:
+            image.SetMetaData(key, value)
     log.debug("read %d slices (%s) from %s", len(slices), modality, where)
     return image
+
+
+def series_identity(image: sitk.Image) -> tuple[str | None, str | None]:
+    """FrameOfReferenceUID and SeriesInstanceUID of an image read by :func:`read_series`.
+
+    Returns ``(None, None)`` for images from files (NIfTI, NRRD, MHA), which carry neither;
+    the UIDs are used for comparisons only and never printed.
+    """
+    keys = image.GetMetaDataKeys()
+    return tuple(  # type: ignore[return-value]
+        image.GetMetaData(k) if k in keys else None for k in (FRAME_OF_REFERENCE_KEY, SERIES_KEY)
+    )
 
 
 def _dicom_datetime(date: str | None, time: str | None) -> datetime | None:

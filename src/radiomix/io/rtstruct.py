@@ -11,6 +11,7 @@ import SimpleITK as sitk
 from skimage.draw import polygon2mask
 
 from radiomix.errors import DicomError, InputError, LabelNotFoundError
+from radiomix.io.dicom import series_identity
 
 SLICE_TOLERANCE = 0.1
 """Largest accepted distance of a contour plane from a slice centre, in slice spacings."""
@@ -26,10 +27,53 @@ def _read(path: str | Path) -> pydicom.Dataset:
     path = Path(path)
     if not path.is_file():
         raise InputError(f"RTSTRUCT file not found: {path}")
-    ds = pydicom.dcmread(path)
+    try:
+        ds = pydicom.dcmread(path)
+    except Exception as exc:  # pydicom raises several unrelated types
+        raise DicomError(f"{path.name} is not a readable DICOM file: {exc}") from None
     if str(ds.get("Modality", "")) != "RTSTRUCT":
         raise DicomError(f"{path.name} is not an RTSTRUCT (Modality {ds.get('Modality')!r})")
     return ds
+
+
+def _check_reference(
+    ds: pydicom.Dataset, number: int, reference: sitk.Image, name: str, roi: str
+) -> None:
+    """The ROI must be drawn in the image's frame of reference and, when the structure set
+    lists the series it was drawn on, on the image's series (DICOM PS3.3 C.8.8.5).
+
+    Only for images read from DICOM (files carry no UIDs; their geometry is checked
+    later). UIDs are compared, never printed.
+    """
+    image_for, image_series = series_identity(reference)
+    if image_for is None and image_series is None:
+        return
+    roi_for = None
+    for item in ds.get("StructureSetROISequence", []):
+        if int(item.ROINumber) == number:
+            roi_for = str(item.get("ReferencedFrameOfReferenceUID", "") or "") or None
+    frames = ds.get("ReferencedFrameOfReferenceSequence", [])
+    declared = {roi_for} if roi_for else {str(f.get("FrameOfReferenceUID", "")) for f in frames}
+    declared.discard("")
+    if image_for is not None and declared and image_for not in declared:
+        raise DicomError(
+            f"ROI {roi!r} of RTSTRUCT {name} is defined in another frame of reference than the "
+            "image (FrameOfReferenceUID differs): it was drawn on another scan; pass the image "
+            "series it was drawn on"
+        )
+    series = {
+        str(se.get("SeriesInstanceUID", ""))
+        for f in frames
+        for st in f.get("RTReferencedStudySequence", [])
+        for se in st.get("RTReferencedSeriesSequence", [])
+    }
+    series.discard("")
+    if image_series is not None and series and image_series not in series:
+        raise DicomError(
+            f"RTSTRUCT {name} was drawn on another series than the image (its referenced "
+            "series is not the image's SeriesInstanceUID); pass the image series it was drawn "
+            "on, or convert the contours to a mask on this image's grid after registration"
+        )
 
 
 def rasterise_rtstruct(
@@ -87,6 +131,7 @@ def rasterise_rtstruct(
                 f"ROIs present: {', '.join(sorted(names.values()))}"
             )
         number = matches[0]
+    _check_reference(ds, number, reference, Path(path).name, names[number])
     contours = []
     for item in ds.get("ROIContourSequence", []):
         if int(item.ReferencedROINumber) == number:

@@ -8,6 +8,7 @@ import numpy as np
 import SimpleITK as sitk
 
 from radiomix.errors import DicomError, InputError, LabelNotFoundError
+from radiomix.io.dicom import series_identity
 
 
 def read_seg(
@@ -50,6 +51,8 @@ def read_seg(
         seg = hd.seg.segread(path)
     except Exception as exc:
         raise DicomError(f"{path.name} is not a readable DICOM SEG: {exc}") from exc
+    if reference is not None:
+        _check_reference(seg, reference, path.name)
     segments = {int(d.SegmentNumber): str(d.SegmentLabel) for d in seg.SegmentSequence}
     listing = ", ".join(f"{n}: {label!r}" for n, label in segments.items())
     if segment is None:
@@ -87,6 +90,30 @@ def read_seg(
     if reference is not None:
         image = _onto_reference(image, reference)
     return image
+
+
+def _check_reference(seg: object, reference: sitk.Image, name: str) -> None:
+    """The SEG must share the image's frame of reference and, when it lists the series it
+    segments (ReferencedSeriesSequence), include the image's series. Only for images read
+    from DICOM; UIDs are compared, never printed."""
+    image_for, image_series = series_identity(reference)
+    seg_for = str(getattr(seg, "FrameOfReferenceUID", "") or "")
+    if image_for is not None and seg_for and seg_for != image_for:
+        raise DicomError(
+            f"SEG {name} is defined in another frame of reference than the image "
+            "(FrameOfReferenceUID differs): it segments another scan; pass the image series "
+            "it was made on"
+        )
+    series = {
+        str(item.get("SeriesInstanceUID", ""))
+        for item in getattr(seg, "ReferencedSeriesSequence", None) or []
+    }
+    series.discard("")
+    if image_series is not None and series and image_series not in series:
+        raise DicomError(
+            f"SEG {name} segments another series than the image (its referenced series is "
+            "not the image's SeriesInstanceUID); pass the image series it was made on"
+        )
 
 
 def _onto_reference(seg: sitk.Image, reference: sitk.Image, tol: float = 1e-3) -> sitk.Image:
