@@ -57,8 +57,29 @@ def test_lasso_cox_shrinks_and_selects(rossi):
         "coef_standardised",
         "coef_raw",
         "hazard_ratio_raw",
+        "hr_ci_low",
+        "hr_ci_high",
+        "p_value",
         "selected",
     }
+    # no Wald interval after L1 selection
+    assert sel[["hr_ci_low", "hr_ci_high", "p_value"]].isna().all().all()
+
+
+def test_cox_hazard_ratio_intervals_equal_lifelines_summary(rossi):
+    """Per-unit hazard ratios and 95 % CIs against lifelines fitted on the raw covariates."""
+    X, y, d = rossi
+    table = CoxPH().fit(X, y).coefficients().set_index("term")
+    ref = CoxPHFitter().fit(d, "week", "arrest").summary.loc[list(X.columns)]
+    np.testing.assert_allclose(table["hazard_ratio_raw"], ref["exp(coef)"], rtol=1e-6)
+    np.testing.assert_allclose(table["hr_ci_low"], ref["exp(coef) lower 95%"], rtol=1e-5)
+    np.testing.assert_allclose(table["hr_ci_high"], ref["exp(coef) upper 95%"], rtol=1e-5)
+    np.testing.assert_allclose(table["p_value"], ref["p"], rtol=1e-4)
+    # published Rossi estimate (Fox 2002): prio coefficient 0.0915, SE 0.0286
+    assert table.loc["prio", "hr_ci_low"] == pytest.approx(np.exp(0.0915 - 1.96 * 0.0286), abs=2e-3)
+    assert table.loc["prio", "hr_ci_high"] == pytest.approx(
+        np.exp(0.0915 + 1.96 * 0.0286), abs=2e-3
+    )
 
 
 def test_survival_target_layouts(rossi):
