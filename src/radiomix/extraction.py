@@ -405,12 +405,19 @@ def response_map_features(
     the intensity mask is discretised by ``settings.response_maps.discretisation`` (no
     re-segmentation range applies to a response: ``fbs`` starts at its ROI minimum).
     Columns are ``<tag>.<filter tag>.<family>.<feature>[.<aggregation>]``.
+
+    The crop margin is derived from the filter by default
+    (:func:`radiomix.process.filters.margin.response_map_margin_mm`: the kernel radius, or
+    the whole image for the Simoncelli wavelet and Riesz transforms). The boundary condition
+    in force, the filter's reach and the ROI's distance to the border of the filtered array
+    are written to ``ctx.notes["response_maps.<filter tag>"]`` (the provenance notes).
     """
     from radiomix.process.discretise import discretise
     from radiomix.process.filters import apply_filter
     from radiomix.settings.steps import ResegmentationSettings
 
     response = apply_filter(ctx.image, spacing=ctx.spacing, settings=filt)
+    ctx.notes[f"response_maps.{filt.tag}"] = _response_map_note(ctx, filt)
     grey, n_levels = discretise(
         response[ctx.int_mask], settings.response_maps.discretisation, ResegmentationSettings()
     )
@@ -430,3 +437,21 @@ def response_map_features(
         settings, features=replace(settings.features, families=settings.response_maps.families)
     )
     return compute_features(filtered, only, tag=tag, filter_name=filt.tag)
+
+
+def _response_map_note(ctx: RoiContext, filt: FilterSettings) -> str:
+    """Provenance note of one response map: boundary, reach, ROI distance to the array
+    border (the crop border, or the image border where the crop reached it)."""
+    from radiomix.process.filters.margin import support_radius_mm
+
+    reach = support_radius_mm(filt, ctx.spacing)
+    idx = np.nonzero(ctx.int_mask)
+    gap = min(
+        min(int(i.min()), n - 1 - int(i.max())) * float(sp)
+        for i, n, sp in zip(idx, ctx.image.shape, ctx.spacing, strict=True)
+    )
+    reach_text = "the whole image (FFT)" if np.isinf(reach) else f"{reach:g} mm"
+    return (
+        f"boundary {filt.boundary}; filter reach {reach_text}; ROI {gap:g} mm from the "
+        f"border of the filtered array {list(ctx.image.shape)}"
+    )

@@ -1,5 +1,9 @@
-"""The IBSI 1 reference check: process the phantoms with the reference configurations and
-compare every computed feature with the reference table of the IBSI 1 manual."""
+"""The IBSI reference checks.
+
+IBSI 1: process the phantoms with the reference configurations and compare every computed
+feature with the reference table of the IBSI 1 manual (:func:`check`). IBSI 2 phase 1:
+filter the IBSI 2 digital phantoms with the 33 phase-1 configurations and compare each
+response map with the consensus reference map, voxel by voxel (:func:`check_ibsi2`)."""
 
 from __future__ import annotations
 
@@ -14,7 +18,7 @@ from typing import Any
 import SimpleITK as sitk
 
 from radiomix.check import check_case
-from radiomix.errors import InputError
+from radiomix.errors import InputError, SettingsError
 from radiomix.features.aggregation import Aggregation
 from radiomix.features.extract import compute_features
 from radiomix.features.registry import FeatureSpec, all_features
@@ -194,7 +198,22 @@ def check(
         ``matched``, ``total``, ``summary`` (per data set, source and family) and
         ``mismatches`` (computed, reference, tolerance; computed ``None`` when the feature
         is not implemented). Rows without a reference value are not counted.
+
+    Raises
+    ------
+    SettingsError
+        Unknown data set name (before any computation).
     """
+    datasets = list(datasets)
+    unknown = [d for d in datasets if d not in DATASETS]
+    if unknown:
+        import difflib
+
+        near = difflib.get_close_matches(unknown[0], list(DATASETS), n=1)
+        hint = f" (did you mean {near[0]!r}?)" if near else ""
+        raise SettingsError(
+            f"unknown IBSI 1 data set {unknown[0]!r}{hint}; valid: {', '.join(DATASETS)}"
+        )
     rows = [r for r in reference_rows() if r.value is not None]
     specs = all_features()
     summary: list[dict[str, object]] = []
@@ -235,3 +254,96 @@ def check(
                 matched += m
                 total += t
     return {"matched": matched, "total": total, "summary": summary, "mismatches": mismatches}
+
+
+# -- IBSI 2 phase 1: reference response maps --------------------------------------------------
+
+IBSI2_MAPS = ("ibsi2", "reference_response_maps")
+"""Folder of the IBSI 2 phase-1 consensus response maps, relative to :func:`data_dir`."""
+
+
+def _read_zyx(path: Path) -> tuple[Any, tuple[float, float, float]]:
+    """Array (z, y, x) and spacing (z, y, x) of a NIfTI file."""
+    import numpy as np
+
+    img = sitk.ReadImage(str(path))
+    sp = img.GetSpacing()
+    return np.asarray(sitk.GetArrayFromImage(img), dtype=np.float64), (sp[2], sp[1], sp[0])
+
+
+def check_ibsi2(*, tests: Iterable[str] | None = None, root: Path | None = None) -> dict[str, Any]:
+    """Reproduce the IBSI 2 phase-1 reference response maps and compare them voxel by voxel.
+
+    A test passes when every voxel of the response lies within the tolerance of the reference
+    map: 1 % of the reference map's range (max − min), the criterion of the IBSI 2 study
+    (Whybra P et al., Radiology 2024;310(2):e231319).
+
+    Parameters
+    ----------
+    tests : iterable of str, optional
+        Test ids (``"1.a.1"`` … ``"10.b.1"``; default: all 33 that have a reference map).
+    root : Path, optional
+        Reference data folder (default :func:`data_dir`), holding
+        ``ibsi2/reference_response_maps/<t>-ValidCRM.nii`` and ``ibsi2/digital_phantom``.
+
+    Returns
+    -------
+    dict
+        ``passed``, ``total`` and ``tests``: one record per test with ``test``, ``phantom``,
+        ``filter`` (the filter tag), ``max_abs_diff``, ``tolerance`` and ``passed``.
+
+    Raises
+    ------
+    SettingsError
+        Unknown test id.
+    InputError
+        Reference data missing.
+    """
+    import numpy as np
+
+    from radiomix.process.filters import apply_filter
+    from radiomix.settings.filters import (
+        IBSI2_PHASE1_PHANTOMS,
+        IBSI2_PHASE1_PRESETS,
+        ibsi2_preset,
+    )
+
+    ids = list(IBSI2_PHASE1_PRESETS) if tests is None else [t.replace("_", ".") for t in tests]
+    for t in ids:
+        ibsi2_preset(t)  # SettingsError naming the nearest valid id
+    base = root or data_dir()
+    folder = base.joinpath(*IBSI2_MAPS)
+    if not folder.is_dir():
+        raise InputError(
+            f"IBSI 2 reference response maps not found in {folder}: set RADIOMIX_DATA to the "
+            "folder holding ibsi2/ (../shared/data beside the checkout)"
+        )
+    records: list[dict[str, Any]] = []
+    for t in ids:
+        phantom = IBSI2_PHASE1_PHANTOMS[t]
+        ref_path = folder / f"{t.replace('.', '_')}-ValidCRM.nii"
+        img_path = base / "ibsi2" / "digital_phantom" / phantom / "image.nii.gz"
+        for p in (ref_path, img_path):
+            if not p.is_file():
+                raise InputError(f"IBSI 2 reference file missing: {p}")
+        reference, _ = _read_zyx(ref_path)
+        image, spacing = _read_zyx(img_path)
+        settings = IBSI2_PHASE1_PRESETS[t]
+        response = apply_filter(image, spacing=spacing, settings=settings)
+        tolerance = 0.01 * float(reference.max() - reference.min())
+        worst = float(np.abs(response - reference).max())
+        records.append(
+            {
+                "test": t,
+                "phantom": phantom,
+                "filter": settings.tag,
+                "max_abs_diff": worst,
+                "tolerance": tolerance,
+                "passed": bool(worst <= tolerance),
+            }
+        )
+    return {
+        "passed": sum(r["passed"] for r in records),
+        "total": len(records),
+        "tests": records,
+    }

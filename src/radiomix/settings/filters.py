@@ -723,3 +723,21 @@ def ibsi2_preset(test_id: str) -> FilterSettings:
             f"{', '.join(IBSI2_PHASE1_PRESETS)}"
         )
     return IBSI2_PHASE1_PRESETS[key]
+
+
+# -- IBSI 2 phases 2 and 3: packaged extraction presets ---------------------------------------
+
+IBSI2_PHASE2_PRESETS: tuple[str, ...] = tuple(
+    f"ibsi2-{n}{c}" for n in range(1, 10) for c in ("A", "B")
+)
+"""Names of the packaged IBSI 2 phase-2 presets (``settings/presets/ibsi2-<n><A|B>.yaml``):
+filter configuration n = 1 (no filter), 2 mean, 3 LoG, 4 Laws, 5 Gabor, 6 and 7 Daubechies 3
+wavelets, 8 and 9 Simoncelli levels 1 and 2; A = 2D on the original grid, B = 3D at 1 mm
+(IBSI 2 manual, phase 2, on the IBSI lung CT phantom)."""
+
+IBSI2_PHASE3_PRESETS: tuple[str, ...] = ("ibsi2-phase3-CT", "ibsi2-phase3-PET", "ibsi2-phase3-MR")
+"""Names of the packaged IBSI 2 phase-3 processing presets (soft-tissue sarcoma cohort): the
+per-modality interpolation and re-segmentation with the eight filters of configurations 2–9."""
+
+IBSI2_PRESETS: tuple[str, ...] = IBSI2_PHASE2_PRESETS + IBSI2_PHASE3_PRESETS
+"""All packaged IBSI 2 presets (registered in :data:`radiomix.settings.loader.PRESETS`)."""

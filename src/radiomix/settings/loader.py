@@ -20,6 +20,7 @@ from typing import Any, TypeVar, overload
 import yaml
 
 from radiomix.errors import SettingsError
+from radiomix.settings.filters import IBSI2_PRESETS
 from radiomix.settings.steps import ExtractionSettings
 
 T = TypeVar("T")
@@ -31,8 +32,9 @@ PRESETS: tuple[str, ...] = (
     "ibsi-C",
     "ibsi-D",
     "ibsi-E",
+    *IBSI2_PRESETS,
 )
-"""Names of the packaged presets (IBSI 1 reference configurations)."""
+"""Names of the packaged presets (IBSI 1 reference configurations; IBSI 2 phases 2 and 3)."""
 
 
 def _convert(value: Any, hint: Any, where: str) -> Any:
@@ -45,10 +47,20 @@ def _convert(value: Any, hint: Any, where: str) -> Any:
     if origin in (typing.Union, types.UnionType):
         if value is None:
             return None
+        errors: list[SettingsError] = []
         for arg in typing.get_args(hint):
             if arg is type(None):
                 continue
-            return _convert(value, arg, where)
+            try:
+                return _convert(value, arg, where)
+            except SettingsError as exc:
+                errors.append(exc)
+        if len(errors) == 1:
+            raise errors[0]
+        kinds = " or ".join(_kind(a) for a in typing.get_args(hint) if a is not type(None))
+        raise SettingsError(f"{where} must be {kinds} (or null); got {_shown(value)}")
+    if origin is tuple and not isinstance(value, list | tuple | str):  # text: dataclass says
+        raise SettingsError(f"{where} must be a list, e.g. [1, 2]; got {_shown(value)}")
     if origin is tuple and isinstance(value, list | tuple):
         args = typing.get_args(hint)
         if len(args) == 2 and args[1] is Ellipsis:
@@ -56,9 +68,49 @@ def _convert(value: Any, hint: Any, where: str) -> Any:
         if len(args) != len(value):
             raise SettingsError(f"{where} needs {len(args)} values, got {len(value)}: {value!r}")
         return tuple(_convert(v, a, where) for v, a in zip(value, args, strict=True))
-    if hint is float and isinstance(value, int) and not isinstance(value, bool):
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise SettingsError(f"{where} must be a number; got {_shown(value)}")
         return float(value)
-    return value
+    if hint is int:
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise SettingsError(f"{where} must be an integer; got {_shown(value)}")
+    if hint is bool and not isinstance(value, bool):
+        raise SettingsError(f"{where} must be true or false; got {_shown(value)}")
+    if hint is str and not isinstance(value, str):
+        raise SettingsError(
+            f"{where} must be text; got {_shown(value)} (quote it in YAML: '{value}')"
+        )
+    return value  # Literal choices are checked by each dataclass (with hints)
+
+
+def _kind(hint: Any) -> str:
+    """A type hint in words, for messages."""
+    if hint is float:
+        return "a number"
+    if hint is int:
+        return "an integer"
+    if hint is bool:
+        return "true/false"
+    if hint is str:
+        return "text"
+    origin = typing.get_origin(hint)
+    if origin is tuple:
+        return "a list"
+    if origin is typing.Literal:
+        return "one of " + ", ".join(str(a) for a in typing.get_args(hint))
+    if origin is dict or (dataclasses.is_dataclass(hint) and isinstance(hint, type)):
+        return "a mapping"
+    return getattr(hint, "__name__", str(hint))
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    if len(text) > 60:
+        text = text[:57] + "..."
+    return f"{text} ({type(value).__name__})"
 
 
 @overload
@@ -130,14 +182,46 @@ def settings_from_dict(
 def load_settings_file(path: str | Path) -> ExtractionSettings:
     """Read extraction settings from a YAML (or JSON) file, strictly (see
     :func:`settings_from_dict`)."""
-    path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except FileNotFoundError:
-        raise SettingsError(f"settings file not found: {path}") from None
-    except yaml.YAMLError as exc:
-        raise SettingsError(f"settings file {path} is not valid YAML: {exc}") from exc
+    data = read_settings_yaml(path)
     return settings_from_dict(data)
+
+
+def read_settings_yaml(path: str | Path) -> Any:
+    """Parse a settings YAML file, with one-line errors for every way it can be unreadable.
+
+    Raises
+    ------
+    SettingsError
+        Not found (with a preset hint when the name is one), a folder, not UTF-8 text,
+        unreadable, or not valid YAML (line and column given).
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise SettingsError(f"settings path {path} is a folder; pass a YAML settings file")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        near = difflib.get_close_matches(str(path).lower(), [p.lower() for p in PRESETS], n=1)
+        hint = ""
+        if near:
+            preset = next(p for p in PRESETS if p.lower() == near[0])
+            hint = f"; did you mean the preset {preset!r} (--preset {preset})?"
+        raise SettingsError(f"settings file not found: {path}{hint}") from None
+    except UnicodeDecodeError as exc:
+        raise SettingsError(
+            f"settings file {path} is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at "
+            f"position {exc.start}); save it as UTF-8 YAML"
+        ) from None
+    except OSError as exc:
+        raise SettingsError(f"cannot read settings file {path}: {exc.strerror or exc}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise SettingsError(f"settings file {path} is not valid YAML{where}: {problem}") from None
+    return {} if data is None else data
 
 
 def load_preset(name: str) -> ExtractionSettings:

@@ -128,7 +128,7 @@ def response_map_margin_mm(
         ``response_maps.margin_mm``. ``None`` (default): derived from the filters, so that
         every response inside the ROI equals the response computed on the whole image.
         A number is used as given (an explicit choice is never changed), with a warning
-        when it is smaller than a filter's reach.
+        when it is smaller than a filter's reach (and than ``extent_mm``).
     spacing : tuple of 3 float
         Spacing (z, y, x) in mm of the processed (interpolated) image that is filtered.
     original_spacing : tuple of 3 float
@@ -148,7 +148,7 @@ def response_map_margin_mm(
     """
     need = max((support_radius_mm(f, spacing) for f in filters), default=0.0)
     if user_margin_mm is not None:
-        if need > user_margin_mm:
+        if need > user_margin_mm and user_margin_mm < extent_mm:
             short = [f.tag for f in filters if support_radius_mm(f, spacing) > user_margin_mm]
             reach = "the whole image" if math.isinf(need) else f"{need:g} mm"
             log.warning(
