@@ -318,3 +318,135 @@ def read_state_dict(source: WeightsSource) -> dict[str, Any]:
             f"{source.path}: cannot be read as a torch checkpoint ({type(exc).__name__}: {exc})"
         ) from exc
     return unwrap_checkpoint(obj, source=source.path.name)
+
+
+@dataclass(frozen=True, slots=True)
+class CachedWeights:
+    """One published weight file and its state in the cache (``radiomix weights list``).
+
+    Attributes
+    ----------
+    known : KnownWeights
+        The published file.
+    path : Path
+        Where it is (or would be) in the cache folder.
+    size_bytes : int or None
+        Size of the cached file, ``None`` when it is not cached.
+    """
+
+    known: KnownWeights
+    path: Path
+    size_bytes: int | None
+
+    @property
+    def cached(self) -> bool:
+        """Whether the file is in the cache folder."""
+        return self.size_bytes is not None
+
+    @property
+    def modes(self) -> tuple[str, ...]:
+        """The ``--deep MODEL:MODE`` input modes that use this file."""
+        return ("3d",) if self.known.spatial_dims == 3 else ("slices", "max_slice", "2.5d")
+
+
+def cached_weights() -> list[CachedWeights]:
+    """Every published weight file with its place in :func:`cache_dir` and whether it is there.
+
+    Examples
+    --------
+    >>> [(w.known.name, w.known.model, w.modes[0]) for w in cached_weights()][::4]
+    [('imagenet', 'resnet18', 'slices'), ('medicalnet', 'resnet18', '3d')]
+    """
+    folder = cache_dir()
+    out = []
+    for known in KNOWN_WEIGHTS:
+        path = folder / known.filename
+        out.append(CachedWeights(known, path, path.stat().st_size if path.is_file() else None))
+    return out
+
+
+def identify_weights_file(path: str | Path) -> tuple[KnownWeights, str, str]:
+    """Which published file ``path`` is: by its name, else by its SHA-256 prefix.
+
+    Returns
+    -------
+    known : KnownWeights
+    sha256 : str
+        The file's SHA-256.
+    verified : {"sha256", "hash-prefix", "unverified"}
+        How it was checked (MedicalNet files have no published hash: ``unverified``).
+
+    Raises
+    ------
+    WeightsError
+        No such file, its name is a published file's but its digest differs, or it is
+        none of the published files.
+    """
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise WeightsError(f"weights file not found: {path}")
+    by_name = [k for k in KNOWN_WEIGHTS if k.filename == path.name]
+    if by_name:
+        digest, how = verify_file(path, by_name[0])
+        return by_name[0], digest, how
+    digest = sha256_file(path)
+    for known in KNOWN_WEIGHTS:
+        prefix = known.hash_prefix
+        if (known.sha256 is not None and digest == known.sha256) or (
+            prefix is not None and digest.startswith(prefix)
+        ):
+            return known, digest, "sha256" if known.sha256 is not None else "hash-prefix"
+    names = ", ".join(k.filename for k in KNOWN_WEIGHTS)
+    raise WeightsError(
+        f"{path.name} (SHA-256 {digest[:16]}...) is none of the published weight files "
+        f"({names}); a checkpoint of your own is used with --deep-weights PATH (weights=PATH) "
+        "and needs no installing"
+    )
+
+
+def add_weights_file(path: str | Path, *, force: bool = False) -> tuple[CachedWeights, str, bool]:
+    """Check a downloaded weight file against its published hash and copy it into the cache.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file, e.g. ``resnet18-f37072fd.pth`` fetched on a machine with network access
+        (renamed files are recognised by their hash prefix).
+    force : bool
+        Replace a different file already cached under the same name.
+
+    Returns
+    -------
+    entry : CachedWeights
+        The cached file.
+    verified : str
+        ``sha256``, ``hash-prefix`` or ``unverified`` (no published hash).
+    copied : bool
+        False when the same file was already cached.
+
+    Raises
+    ------
+    WeightsError
+        See :func:`identify_weights_file`; or another file is cached under that name and
+        ``force`` is not set.
+    """
+    import shutil
+
+    known, digest, how = identify_weights_file(path)
+    folder = cache_dir()
+    dst = folder / known.filename
+    copied = True
+    if dst.is_file() and sha256_file(dst) == digest:
+        copied = False
+    else:
+        if dst.is_file() and not force:
+            raise WeightsError(
+                f"a different {known.filename} is already in {folder}; pass --force "
+                "(force=True) to replace it"
+            )
+        folder.mkdir(parents=True, exist_ok=True)
+        part = dst.with_name(dst.name + ".part")
+        shutil.copyfile(Path(path).expanduser(), part)
+        os.replace(part, dst)
+        log.info("copied %s to %s (%s)", Path(path).name, dst, how)
+    return CachedWeights(known, dst, dst.stat().st_size), how, copied

@@ -1,0 +1,176 @@
+"""``radiomix extract-many CASES.csv --out DIR``: features of a plain table of cases.
+
+The CSV has the columns ``image`` and ``mask`` (paths; relative ones start from the CSV's
+folder) and optionally ``label``, ``roi_name`` and ``case_id``: no study file needed. The
+command is a thin caller of :func:`radiomix.api.extract_many`; it writes
+``DIR/features.<format>`` (with the provenance) and, when cases failed,
+``DIR/errors.csv``. Registered in :mod:`radiomix.cli`.
+
+Exit codes: 0 every case succeeded, 1 some cases failed (listed), 2 usage, settings or an
+unusable table (nothing ran).
+"""
+
+from __future__ import annotations
+
+import logging
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.console import Console
+
+from radiomix.errors import RadiomixError
+
+if TYPE_CHECKING:
+    from radiomix.api import BatchProgress
+
+EXIT_OK, EXIT_CASE_ERROR, EXIT_USAGE = 0, 1, 2
+MAX_ERRORS_SHOWN = 10
+
+
+class TableFormat(StrEnum):
+    parquet = "parquet"
+    csv = "csv"
+    json = "json"
+
+
+class _Bar:
+    """Progress of the cases: a rich bar with ETA on a terminal, one line per case
+    otherwise, nothing with ``--quiet``."""
+
+    def __init__(self, console: Console, *, quiet: bool) -> None:
+        self.console = console
+        self.quiet = quiet
+        self.bar: Any = None
+        self.task: Any = None
+
+    def __call__(self, p: BatchProgress) -> None:
+        if self.quiet:
+            return
+        if p.event == "start":
+            if self.console.is_terminal:
+                from rich.progress import (
+                    BarColumn,
+                    MofNCompleteColumn,
+                    Progress,
+                    TextColumn,
+                    TimeElapsedColumn,
+                    TimeRemainingColumn,
+                )
+
+                self.bar = Progress(
+                    TextColumn("[bold]extracting"),
+                    BarColumn(),
+                    MofNCompleteColumn(),
+                    TextColumn("{task.fields[failed]} failed"),
+                    TimeElapsedColumn(),
+                    TextColumn("ETA"),
+                    TimeRemainingColumn(),
+                    console=self.console,
+                    transient=True,
+                )
+                self.bar.start()
+                self.task = self.bar.add_task("cases", total=p.total, failed=0)
+            else:
+                self.console.print(f"{p.total} cases to extract", highlight=False)
+            return
+        if self.bar is not None:
+            self.bar.update(self.task, completed=p.done, failed=p.failed)
+        else:
+            self.console.print(
+                f"[{p.done}/{p.total}] {p.case_id} {p.status} ({p.elapsed_s:.0f} s)",
+                highlight=False,
+            )
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+            self.bar = None
+
+
+def extract_many(
+    cases: Annotated[
+        Path,
+        typer.Argument(
+            help="CSV of cases: columns image, mask (paths, relative to the CSV's folder), "
+            "optional label, roi_name, case_id."
+        ),
+    ],
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out", "-o", help="Output folder: features.<format> and errors.csv (if any)."
+        ),
+    ],
+    preset: Annotated[
+        str | None, typer.Option(help="Settings preset: ibsi-digital, ibsi-A … ibsi-E.")
+    ] = None,
+    config: Annotated[
+        Path | None, typer.Option(help="Settings YAML file (unknown keys are refused).")
+    ] = None,
+    tag: Annotated[
+        str, typer.Option(help="Image tag: the first part of the column names.")
+    ] = "image",
+    resample_mask: Annotated[
+        bool, typer.Option(help="Resample each mask to its image grid if their geometry differs.")
+    ] = False,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Worker processes.")] = 1,
+    table_format: Annotated[
+        TableFormat, typer.Option("--format", help="Format of the feature table.")
+    ] = TableFormat.parquet,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress output; failures are still listed.")
+    ] = False,
+) -> None:
+    """Extract the features of every case of a CSV table (one settings for all)."""
+    import pandas as pd
+
+    from radiomix.api import extract_many as run_many
+    from radiomix.table import write_table
+
+    console = Console(stderr=True)
+    if preset and config:
+        console.print("[red]error[/red]: give --preset or --config, not both")
+        raise typer.Exit(EXIT_USAGE)
+    bar = _Bar(console, quiet=quiet)
+    api_log = logging.getLogger("radiomix.api")
+    level = api_log.level
+    api_log.setLevel(logging.ERROR)  # failures are listed below: each warning once
+    try:
+        frame = run_many(
+            cases, preset or config, n_jobs=jobs, progress=bar, tag=tag, resample_mask=resample_mask
+        )
+        features_path = out / f"features.{table_format.value}"
+        rows = frame.to_dict(orient="records")
+        if rows:
+            write_table(rows, features_path, provenance=frame.attrs["provenance"])
+    except (RadiomixError, OSError) as exc:  # table, settings or output folder
+        bar.close()
+        console.print(
+            f"[red]error[/red] ({type(exc).__name__}): {exc}", highlight=False, soft_wrap=True
+        )
+        raise typer.Exit(EXIT_USAGE) from None
+    finally:
+        bar.close()
+        api_log.setLevel(level)
+    errors = frame.attrs["errors"]
+    errors_path = out / "errors.csv"
+    if errors:
+        out.mkdir(parents=True, exist_ok=True)
+        pd.DataFrame(errors).to_csv(errors_path, index=False)
+    elif errors_path.exists():
+        errors_path.unlink()  # from an earlier run of the same folder
+    for err in errors[:MAX_ERRORS_SHOWN]:
+        console.print(
+            f"[red]failed[/red] {err['case_id']} ({err['error_type']}): {err['message']}",
+            highlight=False,
+            soft_wrap=True,
+        )
+    if len(errors) > MAX_ERRORS_SHOWN:
+        console.print(f"... {len(errors) - MAX_ERRORS_SHOWN} more in {errors_path}")
+    done = f"{len(frame)} of {len(frame) + len(errors)} cases written to {features_path}"
+    if not rows:
+        done = f"no case succeeded; nothing written to {features_path}"
+    console.print(done + (f", errors in {errors_path}" if errors else ""), highlight=False)
+    raise typer.Exit(EXIT_CASE_ERROR if errors else EXIT_OK)

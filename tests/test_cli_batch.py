@@ -1,0 +1,155 @@
+"""``radiomix extract-many`` and ``radiomix --version``.
+
+Oracles: the Python API's single-case extraction for the same files (the table must hold
+the same values), the installed package metadata for the version, and a pseudo-terminal
+for the progress bar (rich draws it only on a terminal).
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import shutil
+import subprocess
+import sys
+from importlib.metadata import version
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+import radiomix
+from _data import require_data
+from radiomix.cli import app
+from radiomix.table import read_provenance
+
+runner = CliRunner()
+RADIOMIX = Path(sys.executable).with_name("radiomix")
+
+
+@pytest.fixture
+def cases_dir(tmp_path):
+    folder = require_data("ibsi1", "digital_phantom")
+    for name in ("image.nii.gz", "mask.nii.gz"):
+        shutil.copy(folder / name, tmp_path / name)
+    return tmp_path
+
+
+def _csv(folder: Path, text: str) -> Path:
+    path = folder / "cases.csv"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_version_option():
+    res = runner.invoke(app, ["--version"])
+    assert res.exit_code == 0
+    assert res.output.strip() == f"radiomix {version('radiomix')}"
+
+
+def test_extract_many_writes_features_and_errors(cases_dir):
+    cases = _csv(
+        cases_dir,
+        "case_id,image,mask,label\n"
+        "A,image.nii.gz,mask.nii.gz,\n"
+        "B,image.nii.gz,nomask.nii.gz,\n"
+        "C,image.nii.gz,mask.nii.gz,1\n",
+    )
+    out = cases_dir / "out"
+    res = runner.invoke(
+        app, ["extract-many", str(cases), "--out", str(out), "--preset", "ibsi-digital"]
+    )
+    assert res.exit_code == 1, res.output
+    assert "failed B (InputError): mask not found" in res.output
+    assert "2 of 3 cases written" in res.output
+    assert res.output.count("mask not found") == 1  # each failure reported once
+    table = pd.read_parquet(out / "features.parquet")
+    assert list(table["case_id"]) == ["A", "C"]
+    single = radiomix.extract(
+        cases_dir / "image.nii.gz", cases_dir / "mask.nii.gz", settings="ibsi-digital"
+    )
+    feats = [c for c in single.columns if c.startswith("image.")]
+    np.testing.assert_allclose(
+        table.loc[0, feats].to_numpy(float), single.loc[0, feats].to_numpy(float), rtol=1e-12
+    )
+    prov = read_provenance(out / "features.parquet")
+    assert prov["settings_hash"] == single.attrs["provenance"]["settings_hash"]
+    assert [c["case_id"] for c in prov["cases"]] == ["A", "C"]
+    errors = pd.read_csv(out / "errors.csv")
+    assert list(errors["case_id"]) == ["B"]
+
+
+def test_extract_many_success_removes_a_stale_error_table_and_writes_csv(cases_dir):
+    cases = _csv(cases_dir, "image,mask\nimage.nii.gz,mask.nii.gz\n")
+    out = cases_dir / "out"
+    out.mkdir()
+    (out / "errors.csv").write_text("old\n", encoding="utf-8")
+    res = runner.invoke(
+        app,
+        ["extract-many", str(cases), "-o", str(out), "--preset", "ibsi-digital", "--format", "csv"],
+    )
+    assert res.exit_code == 0, res.output
+    assert not (out / "errors.csv").exists()
+    assert pd.read_csv(out / "features.csv").shape[0] == 1
+    assert read_provenance(out / "features.csv")["cases"][0]["case_id"] == "0"
+
+
+@pytest.mark.parametrize(
+    ("csv", "extra", "match"),
+    [
+        ("img,mask\na,b\n", [], "needs the columns image and mask"),
+        ("image,mask\na,b\n", ["--preset", "ibsi-Q"], "ibsi-Q"),
+        ("image,mask\na,b\n", ["--preset", "ibsi-C", "--config", "x.yaml"], "not both"),
+    ],
+)
+def test_extract_many_usage_errors_exit_2(cases_dir, csv, extra, match):
+    cases = _csv(cases_dir, csv)
+    res = runner.invoke(app, ["extract-many", str(cases), "--out", str(cases_dir / "o"), *extra])
+    assert res.exit_code == 2, res.output
+    assert match in res.output
+    assert "Traceback" not in res.output
+    assert not (cases_dir / "o").exists()
+
+
+def _run_in_pty(args: list[str], cwd: Path) -> tuple[int, str]:
+    """Run a command with a pseudo-terminal as stdout and stderr; return (rc, output)."""
+    import pty
+
+    master, slave = pty.openpty()
+    env = {**os.environ, "TERM": "xterm", "COLUMNS": "120"}
+    proc = subprocess.Popen(args, stdin=slave, stdout=slave, stderr=slave, cwd=cwd, env=env)
+    os.close(slave)
+    chunks = []
+    while True:
+        ready, _, _ = select.select([master], [], [], 0.5)
+        if ready:
+            try:
+                data = os.read(master, 65536)
+            except OSError:  # the child closed the terminal
+                break
+            if not data:
+                break
+            chunks.append(data)
+        elif proc.poll() is not None:
+            break
+    os.close(master)
+    return proc.wait(timeout=120), b"".join(chunks).decode(errors="replace")
+
+
+@pytest.mark.slow  # two interpreter starts: ~10 s idle, 40 s on the shared 2-core machine
+@pytest.mark.skipif(not RADIOMIX.exists(), reason="the radiomix script is not installed")
+def test_progress_bar_on_a_terminal_and_none_with_quiet(cases_dir):
+    cases = _csv(cases_dir, "image,mask\nimage.nii.gz,mask.nii.gz\n")
+    cmd = [str(RADIOMIX), "extract-many", str(cases), "--out", "o", "--preset", "ibsi-digital"]
+    rc, shown = _run_in_pty(cmd, cases_dir)
+    assert rc == 0, shown
+    assert "extracting" in shown
+    assert "ETA" in shown
+    assert "━" in shown  # the bar itself
+    rc, quiet = _run_in_pty([*cmd, "--quiet"], cases_dir)
+    assert rc == 0, quiet
+    assert "extracting" not in quiet
+    assert "ETA" not in quiet
+    assert "1 of 1 cases written" in quiet
