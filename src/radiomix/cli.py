@@ -9,16 +9,21 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
 from rich.table import Table
+from rich.text import Text
 
-from radiomix.errors import InputError, RadiomixError, SettingsError
+from radiomix.errors import InputError, RadiomixError, SettingsError, UsageError
+
+if TYPE_CHECKING:
+    from radiomix.settings import ExtractionSettings
 
 app = typer.Typer(
     name="radiomix",
@@ -71,11 +76,63 @@ def _main(
 
 
 def _fail(exc: RadiomixError) -> typer.Exit:
-    code = EXIT_USAGE if isinstance(exc, SettingsError) else EXIT_CASE_ERROR
+    """Print one line ``error (Type): message`` and return the exit (2 usage, 1 case)."""
+    code = EXIT_USAGE if isinstance(exc, SettingsError | UsageError) else EXIT_CASE_ERROR
+    message = " ".join(str(exc).split())  # one line, whatever the message holds
+    # Text, not markup: a message may hold brackets, such as the [case id] prefix
     console.print(
-        f"[red]error[/red] ({type(exc).__name__}): {exc}", highlight=False, soft_wrap=True
+        Text.assemble(("error", "red"), f" ({type(exc).__name__}): {message}"),
+        highlight=False,
+        soft_wrap=True,
     )
     return typer.Exit(code)
+
+
+def _settings_option(preset: str | None, config: Path | None) -> ExtractionSettings | None:
+    """Settings of ``--preset`` (by name, with a did-you-mean hint) or ``--config`` (a YAML
+    file); ``None`` for the defaults. Raises :class:`SettingsError` (exit 2)."""
+    from radiomix.settings import load_preset, load_settings_file
+
+    if preset is not None:
+        return load_preset(preset)
+    if config is not None:
+        return load_settings_file(config)
+    return None
+
+
+def _check_out_path(path: Path) -> None:
+    """Refuse an unusable ``--out`` before any work (exit 2): wrong suffix, a folder, or a
+    parent that is a file."""
+    from radiomix.table import SUFFIXES
+
+    if path.suffix.lower() not in SUFFIXES:
+        raise UsageError(
+            f"--out must end in {', '.join(SUFFIXES)}; got {path.name!r} (the suffix picks the "
+            "table format)"
+        )
+    if path.is_dir():
+        raise UsageError(f"--out {path} is a folder; give a file name such as {path / 'x.csv'}")
+    parent = next((p for p in (path.parent, *path.parent.parents) if p.exists()), None)
+    if parent is not None and not parent.is_dir():
+        raise UsageError(f"--out {path}: {parent} is a file, not a folder")
+
+
+def _write_atomic(path: Path, write: Callable[[Path], Path]) -> Path:
+    """Write through a temporary folder beside ``path`` and move the files into place, so an
+    interrupted or failed write leaves no partial table (or provenance sidecar) behind."""
+    import os
+    import shutil
+    import tempfile
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    try:
+        write(tmp / path.name)
+        for produced in sorted(tmp.iterdir(), key=lambda p: p.name != path.name):
+            os.replace(produced, path.parent / produced.name)  # the table first, then sidecars
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return path
 
 
 @app.command()
@@ -138,6 +195,8 @@ def extract(
         console.print("[red]error[/red]: give --preset or --config, not both")
         raise typer.Exit(EXIT_USAGE)
     try:
+        _check_out_path(out_file)
+        settings = _settings_option(preset, config)
         deep_settings = None
         if deep is not None:
             from radiomix.deep import DeepSettings, parse_deep_spec
@@ -147,7 +206,7 @@ def extract(
         result = run_extract(
             image,
             mask,
-            settings=preset or config,
+            settings=settings,
             label=label,
             roi_name=roi_name,
             resample_mask=resample_mask,
@@ -157,9 +216,18 @@ def extract(
             organ_mask=organ_mask,
         )
         ids = {"case_id": case_id} if case_id else {}
-        path = write_table([result.row(**ids)], out_file, provenance=result.provenance)
+        path = _write_atomic(
+            out_file, lambda p: write_table([result.row(**ids)], p, provenance=result.provenance)
+        )
     except RadiomixError as exc:
         raise _fail(exc) from None
+    except MemoryError:
+        raise _fail(
+            InputError(
+                "out of memory: the image, the ROI or the grey levels are too large for this "
+                "machine; crop the image, use a coarser interpolation.spacing or fewer bins"
+            )
+        ) from None
     console.print(f"{len(result.features)} features written to {path}", highlight=False)
 
 
@@ -212,10 +280,24 @@ def ibsi_check(
     dataset: Annotated[
         list[str] | None, typer.Option(help="Data set(s) to check (default all).")
     ] = None,
+    ibsi2: Annotated[
+        bool,
+        typer.Option(
+            "--ibsi2",
+            help="Check the 33 IBSI 2 phase-1 reference response maps instead (every voxel "
+            "within 1 % of the reference map's range).",
+        ),
+    ] = False,
 ) -> None:
-    """Check every IBSI 1 reference value (digital phantom, configurations A–E)."""
+    """Check every IBSI 1 reference value (digital phantom, configurations A–E), or with
+    --ibsi2 every IBSI 2 phase-1 reference response map."""
     from radiomix.ibsi import DATASETS, check
 
+    if ibsi2:
+        if dataset:
+            console.print("[red]error[/red]: --dataset picks IBSI 1 data sets; drop it: --ibsi2")
+            raise typer.Exit(EXIT_USAGE)
+        _ibsi2_check(json_out)
     sources = ["nifti", "dicom"] if source is Source.both else [source.value]
     try:
         result = check(datasets=dataset or list(DATASETS), sources=sources)
@@ -241,6 +323,34 @@ def ibsi_check(
             f"{result['matched']}/{result['total']} reference values matched", highlight=False
         )
     raise typer.Exit(EXIT_OK if result["matched"] == result["total"] else EXIT_CASE_ERROR)
+
+
+def _ibsi2_check(json_out: bool) -> None:
+    """``ibsi-check --ibsi2``: one line per IBSI 2 phase-1 test with its tolerance."""
+    from radiomix.ibsi import check_ibsi2
+
+    try:
+        result = check_ibsi2()
+    except RadiomixError as exc:
+        raise _fail(exc) from None
+    if json_out:
+        out.print_json(json.dumps(result))
+    else:
+        for r in result["tests"]:  # one plain line per test: never truncated like a table
+            out.print(
+                f"{'pass' if r['passed'] else 'FAIL'}  {r['test']:<7} {r['phantom']:<13} "
+                f"max |diff| {r['max_abs_diff']:.4g} "
+                f"{'<=' if r['passed'] else '>'} tolerance {r['tolerance']:.4g}  "
+                f"({r['filter']})",
+                highlight=False,
+                soft_wrap=True,
+            )
+        out.print(
+            f"{result['passed']}/{result['total']} IBSI 2 phase-1 response maps within "
+            "tolerance (1 % of the reference range)",
+            highlight=False,
+        )
+    raise typer.Exit(EXIT_OK if result["passed"] == result["total"] else EXIT_CASE_ERROR)
 
 
 def _register_subcommands() -> None:
