@@ -22,6 +22,9 @@ from radiomix.errors import (
     RoiTooSmallError,
 )
 
+MAX_LABELS = 1000
+"""More distinct non-zero values than this: the 'mask' is an image, not a label mask."""
+
 GEOMETRY_TOLERANCE = 1e-3
 """Default tolerance: relative for spacing, in voxels for origin, absolute for direction."""
 
@@ -116,11 +119,17 @@ def select_label(
             "explicitly (e.g. DICOM SEG fraction_threshold) before extraction"
         )
     labels = _labels_present(values, integer=integer)
+    if len(labels) > MAX_LABELS:
+        raise AmbiguousLabelError(
+            f"{_prefix(case_id)}the mask holds {len(labels):,} distinct non-zero values "
+            f"{_listing(labels)}: it looks like an image, not a label mask; check that the "
+            "mask argument (or manifest column) names the segmentation file"
+        )
     if label is not None:
         if label not in labels:
             raise LabelNotFoundError(
                 f"{_prefix(case_id)}label {label} not found in the mask; labels present: "
-                f"{labels or 'none (mask is empty)'}"
+                f"{_listing(labels) if labels else 'none (mask is empty)'}"
             )
         return values == label
     if labels == [255]:
@@ -129,9 +138,17 @@ def select_label(
         )
     if len(labels) > 1:
         raise AmbiguousLabelError(
-            f"{_prefix(case_id)}mask holds several labels {labels}; choose one with --label"
+            f"{_prefix(case_id)}mask holds several labels {_listing(labels)}; choose one with "
+            "--label"
         )
     return values == 1 if labels else np.zeros(values.shape, dtype=bool)
+
+
+def _listing(labels: list[int], limit: int = 10) -> str:
+    """At most ``limit`` labels, then how many more: messages stay one short line."""
+    shown = ", ".join(str(v) for v in labels[:limit])
+    more = f", ... {len(labels) - limit} more" if len(labels) > limit else ""
+    return f"[{shown}{more}]"
 
 
 def _labels_present(values: np.ndarray, *, integer: bool) -> list[int]:

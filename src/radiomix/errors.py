@@ -74,3 +74,17 @@ class DependencyError(RadiomixError, ImportError):
 
 class InternalError(RadiomixError, RuntimeError):
     """A broken internal invariant: a bug in radiomix, please report it."""
+
+
+class UsageError(InputError):
+    """A command-line option that cannot work (such as an unsupported ``--out`` suffix),
+    found before any work is done; the CLI exits with code 2."""
+
+
+class OutputLockedError(UsageError):
+    """Another run holds the lock on the output folder; the message names its process id."""
+
+
+class WorkersLostError(RadiomixError, RuntimeError):
+    """Every worker of a run was lost (killed, out of memory, cluster gone) for longer than
+    the configured timeout; re-running resumes from the cases already done."""

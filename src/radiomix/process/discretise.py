@@ -67,7 +67,9 @@ def discretise(
         return fixed_bin_number(values, settings.bins), settings.bins
     if settings.method == "fbs":
         assert settings.bin_width is not None
-        levels = fixed_bin_size(values, settings.bin_width, _lower(values, reseg))
+        lower = _lower(values, reseg)
+        _check_levels(values, settings, lower)
+        levels = fixed_bin_size(values, settings.bin_width, lower)
         return levels, int(levels.max())
     rounded = np.rint(values)
     if np.any(rounded != values) or values.min() < 1:
@@ -75,8 +77,50 @@ def discretise(
             "discretisation 'none' needs integer intensities >= 1 in the ROI; got values "
             f"from {values.min():g} to {values.max():g}. Choose fbn or fbs."
         )
+    _check_levels(values, settings, 1.0)
     levels = rounded.astype(np.int64)
     return levels, int(levels.max())
+
+
+def nice_bin_width(span: float, max_levels: int) -> float:
+    """Smallest width of the form {1, 2, 2.5, 5} × 10^k giving at most ``max_levels`` bins
+    over ``span``.
+
+    Examples
+    --------
+    >>> nice_bin_width(65535.0, 1000)
+    100.0
+    >>> nice_bin_width(1400.0, 1000)
+    2.0
+    """
+    # floor(span / w) + 1 <= max_levels  <=>  w > span / max_levels; fitting is monotone in
+    # w, so the first fitting width in increasing order is the smallest
+    bound = span / max_levels
+    exponent = int(np.floor(np.log10(bound))) if bound > 0 else 0
+    for k in range(exponent, exponent + 3):
+        for mantissa in (1.0, 2.0, 2.5, 5.0):
+            width = float(mantissa * 10.0**k)
+            if np.floor(span / width) + 1 <= max_levels:
+                return width
+    raise AssertionError("unreachable: 10^(k+2) > span / max_levels always fits")
+
+
+def _check_levels(values: FloatArray, settings: DiscretisationSettings, lower: float) -> None:
+    """Refuse more grey levels than ``settings.max_levels``, before any array is made."""
+    width = settings.bin_width if settings.method == "fbs" else 1.0
+    assert width is not None
+    top = float(values.max())
+    n = int(np.floor((top - lower) / width)) + 1
+    if n <= settings.max_levels:
+        return
+    span = top - lower
+    suggestion = nice_bin_width(span, settings.max_levels)
+    raise InputError(
+        f"discretisation {settings.method} would give {n:,} grey levels (intensities "
+        f"{lower:g} to {top:g} with bin width {width:g}), more than discretisation.max_levels "
+        f"{settings.max_levels}; use discretisation.bin_width {suggestion:g} or larger (method "
+        "fbs), or fbn with fewer bins, or a re-segmentation range"
+    )
 
 
 def _lower(values: FloatArray, reseg: ResegmentationSettings) -> float:

@@ -166,15 +166,28 @@ class DiscretisationSettings:
         Number of bins for ``fbn``.
     bin_width : float or None
         Bin width for ``fbs``.
+    max_levels : int
+        Largest accepted number of grey levels (all methods). Texture matrices grow with
+        its square (a GLCM of 65 536 levels needs 34 GB), so a bin width too small for the
+        intensity range is refused with the width to use instead of running out of memory.
     """
 
     method: DiscretisationMethod = "fbn"
     bins: int | None = 32
     bin_width: float | None = None
+    max_levels: int = 1000
 
     def __post_init__(self) -> None:
         if self.method not in ("none", "fbn", "fbs"):
             _fail(f"discretisation.method must be none, fbn or fbs; got {self.method!r}")
+        if not isinstance(self.max_levels, int) or self.max_levels < 2:
+            _fail(f"discretisation.max_levels must be an integer >= 2, got {self.max_levels!r}")
+        if self.method == "fbn" and isinstance(self.bins, int) and self.bins > self.max_levels:
+            _fail(
+                f"discretisation.bins {self.bins} exceeds discretisation.max_levels "
+                f"{self.max_levels}; use fewer bins, or raise max_levels if the memory allows "
+                "(texture matrices grow with the square of the number of levels)"
+            )
         if self.method == "fbn" and (self.bins is None or self.bins < 1):
             _fail(f"discretisation.bins must be an integer >= 1 for fbn, got {self.bins!r}")
         if self.method == "fbs" and (self.bin_width is None or not self.bin_width > 0):
