@@ -359,6 +359,7 @@ def _register_subcommands() -> None:
     from radiomix.cli_cohort import run, standardise_app
     from radiomix.cli_model import model_command
     from radiomix.cli_report import demo, report
+    from radiomix.cli_stability import stability_command
     from radiomix.cli_weights import weights_app
 
     app.command("extract-many")(extract_many)
@@ -367,6 +368,7 @@ def _register_subcommands() -> None:
     app.command("model")(model_command)
     app.command("demo")(demo)
     app.command("report")(report)
+    app.command("stability")(stability_command)
     app.add_typer(weights_app, name="weights")
 
 
