@@ -357,7 +357,7 @@ def _register_subcommands() -> None:
     """Commands defined beside their subject (cohort runs, evaluation, demo and report)."""
     from radiomix.cli_batch import extract_many
     from radiomix.cli_cohort import run, standardise_app
-    from radiomix.cli_model import model_command
+    from radiomix.cli_model import analyse, model_command
     from radiomix.cli_report import demo, report
     from radiomix.cli_stability import stability_command
     from radiomix.cli_weights import weights_app
@@ -366,6 +366,7 @@ def _register_subcommands() -> None:
     app.command("run")(run)
     app.add_typer(standardise_app, name="standardise")
     app.command("model")(model_command)
+    app.command("analyse")(analyse)
     app.command("demo")(demo)
     app.command("report")(report)
     app.command("stability")(stability_command)

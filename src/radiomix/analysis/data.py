@@ -160,15 +160,13 @@ def to_numeric(raw: pd.DataFrame, column: str, group: str) -> pd.Series:
     Examples
     --------
     >>> t = pd.DataFrame({"patient_id": ["A", "B"], "x": ["1.5", "1.2.3"]})
-    >>> to_numeric(t, "x", "patient_id")
+    >>> to_numeric(t, "x", "patient_id")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    radiomix.errors.InputError: column 'x', row 3 (patient_id B): '1.2.3' is not a number; fix the cell or mark it missing (empty, NA)
+    radiomix.errors.InputError: column 'x', row 3 (patient_id B): '1.2.3' is not a number; ...
     """
     s = raw[column]
-    if pd.api.types.is_bool_dtype(s):
-        out = s.astype(float)
-    elif pd.api.types.is_numeric_dtype(s):
+    if pd.api.types.is_bool_dtype(s) or pd.api.types.is_numeric_dtype(s):
         out = s.astype(float)
     else:
         text = _text(s)

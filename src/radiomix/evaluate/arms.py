@@ -128,37 +128,78 @@ def compare_arms(
     )[["arm", "metric", "estimate", "ci_low", "ci_high"]]
     if len(results[ref].classes) != 2:
         return ArmsComparison(table, pd.DataFrame(), results, ref)
-    P_ref, y_row, g_row = results[ref].oof_matrix()
-    W = patient_bootstrap_weights(g_row, n_bootstrap=n_bootstrap, random_state=random_state)
-    y01 = (y_row == results[ref].classes[1]).astype(int)
-    auc_ref = np.mean([weighted_roc_auc(y01, p, W) for p in P_ref], axis=0)
-    ref_pat = _patient_mean(results[ref])
-    rows = []
-    for name in names:
-        if name == ref:
-            continue
-        P, _, _ = results[name].oof_matrix()
-        diff = np.mean([weighted_roc_auc(y01, p, W) for p in P], axis=0) - auc_ref
-        estimate = results[name].estimate("roc_auc") - results[ref].estimate("roc_auc")
-        lo, hi = widen_interval(
-            estimate, *percentile_interval(diff)[:2], scale=CV_INTERVAL_SCALE, bounds=(-1, 1)
-        )
-        pat = _patient_mean(results[name]).loc[ref_pat.index]
-        dl = delong_test(
-            (ref_pat["y"] == results[ref].classes[1]).astype(int), pat["p"], ref_pat["p"]
-        )
-        rows.append(
-            {
-                "arm": name,
-                "reference": ref,
-                "auc_difference": estimate,
-                "diff_ci_low": lo,
-                "diff_ci_high": hi,
-                "delong_z": dl.z,
-                "delong_p": dl.p_value,
-            }
-        )
+    tests = paired_auc_tests(
+        results, ref, n_bootstrap=n_bootstrap, random_state=random_state, cross_validated=True
+    )
+    rows = [
+        {
+            "arm": name,
+            "reference": ref,
+            "auc_difference": t["auc_difference"]["estimate"],
+            "diff_ci_low": t["auc_difference"]["ci_low"],
+            "diff_ci_high": t["auc_difference"]["ci_high"],
+            "delong_z": t["delong_z"],
+            "delong_p": t["delong_p"],
+        }
+        for name, t in tests.items()
+    ]
     return ArmsComparison(table, pd.DataFrame(rows), results, ref)
+
+
+def paired_auc_tests(
+    results: Mapping[str, EvaluationResult],
+    reference: str,
+    *,
+    n_bootstrap: int = 1000,
+    random_state: int = 0,
+    cross_validated: bool = True,
+) -> dict[str, dict[str, Any]]:
+    """Each arm's ROC AUC against ``reference`` on the same scored rows.
+
+    The difference of the (repeat-averaged) AUCs gets a paired patient-bootstrap interval
+    (the same patient draws for both arms; widened by
+    :data:`~radiomix.evaluate.bootstrap.CV_INTERVAL_SCALE` for cross-validated predictions)
+    and DeLong's test on the patient-level mean predictions.
+
+    Returns
+    -------
+    dict
+        Arm -> ``reference``, ``auc_difference`` (``estimate``, ``ci_low``, ``ci_high``),
+        ``delong_z``, ``delong_p``.
+
+    Raises
+    ------
+    InputError
+        The arms were not scored on the same rows.
+    """
+    ref = results[reference]
+    P_ref, y_row, g_row = ref.oof_matrix()
+    W = patient_bootstrap_weights(g_row, n_bootstrap=n_bootstrap, random_state=random_state)
+    y01 = (y_row == ref.classes[1]).astype(int)
+    auc_ref = np.mean([weighted_roc_auc(y01, p, W) for p in P_ref], axis=0)
+    ref_pat = _patient_mean(ref)
+    out: dict[str, dict[str, Any]] = {}
+    for name, res in results.items():
+        if name == reference:
+            continue
+        P, y_other, _ = res.oof_matrix()
+        if P.shape[1] != P_ref.shape[1] or not np.array_equal(y_other, y_row):
+            raise InputError(f"arms {name!r} and {reference!r} were scored on different rows")
+        diff = np.mean([weighted_roc_auc(y01, p, W) for p in P], axis=0) - auc_ref
+        estimate = res.estimate("roc_auc") - ref.estimate("roc_auc")
+        lo, hi, _ = percentile_interval(diff)
+        if cross_validated:
+            lo, hi = widen_interval(estimate, lo, hi, scale=CV_INTERVAL_SCALE, bounds=(-1, 1))
+        pat = _patient_mean(res).loc[ref_pat.index]
+        dl = delong_test((ref_pat["y"] == ref.classes[1]).astype(int), pat["p"], ref_pat["p"])
+        out[name] = {
+            "reference": reference,
+            "auc_difference": {"estimate": float(estimate), "ci_low": float(lo),
+                               "ci_high": float(hi)},
+            "delong_z": float(dl.z) if np.isfinite(dl.z) else None,
+            "delong_p": float(dl.p_value) if np.isfinite(dl.p_value) else None,
+        }
+    return out
 
 
 def standard_arms(

@@ -306,6 +306,7 @@ def _run_splits(
             from radiomix.evaluate.metrics import weighted_roc_auc
 
             fold_auc = float(weighted_roc_auc(yt == classes[1], full[:, 1])[0])
+        n_selected, fallback = selection_record(model)
         fold_rows.append(
             {
                 "repeat": sp.repeat,
@@ -315,9 +316,29 @@ def _run_splits(
                 "n_test_patients": int(np.unique(g[sp.test]).size),
                 "roc_auc": fold_auc,
                 "best_params": dict(getattr(model, "best_params_", {})),
+                "n_selected": n_selected,
+                "fallback": fallback,
             }
         )
     return pd.concat(pred_rows, ignore_index=True), pd.DataFrame(fold_rows), list(classes)
+
+
+def selection_record(model: BaseEstimator) -> tuple[float, Any]:
+    """Features a fitted model's selection kept, and its fallback, when it reports them.
+
+    Reads ``n_selected_`` and ``fallback_`` of the final step (or of its ``radscore_``, for a
+    nomogram); NaN and None when the model does not report them. A fold whose selection kept
+    nothing (0, or a fallback used) is counted in the results so that a constant or
+    single-feature predictor is never read as a model.
+    """
+    from sklearn.pipeline import Pipeline
+
+    est = getattr(model, "best_estimator_", model)
+    final = est.steps[-1][1] if isinstance(est, Pipeline) else est
+    for obj in (final, getattr(final, "radscore_", None)):
+        if obj is not None and hasattr(obj, "n_selected_"):
+            return float(obj.n_selected_), getattr(obj, "fallback_", None)
+    return float("nan"), None
 
 
 def _to_patient_level(pred: pd.DataFrame) -> pd.DataFrame:
@@ -674,6 +695,63 @@ def external_validation(
         threshold=threshold,
         random_state=random_state,
         settings={"test_centres": [str(c) for c in test_centres]},
+    )
+
+
+@single_blas_thread
+def apparent_validation(
+    estimator: BaseEstimator,
+    X: Any,
+    y: Any,
+    *,
+    groups: Any,
+    param_grid: Mapping[str, Sequence[Any]] | None = None,
+    inner_splits: int = 3,
+    level: Level = "row",
+    n_bootstrap: int = 1000,
+    threshold: float = 0.5,
+    random_state: int = 0,
+) -> EvaluationResult:
+    """Apparent performance: fit (tuned) on all rows and score the same rows.
+
+    Optimistic by construction: shown only beside internal and external validation (the
+    "training" row of a training / internal / external table), never as an estimate of
+    performance on new patients.
+
+    Raises
+    ------
+    MissingGroupsError
+        ``groups`` is None.
+    """
+    X, y, g = _check_xy(X, y, groups)
+    classes = np.unique(y)
+    model = fit_tuned(
+        estimator, X, y, groups=g, param_grid=param_grid, inner_splits=inner_splits,
+        random_state=random_state,
+    )
+    proba = _predict(model, X)
+    model_classes = np.asarray(getattr(model, "classes_", classes))
+    rows = np.arange(y.size)
+    frame = pd.DataFrame(
+        {"row": rows, "patient_id": g, "y_true": y, "repeat": 0, "fold": 0}
+    )
+    if classes.size == 2:
+        frame["proba"] = proba[:, int(np.searchsorted(model_classes, classes[1]))]
+    else:
+        for j, c in enumerate(model_classes):
+            frame[f"proba_{c}"] = proba[:, j]
+    n_selected, fallback = selection_record(model)
+    folds = pd.DataFrame([{
+        "repeat": 0, "fold": 0, "n_train": int(y.size), "n_test": int(y.size),
+        "n_test_patients": int(np.unique(g).size), "roc_auc": np.nan,
+        "best_params": dict(getattr(model, "best_params_", {})),
+        "n_selected": n_selected, "fallback": fallback,
+    }])
+    return _finish(
+        "apparent (scored on its own training patients)", frame, folds, list(classes),
+        level=level, n_bootstrap=n_bootstrap, random_state=random_state,
+        threshold=threshold, settings={"param_grid": dict(param_grid or {}),
+                                       "apparent": True}, cross_validated=False,
     )
 
 

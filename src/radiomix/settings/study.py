@@ -214,16 +214,24 @@ class DeepOptions:
         file, or ``random`` (untrained, flagged in the provenance).
     tags : tuple of str or None
         Image tags to embed (default: every tag).
+    fallback : {"none", "random"}
+        When the published weight file (``imagenet``, ``medicalnet``) is not in the cache:
+        ``none`` (default) makes every case an error naming the file to install; ``random``
+        uses an untrained network instead, decided once when the study is loaded (the
+        weights actually used are part of the case keys and of the provenance, where
+        ``random_weights`` flags them, and the analysis report labels every deep arm).
     """
 
     model: DeepModel = "resnet18"
     mode: DeepMode = "2.5d"
     weights: str = "imagenet"
     tags: tuple[str, ...] | None = None
+    fallback: str = "none"
 
     def __post_init__(self) -> None:
         _check_choice("deep.model", self.model, ("resnet18", "resnet34", "resnet50"))
         _check_choice("deep.mode", self.mode, ("slices", "max_slice", "2.5d", "3d"))
+        _check_choice("deep.fallback", self.fallback, ("none", "random"))
         if not isinstance(self.weights, str) or not self.weights:
             _fail(
                 "deep.weights must be 'imagenet', 'medicalnet', 'random' or a file path, "
@@ -313,6 +321,9 @@ class StudySettings:
         values in the failed tags' columns. Default false: such a lesion is left out of the
         feature table (every failure is in the errors table either way), so no model is
         fitted on silently imputed values.
+    analysis : AnalysisSettings or None
+        The ``analysis:`` section (:mod:`radiomix.analysis.spec`): outcomes, column roles,
+        arms and validation read by ``radiomix analyse``. It does not change extraction.
     """
 
     manifest: str
@@ -322,6 +333,7 @@ class StudySettings:
     columns: ManifestColumns = field(default_factory=ManifestColumns)
     deep: DeepOptions | None = None
     keep_partial: bool = False
+    analysis: Any = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.manifest, str) or not self.manifest:
@@ -591,7 +603,14 @@ def study_from_dict(
     for required in ("manifest", "tags"):
         if required not in data:
             raise SettingsError(f"the study file needs a {required!r} entry")
+    analysis = data.pop("analysis", None)
     settings = settings_from_dict(data, cls=StudySettings)
+    if settings.deep is not None and settings.deep.fallback == "random":
+        settings = dataclasses.replace(settings, deep=_resolve_fallback(settings.deep))
+    if analysis is not None:
+        from radiomix.analysis.spec import analysis_from_dict
+
+        settings = dataclasses.replace(settings, analysis=analysis_from_dict(analysis))
     folder = Path(folder)
     manifest = Path(expand_env(settings.manifest))
     manifest = manifest if manifest.is_absolute() else folder / manifest
@@ -630,6 +649,30 @@ def study_from_dict(
         extraction=extraction,
         landmarks=landmarks,
     )
+
+
+def _resolve_fallback(deep: DeepOptions) -> DeepOptions:
+    """Random weights when the published file of ``deep.weights`` is not cached."""
+    import logging
+
+    from radiomix.deep.weights import resolve_weights
+    from radiomix.errors import WeightsNotFoundError
+
+    if deep.weights not in ("imagenet", "medicalnet"):
+        return deep
+    try:
+        resolve_weights(deep.weights, model=deep.model,
+                        spatial_dims=3 if deep.mode == "3d" else 2, download=False)
+    except WeightsNotFoundError:
+        from radiomix.deep.weights import cache_dir, known_weights
+
+        name = known_weights(deep.weights, deep.model, 3 if deep.mode == "3d" else 2).filename
+        logging.getLogger(__name__).warning(
+            "deep.fallback: %s is not in %s, so an untrained %s (random weights) is used and "
+            "flagged; put the file there to use %s weights", name, cache_dir(), deep.model,
+            deep.weights)
+        return dataclasses.replace(deep, weights="random")
+    return deep
 
 
 def load_study(path: str | os.PathLike[str], *, require_landmarks: bool = True) -> Study:

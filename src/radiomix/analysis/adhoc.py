@@ -1,0 +1,349 @@
+"""An analysis specification from flat options (``radiomix model``), the same object a
+study file's ``analysis:`` section gives.
+
+Where no roles are declared (a bare CSV), nothing is guessed in the model's favour: clinical
+columns enter only when named as covariates, and every other numeric column of the feature
+table is a feature unless it is a role column (group, lesion, centre, outcome, time, event,
+derived, excluded).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+
+from radiomix.analysis.data import MISSING_TOKENS, PROVENANCE_COLUMNS
+from radiomix.analysis.spec import (
+    AnalysisSettings,
+    Arm,
+    Covariate,
+    Outcome,
+    Roles,
+    Validation,
+)
+from radiomix.errors import SettingsError
+
+STANDARD_ARMS: tuple[str, ...] = ("radiomics", "deep", "fused", "radscore", "clinical+radscore")
+"""Arms ``--arms all`` adds (each when the table has its blocks)."""
+
+
+def parse_covariates(items: Sequence[str], ordinal: Sequence[str] = ()) -> tuple[Covariate, ...]:
+    """Covariates from ``NAME`` or ``NAME:categorical|numeric`` items and ordinal specs
+    ``NAME=LOW,MID,HIGH``.
+
+    Examples
+    --------
+    >>> [c.kind for c in parse_covariates(["age", "sex:categorical"], ["grade=Low,High"])]
+    ['numeric', 'categorical', 'ordinal']
+    """
+    ords: dict[str, tuple[str, ...]] = {}
+    for spec in ordinal:
+        name, sep, levels = spec.partition("=")
+        values = tuple(v.strip() for v in levels.split(",") if v.strip())
+        if not sep or not name.strip() or len(values) < 2:
+            raise SettingsError(f"ordinal spec {spec!r} must read COLUMN=LOW,...,HIGH, e.g. "
+                                "grade=Low,Intermediate,High")
+        ords[name.strip()] = values
+    out = []
+    names = []
+    for item in items:
+        name, _, kind = item.partition(":")
+        name = name.strip()
+        names.append(name)
+        if name in ords:
+            out.append(Covariate(name=name, kind="ordinal", levels=ords[name]))
+        else:
+            out.append(Covariate(name=name, kind=(kind.strip() or "numeric")))  # type: ignore[arg-type]
+    for name, levels in ords.items():
+        if name not in names:
+            out.append(Covariate(name=name, kind="ordinal", levels=levels))
+    return tuple(out)
+
+
+def numeric_columns(frame: pd.DataFrame, reserved: set[str]) -> list[str]:
+    """Columns of ``frame`` that hold numbers (all but at most a few cells parse), excluding
+    ``reserved``. A column with a few unparsable cells is kept, so that the analysis table
+    names the bad cell instead of dropping the column in silence."""
+    out = []
+    for c in frame.columns:
+        name = str(c)
+        if name in reserved or name in PROVENANCE_COLUMNS:
+            continue
+        s = frame[c]
+        if pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s):
+            out.append(name)
+            continue
+        text = s.astype(str).str.strip()
+        text = text[~text.isin(MISSING_TOKENS)]
+        if text.empty:
+            continue
+        ok = pd.to_numeric(text, errors="coerce").notna().mean()
+        if ok >= 0.9:
+            out.append(name)
+    return out
+
+
+def adhoc_spec(
+    *,
+    target: str | None,
+    positive: str | None = None,
+    time: str | None = None,
+    event: str | None = None,
+    event_value: str = "1",
+    time_unit: str = "days",
+    horizons: Sequence[float] = (),
+    group: str = "patient_id",
+    lesion: str | None = "lesion_id",
+    centre: str | None = None,
+    covariates: Sequence[Covariate] = (),
+    derived: Sequence[str] = (),
+    excluded: Sequence[str] = (),
+    model: str = "penalised_logistic",
+    selector: Sequence[str] = (),
+    deep_pca: int | None = 10,
+    tune: bool = True,
+    arms: Sequence[str] = (),
+    radiomic: Sequence[str] = (),
+    deep: Sequence[str] = (),
+    validation: Validation | None = None,
+) -> AnalysisSettings:
+    """The specification ``radiomix model`` runs (see the module docstring).
+
+    The arm ``model`` uses the chosen feature columns (``radiomic`` and ``deep``, exact names,
+    from :func:`model_inputs`) with ``model`` and ``selector``; ``arms`` replaces it by standard
+    arms (:data:`STANDARD_ARMS`, or ``all``) built from the same columns. The baselines
+    (clinical covariates, tumour volume, prevalence) are always added.
+
+    Raises
+    ------
+    SettingsError
+        Neither ``target`` nor ``time``/``event``, or both; unknown arm names.
+    """
+    if (target is None) == (time is None and event is None):
+        raise SettingsError("give --target for a binary outcome, or --time and --event for "
+                            "a time to event (not both)")
+    if target is not None:
+        outcome = Outcome(name=_ident(target), kind="binary", column=target, positive=positive)
+        survival = False
+    else:
+        if not (time and event):
+            raise SettingsError("a time-to-event outcome needs both --time and --event")
+        outcome = Outcome(name="time_to_event", kind="survival", time=time, event=event,
+                          event_value=event_value, time_unit=time_unit,
+                          horizons_years=tuple(float(h) for h in horizons))
+        survival = True
+        if model in ("logistic", "penalised_logistic"):
+            model = "coxnet"
+        if model == "lasso-cox":
+            model = "coxnet"
+    roles = Roles(group=group, lesion=lesion, centre=centre, covariates=tuple(covariates),
+                  derived=tuple(derived), excluded=tuple(excluded))
+    wanted = list(arms)
+    if wanted == ["all"]:
+        wanted = list(STANDARD_ARMS)
+    unknown = [a for a in wanted if a not in STANDARD_ARMS and a != "clinical"]
+    if unknown:
+        raise SettingsError(f"unknown arm(s) {unknown}; choose among clinical, "
+                            f"{', '.join(STANDARD_ARMS)} or all")
+    rad, dp = tuple(radiomic) or ("*",), tuple(deep) or ("*",)
+    blocks = tuple(b for b, cols in (("radiomic", radiomic), ("deep", deep)) if cols)
+    built: list[Arm] = []
+    if not wanted and blocks:
+        built.append(Arm(name="model", label=f"Features → {model}", blocks=blocks,
+                         radiomic=rad, deep=dp, selector=tuple(selector), model=model,
+                         deep_pca=deep_pca, tune=tune))
+    imaging = "coxnet" if survival else model
+    has = {"radiomic": bool(radiomic), "deep": bool(deep),
+           "clinical": bool(covariates)}
+    for a in wanted:
+        need = {"radiomics": ("radiomic",), "deep": ("deep",), "fused": ("radiomic", "deep"),
+                "radscore": ("radiomic",), "clinical+radscore": ("radiomic", "clinical"),
+                "clinical": ()}[a]
+        if not all(has[b] for b in need):
+            if arms != ("all",) and list(arms) != ["all"]:
+                raise SettingsError(f"arm {a!r} needs the {' and '.join(need)} block(s), which "
+                                    "the chosen columns do not give")
+            continue
+        common: dict[str, Any] = {"radiomic": rad, "deep": dp, "tune": tune}
+        if a == "radiomics":
+            built.append(Arm(name="radiomics", blocks=("radiomic",), selector=tuple(selector),
+                             model=imaging, **common))
+        elif a == "deep":
+            built.append(Arm(name="deep", blocks=("deep",), model=imaging, deep_pca=deep_pca,
+                             **common))
+        elif a == "fused":
+            built.append(Arm(name="fused", blocks=("radiomic", "deep"),
+                             selector=tuple(selector), model=imaging, deep_pca=deep_pca,
+                             **common))
+        elif a == "radscore":
+            built.append(Arm(name="radscore", blocks=("radiomic",),
+                             model="coxnet" if survival else "radscore", **common))
+        elif a == "clinical+radscore":
+            built.append(Arm(name="clinical+radscore", blocks=("radiomic", "clinical"),
+                             model="cox_nomogram" if survival else "nomogram", **common))
+    return AnalysisSettings(outcomes=(outcome,), roles=roles, arms=tuple(built),
+                            validation=validation or Validation())
+
+
+def _ident(name: str) -> str:
+    import re
+
+    out = re.sub(r"[^A-Za-z0-9_]", "_", name)
+    return out if out[:1].isalpha() else f"y_{out}"
+
+
+def model_inputs(features: pd.DataFrame | None, reserved: set[str],
+                 patterns: Sequence[str] | None, *, has_covariates: bool,
+                 clinical: pd.DataFrame | None = None) -> tuple[list[str], list[str], list[str]]:
+    """The feature-table columns ``radiomix model`` uses.
+
+    ``patterns`` (``--columns``): exact names, wildcards, or the block names ``radiomic`` /
+    ``deep``; ``clinical`` is refused unless covariates are declared (they are the clinical
+    block). Default: every numeric column of the feature table that is not in ``reserved``
+    (role columns: group, lesion, centre, outcome, time, event, derived, excluded,
+    covariates).
+
+    Returns
+    -------
+    (radiomic, deep, extra)
+        Chosen columns of each block; ``extra``: chosen columns without radiomix's feature
+        naming (radiomic block, named to :func:`~radiomix.analysis.data.build_table`).
+
+    Raises
+    ------
+    SettingsError
+        ``clinical`` asked without covariates (the message lists the table's columns), or a
+        pattern that matches nothing.
+    """
+    from radiomix.model.columns import FeatureName, select_columns
+
+    pats = [p.strip() for p in (patterns or []) if p.strip()]
+    if "clinical" in pats:
+        if not has_covariates:
+            cols = [str(c) for t in (features, clinical) if t is not None for c in t.columns
+                    if str(c) not in reserved]
+            raise SettingsError(
+                "--columns clinical needs the covariates named: no column roles are declared "
+                "for this table, so radiomix cannot tell a covariate from an outcome-derived "
+                "column (days to event, status, outcome text). Name them with --covariates "
+                "(e.g. --covariates age,sex:categorical --ordinal grade=Low,Intermediate,High)"
+                + (f"; the table's columns: {', '.join(cols[:40])}" if cols else "")
+            )
+        pats = [p for p in pats if p != "clinical"]
+        if not pats:
+            return [], [], []
+    if features is None:
+        return [], [], []
+    candidates = numeric_columns(features, reserved)
+    chosen = select_columns(candidates, pats) if pats else candidates
+    rad, deep, extra = [], [], []
+    for c in chosen:
+        parsed = FeatureName.parse(c)
+        if parsed is None:
+            extra.append(c)
+            rad.append(c)
+        elif parsed.block == "deep":
+            deep.append(c)
+        else:
+            rad.append(c)
+    return rad, deep, extra
+
+
+def describe(spec: AnalysisSettings) -> dict[str, Any]:
+    """Short description of the spec (for logs)."""
+    return {"outcomes": [o.name for o in spec.outcomes], "arms": [a.name for a in spec.arms]}
+
+
+def _split(text: str | None) -> list[str]:
+    return [t.strip() for t in (text or "").split(",") if t.strip()]
+
+
+def run_adhoc(
+    out_dir: Any,
+    *,
+    features: Any = None,
+    clinical: Any = None,
+    target: str | None = None,
+    positive: str | None = None,
+    group: str = "patient_id",
+    columns: str | None = None,
+    covariates: str | None = None,
+    ordinal: Sequence[str] = (),
+    derived: str | None = None,
+    exclude: str | None = None,
+    allow: str | None = None,
+    model: str = "penalised_logistic",
+    selector: str | None = None,
+    deep_pca: int | None = 10,
+    tune: bool = True,
+    arms: str | None = None,
+    scheme: str = "nested_cv",
+    centre: str | None = None,
+    test_centres: Sequence[str] = (),
+    outer: int = 5,
+    inner: int = 3,
+    repeats: int = 5,
+    test_size: float = 0.3,
+    bootstrap: int = 1000,
+    threshold: str = "0.5",
+    seed: int = 0,
+    time: str | None = None,
+    event: str | None = None,
+    time_unit: str = "days",
+    horizons: Sequence[float] = (),
+    report: bool = True,
+    progress: Any = None,
+) -> dict[str, Any]:
+    """Run the engine on a feature and/or clinical table from flat options (what
+    ``radiomix model`` does); comma-separated strings as on the command line.
+
+    Returns
+    -------
+    dict
+        The results document (also in ``out_dir/analysis.json``).
+    """
+    from pathlib import Path
+
+    from radiomix.analysis.data import build_table, read_any
+    from radiomix.analysis.engine import run_analysis
+    from radiomix.table import file_hash, package_versions
+
+    feat = read_any(features) if features is not None else None
+    clin = read_any(clinical) if clinical is not None else None
+    if feat is None and clin is None:
+        raise SettingsError("give --features (feature table), --clinical, or both")
+    lesion = "lesion_id" if feat is not None and "lesion_id" in feat.columns else None
+    covs = parse_covariates(_split(covariates), ordinal)
+    roles_reserved = {group, *(c for c in (lesion, centre, target, time, event) if c),
+                      *_split(derived), *_split(exclude), *(c.name for c in covs)}
+    rad, deep, extra = model_inputs(feat, roles_reserved, _split(columns) or None,
+                                    has_covariates=bool(covs), clinical=clin)
+    val = Validation(schemes=(scheme,), outer_splits=outer, inner_splits=inner,
+                     repeats=repeats, test_size=float(test_size), test_centres=tuple(
+                         test_centres), bootstrap=bootstrap, threshold=threshold, seed=seed)
+    spec = adhoc_spec(target=target, positive=positive, time=time, event=event,
+                      time_unit=time_unit, horizons=horizons, group=group, lesion=lesion,
+                      centre=centre, covariates=covs, derived=_split(derived),
+                      excluded=_split(exclude), model=model, selector=_split(selector),
+                      deep_pca=deep_pca, tune=tune, arms=_split(arms), radiomic=rad,
+                      deep=deep, validation=val)
+    if not spec.arms and not covs and not any(
+            c.endswith(("morph.volume_mesh", "morph.volume_voxels")) for c in rad):
+        raise SettingsError("nothing to model: no feature column (--features, --columns) and "
+                            "no covariate (--covariates)")
+    named = set(_split(columns)) | set(_split(allow))
+    table = build_table(feat, spec, clinical=clin, extra_features=extra, allow=sorted(named))
+    study = {"name": "radiomix model", "study_file": None, "study_sha256": None,
+             "features_file": Path(features).name if features else None,
+             "features_sha256": file_hash(Path(features)) if features else None,
+             "clinical_file": Path(clinical).name if clinical else None,
+             "clinical_sha256": file_hash(Path(clinical)) if clinical else None,
+             "settings_hash": None, "versions": package_versions()}
+    doc = run_analysis(spec, table, out_dir, progress=progress, study=study)
+    if report:
+        from radiomix.report import write_report
+
+        write_report(out_dir)
+    return doc

@@ -1,0 +1,315 @@
+"""Arms as data: from an :class:`~radiomix.analysis.spec.Arm` to a fitted-inside-the-folds
+scikit-learn estimator, with the exact columns it uses.
+
+Every arm is one pipeline ``fuse -> model``: :class:`~radiomix.model.fuse.BlockFuser`
+imputes and scales each block, reduces it (the radiomic block by the arm's selector, the deep
+block by PCA) and, when an arm fuses several blocks, weights each block so that it carries
+the same total variance; then the model. All of it is fitted on training rows only.
+
+Standard baselines are added to every outcome and labelled as such: the declared clinical
+covariates, **tumour volume only** (the size confound: many texture features rank outcomes
+because they grow with the tumour) and, for binary outcomes, the **prevalence** (a model
+that predicts the training prevalence: the Brier-score reference, AUC 0.5 by construction).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.pipeline import Pipeline
+
+from radiomix.analysis.data import AnalysisTable
+from radiomix.analysis.spec import AnalysisSettings, Arm, Outcome
+from radiomix.errors import SettingsError
+
+MODEL_TEXT: dict[str, str] = {
+    "logistic": "logistic regression (L2, C tuned)",
+    "penalised_logistic": "penalised logistic regression (penalty tuned)",
+    "knn": "k-nearest neighbours (k tuned)",
+    "svm": "RBF support-vector machine",
+    "rf": "random forest",
+    "gb": "gradient boosting",
+    "voting": "soft-voting ensemble (logistic, random forest, SVM)",
+    "stacking": "stacking ensemble (patient-grouped internal folds)",
+    "radscore": "LASSO logistic rad-score",
+    "nomogram": "logistic nomogram: cross-fitted LASSO rad-score + clinical covariates",
+    "auto": "model search inside the training folds",
+    "prevalence": "training prevalence (no features)",
+    "cox": "Cox proportional hazards (ridge penalty tuned)",
+    "coxnet": "LASSO Cox (penalty path, chosen inside the training folds)",
+    "cox_nomogram": "Cox nomogram: cross-fitted LASSO-Cox rad-score + clinical covariates",
+}
+SELECTOR_TEXT: dict[str, str] = {
+    "variance": "zero-variance filter",
+    "correlation": "correlation clustering (|r| > 0.9)",
+    "fdr": "univariate test with FDR control",
+    "lasso": "LASSO selection",
+    "mrmr": "mRMR to 10 features",
+}
+
+
+@dataclass
+class BuiltArm:
+    """An arm ready to evaluate.
+
+    Attributes
+    ----------
+    key, label, description : str
+    kind : {"declared", "baseline"}
+    outcome_kind : {"binary", "survival"}
+    blocks : list of str
+    columns : list of str
+        The exact input columns (the estimator receives ``X[columns]``).
+    selector : str or None
+    model : str
+    estimator : estimator
+    grid : dict
+        Inner-loop grid (empty: no tuning).
+    untrained_deep : bool
+    """
+
+    key: str
+    label: str
+    description: str
+    kind: str
+    outcome_kind: str
+    blocks: list[str]
+    columns: list[str]
+    selector: str | None
+    model: str
+    estimator: BaseEstimator
+    grid: dict[str, list[Any]] = field(default_factory=dict)
+    untrained_deep: bool = False
+
+    def to_doc(self) -> dict[str, Any]:
+        """The arm's entry of the results document."""
+        return {"label": self.label, "description": self.description, "kind": self.kind,
+                "blocks": list(self.blocks), "columns": list(self.columns),
+                "n_columns": len(self.columns), "selector": self.selector,
+                "model": self.model, "grid": {k: list(v) for k, v in self.grid.items()},
+                "untrained_deep": self.untrained_deep}
+
+
+def _match(columns: Sequence[str], patterns: Sequence[str]) -> list[str]:
+    exact = {p for p in patterns if not any(ch in p for ch in "*?[")}
+    wild = [p for p in patterns if p not in exact]
+    return [c for c in columns if c in exact or any(fnmatchcase(c, p) for p in wild)]
+
+
+def arm_columns(arm: Arm, table: AnalysisTable) -> dict[str, list[str]]:
+    """Columns of each block of ``arm`` in ``table`` (a block may come out empty)."""
+    out: dict[str, list[str]] = {}
+    for b in arm.blocks:
+        if b == "radiomic":
+            cols = _match(table.blocks["radiomic"], arm.radiomic)
+        elif b == "deep":
+            cols = _match(table.blocks["deep"], arm.deep)
+        elif b == "clinical":
+            wanted = arm.clinical
+            if wanted is not None:
+                unknown = sorted(set(wanted) - set(table.sources.values()))
+                if unknown:
+                    raise SettingsError(f"arm {arm.name}: clinical lists {unknown}, which are "
+                                        "not declared covariates (roles.covariates)")
+            cols = [c for c in table.blocks["clinical"]
+                    if wanted is None or table.sources[c] in wanted]
+        else:
+            cols = list(table.blocks["volume"])
+        out[b] = cols
+    return out
+
+
+def _clip_grid(grid: dict[str, list[Any]], n_fit: int) -> dict[str, list[Any]]:
+    """Neighbour counts no larger than the rows an inner training fold holds."""
+    out = {}
+    for k, values in grid.items():
+        if k.endswith("n_neighbors"):
+            ok = [v for v in values if v <= n_fit]
+            values = ok or [max(1, n_fit)]
+        out[k] = list(values)
+    return out
+
+
+def smallest_training_fold(n_patients: int, spec: AnalysisSettings) -> int:
+    """Patients in the smallest inner training fold of the planned validation (the bound of
+    a neighbour count or any other size-limited hyper-parameter)."""
+    v = spec.validation
+    outer_train = n_patients - int(np.ceil(n_patients / v.outer_splits))
+    if "holdout" in v.schemes:
+        outer_train = min(outer_train, int(np.floor(n_patients * (1 - v.test_size))))
+    return max(1, outer_train - int(np.ceil(outer_train / v.inner_splits)))
+
+
+def _classifier(arm: Arm, cols: dict[str, list[str]], seed: int) -> tuple[Any, dict]:
+    from radiomix.model import BlockFuser, RadScore, default_param_grid, make_classifier
+    from radiomix.model.nomogram import Nomogram
+
+    rad = cols.get("radiomic", [])
+    reduce = {"radiomic": list(arm.selector)} if arm.selector and rad else None
+    blocks = dict(cols)
+    deep_pca = arm.deep_pca if cols.get("deep") else None
+    if arm.model == "radscore":
+        fuser = BlockFuser(blocks=blocks, reduce=reduce, random_state=seed)
+        est = Pipeline([("fuse", fuser.set_output(transform="pandas")),
+                        ("model", RadScore(random_state=seed))])
+        grid = {"model__C": [0.03, 0.1, 0.3, 1.0]}
+    elif arm.model == "nomogram":
+        fuser = BlockFuser(blocks=blocks, reduce=reduce, scale=None, deep_pca=deep_pca,
+                           random_state=seed)
+        est = Pipeline([("fuse", fuser.set_output(transform="pandas")),
+                        ("model", Nomogram(radiomic_columns="auto" if reduce else rad,
+                                           random_state=seed))])
+        grid = {"model__radscore_C": [0.03, 0.1, 0.3, 1.0]}
+    else:
+        fuser = BlockFuser(blocks=blocks, reduce=reduce, deep_pca=deep_pca,
+                           balance_blocks=len(blocks) > 1, random_state=seed)
+        est = Pipeline([("fuse", fuser), ("model", make_classifier(arm.model,
+                                                                   random_state=seed))])
+        grid = default_param_grid(arm.model)
+    return est, grid
+
+
+def _survival(arm: Arm, cols: dict[str, list[str]], seed: int) -> tuple[Any, dict]:
+    from radiomix.model import BlockFuser
+    from radiomix.model.nomogram import CoxNomogram
+    from radiomix.model.survival import CoxPH
+
+    rad = cols.get("radiomic", [])
+    reduce = {"radiomic": list(arm.selector)} if arm.selector and rad else None
+    deep_pca = arm.deep_pca if cols.get("deep") else None
+    fuser = BlockFuser(blocks=dict(cols), reduce=reduce, deep_pca=deep_pca, scale=None,
+                       random_state=seed).set_output(transform="pandas")
+    if arm.model == "cox":
+        return Pipeline([("fuse", fuser), ("model", CoxPH(penalizer=0.1))]), {
+            "model__penalizer": [0.01, 0.1, 1.0]}
+    if arm.model == "coxnet":
+        return Pipeline([("fuse", fuser), ("model", _coxnet(seed))]), {}
+    return Pipeline([("fuse", fuser), ("model", CoxNomogram(
+        radiomic_columns="auto" if reduce else rad, random_state=seed))]), {}
+
+
+def _coxnet(seed: int) -> BaseEstimator:
+    """LASSO-Cox that works for p >> n (scikit-survival's path) when available."""
+    try:
+        from radiomix.model.survival import CoxNet  # type: ignore[attr-defined]
+    except ImportError:
+        from radiomix.model.survival import LassoCox
+
+        return LassoCox()
+    return CoxNet(random_state=seed)
+
+
+def build_arm(arm: Arm, table: AnalysisTable, outcome: Outcome, *, seed: int, n_fit: int,
+              kind: str = "declared", untrained_deep: bool = False) -> BuiltArm | None:
+    """The estimator of one arm for one outcome, or ``None`` when its blocks are empty.
+
+    Raises
+    ------
+    SettingsError
+        The arm's model does not fit the outcome kind.
+    """
+    if arm.kind != outcome.kind:
+        return None
+    cols = arm_columns(arm, table)
+    empty = [b for b, c in cols.items() if not c]
+    if empty:
+        return None
+    est, grid = (_classifier if outcome.kind == "binary" else _survival)(arm, cols, seed)
+    grid = _clip_grid(grid, n_fit) if arm.tune else {}
+    columns = [c for b in arm.blocks for c in cols[b]]
+    sel = ", ".join(SELECTOR_TEXT[s] for s in arm.selector) or None
+    desc = " + ".join(f"{b} ({len(cols[b])} columns)" for b in arm.blocks)
+    if "deep" in cols and arm.deep_pca:
+        desc += f"; deep block reduced to {arm.deep_pca} principal components"
+    if len(cols) > 1 and arm.model not in ("nomogram", "cox_nomogram"):
+        desc += "; blocks weighted to equal total variance"
+    if sel:
+        desc += f"; radiomic block: {sel}"
+    desc += f" → {MODEL_TEXT.get(arm.model, arm.model)}"
+    return BuiltArm(key=arm.name, label=arm.label or arm.name.replace("_", " "),
+                    description=desc, kind=kind, outcome_kind=outcome.kind,
+                    blocks=list(arm.blocks), columns=columns, selector=sel, model=arm.model,
+                    estimator=est, grid=grid,
+                    untrained_deep=untrained_deep and "deep" in arm.blocks)
+
+
+def baseline_arms(spec: AnalysisSettings, table: AnalysisTable, outcome: Outcome, *,
+                  seed: int, n_fit: int) -> list[BuiltArm]:
+    """The standard baselines that the table supports, labelled as baselines."""
+    from sklearn.dummy import DummyClassifier
+
+    out: list[BuiltArm] = []
+    binary = outcome.kind == "binary"
+    model = "logistic" if binary else "cox"
+    if "clinical" in spec.baselines and table.blocks["clinical"]:
+        arm = Arm(name="clinical", blocks=("clinical",), model=model,
+                  label="Clinical covariates" + ("" if binary else " (Cox)"))
+        built = build_arm(arm, table, outcome, seed=seed, n_fit=n_fit, kind="baseline")
+        if built is not None:
+            out.append(built)
+    if "volume" in spec.baselines and table.blocks["volume"]:
+        vol = table.blocks["volume"][0]
+        from sklearn.preprocessing import FunctionTransformer, StandardScaler
+
+        from radiomix.model import BlockFuser, make_classifier
+        from radiomix.model.survival import CoxPH
+
+        tail: Any = make_classifier("logistic", random_state=seed) if binary else CoxPH(
+            penalizer=0.01)
+        steps: list[tuple[str, Any]] = [
+            ("fuse", BlockFuser(blocks={"volume": [vol]}, scale=None)),
+            ("log", FunctionTransformer(np.log1p, feature_names_out="one-to-one")),
+        ]
+        if binary:
+            steps.append(("scale", StandardScaler()))
+        steps.append(("model", tail))
+        out.append(BuiltArm(
+            key="volume", label="Tumour volume only", kind="baseline",
+            description=f"log tumour volume ({vol}) → "
+                        + ("logistic regression" if binary else "Cox model")
+                        + "; the size confound: an imaging arm must beat it",
+            outcome_kind=outcome.kind, blocks=["volume"], columns=[vol], selector=None,
+            model=model, estimator=Pipeline(steps), grid={}))
+    if "prevalence" in spec.baselines and binary:
+        first = table.X.columns[:1].tolist()
+        out.append(BuiltArm(
+            key="prevalence", label="Prevalence (no features)", kind="baseline",
+            description="predicts the training prevalence for every patient: the reference "
+                        "Brier score; AUC 0.5 by construction",
+            outcome_kind="binary", blocks=["none"], columns=first, selector=None,
+            model="prevalence", estimator=DummyClassifier(strategy="prior"), grid={}))
+    return out
+
+
+def build_arms(spec: AnalysisSettings, table: AnalysisTable, outcome: Outcome, *,
+               untrained_deep: bool = False) -> list[BuiltArm]:
+    """Baselines then declared arms that apply to ``outcome``.
+
+    Raises
+    ------
+    SettingsError
+        An arm named for this outcome whose blocks are empty in the table.
+    """
+    seed = spec.validation.seed
+    n_fit = smallest_training_fold(table.n_patients, spec)
+    arms = baseline_arms(spec, table, outcome, seed=seed, n_fit=n_fit)
+    for arm in spec.arms:
+        if arm.outcomes is not None and outcome.name not in arm.outcomes:
+            continue
+        built = build_arm(arm, table, outcome, seed=seed, n_fit=n_fit,
+                          untrained_deep=untrained_deep)
+        if built is None:
+            if arm.outcomes is not None or arm.kind == outcome.kind:
+                empty = [b for b, c in arm_columns(arm, table).items() if not c]
+                if empty and arm.kind == outcome.kind:
+                    raise SettingsError(
+                        f"arm {arm.name}: no column of the table for block(s) {empty}; check "
+                        "the block patterns and the feature table")
+            continue
+        arms.append(built)
+    return arms

@@ -1,0 +1,697 @@
+"""One analysis engine for every study: outcomes × arms × validation schemes -> one document.
+
+:func:`run_analysis` takes an :class:`~radiomix.analysis.spec.AnalysisSettings` and an
+:class:`~radiomix.analysis.data.AnalysisTable` and evaluates every arm of every outcome under
+every declared validation scheme, on identical patient-grouped splits, and writes the
+results document (``analysis.json``, schema ``radiomix.analysis/2``, see
+``docs/analysis-schema.md``), the out-of-sample predictions and the final models.
+:func:`analyse_study` does the same from a study file. The CLI (``radiomix analyse``,
+``radiomix model``) and the demo are thin callers.
+
+Schemes (binary and survival alike)
+-----------------------------------
+``nested_cv``
+    Repeated, stratified, patient-grouped nested CV; intervals widened by
+    :data:`~radiomix.evaluate.bootstrap.CV_INTERVAL_SCALE`.
+``holdout``
+    One seeded patient-level split; scored on the test patients only.
+``external``
+    Trained (and tuned) on the other centres; scored on the rows of ``test_centres``
+    only, so an arm comparison under "external" never includes a training-centre patient.
+``training_internal_external``
+    The seed studies' table, three rows per arm: *training* (apparent: the model scored on
+    the patients it was fitted on; optimistic, shown for completeness), *internal*
+    (nested CV within the training centres), *external* (the held-out centre).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from radiomix.analysis.arms import BuiltArm, build_arms
+from radiomix.analysis.data import AnalysisTable, Target
+from radiomix.analysis.spec import AnalysisSettings, Validation
+from radiomix.errors import InputError
+
+log = logging.getLogger(__name__)
+
+SCHEMA = "radiomix.analysis/2"
+EPV_MIN = 10.0
+"""Events per candidate variable below which an arm is flagged (Peduzzi et al. 1996; Riley
+et al. BMJ 2020;368:m441 for the sample size of prediction models)."""
+SCHEME_TEXT: dict[str, str] = {
+    "nested_cv": "Nested patient-grouped cross-validation",
+    "holdout": "Patient-level hold-out",
+    "external": "External validation",
+    "training": "Training (apparent)",
+    "internal": "Internal validation (nested CV within the training centres)",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class AnalysisProgress:
+    """A progress event of :func:`run_analysis`: ``done`` of ``total`` arm evaluations."""
+
+    message: str
+    done: int
+    total: int
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _py(v: Any) -> Any:
+    if isinstance(v, dict):
+        return {str(k): _py(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_py(x) for x in v]
+    if isinstance(v, (np.floating, float)):
+        return float(v) if np.isfinite(v) else None
+    if isinstance(v, (np.integer,)):
+        return int(v)
+    if isinstance(v, np.bool_):
+        return bool(v)
+    if isinstance(v, np.ndarray):
+        return _py(v.tolist())
+    return v
+
+
+def _interval(est: Any, lo: Any, hi: Any, reason: str | None = None) -> dict[str, Any]:
+    out = {"estimate": _py(est), "ci_low": _py(lo), "ci_high": _py(hi)}
+    if reason:
+        out["reason"] = reason
+    return out
+
+
+def _threshold_value(rule: str) -> float:
+    try:
+        return float(rule)
+    except ValueError:
+        return 0.5
+
+
+def _file_sha(path: Any) -> str | None:
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest() if path else None
+    except OSError:
+        return None
+
+
+# --------------------------------------------------------------------------- binary
+
+
+@dataclass
+class _Scored:
+    """One arm evaluated under one scheme."""
+
+    scheme: str
+    result: Any  # EvaluationResult or SurvivalEvaluation
+    rows: np.ndarray  # positions (in the outcome's kept rows) that were scored
+
+
+def _binary_schemes(arm: BuiltArm, X: pd.DataFrame, y: np.ndarray, g: np.ndarray,
+                    centre: np.ndarray | None, v: Validation) -> list[_Scored]:
+    from radiomix.evaluate.splits import centre_split
+    from radiomix.evaluate.validate import (
+        apparent_validation,
+        external_validation,
+        holdout_validation,
+        nested_cv,
+    )
+
+    Xa = X[arm.columns]
+    thr = _threshold_value(v.threshold)
+    common = {"param_grid": arm.grid or None, "inner_splits": v.inner_splits,
+              "n_bootstrap": v.bootstrap, "threshold": thr, "random_state": v.seed}
+    all_rows = np.arange(len(y))
+    out: list[_Scored] = []
+    for scheme in v.schemes:
+        if scheme == "nested_cv":
+            res = nested_cv(arm.estimator, Xa, y, groups=g, outer_splits=v.outer_splits,
+                            n_repeats=v.repeats, **common)
+            out.append(_Scored("nested_cv", res, all_rows))
+        elif scheme == "holdout":
+            res = holdout_validation(arm.estimator, Xa, y, groups=g, test_size=v.test_size,
+                                     **common)
+            out.append(_Scored("holdout", res, np.unique(res.predictions["row"])))
+        else:
+            if centre is None:
+                raise InputError(f"the {scheme} scheme needs a centre column (roles.centre)")
+            tr, te = centre_split(centre, groups=g, test_centres=list(v.test_centres))
+            if scheme == "training_internal_external":
+                sub = Xa.iloc[tr].reset_index(drop=True)
+                res = apparent_validation(arm.estimator, sub, y[tr], groups=g[tr], **common)
+                out.append(_Scored("training", res, tr))
+                res = nested_cv(arm.estimator, sub, y[tr], groups=g[tr],
+                                outer_splits=v.outer_splits, n_repeats=v.repeats, **common)
+                out.append(_Scored("internal", res, tr))
+            res = external_validation(arm.estimator, Xa, y, groups=g, centre=centre,
+                                      test_centres=list(v.test_centres), **common)
+            out.append(_Scored("external", res, te))
+    return out
+
+
+def _fold_feature_count(res: Any) -> tuple[int | None, int]:
+    folds = res.folds
+    if "n_selected" not in folds or folds["n_selected"].isna().all():
+        return None, len(folds)
+    none = folds["n_selected"].fillna(1).astype(float) == 0
+    if "fallback" in folds:
+        none |= folds["fallback"].fillna(False).astype(bool)
+    return int(none.sum()), len(folds)
+
+
+def _binary_arm_doc(arm: BuiltArm, sc: _Scored, y: np.ndarray, target: Target,
+                    v: Validation) -> dict[str, Any]:
+    res = sc.result
+    metrics = {r["metric"]: _interval(r["estimate"], r["ci_low"], r["ci_high"])
+               for _, r in res.metrics.iterrows()}
+    if arm.model == "prevalence":
+        why = ("not meaningful: the prevalence arm predicts one value per training fold; it "
+               "is the Brier-score reference")
+        metrics = {k: (m if k == "brier" else _interval(None, None, None, why))
+                   for k, m in metrics.items()}
+    yy = y[sc.rows]
+    prev = float(np.mean(yy))
+    warn: list[str] = []
+    n_cand = len(arm.columns) if arm.model != "prevalence" else 0
+    events = int(min(yy.sum(), yy.size - yy.sum()))
+    if n_cand and events / n_cand < EPV_MIN:
+        warn.append(f"{events} events for {n_cand} candidate variable(s) (EPV "
+                    f"{events / n_cand:.2g} < {EPV_MIN:g}): high risk of overfitting")
+    none, n_folds = _fold_feature_count(res)
+    if none:
+        warn.append(f"in {none} of {n_folds} training folds the selection kept no feature "
+                    "(fallback or constant prediction); read this arm's AUC with care")
+    brier_ref = prev * (1 - prev)
+    brier = metrics.get("brier", {}).get("estimate")
+    if brier is not None and arm.model != "prevalence" and brier > brier_ref:
+        warn.append(f"Brier score {brier:.3f} is worse than predicting the prevalence "
+                    f"({brier_ref:.3f})")
+    slope = metrics.get("calibration_slope", {})
+    if arm.model != "prevalence" and slope.get("estimate") is not None and (
+            slope["ci_high"] is not None and slope["ci_high"] < 1.0):
+        warn.append(f"calibration slope {slope['estimate']:.2f} (interval below 1): the "
+                    "predicted risks are too extreme; do not read them as probabilities")
+    chosen = [f.get("best_params") or {} for f in res.folds.to_dict("records")]
+    return {"metrics": metrics, "brier_reference": brier_ref,
+            "threshold": {"rule": v.threshold, "values": [_threshold_value(v.threshold)]},
+            "vs_reference": None, "folds_without_feature": none, "n_folds": n_folds,
+            "chosen": _py(chosen), "warnings": warn}
+
+
+def _compare(results: dict[str, Any], ref: str, v: Validation,
+             cross_validated: bool) -> dict[str, dict[str, Any]]:
+    from radiomix.evaluate.arms import paired_auc_tests
+
+    if ref not in results or len(results) < 2:
+        return {}
+    return paired_auc_tests(results, ref, n_bootstrap=v.bootstrap, random_state=v.seed,
+                            cross_validated=cross_validated)
+
+
+def _binary_curves(results: dict[str, Any], v: Validation, cross_validated: bool,
+                   order: list[str]) -> dict[str, Any]:
+    from radiomix.evaluate.curves import (
+        calibration_curve,
+        decision_curves,
+        mean_roc_curve,
+        roc_band,
+    )
+
+    roc, cal, probas = {}, {}, {}
+    y01 = None
+    for key in order:
+        res = results[key]
+        P, y_row, g_row = res.oof_matrix()
+        y01 = (y_row == res.classes[1]).astype(int)
+        if y01.min() == y01.max():
+            continue
+        curve = mean_roc_curve(y01, P)
+        band = roc_band(y01, P, groups=g_row, n_bootstrap=min(v.bootstrap, 200),
+                        random_state=v.seed, cross_validated=cross_validated)
+        legend = (f"mean of {P.shape[0]} repeats' out-of-sample ROC curves" if P.shape[0] > 1
+                  else "out-of-sample ROC curve")
+        roc[key] = {**curve, "band": {k: band[k] for k in ("fpr", "lower", "upper")},
+                    "legend": legend}
+        cal[key] = calibration_curve(y01, P, n_bins=5 if len(y01) >= 25 else 3)
+        probas[key] = P
+    dca = decision_curves(y01, probas) if probas and y01 is not None else None
+    return {"roc": roc, "calibration": cal, "decision": dca}
+
+
+def _evaluate_binary(table: AnalysisTable, target: Target, arms: list[BuiltArm],
+                     spec: AnalysisSettings, tick: Callable[[str], None]) -> dict[str, Any]:
+    v = spec.validation
+    X = table.X.loc[target.keep].reset_index(drop=True)
+    g = table.groups[target.keep]
+    centre = table.centre[target.keep] if table.centre is not None else None
+    y = np.asarray(target.y)
+    by_scheme: dict[str, dict[str, _Scored]] = {}
+    for arm in arms:
+        tick(f"{target.outcome.name}: {arm.label}")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", category=RuntimeWarning)
+            for sc in _binary_schemes(arm, X, y, g, centre, v):
+                by_scheme.setdefault(sc.scheme, {})[arm.key] = sc
+    order = [a.key for a in arms]
+    ref = _reference(spec, order)
+    validations = []
+    preds = []
+    for scheme, scored in by_scheme.items():
+        any_sc = next(iter(scored.values()))
+        cv = bool(any_sc.result.settings.get("cross_validated"))
+        results = {k: s.result for k, s in scored.items()}
+        compared = {k: r for k, r in results.items() if k != "prevalence"}
+        arm_docs = {k: _binary_arm_doc(next(a for a in arms if a.key == k), s, y, target, v)
+                    for k, s in scored.items()}
+        for k, test in _compare(compared, ref, v, cv).items():
+            arm_docs[k]["vs_reference"] = test
+        rows = any_sc.rows
+        yy = y[rows]
+        entry = {
+            "scheme": scheme, "label": SCHEME_TEXT.get(scheme, scheme),
+            "description": _scheme_description(scheme, v),
+            "cross_validated": cv, "n_patients": int(pd.unique(g[rows]).size),
+            "n_rows": int(rows.size), "n_positive": int(yy.sum()),
+            "centres": (sorted(set(centre[rows].tolist())) if centre is not None else None),
+            "arms": arm_docs,
+            "curves": _binary_curves(results, v, cv, [k for k in order if k in compared]),
+        }
+        validations.append(entry)
+        for k, s in scored.items():
+            p = s.result.predictions.copy()
+            p["row"] = _table_rows(target, p["row"].to_numpy(), s, scheme)
+            preds.append(p.assign(outcome=target.outcome.name, scheme=scheme, arm=k))
+    return {"validation": validations, "predictions": preds, "reference": ref}
+
+
+def _table_rows(target: Target, rows: np.ndarray, sc: _Scored, scheme: str) -> np.ndarray:
+    """Map the evaluation's row positions back to rows of the analysis table."""
+    kept = np.flatnonzero(target.keep)
+    if scheme in ("training", "internal"):
+        return kept[sc.rows[rows.astype(int)]]
+    return kept[rows.astype(int)]
+
+
+def _reference(spec: AnalysisSettings, order: list[str]) -> str | None:
+    if spec.reference_arm:
+        if spec.reference_arm not in order:
+            raise InputError(f"reference_arm {spec.reference_arm!r} is not among the arms "
+                             f"{order}")
+        return spec.reference_arm
+    if "clinical" in order:
+        return "clinical"
+    return next((k for k in order if k != "prevalence"), None)
+
+
+def _scheme_description(scheme: str, v: Validation) -> str:
+    if scheme in ("nested_cv", "internal"):
+        who = "the training centres' patients" if scheme == "internal" else "the patients"
+        return (f"{who.capitalize()} are split into {v.outer_splits} folds stratified by "
+                f"outcome, every patient's rows in one fold; each fold is predicted by a model "
+                f"fitted on the other folds, its hyper-parameters chosen by an inner "
+                f"{v.inner_splits}-fold CV on those training patients only; imputation, "
+                f"scaling, selection and PCA are refitted inside every training fold. Repeated "
+                f"{v.repeats} time(s) with new folds; metrics are averaged over repeats; 95 % "
+                f"intervals from {v.bootstrap} patient-bootstrap replicates, widened by √2 "
+                "for the training side of cross-validation.")
+    if scheme == "holdout":
+        return (f"A seeded patient-level split: {1 - v.test_size:.0%} of the patients train "
+                f"(tuned by inner patient-grouped CV), {v.test_size:.0%} are scored once; "
+                f"95 % intervals from {v.bootstrap} patient-bootstrap replicates.")
+    if scheme == "external":
+        return (f"Trained and tuned on every centre but {', '.join(v.test_centres)}; scored "
+                "on the held-out centre's patients only (no training patient among them).")
+    return ("Apparent performance: the model scored on the patients it was fitted on "
+            "(optimistic; shown only beside internal and external validation).")
+
+
+# --------------------------------------------------------------------------- survival
+
+
+def _evaluate_survival(table: AnalysisTable, target: Target, arms: list[BuiltArm],
+                       spec: AnalysisSettings, tick: Callable[[str], None]) -> dict[str, Any]:
+    from radiomix.evaluate.survival import survival_cv
+
+    v = spec.validation
+    o = target.outcome
+    X = table.X.loc[target.keep].reset_index(drop=True)
+    g = table.groups[target.keep]
+    t = np.asarray(target.time_years)
+    e = np.asarray(target.event)
+    horizons = list(o.horizons_years)
+    validations: dict[str, dict[str, Any]] = {}
+    preds = []
+    order = [a.key for a in arms]
+    ref = _reference(spec, order) if order else None
+    for arm in arms:
+        tick(f"{o.name}: {arm.label}")
+        for scheme in v.schemes:
+            if scheme != "nested_cv":
+                log.warning("survival outcome %s: scheme %s is not available for survival "
+                            "yet; only nested_cv is run", o.name, scheme)
+                continue
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    res = survival_cv(arm.estimator, X[arm.columns], t, e, groups=g,
+                                      horizons=horizons, n_splits=v.outer_splits,
+                                      n_repeats=v.repeats, n_bootstrap=v.bootstrap,
+                                      param_grid=arm.grid or None,
+                                      inner_splits=v.inner_splits, random_state=v.seed)
+            except InputError as exc:
+                entry = validations.setdefault(scheme, _survival_entry(scheme, v, g, e))
+                entry["arms"][arm.key] = {
+                    "metrics": {"c_index": _interval(None, None, None, f"not estimable: {exc}")},
+                    "td_auc": [], "coefficients": None, "folds_without_feature": None,
+                    "warnings": [f"not estimable: {exc}"]}
+                continue
+            entry = validations.setdefault(scheme, _survival_entry(scheme, v, g, e))
+            entry["arms"][arm.key] = _survival_arm_doc(res, horizons, e, arm)
+            p = res.predictions.copy()
+            preds.append(p.assign(outcome=o.name, scheme=scheme, arm=arm.key))
+            if arm.key == _km_arm(order, ref) and "risk" in p:
+                entry["curves"]["km"] = _km_doc(res, arm, t, e)
+    return {"validation": list(validations.values()), "predictions": preds, "reference": ref}
+
+
+def _km_arm(order: list[str], ref: str | None) -> str | None:
+    imaging = [k for k in order if k not in ("clinical", "volume")]
+    return imaging[0] if imaging else ref
+
+
+def _survival_entry(scheme: str, v: Validation, g: np.ndarray, e: np.ndarray) -> dict:
+    return {"scheme": scheme, "label": SCHEME_TEXT.get(scheme, scheme),
+            "description": _scheme_description(scheme, v), "cross_validated": True,
+            "n_patients": int(pd.unique(g).size), "n_events": int(e.sum()),
+            "arms": {}, "curves": {"km": None, "calibration": {}}}
+
+
+def _survival_arm_doc(res: Any, horizons: list[float], e: np.ndarray,
+                      arm: BuiltArm) -> dict[str, Any]:
+    met = res.metrics
+    c = met[met["metric"] == "c_index"].iloc[0]
+    td = []
+    for h in horizons:
+        row = met[(met["metric"] == "td_auc") & (met["horizon"] == h)]
+        if len(row):
+            r = row.iloc[0]
+            td.append({"horizon_years": h, **_interval(r["estimate"], r["ci_low"], r["ci_high"]),
+                       "n_at_risk": _py(r.get("n_at_risk")), "reason": None})
+        else:
+            td.append({"horizon_years": h, **_interval(None, None, None),
+                       "n_at_risk": None,
+                       "reason": "refused: too few patients still at risk or no event by then"})
+    warn = []
+    n_cand = len(arm.columns)
+    if n_cand and e.sum() / n_cand < EPV_MIN:
+        warn.append(f"{int(e.sum())} events for {n_cand} candidate variable(s) (EPV "
+                    f"{e.sum() / n_cand:.2g} < {EPV_MIN:g}): high risk of overfitting")
+    return {"metrics": {"c_index": _interval(c["estimate"], c["ci_low"], c["ci_high"])},
+            "td_auc": td, "coefficients": None, "folds_without_feature": None,
+            "warnings": warn}
+
+
+def _km_doc(res: Any, arm: BuiltArm, t: np.ndarray, e: np.ndarray) -> dict[str, Any] | None:
+    from radiomix.evaluate.survival import km_by_risk_group
+
+    p = res.predictions
+    risk = p.groupby("row")["risk"].mean().sort_index().to_numpy()
+    if risk.size != t.size:
+        return None
+    km = km_by_risk_group(t, risk, e, n_groups=2)
+    groups = {}
+    for name, cur in km.curves.items():
+        groups[f"{name} risk"] = {
+            "time": _py(cur["time"].to_numpy()), "survival": _py(cur["survival"].to_numpy()),
+            "lower": _py(cur["ci_lower"].to_numpy()), "upper": _py(cur["ci_upper"].to_numpy()),
+            "censor_times": [], "at_risk": None}
+    return {"arm": arm.key, "cutoff": _py(km.cutoffs[0] if km.cutoffs else None),
+            "cutoff_rule": ("median of the out-of-fold risk scores (each patient's score "
+                            "comes from a model that never saw that patient; the cut-off "
+                            "uses no outcome)"),
+            "logrank_p": _py(km.logrank_p), "hazard_ratio": None, "groups": groups}
+
+
+# --------------------------------------------------------------------------- document
+
+
+def _table1(table: AnalysisTable, spec: AnalysisSettings) -> dict[str, Any] | None:
+    """Patient characteristics by the first binary outcome (one row per patient)."""
+    from scipy import stats
+
+    binary = next((t for t in table.targets.values() if t.y is not None), None)
+    raw = table.raw
+    group = spec.roles.group
+    per = raw.drop_duplicates(group).reset_index(drop=True)
+    by = None
+    labels: list[str] = []
+    if binary is not None:
+        o = binary.outcome
+        ymap = dict(zip(table.groups[binary.keep], binary.y, strict=True))
+        by = per[group].map(ymap)
+        labels = [f"{o.title}: {' / '.join(binary.negative)}", f"{o.title}: {o.positive or '1'}"]
+    rows = []
+    for cov in spec.roles.covariates:
+        s = per[cov.name]
+        if cov.kind == "numeric":
+            x = pd.to_numeric(s.astype(str).str.strip(), errors="coerce")
+
+            def fmt(v: pd.Series) -> str:
+                v = v.dropna()
+                return (f"{v.median():.3g} ({v.quantile(.25):.3g}–{v.quantile(.75):.3g})"
+                        if len(v) else "–")
+            r = {"variable": cov.name, "level": "median (IQR)", "kind": "numeric",
+                 "overall": fmt(x), "missing": int(x.isna().sum()), "by_group": {},
+                 "test": None, "p_value": None}
+            if by is not None:
+                parts = [x[by == k] for k in (0, 1)]
+                r["by_group"] = {labels[k]: fmt(parts[k]) for k in (0, 1)}
+                a, b = parts[0].dropna(), parts[1].dropna()
+                if len(a) > 1 and len(b) > 1:
+                    r["test"] = "Mann–Whitney U"
+                    r["p_value"] = float(stats.mannwhitneyu(a, b).pvalue)
+            rows.append(r)
+            continue
+        text = s.astype(str).str.strip()
+        levels = list(cov.levels) if cov.levels else sorted(text.unique().tolist())
+        extra = [lv for lv in sorted(text.unique()) if lv not in levels]
+        p = None
+        if by is not None:
+            ct = pd.crosstab(text[by.notna()], by[by.notna()])
+            if ct.shape[0] > 1 and ct.shape[1] == 2:
+                p = float(stats.chi2_contingency(ct.to_numpy())[1]) if (ct.to_numpy() >= 5).all() \
+                    else (float(stats.fisher_exact(ct.to_numpy())[1]) if ct.shape == (2, 2)
+                          else float(stats.chi2_contingency(ct.to_numpy())[1]))
+        for i, lv in enumerate([*levels, *extra]):
+            m = text == lv
+            r = {"variable": cov.name, "level": lv, "kind": "categorical",
+                 "overall": f"{int(m.sum())} ({m.mean():.0%})", "missing": 0,
+                 "by_group": {}, "test": None, "p_value": None}
+            if by is not None:
+                for k in (0, 1):
+                    sub = m[by == k]
+                    r["by_group"][labels[k]] = f"{int(sub.sum())} ({sub.mean():.0%})"
+                if i == 0 and p is not None:
+                    r["test"] = "χ² / Fisher"
+                    r["p_value"] = p
+            rows.append(r)
+    return {"by": binary.outcome.name if binary is not None else None, "groups": labels,
+            "rows": rows}
+
+
+def run_analysis(
+    spec: AnalysisSettings,
+    table: AnalysisTable,
+    out_dir: str | Path,
+    *,
+    progress: Callable[[AnalysisProgress], None] | None = None,
+    banners: list[dict[str, str]] | None = None,
+    study: dict[str, Any] | None = None,
+    flow: list[dict[str, Any]] | None = None,
+    errors: list[dict[str, Any]] | None = None,
+    untrained_deep: bool = False,
+    artefacts: dict[str, str] | None = None,
+    save_models: bool = True,
+) -> dict[str, Any]:
+    """Evaluate every arm of every outcome; write ``analysis.json``, ``predictions.csv`` and
+    ``model.joblib`` into ``out_dir``.
+
+    Parameters
+    ----------
+    spec : AnalysisSettings
+    table : AnalysisTable
+        From :func:`radiomix.analysis.data.build_table`.
+    out_dir : path
+    progress : callable, optional
+        Receives :class:`AnalysisProgress` events.
+    banners, study, flow, errors : optional
+        Banners, provenance, cohort flow and extraction errors for the document.
+    untrained_deep : bool
+        The deep features come from random weights (flagged on every deep arm).
+    artefacts : dict, optional
+        Further files of the analysis folder, by name.
+    save_models : bool
+        Refit every arm on all analysed patients (tuned by inner CV) and save them.
+
+    Returns
+    -------
+    dict
+        The results document (also written to ``analysis.json``).
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    plan = {o.name: build_arms(spec, table, o, untrained_deep=untrained_deep)
+            for o in spec.outcomes}
+    for name, arms in plan.items():
+        if not arms:
+            raise InputError(f"outcome {name}: no arm can be built from the table (no "
+                             "covariate, feature or volume column for any arm)")
+    total = sum(len(a) for a in plan.values())
+    state = {"done": 0}
+
+    def tick(msg: str) -> None:
+        if progress is not None:
+            progress(AnalysisProgress(msg, state["done"], total))
+        state["done"] += 1
+
+    outcome_docs, preds, warnings_all = [], [], []
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1):
+        for o in spec.outcomes:
+            target = table.targets[o.name]
+            arms = plan[o.name]
+            run = (_evaluate_binary if o.kind == "binary" else _evaluate_survival)(
+                table, target, arms, spec, tick)
+            preds.extend(run["predictions"])
+            doc = _outcome_doc(o, target, table, arms, run, spec)
+            outcome_docs.append(doc)
+            for val in doc["validation"]:
+                for k, a in val["arms"].items():
+                    warnings_all.extend(f"{o.name} · {val['label']} · {doc['arms'][k]['label']}:"
+                                        f" {w}" for w in a.get("warnings", []))
+    if progress is not None:
+        progress(AnalysisProgress("done", total, total))
+    files = {"predictions": "predictions.csv", "analysis": "analysis.json"}
+    if preds:
+        pd.concat(preds, ignore_index=True).to_csv(out / "predictions.csv", index=False)
+    if save_models:
+        _save_models(plan, table, spec, out)
+        files["models"] = "model.joblib"
+    doc = {
+        "schema": SCHEMA,
+        "title": spec.title or "Analysis of " + ", ".join(o.title for o in spec.outcomes),
+        "created": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "seed": spec.validation.seed,
+        "study": study or {},
+        "banners": banners or [],
+        "warnings": warnings_all,
+        "cohort": {
+            "unit": table.unit, "n_rows": len(table.X), "n_patients": table.n_patients,
+            "centres": (pd.Series(table.centre).groupby(table.groups).first().value_counts()
+                        .to_dict() if table.centre is not None else None),
+            "flow": flow or [{"step": "patients analysed", "n": table.n_patients}],
+            "table1": _table1(table, spec),
+            "missing_imputed": table.missing,
+        },
+        "roles": table.roles,
+        "errors": errors or [],
+        "outcomes": outcome_docs,
+        "leakage": None,
+        "artefacts": {**files, **(artefacts or {})},
+    }
+    doc = _py(doc)
+    (out / "analysis.json").write_text(json.dumps(doc, indent=1, allow_nan=False,
+                                                  ensure_ascii=False) + "\n", encoding="utf-8")
+    return doc
+
+
+def _outcome_doc(o: Any, target: Target, table: AnalysisTable, arms: list[BuiltArm],
+                 run: dict[str, Any], spec: AnalysisSettings) -> dict[str, Any]:
+    g = table.groups[target.keep]
+    base = {"name": o.name, "kind": o.kind, "label": o.title,
+            "n_patients": int(pd.unique(g).size), "n_rows": int(target.keep.sum()),
+            "reference_arm": run["reference"], "arm_order": [a.key for a in arms],
+            "arms": {a.key: a.to_doc() for a in arms}, "validation": run["validation"]}
+    if o.kind == "binary":
+        y = np.asarray(target.y)
+        return {**base, "column": o.column, "positive": o.positive or "1",
+                "negative": target.negative, "n_positive": int(y.sum()),
+                "n_negative": int(y.size - y.sum()), "prevalence": float(y.mean()),
+                "threshold": {"rule": spec.validation.threshold,
+                              "text": f"probability ≥ {spec.validation.threshold} is called "
+                                      "positive" if _is_prob(spec.validation.threshold) else
+                                      spec.validation.threshold}}
+    e = np.asarray(target.event)
+    t = np.asarray(target.time_years)
+    return {**base, "time": o.time, "event": o.event, "time_unit": o.time_unit,
+            "event_definition": o.event_definition or f"{o.event} = {o.event_value}",
+            "horizons_years": list(o.horizons_years), "n_events": int(e.sum()),
+            "median_follow_up_years": float(np.median(t[e == 0])) if (e == 0).any() else None}
+
+
+def _is_prob(rule: str) -> bool:
+    try:
+        float(rule)
+    except ValueError:
+        return False
+    return True
+
+
+def _save_models(plan: dict[str, list[BuiltArm]], table: AnalysisTable,
+                 spec: AnalysisSettings, out: Path) -> None:
+    import joblib
+
+    from radiomix.evaluate.survival import fit_survival_tuned
+    from radiomix.evaluate.validate import fit_tuned
+    from radiomix.table import package_versions
+
+    v = spec.validation
+    models: dict[str, dict[str, Any]] = {}
+    for name, arms in plan.items():
+        target = table.targets[name]
+        X = table.X.loc[target.keep].reset_index(drop=True)
+        g = table.groups[target.keep]
+        train = np.ones(len(g), dtype=bool)
+        if table.centre is not None and v.test_centres and any(
+                s in ("external", "training_internal_external") for s in v.schemes):
+            train = ~np.isin(table.centre[target.keep], list(v.test_centres))
+        models[name] = {}
+        for arm in arms:
+            Xa = X.loc[train, arm.columns].reset_index(drop=True)
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    if target.y is not None:
+                        m = fit_tuned(arm.estimator, Xa, np.asarray(target.y)[train],
+                                      groups=g[train], param_grid=arm.grid or None,
+                                      inner_splits=v.inner_splits, random_state=v.seed)
+                    else:
+                        m = fit_survival_tuned(arm.estimator, Xa,
+                                               np.asarray(target.time_years)[train],
+                                               np.asarray(target.event)[train],
+                                               groups=g[train], param_grid=arm.grid or None,
+                                               inner_splits=v.inner_splits,
+                                               random_state=v.seed)
+            except InputError as exc:
+                log.warning("final model %s/%s not fitted: %s", name, arm.key, exc)
+                continue
+            models[name][arm.key] = {"model": m, "columns": list(arm.columns)}
+    joblib.dump({"models": models, "seed": v.seed, "versions": package_versions(),
+                 "note": "each arm refitted on the training patients (hyper-parameters by "
+                         "patient-grouped inner CV); its expected performance is the "
+                         "validated estimate in analysis.json, not a score on these "
+                         "patients"}, out / "model.joblib")

@@ -1,0 +1,190 @@
+"""A study file analysed end to end: features (extracted when missing) -> analysis -> report.
+
+:func:`analyse_study` is what ``radiomix analyse STUDY.yaml --out DIR`` and ``make demo``
+run. It reads the study file's ``analysis:`` section, extracts the cohort's features with
+the cohort runner when ``DIR/features/features.parquet`` is missing (resumable, so a second
+call reuses every finished case), builds the role-checked analysis table, runs the engine
+and writes the report.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from radiomix.analysis.data import build_table, read_any
+from radiomix.analysis.engine import AnalysisProgress, run_analysis
+from radiomix.errors import InputError, SettingsError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class StudyProgress:
+    """A progress event of :func:`analyse_study`.
+
+    Attributes
+    ----------
+    stage : {"features", "analysis", "report"}
+    message : str
+    done, total : int or None
+    level : {"info", "warning"}
+    """
+
+    stage: str
+    message: str
+    done: int | None = None
+    total: int | None = None
+    level: str = "info"
+
+
+def _cohort_progress(notify: Callable[[StudyProgress], None]) -> Callable[[Any], None]:
+    def relay(p: Any) -> None:
+        if p.event == "start":
+            notify(StudyProgress("features", f"{p.total} cases: {p.cached} reused, {p.todo} to "
+                                             "compute", p.cached, p.total))
+        elif p.event == "case":
+            notify(StudyProgress("features", f"{p.case}: {p.status}", p.cached + p.computed,
+                                 p.total))
+    return relay
+
+
+def _deep_flag(prov: dict[str, Any]) -> bool:
+    """Whether any case's deep features came from random weights."""
+    for case in prov.get("cases", []) or []:
+        deep = case.get("deep") or {}
+        if deep.get("random_weights"):
+            return True
+    return False
+
+
+def analyse_study(
+    study_path: str | os.PathLike[str],
+    out_dir: str | os.PathLike[str],
+    *,
+    jobs: int = 1,
+    features: str | os.PathLike[str] | None = None,
+    report: bool = True,
+    progress: Callable[[StudyProgress], None] | None = None,
+) -> Path:
+    """Analyse a study as its study file declares it.
+
+    Parameters
+    ----------
+    study_path : path
+        ``study.yaml`` with an ``analysis:`` section.
+    out_dir : path
+        Analysis folder: ``features/`` (cohort tables, reused), ``analysis.json``,
+        ``predictions.csv``, ``model.joblib``, ``report.html``.
+    jobs : int
+        Worker processes of the feature extraction.
+    features : path, optional
+        An existing feature table (e.g. ``radiomix run``'s ``features.parquet``) instead of
+        extracting into ``out_dir/features``.
+    report : bool
+        Write ``report.html`` (and ``metrics.json``).
+    progress : callable, optional
+        Receives :class:`StudyProgress` events.
+
+    Returns
+    -------
+    Path
+        ``out_dir/analysis.json``.
+
+    Raises
+    ------
+    SettingsError
+        No ``analysis:`` section, or an invalid one.
+    InputError
+        Unusable tables (unparsable cells, outcome-derived inputs, no usable case …).
+    """
+    from radiomix.settings.study import load_study
+    from radiomix.table import file_hash, package_versions, read_provenance
+
+    notify = progress or (lambda event: None)
+    study = load_study(study_path)
+    spec = study.settings.analysis
+    if spec is None:
+        raise SettingsError(
+            f"{Path(study_path).name} has no analysis: section; declare the outcomes, column "
+            "roles and arms there (see radiomix.analysis.spec or examples/sts/study.yaml)"
+        )
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    errors_path = None
+    prov: dict[str, Any] = {}
+    if features is None:
+        from radiomix.cohort import run_study
+
+        res = run_study(study, out / "features", jobs=jobs, progress=_cohort_progress(notify))
+        features_path, errors_path = Path(res.features_path), Path(res.errors_path)
+    else:
+        features_path = Path(features)
+    feat = read_any(features_path)
+    if features_path.suffix == ".parquet":
+        try:
+            prov = read_provenance(features_path)
+        except (InputError, OSError, ValueError):
+            prov = {}
+    errors = pd.read_parquet(errors_path) if errors_path and errors_path.is_file() else None
+    clinical = None
+    clinical_path = None
+    if spec.clinical:
+        clinical_path = Path(spec.clinical)
+        clinical_path = clinical_path if clinical_path.is_absolute() else \
+            study.path.parent / clinical_path
+        clinical = read_any(clinical_path)
+    table = build_table(feat, spec, clinical=clinical)
+    untrained = _deep_flag(prov)
+    banners = []
+    if untrained:
+        banners.append({
+            "level": "error", "title": "Untrained deep network",
+            "text": "The deep features of this analysis come from a network with random "
+                    "weights (no pretrained weight file was available). Arms that use them "
+                    "show what random features give, not what a pretrained network would; "
+                    "they are flagged in every table and kept out of the headline."})
+        notify(StudyProgress("analysis", banners[-1]["text"], level="warning"))
+    counts = prov.get("counts", {}) if prov else {}
+    flow = []
+    if counts:
+        flow += [{"step": "cases (lesion × image) in the manifest", "n": counts.get("cases")},
+                 {"step": "cases extracted", "n": int(counts.get("cases", 0))
+                  - int(counts.get("failed", 0))},
+                 {"step": "cases failed (excluded, see errors)", "n": counts.get("failed")}]
+    flow += [{"step": f"{table.unit}s analysed", "n": len(table.X)},
+             {"step": "patients analysed", "n": table.n_patients}]
+    err_docs = []
+    if errors is not None:
+        for r in errors.to_dict("records"):
+            err_docs.append({k: (None if pd.isna(v) else str(v)) for k, v in r.items()
+                             if k in ("patient_id", "lesion_id", "tag", "stage", "error",
+                                      "message")})
+    study_doc = {
+        "name": study.settings.name, "study_file": study.path.name,
+        "study_sha256": file_hash(study.path),
+        "features_file": features_path.name, "features_sha256": file_hash(features_path),
+        "clinical_file": clinical_path.name if clinical_path else None,
+        "clinical_sha256": file_hash(clinical_path) if clinical_path else None,
+        "settings_hash": prov.get("settings_hash") if prov else None,
+        "versions": package_versions(),
+    }
+
+    def relay(p: AnalysisProgress) -> None:
+        notify(StudyProgress("analysis", p.message, p.done, p.total))
+
+    run_analysis(spec, table, out, progress=relay, banners=banners, study=study_doc,
+                 flow=flow, errors=err_docs, untrained_deep=untrained,
+                 artefacts={"features": os.path.relpath(features_path, out)})
+    if report:
+        notify(StudyProgress("report", "writing the report"))
+        from radiomix.report import write_report
+
+        write_report(out)
+    return out / "analysis.json"
