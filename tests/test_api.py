@@ -70,11 +70,12 @@ def test_load_settings_round_trips_every_preset(name):
     assert radiomix.load_settings(name, features__seed=0) == load_preset(name)
 
 
-def test_load_settings_merges_a_step_mapping_and_sets_dunder_keys():
+def test_load_settings_step_mapping_replaces_the_step_and_dunder_keys_change_one_key():
     s = radiomix.load_settings(
         "ibsi-C", discretisation={"method": "fbn", "bins": 16}, interpolation__spacing=(1, 1, 1)
     )
     assert (s.discretisation.method, s.discretisation.bins) == ("fbn", 16)
+    assert s.discretisation.bin_width is None  # the preset's 25 HU went with the step
     assert s.interpolation.spacing == (1.0, 1.0, 1.0)
     assert s.interpolation.round_intensities is True  # kept from the preset
     assert s.resegmentation.range == (-1000.0, 400.0)
@@ -193,11 +194,16 @@ def test_extract_numpy_arrays_equal_cli(ct_phantom, cli_row):
     img = sitk.ReadImage(str(image))
     arr, marr = sitk.GetArrayFromImage(img), sitk.GetArrayFromImage(sitk.ReadImage(str(mask)))
     before = arr.copy()
+    img.SetMetaData("PatientName", "Doe^Jane")  # a header tag must not reach any output
     spacing = img.GetSpacing()[::-1]
     origin = img.GetOrigin()[::-1]
     df = radiomix.extract(arr, marr, "ibsi-C", spacing=spacing, origin=origin, tag="ct")
     _assert_same_row(df, cli_row[0])
     np.testing.assert_array_equal(arr, before)  # the caller's array is not modified
+    with_tag = radiomix.extract(img, sitk.ReadImage(str(mask)), "ibsi-C", tag="ct")
+    _assert_same_row(with_tag, cli_row[0])
+    assert "Doe" not in repr(with_tag.attrs["provenance"])
+    assert img.GetMetaData("PatientName") == "Doe^Jane"  # the caller's image keeps it
     # a bool mask array takes the SimpleITK image's geometry
     df2 = radiomix.extract(img, marr.astype(bool), "ibsi-C", tag="ct")
     _assert_same_row(df2, cli_row[0])

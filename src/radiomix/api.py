@@ -62,10 +62,11 @@ def load_settings(name_or_path: SettingsInput = None, /, **overrides: Any) -> Ex
         the defaults (no interpolation, no re-segmentation, 32 fixed bins, every family).
     **overrides
         Changes on top of it, checked like a settings file (unknown keys are refused with
-        the nearest valid key). A step name takes a mapping that is merged into that step
-        (``discretisation={"method": "fbn", "bins": 16}`` keeps the other discretisation
-        settings); ``step__key=value`` sets one key (``interpolation__spacing=(1, 1, 1)``).
-        Spacings are (z, y, x) in mm.
+        the nearest valid key). A step name takes a mapping that replaces that whole step,
+        as the same key in a settings file would (``discretisation={"method": "fbn",
+        "bins": 16}``: the step's other keys take their defaults); ``step__key=value``
+        changes one key and keeps the rest of the step (``interpolation__spacing=(1, 1,
+        1)``). Spacings are (z, y, x) in mm.
 
     Returns
     -------
@@ -107,7 +108,7 @@ def load_settings(name_or_path: SettingsInput = None, /, **overrides: Any) -> Ex
 
 
 def _set_override(data: dict[str, Any], parts: list[str], value: Any, key: str) -> None:
-    """Set (or merge, for mappings) ``value`` at the nested key path ``parts``."""
+    """Set ``value`` (a mapping replaces the whole step) at the nested key path ``parts``."""
     node = data
     for i, part in enumerate(parts[:-1]):
         child = node.setdefault(part, {})
@@ -118,12 +119,7 @@ def _set_override(data: dict[str, Any], parts: list[str], value: Any, key: str) 
                 f"pass {where.replace('.', '__')}=VALUE"
             )
         node = child
-    leaf = parts[-1]
-    if isinstance(value, Mapping) and isinstance(node.get(leaf), dict):
-        for k, v in value.items():
-            _set_override(node[leaf], [str(k)], v, f"{key}__{k}")
-    else:
-        node[leaf] = _plain(value)
+    node[parts[-1]] = _plain(value)
 
 
 def _plain(value: Any) -> Any:
@@ -249,7 +245,8 @@ def extract(
         Organ mask clipping the peritumoral ring (``preprocess: {ring_clip: organ}``).
     **overrides
         Settings changes on top of ``settings`` (see :func:`load_settings`), e.g.
-        ``discretisation={"method": "fbn", "bins": 16}`` or ``features__families=["stat"]``.
+        ``discretisation={"method": "fbn", "bins": 16}`` (replaces the step) or
+        ``features__families=["stat"]`` (one key).
 
     Returns
     -------
@@ -403,7 +400,10 @@ def _as_path(
             "slice: add a slice axis, e.g. array[None] or sitk.JoinSeries(image))"
         )
     path = tmp / f"{what}.mha"
-    sitk.WriteImage(img, str(path), useCompression=False)
+    bare = sitk.Image(img)  # a copy (copy-on-write): the caller's image keeps its metadata
+    for key in bare.GetMetaDataKeys():  # header tags (DICOM/NIfTI) are not needed, never written
+        bare.EraseMetaData(key)
+    sitk.WriteImage(bare, str(path), useCompression=False)
     geometry = _Geometry(
         tuple(img.GetSpacing()), tuple(img.GetOrigin()), tuple(img.GetDirection()), img.GetSize()
     )
