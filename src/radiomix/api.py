@@ -96,6 +96,8 @@ def load_settings(name_or_path: SettingsInput = None, /, **overrides: Any) -> Ex
 
     if isinstance(name_or_path, Mapping):
         base = settings_from_dict(dict(name_or_path))
+    elif isinstance(name_or_path, os.PathLike):
+        base = resolve_settings(Path(name_or_path))
     else:
         base = resolve_settings(name_or_path)
     if not overrides:
@@ -305,8 +307,8 @@ def extract(
 
 
 def _extract_paths(
-    image: str | os.PathLike[str],
-    mask: str | os.PathLike[str],
+    image: str | Path,
+    mask: str | Path,
     settings: ExtractionSettings,
     *,
     label: int | None,
@@ -332,7 +334,7 @@ def _extract_paths(
         tag=tag,
         case_id=case_id,
         deep=deep,
-        organ_mask=organ_mask,
+        organ_mask=None if organ_mask is None else Path(organ_mask),
     )
     provenance = dict(result.provenance)
     provenance["inputs"] = {**provenance["inputs"], **inputs}
