@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 import typer
 from rich.console import Console
 
-from radiomix.errors import RadiomixError
+from radiomix.errors import RadiomixError, WorkersLostError
 
 if TYPE_CHECKING:
     from radiomix.cohort import Progress as ProgressEvent
@@ -84,6 +84,22 @@ OUT_HELP = "Output folder: features.parquet, errors.parquet and cases/ (kept for
 JOBS_HELP = "Worker processes: a local pool, or the LocalCluster workers with --scheduler local."
 SCHEDULER_HELP = "Dask: 'local' starts a LocalCluster; tcp://HOST:PORT uses a running scheduler."
 QUIET_HELP = "No progress output; failed cases are still reported."
+WORKER_TIMEOUT_HELP = (
+    "With --scheduler: seconds the Dask cluster may have no worker before the run stops "
+    "(a re-run resumes)."
+)
+
+
+def _error_line(console: Console, exc: BaseException) -> None:
+    """``error (Type): message`` on one line (the message's own line breaks folded)."""
+    from rich.text import Text
+
+    message = " ".join(str(exc).split())
+    console.print(
+        Text.assemble(("error", "red"), f" ({type(exc).__name__}): {message}"),
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 def run(
@@ -92,6 +108,9 @@ def run(
     jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help=JOBS_HELP)] = 1,
     scheduler: Annotated[Optional[str], typer.Option(help=SCHEDULER_HELP)] = None,  # noqa: UP045
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help=QUIET_HELP)] = False,
+    worker_timeout: Annotated[
+        float, typer.Option("--worker-timeout", min=1.0, help=WORKER_TIMEOUT_HELP)
+    ] = 120.0,
 ) -> None:
     """Extract every lesion of a study into one feature table (resumes an interrupted run)."""
     from radiomix.cohort import run_study
@@ -99,13 +118,20 @@ def run(
     console = Console(stderr=True)
     reporter = _Reporter(console, quiet=quiet)
     try:
-        result = run_study(study, out, jobs=jobs, scheduler=scheduler, progress=reporter)
-    except RadiomixError as exc:  # settings, manifest, scheduler: nothing ran
-        reporter.close()
-        console.print(
-            f"[red]error[/red] ({type(exc).__name__}): {exc}", highlight=False, soft_wrap=True
+        result = run_study(
+            study,
+            out,
+            jobs=jobs,
+            scheduler=scheduler,
+            progress=reporter,
+            worker_timeout_s=worker_timeout,
         )
-        raise typer.Exit(EXIT_USAGE) from None
+    except RadiomixError as exc:  # settings, manifest, lock, scheduler; or workers lost
+        reporter.close()
+        _error_line(console, exc)
+        raise typer.Exit(
+            EXIT_CASE_ERROR if isinstance(exc, WorkersLostError) else EXIT_USAGE
+        ) from None
     finally:
         reporter.close()
     for err in result.errors[:MAX_ERRORS_SHOWN]:
@@ -199,9 +225,7 @@ def standardise_fit(
         scale = fit_study_standard_scale(loaded, tag, where=selection, region=region)
         saved = save_standard_scale(scale, out)
     except RadiomixError as exc:
-        console.print(
-            f"[red]error[/red] ({type(exc).__name__}): {exc}", highlight=False, soft_wrap=True
-        )
+        _error_line(console, exc)
         raise typer.Exit(
             EXIT_USAGE if isinstance(exc, SettingsError) else EXIT_CASE_ERROR
         ) from None

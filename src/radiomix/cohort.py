@@ -49,7 +49,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from radiomix.errors import DependencyError, InputError, SettingsError
+from radiomix.errors import (
+    DependencyError,
+    InputError,
+    OutputLockedError,
+    SettingsError,
+    WorkersLostError,
+)
 from radiomix.settings import ExtractionSettings
 from radiomix.settings.study import RESERVED_COLUMNS, Study, load_study
 
@@ -691,13 +697,132 @@ def plan_cases(
     return rows, tasks
 
 
+# --------------------------------------------------------------------------- output lock
+
+LOCK_FILE = ".radiomix.lock"
+
+
+class OutputLock:
+    """Exclusive lock on an output folder, held for a whole run.
+
+    An advisory ``flock`` on ``OUT/.radiomix.lock``, which holds the owner's process id and
+    host. The kernel drops the lock when its process ends, however it ends (``kill -9``
+    included), so a lock left by a dead run is never in the way: a *stale* lock file is
+    simply locked again. The file is removed on release; after locking, the file is checked
+    to still be the one at the path (a release may remove it in between).
+
+    Parameters
+    ----------
+    folder : Path
+        The output folder (created when missing).
+
+    Raises
+    ------
+    OutputLockedError
+        Another live process holds the lock; the message names its process id.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.path = Path(folder) / LOCK_FILE
+        self.fd: int | None = None
+
+    def __enter__(self) -> OutputLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+    def acquire(self) -> None:
+        """Take the lock or raise :class:`OutputLockedError` at once (never waits)."""
+        import fcntl
+        import socket
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        for _ in range(20):
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                holder = _read_holder(fd)
+                os.close(fd)
+                raise OutputLockedError(
+                    f"output folder {self.path.parent} is in use by another radiomix run "
+                    f"({holder}); wait for it to finish, or give another --out"
+                ) from None
+            try:
+                same = os.fstat(fd).st_ino == os.stat(self.path).st_ino
+            except FileNotFoundError:
+                same = False
+            if not same:  # released and removed between open and flock: try again
+                os.close(fd)
+                continue
+            os.ftruncate(fd, 0)
+            os.write(fd, f"pid {os.getpid()} on {socket.gethostname()}\n".encode())
+            self.fd = fd
+            return
+        raise OutputLockedError(f"cannot lock output folder {self.path.parent}; try again")
+
+    def release(self) -> None:
+        """Remove the lock file and drop the lock (idempotent)."""
+        if self.fd is None:
+            return
+        try:
+            self.path.unlink(missing_ok=True)
+        finally:
+            os.close(self.fd)  # closing drops the flock
+            self.fd = None
+
+
+def _read_holder(fd: int) -> str:
+    """The lock holder as written by :meth:`OutputLock.acquire` (``process id N on HOST``)."""
+    try:
+        text = os.pread(fd, 200, 0).decode("utf-8", "replace").strip()
+    except OSError:
+        text = ""
+    return "process id " + text[4:] if text.startswith("pid ") else "process id unknown"
+
+
 # --------------------------------------------------------------------------- executors
 
 
-def _init_pool_worker() -> None:
-    """Pool workers: one SimpleITK thread each (the pool provides the parallelism)."""
+def _die_with_parent(parent_pid: int) -> None:
+    """Make this worker process end when the run that started it ends, even by ``kill -9``.
+
+    On Linux the kernel sends SIGKILL on the parent's death (``prctl(PR_SET_PDEATHSIG)``);
+    everywhere, a daemon thread also checks every second that the parent is still the
+    parent (which also covers a parent that died before the ``prctl`` call).
+    """
+    import signal
+    import threading
+
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG = 1
+        except (OSError, AttributeError):  # pragma: no cover - no prctl
+            pass
+
+    def watch() -> None:
+        while True:
+            if os.getppid() != parent_pid:
+                os._exit(1)
+            time.sleep(1.0)
+
+    if os.getppid() != parent_pid:
+        os._exit(1)
+    threading.Thread(target=watch, name="radiomix-parent-watch", daemon=True).start()
+
+
+def _init_pool_worker(parent_pid: int | None = None) -> None:
+    """Pool workers: one SimpleITK thread each (the pool provides the parallelism); a worker
+    ends with the run that started it (see :func:`_die_with_parent`)."""
     import SimpleITK as sitk
 
+    if parent_pid is not None:
+        _die_with_parent(parent_pid)
     sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(1)
 
 
@@ -725,7 +850,12 @@ def _run_pool(
     ctx = multiprocessing.get_context("spawn")
 
     def new_pool() -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_init_pool_worker)
+        return ProcessPoolExecutor(
+            max_workers=jobs,
+            mp_context=ctx,
+            initializer=_init_pool_worker,
+            initargs=(os.getpid(),),
+        )
 
     queue: deque[CaseTask] = deque(todo)
     solo: deque[CaseTask] = deque()
@@ -784,9 +914,25 @@ def _run_pool(
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _run_dask(todo: Sequence[CaseTask], jobs: int, scheduler: str) -> Iterator[dict[str, Any]]:
+WORKER_TIMEOUT_S = 120.0
+"""Default time a Dask run waits without any worker before it stops with an error."""
+
+
+def _run_dask(
+    todo: Sequence[CaseTask],
+    jobs: int,
+    scheduler: str,
+    *,
+    worker_timeout_s: float = WORKER_TIMEOUT_S,
+) -> Iterator[dict[str, Any]]:
     """Dask distributed: a LocalCluster of ``jobs`` workers (``local``) or an existing
-    scheduler address."""
+    scheduler address.
+
+    Lost workers are logged as they go; when the cluster has had no worker for
+    ``worker_timeout_s`` seconds while cases are pending, :class:`WorkersLostError` is
+    raised (the cases done so far are already saved, so a re-run resumes). Dask's own logs
+    are kept at ERROR unless radiomix logs at INFO (``-v``).
+    """
     try:
         from distributed import Client, LocalCluster, as_completed
     except ImportError as exc:
@@ -794,6 +940,10 @@ def _run_dask(todo: Sequence[CaseTask], jobs: int, scheduler: str) -> Iterator[d
             "running on a Dask cluster needs dask.distributed: pip install 'radiomix[cohort]'"
         ) from exc
 
+    verbose = logging.getLogger("radiomix").getEffectiveLevel() <= logging.INFO
+    quiet_level = logging.WARNING if verbose else logging.ERROR
+    for name in ("distributed", "dask", "bokeh", "tornado"):
+        logging.getLogger(name).setLevel(quiet_level)
     cluster = None
     if scheduler == "local":
         cluster = LocalCluster(
@@ -802,6 +952,7 @@ def _run_dask(todo: Sequence[CaseTask], jobs: int, scheduler: str) -> Iterator[d
             processes=True,
             host="127.0.0.1",
             dashboard_address=":0",  # a free port on 127.0.0.1, never a fixed one
+            silence_logs=quiet_level,
         )
         client = Client(cluster)
         client.run(_init_pool_worker)
@@ -813,20 +964,53 @@ def _run_dask(todo: Sequence[CaseTask], jobs: int, scheduler: str) -> Iterator[d
             raise SettingsError(f"cannot connect to the Dask scheduler {scheduler}: {exc}") from exc
     try:
         futures = {client.submit(run_case, task, pure=False): task for task in todo}
-        for fut in as_completed(futures):
-            task = futures[fut]
-            try:
-                record = fut.result()
-            except Exception as exc:  # KilledWorker, lost connection, ...
-                record = _error_record(
-                    task,
-                    "worker",
-                    type(exc).__name__,
-                    f"the Dask task of this case failed: {exc}",
-                    cacheable=False,
+        pending = set(futures)
+        ready = as_completed(futures)
+        n_workers = len(client.scheduler_info().get("workers", {}))
+        no_worker_since = None if n_workers else time.monotonic()
+        last_check = time.monotonic()
+        while pending:
+            done = ready.next_batch(block=False)
+            if not done:
+                time.sleep(0.05)
+            for fut in done:
+                pending.discard(fut)
+                task = futures[fut]
+                try:
+                    record = fut.result()
+                except Exception as exc:  # KilledWorker, lost connection, ...
+                    record = _error_record(
+                        task,
+                        "worker",
+                        type(exc).__name__,
+                        f"the Dask task of this case failed: {exc}",
+                        cacheable=False,
+                    )
+                fut.release()
+                yield record
+            if done or time.monotonic() - last_check < 1.0:
+                continue
+            last_check = time.monotonic()
+            now_workers = len(client.scheduler_info().get("workers", {}))
+            if now_workers < n_workers:
+                log.warning(
+                    "lost %d Dask worker(s); %d left, %d case(s) pending",
+                    n_workers - now_workers,
+                    now_workers,
+                    len(pending),
                 )
-            fut.release()
-            yield record
+            n_workers = now_workers
+            if n_workers:
+                no_worker_since = None
+                continue
+            if no_worker_since is None:
+                no_worker_since = time.monotonic()
+            elif time.monotonic() - no_worker_since > worker_timeout_s:
+                raise WorkersLostError(
+                    f"the Dask cluster has had no worker for {worker_timeout_s:g} s with "
+                    f"{len(pending)} of {len(todo)} case(s) pending (workers killed or out of "
+                    "memory?); start workers and run again: the cases already done are kept"
+                )
     finally:
         client.close()
         if cluster is not None:
@@ -1172,6 +1356,7 @@ def run_study(
     jobs: int = 1,
     scheduler: str | None = None,
     progress: Callable[[Progress], None] | None = None,
+    worker_timeout_s: float = WORKER_TIMEOUT_S,
 ) -> StudyResult:
     """Extract every lesion and image tag of a study into one feature table.
 
@@ -1191,6 +1376,9 @@ def run_study(
     progress : callable, optional
         Called with a :class:`Progress` at the start, after each computed case and at the
         end.
+    worker_timeout_s : float
+        With Dask: how long the cluster may have no worker while cases are pending before
+        the run stops with :class:`~radiomix.errors.WorkersLostError`.
 
     Returns
     -------
@@ -1204,6 +1392,10 @@ def run_study(
         scheduler. Problems of single cases never raise: they become error records.
     DependencyError
         ``scheduler`` given but dask.distributed is not installed.
+    OutputLockedError
+        Another run is writing to ``out_dir`` (the message names its process id).
+    WorkersLostError
+        Every Dask worker was lost for ``worker_timeout_s``; a re-run resumes.
 
     Notes
     -----
@@ -1218,6 +1410,10 @@ def run_study(
     """
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise SettingsError(f"jobs must be an integer >= 1, got {jobs!r}")
+    if isinstance(worker_timeout_s, bool) or not (
+        isinstance(worker_timeout_s, int | float) and worker_timeout_s > 0
+    ):
+        raise SettingsError(f"worker_timeout_s must be a number > 0, got {worker_timeout_s!r}")
     if scheduler is not None and scheduler != "local" and "://" not in scheduler:
         raise SettingsError(
             f"scheduler must be 'local' or a Dask scheduler address such as "
@@ -1230,8 +1426,63 @@ def run_study(
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise SettingsError(f"output folder {out} exists and is not a folder")
+    created = not out.exists()
+    try:
+        with OutputLock(out):
+            return _run_locked(
+                study,
+                out,
+                jobs=jobs,
+                scheduler=scheduler,
+                progress=progress,
+                worker_timeout_s=worker_timeout_s,
+                t0=t0,
+            )
+    except BaseException:
+        if created and out.is_dir() and not any(out.iterdir()):
+            out.rmdir()  # a run refused before any output leaves no folder behind
+        raise
+
+
+def _check_inputs_exist(study: Study, tasks: Sequence[CaseTask]) -> None:
+    """Refuse a run whose manifest points nowhere (a copied study without its data) before
+    any worker starts; single missing files stay per-case errors.
+
+    Raises
+    ------
+    SettingsError
+        Not one image of the manifest exists; the message names the data folder.
+    """
+    images = [Path(t.image) for t in tasks if t.image]
+    if not images or any(p.exists() for p in images):
+        return
+    root = study.data_root
+    where = (
+        f"the data folder {root} does not exist"
+        if not root.exists()
+        else f"the data folder is {root}"
+    )
+    raise SettingsError(
+        f"none of the {len(images)} image paths of manifest {study.manifest.name} exists (first: "
+        f"{images[0]}); {where}: fix data_root in {study.path.name} (or $RADIOMIX_DATA) or "
+        "the manifest's paths"
+    )
+
+
+def _run_locked(
+    study: Study,
+    out: Path,
+    *,
+    jobs: int,
+    scheduler: str | None,
+    progress: Callable[[Progress], None] | None,
+    worker_timeout_s: float,
+    t0: float,
+) -> StudyResult:
+    """The body of :func:`run_study`, run under the output folder's lock."""
     hashes = InputHashes(out / HASHES_FILE)
     rows, tasks = plan_cases(study, hashes=hashes)
+    _check_inputs_exist(study, tasks)
     store = CaseStore(out / CASES_DIR)
     hashes.save()
 
@@ -1273,7 +1524,7 @@ def run_study(
     report("start")
     if todo:
         if scheduler is not None:
-            stream = _run_dask(todo, jobs, scheduler)
+            stream = _run_dask(todo, jobs, scheduler, worker_timeout_s=worker_timeout_s)
         elif jobs > 1 and len(todo) > 1:
             stream = _run_pool(todo, min(jobs, len(todo)))
         else:
