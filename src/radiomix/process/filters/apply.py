@@ -54,8 +54,11 @@ def apply_filter(
     Notes
     -----
     Filtering happens on the whole array given; filter the image before cropping to the
-    ROI, or keep a margin of at least the kernel radius, so that the response inside the
-    ROI does not depend on the boundary condition.
+    ROI, or keep a margin of at least the filter's reach
+    (:func:`radiomix.process.filters.margin.support_radius_vox`: the kernel radius, or the
+    whole image for the Simoncelli wavelet and Riesz transforms), so that the response
+    inside the ROI does not depend on the boundary condition. ``settings.boundary`` is the
+    boundary condition in force (mirror by default, periodic for the Simoncelli wavelet).
 
     References
     ----------
