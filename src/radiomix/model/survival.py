@@ -493,6 +493,9 @@ class CoxNet(BaseEstimator):
         (scikit-survival's rule).
     cv : int >= 2
         Inner folds (clipped to the number of patients with an event, with a log message).
+    cv_repeats : int >= 1
+        Repeats of the inner cross-validation with new folds; the scores of all folds are
+        averaged, which steadies the choice of the penalty on small cohorts.
     scoring : {"deviance", "c_index"}
         Inner-CV criterion. "deviance": the cross-validated partial likelihood of Verweij
         and van Houwelingen, :math:`\\sum_k \\ell(\\hat\\beta_{-k}) -
@@ -566,6 +569,7 @@ class CoxNet(BaseEstimator):
         n_alphas: int = 50,
         alpha_min_ratio: float | str = "auto",
         cv: int = 3,
+        cv_repeats: int = 1,
         scoring: str = "deviance",
         min_selected: int = 1,
         max_iter: int = 100_000,
@@ -577,6 +581,7 @@ class CoxNet(BaseEstimator):
         self.n_alphas = n_alphas
         self.alpha_min_ratio = alpha_min_ratio
         self.cv = cv
+        self.cv_repeats = cv_repeats
         self.scoring = scoring
         self.min_selected = min_selected
         self.max_iter = max_iter
@@ -600,6 +605,8 @@ class CoxNet(BaseEstimator):
             raise InputError(f"alpha_min_ratio must be in (0, 1) or 'auto'; got {r!r}")
         if not (isinstance(self.cv, (int, np.integer)) and self.cv >= 2):
             raise InputError(f"cv must be an int >= 2; got {self.cv!r}")
+        if not (isinstance(self.cv_repeats, (int, np.integer)) and self.cv_repeats >= 1):
+            raise InputError(f"cv_repeats must be an int >= 1; got {self.cv_repeats!r}")
         if self.scoring not in SCORINGS:
             raise InputError(f"scoring must be one of {SCORINGS}; got {self.scoring!r}")
         if not (isinstance(self.min_selected, (int, np.integer)) and self.min_selected >= 0):
@@ -643,7 +650,8 @@ class CoxNet(BaseEstimator):
         groups: np.ndarray,
         alphas: FloatArray,
     ) -> FloatArray:
-        """Inner-CV score of each penalty, shape (n_folds, n_alphas); NaN = not fitted."""
+        """Inner-CV score of each penalty, shape (n_folds * cv_repeats, n_alphas); NaN = not
+        fitted. Repeat ``r`` splits with seed ``random_state + r``."""
         from sklearn.model_selection import StratifiedGroupKFold
 
         from radiomix.evaluate.survival import concordance_index
@@ -661,9 +669,15 @@ class CoxNet(BaseEstimator):
                 "CoxNet: inner folds clipped from %d to %d (patients with an event)", self.cv, k
             )
         self.n_inner_splits_ = k
-        splitter = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=self.random_state)
-        scores = np.full((k, alphas.size), np.nan)
-        for i, (tr, te) in enumerate(splitter.split(X, event.astype(int), groups)):
+        folds = []
+        for r in range(int(self.cv_repeats)):
+            seed = None if self.random_state is None else int(self.random_state) + r
+            splitter = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed)
+            with warnings.catch_warnings():  # few censored patients: a known, harmless case
+                warnings.filterwarnings("ignore", "The least populated class", UserWarning)
+                folds.extend(splitter.split(X, event.astype(int), groups))
+        scores = np.full((len(folds), alphas.size), np.nan)
+        for i, (tr, te) in enumerate(folds):
             if not event[tr].any():
                 continue
             mean, scale, constant = _standardise(X[tr])
@@ -755,11 +769,13 @@ class CoxNet(BaseEstimator):
                 columns=["alpha", "n_selected", "mean_score", "sd_score", "n_folds"]
             )
             full = self._fit_path(Z, time, event, alphas)
+            if not np.isfinite(full.coef[:, -1]).all():  # the path stopped early: fit alone
+                alone = self._fit_path(Z, time, event, alphas[-1:])
+                full.coef[:, -1] = alone.coef[:, 0]
             if not np.isfinite(full.coef[:, -1]).all():
                 raise InputError(
-                    f"CoxNet: alpha={self.alpha:g} could not be fitted (the path fails or "
-                    f"saturates before it); choose a larger alpha (the path starts at "
-                    f"{path[0]:.4g})"
+                    f"CoxNet: alpha={self.alpha:g} could not be fitted; choose a larger alpha "
+                    f"(the path starts at {path[0]:.4g})"
                 )
             best, coefs = alphas.size - 1, full.coef
         beta = coefs[:, best]
