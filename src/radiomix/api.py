@@ -576,6 +576,15 @@ def read_cases(
     InputError
         Missing file or column, an empty image/mask cell, a label that is not an integer,
         or a repeated (case_id, label, roi_name).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"image": ["a/ct.nii.gz", "b/ct.nii.gz"],
+    ...                   "mask": ["a/gtv.nii.gz", "b/gtv.nii.gz"], "label": ["", "2"]})
+    >>> cases = read_cases(t, base_dir="/data")
+    >>> cases[["case_id", "label", "image"]].to_dict(orient="list")
+    {'case_id': ['0', '1'], 'label': [None, 2], 'image': ['/data/a/ct.nii.gz', '/data/b/ct.nii.gz']}
     """
     import pandas as pd
 
