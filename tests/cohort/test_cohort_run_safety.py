@@ -1,0 +1,172 @@
+"""Runs that go wrong end cleanly: workers die with their parent, one run per output folder,
+lost Dask workers time out, a manifest pointing nowhere is refused before any worker starts.
+
+Real processes throughout: ``python -m radiomix.cli_cohort`` killed with SIGKILL (its
+children found with psutil), a lock held by this test process, and a Dask scheduler with one
+``dask worker --no-nanny`` subprocess killed with SIGKILL mid-run.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+from cohort_helpers import FAST, SMALL, lesion, write_study
+
+from radiomix.cohort import LOCK_FILE, OutputLock, run_study
+from radiomix.errors import OutputLockedError, SettingsError, WorkersLostError
+
+psutil = pytest.importorskip("psutil")
+
+SLOWER = {"pet": {**FAST["pet"], "interpolation": {"spacing": [2.0, 2.0, 2.0]}}}
+
+
+def _cli(*args, **kw):
+    return subprocess.run(
+        [sys.executable, "-m", "radiomix.cli_cohort", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        **kw,
+    )
+
+
+def test_sigkill_of_a_pool_run_leaves_no_worker(tmp_path):
+    study = write_study(tmp_path / "s", [lesion(p) for p in SMALL], settings=SLOWER)
+    out = tmp_path / "out"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "radiomix.cli_cohort", str(study), "--out", str(out), "-q", "-j2"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    parent = psutil.Process(proc.pid)
+    children: list = []
+    deadline = time.monotonic() + 240
+    try:
+        while time.monotonic() < deadline and proc.poll() is None:
+            children = parent.children(recursive=True)
+            workers = [c for c in children if "python" in c.name().lower()]
+            if len(workers) >= 2 and any((out / "cases").glob("*.json")):
+                break
+            time.sleep(0.05)
+        assert proc.poll() is None, "the run ended before it could be killed"
+        children = parent.children(recursive=True)
+        assert len(children) >= 2
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait(timeout=60)
+    time.sleep(10)
+    alive = []
+    for child in children:
+        try:
+            if child.status() != psutil.STATUS_ZOMBIE:
+                alive.append((child.pid, child.name()))
+        except psutil.NoSuchProcess:
+            pass
+    assert not alive, f"processes outlived the killed run: {alive}"
+
+
+@pytest.fixture
+def small_study(tmp_path):
+    return write_study(tmp_path / "s", [lesion(p) for p in SMALL[:2]])
+
+
+def test_second_run_on_a_locked_folder_exits_2_naming_the_holder(small_study, tmp_path):
+    out = tmp_path / "out"
+    with OutputLock(out):  # this process is the first run
+        res = _cli(small_study, "--out", out, "-q")
+        with pytest.raises(OutputLockedError, match=rf"process id {os.getpid()} on "):
+            run_study(small_study, out)
+    assert res.returncode == 2, res.stderr
+    assert "Traceback" not in res.stderr + res.stdout
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1, res.stderr
+    assert f"is in use by another radiomix run (process id {os.getpid()} on " in lines[0]
+    assert "give another --out" in lines[0]
+    assert sorted(p.name for p in out.iterdir()) == []  # nothing written, lock file gone
+
+
+def test_stale_lock_of_a_dead_run_is_recovered(small_study, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / LOCK_FILE).write_text("pid 999999 on a-host-that-was-killed\n")  # no flock held
+    result = run_study(small_study, out)
+    assert result.ok
+    assert not (out / LOCK_FILE).exists()
+
+
+def test_lock_is_released_after_a_failed_run(tmp_path):
+    study = write_study(tmp_path / "s", [lesion(SMALL[0])])
+    out = tmp_path / "out"
+    with OutputLock(out):
+        pass
+    assert not (out / LOCK_FILE).exists()
+    run_study(study, out)
+    run_study(study, out)  # the first run's lock does not block the second
+
+
+def test_manifest_pointing_nowhere_is_refused_before_workers_start(tmp_path):
+    study = write_study(
+        tmp_path / "s", [lesion(p) for p in SMALL[:3]], data_root=str(tmp_path / "moved")
+    )
+    out = tmp_path / "out"
+    with pytest.raises(
+        SettingsError,
+        match=r"none of the 3 image paths of manifest manifest\.csv exists .*the data folder "
+        r".*moved does not exist",
+    ):
+        run_study(study, out, jobs=2)
+    assert not out.exists()
+    res = _cli(study, "--out", out, "-j", "2")
+    assert res.returncode == 2
+    assert "Traceback" not in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1
+    assert not out.exists()
+
+
+def test_dask_run_whose_only_worker_is_killed_ends_within_the_timeout(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    study = write_study(tmp_path / "s", [lesion(p) for p in SMALL], settings=SLOWER)
+    out = tmp_path / "out"
+    with distributed.LocalCluster(
+        n_workers=0, processes=True, host="127.0.0.1", dashboard_address=":0"
+    ) as cluster:
+        address = cluster.scheduler_address
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "distributed.cli.dask_worker", address, "--no-nanny",
+             "--nthreads", "1", "--no-dashboard"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            with distributed.Client(address) as client:
+                client.wait_for_workers(1, timeout=120)
+
+            def kill_after_first_case():
+                deadline = time.monotonic() + 240
+                while time.monotonic() < deadline:
+                    if any((out / "cases").glob("*.json")):
+                        break
+                    time.sleep(0.02)
+                os.kill(worker.pid, signal.SIGKILL)
+
+            killer = threading.Thread(target=kill_after_first_case, daemon=True)
+            killer.start()
+            t0 = time.monotonic()
+            with pytest.raises(WorkersLostError, match=r"no worker for 3 s with \d+ of 8 case"):
+                run_study(study, out, scheduler=address, worker_timeout_s=3.0)
+            waited = time.monotonic() - t0
+            killer.join()
+        finally:
+            worker.kill()
+            worker.wait(timeout=30)
+    assert waited < 240
+    done = len(list((out / "cases").glob("*.json")))
+    assert 1 <= done < 8
+    resumed = run_study(study, out)  # a re-run resumes from the cases already done
+    assert (resumed.n_cached, resumed.n_computed, resumed.n_failed) == (done, 8 - done, 0)
