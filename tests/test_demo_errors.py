@@ -1,39 +1,38 @@
-"""Bad options and missing inputs of the demo give typed errors with clear messages."""
+"""Bad options and missing inputs of the demo, and the deep-weights fallback of a study."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import pandas as pd
 import pytest
+import yaml
 
-from radiomix.deep.errors import WeightsError
-from radiomix.demo import _resolve_deep_weights, choose_patients, run_demo
+from radiomix.demo import choose_patients, run_demo, write_demo_study
 from radiomix.errors import InputError, SettingsError
+from radiomix.settings.study import load_study
 
 
-def _clinical(n: int = 20) -> pd.DataFrame:
-    return pd.DataFrame({"patient_id": [f"P{i:02d}" for i in range(n)],
-                         "lung_mets": ["1" if i % 3 == 0 else "0" for i in range(n)]})
+def _rows(n: int = 20) -> list[dict[str, str]]:
+    return [{"patient_id": f"P{i:02d}", "lung_mets": "1" if i % 3 == 0 else "0"}
+            for i in range(n)]
 
 
 def test_choose_patients_keeps_both_classes() -> None:
-    c = _clinical()
-    chosen = choose_patients(c, 9)
+    rows = _rows()
+    chosen = choose_patients(rows, 9)
     assert len(chosen) == 9
-    labels = c.set_index("patient_id").loc[chosen, "lung_mets"]
+    labels = {r["patient_id"]: r["lung_mets"] for r in rows}
     # 7 of 20 have the event: round(9 * 7 / 20) = 3 events, 6 without
-    assert (labels == "1").sum() == 3
-    assert (labels == "0").sum() == 6
+    assert sum(labels[p] == "1" for p in chosen) == 3
     assert chosen == sorted(chosen)
-    assert choose_patients(c, None) == c["patient_id"].tolist()
-    assert choose_patients(c, 50) == c["patient_id"].tolist()
+    assert choose_patients(rows, None) == [r["patient_id"] for r in rows]
+    assert choose_patients(rows, 50) == [r["patient_id"] for r in rows]
 
 
 @pytest.mark.parametrize("n", [3, 0, 5.5, True])
 def test_choose_patients_refuses_bad_counts(n) -> None:
     with pytest.raises(SettingsError, match="patients must be an integer >= 6"):
-        choose_patients(_clinical(), n)
+        choose_patients(_rows(), n)
 
 
 @pytest.mark.parametrize("jobs", [0, -1, 1.5, True])
@@ -42,38 +41,36 @@ def test_run_demo_refuses_bad_jobs(tmp_path: Path, jobs) -> None:
         run_demo(tmp_path, jobs=jobs, data_dir=tmp_path)
 
 
-def test_run_demo_without_cohort(tmp_path: Path) -> None:
-    with pytest.raises(InputError, match=r"clinical table not found: .*sts.clinical\.csv"):
-        run_demo(tmp_path / "out", data_dir=tmp_path)
+def test_run_demo_without_cohort_names_the_missing_images(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="not found"):
+        run_demo(tmp_path / "out", data_dir=tmp_path, quick=True)
 
 
-def test_missing_weight_file_is_an_error_not_a_fallback(tmp_path: Path) -> None:
-    events = []
-    with pytest.raises(WeightsError, match="no such file"):
-        _resolve_deep_weights(tmp_path / "missing.pth", events.append)
-    assert events == []
+def test_quick_study_is_the_example_with_fewer_patients_and_folds(tmp_path: Path,
+                                                                   shared_data: Path) -> None:
+    path = write_demo_study(tmp_path, shared_data, patients=12, quick=True, seed=7)
+    doc = yaml.safe_load(path.read_text())
+    example = yaml.safe_load((Path(__file__).parents[1] / "examples" / "sts" / "study.yaml")
+                             .read_text())
+    assert doc["analysis"]["arms"] == example["analysis"]["arms"]
+    assert doc["analysis"]["outcomes"] == example["analysis"]["outcomes"]
+    assert doc["analysis"]["validation"]["seed"] == 7
+    assert doc["analysis"]["validation"]["repeats"] == 1
+    study = load_study(path)
+    assert len((tmp_path / "study" / "manifest.csv").read_text().splitlines()) == 13
+    assert study.settings.analysis is not None
 
 
-def test_missing_imagenet_file_falls_back_loudly(tmp_path: Path,
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("RADIOMIX_CACHE", str(tmp_path))  # an empty cache
-    events = []
-    weights, info, banner = _resolve_deep_weights(None, events.append)
-    assert weights == "random"
-    assert info["random_weights"] is True
-    assert banner is not None
-    assert "UNTRAINED" in banner
-    assert "resnet18-f37072fd.pth" in banner
-    assert str(tmp_path / "weights") in banner
-    assert "http" not in banner  # the report references no external URL
-    assert [e.level for e in events] == ["warning"]
-    assert "UNTRAINED" in events[0].message
-
-
-def test_random_weights_on_request_are_flagged(tmp_path: Path) -> None:
-    events = []
-    weights, info, banner = _resolve_deep_weights("random", events.append)
-    assert weights == "random"
-    assert info["random_weights"] is True
-    assert banner is not None
-    assert "requested" in banner
+def test_missing_imagenet_file_falls_back_to_random_only_when_asked(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog) -> None:
+    monkeypatch.setenv("RADIOMIX_CACHE", str(tmp_path / "cache"))  # an empty cache
+    (tmp_path / "m.csv").write_text("patient_id,lesion_id,ct_image,ct_mask\n")
+    base = {"manifest": "m.csv", "tags": {"ct": {"preset": "ibsi-C"}}}
+    for fallback, expected in (("random", "random"), ("none", "imagenet")):
+        study = dict(base, deep={"model": "resnet18", "mode": "2.5d", "weights": "imagenet",
+                                 "fallback": fallback})
+        (tmp_path / "s.yaml").write_text(yaml.safe_dump(study))
+        loaded = load_study(tmp_path / "s.yaml")
+        assert loaded.settings.deep.weights == expected
+    assert "resnet18-f37072fd.pth" in caplog.text and "untrained" in caplog.text
+    assert len(caplog.text) < 400  # one short line, not the whole download advice

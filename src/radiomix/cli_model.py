@@ -33,6 +33,11 @@ class Scheme(StrEnum):
     tie = "training-internal-external"
 
 
+class Level(StrEnum):
+    row = "row"
+    patient = "patient"
+
+
 _SCHEMES = {"nested": "nested_cv", "holdout": "holdout", "external": "external",
             "training-internal-external": "training_internal_external"}
 
@@ -183,6 +188,8 @@ def model_command(
     bootstrap: Annotated[int, typer.Option(help="Patient-bootstrap replicates.")] = 1000,
     threshold: Annotated[str, typer.Option(help="Operating threshold: 0.5, youden, "
                                                 "sensitivity=0.9 …")] = "0.5",
+    level: Annotated[Level, typer.Option(
+        help="Score rows, or patients (mean prediction of their rows).")] = Level.row,
     seed: Annotated[int, typer.Option(help="Seed of splits, bootstrap and models.")] = 0,
     time: Annotated[Optional[str], typer.Option(help="Survival time column.")] = None,  # noqa: UP045
     event: Annotated[Optional[str], typer.Option(help="Event column.")] = None,  # noqa: UP045
@@ -205,7 +212,7 @@ def model_command(
             deep_pca=deep_pca, tune=tune, arms=arms, scheme=_SCHEMES[validation.value],
             centre=centre, test_centres=test_centre or [], outer=outer, inner=inner,
             repeats=repeats, test_size=test_size, bootstrap=bootstrap, threshold=threshold,
-            seed=seed, time=time, event=event, time_unit=time_unit, horizons=horizon or [],
+            level=level.value, seed=seed, time=time, event=event, time_unit=time_unit, horizons=horizon or [],
             report=report, progress=bar)
     except RadiomixError as exc:
         bar.close()

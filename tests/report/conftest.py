@@ -19,7 +19,7 @@ def quick_demo(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> P
     from radiomix.demo import run_demo
 
     out = tmp_path_factory.mktemp("quick_demo")
-    run_demo(out, data_dir=shared_data, quick=True, weights="random", jobs=1)
+    run_demo(out, data_dir=shared_data, quick=True, jobs=1)
     return out
 
 

@@ -288,6 +288,7 @@ def run_adhoc(
     test_size: float = 0.3,
     bootstrap: int = 1000,
     threshold: str = "0.5",
+    level: str = "row",
     seed: int = 0,
     time: str | None = None,
     event: str | None = None,
@@ -322,7 +323,8 @@ def run_adhoc(
                                     has_covariates=bool(covs), clinical=clin)
     val = Validation(schemes=(scheme,), outer_splits=outer, inner_splits=inner,
                      repeats=repeats, test_size=float(test_size), test_centres=tuple(
-                         test_centres), bootstrap=bootstrap, threshold=threshold, seed=seed)
+                         test_centres), bootstrap=bootstrap, threshold=threshold, level=level,
+                     seed=seed)
     spec = adhoc_spec(target=target, positive=positive, time=time, event=event,
                       time_unit=time_unit, horizons=horizons, group=group, lesion=lesion,
                       centre=centre, covariates=covs, derived=_split(derived),

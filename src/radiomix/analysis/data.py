@@ -332,11 +332,8 @@ def _encode_covariate(raw: pd.DataFrame, cov: Covariate, group: str) -> pd.DataF
     if bad:
         raise InputError(f"covariate {cov.name!r}: values {bad} are not among its declared "
                          f"levels {levels}")
-    if len(levels) < 2:
-        raise InputError(f"covariate {cov.name!r} has fewer than two values ({levels}); "
-                         "it carries no information: remove it from the covariates")
     parts = {f"{cov.name}={v}": (text == v).astype(float).where(text.notna(), np.nan)
-             for v in levels[1:]}
+             for v in (levels[1:] if len(levels) > 1 else levels)}
     return pd.DataFrame(parts, index=raw.index)
 
 
@@ -458,6 +455,10 @@ def build_table(
         targets[o.name] = (_binary_target(raw, o, group) if o.kind == "binary"
                            else _survival_target(raw, o, group))
     _guard(X, blocks, targets, radiomix_named=set(rad) - set(extra), allow=set(allow))
+    for c in clin_cols:
+        if X[c].nunique(dropna=True) < 2:
+            raise InputError(f"covariate {sources[c]!r} takes a single value ({c}); it carries "
+                             "no information: remove it from the covariates")
     declared = {c.name for c in roles.covariates}
     unused = [str(c) for c in raw.columns if str(c) not in reserved and str(c) not in declared
               and str(c) not in parts and str(c) != roles.lesion]

@@ -133,7 +133,8 @@ def _binary_schemes(arm: BuiltArm, X: pd.DataFrame, y: np.ndarray, g: np.ndarray
     Xa = X[arm.columns]
     thr = _threshold_value(v.threshold)
     common = {"param_grid": arm.grid or None, "inner_splits": v.inner_splits,
-              "n_bootstrap": v.bootstrap, "threshold": thr, "random_state": v.seed}
+              "n_bootstrap": v.bootstrap, "threshold": thr, "random_state": v.seed,
+              "level": v.level}
     all_rows = np.arange(len(y))
     out: list[_Scored] = []
     for scheme in v.schemes:

@@ -324,6 +324,9 @@ class Validation:
     test_centres : tuple of str
     bootstrap : int
         Patient-bootstrap replicates of every interval.
+    level : {"row", "patient"}
+        Score rows, or patients (the mean prediction of a patient's rows, e.g. slices);
+        intervals resample patients either way.
     threshold : str
         Operating threshold of accuracy, sensitivity and specificity: a probability
         (``"0.5"``), ``youden`` or ``sensitivity=0.9`` / ``specificity=0.9``; rules are
@@ -339,10 +342,12 @@ class Validation:
     test_centres: tuple[str, ...] = ()
     bootstrap: int = 1000
     threshold: str = "0.5"
+    level: str = "row"
     seed: int = 0
 
     def __post_init__(self) -> None:
         _names("validation.schemes", self.schemes)
+        _choice("validation.level", self.level, ("row", "patient"))
         if not self.schemes:
             _fail("validation.schemes must list at least one scheme")
         for s in self.schemes:

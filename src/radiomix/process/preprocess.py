@@ -38,6 +38,24 @@ SMOOTHING_TRUNCATION = 4.0
 """Gaussian kernel cut-off in standard deviations (radius ``floor(4σ/s + 0.5)`` voxels)."""
 
 
+def largest_slice_roi(mask: BoolArray) -> BoolArray:
+    """The ROI on its largest axial slice only (most ROI voxels; the first on ties).
+
+    Examples
+    --------
+    >>> m = np.zeros((3, 2, 2), bool); m[0, 0, 0] = True; m[1] = True; m[2, :, 0] = True
+    >>> largest_slice_roi(m).sum(axis=(1, 2)).tolist()
+    [0, 4, 0]
+    """
+    m = np.asarray(mask, dtype=bool)
+    counts = m.reshape(m.shape[0], -1).sum(axis=1)
+    out = np.zeros_like(m)
+    if counts.size and counts.max() > 0:
+        k = int(np.argmax(counts))
+        out[k] = m[k]
+    return out
+
+
 def analysis_mask(
     mask: BoolArray,
     spacing: Spacing,
@@ -78,6 +96,8 @@ def analysis_mask(
     """
     if settings.roi == "tumour":
         return mask
+    if settings.roi == "largest_slice":
+        return largest_slice_roi(mask)
     assert settings.ring_outer_mm is not None  # enforced by PreprocessSettings
     organ = None
     if settings.ring_clip == "organ":

@@ -372,7 +372,7 @@ class ResponseMapSettings:
 
 NormaliseMethod = Literal["none", "zscore", "minmax", "nyul"]
 NormaliseRegion = Literal["roi", "image"]
-RoiKind = Literal["tumour", "ring"]
+RoiKind = Literal["tumour", "ring", "largest_slice"]
 RingClip = Literal["none", "organ"]
 
 
@@ -423,11 +423,13 @@ class PreprocessSettings:
         study file's folder in a study, from the working directory otherwise. The file's
         SHA-256 goes into the provenance, the case keys (a re-fitted file recomputes the
         cases) and the study's settings hash. Required with ``nyul``, refused otherwise.
-    roi : {"tumour", "ring"}
+    roi : {"tumour", "ring", "largest_slice"}
         Analysed region: the tumour mask, or the peritumoral ring around it
         (:func:`radiomix.process.peritumoral.peritumoral_ring`, voxels at a distance in
         (``ring_inner_mm``, ``ring_outer_mm``] from the tumour, never tumour voxels; grown
-        in-plane only when ``dimensionality`` is ``2d``).
+        in-plane only when ``dimensionality`` is ``2d``), or the tumour on its largest axial
+        slice only (the single max-diameter slice of 2D radiomics studies; the slice with
+        the most ROI voxels of the image grid, the first on ties).
     ring_inner_mm : float
         Inner radius of the ring in mm (>= 0).
     ring_outer_mm : float or None
@@ -487,8 +489,8 @@ class PreprocessSettings:
             _fail(
                 f"preprocess.normalise_region must be roi or image, got {self.normalise_region!r}"
             )
-        if self.roi not in ("tumour", "ring"):
-            _fail(f"preprocess.roi must be tumour or ring, got {self.roi!r}")
+        if self.roi not in ("tumour", "ring", "largest_slice"):
+            _fail(f"preprocess.roi must be tumour, ring or largest_slice, got {self.roi!r}")
         inner, outer = self.ring_inner_mm, self.ring_outer_mm
         if not (
             isinstance(inner, int | float)

@@ -1,0 +1,236 @@
+"""The analysis engine's honesty guarantees, each a test that can fail.
+
+Leaks (outcome-derived columns never reach an arm), fusion balance, external validation on
+the held-out centre only, small cohorts, figure data that matches the metrics, typed input.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+from _synthetic import cohort
+
+from radiomix.analysis.data import build_table
+from radiomix.analysis.engine import run_analysis
+from radiomix.analysis.spec import analysis_from_dict
+from radiomix.errors import InputError, SettingsError
+
+FAST = {"outer_splits": 3, "inner_splits": 2, "repeats": 1, "bootstrap": 50}
+DERIVED = ["outcome_text", "days_to_outcome", "status", "fu_days"]
+
+
+def _spec(**over):
+    base = {
+        "outcomes": [{"name": "y", "kind": "binary", "column": "outcome", "positive": "mets"}],
+        "roles": {"group": "patient_id", "lesion": "lesion_id", "centre": "centre",
+                  "covariates": ["age", {"name": "sex", "kind": "categorical"},
+                                 {"name": "grade", "kind": "ordinal",
+                                  "levels": ["Low", "Intermediate", "High"]}],
+                  "derived": DERIVED},
+        "arms": [{"name": "radiomics", "blocks": ["radiomic"], "model": "logistic"}],
+        "validation": dict(FAST),
+    }
+    base.update(over)
+    return analysis_from_dict(base)
+
+
+def test_no_arm_receives_an_outcome_derived_column(tmp_path):
+    feats, clin = cohort(30)
+    spec = _spec(arms=[
+        {"name": "radiomics", "blocks": ["radiomic"], "model": "logistic"},
+        {"name": "fused", "blocks": ["radiomic", "deep"], "model": "knn"},
+        {"name": "nomo", "blocks": ["radiomic", "clinical"], "model": "nomogram"},
+    ])
+    table = build_table(feats, spec, clinical=clin)
+    doc = run_analysis(spec, table, tmp_path, save_models=False)
+    forbidden = {"outcome", *DERIVED}
+    arms = doc["outcomes"][0]["arms"]
+    assert set(arms) == {"clinical", "volume", "prevalence", "radiomics", "fused", "nomo"}
+    for key, arm in arms.items():
+        used = set(arm["columns"])
+        assert not used & forbidden, key
+        sources = {c.split("=")[0] for c in used}
+        assert not sources & forbidden, key
+    assert arms["clinical"]["columns"] == ["age", "sex=Male", "grade"]
+    assert arms["volume"]["columns"] == ["ct.original.morph.volume_mesh"]
+    assert set(doc["roles"]["derived"]) == set(DERIVED)
+
+
+def test_undeclared_clinical_columns_are_not_used(tmp_path):
+    feats, clin = cohort(30)
+    spec = _spec(roles={"group": "patient_id", "covariates": ["age"]})
+    table = build_table(feats, spec, clinical=clin)
+    assert table.blocks["clinical"] == ["age"]
+    assert {"status", "fu_days", "days_to_outcome", "outcome_text", "sex", "grade"} <= set(
+        table.roles["unused"])
+
+
+@pytest.mark.parametrize(("column", "how"), [("outcome_text", "values"),
+                                             ("days_to_outcome", "missingness")])
+def test_a_separating_covariate_is_refused_by_name(column, how):
+    feats, clin = cohort(30)
+    spec = _spec(roles={"group": "patient_id", "covariates": [
+        {"name": column, "kind": "categorical" if column == "outcome_text" else "numeric"}]})
+    with pytest.raises(SettingsError, match=rf"{column}.*by its {how}"):
+        build_table(feats, spec, clinical=clin)
+
+
+def test_an_outcome_column_cannot_be_a_covariate():
+    with pytest.raises(SettingsError, match="outcome column can never be a model input"):
+        _spec(roles={"group": "patient_id", "covariates": ["outcome"]})
+
+
+def test_cli_defect_1_is_refused_with_the_columns_listed(tmp_path, shared_data):
+    clinical = shared_data / "sts" / "clinical.csv"
+    proc = subprocess.run(
+        [sys.executable, "-m", "radiomix.cli", "model", "--clinical", str(clinical),
+         "--target", "lung_mets", "--groups", "patient_id", "--columns", "clinical",
+         "--out", str(tmp_path / "o")], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2, proc.stderr
+    text = proc.stdout + proc.stderr
+    assert "Traceback" not in text
+    assert "--covariates" in text
+    for col in ("days_dx_to_outcome", "status_NED_AWD_D", "outcome_recurrence_mets"):
+        assert col in text
+    assert not (tmp_path / "o" / "analysis.json").exists()
+
+
+def test_fusion_gives_each_block_equal_variance_and_differs_from_deep(tmp_path):
+    from radiomix.analysis.arms import build_arms
+
+    feats, clin = cohort(40, n_deep=200)
+    spec = _spec(arms=[
+        {"name": "deep", "blocks": ["deep"], "model": "knn", "deep_pca": 10},
+        {"name": "fused", "blocks": ["radiomic", "deep"], "model": "knn", "deep_pca": 10,
+         "selector": ["variance", "correlation", "mrmr"]},
+    ])
+    table = build_table(feats, spec, clinical=clin)
+    arms = {a.key: a for a in build_arms(spec, table, spec.outcomes[0])}
+    X = table.X[arms["fused"].columns]
+    y = table.targets["y"].y
+    fuser = arms["fused"].estimator.fit(X, y).named_steps["fuse"]
+    Z = fuser.transform(X)
+    names = list(fuser.get_feature_names_out())
+    deep_idx = [i for i, n in enumerate(names) if ".deep." in n]
+    rad_idx = [i for i, n in enumerate(names) if ".deep." not in n]
+    v_deep = np.var(Z[:, deep_idx], axis=0).sum()
+    v_rad = np.var(Z[:, rad_idx], axis=0).sum()
+    assert fuser.block_variance_["deep"] > 20 * fuser.block_variance_["radiomic"] / 10
+    assert v_deep / v_rad == pytest.approx(1.0, abs=0.05)
+    doc = run_analysis(spec, table, tmp_path, save_models=False)
+    preds = pd.read_csv(tmp_path / "predictions.csv")
+    p_deep = preds[preds["arm"] == "deep"].sort_values("row")["proba"].to_numpy()
+    p_fused = preds[preds["arm"] == "fused"].sort_values("row")["proba"].to_numpy()
+    assert not np.allclose(p_deep, p_fused)
+    val = doc["outcomes"][0]["validation"][0]["arms"]
+    assert val["fused"]["metrics"]["roc_auc"] != val["deep"]["metrics"]["roc_auc"]
+
+
+def test_external_scores_only_the_held_out_centre(tmp_path):
+    feats, clin = cohort(60, centres=("A", "B", "C"))
+    spec = _spec(validation={**FAST, "schemes": ["external", "training_internal_external"],
+                             "test_centres": ["C"]},
+                 arms=[{"name": "radiomics", "blocks": ["radiomic"], "model": "logistic"},
+                       {"name": "knn", "blocks": ["radiomic"], "model": "knn"}])
+    table = build_table(feats, spec, clinical=clin)
+    doc = run_analysis(spec, table, tmp_path, save_models=False)
+    preds = pd.read_csv(tmp_path / "predictions.csv")
+    centre_of = dict(zip(feats["patient_id"], feats["centre"], strict=True))
+    ext = preds[preds["scheme"] == "external"]
+    assert set(ext["patient_id"].map(centre_of)) == {"C"}
+    assert set(ext["arm"]) == {"clinical", "volume", "prevalence", "radiomics", "knn"}
+    internal = preds[preds["scheme"].isin(["training", "internal"])]
+    assert set(internal["patient_id"].map(centre_of)) == {"A", "B"}
+    schemes = [v["scheme"] for v in doc["outcomes"][0]["validation"]]
+    assert schemes.count("external") == 1
+    assert {"training", "internal", "external"} <= set(schemes)
+    for v in doc["outcomes"][0]["validation"]:
+        assert set(v["arms"]) == {"clinical", "volume", "prevalence", "radiomics", "knn"}
+        if v["scheme"] == "external":
+            assert v["centres"] == ["C"]
+            assert v["n_patients"] == 20
+            assert v["arms"]["radiomics"]["vs_reference"]["reference"] == "clinical"
+
+
+@pytest.mark.parametrize("model", ["knn", "logistic", "penalised_logistic", "svm", "rf", "gb",
+                                   "voting", "stacking", "radscore", "nomogram"])
+def test_every_shipped_model_runs_on_12_patients(tmp_path, model):
+    feats, clin = cohort(12, n_deep=0, seed=3)
+    blocks = ["radiomic", "clinical"] if model == "nomogram" else ["radiomic"]
+    spec = _spec(arms=[{"name": "m", "blocks": blocks, "model": model}],
+                 validation={**FAST, "outer_splits": 3, "inner_splits": 2})
+    table = build_table(feats, spec, clinical=clin)
+    doc = run_analysis(spec, table, tmp_path, save_models=False)
+    auc = doc["outcomes"][0]["validation"][0]["arms"]["m"]["metrics"]["roc_auc"]["estimate"]
+    assert 0.0 <= auc <= 1.0
+
+
+def test_roc_legend_auc_is_the_area_of_the_drawn_curve_and_the_metric(tmp_path):
+    feats, clin = cohort(40)
+    spec = _spec(validation={**FAST, "repeats": 3})
+    table = build_table(feats, spec, clinical=clin)
+    run_analysis(spec, table, tmp_path, save_models=False)
+    doc = json.loads((tmp_path / "analysis.json").read_text())
+    val = doc["outcomes"][0]["validation"][0]
+    assert val["curves"]["roc"]
+    for key, curve in val["curves"]["roc"].items():
+        fpr, tpr = np.asarray(curve["fpr"]), np.asarray(curve["tpr"])
+        area = float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1]) / 2))
+        assert area == pytest.approx(curve["auc"], abs=1e-12)
+        assert curve["auc"] == pytest.approx(val["arms"][key]["metrics"]["roc_auc"]["estimate"],
+                                             abs=1e-12)
+        assert "3 repeats" in curve["legend"]
+
+
+def test_a_typo_cell_names_its_row_and_column():
+    feats, clin = cohort(20)
+    feats["ct.original.stat.f03"] = feats["ct.original.stat.f03"].astype(str)
+    feats.loc[7, "ct.original.stat.f03"] = "1.2.3"
+    with pytest.raises(InputError, match=r"'ct\.original\.stat\.f03', row 9 \(patient_id "
+                                         r"P007\): '1\.2\.3' is not a number"):
+        build_table(feats, _spec(), clinical=clin)
+
+
+def test_a_text_target_without_positive_lists_its_labels():
+    feats, clin = cohort(20)
+    spec = _spec(outcomes=[{"name": "y", "kind": "binary", "column": "outcome"}])
+    with pytest.raises(SettingsError, match=r"\['mets', 'none'\].*positive"):
+        build_table(feats, spec, clinical=clin)
+
+
+def test_inf_in_a_feature_is_a_clean_cli_error(tmp_path):
+    feats, clin = cohort(20)
+    feats.loc[4, "ct.original.stat.f02"] = np.inf
+    feats.to_csv(tmp_path / "f.csv", index=False)
+    clin.to_csv(tmp_path / "c.csv", index=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "radiomix.cli", "model", "--features", str(tmp_path / "f.csv"),
+         "--clinical", str(tmp_path / "c.csv"), "--target", "outcome", "--positive", "mets",
+         "--derived", ",".join(DERIVED), "--out", str(tmp_path / "o")],
+        capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1, proc.stderr
+    assert "Traceback" not in proc.stdout + proc.stderr
+    assert "ct.original.stat.f02" in proc.stderr and "infinite" in proc.stderr
+
+
+def test_a_wide_table_with_foreign_names_is_used_without_columns_flag(tmp_path):
+    rng = np.random.default_rng(0)
+    n = 24
+    y = np.array([0, 1] * (n // 2))
+    wide = pd.DataFrame(rng.normal(size=(n, 30)), columns=[f"feat_{i}" for i in range(30)])
+    wide["feat_0"] += 2 * y
+    wide.insert(0, "patient_id", [f"S{i}" for i in range(n)])
+    wide["label"] = y
+    wide.to_csv(tmp_path / "wide.csv", index=False)
+    from radiomix.analysis.adhoc import run_adhoc
+
+    doc = run_adhoc(tmp_path / "o", features=tmp_path / "wide.csv", target="label",
+                    outer=3, inner=2, repeats=1, bootstrap=50, report=False)
+    arm = doc["outcomes"][0]["arms"]["model"]
+    assert arm["n_columns"] == 30
+    assert "label" not in arm["columns"]
