@@ -55,9 +55,7 @@ def stability_command(
     tags: Annotated[Optional[str], typer.Option("--tags", help=TAGS_HELP)] = None,  # noqa: UP045
     seed: Annotated[int, typer.Option(help=SEED_HELP)] = 0,
     jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help=JOBS_HELP)] = 1,
-    threshold: Annotated[
-        float, typer.Option(min=-1.0, max=1.0, help=THRESHOLD_HELP)
-    ] = 0.75,
+    threshold: Annotated[float, typer.Option(min=-1.0, max=1.0, help=THRESHOLD_HELP)] = 0.75,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary table.")] = False,
 ) -> None:
     """Perturb every lesion, extract the perturbed study and write each feature's ICC(1,1)."""

@@ -12,7 +12,8 @@ ICC form: ICC(1,1) (Shrout & Fleiss 1979; McGraw & Wong 1996 "one-way random, si
 measures"), as prescribed by Zwanenburg et al. (2019): perturbations are random draws
 that are not the same fixed raters for every lesion, so rater effects cannot be separated
 from error. Its 95 % confidence interval is the F-distribution interval of the same
-references, computed by :func:`pingouin.intraclass_corr` (``Type == "ICC1"``).
+references (:func:`icc11`; the values of :func:`pingouin.intraclass_corr`, type ICC1, computed
+vectorised and unrounded).
 
 Outputs in ``OUT``:
 
@@ -45,7 +46,6 @@ import csv
 import json
 import logging
 import os
-import warnings
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -81,14 +81,21 @@ STABILITY_COLUMNS = (
 )
 
 
+PERTURB_FORMAT = 2
+"""Version of the perturbation code's output (in each sidecar: a change regenerates)."""
+
+
 @dataclass(frozen=True, slots=True)
-class _PairJob:
+class _CaseJob:
+    """All perturbations of one lesion and tag (the image is loaded once, the supervoxels
+    of the contour draws computed once)."""
+
     image: str
     mask: str
     label: int | None
-    out_dir: str
+    out_dirs: tuple[str, ...]
     tag: str
-    spec: str
+    specs: tuple[str, ...]
     seed: int
     case: str
 
@@ -154,63 +161,84 @@ def _signature(path: Path) -> list[Any]:
     return [str(path.resolve()), st.st_size, int(st.st_mtime_ns)]
 
 
-def _make_pair(job: _PairJob) -> str | None:
-    """Write one perturbed pair; returns an error message or None."""
+def _load_roi(job: _CaseJob) -> tuple[Any, Any]:
     import SimpleITK as sitk
 
     from radiomix.io.image import load_image, load_mask
+
+    image = load_image(job.image)
+    mask = load_mask(job.mask, image)
+    arr = sitk.GetArrayViewFromImage(mask)
+    if job.label is not None:
+        roi = arr == job.label
+        if not roi.any():
+            raise InputError(f"label {job.label} is absent from the mask")
+    else:
+        values = np.unique(arr)
+        values = values[values != 0]
+        if len(values) > 1:
+            raise InputError(
+                f"the mask has several labels ({', '.join(map(str, values[:5]))}); set "
+                "roi.label in the study file or a <tag>_label manifest column"
+            )
+        roi = arr != 0
+    if image.GetSize() != mask.GetSize():
+        raise InputError(
+            f"mask size {mask.GetSize()} differs from the image size {image.GetSize()}; "
+            "perturbations need the mask on the image grid"
+        )
+    binary = sitk.GetImageFromArray(roi.astype(np.uint8))
+    binary.CopyInformation(mask)
+    return image, binary
+
+
+def _make_case(job: _CaseJob) -> list[str | None]:
+    """Write every perturbed pair of one lesion and tag; one error message (or None) each."""
+    import SimpleITK as sitk
+
     from radiomix.process.perturb import perturb_case
 
-    out = Path(job.out_dir)
-    img_out, mask_out = out / f"{job.tag}_image.nii.gz", out / f"{job.tag}_mask.nii.gz"
-    side = out / f"{job.tag}.json"
+    results: list[str | None] = []
+    loaded: tuple[Any, Any] | None = None
+    cache: dict[str, object] = {}
     try:
+        sources = {"image": _signature(Path(job.image)), "mask": _signature(Path(job.mask))}
+    except OSError as exc:
+        return [f"{job.case}: input cannot be read ({exc})"] * len(job.specs)
+    for spec, folder in zip(job.specs, job.out_dirs, strict=True):
+        out = Path(folder)
+        img_out, mask_out = out / f"{job.tag}_image.nii.gz", out / f"{job.tag}_mask.nii.gz"
+        side = out / f"{job.tag}.json"
         want = {
-            "spec": job.spec,
+            "format": PERTURB_FORMAT,
+            "spec": spec,
             "seed": job.seed,
             "label": job.label,
-            "image": _signature(Path(job.image)),
-            "mask": _signature(Path(job.mask)),
+            **sources,
         }
         if side.is_file() and img_out.is_file() and mask_out.is_file():
             try:
                 if json.loads(side.read_text()) == want:
-                    return None
+                    results.append(None)
+                    continue
             except (OSError, ValueError):
                 pass
-        image = load_image(job.image)
-        mask = load_mask(job.mask, image)
-        arr = sitk.GetArrayViewFromImage(mask)
-        if job.label is not None:
-            roi = arr == job.label
-            if not roi.any():
-                raise InputError(f"label {job.label} is absent from the mask")
-        else:
-            values = np.unique(arr)
-            values = values[values != 0]
-            if len(values) > 1:
-                raise InputError(
-                    f"the mask has several labels ({', '.join(map(str, values[:5]))}); set "
-                    "roi.label in the study file or a <tag>_label manifest column"
-                )
-            roi = arr != 0
-        binary = sitk.GetImageFromArray(roi.astype(np.uint8))
-        binary.CopyInformation(mask)
-        if image.GetSize() != mask.GetSize():
-            raise InputError(
-                f"mask size {mask.GetSize()} differs from the image size {image.GetSize()}; "
-                "perturbations need the mask on the image grid"
+        try:
+            if loaded is None:
+                loaded = _load_roi(job)
+            new_img, new_mask = perturb_case(
+                *loaded, spec, seed=job.seed, case=job.case, cache=cache
             )
-        new_img, new_mask = perturb_case(image, binary, job.spec, seed=job.seed, case=job.case)
-        out.mkdir(parents=True, exist_ok=True)
-        for img, path in ((new_img, img_out), (new_mask, mask_out)):
-            tmp = path.with_name(path.name.replace(".nii.gz", ".tmp.nii.gz"))
-            sitk.WriteImage(img, str(tmp), True)
-            os.replace(tmp, path)
-        side.write_text(json.dumps(want))
-        return None
-    except InputError as exc:
-        return f"{job.case} {job.tag} {job.spec}: {exc}"
+            out.mkdir(parents=True, exist_ok=True)
+            for img, path in ((new_img, img_out), (new_mask, mask_out)):
+                tmp = path.with_name(path.name.replace(".nii.gz", ".tmp.nii.gz"))
+                sitk.WriteImage(img, str(tmp), True)
+                os.replace(tmp, path)
+            side.write_text(json.dumps(want))
+            results.append(None)
+        except InputError as exc:
+            results.append(f"{job.case} {spec}: {exc}")
+    return results
 
 
 def prepare_perturbed_study(
@@ -292,58 +320,64 @@ def prepare_perturbed_study(
         rows = [r for r in rows if r.patient_id in set(keep)]
     out = Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
-    jobs_list: list[_PairJob] = []
+    jobs_list: list[_CaseJob] = []
     manifest_rows: list[dict[str, str]] = []
     errors: list[str] = []
     for row in rows:
+        entries = []
         for p in specs:
-            folder = out / "perturbed" / row.patient_id / row.lesion_id / p.slug
-            entry = {
-                "patient_id": row.patient_id,
-                "lesion_id": f"{row.lesion_id}{LESION_SEP}{p.slug}",
-                "source_lesion": row.lesion_id,
-                "perturbation": p.spec,
-            }
-            for tag in chosen:
-                ti = row.inputs.get(tag)
-                if ti is None or ti.problem is not None or ti.image is None or ti.mask is None:
+            entries.append(
+                {
+                    "patient_id": row.patient_id,
+                    "lesion_id": f"{row.lesion_id}{LESION_SEP}{p.slug}",
+                    "source_lesion": row.lesion_id,
+                    "perturbation": p.spec,
+                }
+            )
+        folders = [out / "perturbed" / row.patient_id / row.lesion_id / p.slug for p in specs]
+        for tag in chosen:
+            ti = row.inputs.get(tag)
+            if ti is None or ti.problem is not None or ti.image is None or ti.mask is None:
+                for entry in entries:
                     entry[f"{tag}_image"] = entry[f"{tag}_mask"] = ""
-                    if ti is not None and ti.problem:
-                        errors.append(f"{row.patient_id}/{row.lesion_id} {tag}: {ti.problem}")
-                    continue
-                label = ti.label if ti.label is not None else study.settings.tags[tag].roi.label
-                jobs_list.append(
-                    _PairJob(
-                        image=str(ti.image),
-                        mask=str(ti.mask),
-                        label=label,
-                        out_dir=str(folder),
-                        tag=tag,
-                        spec=p.spec,
-                        seed=seed,
-                        case=f"{row.patient_id}/{row.lesion_id}/{tag}",
-                    )
+                if ti is not None and ti.problem:
+                    errors.append(f"{row.patient_id}/{row.lesion_id} {tag}: {ti.problem}")
+                continue
+            label = ti.label if ti.label is not None else study.settings.tags[tag].roi.label
+            jobs_list.append(
+                _CaseJob(
+                    image=str(ti.image),
+                    mask=str(ti.mask),
+                    label=label,
+                    out_dirs=tuple(str(f) for f in folders),
+                    tag=tag,
+                    specs=tuple(p.spec for p in specs),
+                    seed=seed,
+                    case=f"{row.patient_id}/{row.lesion_id}/{tag}",
                 )
+            )
+            for entry, folder in zip(entries, folders, strict=True):
                 rel = folder.relative_to(out)
                 entry[f"{tag}_image"] = str(rel / f"{tag}_image.nii.gz")
                 entry[f"{tag}_mask"] = str(rel / f"{tag}_mask.nii.gz")
                 if ti.organ is not None:
                     entry[f"{tag}_organ"] = str(ti.organ)
-            manifest_rows.append(entry)
+        manifest_rows.extend(entries)
     if jobs > 1 and len(jobs_list) > 1:
         with ProcessPoolExecutor(max_workers=min(jobs, len(jobs_list))) as pool:
-            messages = list(pool.map(_make_pair, jobs_list, chunksize=1))
+            messages = list(pool.map(_make_case, jobs_list, chunksize=1))
     else:
-        messages = [_make_pair(j) for j in jobs_list]
-    failed_dirs = set()
-    for job, msg in zip(jobs_list, messages, strict=True):
-        if msg is not None:
-            errors.append(msg)
-            failed_dirs.add((job.out_dir, job.tag))
+        messages = [_make_case(j) for j in jobs_list]
+    failed: set[tuple[str, str]] = set()
+    for job, msgs in zip(jobs_list, messages, strict=True):
+        for folder, msg in zip(job.out_dirs, msgs, strict=True):
+            if msg is not None:
+                errors.append(msg)
+                failed.add((str(Path(folder).relative_to(out)), job.tag))
     for entry in manifest_rows:  # a pair that failed has no files: leave its cells empty
         for tag in chosen:
             cell = entry.get(f"{tag}_image")
-            if cell and (str(out / Path(cell).parent), tag) in failed_dirs:
+            if cell and (str(Path(cell).parent), tag) in failed:
                 entry[f"{tag}_image"] = entry[f"{tag}_mask"] = ""
     header = list(dict.fromkeys(k for e in manifest_rows for k in e))
     with (out / "manifest.csv").open("w", newline="", encoding="utf-8") as fh:
@@ -375,31 +409,58 @@ def prepare_perturbed_study(
     return study_path, errors
 
 
-def _icc1_pingouin(long: pd.DataFrame, k: int) -> tuple[float, float, float]:
-    """ICC(1,1) from pingouin and its 95 % F interval, unrounded.
+def icc11(wide: np.ndarray) -> tuple[float, float, float]:
+    """ICC(1,1) and its 95 % confidence interval of one (lesions x perturbations) table.
 
-    pingouin reports the interval rounded to two decimals, too coarse for a 0.75 cut-off,
-    so the bounds are recomputed from its F statistic and degrees of freedom with the same
-    formula (Shrout & Fleiss 1979; McGraw & Wong 1996, case 1).
+    Parameters
+    ----------
+    wide : (n, k) ndarray of float
+        Complete ratings: ``n >= 2`` lesions (targets), ``k >= 2`` perturbations (raters).
+
+    Returns
+    -------
+    icc, ci_low, ci_high : float
+        NaN when the ratings are constant; 1, 1, 1 when no lesion varies over the
+        perturbations but lesions differ.
+
+    Notes
+    -----
+    One-way random-effects model, single measures (Shrout & Fleiss 1979, case 1; McGraw &
+    Wong 1996, ICC(1)):
+
+    .. math::
+
+        ICC(1,1) = \\frac{MS_R - MS_W}{MS_R + (k-1) MS_W}, \\quad
+        F = MS_R / MS_W,
+
+    with the interval :math:`F_L = F / F_{0.975}(n-1, n(k-1))`,
+    :math:`F_U = F \\, F_{0.975}(n(k-1), n-1)`, bounds :math:`(F_\\cdot - 1) /
+    (F_\\cdot + k - 1)`. The same numbers as :func:`pingouin.intraclass_corr` (type ICC1),
+    whose interval is rounded to two decimals (too coarse for a 0.75 cut-off) and whose
+    pandas ANOVA costs about 0.1 s per feature; ``tests/model/test_stability_icc.py``
+    checks the agreement.
     """
-    import pingouin as pg
     from scipy.stats import f as f_dist
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        res = pg.intraclass_corr(
-            data=long, targets="lesion", raters="perturbation", ratings="value"
-        )
-    kinds = res["Type"].astype(str)
-    row = res.loc[kinds.isin(["ICC1", "ICC(1,1)"])].iloc[0]
-    f_obs, df1, df2 = float(row["F"]), float(row["df1"]), float(row["df2"])
-    if np.isinf(f_obs) and f_obs > 0:  # no variation within any lesion: perfect agreement
+    x = np.asarray(wide, dtype=np.float64)
+    n, k = x.shape
+    if n < 2 or k < 2 or not np.all(np.isfinite(x)) or np.ptp(x) == 0:
+        return float("nan"), float("nan"), float("nan")
+    row_means = x.mean(axis=1)
+    ms_r = k * np.sum((row_means - x.mean()) ** 2) / (n - 1)
+    ms_w = np.sum((x - row_means[:, None]) ** 2) / (n * (k - 1))
+    # relative to the data's scale, a within-lesion spread of rounding size is none at all
+    if ms_w <= 1e-28 * max(ms_r, 1e-300):
         return 1.0, 1.0, 1.0
-    f_lo = f_obs / f_dist.ppf(0.975, df1, df2)
-    f_hi = f_obs * f_dist.ppf(0.975, df2, df1)
-    lo = (f_lo - 1.0) / (f_lo + k - 1.0)
-    hi = (f_hi - 1.0) / (f_hi + k - 1.0)
-    return float(row["ICC"]), float(lo), float(hi)
+    icc = (ms_r - ms_w) / (ms_r + (k - 1) * ms_w)
+    f_obs = ms_r / ms_w
+    f_lo = f_obs / f_dist.ppf(0.975, n - 1, n * (k - 1))
+    f_hi = f_obs * f_dist.ppf(0.975, n * (k - 1), n - 1)
+    return (
+        float(icc),
+        float((f_lo - 1.0) / (f_lo + k - 1.0)),
+        float((f_hi - 1.0) / (f_hi + k - 1.0)),
+    )
 
 
 def feature_icc(
@@ -437,8 +498,7 @@ def feature_icc(
 
     .. math:: ICC(1,1) = \\frac{MS_R - MS_W}{MS_R + (k - 1) MS_W}
 
-    (Shrout & Fleiss 1979, case 1). The interval is the F interval of the same paper, as
-    computed by :func:`pingouin.intraclass_corr`.
+    (Shrout & Fleiss 1979, case 1); see :func:`icc11`.
     """
     from radiomix.model.columns import FeatureName
 
@@ -448,30 +508,31 @@ def feature_icc(
             f"the table lacks the column(s) {', '.join(missing)}; pass the features.parquet "
             "of a study derived by prepare_perturbed_study (or name the columns)"
         )
-    cols = list(features) if features is not None else [
-        c for c in table.columns if FeatureName.parse(c) is not None
-    ]
-    key = table[list(lesion)].astype(str).agg("/".join, axis=1)
-    n_pert = table[perturbation].nunique()
-    out: list[dict[str, Any]] = []
-    for col in cols:
-        name = FeatureName.parse(col)
-        values = pd.to_numeric(table[col], errors="coerce")
-        long = pd.DataFrame(
-            {
-                "lesion": key.to_numpy(),
-                "perturbation": table[perturbation].astype(str).to_numpy(),
-                "value": values.to_numpy(dtype=np.float64),
-            }
+    cols = (
+        list(features)
+        if features is not None
+        else [c for c in table.columns if FeatureName.parse(c) is not None]
+    )
+    key = table[list(lesion)].astype(str).agg("/".join, axis=1).to_numpy()
+    pert = table[perturbation].astype(str).to_numpy()
+    dup = pd.Series(list(zip(key, pert, strict=True))).duplicated()
+    if dup.any():
+        k0, p0 = key[int(np.flatnonzero(dup)[0])], pert[int(np.flatnonzero(dup)[0])]
+        raise InputError(
+            f"lesion {k0} has perturbation {p0!r} more than once; one row per lesion and "
+            "perturbation"
         )
-        wide = long.pivot_table(
-            index="lesion", columns="perturbation", values="value", aggfunc="first", dropna=False
-        ).reindex(columns=sorted(long["perturbation"].unique()))
-        wide = wide.dropna(axis=0, how="any")
-        icc = lo = hi = float("nan")
-        if len(wide) >= 2 and wide.shape[1] >= 2 and np.ptp(wide.to_numpy()) > 0:
-            stacked = wide.stack().rename("value").reset_index()
-            icc, lo, hi = _icc1_pingouin(stacked, wide.shape[1])
+    lesions, li = np.unique(key, return_inverse=True)
+    perts, pi = np.unique(pert, return_inverse=True)
+    values = table[cols].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
+    cube = np.full((len(lesions), len(perts), len(cols)), np.nan)
+    cube[li, pi, :] = values
+    out: list[dict[str, Any]] = []
+    for j, col in enumerate(cols):
+        name = FeatureName.parse(col)
+        wide = cube[:, :, j]
+        wide = wide[np.all(np.isfinite(wide), axis=1)]
+        icc, lo, hi = icc11(wide)
         out.append(
             {
                 "feature": col,
@@ -482,7 +543,7 @@ def feature_icc(
                 "ci_low": lo,
                 "ci_high": hi,
                 "n_lesions": len(wide),
-                "n_perturbations": int(wide.shape[1]) if len(wide) else int(n_pert),
+                "n_perturbations": len(perts),
                 "icc_form": ICC_FORM,
             }
         )

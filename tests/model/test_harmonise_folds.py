@@ -47,9 +47,7 @@ def _oof_auc(pipe: Pipeline, table: pd.DataFrame, y: np.ndarray) -> float:
 
 
 def _centre_pipe(model, combat: bool) -> Pipeline:
-    steps = [("combat", ComBatHarmoniser("centre"))] if combat else [
-        ("drop", _DropCentre())
-    ]
+    steps = [("combat", ComBatHarmoniser("centre"))] if combat else [("drop", _DropCentre())]
     return Pipeline([*steps, ("scale", StandardScaler()), ("model", model)])
 
 
@@ -146,7 +144,8 @@ def test_no_whole_table_shortcut():
     """The module offers only the transformer: no function that harmonises all rows at once."""
     public = [n for n in dir(harmonise) if not n.startswith("_")]
     callables = {
-        n for n in public
+        n
+        for n in public
         if callable(getattr(harmonise, n))
         and getattr(getattr(harmonise, n), "__module__", "") == harmonise.__name__
     }

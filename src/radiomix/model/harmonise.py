@@ -58,8 +58,13 @@ UnseenBatch = Literal["error", "passthrough"]
 
 
 def _eb_batch(
-    z: np.ndarray, gamma_hat: np.ndarray, delta_hat: np.ndarray, n: np.ndarray, *,
-    max_iter: int, tol: float,
+    z: np.ndarray,
+    gamma_hat: np.ndarray,
+    delta_hat: np.ndarray,
+    n: np.ndarray,
+    *,
+    max_iter: int,
+    tol: float,
 ) -> tuple[np.ndarray, np.ndarray, bool]:
     """Empirical-Bayes estimates of one batch (Johnson et al. 2007, eqs. 3.1-3.2).
 
@@ -274,8 +279,7 @@ class ComBatHarmoniser(TransformerMixin, BaseEstimator):
         reserved = {self.batch, *self.covariates}
         if isinstance(self.features, str):
             cols = [
-                c for c in X.columns
-                if c not in reserved and column_block(str(c)) != "clinical"
+                c for c in X.columns if c not in reserved and column_block(str(c)) != "clinical"
             ]
             if not cols:
                 raise InputError(
@@ -297,9 +301,7 @@ class ComBatHarmoniser(TransformerMixin, BaseEstimator):
                 )
         bad = [c for c in cols if not pd.api.types.is_numeric_dtype(X[c])]
         if bad:
-            raise InputError(
-                f"feature column(s) {', '.join(map(repr, bad[:5]))} are not numeric"
-            )
+            raise InputError(f"feature column(s) {', '.join(map(repr, bad[:5]))} are not numeric")
         return cols
 
     # ------------------------------------------------------------------ fit
@@ -386,7 +388,8 @@ class ComBatHarmoniser(TransformerMixin, BaseEstimator):
                 gamma_hat[k] = np.nanmean(zb, axis=0)
                 delta_hat[k] = np.nanvar(zb, axis=0, ddof=1)
         usable = (
-            np.isfinite(var_pooled) & (var_pooled > 0)
+            np.isfinite(var_pooled)
+            & (var_pooled > 0)
             & np.all(np.isfinite(delta_hat) & (delta_hat > 0), axis=0)
             & np.all(n_obs >= 2, axis=0)
         )
@@ -394,7 +397,8 @@ class ComBatHarmoniser(TransformerMixin, BaseEstimator):
         if self.passthrough_features_:
             log.info(
                 "ComBat leaves %d feature(s) unchanged (constant overall or within a centre): %s",
-                len(self.passthrough_features_), ", ".join(self.passthrough_features_[:5]),
+                len(self.passthrough_features_),
+                ", ".join(self.passthrough_features_[:5]),
             )
         gamma_star = gamma_hat.copy()
         delta_star = delta_hat.copy()
@@ -403,14 +407,20 @@ class ComBatHarmoniser(TransformerMixin, BaseEstimator):
             for k, level in enumerate(levels):
                 zb = Z[batch == level][:, usable]
                 g, d, ok = _eb_batch(
-                    zb, gamma_hat[k, usable], delta_hat[k, usable], n_obs[k, usable],
-                    max_iter=self.max_iter, tol=self.tol,
+                    zb,
+                    gamma_hat[k, usable],
+                    delta_hat[k, usable],
+                    n_obs[k, usable],
+                    max_iter=self.max_iter,
+                    tol=self.tol,
                 )
                 gamma_star[k, usable], delta_star[k, usable] = g, d
                 converged &= ok
             if not converged:
-                log.warning("ComBat empirical-Bayes estimates did not converge in %d iterations",
-                            self.max_iter)
+                log.warning(
+                    "ComBat empirical-Bayes estimates did not converge in %d iterations",
+                    self.max_iter,
+                )
         self.batches_ = levels.astype(object)
         self.features_ = cols
         self._usable = usable

@@ -12,7 +12,8 @@ grid) and returns a perturbed pair on the same grid. A perturbation is named by 
     added, or every ROI voxel within ``|D|`` mm of the background is removed.
 ``contour:K``
     Supervoxel-based contour randomisation, draw ``K`` (1, 2, ...): the image around the
-    ROI is over-segmented into supervoxels (:func:`skimage.segmentation.slic`) and each
+    ROI is over-segmented into supervoxels (:func:`skimage.segmentation.slic`, about
+    :data:`SUPERVOXEL_SIZE` voxels each) and each
     supervoxel enters the new ROI with probability equal to the fraction of it covered by
     the original ROI.
 ``rotation:A``
@@ -133,9 +134,7 @@ def parse_perturbation(spec: str) -> Perturbation:
                 f"unknown perturbation {spec!r}: kinds are {', '.join(KINDS)}{hint} "
                 "(write kind:value, e.g. volume:+1, contour:1, rotation:5, noise:1)"
             )
-        raise SettingsError(
-            f"perturbation {spec!r} needs a number after ':' (e.g. {kind}:1)"
-        )
+        raise SettingsError(f"perturbation {spec!r} needs a number after ':' (e.g. {kind}:1)")
     kind, value = m.group(1), m.group(2)
     if kind == "original":
         if value is not None:
@@ -247,39 +246,66 @@ def _volume(roi: np.ndarray, spacing_zyx: tuple[float, ...], mm: float) -> np.nd
     return out
 
 
-def _contour(
-    img: np.ndarray, roi: np.ndarray, spacing_zyx: tuple[float, ...], rng: np.random.Generator
-) -> np.ndarray:
+SUPERVOXEL_SIZE = 100
+"""Voxels per supervoxel of the contour randomisation (over the ROI's bounding box)."""
+SUPERVOXEL_COMPACTNESS = 0.5
+"""SLIC compactness on intensities scaled by the ROI's 5-95 % range (0.5 follows edges of
+the tumour while keeping supervoxels compact; lower values let noise shape them)."""
+
+
+def supervoxels(
+    img: np.ndarray, roi: np.ndarray, spacing_zyx: tuple[float, ...]
+) -> tuple[tuple[slice, ...], np.ndarray, np.ndarray]:
+    """SLIC supervoxels of the ROI's bounding box (3-voxel margin) and their ROI coverage.
+
+    Returns
+    -------
+    box : tuple of slice
+        The bounding box in the image.
+    labels : ndarray of int
+        Supervoxel label of every voxel of the box.
+    fraction : ndarray of float
+        Fraction of each supervoxel that lies in the ROI.
+    """
     from skimage.segmentation import slic
 
     idx = np.argwhere(roi)
     lo = np.maximum(idx.min(0) - 3, 0)
     hi = np.minimum(idx.max(0) + 4, roi.shape)
-    box = tuple(slice(a, b) for a, b in zip(lo, hi, strict=True))
+    box = tuple(slice(int(a), int(b)) for a, b in zip(lo, hi, strict=True))
     sub = img[box].astype(np.float64)
     sub_roi = roi[box]
-    # about 300 voxels per supervoxel (at least 20 supervoxels over the box)
-    n_segments = max(20, round(sub.size / 300))
-    scale = float(np.percentile(sub[sub_roi], 95) - np.percentile(sub[sub_roi], 5)) or 1.0
+    n_segments = max(20, round(sub.size / SUPERVOXEL_SIZE))
+    inside = sub[sub_roi]
+    scale = float(np.percentile(inside, 95) - np.percentile(inside, 5)) or 1.0
     labels = slic(
         (sub - sub.min()) / scale,
         n_segments=n_segments,
-        compactness=0.05,
+        compactness=SUPERVOXEL_COMPACTNESS,
         spacing=np.asarray(spacing_zyx, dtype=np.float64),
         channel_axis=None,
         start_label=0,
         enforce_connectivity=True,
     )
     counts = np.bincount(labels.ravel())
-    inside = np.bincount(
+    covered = np.bincount(
         labels.ravel(), weights=sub_roi.ravel().astype(np.float64), minlength=len(counts)
     )
-    frac = np.divide(inside, counts, out=np.zeros_like(inside), where=counts > 0)
+    frac = np.divide(covered, counts, out=np.zeros_like(covered), where=counts > 0)
+    return box, labels, frac
+
+
+def _contour(
+    shape: tuple[int, ...],
+    sv: tuple[tuple[slice, ...], np.ndarray, np.ndarray],
+    rng: np.random.Generator,
+) -> np.ndarray:
+    box, labels, frac = sv
     keep = rng.random(len(frac)) < frac
     new_sub = keep[labels]
     if not new_sub.any():  # every draw failed: keep the best-covered supervoxel
         new_sub = labels == int(np.argmax(frac))
-    out = np.zeros_like(roi)
+    out = np.zeros(shape, dtype=bool)
     out[box] = new_sub
     return out
 
@@ -313,6 +339,7 @@ def perturb_case(
     *,
     seed: int = 0,
     case: str = "",
+    cache: dict[str, object] | None = None,
 ) -> tuple[sitk.Image, sitk.Image]:
     """Apply one perturbation to an image and its ROI mask.
 
@@ -328,6 +355,9 @@ def perturb_case(
         Seed of the random draws (contour randomisation, noise).
     case : str
         Case identifier mixed into the seed, so cases get independent draws.
+    cache : dict, optional
+        Reused across calls on the same image and mask: the supervoxels of the contour
+        randomisation are computed once and shared by every draw.
 
     Returns
     -------
@@ -353,7 +383,12 @@ def perturb_case(
     elif p.kind == "contour":
         for _ in range(int(p.value) - 1):  # draw K: skip the generators of earlier draws
             rng = np.random.default_rng(rng.integers(2**63))
-        new_roi = _contour(img, roi, tuple(image.GetSpacing()[::-1]), rng)
+        sv = cache.get("supervoxels") if cache is not None else None
+        if sv is None:
+            sv = supervoxels(img, roi, tuple(image.GetSpacing()[::-1]))
+            if cache is not None:
+                cache["supervoxels"] = sv
+        new_roi = _contour(roi.shape, sv, rng)  # type: ignore[arg-type]
     elif p.kind in ("rotation", "translation"):
         angle = p.value if p.kind == "rotation" else 0.0
         shift = p.value if p.kind == "translation" else 0.0
