@@ -1,13 +1,18 @@
-"""Survival metrics: C-index, time-dependent AUC, Kaplan–Meier by risk group, grouped CV.
+"""Survival evaluation: C-index, time-dependent AUC, calibration at a horizon, Kaplan–Meier
+by risk group, patient-grouped (nested) CV, hold-out and external validation.
 
 Risk scores are oriented so that *higher means earlier event* (a Cox linear predictor).
+Every survival curve a figure draws (Kaplan–Meier by group, observed vs predicted event
+probability) is computed here and returned as data; the report only draws it.
 """
 
 from __future__ import annotations
 
+import logging
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -20,11 +25,66 @@ from radiomix.evaluate.bootstrap import (
     percentile_interval,
     widen_interval,
 )
-from radiomix.evaluate.splits import check_groups, grouped_cv_splits
+from radiomix.evaluate.splits import (
+    Split,
+    centre_split,
+    check_groups,
+    grouped_cv_splits,
+    patient_holdout_split,
+)
 from radiomix.evaluate.validate import _rows, groups_fit_params, route_groups, single_blas_thread
 from radiomix.types import FloatArray
 
+log = logging.getLogger(__name__)
+
 MIN_AT_RISK = 10
+"""Fewest patients still at risk (time >= horizon) for a time-dependent AUC or a
+calibration at that horizon."""
+
+RefusalPolicy = Literal["raise", "record"]
+
+
+def event_prob_column(horizon: float) -> str:
+    """Name of the predictions column holding the predicted event probability by ``horizon``.
+
+    Examples
+    --------
+    >>> event_prob_column(2.0), event_prob_column(0.5)
+    ('event_prob_2', 'event_prob_0.5')
+    """
+    return f"event_prob_{float(horizon):g}"
+
+
+def horizon_refusal(
+    time: Any, event: Any, horizon: float, *, min_at_risk: int = MIN_AT_RISK
+) -> str | None:
+    """Why a time-dependent AUC or a calibration at ``horizon`` cannot be estimated, or None.
+
+    Refused when fewer than ``min_at_risk`` patients are still at risk
+    (:math:`T \\ge t`), or when there is no case (event by :math:`t`) or no control
+    (event-free after :math:`t`).
+
+    Examples
+    --------
+    >>> horizon_refusal([1, 2, 3, 4], [1, 1, 0, 0], 2.5, min_at_risk=2) is None
+    True
+    >>> horizon_refusal([1, 2, 3, 4], [1, 1, 0, 0], 3.5, min_at_risk=2)[:36]
+    'horizon 3.5: only 1 patient(s) still'
+    """
+    t = np.asarray(time, dtype=float).ravel()
+    e = np.asarray(event).ravel().astype(bool)
+    h = float(horizon)
+    n_at_risk = int(np.sum(t >= h))
+    if n_at_risk < min_at_risk:
+        return (
+            f"horizon {h:g}: only {n_at_risk} patient(s) still at risk (time >= {h:g}), "
+            f"fewer than {min_at_risk}; follow-up does not support this horizon, choose an "
+            f"earlier one (largest follow-up time {t.max():g})"
+        )
+    n_case, n_ctrl = int(np.sum(e & (t <= h))), int(np.sum(t > h))
+    if n_case == 0 or n_ctrl == 0:
+        return f"horizon {h:g}: {n_case} case(s), {n_ctrl} control(s); both are needed"
+    return None
 
 
 def _check(time: Any, risk: Any, event: Any) -> tuple[FloatArray, FloatArray, np.ndarray]:
@@ -168,20 +228,12 @@ def time_dependent_auc(
     Wm = None if W is None else np.atleast_2d(np.asarray(W, dtype=float))
     rows = []
     for h in hs:
+        reason = horizon_refusal(t, e, h, min_at_risk=min_at_risk)
+        if reason is not None:
+            raise InputError(reason)
         n_at_risk = int(np.sum(t >= h))
-        if n_at_risk < min_at_risk:
-            raise InputError(
-                f"horizon {h:g}: only {n_at_risk} patient(s) still at risk (time >= {h:g}), "
-                f"fewer than {min_at_risk}; follow-up does not support this horizon, choose an "
-                f"earlier one (largest follow-up time {t.max():g})"
-            )
         case = e & (t <= h)
         ctrl = t > h
-        if not case.any() or not ctrl.any():
-            raise InputError(
-                f"horizon {h:g}: {int(case.sum())} case(s), {int(ctrl.sum())} "
-                "control(s); both are needed"
-            )
         wc = np.where(case, omega, 0.0)
         M = conc * np.outer(wc, ctrl.astype(float))
         if Wm is None:
@@ -212,13 +264,23 @@ class KaplanMeierByRisk:
     groups : DataFrame
         ``group``, ``n``, ``events``, ``median_time`` (NaN when not reached).
     curves : dict of str to DataFrame
-        ``time``, ``survival``, ``ci_lower``, ``ci_upper`` of each group.
+        ``time``, ``survival``, ``ci_lower``, ``ci_upper`` of each group (a step function,
+        right-continuous, starting at time 0 with survival 1; 95 % log(-log) intervals).
     logrank_statistic, logrank_p : float
         Log-rank test across the groups (chi-squared, groups - 1 df).
     cutoffs : list of float
-        Risk thresholds between groups.
+        Risk thresholds between groups (for a per-fold training cut-off: each fold's).
     assignment : ndarray of str
         Group of each row.
+    at_risk : DataFrame
+        Numbers at risk under the plot: ``group``, ``time``, ``n_at_risk`` (:math:`T \\ge
+        t`), ``n_events`` and ``n_censored`` (cumulative, :math:`T \\le t`), one row per
+        group and requested time.
+    censored : DataFrame
+        Censoring marks: ``group``, ``time``, ``survival`` (the curve's value there), one row
+        per distinct censoring time of each group.
+    cutoff_source : str
+        Where the cut-offs come from (quantiles of the scored risk, or the training data).
     """
 
     groups: pd.DataFrame
@@ -227,6 +289,9 @@ class KaplanMeierByRisk:
     logrank_p: float
     cutoffs: list[float]
     assignment: np.ndarray = field(repr=False)
+    at_risk: pd.DataFrame = field(default_factory=pd.DataFrame)
+    censored: pd.DataFrame = field(default_factory=pd.DataFrame)
+    cutoff_source: str = "quantiles of the scored risk"
 
     def plot(self, *, time_label: str = "time", title: str | None = None) -> Any:
         """Kaplan–Meier figure (matplotlib ``Figure``, no pyplot state)."""
@@ -254,51 +319,31 @@ class KaplanMeierByRisk:
         return fig
 
 
-def km_by_risk_group(
-    time: Any,
-    risk: Any,
-    event: Any,
+def _km_groups(
+    t: FloatArray,
+    e: np.ndarray,
+    assign: np.ndarray,
+    labels: list[str],
+    cuts: list[float],
     *,
-    cutoffs: Sequence[float] | None = None,
-    n_groups: int = 2,
+    at_times: Sequence[float] | None,
+    cutoff_source: str,
 ) -> KaplanMeierByRisk:
-    """Split rows into risk groups and compare their Kaplan–Meier curves (log-rank test).
-
-    Parameters
-    ----------
-    time, risk, event : array-like of shape (n,)
-    cutoffs : sequence of float, optional
-        Risk thresholds (ascending). Take them from the *training* data (e.g. the training
-        median) when ``risk`` holds test predictions; by default the quantiles of ``risk``
-        into ``n_groups`` equal groups.
-    n_groups : int
-        Number of groups when ``cutoffs`` is not given.
-
-    Returns
-    -------
-    KaplanMeierByRisk
-    """
+    """Kaplan–Meier curve, numbers at risk and censoring marks of each assigned group."""
     from lifelines import KaplanMeierFitter
     from lifelines.statistics import multivariate_logrank_test
 
-    t, r, e = _check(time, risk, event)
-    if cutoffs is None:
-        if not (isinstance(n_groups, int) and n_groups >= 2):
-            raise InputError(f"n_groups must be an int >= 2; got {n_groups!r}")
-        cuts = list(np.quantile(r, np.arange(1, n_groups) / n_groups))
-    else:
-        cuts = sorted(float(c) for c in cutoffs)
-    k = np.searchsorted(np.asarray(cuts), r, side="right")
-    labels = (
-        ["low risk", "high risk"]
-        if len(cuts) == 1
-        else [f"risk group {i + 1}" for i in range(len(cuts) + 1)]
-    )
-    assign = np.asarray([labels[i] for i in k])
     present = [lab for lab in labels if (assign == lab).any()]
     if len(present) < 2:
         raise InputError(f"all rows fall in one risk group with cutoffs {cuts}")
-    rows, curves = [], {}
+    times = (
+        np.linspace(0.0, float(t.max()), 5)
+        if at_times is None
+        else np.asarray(at_times, dtype=float).ravel()
+    )
+    if times.size == 0 or not np.isfinite(times).all() or (times < 0).any():
+        raise InputError(f"at_times must be finite times >= 0; got {list(times)}")
+    rows, curves, risk_rows, cens_rows = [], {}, [], []
     for lab in present:
         m = assign == lab
         km = KaplanMeierFitter().fit(t[m], e[m], label=lab)
@@ -321,28 +366,271 @@ def km_by_risk_group(
                 "median_time": float(med) if np.isfinite(med) else np.nan,
             }
         )
+        tg, eg = t[m], e[m]
+        for tau in times:
+            risk_rows.append(
+                {
+                    "group": lab,
+                    "time": float(tau),
+                    "n_at_risk": int(np.sum(tg >= tau)),
+                    "n_events": int(np.sum(eg & (tg <= tau))),
+                    "n_censored": int(np.sum(~eg & (tg <= tau))),
+                }
+            )
+        ct = np.unique(tg[~eg])
+        idx = np.searchsorted(sf.index.to_numpy(dtype=float), ct, side="right") - 1
+        for c, k in zip(ct, idx, strict=True):
+            cens_rows.append({"group": lab, "time": float(c), "survival": float(sf.iloc[k])})
     test = multivariate_logrank_test(t, assign, e)
     return KaplanMeierByRisk(
-        pd.DataFrame(rows), curves, float(test.test_statistic), float(test.p_value), cuts, assign
+        pd.DataFrame(rows),
+        curves,
+        float(test.test_statistic),
+        float(test.p_value),
+        cuts,
+        assign,
+        pd.DataFrame(risk_rows, columns=["group", "time", "n_at_risk", "n_events", "n_censored"]),
+        pd.DataFrame(cens_rows, columns=["group", "time", "survival"]),
+        cutoff_source,
     )
+
+
+def km_by_risk_group(
+    time: Any,
+    risk: Any,
+    event: Any,
+    *,
+    cutoffs: Sequence[float] | None = None,
+    n_groups: int = 2,
+    at_times: Sequence[float] | None = None,
+) -> KaplanMeierByRisk:
+    """Split rows into risk groups and compare their Kaplan–Meier curves (log-rank test).
+
+    Parameters
+    ----------
+    time, risk, event : array-like of shape (n,)
+    cutoffs : sequence of float, optional
+        Risk thresholds (ascending). Take them from the *training* data (e.g. the training
+        median) when ``risk`` holds test predictions (:func:`km_by_training_cutoff`); by
+        default the quantiles of ``risk`` into ``n_groups`` equal groups.
+    n_groups : int
+        Number of groups when ``cutoffs`` is not given.
+    at_times : sequence of float, optional
+        Times of the numbers-at-risk table (default: 5 times evenly from 0 to the last).
+
+    Returns
+    -------
+    KaplanMeierByRisk
+    """
+    t, r, e = _check(time, risk, event)
+    if cutoffs is None:
+        if not (isinstance(n_groups, int) and n_groups >= 2):
+            raise InputError(f"n_groups must be an int >= 2; got {n_groups!r}")
+        cuts = list(np.quantile(r, np.arange(1, n_groups) / n_groups))
+        source = f"quantiles of the scored risk ({n_groups} equal groups)"
+    else:
+        cuts = sorted(float(c) for c in cutoffs)
+        source = "cut-offs given by the caller"
+    k = np.searchsorted(np.asarray(cuts), r, side="right")
+    labels = (
+        ["low risk", "high risk"]
+        if len(cuts) == 1
+        else [f"risk group {i + 1}" for i in range(len(cuts) + 1)]
+    )
+    assign = np.asarray([labels[i] for i in k])
+    return _km_groups(t, e, assign, labels, cuts, at_times=at_times, cutoff_source=source)
+
+
+def km_by_training_cutoff(
+    time: Any,
+    risk: Any,
+    event: Any,
+    cutoff: Any,
+    *,
+    at_times: Sequence[float] | None = None,
+) -> KaplanMeierByRisk:
+    """Kaplan–Meier curves of test rows split by a risk cut-off fixed on training data.
+
+    A row is "high risk" when its risk exceeds the cut-off, "low risk" otherwise. The cut-off
+    (e.g. the median risk of the training fold, :func:`training_cutoff`) never looks at the
+    test outcomes, so the log-rank test of the groups is an honest test-set result.
+
+    Parameters
+    ----------
+    time, risk, event : array-like of shape (n,)
+        Test rows.
+    cutoff : float or array-like of shape (n,)
+        One cut-off, or one per row (cross-validation: the cut-off of the fold that scored
+        the row).
+    at_times : sequence of float, optional
+        Times of the numbers-at-risk table.
+
+    Returns
+    -------
+    KaplanMeierByRisk
+        ``cutoffs`` lists the distinct cut-offs used.
+
+    Raises
+    ------
+    InputError
+        All rows on one side of the cut-off.
+    """
+    t, r, e = _check(time, risk, event)
+    cut = np.asarray(cutoff, dtype=float)
+    if cut.ndim > 1 or (cut.ndim == 1 and cut.size != t.size) or not np.isfinite(cut).all():
+        raise InputError(
+            f"cutoff must be one finite number or one per row ({t.size}); got shape {cut.shape}"
+        )
+    high = r > np.broadcast_to(cut, t.shape)
+    if high.all() or not high.any():
+        raise InputError(
+            f"all {t.size} rows fall {'above' if high.all() else 'at or below'} the training "
+            "cut-off; the Kaplan-Meier comparison needs both risk groups"
+        )
+    assign = np.where(high, "high risk", "low risk")
+    cuts = sorted({float(c) for c in np.atleast_1d(cut)})
+    return _km_groups(
+        t,
+        e,
+        assign,
+        ["low risk", "high risk"],
+        cuts,
+        at_times=at_times,
+        cutoff_source="training data (risk above the training median = high risk)",
+    )
+
+
+def training_cutoff(train_risk: Any, *, quantile: float = 0.5) -> float:
+    """Risk cut-off fixed on the training rows: the ``quantile`` of their predicted risk.
+
+    Examples
+    --------
+    >>> training_cutoff([0.1, 0.4, 0.2, 0.9])
+    0.30000000000000004
+    """
+    r = np.asarray(train_risk, dtype=float).ravel()
+    if r.size == 0 or not np.isfinite(r).all():
+        raise InputError("training risks must be finite and non-empty")
+    if not (0 < quantile < 1):
+        raise InputError(f"quantile must be in (0, 1); got {quantile!r}")
+    return float(np.quantile(r, quantile))
+
+
+def survival_calibration(
+    time: Any,
+    event: Any,
+    event_prob: Any,
+    horizon: float,
+    *,
+    n_groups: int = 3,
+    min_at_risk: int = MIN_AT_RISK,
+) -> pd.DataFrame:
+    """Calibration at a horizon: predicted vs Kaplan–Meier observed event probability by group.
+
+    Rows are divided into ``n_groups`` groups of (nearly) equal size by their predicted
+    probability of an event by ``horizon`` (tied predictions stay together). In each group
+    the observed probability is :math:`1 - \\hat S_{KM}(t)` with its 95 % log(-log)
+    interval (Greenwood), which accounts for censoring.
+
+    Parameters
+    ----------
+    time, event : array-like of shape (n,)
+    event_prob : array-like of shape (n,)
+        Predicted :math:`P(T \\le t \\mid x)`, e.g. from a Cox model with a Breslow
+        baseline of the training fold (:func:`survival_cv` writes it in the
+        :func:`event_prob_column` of its predictions).
+    horizon : float
+    n_groups : int >= 1
+    min_at_risk : int
+        The horizon is refused (:func:`horizon_refusal`) with fewer patients at risk.
+
+    Returns
+    -------
+    DataFrame
+        One row per group (lowest predicted risk first): ``horizon``, ``group``, ``n``,
+        ``n_events`` (by the horizon), ``n_at_risk`` (at the horizon), ``predicted`` (mean
+        predicted probability), ``observed``, ``observed_ci_low``, ``observed_ci_high``
+        (NaN where the group's follow-up ends before the horizon).
+
+    Raises
+    ------
+    InputError
+        Refused horizon, probabilities outside [0, 1], or bad ``n_groups``.
+
+    References
+    ----------
+    Royston P, Altman DG. External validation of a Cox prognostic model: principles and
+    methods. BMC Med Res Methodol 2013;13:33.
+    """
+    from lifelines import KaplanMeierFitter
+
+    t, p, e = _check(time, event_prob, event)
+    if not ((p >= 0) & (p <= 1)).all():
+        raise InputError("event_prob must be probabilities in [0, 1]")
+    if not (isinstance(n_groups, (int, np.integer)) and 1 <= n_groups <= t.size):
+        raise InputError(f"n_groups must be an int in [1, {t.size}]; got {n_groups!r}")
+    h = float(horizon)
+    reason = horizon_refusal(t, e, h, min_at_risk=min_at_risk)
+    if reason is not None:
+        raise InputError(f"calibration refused: {reason}")
+    if n_groups == 1:
+        code = np.zeros(t.size, dtype=int)
+    else:
+        code = pd.qcut(p, n_groups, labels=False, duplicates="drop").astype(int)
+    rows = []
+    for k, grp in enumerate(np.unique(code)):
+        m = code == grp
+        tg, eg = t[m], e[m]
+        row = {
+            "horizon": h,
+            "group": k + 1,
+            "n": int(m.sum()),
+            "n_events": int(np.sum(eg & (tg <= h))),
+            "n_at_risk": int(np.sum(tg >= h)),
+            "predicted": float(p[m].mean()),
+            "observed": np.nan,
+            "observed_ci_low": np.nan,
+            "observed_ci_high": np.nan,
+        }
+        if tg.max() >= h:
+            km = KaplanMeierFitter().fit(tg, eg)
+            surv = float(km.survival_function_at_times(h).iloc[0])
+            ci = km.confidence_interval_survival_function_
+            at = ci.loc[ci.index <= h].iloc[-1]
+            row.update(
+                observed=1.0 - surv,
+                observed_ci_low=1.0 - float(at.iloc[1]),
+                observed_ci_high=1.0 - float(at.iloc[0]),
+            )
+        rows.append(row)
+    return pd.DataFrame(rows)
 
 
 @dataclass
 class SurvivalEvaluation:
-    """Out-of-fold risk scores of a survival model with C-index and time-dependent AUCs.
+    """Risk scores of a survival model on patients it never saw, with C-index and td-AUCs.
 
     Attributes
     ----------
     scheme : str
     metrics : DataFrame
         ``metric`` (``c_index``, ``td_auc``), ``horizon``, ``estimate``, ``ci_low``,
-        ``ci_high``, ``n_boot`` (``n_at_risk`` for the AUCs).
+        ``ci_high``, ``n_boot`` (``n_at_risk`` for the AUCs; ``refused``: the reason a
+        horizon was refused, with ``on_refused_horizon="record"``).
     predictions : DataFrame
-        Out-of-fold risk of every row in every repeat.
+        Risk of every scored row in every repeat (out-of-fold, or the test rows of a single
+        split): ``row``, ``patient_id``, ``time``, ``event``, ``repeat``, ``fold``,
+        ``risk``, ``risk_cutoff`` (median risk of the training rows of the model that
+        scored the row) and, per horizon, :func:`event_prob_column` (predicted event
+        probability by the horizon from a Breslow baseline of those training rows).
     settings : dict
     folds : DataFrame
-        One row per outer fold: ``repeat``, ``fold``, ``n_train``, ``n_test``,
-        ``n_test_patients``, ``best_params`` (empty without a tuning grid).
+        One row per fitted model: ``repeat``, ``fold``, ``n_train``, ``n_test``,
+        ``n_test_patients``, ``best_params`` (empty without a tuning grid),
+        ``failed_candidates`` (grid points whose fit failed in the inner loop),
+        ``risk_cutoff``.
+    model : estimator or None
+        The fitted model of a single split (hold-out, external); None for CV.
     """
 
     scheme: str
@@ -350,6 +638,7 @@ class SurvivalEvaluation:
     predictions: pd.DataFrame
     settings: dict[str, Any]
     folds: pd.DataFrame = field(default_factory=pd.DataFrame)
+    model: Any = field(default=None, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable summary."""
@@ -361,6 +650,48 @@ class SurvivalEvaluation:
             "folds": [{k: _py(v) for k, v in r.items()} for r in self.folds.to_dict("records")],
             "settings": {k: _py(v) for k, v in self.settings.items()},
         }
+
+    def _repeat(self, repeat: int) -> pd.DataFrame:
+        pred = self.predictions[self.predictions["repeat"] == repeat]
+        if pred.empty:
+            raise InputError(f"no predictions for repeat {repeat!r}")
+        return pred
+
+    def calibration(
+        self, horizon: float, *, n_groups: int = 3, repeat: int = 0, min_at_risk: int | None = None
+    ) -> pd.DataFrame:
+        """:func:`survival_calibration` of the predictions of one repeat at ``horizon``.
+
+        Raises
+        ------
+        InputError
+            ``horizon`` was not among the evaluated horizons, or is refused.
+        """
+        pred = self._repeat(repeat)
+        col = event_prob_column(horizon)
+        if col not in pred.columns:
+            raise InputError(
+                f"no predicted probabilities at horizon {horizon:g}; evaluated horizons: "
+                f"{self.settings.get('horizons', [])}"
+            )
+        return survival_calibration(
+            pred["time"],
+            pred["event"],
+            pred[col],
+            horizon,
+            n_groups=n_groups,
+            min_at_risk=self.settings.get("min_at_risk", MIN_AT_RISK)
+            if min_at_risk is None
+            else min_at_risk,
+        )
+
+    def km(self, *, repeat: int = 0, at_times: Sequence[float] | None = None) -> KaplanMeierByRisk:
+        """:func:`km_by_training_cutoff` of one repeat: each row split at the median risk of
+        the training rows of the model that scored it."""
+        pred = self._repeat(repeat)
+        return km_by_training_cutoff(
+            pred["time"], pred["risk"], pred["event"], pred["risk_cutoff"], at_times=at_times
+        )
 
 
 def c_index_scorer(estimator: BaseEstimator, X: Any, y: Any) -> float:
@@ -412,14 +743,18 @@ def fit_survival_tuned(
     -------
     estimator
         The fitted clone, or the fitted ``GridSearchCV`` (``best_params_``,
-        ``best_estimator_``).
+        ``best_estimator_``, ``failed_params_``).
+
+    A grid point whose fit fails in an inner fold (e.g. a Cox penalty too small to
+    converge) scores NaN and is skipped; the skipped points are logged and listed in the
+    search's ``failed_params_``.
 
     Raises
     ------
     MissingGroupsError
         ``groups`` is None.
     InputError
-        Fewer patients than inner folds.
+        Fewer patients than inner folds, or every grid point failed.
     """
     from sklearn.model_selection import GridSearchCV, StratifiedGroupKFold
 
@@ -447,9 +782,194 @@ def fit_survival_tuned(
         scoring=c_index_scorer,
         cv=folds,
         refit=True,
-        error_score="raise",
+        error_score=np.nan,
     )
-    return search.fit(X, y, **fit_params)
+    from sklearn.exceptions import FitFailedWarning
+
+    with warnings.catch_warnings():  # failures are counted and logged below
+        warnings.filterwarnings("ignore", category=FitFailedWarning)
+        warnings.filterwarnings("ignore", message="One or more of the test scores are non-finite")
+        try:
+            search.fit(X, y, **fit_params)
+        except ValueError as exc:  # sklearn: "All the N fits failed"
+            if "fits failed" not in str(exc):
+                raise
+            raise InputError(
+                "every point of the tuning grid failed to fit in the inner loop: "
+                f"{str(exc).strip().splitlines()[-1][:300]}"
+            ) from exc
+    scores = search.cv_results_["mean_test_score"]
+    failed = [p for p, sc in zip(search.cv_results_["params"], scores, strict=True) if np.isnan(sc)]
+    if failed:
+        log.warning(
+            "tuning: %d of %d grid point(s) failed in an inner fold and were skipped: %s",
+            len(failed),
+            len(scores),
+            failed[:5],
+        )
+    search.failed_params_ = failed
+    return search
+
+
+def _survival_fits(
+    estimator: BaseEstimator,
+    X: Any,
+    t: FloatArray,
+    e: np.ndarray,
+    g: np.ndarray,
+    splits: Sequence[Split],
+    *,
+    horizons: Sequence[float],
+    param_grid: Mapping[str, Sequence[Any]] | None,
+    inner_splits: int,
+    random_state: int,
+) -> tuple[pd.DataFrame, list[dict[str, Any]], list[BaseEstimator]]:
+    """Fit (tuned) on each split's training rows, score its test rows: risk, the training
+    median cut-off and the event probabilities by each horizon (Breslow baseline of the
+    training rows)."""
+    from radiomix.model.survival import baseline_at, breslow_baseline_survival
+
+    pred_rows: list[pd.DataFrame] = []
+    fold_rows: list[dict[str, Any]] = []
+    models: list[BaseEstimator] = []
+    for sp in splits:
+        model = fit_survival_tuned(
+            estimator,
+            _rows(X, sp.train),
+            t[sp.train],
+            e[sp.train],
+            groups=g[sp.train],
+            param_grid=param_grid,
+            inner_splits=inner_splits,
+            random_state=random_state + 1000 * sp.repeat + sp.fold,
+        )
+        risk = np.asarray(model.predict(_rows(X, sp.test)), dtype=float)
+        risk_train = np.asarray(model.predict(_rows(X, sp.train)), dtype=float)
+        cut = training_cutoff(risk_train)
+        frame = pd.DataFrame(
+            {
+                "row": sp.test,
+                "patient_id": g[sp.test],
+                "time": t[sp.test],
+                "event": e[sp.test].astype(int),
+                "repeat": sp.repeat,
+                "fold": sp.fold,
+                "risk": risk,
+                "risk_cutoff": cut,
+            }
+        )
+        if len(horizons):
+            s0 = baseline_at(
+                breslow_baseline_survival(t[sp.train], e[sp.train], risk_train), horizons
+            )
+            with np.errstate(over="ignore"):
+                surv = s0[None, :] ** np.exp(risk)[:, None]
+            for k, h in enumerate(horizons):
+                frame[event_prob_column(h)] = 1.0 - surv[:, k]
+        pred_rows.append(frame)
+        fold_rows.append(
+            {
+                "repeat": sp.repeat,
+                "fold": sp.fold,
+                "n_train": int(sp.train.size),
+                "n_test": int(sp.test.size),
+                "n_test_patients": int(np.unique(g[sp.test]).size),
+                "best_params": dict(getattr(model, "best_params_", {})),
+                "failed_candidates": list(getattr(model, "failed_params_", [])),
+                "risk_cutoff": cut,
+            }
+        )
+        models.append(model)
+    return pd.concat(pred_rows, ignore_index=True), fold_rows, models
+
+
+def _survival_metrics(
+    t: FloatArray,
+    e: np.ndarray,
+    g: np.ndarray,
+    risks: FloatArray,
+    *,
+    horizons: Sequence[float],
+    n_bootstrap: int,
+    min_at_risk: int,
+    random_state: int,
+    cross_validated: bool,
+    on_refused_horizon: RefusalPolicy,
+) -> pd.DataFrame:
+    """C-index and td-AUCs of risk vectors (one row of ``risks`` per repeat) with patient
+    bootstrap intervals, widened by :data:`CV_INTERVAL_SCALE` when cross-validated."""
+    if on_refused_horizon not in ("raise", "record"):
+        raise InputError(
+            f"on_refused_horizon must be 'raise' or 'record'; got {on_refused_horizon!r}"
+        )
+    scale = CV_INTERVAL_SCALE if cross_validated else 1.0
+    W = patient_bootstrap_weights(g, n_bootstrap=n_bootstrap, random_state=random_state)
+    rows = []
+    c_point = np.mean([concordance_index(t, rk, e) for rk in risks])
+    c_reps = np.mean([concordance_index(t, rk, e, W) for rk in risks], axis=0)
+    lo, hi, nv = percentile_interval(c_reps)
+    lo, hi = widen_interval(c_point, lo, hi, scale=scale, bounds=(0.0, 1.0))
+    rows.append(
+        {
+            "metric": "c_index",
+            "horizon": np.nan,
+            "estimate": c_point,
+            "ci_low": lo,
+            "ci_high": hi,
+            "n_boot": nv,
+        }
+    )
+    for h in horizons:
+        reason = horizon_refusal(t, e, h, min_at_risk=min_at_risk)
+        if reason is not None:
+            if on_refused_horizon == "raise":
+                raise InputError(reason)
+            rows.append(
+                {
+                    "metric": "td_auc",
+                    "horizon": float(h),
+                    "estimate": np.nan,
+                    "ci_low": np.nan,
+                    "ci_high": np.nan,
+                    "n_boot": 0,
+                    "n_at_risk": int(np.sum(t >= h)),
+                    "refused": reason,
+                }
+            )
+            continue
+        pts = [time_dependent_auc(t, rk, e, [h], min_at_risk=min_at_risk) for rk in risks]
+        reps = [time_dependent_auc(t, rk, e, [h], min_at_risk=min_at_risk, W=W) for rk in risks]
+        est = float(np.mean([p["auc"].iloc[0] for p in pts]))
+        rep = np.mean([np.asarray(rp["auc"].iloc[0]) for rp in reps], axis=0)
+        lo, hi, nv = percentile_interval(rep)
+        lo, hi = widen_interval(est, lo, hi, scale=scale, bounds=(0.0, 1.0))
+        rows.append(
+            {
+                "metric": "td_auc",
+                "horizon": float(h),
+                "estimate": est,
+                "ci_low": lo,
+                "ci_high": hi,
+                "n_boot": nv,
+                "n_at_risk": int(pts[0]["n_at_risk"].iloc[0]),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _check_survival_xy(X: Any, time: Any, event: Any, groups: Any) -> tuple[Any, ...]:
+    t, _, e = _check(time, np.zeros(len(np.asarray(time))), event)
+    g = check_groups(groups, t.size)
+    if len(X) != t.size:
+        raise InputError(f"X has {len(X)} rows but time has {t.size}")
+    return t, e, g
+
+
+def _horizons(horizons: Sequence[float]) -> list[float]:
+    hs = [float(h) for h in np.atleast_1d(np.asarray(horizons, dtype=float))]
+    if not all(np.isfinite(h) and h > 0 for h in hs):
+        raise InputError(f"horizons must be finite times > 0; got {hs}")
+    return hs
 
 
 @single_blas_thread
@@ -468,6 +988,7 @@ def survival_cv(
     param_grid: Mapping[str, Sequence[Any]] | None = None,
     inner_splits: int = 3,
     random_state: int = 0,
+    on_refused_horizon: RefusalPolicy = "raise",
 ) -> SurvivalEvaluation:
     """Patient-grouped (nested) cross-validated C-index and time-dependent AUCs.
 
@@ -476,21 +997,24 @@ def survival_cv(
     replicates are averaged the same way; the intervals are widened by
     :data:`~radiomix.evaluate.bootstrap.CV_INTERVAL_SCALE` like every cross-validated
     interval (the C-index and the AUC are both pairwise rank statistics). Horizons with too
-    few patients at risk are refused
-    (:func:`time_dependent_auc`). With ``param_grid`` each outer training fold is tuned by an
-    inner patient-grouped CV on the C-index (:func:`fit_survival_tuned`), as
-    :func:`radiomix.evaluate.nested_cv` does for classifiers.
+    few patients at risk are refused (:func:`horizon_refusal`). With ``param_grid`` each
+    outer training fold is tuned by an inner patient-grouped CV on the C-index
+    (:func:`fit_survival_tuned`), as :func:`radiomix.evaluate.nested_cv` does for
+    classifiers. Any survival estimator whose ``predict`` is a Cox-type risk works
+    (:class:`~radiomix.model.survival.CoxPH`, :class:`~radiomix.model.survival.CoxNet`, a
+    :class:`~radiomix.model.nomogram.CoxNomogram`, or a pipeline ending in one); one whose
+    ``fit`` takes ``groups`` receives the patient ids of its training rows.
 
     Parameters
     ----------
     estimator : survival estimator
-        ``fit(X, [time, event])`` and ``predict(X)`` -> risk, e.g.
-        :class:`radiomix.model.survival.CoxPH`.
+        ``fit(X, [time, event])`` and ``predict(X)`` -> risk.
     X : DataFrame or array
     time, event : array-like of shape (n,)
     groups : array-like of shape (n,)
         Patient ids (required).
     horizons : sequence of float
+        Times of the td-AUCs and of the predicted event probabilities (predictions).
     n_splits, n_repeats : int
         Outer folds (repeat ``r`` uses ``random_state + r``) and repeats.
     n_bootstrap : int
@@ -501,6 +1025,9 @@ def survival_cv(
         Inner folds; the inner split of outer fold ``k`` of repeat ``r`` is seeded with
         ``random_state + 1000 r + k``.
     random_state : int
+    on_refused_horizon : {"raise", "record"}
+        A refused horizon raises, or becomes a ``td_auc`` row with NaN estimate and the
+        reason in ``refused``.
 
     Returns
     -------
@@ -511,86 +1038,45 @@ def survival_cv(
     ------
     MissingGroupsError
         ``groups`` is None.
+    InputError
+        A refused horizon (with ``on_refused_horizon="raise"``), bad sizes.
     """
-    t, _, e = _check(time, np.zeros(len(np.asarray(time))), event)
-    g = check_groups(groups, t.size)
-    if len(X) != t.size:
-        raise InputError(f"X has {len(X)} rows but time has {t.size}")
-    risks = np.full((n_repeats, t.size), np.nan)
-    folds = np.full((n_repeats, t.size), -1)
-    fold_rows: list[dict[str, Any]] = []
-    for sp in grouped_cv_splits(
-        e.astype(int), groups=g, n_splits=n_splits, n_repeats=n_repeats, random_state=random_state
-    ):
-        model = fit_survival_tuned(
-            estimator,
-            _rows(X, sp.train),
-            t[sp.train],
-            e[sp.train],
-            groups=g[sp.train],
-            param_grid=param_grid,
-            inner_splits=inner_splits,
-            random_state=random_state + 1000 * sp.repeat + sp.fold,
+    t, e, g = _check_survival_xy(X, time, event, groups)
+    hs = _horizons(horizons)
+    splits = list(
+        grouped_cv_splits(
+            e.astype(int),
+            groups=g,
+            n_splits=n_splits,
+            n_repeats=n_repeats,
+            random_state=random_state,
         )
-        risks[sp.repeat, sp.test] = model.predict(_rows(X, sp.test))
-        folds[sp.repeat, sp.test] = sp.fold
-        fold_rows.append(
-            {
-                "repeat": sp.repeat,
-                "fold": sp.fold,
-                "n_train": int(sp.train.size),
-                "n_test": int(sp.test.size),
-                "n_test_patients": int(np.unique(g[sp.test]).size),
-                "best_params": dict(getattr(model, "best_params_", {})),
-            }
-        )
-    W = patient_bootstrap_weights(g, n_bootstrap=n_bootstrap, random_state=random_state)
-    rows = []
-    c_point = np.mean([concordance_index(t, rk, e) for rk in risks])
-    c_reps = np.mean([concordance_index(t, rk, e, W) for rk in risks], axis=0)
-    lo, hi, nv = percentile_interval(c_reps)
-    lo, hi = widen_interval(c_point, lo, hi, scale=CV_INTERVAL_SCALE, bounds=(0.0, 1.0))
-    rows.append(
-        {
-            "metric": "c_index",
-            "horizon": np.nan,
-            "estimate": c_point,
-            "ci_low": lo,
-            "ci_high": hi,
-            "n_boot": nv,
-        }
     )
-    if len(horizons):
-        pts = [time_dependent_auc(t, rk, e, horizons, min_at_risk=min_at_risk) for rk in risks]
-        reps = [
-            time_dependent_auc(t, rk, e, horizons, min_at_risk=min_at_risk, W=W) for rk in risks
-        ]
-        for i, h in enumerate(pts[0]["horizon"]):
-            est = float(np.mean([p["auc"].iloc[i] for p in pts]))
-            rep = np.mean([np.asarray(rp["auc"].iloc[i]) for rp in reps], axis=0)
-            lo, hi, nv = percentile_interval(rep)
-            lo, hi = widen_interval(est, lo, hi, scale=CV_INTERVAL_SCALE, bounds=(0.0, 1.0))
-            rows.append(
-                {
-                    "metric": "td_auc",
-                    "horizon": float(h),
-                    "estimate": est,
-                    "ci_low": lo,
-                    "ci_high": hi,
-                    "n_boot": nv,
-                    "n_at_risk": int(pts[0]["n_at_risk"].iloc[i]),
-                }
-            )
-    preds = pd.DataFrame(
-        {
-            "row": np.tile(np.arange(t.size), n_repeats),
-            "patient_id": np.tile(g, n_repeats),
-            "time": np.tile(t, n_repeats),
-            "event": np.tile(e.astype(int), n_repeats),
-            "repeat": np.repeat(np.arange(n_repeats), t.size),
-            "fold": folds.ravel(),
-            "risk": risks.ravel(),
-        }
+    pred, fold_rows, _ = _survival_fits(
+        estimator,
+        X,
+        t,
+        e,
+        g,
+        splits,
+        horizons=hs,
+        param_grid=param_grid,
+        inner_splits=inner_splits,
+        random_state=random_state,
+    )
+    pred = pred.sort_values(["repeat", "row"], kind="stable").reset_index(drop=True)
+    risks = pred["risk"].to_numpy().reshape(n_repeats, t.size)
+    metrics = _survival_metrics(
+        t,
+        e,
+        g,
+        risks,
+        horizons=hs,
+        n_bootstrap=n_bootstrap,
+        min_at_risk=min_at_risk,
+        random_state=random_state,
+        cross_validated=True,
+        on_refused_horizon=on_refused_horizon,
     )
     scheme = f"patient-grouped CV: {n_splits} folds stratified by event, {n_repeats} repeat(s)"
     if param_grid:
@@ -600,17 +1086,206 @@ def survival_cv(
         )
     return SurvivalEvaluation(
         scheme,
-        pd.DataFrame(rows),
-        preds,
+        metrics,
+        pred,
         {
             "n_splits": n_splits,
             "n_repeats": n_repeats,
             "n_bootstrap": n_bootstrap,
             "random_state": random_state,
-            "horizons": [float(h) for h in horizons],
+            "horizons": hs,
             "min_at_risk": min_at_risk,
             "param_grid": {k: list(v) for k, v in (param_grid or {}).items()},
             "inner_splits": inner_splits if param_grid else None,
+            "interval": "patient bootstrap, widened for cross-validation",
         },
         pd.DataFrame(fold_rows),
+    )
+
+
+def _survival_single_split(
+    scheme: str,
+    estimator: BaseEstimator,
+    X: Any,
+    t: FloatArray,
+    e: np.ndarray,
+    g: np.ndarray,
+    split: Split,
+    *,
+    horizons: list[float],
+    n_bootstrap: int,
+    min_at_risk: int,
+    param_grid: Mapping[str, Sequence[Any]] | None,
+    inner_splits: int,
+    random_state: int,
+    on_refused_horizon: RefusalPolicy,
+    settings: dict[str, Any],
+) -> SurvivalEvaluation:
+    """Train (tuned) on one split's training patients and score its test patients: their
+    outcomes never shaped the model, so the bootstrap intervals are not widened."""
+    if not e[split.train].any():
+        raise InputError("the training patients hold no observed event; a Cox model needs one")
+    pred, fold_rows, models = _survival_fits(
+        estimator,
+        X,
+        t,
+        e,
+        g,
+        [split],
+        horizons=horizons,
+        param_grid=param_grid,
+        inner_splits=inner_splits,
+        random_state=random_state,
+    )
+    te = split.test
+    metrics = _survival_metrics(
+        t[te],
+        e[te],
+        g[te],
+        pred["risk"].to_numpy()[None, :],
+        horizons=horizons,
+        n_bootstrap=n_bootstrap,
+        min_at_risk=min_at_risk,
+        random_state=random_state,
+        cross_validated=False,
+        on_refused_horizon=on_refused_horizon,
+    )
+    model = models[0]
+    return SurvivalEvaluation(
+        scheme,
+        metrics,
+        pred,
+        {
+            **settings,
+            "n_bootstrap": n_bootstrap,
+            "random_state": random_state,
+            "horizons": horizons,
+            "min_at_risk": min_at_risk,
+            "param_grid": {k: list(v) for k, v in (param_grid or {}).items()},
+            "inner_splits": inner_splits if param_grid else None,
+            "n_train_patients": int(np.unique(g[split.train]).size),
+            "n_test_patients": int(np.unique(g[te]).size),
+            "interval": "patient bootstrap of the test patients (not widened)",
+        },
+        pd.DataFrame(fold_rows),
+        getattr(model, "best_estimator_", model),
+    )
+
+
+@single_blas_thread
+def survival_holdout_validation(
+    estimator: BaseEstimator,
+    X: Any,
+    time: Any,
+    event: Any,
+    *,
+    groups: Any,
+    test_size: float = 0.3,
+    horizons: Sequence[float] = (),
+    n_bootstrap: int = 1000,
+    min_at_risk: int = MIN_AT_RISK,
+    param_grid: Mapping[str, Sequence[Any]] | None = None,
+    inner_splits: int = 3,
+    random_state: int = 0,
+    on_refused_horizon: RefusalPolicy = "raise",
+) -> SurvivalEvaluation:
+    """Seeded patient-level hold-out for a survival model, tuned on the training patients.
+
+    Patients (not rows) are split ``1 - test_size`` / ``test_size``, stratified by whether
+    the patient had an event; metrics are computed on the test patients only, with patient
+    bootstrap intervals that are not widened. Parameters as :func:`survival_cv`.
+
+    Returns
+    -------
+    SurvivalEvaluation
+        ``model`` holds the fitted model; ``predictions`` the test rows.
+
+    Raises
+    ------
+    MissingGroupsError
+        ``groups`` is None.
+    """
+    t, e, g = _check_survival_xy(X, time, event, groups)
+    tr, te = patient_holdout_split(
+        e.astype(int), groups=g, test_size=test_size, random_state=random_state
+    )
+    return _survival_single_split(
+        f"patient-level hold-out {1 - test_size:.0%}/{test_size:.0%} stratified by event "
+        f"(seed {random_state})",
+        estimator,
+        X,
+        t,
+        e,
+        g,
+        Split(0, 0, tr, te),
+        horizons=_horizons(horizons),
+        n_bootstrap=n_bootstrap,
+        min_at_risk=min_at_risk,
+        param_grid=param_grid,
+        inner_splits=inner_splits,
+        random_state=random_state,
+        on_refused_horizon=on_refused_horizon,
+        settings={"test_size": test_size},
+    )
+
+
+@single_blas_thread
+def survival_external_validation(
+    estimator: BaseEstimator,
+    X: Any,
+    time: Any,
+    event: Any,
+    *,
+    groups: Any,
+    centre: Any,
+    test_centres: Sequence[str],
+    horizons: Sequence[float] = (),
+    n_bootstrap: int = 1000,
+    min_at_risk: int = MIN_AT_RISK,
+    param_grid: Mapping[str, Sequence[Any]] | None = None,
+    inner_splits: int = 3,
+    random_state: int = 0,
+    on_refused_horizon: RefusalPolicy = "raise",
+) -> SurvivalEvaluation:
+    """Train (and tune) a survival model on the other centres, score it on ``test_centres``.
+
+    Parameters as :func:`survival_cv`, plus
+
+    Parameters
+    ----------
+    centre : array-like of shape (n,)
+        Centre of each row.
+    test_centres : sequence of str
+        External centre(s); only their rows are scored.
+
+    Returns
+    -------
+    SurvivalEvaluation
+        ``model`` holds the fitted model; ``predictions`` the external rows.
+
+    Raises
+    ------
+    MissingGroupsError
+        ``groups`` is None.
+    InputError
+        A patient in two centres, an unknown centre, or no event in the training centres.
+    """
+    t, e, g = _check_survival_xy(X, time, event, groups)
+    tr, te = centre_split(centre, groups=g, test_centres=test_centres)
+    return _survival_single_split(
+        f"external validation on centre(s) {', '.join(map(str, test_centres))}",
+        estimator,
+        X,
+        t,
+        e,
+        g,
+        Split(0, 0, tr, te),
+        horizons=_horizons(horizons),
+        n_bootstrap=n_bootstrap,
+        min_at_risk=min_at_risk,
+        param_grid=param_grid,
+        inner_splits=inner_splits,
+        random_state=random_state,
+        on_refused_horizon=on_refused_horizon,
+        settings={"test_centres": [str(c) for c in test_centres]},
     )
