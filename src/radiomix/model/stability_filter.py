@@ -103,6 +103,9 @@ class StabilitySelector(SelectorMixin, BaseEstimator):
     -----
     The selector needs column names: fit it on a DataFrame, or after a step that keeps
     names (:class:`~radiomix.model.fuse.BlockFuser` with ``set_output(transform="pandas")``).
+    :meth:`transform` returns a DataFrame, so the selector can come first in an arm, before
+    :class:`~radiomix.model.harmonise.ComBatHarmoniser` (which needs the centre column,
+    kept here as a non-feature column) and the block fuser.
 
     Examples
     --------
@@ -199,6 +202,31 @@ class StabilitySelector(SelectorMixin, BaseEstimator):
         if not support.any():
             log.warning("StabilitySelector keeps no column at threshold %s", self.threshold)
         return self
+
+    def transform(self, X: Any) -> Any:
+        """The kept columns of ``X``, as a DataFrame (dtypes, index and names unchanged).
+
+        Non-numeric columns (a centre column for a later
+        :class:`~radiomix.model.harmonise.ComBatHarmoniser`) pass through as they are.
+
+        Raises
+        ------
+        InputError
+            ``X`` has no column names or lacks a kept column.
+        """
+        check_is_fitted(self, "support_")
+        if not isinstance(X, pd.DataFrame):
+            raise InputError(
+                "StabilitySelector.transform needs a DataFrame with the fitted column names; "
+                f"got {type(X).__name__}"
+            )
+        keep = list(self.get_feature_names_out())
+        missing = [c for c in keep if c not in X.columns]
+        if missing:
+            raise InputError(
+                f"column(s) {', '.join(map(repr, missing[:5]))} seen in fit are missing"
+            )
+        return X.loc[:, keep].copy()
 
     def _get_support_mask(self) -> np.ndarray:
         check_is_fitted(self, "support_")
