@@ -84,22 +84,27 @@ def demo(
 
 
 def report(
-    results: Annotated[Path, typer.Argument(help="Results folder written by `radiomix demo` "
-                                                 "(analysis.json, qc/, figures/).")],
+    results: Annotated[Path, typer.Argument(help="Analysis folder holding analysis.json "
+                                                 "(written by `radiomix analyse`, `radiomix "
+                                                 "model` or `radiomix demo`).")],
     out: Annotated[Optional[Path], typer.Option(  # noqa: UP045
         "--out", "-o", help="Where to write report.html and metrics.json (default: RESULTS).")
     ] = None,
+    pdf: Annotated[bool, typer.Option(
+        "--pdf", help="Also print report.pdf with headless Chromium.")] = False,
 ) -> None:
-    """Write a self-contained report.html (figures embedded, works offline) and
-    metrics.json from a results folder."""
+    """Write a self-contained report.html (figures embedded, works offline), metrics.json
+    and, with --pdf, report.pdf from an analysis folder."""
     from radiomix.report import write_report
 
     console = Console(stderr=True)
     try:
-        path = write_report(results, out_dir=out)
+        path = write_report(results, out_dir=out, pdf=pdf)
     except RadiomixError as exc:
         raise _fail(console, exc) from None
     typer.echo(str(path.resolve()))
+    if pdf:
+        typer.echo(str((path.parent / "report.pdf").resolve()))
 
 
 def main() -> None:

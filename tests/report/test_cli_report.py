@@ -1,29 +1,30 @@
-"""``radiomix report`` and ``radiomix demo`` commands: in-process and one real subprocess."""
+"""``radiomix report``: in-process and one real subprocess."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
 
 import typer
-from synthetic import write_results
+from synthetic import survival_document, write_results
 from typer.testing import CliRunner
 
-from radiomix.cli_report import demo, report
+from radiomix.cli_report import report
 
 runner = CliRunner()
 
 
 def _app() -> typer.Typer:
     app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
-    app.command()(demo)
     app.command()(report)
+    app.command("noop")(lambda: None)  # two commands: typer keeps the `report` name
     return app
 
 
 def test_report_command(tmp_path: Path) -> None:
-    folder = write_results(tmp_path / "res")
+    folder = write_results(tmp_path / "res", survival_document())
     result = runner.invoke(_app(), ["report", str(folder), "--out", str(tmp_path / "html")])
     assert result.exit_code == 0, result.output
     assert result.stdout.strip().endswith("report.html")
@@ -35,33 +36,27 @@ def test_report_command_without_results(tmp_path: Path) -> None:
     result = runner.invoke(_app(), ["report", str(tmp_path)])
     assert result.exit_code == 1
     assert "analysis.json not found" in result.output
+    assert "Traceback" not in result.output
 
 
-def test_demo_usage_errors(tmp_path: Path) -> None:
-    result = runner.invoke(_app(), ["demo", "--jobs", "0", "--out", str(tmp_path)])
-    assert result.exit_code == 2
-    result = runner.invoke(_app(), ["demo", "--patients", "3", "--out", str(tmp_path)])
-    assert result.exit_code == 2
-
-
-def test_demo_without_data(tmp_path: Path) -> None:
-    result = runner.invoke(_app(), ["demo", "--data", str(tmp_path), "--out",
-                                    str(tmp_path / "o")])
+def test_report_command_refuses_schema_1(tmp_path: Path) -> None:
+    (tmp_path / "analysis.json").write_text(json.dumps({"schema": "radiomix.analysis/1"}),
+                                            encoding="utf-8")
+    result = runner.invoke(_app(), ["report", str(tmp_path)])
     assert result.exit_code == 1
-    assert "clinical table not found" in result.output
+    assert "re-run `radiomix analyse`" in result.output
 
 
-def test_help_is_complete() -> None:
-    result = runner.invoke(_app(), ["demo", "--help"])
+def test_help_lists_options() -> None:
+    result = runner.invoke(_app(), ["report", "--help"])
     assert result.exit_code == 0
-    for opt in ("--out", "--data", "--jobs", "--patients", "--quick", "--weights", "--seed",
-                "--quiet"):
+    for opt in ("--out", "--pdf"):
         assert opt in result.output
 
 
 def test_report_subprocess(tmp_path: Path) -> None:
-    folder = write_results(tmp_path / "res")
+    folder = write_results(tmp_path / "res", survival_document())
     proc = subprocess.run([sys.executable, "-m", "radiomix.cli_report", "report", str(folder)],
-                          capture_output=True, text=True, timeout=300, check=False)
+                          capture_output=True, text=True, timeout=600, check=False)
     assert proc.returncode == 0, proc.stderr
     assert Path(proc.stdout.strip()) == (folder / "report.html").resolve()

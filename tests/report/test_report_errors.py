@@ -7,14 +7,21 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from synthetic import classification_document
 
-from radiomix.errors import EmptyRoiError, InputError
+from radiomix.errors import DependencyError, EmptyRoiError, InputError
 from radiomix.report import write_report
-from radiomix.report.figures import largest_slice, qc_thumbnail
+from radiomix.report.figures import largest_slice, png_size, qc_thumbnail
+
+
+def _write(folder: Path, doc: object) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "analysis.json").write_text(json.dumps(doc), encoding="utf-8")
+    return folder
 
 
 def test_missing_analysis(tmp_path: Path) -> None:
-    with pytest.raises(InputError, match=r"analysis\.json not found.*radiomix demo"):
+    with pytest.raises(InputError, match=r"analysis\.json not found.*radiomix analyse"):
         write_report(tmp_path)
 
 
@@ -25,9 +32,40 @@ def test_unreadable_analysis(tmp_path: Path) -> None:
 
 
 def test_other_schema(tmp_path: Path) -> None:
-    (tmp_path / "analysis.json").write_text(json.dumps({"schema": "x/9"}), encoding="utf-8")
-    with pytest.raises(InputError, match=r"schema 'x/9'; expected 'radiomix\.analysis/1'"):
+    _write(tmp_path, {"schema": "x/9"})
+    with pytest.raises(InputError, match=r"schema 'x/9'; expected 'radiomix\.analysis/2'"):
         write_report(tmp_path)
+
+
+def test_schema_1_is_refused_with_the_fix(tmp_path: Path) -> None:
+    _write(tmp_path, {"schema": "radiomix.analysis/1", "arms": {}})
+    with pytest.raises(InputError, match=r"analysis/1.*re-run `radiomix analyse`"):
+        write_report(tmp_path)
+
+
+@pytest.mark.parametrize(("edit", "message"), [
+    (lambda d: d.pop("outcomes"), r"/outcomes: missing"),
+    (lambda d: d["outcomes"][0].update(kind="regression"), r"/outcomes/0/kind: must be"),
+    (lambda d: d["outcomes"][0]["arm_order"].append("ghost"), r"/outcomes/0/arm_order"),
+    (lambda d: d["outcomes"][0]["validation"][0]["arms"].update(ghost={}),
+     r"arm\(s\) \['ghost'\] not declared"),
+])
+def test_incomplete_document(tmp_path: Path, edit, message: str) -> None:
+    doc = classification_document()
+    edit(doc)
+    _write(tmp_path, doc)
+    with pytest.raises(InputError, match=message):
+        write_report(tmp_path)
+
+
+def test_pdf_without_browser(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import radiomix.report.html as H
+
+    monkeypatch.setattr(H, "find_browser", lambda: None)
+    _write(tmp_path, classification_document())
+    with pytest.raises(DependencyError, match=r"no Chromium found.*apt-get install chromium"):
+        write_report(tmp_path, pdf=True)
+    assert (tmp_path / "report.html").is_file()  # the HTML is written before the PDF
 
 
 def test_empty_mask_thumbnail() -> None:
@@ -43,3 +81,8 @@ def test_shape_mismatch_thumbnail() -> None:
 def test_largest_slice_needs_3d() -> None:
     with pytest.raises(InputError, match=r"\(Z, Y, X\)"):
         largest_slice(np.ones((4, 4), bool))
+
+
+def test_png_size_refuses_other_files() -> None:
+    with pytest.raises(InputError, match="not a PNG"):
+        png_size(b"GIF89a" + bytes(30))

@@ -1,26 +1,22 @@
-"""The HTML report: one self-contained ``report.html`` plus ``metrics.json``.
+"""The HTML report of a results document: one self-contained ``report.html`` plus
+``metrics.json`` (and ``report.pdf`` on request).
 
-:func:`write_report` reads a results folder written by :func:`radiomix.demo.run_demo`
-(``analysis.json``, ``qc/*.png``, ``figures/*.png``), draws the figures and renders
-``templates/report.html.j2`` with jinja2. Figures are embedded as base64 PNG data URIs and
-the style sheet is inline, so the file works offline and references no external URL.
+:func:`write_report` reads ``DIR/analysis.json`` (schema ``radiomix.analysis/2``,
+``docs/analysis-schema.md``), draws its curves as given (:mod:`radiomix.report.figures`),
+and renders ``templates/report.html.j2`` with jinja2. Figures are embedded as base64 PNG
+data URIs and the style sheet is inline, so the file works offline and references no
+external URL. The report computes no statistic and no curve: every number comes from the
+document, and every word that judges a number follows one interval rule
+(:mod:`radiomix.report.words`).
 
-Every number in the HTML comes from ``metrics.json``: the template shows numbers only
-through :class:`Numbers`, which looks the value up by its JSON pointer (RFC 6901) in the
-metrics document and writes it inside an element carrying ``data-metric="<pointer>"``
-(and ``data-digits``, ``data-scale``), so a test can compare what the browser shows with
-the JSON file.
+Every number in the HTML comes from ``metrics.json`` (the document without its curves, plus
+the checklists, the glossary and the headline choices): the template shows numbers only
+through :class:`Numbers`, which looks the value up by its JSON pointer (RFC 6901) and writes
+it inside an element carrying ``data-metric="<pointer>"`` (and ``data-digits``,
+``data-scale``), so a test can compare what the browser shows with the JSON file.
 
-Results folder
---------------
-``analysis.json``
-    The analysis document (schema ``radiomix.analysis/1``): everything ``metrics.json``
-    holds, plus ``curves`` (the data of the ROC, calibration, decision and Kaplan–Meier
-    figures).
-``qc/<patient>_<tag>.png``
-    QC thumbnails listed in ``analysis["qc"]``.
-``figures/*.png``
-    Figures drawn by the analysis itself (the nomogram).
+Names (outcome label, positive class, arm labels, modality tags) all come from the
+document; the package holds no study-specific word.
 """
 
 from __future__ import annotations
@@ -29,42 +25,51 @@ import json
 import logging
 import math
 import os
+import shutil
+import subprocess
+import tempfile
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from radiomix.errors import InputError
+from radiomix.errors import DependencyError, InputError
 
 log = logging.getLogger(__name__)
 
-SCHEMA = "radiomix.analysis/1"
+SCHEMA = "radiomix.analysis/2"
 ANALYSIS_FILE = "analysis.json"
 METRICS_FILE = "metrics.json"
 REPORT_FILE = "report.html"
+PDF_FILE = "report.pdf"
+BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+"""Executables tried, in order, to print the PDF (headless Chromium)."""
 
 METRIC_TEXT: dict[str, tuple[str, str]] = {
     "roc_auc": (
         "ROC AUC",
-        "the probability that the model gives a higher risk to a randomly chosen patient "
-        "who developed lung metastasis than to one who did not; chance level is 0.5, a "
-        "perfect ranking 1.",
+        "the probability that the model gives a higher risk to a randomly chosen case of the "
+        "positive class than to a randomly chosen other case; 0.5 is chance, 1 a perfect "
+        "ranking.",
     ),
     "pr_auc": (
         "PR AUC",
-        "average precision over all thresholds; compare it with the fraction of patients "
-        "with the event (the value of a useless model).",
+        "average precision over all thresholds; a useless model scores the prevalence.",
     ),
-    "accuracy": ("accuracy", "fraction of patients classified correctly at probability 0.5."),
+    "accuracy": ("accuracy", "fraction of cases classified correctly at the stated threshold."),
     "balanced_accuracy": (
         "balanced accuracy",
-        "mean of sensitivity and specificity; 0.5 is chance whatever the class balance.",
+        "mean of sensitivity and specificity at the stated threshold; 0.5 is chance whatever "
+        "the class balance.",
     ),
-    "sensitivity": ("sensitivity", "fraction of patients with lung metastasis flagged."),
-    "specificity": ("specificity", "fraction of patients without lung metastasis not flagged."),
+    "sensitivity": ("sensitivity", "fraction of positive cases flagged at the stated threshold."),
+    "specificity": ("specificity",
+                    "fraction of negative cases not flagged at the stated threshold."),
     "brier": (
         "Brier score",
-        "mean squared error of the predicted probabilities; lower is better.",
+        "mean squared error of the predicted probabilities; lower is better. The prevalence "
+        "reference is the Brier score of predicting the training prevalence for everyone: a "
+        "model scoring above it predicts worse than knowing the base rate.",
     ),
     "calibration_intercept": (
         "calibration intercept",
@@ -76,13 +81,65 @@ METRIC_TEXT: dict[str, tuple[str, str]] = {
         "1 when predicted risks spread as much as the observed ones; below 1 means "
         "predictions are too extreme (over-fitting).",
     ),
+    "c_index": (
+        "C-index",
+        "Harrell's concordance: the fraction of comparable pairs of patients in which the "
+        "one with the higher predicted risk had the event first; 0.5 is chance.",
+    ),
+    "td_auc": (
+        "time-dependent AUC",
+        "the AUC at a fixed horizon: patients with the event before the horizon against "
+        "those still event-free at it (inverse-probability-of-censoring weights); refused "
+        "when too few patients remain at risk.",
+    ),
+    "hazard_ratio": (
+        "hazard ratio",
+        "the ratio of event rates between the high- and the low-risk group (Cox model); 1 "
+        "means no difference.",
+    ),
+    "confidence_interval": (
+        "95 % confidence interval",
+        "an interval built by a procedure that, over many repetitions of the study, contains "
+        "the true value 95 % of the time. It is not a 95 % probability that the true value "
+        "lies in this particular interval. Here intervals are percentile intervals of "
+        "patient-bootstrap replicates (patients, not rows, are resampled).",
+    ),
+    "cv_widening": (
+        "widened cross-validated intervals",
+        "a bootstrap of out-of-fold predictions holds the fold models fixed: it resamples "
+        "each patient's label as a test case but not its role in training the models that "
+        "scored the other patients. Writing the cross-validated AUC as a sum over pairs of "
+        "patients in different folds, each pair enters once through each patient's label; "
+        "with exchangeable labels the two sides carry equal variance and no covariance, so "
+        "the variance of the estimate is twice the fixed-model one (Bengio and Grandvalet, "
+        "J Mach Learn Res 2004;5:1089-1105, on the between-fold covariance). Intervals of "
+        "cross-validated estimates are therefore widened by the square root of 2 around the "
+        "estimate (conservative when the signal is real). Hold-out and external intervals "
+        "are not widened: their model never saw the scored patients.",
+    ),
+    "delong": (
+        "DeLong test",
+        "a paired test of two AUCs on the same cases (DeLong et al., Biometrics "
+        "1988;44:837-845); shown beside the interval of the AUC difference, which is what "
+        "the report's words are based on.",
+    ),
+    "net_benefit": (
+        "net benefit (decision curve)",
+        "true positives minus false positives weighted by the odds of the threshold "
+        "probability, per patient (Vickers and Elkin, Med Decis Making 2006;26:565-574). "
+        "A model helps at a threshold where its curve lies above both treating everyone and "
+        "treating no one.",
+    ),
 }
-"""Label and plain-language meaning of each binary metric."""
+"""Label and plain-language meaning of each metric and term (outcome-neutral)."""
 
-TABLE_METRICS: tuple[str, ...] = (
-    "roc_auc", "balanced_accuracy", "sensitivity", "specificity", "brier",
+BINARY_TABLE: tuple[str, ...] = (
+    "roc_auc", "pr_auc", "sensitivity", "specificity", "balanced_accuracy", "brier",
     "calibration_intercept", "calibration_slope",
 )
+"""Columns of a binary performance table."""
+COMBINED_SCHEMES: tuple[str, ...] = ("training", "internal", "external")
+"""Schemes shown together in one table (rows per arm and scheme)."""
 
 
 # --------------------------------------------------------------------------- JSON pointers
@@ -249,134 +306,41 @@ class Numbers:
                       "</span>")
 
 
-# --------------------------------------------------------------------------- plain language
+# --------------------------------------------------------------------------- reading
 
 
-def auc_words(m: Mapping[str, Any] | None, *, chance: float = 0.5) -> str:
-    """Plain-language reading of an AUC (or C-index) with its interval (no numbers).
+def _need(cond: bool, path: str, what: str) -> None:
+    if not cond:
+        raise InputError(f"{path}: {what}; re-run `radiomix analyse` to write a complete "
+                         f"{SCHEMA!r} document")
 
-    Examples
-    --------
-    >>> for part in auc_words({"estimate": 0.75, "ci_low": 0.6, "ci_high": 0.88}).split(", but "):
-    ...     print(part)
-    better than chance (the whole interval lies above the chance level)
-    uncertain: the interval is wide
-    >>> auc_words({"estimate": 0.55, "ci_low": 0.4, "ci_high": 0.7})[:38]
-    'not distinguishable from chance (the i'
+
+def check_document(doc: Mapping[str, Any], *, source: str = ANALYSIS_FILE) -> None:
+    """Check the parts of a schema-2 document the report relies on.
+
+    Raises
+    ------
+    InputError
+        A required key is missing or of the wrong kind (the message names its path).
     """
-    if not m or m.get("estimate") is None:
-        return "not available"
-    lo, hi = m.get("ci_low"), m.get("ci_high")
-    if lo is None or hi is None:
-        return "no interval available"
-    if lo > chance:
-        where = "better than chance (the whole interval lies above the chance level)"
-    elif hi < chance:
-        where = "worse than chance (the whole interval lies below the chance level)"
-    else:
-        where = "not distinguishable from chance (the interval includes the chance level)"
-    width = hi - lo
-    if width > 0.3:
-        how = "very uncertain: the interval is very wide for a cohort this small"
-    elif width > 0.15:
-        how = "uncertain: the interval is wide"
-    else:
-        how = "fairly precise"
-    joiner = ", but " if lo > chance else "; "
-    return f"{where}{joiner}{how}"
-
-
-def p_words(p: float | None, *, alpha: float = 0.05) -> str:
-    """Plain-language reading of a p-value of a comparison (no numbers).
-
-    Examples
-    --------
-    >>> p_words(0.3)
-    'no evidence of a difference'
-    """
-    if p is None:
-        return "not tested"
-    if p < alpha:
-        return "a difference unlikely to be due to chance alone (one test among several)"
-    return "no evidence of a difference"
-
-
-# --------------------------------------------------------------------------- figures
-
-
-def _figures(analysis: Mapping[str, Any], results: Path) -> dict[str, str]:
-    """Data URIs of the report's figures (missing data -> no figure)."""
-    from radiomix.report import figures as F
-
-    curves = analysis.get("curves") or {}
-    arms = analysis.get("arms") or {}
-    order = [k for k in analysis.get("arm_order", list(arms)) if k in arms]
-    out: dict[str, str] = {}
-
-    def label(key: str) -> str:
-        arm = arms[key]
-        auc = (arm.get("metrics") or {}).get("roc_auc") or {}
-        return f"{arm.get('label', key)} (AUC {format_number(auc.get('estimate'))})"
-
-    roc = curves.get("roc") or {}
-    if roc:
-        out["roc"] = F.data_uri(F.roc_figure({label(k): roc[k] for k in order if k in roc}))
-    cal = curves.get("calibration") or {}
-    if cal:
-        out["calibration"] = F.data_uri(F.calibration_figure(
-            {arms[k].get("label", k): cal[k] for k in order if k in cal}))
-    dca = curves.get("decision") or {}
-    if dca:
-        named = {arms[k].get("label", k) if k in arms else k: v for k, v in dca.items()}
-        out["decision"] = F.data_uri(F.decision_curve_figure(named))
-    km = curves.get("km") or {}
-    if km:
-        out["km"] = F.data_uri(F.km_figure(km, time_label="years"))
-    if order:
-        rows = [{"label": arms[k].get("label", k), **((arms[k].get("metrics") or {})
-                 .get("roc_auc") or {"estimate": None, "ci_low": None, "ci_high": None})}
-                for k in order]
-        out["arms_auc"] = F.data_uri(F.interval_figure(rows, xlabel="ROC AUC", reference=0.5))
-    leak = analysis.get("leakage") or {}
-    if leak.get("schemes"):
-        rows = []
-        for sc in leak["schemes"]:
-            for side, col in (("grouped", F.PALETTE[0]), ("naive", F.PALETTE[1])):
-                auc = (sc.get(side) or {}).get("roc_auc") or {}
-                kind = "grouped" if side == "grouped" else "naive (leaky)"
-                rows.append({"label": f"{sc['scheme']} · {kind}",
-                             "estimate": auc.get("estimate"), "ci_low": auc.get("ci_low"),
-                             "ci_high": auc.get("ci_high"), "color": col})
-        out["leakage"] = F.data_uri(F.interval_figure(rows, xlabel="ROC AUC", reference=0.5))
-    top = (analysis.get("features") or {}).get("top") or []
-    if top:
-        out["importance"] = F.data_uri(F.importance_figure(
-            [{"label": t["column"], "value": t["coefficient"]} for t in top],
-            xlabel="standardised rad-score coefficient (log-odds per SD)"))
-    for name, rel in (analysis.get("figure_files") or {}).items():
-        path = results / rel
-        if path.is_file():
-            out[name] = F.data_uri(path.read_bytes())
-        else:
-            log.warning("figure file %s is missing; left out of the report", path)
-    return out
-
-
-def _qc_images(analysis: Mapping[str, Any], results: Path) -> list[str | None]:
-    from radiomix.report.figures import data_uri
-
-    uris: list[str | None] = []
-    for item in analysis.get("qc") or []:
-        path = results / str(item.get("image", ""))
-        if item.get("image") and path.is_file():
-            uris.append(data_uri(path.read_bytes()))
-        else:
-            log.warning("QC thumbnail %s is missing; left out of the report", path)
-            uris.append(None)
-    return uris
-
-
-# --------------------------------------------------------------------------- entry point
+    _need(isinstance(doc.get("outcomes"), list), f"{source} /outcomes", "missing or not a list")
+    for i, o in enumerate(doc["outcomes"]):
+        where = f"{source} /outcomes/{i}"
+        _need(isinstance(o, Mapping), where, "not an object")
+        _need(o.get("kind") in ("binary", "survival"), where + "/kind",
+              f"must be 'binary' or 'survival', got {o.get('kind')!r}")
+        _need(isinstance(o.get("arms"), Mapping), where + "/arms", "missing or not an object")
+        order = o.get("arm_order")
+        _need(isinstance(order, list) and all(k in o["arms"] for k in order),
+              where + "/arm_order", "missing, or names an arm not in /arms")
+        _need(isinstance(o.get("validation"), list), where + "/validation",
+              "missing or not a list")
+        for j, v in enumerate(o["validation"]):
+            _need(isinstance(v, Mapping) and isinstance(v.get("arms"), Mapping),
+                  f"{where}/validation/{j}/arms", "missing or not an object")
+            unknown = [k for k in v["arms"] if k not in o["arms"]]
+            _need(not unknown, f"{where}/validation/{j}/arms",
+                  f"arm(s) {unknown} not declared in /outcomes/{i}/arms")
 
 
 def read_analysis(results_dir: str | os.PathLike[str]) -> dict[str, Any]:
@@ -385,13 +349,14 @@ def read_analysis(results_dir: str | os.PathLike[str]) -> dict[str, Any]:
     Raises
     ------
     InputError
-        Missing or unreadable file, or another schema.
+        Missing or unreadable file, another schema (schema 1 of earlier versions included:
+        re-run the analysis), or a document without the parts the report draws.
     """
     path = Path(results_dir) / ANALYSIS_FILE
     if not path.is_file():
         raise InputError(
-            f"{path} not found: pass the folder written by `radiomix demo` (it holds "
-            f"{ANALYSIS_FILE}, qc/ and figures/)"
+            f"{path} not found: pass the folder written by `radiomix analyse` (or `radiomix "
+            f"model`, `radiomix demo`), which holds {ANALYSIS_FILE}"
         )
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
@@ -399,20 +364,58 @@ def read_analysis(results_dir: str | os.PathLike[str]) -> dict[str, Any]:
         raise InputError(f"{path} is not readable JSON: {exc}") from exc
     if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
         found = doc.get("schema") if isinstance(doc, dict) else type(doc).__name__
-        raise InputError(f"{path} has schema {found!r}; expected {SCHEMA!r}")
+        hint = ("it was written by an earlier radiomix; re-run `radiomix analyse` on the study "
+                "to write the current document" if found == "radiomix.analysis/1"
+                else "pass a folder written by `radiomix analyse`")
+        raise InputError(f"{path} has schema {found!r}; expected {SCHEMA!r}: {hint}")
+    check_document(doc, source=str(path))
     return doc
+
+
+def strip_curves(doc: Any) -> Any:
+    """Copy of the document without any ``curves`` entry (what ``metrics.json`` holds)."""
+    if isinstance(doc, Mapping):
+        return {k: strip_curves(v) for k, v in doc.items() if k != "curves"}
+    if isinstance(doc, list):
+        return [strip_curves(v) for v in doc]
+    return doc
+
+
+KM_SCALARS: tuple[str, ...] = ("arm", "cutoff", "cutoff_rule", "logrank_p", "hazard_ratio")
+
+
+def km_summary(km: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The scalar part of a validation's ``curves.km`` (kept in ``metrics.json`` as
+    ``validation[j].km``): arm, cut-off, log-rank p, hazard ratio, and per group the number
+    at risk at the first tabulated time."""
+    if not km:
+        return None
+    out: dict[str, Any] = {k: km.get(k) for k in KM_SCALARS}
+    groups = []
+    for label, g in (km.get("groups") or {}).items():
+        n = ((g or {}).get("at_risk") or {}).get("n") or [None]
+        groups.append({"label": label, "n_at_start": n[0]})
+    out["groups"] = groups
+    return out
 
 
 def build_metrics(analysis: Mapping[str, Any]) -> dict[str, Any]:
     """The ``metrics.json`` document: the analysis without its curve data, plus the
-    checklist and the report's own metadata."""
-    from radiomix.report.checklist import build_checklist
+    checklists, the glossary, the headline choices and the report's own metadata."""
+    from radiomix.report.checklist import build_checklists
+    from radiomix.report.words import headlines
     from radiomix.table import package_versions
 
-    metrics = {k: v for k, v in analysis.items() if k != "curves"}
-    metrics.setdefault("reference", {"chance_auc": 0.5, "ci_percent": 95, "alpha": 0.05})
+    metrics = strip_curves(analysis)
+    for o, mo in zip(analysis.get("outcomes") or [], metrics.get("outcomes") or [], strict=True):
+        for v, mv in zip(o.get("validation") or [], mo.get("validation") or [], strict=True):
+            if o.get("kind") == "survival":
+                mv["km"] = km_summary((v.get("curves") or {}).get("km"))
+    metrics.setdefault("reference", {"chance_auc": 0.5, "ci_percent": 95, "alpha": 0.05,
+                                     "hazard_ratio_null": 1.0})
     metrics["glossary"] = {k: {"label": v[0], "meaning": v[1]} for k, v in METRIC_TEXT.items()}
-    metrics["checklist"] = build_checklist(analysis)
+    metrics["checklists"] = build_checklists(analysis)
+    metrics["headline"] = headlines(analysis)
     metrics["report"] = {
         "generated": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "radiomix_version": package_versions(("radiomix",))["radiomix"],
@@ -420,11 +423,171 @@ def build_metrics(analysis: Mapping[str, Any]) -> dict[str, Any]:
     return dict(clean_json(metrics))
 
 
-def render_html(
-    metrics: Mapping[str, Any], figures: Mapping[str, str], qc_images: list[str | None]
-) -> str:
-    """Render the report template."""
+# --------------------------------------------------------------------------- figures
+
+
+def _colour_of(outcome: Mapping[str, Any]) -> dict[str, str]:
+    from radiomix.report.figures import arm_colour
+
+    return {k: arm_colour(i) for i, k in enumerate(outcome.get("arm_order") or [])}
+
+
+def arm_title(arm: Mapping[str, Any], key: str) -> str:
+    """Arm label for a figure, with the untrained flag."""
+    label = str(arm.get("label", key))
+    return label + " (untrained weights)" if arm.get("untrained_deep") else label
+
+
+def _binary_figures(o: Mapping[str, Any], v: Mapping[str, Any],
+                    colours: Mapping[str, str]) -> dict[str, Any]:
+    from radiomix.report import figures as F
+
+    arms, order = o["arms"], o["arm_order"]
+    curves = v.get("curves") or {}
+    res = v.get("arms") or {}
+    out: dict[str, Any] = {"missing": {}}
+    rows = [{"label": arm_title(arms[k], k), "colour": colours[k],
+             **((res[k].get("metrics") or {}).get("roc_auc") or {})}
+            for k in order if k in res]
+    if rows:
+        out["auc"] = F.render(F.interval_figure(rows, xlabel="ROC AUC", reference=0.5))
+    roc = curves.get("roc") or {}
+    panels = [{"key": k, "title": arm_title(arms[k], k), "colour": colours[k], "roc": roc[k]}
+              for k in order if k in roc]
+    if panels:
+        fig, legend = F.roc_figure(panels)
+        out["roc"] = F.render(fig, legend)
+    cal = curves.get("calibration") or {}
+    panels = [{"title": arm_title(arms[k], k), "colour": colours[k], "cal": cal[k]}
+              for k in order if k in cal]
+    if panels:
+        out["calibration"] = F.render(F.calibration_figure(
+            panels, xlabel="mean predicted probability",
+            ylabel=f"observed fraction {o.get('positive', 'positive')}"))
+    dca = curves.get("decision") or {}
+    nb = dca.get("net_benefit") or {}
+    if dca.get("threshold") and nb:
+        drawn = [{"label": arm_title(arms[k], k), "colour": colours[k],
+                  "net_benefit": nb[k]} for k in order if k in nb]
+        refs = {k: nb[k] for k in ("treat all", "treat none") if k in nb}
+        out["decision"] = F.render(F.decision_figure(dca["threshold"], drawn, refs))
+    for kind, present in (("roc", roc), ("calibration", cal), ("decision", nb)):
+        absent = [k for k in order if k in res and k not in present]
+        if absent:
+            out["missing"][kind] = absent
+    return out
+
+
+def _survival_figures(o: Mapping[str, Any], v: Mapping[str, Any],
+                      colours: Mapping[str, str]) -> dict[str, Any]:
+    from radiomix.report import figures as F
+
+    arms, order = o["arms"], o["arm_order"]
+    curves = v.get("curves") or {}
+    res = v.get("arms") or {}
+    out: dict[str, Any] = {"missing": {}}
+    rows = [{"label": arm_title(arms[k], k), "colour": colours[k],
+             **((res[k].get("metrics") or {}).get("c_index") or {})}
+            for k in order if k in res]
+    if rows:
+        out["c_index"] = F.render(F.interval_figure(rows, xlabel="C-index", reference=0.5))
+    km = curves.get("km")
+    if km and km.get("groups"):
+        col = colours.get(km.get("arm"), F.PALETTE[0])
+        names = list(km["groups"])
+        styles = ["--", "-", ":", "-."]
+        groups = [{"label": name, "colour": col, "linestyle": styles[i % len(styles)],
+                   "data": km["groups"][name]} for i, name in enumerate(names)]
+        unit = o.get("time_unit", "")
+        out["km"] = F.render(F.km_figure(
+            groups, time_label=f"time ({unit})" if unit else "time",
+            ylabel=f"free of {o.get('label', 'the event')}"))
+    cal = curves.get("calibration") or {}
+    panels = [{"title": arm_title(arms[k], k), "colour": colours[k], "cal": cal[k]}
+              for k in order if k in cal]
+    if panels:
+        out["calibration"] = F.render(F.calibration_figure(
+            panels, xlabel="predicted risk at the horizon",
+            ylabel="observed risk (Kaplan–Meier)"))
+    absent = [k for k in order if k in res and k not in cal]
+    if absent:
+        out["missing"]["calibration"] = absent
+    return out
+
+
+def build_figures(analysis: Mapping[str, Any], results: Path) -> dict[str, Any]:
+    """Rendered figures of a document, keyed by outcome and validation index.
+
+    Returns
+    -------
+    dict
+        ``outcomes``: per outcome ``{"validation": [per-entry dict of Rendered and
+        "missing"], "features": Rendered|None, "nomogram": Rendered|None}``; ``leakage``;
+        ``qc``: data URIs of the QC thumbnails (None where the file is missing).
+    """
+    from radiomix.report import figures as F
+
+    out: dict[str, Any] = {"outcomes": [], "leakage": None, "qc": []}
+    for o in analysis.get("outcomes") or []:
+        colours = _colour_of(o)
+        per_val = []
+        for v in o.get("validation") or []:
+            if o["kind"] == "binary":
+                per_val.append(_binary_figures(o, v, colours))
+            else:
+                per_val.append(_survival_figures(o, v, colours))
+        entry: dict[str, Any] = {"validation": per_val, "features": None, "nomogram": None,
+                                 "colours": colours}
+        top = (o.get("top_features") or {}).get("items") or []
+        if top and any(t.get("coefficient") is not None for t in top):
+            entry["features"] = F.render(F.importance_figure(
+                [{"label": t.get("name") or t["column"], "value": t.get("coefficient")}
+                 for t in top], xlabel="coefficient (per standard deviation)"))
+        nomo = o.get("nomogram") or {}
+        if nomo.get("terms") and nomo.get("link", "logit") == "logit":
+            try:
+                entry["nomogram"] = F.render(F.nomogram_figure(nomo))
+            except (KeyError, TypeError, ValueError) as exc:
+                log.warning("nomogram not drawn: %s", exc)
+        out["outcomes"].append(entry)
+    leak = analysis.get("leakage") or {}
+    if leak.get("schemes"):
+        rows = []
+        for sc in leak["schemes"]:
+            for side, col in (("grouped", F.PALETTE[2]), ("naive", F.PALETTE[1])):
+                part = sc.get(side) or {}
+                rows.append({"label": f"{sc.get('scheme', '')} · {part.get('label', side)}",
+                             "colour": col, **(part.get("roc_auc") or {})})
+        out["leakage"] = F.render(F.interval_figure(rows, xlabel="ROC AUC", reference=0.5))
+    for item in (analysis.get("qc") or {}).get("items") or []:
+        path = results / str(item.get("image", ""))
+        if item.get("image") and path.is_file():
+            out["qc"].append(F.data_uri(path.read_bytes()))
+        else:
+            log.warning("QC thumbnail %s is missing; left out of the report", path)
+            out["qc"].append(None)
+    return out
+
+
+# --------------------------------------------------------------------------- rendering
+
+
+def render_html(metrics: Mapping[str, Any], figures: Mapping[str, Any], *,
+                expand: bool = False) -> str:
+    """Render the report template.
+
+    Parameters
+    ----------
+    metrics : mapping
+        ``metrics.json``.
+    figures : mapping
+        :func:`build_figures`.
+    expand : bool
+        Open every collapsible list (for printing).
+    """
     import jinja2
+
+    from radiomix.report import words
 
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("radiomix.report", "templates"),
@@ -433,33 +596,74 @@ def render_html(
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    nums = Numbers(metrics)
     template = env.get_template("report.html.j2")
     return template.render(
-        m=metrics,
-        N=nums,
-        p=pointer,
-        fig=figures,
-        qc_images=qc_images,
-        METRIC_TEXT=METRIC_TEXT,
-        TABLE_METRICS=TABLE_METRICS,
-        auc_words=auc_words,
-        p_words=p_words,
+        m=metrics, N=Numbers(metrics), p=pointer, fig=figures, expand=expand, W=words,
+        BINARY_TABLE=BINARY_TABLE, COMBINED_SCHEMES=COMBINED_SCHEMES, json=json,
     )
 
 
+def find_browser() -> str | None:
+    """Path of a headless-capable Chromium (:data:`BROWSERS`), or None."""
+    for name in BROWSERS:
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
+
+
+def print_pdf(html_path: str | os.PathLike[str], pdf_path: str | os.PathLike[str], *,
+              browser: str | None = None, timeout: float = 300.0) -> Path:
+    """Print an HTML file to PDF with headless Chromium (``--print-to-pdf``).
+
+    Raises
+    ------
+    DependencyError
+        No Chromium found, or it failed to write the PDF.
+    """
+    exe = browser or find_browser()
+    if exe is None:
+        raise DependencyError(
+            "no Chromium found to print the PDF: install it (Debian/Ubuntu: `apt-get install "
+            "chromium`) or drop --pdf"
+        )
+    pdf = Path(pdf_path)
+    pdf.unlink(missing_ok=True)
+    with tempfile.TemporaryDirectory(prefix="radiomix-chromium-") as profile:
+        cmd = [exe, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+               "--disable-background-networking", "--disable-component-update",
+               "--disable-sync", "--disable-extensions", "--mute-audio",
+               f"--user-data-dir={profile}", "--no-pdf-header-footer",
+               "--virtual-time-budget=20000", f"--print-to-pdf={pdf.resolve()}",
+               Path(html_path).resolve().as_uri()]
+        try:
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
+                                  check=False)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise DependencyError(f"Chromium could not print the PDF: {exc}") from None
+    if not (pdf.is_file() and pdf.stat().st_size > 0):
+        tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
+        raise DependencyError(f"Chromium did not write {pdf} (exit {proc.returncode}): "
+                              f"{tail[0]}")
+    return pdf
+
+
 def write_report(
-    results_dir: str | os.PathLike[str], *, out_dir: str | os.PathLike[str] | None = None
+    results_dir: str | os.PathLike[str],
+    out_dir: str | os.PathLike[str] | None = None,
+    pdf: bool = False,
 ) -> Path:
-    """Write ``report.html`` and ``metrics.json`` for a results folder.
+    """Write ``report.html`` and ``metrics.json`` (and ``report.pdf``) for a results folder.
 
     Parameters
     ----------
     results_dir : path
-        Folder written by :func:`radiomix.demo.run_demo` (``analysis.json``, ``qc/``,
-        ``figures/``).
+        Folder holding ``analysis.json`` (schema ``radiomix.analysis/2``) and the files it
+        names (QC thumbnails).
     out_dir : path, optional
-        Where to write the two files (default: ``results_dir``).
+        Where to write (default: ``results_dir``).
+    pdf : bool
+        Also print ``report.pdf`` with headless Chromium (every collapsible list opened).
 
     Returns
     -------
@@ -470,11 +674,13 @@ def write_report(
     Raises
     ------
     InputError
-        ``analysis.json`` is missing, unreadable or of another schema.
+        ``analysis.json`` is missing, unreadable, of another schema or incomplete.
+    DependencyError
+        ``pdf=True`` and no Chromium could print it.
 
     Examples
     --------
-    >>> path = write_report("out/demo")  # doctest: +SKIP
+    >>> path = write_report("out/analysis")  # doctest: +SKIP
     >>> path.name  # doctest: +SKIP
     'report.html'
     """
@@ -483,11 +689,17 @@ def write_report(
     out = Path(out_dir) if out_dir is not None else results
     out.mkdir(parents=True, exist_ok=True)
     metrics = build_metrics(analysis)
-    html = render_html(metrics, _figures(analysis, results), _qc_images(analysis, results))
+    figures = build_figures(analysis, results)
     (out / METRICS_FILE).write_text(
         json.dumps(metrics, indent=1, allow_nan=False, ensure_ascii=False), encoding="utf-8"
     )
     path = out / REPORT_FILE
-    path.write_text(html, encoding="utf-8")
+    path.write_text(render_html(metrics, figures), encoding="utf-8")
     log.info("report written to %s", path)
+    if pdf:
+        with tempfile.TemporaryDirectory(prefix="radiomix-print-") as tmp:
+            printable = Path(tmp) / REPORT_FILE
+            printable.write_text(render_html(metrics, figures, expand=True), encoding="utf-8")
+            print_pdf(printable, out / PDF_FILE)
+        log.info("PDF written to %s", out / PDF_FILE)
     return path

@@ -1,0 +1,309 @@
+"""Plain-language readings of the results document, with one interval rule for every claim.
+
+Every claim of the report is judged by one interval, the same way for every statistic:
+
+- a discrimination measure (ROC AUC, C-index, time-dependent AUC) is *better than chance*
+  when its whole interval lies above 0.5;
+- a difference between two arms is a *difference* when its interval excludes 0;
+- a hazard ratio is an *association* when its interval excludes 1.
+
+p-values (DeLong, log-rank) are shown beside the interval they belong to, never as a second
+test of the same claim. The functions return words only (no digits): the numbers beside
+them are shown from ``metrics.json`` by the template.
+
+The headline (:func:`headlines`) picks, per outcome, the most independent validation run
+(:data:`SCHEME_PREFERENCE`) and in it the best arm that is neither untrained nor the
+prevalence baseline, and compares it with the reference arm and with the volume baseline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+SCHEME_PREFERENCE: tuple[str, ...] = ("external", "holdout", "nested_cv", "internal",
+                                      "training")
+"""Headline validation: the first scheme of this list that the outcome ran."""
+SCHEME_WORDS: dict[str, str] = {
+    "external": "external validation (patients from centres the models never saw)",
+    "holdout": "hold-out validation (patients set aside before any fitting)",
+    "nested_cv": "nested patient-grouped cross-validation",
+    "internal": "internal validation",
+    "training": "apparent performance on the training patients (optimistic)",
+}
+
+
+def verdict(m: Mapping[str, Any] | None, null: float) -> str | None:
+    """Where an interval lies relative to ``null``: ``"above"``, ``"below"``,
+    ``"includes"``, or None when there is no interval.
+
+    Examples
+    --------
+    >>> verdict({"estimate": 0.7, "ci_low": 0.6, "ci_high": 0.8}, 0.5)
+    'above'
+    >>> verdict({"estimate": 0.55, "ci_low": 0.45, "ci_high": 0.65}, 0.5)
+    'includes'
+    >>> verdict({"estimate": None, "ci_low": None, "ci_high": None}, 0.5) is None
+    True
+    """
+    if not m:
+        return None
+    lo, hi = m.get("ci_low"), m.get("ci_high")
+    if lo is None or hi is None:
+        return None
+    if lo > null:
+        return "above"
+    if hi < null:
+        return "below"
+    return "includes"
+
+
+def precision_words(m: Mapping[str, Any] | None) -> str:
+    """How wide an interval on a 0–1 scale is, in words.
+
+    Examples
+    --------
+    >>> precision_words({"ci_low": 0.4, "ci_high": 0.9})
+    'very uncertain (a very wide interval)'
+    """
+    if not m or m.get("ci_low") is None or m.get("ci_high") is None:
+        return "no interval available"
+    width = float(m["ci_high"]) - float(m["ci_low"])
+    if width > 0.3:
+        return "very uncertain (a very wide interval)"
+    if width > 0.15:
+        return "uncertain (a wide interval)"
+    return "fairly precise"
+
+
+def discrimination_words(m: Mapping[str, Any] | None, *, chance: float = 0.5) -> str:
+    """Reading of an AUC / C-index with its interval against chance.
+
+    Examples
+    --------
+    >>> for part in discrimination_words({"estimate": 0.75, "ci_low": 0.6, "ci_high": 0.88}
+    ...                                  ).split("; "):
+    ...     print(part)
+    better than chance (the whole interval lies above the chance level)
+    uncertain (a wide interval)
+    >>> discrimination_words({"estimate": 0.55, "ci_low": 0.4, "ci_high": 0.7})[:31]
+    'not distinguishable from chance'
+    """
+    if not m or m.get("estimate") is None:
+        return "not available" + (f": {m['reason']}" if m and m.get("reason") else "")
+    v = verdict(m, chance)
+    if v is None:
+        return "no interval available"
+    where = {
+        "above": "better than chance (the whole interval lies above the chance level)",
+        "below": "worse than chance (the whole interval lies below the chance level)",
+        "includes": "not distinguishable from chance (the interval includes the chance level)",
+    }[v]
+    return f"{where}; {precision_words(m)}"
+
+
+def difference_words(m: Mapping[str, Any] | None, *, measure: str = "AUC") -> dict[str, str]:
+    """Reading of a paired difference (this arm minus the other) by its interval.
+
+    Returns ``relation`` (to be put between the two arm names) and ``why``; arm names are
+    left to the template, which shows them from ``metrics.json``.
+
+    Examples
+    --------
+    >>> w = difference_words({"estimate": 0.1, "ci_low": -0.05, "ci_high": 0.25})
+    >>> w["relation"], w["why"]
+    ('is not distinguishable in AUC from', 'the interval of the difference includes zero')
+    """
+    v = verdict(m, 0.0)
+    if v is None:
+        return {"relation": f"has no interval for its {measure} difference from",
+                "why": "not estimable"}
+    if v == "above":
+        return {"relation": f"has a higher {measure} than",
+                "why": "the whole interval of the difference lies above zero"}
+    if v == "below":
+        return {"relation": f"has a lower {measure} than",
+                "why": "the whole interval of the difference lies below zero"}
+    return {"relation": f"is not distinguishable in {measure} from",
+            "why": "the interval of the difference includes zero"}
+
+
+def hazard_words(m: Mapping[str, Any] | None, *, high: str = "the high-risk group",
+                 low: str = "the low-risk group") -> str:
+    """Reading of a hazard ratio (``high`` versus ``low``) by its interval against 1.
+
+    Examples
+    --------
+    >>> hazard_words({"estimate": 2.0, "ci_low": 0.8, "ci_high": 5.0})[:23]
+    'no evidence of a higher'
+    """
+    v = verdict(m, 1.0)
+    if v is None:
+        return "the hazard ratio has no interval"
+    if v == "above":
+        return (f"{high} had the event sooner than {low} (the whole interval of the hazard "
+                "ratio lies above one)")
+    if v == "below":
+        return (f"{high} had the event later than {low} (the whole interval of the hazard "
+                "ratio lies below one)")
+    return (f"no evidence of a higher event rate in {high} than in {low} (the interval of "
+            "the hazard ratio includes one)")
+
+
+def logrank_note(p: float | None, hr: Mapping[str, Any] | None, *, alpha: float = 0.05) -> str:
+    """How the log-rank p-value relates to the hazard-ratio interval (the claim's test).
+
+    Examples
+    --------
+    >>> logrank_note(0.01, {"estimate": 2, "ci_low": 0.9, "ci_high": 4})[:34]
+    'the log-rank p-value is below the '
+    """
+    if p is None:
+        return "no log-rank test was recorded"
+    v = verdict(hr, 1.0)
+    small = p < alpha
+    if v is None:
+        return ("the log-rank p-value is shown for reference; without a hazard-ratio "
+                "interval this report makes no claim about the groups")
+    if small and v == "includes":
+        return ("the log-rank p-value is below the significance level, but the hazard-ratio "
+                "interval (which carries the same uncertainty treatment as every interval "
+                "in this report) includes one: the report does not claim that the groups "
+                "differ")
+    if not small and v != "includes":
+        return ("the hazard-ratio interval excludes one while the log-rank p-value is not "
+                "below the significance level; the claim rests on the interval")
+    return "the log-rank p-value agrees with the hazard-ratio interval"
+
+
+def brier_words(brier: float | None, reference: float | None) -> str:
+    """Brier score against the prevalence reference (predicting the training prevalence for
+    every case).
+
+    Examples
+    --------
+    >>> brier_words(0.25, 0.18)
+    'worse than predicting the prevalence for everyone'
+    """
+    if brier is None or reference is None:
+        return "no prevalence reference"
+    if brier < reference:
+        return "better than predicting the prevalence for everyone"
+    return "worse than predicting the prevalence for everyone"
+
+
+# --------------------------------------------------------------------------- headline
+
+
+def _main_metric(outcome: Mapping[str, Any]) -> str:
+    return "c_index" if outcome.get("kind") == "survival" else "roc_auc"
+
+
+def headline_validation(outcome: Mapping[str, Any]) -> int | None:
+    """Index of the validation entry the headline is about (:data:`SCHEME_PREFERENCE`).
+
+    Examples
+    --------
+    >>> headline_validation({"validation": [{"scheme": "training"}, {"scheme": "external"}]})
+    1
+    """
+    vals = list(outcome.get("validation") or [])
+    for scheme in SCHEME_PREFERENCE:
+        for i, v in enumerate(vals):
+            if v.get("scheme") == scheme:
+                return i
+    return 0 if vals else None
+
+
+def is_volume_arm(arm: Mapping[str, Any]) -> bool:
+    """A baseline arm built on tumour volume alone."""
+    return arm.get("kind") == "baseline" and "volume" in (arm.get("blocks") or [])
+
+
+def is_prevalence_arm(arm: Mapping[str, Any]) -> bool:
+    """The prevalence baseline (no input)."""
+    return arm.get("kind") == "baseline" and (arm.get("blocks") or []) in ([], ["none"])
+
+
+def headlines(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The headline choices of each outcome, for the template and ``metrics.json``.
+
+    Returns
+    -------
+    list of dict
+        Per outcome: ``outcome`` (index), ``validation`` (index or None), ``metric``
+        (``roc_auc`` / ``c_index``), ``best`` (arm key or None), ``reference`` (arm key or
+        None), ``volume`` (volume-baseline key or None), ``untrained`` (keys left out),
+        ``best_is_reference`` / ``best_is_volume`` (bool) and the readings ``best_words``,
+        ``reference_words``, ``volume_words`` (no digits).
+    """
+    out: list[dict[str, Any]] = []
+    for oi, o in enumerate(doc.get("outcomes") or []):
+        arms = o.get("arms") or {}
+        order = [k for k in o.get("arm_order") or list(arms) if k in arms]
+        vi = headline_validation(o)
+        metric = _main_metric(o)
+        h: dict[str, Any] = {
+            "outcome": oi, "validation": vi, "metric": metric, "best": None,
+            "reference": o.get("reference_arm") if o.get("reference_arm") in arms else None,
+            "volume": next((k for k in order if is_volume_arm(arms[k])), None),
+            "untrained": [k for k in order if arms[k].get("untrained_deep")],
+            "best_is_reference": False, "best_is_volume": False,
+            "best_words": "", "reference_words": None, "volume_words": None,
+            "scheme_words": "",
+        }
+        if vi is None:
+            out.append(h)
+            continue
+        val = o["validation"][vi]
+        h["scheme_words"] = SCHEME_WORDS.get(val.get("scheme", ""), str(val.get("scheme")))
+        vres = val.get("arms") or {}
+        cands = [k for k in order if k in vres and not arms[k].get("untrained_deep")
+                 and not is_prevalence_arm(arms[k])
+                 and ((vres[k].get("metrics") or {}).get(metric) or {}).get("estimate")
+                 is not None]
+        if not cands:
+            out.append(h)
+            continue
+        best = max(cands, key=lambda k: (vres[k]["metrics"][metric]["estimate"],
+                                         -order.index(k)))
+        h["best"] = best
+        h["best_is_reference"] = best == h["reference"]
+        h["best_is_volume"] = best == h["volume"]
+        h["best_words"] = discrimination_words(vres[best]["metrics"][metric])
+        measure = "C-index" if metric == "c_index" else "AUC"
+        diff_key = "c_index_difference" if metric == "c_index" else "auc_difference"
+        h["difference_key"] = diff_key
+        ref = h["reference"]
+        vs_ref = vres[best].get("vs_reference") or {}
+        h["reference_comparison"] = None
+        if ref and not h["best_is_reference"] and vs_ref.get(diff_key) \
+                and vs_ref.get("reference", ref) == ref:
+            h["reference_comparison"] = ["vs_reference"]
+            h["reference_words"] = difference_words(vs_ref[diff_key], measure=measure)
+        vol = h["volume"]
+        h["volume_comparison"] = None
+        if vol and not h["best_is_volume"]:
+            if vol == ref and h["reference_comparison"]:
+                h["volume_comparison"] = ["vs_reference"]
+                h["volume_words"] = h["reference_words"]
+            elif ((vres[best].get("vs_arms") or {}).get(vol) or {}).get(diff_key):
+                h["volume_comparison"] = ["vs_arms", vol]
+                h["volume_words"] = difference_words(vres[best]["vs_arms"][vol][diff_key],
+                                                     measure=measure)
+        out.append(h)
+    return out
+
+
+def summarise_keys(keys: Sequence[str], labels: Mapping[str, str]) -> str:
+    """``A, B and C`` from arm keys.
+
+    Examples
+    --------
+    >>> summarise_keys(["a", "b", "c"], {"a": "A", "b": "B", "c": "C"})
+    'A, B and C'
+    """
+    names = [labels.get(k, k) for k in keys]
+    if len(names) <= 1:
+        return "".join(names)
+    return ", ".join(names[:-1]) + " and " + names[-1]
