@@ -1,12 +1,17 @@
-"""The quick demo's report.html in a real headless Chromium.
+"""Reports of three analysis kinds in a real headless Chromium.
 
-Checks: the page renders, every image loads (``naturalWidth > 0``), every number shown
-equals metrics.json, the untrained-network banner is visible; a full-page screenshot is
-kept as a test artefact (pytest's tmp folder and ``out/test-artefacts/``).
+Kinds (synthetic schema-2 documents, tests/report/synthetic.py): classification only,
+survival only, and both outcomes with training / internal / external validation and every
+optional section. Checked in the browser: every image loads; every number shown equals
+metrics.json; no external URL; no text element below 10 px computed size; each figure is
+shown at its drawn size (10 pt stays 10 pt); each ROC legend AUC equals the trapezoid
+integral of the curve in analysis.json. A screenshot of every section of the combined
+report is kept (pytest's tmp folder and ``out/test-artefacts/report-sections/``), and the
+PDF export is printed.
 
-The browser evaluates a small probe script on a copy of the report (the report itself has
-no script): on ``load`` it writes the state of every image and every ``data-metric``
-element into the DOM, which ``--dump-dom`` returns.
+The browser evaluates a small probe script on a copy of each report (the report itself has
+no script): on ``load`` it writes the state of the page into the DOM, which ``--dump-dom``
+returns.
 """
 
 from __future__ import annotations
@@ -18,15 +23,31 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
 from report_checks import ARTEFACTS, browser_args, metric_problems, parse_report
+from synthetic import (
+    classification_document,
+    combined_document,
+    survival_document,
+    write_results,
+)
 
-pytestmark = pytest.mark.data
+from radiomix.report import write_report
+from radiomix.report.figures import CSS_DPI, DPI
+
+pytestmark = pytest.mark.slow
+
+KINDS = {"classification": classification_document, "survival": survival_document,
+         "combined": combined_document}
 
 PROBE = """<script>
 window.addEventListener('load', function () {
   var imgs = Array.prototype.map.call(document.images, function (i) {
     return {alt: i.alt, complete: i.complete, w: i.naturalWidth, h: i.naturalHeight,
+            shown_w: i.getBoundingClientRect().width, figure: i.getAttribute('data-figure'),
+            legend: i.getAttribute('data-legend'), outcome: i.getAttribute('data-outcome'),
+            validation: i.getAttribute('data-validation'),
             data: i.getAttribute('src').indexOf('data:image/png;base64,') === 0};
   });
   var nums = Array.prototype.map.call(document.querySelectorAll('[data-metric]'), function (e) {
@@ -37,102 +58,154 @@ window.addEventListener('load', function () {
     });
     return a;
   });
-  var alerts = Array.prototype.map.call(document.querySelectorAll('[role=alert]'),
-                                        function (e) { return e.innerText; });
+  var small = [];
+  var all = document.body.getElementsByTagName('*');
+  for (var i = 0; i < all.length; i++) {
+    var el = all[i];
+    if (el.tagName === 'SCRIPT' || el.tagName === 'STYLE') { continue; }
+    var own = '';
+    for (var c = el.firstChild; c; c = c.nextSibling) {
+      if (c.nodeType === 3) { own += c.nodeValue; }
+    }
+    if (!own.trim() || el.getClientRects().length === 0) { continue; }
+    var size = parseFloat(window.getComputedStyle(el).fontSize);
+    if (size < 10) { small.push({tag: el.tagName, text: own.trim().slice(0, 40), px: size}); }
+  }
+  var urls = [];
+  Array.prototype.forEach.call(document.querySelectorAll('[src],[href]'), function (e) {
+    var v = e.getAttribute('src') || e.getAttribute('href');
+    if (!/^(data:image\\/png;base64,|#)/.test(v)) { urls.push(v.slice(0, 80)); }
+  });
+  var sections = Array.prototype.map.call(document.querySelectorAll('main > section'),
+    function (s) { var r = s.getBoundingClientRect();
+                   return {id: s.id, top: r.top + window.scrollY, height: r.height}; });
   var out = document.createElement('pre');
   out.id = 'rmx-probe';
   out.textContent = JSON.stringify({title: document.title, imgs: imgs, nums: nums,
-    alerts: alerts, height: document.documentElement.scrollHeight,
-    sections: document.querySelectorAll('main section').length});
+    small: small, urls: urls, sections: sections,
+    height: document.documentElement.scrollHeight});
   document.body.appendChild(out);
 });
 </script>"""
 
 
-def _run(cmd: list[str], timeout: int = 180) -> subprocess.CompletedProcess[str]:
+def _run(cmd: list[str], timeout: int = 300) -> subprocess.CompletedProcess[str]:
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
 
 
 @pytest.fixture(scope="module")
-def rendered(quick_demo: Path, chromium: str, tmp_path_factory: pytest.TempPathFactory):
-    """(probe result, rendered DOM, report source, metrics) of the quick demo's report."""
-    report = quick_demo / "report.html"
-    source = report.read_text(encoding="utf-8")
-    work = tmp_path_factory.mktemp("browser")
-    probe_page = work / "report_probe.html"
-    assert source.count("</body>") == 1
-    probe_page.write_text(source.replace("</body>", PROBE + "</body>"), encoding="utf-8")
-    proc = _run([chromium, *browser_args(work / "profile"), "--virtual-time-budget=20000",
-                 "--dump-dom", probe_page.as_uri()])
-    m = re.search(r'<pre id="rmx-probe">(.*?)</pre>', proc.stdout, re.S)
-    assert m, f"the probe did not run (chromium exit {proc.returncode}): {proc.stderr[-2000:]}"
-    probe = json.loads(htmllib.unescape(m.group(1)))
-    metrics = json.loads((quick_demo / "metrics.json").read_text(encoding="utf-8"))
-    return probe, proc.stdout, source, metrics
+def rendered(chromium: str, tmp_path_factory: pytest.TempPathFactory):
+    """Per kind: (probe result, rendered DOM, report source, metrics, analysis, folder)."""
+    out = {}
+    for kind, make in KINDS.items():
+        folder = write_results(tmp_path_factory.mktemp(f"browser_{kind}"), make())
+        source = write_report(folder).read_text(encoding="utf-8")
+        assert source.count("</body>") == 1
+        probe_page = folder / "report_probe.html"
+        probe_page.write_text(source.replace("</body>", PROBE + "</body>"), encoding="utf-8")
+        proc = _run([chromium, *browser_args(folder / "profile"), "--window-size=1280,900",
+                     "--virtual-time-budget=20000", "--dump-dom", probe_page.as_uri()])
+        m = re.search(r'<pre id="rmx-probe">(.*?)</pre>', proc.stdout, re.S)
+        assert m, f"the probe did not run (chromium exit {proc.returncode}): " \
+                  f"{proc.stderr[-2000:]}"
+        probe = json.loads(htmllib.unescape(m.group(1)))
+        metrics = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
+        analysis = json.loads((folder / "analysis.json").read_text(encoding="utf-8"))
+        out[kind] = (probe, proc.stdout, source, metrics, analysis, folder)
+    return out
 
 
-def test_page_renders(rendered) -> None:
-    probe, dom, _, _ = rendered
-    assert probe["title"].startswith("radiomix report:")
-    assert probe["sections"] >= 12
-    assert probe["height"] > 3000
-    assert "Predicting lung metastasis" in dom
-    assert "Leakage audit" in dom
-
-
-def test_every_image_loads(rendered) -> None:
-    probe, _, source, _ = rendered
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_every_image_loads(rendered, kind: str) -> None:
+    probe, _, source, _, _, _ = rendered[kind]
     imgs = probe["imgs"]
     assert len(imgs) == source.count("<img ")
-    assert len(imgs) >= 12 * 3 + 6  # QC thumbnails of 12 patients x 3 images + figures
+    assert len(imgs) >= 3
     broken = [i["alt"] for i in imgs if not (i["complete"] and i["w"] > 0 and i["h"] > 0)]
     assert broken == [], f"images that did not load: {broken}"
     assert all(i["data"] for i in imgs)
 
 
-def test_numbers_shown_equal_metrics_json(rendered) -> None:
-    probe, dom, source, metrics = rendered
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_numbers_shown_equal_metrics_json(rendered, kind: str) -> None:
+    probe, dom, source, metrics, _, _ = rendered[kind]
     nums = probe["nums"]
     assert len(nums) == source.count("data-metric=")
-    assert len(nums) > 300
+    assert len(nums) > 100
     assert metric_problems(nums, metrics) == []
-    hidden = [n["data-metric"] for n in nums if not n["shown"]]
-    assert hidden == []
-    # digits anywhere else in <main> of the rendered page: only inside names and code
     body = dom.split('<pre id="rmx-probe">')[0]
     assert parse_report(body).stray == []
-    shown = {n["data-metric"] for n in nums}
-    for arm in metrics["arm_order"]:
-        for end in ("estimate", "ci_low", "ci_high"):
-            assert f"/arms/{arm}/metrics/roc_auc/{end}" in shown
-    assert "/leakage/schemes/0/naive/roc_auc/estimate" in shown
-    assert "/survival/models/clinical_cox/c_index/estimate" in shown
 
 
-def test_untrained_network_banner_visible(rendered) -> None:
-    probe, _, _, metrics = rendered
-    assert any("UNTRAINED" in a for a in probe["alerts"])
-    assert metrics["settings"]["deep"]["random_weights"] is True
-
-
-def test_no_external_resources(rendered) -> None:
-    _, _, source, _ = rendered
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_no_external_url(rendered, kind: str) -> None:
+    probe, _, source, _, _, _ = rendered[kind]
+    assert probe["urls"] == []
     assert "http://" not in source
     assert "https://" not in source
-    assert not re.search(r"""(src|href)\s*=\s*["']?(//|[a-z]+:(?!image/png;base64))""", source)
 
 
-def test_screenshot(quick_demo: Path, chromium: str, rendered, tmp_path: Path) -> None:
-    probe = rendered[0]
-    shot = tmp_path / "report.png"
-    height = min(int(probe["height"]) + 50, 16000)
-    proc = _run([chromium, *browser_args(tmp_path / "profile"), f"--window-size=1280,{height}",
-                 "--virtual-time-budget=20000", f"--screenshot={shot}",
-                 (quick_demo / "report.html").as_uri()])
-    assert shot.is_file(), f"no screenshot (exit {proc.returncode}): {proc.stderr[-2000:]}"
-    data = shot.read_bytes()
-    assert data[:8] == b"\x89PNG\r\n\x1a\n"
-    assert len(data) > 50_000
-    ARTEFACTS.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(shot, ARTEFACTS / "quick_demo_report.png")
-    shutil.copy2(quick_demo / "report.html", ARTEFACTS / "quick_demo_report.html")
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_no_text_below_10_px(rendered, kind: str) -> None:
+    assert rendered[kind][0]["small"] == []
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_figures_shown_at_drawn_size(rendered, kind: str) -> None:
+    """Figure fonts are >= 10 pt at the drawn DPI; shown at CSS_DPI / DPI they stay so."""
+    for img in rendered[kind][0]["imgs"]:
+        if img["figure"] == "qc":
+            continue
+        assert img["shown_w"] == pytest.approx(img["w"] * CSS_DPI / DPI, abs=1.0), img["alt"]
+
+
+@pytest.mark.parametrize("kind", ["classification", "combined"])
+def test_roc_legend_auc_is_the_area_of_the_drawn_curve(rendered, kind: str) -> None:
+    probe, _, _, _, analysis, _ = rendered[kind]
+    rocs = [i for i in probe["imgs"] if i["figure"] == "roc"]
+    assert rocs
+    for img in rocs:
+        legend = json.loads(img["legend"])
+        curves = (analysis["outcomes"][int(img["outcome"])]["validation"]
+                  [int(img["validation"])]["curves"]["roc"])
+        assert set(legend) == set(curves)
+        for key, text in legend.items():
+            area = float(np.trapezoid(curves[key]["tpr"], curves[key]["fpr"]))
+            assert text == f"AUC {area:.2f}"
+
+
+def test_section_screenshots(rendered, chromium: str,
+                             tmp_path_factory: pytest.TempPathFactory) -> None:
+    """One screenshot per section of the combined report (each section alone on a page)."""
+    probe, _, source, _, _, folder = rendered["combined"]
+    shots = tmp_path_factory.mktemp("report_sections")
+    kept = ARTEFACTS / "report-sections"
+    kept.mkdir(parents=True, exist_ok=True)
+    assert len(probe["sections"]) >= 10
+    for i, sec in enumerate(probe["sections"]):
+        hide = ("<style>header, nav, .banner { display: none !important; } "
+                f"main > section:not(#{sec['id']}) {{ display: none !important; }}</style>")
+        page = folder / f"section_{sec['id']}.html"
+        page.write_text(source.replace("</head>", hide + "</head>"), encoding="utf-8")
+        shot = shots / f"{i:02d}_{sec['id']}.png"
+        height = min(int(sec["height"]) + 60, 16000)
+        proc = _run([chromium, *browser_args(folder / "profile_shot"),
+                     f"--window-size=1280,{height}", "--virtual-time-budget=20000",
+                     f"--screenshot={shot}", page.as_uri()])
+        assert shot.is_file(), f"no screenshot of {sec['id']} (exit {proc.returncode}): " \
+                               f"{proc.stderr[-1000:]}"
+        data = shot.read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n"
+        shutil.copy2(shot, kept / shot.name)
+    shutil.copy2(folder / "report.html", kept / "combined_report.html")
+    (shots / "README.txt").write_text(
+        "Section screenshots of the combined synthetic report; copies in " + str(kept) + "\n",
+        encoding="utf-8")
+
+
+def test_pdf_export(chromium: str, tmp_path: Path) -> None:
+    folder = write_results(tmp_path / "pdf", survival_document())
+    write_report(folder, pdf=True)
+    pdf = (folder / "report.pdf").read_bytes()
+    assert pdf[:5] == b"%PDF-"
+    assert len(re.findall(rb"/Type\s*/Page[^s]", pdf)) >= 2
