@@ -20,7 +20,13 @@ from rich.logging import RichHandler
 from rich.table import Table
 from rich.text import Text
 
-from radiomix.errors import InputError, RadiomixError, SettingsError, UsageError
+from radiomix.errors import (
+    InputError,
+    InternalError,
+    RadiomixError,
+    SettingsError,
+    UsageError,
+)
 
 if TYPE_CHECKING:
     from radiomix.settings import ExtractionSettings
@@ -188,15 +194,14 @@ def extract(
     ] = None,
 ) -> None:
     """Extract the radiomic features of one image and mask into a table."""
-    from radiomix.extraction import extract as run_extract
-    from radiomix.table import write_table
-
     if preset and config:
-        console.print("[red]error[/red]: give --preset or --config, not both")
-        raise typer.Exit(EXIT_USAGE)
+        raise _fail(UsageError("give --preset or --config, not both"))
     try:
         _check_out_path(out_file)
         settings = _settings_option(preset, config)
+        from radiomix.extraction import extract as run_extract  # after the quick checks
+        from radiomix.table import write_table
+
         deep_settings = None
         if deep is not None:
             from radiomix.deep import DeepSettings, parse_deep_spec
@@ -226,6 +231,17 @@ def extract(
             InputError(
                 "out of memory: the image, the ROI or the grey levels are too large for this "
                 "machine; crop the image, use a coarser interpolation.spacing or fewer bins"
+            )
+        ) from None
+    except (typer.Exit, typer.Abort):
+        raise
+    except Exception as exc:  # a bug: one line by default, the traceback with -v
+        if logging.getLogger("radiomix").getEffectiveLevel() <= logging.INFO:
+            raise
+        raise _fail(
+            InternalError(
+                f"{type(exc).__name__}: {exc}; this is a bug in radiomix, please report it "
+                "(run again with -v for the traceback)"
             )
         ) from None
     console.print(f"{len(result.features)} features written to {path}", highlight=False)
