@@ -229,3 +229,51 @@ def test_ibsi_check_unknown_dataset_is_a_usage_error(tmp_path):
     assert "Traceback" not in res.stdout + res.stderr
     assert res.returncode == 2
     assert "config_Z" in res.stderr
+
+
+RUN_CASES = {
+    "study_missing": (["run", "@dir/nope.yaml", "--out", "@out"], 2, r"study file not found"),
+    "study_is_a_folder": (["run", "@dir", "--out", "@out"], 2, r"is a folder; pass the study"),
+    "study_not_utf8": (["run", "@latin1", "--out", "@out"], 2, r"is not UTF-8 text"),
+    "out_is_a_file": (["run", "@study", "--out", "@keep"], 2, r"exists and is not a folder"),
+    "bad_scheduler": (["run", "@study", "--out", "@out", "--scheduler", "nowhere"], 2,
+                      r"scheduler must be 'local' or a Dask scheduler address"),
+    "standardise_study_missing": (
+        ["standardise", "fit", "@dir/nope.yaml", "--tag", "mr", "--out", "@out/x.json"], 2,
+        r"study file not found",
+    ),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(RUN_CASES))
+def test_bad_run_inputs(name, files, tmp_path):
+    from cohort.cohort_helpers import SMALL, lesion, write_study
+
+    args, code, match = RUN_CASES[name]
+    keep = tmp_path / "keep.txt"
+    keep.write_text("there before\n")
+    study = write_study(tmp_path / "s", [lesion(SMALL[0])])
+    subs = {
+        "@dir": str(tmp_path),
+        "@out": str(tmp_path / "out"),
+        "@latin1": str(files["latin1"]),
+        "@study": str(study),
+        "@keep": str(keep),
+    }
+    argv = []
+    for a in args:
+        for k, v in subs.items():
+            if a.startswith(k):
+                a = v + a[len(k) :]
+                break
+        argv.append(a)
+    res = _run(argv, tmp_path)
+    both = res.stdout + res.stderr
+    assert "Traceback" not in both, both
+    assert res.returncode == code, (name, both)
+    lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1, (name, res.stderr)
+    assert re.search(match, lines[0]), (name, lines[0])
+    assert not (tmp_path / "out").exists()
+    assert keep.read_text() == "there before\n"

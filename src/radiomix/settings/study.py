@@ -709,6 +709,11 @@ def load_study(path: str | os.PathLike[str], *, require_landmarks: bool = True) 
         raise SettingsError(f"study file not found: {path}") from None
     except IsADirectoryError:
         raise SettingsError(f"study file {path} is a folder; pass the study.yaml file") from None
+    except UnicodeDecodeError as exc:
+        raise SettingsError(
+            f"study file {path} is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at "
+            f"position {exc.start}); save it as UTF-8 YAML"
+        ) from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
