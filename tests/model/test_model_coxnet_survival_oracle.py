@@ -25,6 +25,7 @@ from sksurv.util import Surv
 from threadpoolctl import threadpool_limits
 
 from radiomix.errors import InputError
+from radiomix.model.nomogram import CoxNomogram
 from radiomix.model.survival import (
     CoxNet,
     CoxPH,
@@ -179,6 +180,23 @@ def test_lasso_cox_500_features_40_patients_finds_the_planted_features():
     assert table.loc["wavelet.glcm.f100", "coef_standardised"] < 0
     assert model.n_selected_ == int(table["selected"].sum()) < 40
     assert model.failed_alphas_ == []
+
+
+def test_cox_nomogram_rad_score_by_coxnet_receives_patient_groups():
+    X, t, e = _planted(seed=1)
+    rad = list(X.columns)
+    X = X.assign(age=np.random.default_rng(0).normal(60, 10, len(X)))
+    g = np.asarray([f"P{i // 2:02d}" for i in range(len(X))])  # two rows per patient
+    y = survival_target(t, e)
+    nomo = CoxNomogram(
+        radiomic_columns=rad, radscore_penalizer=None, radscore_cv=3, random_state=0
+    ).fit(X, y, groups=g)
+    assert isinstance(nomo.radscore_, CoxNet)
+    by_hand = CoxNet(random_state=0).fit(X[rad], y, groups=g)
+    np.testing.assert_allclose(nomo.radscore_.coef_, by_hand.coef_)
+    assert {"wavelet.glcm.f003", "wavelet.glcm.f100"} <= set(nomo.radscore_.selected_features_)
+    assert np.isfinite(nomo.predict(X)).all()
+    assert nomo.crossfit_grouped_
 
 
 def test_one_failing_penalty_does_not_kill_the_path(rossi, monkeypatch):

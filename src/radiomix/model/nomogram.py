@@ -21,6 +21,7 @@ then refitted on all training rows.
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -38,6 +39,7 @@ from radiomix.model._validation import is_real
 from radiomix.model.columns import column_block
 from radiomix.model.radscore import RadScore
 from radiomix.model.survival import (
+    CoxNet,
     CoxPH,
     LassoCox,
     baseline_at,
@@ -137,6 +139,13 @@ class _NomogramBase(BaseEstimator):
         self.n_crossfit_folds_ = k
         return folds
 
+    def _fit_radscore(self, R: pd.DataFrame, y: Any, groups: np.ndarray | None) -> Any:
+        """A fitted rad-score model; one whose ``fit`` takes ``groups`` gets the patient ids."""
+        model = self._make_radscore()
+        if groups is not None and "groups" in inspect.signature(model.fit).parameters:
+            return model.fit(R, y, groups=groups)
+        return model.fit(R, y)
+
     def _fit_design(self, X: FloatArray, y_rs: Any, strata: np.ndarray, groups: Any) -> Any:
         """Fit ``radscore_`` and the clinical medians; return (fit design, prediction design).
 
@@ -152,16 +161,17 @@ class _NomogramBase(BaseEstimator):
             D = self._design(X)
             return D, D
         R = self._rad_frame(X)
+        g = None if groups is None else np.asarray(groups).ravel()
         oof = np.full(strata.size, np.nan)
         fold_of = np.full(strata.size, -1)
         for k, (tr, te) in enumerate(self._crossfit_folds(strata, groups)):
             self._check_crossfit_fold(k, strata[tr])
-            model = self._make_radscore().fit(R.iloc[tr], y_rs[tr])
+            model = self._fit_radscore(R.iloc[tr], y_rs[tr], None if g is None else g[tr])
             oof[te] = self._radscore_of(model, R.iloc[te])
             fold_of[te] = k
         self.radscore_oof_ = oof
         self.radscore_folds_ = fold_of
-        self.radscore_ = self._make_radscore().fit(R, y_rs)
+        self.radscore_ = self._fit_radscore(R, y_rs, g)
         D = self._design(X)
         D_fit = D.copy()
         D_fit[:, 0] = oof
@@ -489,8 +499,11 @@ class CoxNomogram(_NomogramBase):
         Time of the survival-probability scale (unit of the target's times).
     penalizer : float
         Ridge penalty of the nomogram's Cox model (small, for stability).
-    radscore_penalizer : float
-        LASSO penalty of the rad-score.
+    radscore_penalizer : float or None
+        LASSO penalty of the rad-score (lifelines :class:`LassoCox`); None fits the
+        rad-score with :class:`~radiomix.model.survival.CoxNet` instead (scikit-survival's
+        path, for many more features than patients), its penalty chosen by an inner CV
+        grouped by the patient ids of the cross-fitting fold.
     radscore_cv : int
         Number of internal folds of the rad-score cross-fitting (>= 2; fewer when the
         training rows hold fewer patients with an event).
@@ -520,7 +533,7 @@ class CoxNomogram(_NomogramBase):
         radiomic_columns: str | Sequence[str] | None = None,
         horizon: float = 1.0,
         penalizer: float = 0.01,
-        radscore_penalizer: float = 0.1,
+        radscore_penalizer: float | None = 0.1,
         radscore_cv: int = 5,
         random_state: Any = None,
     ) -> None:
@@ -531,7 +544,9 @@ class CoxNomogram(_NomogramBase):
         self.radscore_cv = radscore_cv
         self.random_state = random_state
 
-    def _make_radscore(self) -> LassoCox:
+    def _make_radscore(self) -> LassoCox | CoxNet:
+        if self.radscore_penalizer is None:
+            return CoxNet(random_state=self.random_state)
         return LassoCox(penalizer=self.radscore_penalizer)
 
     @staticmethod

@@ -509,8 +509,8 @@ class CoxNet(BaseEstimator):
     max_iter : int
     tol : float
         Coordinate-descent settings passed to scikit-survival.
-    random_state : int or None
-        Seed of the inner folds.
+    random_state : int, RandomState or None
+        Seed of the inner folds (repeat ``r`` of an int seed uses ``random_state + r``).
 
     Attributes
     ----------
@@ -574,7 +574,7 @@ class CoxNet(BaseEstimator):
         min_selected: int = 1,
         max_iter: int = 100_000,
         tol: float = 1e-7,
-        random_state: int | None = 0,
+        random_state: Any = 0,
     ) -> None:
         self.l1_ratio = l1_ratio
         self.alpha = alpha
@@ -671,7 +671,9 @@ class CoxNet(BaseEstimator):
         self.n_inner_splits_ = k
         folds = []
         for r in range(int(self.cv_repeats)):
-            seed = None if self.random_state is None else int(self.random_state) + r
+            seed = self.random_state
+            if r and isinstance(seed, (int, np.integer)):
+                seed = int(seed) + r
             splitter = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed)
             with warnings.catch_warnings():  # few censored patients: a known, harmless case
                 warnings.filterwarnings("ignore", "The least populated class", UserWarning)
