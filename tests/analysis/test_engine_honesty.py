@@ -234,3 +234,27 @@ def test_a_wide_table_with_foreign_names_is_used_without_columns_flag(tmp_path):
     arm = doc["outcomes"][0]["arms"]["model"]
     assert arm["n_columns"] == 30
     assert "label" not in arm["columns"]
+
+
+def test_threshold_rule_is_fixed_on_training_rows_only(tmp_path):
+    feats, clin = cohort(60, centres=("A", "B", "C"))
+    spec = _spec(validation={**FAST, "schemes": ["external"], "test_centres": ["C"],
+                             "threshold": "youden"},
+                 arms=[{"name": "radiomics", "blocks": ["radiomic"], "model": "logistic"}])
+
+    def run(clinical, out):
+        table = build_table(feats, spec, clinical=clinical)
+        doc = run_analysis(spec, table, out, save_models=False)
+        return doc["outcomes"][0]["validation"][0]["arms"]["radiomics"]
+
+    first = run(clin, tmp_path / "a")
+    flipped = clin.copy()
+    test = feats.loc[feats["centre"] == "C", "patient_id"]
+    rows = flipped["patient_id"].isin(test)
+    flipped.loc[rows, "outcome"] = np.where(flipped.loc[rows, "outcome"] == "mets", "none",
+                                            "mets")
+    second = run(flipped, tmp_path / "b")
+    assert first["threshold"]["rule"] == "youden"
+    assert first["threshold"]["values"] == second["threshold"]["values"]
+    assert first["threshold"]["values"] != [0.5]
+    assert first["metrics"]["sensitivity"] != second["metrics"]["sensitivity"]

@@ -274,7 +274,7 @@ def baseline_arms(spec: AnalysisSettings, table: AnalysisTable, outcome: Outcome
                         + ("logistic regression" if binary else "Cox model")
                         + "; the size confound: an imaging arm must beat it",
             outcome_kind=outcome.kind, blocks=["volume"], columns=[vol], selector=None,
-            model=model, estimator=Pipeline(steps), grid={}))
+            model=model, estimator=Pipeline(steps).set_output(transform="pandas"), grid={}))
     if "prevalence" in spec.baselines and binary:
         first = table.X.columns[:1].tolist()
         out.append(BuiltArm(

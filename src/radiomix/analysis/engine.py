@@ -95,10 +95,7 @@ def _interval(est: Any, lo: Any, hi: Any, reason: str | None = None) -> dict[str
 
 
 def _threshold_value(rule: str) -> float:
-    try:
-        return float(rule)
-    except ValueError:
-        return 0.5
+    return float(rule)
 
 
 def _file_sha(path: Any) -> str | None:
@@ -131,7 +128,7 @@ def _binary_schemes(arm: BuiltArm, X: pd.DataFrame, y: np.ndarray, g: np.ndarray
     )
 
     Xa = X[arm.columns]
-    thr = _threshold_value(v.threshold)
+    thr: float | str = _threshold_value(v.threshold) if _is_prob(v.threshold) else v.threshold
     common = {"param_grid": arm.grid or None, "inner_splits": v.inner_splits,
               "n_bootstrap": v.bootstrap, "threshold": thr, "random_state": v.seed,
               "level": v.level}
@@ -206,8 +203,11 @@ def _binary_arm_doc(arm: BuiltArm, sc: _Scored, y: np.ndarray, target: Target,
         warn.append(f"calibration slope {slope['estimate']:.2f} (interval below 1): the "
                     "predicted risks are too extreme; do not read them as probabilities")
     chosen = [f.get("best_params") or {} for f in res.folds.to_dict("records")]
+    pred = res.predictions
+    values = (sorted(pred.drop_duplicates(["repeat", "fold"])["threshold"].round(4).tolist())
+              if "threshold" in pred else [_threshold_value(v.threshold)])
     return {"metrics": metrics, "brier_reference": brier_ref,
-            "threshold": {"rule": v.threshold, "values": [_threshold_value(v.threshold)]},
+            "threshold": {"rule": v.threshold, "values": values},
             "vs_reference": None, "folds_without_feature": none, "n_folds": n_folds,
             "chosen": _py(chosen), "warnings": warn}
 
@@ -342,14 +342,54 @@ def _scheme_description(scheme: str, v: Validation) -> str:
 # --------------------------------------------------------------------------- survival
 
 
+def _survival_schemes(arm: BuiltArm, X: pd.DataFrame, t: np.ndarray, e: np.ndarray,
+                      g: np.ndarray, centre: np.ndarray | None, horizons: list[float],
+                      v: Validation) -> list[_Scored]:
+    from radiomix.evaluate.splits import centre_split
+    from radiomix.evaluate.survival import (
+        survival_cv,
+        survival_external_validation,
+        survival_holdout_validation,
+    )
+
+    Xa = X[arm.columns]
+    common = {"horizons": horizons, "n_bootstrap": v.bootstrap,
+              "param_grid": arm.grid or None, "inner_splits": v.inner_splits,
+              "random_state": v.seed, "on_refused_horizon": "record"}
+    rows = np.arange(t.size)
+    out: list[_Scored] = []
+    for scheme in v.schemes:
+        if scheme == "nested_cv":
+            res = survival_cv(arm.estimator, Xa, t, e, groups=g, n_splits=v.outer_splits,
+                              n_repeats=v.repeats, **common)
+            out.append(_Scored("nested_cv", res, rows))
+        elif scheme == "holdout":
+            res = survival_holdout_validation(arm.estimator, Xa, t, e, groups=g,
+                                              test_size=v.test_size, **common)
+            out.append(_Scored("holdout", res, np.unique(res.predictions["row"])))
+        else:
+            if centre is None:
+                raise InputError(f"the {scheme} scheme needs a centre column (roles.centre)")
+            tr, te = centre_split(centre, groups=g, test_centres=list(v.test_centres))
+            if scheme == "training_internal_external":
+                res = survival_cv(arm.estimator, Xa.iloc[tr].reset_index(drop=True), t[tr],
+                                  e[tr], groups=g[tr], n_splits=v.outer_splits,
+                                  n_repeats=v.repeats, **common)
+                out.append(_Scored("internal", res, tr))
+            res = survival_external_validation(arm.estimator, Xa, t, e, groups=g,
+                                               centre=centre,
+                                               test_centres=list(v.test_centres), **common)
+            out.append(_Scored("external", res, te))
+    return out
+
+
 def _evaluate_survival(table: AnalysisTable, target: Target, arms: list[BuiltArm],
                        spec: AnalysisSettings, tick: Callable[[str], None]) -> dict[str, Any]:
-    from radiomix.evaluate.survival import survival_cv
-
     v = spec.validation
     o = target.outcome
     X = table.X.loc[target.keep].reset_index(drop=True)
     g = table.groups[target.keep]
+    centre = table.centre[target.keep] if table.centre is not None else None
     t = np.asarray(target.time_years)
     e = np.asarray(target.event)
     horizons = list(o.horizons_years)
@@ -357,35 +397,45 @@ def _evaluate_survival(table: AnalysisTable, target: Target, arms: list[BuiltArm
     preds = []
     order = [a.key for a in arms]
     ref = _reference(spec, order) if order else None
+    km_arm = _km_arm(order, ref)
     for arm in arms:
         tick(f"{o.name}: {arm.label}")
-        for scheme in v.schemes:
-            if scheme != "nested_cv":
-                log.warning("survival outcome %s: scheme %s is not available for survival "
-                            "yet; only nested_cv is run", o.name, scheme)
-                continue
-            try:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    res = survival_cv(arm.estimator, X[arm.columns], t, e, groups=g,
-                                      horizons=horizons, n_splits=v.outer_splits,
-                                      n_repeats=v.repeats, n_bootstrap=v.bootstrap,
-                                      param_grid=arm.grid or None,
-                                      inner_splits=v.inner_splits, random_state=v.seed)
-            except InputError as exc:
-                entry = validations.setdefault(scheme, _survival_entry(scheme, v, g, e))
-                entry["arms"][arm.key] = {
-                    "metrics": {"c_index": _interval(None, None, None, f"not estimable: {exc}")},
-                    "td_auc": [], "coefficients": None, "folds_without_feature": None,
-                    "warnings": [f"not estimable: {exc}"]}
-                continue
-            entry = validations.setdefault(scheme, _survival_entry(scheme, v, g, e))
-            entry["arms"][arm.key] = _survival_arm_doc(res, horizons, e, arm)
-            p = res.predictions.copy()
-            preds.append(p.assign(outcome=o.name, scheme=scheme, arm=arm.key))
-            if arm.key == _km_arm(order, ref) and "risk" in p:
-                entry["curves"]["km"] = _km_doc(res, arm, t, e)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                scored = _survival_schemes(arm, X, t, e, g, centre, horizons, v)
+        except InputError as exc:
+            for scheme in _survival_scheme_names(v):
+                entry = validations.setdefault(scheme, _survival_entry(scheme, v))
+                entry["arms"][arm.key] = _not_estimable(str(exc))
+            continue
+        for sc in scored:
+            entry = validations.setdefault(sc.scheme, _survival_entry(sc.scheme, v))
+            entry["n_patients"] = int(pd.unique(g[sc.rows]).size)
+            entry["n_events"] = int(e[sc.rows].sum())
+            entry["arms"][arm.key] = _survival_arm_doc(sc.result, horizons, e[sc.rows], arm)
+            p = sc.result.predictions.copy()
+            p["row"] = _table_rows(target, p["row"].to_numpy(), sc, sc.scheme)
+            preds.append(p.assign(outcome=o.name, scheme=sc.scheme, arm=arm.key))
+            if arm.key == km_arm:
+                entry["curves"]["km"] = _km_doc(sc.result, arm, o.time_unit)
+            cal = _survival_calibration_doc(sc.result, horizons)
+            if cal:
+                entry["curves"]["calibration"][arm.key] = cal
     return {"validation": list(validations.values()), "predictions": preds, "reference": ref}
+
+
+def _survival_scheme_names(v: Validation) -> list[str]:
+    out: list[str] = []
+    for s in v.schemes:
+        out += ["internal", "external"] if s == "training_internal_external" else [s]
+    return out
+
+
+def _not_estimable(why: str) -> dict[str, Any]:
+    return {"metrics": {"c_index": _interval(None, None, None, f"not estimable: {why}")},
+            "td_auc": [], "coefficients": None, "folds_without_feature": None,
+            "warnings": [f"not estimable: {why}"]}
 
 
 def _km_arm(order: list[str], ref: str | None) -> str | None:
@@ -393,11 +443,12 @@ def _km_arm(order: list[str], ref: str | None) -> str | None:
     return imaging[0] if imaging else ref
 
 
-def _survival_entry(scheme: str, v: Validation, g: np.ndarray, e: np.ndarray) -> dict:
+def _survival_entry(scheme: str, v: Validation) -> dict[str, Any]:
     return {"scheme": scheme, "label": SCHEME_TEXT.get(scheme, scheme),
-            "description": _scheme_description(scheme, v), "cross_validated": True,
-            "n_patients": int(pd.unique(g).size), "n_events": int(e.sum()),
-            "arms": {}, "curves": {"km": None, "calibration": {}}}
+            "description": _scheme_description(scheme, v),
+            "cross_validated": scheme in ("nested_cv", "internal"),
+            "n_patients": 0, "n_events": 0, "arms": {},
+            "curves": {"km": None, "calibration": {}}}
 
 
 def _survival_arm_doc(res: Any, horizons: list[float], e: np.ndarray,
@@ -407,43 +458,81 @@ def _survival_arm_doc(res: Any, horizons: list[float], e: np.ndarray,
     td = []
     for h in horizons:
         row = met[(met["metric"] == "td_auc") & (met["horizon"] == h)]
-        if len(row):
-            r = row.iloc[0]
-            td.append({"horizon_years": h, **_interval(r["estimate"], r["ci_low"], r["ci_high"]),
-                       "n_at_risk": _py(r.get("n_at_risk")), "reason": None})
-        else:
-            td.append({"horizon_years": h, **_interval(None, None, None),
-                       "n_at_risk": None,
-                       "reason": "refused: too few patients still at risk or no event by then"})
+        r = row.iloc[0] if len(row) else None
+        reason = None if r is None else r.get("refused")
+        reason = reason if isinstance(reason, str) else None
+        td.append({"horizon_years": h,
+                   **(_interval(r["estimate"], r["ci_low"], r["ci_high"]) if r is not None
+                      else _interval(None, None, None)),
+                   "n_at_risk": _py(r.get("n_at_risk")) if r is not None else None,
+                   "reason": reason if r is not None else "not computed"})
     warn = []
     n_cand = len(arm.columns)
     if n_cand and e.sum() / n_cand < EPV_MIN:
         warn.append(f"{int(e.sum())} events for {n_cand} candidate variable(s) (EPV "
                     f"{e.sum() / n_cand:.2g} < {EPV_MIN:g}): high risk of overfitting")
+    coefficients = None
+    model = getattr(res, "model", None)
+    if model is not None:
+        coefficients = _coefficients(model)
     return {"metrics": {"c_index": _interval(c["estimate"], c["ci_low"], c["ci_high"])},
-            "td_auc": td, "coefficients": None, "folds_without_feature": None,
+            "td_auc": td, "coefficients": coefficients, "folds_without_feature": None,
             "warnings": warn}
 
 
-def _km_doc(res: Any, arm: BuiltArm, t: np.ndarray, e: np.ndarray) -> dict[str, Any] | None:
-    from radiomix.evaluate.survival import km_by_risk_group
-
-    p = res.predictions
-    risk = p.groupby("row")["risk"].mean().sort_index().to_numpy()
-    if risk.size != t.size:
+def _coefficients(model: Any) -> list[dict[str, Any]] | None:
+    """Named coefficients with hazard ratios of a fitted survival pipeline, when it has them."""
+    est = getattr(model, "best_estimator_", model)
+    final = est.steps[-1][1] if hasattr(est, "steps") else est
+    if not hasattr(final, "coefficients"):
         return None
-    km = km_by_risk_group(t, risk, e, n_groups=2)
+    try:
+        frame = final.coefficients()
+    except (InputError, AttributeError, ValueError):
+        return None
+    out = []
+    for r in frame.to_dict("records"):
+        coef = r.get("coef_raw", r.get("coef"))
+        out.append({"term": str(r.get("term", r.get("covariate", ""))), "coef": _py(coef),
+                    "hazard_ratio": _py(r.get("hazard_ratio", np.exp(coef) if coef is not None
+                                              else None)),
+                    "hr_ci_low": _py(r.get("hr_ci_low")), "hr_ci_high": _py(r.get("hr_ci_high"))})
+    return out
+
+
+def _km_doc(res: Any, arm: BuiltArm, unit: str) -> dict[str, Any] | None:
+    try:
+        km = res.km()
+    except (InputError, KeyError):
+        return None
     groups = {}
     for name, cur in km.curves.items():
-        groups[f"{name} risk"] = {
+        cens = km.censored[km.censored["group"] == name] if len(km.censored) else None
+        risk = km.at_risk[km.at_risk["group"] == name] if len(km.at_risk) else None
+        groups[name] = {
             "time": _py(cur["time"].to_numpy()), "survival": _py(cur["survival"].to_numpy()),
             "lower": _py(cur["ci_lower"].to_numpy()), "upper": _py(cur["ci_upper"].to_numpy()),
-            "censor_times": [], "at_risk": None}
-    return {"arm": arm.key, "cutoff": _py(km.cutoffs[0] if km.cutoffs else None),
-            "cutoff_rule": ("median of the out-of-fold risk scores (each patient's score "
-                            "comes from a model that never saw that patient; the cut-off "
-                            "uses no outcome)"),
-            "logrank_p": _py(km.logrank_p), "hazard_ratio": None, "groups": groups}
+            "censor_times": _py(cens["time"].to_numpy()) if cens is not None else [],
+            "at_risk": ({"times": _py(risk["time"].to_numpy()),
+                         "n": _py(risk["n_at_risk"].to_numpy())} if risk is not None else None)}
+    return {"arm": arm.key, "cutoff": _py(km.cutoffs[0] if len(km.cutoffs) == 1 else None),
+            "cutoff_rule": ("median predicted risk of the training patients of the model that "
+                            "scored each patient (no test outcome is used)"),
+            "logrank_p": _py(km.logrank_p), "hazard_ratio": None, "time_unit": "years",
+            "groups": groups}
+
+
+def _survival_calibration_doc(res: Any, horizons: list[float]) -> dict[str, Any] | None:
+    for h in horizons:
+        try:
+            cal = res.calibration(h)
+        except (InputError, KeyError):
+            continue
+        return {"horizon_years": h, "predicted": _py(cal["predicted"].to_numpy()),
+                "observed": _py(cal["observed"].to_numpy()),
+                "lower": _py(cal["observed_ci_low"].to_numpy()),
+                "upper": _py(cal["observed_ci_high"].to_numpy())}
+    return None
 
 
 # --------------------------------------------------------------------------- document
@@ -590,8 +679,9 @@ def run_analysis(
     if preds:
         pd.concat(preds, ignore_index=True).to_csv(out / "predictions.csv", index=False)
     if save_models:
-        _save_models(plan, table, spec, out)
+        final = _save_models(plan, table, spec, out)
         files["models"] = "model.joblib"
+        _final_coefficients(outcome_docs, final)
     doc = {
         "schema": SCHEMA,
         "title": spec.title or "Analysis of " + ", ".join(o.title for o in spec.outcomes),
@@ -633,15 +723,22 @@ def _outcome_doc(o: Any, target: Target, table: AnalysisTable, arms: list[BuiltA
                 "negative": target.negative, "n_positive": int(y.sum()),
                 "n_negative": int(y.size - y.sum()), "prevalence": float(y.mean()),
                 "threshold": {"rule": spec.validation.threshold,
-                              "text": f"probability ≥ {spec.validation.threshold} is called "
-                                      "positive" if _is_prob(spec.validation.threshold) else
-                                      spec.validation.threshold}}
+                              "text": _threshold_text(spec.validation.threshold)}}
     e = np.asarray(target.event)
     t = np.asarray(target.time_years)
     return {**base, "time": o.time, "event": o.event, "time_unit": o.time_unit,
             "event_definition": o.event_definition or f"{o.event} = {o.event_value}",
             "horizons_years": list(o.horizons_years), "n_events": int(e.sum()),
             "median_follow_up_years": float(np.median(t[e == 0])) if (e == 0).any() else None}
+
+
+def _threshold_text(rule: str) -> str:
+    if _is_prob(rule):
+        return f"a predicted probability ≥ {rule} is called positive"
+    what = ("the threshold maximising sensitivity + specificity (Youden)" if rule == "youden"
+            else f"the threshold reaching {rule.replace('=', ' ≥ ')}")
+    return (f"{what}, fixed in each training fold on its inner cross-validated predictions "
+            "(never on test patients); the values used are listed per arm")
 
 
 def _is_prob(rule: str) -> bool:
@@ -652,8 +749,23 @@ def _is_prob(rule: str) -> bool:
     return True
 
 
+def _final_coefficients(outcome_docs: list[dict[str, Any]],
+                        final: dict[str, dict[str, Any]]) -> None:
+    """Cross-validated entries of survival arms get the coefficients of the final model
+    (refitted on the training patients), labelled as such."""
+    for doc in outcome_docs:
+        if doc["kind"] != "survival":
+            continue
+        for val in doc["validation"]:
+            for key, arm in val["arms"].items():
+                fitted = final.get(doc["name"], {}).get(key)
+                if arm.get("coefficients") is None and fitted is not None:
+                    arm["coefficients"] = _coefficients(fitted["model"])
+                    arm["coefficients_from"] = "final model refitted on the training patients"
+
+
 def _save_models(plan: dict[str, list[BuiltArm]], table: AnalysisTable,
-                 spec: AnalysisSettings, out: Path) -> None:
+                 spec: AnalysisSettings, out: Path) -> dict[str, dict[str, Any]]:
     import joblib
 
     from radiomix.evaluate.survival import fit_survival_tuned
@@ -696,3 +808,4 @@ def _save_models(plan: dict[str, list[BuiltArm]], table: AnalysisTable,
                          "patient-grouped inner CV); its expected performance is the "
                          "validated estimate in analysis.json, not a score on these "
                          "patients"}, out / "model.joblib")
+    return models

@@ -125,7 +125,7 @@ def bootstrap_binary_metrics(
     groups: Any,
     n_bootstrap: int = 1000,
     random_state: int = 0,
-    threshold: float = 0.5,
+    threshold: Any = 0.5,
     level: float = 0.95,
     chunk: int = 250,
     metrics: Sequence[str] | None = None,
@@ -145,7 +145,9 @@ def bootstrap_binary_metrics(
         Patient of each row (required).
     n_bootstrap : int
     random_state : int
-    threshold : float
+    threshold : float or array-like of shape (n,) or (R, n)
+        Probability threshold(s) of accuracy, sensitivity, specificity (per row and repeat
+        when each fold fixed its own on its training rows).
     level : float
         Coverage of the interval (0.95).
     chunk : int
@@ -168,14 +170,19 @@ def bootstrap_binary_metrics(
         raise InputError(f"proba has {P.shape[1]} columns for {y.size} labels")
     g = check_groups(groups, y.size)
     names = [k for k in BINARY_METRICS if metrics is None or k in metrics]
-    kw: dict[str, Any] = {"threshold": threshold, "metrics": metrics}
-    point_per_repeat = [weighted_binary_metrics(y, p, **kw) for p in P]
+    thr = np.asarray(threshold, dtype=float)
+    T = np.broadcast_to(thr if thr.ndim == 2 else thr.reshape(1, -1) if thr.ndim else thr,
+                        P.shape)
+    kw: dict[str, Any] = {"metrics": metrics}
+    point_per_repeat = [weighted_binary_metrics(y, p, threshold=t, **kw)
+                        for p, t in zip(P, T, strict=True)]
     point = {k: np.mean([m[k][0] for m in point_per_repeat]) for k in names}
     W = patient_bootstrap_weights(g, n_bootstrap=n_bootstrap, random_state=random_state)
     reps: dict[str, list[FloatArray]] = {k: [] for k in names}
     for start in range(0, n_bootstrap, chunk):
         Wc = W[start : start + chunk]
-        per_repeat = [weighted_binary_metrics(y, p, Wc, **kw) for p in P]
+        per_repeat = [weighted_binary_metrics(y, p, Wc, threshold=t, **kw)
+                      for p, t in zip(P, T, strict=True)]
         for k in names:
             stack = np.vstack([m[k] for m in per_repeat])
             with np.errstate(invalid="ignore"):

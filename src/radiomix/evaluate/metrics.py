@@ -244,8 +244,9 @@ def weighted_binary_metrics(
         Predicted probabilities of class 1.
     W : array-like of shape (B, n) or (n,), optional
         Row weights per replicate; ``None`` is one replicate of unit weights.
-    threshold : float
-        Probability at or above which a row is called positive.
+    threshold : float or array-like of shape (n,)
+        Probability at or above which a row is called positive; one per row when each row's
+        threshold was fixed on its own training fold.
     metrics : sequence of str, optional
         Subset of :data:`BINARY_METRICS` to compute (default all).
 
@@ -254,13 +255,14 @@ def weighted_binary_metrics(
     dict of str to ndarray of shape (B,)
     """
     wanted = _check_metric_names(metrics)
-    if not (0 < threshold < 1):
+    thr = np.asarray(threshold, dtype=float)
+    if not (np.all(thr > 0) and np.all(thr < 1)):
         raise InputError(f"threshold must be in (0, 1); got {threshold!r}")
     yb, p = _as_binary(y, p)
     W = _weights(W, p.size)
     out: dict[str, FloatArray] = {}
     if wanted & {"accuracy", "sensitivity", "specificity", "balanced_accuracy", "brier"}:
-        pred = p >= threshold
+        pred = p >= thr
         P = W @ yb.astype(float)
         N = W @ (~yb).astype(float)
         TP = W @ (yb & pred).astype(float)
@@ -282,6 +284,63 @@ def weighted_binary_metrics(
     if wanted & {"calibration_intercept", "calibration_slope"}:
         out["calibration_intercept"], out["calibration_slope"] = weighted_calibration(yb, p, W)
     return {k: out[k] for k in BINARY_METRICS if k in wanted}
+
+
+def choose_threshold(rule: str, y: Any, p: Any) -> float:
+    """An operating threshold by ``rule`` from labelled predictions (training rows only).
+
+    Parameters
+    ----------
+    rule : str
+        ``youden`` (maximises sensitivity + specificity - 1; Youden 1950),
+        ``sensitivity=S`` (the highest threshold whose sensitivity is at least S) or
+        ``specificity=S`` (the lowest threshold whose specificity is at least S).
+    y : array-like of {0, 1}
+    p : array-like of float
+        Predicted probabilities of class 1.
+
+    Returns
+    -------
+    float
+        A threshold in (0, 1): midway between two consecutive distinct predictions.
+
+    Examples
+    --------
+    >>> y = [0, 0, 0, 1, 1, 1]; p = [0.1, 0.2, 0.6, 0.4, 0.7, 0.9]
+    >>> round(choose_threshold("youden", y, p), 3)
+    0.3
+    >>> round(choose_threshold("sensitivity=1", y, p), 3)
+    0.3
+    >>> round(choose_threshold("specificity=1", y, p), 3)
+    0.65
+    """
+    yb = np.asarray(y).astype(bool).ravel()
+    s = np.asarray(p, dtype=float).ravel()
+    rule = str(rule).strip().lower()
+    kind, _, value = rule.partition("=")
+    valid = kind in ("youden", "sensitivity", "specificity") and (kind == "youden") != bool(value)
+    if not valid:
+        raise InputError(f"threshold rule must be youden, sensitivity=S or specificity=S; "
+                         f"got {rule!r}")
+    try:
+        target = float(value) if value else 0.0
+    except ValueError:
+        target = -1.0
+    if kind != "youden" and not 0 < target <= 1:
+        raise InputError(f"the {kind} of a threshold rule must be in (0, 1]; got {value!r}")
+    levels = np.unique(s)
+    cuts = np.concatenate([[0.0], (levels[:-1] + levels[1:]) / 2, [1.0]])
+    cuts = np.clip(cuts, 1e-6, 1 - 1e-6)
+    n_pos, n_neg = max(int(yb.sum()), 1), max(int((~yb).sum()), 1)
+    sens = np.array([(s[yb] >= c).sum() / n_pos for c in cuts])
+    spec = np.array([(s[~yb] < c).sum() / n_neg for c in cuts])
+    if kind == "youden":
+        return float(cuts[int(np.argmax(sens + spec))])
+    if kind == "sensitivity":
+        ok = np.flatnonzero(sens >= target - 1e-12)
+        return float(cuts[ok.max()])
+    ok = np.flatnonzero(spec >= target - 1e-12)
+    return float(cuts[ok.min()])
 
 
 def _check_metric_names(metrics: Sequence[str] | None) -> set[str]:

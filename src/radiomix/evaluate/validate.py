@@ -249,6 +249,58 @@ def groups_fit_params(estimator: BaseEstimator, groups: np.ndarray) -> dict[str,
     return {}
 
 
+def threshold_rule(threshold: float | str) -> str | None:
+    """``None`` for a fixed probability threshold, else the rule's text (``youden``,
+    ``sensitivity=0.9``, ``specificity=0.9``), checked.
+
+    Examples
+    --------
+    >>> threshold_rule(0.5) is None, threshold_rule("0.3") is None, threshold_rule("youden")
+    (True, True, 'youden')
+    """
+    from radiomix.evaluate.metrics import choose_threshold
+
+    try:
+        float(threshold)
+    except (TypeError, ValueError):
+        rule = str(threshold).strip().lower()
+        choose_threshold(rule, np.array([0, 1]), np.array([0.2, 0.8]))  # validates the rule
+        return rule
+    return None
+
+
+def training_threshold(
+    rule: str,
+    model: BaseEstimator,
+    X: Any,
+    positive: np.ndarray,
+    groups: np.ndarray,
+    *,
+    inner_splits: int,
+    random_state: int,
+) -> float:
+    """The operating threshold of ``rule`` fixed on training rows only.
+
+    The fitted model's configuration (its chosen hyper-parameters) is refitted in
+    ``inner_splits`` patient-grouped folds of the training rows; the rule is applied to
+    those out-of-fold predictions, so the threshold never sees a test row and is not fitted
+    on in-sample predictions either.
+    """
+    from radiomix.evaluate.metrics import choose_threshold
+
+    est = getattr(model, "best_estimator_", model)
+    y = np.asarray(positive, dtype=int)
+    n_min = int(min(np.bincount(y, minlength=2)))
+    k = max(2, min(inner_splits, n_min, np.unique(groups).size))
+    cv = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=random_state)
+    oof = np.full(y.size, np.nan)
+    for tr, te in cv.split(np.zeros(y.size), y, groups):
+        m = clone(est).fit(_rows(X, tr), y[tr], **groups_fit_params(est, groups[tr]))
+        oof[te] = _predict(m, _rows(X, te))[:, -1]
+    ok = np.isfinite(oof)
+    return choose_threshold(rule, y[ok], oof[ok])
+
+
 def _predict(model: BaseEstimator, X: Any) -> np.ndarray:
     if not hasattr(model, "predict_proba"):
         raise InputError(f"{type(model).__name__} has no predict_proba; a classifier is needed")
@@ -265,8 +317,10 @@ def _run_splits(
     param_grid: Mapping[str, Sequence[Any]] | None,
     inner_splits: int,
     random_state: int,
+    threshold: float | str = 0.5,
 ) -> tuple[pd.DataFrame, pd.DataFrame, list[Any]]:
     classes = np.unique(y)
+    rule = threshold_rule(threshold)
     pred_rows: list[pd.DataFrame] = []
     fold_rows: list[dict[str, Any]] = []
     for sp in splits:
@@ -296,6 +350,11 @@ def _run_splits(
         )
         if classes.size == 2:
             frame["proba"] = full[:, 1]
+            if rule is not None:
+                frame["threshold"] = training_threshold(
+                    rule, model, _rows(X, sp.train), y[sp.train] == classes[1], g[sp.train],
+                    inner_splits=inner_splits, random_state=random_state + 1000 * sp.repeat
+                    + sp.fold)
         else:
             for j, c in enumerate(classes):
                 frame[f"proba_{c}"] = full[:, j]
@@ -349,7 +408,7 @@ def _to_patient_level(pred: pd.DataFrame) -> pd.DataFrame:
             f"level='patient' needs one label per patient; {len(mixed)} patient(s) have "
             f"several (e.g. {mixed[:3]}). Use level='row' for lesion-level labels."
         )
-    prob_cols = [c for c in pred.columns if c.startswith("proba")]
+    prob_cols = [c for c in pred.columns if c.startswith("proba") or c == "threshold"]
     agg = (
         pred.groupby(["repeat", "patient_id"], sort=True)
         .agg({"y_true": "first", "fold": "first", **dict.fromkeys(prob_cols, "mean")})
@@ -365,7 +424,7 @@ def _summarise(
     *,
     n_bootstrap: int,
     random_state: int,
-    threshold: float,
+    threshold: float | str,
     cross_validated: bool,
 ) -> pd.DataFrame:
     if len(classes) == 2:
@@ -374,13 +433,17 @@ def _summarise(
         if wide.isna().any().any():
             raise InputError("some rows lack a prediction in a repeat")
         y01 = (meta["y_true"].to_numpy() == classes[1]).astype(int)
+        thr: Any = threshold
+        if "threshold" in pred:
+            thr = (pred.pivot(index="row", columns="repeat", values="threshold")
+                   .sort_index().to_numpy().T)
         return bootstrap_binary_metrics(
             y01,
             wide.to_numpy().T,
             groups=meta["patient_id"].to_numpy(),
             n_bootstrap=n_bootstrap,
             random_state=random_state,
-            threshold=threshold,
+            threshold=thr,
             cross_validated=cross_validated,
         )
     prob_cols = [f"proba_{c}" for c in classes]
@@ -409,7 +472,7 @@ def _finish(
     level: Level,
     n_bootstrap: int,
     random_state: int,
-    threshold: float,
+    threshold: float | str,
     settings: dict[str, Any],
     cross_validated: bool,
 ) -> EvaluationResult:
@@ -456,7 +519,7 @@ def nested_cv(
     n_repeats: int = 1,
     level: Level = "row",
     n_bootstrap: int = 1000,
-    threshold: float = 0.5,
+    threshold: float | str = 0.5,
     random_state: int = 0,
 ) -> EvaluationResult:
     """Repeated, stratified, patient-grouped nested cross-validation.
@@ -534,6 +597,7 @@ def nested_cv(
         param_grid=param_grid,
         inner_splits=inner_splits,
         random_state=random_state,
+        threshold=threshold,
     )
     scheme = (
         f"nested patient-grouped stratified CV: {outer_splits} outer x {inner_splits} "
@@ -572,7 +636,7 @@ def holdout_validation(
     inner_splits: int = 3,
     level: Level = "row",
     n_bootstrap: int = 1000,
-    threshold: float = 0.5,
+    threshold: float | str = 0.5,
     random_state: int = 0,
 ) -> EvaluationResult:
     """Seeded patient-level hold-out (70/30 by default), tuned on the training patients.
@@ -617,7 +681,7 @@ def _single_split(
     inner_splits: int,
     level: Level,
     n_bootstrap: int,
-    threshold: float,
+    threshold: float | str,
     random_state: int,
     settings: dict[str, Any],
 ) -> EvaluationResult:
@@ -632,6 +696,7 @@ def _single_split(
         param_grid=param_grid,
         inner_splits=inner_splits,
         random_state=random_state,
+        threshold=threshold,
     )
     return _finish(
         scheme,
@@ -660,7 +725,7 @@ def external_validation(
     inner_splits: int = 3,
     level: Level = "row",
     n_bootstrap: int = 1000,
-    threshold: float = 0.5,
+    threshold: float | str = 0.5,
     random_state: int = 0,
 ) -> EvaluationResult:
     """Train (and tune) on the other centres, score on ``test_centres``.
@@ -709,7 +774,7 @@ def apparent_validation(
     inner_splits: int = 3,
     level: Level = "row",
     n_bootstrap: int = 1000,
-    threshold: float = 0.5,
+    threshold: float | str = 0.5,
     random_state: int = 0,
 ) -> EvaluationResult:
     """Apparent performance: fit (tuned) on all rows and score the same rows.
@@ -737,6 +802,11 @@ def apparent_validation(
     )
     if classes.size == 2:
         frame["proba"] = proba[:, int(np.searchsorted(model_classes, classes[1]))]
+        rule = threshold_rule(threshold)
+        if rule is not None:
+            frame["threshold"] = training_threshold(
+                rule, model, X, y == classes[1], g, inner_splits=inner_splits,
+                random_state=random_state)
     else:
         for j, c in enumerate(model_classes):
             frame[f"proba_{c}"] = proba[:, j]

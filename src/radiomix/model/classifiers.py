@@ -10,27 +10,32 @@ training folds.
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin, clone
+from sklearn.calibration import CalibratedClassifierCV
 from sklearn.ensemble import (
     GradientBoostingClassifier,
     RandomForestClassifier,
     VotingClassifier,
 )
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 from sklearn.utils import _safe_indexing
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from radiomix.errors import InputError
+from radiomix.model._validation import is_real
 from radiomix.model.fuse import BlockFuser
 from radiomix.model.radscore import RadScore
 from radiomix.model.select import (
@@ -41,7 +46,19 @@ from radiomix.model.select import (
     VarianceSelector,
 )
 
-MODELS: tuple[str, ...] = ("knn", "logistic", "svm", "rf", "gb", "voting", "stacking", "radscore")
+MODELS: tuple[str, ...] = (
+    "knn",
+    "logistic",
+    "penalised_logistic",
+    "svm",
+    "rf",
+    "gb",
+    "voting",
+    "stacking",
+    "radscore",
+    "auto",
+)
+CALIBRATIONS: tuple[str, ...] = ("sigmoid", "isotonic")
 SELECTORS: tuple[str, ...] = ("variance", "correlation", "fdr", "lasso", "mrmr")
 
 log = logging.getLogger(__name__)
@@ -92,6 +109,12 @@ class GroupedStackingClassifier(ClassifierMixin, TransformerMixin, BaseEstimator
         The internal ``(train, test)`` row indices used for the out-of-fold predictions.
     grouped_ : bool
         Whether the folds were grouped by patient (False: rows were taken as patients).
+    n_splits_ : int
+        Internal folds used: ``cv``, or fewer when the smaller class holds fewer patients
+        (small training folds of a nested cross-validation).
+    fallback_ : str or None
+        With fewer than 2 patients in the smaller class no meta-model can be learned from
+        internal folds: the base estimators' probabilities are averaged (said here).
 
     Notes
     -----
@@ -141,23 +164,31 @@ class GroupedStackingClassifier(ClassifierMixin, TransformerMixin, BaseEstimator
 
     def _folds(self, X: Any, y: np.ndarray, groups: Any) -> list[tuple[np.ndarray, np.ndarray]]:
         n = y.size
+        if not (isinstance(self.cv, (int, np.integer)) and self.cv >= 2):
+            raise InputError(f"cv must be an int >= 2; got {self.cv!r}")
         if groups is None:
-            units = n
-            splitter: Any = StratifiedKFold(
-                n_splits=self.cv, shuffle=True, random_state=self.random_state
-            )
             g = None
+            per_class = np.bincount(np.searchsorted(self.classes_, y))
         else:
             from radiomix.evaluate.splits import check_groups
 
             g = check_groups(groups, n)
-            units = int(np.unique(g).size)
-            splitter = StratifiedGroupKFold(
-                n_splits=self.cv, shuffle=True, random_state=self.random_state
-            )
+            first = pd.DataFrame({"g": g, "y": y}).drop_duplicates("g")["y"].to_numpy()
+            per_class = np.bincount(np.searchsorted(self.classes_, first))
         kind = "patients" if g is not None else "rows (no groups given)"
-        if not (isinstance(self.cv, (int, np.integer)) and 2 <= self.cv <= units):
-            raise InputError(f"cv must be an int in [2, {units}] ({kind}); got {self.cv!r}")
+        # no more internal folds than the smaller class has patients (small training folds)
+        k = int(min(self.cv, per_class.min()))
+        self.n_splits_ = k
+        if k < 2:
+            log.info("stacking: %d %s in the smaller class, too few for internal folds; the "
+                     "base estimators' probabilities are averaged instead", per_class.min(),
+                     kind)
+            return []
+        if k < self.cv:
+            log.info("stacking: %d internal folds instead of %d (%d %s in the smaller class)",
+                     k, self.cv, per_class.min(), kind)
+        splitter: Any = (StratifiedKFold if g is None else StratifiedGroupKFold)(
+            n_splits=k, shuffle=True, random_state=self.random_state)
         folds = list(splitter.split(np.zeros(n), y, g))
         for k, (tr, _) in enumerate(folds):
             missing = np.setdiff1d(self.classes_, y[tr])
@@ -216,12 +247,13 @@ class GroupedStackingClassifier(ClassifierMixin, TransformerMixin, BaseEstimator
             if self.final_estimator is None
             else clone(self.final_estimator)
         )
-        self.final_estimator_ = final.fit(self._meta(oof), y)
+        self.fallback_ = None if self.folds_ else "mean of the base estimators' probabilities"
+        self.final_estimator_ = final.fit(self._meta(oof), y) if self.folds_ else None
         self.estimators_ = [clone(est).fit(data, y) for _, est in base]
         return self
 
     def _transform_meta(self, X: Any) -> np.ndarray:
-        check_is_fitted(self, "final_estimator_")
+        check_is_fitted(self, "estimators_")
         Xv = validate_data(self, X, reset=False)
         data = X if isinstance(X, pd.DataFrame) else Xv
         return self._meta([est.predict_proba(data) for est in self.estimators_])
@@ -232,20 +264,374 @@ class GroupedStackingClassifier(ClassifierMixin, TransformerMixin, BaseEstimator
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         """Meta-feature names ``<base>_<class>`` (positive class only when binary)."""
-        check_is_fitted(self, "final_estimator_")
+        check_is_fitted(self, "estimators_")
         names = [name for name, _ in self._base()]
         shown = self.classes_[1:] if self.classes_.size == 2 else self.classes_
         return np.asarray([f"{n}_{c}" for n in names for c in shown], dtype=object)
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Probabilities of ``classes_`` from the meta-model, shape (n, n_classes)."""
+        if self.final_estimator_ is None:
+            check_is_fitted(self, "estimators_")
+            Xv = validate_data(self, X, reset=False)
+            data = X if isinstance(X, pd.DataFrame) else Xv
+            return np.mean([est.predict_proba(data) for est in self.estimators_], axis=0)
         meta = self._transform_meta(X)
         return np.asarray(self.final_estimator_.predict_proba(meta))
 
     def predict(self, X: Any) -> np.ndarray:
         """Most probable class."""
+        if self.final_estimator_ is None:
+            return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
         meta = self._transform_meta(X)
         return np.asarray(self.final_estimator_.predict(meta))
+
+
+def grouped_folds(
+    y: np.ndarray, groups: Any, n_splits: int, random_state: Any
+) -> tuple[list[tuple[np.ndarray, np.ndarray]], bool]:
+    """Stratified patient-grouped folds, ``n_splits`` lowered to what the classes allow.
+
+    Parameters
+    ----------
+    y : ndarray of shape (n,)
+    groups : array-like of shape (n,) or None
+        Patient ids; ``None`` takes every row as its own patient.
+    n_splits : int
+        Wanted number of folds; lowered to the smallest number of patients of any class
+        (a class needs one patient per test fold).
+    random_state : int, RandomState or None
+
+    Returns
+    -------
+    folds : list of (train, test) index arrays
+    grouped : bool
+        Whether ``groups`` were given.
+
+    Raises
+    ------
+    InputError
+        A class has fewer than two patients (no fold can hold it out and train on it).
+    """
+    n = y.size
+    if groups is None:
+        g = np.arange(n)
+    else:
+        from radiomix.evaluate.splits import check_groups
+
+        g = check_groups(groups, n)
+    per_class = [np.unique(g[y == c]).size for c in np.unique(y)]
+    k = min(int(n_splits), min(per_class))
+    if k < 2:
+        raise InputError(
+            f"internal folds need at least 2 patients of every class; the smallest class has "
+            f"{min(per_class)}. Give more patients or merge rare classes."
+        )
+    splitter = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=random_state)
+    return list(splitter.split(np.zeros(n), y, g)), groups is not None
+
+
+def _check_fit_input(est: BaseEstimator, X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
+    if y is None:
+        raise InputError(f"{type(est).__name__} requires y to be passed, but the target y is None")
+    Xv, yv = validate_data(est, X, y, dtype=np.float64)
+    check_classification_targets(yv)
+    classes = np.unique(yv)
+    if classes.size < 2:
+        raise InputError(f"a classifier needs at least 2 classes; y has 1 class ({classes[0]!r})")
+    est.classes_ = classes
+    return Xv, yv
+
+
+class ClippedKNeighborsClassifier(ClassifierMixin, BaseEstimator):
+    """k-nearest neighbours whose ``k`` is clipped to the number of training rows.
+
+    A tuning grid such as ``n_neighbors = [3, 5, 9, 15]`` would make scikit-learn's
+    :class:`~sklearn.neighbors.KNeighborsClassifier` fail on a training fold of fewer than
+    15 rows; here ``k`` becomes ``min(n_neighbors, n_train)`` at fit time (recorded, and
+    logged once per fit), so small cohorts run and the fold can be counted. When no clip is
+    needed the predictions equal ``KNeighborsClassifier``'s.
+
+    Parameters
+    ----------
+    n_neighbors : int >= 1
+    weights : {"uniform", "distance"}
+    metric : str
+        Passed to :class:`~sklearn.neighbors.KNeighborsClassifier` (``p`` = 2).
+
+    Attributes
+    ----------
+    classes_ : ndarray
+    n_neighbors_ : int
+        The ``k`` used.
+    clipped_ : bool
+        Whether ``n_neighbors`` was lowered.
+    estimator_ : KNeighborsClassifier
+
+    Examples
+    --------
+    >>> knn = ClippedKNeighborsClassifier(n_neighbors=15).fit([[0], [1], [2], [3]], [0, 0, 1, 1])
+    >>> knn.n_neighbors_, knn.clipped_
+    (4, True)
+    """
+
+    def __init__(
+        self, n_neighbors: int = 5, *, weights: str = "uniform", metric: str = "minkowski"
+    ) -> None:
+        self.n_neighbors = n_neighbors
+        self.weights = weights
+        self.metric = metric
+
+    def fit(self, X: Any, y: Any) -> ClippedKNeighborsClassifier:
+        """Store the training rows with ``k = min(n_neighbors, n_train)``."""
+        k = self.n_neighbors
+        if not (isinstance(k, (int, np.integer)) and not isinstance(k, bool) and k >= 1):
+            raise InputError(f"n_neighbors must be an int >= 1; got {k!r}")
+        Xv, yv = _check_fit_input(self, X, y)
+        self.n_neighbors_ = int(min(k, yv.size))
+        self.clipped_ = self.n_neighbors_ < k
+        if self.clipped_:
+            log.info("kNN: n_neighbors %d clipped to the %d training rows", k, yv.size)
+        self.estimator_ = KNeighborsClassifier(
+            n_neighbors=self.n_neighbors_, weights=self.weights, metric=self.metric
+        ).fit(Xv, yv)
+        return self
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Class probabilities (neighbour votes), shape (n, n_classes)."""
+        check_is_fitted(self, "estimator_")
+        Xv = validate_data(self, X, dtype=np.float64, reset=False)
+        return np.asarray(self.estimator_.predict_proba(Xv))
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Majority class of the neighbours."""
+        check_is_fitted(self, "estimator_")
+        Xv = validate_data(self, X, dtype=np.float64, reset=False)
+        return np.asarray(self.estimator_.predict(Xv))
+
+
+_PENALTY_CS: tuple[float, ...] = tuple(float(c) for c in np.logspace(-2, 1, 10))
+
+
+class PenalisedLogisticCV(ClassifierMixin, BaseEstimator):
+    """Logistic regression whose penalty (L1 / L2 / elastic net and C) is tuned inside ``fit``.
+
+    The default model for wide tables (more features than patients), where a fixed L2
+    logistic regression overfits and reports nearly flat calibration slopes. Columns are
+    z-scored, then every pair of ``l1_ratios`` x ``Cs`` is scored by the mean out-of-fold
+    log-loss of ``cv`` stratified patient-grouped internal folds (``groups`` passed to
+    ``fit``; :func:`radiomix.evaluate.nested_cv` passes them), and the best pair is refitted
+    on all rows. Log-loss, not AUC, chooses the penalty because it rewards probabilities
+    that are right in size, which is what keeps the calibration slope near 1 (Van Calster
+    et al. 2019); ties keep the stronger penalty.
+
+    Parameters
+    ----------
+    Cs : sequence of float > 0
+        Inverse penalty strengths (default 10 values from 0.01 to 10, log-spaced).
+    l1_ratios : sequence of float in [0, 1]
+        1 = LASSO, 0 = ridge (L2), in between = elastic net. The default tries the LASSO
+        and ridge; add 0.5 for the elastic net (about 5 times slower on a 1,000-column
+        table: its ``saga`` solver converges slowly where p >> n).
+    cv : int
+        Internal folds (lowered to what the smallest class allows).
+    random_state : int, RandomState or None
+        Seed of the fold shuffle and of the ``saga`` solver.
+
+    Attributes
+    ----------
+    classes_ : ndarray
+    C_, l1_ratio_ : float
+        The chosen penalty.
+    estimator_ : LogisticRegression
+        Refitted on all (z-scored) rows.
+    scaler_ : StandardScaler
+    cv_results_ : DataFrame
+        ``l1_ratio``, ``C``, ``log_loss`` (mean over folds), one row per pair.
+    n_selected_ : int
+        Columns with a non-zero coefficient in the final model.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(80, 30)); y = (X[:, 0] + 0.5 * rng.normal(size=80) > 0).astype(int)
+    >>> clf = PenalisedLogisticCV(random_state=0).fit(X, y)
+    >>> bool(np.argmax(np.abs(clf.estimator_.coef_[0])) == 0)
+    True
+    """
+
+    def __init__(
+        self,
+        *,
+        Cs: Sequence[float] = _PENALTY_CS,
+        l1_ratios: Sequence[float] = (1.0, 0.0),
+        cv: int = 5,
+        random_state: Any = None,
+    ) -> None:
+        self.Cs = Cs
+        self.l1_ratios = l1_ratios
+        self.cv = cv
+        self.random_state = random_state
+
+    def _model(self, C: float, l1_ratio: float, n_classes: int) -> LogisticRegression:
+        if l1_ratio == 0.0:
+            return LogisticRegression(C=C, max_iter=5000)
+        if n_classes == 2 and l1_ratio == 1.0:
+            return LogisticRegression(C=C, l1_ratio=1.0, solver="liblinear", max_iter=2000)
+        return LogisticRegression(
+            C=C,
+            l1_ratio=l1_ratio,
+            solver="saga",
+            max_iter=3000,
+            tol=1e-3,
+            random_state=self.random_state,
+        )
+
+    def fit(self, X: Any, y: Any, groups: Any = None) -> PenalisedLogisticCV:
+        """Tune the penalty by grouped internal CV, then refit on all rows.
+
+        Raises
+        ------
+        InputError
+            Fewer than two classes, a class with fewer than two patients, or a grid value
+            out of range.
+        """
+        Cs = [float(c) for c in np.atleast_1d(np.asarray(self.Cs, dtype=object))]
+        ratios = [float(r) for r in np.atleast_1d(np.asarray(self.l1_ratios, dtype=object))]
+        if not Cs or not all(is_real(c) and c > 0 for c in Cs):
+            raise InputError(f"Cs must be numbers > 0; got {self.Cs!r}")
+        if not ratios or not all(is_real(r) and 0 <= r <= 1 for r in ratios):
+            raise InputError(f"l1_ratios must be numbers in [0, 1]; got {self.l1_ratios!r}")
+        Xv, yv = _check_fit_input(self, X, y)
+        folds, _ = grouped_folds(yv, groups, self.cv, self.random_state)
+        k = self.classes_.size
+        codes = np.searchsorted(self.classes_, yv)
+        rows = []
+        for r in ratios:
+            for C in Cs:
+                loss = []
+                for tr, te in folds:
+                    scaler = StandardScaler().fit(Xv[tr])
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore", ConvergenceWarning)
+                        m = self._model(C, r, k).fit(scaler.transform(Xv[tr]), codes[tr])
+                    p = np.clip(m.predict_proba(scaler.transform(Xv[te])), 1e-12, 1.0)
+                    full = np.full((te.size, k), 1e-12)
+                    full[:, m.classes_] = p
+                    loss.append(-np.mean(np.log(full[np.arange(te.size), codes[te]])))
+                rows.append({"l1_ratio": r, "C": C, "log_loss": float(np.mean(loss))})
+        table = pd.DataFrame(rows)
+        best = table.sort_values(["log_loss", "C"], kind="stable").iloc[0]
+        self.C_, self.l1_ratio_ = float(best["C"]), float(best["l1_ratio"])
+        self.cv_results_ = table
+        self.scaler_ = StandardScaler().fit(Xv)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            self.estimator_ = self._model(self.C_, self.l1_ratio_, k).fit(
+                self.scaler_.transform(Xv), codes
+            )
+        self.n_selected_ = int(np.any(np.abs(np.atleast_2d(self.estimator_.coef_)) > 0, 0).sum())
+        return self
+
+    def decision_function(self, X: Any) -> np.ndarray:
+        """Linear predictor of the final model."""
+        check_is_fitted(self, "estimator_")
+        Xv = validate_data(self, X, dtype=np.float64, reset=False)
+        return np.asarray(self.estimator_.decision_function(self.scaler_.transform(Xv)))
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Probabilities of ``classes_``, shape (n, n_classes)."""
+        check_is_fitted(self, "estimator_")
+        Xv = validate_data(self, X, dtype=np.float64, reset=False)
+        return np.asarray(self.estimator_.predict_proba(self.scaler_.transform(Xv)))
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Most probable class."""
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+
+class PostHocCalibrated(ClassifierMixin, BaseEstimator):
+    """Post-hoc probability calibration (Platt or isotonic), fitted inside the training rows.
+
+    scikit-learn's :class:`~sklearn.calibration.CalibratedClassifierCV` with its folds made
+    stratified and grouped by patient (``groups`` passed to ``fit``): each internal fold
+    fits ``estimator`` on its training patients and the calibration map on the held-out
+    patients, and predictions average the fold models (``ensemble=True``). Inside
+    :func:`radiomix.evaluate.nested_cv` this all happens within the outer training fold.
+
+    Parameters
+    ----------
+    estimator : classifier
+        Any classifier with ``predict_proba`` or ``decision_function``.
+    method : {"sigmoid", "isotonic"}
+        Platt's logistic map, or isotonic regression (needs larger cohorts, roughly > 200
+        patients, or it overfits).
+    cv : int
+        Internal folds (lowered to what the smallest class allows).
+    random_state : int, RandomState or None
+
+    Attributes
+    ----------
+    classes_ : ndarray
+    calibrated_ : CalibratedClassifierCV
+    folds_ : list of (ndarray, ndarray)
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(60, 2)); y = (X[:, 0] > 0).astype(int)
+    >>> clf = PostHocCalibrated(SVC(), random_state=0).fit(X, y)
+    >>> clf.predict_proba(X[:2]).shape
+    (2, 2)
+    """
+
+    def __init__(
+        self,
+        estimator: BaseEstimator | None = None,
+        *,
+        method: str = "sigmoid",
+        cv: int = 3,
+        random_state: Any = None,
+    ) -> None:
+        self.estimator = estimator
+        self.method = method
+        self.cv = cv
+        self.random_state = random_state
+
+    def fit(self, X: Any, y: Any, groups: Any = None) -> PostHocCalibrated:
+        """Fit the estimator and its calibration map per grouped internal fold."""
+        if self.method not in CALIBRATIONS:
+            raise InputError(
+                f"calibration method must be one of {', '.join(CALIBRATIONS)}; got {self.method!r}"
+            )
+        Xv, yv = _check_fit_input(self, X, y)
+        self.folds_, _ = grouped_folds(yv, groups, self.cv, self.random_state)
+        base = LogisticRegression(max_iter=5000) if self.estimator is None else self.estimator
+        self.calibrated_ = CalibratedClassifierCV(
+            clone(base), method=self.method, cv=self.folds_, ensemble=True
+        ).fit(Xv, yv)
+        return self
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Calibrated probabilities of ``classes_``."""
+        check_is_fitted(self, "calibrated_")
+        Xv = validate_data(self, X, dtype=np.float64, reset=False)
+        return np.asarray(self.calibrated_.predict_proba(Xv))
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Most probable class."""
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+
+def default_model_name(n_patients: int, n_features: int) -> str:
+    """The default model for a table: ``penalised_logistic`` when p > n, else ``logistic``.
+
+    Examples
+    --------
+    >>> default_model_name(77, 1015), default_model_name(200, 12)
+    ('penalised_logistic', 'logistic')
+    """
+    return "penalised_logistic" if n_features > n_patients else "logistic"
 
 
 def make_classifier(name: str, *, random_state: int | None = None) -> BaseEstimator:
@@ -253,33 +639,42 @@ def make_classifier(name: str, *, random_state: int | None = None) -> BaseEstima
 
     Parameters
     ----------
-    name : {"knn", "logistic", "svm", "rf", "gb", "voting", "stacking", "radscore"}
-        ``knn``: k-nearest neighbours (k = 5, the lung study's model); ``logistic``: L2
-        logistic regression; ``svm``: RBF support-vector machine with Platt probabilities;
-        ``rf``: random forest (300 trees); ``gb``: gradient boosting; ``voting``: soft vote of
-        logistic + random forest + SVM; ``stacking``: the same three stacked under a logistic
-        meta-model (:class:`GroupedStackingClassifier`, 5 patient-grouped internal folds);
-        ``radscore``: :class:`~radiomix.model.radscore.RadScore` (binary only).
+    name : {"knn", "logistic", "penalised_logistic", "svm", "rf", "gb", "voting", \
+"stacking", "radscore", "auto"}
+        ``knn``: k-nearest neighbours (k = 5, the lung study's model;
+        :class:`ClippedKNeighborsClassifier`, so a grid value above the training size is
+        clipped rather than failing); ``logistic``: L2 logistic regression (C = 1);
+        ``penalised_logistic``: :class:`PenalisedLogisticCV`, L1 / elastic-net / L2 and C
+        tuned by patient-grouped internal log-loss, the default for tables with more
+        features than patients (:func:`default_model_name`); ``svm``: RBF support-vector
+        machine with Platt probabilities; ``rf``: random forest (300 trees); ``gb``:
+        gradient boosting; ``voting``: soft vote of logistic + random forest + SVM;
+        ``stacking``: the same three stacked under a logistic meta-model
+        (:class:`GroupedStackingClassifier`, 5 patient-grouped internal folds);
+        ``radscore``: :class:`~radiomix.model.radscore.RadScore` (binary only); ``auto``:
+        :class:`~radiomix.model.search.AutoClassifier`, a budgeted patient-grouped search
+        over preprocessing, selection and estimators, run inside ``fit``.
     random_state : int, optional
         Seed of every randomised component.
 
     Notes
     -----
-    ``stacking`` is a :class:`GroupedStackingClassifier`: its meta-model learns from
-    out-of-fold predictions of internal folds grouped by patient (the ids that
-    :func:`radiomix.evaluate.nested_cv` passes to ``fit``), so slice-level tables do not
-    leak inside it either.
+    ``stacking``, ``penalised_logistic`` and ``auto`` take ``fit(X, y, groups=...)``: their
+    internal folds are grouped by patient (the ids that :func:`radiomix.evaluate.nested_cv`
+    passes to ``fit``), so slice-level tables do not leak inside them either.
 
     Examples
     --------
     >>> type(make_classifier("knn")).__name__
-    'KNeighborsClassifier'
+    'ClippedKNeighborsClassifier'
     """
     rs = random_state
     if name == "knn":
-        return KNeighborsClassifier(n_neighbors=5)
+        return ClippedKNeighborsClassifier(n_neighbors=5)
     if name == "logistic":
         return LogisticRegression(C=1.0, max_iter=5000)
+    if name == "penalised_logistic":
+        return PenalisedLogisticCV(random_state=rs)
     if name == "svm":
         return SVC(C=1.0, probability=True, random_state=rs)
     if name == "rf":
@@ -297,28 +692,40 @@ def make_classifier(name: str, *, random_state: int | None = None) -> BaseEstima
         )
     if name == "radscore":
         return RadScore(random_state=rs)
+    if name == "auto":
+        from radiomix.model.search import AutoClassifier
+
+        return AutoClassifier(random_state=rs)
     raise InputError(f"unknown model {name!r}; choose one of {', '.join(MODELS)}")
 
 
 _GRIDS: dict[str, dict[str, list[Any]]] = {
     "knn": {"n_neighbors": [3, 5, 9, 15]},
     "logistic": {"C": [0.01, 0.1, 1.0, 10.0]},
+    "penalised_logistic": {},
     "svm": {"C": [0.1, 1.0, 10.0]},
     "rf": {"max_depth": [2, 4, None]},
     "gb": {"learning_rate": [0.03, 0.1], "max_depth": [1, 2]},
     "voting": {"logistic__C": [0.1, 1.0]},
     "stacking": {"final_estimator__C": [0.1, 1.0]},
     "radscore": {"C": [0.1, 0.3, 1.0, 3.0]},
+    "auto": {},
 }
 
 
 def default_param_grid(name: str, *, prefix: str = "model__") -> dict[str, list[Any]]:
     """A small inner-loop tuning grid for :func:`make_classifier` ``name``.
 
+    ``penalised_logistic`` and ``auto`` tune themselves inside ``fit`` (grouped internal
+    folds), so their grid is empty: :func:`radiomix.evaluate.nested_cv` then simply fits
+    them on each outer training fold.
+
     Examples
     --------
     >>> default_param_grid("knn")
     {'model__n_neighbors': [3, 5, 9, 15]}
+    >>> default_param_grid("auto")
+    {}
     """
     if name not in _GRIDS:
         raise InputError(f"unknown model {name!r}; choose one of {', '.join(MODELS)}")
@@ -349,6 +756,7 @@ def build_pipeline(
     deep_pca: int | float | None = None,
     balance_blocks: bool = False,
     random_state: int | None = None,
+    calibration: str | None = None,
 ) -> Pipeline:
     """Pipeline ``fuse -> [select ...] -> model`` for a feature table.
 
@@ -362,6 +770,10 @@ def build_pipeline(
     include, blocks, deep_pca, balance_blocks
         Passed to :class:`~radiomix.model.fuse.BlockFuser`.
     random_state : int, optional
+    calibration : {"sigmoid", "isotonic"}, optional
+        Wrap the model in :class:`PostHocCalibrated` (Platt or isotonic map fitted on
+        patient-grouped internal folds of the training rows). The model's grid keys then
+        need the ``model__estimator__`` prefix.
 
     Returns
     -------
@@ -399,5 +811,11 @@ def build_pipeline(
         clf = make_classifier(model, random_state=random_state)
     else:
         clf = clone(model)
+    if calibration is not None:
+        if calibration not in CALIBRATIONS:
+            raise InputError(
+                f"calibration must be one of {', '.join(CALIBRATIONS)} or None; got {calibration!r}"
+            )
+        clf = PostHocCalibrated(clf, method=calibration, random_state=random_state)
     steps.append(("model", clf))
     return Pipeline(steps)
