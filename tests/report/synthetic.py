@@ -222,8 +222,10 @@ def survival_outcome(rng: np.random.Generator, *, name: str = "pfs",
     """A survival outcome (nested CV) with KM groups, td-AUC (one refused) and Cox terms."""
     keys = ["clinical", "volume", "radiomics", "deep"]
     risk = rng.normal(size=n)
-    time = rng.exponential(3.0 * np.exp(-0.6 * risk))
+    time = np.round(rng.exponential(3.0 * np.exp(-0.6 * risk)), 3)
     event = (rng.random(n) < 0.7).astype(int)
+    event[time > 6.0] = 0  # administrative censoring at six years
+    time = np.minimum(time, 6.0)
     high = risk > np.median(risk)
     arms = {}
     for k in keys:

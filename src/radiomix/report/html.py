@@ -501,7 +501,7 @@ def _survival_figures(o: Mapping[str, Any], v: Mapping[str, Any],
         unit = o.get("time_unit", "")
         out["km"] = F.render(F.km_figure(
             groups, time_label=f"time ({unit})" if unit else "time",
-            ylabel=f"free of {o.get('label', 'the event')}"))
+            ylabel="fraction without the event"))
     cal = curves.get("calibration") or {}
     panels = [{"title": arm_title(arms[k], k), "colour": colours[k], "cal": cal[k]}
               for k in order if k in cal]
