@@ -139,6 +139,7 @@ def test_stacking_errors():
     # (then no meta-model can be learned: the base probabilities are averaged, and said so)
     y_rare = np.where(g == "P00", 2, y)
     rare = GroupedStackingClassifier(estimators=_base(), cv=3).fit(X, y_rare, groups=g)
-    assert rare.final_estimator_ is None and rare.fallback_
+    assert rare.final_estimator_ is None
+    assert rare.fallback_
     expected = np.mean([e.predict_proba(X) for e in rare.estimators_], axis=0)
     np.testing.assert_allclose(rare.predict_proba(X), expected)
