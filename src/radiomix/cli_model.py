@@ -85,6 +85,21 @@ class _Bar:
             self.bar.stop()
 
 
+class quiet_models:
+    """Model-fitting messages (penalty paths that keep nothing, solver iterations) are
+    expected in inner loops: keep them off the console unless ``--verbose`` asked for INFO;
+    the engine records what matters in the analysis document's warnings."""
+
+    def __enter__(self) -> None:
+        self.logger = logging.getLogger("radiomix.model")
+        self.level = self.logger.level
+        if not logging.getLogger("radiomix").isEnabledFor(logging.INFO):
+            self.logger.setLevel(logging.ERROR)
+
+    def __exit__(self, *exc: object) -> None:
+        self.logger.setLevel(self.level)
+
+
 def print_summary(doc: dict[str, Any]) -> None:
     """One table per outcome and scheme: each arm's headline metric with its interval."""
     for o in doc["outcomes"]:
@@ -127,8 +142,9 @@ def analyse(
 
     bar = _Bar(quiet)
     try:
-        path = analyse_study(study, out_dir, jobs=jobs, features=features, report=report,
-                             progress=bar)
+        with quiet_models():
+            path = analyse_study(study, out_dir, jobs=jobs, features=features, report=report,
+                                 progress=bar)
     except RadiomixError as exc:
         bar.close()
         raise _fail(exc) from None
@@ -205,15 +221,17 @@ def model_command(
 
     bar = _Bar(quiet)
     try:
-        doc = run_adhoc(
-            out_dir, features=table, clinical=clinical, target=target, positive=positive,
-            group=group, columns=columns, covariates=covariates, ordinal=ordinal or [],
-            derived=derived, exclude=exclude, allow=allow, model=model, selector=selector,
-            deep_pca=deep_pca, tune=tune, arms=arms, scheme=_SCHEMES[validation.value],
-            centre=centre, test_centres=test_centre or [], outer=outer, inner=inner,
-            repeats=repeats, test_size=test_size, bootstrap=bootstrap, threshold=threshold,
-            level=level.value, seed=seed, time=time, event=event, time_unit=time_unit, horizons=horizon or [],
-            report=report, progress=bar)
+        with quiet_models():
+            doc = run_adhoc(
+                out_dir, features=table, clinical=clinical, target=target,
+                positive=positive, group=group, columns=columns, covariates=covariates,
+                ordinal=ordinal or [], derived=derived, exclude=exclude, allow=allow,
+                model=model, selector=selector, deep_pca=deep_pca, tune=tune, arms=arms,
+                scheme=_SCHEMES[validation.value], centre=centre,
+                test_centres=test_centre or [], outer=outer, inner=inner, repeats=repeats,
+                test_size=test_size, bootstrap=bootstrap, threshold=threshold,
+                level=level.value, seed=seed, time=time, event=event, time_unit=time_unit,
+                horizons=horizon or [], report=report, progress=bar)
     except RadiomixError as exc:
         bar.close()
         raise _fail(exc) from None

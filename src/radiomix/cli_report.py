@@ -8,7 +8,6 @@ report's inputs are unusable), 2 usage or settings error.
 from __future__ import annotations
 
 import json
-import logging
 import os
 from pathlib import Path
 from typing import Annotated, Optional
@@ -49,25 +48,20 @@ def demo(
 ) -> None:
     """Run examples/sts/study.yaml (sarcoma cohort: radiomics, deep features, clinical →
     lung metastasis and time to it) through extraction, analysis and report."""
-    from radiomix.cli_model import _Bar, print_summary
+    from radiomix.cli_model import _Bar, print_summary, quiet_models
     from radiomix.demo import run_demo
 
     console = Console(stderr=True)
     n_jobs = jobs if jobs is not None else max(1, min(os.cpu_count() or 1, 4))
     bar = _Bar(quiet)
-    noisy = logging.getLogger("radiomix.model")
-    level = noisy.level
-    if not logging.getLogger("radiomix").isEnabledFor(logging.INFO):
-        noisy.setLevel(logging.ERROR)
     try:
-        path = run_demo(out, data_dir=data, jobs=n_jobs, patients=patients, quick=quick,
-                        seed=seed, progress=bar)
+        with quiet_models():
+            path = run_demo(out, data_dir=data, jobs=n_jobs, patients=patients, quick=quick,
+                            seed=seed, progress=bar)
     except RadiomixError as exc:
         bar.close()
         raise _fail(console, exc) from None
-    finally:
-        bar.close()
-        noisy.setLevel(level)
+    bar.close()
     doc = json.loads((path.parent / "analysis.json").read_text(encoding="utf-8"))
     if not quiet:
         print_summary(doc)

@@ -56,7 +56,10 @@ def _cohort_progress(notify: Callable[[StudyProgress], None]) -> Callable[[Any],
 
 
 def _deep_flag(prov: dict[str, Any]) -> bool:
-    """Whether any case's deep features came from random weights."""
+    """Whether the deep features came from random weights (study-level or per case)."""
+    requested = (prov.get("deep") or {}).get("requested") or {}
+    if requested.get("weights") == "random":
+        return True
     for case in prov.get("cases", []) or []:
         deep = case.get("deep") or {}
         if deep.get("random_weights"):
