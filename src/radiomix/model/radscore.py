@@ -18,7 +18,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
+from sklearn.linear_model import LogisticRegression
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -37,6 +39,18 @@ def _check_penalty(C: Any, l1_ratio: Any) -> None:
         raise InputError(f"l1_ratio must be in [0, 1]; got {l1_ratio!r}")
 
 
+def _strongest_feature(Z: FloatArray, target: np.ndarray) -> int:
+    """Column whose univariate ROC AUC is farthest from 0.5 (first on ties).
+
+    AUC by the Mann-Whitney identity :math:`U / (n_1 n_0)` on mid-ranks.
+    """
+    ranks = np.apply_along_axis(stats.rankdata, 0, Z)
+    n1 = int(target.sum())
+    n0 = target.size - n1
+    auc = (ranks[target == 1].sum(axis=0) - n1 * (n1 + 1) / 2) / (n1 * n0)
+    return int(np.argmax(np.abs(auc - 0.5)))
+
+
 class RadScore(ClassifierMixin, TransformerMixin, BaseEstimator):
     """Penalised logistic rad-score for a binary outcome (classifier and transformer).
 
@@ -49,6 +63,12 @@ class RadScore(ClassifierMixin, TransformerMixin, BaseEstimator):
         1 = LASSO, 0 = ridge, in between = elastic net.
     random_state : int, RandomState or None
         Seed of the solver.
+    fallback : {"strongest", "none"}
+        What to do when the penalty keeps no feature (all coefficients 0, common with a weak
+        signal and the LASSO): ``"strongest"`` refits on the single feature with the largest
+        univariate ROC AUC distance from 0.5 in the training rows (an L2 logistic model with
+        C = 1 on that z-scored feature), so the score still ranks patients; ``"none"`` keeps
+        the constant score. Either way ``no_signal_`` is set.
 
     Attributes
     ----------
@@ -61,6 +81,12 @@ class RadScore(ClassifierMixin, TransformerMixin, BaseEstimator):
     coef_raw_ : ndarray of shape (n_features,)
         Coefficients on the original feature scale.
     intercept_raw_ : float
+    n_selected_ : int
+        Features with a non-zero coefficient (after any fallback).
+    no_signal_ : bool
+        The penalty kept no feature at this ``C``.
+    fallback_ : bool
+        The strongest-feature fallback was used (``coef_`` then has one non-zero entry).
 
     Examples
     --------
@@ -73,10 +99,18 @@ class RadScore(ClassifierMixin, TransformerMixin, BaseEstimator):
     (2, 1)
     """
 
-    def __init__(self, *, C: float = 1.0, l1_ratio: float = 1.0, random_state: Any = None) -> None:
+    def __init__(
+        self,
+        *,
+        C: float = 1.0,
+        l1_ratio: float = 1.0,
+        random_state: Any = None,
+        fallback: str = "strongest",
+    ) -> None:
         self.C = C
         self.l1_ratio = l1_ratio
         self.random_state = random_state
+        self.fallback = fallback
 
     def fit(self, X: Any, y: Any) -> RadScore:
         """Fit the penalised logistic model on z-scored ``X``.
@@ -87,6 +121,8 @@ class RadScore(ClassifierMixin, TransformerMixin, BaseEstimator):
             ``y`` does not hold exactly two classes, or a parameter is out of range.
         """
         _check_penalty(self.C, self.l1_ratio)
+        if self.fallback not in ("strongest", "none"):
+            raise InputError(f"fallback must be 'strongest' or 'none'; got {self.fallback!r}")
         X, y = validate_data(self, X, y, dtype=np.float64)
         check_classification_targets(y)
         classes = np.unique(y)
@@ -103,16 +139,28 @@ class RadScore(ClassifierMixin, TransformerMixin, BaseEstimator):
         Z = (X - self.mean_) / self.scale_
         model = _penalised_logistic(float(self.C), float(self.l1_ratio), 2, self.random_state)
         if self.l1_ratio == 0:
-            from sklearn.linear_model import LogisticRegression
-
             model = LogisticRegression(C=self.C, l1_ratio=0.0, max_iter=5000)
-        model.fit(Z, (y == classes[1]).astype(int))
+        target = (y == classes[1]).astype(int)
+        model.fit(Z, target)
         self.coef_ = model.coef_.ravel().astype(float)
         self.intercept_ = float(model.intercept_[0])
+        self.no_signal_ = not np.any(self.coef_ != 0)
+        self.fallback_ = False
+        if self.no_signal_ and self.fallback == "strongest" and np.any(sd > 0):
+            j = _strongest_feature(Z, target)
+            single = LogisticRegression(C=1.0, max_iter=5000).fit(Z[:, [j]], target)
+            self.coef_ = np.zeros(Z.shape[1])
+            self.coef_[j] = float(single.coef_[0, 0])
+            self.intercept_ = float(single.intercept_[0])
+            self.fallback_ = True
+            log.info(
+                "rad-score: no feature kept at C=%g; fell back to the strongest feature", self.C
+            )
+        elif self.no_signal_:
+            log.warning("rad-score: every coefficient is 0 at C=%g (constant score)", self.C)
+        self.n_selected_ = int(np.count_nonzero(self.coef_))
         self.coef_raw_ = self.coef_ / self.scale_
         self.intercept_raw_ = float(self.intercept_ - np.sum(self.coef_raw_ * self.mean_))
-        if not np.any(self.coef_ != 0):
-            log.warning("rad-score: every coefficient is 0 at C=%g (constant score)", self.C)
         return self
 
     def decision_function(self, X: Any) -> FloatArray:

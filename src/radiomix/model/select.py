@@ -13,6 +13,9 @@ made on the training folds only. Output names follow ``set_output(transform="pan
   coefficients.
 - :class:`MrmrSelector`: minimum-redundancy maximum-relevance forward selection
   (correlation ratio relevance minus mean absolute correlation redundancy).
+- :class:`UnivariateKBest`: the ``k`` columns with the largest ANOVA F statistic.
+- :class:`TableHygiene`: median imputation (counted), then constant and duplicate columns
+  dropped (unsupervised; a transformer, not a mask, because it imputes).
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ import numpy as np
 from scipy import stats
 from scipy.cluster.hierarchy import fcluster, linkage
 from scipy.spatial.distance import squareform
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.feature_selection import SelectorMixin, f_classif
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
@@ -485,3 +488,142 @@ def _quiet_nan() -> Iterator[None]:
         warnings.simplefilter("ignore", RuntimeWarning)
         warnings.simplefilter("ignore", UserWarning)
         yield
+
+
+class UnivariateKBest(_Selector):
+    """Keep the ``k`` columns with the largest ANOVA F statistic (``k`` capped at p).
+
+    Unlike :class:`sklearn.feature_selection.SelectKBest`, a ``k`` above the number of
+    columns keeps them all without a warning, so one search space serves tables of every
+    width. Constant columns score 0; ties keep the first column.
+
+    Parameters
+    ----------
+    k : int >= 1
+
+    Attributes
+    ----------
+    scores_ : ndarray of shape (n_features,)
+        F statistics (0 where undefined).
+    support_ : ndarray of bool
+
+    Examples
+    --------
+    >>> X = [[0, 1, 5], [1, 1, 3], [2, 0, 5], [3, 0, 3]]  # column 1 separates the classes
+    >>> UnivariateKBest(k=1).fit(X, [0, 0, 1, 1]).get_support().tolist()
+    [False, True, False]
+    """
+
+    def __init__(self, *, k: int = 10) -> None:
+        self.k = k
+
+    def fit(self, X: Any, y: Any) -> UnivariateKBest:
+        """Score every column of ``X`` against the classes ``y``."""
+        if not (
+            isinstance(self.k, (int, np.integer)) and not isinstance(self.k, bool) and self.k >= 1
+        ):
+            raise InputError(f"k must be an int >= 1; got {self.k!r}")
+        X, y = validate_data(self, X, y, dtype=np.float64)
+        check_classification_targets(y)
+        _check_two_samples(X)
+        if np.unique(y).size < 2:
+            raise InputError("univariate selection needs at least 2 classes in y; got 1 class")
+        with np.errstate(all="ignore"), _quiet_nan():
+            f = np.nan_to_num(f_classif(X, y)[0], nan=0.0, posinf=np.finfo(float).max)
+        keep = np.argsort(-f, kind="stable")[: min(int(self.k), X.shape[1])]
+        support = np.zeros(X.shape[1], dtype=bool)
+        support[keep] = True
+        self.scores_ = f
+        self.support_ = support
+        return self
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.target_tags.required = True
+        return tags
+
+
+class TableHygiene(TransformerMixin, BaseEstimator):
+    """Impute missing values by the column median, then drop constant and duplicate columns.
+
+    Everything is learned from the rows given to ``fit`` (the training fold): the medians,
+    which columns are constant there, which are exact copies of an earlier column. A column
+    that is entirely missing in the training rows is dropped as constant. Duplicates are
+    found on the imputed values; the first copy (in column order) is kept, so the result does
+    not depend on anything but the column order.
+
+    Attributes
+    ----------
+    medians_ : ndarray of shape (n_features_in_,)
+    n_imputed_ : int
+        Missing cells filled in the training rows.
+    n_constant_, n_duplicate_ : int
+        Columns dropped for each reason.
+    support_ : ndarray of bool
+        Columns kept.
+
+    Examples
+    --------
+    >>> X = [[1.0, 2.0, 1.0, 7.0], [2.0, 2.0, 2.0, float("nan")], [4.0, 2.0, 4.0, 5.0]]
+    >>> h = TableHygiene().fit(X)
+    >>> h.support_.tolist(), h.n_imputed_, h.n_constant_, h.n_duplicate_
+    ([True, False, False, True], 1, 1, 1)
+    >>> h.transform(X)[:, 1].tolist()
+    [7.0, 6.0, 5.0]
+    """
+
+    def fit(self, X: Any, y: Any = None) -> TableHygiene:
+        """Learn medians and the columns to keep from ``X``."""
+        X = validate_data(self, X, dtype=np.float64, ensure_all_finite="allow-nan")
+        _check_two_samples(X)
+        missing = np.isnan(X)
+        with _quiet_nan():
+            med = np.nanmedian(X, axis=0)
+        all_missing = np.isnan(med)
+        self.medians_ = np.where(all_missing, 0.0, med)
+        Xi = np.where(missing, self.medians_, X)
+        constant = all_missing | (np.ptp(Xi, axis=0) == 0)
+        duplicate = np.zeros(X.shape[1], dtype=bool)
+        seen: dict[bytes, int] = {}
+        for j in np.flatnonzero(~constant):
+            key = np.ascontiguousarray(Xi[:, j]).tobytes()
+            if key in seen:
+                duplicate[j] = True
+            else:
+                seen[key] = j
+        support = ~(constant | duplicate)
+        if not support.any():
+            raise InputError("every column is constant in the training rows; nothing to model")
+        self.n_imputed_ = int(missing.sum())
+        self.n_constant_ = int(constant.sum())
+        self.n_duplicate_ = int(duplicate.sum())
+        self.support_ = support
+        if self.n_imputed_ or self.n_constant_ or self.n_duplicate_:
+            log.debug(
+                "hygiene: %d cell(s) imputed, %d constant and %d duplicate column(s) dropped",
+                self.n_imputed_,
+                self.n_constant_,
+                self.n_duplicate_,
+            )
+        return self
+
+    def transform(self, X: Any) -> FloatArray:
+        """Imputed kept columns of ``X``."""
+        check_is_fitted(self, "support_")
+        X = validate_data(self, X, dtype=np.float64, ensure_all_finite="allow-nan", reset=False)
+        Xi = np.where(np.isnan(X), self.medians_, X)
+        return Xi[:, self.support_]
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        """Names of the kept columns."""
+        check_is_fitted(self, "support_")
+        if input_features is None:
+            input_features = getattr(
+                self, "feature_names_in_", [f"x{i}" for i in range(self.n_features_in_)]
+            )
+        return np.asarray(input_features, dtype=object)[self.support_]
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        return tags
