@@ -308,12 +308,13 @@ def prepare_perturbed_study(
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise SettingsError(f"jobs must be an integer >= 1, got {jobs!r}")
     cols = study.settings.columns
-    rows = read_manifest(
+    rows = read_manifest(  # every tag of the study, so that no manifest column looks unknown
         study.manifest,
-        tags=chosen,
+        tags=study.tags,
         data_root=study.data_root,
         patient_column=cols.patient_id,
         lesion_column=cols.lesion_id,
+        mask_optional=study.registered_tags,
     )
     if patients is not None:
         keep = list(dict.fromkeys(r.patient_id for r in rows))[: int(patients)]
