@@ -20,7 +20,6 @@ from radiomix.evaluate import (
     holdout_validation,
     nested_cv,
 )
-from radiomix.evaluate.arms import compare_arms
 from radiomix.evaluate.audit import GROUPED_LABEL, NAIVE_LABEL, leakage_audit
 from radiomix.evaluate.survival import survival_cv
 from radiomix.model import build_pipeline
@@ -170,7 +169,6 @@ def test_every_evaluation_refuses_missing_groups():
         lambda: holdout_validation(pipe, X, y, groups=None),
         lambda: external_validation(pipe, X, y, groups=None, centre=["A"] * 40, test_centres=["A"]),
         lambda: leakage_audit(pipe, X, y, groups=None),
-        lambda: compare_arms({"a": pipe}, X, y, groups=None),
         lambda: bootstrap_binary_metrics(y, np.full(40, 0.5), groups=None),
         lambda: survival_cv(CoxPH(), X, np.arange(1.0, 41.0), y, groups=None),
     ]

@@ -18,8 +18,7 @@ from radiomix.evaluate import (
     patient_holdout_split,
     permutation_test,
 )
-from radiomix.evaluate.arms import compare_arms, standard_arms
-from radiomix.evaluate.figures import calibration_figure, decision_curve_figure
+from radiomix.evaluate.arms import paired_auc_tests
 from radiomix.evaluate.survival import survival_cv
 from radiomix.model import build_pipeline, default_param_grid
 from radiomix.model.survival import CoxPH, sarcoma_lung_metastasis_outcome
@@ -144,28 +143,28 @@ def test_multiclass_nested_cv():
     assert {"proba_fnh", "proba_hcc"} <= set(res.predictions.columns)
 
 
-def test_compare_arms_paired_on_identical_splits():
+def test_paired_auc_tests_on_identical_splits():
+    from radiomix.model import build_pipeline
+
     X, y, g = _cohort(n_pat=70)
-    arms = standard_arms(
-        list(X.columns), clinical=["age"], model="logistic", deep_pca=3, random_state=0
-    )
-    assert list(arms) == ["clinical", "radiomics", "deep", "fused", "clinical+radscore"]
-    cmp = compare_arms(arms, X, y, groups=g, n_bootstrap=100, outer_splits=4)
-    assert set(cmp.table["arm"]) == set(arms)
-    assert len(cmp.tests) == 4
-    # same outer folds for every arm
-    folds = {k: r.predictions.sort_values("row")["fold"].to_numpy() for k, r in cmp.results.items()}
-    assert all(np.array_equal(folds["clinical"], f) for f in folds.values())
-    fused = cmp.tests.set_index("arm").loc["fused"]
-    assert fused["auc_difference"] > 0
-    assert fused["diff_ci_low"] <= fused["auc_difference"] <= fused["diff_ci_high"]
-    fig = cmp.plot_roc(n_bootstrap=20)
-    assert len(fig.axes[0].lines) == 6  # 5 arms + chance line
-    for f in (
-        decision_curve_figure(cmp.results["fused"]),
-        calibration_figure(cmp.results["fused"]),
-    ):
-        assert f.axes
+    arms = {"clinical": build_pipeline("logistic", blocks={"clinical": ["age"]}),
+            "radiomics": build_pipeline("logistic", include=("radiomic",))}
+    results = {k: nested_cv(est, X, y, groups=g, n_bootstrap=100, outer_splits=4)
+               for k, est in arms.items()}
+    folds = {k: r.predictions.sort_values("row")["fold"].to_numpy() for k, r in results.items()}
+    assert np.array_equal(folds["clinical"], folds["radiomics"])
+    tests = paired_auc_tests(results, "clinical", n_bootstrap=100)
+    t = tests["radiomics"]
+    diff = results["radiomics"].estimate("roc_auc") - results["clinical"].estimate("roc_auc")
+    assert t["auc_difference"]["estimate"] == pytest.approx(diff)
+    assert t["auc_difference"]["ci_low"] <= diff <= t["auc_difference"]["ci_high"]
+    assert 0 <= t["delong_p"] <= 1
+    # the same comparison on differently scored rows is refused
+    keep = np.isin(g, np.unique(g)[:50])
+    other = nested_cv(arms["clinical"], X[keep], y[keep], groups=g[keep], n_bootstrap=50,
+                      outer_splits=4)
+    with pytest.raises(InputError, match="scored on different rows"):
+        paired_auc_tests({"clinical": results["clinical"], "x": other}, "clinical")
 
 
 def test_survival_cv_on_sarcoma_outcome():

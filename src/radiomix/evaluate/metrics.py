@@ -431,7 +431,7 @@ def delong_test(y: Any, score_a: Any, score_b: Any) -> DeLongResult:
     -----
     The test assumes independent rows; with several rows per patient compare
     patient-level predictions (or use the paired patient bootstrap of
-    :func:`radiomix.evaluate.arms.compare_arms`).
+    :func:`radiomix.evaluate.arms.paired_auc_tests`).
 
     References
     ----------
