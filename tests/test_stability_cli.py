@@ -179,3 +179,14 @@ def test_usage_errors_exit_2(tmp_path, args, match):
     result = CliRunner().invoke(app, ["stability", str(study), "--out", str(tmp_path / "o"), *args])
     assert result.exit_code == 2
     assert match in " ".join(result.output.split())
+
+
+def test_stability_table_provenance(stability_run):
+    from radiomix.table import read_provenance
+
+    out, _ = stability_run
+    prov = read_provenance(out / "stability.parquet")
+    assert prov["icc_form"] == "ICC(1,1)"
+    assert prov["perturbations"] == ["original", "volume:-1", "volume:+1"]
+    assert prov["seed"] == 0
+    assert prov["perturbation_errors"] == []

@@ -28,7 +28,9 @@ Outputs in ``OUT``:
     ``cases/``).
 ``stability.parquet``
     One row per feature column: ``feature``, ``tag``, ``filter``, ``family``, ``icc``,
-    ``ci_low``, ``ci_high``, ``n_lesions``, ``n_perturbations``, ``icc_form``.
+    ``ci_low``, ``ci_high``, ``n_lesions``, ``n_perturbations``, ``icc_form``. Its provenance
+    (perturbations, seed, ICC form, errors) is read by
+    :func:`radiomix.table.read_provenance`.
 
 References
 ----------
@@ -595,7 +597,7 @@ def run_stability(
     >>> stable_counts(res.table)  # doctest: +SKIP
     """
     from radiomix.cohort import run_study
-    from radiomix.table import read_table
+    from radiomix.table import read_table, write_table
 
     study_path, errors = prepare_perturbed_study(
         study,
@@ -611,8 +613,23 @@ def run_stability(
     table = read_table(result.features_path)
     stability = feature_icc(table)
     path = out / STABILITY_FILE
-    tmp = path.with_name(path.name + ".tmp")
-    stability.to_parquet(tmp, index=False)
+    tmp = path.with_name("stability.tmp.parquet")
+    specs = parse_perturbations(perturbations)
+    provenance = {
+        "icc_form": ICC_FORM,
+        "ci_level": 0.95,
+        "perturbations": [p.spec for p in specs],
+        "seed": seed,
+        "patients": patients,
+        "tags": list(tags) if tags else None,
+        "perturb_format": PERTURB_FORMAT,
+        "derived_study": str(study_path),
+        "extraction_provenance": "extract/features.parquet",
+        "n_lesions": int(stability["n_lesions"].max()) if len(stability) else 0,
+        "perturbation_errors": errors,
+        "extraction_errors": len(result.errors),
+    }
+    write_table(stability.to_dict(orient="records"), tmp, provenance=provenance)
     os.replace(tmp, path)
     return StabilityResult(
         stability_path=path,
