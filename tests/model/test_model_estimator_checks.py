@@ -13,12 +13,18 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from threadpoolctl import threadpool_limits
 
 from radiomix.model import (
+    AutoClassifier,
     BlockFuser,
+    ClippedKNeighborsClassifier,
     CorrelationClusterSelector,
     MrmrSelector,
+    PenalisedLogisticCV,
     PenalisedSelector,
+    PostHocCalibrated,
     RadScore,
+    TableHygiene,
     UnivariateFdrSelector,
+    UnivariateKBest,
     VarianceSelector,
     build_pipeline,
 )
@@ -47,6 +53,13 @@ ESTIMATORS = [
         cv=3,
         random_state=0,
     ),
+    RadScore(C=0.01, random_state=0),  # keeps nothing on most check data: the fallback path
+    TableHygiene(),
+    UnivariateKBest(k=2),
+    ClippedKNeighborsClassifier(n_neighbors=15),
+    PenalisedLogisticCV(Cs=[0.1, 1.0], cv=3, random_state=0),
+    PostHocCalibrated(LogisticRegression(), random_state=0),
+    AutoClassifier(budget=2, max_rungs=1, families=("logistic",), random_state=0),
 ]
 
 _PIPELINE_IN_PLACE = (

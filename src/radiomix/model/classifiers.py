@@ -282,7 +282,8 @@ class GroupedStackingClassifier(ClassifierMixin, TransformerMixin, BaseEstimator
     def predict(self, X: Any) -> np.ndarray:
         """Most probable class."""
         if self.final_estimator_ is None:
-            return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+            proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
         meta = self._transform_meta(X)
         return np.asarray(self.final_estimator_.predict(meta))
 
@@ -547,7 +548,8 @@ class PenalisedLogisticCV(ClassifierMixin, BaseEstimator):
 
     def predict(self, X: Any) -> np.ndarray:
         """Most probable class."""
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
 
 
 class PostHocCalibrated(ClassifierMixin, BaseEstimator):
@@ -620,7 +622,8 @@ class PostHocCalibrated(ClassifierMixin, BaseEstimator):
 
     def predict(self, X: Any) -> np.ndarray:
         """Most probable class."""
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
 
 
 def default_model_name(n_patients: int, n_features: int) -> str:
