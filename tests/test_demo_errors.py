@@ -72,5 +72,6 @@ def test_missing_imagenet_file_falls_back_to_random_only_when_asked(
         (tmp_path / "s.yaml").write_text(yaml.safe_dump(study))
         loaded = load_study(tmp_path / "s.yaml")
         assert loaded.settings.deep.weights == expected
-    assert "resnet18-f37072fd.pth" in caplog.text and "untrained" in caplog.text
+    assert "resnet18-f37072fd.pth" in caplog.text
+    assert "untrained" in caplog.text
     assert len(caplog.text) < 400  # one short line, not the whole download advice

@@ -215,7 +215,8 @@ def test_inf_in_a_feature_is_a_clean_cli_error(tmp_path):
         capture_output=True, text=True, timeout=300)
     assert proc.returncode == 1, proc.stderr
     assert "Traceback" not in proc.stdout + proc.stderr
-    assert "ct.original.stat.f02" in proc.stderr and "infinite" in proc.stderr
+    assert "ct.original.stat.f02" in proc.stderr
+    assert "infinite" in proc.stderr
 
 
 def test_a_wide_table_with_foreign_names_is_used_without_columns_flag(tmp_path):
@@ -258,3 +259,34 @@ def test_threshold_rule_is_fixed_on_training_rows_only(tmp_path):
     assert first["threshold"]["values"] == second["threshold"]["values"]
     assert first["threshold"]["values"] != [0.5]
     assert first["metrics"]["sensitivity"] != second["metrics"]["sensitivity"]
+
+
+def test_stability_filter_and_combat_are_arm_steps(tmp_path):
+    feats, clin = cohort(48, centres=("A", "B"))
+    rad = [c for c in feats.columns if c.startswith("ct.original.stat.")]
+    shifted = feats["centre"] == "B"
+    feats.loc[shifted, rad] = feats.loc[shifted, rad] * 2.0 + 3.0  # a planted centre effect
+    stable = {c: (0.9 if i % 2 == 0 else 0.3) for i, c in enumerate(rad)}
+    stable["ct.original.stat.f01"] = 0.9  # the planted signal stays
+    pd.DataFrame({"feature": list(stable), "icc": list(stable.values()),
+                  "ci_low": list(stable.values())}).to_csv(tmp_path / "stab.csv", index=False)
+    spec = _spec(arms=[{"name": "plain", "blocks": ["radiomic"], "radiomic": ["*.stat.*"],
+                        "model": "logistic"},
+                       {"name": "robust", "blocks": ["radiomic"], "radiomic": ["*.stat.*"],
+                        "model": "logistic", "stability": "stab.csv", "harmonise": True}])
+    table = build_table(feats, spec, clinical=clin)
+    doc = run_analysis(spec, table, tmp_path / "o", save_models=True, base_dir=tmp_path)
+    arm = doc["outcomes"][0]["arms"]["robust"]
+    assert "ComBat" in arm["description"]
+    assert "ICC" in arm["description"]
+    import joblib
+
+    fitted = joblib.load(tmp_path / "o" / "model.joblib")["models"]["y"]["robust"]["model"]
+    pipe = getattr(fitted, "best_estimator_", fitted)
+    kept = [c for c in pipe.named_steps["stable"].get_feature_names_out() if c != "__centre__"]
+    assert kept == [c for c in rad if stable[c] >= 0.75]
+    assert "__centre__" not in list(pipe.named_steps["fuse"].get_feature_names_out())
+    preds = pd.read_csv(tmp_path / "o" / "predictions.csv")
+    a = preds[preds["arm"] == "plain"].sort_values("row")["proba"].to_numpy()
+    b = preds[preds["arm"] == "robust"].sort_values("row")["proba"].to_numpy()
+    assert not np.allclose(a, b)

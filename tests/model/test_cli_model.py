@@ -33,15 +33,18 @@ def test_clinical_arm_on_sarcoma_clinical_table(tmp_path):
     doc = json.loads((out / "analysis.json").read_text())
     o = doc["outcomes"][0]
     assert o["arms"]["clinical"]["columns"] == ["age", "grade"]
-    assert o["n_patients"] == 51 and o["n_positive"] == 19
+    assert o["n_patients"] == 51
+    assert o["n_positive"] == 19
     v = o["validation"][0]
-    assert v["scheme"] == "nested_cv" and v["cross_validated"]
+    assert v["scheme"] == "nested_cv"
+    assert v["cross_validated"]
     auc = v["arms"]["clinical"]["metrics"]["roc_auc"]
     assert 0.5 < auc["estimate"] < 0.85
     assert auc["ci_low"] < auc["estimate"] < auc["ci_high"]
     pred = pd.read_csv(out / "predictions.csv")
     clin = pred[pred["arm"] == "clinical"]
-    assert len(clin) == 51 and clin["patient_id"].is_unique
+    assert len(clin) == 51
+    assert clin["patient_id"].is_unique
     saved = joblib.load(out / "model.joblib")
     model = saved["models"]["lung_mets"]["clinical"]
     assert model["columns"] == ["age", "grade"]
@@ -82,7 +85,8 @@ def test_slice_table_joined_with_clinical_scored_by_patient(tmp_path):
     arms = doc["outcomes"][0]["arms"]
     assert arms["model"]["columns"] == ["ct.original.stat.mean", "ct.original.stat.sd"]
     assert arms["clinical"]["columns"] == ["age", "sex=M"]
-    assert doc["cohort"]["n_rows"] == 160 and doc["cohort"]["n_patients"] == 40
+    assert doc["cohort"]["n_rows"] == 160
+    assert doc["cohort"]["n_patients"] == 40
     pred = pd.read_csv(out / "predictions.csv")
     assert len(pred[pred["arm"] == "model"]) == 40  # one row per patient
 
@@ -101,7 +105,8 @@ def test_survival_command(tmp_path):
     assert res.exit_code == 0, res.output
     doc = json.loads((out / "analysis.json").read_text())
     o = doc["outcomes"][0]
-    assert o["kind"] == "survival" and o["n_events"] == 19
+    assert o["kind"] == "survival"
+    assert o["n_events"] == 19
     c = o["validation"][0]["arms"]["clinical"]["metrics"]["c_index"]
     assert 0.5 < c["estimate"] < 0.9
     assert o["arms"]["clinical"]["columns"] == ["age"]
@@ -110,17 +115,21 @@ def test_survival_command(tmp_path):
 def test_cli_errors(tmp_path):
     clinical = require_data("sts", "clinical.csv")
     res = runner.invoke(app, ["--clinical", str(clinical), "--out", str(tmp_path / "a")])
-    assert res.exit_code == 2 and "--target" in res.output
+    assert res.exit_code == 2
+    assert "--target" in res.output
     res = runner.invoke(app, ["--clinical", str(clinical), "--target", "lung_mets",
                               "--covariates", "age", "--groups", "pid", "--out",
                               str(tmp_path / "b")])
-    assert res.exit_code == 1 and "group column 'pid'" in res.output
+    assert res.exit_code == 1
+    assert "group column 'pid'" in res.output
     res = runner.invoke(app, ["--clinical", str(clinical), "--target", "sex",
                               "--covariates", "age", "--out", str(tmp_path / "c")])
-    assert res.exit_code == 2 and "['Female', 'Male']" in res.output
+    assert res.exit_code == 2
+    assert "['Female', 'Male']" in res.output
     res = runner.invoke(app, ["--clinical", str(clinical), "--target", "lung_mets",
                               "--covariates", "nope", "--out", str(tmp_path / "d")])
-    assert res.exit_code == 1 and "nope" in res.output
+    assert res.exit_code == 1
+    assert "nope" in res.output
     assert "Traceback" not in res.output
 
 

@@ -17,13 +17,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.pipeline import Pipeline
 
-from radiomix.analysis.data import AnalysisTable
+from radiomix.analysis.data import BATCH_COLUMN, AnalysisTable
 from radiomix.analysis.spec import AnalysisSettings, Arm, Outcome
 from radiomix.errors import SettingsError
 
@@ -145,36 +146,71 @@ def smallest_training_fold(n_patients: int, spec: AnalysisSettings) -> int:
     return max(1, outer_train - int(np.ceil(outer_train / v.inner_splits)))
 
 
-def _classifier(arm: Arm, cols: dict[str, list[str]], seed: int) -> tuple[Any, dict]:
+def _prefix(arm: Arm, base_dir: Path | None) -> list[tuple[str, Any]]:
+    """Steps before the fuser: stability filter, then ComBat (DataFrame in, DataFrame out)."""
+    steps: list[tuple[str, Any]] = []
+    if arm.stability:
+        from radiomix.model.stability_filter import StabilitySelector
+
+        path = Path(arm.stability)
+        path = path if path.is_absolute() or base_dir is None else base_dir / path
+        if not path.is_file():
+            raise SettingsError(f"arm {arm.name}: stability table {path} not found; write it "
+                                "with radiomix stability STUDY.yaml --out DIR")
+        steps.append(("stable", StabilitySelector(stability=str(path),
+                                                  threshold=arm.stability_threshold)))
+    if arm.harmonise:
+        from radiomix.model.harmonise import ComBatHarmoniser
+
+        steps.append(("combat", ComBatHarmoniser(batch=BATCH_COLUMN)))
+    return steps
+
+
+def _fuser_blocks(arm: Arm, cols: dict[str, list[str]]) -> dict[str, Any]:
+    """BlockFuser block arguments: explicit column lists, or (after a step that may drop
+    columns) blocks by column name."""
+    if not (arm.stability or arm.harmonise):
+        return {"blocks": dict(cols)}
+    include = tuple(dict.fromkeys("radiomic" if b == "volume" else b for b in cols))
+    return {"blocks": "auto", "include": include}
+
+
+def _classifier(arm: Arm, cols: dict[str, list[str]], seed: int,
+                base_dir: Path | None = None) -> tuple[Any, dict]:
     from radiomix.model import BlockFuser, RadScore, default_param_grid, make_classifier
     from radiomix.model.nomogram import Nomogram
 
     rad = cols.get("radiomic", [])
     reduce = {"radiomic": list(arm.selector)} if arm.selector and rad else None
-    blocks = dict(cols)
+    fb = _fuser_blocks(arm, cols)
+    pre = _prefix(arm, base_dir)
     deep_pca = arm.deep_pca if cols.get("deep") else None
     if arm.model == "radscore":
-        fuser = BlockFuser(blocks=blocks, reduce=reduce, random_state=seed)
-        est = Pipeline([("fuse", fuser.set_output(transform="pandas")),
+        fuser = BlockFuser(**fb, reduce=reduce, random_state=seed)
+        est = Pipeline([*pre, ("fuse", fuser.set_output(transform="pandas")),
                         ("model", RadScore(random_state=seed))])
         grid = {"model__C": [0.03, 0.1, 0.3, 1.0]}
     elif arm.model == "nomogram":
-        fuser = BlockFuser(blocks=blocks, reduce=reduce, scale=None, deep_pca=deep_pca,
+        fuser = BlockFuser(**fb, reduce=reduce, scale=None, deep_pca=deep_pca,
                            random_state=seed)
-        est = Pipeline([("fuse", fuser.set_output(transform="pandas")),
-                        ("model", Nomogram(radiomic_columns="auto" if reduce else rad,
+        auto = reduce or pre
+        est = Pipeline([*pre, ("fuse", fuser.set_output(transform="pandas")),
+                        ("model", Nomogram(radiomic_columns="auto" if auto else rad,
                                            random_state=seed))])
         grid = {"model__radscore_C": [0.03, 0.1, 0.3, 1.0]}
     else:
-        fuser = BlockFuser(blocks=blocks, reduce=reduce, deep_pca=deep_pca,
-                           balance_blocks=len(blocks) > 1, random_state=seed)
-        est = Pipeline([("fuse", fuser), ("model", make_classifier(arm.model,
-                                                                   random_state=seed))])
+        fuser = BlockFuser(**fb, reduce=reduce, deep_pca=deep_pca,
+                           balance_blocks=len(cols) > 1, random_state=seed)
+        est = Pipeline([*pre, ("fuse", fuser), ("model", make_classifier(arm.model,
+                                                                         random_state=seed))])
         grid = default_param_grid(arm.model)
+    if pre:
+        est.set_output(transform="pandas")
     return est, grid
 
 
-def _survival(arm: Arm, cols: dict[str, list[str]], seed: int) -> tuple[Any, dict]:
+def _survival(arm: Arm, cols: dict[str, list[str]], seed: int,
+              base_dir: Path | None = None) -> tuple[Any, dict]:
     from radiomix.model import BlockFuser
     from radiomix.model.nomogram import CoxNomogram
     from radiomix.model.survival import CoxPH
@@ -182,15 +218,21 @@ def _survival(arm: Arm, cols: dict[str, list[str]], seed: int) -> tuple[Any, dic
     rad = cols.get("radiomic", [])
     reduce = {"radiomic": list(arm.selector)} if arm.selector and rad else None
     deep_pca = arm.deep_pca if cols.get("deep") else None
-    fuser = BlockFuser(blocks=dict(cols), reduce=reduce, deep_pca=deep_pca, scale=None,
-                       random_state=seed).set_output(transform="pandas")
+    pre = _prefix(arm, base_dir)
+    fuser = BlockFuser(**_fuser_blocks(arm, cols), reduce=reduce, deep_pca=deep_pca,
+                       scale=None, random_state=seed).set_output(transform="pandas")
     if arm.model == "cox":
-        return Pipeline([("fuse", fuser), ("model", CoxPH(penalizer=0.1))]), {
-            "model__penalizer": [0.01, 0.1, 1.0]}
-    if arm.model == "coxnet":
-        return Pipeline([("fuse", fuser), ("model", _coxnet(seed))]), {}
-    return Pipeline([("fuse", fuser), ("model", CoxNomogram(
-        radiomic_columns="auto" if reduce else rad, random_state=seed))]), {}
+        model: Any = CoxPH(penalizer=0.1)
+        grid: dict[str, list[Any]] = {"model__penalizer": [0.01, 0.1, 1.0]}
+    elif arm.model == "coxnet":
+        model, grid = _coxnet(seed), {}
+    else:
+        model, grid = CoxNomogram(radiomic_columns="auto" if reduce or pre else rad,
+                                  random_state=seed), {}
+    est = Pipeline([*pre, ("fuse", fuser), ("model", model)])
+    if pre:
+        est.set_output(transform="pandas")
+    return est, grid
 
 
 def _coxnet(seed: int) -> BaseEstimator:
@@ -205,7 +247,8 @@ def _coxnet(seed: int) -> BaseEstimator:
 
 
 def build_arm(arm: Arm, table: AnalysisTable, outcome: Outcome, *, seed: int, n_fit: int,
-              kind: str = "declared", untrained_deep: bool = False) -> BuiltArm | None:
+              kind: str = "declared", untrained_deep: bool = False,
+              base_dir: Path | None = None) -> BuiltArm | None:
     """The estimator of one arm for one outcome, or ``None`` when its blocks are empty.
 
     Raises
@@ -219,9 +262,12 @@ def build_arm(arm: Arm, table: AnalysisTable, outcome: Outcome, *, seed: int, n_
     empty = [b for b, c in cols.items() if not c]
     if empty:
         return None
-    est, grid = (_classifier if outcome.kind == "binary" else _survival)(arm, cols, seed)
+    est, grid = (_classifier if outcome.kind == "binary" else _survival)(arm, cols, seed,
+                                                                          base_dir)
     grid = _clip_grid(grid, n_fit) if arm.tune else {}
     columns = [c for b in arm.blocks for c in cols[b]]
+    if arm.harmonise:
+        columns.append(BATCH_COLUMN)  # read by the ComBat step only, dropped before the model
     sel = ", ".join(SELECTOR_TEXT[s] for s in arm.selector) or None
     desc = " + ".join(f"{b} ({len(cols[b])} columns)" for b in arm.blocks)
     if "deep" in cols and arm.deep_pca:
@@ -230,6 +276,11 @@ def build_arm(arm: Arm, table: AnalysisTable, outcome: Outcome, *, seed: int, n_
         desc += "; blocks weighted to equal total variance"
     if sel:
         desc += f"; radiomic block: {sel}"
+    if arm.stability:
+        desc = (f"radiomic features with ICC lower bound ≥ {arm.stability_threshold:g} "
+                f"({Path(arm.stability).name}); ") + desc
+    if arm.harmonise:
+        desc += "; ComBat by centre fitted on the training folds"
     desc += f" → {MODEL_TEXT.get(arm.model, arm.model)}"
     return BuiltArm(key=arm.name, label=arm.label or arm.name.replace("_", " "),
                     description=desc, kind=kind, outcome_kind=outcome.kind,
@@ -287,7 +338,7 @@ def baseline_arms(spec: AnalysisSettings, table: AnalysisTable, outcome: Outcome
 
 
 def build_arms(spec: AnalysisSettings, table: AnalysisTable, outcome: Outcome, *,
-               untrained_deep: bool = False) -> list[BuiltArm]:
+               untrained_deep: bool = False, base_dir: Path | None = None) -> list[BuiltArm]:
     """Baselines then declared arms that apply to ``outcome``.
 
     Raises
@@ -302,7 +353,7 @@ def build_arms(spec: AnalysisSettings, table: AnalysisTable, outcome: Outcome, *
         if arm.outcomes is not None and outcome.name not in arm.outcomes:
             continue
         built = build_arm(arm, table, outcome, seed=seed, n_fit=n_fit,
-                          untrained_deep=untrained_deep)
+                          untrained_deep=untrained_deep, base_dir=base_dir)
         if built is None:
             if arm.outcomes is not None or arm.kind == outcome.kind:
                 empty = [b for b, c in arm_columns(arm, table).items() if not c]

@@ -37,6 +37,9 @@ MISSING_TOKENS: frozenset[str] = frozenset({"", "--", "NA", "N/A", "n/a", "na", 
                                             "None", "null", "?"})
 """Cells read as missing in text columns."""
 PROVENANCE_COLUMNS: tuple[str, ...] = ("settings_hash", "radiomix_version")
+BATCH_COLUMN = "__centre__"
+"""Column of :attr:`AnalysisTable.X` holding the centre as a code, read only by the ComBat
+step of an arm that harmonises (it never reaches a model)."""
 VOLUME_FEATURES: tuple[str, ...] = ("morph.volume_mesh", "morph.volume_voxels")
 """Tumour-volume features (IBSI RNU0, YEKZ), in order of preference."""
 
@@ -474,6 +477,11 @@ def build_table(
         "unused": unused,
     }
     miss = {c: int(n) for c, n in X.isna().sum().items() if n}
+    if roles.centre:
+        # the batch of ComBat harmonisation (an arm step that drops it before any model)
+        codes = {c: float(i) for i, c in enumerate(sorted(_text(raw[roles.centre])
+                                                          .fillna("(missing)").unique()))}
+        X[BATCH_COLUMN] = _text(raw[roles.centre]).fillna("(missing)").map(codes).to_numpy()
     if unused:
         log.info("columns not used (not declared as covariates): %s", _listing(unused))
     unit = "lesion" if roles.lesion and roles.lesion in raw.columns else "row"

@@ -615,6 +615,7 @@ def run_analysis(
     untrained_deep: bool = False,
     artefacts: dict[str, str] | None = None,
     save_models: bool = True,
+    base_dir: str | Path | None = None,
 ) -> dict[str, Any]:
     """Evaluate every arm of every outcome; write ``analysis.json``, ``predictions.csv`` and
     ``model.joblib`` into ``out_dir``.
@@ -635,6 +636,9 @@ def run_analysis(
         Further files of the analysis folder, by name.
     save_models : bool
         Refit every arm on all analysed patients (tuned by inner CV) and save them.
+    base_dir : path, optional
+        Folder that relative paths of the arms (stability tables) start from (the study
+        file's folder).
 
     Returns
     -------
@@ -643,7 +647,8 @@ def run_analysis(
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    plan = {o.name: build_arms(spec, table, o, untrained_deep=untrained_deep)
+    base = Path(base_dir) if base_dir is not None else None
+    plan = {o.name: build_arms(spec, table, o, untrained_deep=untrained_deep, base_dir=base)
             for o in spec.outcomes}
     for name, arms in plan.items():
         if not arms:

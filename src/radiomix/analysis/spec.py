@@ -264,6 +264,16 @@ class Arm:
         training folds can support).
     outcomes : tuple of str, optional
         Outcomes the arm applies to (default: every outcome its model fits).
+    stability : str, optional
+        A ``stability.parquet`` of ``radiomix stability`` (relative to the study file):
+        radiomic columns whose ICC lower bound is below ``stability_threshold`` are dropped
+        (first step of the arm; the ICC uses no outcome, so it may come from all cases);
+        columns the table does not assess are dropped too.
+    stability_threshold : float
+    harmonise : bool
+        ComBat harmonisation of the radiomic and deep columns by the declared centre
+        (``roles.centre``), fitted on each training fold only and applied to its test rows
+        (:class:`radiomix.model.harmonise.ComBatHarmoniser`).
     """
 
     name: str
@@ -277,8 +287,16 @@ class Arm:
     deep_pca: int | None = 10
     tune: bool = True
     outcomes: tuple[str, ...] | None = None
+    stability: str | None = None
+    stability_threshold: float = 0.75
+    harmonise: bool = False
 
     def __post_init__(self) -> None:
+        if not isinstance(self.stability_threshold, float) or not \
+                -1.0 <= self.stability_threshold <= 1.0:
+            _fail(f"arm {self.name}: stability_threshold must be an ICC bound in [-1, 1]")
+        if not isinstance(self.harmonise, bool):
+            _fail(f"arm {self.name}: harmonise must be true or false")
         if not isinstance(self.name, str) or not _NAME.match(self.name):
             _fail(f"arm name {self.name!r} must be an identifier (letters, digits, _, +, -)")
         _names(f"arm {self.name}: blocks", self.blocks)
@@ -450,6 +468,9 @@ class AnalysisSettings:
         for a in self.arms:
             for o in a.outcomes or ():
                 _choice(f"arm {a.name}: outcomes", o, tuple(names))
+            if a.harmonise and not self.roles.centre:
+                _fail(f"arm {a.name}: harmonise needs the centre column declared "
+                      "(roles.centre)")
         roles = self.roles
         used = {c.name for c in roles.covariates}
         for o in self.outcomes:

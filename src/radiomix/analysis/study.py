@@ -184,7 +184,8 @@ def analyse_study(
 
     run_analysis(spec, table, out, progress=relay, banners=banners, study=study_doc,
                  flow=flow, errors=err_docs, untrained_deep=untrained,
-                 artefacts={"features": os.path.relpath(features_path, out)})
+                 artefacts={"features": os.path.relpath(features_path, out)},
+                 base_dir=study.path.parent)
     if report:
         notify(StudyProgress("report", "writing the report"))
         from radiomix.report import write_report
