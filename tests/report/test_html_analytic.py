@@ -306,3 +306,31 @@ def test_document_order_of_arms_sets_colours(tmp_path: Path) -> None:
     figs = build_figures(doc, folder)
     colours = figs["outcomes"][0]["colours"]
     assert colours == {k: arm_colour(i) for i, k in enumerate(doc["outcomes"][0]["arm_order"])}
+
+
+def test_minimal_document_renders(tmp_path: Path) -> None:
+    """Only the keys check_document requires, one metric, no curves: a report, no crash,
+    and still every number from metrics.json."""
+    doc = {
+        "schema": "radiomix.analysis/2", "title": "minimal", "created": "2026-01-01 00:00 UTC",
+        "seed": 0, "cohort": {"unit": "row", "n_rows": 10, "n_patients": 10},
+        "outcomes": [{
+            "name": "y", "kind": "binary", "label": "Outcome y", "column": "y",
+            "positive": "yes", "arm_order": ["a"],
+            "arms": {"a": {"label": "Arm A", "kind": "declared", "columns": ["x"]}},
+            "validation": [{"scheme": "holdout", "label": "Hold-out",
+                            "arms": {"a": {"metrics": {"roc_auc": {
+                                "estimate": 0.61, "ci_low": 0.4, "ci_high": 0.8}}}}}],
+        }],
+    }
+    folder = tmp_path / "m"
+    folder.mkdir()
+    (folder / "analysis.json").write_text(json.dumps(doc), encoding="utf-8")
+    html = write_report(folder).read_text(encoding="utf-8")
+    metrics = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
+    parsed = parse_report(html)
+    assert metric_problems(parsed.metrics, metrics) == []
+    assert parsed.stray == []
+    assert "not recorded" in html
+    shown = {el["data-metric"]: el["text"] for el in parsed.metrics}
+    assert shown["/outcomes/0/validation/0/arms/a/metrics/roc_auc/estimate"] == "0.61"

@@ -431,7 +431,8 @@ def km_figure(
             ax.plot(ct, _step_value(t, s, ct), ls="none", marker="|", ms=9, mew=1.6,
                     color=col, clip_on=False)
     ax.set_ylim(-0.02, 1.04)
-    ax.set_xlim(0, t_max * 1.04 if t_max > 0 else 1)
+    t_max = t_max if t_max > 0 else 1.0
+    ax.set_xlim(-0.04 * t_max, t_max * 1.04)  # the first numbers at risk clear the axis
     ax.set_ylabel(ylabel)
     ax.legend(loc="lower left", frameon=True)
     ax.tick_params(labelbottom=False)
@@ -451,7 +452,7 @@ def km_figure(
     tab.set_title("numbers at risk", loc="left", fontsize=10)
     for side in ("top", "right", "left"):
         tab.spines[side].set_visible(False)
-    tab.tick_params(axis="y", length=0)
+    tab.tick_params(axis="y", length=0, pad=12)
     return fig
 
 

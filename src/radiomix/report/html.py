@@ -264,7 +264,10 @@ class Numbers:
         """``<span class="num" data-metric=ptr ...>text</span>`` for a numeric value."""
         from markupsafe import Markup, escape
 
-        value = resolve(self.doc, ptr)
+        try:
+            value = resolve(self.doc, ptr)
+        except InputError:
+            return self.missing(ptr)
         if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
             raise InputError(f"metric {ptr!r} is not a number: {value!r}")
         attrs = f'data-metric="{escape(ptr)}" data-digits="{digits}"'
@@ -273,11 +276,22 @@ class Numbers:
         return Markup(f'<span class="num" {attrs}>{escape(format_number(value, digits, scale))}'
                       "</span>")
 
+    @staticmethod
+    def missing(ptr: str) -> Any:
+        """What is shown for a key the document does not hold (no number, no pointer)."""
+        from markupsafe import Markup
+
+        log.debug("the document has no %s; shown as not recorded", ptr)
+        return Markup('<span class="missing">not recorded</span>')
+
     def text(self, ptr: str) -> Any:
         """``<span data-metric=ptr data-kind="text">value</span>`` for a string value."""
         from markupsafe import Markup, escape
 
-        value = resolve(self.doc, ptr)
+        try:
+            value = resolve(self.doc, ptr)
+        except InputError:
+            return self.missing(ptr)
         shown = "n/a" if value is None else str(value)
         return Markup(f'<span class="txt" data-metric="{escape(ptr)}" data-kind="text">'
                       f"{escape(shown)}</span>")
@@ -381,7 +395,8 @@ def strip_curves(doc: Any) -> Any:
     return doc
 
 
-KM_SCALARS: tuple[str, ...] = ("arm", "cutoff", "cutoff_rule", "logrank_p", "hazard_ratio")
+KM_SCALARS: tuple[str, ...] = ("arm", "cutoff", "cutoff_rule", "logrank_p", "hazard_ratio",
+                                "time_unit")
 
 
 def km_summary(km: Mapping[str, Any] | None) -> dict[str, Any] | None:
@@ -449,6 +464,7 @@ def _binary_figures(o: Mapping[str, Any], v: Mapping[str, Any],
     rows = [{"label": arm_title(arms[k], k), "colour": colours[k],
              **((res[k].get("metrics") or {}).get("roc_auc") or {})}
             for k in order if k in res]
+    rows = [r for r in rows if r.get("estimate") is not None]
     if rows:
         out["auc"] = F.render(F.interval_figure(rows, xlabel="ROC AUC", reference=0.5))
     roc = curves.get("roc") or {}
@@ -489,6 +505,7 @@ def _survival_figures(o: Mapping[str, Any], v: Mapping[str, Any],
     rows = [{"label": arm_title(arms[k], k), "colour": colours[k],
              **((res[k].get("metrics") or {}).get("c_index") or {})}
             for k in order if k in res]
+    rows = [r for r in rows if r.get("estimate") is not None]
     if rows:
         out["c_index"] = F.render(F.interval_figure(rows, xlabel="C-index", reference=0.5))
     km = curves.get("km")
@@ -498,7 +515,7 @@ def _survival_figures(o: Mapping[str, Any], v: Mapping[str, Any],
         styles = ["--", "-", ":", "-."]
         groups = [{"label": name, "colour": col, "linestyle": styles[i % len(styles)],
                    "data": km["groups"][name]} for i, name in enumerate(names)]
-        unit = o.get("time_unit", "")
+        unit = km.get("time_unit") or o.get("time_unit", "")
         out["km"] = F.render(F.km_figure(
             groups, time_label=f"time ({unit})" if unit else "time",
             ylabel="fraction without the event"))
@@ -532,10 +549,12 @@ def build_figures(analysis: Mapping[str, Any], results: Path) -> dict[str, Any]:
         colours = _colour_of(o)
         per_val = []
         for v in o.get("validation") or []:
-            if o["kind"] == "binary":
-                per_val.append(_binary_figures(o, v, colours))
-            else:
-                per_val.append(_survival_figures(o, v, colours))
+            draw = _binary_figures if o["kind"] == "binary" else _survival_figures
+            try:
+                per_val.append(draw(o, v, colours))
+            except (KeyError, TypeError, ValueError, IndexError) as exc:
+                log.warning("figures of %s not drawn: %r", v.get("label"), exc)
+                per_val.append({"missing": {}, "error": f"{type(exc).__name__}: {exc}"})
         entry: dict[str, Any] = {"validation": per_val, "features": None, "nomogram": None,
                                  "colours": colours}
         top = (o.get("top_features") or {}).get("items") or []
@@ -572,6 +591,26 @@ def build_figures(analysis: Mapping[str, Any], results: Path) -> dict[str, Any]:
 # --------------------------------------------------------------------------- rendering
 
 
+def not_estimated(doc: Mapping[str, Any], oi: int, validations: list[int],
+                  keys: list[str]) -> list[dict[str, Any]]:
+    """Metrics without an estimate in the given validations, one entry per distinct
+    (arm, reason): ``arm``, ``pointer`` (to the reason of the first such metric), ``metrics``
+    (their names). The tables show ``n/a``; this list says why, once."""
+    seen: dict[tuple[str, str], dict[str, Any]] = {}
+    for vi in validations:
+        arms = doc["outcomes"][oi]["validation"][vi].get("arms") or {}
+        for key in keys:
+            for name, m in ((arms.get(key) or {}).get("metrics") or {}).items():
+                if isinstance(m, Mapping) and m.get("estimate") is None and m.get("reason"):
+                    entry = seen.setdefault((key, str(m["reason"])), {
+                        "arm": key, "metrics": [],
+                        "pointer": pointer("outcomes", oi, "validation", vi, "arms", key,
+                                           "metrics", name, "reason")})
+                    if name not in entry["metrics"]:
+                        entry["metrics"].append(name)
+    return list(seen.values())
+
+
 def render_html(metrics: Mapping[str, Any], figures: Mapping[str, Any], *,
                 expand: bool = False) -> str:
     """Render the report template.
@@ -592,15 +631,20 @@ def render_html(metrics: Mapping[str, Any], figures: Mapping[str, Any], *,
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("radiomix.report", "templates"),
         autoescape=jinja2.select_autoescape(["html", "j2"]),
-        undefined=jinja2.StrictUndefined,
+        undefined=jinja2.ChainableUndefined,  # optional keys may be absent
         trim_blocks=True,
         lstrip_blocks=True,
     )
     template = env.get_template("report.html.j2")
-    return template.render(
-        m=metrics, N=Numbers(metrics), p=pointer, fig=figures, expand=expand, W=words,
-        BINARY_TABLE=BINARY_TABLE, COMBINED_SCHEMES=COMBINED_SCHEMES, json=json,
-    )
+    try:
+        return template.render(
+            m=metrics, N=Numbers(metrics), p=pointer, fig=figures, expand=expand, W=words,
+            BINARY_TABLE=BINARY_TABLE, COMBINED_SCHEMES=COMBINED_SCHEMES, json=json,
+            not_estimated=not_estimated,
+        )
+    except (jinja2.UndefinedError, KeyError, TypeError, AttributeError) as exc:
+        raise InputError(f"analysis.json lacks a part the report draws ({exc}); re-run "
+                         "`radiomix analyse` to write a complete document") from exc
 
 
 def find_browser() -> str | None:

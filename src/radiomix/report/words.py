@@ -25,11 +25,11 @@ SCHEME_PREFERENCE: tuple[str, ...] = ("external", "holdout", "nested_cv", "inter
                                       "training")
 """Headline validation: the first scheme of this list that the outcome ran."""
 SCHEME_WORDS: dict[str, str] = {
-    "external": "external validation (patients from centres the models never saw)",
-    "holdout": "hold-out validation (patients set aside before any fitting)",
+    "external": "external validation: patients from centres the models never saw",
+    "holdout": "hold-out validation: patients set aside before any fitting",
     "nested_cv": "nested patient-grouped cross-validation",
     "internal": "internal validation",
-    "training": "apparent performance on the training patients (optimistic)",
+    "training": "apparent performance on the training patients, optimistic",
 }
 
 
