@@ -25,6 +25,7 @@ from sksurv.util import Surv
 from threadpoolctl import threadpool_limits
 
 from radiomix.errors import InputError
+from radiomix.evaluate.survival import concordance_index
 from radiomix.model.nomogram import CoxNomogram
 from radiomix.model.survival import (
     CoxNet,
@@ -153,7 +154,7 @@ def test_inner_cv_choice_equals_brute_force_with_sksurv(rossi):
     np.testing.assert_allclose(model.coef_, full.coef_[:, 0], rtol=1e-3, atol=1e-4)
 
 
-def _planted(seed, n=40, p=500, effect=2.0):
+def _planted(seed, n=40, p=500, effect=2.0, censor_scale=3.0):
     rng = np.random.default_rng(seed)
     X = pd.DataFrame(
         rng.standard_normal((n, p)), columns=[f"wavelet.glcm.f{i:03d}" for i in range(p)]
@@ -161,7 +162,7 @@ def _planted(seed, n=40, p=500, effect=2.0):
     beta = np.zeros(p)
     beta[[3, 100, 400]] = [effect, -effect, effect]
     event_time = rng.exponential(1 / np.exp(X.to_numpy() @ beta))
-    censor = rng.exponential(3.0, size=n)
+    censor = rng.exponential(censor_scale, size=n)
     return X, np.minimum(event_time, censor), event_time <= censor
 
 
@@ -180,6 +181,21 @@ def test_lasso_cox_500_features_40_patients_finds_the_planted_features():
     assert table.loc["wavelet.glcm.f100", "coef_standardised"] < 0
     assert model.n_selected_ == int(table["selected"].sum()) < 40
     assert model.failed_alphas_ == []
+
+
+def test_c_index_scoring_skips_inner_folds_without_a_comparable_pair():
+    """40 patients, 14 events, 10 inner folds: two test folds hold no comparable pair."""
+    X, t, e = _planted(seed=0, censor_scale=0.3)
+    folds = StratifiedGroupKFold(10, shuffle=True, random_state=0).split(X, e, np.arange(40))
+    c_of_fold = [concordance_index(t[te], np.zeros(te.size), e[te]) for _tr, te in folds]
+    assert int(np.isnan(c_of_fold).sum()) == 2  # the case under test happens
+    model = CoxNet(scoring="c_index").fit(X, survival_target(t, e))
+    res = model.cv_results_
+    assert model.n_inner_splits_ == 10
+    candidates = res[res["mean_score"].notna()]
+    assert len(candidates) > 5
+    assert (candidates["n_folds"] == 10).all()
+    assert model.alpha_ == candidates.loc[candidates["mean_score"].idxmax(), "alpha"]
 
 
 def test_cox_nomogram_rad_score_by_coxnet_receives_patient_groups():
@@ -202,7 +218,7 @@ def test_cox_nomogram_rad_score_by_coxnet_receives_patient_groups():
 def test_one_failing_penalty_does_not_kill_the_path(rossi, monkeypatch):
     X, t, e, g = rossi
     y = survival_target(t, e)
-    clean = CoxNet(n_alphas=12, random_state=5).fit(X, y, groups=g)
+    clean = CoxNet(n_alphas=12, cv=3, random_state=5).fit(X, y, groups=g)
     bad = clean.alpha_  # the penalty the clean fit chose now fails everywhere
     original = CoxnetSurvivalAnalysis.fit
 
@@ -212,7 +228,7 @@ def test_one_failing_penalty_does_not_kill_the_path(rossi, monkeypatch):
         return original(self, X_, y_)
 
     monkeypatch.setattr(CoxnetSurvivalAnalysis, "fit", failing_fit)
-    model = CoxNet(n_alphas=12, random_state=5).fit(X, y, groups=g)
+    model = CoxNet(n_alphas=12, cv=3, random_state=5).fit(X, y, groups=g)
     assert model.failed_alphas_ == [bad]
     res = model.cv_results_.set_index("alpha")
     assert res.loc[bad, "n_folds"] == 0

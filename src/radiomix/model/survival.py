@@ -493,6 +493,10 @@ class CoxNet(BaseEstimator):
         (scikit-survival's rule).
     cv : int >= 2
         Inner folds (clipped to the number of patients with an event, with a log message).
+        10 by default, as glmnet's ``cv.glmnet``: the cross-validated partial likelihood
+        scores every fold on all rows, so small test folds are fine, and larger training
+        folds keep the chosen penalty close to the one the full data need (3 folds chose
+        too sparse a model on 40 patients: ``benchmarks/bench_survival.py``).
     cv_repeats : int >= 1
         Repeats of the inner cross-validation with new folds; the scores of all folds are
         averaged, which steadies the choice of the penalty on small cohorts.
@@ -524,8 +528,11 @@ class CoxNet(BaseEstimator):
     alphas_ : ndarray
         The path (decreasing).
     cv_results_ : DataFrame
-        ``alpha``, ``n_selected`` (on all training rows), ``mean_score``, ``sd_score``,
-        ``n_folds`` (folds where the penalty was fitted); empty when ``alpha`` is given.
+        ``alpha``, ``n_selected`` (on all training rows), ``mean_score``, ``sd_score``
+        (over the inner folds where the score is defined; NaN unless the penalty was
+        fitted in every fold), ``n_folds`` (folds where the
+        penalty was fitted); empty when ``alpha`` is given. Only penalties fitted on all
+        rows and in every fold are candidates.
     n_selected_ : int
     selected_features_ : list of str
     fallback_ : bool
@@ -568,7 +575,7 @@ class CoxNet(BaseEstimator):
         alpha: float | None = None,
         n_alphas: int = 50,
         alpha_min_ratio: float | str = "auto",
-        cv: int = 3,
+        cv: int = 10,
         cv_repeats: int = 1,
         scoring: str = "deviance",
         min_selected: int = 1,
@@ -649,9 +656,11 @@ class CoxNet(BaseEstimator):
         event: np.ndarray,
         groups: np.ndarray,
         alphas: FloatArray,
-    ) -> FloatArray:
-        """Inner-CV score of each penalty, shape (n_folds * cv_repeats, n_alphas); NaN = not
-        fitted. Repeat ``r`` splits with seed ``random_state + r``."""
+    ) -> tuple[FloatArray, np.ndarray]:
+        """Inner-CV score of each penalty and whether it was fitted, both of shape
+        (n_folds * cv_repeats, n_alphas). A score is NaN where the penalty was not fitted or
+        the score is undefined (a C-index without a comparable pair). Repeat ``r`` splits
+        with seed ``random_state + r``."""
         from sklearn.model_selection import StratifiedGroupKFold
 
         from radiomix.evaluate.survival import concordance_index
@@ -679,8 +688,10 @@ class CoxNet(BaseEstimator):
                 warnings.filterwarnings("ignore", "The least populated class", UserWarning)
                 folds.extend(splitter.split(X, event.astype(int), groups))
         scores = np.full((len(folds), alphas.size), np.nan)
+        fitted = np.zeros((len(folds), alphas.size), dtype=bool)
         for i, (tr, te) in enumerate(folds):
-            if not event[tr].any():
+            if not event[tr].any():  # cannot happen with k <= patients with an event
+                fitted[i] = True
                 continue
             mean, scale, constant = _standardise(X[tr])
             keep = np.flatnonzero(~constant)
@@ -688,6 +699,7 @@ class CoxNet(BaseEstimator):
             fit = self._fit_path(Zall[tr], time[tr], event[tr], alphas)
             eta = Zall @ np.nan_to_num(fit.coef)
             ok = np.isfinite(fit.coef).all(axis=0)
+            fitted[i] = ok
             if self.scoring == "deviance":
                 full = breslow_log_partial_likelihood(time, event, eta)
                 train = breslow_log_partial_likelihood(time[tr], event[tr], eta[tr])
@@ -697,7 +709,7 @@ class CoxNet(BaseEstimator):
                     [concordance_index(time[te], eta[te, a], event[te]) for a in range(alphas.size)]
                 )
             scores[i] = np.where(ok, s, np.nan)
-        return scores
+        return scores, fitted
 
     def fit(self, X: Any, y: Any, groups: Any = None) -> CoxNet:
         """Fit the path, choose the penalty (inner CV unless ``alpha`` is given), keep its model.
@@ -743,17 +755,20 @@ class CoxNet(BaseEstimator):
         if self.alpha is None:
             self.alphas_ = path
             full = self._fit_path(Z, time, event, path)
-            scores = self._inner_scores(X, time, event, g, path)
-            fitted = np.isfinite(full.coef).all(axis=0) & np.isfinite(scores).all(axis=0)
-            mean = scores.mean(axis=0)
-            n_sel = _n_selected(full.coef)
+            scores, fold_fitted = self._inner_scores(X, time, event, g, path)
+            n_scored = np.isfinite(scores).sum(axis=0)
+            fitted = np.isfinite(full.coef).all(axis=0) & fold_fitted.all(axis=0) & (n_scored > 0)
+            with warnings.catch_warnings():  # all-NaN columns: penalties not fitted
+                warnings.simplefilter("ignore", RuntimeWarning)
+                mean = np.where(fold_fitted.all(axis=0), np.nanmean(scores, axis=0), np.nan)
+                sd = np.where(fold_fitted.all(axis=0), np.nanstd(scores, axis=0), np.nan)
             self.cv_results_ = pd.DataFrame(
                 {
                     "alpha": path,
-                    "n_selected": n_sel,
+                    "n_selected": _n_selected(full.coef),
                     "mean_score": mean,
-                    "sd_score": scores.std(axis=0),
-                    "n_folds": np.isfinite(scores).sum(axis=0),
+                    "sd_score": sd,
+                    "n_folds": fold_fitted.sum(axis=0),
                 }
             )
             if not fitted.any():
