@@ -276,8 +276,20 @@ def test_optional_sections_drawn_when_present(reports) -> None:
 
 def test_missing_curves_are_said(reports) -> None:
     _, html, _, _ = reports["classification"]
-    assert "Not drawn for" in html
-    assert "holds no decision curve" in html
+    assert "predicts one value for everyone" in html  # the prevalence arm, with its reason
+    _, html, _, _ = reports["survival"]
+    assert "Not drawn for" in html  # the deep arm has no calibration table
+    assert "holds no calibration table" in html
+
+
+def test_an_arm_without_a_decision_curve_is_named(tmp_path: Path) -> None:
+    doc = classification_document()
+    del doc["outcomes"][0]["validation"][0]["curves"]["decision"]["net_benefit"]["volume"]
+    html = write_report(write_results(tmp_path / "d", doc)).read_text(encoding="utf-8")
+    note = html.split('data-figure="decision"')[1].split("</figcaption>")[0]
+    assert "Not drawn for" in note
+    assert "Tumour volume" in note
+    assert "holds no decision curve" in note
 
 
 def test_one_table_for_training_internal_external(reports) -> None:

@@ -487,8 +487,13 @@ def _binary_figures(o: Mapping[str, Any], v: Mapping[str, Any],
                   "net_benefit": nb[k]} for k in order if k in nb]
         refs = {k: nb[k] for k in ("treat all", "treat none") if k in nb}
         out["decision"] = F.render(F.decision_figure(dca["threshold"], drawn, refs))
+    from radiomix.report.words import is_prevalence_arm
+
+    constant = [k for k in order if k in res and is_prevalence_arm(arms[k])]
+    if constant:
+        out["constant"] = constant
     for kind, present in (("roc", roc), ("calibration", cal), ("decision", nb)):
-        absent = [k for k in order if k in res and k not in present]
+        absent = [k for k in order if k in res and k not in present and k not in constant]
         if absent:
             out["missing"][kind] = absent
     return out
