@@ -221,3 +221,34 @@ def test_qc_thumbnail_scale_bar_length() -> None:
         F.to_png = saved
     x = captured["x"]
     assert x[1] - x[0] == pytest.approx(10 / 0.5)
+
+
+def test_nomogram_reads_the_logistic_risk() -> None:
+    """Read a patient off the drawn axes (tick positions only) and compare the risk with
+    the logistic model of the document's coefficients."""
+    nomo = combined_document()["outcomes"][0]["nomogram"]
+    fig = F.nomogram_figure(nomo)
+    ax = fig.axes[0]
+    rows: dict[float, dict[str, float]] = {}
+    names: dict[float, str] = {}
+    for t in ax.texts:
+        x, y = t.get_position()
+        if t.get_ha() == "right":
+            names[round(y, 6)] = t.get_text()
+        else:
+            rows.setdefault(round(y - 0.18, 6), {})[t.get_text()] = x
+    axes = {names[y]: ticks for y, ticks in rows.items()}
+
+    def at(axis: str, value: float) -> float:
+        pts = sorted((float(k), x) for k, x in axes[axis].items())
+        return float(np.interp(value, [p for p, _ in pts], [x for _, x in pts]))
+
+    age, radscore = 60.0, 0.5
+    points = at("age", age) + axes["sex"]["male"] + at("rad-score", radscore)
+    total = sorted((float(k), x) for k, x in axes["total points"].items())
+    x_total = float(np.interp(points, [k for k, _ in total], [x for _, x in total]))
+    probs = sorted((float(k), x) for k, x in axes[nomo["risk_label"]].items())
+    logits = [np.log(p / (1 - p)) for p, _ in probs]
+    read = float(np.interp(x_total, [x for _, x in probs], logits))
+    lp = nomo["intercept"] + 0.03 * age + 0.4 + 1.1 * radscore  # the document's coefficients
+    assert read == pytest.approx(lp, abs=1e-9)

@@ -475,6 +475,8 @@ def nomogram_figure(nomogram: Mapping[str, Any]) -> Any:
         ``intercept``, ``link`` ("logit"), ``terms`` with ``label``, ``kind`` and either
         ``coef`` and ``range`` (numeric) or ``levels`` of ``{"level", "coef"}``.
     """
+    from matplotlib.ticker import MaxNLocator
+
     terms = list(nomogram.get("terms") or [])
     spans = []
     for t in terms:
@@ -514,16 +516,18 @@ def nomogram_figure(nomogram: Mapping[str, Any]) -> Any:
                      for lv in t.get("levels") or []]
         else:
             lo, hi = (float(v) for v in t["range"])
-            vals = np.linspace(lo, hi, 5)
-            ticks = [((float(t["coef"]) * v - lo_lp) / per_point, f"{v:.3g}") for v in vals]
+            vals = [v for v in MaxNLocator(nbins=6).tick_values(lo, hi)
+                    if lo - 1e-9 <= v <= hi + 1e-9]
+            ticks = [((float(t["coef"]) * v - lo_lp) / per_point, f"{v:g}") for v in vals]
         axis(y, _wrap(t.get("label", t.get("term", "")), 28), ticks)
         total_max += (hi_lp - lo_lp) / per_point
         total_min += 0.0
     # total points and risk
     y -= 1
-    tot_ticks = np.linspace(0, total_max, 6)
+    tot_ticks = [v for v in MaxNLocator(nbins=6).tick_values(0, total_max)
+                 if 0 <= v <= total_max + 1e-9]
     scale = width / total_max if total_max > 0 else 1.0
-    axis(y, "total points", [(v * scale, f"{v:.0f}") for v in tot_ticks])
+    axis(y, "total points", [(v * scale, f"{v:g}") for v in tot_ticks])
     y -= 1
     base = float(nomogram.get("intercept") or 0.0) + sum(lo for lo, _ in spans)
     probs = (0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95)
