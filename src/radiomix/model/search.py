@@ -20,7 +20,7 @@ unsupervised steps, fitted on the training rows of each internal fold:
 
 then one reducer and one estimator:
 
-- reducers: ``none``; ``univariate`` top 10 / 30 by ANOVA F
+- reducers: ``none``; ``univariate`` top 5 / 10 / 30 by ANOVA F
   (:class:`~radiomix.model.select.UnivariateKBest`); ``mrmr`` 5 / 10 / 20
   (:class:`~radiomix.model.select.MrmrSelector`); ``lasso`` at most 10 / 30 columns
   (:class:`~radiomix.model.select.PenalisedSelector`, C = 0.3);
@@ -36,7 +36,7 @@ then one reducer and one estimator:
   internal Platt folds and 300 trees made one ensemble cost as much as twenty other
   candidates.
 
-That is 8 reducers x 20 estimators = 160 pipelines. ``budget`` of them are drawn
+That is 9 reducers x 20 estimators = 180 pipelines. ``budget`` of them are drawn
 (reproducibly from ``random_state``, spread so that every estimator family and reducer
 kind is tried early, see :func:`_draw`) and raced by successive halving (Jamieson &
 Talwalkar 2016; Li et al. 2018) over repeats of the internal CV: rung 0 scores every drawn
@@ -90,6 +90,7 @@ log = logging.getLogger(__name__)
 
 REDUCERS: tuple[tuple[str, int | None], ...] = (
     ("none", None),
+    ("univariate", 5),
     ("univariate", 10),
     ("univariate", 30),
     ("mrmr", 5),
@@ -174,7 +175,7 @@ def search_space() -> list[Candidate]:
     --------
     >>> space = search_space()
     >>> len(space), space[0].name
-    (160, 'none+logistic_l2(C=0.01)')
+    (180, 'none+logistic_l2(C=0.01)')
     """
     return [Candidate(red, k, est, val, fam) for red, k in REDUCERS for fam, est, val in ESTIMATORS]
 
