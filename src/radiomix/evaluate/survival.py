@@ -859,11 +859,13 @@ def _survival_fits(
             }
         )
         if len(horizons):
+            # centred on the training mean so that S0 stays far from underflow
+            m = float(np.mean(risk_train))
             s0 = baseline_at(
-                breslow_baseline_survival(t[sp.train], e[sp.train], risk_train), horizons
+                breslow_baseline_survival(t[sp.train], e[sp.train], risk_train - m), horizons
             )
             with np.errstate(over="ignore"):
-                surv = s0[None, :] ** np.exp(risk)[:, None]
+                surv = s0[None, :] ** np.exp(risk - m)[:, None]
             for k, h in enumerate(horizons):
                 frame[event_prob_column(h)] = 1.0 - surv[:, k]
         pred_rows.append(frame)

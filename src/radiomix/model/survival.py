@@ -355,6 +355,11 @@ def breslow_baseline_survival(time: Any, event: Any, risk: Any) -> pd.Series:
         :math:`\\hat S_0` at each distinct event time (index), a right-continuous step
         function (evaluate it with :func:`baseline_at`).
 
+    Notes
+    -----
+    Centre ``risk`` (e.g. on its training mean) and the scores it is applied to alike:
+    with a risk far from 0, :math:`\\hat S_0` underflows or rounds to 1.
+
     References
     ----------
     Breslow N. Discussion of Cox DR, Regression models and life-tables. J R Stat Soc B
