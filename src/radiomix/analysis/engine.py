@@ -184,7 +184,8 @@ def _binary_arm_doc(arm: BuiltArm, sc: _Scored, y: np.ndarray, target: Target,
     prev = float(np.mean(yy))
     warn: list[str] = []
     n_cand = len(arm.columns) if arm.model != "prevalence" else 0
-    events = int(min(yy.sum(), yy.size - yy.sum()))
+    yt = y[_training_rows(sc, y.size)]
+    events = int(min(yt.sum(), yt.size - yt.sum()))
     if n_cand and events / n_cand < EPV_MIN:
         warn.append(f"{events} events for {n_cand} candidate variable(s) (EPV "
                     f"{events / n_cand:.2g} < {EPV_MIN:g}): high risk of overfitting")
@@ -210,6 +211,13 @@ def _binary_arm_doc(arm: BuiltArm, sc: _Scored, y: np.ndarray, target: Target,
             "threshold": {"rule": v.threshold, "values": values},
             "vs_reference": None, "folds_without_feature": none, "n_folds": n_folds,
             "chosen": _py(chosen), "warnings": warn}
+
+
+def _training_rows(sc: _Scored, n: int) -> np.ndarray:
+    """Rows the models of a scheme were fitted on (events per variable count there)."""
+    if sc.scheme in ("nested_cv", "internal", "training"):
+        return sc.rows
+    return np.setdiff1d(np.arange(n), sc.rows)
 
 
 def _compare(results: dict[str, Any], ref: str, v: Validation,
@@ -413,7 +421,8 @@ def _evaluate_survival(table: AnalysisTable, target: Target, arms: list[BuiltArm
             entry = validations.setdefault(sc.scheme, _survival_entry(sc.scheme, v))
             entry["n_patients"] = int(pd.unique(g[sc.rows]).size)
             entry["n_events"] = int(e[sc.rows].sum())
-            entry["arms"][arm.key] = _survival_arm_doc(sc.result, horizons, e[sc.rows], arm)
+            entry["arms"][arm.key] = _survival_arm_doc(sc.result, horizons,
+                                                       e[_training_rows(sc, e.size)], arm)
             p = sc.result.predictions.copy()
             p["row"] = _table_rows(target, p["row"].to_numpy(), sc, sc.scheme)
             preds.append(p.assign(outcome=o.name, scheme=sc.scheme, arm=arm.key))
