@@ -282,8 +282,7 @@ class GroupedStackingClassifier(ClassifierMixin, TransformerMixin, BaseEstimator
     def predict(self, X: Any) -> np.ndarray:
         """Most probable class."""
         if self.final_estimator_ is None:
-            proba = self.predict_proba(X)
-        return self.classes_[np.argmax(proba, axis=1)]
+            return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
         meta = self._transform_meta(X)
         return np.asarray(self.final_estimator_.predict(meta))
 
