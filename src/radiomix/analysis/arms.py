@@ -331,7 +331,7 @@ def baseline_arms(spec: AnalysisSettings, table: AnalysisTable, outcome: Outcome
         out.append(BuiltArm(
             key="prevalence", label="Prevalence (no features)", kind="baseline",
             description="predicts the training prevalence for every patient: the reference "
-                        "Brier score; AUC 0.5 by construction",
+                        "Brier score (no discrimination)",
             outcome_kind="binary", blocks=["none"], columns=first, selector=None,
             model="prevalence", estimator=DummyClassifier(strategy="prior"), grid={}))
     return out

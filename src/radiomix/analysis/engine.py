@@ -584,8 +584,13 @@ def _table1(table: AnalysisTable, spec: AnalysisSettings) -> dict[str, Any] | No
                     r["p_value"] = float(stats.mannwhitneyu(a, b).pvalue)
             rows.append(r)
             continue
-        text = s.astype(str).str.strip()
-        levels = list(cov.levels) if cov.levels else sorted(text.unique().tolist())
+        from radiomix.analysis.data import _text
+
+        text = _text(s)
+        n_missing = int(text.isna().sum())
+        text = text.fillna("(missing)")
+        levels = list(cov.levels) if cov.levels else sorted(
+            v for v in text.unique().tolist() if v != "(missing)")
         extra = [lv for lv in sorted(text.unique()) if lv not in levels]
         p = None
         if by is not None:
@@ -597,7 +602,8 @@ def _table1(table: AnalysisTable, spec: AnalysisSettings) -> dict[str, Any] | No
         for i, lv in enumerate([*levels, *extra]):
             m = text == lv
             r = {"variable": cov.name, "level": lv, "kind": "categorical",
-                 "overall": f"{int(m.sum())} ({m.mean():.0%})", "missing": 0,
+                 "overall": f"{int(m.sum())} ({m.mean():.0%})",
+                 "missing": n_missing if i == 0 else 0,
                  "by_group": {}, "test": None, "p_value": None}
             if by is not None:
                 for k in (0, 1):
