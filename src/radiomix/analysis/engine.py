@@ -594,7 +594,8 @@ def _table1(table: AnalysisTable, spec: AnalysisSettings) -> dict[str, Any] | No
         extra = [lv for lv in sorted(text.unique()) if lv not in levels]
         p = None
         if by is not None:
-            ct = pd.crosstab(text[by.notna()], by[by.notna()])
+            ok = by.notna() & (text != "(missing)")
+            ct = pd.crosstab(text[ok], by[ok])
             if ct.shape[0] > 1 and ct.shape[1] == 2:
                 p = float(stats.chi2_contingency(ct.to_numpy())[1]) if (ct.to_numpy() >= 5).all() \
                     else (float(stats.fisher_exact(ct.to_numpy())[1]) if ct.shape == (2, 2)
