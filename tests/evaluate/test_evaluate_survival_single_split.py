@@ -125,8 +125,12 @@ def test_lasso_cox_runs_in_survival_cv_with_patient_groups(rossi):
             X.iloc[sp.train], np.column_stack([t[sp.train], e[sp.train]]), groups=g2[sp.train]
         )
         np.testing.assert_allclose(pred.loc[sp.test, "risk"], by_hand.predict(X.iloc[sp.test]))
+        row = res.folds[res.folds["fold"] == sp.fold].iloc[0]
+        assert row["n_selected"] == by_hand.n_selected_
+        assert row["fallback"] == by_hand.fallback_
     c = res.metrics.loc[res.metrics["metric"] == "c_index", "estimate"].iloc[0]
     assert 0.55 < c < 0.75
+    assert res.folds["n_selected"].notna().all()
 
 
 def test_a_failing_grid_point_is_skipped_not_fatal(rossi, caplog):
@@ -151,6 +155,7 @@ def test_a_failing_grid_point_is_skipped_not_fatal(rossi, caplog):
         param_grid={"penalizer": [-1.0, 0.1]},
     )
     assert res.folds["failed_candidates"].tolist() == [[{"penalizer": -1.0}]] * 3
+    assert res.folds["n_selected"].isna().all()  # CoxPH selects nothing
     assert isinstance(res.to_dict()["folds"][0]["failed_candidates"], list)
 
 

@@ -628,7 +628,9 @@ class SurvivalEvaluation:
         One row per fitted model: ``repeat``, ``fold``, ``n_train``, ``n_test``,
         ``n_test_patients``, ``best_params`` (empty without a tuning grid),
         ``failed_candidates`` (grid points whose fit failed in the inner loop),
-        ``risk_cutoff``.
+        ``risk_cutoff``, ``n_selected`` and ``fallback`` (covariates kept by a sparse model
+        such as :class:`~radiomix.model.survival.CoxNet`, and whether its fallback was
+        used; None for other models).
     model : estimator or None
         The fitted model of a single split (hold-out, external); None for CV.
     """
@@ -811,6 +813,20 @@ def fit_survival_tuned(
     return search
 
 
+def _selection_of(model: BaseEstimator) -> dict[str, Any]:
+    """``n_selected`` and ``fallback`` of a fitted sparse Cox model (CoxNet), unwrapped from
+    a grid search and a pipeline; None for models that select nothing."""
+    from sklearn.pipeline import Pipeline
+
+    final = getattr(model, "best_estimator_", model)
+    if isinstance(final, Pipeline):
+        final = final.steps[-1][1]
+    return {
+        "n_selected": getattr(final, "n_selected_", None),
+        "fallback": getattr(final, "fallback_", None),
+    }
+
+
 def _survival_fits(
     estimator: BaseEstimator,
     X: Any,
@@ -879,6 +895,7 @@ def _survival_fits(
                 "best_params": dict(getattr(model, "best_params_", {})),
                 "failed_candidates": list(getattr(model, "failed_params_", [])),
                 "risk_cutoff": cut,
+                **_selection_of(model),
             }
         )
         models.append(model)
