@@ -290,6 +290,8 @@ class LassoCox(CoxPH):
     """LASSO-penalised Cox model: :class:`CoxPH` with ``l1_ratio=1`` and ``penalizer=0.1``.
 
     Tune ``penalizer`` in an inner loop; :meth:`coefficients` marks the selected covariates.
+    lifelines fits the L1 penalty by a smoothed Newton method: slow and prone to
+    non-convergence with more covariates than patients; use :class:`CoxNet` there.
     """
 
     def __init__(self, *, penalizer: float = 0.1, l1_ratio: float = 1.0) -> None:
