@@ -93,25 +93,70 @@ def _run(cmd: list[str], timeout: int = 300) -> subprocess.CompletedProcess[str]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
 
 
+def probe_report(chromium: str, folder: Path) -> tuple[dict, str, str, dict, dict]:
+    """(probe result, rendered DOM, report source, metrics, analysis) of folder/report.html."""
+    source = (folder / "report.html").read_text(encoding="utf-8")
+    assert source.count("</body>") == 1
+    probe_page = folder / "report_probe.html"
+    probe_page.write_text(source.replace("</body>", PROBE + "</body>"), encoding="utf-8")
+    proc = _run([chromium, *browser_args(folder / "profile"), "--window-size=1280,900",
+                 "--virtual-time-budget=20000", "--dump-dom", probe_page.as_uri()])
+    m = re.search(r'<pre id="rmx-probe">(.*?)</pre>', proc.stdout, re.S)
+    assert m, f"the probe did not run (chromium exit {proc.returncode}): {proc.stderr[-2000:]}"
+    probe = json.loads(htmllib.unescape(m.group(1)))
+    metrics = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
+    analysis = json.loads((folder / "analysis.json").read_text(encoding="utf-8"))
+    return probe, proc.stdout, source, metrics, analysis
+
+
+def section_screenshots(chromium: str, folder: Path, sections: list[dict], shots: Path,
+                        kept: Path) -> list[Path]:
+    """One PNG per section of folder/report.html (each section alone on a page)."""
+    source = (folder / "report.html").read_text(encoding="utf-8")
+    kept.mkdir(parents=True, exist_ok=True)
+    out = []
+    for i, sec in enumerate(sections):
+        hide = ("<style>header, nav, .banner { display: none !important; } "
+                f"main > section:not(#{sec['id']}) {{ display: none !important; }}</style>")
+        page = folder / f"section_{sec['id']}.html"
+        page.write_text(source.replace("</head>", hide + "</head>"), encoding="utf-8")
+        shot = shots / f"{i:02d}_{sec['id']}.png"
+        height = min(int(sec["height"]) + 60, 16000)
+        proc = _run([chromium, *browser_args(folder / "profile_shot"),
+                     f"--window-size=1280,{height}", "--virtual-time-budget=20000",
+                     f"--screenshot={shot}", page.as_uri()])
+        assert shot.is_file(), f"no screenshot of {sec['id']} (exit {proc.returncode}): " \
+                               f"{proc.stderr[-1000:]}"
+        assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        shutil.copy2(shot, kept / shot.name)
+        out.append(shot)
+    return out
+
+
+def roc_legend_problems(probe: dict, analysis: dict) -> list[str]:
+    """ROC legends whose AUC is not the trapezoid area of the document's curve."""
+    problems = []
+    for img in (i for i in probe["imgs"] if i["figure"] == "roc"):
+        legend = json.loads(img["legend"])
+        curves = (analysis["outcomes"][int(img["outcome"])]["validation"]
+                  [int(img["validation"])]["curves"]["roc"])
+        if set(legend) != set(curves):
+            problems.append(f"legend keys {sorted(legend)} != curves {sorted(curves)}")
+        for key, text in legend.items():
+            area = float(np.trapezoid(curves[key]["tpr"], curves[key]["fpr"]))
+            if text != f"AUC {area:.2f}":
+                problems.append(f"{key}: legend {text!r}, area {area:.4f}")
+    return problems
+
+
 @pytest.fixture(scope="module")
 def rendered(chromium: str, tmp_path_factory: pytest.TempPathFactory):
     """Per kind: (probe result, rendered DOM, report source, metrics, analysis, folder)."""
     out = {}
     for kind, make in KINDS.items():
         folder = write_results(tmp_path_factory.mktemp(f"browser_{kind}"), make())
-        source = write_report(folder).read_text(encoding="utf-8")
-        assert source.count("</body>") == 1
-        probe_page = folder / "report_probe.html"
-        probe_page.write_text(source.replace("</body>", PROBE + "</body>"), encoding="utf-8")
-        proc = _run([chromium, *browser_args(folder / "profile"), "--window-size=1280,900",
-                     "--virtual-time-budget=20000", "--dump-dom", probe_page.as_uri()])
-        m = re.search(r'<pre id="rmx-probe">(.*?)</pre>', proc.stdout, re.S)
-        assert m, f"the probe did not run (chromium exit {proc.returncode}): " \
-                  f"{proc.stderr[-2000:]}"
-        probe = json.loads(htmllib.unescape(m.group(1)))
-        metrics = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
-        analysis = json.loads((folder / "analysis.json").read_text(encoding="utf-8"))
-        out[kind] = (probe, proc.stdout, source, metrics, analysis, folder)
+        write_report(folder)
+        out[kind] = (*probe_report(chromium, folder), folder)
     return out
 
 
@@ -162,45 +207,20 @@ def test_figures_shown_at_drawn_size(rendered, kind: str) -> None:
 @pytest.mark.parametrize("kind", ["classification", "combined"])
 def test_roc_legend_auc_is_the_area_of_the_drawn_curve(rendered, kind: str) -> None:
     probe, _, _, _, analysis, _ = rendered[kind]
-    rocs = [i for i in probe["imgs"] if i["figure"] == "roc"]
-    assert rocs
-    for img in rocs:
-        legend = json.loads(img["legend"])
-        curves = (analysis["outcomes"][int(img["outcome"])]["validation"]
-                  [int(img["validation"])]["curves"]["roc"])
-        assert set(legend) == set(curves)
-        for key, text in legend.items():
-            area = float(np.trapezoid(curves[key]["tpr"], curves[key]["fpr"]))
-            assert text == f"AUC {area:.2f}"
+    assert [i for i in probe["imgs"] if i["figure"] == "roc"]
+    assert roc_legend_problems(probe, analysis) == []
 
 
 def test_section_screenshots(rendered, chromium: str,
                              tmp_path_factory: pytest.TempPathFactory) -> None:
     """One screenshot per section of the combined report (each section alone on a page)."""
-    probe, _, source, _, _, folder = rendered["combined"]
+    probe, _, _, _, _, folder = rendered["combined"]
     shots = tmp_path_factory.mktemp("report_sections")
-    kept = ARTEFACTS / "report-sections"
-    kept.mkdir(parents=True, exist_ok=True)
     assert len(probe["sections"]) >= 10
-    for i, sec in enumerate(probe["sections"]):
-        hide = ("<style>header, nav, .banner { display: none !important; } "
-                f"main > section:not(#{sec['id']}) {{ display: none !important; }}</style>")
-        page = folder / f"section_{sec['id']}.html"
-        page.write_text(source.replace("</head>", hide + "</head>"), encoding="utf-8")
-        shot = shots / f"{i:02d}_{sec['id']}.png"
-        height = min(int(sec["height"]) + 60, 16000)
-        proc = _run([chromium, *browser_args(folder / "profile_shot"),
-                     f"--window-size=1280,{height}", "--virtual-time-budget=20000",
-                     f"--screenshot={shot}", page.as_uri()])
-        assert shot.is_file(), f"no screenshot of {sec['id']} (exit {proc.returncode}): " \
-                               f"{proc.stderr[-1000:]}"
-        data = shot.read_bytes()
-        assert data[:8] == b"\x89PNG\r\n\x1a\n"
-        shutil.copy2(shot, kept / shot.name)
+    kept = ARTEFACTS / "report-sections"
+    made = section_screenshots(chromium, folder, probe["sections"], shots, kept)
+    assert len(made) == len(probe["sections"])
     shutil.copy2(folder / "report.html", kept / "combined_report.html")
-    (shots / "README.txt").write_text(
-        "Section screenshots of the combined synthetic report; copies in " + str(kept) + "\n",
-        encoding="utf-8")
 
 
 def test_pdf_export(chromium: str, tmp_path: Path) -> None:
@@ -209,3 +229,33 @@ def test_pdf_export(chromium: str, tmp_path: Path) -> None:
     pdf = (folder / "report.pdf").read_bytes()
     assert pdf[:5] == b"%PDF-"
     assert len(re.findall(rb"/Type\s*/Page[^s]", pdf)) >= 2
+
+
+@pytest.fixture(scope="module")
+def demo_folder(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The quick demo on 24 patients (12 leave too few events per fold for every arm)."""
+    from radiomix.demo import run_demo
+
+    out = tmp_path_factory.mktemp("demo24")
+    run_demo(out, data_dir=shared_data, quick=True, patients=24, jobs=1)
+    return out
+
+
+@pytest.mark.data
+def test_demo_report_in_browser(demo_folder: Path, chromium: str,
+                                tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The demo's report: the same checks, and a screenshot of every section."""
+    quick_demo = demo_folder
+    probe, dom, _, metrics, analysis = probe_report(chromium, quick_demo)
+    broken = [i["alt"] for i in probe["imgs"] if not (i["complete"] and i["w"] > 0)]
+    assert broken == []
+    assert metric_problems(probe["nums"], metrics) == []
+    assert parse_report(dom.split('<pre id="rmx-probe">')[0]).stray == []
+    assert probe["small"] == []
+    assert probe["urls"] == []
+    assert roc_legend_problems(probe, analysis) == []
+    shots = tmp_path_factory.mktemp("demo_sections")
+    kept = ARTEFACTS / "demo-sections"
+    made = section_screenshots(chromium, quick_demo, probe["sections"], shots, kept)
+    assert len(made) == len(probe["sections"]) >= 8
+    shutil.copy2(quick_demo / "report.html", kept / "demo_report.html")
