@@ -966,7 +966,7 @@ def _run_dask(
         futures = {client.submit(run_case, task, pure=False): task for task in todo}
         pending = set(futures)
         ready = as_completed(futures)
-        n_workers = len(client.scheduler_info().get("workers", {}))
+        n_workers = _count_workers(client)
         no_worker_since = None if n_workers else time.monotonic()
         last_check = time.monotonic()
         while pending:
@@ -991,7 +991,7 @@ def _run_dask(
             if done or time.monotonic() - last_check < 1.0:
                 continue
             last_check = time.monotonic()
-            now_workers = len(client.scheduler_info().get("workers", {}))
+            now_workers = _count_workers(client)
             if now_workers < n_workers:
                 log.warning(
                     "lost %d Dask worker(s); %d left, %d case(s) pending",
@@ -1012,9 +1012,19 @@ def _run_dask(
                     "memory?); start workers and run again: the cases already done are kept"
                 )
     finally:
-        client.close()
+        client.close(timeout=30)
         if cluster is not None:
-            cluster.close()
+            cluster.close(timeout=30)
+
+
+def _count_workers(client: Any) -> int:
+    """Workers the scheduler knows now (a fresh query, never a cached identity); 0 when the
+    scheduler does not answer within 10 s."""
+    try:
+        return len(client.nthreads(callback_timeout=10))
+    except (OSError, TimeoutError) as exc:
+        log.warning("the Dask scheduler did not answer (%s)", type(exc).__name__)
+        return 0
 
 
 # --------------------------------------------------------------------------- tables
