@@ -502,9 +502,11 @@ def _coefficients(model: Any) -> list[dict[str, Any]] | None:
     out = []
     for r in frame.to_dict("records"):
         coef = r.get("coef_raw", r.get("coef"))
+        hr = r.get("hazard_ratio_raw", r.get("hazard_ratio"))
+        if hr is None and coef is not None:
+            hr = np.exp(coef)
         out.append({"term": str(r.get("term", r.get("covariate", ""))), "coef": _py(coef),
-                    "hazard_ratio": _py(r.get("hazard_ratio", np.exp(coef) if coef is not None
-                                              else None)),
+                    "hazard_ratio": _py(hr),
                     "hr_ci_low": _py(r.get("hr_ci_low")), "hr_ci_high": _py(r.get("hr_ci_high"))})
     return out
 
