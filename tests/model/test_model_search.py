@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from sklearn.base import clone
+from sklearn.calibration import CalibratedClassifierCV
 from sklearn.datasets import load_breast_cancer, load_iris, make_classification
 
 from radiomix.errors import InputError
 from radiomix.evaluate.validate import fit_tuned, nested_cv
 from radiomix.model import (
     AutoClassifier,
+    PostHocCalibrated,
     SearchProgress,
     build_pipeline,
     default_param_grid,
@@ -119,6 +122,23 @@ def test_missing_constant_and_duplicate_columns_are_handled_and_counted():
     assert clf.hygiene_.n_imputed_ == int(np.isnan(X).sum())
     assert clf.hygiene_.n_constant_ >= 1
     assert np.isfinite(clf.predict_proba(X)).all()
+
+
+def test_calibration_option_wraps_the_winner():
+    X, y = _wide(n=60, p=20, shift=1.5, seed=6)
+    g = np.repeat(np.arange(30), 2)
+    plain = AutoClassifier(**FAST, random_state=0).fit(X, y, groups=g)
+    cal = AutoClassifier(**FAST, random_state=0, calibration="sigmoid").fit(X, y, groups=g)
+    assert cal.chosen_pipeline_ == plain.chosen_pipeline_  # same race, same winner
+    assert isinstance(cal.best_estimator_, PostHocCalibrated)
+    for tr, te in cal.best_estimator_.folds_:
+        assert set(g[tr]).isdisjoint(g[te])
+    # independent: sklearn's CalibratedClassifierCV of the plain winner on the same folds
+    ref = CalibratedClassifierCV(clone(plain.best_estimator_), cv=cal.best_estimator_.folds_)
+    ref.fit(X, y)
+    np.testing.assert_allclose(cal.predict_proba(X), ref.predict_proba(X), atol=1e-8)
+    with pytest.raises(InputError, match="calibration must be one of"):
+        AutoClassifier(calibration="platt").fit(X, y)
 
 
 def test_auto_plugs_into_the_evaluation_by_name():

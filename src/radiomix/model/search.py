@@ -73,6 +73,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from radiomix.errors import InputError
 from radiomix.model._validation import is_real
 from radiomix.model.classifiers import (
+    CALIBRATIONS,
     ClippedKNeighborsClassifier,
     GroupedStackingClassifier,
     PostHocCalibrated,
@@ -383,6 +384,13 @@ class AutoClassifier(ClassifierMixin, BaseEstimator):
     families : sequence of str, optional
         Restrict the space to these estimator families (:data:`FAMILIES`), e.g.
         ``("logistic", "svm")`` for a faster search; ``None`` = all.
+    calibration : {"sigmoid", "isotonic"}, optional
+        Wrap the chosen pipeline in
+        :class:`~radiomix.model.classifiers.PostHocCalibrated` (Platt or isotonic map on
+        ``inner_splits`` patient-grouped folds of the rows given to ``fit``). The race is
+        run by ROC AUC, which ignores calibration, so a tree ensemble or kNN may win with
+        probabilities that are too extreme or too timid; this option repairs them at the
+        cost of ``inner_splits`` extra fits of the winner.
     progress : callable, optional
         Called with a :class:`SearchProgress` after each evaluation (e.g. to drive a
         progress bar; the library never prints). Pass a function or closure: ``clone``
@@ -396,14 +404,16 @@ class AutoClassifier(ClassifierMixin, BaseEstimator):
     chosen_pipeline_ : str
         Name of the winner, e.g. ``mrmr10+svm_rbf(C=1)``.
     chosen_candidate_ : Candidate
-    best_estimator_ : Pipeline
-        ``hygiene -> scale -> correlation -> reduce -> model``, refitted on all rows.
+    best_estimator_ : Pipeline or PostHocCalibrated
+        ``hygiene -> scale -> correlation -> reduce -> model``, refitted on all rows
+        (wrapped when ``calibration`` is set).
     search_table_ : DataFrame
         One row per drawn candidate: ``candidate``, ``family``, ``order`` (draw order),
         ``rung`` (last rung reached), ``n_folds`` scored, ``mean_auc``, ``sd_auc``,
         ``seconds`` (fitting and scoring), ``error`` (message when it failed), ``chosen``.
     hygiene_ : TableHygiene
-        The final model's hygiene step (``n_imputed_``, ``n_constant_``, ``n_duplicate_``).
+        Hygiene fitted on all rows given to ``fit`` (``n_imputed_``, ``n_constant_``,
+        ``n_duplicate_``), as the final model's first step sees them.
     n_evaluations_ : int
     search_seconds_ : float
     stopped_early_ : bool
@@ -433,6 +443,7 @@ class AutoClassifier(ClassifierMixin, BaseEstimator):
         max_rungs: int = 3,
         correlation: float | None = 0.9,
         families: Sequence[str] | None = None,
+        calibration: str | None = None,
         progress: Callable[[SearchProgress], Any] | None = None,
         random_state: int | None = None,
     ) -> None:
@@ -443,6 +454,7 @@ class AutoClassifier(ClassifierMixin, BaseEstimator):
         self.max_rungs = max_rungs
         self.correlation = correlation
         self.families = families
+        self.calibration = calibration
         self.progress = progress
         self.random_state = random_state
 
@@ -474,6 +486,11 @@ class AutoClassifier(ClassifierMixin, BaseEstimator):
             raise InputError(
                 f"families must be a non-empty list drawn from {', '.join(FAMILIES)}; "
                 f"got {self.families!r}"
+            )
+        if self.calibration not in (None, *CALIBRATIONS):
+            raise InputError(
+                f"calibration must be one of {', '.join(CALIBRATIONS)} or None; "
+                f"got {self.calibration!r}"
             )
         if self.progress is not None and not callable(self.progress):
             raise InputError(f"progress must be a callable or None; got {self.progress!r}")
@@ -566,8 +583,16 @@ class AutoClassifier(ClassifierMixin, BaseEstimator):
             _prefix(self.correlation).steps
             + build_candidate(best.candidate, n_classes=n_classes, random_state=seed).steps
         )
-        self.best_estimator_ = _fit_candidate(final, Xv, yv, g)
-        self.hygiene_ = self.best_estimator_.named_steps["hygiene"]
+        if self.calibration is None:
+            self.best_estimator_ = _fit_candidate(final, Xv, yv, g)
+        else:
+            wrapped = PostHocCalibrated(
+                final, method=self.calibration, cv=int(self.inner_splits), random_state=seed
+            )
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                self.best_estimator_ = wrapped.fit(Xv, yv, groups=g)
+        self.hygiene_ = TableHygiene().fit(Xv)
         self.n_evaluations_ = done
         self.search_seconds_ = time.perf_counter() - start
         self.search_table_ = pd.DataFrame(
