@@ -170,3 +170,19 @@ def test_dask_run_whose_only_worker_is_killed_ends_within_the_timeout(tmp_path):
     assert 1 <= done < 8
     resumed = run_study(study, out)  # a re-run resumes from the cases already done
     assert (resumed.n_cached, resumed.n_computed, resumed.n_failed) == (done, 8 - done, 0)
+
+
+@pytest.mark.slow
+def test_local_dask_run_is_quiet_without_verbose(small_study, tmp_path):
+    pytest.importorskip("distributed")
+    res = subprocess.run(
+        [sys.executable, "-c", "from radiomix.cli import main; main()", "run", str(small_study),
+         "--out", str(tmp_path / "out"), "--scheduler", "local", "-j", "1"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert res.returncode == 0, res.stderr
+    lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
+    assert not [ln for ln in lines if "distributed." in ln], res.stderr
+    assert len(lines) <= 4, res.stderr  # the summary, a line per case, the result line
