@@ -12,6 +12,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
 DATA_DIR = Path(
@@ -42,3 +44,61 @@ def read_reference_rows(dataset: str, family_code: str | None = None) -> list[di
         for r in rows
         if r["dataset"] == dataset and (family_code is None or r["family_code"] == family_code)
     ]
+
+
+def sts_lung_metastasis_outcome(clinical: pd.DataFrame) -> pd.DataFrame:
+    """Time to lung metastasis in the soft-tissue-sarcoma cohort (``sts/clinical.csv``).
+
+    A test helper (the package reads time and event from declared columns). Definition:
+    time = ``days_dx_to_outcome`` with event = 1 when
+    ``lung_mets`` = 1; otherwise event = 0 (censored) at ``days_dx_to_outcome`` when another
+    event came first (``outcome_recurrence_mets`` is not ``--``), else at
+    ``days_dx_to_last_fu``. Competing first events are thus treated as censoring.
+
+    Parameters
+    ----------
+    clinical : DataFrame
+        The clinical table (``patient_id``, ``lung_mets``, ``outcome_recurrence_mets``,
+        ``days_dx_to_outcome``, ``days_dx_to_last_fu``).
+
+    Returns
+    -------
+    DataFrame
+        ``patient_id``, ``time_days``, ``time_years`` (days / 365.25), ``event`` (0/1).
+
+    Raises
+    ------
+    InputError
+        Missing columns or a needed day count missing.
+    """
+    need = [
+        "patient_id",
+        "lung_mets",
+        "outcome_recurrence_mets",
+        "days_dx_to_outcome",
+        "days_dx_to_last_fu",
+    ]
+    missing = [c for c in need if c not in clinical.columns]
+    if missing:
+        raise ValueError(f"clinical table lacks columns {missing}")
+    outcome = pd.to_numeric(clinical["days_dx_to_outcome"].replace("--", np.nan), errors="coerce")
+    last_fu = pd.to_numeric(clinical["days_dx_to_last_fu"], errors="coerce")
+    lung = pd.to_numeric(clinical["lung_mets"], errors="coerce")
+    other_first = clinical["outcome_recurrence_mets"].astype(str).str.strip().ne("--") & lung.eq(0)
+    event = lung.eq(1)
+    time = np.where(event | other_first, outcome, last_fu)
+    out = pd.DataFrame(
+        {
+            "patient_id": clinical["patient_id"].astype(str).to_numpy(),
+            "time_days": time.astype(float),
+            "event": event.astype(int).to_numpy(),
+        }
+    )
+    bad = out["time_days"].isna() | lung.isna().to_numpy()
+    if bad.any():
+        raise ValueError(
+            f"cannot build the outcome for patients {out.loc[bad, 'patient_id'].tolist()[:5]}: "
+            "missing lung_mets or day counts"
+        )
+    out["time_years"] = out["time_days"] / 365.25
+    return out[["patient_id", "time_days", "time_years", "event"]]

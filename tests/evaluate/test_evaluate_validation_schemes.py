@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from _data import require_data
+from _data import require_data, sts_lung_metastasis_outcome
 from radiomix.errors import InputError
 from radiomix.evaluate import (
     external_validation,
@@ -21,7 +21,7 @@ from radiomix.evaluate import (
 from radiomix.evaluate.arms import paired_auc_tests
 from radiomix.evaluate.survival import survival_cv
 from radiomix.model import build_pipeline, default_param_grid
-from radiomix.model.survival import CoxPH, sarcoma_lung_metastasis_outcome
+from radiomix.model.survival import CoxPH
 
 
 def _cohort(seed: int = 0, n_pat: int = 80, per: int = 2, signal: float = 1.5):
@@ -169,7 +169,7 @@ def test_paired_auc_tests_on_identical_splits():
 
 def test_survival_cv_on_sarcoma_outcome():
     clinical = pd.read_csv(require_data("sts", "clinical.csv"))
-    out = sarcoma_lung_metastasis_outcome(clinical)
+    out = sts_lung_metastasis_outcome(clinical)
     res = survival_cv(
         CoxPH(),
         clinical[["age"]],

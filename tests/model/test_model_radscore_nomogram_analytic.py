@@ -12,11 +12,11 @@ import pytest
 from lifelines import CoxPHFitter
 from sklearn.linear_model import LogisticRegression
 
-from _data import require_data
+from _data import require_data, sts_lung_metastasis_outcome
 from radiomix.errors import InputError
 from radiomix.model import RadScore, encode_clinical
 from radiomix.model.nomogram import CoxNomogram, Nomogram
-from radiomix.model.survival import sarcoma_lung_metastasis_outcome, survival_target
+from radiomix.model.survival import survival_target
 
 
 @pytest.fixture
@@ -102,7 +102,7 @@ def test_nomogram_imputes_missing_clinical_values_with_training_median(data):
 
 def test_cox_nomogram_on_sarcoma_outcome(tmp_path):
     clinical = pd.read_csv(require_data("sts", "clinical.csv"))
-    out = sarcoma_lung_metastasis_outcome(clinical)
+    out = sts_lung_metastasis_outcome(clinical)
     X = encode_clinical(
         clinical, ["age", "grade"], ordinal={"grade": ["Low", "Intermediate", "High"]}
     )

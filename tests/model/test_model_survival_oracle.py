@@ -8,12 +8,11 @@ import pytest
 from lifelines import CoxPHFitter
 from lifelines.datasets import load_rossi
 
-from _data import require_data
+from _data import require_data, sts_lung_metastasis_outcome
 from radiomix.errors import InputError
 from radiomix.model.survival import (
     CoxPH,
     LassoCox,
-    sarcoma_lung_metastasis_outcome,
     split_survival_target,
     survival_target,
 )
@@ -111,7 +110,7 @@ def test_survival_target_errors():
 
 def test_sarcoma_time_to_lung_metastasis_definition():
     clinical = pd.read_csv(require_data("sts", "clinical.csv"))
-    out = sarcoma_lung_metastasis_outcome(clinical).set_index("patient_id")
+    out = sts_lung_metastasis_outcome(clinical).set_index("patient_id")
     # rows checked by hand against clinical.csv
     assert out.loc["STS_006", ["time_days", "event"]].tolist() == [198, 1]  # lung mets
     assert out.loc["STS_001", ["time_days", "event"]].tolist() == [266, 0]  # arm mets first
@@ -123,8 +122,8 @@ def test_sarcoma_time_to_lung_metastasis_definition():
     assert out.loc["STS_006", "time_years"] == pytest.approx(198 / 365.25)
     # median follow-up of the event-free is about 2 years, as the issue says
     assert 1.5 < out.loc[out["event"] == 0, "time_years"].median() < 2.6
-    with pytest.raises(InputError, match="lacks columns"):
-        sarcoma_lung_metastasis_outcome(clinical.drop(columns=["days_dx_to_last_fu"]))
+    with pytest.raises(ValueError, match="lacks columns"):
+        sts_lung_metastasis_outcome(clinical.drop(columns=["days_dx_to_last_fu"]))
 
 
 def test_cox_drops_constant_columns_and_equals_lifelines_on_the_others(rossi, caplog):
