@@ -179,6 +179,7 @@ def test_deep_options_are_validated_and_recorded(tmp_path):
         "mode": "2.5d",
         "weights": "imagenet",
         "tags": ["ct"],
+        "fallback": "none",  # the default (deep.fallback: random embeds without weights)
     }
 
 
