@@ -12,6 +12,8 @@ import gzip
 import numpy as np
 import pytest
 import SimpleITK as sitk
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from _data import require_data
 from radiomix.errors import InputError
@@ -164,3 +166,25 @@ def test_two_d_image(tmp_path):
     sitk.WriteImage(sitk.GetImageFromArray(np.ones((5, 6), np.float32)), str(tmp_path / "s.nrrd"))
     with pytest.raises(InputError, match=r"is 2D .* needs a 3D volume"):
         load_image(tmp_path / "s.nrrd")
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    shape=st.tuples(*(st.integers(1, 7) for _ in range(3))),
+    dtype=st.sampled_from(["uint8", "int16", "float32", "float64"]),
+    compressed=st.booleans(),
+    cut=st.floats(0.0, 1.0, exclude_max=True),
+)
+def test_every_prefix_of_a_nifti_is_refused_and_the_whole_file_accepted(
+    tmp_path_factory, shape, dtype, compressed, cut
+):
+    """Property: the complete file passes; any strict prefix of it is refused."""
+    folder = tmp_path_factory.mktemp("prop")
+    array = (np.arange(np.prod(shape)).reshape(shape) % 100).astype(dtype)
+    path = _write(folder / ("a.nii.gz" if compressed else "a.nii"), array)
+    assert check_nifti(path).dims == shape[::-1]
+    data = path.read_bytes()
+    short = folder / path.name.replace("a.", "short.")
+    short.write_bytes(data[: int(len(data) * cut)])
+    with pytest.raises(InputError):
+        check_nifti(short)
