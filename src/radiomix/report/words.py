@@ -128,6 +128,18 @@ def difference_words(m: Mapping[str, Any] | None, *, measure: str = "AUC") -> di
             "why": "the interval of the difference includes zero"}
 
 
+def difference_short(m: Mapping[str, Any] | None) -> str:
+    """One- or two-word reading of a paired difference for a table cell.
+
+    Examples
+    --------
+    >>> difference_short({"estimate": 0.1, "ci_low": -0.1, "ci_high": 0.3})
+    'no evidence of a difference'
+    """
+    return {"above": "higher", "below": "lower", "includes": "no evidence of a difference",
+            None: "no interval"}[verdict(m, 0.0)]
+
+
 def hazard_words(m: Mapping[str, Any] | None, *, high: str = "the high-risk group",
                  low: str = "the low-risk group") -> str:
     """Reading of a hazard ratio (``high`` versus ``low``) by its interval against 1.
