@@ -164,9 +164,10 @@ def _fold_feature_count(res: Any) -> tuple[int | None, int]:
     folds = res.folds
     if "n_selected" not in folds or folds["n_selected"].isna().all():
         return None, len(folds)
-    none = folds["n_selected"].fillna(1).astype(float) == 0
+    none = folds["n_selected"].astype(float).fillna(1.0) == 0
     if "fallback" in folds:
-        none |= folds["fallback"].fillna(False).astype(bool)
+        none |= np.array([isinstance(v, (bool, np.bool_, str)) and bool(v)
+                          for v in folds["fallback"]])
     return int(none.sum()), len(folds)
 
 
