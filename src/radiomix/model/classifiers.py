@@ -271,8 +271,8 @@ class GroupedStackingClassifier(ClassifierMixin, TransformerMixin, BaseEstimator
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Probabilities of ``classes_`` from the meta-model, shape (n, n_classes)."""
+        check_is_fitted(self, "estimators_")
         if self.final_estimator_ is None:
-            check_is_fitted(self, "estimators_")
             Xv = validate_data(self, X, reset=False)
             data = X if isinstance(X, pd.DataFrame) else Xv
             return np.mean([est.predict_proba(data) for est in self.estimators_], axis=0)
@@ -281,6 +281,7 @@ class GroupedStackingClassifier(ClassifierMixin, TransformerMixin, BaseEstimator
 
     def predict(self, X: Any) -> np.ndarray:
         """Most probable class."""
+        check_is_fitted(self, "estimators_")
         if self.final_estimator_ is None:
             return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
         meta = self._transform_meta(X)
