@@ -240,11 +240,11 @@ def test_radscore_falls_back_to_the_strongest_feature():
     X, y = _weak()
     rs = RadScore(C=0.01).fit(X, y)  # this penalty keeps nothing
     assert rs.no_signal_
-    assert rs.fallback_
     assert rs.n_selected_ == 1
     auc = np.array([roc_auc_score(y, X[:, j]) for j in range(X.shape[1])])
     j = int(np.argmax(np.abs(auc - 0.5)))
     assert np.flatnonzero(rs.coef_).tolist() == [j]
+    assert rs.fallback_ == f"strongest feature (x{j})"
     # the fallback is an L2 logistic model (C = 1) on that z-scored feature
     z = (X[:, [j]] - X[:, j].mean()) / X[:, j].std()
     ref = LogisticRegression(C=1.0, max_iter=5000).fit(z, y)
@@ -256,11 +256,11 @@ def test_radscore_fallback_none_marks_no_signal():
     X, y = _weak()
     rs = RadScore(C=0.01, fallback="none").fit(X, y)
     assert rs.no_signal_
-    assert not rs.fallback_
+    assert rs.fallback_ is None
     assert rs.n_selected_ == 0
     kept = RadScore(C=10.0).fit(X, y)
     assert not kept.no_signal_
-    assert not kept.fallback_
+    assert kept.fallback_ is None
     assert kept.n_selected_ >= 1
     with pytest.raises(InputError, match="fallback must be"):
         RadScore(fallback="zero").fit(X, y)

@@ -85,8 +85,10 @@ class RadScore(ClassifierMixin, TransformerMixin, BaseEstimator):
         Features with a non-zero coefficient (after any fallback).
     no_signal_ : bool
         The penalty kept no feature at this ``C``.
-    fallback_ : bool
-        The strongest-feature fallback was used (``coef_`` then has one non-zero entry).
+    fallback_ : str or None
+        ``"strongest feature (<name>)"`` when the fallback was used (``coef_`` then has one
+        non-zero entry), else None (as :class:`~radiomix.model.GroupedStackingClassifier`
+        reports its own fallback).
 
     Examples
     --------
@@ -145,14 +147,15 @@ class RadScore(ClassifierMixin, TransformerMixin, BaseEstimator):
         self.coef_ = model.coef_.ravel().astype(float)
         self.intercept_ = float(model.intercept_[0])
         self.no_signal_ = not np.any(self.coef_ != 0)
-        self.fallback_ = False
+        self.fallback_: str | None = None
         if self.no_signal_ and self.fallback == "strongest" and np.any(sd > 0):
             j = _strongest_feature(Z, target)
             single = LogisticRegression(C=1.0, max_iter=5000).fit(Z[:, [j]], target)
             self.coef_ = np.zeros(Z.shape[1])
             self.coef_[j] = float(single.coef_[0, 0])
             self.intercept_ = float(single.intercept_[0])
-            self.fallback_ = True
+            name = str(self.feature_names_in_[j]) if hasattr(self, "feature_names_in_") else f"x{j}"
+            self.fallback_ = f"strongest feature ({name})"
             log.info(
                 "rad-score: no feature kept at C=%g; fell back to the strongest feature", self.C
             )
