@@ -264,3 +264,13 @@ def test_radscore_fallback_none_marks_no_signal():
     assert kept.n_selected_ >= 1
     with pytest.raises(InputError, match="fallback must be"):
         RadScore(fallback="zero").fit(X, y)
+
+
+def test_penalised_logistic_is_reproducible_with_a_seed():
+    """liblinear shuffles with its random_state: the seed must reach it."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 200))
+    y = (X[:, 0] + rng.normal(size=60) > 0).astype(int)
+    a = PenalisedLogisticCV(random_state=3).fit(X, y).predict_proba(X)
+    b = PenalisedLogisticCV(random_state=3).fit(X, y).predict_proba(X)
+    np.testing.assert_allclose(a, b, rtol=0, atol=1e-12)

@@ -180,15 +180,24 @@ class GroupedStackingClassifier(ClassifierMixin, TransformerMixin, BaseEstimator
         k = int(min(self.cv, per_class.min()))
         self.n_splits_ = k
         if k < 2:
-            log.info("stacking: %d %s in the smaller class, too few for internal folds; the "
-                     "base estimators' probabilities are averaged instead", per_class.min(),
-                     kind)
+            log.info(
+                "stacking: %d %s in the smaller class, too few for internal folds; the "
+                "base estimators' probabilities are averaged instead",
+                per_class.min(),
+                kind,
+            )
             return []
         if k < self.cv:
-            log.info("stacking: %d internal folds instead of %d (%d %s in the smaller class)",
-                     k, self.cv, per_class.min(), kind)
+            log.info(
+                "stacking: %d internal folds instead of %d (%d %s in the smaller class)",
+                k,
+                self.cv,
+                per_class.min(),
+                kind,
+            )
         splitter: Any = (StratifiedKFold if g is None else StratifiedGroupKFold)(
-            n_splits=k, shuffle=True, random_state=self.random_state)
+            n_splits=k, shuffle=True, random_state=self.random_state
+        )
         folds = list(splitter.split(np.zeros(n), y, g))
         for k, (tr, _) in enumerate(folds):
             missing = np.setdiff1d(self.classes_, y[tr])
@@ -478,7 +487,13 @@ class PenalisedLogisticCV(ClassifierMixin, BaseEstimator):
         if l1_ratio == 0.0:
             return LogisticRegression(C=C, max_iter=5000)
         if n_classes == 2 and l1_ratio == 1.0:
-            return LogisticRegression(C=C, l1_ratio=1.0, solver="liblinear", max_iter=2000)
+            return LogisticRegression(
+                C=C,
+                l1_ratio=1.0,
+                solver="liblinear",
+                max_iter=2000,
+                random_state=self.random_state,
+            )
         return LogisticRegression(
             C=C,
             l1_ratio=l1_ratio,

@@ -185,7 +185,9 @@ def _logistic(C: float, l1_ratio: float, n_classes: int, rs: Any) -> LogisticReg
     if l1_ratio == 0.0:
         return LogisticRegression(C=C, max_iter=5000)
     if n_classes == 2 and l1_ratio == 1.0:
-        return LogisticRegression(C=C, l1_ratio=1.0, solver="liblinear", max_iter=2000)
+        return LogisticRegression(
+            C=C, l1_ratio=1.0, solver="liblinear", max_iter=2000, random_state=rs
+        )
     return LogisticRegression(
         C=C, l1_ratio=l1_ratio, solver="saga", max_iter=3000, tol=1e-3, random_state=rs
     )
