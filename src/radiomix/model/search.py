@@ -545,7 +545,7 @@ class AutoClassifier(ClassifierMixin, BaseEstimator):
                     key=lambda e: (-e.score, e.order),
                 )
                 alive = ranked[: sizes[rung]]
-                if len(alive) <= 1 and rung > 0:
+                if len(alive) <= 1:
                     break
             folds, _ = grouped_folds(yv, g, int(self.inner_splits), seed + rung)
             prepared = self._prefixes(Xv, folds)
