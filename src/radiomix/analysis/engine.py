@@ -190,6 +190,12 @@ def _binary_arm_doc(arm: BuiltArm, sc: _Scored, y: np.ndarray, target: Target,
     if n_cand and events / n_cand < EPV_MIN:
         warn.append(f"{events} events for {n_cand} candidate variable(s) (EPV "
                     f"{events / n_cand:.2g} < {EPV_MIN:g}): high risk of overfitting")
+    failed = int(res.folds.get("failed_candidates", pd.Series(dtype=float)).fillna(0).gt(0)
+                 .sum()) if len(res.folds) else 0
+    if failed:
+        warn.append(f"in {failed} training fold(s) some hyper-parameter values could not be "
+                    "fitted in an inner fold (too few patients of a class) and were not chosen "
+                    "on their score")
     none, n_folds = _fold_feature_count(res)
     if none:
         warn.append(f"in {none} of {n_folds} training folds the selection kept no feature "

@@ -179,7 +179,14 @@ def fit_tuned(
     estimator
         Fitted; a ``GridSearchCV`` when a grid is given (``best_params_``; a bare model
         whose ``fit`` takes ``groups`` is tuned as the step ``model`` of a one-step
-        pipeline, see :func:`route_groups`).
+        pipeline, see :func:`route_groups`). A grid point that fails in an inner fold (a
+        fold too small for the model) scores NaN there and is not chosen on its score;
+        ``failed_params_`` lists such points (logged).
+
+    Raises
+    ------
+    InputError
+        Every fit of every grid point failed.
     """
     X, y, g = _check_xy(X, y, groups)
     est = clone(estimator)
@@ -195,9 +202,33 @@ def fit_tuned(
         scoring=_scoring(n_classes),
         cv=inner,
         refit=True,
-        error_score="raise",
+        error_score=np.nan,
     )
-    return search.fit(X, y, groups=g, **fit_params)
+    import warnings
+
+    from sklearn.exceptions import FitFailedWarning
+
+    with warnings.catch_warnings():  # failures are counted, logged and recorded below
+        warnings.filterwarnings("ignore", category=FitFailedWarning)
+        warnings.filterwarnings("ignore", message="One or more of the test scores are non-finite")
+        try:
+            search.fit(X, y, groups=g, **fit_params)
+        except ValueError as exc:  # sklearn: "All the N fits failed"
+            if "fits failed" not in str(exc):
+                raise
+            raise InputError(
+                "every point of the tuning grid failed to fit in the inner loop: "
+                f"{str(exc).strip().splitlines()[-1][:300]}"
+            ) from exc
+    scores = search.cv_results_["mean_test_score"]
+    failed = [p for p, sc in zip(search.cv_results_["params"], scores, strict=True)
+              if not np.isfinite(sc)]
+    if failed:
+        log.info("tuning: %d of %d grid point(s) failed in an inner fold (e.g. too few "
+                 "patients of a class there) and were not chosen on their score",
+                 len(failed), len(scores))
+    search.failed_params_ = failed
+    return search
 
 
 def route_groups(
@@ -377,6 +408,7 @@ def _run_splits(
                 "best_params": dict(getattr(model, "best_params_", {})),
                 "n_selected": n_selected,
                 "fallback": fallback,
+                "failed_candidates": len(getattr(model, "failed_params_", [])),
             }
         )
     return pd.concat(pred_rows, ignore_index=True), pd.DataFrame(fold_rows), list(classes)
