@@ -274,13 +274,24 @@ def _evaluate_binary(table: AnalysisTable, target: Target, arms: list[BuiltArm],
     g = table.groups[target.keep]
     centre = table.centre[target.keep] if table.centre is not None else None
     y = np.asarray(target.y)
-    by_scheme: dict[str, dict[str, _Scored]] = {}
+    by_scheme: dict[str, dict[str, _Scored]] = {s: {} for s in _scheme_names(v)}
+    failed: dict[str, str] = {}
     for arm in arms:
         tick(f"{target.outcome.name}: {arm.label}")
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", category=RuntimeWarning)
-            for sc in _binary_schemes(arm, X, y, g, centre, v):
-                by_scheme.setdefault(sc.scheme, {})[arm.key] = sc
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", category=RuntimeWarning)
+                scored = _binary_schemes(arm, X, y, g, centre, v)
+        except InputError as exc:
+            failed[arm.key] = str(exc)
+            log.warning("arm %s not estimable: %s", arm.key, exc)
+            continue
+        for sc in scored:
+            by_scheme.setdefault(sc.scheme, {})[arm.key] = sc
+    by_scheme = {k: d for k, d in by_scheme.items() if d}
+    if not by_scheme:
+        raise InputError(f"outcome {target.outcome.name}: no arm could be evaluated ("
+                         + "; ".join(f"{k}: {m}" for k, m in failed.items()) + ")")
     order = [a.key for a in arms]
     ref = _reference(spec, order)
     validations = []
@@ -294,6 +305,8 @@ def _evaluate_binary(table: AnalysisTable, target: Target, arms: list[BuiltArm],
                     for k, s in scored.items()}
         for k, test in _compare(compared, ref, v, cv).items():
             arm_docs[k]["vs_reference"] = test
+        for k, why in failed.items():
+            arm_docs[k] = _not_estimable_binary(why)
         rows = any_sc.rows
         yy = y[rows]
         entry = {
@@ -311,6 +324,25 @@ def _evaluate_binary(table: AnalysisTable, target: Target, arms: list[BuiltArm],
             p["row"] = _table_rows(target, p["row"].to_numpy(), s, scheme)
             preds.append(p.assign(outcome=target.outcome.name, scheme=scheme, arm=k))
     return {"validation": validations, "predictions": preds, "reference": ref}
+
+
+def _scheme_names(v: Validation) -> list[str]:
+    """Names of the validation entries the schemes produce, in order."""
+    out: list[str] = []
+    for s in v.schemes:
+        out += (["training", "internal", "external"] if s == "training_internal_external"
+                else [s])
+    return out
+
+
+def _not_estimable_binary(why: str) -> dict[str, Any]:
+    reason = f"not estimable: {why}"
+    names = ("roc_auc", "pr_auc", "accuracy", "sensitivity", "specificity", "balanced_accuracy",
+             "brier", "calibration_intercept", "calibration_slope")
+    return {"metrics": {m: _interval(None, None, None, reason) for m in names},
+            "brier_reference": None, "threshold": None, "vs_reference": None,
+            "folds_without_feature": None, "n_folds": 0, "chosen": [],
+            "warnings": [reason]}
 
 
 def _table_rows(target: Target, rows: np.ndarray, sc: _Scored, scheme: str) -> np.ndarray:
@@ -420,7 +452,7 @@ def _evaluate_survival(table: AnalysisTable, target: Target, arms: list[BuiltArm
                 warnings.simplefilter("ignore")
                 scored = _survival_schemes(arm, X, t, e, g, centre, horizons, v)
         except InputError as exc:
-            for scheme in _survival_scheme_names(v):
+            for scheme in [n for n in _scheme_names(v) if n != "training"]:
                 entry = validations.setdefault(scheme, _survival_entry(scheme, v))
                 entry["arms"][arm.key] = _not_estimable(str(exc))
             continue
@@ -439,13 +471,6 @@ def _evaluate_survival(table: AnalysisTable, target: Target, arms: list[BuiltArm
             if cal:
                 entry["curves"]["calibration"][arm.key] = cal
     return {"validation": list(validations.values()), "predictions": preds, "reference": ref}
-
-
-def _survival_scheme_names(v: Validation) -> list[str]:
-    out: list[str] = []
-    for s in v.schemes:
-        out += ["internal", "external"] if s == "training_internal_external" else [s]
-    return out
 
 
 def _not_estimable(why: str) -> dict[str, Any]:
