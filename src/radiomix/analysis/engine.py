@@ -305,6 +305,11 @@ def _evaluate_binary(table: AnalysisTable, target: Target, arms: list[BuiltArm],
                     for k, s in scored.items()}
         for k, test in _compare(compared, ref, v, cv).items():
             arm_docs[k]["vs_reference"] = test
+        if "volume" in compared and ref != "volume":
+            # the size confound: every arm against tumour volume alone
+            for k, test in _compare(compared, "volume", v, cv).items():
+                arm_docs[k]["vs_arms"] = {"volume": {"auc_difference": test["auc_difference"],
+                                                     "delong_p": test["delong_p"]}}
         for k, why in failed.items():
             arm_docs[k] = _not_estimable_binary(why)
         rows = any_sc.rows
