@@ -742,6 +742,10 @@ def run_analysis(
         final = _save_models(plan, table, spec, out)
         files["models"] = "model.joblib"
         _final_coefficients(outcome_docs, final)
+        for odoc in outcome_docs:
+            if odoc["kind"] == "binary":
+                odoc["top_features"] = _top_features(odoc, final.get(odoc["name"], {}),
+                                                     table, spec)
     doc = {
         "schema": SCHEMA,
         "title": spec.title or "Analysis of " + ", ".join(o.title for o in spec.outcomes),
@@ -807,6 +811,97 @@ def _is_prob(rule: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def feature_identity(column: str) -> dict[str, Any]:
+    """IBSI identity of a feature column: name, IBSI code, family, aggregation.
+
+    Examples
+    --------
+    >>> feature_identity("ct.original.glcm.joint_max.3d_merged")["ibsi"]
+    'GYBY'
+    >>> feature_identity("age")["ibsi"] is None
+    True
+    """
+    from radiomix.features import get_feature
+    from radiomix.features.aggregation import Aggregation
+    from radiomix.model.columns import FeatureName
+
+    out: dict[str, Any] = {"name": None, "ibsi": None, "family": None, "family_code": None,
+                           "aggregation": None, "aggregation_code": None}
+    parsed = FeatureName.parse(column)
+    if parsed is None or parsed.block == "deep":
+        return out
+    try:
+        spec = get_feature(f"{parsed.family}.{parsed.feature}")
+    except (InputError, KeyError):
+        return {**out, "family": parsed.family}
+    out.update(name=spec.doc.split(" (IBSI")[0].rstrip(".") or spec.name, ibsi=spec.ibsi,
+               family=parsed.family, family_code=spec.family_code)
+    if parsed.aggregation:
+        try:
+            agg = Aggregation.from_token(parsed.aggregation)
+            out.update(aggregation=agg.printed, aggregation_code=agg.ibsi)
+        except InputError:
+            pass
+    return out
+
+
+def _top_features(odoc: dict[str, Any], final: dict[str, Any], table: AnalysisTable,
+                  spec: AnalysisSettings, n_top: int = 15) -> dict[str, Any] | None:
+    """The final rad-score's kept features: IBSI identity, standardised coefficient, the
+    feature's own AUC with a patient-bootstrap interval, Spearman correlation with volume."""
+    from scipy.stats import rankdata, spearmanr
+
+    from radiomix.evaluate.bootstrap import patient_bootstrap_weights, percentile_interval
+    from radiomix.evaluate.metrics import weighted_roc_auc
+
+    key = next((k for k in odoc["arm_order"] if odoc["arms"][k]["model"] == "radscore"
+                and k in final), None)
+    if key is None:
+        return None
+    est = final[key]["model"]
+    est = getattr(est, "best_estimator_", est)
+    rs = est.steps[-1][1] if hasattr(est, "steps") else est
+    if not hasattr(rs, "coefficients"):
+        return None
+    cf = rs.coefficients()
+    cf = cf[(cf["term"] != "(intercept)") & cf["selected"]]
+    cf = cf.reindex(cf["coef_standardised"].abs().sort_values(ascending=False).index).head(n_top)
+    target = table.targets[odoc["name"]]
+    y = np.asarray(target.y)
+    g = table.groups[target.keep]
+    X = table.X.loc[target.keep].reset_index(drop=True)
+    vol = table.blocks["volume"][0] if table.blocks["volume"] else None
+    W = patient_bootstrap_weights(g, n_bootstrap=min(spec.validation.bootstrap, 500),
+                                  random_state=spec.validation.seed)
+    items = []
+    for r in cf.to_dict("records"):
+        col = str(r["term"])
+        x = X[col].to_numpy(dtype=float) if col in X else np.full(len(y), np.nan)
+        ok = np.isfinite(x)
+        auc: dict[str, Any] | None = None
+        if ok.sum() > 2 and len(np.unique(y[ok])) == 2:
+            rk = rankdata(x[ok])
+            est_auc = float(weighted_roc_auc(y[ok], rk)[0])
+            lo, hi, _ = percentile_interval(weighted_roc_auc(y[ok], rk, W[:, ok]))
+            auc = _interval(est_auc, lo, hi)
+        rho = None
+        if vol is not None and col != vol:
+            v = X[vol].to_numpy(dtype=float)
+            both = ok & np.isfinite(v)
+            if both.sum() > 2:
+                rho = float(spearmanr(x[both], v[both])[0])
+        items.append({"column": col, **feature_identity(col),
+                      "coefficient": _py(r["coef_standardised"]), "univariate_auc": auc,
+                      "volume_correlation": _py(rho), "selection_frequency": None})
+    return {"arm": key, "items": items, "description": (
+        "Features kept by the rad-score refitted on the training patients (penalty chosen by "
+        "inner cross-validation), largest standardised coefficient first; each feature's own "
+        "AUC (of its raw value: above 0.5 when higher values go with the positive class, below "
+        "when lower values do) with a patient-bootstrap interval on all patients (descriptive, "
+        "not validated), and its Spearman correlation with tumour volume. Which features are "
+        "kept varies between folds: a description of one model, not a discovery.")}
 
 
 def _final_coefficients(outcome_docs: list[dict[str, Any]],
