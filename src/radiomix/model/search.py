@@ -462,7 +462,7 @@ class AutoClassifier(ClassifierMixin, BaseEstimator):
 
     def _check_params(self) -> None:
         def is_int(v: Any, lo: int) -> bool:
-            return isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= lo
+            return bool(isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= lo)
 
         if not is_int(self.budget, 1):
             raise InputError(f"budget must be an int >= 1 (candidates); got {self.budget!r}")

@@ -590,7 +590,7 @@ class TableHygiene(TransformerMixin, BaseEstimator):
             if key in seen:
                 duplicate[j] = True
             else:
-                seen[key] = j
+                seen[key] = int(j)
         support = ~(constant | duplicate)
         if not support.any():
             raise InputError("every column is constant in the training rows; nothing to model")
