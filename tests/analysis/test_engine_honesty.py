@@ -290,3 +290,28 @@ def test_stability_filter_and_combat_are_arm_steps(tmp_path):
     a = preds[preds["arm"] == "plain"].sort_values("row")["proba"].to_numpy()
     b = preds[preds["arm"] == "robust"].sort_values("row")["proba"].to_numpy()
     assert not np.allclose(a, b)
+
+
+def test_top_features_and_the_volume_comparison(tmp_path):
+    from scipy.stats import spearmanr
+    from sklearn.metrics import roc_auc_score
+
+    feats, clin = cohort(40)
+    spec = _spec(arms=[{"name": "rs", "blocks": ["radiomic"], "radiomic": ["*.stat.*"],
+                        "model": "radscore"}])
+    table = build_table(feats, spec, clinical=clin)
+    doc = run_analysis(spec, table, tmp_path, save_models=True)
+    o = doc["outcomes"][0]
+    top = o["top_features"]
+    assert top["arm"] == "rs"
+    assert top["items"]
+    y = (clin.set_index("patient_id").loc[feats["patient_id"], "outcome"] == "mets").to_numpy()
+    vol = feats["ct.original.morph.volume_mesh"].to_numpy()
+    for item in top["items"]:
+        x = feats[item["column"]].to_numpy()
+        assert item["univariate_auc"]["estimate"] == pytest.approx(roc_auc_score(y, x))
+        assert item["volume_correlation"] == pytest.approx(spearmanr(x, vol)[0])
+    vs = o["validation"][0]["arms"]["rs"]["vs_arms"]["volume"]
+    diff = (o["validation"][0]["arms"]["rs"]["metrics"]["roc_auc"]["estimate"]
+            - o["validation"][0]["arms"]["volume"]["metrics"]["roc_auc"]["estimate"])
+    assert vs["auc_difference"]["estimate"] == pytest.approx(diff)

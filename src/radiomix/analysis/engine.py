@@ -883,6 +883,7 @@ def _top_features(odoc: dict[str, Any], final: dict[str, Any], table: AnalysisTa
         auc: dict[str, Any] | None = None
         if ok.sum() > 2 and len(np.unique(y[ok])) == 2:
             rk = rankdata(x[ok])
+            rk = (rk - rk.min()) / (rk.max() - rk.min()) if rk.max() > rk.min() else rk * 0.0
             est_auc = float(weighted_roc_auc(y[ok], rk)[0])
             lo, hi, _ = percentile_interval(weighted_roc_auc(y[ok], rk, W[:, ok]))
             auc = _interval(est_auc, lo, hi)
