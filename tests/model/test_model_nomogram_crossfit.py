@@ -184,13 +184,17 @@ def test_crossfitting_errors():
         Nomogram(radiomic_columns="auto").fit(X, y, groups=np.zeros(len(y)))
     with pytest.raises(InputError, match="give one per row"):
         Nomogram(radiomic_columns="auto").fit(X, y, groups=g[:-1])
-    # every positive row belongs to one patient: no fold without it can learn the class
+    # every positive row belongs to one patient: no fold without it can learn the class, so
+    # the rad-score's in-sample scores are used, and the model says so
     y_one = (g == "P00").astype(int)
-    with pytest.raises(InputError, match="at least 2 patients of each class"):
-        Nomogram(radiomic_columns="auto", radscore_cv=3).fit(X, y_one, groups=g)
+    nomo = Nomogram(radiomic_columns="auto", radscore_cv=3).fit(X, y_one, groups=g)
+    assert nomo.crossfit_fallback_
+    assert nomo.n_crossfit_folds_ == 0
+    assert (nomo.radscore_folds_ == -1).all()
+    assert np.isfinite(nomo.predict_proba(X)).all()
     Xs, t, _, gs = _survival()
     e_one = (gs == "P00").astype(int)
-    with pytest.raises(InputError, match="at least 2 patients with an observed event"):
-        CoxNomogram(radiomic_columns="auto", radscore_cv=3).fit(
-            Xs, survival_target(t, e_one), groups=gs
-        )
+    cox = CoxNomogram(radiomic_columns="auto", radscore_cv=3).fit(
+        Xs, survival_target(t, e_one), groups=gs
+    )
+    assert cox.crossfit_fallback_

@@ -351,7 +351,10 @@ def _not_estimable_binary(why: str) -> dict[str, Any]:
 
 
 def _table_rows(target: Target, rows: np.ndarray, sc: _Scored, scheme: str) -> np.ndarray:
-    """Map the evaluation's row positions back to rows of the analysis table."""
+    """Map the evaluation's row positions back to rows of the analysis table (patient-level
+    scoring names its rows by patient id: kept as they are)."""
+    if not np.issubdtype(np.asarray(rows).dtype, np.number):
+        return rows
     kept = np.flatnonzero(target.keep)
     if scheme in ("training", "internal"):
         return kept[sc.rows[rows.astype(int)]]

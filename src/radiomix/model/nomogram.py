@@ -111,6 +111,16 @@ class _NomogramBase(BaseEstimator):
             c: int(np.unique(unit_ids[strata == c]).size) for c in self._required_strata(strata)
         }
         fewest = min(per_class.values(), default=0)
+        self.crossfit_fallback_ = False
+        if units >= 2 and fewest == 1:
+            # a class held by one patient: no fold split can keep it on both sides; the
+            # rad-score's own training scores are used instead (optimistic), said here
+            log.info("rad-score cross-fitting impossible (%s); in-sample rad-scores used",
+                     per_class)
+            self.crossfit_fallback_ = True
+            self.crossfit_grouped_ = g is not None
+            self.n_crossfit_folds_ = 0
+            return []
         if units < 2 or fewest < 2:
             raise InputError(
                 f"rad-score cross-fitting needs at least 2 {kind} {self._stratum_name()} among "
@@ -169,9 +179,11 @@ class _NomogramBase(BaseEstimator):
             model = self._fit_radscore(R.iloc[tr], y_rs[tr], None if g is None else g[tr])
             oof[te] = self._radscore_of(model, R.iloc[te])
             fold_of[te] = k
+        self.radscore_ = self._fit_radscore(R, y_rs, g)
+        if self.crossfit_fallback_:
+            oof = self._radscore_of(self.radscore_, R)
         self.radscore_oof_ = oof
         self.radscore_folds_ = fold_of
-        self.radscore_ = self._fit_radscore(R, y_rs, g)
         D = self._design(X)
         D_fit = D.copy()
         D_fit[:, 0] = oof
@@ -336,7 +348,11 @@ class Nomogram(ClassifierMixin, _NomogramBase):
     crossfit_grouped_ : bool
         Whether the internal folds were grouped by patient.
     n_crossfit_folds_ : int
-        Number of internal folds used.
+        Number of internal folds used (0 with the fallback below).
+    crossfit_fallback_ : bool
+        A class held by a single training patient makes cross-fitting impossible: the
+        rad-score's in-sample scores were used (optimistic; happens in the tiny inner folds of
+        small cohorts, and is logged).
 
     Notes
     -----
@@ -352,8 +368,9 @@ class Nomogram(ClassifierMixin, _NomogramBase):
     ``groups`` each row is taken as its own patient (``StratifiedKFold``), which is right
     for one row per patient only. With fewer patients of the smaller class than
     ``radscore_cv`` that number of folds is used (logged; ``n_crossfit_folds_``). A class
-    held by a single training patient makes cross-fitting impossible and raises
-    :class:`InputError`. :func:`radiomix.evaluate.nested_cv` passes the patient
+    held by a single training patient makes cross-fitting impossible: the rad-score's
+    in-sample scores are used then (``crossfit_fallback_``, logged), so that the tiny inner
+    folds of small cohorts still fit. :func:`radiomix.evaluate.nested_cv` passes the patient
     ids; evaluate the nomogram's accuracy there, not on its training rows.
     """
 
