@@ -210,7 +210,9 @@ def _binary_arm_doc(arm: BuiltArm, sc: _Scored, y: np.ndarray, target: Target,
             slope["ci_high"] is not None and slope["ci_high"] < 1.0):
         warn.append(f"calibration slope {slope['estimate']:.2f} (interval below 1): the "
                     "predicted risks are too extreme; do not read them as probabilities")
-    chosen = [f.get("best_params") or {} for f in res.folds.to_dict("records")]
+    chosen = [{**(f.get("best_params") or {}),
+               **({"pipeline": f["chosen_pipeline"]} if f.get("chosen_pipeline") else {})}
+              for f in res.folds.to_dict("records")]
     pred = res.predictions
     values = (sorted(pred.drop_duplicates(["repeat", "fold"])["threshold"].round(4).tolist())
               if "threshold" in pred else [_threshold_value(v.threshold)])

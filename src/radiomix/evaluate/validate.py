@@ -409,6 +409,7 @@ def _run_splits(
                 "n_selected": n_selected,
                 "fallback": fallback,
                 "failed_candidates": len(getattr(model, "failed_params_", [])),
+                "chosen_pipeline": chosen_pipeline(model),
             }
         )
     return pd.concat(pred_rows, ignore_index=True), pd.DataFrame(fold_rows), list(classes)
@@ -430,6 +431,16 @@ def selection_record(model: BaseEstimator) -> tuple[float, Any]:
         if obj is not None and hasattr(obj, "n_selected_"):
             return float(obj.n_selected_), getattr(obj, "fallback_", None)
     return float("nan"), None
+
+
+def chosen_pipeline(model: BaseEstimator) -> str | None:
+    """The pipeline a searching model (``auto``) chose on its training rows, if any."""
+    from sklearn.pipeline import Pipeline
+
+    est = getattr(model, "best_estimator_", model)
+    final = est.steps[-1][1] if isinstance(est, Pipeline) else est
+    value = getattr(final, "chosen_pipeline_", None)
+    return None if value is None else str(value)
 
 
 def _to_patient_level(pred: pd.DataFrame) -> pd.DataFrame:
