@@ -977,8 +977,10 @@ def _run_dask(
                 pending.discard(fut)
                 task = futures[fut]
                 try:
-                    record = fut.result()
-                except Exception as exc:  # KilledWorker, lost connection, ...
+                    # bounded: a result held by a worker that died since would be recomputed,
+                    # which waits for a worker forever when none is left
+                    record = fut.result(timeout=worker_timeout_s)
+                except Exception as exc:  # KilledWorker, lost connection, timeout ...
                     record = _error_record(
                         task,
                         "worker",

@@ -129,6 +129,7 @@ def test_manifest_pointing_nowhere_is_refused_before_workers_start(tmp_path):
     assert not out.exists()
 
 
+@pytest.mark.timeout(600)
 def test_dask_run_whose_only_worker_is_killed_ends_within_the_timeout(tmp_path):
     distributed = pytest.importorskip("distributed")
     study = write_study(tmp_path / "s", [lesion(p) for p in SMALL], settings=SLOWER)
