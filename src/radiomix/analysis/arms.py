@@ -228,8 +228,9 @@ def _survival(arm: Arm, cols: dict[str, list[str]], seed: int,
     elif arm.model == "coxnet":
         model, grid = _coxnet(seed), {}
     else:
+        # the rad-score by LASSO-Cox on scikit-survival's path (p >> n), cross-fitted
         model, grid = CoxNomogram(radiomic_columns="auto" if reduce or pre else rad,
-                                  random_state=seed), {}
+                                  radscore_penalizer=None, random_state=seed), {}
     est = Pipeline([*pre, ("fuse", fuser), ("model", model)])
     if pre:
         est.set_output(transform="pandas")
