@@ -270,7 +270,7 @@ def test_options_reach_the_settings_dict_and_hash():
             r"normalise must be none, zscore, minmax or nyul; got 'z-score'",
         ),
         ({"normalise_region": "organ"}, r"normalise_region must be roi or image"),
-        ({"roi": "shell"}, r"preprocess.roi must be tumour or ring, got 'shell'"),
+        ({"roi": "shell"}, r"preprocess.roi must be tumour, ring or largest_slice, got 'shell'"),
         ({"roi": "ring"}, r"roi ring needs preprocess.ring_outer_mm"),
         ({"ring_inner_mm": -1}, r"ring_inner_mm must be a finite number >= 0 mm"),
         (

@@ -289,7 +289,7 @@ def separating_columns(X: pd.DataFrame, y: np.ndarray) -> dict[str, str]:
     Examples
     --------
     >>> X = pd.DataFrame({"a": [1., 2., 3., 4.], "b": [1., np.nan, 1., np.nan],
-    ...                   "c": [1., 3., 2., 4.]})
+    ...                   "c": [1., 3., 4., 2.]})
     >>> separating_columns(X, np.array([0, 1, 0, 1]))
     {'b': 'missingness'}
     >>> separating_columns(X, np.array([0, 0, 1, 1]))
