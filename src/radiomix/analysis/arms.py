@@ -238,13 +238,9 @@ def _survival(arm: Arm, cols: dict[str, list[str]], seed: int,
 
 
 def _coxnet(seed: int) -> BaseEstimator:
-    """LASSO-Cox that works for p >> n (scikit-survival's path) when available."""
-    try:
-        from radiomix.model.survival import CoxNet  # type: ignore[attr-defined]
-    except ImportError:
-        from radiomix.model.survival import LassoCox
+    """LASSO-Cox for p >> n on scikit-survival's penalty path, chosen inside the folds."""
+    from radiomix.model.survival import CoxNet
 
-        return LassoCox()
     return CoxNet(random_state=seed)
 
 
