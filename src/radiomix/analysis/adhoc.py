@@ -251,11 +251,6 @@ def model_inputs(features: pd.DataFrame | None, reserved: set[str],
     return rad, deep, extra
 
 
-def describe(spec: AnalysisSettings) -> dict[str, Any]:
-    """Short description of the spec (for logs)."""
-    return {"outcomes": [o.name for o in spec.outcomes], "arms": [a.name for a in spec.arms]}
-
-
 def _split(text: str | None) -> list[str]:
     return [t.strip() for t in (text or "").split(",") if t.strip()]
 
