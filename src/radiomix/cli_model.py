@@ -52,7 +52,9 @@ class _Bar:
     """Progress of an analysis: a rich bar with ETA on a terminal, nothing when quiet."""
 
     def __init__(self, quiet: bool) -> None:
-        self.quiet, self.bar, self.tasks = quiet, None, {}
+        self.quiet = quiet
+        self.bar: Any = None
+        self.tasks: dict[str, Any] = {}
 
     def __call__(self, e: Any) -> None:
         if getattr(e, "level", "info") == "warning":

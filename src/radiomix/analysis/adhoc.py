@@ -56,9 +56,9 @@ def parse_covariates(items: Sequence[str], ordinal: Sequence[str] = ()) -> tuple
             out.append(Covariate(name=name, kind="ordinal", levels=ords[name]))
         else:
             out.append(Covariate(name=name, kind=(kind.strip() or "numeric")))  # type: ignore[arg-type]
-    for name, levels in ords.items():
+    for name, ordered in ords.items():
         if name not in names:
-            out.append(Covariate(name=name, kind="ordinal", levels=levels))
+            out.append(Covariate(name=name, kind="ordinal", levels=ordered))
     return tuple(out)
 
 
