@@ -73,6 +73,7 @@ CASE_FORMAT = 1
 CASES_DIR = "cases"
 FEATURES_FILE = "features.parquet"
 ERRORS_FILE = "errors.parquet"
+DEEP_SLICES_FILE = "deep_slices.parquet"
 HASHES_FILE = "input_hashes.json"
 ERROR_COLUMNS = ("patient_id", "lesion_id", "tag", "stage", "error_type", "message")
 
@@ -116,6 +117,8 @@ class CaseTask:
         Reference image this tag is registered onto (``register_to``).
     standard_scale : StandardScale or None
         Landmarks of ``preprocess.normalise: nyul``.
+    keep_slices : bool
+        Keep the slice embeddings in the case record (``deep.keep_slices``).
     """
 
     key: str
@@ -133,6 +136,7 @@ class CaseTask:
     organ: str | None = None
     reference: Reference | None = None
     standard_scale: StandardScale | None = None
+    keep_slices: bool = False
 
     @property
     def case_id(self) -> str:
@@ -337,6 +341,14 @@ def run_case(task: CaseTask) -> dict[str, Any]:
                     },
                 },
             }
+            if task.keep_slices and result.deep_slices is not None:
+                sl = result.deep_slices
+                cols = [c for c in sl.columns if c != "slice_index"]
+                record["deep_slices"] = {
+                    "slice_index": [int(i) for i in sl["slice_index"]],
+                    "columns": cols,
+                    "values": sl[cols].to_numpy(dtype=float).tolist(),
+                }
         except InputError as exc:
             record = _error_record(
                 task, _stage_of(exc), type(exc).__name__, str(exc), cacheable=True
@@ -692,6 +704,7 @@ def plan_cases(
                     organ=str(organ_path) if clip and organ_path else None,
                     reference=reference,
                     standard_scale=scale,
+                    keep_slices=bool(embed_tag and deep is not None and deep.keep_slices),
                 )
             )
     return rows, tasks
@@ -1063,6 +1076,30 @@ def _write_frame(frame: Any, path: Path, provenance: dict[str, Any]) -> Path:
     pq.write_table(table.replace_schema_metadata(meta), tmp)
     os.replace(tmp, path)
     return path
+
+
+def _slice_frame(frame: Any, tasks: Sequence[CaseTask],
+                 records: dict[str, dict[str, Any]]) -> Any:
+    """Slice embeddings of the lesions in the feature table (``deep.keep_slices``): one row
+    per (patient, lesion, tag, ROI slice), the tag's embedding columns filled."""
+    import pandas as pd
+
+    kept = set(zip(frame["patient_id"].astype(str), frame["lesion_id"].astype(str),
+                   strict=True)) if len(frame) else set()
+    parts = []
+    for task in tasks:
+        sl = records[task.key].get("deep_slices")
+        if not sl or (task.patient_id, task.lesion_id) not in kept:
+            continue
+        part = pd.DataFrame(sl["values"], columns=sl["columns"], dtype=float)
+        part.insert(0, "slice_index", sl["slice_index"])
+        part.insert(0, "tag", task.tag)
+        part.insert(0, "lesion_id", task.lesion_id)
+        part.insert(0, "patient_id", task.patient_id)
+        parts.append(part)
+    if not parts:
+        return pd.DataFrame(columns=["patient_id", "lesion_id", "tag", "slice_index"])
+    return pd.concat(parts, ignore_index=True)
 
 
 def _assemble(
@@ -1607,6 +1644,8 @@ def _run_locked(
                 "fitted_on": scale.fitted_on,
             }
     out.mkdir(parents=True, exist_ok=True)
+    if study.settings.deep is not None and study.settings.deep.keep_slices:
+        _write_frame(_slice_frame(frame, tasks, records), out / DEEP_SLICES_FILE, provenance)
     features_path = _write_frame(frame, out / FEATURES_FILE, provenance)
     errors_path = _write_frame(err_frame, out / ERRORS_FILE, provenance)
     result = StudyResult(

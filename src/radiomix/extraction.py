@@ -56,10 +56,15 @@ class CaseResult:
         ``{column: value}``, columns ``<tag>.<filter>.<family>.<feature>[.<aggregation>]``.
     provenance : dict
         Settings, settings hash, software versions, input hashes, notes.
+    deep_slices : DataFrame or None
+        The slice embeddings behind the lesion's deep columns when the deep mode is
+        ``slices`` (one row per ROI slice: ``slice_index``, ``<tag>.deep.<model>_slices.fNNN``),
+        for slice-level analyses such as the leakage audit; ``None`` otherwise.
     """
 
     features: dict[str, float]
     provenance: dict[str, Any] = field(default_factory=dict)
+    deep_slices: Any = None
 
     def row(self, **ids: Any) -> dict[str, Any]:
         """One table row: the ids, then the features, then the settings hash and version."""
@@ -211,9 +216,9 @@ def extract(
     features = compute_features(processed.context, s, tag=tag)
     for filt in s.response_maps.filters:
         features.update(response_map_features(processed.context, s, filt, tag=tag))
-    deep_provenance = None
+    deep_provenance = deep_slices = None
     if deep is not None:
-        embedded, deep_provenance = _deep_columns(checked, deep, tag=tag)
+        embedded, deep_provenance, deep_slices = _deep_columns(checked, deep, tag=tag)
         features.update(embedded)
     log.info("%s: %d features", case_id or tag, len(features))
     inputs = {"image_sha256": file_hash(image), "mask_sha256": file_hash(mask)}
@@ -244,7 +249,7 @@ def extract(
         }
     if deep_provenance is not None:
         provenance["deep"] = deep_provenance
-    return CaseResult(features=features, provenance=provenance)
+    return CaseResult(features=features, provenance=provenance, deep_slices=deep_slices)
 
 
 def _prefix(case_id: str | None) -> str:
@@ -381,17 +386,20 @@ def _organ_array(
 
 def _deep_columns(
     checked: CheckedCase, deep: DeepSettings, *, tag: str
-) -> tuple[dict[str, float], dict[str, Any]]:
-    """Lesion-level deep-feature columns of a checked case and their provenance."""
+) -> tuple[dict[str, float], dict[str, Any], Any]:
+    """Lesion-level deep-feature columns of a checked case, their provenance, and the slice
+    rows they summarise (``None`` unless the mode is ``slices``)."""
     from radiomix.deep import DeepEmbedder, aggregate_slices, embed
 
     rows = embed(checked, embedder=DeepEmbedder(deep), tag=tag)
     provenance = dict(rows.attrs.get("radiomix.deep", {}))
+    slices = None
     if deep.mode == "slices":
+        slices = rows.reset_index(drop=True)
         rows = aggregate_slices(rows, by=[])
     prefix = f"{tag}.deep."
     columns = {c: float(rows.iloc[0][c]) for c in rows.columns if str(c).startswith(prefix)}
-    return columns, provenance
+    return columns, provenance, slices
 
 
 def response_map_features(

@@ -44,3 +44,44 @@ def test_deep_columns_join_the_lesion_rows(tmp_path):
     )
     again = run_study(study, tmp_path / "out")
     assert again.n_computed == 0  # resumed: deep features are part of the cached cases
+
+
+def test_keep_slices_writes_the_slice_embeddings_behind_the_lesion_mean(tmp_path):
+    rows = [lesion(p, tags=("pet",)) for p in SMALL[:2]]
+    study = write_study(
+        tmp_path,
+        rows,
+        tags=("pet",),
+        deep={"model": "resnet18", "mode": "slices", "weights": "random", "keep_slices": True},
+    )
+    result = run_study(study, tmp_path / "out")
+    assert result.ok
+    lesions = pd.read_parquet(result.features_path).set_index("patient_id")
+    slices = pd.read_parquet(tmp_path / "out" / "deep_slices.parquet")
+    assert list(slices.columns[:4]) == ["patient_id", "lesion_id", "tag", "slice_index"]
+    cols = [c for c in slices.columns if c.startswith("pet.deep.resnet18_slices.f")]
+    assert len(cols) == 512
+    for patient in SMALL[:2]:
+        mine = slices[slices["patient_id"] == patient]
+        # one row per ROI slice, each slice once, and the lesion row is their mean
+        assert len(mine) == lesions.loc[patient, "pet.deep.resnet18_slices.n_slices"] > 1
+        assert mine["slice_index"].is_unique
+        np.testing.assert_allclose(
+            mine[cols].mean().to_numpy(),
+            lesions.loc[patient, [f"{c}.mean" for c in cols]].to_numpy(float),
+            rtol=1e-12, atol=1e-12,
+        )
+
+
+def test_keep_slices_needs_the_slices_mode(tmp_path):
+    import pytest
+
+    from radiomix.errors import InputError
+
+    rows = [lesion(p, tags=("pet",)) for p in SMALL[:1]]
+    with pytest.raises(InputError, match="keep_slices needs mode: slices"):
+        study = write_study(
+            tmp_path, rows, tags=("pet",),
+            deep={"model": "resnet18", "mode": "2.5d", "weights": "random", "keep_slices": True},
+        )
+        run_study(study, tmp_path / "out")

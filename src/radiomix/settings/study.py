@@ -220,6 +220,10 @@ class DeepOptions:
         uses an untrained network instead, decided once when the study is loaded (the
         weights actually used are part of the case keys and of the provenance, where
         ``random_weights`` flags them, and the analysis report labels every deep arm).
+    keep_slices : bool
+        With ``mode: slices``, also write the slice embeddings, one row per ROI slice with
+        the patient and lesion ids, as ``deep_slices.parquet`` beside the feature table
+        (the input of a slice-level leakage audit). Default false.
     """
 
     model: DeepModel = "resnet18"
@@ -227,11 +231,17 @@ class DeepOptions:
     weights: str = "imagenet"
     tags: tuple[str, ...] | None = None
     fallback: str = "none"
+    keep_slices: bool = False
 
     def __post_init__(self) -> None:
         _check_choice("deep.model", self.model, ("resnet18", "resnet34", "resnet50"))
         _check_choice("deep.mode", self.mode, ("slices", "max_slice", "2.5d", "3d"))
         _check_choice("deep.fallback", self.fallback, ("none", "random"))
+        if not isinstance(self.keep_slices, bool):
+            _fail(f"deep.keep_slices must be true or false, got {self.keep_slices!r}")
+        if self.keep_slices and self.mode != "slices":
+            _fail(f"deep.keep_slices needs mode: slices (one embedding per ROI slice); the mode "
+                  f"is {self.mode!r}")
         if not isinstance(self.weights, str) or not self.weights:
             _fail(
                 "deep.weights must be 'imagenet', 'medicalnet', 'random' or a file path, "
