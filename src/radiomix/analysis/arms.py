@@ -97,7 +97,9 @@ class BuiltArm:
                 "untrained_deep": self.untrained_deep}
 
 
-def _match(columns: Sequence[str], patterns: Sequence[str]) -> list[str]:
+def match_columns(columns: Sequence[str], patterns: Sequence[str]) -> list[str]:
+    """Columns named in ``patterns`` (exact names, or fnmatch patterns with ``*?[``), in
+    table order."""
     exact = {p for p in patterns if not any(ch in p for ch in "*?[")}
     wild = [p for p in patterns if p not in exact]
     return [c for c in columns if c in exact or any(fnmatchcase(c, p) for p in wild)]
@@ -108,9 +110,9 @@ def arm_columns(arm: Arm, table: AnalysisTable) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     for b in arm.blocks:
         if b == "radiomic":
-            cols = _match(table.blocks["radiomic"], arm.radiomic)
+            cols = match_columns(table.blocks["radiomic"], arm.radiomic)
         elif b == "deep":
-            cols = _match(table.blocks["deep"], arm.deep)
+            cols = match_columns(table.blocks["deep"], arm.deep)
         elif b == "clinical":
             wanted = arm.clinical
             if wanted is not None:

@@ -676,6 +676,7 @@ def run_analysis(
     artefacts: dict[str, str] | None = None,
     save_models: bool = True,
     base_dir: str | Path | None = None,
+    slices: pd.DataFrame | None = None,
 ) -> dict[str, Any]:
     """Evaluate every arm of every outcome; write ``analysis.json``, ``predictions.csv`` and
     ``model.joblib`` into ``out_dir``.
@@ -699,6 +700,8 @@ def run_analysis(
     base_dir : path, optional
         Folder that relative paths of the arms (stability tables) start from (the study
         file's folder).
+    slices : DataFrame, optional
+        The slice-level table of ``spec.leakage_audit`` (required when it is declared).
 
     Returns
     -------
@@ -738,6 +741,14 @@ def run_analysis(
                 for k, a in val["arms"].items():
                     warnings_all.extend(f"{o.name} · {val['label']} · {doc['arms'][k]['label']}:"
                                         f" {w}" for w in a.get("warnings", []))
+        leakage = None
+        if spec.leakage_audit is not None:
+            if slices is None:
+                raise InputError(f"leakage_audit: the slice table {spec.leakage_audit.table} "
+                                 "was not given")
+            if progress is not None:
+                progress(AnalysisProgress("leakage audit", state["done"], total))
+            leakage = leakage_doc(spec, table, slices)
     if progress is not None:
         progress(AnalysisProgress("done", total, total))
     files = {"predictions": "predictions.csv", "analysis": "analysis.json"}
@@ -770,13 +781,103 @@ def run_analysis(
         "roles": table.roles,
         "errors": errors or [],
         "outcomes": outcome_docs,
-        "leakage": None,
+        "leakage": leakage,
         "artefacts": {**files, **(artefacts or {})},
     }
     doc = _py(doc)
     (out / "analysis.json").write_text(json.dumps(doc, indent=1, allow_nan=False,
                                                   ensure_ascii=False) + "\n", encoding="utf-8")
     return doc
+
+
+def leakage_doc(spec: AnalysisSettings, table: AnalysisTable,
+                slices: pd.DataFrame) -> dict[str, Any]:
+    """The slice-level leakage audit of ``spec.leakage_audit`` as the document's ``leakage``.
+
+    Each slice takes its patient's label (patients outside the analysis, or without a
+    label, are left out); the same model (standardisation, PCA, kNN or logistic regression)
+    is scored with naive slice-level splits and with patient-grouped splits by
+    :func:`radiomix.evaluate.audit.leakage_audit` (hold-out with ``validation.test_size``
+    and ``validation.outer_splits``-fold CV, each ``leakage_audit.repeats`` times).
+
+    Raises
+    ------
+    InputError
+        No ``patient_id`` column, no column matching the patterns, non-finite values, a
+        patient with two labels, or fewer than two classes among the slices.
+    """
+    from sklearn.decomposition import PCA
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.neighbors import KNeighborsClassifier
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from radiomix.analysis.arms import match_columns
+    from radiomix.evaluate.audit import NAIVE_LABEL, leakage_audit
+
+    la = spec.leakage_audit
+    assert la is not None
+    v = spec.validation
+    if "patient_id" not in slices.columns:
+        raise InputError(f"leakage_audit: {la.table} has no patient_id column")
+    cols = match_columns([str(c) for c in slices.columns], la.columns)
+    if not cols:
+        raise InputError(f"leakage_audit: no column of {la.table} matches {list(la.columns)}")
+    target = table.targets[la.outcome]
+    labels = pd.DataFrame({"patient_id": table.groups[target.keep].astype(str),
+                           "y": np.asarray(target.y)})
+    per = labels.groupby("patient_id")["y"].nunique()
+    if (per > 1).any():
+        raise InputError(f"leakage_audit: patients {list(per.index[per > 1])[:5]} carry both "
+                         f"labels of {la.outcome}; a slice cannot take its patient's label")
+    labels = labels.drop_duplicates("patient_id")
+    rows = slices.assign(patient_id=slices["patient_id"].astype(str)).merge(
+        labels, on="patient_id", how="inner")
+    X = rows[cols].to_numpy(dtype=float)
+    if not np.isfinite(X).all():
+        raise InputError(f"leakage_audit: {la.table} has missing or infinite values in "
+                         f"{int((~np.isfinite(X)).any(axis=0).sum())} feature column(s)")
+    y = rows["y"].to_numpy(dtype=int)
+    if np.unique(y).size < 2:
+        raise InputError(f"leakage_audit: the slices of the analysed patients hold one class "
+                         f"of {la.outcome} only")
+    steps: list[Any] = [StandardScaler()]
+    if la.pca is not None:
+        steps.append(PCA(n_components=min(la.pca, X.shape[1]), random_state=v.seed))
+    clf = (KNeighborsClassifier(n_neighbors=la.n_neighbors) if la.model == "knn"
+           else LogisticRegression(max_iter=5000))
+    model_text = (("standardisation, " + (f"PCA to {la.pca} components, " if la.pca else ""))
+                  + (f"kNN (k = {la.n_neighbors})" if la.model == "knn"
+                     else "L2 logistic regression"))
+    res = leakage_audit(make_pipeline(*steps, clf), X, y, groups=rows["patient_id"].to_numpy(),
+                        test_size=v.test_size, n_splits=v.outer_splits, n_repeats=la.repeats,
+                        n_bootstrap=v.bootstrap, random_state=v.seed)
+    schemes = []
+    for scheme, part in res.table.groupby("scheme", sort=False):
+        sides = {}
+        for r in part.to_dict("records"):
+            sides["naive" if r["leaky"] else "grouped"] = {
+                "label": r["split"],
+                "roc_auc": _interval(r["roc_auc"], r["roc_auc_ci_low"], r["roc_auc_ci_high"]),
+                "accuracy": _py(r["accuracy"]),
+                "test_rows_with_patient_in_train": _py(r["test_rows_with_patient_in_train"])}
+        inf = res.inflation[res.inflation["scheme"] == scheme].iloc[0]
+        schemes.append({"scheme": str(scheme), **sides,
+                        "inflation": {"roc_auc": _py(inf["roc_auc_inflation"]),
+                                      "accuracy": _py(inf["accuracy_inflation"])}})
+    n_pat = int(rows["patient_id"].nunique())
+    return {
+        "description": (f"{len(rows)} slices of {n_pat} patients from {Path(la.table).name} "
+                        f"({len(cols)} columns), each slice labelled with its patient's "
+                        f"{la.outcome}; the same model scored with splits by slice and by "
+                        "patient."),
+        "interpretation": (f"Rows marked '{NAIVE_LABEL}' put slices of one patient on both "
+                           "sides of the split: the model recognises the patient, not the "
+                           "outcome. Only the patient-grouped rows estimate performance on "
+                           "new patients."),
+        "model": model_text, "n_rows": len(rows), "n_patients": n_pat,
+        "schemes": schemes,
+    }
 
 
 def _outcome_doc(o: Any, target: Target, table: AnalysisTable, arms: list[BuiltArm],

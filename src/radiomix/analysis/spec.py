@@ -399,18 +399,41 @@ class LeakageAudit:
     Parameters
     ----------
     table : str
-        Slice-level table (one row per slice, carrying the group column), relative to the
-        study file or the analysis folder's ``features/``.
-    columns : tuple of str
-        Feature column patterns (default every deep column).
+        Slice-level table (one row per slice, carrying ``patient_id``): a path relative to
+        the study file, or the name of a table the cohort runner wrote beside the features
+        (``deep_slices.parquet``, written with ``deep: {mode: slices, keep_slices: true}``).
     outcome : str
-        Binary outcome (name in ``outcomes``).
+        Binary outcome (name in ``outcomes``); each slice takes its patient's label.
+    columns : tuple of str
+        Feature column patterns (fnmatch; default every deep-embedding column).
+    model : {"knn", "logistic"}
+        The model fitted on both sides: k-nearest neighbours (``n_neighbors``) or an L2
+        logistic regression, after standardisation and a PCA to ``pca`` components.
+    pca : int or None
+        Components of the PCA (``None``: none).
+    n_neighbors : int
+    repeats : int
+        Repeats of the hold-out and of the cross-validation (the splits of
+        ``validation``: ``test_size`` and ``outer_splits``).
     """
 
     table: str
     outcome: str
-    columns: tuple[str, ...] = ("deep",)
+    columns: tuple[str, ...] = ("*.deep.*",)
+    model: str = "knn"
+    pca: int | None = 10
+    n_neighbors: int = 5
     repeats: int = 3
+
+    def __post_init__(self) -> None:
+        _choice("leakage_audit.model", self.model, ("knn", "logistic"))
+        for name in ("n_neighbors", "repeats"):
+            v = getattr(self, name)
+            if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+                _fail(f"leakage_audit.{name} must be a positive integer, got {v!r}")
+        if self.pca is not None and (not isinstance(self.pca, int) or isinstance(self.pca, bool)
+                                     or self.pca < 1):
+            _fail(f"leakage_audit.pca must be a positive integer or null, got {self.pca!r}")
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -480,6 +503,10 @@ class AnalysisSettings:
                       "outcome column can never be a model input")
         if self.leakage_audit is not None:
             _choice("leakage_audit.outcome", self.leakage_audit.outcome, tuple(names))
+            if next(o for o in self.outcomes
+                    if o.name == self.leakage_audit.outcome).kind != "binary":
+                _fail("leakage_audit.outcome must be a binary outcome (the audit compares "
+                      "AUCs)")
 
     @property
     def outcome_columns(self) -> tuple[str, ...]:

@@ -67,6 +67,18 @@ def _deep_flag(prov: dict[str, Any]) -> bool:
     return False
 
 
+def _slice_table(name: str, study_dir: Path, features_dir: Path) -> Path:
+    """The leakage audit's slice table: relative to the study file, else beside the
+    feature table (where ``deep.keep_slices`` writes ``deep_slices.parquet``)."""
+    for path in (study_dir / name, features_dir / name):  # an absolute name stays itself
+        if path.is_file():
+            return path
+    raise InputError(
+        f"leakage_audit.table {name!r} is neither beside the study file nor beside the "
+        f"features ({features_dir.name}/); write it with deep: {{mode: slices, keep_slices: "
+        "true}} or give its path")
+
+
 def analyse_study(
     study_path: str | os.PathLike[str],
     out_dir: str | os.PathLike[str],
@@ -179,13 +191,18 @@ def analyse_study(
         "versions": package_versions(),
     }
 
+    slices = None
+    if spec.leakage_audit is not None:
+        slices = read_any(_slice_table(spec.leakage_audit.table, study.path.parent,
+                                       features_path.parent))
+
     def relay(p: AnalysisProgress) -> None:
         notify(StudyProgress("analysis", p.message, p.done, p.total))
 
     run_analysis(spec, table, out, progress=relay, banners=banners, study=study_doc,
                  flow=flow, errors=err_docs, untrained_deep=untrained,
                  artefacts={"features": os.path.relpath(features_path, out)},
-                 base_dir=study.path.parent)
+                 base_dir=study.path.parent, slices=slices)
     if report:
         notify(StudyProgress("report", "writing the report"))
         from radiomix.report import write_report

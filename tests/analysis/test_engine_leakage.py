@@ -1,0 +1,95 @@
+"""The engine's slice-level leakage audit: slices that carry their patient's identity (and
+nothing about the outcome) score high only when one patient sits on both sides."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from _synthetic import cohort
+
+from radiomix.analysis.data import build_table
+from radiomix.analysis.engine import leakage_doc, run_analysis
+from radiomix.analysis.spec import analysis_from_dict
+from radiomix.errors import InputError, SettingsError
+
+FAST = {"outer_splits": 3, "inner_splits": 2, "repeats": 1, "bootstrap": 100}
+
+
+def _spec(**audit):
+    return analysis_from_dict({
+        "outcomes": [{"name": "y", "kind": "binary", "column": "outcome", "positive": "mets"}],
+        "roles": {"group": "patient_id", "lesion": "lesion_id", "covariates": ["age"]},
+        "arms": [{"name": "radiomics", "blocks": ["radiomic"], "model": "logistic"}],
+        "baselines": [],
+        "validation": dict(FAST),
+        "leakage_audit": {"table": "deep_slices.parquet", "outcome": "y", **audit},
+    })
+
+
+def _slices(patients, *, per=12, dim=16, seed=1):
+    """Each patient's slices scatter tightly around a patient-specific point: the identity
+    is learnable, the outcome is not (labels are assigned independently of the points)."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for p in patients:
+        centre = rng.normal(scale=3.0, size=dim)
+        for k in range(per):
+            rows.append({"patient_id": p, "lesion_id": "1", "tag": "ct", "slice_index": k,
+                         **{f"ct.deep.resnet18_slices.f{j:03d}": v
+                            for j, v in enumerate(centre + rng.normal(scale=0.3, size=dim))}})
+    return pd.DataFrame(rows)
+
+
+def test_naive_slice_splits_inflate_and_grouped_ones_do_not():
+    feats, clin = cohort(40)
+    spec = _spec()
+    table = build_table(feats, spec, clinical=clin)
+    slices = _slices(feats["patient_id"])
+    doc = leakage_doc(spec, table, slices)
+    assert doc["n_rows"] == 480 and doc["n_patients"] == 40
+    assert [s["scheme"] for s in doc["schemes"]] == ["hold-out 70%/30% x3", "3-fold CV x3"]
+    for s in doc["schemes"]:
+        naive, grouped = s["naive"], s["grouped"]
+        assert "LEAKY" in naive["label"] and "LEAKY" not in grouped["label"]
+        assert naive["roc_auc"]["estimate"] > 0.9          # the patient is recognised
+        assert naive["test_rows_with_patient_in_train"] > 0.9
+        assert grouped["test_rows_with_patient_in_train"] == 0.0
+        g = grouped["roc_auc"]
+        assert g["ci_low"] < 0.5 < g["ci_high"]            # nothing about the outcome
+        assert s["inflation"]["roc_auc"] == pytest.approx(
+            naive["roc_auc"]["estimate"] - g["estimate"])
+
+
+def test_the_audit_lands_in_the_document(tmp_path):
+    feats, clin = cohort(30)
+    spec = _spec(model="logistic", pca=None)
+    table = build_table(feats, spec, clinical=clin)
+    doc = run_analysis(spec, table, tmp_path, save_models=False,
+                       slices=_slices(feats["patient_id"], per=5))
+    leak = doc["leakage"]
+    assert leak["n_rows"] == 150 and "logistic" in leak["model"]
+    assert len(leak["schemes"]) == 2
+
+
+def test_slices_of_unanalysed_patients_are_left_out_and_bad_tables_refused():
+    feats, clin = cohort(30)
+    spec = _spec()
+    table = build_table(feats, spec, clinical=clin)
+    extra = _slices(list(feats["patient_id"]) + ["STRANGER"], per=4)
+    assert leakage_doc(spec, table, extra)["n_patients"] == 30
+    with pytest.raises(InputError, match="no column"):
+        leakage_doc(spec, table, extra.rename(columns=lambda c: c.replace("deep", "x")))
+    bad = extra.copy()
+    bad.iloc[3, 5] = np.inf
+    with pytest.raises(InputError, match="infinite"):
+        leakage_doc(spec, table, bad)
+    with pytest.raises(InputError, match="patient_id"):
+        leakage_doc(spec, table, extra.drop(columns="patient_id"))
+
+
+def test_the_audit_needs_a_binary_outcome_and_a_known_model():
+    with pytest.raises(SettingsError, match="model"):
+        _spec(model="forest")
+    with pytest.raises(SettingsError, match="pca"):
+        _spec(pca=0)
