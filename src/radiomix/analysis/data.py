@@ -328,8 +328,10 @@ def _encode_covariate(raw: pd.DataFrame, cov: Covariate, group: str) -> pd.DataF
                 f"covariate {cov.name!r}, {_row_name(raw, group, i)}: {text.iloc[i]!r} is not "
                 f"one of its ordinal levels {levels}; add it to levels or mark it missing"
             )
-        return pd.DataFrame({cov.name: text.map({v: float(k) for k, v in enumerate(levels)})},
-                            index=raw.index)
+        out = pd.DataFrame({cov.name: text.map({v: float(k) for k, v in enumerate(levels)})},
+                           index=raw.index)
+        out.attrs["levels"] = levels
+        return out
     levels = list(cov.levels) if cov.levels else seen
     bad = [v for v in seen if v not in levels]
     if bad:
@@ -337,7 +339,9 @@ def _encode_covariate(raw: pd.DataFrame, cov: Covariate, group: str) -> pd.DataF
                          f"levels {levels}")
     parts = {f"{cov.name}={v}": (text == v).astype(float).where(text.notna(), np.nan)
              for v in (levels[1:] if len(levels) > 1 else levels)}
-    return pd.DataFrame(parts, index=raw.index)
+    out = pd.DataFrame(parts, index=raw.index)
+    out.attrs["levels"] = levels  # the first is the reference level
+    return out
 
 
 def _feature_columns(raw: pd.DataFrame, reserved: set[str]) -> tuple[list[str], list[str]]:
@@ -443,8 +447,10 @@ def build_table(
         parts[c] = to_numeric(raw, c, group)
     sources: dict[str, str] = {}
     clin_cols: list[str] = []
+    levels_used: dict[str, list[str] | None] = {}
     for cov in roles.covariates:
         enc = _encode_covariate(raw, cov, group)
+        levels_used[cov.name] = enc.attrs.get("levels")
         for c in enc.columns:
             parts[str(c)] = enc[c]
             sources[str(c)] = cov.name
@@ -471,8 +477,8 @@ def build_table(
         "group": group, "lesion": roles.lesion if roles.lesion in raw.columns else None,
         "centre": roles.centre, "outcome_columns": sorted(outcome_cols),
         "derived": sorted(derived), "excluded": list(roles.excluded),
-        "covariates": [{"name": c.name, "kind": c.kind,
-                        "levels": list(c.levels) if c.levels else None}
+        # levels in coding order (declared, else as found; categorical: reference first)
+        "covariates": [{"name": c.name, "kind": c.kind, "levels": levels_used.get(c.name)}
                        for c in roles.covariates],
         "unused": unused,
     }

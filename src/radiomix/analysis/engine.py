@@ -762,6 +762,7 @@ def run_analysis(
             if odoc["kind"] == "binary":
                 odoc["top_features"] = _top_features(odoc, final.get(odoc["name"], {}),
                                                      table, spec)
+                odoc["nomogram"] = nomogram_doc(odoc, final.get(odoc["name"], {}), table)
     doc = {
         "schema": SCHEMA,
         "title": spec.title or "Analysis of " + ", ".join(o.title for o in spec.outcomes),
@@ -1009,6 +1010,82 @@ def _top_features(odoc: dict[str, Any], final: dict[str, Any], table: AnalysisTa
         "when lower values do) with a patient-bootstrap interval on all patients (descriptive, "
         "not validated), and its Spearman correlation with tumour volume. Which features are "
         "kept varies between folds: a description of one model, not a discovery.")}
+
+
+def nomogram_doc(odoc: dict[str, Any], final: dict[str, Any],
+                 table: AnalysisTable) -> dict[str, Any] | None:
+    """The document's ``nomogram`` entry: the final logistic nomogram of the first arm with
+    ``model: nomogram`` (refitted on the training patients), in the units a clinician
+    enters: numeric covariates over their training range, categorical and ordinal ones by
+    their level names (one term per covariate, its reference level at 0), and the
+    rad-score with every one of its terms (standardised coefficients with the mean and SD
+    of each feature) so the chart can be applied to a new patient.
+
+    Returns None when no such arm was fitted.
+    """
+    key = next((k for k in odoc["arm_order"] if odoc["arms"][k]["model"] == "nomogram"
+                and k in final), None)
+    if key is None:
+        return None
+    est = final[key]["model"]
+    est = getattr(est, "best_estimator_", est)
+    nomo = est.steps[-1][1] if hasattr(est, "steps") else est
+    if not hasattr(nomo, "coef_raw_"):
+        return None
+    covs = {c["name"]: c for c in table.roles.get("covariates", [])}
+    terms: list[dict[str, Any]] = []
+    by_cov: dict[str, dict[str, Any]] = {}
+    for j, term in enumerate(nomo.terms_):
+        coef, lo, hi = (float(nomo.coef_raw_[j]), float(nomo.term_min_[j]),
+                        float(nomo.term_max_[j]))
+        if term == "radscore":
+            terms.append({"term": "radscore", "label": "rad-score", "kind": "numeric",
+                          "coef": coef, "range": [lo, hi], "unit": None, "levels": None})
+            continue
+        source = table.sources.get(term, term)
+        cov = covs.get(source, {})
+        levels = cov.get("levels")
+        if cov.get("kind") == "ordinal" and levels:
+            terms.append({"term": term, "label": source, "kind": "categorical", "coef": None,
+                          "range": None, "unit": None,
+                          "levels": [{"level": str(lv), "coef": coef * k}
+                                     for k, lv in enumerate(levels)]})
+        elif cov.get("kind") == "categorical" and levels:
+            entry = by_cov.get(source)
+            if entry is None:
+                entry = {"term": source, "label": source, "kind": "categorical", "coef": None,
+                         "range": None, "unit": None,
+                         "levels": [{"level": str(lv), "coef": 0.0} for lv in levels]}
+                by_cov[source] = entry
+                terms.append(entry)
+            level = term.split("=", 1)[1] if "=" in term else term
+            for lv in entry["levels"]:
+                if lv["level"] == level:
+                    lv["coef"] = coef
+        else:
+            terms.append({"term": term, "label": source, "kind": "numeric", "coef": coef,
+                          "range": [lo, hi], "unit": None, "levels": None})
+    radscore = None
+    rs = getattr(nomo, "radscore_", None)
+    if rs is not None and hasattr(rs, "coef_"):
+        cols = list(nomo.radiomic_columns_)
+        radscore = {"intercept": float(rs.intercept_), "terms": [
+            {"column": c, "coef": float(rs.coef_[i]), "mean": float(rs.mean_[i]),
+             "sd": float(rs.scale_[i])}
+            for i, c in enumerate(cols) if rs.coef_[i] != 0]}
+    outcome = odoc.get("label") or odoc["name"]
+    return {
+        "arm": key, "link": "logit", "intercept": float(nomo.intercept_raw_),
+        "risk_label": f"predicted probability of {outcome} ({odoc.get('positive', '1')})",
+        "terms": terms, "radscore": radscore,
+        "description": (
+            f"Logistic nomogram of the arm '{odoc['arms'][key]['label']}' refitted on the "
+            "training patients (its validated performance is in the tables above, not on "
+            "these patients). Each covariate's points are read on its axis (categorical and "
+            "ordinal covariates by level, the reference level at 0 points), summed, and the "
+            "total is read on the probability axis. The rad-score is intercept + sum of "
+            "coef x (value - mean) / SD over the terms listed."),
+    }
 
 
 def _final_coefficients(outcome_docs: list[dict[str, Any]],
