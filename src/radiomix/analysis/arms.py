@@ -149,6 +149,25 @@ def smallest_training_fold(n_patients: int, spec: AnalysisSettings) -> int:
     return max(1, outer_train - int(np.ceil(outer_train / v.inner_splits)))
 
 
+def batch_column(arm: Arm) -> str:
+    """Column of the table's ``X`` that the arm's ComBat step reads as the batch."""
+    return f"__batch__.{arm.harmonise_batch}" if arm.harmonise_batch else BATCH_COLUMN
+
+
+def _add_batch(arm: Arm, table: AnalysisTable) -> None:
+    """Put the arm's ``harmonise_batch`` column into ``table.X`` as codes (read by the
+    ComBat step only; a missing value is a batch of its own, as for the centre)."""
+    col = arm.harmonise_batch
+    if col is None or batch_column(arm) in table.X.columns:
+        return
+    if col not in table.raw.columns:
+        raise SettingsError(f"arm {arm.name}: harmonise_batch column {col!r} is not in the "
+                            "table (manifest or clinical table)")
+    text = table.raw[col].astype("string").str.strip().fillna("(missing)")
+    codes = {c: float(i) for i, c in enumerate(sorted(text.unique()))}
+    table.X[batch_column(arm)] = text.map(codes).to_numpy(dtype=float)
+
+
 def _prefix(arm: Arm, base_dir: Path | None) -> list[tuple[str, Any]]:
     """Steps before the fuser: stability filter, then ComBat (DataFrame in, DataFrame out)."""
     steps: list[tuple[str, Any]] = []
@@ -165,7 +184,7 @@ def _prefix(arm: Arm, base_dir: Path | None) -> list[tuple[str, Any]]:
     if arm.harmonise:
         from radiomix.model.harmonise import ComBatHarmoniser
 
-        steps.append(("combat", ComBatHarmoniser(batch=BATCH_COLUMN)))
+        steps.append(("combat", ComBatHarmoniser(batch=batch_column(arm))))
     return steps
 
 
@@ -262,12 +281,13 @@ def build_arm(arm: Arm, table: AnalysisTable, outcome: Outcome, *, seed: int, n_
     empty = [b for b, c in cols.items() if not c]
     if empty:
         return None
+    _add_batch(arm, table)
     est, grid = (_classifier if outcome.kind == "binary" else _survival)(arm, cols, seed,
                                                                           base_dir)
     grid = _clip_grid(grid, n_fit) if arm.tune else {}
     columns = [c for b in arm.blocks for c in cols[b]]
     if arm.harmonise:
-        columns.append(BATCH_COLUMN)  # read by the ComBat step only, dropped before the model
+        columns.append(batch_column(arm))  # read by the ComBat step only, never by a model
     sel = ", ".join(SELECTOR_TEXT[s] for s in arm.selector) or None
     desc = " + ".join(f"{b} ({len(cols[b])} columns)" for b in arm.blocks)
     if "deep" in cols and arm.deep_pca:
@@ -280,7 +300,8 @@ def build_arm(arm: Arm, table: AnalysisTable, outcome: Outcome, *, seed: int, n_
         desc = (f"radiomic features with ICC lower bound ≥ {arm.stability_threshold:g} "
                 f"({Path(arm.stability).name}); ") + desc
     if arm.harmonise:
-        desc += "; ComBat by centre fitted on the training folds"
+        desc += (f"; ComBat by {arm.harmonise_batch or 'centre'} fitted on the training "
+                 "folds")
     desc += f" → {MODEL_TEXT.get(arm.model, arm.model)}"
     return BuiltArm(key=arm.name, label=arm.label or arm.name.replace("_", " "),
                     description=desc, kind=kind, outcome_kind=outcome.kind,

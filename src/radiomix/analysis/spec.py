@@ -273,7 +273,12 @@ class Arm:
     harmonise : bool
         ComBat harmonisation of the radiomic and deep columns by the declared centre
         (``roles.centre``), fitted on each training fold only and applied to its test rows
-        (:class:`radiomix.model.harmonise.ComBatHarmoniser`).
+        (:class:`radiomix.model.harmonise.ComBatHarmoniser`). A training fold with a single
+        batch makes the arm not estimable, with ComBat's message.
+    harmonise_batch : str, optional
+        A column of the table whose values are ComBat's batches instead of the centre (a
+        scanner or reconstruction column that varies within the training centres). It is
+        read by the ComBat step only and never reaches a model.
     """
 
     name: str
@@ -290,6 +295,7 @@ class Arm:
     stability: str | None = None
     stability_threshold: float = 0.75
     harmonise: bool = False
+    harmonise_batch: str | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.stability_threshold, float) or not \
@@ -297,6 +303,10 @@ class Arm:
             _fail(f"arm {self.name}: stability_threshold must be an ICC bound in [-1, 1]")
         if not isinstance(self.harmonise, bool):
             _fail(f"arm {self.name}: harmonise must be true or false")
+        if self.harmonise_batch is not None and (
+                not isinstance(self.harmonise_batch, str) or not self.harmonise_batch
+                or not self.harmonise):
+            _fail(f"arm {self.name}: harmonise_batch must name a column, with harmonise: true")
         if not isinstance(self.name, str) or not _NAME.match(self.name):
             _fail(f"arm name {self.name!r} must be an identifier (letters, digits, _, +, -)")
         _names(f"arm {self.name}: blocks", self.blocks)
@@ -491,9 +501,12 @@ class AnalysisSettings:
         for a in self.arms:
             for o in a.outcomes or ():
                 _choice(f"arm {a.name}: outcomes", o, tuple(names))
-            if a.harmonise and not self.roles.centre:
+            if a.harmonise and not (a.harmonise_batch or self.roles.centre):
                 _fail(f"arm {a.name}: harmonise needs the centre column declared "
-                      "(roles.centre)")
+                      "(roles.centre) or a harmonise_batch column")
+            if a.harmonise_batch in {*self.outcome_columns, *self.roles.derived}:
+                _fail(f"arm {a.name}: harmonise_batch {a.harmonise_batch!r} is an outcome or "
+                      "derived column")
         roles = self.roles
         used = {c.name for c in roles.covariates}
         for o in self.outcomes:

@@ -1,0 +1,102 @@
+"""ComBat in an arm: a batch column other than the centre (``harmonise_batch``), and a
+training set with a single batch, which must say so instead of harmonising nothing.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from _synthetic import cohort
+
+from radiomix.analysis.data import build_table
+from radiomix.analysis.engine import run_analysis
+from radiomix.analysis.spec import analysis_from_dict
+from radiomix.errors import SettingsError
+
+FAST = {"outer_splits": 3, "inner_splits": 2, "repeats": 1, "bootstrap": 50}
+
+
+def _spec(arms, **validation):
+    return analysis_from_dict({
+        "outcomes": [{"name": "y", "kind": "binary", "column": "outcome", "positive": "mets"}],
+        "roles": {"group": "patient_id", "lesion": "lesion_id", "centre": "centre",
+                  "covariates": ["age"],
+                  "derived": ["outcome_text", "days_to_outcome", "status", "fu_days"]},
+        "arms": arms, "baselines": ["prevalence"],
+        "validation": {**FAST, **validation},
+    })
+
+
+def _two_centres_with_scanners(n: int = 48):
+    feats, clin = cohort(n, centres=("A", "A", "B"))
+    feats["scanner"] = np.where(np.arange(n) % 2 == 0, "s1", "s2")  # in both centres
+    rad = [c for c in feats.columns if c.startswith("ct.original.stat.")]
+    s2 = feats["scanner"] == "s2"
+    feats.loc[s2, rad] = feats.loc[s2, rad] * 3.0 + 5.0  # a planted scanner effect
+    return feats, clin, rad
+
+
+def test_combat_by_a_batch_column_that_varies_within_the_training_centre(tmp_path):
+    feats, clin, _ = _two_centres_with_scanners()
+    arms = [{"name": "plain", "blocks": ["radiomic"], "radiomic": ["*.stat.*"],
+             "model": "logistic"},
+            {"name": "combat", "blocks": ["radiomic"], "radiomic": ["*.stat.*"],
+             "model": "logistic", "harmonise": True, "harmonise_batch": "scanner"}]
+    spec = _spec(arms, schemes=["training_internal_external"], test_centres=["B"])
+    table = build_table(feats, spec, clinical=clin)
+    doc = run_analysis(spec, table, tmp_path / "o", save_models=True)
+    o = doc["outcomes"][0]
+    assert "ComBat by scanner" in o["arms"]["combat"]["description"]
+    assert o["arms"]["combat"]["columns"][-1] == "__batch__.scanner"
+    for v in o["validation"]:
+        assert "roc_auc" in v["arms"]["combat"]["metrics"], v["scheme"]
+    import joblib
+
+    fitted = joblib.load(tmp_path / "o" / "model.joblib")["models"]["y"]["combat"]["model"]
+    pipe = getattr(fitted, "best_estimator_", fitted)
+    combat = pipe.named_steps["combat"]
+    assert combat.batch == "__batch__.scanner"
+    assert len(combat.batches_) == 2  # both scanners were in the training centre
+    assert "__batch__.scanner" not in list(pipe.named_steps["fuse"].get_feature_names_out())
+    preds = pd.read_csv(tmp_path / "o" / "predictions.csv")
+    a = preds[preds["arm"] == "plain"].sort_values(["scheme", "row"])["proba"].to_numpy()
+    b = preds[preds["arm"] == "combat"].sort_values(["scheme", "row"])["proba"].to_numpy()
+    assert not np.allclose(a, b)
+
+
+def test_combat_with_one_training_centre_is_reported_not_silent(tmp_path):
+    # harmonise by the centre under training/internal/external: the training rows hold one
+    # centre only, so ComBat can learn nothing; the arm must be reported as not estimable
+    feats, clin, _ = _two_centres_with_scanners()
+    arms = [{"name": "plain", "blocks": ["radiomic"], "radiomic": ["*.stat.*"],
+             "model": "logistic"},
+            {"name": "combat", "blocks": ["radiomic"], "radiomic": ["*.stat.*"],
+             "model": "logistic", "harmonise": True}]
+    spec = _spec(arms, schemes=["training_internal_external"], test_centres=["B"])
+    table = build_table(feats, spec, clinical=clin)
+    doc = run_analysis(spec, table, tmp_path / "o")
+    o = doc["outcomes"][0]
+    text = repr({v["scheme"]: v["arms"].get("combat") for v in o["validation"]})
+    assert "ComBat needs at least two centres" in text
+    for v in o["validation"]:
+        assert "roc_auc" not in (v["arms"].get("combat") or {}).get("metrics", {}) or all(
+            m.get("estimate") is None for m in v["arms"]["combat"]["metrics"].values())
+        assert v["arms"]["plain"]["metrics"]["roc_auc"]["estimate"] is not None
+
+
+def test_harmonise_batch_errors():
+    arm = {"name": "c", "blocks": ["radiomic"], "model": "logistic"}
+    with pytest.raises(SettingsError, match="harmonise_batch must name a column"):
+        _spec([{**arm, "harmonise_batch": "scanner"}])  # without harmonise: true
+    with pytest.raises(SettingsError, match="outcome or derived"):
+        _spec([{**arm, "harmonise": True, "harmonise_batch": "outcome"}])
+
+
+def test_a_missing_batch_column_is_named(tmp_path):
+    feats, clin, _ = _two_centres_with_scanners()
+    spec = _spec([{"name": "c", "blocks": ["radiomic"], "model": "logistic",
+                   "harmonise": True, "harmonise_batch": "scaner"}])
+    table = build_table(feats, spec, clinical=clin)
+    with pytest.raises(SettingsError, match="'scaner' is not in the table"):
+        run_analysis(spec, table, tmp_path / "o")
