@@ -7,11 +7,7 @@ for the progress bar (rich draws it only on a terminal).
 
 from __future__ import annotations
 
-import os
-import select
 import shutil
-import subprocess
-import sys
 from importlib.metadata import version
 from pathlib import Path
 
@@ -22,11 +18,11 @@ from typer.testing import CliRunner
 
 import radiomix
 from _data import require_data
+from _pty import RADIOMIX, run_in_pty
 from radiomix.cli import app
 from radiomix.table import read_provenance
 
 runner = CliRunner()
-RADIOMIX = Path(sys.executable).with_name("radiomix")
 
 
 @pytest.fixture
@@ -113,42 +109,17 @@ def test_extract_many_usage_errors_exit_2(cases_dir, csv, extra, match):
     assert not (cases_dir / "o").exists()
 
 
-def _run_in_pty(args: list[str], cwd: Path) -> tuple[int, str]:
-    """Run a command with a pseudo-terminal as stdout and stderr; return (rc, output)."""
-    import pty
-
-    master, slave = pty.openpty()
-    env = {**os.environ, "TERM": "xterm", "COLUMNS": "120"}
-    proc = subprocess.Popen(args, stdin=slave, stdout=slave, stderr=slave, cwd=cwd, env=env)
-    os.close(slave)
-    chunks = []
-    while True:
-        ready, _, _ = select.select([master], [], [], 0.5)
-        if ready:
-            try:
-                data = os.read(master, 65536)
-            except OSError:  # the child closed the terminal
-                break
-            if not data:
-                break
-            chunks.append(data)
-        elif proc.poll() is not None:
-            break
-    os.close(master)
-    return proc.wait(timeout=120), b"".join(chunks).decode(errors="replace")
-
-
 @pytest.mark.slow  # two interpreter starts: ~10 s idle, 40 s on the shared 2-core machine
 @pytest.mark.skipif(not RADIOMIX.exists(), reason="the radiomix script is not installed")
 def test_progress_bar_on_a_terminal_and_none_with_quiet(cases_dir):
     cases = _csv(cases_dir, "image,mask\nimage.nii.gz,mask.nii.gz\n")
     cmd = [str(RADIOMIX), "extract-many", str(cases), "--out", "o", "--preset", "ibsi-digital"]
-    rc, shown = _run_in_pty(cmd, cases_dir)
+    rc, shown = run_in_pty(cmd, cases_dir)
     assert rc == 0, shown
     assert "extracting" in shown
     assert "ETA" in shown
     assert "━" in shown  # the bar itself
-    rc, quiet = _run_in_pty([*cmd, "--quiet"], cases_dir)
+    rc, quiet = run_in_pty([*cmd, "--quiet"], cases_dir)
     assert rc == 0, quiet
     assert "extracting" not in quiet
     assert "ETA" not in quiet

@@ -20,6 +20,7 @@ from rich.logging import RichHandler
 from rich.table import Table
 from rich.text import Text
 
+from radiomix.cli_progress import WarnOnce
 from radiomix.errors import (
     InputError,
     InternalError,
@@ -73,10 +74,12 @@ def _main(
         ),
     ] = False,
 ) -> None:
+    handler = RichHandler(console=console, show_path=False)
+    handler.addFilter(WarnOnce())
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING,
         format="%(message)s",
-        handlers=[RichHandler(console=console, show_path=False)],
+        handlers=[handler],
         force=True,
     )
 
@@ -304,19 +307,28 @@ def ibsi_check(
             "within 1 % of the reference map's range).",
         ),
     ] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress bar (the results still print).")
+    ] = False,
 ) -> None:
     """Check every IBSI 1 reference value (digital phantom, configurations A–E), or with
     --ibsi2 every IBSI 2 phase-1 reference response map."""
+    from radiomix.cli_progress import ProgressDisplay, check_callback
     from radiomix.ibsi import DATASETS, check
 
     if ibsi2:
         if dataset:
             console.print("[red]error[/red]: --dataset picks IBSI 1 data sets; drop it: --ibsi2")
             raise typer.Exit(EXIT_USAGE)
-        _ibsi2_check(json_out)
+        _ibsi2_check(json_out, quiet=quiet)
     sources = ["nifti", "dicom"] if source is Source.both else [source.value]
     try:
-        result = check(datasets=dataset or list(DATASETS), sources=sources)
+        with ProgressDisplay(console, quiet=quiet) as shown:
+            result = check(
+                datasets=dataset or list(DATASETS),
+                sources=sources,
+                progress=check_callback(shown),
+            )
     except RadiomixError as exc:
         raise _fail(exc) from None
     if json_out:
@@ -341,12 +353,14 @@ def ibsi_check(
     raise typer.Exit(EXIT_OK if result["matched"] == result["total"] else EXIT_CASE_ERROR)
 
 
-def _ibsi2_check(json_out: bool) -> None:
+def _ibsi2_check(json_out: bool, *, quiet: bool) -> None:
     """``ibsi-check --ibsi2``: one line per IBSI 2 phase-1 test with its tolerance."""
+    from radiomix.cli_progress import ProgressDisplay, check_callback
     from radiomix.ibsi import check_ibsi2
 
     try:
-        result = check_ibsi2()
+        with ProgressDisplay(console, quiet=quiet) as shown:
+            result = check_ibsi2(progress=check_callback(shown))
     except RadiomixError as exc:
         raise _fail(exc) from None
     if json_out:

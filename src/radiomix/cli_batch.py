@@ -15,15 +15,13 @@ from __future__ import annotations
 import logging
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
 
+from radiomix.cli_progress import ProgressDisplay, batch_callback
 from radiomix.errors import RadiomixError
-
-if TYPE_CHECKING:
-    from radiomix.api import BatchProgress
 
 EXIT_OK, EXIT_CASE_ERROR, EXIT_USAGE = 0, 1, 2
 MAX_ERRORS_SHOWN = 10
@@ -33,60 +31,6 @@ class TableFormat(StrEnum):
     parquet = "parquet"
     csv = "csv"
     json = "json"
-
-
-class _Bar:
-    """Progress of the cases: a rich bar with ETA on a terminal, one line per case
-    otherwise, nothing with ``--quiet``."""
-
-    def __init__(self, console: Console, *, quiet: bool) -> None:
-        self.console = console
-        self.quiet = quiet
-        self.bar: Any = None
-        self.task: Any = None
-
-    def __call__(self, p: BatchProgress) -> None:
-        if self.quiet:
-            return
-        if p.event == "start":
-            if self.console.is_terminal:
-                from rich.progress import (
-                    BarColumn,
-                    MofNCompleteColumn,
-                    Progress,
-                    TextColumn,
-                    TimeElapsedColumn,
-                    TimeRemainingColumn,
-                )
-
-                self.bar = Progress(
-                    TextColumn("[bold]extracting"),
-                    BarColumn(),
-                    MofNCompleteColumn(),
-                    TextColumn("{task.fields[failed]} failed"),
-                    TimeElapsedColumn(),
-                    TextColumn("ETA"),
-                    TimeRemainingColumn(),
-                    console=self.console,
-                    transient=True,
-                )
-                self.bar.start()
-                self.task = self.bar.add_task("cases", total=p.total, failed=0)
-            else:
-                self.console.print(f"{p.total} cases to extract", highlight=False)
-            return
-        if self.bar is not None:
-            self.bar.update(self.task, completed=p.done, failed=p.failed)
-        else:
-            self.console.print(
-                f"[{p.done}/{p.total}] {p.case_id} {p.status} ({p.elapsed_s:.0f} s)",
-                highlight=False,
-            )
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.stop()
-            self.bar = None
 
 
 def extract_many(
@@ -133,26 +77,31 @@ def extract_many(
     if preset and config:
         console.print("[red]error[/red]: give --preset or --config, not both")
         raise typer.Exit(EXIT_USAGE)
-    bar = _Bar(console, quiet=quiet)
+    shown = ProgressDisplay(console, quiet=quiet, lines=True)
     api_log = logging.getLogger("radiomix.api")
     level = api_log.level
     api_log.setLevel(logging.ERROR)  # failures are listed below: each warning once
     try:
         frame = run_many(
-            cases, preset or config, n_jobs=jobs, progress=bar, tag=tag, resample_mask=resample_mask
+            cases,
+            preset or config,
+            n_jobs=jobs,
+            progress=batch_callback(shown),
+            tag=tag,
+            resample_mask=resample_mask,
         )
         features_path = out / f"features.{table_format.value}"
         rows = frame.to_dict(orient="records")
         if rows:
             write_table(rows, features_path, provenance=frame.attrs["provenance"])
     except (RadiomixError, OSError) as exc:  # table, settings or output folder
-        bar.close()
+        shown.close()
         console.print(
             f"[red]error[/red] ({type(exc).__name__}): {exc}", highlight=False, soft_wrap=True
         )
         raise typer.Exit(EXIT_USAGE) from None
     finally:
-        bar.close()
+        shown.close()
         api_log.setLevel(level)
     errors = frame.attrs["errors"]
     errors_path = out / "errors.csv"

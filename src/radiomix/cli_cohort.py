@@ -7,76 +7,16 @@ Exit codes: 0 every case succeeded, 1 some cases recorded errors, 2 usage or set
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Optional
+from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
 
+from radiomix.cli_progress import ProgressDisplay, cohort_callback
 from radiomix.errors import RadiomixError, WorkersLostError
-
-if TYPE_CHECKING:
-    from radiomix.cohort import Progress as ProgressEvent
 
 EXIT_OK, EXIT_CASE_ERROR, EXIT_USAGE = 0, 1, 2
 MAX_ERRORS_SHOWN = 10
-
-
-class _Reporter:
-    """Progress display: a rich bar with ETA on a terminal, plain lines otherwise."""
-
-    def __init__(self, console: Console, *, quiet: bool) -> None:
-        self.console = console
-        self.quiet = quiet
-        self.bar: Any = None  # rich.progress.Progress while a bar is shown
-        self.task_id: Any = None
-        self.live = console.is_terminal and not quiet
-
-    def __call__(self, p: ProgressEvent) -> None:
-        if self.quiet:
-            return
-        if p.event == "start":
-            self.console.print(
-                f"{p.total} cases: {p.cached} current (skipped), {p.todo} to compute",
-                highlight=False,
-            )
-            if self.live and p.todo:
-                from rich.progress import (
-                    BarColumn,
-                    MofNCompleteColumn,
-                    Progress,
-                    TextColumn,
-                    TimeElapsedColumn,
-                    TimeRemainingColumn,
-                )
-
-                self.bar = Progress(
-                    TextColumn("[bold]extracting"),
-                    BarColumn(),
-                    MofNCompleteColumn(),
-                    TextColumn("{task.fields[failed]} failed"),
-                    TimeElapsedColumn(),
-                    TextColumn("ETA"),
-                    TimeRemainingColumn(),
-                    console=self.console,
-                    transient=True,
-                )
-                self.bar.start()
-                self.task_id = self.bar.add_task("cases", total=p.todo, failed=p.failed)
-        elif p.event == "case":
-            if self.bar is not None:
-                self.bar.update(self.task_id, completed=p.computed, failed=p.failed)
-            else:
-                self.console.print(
-                    f"[{p.computed}/{p.todo}] {p.case} {p.status} ({p.elapsed_s:.0f} s)",
-                    highlight=False,
-                )
-        elif p.event == "end":
-            self.close()
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.stop()
-            self.bar = None
 
 
 STUDY_HELP = "Study file (study.yaml): image tags, their settings, the manifest."
@@ -116,24 +56,24 @@ def run(
     from radiomix.cohort import run_study
 
     console = Console(stderr=True)
-    reporter = _Reporter(console, quiet=quiet)
+    shown = ProgressDisplay(console, quiet=quiet, lines=True)
     try:
         result = run_study(
             study,
             out,
             jobs=jobs,
             scheduler=scheduler,
-            progress=reporter,
+            progress=cohort_callback(shown),
             worker_timeout_s=worker_timeout,
         )
     except RadiomixError as exc:  # settings, manifest, lock, scheduler; or workers lost
-        reporter.close()
+        shown.close()
         _error_line(console, exc)
         raise typer.Exit(
             EXIT_CASE_ERROR if isinstance(exc, WorkersLostError) else EXIT_USAGE
         ) from None
     finally:
-        reporter.close()
+        shown.close()
     for err in result.errors[:MAX_ERRORS_SHOWN]:
         console.print(
             f"[red]failed[/red] {err['patient_id']}/{err['lesion_id']}/{err['tag']} "

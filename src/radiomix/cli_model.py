@@ -18,6 +18,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from radiomix.cli_progress import ProgressDisplay, analysis_callback
 from radiomix.errors import RadiomixError, SettingsError
 
 console = Console(stderr=True)
@@ -46,45 +47,6 @@ def _fail(exc: RadiomixError) -> typer.Exit:
     console.print(f"[red]error[/red] ({type(exc).__name__}): {exc}", highlight=False,
                   soft_wrap=True)
     return typer.Exit(EXIT_USAGE if isinstance(exc, SettingsError) else EXIT_INPUT)
-
-
-class _Bar:
-    """Progress of an analysis: a rich bar with ETA on a terminal, nothing when quiet."""
-
-    def __init__(self, quiet: bool) -> None:
-        self.quiet = quiet
-        self.bar: Any = None
-        self.tasks: dict[str, Any] = {}
-
-    def __call__(self, e: Any) -> None:
-        if getattr(e, "level", "info") == "warning":
-            console.print(f"[bold yellow]warning[/bold yellow]: {e.message}", highlight=False,
-                          soft_wrap=True)
-            return
-        if self.quiet or e.total is None:
-            return
-        if self.bar is None:
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                TextColumn,
-                TimeElapsedColumn,
-                TimeRemainingColumn,
-            )
-
-            self.bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(),
-                                MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("ETA"),
-                                TimeRemainingColumn(), console=console, transient=True)
-            self.bar.start()
-        stage = getattr(e, "stage", "analysis")
-        if stage not in self.tasks:
-            self.tasks[stage] = self.bar.add_task(stage, total=e.total)
-        self.bar.update(self.tasks[stage], completed=e.done or 0, total=e.total)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.stop()
 
 
 class quiet_models:
@@ -142,15 +104,13 @@ def analyse(
 
     from radiomix.analysis.study import analyse_study
 
-    bar = _Bar(quiet)
+    shown = ProgressDisplay(console, quiet=quiet)
     try:
-        with quiet_models():
+        with quiet_models(), shown:
             path = analyse_study(study, out_dir, jobs=jobs, features=features, report=report,
-                                 progress=bar)
+                                 progress=analysis_callback(shown))
     except RadiomixError as exc:
-        bar.close()
         raise _fail(exc) from None
-    bar.close()
     if not quiet:
         print_summary(json.loads(path.read_text(encoding="utf-8")))
     typer.echo(str(path.parent.resolve()))
@@ -221,9 +181,9 @@ def model_command(
     (the analysis engine with a specification built from these flags)."""
     from radiomix.analysis.adhoc import run_adhoc
 
-    bar = _Bar(quiet)
+    shown = ProgressDisplay(console, quiet=quiet)
     try:
-        with quiet_models():
+        with quiet_models(), shown:
             doc = run_adhoc(
                 out_dir, features=table, clinical=clinical, target=target,
                 positive=positive, group=group, columns=columns, covariates=covariates,
@@ -233,11 +193,9 @@ def model_command(
                 test_centres=test_centre or [], outer=outer, inner=inner, repeats=repeats,
                 test_size=test_size, bootstrap=bootstrap, threshold=threshold,
                 level=level.value, seed=seed, time=time, event=event, time_unit=time_unit,
-                horizons=horizon or [], report=report, progress=bar)
+                horizons=horizon or [], report=report, progress=analysis_callback(shown))
     except RadiomixError as exc:
-        bar.close()
         raise _fail(exc) from None
-    bar.close()
     if not quiet:
         print_summary(doc)
     typer.echo(str(Path(out_dir).resolve()))

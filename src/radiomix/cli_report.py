@@ -48,20 +48,18 @@ def demo(
 ) -> None:
     """Run examples/sts/study.yaml (sarcoma cohort: radiomics, deep features, clinical →
     lung metastasis and time to it) through extraction, analysis and report."""
-    from radiomix.cli_model import _Bar, print_summary, quiet_models
+    from radiomix.cli_model import print_summary, quiet_models
+    from radiomix.cli_progress import ProgressDisplay, analysis_callback
     from radiomix.demo import run_demo
 
     console = Console(stderr=True)
     n_jobs = jobs if jobs is not None else max(1, min(os.cpu_count() or 1, 4))
-    bar = _Bar(quiet)
     try:
-        with quiet_models():
+        with quiet_models(), ProgressDisplay(console, quiet=quiet) as shown:
             path = run_demo(out, data_dir=data, jobs=n_jobs, patients=patients, quick=quick,
-                            seed=seed, progress=bar)
+                            seed=seed, progress=analysis_callback(shown))
     except RadiomixError as exc:
-        bar.close()
         raise _fail(console, exc) from None
-    bar.close()
     doc = json.loads((path.parent / "analysis.json").read_text(encoding="utf-8"))
     if not quiet:
         print_summary(doc)

@@ -56,22 +56,28 @@ def stability_command(
     seed: Annotated[int, typer.Option(help=SEED_HELP)] = 0,
     jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help=JOBS_HELP)] = 1,
     threshold: Annotated[float, typer.Option(min=-1.0, max=1.0, help=THRESHOLD_HELP)] = 0.75,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary table.")] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress bar and no summary table.")
+    ] = False,
 ) -> None:
     """Perturb every lesion, extract the perturbed study and write each feature's ICC(1,1)."""
+    from radiomix.cli_progress import ProgressDisplay, cohort_callback, perturb_callback
     from radiomix.stability import run_stability, stable_counts
 
     console = Console(stderr=True)
     try:
-        result = run_stability(
-            study,
-            out,
-            perturbations=_split(perturbations),
-            tags=_split(tags),
-            patients=patients,
-            seed=seed,
-            jobs=jobs,
-        )
+        with ProgressDisplay(console, quiet=quiet) as shown:
+            result = run_stability(
+                study,
+                out,
+                perturbations=_split(perturbations),
+                tags=_split(tags),
+                patients=patients,
+                seed=seed,
+                jobs=jobs,
+                progress=cohort_callback(shown, summary=False),
+                perturb_progress=perturb_callback(shown),
+            )
     except RadiomixError as exc:
         console.print(
             f"[red]error[/red] ({type(exc).__name__}): {exc}", highlight=False, soft_wrap=True

@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import math
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -93,6 +93,25 @@ def context_for_dataset(
     image, mask = load_dataset_case(dataset, source=source)
     settings = settings or load_preset(DATASETS[dataset])
     return process_case(check_case(image, mask, case_id=dataset), settings).context
+
+
+@dataclass(frozen=True, slots=True)
+class CheckProgress:
+    """State of :func:`check` or :func:`check_ibsi2`, passed to their ``progress`` callback.
+
+    Attributes
+    ----------
+    done : int
+        Items (data set and source, or IBSI 2 test) finished so far.
+    total : int
+        Items to check.
+    item : str
+        The item computed next (``""`` once all are done).
+    """
+
+    done: int
+    total: int
+    item: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,7 +200,10 @@ def compute_dataset(dataset: str, *, source: str = "nifti") -> dict[str, float]:
 
 
 def check(
-    *, datasets: Iterable[str] = tuple(DATASETS), sources: Iterable[str] = ("nifti",)
+    *,
+    datasets: Iterable[str] = tuple(DATASETS),
+    sources: Iterable[str] = ("nifti",),
+    progress: Callable[[CheckProgress], None] | None = None,
 ) -> dict[str, Any]:
     """Compare computed features with every IBSI 1 reference row.
 
@@ -191,6 +213,9 @@ def check(
         Data sets to check (``dig_phantom``, ``config_A`` … ``config_E``).
     sources : iterable of str
         CT phantom inputs: ``nifti`` and/or ``dicom`` (the digital phantom is NIfTI only).
+    progress : callable, optional
+        Called with a :class:`CheckProgress` before each data set and source is computed
+        and once at the end.
 
     Returns
     -------
@@ -219,40 +244,41 @@ def check(
     summary: list[dict[str, object]] = []
     mismatches: list[dict[str, object]] = []
     matched = total = 0
-    for ds in datasets:
-        for src in sources:
-            if ds == "dig_phantom" and src != "nifti":
-                continue
-            values = compute_dataset(ds, source=src)
-            per_family: dict[str, list[int]] = {}
-            for row in (r for r in rows if r.dataset == ds):
-                spec = spec_for_row(row, specs)
-                col = column_for_row(row, spec) if spec else None
-                computed = values.get(col) if col else None
-                ok = computed is not None and matches(computed, row)
-                counts = per_family.setdefault(row.family_code, [0, 0])
-                counts[0] += ok
-                counts[1] += 1
-                if not ok:
-                    mismatches.append(
-                        {
-                            "dataset": ds,
-                            "source": src,
-                            "family": row.family_code,
-                            "feature": row.feature,
-                            "ibsi_code": row.ibsi_code,
-                            "aggregation": row.aggregation_code or "-",
-                            "computed": computed,
-                            "reference": row.value,
-                            "tolerance": row.tolerance,
-                        }
-                    )
-            for fam, (m, t) in per_family.items():
-                summary.append(
-                    {"dataset": ds, "source": src, "family": fam, "matched": m, "total": t}
+    sources = list(sources)
+    # the digital phantom exists only as NIfTI
+    items = [(d, s) for d in datasets for s in sources if d != "dig_phantom" or s == "nifti"]
+    notify = progress or (lambda event: None)
+    for i, (ds, src) in enumerate(items):
+        notify(CheckProgress(done=i, total=len(items), item=f"{ds} ({src})"))
+        values = compute_dataset(ds, source=src)
+        per_family: dict[str, list[int]] = {}
+        for row in (r for r in rows if r.dataset == ds):
+            spec = spec_for_row(row, specs)
+            col = column_for_row(row, spec) if spec else None
+            computed = values.get(col) if col else None
+            ok = computed is not None and matches(computed, row)
+            counts = per_family.setdefault(row.family_code, [0, 0])
+            counts[0] += ok
+            counts[1] += 1
+            if not ok:
+                mismatches.append(
+                    {
+                        "dataset": ds,
+                        "source": src,
+                        "family": row.family_code,
+                        "feature": row.feature,
+                        "ibsi_code": row.ibsi_code,
+                        "aggregation": row.aggregation_code or "-",
+                        "computed": computed,
+                        "reference": row.value,
+                        "tolerance": row.tolerance,
+                    }
                 )
-                matched += m
-                total += t
+        for fam, (m, t) in per_family.items():
+            summary.append({"dataset": ds, "source": src, "family": fam, "matched": m, "total": t})
+            matched += m
+            total += t
+    notify(CheckProgress(done=len(items), total=len(items), item=""))
     return {"matched": matched, "total": total, "summary": summary, "mismatches": mismatches}
 
 
@@ -271,7 +297,12 @@ def _read_zyx(path: Path) -> tuple[Any, tuple[float, float, float]]:
     return np.asarray(sitk.GetArrayFromImage(img), dtype=np.float64), (sp[2], sp[1], sp[0])
 
 
-def check_ibsi2(*, tests: Iterable[str] | None = None, root: Path | None = None) -> dict[str, Any]:
+def check_ibsi2(
+    *,
+    tests: Iterable[str] | None = None,
+    root: Path | None = None,
+    progress: Callable[[CheckProgress], None] | None = None,
+) -> dict[str, Any]:
     """Reproduce the IBSI 2 phase-1 reference response maps and compare them voxel by voxel.
 
     A test passes when every voxel of the response lies within the tolerance of the reference
@@ -285,6 +316,8 @@ def check_ibsi2(*, tests: Iterable[str] | None = None, root: Path | None = None)
     root : Path, optional
         Reference data folder (default :func:`data_dir`), holding
         ``ibsi2/reference_response_maps/<t>-ValidCRM.nii`` and ``ibsi2/digital_phantom``.
+    progress : callable, optional
+        Called with a :class:`CheckProgress` before each test and once at the end.
 
     Returns
     -------
@@ -319,7 +352,9 @@ def check_ibsi2(*, tests: Iterable[str] | None = None, root: Path | None = None)
             "folder holding ibsi2/ (../shared/data beside the checkout)"
         )
     records: list[dict[str, Any]] = []
-    for t in ids:
+    notify = progress or (lambda event: None)
+    for i, t in enumerate(ids):
+        notify(CheckProgress(done=i, total=len(ids), item=t))
         phantom = IBSI2_PHASE1_PHANTOMS[t]
         ref_path = folder / f"{t.replace('.', '_')}-ValidCRM.nii"
         img_path = base / "ibsi2" / "digital_phantom" / phantom / "image.nii.gz"
@@ -342,6 +377,7 @@ def check_ibsi2(*, tests: Iterable[str] | None = None, root: Path | None = None)
                 "passed": bool(worst <= tolerance),
             }
         )
+    notify(CheckProgress(done=len(ids), total=len(ids), item=""))
     return {
         "passed": sum(r["passed"] for r in records),
         "total": len(records),

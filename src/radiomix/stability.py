@@ -50,6 +50,7 @@ import logging
 import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -99,6 +100,26 @@ class _CaseJob:
     tag: str
     specs: tuple[str, ...]
     seed: int
+    case: str
+
+
+@dataclass(frozen=True, slots=True)
+class PerturbProgress:
+    """State of the perturbation step, passed to the ``progress`` callback of
+    :func:`prepare_perturbed_study` (``perturb_progress`` of :func:`run_stability`).
+
+    Attributes
+    ----------
+    done : int
+        Lesion and tag pairs whose perturbations are written (or found current) so far.
+    total : int
+        Pairs to perturb.
+    case : str
+        ``patient/lesion/tag`` of the pair just finished (``""`` on the first event).
+    """
+
+    done: int
+    total: int
     case: str
 
 
@@ -252,6 +273,7 @@ def prepare_perturbed_study(
     patients: int | None = None,
     seed: int = 0,
     jobs: int = 1,
+    progress: Callable[[PerturbProgress], None] | None = None,
 ) -> tuple[Path, list[str]]:
     """Write the perturbed images and masks of a study, and the derived study file.
 
@@ -272,6 +294,8 @@ def prepare_perturbed_study(
         Seed of the random perturbations.
     jobs : int
         Worker processes for writing the perturbed files.
+    progress : callable, optional
+        Called with a :class:`PerturbProgress` before the first pair and after each one.
 
     Returns
     -------
@@ -366,11 +390,18 @@ def prepare_perturbed_study(
                 if ti.organ is not None:
                     entry[f"{tag}_organ"] = str(ti.organ)
         manifest_rows.extend(entries)
-    if jobs > 1 and len(jobs_list) > 1:
-        with ProcessPoolExecutor(max_workers=min(jobs, len(jobs_list))) as pool:
-            messages = list(pool.map(_make_case, jobs_list, chunksize=1))
-    else:
-        messages = [_make_case(j) for j in jobs_list]
+    notify = progress or (lambda event: None)
+    notify(PerturbProgress(done=0, total=len(jobs_list), case=""))
+    messages: list[list[str | None]] = []
+    with ExitStack() as stack:
+        if jobs > 1 and len(jobs_list) > 1:
+            pool = stack.enter_context(ProcessPoolExecutor(max_workers=min(jobs, len(jobs_list))))
+            made = pool.map(_make_case, jobs_list, chunksize=1)
+        else:
+            made = map(_make_case, jobs_list)
+        for job, msgs in zip(jobs_list, made, strict=True):  # in order, as each finishes
+            messages.append(msgs)
+            notify(PerturbProgress(done=len(messages), total=len(jobs_list), case=job.case))
     failed: set[tuple[str, str]] = set()
     for job, msgs in zip(jobs_list, messages, strict=True):
         for folder, msg in zip(job.out_dirs, msgs, strict=True):
@@ -580,11 +611,13 @@ def run_stability(
     seed: int = 0,
     jobs: int = 1,
     progress: Callable[[Progress], None] | None = None,
+    perturb_progress: Callable[[PerturbProgress], None] | None = None,
 ) -> StabilityResult:
     """Perturb a study, extract it with the cohort runner and write ``stability.parquet``.
 
     Parameters are those of :func:`prepare_perturbed_study`; ``jobs`` also sets the cohort
-    runner's worker processes and ``progress`` is passed to it.
+    runner's worker processes, ``progress`` is passed to the cohort runner and
+    ``perturb_progress`` to the perturbation step (its ``progress``).
 
     Returns
     -------
@@ -607,6 +640,7 @@ def run_stability(
         patients=patients,
         seed=seed,
         jobs=jobs,
+        progress=perturb_progress,
     )
     out = Path(out_dir)
     result = run_study(study_path, out / "extract", jobs=jobs, progress=progress)

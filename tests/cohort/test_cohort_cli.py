@@ -138,13 +138,13 @@ def test_terminal_gets_a_progress_bar(good, tmp_path):
 
     from rich.console import Console
 
-    from radiomix.cli_cohort import _Reporter
+    from radiomix.cli_progress import ProgressDisplay, cohort_callback
 
     buf = io.StringIO()
-    reporter = _Reporter(Console(file=buf, force_terminal=True, width=100), quiet=False)
-    result = run_study(good, tmp_path / "out", progress=reporter)
+    shown = ProgressDisplay(Console(file=buf, force_terminal=True, width=100), quiet=False)
+    result = run_study(good, tmp_path / "out", progress=cohort_callback(shown))
     assert result.ok
-    assert reporter.bar is None
+    assert shown.bar is None  # closed by the run's end event
     text = buf.getvalue()
     assert "2 to compute" in text
     assert "extracting" in text

@@ -1,0 +1,232 @@
+"""Progress display of the command line: one implementation for every long command.
+
+``run``, ``extract-many``, ``analyse``, ``model``, ``demo``, ``ibsi-check`` and ``stability``
+show their work through :class:`ProgressDisplay`: one rich bar per stage (description,
+bar, done/total, a detail field, elapsed time and ETA) on stderr, drawn only when stderr is
+a terminal and ``--quiet`` is not given, and erased when the command ends. Off a terminal
+(tests, CI logs, a pipe) nothing is drawn; ``run`` and ``extract-many`` then print one
+plain line per case instead (``lines=True``). Warnings are printed once each, also when
+quiet.
+
+The library reports progress through callbacks with its own event types
+(:class:`radiomix.cohort.Progress`, :class:`radiomix.api.BatchProgress`, the analysis
+events, :class:`radiomix.ibsi.CheckProgress`, :class:`radiomix.stability.PerturbProgress`);
+the small adapters below turn each into display calls.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from types import TracebackType
+
+    from rich.console import Console
+    from rich.progress import Progress, TaskID
+
+    from radiomix.api import BatchProgress
+    from radiomix.cohort import Progress as CohortProgress
+    from radiomix.ibsi import CheckProgress
+    from radiomix.stability import PerturbProgress
+
+__all__ = [
+    "ProgressDisplay",
+    "WarnOnce",
+    "analysis_callback",
+    "batch_callback",
+    "check_callback",
+    "cohort_callback",
+    "perturb_callback",
+]
+
+
+class ProgressDisplay:
+    """Bars with ETA on a terminal, optional plain lines elsewhere, nothing when quiet.
+
+    Parameters
+    ----------
+    console : rich.console.Console
+        The stderr console of the command.
+    quiet : bool
+        ``--quiet``: no bar, no progress lines (warnings are still printed).
+    lines : bool
+        Print :meth:`line` texts when the console is not a terminal (``run`` and
+        ``extract-many`` log one line per case there); otherwise such texts are dropped.
+
+    Examples
+    --------
+    >>> import io
+    >>> from rich.console import Console
+    >>> with ProgressDisplay(Console(file=io.StringIO()), quiet=False) as shown:
+    ...     shown.update("checking", 1, 2)  # not a terminal: nothing drawn
+    ...     shown.live
+    False
+    """
+
+    def __init__(self, console: Console, *, quiet: bool, lines: bool = False) -> None:
+        self.console = console
+        self.quiet = quiet
+        self.live = console.is_terminal and not quiet
+        self.lines = lines and not quiet and not self.live
+        self.bar: Progress | None = None  # the rich display while it is shown
+        self.tasks: dict[str, TaskID] = {}
+        self.warned: set[str] = set()
+
+    def update(self, stage: str, done: int, total: int | None, *, detail: str = "") -> None:
+        """Show ``done`` of ``total`` on the bar of ``stage`` (created on first use)."""
+        if not self.live:
+            return
+        if self.bar is None:
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
+
+            self.bar = Progress(
+                TextColumn("[bold]{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[detail]}"),
+                TimeElapsedColumn(),
+                TextColumn("ETA"),
+                TimeRemainingColumn(),
+                console=self.console,
+                transient=True,
+            )
+            self.bar.start()
+        if stage not in self.tasks:
+            self.tasks[stage] = self.bar.add_task(stage, total=total, detail=detail)
+        self.bar.update(self.tasks[stage], completed=done, total=total, detail=detail)
+
+    def note(self, text: str) -> None:
+        """Print a status line unless quiet (on a terminal too, above the bar)."""
+        if not self.quiet:
+            self.console.print(text, highlight=False, soft_wrap=True)
+
+    def line(self, text: str) -> None:
+        """Print a progress line off a terminal when ``lines`` was asked for."""
+        if self.lines:
+            self.console.print(text, highlight=False, soft_wrap=True)
+
+    def warn(self, message: str) -> None:
+        """Print ``warning: message``, once per distinct message, also when quiet."""
+        if message in self.warned:
+            return
+        self.warned.add(message)
+        from rich.text import Text
+
+        self.console.print(
+            Text.assemble(("warning", "bold yellow"), f": {message}"),
+            highlight=False,
+            soft_wrap=True,
+        )
+
+    def close(self) -> None:
+        """Erase the bars (safe to call twice)."""
+        if self.bar is not None:
+            self.bar.stop()
+            self.bar = None
+            self.tasks = {}
+
+    def __enter__(self) -> ProgressDisplay:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class WarnOnce(logging.Filter):
+    """Logging filter of the command line's handler: each distinct warning (logger and
+    message) passes once; a warning repeated for every case or fold is dropped."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: set[tuple[str, str]] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno != logging.WARNING:
+            return True
+        key = (record.name, record.getMessage())
+        if key in self.seen:
+            return False
+        self.seen.add(key)
+        return True
+
+
+def cohort_callback(
+    shown: ProgressDisplay, *, summary: bool = True
+) -> Callable[[CohortProgress], None]:
+    """Callback of :func:`radiomix.cohort.run_study`: the summary line (``summary``), then a
+    bar over the cases to compute (or one line per case off a terminal)."""
+
+    def callback(p: CohortProgress) -> None:
+        if p.event == "start":
+            if summary:
+                shown.note(f"{p.total} cases: {p.cached} current (skipped), {p.todo} to compute")
+            if p.todo:
+                shown.update("extracting", 0, p.todo, detail=f"{p.failed} failed")
+        elif p.event == "case":
+            shown.update("extracting", p.computed, p.todo, detail=f"{p.failed} failed")
+            shown.line(f"[{p.computed}/{p.todo}] {p.case} {p.status} ({p.elapsed_s:.0f} s)")
+        elif p.event == "end":
+            shown.close()
+
+    return callback
+
+
+def batch_callback(shown: ProgressDisplay) -> Callable[[BatchProgress], None]:
+    """Callback of :func:`radiomix.api.extract_many`: a bar over the cases (or one line per
+    case off a terminal)."""
+
+    def callback(p: BatchProgress) -> None:
+        if p.event == "start":
+            shown.line(f"{p.total} cases to extract")
+        else:
+            shown.line(f"[{p.done}/{p.total}] {p.case_id} {p.status} ({p.elapsed_s:.0f} s)")
+        shown.update("extracting", p.done, p.total, detail=f"{p.failed} failed")
+
+    return callback
+
+
+def analysis_callback(shown: ProgressDisplay) -> Callable[[Any], None]:
+    """Callback of the analysis engine (``analyse``, ``model``, ``demo``): one bar per stage
+    (features, analysis); warnings printed once each."""
+
+    def callback(e: Any) -> None:
+        if getattr(e, "level", "info") == "warning":
+            shown.warn(e.message)
+        elif e.total is not None:
+            shown.update(getattr(e, "stage", "analysis"), e.done or 0, e.total)
+
+    return callback
+
+
+def check_callback(
+    shown: ProgressDisplay, *, stage: str = "checking"
+) -> Callable[[CheckProgress], None]:
+    """Callback of :func:`radiomix.ibsi.check` and :func:`radiomix.ibsi.check_ibsi2`."""
+
+    def callback(p: CheckProgress) -> None:
+        shown.update(stage, p.done, p.total, detail=p.item)
+
+    return callback
+
+
+def perturb_callback(shown: ProgressDisplay) -> Callable[[PerturbProgress], None]:
+    """Callback of the perturbation step of :func:`radiomix.stability.run_stability`."""
+
+    def callback(p: PerturbProgress) -> None:
+        shown.update("perturbing", p.done, p.total, detail=p.case)
+
+    return callback
