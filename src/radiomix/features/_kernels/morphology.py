@@ -337,27 +337,34 @@ def khachiyan_weights(points: np.ndarray, tol: float, max_iter: int) -> tuple[np
 
 
 @numba.njit(cache=True)
-def spectral_pair_sums(
-    w_octant: np.ndarray, m_hat: np.ndarray, y_hat: np.ndarray, y2_hat: np.ndarray
-) -> tuple[float, float, float]:
-    """Frequency-domain sums ``sum_k W(k) |M|^2``, ``W |Y|^2`` and ``W Re(Y2 conj M)``.
+def spectral_pair_sums_block(
+    w_octant: np.ndarray, block: np.ndarray, k2_start: int, k2_last: int
+) -> tuple[float, float, float]:  # pragma: no cover - compiled
+    """Frequency-domain sums over one block of last-axis bins (blocked Parseval sums).
 
     Parameters
     ----------
     w_octant : (L0/2+1, L1/2+1, L2/2+1) ndarray of float64
         Real spectrum ``W`` of an even kernel on the even padded grid ``(L0, L1, L2)``, one
         octant: ``W(k0, k1, k2) = w_octant[min(k0, L0-k0), min(k1, L1-k1), k2]``.
-    m_hat, y_hat, y2_hat : (L0, L1, L2/2+1) ndarray of complex128
-        Half spectra (last axis real-to-complex) of three real arrays.
+    block : (3, L0, L1, B) ndarray of complex128
+        Spectra ``M``, ``Y``, ``Y2`` of the mask, ``y`` and ``y**2`` at the last-axis bins
+        ``k2_start .. k2_start + B - 1`` of the half spectrum.
+    k2_start : int
+        Last-axis bin of the block's first column.
+    k2_last : int
+        Last bin of the half spectrum (``L2/2``).
 
     Returns
     -------
     s_mm, s_yy, s_y2m : float
-        The three sums over the full spectrum (half-spectrum bins ``0 < k2 < L2/2`` count
-        twice), not divided by ``L0 L1 L2``.
+        ``sum W |M|^2``, ``sum W |Y|^2`` and ``sum W Re(Y2 conj M)`` over these bins of
+        the full spectrum (half-spectrum bins ``0 < k2 < L2/2`` count twice), not divided
+        by ``L0 L1 L2``.
     """
-    n0, n1, n2 = m_hat.shape
-    last = n2 - 1
+    n0 = block.shape[1]
+    n1 = block.shape[2]
+    nb = block.shape[3]
     s_mm = 0.0
     s_yy = 0.0
     s_ym = 0.0
@@ -368,13 +375,14 @@ def spectral_pair_sums(
             a_mm = 0.0
             a_yy = 0.0
             a_ym = 0.0
-            for k2 in range(n2):
+            for j in range(nb):
+                k2 = k2_start + j
                 w = w_octant[i0, i1, k2]
-                if 0 < k2 < last:
+                if 0 < k2 < k2_last:
                     w = 2.0 * w
-                m = m_hat[k0, k1, k2]
-                y = y_hat[k0, k1, k2]
-                y2 = y2_hat[k0, k1, k2]
+                m = block[0, k0, k1, j]
+                y = block[1, k0, k1, j]
+                y2 = block[2, k0, k1, j]
                 a_mm += w * (m.real * m.real + m.imag * m.imag)
                 a_yy += w * (y.real * y.real + y.imag * y.imag)
                 a_ym += w * (y2.real * m.real + y2.imag * m.imag)
