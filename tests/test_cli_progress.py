@@ -148,6 +148,29 @@ def test_analysis_warnings_print_once_even_when_quiet():
     assert buf.getvalue() == "warning: few events in fold 2\nwarning: a second warning\n"
 
 
+def test_analysis_stages_get_their_own_bars_and_keep_their_counts():
+    """A step of unknown length (QC thumbnails, the report) neither resets nor invents a
+    count: the analysis bar keeps 3/4 while the report stage runs."""
+    from radiomix.analysis.engine import AnalysisProgress
+    from radiomix.analysis.study import StudyProgress
+
+    console, buf = _console(terminal=True)
+    shown = ProgressDisplay(console, quiet=False)
+    callback = analysis_callback(shown)
+    callback(StudyProgress("features", "P1/1/ct: ok", 5, 10))
+    callback(StudyProgress("analysis", "drawing QC thumbnails"))
+    callback(AnalysisProgress("radiomics arm", 3, 4))  # run_adhoc's events carry no stage
+    callback(StudyProgress("analysis", "a step of unknown length"))
+    callback(StudyProgress("report", "writing the report"))
+    tasks = {t.description: t for t in shown.bar.tasks}
+    shown.close()
+    assert set(tasks) == {"features", "analysis", "report"}
+    assert (tasks["features"].completed, tasks["features"].total) == (5, 10)
+    assert (tasks["analysis"].completed, tasks["analysis"].total) == (3, 4)
+    assert tasks["report"].total is None
+    assert "writing the report" in _plain(buf.getvalue())
+
+
 def test_warn_once_filter_drops_repeated_warnings_only():
     log = logging.getLogger("radiomix.test_cli_progress")
     records = []

@@ -74,8 +74,12 @@ class ProgressDisplay:
         self.tasks: dict[str, TaskID] = {}
         self.warned: set[str] = set()
 
-    def update(self, stage: str, done: int, total: int | None, *, detail: str = "") -> None:
-        """Show ``done`` of ``total`` on the bar of ``stage`` (created on first use)."""
+    def update(self, stage: str, done: int | None, total: int | None, *, detail: str = "") -> None:
+        """Show ``done`` of ``total`` on the bar of ``stage`` (created on first use).
+
+        ``total`` None: a step of unknown length (a pulsing bar, or the stage's known total
+        kept); ``done`` None: the count kept (only ``detail`` changes).
+        """
         if not self.live:
             return
         if self.bar is None:
@@ -201,13 +205,16 @@ def batch_callback(shown: ProgressDisplay) -> Callable[[BatchProgress], None]:
 
 def analysis_callback(shown: ProgressDisplay) -> Callable[[Any], None]:
     """Callback of the analysis engine (``analyse``, ``model``, ``demo``): one bar per stage
-    (features, analysis); warnings printed once each."""
+    (features, analysis, report) with the current step as detail; warnings printed once
+    each."""
 
     def callback(e: Any) -> None:
         if getattr(e, "level", "info") == "warning":
             shown.warn(e.message)
-        elif e.total is not None:
-            shown.update(getattr(e, "stage", "analysis"), e.done or 0, e.total)
+            return
+        detail = e.message if len(e.message) <= 40 else e.message[:39] + "…"
+        done = (e.done or 0) if e.total is not None else None  # a step of unknown length
+        shown.update(getattr(e, "stage", "analysis"), done, e.total, detail=detail)
 
     return callback
 
