@@ -533,7 +533,7 @@ def case_key(
     return hashlib.sha256(blob.encode()).hexdigest()[:32]
 
 
-def _manifest_rows(study: Study, *, carry: tuple[str, ...]) -> list[ManifestRow]:
+def manifest_rows(study: Study, *, carry: tuple[str, ...] = ()) -> list[ManifestRow]:
     """The study's manifest rows, with the columns ``carry`` kept on each row."""
     from radiomix.io.manifest import read_manifest
 
@@ -573,7 +573,7 @@ def plan_cases(
     from radiomix.settings import settings_to_dict
 
     cols = study.settings.columns
-    rows = _manifest_rows(study, carry=cols.carried)
+    rows = manifest_rows(study, carry=cols.carried)
     from radiomix.table import package_versions
 
     version = package_versions(("radiomix",))["radiomix"]
@@ -1301,7 +1301,7 @@ def fit_study_standard_scale(
         raise SettingsError(f"region must be foreground, image or roi; got {region!r}")
     where = {k: [str(v) for v in vals] for k, vals in (where or {}).items()}
     cols = study.settings.columns
-    rows = _manifest_rows(study, carry=tuple(dict.fromkeys([*cols.carried, *where])))
+    rows = manifest_rows(study, carry=tuple(dict.fromkeys([*cols.carried, *where])))
     settings = study.extraction[tag]
     roi_defaults = study.settings.tags[tag].roi
     values: list[Any] = []

@@ -47,11 +47,13 @@ def test_naive_slice_splits_inflate_and_grouped_ones_do_not():
     table = build_table(feats, spec, clinical=clin)
     slices = _slices(feats["patient_id"])
     doc = leakage_doc(spec, table, slices)
-    assert doc["n_rows"] == 480 and doc["n_patients"] == 40
+    assert doc["n_rows"] == 480
+    assert doc["n_patients"] == 40
     assert [s["scheme"] for s in doc["schemes"]] == ["hold-out 70%/30% x3", "3-fold CV x3"]
     for s in doc["schemes"]:
         naive, grouped = s["naive"], s["grouped"]
-        assert "LEAKY" in naive["label"] and "LEAKY" not in grouped["label"]
+        assert "LEAKY" in naive["label"]
+        assert "LEAKY" not in grouped["label"]
         assert naive["roc_auc"]["estimate"] > 0.9          # the patient is recognised
         assert naive["test_rows_with_patient_in_train"] > 0.9
         assert grouped["test_rows_with_patient_in_train"] == 0.0
@@ -68,7 +70,8 @@ def test_the_audit_lands_in_the_document(tmp_path):
     doc = run_analysis(spec, table, tmp_path, save_models=False,
                        slices=_slices(feats["patient_id"], per=5))
     leak = doc["leakage"]
-    assert leak["n_rows"] == 150 and "logistic" in leak["model"]
+    assert leak["n_rows"] == 150
+    assert "logistic" in leak["model"]
     assert len(leak["schemes"]) == 2
 
 
@@ -76,7 +79,7 @@ def test_slices_of_unanalysed_patients_are_left_out_and_bad_tables_refused():
     feats, clin = cohort(30)
     spec = _spec()
     table = build_table(feats, spec, clinical=clin)
-    extra = _slices(list(feats["patient_id"]) + ["STRANGER"], per=4)
+    extra = _slices([*list(feats["patient_id"]), "STRANGER"], per=4)
     assert leakage_doc(spec, table, extra)["n_patients"] == 30
     with pytest.raises(InputError, match="no column"):
         leakage_doc(spec, table, extra.rename(columns=lambda c: c.replace("deep", "x")))

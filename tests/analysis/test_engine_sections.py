@@ -4,6 +4,7 @@ QC thumbnails, per-arm confounding checks."""
 from __future__ import annotations
 
 import joblib
+import pytest
 import numpy as np
 from _synthetic import cohort
 
@@ -51,7 +52,8 @@ def test_the_nomogram_section_reproduces_the_final_model(tmp_path):
     table = build_table(feats, spec, clinical=clin)
     doc = run_analysis(spec, table, tmp_path)
     nomo = doc["outcomes"][0]["nomogram"]
-    assert nomo["arm"] == "nomo" and nomo["link"] == "logit"
+    assert nomo["arm"] == "nomo"
+    assert nomo["link"] == "logit"
     assert "metastasis" in nomo["risk_label"]
     kinds = {t["label"]: t["kind"] for t in nomo["terms"]}
     assert kinds == {"rad-score": "numeric", "age": "numeric", "sex": "categorical",
@@ -70,3 +72,65 @@ def test_the_nomogram_section_reproduces_the_final_model(tmp_path):
         pid = table.groups[i]
         p_doc = _score_from_doc(nomo, X.iloc[i], raw.loc[pid])
         assert abs(p_doc - p_model[i]) < 1e-9, pid
+
+
+def test_qc_thumbnails_use_a_fixed_window_per_modality(tmp_path, shared_data, monkeypatch):
+    import SimpleITK as sitk
+
+    from radiomix.analysis.qc import qc_section
+    from radiomix.settings.study import load_study
+
+    monkeypatch.setenv("RADIOMIX_DATA", str(shared_data))
+    study = load_study("examples/sts/study.yaml")
+    patients = ["STS_003", "STS_001", "STS_002", "STS_004", "STS_005"]
+    qc = qc_section(study, patients, tmp_path, n_patients=2)
+    items = qc["items"]
+    # two patients spread over the sorted ids (first and last), every tag of each
+    assert sorted({i["patient_id"] for i in items}) == ["STS_001", "STS_005"]
+    assert {i["tag"] for i in items} == {"ct", "pet", "mr_t1"}
+    by_tag = {i["tag"]: i for i in items if i["patient_id"] == "STS_001"}
+    assert by_tag["ct"]["window"] == [-160.0, 240.0]
+    assert by_tag["ct"]["window_unit"] == "HU"
+    assert by_tag["pet"]["window"] == [0.0, 10.0]
+    assert by_tag["pet"]["window_unit"] == "SUV"
+    assert by_tag["mr_t1"]["window"] is None  # no absolute scale: per-image percentiles
+    for item in items:
+        png = (tmp_path / item["image"]).read_bytes()
+        assert png[:8] == b"\x89PNG\r\n\x1a\n"
+        # the slice shown is the largest ROI slice of the mask file
+        tag_dir = shared_data / "sts" / "nifti" / item["patient_id"] / item["tag"]
+        m = sitk.GetArrayFromImage(sitk.ReadImage(str(tag_dir / "mask.nii.gz"))) > 0
+        assert item["slice_index"] == int(np.argmax(m.sum(axis=(1, 2))))
+
+
+def test_each_arm_reports_how_its_features_go_with_volume(tmp_path):
+    from scipy.stats import spearmanr
+
+    feats, clin = cohort(40)
+    vol = feats["ct.original.morph.volume_mesh"].to_numpy()
+    rng = np.random.default_rng(3)
+    feats["ct.original.stat.f00"] += 3.0 * np.log(vol)  # a signal feature that is also size
+    feats["ct.original.stat.size_like"] = vol * rng.lognormal(0, 0.05, len(vol))
+    spec = analysis_from_dict({
+        "outcomes": [{"name": "y", "kind": "binary", "column": "outcome", "positive": "mets"}],
+        "roles": {"group": "patient_id", "lesion": "lesion_id", "covariates": ["age"]},
+        "arms": [{"name": "rs", "blocks": ["radiomic"], "model": "radscore"},
+                 {"name": "knn", "blocks": ["radiomic"], "model": "knn"}],
+        "validation": dict(FAST),
+    })
+    table = build_table(feats, spec, clinical=clin)
+    doc = run_analysis(spec, table, tmp_path)
+    conf = doc["outcomes"][0]["confounding"]
+    assert conf["volume_column"] == "ct.original.morph.volume_mesh"
+    assert set(conf["arms"]) == {"rs", "knn"}  # clinical, volume, prevalence read none
+    knn = conf["arms"]["knn"]
+    assert knn["n_features"] == 13  # every radiomic input but the volume itself
+    assert knn["items"][0]["column"] == "ct.original.stat.size_like"
+    assert knn["n_strong_volume"] >= 1
+    for arm in conf["arms"].values():
+        for item in arm["items"]:
+            rho = spearmanr(feats[item["column"]], vol)[0]
+            assert item["volume_rho"] == pytest.approx(rho, abs=1e-12)
+    model = joblib.load(tmp_path / "model.joblib")["models"]["y"]["rs"]["model"]
+    rs = model.best_estimator_.steps[-1][1]
+    assert conf["arms"]["rs"]["n_features"] == int(np.count_nonzero(rs.coef_))

@@ -371,6 +371,15 @@ def combined_document(seed: int = 2) -> dict[str, Any]:
                    "aggregation_code": "DHQ4", "coefficient": 0.21,
                    "univariate_auc": ci(0.6, 0.45, 0.74), "volume_correlation": -0.1,
                    "selection_frequency": 0.4}]}
+    b["confounding"] = {
+        "volume_column": "ct.original.morph.volume_voxels", "strong": 0.7,
+        "description": "Radiomic features each arm reads, against tumour volume.",
+        "arms": {"radiomics": {"n_features": 7, "n_strong_volume": 2,
+                               "median_abs_volume_rho": 0.41, "max_centre_eta2": 0.12,
+                               "items": [{"column": "pet.original.glszm.zs_non_uniformity.3d",
+                                          "volume_rho": 0.91, "centre_eta2": 0.05},
+                                         {"column": "ct.original.stat.mean",
+                                          "volume_rho": -0.1, "centre_eta2": 0.12}]}}}
     b["nomogram"] = {
         "arm": "clinical", "description": "Logistic model on all patients.", "link": "logit",
         "intercept": -1.5, "risk_label": "probability of CR",

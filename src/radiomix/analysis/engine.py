@@ -677,6 +677,7 @@ def run_analysis(
     save_models: bool = True,
     base_dir: str | Path | None = None,
     slices: pd.DataFrame | None = None,
+    qc: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Evaluate every arm of every outcome; write ``analysis.json``, ``predictions.csv`` and
     ``model.joblib`` into ``out_dir``.
@@ -702,6 +703,8 @@ def run_analysis(
         file's folder).
     slices : DataFrame, optional
         The slice-level table of ``spec.leakage_audit`` (required when it is declared).
+    qc : dict, optional
+        The ``qc`` section (:func:`radiomix.analysis.qc.qc_section`).
 
     Returns
     -------
@@ -763,6 +766,7 @@ def run_analysis(
                 odoc["top_features"] = _top_features(odoc, final.get(odoc["name"], {}),
                                                      table, spec)
                 odoc["nomogram"] = nomogram_doc(odoc, final.get(odoc["name"], {}), table)
+            odoc["confounding"] = confounding_doc(odoc, final.get(odoc["name"], {}), table)
     doc = {
         "schema": SCHEMA,
         "title": spec.title or "Analysis of " + ", ".join(o.title for o in spec.outcomes),
@@ -783,6 +787,7 @@ def run_analysis(
         "errors": errors or [],
         "outcomes": outcome_docs,
         "leakage": leakage,
+        "qc": qc,
         "artefacts": {**files, **(artefacts or {})},
     }
     doc = _py(doc)
@@ -1086,6 +1091,75 @@ def nomogram_doc(odoc: dict[str, Any], final: dict[str, Any],
             "total is read on the probability axis. The rad-score is intercept + sum of "
             "coef x (value - mean) / SD over the terms listed."),
     }
+
+
+def _radiomic_inputs(model: Any, table: AnalysisTable) -> list[str]:
+    """Radiomic columns a fitted arm model reads after its own selection: the rad-score's
+    (or the nomogram rad-score's) kept terms, else the fuser's kept radiomic columns."""
+    est = getattr(model, "best_estimator_", model)
+    steps = dict(est.steps) if hasattr(est, "steps") else {"model": est}
+    last = list(steps.values())[-1]
+    rad = set(table.blocks["radiomic"])
+    rs = getattr(last, "radscore_", None)
+    inner = rs if rs is not None else last
+    if hasattr(inner, "coefficients") and hasattr(inner, "coef_"):
+        cf = inner.coefficients()
+        if "selected" in cf:
+            return [str(t) for t in cf.loc[cf["selected"], "term"] if str(t) in rad]
+    fuse = steps.get("fuse")
+    if fuse is not None and hasattr(fuse, "get_feature_names_out"):
+        return [str(c) for c in fuse.get_feature_names_out() if str(c) in rad]
+    return []
+
+
+def confounding_doc(odoc: dict[str, Any], final: dict[str, Any], table: AnalysisTable, *,
+                    strong: float = 0.7, n_top: int = 10) -> dict[str, Any] | None:
+    """Per arm: how strongly the radiomic features its final model reads go with tumour
+    volume (Spearman) and with the centre (Kruskal-Wallis eta squared), by
+    :func:`radiomix.model.confound.volume_confounding` on the analysed patients.
+
+    Descriptive, on all analysed rows (no outcome is used). Returns None without a volume
+    column or without an arm that reads radiomic features.
+    """
+    from radiomix.model.confound import volume_confounding
+
+    vol = table.blocks["volume"][0] if table.blocks["volume"] else None
+    if vol is None:
+        return None
+    target = table.targets[odoc["name"]]
+    X = table.X.loc[target.keep].reset_index(drop=True)
+    centre = table.centre[target.keep] if table.centre is not None else None
+    if centre is not None and np.unique(centre).size < 2:
+        centre = None
+    arms: dict[str, Any] = {}
+    for key in odoc["arm_order"]:
+        if key not in final:
+            continue
+        cols = [c for c in _radiomic_inputs(final[key]["model"], table) if c != vol]
+        if not cols:
+            continue
+        cf = volume_confounding(X[cols], X[vol].to_numpy(dtype=float), centre, strong=strong)
+        rho = cf["volume_abs_rho"].to_numpy(dtype=float)
+        top = cf.reindex(cf["volume_abs_rho"].sort_values(ascending=False).index).head(n_top)
+        arms[key] = {
+            "n_features": len(cols),
+            "n_strong_volume": int(np.nansum(rho >= strong)),
+            "median_abs_volume_rho": _py(np.nanmedian(rho)) if np.isfinite(rho).any() else None,
+            "max_centre_eta2": (_py(np.nanmax(cf["centre_eta2"])) if centre is not None
+                                and np.isfinite(cf["centre_eta2"]).any() else None),
+            "items": [{"column": str(r["feature"]), "volume_rho": _py(r["volume_rho"]),
+                       "centre_eta2": _py(r["centre_eta2"])} for r in top.to_dict("records")],
+        }
+    if not arms:
+        return None
+    return {"volume_column": vol, "strong": strong, "arms": arms, "description": (
+        "For each arm, the radiomic features its final model reads (after its own selection): "
+        f"Spearman correlation with tumour volume ({vol}); |rho| >= {strong:g} counts as "
+        "strong, i.e. the feature largely re-measures size" + (
+            ", and the Kruskal-Wallis eta squared between centres (near 1: the feature "
+            "identifies the centre)" if centre is not None else "")
+        + ". Compare each arm with the volume-only baseline. Descriptive, on all analysed "
+        "patients; no outcome is used.")}
 
 
 def _final_coefficients(outcome_docs: list[dict[str, Any]],

@@ -191,6 +191,10 @@ def analyse_study(
         "versions": package_versions(),
     }
 
+    from radiomix.analysis.qc import qc_section
+
+    notify(StudyProgress("analysis", "drawing QC thumbnails"))
+    qc = qc_section(study, [str(p) for p in table.groups], out)
     slices = None
     if spec.leakage_audit is not None:
         slices = read_any(_slice_table(spec.leakage_audit.table, study.path.parent,
@@ -202,7 +206,7 @@ def analyse_study(
     run_analysis(spec, table, out, progress=relay, banners=banners, study=study_doc,
                  flow=flow, errors=err_docs, untrained_deep=untrained,
                  artefacts={"features": os.path.relpath(features_path, out)},
-                 base_dir=study.path.parent, slices=slices)
+                 base_dir=study.path.parent, slices=slices, qc=qc)
     if report:
         notify(StudyProgress("report", "writing the report"))
         from radiomix.report import write_report

@@ -159,6 +159,9 @@ class TagSettings:
         may not be registered itself.
     registration : RegistrationSettings or None
         Transform model and optimiser parameters (default rigid); only with ``register_to``.
+    modality : str or None
+        DICOM modality of the tag's images (``CT``, ``PT``, ``MR`` …), for display only: QC
+        thumbnails of CT and PET use a fixed window (HU, SUV); not part of any case key.
     """
 
     preset: str | None = None
@@ -166,8 +169,14 @@ class TagSettings:
     roi: RoiOptions = field(default_factory=RoiOptions)
     register_to: str | None = None
     registration: RegistrationSettings | None = None
+    modality: str | None = None
 
     def __post_init__(self) -> None:
+        if self.modality is not None:
+            if not isinstance(self.modality, str) or not self.modality.strip().isalnum():
+                _fail(f"modality must be a DICOM modality such as CT, PT or MR, got "
+                      f"{self.modality!r}")
+            object.__setattr__(self, "modality", self.modality.strip().upper())
         if self.preset is not None and not isinstance(self.preset, str):
             _fail(f"preset must be a preset name or a settings file, got {self.preset!r}")
         if self.settings is not None and not isinstance(self.settings, str | dict):
