@@ -93,6 +93,8 @@ def test_cli_writes_stability_table(stability_run):
     out, result = stability_run
     assert result.exit_code == 0, result.output
     assert "Stable features" in result.output
+    for drawn in ("perturbing", "extracting", "ETA"):  # no terminal: no progress output
+        assert drawn not in result.output
     table = pd.read_parquet(out / "stability.parquet")
     assert set(table.family) == {"morph", "stat"}
     assert (table.icc_form == "ICC(1,1)").all()
