@@ -243,3 +243,34 @@ def test_perturbation_step_reports_each_pair(tmp_path):
         (2, 3, "P1/1/ct"),
         (3, 3, "P2/1/ct"),
     ]
+
+
+def test_demo_prints_a_run_warning_once(monkeypatch, tmp_path):
+    """A banner warned about during the run is not printed again at the end; a banner that
+    was not is."""
+    import json
+
+    import radiomix.demo
+    from radiomix.analysis.study import StudyProgress
+
+    seen = "The deep features come from a network with random weights."
+    unseen = "Only one centre: no external validation."
+
+    def fake_run_demo(out, *, progress, **kwargs):
+        out.mkdir(parents=True)
+        for _ in range(2):
+            progress(StudyProgress("analysis", seen, level="warning"))
+        banners = [
+            {"level": "error", "title": "Untrained deep network", "text": seen},
+            {"level": "warning", "title": "Single centre", "text": unseen},
+        ]
+        doc = {"outcomes": [], "banners": banners, "errors": []}
+        (out / "analysis.json").write_text(json.dumps(doc), encoding="utf-8")
+        return out / "report.html"
+
+    monkeypatch.setattr(radiomix.demo, "run_demo", fake_run_demo)
+    res = CliRunner().invoke(app, ["demo", "--out", str(tmp_path / "demo"), "--quiet"])
+    assert res.exit_code == 0, res.output
+    text = " ".join(res.output.split())
+    assert text.count(seen) == 1
+    assert f"Single centre: {unseen}" in text

@@ -63,8 +63,8 @@ def demo(
     doc = json.loads((path.parent / "analysis.json").read_text(encoding="utf-8"))
     if not quiet:
         print_summary(doc)
-    for b in doc.get("banners", []):
-        if b.get("level") in ("error", "warning"):
+    for b in doc.get("banners", []):  # each warning once: not those shown during the run
+        if b.get("level") in ("error", "warning") and b.get("text") not in shown.warned:
             console.print(f"[bold yellow]{b['title']}[/bold yellow]: {b['text']}",
                           highlight=False, soft_wrap=True)
     failed = len(doc.get("errors") or [])
