@@ -63,7 +63,7 @@ def test_ibsi_check_draws_a_bar_on_a_terminal_and_none_with_quiet(tmp_path):
     assert "482/482 reference values matched" in _plain(quiet)
 
 
-@pytest.mark.slow  # two stability runs (4 perturbed pairs each): ~25 s, more on a busy machine
+@pytest.mark.slow  # two stability runs under a pty: ~20 s on the busy 2-core machine
 @needs_script
 def test_stability_draws_bars_on_a_terminal_and_none_with_quiet(tmp_path):
     from test_stability_cli import write_synthetic_study
