@@ -41,6 +41,50 @@ pytestmark = pytest.mark.slow
 KINDS = {"classification": classification_document, "survival": survival_document,
          "combined": combined_document}
 
+
+def _cli_table(folder: Path) -> Path:
+    """A small synthetic feature table with a binary outcome and a time to event."""
+    import pandas as pd
+
+    rng = np.random.default_rng(7)
+    n = 40
+    y = rng.permutation(np.r_[np.ones(16, int), np.zeros(n - 16, int)])
+    X = rng.normal(size=(n, 6))
+    X[:, 0] += 1.2 * y
+    time = np.round(rng.exponential(900, n) / (1 + y)) + 30
+    table = pd.DataFrame({"patient_id": [f"P{i:03d}" for i in range(n)], "response": y,
+                          "event": rng.binomial(1, 0.7, n), "days": time,
+                          **{f"ct.original.stat.f{j}": X[:, j] for j in range(6)},
+                          "ct.original.morph.volume_voxels": np.exp(rng.normal(9, 1, n))})
+    path = folder / "table.csv"
+    table.to_csv(path, index=False)
+    return path
+
+
+def _radiomix_model(folder: Path, *args: str) -> Path:
+    """A real ``radiomix model`` run (the analysis engine behind the CLI)."""
+    import sys
+
+    table = _cli_table(folder)
+    out = folder / "analysis"
+    exe = str(Path(sys.executable).with_name("radiomix"))
+    proc = subprocess.run([exe, "model", "--features", str(table),
+                           "--columns", "ct.original.*", *args, "--outer", "3", "--inner", "2",
+                           "--repeats", "1", "--bootstrap", "200", "--no-report", "--quiet",
+                           "--out", str(out)], capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return out
+
+
+# reports of real engine output, beside the synthetic documents: a classification-only
+# `radiomix model` run and a survival-only one
+CLI_KINDS = {
+    "model_classification": lambda f: _radiomix_model(f, "--target", "response",
+                                                      "--model", "logistic"),
+    "model_survival": lambda f: _radiomix_model(f, "--time", "days", "--event", "event",
+                                                "--horizon", "1"),
+}
+
 PROBE = """<script>
 window.addEventListener('load', function () {
   var imgs = Array.prototype.map.call(document.images, function (i) {
@@ -157,10 +201,17 @@ def rendered(chromium: str, tmp_path_factory: pytest.TempPathFactory):
         folder = write_results(tmp_path_factory.mktemp(f"browser_{kind}"), make())
         write_report(folder)
         out[kind] = (*probe_report(chromium, folder), folder)
+    for kind, run in CLI_KINDS.items():
+        folder = run(tmp_path_factory.mktemp(f"browser_{kind}"))
+        write_report(folder)
+        out[kind] = (*probe_report(chromium, folder), folder)
     return out
 
 
-@pytest.mark.parametrize("kind", list(KINDS))
+ALL_KINDS = [*KINDS, *CLI_KINDS]
+
+
+@pytest.mark.parametrize("kind", ALL_KINDS)
 def test_every_image_loads(rendered, kind: str) -> None:
     probe, _, source, _, _, _ = rendered[kind]
     imgs = probe["imgs"]
@@ -171,7 +222,7 @@ def test_every_image_loads(rendered, kind: str) -> None:
     assert all(i["data"] for i in imgs)
 
 
-@pytest.mark.parametrize("kind", list(KINDS))
+@pytest.mark.parametrize("kind", ALL_KINDS)
 def test_numbers_shown_equal_metrics_json(rendered, kind: str) -> None:
     probe, dom, source, metrics, _, _ = rendered[kind]
     nums = probe["nums"]
@@ -182,7 +233,7 @@ def test_numbers_shown_equal_metrics_json(rendered, kind: str) -> None:
     assert parse_report(body).stray == []
 
 
-@pytest.mark.parametrize("kind", list(KINDS))
+@pytest.mark.parametrize("kind", ALL_KINDS)
 def test_no_external_url(rendered, kind: str) -> None:
     probe, _, source, _, _, _ = rendered[kind]
     assert probe["urls"] == []
@@ -190,12 +241,12 @@ def test_no_external_url(rendered, kind: str) -> None:
     assert "https://" not in source
 
 
-@pytest.mark.parametrize("kind", list(KINDS))
+@pytest.mark.parametrize("kind", ALL_KINDS)
 def test_no_text_below_10_px(rendered, kind: str) -> None:
     assert rendered[kind][0]["small"] == []
 
 
-@pytest.mark.parametrize("kind", list(KINDS))
+@pytest.mark.parametrize("kind", ALL_KINDS)
 def test_figures_shown_at_drawn_size(rendered, kind: str) -> None:
     """Figure fonts are >= 10 pt at the drawn DPI; shown at CSS_DPI / DPI they stay so."""
     for img in rendered[kind][0]["imgs"]:
