@@ -10,7 +10,10 @@ checked here on the bytes on disk, before any cast:
   (NIfTI-1/NIfTI-2 header fields, https://nifti.nimh.nih.gov/nifti-1);
 - float data (FLOAT32/FLOAT64) must be finite.
 
-The file is streamed in 4 MiB chunks: memory use does not grow with the image. (Written
+:func:`check_nifti` streams the file in 4 MiB chunks: memory use does not grow with the
+image. :func:`read_nifti` makes the same checks, with the same messages, on the whole
+decompressed file, whose voxels the fast reader of :mod:`radiomix.io.image` then uses (one
+decompression instead of two). (Written
 here rather than with nibabel, which is not a dependency of radiomix and would hold the
 whole array in memory for the same check.) NRRD and MetaImage files need no such check:
 their readers refuse truncated data, and keep NaN/inf, which the case check then reports.
@@ -66,6 +69,8 @@ class NiftiLayout:
         Byte offset of the voxel data in the file.
     dtype : numpy.dtype or None
         Data type with the header's byte order (None for an unknown code).
+    scl_slope, scl_inter : float
+        Intensity scaling of the header (slope 0: no scaling).
     """
 
     dims: tuple[int, ...]
@@ -73,6 +78,8 @@ class NiftiLayout:
     bitpix: int
     vox_offset: int
     dtype: np.dtype | None
+    scl_slope: float = 0.0
+    scl_inter: float = 0.0
 
     @property
     def data_bytes(self) -> int:
@@ -113,11 +120,13 @@ def parse_nifti_header(head: bytes, *, name: str) -> NiftiLayout:
             dim = struct.unpack(order + "8h", head[40:56])
             datatype, bitpix = struct.unpack(order + "hh", head[70:74])
             offset = int(struct.unpack(order + "f", head[108:112])[0])
+            slope, inter = struct.unpack(order + "ff", head[112:120])
             break
         if size == 540 and len(head) >= 540:
             datatype, bitpix = struct.unpack(order + "hh", head[12:16])
             dim = struct.unpack(order + "8q", head[16:80])
             offset = int(struct.unpack(order + "q", head[168:176])[0])
+            slope, inter = struct.unpack(order + "dd", head[176:192])
             break
     else:
         raise InputError(
@@ -138,6 +147,8 @@ def parse_nifti_header(head: bytes, *, name: str) -> NiftiLayout:
         bitpix=int(bitpix),
         vox_offset=max(offset, size + 4 if size == 348 else size),
         dtype=dtype,
+        scl_slope=float(slope),
+        scl_inter=float(inter),
     )
 
 
@@ -190,29 +201,89 @@ def check_nifti(path: str | Path) -> NiftiLayout:
                 if not chunk:
                     break
     except EOFError:
-        raise InputError(
-            f"{name} is truncated: its gzip stream ends before the end-of-stream marker "
-            "(the file was cut short); copy or export it again"
-        ) from None
+        raise _truncated_stream(name) from None
     except (gzip.BadGzipFile, zlib.error) as exc:
-        raise InputError(
-            f"{name} is not a valid gzip-compressed NIfTI file ({exc}); check the file or "
-            "its .gz extension, or copy or export it again"
-        ) from None
+        raise _bad_gzip(name, exc) from None
     except OSError as exc:
         raise InputError(f"cannot read {name}: {exc.strerror or exc}") from None
-    needed = layout.vox_offset + layout.data_bytes
-    if total < needed:
+    _check_length(layout, total, name)
+    if bad_values:
+        raise _non_finite(name, bad_values)
+    return layout
+
+
+def read_nifti(path: str | Path) -> tuple[NiftiLayout, bytes]:
+    """The whole decompressed NIfTI file, after the checks of :func:`check_nifti`.
+
+    One decompression serves both the checks and the voxel data (the fast reader of
+    :mod:`radiomix.io.image`); memory holds the decompressed file once.
+
+    Parameters
+    ----------
+    path : str or Path
+        NIfTI file (single-file ``.nii``, optionally gzip-compressed).
+
+    Returns
+    -------
+    layout : NiftiLayout
+        The header's data layout.
+    data : bytes
+        The file's bytes (decompressed), header included.
+
+    Raises
+    ------
+    InputError
+        As :func:`check_nifti`, with the same messages.
+    """
+    path = Path(path)
+    name = path.name
+    try:
+        raw = path.read_bytes()
+        data = gzip.decompress(raw) if name.lower().endswith(".gz") else raw
+    except EOFError:
+        raise _truncated_stream(name) from None
+    except (gzip.BadGzipFile, zlib.error) as exc:
+        raise _bad_gzip(name, exc) from None
+    except OSError as exc:
+        raise InputError(f"cannot read {name}: {exc.strerror or exc}") from None
+    layout = parse_nifti_header(data[:540], name=name)
+    _check_length(layout, len(data), name)
+    if layout.dtype is not None and layout.dtype.kind in "fc":
+        count = layout.data_bytes // layout.dtype.itemsize
+        values = np.frombuffer(data, dtype=layout.dtype, count=count, offset=layout.vox_offset)
+        bad = int(values.size - np.count_nonzero(np.isfinite(values)))
+        if bad:
+            raise _non_finite(name, bad)
+    return layout, data
+
+
+def _truncated_stream(name: str) -> InputError:
+    return InputError(
+        f"{name} is truncated: its gzip stream ends before the end-of-stream marker "
+        "(the file was cut short); copy or export it again"
+    )
+
+
+def _bad_gzip(name: str, exc: Exception) -> InputError:
+    return InputError(
+        f"{name} is not a valid gzip-compressed NIfTI file ({exc}); check the file or "
+        "its .gz extension, or copy or export it again"
+    )
+
+
+def _check_length(layout: NiftiLayout, total: int, name: str) -> None:
+    if total < layout.vox_offset + layout.data_bytes:
         raise InputError(
             f"{name} is truncated: the header declares {'x'.join(map(str, layout.dims))} voxels "
             f"of {layout.bitpix} bits ({layout.data_bytes:,} bytes from offset "
             f"{layout.vox_offset}), but the file holds {max(0, total - layout.vox_offset):,} "
             "data bytes; copy or export the file again"
         )
-    if bad_values:
-        raise InputError(
-            f"{name} holds {bad_values:,} NaN/infinite voxel values (SimpleITK would read "
-            "them as 0); fill them (e.g. with the background value) or crop them away before "
-            "extraction"
-        )
-    return layout
+
+
+def _non_finite(name: str, count: int) -> InputError:
+    return InputError(
+        f"{name} holds {count:,} NaN/infinite voxel values (SimpleITK would read "
+        "them as 0); fill them (e.g. with the background value) or crop them away before "
+        "extraction"
+    )
