@@ -21,6 +21,8 @@ Usage (from the repository root)::
     .venv/bin/python benchmarks/bench_ibsi.py --quick           # 1 run, CT phantom only
     .venv/bin/python benchmarks/bench_ibsi.py --tools radiomix,pyradiomics --cases phantom \
         --runs 7 --json out/bench.json
+    git worktree add /tmp/base <commit>                         # before/after, one run:
+    .venv/bin/python benchmarks/bench_ibsi.py --baseline-src /tmp/base/src
 
 Peers live in ``$RADIOMIX_PEERS`` (default ``~/.cache/radiomix-peers``), one venv per tool,
 made by the installers in ``../shared/bench``; a tool whose venv is missing is reported as
@@ -31,6 +33,7 @@ faster.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import platform
@@ -85,6 +88,7 @@ class ToolSpec:
     worker: str
     options: dict[str, Any] = field(default_factory=dict)
     default: bool = True
+    src: str | None = None  # radiomix only: import radiomix from this src folder instead
 
     def python(self, peers: Path) -> Path:
         """The interpreter that runs this tool's worker."""
@@ -131,6 +135,8 @@ class Worker:
     def start(self) -> None:
         env = {**os.environ, **THREAD_ENV, "PYTHONUNBUFFERED": "1"}
         env.pop("PYTHONPATH", None)  # each venv sees only its own packages
+        if self.spec.src is not None:  # radiomix of another checkout (e.g. a git worktree)
+            env["PYTHONPATH"] = self.spec.src
         log = open(self.log_path, "a", encoding="utf-8")  # noqa: SIM115 (lives with the worker)
         self.proc = subprocess.Popen(
             [str(self.python), str(HERE / "_peers" / self.spec.worker)],
@@ -225,6 +231,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--quick", action="store_true", help="smoke test: 1 run, CT phantom only")
     p.add_argument("--json", type=Path, help="also write the results as JSON to this file")
     p.add_argument("--data", type=Path, default=DATA_DIR, help="shared data folder")
+    p.add_argument(
+        "--radiomix-src",
+        type=Path,
+        help="import the 'radiomix' tool from this src folder (default: the installed one)",
+    )
+    p.add_argument(
+        "--baseline-src",
+        type=Path,
+        help="also time radiomix imported from this src folder (e.g. the src of a git "
+        "worktree of an older commit) as tool 'radiomix-base', interleaved with the others",
+    )
     p.add_argument("--peers", type=Path, default=PEERS_DIR, help="folder of the peers' venvs")
     p.add_argument(
         "--timeout", type=float, default=900.0, help="seconds allowed per extraction call"
@@ -240,6 +257,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         args.runs = 1
         args.cases = "phantom"
     args.tools = [t.strip() for t in args.tools.split(",") if t.strip()]
+    if args.radiomix_src is not None:
+        src = args.radiomix_src.resolve()
+        if not (src / "radiomix" / "__init__.py").exists():
+            p.error(f"--radiomix-src {src} holds no radiomix package")
+        TOOLS["radiomix"] = dataclasses.replace(TOOLS["radiomix"], src=str(src))
+    if args.baseline_src is not None:
+        src = args.baseline_src.resolve()
+        if not (src / "radiomix" / "__init__.py").exists():
+            p.error(f"--baseline-src {src} holds no radiomix package")
+        TOOLS["radiomix-base"] = ToolSpec(
+            "radiomix-base", None, "radiomix_worker.py", {"preset": "ibsi-C"}, src=str(src)
+        )
+        args.tools.append("radiomix-base")
     args.cases = [c.strip() for c in args.cases.split(",") if c.strip()]
     for t in args.tools:
         if t not in TOOLS:

@@ -11,6 +11,7 @@ names, e.g. ``["morph"]``, to locate the cost of one family).
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -30,6 +31,7 @@ def info() -> dict[str, Any]:
             "mask trilinear, partial-volume threshold 0.5; re-segmentation [-1000, 400] HU; "
             "FBS 25 HU; IVH FBS 2.5 HU); 3D aggregations; all 11 IBSI families unless the "
             "options exclude some",
+            f"radiomix imported from {os.path.dirname(radiomix.__file__)}",
         ],
     }
 

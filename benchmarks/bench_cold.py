@@ -1,0 +1,115 @@
+"""Cold start: package import time and the first extraction in a fresh process.
+
+Every measurement runs in a new interpreter (``sys.executable``), so nothing is warm but the
+operating system's file cache:
+
+- ``import radiomix`` and ``import radiomix.extraction`` (the package and the full
+  extraction stack: numpy, scipy, SimpleITK, numba, the feature kernels), measured as
+  scikit-image does it, with ``python -X importtime``: the cumulative microseconds of the
+  module's own line, median over ``--runs`` processes;
+- the first extraction of one case in a fresh process, with an empty numba cache
+  (``NUMBA_CACHE_DIR`` set to a new temporary folder: every kernel the call needs is
+  compiled) and then with that cache filled by the first process (kernels loaded from
+  disk), as process CPU seconds and wall seconds, import included.
+
+Usage (from the repository root)::
+
+    .venv/bin/python benchmarks/bench_cold.py                 # 5 import runs, CT phantom
+    .venv/bin/python benchmarks/bench_cold.py --runs 9 --case STS_002 --json out/cold.json
+
+Targets of issue 14: import of ``radiomix`` ≤ 0.3 s; first call in a fresh environment
+≤ 10 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+DATA_DIR = Path(os.environ.get("RADIOMIX_DATA", REPO.parent / "shared" / "data"))
+CASES = {
+    "phantom": DATA_DIR / "ibsi1" / "ct_phantom" / "nifti",
+    "STS_002": DATA_DIR / "sts" / "nifti" / "STS_002" / "ct",
+    "STS_048": DATA_DIR / "sts" / "nifti" / "STS_048" / "ct",
+    "STS_020": DATA_DIR / "sts" / "nifti" / "STS_020" / "ct",
+}
+THREADS = dict.fromkeys(("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS"), "1")
+
+FIRST_CALL = """
+import json, resource, sys, time
+t0 = time.perf_counter()
+from radiomix.extraction import extract
+from radiomix.settings import load_preset
+t1 = time.perf_counter()
+d = sys.argv[1]
+extract(d + "/image.nii.gz", d + "/mask.nii.gz", settings=load_preset("ibsi-C"), tag="image")
+t2 = time.perf_counter()
+ru = resource.getrusage(resource.RUSAGE_SELF)
+print(json.dumps({"import_s": t1 - t0, "call_s": t2 - t1, "wall_s": t2 - t0,
+                  "cpu_s": ru.ru_utime + ru.ru_stime}))
+"""
+
+
+def import_us(module: str, env: dict[str, str]) -> int:
+    """Cumulative import time of ``module`` in a fresh interpreter (µs, ``-X importtime``)."""
+    out = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", f"import {module}"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    ).stderr
+    for line in reversed(out.splitlines()):
+        parts = [p.strip() for p in line.removeprefix("import time:").split("|")]
+        if len(parts) == 3 and parts[2] == module:
+            return int(parts[1])
+    raise RuntimeError(f"no importtime line for {module}")
+
+
+def first_call(case_dir: Path, env: dict[str, str]) -> dict[str, float]:
+    out = subprocess.run(
+        [sys.executable, "-c", FIRST_CALL, str(case_dir)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    ).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--runs", type=int, default=5, help="fresh processes per import timing")
+    p.add_argument("--case", choices=sorted(CASES), default="phantom")
+    p.add_argument("--json", type=Path, help="also write the results as JSON to this file")
+    args = p.parse_args()
+    env = {**os.environ, **THREADS}
+    result: dict[str, object] = {"python": sys.version.split()[0], "runs": args.runs}
+    for module in ("radiomix", "radiomix.extraction"):
+        times = [import_us(module, env) for _ in range(args.runs)]
+        result[f"import {module} s"] = statistics.median(times) / 1e6
+    with tempfile.TemporaryDirectory(prefix="radiomix-numba-") as cache:
+        cold_env = {**env, "NUMBA_CACHE_DIR": cache}
+        result["first call, empty numba cache"] = first_call(CASES[args.case], cold_env)
+        result["first call, numba cache filled"] = first_call(CASES[args.case], cold_env)
+    result["case"] = args.case
+    for key, value in result.items():
+        if isinstance(value, dict):
+            value = ", ".join(f"{k} {v:.2f}" for k, v in value.items())
+        elif isinstance(value, float):
+            value = f"{value:.3f}"
+        print(f"{key:<34}{value}")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
