@@ -134,3 +134,31 @@ def test_each_arm_reports_how_its_features_go_with_volume(tmp_path):
     model = joblib.load(tmp_path / "model.joblib")["models"]["y"]["rs"]["model"]
     rs = model.best_estimator_.steps[-1][1]
     assert conf["arms"]["rs"]["n_features"] == int(np.count_nonzero(rs.coef_))
+
+
+def test_an_arm_with_a_stability_filter_reports_what_each_family_keeps(tmp_path):
+    import pandas as pd
+
+    feats, clin = cohort(30)
+    rad = [c for c in feats.columns if c.startswith("ct.original.stat.")]
+    icc = {c: (0.9 if i % 3 else 0.2) for i, c in enumerate(rad)}
+    icc["ct.original.morph.volume_mesh"] = 0.95
+    pd.DataFrame({"feature": list(icc), "icc": list(icc.values()),
+                  "ci_low": list(icc.values())}).to_csv(tmp_path / "stab.csv", index=False)
+    spec = analysis_from_dict({
+        "outcomes": [{"name": "y", "kind": "binary", "column": "outcome", "positive": "mets"}],
+        "roles": {"group": "patient_id", "lesion": "lesion_id", "covariates": ["age"]},
+        "arms": [{"name": "robust", "blocks": ["radiomic"], "model": "logistic",
+                  "stability": "stab.csv"}],
+        "baselines": [],
+        "validation": dict(FAST),
+    })
+    table = build_table(feats, spec, clinical=clin)
+    doc = run_analysis(spec, table, tmp_path / "o", base_dir=tmp_path)
+    st = doc["outcomes"][0]["arms"]["robust"]["stability"]
+    assert st["table"] == "stab.csv"
+    assert st["threshold"] == 0.75
+    fams = {r["family"]: (r["n_kept"], r["n_in"]) for r in st["by_family"]}
+    n_stat = len(rad)
+    assert fams["stat"] == (sum(v >= 0.75 for c, v in icc.items() if ".stat." in c), n_stat)
+    assert fams["morph"] == (1, 1)

@@ -371,6 +371,10 @@ def combined_document(seed: int = 2) -> dict[str, Any]:
                    "aggregation_code": "DHQ4", "coefficient": 0.21,
                    "univariate_auc": ci(0.6, 0.45, 0.74), "volume_correlation": -0.1,
                    "selection_frequency": 0.4}]}
+    b["arms"]["radiomics"]["stability"] = {
+        "table": "stability.parquet", "threshold": 0.75,
+        "by_family": [{"family": "glcm", "n_in": 50, "n_kept": 32, "n_unassessed": 0},
+                      {"family": "stat", "n_in": 19, "n_kept": 17, "n_unassessed": 2}]}
     b["confounding"] = {
         "volume_column": "ct.original.morph.volume_voxels", "strong": 0.7,
         "description": "Radiomic features each arm reads, against tumour volume.",

@@ -767,6 +767,7 @@ def run_analysis(
                                                      table, spec)
                 odoc["nomogram"] = nomogram_doc(odoc, final.get(odoc["name"], {}), table)
             odoc["confounding"] = confounding_doc(odoc, final.get(odoc["name"], {}), table)
+            _stability_counts(odoc, final.get(odoc["name"], {}))
     doc = {
         "schema": SCHEMA,
         "title": spec.title or "Analysis of " + ", ".join(o.title for o in spec.outcomes),
@@ -1091,6 +1092,21 @@ def nomogram_doc(odoc: dict[str, Any], final: dict[str, Any],
             "total is read on the probability axis. The rad-score is intercept + sum of "
             "coef x (value - mean) / SD over the terms listed."),
     }
+
+
+def _stability_counts(odoc: dict[str, Any], final: dict[str, Any]) -> None:
+    """Arms with a stability filter get ``stability``: the table, the threshold and the
+    features kept per family by the final model's filter (the ICC uses no outcome)."""
+    for key, fitted in final.items():
+        est = getattr(fitted["model"], "best_estimator_", fitted["model"])
+        step = dict(getattr(est, "steps", [])).get("stable")
+        counts = getattr(step, "family_counts_", None)
+        if step is None or counts is None or key not in odoc["arms"]:
+            continue
+        odoc["arms"][key]["stability"] = {
+            "table": Path(str(step.stability)).name, "threshold": float(step.threshold),
+            "by_family": [{k: _py(v) for k, v in r.items()}
+                          for r in counts.to_dict("records")]}
 
 
 def _radiomic_inputs(model: Any, table: AnalysisTable) -> list[str]:
