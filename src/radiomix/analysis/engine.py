@@ -960,6 +960,18 @@ def feature_identity(column: str) -> dict[str, Any]:
     return out
 
 
+def _final_of_kind(odoc: dict[str, Any], final: dict[str, Any],
+                   model: str) -> tuple[str | None, Any]:
+    """(key, last pipeline step) of the first final model whose arm uses ``model``."""
+    key = next((k for k in odoc["arm_order"] if odoc["arms"][k]["model"] == model
+                and k in final), None)
+    if key is None:
+        return None, None
+    est = final[key]["model"]
+    est = getattr(est, "best_estimator_", est)
+    return key, (est.steps[-1][1] if hasattr(est, "steps") else est)
+
+
 def _top_features(odoc: dict[str, Any], final: dict[str, Any], table: AnalysisTable,
                   spec: AnalysisSettings, n_top: int = 15) -> dict[str, Any] | None:
     """The final rad-score's kept features: IBSI identity, standardised coefficient, the
@@ -969,14 +981,8 @@ def _top_features(odoc: dict[str, Any], final: dict[str, Any], table: AnalysisTa
     from radiomix.evaluate.bootstrap import patient_bootstrap_weights, percentile_interval
     from radiomix.evaluate.metrics import weighted_roc_auc
 
-    key = next((k for k in odoc["arm_order"] if odoc["arms"][k]["model"] == "radscore"
-                and k in final), None)
-    if key is None:
-        return None
-    est = final[key]["model"]
-    est = getattr(est, "best_estimator_", est)
-    rs = est.steps[-1][1] if hasattr(est, "steps") else est
-    if not hasattr(rs, "coefficients"):
+    key, rs = _final_of_kind(odoc, final, "radscore")
+    if key is None or not hasattr(rs, "coefficients"):
         return None
     cf = rs.coefficients()
     cf = cf[(cf["term"] != "(intercept)") & cf["selected"]]
@@ -1029,14 +1035,8 @@ def nomogram_doc(odoc: dict[str, Any], final: dict[str, Any],
 
     Returns None when no such arm was fitted.
     """
-    key = next((k for k in odoc["arm_order"] if odoc["arms"][k]["model"] == "nomogram"
-                and k in final), None)
-    if key is None:
-        return None
-    est = final[key]["model"]
-    est = getattr(est, "best_estimator_", est)
-    nomo = est.steps[-1][1] if hasattr(est, "steps") else est
-    if not hasattr(nomo, "coef_raw_"):
+    key, nomo = _final_of_kind(odoc, final, "nomogram")
+    if key is None or not hasattr(nomo, "coef_raw_"):
         return None
     covs = {c["name"]: c for c in table.roles.get("covariates", [])}
     terms: list[dict[str, Any]] = []
