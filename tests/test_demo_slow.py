@@ -81,3 +81,10 @@ def test_liver_like_example(shared_data: Path, tmp_path: Path) -> None:
     assert ext["centres"] == ["B"]
     assert all(c.startswith("ct2d.") for c in binary["arms"]["radscore_2d"]["columns"])
     assert doc["outcomes"][1]["kind"] == "survival"
+    # the robustness arms: stability filter and ComBat by the PET grid, each estimable in
+    # every scheme (ComBat sees both batches in every training fold)
+    assert "ICC" in binary["arms"]["radscore_ct_stable"]["description"]
+    assert "ComBat by pet_grid" in binary["arms"]["radscore_pet_combat"]["description"]
+    for v in binary["validation"]:
+        for arm in ("radscore_ct_stable", "radscore_pet_combat"):
+            assert v["arms"][arm]["metrics"]["roc_auc"]["estimate"] is not None, (v["scheme"], arm)
