@@ -457,7 +457,8 @@ def _fft_pair_sums(
     buffer = np.empty((3, size[0], size[1], step), dtype=np.complex128)
     for k2 in range(0, n_half, step):
         width = min(step, n_half - k2)
-        block = buffer[..., :width]
+        # a C-contiguous block in every pass: one compiled signature of the sum kernel
+        block = buffer if width == step else np.empty((*buffer.shape[:3], width), buffer.dtype)
         # zero padding written in place; both transforms overwrite the block
         block[:, shape[0] :] = 0.0
         block[:, : shape[0], shape[1] :] = 0.0
