@@ -108,3 +108,27 @@ def test_the_built_arms_carry_the_steps(example):
     train = ~np.isin(table.centre, list(spec.validation.test_centres))
     assert len(set(batch[train])) == 2
     assert set(batch[~train]) <= set(batch[train])
+
+
+def test_without_its_stability_table_analyse_stops_naming_the_command(example, tmp_path):
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    from _data import DATA_DIR
+
+    _, _, _, _, feats = example
+    for name in ("study.yaml", "manifest.csv"):  # no stability.parquet beside them
+        shutil.copy(EXAMPLE / name, tmp_path / name)
+    feats.to_csv(tmp_path / "features.csv", index=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "radiomix.cli", "analyse", str(tmp_path / "study.yaml"),
+         "--features", str(tmp_path / "features.csv"), "--out", str(tmp_path / "o"),
+         "--quiet", "--no-report"],
+        capture_output=True, text=True, timeout=600,
+        env={**os.environ, "RADIOMIX_DATA": str(DATA_DIR)})
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert "Traceback" not in proc.stdout + proc.stderr
+    assert "stability.parquet not found" in proc.stderr
+    assert "radiomix stability" in proc.stderr
