@@ -756,8 +756,11 @@ def autocorrelation(m: GlcmMarginals) -> FloatArray:
 
 
 def _cluster_moment(m: GlcmMarginals, power: int) -> FloatArray:
-    s = np.add.outer(m.i, m.j)[None, :, :] - (m.mu_i + m.mu_j)[:, None, None]
-    return (s**power * m.p_ij).sum(axis=(1, 2))
+    """Σ (i + j - μ_i - μ_j)^power p_ij, over the cross-diagonal marginal p_{i+j} (O(N_g))."""
+    d = m.k_plus[None, :] - (m.mu_i + m.mu_j)[:, None]
+    d2 = d * d
+    dp = d2 if power == 2 else d2 * d if power == 3 else d2 * d2
+    return (dp * m.p_i_plus_j).sum(axis=1)
 
 
 @feature(name="glcm.cluster_tendency", ibsi="DG8W", aggregations=_AGG, requires=_REQ)
