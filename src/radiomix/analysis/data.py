@@ -347,7 +347,8 @@ def _encode_covariate(raw: pd.DataFrame, cov: Covariate, group: str) -> pd.DataF
 def _feature_columns(raw: pd.DataFrame, reserved: set[str]) -> tuple[list[str], list[str]]:
     from radiomix.model.columns import FeatureName
 
-    rad, deep = [], []
+    rad: list[str] = []
+    deep: list[str] = []
     for c in raw.columns:
         name = str(c)
         if name in reserved:

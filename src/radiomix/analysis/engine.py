@@ -129,7 +129,7 @@ def _binary_schemes(arm: BuiltArm, X: pd.DataFrame, y: np.ndarray, g: np.ndarray
 
     Xa = X[arm.columns]
     thr: float | str = _threshold_value(v.threshold) if _is_prob(v.threshold) else v.threshold
-    common = {"param_grid": arm.grid or None, "inner_splits": v.inner_splits,
+    common: dict[str, Any] = {"param_grid": arm.grid or None, "inner_splits": v.inner_splits,
               "n_bootstrap": v.bootstrap, "threshold": thr, "random_state": v.seed,
               "level": v.level}
     all_rows = np.arange(len(y))
@@ -229,11 +229,11 @@ def _training_rows(sc: _Scored, n: int) -> np.ndarray:
     return np.setdiff1d(np.arange(n), sc.rows)
 
 
-def _compare(results: dict[str, Any], ref: str, v: Validation,
+def _compare(results: dict[str, Any], ref: str | None, v: Validation,
              cross_validated: bool) -> dict[str, dict[str, Any]]:
     from radiomix.evaluate.arms import paired_auc_tests
 
-    if ref not in results or len(results) < 2:
+    if ref is None or ref not in results or len(results) < 2:
         return {}
     return paired_auc_tests(results, ref, n_bootstrap=v.bootstrap, random_state=v.seed,
                             cross_validated=cross_validated)
@@ -283,12 +283,12 @@ def _evaluate_binary(table: AnalysisTable, target: Target, arms: list[BuiltArm],
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", category=RuntimeWarning)
-                scored = _binary_schemes(arm, X, y, g, centre, v)
+                arm_scored = _binary_schemes(arm, X, y, g, centre, v)
         except InputError as exc:
             failed[arm.key] = str(exc)
             log.warning("arm %s not estimable: %s", arm.key, exc)
             continue
-        for sc in scored:
+        for sc in arm_scored:
             by_scheme.setdefault(sc.scheme, {})[arm.key] = sc
     by_scheme = {k: d for k, d in by_scheme.items() if d}
     if not by_scheme:
@@ -410,7 +410,7 @@ def _survival_schemes(arm: BuiltArm, X: pd.DataFrame, t: np.ndarray, e: np.ndarr
     )
 
     Xa = X[arm.columns]
-    common = {"horizons": horizons, "n_bootstrap": v.bootstrap,
+    common: dict[str, Any] = {"horizons": horizons, "n_bootstrap": v.bootstrap,
               "param_grid": arm.grid or None, "inner_splits": v.inner_splits,
               "random_state": v.seed, "on_refused_horizon": "record"}
     rows = np.arange(t.size)
@@ -603,7 +603,7 @@ def _table1(table: AnalysisTable, spec: AnalysisSettings) -> dict[str, Any] | No
     labels: list[str] = []
     if binary is not None:
         o = binary.outcome
-        ymap = dict(zip(table.groups[binary.keep], binary.y, strict=True))
+        ymap = dict(zip(table.groups[binary.keep], np.asarray(binary.y), strict=True))
         by = per[group].map(ymap)
         labels = [f"{o.title}: {' / '.join(binary.negative)}", f"{o.title}: {o.positive or '1'}"]
     rows = []
@@ -616,7 +616,7 @@ def _table1(table: AnalysisTable, spec: AnalysisSettings) -> dict[str, Any] | No
                 v = v.dropna()
                 return (f"{v.median():.3g} ({v.quantile(.25):.3g}–{v.quantile(.75):.3g})"
                         if len(v) else "–")
-            r = {"variable": cov.name, "level": "median (IQR)", "kind": "numeric",
+            r: dict[str, Any] = {"variable": cov.name, "level": "median (IQR)", "kind": "numeric",
                  "overall": fmt(x), "missing": int(x.isna().sum()), "by_group": {},
                  "test": None, "p_value": None}
             if by is not None:
@@ -728,7 +728,9 @@ def run_analysis(
             progress(AnalysisProgress(msg, state["done"], total))
         state["done"] += 1
 
-    outcome_docs, preds, warnings_all = [], [], []
+    outcome_docs: list[dict[str, Any]] = []
+    preds: list[pd.DataFrame] = []
+    warnings_all: list[str] = []
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(limits=1):
