@@ -26,7 +26,7 @@ import struct
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Literal, cast
 
 import numpy as np
 
@@ -91,7 +91,9 @@ class NiftiLayout:
 
 
 def _open(path: Path) -> BinaryIO:
-    return gzip.open(path, "rb") if path.name.lower().endswith(".gz") else path.open("rb")
+    if path.name.lower().endswith(".gz"):
+        return cast(BinaryIO, gzip.open(path, "rb"))
+    return path.open("rb")
 
 
 def parse_nifti_header(head: bytes, *, name: str) -> NiftiLayout:
@@ -114,7 +116,8 @@ def parse_nifti_header(head: bytes, *, name: str) -> NiftiLayout:
             f"{name} is not a NIfTI image: {len(head)} bytes, shorter than a NIfTI header "
             "(348 bytes); the file is empty, truncated or of another format"
         )
-    for order in "<>":
+    orders: tuple[Literal["<", ">"], ...] = ("<", ">")
+    for order in orders:
         size = struct.unpack(order + "i", head[:4])[0]
         if size == 348:
             dim = struct.unpack(order + "8h", head[40:56])
