@@ -9,14 +9,15 @@ columns only) gives the ceiling.
 
 Data sets: scikit-learn's breast-cancer table (569 x 30); ``make_classification``
 (200 x 100, 5 informative + 5 redundant); a synthetic wide table (100 x 1,000, 5 columns
-shifted by 1.25 SD in one class); and, with ``--sarcoma FEATURES.parquet``, a radiomix
-feature table of the soft-tissue sarcoma cohort (label ``lung_mets``; radiomic columns and
-age; outcome-derived columns dropped).
+shifted by 1.25 SD in one class; one per ``--wide-seeds`` draw of the generator); and,
+with ``--sarcoma FEATURES.parquet``, a radiomix feature table of the soft-tissue sarcoma
+cohort (label ``lung_mets``; radiomic columns and age; outcome-derived columns dropped).
 
 Usage::
 
     .venv/bin/python benchmarks/bench_model.py [--budget 30] [--outer 5] [--seed 0]
-        [--datasets breast_cancer classification wide] [--sarcoma PATH]
+        [--datasets breast_cancer classification wide] [--wide-seeds 0 1 2]
+        [--sarcoma PATH]
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import argparse
 import sys
 import time
 import warnings
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -65,7 +67,9 @@ def _sarcoma(path: str) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
     return table[cols], table["lung_mets"].to_numpy(int), table["patient_id"].to_numpy()
 
 
-def datasets(names: list[str], sarcoma: str | None) -> dict[str, tuple[Any, Any, Any]]:
+def datasets(
+    names: list[str], sarcoma: str | None, wide_seeds: Sequence[int] = (0,)
+) -> dict[str, tuple[Any, Any, Any]]:
     from sklearn.datasets import load_breast_cancer, make_classification
 
     out: dict[str, tuple[Any, Any, Any]] = {}
@@ -83,8 +87,9 @@ def datasets(names: list[str], sarcoma: str | None) -> dict[str, tuple[Any, Any,
         )
         out["classification"] = (X, y, np.arange(y.size))
     if "wide" in names:
-        X, y = _wide()
-        out["wide_100x1000"] = (X, y, np.arange(y.size))
+        for seed in wide_seeds:
+            X, y = _wide(seed=seed)
+            out["wide_100x1000" + (f"_seed{seed}" if seed else "")] = (X, y, np.arange(y.size))
     if sarcoma:
         out["sarcoma"] = _sarcoma(sarcoma)
     return out
@@ -96,11 +101,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--outer", type=int, default=5, help="outer folds")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--datasets", nargs="+", default=["breast_cancer", "classification", "wide"])
+    ap.add_argument(
+        "--wide-seeds", nargs="+", type=int, default=[0], help="draws of the wide generator"
+    )
     ap.add_argument("--sarcoma", help="feature table (parquet) of the sarcoma cohort")
     args = ap.parse_args(argv)
     warnings.simplefilter("ignore")
     rows = []
-    for name, (X, y, g) in datasets(args.datasets, args.sarcoma).items():
+    for name, (X, y, g) in datasets(args.datasets, args.sarcoma, args.wide_seeds).items():
         n, p = len(y), X.shape[1]
         default = default_model_name(int(np.unique(g).size), p)
         arms = {
