@@ -34,7 +34,7 @@ ELLIPSOID_AREA_TERMS = 20
 MVEE_TOLERANCE = 1e-3
 """Stopping tolerance of Khachiyan's algorithm for the MVEE (IBSI default 0.001)."""
 MVEE_MAX_ITERATIONS = 100_000
-PAIR_SUM_BLOCK_BYTES = 8 << 20
+PAIR_SUM_BLOCK_BYTES = 4 << 20
 """Bytes of one block of padded spectra in the blocked FFT pair sums (Moran, Geary)."""
 
 
