@@ -70,6 +70,18 @@ def test_lung_like_example(shared_data: Path, tmp_path: Path) -> None:
             m = v["arms"][arm]["metrics"]
             assert {"accuracy", "sensitivity", "specificity", "roc_auc"} <= set(m)
     assert len(o["arms"]["radiomics_knn"]["columns"]) == 12
+    # the reference study's design: ResNet18 slices split at random put one patient's
+    # slices on both sides and score far above the patient-grouped split
+    leak = doc["leakage"]
+    assert leak["n_patients"] == 51
+    assert leak["n_rows"] > 1000
+    for scheme in leak["schemes"]:
+        assert scheme["naive"]["test_rows_with_patient_in_train"] == 1.0
+        assert scheme["grouped"]["test_rows_with_patient_in_train"] == 0.0
+        assert scheme["naive"]["roc_auc"]["estimate"] > 0.9
+        assert scheme["grouped"]["roc_auc"]["ci_low"] < 0.9
+        assert scheme["inflation"]["roc_auc"] > 0.2
+    assert len(doc["qc"]["items"]) == 6  # six patients, one CT each
 
 
 def test_liver_like_example(shared_data: Path, tmp_path: Path) -> None:
