@@ -93,7 +93,7 @@ def test_window_not_a_pair():
         ({"batch_size": 0}, "batch_size must be an integer >= 1"),
         ({"num_threads": 0}, "num_threads must be an integer >= 1"),
         ({"intensity": "hu"}, "unknown intensity scheme 'hu'"),
-        ({"precision": "float16"}, "precision must be 'float64' or 'float32'"),
+        ({"precision": "float16"}, "precision must be 'float32' or 'float64'"),
     ],
 )
 def test_bad_settings(kwargs, message):

@@ -27,6 +27,7 @@ from radiomix.deep import (  # noqa: E402
     parse_deep_spec,
 )
 from radiomix.deep.networks import build_resnet  # noqa: E402
+from radiomix.deep.settings import FLOAT32_TOLERANCE  # noqa: E402
 
 SPACING = (2.5, 0.8, 0.8)
 
@@ -87,13 +88,15 @@ def _rel_l2(a, b):
     return float((np.linalg.norm(a - b, axis=1) / np.linalg.norm(a, axis=1)).max())
 
 
-def test_batch_size_changes_nothing_beyond_1e_6(lesion):
+def test_float64_batch_size_changes_nothing_beyond_1e_12(lesion):
     image, mask = lesion
-    ref = DeepEmbedder(small(batch_size=1)).embed_arrays(image, mask, SPACING)
+    ref = DeepEmbedder(small(batch_size=1, precision="float64")).embed_arrays(image, mask, SPACING)
     a = ref.iloc[:, 1:].to_numpy()
     assert len(a) >= 4
     for bs in (3, 16):
-        got = DeepEmbedder(small(batch_size=bs)).embed_arrays(image, mask, SPACING)
+        got = DeepEmbedder(small(batch_size=bs, precision="float64")).embed_arrays(
+            image, mask, SPACING
+        )
         b = got.iloc[:, 1:].to_numpy()
         # float64 inference: each image's arithmetic does not depend on the batch
         assert _rel_l2(a, b) <= 1e-12
@@ -111,8 +114,8 @@ def test_float32_is_reproducible_and_close_across_batch_sizes(lesion):
     b = many.embed_arrays(image, mask, SPACING).iloc[:, 1:].to_numpy()
     # oneDNN picks kernels by batch size: float32 rounding differences only
     assert _rel_l2(a, b) <= 5e-6
-    ref = DeepEmbedder(small(batch_size=16)).embed_arrays(image, mask, SPACING)
-    assert _rel_l2(ref.iloc[:, 1:].to_numpy(), b) <= 5e-6
+    ref = DeepEmbedder(small(batch_size=16, precision="float64")).embed_arrays(image, mask, SPACING)
+    assert _rel_l2(ref.iloc[:, 1:].to_numpy(), b) <= FLOAT32_TOLERANCE
 
 
 def test_different_seeds_differ_and_are_recorded(lesion):
@@ -158,7 +161,7 @@ def test_weights_from_a_file(tmp_path, lesion):
     net = build_resnet("resnet18", spatial_dims=2, num_classes=1000)
     path = tmp_path / "my_resnet18.pth"
     torch.save(net.state_dict(), path)
-    emb = DeepEmbedder(small(mode="2.5d", weights=str(path)))
+    emb = DeepEmbedder(small(mode="2.5d", weights=str(path), precision="float64"))
     prov = emb.provenance
     assert prov["weights_kind"] == "file"
     assert prov["random_weights"] is False
@@ -179,6 +182,12 @@ def test_weights_from_a_file(tmp_path, lesion):
     # reordered, which moves the last bits (~1e-15 relative). rtol 1e-10 leaves 5 orders of
     # margin over that and still catches any wrong weight, layer or input (>= 1e-3).
     np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-12 * np.abs(expected).max())
+    # the default float32 path (batch norm folded, float32 inputs): within the tolerance
+    fast = DeepEmbedder(small(mode="2.5d", weights=str(path)))
+    assert fast.provenance["settings"]["precision"] == "float32"
+    assert fast.inputs(image, mask, SPACING)[0].dtype == np.float32
+    fast_rows = fast.embed_arrays(image, mask, SPACING).to_numpy()
+    assert _rel_l2(expected, fast_rows) <= FLOAT32_TOLERANCE
 
 
 def test_provenance_without_building(tmp_path):

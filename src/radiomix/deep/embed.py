@@ -12,8 +12,11 @@ lesion for ``max_slice``, ``2.5d`` and ``3d``.
 
 Inference is deterministic on CPU: evaluation mode, ``torch.inference_mode``, a fixed
 number of threads (restored afterwards) and seeded random initialisation; the same inputs
-and settings give bit-identical vectors. In the default float64 precision the vectors do
-not depend on the batch size either (see :class:`DeepSettings`).
+and settings give bit-identical vectors. It runs in float32 by default, within a stated
+relative tolerance (1e-5, L2 per vector) of float64, which is kept for bit-exact
+reproduction (``precision="float64"``; see :class:`DeepSettings`). The network runs
+``batch_size`` images at a time: the slices of a lesion, or the lesions of a cohort with
+:meth:`DeepEmbedder.embed_batch`. Embeddings are float64 arrays in both precisions.
 
 torch is imported only when an embedder is built, never by ``import radiomix`` or
 ``import radiomix.deep``.
@@ -24,7 +27,7 @@ from __future__ import annotations
 import logging
 import os
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -47,9 +50,10 @@ _COLUMN = re.compile(r"^(?P<prefix>[A-Za-z0-9_]+\.deep\.[A-Za-z0-9_]+)\.f(?P<i>\
 
 
 def deep_provenance(settings: DeepSettings) -> dict[str, Any]:
-    """Provenance of an embedding: settings, weights source and hash, software versions.
+    """Provenance of an embedding: settings, arithmetic, weights source and hash, versions.
 
-    Resolves (and checks the hash of) the weight file without building the network.
+    ``settings`` holds ``precision``, and ``arithmetic`` says what that runs. Resolves
+    (and checks the hash of) the weight file without building the network.
     ``random_weights`` is True for untrained networks.
     """
     from radiomix.deep.weights import resolve_weights
@@ -79,9 +83,15 @@ def _provenance(
         if settings.spatial_dims == 2
         else f"{settings.model} 3D, MedicalNet layout (MONAI ResNet)"
     )
+    arithmetic = (
+        "float64, torch native kernels, batch norm unfolded"
+        if settings.precision == "float64"
+        else "float32, batch norm folded into the convolutions, channels-last (oneDNN)"
+    )
     return {
         "settings": settings.to_dict(),
         "architecture": arch,
+        "arithmetic": arithmetic,
         "embedding_dim": settings.embedding_dim,
         **weights,
         "checkpoint_load": load,
@@ -131,7 +141,7 @@ class DeepEmbedder:
 
     def __init__(self, settings: DeepSettings) -> None:
         try:
-            import torch  # noqa: F401
+            import torch
 
             from radiomix.deep import networks
         except ImportError as exc:  # pragma: no cover - depends on the environment
@@ -171,11 +181,13 @@ class DeepEmbedder:
                 source=source.path.name,
             )
             load = report.to_dict()
-        if settings.precision == "float64":
-            self._net = self._net.double()
-            self._dtype: type[np.floating[Any]] = np.float64
-        else:
-            self._dtype = np.float32
+        self._net = networks.for_inference(self._net, precision=settings.precision)
+        self._dtype: type[np.floating[Any]] = (
+            np.float64 if settings.precision == "float64" else np.float32
+        )
+        self._layout: torch.memory_format | None = None  # float32: channels-last inputs
+        if settings.precision == "float32":
+            self._layout = torch.channels_last if dims == 2 else torch.channels_last_3d
         self._provenance = _provenance(settings, source.to_dict(), load)
 
     @property
@@ -190,7 +202,7 @@ class DeepEmbedder:
         ----------
         batch : ndarray of float
             ``(N, 3, n, n)`` (2D) or ``(N, 1, n, n, n)`` (3D); cast to the settings'
-            precision.
+            precision (and to channels-last memory format for float32).
 
         Returns
         -------
@@ -204,7 +216,10 @@ class DeepEmbedder:
         with _torch_threads(self.settings.num_threads), torch.inference_mode():
             for start in range(0, batch.shape[0], bs):
                 chunk = np.ascontiguousarray(batch[start : start + bs], dtype=self._dtype)
-                out[start : start + bs] = self._net(torch.from_numpy(chunk)).numpy()
+                x = torch.from_numpy(chunk)
+                if self._layout is not None:
+                    x = x.contiguous(memory_format=self._layout)
+                out[start : start + bs] = self._net(x).numpy()
         return out
 
     def inputs(
@@ -235,19 +250,105 @@ class DeepEmbedder:
         tag: str = "image",
     ) -> pd.DataFrame:
         """Embedding rows of one lesion (see :func:`embed_arrays`)."""
-        import pandas as pd
-
-        columns = self.settings.columns(tag)
-        ids = dict(ids or {})
-        clash = [k for k in ids if k in columns or k == SLICE_INDEX]
-        if clash:
-            raise InputError(f"id columns {clash} clash with embedding columns")
+        columns = self._columns(tag, ids)
         batch, slices = self.inputs(image, mask, spacing)
         vectors = self.forward(batch)
-        head: dict[str, Any] = {k: [v] * len(vectors) for k, v in ids.items()}
+        return self._rows(vectors, [slices], [dict(ids or {})], [len(batch)], columns)
+
+    def embed_batch(
+        self,
+        lesions: Iterable[tuple[FloatArray, BoolArray, Spacing]],
+        *,
+        ids: Sequence[Mapping[str, Any]] | None = None,
+        tag: str = "image",
+    ) -> pd.DataFrame:
+        """Embedding rows of many lesions, the network run on batches across lesions.
+
+        The inputs of each lesion are sampled in turn and the network runs on
+        ``batch_size`` images at a time whatever lesion they come from (one image per
+        lesion in ``2.5d``, ``max_slice`` and ``3d``); only the inputs of one batch are
+        held beside the lesion being sampled.
+
+        Parameters
+        ----------
+        lesions : iterable of (image, mask, spacing)
+            As for :meth:`embed_arrays`; may be a generator (read lesion by lesion).
+        ids : sequence of mapping, optional
+            Identifier columns of each lesion, in the same order, all with the same keys.
+        tag : str
+            Image tag of the column names.
+
+        Returns
+        -------
+        pandas.DataFrame
+            The rows of :meth:`embed_arrays` of each lesion, concatenated in order (index
+            0 .. n-1). ``float64``: equal to them. ``float32``: within about 1e-6 relative
+            of them, as oneDNN kernels differ between batch shapes (see
+            :class:`DeepSettings`); the same lesions in the same order and batch size give
+            bit-identical rows.
+
+        Raises
+        ------
+        InputError
+            ``ids`` does not hold one mapping per lesion, or their keys differ; and the
+            errors of :meth:`embed_arrays`.
+        """
+        id_list = [dict(i) for i in ids] if ids is not None else None
+        if id_list and any(i.keys() != id_list[0].keys() for i in id_list):
+            raise InputError("every lesion's ids must have the same keys")
+        columns = self._columns(tag, id_list[0] if id_list else None)
+        bs = self.settings.batch_size
+        pending: list[npt.NDArray[np.floating[Any]]] = []
+        n_pending = 0
+        outputs: list[npt.NDArray[np.float64]] = []
+        slice_lists: list[list[int] | None] = []
+        counts: list[int] = []
+        for image, mask, spacing in lesions:
+            if id_list is not None and len(counts) >= len(id_list):
+                raise InputError(f"more lesions than ids ({len(id_list)})")
+            batch, slices = self.inputs(image, mask, spacing)
+            slice_lists.append(slices)
+            counts.append(len(batch))
+            pending.append(batch)
+            n_pending += len(batch)
+            if n_pending >= bs:  # run the full batches, keep the rest for the next lesion
+                stacked = np.concatenate(pending)
+                full = n_pending - n_pending % bs
+                outputs.append(self.forward(stacked[:full]))
+                pending, n_pending = [stacked[full:]], n_pending - full
+        if id_list is not None and len(counts) != len(id_list):
+            raise InputError(f"{len(id_list)} ids for {len(counts)} lesions")
+        if n_pending:
+            outputs.append(self.forward(np.concatenate(pending)))
+        dim = self.settings.embedding_dim
+        vectors = np.concatenate(outputs) if outputs else np.empty((0, dim))
+        id_rows = id_list if id_list is not None else [{} for _ in counts]
+        return self._rows(vectors, slice_lists, id_rows, counts, columns)
+
+    def _columns(self, tag: str, ids: Mapping[str, Any] | None) -> list[str]:
+        columns = self.settings.columns(tag)
+        clash = [k for k in (ids or {}) if k in columns or k == SLICE_INDEX]
+        if clash:
+            raise InputError(f"id columns {clash} clash with embedding columns")
+        return columns
+
+    def _rows(
+        self,
+        vectors: npt.NDArray[np.float64],
+        slices: Sequence[list[int] | None],
+        ids: Sequence[Mapping[str, Any]],
+        counts: Sequence[int],
+        columns: list[str],
+    ) -> pd.DataFrame:
+        """Table of embedding rows: ids (repeated per row), ``slice_index``, features."""
+        import pandas as pd
+
+        keys = list(ids[0]) if ids else []
+        head: dict[str, Any] = {
+            k: [i[k] for i, n in zip(ids, counts, strict=True) for _ in range(n)] for k in keys
+        }
         if self.settings.mode == "slices":
-            assert slices is not None
-            head[SLICE_INDEX] = np.asarray(slices, dtype=np.int64)
+            head[SLICE_INDEX] = np.asarray([z for zs in slices for z in zs or []], dtype=np.int64)
         feats = pd.DataFrame(vectors, columns=columns)
         df = pd.concat([pd.DataFrame(head, index=feats.index), feats], axis=1)
         df.attrs["radiomix.deep"] = self.provenance
@@ -270,7 +371,7 @@ def embed_arrays(
     num_threads: int = 1,
     seed: int = 0,
     download: bool = True,
-    precision: Literal["float64", "float32"] = "float64",
+    precision: Literal["float32", "float64"] = "float32",
     ids: Mapping[str, Any] | None = None,
     tag: str = "image",
 ) -> pd.DataFrame:

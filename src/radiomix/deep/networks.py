@@ -301,3 +301,61 @@ def random_backbone(model: str, *, spatial_dims: int, seed: int) -> ResNet:
         torch.manual_seed(seed)
         net = build_resnet(model, spatial_dims=spatial_dims, num_classes=None)
     return net.eval()
+
+
+def fold_batch_norm(net: ResNet) -> ResNet:
+    """Fold every batch norm of a ResNet into the convolution before it (in place).
+
+    In evaluation mode batch norm is the affine map
+    :math:`y = \\gamma (x - \\mu) / \\sqrt{\\sigma^2 + \\epsilon} + \\beta` per channel, so the
+    pair conv → bn is one convolution with weights scaled by
+    :math:`s = \\gamma / \\sqrt{\\sigma^2 + \\epsilon}` and bias :math:`\\beta + s (b - \\mu)`
+    (:func:`torch.nn.utils.fusion.fuse_conv_bn_eval`). The function is unchanged; only the
+    rounding differs (one pass over each activation map fewer). The folded batch norms are
+    replaced by :class:`torch.nn.Identity`, so the module tree and ``forward`` are MONAI's.
+
+    Raises
+    ------
+    InternalError
+        A batch norm that does not follow a convolution of the known layout is left.
+    """
+    from torch.nn.utils.fusion import fuse_conv_bn_eval
+
+    from radiomix.errors import InternalError
+
+    net.eval()
+    pairs: list[tuple[torch.nn.Module, str, str]] = [(net, "conv1", "bn1")]
+    for layer in (net.layer1, net.layer2, net.layer3, net.layer4):
+        for block in layer:
+            pairs += [(block, f"conv{i}", f"bn{i}") for i in (1, 2, 3) if hasattr(block, f"bn{i}")]
+            if isinstance(block.downsample, torch.nn.Sequential):  # "B": 1x1 conv + bn
+                pairs.append((block.downsample, "0", "1"))
+    for parent, conv, bn in pairs:
+        fused = fuse_conv_bn_eval(getattr(parent, conv), getattr(parent, bn))
+        setattr(parent, conv, fused)
+        setattr(parent, bn, torch.nn.Identity())
+    norms = torch.nn.modules.batchnorm._BatchNorm
+    left = [n for n, m in net.named_modules() if isinstance(m, norms)]
+    if left:
+        raise InternalError(f"batch norms not folded (unknown ResNet layout): {_names(left)}")
+    return net
+
+
+def for_inference(net: ResNet, *, precision: str) -> ResNet:
+    """The backbone made ready for inference in ``precision`` (in place).
+
+    ``float64``: parameters widened exactly (``net.double()``); the arithmetic is torch's
+    native float64 kernels, layer by layer as built. ``float32``: batch norm folded into the
+    convolutions (:func:`fold_batch_norm`) and parameters in channels-last memory format,
+    so that oneDNN runs its fastest float32 convolutions; inputs must be channels-last too
+    (:func:`radiomix.deep.embed.DeepEmbedder.forward` converts them).
+    """
+    if precision == "float64":
+        return net.double()
+    net = fold_batch_norm(net)
+    layout = torch.channels_last if _spatial_dims(net) == 2 else torch.channels_last_3d
+    return net.to(memory_format=layout)
+
+
+def _spatial_dims(net: ResNet) -> int:
+    return 3 if isinstance(net.conv1, torch.nn.Conv3d) else 2

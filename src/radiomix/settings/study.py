@@ -88,6 +88,7 @@ if TYPE_CHECKING:
 
 DeepModel = Literal["resnet18", "resnet34", "resnet50"]
 DeepMode = Literal["slices", "max_slice", "2.5d", "3d"]
+DeepPrecision = Literal["float32", "float64"]
 
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
@@ -233,6 +234,11 @@ class DeepOptions:
         With ``mode: slices``, also write the slice embeddings, one row per ROI slice with
         the patient and lesion ids, as ``deep_slices.parquet`` beside the feature table
         (the input of a slice-level leakage audit). Default false.
+    precision : {"float32", "float64"}
+        Arithmetic of the network (:class:`radiomix.deep.DeepSettings`): ``float32``
+        (default, fast; within 1e-5 relative L2 of float64 per embedding) or ``float64``
+        (bit-exact reproduction of float64 embeddings). Part of the case keys and of the
+        provenance.
     """
 
     model: DeepModel = "resnet18"
@@ -241,11 +247,13 @@ class DeepOptions:
     tags: tuple[str, ...] | None = None
     fallback: str = "none"
     keep_slices: bool = False
+    precision: DeepPrecision = "float32"
 
     def __post_init__(self) -> None:
         _check_choice("deep.model", self.model, ("resnet18", "resnet34", "resnet50"))
         _check_choice("deep.mode", self.mode, ("slices", "max_slice", "2.5d", "3d"))
         _check_choice("deep.fallback", self.fallback, ("none", "random"))
+        _check_choice("deep.precision", self.precision, ("float32", "float64"))
         if not isinstance(self.keep_slices, bool):
             _fail(f"deep.keep_slices must be true or false, got {self.keep_slices!r}")
         if self.keep_slices and self.mode != "slices":
@@ -261,7 +269,9 @@ class DeepOptions:
         """The :class:`radiomix.deep.DeepSettings` of these options."""
         from radiomix.deep import DeepSettings
 
-        return DeepSettings(model=self.model, mode=self.mode, weights=self.weights)
+        return DeepSettings(
+            model=self.model, mode=self.mode, weights=self.weights, precision=self.precision
+        )
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
