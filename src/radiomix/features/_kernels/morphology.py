@@ -102,10 +102,14 @@ def _outside_extreme_octagon(px: np.ndarray, py: np.ndarray) -> np.ndarray:
     n = px.shape[0]
     # Directions counter-clockwise from -x: (-1,0), (-1,-1), (0,-1), (1,-1), (1,0), (1,1),
     # (0,1), (-1,1); corner c maximises dx[c] * x + dy[c] * y.
-    dx = np.array([-1.0, -1.0, 0.0, 1.0, 1.0, 1.0, 0.0, -1.0])
-    dy = np.array([0.0, -1.0, -1.0, -1.0, 0.0, 1.0, 1.0, 1.0])
-    corner = np.zeros(8, dtype=np.int64)
-    value = np.full(8, -np.inf)
+    # Tuples and np.empty: array literals and np.full cost compilation time on a first call.
+    dx = (-1.0, -1.0, 0.0, 1.0, 1.0, 1.0, 0.0, -1.0)
+    dy = (0.0, -1.0, -1.0, -1.0, 0.0, 1.0, 1.0, 1.0)
+    corner = np.empty(8, dtype=np.int64)
+    value = np.empty(8)
+    for c in range(8):
+        corner[c] = 0
+        value[c] = -np.inf
     for p in range(n):
         for c in range(8):
             v = dx[c] * px[p] + dy[c] * py[p]
@@ -147,25 +151,50 @@ def _outside_extreme_octagon(px: np.ndarray, py: np.ndarray) -> np.ndarray:
 
 
 @numba.njit(cache=True)
+def _sort_xy(idx: np.ndarray, px: np.ndarray, py: np.ndarray) -> np.ndarray:
+    """``idx`` sorted by ``(px, py)`` lexicographically, stable (bottom-up merge sort).
+
+    Written out rather than ``np.argsort(kind="mergesort")``, whose generic numba
+    implementation costs about 2.5 s of compilation on a first call. A stable sort by x
+    followed by a stable sort of each run of equal x by y gives this same order.
+    """
+    n = idx.shape[0]
+    a = idx.copy()
+    b = np.empty(n, dtype=np.int64)
+    width = 1
+    while width < n:
+        for lo in range(0, n, 2 * width):
+            mid = min(lo + width, n)
+            hi = min(lo + 2 * width, n)
+            i = lo
+            j = mid
+            for k in range(lo, hi):
+                if i < mid and j < hi:
+                    r = a[j]
+                    left = a[i]
+                    # take the right element only if strictly smaller (stability)
+                    if px[r] < px[left] or (px[r] == px[left] and py[r] < py[left]):
+                        b[k] = r
+                        j += 1
+                    else:
+                        b[k] = left
+                        i += 1
+                elif i < mid:
+                    b[k] = a[i]
+                    i += 1
+                else:
+                    b[k] = a[j]
+                    j += 1
+        a, b = b, a
+        width *= 2
+    return a
+
+
+@numba.njit(cache=True)
 def _hull_2d(px: np.ndarray, py: np.ndarray) -> np.ndarray:
     """Indices of the 2D convex hull of points (px, py), counter-clockwise (monotone chain)."""
-    cand = _outside_extreme_octagon(px, py)
-    order = cand[np.argsort(px[cand], kind="mergesort")]
+    order = _sort_xy(_outside_extreme_octagon(px, py), px, py)
     n = order.shape[0]
-    # Sort runs of equal x by y (insertion sort: runs are short).
-    i = 0
-    while i < n:
-        j = i + 1
-        while j < n and px[order[j]] == px[order[i]]:
-            j += 1
-        for a in range(i + 1, j):
-            key = order[a]
-            b = a - 1
-            while b >= i and py[order[b]] > py[key]:
-                order[b + 1] = order[b]
-                b -= 1
-            order[b + 1] = key
-        i = j
     out = np.empty(2 * n, dtype=np.int64)
     k = 0
     for t in range(n):  # lower hull
@@ -214,7 +243,8 @@ def min_box_flush_with_planes(
     n_pts = points.shape[0]
     px = np.empty(n_pts)
     py = np.empty(n_pts)
-    best = np.array([np.inf, 0.0, 0.0, 0.0])
+    best = np.zeros(4)
+    best[0] = np.inf
     best_area = np.inf
     for f in range(normals.shape[0]):
         hmin = np.inf
@@ -303,8 +333,13 @@ def khachiyan_weights(points: np.ndarray, tol: float, max_iter: int) -> tuple[np
         Iterations used (``max_iter`` when the tolerance was not reached).
     """
     n, d = points.shape
-    q = np.ones((d + 1, n))
-    q[:d, :] = points.T
+    # Element by element: an array-slice assignment would compile numba's broadcasting
+    # error path (string formatting, about 4 s of the first call's compilation).
+    q = np.empty((d + 1, n))
+    for p in range(n):
+        for a in range(d):
+            q[a, p] = points[p, a]
+        q[d, p] = 1.0
     u = np.full(n, 1.0 / n)
     for it in range(max_iter):
         x = (q * u) @ q.T
