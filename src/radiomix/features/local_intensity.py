@@ -129,7 +129,8 @@ def sphere_means_in_mask(image: FloatArray, mask: BoolArray, *, spacing: Spacing
     if n * int(np.count_nonzero(kernel)) > DIRECT_SUM_RATIO * _fft_points(img.shape, kernel.shape):
         return np.asarray(sphere_means(img, spacing=spacing)[msk])
     offsets = np.argwhere(kernel) - np.asarray(kernel.shape) // 2
-    return np.asarray(_k.sphere_means_at(img, msk, offsets.astype(np.int64)))
+    offsets = np.ascontiguousarray(offsets, dtype=np.int64)  # one kernel signature
+    return np.asarray(_k.sphere_means_at(img, msk, offsets))
 
 
 DIRECT_SUM_RATIO = 64

@@ -37,7 +37,12 @@ def sphere_means_at(image: np.ndarray, mask: np.ndarray, offsets: np.ndarray) ->
     flat = np.empty(k, dtype=np.int64)
     for j in range(k):
         flat[j] = (offsets[j, 0] * ny + offsets[j, 1]) * nx + offsets[j, 2]
-    out = np.empty(int(mask.sum()), dtype=np.float64)
+    n_out = 0
+    for z in range(nz):
+        for y in range(ny):
+            for x in range(nx):
+                n_out += mask[z, y, x]
+    out = np.empty(n_out, dtype=np.float64)
     n = 0
     for z in range(nz):
         for y in range(ny):
