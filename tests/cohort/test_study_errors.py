@@ -180,6 +180,8 @@ def test_deep_options_are_validated_and_recorded(tmp_path):
         "weights": "imagenet",
         "tags": ["ct"],
         "fallback": "none",  # the default (deep.fallback: random embeds without weights)
+        "keep_slices": False,
+        "precision": "float32",
     }
 
 
