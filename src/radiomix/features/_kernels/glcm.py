@@ -6,11 +6,12 @@ and offsets, and pads and flattens the grey levels; this kernel assumes them.
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 
+from radiomix.features._kernels import cached_njit
 
-@numba.njit(cache=True)
+
+@cached_njit()
 def glcm_counts(
     levels: np.ndarray,
     roi: np.ndarray,

@@ -6,11 +6,12 @@ range and directions, and pads and flattens the grey levels; this kernel assumes
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 
+from radiomix.features._kernels import cached_njit
 
-@numba.njit(cache=True)
+
+@cached_njit()
 def glrlm_counts(
     levels: np.ndarray,
     roi: np.ndarray,

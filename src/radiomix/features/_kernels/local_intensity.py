@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 
+from radiomix.features._kernels import cached_njit
 
-@numba.njit(cache=True)
+
+@cached_njit()
 def sphere_means_at(image: np.ndarray, mask: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     """Mean of ``image`` over the in-image voxels at ``offsets`` around each ``mask`` voxel.
 

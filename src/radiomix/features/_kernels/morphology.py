@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 
+from radiomix.features._kernels import cached_njit
 
-@numba.njit(cache=True, fastmath={"reassoc"}, error_model="numpy")
+
+@cached_njit(fastmath={"reassoc"}, error_model="numpy")
 def _pair_row_sums(
     x: np.ndarray, y: np.ndarray, z: np.ndarray, v: np.ndarray, i: int
 ) -> tuple[float, float, float]:  # pragma: no cover - compiled
@@ -36,7 +37,7 @@ def _pair_row_sums(
     return sw, swv, swd
 
 
-@numba.njit(cache=True)
+@cached_njit()
 def inverse_distance_pair_sums(
     x: np.ndarray, y: np.ndarray, z: np.ndarray, centred: np.ndarray
 ) -> tuple[float, float, float]:  # pragma: no cover - compiled
@@ -73,7 +74,7 @@ def inverse_distance_pair_sums(
     return 2.0 * sum_w, 2.0 * sum_yy, 2.0 * sum_dd
 
 
-@numba.njit(cache=True)
+@cached_njit()
 def max_pairwise_distance(points: np.ndarray) -> float:
     """Largest Euclidean distance between two rows of ``points`` ((N, 3) float64, mm)."""
     n = points.shape[0]
@@ -89,7 +90,7 @@ def max_pairwise_distance(points: np.ndarray) -> float:
     return float(np.sqrt(best))
 
 
-@numba.njit(cache=True)
+@cached_njit()
 def _outside_extreme_octagon(px: np.ndarray, py: np.ndarray) -> np.ndarray:
     """Indices (ascending) of the points not clearly inside the polygon of the extremes.
 
@@ -150,7 +151,7 @@ def _outside_extreme_octagon(px: np.ndarray, py: np.ndarray) -> np.ndarray:
     return keep[:k]
 
 
-@numba.njit(cache=True)
+@cached_njit()
 def _sort_xy(idx: np.ndarray, px: np.ndarray, py: np.ndarray) -> np.ndarray:
     """``idx`` sorted by ``(px, py)`` lexicographically, stable (bottom-up merge sort).
 
@@ -190,7 +191,7 @@ def _sort_xy(idx: np.ndarray, px: np.ndarray, py: np.ndarray) -> np.ndarray:
     return a
 
 
-@numba.njit(cache=True)
+@cached_njit()
 def _hull_2d(px: np.ndarray, py: np.ndarray) -> np.ndarray:
     """Indices of the 2D convex hull of points (px, py), counter-clockwise (monotone chain)."""
     order = _sort_xy(_outside_extreme_octagon(px, py), px, py)
@@ -221,7 +222,7 @@ def _hull_2d(px: np.ndarray, py: np.ndarray) -> np.ndarray:
     return out[: k - 1]
 
 
-@numba.njit(cache=True)
+@cached_njit()
 def min_box_flush_with_planes(
     points: np.ndarray, normals: np.ndarray, us: np.ndarray, vs: np.ndarray
 ) -> np.ndarray:
@@ -312,7 +313,7 @@ def min_box_flush_with_planes(
     return best
 
 
-@numba.njit(cache=True)
+@cached_njit()
 def khachiyan_weights(points: np.ndarray, tol: float, max_iter: int) -> tuple[np.ndarray, int]:
     """Barycentric weights of the minimum volume enclosing ellipsoid (Khachiyan 1996).
 
@@ -371,7 +372,7 @@ def khachiyan_weights(points: np.ndarray, tol: float, max_iter: int) -> tuple[np
     return u, max_iter
 
 
-@numba.njit(cache=True)
+@cached_njit()
 def spectral_pair_sums_block(
     w_octant: np.ndarray, block: np.ndarray, k2_start: int, k2_last: int
 ) -> tuple[float, float, float]:  # pragma: no cover - compiled

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-import numba
 import numpy as np
+
+from radiomix.features._kernels import cached_njit
 
 
 def chebyshev_offsets(distance: int, *, planar: bool) -> np.ndarray:
@@ -87,7 +88,7 @@ def padded_flat(levels: np.ndarray, mask: np.ndarray, distance: int, *, planar: 
     return Padded(lv.ravel(), mk.ravel(), roi, offsets, roi // stride - pz, nz)
 
 
-@numba.njit(cache=True)
+@cached_njit()
 def ngtdm_sums(
     levels: np.ndarray,
     mask: np.ndarray,
@@ -128,7 +129,7 @@ def ngtdm_sums(
     return s, n
 
 
-@numba.njit(cache=True)
+@cached_njit()
 def ngldm_dependence(
     levels: np.ndarray, mask: np.ndarray, roi: np.ndarray, offsets: np.ndarray, coarseness: int
 ) -> np.ndarray:

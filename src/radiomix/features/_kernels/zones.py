@@ -6,11 +6,12 @@ Private: inputs are assumed validated; the zone labelling works on padded, flatt
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 
+from radiomix.features._kernels import cached_njit
 
-@numba.njit(cache=True)
+
+@cached_njit()
 def _find(parent: np.ndarray, k: int) -> int:
     while parent[k] != k:
         parent[k] = parent[parent[k]]  # path halving
@@ -18,7 +19,7 @@ def _find(parent: np.ndarray, k: int) -> int:
     return k
 
 
-@numba.njit(cache=True)
+@cached_njit()
 def label_zones(
     levels: np.ndarray, roi: np.ndarray, forward: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -115,7 +116,7 @@ def zone_minimum(voxel_zone: np.ndarray, values: np.ndarray, n_zones: int) -> np
     return out
 
 
-@numba.njit(cache=True)
+@cached_njit()
 def city_block_distance(mask: np.ndarray, planar: bool) -> np.ndarray:
     """Manhattan (city-block) distance of each mask voxel to the nearest non-mask voxel.
 
