@@ -10,12 +10,20 @@ operating system's file cache:
 - the first extraction of one case in a fresh process, with an empty numba cache
   (``NUMBA_CACHE_DIR`` set to a new temporary folder: every kernel the call needs is
   compiled) and then with that cache filled by the first process (kernels loaded from
-  disk), as process CPU seconds and wall seconds, import included.
+  disk), as process CPU seconds and wall seconds, import included, with the number of
+  radiomix kernel signatures compiled and loaded from the cache in that process.
+
+``--python`` runs the two extraction processes with another interpreter, such as a fresh
+virtual environment with the wheel installed (``pip install --no-deps``); with
+``--cache user`` they leave ``NUMBA_CACHE_DIR`` unset and get a new empty ``HOME``, so
+numba chooses the cache folder itself: ``__pycache__`` beside the installed kernels when
+writable, else ``$HOME/.cache/numba`` (a read-only site-packages).
 
 Usage (from the repository root)::
 
     .venv/bin/python benchmarks/bench_cold.py                 # 5 import runs, CT phantom
     .venv/bin/python benchmarks/bench_cold.py --runs 9 --case STS_002 --json out/cold.json
+    .venv/bin/python benchmarks/bench_cold.py --python /tmp/venv/bin/python --cache user
 
 Targets of issue 14: import of ``radiomix`` ≤ 0.3 s; first call in a fresh environment
 ≤ 10 s.
@@ -52,15 +60,21 @@ d = sys.argv[1]
 extract(d + "/image.nii.gz", d + "/mask.nii.gz", settings=load_preset("ibsi-C"), tag="image")
 t2 = time.perf_counter()
 ru = resource.getrusage(resource.RUSAGE_SELF)
+from numba.core.registry import CPUDispatcher
+kernels = [v for n, m in list(sys.modules.items()) if n.startswith("radiomix")
+           for v in vars(m).values()
+           if isinstance(v, CPUDispatcher) and v.py_func.__module__ == n]
 print(json.dumps({"import_s": t1 - t0, "call_s": t2 - t1, "wall_s": t2 - t0,
-                  "cpu_s": ru.ru_utime + ru.ru_stime}))
+                  "cpu_s": ru.ru_utime + ru.ru_stime,
+                  "compiled": sum(sum(k.stats.cache_misses.values()) for k in kernels),
+                  "loaded": sum(sum(k.stats.cache_hits.values()) for k in kernels)}))
 """
 
 
-def import_us(module: str, env: dict[str, str]) -> int:
+def import_us(module: str, env: dict[str, str], python: str) -> int:
     """Cumulative import time of ``module`` in a fresh interpreter (µs, ``-X importtime``)."""
     out = subprocess.run(
-        [sys.executable, "-X", "importtime", "-c", f"import {module}"],
+        [python, "-X", "importtime", "-c", f"import {module}"],
         capture_output=True,
         text=True,
         env=env,
@@ -73,9 +87,9 @@ def import_us(module: str, env: dict[str, str]) -> int:
     raise RuntimeError(f"no importtime line for {module}")
 
 
-def first_call(case_dir: Path, env: dict[str, str]) -> dict[str, float]:
+def first_call(case_dir: Path, env: dict[str, str], python: str) -> dict[str, float]:
     out = subprocess.run(
-        [sys.executable, "-c", FIRST_CALL, str(case_dir)],
+        [python, "-c", FIRST_CALL, str(case_dir)],
         capture_output=True,
         text=True,
         env=env,
@@ -89,20 +103,37 @@ def main() -> None:
     p.add_argument("--runs", type=int, default=5, help="fresh processes per import timing")
     p.add_argument("--case", choices=sorted(CASES), default="phantom")
     p.add_argument("--json", type=Path, help="also write the results as JSON to this file")
+    p.add_argument("--python", default=sys.executable, help="interpreter of every measured process")
+    p.add_argument(
+        "--cache",
+        choices=("env", "user"),
+        default="env",
+        help="env: NUMBA_CACHE_DIR in a new folder; user: numba's own choice, new empty HOME",
+    )
     args = p.parse_args()
     env = {**os.environ, **THREADS}
     result: dict[str, object] = {"python": sys.version.split()[0], "runs": args.runs}
     for module in ("radiomix", "radiomix.extraction"):
-        times = [import_us(module, env) for _ in range(args.runs)]
+        times = [import_us(module, env, args.python) for _ in range(args.runs)]
         result[f"import {module} s"] = statistics.median(times) / 1e6
     with tempfile.TemporaryDirectory(prefix="radiomix-numba-") as cache:
-        cold_env = {**env, "NUMBA_CACHE_DIR": cache}
-        result["first call, empty numba cache"] = first_call(CASES[args.case], cold_env)
-        result["first call, numba cache filled"] = first_call(CASES[args.case], cold_env)
+        if args.cache == "env":
+            cold_env = {**env, "NUMBA_CACHE_DIR": cache}
+        else:
+            cold_env = {
+                k: v for k, v in env.items() if k not in ("NUMBA_CACHE_DIR", "XDG_CACHE_HOME")
+            }
+            cold_env["HOME"] = cache
+        for label in ("first call, empty numba cache", "first call, numba cache filled"):
+            result[label] = first_call(CASES[args.case], cold_env, args.python)
     result["case"] = args.case
+    result["interpreter"] = args.python
+    result["numba cache"] = args.cache
     for key, value in result.items():
         if isinstance(value, dict):
-            value = ", ".join(f"{k} {v:.2f}" for k, v in value.items())
+            value = ", ".join(
+                f"{k} {v:.2f}" if isinstance(v, float) else f"{k} {v}" for k, v in value.items()
+            )
         elif isinstance(value, float):
             value = f"{value:.3f}"
         print(f"{key:<34}{value}")
