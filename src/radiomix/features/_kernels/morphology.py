@@ -2,9 +2,34 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+from numba import types
 
 from radiomix.features._kernels import cached_njit
+
+# numba's own BLAS/LAPACK helpers (its helper library calls SciPy's ``dgemm``, ``dgetrf``
+# and ``dgetri``), called by name exactly as numba's ``np.dot`` and ``np.linalg.inv`` call
+# them: the same results bit for bit, without compiling their generic wrappers (argument
+# checks, error messages built from strings), about 1 s of a first call's compilation.
+_F64P = types.CPointer(types.float64)
+_XXGEMM: Any = types.ExternalFunction(
+    "numba_xxgemm",
+    types.intc(
+        *(types.char, types.char, types.char, types.intp, types.intp, types.intp),
+        *(_F64P, _F64P, types.intp, _F64P, types.intp, _F64P, _F64P, types.intp),
+    ),
+)
+_XXGETRF: Any = types.ExternalFunction(
+    "numba_xxgetrf",
+    types.intc(types.char, types.intp, types.intp, _F64P, types.intp, types.CPointer(types.int32)),
+)
+_XXGETRI: Any = types.ExternalFunction(
+    "numba_ez_xxgetri",
+    types.intc(types.char, types.intp, _F64P, types.intp, types.CPointer(types.int32)),
+)
+_D, _N, _T = ord("d"), ord("n"), ord("t")  # float64 kind; no transpose; transpose
 
 
 @cached_njit(fastmath={"reassoc"}, error_model="numpy")
@@ -342,9 +367,30 @@ def khachiyan_weights(points: np.ndarray, tol: float, max_iter: int) -> tuple[np
             q[a, p] = points[p, a]
         q[d, p] = 1.0
     u = np.full(n, 1.0 / n)
+    k = d + 1
+    x = np.empty((k, k))
+    a_t = np.empty((k, k))  # column-major copy of x, then of its inverse
+    ipiv = np.empty(k, dtype=np.int32)
+    one_zero = np.zeros(2)
+    one_zero[0] = 1.0
     for it in range(max_iter):
-        x = (q * u) @ q.T
-        xinv = np.linalg.inv(x)
+        # x = (q * u) @ q.T as numba's np.dot computes it: dgemm('t', 'n') on the buffers
+        qu = q * u
+        status = _XXGEMM(
+            _D, _T, _N, k, k, n, one_zero[0:].ctypes, q.ctypes, n, qu.ctypes, n,
+            one_zero[1:].ctypes, x.ctypes, k,
+        )  # fmt: skip
+        # xinv = np.linalg.inv(x) as numba computes it: dgetrf, then dgetri
+        for r in range(k):
+            for c in range(k):
+                a_t[c, r] = x[r, c]
+        status |= _XXGETRF(_D, k, k, a_t.ctypes, k, ipiv.ctypes)
+        if status != 0:
+            raise ValueError("MVEE: singular scatter matrix (points do not span 3D)")
+        status = _XXGETRI(_D, k, a_t.ctypes, k, ipiv.ctypes)
+        if status != 0:
+            raise ValueError("MVEE: singular scatter matrix (points do not span 3D)")
+        xinv = a_t.T
         best = -1.0
         j = 0
         for p in range(n):
