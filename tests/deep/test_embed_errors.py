@@ -135,3 +135,32 @@ def test_ids_must_not_clash():
     emb = DeepEmbedder(DeepSettings(weights="random", input_size=32))
     with pytest.raises(InputError, match=r"id columns \['slice_index'\] clash"):
         emb.embed_arrays(image, mask, (1.0, 1.0, 1.0), ids={"slice_index": 1})
+
+
+def test_embed_batch_ids_must_match_the_lesions():
+    pytest.importorskip("torch")
+    pytest.importorskip("monai")
+    from radiomix.deep import DeepEmbedder
+
+    image, mask = _arrays()
+    lesion = (image, mask, (1.0, 1.0, 1.0))
+    emb = DeepEmbedder(DeepSettings(mode="2.5d", weights="random", input_size=32))
+    with pytest.raises(InputError, match="more lesions than ids"):
+        emb.embed_batch([lesion, lesion], ids=[{"patient_id": "A"}])
+    with pytest.raises(InputError, match="2 ids for 1 lesions"):
+        emb.embed_batch([lesion], ids=[{"patient_id": "A"}, {"patient_id": "B"}])
+    with pytest.raises(InputError, match="same keys"):
+        emb.embed_batch([lesion, lesion], ids=[{"patient_id": "A"}, {"lesion_id": 1}])
+    with pytest.raises(InputError, match=r"id columns \['slice_index'\] clash"):
+        emb.embed_batch([lesion], ids=[{"slice_index": 1}])
+
+
+def test_study_deep_precision_is_checked():
+    from radiomix.settings.study import DeepOptions
+
+    with pytest.raises(
+        SettingsError,
+        match=r"deep.precision must be one of float32, float64; "
+        r"got 'float33'; did you mean 'float32'\?",
+    ):
+        DeepOptions(precision="float33")

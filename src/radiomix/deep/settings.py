@@ -74,12 +74,13 @@ class DeepSettings:
 
     .. math:: \\max \\lVert e_{32} - e_{64} \\rVert_2 / \\lVert e_{64} \\rVert_2 \\le 10^{-5}
 
-    (the stated tolerance, tested). Measured on STS CT (``ct_soft_tissue``, default input
-    sizes, 20 lesions; 8 lesions / all their ROI slices for ``slices``): at most 2.9e-7 with
-    seeded random weights and 1.4e-6 with a weight file whose batch norms hold calibrated
-    statistics, in every mode (ResNet-18 2D, ResNet-10 3D); the largest element difference
-    was 2.4e-6 of the vector's largest element. oneDNN chooses kernels by batch shape, so
-    the same image in another batch size may move by about 1e-6 relative too.
+    (:data:`FLOAT32_TOLERANCE`, tested). Measured on STS CT (``ct_soft_tissue``, default
+    input sizes; 20 lesions in ``2.5d``, ``max_slice`` and ``3d``, the 271 ROI slices of 8
+    lesions in ``slices``; ResNet-18 2D, ResNet-10 3D): at most 3.7e-7 with seeded random
+    weights and 1.4e-6 with a weight file whose batch norms hold statistics calibrated on
+    the crops (as a trained network's do); no element differed by more than 2.8e-6 of its
+    vector's largest element. oneDNN chooses kernels by batch shape, so the same image in
+    another batch moves by about 1e-6 relative too.
     **float64**: torch's native kernels on the network as built, batch norm unfolded; the
     vectors do not depend on the batch size (no difference measured between batch sizes 1,
     2 and 16). About 2-5x the CPU time of ``float32`` (``benchmarks/bench_deep.py``).
