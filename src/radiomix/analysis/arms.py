@@ -87,6 +87,12 @@ class BuiltArm:
     grid: dict[str, list[Any]] = field(default_factory=dict)
     untrained_deep: bool = False
 
+    @property
+    def n_candidates(self) -> int:
+        """Candidate predictors: the columns but the batch codes that only ComBat reads
+        (``__centre__``, ``__batch__.<column>``)."""
+        return sum(not c.startswith("__") for c in self.columns)
+
     def to_doc(self) -> dict[str, Any]:
         """The arm's entry of the results document."""
         used = [] if self.model == "prevalence" else list(self.columns)

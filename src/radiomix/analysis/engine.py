@@ -184,7 +184,7 @@ def _binary_arm_doc(arm: BuiltArm, sc: _Scored, y: np.ndarray, target: Target,
     yy = y[sc.rows]
     prev = float(np.mean(yy))
     warn: list[str] = []
-    n_cand = len(arm.columns) if arm.model != "prevalence" else 0
+    n_cand = arm.n_candidates if arm.model != "prevalence" else 0
     yt = y[_training_rows(sc, y.size)]
     events = int(min(yt.sum(), yt.size - yt.sum()))
     if n_cand and events / n_cand < EPV_MIN:
@@ -518,7 +518,7 @@ def _survival_arm_doc(res: Any, horizons: list[float], e: np.ndarray,
                    "n_at_risk": _py(r.get("n_at_risk")) if r is not None else None,
                    "reason": reason if r is not None else "not computed"})
     warn = []
-    n_cand = len(arm.columns)
+    n_cand = arm.n_candidates
     if n_cand and e.sum() / n_cand < EPV_MIN:
         warn.append(f"{int(e.sum())} events for {n_cand} candidate variable(s) (EPV "
                     f"{e.sum() / n_cand:.2g} < {EPV_MIN:g}): high risk of overfitting")

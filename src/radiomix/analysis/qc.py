@@ -69,7 +69,8 @@ def qc_section(study: Study, patients: list[str], out_dir: str | Path, *,
 
     chosen = set(_spread([str(p) for p in dict.fromkeys(patients)], n_patients))
     folder = Path(out_dir) / QC_DIR
-    items = []
+    items: list[dict[str, Any]] = []
+    drawn: set[tuple[str, str]] = set()  # tags sharing an image and mask are drawn once
     for row in manifest_rows(study):
         if str(row.patient_id) not in chosen:
             continue
@@ -79,6 +80,9 @@ def qc_section(study: Study, patients: list[str], out_dir: str | Path, *,
             if ts.register_to is not None or spec is None or spec.problem is not None \
                     or spec.image is None or spec.mask is None:
                 continue
+            if (str(spec.image), str(spec.mask)) in drawn:
+                continue
+            drawn.add((str(spec.image), str(spec.mask)))
             case_id = f"{row.patient_id}/{row.lesion_id}/{tag}"
             label = spec.label if spec.label is not None else ts.roi.label
             roi_name = spec.roi_name if spec.roi_name is not None else ts.roi.roi_name
@@ -111,9 +115,10 @@ def qc_section(study: Study, patients: list[str], out_dir: str | Path, *,
     if not items:
         return None
     return {"description": (
-        f"Mask contour (the ROI as analysed, before resampling) over the largest ROI slice "
-        f"of {len(chosen)} patients spread evenly over the sorted ids, each image tag that "
-        "is not registered onto another. CT and PET use one fixed window for every patient "
-        "(declared by the tag's modality); other images are shown from their 1st to 99th "
-        f"percentile around the ROI. The white bar is {scale_bar_mm:g} mm."),
+        f"Mask contour (the segmentation of the manifest, before resampling and before any "
+        f"derived ROI such as a ring) over the largest ROI slice of {len(chosen)} patients "
+        "spread evenly over the sorted ids, each image that is not registered onto another "
+        "(tags sharing an image and mask are drawn once). CT and PET use one fixed window "
+        "for every patient (declared by the tag's modality); other images are shown from "
+        f"their 1st to 99th percentile around the ROI. The white bar is {scale_bar_mm:g} mm."),
         "items": items}

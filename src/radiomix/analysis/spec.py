@@ -217,7 +217,7 @@ class Roles:
         dup = sorted({n for n in names if names.count(n) > 1})
         if dup:
             _fail(f"roles.covariates lists {dup} twice")
-        ids = {self.group, self.lesion, self.centre} - {None}
+        ids = {c for c in (self.group, self.lesion, self.centre) if c is not None}
         clash = sorted(ids & set(names))
         if clash:
             _fail(f"roles: {clash} are identifier/centre columns and cannot be covariates")
@@ -499,8 +499,8 @@ class AnalysisSettings:
         for b in self.baselines:
             _choice("analysis.baselines", b, BASELINES)
         for a in self.arms:
-            for o in a.outcomes or ():
-                _choice(f"arm {a.name}: outcomes", o, tuple(names))
+            for wanted in a.outcomes or ():
+                _choice(f"arm {a.name}: outcomes", wanted, tuple(names))
             if a.harmonise and not (a.harmonise_batch or self.roles.centre):
                 _fail(f"arm {a.name}: harmonise needs the centre column declared "
                       "(roles.centre) or a harmonise_batch column")

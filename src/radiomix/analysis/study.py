@@ -130,6 +130,11 @@ def analyse_study(
             f"{Path(study_path).name} has no analysis: section; declare the outcomes, column "
             "roles and arms there (see radiomix.analysis.spec or examples/sts/study.yaml)"
         )
+    for arm in spec.arms:  # before the (long) extraction, not after it
+        if arm.stability and not (study.path.parent / arm.stability).is_file():
+            raise SettingsError(f"arm {arm.name}: stability table {arm.stability} not found "
+                                f"beside {study.path.name}; write it with radiomix stability "
+                                "STUDY.yaml --out DIR")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     errors_path = None
