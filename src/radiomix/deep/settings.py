@@ -83,7 +83,11 @@ class DeepSettings:
     another batch moves by about 1e-6 relative too.
     **float64**: torch's native kernels on the network as built, batch norm unfolded; the
     vectors do not depend on the batch size (no difference measured between batch sizes 1,
-    2 and 16). About 2-5x the CPU time of ``float32`` (``benchmarks/bench_deep.py``).
+    2 and 16). Measured CPU time per lesion (``benchmarks/bench_deep.py``, one thread, 5
+    and 16 STS CT lesions), float64 over float32: ``slices`` 4.0x; ``2.5d`` 2.0-2.1x one
+    lesion at a time (one image per pass) and 2.4x (5 lesions) to 3.1x (16 lesions) with
+    :meth:`~radiomix.deep.DeepEmbedder.embed_batch`, whose batches help float32 only
+    (float64 0.18 s batched against 0.15 s one at a time: 2.5x from best to best).
     Both precisions give bit-identical vectors across runs with the same settings, inputs
     and batch composition on the same machine. Weight files are float32 and are widened
     exactly for ``float64``.
