@@ -354,7 +354,7 @@ def for_inference(net: ResNet, *, precision: str) -> ResNet:
         return net.double()
     net = fold_batch_norm(net)
     layout = torch.channels_last if _spatial_dims(net) == 2 else torch.channels_last_3d
-    return net.to(memory_format=layout)
+    return net.to(memory_format=layout)  # type: ignore[call-overload]  # not in the stubs
 
 
 def _spatial_dims(net: ResNet) -> int:
