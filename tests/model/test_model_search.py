@@ -307,7 +307,7 @@ def test_wide_table_auto_near_oracle(seed):
     0.03 of the oracle logistic model on the 5 informative columns (the same pooled outer
     folds). The search runs with budget 12, as ``benchmarks/bench_model.py --budget 12
     --wide-seeds 0 1 2 3 4``. Measured gaps (oracle - auto): seed 1 0.002, 2 0.000,
-    3 0.009, 4 0.001; seed 0 0.062 (xfail, see :data:`SEED0_GAP`). About 2 min a seed."""
+    3 0.009, 4 0.001; seed 0 0.062 (xfail, see :data:`SEED0_GAP`). 30 s a seed (quiet core)."""
     X, y = _wide(seed=seed)
     assert _oracle_gap(X, y, budget=12) <= 0.03
 
