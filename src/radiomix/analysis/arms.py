@@ -174,17 +174,30 @@ def _add_batch(arm: Arm, table: AnalysisTable) -> None:
     table.X[batch_column(arm)] = text.map(codes).to_numpy(dtype=float)
 
 
+def stability_path(arm: Arm, base_dir: Path | None) -> Path:
+    """The arm's stability table (relative to ``base_dir``, the study file's folder).
+
+    Raises
+    ------
+    SettingsError
+        The file does not exist (the message names the command that writes it).
+    """
+    assert arm.stability is not None
+    path = Path(arm.stability)
+    path = path if path.is_absolute() or base_dir is None else base_dir / path
+    if not path.is_file():
+        raise SettingsError(f"arm {arm.name}: stability table {path} not found; write it "
+                            "with radiomix stability STUDY.yaml --out DIR")
+    return path
+
+
 def _prefix(arm: Arm, base_dir: Path | None) -> list[tuple[str, Any]]:
     """Steps before the fuser: stability filter, then ComBat (DataFrame in, DataFrame out)."""
     steps: list[tuple[str, Any]] = []
     if arm.stability:
         from radiomix.model.stability_filter import StabilitySelector
 
-        path = Path(arm.stability)
-        path = path if path.is_absolute() or base_dir is None else base_dir / path
-        if not path.is_file():
-            raise SettingsError(f"arm {arm.name}: stability table {path} not found; write it "
-                                "with radiomix stability STUDY.yaml --out DIR")
+        path = stability_path(arm, base_dir)
         steps.append(("stable", StabilitySelector(stability=str(path),
                                                   threshold=arm.stability_threshold)))
     if arm.harmonise:

@@ -18,6 +18,7 @@ from typing import Any
 
 import pandas as pd
 
+from radiomix.analysis.arms import stability_path
 from radiomix.analysis.data import build_table, read_any
 from radiomix.analysis.engine import AnalysisProgress, run_analysis
 from radiomix.errors import InputError, SettingsError
@@ -131,10 +132,8 @@ def analyse_study(
             "roles and arms there (see radiomix.analysis.spec or examples/sts/study.yaml)"
         )
     for arm in spec.arms:  # before the (long) extraction, not after it
-        if arm.stability and not (study.path.parent / arm.stability).is_file():
-            raise SettingsError(f"arm {arm.name}: stability table {arm.stability} not found "
-                                f"beside {study.path.name}; write it with radiomix stability "
-                                "STUDY.yaml --out DIR")
+        if arm.stability:
+            stability_path(arm, study.path.parent)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     errors_path = None
