@@ -40,13 +40,15 @@ def morph_features(mask: np.ndarray, image: np.ndarray, spacing) -> dict[str, fl
 
 ITERATIVE = {"morph.volume_density_mvee", "morph.area_density_mvee"}
 """Khachiyan's MVEE iterations stop at IBSI's tolerance 0.001 on the weights, so a
-transformed point set (other vertex order) gives the same ellipsoid only to about 1e-4."""
+transformed point set (other vertex order) gives the same ellipsoid only to about the
+stopping tolerance: hypothesis found a 2x2x2 mask whose mirrored MVEE area density differs
+by 1.3e-3 relative (on the code of session 3 as well), hence 5e-3 for these two features."""
 
 
 def assert_same(a: dict[str, float], b: dict[str, float]) -> None:
     for name, va in a.items():
         vb = b[name]
-        rel = 1e-3 if name in ITERATIVE else 1e-9
+        rel = 5e-3 if name in ITERATIVE else 1e-9
         if math.isnan(va):
             assert math.isnan(vb), name
         else:
