@@ -17,6 +17,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 from scipy import ndimage
 
 from radiomix.check import select_label
@@ -113,6 +116,36 @@ def test_glcm_counts_equal_brute_force(dims: int, distance: int, seed: int) -> N
     levels[rng.random(shape) < 0.3] = 0
     levels[0, 0, 0] = 4
     got = glcm_matrices(levels, levels > 0, n_levels=4, distance=distance, dims=dims)
+    expected = brute_force_pairs(levels, dims, distance)
+    assert np.array_equal(got if dims == 2 else got[None], expected)
+
+
+@st.composite
+def roi_levels(draw: st.DrawFn) -> np.ndarray:
+    """Small grey-level arrays, 0 outside the ROI, up to 5 levels, 1..7 voxels per axis."""
+    shape = draw(st.tuples(*[st.integers(1, 7)] * 3))
+    levels = draw(hnp.arrays(np.int64, shape, elements=st.integers(0, 5)))
+    levels.flat[draw(st.integers(0, levels.size - 1))] = 5  # a non-empty ROI with level 5
+    return levels
+
+
+@settings(max_examples=60, deadline=None)
+@given(levels=roi_levels(), dims=st.sampled_from([2, 3]))
+def test_glrlm_counts_property_brute_force(levels: np.ndarray, dims: int) -> None:
+    """The branch-free run kernel (int16 levels) counts every run a plain walk finds."""
+    stack = glrlm_matrices(levels, levels > 0, n_levels=5, dims=dims)
+    expected = brute_force_runs(levels, dims)
+    n_r = stack.counts.shape[-1]
+    got = stack.counts if dims == 2 else stack.counts[None]
+    assert np.array_equal(got, expected[..., :n_r])
+    assert not expected[..., n_r:].any()
+
+
+@settings(max_examples=60, deadline=None)
+@given(levels=roi_levels(), dims=st.sampled_from([2, 3]), distance=st.integers(1, 3))
+def test_glcm_counts_property_brute_force(levels: np.ndarray, dims: int, distance: int) -> None:
+    """The branch-free pair kernel equals a plain loop over voxel pairs, for any distance."""
+    got = glcm_matrices(levels, levels > 0, n_levels=5, distance=distance, dims=dims)
     expected = brute_force_pairs(levels, dims, distance)
     assert np.array_equal(got if dims == 2 else got[None], expected)
 

@@ -36,8 +36,9 @@ import numpy as np
 
 from radiomix.errors import EmptyRoiError, InputError, InternalError, SettingsError
 from radiomix.features._kernels.glcm import glcm_counts
-from radiomix.features._kernels.neighbourhood import padded_flat
+from radiomix.features._kernels.neighbourhood import Padded, padded_flat
 from radiomix.features.aggregation import DIRECTIONAL, Aggregation
+from radiomix.features.glszm import context_padded
 from radiomix.features.registry import FeatureSpec, family, feature
 from radiomix.roi import RoiContext
 from radiomix.types import BoolArray, FloatArray, IntArray
@@ -175,17 +176,48 @@ def glcm_matrices(
     if dims not in (2, 3):
         raise SettingsError(f"dims must be 2 or 3, got {dims!r}")
     lv = check_levels(levels, mask, n_levels=n_levels)
-    offsets = (DIRECTIONS_2D if dims == 2 else DIRECTIONS_3D) * int(distance)
     flat = padded_flat(lv, lv > 0, int(distance), planar=dims == 2)
-    ny = lv.shape[1] + 2 * int(distance)
-    nx = lv.shape[2] + 2 * int(distance)
+    return glcm_of_padded(flat, lv.shape, n_levels=n_levels, distance=distance,
+                          symmetric=symmetric, dims=dims)  # fmt: skip
+
+
+def glcm_of_padded(
+    flat: Padded,
+    shape: tuple[int, ...],
+    *,
+    n_levels: int,
+    distance: int,
+    symmetric: bool,
+    dims: int,
+) -> IntArray:
+    """:func:`glcm_matrices` of a validated ROI already padded by ``distance``.
+
+    Parameters
+    ----------
+    flat : Padded
+        The ROI padded by ``distance`` (not along axis 0 when ``dims == 2``) and flattened
+        (:func:`~radiomix.features._kernels.neighbourhood.padded_flat`); grey levels
+        1..``n_levels`` inside the ROI.
+    shape : tuple of 3 int
+        Shape (Z, Y, X) of the unpadded array.
+    n_levels, distance, symmetric, dims
+        As for :func:`glcm_matrices`.
+
+    Returns
+    -------
+    ndarray of int64
+        As :func:`glcm_matrices`.
+    """
+    d = int(distance)
+    offsets = (DIRECTIONS_2D if dims == 2 else DIRECTIONS_3D) * d
+    ny = shape[1] + 2 * d
+    nx = shape[2] + 2 * d
     flat_offsets = (offsets[:, 0] * (ny * nx) + offsets[:, 1] * nx + offsets[:, 2]).astype(np.int64)
-    n_groups = lv.shape[0] if dims == 2 else 1
+    n_groups = shape[0] if dims == 2 else 1
     counts = glcm_counts(
         flat.levels, flat.roi, flat.voxel_slice, flat_offsets, int(n_levels), n_groups
     )
-    if symmetric:
-        counts = counts + np.swapaxes(counts, -1, -2)
+    counts = counts + np.swapaxes(counts, -1, -2) if symmetric else np.ascontiguousarray(counts)
     return counts if dims == 2 else counts[0]
 
 
@@ -350,11 +382,13 @@ def glcm_marginals(counts: IntArray, *, n_levels: int) -> GlcmMarginals:
 def _stack(ctx: RoiContext, dims: int) -> IntArray:
     s = ctx.settings
     key = ("glcm", f"{dims}d", s.glcm_distance, s.glcm_symmetric)
+    if s.glcm_distance < 1:
+        raise SettingsError(f"GLCM distance must be >= 1, got {s.glcm_distance}")
     return ctx.cached(
         key,
-        lambda: glcm_matrices(
-            ctx.levels,
-            ctx.int_mask,
+        lambda: glcm_of_padded(
+            context_padded(ctx, s.glcm_distance, planar=dims == 2),
+            ctx.levels.shape,
             n_levels=ctx.n_levels,
             distance=s.glcm_distance,
             symmetric=s.glcm_symmetric,

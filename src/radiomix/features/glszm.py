@@ -214,15 +214,17 @@ def energy(m: CountMatrix) -> FloatArray:
 
 
 def check_levels_mask(
-    levels: np.ndarray, mask: np.ndarray, *, what: str
+    levels: np.ndarray, mask: np.ndarray, *, what: str, n_levels: int | None = None
 ) -> tuple[IntArray, BoolArray]:
     """Validate grey levels and a mask; return them as C-contiguous int64 / bool arrays.
+
+    ``n_levels``, when given, is also an upper bound of the grey levels inside the mask.
 
     Raises
     ------
     InputError
-        Arrays not 3D, of different shapes, of the wrong dtype, or grey levels < 1 inside
-        the mask.
+        Arrays not 3D, of different shapes, of the wrong dtype, or grey levels < 1 (or
+        above ``n_levels``) inside the mask.
     EmptyRoiError
         The mask holds no voxel.
     """
@@ -246,11 +248,17 @@ def check_levels_mask(
         raise InputError(f"{what}: mask must be a boolean array, got dtype {mask.dtype}")
     if not mask.any():
         raise EmptyRoiError(f"{what}: the mask holds no voxel")
-    lowest = int(levels[mask].min())
+    inside = levels[mask]
+    lowest = int(inside.min())
     if lowest < 1:
         raise InputError(
             f"{what}: grey levels inside the mask must be >= 1 (IBSI discretisation starts "
             f"at 1), found {lowest}"
+        )
+    if n_levels is not None and int(inside.max()) > n_levels:
+        raise InputError(
+            f"{what}: grey levels inside the mask must lie in 1..{n_levels}, found "
+            f"{lowest}..{int(inside.max())}"
         )
     return (
         np.ascontiguousarray(levels, dtype=np.int64),
@@ -327,12 +335,15 @@ def label_zone_map(
 def context_padded(ctx: RoiContext, distance: int, *, planar: bool) -> Padded:
     """The context's intensity-mask ROI padded for neighbourhood distance ``distance``.
 
-    Validated once and cached on the context, shared by every zone and neighbourhood
-    family that uses the same distance and planarity.
+    Validated once (grey levels 1..``ctx.n_levels`` inside the mask) and cached on the
+    context, shared by every texture family (GLCM, GLRLM, zones, neighbourhoods) that uses
+    the same distance and planarity.
     """
     levels, mask = ctx.cached(
         ("zonal_levels_checked",),
-        lambda: check_levels_mask(ctx.levels, ctx.int_mask, what="texture matrices"),
+        lambda: check_levels_mask(
+            ctx.levels, ctx.int_mask, what="texture matrices", n_levels=ctx.n_levels
+        ),
     )
     d = check_distance(distance, name="texture distance")
     return ctx.cached(

@@ -10,10 +10,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import numba
 import numpy as np
 from scipy import ndimage
 
+from radiomix._numba import cached_njit
 from radiomix.types import FloatArray
 
 ORDERS = {"nearest": 0, "linear": 1, "cubic": 3}
@@ -110,7 +110,9 @@ def resample(
     shape = tuple(hi - lo for lo, hi in index_range)
     values = np.asarray(array, dtype=np.float64)
     if order == 1 and all(n > 0 for n in shape) and all(n > 0 for n in values.shape):
-        # scipy's arithmetic, without its generic per-point bookkeeping
+        # scipy's arithmetic, without its generic per-point bookkeeping; a C-contiguous
+        # array (a crop is a strided view) so that the kernel has one compiled signature
+        values = np.ascontiguousarray(values)
         axes = [
             _linear_axis(n, m, o, size)
             for n, m, o, size in zip(values.shape, matrix, offset, shape, strict=True)
@@ -149,7 +151,7 @@ def _linear_axis(
     return i0, i1, w0, w1
 
 
-@numba.njit(cache=True)
+@cached_njit()
 def _trilinear(
     a: np.ndarray,
     z0: np.ndarray,
@@ -165,7 +167,11 @@ def _trilinear(
     wx0: np.ndarray,
     wx1: np.ndarray,
 ) -> np.ndarray:  # pragma: no cover - compiled
-    """Sum of the 8 corner terms ``((v * w_z) * w_y) * w_x`` in scipy's order (x fastest)."""
+    """Sum of the 8 corner terms ``((v * w_z) * w_y) * w_x`` in scipy's order (x fastest).
+
+    ``a`` is C-contiguous float64 and every index / weight array contiguous int64 /
+    float64 (:func:`resample` passes them so): one compiled signature.
+    """
     out = np.empty((z0.shape[0], y0.shape[0], x0.shape[0]), dtype=np.float64)
     for i in range(z0.shape[0]):
         za = z0[i]

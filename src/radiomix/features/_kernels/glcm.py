@@ -46,16 +46,17 @@ def glcm_counts(
     -------
     (G, D, N_g, N_g) ndarray of int64
         Pair counts along ``+m`` only (not symmetrised). Row index ``levels[k] - 1``,
-        column index ``levels[k + m] - 1``.
+        column index ``levels[k + m] - 1``. A view of a wider array (not C-contiguous).
     """
     n_dirs = offsets.shape[0]
-    out = np.zeros((n_groups, n_dirs, n_levels, n_levels), dtype=np.int64)
+    # Column 0 collects the pairs whose neighbour lies outside the ROI (level 0): the
+    # increment needs no branch (an unpredictable one on a ROI's boundary voxels); the
+    # column is dropped on return.
+    out = np.zeros((n_groups, n_dirs, n_levels, n_levels + 1), dtype=np.int64)
     for v in range(roi.shape[0]):
         k = roi[v]
         a = levels[k] - 1
         g = voxel_slice[v] if n_groups > 1 else 0
         for d in range(n_dirs):
-            b = levels[k + offsets[d]]
-            if b != 0:
-                out[g, d, a, b - 1] += 1
-    return out
+            out[g, d, a, levels[k + offsets[d]]] += 1
+    return out[:, :, :, 1:]

@@ -36,8 +36,9 @@ def glrlm_counts(
 
     Parameters
     ----------
-    levels : (M,) ndarray of int64
-        Padded flat grey levels: 1..``n_levels`` inside the ROI, 0 outside.
+    levels : (M,) ndarray of int16 (or int64)
+        Padded flat grey levels: 1..``n_levels`` inside the ROI, 0 outside. The caller
+        passes int16 when ``n_levels`` fits (a quarter of the memory traffic of int64).
     roi : (N_v,) ndarray of int64
         Ascending flat indices of the ROI voxels.
     voxel_slice : (N_v,) ndarray of int64
@@ -59,14 +60,15 @@ def glrlm_counts(
     """
     n_dirs = offsets.shape[0]
     out = np.zeros((n_groups, n_dirs, n_levels, max_run), dtype=np.int64)
-    position = np.zeros(levels.shape[0], dtype=np.int64)
+    position = np.zeros(levels.shape[0], dtype=np.int32)
     for d in range(n_dirs):
         o = abs(offsets[d])
         for v in range(roi.shape[0]):
             k = roi[v]
             a = levels[k]
-            p = position[k - o] + 1 if levels[k - o] == a else 1
+            # Branch-free: the level comparisons are unpredictable inside a textured ROI.
+            p = np.int32(levels[k - o] == a) * position[k - o] + 1
             position[k] = p
             g = voxel_slice[v] if n_groups > 1 else 0
-            out[g, d, a - 1, p - 1] += levels[k + o] != a
+            out[g, d, a - 1, p - 1] += np.int64(levels[k + o] != a)
     return out
