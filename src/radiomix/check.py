@@ -36,7 +36,8 @@ class CheckedCase:
     Attributes
     ----------
     image : SimpleITK.Image
-        float64 image.
+        Scalar image in its stored pixel type (integer or float; processing converts the
+        part around the ROI to float64, :func:`radiomix.process.pipeline.process_case`).
     mask : SimpleITK.Image
         uint8 mask with values 0/1 on the image grid.
     case_id : str or None
@@ -235,16 +236,25 @@ def check_case(
         raise RoiTooSmallError(
             f"{_prefix(case_id)}the ROI has {n} voxels, fewer than the minimum {min_voxels}"
         )
-    bad = ~np.isfinite(sitk.GetArrayViewFromImage(image))
-    if bad.any():
-        raise InvalidIntensityError(
-            f"{_prefix(case_id)}the image holds {int(bad.sum())} NaN/infinite values "
-            f"({int(bad[roi].sum())} inside the ROI); fill or crop them before extraction"
+    if image.GetNumberOfComponentsPerPixel() != 1:
+        raise InputError(
+            f"{_prefix(case_id)}the image has {image.GetNumberOfComponentsPerPixel()} "
+            "components per voxel; a scalar image is needed"
         )
+    voxels = sitk.GetArrayViewFromImage(image)
+    if voxels.dtype.kind not in "biuf":
+        raise InputError(
+            f"{_prefix(case_id)}the image holds {voxels.dtype} voxels; a real-valued (integer "
+            "or float) image is needed"
+        )
+    if voxels.dtype.kind == "f":  # integer voxels are always finite
+        bad = ~np.isfinite(voxels)
+        if bad.any():
+            raise InvalidIntensityError(
+                f"{_prefix(case_id)}the image holds {int(bad.sum())} NaN/infinite values "
+                f"({int(bad[roi].sum())} inside the ROI); fill or crop them before extraction"
+            )
     out = sitk.GetImageFromArray(roi.astype(np.uint8))
     out.CopyInformation(image)
-    if image.GetPixelID() != sitk.sitkFloat64:
-        image = sitk.Cast(image, sitk.sitkFloat64)
-    # a float64 image is kept as it is (a copy would be duplicated again on the first
-    # buffer access, SimpleITK copies shared images on write access)
+    # the image keeps its stored pixel type: no float64 copy of the whole volume here
     return CheckedCase(image=image, mask=out, case_id=case_id, n_voxels=n)

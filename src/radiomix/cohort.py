@@ -1281,8 +1281,8 @@ def fit_study_standard_scale(
     """
     import numpy as np
 
-    from radiomix.check import check_case
-    from radiomix.io import is_dicom_object, load_image, load_mask
+    from radiomix.case import load_case
+    from radiomix.io.image import read_image
     from radiomix.process.normalise import (
         DEFAULT_LANDMARKS,
         HistogramLandmarks,
@@ -1318,7 +1318,6 @@ def fit_study_standard_scale(
         if region != "roi" and str(spec.image) in seen:
             continue
         seen.add(str(spec.image))
-        img = load_image(spec.image)
         mask = None
         if region == "roi":
             if spec.mask is None:
@@ -1326,22 +1325,18 @@ def fit_study_standard_scale(
                     f"{case}: region roi needs the tag's own masks; {tag}_mask is empty "
                     "(use region foreground or image)"
                 )
-            label = spec.label if spec.label is not None else roi_defaults.label
-            dicom = is_dicom_object(spec.mask)
-            msk = load_mask(
+            checked = load_case(
+                spec.image,
                 spec.mask,
-                img,
+                label=spec.label if spec.label is not None else roi_defaults.label,
                 roi_name=spec.roi_name or roi_defaults.roi_name,
-                segment=label if dicom else None,
-            )
-            checked = check_case(
-                img,
-                msk,
-                label=None if dicom else label,
                 resample_mask=roi_defaults.resample_mask,
                 case_id=case,
             )
+            img = checked.image
             mask = _sitk_array(checked.mask) > 0
+        else:
+            img = read_image(spec.image)
         sp = img.GetSpacing()
         data = correct_and_smooth(
             _sitk_array(img),

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import SimpleITK as sitk
 
+from radiomix.case import load_case
 from radiomix.check import CheckedCase, check_case, geometry_differences, select_label
 from radiomix.errors import GeometryMismatchError, InputError, SettingsError
 from radiomix.features.extract import compute_features
@@ -196,13 +197,15 @@ def extract(
     if pre.normalise == "nyul":
         assert pre.nyul_landmarks is not None  # enforced by PreprocessSettings
         scale = standard_scale or load_standard_scale(pre.nyul_landmarks)
-    img = load_image(image)
     registration = None
     if reference is None:
-        checked = _check(img, img, mask, label, roi_name, resample_mask, s, case_id)
+        checked = load_case(
+            image, mask, label=label, roi_name=roi_name, resample_mask=resample_mask,
+            min_voxels=s.crop.min_roi_voxels, case_id=case_id,
+        )
     else:
         checked, registration = _registered_case(
-            img, image, mask, reference, label, roi_name, resample_mask, s, case_id, tag
+            load_image(image), mask, reference, label, roi_name, resample_mask, s, case_id, tag
         )
     organ = None
     if pre.ring_clip == "organ":
@@ -256,32 +259,8 @@ def _prefix(case_id: str | None) -> str:
     return f"[{case_id}] " if case_id else ""
 
 
-def _check(
-    grid: sitk.Image,
-    image: sitk.Image,
-    mask: str | Path,
-    label: int | None,
-    roi_name: str | None,
-    resample_mask: bool,
-    s: ExtractionSettings,
-    case_id: str | None,
-) -> CheckedCase:
-    """Load ``mask`` against ``grid`` (RTSTRUCT rasterisation) and check it with ``image``."""
-    dicom_mask = is_dicom_object(mask)  # RTSTRUCT / SEG: label picks the SEG segment
-    msk = load_mask(mask, grid, roi_name=roi_name, segment=label if dicom_mask else None)
-    return check_case(
-        image,
-        msk,
-        label=None if dicom_mask else label,
-        resample_mask=resample_mask,
-        min_voxels=s.crop.min_roi_voxels,
-        case_id=case_id,
-    )
-
-
 def _registered_case(
     moving: sitk.Image,
-    moving_path: str | Path,
     mask: str | Path,
     reference: Reference,
     label: int | None,
@@ -314,10 +293,16 @@ def _registered_case(
     if not result.improved:
         log.warning("%s did not improve mutual information; check the case", what)
     registered = sitk.Cast(result.resampled, sitk.sitkFloat64)
+    def own_case(image: sitk.Image, grid: sitk.Image) -> CheckedCase:
+        return load_case(
+            image, mask, label=label, roi_name=roi_name, resample_mask=resample_mask,
+            min_voxels=s.crop.min_roi_voxels, case_id=case_id, grid=grid,
+        )
+
     if reference.mask_on == "reference":
-        checked = _check(fixed, registered, mask, label, roi_name, resample_mask, s, case_id)
+        checked = own_case(registered, fixed)
     else:
-        own = _check(moving, moving, mask, label, roi_name, resample_mask, s, case_id)
+        own = own_case(moving, moving)
         moved = transform_mask(own.mask, result)
         checked = check_case(registered, moved, min_voxels=s.crop.min_roi_voxels, case_id=case_id)
     roi = sitk.GetArrayViewFromImage(checked.mask) > 0

@@ -17,12 +17,13 @@ from typing import Any
 
 import SimpleITK as sitk
 
-from radiomix.check import check_case
+from radiomix.case import load_case
+from radiomix.check import CheckedCase
 from radiomix.errors import InputError, SettingsError
 from radiomix.features.aggregation import Aggregation
 from radiomix.features.extract import compute_features
 from radiomix.features.registry import FeatureSpec, all_features
-from radiomix.io import load_image, load_mask
+from radiomix.io import load_image
 from radiomix.process.pipeline import process_case
 from radiomix.roi import RoiContext
 from radiomix.settings import ExtractionSettings, load_preset
@@ -57,42 +58,38 @@ def data_dir() -> Path:
 
 def load_dataset_case(
     dataset: str, *, source: str = "nifti", root: Path | None = None
-) -> tuple[sitk.Image, sitk.Image]:
-    """Image and mask of an IBSI 1 data set (digital phantom or CT phantom).
+) -> CheckedCase:
+    """The checked case of an IBSI 1 data set (digital phantom or CT phantom).
 
     ``source`` picks the CT phantom's NIfTI files or its DICOM series + RTSTRUCT; the
     digital phantom exists only as NIfTI. NIfTI values are rounded to integers as the
-    IBSI notes require (the stored values are already integral).
+    IBSI notes require (the stored values are already integral). The case is read by
+    :func:`radiomix.case.load_case`, as every case of a study is.
     """
     root = root or data_dir()
     if dataset == "dig_phantom":
         folder = root / "ibsi1" / "digital_phantom"
-        image = load_image(folder / "image.nii.gz")
-        mask = load_mask(folder / "mask.nii.gz", image)
-    elif dataset in DATASETS:
-        folder = root / "ibsi1" / "ct_phantom"
-        if source == "dicom":
-            image = load_image(folder / "dicom" / "image")
-            mask = load_mask(
-                folder / "dicom" / "mask" / "DCM_RS_00060.dcm", image, roi_name="GTV-1"
-            )
-        elif source == "nifti":
-            image = sitk.Round(load_image(folder / "nifti" / "image.nii.gz"))
-            mask = load_mask(folder / "nifti" / "mask.nii.gz", image)
-        else:
-            raise InputError(f"source must be nifti or dicom, got {source!r}")
-    else:
+        return load_case(folder / "image.nii.gz", folder / "mask.nii.gz", case_id=dataset)
+    if dataset not in DATASETS:
         raise InputError(f"unknown IBSI data set {dataset!r}; valid: {', '.join(DATASETS)}")
-    return image, mask
+    folder = root / "ibsi1" / "ct_phantom"
+    if source == "dicom":
+        return load_case(
+            folder / "dicom" / "image", folder / "dicom" / "mask" / "DCM_RS_00060.dcm",
+            roi_name="GTV-1", case_id=dataset,
+        )
+    if source == "nifti":
+        image = sitk.Round(load_image(folder / "nifti" / "image.nii.gz"))
+        return load_case(image, folder / "nifti" / "mask.nii.gz", case_id=dataset)
+    raise InputError(f"source must be nifti or dicom, got {source!r}")
 
 
 def context_for_dataset(
     dataset: str, *, source: str = "nifti", settings: ExtractionSettings | None = None
 ) -> RoiContext:
     """Processed ROI context of an IBSI 1 data set with its reference configuration."""
-    image, mask = load_dataset_case(dataset, source=source)
     settings = settings or load_preset(DATASETS[dataset])
-    return process_case(check_case(image, mask, case_id=dataset), settings).context
+    return process_case(load_dataset_case(dataset, source=source), settings).context
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,9 +191,8 @@ def column_for_row(row: ReferenceRow, spec: FeatureSpec) -> str:
 def compute_dataset(dataset: str, *, source: str = "nifti") -> dict[str, float]:
     """All features of one IBSI data set with its reference configuration."""
     settings = load_preset(DATASETS[dataset])
-    image, mask = load_dataset_case(dataset, source=source)
-    ctx = process_case(check_case(image, mask, case_id=dataset), settings).context
-    return compute_features(ctx, settings)
+    return compute_features(context_for_dataset(dataset, source=source, settings=settings),
+                            settings)
 
 
 def check(

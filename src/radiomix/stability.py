@@ -96,6 +96,8 @@ class _CaseJob:
     image: str
     mask: str
     label: int | None
+    roi_name: str | None
+    resample_mask: bool
     out_dirs: tuple[str, ...]
     tag: str
     specs: tuple[str, ...]
@@ -185,34 +187,14 @@ def _signature(path: Path) -> list[Any]:
 
 
 def _load_roi(job: _CaseJob) -> tuple[Any, Any]:
-    import SimpleITK as sitk
+    """The image and binary ROI of a lesion, read and checked as for extraction."""
+    from radiomix.case import load_case
 
-    from radiomix.io.image import load_image, load_mask
-
-    image = load_image(job.image)
-    mask = load_mask(job.mask, image)
-    arr = sitk.GetArrayViewFromImage(mask)
-    if job.label is not None:
-        roi = arr == job.label
-        if not roi.any():
-            raise InputError(f"label {job.label} is absent from the mask")
-    else:
-        values = np.unique(arr)
-        values = values[values != 0]
-        if len(values) > 1:
-            raise InputError(
-                f"the mask has several labels ({', '.join(map(str, values[:5]))}); set "
-                "roi.label in the study file or a <tag>_label manifest column"
-            )
-        roi = arr != 0
-    if image.GetSize() != mask.GetSize():
-        raise InputError(
-            f"mask size {mask.GetSize()} differs from the image size {image.GetSize()}; "
-            "perturbations need the mask on the image grid"
-        )
-    binary = sitk.GetImageFromArray(roi.astype(np.uint8))
-    binary.CopyInformation(mask)
-    return image, binary
+    checked = load_case(
+        job.image, job.mask, label=job.label, roi_name=job.roi_name,
+        resample_mask=job.resample_mask,  # messages get the case id from the caller
+    )
+    return checked.image, checked.mask
 
 
 def _make_case(job: _CaseJob) -> list[str | None]:
@@ -370,12 +352,14 @@ def prepare_perturbed_study(
                 if ti is not None and ti.problem:
                     errors.append(f"{row.patient_id}/{row.lesion_id} {tag}: {ti.problem}")
                 continue
-            label = ti.label if ti.label is not None else study.settings.tags[tag].roi.label
+            roi = study.settings.tags[tag].roi
             jobs_list.append(
                 _CaseJob(
                     image=str(ti.image),
                     mask=str(ti.mask),
-                    label=label,
+                    label=ti.label if ti.label is not None else roi.label,
+                    roi_name=ti.roi_name if ti.roi_name is not None else roi.roi_name,
+                    resample_mask=roi.resample_mask,
                     out_dirs=tuple(str(f) for f in folders),
                     tag=tag,
                     specs=tuple(p.spec for p in specs),

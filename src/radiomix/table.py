@@ -15,9 +15,10 @@ import platform
 from collections.abc import Mapping, Sequence
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+if TYPE_CHECKING:  # pandas is imported by the functions that build tables (slow import)
+    import pandas as pd
 
 from radiomix.errors import InputError
 
@@ -86,6 +87,8 @@ def write_table(
     suffix = path.suffix.lower()
     if suffix not in SUFFIXES:
         raise InputError(f"output must end in {', '.join(SUFFIXES)}; got {path.name!r}")
+    import pandas as pd
+
     path.parent.mkdir(parents=True, exist_ok=True)
     frame = pd.DataFrame(list(rows))
     prov = json.dumps(provenance, sort_keys=True, default=str)
@@ -129,6 +132,8 @@ def read_provenance(path: str | Path) -> dict[str, Any]:
 
 def read_table(path: str | Path) -> pd.DataFrame:
     """Read a feature table (.parquet, .csv or a JSON document of :func:`write_table`)."""
+    import pandas as pd
+
     path = Path(path)
     if not path.exists():
         raise InputError(f"file not found: {path}")

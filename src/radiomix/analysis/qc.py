@@ -62,9 +62,8 @@ def qc_section(study: Study, patients: list[str], out_dir: str | Path, *,
         ``{"description", "items": [...]}``; None when no thumbnail could be drawn (each
         failure is logged with the case id: those cases are in the extraction errors).
     """
-    from radiomix.check import check_case
+    from radiomix.case import load_case
     from radiomix.cohort import manifest_rows
-    from radiomix.io import load_image, load_mask
     from radiomix.report.figures import largest_slice, modality_window, qc_thumbnail
 
     chosen = set(_spread([str(p) for p in dict.fromkeys(patients)], n_patients))
@@ -87,10 +86,8 @@ def qc_section(study: Study, patients: list[str], out_dir: str | Path, *,
             label = spec.label if spec.label is not None else ts.roi.label
             roi_name = spec.roi_name if spec.roi_name is not None else ts.roi.roi_name
             try:
-                image = load_image(spec.image)
-                checked = check_case(image, load_mask(spec.mask, image, roi_name=roi_name),
-                                     label=label, resample_mask=ts.roi.resample_mask,
-                                     case_id=case_id)
+                checked = load_case(spec.image, spec.mask, label=label, roi_name=roi_name,
+                                    resample_mask=ts.roi.resample_mask, case_id=case_id)
             except (InputError, OSError, RuntimeError) as exc:
                 log.warning("QC thumbnail of %s not drawn: %s", case_id, exc)
                 continue

@@ -12,12 +12,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pydicom
 import SimpleITK as sitk
 
 from radiomix.errors import DicomError, SuvConversionError
+
+if TYPE_CHECKING:  # pydicom is imported where DICOM is read (it is slow to import)
+    import pydicom
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +84,8 @@ def read_series(folder: str | Path, *, series_uid: str | None = None) -> sitk.Im
         if not _is_dicom(path):
             continue
         try:
+            import pydicom
+
             ds = pydicom.dcmread(path)
         except Exception as exc:  # pydicom raises several unrelated types
             raise DicomError(

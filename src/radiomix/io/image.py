@@ -6,7 +6,6 @@ import contextlib
 from pathlib import Path
 
 import numpy as np
-import pydicom
 import SimpleITK as sitk
 
 from radiomix.errors import InputError
@@ -46,6 +45,19 @@ def load_image(path: str | Path) -> sitk.Image:
     image : SimpleITK.Image
         Scalar float64 image with its geometry.
     """
+    image = read_image(path)
+    if image.GetPixelID() == sitk.sitkFloat64:
+        return image  # as read: a cast would drop the DICOM series identity metadata
+    return sitk.Cast(image, sitk.sitkFloat64)
+
+
+def read_image(path: str | Path) -> sitk.Image:
+    """Load an image in its stored scalar pixel type (see :func:`load_image`).
+
+    The extraction path converts only the part around the ROI to float64
+    (:func:`radiomix.process.pipeline.process_case`), so a CT stored as int16 is never
+    held as a float64 copy of the whole volume.
+    """
     path = Path(path)
     if path.is_dir():
         return read_series(path)
@@ -61,7 +73,7 @@ def load_image(path: str | Path) -> sitk.Image:
             f"{path} has {image.GetNumberOfComponentsPerPixel()} components per voxel; "
             "a scalar image is needed"
         )
-    return sitk.Cast(_as_3d(image, path, what="image"), sitk.sitkFloat64)
+    return _as_3d(image, path, what="image")
 
 
 def _read_file(path: Path, *, what: str) -> sitk.Image:
@@ -193,6 +205,8 @@ def _as_3d(image: sitk.Image, path: Path, *, what: str) -> sitk.Image:
 
 
 def _modality(path: Path) -> str | None:
+    import pydicom
+
     try:
         ds = pydicom.dcmread(path, stop_before_pixels=True)
     except Exception:

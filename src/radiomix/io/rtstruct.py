@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import difflib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pydicom
 import SimpleITK as sitk
-from skimage.draw import polygon2mask
 
 from radiomix.errors import DicomError, InputError, LabelNotFoundError
 from radiomix.io.dicom import series_identity
+
+if TYPE_CHECKING:  # imported where an RTSTRUCT is read (slow to import)
+    import pydicom
 
 SLICE_TOLERANCE = 0.1
 """Largest accepted distance of a contour plane from a slice centre, in slice spacings."""
@@ -28,6 +30,8 @@ def _read(path: str | Path) -> pydicom.Dataset:
     if not path.is_file():
         raise InputError(f"RTSTRUCT file not found: {path}")
     try:
+        import pydicom
+
         ds = pydicom.dcmread(path)
     except Exception as exc:  # pydicom raises several unrelated types
         raise DicomError(f"{path.name} is not a readable DICOM file: {exc}") from None
@@ -172,6 +176,8 @@ def rasterise_rtstruct(
                 f"(slice {k} of {size[2]}, x {lo[0]:.1f}..{hi[0]:.1f} of {size[0]}, "
                 f"y {lo[1]:.1f}..{hi[1]:.1f} of {size[1]} voxels)"
             )
+        from skimage.draw import polygon2mask
+
         filled = polygon2mask((size[1], size[0]), idx[:, [1, 0]])
         mask[k] ^= filled
     out = sitk.GetImageFromArray(mask.astype(np.uint8))

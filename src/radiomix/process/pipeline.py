@@ -216,7 +216,9 @@ def process_case(
     mask is thresholded at the partial-volume threshold to give the morphological mask;
     re-segmentation gives the intensity mask; discretisation gives the grey levels.
     """
-    image = sitk.GetArrayFromImage(case.image).astype(np.float64)
+    # the stored voxels without a copy: the chain converts only the crop around the ROI to
+    # float64 (preprocessing steps work on float64 copies of their own)
+    image = sitk.GetArrayViewFromImage(case.image)
     mask = sitk.GetArrayViewFromImage(case.mask) > 0
     sp = case.image.GetSpacing()
     spacing: Spacing = (sp[2], sp[1], sp[0])
