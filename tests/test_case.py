@@ -107,7 +107,7 @@ def test_geometry_and_label_errors_name_the_case(int16_case, tmp_path):
 def test_stability_refuses_what_extraction_refuses(tmp_path):
     """``radiomix stability`` reads its cases through the same path: a mask on a shifted grid
     and a 0/255 mask give extraction's messages (before, only a size difference was seen and
-    the 0/255 mask was taken as it was)."""
+    the 0/255 mask was taken as it was), printed as they are (no markup, no emoji)."""
     import sys
     from pathlib import Path
 
@@ -126,11 +126,32 @@ def test_stability_refuses_what_extraction_refuses(tmp_path):
     coded = sitk.GetImageFromArray(sitk.GetArrayFromImage(m) * 255)
     coded.CopyInformation(m)
     sitk.WriteImage(coded, str(tmp_path / "s" / "P1_mask.nii.gz"))
+    manifest = tmp_path / "s" / "manifest.csv"  # a patient id rich would read as markup
+    manifest.write_text(manifest.read_text().replace("P0,", "P0[/x],", 1))
     result = CliRunner().invoke(
         app, ["stability", str(study), "--out", str(tmp_path / "o"), "-p", "original,volume:-1"]
     )
     text = " ".join(result.output.split())
     assert result.exit_code == 1, text
-    assert "P0/1/ct original: image and mask grids differ: origin (mm)" in text
+    assert "P0[/x]/1/ct original: image and mask grids differ: origin (mm)" in text
     assert "P1/1/ct original: mask is coded 0/255" in text
+    assert "P0[/x]/1/ct volume:-1: image and mask grids differ" in text  # no emoji
     assert "Traceback" not in text
+
+
+def test_messages_are_printed_as_given(int16_case, tmp_path):
+    """File names reach the terminal unchanged: rich markup in a name (``[/x]`` ends a tag,
+    which crashed the console; ``[bold]`` vanished) and emoji codes are not read."""
+    import subprocess
+    import sys
+
+    image_path, _, _, _ = int16_case
+    missing = tmp_path / "mask [bold]:-1:[/x].nii.gz"
+    proc = subprocess.run(
+        [sys.executable, "-c", "from radiomix.cli import main; main()", "extract",
+         str(image_path), str(missing), "--out", str(tmp_path / "o.csv")],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode in (1, 2), proc.stderr
+    assert "Traceback" not in proc.stderr + proc.stdout
+    assert "mask [bold]:-1:[/x].nii.gz" in " ".join(proc.stderr.split())

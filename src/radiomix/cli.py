@@ -15,12 +15,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 from rich.logging import RichHandler
 from rich.table import Table
 from rich.text import Text
 
-from radiomix.cli_progress import WarnOnce
+from radiomix.cli_progress import WarnOnce, plain_console
 from radiomix.errors import (
     InputError,
     InternalError,
@@ -39,8 +38,8 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console(stderr=True)
-out = Console()
+console = plain_console(stderr=True)
+out = plain_console()
 
 EXIT_OK, EXIT_CASE_ERROR, EXIT_USAGE = 0, 1, 2
 
@@ -318,7 +317,8 @@ def ibsi_check(
 
     if ibsi2:
         if dataset:
-            console.print("[red]error[/red]: --dataset picks IBSI 1 data sets; drop it: --ibsi2")
+            console.print(Text.assemble(
+                ("error", "red"), ": --dataset picks IBSI 1 data sets; drop it: --ibsi2"))
             raise typer.Exit(EXIT_USAGE)
         _ibsi2_check(json_out, quiet=quiet)
     sources = ["nifti", "dicom"] if source is Source.both else [source.value]
@@ -411,7 +411,7 @@ def main() -> None:
     try:
         app()
     except InputError as exc:  # pragma: no cover - commands translate their own errors
-        console.print(f"[red]error[/red]: {exc}")
+        console.print(Text.assemble(("error", "red"), f": {exc}"), soft_wrap=True)
         sys.exit(EXIT_USAGE)
 
 

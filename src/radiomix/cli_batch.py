@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
+from rich.text import Text
 
-from radiomix.cli_progress import ProgressDisplay, batch_callback
+from radiomix.cli_progress import ProgressDisplay, batch_callback, plain_console
 from radiomix.errors import RadiomixError
 
 EXIT_OK, EXIT_CASE_ERROR, EXIT_USAGE = 0, 1, 2
@@ -73,9 +73,9 @@ def extract_many(
     from radiomix.api import extract_many as run_many
     from radiomix.table import write_table
 
-    console = Console(stderr=True)
+    console = plain_console(stderr=True)
     if preset and config:
-        console.print("[red]error[/red]: give --preset or --config, not both")
+        console.print(Text.assemble(("error", "red"), ": give --preset or --config, not both"))
         raise typer.Exit(EXIT_USAGE)
     shown = ProgressDisplay(console, quiet=quiet, lines=True)
     api_log = logging.getLogger("radiomix.api")
@@ -97,7 +97,7 @@ def extract_many(
     except (RadiomixError, OSError) as exc:  # table, settings or output folder
         shown.close()
         console.print(
-            f"[red]error[/red] ({type(exc).__name__}): {exc}", highlight=False, soft_wrap=True
+            Text.assemble(("error", "red"), f" ({type(exc).__name__}): {exc}"), soft_wrap=True
         )
         raise typer.Exit(EXIT_USAGE) from None
     finally:
@@ -112,7 +112,9 @@ def extract_many(
         errors_path.unlink()  # from an earlier run of the same folder
     for err in errors[:MAX_ERRORS_SHOWN]:
         console.print(
-            f"[red]failed[/red] {err['case_id']} ({err['error_type']}): {err['message']}",
+            Text.assemble(
+                ("failed", "red"), f" {err['case_id']} ({err['error_type']}): {err['message']}"
+            ),
             highlight=False,
             soft_wrap=True,
         )

@@ -11,8 +11,9 @@ from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
-from radiomix.cli_progress import ProgressDisplay, cohort_callback
+from radiomix.cli_progress import ProgressDisplay, cohort_callback, plain_console
 from radiomix.errors import RadiomixError, WorkersLostError
 
 EXIT_OK, EXIT_CASE_ERROR, EXIT_USAGE = 0, 1, 2
@@ -32,8 +33,6 @@ WORKER_TIMEOUT_HELP = (
 
 def _error_line(console: Console, exc: BaseException) -> None:
     """``error (Type): message`` on one line (the message's own line breaks folded)."""
-    from rich.text import Text
-
     message = " ".join(str(exc).split())
     console.print(
         Text.assemble(("error", "red"), f" ({type(exc).__name__}): {message}"),
@@ -55,7 +54,7 @@ def run(
     """Extract every lesion of a study into one feature table (resumes an interrupted run)."""
     from radiomix.cohort import run_study
 
-    console = Console(stderr=True)
+    console = plain_console(stderr=True)
     shown = ProgressDisplay(console, quiet=quiet, lines=True)
     try:
         result = run_study(
@@ -76,8 +75,11 @@ def run(
         shown.close()
     for err in result.errors[:MAX_ERRORS_SHOWN]:
         console.print(
-            f"[red]failed[/red] {err['patient_id']}/{err['lesion_id']}/{err['tag']} "
-            f"({err['stage']}, {err['error_type']}): {err['message']}",
+            Text.assemble(
+                ("failed", "red"),
+                f" {err['patient_id']}/{err['lesion_id']}/{err['tag']} "
+                f"({err['stage']}, {err['error_type']}): {err['message']}",
+            ),
             highlight=False,
             soft_wrap=True,
         )
@@ -146,7 +148,7 @@ def standardise_fit(
     from radiomix.process.normalise import save_standard_scale
     from radiomix.settings.study import load_study
 
-    console = Console(stderr=True)
+    console = plain_console(stderr=True)
     try:
         loaded = load_study(study, require_landmarks=False)
         selection: dict[str, list[str]] = {}

@@ -15,14 +15,14 @@ from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
-from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
-from radiomix.cli_progress import ProgressDisplay, analysis_callback
+from radiomix.cli_progress import ProgressDisplay, analysis_callback, plain_console
 from radiomix.errors import RadiomixError, SettingsError
 
-console = Console(stderr=True)
-out = Console()
+console = plain_console(stderr=True)
+out = plain_console()
 log = logging.getLogger(__name__)
 EXIT_OK, EXIT_INPUT, EXIT_USAGE = 0, 1, 2
 
@@ -44,7 +44,7 @@ _SCHEMES = {"nested": "nested_cv", "holdout": "holdout", "external": "external",
 
 
 def _fail(exc: RadiomixError) -> typer.Exit:
-    console.print(f"[red]error[/red] ({type(exc).__name__}): {exc}", highlight=False,
+    console.print(Text.assemble(("error", "red"), f" ({type(exc).__name__}): {exc}"),
                   soft_wrap=True)
     return typer.Exit(EXIT_USAGE if isinstance(exc, SettingsError) else EXIT_INPUT)
 
@@ -84,7 +84,7 @@ def print_summary(doc: dict[str, Any]) -> None:
                           est, ci, str(arm["n_columns"]))
             out.print(t)
     for w in doc.get("warnings", [])[:20]:
-        console.print(f"[yellow]note[/yellow]: {w}", highlight=False, soft_wrap=True)
+        console.print(Text.assemble(("note", "yellow"), f": {w}"), soft_wrap=True)
 
 
 def analyse(

@@ -39,7 +39,21 @@ __all__ = [
     "check_callback",
     "cohort_callback",
     "perturb_callback",
+    "plain_console",
 ]
+
+
+def plain_console(*, stderr: bool = False) -> Console:
+    """A rich console that prints every string as it is given.
+
+    No markup, emoji code or highlighting is read from the text: messages carry file, ROI,
+    perturbation and case names, and in them ``[/x]`` would end a rich tag (a crash),
+    ``[bold]`` would vanish and ``volume:-1:`` would become an emoji. Styled words are
+    :class:`rich.text.Text` parts (``Text.assemble(("error", "red"), ": ...")``).
+    """
+    from rich.console import Console
+
+    return Console(stderr=stderr, markup=False, emoji=False, highlight=False)
 
 
 class ProgressDisplay:
@@ -96,7 +110,7 @@ class ProgressDisplay:
                 TextColumn("[bold]{task.description}"),
                 BarColumn(),
                 MofNCompleteColumn(),
-                TextColumn("{task.fields[detail]}"),
+                TextColumn("{task.fields[detail]}", markup=False),  # case names
                 TimeElapsedColumn(),
                 TextColumn("ETA"),
                 TimeRemainingColumn(),

@@ -14,14 +14,16 @@ from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
+from radiomix.cli_progress import plain_console
 from radiomix.errors import RadiomixError, SettingsError
 
 EXIT_OK, EXIT_CASE_ERROR, EXIT_USAGE = 0, 1, 2
 
 
 def _fail(console: Console, exc: RadiomixError) -> typer.Exit:
-    console.print(f"[red]error[/red] ({type(exc).__name__}): {exc}", highlight=False,
+    console.print(Text.assemble(("error", "red"), f" ({type(exc).__name__}): {exc}"),
                   soft_wrap=True)
     return typer.Exit(EXIT_USAGE if isinstance(exc, SettingsError) else EXIT_CASE_ERROR)
 
@@ -52,7 +54,7 @@ def demo(
     from radiomix.cli_progress import ProgressDisplay, analysis_callback
     from radiomix.demo import run_demo
 
-    console = Console(stderr=True)
+    console = plain_console(stderr=True)
     n_jobs = jobs if jobs is not None else max(1, min(os.cpu_count() or 1, 4))
     try:
         with quiet_models(), ProgressDisplay(console, quiet=quiet) as shown:
@@ -65,12 +67,12 @@ def demo(
         print_summary(doc)
     for b in doc.get("banners", []):  # each warning once: not those shown during the run
         if b.get("level") in ("error", "warning") and b.get("text") not in shown.warned:
-            console.print(f"[bold yellow]{b['title']}[/bold yellow]: {b['text']}",
-                          highlight=False, soft_wrap=True)
+            console.print(Text.assemble((str(b["title"]), "bold yellow"), f": {b['text']}"),
+                          soft_wrap=True)
     failed = len(doc.get("errors") or [])
     if failed:
-        console.print(f"[red]{failed} case(s) failed[/red]: see the errors section of the "
-                      "report and features/errors.parquet", highlight=False)
+        console.print(Text.assemble((f"{failed} case(s) failed", "red"), ": see the errors "
+                                    "section of the report and features/errors.parquet"))
     typer.echo(str(path.resolve()))
     raise typer.Exit(EXIT_CASE_ERROR if failed else EXIT_OK)
 
@@ -89,7 +91,7 @@ def report(
     and, with --pdf, report.pdf from an analysis folder."""
     from radiomix.report import write_report
 
-    console = Console(stderr=True)
+    console = plain_console(stderr=True)
     try:
         path = write_report(results, out_dir=out, pdf=pdf)
     except RadiomixError as exc:

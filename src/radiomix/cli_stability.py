@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from radiomix.errors import RadiomixError
 
@@ -61,10 +61,15 @@ def stability_command(
     ] = False,
 ) -> None:
     """Perturb every lesion, extract the perturbed study and write each feature's ICC(1,1)."""
-    from radiomix.cli_progress import ProgressDisplay, cohort_callback, perturb_callback
+    from radiomix.cli_progress import (
+        ProgressDisplay,
+        cohort_callback,
+        perturb_callback,
+        plain_console,
+    )
     from radiomix.stability import run_stability, stable_counts
 
-    console = Console(stderr=True)
+    console = plain_console(stderr=True)
     try:
         with ProgressDisplay(console, quiet=quiet) as shown:
             result = run_stability(
@@ -80,7 +85,7 @@ def stability_command(
             )
     except RadiomixError as exc:
         console.print(
-            f"[red]error[/red] ({type(exc).__name__}): {exc}", highlight=False, soft_wrap=True
+            Text.assemble(("error", "red"), f" ({type(exc).__name__}): {exc}"), soft_wrap=True
         )
         raise typer.Exit(EXIT_USAGE) from None
     problems = [*result.perturbation_errors]
@@ -90,7 +95,7 @@ def stability_command(
         for e in result.extraction.errors
     ]
     for msg in problems[:MAX_ERRORS_SHOWN]:
-        console.print(f"[red]failed[/red] {msg}", highlight=False, soft_wrap=True)
+        console.print(Text.assemble(("failed", "red"), f" {msg}"), soft_wrap=True)
     if len(problems) > MAX_ERRORS_SHOWN:
         console.print(f"... {len(problems) - MAX_ERRORS_SHOWN} more", highlight=False)
     if not quiet:
@@ -101,6 +106,6 @@ def stability_command(
         for row in counts.itertuples(index=False):
             table.add_row(str(row.tag), str(row.family), str(row.n_features), str(row.n_stable))
         table.add_row("all", "", str(int(counts.n_features.sum())), str(int(counts.n_stable.sum())))
-        Console().print(table)
+        plain_console().print(table)
         console.print(f"wrote {result.stability_path}", highlight=False)
     raise typer.Exit(EXIT_CASE_ERROR if problems else EXIT_OK)

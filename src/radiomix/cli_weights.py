@@ -15,7 +15,9 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
+from radiomix.cli_progress import plain_console
 from radiomix.errors import RadiomixError
 
 EXIT_OK, EXIT_CASE_ERROR, EXIT_USAGE = 0, 1, 2
@@ -35,7 +37,7 @@ _VERIFIED = {
 
 def _fail(console: Console, exc: RadiomixError) -> typer.Exit:
     console.print(
-        f"[red]error[/red] ({type(exc).__name__}): {exc}", highlight=False, soft_wrap=True
+        Text.assemble(("error", "red"), f" ({type(exc).__name__}): {exc}"), soft_wrap=True
     )
     return typer.Exit(EXIT_CASE_ERROR)
 
@@ -53,7 +55,7 @@ def add(
     """Check a downloaded weight file against its published hash and copy it into the cache."""
     from radiomix.deep.weights import add_weights_file
 
-    console = Console(stderr=True)
+    console = plain_console(stderr=True)
     try:
         entry, how, copied = add_weights_file(file, force=force)
     except RadiomixError as exc:
@@ -73,7 +75,7 @@ def list_weights() -> None:
     """Show every published weight file: cached or not, the --deep modes that use it, its URL."""
     from radiomix.deep.weights import cache_dir, cached_weights
 
-    out = Console()
+    out = plain_console()
     folder = cache_dir()
     missing = 0
     for w in cached_weights():  # plain lines: a table would truncate file names and URLs
