@@ -11,8 +11,9 @@ Usage (from the repository root)::
     .venv/bin/python benchmarks/dump_ibsi_rows.py --out /tmp/new.json --compare /tmp/base.json
 
 ``--compare`` prints every column whose relative difference exceeds ``--rtol`` (default
-1e-12; absolute below 1e-300 counts as equal) and exits 1 if there is any, or if the column
-sets differ.
+1e-12; ``--rtol 0`` asks for equal bits; absolute below 1e-300 counts as equal) and exits 1
+if there is any, or if the column sets differ. Runs single-threaded (``THREAD_ENV`` of
+``bench_ibsi.py``), so that two runs of one checkout give the same bits.
 """
 
 from __future__ import annotations
@@ -20,13 +21,19 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from bench_ibsi import CASES, DATA_DIR  # noqa: E402
+from bench_ibsi import CASES, DATA_DIR, THREAD_ENV  # noqa: E402
+
+# One thread, as the benchmark's workers: a multi-threaded BLAS splits np.dot differently
+# and moves the last bits of some features between runs.
+for _key, _value in THREAD_ENV.items():
+    os.environ.setdefault(_key, _value)
 
 
 def dump(cases: list[str], data: Path) -> dict[str, dict[str, float | None]]:

@@ -262,3 +262,28 @@ def test_multi_label_and_negative_labels_still_seen() -> None:
     with pytest.raises(AmbiguousLabelError, match=r"several labels \[1, 2\]"):
         select_label(values, label=None)
     assert select_label(values, label=2).sum() == 1
+
+
+# --------------------------------------------------------------------------------------
+# Mesh volume and area
+# --------------------------------------------------------------------------------------
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    mask=hnp.arrays(np.bool_, st.tuples(*[st.integers(1, 6)] * 3)),
+    spacing=st.tuples(*[st.sampled_from([0.5, 0.977, 1.0, 2.0, 3.1])] * 3),
+)
+def test_mesh_volume_and_area_equal_numpy_cross_products(mask, spacing) -> None:
+    """The per-face kernel sums the same terms as numpy's cross products (to rounding)."""
+    from radiomix.features.morphology import roi_mesh
+
+    mask = mask.copy()
+    mask.flat[0] = True
+    mesh = roi_mesh(mask, spacing=spacing)
+    v, f = mesh.vertices, mesh.faces
+    a, b, c = v[f[:, 0]], v[f[:, 1]], v[f[:, 2]]
+    volume = abs(float(np.einsum("ij,ij->i", a, np.cross(b, c)).sum())) / 6.0
+    area = float(np.linalg.norm(np.cross(b - a, c - a), axis=1).sum()) / 2.0
+    np.testing.assert_allclose(mesh.volume, volume, rtol=1e-12)
+    np.testing.assert_allclose(mesh.area, area, rtol=1e-12)

@@ -100,6 +100,56 @@ def inverse_distance_pair_sums(
 
 
 @cached_njit()
+def mesh_face_terms(
+    vertices: np.ndarray, faces: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - compiled
+    """Per-face terms of the mesh volume and area: ``a.(b x c)`` and ``|(b-a) x (c-a)|``.
+
+    Parameters
+    ----------
+    vertices : (V, 3) ndarray of float64
+        Vertex coordinates in mm.
+    faces : (F, 3) ndarray of int64
+        Vertex indices ``a, b, c`` of each triangle.
+
+    Returns
+    -------
+    volume_terms, area_terms : (F,) ndarray of float64
+        Six times the signed volume of the tetrahedron (origin, a, b, c) and twice the
+        triangle area, each face's terms in one pass (no (F, 3) temporaries); the caller
+        sums them (numpy's pairwise summation).
+    """
+    n = faces.shape[0]
+    vol = np.empty(n)
+    area = np.empty(n)
+    for f in range(n):
+        ia = faces[f, 0]
+        ib = faces[f, 1]
+        ic = faces[f, 2]
+        a0 = vertices[ia, 0]
+        a1 = vertices[ia, 1]
+        a2 = vertices[ia, 2]
+        b0 = vertices[ib, 0]
+        b1 = vertices[ib, 1]
+        b2 = vertices[ib, 2]
+        c0 = vertices[ic, 0]
+        c1 = vertices[ic, 1]
+        c2 = vertices[ic, 2]
+        vol[f] = a0 * (b1 * c2 - b2 * c1) + a1 * (b2 * c0 - b0 * c2) + a2 * (b0 * c1 - b1 * c0)
+        u0 = b0 - a0
+        u1 = b1 - a1
+        u2 = b2 - a2
+        v0 = c0 - a0
+        v1 = c1 - a1
+        v2 = c2 - a2
+        x = u1 * v2 - u2 * v1
+        y = u2 * v0 - u0 * v2
+        z = u0 * v1 - u1 * v0
+        area[f] = np.sqrt(x * x + y * y + z * z)
+    return vol, area
+
+
+@cached_njit()
 def max_pairwise_distance(points: np.ndarray) -> float:
     """Largest Euclidean distance between two rows of ``points`` ((N, 3) float64, mm)."""
     n = points.shape[0]
@@ -420,20 +470,21 @@ def khachiyan_weights(points: np.ndarray, tol: float, max_iter: int) -> tuple[np
 
 @cached_njit()
 def spectral_pair_sums_block(
-    w_octant: np.ndarray, block: np.ndarray, k2_start: int, k2_last: int
+    w_block: np.ndarray, block: np.ndarray, k2_start: int, k2_last: int
 ) -> tuple[float, float, float]:  # pragma: no cover - compiled
     """Frequency-domain sums over one block of last-axis bins (blocked Parseval sums).
 
     Parameters
     ----------
-    w_octant : (L0/2+1, L1/2+1, L2/2+1) ndarray of float64
-        Real spectrum ``W`` of an even kernel on the even padded grid ``(L0, L1, L2)``, one
-        octant: ``W(k0, k1, k2) = w_octant[min(k0, L0-k0), min(k1, L1-k1), k2]``.
-    block : (3, L0, L1, B) ndarray of complex128
+    w_block : (B, L0/2+1, L1/2+1) ndarray of float64
+        Real spectrum ``W`` of an even kernel on the even padded grid ``(L0, L1, L2)`` at
+        the block's last-axis bins, one quadrant of the two other axes:
+        ``W(k0, k1, k2_start + j) = w_block[j, min(k0, L0-k0), min(k1, L1-k1)]``.
+    block : (B, 3, L0, L1) ndarray of complex128
         Spectra ``M``, ``Y``, ``Y2`` of the mask, ``y`` and ``y**2`` at the last-axis bins
-        ``k2_start .. k2_start + B - 1`` of the half spectrum.
+        ``k2_start .. k2_start + B - 1`` of the half spectrum (bin leading).
     k2_start : int
-        Last-axis bin of the block's first column.
+        Last-axis bin of the block's first slab.
     k2_last : int
         Last bin of the half spectrum (``L2/2``).
 
@@ -442,11 +493,12 @@ def spectral_pair_sums_block(
     s_mm, s_yy, s_y2m : float
         ``sum W |M|^2``, ``sum W |Y|^2`` and ``sum W Re(Y2 conj M)`` over these bins of
         the full spectrum (half-spectrum bins ``0 < k2 < L2/2`` count twice), not divided
-        by ``L0 L1 L2``.
+        by ``L0 L1 L2``. For each ``(k0, k1)`` the block's bins are summed first, then
+        added to the totals.
     """
-    n0 = block.shape[1]
-    n1 = block.shape[2]
-    nb = block.shape[3]
+    nb = block.shape[0]
+    n0 = block.shape[2]
+    n1 = block.shape[3]
     s_mm = 0.0
     s_yy = 0.0
     s_ym = 0.0
@@ -459,12 +511,12 @@ def spectral_pair_sums_block(
             a_ym = 0.0
             for j in range(nb):
                 k2 = k2_start + j
-                w = w_octant[i0, i1, k2]
+                w = w_block[j, i0, i1]
                 if 0 < k2 < k2_last:
                     w = 2.0 * w
-                m = block[0, k0, k1, j]
-                y = block[1, k0, k1, j]
-                y2 = block[2, k0, k1, j]
+                m = block[j, 0, k0, k1]
+                y = block[j, 1, k0, k1]
+                y2 = block[j, 2, k0, k1]
                 a_mm += w * (m.real * m.real + m.imag * m.imag)
                 a_yy += w * (y.real * y.real + y.imag * y.imag)
                 a_ym += w * (y2.real * m.real + y2.imag * m.imag)
