@@ -23,6 +23,13 @@ Usage (from the repository root)::
         --runs 7 --json out/bench.json
     git worktree add /tmp/base <commit>                         # before/after, one run:
     .venv/bin/python benchmarks/bench_ibsi.py --baseline-src /tmp/base/src
+    .venv/bin/python benchmarks/bench_ibsi.py --scaling --runs 5  # cost vs ROI size
+
+Scaling (``--scaling``): one CT (STS_020's, 3.8 M voxels) and masks of 1 k to 1 M voxels,
+each the voxels nearest to the centre of the CT's lesion (balls grown from the lesion
+centre, clipped by the image), written to a temporary folder; radiomix only unless
+``--tools`` names peers. The table then gives the time per ROI voxel and the log-log slope
+of median CPU time against ROI voxels (least squares over the sizes; 1 means linear).
 
 Peers live in ``$RADIOMIX_PEERS`` (default ``~/.cache/radiomix-peers``), one venv per tool,
 made by the installers in ``../shared/bench``; a tool whose venv is missing is reported as
@@ -77,6 +84,12 @@ CASES: dict[str, tuple[str, ...]] = {
     "STS_020": ("sts", "nifti", "STS_020", "ct"),
 }
 """Case name -> folder under the data directory holding ``image.nii.gz`` and ``mask.nii.gz``."""
+
+SCALING_IMAGE: tuple[str, ...] = ("sts", "nifti", "STS_020", "ct")
+"""Folder (under the data directory) of the CT and lesion mask of the scaling cases."""
+
+SCALING_VOXELS: tuple[int, ...] = (1_000, 3_000, 10_000, 30_000, 100_000, 300_000, 1_000_000)
+"""ROI sizes (voxels of the original grid) of the scaling cases."""
 
 
 @dataclass(frozen=True)
@@ -215,6 +228,78 @@ class Cell:
         return statistics.median(self.times) if self.times else None
 
 
+def scaling_names() -> list[str]:
+    """Case names of the scaling list: ``ball_1k`` ... ``ball_1M``."""
+
+    def short(n: int) -> str:
+        return f"{n // 1_000_000}M" if n % 1_000_000 == 0 else f"{n // 1000}k"
+
+    return [f"ball_{short(n)}" for n in SCALING_VOXELS]
+
+
+def scaling_cases(data: Path, folder: Path) -> dict[str, tuple[str, str]]:
+    """Write the scaling masks into ``folder``; return ``{case: (image, mask)}``.
+
+    Each mask holds the ``n`` voxels of the CT nearest (in mm) to the centre of the CT's
+    lesion mask (ties at the boundary distance broken by raster order), on the CT's grid.
+    """
+    import numpy as np
+    import SimpleITK as sitk
+
+    src = data.joinpath(*SCALING_IMAGE)
+    image, lesion = src / "image.nii.gz", src / "mask.nii.gz"
+    if not (image.exists() and lesion.exists()):
+        raise SystemExit(f"scaling: {image} or {lesion} not found (set --data)")
+    ref = sitk.ReadImage(str(lesion))
+    les = sitk.GetArrayFromImage(ref) > 0
+    sp = np.asarray(ref.GetSpacing()[::-1], dtype=np.float64)  # (z, y, x)
+    centre = np.argwhere(les).mean(axis=0)
+    axes = [(np.arange(n) - c) * s for n, c, s in zip(les.shape, centre, sp, strict=True)]
+    dist2 = axes[0][:, None, None] ** 2 + axes[1][None, :, None] ** 2 + axes[2][None, None, :] ** 2
+    order = np.argsort(dist2, axis=None, kind="stable")
+    out = {}
+    for name, n in zip(scaling_names(), SCALING_VOXELS, strict=True):
+        if n > order.size:
+            raise SystemExit(f"scaling: {n} voxels do not fit in the CT ({order.size})")
+        flat = np.zeros(order.size, dtype=np.uint8)
+        flat[order[:n]] = 1
+        mask = sitk.GetImageFromArray(flat.reshape(les.shape))
+        mask.CopyInformation(ref)
+        path = folder / f"{name}_mask.nii.gz"
+        sitk.WriteImage(mask, str(path))
+        out[name] = (str(image), str(path))
+    return out
+
+
+def scaling_summary(result: dict[str, Any], tool: str = "radiomix") -> list[str]:
+    """Time per ROI voxel of each scaling case and the log-log slope of CPU time vs voxels."""
+    import numpy as np
+
+    rows = [
+        r
+        for r in result["results"]
+        if r["tool"] == tool and r.get("status") == "ok" and r.get("cpu_median_s")
+    ]
+    pts = [(r["notes"].get("roi_voxels") or 0, r["cpu_median_s"], r["case"]) for r in rows]
+    pts = [p for p in pts if p[0] > 0]
+    if len(pts) < 2:
+        return []
+    lines = [f"scaling ({tool}): ROI voxels, median CPU s, CPU us per voxel"]
+    for n, t, case in sorted(pts):
+        lines.append(f"    {case:<10}{n:>10}{t:>10.3f}{1e6 * t / n:>10.2f}")
+    x = np.log([p[0] for p in pts])
+    y = np.log([p[1] for p in pts])
+    slope = float(np.polyfit(x, y, 1)[0])
+    big = [p for p in pts if p[0] >= 30_000]
+    tail = ""
+    if len(big) >= 2:
+        xb = np.log([p[0] for p in big])
+        yb = np.log([p[1] for p in big])
+        tail = f"; {float(np.polyfit(xb, yb, 1)[0]):.2f} from 30 k voxels up"
+    lines.append(f"    log-log slope of CPU time vs ROI voxels: {slope:.2f}{tail} (target <= 1.1)")
+    return lines
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0] if __doc__ else None,
@@ -222,13 +307,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         epilog="Tools: " + ", ".join(TOOLS) + ". Cases: " + ", ".join(CASES) + ".",
     )
     p.add_argument("--runs", type=int, default=5, help="timed runs per tool and case (default 5)")
+    default_tools = ",".join(t.name for t in TOOLS.values() if t.default)
     p.add_argument(
         "--tools",
-        default=",".join(t.name for t in TOOLS.values() if t.default),
-        help="comma-separated tools (default: %(default)s)",
+        help=f"comma-separated tools (default: {default_tools}; radiomix with --scaling)",
     )
     p.add_argument("--cases", default=",".join(CASES), help="comma-separated cases (default: all)")
     p.add_argument("--quick", action="store_true", help="smoke test: 1 run, CT phantom only")
+    p.add_argument(
+        "--scaling",
+        action="store_true",
+        help="cost vs ROI size: one CT, masks of 1 k to 1 M voxels (radiomix only unless "
+        "--tools says otherwise); prints time per voxel and the log-log slope",
+    )
     p.add_argument("--json", type=Path, help="also write the results as JSON to this file")
     p.add_argument("--data", type=Path, default=DATA_DIR, help="shared data folder")
     p.add_argument(
@@ -253,6 +344,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="seconds allowed for a worker's imports (pictologics compiles numba on first use)",
     )
     args = p.parse_args(argv)
+    if args.tools is None:
+        args.tools = "radiomix" if args.scaling else default_tools
+    if args.scaling:
+        args.cases = ",".join(scaling_names())
     if args.quick:
         args.runs = 1
         args.cases = "phantom"
@@ -275,7 +370,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         if t not in TOOLS:
             p.error(f"unknown tool {t!r}; choose from {', '.join(TOOLS)}")
     for c in args.cases:
-        if c not in CASES:
+        if c not in CASES and not (args.scaling and c in scaling_names()):
             p.error(f"unknown case {c!r}; choose from {', '.join(CASES)}")
     if args.runs < 1:
         p.error("--runs must be at least 1")
@@ -290,7 +385,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     """Start the workers, warm them up, time the interleaved runs; return the results."""
     logdir = Path(tempfile.mkdtemp(prefix="bench_ibsi_"))
     case_paths = {}
+    if args.scaling:
+        case_paths = scaling_cases(args.data, logdir)
     for c in args.cases:
+        if c in case_paths:
+            continue
         folder = args.data.joinpath(*CASES[c])
         image, mask = folder / "image.nii.gz", folder / "mask.nii.gz"
         if not (image.exists() and mask.exists()):
@@ -490,6 +589,9 @@ def table(result: dict[str, Any]) -> str:
     if approx:
         lines.append("radiomix provenance notes (Moran's I / Geary's C):")
         lines.extend(f"    {t} / {c}: {n}" for (t, c), n in approx.items())
+    for tool in result["tools"]:
+        if any(r["case"].startswith("ball_") for r in result["results"]):
+            lines.extend(scaling_summary(result, tool))
     return "\n".join(lines)
 
 
