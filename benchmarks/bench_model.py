@@ -9,20 +9,26 @@ columns only) gives the ceiling.
 
 Data sets: scikit-learn's breast-cancer table (569 x 30); ``make_classification``
 (200 x 100, 5 informative + 5 redundant); a synthetic wide table (100 x 1,000, 5 columns
-shifted by 1.25 SD in one class; one per ``--wide-seeds`` draw of the generator); and,
-with ``--sarcoma FEATURES.parquet``, a radiomix feature table of the soft-tissue sarcoma
-cohort (label ``lung_mets``; radiomic columns and age; outcome-derived columns dropped).
+shifted by 1.25 SD in one class; one per ``--wide-seeds`` draw of the generator); and the
+soft-tissue sarcoma cohort (51 patients, label ``lung_mets``, 19 events): a radiomix
+feature table (``--sarcoma FEATURES.parquet`` or ``$RADIOMIX_STS_FEATURES``; written by
+``radiomix run examples/sts/study.yaml``) of CT, PET and MR-T1 radiomics plus age, sex and
+grade (outcome-derived columns dropped). Without the table the sarcoma row is skipped
+with a message on stderr.
+
+Progress lines go to stderr; the final table (markdown) to stdout.
 
 Usage::
 
     .venv/bin/python benchmarks/bench_model.py [--budget 30] [--outer 5] [--seed 0]
-        [--datasets breast_cancer classification wide] [--wide-seeds 0 1 2]
+        [--datasets breast_cancer classification wide sarcoma] [--wide-seeds 0 1 2]
         [--sarcoma PATH]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 import warnings
@@ -56,15 +62,52 @@ def _wide(n: int = 100, p: int = 1000, k: int = 5, shift: float = 1.25, seed: in
     return X, y
 
 
+SARCOMA_ENV = "RADIOMIX_STS_FEATURES"
+"""Environment variable naming the sarcoma feature table when ``--sarcoma`` is not given."""
+
+SARCOMA_MODALITIES = ("ct", "ct2d", "ct_ring", "pet", "mr_t1")
+"""Column prefixes (image tags) of the sarcoma cohort's radiomic features."""
+
+GRADES = {"Low": 0.0, "Intermediate": 1.0, "High": 2.0}
+"""Tumour grade as an ordinal covariate (``N/A`` -> missing, imputed inside the folds)."""
+
+
 def _sarcoma(path: str) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """CT + PET + MR-T1 radiomics and clinical covariates of the sarcoma cohort.
+
+    Columns: every numeric ``<tag>.<filter>.<family>.<feature>`` column of the tags in
+    :data:`SARCOMA_MODALITIES`, plus ``age``, ``sex`` (male = 1) and ``grade`` (ordinal,
+    :data:`GRADES`). Label ``lung_mets``; groups ``patient_id``. Outcome-derived columns
+    (``lung_mets_days``, follow-up times) are never features.
+    """
     table = pd.read_parquet(path)
-    leak = {"lung_mets", "lung_mets_days", "days_dx_to_outcome", "days_dx_to_last_fu"}
-    cols = [
+    radiomic = [
         c
         for c in table.select_dtypes("number").columns
-        if c not in leak and (c == "age" or c.count(".") >= 3)
+        if c.split(".")[0] in SARCOMA_MODALITIES and c.count(".") >= 3
     ]
-    return table[cols], table["lung_mets"].to_numpy(int), table["patient_id"].to_numpy()
+    X = table[radiomic].copy()
+    X["age"] = table["age"].astype(float)
+    X["sex"] = (table["sex"].astype(str).str.lower() == "male").astype(float)
+    X["grade"] = table["grade"].map(GRADES).astype(float)
+    return X, table["lung_mets"].to_numpy(int), table["patient_id"].to_numpy()
+
+
+def _sarcoma_path(arg: str | None) -> str | None:
+    """The sarcoma table to use, or None (with the reason on stderr) when it is absent."""
+    path = arg or os.environ.get(SARCOMA_ENV)
+    if not path:
+        print(
+            "sarcoma: skipped, no feature table given (pass --sarcoma FEATURES.parquet or set "
+            f"{SARCOMA_ENV}; `radiomix run examples/sts/study.yaml --out OUT` writes "
+            "OUT/features.parquet from the cohort in shared/data/sts)",
+            file=sys.stderr,
+        )
+        return None
+    if not os.path.isfile(path):
+        print(f"sarcoma: skipped, {path} does not exist", file=sys.stderr)
+        return None
+    return path
 
 
 def datasets(
@@ -90,7 +133,7 @@ def datasets(
         for seed in wide_seeds:
             X, y = _wide(seed=seed)
             out["wide_100x1000" + (f"_seed{seed}" if seed else "")] = (X, y, np.arange(y.size))
-    if sarcoma:
+    if "sarcoma" in names and sarcoma:
         out["sarcoma"] = _sarcoma(sarcoma)
     return out
 
@@ -100,15 +143,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--budget", type=int, default=30, help="auto: candidates drawn")
     ap.add_argument("--outer", type=int, default=5, help="outer folds")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--datasets", nargs="+", default=["breast_cancer", "classification", "wide"])
+    ap.add_argument(
+        "--datasets", nargs="+", default=["breast_cancer", "classification", "wide", "sarcoma"]
+    )
     ap.add_argument(
         "--wide-seeds", nargs="+", type=int, default=[0], help="draws of the wide generator"
     )
-    ap.add_argument("--sarcoma", help="feature table (parquet) of the sarcoma cohort")
+    ap.add_argument(
+        "--sarcoma", help=f"feature table (parquet) of the sarcoma cohort (default: ${SARCOMA_ENV})"
+    )
     args = ap.parse_args(argv)
+    sarcoma = _sarcoma_path(args.sarcoma) if "sarcoma" in args.datasets else None
     warnings.simplefilter("ignore")
     rows = []
-    for name, (X, y, g) in datasets(args.datasets, args.sarcoma, args.wide_seeds).items():
+    for name, (X, y, g) in datasets(args.datasets, sarcoma, args.wide_seeds).items():
         n, p = len(y), X.shape[1]
         default = default_model_name(int(np.unique(g).size), p)
         arms = {

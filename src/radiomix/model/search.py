@@ -51,15 +51,30 @@ the challengers that survived the halving) is chosen by the one-standard-error r
 (Breiman et al. 1984; Hastie, Tibshirani & Friedman 2009, 7.10): the first-drawn finalist
 whose mean AUC is within one standard error of the best one's, so a portfolio pipeline, the
 sparsest first, wins unless a challenger is clearly better (``rule="best"``: the best mean,
-ties to the first drawn). Why: with 50-150 patients the internal folds train on two thirds
-of an outer training fold, the fold AUCs of the good pipelines differ by less than their
-noise, and "the best of many" is mostly the luckiest; switching pipelines between outer
-folds also costs the pooled outer AUC (each fold's scores are on their own scale).
+ties to the first drawn). The standard error carries Nadeau & Bengio's (2003) correction
+for repeated CV (:func:`_one_se`): the repeats reuse the same patients, and the naive
+``SD / sqrt(folds)`` called differences "clear" that were fold noise. Why the rule: with
+50-150 patients the internal folds train on two thirds of an outer training fold, the fold
+AUCs of the good pipelines differ by less than their noise, and "the best of many" is mostly
+the luckiest; switching pipelines between outer folds also costs the pooled outer AUC.
+
+The winner's probabilities then go through a Platt map fitted on the race's own
+out-of-fold predictions of it (``calibration="race"``, the default; :func:`platt_map`), so
+that every outer fold's model speaks on one probability scale: the engine pools the outer
+predictions of all folds before it computes the AUC, and folds whose chosen pipelines (or
+whose fits of the same pipeline) spread their probabilities differently would otherwise
+rank against each other on unequal scales. The map is monotone, so it changes no fold's
+own AUC, and it costs no fit.
+
 Measured on 100 x 1,000 tables with 5 informative columns (``benchmarks/bench_model.py
---budget 12 --wide-seeds 0 1 2 3 4``), the oracle's AUC minus the search's: 0.000-0.009 on
-draws 1-4; 0.062 on draw 0, where the 53-patient internal folds prefer univariate top 10
-to top 5 and the 80-patient outer training sets do not (a limit of any choice made by
-internal CV at this size).
+--budget 12 --wide-seeds 0 1 2 3 4``), the oracle's AUC minus the search's: 0.021, 0.002,
+0.001, 0.014, 0.004 on draws 0-4 (with the naive SE and no map it was 0.062 on draw 0, where
+the 53-patient internal folds prefer univariate top 10, mRMR 10 or extra trees to top 5;
+the race map alone gave 0.050, the corrected SE alone 0.021: on this draw the AUC gain is
+the corrected SE's, the map adds calibration). Both changes were chosen
+after looking at draw 0, so draws 5-9 were run afterwards as a check: 0.006, 0.003, 0.001,
+0.021, 0.001. Outer calibration slopes of the search on draws 0-9: 0.92-1.55 (0.82-1.42
+on draws 0-4 before).
 """
 
 from __future__ import annotations
@@ -75,6 +90,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy.optimize import minimize
+from scipy.special import expit
 from scipy.stats import rankdata
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier, VotingClassifier
@@ -297,12 +314,18 @@ def _fit_candidate(pipe: Pipeline, X: np.ndarray, y: np.ndarray, g: np.ndarray |
         return pipe.fit(X, y, **params)
 
 
+def _full(proba: np.ndarray, classes: np.ndarray, model_classes: Any) -> np.ndarray:
+    """Columns of ``proba`` (ordered as ``model_classes``) placed under ``classes``."""
+    full = np.zeros((proba.shape[0], classes.size))
+    for j, c in enumerate(model_classes):
+        full[:, np.searchsorted(classes, c)] = proba[:, j]
+    return full
+
+
 def _auc(y: np.ndarray, proba: np.ndarray, classes: np.ndarray, model_classes: Any) -> float:
     if np.unique(y).size < 2:
         return float("nan")
-    full = np.zeros((y.size, classes.size))
-    for j, c in enumerate(model_classes):
-        full[:, np.searchsorted(classes, c)] = proba[:, j]
+    full = _full(proba, classes, model_classes)
     if classes.size == 2:
         # Mann-Whitney: AUC = (rank sum of positives - n1 (n1 + 1) / 2) / (n1 n0), mid-ranks
         pos = y == classes[1]
@@ -351,6 +374,7 @@ class _Entry:
     seconds: float = 0.0
     rung: int = 0
     error: str = ""
+    oof: list[tuple[int, np.ndarray, np.ndarray]] = field(default_factory=list)
 
     @property
     def score(self) -> float:
@@ -395,16 +419,98 @@ def _draw(space: list[Candidate], budget: int, rng: np.random.Generator) -> list
     return drawn
 
 
+LOGIT_CLIP = 1e-6
+"""Probabilities are clipped to [1e-6, 1 - 1e-6] before the logit of the race's Platt map."""
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    q = np.clip(np.asarray(p, dtype=float), LOGIT_CLIP, 1.0 - LOGIT_CLIP)
+    return np.log(q / (1.0 - q))
+
+
+def platt_map(proba: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """Platt's logistic map ``P(y = 1) = expit(a * logit(proba) + b)`` with ``a >= 0``.
+
+    Maximum likelihood with Platt's (1999) smoothed targets, :math:`(N_+ + 1) / (N_+ + 2)`
+    for positives and :math:`1 / (N_- + 2)` for negatives (the targets scikit-learn's
+    sigmoid calibration uses), so a separable set gives a finite slope. The slope is kept
+    non-negative: out-of-fold predictions that rank the classes backwards (chance, on a table
+    without signal) give ``a = 0``, the smoothed prevalence for every row, rather than
+    inverted predictions.
+
+    Parameters
+    ----------
+    proba : ndarray of shape (m,)
+        Out-of-fold probabilities of the positive class.
+    y : ndarray of shape (m,)
+        1 for the positive class, 0 otherwise.
+
+    Returns
+    -------
+    a, b : float
+        Slope and intercept on the logit scale.
+
+    Examples
+    --------
+    >>> a, b = platt_map(np.array([0.2, 0.4, 0.6, 0.8]), np.array([0, 0, 1, 1]))
+    >>> bool(a > 0)
+    True
+    """
+    z = _logit(proba)
+    yv = np.asarray(y, dtype=float)
+    n_pos = float(yv.sum())
+    n_neg = float(yv.size - n_pos)
+    t = np.where(yv > 0, (n_pos + 1.0) / (n_pos + 2.0), 1.0 / (n_neg + 2.0))
+
+    def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        eta = theta[0] * z + theta[1]
+        # cross-entropy with soft targets: log(1 + e^eta) - t * eta
+        val = float(np.sum(np.logaddexp(0.0, eta) - t * eta))
+        r = expit(eta) - t
+        return val, np.array([float(r @ z), float(r.sum())])
+
+    b0 = float(np.log((n_pos + 1.0) / (n_neg + 1.0)))
+    res = minimize(
+        loss, np.array([1.0, b0]), jac=True, method="L-BFGS-B", bounds=[(0.0, None), (None, None)]
+    )
+    return float(res.x[0]), float(res.x[1])
+
+
+def _oof_table(e: _Entry, y: np.ndarray) -> pd.DataFrame:
+    """The race's out-of-fold predictions of one candidate, one row per (repeat, row)."""
+    if not e.oof:
+        return pd.DataFrame(columns=["repeat", "row", "y_true", "proba"])
+    rows = np.concatenate([te for _, te, _ in e.oof])
+    return pd.DataFrame(
+        {
+            "repeat": np.concatenate([np.full(te.size, r) for r, te, _ in e.oof]),
+            "row": rows,
+            "y_true": y[rows],
+            "proba": np.concatenate([p[:, -1] for _, _, p in e.oof]),
+        }
+    )
+
+
 def _one_se(ranked: list[_Entry]) -> _Entry:
-    """The first-drawn finalist whose mean AUC is within one standard error of the best.
+    r"""The first-drawn finalist whose mean AUC is within one standard error of the best.
 
     ``ranked`` is sorted by folds scored (most first), then mean AUC. The finalists are the
-    candidates scored on the most folds; the standard error is the best one's (fold AUC SD
-    with ``ddof=1`` over the square root of its scored folds).
+    candidates scored on the most folds. The standard error is the best one's, with Nadeau
+    & Bengio's (2003) correction for resampled CV: fold AUC SD (``ddof=1``) times
+    :math:`\sqrt{1/J + n_{test}/n_{train}}`, with :math:`J` the folds scored and
+    :math:`n_{test}/n_{train} = 1/(k - 1)` for :math:`k` folds per repeat. The naive
+    :math:`SD/\sqrt{J}` treats the repeats of the internal CV as independent, though they
+    reuse the same patients, and shrinks as repeats are added.
     """
     top = ranked[0]
     ok = np.asarray([a for a in top.aucs if not np.isnan(a)])
-    se = float(np.std(ok, ddof=1) / math.sqrt(ok.size)) if ok.size > 1 else 0.0
+    repeats = max(1, len({r for r, _, _ in top.oof}))
+    k = max(2.0, len(top.aucs) / repeats)  # folds per repeat
+    se = (
+        float(np.std(ok, ddof=1) * math.sqrt(1.0 / ok.size + 1.0 / (k - 1.0)))
+        if ok.size > 1
+        else 0.0
+    )
     finalists = [e for e in ranked if len(e.aucs) == len(top.aucs)]
     return min((e for e in finalists if e.score >= top.score - se), key=lambda e: e.order)
 
@@ -439,13 +545,21 @@ class AutoClassifier(ClassifierMixin, BaseEstimator):
     families : sequence of str, optional
         Restrict the space to these estimator families (:data:`FAMILIES`), e.g.
         ``("logistic", "svm")`` for a faster search; ``None`` = all.
-    calibration : {"sigmoid", "isotonic"}, optional
-        Wrap the chosen pipeline in
+    calibration : {"race", "sigmoid", "isotonic"} or None
+        ``race`` (default; binary ``y``): Platt's logistic map (:func:`platt_map`, slope
+        kept >= 0) fitted on the out-of-fold predictions the race already made for the
+        winner (every repeat of the internal folds it was scored on), then applied to the
+        winner refitted on all rows; no extra fit. It puts every outer fold's choice on
+        one probability scale, so the pooled outer predictions of folds that chose
+        different pipelines (or the same pipeline with a different spread) rank together,
+        and pulls the calibration slope towards 1. Multi-class ``y``: no map.
+        ``sigmoid`` / ``isotonic``: wrap the chosen pipeline in
         :class:`~radiomix.model.classifiers.PostHocCalibrated` (Platt or isotonic map on
-        ``inner_splits`` patient-grouped folds of the rows given to ``fit``). The race is
-        run by ROC AUC, which ignores calibration, so a tree ensemble or kNN may win with
-        probabilities that are too extreme or too timid; this option repairs them at the
-        cost of ``inner_splits`` extra fits of the winner.
+        ``inner_splits`` fresh patient-grouped folds of the rows given to ``fit``, the fold
+        models averaged), at the cost of ``inner_splits`` extra fits of the winner.
+        ``None``: the winner's own probabilities. The race is run by ROC AUC, which
+        ignores calibration, so a tree ensemble or kNN may win with probabilities that are
+        too extreme or too timid; the maps repair that.
     rule : {"one_se", "best"}
         How the winner is picked among the finalists: ``one_se`` (default), the
         first-drawn one within one standard error of the best mean AUC (the portfolio comes
@@ -466,7 +580,13 @@ class AutoClassifier(ClassifierMixin, BaseEstimator):
     chosen_candidate_ : Candidate
     best_estimator_ : Pipeline or PostHocCalibrated
         ``hygiene -> scale -> correlation -> reduce -> model``, refitted on all rows
-        (wrapped when ``calibration`` is set).
+        (wrapped when ``calibration`` is ``sigmoid`` or ``isotonic``).
+    platt_ : tuple of (float, float) or None
+        ``(a, b)`` of the ``race`` calibration map, ``None`` without one.
+    oof_predictions_ : DataFrame
+        The race's out-of-fold predictions of the winner: ``repeat`` (internal CV repeat =
+        rung), ``row`` (position in the rows given to ``fit``), ``y_true``, ``proba``
+        (probability of the last class of ``classes_``).
     search_table_ : DataFrame
         One row per drawn candidate: ``candidate``, ``family``, ``order`` (draw order),
         ``rung`` (last rung reached), ``n_folds`` scored, ``mean_auc``, ``sd_auc``,
@@ -503,7 +623,7 @@ class AutoClassifier(ClassifierMixin, BaseEstimator):
         max_rungs: int = 3,
         correlation: float | None = 0.9,
         families: Sequence[str] | None = None,
-        calibration: str | None = None,
+        calibration: str | None = "race",
         rule: str = "one_se",
         progress: Callable[[SearchProgress], Any] | None = None,
         random_state: int | None = None,
@@ -551,9 +671,9 @@ class AutoClassifier(ClassifierMixin, BaseEstimator):
                 f"families must be a non-empty list drawn from {', '.join(FAMILIES)}; "
                 f"got {self.families!r}"
             )
-        if self.calibration not in (None, *CALIBRATIONS):
+        if self.calibration not in (None, "race", *CALIBRATIONS):
             raise InputError(
-                f"calibration must be one of {', '.join(CALIBRATIONS)} or None; "
+                f"calibration must be one of race, {', '.join(CALIBRATIONS)} or None; "
                 f"got {self.calibration!r}"
             )
         if self.progress is not None and not callable(self.progress):
@@ -623,7 +743,7 @@ class AutoClassifier(ClassifierMixin, BaseEstimator):
                 if self.max_seconds is not None and elapsed > self.max_seconds and done > 0:
                     self.stopped_early_ = True
                     break
-                self._evaluate(e, prepared, yv, g, folds, n_classes, seed)
+                self._evaluate(e, prepared, yv, g, folds, n_classes, seed, rung)
                 e.rung = rung
                 done += 1
                 if self.progress is not None:
@@ -654,8 +774,15 @@ class AutoClassifier(ClassifierMixin, BaseEstimator):
             _prefix(self.correlation).steps
             + build_candidate(best.candidate, n_classes=n_classes, random_state=seed).steps
         )
-        if self.calibration is None:
+        self.platt_: tuple[float, float] | None = None
+        self.oof_predictions_ = _oof_table(best, yv)
+        if self.calibration in (None, "race"):
             self.best_estimator_ = _fit_candidate(final, Xv, yv, g)
+            if self.calibration == "race" and n_classes == 2 and len(self.oof_predictions_):
+                oof = self.oof_predictions_
+                self.platt_ = platt_map(
+                    oof["proba"].to_numpy(), (oof["y_true"] == self.classes_[1]).to_numpy(int)
+                )
         else:
             wrapped = PostHocCalibrated(
                 final, method=self.calibration, cv=int(self.inner_splits), random_state=seed
@@ -713,6 +840,7 @@ class AutoClassifier(ClassifierMixin, BaseEstimator):
         folds: list[tuple[np.ndarray, np.ndarray]],
         n_classes: int,
         seed: int,
+        repeat: int = 0,
     ) -> None:
         t0 = time.perf_counter()
         for (tr, te), data in zip(folds, prepared, strict=True):
@@ -725,6 +853,7 @@ class AutoClassifier(ClassifierMixin, BaseEstimator):
                 model = _fit_candidate(pipe, Xtr, y[tr], None if g is None else g[tr])
                 proba = np.asarray(model.predict_proba(Xte), dtype=float)
                 e.aucs.append(_auc(y[te], proba, self.classes_, model.classes_))
+                e.oof.append((repeat, te, _full(proba, self.classes_, model.classes_)))
             except (ValueError, ArithmeticError, np.linalg.LinAlgError) as exc:
                 e.error = f"{type(exc).__name__}: {exc}".splitlines()[0][:200]
                 log.debug("model search: %s failed: %s", e.candidate.name, e.error)
@@ -732,13 +861,19 @@ class AutoClassifier(ClassifierMixin, BaseEstimator):
         e.seconds += time.perf_counter() - t0
 
     def predict_proba(self, X: Any) -> np.ndarray:
-        """Probabilities of ``classes_`` from the chosen pipeline, shape (n, n_classes)."""
+        """Probabilities of ``classes_`` from the chosen pipeline, shape (n, n_classes).
+
+        With ``calibration="race"`` (binary ``y``) the chosen pipeline's probability of
+        ``classes_[1]`` goes through :attr:`platt_` (``expit(a * logit(p) + b)``).
+        """
         check_is_fitted(self, "best_estimator_")
         Xv = validate_data(self, X, dtype=np.float64, ensure_all_finite="allow-nan", reset=False)
         proba = np.asarray(self.best_estimator_.predict_proba(Xv), dtype=float)
-        full = np.zeros((Xv.shape[0], self.classes_.size))
-        for j, c in enumerate(self.best_estimator_.classes_):
-            full[:, np.searchsorted(self.classes_, c)] = proba[:, j]
+        full = _full(proba, self.classes_, self.best_estimator_.classes_)
+        if self.platt_ is not None:
+            a, b = self.platt_
+            full[:, 1] = expit(a * _logit(full[:, 1]) + b)
+            full[:, 0] = 1.0 - full[:, 1]
         return full
 
     def predict(self, X: Any) -> np.ndarray:
