@@ -287,3 +287,78 @@ def test_mesh_volume_and_area_equal_numpy_cross_products(mask, spacing) -> None:
     area = float(np.linalg.norm(np.cross(b - a, c - a), axis=1).sum()) / 2.0
     np.testing.assert_allclose(mesh.volume, volume, rtol=1e-12)
     np.testing.assert_allclose(mesh.area, area, rtol=1e-12)
+
+
+# --------------------------------------------------------------------------------------
+# Local intensity: sphere means at the mask voxels
+# --------------------------------------------------------------------------------------
+
+
+def brute_force_sphere_means(image: np.ndarray, mask: np.ndarray, offsets: np.ndarray):
+    """Mean over the in-image offsets around each mask voxel, offsets added in order."""
+    out = []
+    for z, y, x in np.argwhere(mask):
+        total, count = 0.0, 0
+        for dz, dy, dx in offsets:
+            zz, yy, xx = z + dz, y + dy, x + dx
+            if 0 <= zz < image.shape[0] and 0 <= yy < image.shape[1] and 0 <= xx < image.shape[2]:
+                total += image[zz, yy, xx]
+                count += 1
+        out.append(total / count)
+    return np.array(out)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    shape=st.tuples(st.integers(1, 6), st.integers(1, 7), st.integers(1, 12)),
+    spacing=st.sampled_from([(2.0, 2.0, 2.0), (3.0, 2.5, 2.5), (4.0, 4.0, 1.5)]),
+    seed=st.integers(0, 2**16),
+)
+def test_sphere_means_at_equal_brute_force(shape, spacing, seed) -> None:
+    """Runs of four voxels, single voxels and border voxels: the same bits as a plain loop."""
+    from radiomix.features._kernels.local_intensity import sphere_means_at
+    from radiomix.features.local_intensity import sphere_kernel
+
+    rng = np.random.default_rng(seed)
+    image = rng.normal(size=shape) * 100.0
+    mask = rng.random(shape) < 0.7
+    kernel = sphere_kernel(spacing, radius=4.0)
+    offsets = np.ascontiguousarray(
+        np.argwhere(kernel) - np.asarray(kernel.shape) // 2, dtype=np.int64
+    )
+    got = sphere_means_at(image, mask, offsets)
+    np.testing.assert_array_equal(got, brute_force_sphere_means(image, mask, offsets))
+
+
+# --------------------------------------------------------------------------------------
+# Convex hull of the mesh from the plane-filtered vertices
+# --------------------------------------------------------------------------------------
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    mask=hnp.arrays(np.bool_, st.tuples(*[st.integers(1, 7)] * 3)),
+    spacing=st.tuples(*[st.sampled_from([0.5, 0.977, 1.0, 2.0, 3.27])] * 3),
+)
+def test_hull_of_plane_filtered_vertices_is_the_hull_of_all(mask, spacing) -> None:
+    """Qhull on the kept vertices finds the same hull vertices, in the same order."""
+    from radiomix.features.morphology import convex_hull, hull_candidates, roi_mesh
+
+    mask = mask.copy()
+    mask.flat[0] = True
+    vertices = roi_mesh(mask, spacing=spacing).vertices
+    keep = hull_candidates(vertices, spacing)
+    if np.linalg.matrix_rank(vertices - vertices.mean(axis=0)) < 3:
+        return  # flat meshes do not occur (a one-voxel mesh already spans 3D)
+    full = convex_hull(vertices)
+    kept = convex_hull(vertices[keep])
+    np.testing.assert_array_equal(kept.vertices, full.vertices)
+    np.testing.assert_allclose([kept.volume, kept.area], [full.volume, full.area], rtol=1e-12)
+
+
+def test_hull_candidates_keep_points_off_the_grid() -> None:
+    """Points that are not mask-mesh vertices (off the half-voxel grid) are all kept."""
+    from radiomix.features.morphology import hull_candidates
+
+    pts = np.random.default_rng(5).normal(size=(50, 3))
+    assert hull_candidates(pts, (1.0, 1.0, 1.0)).all()

@@ -167,6 +167,40 @@ def convex_hull(points: FloatArray) -> Hull:
     )
 
 
+def hull_candidates(vertices: FloatArray, spacing: Spacing) -> BoolArray:
+    """Mesh vertices that can be vertices of the mesh's convex hull (a superset).
+
+    Parameters
+    ----------
+    vertices : (N, 3) ndarray of float64
+        Vertices of :func:`roi_mesh` (mm, in the frame of the mask's grid).
+    spacing : tuple of 3 float
+        Voxel spacing in mm, (z, y, x).
+
+    Returns
+    -------
+    (N,) ndarray of bool
+        True for the vertices kept: the convex hull of the kept vertices is the convex hull
+        of all vertices, with the same vertices in the same order.
+
+    Notes
+    -----
+    Marching cubes at iso-level 0.5 on a binary mask puts every vertex at the midpoint of a
+    grid edge: two of its grid coordinates are integers, so it lies in two grid planes. A
+    vertex that is not a vertex of the 2D convex hull of mesh vertices in one of its planes
+    is a convex combination of other vertices, hence not a vertex of the 3D hull
+    (:func:`~radiomix.features._kernels.morphology.plane_hull_filter` tests each vertex in
+    one of its planes). This leaves a few percent of a large mesh's vertices for Qhull.
+    Vertices off the half-integer grid (not a mask mesh) are all kept.
+    """
+    v = np.asarray(vertices, dtype=np.float64)
+    scaled = 2.0 * v / np.asarray(spacing, dtype=np.float64)
+    half = np.rint(scaled)
+    if v.shape[0] == 0 or float(np.max(np.abs(scaled - half))) > 1e-6:
+        return np.ones(v.shape[0], dtype=bool)
+    return np.asarray(_k.plane_hull_filter(np.ascontiguousarray(v), half.astype(np.int64)))
+
+
 def pca_eigenvalues(points: FloatArray) -> FloatArray:
     """Eigenvalues of the covariance matrix of a point set, largest first (mm²).
 
@@ -550,7 +584,11 @@ def _mesh(ctx: RoiContext) -> Mesh:
 
 
 def _hull(ctx: RoiContext) -> Hull:
-    return ctx.cached(("morph", "hull"), lambda: convex_hull(_mesh(ctx).vertices))
+    def build() -> Hull:
+        vertices = _mesh(ctx).vertices
+        return convex_hull(vertices[hull_candidates(vertices, ctx.spacing)])
+
+    return ctx.cached(("morph", "hull"), build)
 
 
 def _morph_points(ctx: RoiContext) -> FloatArray:

@@ -298,6 +298,90 @@ def _hull_2d(px: np.ndarray, py: np.ndarray) -> np.ndarray:
 
 
 @cached_njit()
+def _first_plane_axis(half_index: np.ndarray, p: int) -> int:
+    """The first axis along which point ``p`` lies in a grid plane (even index), or 3."""
+    for a in range(3):
+        if half_index[p, a] % 2 == 0:
+            return a
+    return 3
+
+
+@cached_njit()
+def plane_hull_filter(points: np.ndarray, half_index: np.ndarray) -> np.ndarray:
+    """Points that are vertices of the 2D convex hull of their points' grid plane.
+
+    Parameters
+    ----------
+    points : (N, 3) ndarray of float64
+        Points in mm (mesh vertices of a voxel mask).
+    half_index : (N, 3) ndarray of int64
+        Twice each point's grid index along each axis: even where the point lies in a grid
+        plane of that axis (the plane ``half_index // 2``), odd between two planes.
+
+    Returns
+    -------
+    (N,) ndarray of bool
+        Each point is tested in the plane of the first axis along which it lies in a grid
+        plane, against the points tested in the same plane: False when it is strictly
+        inside, or inside an edge of, their 2D convex hull (a convex combination of other
+        points, so not a vertex of the 3D convex hull). Planes of fewer than three points,
+        and points in no grid plane, are kept.
+    """
+    n = points.shape[0]
+    keep = np.ones(n, dtype=np.bool_)
+    for a in range(3):
+        b = 1 if a == 0 else 0
+        c = 1 if a == 2 else 2
+        lo = 0
+        hi = -1
+        first = True
+        for p in range(n):
+            if _first_plane_axis(half_index, p) == a:
+                h = half_index[p, a]
+                if first:
+                    lo = h
+                    hi = h
+                    first = False
+                lo = min(lo, h)
+                hi = max(hi, h)
+        if first:
+            continue
+        n_planes = (hi - lo) // 2 + 1
+        # bucket the points by plane (counting sort, input order kept)
+        start = np.zeros(n_planes + 1, dtype=np.int64)
+        for p in range(n):
+            if _first_plane_axis(half_index, p) == a:
+                start[(half_index[p, a] - lo) // 2 + 1] += 1
+        for q in range(n_planes):
+            start[q + 1] += start[q]
+        fill = start[:n_planes].copy()
+        members = np.empty(start[n_planes], dtype=np.int64)
+        for p in range(n):
+            if _first_plane_axis(half_index, p) == a:
+                q = (half_index[p, a] - lo) // 2
+                members[fill[q]] = p
+                fill[q] += 1
+        for q in range(n_planes):
+            m = start[q + 1] - start[q]
+            if m < 3:
+                continue
+            px = np.empty(m)
+            py = np.empty(m)
+            for i in range(m):
+                p = members[start[q] + i]
+                px[i] = points[p, b]
+                py[i] = points[p, c]
+            on_hull = np.zeros(m, dtype=np.bool_)
+            hull = _hull_2d(px, py)
+            for i in range(hull.shape[0]):
+                on_hull[hull[i]] = True
+            for i in range(m):
+                if not on_hull[i]:
+                    keep[members[start[q] + i]] = False
+    return keep
+
+
+@cached_njit()
 def min_box_flush_with_planes(
     points: np.ndarray, normals: np.ndarray, us: np.ndarray, vs: np.ndarray
 ) -> np.ndarray:
@@ -423,9 +507,14 @@ def khachiyan_weights(points: np.ndarray, tol: float, max_iter: int) -> tuple[np
     ipiv = np.empty(k, dtype=np.int32)
     one_zero = np.zeros(2)
     one_zero[0] = 1.0
+    qu = np.empty((k, n))
+    t = np.empty(n)
+    dist = np.empty(n)
     for it in range(max_iter):
         # x = (q * u) @ q.T as numba's np.dot computes it: dgemm('t', 'n') on the buffers
-        qu = q * u
+        for a in range(k):
+            for p in range(n):
+                qu[a, p] = q[a, p] * u[p]
         status = _XXGEMM(
             _D, _T, _N, k, k, n, one_zero[0:].ctypes, q.ctypes, n, qu.ctypes, n,
             one_zero[1:].ctypes, x.ctypes, k,
@@ -441,17 +530,25 @@ def khachiyan_weights(points: np.ndarray, tol: float, max_iter: int) -> tuple[np
         if status != 0:
             raise ValueError("MVEE: singular scatter matrix (points do not span 3D)")
         xinv = a_t.T
+        # Mahalanobis distances m_p = sum_a q[a,p] (sum_b xinv[a,b] q[b,p]), each point's
+        # terms added in the order a, b = 0..d as a per-point loop would, but over all
+        # points at once (contiguous rows of q: vectorised, no reassociation).
+        for p in range(n):
+            dist[p] = 0.0
+        for a in range(k):
+            for p in range(n):
+                t[p] = 0.0
+            for b in range(k):
+                w = xinv[a, b]
+                for p in range(n):
+                    t[p] += w * q[b, p]
+            for p in range(n):
+                dist[p] += q[a, p] * t[p]
         best = -1.0
         j = 0
         for p in range(n):
-            m = 0.0
-            for a in range(d + 1):
-                t = 0.0
-                for b in range(d + 1):
-                    t += xinv[a, b] * q[b, p]
-                m += q[a, p] * t
-            if m > best:
-                best = m
+            if dist[p] > best:
+                best = dist[p]
                 j = p
         step = (best - d - 1.0) / ((d + 1.0) * (best - 1.0))
         # u_new = (1 - step) u + step e_j; accumulate ||u_new - u||^2 on the way.
