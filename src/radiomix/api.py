@@ -875,12 +875,14 @@ def _init_worker() -> None:
 def _run_pool(
     tasks: list[_Task], s: ExtractionSettings, tag: str, resample_mask: bool, n_jobs: int
 ) -> Any:
-    """A local ``spawn`` process pool; a case whose worker dies becomes an error record."""
-    import multiprocessing
+    """A local process pool of preloaded workers (:func:`radiomix.cohort.worker_context`); a
+    case whose worker dies becomes an error record."""
     from concurrent.futures import ProcessPoolExecutor, as_completed
     from concurrent.futures.process import BrokenProcessPool
 
-    ctx = multiprocessing.get_context("spawn")
+    from radiomix.cohort import worker_context
+
+    ctx = worker_context()
     with ProcessPoolExecutor(
         max_workers=min(n_jobs, len(tasks)), mp_context=ctx, initializer=_init_worker
     ) as pool:

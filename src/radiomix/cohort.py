@@ -799,12 +799,24 @@ def _read_holder(fd: int) -> str:
 # --------------------------------------------------------------------------- executors
 
 
-def _die_with_parent(parent_pid: int) -> None:
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # pragma: no cover - another user's process of that id
+        return True
+    return True
+
+
+def _die_with_parent(parent_pid: int, run_pid: int | None = None) -> None:
     """Make this worker process end when the run that started it ends, even by ``kill -9``.
 
     On Linux the kernel sends SIGKILL on the parent's death (``prctl(PR_SET_PDEATHSIG)``);
     everywhere, a daemon thread also checks every second that the parent is still the
-    parent (which also covers a parent that died before the ``prctl`` call).
+    parent (which also covers a parent that died before the ``prctl`` call) and that the
+    run ``run_pid`` is alive: a worker forked by a fork server has the server as its parent,
+    and the server only ends once its workers have (they hold its liveness pipe).
     """
     import signal
     import threading
@@ -818,25 +830,47 @@ def _die_with_parent(parent_pid: int) -> None:
         except (OSError, AttributeError):  # pragma: no cover - no prctl
             pass
 
+    def orphaned() -> bool:
+        return os.getppid() != parent_pid or (run_pid is not None and not _alive(run_pid))
+
     def watch() -> None:
         while True:
-            if os.getppid() != parent_pid:
+            if orphaned():
                 os._exit(1)
             time.sleep(1.0)
 
-    if os.getppid() != parent_pid:
+    if orphaned():
         os._exit(1)
     threading.Thread(target=watch, name="radiomix-parent-watch", daemon=True).start()
 
 
-def _init_pool_worker(parent_pid: int | None = None) -> None:
+def _init_pool_worker(run_pid: int | None = None) -> None:
     """Pool workers: one SimpleITK thread each (the pool provides the parallelism); a worker
-    ends with the run that started it (see :func:`_die_with_parent`)."""
+    ends with the run that started it (see :func:`_die_with_parent`): its parent is the run
+    itself (``spawn``) or the fork server the run started."""
     import SimpleITK as sitk
 
-    if parent_pid is not None:
-        _die_with_parent(parent_pid)
+    if run_pid is not None:
+        _die_with_parent(os.getppid(), run_pid)
     sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(1)
+
+
+def worker_context(preload: Sequence[str] = ("radiomix.extraction",)) -> Any:
+    """The multiprocessing context of local process pools, with preloaded workers.
+
+    Where available (Linux, macOS) workers are forked from a fork server that imported
+    ``preload`` once (the extraction stack: numpy, SimpleITK, numba, the feature kernels;
+    torch when deep features are computed), so a worker starts in milliseconds instead of
+    importing everything again; the server is single-threaded, so forking it is safe.
+    Elsewhere (Windows) workers are spawned.
+    """
+    import multiprocessing
+
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")  # pragma: no cover - Windows
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(list(preload))
+    return ctx
 
 
 def _run_serial(todo: Sequence[CaseTask]) -> Iterator[dict[str, Any]]:
@@ -855,12 +889,12 @@ def _run_pool(
     cases in flight are then retried one at a time in a new pool, and a case that breaks
     the pool on its own becomes an error record (not persisted, so a re-run retries it).
     """
-    import multiprocessing
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
     from concurrent.futures.process import BrokenProcessPool
 
     fn = fn or run_case
-    ctx = multiprocessing.get_context("spawn")
+    deep = any(t.deep is not None for t in todo)
+    ctx = worker_context(("radiomix.extraction", *(("torch", "radiomix.deep") if deep else ())))
 
     def new_pool() -> ProcessPoolExecutor:
         return ProcessPoolExecutor(

@@ -87,3 +87,12 @@ def write_study(
     path = folder / "study.yaml"
     path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
     return path
+
+
+def modules_at_call(task: Any) -> dict[str, Any]:
+    """A pool function: which heavy modules the worker held before this call, and its pid."""
+    import os
+    import sys
+
+    return {"pid": os.getpid(), "extraction": "radiomix.extraction" in sys.modules,
+            "torch": "torch" in sys.modules, "case_id": task.case_id}

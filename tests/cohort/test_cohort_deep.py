@@ -79,9 +79,9 @@ def test_keep_slices_needs_the_slices_mode(tmp_path):
     from radiomix.errors import InputError
 
     rows = [lesion(p, tags=("pet",)) for p in SMALL[:1]]
+    study = write_study(
+        tmp_path, rows, tags=("pet",),
+        deep={"model": "resnet18", "mode": "2.5d", "weights": "random", "keep_slices": True},
+    )
     with pytest.raises(InputError, match="keep_slices needs mode: slices"):
-        study = write_study(
-            tmp_path, rows, tags=("pet",),
-            deep={"model": "resnet18", "mode": "2.5d", "weights": "random", "keep_slices": True},
-        )
         run_study(study, tmp_path / "out")

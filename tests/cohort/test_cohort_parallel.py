@@ -93,3 +93,37 @@ def test_unreachable_scheduler_is_a_settings_error(study, tmp_path):
         pytest.raises(SettingsError, match="cannot connect to the Dask scheduler"),
     ):
         run_study(study, tmp_path / "out", scheduler=f"tcp://127.0.0.1:{port}")
+
+
+POOL_PROBE = """
+import json, os, sys
+from types import SimpleNamespace
+sys.path[:0] = [sys.argv[2], os.path.dirname(sys.argv[2])]
+from cohort_helpers import modules_at_call
+from radiomix.cohort import _run_pool
+deep = sys.argv[1] == "deep"
+tasks = [SimpleNamespace(case_id=f"c{i}", deep=object() if deep else None) for i in range(4)]
+print(json.dumps([{**r, "parent": os.getpid()} for r in _run_pool(tasks, 2, fn=modules_at_call)]))
+"""
+
+
+@pytest.mark.parametrize("deep", [False, True])
+def test_pool_workers_start_preloaded(deep):
+    """Workers are forked from a server that imported the extraction stack (and torch when
+    deep features are asked for): the first case of a worker does not import it again.
+    (A fresh process each: the fork server is started once per process.)"""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    proc = subprocess.run(
+        [sys.executable, "-c", POOL_PROBE, "deep" if deep else "radiomics",
+         str(Path(__file__).parent)],
+        capture_output=True, text=True, timeout=300, check=True,
+    )
+    seen = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert sorted(r["case_id"] for r in seen) == ["c0", "c1", "c2", "c3"]
+    assert all(r["extraction"] for r in seen), seen
+    assert all(r["torch"] == deep for r in seen), seen
+    assert all(r["pid"] != r["parent"] for r in seen)

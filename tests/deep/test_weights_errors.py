@@ -38,6 +38,30 @@ def test_cache_dir_follows_torch_home(tmp_path, monkeypatch):
     assert W.cache_dir() == tmp_path / "th" / "hub" / "checkpoints"
 
 
+@pytest.mark.parametrize(
+    "env",
+    [{}, {"TORCH_HOME": "th"}, {"XDG_CACHE_HOME": "xdg"}, {"TORCH_HOME": "th", "XDG_CACHE_HOME": "x"}],
+)
+def test_cache_dir_without_torch_is_torch_hubs(tmp_path, env):
+    """Parsing a study finds the cache folder without importing torch; torch's own
+    ``torch.hub.get_dir()`` (in the same environment, after the import) is the oracle."""
+    import os
+    import subprocess
+    import sys
+
+    full = {k: v for k, v in os.environ.items() if k not in ("RADIOMIX_CACHE", "TORCH_HOME",
+                                                                 "XDG_CACHE_HOME")}
+    full.update({k: str(tmp_path / v) for k, v in env.items()})
+    code = (
+        "import sys; from radiomix.deep.weights import cache_dir; d = cache_dir(); "
+        "assert 'torch' not in sys.modules; import torch.hub; "
+        "print(d); print(torch.hub.get_dir())"
+    )
+    out = subprocess.run([sys.executable, "-c", code], env=full, capture_output=True, text=True,
+                         check=True).stdout.split("\n")
+    assert Path(out[0]) == Path(out[1]) / "checkpoints"
+
+
 def test_known_urls_follow_torch_hub_naming():
     k = W.known_weights("imagenet", "resnet18", 2)
     assert k.url == "https://download.pytorch.org/models/resnet18-f37072fd.pth"

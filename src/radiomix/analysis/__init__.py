@@ -8,19 +8,46 @@ results document (``docs/analysis-schema.md``) that :func:`radiomix.report.write
 draws. :func:`analyse_study` does all of it from a study file.
 """
 
-from radiomix.analysis.adhoc import adhoc_spec, run_adhoc
-from radiomix.analysis.data import AnalysisTable, build_table, read_any
-from radiomix.analysis.engine import AnalysisProgress, run_analysis
-from radiomix.analysis.spec import (
-    AnalysisSettings,
-    Arm,
-    Covariate,
-    Outcome,
-    Roles,
-    Validation,
-    analysis_from_dict,
-)
-from radiomix.analysis.study import StudyProgress, analyse_study
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from radiomix.analysis.adhoc import adhoc_spec, run_adhoc
+    from radiomix.analysis.data import AnalysisTable, build_table, read_any
+    from radiomix.analysis.engine import AnalysisProgress, run_analysis
+    from radiomix.analysis.spec import (
+        AnalysisSettings,
+        Arm,
+        Covariate,
+        Outcome,
+        Roles,
+        Validation,
+        analysis_from_dict,
+    )
+    from radiomix.analysis.study import StudyProgress, analyse_study
+
+_HOME = {
+    "adhoc_spec": "adhoc", "run_adhoc": "adhoc",
+    "AnalysisTable": "data", "build_table": "data", "read_any": "data",
+    "AnalysisProgress": "engine", "run_analysis": "engine",
+    "AnalysisSettings": "spec", "Arm": "spec", "Covariate": "spec", "Outcome": "spec",
+    "Roles": "spec", "Validation": "spec", "analysis_from_dict": "spec",
+    "StudyProgress": "study", "analyse_study": "study",
+}
+"""Public name -> its module: imported on first use (PEP 562), so that reading a study
+file's ``analysis:`` section (:mod:`radiomix.analysis.spec`) does not import the engine and
+scikit-learn (an extraction run only parses it)."""
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOME:
+        raise AttributeError(f"module 'radiomix.analysis' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"radiomix.analysis.{_HOME[name]}"), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "AnalysisProgress",

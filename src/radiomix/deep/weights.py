@@ -24,6 +24,7 @@ import hashlib
 import logging
 import os
 import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -145,9 +146,16 @@ def cache_dir() -> Path:
     env = os.environ.get("RADIOMIX_CACHE")
     if env:
         return Path(env).expanduser() / "weights"
-    import torch.hub
+    torch = sys.modules.get("torch")
+    if torch is not None:  # follows torch.hub.set_dir too
+        import torch.hub
 
-    return Path(torch.hub.get_dir()) / "checkpoints"
+        return Path(torch.hub.get_dir()) / "checkpoints"
+    # torch hub's own rule, without importing torch (2 s) to parse a study file
+    home = os.environ.get("TORCH_HOME") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "torch"
+    )
+    return Path(os.path.expanduser(home)) / "hub" / "checkpoints"
 
 
 def sha256_file(path: str | Path) -> str:
