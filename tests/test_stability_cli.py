@@ -192,3 +192,16 @@ def test_stability_table_provenance(stability_run):
     assert prov["perturbations"] == ["original", "volume:-1", "volume:+1"]
     assert prov["seed"] == 0
     assert prov["perturbation_errors"] == []
+
+
+def test_two_workers_give_the_serial_table(stability_run, tmp_path):
+    """Perturbations made by two preloaded worker processes: the same stability table."""
+    out, _ = stability_run
+    study = write_synthetic_study(tmp_path / "s")
+    result = CliRunner().invoke(
+        app, ["stability", str(study), "--out", str(tmp_path / "o"), "-q", "--jobs", "2",
+              "--perturbations", "original,volume:-1,volume:+1"],
+    )
+    assert result.exit_code == 0, result.output
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "o" / "stability.parquet"),
+                                  pd.read_parquet(out / "stability.parquet"))

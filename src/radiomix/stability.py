@@ -379,7 +379,12 @@ def prepare_perturbed_study(
     messages: list[list[str | None]] = []
     with ExitStack() as stack:
         if jobs > 1 and len(jobs_list) > 1:
-            pool = stack.enter_context(ProcessPoolExecutor(max_workers=min(jobs, len(jobs_list))))
+            from radiomix.cohort import worker_context
+
+            pool = stack.enter_context(ProcessPoolExecutor(
+                max_workers=min(jobs, len(jobs_list)),
+                mp_context=worker_context(("radiomix.process.perturb",)),
+            ))
             made = pool.map(_make_case, jobs_list, chunksize=1)
         else:
             made = map(_make_case, jobs_list)
@@ -388,10 +393,10 @@ def prepare_perturbed_study(
             notify(PerturbProgress(done=len(messages), total=len(jobs_list), case=job.case))
     failed: set[tuple[str, str]] = set()
     for job, msgs in zip(jobs_list, messages, strict=True):
-        for folder, msg in zip(job.out_dirs, msgs, strict=True):
+        for out_dir, msg in zip(job.out_dirs, msgs, strict=True):
             if msg is not None:
                 errors.append(msg)
-                failed.add((str(Path(folder).relative_to(out)), job.tag))
+                failed.add((str(Path(out_dir).relative_to(out)), job.tag))
     for entry in manifest_rows:  # a pair that failed has no files: leave its cells empty
         for tag in chosen:
             cell = entry.get(f"{tag}_image")
