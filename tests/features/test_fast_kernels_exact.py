@@ -315,7 +315,11 @@ def brute_force_sphere_means(image: np.ndarray, mask: np.ndarray, offsets: np.nd
     seed=st.integers(0, 2**16),
 )
 def test_sphere_means_at_equal_brute_force(shape, spacing, seed) -> None:
-    """Runs of four voxels, single voxels and border voxels: the same bits as a plain loop."""
+    """Runs of four voxels, single voxels and border voxels: the means of a plain loop.
+
+    Both add each voxel's offsets in the same order, so they agree to the last bits; the
+    tolerance (1e-13 relative) only leaves room for a compiler's fused multiply-adds.
+    """
     from radiomix.features._kernels.local_intensity import sphere_means_at
     from radiomix.features.local_intensity import sphere_kernel
 
@@ -327,7 +331,9 @@ def test_sphere_means_at_equal_brute_force(shape, spacing, seed) -> None:
         np.argwhere(kernel) - np.asarray(kernel.shape) // 2, dtype=np.int64
     )
     got = sphere_means_at(image, mask, offsets)
-    np.testing.assert_array_equal(got, brute_force_sphere_means(image, mask, offsets))
+    np.testing.assert_allclose(
+        got, brute_force_sphere_means(image, mask, offsets), rtol=1e-13, atol=1e-10
+    )
 
 
 # --------------------------------------------------------------------------------------
@@ -362,3 +368,26 @@ def test_hull_candidates_keep_points_off_the_grid() -> None:
 
     pts = np.random.default_rng(5).normal(size=(50, 3))
     assert hull_candidates(pts, (1.0, 1.0, 1.0)).all()
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    mask=hnp.arrays(np.bool_, st.tuples(*[st.integers(1, 6)] * 3)),
+    spacing=st.tuples(*[st.sampled_from([0.5, 0.977, 2.0, 3.27])] * 3),
+    seed=st.integers(0, 2**16),
+)
+def test_weighted_coordinate_sums_equal_numpy(mask, spacing, seed) -> None:
+    """The centre-of-mass sums without temporaries equal numpy's (to summation order).
+
+    The kernel adds the voxels in raster order; numpy adds rows of an (N, 3) array in order
+    or pairwise, depending on the array: agreement to rounding of the sum of |terms|.
+    """
+    from radiomix.features._kernels.morphology import weighted_coordinate_sums
+
+    values = np.random.default_rng(seed).normal(size=int(mask.sum())) * 500.0
+    sp = np.asarray(spacing, dtype=np.float64)
+    terms = np.argwhere(mask).astype(np.float64) * sp * values[:, None]
+    scale = np.abs(terms).sum() + 1.0
+    np.testing.assert_allclose(
+        weighted_coordinate_sums(mask, values, sp), terms.sum(axis=0), rtol=0, atol=1e-14 * scale
+    )

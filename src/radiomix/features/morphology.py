@@ -862,11 +862,13 @@ def centre_of_mass_shift(ctx: RoiContext) -> float:
     """
     x = _intensities(ctx)
     geom = _morph_points(ctx).mean(axis=0)
-    pts = np.argwhere(ctx.int_mask).astype(np.float64) * np.asarray(ctx.spacing)
     total = float(x.sum())
     if total == 0.0:
         return math.nan
-    weighted = (pts * x[:, None]).sum(axis=0) / total
+    sums = _k.weighted_coordinate_sums(
+        np.ascontiguousarray(ctx.int_mask), np.ascontiguousarray(x), np.asarray(ctx.spacing)
+    )
+    weighted = sums / total
     return float(np.linalg.norm(geom - weighted))
 
 

@@ -150,6 +150,46 @@ def mesh_face_terms(
 
 
 @cached_njit()
+def weighted_coordinate_sums(
+    mask: np.ndarray, values: np.ndarray, spacing: np.ndarray
+) -> np.ndarray:  # pragma: no cover - compiled
+    """``sum_k (index_k * spacing) * values[k]`` over the ``mask`` voxels in raster order.
+
+    The sums of ``(np.argwhere(mask) * spacing * values[:, None]).sum(axis=0)`` without the
+    (N, 3) temporaries: the same products, added in raster order (numpy adds the rows of
+    such an array in order, or pairwise for some sizes: equal to rounding).
+
+    Parameters
+    ----------
+    mask : (Z, Y, X) ndarray of bool
+        Voxels to sum over.
+    values : (N,) ndarray of float64
+        One weight per mask voxel, in raster order (``image[mask]``).
+    spacing : (3,) ndarray of float64
+        Voxel spacing in mm, (z, y, x).
+
+    Returns
+    -------
+    (3,) ndarray of float64
+    """
+    nz, ny, nx = mask.shape
+    out = np.zeros(3)
+    k = 0
+    for z in range(nz):
+        fz = np.float64(z) * spacing[0]
+        for y in range(ny):
+            fy = np.float64(y) * spacing[1]
+            for x in range(nx):
+                if mask[z, y, x]:
+                    w = values[k]
+                    out[0] += fz * w
+                    out[1] += fy * w
+                    out[2] += (np.float64(x) * spacing[2]) * w
+                    k += 1
+    return out
+
+
+@cached_njit()
 def max_pairwise_distance(points: np.ndarray) -> float:
     """Largest Euclidean distance between two rows of ``points`` ((N, 3) float64, mm)."""
     n = points.shape[0]
