@@ -423,7 +423,13 @@ def plane_hull_filter(points: np.ndarray, half_index: np.ndarray) -> np.ndarray:
 
 @cached_njit()
 def min_box_flush_with_planes(
-    points: np.ndarray, normals: np.ndarray, us: np.ndarray, vs: np.ndarray
+    points: np.ndarray,
+    normals: np.ndarray,
+    us: np.ndarray,
+    vs: np.ndarray,
+    facets: np.ndarray,
+    neighbours: np.ndarray,
+    facet_normals: np.ndarray,
 ) -> np.ndarray:
     """Smallest box enclosing ``points`` with one face perpendicular to one of ``normals``.
 
@@ -433,6 +439,15 @@ def min_box_flush_with_planes(
     Normals whose height times projected hull area (a lower bound of their boxes) exceeds
     the best volume found by more than 1e-6 relative are skipped: they cannot win.
 
+    When ``facets`` (the hull's triangles as indices into ``points``, (F, 3)),
+    ``neighbours`` (facet opposite each triangle corner, (F, 3)) and ``facet_normals``
+    ((F, 3)) are given (F > 0), only the points on the silhouette along ``n`` are projected
+    for the 2D hull: the corners of edges between a facet facing ``+n`` and one facing
+    ``-n`` and the corners of facets edge-on to ``n`` (``|n . n_f| <= 1e-12``). Every
+    vertex of the projected polygon is such a point (its normal cone holds a direction
+    perpendicular to ``n``), and the points keep their order, so the 2D hull and every box
+    are the same as with all points; F = 0 projects all points.
+
     Returns
     -------
     (4,) ndarray of float64
@@ -441,8 +456,9 @@ def min_box_flush_with_planes(
         every projection is degenerate.
     """
     n_pts = points.shape[0]
-    px = np.empty(n_pts)
-    py = np.empty(n_pts)
+    n_fac = facets.shape[0]
+    side = np.empty(n_fac)
+    marked = np.zeros(n_pts, dtype=np.bool_)
     best = np.zeros(4)
     best[0] = np.inf
     best_area = np.inf
@@ -456,9 +472,44 @@ def min_box_flush_with_planes(
             h = x0 * normals[f, 0] + x1 * normals[f, 1] + x2 * normals[f, 2]
             hmin = min(hmin, h)
             hmax = max(hmax, h)
-            px[p] = x0 * us[f, 0] + x1 * us[f, 1] + x2 * us[f, 2]
-            py[p] = x0 * vs[f, 0] + x1 * vs[f, 1] + x2 * vs[f, 2]
         height = hmax - hmin
+        if n_fac > 0:
+            for p in range(n_pts):
+                marked[p] = False
+            for g in range(n_fac):
+                side[g] = (
+                    facet_normals[g, 0] * normals[f, 0]
+                    + facet_normals[g, 1] * normals[f, 1]
+                    + facet_normals[g, 2] * normals[f, 2]
+                )
+            for g in range(n_fac):
+                sg = side[g]
+                if abs(sg) <= 1e-12:
+                    marked[facets[g, 0]] = True
+                    marked[facets[g, 1]] = True
+                    marked[facets[g, 2]] = True
+                    continue
+                for i in range(3):
+                    nb = neighbours[g, i]
+                    if nb > g and (side[nb] > 0.0) != (sg > 0.0):
+                        marked[facets[g, (i + 1) % 3]] = True
+                        marked[facets[g, (i + 2) % 3]] = True
+        n_sel = 0
+        for p in range(n_pts):
+            if n_fac == 0 or marked[p]:
+                n_sel += 1
+        # fresh contiguous arrays (not slices): one compiled signature of _hull_2d
+        px = np.empty(n_sel)
+        py = np.empty(n_sel)
+        q = 0
+        for p in range(n_pts):
+            if n_fac == 0 or marked[p]:
+                x0 = points[p, 0]
+                x1 = points[p, 1]
+                x2 = points[p, 2]
+                px[q] = x0 * us[f, 0] + x1 * us[f, 1] + x2 * us[f, 2]
+                py[q] = x0 * vs[f, 0] + x1 * vs[f, 1] + x2 * vs[f, 2]
+                q += 1
         hull = _hull_2d(px, py)
         m = hull.shape[0]
         if m < 3:
