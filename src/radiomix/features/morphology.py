@@ -199,16 +199,40 @@ def hull_candidates(vertices: FloatArray, spacing: Spacing) -> BoolArray:
     grid edge: two of its grid coordinates are integers, so it lies in two grid planes. A
     vertex that is not a vertex of the 2D convex hull of mesh vertices in one of its planes
     is a convex combination of other vertices, hence not a vertex of the 3D hull
-    (:func:`~radiomix.features._kernels.morphology.plane_hull_filter` tests each vertex in
-    one of its planes). This leaves a few percent of a large mesh's vertices for Qhull.
+    (each vertex is tested in one of its planes: a numpy sort by plane and in-plane
+    coordinates, then :func:`~radiomix.features._kernels.morphology.mark_plane_hulls`).
+    This leaves a few percent of a large mesh's vertices for Qhull.
     Vertices off the half-integer grid (not a mask mesh) are all kept.
     """
     v = np.asarray(vertices, dtype=np.float64)
     scaled = 2.0 * v / np.asarray(spacing, dtype=np.float64)
     half = np.rint(scaled)
+    keep = np.ones(v.shape[0], dtype=bool)
     if v.shape[0] == 0 or float(np.max(np.abs(scaled - half))) > 1e-6:
-        return np.ones(v.shape[0], dtype=bool)
-    return np.asarray(_k.plane_hull_filter(np.ascontiguousarray(v), half.astype(np.int64)))
+        return keep
+    grid = half.astype(np.int64)
+    grid -= grid.min(axis=0)
+    span = grid.max(axis=0) + 1
+    even = half.astype(np.int64) % 2 == 0  # parity before the shift
+    tested = np.zeros(v.shape[0], dtype=bool)
+    for axis in range(3):
+        # each vertex is tested in the plane of the first axis along which it lies in one
+        members = np.flatnonzero(even[:, axis] & ~tested)
+        tested[members] = True
+        if members.size < 3:
+            continue
+        b, c = (ax for ax in range(3) if ax != axis)
+        # sort by (plane, b, c): one integer key (distinct vertices have distinct keys; the
+        # half-grid indices order the points as their coordinates do)
+        g = grid[members]
+        key = (g[:, axis] * span[b] + g[:, b]) * span[c] + g[:, c]
+        order = members[np.argsort(key)]
+        cuts = np.flatnonzero(np.diff(grid[order, axis])) + 1
+        starts = np.concatenate([[0], cuts, [order.size]]).astype(np.int64)
+        keep &= _k.mark_plane_hulls(
+            np.ascontiguousarray(v[:, b]), np.ascontiguousarray(v[:, c]), order, starts
+        )
+    return keep
 
 
 def pca_eigenvalues(points: FloatArray) -> FloatArray:

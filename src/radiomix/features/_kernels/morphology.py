@@ -338,86 +338,63 @@ def _hull_2d(px: np.ndarray, py: np.ndarray) -> np.ndarray:
 
 
 @cached_njit()
-def _first_plane_axis(half_index: np.ndarray, p: int) -> int:
-    """The first axis along which point ``p`` lies in a grid plane (even index), or 3."""
-    for a in range(3):
-        if half_index[p, a] % 2 == 0:
-            return a
-    return 3
-
-
-@cached_njit()
-def plane_hull_filter(points: np.ndarray, half_index: np.ndarray) -> np.ndarray:
-    """Points that are vertices of the 2D convex hull of their points' grid plane.
+def mark_plane_hulls(
+    px: np.ndarray, py: np.ndarray, order: np.ndarray, starts: np.ndarray
+) -> np.ndarray:  # pragma: no cover - compiled
+    """Mark the vertices of the 2D convex hull of each group of points (monotone chain).
 
     Parameters
     ----------
-    points : (N, 3) ndarray of float64
-        Points in mm (mesh vertices of a voxel mask).
-    half_index : (N, 3) ndarray of int64
-        Twice each point's grid index along each axis: even where the point lies in a grid
-        plane of that axis (the plane ``half_index // 2``), odd between two planes.
+    px, py : (N,) ndarray of float64
+        In-plane coordinates of the points.
+    order : (M,) ndarray of int64
+        Indices of the points to test, grouped by plane and, within a group, sorted by
+        ``(px, py)`` (the caller sorts; no sort is compiled here).
+    starts : (G + 1,) ndarray of int64
+        Group ``g`` is ``order[starts[g]:starts[g + 1]]``.
 
     Returns
     -------
     (N,) ndarray of bool
-        Each point is tested in the plane of the first axis along which it lies in a grid
-        plane, against the points tested in the same plane: False when it is strictly
-        inside, or inside an edge of, their 2D convex hull (a convex combination of other
-        points, so not a vertex of the 3D convex hull). Planes of fewer than three points,
-        and points in no grid plane, are kept.
+        False for a tested point that is not a vertex of its group's hull (strictly inside
+        it, or inside one of its edges: collinear points are left out); True otherwise,
+        and for the points of groups of fewer than three points.
     """
-    n = points.shape[0]
-    keep = np.ones(n, dtype=np.bool_)
-    for a in range(3):
-        b = 1 if a == 0 else 0
-        c = 1 if a == 2 else 2
-        lo = 0
-        hi = -1
-        first = True
-        for p in range(n):
-            if _first_plane_axis(half_index, p) == a:
-                h = half_index[p, a]
-                if first:
-                    lo = h
-                    hi = h
-                    first = False
-                lo = min(lo, h)
-                hi = max(hi, h)
-        if first:
+    keep = np.ones(px.shape[0], dtype=np.bool_)
+    chain = np.empty(2 * order.shape[0] + 2, dtype=np.int64)
+    for g in range(starts.shape[0] - 1):
+        lo = starts[g]
+        hi = starts[g + 1]
+        if hi - lo < 3:
             continue
-        n_planes = (hi - lo) // 2 + 1
-        # bucket the points by plane (counting sort, input order kept)
-        start = np.zeros(n_planes + 1, dtype=np.int64)
-        for p in range(n):
-            if _first_plane_axis(half_index, p) == a:
-                start[(half_index[p, a] - lo) // 2 + 1] += 1
-        for q in range(n_planes):
-            start[q + 1] += start[q]
-        fill = start[:n_planes].copy()
-        members = np.empty(start[n_planes], dtype=np.int64)
-        for p in range(n):
-            if _first_plane_axis(half_index, p) == a:
-                q = (half_index[p, a] - lo) // 2
-                members[fill[q]] = p
-                fill[q] += 1
-        for q in range(n_planes):
-            m = start[q + 1] - start[q]
-            if m < 3:
-                continue
-            px = np.empty(m)
-            py = np.empty(m)
-            for i in range(m):
-                p = members[start[q] + i]
-                px[i] = points[p, b]
-                py[i] = points[p, c]
-            on_hull = np.zeros(m, dtype=np.bool_)
-            hull = _hull_2d(px, py)
-            for i in range(hull.shape[0]):
-                on_hull[hull[i]] = True
-            for i in range(m):
-                if not on_hull[i]:
-                    keep[members[start[q] + i]] = False
+        for t in range(lo, hi):
+            keep[order[t]] = False
+        k = 0
+        for t in range(lo, hi):  # lower hull
+            p = order[t]
+            while k >= 2:
+                o = chain[k - 2]
+                a = chain[k - 1]
+                cross = (px[a] - px[o]) * (py[p] - py[o]) - (py[a] - py[o]) * (px[p] - px[o])
+                if cross > 0:
+                    break
+                k -= 1
+            chain[k] = p
+            k += 1
+        lower = k + 1
+        for t in range(hi - 2, lo - 1, -1):  # upper hull
+            p = order[t]
+            while k >= lower:
+                o = chain[k - 2]
+                a = chain[k - 1]
+                cross = (px[a] - px[o]) * (py[p] - py[o]) - (py[a] - py[o]) * (px[p] - px[o])
+                if cross > 0:
+                    break
+                k -= 1
+            chain[k] = p
+            k += 1
+        for t in range(k - 1):
+            keep[chain[t]] = True
     return keep
 
 
