@@ -313,7 +313,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help=f"comma-separated tools (default: {default_tools}; radiomix with --scaling)",
     )
     p.add_argument("--cases", default=",".join(CASES), help="comma-separated cases (default: all)")
-    p.add_argument("--quick", action="store_true", help="smoke test: 1 run, CT phantom only")
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="smoke test: 1 run, CT phantom only (with --scaling: 1 run of the scaling list)",
+    )
     p.add_argument(
         "--scaling",
         action="store_true",
@@ -350,7 +354,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         args.cases = ",".join(scaling_names())
     if args.quick:
         args.runs = 1
-        args.cases = "phantom"
+        if not args.scaling:
+            args.cases = "phantom"
     args.tools = [t.strip() for t in args.tools.split(",") if t.strip()]
     if args.radiomix_src is not None:
         src = args.radiomix_src.resolve()
