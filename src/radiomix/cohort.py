@@ -297,9 +297,14 @@ def run_case(task: CaseTask) -> dict[str, Any]:
         (false for unexpected errors, which a re-run retries) and ``run`` (worker,
         seconds, peak memory of the worker process).
     """
+    from threadpoolctl import threadpool_limits
+
     from radiomix.extraction import extract
 
     t0 = time.perf_counter()
+    # one BLAS/OpenMP thread per case: workers run side by side (idle BLAS threads spin and
+    # take the other worker's core), and a case's values never depend on the thread count
+    limits = threadpool_limits(limits=1)
     if task.problem is not None:
         record = _error_record(task, *task.problem, cacheable=True)
     else:
@@ -365,6 +370,7 @@ def run_case(task: CaseTask) -> dict[str, Any]:
                 cacheable=False,
             )
             log.debug("case %s failed", task.case_id, exc_info=True)
+    limits.restore_original_limits()
     record["run"] = {
         "worker": _worker_name(),
         "seconds": round(time.perf_counter() - t0, 3),
