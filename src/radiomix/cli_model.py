@@ -151,6 +151,9 @@ def model_command(
     ] = None,
     deep_pca: Annotated[int, typer.Option(help="PCA components of the deep block.")] = 10,
     tune: Annotated[bool, typer.Option(help="Tune hyper-parameters in inner folds.")] = True,
+    budget: Annotated[Optional[int], typer.Option(  # noqa: UP045
+        min=1, help="--model auto: pipelines its search draws in each training fold "
+                    "(default 30).")] = None,
     arms: Annotated[Optional[str], typer.Option(  # noqa: UP045
         help="Standard arms instead of one model: all, or a comma list of radiomics, deep, "
              "fused, radscore, clinical+radscore. Baselines (clinical, volume, prevalence) "
@@ -188,7 +191,8 @@ def model_command(
                 out_dir, features=table, clinical=clinical, target=target,
                 positive=positive, group=group, columns=columns, covariates=covariates,
                 ordinal=ordinal or [], derived=derived, exclude=exclude, allow=allow,
-                model=model, selector=selector, deep_pca=deep_pca, tune=tune, arms=arms,
+                model=model, selector=selector, deep_pca=deep_pca, tune=tune, budget=budget,
+                arms=arms,
                 scheme=_SCHEMES[validation.value], centre=centre,
                 test_centres=test_centre or [], outer=outer, inner=inner, repeats=repeats,
                 test_size=test_size, bootstrap=bootstrap, threshold=threshold,

@@ -166,3 +166,45 @@ def test_subprocess_help_lists_every_option():
     for flag in ("--covariates", "--derived", "--positive", "--validation", "--threshold",
                  "--arms", "--time"):
         assert flag in proc.stdout
+
+
+def test_budget_reaches_the_search_of_model_auto(tmp_path):
+    """``--budget`` sets how many pipelines ``--model auto`` draws: the saved final model's
+    search holds that budget and its search table lists that many drawn pipelines."""
+    table, clin = _slice_table(tmp_path)
+    out = tmp_path / "o"
+    res = runner.invoke(app, ["--features", str(table), "--clinical", str(clin),
+                              "--target", "label", "--columns", "ct.original.*",
+                              "--model", "auto", "--budget", "6", *FAST, "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    saved = joblib.load(out / "model.joblib")
+    pipe = saved["models"]["label"]["model"]["model"]
+    search = pipe.named_steps["model"]
+    assert search.budget == 6
+    assert search.search_table_["candidate"].nunique() == 6
+
+
+def test_budget_without_model_auto_is_a_usage_error(tmp_path):
+    table, clin = _slice_table(tmp_path)
+    res = runner.invoke(app, ["--features", str(table), "--clinical", str(clin),
+                              "--target", "label", "--columns", "ct.original.*",
+                              "--model", "knn", "--budget", "6", *FAST,
+                              "--out", str(tmp_path / "o")])
+    assert res.exit_code == 2
+    assert "--budget sets the search of --model auto; the model is knn" in " ".join(
+        res.output.split())
+
+
+def test_study_arm_budget_is_checked():
+    from radiomix.analysis.spec import Arm
+    from radiomix.errors import SettingsError
+
+    assert Arm(name="a", blocks=("radiomic",), model="auto", budget=5).budget == 5
+    for bad in ({"model": "logistic", "budget": 5}, {"model": "auto", "budget": 0},
+                {"model": "auto", "budget": True}):
+        try:
+            Arm(name="a", blocks=("radiomic",), **bad)
+        except SettingsError as exc:
+            assert "budget must be an integer >= 1, with model: auto" in str(exc)
+        else:
+            raise AssertionError(f"accepted {bad}")

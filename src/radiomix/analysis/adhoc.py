@@ -104,6 +104,7 @@ def adhoc_spec(
     selector: Sequence[str] = (),
     deep_pca: int | None = 10,
     tune: bool = True,
+    budget: int | None = None,
     arms: Sequence[str] = (),
     radiomic: Sequence[str] = (),
     deep: Sequence[str] = (),
@@ -149,12 +150,15 @@ def adhoc_spec(
                             f"{', '.join(STANDARD_ARMS)} or all")
     rad, dp = tuple(radiomic) or ("*",), tuple(deep) or ("*",)
     blocks = tuple(b for b, cols in (("radiomic", radiomic), ("deep", deep)) if cols)
+    if budget is not None and model != "auto":
+        raise SettingsError(f"--budget sets the search of --model auto; the model is {model}")
     built: list[Arm] = []
     if not wanted and blocks:
         built.append(Arm(name="model", label=f"Features → {model}", blocks=blocks,
                          radiomic=rad, deep=dp, selector=tuple(selector), model=model,
-                         deep_pca=deep_pca, tune=tune))
+                         deep_pca=deep_pca, tune=tune, budget=budget))
     imaging = "coxnet" if survival else model
+    search = {"budget": budget} if imaging == "auto" else {}
     has = {"radiomic": bool(radiomic), "deep": bool(deep),
            "clinical": bool(covariates)}
     for a in wanted:
@@ -169,14 +173,14 @@ def adhoc_spec(
         common: dict[str, Any] = {"radiomic": rad, "deep": dp, "tune": tune}
         if a == "radiomics":
             built.append(Arm(name="radiomics", blocks=("radiomic",), selector=tuple(selector),
-                             model=imaging, **common))
+                             model=imaging, **common, **search))
         elif a == "deep":
             built.append(Arm(name="deep", blocks=("deep",), model=imaging, deep_pca=deep_pca,
-                             **common))
+                             **common, **search))
         elif a == "fused":
             built.append(Arm(name="fused", blocks=("radiomic", "deep"),
                              selector=tuple(selector), model=imaging, deep_pca=deep_pca,
-                             **common))
+                             **common, **search))
         elif a == "radscore":
             built.append(Arm(name="radscore", blocks=("radiomic",),
                              model="coxnet" if survival else "radscore", **common))
@@ -273,6 +277,7 @@ def run_adhoc(
     selector: str | None = None,
     deep_pca: int | None = 10,
     tune: bool = True,
+    budget: int | None = None,
     arms: str | None = None,
     scheme: str = "nested_cv",
     centre: str | None = None,
@@ -324,7 +329,8 @@ def run_adhoc(
                       time_unit=time_unit, horizons=horizons, group=group, lesion=lesion,
                       centre=centre, covariates=covs, derived=_split(derived),
                       excluded=_split(exclude), model=model, selector=_split(selector),
-                      deep_pca=deep_pca, tune=tune, arms=_split(arms), radiomic=rad,
+                      deep_pca=deep_pca, tune=tune, budget=budget, arms=_split(arms),
+                      radiomic=rad,
                       deep=deep, validation=val)
     if not spec.arms and not covs and not any(
             c.endswith(("morph.volume_mesh", "morph.volume_voxels")) for c in rad):

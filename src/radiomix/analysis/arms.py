@@ -242,8 +242,10 @@ def _classifier(arm: Arm, cols: dict[str, list[str]], seed: int,
     else:
         fuser = BlockFuser(**fb, reduce=reduce, deep_pca=deep_pca,
                            balance_blocks=len(cols) > 1, random_state=seed)
-        est = Pipeline([*pre, ("fuse", fuser), ("model", make_classifier(arm.model,
-                                                                         random_state=seed))])
+        model = make_classifier(arm.model, random_state=seed)
+        if arm.budget is not None:
+            model.set_params(budget=arm.budget)
+        est = Pipeline([*pre, ("fuse", fuser), ("model", model)])
         grid = default_param_grid(arm.model)
     if pre:
         est.set_output(transform="pandas")

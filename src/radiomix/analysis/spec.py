@@ -279,6 +279,9 @@ class Arm:
         A column of the table whose values are ComBat's batches instead of the centre (a
         scanner or reconstruction column that varies within the training centres). It is
         read by the ComBat step only and never reaches a model.
+    budget : int, optional
+        ``model: auto`` only: how many pipelines its search draws in each training fold
+        (:class:`radiomix.model.search.AutoClassifier`; default 30).
     """
 
     name: str
@@ -296,8 +299,14 @@ class Arm:
     stability_threshold: float = 0.75
     harmonise: bool = False
     harmonise_batch: str | None = None
+    budget: int | None = None
 
     def __post_init__(self) -> None:
+        if self.budget is not None and (
+                isinstance(self.budget, bool) or not isinstance(self.budget, int)
+                or self.budget < 1 or self.model != "auto"):
+            _fail(f"arm {self.name}: budget must be an integer >= 1, with model: auto "
+                  f"(got {self.budget!r} with model {self.model})")
         if not isinstance(self.stability_threshold, float) or not \
                 -1.0 <= self.stability_threshold <= 1.0:
             _fail(f"arm {self.name}: stability_threshold must be an ICC bound in [-1, 1]")
