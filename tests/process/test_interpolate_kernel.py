@@ -42,3 +42,17 @@ def test_boolean_mask_interpolates_like_its_float_copy() -> None:
     ref = resample(np.ascontiguousarray(mask[:, :, ::-1], dtype=np.float64), grids, order=1)
     np.testing.assert_array_equal(got, ref)
     assert len(signatures()) == 1
+
+
+def test_read_only_image_uses_the_same_signature() -> None:
+    """The chain reads the image as a read-only view of SimpleITK's buffer (no copy of the
+    whole volume): it must not compile a read-only signature of the kernel."""
+    rng = np.random.default_rng(4)
+    image = rng.normal(size=(8, 9, 10))
+    view = image.view()
+    view.flags.writeable = False
+    grids = grids_of(view.shape, 1.3)
+    np.testing.assert_array_equal(resample(view, grids, order=1),
+                                  resample(image.copy(), grids, order=1))
+    assert len(signatures()) == 1
+

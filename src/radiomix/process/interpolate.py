@@ -110,9 +110,10 @@ def resample(
     shape = tuple(hi - lo for lo, hi in index_range)
     values = np.asarray(array, dtype=np.float64)
     if order == 1 and all(n > 0 for n in shape) and all(n > 0 for n in values.shape):
-        # scipy's arithmetic, without its generic per-point bookkeeping; a C-contiguous
-        # array (a crop is a strided view) so that the kernel has one compiled signature
-        values = np.ascontiguousarray(values)
+        # scipy's arithmetic, without its generic per-point bookkeeping; a C-contiguous,
+        # writeable array (a crop is a strided view; the image may be a read-only view of
+        # SimpleITK's buffer) so that the kernel has one compiled signature
+        values = np.require(values, requirements=["C_CONTIGUOUS", "WRITEABLE"])
         axes = [
             _linear_axis(n, m, o, size)
             for n, m, o, size in zip(values.shape, matrix, offset, shape, strict=True)
