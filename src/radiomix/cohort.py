@@ -299,12 +299,23 @@ def run_case(task: CaseTask) -> dict[str, Any]:
     """
     from threadpoolctl import threadpool_limits
 
-    from radiomix.extraction import extract
-
     t0 = time.perf_counter()
     # one BLAS/OpenMP thread per case: workers run side by side (idle BLAS threads spin and
     # take the other worker's core), and a case's values never depend on the thread count
-    limits = threadpool_limits(limits=1)
+    with threadpool_limits(limits=1):
+        record = _case_record(task)
+    record["run"] = {
+        "worker": _worker_name(),
+        "seconds": round(time.perf_counter() - t0, 3),
+        "peak_rss_mb": _peak_rss_mb(),
+    }
+    return record
+
+
+def _case_record(task: CaseTask) -> dict[str, Any]:
+    """The record of :func:`run_case` without its ``run`` entry."""
+    from radiomix.extraction import extract
+
     if task.problem is not None:
         record = _error_record(task, *task.problem, cacheable=True)
     else:
@@ -370,12 +381,6 @@ def run_case(task: CaseTask) -> dict[str, Any]:
                 cacheable=False,
             )
             log.debug("case %s failed", task.case_id, exc_info=True)
-    limits.restore_original_limits()
-    record["run"] = {
-        "worker": _worker_name(),
-        "seconds": round(time.perf_counter() - t0, 3),
-        "peak_rss_mb": _peak_rss_mb(),
-    }
     return record
 
 

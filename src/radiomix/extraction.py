@@ -293,6 +293,7 @@ def _registered_case(
     if not result.improved:
         log.warning("%s did not improve mutual information; check the case", what)
     registered = sitk.Cast(result.resampled, sitk.sitkFloat64)
+
     def own_case(image: sitk.Image, grid: sitk.Image) -> CheckedCase:
         return load_case(
             image, mask, label=label, roi_name=roi_name, resample_mask=resample_mask,
