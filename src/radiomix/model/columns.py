@@ -19,6 +19,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
+from functools import lru_cache
 from typing import Literal, TypeAlias
 
 from radiomix.errors import InputError
@@ -54,15 +55,19 @@ class FeatureName:
     @classmethod
     def parse(cls, name: str) -> FeatureName | None:
         """Split ``name`` into its fields; ``None`` when it is not a feature column name."""
-        m = _FEATURE_RE.match(str(name))
-        if m is None:
-            return None
-        return cls(*m.groups())
+        return _parse(str(name))
 
     @property
     def block(self) -> Block:
         """``deep`` when the filter field is ``deep``, else ``radiomic``."""
         return "deep" if self.filter == "deep" else "radiomic"
+
+
+@lru_cache(maxsize=1 << 16)
+def _parse(name: str) -> FeatureName | None:
+    # cached: the model steps parse the same column names in every fold (immutable result)
+    m = _FEATURE_RE.match(name)
+    return None if m is None else FeatureName(*m.groups())
 
 
 def column_block(name: str) -> Block:

@@ -18,9 +18,10 @@ from sklearn.decomposition import PCA
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import RobustScaler, StandardScaler
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from radiomix.errors import InputError
+from radiomix.model._validation import validate_data
 from radiomix.model.columns import BLOCKS, FeatureName, column_block
 
 log = logging.getLogger(__name__)

@@ -32,10 +32,10 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from radiomix.errors import InputError
-from radiomix.model._validation import is_real
+from radiomix.model._validation import is_real, validate_data
 from radiomix.model.columns import column_block
 from radiomix.model.radscore import RadScore
 from radiomix.model.survival import (

@@ -22,10 +22,10 @@ from scipy import stats
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from radiomix.errors import InputError
-from radiomix.model._validation import is_real
+from radiomix.model._validation import is_real, validate_data
 from radiomix.model.select import _penalised_logistic
 from radiomix.types import FloatArray
 
@@ -44,7 +44,7 @@ def _strongest_feature(Z: FloatArray, target: np.ndarray) -> int:
 
     AUC by the Mann-Whitney identity :math:`U / (n_1 n_0)` on mid-ranks.
     """
-    ranks = np.apply_along_axis(stats.rankdata, 0, Z)
+    ranks = stats.rankdata(Z, axis=0)
     n1 = int(target.sum())
     n0 = target.size - n1
     auc = (ranks[target == 1].sum(axis=0) - n1 * (n1 + 1) / 2) / (n1 * n0)

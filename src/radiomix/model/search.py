@@ -102,10 +102,10 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC, LinearSVC
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from radiomix.errors import InputError
-from radiomix.model._validation import is_real
+from radiomix.model._validation import is_real, validate_data
 from radiomix.model.classifiers import (
     CALIBRATIONS,
     ClippedKNeighborsClassifier,

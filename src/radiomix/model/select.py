@@ -35,10 +35,10 @@ from sklearn.feature_selection import SelectorMixin, f_classif
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from radiomix.errors import InputError
-from radiomix.model._validation import is_real
+from radiomix.model._validation import is_real, validate_data
 from radiomix.types import FloatArray
 
 log = logging.getLogger(__name__)
@@ -54,7 +54,7 @@ def _check_two_samples(X: FloatArray) -> None:
 def _abs_corr(X: FloatArray, method: str) -> FloatArray:
     """Absolute Pearson or Spearman correlation matrix; 0 where a column is constant."""
     if method == "spearman":
-        X = np.apply_along_axis(stats.rankdata, 0, X)
+        X = stats.rankdata(X, axis=0)
     Z = X - X.mean(axis=0)
     norm = np.sqrt((Z * Z).sum(axis=0))
     ok = norm > 0

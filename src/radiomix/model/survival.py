@@ -23,10 +23,10 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from radiomix.errors import DependencyError, InputError
-from radiomix.model._validation import is_real
+from radiomix.model._validation import is_real, validate_data
 from radiomix.types import FloatArray
 
 log = logging.getLogger(__name__)
