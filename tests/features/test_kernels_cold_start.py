@@ -79,7 +79,8 @@ def test_sort_xy_is_a_stable_lexicographic_sort(seed):
     py = rng.integers(-3, 4, n).astype(np.float64)
     idx = rng.permutation(n).astype(np.int64)[: n - n // 4]
     expected = idx[np.lexsort((py[idx], px[idx]))]
-    np.testing.assert_array_equal(_sort_xy(idx, px, py), expected)
+    buffers = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
+    np.testing.assert_array_equal(_sort_xy(idx, px, py, *buffers), expected)
 
 
 def test_zone_minimum_hand_computed():

@@ -19,6 +19,21 @@ from radiomix.features import morphology as morph
 from radiomix.features._kernels import morphology as _k
 
 
+def _hull_2d(px: np.ndarray, py: np.ndarray) -> np.ndarray:
+    """Hull indices from the compiled kernel, with the buffers it expects."""
+    n = px.shape[0]
+    out = np.empty(2 * n, dtype=np.int64)
+    m = _k._hull_2d(px, py, out, np.empty(3 * n + 24, dtype=np.int64), np.empty(8))
+    return out[:m]
+
+
+def _outside_extreme_octagon(px: np.ndarray, py: np.ndarray) -> np.ndarray:
+    """Kept indices from the compiled filter, with the buffers it expects."""
+    keep = np.empty(px.shape[0], dtype=np.int64)
+    k = _k._outside_extreme_octagon(px, py, keep, np.empty(24, dtype=np.int64), np.empty(8))
+    return keep[:k]
+
+
 def _points(kind: str, n: int, rng: np.random.Generator) -> np.ndarray:
     if kind == "normal":
         return rng.normal(size=(n, 2))
@@ -34,7 +49,7 @@ def test_hull_2d_is_qhull_vertex_set_counter_clockwise(kind: str) -> None:
     for _ in range(200):
         pts = _points(kind, int(rng.integers(4, 400)), rng)
         px, py = np.ascontiguousarray(pts[:, 0]), np.ascontiguousarray(pts[:, 1])
-        idx = _k._hull_2d(px, py)
+        idx = _hull_2d(px, py)
         ref = ConvexHull(pts)  # 2D: vertices counter-clockwise, collinear points left out
         assert sorted(pts[idx].tolist()) == sorted(pts[ref.vertices].tolist())
         # Counter-clockwise: every consecutive triple turns left.
@@ -55,12 +70,12 @@ def test_extreme_octagon_filter_keeps_every_hull_vertex() -> None:
         for _ in range(100):
             pts = _points(kind, int(rng.integers(4, 300)), rng)
             px, py = np.ascontiguousarray(pts[:, 0]), np.ascontiguousarray(pts[:, 1])
-            kept = _k._outside_extreme_octagon(px, py)
+            kept = _outside_extreme_octagon(px, py)
             assert np.all(np.diff(kept) > 0)  # input order kept
             assert set(ConvexHull(pts).vertices.tolist()) <= set(kept.tolist())
     # A filled disc: most points are inside the octagon and dropped.
     pts = _points("normal", 2000, np.random.default_rng(0))
-    kept = _k._outside_extreme_octagon(
+    kept = _outside_extreme_octagon(
         np.ascontiguousarray(pts[:, 0]), np.ascontiguousarray(pts[:, 1])
     )
     assert kept.size < 200

@@ -214,9 +214,9 @@ def glcm_of_padded(
     nx = shape[2] + 2 * d
     flat_offsets = (offsets[:, 0] * (ny * nx) + offsets[:, 1] * nx + offsets[:, 2]).astype(np.int64)
     n_groups = shape[0] if dims == 2 else 1
-    counts = glcm_counts(
-        flat.levels, flat.roi, flat.voxel_slice, flat_offsets, int(n_levels), n_groups
-    )
+    out = np.zeros((n_groups, offsets.shape[0], int(n_levels), int(n_levels) + 1), dtype=np.int64)
+    glcm_counts(flat.levels, flat.roi, flat.voxel_slice, flat_offsets, out)
+    counts = out[:, :, :, 1:]
     counts = counts + np.swapaxes(counts, -1, -2) if symmetric else np.ascontiguousarray(counts)
     return counts if dims == 2 else counts[0]
 

@@ -86,7 +86,9 @@ def edge_distance_map(morph_mask: np.ndarray, *, planar: bool) -> IntArray:
             f"morphological mask must be a (Z, Y, X) boolean array, got ndim {mask.ndim}, "
             f"dtype {mask.dtype}"
         )
-    return city_block_distance(np.ascontiguousarray(mask), planar)
+    distance = np.zeros(mask.shape, dtype=np.int64)
+    city_block_distance(np.ascontiguousarray(mask), planar, distance)
+    return distance
 
 
 def _zone_distances(zones: Zones, roi_distance: np.ndarray) -> IntArray:

@@ -136,9 +136,9 @@ def glrlm_of_padded(
     n_groups = shape[0] if dims == 2 else 1
     # int16 grey levels (when they fit): a quarter of int64's memory traffic in the kernel.
     narrow = flat.levels.astype(np.int16) if n_levels <= np.iinfo(np.int16).max else flat.levels
-    counts = glrlm_counts(
-        narrow, flat.roi, flat.voxel_slice, offsets, int(n_levels), longest, n_groups
-    )
+    counts = np.zeros((n_groups, offsets.shape[0], int(n_levels), longest), dtype=np.int64)
+    position = np.zeros(narrow.shape[0], dtype=np.int32)
+    glrlm_counts(narrow, flat.roi, flat.voxel_slice, offsets, position, counts)
     used = np.flatnonzero(counts.sum(axis=(0, 1, 2)))
     counts = counts[..., : used[-1] + 1]
     n_dirs = directions.shape[0]

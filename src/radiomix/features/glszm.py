@@ -302,8 +302,23 @@ class Zones(NamedTuple):
 def zones_of(padded: Padded) -> Zones:
     """Label the zones of a padded ROI (its offsets give the linkage neighbourhood)."""
     forward = padded.offsets[padded.offsets > 0]
-    voxel_zone, level, size, first = label_zones(padded.levels, padded.roi, forward)
-    return Zones(voxel_zone, level, size, padded.voxel_slice[first])
+    n_roi = padded.roi.shape[0]
+    voxel_zone = np.empty(n_roi, dtype=np.int64)
+    level = np.empty(n_roi, dtype=np.int64)
+    size = np.zeros(n_roi, dtype=np.int64)
+    first = np.empty(n_roi, dtype=np.int64)
+    n_zones = label_zones(
+        padded.levels,
+        padded.roi,
+        forward,
+        np.empty(padded.levels.shape[0], dtype=np.int64),
+        np.full(padded.levels.shape[0], -1, dtype=np.int64),
+        voxel_zone,
+        level,
+        size,
+        first,
+    )
+    return Zones(voxel_zone, level[:n_zones], size[:n_zones], padded.voxel_slice[first[:n_zones]])
 
 
 def label_zone_map(

@@ -130,7 +130,11 @@ def sphere_means_in_mask(image: FloatArray, mask: BoolArray, *, spacing: Spacing
         return np.asarray(sphere_means(img, spacing=spacing)[msk])
     offsets = np.argwhere(kernel) - np.asarray(kernel.shape) // 2
     offsets = np.ascontiguousarray(offsets, dtype=np.int64)  # one kernel signature
-    return np.asarray(_k.sphere_means_at(img, msk, offsets))
+    ny, nx = img.shape[1:]
+    flat = (offsets[:, 0] * ny + offsets[:, 1]) * nx + offsets[:, 2]
+    out = np.empty(n)
+    _k.sphere_means_at(img, msk, offsets, flat, np.empty(nx), out)
+    return out
 
 
 DIRECT_SUM_RATIO = 64

@@ -117,7 +117,9 @@ def roi_mesh(mask: BoolArray, *, spacing: Spacing) -> Mesh:
     # Back to the frame of the uncropped mask: undo the padding and the crop.
     verts = verts + (np.asarray(lo, dtype=np.float64) - 1.0) * sp
     faces = np.ascontiguousarray(faces, dtype=np.int64)
-    volume_terms, area_terms = _k.mesh_face_terms(np.ascontiguousarray(verts), faces)
+    volume_terms = np.empty(faces.shape[0])
+    area_terms = np.empty(faces.shape[0])
+    _k.mesh_face_terms(np.ascontiguousarray(verts), faces, volume_terms, area_terms)
     volume = abs(float(volume_terms.sum())) / 6.0
     area = float(area_terms.sum()) / 2.0
     return Mesh(vertices=verts, faces=faces, volume=volume, area=area)
@@ -229,9 +231,16 @@ def hull_candidates(vertices: FloatArray, spacing: Spacing) -> BoolArray:
         order = members[np.argsort(key)]
         cuts = np.flatnonzero(np.diff(grid[order, axis])) + 1
         starts = np.concatenate([[0], cuts, [order.size]]).astype(np.int64)
-        keep &= _k.mark_plane_hulls(
-            np.ascontiguousarray(v[:, b]), np.ascontiguousarray(v[:, c]), order, starts
+        in_plane = np.ones(v.shape[0], dtype=bool)
+        _k.mark_plane_hulls(
+            np.ascontiguousarray(v[:, b]),
+            np.ascontiguousarray(v[:, c]),
+            order,
+            starts,
+            in_plane,
+            np.empty(2 * order.size + 2, dtype=np.int64),
         )
+        keep &= in_plane
     return keep
 
 
@@ -921,8 +930,12 @@ def centre_of_mass_shift(ctx: RoiContext) -> float:
     total = float(x.sum())
     if total == 0.0:
         return math.nan
-    sums = _k.weighted_coordinate_sums(
-        np.ascontiguousarray(ctx.int_mask), np.ascontiguousarray(x), np.asarray(ctx.spacing)
+    sums = np.zeros(3)
+    _k.weighted_coordinate_sums(
+        np.ascontiguousarray(ctx.int_mask),
+        np.ascontiguousarray(x),
+        np.asarray(ctx.spacing, dtype=np.float64),
+        sums,
     )
     weighted = sums / total
     return float(np.linalg.norm(geom - weighted))

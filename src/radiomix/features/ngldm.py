@@ -95,7 +95,8 @@ def ngldm_matrices(
 
 def ngldm_of(padded: Padded, aggregation: Aggregation, coarseness: int) -> CountMatrix:
     """NGLDMs of a padded ROI (its offsets give the neighbourhood), per aggregation."""
-    dep = ngldm_dependence(padded.levels, padded.mask, padded.roi, padded.offsets, coarseness)
+    dep = np.empty(padded.roi.shape[0], dtype=np.int64)
+    ngldm_dependence(padded.levels, padded.mask, padded.roi, padded.offsets, coarseness, dep)
     i = padded.levels[padded.roi]
     return assemble(i, dep, padded.voxel_slice, slice_counts(padded), aggregation)
 

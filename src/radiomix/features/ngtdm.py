@@ -147,9 +147,9 @@ def ngtdm_of(padded: Padded, aggregation: Aggregation) -> Ngtdm:
         row_of, n_rows = padded.voxel_slice, padded.n_slices
     else:
         row_of, n_rows = np.zeros(padded.roi.size, dtype=np.int64), 1
-    s, n = ngtdm_sums(
-        padded.levels, padded.mask, padded.roi, padded.offsets, row_of, n_rows, n_levels
-    )
+    s = np.zeros((n_rows, n_levels + 1))
+    n = np.zeros((n_rows, n_levels + 1), dtype=np.int64)
+    ngtdm_sums(padded.levels, padded.mask, padded.roi, padded.offsets, row_of, s, n)
     return Ngtdm.from_columns(s, n)
 
 

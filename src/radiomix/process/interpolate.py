@@ -118,7 +118,9 @@ def resample(
             _linear_axis(n, m, o, size)
             for n, m, o, size in zip(values.shape, matrix, offset, shape, strict=True)
         ]
-        return _trilinear(values, *axes[0], *axes[1], *axes[2])
+        out = np.empty(shape)
+        _trilinear(values, *axes[0], *axes[1], *axes[2], out)
+        return out
     return ndimage.affine_transform(
         values,
         matrix=matrix,
@@ -167,13 +169,14 @@ def _trilinear(
     x1: np.ndarray,
     wx0: np.ndarray,
     wx1: np.ndarray,
-) -> np.ndarray:  # pragma: no cover - compiled
+    out: np.ndarray,
+) -> None:  # pragma: no cover - compiled
     """Sum of the 8 corner terms ``((v * w_z) * w_y) * w_x`` in scipy's order (x fastest).
 
     ``a`` is C-contiguous float64 and every index / weight array contiguous int64 /
-    float64 (:func:`resample` passes them so): one compiled signature.
+    float64 (:func:`resample` passes them so): one compiled signature. The result goes to
+    ``out`` ((Z', Y', X') float64, allocated by the caller: no allocation is compiled).
     """
-    out = np.empty((z0.shape[0], y0.shape[0], x0.shape[0]), dtype=np.float64)
     for i in range(z0.shape[0]):
         za = z0[i]
         zb = z1[i]
@@ -199,4 +202,3 @@ def _trilinear(
                 t += a[zb, yb, xa] * cb * db * ea
                 t += a[zb, yb, xb] * cb * db * eb
                 out[i, j, k] = t
-    return out

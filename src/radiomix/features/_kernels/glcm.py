@@ -17,9 +17,8 @@ def glcm_counts(
     roi: np.ndarray,
     voxel_slice: np.ndarray,
     offsets: np.ndarray,
-    n_levels: int,
-    n_groups: int,
-) -> np.ndarray:  # pragma: no cover - compiled
+    out: np.ndarray,
+) -> None:  # pragma: no cover - compiled
     """Count ordered grey-level pairs ``(levels[k], levels[k + m])`` for each offset ``m``.
 
     Works on a padded, flattened array (see
@@ -37,26 +36,19 @@ def glcm_counts(
         Group (slice) of each ROI voxel; used when ``n_groups > 1``.
     offsets : (D,) ndarray of int64
         Flat offsets of the direction vectors, already multiplied by the distance.
-    n_levels : int
-        Number of grey levels N_g.
-    n_groups : int
-        Number of groups: the slice count for per-slice (2D) counting, 1 for the volume.
-
-    Returns
-    -------
-    (G, D, N_g, N_g) ndarray of int64
-        Pair counts along ``+m`` only (not symmetrised). Row index ``levels[k] - 1``,
-        column index ``levels[k + m] - 1``. A view of a wider array (not C-contiguous).
+    out : (G, D, N_g, N_g + 1) ndarray of int64
+        Zeros on entry (allocated by the caller: no allocation is compiled here); G is the
+        number of groups, the slice count for per-slice (2D) counting, 1 for the volume.
+        On return ``out[g, d, i - 1, j]`` counts the pairs of levels ``i``, ``j`` along
+        ``+m`` only (not symmetrised). Column 0 collects the pairs whose neighbour lies
+        outside the ROI (level 0): the increment needs no branch (an unpredictable one on a
+        ROI's boundary voxels); the caller drops it.
     """
     n_dirs = offsets.shape[0]
-    # Column 0 collects the pairs whose neighbour lies outside the ROI (level 0): the
-    # increment needs no branch (an unpredictable one on a ROI's boundary voxels); the
-    # column is dropped on return.
-    out = np.zeros((n_groups, n_dirs, n_levels, n_levels + 1), dtype=np.int64)
+    n_groups = out.shape[0]
     for v in range(roi.shape[0]):
         k = roi[v]
         a = levels[k] - 1
         g = voxel_slice[v] if n_groups > 1 else 0
         for d in range(n_dirs):
             out[g, d, a, levels[k + offsets[d]]] += 1
-    return out[:, :, :, 1:]

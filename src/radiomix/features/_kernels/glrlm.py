@@ -17,10 +17,9 @@ def glrlm_counts(
     roi: np.ndarray,
     voxel_slice: np.ndarray,
     offsets: np.ndarray,
-    n_levels: int,
-    max_run: int,
-    n_groups: int,
-) -> np.ndarray:  # pragma: no cover - compiled
+    position: np.ndarray,
+    out: np.ndarray,
+) -> None:  # pragma: no cover - compiled
     """Count runs of equal grey level along each direction, visiting ROI voxels only.
 
     Works on a padded, flattened array (see
@@ -45,22 +44,16 @@ def glrlm_counts(
         Group (slice) of each ROI voxel; used when ``n_groups > 1``.
     offsets : (D,) ndarray of int64
         Flat offset of each direction.
-    n_levels : int
-        Number of grey levels N_g.
-    max_run : int
-        Longest possible run (the largest array dimension along the directions).
-    n_groups : int
-        Number of groups: the slice count for per-slice (2D) counting, 1 for the volume.
-
-    Returns
-    -------
-    (G, D, N_g, max_run) ndarray of int64
-        Run counts; element ``[g, d, i - 1, j - 1]`` counts runs of level ``i`` and length
-        ``j``.
+    position : (M,) ndarray of int32
+        Scratch (zeros on entry): each voxel's position in its run.
+    out : (G, D, N_g, max_run) ndarray of int64
+        Zeros on entry (the caller allocates: no allocation is compiled here); G groups
+        (the slice count for per-slice (2D) counting, 1 for the volume), ``max_run`` the
+        longest possible run (the largest array dimension along the directions). On return
+        element ``[g, d, i - 1, j - 1]`` counts runs of level ``i`` and length ``j``.
     """
     n_dirs = offsets.shape[0]
-    out = np.zeros((n_groups, n_dirs, n_levels, max_run), dtype=np.int64)
-    position = np.zeros(levels.shape[0], dtype=np.int32)
+    n_groups = out.shape[0]
     for d in range(n_dirs):
         o = abs(offsets[d])
         for v in range(roi.shape[0]):
@@ -71,4 +64,3 @@ def glrlm_counts(
             position[k] = p
             g = voxel_slice[v] if n_groups > 1 else 0
             out[g, d, a - 1, p - 1] += np.int64(levels[k + o] != a)
-    return out

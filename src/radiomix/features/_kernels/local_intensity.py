@@ -8,7 +8,14 @@ from radiomix.features._kernels import cached_njit
 
 
 @cached_njit()
-def sphere_means_at(image: np.ndarray, mask: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+def sphere_means_at(
+    image: np.ndarray,
+    mask: np.ndarray,
+    offsets: np.ndarray,
+    flat: np.ndarray,
+    acc: np.ndarray,
+    out: np.ndarray,
+) -> None:  # pragma: no cover - compiled
     """Mean of ``image`` over the in-image voxels at ``offsets`` around each ``mask`` voxel.
 
     Parameters
@@ -19,11 +26,13 @@ def sphere_means_at(image: np.ndarray, mask: np.ndarray, offsets: np.ndarray) ->
         Voxels at which to evaluate the mean.
     offsets : (K, 3) ndarray of int64
         Neighbourhood offsets (z, y, x), the centre included.
-
-    Returns
-    -------
-    (N,) ndarray of float64
-        One mean per ``mask`` voxel, in C (raster) order, as ``image[mask]``.
+    flat : (K,) ndarray of int64
+        The same offsets in the flattened image, ``(dz * Y + dy) * X + dx``.
+    acc : (X,) ndarray of float64
+        Scratch (one row's sums).
+    out : (N,) ndarray of float64
+        Filled with one mean per ``mask`` voxel, in C (raster) order, as ``image[mask]``.
+        The caller allocates every array: no allocation is compiled here.
 
     Notes
     -----
@@ -42,16 +51,6 @@ def sphere_means_at(image: np.ndarray, mask: np.ndarray, offsets: np.ndarray) ->
         hy = max(hy, abs(offsets[j, 1]))
         hx = max(hx, abs(offsets[j, 2]))
     flat_image = image.ravel()
-    flat = np.empty(k, dtype=np.int64)
-    for j in range(k):
-        flat[j] = (offsets[j, 0] * ny + offsets[j, 1]) * nx + offsets[j, 2]
-    n_out = 0
-    for z in range(nz):
-        for y in range(ny):
-            for x in range(nx):
-                n_out += mask[z, y, x]
-    out = np.empty(n_out, dtype=np.float64)
-    acc = np.empty(nx, dtype=np.float64)
     n = 0
     for z in range(nz):
         for y in range(ny):
@@ -112,4 +111,3 @@ def sphere_means_at(image: np.ndarray, mask: np.ndarray, offsets: np.ndarray) ->
                                 count += 1
                         out[n] = total / count
                     n += 1
-    return out

@@ -101,8 +101,8 @@ def inverse_distance_pair_sums(
 
 @cached_njit()
 def mesh_face_terms(
-    vertices: np.ndarray, faces: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - compiled
+    vertices: np.ndarray, faces: np.ndarray, vol: np.ndarray, area: np.ndarray
+) -> None:  # pragma: no cover - compiled
     """Per-face terms of the mesh volume and area: ``a.(b x c)`` and ``|(b-a) x (c-a)|``.
 
     Parameters
@@ -111,17 +111,12 @@ def mesh_face_terms(
         Vertex coordinates in mm.
     faces : (F, 3) ndarray of int64
         Vertex indices ``a, b, c`` of each triangle.
-
-    Returns
-    -------
-    volume_terms, area_terms : (F,) ndarray of float64
-        Six times the signed volume of the tetrahedron (origin, a, b, c) and twice the
-        triangle area, each face's terms in one pass (no (F, 3) temporaries); the caller
-        sums them (numpy's pairwise summation).
+    vol, area : (F,) ndarray of float64
+        Filled with six times the signed volume of the tetrahedron (origin, a, b, c) and
+        twice the triangle area, each face's terms in one pass (no (F, 3) temporaries);
+        the caller allocates them and sums them (numpy's pairwise summation).
     """
     n = faces.shape[0]
-    vol = np.empty(n)
-    area = np.empty(n)
     for f in range(n):
         ia = faces[f, 0]
         ib = faces[f, 1]
@@ -146,13 +141,12 @@ def mesh_face_terms(
         y = u2 * v0 - u0 * v2
         z = u0 * v1 - u1 * v0
         area[f] = np.sqrt(x * x + y * y + z * z)
-    return vol, area
 
 
 @cached_njit()
 def weighted_coordinate_sums(
-    mask: np.ndarray, values: np.ndarray, spacing: np.ndarray
-) -> np.ndarray:  # pragma: no cover - compiled
+    mask: np.ndarray, values: np.ndarray, spacing: np.ndarray, out: np.ndarray
+) -> None:  # pragma: no cover - compiled
     """``sum_k (index_k * spacing) * values[k]`` over the ``mask`` voxels in raster order.
 
     The sums of ``(np.argwhere(mask) * spacing * values[:, None]).sum(axis=0)`` without the
@@ -167,13 +161,10 @@ def weighted_coordinate_sums(
         One weight per mask voxel, in raster order (``image[mask]``).
     spacing : (3,) ndarray of float64
         Voxel spacing in mm, (z, y, x).
-
-    Returns
-    -------
-    (3,) ndarray of float64
+    out : (3,) ndarray of float64
+        Zeros on entry (allocated by the caller); receives the sums.
     """
     nz, ny, nx = mask.shape
-    out = np.zeros(3)
     k = 0
     for z in range(nz):
         fz = np.float64(z) * spacing[0]
@@ -186,7 +177,6 @@ def weighted_coordinate_sums(
                     out[1] += fy * w
                     out[2] += (np.float64(x) * spacing[2]) * w
                     k += 1
-    return out
 
 
 @cached_njit()
@@ -206,7 +196,9 @@ def max_pairwise_distance(points: np.ndarray) -> float:
 
 
 @cached_njit()
-def _outside_extreme_octagon(px: np.ndarray, py: np.ndarray) -> np.ndarray:
+def _outside_extreme_octagon(
+    px: np.ndarray, py: np.ndarray, keep: np.ndarray, small: np.ndarray, value: np.ndarray
+) -> int:  # pragma: no cover - compiled
     """Indices (ascending) of the points not clearly inside the polygon of the extremes.
 
     Akl-Toussaint filter: the points extreme along the eight directions at multiples of 45
@@ -214,15 +206,20 @@ def _outside_extreme_octagon(px: np.ndarray, py: np.ndarray) -> np.ndarray:
     (1e-9 of the squared extent, far above rounding) are neither hull vertices nor able to
     change the monotone chain's choices, so the hull of the kept points is the hull of all
     points. The kept points keep their input order.
+
+    The kept indices are written to ``keep[:k]`` ((N,) int64) and ``k`` is returned;
+    ``small`` ((24,) int64) and ``value`` ((8,) float64) are scratch. The caller allocates
+    every array: no allocation is compiled here.
     """
     n = px.shape[0]
     # Directions counter-clockwise from -x: (-1,0), (-1,-1), (0,-1), (1,-1), (1,0), (1,1),
     # (0,1), (-1,1); corner c maximises dx[c] * x + dy[c] * y.
-    # Tuples and np.empty: array literals and np.full cost compilation time on a first call.
+    # Tuples: array literals cost compilation time on a first call.
     dx = (-1.0, -1.0, 0.0, 1.0, 1.0, 1.0, 0.0, -1.0)
     dy = (0.0, -1.0, -1.0, -1.0, 0.0, 1.0, 1.0, 1.0)
-    corner = np.empty(8, dtype=np.int64)
-    value = np.empty(8)
+    corner = small[0:8]
+    ea = small[8:16]
+    eb = small[16:24]
     for c in range(8):
         corner[c] = 0
         value[c] = -np.inf
@@ -235,8 +232,6 @@ def _outside_extreme_octagon(px: np.ndarray, py: np.ndarray) -> np.ndarray:
     ext = max(value[4] + value[0], value[6] + value[2])  # x and y extents
     eps = 1e-9 * ext * ext
     # Distinct consecutive corners form the polygon's edges.
-    ea = np.empty(8, dtype=np.int64)
-    eb = np.empty(8, dtype=np.int64)
     n_edges = 0
     for c in range(8):
         a = corner[c]
@@ -245,12 +240,11 @@ def _outside_extreme_octagon(px: np.ndarray, py: np.ndarray) -> np.ndarray:
             ea[n_edges] = a
             eb[n_edges] = b
             n_edges += 1
-    keep = np.empty(n, dtype=np.int64)
     k = 0
     if n_edges < 3:
         for p in range(n):
             keep[p] = p
-        return keep
+        return n
     for p in range(n):
         inside = True
         for e in range(n_edges):
@@ -263,20 +257,26 @@ def _outside_extreme_octagon(px: np.ndarray, py: np.ndarray) -> np.ndarray:
         if not inside:
             keep[k] = p
             k += 1
-    return keep[:k]
+    return k
 
 
 @cached_njit()
-def _sort_xy(idx: np.ndarray, px: np.ndarray, py: np.ndarray) -> np.ndarray:
+def _sort_xy(
+    idx: np.ndarray, px: np.ndarray, py: np.ndarray, buf_a: np.ndarray, buf_b: np.ndarray
+) -> np.ndarray:  # pragma: no cover - compiled
     """``idx`` sorted by ``(px, py)`` lexicographically, stable (bottom-up merge sort).
 
     Written out rather than ``np.argsort(kind="mergesort")``, whose generic numba
     implementation costs about 2.5 s of compilation on a first call. A stable sort by x
     followed by a stable sort of each run of equal x by y gives this same order.
+    ``buf_a`` and ``buf_b`` (int64, at least as long as ``idx``, neither overlapping it)
+    are the merge buffers; the result is a view of one of them.
     """
     n = idx.shape[0]
-    a = idx.copy()
-    b = np.empty(n, dtype=np.int64)
+    a = buf_a[:n]
+    b = buf_b[:n]
+    for i in range(n):
+        a[i] = idx[i]
     width = 1
     while width < n:
         for lo in range(0, n, 2 * width):
@@ -307,11 +307,20 @@ def _sort_xy(idx: np.ndarray, px: np.ndarray, py: np.ndarray) -> np.ndarray:
 
 
 @cached_njit()
-def _hull_2d(px: np.ndarray, py: np.ndarray) -> np.ndarray:
-    """Indices of the 2D convex hull of points (px, py), counter-clockwise (monotone chain)."""
-    order = _sort_xy(_outside_extreme_octagon(px, py), px, py)
+def _hull_2d(
+    px: np.ndarray, py: np.ndarray, out: np.ndarray, work: np.ndarray, value: np.ndarray
+) -> int:  # pragma: no cover - compiled
+    """The 2D convex hull of points (px, py), counter-clockwise (monotone chain).
+
+    Writes the hull's point indices to ``out[:m]`` ((2N,) int64) and returns ``m``.
+    ``work`` ((3N + 24,) int64) and ``value`` ((8,) float64) are scratch. The caller
+    allocates every array: no allocation is compiled here.
+    """
+    n_pts = px.shape[0]
+    keep = work[0:n_pts]
+    n_kept = _outside_extreme_octagon(px, py, keep, work[3 * n_pts : 3 * n_pts + 24], value)
+    order = _sort_xy(keep[:n_kept], px, py, work[n_pts : 2 * n_pts], work[2 * n_pts : 3 * n_pts])
     n = order.shape[0]
-    out = np.empty(2 * n, dtype=np.int64)
     k = 0
     for t in range(n):  # lower hull
         p = order[t]
@@ -334,13 +343,18 @@ def _hull_2d(px: np.ndarray, py: np.ndarray) -> np.ndarray:
             k -= 1
         out[k] = p
         k += 1
-    return out[: k - 1]
+    return k - 1 if k > 0 else 0
 
 
 @cached_njit()
 def mark_plane_hulls(
-    px: np.ndarray, py: np.ndarray, order: np.ndarray, starts: np.ndarray
-) -> np.ndarray:  # pragma: no cover - compiled
+    px: np.ndarray,
+    py: np.ndarray,
+    order: np.ndarray,
+    starts: np.ndarray,
+    keep: np.ndarray,
+    chain: np.ndarray,
+) -> None:  # pragma: no cover - compiled
     """Mark the vertices of the 2D convex hull of each group of points (monotone chain).
 
     Parameters
@@ -352,16 +366,13 @@ def mark_plane_hulls(
         ``(px, py)`` (the caller sorts; no sort is compiled here).
     starts : (G + 1,) ndarray of int64
         Group ``g`` is ``order[starts[g]:starts[g + 1]]``.
-
-    Returns
-    -------
-    (N,) ndarray of bool
-        False for a tested point that is not a vertex of its group's hull (strictly inside
-        it, or inside one of its edges: collinear points are left out); True otherwise,
-        and for the points of groups of fewer than three points.
+    keep : (N,) ndarray of bool
+        True on entry. Set to False for a tested point that is not a vertex of its group's
+        hull (strictly inside it, or inside one of its edges: collinear points are left
+        out); left True otherwise, and for the points of groups of fewer than three points.
+    chain : (2M + 2,) ndarray of int64
+        Scratch. The caller allocates every array: no allocation is compiled here.
     """
-    keep = np.ones(px.shape[0], dtype=np.bool_)
-    chain = np.empty(2 * order.shape[0] + 2, dtype=np.int64)
     for g in range(starts.shape[0] - 1):
         lo = starts[g]
         hi = starts[g + 1]
@@ -395,10 +406,8 @@ def mark_plane_hulls(
             k += 1
         for t in range(k - 1):
             keep[chain[t]] = True
-    return keep
 
 
-@cached_njit()
 def min_box_flush_with_planes(
     points: np.ndarray,
     normals: np.ndarray,
@@ -408,6 +417,47 @@ def min_box_flush_with_planes(
     neighbours: np.ndarray,
     facet_normals: np.ndarray,
 ) -> np.ndarray:
+    """Smallest box enclosing ``points`` with one face perpendicular to one of ``normals``.
+
+    Plain Python: allocates the buffers of the compiled search :func:`_min_box_into` (see
+    there; no allocation is compiled on a first call).
+
+    Returns
+    -------
+    (4,) ndarray of float64
+        Volume and the three edge lengths (two base sides, height) of the best box (the
+        smallest volume; among equal volumes the smallest surface area); volume ``inf`` if
+        every projection is degenerate.
+    """
+    n_pts = points.shape[0]
+    best = np.array([np.inf, 0.0, 0.0, 0.0])
+    _min_box_into(
+        points, normals, us, vs, facets, neighbours, facet_normals,
+        np.empty(facets.shape[0]), np.zeros(n_pts, dtype=np.bool_), np.empty(n_pts),
+        np.empty(n_pts), np.empty(2 * n_pts, dtype=np.int64),
+        np.empty(3 * n_pts + 24, dtype=np.int64), np.empty(8), best,
+    )  # fmt: skip
+    return best
+
+
+@cached_njit()
+def _min_box_into(
+    points: np.ndarray,
+    normals: np.ndarray,
+    us: np.ndarray,
+    vs: np.ndarray,
+    facets: np.ndarray,
+    neighbours: np.ndarray,
+    facet_normals: np.ndarray,
+    side: np.ndarray,
+    marked: np.ndarray,
+    px: np.ndarray,
+    py: np.ndarray,
+    hull: np.ndarray,
+    work: np.ndarray,
+    value: np.ndarray,
+    best: np.ndarray,
+) -> None:  # pragma: no cover - compiled
     """Smallest box enclosing ``points`` with one face perpendicular to one of ``normals``.
 
     For each unit normal ``n`` (with in-plane orthonormal basis ``u``, ``v``) the height is
@@ -425,19 +475,16 @@ def min_box_flush_with_planes(
     perpendicular to ``n``), and the points keep their order, so the 2D hull and every box
     are the same as with all points; F = 0 projects all points.
 
-    Returns
-    -------
-    (4,) ndarray of float64
-        Volume and the three edge lengths (two base sides, height) of the best box (the
-        smallest volume; among equal volumes the smallest surface area); volume ``inf`` if
-        every projection is degenerate.
+    The caller allocates every array (no allocation is compiled here): scratch ``side``
+    ((F,) float64), ``marked`` ((N,) bool), ``px``, ``py`` ((N,) float64), ``hull``
+    ((2N,) int64), ``work`` ((3N + 24,) int64) and ``value`` ((8,) float64), and ``best``
+    ((4,) float64, ``(inf, 0, 0, 0)`` on entry), which receives the volume and the three
+    edge lengths (two base sides, height) of the best box (the smallest volume; among
+    equal volumes the smallest surface area); volume ``inf`` if every projection is
+    degenerate.
     """
     n_pts = points.shape[0]
     n_fac = facets.shape[0]
-    side = np.empty(n_fac)
-    marked = np.zeros(n_pts, dtype=np.bool_)
-    best = np.zeros(4)
-    best[0] = np.inf
     best_area = np.inf
     for f in range(normals.shape[0]):
         hmin = np.inf
@@ -475,20 +522,19 @@ def min_box_flush_with_planes(
         for p in range(n_pts):
             if n_fac == 0 or marked[p]:
                 n_sel += 1
-        # fresh contiguous arrays (not slices): one compiled signature of _hull_2d
-        px = np.empty(n_sel)
-        py = np.empty(n_sel)
+        # leading slices of C-contiguous buffers are C-contiguous: one signature of _hull_2d
+        qx = px[:n_sel]
+        qy = py[:n_sel]
         q = 0
         for p in range(n_pts):
             if n_fac == 0 or marked[p]:
                 x0 = points[p, 0]
                 x1 = points[p, 1]
                 x2 = points[p, 2]
-                px[q] = x0 * us[f, 0] + x1 * us[f, 1] + x2 * us[f, 2]
-                py[q] = x0 * vs[f, 0] + x1 * vs[f, 1] + x2 * vs[f, 2]
+                qx[q] = x0 * us[f, 0] + x1 * us[f, 1] + x2 * us[f, 2]
+                qy[q] = x0 * vs[f, 0] + x1 * vs[f, 1] + x2 * vs[f, 2]
                 q += 1
-        hull = _hull_2d(px, py)
-        m = hull.shape[0]
+        m = _hull_2d(qx, qy, hull, work, value)
         if m < 3:
             continue
         # Lower bound: every box of this height has a base of at least the area of the
@@ -537,10 +583,8 @@ def min_box_flush_with_planes(
                 best[2] = d
                 best[3] = height
                 best_area = area
-    return best
 
 
-@cached_njit()
 def khachiyan_weights(points: np.ndarray, tol: float, max_iter: int) -> tuple[np.ndarray, int]:
     """Barycentric weights of the minimum volume enclosing ellipsoid (Khachiyan 1996).
 
@@ -559,25 +603,50 @@ def khachiyan_weights(points: np.ndarray, tol: float, max_iter: int) -> tuple[np
         Weights; the ellipsoid centre is ``points.T @ u``.
     iterations : int
         Iterations used (``max_iter`` when the tolerance was not reached).
+
+    Notes
+    -----
+    Plain Python: allocates the buffers of the compiled iteration :func:`_khachiyan_into`
+    (no allocation is compiled on a first call).
     """
-    n, d = points.shape
-    # Element by element: an array-slice assignment would compile numba's broadcasting
-    # error path (string formatting, about 4 s of the first call's compilation).
-    q = np.empty((d + 1, n))
-    for p in range(n):
-        for a in range(d):
-            q[a, p] = points[p, a]
-        q[d, p] = 1.0
-    u = np.full(n, 1.0 / n)
+    pts = np.asarray(points, dtype=np.float64)
+    n, d = pts.shape
     k = d + 1
-    x = np.empty((k, k))
-    a_t = np.empty((k, k))  # column-major copy of x, then of its inverse
-    ipiv = np.empty(k, dtype=np.int32)
-    one_zero = np.zeros(2)
-    one_zero[0] = 1.0
-    qu = np.empty((k, n))
-    t = np.empty(n)
-    dist = np.empty(n)
+    q = np.empty((k, n))  # lifted points, one row per coordinate, then a row of ones
+    q[:d] = pts.T
+    q[d] = 1.0
+    u = np.full(n, 1.0 / n)
+    one_zero = np.array([1.0, 0.0])
+    iterations = _khachiyan_into(
+        q, u, tol, max_iter, np.empty((k, k)), np.empty((k, k)), np.empty(k, dtype=np.int32),
+        one_zero, np.empty((k, n)), np.empty(n), np.empty(n),
+    )  # fmt: skip
+    return u, int(iterations)
+
+
+@cached_njit()
+def _khachiyan_into(
+    q: np.ndarray,
+    u: np.ndarray,
+    tol: float,
+    max_iter: int,
+    x: np.ndarray,
+    a_t: np.ndarray,
+    ipiv: np.ndarray,
+    one_zero: np.ndarray,
+    qu: np.ndarray,
+    t: np.ndarray,
+    dist: np.ndarray,
+) -> int:  # pragma: no cover - compiled
+    """The iteration of :func:`khachiyan_weights`; updates ``u`` in place, returns the count.
+
+    ``q`` ((d + 1, N) float64) holds the lifted points (coordinates, then ones) and ``u``
+    ((N,) float64) the starting weights ``1 / N``; ``x`` and ``a_t`` ((d + 1, d + 1)
+    float64), ``ipiv`` ((d + 1,) int32), ``qu`` ((d + 1, N)), ``t`` and ``dist`` ((N,)
+    float64) are scratch and ``one_zero`` is ``(1.0, 0.0)`` (the dgemm factors).
+    """
+    k, n = q.shape
+    d = k - 1
     for it in range(max_iter):
         # x = (q * u) @ q.T as numba's np.dot computes it: dgemm('t', 'n') on the buffers
         for a in range(k):
@@ -629,8 +698,8 @@ def khachiyan_weights(points: np.ndarray, tol: float, max_iter: int) -> tuple[np
             u[p] = (1.0 - step) * u[p]
         u[j] += step
         if np.sqrt(err2) < tol:
-            return u, it + 1
-    return u, max_iter
+            return it + 1
+    return max_iter
 
 
 @cached_njit()

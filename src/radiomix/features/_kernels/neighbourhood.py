@@ -95,23 +95,22 @@ def ngtdm_sums(
     roi: np.ndarray,
     offsets: np.ndarray,
     row_of: np.ndarray,
-    n_rows: int,
-    n_levels: int,
-) -> tuple[np.ndarray, np.ndarray]:
+    s: np.ndarray,
+    n: np.ndarray,
+) -> None:  # pragma: no cover - compiled
     """Neighbourhood grey tone differences ``s_i`` and counts ``n_i``.
 
     For each ROI voxel ``k`` (flat index ``roi[v]``) with at least one ROI neighbour
     (``W_k > 0``), adds ``|X_k - mean of ROI neighbours|`` to ``s[row_of[v], X_k]`` and 1 to
     ``n[row_of[v], X_k]``.
 
-    Returns
-    -------
+    Parameters
+    ----------
     s : (n_rows, n_levels + 1) ndarray of float64
     n : (n_rows, n_levels + 1) ndarray of int64
-        Column ``i`` is grey level ``i`` (column 0 unused).
+        Zeros on entry (the caller allocates: no allocation is compiled here). Column
+        ``i`` is grey level ``i`` (column 0 unused).
     """
-    s = np.zeros((n_rows, n_levels + 1), dtype=np.float64)
-    n = np.zeros((n_rows, n_levels + 1), dtype=np.int64)
     n_off = offsets.shape[0]
     for v in range(roi.shape[0]):
         k = roi[v]
@@ -126,22 +125,22 @@ def ngtdm_sums(
             lev = levels[k]
             s[row_of[v], lev] += abs(lev - total / w)
             n[row_of[v], lev] += 1
-    return s, n
 
 
 @cached_njit()
 def ngldm_dependence(
-    levels: np.ndarray, mask: np.ndarray, roi: np.ndarray, offsets: np.ndarray, coarseness: int
-) -> np.ndarray:
+    levels: np.ndarray,
+    mask: np.ndarray,
+    roi: np.ndarray,
+    offsets: np.ndarray,
+    coarseness: int,
+    out: np.ndarray,
+) -> None:  # pragma: no cover - compiled
     """Dependence ``j_k = 1 + #{o : k+o in ROI and |X_k - X_{k+o}| <= coarseness}``.
 
-    Returns
-    -------
-    (N_v,) ndarray of int64
-        One value per entry of ``roi``.
+    ``out`` ((N_v,) int64, allocated by the caller) receives one value per entry of ``roi``.
     """
     n_off = offsets.shape[0]
-    out = np.empty(roi.shape[0], dtype=np.int64)
     for v in range(roi.shape[0]):
         k = roi[v]
         lev = levels[k]
@@ -151,4 +150,3 @@ def ngldm_dependence(
             if mask[nb] and abs(levels[nb] - lev) <= coarseness:
                 j += 1
         out[v] = j
-    return out

@@ -21,8 +21,16 @@ def _find(parent: np.ndarray, k: int) -> int:
 
 @cached_njit()
 def label_zones(
-    levels: np.ndarray, roi: np.ndarray, forward: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    levels: np.ndarray,
+    roi: np.ndarray,
+    forward: np.ndarray,
+    parent: np.ndarray,
+    zone_of_root: np.ndarray,
+    voxel_zone: np.ndarray,
+    zone_level: np.ndarray,
+    zone_size: np.ndarray,
+    zone_first: np.ndarray,
+) -> int:  # pragma: no cover - compiled
     """Label zones: connected groups of ROI voxels with the same grey level.
 
     Works on padded, flattened arrays (see
@@ -40,16 +48,23 @@ def label_zones(
         Ascending flat indices of the ROI voxels.
     forward : (n,) ndarray of int64
         Positive flat offsets: one of each pair ``±o`` of the neighbourhood.
+    parent : (M,) ndarray of int64
+        Scratch (union-find parents; read at ROI voxels only, after they are set).
+    zone_of_root : (M,) ndarray of int64
+        Scratch, -1 on entry.
+    voxel_zone : (N_v,) ndarray of int64
+        Filled with the zone index 0..N_s-1 of each ROI voxel (zones numbered in raster
+        order of their first voxel).
+    zone_level, zone_size, zone_first : (N_v,) ndarray of int64
+        ``zone_size`` zeros on entry. The first N_s entries are filled with the grey level,
+        voxel count and position in ``roi`` of the first voxel of each zone.
 
     Returns
     -------
-    voxel_zone : (N_v,) ndarray of int64
-        Zone index 0..N_s-1 of each ROI voxel (zones numbered in raster order of their
-        first voxel).
-    zone_level, zone_size, zone_first : (N_s,) ndarray of int64
-        Grey level, voxel count and position in ``roi`` of the first voxel of each zone.
+    int
+        The number of zones N_s. The caller allocates every array: no allocation is
+        compiled here.
     """
-    parent = np.empty(levels.shape[0], dtype=np.int64)
     for v in range(roi.shape[0]):
         parent[roi[v]] = roi[v]
     n_fwd = forward.shape[0]
@@ -70,11 +85,6 @@ def label_zones(
                         parent[ra] = rb
                         ra = rb
     n_roi = roi.shape[0]
-    zone_of_root = np.full(levels.shape[0], -1, dtype=np.int64)
-    voxel_zone = np.empty(n_roi, dtype=np.int64)
-    zone_level = np.empty(n_roi, dtype=np.int64)
-    zone_size = np.zeros(n_roi, dtype=np.int64)
-    zone_first = np.empty(n_roi, dtype=np.int64)
     n_zones = 0
     for v in range(n_roi):
         k = roi[v]
@@ -88,7 +98,7 @@ def label_zones(
             n_zones += 1
         voxel_zone[v] = z
         zone_size[z] += 1
-    return voxel_zone, zone_level[:n_zones], zone_size[:n_zones], zone_first[:n_zones]
+    return n_zones
 
 
 def zone_minimum(voxel_zone: np.ndarray, values: np.ndarray, n_zones: int) -> np.ndarray:
@@ -120,7 +130,9 @@ def zone_minimum(voxel_zone: np.ndarray, values: np.ndarray, n_zones: int) -> np
 
 
 @cached_njit()
-def city_block_distance(mask: np.ndarray, planar: bool) -> np.ndarray:
+def city_block_distance(
+    mask: np.ndarray, planar: bool, d: np.ndarray
+) -> None:  # pragma: no cover - compiled
     """Manhattan (city-block) distance of each mask voxel to the nearest non-mask voxel.
 
     Voxels outside the array count as non-mask, so a mask voxel on the array border has
@@ -129,10 +141,11 @@ def city_block_distance(mask: np.ndarray, planar: bool) -> np.ndarray:
 
     Equivalent to IBSI's iterative erosion (VMDZ): voxels removed by the first erosion with
     the 4/6-connected structure element have distance 1, by the second 2, and so on.
+    The distances are written to ``d`` (int64, the shape of ``mask``, zeros on entry,
+    allocated by the caller).
     """
     nz, ny, nx = mask.shape
     big = nz + ny + nx + 2
-    d = np.zeros((nz, ny, nx), dtype=np.int64)
     for z in range(nz):
         for y in range(ny):
             for x in range(nx):
@@ -160,4 +173,3 @@ def city_block_distance(mask: np.ndarray, planar: bool) -> np.ndarray:
                     above = d[z + 1, y, x] if z < nz - 1 else 0
                     v = min(v, above + 1)
                 d[z, y, x] = v
-    return d
