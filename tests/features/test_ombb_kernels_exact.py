@@ -1,9 +1,8 @@
 """OMBB kernels against independent computations (scipy's Qhull and a numpy search).
 
-The 2D hull of the OMBB search drops the points that lie clearly inside the polygon of the
-eight extreme points before the monotone chain (Akl-Toussaint); the hull must stay the exact
-vertex set that Qhull finds, in counter-clockwise order, and the box search must give the
-box of the plain definition (every facet normal, every 2D hull edge).
+The 2D hull of the OMBB search (a monotone chain over a written-out merge sort) must be the
+exact vertex set that Qhull finds, in counter-clockwise order, and the box search must give
+the box of the plain definition (every facet normal, every 2D hull edge).
 """
 
 from __future__ import annotations
@@ -23,15 +22,8 @@ def _hull_2d(px: np.ndarray, py: np.ndarray) -> np.ndarray:
     """Hull indices from the compiled kernel, with the buffers it expects."""
     n = px.shape[0]
     out = np.empty(2 * n, dtype=np.int64)
-    m = _k._hull_2d(px, py, out, np.empty(3 * n + 24, dtype=np.int64), np.empty(8))
+    m = _k._hull_2d(px, py, out, np.empty(2 * n, dtype=np.int64))
     return out[:m]
-
-
-def _outside_extreme_octagon(px: np.ndarray, py: np.ndarray) -> np.ndarray:
-    """Kept indices from the compiled filter, with the buffers it expects."""
-    keep = np.empty(px.shape[0], dtype=np.int64)
-    k = _k._outside_extreme_octagon(px, py, keep, np.empty(24, dtype=np.int64), np.empty(8))
-    return keep[:k]
 
 
 def _points(kind: str, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -62,23 +54,6 @@ def test_hull_2d_is_qhull_vertex_set_counter_clockwise(kind: str) -> None:
         # It starts at the point of least x (least y among equal x), as the chain does.
         first = np.lexsort((pts[:, 1], pts[:, 0]))[0]
         assert np.array_equal(pts[idx[0]], pts[first])
-
-
-def test_extreme_octagon_filter_keeps_every_hull_vertex() -> None:
-    rng = np.random.default_rng(3)
-    for kind in ("normal", "grid", "circle"):
-        for _ in range(100):
-            pts = _points(kind, int(rng.integers(4, 300)), rng)
-            px, py = np.ascontiguousarray(pts[:, 0]), np.ascontiguousarray(pts[:, 1])
-            kept = _outside_extreme_octagon(px, py)
-            assert np.all(np.diff(kept) > 0)  # input order kept
-            assert set(ConvexHull(pts).vertices.tolist()) <= set(kept.tolist())
-    # A filled disc: most points are inside the octagon and dropped.
-    pts = _points("normal", 2000, np.random.default_rng(0))
-    kept = _outside_extreme_octagon(
-        np.ascontiguousarray(pts[:, 0]), np.ascontiguousarray(pts[:, 1])
-    )
-    assert kept.size < 200
 
 
 def _reference_box(points: np.ndarray, normals: np.ndarray) -> float:

@@ -196,87 +196,22 @@ def max_pairwise_distance(points: np.ndarray) -> float:
 
 
 @cached_njit()
-def _outside_extreme_octagon(
-    px: np.ndarray, py: np.ndarray, keep: np.ndarray, small: np.ndarray, value: np.ndarray
-) -> int:  # pragma: no cover - compiled
-    """Indices (ascending) of the points not clearly inside the polygon of the extremes.
-
-    Akl-Toussaint filter: the points extreme along the eight directions at multiples of 45
-    degrees span a convex polygon inside the convex hull; points inside it by a margin
-    (1e-9 of the squared extent, far above rounding) are neither hull vertices nor able to
-    change the monotone chain's choices, so the hull of the kept points is the hull of all
-    points. The kept points keep their input order.
-
-    The kept indices are written to ``keep[:k]`` ((N,) int64) and ``k`` is returned;
-    ``small`` ((24,) int64) and ``value`` ((8,) float64) are scratch. The caller allocates
-    every array: no allocation is compiled here.
-    """
-    n = px.shape[0]
-    # Directions counter-clockwise from -x: (-1,0), (-1,-1), (0,-1), (1,-1), (1,0), (1,1),
-    # (0,1), (-1,1); corner c maximises dx[c] * x + dy[c] * y.
-    # Tuples: array literals cost compilation time on a first call.
-    dx = (-1.0, -1.0, 0.0, 1.0, 1.0, 1.0, 0.0, -1.0)
-    dy = (0.0, -1.0, -1.0, -1.0, 0.0, 1.0, 1.0, 1.0)
-    corner = small[0:8]
-    ea = small[8:16]
-    eb = small[16:24]
-    for c in range(8):
-        corner[c] = 0
-        value[c] = -np.inf
-    for p in range(n):
-        for c in range(8):
-            v = dx[c] * px[p] + dy[c] * py[p]
-            if v > value[c]:
-                value[c] = v
-                corner[c] = p
-    ext = max(value[4] + value[0], value[6] + value[2])  # x and y extents
-    eps = 1e-9 * ext * ext
-    # Distinct consecutive corners form the polygon's edges.
-    n_edges = 0
-    for c in range(8):
-        a = corner[c]
-        b = corner[(c + 1) % 8]
-        if a != b:
-            ea[n_edges] = a
-            eb[n_edges] = b
-            n_edges += 1
-    k = 0
-    if n_edges < 3:
-        for p in range(n):
-            keep[p] = p
-        return n
-    for p in range(n):
-        inside = True
-        for e in range(n_edges):
-            a = ea[e]
-            b = eb[e]
-            cross = (px[b] - px[a]) * (py[p] - py[a]) - (py[b] - py[a]) * (px[p] - px[a])
-            if cross <= eps:
-                inside = False
-                break
-        if not inside:
-            keep[k] = p
-            k += 1
-    return k
-
-
-@cached_njit()
 def _sort_xy(
-    idx: np.ndarray, px: np.ndarray, py: np.ndarray, buf_a: np.ndarray, buf_b: np.ndarray
+    px: np.ndarray, py: np.ndarray, buf_a: np.ndarray, buf_b: np.ndarray
 ) -> np.ndarray:  # pragma: no cover - compiled
-    """``idx`` sorted by ``(px, py)`` lexicographically, stable (bottom-up merge sort).
+    """Indices ``0..N-1`` sorted by ``(px, py)`` lexicographically, stable (merge sort).
 
     Written out rather than ``np.argsort(kind="mergesort")``, whose generic numba
     implementation costs about 2.5 s of compilation on a first call. A stable sort by x
     followed by a stable sort of each run of equal x by y gives this same order.
-    ``buf_a`` and ``buf_b`` (int64, at least as long as ``idx``, neither overlapping it)
-    are the merge buffers; the result is a view of one of them.
+    ``buf_a`` and ``buf_b`` ((N,) int64 at least) are the merge buffers; the result is a
+    view of one of them.
     """
-    n = idx.shape[0]
+    n = px.shape[0]
     a = buf_a[:n]
     b = buf_b[:n]
     for i in range(n):
-        a[i] = idx[i]
+        a[i] = i
     width = 1
     while width < n:
         for lo in range(0, n, 2 * width):
@@ -308,18 +243,17 @@ def _sort_xy(
 
 @cached_njit()
 def _hull_2d(
-    px: np.ndarray, py: np.ndarray, out: np.ndarray, work: np.ndarray, value: np.ndarray
+    px: np.ndarray, py: np.ndarray, out: np.ndarray, work: np.ndarray
 ) -> int:  # pragma: no cover - compiled
     """The 2D convex hull of points (px, py), counter-clockwise (monotone chain).
 
-    Writes the hull's point indices to ``out[:m]`` ((2N,) int64) and returns ``m``.
-    ``work`` ((3N + 24,) int64) and ``value`` ((8,) float64) are scratch. The caller
-    allocates every array: no allocation is compiled here.
+    Writes the hull's point indices to ``out[:m]`` ((2N,) int64) and returns ``m``;
+    ``work`` ((2N,) int64) is scratch. The caller allocates both: no allocation is
+    compiled here. The hull starts at the point of least ``(x, y)``; collinear points are
+    left out.
     """
     n_pts = px.shape[0]
-    keep = work[0:n_pts]
-    n_kept = _outside_extreme_octagon(px, py, keep, work[3 * n_pts : 3 * n_pts + 24], value)
-    order = _sort_xy(keep[:n_kept], px, py, work[n_pts : 2 * n_pts], work[2 * n_pts : 3 * n_pts])
+    order = _sort_xy(px, py, work[0:n_pts], work[n_pts : 2 * n_pts])
     n = order.shape[0]
     k = 0
     for t in range(n):  # lower hull
@@ -435,7 +369,7 @@ def min_box_flush_with_planes(
         points, normals, us, vs, facets, neighbours, facet_normals,
         np.empty(facets.shape[0]), np.zeros(n_pts, dtype=np.bool_), np.empty(n_pts),
         np.empty(n_pts), np.empty(2 * n_pts, dtype=np.int64),
-        np.empty(3 * n_pts + 24, dtype=np.int64), np.empty(8), best,
+        np.empty(2 * n_pts, dtype=np.int64), best,
     )  # fmt: skip
     return best
 
@@ -455,7 +389,6 @@ def _min_box_into(
     py: np.ndarray,
     hull: np.ndarray,
     work: np.ndarray,
-    value: np.ndarray,
     best: np.ndarray,
 ) -> None:  # pragma: no cover - compiled
     """Smallest box enclosing ``points`` with one face perpendicular to one of ``normals``.
@@ -477,7 +410,7 @@ def _min_box_into(
 
     The caller allocates every array (no allocation is compiled here): scratch ``side``
     ((F,) float64), ``marked`` ((N,) bool), ``px``, ``py`` ((N,) float64), ``hull``
-    ((2N,) int64), ``work`` ((3N + 24,) int64) and ``value`` ((8,) float64), and ``best``
+    ((2N,) int64) and ``work`` ((2N,) int64), and ``best``
     ((4,) float64, ``(inf, 0, 0, 0)`` on entry), which receives the volume and the three
     edge lengths (two base sides, height) of the best box (the smallest volume; among
     equal volumes the smallest surface area); volume ``inf`` if every projection is
@@ -534,7 +467,7 @@ def _min_box_into(
                 qx[q] = x0 * us[f, 0] + x1 * us[f, 1] + x2 * us[f, 2]
                 qy[q] = x0 * vs[f, 0] + x1 * vs[f, 1] + x2 * vs[f, 2]
                 q += 1
-        m = _hull_2d(qx, qy, hull, work, value)
+        m = _hull_2d(qx, qy, hull, work)
         if m < 3:
             continue
         # Lower bound: every box of this height has a base of at least the area of the
