@@ -242,18 +242,15 @@ def _sort_xy(
 
 
 @cached_njit()
-def _hull_2d(
-    px: np.ndarray, py: np.ndarray, out: np.ndarray, work: np.ndarray
+def _monotone_chain(
+    px: np.ndarray, py: np.ndarray, order: np.ndarray, out: np.ndarray
 ) -> int:  # pragma: no cover - compiled
-    """The 2D convex hull of points (px, py), counter-clockwise (monotone chain).
+    """The 2D convex hull of the points ``order`` (sorted by ``(px, py)``): monotone chain.
 
-    Writes the hull's point indices to ``out[:m]`` ((2N,) int64) and returns ``m``;
-    ``work`` ((2N,) int64) is scratch. The caller allocates both: no allocation is
-    compiled here. The hull starts at the point of least ``(x, y)``; collinear points are
-    left out.
+    Writes the hull's point indices, counter-clockwise from the first point of ``order``,
+    to ``out[:m]`` (int64, at least ``2 len(order)`` long, allocated by the caller) and
+    returns ``m``. Collinear points are left out.
     """
-    n_pts = px.shape[0]
-    order = _sort_xy(px, py, work[0:n_pts], work[n_pts : 2 * n_pts])
     n = order.shape[0]
     k = 0
     for t in range(n):  # lower hull
@@ -314,31 +311,8 @@ def mark_plane_hulls(
             continue
         for t in range(lo, hi):
             keep[order[t]] = False
-        k = 0
-        for t in range(lo, hi):  # lower hull
-            p = order[t]
-            while k >= 2:
-                o = chain[k - 2]
-                a = chain[k - 1]
-                cross = (px[a] - px[o]) * (py[p] - py[o]) - (py[a] - py[o]) * (px[p] - px[o])
-                if cross > 0:
-                    break
-                k -= 1
-            chain[k] = p
-            k += 1
-        lower = k + 1
-        for t in range(hi - 2, lo - 1, -1):  # upper hull
-            p = order[t]
-            while k >= lower:
-                o = chain[k - 2]
-                a = chain[k - 1]
-                cross = (px[a] - px[o]) * (py[p] - py[o]) - (py[a] - py[o]) * (px[p] - px[o])
-                if cross > 0:
-                    break
-                k -= 1
-            chain[k] = p
-            k += 1
-        for t in range(k - 1):
+        m = _monotone_chain(px, py, order[lo:hi], chain)
+        for t in range(m):
             keep[chain[t]] = True
 
 
@@ -455,7 +429,7 @@ def _min_box_into(
         for p in range(n_pts):
             if n_fac == 0 or marked[p]:
                 n_sel += 1
-        # leading slices of C-contiguous buffers are C-contiguous: one signature of _hull_2d
+        # slices of C-contiguous buffers are C-contiguous: one signature of each helper
         qx = px[:n_sel]
         qy = py[:n_sel]
         q = 0
@@ -467,7 +441,7 @@ def _min_box_into(
                 qx[q] = x0 * us[f, 0] + x1 * us[f, 1] + x2 * us[f, 2]
                 qy[q] = x0 * vs[f, 0] + x1 * vs[f, 1] + x2 * vs[f, 2]
                 q += 1
-        m = _hull_2d(qx, qy, hull, work)
+        m = _monotone_chain(qx, qy, _sort_xy(qx, qy, work[:n_sel], work[n_sel:]), hull)
         if m < 3:
             continue
         # Lower bound: every box of this height has a base of at least the area of the
