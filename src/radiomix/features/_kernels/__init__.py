@@ -3,6 +3,18 @@
 Every kernel is decorated with :func:`cached_njit`: compiled lazily, at its first call,
 for the one signature its caller passes (callers cast to that dtype and layout), and
 cached on disk so that later processes load it instead of compiling it again.
+
+The first call in a fresh environment compiles them all (``benchmarks/bench_cold.py``), and
+numba's compile time grows with the code it types and lowers, so the kernels keep to:
+
+- no allocation: callers pass outputs and scratch arrays allocated in numpy (each
+  ``np.empty`` / ``np.zeros`` signature is a numba overload compiled on first use, 0.1 to
+  0.4 s each), and kernels return scalars or nothing;
+- ``error_model="numpy"`` where every divisor is provably non-zero (said at the
+  decorator): the ``ZeroDivisionError`` branches are about a fifth of such a kernel's
+  compile time;
+- no generic numba helpers that compile large implementations (``np.argsort``,
+  ``np.unique``, ``@`` / ``np.linalg``, array-slice assignment): written-out loops instead.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ import numpy as np
 from radiomix.features._kernels import cached_njit
 
 
-@cached_njit()
+@cached_njit(error_model="numpy")  # divisors: K >= 1 and count >= 1 (the centre)
 def sphere_means_at(
     image: np.ndarray,
     mask: np.ndarray,

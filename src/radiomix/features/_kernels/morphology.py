@@ -348,7 +348,7 @@ def min_box_flush_with_planes(
     return best
 
 
-@cached_njit()
+@cached_njit(error_model="numpy")  # divisors: edge lengths > 1e-12, hull sizes >= 3
 def _min_box_into(
     points: np.ndarray,
     normals: np.ndarray,
@@ -531,7 +531,7 @@ def khachiyan_weights(points: np.ndarray, tol: float, max_iter: int) -> tuple[np
     return u, int(iterations)
 
 
-@cached_njit()
+@cached_njit(error_model="numpy")  # the divisor (d + 1)(max m_p - 1) >= (d + 1) d > 0
 def _khachiyan_into(
     q: np.ndarray,
     u: np.ndarray,

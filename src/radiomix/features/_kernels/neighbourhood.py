@@ -88,7 +88,7 @@ def padded_flat(levels: np.ndarray, mask: np.ndarray, distance: int, *, planar: 
     return Padded(lv.ravel(), mk.ravel(), roi, offsets, roi // stride - pz, nz)
 
 
-@cached_njit()
+@cached_njit(error_model="numpy")  # the divisor W_k is > 0 where it is used
 def ngtdm_sums(
     levels: np.ndarray,
     mask: np.ndarray,
