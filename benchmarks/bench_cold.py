@@ -13,6 +13,12 @@ operating system's file cache:
   disk), as process CPU seconds and wall seconds, import included, with the number of
   radiomix kernel signatures compiled and loaded from the cache in that process.
 
+``--profile [N]`` also lists the N dispatchers whose compilation took the most CPU in the
+empty-cache process (numba's ``numba:compile`` events; exclusive times, so a kernel's nested
+helpers and the numba overloads it instantiates, such as ``np.empty`` for one signature,
+are listed on their own lines). That process imports numba before its clock starts, so
+its ``import_s`` leaves numba out.
+
 ``--python`` runs the two extraction processes with another interpreter, such as a fresh
 virtual environment with the wheel installed (``pip install --no-deps``); with
 ``--cache user`` they leave ``NUMBA_CACHE_DIR`` unset and get a new empty ``HOME``, so
@@ -24,6 +30,7 @@ Usage (from the repository root)::
     .venv/bin/python benchmarks/bench_cold.py                 # 5 import runs, CT phantom
     .venv/bin/python benchmarks/bench_cold.py --runs 9 --case STS_002 --json out/cold.json
     .venv/bin/python benchmarks/bench_cold.py --python /tmp/venv/bin/python --cache user
+    .venv/bin/python benchmarks/bench_cold.py --runs 3 --profile   # + compile CPU per kernel
 
 Targets of issue 14: import of ``radiomix`` ≤ 0.3 s; first call in a fresh environment
 ≤ 10 s.
@@ -52,6 +59,24 @@ THREADS = dict.fromkeys(("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_T
 
 FIRST_CALL = """
 import json, resource, sys, time
+profile = {}
+if len(sys.argv) > 2:  # --profile: exclusive compile CPU per dispatcher (numba's event API)
+    from numba.core import event
+    stack = []
+    class Listener(event.Listener):
+        def on_start(self, ev):
+            stack.append([time.process_time(), 0.0])
+        def on_end(self, ev):
+            start, nested = stack.pop()
+            spent = time.process_time() - start
+            if stack:
+                stack[-1][1] += spent
+            f = ev.data["dispatcher"].py_func
+            name = f.__module__ + "." + f.__qualname__
+            if not f.__module__.startswith("radiomix"):  # numba's own overloads
+                name = "numba: " + f.__module__ + "." + f.__qualname__.split(".")[0]
+            profile[name] = profile.get(name, 0.0) + spent - nested
+    event.register("numba:compile", Listener())
 t0 = time.perf_counter()
 from radiomix.extraction import extract
 from radiomix.settings import load_preset
@@ -67,7 +92,8 @@ kernels = [v for n, m in list(sys.modules.items()) if n.startswith("radiomix")
 print(json.dumps({"import_s": t1 - t0, "call_s": t2 - t1, "wall_s": t2 - t0,
                   "cpu_s": ru.ru_utime + ru.ru_stime,
                   "compiled": sum(sum(k.stats.cache_misses.values()) for k in kernels),
-                  "loaded": sum(sum(k.stats.cache_hits.values()) for k in kernels)}))
+                  "loaded": sum(sum(k.stats.cache_hits.values()) for k in kernels),
+                  "profile": sorted(profile.items(), key=lambda kv: -kv[1])}))
 """
 
 
@@ -87,9 +113,11 @@ def import_us(module: str, env: dict[str, str], python: str) -> int:
     raise RuntimeError(f"no importtime line for {module}")
 
 
-def first_call(case_dir: Path, env: dict[str, str], python: str) -> dict[str, float]:
+def first_call(
+    case_dir: Path, env: dict[str, str], python: str, profile: bool = False
+) -> dict[str, object]:
     out = subprocess.run(
-        [python, "-c", FIRST_CALL, str(case_dir)],
+        [python, "-c", FIRST_CALL, str(case_dir), *(["profile"] if profile else [])],
         capture_output=True,
         text=True,
         env=env,
@@ -110,6 +138,16 @@ def main() -> None:
         default="env",
         help="env: NUMBA_CACHE_DIR in a new folder; user: numba's own choice, new empty HOME",
     )
+    p.add_argument(
+        "--profile",
+        type=int,
+        nargs="?",
+        const=12,
+        default=0,
+        metavar="N",
+        help="list the N dispatchers (default 12) whose compilation took the most CPU in the "
+        "empty-cache process (exclusive: nested compilations counted where they happen)",
+    )
     args = p.parse_args()
     env = {**os.environ, **THREADS}
     result: dict[str, object] = {"python": sys.version.split()[0], "runs": args.runs}
@@ -124,11 +162,21 @@ def main() -> None:
                 k: v for k, v in env.items() if k not in ("NUMBA_CACHE_DIR", "XDG_CACHE_HOME")
             }
             cold_env["HOME"] = cache
-        for label in ("first call, empty numba cache", "first call, numba cache filled"):
-            result[label] = first_call(CASES[args.case], cold_env, args.python)
+        labels = ("first call, empty numba cache", "first call, numba cache filled")
+        for label in labels:
+            profile = bool(args.profile) and label == labels[0]
+            result[label] = first_call(CASES[args.case], cold_env, args.python, profile)
+    compile_profile = [
+        (name, seconds)
+        for label in labels
+        for name, seconds in result[label].pop("profile")  # type: ignore[union-attr]
+    ]
     result["case"] = args.case
     result["interpreter"] = args.python
     result["numba cache"] = args.cache
+    if compile_profile:
+        total = sum(seconds for _, seconds in compile_profile)
+        result["compile CPU s (empty cache)"] = total
     for key, value in result.items():
         if isinstance(value, dict):
             value = ", ".join(
@@ -137,6 +185,10 @@ def main() -> None:
         elif isinstance(value, float):
             value = f"{value:.3f}"
         print(f"{key:<34}{value}")
+    for name, seconds in compile_profile[: args.profile]:
+        print(f"  {seconds:6.2f} s  {name.removeprefix('radiomix.')}")
+    if compile_profile:
+        result["compile profile"] = compile_profile
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
