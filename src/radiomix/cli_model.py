@@ -49,6 +49,10 @@ def _fail(exc: RadiomixError) -> typer.Exit:
     return typer.Exit(EXIT_USAGE if isinstance(exc, SettingsError) else EXIT_INPUT)
 
 
+ANALYSIS_JOBS_HELP = ("Worker processes: the arms are evaluated side by side (each on one "
+                      "thread from its own seeds: same results for any number).")
+
+
 class quiet_models:
     """Model-fitting messages (penalty paths that keep nothing, solver iterations) are
     expected in inner loops: keep them off the console unless ``--verbose`` asked for INFO;
@@ -91,7 +95,8 @@ def analyse(
     study: Annotated[Path, typer.Argument(help="study.yaml with an analysis: section.")],
     out_dir: Annotated[Path, typer.Option("--out", "-o", help="Analysis folder.")],
     jobs: Annotated[int, typer.Option("--jobs", "-j", min=1,
-                                      help="Worker processes of the extraction.")] = 1,
+                                      help="Worker processes of the extraction and of the "
+                                           "analysis (arms run side by side).")] = 1,
     features: Annotated[Optional[Path], typer.Option(  # noqa: UP045
         help="Use this feature table (e.g. radiomix run's features.parquet) instead of "
              "extracting into OUT/features.")] = None,
@@ -179,6 +184,7 @@ def model_command(
         help="Horizon(s) of the time-dependent AUC, in years (repeatable).")] = None,
     report: Annotated[bool, typer.Option(help="Write report.html.")] = True,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help=ANALYSIS_JOBS_HELP)] = 1,
 ) -> None:
     """Evaluate models on a feature and/or clinical table with patient-grouped validation
     (the analysis engine with a specification built from these flags)."""
@@ -197,7 +203,8 @@ def model_command(
                 test_centres=test_centre or [], outer=outer, inner=inner, repeats=repeats,
                 test_size=test_size, bootstrap=bootstrap, threshold=threshold,
                 level=level.value, seed=seed, time=time, event=event, time_unit=time_unit,
-                horizons=horizon or [], report=report, progress=analysis_callback(shown))
+                horizons=horizon or [], report=report, progress=analysis_callback(shown),
+                jobs=jobs)
     except RadiomixError as exc:
         raise _fail(exc) from None
     if not quiet:

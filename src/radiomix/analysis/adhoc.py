@@ -296,9 +296,11 @@ def run_adhoc(
     horizons: Sequence[float] = (),
     report: bool = True,
     progress: Any = None,
+    jobs: int = 1,
 ) -> dict[str, Any]:
     """Run the engine on a feature and/or clinical table from flat options (what
-    ``radiomix model`` does); comma-separated strings as on the command line.
+    ``radiomix model`` does); comma-separated strings as on the command line; ``jobs``
+    worker processes share the arms (:func:`~radiomix.analysis.engine.run_analysis`).
 
     Returns
     -------
@@ -344,7 +346,7 @@ def run_adhoc(
              "clinical_file": Path(clinical).name if clinical else None,
              "clinical_sha256": file_hash(Path(clinical)) if clinical else None,
              "settings_hash": None, "versions": package_versions()}
-    doc = run_analysis(spec, table, out_dir, progress=progress, study=study)
+    doc = run_analysis(spec, table, out_dir, progress=progress, study=study, jobs=jobs)
     if report:
         from radiomix.report import write_report
 

@@ -29,6 +29,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -50,6 +51,10 @@ SCHEMA = "radiomix.analysis/2"
 EPV_MIN = 10.0
 """Events per candidate variable below which an arm is flagged (Peduzzi et al. 1996; Riley
 et al. BMJ 2020;368:m441 for the sample size of prediction models)."""
+COST_WEIGHT: dict[str, float] = {"auto": 20.0, "nomogram": 5.0, "cox_nomogram": 5.0,
+                                  "coxnet": 5.0, "knn": 3.0, "cox": 2.0}
+"""Relative cost of validating an arm by model (the demo's arms, measured): the pool starts
+the longest tasks first so that no worker is left with a long one at the end."""
 SCHEME_TEXT: dict[str, str] = {
     "nested_cv": "Nested patient-grouped cross-validation",
     "holdout": "Patient-level hold-out",
@@ -269,24 +274,133 @@ def _binary_curves(results: dict[str, Any], v: Validation, cross_validated: bool
     return {"roc": roc, "calibration": cal, "decision": dca}
 
 
-def _evaluate_binary(table: AnalysisTable, target: Target, arms: list[BuiltArm],
-                     spec: AnalysisSettings, tick: Callable[[str], None]) -> dict[str, Any]:
-    v = spec.validation
+@dataclass(frozen=True)
+class _ArmTask:
+    """One arm of one outcome, to evaluate under every scheme (picklable: runs in a worker)."""
+
+    outcome: str
+    arm: BuiltArm
+    X: pd.DataFrame  # the outcome's analysed rows, the arm's columns
+    g: np.ndarray
+    centre: np.ndarray | None
+    target: tuple[np.ndarray, ...]  # (y,) for a binary outcome, (time, event) for survival
+    horizons: list[float]
+    v: Validation
+    final: bool = False  # refit on the training patients instead of validating
+
+
+def _run_task(task: _ArmTask) -> Any:
+    """A worker's job: validate one arm under every scheme, or refit it for saving."""
+    return _fit_final(task) if task.final else _score_arm(task)
+
+
+def _cost(task: _ArmTask) -> float:
+    """Rough relative cost of a task, to start the longest first (scheduling only: results do
+    not depend on it)."""
+    weight = COST_WEIGHT.get(task.arm.model, 1.0) * (0.2 if task.arm.kind == "baseline" else 1.0)
+    return weight * (0.05 if task.final else 1.0)
+
+
+def _outcome_rows(table: AnalysisTable,
+                  target: Target) -> tuple[pd.DataFrame, np.ndarray, np.ndarray | None]:
+    """Features, patient ids and centres of the rows an outcome analyses."""
     X = table.X.loc[target.keep].reset_index(drop=True)
     g = table.groups[target.keep]
     centre = table.centre[target.keep] if table.centre is not None else None
+    return X, g, centre
+
+
+def _arm_tasks(table: AnalysisTable, target: Target, arms: list[BuiltArm],
+               v: Validation) -> list[_ArmTask]:
+    X, g, centre = _outcome_rows(table, target)
+    o = target.outcome
+    ys = ((np.asarray(target.y),) if o.kind == "binary"
+          else (np.asarray(target.time_years), np.asarray(target.event)))
+    horizons = list(o.horizons_years) if o.kind != "binary" else []
+    return [_ArmTask(o.name, arm, X[arm.columns], g, centre, ys, horizons, v) for arm in arms]
+
+
+def _score_arm(task: _ArmTask) -> list[_Scored] | InputError:
+    """Every scheme of one arm; an arm that cannot be estimated gives its error instead."""
+    try:
+        with warnings.catch_warnings():
+            if task.arm.outcome_kind == "binary":
+                warnings.simplefilter("ignore", category=RuntimeWarning)
+                return _binary_schemes(task.arm, task.X, task.target[0], task.g, task.centre,
+                                       task.v)
+            warnings.simplefilter("ignore")
+            return _survival_schemes(task.arm, task.X, task.target[0], task.target[1], task.g,
+                                     task.centre, task.horizons, task.v)
+    except InputError as exc:
+        return exc
+
+
+def _init_worker(run_pid: int, levels: dict[str, int], filters: list[Any]) -> None:
+    """An analysis worker: one BLAS thread, the parent's log levels and warning filters, and
+    it ends with the run (see :func:`radiomix.cohort._die_with_parent`)."""
+    from threadpoolctl import threadpool_limits
+
+    from radiomix.cohort import _die_with_parent
+
+    _die_with_parent(os.getppid(), run_pid)
+    threadpool_limits(limits=1)
+    for name, level in levels.items():
+        logging.getLogger(name).setLevel(level)
+    warnings.filters[:] = filters  # type: ignore[index]  # the parent's, as they are
+
+
+def _run_tasks(fn: Callable[[Any], Any], tasks: list[Any], jobs: int,
+               done: Callable[[int], None], order: list[int] | None = None) -> list[Any]:
+    """``[fn(t) for t in tasks]``, on up to ``jobs`` worker processes, started in ``order``
+    (default: as listed); ``done(i)`` as task ``i`` ends.
+
+    Every task is computed on one thread from its own seeds, so the results do not depend on
+    ``jobs`` or on the order in which the tasks run.
+    """
+    order = list(range(len(tasks))) if order is None else order
+    results: list[Any] = [None] * len(tasks)
+    if jobs <= 1 or len(tasks) <= 1:
+        for i in order:
+            results[i] = fn(tasks[i])
+            done(i)
+        return results
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures.process import BrokenProcessPool
+
+    from radiomix.cohort import worker_context
+
+    levels = {n: logging.getLogger(n).level for n in ("radiomix", "radiomix.model")}
+    ctx = worker_context(("radiomix.analysis.engine", "radiomix.model",
+                          "radiomix.evaluate.validate"))
+    pool = ProcessPoolExecutor(max_workers=min(jobs, len(tasks)), mp_context=ctx,
+                               initializer=_init_worker,
+                               initargs=(os.getpid(), levels, list(warnings.filters)))
+    try:
+        futures = {pool.submit(fn, tasks[i]): i for i in order}
+        for fut in as_completed(futures):
+            results[futures[fut]] = fut.result()
+            done(futures[fut])
+    except BrokenProcessPool:
+        raise InputError("an analysis worker process died (out of memory?); run again with "
+                         "fewer jobs (--jobs 1)") from None
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    return results
+
+
+def _evaluate_binary(table: AnalysisTable, target: Target, arms: list[BuiltArm],
+                     spec: AnalysisSettings,
+                     arm_results: dict[str, list[_Scored] | InputError]) -> dict[str, Any]:
+    v = spec.validation
+    _, g, centre = _outcome_rows(table, target)
     y = np.asarray(target.y)
     by_scheme: dict[str, dict[str, _Scored]] = {s: {} for s in _scheme_names(v)}
     failed: dict[str, str] = {}
     for arm in arms:
-        tick(f"{target.outcome.name}: {arm.label}")
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", category=RuntimeWarning)
-                arm_scored = _binary_schemes(arm, X, y, g, centre, v)
-        except InputError as exc:
-            failed[arm.key] = str(exc)
-            log.warning("arm %s not estimable: %s", arm.key, exc)
+        arm_scored = arm_results[arm.key]
+        if isinstance(arm_scored, InputError):
+            failed[arm.key] = str(arm_scored)
+            log.warning("arm %s not estimable: %s", arm.key, arm_scored)
             continue
         for sc in arm_scored:
             by_scheme.setdefault(sc.scheme, {})[arm.key] = sc
@@ -441,13 +555,11 @@ def _survival_schemes(arm: BuiltArm, X: pd.DataFrame, t: np.ndarray, e: np.ndarr
 
 
 def _evaluate_survival(table: AnalysisTable, target: Target, arms: list[BuiltArm],
-                       spec: AnalysisSettings, tick: Callable[[str], None]) -> dict[str, Any]:
+                       spec: AnalysisSettings,
+                       arm_results: dict[str, list[_Scored] | InputError]) -> dict[str, Any]:
     v = spec.validation
     o = target.outcome
-    X = table.X.loc[target.keep].reset_index(drop=True)
-    g = table.groups[target.keep]
-    centre = table.centre[target.keep] if table.centre is not None else None
-    t = np.asarray(target.time_years)
+    _, g, _ = _outcome_rows(table, target)
     e = np.asarray(target.event)
     horizons = list(o.horizons_years)
     validations: dict[str, dict[str, Any]] = {}
@@ -456,15 +568,11 @@ def _evaluate_survival(table: AnalysisTable, target: Target, arms: list[BuiltArm
     ref = _reference(spec, order) if order else None
     km_arm = _km_arm(order, ref)
     for arm in arms:
-        tick(f"{o.name}: {arm.label}")
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                scored = _survival_schemes(arm, X, t, e, g, centre, horizons, v)
-        except InputError as exc:
+        scored = arm_results[arm.key]
+        if isinstance(scored, InputError):
             for scheme in [n for n in _scheme_names(v) if n != "training"]:
                 entry = validations.setdefault(scheme, _survival_entry(scheme, v))
-                entry["arms"][arm.key] = _not_estimable(str(exc))
+                entry["arms"][arm.key] = _not_estimable(str(scored))
             continue
         for sc in scored:
             entry = validations.setdefault(sc.scheme, _survival_entry(sc.scheme, v))
@@ -678,6 +786,7 @@ def run_analysis(
     base_dir: str | Path | None = None,
     slices: pd.DataFrame | None = None,
     qc: dict[str, Any] | None = None,
+    jobs: int = 1,
 ) -> dict[str, Any]:
     """Evaluate every arm of every outcome; write ``analysis.json``, ``predictions.csv`` and
     ``model.joblib`` into ``out_dir``.
@@ -705,6 +814,10 @@ def run_analysis(
         The slice-level table of ``spec.leakage_audit`` (required when it is declared).
     qc : dict, optional
         The ``qc`` section (:func:`radiomix.analysis.qc.qc_section`).
+    jobs : int
+        Worker processes: the arms (and the final refits) are spread over them, each
+        computed on one thread from its own seeds, so the document does not depend on
+        ``jobs``.
 
     Returns
     -------
@@ -720,25 +833,46 @@ def run_analysis(
         if not arms:
             raise InputError(f"outcome {name}: no arm can be built from the table (no "
                              "covariate, feature or volume column for any arm)")
-    total = sum(len(a) for a in plan.values())
+    if spec.leakage_audit is not None and slices is None:
+        raise InputError(f"leakage_audit: the slice table {spec.leakage_audit.table} was not "
+                         "given")
+    n_arms = sum(len(a) for a in plan.values())
+    total = n_arms * (2 if save_models else 1)
     state = {"done": 0}
 
-    def tick(msg: str) -> None:
+    def report(msg: str) -> None:
+        state["done"] += 1
         if progress is not None:
             progress(AnalysisProgress(msg, state["done"], total))
-        state["done"] += 1
 
+    if progress is not None:
+        progress(AnalysisProgress("evaluating the arms", 0, total))
     outcome_docs: list[dict[str, Any]] = []
     preds: list[pd.DataFrame] = []
     warnings_all: list[str] = []
     from threadpoolctl import threadpool_limits
 
+    tasks = [t for o in spec.outcomes
+             for t in _arm_tasks(table, table.targets[o.name], plan[o.name], spec.validation)]
+    finals = _final_tasks(plan, table, spec) if save_models else []
+    every = tasks + finals
+
+    def done(i: int) -> None:
+        t = every[i]
+        report(f"{'final model' if t.final else t.outcome}: {t.arm.label}")
+
     with threadpool_limits(limits=1):
+        results = _run_tasks(_run_task, every, jobs, done, order=sorted(
+            range(len(every)), key=lambda i: -_cost(every[i])))
+        scored, fitted = results[:len(tasks)], results[len(tasks):]
+        by_outcome: dict[str, dict[str, Any]] = {o.name: {} for o in spec.outcomes}
+        for task, res in zip(tasks, scored, strict=True):
+            by_outcome[task.outcome][task.arm.key] = res
         for o in spec.outcomes:
             target = table.targets[o.name]
             arms = plan[o.name]
             run = (_evaluate_binary if o.kind == "binary" else _evaluate_survival)(
-                table, target, arms, spec, tick)
+                table, target, arms, spec, by_outcome[o.name])
             preds.extend(run["predictions"])
             doc = _outcome_doc(o, target, table, arms, run, spec)
             outcome_docs.append(doc)
@@ -748,28 +882,26 @@ def run_analysis(
                                         f" {w}" for w in a.get("warnings", []))
         leakage = None
         if spec.leakage_audit is not None:
-            if slices is None:
-                raise InputError(f"leakage_audit: the slice table {spec.leakage_audit.table} "
-                                 "was not given")
+            assert slices is not None
             if progress is not None:
                 progress(AnalysisProgress("leakage audit", state["done"], total))
             leakage = leakage_doc(spec, table, slices)
+        files = {"predictions": "predictions.csv", "analysis": "analysis.json"}
+        if preds:
+            pd.concat(preds, ignore_index=True).to_csv(out / "predictions.csv", index=False)
+        if save_models:
+            final = _save_models(finals, fitted, spec.validation, out)
+            files["models"] = "model.joblib"
+            _final_coefficients(outcome_docs, final)
+            for odoc in outcome_docs:
+                if odoc["kind"] == "binary":
+                    odoc["top_features"] = _top_features(odoc, final.get(odoc["name"], {}),
+                                                         table, spec)
+                    odoc["nomogram"] = nomogram_doc(odoc, final.get(odoc["name"], {}), table)
+                odoc["confounding"] = confounding_doc(odoc, final.get(odoc["name"], {}), table)
+                _stability_counts(odoc, final.get(odoc["name"], {}))
     if progress is not None:
         progress(AnalysisProgress("done", total, total))
-    files = {"predictions": "predictions.csv", "analysis": "analysis.json"}
-    if preds:
-        pd.concat(preds, ignore_index=True).to_csv(out / "predictions.csv", index=False)
-    if save_models:
-        final = _save_models(plan, table, spec, out)
-        files["models"] = "model.joblib"
-        _final_coefficients(outcome_docs, final)
-        for odoc in outcome_docs:
-            if odoc["kind"] == "binary":
-                odoc["top_features"] = _top_features(odoc, final.get(odoc["name"], {}),
-                                                     table, spec)
-                odoc["nomogram"] = nomogram_doc(odoc, final.get(odoc["name"], {}), table)
-            odoc["confounding"] = confounding_doc(odoc, final.get(odoc["name"], {}), table)
-            _stability_counts(odoc, final.get(odoc["name"], {}))
     doc = {
         "schema": SCHEMA,
         "title": spec.title or "Analysis of " + ", ".join(o.title for o in spec.outcomes),
@@ -1195,45 +1327,58 @@ def _final_coefficients(outcome_docs: list[dict[str, Any]],
                     arm["coefficients_from"] = "final model refitted on the training patients"
 
 
-def _save_models(plan: dict[str, list[BuiltArm]], table: AnalysisTable,
-                 spec: AnalysisSettings, out: Path) -> dict[str, dict[str, Any]]:
-    import joblib
-
+def _fit_final(task: _ArmTask) -> Any:
+    """One arm refitted on its training patients (tuned by inner CV), or its error."""
     from radiomix.evaluate.survival import fit_survival_tuned
     from radiomix.evaluate.validate import fit_tuned
-    from radiomix.table import package_versions
 
+    v, arm = task.v, task.arm
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if arm.outcome_kind == "binary":
+                return fit_tuned(arm.estimator, task.X, task.target[0], groups=task.g,
+                                 param_grid=arm.grid or None, inner_splits=v.inner_splits,
+                                 random_state=v.seed)
+            return fit_survival_tuned(arm.estimator, task.X, task.target[0], task.target[1],
+                                      groups=task.g,
+                                      param_grid=arm.grid or None,
+                                      inner_splits=v.inner_splits, random_state=v.seed)
+    except InputError as exc:
+        return exc
+
+
+def _final_tasks(plan: dict[str, list[BuiltArm]], table: AnalysisTable,
+                 spec: AnalysisSettings) -> list[_ArmTask]:
+    """Every arm refitted on the training patients: all analysed patients, or those outside
+    the test centres when a scheme holds centres out."""
     v = spec.validation
-    models: dict[str, dict[str, Any]] = {}
+    tasks: list[_ArmTask] = []
     for name, arms in plan.items():
         target = table.targets[name]
-        X = table.X.loc[target.keep].reset_index(drop=True)
-        g = table.groups[target.keep]
-        train = np.ones(len(g), dtype=bool)
+        train = np.ones(int(np.count_nonzero(target.keep)), dtype=bool)
         if table.centre is not None and v.test_centres and any(
                 s in ("external", "training_internal_external") for s in v.schemes):
             train = ~np.isin(table.centre[target.keep], list(v.test_centres))
-        models[name] = {}
-        for arm in arms:
-            Xa = X.loc[train, arm.columns].reset_index(drop=True)
-            try:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    if target.y is not None:
-                        m = fit_tuned(arm.estimator, Xa, np.asarray(target.y)[train],
-                                      groups=g[train], param_grid=arm.grid or None,
-                                      inner_splits=v.inner_splits, random_state=v.seed)
-                    else:
-                        m = fit_survival_tuned(arm.estimator, Xa,
-                                               np.asarray(target.time_years)[train],
-                                               np.asarray(target.event)[train],
-                                               groups=g[train], param_grid=arm.grid or None,
-                                               inner_splits=v.inner_splits,
-                                               random_state=v.seed)
-            except InputError as exc:
-                log.warning("final model %s/%s not fitted: %s", name, arm.key, exc)
-                continue
-            models[name][arm.key] = {"model": m, "columns": list(arm.columns)}
+        for t in _arm_tasks(table, target, arms, v):
+            tasks.append(_ArmTask(t.outcome, t.arm, t.X.loc[train].reset_index(drop=True),
+                                  t.g[train], None, tuple(a[train] for a in t.target),
+                                  t.horizons, v, final=True))
+    return tasks
+
+
+def _save_models(tasks: list[_ArmTask], fitted: list[Any], v: Validation,
+                 out: Path) -> dict[str, dict[str, Any]]:
+    import joblib
+
+    from radiomix.table import package_versions
+
+    models: dict[str, dict[str, Any]] = {t.outcome: {} for t in tasks}
+    for task, m in zip(tasks, fitted, strict=True):
+        if isinstance(m, InputError):
+            log.warning("final model %s/%s not fitted: %s", task.outcome, task.arm.key, m)
+            continue
+        models[task.outcome][task.arm.key] = {"model": m, "columns": list(task.arm.columns)}
     joblib.dump({"models": models, "seed": v.seed, "versions": package_versions(),
                  "note": "each arm refitted on the training patients (hyper-parameters by "
                          "patient-grouped inner CV); its expected performance is the "

@@ -99,7 +99,7 @@ def analyse_study(
         Analysis folder: ``features/`` (cohort tables, reused), ``analysis.json``,
         ``predictions.csv``, ``model.joblib``, ``report.html``.
     jobs : int
-        Worker processes of the feature extraction.
+        Worker processes of the feature extraction and of the analysis (its arms).
     features : path, optional
         An existing feature table (e.g. ``radiomix run``'s ``features.parquet``) instead of
         extracting into ``out_dir/features``.
@@ -210,7 +210,7 @@ def analyse_study(
     run_analysis(spec, table, out, progress=relay, banners=banners, study=study_doc,
                  flow=flow, errors=err_docs, untrained_deep=untrained,
                  artefacts={"features": os.path.relpath(features_path, out)},
-                 base_dir=study.path.parent, slices=slices, qc=qc)
+                 base_dir=study.path.parent, slices=slices, qc=qc, jobs=jobs)
     if report:
         notify(StudyProgress("report", "writing the report"))
         from radiomix.report import write_report
