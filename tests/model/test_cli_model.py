@@ -150,7 +150,7 @@ def test_arms_all_builds_the_standard_arms(tmp_path):
     out = tmp_path / "arms"
     res = runner.invoke(app, ["--features", str(table), "--clinical", str(clin),
                               "--target", "label", "--covariates", "age", "--arms", "all",
-                              "--model", "logistic", *FAST, "--out", str(out)])
+                              "--model", "logistic", "--jobs", "2", *FAST, "--out", str(out)])
     assert res.exit_code == 0, res.output
     doc = json.loads((out / "analysis.json").read_text())
     arms = doc["outcomes"][0]["arms"]
@@ -164,7 +164,7 @@ def test_subprocess_help_lists_every_option():
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0
     for flag in ("--covariates", "--derived", "--positive", "--validation", "--threshold",
-                 "--arms", "--time"):
+                 "--arms", "--time", "--jobs"):
         assert flag in proc.stdout
 
 
