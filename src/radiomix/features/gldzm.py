@@ -64,7 +64,8 @@ def edge_distance_map(morph_mask: np.ndarray, *, planar: bool) -> IntArray:
     Returns
     -------
     (Z, Y, X) ndarray of int64
-        1 for mask voxels on the edge, 2 one step further in, ...; 0 outside the mask.
+        1 for mask voxels on the edge, 2 one step further in, ...; 0 outside the mask (a
+        view into the padded array the scan works on).
 
     Notes
     -----
@@ -86,9 +87,16 @@ def edge_distance_map(morph_mask: np.ndarray, *, planar: bool) -> IntArray:
             f"morphological mask must be a (Z, Y, X) boolean array, got ndim {mask.ndim}, "
             f"dtype {mask.dtype}"
         )
-    distance = np.zeros(mask.shape, dtype=np.int64)
-    city_block_distance(np.ascontiguousarray(mask), planar, distance)
-    return distance
+    # pad by one non-mask voxel along the axes walked (outside the array counts as outside)
+    nz, ny, nx = mask.shape
+    pz = 0 if planar else 1
+    shape = (nz + 2 * pz, ny + 2, nx + 2)
+    inner = (slice(pz, pz + nz), slice(1, ny + 1), slice(1, nx + 1))
+    padded = np.zeros(shape, dtype=np.bool_)
+    padded[inner] = mask
+    distance = np.zeros(shape, dtype=np.int64)
+    city_block_distance(padded.ravel(), shape[1] * shape[2], shape[2], planar, distance.ravel())
+    return distance[inner]
 
 
 def _zone_distances(zones: Zones, roi_distance: np.ndarray) -> IntArray:

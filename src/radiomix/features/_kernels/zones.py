@@ -131,45 +131,45 @@ def zone_minimum(voxel_zone: np.ndarray, values: np.ndarray, n_zones: int) -> np
 
 @cached_njit()
 def city_block_distance(
-    mask: np.ndarray, planar: bool, d: np.ndarray
+    mask: np.ndarray, stride_z: int, stride_y: int, planar: bool, d: np.ndarray
 ) -> None:  # pragma: no cover - compiled
     """Manhattan (city-block) distance of each mask voxel to the nearest non-mask voxel.
 
-    Voxels outside the array count as non-mask, so a mask voxel on the array border has
-    distance 1. With ``planar`` only in-plane steps are taken (4-connectivity within each
-    slice), otherwise 6-connectivity. Exact two-pass raster scan; non-mask voxels get 0.
+    Works on a padded, flattened mask (one non-mask voxel of padding along each axis that
+    is walked: y and x, and z unless ``planar``), so that every neighbour of a mask voxel
+    is a valid index and the padding stands for "outside the array", which counts as
+    non-mask: a mask voxel on the array border has distance 1. With ``planar`` only
+    in-plane steps are taken (4-connectivity within each slice: ``stride_z`` is unused),
+    otherwise 6-connectivity. Exact two-pass raster scan over the flat indices; ``d``
+    (int64, the padded flat shape, zeros on entry, allocated by the caller) receives the
+    distances, 0 at non-mask voxels.
 
     Equivalent to IBSI's iterative erosion (VMDZ): voxels removed by the first erosion with
     the 4/6-connected structure element have distance 1, by the second 2, and so on.
-    The distances are written to ``d`` (int64, the shape of ``mask``, zeros on entry,
-    allocated by the caller).
     """
-    nz, ny, nx = mask.shape
-    big = nz + ny + nx + 2
-    for z in range(nz):
-        for y in range(ny):
-            for x in range(nx):
-                if not mask[z, y, x]:
-                    continue
-                v = big
-                # Neighbours before (z, y, x) in raster order; outside the array is 0.
-                up = d[z, y - 1, x] if y > 0 else 0
-                left = d[z, y, x - 1] if x > 0 else 0
-                v = min(v, up + 1, left + 1)
-                if not planar:
-                    below = d[z - 1, y, x] if z > 0 else 0
-                    v = min(v, below + 1)
-                d[z, y, x] = v
-    for z in range(nz - 1, -1, -1):
-        for y in range(ny - 1, -1, -1):
-            for x in range(nx - 1, -1, -1):
-                if not mask[z, y, x]:
-                    continue
-                v = d[z, y, x]
-                down = d[z, y + 1, x] if y < ny - 1 else 0
-                right = d[z, y, x + 1] if x < nx - 1 else 0
-                v = min(v, down + 1, right + 1)
-                if not planar:
-                    above = d[z + 1, y, x] if z < nz - 1 else 0
-                    v = min(v, above + 1)
-                d[z, y, x] = v
+    n = mask.shape[0]
+    for k in range(n):  # neighbours before k in raster order (already final for this pass)
+        if mask[k]:
+            v = d[k - stride_y]
+            t = d[k - 1]
+            if t < v:
+                v = t
+            if not planar:
+                t = d[k - stride_z]
+                if t < v:
+                    v = t
+            d[k] = v + 1
+    for k in range(n - 1, -1, -1):  # neighbours after k
+        if mask[k]:
+            v = d[k] - 1
+            t = d[k + stride_y]
+            if t < v:
+                v = t
+            t = d[k + 1]
+            if t < v:
+                v = t
+            if not planar:
+                t = d[k + stride_z]
+                if t < v:
+                    v = t
+            d[k] = v + 1
