@@ -330,9 +330,13 @@ def test_sphere_means_at_equal_brute_force(shape, spacing, seed) -> None:
     offsets = np.ascontiguousarray(
         np.argwhere(kernel) - np.asarray(kernel.shape) // 2, dtype=np.int64
     )
-    flat = (offsets[:, 0] * shape[1] + offsets[:, 1]) * shape[2] + offsets[:, 2]
+    dz, dy, dx = (np.ascontiguousarray(offsets[:, a]) for a in range(3))
+    flat = (dz * shape[1] + dy) * shape[2] + dx
+    halo = tuple(int(np.abs(o).max()) for o in (dz, dy, dx))
     got = np.empty(int(mask.sum()))
-    sphere_means_at(image, mask, offsets, flat, np.empty(shape[2]), got)
+    sphere_means_at(
+        image.ravel(), mask.ravel(), shape, halo, dz, dy, dx, flat, np.empty(shape[2]), got
+    )
     np.testing.assert_allclose(
         got, brute_force_sphere_means(image, mask, offsets), rtol=1e-13, atol=1e-10
     )

@@ -130,10 +130,14 @@ def sphere_means_in_mask(image: FloatArray, mask: BoolArray, *, spacing: Spacing
         return np.asarray(sphere_means(img, spacing=spacing)[msk])
     offsets = np.argwhere(kernel) - np.asarray(kernel.shape) // 2
     offsets = np.ascontiguousarray(offsets, dtype=np.int64)  # one kernel signature
-    ny, nx = img.shape[1:]
-    flat = (offsets[:, 0] * ny + offsets[:, 1]) * nx + offsets[:, 2]
+    nz, ny, nx = img.shape
+    dz, dy, dx = (np.ascontiguousarray(offsets[:, a]) for a in range(3))
+    flat = (dz * ny + dy) * nx + dx
+    halo = (int(np.abs(dz).max()), int(np.abs(dy).max()), int(np.abs(dx).max()))
     out = np.empty(n)
-    _k.sphere_means_at(img, msk, offsets, flat, np.empty(nx), out)
+    _k.sphere_means_at(
+        img.ravel(), msk.ravel(), (nz, ny, nx), halo, dz, dy, dx, flat, np.empty(nx), out
+    )
     return out
 
 

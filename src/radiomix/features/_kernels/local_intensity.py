@@ -11,21 +11,29 @@ from radiomix.features._kernels import cached_njit
 def sphere_means_at(
     image: np.ndarray,
     mask: np.ndarray,
-    offsets: np.ndarray,
+    shape: tuple[int, int, int],
+    halo: tuple[int, int, int],
+    dz: np.ndarray,
+    dy: np.ndarray,
+    dx: np.ndarray,
     flat: np.ndarray,
     acc: np.ndarray,
     out: np.ndarray,
 ) -> None:  # pragma: no cover - compiled
-    """Mean of ``image`` over the in-image voxels at ``offsets`` around each ``mask`` voxel.
+    """Mean of ``image`` over the in-image voxels at the offsets around each ``mask`` voxel.
 
     Parameters
     ----------
-    image : (Z, Y, X) ndarray of float64
-        Intensities.
-    mask : (Z, Y, X) ndarray of bool
-        Voxels at which to evaluate the mean.
-    offsets : (K, 3) ndarray of int64
-        Neighbourhood offsets (z, y, x), the centre included.
+    image : (Z * Y * X,) ndarray of float64
+        Intensities, flattened in C order.
+    mask : (Z * Y * X,) ndarray of bool
+        Voxels at which to evaluate the mean, flattened in C order.
+    shape : (Z, Y, X)
+        Shape of the image.
+    halo : (3,) tuple of int
+        Largest ``|offset|`` along z, y and x.
+    dz, dy, dx : (K,) ndarray of int64
+        Neighbourhood offsets, the centre included.
     flat : (K,) ndarray of int64
         The same offsets in the flattened image, ``(dz * Y + dy) * X + dx``.
     acc : (X,) ndarray of float64
@@ -39,33 +47,27 @@ def sphere_means_at(
     Each voxel's sum adds the offsets in their order. Along a run of mask voxels of a row,
     the voxels whose neighbourhood lies inside the image are summed four at a time (four
     independent sums in flight instead of one chain of dependent additions); the others
-    average the in-image offsets.
+    average the in-image offsets. Flat indices only: three-dimensional indexing costs
+    numba several times the compile time.
     """
-    nz, ny, nx = image.shape
-    k = offsets.shape[0]
-    hz = 0
-    hy = 0
-    hx = 0
-    for j in range(k):
-        hz = max(hz, abs(offsets[j, 0]))
-        hy = max(hy, abs(offsets[j, 1]))
-        hx = max(hx, abs(offsets[j, 2]))
-    flat_image = image.ravel()
+    nz, ny, nx = shape
+    hz, hy, hx = halo
+    k = flat.shape[0]
     n = 0
     for z in range(nz):
         for y in range(ny):
             row = (z * ny + y) * nx
+            interior_row = hz <= z < nz - hz and hy <= y < ny - hy
             x = 0
             while x < nx:
-                if not mask[z, y, x]:
+                if not mask[row + x]:
                     x += 1
                     continue
                 # A run of mask voxels x0..x1-1 on this row.
                 x0 = x
-                while x < nx and mask[z, y, x]:
+                while x < nx and mask[row + x]:
                     x += 1
                 x1 = x
-                interior_row = hz <= z < nz - hz and hy <= y < ny - hy
                 # Voxels whose whole neighbourhood lies inside the image: each one's sum
                 # takes the offsets in order (as a voxel-by-voxel loop); four voxels of the
                 # run at a time, so that four sums run side by side (no reassociation).
@@ -80,10 +82,10 @@ def sphere_means_at(
                     t3 = 0.0
                     for j in range(k):
                         q = c + flat[j]
-                        t0 += flat_image[q]
-                        t1 += flat_image[q + 1]
-                        t2 += flat_image[q + 2]
-                        t3 += flat_image[q + 3]
+                        t0 += image[q]
+                        t1 += image[q + 1]
+                        t2 += image[q + 2]
+                        t3 += image[q + 3]
                     acc[i] = t0
                     acc[i + 1] = t1
                     acc[i + 2] = t2
@@ -93,7 +95,7 @@ def sphere_means_at(
                     c = row + i
                     t0 = 0.0
                     for j in range(k):
-                        t0 += flat_image[c + flat[j]]
+                        t0 += image[c + flat[j]]
                     acc[i] = t0
                     i += 1
                 for i in range(x0, x1):
@@ -103,11 +105,11 @@ def sphere_means_at(
                         total = 0.0
                         count = 0
                         for j in range(k):
-                            zz = z + offsets[j, 0]
-                            yy = y + offsets[j, 1]
-                            xx = i + offsets[j, 2]
+                            zz = z + dz[j]
+                            yy = y + dy[j]
+                            xx = i + dx[j]
                             if 0 <= zz < nz and 0 <= yy < ny and 0 <= xx < nx:
-                                total += image[zz, yy, xx]
+                                total += image[row + i + flat[j]]
                                 count += 1
                         out[n] = total / count
                     n += 1
