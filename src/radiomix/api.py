@@ -865,39 +865,27 @@ def _run_serial(
         yield _extract_task(task, s, tag, resample_mask)
 
 
-def _init_worker() -> None:
-    """Pool workers: one SimpleITK thread each (the pool provides the parallelism)."""
-    import SimpleITK as sitk
-
-    sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(1)
-
-
 def _run_pool(
     tasks: list[_Task], s: ExtractionSettings, tag: str, resample_mask: bool, n_jobs: int
 ) -> Any:
-    """A local process pool of preloaded workers (:func:`radiomix.cohort.worker_context`); a
-    case whose worker dies becomes an error record."""
-    from concurrent.futures import ProcessPoolExecutor, as_completed
+    """A local process pool of preloaded workers (:func:`radiomix.cohort.pool_map`); a case
+    whose worker dies becomes an error record."""
     from concurrent.futures.process import BrokenProcessPool
+    from functools import partial
 
-    from radiomix.cohort import worker_context
+    from radiomix.cohort import pool_map
 
-    ctx = worker_context()
-    with ProcessPoolExecutor(
-        max_workers=min(n_jobs, len(tasks)), mp_context=ctx, initializer=_init_worker
-    ) as pool:
-        futures = {pool.submit(_extract_task, t, s, tag, resample_mask): t for t in tasks}
-        for fut in as_completed(futures):
-            task = futures[fut]
-            try:
-                yield fut.result()
-            except BrokenProcessPool:
-                yield {
-                    "index": task.index,
-                    "case_id": task.case_id,
-                    "label": task.label,
-                    "roi_name": task.roi_name,
-                    "status": "error",
-                    "error_type": "WorkerDied",
-                    "message": "the worker process died (out of memory? try fewer n_jobs)",
-                }
+    work = partial(_extract_task, settings=s, tag=tag, resample_mask=resample_mask)
+    for i, rec in pool_map(work, tasks, n_jobs):
+        if isinstance(rec, BrokenProcessPool):
+            task = tasks[i]
+            rec = {
+                "index": task.index,
+                "case_id": task.case_id,
+                "label": task.label,
+                "roi_name": task.roi_name,
+                "status": "error",
+                "error_type": "WorkerDied",
+                "message": "the worker process died (out of memory? try fewer n_jobs)",
+            }
+        yield rec

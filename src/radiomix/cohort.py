@@ -44,7 +44,7 @@ import sys
 import time
 import traceback
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -855,15 +855,18 @@ def _die_with_parent(parent_pid: int, run_pid: int | None = None) -> None:
     threading.Thread(target=watch, name="radiomix-parent-watch", daemon=True).start()
 
 
-def _init_pool_worker(run_pid: int | None = None) -> None:
-    """Pool workers: one SimpleITK thread each (the pool provides the parallelism); a worker
-    ends with the run that started it (see :func:`_die_with_parent`): its parent is the run
-    itself (``spawn``) or the fork server the run started."""
+def _init_pool_worker(run_pid: int | None = None,
+                      setup: Callable[[], None] | None = None) -> None:
+    """Pool workers: one SimpleITK thread each (the pool provides the parallelism), then
+    ``setup``; a worker ends with the run that started it (see :func:`_die_with_parent`):
+    its parent is the run itself (``spawn``) or the fork server the run started."""
     import SimpleITK as sitk
 
     if run_pid is not None:
         _die_with_parent(os.getppid(), run_pid)
     sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(1)
+    if setup is not None:
+        setup()
 
 
 def worker_context(preload: Sequence[str] = ("radiomix.extraction",)) -> Any:
@@ -882,6 +885,45 @@ def worker_context(preload: Sequence[str] = ("radiomix.extraction",)) -> Any:
     ctx = multiprocessing.get_context("forkserver")
     ctx.set_forkserver_preload(list(preload))
     return ctx
+
+
+def pool_map(
+    fn: Callable[[Any], Any],
+    tasks: Sequence[Any],
+    jobs: int,
+    *,
+    preload: Sequence[str] = ("radiomix.extraction",),
+    setup: Callable[[], None] | None = None,
+    order: Sequence[int] | None = None,
+) -> Generator[tuple[int, Any], None, None]:
+    """``fn(task)`` for every task on up to ``jobs`` local worker processes, yielding
+    ``(i, result)`` as each task ends.
+
+    Workers are forked from the fork server of :func:`worker_context` (``preload`` imported
+    once), run ``setup`` (picklable) before their first task and end with this process; the
+    tasks start in ``order`` (default: as listed). A worker that dies (killed, out of
+    memory, a crash in native code) breaks the pool: the task it ran and every task not yet
+    finished then yield ``(i, exc)`` with ``exc`` a
+    :class:`concurrent.futures.process.BrokenProcessPool` instead of a result. An exception
+    raised by ``fn`` itself propagates. (:func:`radiomix.cohort.run_study`'s own loop keeps
+    fewer tasks in flight and retries the ones of a broken pool.)
+    """
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures.process import BrokenProcessPool
+
+    pool = ProcessPoolExecutor(max_workers=max(1, min(jobs, len(tasks))),
+                               mp_context=worker_context(preload),
+                               initializer=_init_pool_worker, initargs=(os.getpid(), setup))
+    try:
+        futures = {pool.submit(fn, tasks[i]): i
+                   for i in (range(len(tasks)) if order is None else order)}
+        for fut in as_completed(futures):
+            try:
+                yield futures[fut], fut.result()
+            except BrokenProcessPool as exc:
+                yield futures[fut], exc
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _run_serial(todo: Sequence[CaseTask]) -> Iterator[dict[str, Any]]:

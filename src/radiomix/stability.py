@@ -48,9 +48,8 @@ import csv
 import json
 import logging
 import os
-from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from contextlib import ExitStack
+from collections.abc import Callable, Generator, Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -376,21 +375,20 @@ def prepare_perturbed_study(
         manifest_rows.extend(entries)
     notify = progress or (lambda event: None)
     notify(PerturbProgress(done=0, total=len(jobs_list), case=""))
-    messages: list[list[str | None]] = []
-    with ExitStack() as stack:
-        if jobs > 1 and len(jobs_list) > 1:
-            from radiomix.cohort import worker_context
+    messages: list[list[str | None]] = [[] for _ in jobs_list]
+    made: Generator[tuple[int, Any], None, None] = (
+        (i, _make_case(job)) for i, job in enumerate(jobs_list))
+    if jobs > 1 and len(jobs_list) > 1:
+        from radiomix.cohort import pool_map
 
-            pool = stack.enter_context(ProcessPoolExecutor(
-                max_workers=min(jobs, len(jobs_list)),
-                mp_context=worker_context(("radiomix.process.perturb",)),
-            ))
-            made = pool.map(_make_case, jobs_list, chunksize=1)
-        else:
-            made = map(_make_case, jobs_list)
-        for job, msgs in zip(jobs_list, made, strict=True):  # in order, as each finishes
-            messages.append(msgs)
-            notify(PerturbProgress(done=len(messages), total=len(jobs_list), case=job.case))
+        made = pool_map(_make_case, jobs_list, jobs, preload=("radiomix.process.perturb",))
+    with closing(made) as finished:
+        for n_done, (i, msgs) in enumerate(finished, 1):
+            if isinstance(msgs, BaseException):  # the pool broke: a worker died
+                raise InputError(f"a worker process died while perturbing {jobs_list[i].case} "
+                                 "(out of memory?); run again with --jobs 1")
+            messages[i] = msgs
+            notify(PerturbProgress(done=n_done, total=len(jobs_list), case=jobs_list[i].case))
     failed: set[tuple[str, str]] = set()
     for job, msgs in zip(jobs_list, messages, strict=True):
         for out_dir, msg in zip(job.out_dirs, msgs, strict=True):

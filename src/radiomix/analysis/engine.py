@@ -29,9 +29,9 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import warnings
 from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -335,14 +335,10 @@ def _score_arm(task: _ArmTask) -> list[_Scored] | InputError:
         return exc
 
 
-def _init_worker(run_pid: int, levels: dict[str, int], filters: list[Any]) -> None:
-    """An analysis worker: one BLAS thread, the parent's log levels and warning filters, and
-    it ends with the run (see :func:`radiomix.cohort._die_with_parent`)."""
+def _worker_setup(levels: dict[str, int], filters: list[Any]) -> None:
+    """An analysis worker: one BLAS thread, the parent's log levels and warning filters."""
     from threadpoolctl import threadpool_limits
 
-    from radiomix.cohort import _die_with_parent
-
-    _die_with_parent(os.getppid(), run_pid)
     threadpool_limits(limits=1)
     for name, level in levels.items():
         logging.getLogger(name).setLevel(level)
@@ -351,8 +347,9 @@ def _init_worker(run_pid: int, levels: dict[str, int], filters: list[Any]) -> No
 
 def _run_tasks(fn: Callable[[Any], Any], tasks: list[Any], jobs: int,
                done: Callable[[int], None], order: list[int] | None = None) -> list[Any]:
-    """``[fn(t) for t in tasks]``, on up to ``jobs`` worker processes, started in ``order``
-    (default: as listed); ``done(i)`` as task ``i`` ends.
+    """``[fn(t) for t in tasks]``, on up to ``jobs`` worker processes
+    (:func:`radiomix.cohort.pool_map`), started in ``order`` (default: as listed);
+    ``done(i)`` as task ``i`` ends.
 
     Every task is computed on one thread from its own seeds, so the results do not depend on
     ``jobs`` or on the order in which the tasks run.
@@ -364,27 +361,22 @@ def _run_tasks(fn: Callable[[Any], Any], tasks: list[Any], jobs: int,
             results[i] = fn(tasks[i])
             done(i)
         return results
-    from concurrent.futures import ProcessPoolExecutor, as_completed
     from concurrent.futures.process import BrokenProcessPool
+    from functools import partial
 
-    from radiomix.cohort import worker_context
+    from radiomix.cohort import pool_map
 
     levels = {n: logging.getLogger(n).level for n in ("radiomix", "radiomix.model")}
-    ctx = worker_context(("radiomix.analysis.engine", "radiomix.model",
-                          "radiomix.evaluate.validate"))
-    pool = ProcessPoolExecutor(max_workers=min(jobs, len(tasks)), mp_context=ctx,
-                               initializer=_init_worker,
-                               initargs=(os.getpid(), levels, list(warnings.filters)))
-    try:
-        futures = {pool.submit(fn, tasks[i]): i for i in order}
-        for fut in as_completed(futures):
-            results[futures[fut]] = fut.result()
-            done(futures[fut])
-    except BrokenProcessPool:
-        raise InputError("an analysis worker process died (out of memory?); run again with "
-                         "fewer jobs (--jobs 1)") from None
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+    setup = partial(_worker_setup, levels, list(warnings.filters))
+    preload = ("radiomix.analysis.engine", "radiomix.model", "radiomix.evaluate.validate")
+    with closing(pool_map(fn, tasks, jobs, order=order, setup=setup,
+                          preload=preload)) as finished:
+        for i, res in finished:
+            if isinstance(res, BrokenProcessPool):
+                raise InputError("an analysis worker process died (out of memory?); run "
+                                 "again with fewer jobs (--jobs 1)")
+            results[i] = res
+            done(i)
     return results
 
 
