@@ -874,8 +874,9 @@ def worker_context(preload: Sequence[str] = ("radiomix.extraction",)) -> Any:
 
     Where available (Linux, macOS) workers are forked from a fork server that imported
     ``preload`` once (the extraction stack: numpy, SimpleITK, numba, the feature kernels;
-    torch when deep features are computed), so a worker starts in milliseconds instead of
-    importing everything again; the server is single-threaded, so forking it is safe.
+    torch and MONAI when deep features are computed), so a worker starts in milliseconds
+    instead of importing everything again; the server is single-threaded, so forking it is
+    safe.
     Elsewhere (Windows) workers are spawned.
     """
     import multiprocessing
@@ -947,7 +948,10 @@ def _run_pool(
 
     fn = fn or run_case
     deep = any(t.deep is not None for t in todo)
-    ctx = worker_context(("radiomix.extraction", *(("torch", "radiomix.deep") if deep else ())))
+    # with deep features also MONAI's networks: importing MONAI loads all its subpackages
+    # (about 4 s), paid once by the server instead of once per worker
+    ctx = worker_context(("radiomix.extraction",
+                          *(("torch", "radiomix.deep", "radiomix.deep.networks") if deep else ())))
 
     def new_pool() -> ProcessPoolExecutor:
         return ProcessPoolExecutor(
