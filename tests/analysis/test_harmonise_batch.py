@@ -47,6 +47,9 @@ def test_combat_by_a_batch_column_that_varies_within_the_training_centre(tmp_pat
     table = build_table(feats, spec, clinical=clin)
     doc = run_analysis(spec, table, tmp_path / "o", save_models=True)
     o = doc["outcomes"][0]
+    # the batch column is named as what it is, not listed among the unused columns
+    assert doc["roles"]["harmonise_batch"] == ["scanner"]
+    assert "scanner" not in doc["roles"]["unused"]
     assert "ComBat by scanner" in o["arms"]["combat"]["description"]
     assert o["arms"]["combat"]["columns"][-1] == "__batch__.scanner"
     for v in o["validation"]:

@@ -470,8 +470,11 @@ def build_table(
             raise InputError(f"covariate {sources[c]!r} takes a single value ({c}); it carries "
                              "no information: remove it from the covariates")
     declared = {c.name for c in roles.covariates}
+    # read by an arm's ComBat step as its batch, never by a model
+    batch = sorted({a.harmonise_batch for a in spec.arms if a.harmonise and a.harmonise_batch
+                    and a.harmonise_batch in raw.columns})
     unused = [str(c) for c in raw.columns if str(c) not in reserved and str(c) not in declared
-              and str(c) not in parts and str(c) != roles.lesion]
+              and str(c) not in parts and str(c) != roles.lesion and str(c) not in batch]
     centre = _text(raw[roles.centre]).fillna("(missing)").to_numpy(dtype=str) \
         if roles.centre else None
     role_doc = {
@@ -481,6 +484,7 @@ def build_table(
         # levels in coding order (declared, else as found; categorical: reference first)
         "covariates": [{"name": c.name, "kind": c.kind, "levels": levels_used.get(c.name)}
                        for c in roles.covariates],
+        "harmonise_batch": batch,
         "unused": unused,
     }
     miss = {c: int(n) for c, n in X.isna().sum().items() if n}
