@@ -545,7 +545,9 @@ def _fft_pair_sums(
     img = image[sl]
     shape = msk.shape
     size = tuple(_even_fast_len(2 * s - 1) for s in shape)
-    w_octant = _kernel_spectrum(shape, size, spacing)
+    # the kernel spectrum in the frequency-leading layout of the blocks,
+    # (L2/2+1, L0/2+1, L1/2+1); the octant itself is not kept (one G-sized array less)
+    w_lead = np.ascontiguousarray(np.moveaxis(_kernel_spectrum(shape, size, spacing), 2, 0))
     vals = img[msk]
     y = vals - vals.mean()
     n_half = size[2] // 2 + 1
@@ -573,7 +575,6 @@ def _fft_pair_sums(
     step = max(1, min(n_half, block_bytes // per_bin))
     s_mm = s_yy = s_ym = 0.0
     buffer = np.empty((step, 3, size[0], size[1]), dtype=np.complex128)
-    w_lead = np.ascontiguousarray(np.moveaxis(w_octant, 2, 0))  # (L2/2+1, L0/2+1, L1/2+1)
     for k2 in range(0, n_half, step):
         width = min(step, n_half - k2)
         # a C-contiguous block in every pass: one compiled signature of the sum kernel
