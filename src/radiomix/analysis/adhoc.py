@@ -158,7 +158,7 @@ def adhoc_spec(
                          radiomic=rad, deep=dp, selector=tuple(selector), model=model,
                          deep_pca=deep_pca, tune=tune, budget=budget))
     imaging = "coxnet" if survival else model
-    search = {"budget": budget} if imaging == "auto" else {}
+    search: dict[str, Any] = {"budget": budget} if imaging == "auto" else {}
     has = {"radiomic": bool(radiomic), "deep": bool(deep),
            "clinical": bool(covariates)}
     for a in wanted:

@@ -1,5 +1,8 @@
 """IBSI feature families. Importing this package registers every family by name."""
 
+import sys
+from types import ModuleType
+
 from radiomix.features import (  # noqa: F401  (imported to register the families)
     glcm,
     gldzm,
@@ -19,7 +22,7 @@ from radiomix.features.registry import FeatureSpec, all_features, get_feature
 __all__ = ["Aggregation", "FeatureSpec", "all_features", "get_feature"]
 
 
-class _RegistryModule(__import__("types").ModuleType):
+class _RegistryModule(ModuleType):
     """This package, callable: ``radiomix.features()`` is the registry as a DataFrame
     (:func:`radiomix.api.features`); the package and that function share the name."""
 
@@ -29,4 +32,4 @@ class _RegistryModule(__import__("types").ModuleType):
         return features()
 
 
-__import__("sys").modules[__name__].__class__ = _RegistryModule
+sys.modules[__name__].__class__ = _RegistryModule

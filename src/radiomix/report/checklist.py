@@ -52,8 +52,9 @@ def _facts(doc: Mapping[str, Any]) -> dict[str, Any]:
     outcomes = doc.get("outcomes") or []
     arms = _arms(doc)
     schemes = _schemes(doc)
+    no_arm: dict[str, Any] = {}
     has_cal = any((v.get("curves") or {}).get("calibration")
-                  or "calibration_slope" in next(iter((v.get("arms") or {}).values()), {})
+                  or "calibration_slope" in next(iter((v.get("arms") or {}).values()), no_arm)
                   .get("metrics", {})
                   for o in outcomes for v in o.get("validation") or [])
     return {

@@ -82,7 +82,7 @@ def _styled(func: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         import matplotlib
 
-        with matplotlib.rc_context(FONT_RC):
+        with matplotlib.rc_context(FONT_RC):  # type: ignore[arg-type]  # keys are rcParams
             return func(*args, **kwargs)
 
     return wrapper  # type: ignore[return-value]
@@ -639,7 +639,7 @@ def qc_thumbnail(
     aspect = float(spacing[1]) / float(spacing[2])
     height = min(max(size_in * aspect * sl.shape[0] / max(sl.shape[1], 1), 1.0), 3 * size_in)
     title_in = 0.3 if title else 0.0
-    with matplotlib.rc_context(FONT_RC):
+    with matplotlib.rc_context(FONT_RC):  # type: ignore[arg-type]  # keys are rcParams
         from matplotlib.figure import Figure
 
         fig = Figure(figsize=(size_in, height + title_in), dpi=DPI)
