@@ -192,6 +192,12 @@ def test_stability_table_provenance(stability_run):
     assert prov["perturbations"] == ["original", "volume:-1", "volume:+1"]
     assert prov["seed"] == 0
     assert prov["perturbation_errors"] == []
+    # the settings that define the features, per tag of the source study (an analysis
+    # compares them with its feature table's)
+    from radiomix.settings.study import load_study
+
+    source = load_study(out.parent / "study" / "study.yaml")
+    assert prov["tag_settings_hash"] == source.tag_hashes()
 
 
 def test_two_workers_give_the_serial_table(stability_run, tmp_path):

@@ -617,8 +617,10 @@ def run_stability(
     >>> stable_counts(res.table)  # doctest: +SKIP
     """
     from radiomix.cohort import run_study
+    from radiomix.settings.study import Study, load_study
     from radiomix.table import read_table, write_table
 
+    source = study if isinstance(study, Study) else load_study(study)
     study_path, errors = prepare_perturbed_study(
         study,
         out_dir,
@@ -645,6 +647,10 @@ def run_stability(
         "tags": list(tags) if tags else None,
         "perturb_format": PERTURB_FORMAT,
         "derived_study": str(study_path),
+        # the extraction settings that define the features, per tag of the source study: an
+        # analysis refuses this table for features extracted with other settings
+        "tag_settings_hash": {t: h for t, h in source.tag_hashes().items()
+                              if not tags or t in tags},
         "extraction_provenance": "extract/features.parquet",
         "n_lesions": int(stability["n_lesions"].max()) if len(stability) else 0,
         "perturbation_errors": errors,

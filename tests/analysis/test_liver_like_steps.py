@@ -70,6 +70,17 @@ def test_the_stability_table_assesses_the_ct_tags(example):
         assert stab.loc[stab.tag == tag, "ci_low"].ge(0.75).any(), tag
 
 
+def test_the_stability_table_was_computed_with_the_study_settings():
+    """The committed table must be rerun after a change of the CT settings: the analysis
+    refuses a table whose recorded settings differ from the features'."""
+    from radiomix.settings.study import load_study
+    from radiomix.table import read_provenance
+
+    recorded = read_provenance(EXAMPLE / "stability.parquet")["tag_settings_hash"]
+    hashes = load_study(EXAMPLE / "study.yaml").tag_hashes()
+    assert recorded == {t: hashes[t] for t in ("ct", "ct_ring")}
+
+
 def test_the_pet_grid_batches_all_occur_in_training(example):
     _, spec, manifest, _, _ = example
     test = manifest["centre"].isin(spec.validation.test_centres)

@@ -14,6 +14,7 @@ that predicts the training prevalence: the Brier-score reference, AUC 0.5 by con
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
@@ -27,6 +28,8 @@ from sklearn.pipeline import Pipeline
 from radiomix.analysis.data import BATCH_COLUMN, AnalysisTable
 from radiomix.analysis.spec import AnalysisSettings, Arm, Outcome
 from radiomix.errors import SettingsError
+
+log = logging.getLogger(__name__)
 
 MODEL_TEXT: dict[str, str] = {
     "logistic": "logistic regression (L2, C tuned)",
@@ -189,6 +192,49 @@ def stability_path(arm: Arm, base_dir: Path | None) -> Path:
         raise SettingsError(f"arm {arm.name}: stability table {path} not found; write it "
                             "with radiomix stability STUDY.yaml --out DIR")
     return path
+
+
+def check_stability_settings(arm: Arm, path: Path, features: dict[str, Any]) -> None:
+    """Refuse an arm's stability table computed with other extraction settings than the
+    features (compared per tag: ``radiomix stability`` records the settings hash of each
+    tag, the cohort table each case's).
+
+    Parameters
+    ----------
+    arm : Arm
+    path : Path
+        The arm's stability table.
+    features : dict
+        Provenance of the feature table (:func:`radiomix.table.read_provenance`); a table
+        without per-case provenance (not written by ``radiomix run``) is not checked.
+
+    Raises
+    ------
+    SettingsError
+        A tag's settings differ; the message names the tag and the commands that recompute
+        either table.
+    """
+    from radiomix.table import read_provenance
+
+    cases = {(c.get("tag"), c.get("settings_hash")) for c in features.get("cases") or []
+             if c.get("status") == "ok" and c.get("settings_hash")}
+    if not cases:
+        return
+    recorded = read_provenance(path).get("tag_settings_hash")
+    if not recorded:
+        log.warning("arm %s: %s does not record the extraction settings it was computed "
+                    "with (written by an older radiomix); rerun radiomix stability to have "
+                    "them checked", arm.name, path.name)
+        return
+    for tag, want in sorted(recorded.items()):
+        found = sorted({h for t, h in cases if t == tag})
+        if found and found != [want]:
+            raise SettingsError(
+                f"arm {arm.name}: stability table {path.name} was computed with other "
+                f"extraction settings for tag {tag} than the features (settings hash {want} "
+                f"against {', '.join(found)}); recompute the one that is out of date "
+                "(radiomix stability STUDY.yaml --out DIR for the table, radiomix run for "
+                "the features)")
 
 
 def _prefix(arm: Arm, base_dir: Path | None) -> list[tuple[str, Any]]:

@@ -18,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-from radiomix.analysis.arms import stability_path
+from radiomix.analysis.arms import check_stability_settings, stability_path
 from radiomix.analysis.data import build_table, read_any
 from radiomix.analysis.engine import AnalysisProgress, run_analysis
 from radiomix.errors import InputError, SettingsError
@@ -151,6 +151,9 @@ def analyse_study(
             prov = read_provenance(features_path)
         except (InputError, OSError, ValueError):
             prov = {}
+    for arm in spec.arms:
+        if arm.stability:
+            check_stability_settings(arm, stability_path(arm, study.path.parent), prov)
     errors = pd.read_parquet(errors_path) if errors_path and errors_path.is_file() else None
     clinical = None
     clinical_path = None

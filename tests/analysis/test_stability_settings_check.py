@@ -1,0 +1,57 @@
+"""An arm's stability table is refused when it was computed with other extraction settings
+than the features it filters (per tag, from the two tables' provenance)."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from radiomix.analysis.arms import check_stability_settings
+from radiomix.analysis.spec import Arm
+from radiomix.errors import SettingsError
+from radiomix.table import write_table
+
+ARM = Arm(name="stable_ct", blocks=("radiomic",), model="radscore",
+          stability="stability.parquet")
+ROW = {"feature": "ct.original.stat.mean", "icc": 0.9, "ci_low": 0.8, "ci_high": 0.95}
+
+
+def _stability(tmp_path, hashes):
+    path = tmp_path / "stability.parquet"
+    prov = {"icc_form": "ICC(1,1)"}
+    if hashes is not None:
+        prov["tag_settings_hash"] = hashes
+    write_table([ROW], path, provenance=prov)
+    return path
+
+
+def _features(**by_tag):
+    cases = [{"tag": t, "settings_hash": h, "status": "ok", "patient_id": f"P{i}"}
+             for t, h in by_tag.items() for i in range(3)]
+    cases.append({"tag": "ct", "settings_hash": None, "status": "error"})
+    return {"cases": cases}
+
+
+def test_same_settings_pass(tmp_path):
+    path = _stability(tmp_path, {"ct": "aaaa", "ct_ring": "bbbb"})
+    check_stability_settings(ARM, path, _features(ct="aaaa", ct_ring="bbbb", pet="cccc"))
+
+
+def test_other_settings_for_a_tag_are_refused_by_name(tmp_path):
+    path = _stability(tmp_path, {"ct": "aaaa", "ct_ring": "bbbb"})
+    with pytest.raises(SettingsError, match=r"stable_ct.*tag ct_ring.*bbbb against dddd.*"
+                                            r"radiomix stability"):
+        check_stability_settings(ARM, path, _features(ct="aaaa", ct_ring="dddd"))
+
+
+def test_an_older_table_is_used_with_a_warning(tmp_path, caplog):
+    path = _stability(tmp_path, None)
+    with caplog.at_level(logging.WARNING, logger="radiomix.analysis.arms"):
+        check_stability_settings(ARM, path, _features(ct="aaaa"))
+    assert "does not record the extraction settings" in caplog.text
+
+
+def test_a_table_without_case_provenance_is_not_checked(tmp_path):
+    path = _stability(tmp_path, {"ct": "aaaa"})
+    check_stability_settings(ARM, path, {})  # e.g. a hand-made feature table
