@@ -622,7 +622,7 @@ def run_stability(
 
     source = study if isinstance(study, Study) else load_study(study)
     study_path, errors = prepare_perturbed_study(
-        study,
+        source,
         out_dir,
         perturbations=perturbations,
         tags=tags,

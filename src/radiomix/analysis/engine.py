@@ -32,7 +32,7 @@ import logging
 import warnings
 from collections.abc import Callable
 from contextlib import closing
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -301,18 +301,17 @@ def _cost(task: _ArmTask) -> float:
     return weight * (0.05 if task.final else 1.0)
 
 
-def _outcome_rows(table: AnalysisTable,
-                  target: Target) -> tuple[pd.DataFrame, np.ndarray, np.ndarray | None]:
-    """Features, patient ids and centres of the rows an outcome analyses."""
-    X = table.X.loc[target.keep].reset_index(drop=True)
+def _outcome_rows(table: AnalysisTable, target: Target) -> tuple[np.ndarray, np.ndarray | None]:
+    """Patient ids and centres of the rows an outcome analyses."""
     g = table.groups[target.keep]
     centre = table.centre[target.keep] if table.centre is not None else None
-    return X, g, centre
+    return g, centre
 
 
 def _arm_tasks(table: AnalysisTable, target: Target, arms: list[BuiltArm],
                v: Validation) -> list[_ArmTask]:
-    X, g, centre = _outcome_rows(table, target)
+    X = table.X.loc[target.keep].reset_index(drop=True)
+    g, centre = _outcome_rows(table, target)
     o = target.outcome
     ys = ((np.asarray(target.y),) if o.kind == "binary"
           else (np.asarray(target.time_years), np.asarray(target.event)))
@@ -384,7 +383,7 @@ def _evaluate_binary(table: AnalysisTable, target: Target, arms: list[BuiltArm],
                      spec: AnalysisSettings,
                      arm_results: dict[str, list[_Scored] | InputError]) -> dict[str, Any]:
     v = spec.validation
-    _, g, centre = _outcome_rows(table, target)
+    g, centre = _outcome_rows(table, target)
     y = np.asarray(target.y)
     by_scheme: dict[str, dict[str, _Scored]] = {s: {} for s in _scheme_names(v)}
     failed: dict[str, str] = {}
@@ -551,7 +550,7 @@ def _evaluate_survival(table: AnalysisTable, target: Target, arms: list[BuiltArm
                        arm_results: dict[str, list[_Scored] | InputError]) -> dict[str, Any]:
     v = spec.validation
     o = target.outcome
-    _, g, _ = _outcome_rows(table, target)
+    g, _ = _outcome_rows(table, target)
     e = np.asarray(target.event)
     horizons = list(o.horizons_years)
     validations: dict[str, dict[str, Any]] = {}
@@ -831,12 +830,6 @@ def run_analysis(
     n_arms = sum(len(a) for a in plan.values())
     total = n_arms * (2 if save_models else 1)
     state = {"done": 0}
-
-    def report(msg: str) -> None:
-        state["done"] += 1
-        if progress is not None:
-            progress(AnalysisProgress(msg, state["done"], total))
-
     if progress is not None:
         progress(AnalysisProgress("evaluating the arms", 0, total))
     outcome_docs: list[dict[str, Any]] = []
@@ -846,12 +839,15 @@ def run_analysis(
 
     tasks = [t for o in spec.outcomes
              for t in _arm_tasks(table, table.targets[o.name], plan[o.name], spec.validation)]
-    finals = _final_tasks(plan, table, spec) if save_models else []
+    finals = _final_tasks(tasks) if save_models else []
     every = tasks + finals
 
     def done(i: int) -> None:
-        t = every[i]
-        report(f"{'final model' if t.final else t.outcome}: {t.arm.label}")
+        state["done"] += 1
+        if progress is not None:
+            t = every[i]
+            progress(AnalysisProgress(f"{'final model' if t.final else t.outcome}: "
+                                      f"{t.arm.label}", state["done"], total))
 
     with threadpool_limits(limits=1):
         results = _run_tasks(_run_task, every, jobs, done, order=sorted(
@@ -1340,23 +1336,19 @@ def _fit_final(task: _ArmTask) -> Any:
         return exc
 
 
-def _final_tasks(plan: dict[str, list[BuiltArm]], table: AnalysisTable,
-                 spec: AnalysisSettings) -> list[_ArmTask]:
-    """Every arm refitted on the training patients: all analysed patients, or those outside
-    the test centres when a scheme holds centres out."""
-    v = spec.validation
-    tasks: list[_ArmTask] = []
-    for name, arms in plan.items():
-        target = table.targets[name]
-        train = np.ones(int(np.count_nonzero(target.keep)), dtype=bool)
-        if table.centre is not None and v.test_centres and any(
+def _final_tasks(tasks: list[_ArmTask]) -> list[_ArmTask]:
+    """Every validated arm again, to refit on its training patients: all analysed patients,
+    or those outside the test centres when a scheme holds centres out."""
+    out = []
+    for t in tasks:
+        v = t.v
+        train = np.ones(len(t.g), dtype=bool)
+        if t.centre is not None and v.test_centres and any(
                 s in ("external", "training_internal_external") for s in v.schemes):
-            train = ~np.isin(table.centre[target.keep], list(v.test_centres))
-        for t in _arm_tasks(table, target, arms, v):
-            tasks.append(_ArmTask(t.outcome, t.arm, t.X.loc[train].reset_index(drop=True),
-                                  t.g[train], None, tuple(a[train] for a in t.target),
-                                  t.horizons, v, final=True))
-    return tasks
+            train = ~np.isin(t.centre, list(v.test_centres))
+        out.append(replace(t, X=t.X.loc[train].reset_index(drop=True), g=t.g[train],
+                           centre=None, target=tuple(a[train] for a in t.target), final=True))
+    return out
 
 
 def _save_models(tasks: list[_ArmTask], fitted: list[Any], v: Validation,

@@ -44,6 +44,7 @@ def validate_data(estimator: Any, X: Any = "no_validation", y: Any = "no_validat
 
 def _numeric_frame(X: Any) -> bool:
     """A pandas DataFrame whose every column has a numpy integer or float dtype."""
-    if type(X).__name__ != "DataFrame" or not hasattr(X, "dtypes"):
-        return False
-    return all(isinstance(dt, np.dtype) and dt.kind in "iuf" for dt in set(X.dtypes))
+    import pandas as pd
+
+    return isinstance(X, pd.DataFrame) and all(
+        isinstance(dt, np.dtype) and dt.kind in "iuf" for dt in set(X.dtypes))
