@@ -9,7 +9,7 @@ import pytest
 
 from radiomix.analysis.arms import check_stability_settings
 from radiomix.analysis.spec import Arm
-from radiomix.errors import SettingsError
+from radiomix.errors import InputError, SettingsError
 from radiomix.table import write_table
 
 ARM = Arm(name="stable_ct", blocks=("radiomic",), model="radscore",
@@ -55,3 +55,18 @@ def test_an_older_table_is_used_with_a_warning(tmp_path, caplog):
 def test_a_table_without_case_provenance_is_not_checked(tmp_path):
     path = _stability(tmp_path, {"ct": "aaaa"})
     check_stability_settings(ARM, path, {})  # e.g. a hand-made feature table
+
+
+def test_an_unreadable_table_is_one_clear_error(tmp_path):
+    path = tmp_path / "stability.parquet"
+    path.write_text("not a parquet file")
+    with pytest.raises(InputError, match="stability table .* cannot be read"):
+        check_stability_settings(ARM, path, _features(ct="aaaa"))
+
+
+def test_a_table_without_provenance_is_used_with_a_warning(tmp_path, caplog):
+    path = tmp_path / "stability.csv"  # a hand-made CSV: no provenance beside it
+    path.write_text("feature,ci_low\nct.original.stat.mean,0.8\n")
+    with caplog.at_level(logging.WARNING, logger="radiomix.analysis.arms"):
+        check_stability_settings(ARM, path, _features(ct="aaaa"))
+    assert "does not record the extraction settings" in caplog.text

@@ -213,14 +213,21 @@ def check_stability_settings(arm: Arm, path: Path, features: dict[str, Any]) -> 
     SettingsError
         A tag's settings differ; the message names the tag and the commands that recompute
         either table.
+    InputError
+        The table cannot be read or lacks its columns.
     """
+    from radiomix.model.stability_filter import read_stability_table
     from radiomix.table import read_provenance
 
+    read_stability_table(path)  # a usable table, or its one-line error, before any arm runs
     cases = {(c.get("tag"), c.get("settings_hash")) for c in features.get("cases") or []
              if c.get("status") == "ok" and c.get("settings_hash")}
     if not cases:
         return
-    recorded = read_provenance(path).get("tag_settings_hash")
+    try:
+        recorded = read_provenance(path).get("tag_settings_hash")
+    except (OSError, ValueError, KeyError):  # no provenance (a CSV, a table made by hand)
+        recorded = None
     if not recorded:
         log.warning("arm %s: %s does not record the extraction settings it was computed "
                     "with (written by an older radiomix); rerun radiomix stability to have "
