@@ -60,7 +60,7 @@ def test_a_table_without_case_provenance_is_not_checked(tmp_path):
 def test_an_unreadable_table_is_one_clear_error(tmp_path):
     path = tmp_path / "stability.parquet"
     path.write_text("not a parquet file")
-    with pytest.raises(InputError, match="stability table .* cannot be read"):
+    with pytest.raises(InputError, match=r"stability table .* cannot be read"):
         check_stability_settings(ARM, path, _features(ct="aaaa"))
 
 
