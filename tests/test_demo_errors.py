@@ -42,7 +42,7 @@ def test_run_demo_refuses_bad_jobs(tmp_path: Path, jobs) -> None:
 
 
 def test_run_demo_without_cohort_names_the_missing_images(tmp_path: Path) -> None:
-    with pytest.raises(InputError, match="data folder .* does not exist"):
+    with pytest.raises(InputError, match=r"data folder .* does not exist"):
         run_demo(tmp_path / "out", data_dir=tmp_path, quick=True)
 
 

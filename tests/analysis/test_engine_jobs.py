@@ -80,7 +80,8 @@ def test_two_workers_give_the_document_of_one(tmp_path):
     m2 = joblib.load(tmp_path / "2" / "model.joblib")["models"]
     table = build_table(feats, spec, clinical=clin)
     X = table.X
-    assert m1["y"].keys() == m2["y"].keys() and "nomo" in m1["y"]
+    assert m1["y"].keys() == m2["y"].keys()
+    assert "nomo" in m1["y"]
     for key, fitted in m1["y"].items():
         cols = fitted["columns"]
         np.testing.assert_allclose(fitted["model"].predict_proba(X[cols]),

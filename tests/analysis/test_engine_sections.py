@@ -4,8 +4,8 @@ QC thumbnails, per-arm confounding checks."""
 from __future__ import annotations
 
 import joblib
-import pytest
 import numpy as np
+import pytest
 from _synthetic import cohort
 
 from radiomix.analysis.data import build_table

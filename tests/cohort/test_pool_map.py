@@ -49,7 +49,7 @@ def test_a_dead_worker_breaks_the_pool_and_says_so_per_task():
 
 
 def test_the_engine_turns_a_dead_worker_into_one_clear_error():
-    with pytest.raises(InputError, match="worker process died.*--jobs 1"):
+    with pytest.raises(InputError, match=r"worker process died.*--jobs 1"):
         _run_tasks(_die_on_three, [1, 3, 2], 2, done=lambda i: None)
     seen: list[int] = []
     assert _run_tasks(_die_on_three, [5, 4], 2, done=seen.append) == [5, 4]

@@ -40,7 +40,8 @@ def test_cache_dir_follows_torch_home(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize(
     "env",
-    [{}, {"TORCH_HOME": "th"}, {"XDG_CACHE_HOME": "xdg"}, {"TORCH_HOME": "th", "XDG_CACHE_HOME": "x"}],
+    [{}, {"TORCH_HOME": "th"}, {"XDG_CACHE_HOME": "xdg"},
+     {"TORCH_HOME": "th", "XDG_CACHE_HOME": "x"}],
 )
 def test_cache_dir_without_torch_is_torch_hubs(tmp_path, env):
     """Parsing a study finds the cache folder without importing torch; torch's own

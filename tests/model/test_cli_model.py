@@ -9,6 +9,7 @@ import sys
 import joblib
 import numpy as np
 import pandas as pd
+import pytest
 import typer
 from typer.testing import CliRunner
 
@@ -202,9 +203,6 @@ def test_study_arm_budget_is_checked():
     assert Arm(name="a", blocks=("radiomic",), model="auto", budget=5).budget == 5
     for bad in ({"model": "logistic", "budget": 5}, {"model": "auto", "budget": 0},
                 {"model": "auto", "budget": True}):
-        try:
+        with pytest.raises(SettingsError,
+                           match=r"budget must be an integer >= 1, with model: auto"):
             Arm(name="a", blocks=("radiomic",), **bad)
-        except SettingsError as exc:
-            assert "budget must be an integer >= 1, with model: auto" in str(exc)
-        else:
-            raise AssertionError(f"accepted {bad}")

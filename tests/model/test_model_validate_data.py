@@ -46,7 +46,8 @@ def test_numeric_frames_match_sklearn(n: int, p: int, seed: int, ints: bool, wit
     kw = {"dtype": np.float64, "ensure_all_finite": "allow-nan"}
     (ours, got), (ref, want) = _both(frame, y, **kw)
     got_x, want_x = (got[0], want[0]) if with_y else (got, want)
-    assert got_x.dtype == want_x.dtype and got_x.shape == want_x.shape
+    assert got_x.dtype == want_x.dtype
+    assert got_x.shape == want_x.shape
     np.testing.assert_array_equal(got_x, want_x)
     if with_y:
         np.testing.assert_array_equal(got[1], want[1])
@@ -69,15 +70,15 @@ def test_predict_time_checks_match_sklearn() -> None:
     validate_data(ours, fit)
     sk_validate_data(ref, fit)
     swapped = fit[["x2", "x1"]]
-    with pytest.raises(ValueError) as a:
+    with pytest.raises(ValueError) as a:  # noqa: PT011  # message compared below
         validate_data(ours, swapped, reset=False)
-    with pytest.raises(ValueError) as b:
+    with pytest.raises(ValueError) as b:  # noqa: PT011  # message compared below
         sk_validate_data(ref, swapped, reset=False)
     assert str(a.value) == str(b.value)
     narrower = fit[["x1"]].rename(columns={"x1": "x1"})
-    with pytest.raises(ValueError) as a:
+    with pytest.raises(ValueError) as a:  # noqa: PT011  # message compared below
         validate_data(ours, narrower, reset=False)
-    with pytest.raises(ValueError) as b:
+    with pytest.raises(ValueError) as b:  # noqa: PT011  # message compared below
         sk_validate_data(ref, narrower, reset=False)
     assert str(a.value) == str(b.value)
     with warnings.catch_warnings(record=True) as w_ours:
@@ -92,9 +93,9 @@ def test_predict_time_checks_match_sklearn() -> None:
 
 def test_other_frames_go_to_sklearn_unchanged() -> None:
     text = pd.DataFrame({"a": ["1.5", "x"], "b": [1.0, 2.0]})
-    with pytest.raises(ValueError) as a:
+    with pytest.raises(ValueError) as a:  # noqa: PT011  # message compared below
         validate_data(_Probe(), text, dtype=np.float64)
-    with pytest.raises(ValueError) as b:
+    with pytest.raises(ValueError) as b:  # noqa: PT011  # message compared below
         sk_validate_data(_Probe(), text, dtype=np.float64)
     assert str(a.value) == str(b.value)
     nullable = pd.DataFrame({"a": pd.array([1.0, None], dtype="Float64"), "b": [1.0, 2.0]})
