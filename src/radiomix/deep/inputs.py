@@ -45,12 +45,12 @@ passed as they are. 3D inputs have one channel and no ImageNet step.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
-from scipy import ndimage
 
 from radiomix.errors import EmptyRoiError, InputError, InvalidIntensityError, SettingsError
 from radiomix.types import BoolArray, FloatArray, Spacing
@@ -265,6 +265,23 @@ def sample_lesion(
     clip, a, b = _mapper(image, geo, intensity)
     centre = np.asarray(geo.centre)
     slice_indices: list[int] | None = None
+    stats = stats_region(image, geo)
+    if not np.isfinite(stats).all():
+        raise InvalidIntensityError(_NOT_FINITE)
+    low = float(_apply(np.array([float(np.min(stats))]), clip, a, b)[0])
+
+    def intensities(block: FloatArray) -> FloatArray:
+        if not np.isfinite(block).all():
+            raise InvalidIntensityError(_NOT_FINITE)
+        return _apply(block, clip, a, b)
+
+    def sample(positions: list[FloatArray]) -> npt.NDArray[np.float64]:
+        out = _sample_grid(image, positions, intensities, low)
+        if mask_background:
+            inside = _sample_grid(mask, positions, lambda m: m, 0.0)
+            out[inside < 0.5] = low
+        return out
+
     if mode in ("slices", "max_slice"):
         side = max(geo.extent_mm[1], geo.extent_mm[2]) + 2.0 * margin_mm
         if mode == "slices":
@@ -274,50 +291,66 @@ def sample_lesion(
         slice_indices = zs
         ys = _axis_positions(centre[1], side, sp[1], size)
         xs = _axis_positions(centre[2], side, sp[2], size)
-        zz = np.broadcast_to(np.asarray(zs, dtype=np.float64)[:, None, None], (len(zs), size, size))
-        yy = np.broadcast_to(ys[None, :, None], zz.shape)
-        xx = np.broadcast_to(xs[None, None, :], zz.shape)
-        coords = np.stack([zz, yy, xx])
-    elif mode == "2.5d":
-        side = max(geo.extent_mm) + 2.0 * margin_mm
-        normal = [(lo + hi) // 2 for lo, hi in zip(geo.lo, geo.hi, strict=True)]
-        pos = [_axis_positions(centre[ax], side, sp[ax], size) for ax in range(3)]
-        planes = []
-        for ax in range(3):  # plane normal to axis ax; remaining axes in (z, y, x) order
-            rows, cols = [d for d in range(3) if d != ax]
-            grid = np.empty((3, size, size))
-            grid[ax] = normal[ax]
-            grid[rows] = pos[rows][:, None]
-            grid[cols] = pos[cols][None, :]
-            planes.append(grid)
-        coords = np.stack(planes, axis=1)  # (3 axes, 3 planes, size, size)
-    else:
-        side = max(geo.extent_mm) + 2.0 * margin_mm
-        pos = [_axis_positions(centre[ax], side, sp[ax], size) for ax in range(3)]
-        coords = np.stack(np.meshgrid(*pos, indexing="ij"))
-    # intensity-map only the sub-volume the samples can touch
-    flat = coords.reshape(3, -1)
-    shape_arr = np.asarray(image.shape)
-    box_lo = np.clip(np.floor(flat.min(axis=1)).astype(int) - 1, 0, shape_arr)
-    box_hi = np.clip(np.ceil(flat.max(axis=1)).astype(int) + 2, 0, shape_arr)
-    box = tuple(slice(int(lo), int(hi)) for lo, hi in zip(box_lo, box_hi, strict=True))
-    sub = np.asarray(image[box], dtype=np.float64)
-    if not (np.isfinite(sub).all() and np.isfinite(stats_region(image, geo)).all()):
-        raise InvalidIntensityError(
-            "the image holds NaN or infinite values around the ROI; deep features need "
-            "finite intensities"
-        )
-    low = float(_apply(np.array([float(np.min(stats_region(image, geo)))]), clip, a, b)[0])
-    mapped = _apply(sub, clip, a, b)
-    local = flat - np.asarray(box_lo, dtype=np.float64)[:, None]
-    out = ndimage.map_coordinates(mapped, local, order=1, mode="constant", cval=low)
-    if mask_background:
-        m = ndimage.map_coordinates(
-            mask[box].astype(np.float64), local, order=1, mode="constant", cval=0.0
-        )
-        out[m < 0.5] = low
-    shape = coords.shape[1:]
-    return out.reshape(shape), slice_indices
+        return sample([np.asarray(zs, dtype=np.float64), ys, xs]), slice_indices
+    side = max(geo.extent_mm) + 2.0 * margin_mm
+    pos = [_axis_positions(centre[ax], side, sp[ax], size) for ax in range(3)]
+    if mode == "3d":
+        return sample(pos), None
+    # 2.5d: the plane normal to axis ax through the box's middle voxel, its remaining axes
+    # in (z, y, x) order as rows and columns
+    planes = []
+    for ax in range(3):
+        normal = float((geo.lo[ax] + geo.hi[ax]) // 2)
+        plane_pos = [np.array([normal]) if d == ax else pos[d] for d in range(3)]
+        planes.append(sample(plane_pos).reshape(size, size))
+    return np.stack(planes), None
+
+
+_NOT_FINITE = (
+    "the image holds NaN or infinite values around the ROI; deep features need finite intensities"
+)
+
+
+def _sample_grid(
+    volume: npt.NDArray[Any],
+    positions: list[FloatArray],
+    prepare: Callable[[FloatArray], FloatArray],
+    cval: float,
+) -> npt.NDArray[np.float64]:
+    """Linear interpolation of ``prepare(volume)`` on the outer grid of three position lists.
+
+    ``out[i, j, k]`` interpolates at voxel-index position ``(p0[i], p1[j], p2[k])`` with the
+    semantics of ``scipy.ndimage.map_coordinates(order=1, mode="constant")``: a position
+    outside ``[0, n - 1]`` along any axis takes ``cval``; inside, the two neighbours
+    ``floor(p)`` and ``floor(p) + 1`` weigh ``1 - t`` and ``t`` (``t = p - floor(p)``).
+    The grid is separable, so the interpolation runs one axis at a time (two gathers and a
+    weighted sum per axis) instead of eight corners per point; ``prepare`` (the intensity
+    mapping) sees only the block of voxels the positions touch, as float64.
+    """
+    shape = tuple(len(p) for p in positions)
+    axes = []
+    for p, n in zip(positions, volume.shape, strict=True):
+        valid = (p >= 0.0) & (p <= n - 1)
+        if not valid.any():
+            return np.full(shape, cval)
+        q = np.where(valid, p, 0.0)
+        i0 = np.floor(q).astype(np.intp)
+        i1 = np.minimum(i0 + 1, n - 1)
+        lo, hi = int(i0[valid].min()), int(i1[valid].max()) + 1
+        axes.append((i0 - lo, i1 - lo, q - i0, valid, lo, hi))
+    block = prepare(
+        np.asarray(volume[tuple(slice(lo, hi) for *_, lo, hi in axes)], dtype=np.float64)
+    )
+    # interpolate first along the axes that shrink the block most
+    order = sorted(range(3), key=lambda d: shape[d] / block.shape[d])
+    for d in order:
+        i0, i1, t, valid, _, _ = axes[d]
+        i0, i1 = np.where(valid, i0, 0), np.where(valid, i1, 0)
+        w = t.reshape([-1 if k == d else 1 for k in range(3)])
+        block = np.take(block, i0, axis=d) * (1.0 - w) + np.take(block, i1, axis=d) * w
+    inside = axes[0][3][:, None, None] & axes[1][3][None, :, None] & axes[2][3][None, None, :]
+    block[~inside] = cval
+    return block
 
 
 def to_network_input(
