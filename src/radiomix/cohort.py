@@ -932,6 +932,31 @@ def _run_serial(todo: Sequence[CaseTask]) -> Iterator[dict[str, Any]]:
         yield run_case(task)
 
 
+def _case_preload(deep: bool) -> tuple[str, ...]:
+    """Modules the fork server of a cohort pool imports: the extraction stack, and with deep
+    features torch and MONAI's networks (importing MONAI loads all its subpackages, about
+    4 s: paid once by the server instead of once per worker)."""
+    return ("radiomix.extraction",
+            *(("torch", "radiomix.deep", "radiomix.deep.networks") if deep else ()))  # fmt: skip
+
+
+def start_fork_server(preload: Sequence[str]) -> None:
+    """Start the fork server of :func:`worker_context` now, without waiting for it.
+
+    The server imports ``preload`` (seconds with torch and MONAI) in its own process while
+    the caller goes on (planning and hashing the cases), instead of at the first task, when
+    the caller would wait for it with the other core idle. Does nothing where workers are
+    spawned (Windows) or when the server already runs.
+    """
+    import multiprocessing
+    from multiprocessing import forkserver
+
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return  # pragma: no cover - Windows
+    worker_context(preload)
+    forkserver.ensure_running()
+
+
 def _run_pool(
     todo: Sequence[CaseTask],
     jobs: int,
@@ -947,11 +972,7 @@ def _run_pool(
     from concurrent.futures.process import BrokenProcessPool
 
     fn = fn or run_case
-    deep = any(t.deep is not None for t in todo)
-    # with deep features also MONAI's networks: importing MONAI loads all its subpackages
-    # (about 4 s), paid once by the server instead of once per worker
-    ctx = worker_context(("radiomix.extraction",
-                          *(("torch", "radiomix.deep", "radiomix.deep.networks") if deep else ())))
+    ctx = worker_context(_case_preload(any(t.deep is not None for t in todo)))
 
     def new_pool() -> ProcessPoolExecutor:
         return ProcessPoolExecutor(
@@ -1615,6 +1636,9 @@ def _run_locked(
     t0: float,
 ) -> StudyResult:
     """The body of :func:`run_study`, run under the output folder's lock."""
+    if scheduler is None and jobs > 1:
+        # the workers' imports overlap the planning below (input hashes, case files)
+        start_fork_server(_case_preload(study.settings.deep is not None))
     hashes = InputHashes(out / HASHES_FILE)
     rows, tasks = plan_cases(study, hashes=hashes)
     _check_inputs_exist(study, tasks)

@@ -127,3 +127,60 @@ def test_pool_workers_start_preloaded(deep):
     assert all(r["extraction"] for r in seen), seen
     assert all(r["torch"] == deep for r in seen), seen
     assert all(r["pid"] != r["parent"] for r in seen)
+
+
+_SERVER_PROBE = r"""
+import os, sys
+from pathlib import Path
+
+import radiomix.cohort as cohort
+
+
+def fork_server_children():
+    # processes whose parent is this one and whose command line is the fork server's
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            cmd = (stat.parent / "cmdline").read_bytes()
+        except (OSError, IndexError, ValueError):
+            continue
+        if ppid == os.getpid() and b"forkserver" in cmd:
+            found.append(int(stat.parent.name))
+    return found
+
+
+seen = []
+plan = cohort.plan_cases
+
+
+def spy(*args, **kwargs):
+    seen.append(len(fork_server_children()))
+    return plan(*args, **kwargs)
+
+
+cohort.plan_cases = spy
+if __name__ == "__main__":
+    assert fork_server_children() == []
+    result = cohort.run_study(sys.argv[1], sys.argv[2], jobs=int(sys.argv[3]))
+    print("servers while planning:", seen, "cases:", result.n_cases)
+"""
+
+
+@pytest.mark.parametrize(("jobs", "servers"), [(2, 1), (1, 0)])
+def test_fork_server_starts_before_planning(study, tmp_path, jobs, servers):
+    """With workers, their fork server is already importing while the run plans and hashes
+    the cases (it is not waited for at the first task); a serial run starts none."""
+    import subprocess
+    import sys
+
+    probe = tmp_path / "probe.py"
+    probe.write_text(_SERVER_PROBE)
+    done = subprocess.run(
+        [sys.executable, str(probe), str(study), str(tmp_path / "out"), str(jobs)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert f"servers while planning: [{servers}] cases: 8" in done.stdout
