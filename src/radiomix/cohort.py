@@ -1636,8 +1636,10 @@ def _run_locked(
     t0: float,
 ) -> StudyResult:
     """The body of :func:`run_study`, run under the output folder's lock."""
-    if scheduler is None and jobs > 1:
-        # the workers' imports overlap the planning below (input hashes, case files)
+    if scheduler is None and jobs > 1 and not (out / CASES_DIR).is_dir():
+        # a first run computes every case: the workers' imports overlap the planning below
+        # (input hashes, case files); a re-run, often with nothing to compute, starts its
+        # workers only for the cases that need them
         start_fork_server(_case_preload(study.settings.deep is not None))
     hashes = InputHashes(out / HASHES_FILE)
     rows, tasks = plan_cases(study, hashes=hashes)

@@ -167,20 +167,32 @@ if __name__ == "__main__":
 """
 
 
-@pytest.mark.parametrize(("jobs", "servers"), [(2, 1), (1, 0)])
-def test_fork_server_starts_before_planning(study, tmp_path, jobs, servers):
-    """With workers, their fork server is already importing while the run plans and hashes
-    the cases (it is not waited for at the first task); a serial run starts none."""
+def _probe_run(study, out, jobs, tmp_path):
     import subprocess
     import sys
 
     probe = tmp_path / "probe.py"
     probe.write_text(_SERVER_PROBE)
     done = subprocess.run(
-        [sys.executable, str(probe), str(study), str(tmp_path / "out"), str(jobs)],
+        [sys.executable, str(probe), str(study), str(out), str(jobs)],
         capture_output=True,
         text=True,
         timeout=300,
     )
     assert done.returncode == 0, done.stderr[-2000:]
-    assert f"servers while planning: [{servers}] cases: 8" in done.stdout
+    return done.stdout
+
+
+@pytest.mark.parametrize(("jobs", "servers"), [(2, 1), (1, 0)])
+def test_fork_server_starts_before_planning(study, tmp_path, jobs, servers):
+    """With workers, their fork server is already importing while a first run plans and
+    hashes the cases (it is not waited for at the first task); a serial run starts none."""
+    out = _probe_run(study, tmp_path / "out", jobs, tmp_path)
+    assert f"servers while planning: [{servers}] cases: 8" in out
+
+
+def test_rerun_starts_no_fork_server_before_planning(study, tmp_path):
+    """A re-run (its cases mostly current) does not start workers it may not need."""
+    _probe_run(study, tmp_path / "out", 2, tmp_path)
+    out = _probe_run(study, tmp_path / "out", 2, tmp_path)
+    assert "servers while planning: [0] cases: 8" in out
