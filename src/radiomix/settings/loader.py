@@ -241,12 +241,36 @@ def load_preset(name: str) -> ExtractionSettings:
     return settings_from_dict(yaml.safe_load(text))
 
 
+_CANONICAL: dict[int, tuple[Any, str, str]] = {}
+"""``id(settings)`` -> (the settings object, its JSON form, its hash): a cohort or a
+benchmark extracts case after case with one settings object, whose ``dataclasses.asdict``
+walk (about 1 ms) is then taken once. Keyed by identity and holding the object, so an
+entry is only ever used for that very object. Only :class:`ExtractionSettings` are kept:
+frozen dataclasses whose fields are frozen dataclasses, tuples and scalars all the way
+down, so the cached form cannot go stale."""
+_CANONICAL_MAX = 64
+
+
+def _canonical(settings: Any) -> tuple[str, str]:
+    """(JSON form, hash) of frozen settings, from :data:`_CANONICAL` when cached."""
+    hit = _CANONICAL.get(id(settings))
+    if hit is not None and hit[0] is settings:
+        return hit[1], hit[2]
+    text = json.dumps(dataclasses.asdict(settings))
+    blob = json.dumps(json.loads(text), sort_keys=True, separators=(",", ":"))
+    digest = hashlib.sha256(blob.encode()).hexdigest()[:16]
+    if isinstance(settings, ExtractionSettings):  # frozen, and so is every field
+        if len(_CANONICAL) >= _CANONICAL_MAX:
+            _CANONICAL.pop(next(iter(_CANONICAL)))
+        _CANONICAL[id(settings)] = (settings, text, digest)
+    return text, digest
+
+
 def settings_to_dict(settings: Any) -> dict[str, Any]:
-    """Settings as a plain JSON-compatible dict (tuples become lists)."""
-    return json.loads(json.dumps(dataclasses.asdict(settings)))
+    """Settings as a plain JSON-compatible dict (tuples become lists); a new dict each call."""
+    return dict(json.loads(_canonical(settings)[0]))
 
 
 def settings_hash(settings: Any) -> str:
     """Stable SHA-256 (first 16 hex digits) of the canonical JSON form of the settings."""
-    blob = json.dumps(settings_to_dict(settings), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+    return _canonical(settings)[1]
