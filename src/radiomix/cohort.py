@@ -948,13 +948,10 @@ def start_fork_server(preload: Sequence[str]) -> None:
     the caller would wait for it with the other core idle. Does nothing where workers are
     spawned (Windows) or when the server already runs.
     """
-    import multiprocessing
     from multiprocessing import forkserver
 
-    if "forkserver" not in multiprocessing.get_all_start_methods():
-        return  # pragma: no cover - Windows
-    worker_context(preload)
-    forkserver.ensure_running()
+    if worker_context(preload).get_start_method() == "forkserver":
+        forkserver.ensure_running()
 
 
 def _run_pool(

@@ -337,15 +337,17 @@ def _sample_grid(
         i0 = np.floor(q).astype(np.intp)
         i1 = np.minimum(i0 + 1, n - 1)
         lo, hi = int(i0[valid].min()), int(i1[valid].max()) + 1
-        axes.append((i0 - lo, i1 - lo, q - i0, valid, lo, hi))
+        # block-local indices; an outside position reads voxel 0 and is overwritten below
+        axes.append(
+            (np.where(valid, i0 - lo, 0), np.where(valid, i1 - lo, 0), q - i0, valid, lo, hi)
+        )
     block = prepare(
         np.asarray(volume[tuple(slice(lo, hi) for *_, lo, hi in axes)], dtype=np.float64)
     )
     # interpolate first along the axes that shrink the block most
     order = sorted(range(3), key=lambda d: shape[d] / block.shape[d])
     for d in order:
-        i0, i1, t, valid, _, _ = axes[d]
-        i0, i1 = np.where(valid, i0, 0), np.where(valid, i1, 0)
+        i0, i1, t, _, _, _ = axes[d]
         w = t.reshape([-1 if k == d else 1 for k in range(3)])
         block = np.take(block, i0, axis=d) * (1.0 - w) + np.take(block, i1, axis=d) * w
     inside = axes[0][3][:, None, None] & axes[1][3][None, :, None] & axes[2][3][None, None, :]

@@ -256,8 +256,9 @@ def _canonical(settings: Any) -> tuple[str, str]:
     hit = _CANONICAL.get(id(settings))
     if hit is not None and hit[0] is settings:
         return hit[1], hit[2]
-    text = json.dumps(dataclasses.asdict(settings))
-    blob = json.dumps(json.loads(text), sort_keys=True, separators=(",", ":"))
+    plain = dataclasses.asdict(settings)
+    text = json.dumps(plain)
+    blob = json.dumps(plain, sort_keys=True, separators=(",", ":"))
     digest = hashlib.sha256(blob.encode()).hexdigest()[:16]
     if isinstance(settings, ExtractionSettings):  # frozen, and so is every field
         if len(_CANONICAL) >= _CANONICAL_MAX:
@@ -268,7 +269,7 @@ def _canonical(settings: Any) -> tuple[str, str]:
 
 def settings_to_dict(settings: Any) -> dict[str, Any]:
     """Settings as a plain JSON-compatible dict (tuples become lists); a new dict each call."""
-    return dict(json.loads(_canonical(settings)[0]))
+    return json.loads(_canonical(settings)[0])
 
 
 def settings_hash(settings: Any) -> str:
