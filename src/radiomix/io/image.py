@@ -11,6 +11,7 @@ import SimpleITK as sitk
 from radiomix.errors import InputError
 from radiomix.io.dicom import read_series
 from radiomix.io.integrity import read_nifti
+from radiomix.io.nifti_geometry import Geometry, itk_geometry
 from radiomix.io.rtstruct import rasterise_rtstruct
 from radiomix.io.seg import read_seg
 
@@ -106,9 +107,11 @@ def _read_nifti(path: Path) -> sitk.Image | None:
 
     The file is decompressed once in memory and checked (:func:`~radiomix.io.integrity.
     read_nifti`); its voxels become the image. The geometry (origin, spacing, direction:
-    ITK's qform/sform choice and its RAS to LPS sign flips) and the pixel type are ITK's
-    own, from ``ImageFileReader.ReadImageInformation`` on the same header bytes
-    (:func:`_header_information`), so they are SimpleITK's by construction.
+    ITK's qform/sform choice and its RAS to LPS sign flips) is ITK's arithmetic on the
+    header (:func:`radiomix.io.nifti_geometry.itk_geometry`: scalar 3D headers whose
+    reading is unambiguous, tested bit for bit against SimpleITK), or else ITK's own, with
+    the pixel type, from ``ImageFileReader.ReadImageInformation`` on the same header bytes
+    (:func:`_header_information`).
     ``sitk.ReadImage`` reads the file instead (``None`` is returned) whenever ITK would
     not return the stored voxels unchanged (scaling by ``scl_slope`` / ``scl_inter``, a
     pixel type other than the stored one, vector or non-scalar data) or the image is not
@@ -136,25 +139,30 @@ def _read_nifti(path: Path) -> sitk.Image | None:
     ):
         return None
     pixel = _SITK_PIXEL.get(f"{dtype.kind}{dtype.itemsize}")
-    info = _header_information(data[: layout.vox_offset])
-    if (
-        info is None
-        or pixel is None
-        or info.GetDimension() != 3
-        or info.GetNumberOfComponents() != 1
-        or info.GetPixelID() != pixel
-        or tuple(info.GetSize()) != layout.dims
-    ):
+    if pixel is None:
         return None
+    header = data[: layout.vox_offset]
+    geometry = itk_geometry(header)  # ITK's arithmetic on the header (scalar 3D only)
+    if geometry is None:
+        info = _header_information(header)
+        if (
+            info is None
+            or info.GetDimension() != 3
+            or info.GetNumberOfComponents() != 1
+            or info.GetPixelID() != pixel
+            or tuple(info.GetSize()) != layout.dims
+        ):
+            return None
+        geometry = Geometry(info.GetSpacing(), info.GetOrigin(), info.GetDirection())
     count = layout.data_bytes // dtype.itemsize
     voxels = np.frombuffer(data, dtype=dtype, count=count, offset=layout.vox_offset)
     if not voxels.dtype.isnative:
         voxels = voxels.astype(dtype.newbyteorder("="))
     # NIfTI stores x fastest: C order (z, y, x) is SimpleITK's array order
     image = sitk.GetImageFromArray(voxels.reshape(layout.dims[::-1]))
-    image.SetOrigin(info.GetOrigin())
-    image.SetSpacing(info.GetSpacing())
-    image.SetDirection(info.GetDirection())
+    image.SetOrigin(geometry.origin)
+    image.SetSpacing(geometry.spacing)
+    image.SetDirection(geometry.direction)
     return image
 
 

@@ -1,0 +1,224 @@
+"""ITK's voxel-to-world geometry of a NIfTI-1 header, computed from the header bytes.
+
+SimpleITK reads the origin, spacing and direction of a NIfTI file with ITK's
+``NiftiImageIO`` (ITK 5.4): the NIfTI-1 library turns the header into two single-precision
+4 x 4 matrices (the qform from the quaternion fields, the sform from the ``srow`` rows),
+ITK chooses one of them, converts it from RAS to ITK's LPS convention and normalises its
+columns into direction cosines; the spacing is ``pixdim``. Asking ITK for this costs more
+than a millisecond a file (its header read needs a file on disk), so
+:func:`itk_geometry` does the same arithmetic on the header bytes, in the same precision
+(float32 matrices, float64 normalisation, the same operation order), for the headers
+whose reading is unambiguous, and returns ``None`` for every other header so that the
+caller asks ITK itself:
+
+- NIfTI-1 single-file or pair magic, three dimensions, positive finite ``pixdim``, spatial
+  units millimetres or unknown (no unit scaling), no vector or matrix intent;
+- ``qform_code`` and ``sform_code`` between 0 and 4;
+- each decision ITK takes on the way (are the two matrices alike to 1e-5, is the sform an
+  invertible affine whose normalised columns are orthonormal to 1e-4) is taken here only
+  when the values are clearly on one side of ITK's threshold (a factor of 3 or more);
+  near a threshold, and where ITK compares the two matrices through their singular value
+  decompositions (an sform code other than scanner-anatomical beside a qform), the header
+  is left to ITK.
+
+The equality with ``SimpleITK.ReadImage`` (bit for bit: the same float operations) is
+tested on every NIfTI file of the data folder and on generated headers of every branch
+(``tests/io/test_nifti_geometry_itk.py``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+_UNITS_NO_SCALE = (0, 2)  # NIFTI_UNITS_UNKNOWN, NIFTI_UNITS_MM
+_SCALAR_INTENTS = (0, 1002)  # NIFTI_INTENT_NONE, NIFTI_INTENT_LABEL
+_MARGIN = 3.0  # a decision is taken here only this far from ITK's threshold
+
+
+@dataclass(frozen=True, slots=True)
+class Geometry:
+    """Spacing, origin (x, y, z, mm) and direction (row-major 3 x 3) as SimpleITK reports."""
+
+    spacing: tuple[float, float, float]
+    origin: tuple[float, float, float]
+    direction: tuple[float, ...]
+
+
+class _Unclear(Exception):
+    """A decision of ITK's too close to its threshold to be taken here."""
+
+
+def itk_geometry(header: bytes) -> Geometry | None:
+    """ITK's geometry of a NIfTI-1 header, or ``None`` where ITK must be asked.
+
+    Parameters
+    ----------
+    header : bytes
+        At least the 348 bytes of the NIfTI-1 header.
+
+    Returns
+    -------
+    Geometry or None
+        What ``SimpleITK.ReadImage`` reports for the file, or ``None`` for a header outside
+        the unambiguous cases listed in the module docstring.
+    """
+    if len(header) < 348:
+        return None
+    for order in ("<", ">"):
+        if int(np.frombuffer(header, order + "i4", 1, 0)[0]) == 348:
+            break
+    else:
+        return None
+    if header[344:348] not in (b"n+1\x00", b"ni1\x00"):
+        return None
+    dim = np.frombuffer(header, order + "i2", 8, 40)
+    intent = int(np.frombuffer(header, order + "i2", 1, 68)[0])
+    pixdim = np.frombuffer(header, order + "f4", 8, 76)
+    units = header[123] & 0x07
+    qcode, scode = (int(v) for v in np.frombuffer(header, order + "i2", 2, 252))
+    quat = np.frombuffer(header, order + "f4", 6, 256)  # quatern_b, c, d, qoffset_x, y, z
+    srow = np.frombuffer(header, order + "f4", 12, 280).reshape(3, 4)
+    if (
+        int(dim[0]) != 3
+        or intent not in _SCALAR_INTENTS
+        or units not in _UNITS_NO_SCALE
+        or not 0 <= qcode <= 4
+        or not 0 <= scode <= 4
+        or not np.all(np.isfinite(pixdim[:4]))
+        or not np.all(pixdim[1:4] >= 1e-3)
+        or not np.all(np.isfinite(quat))
+        or not np.all(np.isfinite(srow))
+    ):
+        return None
+    spacing = (float(pixdim[1]), float(pixdim[2]), float(pixdim[3]))
+    if qcode == 0 and scode == 0:
+        return Geometry(spacing, (0.0, 0.0, 0.0), (1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0))
+    qto = _qform_matrix(quat, pixdim, qcode)
+    sto = np.zeros((4, 4), dtype=np.float32)
+    if scode > 0:
+        sto[:3] = srow
+        sto[3, 3] = 1.0
+    try:
+        mat = _chosen_matrix(qto, sto, qcode, scode)
+    except _Unclear:
+        return None
+    if mat is None:
+        return None
+    m = mat.astype(np.float64)
+    origin = (-float(m[0, 3]), -float(m[1, 3]), float(m[2, 3]))
+    columns = [_normalised([-float(m[0, j]), -float(m[1, j]), float(m[2, j])]) for j in range(3)]
+    direction = tuple(columns[j][i] for i in range(3) for j in range(3))
+    return Geometry(spacing, origin, direction)
+
+
+def _qform_matrix(quat: np.ndarray, pixdim: np.ndarray, qcode: int) -> np.ndarray:
+    """The NIfTI-1 library's qform matrix (float32 4 x 4) from the quaternion fields.
+
+    Without a qform code it is the diagonal of the grid spacings. Otherwise the rotation of
+    the quaternion (b, c, d) with a = sqrt(1 - b² - c² - d²) (a 180° rotation when that
+    is below 1e-7), scaled by the grid spacings, the last column flipped when
+    ``pixdim[0]`` (qfac) is negative, computed in double precision and stored in single.
+    """
+    if qcode == 0:
+        return np.diag([pixdim[1], pixdim[2], pixdim[3], 1.0]).astype(np.float32)
+    b, c, d = (float(v) for v in quat[:3])
+    a = 1.0 - (b * b + c * c + d * d)
+    if a < 1e-7:
+        a = 1.0 / math.sqrt(b * b + c * c + d * d)
+        b *= a
+        c *= a
+        d *= a
+        a = 0.0
+    else:
+        a = math.sqrt(a)
+    xd, yd, zd = (float(v) for v in pixdim[1:4])  # all > 0 (checked by the caller)
+    if float(pixdim[0]) < 0.0:
+        zd = -zd
+    r = np.array(
+        [
+            [(a * a + b * b - c * c - d * d) * xd, 2.0 * (b * c - a * d) * yd,
+             2.0 * (b * d + a * c) * zd, float(quat[3])],
+            [2.0 * (b * c + a * d) * xd, (a * a + c * c - b * b - d * d) * yd,
+             2.0 * (c * d - a * b) * zd, float(quat[4])],
+            [2.0 * (b * d - a * c) * xd, 2.0 * (c * d + a * b) * yd,
+             (a * a + d * d - c * c - b * b) * zd, float(quat[5])],
+            [0.0, 0.0, 0.0, 1.0],
+        ]
+    )  # fmt: skip
+    return r.astype(np.float32)
+
+
+def _chosen_matrix(
+    qto: np.ndarray, sto: np.ndarray, qcode: int, scode: int
+) -> np.ndarray | None:
+    """The matrix ITK takes (sform or qform); ``None`` where ITK compares SVDs or fails.
+
+    ITK prefers the sform when it is an invertible affine with orthonormal directions and
+    the qform code is unknown or the sform code is scanner-anatomical; an sform that is not
+    is still taken when it equals the qform element-wise; otherwise the qform, unless its
+    code is unknown (ITK then refuses the file).
+
+    Raises
+    ------
+    _Unclear
+        A decision that matters is too close to ITK's threshold.
+    """
+    if scode == 0:
+        # the empty sform is neither alike a qform of positive spacings nor an affine
+        return qto if qcode > 0 else None
+    if _orthonormal_affine(sto):
+        if qcode == 0 or scode == 1:
+            return sto
+        return None  # both codes known, sform not scanner-anatomical: ITK's SVD test
+    if _alike(sto, qto):
+        return sto
+    return qto if qcode > 0 else None
+
+
+def _alike(sto: np.ndarray, qto: np.ndarray) -> bool:
+    """ITK's element-wise comparison of the two float32 matrices, taken clearly or not."""
+    rot = float(np.max(np.abs(sto[:3, :3] - qto[:3, :3])))
+    trans = float(np.sum(np.abs(sto[:, 3] - qto[:, 3]), dtype=np.float32))
+    bottom = float(np.sum(np.abs(sto[3] - qto[3]), dtype=np.float32))
+    return (
+        _clearly_below(rot, 1e-5) and _clearly_below(trans, 1e-7) and _clearly_below(bottom, 1e-7)
+    )
+
+
+def _clearly_below(value: float, threshold: float) -> bool:
+    """``value <= threshold`` when clearly so, False when clearly above, else unclear."""
+    if value <= threshold / _MARGIN:
+        return True
+    if value > threshold * _MARGIN:
+        return False
+    raise _Unclear
+
+
+def _orthonormal_affine(sto: np.ndarray) -> bool:
+    """ITK's test that the sform is an invertible affine with orthonormal directions."""
+    m = sto.astype(np.float64)
+    # last row (0, 0, 0, 1) exactly for a set sform: ITK's affine test then checks the
+    # conditioning of the 4 x 4 and 3 x 3 inverses, both clear for any usable grid
+    sv = np.linalg.svd(m, compute_uv=False)
+    if not sv[-1] / sv[0] > 1e-10:
+        raise _Unclear
+    top = m[:3, :3]
+    if np.linalg.cond(top) > 1e6:
+        raise _Unclear
+    columns = top / np.linalg.norm(top, axis=0)
+    deviation = float(np.max(np.abs(columns @ columns.T - np.eye(3))))
+    return _clearly_below(deviation, 1e-4)
+
+
+def _normalised(v: list[float]) -> tuple[float, float, float]:
+    """ITK's ``Normalize``: divide by the root of the sum of squares (in this order)."""
+    total = 0.0
+    for x in v:
+        total += x * x
+    if total == 0.0:
+        return (v[0], v[1], v[2])
+    norm = math.sqrt(total)
+    return (v[0] / norm, v[1] / norm, v[2] / norm)
