@@ -42,9 +42,10 @@ def int16_case(tmp_path):
 def test_stored_pixel_type_is_kept(int16_case):
     image_path, mask_path, image, mask = int16_case
     case = load_case(image_path, mask_path)
-    assert case.image.GetPixelID() == sitk.sitkInt16
-    np.testing.assert_array_equal(sitk.GetArrayViewFromImage(case.image), image)
-    np.testing.assert_array_equal(sitk.GetArrayViewFromImage(case.mask) > 0, mask)
+    assert case.image.array.dtype == np.int16
+    assert case.image.to_sitk().GetPixelID() == sitk.sitkInt16
+    np.testing.assert_array_equal(case.image.array, image)
+    np.testing.assert_array_equal(case.mask.array > 0, mask)
     assert case.n_voxels == int(mask.sum())
 
 

@@ -62,7 +62,7 @@ def test_resample_mask_only_on_request(image):
     with pytest.raises(GeometryMismatchError):
         check_case(image, mask)
     case = check_case(image, mask, resample_mask=True)
-    assert case.mask.GetOrigin() == image.GetOrigin()
+    assert case.mask.origin == image.GetOrigin()
     assert case.n_voxels == 18
 
 

@@ -12,15 +12,18 @@ checks of :func:`radiomix.check.check_case` (geometry, label, ROI size, finite v
 from __future__ import annotations
 
 from pathlib import Path
-
-import SimpleITK as sitk
+from typing import TYPE_CHECKING
 
 from radiomix.check import CheckedCase, check_case
-from radiomix.io.image import is_dicom_object, load_mask, read_image
+from radiomix.io.image import is_dicom_object, read_mask, read_volume
+from radiomix.io.volume import Volume
+
+if TYPE_CHECKING:
+    import SimpleITK as sitk
 
 
 def load_case(
-    image: str | Path | sitk.Image,
+    image: str | Path | Volume | sitk.Image,
     mask: str | Path,
     *,
     label: int | None = None,
@@ -28,13 +31,13 @@ def load_case(
     resample_mask: bool = False,
     min_voxels: int = 1,
     case_id: str | None = None,
-    grid: sitk.Image | None = None,
+    grid: Volume | sitk.Image | None = None,
 ) -> CheckedCase:
     """Read and check one image and its tumour mask.
 
     Parameters
     ----------
-    image : path or SimpleITK.Image
+    image : path, Volume or SimpleITK.Image
         Image file (NIfTI, NRRD, MHA), DICOM series folder, or an image already in memory
         (a registered image, a rounded phantom).
     mask : path
@@ -50,7 +53,7 @@ def load_case(
         Smallest accepted ROI size in voxels.
     case_id : str, optional
         Manifest identifier put in front of every message.
-    grid : SimpleITK.Image, optional
+    grid : Volume or SimpleITK.Image, optional
         Grid on which RTSTRUCT contours are rasterised and the mask is checked, when it is
         not the image's own (the reference grid of a registered image).
 
@@ -66,9 +69,10 @@ def load_case(
         geometry mismatch, label not found or ambiguous, empty or too small ROI, NaN or
         infinite voxels).
     """
-    img = image if isinstance(image, sitk.Image) else read_image(image)
+    # an image in memory is checked as it is (SimpleITK images: dimension, components)
+    img = read_volume(image) if isinstance(image, str | Path) else image
     dicom_mask = is_dicom_object(mask)  # RTSTRUCT / SEG: label picks the SEG segment
-    msk = load_mask(
+    msk = read_mask(
         mask, img if grid is None else grid, roi_name=roi_name,
         segment=label if dicom_mask else None,
     )

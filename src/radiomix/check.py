@@ -8,9 +8,9 @@ found, the values expected and the fix. Nothing is resampled or recoded silently
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import SimpleITK as sitk
 
 from radiomix.errors import (
     AmbiguousLabelError,
@@ -21,6 +21,10 @@ from radiomix.errors import (
     LabelNotFoundError,
     RoiTooSmallError,
 )
+from radiomix.io.volume import Volume
+
+if TYPE_CHECKING:
+    import SimpleITK as sitk
 
 MAX_LABELS = 1000
 """More distinct non-zero values than this: the 'mask' is an image, not a label mask."""
@@ -35,10 +39,10 @@ class CheckedCase:
 
     Attributes
     ----------
-    image : SimpleITK.Image
+    image : Volume
         Scalar image in its stored pixel type (integer or float; processing converts the
         part around the ROI to float64, :func:`radiomix.process.pipeline.process_case`).
-    mask : SimpleITK.Image
+    mask : Volume
         uint8 mask with values 0/1 on the image grid.
     case_id : str or None
         Manifest identifier used in messages.
@@ -46,8 +50,8 @@ class CheckedCase:
         Number of ROI voxels.
     """
 
-    image: sitk.Image
-    mask: sitk.Image
+    image: Volume
+    mask: Volume
     case_id: str | None
     n_voxels: int
 
@@ -56,8 +60,16 @@ def _prefix(case_id: str | None) -> str:
     return f"[{case_id}] " if case_id else ""
 
 
+def as_volume(image: Volume | sitk.Image) -> Volume:
+    """A :class:`Volume` (a SimpleITK image is wrapped without a copy)."""
+    return image if isinstance(image, Volume) else Volume.from_sitk(image)
+
+
 def geometry_differences(
-    image: sitk.Image, mask: sitk.Image, *, tolerance: float = GEOMETRY_TOLERANCE
+    image: Volume | sitk.Image,
+    mask: Volume | sitk.Image,
+    *,
+    tolerance: float = GEOMETRY_TOLERANCE,
 ) -> list[str]:
     """Differences between the voxel grids of image and mask, one line each.
 
@@ -65,17 +77,19 @@ def geometry_differences(
     cosines absolutely, all within ``tolerance``; sizes must be equal.
     """
     diffs = []
-    if image.GetDimension() != mask.GetDimension():
-        return [f"dimension: image {image.GetDimension()}D, mask {mask.GetDimension()}D"]
-    if image.GetSize() != mask.GetSize():
-        diffs.append(f"size (x, y, z): image {image.GetSize()}, mask {mask.GetSize()}")
-    si, sm = np.asarray(image.GetSpacing()), np.asarray(mask.GetSpacing())
+    dims = [x.array.ndim if isinstance(x, Volume) else x.GetDimension() for x in (image, mask)]
+    if dims[0] != dims[1]:
+        return [f"dimension: image {dims[0]}D, mask {dims[1]}D"]
+    image, mask = as_volume(image), as_volume(mask)
+    if image.size != mask.size:
+        diffs.append(f"size (x, y, z): image {image.size}, mask {mask.size}")
+    si, sm = np.asarray(image.spacing), np.asarray(mask.spacing)
     if np.any(np.abs(si - sm) > tolerance * si):
         diffs.append(f"spacing (mm): image {_fmt(si)}, mask {_fmt(sm)}")
-    oi, om = np.asarray(image.GetOrigin()), np.asarray(mask.GetOrigin())
+    oi, om = np.asarray(image.origin), np.asarray(mask.origin)
     if np.any(np.abs(oi - om) > tolerance * si):
         diffs.append(f"origin (mm): image {_fmt(oi)}, mask {_fmt(om)}")
-    di, dm = np.asarray(image.GetDirection()), np.asarray(mask.GetDirection())
+    di, dm = np.asarray(image.direction), np.asarray(mask.direction)
     if np.any(np.abs(di - dm) > tolerance):
         diffs.append(f"direction: image {_fmt(di)}, mask {_fmt(dm)}")
     return diffs
@@ -85,11 +99,17 @@ def _fmt(a: np.ndarray) -> str:
     return "(" + ", ".join(f"{v:.6g}" for v in a) + ")"
 
 
-def resample_mask_to_image(mask: sitk.Image, image: sitk.Image) -> sitk.Image:
+def resample_mask_to_image(mask: Volume | sitk.Image, image: Volume | sitk.Image) -> Volume:
     """Resample a mask onto the image grid by nearest neighbour (only on request)."""
-    return sitk.Resample(
-        mask, image, sitk.Transform(), sitk.sitkNearestNeighbor, 0, mask.GetPixelID()
-    )
+    import SimpleITK as sitk
+
+    moving = as_volume(mask).to_sitk()
+    return Volume.from_sitk(
+        sitk.Resample(
+            moving, as_volume(image).to_sitk(), sitk.Transform(), sitk.sitkNearestNeighbor, 0,
+            moving.GetPixelID(),
+        )
+    )  # fmt: skip
 
 
 def select_label(
@@ -168,8 +188,8 @@ def _labels_present(values: np.ndarray, *, integer: bool) -> list[int]:
 
 
 def check_case(
-    image: sitk.Image,
-    mask: sitk.Image,
+    image: Volume | sitk.Image,
+    mask: Volume | sitk.Image,
     *,
     label: int | None = None,
     resample_mask: bool = False,
@@ -181,7 +201,7 @@ def check_case(
 
     Parameters
     ----------
-    image, mask : SimpleITK.Image
+    image, mask : Volume or SimpleITK.Image
         The image and its mask (label image).
     label : int, optional
         Mask label forming the ROI (required for 0/255 and multi-label masks).
@@ -216,8 +236,14 @@ def check_case(
     ...
     radiomix.errors.GeometryMismatchError: image and mask grids differ: size (x, y, z): ...
     """
-    if image.GetDimension() != 3:
-        raise InputError(f"{_prefix(case_id)}image must be 3D, got {image.GetDimension()}D")
+    if not isinstance(image, Volume):
+        if image.GetDimension() != 3:
+            raise InputError(f"{_prefix(case_id)}image must be 3D, got {image.GetDimension()}D")
+        if image.GetNumberOfComponentsPerPixel() != 1:
+            raise InputError(
+                f"{_prefix(case_id)}the image has {image.GetNumberOfComponentsPerPixel()} "
+                "components per voxel; a scalar image is needed"
+            )
     diffs = geometry_differences(image, mask, tolerance=tolerance)
     if diffs:
         if not resample_mask:
@@ -227,8 +253,8 @@ def check_case(
                 "by nearest neighbour, or supply a mask on the image grid."
             )
         mask = resample_mask_to_image(mask, image)
-    values = sitk.GetArrayViewFromImage(mask)
-    roi = select_label(np.asarray(values), label=label, case_id=case_id)
+    image, mask = as_volume(image), as_volume(mask)
+    roi = select_label(np.asarray(mask.array), label=label, case_id=case_id)
     n = int(np.count_nonzero(roi))
     if n == 0:
         raise EmptyRoiError(f"{_prefix(case_id)}the ROI is empty (no mask voxel selected)")
@@ -236,12 +262,7 @@ def check_case(
         raise RoiTooSmallError(
             f"{_prefix(case_id)}the ROI has {n} voxels, fewer than the minimum {min_voxels}"
         )
-    if image.GetNumberOfComponentsPerPixel() != 1:
-        raise InputError(
-            f"{_prefix(case_id)}the image has {image.GetNumberOfComponentsPerPixel()} "
-            "components per voxel; a scalar image is needed"
-        )
-    voxels = sitk.GetArrayViewFromImage(image)
+    voxels = image.array
     if voxels.dtype.kind not in "biuf":
         raise InputError(
             f"{_prefix(case_id)}the image holds {voxels.dtype} voxels; a real-valued (integer "
@@ -254,7 +275,6 @@ def check_case(
                 f"{_prefix(case_id)}the image holds {int(bad.sum())} NaN/infinite values "
                 f"({int(bad[roi].sum())} inside the ROI); fill or crop them before extraction"
             )
-    out = sitk.GetImageFromArray(roi.astype(np.uint8))
-    out.CopyInformation(image)
     # the image keeps its stored pixel type: no float64 copy of the whole volume here
+    out = Volume.like(roi.astype(np.uint8), image)
     return CheckedCase(image=image, mask=out, case_id=case_id, n_voxels=n)

@@ -859,12 +859,18 @@ def _init_pool_worker(run_pid: int | None = None,
                       setup: Callable[[], None] | None = None) -> None:
     """Pool workers: one SimpleITK thread each (the pool provides the parallelism), then
     ``setup``; a worker ends with the run that started it (see :func:`_die_with_parent`):
-    its parent is the run itself (``spawn``) or the fork server the run started."""
-    import SimpleITK as sitk
+    its parent is the run itself (``spawn``) or the fork server the run started.
 
+    SimpleITK is not imported for this (a NIfTI case never needs it): ITK reads its
+    default thread count from ``ITK_GLOBAL_DEFAULT_NUMBER_OF_THREADS`` when first
+    imported; an already imported SimpleITK is set directly."""
     if run_pid is not None:
         _die_with_parent(os.getppid(), run_pid)
-    sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(1)
+    sitk = sys.modules.get("SimpleITK")
+    if sitk is None:
+        os.environ["ITK_GLOBAL_DEFAULT_NUMBER_OF_THREADS"] = "1"
+    else:
+        sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(1)
     if setup is not None:
         setup()
 
@@ -1391,7 +1397,7 @@ def fit_study_standard_scale(
     import numpy as np
 
     from radiomix.case import load_case
-    from radiomix.io.image import read_image
+    from radiomix.io.image import read_volume
     from radiomix.process.normalise import (
         DEFAULT_LANDMARKS,
         HistogramLandmarks,
@@ -1443,12 +1449,12 @@ def fit_study_standard_scale(
                 case_id=case,
             )
             img = checked.image
-            mask = _sitk_array(checked.mask) > 0
+            mask = checked.mask.array > 0
         else:
-            img = read_image(spec.image)
-        sp = img.GetSpacing()
+            img = read_volume(spec.image)
+        sp = img.spacing
         data = correct_and_smooth(
-            _sitk_array(img),
+            np.array(img.array, dtype=np.float64),
             (sp[2], sp[1], sp[0]),
             settings.preprocess,
             dimensionality=settings.dimensionality,
@@ -1489,14 +1495,6 @@ def fit_study_standard_scale(
             "radiomix_version": package_versions(("radiomix",))["radiomix"],
         },
     )
-
-
-def _sitk_array(image: Any) -> Any:
-    """float64 (Z, Y, X) copy of a SimpleITK image's voxels."""
-    import numpy as np
-    import SimpleITK as sitk
-
-    return sitk.GetArrayFromImage(image).astype(np.float64)
 
 
 # --------------------------------------------------------------------------- entry point

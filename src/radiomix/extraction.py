@@ -21,13 +21,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-import SimpleITK as sitk
 
 from radiomix.case import load_case
-from radiomix.check import CheckedCase, check_case, geometry_differences, select_label
+from radiomix.check import (
+    CheckedCase,
+    check_case,
+    geometry_differences,
+    resample_mask_to_image,
+    select_label,
+)
 from radiomix.errors import GeometryMismatchError, InputError, SettingsError
 from radiomix.features.extract import compute_features
-from radiomix.io import is_dicom_object, load_image, load_mask
+from radiomix.io.image import is_dicom_object, load_image, read_mask
 from radiomix.process.normalise import StandardScale, load_standard_scale
 from radiomix.process.pipeline import process_case
 from radiomix.roi import RoiContext
@@ -42,6 +47,8 @@ from radiomix.settings.steps import PreprocessSettings, RegistrationSettings
 from radiomix.table import file_hash, package_versions
 
 if TYPE_CHECKING:
+    import SimpleITK as sitk
+
     from radiomix.deep import DeepSettings
 
 log = logging.getLogger(__name__)
@@ -272,6 +279,8 @@ def _registered_case(
 ) -> tuple[CheckedCase, dict[str, Any]]:
     """Register ``moving`` onto the reference; the checked case on the reference grid and the
     registration QC record."""
+    import SimpleITK as sitk
+
     from radiomix.process.registration import (
         moving_coverage,
         register_with_settings,
@@ -304,9 +313,9 @@ def _registered_case(
         checked = own_case(registered, fixed)
     else:
         own = own_case(moving, moving)
-        moved = transform_mask(own.mask, result)
+        moved = transform_mask(own.mask.to_sitk(), result)
         checked = check_case(registered, moved, min_voxels=s.crop.min_roi_voxels, case_id=case_id)
-    roi = sitk.GetArrayViewFromImage(checked.mask) > 0
+    roi = checked.mask.array > 0
     covered = sitk.GetArrayViewFromImage(moving_coverage(result, moving)) > 0
     outside = int(np.count_nonzero(roi & ~covered))
     if outside:
@@ -340,7 +349,7 @@ def _organ_array(
     organ_label = pre.organ_label
     dicom = is_dicom_object(organ_mask)
     try:
-        organ = load_mask(
+        organ = read_mask(
             organ_mask,
             grid,
             roi_name=pre.organ_roi_name if dicom else None,
@@ -360,10 +369,8 @@ def _organ_array(
                 "resample_mask (--resample-mask, roi.resample_mask) to resample it by "
                 "nearest neighbour."
             )
-        organ = sitk.Resample(
-            organ, grid, sitk.Transform(), sitk.sitkNearestNeighbor, 0, organ.GetPixelID()
-        )
-    values = np.asarray(sitk.GetArrayViewFromImage(organ))
+        organ = resample_mask_to_image(organ, grid)
+    values = np.asarray(organ.array)
     try:
         return select_label(values, label=None if dicom else organ_label, case_id=case_id)
     except InputError as exc:

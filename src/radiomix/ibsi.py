@@ -15,8 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import SimpleITK as sitk
-
 from radiomix.case import load_case
 from radiomix.check import CheckedCase
 from radiomix.errors import InputError, SettingsError
@@ -79,6 +77,8 @@ def load_dataset_case(
             roi_name="GTV-1", case_id=dataset,
         )
     if source == "nifti":
+        import SimpleITK as sitk
+
         image = sitk.Round(load_image(folder / "nifti" / "image.nii.gz"))
         return load_case(image, folder / "nifti" / "mask.nii.gz", case_id=dataset)
     raise InputError(f"source must be nifti or dicom, got {source!r}")
@@ -287,6 +287,7 @@ IBSI2_MAPS = ("ibsi2", "reference_response_maps")
 def _read_zyx(path: Path) -> tuple[Any, tuple[float, float, float]]:
     """Array (z, y, x) and spacing (z, y, x) of a NIfTI file."""
     import numpy as np
+    import SimpleITK as sitk
 
     img = sitk.ReadImage(str(path))
     sp = img.GetSpacing()

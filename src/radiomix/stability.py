@@ -193,7 +193,7 @@ def _load_roi(job: _CaseJob) -> tuple[Any, Any]:
         job.image, job.mask, label=job.label, roi_name=job.roi_name,
         resample_mask=job.resample_mask,  # messages get the case id from the caller
     )
-    return checked.image, checked.mask
+    return checked.image.to_sitk(), checked.mask.to_sitk()  # perturbations work in SimpleITK
 
 
 def _make_case(job: _CaseJob) -> list[str | None]:

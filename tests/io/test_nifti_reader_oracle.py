@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from _data import require_data
 from radiomix.errors import InputError
 from radiomix.io import image as io_image
+from radiomix.io.volume import Volume
 
 DTYPES = {"u1": 2, "i2": 4, "i4": 8, "f4": 16, "f8": 64, "i1": 256, "u2": 512, "u4": 768}
 
@@ -44,6 +45,8 @@ def read_both(path: Path) -> tuple[object, object]:
         got: object = io_image._read_file(path, what="image")
     except InputError as exc:
         got = exc
+    if isinstance(got, Volume):  # the fast route's voxels and geometry, as a SimpleITK image
+        got = got.to_sitk()
     try:
         ref: object = sitk.ReadImage(str(path))
     except RuntimeError as exc:

@@ -91,11 +91,9 @@ def qc_section(study: Study, patients: list[str], out_dir: str | Path, *,
             except (InputError, OSError, RuntimeError) as exc:
                 log.warning("QC thumbnail of %s not drawn: %s", case_id, exc)
                 continue
-            import SimpleITK as sitk
-
-            img = sitk.GetArrayFromImage(checked.image).astype(float)
-            mask = sitk.GetArrayViewFromImage(checked.mask) > 0
-            sp = checked.image.GetSpacing()
+            img = np.array(checked.image.array, dtype=float)
+            mask = checked.mask.array > 0
+            sp = checked.image.spacing
             spacing = (float(sp[2]), float(sp[1]), float(sp[0]))
             win = modality_window(ts.modality)
             png = qc_thumbnail(img, mask, spacing, title=f"{row.patient_id} · {tag}",

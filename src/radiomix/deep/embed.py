@@ -441,14 +441,12 @@ def embed(
 ) -> pd.DataFrame:
     """Deep-feature rows of a checked case (:class:`radiomix.check.CheckedCase`).
 
-    The SimpleITK image and mask are read as (Z, Y, X) arrays with spacing reversed to
-    (z, y, x); see :func:`embed_arrays` for the rows.
+    The image and mask volumes are read as (Z, Y, X) arrays (the image as a float64 copy)
+    with spacing reversed to (z, y, x); see :func:`embed_arrays` for the rows.
     """
-    import SimpleITK as sitk
-
-    image = sitk.GetArrayFromImage(case.image).astype(np.float64, copy=False)
-    mask = sitk.GetArrayViewFromImage(case.mask) > 0
-    sp = case.image.GetSpacing()
+    image = np.array(case.image.array, dtype=np.float64)
+    mask = case.mask.array > 0
+    sp = case.image.spacing
     spacing: Spacing = (float(sp[2]), float(sp[1]), float(sp[0]))
     return embedder.embed_arrays(image, mask, spacing, ids=ids, tag=tag)
 

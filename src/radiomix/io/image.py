@@ -1,33 +1,39 @@
-"""Load images and masks: NIfTI, NRRD, MHA files, DICOM series, RTSTRUCT and DICOM SEG."""
+"""Load images and masks: NIfTI, NRRD, MHA files, DICOM series, RTSTRUCT and DICOM SEG.
+
+Images and masks are returned as :class:`~radiomix.io.volume.Volume` (voxels and ITK's
+geometry). A NIfTI file whose header is unambiguous is read without SimpleITK
+(:func:`_read_nifti`); every other source goes through SimpleITK, imported on first use.
+"""
 
 from __future__ import annotations
 
 import contextlib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import SimpleITK as sitk
 
 from radiomix.errors import InputError
-from radiomix.io.dicom import read_series
 from radiomix.io.integrity import read_nifti
 from radiomix.io.nifti_geometry import Geometry, itk_geometry
-from radiomix.io.rtstruct import rasterise_rtstruct
-from radiomix.io.seg import read_seg
+from radiomix.io.volume import Volume
+
+if TYPE_CHECKING:
+    import SimpleITK as sitk
 
 FILE_SUFFIXES = (".nii", ".nii.gz", ".nrrd", ".nhdr", ".mha", ".mhd")
 
 _SITK_PIXEL = {
-    "u1": sitk.sitkUInt8,
-    "i1": sitk.sitkInt8,
-    "u2": sitk.sitkUInt16,
-    "i2": sitk.sitkInt16,
-    "u4": sitk.sitkUInt32,
-    "i4": sitk.sitkInt32,
-    "u8": sitk.sitkUInt64,
-    "i8": sitk.sitkInt64,
-    "f4": sitk.sitkFloat32,
-    "f8": sitk.sitkFloat64,
+    "u1": "sitkUInt8",
+    "i1": "sitkInt8",
+    "u2": "sitkUInt16",
+    "i2": "sitkInt16",
+    "u4": "sitkUInt32",
+    "i4": "sitkInt32",
+    "u8": "sitkUInt64",
+    "i8": "sitkInt64",
+    "f4": "sitkFloat32",
+    "f8": "sitkFloat64",
 }
 """Scalar NIfTI voxel types (numpy kind and size) -> the SimpleITK pixel type ITK reads."""
 
@@ -46,6 +52,8 @@ def load_image(path: str | Path) -> sitk.Image:
     image : SimpleITK.Image
         Scalar float64 image with its geometry.
     """
+    import SimpleITK as sitk
+
     image = read_image(path)
     if image.GetPixelID() == sitk.sitkFloat64:
         return image  # as read: a cast would drop the DICOM series identity metadata
@@ -53,6 +61,12 @@ def load_image(path: str | Path) -> sitk.Image:
 
 
 def read_image(path: str | Path) -> sitk.Image:
+    """Load an image in its stored scalar pixel type as a SimpleITK image (see
+    :func:`read_volume`)."""
+    return read_volume(path).to_sitk()
+
+
+def read_volume(path: str | Path) -> Volume:
     """Load an image in its stored scalar pixel type (see :func:`load_image`).
 
     The extraction path converts only the part around the ROI to float64
@@ -61,7 +75,9 @@ def read_image(path: str | Path) -> sitk.Image:
     """
     path = Path(path)
     if path.is_dir():
-        return read_series(path)
+        from radiomix.io.dicom import read_series
+
+        return Volume.from_sitk(read_series(path))
     if not path.exists():
         raise InputError(f"image not found: {path}")
     if not str(path).lower().endswith(FILE_SUFFIXES):
@@ -69,21 +85,24 @@ def read_image(path: str | Path) -> sitk.Image:
             raise InputError(f"{path} is a single DICOM file; pass the folder of its series")
         raise InputError(f"unsupported image format: {path} (expected {', '.join(FILE_SUFFIXES)})")
     image = _read_file(path, what="image")
+    if isinstance(image, Volume):
+        return image
     if image.GetNumberOfComponentsPerPixel() != 1:
         raise InputError(
             f"{path} has {image.GetNumberOfComponentsPerPixel()} components per voxel; "
             "a scalar image is needed"
         )
-    return _as_3d(image, path, what="image")
+    return Volume.from_sitk(_as_3d(image, path, what="image"))
 
 
-def _read_file(path: Path, *, what: str) -> sitk.Image:
+def _read_file(path: Path, *, what: str) -> Volume | sitk.Image:
     """Read an image file with SimpleITK after the integrity checks it lacks.
 
     Empty files and NIfTI files that are truncated or hold NaN/inf (which SimpleITK would
     read as zeros) are refused by :func:`radiomix.io.integrity.read_nifti`; SimpleITK's own errors
     (unknown format, damaged NRRD/MHA data) become one-line input errors. A NIfTI file
-    takes the fast route of :func:`_read_nifti` when it can, SimpleITK's reader otherwise.
+    takes the fast route of :func:`_read_nifti` when it can (a checked 3D scalar
+    :class:`Volume`), SimpleITK's reader otherwise (the image as SimpleITK reads it).
     """
     if path.stat().st_size == 0:
         raise InputError(f"{what} file {path} is empty (0 bytes); copy or export it again")
@@ -91,6 +110,8 @@ def _read_file(path: Path, *, what: str) -> sitk.Image:
         image = _read_nifti(path)  # checks the file (truncation, NaN/inf) in any case
         if image is not None:
             return image
+    import SimpleITK as sitk
+
     try:
         return sitk.ReadImage(str(path))
     except RuntimeError as exc:
@@ -102,7 +123,7 @@ def _read_file(path: Path, *, what: str) -> sitk.Image:
         ) from None
 
 
-def _read_nifti(path: Path) -> sitk.Image | None:
+def _read_nifti(path: Path) -> Volume | None:
     """A 3D scalar NIfTI image as ``sitk.ReadImage`` returns it, with one decompression.
 
     The file is decompressed once in memory and checked (:func:`~radiomix.io.integrity.
@@ -119,7 +140,7 @@ def _read_nifti(path: Path) -> sitk.Image | None:
 
     Returns
     -------
-    image : SimpleITK.Image or None
+    image : Volume or None
         The image, or ``None`` where SimpleITK must read the file.
 
     Raises
@@ -149,7 +170,7 @@ def _read_nifti(path: Path) -> sitk.Image | None:
             info is None
             or info.GetDimension() != 3
             or info.GetNumberOfComponents() != 1
-            or info.GetPixelID() != pixel
+            or info.GetPixelID() != _sitk_pixel_id(pixel)
             or tuple(info.GetSize()) != layout.dims
         ):
             return None
@@ -158,12 +179,20 @@ def _read_nifti(path: Path) -> sitk.Image | None:
     voxels = np.frombuffer(data, dtype=dtype, count=count, offset=layout.vox_offset)
     if not voxels.dtype.isnative:
         voxels = voxels.astype(dtype.newbyteorder("="))
+    voxels.flags.writeable = False
     # NIfTI stores x fastest: C order (z, y, x) is SimpleITK's array order
-    image = sitk.GetImageFromArray(voxels.reshape(layout.dims[::-1]))
-    image.SetOrigin(geometry.origin)
-    image.SetSpacing(geometry.spacing)
-    image.SetDirection(geometry.direction)
-    return image
+    return Volume(
+        voxels.reshape(layout.dims[::-1]),
+        geometry.spacing,
+        geometry.origin,
+        geometry.direction,
+    )
+
+
+def _sitk_pixel_id(name: str) -> int:
+    import SimpleITK as sitk
+
+    return int(getattr(sitk, name))
 
 
 def _header_information(header: bytes) -> sitk.ImageFileReader | None:
@@ -177,6 +206,8 @@ def _header_information(header: bytes) -> sitk.ImageFileReader | None:
     """
     import os
     import tempfile
+
+    import SimpleITK as sitk
 
     fd, name = tempfile.mkstemp(suffix=".nii", prefix="radiomix-header-")
     try:
@@ -200,6 +231,8 @@ def _as_3d(image: sitk.Image, path: Path, *, what: str) -> sitk.Image:
         return image
     size = image.GetSize()
     if dim == 4 and size[3] == 1:
+        import SimpleITK as sitk
+
         return sitk.Extract(image, (*size[:3], 0), (0, 0, 0, 0))
     if dim == 4:
         raise InputError(
@@ -235,18 +268,29 @@ def is_dicom_object(path: str | Path) -> bool:
 
 def load_mask(
     path: str | Path,
-    reference: sitk.Image,
+    reference: Volume | sitk.Image,
     *,
     roi_name: str | None = None,
     segment: int | str | None = None,
 ) -> sitk.Image:
+    """Load a mask as a SimpleITK image (see :func:`read_mask`)."""
+    return read_mask(path, reference, roi_name=roi_name, segment=segment).to_sitk()
+
+
+def read_mask(
+    path: str | Path,
+    reference: Volume | sitk.Image,
+    *,
+    roi_name: str | None = None,
+    segment: int | str | None = None,
+) -> Volume:
     """Load a mask: label image file, RTSTRUCT (rasterised on ``reference``) or DICOM SEG.
 
     Parameters
     ----------
     path : str or Path
         Mask file.
-    reference : SimpleITK.Image
+    reference : Volume or SimpleITK.Image
         The image; RTSTRUCT contours are rasterised on its grid.
     roi_name : str, optional
         RTSTRUCT ROI name, or SEG segment label.
@@ -255,7 +299,7 @@ def load_mask(
 
     Returns
     -------
-    mask : SimpleITK.Image
+    mask : Volume
         The mask with its own geometry and label values (checked later by
         :func:`radiomix.check.check_case`).
     """
@@ -264,11 +308,16 @@ def load_mask(
         raise InputError(f"mask not found: {path}")
     if path.is_file() and not str(path).lower().endswith(FILE_SUFFIXES):
         modality = _modality(path)
+        grid = reference.to_sitk() if isinstance(reference, Volume) else reference
         if modality == "RTSTRUCT":
-            return rasterise_rtstruct(path, reference, roi_name=roi_name)
+            from radiomix.io.rtstruct import rasterise_rtstruct
+
+            return Volume.from_sitk(rasterise_rtstruct(path, grid, roi_name=roi_name))
         if modality == "SEG":
-            return read_seg(
-                path, segment=segment if segment is not None else roi_name, reference=reference
+            from radiomix.io.seg import read_seg
+
+            return Volume.from_sitk(
+                read_seg(path, segment=segment if segment is not None else roi_name, reference=grid)
             )
         raise InputError(f"unsupported mask format: {path}")
     if path.is_dir():
@@ -281,9 +330,11 @@ def load_mask(
             "RTSTRUCT or a DICOM SEG)"
         )
     mask = _read_file(path, what="mask")
+    if isinstance(mask, Volume):
+        return mask
     if mask.GetNumberOfComponentsPerPixel() != 1:
         raise InputError(
             f"mask {path} has {mask.GetNumberOfComponentsPerPixel()} components per voxel; "
             "a label image is needed"
         )
-    return _as_3d(mask, path, what="mask")
+    return Volume.from_sitk(_as_3d(mask, path, what="mask"))

@@ -9,7 +9,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-import SimpleITK as sitk
 
 from radiomix.check import CheckedCase
 from radiomix.errors import EmptyRoiError
@@ -218,14 +217,14 @@ def process_case(
     """
     # the stored voxels without a copy: the chain converts only the crop around the ROI to
     # float64 (preprocessing steps work on float64 copies of their own)
-    image = sitk.GetArrayViewFromImage(case.image)
-    mask = sitk.GetArrayViewFromImage(case.mask) > 0
-    sp = case.image.GetSpacing()
+    image = case.image.array
+    mask = case.mask.array > 0
+    sp = case.image.spacing
     spacing: Spacing = (sp[2], sp[1], sp[0])
     ctx, new_spacing, first, grids = process_arrays(
         image, mask, spacing, settings, organ_mask=organ_mask, scale=scale
     )
     # world origin of the first processed voxel (continuous index in x, y, z order)
     cidx = [grids[a].start + grids[a].step * first[a] for a in (2, 1, 0)]
-    origin = case.image.TransformContinuousIndexToPhysicalPoint([float(c) for c in cidx])
-    return ProcessedCase(context=ctx, spacing=new_spacing, origin=tuple(origin))
+    origin = case.image.index_to_physical((float(cidx[0]), float(cidx[1]), float(cidx[2])))
+    return ProcessedCase(context=ctx, spacing=new_spacing, origin=origin)
