@@ -25,7 +25,18 @@ from radiomix.errors import InputError
 from radiomix.io import image as io_image
 from radiomix.io.volume import Volume
 
-DTYPES = {"u1": 2, "i2": 4, "i4": 8, "f4": 16, "f8": 64, "i1": 256, "u2": 512, "u4": 768}
+DTYPES = {
+    "u1": 2,
+    "i2": 4,
+    "i4": 8,
+    "f4": 16,
+    "f8": 64,
+    "i1": 256,
+    "u2": 512,
+    "u4": 768,
+    "i8": 1024,
+    "u8": 1280,
+}
 
 
 def assert_same_image(got: sitk.Image, ref: sitk.Image) -> None:
