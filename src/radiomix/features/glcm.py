@@ -441,10 +441,11 @@ def average_defined(
     n_defined = int(defined.sum())
     if n_defined == 0:
         return float("nan")
-    if n_defined < values.size:
-        ctx.notes[f"{spec.name}.{aggregation.token}"] = (
-            f"mean over the {n_defined} of {values.size} matrices where the feature is defined"
-        )
+    if n_defined == values.size:  # the common case: the same mean, without the copy
+        return float(values.mean())
+    ctx.notes[f"{spec.name}.{aggregation.token}"] = (
+        f"mean over the {n_defined} of {values.size} matrices where the feature is defined"
+    )
     return float(values[defined].mean())
 
 
