@@ -199,3 +199,34 @@ def test_headers_left_to_itk(change: str) -> None:
     elif change == "sizeof":
         header = b"\x00\x00\x00\x00" + header[4:]
     assert itk_geometry(header) is None
+
+
+def test_other_simpleitk_versions_leave_every_header_to_itk(monkeypatch, tmp_path) -> None:
+    """With a SimpleITK outside the versions whose ITK rules are reproduced, no header is
+    answered here, and the file is still read exactly as SimpleITK reads it."""
+    from radiomix.io import image as io_image
+    from radiomix.io import nifti_geometry
+
+    base: dict = {
+        "order": "<", "dim0": 3, "pixdim": (1.0, 0.8, 0.8, 2.0), "qcode": 1, "scode": 1,
+        "quat": (0.0, 0.0, 0.0, 1.0, 2.0, 3.0), "units": 2, "intent": 0,
+        "srow": np.array([[0.8, 0, 0, 1], [0, 0.8, 0, 2], [0, 0, 2.0, 3]]),
+    }  # fmt: skip
+    header = _header(**base)
+    assert itk_geometry(header) is not None
+    path = tmp_path / "v.nii"
+    path.write_bytes(header + np.arange(24, dtype="<i2").tobytes())
+    monkeypatch.setattr(nifti_geometry, "ITK_RULES_SIMPLEITK", ((1, 0), (2, 0)))
+    nifti_geometry._itk_rules_apply.cache_clear()
+    try:
+        assert itk_geometry(header) is None
+        vol = io_image.read_volume(path)
+        ref = sitk.ReadImage(str(path))
+        assert (vol.spacing, vol.origin, vol.direction) == (
+            ref.GetSpacing(), ref.GetOrigin(), ref.GetDirection()
+        )
+        assert np.array_equal(vol.array, sitk.GetArrayViewFromImage(ref))
+    finally:
+        monkeypatch.undo()
+        nifti_geometry._itk_rules_apply.cache_clear()
+    assert itk_geometry(header) is not None

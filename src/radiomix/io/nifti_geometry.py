@@ -21,14 +21,18 @@ caller asks ITK itself:
   decompositions (an sform code other than scanner-anatomical beside a qform), the header
   is left to ITK.
 
-The equality with ``SimpleITK.ReadImage`` (bit for bit: the same float operations) is
-tested on every NIfTI file of the data folder and on generated headers of every branch
-(``tests/io/test_nifti_geometry_itk.py``).
+These are the rules of ITK 5.4 (SimpleITK 2.4 and 2.5); with another installed SimpleITK
+(whose ITK may choose differently) every header is left to ITK, so radiomix always reads a
+file as the installed SimpleITK does. The equality with ``SimpleITK.ReadImage`` (bit for
+bit: the same float operations) is tested on every NIfTI file of the data folder and on
+generated headers of every branch (``tests/io/test_nifti_geometry_itk.py``).
 """
 
 from __future__ import annotations
 
+import functools
 import math
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,6 +40,8 @@ import numpy as np
 _UNITS_NO_SCALE = (0, 2)  # NIFTI_UNITS_UNKNOWN, NIFTI_UNITS_MM
 _SCALAR_INTENTS = (0, 1002)  # NIFTI_INTENT_NONE, NIFTI_INTENT_LABEL
 _MARGIN = 3.0  # a decision is taken here only this far from ITK's threshold
+ITK_RULES_SIMPLEITK = ((2, 4), (3, 0))
+"""SimpleITK versions [from, to) built on the ITK whose NIfTI rules are reproduced here."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +71,7 @@ def itk_geometry(header: bytes) -> Geometry | None:
         What ``SimpleITK.ReadImage`` reports for the file, or ``None`` for a header outside
         the unambiguous cases listed in the module docstring.
     """
-    if len(header) < 348:
+    if len(header) < 348 or not _itk_rules_apply():
         return None
     for order in ("<", ">"):
         if int(np.frombuffer(header, order + "i4", 1, 0)[0]) == 348:
@@ -112,6 +118,23 @@ def itk_geometry(header: bytes) -> Geometry | None:
     columns = [_normalised([-float(m[0, j]), -float(m[1, j]), float(m[2, j])]) for j in range(3)]
     direction = tuple(columns[j][i] for i in range(3) for j in range(3))
     return Geometry(spacing, origin, direction)
+
+
+@functools.cache
+def _itk_rules_apply() -> bool:
+    """Whether the installed SimpleITK is one whose ITK reads NIfTI geometry by these rules
+    (its version from the package metadata: SimpleITK itself is not imported)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        numbers = re.findall(r"\d+", version("SimpleITK"))
+    except PackageNotFoundError:
+        return False
+    if len(numbers) < 2:
+        return False
+    installed = (int(numbers[0]), int(numbers[1]))
+    low, high = ITK_RULES_SIMPLEITK
+    return low <= installed < high
 
 
 def _qform_matrix(quat: np.ndarray, pixdim: np.ndarray, qcode: int) -> np.ndarray:
