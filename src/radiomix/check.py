@@ -21,7 +21,7 @@ from radiomix.errors import (
     LabelNotFoundError,
     RoiTooSmallError,
 )
-from radiomix.io.volume import Volume
+from radiomix.io.volume import Volume, as_sitk, as_volume
 
 if TYPE_CHECKING:
     import SimpleITK as sitk
@@ -58,11 +58,6 @@ class CheckedCase:
 
 def _prefix(case_id: str | None) -> str:
     return f"[{case_id}] " if case_id else ""
-
-
-def as_volume(image: Volume | sitk.Image) -> Volume:
-    """A :class:`Volume` (a SimpleITK image is wrapped without a copy)."""
-    return image if isinstance(image, Volume) else Volume.from_sitk(image)
 
 
 def geometry_differences(
@@ -103,10 +98,10 @@ def resample_mask_to_image(mask: Volume | sitk.Image, image: Volume | sitk.Image
     """Resample a mask onto the image grid by nearest neighbour (only on request)."""
     import SimpleITK as sitk
 
-    moving = as_volume(mask).to_sitk()
+    moving = as_sitk(mask)
     return Volume.from_sitk(
         sitk.Resample(
-            moving, as_volume(image).to_sitk(), sitk.Transform(), sitk.sitkNearestNeighbor, 0,
+            moving, as_sitk(image), sitk.Transform(), sitk.sitkNearestNeighbor, 0,
             moving.GetPixelID(),
         )
     )  # fmt: skip

@@ -16,7 +16,7 @@ import numpy as np
 from radiomix.errors import InputError
 from radiomix.io.integrity import read_nifti
 from radiomix.io.nifti_geometry import Geometry, itk_geometry
-from radiomix.io.volume import Volume
+from radiomix.io.volume import Volume, as_sitk
 
 if TYPE_CHECKING:
     import SimpleITK as sitk
@@ -308,17 +308,21 @@ def read_mask(
         raise InputError(f"mask not found: {path}")
     if path.is_file() and not str(path).lower().endswith(FILE_SUFFIXES):
         modality = _modality(path)
-        grid = reference.to_sitk() if isinstance(reference, Volume) else reference
         if modality == "RTSTRUCT":
             from radiomix.io.rtstruct import rasterise_rtstruct
 
-            return Volume.from_sitk(rasterise_rtstruct(path, grid, roi_name=roi_name))
+            return Volume.from_sitk(
+                rasterise_rtstruct(path, as_sitk(reference), roi_name=roi_name)
+            )
         if modality == "SEG":
             from radiomix.io.seg import read_seg
 
             return Volume.from_sitk(
-                read_seg(path, segment=segment if segment is not None else roi_name, reference=grid)
-            )
+                read_seg(
+                    path, segment=segment if segment is not None else roi_name,
+                    reference=as_sitk(reference),
+                )
+            )  # fmt: skip
         raise InputError(f"unsupported mask format: {path}")
     if path.is_dir():
         raise InputError(

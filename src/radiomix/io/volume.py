@@ -106,3 +106,13 @@ class Volume:
                 total += (d[3 * i + j] * self.spacing[j]) * index[j]
             point.append(total + self.origin[i])
         return (point[0], point[1], point[2])
+
+
+def as_volume(image: Volume | sitk.Image) -> Volume:
+    """A :class:`Volume` (a SimpleITK image is wrapped without a copy)."""
+    return image if isinstance(image, Volume) else Volume.from_sitk(image)
+
+
+def as_sitk(image: Volume | sitk.Image) -> sitk.Image:
+    """A SimpleITK image (a :class:`Volume` gives its own, see :meth:`Volume.to_sitk`)."""
+    return image.to_sitk() if isinstance(image, Volume) else image
