@@ -289,6 +289,59 @@ def test_mesh_volume_and_area_equal_numpy_cross_products(mask, spacing) -> None:
     np.testing.assert_allclose(mesh.area, area, rtol=1e-12)
 
 
+def _marching_cubes_everywhere(mask: np.ndarray) -> tuple[np.ndarray, ...]:
+    """skimage's marching cubes on the padded mask, every cube visited (no ``mask``)."""
+    from skimage.measure import marching_cubes
+
+    padded = np.pad(mask, 1).astype(np.float64)
+    return tuple(marching_cubes(padded, level=0.5)[:2])
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    mask=hnp.arrays(np.bool_, st.tuples(*[st.integers(1, 7)] * 3)),
+    fill=st.floats(0.05, 0.95),
+    seed=st.integers(0, 2**16),
+)
+def test_crossed_cube_marching_gives_the_mesh_of_every_cube(mask, fill, seed) -> None:
+    """Visiting only the crossed cubes gives the same vertices, in the same order, and the
+    same faces as visiting every cube (random masks, including the ambiguous cases)."""
+    from skimage.measure import marching_cubes
+
+    from radiomix.features.morphology import crossed_cubes
+
+    rng = np.random.default_rng(seed)
+    mask = mask | (rng.random(mask.shape) < fill)
+    mask.flat[0] = True
+    padded = np.pad(mask, 1)
+    cubes = crossed_cubes(padded)
+    # the mask marks the upper corner of each cube whose corners differ, and nothing else
+    expected = np.zeros(padded.shape, dtype=bool)
+    for z, y, x in np.ndindex(*(n - 1 for n in padded.shape)):
+        corners = padded[z : z + 2, y : y + 2, x : x + 2]
+        expected[z + 1, y + 1, x + 1] = bool(corners.any() and not corners.all())
+    np.testing.assert_array_equal(cubes, expected)
+    verts, faces = marching_cubes(padded.astype(np.float32), level=0.5, mask=cubes)[:2]
+    all_verts, all_faces = _marching_cubes_everywhere(mask)
+    np.testing.assert_array_equal(verts, all_verts)
+    np.testing.assert_array_equal(faces, all_faces)
+
+
+def test_crossed_cube_marching_on_the_phantom_mask(shared_data) -> None:
+    """The IBSI CT phantom's ROI (a large, irregular mask): the mesh of every cube."""
+    from radiomix.features.morphology import roi_mesh
+    from radiomix.io import read_volume
+
+    mask = read_volume(shared_data / "ibsi1" / "ct_phantom" / "nifti" / "mask.nii.gz").array > 0
+    lo = np.argwhere(mask).min(axis=0)
+    hi = np.argwhere(mask).max(axis=0) + 1
+    crop = mask[lo[0] : hi[0], lo[1] : hi[1], lo[2] : hi[2]]
+    mesh = roi_mesh(crop, spacing=(1.0, 1.0, 1.0))
+    all_verts, all_faces = _marching_cubes_everywhere(crop)
+    np.testing.assert_array_equal(mesh.vertices, all_verts - 1.0)
+    np.testing.assert_array_equal(mesh.faces, all_faces)
+
+
 # --------------------------------------------------------------------------------------
 # Local intensity: sphere means at the mask voxels
 # --------------------------------------------------------------------------------------

@@ -634,8 +634,9 @@ def spectral_pair_sums_block(
     s_mm, s_yy, s_y2m : float
         ``sum W |M|^2``, ``sum W |Y|^2`` and ``sum W Re(Y2 conj M)`` over these bins of
         the full spectrum (half-spectrum bins ``0 < k2 < L2/2`` count twice), not divided
-        by ``L0 L1 L2``. For each ``(k0, k1)`` the block's bins are summed first, then
-        added to the totals.
+        by ``L0 L1 L2``. Summed row by row: each ``(bin, k0)`` row of ``L1`` values is
+        summed along ``k1`` (contiguous), weighted by the bin's multiplicity, then added to
+        the totals.
     """
     nb = block.shape[0]
     n0 = block.shape[2]
@@ -643,24 +644,26 @@ def spectral_pair_sums_block(
     s_mm = 0.0
     s_yy = 0.0
     s_ym = 0.0
-    for k0 in range(n0):
-        i0 = k0 if 2 * k0 <= n0 else n0 - k0
-        for k1 in range(n1):
-            i1 = k1 if 2 * k1 <= n1 else n1 - k1
+    for j in range(nb):
+        k2 = k2_start + j
+        twice = 0 < k2 < k2_last
+        for k0 in range(n0):
+            w_row = w_block[j, k0 if 2 * k0 <= n0 else n0 - k0]
+            m = block[j, 0, k0]
+            y = block[j, 1, k0]
+            y2 = block[j, 2, k0]
             a_mm = 0.0
             a_yy = 0.0
             a_ym = 0.0
-            for j in range(nb):
-                k2 = k2_start + j
-                w = w_block[j, i0, i1]
-                if 0 < k2 < k2_last:
-                    w = 2.0 * w
-                m = block[j, 0, k0, k1]
-                y = block[j, 1, k0, k1]
-                y2 = block[j, 2, k0, k1]
-                a_mm += w * (m.real * m.real + m.imag * m.imag)
-                a_yy += w * (y.real * y.real + y.imag * y.imag)
-                a_ym += w * (y2.real * m.real + y2.imag * m.imag)
+            for k1 in range(n1):
+                w = w_row[k1 if 2 * k1 <= n1 else n1 - k1]
+                a_mm += w * (m[k1].real * m[k1].real + m[k1].imag * m[k1].imag)
+                a_yy += w * (y[k1].real * y[k1].real + y[k1].imag * y[k1].imag)
+                a_ym += w * (y2[k1].real * m[k1].real + y2[k1].imag * m[k1].imag)
+            if twice:
+                a_mm *= 2.0
+                a_yy *= 2.0
+                a_ym *= 2.0
             s_mm += a_mm
             s_yy += a_yy
             s_ym += a_ym
