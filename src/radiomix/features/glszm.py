@@ -302,6 +302,7 @@ class Zones(NamedTuple):
 def zones_of(padded: Padded) -> Zones:
     """Label the zones of a padded ROI (its offsets give the linkage neighbourhood)."""
     forward = padded.offsets[padded.offsets > 0]
+    after_next = (forward != 1) & np.isin(forward - 1, forward)
     n_roi = padded.roi.shape[0]
     voxel_zone = np.empty(n_roi, dtype=np.int64)
     level = np.empty(n_roi, dtype=np.int64)
@@ -311,6 +312,7 @@ def zones_of(padded: Padded) -> Zones:
         padded.levels,
         padded.roi,
         forward,
+        after_next,
         np.empty(padded.levels.shape[0], dtype=np.int64),
         np.full(padded.levels.shape[0], -1, dtype=np.int64),
         voxel_zone,

@@ -24,6 +24,7 @@ def label_zones(
     levels: np.ndarray,
     roi: np.ndarray,
     forward: np.ndarray,
+    after_next: np.ndarray,
     parent: np.ndarray,
     zone_of_root: np.ndarray,
     voxel_zone: np.ndarray,
@@ -48,6 +49,13 @@ def label_zones(
         Ascending flat indices of the ROI voxels.
     forward : (n,) ndarray of int64
         Positive flat offsets: one of each pair ``±o`` of the neighbourhood.
+    after_next : (n,) ndarray of bool
+        True for the offsets ``o != 1`` with ``o - 1`` in ``forward``: the neighbours of a
+        voxel that are also forward neighbours of the next voxel (offset 1). When the next
+        voxel has the same grey level, these links are left to it (it links them when its
+        turn comes, and it is linked to this voxel), so they are not tested twice; the
+        zones are the same (each skipped link joins voxels that end up connected through
+        links tested later, by induction from the last voxel).
     parent : (M,) ndarray of int64
         Scratch (union-find parents; read at ROI voxels only, after they are set).
     zone_of_root : (M,) ndarray of int64
@@ -72,7 +80,10 @@ def label_zones(
         k = roi[v]
         lev = levels[k]
         ra = -1  # root of k, looked up on the first link
+        same_next = levels[k + 1] == lev  # padding: k + 1 is in the array
         for o in range(n_fwd):
+            if same_next and after_next[o]:
+                continue
             nb = k + forward[o]
             if levels[nb] == lev:
                 rb = _find(parent, nb)
