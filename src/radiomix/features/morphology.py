@@ -13,6 +13,7 @@ All lengths are in mm (the unit of the voxel spacing), volumes in mm³, areas in
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 from collections.abc import Sequence
@@ -344,8 +345,12 @@ def ellipsoid_surface_area(
     return 4.0 * math.pi * a * b * total
 
 
+@functools.cache
 def _legendre_coefficients(nu: int) -> tuple[float, ...]:
-    """Coefficients :math:`c_{\\nu k}` of :math:`x^{\\nu-2k}` in :math:`P_\\nu(x)`."""
+    """Coefficients :math:`c_{\\nu k}` of :math:`x^{\\nu-2k}` in :math:`P_\\nu(x)`.
+
+    Computed once per degree (the two ellipsoid areas of each case ask for 42 tuples).
+    """
     return tuple(
         (-1) ** k
         * math.factorial(2 * nu - 2 * k)
