@@ -302,7 +302,8 @@ class Zones(NamedTuple):
 def zones_of(padded: Padded) -> Zones:
     """Label the zones of a padded ROI (its offsets give the linkage neighbourhood)."""
     forward = padded.offsets[padded.offsets > 0]
-    after_next = (forward != 1) & np.isin(forward - 1, forward)
+    # links the next voxel (offset 1) tests itself; none when offset 1 is not a link
+    after_next = (forward != 1) & np.isin(forward - 1, forward) & bool(np.any(forward == 1))
     n_roi = padded.roi.shape[0]
     voxel_zone = np.empty(n_roi, dtype=np.int64)
     level = np.empty(n_roi, dtype=np.int64)

@@ -50,12 +50,13 @@ def label_zones(
     forward : (n,) ndarray of int64
         Positive flat offsets: one of each pair ``±o`` of the neighbourhood.
     after_next : (n,) ndarray of bool
-        True for the offsets ``o != 1`` with ``o - 1`` in ``forward``: the neighbours of a
-        voxel that are also forward neighbours of the next voxel (offset 1). When the next
-        voxel has the same grey level, these links are left to it (it links them when its
-        turn comes, and it is linked to this voxel), so they are not tested twice; the
-        zones are the same (each skipped link joins voxels that end up connected through
-        links tested later, by induction from the last voxel).
+        All False unless offset 1 is in ``forward``; then True for the offsets ``o != 1``
+        with ``o - 1`` in ``forward``: the neighbours of a voxel that are also forward
+        neighbours of the next voxel (offset 1). When the next voxel has the same grey
+        level, these links are left to it (it links them when its turn comes, and it is
+        linked to this voxel), so they are not tested twice; the zones are the same (each
+        skipped link joins voxels that end up connected through links tested later, by
+        induction from the last voxel).
     parent : (M,) ndarray of int64
         Scratch (union-find parents; read at ROI voxels only, after they are set).
     zone_of_root : (M,) ndarray of int64
