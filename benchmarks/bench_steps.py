@@ -1,10 +1,11 @@
 """Where one extraction's time goes: CPU per feature family and per morphology step.
 
 Runs ``radiomix.extraction.extract`` (preset ``ibsi-C``, as ``bench_ibsi.py``'s radiomix
-worker) on the benchmark cases in one warm process and times, with process CPU time, every
-family's compute call and the morphology steps inside it (mesh, hull candidates, convex
-hull, PCA, OMBB, MVEE, Moran/Geary pair sums) and the zone labelling of GLSZM/GLDZM,
-by wrapping those functions for the run. The table gives the mean CPU milliseconds per
+worker) on the benchmark cases in one warm process and times, with process CPU time, the
+case's stages (``case:`` loading and checks, processing, all features), every family's
+compute call and the morphology steps inside it (mesh, hull candidates, convex hull, PCA,
+OMBB, MVEE, Moran/Geary pair sums) and the zone labelling of GLSZM/GLDZM, by wrapping
+those functions for the run. The table gives the mean CPU milliseconds per
 extraction over ``--runs`` calls (after one untimed call), and the median total.
 
 Whole-case timings on a shared two-core machine move by up to 30 % between runs
@@ -66,10 +67,10 @@ def _timed(table: dict[str, list[float]], name: str, fn: Callable[..., Any]) -> 
 
 def measure(cases: list[str], runs: int) -> dict[str, dict[str, float]]:
     """Mean CPU ms per extraction of each family and step, and the median total."""
+    import radiomix.extraction as extraction
     import radiomix.features.extract as fx
     import radiomix.features.glszm as glszm
     import radiomix.features.morphology as morph
-    from radiomix.extraction import extract
     from radiomix.settings import load_preset
 
     table: dict[str, list[float]] = defaultdict(list)
@@ -78,6 +79,9 @@ def measure(cases: list[str], runs: int) -> dict[str, dict[str, float]]:
     for name in MORPH_STEPS:
         setattr(morph, name, _timed(table, f"morph: {name}", getattr(morph, name)))
     glszm.zones_of = _timed(table, "zones: zones_of", glszm.zones_of)  # type: ignore[assignment]
+    for name in ("load_case", "process_case", "compute_features"):
+        setattr(extraction, name, _timed(table, f"case: {name}", getattr(extraction, name)))
+    extract = extraction.extract
 
     settings = load_preset("ibsi-C")
     out: dict[str, dict[str, float]] = {}
