@@ -1452,10 +1452,9 @@ def fit_study_standard_scale(
             mask = checked.mask.array > 0
         else:
             img = read_volume(spec.image)
-        sp = img.spacing
         data = correct_and_smooth(
             np.array(img.array, dtype=np.float64),
-            (sp[2], sp[1], sp[0]),
+            img.spacing_zyx,
             settings.preprocess,
             dimensionality=settings.dimensionality,
         )

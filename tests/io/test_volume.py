@@ -46,6 +46,9 @@ def test_volume_matches_simpleitk(image: sitk.Image, index: tuple[float, float, 
     vol = Volume.from_sitk(image)
     assert vol.size == image.GetSize()
     assert vol.spacing == image.GetSpacing()
+    # the array's axes (z, y, x) are SimpleITK's (x, y, z) reversed
+    assert vol.spacing_zyx == tuple(reversed(image.GetSpacing()))
+    assert vol.array.shape == tuple(reversed(image.GetSize()))
     assert vol.origin == image.GetOrigin()
     assert vol.direction == image.GetDirection()
     assert vol.index_to_physical(index) == image.TransformContinuousIndexToPhysicalPoint(index)

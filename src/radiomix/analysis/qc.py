@@ -93,8 +93,7 @@ def qc_section(study: Study, patients: list[str], out_dir: str | Path, *,
                 continue
             img = np.array(checked.image.array, dtype=float)
             mask = checked.mask.array > 0
-            sp = checked.image.spacing
-            spacing = (float(sp[2]), float(sp[1]), float(sp[0]))
+            spacing = checked.image.spacing_zyx
             win = modality_window(ts.modality)
             png = qc_thumbnail(img, mask, spacing, title=f"{row.patient_id} · {tag}",
                                window=win[:2] if win else None, scale_bar_mm=scale_bar_mm)

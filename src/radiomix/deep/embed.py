@@ -446,9 +446,7 @@ def embed(
     """
     image = np.array(case.image.array, dtype=np.float64)
     mask = case.mask.array > 0
-    sp = case.image.spacing
-    spacing: Spacing = (float(sp[2]), float(sp[1]), float(sp[0]))
-    return embedder.embed_arrays(image, mask, spacing, ids=ids, tag=tag)
+    return embedder.embed_arrays(image, mask, case.image.spacing_zyx, ids=ids, tag=tag)
 
 
 def aggregate_slices(

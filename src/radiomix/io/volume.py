@@ -74,6 +74,11 @@ class Volume:
         return cls(array, grid.spacing, grid.origin, grid.direction)
 
     @property
+    def spacing_zyx(self) -> tuple[float, float, float]:
+        """Voxel spacing in mm in the array's axis order (z, y, x), as the kernels take it."""
+        return (float(self.spacing[2]), float(self.spacing[1]), float(self.spacing[0]))
+
+    @property
     def size(self) -> tuple[int, int, int]:
         """Number of voxels along x, y, z (SimpleITK's ``GetSize``)."""
         z, y, x = self.array.shape

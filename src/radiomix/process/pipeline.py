@@ -219,10 +219,8 @@ def process_case(
     # float64 (preprocessing steps work on float64 copies of their own)
     image = case.image.array
     mask = case.mask.array > 0
-    sp = case.image.spacing
-    spacing: Spacing = (sp[2], sp[1], sp[0])
     ctx, new_spacing, first, grids = process_arrays(
-        image, mask, spacing, settings, organ_mask=organ_mask, scale=scale
+        image, mask, case.image.spacing_zyx, settings, organ_mask=organ_mask, scale=scale
     )
     # world origin of the first processed voxel (continuous index in x, y, z order)
     cidx = [grids[a].start + grids[a].step * first[a] for a in (2, 1, 0)]
