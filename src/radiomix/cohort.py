@@ -37,14 +37,17 @@ identical to a serial run.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import logging
 import os
 import sys
+import threading
 import time
 import traceback
 from collections import deque
 from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -579,7 +582,6 @@ def plan_cases(
     tasks : list of CaseTask
         Cases in manifest order, tags in study order.
     """
-    from radiomix.extraction import Reference
     from radiomix.process.normalise import load_standard_scale
     from radiomix.settings import settings_to_dict
 
@@ -637,6 +639,8 @@ def plan_cases(
                             ref_spec.roi_name if ref_spec.roi_name is not None else ref_roi.roi_name
                         )
                     assert ref_spec.image is not None
+                    from radiomix.extraction import Reference  # the extraction stack: only here
+
                     reference = Reference(
                         image=str(ref_spec.image),
                         settings=reg,
@@ -960,6 +964,37 @@ def start_fork_server(preload: Sequence[str]) -> None:
         forkserver.ensure_running()
 
 
+def _import_extraction() -> None:
+    """Setup of a bridge worker (see :func:`_run_pool`): import the extraction stack before
+    the first case, as the fork server's workers have it."""
+    import radiomix.extraction  # noqa: F401
+
+
+def _wait_for_fork_server(ctx: Any, ready: Future[None]) -> None:
+    """Resolve ``ready`` once the fork server of ``ctx`` forks: starting a process blocks
+    until the server has imported its preload (and the process does nothing)."""
+    try:
+        probe = ctx.Process(target=os.getpid, name="radiomix-fork-server-probe")
+        probe.start()
+        probe.join()
+    except BaseException as exc:  # the pool's own start then reports the problem
+        ready.set_exception(exc)
+    else:
+        ready.set_result(None)
+
+
+def _input_bytes(task: CaseTask) -> int:
+    """Bytes of a case's image and mask files: the proxy of its cost that orders a pool's
+    queue (decompression and the ROI both grow with the files); 0 for a missing file."""
+    size = 0
+    for path in (task.image, task.mask):
+        try:
+            size += os.stat(path).st_size if path else 0
+        except OSError:
+            continue
+    return size
+
+
 def _run_pool(
     todo: Sequence[CaseTask],
     jobs: int,
@@ -967,15 +1002,28 @@ def _run_pool(
 ) -> Iterator[dict[str, Any]]:
     """Local process pool with at most ``jobs`` cases in flight.
 
-    A worker that dies (killed, out of memory, crash in native code) breaks the pool; the
-    cases in flight are then retried one at a time in a new pool, and a case that breaks
-    the pool on its own becomes an error record (not persisted, so a re-run retries it).
+    Workers are forked from the fork server of :func:`worker_context`. When some cases
+    have deep features, the server imports torch and MONAI first (about 6 s); until it
+    forks, ``jobs - 1`` *bridge* workers (spawned, with the extraction stack only) run
+    the cases without deep features, so that the cores are not idle while the server
+    imports. At no moment are more than ``jobs`` processes busy (the importing server
+    counts as one), and a case's values do not depend on the worker that ran it.
+
+    The largest cases (by :func:`_input_bytes`) start first, so that the run does not end
+    with one worker busy on a large case while the other is idle.
+
+    A worker that dies (killed, out of memory, crash in native code) breaks the pool: the
+    bridge is then closed and the cases in flight are retried one at a time in a new pool,
+    and a case that breaks the pool on its own becomes an error record (not persisted, so a
+    re-run retries it).
     """
+    import multiprocessing
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
     from concurrent.futures.process import BrokenProcessPool
 
     fn = fn or run_case
-    ctx = worker_context(_case_preload(any(t.deep is not None for t in todo)))
+    deep = any(t.deep is not None for t in todo)
+    ctx = worker_context(_case_preload(deep))
 
     def new_pool() -> ProcessPoolExecutor:
         return ProcessPoolExecutor(
@@ -985,11 +1033,24 @@ def _run_pool(
             initargs=(os.getpid(),),
         )
 
-    queue: deque[CaseTask] = deque(todo)
+    queue: deque[CaseTask] = deque(sorted(todo, key=_input_bytes, reverse=True))
     solo: deque[CaseTask] = deque()
     inflight: dict[Any, CaseTask] = {}
     solo_mode = False
     pool = new_pool()
+    bridge: ProcessPoolExecutor | None = None
+    ready: Future[None] = Future()
+    if deep and ctx.get_start_method() == "forkserver" and any(t.deep is None for t in todo):
+        threading.Thread(target=_wait_for_fork_server, args=(ctx, ready),
+                         name="radiomix-fork-server-wait", daemon=True).start()
+        bridge = ProcessPoolExecutor(
+            max_workers=jobs - 1,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_init_pool_worker,
+            initargs=(os.getpid(), _import_extraction),
+        )
+    else:
+        ready.set_result(None)
     try:
         while queue or solo or inflight:
             if not inflight:
@@ -997,13 +1058,23 @@ def _run_pool(
                 if solo_mode:
                     task = solo.popleft()
                     inflight[pool.submit(fn, task)] = task
-            if not solo_mode:
+            if not solo_mode and not ready.done() and bridge is not None:
+                while len(inflight) < jobs - 1:
+                    light = next((t for t in queue if t.deep is None), None)
+                    if light is None:
+                        break
+                    queue.remove(light)
+                    inflight[bridge.submit(fn, light)] = light
+            elif not solo_mode:
                 while queue and len(inflight) < jobs:
                     task = queue.popleft()
                     inflight[pool.submit(fn, task)] = task
-            done, _ = wait(list(inflight), return_when=FIRST_COMPLETED)
+            done, _ = wait([*inflight, *(() if ready.done() else (ready,))],
+                           return_when=FIRST_COMPLETED)
             broken: list[CaseTask] = []
             for fut in done:
+                if fut is ready:
+                    continue
                 task = inflight.pop(fut)
                 try:
                     yield fut.result()
@@ -1022,6 +1093,9 @@ def _run_pool(
                 inflight.clear()
                 pool.shutdown(wait=False, cancel_futures=True)
                 pool = new_pool()
+                if bridge is not None:
+                    bridge.shutdown(wait=False, cancel_futures=True)
+                    bridge = None
                 if solo_mode:
                     for task in broken:
                         log.info("case %s killed its worker process", task.case_id)
@@ -1039,7 +1113,12 @@ def _run_pool(
                     )
                     solo.extend(broken)
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        # after the last case the workers exit on their own while the caller writes the
+        # table; a run stopped early waits for them
+        finished = not (queue or solo or inflight)
+        for executor in (bridge, pool):
+            if executor is not None:
+                executor.shutdown(wait=not finished, cancel_futures=True)
 
 
 WORKER_TIMEOUT_S = 120.0
@@ -1681,6 +1760,9 @@ def _run_locked(
         if scheduler is not None:
             stream = _run_dask(todo, jobs, scheduler, worker_timeout_s=worker_timeout_s)
         elif jobs > 1 and len(todo) > 1:
+            # the table's modules load while the workers compute, not after the last case
+            threading.Thread(target=importlib.import_module, args=("pandas",),
+                             name="radiomix-import-pandas", daemon=True).start()
             stream = _run_pool(todo, min(jobs, len(todo)))
         else:
             stream = _run_serial(todo)

@@ -96,3 +96,14 @@ def modules_at_call(task: Any) -> dict[str, Any]:
 
     return {"pid": os.getpid(), "extraction": "radiomix.extraction" in sys.modules,
             "torch": "torch" in sys.modules, "case_id": task.case_id}
+
+
+def timed_modules_at_call(task: Any) -> dict[str, Any]:
+    """:func:`modules_at_call` for a case that takes 0.2 s, with its start and end times
+    and the worker's parent (to tell spawned workers from forked ones)."""
+    import os
+    import time
+
+    start = time.time()
+    time.sleep(0.2)
+    return {**modules_at_call(task), "ppid": os.getppid(), "start": start, "end": time.time()}

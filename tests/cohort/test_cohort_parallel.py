@@ -102,7 +102,8 @@ sys.path[:0] = [sys.argv[2], os.path.dirname(sys.argv[2])]
 from cohort_helpers import modules_at_call
 from radiomix.cohort import _run_pool
 deep = sys.argv[1] == "deep"
-tasks = [SimpleNamespace(case_id=f"c{i}", deep=object() if deep else None) for i in range(4)]
+tasks = [SimpleNamespace(case_id=f"c{i}", deep=object() if deep else None, image=None, mask=None)
+         for i in range(4)]
 print(json.dumps([{**r, "parent": os.getpid()} for r in _run_pool(tasks, 2, fn=modules_at_call)]))
 """
 
@@ -127,6 +128,50 @@ def test_pool_workers_start_preloaded(deep):
     assert all(r["extraction"] for r in seen), seen
     assert all(r["torch"] == deep for r in seen), seen
     assert all(r["pid"] != r["parent"] for r in seen)
+
+
+BRIDGE_PROBE = """
+import json, os, sys
+from types import SimpleNamespace
+sys.path[:0] = [sys.argv[1], os.path.dirname(sys.argv[1])]
+from cohort_helpers import timed_modules_at_call
+from radiomix.cohort import _run_pool
+tasks = [SimpleNamespace(case_id=f"c{i}", deep=object() if i % 3 == 0 else None, image=None,
+                         mask=None) for i in range(12)]
+if __name__ == "__main__":
+    seen = list(_run_pool(tasks, 2, fn=timed_modules_at_call))
+    print(json.dumps([{**r, "parent": os.getpid()} for r in seen]))
+"""
+
+
+def test_bridge_workers_run_radiomics_cases_while_the_server_imports_torch(tmp_path):
+    """With deep features, the fork server imports torch and MONAI for seconds; meanwhile a
+    spawned bridge worker (extraction stack only) runs the cases without deep features.
+    Every case runs once, deep cases only on the torch-loaded workers, and never more than
+    ``jobs`` cases at once. (A fresh process: the fork server is started once per process.)"""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    probe = tmp_path / "bridge_probe.py"
+    probe.write_text(BRIDGE_PROBE)
+    proc = subprocess.run([sys.executable, str(probe), str(Path(__file__).parent)],
+                          capture_output=True, text=True, timeout=300, check=True)
+    seen = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert sorted(r["case_id"] for r in seen) == sorted(f"c{i}" for i in range(12))
+    deep = {f"c{i}" for i in range(0, 12, 3)}
+    assert all(r["torch"] for r in seen if r["case_id"] in deep), seen
+    assert all(r["extraction"] for r in seen), seen
+    bridged = [r for r in seen if r["ppid"] == r["parent"]]  # spawned by the run itself
+    assert bridged, "no case ran on a bridge worker"
+    assert not any(r["torch"] or r["case_id"] in deep for r in bridged), bridged
+    assert len({r["pid"] for r in bridged}) == 1  # jobs - 1 bridge workers
+    first_deep = min(r["start"] for r in seen if r["case_id"] in deep)
+    assert min(r["start"] for r in bridged) < first_deep  # it ran while the server imported
+    events = sorted([(r["start"], 1) for r in seen] + [(r["end"], -1) for r in seen])
+    running = [sum(step for _, step in events[: i + 1]) for i in range(len(events))]
+    assert max(running) <= 2
 
 
 _SERVER_PROBE = r"""
