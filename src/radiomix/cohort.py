@@ -1039,6 +1039,7 @@ def _run_pool(
     solo_mode = False
     pool = new_pool()
     bridge: ProcessPoolExecutor | None = None
+    bridged: set[Any] = set()  # futures of the bridge's cases in flight
     ready: Future[None] = Future()
     if deep and ctx.get_start_method() == "forkserver" and any(t.deep is None for t in todo):
         threading.Thread(target=_wait_for_fork_server, args=(ctx, ready),
@@ -1058,13 +1059,18 @@ def _run_pool(
                 if solo_mode:
                     task = solo.popleft()
                     inflight[pool.submit(fn, task)] = task
+            if bridge is not None and ready.done() and not bridged:
+                bridge.shutdown(wait=False)  # its workers end while the forked ones compute
+                bridge = None
             if not solo_mode and not ready.done() and bridge is not None:
                 while len(inflight) < jobs - 1:
                     light = next((t for t in queue if t.deep is None), None)
                     if light is None:
                         break
                     queue.remove(light)
-                    inflight[bridge.submit(fn, light)] = light
+                    fut = bridge.submit(fn, light)
+                    inflight[fut] = light
+                    bridged.add(fut)
             elif not solo_mode:
                 while queue and len(inflight) < jobs:
                     task = queue.popleft()
@@ -1075,6 +1081,7 @@ def _run_pool(
             for fut in done:
                 if fut is ready:
                     continue
+                bridged.discard(fut)
                 task = inflight.pop(fut)
                 try:
                     yield fut.result()
@@ -1096,6 +1103,7 @@ def _run_pool(
                 if bridge is not None:
                     bridge.shutdown(wait=False, cancel_futures=True)
                     bridge = None
+                    bridged.clear()
                 if solo_mode:
                     for task in broken:
                         log.info("case %s killed its worker process", task.case_id)
