@@ -1,0 +1,107 @@
+"""Cohort throughput: ``radiomix run STUDY --jobs 1`` against ``--jobs N``, alternating.
+
+Each run is a fresh ``radiomix run`` process writing a new output folder (every case
+computed, nothing reused), timed as a user times it: wall seconds of the command (the
+workers forked by the fork server are not the run's children, so their CPU time is not
+summed here). The pairs alternate which run
+goes first, and the script prints each pair's ratio and the ratio of the medians. With
+``--busy`` it also samples the machine's busy cores (``/proc/stat``, every 0.5 s) during
+the ``--jobs N`` runs: a core idle before the end means a serial step or a worker waiting.
+Each run also reports the core-seconds the whole machine was busy meanwhile (Linux): the
+parallel run's extra work over the serial one (its bridge and workers' own imports and
+first kernel loads, the passing of cases between processes) plus whatever else ran.
+
+Usage (from the repository root)::
+
+    .venv/bin/python benchmarks/bench_cohort.py                    # STS study, 5 pairs, N=2
+    .venv/bin/python benchmarks/bench_cohort.py --pairs 3 --busy
+
+Target of issue 14: ``--jobs 2`` at least 1.8 times faster than ``--jobs 1`` on 2 idle
+cores. The machine's own noise matters: compare medians of several pairs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _busy_cores() -> tuple[int, int]:
+    """(total, idle) jiffies of all CPUs since boot."""
+    with open("/proc/stat", encoding="ascii") as f:
+        values = [int(v) for v in f.readline().split()[1:]]
+    return sum(values), values[3] + values[4]
+
+
+def run_once(study: Path, jobs: int, out: Path, *, busy: bool) -> tuple[float, float, str]:
+    """Wall seconds of one ``radiomix run``, the core-seconds the whole machine was busy
+    meanwhile (``/proc/stat``: the run, its workers and anything else running) and the
+    busy-core trace."""
+    shutil.rmtree(out, ignore_errors=True)
+    cmd = [str(Path(sys.executable).with_name("radiomix")), "run", str(study), "--out",
+           str(out), "--jobs", str(jobs), "--quiet"]  # fmt: skip
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    trace, last = [], _busy_cores()
+    first = last
+    n_cpu = os.cpu_count() or 1
+    while proc.poll() is None:
+        time.sleep(0.5)
+        if busy:
+            now = _busy_cores()
+            total = now[0] - last[0]
+            cores = n_cpu * (total - (now[1] - last[1])) / total if total else 0.0
+            trace.append(f"{time.perf_counter() - start:.1f}:{cores:.1f}")
+            last = now
+    wall = time.perf_counter() - start
+    end = _busy_cores()
+    used = ((end[0] - first[0]) - (end[1] - first[1])) / os.sysconf("SC_CLK_TCK")
+    stderr = proc.stderr.read() if proc.stderr else ""
+    if proc.returncode != 0:
+        raise SystemExit(f"radiomix run --jobs {jobs} exited {proc.returncode}: {stderr[-500:]}")
+    return wall, used, " ".join(trace)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--study", default=str(REPO / "examples" / "sts" / "study.yaml"))
+    parser.add_argument("--jobs", type=int, default=2, help="workers of the parallel run")
+    parser.add_argument("--pairs", type=int, default=5, help="alternating pairs of runs")
+    parser.add_argument("--busy", action="store_true", help="sample busy cores (Linux)")
+    args = parser.parse_args(argv)
+    study = Path(args.study)
+    if not study.exists():
+        parser.error(f"no study file {study}")
+    walls: dict[int, list[float]] = {1: [], args.jobs: []}
+    with tempfile.TemporaryDirectory(prefix="bench_cohort_") as tmp:
+        for pair in range(args.pairs):
+            order = [1, args.jobs] if pair % 2 == 0 else [args.jobs, 1]
+            for jobs in order:
+                wall, used, trace = run_once(study, jobs, Path(tmp) / f"j{jobs}",
+                                            busy=args.busy and jobs > 1)
+                walls[jobs].append(wall)
+                load = os.getloadavg()[0]
+                print(f"pair {pair + 1} --jobs {jobs}: {wall:.2f} s wall, {used:.1f} busy "
+                      f"core-seconds (whole machine), load {load:.2f}", flush=True)
+                if trace:
+                    print(f"  busy cores (s:cores): {trace}", flush=True)
+            one, many = walls[1][-1], walls[args.jobs][-1]
+            print(f"pair {pair + 1}: x{one / many:.2f}", flush=True)
+    med1, medn = statistics.median(walls[1]), statistics.median(walls[args.jobs])
+    ratios = sorted(a / b for a, b in zip(walls[1], walls[args.jobs], strict=True))
+    print(f"medians: --jobs 1 {med1:.2f} s, --jobs {args.jobs} {medn:.2f} s: x{med1 / medn:.2f} "
+          f"(pairs x{ratios[0]:.2f} to x{ratios[-1]:.2f})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
