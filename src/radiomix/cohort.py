@@ -984,12 +984,16 @@ def _wait_for_fork_server(ctx: Any, ready: Future[None]) -> None:
 
 
 def _input_bytes(task: CaseTask) -> int:
-    """Bytes of a case's image and mask files: the proxy of its cost that orders a pool's
-    queue (decompression and the ROI both grow with the files); 0 for a missing file."""
+    """Bytes of a case's image and mask (the files of a DICOM folder added up): the proxy
+    of its cost that orders a pool's queue (decompression and the ROI both grow with the
+    files); 0 for a missing input."""
     size = 0
     for path in (task.image, task.mask):
         try:
-            size += os.stat(path).st_size if path else 0
+            if path and os.path.isdir(path):
+                size += sum(e.stat().st_size for e in os.scandir(path) if e.is_file())
+            elif path:
+                size += os.stat(path).st_size
         except OSError:
             continue
     return size

@@ -241,3 +241,27 @@ def test_rerun_starts_no_fork_server_before_planning(study, tmp_path):
     _probe_run(study, tmp_path / "out", 2, tmp_path)
     out = _probe_run(study, tmp_path / "out", 2, tmp_path)
     assert "servers while planning: [0] cases: 8" in out
+
+
+def test_input_bytes_orders_cases_by_their_files(tmp_path):
+    """The pool's cost proxy: a file's size, a DICOM folder's files added up, 0 when
+    missing (the case then fails on its own, whatever its place in the queue)."""
+    from types import SimpleNamespace
+
+    from radiomix.cohort import _input_bytes
+
+    series = tmp_path / "series"
+    series.mkdir()
+    for i, n in enumerate((100, 250, 50)):
+        (series / f"{i}.dcm").write_bytes(b"x" * n)
+    (series / "sub").mkdir()  # not a file of the series
+    mask = tmp_path / "mask.nii.gz"
+    mask.write_bytes(b"m" * 30)
+
+    def task(image, mask_path):
+        return SimpleNamespace(image=image, mask=mask_path)
+
+    assert _input_bytes(task(str(series), str(mask))) == 430
+    assert _input_bytes(task(str(mask), None)) == 30
+    assert _input_bytes(task(str(tmp_path / "missing.nii.gz"), str(mask))) == 30
+    assert _input_bytes(task(None, None)) == 0
