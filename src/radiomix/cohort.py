@@ -972,15 +972,16 @@ def _import_extraction() -> None:
 
 def _wait_for_fork_server(ctx: Any, ready: Future[None]) -> None:
     """Resolve ``ready`` once the fork server of ``ctx`` forks: starting a process blocks
-    until the server has imported its preload (and the process does nothing)."""
+    until the server has imported its preload and returned the new process's id (the
+    process does nothing; it is reaped afterwards)."""
     try:
         probe = ctx.Process(target=os.getpid, name="radiomix-fork-server-probe")
         probe.start()
-        probe.join()
     except BaseException as exc:  # the pool's own start then reports the problem
         ready.set_exception(exc)
-    else:
-        ready.set_result(None)
+        return
+    ready.set_result(None)
+    probe.join()
 
 
 def _input_bytes(task: CaseTask) -> int:
@@ -1010,8 +1011,9 @@ def _run_pool(
     have deep features, the server imports torch and MONAI first (about 6 s); until it
     forks, ``jobs - 1`` *bridge* workers (spawned, with the extraction stack only) run
     the cases without deep features, so that the cores are not idle while the server
-    imports. At no moment are more than ``jobs`` processes busy (the importing server
-    counts as one), and a case's values do not depend on the worker that ran it.
+    imports (none when the server of an earlier run in this process is still up). At no
+    moment are more than ``jobs`` processes busy (the importing server counts as one), and
+    a case's values do not depend on the worker that ran it.
 
     The largest cases (by :func:`_input_bytes`) start first, so that the run does not end
     with one worker busy on a large case while the other is idle.
@@ -1048,12 +1050,14 @@ def _run_pool(
     if deep and ctx.get_start_method() == "forkserver" and any(t.deep is None for t in todo):
         threading.Thread(target=_wait_for_fork_server, args=(ctx, ready),
                          name="radiomix-fork-server-wait", daemon=True).start()
-        bridge = ProcessPoolExecutor(
-            max_workers=jobs - 1,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=_init_pool_worker,
-            initargs=(os.getpid(), _import_extraction),
-        )
+        wait([ready], timeout=0.1)  # a server already running (an earlier run) forks at once
+        if not ready.done():
+            bridge = ProcessPoolExecutor(
+                max_workers=jobs - 1,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_init_pool_worker,
+                initargs=(os.getpid(), _import_extraction),
+            )
     else:
         ready.set_result(None)
     try:

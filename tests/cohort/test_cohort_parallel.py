@@ -141,6 +141,8 @@ tasks = [SimpleNamespace(case_id=f"c{i}", deep=object() if i % 3 == 0 else None,
 if __name__ == "__main__":
     seen = list(_run_pool(tasks, 2, fn=timed_modules_at_call))
     print(json.dumps([{**r, "parent": os.getpid()} for r in seen]))
+    again = list(_run_pool(tasks, 2, fn=timed_modules_at_call))  # the server is up now
+    print(json.dumps([{**r, "parent": os.getpid()} for r in again]))
 """
 
 
@@ -148,7 +150,8 @@ def test_bridge_workers_run_radiomics_cases_while_the_server_imports_torch(tmp_p
     """With deep features, the fork server imports torch and MONAI for seconds; meanwhile a
     spawned bridge worker (extraction stack only) runs the cases without deep features.
     Every case runs once, deep cases only on the torch-loaded workers, and never more than
-    ``jobs`` cases at once. (A fresh process: the fork server is started once per process.)"""
+    ``jobs`` cases at once; a second run finds the server up and spawns no bridge. (A fresh
+    process: the fork server is started once per process.)"""
     import json
     import subprocess
     import sys
@@ -158,7 +161,7 @@ def test_bridge_workers_run_radiomics_cases_while_the_server_imports_torch(tmp_p
     probe.write_text(BRIDGE_PROBE)
     proc = subprocess.run([sys.executable, str(probe), str(Path(__file__).parent)],
                           capture_output=True, text=True, timeout=300, check=True)
-    seen = json.loads(proc.stdout.strip().splitlines()[-1])
+    seen, again = (json.loads(line) for line in proc.stdout.strip().splitlines()[-2:])
     assert sorted(r["case_id"] for r in seen) == sorted(f"c{i}" for i in range(12))
     deep = {f"c{i}" for i in range(0, 12, 3)}
     assert all(r["torch"] for r in seen if r["case_id"] in deep), seen
@@ -172,6 +175,9 @@ def test_bridge_workers_run_radiomics_cases_while_the_server_imports_torch(tmp_p
     events = sorted([(r["start"], 1) for r in seen] + [(r["end"], -1) for r in seen])
     running = [sum(step for _, step in events[: i + 1]) for i in range(len(events))]
     assert max(running) <= 2
+    # a second run in the same process finds the server up: no bridge is spawned
+    assert sorted(r["case_id"] for r in again) == sorted(f"c{i}" for i in range(12))
+    assert all(r["ppid"] != r["parent"] and r["torch"] for r in again), again
 
 
 _SERVER_PROBE = r"""
