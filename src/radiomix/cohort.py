@@ -444,6 +444,13 @@ class CaseStore:
 # --------------------------------------------------------------------------- planning
 
 
+def _file_stats(folder: Path) -> list[tuple[str, os.stat_result]]:
+    """Every file under ``folder`` (recursively, sorted) with its ``stat``: what an input
+    folder (a DICOM series) holds, for its signature and its size."""
+    return [(str(f.relative_to(folder)), f.stat()) for f in sorted(folder.rglob("*"))
+            if f.is_file()]
+
+
 class InputHashes:
     """SHA-256 of input files and folders, remembered between runs.
 
@@ -473,11 +480,8 @@ class InputHashes:
     def signature(path: Path) -> str:
         """Hash of the sizes and modification times of a file or of a folder's files."""
         if path.is_dir():
-            items: list[Any] = []
-            for f in sorted(path.rglob("*")):
-                if f.is_file():
-                    st = f.stat()
-                    items.append([str(f.relative_to(path)), st.st_size, st.st_mtime_ns])
+            items: list[Any] = [[name, st.st_size, st.st_mtime_ns]
+                                for name, st in _file_stats(path)]
         else:
             st = path.stat()
             items = [st.st_size, st.st_mtime_ns]
@@ -989,12 +993,12 @@ def _input_bytes(task: CaseTask) -> int:
     of its cost that orders a pool's queue (decompression and the ROI both grow with the
     files); 0 for a missing input."""
     size = 0
-    for path in (task.image, task.mask):
+    for path in (Path(p) for p in (task.image, task.mask) if p):
         try:
-            if path and os.path.isdir(path):
-                size += sum(e.stat().st_size for e in os.scandir(path) if e.is_file())
-            elif path:
-                size += os.stat(path).st_size
+            if path.is_dir():
+                size += sum(st.st_size for _, st in _file_stats(path))
+            else:
+                size += path.stat().st_size
         except OSError:
             continue
     return size

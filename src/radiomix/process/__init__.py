@@ -7,17 +7,18 @@ the interpolation and filter stack (scipy.ndimage, numba) with it.
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from radiomix.process.pipeline import ProcessedCase, process_case
 
+_HOME = {"ProcessedCase": "radiomix.process.pipeline", "process_case": "radiomix.process.pipeline"}
+
 __all__ = ["ProcessedCase", "process_case"]
 
 
 def __getattr__(name: str) -> Any:
-    if name in __all__:
-        from radiomix.process import pipeline
-
-        return getattr(pipeline, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    if name not in _HOME:
+        raise AttributeError(f"module 'radiomix.process' has no attribute {name!r}")
+    return getattr(importlib.import_module(_HOME[name]), name)

@@ -44,6 +44,6 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    if name in _HOME:
-        return getattr(importlib.import_module(_HOME[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    if name not in _HOME:
+        raise AttributeError(f"module 'radiomix.process.filters' has no attribute {name!r}")
+    return getattr(importlib.import_module(_HOME[name]), name)
