@@ -300,12 +300,12 @@ def run_case(task: CaseTask) -> dict[str, Any]:
         (false for unexpected errors, which a re-run retries) and ``run`` (worker,
         seconds, peak memory of the worker process).
     """
-    from threadpoolctl import threadpool_limits
+    from radiomix._threads import one_blas_thread
 
     t0 = time.perf_counter()
     # one BLAS/OpenMP thread per case: workers run side by side (idle BLAS threads spin and
     # take the other worker's core), and a case's values never depend on the thread count
-    with threadpool_limits(limits=1):
+    with one_blas_thread():
         record = _case_record(task)
     record["run"] = {
         "worker": _worker_name(),

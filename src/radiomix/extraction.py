@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from radiomix._threads import one_blas_thread
 from radiomix.case import load_case
 from radiomix.check import (
     CheckedCase,
@@ -193,12 +194,42 @@ def extract(
         mismatch, empty ROI, failed registration, ROI outside the registered image's field
         of view, missing organ mask.
 
+    Notes
+    -----
+    BLAS and OpenMP run with one thread inside the call (:mod:`radiomix._threads`): the
+    values do not depend on the machine's core count, and idle BLAS threads do not spin
+    on the other cores; the caller's limits are restored on return.
+
     Examples
     --------
     >>> result = extract("image.nii.gz", "mask.nii.gz", settings="ibsi-C")  # doctest: +SKIP
     >>> result.features["image.original.morph.volume_voxels"]  # doctest: +SKIP
     """
-    s = resolve_settings(settings)
+    with one_blas_thread():
+        return _extract(
+            image, mask, settings=resolve_settings(settings), label=label, roi_name=roi_name,
+            resample_mask=resample_mask, tag=tag, case_id=case_id, deep=deep,
+            organ_mask=organ_mask, reference=reference, standard_scale=standard_scale,
+        )
+
+
+def _extract(
+    image: str | Path,
+    mask: str | Path,
+    *,
+    settings: ExtractionSettings,
+    label: int | None,
+    roi_name: str | None,
+    resample_mask: bool,
+    tag: str,
+    case_id: str | None,
+    deep: DeepSettings | None,
+    organ_mask: str | Path | None,
+    reference: Reference | None,
+    standard_scale: StandardScale | None,
+) -> CaseResult:
+    """:func:`extract` with resolved settings, inside one BLAS thread."""
+    s = settings
     pre = s.preprocess
     scale = None
     if pre.normalise == "nyul":

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, clone
 
+from radiomix._threads import single_blas_thread
 from radiomix.errors import InputError
 from radiomix.evaluate.bootstrap import (
     CV_INTERVAL_SCALE,
@@ -32,7 +33,7 @@ from radiomix.evaluate.splits import (
     grouped_cv_splits,
     patient_holdout_split,
 )
-from radiomix.evaluate.validate import _rows, groups_fit_params, route_groups, single_blas_thread
+from radiomix.evaluate.validate import _rows, groups_fit_params, route_groups
 from radiomix.types import FloatArray
 
 log = logging.getLogger(__name__)

@@ -8,17 +8,17 @@ selection and tuning never see the test rows. ``groups`` (patient ids) is requir
 
 from __future__ import annotations
 
-import functools
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, clone
 from sklearn.model_selection import GridSearchCV, StratifiedGroupKFold
 
+from radiomix._threads import single_blas_thread
 from radiomix.errors import InputError
 from radiomix.evaluate.bootstrap import (
     CV_INTERVAL_SCALE,
@@ -37,24 +37,6 @@ from radiomix.evaluate.splits import (
 log = logging.getLogger(__name__)
 
 Level = Literal["row", "patient"]
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def single_blas_thread(func: F) -> F:
-    """Run ``func`` with BLAS/OpenMP limited to one thread (restored afterwards).
-
-    Radiomics tables are small: multi-threaded BLAS on 50 x 10 matrices costs more in
-    thread hand-over than it saves (a 6x slow-down measured on a busy 2-core machine).
-    """
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from threadpoolctl import threadpool_limits
-
-        with threadpool_limits(limits=1):
-            return func(*args, **kwargs)
-
-    return wrapper  # type: ignore[return-value]
 
 
 @dataclass
