@@ -133,10 +133,15 @@ def model_command(
     positive: Annotated[Optional[str], typer.Option(  # noqa: UP045
         help="Positive class of --target (required unless it holds 0/1).")] = None,
     group: Annotated[str, typer.Option("--groups", help="Patient id column.")] = "patient_id",
+    lesion: Annotated[Optional[str], typer.Option(  # noqa: UP045
+        help="Lesion id column (default: lesion_id when the feature table has it).")] = None,
     columns: Annotated[Optional[str], typer.Option(  # noqa: UP045
         "--columns", help="Feature columns: comma list of names, wildcards (ct.original.*), "
-                          "radiomic, deep, clinical. Default: every numeric column of "
-                          "--features that is not a role column.")] = None,
+                          "radiomic, deep, clinical. Default: the non-role columns of "
+                          "--features with radiomix feature names (<tag>.<image type>."
+                          "<family>.<feature>, <tag>.deep.*), its other numeric columns "
+                          "only when named here; every numeric non-role column of a table "
+                          "without radiomix names.")] = None,
     covariates: Annotated[Optional[str], typer.Option(  # noqa: UP045
         help="Clinical covariates, comma list NAME[:categorical] (the clinical block; "
              "never guessed).")] = None,
@@ -179,6 +184,8 @@ def model_command(
     seed: Annotated[int, typer.Option(help="Seed of splits, bootstrap and models.")] = 0,
     time: Annotated[Optional[str], typer.Option(help="Survival time column.")] = None,  # noqa: UP045
     event: Annotated[Optional[str], typer.Option(help="Event column.")] = None,  # noqa: UP045
+    event_value: Annotated[str, typer.Option(
+        help="Value of --event that marks an event (e.g. 1, yes, dead).")] = "1",
     time_unit: Annotated[str, typer.Option(help="days, months or years.")] = "days",
     horizon: Annotated[Optional[list[float]], typer.Option(  # noqa: UP045
         help="Horizon(s) of the time-dependent AUC, in years (repeatable).")] = None,
@@ -195,14 +202,16 @@ def model_command(
         with quiet_models(), shown:
             doc = run_adhoc(
                 out_dir, features=table, clinical=clinical, target=target,
-                positive=positive, group=group, columns=columns, covariates=covariates,
+                positive=positive, group=group, lesion=lesion, columns=columns,
+                covariates=covariates,
                 ordinal=ordinal or [], derived=derived, exclude=exclude, allow=allow,
                 model=model, selector=selector, deep_pca=deep_pca, tune=tune, budget=budget,
                 arms=arms,
                 scheme=_SCHEMES[validation.value], centre=centre,
                 test_centres=test_centre or [], outer=outer, inner=inner, repeats=repeats,
                 test_size=test_size, bootstrap=bootstrap, threshold=threshold,
-                level=level.value, seed=seed, time=time, event=event, time_unit=time_unit,
+                level=level.value, seed=seed, time=time, event=event,
+                event_value=event_value, time_unit=time_unit,
                 horizons=horizon or [], report=report, progress=analysis_callback(shown),
                 jobs=jobs)
     except RadiomixError as exc:

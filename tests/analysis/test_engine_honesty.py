@@ -315,3 +315,98 @@ def test_top_features_and_the_volume_comparison(tmp_path):
     diff = (o["validation"][0]["arms"]["rs"]["metrics"]["roc_auc"]["estimate"]
             - o["validation"][0]["arms"]["volume"]["metrics"]["roc_auc"]["estimate"])
     assert vs["auc_difference"]["estimate"] == pytest.approx(diff)
+
+
+def _run_table(n: int = 40, seed: int = 1) -> pd.DataFrame:
+    """A ``radiomix run``-like table: radiomix feature columns, the outcome, and carried
+    clinical columns (a follow-up time that tracks the outcome without separating it)."""
+    feats, clin = cohort(n, seed=seed, signal=0.0)
+    y = (clin["outcome"] == "mets").to_numpy()
+    rng = np.random.default_rng(seed)
+    table = feats.drop(columns=[c for c in feats if ".deep." in c]).assign(
+        lung_mets=y.astype(int),
+        lung_mets_days=np.where(y, rng.integers(100, 700, n), rng.integers(500, 3000, n)),
+        age=clin["age"].astype(int).to_numpy())
+    assert table.loc[y, "lung_mets_days"].max() > table.loc[~y, "lung_mets_days"].min()
+    return table
+
+
+def test_model_takes_only_radiomix_features_of_a_run_table_by_default(tmp_path):
+    from radiomix.analysis.adhoc import run_adhoc
+
+    _run_table().to_csv(tmp_path / "features.csv", index=False)
+    doc = run_adhoc(tmp_path / "o", features=tmp_path / "features.csv", target="lung_mets",
+                    outer=3, inner=2, repeats=1, bootstrap=50, report=False)
+    used = set(doc["outcomes"][0]["arms"]["model"]["columns"])
+    assert used
+    assert all(c.startswith("ct.original.") for c in used)
+    text = " ".join(b["text"] for b in doc["banners"])
+    assert "lung_mets_days" in text
+    assert "age" in text
+    named = run_adhoc(tmp_path / "n", features=tmp_path / "features.csv", target="lung_mets",
+                      columns="ct.*,age", outer=3, inner=2, repeats=1, bootstrap=50,
+                      report=False)
+    assert "age" in named["outcomes"][0]["arms"]["model"]["columns"]
+    assert "lung_mets_days" not in named["outcomes"][0]["arms"]["model"]["columns"]
+
+
+def test_model_cli_leaves_a_carried_follow_up_time_out(tmp_path):
+    _run_table().to_csv(tmp_path / "features.csv", index=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "radiomix.cli", "model", "--out", str(tmp_path / "o"), "--features",
+         str(tmp_path / "features.csv"), "--target", "lung_mets", "--outer", "3", "--inner",
+         "2", "--repeats", "1", "--bootstrap", "50", "--no-report", "--quiet"],
+        capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert "lung_mets_days" in proc.stderr
+    doc = json.loads((tmp_path / "o" / "analysis.json").read_text())
+    assert "lung_mets_days" not in doc["outcomes"][0]["arms"]["model"]["columns"]
+
+
+def test_holdout_scored_at_patient_level_covers_every_lesion_of_the_test_patients(tmp_path):
+    from radiomix.analysis.adhoc import run_adhoc
+
+    one = _run_table(30)
+    two = pd.concat([one, one.assign(lesion_id="2")], ignore_index=True)
+    two.to_csv(tmp_path / "features.csv", index=False)
+    doc = run_adhoc(tmp_path / "o", features=tmp_path / "features.csv", target="lung_mets",
+                    scheme="holdout", level="patient", test_size=0.3, bootstrap=50,
+                    report=False)
+    v = doc["outcomes"][0]["validation"][0]
+    assert v["scheme"] == "holdout"
+    pred = pd.read_csv(tmp_path / "o" / "predictions.csv", dtype={"patient_id": str})
+    test_patients = set(pred.loc[pred["arm"] == "model", "patient_id"])
+    assert v["n_patients"] == len(test_patients)
+    assert v["n_rows"] == 2 * len(test_patients)
+
+
+@pytest.mark.parametrize(("centre", "tests", "message"), [
+    (None, ["A"], "needs a centre column"),
+    ("centre", ["Z"], r"test centre\(s\) \['Z'\] are not in the centre column"),
+])
+def test_a_centre_scheme_without_its_centre_is_a_settings_error_before_any_arm(
+        tmp_path, centre, tests, message):
+    from radiomix.analysis.adhoc import run_adhoc
+
+    feats, _ = cohort(30, centres=("A", "B"))
+    feats.to_csv(tmp_path / "features.csv", index=False)
+    with pytest.raises(SettingsError, match=message):
+        run_adhoc(tmp_path / "o", features=tmp_path / "features.csv", target="centre",
+                  positive="A", scheme="external", centre=centre, test_centres=tests,
+                  report=False, columns="ct.original.*")
+    assert not (tmp_path / "o" / "analysis.json").exists()
+
+
+def test_model_reads_a_text_event_column_with_event_value(tmp_path):
+    from radiomix.analysis.adhoc import run_adhoc
+
+    table = _run_table(40)
+    table["status"] = np.where(table["lung_mets"] == 1, "event", "censored")
+    table.to_csv(tmp_path / "features.csv", index=False)
+    with pytest.raises(SettingsError, match="--event-value"):
+        run_adhoc(tmp_path / "a", features=tmp_path / "features.csv", time="lung_mets_days",
+                  event="status", report=False)
+    doc = run_adhoc(tmp_path / "b", features=tmp_path / "features.csv", time="lung_mets_days",
+                    event="status", event_value="event", outer=3, inner=2, repeats=1,
+                    bootstrap=50, report=False, derived="lung_mets")
+    assert doc["outcomes"][0]["n_events"] == int(table["lung_mets"].sum())

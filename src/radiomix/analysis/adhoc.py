@@ -2,13 +2,21 @@
 study file's ``analysis:`` section gives.
 
 Where no roles are declared (a bare CSV), nothing is guessed in the model's favour: clinical
-columns enter only when named as covariates, and every other numeric column of the feature
-table is a feature unless it is a role column (group, lesion, centre, outcome, time, event,
-derived, excluded).
+columns enter only when named as covariates. The features are the columns that are not role
+columns (group, lesion, centre, outcome, time, event, derived, excluded) and:
+
+- in a table with radiomix's feature names (``<tag>.<image type>.<family>.<feature>``,
+  ``<tag>.deep.…``), those columns only. Such a table (``radiomix run``'s) carries the study's
+  clinical and outcome columns beside the features; a numeric one (a follow-up time, an age)
+  enters only when ``--columns`` names it, for a time-to-event column that does not separate
+  the outcome perfectly would pass every guard and inflate the model's metrics. The columns
+  left out are listed in a warning and a banner of the report;
+- in a wide table of another tool (no radiomix feature name at all), every numeric column.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Any
 
@@ -24,6 +32,8 @@ from radiomix.analysis.spec import (
     Validation,
 )
 from radiomix.errors import SettingsError
+
+log = logging.getLogger(__name__)
 
 STANDARD_ARMS: tuple[str, ...] = ("radiomics", "deep", "fused", "radscore", "clinical+radscore")
 """Arms ``--arms all`` adds (each when the table has its blocks)."""
@@ -200,20 +210,24 @@ def _ident(name: str) -> str:
 
 def model_inputs(features: pd.DataFrame | None, reserved: set[str],
                  patterns: Sequence[str] | None, *, has_covariates: bool,
-                 clinical: pd.DataFrame | None = None) -> tuple[list[str], list[str], list[str]]:
+                 clinical: pd.DataFrame | None = None,
+                 ) -> tuple[list[str], list[str], list[str], list[str]]:
     """The feature-table columns ``radiomix model`` uses.
 
     ``patterns`` (``--columns``): exact names, wildcards, or the block names ``radiomic`` /
     ``deep``; ``clinical`` is refused unless covariates are declared (they are the clinical
-    block). Default: every numeric column of the feature table that is not in ``reserved``
+    block). Default: the numeric columns of the feature table that are not in ``reserved``
     (role columns: group, lesion, centre, outcome, time, event, derived, excluded,
-    covariates).
+    covariates) and carry radiomix's feature names; every numeric non-role column when none
+    does (a wide table of another tool).
 
     Returns
     -------
-    (radiomic, deep, extra)
+    (radiomic, deep, extra, unnamed)
         Chosen columns of each block; ``extra``: chosen columns without radiomix's feature
-        naming (radiomic block, named to :func:`~radiomix.analysis.data.build_table`).
+        naming (radiomic block, named to :func:`~radiomix.analysis.data.build_table`);
+        ``unnamed``: numeric columns without radiomix's feature naming that no pattern
+        chose (not used; listed for the user).
 
     Raises
     ------
@@ -237,11 +251,13 @@ def model_inputs(features: pd.DataFrame | None, reserved: set[str],
             )
         pats = [p for p in pats if p != "clinical"]
         if not pats:
-            return [], [], []
+            return [], [], [], []
     if features is None:
-        return [], [], []
+        return [], [], [], []
     candidates = numeric_columns(features, reserved)
-    chosen = select_columns(candidates, pats) if pats else candidates
+    named = [c for c in candidates if FeatureName.parse(c) is not None]
+    chosen = select_columns(candidates, pats) if pats else (named or candidates)
+    unnamed = [c for c in candidates if c not in named and c not in chosen]
     rad, deep, extra = [], [], []
     for c in chosen:
         parsed = FeatureName.parse(c)
@@ -252,7 +268,7 @@ def model_inputs(features: pd.DataFrame | None, reserved: set[str],
             deep.append(c)
         else:
             rad.append(c)
-    return rad, deep, extra
+    return rad, deep, extra, unnamed
 
 
 def _split(text: str | None) -> list[str]:
@@ -267,6 +283,7 @@ def run_adhoc(
     target: str | None = None,
     positive: str | None = None,
     group: str = "patient_id",
+    lesion: str | None = None,
     columns: str | None = None,
     covariates: str | None = None,
     ordinal: Sequence[str] = (),
@@ -292,6 +309,7 @@ def run_adhoc(
     seed: int = 0,
     time: str | None = None,
     event: str | None = None,
+    event_value: str = "1",
     time_unit: str = "days",
     horizons: Sequence[float] = (),
     report: bool = True,
@@ -317,18 +335,31 @@ def run_adhoc(
     clin = read_any(clinical) if clinical is not None else None
     if feat is None and clin is None:
         raise SettingsError("give --features (feature table), --clinical, or both")
-    lesion = "lesion_id" if feat is not None and "lesion_id" in feat.columns else None
+    if lesion is None:
+        lesion = "lesion_id" if feat is not None and "lesion_id" in feat.columns else None
+    elif feat is None or lesion not in feat.columns:
+        raise SettingsError(f"--lesion {lesion!r} is not a column of the feature table")
     covs = parse_covariates(_split(covariates), ordinal)
     roles_reserved = {group, *(c for c in (lesion, centre, target, time, event) if c),
                       *_split(derived), *_split(exclude), *(c.name for c in covs)}
-    rad, deep, extra = model_inputs(feat, roles_reserved, _split(columns) or None,
-                                    has_covariates=bool(covs), clinical=clin)
+    rad, deep, extra, unnamed = model_inputs(feat, roles_reserved, _split(columns) or None,
+                                             has_covariates=bool(covs), clinical=clin)
+    banners = []
+    if unnamed:
+        shown = ", ".join(unnamed[:12]) + (f" and {len(unnamed) - 12} more"
+                                            if len(unnamed) > 12 else "")
+        text = (f"{len(unnamed)} numeric column(s) of the feature table without radiomix "
+                f"feature names were not used as features: {shown}; name them with --columns "
+                "(or declare them with --covariates) to use them")
+        log.warning(text)
+        banners.append({"level": "info", "title": "Columns not used", "text": text})
     val = Validation(schemes=(scheme,), outer_splits=outer, inner_splits=inner,
                      repeats=repeats, test_size=float(test_size), test_centres=tuple(
                          test_centres), bootstrap=bootstrap, threshold=threshold, level=level,
                      seed=seed)
     spec = adhoc_spec(target=target, positive=positive, time=time, event=event,
-                      time_unit=time_unit, horizons=horizons, group=group, lesion=lesion,
+                      event_value=event_value, time_unit=time_unit, horizons=horizons,
+                      group=group, lesion=lesion,
                       centre=centre, covariates=covs, derived=_split(derived),
                       excluded=_split(exclude), model=model, selector=_split(selector),
                       deep_pca=deep_pca, tune=tune, budget=budget, arms=_split(arms),
@@ -346,7 +377,8 @@ def run_adhoc(
              "clinical_file": Path(clinical).name if clinical else None,
              "clinical_sha256": file_hash(Path(clinical)) if clinical else None,
              "settings_hash": None, "versions": package_versions()}
-    doc = run_analysis(spec, table, out_dir, progress=progress, study=study, jobs=jobs)
+    doc = run_analysis(spec, table, out_dir, progress=progress, study=study, jobs=jobs,
+                       banners=banners)
     if report:
         from radiomix.report import write_report
 

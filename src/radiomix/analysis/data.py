@@ -258,7 +258,8 @@ def _survival_target(raw: pd.DataFrame, o: Outcome, group: str) -> Target:
     if o.event_value not in values:
         raise SettingsError(
             f"outcome {o.name}: event value {o.event_value!r} does not occur in column "
-            f"{o.event!r} (values: {values[:10]}); set event_value"
+            f"{o.event!r} (values: {values[:10]}); set event_value (--event-value on the "
+            "command line)"
         )
     tt = t.to_numpy()[keep]
     if (tt < 0).any():

@@ -43,7 +43,7 @@ import pandas as pd
 from radiomix.analysis.arms import BuiltArm, build_arms
 from radiomix.analysis.data import AnalysisTable, Target
 from radiomix.analysis.spec import AnalysisSettings, Validation
-from radiomix.errors import InputError
+from radiomix.errors import InputError, SettingsError
 
 log = logging.getLogger(__name__)
 
@@ -147,7 +147,7 @@ def _binary_schemes(arm: BuiltArm, X: pd.DataFrame, y: np.ndarray, g: np.ndarray
         elif scheme == "holdout":
             res = holdout_validation(arm.estimator, Xa, y, groups=g, test_size=v.test_size,
                                      **common)
-            out.append(_Scored("holdout", res, np.unique(res.predictions["row"])))
+            out.append(_Scored("holdout", res, _held_out_rows(res, g)))
         else:
             if centre is None:
                 raise InputError(f"the {scheme} scheme needs a centre column (roles.centre)")
@@ -163,6 +163,12 @@ def _binary_schemes(arm: BuiltArm, X: pd.DataFrame, y: np.ndarray, g: np.ndarray
                                       test_centres=list(v.test_centres), **common)
             out.append(_Scored("external", res, te))
     return out
+
+
+def _held_out_rows(res: Any, g: np.ndarray) -> np.ndarray:
+    """Positions of the rows a hold-out scored: every row of its test patients (the split
+    keeps patients whole; patient-level predictions name their rows by patient id)."""
+    return np.flatnonzero(np.isin(g, pd.unique(res.predictions["patient_id"])))
 
 
 def _fold_feature_count(res: Any) -> tuple[int | None, int]:
@@ -528,7 +534,7 @@ def _survival_schemes(arm: BuiltArm, X: pd.DataFrame, t: np.ndarray, e: np.ndarr
         elif scheme == "holdout":
             res = survival_holdout_validation(arm.estimator, Xa, t, e, groups=g,
                                               test_size=v.test_size, **common)
-            out.append(_Scored("holdout", res, np.unique(res.predictions["row"])))
+            out.append(_Scored("holdout", res, _held_out_rows(res, g)))
         else:
             if centre is None:
                 raise InputError(f"the {scheme} scheme needs a centre column (roles.centre)")
@@ -761,6 +767,22 @@ def _table1(table: AnalysisTable, spec: AnalysisSettings) -> dict[str, Any] | No
             "rows": rows}
 
 
+def _check_centres(v: Validation, table: AnalysisTable) -> None:
+    """Refuse a centre-based scheme without a centre column or with an unknown test centre
+    before any arm runs (a settings error: the same for every arm)."""
+    schemes = [s for s in v.schemes if s in ("external", "training_internal_external")]
+    if not schemes:
+        return
+    if table.centre is None:
+        raise SettingsError(f"the {schemes[0]} validation needs a centre column: roles.centre "
+                            "in the study file, --centre on the command line")
+    known = sorted(set(table.centre.tolist()))
+    unknown = [c for c in v.test_centres if c not in known]
+    if unknown:
+        raise SettingsError(f"test centre(s) {unknown} are not in the centre column; its "
+                            f"centres: {', '.join(known)}")
+
+
 def run_analysis(
     spec: AnalysisSettings,
     table: AnalysisTable,
@@ -815,6 +837,7 @@ def run_analysis(
     dict
         The results document (also written to ``analysis.json``).
     """
+    _check_centres(spec.validation, table)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     base = Path(base_dir) if base_dir is not None else None
