@@ -94,6 +94,17 @@ def test_0_255_mask_needs_explicit_label(image):
     assert check_case(image, mask, label=255).n_voxels == 18
 
 
+@pytest.mark.parametrize("value", [2, -1])
+def test_a_mask_with_one_label_other_than_1_names_it(image, value):
+    m = np.zeros((6, 7, 8), dtype=np.int16)
+    m[2:4, 2:5, 3:6] = value
+    mask = _img(m)
+    with pytest.raises(AmbiguousLabelError,
+                       match=rf"only label {value} \(no voxel of label 1\); pass --label {value}"):
+        check_case(image, mask)
+    assert check_case(image, mask, label=value).n_voxels == 18
+
+
 def test_empty_roi(image):
     with pytest.raises(EmptyRoiError, match="the ROI is empty"):
         check_case(image, _img(np.zeros((6, 7, 8), dtype=np.uint8)))

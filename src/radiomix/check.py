@@ -157,6 +157,11 @@ def select_label(
             f"{_prefix(case_id)}mask holds several labels {_listing(labels)}; choose one with "
             "--label"
         )
+    if labels and labels != [1]:
+        raise AmbiguousLabelError(
+            f"{_prefix(case_id)}mask holds only label {labels[0]} (no voxel of label 1); "
+            f"pass --label {labels[0]} to use it as the ROI"
+        )
     return values == 1 if labels else np.zeros(values.shape, dtype=bool)
 
 

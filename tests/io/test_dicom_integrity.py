@@ -146,3 +146,92 @@ def test_pet_zero_weight_and_bad_time(pet):
     _pet_edit(pet, bad_time)
     with pytest.raises(SuvConversionError, match=r"injection time .* not a valid"):
         load_image(pet)
+
+
+# --- damage that used to give wrong numbers without a word -----------------------------
+
+
+def test_ct_without_rescale_attributes_is_refused(ct_series):
+    for f in ct_series.glob("*.dcm"):
+        _edit(f, RescaleSlope=None, RescaleIntercept=None)
+    with pytest.raises(DicomError, match="CT slice without RescaleSlope and RescaleIntercept"):
+        load_image(ct_series)
+
+
+@pytest.mark.parametrize("slope", ["0", "NaN"])
+def test_a_zero_or_nan_rescale_slope_is_refused(ct_series, slope):
+    for f in ct_series.glob("*.dcm"):
+        _edit(f, RescaleSlope=slope)
+    with pytest.raises(DicomError, match="a finite non-zero slope"):
+        load_image(ct_series)
+
+
+@pytest.mark.parametrize(("attrs", "what"), [
+    ({"RescaleSlope": "1000"}, "outside what a CT can hold"),
+    ({"RescaleIntercept": "-1000000"}, "outside what a CT can hold"),
+    ({"PixelRepresentation": 0}, "differ in PixelRepresentation"),
+])
+def test_one_slice_with_damaged_rescaling_is_refused(ct_series, attrs, what):
+    victim = sorted(ct_series.glob("*.dcm"))[30]
+    first = pydicom.dcmread(sorted(ct_series.glob("*.dcm"))[0], stop_before_pixels=True)
+    if "PixelRepresentation" in attrs and first.PixelRepresentation == 0:
+        attrs = {"PixelRepresentation": 1}
+    _edit(victim, **attrs)
+    with pytest.raises(DicomError, match=rf"{victim.name}.*{what}|{what}.*{victim.name}"):
+        load_image(ct_series)
+
+
+@pytest.mark.parametrize("shift", [(20.0, 0.0), (0.0, 0.5)])
+def test_a_slice_shifted_within_its_plane_is_refused(ct_series, shift):
+    victim = sorted(ct_series.glob("*.dcm"))[9]
+    ds = pydicom.dcmread(victim, stop_before_pixels=True)
+    row = [float(v) for v in ds.ImageOrientationPatient[:3]]
+    col = [float(v) for v in ds.ImageOrientationPatient[3:]]
+    ipp = [float(v) + shift[0] * r + shift[1] * c
+           for v, r, c in zip(ds.ImagePositionPatient, row, col, strict=True)]
+    _edit(victim, ImagePositionPatient=ipp)
+    with pytest.raises(DicomError, match=rf"{victim.name} in .* is offset by .* not stacked"):
+        load_image(ct_series)
+
+
+@pytest.mark.parametrize("damage", ["truncated", "no_position"])
+def test_a_damaged_end_slice_is_not_dropped(ct_series, damage):
+    files = sorted(ct_series.glob("*.dcm"))
+    positions = {f: float(pydicom.dcmread(f, stop_before_pixels=True).ImagePositionPatient[2])
+                 for f in files}
+    victim = max(files, key=positions.get)  # the last slice along z: no gap betrays it
+    if damage == "truncated":
+        victim.write_bytes(victim.read_bytes()[:700])
+    else:
+        _edit(victim, ImagePositionPatient=None)
+    with pytest.raises(DicomError, match=rf"{victim.name} in .* is an image of this series"):
+        load_image(ct_series)
+
+
+def test_non_image_objects_in_the_folder_are_still_ignored(ct_series, tmp_path):
+    image = load_image(ct_series)
+    rt = require_data("sts", "dicom", "STS_001", "CT", "mask")
+    for f in rt.glob("*.dcm"):
+        shutil.copy(f, ct_series / f"zz_{f.name}")
+    assert load_image(ct_series).GetSize() == image.GetSize()
+
+
+@pytest.mark.parametrize(("keyword", "value"), [
+    ("PatientWeight", 8.0),
+    ("RadionuclideTotalDose", 3.7e9),
+])
+def test_pet_slices_with_different_suv_inputs_are_refused(pet, keyword, value):
+    victim = sorted(pet.glob("*.dcm"))[1]
+    ds = pydicom.dcmread(victim)
+    target = ds if keyword == "PatientWeight" else ds.RadiopharmaceuticalInformationSequence[0]
+    setattr(target, keyword, value)
+    ds.save_as(victim)
+    with pytest.raises(SuvConversionError, match=rf"PET slices differ in {keyword}") as err:
+        load_image(pet)
+    assert "8.0" not in str(err.value)  # no patient attribute in a message
+
+
+def test_pet_implausible_body_weight_is_refused(pet):
+    _pet_edit(pet, lambda ds: setattr(ds, "PatientWeight", 7100.0))
+    with pytest.raises(SuvConversionError, match="not a plausible body weight"):
+        load_image(pet)

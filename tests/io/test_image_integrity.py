@@ -188,3 +188,57 @@ def test_every_prefix_of_a_nifti_is_refused_and_the_whole_file_accepted(
     short.write_bytes(data[: int(len(data) * cut)])
     with pytest.raises(InputError):
         check_nifti(short)
+
+
+def _damaged_header(path, out, *, pixdim=None, srow=None, qcode=None):
+    """A copy of an uncompressed NIfTI-1 file with header fields changed by hand."""
+    import struct
+
+    data = bytearray(path.read_bytes())
+    if pixdim is not None:
+        index, value = pixdim
+        struct.pack_into("<f", data, 76 + 4 * index, value)
+    if qcode is not None:
+        struct.pack_into("<h", data, 252, qcode)
+    if srow is not None:
+        struct.pack_into("<h", data, 254, 1)  # sform_code: the sform is declared
+        index, value = srow
+        struct.pack_into("<f", data, 280 + 4 * index, value)
+    out.write_bytes(bytes(data))
+    return out
+
+
+@pytest.mark.parametrize("qcode", [0, 1])
+@pytest.mark.parametrize(("axis", "value"), [(3, 0.0), (3, float("nan")), (1, -0.5),
+                                             (2, float("inf"))])
+def test_a_spacing_that_is_not_a_positive_number_is_refused(tmp_path, volume, axis, value,
+                                                            qcode):
+    good = _write(tmp_path / "good.nii", volume)
+    bad = _damaged_header(good, tmp_path / "bad.nii", pixdim=(axis, value), qcode=qcode)
+    if not (value != value or value == float("inf")):  # ITK's silent replacement, shown
+        assert sitk.ReadImage(str(bad)).GetSpacing()[axis - 1] > 0
+    with pytest.raises(InputError, match=rf"bad\.nii gives a voxel spacing of .* along "
+                                         rf"{'xyz'[axis - 1]} \(pixdim\[{axis}\]"):
+        load_image(bad)
+    with pytest.raises(InputError, match="voxel spacing"):
+        load_mask(bad, reference=load_image(good))
+
+
+def test_a_declared_sform_with_nan_is_refused(tmp_path, volume):
+    good = _write(tmp_path / "good.nii", volume)
+    bad = _damaged_header(good, tmp_path / "bad.nii", srow=(3, float("nan")))
+    with pytest.raises(InputError, match="sform with a non-finite value"):
+        load_image(bad)
+
+
+def test_a_sheared_mha_grid_is_refused(tmp_path, volume):
+    image = sitk.GetImageFromArray(volume)
+    image.SetDirection((1.0, 0.0, 0.0, 0.5, 1.0, 0.0, 0.0, 0.0, 1.0))
+    sitk.WriteImage(image, str(tmp_path / "sheared.mha"))
+    assert sitk.ReadImage(str(tmp_path / "sheared.mha")).GetDirection()[3] == 0.5
+    with pytest.raises(InputError, match=r"sheared\.mha has direction cosines that are not "
+                                         "orthonormal"):
+        load_image(tmp_path / "sheared.mha")
+    with pytest.raises(InputError, match="not orthonormal"):
+        load_mask(tmp_path / "sheared.mha", reference=load_image(_write(tmp_path / "g.nii",
+                                                                         volume)))

@@ -8,6 +8,7 @@ number. No patient attribute is ever copied into a message, a log or an output.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -31,6 +32,18 @@ SeriesInstanceUID, for the RTSTRUCT/SEG checks."""
 
 SLICE_SPACING_RTOL = 0.01
 """Largest accepted relative deviation of a slice gap from the median gap."""
+
+IN_PLANE_TOLERANCE = 0.05
+"""Largest accepted in-plane offset between slices, as a fraction of the pixel spacing
+(slices of a series are stacked along the slice normal; a larger offset is a gantry tilt,
+a sheared or a damaged series)."""
+
+CT_HU_RANGE = (-32768, 32767)
+"""Values a CT can hold (HU): a stored 16-bit range; values beyond come from damaged
+rescaling or pixel representation."""
+
+BODY_WEIGHT_KG = (0.3, 500.0)
+"""Plausible PET body weights (kg) for the SUV conversion."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +93,7 @@ def read_series(folder: str | Path, *, series_uid: str | None = None) -> sitk.Im
     if not folder.is_dir():
         raise DicomError(f"DICOM folder not found: {folder}")
     by_series: dict[str, list[pydicom.Dataset]] = {}
+    incomplete: list[pydicom.Dataset] = []  # image objects without pixels or position
     for path in sorted(folder.iterdir()):
         if not _is_dicom(path):
             continue
@@ -92,6 +106,8 @@ def read_series(folder: str | Path, *, series_uid: str | None = None) -> sitk.Im
                 f"{path.name} in {folder} is not a readable DICOM file: {exc}"
             ) from exc
         if "PixelData" not in ds or "ImagePositionPatient" not in ds:
+            if _is_image_object(ds):
+                incomplete.append(ds)
             continue  # RTSTRUCT, SEG, reports...
         by_series.setdefault(str(ds.get("SeriesInstanceUID", "")), []).append(ds)
     if not by_series:
@@ -109,7 +125,28 @@ def read_series(folder: str | Path, *, series_uid: str | None = None) -> sitk.Im
         )
     else:
         datasets = next(iter(by_series.values()))
+    uid = str(datasets[0].get("SeriesInstanceUID", ""))
+    for damaged in incomplete:
+        if str(damaged.get("SeriesInstanceUID", uid)) == uid:
+            missing = "pixel data" if "PixelData" not in damaged else "ImagePositionPatient"
+            raise DicomError(
+                f"{_name(damaged)} in {folder} is an image of this series without {missing}: the "
+                "file is truncated or damaged (the series would be read without this slice); "
+                "copy or export it again"
+            )
     return _assemble(datasets, where=str(folder))
+
+
+def _is_image_object(ds: pydicom.Dataset) -> bool:
+    """Whether a DICOM object is of an image storage SOP class (CT, MR, PET ... images; not
+    RTSTRUCT, SEG, structured reports or a DICOMDIR), by its SOP class UID."""
+    import pydicom
+
+    meta = getattr(ds, "file_meta", None)
+    sop = ds.get("SOPClassUID") or (meta.get("MediaStorageSOPClassUID") if meta else None)
+    if not sop:
+        return False
+    return "Image Storage" in pydicom.uid.UID(str(sop)).name
 
 
 def _describe(by_series: dict[str, list[pydicom.Dataset]]) -> str:
@@ -160,10 +197,17 @@ def _check_slices(datasets: Sequence[pydicom.Dataset], where: str) -> None:
     spacing = np.asarray(first.PixelSpacing, dtype=float)
     if spacing.shape != (2,) or not np.all(spacing > 0):
         raise DicomError(
-            f"{_name(first)} in {where} has an invalid PixelSpacing {list(spacing)}; "
+            f"{_name(first)} in {where} has an invalid PixelSpacing {_fmt(spacing)}; "
             "two positive values (mm) are needed"
         )
     has_rescale = "RescaleSlope" in first or "RescaleIntercept" in first
+    if str(first.get("Modality", "")) == "CT" and not (
+            "RescaleSlope" in first and "RescaleIntercept" in first):
+        raise DicomError(
+            f"{_name(first)} in {where} is a CT slice without RescaleSlope and "
+            "RescaleIntercept (both required for CT): its stored values cannot be turned into "
+            "Hounsfield units; export the series again with them"
+        )
     for ds in datasets[1:]:
         r, c, _ = _orientation(ds)
         if not (np.allclose(r, row, atol=1e-4) and np.allclose(c, col, atol=1e-4)):
@@ -191,12 +235,50 @@ def _check_slices(datasets: Sequence[pydicom.Dataset], where: str) -> None:
                 f"RescaleIntercept, {_name(without)} has none, so their values are in "
                 "different units; fix or remove the inconsistent slice"
             )
-        for keyword in ("Modality", "RescaleType", "Units", "BitsAllocated"):
+        for keyword in ("Modality", "RescaleType", "Units", "BitsAllocated", "BitsStored",
+                        "PixelRepresentation", "PhotometricInterpretation",
+                        "SamplesPerPixel"):
             if str(ds.get(keyword, "")) != str(first.get(keyword, "")):
                 raise DicomError(
                     f"slices in {where} differ in {keyword}: {_name(ds)} has "
                     f"{ds.get(keyword, 'none')!r}, {_name(first)} {first.get(keyword, 'none')!r}"
                 )
+
+
+def _check_stacked(slices: Sequence[pydicom.Dataset], row: np.ndarray, col: np.ndarray,
+                   where: str) -> None:
+    """Every slice must sit on the line through the first one along the slice normal
+    (in-plane offsets within :data:`IN_PLANE_TOLERANCE` of a pixel)."""
+    origin = np.asarray(slices[0].ImagePositionPatient, dtype=float)
+    ps = np.asarray(slices[0].PixelSpacing, dtype=float)
+    for ds in slices[1:]:
+        d = np.asarray(ds.ImagePositionPatient, dtype=float) - origin
+        along_row, along_col = float(np.dot(d, row)), float(np.dot(d, col))
+        if abs(along_row) > IN_PLANE_TOLERANCE * ps[1] or \
+                abs(along_col) > IN_PLANE_TOLERANCE * ps[0]:
+            raise DicomError(
+                f"{_name(ds)} in {where} is offset by ({along_row:.3g}, {along_col:.3g}) mm "
+                "within the slice plane from the first slice: its slices are not stacked "
+                "along the slice normal (a gantry tilt, a sheared or a damaged series); "
+                "resample the series onto a regular grid first (e.g. dcm2niix)"
+            )
+
+
+def _rescale(ds: pydicom.Dataset, where: str) -> tuple[float, float]:
+    """A slice's rescale slope and intercept (1 and 0 when absent), refused when the
+    slope is zero or either is not a finite number."""
+    try:
+        slope = float(ds.get("RescaleSlope", 1.0))
+        intercept = float(ds.get("RescaleIntercept", 0.0))
+    except (TypeError, ValueError):
+        slope = intercept = float("nan")
+    if not (math.isfinite(slope) and math.isfinite(intercept) and slope != 0.0):
+        raise DicomError(
+            f"{_name(ds)} in {where} has RescaleSlope {ds.get('RescaleSlope')!r} and "
+            f"RescaleIntercept {ds.get('RescaleIntercept')!r}; a finite non-zero slope and a "
+            "finite intercept are needed: the attributes are damaged"
+        )
+    return slope, intercept
 
 
 def _fmt(values: np.ndarray) -> str:
@@ -218,6 +300,7 @@ def _assemble(datasets: Sequence[pydicom.Dataset], *, where: str) -> sitk.Image:
         datasets, key=lambda d: float(np.dot(np.asarray(d.ImagePositionPatient, float), normal))
     )
     pos = np.array([np.dot(np.asarray(d.ImagePositionPatient, float), normal) for d in slices])
+    _check_stacked(slices, row, col, where)
     if len(slices) > 1:
         gaps = np.diff(pos)
         if np.any(gaps < 1e-6):
@@ -257,9 +340,19 @@ def _assemble(datasets: Sequence[pydicom.Dataset], *, where: str) -> sitk.Image:
                 f"slice {k + 1} of {len(slices)} ({_name(ds)}) in {where} decodes to pixel "
                 f"array {arr.shape}, not Rows x Columns {volume.shape[1:]}"
             )
-        slope = float(ds.get("RescaleSlope", 1.0) or 1.0)
-        intercept = float(ds.get("RescaleIntercept", 0.0) or 0.0)
+        slope, intercept = _rescale(ds, where)
         volume[k] = arr * slope + intercept
+    if modality == "CT":
+        low, high = float(volume.min()), float(volume.max())
+        if low < CT_HU_RANGE[0] or high > CT_HU_RANGE[1]:
+            k = int(np.argmax((volume.min(axis=(1, 2)) < CT_HU_RANGE[0])
+                              | (volume.max(axis=(1, 2)) > CT_HU_RANGE[1])))
+            raise DicomError(
+                f"slice {k + 1} of {len(slices)} ({_name(slices[k])}) in {where} holds CT "
+                f"values from {low:.6g} to {high:.6g} HU, outside what a CT can hold "
+                f"({CT_HU_RANGE[0]} to {CT_HU_RANGE[1]} HU): its rescaling (RescaleSlope, "
+                "RescaleIntercept) or pixel representation is damaged"
+            )
     if modality == "PT":
         volume *= _suv_factors(slices)[:, None, None]
     ps = [float(v) for v in first.PixelSpacing]
@@ -406,5 +499,42 @@ def suv_factor(ds: pydicom.Dataset, *, acquisition: datetime | None = None) -> f
     return weight_kg * 1000.0 / (dose * decay)
 
 
+def _suv_inputs(ds: pydicom.Dataset) -> dict[str, str]:
+    """The series-level inputs of a slice's SUV factor, as text."""
+    info_seq = ds.get("RadiopharmaceuticalInformationSequence")
+    info = info_seq[0] if info_seq else {}
+    out = {k: str(ds.get(k, "")) for k in ("Units", "PatientWeight", "DecayCorrection",
+                                            "SeriesDate", "SeriesTime")}
+    for k in ("RadionuclideTotalDose", "RadionuclideHalfLife", "RadiopharmaceuticalStartTime",
+              "RadiopharmaceuticalStartDateTime"):
+        out[k] = str(info.get(k, ""))
+    return out
+
+
 def _suv_factors(slices: Sequence[pydicom.Dataset]) -> np.ndarray:
+    """Each slice's SUV factor; the inputs that belong to the series (weight, dose, half
+    life, injection time, units, decay correction) must be the same on every slice, and
+    the weight a plausible body weight."""
+    first = _suv_inputs(slices[0])
+    for ds in slices[1:]:
+        other = _suv_inputs(ds)
+        for key, value in first.items():
+            if other[key] != value:
+                values = ("" if key.startswith("Patient") else  # no patient attribute shown
+                          f" ({other[key] or 'none'} against {value or 'none'})")
+                raise SuvConversionError(
+                    f"PET slices differ in {key}: {_name(ds)} and {_name(slices[0])}{values};"
+                    " the SUV inputs of a series must be the same on every slice: the series is"
+                    " damaged or mixed"
+                )
+    if str(slices[0].get("Units", "")).upper() == "BQML":
+        try:
+            weight = float(slices[0].get("PatientWeight"))
+        except (TypeError, ValueError):
+            weight = float("nan")
+        if math.isfinite(weight) and not BODY_WEIGHT_KG[0] <= weight <= BODY_WEIGHT_KG[1]:
+            raise SuvConversionError(
+                f"PET PatientWeight is not a plausible body weight ({BODY_WEIGHT_KG[0]:g} to "
+                f"{BODY_WEIGHT_KG[1]:g} kg); fix the attribute"
+            )
     return np.array([suv_factor(ds) for ds in slices], dtype=np.float64)

@@ -8,6 +8,8 @@ geometry). A NIfTI file whose header is unambiguous is read without SimpleITK
 from __future__ import annotations
 
 import contextlib
+import math
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -77,7 +79,10 @@ def read_volume(path: str | Path) -> Volume:
     if path.is_dir():
         from radiomix.io.dicom import read_series
 
-        return Volume.from_sitk(read_series(path))
+        series = read_series(path)
+        check_geometry(series.GetSpacing(), series.GetOrigin(), series.GetDirection(),
+                       f"DICOM series {path.name}")
+        return Volume.from_sitk(series)
     if not path.exists():
         raise InputError(f"image not found: {path}")
     if not str(path).lower().endswith(FILE_SUFFIXES):
@@ -109,11 +114,16 @@ def _read_file(path: Path, *, what: str) -> Volume | sitk.Image:
     if str(path).lower().endswith((".nii", ".nii.gz")):
         image = _read_nifti(path)  # checks the file (truncation, NaN/inf) in any case
         if image is not None:
+            check_geometry(image.spacing, image.origin, image.direction, f"{what} file {path}")
             return image
     import SimpleITK as sitk
 
     try:
-        return sitk.ReadImage(str(path))
+        with itk_warnings_off():
+            read = sitk.ReadImage(str(path))
+        check_geometry(read.GetSpacing(), read.GetOrigin(), read.GetDirection(),
+                       f"{what} file {path}")
+        return read
     except RuntimeError as exc:
         lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
         reason = lines[-1].removeprefix("sitk::ERROR:").strip() if lines else "unknown error"
@@ -121,6 +131,49 @@ def _read_file(path: Path, *, what: str) -> Volume | sitk.Image:
             f"cannot read {what} file {path}: {reason[:200]}; check that it is a complete "
             f"{', '.join(FILE_SUFFIXES)} file"
         ) from None
+
+
+@contextlib.contextmanager
+def itk_warnings_off() -> Iterator[None]:
+    """ITK's warnings off inside the block (restored after): they are multi-line C++
+    messages on stderr that name temporary files; what matters in them is checked and
+    reported by radiomix itself (:func:`check_geometry`)."""
+    import SimpleITK as sitk
+
+    shown = sitk.ProcessObject.GetGlobalWarningDisplay()
+    sitk.ProcessObject.SetGlobalWarningDisplay(False)
+    try:
+        yield
+    finally:
+        sitk.ProcessObject.SetGlobalWarningDisplay(shown)
+
+
+def check_geometry(spacing: Sequence[float], origin: Sequence[float],
+                   direction: Sequence[float], what: str) -> None:
+    """Refuse an image geometry that no scanner writes: a spacing that is not a positive
+    number, a non-finite origin, or direction cosines that are not orthonormal (a sheared
+    or scaled grid, which every distance and volume of the case would silently get wrong).
+
+    Raises
+    ------
+    InputError
+        Naming the first problem found in ``what`` (e.g. ``image file x.mha``).
+    """
+    sp = np.asarray(spacing, dtype=np.float64)
+    if not (np.all(np.isfinite(sp)) and np.all(sp > 0.0)):
+        raise InputError(f"{what} has a voxel spacing of {[round(float(v), 6) for v in sp]} "
+                         "mm; a spacing must be a positive number: the header is damaged, "
+                         "re-export the image")
+    if not np.all(np.isfinite(np.asarray(origin, dtype=np.float64))):
+        raise InputError(f"{what} has a non-finite origin; the header is damaged, re-export "
+                         "the image")
+    d = np.asarray(direction, dtype=np.float64)
+    n = round(math.sqrt(d.size))
+    d = d.reshape(n, n)
+    if not (np.all(np.isfinite(d)) and np.abs(d.T @ d - np.eye(n)).max() < 1e-3):
+        raise InputError(f"{what} has direction cosines that are not orthonormal (a sheared "
+                         "or scaled grid); radiomix needs an orthonormal image grid: resample "
+                         "the image onto one (e.g. with SimpleITK) first")
 
 
 def _read_nifti(path: Path) -> Volume | None:
@@ -215,7 +268,8 @@ def _header_information(header: bytes) -> sitk.ImageFileReader | None:
             fh.write(header)
         info = sitk.ImageFileReader()
         info.SetFileName(name)
-        info.ReadImageInformation()
+        with itk_warnings_off():
+            info.ReadImageInformation()
     except (OSError, RuntimeError):
         return None  # sitk.ReadImage then reads (or reports) the file itself
     finally:

@@ -22,8 +22,10 @@ their readers refuse truncated data, and keep NaN/inf, which the case check then
 from __future__ import annotations
 
 import gzip
+import math
 import struct
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Literal, cast
@@ -123,14 +125,22 @@ def parse_nifti_header(head: bytes, *, name: str) -> NiftiLayout:
         if size == 348:
             dim = struct.unpack(order + "8h", head[40:56])
             datatype, bitpix = struct.unpack(order + "hh", head[70:74])
+            pixdim = struct.unpack(order + "8f", head[76:108])
             offset = int(struct.unpack(order + "f", head[108:112])[0])
             slope, inter = struct.unpack(order + "ff", head[112:120])
+            qcode, scode = struct.unpack(order + "hh", head[252:256])
+            qform = struct.unpack(order + "6f", head[256:280])
+            sform = struct.unpack(order + "12f", head[280:328])
             break
         if size == 540 and len(head) >= 540:
             datatype, bitpix = struct.unpack(order + "hh", head[12:16])
             dim = struct.unpack(order + "8q", head[16:80])
+            pixdim = struct.unpack(order + "8d", head[104:168])
             offset = int(struct.unpack(order + "q", head[168:176])[0])
             slope, inter = struct.unpack(order + "dd", head[176:192])
+            qcode, scode = struct.unpack(order + "ii", head[344:352])
+            qform = struct.unpack(order + "6d", head[352:400])
+            sform = struct.unpack(order + "12d", head[400:496])
             break
     else:
         raise InputError(
@@ -143,6 +153,8 @@ def parse_nifti_header(head: bytes, *, name: str) -> NiftiLayout:
             f"{name} has an invalid NIfTI header (dim {list(dim)}, bitpix {bitpix}); the file "
             "is damaged"
         )
+    _check_geometry(name, ndim, pixdim, qform if qcode > 0 else (),
+                    sform if scode > 0 else ())
     code = _DTYPES.get(int(datatype))
     dtype = np.dtype(code).newbyteorder(order) if code else None
     return NiftiLayout(
@@ -154,6 +166,32 @@ def parse_nifti_header(head: bytes, *, name: str) -> NiftiLayout:
         scl_slope=float(slope),
         scl_inter=float(inter),
     )
+
+
+def _check_geometry(name: str, ndim: int, pixdim: Sequence[float], qform: Sequence[float],
+                    sform: Sequence[float]) -> None:
+    """Refuse a header whose voxel spacing or orientation is not a number.
+
+    ITK (and the NIfTI-1 library) silently replaces a spacing (``pixdim``) of 0, a negative
+    one or NaN by 1 mm: every volume, area and distance of the case would then be wrong
+    without a word. A NaN in the qform or sform that the file declares (its code above 0)
+    would give a NaN origin or direction.
+    """
+    axes = "xyz"
+    for i in range(1, min(ndim, 3) + 1):
+        value = float(pixdim[i])
+        if not (math.isfinite(value) and value > 0.0):
+            raise InputError(
+                f"{name} gives a voxel spacing of {value:g} mm along {axes[i - 1]} (pixdim[{i}] "
+                "of its header); a spacing must be a positive number: the header is damaged, "
+                "re-export the image or set its pixdim"
+            )
+    for label, values in (("qform", qform), ("sform", sform)):
+        if not all(math.isfinite(float(v)) for v in values):
+            raise InputError(
+                f"{name} declares a {label} with a non-finite value in its header; the image "
+                "position cannot be known: the header is damaged, re-export the image"
+            )
 
 
 def check_nifti(path: str | Path) -> NiftiLayout:
