@@ -410,3 +410,22 @@ def test_model_reads_a_text_event_column_with_event_value(tmp_path):
                     event="status", event_value="event", outer=3, inner=2, repeats=1,
                     bootstrap=50, report=False, derived="lung_mets")
     assert doc["outcomes"][0]["n_events"] == int(table["lung_mets"].sum())
+
+
+def test_events_per_variable_counts_patients_not_their_lesions(tmp_path):
+    from radiomix.analysis.adhoc import run_adhoc
+
+    one = _run_table(30)
+    two = pd.concat([one, one.assign(lesion_id="2")], ignore_index=True)
+    two.to_csv(tmp_path / "features.csv", index=False)
+    doc = run_adhoc(tmp_path / "o", features=tmp_path / "features.csv", target="lung_mets",
+                    outer=3, inner=2, repeats=1, bootstrap=50, report=False)
+    o = doc["outcomes"][0]
+    patients = int(one["lung_mets"].sum())
+    assert o["n_positive"] == 2 * patients  # rows
+    assert o["n_positive_patients"] == patients
+    v = o["validation"][0]
+    assert v["n_positive_patients"] == patients
+    epv = [w for w in v["arms"]["model"]["warnings"] if "candidate variable" in w]
+    assert epv
+    assert epv[0].startswith(f"{min(patients, 30 - patients)} patients with the event")

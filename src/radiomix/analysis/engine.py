@@ -182,8 +182,34 @@ def _fold_feature_count(res: Any) -> tuple[int | None, int]:
     return int(none.sum()), len(folds)
 
 
-def _binary_arm_doc(arm: BuiltArm, sc: _Scored, y: np.ndarray, target: Target,
-                    v: Validation) -> dict[str, Any]:
+def _events(values: np.ndarray, groups: np.ndarray) -> tuple[int, int, str]:
+    """(events, non-events, unit) of an outcome over some rows, counted per patient when
+    every patient's rows share one value (a patient-level outcome: lesions of one patient
+    are not independent events), per row (lesion) otherwise."""
+    frame = pd.DataFrame({"g": groups, "v": np.asarray(values, dtype=float)})
+    if (frame.groupby("g")["v"].nunique() <= 1).all():
+        per = frame.groupby("g")["v"].first()
+        return int(per.sum()), int(per.size - per.sum()), "patients"
+    return int(frame["v"].sum()), int(frame["v"].size - frame["v"].sum()), "lesions"
+
+
+def _patient_count(values: np.ndarray, groups: np.ndarray) -> int | None:
+    """Patients with the event (``None`` when the outcome varies between a patient's
+    lesions: a lesion-level outcome)."""
+    events, _, unit = _events(values, groups)
+    return events if unit == "patients" else None
+
+
+def _epv_warning(events: int, unit: str, n_cand: int) -> list[str]:
+    if not n_cand or events / n_cand >= EPV_MIN:
+        return []
+    what = "events" if unit == "lesions" else "patients with the event"
+    return [f"{events} {what} for {n_cand} candidate variable(s) (EPV {events / n_cand:.2g} < "
+            f"{EPV_MIN:g}): high risk of overfitting"]
+
+
+def _binary_arm_doc(arm: BuiltArm, sc: _Scored, y: np.ndarray, g: np.ndarray,
+                    target: Target, v: Validation) -> dict[str, Any]:
     res = sc.result
     metrics = {r["metric"]: _interval(r["estimate"], r["ci_low"], r["ci_high"])
                for _, r in res.metrics.iterrows()}
@@ -196,11 +222,9 @@ def _binary_arm_doc(arm: BuiltArm, sc: _Scored, y: np.ndarray, target: Target,
     prev = float(np.mean(yy))
     warn: list[str] = []
     n_cand = arm.n_candidates if arm.model != "prevalence" else 0
-    yt = y[_training_rows(sc, y.size)]
-    events = int(min(yt.sum(), yt.size - yt.sum()))
-    if n_cand and events / n_cand < EPV_MIN:
-        warn.append(f"{events} events for {n_cand} candidate variable(s) (EPV "
-                    f"{events / n_cand:.2g} < {EPV_MIN:g}): high risk of overfitting")
+    train = _training_rows(sc, y.size)
+    pos, neg, unit = _events(y[train], g[train])
+    warn += _epv_warning(min(pos, neg), unit, n_cand)
     failed = int(res.folds.get("failed_candidates", pd.Series(dtype=float)).fillna(0).gt(0)
                  .sum()) if len(res.folds) else 0
     if failed:
@@ -414,7 +438,7 @@ def _evaluate_binary(table: AnalysisTable, target: Target, arms: list[BuiltArm],
         cv = bool(any_sc.result.settings.get("cross_validated"))
         results = {k: s.result for k, s in scored.items()}
         compared = {k: r for k, r in results.items() if k != "prevalence"}
-        arm_docs = {k: _binary_arm_doc(next(a for a in arms if a.key == k), s, y, target, v)
+        arm_docs = {k: _binary_arm_doc(next(a for a in arms if a.key == k), s, y, g, target, v)
                     for k, s in scored.items()}
         for k, test in _compare(compared, ref, v, cv).items():
             arm_docs[k]["vs_reference"] = test
@@ -432,6 +456,7 @@ def _evaluate_binary(table: AnalysisTable, target: Target, arms: list[BuiltArm],
             "description": _scheme_description(scheme, v),
             "cross_validated": cv, "n_patients": int(pd.unique(g[rows]).size),
             "n_rows": int(rows.size), "n_positive": int(yy.sum()),
+            "n_positive_patients": _patient_count(yy, g[rows]),
             "centres": (sorted(set(centre[rows].tolist())) if centre is not None else None),
             "arms": arm_docs,
             "curves": _binary_curves(results, v, cv, [k for k in order if k in compared]),
@@ -575,8 +600,9 @@ def _evaluate_survival(table: AnalysisTable, target: Target, arms: list[BuiltArm
             entry = validations.setdefault(sc.scheme, _survival_entry(sc.scheme, v))
             entry["n_patients"] = int(pd.unique(g[sc.rows]).size)
             entry["n_events"] = int(e[sc.rows].sum())
+            train = _training_rows(sc, e.size)
             entry["arms"][arm.key] = _survival_arm_doc(sc.result, horizons,
-                                                       e[_training_rows(sc, e.size)], arm)
+                                                       _events(e[train], g[train]), arm)
             p = sc.result.predictions.copy()
             p["row"] = _table_rows(target, p["row"].to_numpy(), sc, sc.scheme)
             preds.append(p.assign(outcome=o.name, scheme=sc.scheme, arm=arm.key))
@@ -607,7 +633,7 @@ def _survival_entry(scheme: str, v: Validation) -> dict[str, Any]:
             "curves": {"km": None, "calibration": {}}}
 
 
-def _survival_arm_doc(res: Any, horizons: list[float], e: np.ndarray,
+def _survival_arm_doc(res: Any, horizons: list[float], events: tuple[int, int, str],
                       arm: BuiltArm) -> dict[str, Any]:
     met = res.metrics
     c = met[met["metric"] == "c_index"].iloc[0]
@@ -622,11 +648,7 @@ def _survival_arm_doc(res: Any, horizons: list[float], e: np.ndarray,
                       else _interval(None, None, None)),
                    "n_at_risk": _py(r.get("n_at_risk")) if r is not None else None,
                    "reason": reason if r is not None else "not computed"})
-    warn = []
-    n_cand = arm.n_candidates
-    if n_cand and e.sum() / n_cand < EPV_MIN:
-        warn.append(f"{int(e.sum())} events for {n_cand} candidate variable(s) (EPV "
-                    f"{e.sum() / n_cand:.2g} < {EPV_MIN:g}): high risk of overfitting")
+    warn = _epv_warning(events[0], events[2], arm.n_candidates)
     coefficients = None
     model = getattr(res, "model", None)
     if model is not None:
@@ -1043,6 +1065,7 @@ def _outcome_doc(o: Any, target: Target, table: AnalysisTable, arms: list[BuiltA
         y = np.asarray(target.y)
         return {**base, "column": o.column, "positive": o.positive or "1",
                 "negative": target.negative, "n_positive": int(y.sum()),
+                "n_positive_patients": _patient_count(y, g),
                 "n_negative": int(y.size - y.sum()), "prevalence": float(y.mean()),
                 "threshold": {"rule": spec.validation.threshold,
                               "text": _threshold_text(spec.validation.threshold)}}
@@ -1051,6 +1074,7 @@ def _outcome_doc(o: Any, target: Target, table: AnalysisTable, arms: list[BuiltA
     return {**base, "time": o.time, "event": o.event, "time_unit": o.time_unit,
             "event_definition": o.event_definition or f"{o.event} = {o.event_value}",
             "horizons_years": list(o.horizons_years), "n_events": int(e.sum()),
+            "n_event_patients": _patient_count(e, g),
             "median_follow_up_years": float(np.median(t[e == 0])) if (e == 0).any() else None}
 
 
