@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 import SimpleITK as sitk
 
-from radiomix.errors import EmptyRoiError, SettingsError
+from radiomix.errors import EmptyRoiError, InputError, SettingsError
 from radiomix.process.perturb import (
     estimate_noise_sigma,
     parse_perturbation,
@@ -195,3 +197,15 @@ def test_slugs_are_distinct():
         "rotation_p5",
         "noise_0p5",
     ]
+
+
+@pytest.mark.parametrize("spec", ["volume:+1", "volume:-1"])
+def test_a_volume_change_that_moves_no_voxel_is_refused(spec):
+    m = np.zeros((10, 12, 12), dtype=np.uint8)
+    m[3:7, 3:9, 3:9] = 1
+    image, mask = _pair(m, spacing_xyz=(4.7, 4.7, 3.3))  # PET-like voxels, coarser than 1 mm
+    pattern = rf"{re.escape(spec)} does not change the ROI.*4\.7 x 4\.7 x 3\.3"
+    with pytest.raises(InputError, match=pattern):
+        perturb_case(image, mask, spec)
+    _, grown = perturb_case(image, mask, "volume:+3.3")  # the smallest spacing moves voxels
+    assert _roi(grown).sum() > m.sum()

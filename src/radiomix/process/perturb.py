@@ -9,7 +9,9 @@ grid) and returns a perturbed pair on the same grid. A perturbation is named by 
 ``volume:D``
     Mask growth (``D > 0``) or shrinkage (``D < 0``) by ``|D|`` millimetres: every voxel
     whose centre lies within ``D`` mm (physical distance, image spacing) of the ROI is
-    added, or every ROI voxel within ``|D|`` mm of the background is removed.
+    added, or every ROI voxel within ``|D|`` mm of the background is removed. A distance
+    that changes no voxel (``|D|`` below the voxel spacing) is refused for the lesion: an
+    unchanged mask would read as a perfectly reproducible rater.
 ``contour:K``
     Supervoxel-based contour randomisation, draw ``K`` (1, 2, ...): the image around the
     ROI is over-segmented into supervoxels (:func:`skimage.segmentation.slic`, about
@@ -380,6 +382,13 @@ def perturb_case(
         new_roi = roi
     elif p.kind == "volume":
         new_roi = _volume(roi, tuple(image.GetSpacing()[::-1]), p.value)
+        if np.array_equal(new_roi, roi):
+            raise InputError(
+                f"perturbation {p.spec} does not change the ROI: no voxel centre lies within "
+                f"{abs(p.value):g} mm of its edge (voxels {_spacing_text(image)} mm); an "
+                "unchanged mask would count as a perfectly reproducible rater: use "
+                "volume:±D with D at least the smallest voxel spacing"
+            )
     elif p.kind == "contour":
         for _ in range(int(p.value) - 1):  # draw K: skip the generators of earlier draws
             rng = np.random.default_rng(rng.integers(2**63))
@@ -405,6 +414,10 @@ def perturb_case(
             "use a smaller shrinkage"
         )
     return new_image, _like(new_roi.astype(np.uint8), mask)
+
+
+def _spacing_text(image: sitk.Image) -> str:
+    return " x ".join(f"{v:.3g}" for v in image.GetSpacing())
 
 
 def sitk_array(image: sitk.Image) -> np.ndarray:
