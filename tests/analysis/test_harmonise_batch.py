@@ -81,7 +81,7 @@ def test_combat_with_one_training_centre_is_reported_not_silent(tmp_path):
     doc = run_analysis(spec, table, tmp_path / "o")
     o = doc["outcomes"][0]
     text = repr({v["scheme"]: v["arms"].get("combat") for v in o["validation"]})
-    assert "ComBat needs at least two centres" in text
+    assert "ComBat by centre (harmonise) cannot score the external centre(s) B" in text
     for v in o["validation"]:
         assert "roc_auc" not in (v["arms"].get("combat") or {}).get("metrics", {}) or all(
             m.get("estimate") is None for m in v["arms"]["combat"]["metrics"].values())

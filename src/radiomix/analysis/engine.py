@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 
 from radiomix.analysis.arms import BuiltArm, build_arms
-from radiomix.analysis.data import AnalysisTable, Target
+from radiomix.analysis.data import BATCH_COLUMN, AnalysisTable, Target
 from radiomix.analysis.spec import AnalysisSettings, Validation
 from radiomix.errors import InputError, SettingsError
 
@@ -349,9 +349,23 @@ def _arm_tasks(table: AnalysisTable, target: Target, arms: list[BuiltArm],
     return [_ArmTask(o.name, arm, X[arm.columns], g, centre, ys, horizons, v) for arm in arms]
 
 
+def _check_harmonised_external(arm: BuiltArm, v: Validation) -> None:
+    """ComBat by centre cannot score an external centre: the centre has no training rows to
+    estimate its batch effect from (said in the centres' names, not the batch codes)."""
+    external = [s for s in v.schemes if s in ("external", "training_internal_external")]
+    if external and BATCH_COLUMN in arm.columns:
+        raise InputError(
+            f"ComBat by centre (harmonise) cannot score the external centre(s) "
+            f"{', '.join(v.test_centres)}: they have no training rows to estimate their batch "
+            f"effect from; harmonise by centre under nested_cv or holdout only, or leave "
+            f"harmonise out of arm {arm.label!r} for the {external[0]} scheme"
+        )
+
+
 def _score_arm(task: _ArmTask) -> list[_Scored] | InputError:
     """Every scheme of one arm; an arm that cannot be estimated gives its error instead."""
     try:
+        _check_harmonised_external(task.arm, task.v)
         with warnings.catch_warnings():
             if task.arm.outcome_kind == "binary":
                 warnings.simplefilter("ignore", category=RuntimeWarning)
