@@ -429,3 +429,19 @@ def test_events_per_variable_counts_patients_not_their_lesions(tmp_path):
     epv = [w for w in v["arms"]["model"]["warnings"] if "candidate variable" in w]
     assert epv
     assert epv[0].startswith(f"{min(patients, 30 - patients)} patients with the event")
+
+
+def test_survival_validation_entries_name_their_centres(tmp_path):
+    feats, clin = cohort(45, centres=("A", "B", "C"))
+    spec = _spec(outcomes=[{"name": "os", "kind": "survival", "time": "fu_days",
+                            "event": "status", "event_value": "D"}],
+                 roles={"group": "patient_id", "centre": "centre", "derived": DERIVED[:3]},
+                 arms=[{"name": "cox", "blocks": ["radiomic"], "radiomic": ["*.stat.f0*"],
+                        "model": "coxnet"}],
+                 validation={**FAST, "schemes": ["training_internal_external"],
+                             "test_centres": ["C"]})
+    table = build_table(feats, spec, clinical=clin)
+    doc = run_analysis(spec, table, tmp_path, save_models=False)
+    centres = {v["scheme"]: v["centres"] for v in doc["outcomes"][0]["validation"]}
+    assert centres["external"] == ["C"]
+    assert centres["internal"] == ["A", "B"]

@@ -595,7 +595,7 @@ def _evaluate_survival(table: AnalysisTable, target: Target, arms: list[BuiltArm
                        arm_results: dict[str, list[_Scored] | InputError]) -> dict[str, Any]:
     v = spec.validation
     o = target.outcome
-    g, _ = _outcome_rows(table, target)
+    g, centre = _outcome_rows(table, target)
     e = np.asarray(target.event)
     horizons = list(o.horizons_years)
     validations: dict[str, dict[str, Any]] = {}
@@ -614,6 +614,8 @@ def _evaluate_survival(table: AnalysisTable, target: Target, arms: list[BuiltArm
             entry = validations.setdefault(sc.scheme, _survival_entry(sc.scheme, v))
             entry["n_patients"] = int(pd.unique(g[sc.rows]).size)
             entry["n_events"] = int(e[sc.rows].sum())
+            entry["centres"] = (sorted(set(centre[sc.rows].tolist())) if centre is not None
+                                else None)
             train = _training_rows(sc, e.size)
             entry["arms"][arm.key] = _survival_arm_doc(sc.result, horizons,
                                                        _events(e[train], g[train]), arm)
@@ -643,7 +645,7 @@ def _survival_entry(scheme: str, v: Validation) -> dict[str, Any]:
     return {"scheme": scheme, "label": SCHEME_TEXT.get(scheme, scheme),
             "description": _scheme_description(scheme, v),
             "cross_validated": scheme in ("nested_cv", "internal"),
-            "n_patients": 0, "n_events": 0, "arms": {},
+            "n_patients": 0, "n_events": 0, "centres": None, "arms": {},
             "curves": {"km": None, "calibration": {}}}
 
 
