@@ -136,3 +136,21 @@ def test_custom_identifier_columns(tmp_path):
     path = _csv(tmp_path, "case,roi,ct_image,ct_mask\nC1,liver,a,b\n")
     (row,) = read_manifest(path, tags=["ct"], patient_column="case", lesion_column="roi")
     assert (row.patient_id, row.lesion_id) == ("C1", "liver")
+
+
+@pytest.mark.parametrize(("sep", "name"), [(";", "semicolons"), ("\t", "tabs")])
+def test_a_manifest_with_another_delimiter_says_so(tmp_path, sep, name):
+    text = sep.join(["patient_id", "lesion_id", "ct_image", "ct_mask"]) + "\n"
+    path = _csv(tmp_path, text + sep.join(["P1", "1", "a", "b"]) + "\n")
+    with pytest.raises(SettingsError, match=f"separate its columns by {name}"):
+        read_manifest(path, tags=["ct"])
+
+
+def test_two_patients_naming_the_same_files_are_reported(tmp_path, caplog):
+    path = _csv(tmp_path, "patient_id,lesion_id,ct_image,ct_mask\nP1,1,a,b\nP1,2,a,c\n"
+                          "P2,1,a,b\n")
+    with caplog.at_level(logging.WARNING, logger="radiomix.io.manifest"):
+        rows = read_manifest(path, tags=["ct"])
+    assert len(rows) == 3
+    assert "line 4: patient_id 'P2' names the same ct image and mask as 'P1'" in caplog.text
+    assert "line 3" not in caplog.text  # one patient's two lesions on one image: fine

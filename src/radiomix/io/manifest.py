@@ -171,6 +171,14 @@ def read_manifest(
             f"manifest {path} is empty; it needs a header row and one row per lesion"
         )
     header = [c.strip() for c in lines[0][1]]
+    if len(header) == 1:
+        for sep, name in ((";", "semicolons"), ("\t", "tabs")):
+            if sep in header[0]:
+                raise SettingsError(
+                    f"manifest {path} seems to separate its columns by {name} (its header "
+                    "reads as one column); radiomix reads comma-separated files: save it as "
+                    "CSV with commas"
+                )
     seen: set[str] = set()
     for col in header:
         if not col:
@@ -268,4 +276,31 @@ def read_manifest(
         )
     if not rows:
         raise SettingsError(f"manifest {path} has a header but no lesion rows")
+    _check_shared_inputs(rows, path, patient_column)
     return rows
+
+
+def _check_shared_inputs(rows: Sequence[ManifestRow], path: Path, patient_column: str) -> None:
+    """Warn when two patients' rows name the same image, mask and label: a copied line puts
+    one patient's data in the table twice, under two ids (on both sides of a split). A
+    warning, not an error: a phantom or test-retest study may do it on purpose.
+    """
+    shared = 0
+    owner: dict[tuple[str, Path, Path, int | None], tuple[str, int]] = {}
+    for row in rows:
+        for tag, given in row.inputs.items():
+            if given is None or given.image is None or given.mask is None:
+                continue
+            key = (tag, given.image, given.mask, given.label)
+            first = owner.setdefault(key, (row.patient_id, row.line))
+            if first[0] != row.patient_id:
+                shared += 1
+                if shared == 1:
+                    log.warning(
+                        "manifest %s line %d: %s %r names the same %s image and mask as %r "
+                        "(line %d): one patient's data under two ids reaches both sides of "
+                        "a split; check the paths", path.name, row.line, patient_column,
+                        row.patient_id, tag, first[0], first[1])
+    if shared > 1:
+        log.warning("manifest %s: %d rows name the image and mask of another patient",
+                    path.name, shared)
