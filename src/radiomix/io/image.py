@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from radiomix.errors import InputError
+from radiomix.errors import DicomError, InputError
 from radiomix.io.integrity import read_nifti
 from radiomix.io.nifti_geometry import Geometry, itk_geometry
 from radiomix.io.volume import Volume, as_sitk
@@ -309,6 +309,28 @@ def _modality(path: Path) -> str | None:
     return str(ds.get("Modality", ""))
 
 
+def _not_a_mask_object(path: Path, modality: str | None) -> InputError:
+    """Why a file without an image suffix is not a mask: a damaged DICOM file, a DICOM
+    object of another kind, or no DICOM at all."""
+    import pydicom
+
+    if modality is None and pydicom.misc.is_dicom(path):
+        return DicomError(
+            f"mask {path.name} is a damaged DICOM file (it cannot be parsed: cut short or "
+            "corrupted in transfer); copy or export it again"
+        )
+    if modality is not None:
+        return DicomError(
+            f"mask {path.name} is a DICOM {modality or 'object without Modality'} object, not "
+            "an RTSTRUCT or a DICOM SEG: pass the structure set or segmentation drawn on "
+            "this image"
+        )
+    return InputError(
+        f"unsupported mask format: {path.name} (expected {', '.join(FILE_SUFFIXES)}, an "
+        "RTSTRUCT or a DICOM SEG)"
+    )
+
+
 def is_dicom_object(path: str | Path) -> bool:
     """True when ``path`` is a single DICOM file (RTSTRUCT, SEG, ...) rather than a label
     image file or a folder."""
@@ -377,7 +399,7 @@ def read_mask(
                     reference=as_sitk(reference),
                 )
             )  # fmt: skip
-        raise InputError(f"unsupported mask format: {path}")
+        raise _not_a_mask_object(path, modality)
     if path.is_dir():
         raise InputError(
             f"mask path {path} is a folder; pass the mask file (NIfTI, RTSTRUCT or SEG)"

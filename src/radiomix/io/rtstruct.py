@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -11,6 +12,7 @@ import SimpleITK as sitk
 
 from radiomix.errors import DicomError, InputError, LabelNotFoundError
 from radiomix.io.dicom import series_identity
+from radiomix.types import FloatArray, IntArray
 
 if TYPE_CHECKING:  # imported where an RTSTRUCT is read (slow to import)
     import pydicom
@@ -18,11 +20,16 @@ if TYPE_CHECKING:  # imported where an RTSTRUCT is read (slow to import)
 SLICE_TOLERANCE = 0.1
 """Largest accepted distance of a contour plane from a slice centre, in slice spacings."""
 
+ZERO_WIDTH = 1e-3
+"""Mean width (2 area / perimeter, in voxels) under which a contour encloses no area."""
+
+REPEAT_TOLERANCE = 1e-3
+"""Grid (mm) on which contour points are compared to find a contour listed twice."""
+
 
 def roi_names(path: str | Path) -> list[str]:
     """Names of the ROIs of an RTSTRUCT file."""
-    ds = _read(path)
-    return [str(r.ROIName) for r in ds.get("StructureSetROISequence", [])]
+    return list(_roi_table(_read(path), Path(path).name).values())
 
 
 def _read(path: str | Path) -> pydicom.Dataset:
@@ -38,6 +45,39 @@ def _read(path: str | Path) -> pydicom.Dataset:
     if str(ds.get("Modality", "")) != "RTSTRUCT":
         raise DicomError(f"{path.name} is not an RTSTRUCT (Modality {ds.get('Modality')!r})")
     return ds
+
+
+def _integer(item: pydicom.Dataset, keyword: str) -> int | None:
+    """``item.<keyword>`` as an int; None when absent, empty or not an integer."""
+    try:
+        return int(item.get(keyword))
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+def _roi_table(ds: pydicom.Dataset, name: str) -> dict[int, str]:
+    """ROI number -> ROI name, from the StructureSetROISequence.
+
+    Raises a DicomError when an ROI has no usable ROINumber or two ROIs share one: their
+    contours could not be told apart.
+    """
+    names: dict[int, str] = {}
+    for i, item in enumerate(ds.get("StructureSetROISequence", []), start=1):
+        roi = str(item.get("ROIName", "") or "")
+        number = _integer(item, "ROINumber")
+        if number is None:
+            raise DicomError(
+                f"ROI {roi or f'item {i}'!r} of RTSTRUCT {name} has no valid ROINumber, so "
+                "its contours cannot be found: the structure set is damaged; export it again"
+            )
+        if number in names:
+            raise DicomError(
+                f"ROIs {names[number]!r} and {roi!r} of RTSTRUCT {name} share ROINumber "
+                f"{number}, so their contours cannot be told apart: the structure set is "
+                "damaged; export it again"
+            )
+        names[number] = roi
+    return names
 
 
 def _check_reference(
@@ -104,64 +144,112 @@ def rasterise_rtstruct(
     LabelNotFoundError
         ``roi_name`` is not in the file (the message lists the names present), or no name
         was given and the file holds several ROIs.
+    DicomError
+        The structure set is damaged: ROIs or contour sets that cannot be matched, several
+        ROIs of the requested name, contour data that are not finite (x, y, z) triplets.
     InputError
-        A contour lies outside the image field of view or between slices.
+        The ROI is not made of closed planar contours, or a contour is degenerate (fewer
+        than 3 points, no area), repeats another contour of its slice, lies outside the
+        image field of view or between slices.
 
     Notes
     -----
     Each closed planar contour is mapped to continuous voxel indices, assigned to the
     slice whose centre it lies on, and filled (pixel centres inside the polygon). Contours
     of one slice are combined with exclusive or, the even-odd rule, so a contour inside
-    another is a hole.
+    another is a hole. Hence a contour listed twice would erase itself: exact repeats are
+    refused rather than filled.
     """
+    name = Path(path).name
     ds = _read(path)
-    names = {int(r.ROINumber): str(r.ROIName) for r in ds.get("StructureSetROISequence", [])}
-    if not names:
-        raise LabelNotFoundError(f"RTSTRUCT {Path(path).name} holds no ROI")
-    if roi_name is None:
-        if len(names) > 1:
-            raise LabelNotFoundError(
-                f"RTSTRUCT {Path(path).name} holds {len(names)} ROIs "
-                f"({', '.join(sorted(names.values()))}); choose one with --roi-name"
-            )
-        number = next(iter(names))
-    else:
-        matches = [n for n, name in names.items() if name == roi_name]
-        if not matches:
-            near = difflib.get_close_matches(roi_name, list(names.values()), n=1)
-            hint = f"; did you mean {near[0]!r}?" if near else ""
-            raise LabelNotFoundError(
-                f"ROI {roi_name!r} not found in RTSTRUCT {Path(path).name}{hint} "
-                f"ROIs present: {', '.join(sorted(names.values()))}"
-            )
-        number = matches[0]
-    _check_reference(ds, number, reference, Path(path).name, names[number])
-    contours = []
-    for item in ds.get("ROIContourSequence", []):
-        if int(item.ReferencedROINumber) == number:
-            contours = list(item.get("ContourSequence", []))
-    name = names[number]
+    names = _roi_table(ds, name)
+    number = _select_roi(names, roi_name, name)
+    roi = names[number]
+    _check_reference(ds, number, reference, name, roi)
+    contours = _contour_sequence(ds, number, name, roi)
     if not contours:
-        raise LabelNotFoundError(f"ROI {name!r} in {Path(path).name} has no contours")
+        refs = (_integer(item, "ReferencedROINumber") for item in ds.get("ROIContourSequence", []))
+        stray = sorted({ref for ref in refs if ref is not None} - set(names))
+        hint = (
+            f"; its ROIContourSequence holds contours for ROINumber "
+            f"{', '.join(map(str, stray))}, which no ROI of the StructureSetROISequence "
+            "declares: the structure set is damaged; export it again"
+            if stray
+            else ""
+        )
+        raise LabelNotFoundError(f"ROI {roi!r} in {name} has no contours{hint}")
+    _check_closed_planar(contours, name, roi)
+    planes = _planes(contours, reference, f"ROI {roi!r} in {name}")
+    _check_no_repeats(planes, name, roi)
+
+    from skimage.draw import polygon2mask
 
     size = reference.GetSize()  # (x, y, z)
     mask = np.zeros((size[2], size[1], size[0]), dtype=bool)
+    for plane in planes:
+        mask[plane.slice] ^= polygon2mask((size[1], size[0]), plane.index[:, [1, 0]])
+    out = sitk.GetImageFromArray(mask.astype(np.uint8))
+    out.CopyInformation(reference)
+    return out
+
+
+def _select_roi(names: dict[int, str], roi_name: str | None, name: str) -> int:
+    """ROINumber of the ROI called ``roi_name`` (or of the only ROI when it is None)."""
+    if not names:
+        raise LabelNotFoundError(f"RTSTRUCT {name} holds no ROI")
+    if roi_name is None:
+        if len(names) > 1:
+            shared = len(set(names.values())) < len(names)
+            raise LabelNotFoundError(
+                f"RTSTRUCT {name} holds {len(names)} ROIs "
+                f"({', '.join(sorted(names.values()))}); choose one with --roi-name"
+                + (
+                    "; ROIs that share a name must first be renamed in the structure set"
+                    if shared
+                    else ""
+                )
+            )
+        return next(iter(names))
+    matches = [n for n, roi in names.items() if roi == roi_name]
+    if not matches:
+        near = difflib.get_close_matches(roi_name, list(names.values()), n=1)
+        hint = f"; did you mean {near[0]!r}?" if near else ""
+        raise LabelNotFoundError(
+            f"ROI {roi_name!r} not found in RTSTRUCT {name}{hint} "
+            f"ROIs present: {', '.join(sorted(names.values()))}"
+        )
+    if len(matches) > 1:
+        raise DicomError(
+            f"RTSTRUCT {name} holds {len(matches)} ROIs named {roi_name!r} (ROINumber "
+            f"{', '.join(map(str, matches))}): the name does not say which to use; "
+            "rename or delete the extra ROI in the structure set"
+        )
+    return matches[0]
+
+
+def _planes(contours: list[pydicom.Dataset], reference: sitk.Image, roi: str) -> list[_Plane]:
+    """Validate each contour and place it on a slice of ``reference``.
+
+    ``roi`` names the ROI and its file in messages. A contour must be finite (x, y, z)
+    triplets lying on one slice centre, inside the field of view, with an area.
+    """
+    size = reference.GetSize()  # (x, y, z)
     origin = np.asarray(reference.GetOrigin())
     spacing = np.asarray(reference.GetSpacing())
     direction = np.asarray(reference.GetDirection()).reshape(3, 3)
     to_index = np.linalg.inv(direction * spacing[None, :])
-    for contour in contours:
-        kind = str(contour.get("ContourGeometricType", "CLOSED_PLANAR"))
-        if kind == "POINT":
-            continue
-        pts = np.asarray(contour.ContourData, dtype=float).reshape(-1, 3)
+    planes = []
+    for i, contour in enumerate(contours, start=1):
+        label = f"contour {i} of {len(contours)} of {roi}"
+        pts = _contour_points(contour, label)
         idx = (pts - origin) @ to_index.T  # continuous (x, y, z) indices
         z = idx[:, 2]
         k = int(np.rint(z.mean()))
+        where = f"{label} (z = {pts[:, 2].mean():.2f} mm)"
         if np.ptp(z) > 2 * SLICE_TOLERANCE or abs(z.mean() - k) > SLICE_TOLERANCE:
             raise InputError(
-                f"a contour of ROI {name!r} does not lie on a slice of the image "
-                f"(slice index {z.mean():.2f}); is the RTSTRUCT drawn on this series?"
+                f"{where} does not lie on a slice of the image (slice index "
+                f"{z.mean():.2f}); is the RTSTRUCT drawn on this series?"
             )
         lo, hi = idx[:, :2].min(axis=0), idx[:, :2].max(axis=0)
         if (
@@ -172,14 +260,158 @@ def rasterise_rtstruct(
             or hi[1] > size[1] - 0.5
         ):
             raise InputError(
-                f"a contour of ROI {name!r} lies outside the image field of view "
+                f"{where} lies outside the image field of view "
                 f"(slice {k} of {size[2]}, x {lo[0]:.1f}..{hi[0]:.1f} of {size[0]}, "
                 f"y {lo[1]:.1f}..{hi[1]:.1f} of {size[1]} voxels)"
             )
-        from skimage.draw import polygon2mask
+        _check_not_degenerate(idx[:, :2], where)
+        planes.append(_Plane(i, k, float(pts[:, 2].mean()), idx[:, :2], pts))
+    return planes
 
-        filled = polygon2mask((size[1], size[0]), idx[:, [1, 0]])
-        mask[k] ^= filled
-    out = sitk.GetImageFromArray(mask.astype(np.uint8))
-    out.CopyInformation(reference)
-    return out
+
+@dataclass(frozen=True)
+class _Plane:
+    """One validated contour: its 1-based position in the ContourSequence, image slice,
+    plane position (patient z, mm), (x, y) continuous voxel indices and points (mm)."""
+
+    number: int
+    slice: int
+    z: float
+    index: FloatArray
+    points: FloatArray
+
+
+def _contour_sequence(
+    ds: pydicom.Dataset, number: int, name: str, roi: str
+) -> list[pydicom.Dataset]:
+    """Contours of ROI ``number``: the ContourSequence of its one ROIContourSequence item.
+
+    Every item must say which ROI it belongs to (ReferencedROINumber); two items for the
+    same ROI are refused, as taking either would drop the other's contours silently.
+    """
+    found = []
+    for i, item in enumerate(ds.get("ROIContourSequence", []), start=1):
+        ref = _integer(item, "ReferencedROINumber")
+        if ref is None:
+            raise DicomError(
+                f"item {i} of the ROIContourSequence of RTSTRUCT {name} has no valid "
+                "ReferencedROINumber, so its contours cannot be matched to an ROI: the "
+                "structure set is damaged; export it again"
+            )
+        if ref == number:
+            found.append(item)
+    if len(found) > 1:
+        raise DicomError(
+            f"ROI {roi!r} has {len(found)} contour sets in the ROIContourSequence of RTSTRUCT "
+            f"{name} (DICOM allows one per ROI): the structure set is damaged; export it again"
+        )
+    return list(found[0].get("ContourSequence", [])) if found else []
+
+
+def _check_closed_planar(contours: list[pydicom.Dataset], name: str, roi: str) -> None:
+    """Only CLOSED_PLANAR contours bound an area; points and open lines enclose nothing.
+
+    A missing ContourGeometricType is read as CLOSED_PLANAR (the geometry is checked to
+    lie on one slice afterwards).
+    """
+    kinds = [
+        str(c.get("ContourGeometricType", "CLOSED_PLANAR") or "CLOSED_PLANAR") for c in contours
+    ]
+    other = sorted({k for k in kinds if k != "CLOSED_PLANAR"})
+    if other:
+        counts = ", ".join(f"{kinds.count(k)} {k}" for k in other)
+        raise InputError(
+            f"ROI {roi!r} in {name} is not made of closed contours ({counts} of "
+            f"{len(kinds)} contours): only "
+            "CLOSED_PLANAR contours enclose a volume that can be filled into a mask; choose "
+            "an ROI drawn as closed contours (or close them in the planning system)"
+        )
+
+
+def _contour_points(contour: pydicom.Dataset, label: str) -> FloatArray:
+    """The (n, 3) points (mm) of a contour; refuses data that are not finite triplets,
+    or that disagree with NumberOfContourPoints (a truncated export)."""
+    damaged = "the RTSTRUCT is damaged; export it again"
+    try:  # pydicom converts the DS strings on first access
+        data = contour.get("ContourData")
+        values = np.atleast_1d(np.asarray(data if data is not None else [], dtype=float))
+    except (TypeError, ValueError, OverflowError):
+        raise DicomError(f"{label} has a non-numeric value in its ContourData: {damaged}") from None
+    values = values.ravel()
+    if values.size == 0:
+        raise DicomError(f"{label} has no ContourData: {damaged}")
+    if values.size % 3:
+        raise DicomError(
+            f"{label} has {values.size} ContourData values, not a multiple of 3 (x, y, z per "
+            f"point): {damaged}"
+        )
+    if not np.all(np.isfinite(values)):
+        bad = values[~np.isfinite(values)][0]
+        raise DicomError(
+            f"{label} has a non-finite coordinate ({bad}) in its ContourData: {damaged}"
+        )
+    pts = values.reshape(-1, 3)
+    declared = _integer(contour, "NumberOfContourPoints")
+    if declared is not None and declared != len(pts):
+        raise DicomError(
+            f"{label} holds {len(pts)} points but declares NumberOfContourPoints {declared} "
+            f"(a truncated or edited contour): {damaged}"
+        )
+    return pts
+
+
+def _open_ring(points: np.ndarray) -> np.ndarray:
+    """The points of a closed contour without a repeated closing point."""
+    if len(points) > 1 and np.array_equal(points[0], points[-1]):
+        return points[:-1]
+    return points
+
+
+def _check_not_degenerate(index: FloatArray, where: str) -> None:
+    """A closed contour needs 3 distinct points and an area; a line or a point fills no
+    voxel and would silently drop (or, under even-odd, change) its slice."""
+    ring = _open_ring(index)
+    distinct = len(np.unique(np.round(ring, 6), axis=0))
+    if distinct < 3:
+        raise InputError(
+            f"{where} has {distinct} distinct point(s); a closed contour needs at least 3 "
+            "enclosing an area: delete the contour from the RTSTRUCT or draw it again"
+        )
+    x, y = ring[:, 0], ring[:, 1]
+    area = 0.5 * abs(float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))))
+    perimeter = float(np.sum(np.hypot(np.diff(x, append=x[0]), np.diff(y, append=y[0]))))
+    if 2 * area < ZERO_WIDTH * perimeter:  # mean width under ZERO_WIDTH voxel: a line
+        raise InputError(
+            f"{where} encloses no area (its points lie on a line): delete the contour "
+            "from the RTSTRUCT or draw it again"
+        )
+
+
+def _check_no_repeats(planes: list[_Plane], name: str, roi: str) -> None:
+    """Refuse a contour that repeats another of the same slice: same points, from any
+    starting point, in either orientation (exporter glitch). Under the even-odd rule the
+    copy would cancel the original and empty the slice; a hole differs from its outline."""
+    by_slice: dict[int, list[tuple[_Plane, IntArray]]] = {}
+    for plane in planes:
+        key = np.rint(_open_ring(plane.points) / REPEAT_TOLERANCE).astype(np.int64)
+        for other, other_key in by_slice.get(plane.slice, []):
+            if _same_ring(key, other_key):
+                raise InputError(
+                    f"contours {other.number} and {plane.number} of ROI {roi!r} in {name} "
+                    f"are the same contour twice (z = {plane.z:.2f} mm, image slice "
+                    f"{plane.slice}); under the even-odd rule the copy erases the slice: "
+                    "remove the duplicate contour from the RTSTRUCT"
+                )
+        by_slice.setdefault(plane.slice, []).append((plane, key))
+
+
+def _same_ring(a: IntArray, b: IntArray) -> bool:
+    """True when rings ``a`` and ``b`` hold the same points in the same cyclic order,
+    read forwards or backwards from any start."""
+    if a.shape != b.shape:
+        return False
+    for candidate in (b, b[::-1]):
+        for start in np.flatnonzero(np.all(candidate == a[0], axis=1)):
+            if np.array_equal(np.roll(candidate, -int(start), axis=0), a):
+                return True
+    return False
