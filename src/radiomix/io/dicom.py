@@ -102,9 +102,11 @@ def read_series(folder: str | Path, *, series_uid: str | None = None) -> sitk.Im
 
             ds = pydicom.dcmread(path)
         except Exception as exc:  # pydicom raises several unrelated types
+            reason = str(exc).split(" or use force=True")[0].split(". Use force=True")[0]
             raise DicomError(
-                f"{path.name} in {folder} is not a readable DICOM file: {exc}"
-            ) from exc
+                f"{path.name} in {folder} is not a readable DICOM file ({reason.rstrip('.')}): "
+                "remove it from the series folder, or copy or export it again"
+            ) from None
         if "PixelData" not in ds or "ImagePositionPatient" not in ds:
             if _is_image_object(ds):
                 incomplete.append(ds)
