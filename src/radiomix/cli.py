@@ -108,9 +108,58 @@ def _settings_option(preset: str | None, config: Path | None) -> ExtractionSetti
     return None
 
 
+def check_out_folder(folder: Path, *, given: Path | None = None, option: str = "--out") -> None:
+    """Refuse an output folder that cannot be written, before any work starts.
+
+    The one check of every command writing into a folder (``--out DIR``) or a file
+    (``--out FILE``: its folder, with ``given`` the file as typed). Nothing is left behind:
+    the folders created to try it are removed again.
+
+    Raises
+    ------
+    UsageError
+        ``folder`` is an existing file, lies under a file, cannot be created or is not
+        writable (exit 2).
+    """
+    import os
+    import tempfile
+
+    shown = given if given is not None else folder
+    created: list[Path] = []
+    action = "use"
+    try:
+        above = next((p for p in (folder, *folder.parents) if p.exists()), None)
+        if above is not None and not above.is_dir():
+            if above == folder and given is None:
+                raise UsageError(f"{option} {shown} exists and is not a folder; give a folder "
+                                 "(or remove the file)")
+            raise UsageError(f"{option} {shown}: {above} is a file, not a folder; choose "
+                             f"another {option}")
+        created = [p for p in (folder, *folder.parents) if not p.exists()]  # deepest first
+        action = "create"
+        folder.mkdir(parents=True, exist_ok=True)
+        action = "write in"
+        fd, probe = tempfile.mkstemp(prefix=".radiomix-write-test.", dir=folder)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise UsageError(
+            f"cannot {action} the output folder {folder}: {exc.strerror or exc}; choose a "
+            f"writable {option}"
+        ) from None
+    finally:
+        for p in created:  # only the folders made here, and only while empty
+            try:
+                p.rmdir()
+            except FileNotFoundError:
+                continue
+            except OSError:
+                break
+
+
 def _check_out_path(path: Path) -> None:
-    """Refuse an unusable ``--out`` before any work (exit 2): wrong suffix, a folder, or a
-    parent that is a file."""
+    """Refuse an unusable ``--out`` before any work (exit 2): wrong suffix, a folder, a
+    parent that is a file, or a folder that cannot be created or written."""
     from radiomix.table import SUFFIXES
 
     if path.suffix.lower() not in SUFFIXES:
@@ -120,9 +169,7 @@ def _check_out_path(path: Path) -> None:
         )
     if path.is_dir():
         raise UsageError(f"--out {path} is a folder; give a file name such as {path / 'x.csv'}")
-    parent = next((p for p in (path.parent, *path.parent.parents) if p.exists()), None)
-    if parent is not None and not parent.is_dir():
-        raise UsageError(f"--out {path}: {parent} is a file, not a folder")
+    check_out_folder(path.parent, given=path)
 
 
 def _write_atomic(path: Path, write: Callable[[Path], Path]) -> Path:
@@ -223,9 +270,15 @@ def extract(
             organ_mask=organ_mask,
         )
         ids = {"case_id": case_id} if case_id else {}
-        path = _write_atomic(
-            out_file, lambda p: write_table([result.row(**ids)], p, provenance=result.provenance)
-        )
+        try:
+            path = _write_atomic(
+                out_file,
+                lambda p: write_table([result.row(**ids)], p, provenance=result.provenance),
+            )
+        except OSError as exc:  # the folder was checked first: a full disk, a lost mount
+            raise UsageError(
+                f"cannot write {out_file}: {exc.strerror or exc}; choose a writable --out"
+            ) from None
     except RadiomixError as exc:
         raise _fail(exc) from None
     except MemoryError:

@@ -21,7 +21,7 @@ import typer
 from rich.text import Text
 
 from radiomix.cli_progress import ProgressDisplay, batch_callback, plain_console
-from radiomix.errors import RadiomixError
+from radiomix.errors import RadiomixError, UsageError
 
 EXIT_OK, EXIT_CASE_ERROR, EXIT_USAGE = 0, 1, 2
 MAX_ERRORS_SHOWN = 10
@@ -71,6 +71,7 @@ def extract_many(
     import pandas as pd
 
     from radiomix.api import extract_many as run_many
+    from radiomix.cli import check_out_folder
     from radiomix.table import write_table
 
     console = plain_console(stderr=True)
@@ -82,6 +83,7 @@ def extract_many(
     level = api_log.level
     api_log.setLevel(logging.ERROR)  # failures are listed below: each warning once
     try:
+        check_out_folder(out)
         frame = run_many(
             cases,
             preset or config,
@@ -96,8 +98,13 @@ def extract_many(
             write_table(rows, features_path, provenance=frame.attrs["provenance"])
     except (RadiomixError, OSError) as exc:  # table, settings or output folder
         shown.close()
+        if isinstance(exc, OSError):  # the folder was checked first: a full disk, a lost mount
+            exc = UsageError(f"cannot write {out}: {exc.strerror or exc}; choose a writable --out")
+        message = " ".join(str(exc).split())  # one line, whatever the message holds
         console.print(
-            Text.assemble(("error", "red"), f" ({type(exc).__name__}): {exc}"), soft_wrap=True
+            Text.assemble(("error", "red"), f" ({type(exc).__name__}): {message}"),
+            highlight=False,
+            soft_wrap=True,
         )
         raise typer.Exit(EXIT_USAGE) from None
     finally:

@@ -52,11 +52,13 @@ def run(
     ] = 120.0,
 ) -> None:
     """Extract every lesion of a study into one feature table (resumes an interrupted run)."""
+    from radiomix.cli import check_out_folder
     from radiomix.cohort import run_study
 
     console = plain_console(stderr=True)
     shown = ProgressDisplay(console, quiet=quiet, lines=True)
     try:
+        check_out_folder(out)
         result = run_study(
             study,
             out,
@@ -143,13 +145,18 @@ def standardise_fit(
     that tag; 'radiomix run' reads the file (its SHA-256 and training lesions go into the
     provenance) and never refits it.
     """
+    from radiomix.cli import check_out_folder
     from radiomix.cohort import fit_study_standard_scale
-    from radiomix.errors import SettingsError
+    from radiomix.errors import SettingsError, UsageError
     from radiomix.process.normalise import save_standard_scale
     from radiomix.settings.study import load_study
 
     console = plain_console(stderr=True)
     try:
+        if out.is_dir():
+            raise UsageError(f"--out {out} is a folder; give a file name such as "
+                             f"{out / (tag + '_landmarks.json')}")
+        check_out_folder(out.parent, given=out)
         loaded = load_study(study, require_landmarks=False)
         selection: dict[str, list[str]] = {}
         for item in where or []:
@@ -169,7 +176,7 @@ def standardise_fit(
     except RadiomixError as exc:
         _error_line(console, exc)
         raise typer.Exit(
-            EXIT_USAGE if isinstance(exc, SettingsError) else EXIT_CASE_ERROR
+            EXIT_USAGE if isinstance(exc, SettingsError | UsageError) else EXIT_CASE_ERROR
         ) from None
     console.print(
         f"standard scale of {tag} fitted on {scale.landmarks.n_images} images "

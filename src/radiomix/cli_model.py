@@ -19,7 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 from radiomix.cli_progress import ProgressDisplay, analysis_callback, plain_console
-from radiomix.errors import RadiomixError, SettingsError
+from radiomix.errors import RadiomixError, SettingsError, UsageError
 
 console = plain_console(stderr=True)
 out = plain_console()
@@ -44,9 +44,10 @@ _SCHEMES = {"nested": "nested_cv", "holdout": "holdout", "external": "external",
 
 
 def _fail(exc: RadiomixError) -> typer.Exit:
-    console.print(Text.assemble(("error", "red"), f" ({type(exc).__name__}): {exc}"),
-                  soft_wrap=True)
-    return typer.Exit(EXIT_USAGE if isinstance(exc, SettingsError) else EXIT_INPUT)
+    message = " ".join(str(exc).split())  # one line, whatever the message holds
+    console.print(Text.assemble(("error", "red"), f" ({type(exc).__name__}): {message}"),
+                  highlight=False, soft_wrap=True)
+    return typer.Exit(EXIT_USAGE if isinstance(exc, SettingsError | UsageError) else EXIT_INPUT)
 
 
 ANALYSIS_JOBS_HELP = ("Worker processes: the arms are evaluated side by side (each on one "
@@ -108,9 +109,11 @@ def analyse(
     import json
 
     from radiomix.analysis.study import analyse_study
+    from radiomix.cli import check_out_folder
 
     shown = ProgressDisplay(console, quiet=quiet)
     try:
+        check_out_folder(out_dir)
         with quiet_models(), shown:
             path = analyse_study(study, out_dir, jobs=jobs, features=features, report=report,
                                  progress=analysis_callback(shown))
@@ -196,9 +199,11 @@ def model_command(
     """Evaluate models on a feature and/or clinical table with patient-grouped validation
     (the analysis engine with a specification built from these flags)."""
     from radiomix.analysis.adhoc import run_adhoc
+    from radiomix.cli import check_out_folder
 
     shown = ProgressDisplay(console, quiet=quiet)
     try:
+        check_out_folder(out_dir)
         with quiet_models(), shown:
             doc = run_adhoc(
                 out_dir, features=table, clinical=clinical, target=target,

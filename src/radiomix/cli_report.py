@@ -17,15 +17,17 @@ from rich.console import Console
 from rich.text import Text
 
 from radiomix.cli_progress import plain_console
-from radiomix.errors import RadiomixError, SettingsError
+from radiomix.errors import RadiomixError, SettingsError, UsageError
 
 EXIT_OK, EXIT_CASE_ERROR, EXIT_USAGE = 0, 1, 2
 
 
 def _fail(console: Console, exc: RadiomixError) -> typer.Exit:
-    console.print(Text.assemble(("error", "red"), f" ({type(exc).__name__}): {exc}"),
-                  soft_wrap=True)
-    return typer.Exit(EXIT_USAGE if isinstance(exc, SettingsError) else EXIT_CASE_ERROR)
+    message = " ".join(str(exc).split())  # one line, whatever the message holds
+    console.print(Text.assemble(("error", "red"), f" ({type(exc).__name__}): {message}"),
+                  highlight=False, soft_wrap=True)
+    return typer.Exit(EXIT_USAGE if isinstance(exc, SettingsError | UsageError)
+                      else EXIT_CASE_ERROR)
 
 
 def demo(
@@ -50,6 +52,7 @@ def demo(
 ) -> None:
     """Run examples/sts/study.yaml (sarcoma cohort: radiomics, deep features, clinical →
     lung metastasis and time to it) through extraction, analysis and report."""
+    from radiomix.cli import check_out_folder
     from radiomix.cli_model import print_summary, quiet_models
     from radiomix.cli_progress import ProgressDisplay, analysis_callback
     from radiomix.demo import run_demo
@@ -57,6 +60,7 @@ def demo(
     console = plain_console(stderr=True)
     n_jobs = jobs if jobs is not None else max(1, min(os.cpu_count() or 1, 4))
     try:
+        check_out_folder(out)
         with quiet_models(), ProgressDisplay(console, quiet=quiet) as shown:
             path = run_demo(out, data_dir=data, jobs=n_jobs, patients=patients, quick=quick,
                             seed=seed, progress=analysis_callback(shown))
@@ -89,10 +93,13 @@ def report(
 ) -> None:
     """Write a self-contained report.html (figures embedded, works offline), metrics.json
     and, with --pdf, report.pdf from an analysis folder."""
+    from radiomix.cli import check_out_folder
     from radiomix.report import write_report
 
     console = plain_console(stderr=True)
     try:
+        if out is not None:
+            check_out_folder(out)
         path = write_report(results, out_dir=out, pdf=pdf)
     except RadiomixError as exc:
         raise _fail(console, exc) from None

@@ -61,6 +61,7 @@ def stability_command(
     ] = False,
 ) -> None:
     """Perturb every lesion, extract the perturbed study and write each feature's ICC(1,1)."""
+    from radiomix.cli import check_out_folder
     from radiomix.cli_progress import (
         ProgressDisplay,
         cohort_callback,
@@ -71,6 +72,7 @@ def stability_command(
 
     console = plain_console(stderr=True)
     try:
+        check_out_folder(out)
         with ProgressDisplay(console, quiet=quiet) as shown:
             result = run_stability(
                 study,
@@ -84,8 +86,11 @@ def stability_command(
                 perturb_progress=perturb_callback(shown),
             )
     except RadiomixError as exc:
+        message = " ".join(str(exc).split())  # one line, whatever the message holds
         console.print(
-            Text.assemble(("error", "red"), f" ({type(exc).__name__}): {exc}"), soft_wrap=True
+            Text.assemble(("error", "red"), f" ({type(exc).__name__}): {message}"),
+            highlight=False,
+            soft_wrap=True,
         )
         raise typer.Exit(EXIT_USAGE) from None
     problems = [*result.perturbation_errors]

@@ -128,15 +128,55 @@ def read_any(path: str | Path) -> pd.DataFrame:
     if not path.is_file():
         raise InputError(f"table not found: {path}")
     suffix = path.suffix.lower()
+    if suffix not in (".parquet", ".csv", ".tsv"):
+        raise InputError(f"table {path.name} must be .parquet, .csv or .tsv")
     try:
         if suffix == ".parquet":
-            return pd.read_parquet(path)
-        if suffix in (".csv", ".tsv"):
-            return pd.read_csv(path, dtype=str, keep_default_na=False,
-                               sep="\t" if suffix == ".tsv" else ",")
+            table = pd.read_parquet(path)
+        else:
+            sep = "\t" if suffix == ".tsv" else ","
+            _check_delimiter(path, sep)
+            table = pd.read_csv(path, dtype=str, keep_default_na=False, sep=sep)
+    except InputError:
+        raise
+    except pd.errors.EmptyDataError:
+        raise InputError(f"table {path.name} is empty; it needs a header line and one row "
+                         "per patient or lesion") from None
     except (OSError, ValueError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path.name} cannot be read as a table: {exc}") from None
-    raise InputError(f"table {path.name} must be .parquet, .csv or .tsv")
+        message = " ".join(str(exc).split())  # pandas' messages end in a line break
+        raise InputError(f"{path.name} cannot be read as a table: {message}") from None
+    if table.empty:
+        raise InputError(f"table {path.name} has no rows (only the columns "
+                         f"{_listing(table.columns, 5)}); give a table with one row per "
+                         "patient or lesion")
+    return table
+
+
+_DELIMITERS = {",": "comma", "\t": "tab", ";": "semicolon"}
+
+
+def _check_delimiter(path: Path, sep: str) -> None:
+    """Refuse a text table whose header is split by another delimiter than ``sep``.
+
+    Raises
+    ------
+    InputError
+        The header holds no ``sep`` but holds ';', tab or ',' (a spreadsheet's export in
+        another locale): the message names the delimiter found and the one expected.
+    """
+    with path.open(encoding="utf-8-sig", errors="replace") as fh:
+        header = fh.readline(1 << 16)
+    if not header.strip() or sep in header:
+        return
+    found = next((d for d in _DELIMITERS if d != sep and d in header), None)
+    if found is None:
+        return  # one column: nothing to say
+    kind = "comma-separated" if sep == "," else "tab-separated"
+    other = {"\t": " or name it .tsv", ",": " or name it .csv"}.get(found, "")
+    raise InputError(
+        f"table {path.name} seems to use {_DELIMITERS[found]}s ({found!r}) as delimiter; "
+        f"radiomix reads {kind} {path.suffix.lower()} files: save it {kind}{other}"
+    )
 
 
 def _text(s: pd.Series) -> pd.Series:
@@ -512,6 +552,10 @@ def _join(features: pd.DataFrame | None, clinical: pd.DataFrame | None,
           group: str) -> pd.DataFrame:
     if features is None and clinical is None:
         raise InputError("give a feature table, a clinical table, or both")
+    for name, t in (("feature", features), ("clinical", clinical)):
+        if t is not None and t.empty:
+            raise InputError(f"the {name} table has no rows; give a table with one row per "
+                             f"{'lesion' if name == 'feature' else 'patient'}")
     for name, t in (("feature", features), ("clinical", clinical)):
         if t is not None and group not in t.columns:
             raise InputError(f"the {name} table has no group column {group!r}; name the "
