@@ -445,3 +445,19 @@ def test_survival_validation_entries_name_their_centres(tmp_path):
     centres = {v["scheme"]: v["centres"] for v in doc["outcomes"][0]["validation"]}
     assert centres["external"] == ["C"]
     assert centres["internal"] == ["A", "B"]
+
+
+def test_patients_without_the_outcome_are_counted_and_said(tmp_path, caplog):
+    from radiomix.analysis.adhoc import run_adhoc
+
+    table = _run_table(40).astype({"lung_mets": object})
+    table.loc[[3, 7, 11], "lung_mets"] = ""
+    table.to_csv(tmp_path / "features.csv", index=False)
+    with caplog.at_level("WARNING", logger="radiomix.analysis.engine"):
+        doc = run_adhoc(tmp_path / "o", features=tmp_path / "features.csv", target="lung_mets",
+                        outer=3, inner=2, repeats=1, bootstrap=50, report=False)
+    o = doc["outcomes"][0]
+    assert o["n_patients"] == 37
+    assert o["n_patients_without_outcome"] == 3
+    assert any("3 patient(s) (3 row(s)) without a value" in w for w in doc["warnings"])
+    assert "without a value of the outcome" in caplog.text

@@ -925,6 +925,12 @@ def run_analysis(
             preds.extend(run["predictions"])
             doc = _outcome_doc(o, target, table, arms, run, spec)
             outcome_docs.append(doc)
+            if doc["n_patients_without_outcome"]:
+                text = (f"{o.name}: {doc['n_patients_without_outcome']} patient(s) "
+                        f"({doc['n_rows_without_outcome']} row(s)) without a value of the "
+                        "outcome are left out of its analysis")
+                log.warning(text)
+                warnings_all.append(text)
             for val in doc["validation"]:
                 for k, a in val["arms"].items():
                     warnings_all.extend(f"{o.name} · {val['label']} · {doc['arms'][k]['label']}:"
@@ -1073,8 +1079,11 @@ def leakage_doc(spec: AnalysisSettings, table: AnalysisTable,
 def _outcome_doc(o: Any, target: Target, table: AnalysisTable, arms: list[BuiltArm],
                  run: dict[str, Any], spec: AnalysisSettings) -> dict[str, Any]:
     g = table.groups[target.keep]
+    dropped = table.groups[~target.keep]
     base = {"name": o.name, "kind": o.kind, "label": o.title,
             "n_patients": int(pd.unique(g).size), "n_rows": int(target.keep.sum()),
+            "n_rows_without_outcome": int(dropped.size),
+            "n_patients_without_outcome": int(np.setdiff1d(pd.unique(dropped), g).size),
             "reference_arm": run["reference"], "arm_order": [a.key for a in arms],
             "arms": {a.key: a.to_doc() for a in arms}, "validation": run["validation"]}
     if o.kind == "binary":
