@@ -461,3 +461,15 @@ def test_patients_without_the_outcome_are_counted_and_said(tmp_path, caplog):
     assert o["n_patients_without_outcome"] == 3
     assert any("3 patient(s) (3 row(s)) without a value" in w for w in doc["warnings"])
     assert "without a value of the outcome" in caplog.text
+
+
+def test_a_repeated_feature_row_is_refused_by_its_lines(tmp_path):
+    from radiomix.analysis.adhoc import run_adhoc
+
+    table = _run_table(40)
+    table = pd.concat([table, table.iloc[[4]]], ignore_index=True)
+    table.to_csv(tmp_path / "features.csv", index=False)
+    with pytest.raises(InputError, match=r"rows 6 and 42 of the feature table are identical "
+                                         r"\(patient 'P004'\)"):
+        run_adhoc(tmp_path / "o", features=tmp_path / "features.csv", target="lung_mets",
+                  report=False)

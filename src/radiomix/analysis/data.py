@@ -561,6 +561,17 @@ def _join(features: pd.DataFrame | None, clinical: pd.DataFrame | None,
             raise InputError(f"the {name} table has no group column {group!r}; name the "
                              f"patient id column (roles.group / --groups). Columns: "
                              f"{_listing(t.columns)}")
+    if features is not None:
+        repeated = features.duplicated()
+        if repeated.any():
+            j = int(np.flatnonzero(repeated.to_numpy())[0])
+            hashes = pd.util.hash_pandas_object(features, index=False).to_numpy()
+            i = int(np.flatnonzero(hashes == hashes[j])[0])
+            raise InputError(
+                f"rows {i + 2} and {j + 2} of the feature table are identical (patient "
+                f"{features[group].iloc[j]!r}): a repeated row would count its lesion twice; "
+                f"remove the copy ({int(repeated.sum())} repeated row(s) in all)"
+            )
     if clinical is None:
         return features.copy()  # type: ignore[union-attr]
     clin = clinical.copy()
