@@ -596,6 +596,9 @@ def read_cases(
         path = Path(table_or_csv)
         if not path.is_file():
             raise InputError(f"cases table not found: {path}")
+        from radiomix.io.text_table import check_delimiter
+
+        check_delimiter(path, ",")
         try:
             frame = pd.read_csv(path, dtype=str, keep_default_na=False)
         except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:

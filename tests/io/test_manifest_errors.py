@@ -138,11 +138,11 @@ def test_custom_identifier_columns(tmp_path):
     assert (row.patient_id, row.lesion_id) == ("C1", "liver")
 
 
-@pytest.mark.parametrize(("sep", "name"), [(";", "semicolons"), ("\t", "tabs")])
+@pytest.mark.parametrize(("sep", "name"), [(";", "semicolon"), ("\t", "tab")])
 def test_a_manifest_with_another_delimiter_says_so(tmp_path, sep, name):
     text = sep.join(["patient_id", "lesion_id", "ct_image", "ct_mask"]) + "\n"
     path = _csv(tmp_path, text + sep.join(["P1", "1", "a", "b"]) + "\n")
-    with pytest.raises(SettingsError, match=f"separate its columns by {name}"):
+    with pytest.raises(SettingsError, match=f"manifest table manifest.csv seems to use {name}s"):
         read_manifest(path, tags=["ct"])
 
 

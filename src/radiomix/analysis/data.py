@@ -30,6 +30,7 @@ import pandas as pd
 
 from radiomix.analysis.spec import TIME_UNITS, AnalysisSettings, Covariate, Outcome
 from radiomix.errors import InputError, SettingsError
+from radiomix.io.text_table import check_delimiter
 
 log = logging.getLogger(__name__)
 
@@ -135,7 +136,7 @@ def read_any(path: str | Path) -> pd.DataFrame:
             table = pd.read_parquet(path)
         else:
             sep = "\t" if suffix == ".tsv" else ","
-            _check_delimiter(path, sep)
+            check_delimiter(path, sep)
             table = pd.read_csv(path, dtype=str, keep_default_na=False, sep=sep)
     except InputError:
         raise
@@ -150,33 +151,6 @@ def read_any(path: str | Path) -> pd.DataFrame:
                          f"{_listing(table.columns, 5)}); give a table with one row per "
                          "patient or lesion")
     return table
-
-
-_DELIMITERS = {",": "comma", "\t": "tab", ";": "semicolon"}
-
-
-def _check_delimiter(path: Path, sep: str) -> None:
-    """Refuse a text table whose header is split by another delimiter than ``sep``.
-
-    Raises
-    ------
-    InputError
-        The header holds no ``sep`` but holds ';', tab or ',' (a spreadsheet's export in
-        another locale): the message names the delimiter found and the one expected.
-    """
-    with path.open(encoding="utf-8-sig", errors="replace") as fh:
-        header = fh.readline(1 << 16)
-    if not header.strip() or sep in header:
-        return
-    found = next((d for d in _DELIMITERS if d != sep and d in header), None)
-    if found is None:
-        return  # one column: nothing to say
-    kind = "comma-separated" if sep == "," else "tab-separated"
-    other = {"\t": " or name it .tsv", ",": " or name it .csv"}.get(found, "")
-    raise InputError(
-        f"table {path.name} seems to use {_DELIMITERS[found]}s ({found!r}) as delimiter; "
-        f"radiomix reads {kind} {path.suffix.lower()} files: save it {kind}{other}"
-    )
 
 
 def _text(s: pd.Series) -> pd.Series:

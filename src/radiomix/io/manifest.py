@@ -41,7 +41,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from radiomix.errors import SettingsError
+from radiomix.errors import InputError, SettingsError
+from radiomix.io.text_table import check_delimiter
 
 log = logging.getLogger(__name__)
 
@@ -171,14 +172,10 @@ def read_manifest(
             f"manifest {path} is empty; it needs a header row and one row per lesion"
         )
     header = [c.strip() for c in lines[0][1]]
-    if len(header) == 1:
-        for sep, name in ((";", "semicolons"), ("\t", "tabs")):
-            if sep in header[0]:
-                raise SettingsError(
-                    f"manifest {path} seems to separate its columns by {name} (its header "
-                    "reads as one column); radiomix reads comma-separated files: save it as "
-                    "CSV with commas"
-                )
+    try:
+        check_delimiter(path, ",")
+    except InputError as exc:
+        raise SettingsError(f"manifest {exc}") from None
     seen: set[str] = set()
     for col in header:
         if not col:
