@@ -242,3 +242,27 @@ def test_a_sheared_mha_grid_is_refused(tmp_path, volume):
     with pytest.raises(InputError, match="not orthonormal"):
         load_mask(tmp_path / "sheared.mha", reference=load_image(_write(tmp_path / "g.nii",
                                                                          volume)))
+
+
+@pytest.mark.parametrize("damage", ["short_raw", "no_raw", "short_mha"])
+def test_a_metaimage_with_missing_or_short_voxel_data_is_named(tmp_path, volume, damage):
+    suffix = ".mha" if damage == "short_mha" else ".mhd"
+    path = tmp_path / f"img{suffix}"
+    sitk.WriteImage(sitk.GetImageFromArray(volume), str(path))  # uncompressed
+    raw = tmp_path / "img.raw"
+    if damage == "short_raw":
+        raw.write_bytes(raw.read_bytes()[: raw.stat().st_size // 2])
+        match = r"voxel data img\.raw holds [\d,]+ bytes, fewer than the [\d,]+ its header"
+    elif damage == "no_raw":
+        raw.unlink()
+        match = r"names its voxel data img\.raw, which is not in"
+    else:
+        path.write_bytes(path.read_bytes()[:-100])
+        match = r"voxel data img\.mha holds [\d,]+ bytes, fewer than"
+    with pytest.raises(InputError, match=match):
+        load_image(path)
+
+
+def test_an_intact_metaimage_pair_is_read(tmp_path, volume):
+    sitk.WriteImage(sitk.GetImageFromArray(volume), str(tmp_path / "img.mhd"))
+    assert np.array_equal(sitk.GetArrayFromImage(load_image(tmp_path / "img.mhd")), volume)

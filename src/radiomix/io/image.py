@@ -118,6 +118,8 @@ def _read_file(path: Path, *, what: str) -> Volume | sitk.Image:
             return image
     import SimpleITK as sitk
 
+    if str(path).lower().endswith((".mhd", ".mha")):
+        _check_metaimage(path, what)
     try:
         with itk_warnings_off():
             read = sitk.ReadImage(str(path))
@@ -131,6 +133,54 @@ def _read_file(path: Path, *, what: str) -> Volume | sitk.Image:
             f"cannot read {what} file {path}: {reason[:200]}; check that it is a complete "
             f"{', '.join(FILE_SUFFIXES)} file"
         ) from None
+
+
+_MET_BYTES = {"MET_CHAR": 1, "MET_UCHAR": 1, "MET_SHORT": 2, "MET_USHORT": 2, "MET_INT": 4,
+              "MET_UINT": 4, "MET_LONG": 4, "MET_ULONG": 4, "MET_LONG_LONG": 8,
+              "MET_ULONG_LONG": 8, "MET_FLOAT": 4, "MET_DOUBLE": 8}
+
+
+def _check_metaimage(path: Path, what: str) -> None:
+    """Refuse a MetaImage whose uncompressed voxel data is missing or shorter than its
+    header declares (ITK reports "No such file or directory" for both, and reads nothing
+    that says which file is short)."""
+    fields: dict[str, str] = {}
+    offset = 0
+    with path.open("rb") as fh:
+        for raw in fh:
+            offset += len(raw)
+            key, sep, value = raw.decode("latin-1").partition("=")
+            if not sep:
+                return  # not a MetaImage header: ITK says what it is
+            fields[key.strip().lower()] = value.strip()
+            if key.strip().lower() == "elementdatafile":
+                break
+            if offset > 1 << 16:
+                return
+    target = fields.get("elementdatafile", "")
+    size = _MET_BYTES.get(fields.get("elementtype", ""))
+    try:
+        dims = [int(v) for v in fields.get("dimsize", "").split()]
+        channels = int(fields.get("elementnumberofchannels", "1"))
+        header = int(fields.get("headersize", "0"))
+    except ValueError:
+        return
+    if (size is None or not dims or fields.get("compresseddata", "false").lower() == "true"
+            or target.upper().startswith("LIST") or "%" in target or header < 0):
+        return
+    expected = size * channels * math.prod(dims)
+    if target.upper() == "LOCAL":
+        have, data_name = path.stat().st_size - offset, path.name
+    else:
+        data = path.parent / target
+        if not data.is_file():
+            raise InputError(f"{what} file {path.name} names its voxel data {target}, which is "
+                             f"not in {path.parent}; copy it beside the header")
+        have, data_name = data.stat().st_size - header, data.name
+    if have < expected:
+        raise InputError(f"{what} file {path.name}: its voxel data {data_name} holds {have:,} "
+                         f"bytes, fewer than the {expected:,} its header declares; the data is "
+                         "truncated: copy or export it again")
 
 
 @contextlib.contextmanager
