@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shutil
 
+import numpy as np
 import pydicom
 import pytest
 
@@ -235,3 +236,39 @@ def test_pet_implausible_body_weight_is_refused(pet):
     _pet_edit(pet, lambda ds: setattr(ds, "PatientWeight", 7100.0))
     with pytest.raises(SuvConversionError, match="not a plausible body weight"):
         load_image(pet)
+
+
+def _inject(ds, **attrs):
+    info = ds.RadiopharmaceuticalInformationSequence[0]
+    for key, value in attrs.items():
+        if value is None:
+            delattr(info, key)
+        else:
+            setattr(info, key, value)
+
+
+@pytest.mark.parametrize(("attrs", "match"), [
+    ({"RadiopharmaceuticalStartDateTime": "20000101120000"}, "injection .* is after the"),
+    ({"RadiopharmaceuticalStartTime": "120000"}, r"23 h before .* more than 10 half-lives"),
+    ({"RadionuclideHalfLife": 109.77}, r"more than 10 half-lives \(RadionuclideHalfLife 109\.77 s"),
+    ({"RadiopharmaceuticalStartDateTime": "19991230100000"}, "49 h before"),
+])
+def test_pet_injection_times_that_cannot_be_true_are_refused(pet, attrs, match):
+    _pet_edit(pet, lambda ds: _inject(ds, **attrs))
+    with pytest.raises(SuvConversionError, match=match):
+        load_image(pet)
+
+
+def test_pet_missing_series_time_is_named(pet):
+    _pet_edit(pet, lambda ds: delattr(ds, "SeriesTime"))
+    with pytest.raises(SuvConversionError, match="attribute SeriesTime is missing"):
+        load_image(pet)
+
+
+def test_pet_without_series_date_compares_times_of_day(pet):
+    import SimpleITK as sitk
+
+    reference = sitk.GetArrayFromImage(load_image(pet))
+    _pet_edit(pet, lambda ds: _inject(ds, RadiopharmaceuticalStartDateTime="20000101100000"))
+    _pet_edit(pet, lambda ds: delattr(ds, "SeriesDate"))
+    assert np.allclose(sitk.GetArrayFromImage(load_image(pet)), reference, rtol=1e-12, atol=0)

@@ -42,6 +42,12 @@ CT_HU_RANGE = (-32768, 32767)
 """Values a CT can hold (HU): a stored 16-bit range; values beyond come from damaged
 rescaling or pixel representation."""
 
+MAX_HALF_LIVES = 10
+"""Longest accepted uptake time between injection and the decay-correction reference, in
+half-lives of the tracer (an ¹⁸F scan 1 h after injection is 0.55; ⁸⁹Zr 7 days, 2.2): a
+longer one comes from a wrong time, date or half-life unit, and divides the SUV by
+2^-10 or less."""
+
 BODY_WEIGHT_KG = (0.3, 500.0)
 """Plausible PET body weights (kg) for the SUV conversion."""
 
@@ -466,12 +472,15 @@ def suv_factor(ds: pydicom.Dataset, *, acquisition: datetime | None = None) -> f
         decay = 1.0
     else:
         try:
-            if info.get("RadiopharmaceuticalStartDateTime"):
+            injection_dated = bool(info.get("RadiopharmaceuticalStartDateTime"))
+            if injection_dated:
                 dt = str(info.RadiopharmaceuticalStartDateTime).split(".")[0]
                 injection = datetime.strptime(dt[:14].ljust(14, "0"), "%Y%m%d%H%M%S")
             else:
                 start = need(info, "RadiopharmaceuticalStartTime")
                 injection = _dicom_datetime(ds.get("SeriesDate"), str(start))  # type: ignore[assignment]
+        except SuvConversionError:
+            raise
         except ValueError:
             raise SuvConversionError(
                 "cannot convert PET to SUV: the injection time (RadiopharmaceuticalStartDateTime"
@@ -479,14 +488,19 @@ def suv_factor(ds: pydicom.Dataset, *, acquisition: datetime | None = None) -> f
             ) from None
         try:
             if correction == "START":
+                ref_dated = bool(ds.get("SeriesDate"))
                 ref = _dicom_datetime(ds.get("SeriesDate"), str(need(ds, "SeriesTime")))
             elif correction == "NONE":
+                ref_dated = acquisition is not None or bool(
+                    ds.get("AcquisitionDate") or ds.get("SeriesDate"))
                 ref = acquisition or _dicom_datetime(
                     ds.get("AcquisitionDate") or ds.get("SeriesDate"),
                     str(need(ds, "AcquisitionTime")),
                 )
             else:
                 raise SuvConversionError(f"unsupported PET DecayCorrection {correction!r}")
+        except SuvConversionError:
+            raise
         except ValueError:
             raise SuvConversionError(
                 "cannot convert PET to SUV: the series or acquisition date/time is not a valid "
@@ -494,9 +508,23 @@ def suv_factor(ds: pydicom.Dataset, *, acquisition: datetime | None = None) -> f
             ) from None
         assert ref is not None
         assert injection is not None
-        delta = ref - injection
-        if delta < timedelta(0):
-            delta += timedelta(days=1)  # injection before midnight, scan after
+        if injection_dated and ref_dated:
+            delta = ref - injection
+            if delta < timedelta(0):
+                raise SuvConversionError(
+                    "cannot convert PET to SUV: the injection (RadiopharmaceuticalStartDateTime)"
+                    " is after the decay-correction reference (series or acquisition time); "
+                    "check the injection date and time"
+                )
+        else:  # times of day only: an injection before midnight, a scan after
+            delta = timedelta(seconds=(ref - injection).total_seconds() % 86400.0)
+        if delta.total_seconds() > MAX_HALF_LIVES * half_life:
+            raise SuvConversionError(
+                f"cannot convert PET to SUV: the injection is {delta.total_seconds() / 3600:.3g}"
+                f" h before the decay-correction reference, more than {MAX_HALF_LIVES} half-"
+                f"lives (RadionuclideHalfLife {half_life:g} s): check the injection time, the "
+                "series/acquisition time and that the half-life is in seconds"
+            )
         decay = 2.0 ** (-delta.total_seconds() / half_life)
     return weight_kg * 1000.0 / (dose * decay)
 
