@@ -266,3 +266,28 @@ def test_a_metaimage_with_missing_or_short_voxel_data_is_named(tmp_path, volume,
 def test_an_intact_metaimage_pair_is_read(tmp_path, volume):
     sitk.WriteImage(sitk.GetImageFromArray(volume), str(tmp_path / "img.mhd"))
     assert np.array_equal(sitk.GetArrayFromImage(load_image(tmp_path / "img.mhd")), volume)
+
+
+@pytest.mark.parametrize("suffix", [".mhd", ".nrrd"])
+def test_a_header_that_does_not_describe_its_voxel_data_is_refused(tmp_path, volume, suffix):
+    path = tmp_path / f"img{suffix}"
+    writer = sitk.ImageFileWriter()
+    writer.SetFileName(str(path))
+    writer.SetUseCompression(False)
+    writer.Execute(sitk.GetImageFromArray(volume))
+    assert np.array_equal(sitk.GetArrayFromImage(load_image(path)), volume)
+    nx = volume.shape[2]
+    if suffix == ".mhd":
+        text = path.read_text()
+        bad = text.replace(f"DimSize = {nx} ", f"DimSize = {nx - 1} ")
+        assert bad != text
+        path.write_text(bad)
+    else:
+        data = path.read_bytes()
+        head, sep, body = data.partition(b"\n\n")
+        bad = head.replace(f"sizes: {nx} ".encode(), f"sizes: {nx - 1} ".encode())
+        assert bad != head
+        path.write_bytes(bad + sep + body)
+    assert sitk.ReadImage(str(path)).GetSize()[0] == nx - 1  # ITK reads it scrambled
+    with pytest.raises(InputError, match=r"holds [\d,]+ bytes, more than the [\d,]+ of its "):
+        load_image(path)

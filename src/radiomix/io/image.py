@@ -120,6 +120,8 @@ def _read_file(path: Path, *, what: str) -> Volume | sitk.Image:
 
     if str(path).lower().endswith((".mhd", ".mha")):
         _check_metaimage(path, what)
+    elif str(path).lower().endswith((".nrrd", ".nhdr")):
+        _check_nrrd(path, what)
     try:
         with itk_warnings_off():
             read = sitk.ReadImage(str(path))
@@ -141,9 +143,9 @@ _MET_BYTES = {"MET_CHAR": 1, "MET_UCHAR": 1, "MET_SHORT": 2, "MET_USHORT": 2, "M
 
 
 def _check_metaimage(path: Path, what: str) -> None:
-    """Refuse a MetaImage whose uncompressed voxel data is missing or shorter than its
-    header declares (ITK reports "No such file or directory" for both, and reads nothing
-    that says which file is short)."""
+    """Refuse a MetaImage whose uncompressed voxel data is missing, shorter or longer than
+    its header declares (ITK reports "No such file or directory" for the first two, and
+    reads a too-long file through the wrong DimSize: a scrambled image)."""
     fields: dict[str, str] = {}
     offset = 0
     with path.open("rb") as fh:
@@ -181,6 +183,69 @@ def _check_metaimage(path: Path, what: str) -> None:
         raise InputError(f"{what} file {path.name}: its voxel data {data_name} holds {have:,} "
                          f"bytes, fewer than the {expected:,} its header declares; the data is "
                          "truncated: copy or export it again")
+    if have > expected:  # a DimSize or ElementType that does not match the data
+        raise InputError(f"{what} file {path.name}: its voxel data {data_name} holds {have:,} "
+                         f"bytes, more than the {expected:,} of its header's DimSize "
+                         f"{fields.get('dimsize')} and {fields.get('elementtype')}; the header "
+                         "does not describe the data: fix the header or export the image again")
+
+
+_NRRD_BYTES = {
+    **dict.fromkeys(("signed char", "int8", "int8_t", "uchar", "unsigned char", "uint8",
+                     "uint8_t"), 1),
+    **dict.fromkeys(("short", "short int", "signed short", "signed short int", "int16",
+                     "int16_t", "ushort", "unsigned short", "unsigned short int", "uint16",
+                     "uint16_t"), 2),
+    **dict.fromkeys(("int", "signed int", "int32", "int32_t", "uint", "unsigned int",
+                     "uint32", "uint32_t", "float"), 4),
+    **dict.fromkeys(("longlong", "long long", "long long int", "signed long long",
+                     "signed long long int", "int64", "int64_t", "ulonglong",
+                     "unsigned long long", "unsigned long long int", "uint64", "uint64_t",
+                     "double"), 8),
+}
+
+
+def _check_nrrd(path: Path, what: str) -> None:
+    """Refuse a raw-encoded NRRD whose voxel data is shorter or longer than its ``sizes``
+    and ``type`` declare (ITK would read a too-long file through the wrong sizes)."""
+    fields: dict[str, str] = {}
+    offset = 0
+    with path.open("rb") as fh:
+        for raw in fh:
+            offset += len(raw)
+            line = raw.decode("latin-1").strip()
+            if not line:
+                break
+            if line.startswith("#") or line.startswith("NRRD"):
+                continue
+            key, sep, value = line.partition(":")
+            if sep:
+                fields[key.strip().lower()] = value.lstrip("=").strip()
+            if offset > 1 << 16:
+                return
+    size = _NRRD_BYTES.get(fields.get("type", "").lower())
+    target = fields.get("data file") or fields.get("datafile") or ""
+    if (size is None or fields.get("encoding", "").lower() != "raw" or "byte skip" in fields
+            or "byteskip" in fields or "line skip" in fields or " " in target.strip()):
+        return
+    try:
+        expected = size * math.prod(int(v) for v in fields.get("sizes", "").split())
+    except ValueError:
+        return
+    if target:
+        data = path.parent / target
+        if not data.is_file():
+            raise InputError(f"{what} file {path.name} names its voxel data {target}, which is "
+                             f"not in {path.parent}; copy it beside the header")
+        have, data_name = data.stat().st_size, data.name
+    else:
+        have, data_name = path.stat().st_size - offset, path.name
+    if have != expected:
+        more = "fewer" if have < expected else "more"
+        raise InputError(f"{what} file {path.name}: its voxel data {data_name} holds {have:,} "
+                         f"bytes, {more} than the {expected:,} of its header's sizes "
+                         f"{fields.get('sizes')} and type {fields.get('type')}; the data is "
+                         "truncated or the header does not describe it: export the image again")
 
 
 @contextlib.contextmanager
