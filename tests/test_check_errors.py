@@ -128,3 +128,16 @@ def test_fractional_mask_refused(image):
     m[2:4, 2:4, 2:4] = 0.7
     with pytest.raises(InputError, match="non-integer values"):
         check_case(image, _img(m))
+
+
+def test_resampling_a_mask_whose_roi_leaves_the_image_is_refused(image):
+    from radiomix.errors import GeometryMismatchError
+
+    m = np.zeros((6, 7, 8), dtype=np.uint8)
+    m[3:6, 2:5, 3:6] = 1  # mask slices 3..5
+    mask = _img(m, origin=(0.0, 0.0, 4.0))  # 2 slices up: image slices 5..7 of 0..5
+    with pytest.raises(GeometryMismatchError, match=r"18 of the mask's 27 ROI voxels lie "
+                                                    r"outside the image"):
+        check_case(image, mask, resample_mask=True)
+    inside = _img(m, origin=(0.0, 0.0, 0.5))  # off the grid but within it: resampled
+    assert check_case(image, inside, resample_mask=True).n_voxels > 0

@@ -94,9 +94,28 @@ def _fmt(a: np.ndarray) -> str:
     return "(" + ", ".join(f"{v:.6g}" for v in a) + ")"
 
 
-def resample_mask_to_image(mask: Volume | sitk.Image, image: Volume | sitk.Image) -> Volume:
-    """Resample a mask onto the image grid by nearest neighbour (only on request)."""
+def resample_mask_to_image(mask: Volume | sitk.Image, image: Volume | sitk.Image, *,
+                           whole: bool = True) -> Volume:
+    """Resample a mask onto the image grid by nearest neighbour (only on request).
+
+    With ``whole`` (an ROI), every non-zero voxel of the mask must lie inside the image; an
+    organ mask that only clips a ring (``whole=False``) may extend beyond it.
+
+    Raises
+    ------
+    GeometryMismatchError
+        Voxels of the mask's ROI (its non-zero voxels) lie outside the image: resampling
+        would cut the ROI without a word.
+    """
     import SimpleITK as sitk
+
+    outside = _roi_voxels_outside(as_volume(mask), as_volume(image)) if whole else None
+    if outside:
+        raise GeometryMismatchError(
+            f"{outside[0]:,} of the mask's {outside[1]:,} ROI voxels lie outside the image; "
+            "resampling onto the image grid would cut the ROI: pass the whole image the mask "
+            "was drawn on"
+        )
 
     moving = as_sitk(mask)
     return Volume.from_sitk(
@@ -105,6 +124,20 @@ def resample_mask_to_image(mask: Volume | sitk.Image, image: Volume | sitk.Image
             moving.GetPixelID(),
         )
     )  # fmt: skip
+
+
+def _roi_voxels_outside(mask: Volume, image: Volume) -> tuple[int, int] | None:
+    """(outside, total) ROI voxel centres of ``mask`` outside ``image``'s grid, or None."""
+    idx = np.argwhere(np.asarray(mask.array) != 0)[:, ::-1].astype(np.float64)  # (x, y, z)
+    if idx.size == 0:
+        return None
+    dm = np.asarray(mask.direction, dtype=np.float64).reshape(3, 3)
+    di = np.asarray(image.direction, dtype=np.float64).reshape(3, 3)
+    world = (idx * np.asarray(mask.spacing)) @ dm.T + np.asarray(mask.origin)
+    cont = ((world - np.asarray(image.origin)) @ di) / np.asarray(image.spacing)
+    size = np.asarray(image.array.shape[::-1], dtype=np.float64)
+    out = int(np.count_nonzero(np.any((cont < -0.5) | (cont > size - 0.5), axis=1)))
+    return (out, len(idx)) if out else None
 
 
 def select_label(

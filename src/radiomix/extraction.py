@@ -400,7 +400,7 @@ def _organ_array(
                 "resample_mask (--resample-mask, roi.resample_mask) to resample it by "
                 "nearest neighbour."
             )
-        organ = resample_mask_to_image(organ, grid)
+        organ = resample_mask_to_image(organ, grid, whole=False)  # it only clips the ring
     values = np.asarray(organ.array)
     try:
         return select_label(values, label=None if dicom else organ_label, case_id=case_id)
