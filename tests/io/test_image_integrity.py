@@ -291,3 +291,21 @@ def test_a_header_that_does_not_describe_its_voxel_data_is_refused(tmp_path, vol
     assert sitk.ReadImage(str(path)).GetSize()[0] == nx - 1  # ITK reads it scrambled
     with pytest.raises(InputError, match=r"holds [\d,]+ bytes, more than the [\d,]+ of its "):
         load_image(path)
+
+
+def test_a_nifti2_file_is_named_as_such(tmp_path, volume):
+    import struct
+
+    header = bytearray(540)
+    struct.pack_into("<i", header, 0, 540)
+    header[4:12] = b"n+2\x00\r\n\x1a\n"
+    struct.pack_into("<hh", header, 12, 16, 32)  # float32
+    struct.pack_into("<8q", header, 16, 3, *volume.shape[::-1], 1, 1, 1, 1)
+    struct.pack_into("<8d", header, 104, 1.0, 1.0, 1.0, 2.0, 0, 0, 0, 0)
+    struct.pack_into("<q", header, 168, 544)
+    struct.pack_into("<d", header, 176, 1.0)
+    path = tmp_path / "two.nii"
+    path.write_bytes(bytes(header) + b"\x00" * 4 + volume.astype("<f4").tobytes())
+    with pytest.raises(InputError, match=r"two\.nii is a NIfTI-2 file, which this SimpleITK "
+                                         "cannot read; save it as NIfTI-1"):
+        load_image(path)

@@ -119,7 +119,10 @@ def read_series(folder: str | Path, *, series_uid: str | None = None) -> sitk.Im
             continue  # RTSTRUCT, SEG, reports...
         by_series.setdefault(str(ds.get("SeriesInstanceUID", "")), []).append(ds)
     if not by_series:
-        raise DicomError(f"no DICOM image slices found in {folder}")
+        raise DicomError(
+            f"no DICOM image slices found in {folder} (a file is read as DICOM when it has the "
+            "'DICM' prefix or a .dcm suffix): check the folder, or give its files a .dcm suffix"
+        )
     if series_uid is not None:
         if series_uid not in by_series:
             raise DicomError(

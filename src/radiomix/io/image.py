@@ -129,12 +129,33 @@ def _read_file(path: Path, *, what: str) -> Volume | sitk.Image:
                        f"{what} file {path}")
         return read
     except RuntimeError as exc:
+        if _is_nifti2(path):
+            raise InputError(
+                f"{what} file {path.name} is a NIfTI-2 file, which this SimpleITK cannot read; "
+                "save it as NIfTI-1 (e.g. nibabel.Nifti1Image(...).to_filename)"
+            ) from None
         lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
         reason = lines[-1].removeprefix("sitk::ERROR:").strip() if lines else "unknown error"
         raise InputError(
             f"cannot read {what} file {path}: {reason[:200]}; check that it is a complete "
             f"{', '.join(FILE_SUFFIXES)} file"
         ) from None
+
+
+def _is_nifti2(path: Path) -> bool:
+    """Whether a .nii/.nii.gz file starts with a NIfTI-2 header (sizeof_hdr 540)."""
+    import gzip
+    import struct
+
+    if not str(path).lower().endswith((".nii", ".nii.gz")):
+        return False
+    try:
+        opener = gzip.open if str(path).lower().endswith(".gz") else open
+        with opener(path, "rb") as fh:
+            head = fh.read(4)
+    except OSError:
+        return False
+    return len(head) == 4 and 540 in (struct.unpack("<i", head)[0], struct.unpack(">i", head)[0])
 
 
 _MET_BYTES = {"MET_CHAR": 1, "MET_UCHAR": 1, "MET_SHORT": 2, "MET_USHORT": 2, "MET_INT": 4,
