@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
 import SimpleITK as sitk
 
-from radiomix.errors import DicomError, InputError, LabelNotFoundError
+from radiomix.errors import DicomError, GeometryMismatchError, InputError, LabelNotFoundError
 from radiomix.io.dicom import series_identity
 
 
@@ -72,13 +73,20 @@ def read_seg(
             raise LabelNotFoundError(f"segment {segment!r} not in SEG {path.name} ({listing})")
         number = hits[0]
     fractional = str(seg.SegmentationType) == "FRACTIONAL"
-    volume = seg.get_volume(segment_numbers=[number], rescale_fractional=fractional)
-    array = np.asarray(volume.array)  # (slices, rows, columns[, 1]), axes of the affine
+    try:
+        # highdicom decodes the frames here; a damaged file (pixel data cut short, frame
+        # count or per-frame positions not matching the frames) fails with these errors
+        volume = seg.get_volume(segment_numbers=[number], rescale_fractional=fractional)
+        array = np.asarray(volume.array)  # (slices, rows, columns[, 1]), axes of the affine
+        affine = np.asarray(volume.affine, dtype=float)  # (slice, row, column) -> LPS mm
+    except (ValueError, RuntimeError, IndexError, KeyError, AttributeError) as exc:
+        raise DicomError(
+            f"SEG {path.name} is damaged ({_short_reason(exc)}): export it again"
+        ) from exc
     if array.ndim == 4:
         array = array[..., 0]
     if fractional:
         array = array >= fraction_threshold
-    affine = np.asarray(volume.affine)  # maps (slice, row, column) indices to LPS mm
     # SimpleITK wants (x=column, y=row, z=slice) order.
     rot = affine[:3, :3][:, [2, 1, 0]]
     spacing = np.linalg.norm(rot, axis=0)
@@ -88,8 +96,16 @@ def read_seg(
     image.SetOrigin(tuple(float(v) for v in affine[:3, 3]))
     image.SetDirection(tuple(float(v) for v in direction.ravel()))
     if reference is not None:
-        image = _onto_reference(image, reference)
+        image = _onto_reference(image, reference, path.name)
     return image
+
+
+def _short_reason(exc: BaseException, limit: int = 120) -> str:
+    """One line from a decoding error: its first line, cut at ``limit`` characters."""
+    text = str(exc).strip().splitlines()[0].strip().rstrip(".") if str(exc).strip() else ""
+    text = re.sub(r"\d+(?:\.\d+){3,}", "<UID>", text)  # never print DICOM UIDs
+    text = text or type(exc).__name__
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _check_reference(seg: object, reference: sitk.Image, name: str) -> None:
@@ -116,13 +132,21 @@ def _check_reference(seg: object, reference: sitk.Image, name: str) -> None:
         )
 
 
-def _onto_reference(seg: sitk.Image, reference: sitk.Image, tol: float = 1e-3) -> sitk.Image:
+def _onto_reference(
+    seg: sitk.Image, reference: sitk.Image, name: str = "SEG", tol: float = 1e-3
+) -> sitk.Image:
     """Place SEG frames on the image grid when they lie exactly on it.
 
     A SEG stores only the frames that hold segment voxels, so its volume usually covers a
     subset of the image slices, possibly in another slice order. When every SEG voxel
     centre coincides with an image voxel centre, copying them onto the full grid changes
     no value; otherwise the SEG grid is returned unchanged and the geometry check decides.
+
+    Raises
+    ------
+    GeometryMismatchError
+        Segment voxels lie on the image grid but outside the image (e.g. the image series
+        lacks slices the SEG was drawn on): resampling would silently drop them.
     """
 
     def index_to_world(img: sitk.Image) -> np.ndarray:
@@ -136,6 +160,33 @@ def _onto_reference(seg: sitk.Image, reference: sitk.Image, tol: float = 1e-3) -
     index = np.asarray(reference.TransformPhysicalPointToContinuousIndex(seg.GetOrigin()))
     if np.any(np.abs(index - np.round(index)) > tol):
         return seg
+    _check_inside(seg, reference, np.round(m), np.round(index), name)
     return sitk.Resample(
         seg, reference, sitk.Transform(), sitk.sitkNearestNeighbor, 0, sitk.sitkUInt8
+    )
+
+
+def _check_inside(
+    seg: sitk.Image, reference: sitk.Image, m: np.ndarray, offset: np.ndarray, name: str
+) -> None:
+    """Refuse a SEG whose segment voxels fall outside the image grid (they would be lost).
+
+    ``m`` maps SEG (x, y, z) indices to image index steps and ``offset`` is the image index
+    of the SEG origin, both integral (checked by the caller)."""
+    zyx = np.argwhere(sitk.GetArrayViewFromImage(seg) > 0)
+    if zyx.size == 0:
+        return
+    xyz = zyx[:, ::-1]
+    ref = xyz @ m.T + offset[None, :]
+    size = np.asarray(reference.GetSize())
+    outside = np.any((ref < 0) | (ref >= size[None, :]), axis=1)
+    n_out = int(outside.sum())
+    if n_out == 0:
+        return
+    frames_out = len(np.unique(zyx[outside, 0]))
+    frames = len(np.unique(zyx[:, 0]))
+    raise GeometryMismatchError(
+        f"SEG {name}: {n_out} of {len(zyx)} segment voxels ({frames_out} of {frames} "
+        "segmented frames) lie outside the image field of view; pass the full image "
+        "series the SEG was drawn on"
     )
