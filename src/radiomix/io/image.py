@@ -191,24 +191,32 @@ def _check_metaimage(path: Path, what: str) -> None:
     if (size is None or not dims or fields.get("compresseddata", "false").lower() == "true"
             or target.upper().startswith("LIST") or "%" in target or header < 0):
         return
-    expected = size * channels * math.prod(dims)
-    if target.upper() == "LOCAL":
-        have, data_name = path.stat().st_size - offset, path.name
-    else:
+    _check_voxel_bytes(path, what, "" if target.upper() == "LOCAL" else target,
+                       offset, header, size * channels * math.prod(dims),
+                       f"DimSize {fields.get('dimsize')} and {fields.get('elementtype')}")
+
+
+def _check_voxel_bytes(path: Path, what: str, target: str, offset: int, skip: int,
+                       expected: int, declared: str) -> None:
+    """The voxel data of a MetaImage or raw NRRD header must hold exactly ``expected``
+    bytes: in the file ``target`` beside it (after ``skip`` bytes), or after the header's
+    ``offset`` bytes in the file itself when ``target`` is empty."""
+    if target:
         data = path.parent / target
         if not data.is_file():
             raise InputError(f"{what} file {path.name} names its voxel data {target}, which is "
                              f"not in {path.parent}; copy it beside the header")
-        have, data_name = data.stat().st_size - header, data.name
+        have, data_name = data.stat().st_size - skip, data.name
+    else:
+        have, data_name = path.stat().st_size - offset, path.name
     if have < expected:
         raise InputError(f"{what} file {path.name}: its voxel data {data_name} holds {have:,} "
-                         f"bytes, fewer than the {expected:,} its header declares; the data is "
-                         "truncated: copy or export it again")
-    if have > expected:  # a DimSize or ElementType that does not match the data
+                         f"bytes, fewer than the {expected:,} its header declares ({declared}); "
+                         "the data is truncated: copy or export it again")
+    if have > expected:  # sizes or a voxel type that do not match the data
         raise InputError(f"{what} file {path.name}: its voxel data {data_name} holds {have:,} "
-                         f"bytes, more than the {expected:,} of its header's DimSize "
-                         f"{fields.get('dimsize')} and {fields.get('elementtype')}; the header "
-                         "does not describe the data: fix the header or export the image again")
+                         f"bytes, more than the {expected:,} of its header's {declared}; the "
+                         "header does not describe the data: fix it or export the image again")
 
 
 _NRRD_BYTES = {
@@ -253,20 +261,8 @@ def _check_nrrd(path: Path, what: str) -> None:
         expected = size * math.prod(int(v) for v in fields.get("sizes", "").split())
     except ValueError:
         return
-    if target:
-        data = path.parent / target
-        if not data.is_file():
-            raise InputError(f"{what} file {path.name} names its voxel data {target}, which is "
-                             f"not in {path.parent}; copy it beside the header")
-        have, data_name = data.stat().st_size, data.name
-    else:
-        have, data_name = path.stat().st_size - offset, path.name
-    if have != expected:
-        more = "fewer" if have < expected else "more"
-        raise InputError(f"{what} file {path.name}: its voxel data {data_name} holds {have:,} "
-                         f"bytes, {more} than the {expected:,} of its header's sizes "
-                         f"{fields.get('sizes')} and type {fields.get('type')}; the data is "
-                         "truncated or the header does not describe it: export the image again")
+    _check_voxel_bytes(path, what, target, offset, 0, expected,
+                       f"sizes {fields.get('sizes')} and type {fields.get('type')}")
 
 
 @contextlib.contextmanager
