@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from radiomix._threads import one_blas_thread
+from radiomix._threads import single_blas_thread
 from radiomix.case import load_case
 from radiomix.check import (
     CheckedCase,
@@ -131,6 +131,7 @@ def resolve_settings(
     return load_settings_file(settings)
 
 
+@single_blas_thread
 def extract(
     image: str | Path,
     mask: str | Path,
@@ -205,31 +206,7 @@ def extract(
     >>> result = extract("image.nii.gz", "mask.nii.gz", settings="ibsi-C")  # doctest: +SKIP
     >>> result.features["image.original.morph.volume_voxels"]  # doctest: +SKIP
     """
-    with one_blas_thread():
-        return _extract(
-            image, mask, settings=resolve_settings(settings), label=label, roi_name=roi_name,
-            resample_mask=resample_mask, tag=tag, case_id=case_id, deep=deep,
-            organ_mask=organ_mask, reference=reference, standard_scale=standard_scale,
-        )
-
-
-def _extract(
-    image: str | Path,
-    mask: str | Path,
-    *,
-    settings: ExtractionSettings,
-    label: int | None,
-    roi_name: str | None,
-    resample_mask: bool,
-    tag: str,
-    case_id: str | None,
-    deep: DeepSettings | None,
-    organ_mask: str | Path | None,
-    reference: Reference | None,
-    standard_scale: StandardScale | None,
-) -> CaseResult:
-    """:func:`extract` with resolved settings, inside one BLAS thread."""
-    s = settings
+    s = resolve_settings(settings)
     pre = s.preprocess
     scale = None
     if pre.normalise == "nyul":

@@ -8,15 +8,13 @@ frame of reference (so only the referenced-series check can catch it).
 
 from __future__ import annotations
 
-import highdicom as hd
 import numpy as np
 import pydicom
 import pytest
 import SimpleITK as sitk
-from highdicom.sr.coding import CodedConcept
-from pydicom.sr.codedict import codes
 
 from _data import require_data
+from _seg import sorted_sources, write_seg
 from radiomix.errors import DicomError
 from radiomix.io import load_image, load_mask
 from radiomix.io.dicom import series_identity
@@ -115,31 +113,7 @@ def test_sts_ct_structure_set_on_the_mr_series(tmp_path):
 
 def _write_seg(path, mask):
     folder = require_data("ibsi1", "ct_phantom", "dicom", "image")
-    sources = [pydicom.dcmread(f) for f in sorted(folder.glob("*.dcm"))]
-    sources.sort(key=lambda d: float(d.ImagePositionPatient[2]))
-    seg = hd.seg.Segmentation(
-        source_images=sources,
-        pixel_array=mask.astype(np.uint8),
-        segmentation_type=hd.seg.SegmentationTypeValues.BINARY,
-        segment_descriptions=[
-            hd.seg.SegmentDescription(
-                segment_number=1,
-                segment_label="GTV-1",
-                segmented_property_category=codes.SCT.MorphologicallyAbnormalStructure,
-                segmented_property_type=CodedConcept("108369006", "SCT", "Neoplasm"),
-                algorithm_type=hd.seg.SegmentAlgorithmTypeValues.MANUAL,
-            )
-        ],
-        series_instance_uid=hd.UID(),
-        series_number=100,
-        sop_instance_uid=hd.UID(),
-        instance_number=1,
-        manufacturer="radiomix-tests",
-        manufacturer_model_name="test",
-        software_versions="0",
-        device_serial_number="0",
-    )
-    seg.save_as(path)
+    write_seg(path, sorted_sources(folder), mask.astype(np.uint8), ["GTV-1"])
 
 
 @pytest.fixture(scope="module")

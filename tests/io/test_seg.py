@@ -4,47 +4,18 @@ from __future__ import annotations
 
 import highdicom as hd
 import numpy as np
-import pydicom
 import pytest
 import SimpleITK as sitk
-from highdicom.sr.coding import CodedConcept
-from pydicom.sr.codedict import codes
 
 from _data import require_data
+from _seg import sorted_sources, write_seg
 from radiomix.errors import LabelNotFoundError
 from radiomix.io import load_image, load_mask
 
 
-def _description(number: int, label: str) -> hd.seg.SegmentDescription:
-    return hd.seg.SegmentDescription(
-        segment_number=number,
-        segment_label=label,
-        segmented_property_category=codes.SCT.MorphologicallyAbnormalStructure,
-        segmented_property_type=CodedConcept("108369006", "SCT", "Neoplasm"),
-        algorithm_type=hd.seg.SegmentAlgorithmTypeValues.MANUAL,
-    )
-
-
 def _write_seg(path, masks: np.ndarray, labels, seg_type):
     folder = require_data("ibsi1", "ct_phantom", "dicom", "image")
-    sources = [pydicom.dcmread(f) for f in sorted(folder.glob("*.dcm"))]
-    sources.sort(key=lambda d: float(d.ImagePositionPatient[2]))
-    seg = hd.seg.Segmentation(
-        source_images=sources,
-        pixel_array=masks,
-        segmentation_type=seg_type,
-        segment_descriptions=[_description(i + 1, lab) for i, lab in enumerate(labels)],
-        series_instance_uid=hd.UID(),
-        series_number=100,
-        sop_instance_uid=hd.UID(),
-        instance_number=1,
-        manufacturer="radiomix-tests",
-        manufacturer_model_name="test",
-        software_versions="0",
-        device_serial_number="0",
-        max_fractional_value=255,
-    )
-    seg.save_as(path)
+    write_seg(path, sorted_sources(folder), masks, labels, seg_type, max_fractional_value=255)
 
 
 @pytest.fixture(scope="module")

@@ -11,14 +11,12 @@ from __future__ import annotations
 import re
 import shutil
 
-import highdicom as hd
 import numpy as np
 import pydicom
 import pytest
-from highdicom.sr.coding import CodedConcept
-from pydicom.sr.codedict import codes
 
 from _data import require_data
+from _seg import sorted_sources, write_seg
 from radiomix.errors import DicomError, GeometryMismatchError, InputError
 from radiomix.io import load_image, load_mask
 from radiomix.io.seg import read_seg
@@ -29,9 +27,7 @@ UID_LIKE = re.compile(r"\d+(?:\.\d+){3,}")
 @pytest.fixture(scope="module")
 def ct_sources():
     folder = require_data("sts", "dicom", "STS_001", "CT", "image")
-    sources = [pydicom.dcmread(f) for f in sorted(folder.glob("*.dcm"))]
-    sources.sort(key=lambda d: float(d.ImagePositionPatient[2]))
-    return folder, sources
+    return folder, sorted_sources(folder)
 
 
 @pytest.fixture(scope="module")
@@ -39,29 +35,8 @@ def seg_path(tmp_path_factory, ct_sources):
     _, sources = ct_sources
     mask = np.zeros((len(sources), sources[0].Rows, sources[0].Columns), dtype=bool)
     mask[20:30, 90:120, 60:90] = True
-    description = hd.seg.SegmentDescription(
-        segment_number=1,
-        segment_label="GTV",
-        segmented_property_category=codes.SCT.MorphologicallyAbnormalStructure,
-        segmented_property_type=CodedConcept("108369006", "SCT", "Neoplasm"),
-        algorithm_type=hd.seg.SegmentAlgorithmTypeValues.MANUAL,
-    )
-    seg = hd.seg.Segmentation(
-        source_images=sources,
-        pixel_array=mask,
-        segmentation_type=hd.seg.SegmentationTypeValues.BINARY,
-        segment_descriptions=[description],
-        series_instance_uid=hd.UID(),
-        series_number=99,
-        sop_instance_uid=hd.UID(),
-        instance_number=1,
-        manufacturer="radiomix-tests",
-        manufacturer_model_name="test",
-        software_versions="0",
-        device_serial_number="0",
-    )
     path = tmp_path_factory.mktemp("seg") / "seg.dcm"
-    seg.save_as(path)
+    write_seg(path, sources, mask, ["GTV"], series_number=99)
     return path
 
 
