@@ -54,8 +54,12 @@ def run_once(study: Path, jobs: int, out: Path, *, busy: bool) -> tuple[float, f
     trace, last = [], _busy_cores()
     first = last
     n_cpu = os.cpu_count() or 1
-    while proc.poll() is None:
-        time.sleep(0.5)
+    while True:
+        try:
+            proc.wait(timeout=0.5)  # the wall time is the exit's, not the next sample's
+            break
+        except subprocess.TimeoutExpired:
+            pass
         if busy:
             now = _busy_cores()
             total = now[0] - last[0]

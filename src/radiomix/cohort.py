@@ -63,6 +63,7 @@ from radiomix.settings import ExtractionSettings
 from radiomix.settings.study import RESERVED_COLUMNS, Study, load_study
 
 if TYPE_CHECKING:
+    from radiomix._fork_warmup import Handoff
     from radiomix.deep import DeepSettings
     from radiomix.extraction import Reference
     from radiomix.io.manifest import ManifestRow
@@ -949,23 +950,47 @@ def _run_serial(todo: Sequence[CaseTask]) -> Iterator[dict[str, Any]]:
 def _case_preload(deep: bool) -> tuple[str, ...]:
     """Modules the fork server of a cohort pool imports: the extraction stack, and with deep
     features torch and MONAI's networks (importing MONAI loads all its subpackages, about
-    4 s: paid once by the server instead of once per worker)."""
+    4 s: paid once by the server instead of once per worker), then the warm-up of
+    :mod:`radiomix._fork_warmup` (nothing unless :func:`start_fork_server` was given cases)."""
     return ("radiomix.extraction",
-            *(("torch", "radiomix.deep", "radiomix.deep.networks") if deep else ()))  # fmt: skip
+            *(("torch", "radiomix.deep", "radiomix.deep.networks") if deep else ()),
+            "radiomix._fork_warmup")  # fmt: skip
 
 
-def start_fork_server(preload: Sequence[str]) -> None:
+def warmup_cases(todo: Sequence[CaseTask]) -> list[CaseTask]:
+    """The cases a fork server runs before its first fork: for each tag, the case with the
+    smallest input files (a case with a known problem never; see :mod:`radiomix._fork_warmup`)."""
+    smallest: dict[str, CaseTask] = {}
+    for task in sorted(todo, key=_input_bytes):
+        if task.problem is None:
+            smallest.setdefault(task.tag, task)
+    return list(smallest.values())
+
+
+def start_fork_server(preload: Sequence[str]) -> Handoff | None:
     """Start the fork server of :func:`worker_context` now, without waiting for it.
 
     The server imports ``preload`` (seconds with torch and MONAI) in its own process while
     the caller goes on (planning and hashing the cases), instead of at the first task, when
-    the caller would wait for it with the other core idle. Does nothing where workers are
-    spawned (Windows) or when the server already runs.
+    the caller would wait for it with the other core idle. With ``radiomix._fork_warmup``
+    in ``preload`` (:func:`_case_preload`), the server then waits for the cases the caller
+    sends through the returned handoff (:func:`warmup_cases`; send them before the first
+    task, since the server forks only after its warm-up), runs them once and discards
+    them, so that every worker it forks starts with the compiled kernels loaded and the
+    embedding network built. Returns ``None`` (and does nothing) where workers are spawned
+    (Windows), a handoff otherwise (a server that already runs does nothing again and
+    never reads it).
     """
     from multiprocessing import forkserver
 
-    if worker_context(preload).get_start_method() == "forkserver":
+    from radiomix._fork_warmup import Handoff
+
+    if worker_context(preload).get_start_method() != "forkserver":
+        return None  # pragma: no cover - Windows
+    handoff = Handoff()
+    with handoff.environment():
         forkserver.ensure_running()
+    return handoff
 
 
 def _import_extraction() -> None:
@@ -1729,11 +1754,32 @@ def _run_locked(
     t0: float,
 ) -> StudyResult:
     """The body of :func:`run_study`, run under the output folder's lock."""
+    handoff = None
     if scheduler is None and jobs > 1 and not (out / CASES_DIR).is_dir():
         # a first run computes every case: the workers' imports overlap the planning below
         # (input hashes, case files); a re-run, often with nothing to compute, starts its
         # workers only for the cases that need them
-        start_fork_server(_case_preload(study.settings.deep is not None))
+        handoff = start_fork_server(_case_preload(study.settings.deep is not None))
+    try:
+        return _plan_and_run(study, out, jobs=jobs, scheduler=scheduler, progress=progress,
+                             worker_timeout_s=worker_timeout_s, t0=t0, handoff=handoff)
+    finally:
+        if handoff is not None:
+            handoff.send([])  # releases a server still waiting (an error while planning)
+
+
+def _plan_and_run(
+    study: Study,
+    out: Path,
+    *,
+    jobs: int,
+    scheduler: str | None,
+    progress: Callable[[Progress], None] | None,
+    worker_timeout_s: float,
+    t0: float,
+    handoff: Handoff | None,
+) -> StudyResult:
+    """Plan the cases of :func:`_run_locked`, compute those not current, write the tables."""
     hashes = InputHashes(out / HASHES_FILE)
     rows, tasks = plan_cases(study, hashes=hashes)
     _check_inputs_exist(study, tasks)
@@ -1776,6 +1822,8 @@ def _run_locked(
 
     computed = 0
     report("start")
+    if handoff is not None and not (todo and scheduler is None and jobs > 1 and len(todo) > 1):
+        handoff.send([])  # no pool: the server need not wait
     if todo:
         if scheduler is not None:
             stream = _run_dask(todo, jobs, scheduler, worker_timeout_s=worker_timeout_s)
@@ -1783,6 +1831,10 @@ def _run_locked(
             # the table's modules load while the workers compute, not after the last case
             threading.Thread(target=importlib.import_module, args=("pandas",),
                              name="radiomix-import-pandas", daemon=True).start()
+            if handoff is None:  # a re-run: the server starts for the cases to compute
+                handoff = start_fork_server(_case_preload(any(t.deep is not None for t in todo)))
+            if handoff is not None:
+                handoff.send(warmup_cases(todo))  # before the first task: see the function
             stream = _run_pool(todo, min(jobs, len(todo)))
         else:
             stream = _run_serial(todo)

@@ -107,3 +107,17 @@ def timed_modules_at_call(task: Any) -> dict[str, Any]:
     start = time.time()
     time.sleep(0.2)
     return {**modules_at_call(task), "ppid": os.getppid(), "start": start, "end": time.time()}
+
+
+def warm_state_at_call(task: Any) -> dict[str, Any]:
+    """A pool function: what the worker held before this call: the warm-up cases its fork
+    server ran (:mod:`radiomix._fork_warmup`) and whether the interpolation kernel (compiled,
+    loaded from numba's cache at its first call in a process) was loaded."""
+    import os
+    import sys
+
+    warm = sys.modules.get("radiomix._fork_warmup")
+    interpolate = sys.modules.get("radiomix.process.interpolate")
+    loaded = bool(interpolate is not None and interpolate._trilinear.signatures)
+    return {"pid": os.getpid(), "warmed": getattr(warm, "WARMED", 0), "kernel_loaded": loaded,
+            "case_id": task.case_id}

@@ -271,3 +271,65 @@ def test_input_bytes_orders_cases_by_their_files(tmp_path):
     assert _input_bytes(task(str(mask), None)) == 30
     assert _input_bytes(task(str(tmp_path / "missing.nii.gz"), str(mask))) == 30
     assert _input_bytes(task(None, None)) == 0
+
+
+WARM_PROBE = """
+import json, os, sys
+sys.path[:0] = [sys.argv[2], os.path.dirname(sys.argv[2])]
+from cohort_helpers import warm_state_at_call
+from radiomix import cohort
+from radiomix.settings.study import load_study
+if __name__ == "__main__":
+    _, tasks = cohort.plan_cases(load_study(sys.argv[1]))
+    handoff = cohort.start_fork_server(cohort._case_preload(False))
+    if sys.argv[3] == "send":
+        handoff.send(cohort.warmup_cases(tasks))
+    else:
+        handoff.send([])
+    seen = list(cohort._run_pool(tasks[:4], 2, fn=warm_state_at_call))
+    print(json.dumps({"tags": sorted({t.tag for t in tasks}), "seen": seen}))
+"""
+
+
+@pytest.mark.parametrize("send", [True, False])
+def test_fork_server_warms_up_on_the_cases_it_is_handed(study, tmp_path, send):
+    """The fork server runs the handed warm-up cases (one per tag) before its first fork:
+    a worker's first case finds the compiled kernels loaded; with no cases handed, it
+    does not. (A fresh process each: the fork server is started once per process.)"""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    probe = tmp_path / "warm_probe.py"
+    probe.write_text(WARM_PROBE)
+    proc = subprocess.run(
+        [sys.executable, str(probe), str(study), str(Path(__file__).parent),
+         "send" if send else "none"],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert len(out["seen"]) == 4
+    for row in out["seen"]:
+        assert row["warmed"] == (len(out["tags"]) if send else 0), out
+        assert row["kernel_loaded"] is send, out
+
+
+def test_warmup_cases_are_the_smallest_case_of_each_tag(tmp_path):
+    """One case per tag, the one with the smallest input files; a case with a known problem
+    (an empty manifest cell, a missing file) is never a warm-up case."""
+    from types import SimpleNamespace
+
+    from radiomix.cohort import warmup_cases
+
+    def case(name, tag, size, problem=None):
+        path = tmp_path / f"{name}.nii.gz"
+        path.write_bytes(b"x" * size)
+        return SimpleNamespace(case_id=name, tag=tag, image=str(path), mask=None,
+                               problem=problem)
+
+    tasks = [case("a", "ct", 300), case("b", "ct", 100), case("c", "pet", 50, ("input", "E", "m")),
+             case("d", "pet", 400), case("e", "mr", 10)]
+    assert [t.case_id for t in warmup_cases(tasks)] == ["e", "b", "d"]
+    assert warmup_cases([tasks[2]]) == []
