@@ -445,6 +445,50 @@ def test_survival_validation_entries_name_their_centres(tmp_path):
     centres = {v["scheme"]: v["centres"] for v in doc["outcomes"][0]["validation"]}
     assert centres["external"] == ["C"]
     assert centres["internal"] == ["A", "B"]
+    assert centres["training"] == ["A", "B"]
+
+
+def test_survival_training_internal_external_has_its_apparent_row(tmp_path):
+    """Under training / internal / external a survival outcome gets the apparent
+    ("training") row a binary outcome gets: the C-index of the model refitted on the
+    training centres, scored on those same patients (recomputed here from the predictions
+    with an independent pair count), listed first and described as optimistic."""
+    feats, clin = cohort(45, centres=("A", "B", "C"))
+    spec = _spec(outcomes=[{"name": "os", "kind": "survival", "time": "fu_days",
+                            "event": "status", "event_value": "D"}],
+                 roles={"group": "patient_id", "centre": "centre", "derived": DERIVED[:3]},
+                 arms=[{"name": "cox", "blocks": ["radiomic"], "radiomic": ["*.stat.f0*"],
+                        "model": "coxnet"}],
+                 validation={**FAST, "schemes": ["training_internal_external"],
+                             "test_centres": ["C"]})
+    table = build_table(feats, spec, clinical=clin)
+    doc = run_analysis(spec, table, tmp_path, save_models=False)
+    entries = doc["outcomes"][0]["validation"]
+    assert [v["scheme"] for v in entries] == ["training", "internal", "external"]
+    training = entries[0]
+    assert "optimistic" in training["description"].lower()
+    c = training["arms"]["cox"]["metrics"]["c_index"]
+    assert c["ci_low"] <= c["estimate"] <= c["ci_high"]
+    pred = pd.read_csv(tmp_path / "predictions.csv")
+    pred = pred[(pred["scheme"] == "training") & (pred["arm"] == "cox")]
+    target = table.targets["os"]
+    kept = np.flatnonzero(target.keep)
+    at = np.searchsorted(kept, pred["row"].to_numpy(int))  # table rows -> outcome rows
+    assert sorted(set(table.centre[kept[at]])) == ["A", "B"]
+    assert len(at) == int(np.isin(table.centre[kept], ["A", "B"]).sum())
+    t = target.time_years[at]
+    e = target.event[at].astype(bool)
+    r = pred["risk"].to_numpy(float)
+    conc = ties = pairs = 0.0
+    for i in range(t.size):
+        if not e[i]:
+            continue
+        for j in range(t.size):
+            if t[j] > t[i]:
+                pairs += 1
+                conc += r[i] > r[j]
+                ties += r[i] == r[j]
+    assert c["estimate"] == pytest.approx((conc + 0.5 * ties) / pairs, rel=1e-12)
 
 
 def test_patients_without_the_outcome_are_counted_and_said(tmp_path, caplog):

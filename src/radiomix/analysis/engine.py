@@ -554,6 +554,7 @@ def _survival_schemes(arm: BuiltArm, X: pd.DataFrame, t: np.ndarray, e: np.ndarr
                       v: Validation) -> list[_Scored]:
     from radiomix.evaluate.splits import centre_split
     from radiomix.evaluate.survival import (
+        survival_apparent_validation,
         survival_cv,
         survival_external_validation,
         survival_holdout_validation,
@@ -579,9 +580,12 @@ def _survival_schemes(arm: BuiltArm, X: pd.DataFrame, t: np.ndarray, e: np.ndarr
                 raise InputError(f"the {scheme} scheme needs a centre column (roles.centre)")
             tr, te = centre_split(centre, groups=g, test_centres=list(v.test_centres))
             if scheme == "training_internal_external":
-                res = survival_cv(arm.estimator, Xa.iloc[tr].reset_index(drop=True), t[tr],
-                                  e[tr], groups=g[tr], n_splits=v.outer_splits,
-                                  n_repeats=v.repeats, **common)
+                sub = Xa.iloc[tr].reset_index(drop=True)
+                res = survival_apparent_validation(arm.estimator, sub, t[tr], e[tr],
+                                                   groups=g[tr], **common)
+                out.append(_Scored("training", res, tr))
+                res = survival_cv(arm.estimator, sub, t[tr], e[tr], groups=g[tr],
+                                  n_splits=v.outer_splits, n_repeats=v.repeats, **common)
                 out.append(_Scored("internal", res, tr))
             res = survival_external_validation(arm.estimator, Xa, t, e, groups=g,
                                                centre=centre,
@@ -606,7 +610,7 @@ def _evaluate_survival(table: AnalysisTable, target: Target, arms: list[BuiltArm
     for arm in arms:
         scored = arm_results[arm.key]
         if isinstance(scored, InputError):
-            for scheme in [n for n in _scheme_names(v) if n != "training"]:
+            for scheme in _scheme_names(v):
                 entry = validations.setdefault(scheme, _survival_entry(scheme, v))
                 entry["arms"][arm.key] = _not_estimable(str(scored))
             continue

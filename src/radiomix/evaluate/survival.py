@@ -1140,9 +1140,11 @@ def _survival_single_split(
     random_state: int,
     on_refused_horizon: RefusalPolicy,
     settings: dict[str, Any],
+    interval: str = "patient bootstrap of the test patients (not widened)",
 ) -> SurvivalEvaluation:
     """Train (tuned) on one split's training patients and score its test patients: their
-    outcomes never shaped the model, so the bootstrap intervals are not widened."""
+    outcomes never shaped the model, so the bootstrap intervals are not widened (the
+    apparent scheme scores its training patients: ``interval`` says so)."""
     if not e[split.train].any():
         raise InputError("the training patients hold no observed event; a Cox model needs one")
     pred, fold_rows, models = _survival_fits(
@@ -1185,10 +1187,68 @@ def _survival_single_split(
             "inner_splits": inner_splits if param_grid else None,
             "n_train_patients": int(np.unique(g[split.train]).size),
             "n_test_patients": int(np.unique(g[te]).size),
-            "interval": "patient bootstrap of the test patients (not widened)",
+            "interval": interval,
         },
         pd.DataFrame(fold_rows),
         getattr(model, "best_estimator_", model),
+    )
+
+
+@single_blas_thread
+def survival_apparent_validation(
+    estimator: BaseEstimator,
+    X: Any,
+    time: Any,
+    event: Any,
+    *,
+    groups: Any,
+    horizons: Sequence[float] = (),
+    n_bootstrap: int = 1000,
+    min_at_risk: int = MIN_AT_RISK,
+    param_grid: Mapping[str, Sequence[Any]] | None = None,
+    inner_splits: int = 3,
+    random_state: int = 0,
+    on_refused_horizon: RefusalPolicy = "raise",
+) -> SurvivalEvaluation:
+    """Apparent performance of a survival model: fit (tuned) on all patients, score the same
+    patients.
+
+    Optimistic by construction: shown only beside internal and external validation (the
+    "training" row of a training / internal / external table, as
+    :func:`radiomix.evaluate.validate.apparent_validation` for a binary outcome), never as
+    an estimate of performance on new patients. Parameters as :func:`survival_cv`.
+
+    Returns
+    -------
+    SurvivalEvaluation
+        ``model`` holds the fitted model; ``predictions`` every row.
+
+    Raises
+    ------
+    MissingGroupsError
+        ``groups`` is None.
+    InputError
+        No observed event.
+    """
+    t, e, g = _check_survival_xy(X, time, event, groups)
+    rows = np.arange(t.size)
+    return _survival_single_split(
+        "apparent (scored on its own training patients)",
+        estimator,
+        X,
+        t,
+        e,
+        g,
+        Split(0, 0, rows, rows),
+        horizons=_horizons(horizons),
+        n_bootstrap=n_bootstrap,
+        min_at_risk=min_at_risk,
+        param_grid=param_grid,
+        inner_splits=inner_splits,
+        random_state=random_state,
+        on_refused_horizon=on_refused_horizon,
+        settings={"apparent": True},
+        interval="patient bootstrap of the training patients themselves (apparent, optimistic)",
     )
 
 
