@@ -333,3 +333,69 @@ def test_an_image_slice_given_as_the_mask_is_named(tmp_path, image):
     slice_file = sorted(require_data("ibsi1", "ct_phantom", "dicom", "image").glob("*.dcm"))[0]
     with pytest.raises(DicomError, match=r"is a DICOM CT object, not an RTSTRUCT or a DICOM SEG"):
         load_mask(slice_file, reference=image)
+
+
+# -- two contours of one slice that cross ------------------------------------------------------
+
+
+def _add_shifted(fraction: float):
+    """A copy of the largest contour moved in its plane by ``fraction`` of its width."""
+
+    def edit(ds):
+        seq = _contours(ds)
+        other = copy.deepcopy(seq[_largest(ds)])
+        pts = _points(other)
+        pts[:, 0] += fraction * np.ptp(pts[:, 0])
+        _set_points(other, pts)
+        seq.append(other)
+
+    return edit
+
+
+def test_crossing_contours_of_one_slice_are_refused(tmp_path, image):
+    """Two outlines of one slice that overlap in part: the even-odd fill cut their overlap
+    out of the ROI (a hole nobody drew) with exit 0; now refused with both contours named."""
+    path = _rs(tmp_path, _add_shifted(0.3))
+    n = len(_contours(pydicom.dcmread(path)))
+    with pytest.raises(InputError, match=rf"contours \d+ and {n} of ROI 'GTV-1' in rs\.dcm "
+                                         r"cross each other \(z = ") as e:
+        load_mask(path, image, roi_name=ROI)
+    assert "merge them into one contour" in str(e.value)
+
+
+def test_two_islands_on_one_slice_are_both_filled(tmp_path, image):
+    """A second outline beside the first (apart, not crossing) is a second island: kept."""
+    def edit(ds):
+        seq = _contours(ds)
+        island = copy.deepcopy(seq[_largest(ds)])
+        pts = _points(island)
+        centre = pts[:-1].mean(axis=0)
+        small = centre + 0.3 * (pts - centre)  # a third of the size, moved left of the outline
+        small[:, 0] += pts[:, 0].min() - small[:, 0].max() - 5.0
+        _set_points(island, small)
+        seq.append(island)
+
+    intact = _rs(tmp_path, lambda ds: None, "intact.dcm")
+    islands = _rs(tmp_path, edit, "islands.dcm")
+    assert _voxels(islands, image) > _voxels(intact, image)
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "cross"),
+    [
+        ([(0, 0), (4, 0), (4, 4), (0, 4)], [(2, 2), (6, 2), (6, 6), (2, 6)], True),
+        ([(0, 0), (4, 0), (4, 4), (0, 4)], [(1, 1), (3, 1), (3, 3), (1, 3)], False),  # hole
+        ([(0, 0), (4, 0), (4, 4), (0, 4)], [(5, 0), (9, 0), (9, 4), (5, 4)], False),  # apart
+        ([(0, 0), (4, 0), (4, 4), (0, 4)], [(4, 0), (8, 0), (8, 4), (4, 4)], False),  # edge
+        ([(0, 0), (4, 0), (4, 4), (0, 4)], [(4, 4), (8, 4), (8, 8), (4, 8)], False),  # corner
+        ([(0, 0), (4, 0), (4, 4), (0, 4)], [(-1, 1), (5, 1), (5, 3), (-1, 3)], True),  # band
+    ],
+    ids=["overlap", "nested", "apart", "shared-edge", "shared-corner", "band-through"],
+)
+def test_rings_cross_tells_overlap_from_holes_islands_and_touching(a, b, cross):
+    from radiomix.io.rtstruct import _rings_cross
+
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    assert _rings_cross(a, b) is cross
+    assert _rings_cross(b, a) is cross
+    assert _rings_cross(np.vstack([a, a[:1]]), b[::-1]) is cross  # closing point, reversed

@@ -149,8 +149,8 @@ def rasterise_rtstruct(
         ROIs of the requested name, contour data that are not finite (x, y, z) triplets.
     InputError
         The ROI is not made of closed planar contours, or a contour is degenerate (fewer
-        than 3 points, no area), repeats another contour of its slice, lies outside the
-        image field of view or between slices.
+        than 3 points, no area), repeats or crosses another contour of its slice, lies
+        outside the image field of view or between slices.
 
     Notes
     -----
@@ -158,7 +158,9 @@ def rasterise_rtstruct(
     slice whose centre it lies on, and filled (pixel centres inside the polygon). Contours
     of one slice are combined with exclusive or, the even-odd rule, so a contour inside
     another is a hole. Hence a contour listed twice would erase itself: exact repeats are
-    refused rather than filled.
+    refused rather than filled; so are two contours of one slice whose outlines cross
+    (partly overlapping: the even-odd rule would cut their overlap out, a union would
+    fill it, and exporters differ, so no reading is safe).
     """
     name = Path(path).name
     ds = _read(path)
@@ -181,6 +183,7 @@ def rasterise_rtstruct(
     _check_closed_planar(contours, name, roi)
     planes = _planes(contours, reference, f"ROI {roi!r} in {name}")
     _check_no_repeats(planes, name, roi)
+    _check_no_crossings(planes, name, roi)
 
     from skimage.draw import polygon2mask
 
@@ -403,6 +406,49 @@ def _check_no_repeats(planes: list[_Plane], name: str, roi: str) -> None:
                     "remove the duplicate contour from the RTSTRUCT"
                 )
         by_slice.setdefault(plane.slice, []).append((plane, key))
+
+
+def _check_no_crossings(planes: list[_Plane], name: str, roi: str) -> None:
+    """Refuse two contours of one slice whose outlines cross: they overlap in part, neither
+    inside the other (a hole) nor apart (two islands). The even-odd fill would cut their
+    overlap out of the ROI. Outlines that only touch (a shared point or a collinear piece
+    of edge) are not crossings."""
+    by_slice: dict[int, list[_Plane]] = {}
+    for plane in planes:
+        for other in by_slice.get(plane.slice, []):
+            if _rings_cross(other.index, plane.index):
+                raise InputError(
+                    f"contours {other.number} and {plane.number} of ROI {roi!r} in {name} "
+                    f"cross each other (z = {plane.z:.2f} mm, image slice {plane.slice}): "
+                    "contours of one slice must lie apart or one inside the other (a hole); "
+                    "under the even-odd rule their overlap would be cut out of the ROI: "
+                    "merge them into one contour in the RTSTRUCT"
+                )
+        by_slice.setdefault(plane.slice, []).append(plane)
+
+
+def _rings_cross(a: FloatArray, b: FloatArray) -> bool:
+    """Whether an edge of closed ring ``a`` properly crosses an edge of ring ``b`` ((N, 2)
+    points, the closing point optional): the endpoints of each edge lie strictly on
+    either side of the other edge's line (orientation tests; zero within 1e-9 of the
+    rings' extent squared counts as touching)."""
+    a0, b0 = _open_ring(a), _open_ring(b)
+    lo = np.minimum(a0.min(axis=0), b0.min(axis=0))
+    hi = np.maximum(a0.max(axis=0), b0.max(axis=0))
+    if np.any(a0.max(axis=0) < b0.min(axis=0)) or np.any(b0.max(axis=0) < a0.min(axis=0)):
+        return False  # bounding boxes apart
+    eps = 1e-9 * float(np.max(hi - lo)) ** 2
+    p, p2 = a0[:, None, :], np.roll(a0, -1, axis=0)[:, None, :]
+    q, q2 = b0[None, :, :], np.roll(b0, -1, axis=0)[None, :, :]
+
+    def side(o: FloatArray, d: FloatArray, x: FloatArray) -> FloatArray:
+        v = (d[..., 0] - o[..., 0]) * (x[..., 1] - o[..., 1]) - (
+            d[..., 1] - o[..., 1]
+        ) * (x[..., 0] - o[..., 0])
+        return np.where(np.abs(v) <= eps, 0.0, np.sign(v))
+
+    crosses = (side(p, p2, q) * side(p, p2, q2) < 0) & (side(q, q2, p) * side(q, q2, p2) < 0)
+    return bool(crosses.any())
 
 
 def _same_ring(a: IntArray, b: IntArray) -> bool:
