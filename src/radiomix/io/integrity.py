@@ -192,6 +192,40 @@ def _check_geometry(name: str, ndim: int, pixdim: Sequence[float], qform: Sequen
                 f"{name} declares a {label} with a non-finite value in its header; the image "
                 "position cannot be known: the header is damaged, re-export the image"
             )
+    if sform:
+        _check_sform_scale(name, ndim, pixdim, sform)
+
+
+SFORM_SCALE_TOLERANCE = 1e-3
+"""Relative difference between a declared sform's voxel size and ``pixdim`` that is refused."""
+
+
+def _check_sform_scale(name: str, ndim: int, pixdim: Sequence[float],
+                       sform: Sequence[float]) -> None:
+    """Refuse a header whose declared sform gives other voxel sizes than its ``pixdim``.
+
+    The voxel size along axis ``j`` of an sform is the length of its column ``j``. ITK (and
+    radiomix, which reads a file as ITK does) takes the spacing from ``pixdim``; nibabel,
+    FSL and others take it from the sform. When the two differ, every volume, area and
+    distance depends on the reader (a factor 2 in the voxel size is a factor 8 in volume),
+    so neither is used. An all-zero sform (declared but empty) gives no size and is left to
+    ITK's fallback to the qform.
+    """
+    n = min(ndim, 3)
+    declared = [float(pixdim[j + 1]) for j in range(n)]
+    scaled = [math.sqrt(sum(float(sform[4 * r + j]) ** 2 for r in range(3))) for j in range(n)]
+    if not any(scaled):
+        return  # an empty matrix gives no voxel size (ITK reads the qform)
+    if all(abs(s - d) <= SFORM_SCALE_TOLERANCE * d for s, d in zip(scaled, declared, strict=True)):
+        return
+    size = " x ".join
+    raise InputError(
+        f"{name} gives two voxel sizes in its header: pixdim {size(f'{d:g}' for d in declared)}"
+        f" mm, its sform {size(f'{s:g}' for s in scaled)} mm; readers disagree on which "
+        "to use (ITK and radiomix read pixdim, nibabel and FSL the sform), so every volume "
+        "and distance would depend on the reader: correct the header (pixdim or the sform) "
+        "and run again"
+    )
 
 
 def check_nifti(path: str | Path) -> NiftiLayout:
