@@ -431,7 +431,8 @@ def test_events_per_variable_counts_patients_not_their_lesions(tmp_path):
     assert epv[0].startswith(f"{min(patients, 30 - patients)} patients with the event")
 
 
-def test_survival_validation_entries_name_their_centres(tmp_path):
+def _survival_three_centres(tmp_path):
+    """A LASSO-Cox arm under training / internal / external (centre C held out)."""
     feats, clin = cohort(45, centres=("A", "B", "C"))
     spec = _spec(outcomes=[{"name": "os", "kind": "survival", "time": "fu_days",
                             "event": "status", "event_value": "D"}],
@@ -441,7 +442,11 @@ def test_survival_validation_entries_name_their_centres(tmp_path):
                  validation={**FAST, "schemes": ["training_internal_external"],
                              "test_centres": ["C"]})
     table = build_table(feats, spec, clinical=clin)
-    doc = run_analysis(spec, table, tmp_path, save_models=False)
+    return table, run_analysis(spec, table, tmp_path, save_models=False)
+
+
+def test_survival_validation_entries_name_their_centres(tmp_path):
+    _, doc = _survival_three_centres(tmp_path)
     centres = {v["scheme"]: v["centres"] for v in doc["outcomes"][0]["validation"]}
     assert centres["external"] == ["C"]
     assert centres["internal"] == ["A", "B"]
@@ -453,16 +458,7 @@ def test_survival_training_internal_external_has_its_apparent_row(tmp_path):
     ("training") row a binary outcome gets: the C-index of the model refitted on the
     training centres, scored on those same patients (recomputed here from the predictions
     with an independent pair count), listed first and described as optimistic."""
-    feats, clin = cohort(45, centres=("A", "B", "C"))
-    spec = _spec(outcomes=[{"name": "os", "kind": "survival", "time": "fu_days",
-                            "event": "status", "event_value": "D"}],
-                 roles={"group": "patient_id", "centre": "centre", "derived": DERIVED[:3]},
-                 arms=[{"name": "cox", "blocks": ["radiomic"], "radiomic": ["*.stat.f0*"],
-                        "model": "coxnet"}],
-                 validation={**FAST, "schemes": ["training_internal_external"],
-                             "test_centres": ["C"]})
-    table = build_table(feats, spec, clinical=clin)
-    doc = run_analysis(spec, table, tmp_path, save_models=False)
+    table, doc = _survival_three_centres(tmp_path)
     entries = doc["outcomes"][0]["validation"]
     assert [v["scheme"] for v in entries] == ["training", "internal", "external"]
     training = entries[0]
