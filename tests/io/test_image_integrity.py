@@ -309,3 +309,31 @@ def test_a_nifti2_file_is_named_as_such(tmp_path, volume):
     with pytest.raises(InputError, match=r"two\.nii is a NIfTI-2 file, which this SimpleITK "
                                          "cannot read; save it as NIfTI-1"):
         load_image(path)
+
+
+@pytest.mark.parametrize(("suffix", "field", "bad"), [
+    (".mhd", "ElementSpacing = 1 1 2", "ElementSpacing = 0 1 2"),
+    (".mhd", "ElementSpacing = 1 1 2", "ElementSpacing = nan 1 2"),
+    (".nrrd", "space directions: (1,0,0)", "space directions: (0,0,0)"),
+])
+def test_a_metaimage_or_nrrd_spacing_of_zero_is_named(tmp_path, volume, suffix, field, bad):
+    """ITK refuses these headers in its own words ("Refusing to change spacing"); the
+    message says what is wrong with the file: a voxel spacing that is not positive."""
+    path = tmp_path / f"img{suffix}"
+    writer = sitk.ImageFileWriter()
+    writer.SetFileName(str(path))
+    writer.SetUseCompression(False)
+    image = sitk.GetImageFromArray(volume)
+    image.SetSpacing((1.0, 1.0, 2.0))
+    writer.Execute(image)
+    if suffix == ".mhd":  # the header file alone (the voxels are in img.raw)
+        text = path.read_text()
+        assert field in text
+        path.write_text(text.replace(field, bad))
+    else:
+        head, sep, body = path.read_bytes().partition(b"\n\n")
+        assert field.encode() in head
+        path.write_bytes(head.replace(field.encode(), bad.encode()) + sep + body)
+    with pytest.raises(InputError, match=r"img\.(mhd|nrrd) gives a voxel spacing of \[0, "
+                                         r".*a spacing must be a positive number"):
+        load_image(path)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -136,6 +137,13 @@ def _read_file(path: Path, *, what: str) -> Volume | sitk.Image:
             ) from None
         lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
         reason = lines[-1].removeprefix("sitk::ERROR:").strip() if lines else "unknown error"
+        spacing = re.search(r"Refusing to change spacing from \[[^]]*\] to (\[[^]]*\])", reason)
+        if spacing:  # ITK's words for a header spacing of 0 or NaN
+            raise InputError(
+                f"{what} file {path} gives a voxel spacing of {spacing.group(1)} mm in its "
+                "header; a spacing must be a positive number: the header is damaged, "
+                "re-export the image or set its spacing"
+            ) from None
         raise InputError(
             f"cannot read {what} file {path}: {reason[:200]}; check that it is a complete "
             f"{', '.join(FILE_SUFFIXES)} file"
