@@ -103,3 +103,33 @@ def test_a_missing_batch_column_is_named(tmp_path):
     table = build_table(feats, spec, clinical=clin)
     with pytest.raises(SettingsError, match="'scaner' is not in the table"):
         run_analysis(spec, table, tmp_path / "o")
+
+
+@pytest.mark.parametrize("schemes", [["nested_cv", "external"], ["training_internal_external"]])
+def test_combat_by_centre_is_refused_under_external_only(tmp_path, schemes):
+    """ComBat by centre cannot score a centre it never saw: the external row of the arm is
+    not estimable (said by the centre's name), while its nested-CV, training and internal
+    rows, whose folds hold two centres, are estimated (the whole arm was refused before)."""
+    feats, clin = cohort(60, centres=("A", "B", "C"))
+    arms = [{"name": "plain", "blocks": ["radiomic"], "radiomic": ["*.stat.*"],
+             "model": "logistic"},
+            {"name": "combat", "blocks": ["radiomic"], "radiomic": ["*.stat.*"],
+             "model": "logistic", "harmonise": True}]
+    spec = _spec(arms, schemes=schemes, test_centres=["C"])
+    table = build_table(feats, spec, clinical=clin)
+    doc = run_analysis(spec, table, tmp_path / "o", save_models=False)
+    entries = {v["scheme"]: v for v in doc["outcomes"][0]["validation"]}
+    expected = (["nested_cv", "external"] if "nested_cv" in schemes
+                else ["training", "internal", "external"])
+    assert list(entries) == expected
+    for name, entry in entries.items():
+        combat = entry["arms"]["combat"]["metrics"]["roc_auc"]
+        assert entry["arms"]["plain"]["metrics"]["roc_auc"]["estimate"] is not None
+        if name == "external":
+            assert combat["estimate"] is None
+            assert "cannot score the external centre(s) C" in combat["reason"]
+        else:
+            assert combat["estimate"] is not None, name
+            assert combat["ci_low"] <= combat["estimate"] <= combat["ci_high"]
+    preds = pd.read_csv(tmp_path / "o" / "predictions.csv")
+    assert set(preds[preds["arm"] == "combat"]["scheme"]) == set(expected) - {"external"}

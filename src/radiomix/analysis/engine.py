@@ -34,6 +34,7 @@ from collections.abc import Callable
 from contextlib import closing
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -118,8 +119,23 @@ class _Scored:
     """One arm evaluated under one scheme."""
 
     scheme: str
-    result: Any  # EvaluationResult or SurvivalEvaluation
+    result: Any  # EvaluationResult or SurvivalEvaluation; InputError: not estimable here
     rows: np.ndarray  # positions (in the outcome's kept rows) that were scored
+
+
+def _scored(scheme: str, rows: np.ndarray | Callable[[Any], np.ndarray],
+            evaluate: Callable[..., Any], *args: Any,
+            check: Callable[[], None] | None = None, **kwargs: Any) -> _Scored:
+    """One scheme of one arm, ``evaluate(*args, **kwargs)`` after ``check()``; ``rows`` are
+    the scored rows (or give them from the result). An :class:`InputError` makes the arm
+    not estimable under this scheme only (e.g. ComBat by centre under ``external``)."""
+    try:
+        if check is not None:
+            check()
+        res = evaluate(*args, **kwargs)
+    except InputError as exc:
+        return _Scored(scheme, exc, np.arange(0))
+    return _Scored(scheme, res, rows(res) if callable(rows) else rows)
 
 
 def _binary_schemes(arm: BuiltArm, X: pd.DataFrame, y: np.ndarray, g: np.ndarray,
@@ -141,27 +157,25 @@ def _binary_schemes(arm: BuiltArm, X: pd.DataFrame, y: np.ndarray, g: np.ndarray
     out: list[_Scored] = []
     for scheme in v.schemes:
         if scheme == "nested_cv":
-            res = nested_cv(arm.estimator, Xa, y, groups=g, outer_splits=v.outer_splits,
-                            n_repeats=v.repeats, **common)
-            out.append(_Scored("nested_cv", res, all_rows))
+            out.append(_scored("nested_cv", all_rows, nested_cv, arm.estimator, Xa, y, groups=g,
+                               outer_splits=v.outer_splits, n_repeats=v.repeats, **common))
         elif scheme == "holdout":
-            res = holdout_validation(arm.estimator, Xa, y, groups=g, test_size=v.test_size,
-                                     **common)
-            out.append(_Scored("holdout", res, _held_out_rows(res, g)))
+            out.append(_scored("holdout", partial(_held_out_rows, g=g), holdout_validation,
+                               arm.estimator, Xa, y, groups=g, test_size=v.test_size, **common))
         else:
             if centre is None:
                 raise InputError(f"the {scheme} scheme needs a centre column (roles.centre)")
             tr, te = centre_split(centre, groups=g, test_centres=list(v.test_centres))
             if scheme == "training_internal_external":
                 sub = Xa.iloc[tr].reset_index(drop=True)
-                res = apparent_validation(arm.estimator, sub, y[tr], groups=g[tr], **common)
-                out.append(_Scored("training", res, tr))
-                res = nested_cv(arm.estimator, sub, y[tr], groups=g[tr],
-                                outer_splits=v.outer_splits, n_repeats=v.repeats, **common)
-                out.append(_Scored("internal", res, tr))
-            res = external_validation(arm.estimator, Xa, y, groups=g, centre=centre,
-                                      test_centres=list(v.test_centres), **common)
-            out.append(_Scored("external", res, te))
+                out.append(_scored("training", tr, apparent_validation, arm.estimator, sub,
+                                   y[tr], groups=g[tr], **common))
+                out.append(_scored("internal", tr, nested_cv, arm.estimator, sub, y[tr],
+                                   groups=g[tr], outer_splits=v.outer_splits,
+                                   n_repeats=v.repeats, **common))
+            out.append(_scored("external", te, external_validation, arm.estimator, Xa, y,
+                               groups=g, centre=centre, test_centres=list(v.test_centres),
+                               check=partial(_check_harmonised_external, arm, v), **common))
     return out
 
 
@@ -365,7 +379,6 @@ def _check_harmonised_external(arm: BuiltArm, v: Validation) -> None:
 def _score_arm(task: _ArmTask) -> list[_Scored] | InputError:
     """Every scheme of one arm; an arm that cannot be estimated gives its error instead."""
     try:
-        _check_harmonised_external(task.arm, task.v)
         with warnings.catch_warnings():
             if task.arm.outcome_kind == "binary":
                 warnings.simplefilter("ignore", category=RuntimeWarning)
@@ -405,7 +418,6 @@ def _run_tasks(fn: Callable[[Any], Any], tasks: list[Any], jobs: int,
             done(i)
         return results
     from concurrent.futures.process import BrokenProcessPool
-    from functools import partial
 
     from radiomix.cohort import pool_map
 
@@ -431,6 +443,7 @@ def _evaluate_binary(table: AnalysisTable, target: Target, arms: list[BuiltArm],
     y = np.asarray(target.y)
     by_scheme: dict[str, dict[str, _Scored]] = {s: {} for s in _scheme_names(v)}
     failed: dict[str, str] = {}
+    failed_in: dict[str, dict[str, str]] = {}  # scheme -> arm -> why (that scheme only)
     for arm in arms:
         arm_scored = arm_results[arm.key]
         if isinstance(arm_scored, InputError):
@@ -438,11 +451,16 @@ def _evaluate_binary(table: AnalysisTable, target: Target, arms: list[BuiltArm],
             log.warning("arm %s not estimable: %s", arm.key, arm_scored)
             continue
         for sc in arm_scored:
+            if isinstance(sc.result, InputError):
+                failed_in.setdefault(sc.scheme, {})[arm.key] = str(sc.result)
+                log.warning("arm %s not estimable under %s: %s", arm.key, sc.scheme, sc.result)
+                continue
             by_scheme.setdefault(sc.scheme, {})[arm.key] = sc
     by_scheme = {k: d for k, d in by_scheme.items() if d}
     if not by_scheme:
+        reasons = {**failed, **{k: m for d in failed_in.values() for k, m in d.items()}}
         raise InputError(f"outcome {target.outcome.name}: no arm could be evaluated ("
-                         + "; ".join(f"{k}: {m}" for k, m in failed.items()) + ")")
+                         + "; ".join(f"{k}: {m}" for k, m in reasons.items()) + ")")
     order = [a.key for a in arms]
     ref = _reference(spec, order)
     validations = []
@@ -461,7 +479,7 @@ def _evaluate_binary(table: AnalysisTable, target: Target, arms: list[BuiltArm],
             for k, test in _compare(compared, "volume", v, cv).items():
                 arm_docs[k]["vs_arms"] = {"volume": {"auc_difference": test["auc_difference"],
                                                      "delong_p": test["delong_p"]}}
-        for k, why in failed.items():
+        for k, why in {**failed, **failed_in.get(scheme, {})}.items():
             arm_docs[k] = _not_estimable_binary(why)
         rows = any_sc.rows
         yy = y[rows]
@@ -568,29 +586,27 @@ def _survival_schemes(arm: BuiltArm, X: pd.DataFrame, t: np.ndarray, e: np.ndarr
     out: list[_Scored] = []
     for scheme in v.schemes:
         if scheme == "nested_cv":
-            res = survival_cv(arm.estimator, Xa, t, e, groups=g, n_splits=v.outer_splits,
-                              n_repeats=v.repeats, **common)
-            out.append(_Scored("nested_cv", res, rows))
+            out.append(_scored("nested_cv", rows, survival_cv, arm.estimator, Xa, t, e, groups=g,
+                               n_splits=v.outer_splits, n_repeats=v.repeats, **common))
         elif scheme == "holdout":
-            res = survival_holdout_validation(arm.estimator, Xa, t, e, groups=g,
-                                              test_size=v.test_size, **common)
-            out.append(_Scored("holdout", res, _held_out_rows(res, g)))
+            out.append(_scored("holdout", partial(_held_out_rows, g=g),
+                               survival_holdout_validation, arm.estimator, Xa, t, e, groups=g,
+                               test_size=v.test_size, **common))
         else:
             if centre is None:
                 raise InputError(f"the {scheme} scheme needs a centre column (roles.centre)")
             tr, te = centre_split(centre, groups=g, test_centres=list(v.test_centres))
             if scheme == "training_internal_external":
                 sub = Xa.iloc[tr].reset_index(drop=True)
-                res = survival_apparent_validation(arm.estimator, sub, t[tr], e[tr],
-                                                   groups=g[tr], **common)
-                out.append(_Scored("training", res, tr))
-                res = survival_cv(arm.estimator, sub, t[tr], e[tr], groups=g[tr],
-                                  n_splits=v.outer_splits, n_repeats=v.repeats, **common)
-                out.append(_Scored("internal", res, tr))
-            res = survival_external_validation(arm.estimator, Xa, t, e, groups=g,
-                                               centre=centre,
-                                               test_centres=list(v.test_centres), **common)
-            out.append(_Scored("external", res, te))
+                out.append(_scored("training", tr, survival_apparent_validation, arm.estimator,
+                                   sub, t[tr], e[tr], groups=g[tr], **common))
+                out.append(_scored("internal", tr, survival_cv, arm.estimator, sub, t[tr],
+                                   e[tr], groups=g[tr], n_splits=v.outer_splits,
+                                   n_repeats=v.repeats, **common))
+            out.append(_scored("external", te, survival_external_validation, arm.estimator, Xa,
+                               t, e, groups=g, centre=centre,
+                               test_centres=list(v.test_centres),
+                               check=partial(_check_harmonised_external, arm, v), **common))
     return out
 
 
@@ -616,6 +632,10 @@ def _evaluate_survival(table: AnalysisTable, target: Target, arms: list[BuiltArm
             continue
         for sc in scored:
             entry = validations.setdefault(sc.scheme, _survival_entry(sc.scheme, v))
+            if isinstance(sc.result, InputError):  # not estimable under this scheme only
+                log.warning("arm %s not estimable under %s: %s", arm.key, sc.scheme, sc.result)
+                entry["arms"][arm.key] = _not_estimable(str(sc.result))
+                continue
             entry["n_patients"] = int(pd.unique(g[sc.rows]).size)
             entry["n_events"] = int(e[sc.rows].sum())
             entry["centres"] = (sorted(set(centre[sc.rows].tolist())) if centre is not None
