@@ -63,14 +63,21 @@ class Handoff:
             os.environ.pop(WARMUP_ENV, None)
 
     def send(self, cases: Sequence[Any]) -> None:
-        """Write ``cases`` for the server (atomically: it never reads a partial file)."""
+        """Write ``cases`` for the server (atomically: it never reads a partial file).
+
+        If they cannot be written (a full or read-only temporary folder), the handoff's
+        folder is removed instead, which also releases the server: it runs no warm-up.
+        """
         if self.sent:
             return
         self.sent = True
         part = self.path.with_suffix(".part")
-        with part.open("wb") as fh:
-            pickle.dump(list(cases), fh)
-        os.replace(part, self.path)
+        try:
+            with part.open("wb") as fh:
+                pickle.dump(list(cases), fh)
+            os.replace(part, self.path)
+        except Exception:  # best effort (full disk, an object pickle refuses)
+            self._remove()
 
     def _remove(self) -> None:
         for path in (self.path, self.path.with_suffix(".part")):
@@ -81,7 +88,8 @@ class Handoff:
 
 def _take_cases() -> list[Any]:
     """The cases of the handoff named by :data:`WARMUP_ENV` (waiting for them while the
-    process that started this one is alive, at most :data:`WAIT_S`), or none."""
+    process that started this one is alive and the handoff's folder exists, at most
+    :data:`WAIT_S`), or none."""
     value = os.environ.pop(WARMUP_ENV, None)
     if not value or ":" not in value:
         return []
@@ -90,7 +98,8 @@ def _take_cases() -> list[Any]:
     parent = int(pid) if pid.isdigit() else -1  # the run that started this server
     deadline = time.monotonic() + WAIT_S
     while not path.exists():
-        if os.getppid() != parent or time.monotonic() > deadline:
+        if (os.getppid() != parent or not path.parent.exists()
+                or time.monotonic() > deadline):
             return []
         time.sleep(0.005)
     try:

@@ -977,9 +977,9 @@ def start_fork_server(preload: Sequence[str]) -> Handoff | None:
     sends through the returned handoff (:func:`warmup_cases`; send them before the first
     task, since the server forks only after its warm-up), runs them once and discards
     them, so that every worker it forks starts with the compiled kernels loaded and the
-    embedding network built. Returns ``None`` (and does nothing) where workers are spawned
-    (Windows), a handoff otherwise (a server that already runs does nothing again and
-    never reads it).
+    embedding network built. Returns ``None`` where workers are spawned (Windows, nothing
+    done) or no temporary folder can be made (the server starts without a warm-up), a
+    handoff otherwise (a server that already runs does nothing again and never reads it).
     """
     from multiprocessing import forkserver
 
@@ -987,7 +987,11 @@ def start_fork_server(preload: Sequence[str]) -> Handoff | None:
 
     if worker_context(preload).get_start_method() != "forkserver":
         return None  # pragma: no cover - Windows
-    handoff = Handoff()
+    try:
+        handoff = Handoff()
+    except OSError:  # no private temporary folder: workers start without the warm-up
+        forkserver.ensure_running()
+        return None
     with handoff.environment():
         forkserver.ensure_running()
     return handoff
