@@ -89,7 +89,8 @@ class Handoff:
 def _take_cases() -> list[Any]:
     """The cases of the handoff named by :data:`WARMUP_ENV` (waiting for them while the
     process that started this one is alive and the handoff's folder exists, at most
-    :data:`WAIT_S`), or none."""
+    :data:`WAIT_S`), or none. The handoff's file and folder are removed either way (the
+    run that made them may have been killed)."""
     value = os.environ.pop(WARMUP_ENV, None)
     if not value or ":" not in value:
         return []
@@ -97,19 +98,20 @@ def _take_cases() -> list[Any]:
     path = Path(name)
     parent = int(pid) if pid.isdigit() else -1  # the run that started this server
     deadline = time.monotonic() + WAIT_S
-    while not path.exists():
-        if (os.getppid() != parent or not path.parent.exists()
-                or time.monotonic() > deadline):
-            return []
-        time.sleep(0.005)
     try:
+        while not path.exists():
+            if (os.getppid() != parent or not path.parent.exists()
+                    or time.monotonic() > deadline):
+                return []
+            time.sleep(0.005)
         with path.open("rb") as fh:
-            cases = pickle.load(fh)
+            return list(pickle.load(fh))
     except (OSError, pickle.UnpicklingError, EOFError):
         return []
     finally:
         path.unlink(missing_ok=True)
-    return list(cases)
+        with contextlib.suppress(OSError):
+            path.parent.rmdir()
 
 
 WARMED = 0

@@ -957,11 +957,13 @@ def _case_preload(deep: bool) -> tuple[str, ...]:
             "radiomix._fork_warmup")  # fmt: skip
 
 
-def warmup_cases(todo: Sequence[CaseTask]) -> list[CaseTask]:
+def warmup_cases(todo: Sequence[CaseTask],
+                 size: Callable[[CaseTask], int] | None = None) -> list[CaseTask]:
     """The cases a fork server runs before its first fork: for each tag, the case with the
-    smallest input files (a case with a known problem never; see :mod:`radiomix._fork_warmup`)."""
+    smallest input files (``size``, default :func:`_input_bytes`; a case with a known
+    problem never; see :mod:`radiomix._fork_warmup`)."""
     smallest: dict[str, CaseTask] = {}
-    for task in sorted(todo, key=_input_bytes):
+    for task in sorted(todo, key=size or _input_bytes):
         if task.problem is None:
             smallest.setdefault(task.tag, task)
     return list(smallest.values())
@@ -1037,6 +1039,8 @@ def _run_pool(
     todo: Sequence[CaseTask],
     jobs: int,
     fn: Callable[[CaseTask], dict[str, Any]] | None = None,
+    *,
+    handoff: Handoff | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Local process pool with at most ``jobs`` cases in flight.
 
@@ -1072,7 +1076,10 @@ def _run_pool(
             initargs=(os.getpid(),),
         )
 
-    queue: deque[CaseTask] = deque(sorted(todo, key=_input_bytes, reverse=True))
+    size = {id(t): _input_bytes(t) for t in todo}  # the files are listed once
+    queue: deque[CaseTask] = deque(sorted(todo, key=lambda t: size[id(t)], reverse=True))
+    if handoff is not None:  # before the first task: the server forks after its warm-up
+        handoff.send(warmup_cases(todo, size=lambda t: size[id(t)]))
     solo: deque[CaseTask] = deque()
     inflight: dict[Any, CaseTask] = {}
     solo_mode = False
@@ -1826,8 +1833,6 @@ def _plan_and_run(
 
     computed = 0
     report("start")
-    if handoff is not None and not (todo and scheduler is None and jobs > 1 and len(todo) > 1):
-        handoff.send([])  # no pool: the server need not wait
     if todo:
         if scheduler is not None:
             stream = _run_dask(todo, jobs, scheduler, worker_timeout_s=worker_timeout_s)
@@ -1837,9 +1842,7 @@ def _plan_and_run(
                              name="radiomix-import-pandas", daemon=True).start()
             if handoff is None:  # a re-run: the server starts for the cases to compute
                 handoff = start_fork_server(_case_preload(any(t.deep is not None for t in todo)))
-            if handoff is not None:
-                handoff.send(warmup_cases(todo))  # before the first task: see the function
-            stream = _run_pool(todo, min(jobs, len(todo)))
+            stream = _run_pool(todo, min(jobs, len(todo)), handoff=handoff)
         else:
             stream = _run_serial(todo)
         for rec in stream:
