@@ -6,25 +6,27 @@ cache and builds the embedding network at its first case (about 1.3 s of CPU a w
 the sarcoma study), and a run with two workers pays that twice where a serial run pays it
 once. The server imports this module last among its preloads: it waits for the cases the
 run hands it with :class:`Handoff` (the run plans its cases while the server imports), runs
-each once (one per tag: the kernels and the network that tag needs) and discards the
-records, so that every worker it forks starts warm.
+each once (one per tag: the kernels and the network that tag needs), and only then forks,
+so that every worker starts warm.
 
-The warm-up changes no value: a case's record is computed from its inputs and settings
-only, whichever process ran a case before. It is silent (logging and warnings are off while
-it runs: the run reports every case's problems) and best effort (an exception leaves the
-server as it was, and the case runs again in a worker, where it is reported).
+The warm-up cases are cases of the run, and their records are kept: every forked worker
+inherits them, and the run collects them with :func:`kept_records` (a task like any other,
+run by the first forked worker) instead of computing those cases again. A record does not
+depend on the process that computed it (one BLAS and one ITK thread, as in a pool worker;
+the same function :func:`radiomix.cohort.run_case`), and the server reports a case's
+problems as a worker does (its log goes to the run's standard error). A case that raises
+in the server (which :func:`~radiomix.cohort.run_case` never does for a problem of the
+case) leaves the server as it was and has no kept record: the run computes it in a worker.
 """
 
 from __future__ import annotations
 
 import atexit
 import contextlib
-import logging
 import os
 import pickle
 import tempfile
 import time
-import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -50,6 +52,8 @@ class Handoff:
     def __init__(self) -> None:
         folder = tempfile.mkdtemp(prefix="radiomix-warmup-")
         self.path = Path(folder) / "cases.pickle"
+        self.token = str(self.path)
+        """Names this handoff to :func:`kept_records`."""
         self.sent = False
         atexit.register(self._remove)
 
@@ -105,7 +109,10 @@ def _take_cases() -> list[Any]:
                 return []
             time.sleep(0.005)
         with path.open("rb") as fh:
-            return list(pickle.load(fh))
+            cases = list(pickle.load(fh))
+        global TOKEN
+        TOKEN = name
+        return cases
     except (OSError, pickle.UnpicklingError, EOFError):
         return []
     finally:
@@ -117,9 +124,16 @@ def _take_cases() -> list[Any]:
 WARMED = 0
 """Cases this process ran as its warm-up (a forked worker inherits the server's count)."""
 
+TOKEN: str | None = None
+"""The handoff (:attr:`Handoff.token`) whose cases this server read, if any."""
+
+KEPT: dict[str, dict[str, Any]] = {}
+"""Records of the warm-up cases, by case key (inherited by every forked worker)."""
+
 
 def warm_up(cases: Sequence[Any]) -> int:
-    """Run ``cases`` once with :func:`radiomix.cohort.run_case`, discarding the records.
+    """Run ``cases`` once with :func:`radiomix.cohort.run_case`, keeping the records in
+    :data:`KEPT` under each case's ``key``.
 
     Returns
     -------
@@ -127,24 +141,26 @@ def warm_up(cases: Sequence[Any]) -> int:
         The number of cases that ran to a record (also added to :data:`WARMED`).
     """
     global WARMED
-    from radiomix.cohort import run_case
+    from radiomix.cohort import _init_pool_worker, run_case
 
+    _init_pool_worker()  # one ITK thread, as in every pool worker
     done = 0
-    previous = logging.root.manager.disable
-    logging.disable(logging.CRITICAL)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            for case in cases:
-                try:
-                    run_case(case)
-                except Exception:  # best effort: the case runs again in a worker
-                    continue
-                done += 1
-    finally:
-        logging.disable(previous)
+    for case in cases:
+        try:
+            record = run_case(case)
+        except Exception:  # the case runs again in a worker, where it is reported
+            continue
+        KEPT[str(getattr(case, "key", ""))] = record
+        done += 1
     WARMED += done
     return done
+
+
+def kept_records(token: str) -> dict[str, dict[str, Any]]:
+    """In a worker forked from the fork server: the records of the warm-up cases the
+    server ran for the handoff ``token`` (:attr:`Handoff.token`), by case key; none for
+    another handoff (a server left running by an earlier run in the same process)."""
+    return dict(KEPT) if token == TOKEN else {}
 
 
 warm_up(_take_cases())

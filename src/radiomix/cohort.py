@@ -45,7 +45,7 @@ import sys
 import threading
 import time
 import traceback
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -958,13 +958,17 @@ def _case_preload(deep: bool) -> tuple[str, ...]:
 
 
 def warmup_cases(todo: Sequence[CaseTask],
-                 size: Callable[[CaseTask], int] | None = None) -> list[CaseTask]:
-    """The cases a fork server runs before its first fork: for each tag, the case with the
-    smallest input files (``size``, default :func:`_input_bytes`; a case with a known
-    problem never; see :mod:`radiomix._fork_warmup`)."""
+                 size: Callable[[CaseTask], int] | None = None,
+                 jobs: int = 1) -> list[CaseTask]:
+    """The cases a fork server runs before its first fork (see :mod:`radiomix._fork_warmup`):
+    for each tag with more than ``jobs`` cases, the case with the smallest input files
+    (``size``, default :func:`_input_bytes`; a case with a known problem never). A tag with
+    no more cases than workers gains nothing from a warm-up: its cases start side by side
+    anyway, and the server would run one of them before forking."""
     smallest: dict[str, CaseTask] = {}
+    count: Counter[str] = Counter(t.tag for t in todo)
     for task in sorted(todo, key=size or _input_bytes):
-        if task.problem is None:
+        if task.problem is None and count[task.tag] > jobs:
             smallest.setdefault(task.tag, task)
     return list(smallest.values())
 
@@ -1055,6 +1059,12 @@ def _run_pool(
     The largest cases (by :func:`_input_bytes`) start first, so that the run does not end
     with one worker busy on a large case while the other is idle.
 
+    With a ``handoff`` (:func:`start_fork_server`), the server runs the smallest case of
+    each tag before its first fork (:func:`warmup_cases`), so that the workers start warm.
+    With the default ``fn`` those cases are not computed again: the first forked worker
+    hands back the server's records (:func:`radiomix._fork_warmup.kept_records`), and a case
+    without one (the server could not run it, or is a server of an earlier run) is queued.
+
     A worker that dies (killed, out of memory, crash in native code) breaks the pool: the
     bridge is then closed and the cases in flight are retried one at a time in a new pool,
     and a case that breaks the pool on its own becomes an error record (not persisted, so a
@@ -1064,6 +1074,9 @@ def _run_pool(
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
     from concurrent.futures.process import BrokenProcessPool
 
+    from radiomix._fork_warmup import kept_records
+
+    keep = fn is None  # the server's warm-up computes run_case's records
     fn = fn or run_case
     deep = any(t.deep is not None for t in todo)
     ctx = worker_context(_case_preload(deep))
@@ -1078,8 +1091,14 @@ def _run_pool(
 
     size = {id(t): _input_bytes(t) for t in todo}  # the files are listed once
     queue: deque[CaseTask] = deque(sorted(todo, key=lambda t: size[id(t)], reverse=True))
+    held: list[CaseTask] = []  # warm-up cases whose records the server keeps
+    collect: Future[dict[str, dict[str, Any]]] | None = None
     if handoff is not None:  # before the first task: the server forks after its warm-up
-        handoff.send(warmup_cases(todo, size=lambda t: size[id(t)]))
+        warm = warmup_cases(todo, size=lambda t: size[id(t)], jobs=jobs)
+        handoff.send(warm)
+        if keep and warm:
+            held = warm
+            queue = deque(t for t in queue if all(t is not w for w in warm))
     solo: deque[CaseTask] = deque()
     inflight: dict[Any, CaseTask] = {}
     solo_mode = False
@@ -1101,7 +1120,7 @@ def _run_pool(
     else:
         ready.set_result(None)
     try:
-        while queue or solo or inflight:
+        while queue or solo or inflight or held:
             if not inflight:
                 solo_mode = bool(solo)
                 if solo_mode:
@@ -1120,14 +1139,28 @@ def _run_pool(
                     inflight[fut] = light
                     bridged.add(fut)
             elif not solo_mode:
+                if held and collect is None:  # first in the pool: its first worker answers
+                    collect = pool.submit(kept_records, handoff.token)  # type: ignore[union-attr]
                 while queue and len(inflight) < jobs:
                     task = queue.popleft()
                     inflight[pool.submit(fn, task)] = task
-            done, _ = wait([*inflight, *(() if ready.done() else (ready,))],
+            done, _ = wait([*inflight, *(() if ready.done() else (ready,)),
+                            *(() if collect is None else (collect,))],
                            return_when=FIRST_COMPLETED)
             broken: list[CaseTask] = []
+            if collect is not None and collect in done:
+                try:
+                    kept = collect.result()
+                except Exception:  # a broken pool: the cases run like the others
+                    kept = {}
+                for task in held:
+                    if task.key in kept:
+                        yield kept[task.key]
+                    else:
+                        queue.append(task)
+                held, collect = [], None
             for fut in done:
-                if fut is ready:
+                if fut is ready or fut not in inflight:
                     continue
                 bridged.discard(fut)
                 task = inflight.pop(fut)

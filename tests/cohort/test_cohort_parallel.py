@@ -316,9 +316,48 @@ def test_fork_server_warms_up_on_the_cases_it_is_handed(study, tmp_path, send):
         assert row["kernel_loaded"] is send, out
 
 
+KEPT_PROBE = """
+import json, os, sys
+from multiprocessing import forkserver
+from radiomix import cohort
+from radiomix.settings.study import load_study
+if __name__ == "__main__":
+    _, tasks = cohort.plan_cases(load_study(sys.argv[1]))
+    handoff = cohort.start_fork_server(cohort._case_preload(False))
+    warm = [t.key for t in cohort.warmup_cases(tasks, jobs=2)]
+    records = list(cohort._run_pool(tasks, 2, handoff=handoff))
+    print(json.dumps({"warm": warm, "server": forkserver._forkserver._forkserver_pid,
+                      "keys": [t.key for t in tasks],
+                      "ran": {r["key"]: r["run"]["worker"] for r in records},
+                      "count": len(records)}))
+"""
+
+
+def test_the_warm_up_cases_are_not_computed_again(study, serial, tmp_path):
+    """The fork server's warm-up cases are cases of the run: their records come from the
+    server (collected by the first forked worker), every other case from a worker, and each
+    case is computed once. (A fresh process: the fork server is started once per process.)"""
+    import json
+    import subprocess
+    import sys
+
+    probe = tmp_path / "kept_probe.py"
+    probe.write_text(KEPT_PROBE)
+    proc = subprocess.run([sys.executable, str(probe), str(study)],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out["count"] == len(out["keys"]) == len(out["ran"])  # each case once
+    assert set(out["ran"]) == set(out["keys"])
+    assert len(out["warm"]) == 1  # the study's one tag (PET), eight cases
+    server = f"process-{out['server']}"
+    assert {k for k, w in out["ran"].items() if w == server} == set(out["warm"])
+
+
 def test_warmup_cases_are_the_smallest_case_of_each_tag(tmp_path):
-    """One case per tag, the one with the smallest input files; a case with a known problem
-    (an empty manifest cell, a missing file) is never a warm-up case."""
+    """One case per tag with more cases than workers, the one with the smallest input files;
+    a case with a known problem (an empty manifest cell, a missing file) is never a warm-up
+    case."""
     from types import SimpleNamespace
 
     from radiomix.cohort import warmup_cases
@@ -331,5 +370,8 @@ def test_warmup_cases_are_the_smallest_case_of_each_tag(tmp_path):
 
     tasks = [case("a", "ct", 300), case("b", "ct", 100), case("c", "pet", 50, ("input", "E", "m")),
              case("d", "pet", 400), case("e", "mr", 10)]
-    assert [t.case_id for t in warmup_cases(tasks)] == ["e", "b", "d"]
-    assert warmup_cases([tasks[2]]) == []
+    assert [t.case_id for t in warmup_cases(tasks)] == ["b", "d"]  # one MR case: none
+    assert [t.case_id for t in warmup_cases(tasks, jobs=0)] == ["e", "b", "d"]
+    assert [t.case_id for t in warmup_cases(tasks, jobs=2)] == []  # two workers, two cases
+    assert warmup_cases([tasks[2], tasks[3]]) == [tasks[3]]
+    assert warmup_cases([tasks[2], tasks[2]]) == []

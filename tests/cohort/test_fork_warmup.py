@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import time
+from types import SimpleNamespace
 
 from radiomix import _fork_warmup as fw
 
@@ -59,3 +60,17 @@ def test_warm_up_is_best_effort_and_counts_what_ran(monkeypatch):
     assert fw.warm_up(["a", "bad", "b"]) == 2
     assert ran == ["a", "b"]
     assert before + 2 == fw.WARMED
+
+
+def test_kept_records_are_those_of_the_handoff_the_server_read(monkeypatch):
+    import radiomix.cohort as cohort
+
+    monkeypatch.setattr(cohort, "run_case", lambda case: {"key": case.key, "status": "ok"})
+    monkeypatch.setattr(fw, "KEPT", {})
+    handoff = fw.Handoff()
+    _as_server(monkeypatch, handoff)
+    case = SimpleNamespace(key="k1")
+    handoff.send([case])
+    fw.warm_up(fw._take_cases())
+    assert fw.kept_records(handoff.token) == {"k1": {"key": "k1", "status": "ok"}}
+    assert fw.kept_records(fw.Handoff().token) == {}  # another run's handoff: nothing
