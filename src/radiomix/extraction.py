@@ -231,13 +231,16 @@ def extract(
             )
         organ = _organ_array(organ_mask, checked, pre, resample_mask, case_id)
     processed = process_case(checked, s, organ_mask=organ, scale=scale)
-    features = compute_features(processed.context, s, tag=tag)
-    for filt in s.response_maps.filters:
-        features.update(response_map_features(processed.context, s, filt, tag=tag))
+    embedded: dict[str, float] = {}
     deep_provenance = deep_slices = None
     if deep is not None:
         embedded, deep_provenance, deep_slices = _deep_columns(checked, deep, tag=tag)
-        features.update(embedded)
+    roi_voxels = checked.n_voxels
+    del checked  # the loaded arrays are not held while the features are computed
+    features = compute_features(processed.context, s, tag=tag)
+    for filt in s.response_maps.filters:
+        features.update(response_map_features(processed.context, s, filt, tag=tag))
+    features.update(embedded)  # the deep columns last, after the radiomic ones
     log.info("%s: %d features", case_id or tag, len(features))
     inputs = {"image_sha256": file_hash(image), "mask_sha256": file_hash(mask)}
     if organ is not None and organ_mask is not None:
@@ -249,7 +252,7 @@ def extract(
         "settings_hash": settings_hash(s),
         "versions": package_versions(),
         "inputs": inputs,
-        "roi_voxels": checked.n_voxels,
+        "roi_voxels": roi_voxels,
         "processed_spacing_mm_zyx": list(processed.spacing),
         "notes": dict(processed.context.notes),
     }
