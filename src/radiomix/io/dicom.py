@@ -51,6 +51,15 @@ longer one comes from a wrong time, date or half-life unit, and divides the SUV 
 BODY_WEIGHT_KG = (0.3, 500.0)
 """Plausible PET body weights (kg) for the SUV conversion."""
 
+INJECTED_ACTIVITY_BQ = (1e5, 1e11)
+"""Plausible injected activities (Bq, the unit of RadionuclideTotalDose) for the SUV
+conversion: from 0.1 MBq (below a small-animal dose of a few MBq) to 100 GBq (above any
+human dose, at most a few GBq). A value outside is in the wrong unit (MBq or mCi written
+where Bq is required gives an SUV 10^6 or 3.7·10^7 times too large) or damaged."""
+
+_ACTIVITY_UNITS = (("MBq", 1e6), ("mCi", 3.7e7))
+"""Units a RadionuclideTotalDose is mistakenly written in, with their value in Bq."""
+
 
 @dataclass(frozen=True, slots=True)
 class _Slice:
@@ -211,14 +220,25 @@ def _check_slices(datasets: Sequence[pydicom.Dataset], where: str) -> None:
             f"{_name(first)} in {where} has an invalid PixelSpacing {_fmt(spacing)}; "
             "two positive values (mm) are needed"
         )
-    has_rescale = "RescaleSlope" in first or "RescaleIntercept" in first
-    if str(first.get("Modality", "")) == "CT" and not (
-            "RescaleSlope" in first and "RescaleIntercept" in first):
+    for ds in datasets:
+        if ("RescaleSlope" in ds) != ("RescaleIntercept" in ds):
+            has, lacks = (("RescaleSlope", "RescaleIntercept") if "RescaleSlope" in ds
+                          else ("RescaleIntercept", "RescaleSlope"))
+            raise DicomError(
+                f"{_name(ds)} in {where} has {has} but no {lacks} (DICOM requires both or "
+                "neither): its stored values cannot be rescaled; fix or remove the damaged "
+                "slice, or export the series again"
+            )
+    has_rescale = "RescaleSlope" in first
+    modality = str(first.get("Modality", ""))
+    if modality in ("CT", "PT") and not has_rescale:
+        kind, unit = ("CT", "Hounsfield units") if modality == "CT" else ("PET", "activity or SUV")
         raise DicomError(
-            f"{_name(first)} in {where} is a CT slice without RescaleSlope and "
-            "RescaleIntercept (both required for CT): its stored values cannot be turned into "
-            "Hounsfield units; export the series again with them"
+            f"{_name(first)} in {where} is a {kind} slice without RescaleSlope and "
+            f"RescaleIntercept (both required for {kind}): its stored values cannot be turned "
+            f"into {unit}; export the series again with them"
         )
+    frame = str(first.get("FrameOfReferenceUID", "") or "")
     for ds in datasets[1:]:
         r, c, _ = _orientation(ds)
         if not (np.allclose(r, row, atol=1e-4) and np.allclose(c, col, atol=1e-4)):
@@ -239,7 +259,14 @@ def _check_slices(datasets: Sequence[pydicom.Dataset], where: str) -> None:
                 f"{_name(first)} {_fmt(spacing)} mm; a series must have one pixel grid "
                 "(resample or split it)"
             )
-        if ("RescaleSlope" in ds or "RescaleIntercept" in ds) != has_rescale:
+        if str(ds.get("FrameOfReferenceUID", "") or "") != frame:  # compared, never shown
+            raise DicomError(
+                f"slices in {where} differ in FrameOfReferenceUID: {_name(ds)} and "
+                f"{_name(first)} belong to different frames of reference (slices of "
+                "different acquisitions mixed in one series); remove the stray slice or "
+                "export the series again"
+            )
+        if ("RescaleSlope" in ds) != has_rescale:
             with_, without = (first, ds) if has_rescale else (ds, first)
             raise DicomError(
                 f"slices in {where} differ in rescaling: {_name(with_)} has RescaleSlope/"
@@ -401,6 +428,11 @@ def _dicom_datetime(date: str | None, time: str | None) -> datetime | None:
     return datetime.strptime(date + time, "%Y%m%d%H%M%S")
 
 
+def _time_of_day(moment: datetime) -> timedelta:
+    """Time elapsed since midnight of ``moment``'s day."""
+    return moment - moment.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
 def suv_factor(ds: pydicom.Dataset, *, acquisition: datetime | None = None) -> float:
     """Body-weight SUV factor of one PET slice: SUV = value × factor.
 
@@ -421,7 +453,9 @@ def suv_factor(ds: pydicom.Dataset, *, acquisition: datetime | None = None) -> f
     Raises
     ------
     SuvConversionError
-        Units other than BQML/GML, or a missing attribute (named in the message).
+        Units other than BQML/GML, a missing attribute (named in the message), or an
+        injection after the decay-correction reference (also when only times of day are
+        given: the day of the injection is then unknown).
 
     Notes
     -----
@@ -519,8 +553,19 @@ def suv_factor(ds: pydicom.Dataset, *, acquisition: datetime | None = None) -> f
                     " is after the decay-correction reference (series or acquisition time); "
                     "check the injection date and time"
                 )
-        else:  # times of day only: an injection before midnight, a scan after
-            delta = timedelta(seconds=(ref - injection).total_seconds() % 86400.0)
+        else:  # times of day only: the days cannot be told apart
+            delta = _time_of_day(ref) - _time_of_day(injection)
+            if delta < timedelta(0):
+                source = ("RadiopharmaceuticalStartDateTime" if injection_dated
+                          else "RadiopharmaceuticalStartTime")
+                reference = "SeriesTime" if correction == "START" else "AcquisitionTime"
+                raise SuvConversionError(
+                    f"cannot convert PET to SUV: the injection time of day ({source}) is "
+                    f"{-delta.total_seconds() / 3600:.3g} h after the decay-correction "
+                    f"reference ({reference}) and no dates tell the days apart (an injection "
+                    "the day before, or a wrong time): give the injection date and time "
+                    "(RadiopharmaceuticalStartDateTime) and the SeriesDate, or fix the times"
+                )
         if delta.total_seconds() > MAX_HALF_LIVES * half_life:
             raise SuvConversionError(
                 f"cannot convert PET to SUV: the injection is {delta.total_seconds() / 3600:.3g}"
@@ -546,8 +591,8 @@ def _suv_inputs(ds: pydicom.Dataset) -> dict[str, str]:
 
 def _suv_factors(slices: Sequence[pydicom.Dataset]) -> np.ndarray:
     """Each slice's SUV factor; the inputs that belong to the series (weight, dose, half
-    life, injection time, units, decay correction) must be the same on every slice, and
-    the weight a plausible body weight."""
+    life, injection time, units, decay correction) must be the same on every slice, the
+    weight a plausible body weight and the dose a plausible activity in Bq."""
     first = _suv_inputs(slices[0])
     for ds in slices[1:]:
         other = _suv_inputs(ds)
@@ -570,4 +615,30 @@ def _suv_factors(slices: Sequence[pydicom.Dataset]) -> np.ndarray:
                 f"PET PatientWeight is not a plausible body weight ({BODY_WEIGHT_KG[0]:g} to "
                 f"{BODY_WEIGHT_KG[1]:g} kg); fix the attribute"
             )
+        _check_activity(slices[0])
     return np.array([suv_factor(ds) for ds in slices], dtype=np.float64)
+
+
+def _check_activity(ds: pydicom.Dataset) -> None:
+    """Refuse an injected activity (RadionuclideTotalDose, Bq) outside
+    :data:`INJECTED_ACTIVITY_BQ`, saying which wrong unit it looks like; a missing or
+    non-numeric dose is left to :func:`suv_factor`, which names it."""
+    info_seq = ds.get("RadiopharmaceuticalInformationSequence")
+    try:
+        dose = float(info_seq[0].get("RadionuclideTotalDose"))
+    except (TypeError, ValueError, IndexError):
+        return
+    low, high = INJECTED_ACTIVITY_BQ
+    if not math.isfinite(dose) or dose <= 0 or low <= dose <= high:
+        return
+    units = [(unit, dose * bq) for unit, bq in _ACTIVITY_UNITS if low <= dose * bq <= high]
+    hint = (
+        "; it looks like a value in " + " or ".join(u for u, _ in units) + " ("
+        + ", ".join(f"{dose:g} {u} = {v:.4g} Bq" for u, v in units) + ")"
+        if dose < low and units
+        else ""
+    )
+    raise SuvConversionError(
+        f"PET RadionuclideTotalDose {dose:g} Bq is not a plausible injected activity "
+        f"({low:g} to {high:g} Bq){hint}: give the activity in Bq, as DICOM requires"
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,6 +17,8 @@ from radiomix.types import FloatArray, IntArray
 
 if TYPE_CHECKING:  # imported where an RTSTRUCT is read (slow to import)
     import pydicom
+
+log = logging.getLogger(__name__)
 
 SLICE_TOLERANCE = 0.1
 """Largest accepted distance of a contour plane from a slice centre, in slice spacings."""
@@ -160,7 +163,9 @@ def rasterise_rtstruct(
     another is a hole. Hence a contour listed twice would erase itself: exact repeats are
     refused rather than filled; so are two contours of one slice whose outlines cross
     (partly overlapping: the even-odd rule would cut their overlap out, a union would
-    fill it, and exporters differ, so no reading is safe).
+    fill it, and exporters differ, so no reading is safe). Image slices without contour
+    between the ROI's first and last contoured slices are left empty with a logged
+    warning (not refused: an ROI in separate parts skips slices; a lost contour too).
     """
     name = Path(path).name
     ds = _read(path)
@@ -184,6 +189,7 @@ def rasterise_rtstruct(
     planes = _planes(contours, reference, f"ROI {roi!r} in {name}")
     _check_no_repeats(planes, name, roi)
     _check_no_crossings(planes, name, roi)
+    _warn_gaps(planes, name, roi)
 
     from skimage.draw import polygon2mask
 
@@ -249,7 +255,14 @@ def _planes(contours: list[pydicom.Dataset], reference: sitk.Image, roi: str) ->
         z = idx[:, 2]
         k = int(np.rint(z.mean()))
         where = f"{label} (z = {pts[:, 2].mean():.2f} mm)"
-        if np.ptp(z) > 2 * SLICE_TOLERANCE or abs(z.mean() - k) > SLICE_TOLERANCE:
+        if np.ptp(z) > 2 * SLICE_TOLERANCE:
+            raise InputError(
+                f"{where} is not planar: its points span {np.ptp(z) * spacing[2]:.2f} mm "
+                f"along the slice normal (slice index {z.min():.2f} to {z.max():.2f}), but a "
+                "CLOSED_PLANAR contour lies on one plane: the RTSTRUCT is damaged; export it "
+                "again or draw the contour again"
+            )
+        if abs(z.mean() - k) > SLICE_TOLERANCE:
             raise InputError(
                 f"{where} does not lie on a slice of the image (slice index "
                 f"{z.mean():.2f}); is the RTSTRUCT drawn on this series?"
@@ -387,6 +400,22 @@ def _check_not_degenerate(index: FloatArray, where: str) -> None:
         raise InputError(
             f"{where} encloses no area (its points lie on a line): delete the contour "
             "from the RTSTRUCT or draw it again"
+        )
+
+
+def _warn_gaps(planes: list[_Plane], name: str, roi: str) -> None:
+    """Log a warning when image slices between the ROI's first and last contoured slices
+    have no contour: the mask is empty there. Not refused, as an ROI in separate parts
+    skips slices legitimately, but a contour lost in an export does the same."""
+    contoured = {plane.slice for plane in planes}
+    first, last = min(contoured), max(contoured)
+    empty = last - first + 1 - len(contoured)
+    if empty:
+        log.warning(
+            "ROI %r in %s has %d slice(s) without contour between its first and last "
+            "contoured slices (image slices %d to %d); they are left out of the mask: check "
+            "the RTSTRUCT unless the ROI is made of separate parts",
+            roi, name, empty, first, last,
         )
 
 
