@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from radiomix.errors import InputError, RadiomixError, SettingsError
+from radiomix.errors import InputError, RadiomixError, SettingsError, UsageError
 
 if TYPE_CHECKING:
     import numpy as np
@@ -230,7 +230,7 @@ def extract(
         vector of array axis ``j`` (default identity).
     label : int, optional
         Mask label (or SEG segment number) forming the ROI; needed for 0/255 and
-        multi-label masks.
+        multi-label masks. A Python or numpy integer (a string such as ``"1"`` is refused).
     roi_name : str, optional
         RTSTRUCT ROI name or SEG segment label.
     resample_mask : bool
@@ -264,6 +264,9 @@ def extract(
     InputError
         A problem of the case: unreadable input, array without spacing, geometry mismatch,
         empty ROI, ... (the subclass names it).
+    UsageError
+        ``spacing``, ``origin`` or ``direction`` without a numpy array input (a file and a
+        SimpleITK image carry their own geometry), or a ``label`` that is not an integer.
     SettingsError
         Unknown preset, settings key or invalid value.
 
@@ -282,6 +285,8 @@ def extract(
     >>> row.attrs["provenance"]["inputs"]["image_source"]
     'array'
     """
+    label = _check_label(label)
+    _check_geometry_arguments(image, mask, spacing=spacing, origin=origin, direction=direction)
     s = load_settings(settings, **overrides)
     deep_settings = _deep_settings(deep)
     with tempfile.TemporaryDirectory(prefix="radiomix-") as tmp:
@@ -304,6 +309,78 @@ def extract(
             organ_mask=organ_mask,
             inputs={**img_info, **msk_info},
         )
+
+
+def _check_label(label: Any) -> int | None:
+    """``label`` as a Python int: Python and numpy integers are accepted, nothing else.
+
+    A string (``"1"`` read from a table) would otherwise be looked for among the integer
+    labels of the mask and reported missing next to the label 1 that is there.
+
+    Raises
+    ------
+    UsageError
+        ``label`` is not ``None`` nor an integer (a bool, str or float is refused).
+    """
+    import numbers
+
+    if label is None:
+        return None
+    if isinstance(label, numbers.Integral) and not isinstance(label, bool):
+        return int(label)  # int and the numpy integer types
+    whole = _whole_number(label)
+    fix = f"pass label={whole}" if whole is not None else "pass the mask value as an int"
+    raise UsageError(
+        f"label must be an integer (the mask value of the ROI); got {type(label).__name__} "
+        f"{label!r}: {fix}"
+    )
+
+
+def _whole_number(value: Any) -> int | None:
+    """The whole number a str or float holds (``"1"``, ``1.0``), for the fix; else None."""
+    if not isinstance(value, str | float):
+        return None
+    try:
+        number = float(value)
+        return int(number) if number == int(number) else None
+    except (ValueError, OverflowError):
+        return None
+
+
+def _check_geometry_arguments(image: Any, mask: Any, **geometry: Any) -> None:
+    """Refuse ``spacing``/``origin``/``direction`` when no input is a numpy array.
+
+    They describe array inputs only; a file or a SimpleITK image carries its own geometry,
+    which they would otherwise leave unchanged without a word.
+
+    Raises
+    ------
+    UsageError
+        Naming the arguments given and the inputs' types.
+    """
+    import numpy as np
+
+    given = [name for name, value in geometry.items() if value is not None]
+    if not given or isinstance(image, np.ndarray) or isinstance(mask, np.ndarray):
+        return
+    names = " and ".join(f"{name}=" for name in given)
+    verb = "applies" if len(given) == 1 else "apply"
+    kinds = " and ".join(sorted({_input_kind(image), _input_kind(mask)}))
+    resample = (", and set interpolation__spacing=(z, y, x) to resample to another voxel "
+                "size" if "spacing" in given else "")
+    raise UsageError(
+        f"{names} {verb} to numpy array inputs only; the image and mask here are {kinds}, "
+        f"which carry their own geometry: drop {names}{resample}"
+    )
+
+
+def _input_kind(obj: Any) -> str:
+    """``"file paths"``, ``"SimpleITK images"`` or the type name, for messages."""
+    if isinstance(obj, str | os.PathLike):
+        return "file paths"
+    import SimpleITK as sitk
+
+    return "SimpleITK images" if isinstance(obj, sitk.Image) else type(obj).__name__
 
 
 def _extract_paths(
@@ -447,12 +524,7 @@ def _array_image(
             f"{what} array has shape {array.shape}; a 3D (z, y, x) array is needed (a single "
             "2D slice: add a slice axis with array[None])"
         )
-    if array.dtype == bool:
-        array = array.astype(np.uint8)
-    elif not (np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)):
-        raise InputError(
-            f"{what} array has dtype {array.dtype}; integer, float or (mask) bool is needed"
-        )
+    array = _sitk_dtype(array, what)
     img = sitk.GetImageFromArray(np.ascontiguousarray(array))
     if spacing is None:
         if isinstance(reference, _LazyFileGeometry):
@@ -483,6 +555,44 @@ def _array_image(
             )
         img.SetDirection(tuple(float(v) for v in d[::-1, ::-1].ravel()))
     return img
+
+
+def _sitk_dtype(array: np.ndarray, what: str) -> np.ndarray:
+    """``array`` in a voxel type SimpleITK holds, converted only where exact.
+
+    bool becomes uint8, a non-native byte order (big-endian arrays, e.g. from nibabel)
+    the native one, float16 float32 (every float16 is a float32): the values are
+    unchanged. An extended-precision float (``np.longdouble``) becomes float64 only when
+    every value is a float64.
+
+    Raises
+    ------
+    InputError
+        A dtype that is not integer, float or bool, or long-double values that float64
+        would round.
+    """
+    import numpy as np
+
+    if array.dtype == bool:
+        return array.astype(np.uint8)
+    if not (np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)):
+        raise InputError(
+            f"{what} array has dtype {array.dtype}; integer, float or (mask) bool is needed"
+        )
+    if not array.dtype.isnative:
+        array = array.astype(array.dtype.newbyteorder("="))
+    if array.dtype == np.float16:
+        return array.astype(np.float32)
+    if np.issubdtype(array.dtype, np.floating) and array.dtype.itemsize > 8:
+        converted = array.astype(np.float64)
+        if not np.array_equal(converted, array, equal_nan=True):
+            raise InputError(
+                f"{what} array has dtype {array.dtype} (extended precision) with values that "
+                "float64 would round; radiomix computes in float64: convert it with "
+                "array.astype(numpy.float64) if that rounding is acceptable"
+            )
+        return converted
+    return array
 
 
 def _zyx_triple(value: Any, name: str, *, positive: bool) -> tuple[float, float, float]:

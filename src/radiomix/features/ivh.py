@@ -45,6 +45,17 @@ that each cover two reference tables."""
 
 _EPS = 1e-9
 
+IVH_MAX_POINTS = 10_000_000
+"""Largest number of discretised intensities of the total range :math:`\\mathbf{G}`.
+
+The area under the curve evaluates :math:`\\nu` at each of them (a few float64 arrays of
+that length, 80 MB each at the limit). Calibrated images stay far below it (a 16-bit range
+at unit steps is 65 536 points, a PET in Bq/mL at unit steps a few 10⁵); beyond it the
+intensities are mis-scaled (a float image without its rescale) or the step is too fine for
+the range, and the grid would exhaust memory, or would not even be representable, without
+a meaningful result.
+"""
+
 
 @dataclass(frozen=True, slots=True)
 class IntensityVolumeHistogram:
@@ -89,6 +100,7 @@ class IntensityVolumeHistogram:
             raise InputError(f"IVH range must satisfy lower <= upper, got [{lo}, {hi}]")
         if not (step > 0 and math.isfinite(step)):
             raise InputError(f"IVH discretisation interval must be > 0, got {step!r}")
+        _check_grid_size(lo, hi, step)
         return cls(sorted=x, lower=lo, upper=hi, step=step)
 
     @property
@@ -147,6 +159,34 @@ class IntensityVolumeHistogram:
         gamma = (g - self.lower) / (self.upper - self.lower)
         nu = self.volume_fraction(g)
         return float(np.sum((nu[1:] + nu[:-1]) * np.diff(gamma)) / 2.0)
+
+
+def _check_grid_size(lower: float, upper: float, step: float) -> None:
+    """Refuse a total range holding more than :data:`IVH_MAX_POINTS` intensities, before
+    any array of them is made.
+
+    Raises
+    ------
+    InputError
+        Naming the range, the step, the number of intensities and the fixes (the image's
+        scaling, or a coarser IVH step with the width to use).
+    """
+    points = (upper - lower) / step + 1.0  # inf when the range overflows float64
+    if points <= IVH_MAX_POINTS:
+        return
+    from radiomix.process.discretise import nice_bin_width
+
+    span = upper - lower
+    width = (f"ivh.bin_width {nice_bin_width(span, IVH_MAX_POINTS):g} or larger"
+             if math.isfinite(span) else "a bin width that fits the range")
+    count = f"{points:,.0f}" if points < 1e15 else f"{points:.3g}"
+    raise InputError(
+        f"the intensity-volume histogram would have {count} intensities ({lower:g} to "
+        f"{upper:g} in steps of {step:g}: 1 for ivh.method none, ivh.bin_width for fbs), more "
+        f"than the {IVH_MAX_POINTS:,} it allows; check the image's intensity scaling (units, "
+        f"rescale slope), or set ivh.method fbs with {width}, or ivh.method fbn with "
+        "ivh.bins, or leave out the ivh family"
+    )
 
 
 @family("ivh")

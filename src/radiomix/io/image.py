@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from radiomix.errors import DicomError, InputError
-from radiomix.io.integrity import read_nifti
+from radiomix.io.integrity import check_data_bytes, read_nifti
 from radiomix.io.nifti_geometry import Geometry, itk_geometry
 from radiomix.io.volume import Volume, as_sitk
 
@@ -217,14 +217,8 @@ def _check_voxel_bytes(path: Path, what: str, target: str, offset: int, skip: in
         have, data_name = data.stat().st_size - skip, data.name
     else:
         have, data_name = path.stat().st_size - offset, path.name
-    if have < expected:
-        raise InputError(f"{what} file {path.name}: its voxel data {data_name} holds {have:,} "
-                         f"bytes, fewer than the {expected:,} its header declares ({declared}); "
-                         "the data is truncated: copy or export it again")
-    if have > expected:  # sizes or a voxel type that do not match the data
-        raise InputError(f"{what} file {path.name}: its voxel data {data_name} holds {have:,} "
-                         f"bytes, more than the {expected:,} of its header's {declared}; the "
-                         "header does not describe the data: fix it or export the image again")
+    check_data_bytes(f"{what} file {path.name}: its voxel data {data_name}", have, expected,
+                     declared)
 
 
 _NRRD_BYTES = {

@@ -8,15 +8,22 @@ checked here on the bytes on disk, before any cast:
 - the gzip stream must be complete (end-of-stream marker, CRC-32 and length trailer,
   RFC 1952) and the data must hold at least ``vox_offset + prod(dim) * bitpix / 8`` bytes
   (NIfTI-1/NIfTI-2 header fields, https://nifti.nimh.nih.gov/nifti-1);
+- ... and no more: data longer than the header declares are read through a voxel type or
+  sizes that do not describe them (:func:`check_data_bytes`, shared with MetaImage and raw
+  NRRD files);
 - float data (FLOAT32/FLOAT64) must be finite.
+
+The header must also be read alike by every reader: a voxel type ITK cannot read (binary,
+float128, complex256) or a ``bitpix`` that contradicts it, and a spatial unit of metres or
+microns (ITK rescales ``pixdim`` to millimetres, nibabel and FSL do not) are refused.
 
 :func:`check_nifti` streams the file in 4 MiB chunks: memory use does not grow with the
 image. :func:`read_nifti` makes the same checks, with the same messages, on the whole
 decompressed file, whose voxels the fast reader of :mod:`radiomix.io.image` then uses (one
 decompression instead of two). (Written
 here rather than with nibabel, which is not a dependency of radiomix and would hold the
-whole array in memory for the same check.) NRRD and MetaImage files need no such check:
-their readers refuse truncated data, and keep NaN/inf, which the case check then reports.
+whole array in memory for the same check.) NRRD and MetaImage files need no finiteness
+check: their readers keep NaN/inf, which the case check then reports.
 """
 
 from __future__ import annotations
@@ -54,6 +61,38 @@ _DTYPES: dict[int, str] = {
     128: "u1",  # RGB24: 3 bytes a voxel, bitpix 24 (checked through bitpix)
     2304: "u1",  # RGBA32
 }
+
+# NIfTI datatype code -> (name, bits per voxel) of every code of the NIfTI-1 standard
+_DATATYPE_NAMES: dict[int, tuple[str, int]] = {
+    0: ("unknown", 0),
+    1: ("binary", 1),
+    2: ("uint8", 8),
+    4: ("int16", 16),
+    8: ("int32", 32),
+    16: ("float32", 32),
+    32: ("complex64", 64),
+    64: ("float64", 64),
+    128: ("rgb24", 24),
+    256: ("int8", 8),
+    512: ("uint16", 16),
+    768: ("uint32", 32),
+    1024: ("int64", 64),
+    1280: ("uint64", 64),
+    1536: ("float128", 128),
+    1792: ("complex128", 128),
+    2048: ("complex256", 256),
+    2304: ("rgba32", 32),
+}
+
+_SCALAR_TYPES = "uint8, int8, uint16, int16, uint32, int32, uint64, int64, float32, float64"
+"""The scalar NIfTI voxel types radiomix reads (names of :data:`_DATATYPE_NAMES`)."""
+
+_UNIT_NAMES: dict[int, tuple[str, str]] = {
+    1: ("metres", "multiplies it by 1000"),
+    3: ("microns", "divides it by 1000"),
+}
+"""Spatial units of ``xyzt_units`` that readers disagree on -> (name, what ITK does to
+``pixdim``); unknown (0) and millimetres (2) are read alike by every reader."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +170,7 @@ def parse_nifti_header(head: bytes, *, name: str) -> NiftiLayout:
             qcode, scode = struct.unpack(order + "hh", head[252:256])
             qform = struct.unpack(order + "6f", head[256:280])
             sform = struct.unpack(order + "12f", head[280:328])
+            units = head[123] & 0x07
             break
         if size == 540 and len(head) >= 540:
             datatype, bitpix = struct.unpack(order + "hh", head[12:16])
@@ -141,6 +181,7 @@ def parse_nifti_header(head: bytes, *, name: str) -> NiftiLayout:
             qcode, scode = struct.unpack(order + "ii", head[344:352])
             qform = struct.unpack(order + "6d", head[352:400])
             sform = struct.unpack(order + "12d", head[400:496])
+            units = struct.unpack(order + "i", head[500:504])[0] & 0x07
             break
     else:
         raise InputError(
@@ -153,8 +194,10 @@ def parse_nifti_header(head: bytes, *, name: str) -> NiftiLayout:
             f"{name} has an invalid NIfTI header (dim {list(dim)}, bitpix {bitpix}); the file "
             "is damaged"
         )
+    _check_datatype(name, int(datatype), int(bitpix))
     _check_geometry(name, ndim, pixdim, qform if qcode > 0 else (),
                     sform if scode > 0 else ())
+    _check_units(name, ndim, pixdim, int(units))
     code = _DTYPES.get(int(datatype))
     dtype = np.dtype(code).newbyteorder(order) if code else None
     return NiftiLayout(
@@ -165,6 +208,60 @@ def parse_nifti_header(head: bytes, *, name: str) -> NiftiLayout:
         dtype=dtype,
         scl_slope=float(slope),
         scl_inter=float(inter),
+    )
+
+
+def _check_datatype(name: str, datatype: int, bitpix: int) -> None:
+    """Refuse a voxel type that radiomix cannot read, or a ``bitpix`` that contradicts it.
+
+    ITK's NIfTI reader fails on the binary, 128-bit float and 256-bit complex types (and on
+    codes outside the standard) with a raw message of the NIfTI C library; it reads the
+    voxels by ``datatype`` whatever ``bitpix`` says, while the sizes checked here follow
+    ``bitpix``: the two must agree.
+
+    Raises
+    ------
+    InputError
+        An unsupported datatype (naming the supported ones) or a ``bitpix`` other than the
+        datatype's size.
+    """
+    known = _DATATYPE_NAMES.get(datatype)
+    if datatype not in _DTYPES:
+        kind = f" ({known[0]})" if known else " (not a NIfTI datatype code)"
+        raise InputError(
+            f"{name} has the unsupported NIfTI datatype {datatype}{kind}; radiomix reads the "
+            f"scalar types {_SCALAR_TYPES}: convert the image to one of them (e.g. uint8 for "
+            "a binary mask) and save it again"
+        )
+    assert known is not None  # every code of _DTYPES is named
+    type_name, bits = known
+    if bitpix != bits:
+        raise InputError(
+            f"{name} declares datatype {datatype} ({type_name}, {bits} bits a voxel) but "
+            f"bitpix {bitpix} in its header; the header is damaged (the datatype or bitpix "
+            "does not match the data): re-export the image"
+        )
+
+
+def _check_units(name: str, ndim: int, pixdim: Sequence[float], units: int) -> None:
+    """Refuse a spatial unit (``xyzt_units``) of metres or microns.
+
+    ITK multiplies ``pixdim`` by 1000 for metres and divides it by 1000 for microns to give
+    millimetres; nibabel, FSL and most other tools ignore the unit and take ``pixdim`` as
+    millimetres. Every volume and distance of such a file would depend on the reader (a
+    factor of 10⁹ in volume), so neither reading is used.
+    """
+    unit = _UNIT_NAMES.get(units)
+    if unit is None:
+        return
+    unit_name, itk = unit
+    size = " x ".join(f"{float(pixdim[i]):g}" for i in range(1, min(ndim, 3) + 1))
+    raise InputError(
+        f"{name} gives its voxel size ({size}) in {unit_name} (xyzt_units of its header); "
+        f"readers disagree on this unit (ITK {itk} to give millimetres, nibabel and FSL "
+        "read it as millimetres), so every volume and distance would depend on the reader: "
+        "check the voxel size and rewrite the header with the size in millimetres and the "
+        "unit mm (e.g. nibabel: set pixdim, header.set_xyzt_units('mm'))"
     )
 
 
@@ -364,13 +461,57 @@ def _bad_gzip(name: str, exc: Exception) -> InputError:
 
 
 def _check_length(layout: NiftiLayout, total: int, name: str) -> None:
+    """The voxel data of a NIfTI file (``total`` bytes, header included) must hold exactly
+    the ``dims x bitpix / 8`` bytes its header declares after ``vox_offset``."""
+    dims = "x".join(map(str, layout.dims))
     if total < layout.vox_offset + layout.data_bytes:
         raise InputError(
-            f"{name} is truncated: the header declares {'x'.join(map(str, layout.dims))} voxels "
+            f"{name} is truncated: the header declares {dims} voxels "
             f"of {layout.bitpix} bits ({layout.data_bytes:,} bytes from offset "
             f"{layout.vox_offset}), but the file holds {max(0, total - layout.vox_offset):,} "
             "data bytes; copy or export the file again"
         )
+    type_name = _DATATYPE_NAMES.get(layout.datatype, ("unknown", 0))[0]
+    check_data_bytes(
+        f"{name}: its voxel data", total - layout.vox_offset, layout.data_bytes,
+        f"{dims} voxels of datatype {layout.datatype} ({type_name}, {layout.bitpix} bits) "
+        f"from offset {layout.vox_offset}",
+    )
+
+
+def check_data_bytes(subject: str, have: int, expected: int, declared: str) -> None:
+    """Refuse voxel data longer or shorter than the header of its image declares.
+
+    The one check of NIfTI (:func:`check_nifti`, :func:`read_nifti`), MetaImage and raw
+    NRRD files (:mod:`radiomix.io.image`). Data longer than declared means that the
+    header's voxel type or sizes do not describe the data: read through them, the voxels
+    would be garbage (float32 data read as int16) or shifted, without an error.
+
+    Parameters
+    ----------
+    subject : str
+        What holds the data, for the message (``"ct.nii.gz: its voxel data"``).
+    have : int
+        Bytes of voxel data found.
+    expected : int
+        Bytes the header declares.
+    declared : str
+        The header fields that give ``expected``, for the message.
+
+    Raises
+    ------
+    InputError
+        ``have`` differs from ``expected``; the message names both sizes and the fix.
+    """
+    if have < expected:
+        raise InputError(f"{subject} holds {have:,} bytes, fewer than the {expected:,} its "
+                         f"header declares ({declared}); the data is truncated: copy or export "
+                         "it again")
+    if have > expected:
+        raise InputError(f"{subject} holds {have:,} bytes, more than the {expected:,} of its "
+                         f"header's {declared}; the header does not describe the data (its "
+                         "voxel type or sizes do not match the data, or bytes were appended): "
+                         "fix the header or export the image again")
 
 
 def _non_finite(name: str, count: int) -> InputError:
