@@ -155,7 +155,9 @@ def model_command(
     exclude: Annotated[Optional[str], typer.Option(  # noqa: UP045
         help="Columns never used, comma list.")] = None,
     allow: Annotated[Optional[str], typer.Option(  # noqa: UP045
-        help="Inputs kept although they separate the outcome perfectly, comma list.")] = None,
+        help="Inputs kept deliberately although the leak guard finds them outcome-derived "
+             "(they separate a binary outcome or a survival event perfectly, or follow the "
+             "survival time monotonically), comma list.")] = None,
     model: Annotated[str, typer.Option(
         help="penalised_logistic, logistic, knn, svm, rf, gb, voting, stacking, radscore, "
              "auto; survival: coxnet, cox.")] = "penalised_logistic",

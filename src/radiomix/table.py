@@ -117,17 +117,52 @@ def _json_default(x: Any) -> Any:
 
 
 def read_provenance(path: str | Path) -> dict[str, Any]:
-    """Provenance stored with a table written by :func:`write_table`."""
+    """Provenance stored with a table written by :func:`write_table`.
+
+    Raises
+    ------
+    InputError
+        The table carries no radiomix provenance: a Parquet file without radiomix's schema
+        metadata (written or re-saved by another tool, e.g. pandas), a CSV without its
+        ``.provenance.json`` sidecar, a JSON document without its ``provenance`` key, or a
+        record that is not valid JSON. Callers for which provenance is only informative
+        catch it and go on without (as for a CSV without its sidecar).
+    """
     path = Path(path)
     suffix = path.suffix.lower()
-    if suffix == ".parquet":
-        import pyarrow.parquet as pq
+    if not path.is_file():
+        raise InputError(f"file not found: {path}")
+    try:
+        if suffix == ".parquet":
+            import pyarrow.parquet as pq
 
-        meta = pq.read_schema(path).metadata or {}
-        return json.loads(meta[PROVENANCE_KEY])
-    if suffix == ".csv":
-        return json.loads(path.with_name(path.name + ".provenance.json").read_text("utf-8"))
-    return json.loads(path.read_text("utf-8"))["provenance"]
+            meta = pq.read_schema(path).metadata or {}
+            if PROVENANCE_KEY not in meta:
+                raise InputError(
+                    f"{path.name} carries no radiomix provenance (its Parquet metadata has no "
+                    f"{PROVENANCE_KEY.decode()!r}: it was written or re-saved by another tool, "
+                    "e.g. pandas); use the table radiomix wrote to have its provenance")
+            record = json.loads(meta[PROVENANCE_KEY])
+        elif suffix == ".csv":
+            sidecar = path.with_name(path.name + ".provenance.json")
+            if not sidecar.is_file():
+                raise InputError(f"{path.name} carries no radiomix provenance ({sidecar.name} "
+                                 "is not beside it); keep the sidecar with the table")
+            record = json.loads(sidecar.read_text("utf-8"))
+        else:
+            doc = json.loads(path.read_text("utf-8"))
+            if not isinstance(doc, dict) or "provenance" not in doc:
+                raise InputError(f"{path.name} carries no radiomix provenance (no "
+                                 "'provenance' key); use the document radiomix wrote")
+            record = doc["provenance"]
+    except InputError:
+        raise
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        message = " ".join(str(exc).split())
+        raise InputError(f"the provenance of {path.name} cannot be read: {message}") from None
+    if not isinstance(record, dict):
+        raise InputError(f"the provenance of {path.name} is not a record (a JSON object)")
+    return record
 
 
 def read_table(path: str | Path) -> pd.DataFrame:

@@ -208,9 +208,10 @@ def _ident(name: str) -> str:
     return out if out[:1].isalpha() else f"y_{out}"
 
 
-def model_inputs(features: pd.DataFrame | None, reserved: set[str],
+def model_inputs(features: pd.DataFrame | None, reserved: set[str] | dict[str, str],
                  patterns: Sequence[str] | None, *, has_covariates: bool,
                  clinical: pd.DataFrame | None = None,
+                 outcome_columns: Sequence[str] = (),
                  ) -> tuple[list[str], list[str], list[str], list[str]]:
     """The feature-table columns ``radiomix model`` uses.
 
@@ -220,6 +221,11 @@ def model_inputs(features: pd.DataFrame | None, reserved: set[str],
     (role columns: group, lesion, centre, outcome, time, event, derived, excluded,
     covariates) and carry radiomix's feature names; every numeric non-role column when none
     does (a wide table of another tool).
+
+    ``reserved`` may map each role column to what it is (``"an outcome column (the
+    --target)"``): a pattern naming one is refused with it. A "did you mean" hint never
+    proposes a role column, nor a column whose name contains one of ``outcome_columns``
+    (``lung_mets_days`` beside the outcome ``lung_mets``: likely derived from it).
 
     Returns
     -------
@@ -233,7 +239,9 @@ def model_inputs(features: pd.DataFrame | None, reserved: set[str],
     ------
     SettingsError
         ``clinical`` asked without covariates (the message lists the table's columns), or a
-        pattern that matches nothing.
+        pattern naming a role column.
+    InputError
+        A pattern that matches nothing.
     """
     from radiomix.model.columns import FeatureName, select_columns
 
@@ -254,9 +262,15 @@ def model_inputs(features: pd.DataFrame | None, reserved: set[str],
             return [], [], [], []
     if features is None:
         return [], [], [], []
-    candidates = numeric_columns(features, reserved)
+    reasons = dict(reserved) if isinstance(reserved, dict) else dict.fromkeys(
+        reserved, "a role column (outcome, identifier, derived or covariate)")
+    candidates = numeric_columns(features, set(reasons))
     named = [c for c in candidates if FeatureName.parse(c) is not None]
-    chosen = select_columns(candidates, pats) if pats else (named or candidates)
+    refused = {c: why for c, why in reasons.items() if c in features.columns}
+    likely_derived = [c for c in candidates if FeatureName.parse(c) is None
+                      and any(o and o in c for o in outcome_columns)]
+    chosen = (select_columns(candidates, pats, refused=refused, unsuggested=likely_derived)
+              if pats else (named or candidates))
     unnamed = [c for c in candidates if c not in named and c not in chosen]
     rad, deep, extra = [], [], []
     for c in chosen:
@@ -340,10 +354,22 @@ def run_adhoc(
     elif feat is None or lesion not in feat.columns:
         raise SettingsError(f"--lesion {lesion!r} is not a column of the feature table")
     covs = parse_covariates(_split(covariates), ordinal)
-    roles_reserved = {group, *(c for c in (lesion, centre, target, time, event) if c),
-                      *_split(derived), *_split(exclude), *(c.name for c in covs)}
-    rad, deep, extra, unnamed = model_inputs(feat, roles_reserved, _split(columns) or None,
-                                             has_covariates=bool(covs), clinical=clin)
+    roles_reserved: dict[str, str] = {}
+    for names, what in (
+            ([c.name for c in covs], "a covariate (--covariates): it enters the clinical "
+                                     "block, not --columns"),
+            (_split(exclude), "excluded (--exclude)"),
+            (_split(derived), "declared derived from the outcome (--derived)"),
+            ([centre], "the centre column (--centre)"),
+            ([lesion], "the lesion id column (--lesion)"),
+            ([group], "the patient id column (--groups)"),
+            ([event], "an outcome column (the event of the survival outcome, --event)"),
+            ([time], "an outcome column (the time of the survival outcome, --time)"),
+            ([target], "an outcome column (the binary outcome, --target)")):
+        roles_reserved.update({c: what for c in names if c})  # outcome roles win
+    rad, deep, extra, unnamed = model_inputs(
+        feat, roles_reserved, _split(columns) or None, has_covariates=bool(covs),
+        clinical=clin, outcome_columns=[c for c in (target, time, event) if c])
     banners = []
     if unnamed:
         shown = ", ".join(unnamed[:12]) + (f" and {len(unnamed) - 12} more"
@@ -369,8 +395,10 @@ def run_adhoc(
             c.endswith(("morph.volume_mesh", "morph.volume_voxels")) for c in rad):
         raise SettingsError("nothing to model: no feature column (--features, --columns) and "
                             "no covariate (--covariates)")
-    named = set(_split(columns)) | set(_split(allow))
-    table = build_table(feat, spec, clinical=clin, extra_features=extra, allow=sorted(named))
+    # only --allow keeps an input the leak guard refuses: naming a column in --columns
+    # chooses it, it does not vouch that it is not computed from the outcome
+    table = build_table(feat, spec, clinical=clin, extra_features=extra,
+                        allow=_split(allow))
     study = {"name": "radiomix model", "study_file": None, "study_sha256": None,
              "features_file": Path(features).name if features else None,
              "features_sha256": file_hash(Path(features)) if features else None,

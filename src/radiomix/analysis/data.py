@@ -20,6 +20,7 @@ silence:
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +38,12 @@ log = logging.getLogger(__name__)
 MISSING_TOKENS: frozenset[str] = frozenset({"", "--", "NA", "N/A", "n/a", "na", "NaN", "nan",
                                             "None", "null", "?"})
 """Cells read as missing in text columns."""
+CENSORED_TOKENS: frozenset[str] = frozenset({"0", "false", "no", "n", "censored", "alive"})
+"""Event-column values (lower case) that can only mean censored: a column holding nothing
+else has no event, whatever ``event_value`` says."""
+MONOTONE_CHANCE: float = 1e-4
+"""A column ordered as the survival time is refused when a column unrelated to the time, with
+the same counts of tied values, would be so ordered with a lower probability than this."""
 PROVENANCE_COLUMNS: tuple[str, ...] = ("settings_hash", "radiomix_version")
 BATCH_COLUMN = "__centre__"
 """Column of :attr:`AnalysisTable.X` holding the centre as a code, read only by the ComBat
@@ -269,6 +276,13 @@ def _survival_target(raw: pd.DataFrame, o: Outcome, group: str) -> Target:
             lambda v: np.nan if pd.isna(v) else f"{float(v):g}")
     keep = (t.notna() & ev_text.notna()).to_numpy()
     values = sorted(ev_text.dropna().unique().tolist())
+    if o.event_value not in values and not [v for v in values
+                                            if v.lower() not in CENSORED_TOKENS]:
+        raise InputError(
+            f"outcome {o.name}: column {o.event!r} holds no event (only {values[:10]}: every "
+            "patient is censored), so a survival model cannot be fitted; check that it is "
+            "the right event column, or analyse an outcome with observed events"
+        )
     if o.event_value not in values:
         raise SettingsError(
             f"outcome {o.name}: event value {o.event_value!r} does not occur in column "
@@ -321,6 +335,52 @@ def separating_columns(X: pd.DataFrame, y: np.ndarray) -> dict[str, str]:
         a, b = v[~y & ~miss], v[y & ~miss]
         if a.size >= 2 and b.size >= 2 and (a.max() < b.min() or b.max() < a.min()):
             out[str(c)] = "values"
+    return out
+
+
+def monotone_in_time(X: pd.DataFrame, time: np.ndarray) -> list[str]:
+    """Columns that are a monotone function of ``time`` on the rows where both are present.
+
+    A column qualifies when no pair of rows is ordered against the time (all pairs in the
+    time's order, or all reversed), rows of equal time hold equal values, and a column
+    unrelated to the time would be so ordered with probability below
+    :data:`MONOTONE_CHANCE` (``2 * prod(m_k!) / n!`` for value counts ``m_k`` over ``n``
+    rows). The first two conditions include Spearman's ``|rho| = 1`` (equal or exactly
+    reversed ranks) and also catch a coarsened copy (time in months, rounded, where two days
+    share a value); the third keeps a rare level (one patient who happens to have the
+    longest follow-up) from being refused by chance.
+
+    Examples
+    --------
+    >>> t = np.array([30., 400., 90., 250., 700., 120., 980., 35.])
+    >>> X = pd.DataFrame({"months": np.round(t / 30.4), "rev": -t,
+    ...                   "age": [50., 61., 47., 70., 58., 66., 49., 72.]})
+    >>> monotone_in_time(X, t)
+    ['months', 'rev']
+    """
+    t_all = np.asarray(time, dtype=float)
+    out: list[str] = []
+    for c in X.columns:
+        v = X[c].to_numpy(dtype=float)
+        ok = ~np.isnan(v) & ~np.isnan(t_all)
+        n = int(ok.sum())
+        if n < 4:
+            continue
+        x, t = v[ok], t_all[ok]
+        counts = np.unique(x, return_counts=True)[1]
+        if counts.size < 2:
+            continue
+        log_chance = (np.log(2.0) + sum(math.lgamma(m + 1.0) for m in counts)
+                      - math.lgamma(n + 1.0))
+        if log_chance > np.log(MONOTONE_CHANCE):
+            continue  # too few distinct values to tell an ordering from chance
+        order = np.lexsort((x, t))
+        xs, ts = x[order], t[order]
+        if np.any((ts[1:] == ts[:-1]) & (xs[1:] != xs[:-1])):
+            continue  # rows of equal time with different values
+        step = np.diff(xs)
+        if (step >= 0).all() or (step <= 0).all():
+            out.append(str(c))
     return out
 
 
@@ -412,7 +472,8 @@ def build_table(
     spec : AnalysisSettings
     clinical : DataFrame, optional
         One row per patient, joined on the group column (ids compared as text, so ``7``
-        and ``"7"`` match). Its columns replace same-named columns of ``features``.
+        and ``"7"`` match). A column both tables carry must agree for every patient in
+        both (else an error names it and the patients); the clinical copy is used.
     extra_features : sequence of str
         Further columns of ``features`` to use as radiomic-block inputs although they do not
         follow radiomix's feature naming (a wide table from another tool).
@@ -479,7 +540,8 @@ def build_table(
     for o in spec.outcomes:
         targets[o.name] = (_binary_target(raw, o, group) if o.kind == "binary"
                            else _survival_target(raw, o, group))
-    _guard(X, blocks, targets, radiomix_named=set(rad) - set(extra), allow=set(allow))
+    _guard(X, blocks, targets, radiomix_named=set(rad) - set(extra),
+           allow=set(allow) | set(roles.allow), sources=sources)
     for c in clin_cols:
         if X[c].nunique(dropna=True) < 2:
             raise InputError(f"covariate {sources[c]!r} takes a single value ({c}); it carries "
@@ -559,8 +621,9 @@ def _join(features: pd.DataFrame | None, clinical: pd.DataFrame | None,
     feat = features.copy()
     feat[group] = _text(feat[group])
     overlap = [c for c in feat.columns if c in clin.columns and c != group]
-    merged = feat.drop(columns=overlap).merge(clin, on=group, how="left", validate="m:1")
     no_clin = ~feat[group].isin(set(clin[group].dropna()))
+    _check_agreement(feat[~no_clin.to_numpy()], clin, overlap, group)
+    merged = feat.drop(columns=overlap).merge(clin, on=group, how="left", validate="m:1")
     if no_clin.all():
         raise InputError(
             f"no patient of the feature table is in the clinical table (group column "
@@ -572,21 +635,83 @@ def _join(features: pd.DataFrame | None, clinical: pd.DataFrame | None,
     return merged
 
 
+def _comparable(s: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Cells as text (missing tokens as NaN) and as numbers where they parse."""
+    if pd.api.types.is_bool_dtype(s):
+        s = s.map(lambda v: v if pd.isna(v) else float(v))
+    text = _text(s)
+    return text, pd.to_numeric(text, errors="coerce")
+
+
+def _check_agreement(feat: pd.DataFrame, clin: pd.DataFrame, columns: Sequence[str],
+                     group: str) -> None:
+    """Refuse a column that the feature table and the clinical table both carry with other
+    values for some patient (compared on the patients in both tables; missing equals
+    missing, numbers compare as numbers so that ``1`` and ``"1.0"`` agree)."""
+    if not columns or feat.empty:
+        return
+    clin_rows = clin[clin[group].notna()].set_index(group)
+    for c in columns:
+        a_text, a_num = _comparable(feat[c].reset_index(drop=True))
+        other = clin_rows[c].reindex(feat[group].to_numpy()).reset_index(drop=True)
+        b_text, b_num = _comparable(other)
+        same = ((a_text.isna() & b_text.isna()) | (a_text == b_text)
+                | (a_num.notna() & b_num.notna()
+                   & np.isclose(a_num.fillna(0.0), b_num.fillna(0.0), rtol=1e-9, atol=0.0)))
+        differ = pd.unique(feat[group].to_numpy()[~same.to_numpy()])
+        if differ.size:
+            shown = ", ".join(str(g) for g in differ[:5])
+            raise InputError(
+                f"column {c!r} is in both the feature table and the clinical table, and their "
+                f"values differ for {differ.size} patient(s) (e.g. {shown}); a column needs "
+                "one source: drop it from one of the tables (or rename one copy)"
+            )
+
+
 def _guard(X: pd.DataFrame, blocks: dict[str, list[str]], targets: dict[str, Target], *,
-           radiomix_named: set[str], allow: set[str]) -> None:
-    """Refuse inputs that separate a binary outcome (likely outcome-derived)."""
-    check = [c for c in X.columns if c not in radiomix_named and c not in allow]
+           radiomix_named: set[str], allow: set[str], sources: dict[str, str]) -> None:
+    """Refuse inputs that are likely derived from an outcome.
+
+    Binary outcome: a column whose values or missingness separate it perfectly. Survival
+    outcome: a column that separates its event indicator perfectly (a copy of the event,
+    a column missing exactly for the censored patients) or that is a monotone function of
+    its time (a copy, a rescaling such as months, a reversal). Columns with radiomix
+    feature names are not checked; a column named in ``allow`` (or whose covariate is) is
+    kept.
+    """
+    check = [c for c in X.columns if c not in radiomix_named and c not in allow
+             and sources.get(c) not in allow]
     if not check:
         return
+    keep = ("declare it derived (roles.derived / --derived) so that it is never an input, or "
+            "name it in roles.allow / --allow to keep it deliberately if it truly is a "
+            "predictor")
     for t in targets.values():
-        if t.y is None or t.y.min() == t.y.max():
+        o = t.outcome
+        if t.y is not None:
+            if t.y.min() == t.y.max():
+                continue
+            sep = separating_columns(X.loc[t.keep, check], t.y)
+            if sep:
+                items = ", ".join(f"{c} (by its {how})" for c, how in sep.items())
+                raise SettingsError(
+                    f"outcome {o.name}: {items} separate(s) the outcome perfectly, which "
+                    f"usually means the column is derived from the outcome; {keep}"
+                )
             continue
-        sep = separating_columns(X.loc[t.keep, check], t.y)
-        if sep:
-            items = ", ".join(f"{c} (by its {how})" for c, how in sep.items())
+        if t.event is None or t.time_years is None:
+            continue
+        found: list[str] = []
+        if t.event.min() != t.event.max():
+            found += [f"{c} (separates the event column {o.event} by its {how})"
+                      for c, how in separating_columns(X.loc[t.keep, check], t.event).items()]
+        seen = {f.split(" (")[0] for f in found}
+        found += [f"{c} (a monotone function of the time column {o.time}: same or reversed "
+                  "order on every row)"
+                  for c in monotone_in_time(X.loc[t.keep, check], t.time_years)
+                  if c not in seen]
+        if found:
             raise SettingsError(
-                f"outcome {t.outcome.name}: {items} separate(s) the outcome perfectly, which "
-                "usually means the column is derived from the outcome; declare it under "
-                "roles.derived, or name it explicitly (allow: / --allow) if it truly is a "
-                "predictor"
+                f"survival outcome {o.name}: {', '.join(found)} is derived from the outcome "
+                f"and would leak it into the model; {keep}"
             )

@@ -37,7 +37,8 @@ Column roles
 ``group`` (patient id: no split puts one patient on both sides), ``lesion``, ``centre``, the
 outcome columns (``column``, ``time``, ``event`` of every outcome), ``derived`` (anything
 computed from an outcome: dates or days to the event, status at last follow-up, the outcome
-text), ``covariates`` (numeric, categorical or ordinal) and ``excluded``. Outcome columns and
+text), ``covariates`` (numeric, categorical or ordinal), ``excluded`` and ``allow``
+(covariates kept although the leak guard finds them outcome-derived). Outcome columns and
 derived columns can never become a model input; a clinical column that is not declared as a
 covariate is not used. Feature columns (``<tag>.<filter>.<family>.<feature>``) are the
 radiomic and deep blocks.
@@ -199,7 +200,12 @@ class Outcome:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Roles:
-    """Roles of the table's non-feature columns (see the module docstring)."""
+    """Roles of the table's non-feature columns (see the module docstring).
+
+    ``allow`` lists covariates kept deliberately although the leak guard finds them derived
+    from an outcome (they separate a binary outcome or a survival event perfectly, or follow
+    a survival time monotonically); the guard refuses them otherwise.
+    """
 
     group: str = "patient_id"
     lesion: str | None = "lesion_id"
@@ -207,12 +213,19 @@ class Roles:
     covariates: tuple[Covariate, ...] = ()
     derived: tuple[str, ...] = ()
     excluded: tuple[str, ...] = ()
+    allow: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not isinstance(self.group, str) or not self.group:
             _fail(f"roles.group must name the patient id column, got {self.group!r}")
         _names("roles.derived", self.derived)
         _names("roles.excluded", self.excluded)
+        _names("roles.allow", self.allow)
+        for bad, where in ((set(self.allow) & set(self.derived), "derived"),
+                           (set(self.allow) & set(self.excluded), "excluded")):
+            if bad:
+                _fail(f"roles.allow: {sorted(bad)} are declared {where}; a column is either "
+                      "an input kept deliberately or never an input")
         names = [c.name for c in self.covariates]
         dup = sorted({n for n in names if names.count(n) > 1})
         if dup:

@@ -16,13 +16,13 @@ without dots. The modelling layer groups columns into three *blocks*:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from functools import lru_cache
 from typing import Literal, TypeAlias
 
-from radiomix.errors import InputError
+from radiomix.errors import InputError, SettingsError
 
 Block: TypeAlias = Literal["radiomic", "deep", "clinical"]
 BLOCKS: tuple[Block, ...] = ("radiomic", "deep", "clinical")
@@ -101,19 +101,47 @@ def split_blocks(columns: Iterable[str]) -> dict[Block, list[str]]:
     return out
 
 
-def select_columns(columns: Sequence[str], patterns: Iterable[str]) -> list[str]:
+def select_columns(columns: Sequence[str], patterns: Iterable[str], *,
+                   refused: Mapping[str, str] | None = None,
+                   unsuggested: Iterable[str] = ()) -> list[str]:
     """Columns matching any of ``patterns``, in table order.
 
     A pattern is an exact column name, a shell-style wildcard (``ct.original.glcm.*``) or one
     of the block names ``radiomic``, ``deep``, ``clinical`` (all columns of that block,
     identifiers excluded).
 
+    Parameters
+    ----------
+    columns : sequence of str
+        The columns a pattern may choose.
+    patterns : iterable of str
+    refused : mapping of str to str, optional
+        Columns of the table that can never be chosen (outcome, time, event, derived,
+        identifier columns), each with what it is (``"an outcome column (the --target)"``):
+        a pattern that names one, or a wildcard that matches nothing else, is refused with
+        it.
+    unsuggested : iterable of str
+        Columns never proposed as "did you mean" (likely derived from an outcome).
+
     Raises
     ------
+    SettingsError
+        A pattern names a refused column (or matches only refused columns).
     InputError
-        When a pattern matches no column (with the closest names as a hint).
+        A pattern matches no column (with the closest names as a hint).
+
+    Examples
+    --------
+    >>> select_columns(["ct.original.stat.mean", "age"], ["ct.*"])
+    ['ct.original.stat.mean']
+    >>> select_columns(["age"], ["y"], refused={"y": "an outcome column (the --target)"})
+    Traceback (most recent call last):
+    ...
+    radiomix.errors.SettingsError: y is an outcome column (the --target) and cannot be a ...
     """
     cols = [str(c) for c in columns]
+    refused = dict(refused or {})
+    hidden = set(unsuggested) | set(refused)
     chosen: set[str] = set()
     for pat in patterns:
         pat = pat.strip()
@@ -126,9 +154,17 @@ def select_columns(columns: Sequence[str], patterns: Iterable[str]) -> list[str]
         else:
             hits = [c for c in cols if fnmatchcase(c, pat)]
         if not hits:
+            blocked = [c for c in refused if c == pat or fnmatchcase(c, pat)]
+            if blocked == [pat]:
+                raise SettingsError(f"{pat} is {refused[pat]} and cannot be a model input; "
+                                    "remove it from --columns")
+            if blocked:
+                what = "; ".join(f"{c} is {refused[c]}" for c in blocked)
+                raise SettingsError(f"column pattern {pat!r} matches only columns that cannot "
+                                    f"be model inputs ({what}); remove it from --columns")
             import difflib
 
-            close = difflib.get_close_matches(pat, cols, n=3)
+            close = difflib.get_close_matches(pat, [c for c in cols if c not in hidden], n=3)
             hint = f"; did you mean {', '.join(close)}?" if close else ""
             raise InputError(
                 f"column pattern {pat!r} matches no column of the table ({len(cols)} columns)"
