@@ -163,20 +163,27 @@ def test_extract_holds_no_loaded_case_while_features_are_computed(int16_case, mo
     on a large ROI they would stay resident through the feature families' own peak (the
     Moran's I transforms), about 13 MiB of STS_020's 300 MiB peak."""
     import gc
+    import weakref
 
     import radiomix.extraction as extraction
-    from radiomix.check import CheckedCase
 
-    alive: list[int] = []
-    compute = extraction.compute_features
+    loaded: list[weakref.ref] = []
+    alive: list[bool] = []
+    load, compute = extraction.load_case, extraction.compute_features
 
-    def probe(*args, **kwargs):
+    def load_probe(*args, **kwargs):
+        case = load(*args, **kwargs)
+        loaded.append(weakref.ref(case.image.array))  # the loaded (cropped) image
+        return case
+
+    def compute_probe(*args, **kwargs):
         gc.collect()
-        alive.append(sum(isinstance(o, CheckedCase) for o in gc.get_objects()))
+        alive.append(loaded[-1]() is not None)
         return compute(*args, **kwargs)
 
-    monkeypatch.setattr(extraction, "compute_features", probe)
+    monkeypatch.setattr(extraction, "load_case", load_probe)
+    monkeypatch.setattr(extraction, "compute_features", compute_probe)
     image, mask, _, _ = int16_case
     result = extraction.extract(image, mask, settings=load_preset("ibsi-C"))
-    assert alive == [0]
+    assert alive == [False]
     assert result.provenance["roi_voxels"] == int(int16_case[3].sum())

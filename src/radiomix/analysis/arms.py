@@ -89,6 +89,9 @@ class BuiltArm:
     estimator: BaseEstimator
     grid: dict[str, list[Any]] = field(default_factory=dict)
     untrained_deep: bool = False
+    not_estimable: str | None = None
+    """Why the arm cannot be estimated from this table (listed as not estimable, with this
+    reason, under every scheme; ``None``: it can)."""
 
     @property
     def n_candidates(self) -> int:
@@ -175,6 +178,32 @@ def _add_batch(arm: Arm, table: AnalysisTable) -> None:
     text = table.raw[col].astype("string").str.strip().fillna("(missing)")
     codes = {c: float(i) for i, c in enumerate(sorted(text.unique()))}
     table.X[batch_column(arm)] = text.map(codes).to_numpy(dtype=float)
+
+
+def _name_batches(est: BaseEstimator, arm: Arm, table: AnalysisTable) -> None:
+    """Give the arm's ComBat step the batch column and values as the user wrote them (the
+    step reads codes from an internal column; its messages name the user's)."""
+    from radiomix.model.harmonise import ComBatHarmoniser
+
+    col = batch_column(arm)
+    if col not in table.X.columns:
+        return
+    if arm.harmonise_batch:
+        label = arm.harmonise_batch
+        values = table.raw[label].astype("string").str.strip().fillna("(missing)")
+    elif table.centre is not None:
+        label = str(table.roles.get("centre") or "centre")
+        values = table.centre
+    else:
+        return
+    names = {str(c): str(v) for c, v in zip(table.X[col].tolist(), list(values), strict=True)}
+    params: dict[str, Any] = {}
+    for k, v in est.get_params(deep=True).items():
+        if isinstance(v, ComBatHarmoniser):
+            params[f"{k}__batch_label"] = label
+            params[f"{k}__batch_names"] = names
+    if params:
+        est.set_params(**params)
 
 
 def stability_path(arm: Arm, base_dir: Path | None) -> Path:
@@ -358,6 +387,8 @@ def build_arm(arm: Arm, table: AnalysisTable, outcome: Outcome, *, seed: int, n_
     _add_batch(arm, table)
     est, grid = (_classifier if outcome.kind == "binary" else _survival)(arm, cols, seed,
                                                                           base_dir)
+    if arm.harmonise:
+        _name_batches(est, arm, table)
     grid = _clip_grid(grid, n_fit) if arm.tune else {}
     columns = [c for b in arm.blocks for c in cols[b]]
     if arm.harmonise:
@@ -414,13 +445,16 @@ def baseline_arms(spec: AnalysisSettings, table: AnalysisTable, outcome: Outcome
         if binary:
             steps.append(("scale", StandardScaler()))
         steps.append(("model", tail))
+        keep = table.targets[outcome.name].keep if outcome.name in table.targets else None
         out.append(BuiltArm(
             key="volume", label="Tumour volume only", kind="baseline",
             description=f"log tumour volume ({vol}) → "
                         + ("logistic regression" if binary else "Cox model")
                         + "; the size confound: an imaging arm must beat it",
             outcome_kind=outcome.kind, blocks=["volume"], columns=[vol], selector=None,
-            model=model, estimator=Pipeline(steps).set_output(transform="pandas"), grid={}))
+            model=model, estimator=Pipeline(steps).set_output(transform="pandas"), grid={},
+            not_estimable=volume_not_estimable(table.X[vol] if keep is None
+                                               else table.X.loc[keep, vol], vol)))
     if "prevalence" in spec.baselines and binary:
         first = table.X.columns[:1].tolist()
         out.append(BuiltArm(
@@ -430,6 +464,31 @@ def baseline_arms(spec: AnalysisSettings, table: AnalysisTable, outcome: Outcome
             outcome_kind="binary", blocks=["none"], columns=first, selector=None,
             model="prevalence", estimator=DummyClassifier(strategy="prior"), grid={}))
     return out
+
+
+def volume_not_estimable(values: Any, column: str) -> str | None:
+    """Why the tumour-volume baseline cannot rank patients from ``values`` (every value
+    missing, or one value for all), or ``None``. Imputing such a column gives every patient
+    the same prediction: the prevalence arm under another name, not a volume baseline.
+
+    Examples
+    --------
+    >>> volume_not_estimable([np.nan, np.nan], "ct.original.morph.volume_mesh")[:50]
+    'the tumour-volume column ct.original.morph.volume_'
+    >>> volume_not_estimable([1.0, 2.0, np.nan], "v") is None
+    True
+    """
+    v = np.asarray(values, dtype=float)
+    known = v[np.isfinite(v)]
+    if known.size == 0:
+        return (f"the tumour-volume column {column} is missing for all {v.size} rows; the "
+                "tumour volume only baseline needs measured volumes (extract the morphology "
+                "family, or leave 'volume' out of analysis.baselines)")
+    if np.unique(known).size < 2:
+        return (f"the tumour-volume column {column} takes a single value ({known[0]:g}) in "
+                f"all {known.size} rows that have one; a constant cannot rank patients "
+                "(check the extraction of the volume)")
+    return None
 
 
 def build_arms(spec: AnalysisSettings, table: AnalysisTable, outcome: Outcome, *,

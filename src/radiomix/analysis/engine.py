@@ -29,10 +29,11 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import warnings
 from collections.abc import Callable
 from contextlib import closing
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -121,6 +122,7 @@ class _Scored:
     scheme: str
     result: Any  # EvaluationResult or SurvivalEvaluation; InputError: not estimable here
     rows: np.ndarray  # positions (in the outcome's kept rows) that were scored
+    notes: list[str] = field(default_factory=list)  # library warnings, in radiomix's words
 
 
 def _scored(scheme: str, rows: np.ndarray | Callable[[Any], np.ndarray],
@@ -128,14 +130,56 @@ def _scored(scheme: str, rows: np.ndarray | Callable[[Any], np.ndarray],
             check: Callable[[], None] | None = None, **kwargs: Any) -> _Scored:
     """One scheme of one arm, ``evaluate(*args, **kwargs)`` after ``check()``; ``rows`` are
     the scored rows (or give them from the result). An :class:`InputError` makes the arm
-    not estimable under this scheme only (e.g. ComBat by centre under ``external``)."""
-    try:
-        if check is not None:
-            check()
-        res = evaluate(*args, **kwargs)
-    except InputError as exc:
-        return _Scored(scheme, exc, np.arange(0))
-    return _Scored(scheme, res, rows(res) if callable(rows) else rows)
+    not estimable under this scheme only (e.g. ComBat by centre under ``external``).
+
+    The warnings the libraries raise meanwhile (scikit-learn's "least populated class",
+    "only one class is present in y_true", ...) are caught: an arm that is not estimable
+    says why in its own words and drops them; an estimated arm carries them as warnings
+    of its entry (:func:`_warning_notes`), so none reaches the terminal unexplained and
+    none is lost."""
+    with warnings.catch_warnings(record=True) as caught:
+        try:
+            if check is not None:
+                check()
+            res = evaluate(*args, **kwargs)
+        except InputError as exc:
+            return _Scored(scheme, exc, np.arange(0))
+    return _Scored(scheme, res, rows(res) if callable(rows) else rows,
+                   _warning_notes(caught))
+
+
+_LEAST_POPULATED = re.compile(r"least populated class in y has only (\d+) members?, which is "
+                              r"less than n_splits=(\d+)")
+
+
+def _warning_notes(caught: list[warnings.WarningMessage]) -> list[str]:
+    """Warnings raised while an arm was scored, deduplicated, as lines of the arm's entry:
+    the known scikit-learn conditions said in terms of patients and folds, any other
+    warning quoted with its category and count."""
+    few: list[tuple[int, int]] = []
+    one_class = 0
+    other: dict[str, int] = {}
+    for w in caught:
+        text = str(w.message)
+        m = _LEAST_POPULATED.search(text)
+        if m:
+            few.append((int(m.group(1)), int(m.group(2))))
+        elif "Only one class is present in y_true" in text:
+            one_class += 1
+        else:
+            key = f"{w.category.__name__}: {text.strip()}"
+            other[key] = other.get(key, 0) + 1
+    notes = []
+    if few:
+        n, k = min(few)
+        notes.append(f"too few patients of a class for the folds (as few as {n} for {k} "
+                     "folds, in the outer or inner splits): some folds hold none of that "
+                     "class; read this arm's estimates with care")
+    if one_class:
+        notes.append(f"{one_class} fold-level AUC(s) undefined (outer or inner folds): the "
+                     "fold's test patients held a single class")
+    notes += [f"{k}" + (f" ({n} times)" if n > 1 else "") for k, n in other.items()]
+    return notes
 
 
 def _binary_schemes(arm: BuiltArm, X: pd.DataFrame, y: np.ndarray, g: np.ndarray,
@@ -265,6 +309,7 @@ def _binary_arm_doc(arm: BuiltArm, sc: _Scored, y: np.ndarray, g: np.ndarray,
     pred = res.predictions
     values = (sorted(pred.drop_duplicates(["repeat", "fold"])["threshold"].round(4).tolist())
               if "threshold" in pred else [_threshold_value(v.threshold)])
+    warn += sc.notes
     return {"metrics": metrics, "brier_reference": brier_ref,
             "threshold": {"rule": v.threshold, "values": values},
             "vs_reference": None, "folds_without_feature": none, "n_folds": n_folds,
@@ -279,13 +324,38 @@ def _training_rows(sc: _Scored, n: int) -> np.ndarray:
 
 
 def _compare(results: dict[str, Any], ref: str | None, v: Validation,
-             cross_validated: bool) -> dict[str, dict[str, Any]]:
-    from radiomix.evaluate.arms import paired_auc_tests
+             cross_validated: bool, refusal: str | None = None) -> dict[str, dict[str, Any]]:
+    """Paired AUC comparisons with ``ref``; with a ``refusal`` (too few patients of a class
+    among the scored ones) every comparison is recorded as not estimable, with the reason,
+    and the rest of the analysis goes on."""
+    from radiomix.evaluate.arms import not_estimable_comparison, paired_auc_tests
 
     if ref is None or ref not in results or len(results) < 2:
         return {}
+    if refusal is not None:
+        return {k: not_estimable_comparison(ref, refusal) for k in results if k != ref}
     return paired_auc_tests(results, ref, n_bootstrap=v.bootstrap, random_state=v.seed,
                             cross_validated=cross_validated)
+
+
+def _comparison_refusal(y: np.ndarray, g: np.ndarray, scheme: str,
+                        v: Validation) -> str | None:
+    """Why the scored rows ``y`` (patients ``g``) of a scheme cannot carry a paired AUC
+    comparison (DeLong's test needs at least two positive and two negative patients), or
+    ``None``."""
+    from radiomix.evaluate.arms import MIN_PER_CLASS
+
+    pos, neg, unit = _events(y, g)
+    if min(pos, neg) >= MIN_PER_CLASS:
+        return None
+    if scheme == "external":
+        where = f"the external test centre(s) {', '.join(map(str, v.test_centres))} hold"
+        fix = "; choose a larger test centre, or compare the arms under nested_cv"
+    else:
+        where = f"the {SCHEME_TEXT.get(scheme, scheme).lower()} scored"
+        fix = ""
+    return (f"not estimable: {where} {pos} positive and {neg} negative {unit}; comparing "
+            f"two arms' AUCs (DeLong's test) needs at least {MIN_PER_CLASS} of each{fix}")
 
 
 def _binary_curves(results: dict[str, Any], v: Validation, cross_validated: bool,
@@ -334,7 +404,10 @@ class _ArmTask:
 
 
 def _run_task(task: _ArmTask) -> Any:
-    """A worker's job: validate one arm under every scheme, or refit it for saving."""
+    """A worker's job: validate one arm under every scheme, or refit it for saving (an arm
+    that cannot be estimated from the table gives its reason as an error)."""
+    if task.arm.not_estimable:
+        return InputError(task.arm.not_estimable)
     return _fit_final(task) if task.final else _score_arm(task)
 
 
@@ -459,6 +532,9 @@ def _evaluate_binary(table: AnalysisTable, target: Target, arms: list[BuiltArm],
     by_scheme = {k: d for k, d in by_scheme.items() if d}
     if not by_scheme:
         reasons = {**failed, **{k: m for d in failed_in.values() for k, m in d.items()}}
+        if len(set(reasons.values())) == 1:  # one cause for every arm: said once
+            raise InputError(f"outcome {target.outcome.name}: no arm could be evaluated: "
+                             f"{next(iter(reasons.values()))}")
         raise InputError(f"outcome {target.outcome.name}: no arm could be evaluated ("
                          + "; ".join(f"{k}: {m}" for k, m in reasons.items()) + ")")
     order = [a.key for a in arms]
@@ -472,16 +548,20 @@ def _evaluate_binary(table: AnalysisTable, target: Target, arms: list[BuiltArm],
         compared = {k: r for k, r in results.items() if k != "prevalence"}
         arm_docs = {k: _binary_arm_doc(next(a for a in arms if a.key == k), s, y, g, target, v)
                     for k, s in scored.items()}
-        for k, test in _compare(compared, ref, v, cv).items():
+        rows = any_sc.rows
+        refusal = _comparison_refusal(y[rows], g[rows], scheme, v)
+        if refusal is not None and len(compared) > 1:
+            log.warning("%s: %s", SCHEME_TEXT.get(scheme, scheme), refusal)
+        for k, test in _compare(compared, ref, v, cv, refusal).items():
             arm_docs[k]["vs_reference"] = test
         if "volume" in compared and ref != "volume":
             # the size confound: every arm against tumour volume alone
-            for k, test in _compare(compared, "volume", v, cv).items():
-                arm_docs[k]["vs_arms"] = {"volume": {"auc_difference": test["auc_difference"],
-                                                     "delong_p": test["delong_p"]}}
+            for k, test in _compare(compared, "volume", v, cv, refusal).items():
+                arm_docs[k]["vs_arms"] = {"volume": {
+                    "auc_difference": test["auc_difference"], "delong_p": test["delong_p"],
+                    **({"reason": test["reason"]} if test.get("reason") else {})}}
         for k, why in {**failed, **failed_in.get(scheme, {})}.items():
             arm_docs[k] = _not_estimable_binary(why)
-        rows = any_sc.rows
         yy = y[rows]
         entry = {
             "scheme": scheme, "label": SCHEME_TEXT.get(scheme, scheme),
@@ -845,6 +925,45 @@ def _check_centres(v: Validation, table: AnalysisTable) -> None:
                             f"centres: {', '.join(known)}")
 
 
+def _imputation_doc(plan: dict[str, list[BuiltArm]], table: AnalysisTable) -> dict[str, Any]:
+    """How missing model inputs were imputed, read from the arms' estimators (the
+    ``impute`` parameter of their steps): ``columns`` (missing cells per column),
+    ``methods`` and ``text``, one sentence for the report."""
+    methods = sorted({str(v) for arms in plan.values() for a in arms
+                      for k, v in a.estimator.get_params(deep=True).items()
+                      if (k == "impute" or k.endswith("__impute")) and v is not None})
+    cols = {str(k): int(n) for k, n in table.missing.items()}
+    if not cols:
+        text = "No model input had a missing value: nothing was imputed."
+    else:
+        listed = ", ".join(f"{k} ({n} cell{'s' if n != 1 else ''})" for k, n in cols.items())
+        how = (" or ".join(methods) + " of the column's training rows") if methods \
+            else "a method not recorded"
+        text = (f"Missing values of {len(cols)} input column(s) were imputed: {listed}; each by "
+                f"the {how}, fitted inside every training fold and applied to its test rows "
+                "(never from test patients).")
+    return {"columns": cols, "methods": methods, "text": text}
+
+
+def _baseline_warnings(spec: AnalysisSettings, table: AnalysisTable) -> list[str]:
+    """A declared baseline the table cannot build, said once (the tumour-volume baseline
+    needs a volume column: without one it would otherwise be missing from every comparison
+    without a word)."""
+    from radiomix.analysis.data import VOLUME_FEATURES
+
+    out = []
+    if "volume" in spec.baselines and not table.blocks["volume"]:
+        tags = sorted({c.split(".")[0] for c in table.blocks["radiomic"]}) or ["<tag>"]
+        looked = " or ".join(f"{t}.original.{f}" for f in VOLUME_FEATURES for t in tags)
+        text = ("the tumour volume only baseline (the size confound) is not in this analysis: "
+                f"the feature table has no tumour-volume column (looked for {looked}); "
+                "extract the morphology family (morph.volume_mesh) to compare every arm with "
+                "tumour volume")
+        log.warning(text)
+        out.append(text)
+    return out
+
+
 def run_analysis(
     spec: AnalysisSettings,
     table: AnalysisTable,
@@ -919,7 +1038,7 @@ def run_analysis(
         progress(AnalysisProgress("evaluating the arms", 0, total))
     outcome_docs: list[dict[str, Any]] = []
     preds: list[pd.DataFrame] = []
-    warnings_all: list[str] = []
+    warnings_all: list[str] = _baseline_warnings(spec, table)
     from threadpoolctl import threadpool_limits
 
     tasks = [t for o in spec.outcomes
@@ -996,6 +1115,7 @@ def run_analysis(
             "flow": flow or [{"step": "patients analysed", "n": table.n_patients}],
             "table1": _table1(table, spec),
             "missing_imputed": table.missing,
+            "imputation": _imputation_doc(plan, table),
         },
         "roles": table.roles,
         "errors": errors or [],

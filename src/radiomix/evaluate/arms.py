@@ -24,6 +24,19 @@ from radiomix.evaluate.bootstrap import (
 from radiomix.evaluate.metrics import delong_test, weighted_roc_auc
 from radiomix.evaluate.validate import EvaluationResult
 
+MIN_PER_CLASS = 2
+"""Patients of each class that DeLong's test needs (its variance uses the spread of each
+class's structural components)."""
+
+
+def not_estimable_comparison(reference: str, reason: str) -> dict[str, Any]:
+    """A paired comparison that cannot be made, with its reason (same keys as one entry of
+    :func:`paired_auc_tests`)."""
+    return {"reference": reference,
+            "auc_difference": {"estimate": None, "ci_low": None, "ci_high": None,
+                               "reason": reason},
+            "delong_z": None, "delong_p": None, "reason": reason}
+
 
 def _patient_mean(result: EvaluationResult) -> pd.DataFrame:
     P, y, g = result.oof_matrix()
@@ -79,7 +92,15 @@ def paired_auc_tests(
         if cross_validated:
             lo, hi = widen_interval(estimate, lo, hi, scale=CV_INTERVAL_SCALE, bounds=(-1, 1))
         pat = _patient_mean(res).loc[ref_pat.index]
-        dl = delong_test((ref_pat["y"] == ref.classes[1]).astype(int), pat["p"], ref_pat["p"])
+        y_pat = (ref_pat["y"] == ref.classes[1]).astype(int)
+        n_pos = int(y_pat.sum())
+        if min(n_pos, y_pat.size - n_pos) < MIN_PER_CLASS:
+            out[name] = not_estimable_comparison(
+                reference, f"not estimable: the scored patients hold {n_pos} positive and "
+                f"{y_pat.size - n_pos} negative; comparing two AUCs (DeLong's test) needs at "
+                f"least {MIN_PER_CLASS} of each")
+            continue
+        dl = delong_test(y_pat, pat["p"], ref_pat["p"])
         out[name] = {
             "reference": reference,
             "auc_difference": {"estimate": float(estimate), "ci_low": float(lo),

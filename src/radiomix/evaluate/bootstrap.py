@@ -86,7 +86,10 @@ def patient_bootstrap_weights(
     """Row weights of ``n_bootstrap`` patient-bootstrap replicates, shape (B, n_rows).
 
     Each replicate draws as many patients as there are, uniformly with replacement; a row
-    gets the number of times its patient was drawn.
+    gets the number of times its patient was drawn. The draws index the patients in a
+    canonical order (sorted by identifier, as text), not in order of appearance, so that
+    the same seed draws the same patients whatever the order of the rows: reordering a
+    table changes no interval.
 
     Examples
     --------
@@ -97,14 +100,30 @@ def patient_bootstrap_weights(
     """
     if not (isinstance(n_bootstrap, (int, np.integer)) and n_bootstrap >= 1):
         raise InputError(f"n_bootstrap must be an int >= 1; got {n_bootstrap!r}")
-    g = np.asarray(groups)
-    codes, uniques = pd.factorize(g)
+    codes, uniques = canonical_patients(groups)
     rng = np.random.default_rng(random_state)
     n_groups = uniques.size
     draws = rng.integers(0, n_groups, size=(n_bootstrap, n_groups))
     offset = (np.arange(n_bootstrap)[:, None] * n_groups + draws).ravel()
     counts = np.bincount(offset, minlength=n_bootstrap * n_groups).reshape(n_bootstrap, n_groups)
     return counts[:, codes].astype(float)
+
+
+def canonical_patients(groups: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Patient code of each row and the patients, sorted by identifier (as text).
+
+    The order every seeded resampling of patients uses, so that its draws do not depend on
+    the order of the rows.
+
+    Examples
+    --------
+    >>> codes, patients = canonical_patients(["b", "a", "b", "c"])
+    >>> codes.tolist(), patients.tolist()
+    ([1, 0, 1, 2], ['a', 'b', 'c'])
+    """
+    g = pd.Series(np.asarray(groups).ravel()).astype(str).to_numpy()
+    codes, uniques = pd.factorize(g, sort=True)
+    return np.asarray(codes), np.asarray(uniques)
 
 
 def percentile_interval(values: FloatArray, *, level: float = 0.95) -> tuple[float, float, int]:

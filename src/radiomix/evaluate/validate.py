@@ -132,6 +132,31 @@ def _check_xy(X: Any, y: Any, groups: Any) -> tuple[Any, np.ndarray, np.ndarray]
     return X, y, g
 
 
+def _check_training_classes(y: np.ndarray, g: np.ndarray, train: np.ndarray, centre: Any,
+                            test_centres: Sequence[str]) -> None:
+    """Refuse an external split whose training centres hold a single class (every patient of
+    the other class sits in the test centres): nothing to learn the outcome from."""
+    y_tr = y[train]
+    if np.unique(y_tr).size >= 2:
+        return
+    c = pd.Series(np.asarray(centre).ravel()).astype(str).to_numpy()
+    training = ", ".join(sorted(set(c[train].tolist())))
+    pat = pd.DataFrame({"g": g, "y": y, "train": np.isin(np.arange(y.size), train)})
+    pat = pat.drop_duplicates("g")
+    present = y_tr[0]
+    missing = [k for k in np.unique(y) if k != present]
+    n_present = int((pat["train"] & (pat["y"] == present)).sum())
+    n_missing = int((pat["y"].isin(missing)).sum())
+    raise InputError(
+        f"the training centre(s) {training} hold a single class of the outcome: "
+        f"{n_present} patient(s) of class {present!s} and none of class "
+        f"{', '.join(map(str, missing))} (all {n_missing} are in the test centre(s) "
+        f"{', '.join(map(str, test_centres))}), so a model has nothing to learn from; choose "
+        "another test centre (validation.test_centres, --test-centre) so that both classes "
+        "remain in training"
+    )
+
+
 def _rows(X: Any, idx: np.ndarray) -> Any:
     return X.iloc[idx] if isinstance(X, pd.DataFrame) else np.asarray(X)[idx]
 
@@ -771,6 +796,7 @@ def external_validation(
     """
     X, y, g = _check_xy(X, y, groups)
     tr, te = centre_split(centre, groups=g, test_centres=test_centres)
+    _check_training_classes(y, g, tr, centre, test_centres)
     return _single_split(
         f"external validation on centre(s) {', '.join(map(str, test_centres))}",
         estimator,

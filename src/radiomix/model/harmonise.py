@@ -39,7 +39,7 @@ multicenter radiomic studies in PET. J Nucl Med 2018;59(8):1321-1328.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 import numpy as np
@@ -120,6 +120,11 @@ class ComBatHarmoniser(TransformerMixin, BaseEstimator):
     drop_batch : bool
         Leave the batch column out of the output (default), so later steps see only
         features and covariates.
+    batch_label : str, optional
+        The batch column's name as the user knows it, for messages (the analysis engine
+        passes codes in an internal column; default: ``batch``).
+    batch_names : mapping of str to str, optional
+        Centre as written by the user, by the batch column's value (as text), for messages.
     max_iter : int
         Iteration limit of the empirical-Bayes estimates.
     tol : float
@@ -188,6 +193,8 @@ class ComBatHarmoniser(TransformerMixin, BaseEstimator):
         drop_batch: bool = True,
         max_iter: int = 1000,
         tol: float = 1e-4,
+        batch_label: str | None = None,
+        batch_names: Mapping[str, str] | None = None,
     ) -> None:
         self.batch = batch
         self.covariates = covariates
@@ -197,6 +204,17 @@ class ComBatHarmoniser(TransformerMixin, BaseEstimator):
         self.drop_batch = drop_batch
         self.max_iter = max_iter
         self.tol = tol
+        self.batch_label = batch_label
+        self.batch_names = batch_names
+
+    def _label(self) -> str:
+        """The batch column as the user named it."""
+        return self.batch_label or self.batch
+
+    def _name(self, level: Any) -> str:
+        """A batch value as the user wrote it."""
+        names = self.batch_names or {}
+        return str(names.get(str(level), level))
 
     # ------------------------------------------------------------------ checks
 
@@ -237,7 +255,7 @@ class ComBatHarmoniser(TransformerMixin, BaseEstimator):
             )
         if X[self.batch].isna().any():
             raise InputError(
-                f"batch column {self.batch!r} has {int(X[self.batch].isna().sum())} missing "
+                f"batch column {self._label()!r} has {int(X[self.batch].isna().sum())} missing "
                 "value(s); every row needs its centre"
             )
         return X
@@ -336,9 +354,9 @@ class ComBatHarmoniser(TransformerMixin, BaseEstimator):
         if len(levels) < 2:
             raise InputError(
                 f"ComBat needs at least two centres in the training rows; found only "
-                f"{levels[0]!r} in {self.batch!r}"
+                f"{self._name(levels[0])!r} in {self._label()!r}"
             )
-        small = [f"{b} ({n})" for b, n in zip(levels, counts, strict=True) if n < 2]
+        small = [f"{self._name(b)} ({n})" for b, n in zip(levels, counts, strict=True) if n < 2]
         if small:
             raise InputError(
                 f"centre(s) {', '.join(small)} have fewer than two training rows; ComBat "
@@ -467,13 +485,15 @@ class ComBatHarmoniser(TransformerMixin, BaseEstimator):
         unseen = sorted(set(batch) - known)
         if unseen and self.unseen_batch == "error":
             raise InputError(
-                f"centre(s) {', '.join(map(repr, unseen[:5]))} of {self.batch!r} were not in "
-                f"the training rows ({', '.join(map(str, self.batches_[:5]))}); ComBat has no "
+                f"centre(s) {', '.join(repr(self._name(b)) for b in unseen[:5])} of "
+                f"{self._label()!r} were not in the training rows "
+                f"({', '.join(self._name(b) for b in self.batches_[:5])}); ComBat has no "
                 "estimate for them (set unseen_batch='passthrough' to leave them unchanged)"
             )
         if unseen:
             log.warning(
-                "ComBat leaves the rows of unseen centre(s) %s unchanged", ", ".join(unseen)
+                "ComBat leaves the rows of unseen centre(s) %s unchanged",
+                ", ".join(self._name(b) for b in unseen)
             )
         C = self._covariate_matrix(X, fit=False)
         u = self._usable

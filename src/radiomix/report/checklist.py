@@ -88,7 +88,24 @@ def _facts(doc: Mapping[str, Any]) -> dict[str, Any]:
         "roles": doc.get("roles") or {},
         "threshold": any(o.get("threshold") for o in outcomes),
         "survival": any(o.get("kind") == "survival" for o in outcomes),
+        "missing": _missing_text(cohort),
     }
+
+
+def _missing_text(cohort: Mapping[str, Any]) -> str:
+    """What was done with missing data: failed cases excluded, and the imputed columns with
+    their counts and method (``cohort.imputation``; older documents: ``missing_imputed``),
+    "no imputation" only when nothing was imputed."""
+    imp = cohort.get("imputation") or {}
+    cols = imp.get("columns") if imp else cohort.get("missing_imputed")
+    failed = "Failed cases are listed and excluded (never imputed)."
+    if not cols:
+        return f"{failed} No model input had a missing value: no imputation."
+    if imp.get("text"):
+        return f"{failed} {imp['text']}"
+    listed = ", ".join(f"{k} ({n} cell{'s' if n != 1 else ''})" for k, n in cols.items())
+    return (f"{failed} Missing values imputed inside the training folds (method not "
+            f"recorded in this document): {listed}.")
 
 
 def _item(item: str | None, topic: str, filled: bool, where: str, detail: str) -> dict[str, Any]:
@@ -159,8 +176,7 @@ def clear_items(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
               + (" and with tumour volume alone" if f["volume"] else "") + "."
               if f["reference"] or f["baselines"] else "No baseline arm: add a clinical "
               "and a volume baseline."),
-        _item(None, "Failed cases and missing data", f["errors"], "errors",
-              "Cases that failed extraction are listed and excluded (never imputed)."),
+        _item(None, "Failed cases and missing data", f["errors"], "errors", f["missing"]),
         _item(None, "Availability of code, settings and model", False, "provenance",
               "radiomix is open source and the run's files are listed ("
               + (", ".join(f["artefacts"]) or "none") + "); state where data, code and the "
@@ -270,8 +286,7 @@ def tripod_items(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
         _item("9", "Predictors", True, "inputs",
               f"Exact input columns of every arm are listed; {n_cov} declared covariate(s)."),
         _item("10", "Sample size", False, "cohort", "Justify the sample size."),
-        _item("11", "Missing data", f["errors"], "errors",
-              "Failed cases are listed and excluded; no imputation."),
+        _item("11", "Missing data", f["errors"], "errors", f["missing"]),
         _item("12", "Analytical methods", bool(f["models"]), "inputs",
               "Models, selection, tuning grids and validation are recorded per arm."),
         _item("13", "Class imbalance", False, "performance",

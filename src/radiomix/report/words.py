@@ -116,8 +116,10 @@ def difference_words(m: Mapping[str, Any] | None, *, measure: str = "AUC") -> di
     """
     v = verdict(m, 0.0)
     if v is None:
+        reason = str((m or {}).get("reason") or "not estimable")
         return {"relation": f"has no interval for its {measure} difference from",
-                "why": "not estimable"}
+                "why": reason.removeprefix("not estimable: ").rstrip(".")
+                if reason != "not estimable" else reason}
     if v == "above":
         return {"relation": f"has a higher {measure} than",
                 "why": "the whole interval of the difference lies above zero"}
