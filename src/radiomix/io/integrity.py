@@ -44,48 +44,35 @@ from radiomix.errors import InputError
 
 CHUNK = 4 << 20
 
-# NIfTI datatype code -> numpy dtype (without byte order)
-_DTYPES: dict[int, str] = {
-    2: "u1",
-    4: "i2",
-    8: "i4",
-    16: "f4",
-    64: "f8",
-    256: "i1",
-    512: "u2",
-    768: "u4",
-    1024: "i8",
-    1280: "u8",
-    32: "c8",
-    1792: "c16",
-    128: "u1",  # RGB24: 3 bytes a voxel, bitpix 24 (checked through bitpix)
-    2304: "u1",  # RGBA32
+# NIfTI datatype code -> (name, bits per voxel, numpy dtype without byte order or None when
+# radiomix cannot read it) for every code of the NIfTI-1 standard
+_DATATYPES: dict[int, tuple[str, int, str | None]] = {
+    0: ("unknown", 0, None),
+    1: ("binary", 1, None),
+    2: ("uint8", 8, "u1"),
+    4: ("int16", 16, "i2"),
+    8: ("int32", 32, "i4"),
+    16: ("float32", 32, "f4"),
+    32: ("complex64", 64, "c8"),
+    64: ("float64", 64, "f8"),
+    128: ("rgb24", 24, "u1"),  # 3 bytes a voxel (checked through bitpix)
+    256: ("int8", 8, "i1"),
+    512: ("uint16", 16, "u2"),
+    768: ("uint32", 32, "u4"),
+    1024: ("int64", 64, "i8"),
+    1280: ("uint64", 64, "u8"),
+    1536: ("float128", 128, None),
+    1792: ("complex128", 128, "c16"),
+    2048: ("complex256", 256, None),
+    2304: ("rgba32", 32, "u1"),
 }
 
-# NIfTI datatype code -> (name, bits per voxel) of every code of the NIfTI-1 standard
-_DATATYPE_NAMES: dict[int, tuple[str, int]] = {
-    0: ("unknown", 0),
-    1: ("binary", 1),
-    2: ("uint8", 8),
-    4: ("int16", 16),
-    8: ("int32", 32),
-    16: ("float32", 32),
-    32: ("complex64", 64),
-    64: ("float64", 64),
-    128: ("rgb24", 24),
-    256: ("int8", 8),
-    512: ("uint16", 16),
-    768: ("uint32", 32),
-    1024: ("int64", 64),
-    1280: ("uint64", 64),
-    1536: ("float128", 128),
-    1792: ("complex128", 128),
-    2048: ("complex256", 256),
-    2304: ("rgba32", 32),
-}
+_DTYPES: dict[int, str] = {code: np_code for code, (_, _, np_code) in _DATATYPES.items()
+                           if np_code is not None}
+"""NIfTI datatype code -> numpy dtype of the codes radiomix reads."""
 
 _SCALAR_TYPES = "uint8, int8, uint16, int16, uint32, int32, uint64, int64, float32, float64"
-"""The scalar NIfTI voxel types radiomix reads (names of :data:`_DATATYPE_NAMES`)."""
+"""The scalar NIfTI voxel types radiomix reads (names of :data:`_DATATYPES`)."""
 
 _UNIT_NAMES: dict[int, tuple[str, str]] = {
     1: ("metres", "multiplies it by 1000"),
@@ -225,7 +212,7 @@ def _check_datatype(name: str, datatype: int, bitpix: int) -> None:
         An unsupported datatype (naming the supported ones) or a ``bitpix`` other than the
         datatype's size.
     """
-    known = _DATATYPE_NAMES.get(datatype)
+    known = _DATATYPES.get(datatype)
     if datatype not in _DTYPES:
         kind = f" ({known[0]})" if known else " (not a NIfTI datatype code)"
         raise InputError(
@@ -234,7 +221,7 @@ def _check_datatype(name: str, datatype: int, bitpix: int) -> None:
             "a binary mask) and save it again"
         )
     assert known is not None  # every code of _DTYPES is named
-    type_name, bits = known
+    type_name, bits, _ = known
     if bitpix != bits:
         raise InputError(
             f"{name} declares datatype {datatype} ({type_name}, {bits} bits a voxel) but "
@@ -471,7 +458,7 @@ def _check_length(layout: NiftiLayout, total: int, name: str) -> None:
             f"{layout.vox_offset}), but the file holds {max(0, total - layout.vox_offset):,} "
             "data bytes; copy or export the file again"
         )
-    type_name = _DATATYPE_NAMES.get(layout.datatype, ("unknown", 0))[0]
+    type_name = _DATATYPES.get(layout.datatype, ("unknown", 0, None))[0]
     check_data_bytes(
         f"{name}: its voxel data", total - layout.vox_offset, layout.data_bytes,
         f"{dims} voxels of datatype {layout.datatype} ({type_name}, {layout.bitpix} bits) "
