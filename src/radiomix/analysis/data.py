@@ -701,15 +701,14 @@ def _guard(X: pd.DataFrame, blocks: dict[str, list[str]], targets: dict[str, Tar
             continue
         if t.event is None or t.time_years is None:
             continue
-        found: list[str] = []
-        if t.event.min() != t.event.max():
-            found += [f"{c} (separates the event column {o.event} by its {how})"
-                      for c, how in separating_columns(X.loc[t.keep, check], t.event).items()]
-        seen = {f.split(" (")[0] for f in found}
+        by_event = (separating_columns(X.loc[t.keep, check], t.event)
+                    if t.event.min() != t.event.max() else {})
+        found = [f"{c} (separates the event column {o.event} by its {how})"
+                 for c, how in by_event.items()]
         found += [f"{c} (a monotone function of the time column {o.time}: same or reversed "
                   "order on every row)"
                   for c in monotone_in_time(X.loc[t.keep, check], t.time_years)
-                  if c not in seen]
+                  if c not in by_event]
         if found:
             raise SettingsError(
                 f"survival outcome {o.name}: {', '.join(found)} is derived from the outcome "
