@@ -290,14 +290,14 @@ def test_extract_many_csv_rows_equal_single_extracts(cases_dir):
         "case_id,image,mask,note\n"
         "007,image.nii.gz,mask.nii.gz,x\n"
         "B,image.nii.gz,missing.nii.gz,y\n"
-        ",image.nii.gz,mask.nii.gz,z\n",
+        "C,image.nii.gz,mask.nii.gz,z\n",
         encoding="utf-8",
     )
     events = []
     df = radiomix.extract_many(
         cases_dir / "cases.csv", "ibsi-digital", progress=events.append, **FAST
     )
-    assert list(df["case_id"]) == ["007", "2"]  # table order; missing id = row number
+    assert list(df["case_id"]) == ["007", "C"]  # table order (an empty id cell is refused)
     single = radiomix.extract(
         cases_dir / "image.nii.gz", cases_dir / "mask.nii.gz", "ibsi-digital", **FAST
     )
@@ -309,7 +309,7 @@ def test_extract_many_csv_rows_equal_single_extracts(cases_dir):
     assert "mask not found" in err["message"]
     prov = df.attrs["provenance"]
     assert prov["settings_hash"] == single.attrs["provenance"]["settings_hash"]
-    assert [c["case_id"] for c in prov["cases"]] == ["007", "2"]
+    assert [c["case_id"] for c in prov["cases"]] == ["007", "C"]
     assert [e.event for e in events] == ["start", "case", "case", "case"]
     assert [e.done for e in events] == [0, 1, 2, 3]
     assert events[-1].failed == 1
@@ -346,7 +346,7 @@ def test_extract_many_process_pool_equals_serial(cases_dir):
         ("image,mask\n", "has no rows"),
         ("image,mask,label\na,b,x\n", "label 'x' is not an integer"),
         ("image,mask,label\na,b,1.5\n", "label '1.5' is not an integer"),
-        ("image,mask\na,\n", "row 0: the mask cell is empty"),
+        ("image,mask\na,\n", "line 2: the mask cell is empty"),
         ("image,mask,case_id\na,b,P\nc,d,P\n", "'P' appears twice"),
     ],
 )

@@ -266,7 +266,10 @@ def extract(
         empty ROI, ... (the subclass names it).
     UsageError
         ``spacing``, ``origin`` or ``direction`` without a numpy array input (a file and a
-        SimpleITK image carry their own geometry), or a ``label`` that is not an integer.
+        SimpleITK image carry their own geometry), a ``label`` that is not an integer, a
+        ``tag`` that is empty or holds a dot or whitespace, an option that does not apply
+        to the kind of mask (``label`` with an RTSTRUCT, ``roi_name`` with a label image,
+        both with a SEG), or an ``organ_mask`` without ``preprocess.ring_clip: organ``.
     SettingsError
         Unknown preset, settings key or invalid value.
 
@@ -285,9 +288,14 @@ def extract(
     >>> row.attrs["provenance"]["inputs"]["image_source"]
     'array'
     """
+    from radiomix.case import check_organ_mask
+    from radiomix.settings.study import check_tag
+
     label = _check_label(label)
+    check_tag(tag)
     _check_geometry_arguments(image, mask, spacing=spacing, origin=origin, direction=direction)
     s = load_settings(settings, **overrides)
+    check_organ_mask(organ_mask, s.preprocess)
     deep_settings = _deep_settings(deep)
     with tempfile.TemporaryDirectory(prefix="radiomix-") as tmp:
         img_path, img_info, img_geometry = _as_path(
@@ -366,12 +374,27 @@ def _check_geometry_arguments(image: Any, mask: Any, **geometry: Any) -> None:
     names = " and ".join(f"{name}=" for name in given)
     verb = "applies" if len(given) == 1 else "apply"
     kinds = " and ".join(sorted({_input_kind(image), _input_kind(mask)}))
+    if not all(_has_geometry(obj) for obj in (image, mask)):  # lists and other containers
+        raise UsageError(
+            f"{names} {verb} to numpy array inputs only; the image and mask here are {kinds}: "
+            f"pass numpy arrays in (z, y, x) order (np.asarray(image), np.asarray(mask)) "
+            f"with {names}"
+        )
     resample = (", and set interpolation__spacing=(z, y, x) to resample to another voxel "
                 "size" if "spacing" in given else "")
     raise UsageError(
         f"{names} {verb} to numpy array inputs only; the image and mask here are {kinds}, "
         f"which carry their own geometry: drop {names}{resample}"
     )
+
+
+def _has_geometry(obj: Any) -> bool:
+    """True for inputs that carry their own geometry: file paths and SimpleITK images."""
+    if isinstance(obj, str | os.PathLike):
+        return True
+    import SimpleITK as sitk
+
+    return isinstance(obj, sitk.Image)
 
 
 def _input_kind(obj: Any) -> str:
@@ -674,7 +697,11 @@ def read_cases(
     ``roi_name``, ``case_id``).
 
     Relative paths start from the CSV file's folder (or ``base_dir``, or the working
-    directory for a DataFrame). Missing case ids become the row number (``0``, ``1``, …).
+    directory for a DataFrame). Without a ``case_id`` column the cases are numbered in
+    table order (``0``, ``1``, …); with one, every cell must hold an id (an empty cell
+    would need a generated id, which could repeat one given on another row). Messages
+    name the line of the CSV file (the header is line 1), or the index label of a
+    DataFrame row.
 
     Returns
     -------
@@ -684,8 +711,9 @@ def read_cases(
     Raises
     ------
     InputError
-        Missing file or column, an empty image/mask cell, a label that is not an integer,
-        or a repeated (case_id, label, roi_name).
+        Missing file or column, an empty image/mask/case_id cell, a label that is not an
+        integer, a row with more cells than the header, or a repeated
+        (case_id, label, roi_name).
 
     Examples
     --------
@@ -701,6 +729,7 @@ def read_cases(
     if isinstance(table_or_csv, pd.DataFrame):
         frame = table_or_csv.copy()
         where = "the table"
+        places = [f"index {label!r}" for label in frame.index]
         root = Path(base_dir) if base_dir is not None else Path.cwd()
     else:
         path = Path(table_or_csv)
@@ -709,11 +738,9 @@ def read_cases(
         from radiomix.io.text_table import check_delimiter
 
         check_delimiter(path, ",")
-        try:
-            frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-            raise InputError(f"{path.name} is not a readable CSV file: {exc}") from None
+        frame, lines = _read_cases_csv(path)
         where = path.name
+        places = [f"line {n}" for n in lines]
         root = Path(base_dir) if base_dir is not None else path.parent
     missing = [c for c in ("image", "mask") if c not in frame.columns]
     if missing:
@@ -726,19 +753,104 @@ def read_cases(
     ignored = [c for c in frame.columns if c not in CASE_COLUMNS]
     if ignored:
         log.info("%s: columns not used for extraction: %s", where, ", ".join(map(str, ignored)))
+    has_ids = "case_id" in frame.columns
     rows = []
     for i, rec in enumerate(frame.to_dict(orient="records")):
-        rows.append(_case_row(i, rec, root, where))
+        row = _case_row(rec, root, f"{where}, {places[i]}")
+        if row["case_id"] is None:
+            if has_ids:
+                raise InputError(
+                    f"{where}, {places[i]}: the case_id cell is empty; give every case its own "
+                    "id (or drop the case_id column: the cases are then numbered 0, 1, … in "
+                    "table order)"
+                )
+            row["case_id"] = str(i)
+        _check_row_options(row, f"{where}, {places[i]}")
+        rows.append(row)
     out = pd.DataFrame(rows, columns=list(CASE_COLUMNS))
     out["label"] = out["label"].astype("Int64")
     keys = out[["case_id", "label", "roi_name"]].astype(str).agg("/".join, axis=1)
     dup = keys[keys.duplicated()]
     if len(dup):
+        second = int(dup.index[0])
+        first = int(keys.index[keys == keys.iloc[second]][0])
         raise InputError(
-            f"{where}: case {out.loc[dup.index[0], 'case_id']!r} appears twice with the same "
-            "label and roi_name; give each row its own case_id (or label / roi_name)"
+            f"{where}: case {out.loc[second, 'case_id']!r} appears twice with the same "
+            f"label and roi_name ({places[first]} and {places[second]}); give each row its "
+            "own case_id (or label / roi_name)"
         )
     return out
+
+
+def _read_cases_csv(path: Path) -> tuple[pd.DataFrame, list[int]]:
+    """The cells of a cases CSV as text, and the file line on which each row starts.
+
+    Read with :mod:`csv` rather than pandas so that every row keeps its line in the file
+    (blank lines and quoted cells spanning lines included): messages name that line.
+
+    Raises
+    ------
+    InputError
+        Not UTF-8 text, not parseable, a header naming a column twice, or a row with more
+        cells than the header.
+    """
+    import csv
+
+    import pandas as pd
+
+    records: list[list[str]] = []
+    lines: list[int] = []
+    header: list[str] | None = None
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as fh:
+            reader = csv.reader(fh)
+            end = 0
+            for cells in reader:
+                first, end = end + 1, reader.line_num
+                if not cells:  # a blank line
+                    continue
+                if header is None:
+                    header = cells
+                    twice = sorted({c for c in header if header.count(c) > 1})
+                    if twice:
+                        raise InputError(
+                            f"{path.name}, line {first}: the header names the column "
+                            f"{twice[0]!r} twice; keep one"
+                        )
+                    continue
+                if len(cells) > len(header):
+                    raise InputError(
+                        f"{path.name}, line {first}: {len(cells)} cells but the header has "
+                        f"{len(header)} columns; quote a cell that holds a comma"
+                    )
+                records.append(cells + [""] * (len(header) - len(cells)))
+                lines.append(first)
+    except (csv.Error, UnicodeDecodeError) as exc:
+        raise InputError(f"{path.name} is not a readable CSV file: {exc}") from None
+    return pd.DataFrame(records, columns=header or [], dtype=object), lines
+
+
+def _check_row_options(row: Mapping[str, Any], where: str) -> None:
+    """Refuse a ``label`` or ``roi_name`` cell that the row's kind of mask cannot use, before
+    any case runs (see :func:`radiomix.io.image.check_mask_options`). Only a row with a
+    label and a DICOM mask file is opened (its header, to tell an RTSTRUCT from a SEG)."""
+    from radiomix.io.image import FILE_SUFFIXES, _modality, check_mask_options
+
+    if row["label"] is None and row["roi_name"] is None:
+        return
+    mask = Path(row["mask"])
+    if mask.name.lower().endswith(FILE_SUFFIXES):
+        modality = None
+    elif row["label"] is not None and mask.is_file():
+        modality = _modality(mask)
+    else:
+        return  # an RTSTRUCT/SEG chosen by name, or a missing file: found when it is read
+    if modality not in (None, "RTSTRUCT", "SEG"):
+        return  # not a mask: said when it is read
+    try:
+        check_mask_options(mask.name, modality, roi_name=row["roi_name"], segment=row["label"])
+    except UsageError as exc:
+        raise InputError(f"{where}: {exc}") from None
 
 
 def _blank(v: Any) -> bool:
@@ -747,11 +859,15 @@ def _blank(v: Any) -> bool:
     return v is None or (isinstance(v, float) and pd.isna(v)) or str(v).strip() == ""
 
 
-def _case_row(i: int, rec: Mapping[str, Any], root: Path, where: str) -> dict[str, Any]:
+def _case_row(rec: Mapping[str, Any], root: Path, where: str) -> dict[str, Any]:
+    """One case of the table; ``case_id`` is ``None`` when its cell is empty or absent.
+
+    ``where`` names the row in messages (``cases.csv, line 3``).
+    """
     out: dict[str, Any] = {}
     for col in ("image", "mask"):
         if _blank(rec[col]):
-            raise InputError(f"{where}, row {i}: the {col} cell is empty; give a path")
+            raise InputError(f"{where}: the {col} cell is empty; give a path")
         p = Path(str(rec[col]).strip()).expanduser()
         out[col] = str(p if p.is_absolute() else root / p)
     label = rec.get("label")
@@ -765,11 +881,11 @@ def _case_row(i: int, rec: Mapping[str, Any], root: Path, where: str) -> dict[st
             out["label"] = int(f)
         except ValueError:
             raise InputError(
-                f"{where}, row {i}: label {label!r} is not an integer; give the mask's label "
+                f"{where}: label {label!r} is not an integer; give the mask's label "
                 "value (or leave the cell empty for a binary mask)"
             ) from None
     out["roi_name"] = None if _blank(rec.get("roi_name")) else str(rec["roi_name"]).strip()
-    out["case_id"] = str(i) if _blank(rec.get("case_id")) else str(rec["case_id"]).strip()
+    out["case_id"] = None if _blank(rec.get("case_id")) else str(rec["case_id"]).strip()
     return out
 
 
@@ -828,8 +944,11 @@ def extract_many(
     Raises
     ------
     InputError
-        The table is unusable (missing columns, empty cells, duplicated cases), or a case
-        failed with ``errors="raise"``.
+        The table is unusable (missing columns, empty cells, duplicated cases, a label or
+        ROI name the row's kind of mask cannot use), or a case failed with
+        ``errors="raise"``.
+    UsageError
+        A ``tag`` that is empty or holds a dot or whitespace.
     SettingsError
         Invalid settings (nothing ran).
 
@@ -846,6 +965,9 @@ def extract_many(
         raise SettingsError(f"errors must be 'record' or 'raise', got {errors!r}")
     if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs < 1:
         raise SettingsError(f"n_jobs must be an integer >= 1, got {n_jobs!r}")
+    from radiomix.settings.study import check_tag
+
+    check_tag(tag)
     s = load_settings(settings, **overrides)
     cases = read_cases(table_or_csv, base_dir=base_dir)
     has_label = bool(cases["label"].notna().any())

@@ -11,15 +11,19 @@ checks of :func:`radiomix.check.check_case` (geometry, label, ROI size, finite v
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from radiomix.check import CheckedCase, check_case
-from radiomix.io.image import is_dicom_object, read_mask, read_volume
+from radiomix.errors import UsageError
+from radiomix.io.image import FILE_SUFFIXES, _modality, is_dicom_object, read_mask, read_volume
 from radiomix.io.volume import Volume
 
 if TYPE_CHECKING:
     import SimpleITK as sitk
+
+    from radiomix.settings import PreprocessSettings
 
 
 def load_case(
@@ -84,3 +88,56 @@ def load_case(
         min_voxels=min_voxels,
         case_id=case_id,
     )
+
+
+def check_organ_mask(
+    organ_mask: str | os.PathLike[str] | None, preprocess: PreprocessSettings
+) -> None:
+    """Refuse an organ mask, or an organ option, that the settings would not use.
+
+    The organ mask only clips the peritumoral ring (``preprocess: {roi: ring, ring_clip:
+    organ}``); without that it would be read and ignored. Its ROI is chosen by
+    ``preprocess.organ_label`` (a label value, or SEG segment number) or
+    ``preprocess.organ_roi_name`` (an RTSTRUCT ROI, or SEG segment label), each of which
+    applies to some kinds of mask only.
+
+    Parameters
+    ----------
+    organ_mask : path or None
+        The organ mask given (``--organ-mask``, ``organ_mask=``).
+    preprocess : PreprocessSettings
+        The preprocessing settings of the extraction.
+
+    Raises
+    ------
+    UsageError
+        An organ mask without ``ring_clip: organ``, or an organ option that does not apply
+        to the kind of organ mask (the message says what to use instead).
+    """
+    if organ_mask is None:
+        return
+    if preprocess.ring_clip != "organ":
+        raise UsageError(
+            "an organ mask (--organ-mask, organ_mask=) only clips the peritumoral ring, and "
+            f"these settings have preprocess.roi {preprocess.roi} and ring_clip "
+            f"{preprocess.ring_clip}: drop the organ mask, or set preprocess: {{roi: ring, "
+            "ring_outer_mm: MM, ring_clip: organ}"
+        )
+    path = Path(organ_mask)
+    if not path.is_file():
+        return  # a missing organ mask is reported when it is read
+    name = path.name
+    label_image = name.lower().endswith(FILE_SUFFIXES)
+    modality = None if label_image else _modality(path)
+    if label_image and preprocess.organ_roi_name is not None:
+        raise UsageError(
+            f"preprocess.organ_roi_name {preprocess.organ_roi_name!r} does not apply to the "
+            f"label-image organ mask {name}, which has label values, not names: use "
+            "preprocess.organ_label instead"
+        )
+    if modality == "RTSTRUCT" and preprocess.organ_label is not None:
+        raise UsageError(
+            f"preprocess.organ_label {preprocess.organ_label} does not apply to the RTSTRUCT "
+            f"organ mask {name}, whose ROIs are chosen by name: use preprocess.organ_roi_name "
+            "instead"
+        )

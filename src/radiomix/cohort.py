@@ -57,6 +57,7 @@ from radiomix.errors import (
     InputError,
     OutputLockedError,
     SettingsError,
+    UsageError,
     WorkersLostError,
 )
 from radiomix.settings import ExtractionSettings
@@ -568,6 +569,26 @@ def manifest_rows(study: Study, *, carry: tuple[str, ...] = ()) -> list[Manifest
     )
 
 
+def _check_organ_columns(study: Study, rows: Sequence[ManifestRow]) -> None:
+    """Refuse a filled ``<tag>_organ`` manifest column of a tag whose settings do not clip
+    the peritumoral ring by an organ (``preprocess.ring_clip: organ``): the organ masks
+    would be read by nobody, and the user would believe the ring clipped."""
+    for tag in study.tags:
+        clip = study.extraction[tag].preprocess.ring_clip
+        if clip == "organ":
+            continue
+        lines = [row.line for row in rows
+                 if (spec := row.inputs.get(tag)) is not None and spec.organ is not None]
+        if lines:
+            raise SettingsError(
+                f"manifest column {tag}_organ gives organ masks ({len(lines)} row(s), first "
+                f"on line {lines[0]}) but tag {tag} has preprocess.ring_clip {clip}, so they "
+                "would be ignored: an organ mask only clips the peritumoral ring; empty the "
+                f"column, or set preprocess: {{roi: ring, ring_outer_mm: MM, ring_clip: organ}}"
+                f" in the settings of {tag}"
+            )
+
+
 def plan_cases(
     study: Study, *, hashes: InputHashes | None = None
 ) -> tuple[list[Any], list[CaseTask]]:
@@ -598,6 +619,7 @@ def plan_cases(
     tag_hashes = study.tag_hashes()
     scales = {tag: load_standard_scale(path) for tag, path in study.landmarks.items()}
     input_hash = hashes if hashes is not None else InputHashes()
+    _check_organ_columns(study, rows)
     tasks: list[CaseTask] = []
     for row in rows:
         for tag in study.tags:
@@ -674,6 +696,15 @@ def plan_cases(
                     f"manifest line {row.line}: preprocess.ring_clip is organ but {column} "
                     "is empty; give the organ mask, or set ring_clip: none",
                 )
+            if clip and organ_path is not None and problem is None:
+                from radiomix.case import check_organ_mask
+
+                try:  # an organ option the kind of organ mask cannot use
+                    check_organ_mask(organ_path, study.extraction[tag].preprocess)
+                except UsageError as exc:
+                    column = f"{ref_tag}_organ" if ref_tag is not None else f"{tag}_organ"
+                    problem = ("manifest", "InputError",
+                               f"manifest line {row.line}, column {column}: {exc}")
             inputs: dict[str, Any]
             if problem is not None:
                 inputs = {"problem": problem[2]}

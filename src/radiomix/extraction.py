@@ -500,7 +500,16 @@ def _response_map_note(ctx: RoiContext, filt: FilterSettings) -> str:
         for i, n, sp in zip(idx, ctx.image.shape, ctx.spacing, strict=True)
     )
     reach_text = "the whole image (FFT)" if np.isinf(reach) else f"{reach:g} mm"
+    axes = ("" if filt.kind in SYMMETRIC_FILTERS else
+            "; computed on the stored index axes: the response can change when an axis of "
+            "the image is stored reversed (see FilterSettings, Notes)")
     return (
         f"boundary {filt.boundary}; filter reach {reach_text}; ROI {gap:g} mm from the "
-        f"border of the filtered array {list(ctx.image.shape)}"
+        f"border of the filtered array {list(ctx.image.shape)}{axes}"
     )
+
+
+SYMMETRIC_FILTERS: frozenset[str] = frozenset({"mean", "gaussian", "log"})
+"""Filter kinds whose response maps do not change when an axis of the stored array is
+reversed (symmetric kernels, symmetric boundary conditions); the others say so in their
+provenance note."""

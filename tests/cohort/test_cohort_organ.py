@@ -63,3 +63,39 @@ def test_organ_column_clips_ring_and_missing_organ_is_an_error_row(tmp_path):
     prov = read_provenance(result.features_path)
     (case,) = [c for c in prov["cases"] if c["status"] == "ok"]
     assert case["organ_sha256"]
+
+
+def _organ_study(tmp_path, settings, organ):
+    rows = [{"patient_id": "STS_002", "lesion_id": "1",
+             "ct_image": nifti("STS_002", "ct", "image"),
+             "ct_mask": nifti("STS_002", "ct", "mask"), "ct_organ": organ}]
+    return write_study(tmp_path / "study", rows, tags=("ct",), settings=settings)
+
+
+def test_organ_column_of_a_tag_that_does_not_clip_is_refused(tmp_path):
+    """An organ mask the settings would never read is a settings error before any case
+    runs (it used to be read by nobody, the ring left unclipped without a word)."""
+    from radiomix.errors import SettingsError
+
+    sts_root()
+    settings = {"ct": {"preprocess": {"roi": "ring", "ring_outer_mm": 6.0},
+                       "features": {"families": ["stat"]}}}
+    study = _organ_study(tmp_path, settings, nifti("STS_002", "ct", "mask"))
+    with pytest.raises(SettingsError, match=r"ct_organ .*line 2.*ring_clip none"):
+        run_study(study, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def test_organ_roi_name_with_a_label_image_organ_is_a_manifest_error(tmp_path):
+    """``organ_roi_name`` names an RTSTRUCT ROI: with a NIfTI organ mask it cannot choose
+    anything, so the case is an error record naming the column, not a silent default."""
+    sts_root()
+    settings = {"ct": {"preprocess": {"roi": "ring", "ring_outer_mm": 6.0,
+                                      "ring_clip": "organ", "organ_roi_name": "Liver"},
+                       "features": {"families": ["stat"]}}}
+    study = _organ_study(tmp_path, settings, nifti("STS_002", "ct", "mask"))
+    result = run_study(study, tmp_path / "out")
+    assert result.n_rows == 0 and result.n_failed == 1
+    (err,) = result.errors
+    assert err["stage"] == "manifest"
+    assert "column ct_organ" in err["message"] and "organ_label" in err["message"]

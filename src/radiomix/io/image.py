@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from radiomix.errors import DicomError, InputError
+from radiomix.errors import DicomError, InputError, UsageError
 from radiomix.io.integrity import check_data_bytes, read_nifti
 from radiomix.io.nifti_geometry import Geometry, itk_geometry
 from radiomix.io.volume import Volume, as_sitk
@@ -476,6 +476,62 @@ def is_dicom_object(path: str | Path) -> bool:
     )
 
 
+def check_mask_options(
+    name: str,
+    modality: str | None,
+    *,
+    roi_name: str | None = None,
+    segment: int | str | None = None,
+) -> None:
+    """Refuse a ROI option that the kind of mask cannot use (it would be ignored).
+
+    A label image (``modality`` ``None``) holds label values and no names, an RTSTRUCT
+    names its ROIs and has no label values, and a DICOM SEG segment is chosen either by
+    number or by label: the option that does not apply is refused rather than dropped.
+
+    Parameters
+    ----------
+    name : str
+        File name of the mask, for the message.
+    modality : str or None
+        ``"RTSTRUCT"``, ``"SEG"`` or another DICOM modality; ``None`` for a label image.
+    roi_name : str, optional
+        ROI name (``--roi-name``, ``roi_name=``).
+    segment : int or str, optional
+        Label value or SEG segment number (``--label``, ``label=``).
+
+    Raises
+    ------
+    UsageError
+        The option, the kind of mask and what to give instead.
+
+    Examples
+    --------
+    >>> check_mask_options("RS.dcm", "RTSTRUCT", roi_name="GTV")   # applies: no error
+    >>> check_mask_options("RS.dcm", "RTSTRUCT", segment=7)
+    Traceback (most recent call last):
+    ...
+    radiomix.errors.UsageError: label 7 does not apply to the RTSTRUCT mask RS.dcm, ...
+    """
+    if modality == "RTSTRUCT" and segment is not None:
+        raise UsageError(
+            f"label {segment} does not apply to the RTSTRUCT mask {name}, whose ROIs are "
+            "chosen by name: drop the label and give the ROI name (--roi-name NAME, "
+            "roi_name=, the roi_name column)"
+        )
+    if modality is None and roi_name is not None:
+        raise UsageError(
+            f"roi_name {roi_name!r} does not apply to the label-image mask {name}, which has "
+            "label values, not names: drop the ROI name and give the label value (--label N, "
+            "label=, the label column)"
+        )
+    if modality == "SEG" and segment is not None and roi_name is not None:
+        raise UsageError(
+            f"the SEG mask {name} was given both a segment number (label {segment}) and a "
+            f"segment label (roi_name {roi_name!r}); give one of them"
+        )
+
+
 def load_mask(
     path: str | Path,
     reference: Volume | sitk.Image,
@@ -512,12 +568,24 @@ def read_mask(
     mask : Volume
         The mask with its own geometry and label values (checked later by
         :func:`radiomix.check.check_case`).
+
+    Raises
+    ------
+    UsageError
+        An option that does not apply to this kind of mask, which would otherwise be
+        ignored: a ``segment`` (``--label``) for an RTSTRUCT, whose ROIs have names only; a
+        ``roi_name`` for a label image, whose ROIs have values only; both for a SEG (one
+        segment is chosen by number or by label).
+    InputError
+        The mask cannot be read (and its subclasses).
     """
     path = Path(path)
     if not path.exists():
         raise InputError(f"mask not found: {path}")
     if path.is_file() and not str(path).lower().endswith(FILE_SUFFIXES):
         modality = _modality(path)
+        if modality in ("RTSTRUCT", "SEG"):
+            check_mask_options(path.name, modality, roi_name=roi_name, segment=segment)
         if modality == "RTSTRUCT":
             from radiomix.io.rtstruct import rasterise_rtstruct
 
@@ -543,6 +611,7 @@ def read_mask(
             f"unsupported mask format: {path} (expected {', '.join(FILE_SUFFIXES)}, an "
             "RTSTRUCT or a DICOM SEG)"
         )
+    check_mask_options(path.name, None, roi_name=roi_name, segment=segment)
     mask = _read_file(path, what="mask")
     if isinstance(mask, Volume):
         return mask

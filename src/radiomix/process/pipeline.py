@@ -16,7 +16,7 @@ from radiomix.process.discretise import discretise, ivh_input
 from radiomix.process.interpolate import ORDERS, Grid, aligned_grid, resample
 from radiomix.process.normalise import StandardScale
 from radiomix.process.preprocess import preprocess_around_roi
-from radiomix.process.resegment import resegment
+from radiomix.process.resegment import describe_empty, resegment
 from radiomix.roi import RoiContext
 from radiomix.settings.steps import ExtractionSettings
 from radiomix.types import BoolArray, FloatArray, Spacing
@@ -153,8 +153,9 @@ def process_arrays(
     int_mask = resegment(img, morph, settings.resegmentation)
     if not int_mask.any():
         raise EmptyRoiError(
-            f"no ROI voxel is left after re-segmentation ({settings.resegmentation}); "
-            "check the intensity range against the image units"
+            "no ROI voxel is left after re-segmentation: "
+            f"{describe_empty(img, morph, settings.resegmentation)}; check the range against "
+            "the image units"
         )
     values = img[int_mask]
     grey, n_levels = discretise(values, settings.discretisation, settings.resegmentation)

@@ -45,3 +45,51 @@ def resegment(
         n = settings.outlier_sigma
         keep &= (image >= mu - n * sd) & (image <= mu + n * sd)
     return keep
+
+
+def describe_empty(
+    image: FloatArray, morph_mask: BoolArray, settings: ResegmentationSettings
+) -> str:
+    """Why re-segmentation left no voxel, in words: the criteria and the ROI's intensities.
+
+    Parameters
+    ----------
+    image : (Z, Y, X) ndarray of float64
+        Processed intensities.
+    morph_mask : (Z, Y, X) ndarray of bool
+        Morphological ROI mask (not empty).
+    settings : ResegmentationSettings
+        The re-segmentation that left no voxel.
+
+    Returns
+    -------
+    str
+        The criteria in words (an open bound as ±inf) and the ROI's intensity range.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from radiomix.settings import ResegmentationSettings
+    >>> img = np.array([[[-120.0, 350.0]]])
+    >>> why = describe_empty(img, img < 1000, ResegmentationSettings(range=(2000, None)))
+    >>> for part in why.split(" keeps "):
+    ...     print(part)
+    the range [2000, +inf] (resegmentation.range)
+    no voxel of the ROI, whose intensities lie in [-120, 350]
+    """
+    values = image[morph_mask]
+    criteria = []
+    if settings.range is not None:
+        lo, hi = settings.range
+        low = "-inf" if lo is None else f"{lo:g}"  # an open bound (null)
+        high = "+inf" if hi is None else f"{hi:g}"
+        criteria.append(f"the range [{low}, {high}] (resegmentation.range)")
+    if settings.outlier_sigma is not None:
+        criteria.append(
+            f"mean ± {settings.outlier_sigma:g} SD (resegmentation.outlier_sigma)"
+        )
+    together = " together with ".join(criteria) or "re-segmentation"
+    return (
+        f"{together} keeps no voxel of the ROI, whose intensities lie in "
+        f"[{float(values.min()):g}, {float(values.max()):g}]"
+    )

@@ -214,6 +214,39 @@ class FilterSettings:
         A required parameter is missing, a parameter does not apply to ``kind``, or a value
         is out of range.
 
+    Notes
+    -----
+    **Response maps are computed on the index axes of the stored array.** Kernel
+    directions (the (x, y, z) order of ``laws_kernel`` and ``subband``, Gabor's ``theta_deg``,
+    ``riesz_order_xyz``) refer to the array's column, row and slice axes as stored, not to
+    patient directions (the direction cosines are not consulted). The same physical image
+    stored with an axis reversed (an LPS/RAS re-export flips x, a series sorted the other way
+    flips z) therefore gives the same response map only for filters that are symmetric under
+    that reversal:
+
+    - unchanged: mean, Gaussian and LoG (symmetric kernels and symmetric boundary
+      conditions);
+    - changed: a Laws response whose kernel holds an odd 1D kernel (``E3``, ``E5``,
+      ``W5``) along the reversed axis changes sign (e.g. ``E5L5`` when x is reversed); a
+      Gabor orientation ``theta_deg`` acts as ``-theta_deg``; a separable wavelet sub-band
+      with a high-pass (for Daubechies wavelets also asymmetric) filter along the reversed
+      axis changes; a Riesz transform of odd order along it changes sign. Laws energy maps
+      (absolute values) and pooling over the right-angle rotations (``rotation_invariant``)
+      remove much of this dependence, but pooling over rotations is not pooling over
+      reflections, so it is not guaranteed to remove all of it;
+    - the Simoncelli wavelet is radially symmetric, but it is sampled on the IBSI 2
+      centred frequency grid, which for an even number of voxels along an axis is offset
+      by half a frequency bin from the DFT frequencies
+      (:func:`radiomix.process.filters.simoncelli.centred_frequency_radius`). That grid is
+      kept on purpose: it is the one the IBSI 2 reference response maps are computed on
+      (the phase-1 tests fail on the exact DFT grid). Its response, and the features of it,
+      change when an axis with an even number of voxels (after cropping) is stored
+      reversed; odd sizes are unaffected.
+
+    Store the images of a cohort in one orientation (resample or re-export them
+    consistently) when comparing the features of such filters; the features that are not
+    of response maps do not depend on it.
+
     Examples
     --------
     >>> FilterSettings(kind="log", sigma_mm=1.5).tag

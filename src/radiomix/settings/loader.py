@@ -11,6 +11,7 @@ import dataclasses
 import difflib
 import hashlib
 import json
+import math
 import types
 import typing
 from importlib import resources
@@ -71,6 +72,8 @@ def _convert(value: Any, hint: Any, where: str) -> Any:
     if hint is float:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise SettingsError(f"{where} must be a number; got {_shown(value)}")
+        if not math.isfinite(value):
+            raise SettingsError(_non_finite(value, where))
         return float(value)
     if hint is int:
         if isinstance(value, float) and value.is_integer():
@@ -84,6 +87,26 @@ def _convert(value: Any, hint: Any, where: str) -> Any:
             f"{where} must be text; got {_shown(value)} (quote it in YAML: '{value}')"
         )
     return value  # Literal choices are checked by each dataclass (with hints)
+
+
+def _non_finite(value: float, where: str) -> str:
+    """Why a NaN or infinite number is refused, and what to write instead.
+
+    No setting has a meaning for NaN, and none needs infinity: an open bound or an unset
+    value is written ``null`` where the setting allows it (``resegmentation.range: [null,
+    400]``), which every later step understands, where an infinite bound would, for
+    example, put the first bin of a fixed bin size discretisation at minus infinity.
+    """
+    word = "NaN (not a number)" if math.isnan(value) else f"{value} (infinite)"
+    if where == "range" or where.endswith(".range"):
+        return (
+            f"{where} bounds must be finite numbers; got {word}: give a number, or null for "
+            "an open bound"
+        )
+    return (
+        f"{where} must be a finite number; got {word}: give a number (or null where the "
+        "setting may be unset)"
+    )
 
 
 def _kind(hint: Any) -> str:

@@ -145,10 +145,17 @@ class ResegmentationSettings:
             if len(self.range) != 2:
                 _fail(f"resegmentation.range needs [lower, upper], got {self.range!r}")
             lo, hi = self.range
+            for bound in (lo, hi):
+                if bound is not None and not math.isfinite(bound):
+                    _fail(
+                        f"resegmentation.range bounds must be finite numbers or null (an open "
+                        f"bound); got {self.range!r}"
+                    )
             if lo is not None and hi is not None and lo > hi:
                 _fail(f"resegmentation.range lower bound {lo} exceeds upper bound {hi}")
-        if self.outlier_sigma is not None and not self.outlier_sigma > 0:
-            _fail(f"resegmentation.outlier_sigma must be > 0, got {self.outlier_sigma!r}")
+        sigma = self.outlier_sigma
+        if sigma is not None and not (sigma > 0 and math.isfinite(sigma)):
+            _fail(f"resegmentation.outlier_sigma must be a finite number > 0, got {sigma!r}")
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

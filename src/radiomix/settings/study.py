@@ -67,7 +67,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
 
-from radiomix.errors import SettingsError
+from radiomix.errors import SettingsError, UsageError
 from radiomix.settings.loader import (
     PRESETS,
     load_preset,
@@ -79,6 +79,53 @@ from radiomix.settings.steps import ExtractionSettings, RegistrationSettings
 
 TAG_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 """Image tags are lower-case identifiers: they start the feature column names."""
+
+
+
+def check_tag(tag: object) -> str:
+    """An image tag given to one extraction (``--tag``, ``tag=``), checked.
+
+    The tag is the first part of every column name ``<tag>.<filter>.<family>.<feature>``,
+    so it must be non-empty text without a dot (the separator of those parts) or
+    whitespace. Study files ask more (:data:`TAG_PATTERN`: a lower-case identifier).
+
+    Returns
+    -------
+    str
+        The tag, unchanged.
+
+    Raises
+    ------
+    UsageError
+        An empty tag, or one with a dot or whitespace (with a tag to use instead).
+
+    Examples
+    --------
+    >>> check_tag("ct")
+    'ct'
+    >>> check_tag("ct.v2")
+    Traceback (most recent call last):
+    ...
+    radiomix.errors.UsageError: tag 'ct.v2' contains a dot; ...'ct_v2'
+    """
+    if not isinstance(tag, str):
+        raise UsageError(f"tag must be text, got {type(tag).__name__} {tag!r}")
+    if tag == "":
+        raise UsageError(
+            "tag is empty; the tag starts every column name <tag>.<filter>.<family>.<feature>: "
+            "give one, e.g. --tag ct (tag='ct'), or leave it out for the default 'image'"
+        )
+    bad = [w for w, hit in (("a dot", "." in tag), ("whitespace", any(c.isspace() for c in tag)))
+           if hit]
+    if bad:
+        fixed = re.sub(r"[.\s]+", "_", tag.strip()).strip("_") or "image"
+        raise UsageError(
+            f"tag {tag!r} contains {' and '.join(bad)}; the tag starts every column name "
+            "<tag>.<filter>.<family>.<feature>, whose parts are separated by dots: use e.g. "
+            f"{fixed!r}"
+        )
+    return tag
+
 
 RESERVED_COLUMNS = ("settings_hash", "radiomix_version")
 """Columns the cohort runner adds to every row; manifest columns may not use these names."""

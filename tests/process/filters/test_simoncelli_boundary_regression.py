@@ -145,3 +145,31 @@ def test_boundary_is_recorded_in_the_provenance(tmp_path):
     a = result.features["image.simoncelli_l1_2d.stat.variance"]
     b = result.features["image.simoncelli_l1_2d_padmirror.stat.variance"]
     assert a != pytest.approx(b, rel=1e-3)
+
+
+def test_axis_dependent_filters_say_so_in_the_provenance(tmp_path):
+    """A response map computed along the stored index axes (Laws with an odd kernel, the
+    Simoncelli grid) can change when an axis is stored reversed; its provenance note says
+    so, and a symmetric filter's (LoG) does not."""
+    image = sitk.GetImageFromArray(_ramp() * 10.0)
+    mask = np.zeros((16, 16, 24), dtype=np.uint8)
+    mask[4:12, 4:12, 6:18] = 1
+    sitk.WriteImage(image, str(tmp_path / "image.nii.gz"))
+    sitk.WriteImage(sitk.GetImageFromArray(mask), str(tmp_path / "mask.nii.gz"))
+    settings = settings_from_dict(
+        {
+            "features": {"families": ["stat"]},
+            "response_maps": {
+                "filters": [
+                    {"kind": "laws", "laws_kernel": "E5L5S5"},
+                    {"kind": "simoncelli", "level": 1},
+                    {"kind": "log", "sigma_mm": 1.0},
+                ]
+            },
+        }
+    )
+    notes = extract(tmp_path / "image.nii.gz", tmp_path / "mask.nii.gz",
+                    settings=settings).provenance["notes"]
+    said = {k: "stored index axes" in v for k, v in notes.items() if k.startswith("response_maps.")}
+    assert sorted(said.values()) == [False, True, True]
+    assert not next(v for k, v in said.items() if "log" in k)

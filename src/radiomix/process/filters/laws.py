@@ -1,4 +1,11 @@
-"""Laws kernels and texture energy maps (IBSI 2 JTXT)."""
+"""Laws kernels and texture energy maps (IBSI 2 JTXT).
+
+The kernels act along the stored index axes, in (x, y, z) order. The odd 1D kernels
+(``E3``, ``E5``, ``W5``) are antisymmetric, so a response without energy map or rotation
+pooling changes sign when the image is stored with that axis reversed (``E5L5`` and a
+reversed x axis); energy maps and rotation-invariant responses do not (see the Notes of
+:class:`radiomix.settings.filters.FilterSettings`).
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,12 @@
-"""Non-separable Simoncelli wavelet (IBSI 2 LODD), optionally Riesz-transformed."""
+"""Non-separable Simoncelli wavelet (IBSI 2 LODD), optionally Riesz-transformed.
+
+The wavelet is radially symmetric, but it is sampled on the IBSI 2 centred frequency grid
+(:func:`centred_frequency_radius`), which for an even number of voxels along an axis is
+offset by half a frequency bin from the DFT frequencies. That grid matches the IBSI 2
+reference response maps and is kept on purpose; as a consequence the response (and its
+features) changes when an even-sized axis of the same physical image is stored reversed
+(see the Notes of :class:`radiomix.settings.filters.FilterSettings`).
+"""
 
 from __future__ import annotations
 
