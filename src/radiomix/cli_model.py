@@ -134,7 +134,8 @@ def model_command(
     target: Annotated[Optional[str], typer.Option(  # noqa: UP045
         help="Binary outcome column (or --time and --event).")] = None,
     positive: Annotated[Optional[str], typer.Option(  # noqa: UP045
-        help="Positive class of --target (required unless it holds 0/1).")] = None,
+        help="Positive class of --target (required unless it holds 0/1, 0.0/1.0 or "
+             "true/false, recorded as 1/0).")] = None,
     group: Annotated[str, typer.Option("--groups", help="Patient id column.")] = "patient_id",
     lesion: Annotated[Optional[str], typer.Option(  # noqa: UP045
         help="Lesion id column (default: lesion_id when the feature table has it).")] = None,
@@ -143,8 +144,9 @@ def model_command(
                           "radiomic, deep, clinical. Default: the non-role columns of "
                           "--features with radiomix feature names (<tag>.<image type>."
                           "<family>.<feature>, <tag>.deep.*), its other numeric columns "
-                          "only when named here; every numeric non-role column of a table "
-                          "without radiomix names.")] = None,
+                          "only when named here. Required for a table without radiomix "
+                          "names (nothing tells a feature from a follow-up time there).")
+    ] = None,
     covariates: Annotated[Optional[str], typer.Option(  # noqa: UP045
         help="Clinical covariates, comma list NAME[:categorical] (the clinical block; "
              "never guessed).")] = None,
@@ -156,8 +158,9 @@ def model_command(
         help="Columns never used, comma list.")] = None,
     allow: Annotated[Optional[str], typer.Option(  # noqa: UP045
         help="Inputs kept deliberately although the leak guard finds them outcome-derived "
-             "(they separate a binary outcome or a survival event perfectly, or follow the "
-             "survival time monotonically), comma list.")] = None,
+             "(they separate a binary outcome or a survival event perfectly, or follow a "
+             "time of the study: the survival time or a --derived column), comma list.")
+    ] = None,
     model: Annotated[str, typer.Option(
         help="penalised_logistic, logistic, knn, svm, rf, gb, voting, stacking, radscore, "
              "auto; survival: coxnet, cox.")] = "penalised_logistic",

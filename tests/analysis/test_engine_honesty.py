@@ -219,7 +219,9 @@ def test_inf_in_a_feature_is_a_clean_cli_error(tmp_path):
     assert "infinite" in proc.stderr
 
 
-def test_a_wide_table_with_foreign_names_is_used_without_columns_flag(tmp_path):
+def test_a_wide_table_with_foreign_names_is_used_with_its_columns_named(tmp_path):
+    """Another tool's table: the features are the columns the user names (``--columns``);
+    without them the table is refused (tests/analysis/test_inputs_round4.py)."""
     rng = np.random.default_rng(0)
     n = 24
     y = np.array([0, 1] * (n // 2))
@@ -231,7 +233,7 @@ def test_a_wide_table_with_foreign_names_is_used_without_columns_flag(tmp_path):
     from radiomix.analysis.adhoc import run_adhoc
 
     doc = run_adhoc(tmp_path / "o", features=tmp_path / "wide.csv", target="label",
-                    outer=3, inner=2, repeats=1, bootstrap=50, report=False)
+                    columns="feat_*", outer=3, inner=2, repeats=1, bootstrap=50, report=False)
     arm = doc["outcomes"][0]["arms"]["model"]
     assert arm["n_columns"] == 30
     assert "label" not in arm["columns"]

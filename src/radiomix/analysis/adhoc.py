@@ -11,7 +11,13 @@ columns (group, lesion, centre, outcome, time, event, derived, excluded) and:
   enters only when ``--columns`` names it, for a time-to-event column that does not separate
   the outcome perfectly would pass every guard and inflate the model's metrics. The columns
   left out are listed in a warning and a banner of the report;
-- in a wide table of another tool (no radiomix feature name at all), every numeric column.
+- in a wide table of another tool (no radiomix feature name at all), the columns that
+  ``--columns`` names, and it must name them: such a table may carry the follow-up time the
+  outcome was built from under any name (``fu_days``), and nothing in a name tells a
+  feature from it, so radiomix refuses to guess.
+
+The leak guard of :func:`~radiomix.analysis.data.build_table` then checks every input without
+a radiomix feature name against the outcome, the survival time and the ``--derived`` columns.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from typing import Any
 
 import pandas as pd
 
-from radiomix.analysis.data import MISSING_TOKENS, PROVENANCE_COLUMNS
+from radiomix.analysis.data import MISSING_TOKENS, PROVENANCE_COLUMNS, _listing
 from radiomix.analysis.spec import (
     AnalysisSettings,
     Arm,
@@ -219,8 +225,8 @@ def model_inputs(features: pd.DataFrame | None, reserved: set[str] | dict[str, s
     ``deep``; ``clinical`` is refused unless covariates are declared (they are the clinical
     block). Default: the numeric columns of the feature table that are not in ``reserved``
     (role columns: group, lesion, centre, outcome, time, event, derived, excluded,
-    covariates) and carry radiomix's feature names; every numeric non-role column when none
-    does (a wide table of another tool).
+    covariates) and carry radiomix's feature names. A table with numeric non-role columns
+    but no radiomix feature name (a wide table of another tool) needs ``patterns``.
 
     ``reserved`` may map each role column to what it is (``"an outcome column (the
     --target)"``): a pattern naming one is refused with it. A "did you mean" hint never
@@ -238,8 +244,9 @@ def model_inputs(features: pd.DataFrame | None, reserved: set[str] | dict[str, s
     Raises
     ------
     SettingsError
-        ``clinical`` asked without covariates (the message lists the table's columns), or a
-        pattern naming a role column.
+        ``clinical`` asked without covariates (the message lists the table's columns), a
+        pattern naming a role column, or no pattern for a table without radiomix feature
+        names (the message lists its numeric columns).
     InputError
         A pattern that matches nothing.
     """
@@ -269,8 +276,16 @@ def model_inputs(features: pd.DataFrame | None, reserved: set[str] | dict[str, s
     refused = {c: why for c, why in reasons.items() if c in features.columns}
     likely_derived = [c for c in candidates if FeatureName.parse(c) is None
                       and any(o and o in c for o in outcome_columns)]
-    chosen = (select_columns(candidates, pats, refused=refused, unsuggested=likely_derived)
-              if pats else (named or candidates))
+    if not pats and candidates and not named:
+        raise SettingsError(
+            "the feature table has no column with radiomix's feature names (<tag>.<image "
+            "type>.<family>.<feature>), so radiomix cannot tell a feature from a follow-up "
+            "time or another column computed from the outcome: name the feature columns with "
+            "--columns (names or wildcards, e.g. --columns 'feat_*'); its numeric columns "
+            f"other than the roles: {_listing(candidates)}"
+        )
+    chosen = select_columns(candidates, pats, refused=refused,
+                            unsuggested=likely_derived) if pats else named
     unnamed = [c for c in candidates if c not in named and c not in chosen]
     rad, deep, extra = [], [], []
     for c in chosen:

@@ -44,6 +44,16 @@ else has no event, whatever ``event_value`` says."""
 MONOTONE_CHANCE: float = 1e-4
 """A column ordered as the survival time is refused when a column unrelated to the time, with
 the same counts of tied values, would be so ordered with a lower probability than this."""
+TRACKING_RHO: float = 0.95
+"""An input whose Spearman correlation with a time of the study reaches this in absolute value
+(it shares over 90 % of its rank variance with the time: a time measured from another date,
+a time with a few days of noise, a log or a rescaling) is derived from the outcome. A
+covariate that is not a time stays far below it (age, size, a score); a column of two or
+three levels cannot reach it at all (at most 0.87 and 0.94), so a dichotomy or a grade is
+never refused by it."""
+PERMUTATIONS: int = 20_000
+"""Permutations of :func:`tracking_columns`' chance check: a correlation reached by at most
+one permutation of the column has a chance below :data:`MONOTONE_CHANCE`."""
 PROVENANCE_COLUMNS: tuple[str, ...] = ("settings_hash", "radiomix_version")
 BATCH_COLUMN = "__centre__"
 """Column of :attr:`AnalysisTable.X` holding the centre as a code, read only by the ComBat
@@ -217,15 +227,43 @@ def to_numeric(raw: pd.DataFrame, column: str, group: str) -> pd.Series:
 # --------------------------------------------------------------------------- outcomes
 
 
+def _label_text(s: pd.Series) -> pd.Series:
+    """Class labels as text: numbers written as numbers (``1.0`` -> ``1``, whether the cells
+    are numeric or text) and true/false (any case, or a boolean column) as ``1``/``0``, so
+    that one coding reads the same however the table was written; missing -> NaN."""
+    if pd.api.types.is_bool_dtype(s) or pd.api.types.is_numeric_dtype(s):
+        return s.map(lambda v: np.nan if pd.isna(v) else f"{float(v):g}")
+    text = _text(s)
+    seen = text.dropna()
+    if seen.empty:
+        return text
+    if {v.lower() for v in seen.unique()} <= {"true", "false"}:
+        return text.map(lambda v: v if pd.isna(v) else ("1" if v.lower() == "true" else "0"))
+    num = pd.to_numeric(seen, errors="coerce")
+    if num.notna().all() and np.isfinite(num.to_numpy(dtype=float)).all():
+        return text.map(lambda v: v if pd.isna(v) else f"{float(v):g}")
+    return text
+
+
+def _label_value(value: str, labels: Sequence[str]) -> str:
+    """``value`` (a positive class, an event value) in the coding of :func:`_label_text`:
+    ``1.0`` -> ``1`` among numeric labels, ``True`` -> ``1`` among 0/1 labels."""
+    if value in labels:
+        return value
+    if set(labels) <= {"0", "1"} and value.strip().lower() in ("true", "false"):
+        return "1" if value.strip().lower() == "true" else "0"
+    try:
+        number = float(value)
+    except ValueError:
+        return value
+    return f"{number:g}" if math.isfinite(number) else value
+
+
 def _binary_target(raw: pd.DataFrame, o: Outcome, group: str) -> Target:
     col = str(o.column)
     if col not in raw:
         raise InputError(f"outcome {o.name}: column {col!r} is not in the table")
-    text = _text(raw[col])
-    if pd.api.types.is_bool_dtype(raw[col]):
-        text = raw[col].map({True: "1", False: "0"})
-    elif pd.api.types.is_numeric_dtype(raw[col]):
-        text = raw[col].map(lambda v: np.nan if pd.isna(v) else f"{float(v):g}")
+    text = _label_text(raw[col])
     keep = text.notna().to_numpy()
     labels = sorted(text.dropna().unique().tolist())
     if len(labels) != 2:
@@ -233,24 +271,27 @@ def _binary_target(raw: pd.DataFrame, o: Outcome, group: str) -> Target:
             f"outcome {o.name}: column {col!r} must hold exactly two classes; found "
             f"{len(labels)}: {labels[:10]}"
         )
-    positive = o.positive
-    if positive is None:
-        if set(labels) == {"0", "1"}:
-            positive = "1"
-        elif {v.lower() for v in labels} == {"true", "false"}:
-            positive = next(v for v in labels if v.lower() == "true")
-        else:
+    if o.positive is None:
+        if labels != ["0", "1"]:
             raise SettingsError(
                 f"outcome {o.name}: column {col!r} holds the labels {labels}; say which one is "
                 "the positive class (positive: ... in the study file, --positive on the CLI)"
             )
+        positive = "1"  # 0/1, 0.0/1.0 or false/true: recorded as 1 and 0
+    else:
+        positive = _label_value(o.positive, labels)
     if positive not in labels:
         raise SettingsError(
-            f"outcome {o.name}: positive class {positive!r} is not among the labels {labels}"
+            f"outcome {o.name}: positive class {o.positive!r} is not among the labels {labels}"
         )
     y = (text[keep] == positive).to_numpy().astype(int)
     _check_patient_labels(raw[group].to_numpy()[keep], y, o.name)
-    return Target(o, keep, y=y, negative=[v for v in labels if v != positive])
+    negative = next(v for v in labels if v != positive)
+    if o.positive is not None and o.positive != positive:
+        # record the negative class in the coding the user wrote the positive one in
+        written = _text(raw[col])[keep & (text == negative).to_numpy()]
+        negative = str(written.iloc[0]) if written.notna().any() else negative
+    return Target(o, keep, y=y, negative=[negative])
 
 
 def _check_patient_labels(groups: np.ndarray, y: np.ndarray, name: str) -> None:
@@ -260,7 +301,9 @@ def _check_patient_labels(groups: np.ndarray, y: np.ndarray, name: str) -> None:
     if len(mixed):
         raise InputError(
             f"outcome {name}: {len(mixed)} patient(s) have rows with different outcome values "
-            f"(e.g. {mixed.index[0]}); a patient-level outcome needs one value per patient"
+            f"(e.g. {mixed.index[0]}); radiomix analyses patient-level outcomes, one value "
+            "per patient: if the outcome is per patient, correct these rows; if it is per "
+            "lesion, keep one lesion per patient (e.g. the index lesion) in the feature table"
         )
 
 
@@ -269,21 +312,18 @@ def _survival_target(raw: pd.DataFrame, o: Outcome, group: str) -> Target:
         if c not in raw:
             raise InputError(f"outcome {o.name}: column {c!r} is not in the table")
     t = to_numeric(raw, str(o.time), group)
-    ev_text = _text(raw[str(o.event)])
-    if pd.api.types.is_numeric_dtype(raw[str(o.event)]) or pd.api.types.is_bool_dtype(
-            raw[str(o.event)]):
-        ev_text = raw[str(o.event)].map(
-            lambda v: np.nan if pd.isna(v) else f"{float(v):g}")
+    ev_text = _label_text(raw[str(o.event)])
     keep = (t.notna() & ev_text.notna()).to_numpy()
     values = sorted(ev_text.dropna().unique().tolist())
-    if o.event_value not in values and not [v for v in values
-                                            if v.lower() not in CENSORED_TOKENS]:
+    event_value = _label_value(o.event_value, values)
+    if event_value not in values and not [v for v in values
+                                          if v.lower() not in CENSORED_TOKENS]:
         raise InputError(
             f"outcome {o.name}: column {o.event!r} holds no event (only {values[:10]}: every "
             "patient is censored), so a survival model cannot be fitted; check that it is "
             "the right event column, or analyse an outcome with observed events"
         )
-    if o.event_value not in values:
+    if event_value not in values:
         raise SettingsError(
             f"outcome {o.name}: event value {o.event_value!r} does not occur in column "
             f"{o.event!r} (values: {values[:10]}); set event_value (--event-value on the "
@@ -294,7 +334,7 @@ def _survival_target(raw: pd.DataFrame, o: Outcome, group: str) -> Target:
         i = int(np.flatnonzero(t.to_numpy() < 0)[0])
         raise InputError(f"outcome {o.name}: column {o.time!r}, {_row_name(raw, group, i)}: "
                          "negative time")
-    e = (ev_text[keep] == o.event_value).to_numpy().astype(int)
+    e = (ev_text[keep] == event_value).to_numpy().astype(int)
     if e.sum() == 0:
         raise InputError(f"outcome {o.name}: no observed event among the usable rows")
     return Target(o, keep, time_years=tt / TIME_UNITS[o.time_unit], event=e)
@@ -384,6 +424,65 @@ def monotone_in_time(X: pd.DataFrame, time: np.ndarray) -> list[str]:
     return out
 
 
+def _ranks(v: np.ndarray) -> np.ndarray:
+    """Average ranks (ties share their mean rank), centred to unit norm."""
+    from scipy.stats import rankdata
+
+    r = rankdata(v) - (v.size + 1) / 2.0
+    return np.asarray(r / np.sqrt(np.sum(r * r)), dtype=float)
+
+
+def tracking_columns(X: pd.DataFrame, time: np.ndarray) -> dict[str, float]:
+    """Columns that (nearly) track ``time``: Spearman ``|rho| >= TRACKING_RHO`` beyond chance.
+
+    On the rows where both are present, a column qualifies when the absolute Spearman
+    correlation (average ranks for ties) reaches :data:`TRACKING_RHO` and at most one of
+    :data:`PERMUTATIONS` random permutations of its values (seeded, so the answer never
+    changes) reaches it too: a column unrelated to the time would track it with probability
+    below :data:`MONOTONE_CHANCE`. The permutations keep the column's ties, so a few
+    distinct values or few rows (below about 12 rows nothing untied qualifies by chance)
+    are judged by what chance gives them.
+
+    Returns
+    -------
+    dict
+        Column -> Spearman correlation with ``time``.
+
+    Examples
+    --------
+    >>> t = np.array([30., 400., 90., 250., 700., 120., 980., 35., 510., 60., 300., 820.,
+    ...               150., 45.])
+    >>> X = pd.DataFrame({"from_mri": t - [9, 20, 3, 14, 30, 7, 12, 2, 25, 5, 11, 40, 6, 1],
+    ...                   "age": [50., 61., 47., 70., 58., 66., 49., 72., 55., 63., 59., 68.,
+    ...                           52., 74.]})
+    >>> tracking_columns(X, t)
+    {'from_mri': 1.0}
+    """
+    t_all = np.asarray(time, dtype=float)
+    out: dict[str, float] = {}
+    for c in X.columns:
+        v = X[c].to_numpy(dtype=float)
+        ok = ~np.isnan(v) & ~np.isnan(t_all)
+        n = int(ok.sum())
+        if n < 4 or np.unique(v[ok]).size < 2 or np.unique(t_all[ok]).size < 2:
+            continue
+        rx, rt = _ranks(v[ok]), _ranks(t_all[ok])
+        rho = float(rx @ rt)
+        if abs(rho) < TRACKING_RHO:
+            continue
+        rng = np.random.default_rng(0)
+        chunk = max(1, min(PERMUTATIONS, 2_000_000 // n))
+        reached, drawn = 0, 0
+        while drawn < PERMUTATIONS and reached < 2:
+            k = min(chunk, PERMUTATIONS - drawn)
+            perms = rng.permuted(np.broadcast_to(rx, (k, n)), axis=1)
+            reached += int(np.sum(np.abs(perms @ rt) >= abs(rho) - 1e-12))
+            drawn += k
+        if reached < 2:
+            out[str(c)] = round(rho, 3)
+    return out
+
+
 # --------------------------------------------------------------------------- build
 
 
@@ -461,6 +560,7 @@ def build_table(
     clinical: pd.DataFrame | None = None,
     extra_features: Sequence[str] = (),
     allow: Sequence[str] = (),
+    time_columns: Sequence[str] = (),
 ) -> AnalysisTable:
     """Join, type and role-check the tables of an analysis.
 
@@ -479,6 +579,10 @@ def build_table(
         follow radiomix's feature naming (a wide table from another tool).
     allow : sequence of str
         Input columns the user named explicitly: kept even when they separate an outcome.
+    time_columns : sequence of str
+        Further time columns of the study (the study file's ``columns.time``), used only by
+        the leak guard: an input that follows one is refused as outcome-derived, as is an
+        input that follows a survival time or a numeric column declared ``derived``.
 
     Returns
     -------
@@ -541,7 +645,9 @@ def build_table(
         targets[o.name] = (_binary_target(raw, o, group) if o.kind == "binary"
                            else _survival_target(raw, o, group))
     _guard(X, blocks, targets, radiomix_named=set(rad) - set(extra),
-           allow=set(allow) | set(roles.allow), sources=sources)
+           allow=set(allow) | set(roles.allow), sources=sources,
+           times=_study_times(raw, [*roles.derived, *time_columns], spec))
+    _check_one_centre(raw, spec)
     for c in clin_cols:
         if X[c].nunique(dropna=True) < 2:
             raise InputError(f"covariate {sources[c]!r} takes a single value ({c}); it carries "
@@ -577,6 +683,43 @@ def build_table(
                          groups=raw[group].to_numpy(dtype=str), centre=centre, blocks=blocks,
                          sources=sources, targets=targets, roles=role_doc, missing=miss,
                          unit=unit, raw=raw.reset_index(drop=True))
+
+
+def _study_times(raw: pd.DataFrame, names: Sequence[str],
+                 spec: AnalysisSettings) -> dict[str, np.ndarray]:
+    """Numeric columns among ``names`` (declared derived, the study's time column) that are
+    in the table and not a survival outcome's own time (checked with its outcome), as float
+    over the rows of ``raw``; text columns (dates, outcome text) are left out."""
+    own = {o.time for o in spec.outcomes if o.time}
+    out: dict[str, np.ndarray] = {}
+    for name in dict.fromkeys(names):
+        if name in own or name not in raw.columns:
+            continue
+        values = pd.to_numeric(_text(raw[name]), errors="coerce").to_numpy(dtype=float)
+        if np.isfinite(values).sum() >= 4:
+            out[name] = np.where(np.isfinite(values), values, np.nan)
+    return out
+
+
+def _check_one_centre(raw: pd.DataFrame, spec: AnalysisSettings) -> None:
+    """External validation splits by centre: refuse a patient whose rows name two centres
+    (the patient would sit on both sides of the split), saying how to fix it."""
+    centre = spec.roles.centre
+    external = {"external", "training_internal_external"} & set(spec.validation.schemes)
+    if not centre or not external:
+        return
+    group = spec.roles.group
+    frame = pd.DataFrame({"g": raw[group], "c": _text(raw[centre]).fillna("(missing)")})
+    per = frame.groupby("g")["c"].nunique()
+    multi = [str(g) for g in per.index[per > 1]]
+    if multi:
+        raise InputError(
+            f"{len(multi)} patient(s) have rows in more than one centre (column {centre!r}; "
+            f"e.g. {', '.join(multi[:5])}); external validation holds out whole centres, so "
+            "every row of a patient needs the same centre: correct the centre of these rows, "
+            "or validate without centres (--validation nested; validation.schemes: "
+            "[nested_cv])"
+        )
 
 
 def _listing(cols: Any, n: int = 12) -> str:
@@ -669,15 +812,19 @@ def _check_agreement(feat: pd.DataFrame, clin: pd.DataFrame, columns: Sequence[s
 
 
 def _guard(X: pd.DataFrame, blocks: dict[str, list[str]], targets: dict[str, Target], *,
-           radiomix_named: set[str], allow: set[str], sources: dict[str, str]) -> None:
+           radiomix_named: set[str], allow: set[str], sources: dict[str, str],
+           times: dict[str, np.ndarray] | None = None) -> None:
     """Refuse inputs that are likely derived from an outcome.
 
     Binary outcome: a column whose values or missingness separate it perfectly. Survival
     outcome: a column that separates its event indicator perfectly (a copy of the event,
-    a column missing exactly for the censored patients) or that is a monotone function of
-    its time (a copy, a rescaling such as months, a reversal). Columns with radiomix
-    feature names are not checked; a column named in ``allow`` (or whose covariate is) is
-    kept.
+    a column missing exactly for the censored patients), that is a monotone function of
+    its time (a copy, a rescaling such as months, a reversal) or that tracks it
+    (:func:`tracking_columns`: a time from another date, a noisy copy). ``times``: further
+    time columns of the study (columns declared derived, the study file's time), over the
+    rows of ``X``: a column that is monotone in one or tracks one is refused too, whatever
+    the outcomes (binary ones included). Columns with radiomix feature names are not
+    checked; a column named in ``allow`` (or whose covariate is) is kept.
     """
     check = [c for c in X.columns if c not in radiomix_named and c not in allow
              and sources.get(c) not in allow]
@@ -705,12 +852,28 @@ def _guard(X: pd.DataFrame, blocks: dict[str, list[str]], targets: dict[str, Tar
                     if t.event.min() != t.event.max() else {})
         found = [f"{c} (separates the event column {o.event} by its {how})"
                  for c, how in by_event.items()]
+        rest = X.loc[t.keep, [c for c in check if c not in by_event]]
+        monotone = monotone_in_time(rest, t.time_years)
         found += [f"{c} (a monotone function of the time column {o.time}: same or reversed "
-                  "order on every row)"
-                  for c in monotone_in_time(X.loc[t.keep, check], t.time_years)
-                  if c not in by_event]
+                  "order on every row)" for c in monotone]
+        found += [f"{c} (tracks the time column {o.time}: Spearman {rho:+.3f})"
+                  for c, rho in tracking_columns(rest.drop(columns=monotone),
+                                                 t.time_years).items()]
         if found:
             raise SettingsError(
                 f"survival outcome {o.name}: {', '.join(found)} is derived from the outcome "
                 f"and would leak it into the model; {keep}"
+            )
+    for name, time in (times or {}).items():
+        rest = X.loc[:, [c for c in check if c != name and sources.get(c) != name]]
+        monotone = monotone_in_time(rest, time)
+        found = [f"{c} (a monotone function of {name}: same or reversed order on every row)"
+                 for c in monotone]
+        found += [f"{c} (tracks {name}: Spearman {rho:+.3f})"
+                  for c, rho in tracking_columns(rest.drop(columns=monotone), time).items()]
+        if found:
+            raise SettingsError(
+                f"{', '.join(found)}: {name} is a time of the study (declared derived, or the "
+                "study's time column), and a column that follows it is derived from the "
+                f"outcome for every outcome, binary ones included; {keep}"
             )

@@ -162,7 +162,9 @@ def analyse_study(
         clinical_path = clinical_path if clinical_path.is_absolute() else \
             study.path.parent / clinical_path
         clinical = read_any(clinical_path)
-    table = build_table(feat, spec, clinical=clinical)
+    study_time = study.settings.columns.time
+    table = build_table(feat, spec, clinical=clinical,
+                        time_columns=[study_time] if study_time else [])
     untrained = _deep_flag(prov)
     banners = []
     if untrained:
