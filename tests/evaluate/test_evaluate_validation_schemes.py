@@ -158,7 +158,7 @@ def test_paired_auc_tests_on_identical_splits():
     diff = results["radiomics"].estimate("roc_auc") - results["clinical"].estimate("roc_auc")
     assert t["auc_difference"]["estimate"] == pytest.approx(diff)
     assert t["auc_difference"]["ci_low"] <= diff <= t["auc_difference"]["ci_high"]
-    assert 0 <= t["delong_p"] <= 1
+    assert 0 <= t["p_value"] <= 1
     # the same comparison on differently scored rows is refused
     keep = np.isin(g, np.unique(g)[:50])
     other = nested_cv(arms["clinical"], X[keep], y[keep], groups=g[keep], n_bootstrap=50,

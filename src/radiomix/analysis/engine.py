@@ -258,6 +258,33 @@ def _patient_count(values: np.ndarray, groups: np.ndarray) -> int | None:
     return events if unit == "patients" else None
 
 
+def _class_counts(y: np.ndarray, g: np.ndarray, level: str, unit: str) -> dict[str, Any]:
+    """Positives, negatives and prevalence of a binary outcome in the unit the metrics score
+    (``count_unit``: ``patients`` with ``level="patient"``, else the table's rows, e.g.
+    ``lesions``), beside the patient counts (``n_positive_patients``, ``n_negative_patients``:
+    patients with the outcome and without it; ``None`` when the outcome varies between a
+    patient's lesions, where a patient is neither).
+
+    Examples
+    --------
+    >>> c = _class_counts(np.array([1, 1, 0, 0]), np.array(["a", "a", "b", "c"]), "row",
+    ...                   "lesion")
+    >>> c["n_positive"], c["count_unit"], c["n_positive_patients"], c["n_negative_patients"]
+    (2, 'lesions', 1, 2)
+    """
+    pos, neg, per = _events(y, g)
+    pos_pat, neg_pat = (pos, neg) if per == "patients" else (None, None)
+    if level == "patient" and per == "patients":
+        n_pos, n_neg, what = pos, neg, "patients"
+    else:
+        n_pos, n_neg = int(np.sum(y)), int(np.size(y) - np.sum(y))
+        what = f"{unit}s" if unit != "patient" else "patients"
+    return {"n_positive": n_pos, "n_negative": n_neg,
+            "prevalence": n_pos / (n_pos + n_neg) if n_pos + n_neg else None,
+            "count_unit": what, "n_positive_patients": pos_pat,
+            "n_negative_patients": neg_pat}
+
+
 def _epv_warning(events: int, unit: str, n_cand: int) -> list[str]:
     if not n_cand or events / n_cand >= EPV_MIN:
         return []
@@ -269,15 +296,15 @@ def _epv_warning(events: int, unit: str, n_cand: int) -> list[str]:
 def _binary_arm_doc(arm: BuiltArm, sc: _Scored, y: np.ndarray, g: np.ndarray,
                     target: Target, v: Validation) -> dict[str, Any]:
     res = sc.result
-    metrics = {r["metric"]: _interval(r["estimate"], r["ci_low"], r["ci_high"])
+    metrics = {r["metric"]: _interval(r["estimate"], r["ci_low"], r["ci_high"],
+                                      r.get("reason") if isinstance(r.get("reason"), str)
+                                      else None)
                for _, r in res.metrics.iterrows()}
     if arm.model == "prevalence":
         why = ("not meaningful: the prevalence arm predicts one value per training fold; it "
                "is the Brier-score reference")
         metrics = {k: (m if k == "brier" else _interval(None, None, None, why))
                    for k, m in metrics.items()}
-    yy = y[sc.rows]
-    prev = float(np.mean(yy))
     warn: list[str] = []
     n_cand = arm.n_candidates if arm.model != "prevalence" else 0
     train = _training_rows(sc, y.size)
@@ -293,16 +320,13 @@ def _binary_arm_doc(arm: BuiltArm, sc: _Scored, y: np.ndarray, g: np.ndarray,
     if none:
         warn.append(f"in {none} of {n_folds} training folds the selection kept no feature "
                     "(fallback or constant prediction); read this arm's AUC with care")
-    brier_ref = prev * (1 - prev)
+    brier_ref = brier_reference(res, y, g, sc)
     brier = metrics.get("brier", {}).get("estimate")
-    if brier is not None and arm.model != "prevalence" and brier > brier_ref:
-        warn.append(f"Brier score {brier:.3f} is worse than predicting the prevalence "
-                    f"({brier_ref:.3f})")
-    slope = metrics.get("calibration_slope", {})
-    if arm.model != "prevalence" and slope.get("estimate") is not None and (
-            slope["ci_high"] is not None and slope["ci_high"] < 1.0):
-        warn.append(f"calibration slope {slope['estimate']:.2f} (interval below 1): the "
-                    "predicted risks are too extreme; do not read them as probabilities")
+    if (brier is not None and brier_ref is not None and arm.model != "prevalence"
+            and brier > brier_ref):
+        warn.append(f"Brier score {brier:.3f} is worse than predicting the training "
+                    f"prevalence ({brier_ref:.3f})")
+    warn += _slope_warnings(metrics.get("calibration_slope", {}), arm.model)
     chosen = [{**(f.get("best_params") or {}),
                **({"pipeline": f["chosen_pipeline"]} if f.get("chosen_pipeline") else {})}
               for f in res.folds.to_dict("records")]
@@ -314,6 +338,59 @@ def _binary_arm_doc(arm: BuiltArm, sc: _Scored, y: np.ndarray, g: np.ndarray,
             "threshold": {"rule": v.threshold, "values": values},
             "vs_reference": None, "folds_without_feature": none, "n_folds": n_folds,
             "chosen": _py(chosen), "warnings": warn}
+
+
+def _slope_warnings(slope: dict[str, Any], model: str) -> list[str]:
+    """A calibration slope whose interval lies wholly below 1 (risks too extreme) or wholly
+    above 1 (risks too moderate: shrunk toward the prevalence, e.g. an over-penalised
+    model)."""
+    est, lo, hi = slope.get("estimate"), slope.get("ci_low"), slope.get("ci_high")
+    if model == "prevalence" or est is None or lo is None or hi is None:
+        return []
+    if hi < 1.0:
+        return [f"calibration slope {est:.2f} (interval below 1): the predicted risks are "
+                "too extreme; do not read them as probabilities"]
+    if lo > 1.0:
+        return [f"calibration slope {est:.2f} (interval above 1): the predicted risks are "
+                "too moderate (shrunk toward the prevalence, e.g. by a strong penalty); do "
+                "not read them as probabilities"]
+    return []
+
+
+def brier_reference(res: Any, y: np.ndarray, g: np.ndarray, sc: _Scored) -> float | None:
+    """Brier score of predicting, for every scored row, the prevalence of the training rows
+    of the model that scored it (per outer fold and repeat under cross-validation; the
+    training centres under external validation; all rows for the apparent scheme): the
+    score of the prevalence arm, the honest no-information reference. Averaged over
+    repeats as the Brier score is, over the rows (or patients, with ``level="patient"``)
+    the metrics score.
+
+    ``y`` and ``g`` are the outcome's analysed labels (0/1) and patients; the scheme's rows
+    are ``sc.rows`` for the training and internal schemes (their models saw only those),
+    all rows otherwise. Splits keep patients whole, so a fold's training rows are the rows
+    of the patients it did not score.
+    """
+    pred = res.predictions
+    if "proba" not in pred or not len(pred):
+        return None
+    sub = sc.scheme in ("training", "internal")
+    yu = np.asarray(y, dtype=float)[sc.rows] if sub else np.asarray(y, dtype=float)
+    gu = pd.Series(g[sc.rows] if sub else g).astype(str).to_numpy()
+    positive = res.classes[1]
+    per_repeat = []
+    for _, rep in pred.groupby("repeat"):
+        total, n = 0.0, 0
+        for _, d in rep.groupby("fold"):
+            train = (np.ones(yu.size, dtype=bool) if sc.scheme == "training"
+                     else ~np.isin(gu, d["patient_id"].astype(str).to_numpy()))
+            if not train.any():
+                return None
+            pi = float(yu[train].mean())
+            yt = (d["y_true"].to_numpy() == positive).astype(float)
+            total += float(((pi - yt) ** 2).sum())
+            n += yt.size
+        per_repeat.append(total / n)
+    return float(np.mean(per_repeat))
 
 
 def _training_rows(sc: _Scored, n: int) -> np.ndarray:
@@ -360,6 +437,9 @@ def _comparison_refusal(y: np.ndarray, g: np.ndarray, scheme: str,
 
 def _binary_curves(results: dict[str, Any], v: Validation, cross_validated: bool,
                    order: list[str]) -> dict[str, Any]:
+    """ROC, calibration and decision curves of a validation; of repeated CV each is the mean
+    of the repeats' curves (the predictor whose metrics are reported), and says so in its
+    ``legend``."""
     from radiomix.evaluate.curves import (
         calibration_curve,
         decision_curves,
@@ -369,12 +449,14 @@ def _binary_curves(results: dict[str, Any], v: Validation, cross_validated: bool
 
     roc, cal, probas = {}, {}, {}
     y01 = None
+    n_rep = 1
     for key in order:
         res = results[key]
         P, y_row, g_row = res.oof_matrix()
         y01 = (y_row == res.classes[1]).astype(int)
         if y01.min() == y01.max():
             continue
+        n_rep = P.shape[0]
         curve = mean_roc_curve(y01, P)
         band = roc_band(y01, P, groups=g_row, n_bootstrap=min(v.bootstrap, 200),
                         random_state=v.seed, cross_validated=cross_validated)
@@ -383,8 +465,18 @@ def _binary_curves(results: dict[str, Any], v: Validation, cross_validated: bool
         roc[key] = {**curve, "band": {k: band[k] for k in ("fpr", "lower", "upper")},
                     "legend": legend}
         cal[key] = calibration_curve(y01, P, n_bins=5 if len(y01) >= 25 else 3)
+        cal[key]["legend"] = (
+            f"mean of {P.shape[0]} repeats' calibration curves (bins by rank of each "
+            "repeat's out-of-sample prediction); interval: Wilson interval of the averaged "
+            "observed fraction" if P.shape[0] > 1
+            else "calibration of the out-of-sample predictions; interval: Wilson interval")
         probas[key] = P
     dca = decision_curves(y01, probas) if probas and y01 is not None else None
+    if dca is not None:
+        dca["legend"] = (f"mean of {n_rep} repeats' net-benefit curves, each from that "
+                         "repeat's out-of-sample predictions; no interval is drawn"
+                         if n_rep > 1 else
+                         "net benefit of the out-of-sample predictions; no interval is drawn")
     return {"roc": roc, "calibration": cal, "decision": dca}
 
 
@@ -559,16 +651,20 @@ def _evaluate_binary(table: AnalysisTable, target: Target, arms: list[BuiltArm],
             for k, test in _compare(compared, "volume", v, cv, refusal).items():
                 arm_docs[k]["vs_arms"] = {"volume": {
                     "auc_difference": test["auc_difference"], "delong_p": test["delong_p"],
+                    "p_value": test.get("p_value"), "p_method": test.get("p_method"),
                     **({"reason": test["reason"]} if test.get("reason") else {})}}
         for k, why in {**failed, **failed_in.get(scheme, {})}.items():
             arm_docs[k] = _not_estimable_binary(why)
         yy = y[rows]
+        counts = _class_counts(yy, g[rows], v.level, table.unit)
         entry = {
             "scheme": scheme, "label": SCHEME_TEXT.get(scheme, scheme),
             "description": _scheme_description(scheme, v),
             "cross_validated": cv, "n_patients": int(pd.unique(g[rows]).size),
-            "n_rows": int(rows.size), "n_positive": int(yy.sum()),
-            "n_positive_patients": _patient_count(yy, g[rows]),
+            "n_rows": int(rows.size), "n_positive": counts["n_positive"],
+            "n_positive_patients": counts["n_positive_patients"],
+            "n_negative_patients": counts["n_negative_patients"],
+            "count_unit": counts["count_unit"], "level": v.level,
             "centres": (sorted(set(centre[rows].tolist())) if centre is not None else None),
             "arms": arm_docs,
             "curves": _binary_curves(results, v, cv, [k for k in order if k in compared]),
@@ -708,13 +804,13 @@ def _evaluate_survival(table: AnalysisTable, target: Target, arms: list[BuiltArm
         if isinstance(scored, InputError):
             for scheme in _scheme_names(v):
                 entry = validations.setdefault(scheme, _survival_entry(scheme, v))
-                entry["arms"][arm.key] = _not_estimable(str(scored))
+                entry["arms"][arm.key] = _not_estimable(str(scored), horizons)
             continue
         for sc in scored:
             entry = validations.setdefault(sc.scheme, _survival_entry(sc.scheme, v))
             if isinstance(sc.result, InputError):  # not estimable under this scheme only
                 log.warning("arm %s not estimable under %s: %s", arm.key, sc.scheme, sc.result)
-                entry["arms"][arm.key] = _not_estimable(str(sc.result))
+                entry["arms"][arm.key] = _not_estimable(str(sc.result), horizons)
                 continue
             entry["n_patients"] = int(pd.unique(g[sc.rows]).size)
             entry["n_events"] = int(e[sc.rows].sum())
@@ -734,9 +830,14 @@ def _evaluate_survival(table: AnalysisTable, target: Target, arms: list[BuiltArm
     return {"validation": list(validations.values()), "predictions": preds, "reference": ref}
 
 
-def _not_estimable(why: str) -> dict[str, Any]:
-    return {"metrics": {"c_index": _interval(None, None, None, f"not estimable: {why}")},
-            "td_auc": [], "coefficients": None, "folds_without_feature": None,
+def _not_estimable(why: str, horizons: list[float] | None = None) -> dict[str, Any]:
+    """A survival arm that could not be evaluated: the C-index and every requested horizon's
+    time-dependent AUC null with the reason (a requested horizon is never left out)."""
+    reason = f"not estimable: {why}"
+    td = [{"horizon_years": h, **_interval(None, None, None), "n_at_risk": None,
+           "reason": reason} for h in (horizons or [])]
+    return {"metrics": {"c_index": _interval(None, None, None, reason)},
+            "td_auc": td, "coefficients": None, "folds_without_feature": None,
             "warnings": [f"not estimable: {why}"]}
 
 
@@ -767,7 +868,9 @@ def _survival_arm_doc(res: Any, horizons: list[float], events: tuple[int, int, s
                    **(_interval(r["estimate"], r["ci_low"], r["ci_high"]) if r is not None
                       else _interval(None, None, None)),
                    "n_at_risk": _py(r.get("n_at_risk")) if r is not None else None,
-                   "reason": reason if r is not None else "not computed"})
+                   "reason": reason if r is not None else (
+                       f"not estimable: no time-dependent AUC at {h:g} years (no patient "
+                       "with the event, or none without it, by then among the scored)")})
     warn = _epv_warning(events[0], events[2], arm.n_candidates)
     coefficients = None
     model = getattr(res, "model", None)
@@ -801,8 +904,16 @@ def _coefficients(model: Any) -> list[dict[str, Any]] | None:
 
 
 def _km_doc(res: Any, arm: BuiltArm, unit: str) -> dict[str, Any] | None:
+    """Kaplan-Meier entry of a survival validation: the curves of one repeat (of repeated
+    CV, the one with the median log-rank p) and the log-rank p of every repeat."""
+    from radiomix.evaluate.survival import median_logrank_repeat
+
     try:
-        km = res.km()
+        ranks = res.logrank_by_repeat()
+        drawn = median_logrank_repeat(ranks)
+        if drawn is None:
+            return None
+        km = res.km(repeat=drawn)
     except (InputError, KeyError):
         return None
     groups = {}
@@ -815,23 +926,42 @@ def _km_doc(res: Any, arm: BuiltArm, unit: str) -> dict[str, Any] | None:
             "censor_times": _py(cens["time"].to_numpy()) if cens is not None else [],
             "at_risk": ({"times": _py(risk["time"].to_numpy()),
                          "n": _py(risk["n_at_risk"].to_numpy())} if risk is not None else None)}
+    ps = ranks["logrank_p"].to_numpy(dtype=float)
+    valid = ps[np.isfinite(ps)]
+    n_rep = len(ranks)
+    drawn_text = (f"the risk groups of repeat {drawn} of {n_rep} repeats (column repeat = "
+                  f"{drawn} of predictions.csv): the repeat whose log-rank p is the median "
+                  "of the repeats', so neither the best nor the worst split is shown"
+                  if n_rep > 1 else "the risk groups of the scored patients")
     return {"arm": arm.key, "cutoff": _py(km.cutoffs[0] if len(km.cutoffs) == 1 else None),
             "cutoff_rule": ("median predicted risk of the training patients of the model that "
                             "scored each patient (no test outcome is used)"),
             "logrank_p": _py(km.logrank_p), "hazard_ratio": None, "time_unit": "years",
+            "repeat": int(drawn), "n_repeats": n_rep, "drawn": drawn_text,
+            "logrank_p_repeats": _py(ps),
+            "logrank_p_median": _py(np.median(valid)),
+            "logrank_p_min": _py(valid.min()), "logrank_p_max": _py(valid.max()),
             "groups": groups}
 
 
 def _survival_calibration_doc(res: Any, horizons: list[float]) -> dict[str, Any] | None:
+    """Calibration at the first horizon that is not refused: of repeated CV, the mean of the
+    repeats' calibration tables (the predictor whose metrics are reported)."""
     for h in horizons:
         try:
-            cal = res.calibration(h)
+            cal = res.mean_calibration(h)
         except (InputError, KeyError):
             continue
+        k = int(cal["n_repeats"].iloc[0])
+        n_rep = len(res.repeats)
+        legend = (f"mean of {k} of {n_rep} repeats' calibration tables (groups by rank of "
+                  "each repeat's out-of-fold prediction; bounds: the mean of the repeats' "
+                  "pointwise bounds)" if n_rep > 1 else "calibration of the scored patients")
         return {"horizon_years": h, "predicted": _py(cal["predicted"].to_numpy()),
                 "observed": _py(cal["observed"].to_numpy()),
                 "lower": _py(cal["observed_ci_low"].to_numpy()),
-                "upper": _py(cal["observed_ci_high"].to_numpy())}
+                "upper": _py(cal["observed_ci_high"].to_numpy()),
+                "n_repeats": k, "legend": legend}
     return None
 
 
@@ -950,13 +1080,21 @@ def _baseline_warnings(spec: AnalysisSettings, table: AnalysisTable) -> list[str
     needs a volume column: without one it would otherwise be missing from every comparison
     without a word)."""
     from radiomix.analysis.data import VOLUME_FEATURES
+    from radiomix.model.columns import FeatureName
 
     out = []
     if "volume" in spec.baselines and not table.blocks["volume"]:
-        tags = sorted({c.split(".")[0] for c in table.blocks["radiomic"]}) or ["<tag>"]
-        looked = " or ".join(f"{t}.original.{f}" for f in VOLUME_FEATURES for t in tags)
+        # image tags only from columns named as radiomix names them (another tool's
+        # columns, e.g. "fu_days", are no image tag)
+        parsed = [FeatureName.parse(str(c)) for c in table.blocks["radiomic"]]
+        tags = sorted({p.tag for p in parsed if p is not None})
+        looked = " or ".join(f"{t}.original.{f}" for f in VOLUME_FEATURES
+                             for t in (tags or ["<tag>"]))
+        named = "" if tags else (
+            " (no column of the table follows radiomix's naming "
+            "<tag>.<filter>.<family>.<feature>, so none can be recognised as the volume)")
         text = ("the tumour volume only baseline (the size confound) is not in this analysis: "
-                f"the feature table has no tumour-volume column (looked for {looked}); "
+                f"the feature table has no tumour-volume column (looked for {looked}){named}; "
                 "extract the morphology family (morph.volume_mesh) to compare every arm with "
                 "tumour volume")
         log.warning(text)
@@ -1112,7 +1250,8 @@ def run_analysis(
             "unit": table.unit, "n_rows": len(table.X), "n_patients": table.n_patients,
             "centres": (pd.Series(table.centre).groupby(table.groups).first().value_counts()
                         .to_dict() if table.centre is not None else None),
-            "flow": flow or [{"step": "patients analysed", "n": table.n_patients}],
+            "flow": _outcome_flow(flow or [{"step": "patients analysed",
+                                            "n": table.n_patients}], outcome_docs),
             "table1": _table1(table, spec),
             "missing_imputed": table.missing,
             "imputation": _imputation_doc(plan, table),
@@ -1128,6 +1267,24 @@ def run_analysis(
     (out / "analysis.json").write_text(json.dumps(doc, indent=1, allow_nan=False,
                                                   ensure_ascii=False) + "\n", encoding="utf-8")
     return doc
+
+
+def _outcome_flow(flow: list[dict[str, Any]],
+                  outcome_docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The cohort flow, ending with the patients each outcome analyses: when an outcome
+    leaves patients without a value out, "patients analysed" of the table is said as the
+    patients in the table, followed by those left out and those analysed for the outcome
+    (the flow never states more patients analysed than any outcome had)."""
+    short = [d for d in outcome_docs if d.get("n_patients_without_outcome")]
+    if not short:
+        return [dict(s) for s in flow]
+    out = [({**s, "step": "patients in the analysed table"}
+            if s.get("step") == "patients analysed" else dict(s)) for s in flow]
+    for d in short:
+        out += [{"step": f"{d['name']}: patients without a value of the outcome (left out)",
+                 "n": int(d["n_patients_without_outcome"])},
+                {"step": f"{d['name']}: patients analysed", "n": int(d["n_patients"])}]
+    return out
 
 
 def leakage_doc(spec: AnalysisSettings, table: AnalysisTable,
@@ -1233,9 +1390,8 @@ def _outcome_doc(o: Any, target: Target, table: AnalysisTable, arms: list[BuiltA
     if o.kind == "binary":
         y = np.asarray(target.y)
         return {**base, "column": o.column, "positive": o.positive or "1",
-                "negative": target.negative, "n_positive": int(y.sum()),
-                "n_positive_patients": _patient_count(y, g),
-                "n_negative": int(y.size - y.sum()), "prevalence": float(y.mean()),
+                "negative": target.negative,
+                **_class_counts(y, g, spec.validation.level, table.unit),
                 "threshold": {"rule": spec.validation.threshold,
                               "text": _threshold_text(spec.validation.threshold)}}
     e = np.asarray(target.event)

@@ -2,8 +2,9 @@
 
 The analysis engine (:mod:`radiomix.analysis.engine`) evaluates every arm of a scheme on
 identical splits, so their out-of-sample predictions are paired and can be compared row by
-row: DeLong's test on patient-level predictions and a paired patient bootstrap of the AUC
-difference.
+row: a paired patient bootstrap of the AUC difference gives its interval and its p-value,
+from the same replicates and under the same cross-validation correction, so the two never
+disagree.
 """
 
 from __future__ import annotations
@@ -12,21 +13,27 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from radiomix.errors import InputError
 from radiomix.evaluate.bootstrap import (
     CV_INTERVAL_SCALE,
+    MIN_PER_CLASS,
+    binary_estimability,
+    interval_p_value,
     patient_bootstrap_weights,
     percentile_interval,
+    undefined_share_reason,
     widen_interval,
 )
-from radiomix.evaluate.metrics import delong_test, weighted_roc_auc
+from radiomix.evaluate.metrics import weighted_roc_auc
 from radiomix.evaluate.validate import EvaluationResult
 
-MIN_PER_CLASS = 2
-"""Patients of each class that DeLong's test needs (its variance uses the spread of each
-class's structural components)."""
+__all__ = ["MIN_PER_CLASS", "not_estimable_comparison", "paired_auc_tests"]
+
+P_METHOD = ("paired patient bootstrap of the AUC difference (the replicates of its interval); "
+            "two-sided, the smallest level at which that interval excludes 0")
+P_METHOD_CV = P_METHOD + (", with the interval's cross-validation widening "
+                          f"(x{CV_INTERVAL_SCALE:.4f})")
 
 
 def not_estimable_comparison(reference: str, reason: str) -> dict[str, Any]:
@@ -35,16 +42,8 @@ def not_estimable_comparison(reference: str, reason: str) -> dict[str, Any]:
     return {"reference": reference,
             "auc_difference": {"estimate": None, "ci_low": None, "ci_high": None,
                                "reason": reason},
+            "p_value": None, "p_method": None,
             "delong_z": None, "delong_p": None, "reason": reason}
-
-
-def _patient_mean(result: EvaluationResult) -> pd.DataFrame:
-    P, y, g = result.oof_matrix()
-    frame = pd.DataFrame({"patient_id": g, "y": y, "p": P.mean(axis=0)})
-    per = frame.groupby("patient_id").agg(y=("y", "first"), y_n=("y", "nunique"), p=("p", "mean"))
-    if (per["y_n"] > 1).any():
-        raise InputError("DeLong comparison needs one label per patient")
-    return per[["y", "p"]]
 
 
 def paired_auc_tests(
@@ -57,16 +56,28 @@ def paired_auc_tests(
 ) -> dict[str, dict[str, Any]]:
     """Each arm's ROC AUC against ``reference`` on the same scored rows.
 
-    The difference of the (repeat-averaged) AUCs gets a paired patient-bootstrap interval
-    (the same patient draws for both arms; widened by
-    :data:`~radiomix.evaluate.bootstrap.CV_INTERVAL_SCALE` for cross-validated predictions)
-    and DeLong's test on the patient-level mean predictions.
+    The estimate is the difference of the arms' AUCs as reported (each the mean of the
+    per-repeat AUCs). Its interval is a paired patient-bootstrap percentile interval (the
+    same patient draws for both arms, every replicate averaged over repeats as the
+    estimate is; widened by :data:`~radiomix.evaluate.bootstrap.CV_INTERVAL_SCALE` for
+    cross-validated predictions), and its p-value is read from the same replicates and the
+    same widening (:func:`~radiomix.evaluate.bootstrap.interval_p_value`): ``p < 0.05``
+    exactly when the 95 % interval excludes 0.
+
+    DeLong's test is not used here: it tests the AUCs of one prediction vector with no
+    allowance for the training side of cross-validation, so beside the widened interval of
+    the repeat-averaged estimate it could call a difference significant that the interval
+    does not support (``delong_z`` and ``delong_p`` stay ``None`` for the document's
+    schema). :func:`radiomix.evaluate.metrics.delong_test` remains for single predictions.
 
     Returns
     -------
     dict
         Arm -> ``reference``, ``auc_difference`` (``estimate``, ``ci_low``, ``ci_high``),
-        ``delong_z``, ``delong_p``.
+        ``p_value``, ``p_method``; not estimable (with ``reason``) when the scored rows hold
+        fewer than :data:`~radiomix.evaluate.bootstrap.MIN_PER_CLASS` patients of a class,
+        or when too many replicates are undefined
+        (:data:`~radiomix.evaluate.bootstrap.MAX_UNDEFINED_SHARE`).
 
     Raises
     ------
@@ -78,7 +89,9 @@ def paired_auc_tests(
     W = patient_bootstrap_weights(g_row, n_bootstrap=n_bootstrap, random_state=random_state)
     y01 = (y_row == ref.classes[1]).astype(int)
     auc_ref = np.mean([weighted_roc_auc(y01, p, W) for p in P_ref], axis=0)
-    ref_pat = _patient_mean(ref)
+    point_ref = float(np.mean([weighted_roc_auc(y01, p)[0] for p in P_ref]))
+    too_few = binary_estimability(y01, g_row, "roc_auc")
+    scale = CV_INTERVAL_SCALE if cross_validated else 1.0
     out: dict[str, dict[str, Any]] = {}
     for name, res in results.items():
         if name == reference:
@@ -86,26 +99,26 @@ def paired_auc_tests(
         P, y_other, _ = res.oof_matrix()
         if P.shape[1] != P_ref.shape[1] or not np.array_equal(y_other, y_row):
             raise InputError(f"arms {name!r} and {reference!r} were scored on different rows")
+        if too_few is not None:
+            out[name] = not_estimable_comparison(
+                reference, too_few.replace("roc_auc needs", "comparing two AUCs needs"))
+            continue
         diff = np.mean([weighted_roc_auc(y01, p, W) for p in P], axis=0) - auc_ref
-        estimate = res.estimate("roc_auc") - ref.estimate("roc_auc")
-        lo, hi, _ = percentile_interval(diff)
+        estimate = float(np.mean([weighted_roc_auc(y01, p)[0] for p in P])) - point_ref
+        lo, hi, nv = percentile_interval(diff)
+        undefined = undefined_share_reason("the AUC difference", nv, n_bootstrap)
+        if undefined is not None or not np.isfinite(estimate):
+            out[name] = not_estimable_comparison(
+                reference, undefined or "not estimable: an AUC is undefined on the scored rows")
+            continue
         if cross_validated:
             lo, hi = widen_interval(estimate, lo, hi, scale=CV_INTERVAL_SCALE, bounds=(-1, 1))
-        pat = _patient_mean(res).loc[ref_pat.index]
-        y_pat = (ref_pat["y"] == ref.classes[1]).astype(int)
-        n_pos = int(y_pat.sum())
-        if min(n_pos, y_pat.size - n_pos) < MIN_PER_CLASS:
-            out[name] = not_estimable_comparison(
-                reference, f"not estimable: the scored patients hold {n_pos} positive and "
-                f"{y_pat.size - n_pos} negative; comparing two AUCs (DeLong's test) needs at "
-                f"least {MIN_PER_CLASS} of each")
-            continue
-        dl = delong_test(y_pat, pat["p"], ref_pat["p"])
         out[name] = {
             "reference": reference,
-            "auc_difference": {"estimate": float(estimate), "ci_low": float(lo),
-                               "ci_high": float(hi)},
-            "delong_z": float(dl.z) if np.isfinite(dl.z) else None,
-            "delong_p": float(dl.p_value) if np.isfinite(dl.p_value) else None,
+            "auc_difference": {"estimate": estimate, "ci_low": float(lo), "ci_high": float(hi)},
+            "p_value": interval_p_value(diff, estimate, scale=scale),
+            "p_method": P_METHOD_CV if cross_validated else P_METHOD,
+            "delong_z": None,
+            "delong_p": None,
         }
     return out

@@ -61,6 +61,83 @@ J Mach Learn Res 2004;5:1089-1105 (the between-fold covariance this term account
 """
 
 
+MIN_PER_CLASS: int = 2
+"""Patients of a class (scored) below which a metric that depends on that class is not
+estimable: with one patient every bootstrap replicate either lacks the class (metric
+undefined, dropped) or repeats that one patient, so the replicates that remain agree and the
+interval collapses to a point that says nothing about precision. Two of each class is also
+what DeLong's variance needs (:mod:`radiomix.evaluate.arms`)."""
+
+MAX_UNDEFINED_SHARE: float = 0.2
+"""Share of patient-bootstrap replicates in which a metric is undefined (a class drawn
+absent, classes separated by the score for the calibration slope) above which its interval
+is not estimable: the percentile interval of the replicates that remain describes only the
+draws that happened to be defined, not the metric. With exactly two patients of a class,
+about 1/e^2 (13.5 %) of the replicates lack that class, below this bound; with one, about
+1/e (37 %), above it."""
+
+NEEDED_CLASSES: dict[str, tuple[int, ...]] = {
+    "accuracy": (),
+    "brier": (),
+    "sensitivity": (1,),
+    "specificity": (0,),
+    "balanced_accuracy": (0, 1),
+    "roc_auc": (0, 1),
+    "pr_auc": (0, 1),
+    "calibration_intercept": (0, 1),
+    "calibration_slope": (0, 1),
+}
+"""Classes whose scored patients a binary metric depends on (``()``: any patient)."""
+
+
+def binary_estimability(y: Any, groups: Any, metric: str) -> str | None:
+    """Why the scored rows cannot support ``metric`` (too few patients of a class it
+    depends on, :data:`MIN_PER_CLASS`), or ``None``.
+
+    A patient counts for a class when at least one of its rows has that label (the
+    bootstrap resamples patients, so that is the unit the interval rests on).
+
+    Examples
+    --------
+    >>> print(binary_estimability([1, 0, 0], ["a", "b", "c"], "roc_auc"))
+    ... # doctest: +NORMALIZE_WHITESPACE
+    not estimable: the scored rows hold 1 positive and 2 negative patient(s);
+    roc_auc needs at least 2 of each
+    >>> binary_estimability([1, 0, 0], ["a", "b", "c"], "specificity") is None
+    True
+    """
+    yb = np.asarray(y).ravel().astype(int)
+    g = pd.Series(np.asarray(groups).ravel()).astype(str).to_numpy()
+    n_pos = int(np.unique(g[yb == 1]).size)
+    n_neg = int(np.unique(g[yb == 0]).size)
+    n_all = int(np.unique(g).size)
+    need = NEEDED_CLASSES.get(metric, (0, 1))
+    counts = {1: n_pos, 0: n_neg}
+    if not need:
+        if n_all >= MIN_PER_CLASS:
+            return None
+        return (f"not estimable: the scored rows hold {n_all} patient(s); a patient-bootstrap "
+                f"interval of {metric} needs at least {MIN_PER_CLASS}")
+    if all(counts[c] >= MIN_PER_CLASS for c in need):
+        return None
+    what = ("of each" if len(need) == 2 else
+            "positive" if need == (1,) else "negative")
+    return (f"not estimable: the scored rows hold {n_pos} positive and {n_neg} negative "
+            f"patient(s); {metric} needs at least {MIN_PER_CLASS} {what}")
+
+
+def undefined_share_reason(metric: str, n_valid: int, n_bootstrap: int) -> str | None:
+    """Why an interval from ``n_valid`` defined replicates of ``n_bootstrap`` is not
+    presented (more than :data:`MAX_UNDEFINED_SHARE` undefined), or ``None``."""
+    share = 1.0 - n_valid / n_bootstrap if n_bootstrap else 1.0
+    if share <= MAX_UNDEFINED_SHARE:
+        return None
+    return (f"not estimable: {metric} was undefined in {share:.0%} of the {n_bootstrap} "
+            "patient-bootstrap replicates (a class absent from the draw, or classes separated "
+            f"by the score); an interval from the rest (more than {MAX_UNDEFINED_SHARE:.0%} "
+            "left out) would describe only the draws where it happened to be defined")
+
+
 def widen_interval(
     estimate: float, lo: float, hi: float, *, scale: float, bounds: tuple[float, float]
 ) -> tuple[float, float]:
@@ -137,6 +214,53 @@ def percentile_interval(values: FloatArray, *, level: float = 0.95) -> tuple[flo
     return float(lo), float(hi), int(v.size)
 
 
+def interval_p_value(values: FloatArray, estimate: float, *, scale: float = 1.0) -> float:
+    """Two-sided p-value of "no difference" that agrees with the percentile interval.
+
+    The interval of ``estimate`` is ``estimate -/+ scale`` times the distances of the
+    replicates' percentiles from it (:func:`percentile_interval`, then
+    :func:`widen_interval`; ``scale`` 1 for a single split). The p-value is the smallest
+    ``1 - level`` at which that interval no longer contains 0: the interval at level
+    ``1 - alpha`` excludes 0 exactly when ``p < alpha``, so the two can never disagree.
+    The lower limit exceeds 0 when the ``alpha / 2`` quantile of the replicates exceeds
+    ``c = estimate (1 - 1 / scale)``, so ``p = 2 min(a, 1 - b)`` with ``a`` (``b``) the
+    largest (smallest) order ``q`` of the linearly interpolated quantile function (NumPy's
+    default, the one :func:`percentile_interval` uses) with ``Q(q) <= c`` (``>= c``).
+    With ``scale = 1`` this is the usual percentile-bootstrap p-value.
+
+    Examples
+    --------
+    >>> v = np.linspace(-1.0, 3.0, 401)   # the replicates of a difference
+    >>> p = interval_p_value(v, 1.0)
+    >>> round(p, 3), bool(np.quantile(v, p / 2) == 0.0)
+    (0.5, True)
+    """
+    v = np.sort(np.asarray(values, dtype=float)[np.isfinite(values)])
+    if v.size == 0 or not np.isfinite(estimate):
+        return float("nan")
+    c = float(estimate) * (1.0 - 1.0 / scale)
+    n = v.size
+    if n == 1:
+        a = 1.0 if v[0] <= c else 0.0
+        b = 0.0 if v[0] >= c else 1.0
+    else:
+        if v[0] > c:
+            a = 0.0
+        elif v[-1] <= c:
+            a = 1.0
+        else:
+            i = int(np.searchsorted(v, c, side="right")) - 1
+            a = (i + (c - v[i]) / (v[i + 1] - v[i])) / (n - 1)
+        if v[-1] < c:
+            b = 1.0
+        elif v[0] >= c:
+            b = 0.0
+        else:
+            j = int(np.searchsorted(v, c, side="left"))
+            b = (j - 1 + (c - v[j - 1]) / (v[j] - v[j - 1])) / (n - 1)
+    return float(min(1.0, 2.0 * min(a, 1.0 - b)))
+
+
 def bootstrap_binary_metrics(
     y: Any,
     proba: Any,
@@ -181,7 +305,9 @@ def bootstrap_binary_metrics(
     -------
     DataFrame
         One row per metric of :data:`~radiomix.evaluate.metrics.BINARY_METRICS`: ``metric``,
-        ``estimate``, ``ci_low``, ``ci_high``, ``n_boot`` (valid replicates).
+        ``estimate``, ``ci_low``, ``ci_high``, ``n_boot`` (valid replicates), ``reason``
+        (``None``, or why the metric is not estimable: estimate and interval then NaN; see
+        :func:`binary_estimability` and :data:`MAX_UNDEFINED_SHARE`).
     """
     y = np.asarray(y).ravel()
     P = np.atleast_2d(np.asarray(proba, dtype=float))
@@ -209,11 +335,16 @@ def bootstrap_binary_metrics(
     rows = []
     for k in names:
         lo, hi, nv = percentile_interval(np.concatenate(reps[k]), level=level)
-        if cross_validated:
-            lo, hi = _widen(k, float(point[k]), lo, hi)
-        rows.append(
-            {"metric": k, "estimate": float(point[k]), "ci_low": lo, "ci_high": hi, "n_boot": nv}
-        )
+        est = float(point[k])
+        reason = (binary_estimability(y, g, k) or undefined_share_reason(k, nv, n_bootstrap)
+                  or (None if np.isfinite(est) else
+                      f"not estimable: {k} is undefined on the scored rows"))
+        if reason is not None:
+            est, lo, hi = np.nan, np.nan, np.nan
+        elif cross_validated:
+            lo, hi = _widen(k, est, lo, hi)
+        rows.append({"metric": k, "estimate": est, "ci_low": lo, "ci_high": hi, "n_boot": nv,
+                     "reason": reason})
     return pd.DataFrame(rows)
 
 

@@ -1,7 +1,10 @@
 """Every curve of an evaluation, computed once: ROC, calibration, decision, their bands.
 
 The metrics, the CLI figures and the report all draw what these functions return, so a
-figure can never show another curve than the one its legend describes.
+figure can never show another curve than the one its legend describes. Of repeated
+cross-validation every curve is the mean of the repeats' curves (each from that repeat's
+out-of-fold predictions), the predictor whose metrics are reported (the mean of the
+repeats' metrics); no curve is drawn from the per-row average of the repeats' predictions.
 
 ROC of repeated cross-validation: :func:`mean_roc_curve` averages the repeats' empirical
 ROC curves *exactly*: each repeat's curve (vertices at every distinct score, ties as
@@ -197,16 +200,15 @@ def roc_band(
 
 def calibration_curve(
     y: Any, proba: Any, *, n_bins: int = 5, level: float = 0.95
-) -> dict[str, list[float] | list[int]]:
-    """Observed event rate against mean predicted probability in quantile bins, with
-    Wilson score intervals of each observed rate.
-
-    The predictions of several repeats are averaged per row first.
+) -> dict[str, Any]:
+    """Observed event rate against mean predicted probability in rank bins, with Wilson
+    score intervals; of several repeats, the mean of the repeats' curves.
 
     Parameters
     ----------
     y : array-like of shape (n,)
     proba : array-like of shape (n,) or (R, n)
+        Out-of-sample probabilities, one row per cross-validation repeat.
     n_bins : int
         Number of bins of (nearly) equal size, by rank of the prediction.
     level : float
@@ -215,68 +217,100 @@ def calibration_curve(
     Returns
     -------
     dict
-        ``predicted``, ``observed``, ``lower``, ``upper``, ``n`` per bin.
+        ``predicted``, ``observed``, ``lower``, ``upper``, ``n`` per bin and ``n_repeats``.
+
+    Notes
+    -----
+    Each repeat's rows are ranked by that repeat's prediction and split into ``n_bins``
+    bins of the same sizes in every repeat (``numpy.array_split`` of the ranks). Bin ``k``
+    of the curve is the mean over the repeats of bin ``k``'s mean prediction and observed
+    fraction, as the reported calibration metrics are the mean of the repeats' metrics
+    (the predictions are *not* averaged per row first: that would be another predictor).
+    The interval is the Wilson score interval of the averaged observed fraction of the
+    bin's ``n`` rows (with one repeat: the usual Wilson interval).
 
     Examples
     --------
     >>> t = calibration_curve([0, 0, 1, 1], [0.1, 0.2, 0.7, 0.9], n_bins=2)
     >>> [round(v, 2) for v in t["predicted"]], t["observed"], t["n"]
     ([0.15, 0.8], [0.0, 1.0], [2, 2])
+    >>> t = calibration_curve([0, 0, 1, 1], [[0.1, 0.2, 0.7, 0.9], [0.2, 0.6, 0.1, 0.9]],
+    ...                       n_bins=2)
+    >>> [round(v, 3) for v in t["predicted"]], t["observed"]
+    ([0.15, 0.775], [0.25, 0.75])
     """
     from scipy.stats import norm
 
     yb, P = _check_binary(y, proba)
     if not (isinstance(n_bins, int) and n_bins >= 1):
         raise InputError(f"n_bins must be an int >= 1; got {n_bins!r}")
-    p = P.mean(axis=0)
-    order = np.argsort(p, kind="stable")
-    bins = [b for b in np.array_split(order, min(n_bins, p.size)) if b.size]
+    k_bins = min(n_bins, yb.size)
+    pred, obs = [], []
+    for p in P:
+        bins = np.array_split(np.argsort(p, kind="stable"), k_bins)
+        pred.append([float(p[b].mean()) for b in bins])
+        obs.append([float(yb[b].mean()) for b in bins])
+    sizes = [b.size for b in np.array_split(np.arange(yb.size), k_bins)]
     z = float(norm.ppf(1 - (1 - level) / 2))
-    out: dict[str, list[Any]] = {"predicted": [], "observed": [], "lower": [], "upper": [],
-                                 "n": []}
-    for b in bins:
-        n, k = b.size, float(yb[b].sum())
-        phat = k / n
+    out: dict[str, Any] = {"predicted": np.mean(pred, axis=0).tolist(),
+                           "observed": np.mean(obs, axis=0).tolist(), "lower": [], "upper": [],
+                           "n": [int(n) for n in sizes], "n_repeats": int(P.shape[0])}
+    for n, phat in zip(sizes, out["observed"], strict=True):
         centre = (phat + z * z / (2 * n)) / (1 + z * z / n)
         half = z * np.sqrt(phat * (1 - phat) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-        out["predicted"].append(float(p[b].mean()))
-        out["observed"].append(phat)
         out["lower"].append(float(max(0.0, centre - half)))
         out["upper"].append(float(min(1.0, centre + half)))
-        out["n"].append(int(n))
     return out
 
 
 def decision_curves(
     y: Any, probas: dict[str, Any], *, thresholds: Any = None
 ) -> dict[str, Any]:
-    """Net benefit of several models on the same rows, with treat-all and treat-none.
+    """Net benefit of several models on the same rows, with treat-all and treat-none; of
+    several repeats, the mean of the repeats' net-benefit curves.
 
     Parameters
     ----------
     y : array-like of shape (n,)
     probas : mapping of name to array-like of shape (n,) or (R, n)
-        Each model's predictions (averaged over repeats per row).
+        Each model's out-of-sample predictions, one row per cross-validation repeat.
     thresholds : array-like, optional
         Threshold probabilities (default 0.05 … 0.75 by 0.05).
 
     Returns
     -------
     dict
-        ``threshold`` and ``net_benefit`` (one list per model, plus ``treat all`` and
-        ``treat none``), as :func:`radiomix.evaluate.metrics.decision_curve` computes it.
+        ``threshold``, ``net_benefit`` (one list per model, plus ``treat all`` and
+        ``treat none``), as :func:`radiomix.evaluate.metrics.decision_curve` computes it
+        for each repeat, and ``n_repeats`` (per model).
+
+    Notes
+    -----
+    The curve of a model is the mean over the repeats of each repeat's net benefit, so it
+    describes the same predictor as the reported metrics (the mean of the repeats'
+    metrics), not the per-row average of the repeats' predictions (an ensemble of the
+    repeats' models, which can score better than any of them).
+
+    Examples
+    --------
+    >>> d = decision_curves([0, 1], {"m": [[0.2, 0.8], [0.8, 0.8]]}, thresholds=[0.5])
+    >>> d["net_benefit"]["m"]  # repeat 1: 0.5; repeat 2: 0.5 - 0.5 * 1
+    [0.25]
     """
     from radiomix.evaluate.metrics import decision_curve
 
     th = np.arange(5, 80, 5) / 100 if thresholds is None else np.asarray(thresholds, float)
     nb: dict[str, list[float]] = {}
+    reps: dict[str, int] = {}
     frame = None
     for name, p in probas.items():
         P = np.atleast_2d(np.asarray(p, dtype=float))
-        frame = decision_curve(np.asarray(y), P.mean(axis=0), thresholds=th)
-        nb[name] = frame["net_benefit"].tolist()
+        frames = [decision_curve(np.asarray(y), row, thresholds=th) for row in P]
+        frame = frames[0]
+        nb[name] = np.mean([f["net_benefit"].to_numpy() for f in frames], axis=0).tolist()
+        reps[name] = int(P.shape[0])
     if frame is None:
         raise InputError("decision curves need at least one model")
     nb["treat all"] = frame["treat_all"].tolist()
     nb["treat none"] = frame["treat_none"].tolist()
-    return {"threshold": frame["threshold"].tolist(), "net_benefit": nb}
+    return {"threshold": frame["threshold"].tolist(), "net_benefit": nb, "n_repeats": reps}

@@ -184,7 +184,8 @@ def fit_tuned(
     Returns
     -------
     estimator
-        Fitted; a ``GridSearchCV`` when a grid is given (``best_params_``; a bare model
+        Fitted; a ``GridSearchCV`` when a grid is given (``best_params_``; tied inner
+        scores go to the weakest penalty, :func:`weakest_penalty_best`; a bare model
         whose ``fit`` takes ``groups`` is tuned as the step ``model`` of a one-step
         pipeline, see :func:`route_groups`). A grid point that fails in an inner fold (a
         fold too small for the model) scores NaN there and is not chosen on its score;
@@ -208,7 +209,7 @@ def fit_tuned(
         dict(param_grid),
         scoring=_scoring(n_classes),
         cv=inner,
-        refit=True,
+        refit=weakest_penalty_best,
         error_score=np.nan,
     )
     import warnings
@@ -236,6 +237,39 @@ def fit_tuned(
                  len(failed), len(scores))
     search.failed_params_ = failed
     return search
+
+
+TIE_TOLERANCE = 1e-10
+"""Mean inner-CV scores within this of the best count as tied (equal rankings give equal
+AUCs; the tolerance only absorbs the rounding of their means)."""
+
+
+def weakest_penalty_best(cv_results: Mapping[str, Any]) -> int:
+    """Index of the grid point ``GridSearchCV`` refits (its ``refit`` callable): the best
+    mean inner score, a tie going to the weakest penalty
+    (:func:`radiomix.model.classifiers.penalty_tiebreak_key`), then to grid order.
+
+    scikit-learn's own rule gives a tie to the first point of the grid, i.e. to the
+    strongest penalty of an ascending ``C`` grid, which shrinks the probabilities toward the
+    prevalence although no score asked for it. ``best_score_`` is then not set by
+    scikit-learn; read ``cv_results_["mean_test_score"][best_index_]``.
+
+    Examples
+    --------
+    >>> weakest_penalty_best({"mean_test_score": np.array([0.7, 0.7, 0.6]),
+    ...                       "params": [{"C": 0.01}, {"C": 1.0}, {"C": 10.0}]})
+    1
+    """
+    from radiomix.model.classifiers import penalty_tiebreak_key
+
+    scores = np.asarray(cv_results["mean_test_score"], dtype=float)
+    finite = np.isfinite(scores)
+    if not finite.any():
+        return 0
+    best = float(scores[finite].max())
+    tied = np.flatnonzero(finite & (scores >= best - TIE_TOLERANCE))
+    params = cv_results["params"]
+    return int(min(tied, key=lambda i: (penalty_tiebreak_key(params[i]), i)))
 
 
 def route_groups(

@@ -537,7 +537,9 @@ class PenalisedLogisticCV(ClassifierMixin, BaseEstimator):
                     loss.append(-np.mean(np.log(full[np.arange(te.size), codes[te]])))
                 rows.append({"l1_ratio": r, "C": C, "log_loss": float(np.mean(loss))})
         table = pd.DataFrame(rows)
-        best = table.sort_values(["log_loss", "C"], kind="stable").iloc[0]
+        # a tie in log-loss goes to the weakest penalty (largest C), as in fit_tuned
+        best = table.sort_values(["log_loss", "C"], ascending=[True, False],
+                                 kind="stable").iloc[0]
         self.C_, self.l1_ratio_ = float(best["C"]), float(best["l1_ratio"])
         self.cv_results_ = table
         self.scaler_ = StandardScaler().fit(Xv)
@@ -729,6 +731,36 @@ _GRIDS: dict[str, dict[str, list[Any]]] = {
     "radscore": {"C": [0.1, 0.3, 1.0, 3.0]},
     "auto": {},
 }
+
+
+WEAKER_PENALTY: dict[str, int] = {"C": 1, "alpha": -1}
+"""Tuning parameters that set a penalty, by name (the part after the last ``__``): +1 when a
+larger value penalises less (inverse regularisation strength ``C``), -1 when a smaller one
+does (``alpha``). When inner-CV scores tie across such a grid (a one-feature logistic model
+ranks the patients the same for every ``C``, so its AUC cannot choose), the tie goes to the
+weakest penalty: the strongest would shrink the probabilities toward the prevalence for no
+gain in the score (calibration slope far above 1). See
+:func:`radiomix.evaluate.validate.fit_tuned`."""
+
+
+def penalty_tiebreak_key(params: Mapping[str, Any]) -> tuple[float, ...]:
+    """Sort key of a grid point among tied ones: the weakest penalty first (parameters named
+    in :data:`WEAKER_PENALTY`, in sorted order; other parameters do not order the tie).
+
+    Examples
+    --------
+    >>> pts = [{"model__C": 0.01}, {"model__C": 10.0}, {"model__C": 1.0}]
+    >>> min(pts, key=penalty_tiebreak_key)
+    {'model__C': 10.0}
+    """
+    key: list[float] = []
+    for name in sorted(params):
+        sign = WEAKER_PENALTY.get(name.rsplit("__", 1)[-1])
+        value = params[name]
+        if sign is None or not isinstance(value, (int, float)) or isinstance(value, bool):
+            continue
+        key.append(-sign * float(value))
+    return tuple(key)
 
 
 def default_param_grid(name: str, *, prefix: str = "model__") -> dict[str, list[Any]]:

@@ -491,6 +491,20 @@ def _oof_table(e: _Entry, y: np.ndarray) -> pd.DataFrame:
     )
 
 
+def _weakest_tied(best: _Entry, ranked: list[_Entry]) -> _Entry:
+    """``best``, or the candidate of the same pipeline with a weaker penalty (larger C) and
+    exactly its score on the same folds: a tie the AUC cannot break (the penalty changes no
+    ranking) goes to the model that shrinks its probabilities least."""
+    if best.candidate.family not in ("logistic", "svm") or best.candidate.value is None:
+        return best
+    same = [e for e in ranked
+            if len(e.aucs) == len(best.aucs) and e.score == best.score
+            and e.candidate.value is not None
+            and (e.candidate.reducer, e.candidate.n_features, e.candidate.estimator)
+            == (best.candidate.reducer, best.candidate.n_features, best.candidate.estimator)]
+    return max(same, key=lambda e: (float(e.candidate.value or 0.0), -e.order), default=best)
+
+
 def _one_se(ranked: list[_Entry]) -> _Entry:
     r"""The first-drawn finalist whose mean AUC is within one standard error of the best.
 
@@ -767,7 +781,8 @@ class AutoClassifier(ClassifierMixin, BaseEstimator):
                 + (sorted(errors)[0] if errors else "no fold could be scored")
             )
         ranked = sorted(scored, key=lambda e: (-len(e.aucs), -e.score, e.order))
-        best = _one_se(ranked) if self.rule == "one_se" else ranked[0]
+        best = _weakest_tied(_one_se(ranked) if self.rule == "one_se" else ranked[0],
+                             ranked)
         self.chosen_candidate_ = best.candidate
         self.chosen_pipeline_ = best.candidate.name
         final = Pipeline(
