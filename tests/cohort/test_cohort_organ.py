@@ -95,7 +95,9 @@ def test_organ_roi_name_with_a_label_image_organ_is_a_manifest_error(tmp_path):
                        "features": {"families": ["stat"]}}}
     study = _organ_study(tmp_path, settings, nifti("STS_002", "ct", "mask"))
     result = run_study(study, tmp_path / "out")
-    assert result.n_rows == 0 and result.n_failed == 1
+    assert result.n_rows == 0
+    assert result.n_failed == 1
     (err,) = result.errors
     assert err["stage"] == "manifest"
-    assert "column ct_organ" in err["message"] and "organ_label" in err["message"]
+    assert "column ct_organ" in err["message"]
+    assert "organ_label" in err["message"]

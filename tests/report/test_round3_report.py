@@ -88,7 +88,7 @@ def test_report_gives_the_reason_of_a_comparison_not_made(tmp_path):
     val = doc["outcomes"][0]["validation"][0]
     key = next(k for k, a in val["arms"].items() if a.get("vs_reference"))
     reason = ("not estimable: the external test centre(s) C hold 1 positive and 1 negative "
-              "patients; comparing two arms' AUCs (DeLong's test) needs at least 2 of each")
+              "patients; comparing two arms' AUCs needs at least 2 of each")
     val["arms"][key]["vs_reference"] = {
         "reference": val["arms"][key]["vs_reference"]["reference"],
         "auc_difference": {"estimate": None, "ci_low": None, "ci_high": None,

@@ -418,7 +418,7 @@ def _compare(results: dict[str, Any], ref: str | None, v: Validation,
 def _comparison_refusal(y: np.ndarray, g: np.ndarray, scheme: str,
                         v: Validation) -> str | None:
     """Why the scored rows ``y`` (patients ``g``) of a scheme cannot carry a paired AUC
-    comparison (DeLong's test needs at least two positive and two negative patients), or
+    comparison (its paired bootstrap needs at least two positive and two negative patients), or
     ``None``."""
     from radiomix.evaluate.arms import MIN_PER_CLASS
 
@@ -432,7 +432,7 @@ def _comparison_refusal(y: np.ndarray, g: np.ndarray, scheme: str,
         where = f"the {SCHEME_TEXT.get(scheme, scheme).lower()} scored"
         fix = ""
     return (f"not estimable: {where} {pos} positive and {neg} negative {unit}; comparing "
-            f"two arms' AUCs (DeLong's test) needs at least {MIN_PER_CLASS} of each{fix}")
+            f"two arms' AUCs needs at least {MIN_PER_CLASS} of each{fix}")
 
 
 def _binary_curves(results: dict[str, Any], v: Validation, cross_validated: bool,

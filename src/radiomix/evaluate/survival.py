@@ -33,7 +33,12 @@ from radiomix.evaluate.splits import (
     grouped_cv_splits,
     patient_holdout_split,
 )
-from radiomix.evaluate.validate import _rows, groups_fit_params, route_groups
+from radiomix.evaluate.validate import (
+    _rows,
+    groups_fit_params,
+    route_groups,
+    weakest_penalty_best,
+)
 from radiomix.types import FloatArray
 
 log = logging.getLogger(__name__)
@@ -501,6 +506,36 @@ def km_by_training_cutoff(
     )
 
 
+def median_logrank_repeat(table: pd.DataFrame) -> int | None:
+    """The repeat to draw of a repeated cross-validation: the one whose log-rank p is the
+    median of the repeats' (the lower of the two middle ones for an even count; the first
+    such repeat on ties), so the figure shows neither the best nor the worst split.
+
+    Parameters
+    ----------
+    table : DataFrame
+        ``repeat`` and ``logrank_p`` (NaN: no split), as
+        :meth:`SurvivalEvaluation.logrank_by_repeat` returns.
+
+    Returns
+    -------
+    int or None
+        None when no repeat has a log-rank p.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"repeat": [0, 1, 2, 3, 4],
+    ...                   "logrank_p": [0.0012, 0.136, 0.0032, 0.0024, 0.0065]})
+    >>> median_logrank_repeat(t)
+    2
+    """
+    ok = table[np.isfinite(table["logrank_p"].to_numpy(dtype=float))]
+    if ok.empty:
+        return None
+    ranked = ok.sort_values(["logrank_p", "repeat"], kind="stable")
+    return int(ranked["repeat"].iloc[(len(ranked) - 1) // 2])
+
+
 def training_cutoff(train_risk: Any, *, quantile: float = 0.5) -> float:
     """Risk cut-off fixed on the training rows: the ``quantile`` of their predicted risk.
 
@@ -688,6 +723,59 @@ class SurvivalEvaluation:
             else min_at_risk,
         )
 
+    @property
+    def repeats(self) -> list[int]:
+        """The repeats of the predictions, ascending (``[0]`` for a single split)."""
+        return sorted(int(r) for r in pd.unique(self.predictions["repeat"]))
+
+    def logrank_by_repeat(self) -> pd.DataFrame:
+        """The log-rank test of every repeat's training-cut-off split (:meth:`km`).
+
+        Returns
+        -------
+        DataFrame
+            One row per repeat: ``repeat``, ``n_low``, ``n_high``, ``logrank_p`` (NaN when
+            the repeat's rows all fall in one group) and ``reason`` (why, else None).
+        """
+        rows = []
+        for r in self.repeats:
+            try:
+                km = self.km(repeat=r)
+            except InputError as exc:
+                rows.append({"repeat": r, "n_low": None, "n_high": None,
+                             "logrank_p": np.nan, "reason": str(exc)})
+                continue
+            n = dict(zip(km.groups["group"], km.groups["n"], strict=True))
+            rows.append({"repeat": r, "n_low": int(n.get("low risk", 0)),
+                         "n_high": int(n.get("high risk", 0)), "logrank_p": km.logrank_p,
+                         "reason": None})
+        return pd.DataFrame(rows, columns=["repeat", "n_low", "n_high", "logrank_p", "reason"])
+
+    def mean_calibration(self, horizon: float, *, n_groups: int = 3) -> pd.DataFrame:
+        """:func:`survival_calibration` of every repeat at ``horizon``, averaged per group.
+
+        Group ``k`` (by rank of the predicted probability within its repeat) of the result
+        is the mean over the repeats of group ``k``'s ``n``, ``predicted``, ``observed``
+        and interval bounds, the same predictor as the reported metrics (the mean of the
+        repeats' metrics). Only repeats with the most common number of groups are averaged
+        (ties of the predictions can merge groups); ``n_repeats`` says how many.
+
+        Raises
+        ------
+        InputError
+            ``horizon`` was not evaluated or is refused (in any repeat).
+        """
+        tables = [self.calibration(horizon, n_groups=n_groups, repeat=r) for r in self.repeats]
+        sizes = [len(t) for t in tables]
+        common = max(set(sizes), key=lambda k: (sizes.count(k), k))
+        used = [t.reset_index(drop=True) for t in tables if len(t) == common]
+        cols = ["n", "n_events", "n_at_risk", "predicted", "observed", "observed_ci_low",
+                "observed_ci_high"]
+        out = used[0].copy()
+        out[cols] = np.mean([t[cols].to_numpy(dtype=float) for t in used], axis=0)
+        out["n_repeats"] = len(used)
+        return out
+
     def km(self, *, repeat: int = 0, at_times: Sequence[float] | None = None) -> KaplanMeierByRisk:
         """:func:`km_by_training_cutoff` of one repeat: each row split at the median risk of
         the training rows of the model that scored it."""
@@ -725,9 +813,14 @@ def fit_survival_tuned(
     Without a grid the clone is simply fitted. With one, ``GridSearchCV`` over the folds of
     ``StratifiedGroupKFold(inner_splits, shuffle=True, random_state=random_state)``
     (stratified by the event indicator, grouped by ``groups``) chooses the parameters with
-    the highest mean C-index over the inner test folds (the first of the grid on ties) and
-    refits on all rows. An estimator whose ``fit`` takes ``groups`` receives the patient ids
-    (:func:`radiomix.evaluate.validate.groups_fit_params`).
+    the highest mean C-index over the inner test folds and refits on all rows. Tied scores
+    go to the weakest penalty of the parameters named in
+    :data:`radiomix.model.classifiers.WEAKER_PENALTY` (the smallest ``alpha`` of
+    :class:`~radiomix.model.survival.CoxNet`), then to grid order, as for the logistic models
+    (:func:`radiomix.evaluate.validate.weakest_penalty_best`): scikit-learn's own rule
+    would take the first grid point, the strongest penalty of a descending ``alpha`` grid,
+    shrinking the risk scores for no gain in the C-index. An estimator whose ``fit`` takes
+    ``groups`` receives the patient ids (:func:`radiomix.evaluate.validate.groups_fit_params`).
 
     Parameters
     ----------
@@ -746,7 +839,8 @@ def fit_survival_tuned(
     -------
     estimator
         The fitted clone, or the fitted ``GridSearchCV`` (``best_params_``,
-        ``best_estimator_``, ``failed_params_``).
+        ``best_estimator_``, ``failed_params_``; ``best_score_`` is not set: read
+        ``cv_results_["mean_test_score"][best_index_]``).
 
     A grid point whose fit fails in an inner fold (e.g. a Cox penalty too small to
     converge) scores NaN and is skipped; the skipped points are logged and listed in the
@@ -784,7 +878,7 @@ def fit_survival_tuned(
         dict(param_grid),
         scoring=c_index_scorer,
         cv=folds,
-        refit=True,
+        refit=weakest_penalty_best,
         error_score=np.nan,
     )
     from sklearn.exceptions import FitFailedWarning

@@ -733,11 +733,12 @@ _GRIDS: dict[str, dict[str, list[Any]]] = {
 }
 
 
-WEAKER_PENALTY: dict[str, int] = {"C": 1, "alpha": -1}
+WEAKER_PENALTY: dict[str, int] = {"C": 1, "alpha": -1, "penalizer": -1}
 """Tuning parameters that set a penalty, by name (the part after the last ``__``): +1 when a
 larger value penalises less (inverse regularisation strength ``C``), -1 when a smaller one
-does (``alpha``). When inner-CV scores tie across such a grid (a one-feature logistic model
-ranks the patients the same for every ``C``, so its AUC cannot choose), the tie goes to the
+does (``alpha``, lifelines' ``penalizer``). When inner-CV scores tie across such a grid (a
+one-feature logistic model ranks the patients the same for every ``C``, so its AUC cannot
+choose), the tie goes to the
 weakest penalty: the strongest would shrink the probabilities toward the prevalence for no
 gain in the score (calibration slope far above 1). See
 :func:`radiomix.evaluate.validate.fit_tuned`."""

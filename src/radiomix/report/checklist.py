@@ -57,7 +57,10 @@ def _facts(doc: Mapping[str, Any]) -> dict[str, Any]:
                   or "calibration_slope" in next(iter((v.get("arms") or {}).values()), no_arm)
                   .get("metrics", {})
                   for o in outcomes for v in o.get("validation") or [])
+    curves = [(v.get("curves") or {}) for o in outcomes for v in o.get("validation") or []]
     return {
+        "decision": any(c.get("decision") for c in curves),
+        "decision_intervals": any((c.get("decision") or {}).get("band") for c in curves),
         "versions": study.get("versions") or {},
         "settings_hash": study.get("settings_hash"),
         "features_file": study.get("features_file"),
@@ -90,6 +93,17 @@ def _facts(doc: Mapping[str, Any]) -> dict[str, Any]:
         "survival": any(o.get("kind") == "survival" for o in outcomes),
         "missing": _missing_text(cohort),
     }
+
+
+def _performance_text(f: Mapping[str, Any]) -> str:
+    """What the performance item can claim: intervals only where the document has them."""
+    text = "Discrimination with intervals"
+    if f["calibration"]:
+        text += ", calibration curves with intervals"
+    if f["decision"]:
+        text += (", decision curves with intervals" if f["decision_intervals"] else
+                 ", decision curves (net benefit, drawn without intervals)")
+    return text + "; add subgroup results."
 
 
 def _missing_text(cohort: Mapping[str, Any]) -> str:
@@ -233,17 +247,19 @@ def metrics_items(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
               if f["table1"] else "Discuss confounders."),
         _item("20", "Appropriate performance metrics", True, "performance",
               "Discrimination, classification at a named threshold, Brier score with the "
-              "prevalence reference" + (", C-index and time-dependent AUC" if f["survival"]
+              "training-prevalence reference" + (", C-index and time-dependent AUC" if f["survival"]
                                          else "") + "."),
         _item("21", "Uncertainty of the estimates", True, "performance",
-              "95 % patient-bootstrap intervals for every metric."),
+              "95 % patient-bootstrap intervals for every metric the scored patients "
+              "support; the others are reported as not estimable, with the reason."),
         _item("22", "Calibration assessment", f["calibration"], "performance",
               "Calibration curves and intercept / slope." if f["calibration"]
               else "Not recorded."),
         _item("23", "Uni-parametric imaging or proof of its inferiority", False,
               "performance", "Compare single-modality arms with the multi-modality one."),
         _item("24", "Comparison with a non-radiomic approach", f["reference"], "headline",
-              "Each arm is compared with the reference arm." if f["reference"]
+              "Each arm is compared with the reference arm (paired patient-bootstrap "
+              "interval of the AUC difference, with its p-value)." if f["reference"]
               else "No reference arm."),
         _item("25", "Comparison with simple or classical models", f["baselines"], "headline",
               "Baseline arms (e.g. volume, clinical) are reported." if f["baselines"]
@@ -312,8 +328,7 @@ def tripod_items(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
               "The nomogram gives every term." if f["nomogram"] else
               "The fitted model file is listed; publish the full specification."),
         _item("23", "Model performance (with intervals, subgroups)", True, "performance",
-              "Discrimination, calibration and decision curves with intervals; add "
-              "subgroup results."),
+              _performance_text(f)),
         _item("24", "Model updating", False, "performance", "Describe any updating."),
         _item("25", "Interpretation", False, "headline", "Discuss the results."),
         _item("26", "Limitations", False, "warnings",

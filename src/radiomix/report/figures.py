@@ -396,7 +396,8 @@ def _step_value(times: FloatArray, surv: FloatArray, at: FloatArray) -> FloatArr
 
 @_styled
 def km_figure(
-    groups: Sequence[Mapping[str, Any]], *, time_label: str, ylabel: str
+    groups: Sequence[Mapping[str, Any]], *, time_label: str, ylabel: str,
+    title: str | None = None,
 ) -> Any:
     """Kaplan–Meier curves with pointwise bands, censoring marks and numbers at risk.
 
@@ -408,6 +409,9 @@ def km_figure(
     time_label : str
         Label of the time axis (with its unit).
     ylabel : str
+    title : str, optional
+        What is drawn, when the groups are one of several (e.g. "repeat 2 of 5 (median
+        log-rank p)" of a repeated cross-validation).
     """
     n = max(len(groups), 1)
     fig = _figure(8.0, 4.2 + 0.3 * n)
@@ -434,6 +438,8 @@ def km_figure(
     t_max = t_max if t_max > 0 else 1.0
     ax.set_xlim(-0.04 * t_max, t_max * 1.04)  # the first numbers at risk clear the axis
     ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(_wrap(title, 70), fontsize=11)
     ax.legend(loc="lower left", frameon=True)
     ax.tick_params(labelbottom=False)
     ax.set_xlabel("")

@@ -68,8 +68,11 @@ METRIC_TEXT: dict[str, tuple[str, str]] = {
     "brier": (
         "Brier score",
         "mean squared error of the predicted probabilities; lower is better. The prevalence "
-        "reference is the Brier score of predicting the training prevalence for everyone: a "
-        "model scoring above it predicts worse than knowing the base rate.",
+        "reference is the Brier score of predicting the training prevalence of the model "
+        "that scored each row (the prevalence of that fold's training patients under "
+        "cross-validation, of the training centres under external validation), the score "
+        "of the prevalence arm: a model scoring above it predicts worse than knowing the "
+        "base rate of its own training data.",
     ),
     "calibration_intercept": (
         "calibration intercept",
@@ -117,11 +120,14 @@ METRIC_TEXT: dict[str, tuple[str, str]] = {
         "estimate (conservative when the signal is real). Hold-out and external intervals "
         "are not widened: their model never saw the scored patients.",
     ),
-    "delong": (
-        "DeLong test",
-        "a paired test of two AUCs on the same cases (DeLong et al., Biometrics "
-        "1988;44:837-845); shown beside the interval of the AUC difference, which is what "
-        "the report's words are based on.",
+    "p_value": (
+        "p-value of an AUC difference (paired bootstrap)",
+        "two-sided p-value of no difference between two arms scored on the same patients, "
+        "read from the same paired patient-bootstrap replicates as the interval of the AUC "
+        "difference, with the same widening for cross-validated estimates: the smallest "
+        "level at which that interval excludes zero. So p < 0.05 exactly when the 95 % "
+        "interval excludes zero; the p-value adds nothing to the interval, on which the "
+        "report's words are based.",
     ),
     "net_benefit": (
         "net benefit (decision curve)",
@@ -396,7 +402,9 @@ def strip_curves(doc: Any) -> Any:
 
 
 KM_SCALARS: tuple[str, ...] = ("arm", "cutoff", "cutoff_rule", "logrank_p", "hazard_ratio",
-                                "time_unit")
+                                "time_unit", "repeat", "n_repeats", "drawn",
+                                "logrank_p_repeats", "logrank_p_median", "logrank_p_min",
+                                "logrank_p_max")
 
 
 def km_summary(km: Mapping[str, Any] | None) -> dict[str, Any] | None:
@@ -414,6 +422,24 @@ def km_summary(km: Mapping[str, Any] | None) -> dict[str, Any] | None:
     return out
 
 
+def curves_drawn(curves: Mapping[str, Any] | None) -> dict[str, str | None]:
+    """What each curve figure of a validation draws, in words (kept in ``metrics.json`` as
+    ``figures.outcomes[i].validation[j]``, so the captions can quote it): the ``legend`` of the
+    ROC, calibration and decision entries (the distinct texts of the arms, joined) and the
+    ``drawn`` text of the Kaplan-Meier entry; None where the document holds none."""
+    curves = curves or {}
+    out: dict[str, str | None] = {}
+    for kind in ("roc", "calibration"):
+        texts = [str(e["legend"]) for e in (curves.get(kind) or {}).values()
+                 if isinstance(e, Mapping) and e.get("legend")]
+        out[kind] = "; ".join(dict.fromkeys(texts)) or None
+    dca = curves.get("decision") or {}
+    out["decision"] = str(dca["legend"]) if dca.get("legend") else None
+    km = curves.get("km") or {}
+    out["km"] = str(km["drawn"]) if km.get("drawn") else None
+    return out
+
+
 def build_metrics(analysis: Mapping[str, Any]) -> dict[str, Any]:
     """The ``metrics.json`` document: the analysis without its curve data, plus the
     checklists, the glossary, the headline choices and the report's own metadata."""
@@ -426,6 +452,9 @@ def build_metrics(analysis: Mapping[str, Any]) -> dict[str, Any]:
         for v, mv in zip(o.get("validation") or [], mo.get("validation") or [], strict=True):
             if o.get("kind") == "survival":
                 mv["km"] = km_summary((v.get("curves") or {}).get("km"))
+    metrics["figures"] = {"outcomes": [
+        {"validation": [curves_drawn(v.get("curves")) for v in o.get("validation") or []]}
+        for o in analysis.get("outcomes") or []]}
     metrics.setdefault("reference", {"chance_auc": 0.5, "ci_percent": 95, "alpha": 0.05,
                                      "hazard_ratio_null": 1.0})
     metrics["glossary"] = {k: {"label": v[0], "meaning": v[1]} for k, v in METRIC_TEXT.items()}
@@ -521,9 +550,12 @@ def _survival_figures(o: Mapping[str, Any], v: Mapping[str, Any],
         groups = [{"label": name, "colour": col, "linestyle": styles[i % len(styles)],
                    "data": km["groups"][name]} for i, name in enumerate(names)]
         unit = km.get("time_unit") or o.get("time_unit", "")
+        drawn = (f"repeat {km['repeat']} of {km['n_repeats']} (median log-rank p)"
+                 if (km.get("n_repeats") or 1) > 1 and km.get("repeat") is not None else None)
         out["km"] = F.render(F.km_figure(
             groups, time_label=f"time ({unit})" if unit else "time",
-            ylabel="fraction without the event"))
+            ylabel="fraction without the event", title=drawn),
+            {"drawn": str(km.get("drawn") or drawn or "")})
     cal = curves.get("calibration") or {}
     panels = [{"title": arm_title(arms[k], k), "colour": colours[k], "cal": cal[k]}
               for k in order if k in cal]
@@ -596,24 +628,58 @@ def build_figures(analysis: Mapping[str, Any], results: Path) -> dict[str, Any]:
 # --------------------------------------------------------------------------- rendering
 
 
+def footnote_mark(i: int) -> str:
+    """Letter mark of the ``i``-th (0-based) footnote of a table: a … z, aa, ab, …
+    (letters, not digits: every digit of the report is a number of the document).
+
+    Examples
+    --------
+    >>> footnote_mark(0), footnote_mark(25), footnote_mark(26)
+    ('a', 'z', 'aa')
+    """
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    return letters[i] if i < 26 else footnote_mark(i // 26 - 1) + letters[i % 26]
+
+
+def _column(metric: str) -> int:
+    """Position of a metric in the binary table (metrics it does not show come last)."""
+    return BINARY_TABLE.index(metric) if metric in BINARY_TABLE else len(BINARY_TABLE)
+
+
 def not_estimated(doc: Mapping[str, Any], oi: int, validations: list[int],
                   keys: list[str]) -> list[dict[str, Any]]:
-    """Metrics without an estimate in the given validations, one entry per distinct
-    (arm, reason): ``arm``, ``pointer`` (to the reason of the first such metric), ``metrics``
-    (their names). The tables show ``n/a``; this list says why, once."""
-    seen: dict[tuple[str, str], dict[str, Any]] = {}
+    """Metrics without an estimate in the given validations, one entry per distinct reason:
+    ``arms`` (their keys, in ``keys`` order), ``metrics`` (their names), ``pointer`` (to the
+    first such reason), ``cells`` (pointers of the metric objects), ``mark`` (the footnote
+    letter) and ``id`` (the footnote's HTML id). The table cells say "not estimable" with
+    the mark; this list gives the reason, once."""
+    seen: dict[str, dict[str, Any]] = {}
     for vi in validations:
         arms = doc["outcomes"][oi]["validation"][vi].get("arms") or {}
         for key in keys:
-            for name, m in ((arms.get(key) or {}).get("metrics") or {}).items():
+            metrics = ((arms.get(key) or {}).get("metrics") or {}).items()
+            for name, m in sorted(metrics, key=lambda kv: _column(kv[0])):
                 if isinstance(m, Mapping) and m.get("estimate") is None and m.get("reason"):
-                    entry = seen.setdefault((key, str(m["reason"])), {
-                        "arm": key, "metrics": [],
-                        "pointer": pointer("outcomes", oi, "validation", vi, "arms", key,
-                                           "metrics", name, "reason")})
+                    cell = pointer("outcomes", oi, "validation", vi, "arms", key, "metrics",
+                                   name)
+                    entry = seen.setdefault(str(m["reason"]), {
+                        "arms": [], "metrics": [], "cells": [], "pointer": cell + "/reason"})
+                    if key not in entry["arms"]:
+                        entry["arms"].append(key)
                     if name not in entry["metrics"]:
                         entry["metrics"].append(name)
-    return list(seen.values())
+                    entry["cells"].append(cell)
+    out = list(seen.values())
+    tag = "-".join(str(v) for v in validations)
+    for i, entry in enumerate(out):
+        entry["mark"] = footnote_mark(i)
+        entry["id"] = f"na-{oi}-{tag}-{entry['mark']}"
+    return out
+
+
+def footnote_marks(entries: list[dict[str, Any]]) -> dict[str, dict[str, str]]:
+    """Metric pointer -> ``{"mark", "id"}`` of its footnote (:func:`not_estimated`)."""
+    return {cell: {"mark": e["mark"], "id": e["id"]} for e in entries for cell in e["cells"]}
 
 
 def render_html(metrics: Mapping[str, Any], figures: Mapping[str, Any], *,
@@ -645,7 +711,7 @@ def render_html(metrics: Mapping[str, Any], figures: Mapping[str, Any], *,
         return template.render(
             m=metrics, N=Numbers(metrics), p=pointer, fig=figures, expand=expand, W=words,
             BINARY_TABLE=BINARY_TABLE, COMBINED_SCHEMES=COMBINED_SCHEMES, json=json,
-            not_estimated=not_estimated,
+            not_estimated=not_estimated, footnote_marks=footnote_marks,
         )
     except (jinja2.UndefinedError, KeyError, TypeError, AttributeError) as exc:
         raise InputError(f"analysis.json lacks a part the report draws ({exc}); re-run "

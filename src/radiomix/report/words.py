@@ -7,9 +7,12 @@ Every claim of the report is judged by one interval, the same way for every stat
 - a difference between two arms is a *difference* when its interval excludes 0;
 - a hazard ratio is an *association* when its interval excludes 1.
 
-p-values (DeLong, log-rank) are shown beside the interval they belong to, never as a second
-test of the same claim. The functions return words only (no digits): the numbers beside
-them are shown from ``metrics.json`` by the template.
+p-values (the paired-bootstrap p of an AUC difference, read from the replicates of its
+interval so that the two always agree; the log-rank p) are shown beside the interval they
+belong to, never as a second test of the same claim. A metric the scored patients cannot
+support is null in the document with a ``reason``; it is said to be not estimable, with that
+reason, and no reading is built from it. The functions return words only (no digits): the
+numbers beside them are shown from ``metrics.json`` by the template.
 
 The headline (:func:`headlines`) picks, per outcome, the most independent validation run
 (:data:`SCHEME_PREFERENCE`) and in it the best arm that is neither untrained nor the
@@ -76,6 +79,58 @@ def precision_words(m: Mapping[str, Any] | None) -> str:
     return "fairly precise"
 
 
+def na_label(reason: Any) -> str:
+    """What a table cell says for a metric without an estimate: the kind of refusal its
+    ``reason`` starts with ("not estimable", "not meaningful"), else "not estimable".
+
+    Examples
+    --------
+    >>> na_label("not meaningful: the prevalence arm predicts one value")
+    'not meaningful'
+    >>> na_label("horizon 2: only 5 patient(s) still at risk"), na_label(None)
+    ('not estimable', 'not estimable')
+    """
+    head = str(reason or "").split(":", 1)[0].strip()
+    return head if head.startswith("not ") and len(head) <= 30 else "not estimable"
+
+
+def not_estimable_words(m: Mapping[str, Any] | None) -> str:
+    """The reading of a metric without an estimate: "not estimable: <reason>" (the reason as
+    the document gives it when it already says so).
+
+    Examples
+    --------
+    >>> not_estimable_words({"estimate": None, "reason": "not estimable: 1 positive"})
+    'not estimable: 1 positive'
+    >>> not_estimable_words({"estimate": None, "reason": "horizon 2: 5 at risk"})
+    'not estimable: horizon 2: 5 at risk'
+    >>> not_estimable_words(None)
+    'not estimable (no reason recorded)'
+    """
+    reason = str((m or {}).get("reason") or "")
+    if not reason:
+        return "not estimable (no reason recorded)"
+    return reason if reason.startswith(na_label(reason)) else f"not estimable: {reason}"
+
+
+def p_method_label(comparison: Mapping[str, Any] | None) -> str | None:
+    """Short name of how a comparison's ``p_value`` was obtained, for the label beside it
+    ("paired bootstrap" for the engine's patient-bootstrap p of the AUC difference); None
+    when the document does not say.
+
+    Examples
+    --------
+    >>> p_method_label({"p_value": 0.4, "p_method": "paired patient bootstrap of ..."})
+    'paired bootstrap'
+    >>> p_method_label({"p_value": 0.4}) is None
+    True
+    """
+    method = str((comparison or {}).get("p_method") or "")
+    if "bootstrap" in method:
+        return "paired bootstrap"
+    return None
+
+
 def discrimination_words(m: Mapping[str, Any] | None, *, chance: float = 0.5) -> str:
     """Reading of an AUC / C-index with its interval against chance.
 
@@ -90,7 +145,7 @@ def discrimination_words(m: Mapping[str, Any] | None, *, chance: float = 0.5) ->
     'not distinguishable from chance'
     """
     if not m or m.get("estimate") is None:
-        return "not available" + (f": {m['reason']}" if m and m.get("reason") else "")
+        return not_estimable_words(m)
     v = verdict(m, chance)
     if v is None:
         return "no interval available"
@@ -114,7 +169,7 @@ def difference_words(m: Mapping[str, Any] | None, *, measure: str = "AUC") -> di
     >>> w["relation"], w["why"]
     ('is not distinguishable in AUC from', 'the interval of the difference includes zero')
     """
-    v = verdict(m, 0.0)
+    v = verdict(m, 0.0) if (m or {}).get("estimate") is not None else None
     if v is None:
         reason = str((m or {}).get("reason") or "not estimable")
         return {"relation": f"has no interval for its {measure} difference from",
@@ -191,19 +246,21 @@ def logrank_note(p: float | None, hr: Mapping[str, Any] | None, *, alpha: float 
 
 
 def brier_words(brier: float | None, reference: float | None) -> str:
-    """Brier score against the prevalence reference (predicting the training prevalence for
-    every case).
+    """Brier score against the prevalence reference (predicting, for every scored row, the
+    training prevalence of the model that scored it: the prevalence arm's score).
 
     Examples
     --------
     >>> brier_words(0.25, 0.18)
-    'worse than predicting the prevalence for everyone'
+    'worse than predicting the training prevalence for everyone'
     """
-    if brier is None or reference is None:
+    if brier is None:
+        return "not estimable"
+    if reference is None:
         return "no prevalence reference"
     if brier < reference:
-        return "better than predicting the prevalence for everyone"
-    return "worse than predicting the prevalence for everyone"
+        return "better than predicting the training prevalence for everyone"
+    return "worse than predicting the training prevalence for everyone"
 
 
 # --------------------------------------------------------------------------- headline
@@ -249,8 +306,12 @@ def headlines(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
         (``roc_auc`` / ``c_index``), ``best`` (arm key or None), ``reference`` (arm key or
         None), ``volume`` (volume-baseline key or None), ``untrained`` (keys left out),
         ``best_is_reference`` / ``best_is_volume`` (bool) and the readings ``best_words``,
-        ``reference_words``, ``volume_words`` (no digits).
+        ``reference_words``, ``volume_words`` (no digits). Only arms whose headline metric
+        has an estimate compete; when none has, ``not_estimable`` lists the arms whose
+        metric carries a reason (``arm``, ``pointer`` to the reason).
     """
+    from radiomix.report.html import pointer
+
     out: list[dict[str, Any]] = []
     for oi, o in enumerate(doc.get("outcomes") or []):
         arms = o.get("arms") or {}
@@ -264,7 +325,7 @@ def headlines(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
             "untrained": [k for k in order if arms[k].get("untrained_deep")],
             "best_is_reference": False, "best_is_volume": False,
             "best_words": "", "reference_words": None, "volume_words": None,
-            "scheme_words": "",
+            "scheme_words": "", "not_estimable": [],
         }
         if vi is None:
             out.append(h)
@@ -277,6 +338,12 @@ def headlines(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
                  and ((vres[k].get("metrics") or {}).get(metric) or {}).get("estimate")
                  is not None]
         if not cands:
+            h["not_estimable"] = [
+                {"arm": k, "pointer": pointer("outcomes", oi, "validation", vi, "arms", k,
+                                              "metrics", metric, "reason")}
+                for k in order if k in vres and not arms[k].get("untrained_deep")
+                and not is_prevalence_arm(arms[k])
+                and ((vres[k].get("metrics") or {}).get(metric) or {}).get("reason")]
             out.append(h)
             continue
         best = max(cands, key=lambda k: (vres[k]["metrics"][metric]["estimate"],
