@@ -903,6 +903,13 @@ def _coefficients(model: Any) -> list[dict[str, Any]] | None:
     return out
 
 
+def _group_hr(hr: Any) -> dict[str, Any] | None:
+    """The KM split's hazard ratio, high against low risk, as a document interval."""
+    if hr is None:
+        return None
+    return _interval(hr.estimate, hr.ci_low, hr.ci_high, hr.reason)
+
+
 def _km_doc(res: Any, arm: BuiltArm, unit: str) -> dict[str, Any] | None:
     """Kaplan-Meier entry of a survival validation: the curves of one repeat (of repeated
     CV, the one with the median log-rank p) and the log-rank p of every repeat."""
@@ -936,7 +943,8 @@ def _km_doc(res: Any, arm: BuiltArm, unit: str) -> dict[str, Any] | None:
     return {"arm": arm.key, "cutoff": _py(km.cutoffs[0] if len(km.cutoffs) == 1 else None),
             "cutoff_rule": ("median predicted risk of the training patients of the model that "
                             "scored each patient (no test outcome is used)"),
-            "logrank_p": _py(km.logrank_p), "hazard_ratio": None, "time_unit": "years",
+            "logrank_p": _py(km.logrank_p), "hazard_ratio": _group_hr(km.hazard_ratio),
+            "time_unit": "years",
             "repeat": int(drawn), "n_repeats": n_rep, "drawn": drawn_text,
             "logrank_p_repeats": _py(ps),
             "logrank_p_median": _py(np.median(valid)),
