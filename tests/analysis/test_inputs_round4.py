@@ -216,3 +216,60 @@ def test_a_patient_in_two_centres_is_refused_for_external_validation_with_the_fi
     nested = analysis_from_dict({"outcomes": [BINARY], "roles": roles,
                                  "validation": dict(FAST)})
     assert build_table(feats, nested, clinical=clin).n_patients == 30
+
+
+# --------------------------------------------------------------- near copies of the outcome
+
+
+def _with_near_copy(n: int = 40, flipped: int = 2) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The cohort with the outcome recorded again under another name, a few labels changed,
+    and a legitimate two-valued covariate."""
+    feats, clin = cohort(n)
+    y = (clin["outcome"] == "mets").to_numpy()
+    copy = y.copy()
+    copy[:flipped] = ~copy[:flipped]
+    return feats, clin.assign(relapse_flag=np.where(copy, "yes", "no"),
+                              smoker=np.where(np.arange(n) % 3 == 0, "yes", "no"))
+
+
+def test_a_near_copy_of_a_binary_outcome_is_refused():
+    """Two labels changed in 40 (95 % agreement): not a perfect separation, still the outcome
+    under another name (the tester's copy with two flipped labels used to pass)."""
+    feats, clin = _with_near_copy()
+    spec = _spec([BINARY], ["age", {"name": "relapse_flag", "kind": "categorical"}])
+    with pytest.raises(SettingsError, match=r"relapse_flag.*agrees on 95% of the rows.*--allow"):
+        build_table(feats, spec, clinical=clin)
+
+
+def test_a_near_copy_of_the_event_is_refused_for_a_survival_outcome():
+    feats, clin = _with_near_copy()
+    clin = clin.assign(status=np.where(clin["outcome"] == "mets", "D", "A"))
+    spec = _spec([SURVIVAL], ["age", {"name": "relapse_flag", "kind": "categorical"}])
+    with pytest.raises(SettingsError, match=r"relapse_flag.*agrees with the event column "
+                                            r"status on 95% of the rows"):
+        build_table(feats, spec, clinical=clin)
+
+
+def test_legit_two_valued_covariates_and_allowed_near_copies_pass():
+    feats, clin = _with_near_copy()
+    smoker = {"name": "smoker", "kind": "categorical"}
+    table = build_table(feats, _spec([BINARY], ["age", smoker]), clinical=clin)
+    assert table.blocks["clinical"] == ["age", "smoker=yes"]
+    flag = {"name": "relapse_flag", "kind": "categorical"}
+    kept = build_table(feats, _spec([BINARY], ["age", flag], allow=["relapse_flag"]),
+                       clinical=clin)
+    assert any(c.startswith("relapse_flag") for c in kept.blocks["clinical"])
+
+
+def test_agreement_needs_more_than_chance():
+    """On 12 rows an agreement of 11 is not rare enough (chance above 1e-4)."""
+    from radiomix.analysis.data import near_copies
+
+    y = np.array([0, 1] * 6)
+    x = y.copy()
+    x[0] = 1
+    assert near_copies(pd.DataFrame({"x": x.astype(float)}), y) == {}
+    y40 = np.array([0, 1] * 20)
+    x40 = y40.copy()
+    x40[:2] = 1 - x40[:2]
+    assert near_copies(pd.DataFrame({"x": x40.astype(float)}), y40) == {"x": 0.95}

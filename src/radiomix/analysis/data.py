@@ -378,6 +378,68 @@ def separating_columns(X: pd.DataFrame, y: np.ndarray) -> dict[str, str]:
     return out
 
 
+NEAR_COPY_AGREEMENT: float = 0.95
+"""A two-valued input that agrees with a binary outcome (or an event indicator) on this share
+of the rows, in one coding or the other, is a near copy of it (a copy with a few labels
+changed, an outcome recorded again under another name) when chance alone would give that
+agreement with a probability below :data:`MONOTONE_CHANCE`; :func:`separating_columns`
+catches the exact copies."""
+
+
+def near_copies(X: pd.DataFrame, y: np.ndarray) -> dict[str, float]:
+    """Two-valued columns that agree with a binary ``y`` on at least
+    :data:`NEAR_COPY_AGREEMENT` of the rows where they have a value (in either coding),
+    beyond chance.
+
+    The chance is that of a column with the same counts of its two values, placed at random
+    over the rows: the number of its first value among the rows with ``y`` true is then
+    hypergeometric, and the agreement a linear function of it (both tails, for either
+    coding). A column qualifies when that probability is below :data:`MONOTONE_CHANCE`, so
+    few rows (below about 15) never qualify by chance.
+
+    Returns
+    -------
+    dict
+        Column -> its agreement with ``y`` (the share of rows, in the better coding).
+
+    Examples
+    --------
+    >>> y = np.array([0, 1] * 15)
+    >>> near = y.copy(); near[:1] = 1 - near[:1]   # the outcome with one label changed
+    >>> X = pd.DataFrame({"relapse_flag": near.astype(float),
+    ...                   "sex": np.array([0., 1., 1., 0., 0.] * 6)})
+    >>> near_copies(X, y)
+    {'relapse_flag': 0.967}
+    """
+    from scipy.stats import hypergeom
+
+    y = np.asarray(y).astype(bool)
+    out: dict[str, float] = {}
+    for c in X.columns:
+        v = X[c].to_numpy(dtype=float)
+        ok = ~np.isnan(v)
+        values = np.unique(v[ok])
+        if values.size != 2:
+            continue
+        x, yy = v[ok] == values[1], y[ok]
+        n, m, k = int(ok.sum()), int(yy.sum()), int(x.sum())
+        if m in (0, n) or k in (0, n):
+            continue
+        both = int(np.sum(x & yy))  # agreements = 2 * both + n - m - k
+        agree = (2 * both + n - m - k) / n
+        share = max(agree, 1.0 - agree)
+        if share < NEAR_COPY_AGREEMENT:
+            continue
+        # P(agreement share >= observed, in either coding) for a random placement
+        need = int(np.ceil((share * n - (n - m - k)) / 2 - 1e-9))  # both >= need
+        low = int(np.floor(((1.0 - share) * n - (n - m - k)) / 2 + 1e-9))  # both <= low
+        dist = hypergeom(n, m, k)
+        chance = float(dist.sf(need - 1) + dist.cdf(low))
+        if chance < MONOTONE_CHANCE:
+            out[str(c)] = round(share, 3)
+    return out
+
+
 def monotone_in_time(X: pd.DataFrame, time: np.ndarray) -> list[str]:
     """Columns that are a monotone function of ``time`` on the rows where both are present.
 
@@ -845,6 +907,14 @@ def _guard(X: pd.DataFrame, blocks: dict[str, list[str]], targets: dict[str, Tar
                     f"outcome {o.name}: {items} separate(s) the outcome perfectly, which "
                     f"usually means the column is derived from the outcome; {keep}"
                 )
+            near = near_copies(X.loc[t.keep, check], t.y)
+            if near:
+                items = ", ".join(f"{c} (agrees on {a:.0%} of the rows)"
+                                  for c, a in near.items())
+                raise SettingsError(
+                    f"outcome {o.name}: {items} is nearly a copy of the outcome (far beyond "
+                    f"chance), which usually means the column records the outcome; {keep}"
+                )
             continue
         if t.event is None or t.time_years is None:
             continue
@@ -852,6 +922,11 @@ def _guard(X: pd.DataFrame, blocks: dict[str, list[str]], targets: dict[str, Tar
                     if t.event.min() != t.event.max() else {})
         found = [f"{c} (separates the event column {o.event} by its {how})"
                  for c, how in by_event.items()]
+        near = (near_copies(X.loc[t.keep, [c for c in check if c not in by_event]], t.event)
+                if t.event.min() != t.event.max() else {})
+        found += [f"{c} (agrees with the event column {o.event} on {a:.0%} of the rows)"
+                  for c, a in near.items()]
+        by_event = {**by_event, **dict.fromkeys(near, "agreement")}
         rest = X.loc[t.keep, [c for c in check if c not in by_event]]
         monotone = monotone_in_time(rest, t.time_years)
         found += [f"{c} (a monotone function of the time column {o.time}: same or reversed "
