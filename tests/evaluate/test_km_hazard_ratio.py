@@ -97,3 +97,20 @@ def test_analysis_document_gives_the_drawn_repeats_hazard_ratio(tmp_path) -> Non
     assert got["estimate"] == pytest.approx(math.exp(beta), rel=1e-6)
     assert got["ci_low"] == pytest.approx(math.exp(beta - 1.959963984540054 * se), rel=1e-6)
     assert got["ci_high"] == pytest.approx(math.exp(beta + 1.959963984540054 * se), rel=1e-6)
+
+
+def test_groups_whose_event_times_do_not_overlap_have_no_hazard_ratio() -> None:
+    """Every high-risk event before the first low-risk patient's time, and the low-risk
+    events after the last high-risk patient left: the partial likelihood grows without
+    bound (lifelines would report a huge ratio with a convergence warning)."""
+    import warnings
+
+    t = np.array([1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0])
+    e = np.array([1, 1, 1, 0, 1, 1, 0, 1])
+    high = np.array([1, 1, 1, 1, 0, 0, 0, 0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        hr = group_hazard_ratio(t, e, high)
+    assert math.isnan(hr.estimate)
+    assert hr.reason is not None
+    assert "after the last high-risk patient left follow-up" in hr.reason

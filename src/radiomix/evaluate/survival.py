@@ -471,12 +471,19 @@ def group_hazard_ratio(time: Any, event: Any, exposed: Any, *,
     :math:`\\exp(\\hat\\beta)` with the 95 % Wald interval :math:`\\exp(\\hat\\beta \\pm
     1.96\\,\\mathrm{se})` (Cox 1972, J R Stat Soc B 34:187-220).
 
+    The ratio has no finite estimate (the partial likelihood grows without bound, Bryson
+    and Johnson 1981, Biometrika 68:517-524) when a group has no event, or when every event
+    of one group happens after the other group's last patient left follow-up (the groups'
+    event times do not overlap); it is then not estimable, with the reason.
+
     Examples
     --------
-    >>> hr = group_hazard_ratio([1, 2, 3, 4, 5, 6, 7, 8], [1, 1, 1, 0, 1, 1, 0, 1],
-    ...                         [1, 1, 1, 1, 0, 0, 0, 0])
+    >>> hr = group_hazard_ratio([1, 2, 3, 4, 5, 6, 7, 8], [1, 1, 0, 1, 1, 1, 0, 1],
+    ...                         [1, 0, 1, 1, 0, 1, 0, 0])
     >>> bool(hr.estimate > 1), hr.ci_low < hr.estimate < hr.ci_high
     (True, True)
+    >>> group_hazard_ratio([1, 2, 3, 4], [1, 1, 1, 1], [1, 1, 0, 0]).reason[:40]
+    'not estimable: every event of the low-ri'
     """
     from lifelines import CoxPHFitter
 
@@ -489,6 +496,13 @@ def group_hazard_ratio(time: Any, event: Any, exposed: Any, *,
                 np.nan, np.nan, np.nan,
                 f"not estimable: no event in the {group} group, so the hazard ratio has no "
                 "finite estimate")
+    for (group, rows), (other, others) in (((names[1], ~x), (names[0], x)),
+                                           ((names[0], x), (names[1], ~x))):
+        if t[e & rows].min() > t[others].max():  # no event with the other group at risk
+            return GroupHazardRatio(
+                np.nan, np.nan, np.nan,
+                f"not estimable: every event of the {group} group happens after the last "
+                f"{other} patient left follow-up, so the hazard ratio has no finite estimate")
     frame = pd.DataFrame({"time": t, "event": e.astype(int), "group": x.astype(float)})
     # lifelines' default stopping rule leaves beta about 1e-5 from the maximum here; one
     # covariate converges to machine precision in a few more Newton steps
@@ -496,8 +510,13 @@ def group_hazard_ratio(time: Any, event: Any, exposed: Any, *,
                             fit_options={"precision": 1e-14, "max_steps": 500})
     beta = float(fit.params_["group"])
     se = float(fit.standard_errors_["group"])
-    return GroupHazardRatio(float(np.exp(beta)), float(np.exp(beta - 1.959963984540054 * se)),
-                            float(np.exp(beta + 1.959963984540054 * se)))
+    z = 1.959963984540054
+    if not (abs(beta) + z * se < 700.0):  # exp would overflow: no usable estimate
+        return GroupHazardRatio(np.nan, np.nan, np.nan,
+                                "not estimable: the Cox fit of the two groups did not reach a "
+                                "finite hazard ratio")
+    return GroupHazardRatio(float(np.exp(beta)), float(np.exp(beta - z * se)),
+                            float(np.exp(beta + z * se)))
 
 
 def km_by_training_cutoff(
