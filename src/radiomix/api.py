@@ -288,14 +288,9 @@ def extract(
     >>> row.attrs["provenance"]["inputs"]["image_source"]
     'array'
     """
-    from radiomix.case import check_organ_mask
-    from radiomix.settings.study import check_tag
-
     label = _check_label(label)
-    check_tag(tag)
     _check_geometry_arguments(image, mask, spacing=spacing, origin=origin, direction=direction)
     s = load_settings(settings, **overrides)
-    check_organ_mask(organ_mask, s.preprocess)
     deep_settings = _deep_settings(deep)
     with tempfile.TemporaryDirectory(prefix="radiomix-") as tmp:
         img_path, img_info, img_geometry = _as_path(

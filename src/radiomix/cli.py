@@ -246,15 +246,8 @@ def extract(
     if preset and config:
         raise _fail(UsageError("give --preset or --config, not both"))
     try:
-        from radiomix.settings.study import check_tag
-
-        check_tag(tag)
         _check_out_path(out_file)
         settings = _settings_option(preset, config)
-        from radiomix.case import check_organ_mask
-        from radiomix.settings import ExtractionSettings
-
-        check_organ_mask(organ_mask, (settings or ExtractionSettings()).preprocess)
         from radiomix.extraction import extract as run_extract  # after the quick checks
         from radiomix.table import write_table
 

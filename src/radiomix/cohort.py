@@ -688,13 +688,13 @@ def plan_cases(
             if embed_tag:
                 roi["deep"] = study.to_dict()["deep"]  # part of the case key
             clip = study.extraction[tag].preprocess.ring_clip == "organ"
+            organ_column = f"{ref_tag}_organ" if ref_tag is not None else f"{tag}_organ"
             if clip and organ_path is None and problem is None:
-                column = f"{ref_tag}_organ" if ref_tag is not None else f"{tag}_organ"
                 problem = (
                     "manifest",
                     "InputError",
-                    f"manifest line {row.line}: preprocess.ring_clip is organ but {column} "
-                    "is empty; give the organ mask, or set ring_clip: none",
+                    f"manifest line {row.line}: preprocess.ring_clip is organ but "
+                    f"{organ_column} is empty; give the organ mask, or set ring_clip: none",
                 )
             if clip and organ_path is not None and problem is None:
                 from radiomix.case import check_organ_mask
@@ -702,9 +702,8 @@ def plan_cases(
                 try:  # an organ option the kind of organ mask cannot use
                     check_organ_mask(organ_path, study.extraction[tag].preprocess)
                 except UsageError as exc:
-                    column = f"{ref_tag}_organ" if ref_tag is not None else f"{tag}_organ"
                     problem = ("manifest", "InputError",
-                               f"manifest line {row.line}, column {column}: {exc}")
+                               f"manifest line {row.line}, column {organ_column}: {exc}")
             inputs: dict[str, Any]
             if problem is not None:
                 inputs = {"problem": problem[2]}
@@ -714,7 +713,6 @@ def plan_cases(
                 if reference is not None:
                     files.append(("reference_image", Path(reference.image), f"{ref_tag}_image"))
                 if clip:
-                    organ_column = f"{ref_tag}_organ" if ref_tag is not None else f"{tag}_organ"
                     files.append(("organ", organ_path, organ_column))
                 inputs, found = {}, []
                 for what, path, _ in files:

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from radiomix._threads import single_blas_thread
-from radiomix.case import load_case
+from radiomix.case import check_organ_mask, load_case
 from radiomix.check import (
     CheckedCase,
     check_case,
@@ -174,7 +174,8 @@ def extract(
     organ_mask : path, optional
         Organ mask (label image, RTSTRUCT or SEG; ``settings.preprocess.organ_label``
         selects the label) clipping the peritumoral ring when
-        ``settings.preprocess.ring_clip`` is ``organ``; required then, ignored otherwise.
+        ``settings.preprocess.ring_clip`` is ``organ``; required then, refused otherwise
+        (:func:`radiomix.case.check_organ_mask`).
         It must be on the image grid unless ``resample_mask`` is set.
     reference : Reference, optional
         Register the image onto this reference first and analyse it on the reference grid.
@@ -206,8 +207,12 @@ def extract(
     >>> result = extract("image.nii.gz", "mask.nii.gz", settings="ibsi-C")  # doctest: +SKIP
     >>> result.features["image.original.morph.volume_voxels"]  # doctest: +SKIP
     """
+    from radiomix.settings.study import check_tag
+
     s = resolve_settings(settings)
     pre = s.preprocess
+    check_tag(tag)
+    check_organ_mask(organ_mask, pre)  # an organ mask the settings would ignore is refused
     scale = None
     if pre.normalise == "nyul":
         assert pre.nyul_landmarks is not None  # enforced by PreprocessSettings

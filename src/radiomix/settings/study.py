@@ -81,7 +81,6 @@ TAG_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 """Image tags are lower-case identifiers: they start the feature column names."""
 
 
-
 def check_tag(tag: object) -> str:
     """An image tag given to one extraction (``--tag``, ``tag=``), checked.
 
