@@ -21,6 +21,7 @@ from radiomix.errors import (
     LabelNotFoundError,
     RoiTooSmallError,
 )
+from radiomix.io.integrity import count_non_finite
 from radiomix.io.volume import Volume, as_sitk, as_volume
 
 if TYPE_CHECKING:
@@ -301,13 +302,12 @@ def check_case(
             f"{_prefix(case_id)}the image holds {voxels.dtype} voxels; a real-valued (integer "
             "or float) image is needed"
         )
-    if voxels.dtype.kind == "f":  # integer voxels are always finite
+    if count_non_finite(voxels):  # integer voxels are always finite
         bad = ~np.isfinite(voxels)
-        if bad.any():
-            raise InvalidIntensityError(
-                f"{_prefix(case_id)}the image holds {int(bad.sum())} NaN/infinite values "
-                f"({int(bad[roi].sum())} inside the ROI); fill or crop them before extraction"
-            )
+        raise InvalidIntensityError(
+            f"{_prefix(case_id)}the image holds {int(bad.sum())} NaN/infinite values "
+            f"({int(bad[roi].sum())} inside the ROI); fill or crop them before extraction"
+        )
     # the image keeps its stored pixel type: no float64 copy of the whole volume here
     out = Volume.like(roi.astype(np.uint8), image)
     return CheckedCase(image=image, mask=out, case_id=case_id, n_voxels=n)
