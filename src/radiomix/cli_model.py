@@ -105,7 +105,8 @@ def analyse(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Analyse a study as its study file declares it: outcomes, column roles, arms,
-    validation; extracts the features first when OUT/features holds none."""
+    validation; extracts the features first when OUT/features holds none (OUT holding a
+    radiomix run of the study: its cases are reused)."""
     import json
 
     from radiomix.analysis.study import analyse_study

@@ -913,6 +913,69 @@ def _init_pool_worker(run_pid: int | None = None,
         setup()
 
 
+def check_main_guard() -> None:
+    """Refuse to start worker processes from unguarded top-level code of a script.
+
+    Fork-server and spawned workers import the script that started them (as
+    ``__mp_main__``), so a pool started by a top-level statement of that script, outside
+    ``if __name__ == "__main__":``, would be started again inside every worker, where
+    Python stops it: each worker dies before its first task. The statement of the main
+    script that is running now is found on the call stack and located in the script's
+    syntax tree; anything else (an interactive session, ``python -c``, a guarded call,
+    a script that cannot be read) passes.
+
+    Raises
+    ------
+    UsageError
+        The pool is being started by an unguarded top-level statement; the message names
+        the script and the line.
+    """
+    import ast
+
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    if not path or not os.path.isfile(path):
+        return
+    frame: Any = sys._getframe(1)
+    line = None
+    while frame is not None:  # the outermost frame of the script's top-level code
+        if (frame.f_code.co_name == "<module>" and frame.f_globals.get("__name__") == "__main__"
+                and os.path.abspath(frame.f_code.co_filename) == os.path.abspath(path)):
+            line = frame.f_lineno
+        frame = frame.f_back
+    if line is None:
+        return
+    try:
+        tree = ast.parse(Path(path).read_bytes())
+    except (OSError, SyntaxError, ValueError):
+        return
+    for node in tree.body:
+        if node.lineno <= line <= (node.end_lineno or node.lineno):
+            if not _is_main_guard(node):
+                raise UsageError(
+                    f"{Path(path).name} line {line} starts worker processes from the "
+                    "script's top level: workers import the script again and would run this "
+                    'line too; put the call under `if __name__ == "__main__":` (or use one '
+                    "job)"
+                )
+            return
+
+
+def _is_main_guard(node: Any) -> bool:
+    """Whether a top-level statement is ``if __name__ == "__main__":`` (either order)."""
+    import ast
+
+    if not isinstance(node, ast.If) or not isinstance(node.test, ast.Compare):
+        return False
+    test = node.test
+    if len(test.ops) != 1 or not isinstance(test.ops[0], ast.Eq):
+        return False
+    sides = [test.left, *test.comparators]
+    names = [s.id for s in sides if isinstance(s, ast.Name)]
+    values = [s.value for s in sides if isinstance(s, ast.Constant)]
+    return names == ["__name__"] and values == ["__main__"]
+
+
 def worker_context(preload: Sequence[str] = ("radiomix.extraction",)) -> Any:
     """The multiprocessing context of local process pools, with preloaded workers.
 
@@ -925,6 +988,7 @@ def worker_context(preload: Sequence[str] = ("radiomix.extraction",)) -> Any:
     """
     import multiprocessing
 
+    check_main_guard()
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("spawn")  # pragma: no cover - Windows
     ctx = multiprocessing.get_context("forkserver")

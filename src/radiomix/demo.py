@@ -180,7 +180,8 @@ def run_demo(
     if quick and patients is None:
         patients = QUICK_PATIENTS
     study = write_demo_study(out, data, patients=patients, quick=quick, seed=seed)
-    analyse_study(study, out, jobs=jobs, progress=progress)
+    analyse_study(study, out, jobs=jobs, progress=progress,
+                  derived_from=example_study_dir() / "study.yaml")
     return out / "report.html"
 
 

@@ -48,6 +48,23 @@ def _package_versions(names: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
     return tuple(out.items())
 
 
+def table_hash(table: pd.DataFrame) -> str:
+    """SHA-256 of a table's column names and values, not of its file.
+
+    Two files with the same columns and the same values give the same hash, whatever else
+    they store (a parquet file of :func:`radiomix.cohort.run_study` also keeps the run's
+    provenance, with per-case timings and worker ids, which differ between runs). Values are
+    hashed with :func:`pandas.util.hash_pandas_object` (one 64-bit hash per row, the index
+    left out), so the hash is stable for a given pandas version.
+    """
+    import pandas as pd
+
+    h = hashlib.sha256()
+    h.update("\x1f".join(map(str, table.columns)).encode())
+    h.update(pd.util.hash_pandas_object(table, index=False).to_numpy().tobytes())
+    return h.hexdigest()
+
+
 def file_hash(path: str | Path) -> str:
     """SHA-256 of a file, or of the sorted files of a folder (DICOM series), in hex."""
     path = Path(path)

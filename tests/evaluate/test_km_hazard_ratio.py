@@ -94,9 +94,52 @@ def test_analysis_document_gives_the_drawn_repeats_hazard_ratio(tmp_path) -> Non
     t, e = q["time"].to_numpy(dtype=float), q["event"].to_numpy()
     beta, se = _newton_cox(t, e, high)
     got = km["hazard_ratio"]
+    # the groups come from the out-of-fold risks of a cross-validation: the Wald interval
+    # is widened by sqrt(2) on the log scale, as every cross-validated interval
+    z = 1.959963984540054 * math.sqrt(2.0)
     assert got["estimate"] == pytest.approx(math.exp(beta), rel=1e-6)
-    assert got["ci_low"] == pytest.approx(math.exp(beta - 1.959963984540054 * se), rel=1e-6)
-    assert got["ci_high"] == pytest.approx(math.exp(beta + 1.959963984540054 * se), rel=1e-6)
+    assert got["ci_low"] == pytest.approx(math.exp(beta - z * se), rel=1e-6)
+    assert got["ci_high"] == pytest.approx(math.exp(beta + z * se), rel=1e-6)
+    assert "widened by √2" in got["interval"]
+
+
+def test_scale_widens_the_wald_interval_on_the_log_scale() -> None:
+    rng = np.random.default_rng(5)
+    n = 60
+    x = rng.random(n) < 0.5
+    t = rng.exponential(np.where(x, 1.0, 2.0))
+    e = rng.random(n) < 0.85
+    beta, se = _newton_cox(t, e, x)
+    plain = group_hazard_ratio(t, e, x)
+    wide = group_hazard_ratio(t, e, x, scale=math.sqrt(2.0))
+    assert wide.estimate == plain.estimate
+    assert (plain.scale, wide.scale) == (1.0, math.sqrt(2.0))
+    z = 1.959963984540054 * math.sqrt(2.0)
+    assert wide.ci_low == pytest.approx(math.exp(beta - z * se), rel=1e-6)
+    assert wide.ci_high == pytest.approx(math.exp(beta + z * se), rel=1e-6)
+    assert wide.ci_low < plain.ci_low < plain.estimate < plain.ci_high < wide.ci_high
+
+
+def test_only_cross_validated_groups_are_widened() -> None:
+    """A hold-out test set's groups come from one model: plain Wald interval; the folds of
+    a cross-validation: widened."""
+    from radiomix.evaluate.survival import SurvivalEvaluation
+
+    rng = np.random.default_rng(6)
+    n = 40
+    risk = rng.normal(size=n)
+    pred = pd.DataFrame({"row": np.arange(n), "patient_id": [f"p{i}" for i in range(n)],
+                         "time": rng.exponential(np.exp(-risk)), "event": rng.random(n) < 0.8,
+                         "repeat": 0, "fold": 0, "risk": risk, "risk_cutoff": 0.0})
+    single = SurvivalEvaluation("holdout", pd.DataFrame(), pred, {})
+    assert single.km().hazard_ratio.scale == 1.0
+    folds = pred.assign(fold=np.arange(n) % 4)
+    cv = SurvivalEvaluation("nested_cv", pd.DataFrame(), folds, {})
+    hr_cv, hr_one = cv.km().hazard_ratio, single.km().hazard_ratio
+    assert hr_cv.scale == pytest.approx(math.sqrt(2.0))
+    assert hr_cv.estimate == hr_one.estimate
+    assert math.log(hr_cv.ci_high / hr_cv.estimate) == pytest.approx(
+        math.sqrt(2.0) * math.log(hr_one.ci_high / hr_one.estimate), rel=1e-9)
 
 
 def test_groups_whose_event_times_do_not_overlap_have_no_hazard_ratio() -> None:

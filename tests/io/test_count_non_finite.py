@@ -19,7 +19,8 @@ FLOATS = st.sampled_from([np.float16, np.float32, np.float64])
         lambda dt: hnp.arrays(
             dt,
             hnp.array_shapes(min_dims=1, max_dims=3, min_side=0, max_side=6),
-            elements=st.floats(allow_nan=True, allow_infinity=True, width=np.dtype(dt).itemsize * 8),
+            elements=st.floats(allow_nan=True, allow_infinity=True,
+                               width=np.dtype(dt).itemsize * 8),
         )
     )
 )

@@ -358,7 +358,7 @@ def run_adhoc(
 
     from radiomix.analysis.data import build_table, read_any
     from radiomix.analysis.engine import run_analysis
-    from radiomix.table import file_hash, package_versions
+    from radiomix.table import file_hash, package_versions, table_hash
 
     feat = read_any(features) if features is not None else None
     clin = read_any(clinical) if clinical is not None else None
@@ -417,6 +417,7 @@ def run_adhoc(
     study = {"name": "radiomix model", "study_file": None, "study_sha256": None,
              "features_file": Path(features).name if features else None,
              "features_sha256": file_hash(Path(features)) if features else None,
+             "features_data_sha256": table_hash(feat) if features else None,
              "clinical_file": Path(clinical).name if clinical else None,
              "clinical_sha256": file_hash(Path(clinical)) if clinical else None,
              "settings_hash": None, "versions": package_versions()}

@@ -240,6 +240,20 @@ def _fold_feature_count(res: Any) -> tuple[int | None, int]:
     return int(none.sum()), len(folds)
 
 
+def _selection_counts(res: Any) -> dict[str, int] | None:
+    """In how many of an evaluation's fitted models (folds) the selection kept each column,
+    for the columns kept at least once; None when the models do not report their
+    selection (:func:`radiomix.evaluate.validate.selected_names`)."""
+    folds = res.folds
+    if "selected" not in folds or all(s is None for s in folds["selected"]):
+        return None
+    counts: dict[str, int] = {}
+    for names in folds["selected"]:
+        for name in names or ():
+            counts[name] = counts.get(name, 0) + 1
+    return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
 def _events(values: np.ndarray, groups: np.ndarray) -> tuple[int, int, str]:
     """(events, non-events, unit) of an outcome over some rows, counted per patient when
     every patient's rows share one value (a patient-level outcome: lesions of one patient
@@ -337,7 +351,8 @@ def _binary_arm_doc(arm: BuiltArm, sc: _Scored, y: np.ndarray, g: np.ndarray,
     return {"metrics": metrics, "brier_reference": brier_ref,
             "threshold": {"rule": v.threshold, "values": values},
             "vs_reference": None, "folds_without_feature": none, "n_folds": n_folds,
-            "chosen": _py(chosen), "warnings": warn}
+            "selected_in_folds": _selection_counts(res), "chosen": _py(chosen),
+            "warnings": warn}
 
 
 def _slope_warnings(slope: dict[str, Any], model: str) -> list[str]:
@@ -877,8 +892,14 @@ def _survival_arm_doc(res: Any, horizons: list[float], events: tuple[int, int, s
     if model is not None:
         coefficients = _coefficients(model)
     return {"metrics": {"c_index": _interval(c["estimate"], c["ci_low"], c["ci_high"])},
-            "td_auc": td, "coefficients": coefficients, "folds_without_feature": None,
+            "td_auc": td, "coefficients": coefficients,
+            "n_zero_coefficients": _n_zero(coefficients), "folds_without_feature": None,
             "warnings": warn}
+
+
+def _n_zero(coefficients: list[dict[str, Any]] | None) -> int | None:
+    """How many terms of a coefficient list are exactly 0 (left out by a penalty)."""
+    return None if coefficients is None else sum(c.get("coef") == 0 for c in coefficients)
 
 
 def _coefficients(model: Any) -> list[dict[str, Any]] | None:
@@ -904,10 +925,16 @@ def _coefficients(model: Any) -> list[dict[str, Any]] | None:
 
 
 def _group_hr(hr: Any) -> dict[str, Any] | None:
-    """The KM split's hazard ratio, high against low risk, as a document interval."""
+    """The KM split's hazard ratio, high against low risk, as a document interval, with the
+    interval's method (``interval``)."""
     if hr is None:
         return None
-    return _interval(hr.estimate, hr.ci_low, hr.ci_high, hr.reason)
+    out = _interval(hr.estimate, hr.ci_low, hr.ci_high, hr.reason)
+    out["interval"] = ("95 % Wald interval of the Cox model of the two groups"
+                       + (", widened by √2 on the log scale for the training side of "
+                          "cross-validation (the groups come from out-of-fold risk scores)"
+                          if hr.scale > 1.0 else ""))
+    return out
 
 
 def _km_doc(res: Any, arm: BuiltArm, unit: str) -> dict[str, Any] | None:
@@ -962,9 +989,10 @@ def _survival_calibration_doc(res: Any, horizons: list[float]) -> dict[str, Any]
             continue
         k = int(cal["n_repeats"].iloc[0])
         n_rep = len(res.repeats)
-        legend = (f"mean of {k} of {n_rep} repeats' calibration tables (groups by rank of "
-                  "each repeat's out-of-fold prediction; bounds: the mean of the repeats' "
-                  "pointwise bounds)" if n_rep > 1 else "calibration of the scored patients")
+        legend = (f"risk of the event by {h:g} years: "
+                  + (f"mean of {k} of {n_rep} repeats' calibration tables (groups by rank of "
+                     "each repeat's out-of-fold prediction; bounds: the mean of the repeats' "
+                     "pointwise bounds)" if n_rep > 1 else "calibration of the scored patients"))
         return {"horizon_years": h, "predicted": _py(cal["predicted"].to_numpy()),
                 "observed": _py(cal["observed"].to_numpy()),
                 "lower": _py(cal["observed_ci_low"].to_numpy()),
@@ -1033,7 +1061,9 @@ def _table1(table: AnalysisTable, spec: AnalysisSettings) -> dict[str, Any] | No
             m = text == lv
             r = {"variable": cov.name, "level": lv, "kind": "categorical",
                  "overall": f"{int(m.sum())} ({m.mean():.0%})",
-                 "missing": n_missing if i == 0 else 0,
+                 # the count on the "(missing)" row itself (every row of the variable
+                 # shows one; the others 0)
+                 "missing": n_missing if lv == "(missing)" else 0,
                  "by_group": {}, "test": None, "p_value": None}
             if by is not None:
                 for k in (0, 1):
@@ -1477,7 +1507,9 @@ def _final_of_kind(odoc: dict[str, Any], final: dict[str, Any],
 def _top_features(odoc: dict[str, Any], final: dict[str, Any], table: AnalysisTable,
                   spec: AnalysisSettings, n_top: int = 15) -> dict[str, Any] | None:
     """The final rad-score's kept features: IBSI identity, standardised coefficient, the
-    feature's own AUC with a patient-bootstrap interval, Spearman correlation with volume."""
+    feature's own AUC with a patient-bootstrap interval, Spearman correlation with volume,
+    and the share of the cross-validation's training folds (every repeat) whose rad-score
+    kept it (``selection_frequency``; None without a cross-validation of the arm)."""
     from scipy.stats import rankdata, spearmanr
 
     from radiomix.evaluate.bootstrap import patient_bootstrap_weights, percentile_interval
@@ -1494,6 +1526,10 @@ def _top_features(odoc: dict[str, Any], final: dict[str, Any], table: AnalysisTa
     g = table.groups[target.keep]
     X = table.X.loc[target.keep].reset_index(drop=True)
     vol = table.blocks["volume"][0] if table.blocks["volume"] else None
+    kept = next(((a["selected_in_folds"], a["n_folds"]) for val in odoc["validation"]
+                 if val["scheme"] in ("nested_cv", "internal")
+                 for a in [val["arms"].get(key) or {}]
+                 if a.get("selected_in_folds") is not None and a.get("n_folds")), None)
     W = patient_bootstrap_weights(g, n_bootstrap=min(spec.validation.bootstrap, 500),
                                   random_state=spec.validation.seed)
     items = []
@@ -1516,7 +1552,9 @@ def _top_features(odoc: dict[str, Any], final: dict[str, Any], table: AnalysisTa
                 rho = float(spearmanr(x[both], v[both])[0])
         items.append({"column": col, **feature_identity(col),
                       "coefficient": _py(r["coef_standardised"]), "univariate_auc": auc,
-                      "volume_correlation": _py(rho), "selection_frequency": None})
+                      "volume_correlation": _py(rho),
+                      "selection_frequency": (None if kept is None
+                                              else kept[0].get(col, 0) / kept[1])})
     return {"arm": key, "items": items, "description": (
         "Features kept by the rad-score refitted on the training patients (penalty chosen by "
         "inner cross-validation), largest standardised coefficient first; each feature's own "
@@ -1692,6 +1730,7 @@ def _final_coefficients(outcome_docs: list[dict[str, Any]],
                 fitted = final.get(doc["name"], {}).get(key)
                 if arm.get("coefficients") is None and fitted is not None:
                     arm["coefficients"] = _coefficients(fitted["model"])
+                    arm["n_zero_coefficients"] = _n_zero(arm["coefficients"])
                     arm["coefficients_from"] = "final model refitted on the training patients"
 
 

@@ -80,6 +80,18 @@ def _slice_table(name: str, study_dir: Path, features_dir: Path) -> Path:
         "true} or give its path")
 
 
+def cohort_folder(out: Path) -> Path:
+    """Where :func:`analyse_study` keeps the cohort tables of the analysis folder ``out``.
+
+    ``out`` itself when it holds the output of ``radiomix run`` (``features.parquet`` and
+    the ``cases/`` cache: ``run`` then ``analyse`` with one ``--out``, as the README shows),
+    else ``out/features``.
+    """
+    if (out / "features.parquet").is_file() and (out / "cases").is_dir():
+        return out
+    return out / "features"
+
+
 def analyse_study(
     study_path: str | os.PathLike[str],
     out_dir: str | os.PathLike[str],
@@ -88,6 +100,7 @@ def analyse_study(
     features: str | os.PathLike[str] | None = None,
     report: bool = True,
     progress: Callable[[StudyProgress], None] | None = None,
+    derived_from: str | os.PathLike[str] | None = None,
 ) -> Path:
     """Analyse a study as its study file declares it.
 
@@ -97,7 +110,10 @@ def analyse_study(
         ``study.yaml`` with an ``analysis:`` section.
     out_dir : path
         Analysis folder: ``features/`` (cohort tables, reused), ``analysis.json``,
-        ``predictions.csv``, ``model.joblib``, ``report.html``.
+        ``predictions.csv``, ``model.joblib``, ``report.html``. A folder that already
+        holds a ``radiomix run`` of a study (``features.parquet`` and ``cases/``) is its
+        own cohort folder: its cases are reused (and brought up to date, as a re-run of
+        ``radiomix run`` would) instead of being extracted again into ``features/``.
     jobs : int
         Worker processes of the feature extraction and of the analysis (its arms).
     features : path, optional
@@ -107,6 +123,10 @@ def analyse_study(
         Write ``report.html`` (and ``metrics.json``).
     progress : callable, optional
         Receives :class:`StudyProgress` events.
+    derived_from : path, optional
+        The study file that ``study_path`` was written from (the demo's copy of
+        ``examples/sts/study.yaml``): its name and SHA-256 are recorded beside the run
+        copy's (``study.derived_from``).
 
     Returns
     -------
@@ -121,7 +141,7 @@ def analyse_study(
         Unusable tables (unparsable cells, outcome-derived inputs, no usable case …).
     """
     from radiomix.settings.study import load_study
-    from radiomix.table import file_hash, package_versions, read_provenance
+    from radiomix.table import file_hash, package_versions, read_provenance, table_hash
 
     notify = progress or (lambda event: None)
     study = load_study(study_path)
@@ -141,7 +161,7 @@ def analyse_study(
     if features is None:
         from radiomix.cohort import run_study
 
-        res = run_study(study, out / "features", jobs=jobs, progress=_cohort_progress(notify))
+        res = run_study(study, cohort_folder(out), jobs=jobs, progress=_cohort_progress(notify))
         features_path, errors_path = Path(res.features_path), Path(res.errors_path)
     else:
         features_path = Path(features)
@@ -194,11 +214,15 @@ def analyse_study(
         "name": study.settings.name, "study_file": study.path.name,
         "study_sha256": file_hash(study.path),
         "features_file": features_path.name, "features_sha256": file_hash(features_path),
+        "features_data_sha256": table_hash(feat),
         "clinical_file": clinical_path.name if clinical_path else None,
         "clinical_sha256": file_hash(clinical_path) if clinical_path else None,
         "settings_hash": prov.get("settings_hash") if prov else None,
         "versions": package_versions(),
     }
+    if derived_from is not None:
+        study_doc["derived_from"] = {"file": Path(derived_from).name,
+                                     "sha256": file_hash(Path(derived_from))}
 
     from radiomix.analysis.qc import qc_section
 

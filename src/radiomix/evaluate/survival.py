@@ -456,20 +456,31 @@ class GroupHazardRatio:
 
     ``estimate``, ``ci_low``, ``ci_high`` are NaN and ``reason`` says why when the ratio is
     not estimable (a group without an event: the partial likelihood has no finite maximum).
+    ``scale`` is the widening of the interval on the log scale (1: the plain Wald interval;
+    :data:`~radiomix.evaluate.bootstrap.CV_INTERVAL_SCALE` for groups formed by the
+    out-of-fold risks of a cross-validation).
     """
 
     estimate: float
     ci_low: float
     ci_high: float
     reason: str | None = None
+    scale: float = 1.0
 
 
 def group_hazard_ratio(time: Any, event: Any, exposed: Any, *,
-                       names: tuple[str, str] = ("high-risk", "low-risk")) -> GroupHazardRatio:
+                       names: tuple[str, str] = ("high-risk", "low-risk"),
+                       scale: float = 1.0) -> GroupHazardRatio:
     """Hazard ratio of the rows in ``exposed`` against the others: the Cox model with the
     group indicator as its only covariate (Efron ties, lifelines' ``CoxPHFitter``),
     :math:`\\exp(\\hat\\beta)` with the 95 % Wald interval :math:`\\exp(\\hat\\beta \\pm
-    1.96\\,\\mathrm{se})` (Cox 1972, J R Stat Soc B 34:187-220).
+    1.96\\,s\\,\\mathrm{se})` (Cox 1972, J R Stat Soc B 34:187-220), :math:`s` = ``scale``.
+
+    ``scale`` > 1 widens the interval on the log scale, as every interval of a
+    cross-validated estimate is widened (:data:`radiomix.evaluate.bootstrap.CV_INTERVAL_SCALE`):
+    when the groups come from out-of-fold risk scores, every patient's
+    outcome also trained the models that grouped the other patients, which the Wald
+    interval of a fixed grouping leaves out.
 
     The ratio has no finite estimate (the partial likelihood grows without bound, Bryson
     and Johnson 1981, Biometrika 68:517-524) when a group has no event, or when every event
@@ -511,12 +522,12 @@ def group_hazard_ratio(time: Any, event: Any, exposed: Any, *,
     beta = float(fit.params_["group"])
     se = float(fit.standard_errors_["group"])
     z = 1.959963984540054
-    if not (abs(beta) + z * se < 700.0):  # exp would overflow: no usable estimate
+    if not (abs(beta) + z * scale * se < 700.0):  # exp would overflow: no usable estimate
         return GroupHazardRatio(np.nan, np.nan, np.nan,
                                 "not estimable: the Cox fit of the two groups did not reach a "
                                 "finite hazard ratio")
-    return GroupHazardRatio(float(np.exp(beta)), float(np.exp(beta - z * se)),
-                            float(np.exp(beta + z * se)))
+    return GroupHazardRatio(float(np.exp(beta)), float(np.exp(beta - z * scale * se)),
+                            float(np.exp(beta + z * scale * se)), scale=float(scale))
 
 
 def km_by_training_cutoff(
@@ -526,6 +537,7 @@ def km_by_training_cutoff(
     cutoff: Any,
     *,
     at_times: Sequence[float] | None = None,
+    hr_scale: float = 1.0,
 ) -> KaplanMeierByRisk:
     """Kaplan–Meier curves of test rows split by a risk cut-off fixed on training data.
 
@@ -542,6 +554,8 @@ def km_by_training_cutoff(
         the row).
     at_times : sequence of float, optional
         Times of the numbers-at-risk table.
+    hr_scale : float
+        Widening of the hazard ratio's interval (``scale`` of :func:`group_hazard_ratio`).
 
     Returns
     -------
@@ -576,7 +590,7 @@ def km_by_training_cutoff(
         at_times=at_times,
         cutoff_source="training data (risk above the training median = high risk)",
     )
-    km.hazard_ratio = group_hazard_ratio(t, e, high)
+    km.hazard_ratio = group_hazard_ratio(t, e, high, scale=hr_scale)
     return km
 
 
@@ -852,10 +866,15 @@ class SurvivalEvaluation:
 
     def km(self, *, repeat: int = 0, at_times: Sequence[float] | None = None) -> KaplanMeierByRisk:
         """:func:`km_by_training_cutoff` of one repeat: each row split at the median risk of
-        the training rows of the model that scored it."""
+        the training rows of the model that scored it. When several models scored the rows
+        (cross-validation folds), the hazard ratio's interval is widened by
+        :data:`~radiomix.evaluate.bootstrap.CV_INTERVAL_SCALE`, as every other interval of a
+        cross-validated estimate."""
         pred = self._repeat(repeat)
+        cross_validated = "fold" in pred and pred["fold"].nunique() > 1
         return km_by_training_cutoff(
-            pred["time"], pred["risk"], pred["event"], pred["risk_cutoff"], at_times=at_times
+            pred["time"], pred["risk"], pred["event"], pred["risk_cutoff"], at_times=at_times,
+            hr_scale=CV_INTERVAL_SCALE if cross_validated else 1.0,
         )
 
 

@@ -448,6 +448,7 @@ def _run_splits(
                 "roc_auc": fold_auc,
                 "best_params": dict(getattr(model, "best_params_", {})),
                 "n_selected": n_selected,
+                "selected": selected_names(model),
                 "fallback": fallback,
                 "failed_candidates": len(getattr(model, "failed_params_", [])),
                 "chosen_pipeline": chosen_pipeline(model),
@@ -472,6 +473,29 @@ def selection_record(model: BaseEstimator) -> tuple[float, Any]:
         if obj is not None and hasattr(obj, "n_selected_"):
             return float(obj.n_selected_), getattr(obj, "fallback_", None)
     return float("nan"), None
+
+
+def selected_names(model: BaseEstimator) -> list[str] | None:
+    """Names of the input columns a fitted model's selection kept (non-zero coefficient).
+
+    Reads the final step (or its ``radscore_``, for a nomogram) when it reports a selection
+    (``n_selected_``) with one coefficient per named input (``coef_``,
+    ``feature_names_in_``), as :class:`~radiomix.model.radscore.RadScore` does; None
+    otherwise. The names are those of the columns that step received.
+    """
+    from sklearn.pipeline import Pipeline
+
+    est = getattr(model, "best_estimator_", model)
+    final = est.steps[-1][1] if isinstance(est, Pipeline) else est
+    for obj in (final, getattr(final, "radscore_", None)):
+        if obj is None or not all(hasattr(obj, a) for a in
+                                  ("n_selected_", "coef_", "feature_names_in_")):
+            continue
+        kept = np.any(np.atleast_2d(np.asarray(obj.coef_, dtype=float)) != 0, axis=0)
+        names = np.asarray(obj.feature_names_in_, dtype=str)
+        if names.size == kept.size:
+            return [str(n) for n in names[kept]]
+    return None
 
 
 def chosen_pipeline(model: BaseEstimator) -> str | None:

@@ -557,11 +557,18 @@ def _survival_figures(o: Mapping[str, Any], v: Mapping[str, Any],
             ylabel="fraction without the event", title=drawn),
             {"drawn": str(km.get("drawn") or drawn or "")})
     cal = curves.get("calibration") or {}
-    panels = [{"title": arm_title(arms[k], k), "colour": colours[k], "cal": cal[k]}
-              for k in order if k in cal]
+    horizons = {cal[k].get("horizon_years") for k in order if k in cal}
+    one = len(horizons) == 1 and None not in horizons
+
+    def title(k: str) -> str:
+        h = cal[k].get("horizon_years")
+        return arm_title(arms[k], k) + ("" if one or h is None else f" ({h:g} years)")
+
+    panels = [{"title": title(k), "colour": colours[k], "cal": cal[k]} for k in order if k in cal]
     if panels:
+        at = f"{next(iter(horizons)):g} years" if one else "the horizon"
         out["calibration"] = F.render(F.calibration_figure(
-            panels, xlabel="predicted risk at the horizon",
+            panels, xlabel=f"predicted risk of the event by {at}",
             ylabel="observed risk (Kaplan–Meier)"))
     absent = [k for k in order if k in res and k not in cal]
     if absent:
