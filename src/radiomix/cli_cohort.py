@@ -88,10 +88,15 @@ def run(
     if len(result.errors) > MAX_ERRORS_SHOWN:
         console.print(f"... {len(result.errors) - MAX_ERRORS_SHOWN} more in {result.errors_path}")
     if not quiet or result.errors:
+        left_out = (
+            "; a lesion with a failed case is left out of the table unless the study file "
+            "sets keep_partial: true" if result.errors and result.n_rows < result.n_lesions
+            else "")
         console.print(
             f"{result.n_rows} of {result.n_lesions} lesions written to {result.features_path} "
-            f"({result.n_computed} cases computed, {result.n_cached} current, "
-            f"{result.n_failed} failed{f'; see {result.errors_path}' if result.errors else ''})",
+            f"(cases: {result.n_computed} run now, {result.n_cached} reused as current; "
+            f"{result.n_failed} failed{f', see {result.errors_path}' if result.errors else ''}"
+            f"{left_out})",
             highlight=False,
             soft_wrap=True,
         )

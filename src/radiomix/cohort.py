@@ -849,13 +849,21 @@ def _read_holder(fd: int) -> str:
 
 
 def _alive(pid: int) -> bool:
+    """Whether process ``pid`` is running. A zombie (it ended; its parent has not collected
+    its exit status yet) is not: a run killed by ``kill -9`` under a parent that reads its
+    output until the end before collecting it stays a zombie for as long as the run's
+    workers, which hold that output open, wait for it to end."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:  # pragma: no cover - another user's process of that id
         return True
-    return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:  # no procfs (macOS), or the process just ended
+        return True
+    return stat[stat.rfind(")") + 2: stat.rfind(")") + 3] not in ("Z", "X")
 
 
 def _die_with_parent(parent_pid: int, run_pid: int | None = None) -> None:
@@ -2007,10 +2015,13 @@ def _plan_and_run(
         "manifest_sha256": file_hash(study.manifest),
         "settings_hash": study.settings_hash(),
         "versions": package_versions(),
-        "execution": {
+        "execution": {  # of this run; each case's own worker is in "cases"
             "mode": "dask" if scheduler else ("process-pool" if jobs > 1 else "serial"),
             "jobs": jobs,
             "scheduler": "local" if scheduler == "local" else (scheduler and "remote"),
+            "cases_run": computed,
+            "note": ("this run computed no case: every case was reused from earlier runs, "
+                     "whose workers are recorded per case" if computed == 0 else None),
         },
         "counts": {
             "lesions": len(rows),

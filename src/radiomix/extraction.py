@@ -16,6 +16,7 @@ Optional inputs beyond the image and its mask:
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -236,6 +237,8 @@ def extract(
             )
         organ = _organ_array(organ_mask, checked, pre, resample_mask, case_id)
     processed = process_case(checked, s, organ_mask=organ, scale=scale)
+    if _per_slice(s):
+        processed.context.notes["slices"] = slice_plane_note(checked.image.direction)
     embedded: dict[str, float] = {}
     deep_provenance = deep_slices = None
     if deep is not None:
@@ -491,6 +494,39 @@ def response_map_features(
         settings, features=replace(settings.features, families=settings.response_maps.families)
     )
     return compute_features(filtered, only, tag=tag, filter_name=filt.tag)
+
+
+def _per_slice(s: ExtractionSettings) -> bool:
+    """Whether the settings compute anything per slice (2D, or 2D/2.5D aggregations)."""
+    tokens = s.features.aggregations or ()
+    return s.dimensionality == "2d" or any(t.startswith("2") for t in tokens)
+
+
+def slice_plane_note(direction: Sequence[float]) -> str:
+    """Provenance note of per-slice (2D, 2.5D) features: which anatomical plane the stored
+    slices lie in.
+
+    Slices are the image's stored slices (its third index axis, as pyradiomics'
+    ``force2Ddimension: 0``), whatever their orientation: an image stored with another
+    slice axis gives other 2D values. The plane is named by the patient axis (DICOM/ITK
+    LPS) closest to the slice normal, the third column of ``direction`` (row-major 3 × 3,
+    column j the world direction of index axis j); "oblique" when no patient axis is
+    within about 25 degrees of it.
+
+    Examples
+    --------
+    >>> slice_plane_note((1, 0, 0, 0, 1, 0, 0, 0, 1))[:36]
+    'per-slice features on stored slices:'
+    >>> "sagittal" in slice_plane_note((0, 0, 1, 1, 0, 0, 0, 1, 0))
+    True
+    """
+    normal = np.abs(np.asarray(direction, dtype=float).reshape(3, 3)[:, 2])
+    axis = int(np.argmax(normal))
+    plane = ("sagittal", "coronal", "axial")[axis]
+    if normal[axis] < 0.9:
+        plane = f"oblique, nearest {plane}"
+    return (f"per-slice features on stored slices: {plane} (the image's third index axis; "
+            "an image stored with another slice axis gives other per-slice values)")
 
 
 def _response_map_note(ctx: RoiContext, filt: FilterSettings) -> str:

@@ -113,6 +113,9 @@ def test_rerun_skips_current_cases_and_redoes_changed_ones(serial, tmp_path):
     again = run_study(study, out, progress=events.append)
     assert (again.n_cached, again.n_computed) == (6, 0)
     pd.testing.assert_frame_equal(pd.read_parquet(again.features_path), before)
+    execution = read_provenance(again.features_path)["execution"]
+    assert execution["cases_run"] == 0
+    assert "computed no case" in execution["note"]
 
     # a deleted case file and a corrupt one are redone; nothing else
     files = sorted((out / "cases").glob("*.json"))

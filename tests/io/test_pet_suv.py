@@ -100,3 +100,53 @@ def test_gml_passes_through_and_equals_nifti(tmp_path):
     window = a[oz : oz + nz, oy : oy + ny, ox : ox + nx]
     assert window.shape == b.shape
     np.testing.assert_allclose(window, b, atol=1e-5)
+
+
+def _set(folder, **attrs):
+    for f in sorted(folder.glob("*.dcm")):
+        ds = pydicom.dcmread(f)
+        for k, v in attrs.items():
+            setattr(ds, k, v)
+        ds.save_as(f)
+
+
+@pytest.mark.parametrize("dated", [True, False])
+def test_series_time_after_the_scan_uses_the_first_acquisition(bqml_series, caplog, dated):
+    """DecayCorrection START with a SeriesTime later than the acquisition (a series
+    reconstructed again at 13:00 for a scan at 11:00): the reference is the first
+    acquisition time (QIBA), not the new SeriesTime, and a warning without any time says
+    so."""
+    _set(bqml_series, SeriesTime="130000", AcquisitionTime="110000",
+         AcquisitionDate="20000101" if dated else "")
+    if not dated:
+        _set(bqml_series, SeriesDate="")
+    decayed = 370e6 * math.exp(-math.log(2) * 3600.0 / 6586.2)  # one hour, as acquired
+    with caplog.at_level("WARNING", logger="radiomix.io.dicom"):
+        got = sitk.GetArrayFromImage(load_image(bqml_series))
+    np.testing.assert_allclose(got, _raw(bqml_series) * 80_000.0 / decayed, rtol=1e-12)
+    text = " ".join(r.getMessage() for r in caplog.records)
+    assert "first acquisition time" in text
+    assert "13" not in text
+    assert "11" not in text
+
+
+def test_series_time_before_the_acquisition_is_the_reference(bqml_series):
+    # the usual case: the series starts at 11:00, slices acquired from 11:02
+    _set(bqml_series, AcquisitionTime="110200", AcquisitionDate="20000101")
+    decayed = 370e6 * math.exp(-math.log(2) * 3600.0 / 6586.2)
+    got = sitk.GetArrayFromImage(load_image(bqml_series))
+    np.testing.assert_allclose(got, _raw(bqml_series) * 80_000.0 / decayed, rtol=1e-12)
+
+
+@pytest.mark.parametrize(("keyword", "value"), [("SeriesDate", "20000102"),
+                                                 ("SeriesTime", "113000")])
+def test_slices_differing_in_a_date_or_time_do_not_show_it(bqml_series, keyword, value):
+    f = sorted(bqml_series.glob("*.dcm"))[-1]
+    ds = pydicom.dcmread(f)
+    setattr(ds, keyword, value)
+    ds.save_as(f)
+    with pytest.raises(SuvConversionError, match=f"differ in {keyword}") as err:
+        load_image(bqml_series)
+    message = str(err.value)
+    for shown in (value, "20000101", "110000", "2000"):
+        assert shown not in message

@@ -930,10 +930,9 @@ def _group_hr(hr: Any) -> dict[str, Any] | None:
     if hr is None:
         return None
     out = _interval(hr.estimate, hr.ci_low, hr.ci_high, hr.reason)
-    out["interval"] = ("95 % Wald interval of the Cox model of the two groups"
-                       + (", widened by √2 on the log scale for the training side of "
-                          "cross-validation (the groups come from out-of-fold risk scores)"
-                          if hr.scale > 1.0 else ""))
+    out["interval"] = ("Wald interval of the Cox model of the two groups"
+                       + (", widened by √2 on the log scale for cross-validation (the groups "
+                          "come from out-of-fold risk scores)" if hr.scale > 1.0 else ""))
     return out
 
 

@@ -428,12 +428,36 @@ def _dicom_datetime(date: str | None, time: str | None) -> datetime | None:
     return datetime.strptime(date + time, "%Y%m%d%H%M%S")
 
 
+def _after(moment: datetime, other: datetime, *, dated: bool) -> bool:
+    """Whether ``moment`` is later than ``other``: by date and time when ``moment`` carries
+    a date, else by time of day."""
+    if dated:
+        return moment > other
+    return _time_of_day(moment) > _time_of_day(other)
+
+
+def _scan_start(slices: Sequence[pydicom.Dataset]) -> datetime | None:
+    """Earliest acquisition date and time of a PET series (AcquisitionDate, else the
+    SeriesDate, with AcquisitionTime); None when no slice gives a readable one."""
+    times = []
+    for ds in slices:
+        try:
+            moment = _dicom_datetime(ds.get("AcquisitionDate") or ds.get("SeriesDate"),
+                                     ds.get("AcquisitionTime"))
+        except ValueError:
+            moment = None
+        if moment is not None:
+            times.append(moment)
+    return min(times) if times else None
+
+
 def _time_of_day(moment: datetime) -> timedelta:
     """Time elapsed since midnight of ``moment``'s day."""
     return moment - moment.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
-def suv_factor(ds: pydicom.Dataset, *, acquisition: datetime | None = None) -> float:
+def suv_factor(ds: pydicom.Dataset, *, acquisition: datetime | None = None,
+               scan_start: datetime | None = None) -> float:
     """Body-weight SUV factor of one PET slice: SUV = value × factor.
 
     Parameters
@@ -443,6 +467,11 @@ def suv_factor(ds: pydicom.Dataset, *, acquisition: datetime | None = None) -> f
     acquisition : datetime, optional
         Time the activity is referenced to when ``DecayCorrection`` is ``NONE`` (the slice's
         acquisition time by default).
+    scan_start : datetime, optional
+        The series' earliest acquisition date and time. With ``DecayCorrection`` ``START``
+        the reference is the series date and time, unless it is later than ``scan_start``
+        (a series reconstructed or exported again after the scan gets a new SeriesTime):
+        then ``scan_start`` is the reference, as in QIBA's vendor-neutral SUV rule.
 
     Returns
     -------
@@ -527,6 +556,9 @@ def suv_factor(ds: pydicom.Dataset, *, acquisition: datetime | None = None) -> f
             if correction == "START":
                 ref_dated = bool(ds.get("SeriesDate"))
                 ref = _dicom_datetime(ds.get("SeriesDate"), str(need(ds, "SeriesTime")))
+                if scan_start is not None and ref is not None and _after(ref, scan_start,
+                                                                         dated=ref_dated):
+                    ref = scan_start
             elif correction == "NONE":
                 ref_dated = acquisition is not None or bool(
                     ds.get("AcquisitionDate") or ds.get("SeriesDate"))
@@ -589,6 +621,12 @@ def _suv_inputs(ds: pydicom.Dataset) -> dict[str, str]:
     return out
 
 
+_SUV_VALUES_SHOWN = frozenset({"Units", "DecayCorrection", "RadionuclideTotalDose",
+                               "RadionuclideHalfLife"})
+"""SUV inputs whose values a message may show (the others are patient attributes, dates and
+times)."""
+
+
 def _suv_factors(slices: Sequence[pydicom.Dataset]) -> np.ndarray:
     """Each slice's SUV factor; the inputs that belong to the series (weight, dose, half
     life, injection time, units, decay correction) must be the same on every slice, the
@@ -598,8 +636,9 @@ def _suv_factors(slices: Sequence[pydicom.Dataset]) -> np.ndarray:
         other = _suv_inputs(ds)
         for key, value in first.items():
             if other[key] != value:
-                values = ("" if key.startswith("Patient") else  # no patient attribute shown
-                          f" ({other[key] or 'none'} against {value or 'none'})")
+                # technical values only: no patient attribute, date or time in a message
+                values = (f" ({other[key] or 'none'} against {value or 'none'})"
+                          if key in _SUV_VALUES_SHOWN else "")
                 raise SuvConversionError(
                     f"PET slices differ in {key}: {_name(ds)} and {_name(slices[0])}{values};"
                     " the SUV inputs of a series must be the same on every slice: the series is"
@@ -616,7 +655,20 @@ def _suv_factors(slices: Sequence[pydicom.Dataset]) -> np.ndarray:
                 f"{BODY_WEIGHT_KG[1]:g} kg); fix the attribute"
             )
         _check_activity(slices[0])
-    return np.array([suv_factor(ds) for ds in slices], dtype=np.float64)
+    start = None
+    if str(slices[0].get("DecayCorrection", "")).upper() == "START":
+        start = _scan_start(slices)
+        try:
+            series = _dicom_datetime(slices[0].get("SeriesDate"), slices[0].get("SeriesTime"))
+        except ValueError:
+            series = None
+        if (start is not None and series is not None
+                and _after(series, start, dated=bool(slices[0].get("SeriesDate")))):
+            log.warning(
+                "PET SeriesTime is later than the series' first AcquisitionTime (a series "
+                "reconstructed or exported again after the scan): the decay correction (START) "
+                "is referenced to the first acquisition time, as in QIBA's SUV rule")
+    return np.array([suv_factor(ds, scan_start=start) for ds in slices], dtype=np.float64)
 
 
 def _check_activity(ds: pydicom.Dataset) -> None:

@@ -390,7 +390,7 @@ class StudySettings:
     columns : ManifestColumns
         Identifier and clinical columns of the manifest.
     deep : DeepOptions or None
-        Deep-feature options (validated and recorded; not computed by the runner yet).
+        Deep-feature options: the CNN embedding columns the runner adds to each lesion row.
     keep_partial : bool
         Keep a lesion in the feature table when some of its tags failed, with missing
         values in the failed tags' columns. Default false: such a lesion is left out of the

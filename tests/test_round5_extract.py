@@ -1,0 +1,73 @@
+"""Round 5 as a user, extraction side: per-slice features name their slice plane."""
+
+from __future__ import annotations
+
+import numpy as np
+import SimpleITK as sitk
+
+from _data import require_data
+from radiomix.extraction import extract, slice_plane_note
+
+
+def test_slice_plane_note_names_the_plane_of_the_slice_normal() -> None:
+    eye = (1, 0, 0, 0, 1, 0, 0, 0, 1)
+    assert "axial" in slice_plane_note(eye)
+    # index axes (i, j, k) along (y, z, x): slices normal to x, sagittal
+    assert "sagittal" in slice_plane_note((0, 0, 1, 1, 0, 0, 0, 1, 0))
+    assert "coronal" in slice_plane_note((1, 0, 0, 0, 0, 1, 0, 1, 0))
+    c, s = np.cos(np.radians(40)), np.sin(np.radians(40))
+    tilted = (1, 0, 0, 0, c, -s, 0, s, c)  # slice normal 40 degrees from z
+    assert "oblique, nearest axial" in slice_plane_note(tilted)
+
+
+def test_2d_extraction_notes_the_stored_slice_plane(tmp_path) -> None:
+    """The same physical image stored with its slices along x (a permuted NIfTI) gives
+    other 2D texture values (stored slices are sagittal there): the provenance says which
+    plane the slices were."""
+    folder = require_data("sts", "nifti", "STS_002", "ct")
+    img = sitk.ReadImage(str(folder / "image.nii.gz"))
+    msk = sitk.ReadImage(str(folder / "mask.nii.gz"))
+    order = (1, 2, 0)  # index axes (y, z, x): the stored slices lie along x
+    for name, im in (("image", img), ("mask", msk)):
+        sitk.WriteImage(sitk.PermuteAxes(im, order), str(tmp_path / f"{name}.nii.gz"))
+    from radiomix.settings import ExtractionSettings
+    from radiomix.settings.steps import FeatureSettings
+
+    settings = ExtractionSettings(dimensionality="2d",
+                                  features=FeatureSettings(families=("stat", "glcm")))
+    axial = extract(folder / "image.nii.gz", folder / "mask.nii.gz", settings=settings)
+    sagittal = extract(tmp_path / "image.nii.gz", tmp_path / "mask.nii.gz", settings=settings)
+    assert "per-slice features on stored slices: axial" in axial.provenance["notes"]["slices"]
+    assert ("per-slice features on stored slices: sagittal"
+            in sagittal.provenance["notes"]["slices"])
+    three_d = extract(folder / "image.nii.gz", folder / "mask.nii.gz",
+                      settings=ExtractionSettings(features=FeatureSettings(families=("stat",))))
+    assert "slices" not in three_d.provenance["notes"]
+
+
+def test_a_zombie_run_counts_as_ended() -> None:
+    """Workers end with their run (``_alive`` of the run's pid). A run killed by ``kill -9``
+    whose parent has not collected it yet is a zombie: it counts as ended, or its workers
+    (holding the parent's output pipe open) and the parent would wait for each other."""
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    import pytest
+
+    from radiomix.cohort import _alive
+
+    if not Path("/proc/self/stat").exists():
+        pytest.skip("no /proc: zombies cannot be told from running processes here")
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    try:
+        deadline = time.monotonic() + 30
+        stat = Path(f"/proc/{child.pid}/stat")
+        while ") Z" not in stat.read_text() and time.monotonic() < deadline:
+            time.sleep(0.01)  # not reaped: Popen.poll() is not called
+        assert ") Z" in stat.read_text()
+        assert not _alive(child.pid)
+    finally:
+        child.wait()
+    assert _alive(__import__("os").getpid())
