@@ -988,7 +988,7 @@ def _survival_calibration_doc(res: Any, horizons: list[float]) -> dict[str, Any]
             continue
         k = int(cal["n_repeats"].iloc[0])
         n_rep = len(res.repeats)
-        legend = (f"risk of the event by {h:g} years: "
+        legend = (f"risk of the event by {h:g} year{'' if h == 1 else 's'}: "
                   + (f"mean of {k} of {n_rep} repeats' calibration tables (groups by rank of "
                      "each repeat's out-of-fold prediction; bounds: the mean of the repeats' "
                      "pointwise bounds)" if n_rep > 1 else "calibration of the scored patients"))

@@ -528,6 +528,11 @@ def _binary_figures(o: Mapping[str, Any], v: Mapping[str, Any],
     return out
 
 
+def _years(h: float) -> str:
+    """``1 year``, ``2.5 years``."""
+    return f"{h:g} year{'' if h == 1 else 's'}"
+
+
 def _survival_figures(o: Mapping[str, Any], v: Mapping[str, Any],
                       colours: Mapping[str, str]) -> dict[str, Any]:
     from radiomix.report import figures as F
@@ -562,11 +567,11 @@ def _survival_figures(o: Mapping[str, Any], v: Mapping[str, Any],
 
     def title(k: str) -> str:
         h = cal[k].get("horizon_years")
-        return arm_title(arms[k], k) + ("" if one or h is None else f" ({h:g} years)")
+        return arm_title(arms[k], k) + ("" if one or h is None else f" ({_years(h)})")
 
     panels = [{"title": title(k), "colour": colours[k], "cal": cal[k]} for k in order if k in cal]
     if panels:
-        at = f"{next(iter(horizons)):g} years" if one else "the horizon"
+        at = _years(next(iter(horizons))) if one else "the horizon"
         out["calibration"] = F.render(F.calibration_figure(
             panels, xlabel=f"predicted risk of the event by {at}",
             ylabel="observed risk (Kaplan–Meier)"))
