@@ -71,3 +71,26 @@ def test_a_zombie_run_counts_as_ended() -> None:
     finally:
         child.wait()
     assert _alive(__import__("os").getpid())
+
+
+def test_the_default_truncation_written_out_gives_the_same_settings_hash() -> None:
+    from radiomix.settings import settings_from_dict, settings_hash
+
+    base = {"response_maps": {"filters": [{"kind": "log", "sigma_mm": 1.5}]}}
+    spelled = {"response_maps": {"filters": [{"kind": "log", "sigma_mm": 1.5,
+                                              "truncation": 4.0}]}}
+    other = {"response_maps": {"filters": [{"kind": "log", "sigma_mm": 1.5,
+                                            "truncation": 3.0}]}}
+    a, b, c = (settings_hash(settings_from_dict(d)) for d in (base, spelled, other))
+    assert a == b
+    assert a != c
+
+
+def test_an_anisotropic_3d_filter_names_the_filters_own_dimensionality_key() -> None:
+    import pytest
+
+    from radiomix.errors import InputError
+    from radiomix.process.filters._validate import isotropic_spacing
+
+    with pytest.raises(InputError, match="give the filter its own dimensionality: 2d"):
+        isotropic_spacing((3.0, 0.8, 0.8), (0, 1, 2), "LoG filter")

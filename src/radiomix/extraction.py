@@ -302,6 +302,7 @@ def _registered_case(
 
     from radiomix.process.registration import (
         moving_coverage,
+        reference_coverage,
         register_with_settings,
         registration_qc,
         transform_mask,
@@ -318,8 +319,15 @@ def _registered_case(
         result.metric_after,
         "improved" if result.improved else "NOT improved",
     )
-    if not result.improved:
-        log.warning("%s did not improve mutual information; check the case", what)
+    if result.failed:
+        stored = ("" if result.metric_stored is None
+                  else f", {result.metric_stored:.4f} with the images as stored")
+        raise InputError(
+            f"{what} failed: Mattes MI {result.metric_after:.4f} after registration against "
+            f"{result.metric_before:.4f} at its start{stored} (lower is better), so the "
+            f"moved {tag} image would be misplaced; for images in one patient space (e.g. "
+            "PET/CT) set registration: {initialisation: none}, or check the images' overlap"
+        )
     registered = sitk.Cast(result.resampled, sitk.sitkFloat64)
 
     def own_case(image: sitk.Image, grid: sitk.Image) -> CheckedCase:
@@ -332,6 +340,17 @@ def _registered_case(
         checked = own_case(registered, fixed)
     else:
         own = own_case(moving, moving)
+        own_roi = own.mask.array > 0
+        lands = sitk.GetArrayViewFromImage(reference_coverage(result, own.mask.to_sitk())) > 0
+        lost = int(np.count_nonzero(own_roi & ~lands))
+        if lost:
+            raise InputError(
+                f"{what}: {lost} of {int(own_roi.sum())} voxels of the {tag} ROI land outside "
+                f"the {reference.tag} image after registration, so the moved ROI would be cut; "
+                "check the registration QC (MI "
+                f"{result.metric_before:.4f} -> {result.metric_after:.4f}) and the images' "
+                "overlap"
+            )
         moved = transform_mask(own.mask.to_sitk(), result)
         checked = check_case(registered, moved, min_voxels=s.crop.min_roi_voxels, case_id=case_id)
     roi = checked.mask.array > 0

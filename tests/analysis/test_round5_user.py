@@ -200,3 +200,36 @@ def test_table_hash_follows_the_values_not_the_file(tmp_path: Path) -> None:
     assert table_hash(a) == table_hash(b)
     assert table_hash(a) != table_hash(a.assign(**{"ct.original.stat.mean": [1.5, 2.0]}))
     assert table_hash(a) != table_hash(a.rename(columns={"patient_id": "pid"}))
+
+
+def test_model_keeps_the_untrained_deep_flag_of_a_run_table(tmp_path: Path) -> None:
+    """``radiomix model`` on a ``radiomix run`` table whose deep features came from random
+    weights flags the deep arms and shows the banner, as ``radiomix analyse`` does."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from _synthetic import cohort
+
+    from radiomix.analysis.adhoc import run_adhoc
+    from radiomix.table import write_table
+
+    feats, clin = cohort(36, signal=1.0)
+    table = feats.assign(outcome=clin["outcome"].to_numpy())
+    path = tmp_path / "features.parquet"
+    for weights, name in (("random", "rand"), ("imagenet", "pre")):
+        write_table(table.to_dict("records"), path,
+                    provenance={"deep": {"requested": {"model": "resnet18", "weights": weights}}})
+        doc = run_adhoc(tmp_path / name, features=path, target="outcome", positive="mets",
+                        arms="radiomics,deep,fused", outer=3, inner=2, repeats=1,
+                        bootstrap=50, report=False)
+        arms = doc["outcomes"][0]["arms"]
+        flags = {k: a["untrained_deep"] for k, a in arms.items()}
+        banner = any(b["title"] == "Untrained deep network" for b in doc.get("banners", []))
+        if weights == "random":
+            assert flags["deep"]
+            assert flags["fused"]
+            assert not flags["radiomics"]
+            assert banner
+        else:
+            assert not any(flags.values())
+            assert not banner

@@ -238,3 +238,57 @@ def test_manifest_mask_column_optional_for_registered_tags(tmp_path):
     assert moved_task.reference is not None
     assert moved_task.reference.mask_on == "reference"
     assert json.dumps(moved_task.reference.tag) == '"mr"'
+
+
+def test_failed_is_worse_than_both_the_start_and_the_stored_alignment():
+    from radiomix.process.registration import RegistrationResult
+
+    def result(before, after, stored):
+        return RegistrationResult(transform=sitk.Transform(), resampled=sitk.Image(2, 2, 2,
+                                  sitk.sitkFloat32), metric_before=before, metric_after=after,
+                                  iterations=1, stop_condition="", metric_stored=stored)
+
+    assert not result(-0.2, -0.3, -0.25).failed  # better than both (MI: lower is better)
+    assert result(-0.2, -0.22, -0.25).failed  # better than its start, worse than as stored
+    assert result(-0.36, -0.19, -0.36).failed  # worse than its start
+    assert not result(-0.2, -0.2, None).failed  # did not move, no stored overlap
+    assert result(-0.2, -0.1, None).failed
+
+
+def test_reference_coverage_marks_the_moving_voxels_that_land_on_the_grid():
+    from radiomix.process.registration import RegistrationResult, reference_coverage
+
+    moving = sitk.Image(10, 8, 6, sitk.sitkFloat32)
+    moving.SetSpacing((2.0, 2.0, 3.0))
+    fixed = sitk.Image(5, 8, 6, sitk.sitkFloat32)  # covers x = 0..8 mm of moving's 0..18
+    fixed.SetSpacing((2.0, 2.0, 3.0))
+    shift = sitk.TranslationTransform(3, (4.0, 0.0, 0.0))  # fixed x -> moving x + 4 mm
+    res = RegistrationResult(transform=shift, resampled=fixed, metric_before=-0.1,
+                             metric_after=-0.2, iterations=1, stop_condition="")
+    cov = sitk.GetArrayFromImage(reference_coverage(res, moving))  # (z, y, x)
+    # moving x (mm) lands at fixed x - 4: inside for moving x in 4..12 mm, indices 2..6
+    assert cov[:, :, 2:7].all()
+    assert not cov[:, :, :2].any()
+    assert not cov[:, :, 7:].any()
+
+
+def test_a_registration_worse_than_the_stored_alignment_is_a_case_error(tmp_path):
+    """PET onto CT of one PET/CT session (STS_045): the MI optimiser ends worse than the
+    images as stored. The case is an error naming the metric values and the fix, not a
+    moved PET with most of its tumour cut off (SUVmax 1.6 instead of 7.4)."""
+    root = sts_root()
+    rows = [{"patient_id": "STS_045", "lesion_id": "1",
+             "ct_image": nifti("STS_045", "ct", "image"), "ct_mask": nifti("STS_045", "ct", "mask"),
+             "pet_image": nifti("STS_045", "pet", "image"),
+             "pet_mask": nifti("STS_045", "pet", "mask")}]
+    assert (root / rows[0]["pet_image"]).is_file()
+    tags = {"ct": {"settings": SETTINGS},
+            "pet": {"settings": SETTINGS, "register_to": "ct",
+                    "registration": {"transform": "rigid"}}}
+    res = run_study(_study(tmp_path, rows, tags), tmp_path / "out")
+    assert res.n_failed == 1
+    (err,) = res.errors
+    assert err["tag"] == "pet"
+    assert "registration of pet to ct failed: Mattes MI" in err["message"]
+    assert "with the images as stored" in err["message"]
+    assert "initialisation: none" in err["message"]

@@ -101,7 +101,7 @@ def test_ring_name_and_border_warning(caplog):
     mask[1, 2, 2] = True
     with caplog.at_level(logging.WARNING, logger="radiomix.process.peritumoral"):
         peritumoral_ring(mask, spacing=(1, 1, 1), outer_mm=5.0)
-    assert "reaches the array border" in caplog.text
+    assert "reaches the edge of the image array" in caplog.text
 
 
 def test_ring_errors(blob):

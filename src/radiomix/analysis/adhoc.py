@@ -386,6 +386,11 @@ def run_adhoc(
         feat, roles_reserved, _split(columns) or None, has_covariates=bool(covs),
         clinical=clin, outcome_columns=[c for c in (target, time, event) if c])
     banners = []
+    untrained = _untrained_deep(features) if deep else False
+    if untrained:
+        from radiomix.analysis.study import UNTRAINED_BANNER
+
+        banners.append(UNTRAINED_BANNER)
     if unnamed:
         shown = ", ".join(unnamed[:12]) + (f" and {len(unnamed) - 12} more"
                                             if len(unnamed) > 12 else "")
@@ -422,9 +427,26 @@ def run_adhoc(
              "clinical_sha256": file_hash(Path(clinical)) if clinical else None,
              "settings_hash": None, "versions": package_versions()}
     doc = run_analysis(spec, table, out_dir, progress=progress, study=study, jobs=jobs,
-                       banners=banners)
+                       banners=banners, untrained_deep=untrained)
     if report:
         from radiomix.report import write_report
 
         write_report(out_dir)
     return doc
+
+
+def _untrained_deep(features: Any) -> bool:
+    """Whether a feature table's provenance records deep features from random weights (a
+    table written by ``radiomix run``; a table without provenance records nothing)."""
+    from pathlib import Path
+
+    from radiomix.analysis.study import deep_flag
+    from radiomix.errors import InputError
+    from radiomix.table import read_provenance
+
+    if features is None or Path(features).suffix != ".parquet":
+        return False
+    try:
+        return deep_flag(read_provenance(Path(features)))
+    except (InputError, OSError, ValueError):
+        return False

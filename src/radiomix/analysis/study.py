@@ -56,8 +56,18 @@ def _cohort_progress(notify: Callable[[StudyProgress], None]) -> Callable[[Any],
     return relay
 
 
-def _deep_flag(prov: dict[str, Any]) -> bool:
-    """Whether the deep features came from random weights (study-level or per case)."""
+UNTRAINED_BANNER: dict[str, str] = {
+    "level": "error", "title": "Untrained deep network",
+    "text": "The deep features of this analysis come from a network with random weights (no "
+            "pretrained weight file was available). Arms that use them show what random "
+            "features give, not what a pretrained network would; they are flagged in every "
+            "table and kept out of the headline."}
+"""The report banner of an analysis whose deep features come from random weights."""
+
+
+def deep_flag(prov: dict[str, Any]) -> bool:
+    """Whether the deep features came from random weights (study-level or per case), read
+    from the provenance of a feature table (:func:`radiomix.table.read_provenance`)."""
     requested = (prov.get("deep") or {}).get("requested") or {}
     if requested.get("weights") == "random":
         return True
@@ -185,16 +195,10 @@ def analyse_study(
     study_time = study.settings.columns.time
     table = build_table(feat, spec, clinical=clinical,
                         time_columns=[study_time] if study_time else [])
-    untrained = _deep_flag(prov)
-    banners = []
+    untrained = deep_flag(prov)
+    banners = [UNTRAINED_BANNER] if untrained else []
     if untrained:
-        banners.append({
-            "level": "error", "title": "Untrained deep network",
-            "text": "The deep features of this analysis come from a network with random "
-                    "weights (no pretrained weight file was available). Arms that use them "
-                    "show what random features give, not what a pretrained network would; "
-                    "they are flagged in every table and kept out of the headline."})
-        notify(StudyProgress("analysis", banners[-1]["text"], level="warning"))
+        notify(StudyProgress("analysis", UNTRAINED_BANNER["text"], level="warning"))
     counts = prov.get("counts", {}) if prov else {}
     flow = []
     if counts:

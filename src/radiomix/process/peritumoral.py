@@ -149,8 +149,9 @@ def peritumoral_ring(
     touches = any(ring.take(0, axis=a).any() or ring.take(-1, axis=a).any() for a in grown_axes)
     if touches:
         log.warning(
-            "peritumoral ring (%s-%s mm) reaches the array border and is cut there; crop "
-            "with a margin of at least %s mm",
+            "peritumoral ring (%s-%s mm) reaches the edge of the image array and is cut "
+            "there: the image ends (or the crop margin is smaller than %s mm) that close to "
+            "the tumour, so the ring holds fewer voxels than its radii ask",
             inner_mm,
             outer_mm,
             outer_mm,

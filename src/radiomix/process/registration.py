@@ -43,13 +43,17 @@ class RegistrationResult:
         The moving image resampled on the fixed grid (linear interpolation; outside the
         moving image: ``default_value``), with the moving image's pixel type as float32.
     metric_before, metric_after : float
-        QC metric: Mattes mutual information of the two images at the initial (geometric
-        centring) transform and at the final one, as SimpleITK reports it (negative MI:
+        QC metric: Mattes mutual information of the two images at the initial transform
+        (the ``initialisation``) and at the final one, as SimpleITK reports it (negative MI:
         lower is better). ``metric_after < metric_before`` means the alignment improved.
     iterations : int
         Optimiser iterations at the last resolution level.
     stop_condition : str
         The optimiser's stop condition, for the record.
+    metric_stored : float or None
+        The same metric with the images where they are stored (the identity transform:
+        both images' patient coordinates taken as they are); None when they do not overlap
+        there.
     """
 
     transform: sitk.Transform
@@ -58,11 +62,22 @@ class RegistrationResult:
     metric_after: float
     iterations: int
     stop_condition: str
+    metric_stored: float | None = None
 
     @property
     def improved(self) -> bool:
         """Whether mutual information increased (the metric decreased) during registration."""
         return self.metric_after < self.metric_before
+
+    @property
+    def failed(self) -> bool:
+        """Whether the result aligns the images worse than both its starting transform and
+        the images as stored: the optimiser ended in a wrong place (a bad start, too little
+        overlap, a local optimum), and using it would misplace the moving image."""
+        best = self.metric_before
+        if self.metric_stored is not None:
+            best = min(best, self.metric_stored)
+        return self.metric_after > best
 
 
 def _check_image(image: object, name: str) -> sitk.Image:
@@ -302,6 +317,11 @@ def _register(
     reg.SetInitialTransform(initial, inPlace=False)
 
     metric_before = float(_metric(f, m, initial, histogram_bins, fixed_mask))
+    try:
+        metric_stored: float | None = float(
+            _metric(f, m, sitk.Transform(3, sitk.sitkIdentity), histogram_bins, fixed_mask))
+    except RuntimeError:  # no overlap where the images are stored
+        metric_stored = None
     final = reg.Execute(f, m)
     metric_after = float(_metric(f, m, final, histogram_bins, fixed_mask))
     resampled = sitk.Resample(m, f, final, sitk.sitkLinear, float(default_value), sitk.sitkFloat32)
@@ -320,6 +340,7 @@ def _register(
         metric_after=metric_after,
         iterations=int(reg.GetOptimizerIteration()),
         stop_condition=str(reg.GetOptimizerStopConditionDescription()),
+        metric_stored=metric_stored,
     )
 
 
@@ -410,6 +431,22 @@ def moving_coverage(result: RegistrationResult, moving: sitk.Image) -> sitk.Imag
     )
 
 
+def reference_coverage(result: RegistrationResult, moving: sitk.Image) -> sitk.Image:
+    """Mask (uint8, moving grid) of the moving voxels that land inside the fixed grid.
+
+    The transform maps fixed points to moving points; its inverse brings each moving voxel
+    to the fixed space, where it either falls inside the fixed image or not (its content
+    is then lost when the moving image or a moving mask is resampled onto the fixed grid).
+    """
+    import SimpleITK as sitk
+
+    grid = result.resampled
+    ones = sitk.Image(grid.GetSize(), sitk.sitkUInt8) + 1
+    ones.CopyInformation(grid)
+    return sitk.Resample(ones, moving, result.transform.GetInverse(), sitk.sitkNearestNeighbor,
+                         0, sitk.sitkUInt8)
+
+
 def transform_mask(mask: sitk.Image, result: RegistrationResult) -> sitk.Image:
     """A label mask of the moving image brought onto the fixed grid (nearest neighbour)."""
     import SimpleITK as sitk
@@ -435,7 +472,10 @@ def registration_qc(result: RegistrationResult) -> dict[str, object]:
         "metric": "mattes_mutual_information",
         "metric_before": float(result.metric_before),
         "metric_after": float(result.metric_after),
+        "metric_stored": (None if result.metric_stored is None
+                          else float(result.metric_stored)),
         "improved": bool(result.improved),
+        "failed": bool(result.failed),
         "iterations": int(result.iterations),
         "stop_condition": str(result.stop_condition),
         "transform": {

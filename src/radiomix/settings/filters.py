@@ -167,7 +167,8 @@ class FilterSettings:
         Gaussian, LoG and Gabor: standard deviation σ of the Gaussian envelope, in mm.
     truncation : float or None
         Gaussian, LoG and Gabor: the kernel is cut at ``truncation`` standard deviations;
-        ``None`` means 4 (IBSI 2 uses 4σ). The kernel radius in voxels is
+        ``None`` means 4 (IBSI 2 uses 4σ; a 4 written out is stored as ``None``, so both
+        spellings give one settings hash). The kernel radius in voxels is
         ``floor(truncation * σ_vox + 0.5)`` (for Gabor, σ_vox is the larger of σ and σ/γ).
     laws_kernel : str or None
         Laws kernel name, the 1D kernels in (x, y, z) order, e.g. ``"E5L5S5"`` (3D) or
@@ -310,6 +311,9 @@ class FilterSettings:
                 _fail(f"filter.sigma_mm (in mm) is required for the {k} filter")
             _positive("sigma_mm", self.sigma_mm)
             _positive("truncation", self.truncation)
+            if self.truncation is not None and float(self.truncation) == 4.0:
+                # the default written out: the same settings, the same hash
+                object.__setattr__(self, "truncation", None)
         if k == "laws":
             self._check_laws(ndim)
         if k == "gabor":

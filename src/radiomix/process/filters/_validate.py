@@ -60,6 +60,8 @@ def isotropic_spacing(spacing: tuple[float, float, float], axes: Sequence[int], 
         raise InputError(
             f"the {what} needs isotropic voxels along its filtered axes ({names}); spacing "
             f"(z, y, x) = {spacing} mm. Interpolate to isotropic voxels first (IBSI 2 "
-            "recommends it), or use dimensionality '2d' when only the slice spacing differs"
+            "recommends it), or, when only the slice spacing differs, give the filter its own "
+            "dimensionality: 2d (a key of each response_maps filter; the extraction's "
+            "dimensionality does not reach the filters)"
         )
     return float(np.mean(values))
