@@ -94,3 +94,28 @@ def test_an_anisotropic_3d_filter_names_the_filters_own_dimensionality_key() -> 
 
     with pytest.raises(InputError, match="give the filter its own dimensionality: 2d"):
         isotropic_spacing((3.0, 0.8, 0.8), (0, 1, 2), "LoG filter")
+
+
+def test_a_ring_cut_by_the_image_edge_is_noted_in_the_case_provenance(tmp_path) -> None:
+    from radiomix.process.peritumoral import RING_CUT_NOTE
+    from radiomix.settings import ExtractionSettings
+    from radiomix.settings.steps import FeatureSettings, PreprocessSettings
+
+    rng = np.random.default_rng(0)
+    image = rng.normal(100.0, 10.0, size=(20, 30, 30)).astype(np.float32)
+    settings = ExtractionSettings(
+        preprocess=PreprocessSettings(roi="ring", ring_inner_mm=0.0, ring_outer_mm=4.0),
+        features=FeatureSettings(families=("stat",)))
+    notes = {}
+    for where, zs in (("inside", slice(8, 12)), ("edge", slice(0, 3))):
+        mask = np.zeros(image.shape, np.uint8)
+        mask[zs, 12:18, 12:18] = 1
+        for name, arr in (("image", image), ("mask", mask)):
+            im = sitk.GetImageFromArray(arr)
+            im.SetSpacing((1.0, 1.0, 2.0))
+            sitk.WriteImage(im, str(tmp_path / f"{where}_{name}.nii.gz"))
+        res = extract(tmp_path / f"{where}_image.nii.gz", tmp_path / f"{where}_mask.nii.gz",
+                      settings=settings)
+        notes[where] = res.provenance["notes"]
+    assert notes["edge"]["preprocess.ring"] == RING_CUT_NOTE
+    assert "preprocess.ring" not in notes["inside"]

@@ -52,6 +52,9 @@ def test_combat_by_a_batch_column_that_varies_within_the_training_centre(tmp_pat
     assert "scanner" not in doc["roles"]["unused"]
     assert "ComBat by scanner" in o["arms"]["combat"]["description"]
     assert o["arms"]["combat"]["columns"][-1] == "__batch__.scanner"
+    # the batch code is an input of the pipeline, not a predictor: counted apart
+    assert o["arms"]["combat"]["batch_columns"] == ["__batch__.scanner"]
+    assert o["arms"]["combat"]["n_columns"] == len(o["arms"]["combat"]["columns"]) - 1
     for v in o["validation"]:
         assert "roc_auc" in v["arms"]["combat"]["metrics"], v["scheme"]
     import joblib

@@ -102,9 +102,11 @@ class BuiltArm:
     def to_doc(self) -> dict[str, Any]:
         """The arm's entry of the results document."""
         used = [] if self.model == "prevalence" else list(self.columns)
+        batch = [c for c in used if c.startswith("__")]
         return {"label": self.label, "description": self.description, "kind": self.kind,
                 "blocks": list(self.blocks), "columns": used,
-                "n_columns": len(used), "selector": self.selector,
+                "n_columns": len(used) - len(batch), "batch_columns": batch,
+                "selector": self.selector,
                 "model": self.model, "grid": {k: list(v) for k, v in self.grid.items()},
                 "untrained_deep": self.untrained_deep}
 

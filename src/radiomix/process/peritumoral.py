@@ -145,9 +145,7 @@ def peritumoral_ring(
     ring = (dist > inner_mm + _EPS_MM) & (dist <= outer_mm + _EPS_MM) & ~m
     if organ_mask is not None:
         ring &= _mask(organ_mask, "organ_mask", m.shape)
-    grown_axes = (1, 2) if dimensionality == "2d" else (0, 1, 2)
-    touches = any(ring.take(0, axis=a).any() or ring.take(-1, axis=a).any() for a in grown_axes)
-    if touches:
+    if touches_edge(ring, dimensionality=dimensionality):
         log.warning(
             "peritumoral ring (%s-%s mm) reaches the edge of the image array and is cut "
             "there: the image ends (or the crop margin is smaller than %s mm) that close to "
@@ -157,6 +155,20 @@ def peritumoral_ring(
             outer_mm,
         )
     return ring
+
+
+def touches_edge(ring: BoolArray, *, dimensionality: str = "3d") -> bool:
+    """Whether a ring reaches the edge of its array along an axis it grows along (all three
+    in 3D, the in-plane two in 2D): there it is cut, and holds fewer voxels than its radii
+    ask."""
+    axes = (1, 2) if dimensionality == "2d" else (0, 1, 2)
+    return any(ring.take(0, axis=a).any() or ring.take(-1, axis=a).any() for a in axes)
+
+
+RING_CUT_NOTE = ("the peritumoral ring reaches the edge of the image (the image ends within the "
+                 "ring's outer radius of the tumour) and is cut there: it holds fewer voxels "
+                 "than its radii ask")
+"""Provenance note of a case whose ring :func:`touches_edge` of the whole image."""
 
 
 def ring_name(inner_mm: float, outer_mm: float) -> str:

@@ -15,6 +15,7 @@ from radiomix.errors import EmptyRoiError
 from radiomix.process.discretise import discretise, ivh_input
 from radiomix.process.interpolate import ORDERS, Grid, aligned_grid, resample
 from radiomix.process.normalise import StandardScale
+from radiomix.process.peritumoral import RING_CUT_NOTE, touches_edge
 from radiomix.process.preprocess import preprocess_around_roi
 from radiomix.process.resegment import describe_empty, resegment
 from radiomix.roi import RoiContext
@@ -114,6 +115,8 @@ def process_arrays(
             organ_mask=organ_mask,
             scale=scale,
         )
+    ring_cut = settings.preprocess.roi == "ring" and touches_edge(
+        mask, dimensionality=settings.dimensionality)
     box = _bbox(mask)
     # new-grid index range covering the ROI bounding box plus the margin, and the
     # original-grid crop that supports interpolation at those points
@@ -171,6 +174,8 @@ def process_arrays(
         ivh=ivh_input(values, settings.ivh, settings.resegmentation),
         settings=settings.features,
     )
+    if ring_cut:
+        ctx.notes["preprocess.ring"] = RING_CUT_NOTE
     start = (new_range[0][0], new_range[1][0], new_range[2][0])
     return ctx, new_spacing, start, grids  # type: ignore[return-value]
 
