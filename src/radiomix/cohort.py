@@ -1941,6 +1941,8 @@ def _plan_and_run(
             todo.append(task)
     cached = len(records)
     failed = sum(r["status"] != "ok" for r in records.values())
+    if study.weights_fallback and any(t.deep is not None for t in todo):
+        log.warning("%s", study.weights_fallback)
     log.info(
         "study %s: %d lesions, %d cases, %d current, %d to compute",
         study.settings.name,

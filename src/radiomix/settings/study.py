@@ -466,6 +466,10 @@ class Study:
         Resolved settings of each tag, in tag order.
     landmarks : dict of str to Path
         Resolved landmarks file of each tag with ``preprocess.normalise: nyul``.
+    weights_fallback : str or None
+        Why the deep features use random weights (``deep.fallback: random`` and the
+        published weight file not cached), for the commands that compute them to warn;
+        None when the requested weights are used.
     """
 
     path: Path
@@ -474,6 +478,7 @@ class Study:
     data_root: Path
     extraction: dict[str, ExtractionSettings]
     landmarks: dict[str, Path] = field(default_factory=dict)
+    weights_fallback: str | None = None
 
     @property
     def tags(self) -> tuple[str, ...]:
@@ -680,8 +685,10 @@ def study_from_dict(
             raise SettingsError(f"the study file needs a {required!r} entry")
     analysis = data.pop("analysis", None)
     settings = settings_from_dict(data, cls=StudySettings)
+    fallback = None
     if settings.deep is not None and settings.deep.fallback == "random":
-        settings = dataclasses.replace(settings, deep=_resolve_fallback(settings.deep))
+        deep, fallback = _resolve_fallback(settings.deep)
+        settings = dataclasses.replace(settings, deep=deep)
     if analysis is not None:
         from radiomix.analysis.spec import analysis_from_dict
 
@@ -723,18 +730,20 @@ def study_from_dict(
         data_root=Path(os.path.normpath(root)),
         extraction=extraction,
         landmarks=landmarks,
+        weights_fallback=fallback,
     )
 
 
-def _resolve_fallback(deep: DeepOptions) -> DeepOptions:
-    """Random weights when the published file of ``deep.weights`` is not cached."""
+def _resolve_fallback(deep: DeepOptions) -> tuple[DeepOptions, str | None]:
+    """Random weights when the published file of ``deep.weights`` is not cached, and why
+    (logged at debug level here: a command warns when it computes the deep features)."""
     import logging
 
     from radiomix.deep.weights import resolve_weights
     from radiomix.errors import WeightsNotFoundError
 
     if deep.weights not in ("imagenet", "medicalnet"):
-        return deep
+        return deep, None
     try:
         resolve_weights(deep.weights, model=deep.model,
                         spatial_dims=3 if deep.mode == "3d" else 2, download=False)
@@ -742,12 +751,12 @@ def _resolve_fallback(deep: DeepOptions) -> DeepOptions:
         from radiomix.deep.weights import cache_dir, known_weights
 
         name = known_weights(deep.weights, deep.model, 3 if deep.mode == "3d" else 2).filename
-        logging.getLogger(__name__).warning(
-            "deep.fallback: %s is not in %s, so an untrained %s (random weights) is used and "
-            "flagged; put the file there to use %s weights", name, cache_dir(), deep.model,
-            deep.weights)
-        return dataclasses.replace(deep, weights="random")
-    return deep
+        why = (f"deep.fallback: {name} is not in {cache_dir()}, so an untrained {deep.model} "
+               f"(random weights) is used and flagged; put the file there to use "
+               f"{deep.weights} weights")
+        logging.getLogger(__name__).debug(why)
+        return dataclasses.replace(deep, weights="random"), why
+    return deep, None
 
 
 def load_study(path: str | os.PathLike[str], *, require_landmarks: bool = True) -> Study:
