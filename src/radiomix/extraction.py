@@ -33,7 +33,7 @@ from radiomix.check import (
     select_label,
 )
 from radiomix.errors import GeometryMismatchError, InputError, SettingsError
-from radiomix.features.extract import compute_features
+from radiomix.features.extract import compute_features, selected_aggregations
 from radiomix.io.image import is_dicom_object, load_image, read_mask
 from radiomix.process.normalise import StandardScale, load_standard_scale
 from radiomix.process.pipeline import process_case
@@ -517,8 +517,7 @@ def response_map_features(
 
 def _per_slice(s: ExtractionSettings) -> bool:
     """Whether the settings compute anything per slice (2D, or 2D/2.5D aggregations)."""
-    tokens = s.features.aggregations or ()
-    return s.dimensionality == "2d" or any(t.startswith("2") for t in tokens)
+    return s.dimensionality == "2d" or any(not a.is_3d for a in selected_aggregations(s))
 
 
 def slice_plane_note(direction: Sequence[float]) -> str:

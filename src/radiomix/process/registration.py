@@ -422,13 +422,7 @@ def register_with_settings(
 
 def moving_coverage(result: RegistrationResult, moving: sitk.Image) -> sitk.Image:
     """Mask (uint8, fixed grid) of the fixed voxels that map inside the moving image."""
-    import SimpleITK as sitk
-
-    ones = sitk.Image(moving.GetSize(), sitk.sitkUInt8) + 1
-    ones.CopyInformation(moving)
-    return sitk.Resample(
-        ones, result.resampled, result.transform, sitk.sitkNearestNeighbor, 0, sitk.sitkUInt8
-    )
+    return _inside(moving, result.resampled, result.transform)
 
 
 def reference_coverage(result: RegistrationResult, moving: sitk.Image) -> sitk.Image:
@@ -438,13 +432,16 @@ def reference_coverage(result: RegistrationResult, moving: sitk.Image) -> sitk.I
     to the fixed space, where it either falls inside the fixed image or not (its content
     is then lost when the moving image or a moving mask is resampled onto the fixed grid).
     """
+    return _inside(result.resampled, moving, result.transform.GetInverse())
+
+
+def _inside(source: sitk.Image, grid: sitk.Image, transform: sitk.Transform) -> sitk.Image:
+    """Mask (uint8) on ``grid`` of the voxels that ``transform`` maps inside ``source``."""
     import SimpleITK as sitk
 
-    grid = result.resampled
-    ones = sitk.Image(grid.GetSize(), sitk.sitkUInt8) + 1
-    ones.CopyInformation(grid)
-    return sitk.Resample(ones, moving, result.transform.GetInverse(), sitk.sitkNearestNeighbor,
-                         0, sitk.sitkUInt8)
+    ones = sitk.Image(source.GetSize(), sitk.sitkUInt8) + 1
+    ones.CopyInformation(source)
+    return sitk.Resample(ones, grid, transform, sitk.sitkNearestNeighbor, 0, sitk.sitkUInt8)
 
 
 def transform_mask(mask: sitk.Image, result: RegistrationResult) -> sitk.Image:
