@@ -1,4 +1,4 @@
-"""The fast gzip inflate (ISA-L) against Python's ``gzip`` module, the reference.
+"""The fast gzip inflate (libdeflate) against Python's ``gzip`` module, the reference.
 
 :func:`radiomix.io.integrity._gunzip` must return exactly what ``gzip.decompress`` returns
 for every stream it accepts, and raise exactly its error for every stream it refuses (so
@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from radiomix.errors import InputError
-from radiomix.io.integrity import _gunzip, read_nifti
+from radiomix.io.integrity import _gunzip, _libdeflate_gunzip, read_nifti
 
 
 def outcome(fn, raw):
@@ -71,7 +71,7 @@ def _nifti_gz(tmp_path, tail=b""):
 
 
 def test_trailing_garbage_is_named_as_such_not_as_a_truncation(tmp_path):
-    """ISA-L calls bytes after the last member a truncation; the message stays gzip's."""
+    """Bytes after the last member are gzip's error, not a truncation."""
     path = _nifti_gz(tmp_path, tail=b"garbage!")
     with pytest.raises(InputError, match="not a valid gzip-compressed NIfTI file") as err:
         read_nifti(path)
@@ -85,10 +85,36 @@ def test_intact_file_reads_as_gzip_reads_it(tmp_path):
 
 
 def test_zlib_errors_are_caught_by_the_reference():
-    """A deflate error inside the stream is gzip's ``zlib.error``, whatever ISA-L raised."""
+    """A deflate error inside the stream is gzip's ``zlib.error``, whatever libdeflate said."""
     raw = gzip.compress(b"x" * 1000, mtime=0)
     broken = raw[:10] + b"\xff" * 8 + raw[18:]  # an invalid deflate block header
     got, want = outcome(_gunzip, broken), outcome(gzip.decompress, broken)
     assert got == want
     assert got[0] != "ok"
     assert issubclass(got[0], (zlib.error, OSError, EOFError))
+
+
+def test_a_single_member_file_takes_the_fast_path(tmp_path):
+    """The fast path is really used for what NIfTI writers produce (one member, nothing
+    after it), so the equality tests above compare libdeflate with gzip."""
+    raw = _nifti_gz(tmp_path).read_bytes()
+    fast = _libdeflate_gunzip(raw)
+    assert fast is not None
+    assert bytes(fast) == gzip.decompress(raw)
+
+
+@pytest.mark.parametrize("level", [1, 9])
+def test_identical_members_are_all_read(level):
+    """``cat a.gz a.gz``: each member's trailer matches the first member's content, so
+    only the consumed length tells that a second member follows; both are returned."""
+    member = gzip.compress(b"radiomix" * 500, compresslevel=level, mtime=0)
+    assert _libdeflate_gunzip(member + member) is None
+    assert bytes(_gunzip(member + member)) == b"radiomix" * 1000
+
+
+def test_a_trailer_claiming_a_huge_size_costs_nothing_and_is_refused():
+    raw = gzip.compress(b"x" * 1000, mtime=0)
+    for isize in (2**32 - 1, 1000 * 1033, 1001):
+        broken = raw[:-4] + isize.to_bytes(4, "little")
+        assert _libdeflate_gunzip(broken) is None
+        assert outcome(_gunzip, broken) == outcome(gzip.decompress, broken)

@@ -349,7 +349,7 @@ def _read_nifti(path: Path) -> Volume | None:
     pixel = _SITK_PIXEL.get(f"{dtype.kind}{dtype.itemsize}")
     if pixel is None:
         return None
-    header = data[: layout.vox_offset]
+    header = bytes(data[: layout.vox_offset])
     geometry = itk_geometry(header)  # ITK's arithmetic on the header (scalar 3D only)
     if geometry is None:
         info = _header_information(header)

@@ -28,9 +28,12 @@ check: their readers keep NaN/inf, which the case check then reports.
 
 from __future__ import annotations
 
+import ctypes
+import functools
 import gzip
 import math
 import struct
+import threading
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -38,7 +41,6 @@ from pathlib import Path
 from typing import BinaryIO, Literal, cast
 
 import numpy as np
-from isal import igzip
 
 from radiomix.errors import InputError
 
@@ -372,7 +374,7 @@ def check_nifti(path: str | Path) -> NiftiLayout:
     return layout
 
 
-def read_nifti(path: str | Path) -> tuple[NiftiLayout, bytes]:
+def read_nifti(path: str | Path) -> tuple[NiftiLayout, bytes | memoryview]:
     """The whole decompressed NIfTI file, after the checks of :func:`check_nifti`.
 
     One decompression serves both the checks and the voxel data (the fast reader of
@@ -387,7 +389,7 @@ def read_nifti(path: str | Path) -> tuple[NiftiLayout, bytes]:
     -------
     layout : NiftiLayout
         The header's data layout.
-    data : bytes
+    data : bytes or memoryview
         The file's bytes (decompressed), header included.
 
     Raises
@@ -406,7 +408,7 @@ def read_nifti(path: str | Path) -> tuple[NiftiLayout, bytes]:
         raise _bad_gzip(name, exc) from None
     except OSError as exc:
         raise InputError(f"cannot read {name}: {exc.strerror or exc}") from None
-    layout = parse_nifti_header(data[:540], name=name)
+    layout = parse_nifti_header(bytes(data[:540]), name=name)
     _check_length(layout, len(data), name)
     if layout.dtype is not None and layout.dtype.kind in "fc":
         count = layout.data_bytes // layout.dtype.itemsize
@@ -432,20 +434,88 @@ def count_non_finite(values: np.ndarray) -> int:
     return int(values.size - np.count_nonzero(np.isfinite(values)))
 
 
-def _gunzip(raw: bytes) -> bytes:
-    """Decompress a whole gzip file: ISA-L's inflate (``isal.igzip``, about twice as fast
-    as zlib's, CRC-32 and length trailer checked alike), with Python's :mod:`gzip` as the
-    reference on any failure.
+def _gunzip(raw: bytes) -> bytes | memoryview:
+    """Decompress a whole gzip file exactly as :func:`gzip.decompress` does, faster.
 
-    A stream that ISA-L refuses is decompressed again by :func:`gzip.decompress`, so a
-    damaged file raises exactly the standard library's error (ISA-L reports trailing
-    garbage as a truncation, for instance), and a stream only ISA-L refused would still
-    be read as the standard library reads it.
+    A file of one gzip member and nothing after it (what NIfTI writers produce) is
+    inflated by libdeflate (:func:`_libdeflate_gunzip`, 1.4 times as fast as ISA-L and
+    twice as fast as zlib on a CT); anything else (several members, padding, a damaged
+    stream) is decompressed by :func:`gzip.decompress`, the reference, so that a damaged
+    file raises exactly the standard library's error and a stream libdeflate refused is
+    still read as the standard library reads it.
     """
+    fast = _libdeflate_gunzip(raw)
+    return fast if fast is not None else gzip.decompress(raw)
+
+
+_LIBDEFLATE_SUCCESS = 0
+_MAX_DEFLATE_RATIO = 1032
+"""Deflate's largest possible expansion (a 258-byte match per 2 bits), RFC 1951."""
+
+
+def _libdeflate_gunzip(raw: bytes) -> memoryview | None:
+    """The content of a single-member gzip file that ends with its member, by libdeflate.
+
+    ``libdeflate_gzip_decompress_ex`` (Biggers' libdeflate, the C library shipped inside
+    the ``deflate`` package) inflates the member into a buffer of the trailer's ISIZE
+    bytes and checks its CRC-32 and ISIZE (RFC 1952); the result is taken only when the
+    member consumed every input byte and filled the buffer exactly. ``None`` otherwise
+    (several members, trailing bytes, a damaged or truncated stream, a content of 4 GiB
+    or more, no libdeflate): the caller then asks the reference. The buffer is allocated
+    without being touched, so a damaged trailer claiming a huge size costs no memory.
+    """
+    lib = _libdeflate()
+    size = len(raw)
+    if lib is None or size < 18 or raw[:2] != b"\x1f\x8b":
+        return None
+    expected = int.from_bytes(raw[-4:], "little")
+    if expected == 0 or expected > _MAX_DEFLATE_RATIO * size:
+        return None
+    out = np.empty(expected, dtype=np.uint8)
+    used_in = ctypes.c_size_t(0)
+    used_out = ctypes.c_size_t(0)
+    result = lib.libdeflate_gzip_decompress_ex(
+        _decompressor(lib), raw, size, out.ctypes.data, expected,
+        ctypes.byref(used_in), ctypes.byref(used_out),
+    )  # fmt: skip
+    if result != _LIBDEFLATE_SUCCESS or used_in.value != size or used_out.value != expected:
+        return None
+    return out.data
+
+
+@functools.cache
+def _libdeflate() -> ctypes.CDLL | None:
+    """libdeflate's decompression entry points, from the ``deflate`` package's extension
+    (its C library exports them); ``None`` when the package or a symbol is missing."""
     try:
-        return igzip.decompress(raw)
-    except Exception:  # any failure: the reference reads it, or raises its own error
-        return gzip.decompress(raw)
+        from deflate import _deflate
+
+        lib = ctypes.CDLL(_deflate.__file__)
+        lib.libdeflate_alloc_decompressor.restype = ctypes.c_void_p
+        lib.libdeflate_alloc_decompressor.argtypes = []
+        lib.libdeflate_gzip_decompress_ex.restype = ctypes.c_int
+        lib.libdeflate_gzip_decompress_ex.argtypes = [
+            ctypes.c_void_p, ctypes.c_char_p, ctypes.c_size_t, ctypes.c_void_p,
+            ctypes.c_size_t, ctypes.POINTER(ctypes.c_size_t), ctypes.POINTER(ctypes.c_size_t),
+        ]  # fmt: skip
+    except (ImportError, OSError, AttributeError):
+        return None
+    return lib
+
+
+_PER_THREAD = threading.local()
+
+
+def _decompressor(lib: ctypes.CDLL) -> int:
+    """This thread's libdeflate decompressor (one may not be shared between threads),
+    allocated on first use and kept for the life of the thread."""
+    handle = getattr(_PER_THREAD, "decompressor", None)
+    if handle is None:
+        handle = lib.libdeflate_alloc_decompressor()
+        if not handle:
+            raise MemoryError("libdeflate could not allocate a decompressor")
+        _PER_THREAD.decompressor = handle
+    return int(handle)
 
 
 def _truncated_stream(name: str) -> InputError:
