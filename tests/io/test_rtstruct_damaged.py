@@ -363,6 +363,66 @@ def test_crossing_contours_of_one_slice_are_refused(tmp_path, image):
     assert "merge them into one contour" in str(e.value)
 
 
+def _add_shifted_mm(dx_mm: float):
+    """A copy of the largest contour moved by ``dx_mm`` along x: on the phantom's contours
+    (points on a 0.4 mm grid, staircase outlines) a shift by a multiple of the grid step
+    makes the outlines overlap through shared vertices and collinear edges only, with no
+    proper edge crossing."""
+
+    def edit(ds):
+        seq = _contours(ds)
+        other = copy.deepcopy(seq[_largest(ds)])
+        pts = _points(other)
+        pts[:, 0] += dx_mm
+        _set_points(other, pts)
+        seq.append(other)
+
+    return edit
+
+
+@pytest.mark.parametrize("dx_mm", [2.0, 10.0])
+def test_contours_overlapping_without_a_proper_crossing_are_refused(tmp_path, image, dx_mm):
+    """A contour copied with a 2 or 10 mm shift overlaps the original in part, but its
+    outline meets the original's only at shared vertices and collinear edges: the edge
+    test saw no crossing and the even-odd fill cut the overlap out (-4 % volume, exit 0).
+    The filled voxels tell it: refused, both contours named."""
+    path = _rs(tmp_path, _add_shifted_mm(dx_mm))
+    from radiomix.io.rtstruct import _rings_cross
+
+    ds = pydicom.dcmread(path)
+    seq = _contours(ds)
+    assert not _rings_cross(_points(seq[_largest(ds)])[:, :2], _points(seq[-1])[:, :2])
+    with pytest.raises(InputError, match=rf"contours \d+ and {len(seq)} of ROI 'GTV-1' in "
+                                         r"rs\.dcm overlap in part \(z = .*voxel\(s\) lie "
+                                         "inside both"):  # fmt: skip
+        load_mask(path, image, roi_name=ROI)
+
+
+def test_outlines_touching_along_an_edge_are_not_an_overlap():
+    """Squares sharing an edge through voxel centres: both fills hold the edge's voxels,
+    but no voxel inside both lies off the outlines: not refused (touching, as for the edge
+    test). A real overlap of the same squares is refused."""
+    from skimage.draw import polygon2mask
+
+    from radiomix.io.rtstruct import _check_nested_or_apart, _Plane
+
+    def plane(number, corners):
+        pts = np.asarray(corners, float) + 3.0
+        return _Plane(number=number, slice=0, z=0.0, index=pts, points=pts), polygon2mask(
+            (16, 16), pts[:, [1, 0]]
+        )
+
+    a = plane(1, [(0, 0), (5, 0), (5, 5), (0, 5)])
+    touching = plane(2, [(5, 0), (10, 0), (10, 5), (5, 5)])
+    corner = plane(3, [(5, 5), (10, 5), (10, 10), (5, 10)])
+    overlapping = plane(4, [(3, 0), (8, 0), (8, 5), (3, 5)])
+    assert (a[1] & touching[1]).any()  # the shared edge is in both fills
+    _check_nested_or_apart(*a, *touching, "rs.dcm", ROI)
+    _check_nested_or_apart(*a, *corner, "rs.dcm", ROI)
+    with pytest.raises(InputError, match="contours 1 and 4 .* overlap in part"):
+        _check_nested_or_apart(*a, *overlapping, "rs.dcm", ROI)
+
+
 def test_two_islands_on_one_slice_are_both_filled(tmp_path, image):
     """A second outline beside the first (apart, not crossing) is a second island: kept."""
     def edit(ds):

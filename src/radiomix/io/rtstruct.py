@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import logging
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -13,7 +14,7 @@ import SimpleITK as sitk
 
 from radiomix.errors import DicomError, InputError, LabelNotFoundError
 from radiomix.io.dicom import series_identity
-from radiomix.types import FloatArray, IntArray
+from radiomix.types import BoolArray, FloatArray, IntArray
 
 if TYPE_CHECKING:  # imported where an RTSTRUCT is read (slow to import)
     import pydicom
@@ -195,8 +196,15 @@ def rasterise_rtstruct(
 
     size = reference.GetSize()  # (x, y, z)
     mask = np.zeros((size[2], size[1], size[0]), dtype=bool)
+    shared = Counter(plane.slice for plane in planes)
+    fills: dict[int, list[tuple[_Plane, BoolArray]]] = {}
     for plane in planes:
-        mask[plane.slice] ^= polygon2mask((size[1], size[0]), plane.index[:, [1, 0]])
+        fill = polygon2mask((size[1], size[0]), plane.index[:, [1, 0]])
+        if shared[plane.slice] > 1:
+            for other, other_fill in fills.get(plane.slice, []):
+                _check_nested_or_apart(other, other_fill, plane, fill, name, roi)
+            fills.setdefault(plane.slice, []).append((plane, fill))
+        mask[plane.slice] ^= fill
     out = sitk.GetImageFromArray(mask.astype(np.uint8))
     out.CopyInformation(reference)
     return out
@@ -454,6 +462,44 @@ def _check_no_crossings(planes: list[_Plane], name: str, roi: str) -> None:
                     "merge them into one contour in the RTSTRUCT"
                 )
         by_slice.setdefault(plane.slice, []).append(plane)
+
+
+def _check_nested_or_apart(
+    first: _Plane, first_fill: BoolArray, second: _Plane, second_fill: BoolArray, name: str,
+    roi: str,
+) -> None:
+    """Refuse two contours of one slice whose filled voxels overlap in part (neither fill
+    inside the other): the even-odd fill would cut the shared voxels out of the ROI.
+
+    This is the raster form of :func:`_check_no_crossings`: outlines that overlap only
+    through shared vertices or collinear pieces of edge (a contour copied with a shift
+    along the grid of its points, for instance) have no proper edge crossing, yet their
+    overlap is cut all the same. Outlines that only touch (their shared voxels all lie on
+    the outline of one of them: no voxel inside both is more than one voxel from both
+    outlines) are, as there, not an overlap.
+    """
+    from scipy.ndimage import binary_erosion
+
+    both = first_fill & second_fill
+    shared = int(np.count_nonzero(both))
+    if not shared or shared in (int(np.count_nonzero(first_fill)),
+                                int(np.count_nonzero(second_fill))):  # fmt: skip
+        return  # apart, or one inside the other (a hole, or an island in a hole)
+    # voxels inside both fills away from either outline: outlines that merely touch (a
+    # shared edge or corner through voxel centres) share only voxels of both outlines
+    rows, cols = np.nonzero(both)
+    box = (slice(max(0, rows.min() - 1), rows.max() + 2),
+           slice(max(0, cols.min() - 1), cols.max() + 2))  # fmt: skip
+    core = binary_erosion(first_fill[box]) & binary_erosion(second_fill[box])
+    if not core.any():
+        return
+    raise InputError(
+        f"contours {first.number} and {second.number} of ROI {roi!r} in {name} overlap in "
+        f"part (z = {second.z:.2f} mm, image slice {second.slice}): {shared} voxel(s) lie "
+        "inside both, and neither contour lies inside the other; under the even-odd rule "
+        "their overlap would be cut out of the ROI: merge them into one contour in the "
+        "RTSTRUCT"
+    )
 
 
 def _rings_cross(a: FloatArray, b: FloatArray) -> bool:
