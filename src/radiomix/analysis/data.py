@@ -19,8 +19,10 @@ silence:
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -596,6 +598,43 @@ def _feature_columns(raw: pd.DataFrame, reserved: set[str]) -> tuple[list[str], 
     return rad, deep
 
 
+def written(name: str) -> bool:
+    """Whether a column with a feature name is one radiomix writes: a registered
+    ``family.feature`` with one of its aggregations (none for a feature without), or a
+    deep embedding column ``fNNN``.
+
+    Only radiomic columns radiomix writes are exempt from the outcome-leak guard
+    (:func:`_guard`): a column that merely looks like a feature
+    (``ct.original.stat.leaky_mean``, a merged or renamed column) is checked like any
+    other input, as are deep columns.
+
+    Examples
+    --------
+    >>> written("ct.original.glcm.joint_max.3d_merged"), written("ct.original.stat.leaky_mean")
+    (True, False)
+    >>> written("ct.deep.resnet18_2p5d.f007"), written("ct.deep.resnet18_2p5d.score")
+    (True, False)
+    """
+    from radiomix.model.columns import FeatureName
+
+    parsed = FeatureName.parse(name)
+    if parsed is None:
+        return False
+    if parsed.block == "deep":
+        return parsed.aggregation is None and re.fullmatch(r"f\d{3,}", parsed.feature) is not None
+    return parsed.aggregation in _aggregation_tokens().get(f"{parsed.family}.{parsed.feature}",
+                                                           {"\0"})  # fmt: skip
+
+
+@functools.cache
+def _aggregation_tokens() -> dict[str, set[str | None]]:
+    """Registered ``family.feature`` -> the aggregation tokens its columns may carry."""
+    from radiomix.features.registry import all_features
+
+    return {s.name: {a.token for a in s.aggregations} if s.aggregations else {None}
+            for s in all_features()}
+
+
 def volume_column(columns: Sequence[str], tags: Sequence[str] | None = None) -> str | None:
     """The tumour-volume column of a radiomix table (mesh volume RNU0, else voxel volume
     YEKZ), of the first tag that has one (``tags`` order, else table order).
@@ -706,7 +745,7 @@ def build_table(
     for o in spec.outcomes:
         targets[o.name] = (_binary_target(raw, o, group) if o.kind == "binary"
                            else _survival_target(raw, o, group))
-    _guard(X, blocks, targets, radiomix_named=set(rad) - set(extra),
+    _guard(X, blocks, targets, radiomix_named={c for c in rad if c not in extra and written(c)},
            allow=set(allow) | set(roles.allow), sources=sources,
            times=_study_times(raw, [*roles.derived, *time_columns], spec))
     _check_one_centre(raw, spec)
