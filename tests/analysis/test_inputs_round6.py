@@ -48,3 +48,53 @@ def test_written_knows_the_registry_and_the_deep_columns():
     assert written("ct.deep.resnet18_2p5d.f511")
     assert not written("ct.deep.resnet18_2p5d.f1x")
     assert not written("age")
+
+
+def test_check_manifest_columns_names_the_lesions_that_differ():
+    import pandas as pd
+
+    from radiomix.analysis.data import check_manifest_columns
+    from radiomix.errors import InputError
+
+    feats = pd.DataFrame({"pid": ["1", "2", "3"], "lid": ["1", "1", "1"],
+                          "mets": [1, 0, 1], "ct.original.stat.mean": [0.1, 0.2, 0.3]})
+    same = pd.DataFrame({"pid": ["1", "2", "3", "4"], "lid": ["1", "1", "1", "1"],
+                         "mets": ["1", "0", "1.0", "0"]})  # text, a lesion only here
+    check_manifest_columns(feats, same, patient="pid", lesion="lid", source="f.parquet")
+    changed = same.assign(mets=["1", "1", "1", "0"])
+    with pytest.raises(InputError, match=r"column 'mets' is in both the feature table and the "
+                                         r"study's manifest, .*differ for 1 lesion\(s\) \(e\.g\."
+                                         r" 2 lesion 1\); f\.parquet was written from another"):
+        check_manifest_columns(feats, changed, patient="pid", lesion="lid", source="f.parquet")
+
+
+def test_analyse_with_features_from_an_older_manifest_is_refused(tmp_path):
+    """``radiomix analyse STUDY --features OLD.parquet`` took the outcome from the feature
+    table (the labels of the manifest it was written from) and silently ignored the
+    study's own manifest, where reusing the run folder read the manifest: two routes, two
+    outcomes. Labels changed in the manifest since the run are now refused by name."""
+    import csv
+
+    from _data import DATA_DIR, require_data
+
+    require_data("sts", "nifti")
+    from radiomix.analysis.study import analyse_study
+    from radiomix.cohort import run_study
+    from radiomix.demo import write_demo_study
+    from radiomix.errors import InputError
+    from radiomix.settings.study import load_study
+
+    study_path = write_demo_study(tmp_path / "study", DATA_DIR, patients=12, quick=True, seed=0)
+    res = run_study(load_study(study_path), tmp_path / "run", jobs=1)
+    manifest = study_path.parent / "manifest.csv"
+    with manifest.open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    first = rows[0]["lung_mets"]
+    rows[0]["lung_mets"] = "0" if first == "1" else "1"  # one label corrected since the run
+    with manifest.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    with pytest.raises(InputError, match=r"column 'lung_mets' is in both the feature table and "
+                                         r"the study's manifest.*differ for 1 lesion"):
+        analyse_study(study_path, tmp_path / "out", features=res.features_path, report=False)

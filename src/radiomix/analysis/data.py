@@ -888,10 +888,14 @@ def _comparable(s: pd.Series) -> tuple[pd.Series, pd.Series]:
 
 
 def _check_agreement(feat: pd.DataFrame, clin: pd.DataFrame, columns: Sequence[str],
-                     group: str) -> None:
-    """Refuse a column that the feature table and the clinical table both carry with other
-    values for some patient (compared on the patients in both tables; missing equals
-    missing, numbers compare as numbers so that ``1`` and ``"1.0"`` agree)."""
+                     group: str, *, against: str = "the clinical table",
+                     fix: str = "a column needs one source: drop it from one of the tables "
+                                "(or rename one copy)",
+                     unit: str = "patient") -> None:
+    """Refuse a column that the feature table and ``against`` (the clinical table) both carry
+    with other values for some patient (compared on the ``group`` values in both tables;
+    missing equals missing, numbers compare as numbers so that ``1`` and ``"1.0"``
+    agree)."""
     if not columns or feat.empty:
         return
     clin_rows = clin[clin[group].notna()].set_index(group)
@@ -906,10 +910,40 @@ def _check_agreement(feat: pd.DataFrame, clin: pd.DataFrame, columns: Sequence[s
         if differ.size:
             shown = ", ".join(str(g) for g in differ[:5])
             raise InputError(
-                f"column {c!r} is in both the feature table and the clinical table, and their "
-                f"values differ for {differ.size} patient(s) (e.g. {shown}); a column needs "
-                "one source: drop it from one of the tables (or rename one copy)"
+                f"column {c!r} is in both the feature table and {against}, and their values "
+                f"differ for {differ.size} {unit}(s) (e.g. {shown}); {fix}"
             )
+
+
+def check_manifest_columns(features: pd.DataFrame, manifest: pd.DataFrame, *,
+                           patient: str, lesion: str, source: str) -> None:
+    """Refuse a feature table whose copies of the manifest's columns (outcomes, times,
+    covariates: what ``radiomix run`` carries into its table) differ from the study's
+    manifest for some lesion.
+
+    A table written by an earlier run keeps the labels of the manifest it was built from;
+    analysed with the study (``radiomix analyse --features``) it would silently analyse
+    those instead of the study's own. Lesions are matched on (patient, lesion) ids as
+    text; a lesion in one table only is not compared.
+    """
+    shared = [c for c in manifest.columns if c in features.columns and c not in
+              (patient, lesion)]  # fmt: skip
+    if not shared or patient not in features.columns or lesion not in features.columns:
+        return
+    key = "__lesion__"
+
+    def keyed(t: pd.DataFrame) -> pd.DataFrame:
+        return t.assign(**{key: _text(t[patient]) + " lesion " + _text(t[lesion])})
+
+    feat, man = keyed(features), keyed(manifest)
+    man = man.drop_duplicates(subset=[key], keep="first")
+    _check_agreement(
+        feat[feat[key].isin(set(man[key]))], man, shared, key,
+        against="the study's manifest", unit="lesion",
+        fix=f"{source} was written from another version of the manifest, and the analysis "
+            "reads the study's manifest: run `radiomix run` on the study again (finished "
+            "cases are reused) and analyse its table, or analyse without --features",
+    )
 
 
 def _guard(X: pd.DataFrame, blocks: dict[str, list[str]], targets: dict[str, Target], *,
@@ -924,8 +958,9 @@ def _guard(X: pd.DataFrame, blocks: dict[str, list[str]], targets: dict[str, Tar
     (:func:`tracking_columns`: a time from another date, a noisy copy). ``times``: further
     time columns of the study (columns declared derived, the study file's time), over the
     rows of ``X``: a column that is monotone in one or tracks one is refused too, whatever
-    the outcomes (binary ones included). Columns with radiomix feature names are not
-    checked; a column named in ``allow`` (or whose covariate is) is kept.
+    the outcomes (binary ones included). The radiomic columns radiomix writes
+    (``radiomix_named``, see :func:`written`) are not checked; a column named in ``allow``
+    (or whose covariate is) is kept.
     """
     check = [c for c in X.columns if c not in radiomix_named and c not in allow
              and sources.get(c) not in allow]

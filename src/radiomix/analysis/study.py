@@ -14,7 +14,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -22,6 +22,9 @@ from radiomix.analysis.arms import check_stability_settings, stability_path
 from radiomix.analysis.data import build_table, read_any
 from radiomix.analysis.engine import AnalysisProgress, run_analysis
 from radiomix.errors import InputError, SettingsError
+
+if TYPE_CHECKING:
+    from radiomix.settings.study import Study
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +91,24 @@ def _slice_table(name: str, study_dir: Path, features_dir: Path) -> Path:
         f"leakage_audit.table {name!r} is neither beside the study file nor beside the "
         f"features ({features_dir.name}/); write it with deep: {{mode: slices, keep_slices: "
         "true} or give its path")
+
+
+def _check_manifest_copies(feat: pd.DataFrame, study: Study, name: str) -> None:
+    """A feature table given with ``--features`` must carry the study's manifest columns as
+    the manifest now holds them (:func:`radiomix.analysis.data.check_manifest_columns`)."""
+    from radiomix.analysis.data import check_manifest_columns
+    from radiomix.cohort import manifest_rows
+
+    cols = study.settings.columns
+    carried = tuple(c for c in cols.carried if c in feat.columns)
+    if not carried:
+        return
+    rows = manifest_rows(study, carry=carried)
+    manifest = pd.DataFrame({cols.patient_id: [r.patient_id for r in rows],
+                             cols.lesion_id: [r.lesion_id for r in rows],
+                             **{c: [r.values[c] for r in rows] for c in carried}})
+    check_manifest_columns(feat, manifest, patient=cols.patient_id, lesion=cols.lesion_id,
+                           source=name)
 
 
 def cohort_folder(out: Path) -> Path:
@@ -176,6 +197,8 @@ def analyse_study(
     else:
         features_path = Path(features)
     feat = read_any(features_path)
+    if features is not None:
+        _check_manifest_copies(feat, study, features_path.name)
     if features_path.suffix == ".parquet":
         try:
             prov = read_provenance(features_path)
