@@ -98,3 +98,50 @@ def test_analyse_with_features_from_an_older_manifest_is_refused(tmp_path):
     with pytest.raises(InputError, match=r"column 'lung_mets' is in both the feature table and "
                                          r"the study's manifest.*differ for 1 lesion"):
         analyse_study(study_path, tmp_path / "out", features=res.features_path, report=False)
+
+
+def _survival(event_value=None):
+    outcome = {"name": "os", "kind": "survival", "time": "fu_days", "event": "code"}
+    if event_value is not None:
+        outcome["event_value"] = event_value
+    return analysis_from_dict({
+        "outcomes": [outcome],
+        "roles": {"group": "patient_id", "lesion": "lesion_id",
+                  "derived": ["outcome", "outcome_text", "days_to_outcome", "status"]},
+        "arms": [{"name": "cox", "blocks": ["radiomic"], "radiomic": ["*.stat.f0*"],
+                  "model": "coxnet"}],
+        "validation": dict(FAST),
+    })
+
+
+@pytest.mark.parametrize(("codes", "event_value", "message"), [
+    ({"D": "2", "other": "1"}, None, r"holds the codes 1 and 2; 1 is read as the event and 2 "
+                                     r"as censored, the reverse of R's Surv coding"),
+    ({"D": "1", "other": "0", "third": "2"}, None, r"holds 3 numeric codes \(0, 1, 2\); an "
+                                                   r"event column needs two"),
+])
+def test_a_numeric_event_column_outside_one_event_and_one_censoring_code_is_refused(
+        codes, event_value, message):
+    """R's Surv coding (1 = censored, 2 = event) read with the default event value 1 swapped
+    events and censored patients (32 events instead of 19, exit 0); a third code counted as
+    censored."""
+    from radiomix.errors import InputError
+
+    feats, clin = cohort(40)
+    code = np.where(clin["status"] == "D", codes["D"], codes["other"])
+    if "third" in codes:
+        code[np.flatnonzero(clin["status"] != "D")[0]] = codes["third"]
+    with pytest.raises(InputError, match=message):
+        build_table(feats, _survival(event_value), clinical=clin.assign(code=code))
+
+
+@pytest.mark.parametrize(("event", "censored", "event_value"),
+                         [("1", "0", None), ("2", "1", "2"), ("2", "0", "2")])
+def test_event_codes_with_the_censoring_code_below_the_event_are_read(event, censored,
+                                                                       event_value):
+    feats, clin = cohort(40)
+    dead = (clin["status"] == "D").to_numpy()
+    table = build_table(feats, _survival(event_value),
+                        clinical=clin.assign(code=np.where(dead, event, censored)))
+    target = table.targets["os"]
+    assert target.event.sum() == dead[target.keep].sum()

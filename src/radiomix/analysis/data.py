@@ -331,6 +331,7 @@ def _survival_target(raw: pd.DataFrame, o: Outcome, group: str) -> Target:
             f"{o.event!r} (values: {values[:10]}); set event_value (--event-value on the "
             "command line)"
         )
+    _check_event_coding(o, values, event_value)
     tt = t.to_numpy()[keep]
     if (tt < 0).any():
         i = int(np.flatnonzero(t.to_numpy() < 0)[0])
@@ -340,6 +341,40 @@ def _survival_target(raw: pd.DataFrame, o: Outcome, group: str) -> Target:
     if e.sum() == 0:
         raise InputError(f"outcome {o.name}: no observed event among the usable rows")
     return Target(o, keep, time_years=tt / TIME_UNITS[o.time_unit], event=e)
+
+
+def _check_event_coding(o: Outcome, values: Sequence[str], event_value: str) -> None:
+    """Refuse a numeric event column that is not one event value and one censoring value
+    below it.
+
+    Every value other than the event value counts as censored, which suits text statuses
+    (``D`` against ``NED`` and ``AWD``) but not numbers: a third code (``0/1/2``, a competing
+    event) would be read as censored, and R's ``Surv`` coding (1 = censored, 2 = event)
+    read with the event value 1 swaps events and censored patients.
+    """
+    numbers = {}
+    for v in values:
+        try:
+            numbers[v] = float(v)
+        except ValueError:
+            return  # text statuses: several censoring categories are legitimate
+    others = [v for v in values if v != event_value]
+    if len(others) > 1:
+        raise InputError(
+            f"outcome {o.name}: column {o.event!r} holds {len(values)} numeric codes "
+            f"({', '.join(values)}); an event column needs two, the event ({event_value}) and "
+            "censored, and any other code (a competing event, a typing error) would silently "
+            "count as censored: recode the column to 0 = censored, 1 = event"
+        )
+    if others and numbers[others[0]] > numbers[event_value]:
+        raise InputError(
+            f"outcome {o.name}: column {o.event!r} holds the codes {event_value} and "
+            f"{others[0]}; {event_value} is read as the event and {others[0]} as censored, the "
+            "reverse "
+            "of R's Surv coding (1 = censored, 2 = event), which would swap events and "
+            f"censored patients: recode the column to 0 = censored, 1 = event (or set "
+            f"event_value / --event-value {others[0]} if {others[0]} is the event)"
+        )
 
 
 # --------------------------------------------------------------------------- leak guard
