@@ -311,3 +311,45 @@ def check_case(
     # the image keeps its stored pixel type: no float64 copy of the whole volume here
     out = Volume.like(roi.astype(np.uint8), image)
     return CheckedCase(image=image, mask=out, case_id=case_id, n_voxels=n)
+
+
+CT_ROI_MEDIAN_HU = (-1024.0, 3071.0)
+"""Range a CT tumour ROI's median can take in Hounsfield units: air (-1000, stored down to
+-1024) to the top of the 12-bit CT scale (3071, dense bone); a median outside it is not HU
+(a voxel type or byte order misread, a missing rescale)."""
+
+
+def check_ct_values(case: CheckedCase) -> None:
+    """Refuse a case declared CT whose voxels cannot be Hounsfield units.
+
+    A NIfTI, MetaImage or NRRD header that relabels int16 voxels as uint16 (or flips their
+    byte order) keeps the data length, so no reader can tell; the values tell: a CT image
+    holds values within a signed 16-bit store (the DICOM reader's rule,
+    :data:`radiomix.io.dicom.CT_HU_RANGE`), and the median of a tumour ROI lies within
+    :data:`CT_ROI_MEDIAN_HU` (soft tissue is -100 to 100 HU; uint16-relabelled CT puts it
+    near 65 000 - 1 000, byte-swapped int16 in the thousands).
+
+    Raises
+    ------
+    InputError
+        Values outside either range, with the values and the likely causes.
+    """
+    from radiomix.io.dicom import CT_HU_RANGE
+
+    arr = case.image.array
+    low, high = float(arr.min()), float(arr.max())
+    where = f"{_prefix(case.case_id)}the image, declared CT (modality: CT),"
+    causes = ("its voxel type is misread (a header that says unsigned for signed data, or the "
+              "wrong byte order) or its rescale slope/intercept were not applied: convert it to "
+              "HU, or correct the modality of the tag")
+    if low < CT_HU_RANGE[0] or high > CT_HU_RANGE[1]:
+        raise InputError(
+            f"{where} holds values from {low:.6g} to {high:.6g}, beyond what a CT holds "
+            f"({CT_HU_RANGE[0]} to {CT_HU_RANGE[1]} HU): {causes}"
+        )
+    median = float(np.median(arr[case.mask.array > 0]))
+    if not CT_ROI_MEDIAN_HU[0] <= median <= CT_ROI_MEDIAN_HU[1]:
+        raise InputError(
+            f"{where} has a median of {median:.6g} in the ROI, outside the Hounsfield scale "
+            f"of tissue ({CT_ROI_MEDIAN_HU[0]:g} to {CT_ROI_MEDIAN_HU[1]:g} HU): {causes}"
+        )

@@ -124,6 +124,8 @@ class CaseTask:
         Landmarks of ``preprocess.normalise: nyul``.
     keep_slices : bool
         Keep the slice embeddings in the case record (``deep.keep_slices``).
+    modality : str or None
+        The tag's declared modality (``CT`` checks that the image holds HU).
     """
 
     key: str
@@ -142,6 +144,7 @@ class CaseTask:
     reference: Reference | None = None
     standard_scale: StandardScale | None = None
     keep_slices: bool = False
+    modality: str | None = None
 
     @property
     def case_id(self) -> str:
@@ -338,6 +341,7 @@ def _case_record(task: CaseTask) -> dict[str, Any]:
                 organ_mask=task.organ,
                 reference=task.reference,
                 standard_scale=task.standard_scale,
+                modality=task.modality,
             )
             prov = result.provenance
             record = {
@@ -754,6 +758,7 @@ def plan_cases(
                     reference=reference,
                     standard_scale=scale,
                     keep_slices=bool(embed_tag and deep is not None and deep.keep_slices),
+                    modality=ts.modality,
                 )
             )
     return rows, tasks

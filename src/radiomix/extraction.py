@@ -28,6 +28,7 @@ from radiomix.case import check_organ_mask, load_case
 from radiomix.check import (
     CheckedCase,
     check_case,
+    check_ct_values,
     geometry_differences,
     resample_mask_to_image,
     select_label,
@@ -147,6 +148,7 @@ def extract(
     organ_mask: str | Path | None = None,
     reference: Reference | None = None,
     standard_scale: StandardScale | None = None,
+    modality: str | None = None,
 ) -> CaseResult:
     """Extract the radiomic features of one image and mask.
 
@@ -183,6 +185,10 @@ def extract(
     standard_scale : StandardScale, optional
         Standard scale of ``settings.preprocess.normalise="nyul"``; by default it is read
         from ``settings.preprocess.nyul_landmarks`` (relative to the working directory).
+    modality : str, optional
+        DICOM modality the image is declared to be (a study tag's ``modality``): ``CT``
+        refuses an image whose values cannot be Hounsfield units
+        (:func:`radiomix.check.check_ct_values`).
 
     Returns
     -------
@@ -228,6 +234,8 @@ def extract(
         checked, registration = _registered_case(
             load_image(image), mask, reference, label, roi_name, resample_mask, s, case_id, tag
         )
+    if modality == "CT":
+        check_ct_values(checked)
     organ = None
     if pre.ring_clip == "organ":
         if organ_mask is None:

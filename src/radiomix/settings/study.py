@@ -207,8 +207,10 @@ class TagSettings:
     registration : RegistrationSettings or None
         Transform model and optimiser parameters (default rigid); only with ``register_to``.
     modality : str or None
-        DICOM modality of the tag's images (``CT``, ``PT``, ``MR`` …), for display only: QC
-        thumbnails of CT and PET use a fixed window (HU, SUV); not part of any case key.
+        DICOM modality of the tag's images (``CT``, ``PT``, ``MR`` …): QC thumbnails of CT
+        and PET use a fixed window (HU, SUV), and a CT image whose values cannot be
+        Hounsfield units is refused (:func:`radiomix.check.check_ct_values`); not part of
+        any case key.
     """
 
     preset: str | None = None
