@@ -58,7 +58,7 @@ def test_extract_many_writes_features_and_errors(cases_dir):
         app, ["extract-many", str(cases), "--out", str(out), "--preset", "ibsi-digital"]
     )
     assert res.exit_code == 1, res.output
-    assert "failed B (InputError): mask not found" in res.output
+    assert "failed B (InputNotFoundError): mask not found" in res.output
     assert "2 of 3 cases written" in res.output
     assert res.output.count("mask not found") == 1  # each failure reported once
     table = pd.read_parquet(out / "features.parquet")

@@ -55,6 +55,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from radiomix.errors import (
     DependencyError,
     InputError,
+    InputNotFoundError,
     OutputLockedError,
     SettingsError,
     UsageError,
@@ -375,8 +376,11 @@ def _case_record(task: CaseTask) -> dict[str, Any]:
                     "values": sl[cols].to_numpy(dtype=float).tolist(),
                 }
         except InputError as exc:
+            # a file this process cannot see (a worker without the data) is not the case's
+            # result: a re-run, once the worker sees it, computes the case
             record = _error_record(
-                task, _stage_of(exc), type(exc).__name__, str(exc), cacheable=True
+                task, _stage_of(exc), type(exc).__name__, str(exc),
+                cacheable=not isinstance(exc, InputNotFoundError),
             )
         except Exception as exc:  # a case must never end the run
             frame = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
@@ -460,8 +464,8 @@ def _file_stats(folder: Path) -> list[tuple[str, os.stat_result]]:
 class InputHashes:
     """SHA-256 of input files and folders, remembered between runs.
 
-    A hash is reused while the file's (or every file of a folder's) size and modification
-    time are unchanged, as make and rsync decide; so a re-run of a large cohort does not
+    A hash is reused while the file's (or every file of a folder's) size, times and inode
+    are unchanged (:meth:`signature`); so a re-run of a large cohort does not
     read every image again to find the unchanged cases. The worker hashes the files it
     reads again for the per-case provenance.
 
@@ -484,14 +488,23 @@ class InputHashes:
 
     @staticmethod
     def signature(path: Path) -> str:
-        """Hash of the sizes and modification times of a file or of a folder's files."""
+        """Hash of the size, modification time, status-change time and inode of a file (of
+        each of a folder's files). The status-change time moves on every write and cannot
+        be set back (``touch -r`` restores the modification time only), so a file edited in
+        place is hashed again even when its size and modification time were restored."""
         if path.is_dir():
-            items: list[Any] = [[name, st.st_size, st.st_mtime_ns]
+            items: list[Any] = [[name, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
                                 for name, st in _file_stats(path)]
         else:
             st = path.stat()
-            items = [st.st_size, st.st_mtime_ns]
+            items = [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
         return hashlib.sha256(json.dumps(items).encode()).hexdigest()
+
+    @staticmethod
+    def entry(path: Path) -> str:
+        """The key of a path in the file: a hash of the path, so that the file names no
+        folder (folder names may identify patients)."""
+        return hashlib.sha256(str(path).encode()).hexdigest()[:32]
 
     def __call__(self, path: Path | None, what: str) -> tuple[str | None, str | None]:
         """(sha256, problem) of an input path (problem: missing or unreadable)."""
@@ -503,13 +516,13 @@ class InputHashes:
             return None, f"{what} not found: {path}"
         try:
             sig = self.signature(path)
-            known = self.known.get(str(path))
+            known = self.known.get(self.entry(path))
             if known is not None and known[0] == sig:
                 return known[1], None
             digest = file_hash(path)
         except OSError as exc:
             return None, f"{what} cannot be read: {path} ({exc})"
-        self.known[str(path)] = [sig, digest]
+        self.known[self.entry(path)] = [sig, digest]
         return digest, None
 
     def save(self) -> None:

@@ -16,6 +16,12 @@ class InputError(RadiomixError, ValueError):
     """Bad input data or arguments supplied by the user."""
 
 
+class InputNotFoundError(InputError):
+    """An input file or folder is missing or unreadable where this process looked for it
+    (a cohort worker may not see a path the run sees): never remembered as the case's
+    result."""
+
+
 class SettingsError(InputError):
     """Invalid settings: unknown key, value out of range, incompatible options."""
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from radiomix.errors import DicomError, InputError, UsageError
+from radiomix.errors import DicomError, InputError, InputNotFoundError, UsageError
 from radiomix.io.integrity import check_data_bytes, read_nifti
 from radiomix.io.nifti_geometry import Geometry, itk_geometry
 from radiomix.io.volume import Volume, as_sitk
@@ -85,7 +85,7 @@ def read_volume(path: str | Path) -> Volume:
                        f"DICOM series {path.name}")
         return Volume.from_sitk(series)
     if not path.exists():
-        raise InputError(f"image not found: {path}")
+        raise InputNotFoundError(f"image not found: {path}")
     if not str(path).lower().endswith(FILE_SUFFIXES):
         if _modality(path) is not None:
             raise InputError(f"{path} is a single DICOM file; pass the folder of its series")
@@ -581,7 +581,7 @@ def read_mask(
     """
     path = Path(path)
     if not path.exists():
-        raise InputError(f"mask not found: {path}")
+        raise InputNotFoundError(f"mask not found: {path}")
     if path.is_file() and not str(path).lower().endswith(FILE_SUFFIXES):
         modality = _modality(path)
         if modality in ("RTSTRUCT", "SEG"):

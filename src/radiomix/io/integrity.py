@@ -42,7 +42,7 @@ from typing import BinaryIO, Literal, cast
 
 import numpy as np
 
-from radiomix.errors import InputError
+from radiomix.errors import InputError, InputNotFoundError
 
 CHUNK = 4 << 20
 
@@ -367,7 +367,7 @@ def check_nifti(path: str | Path) -> NiftiLayout:
     except (gzip.BadGzipFile, zlib.error) as exc:
         raise _bad_gzip(name, exc) from None
     except OSError as exc:
-        raise InputError(f"cannot read {name}: {exc.strerror or exc}") from None
+        raise InputNotFoundError(f"cannot read {name}: {exc.strerror or exc}") from None
     _check_length(layout, total, name)
     if bad_values:
         raise _non_finite(name, bad_values)
@@ -407,7 +407,7 @@ def read_nifti(path: str | Path) -> tuple[NiftiLayout, bytes | memoryview]:
     except (gzip.BadGzipFile, zlib.error) as exc:
         raise _bad_gzip(name, exc) from None
     except OSError as exc:
-        raise InputError(f"cannot read {name}: {exc.strerror or exc}") from None
+        raise InputNotFoundError(f"cannot read {name}: {exc.strerror or exc}") from None
     layout = parse_nifti_header(bytes(data[:540]), name=name)
     _check_length(layout, len(data), name)
     if layout.dtype is not None and layout.dtype.kind in "fc":
