@@ -1333,6 +1333,64 @@ WORKER_TIMEOUT_S = 120.0
 """Default time a Dask run waits without any worker before it stops with an error."""
 
 
+CONNECT_TIMEOUT_S = 30.0
+"""Longest wait for a Dask scheduler to answer a connection (less when ``worker_timeout_s``
+is less)."""
+
+
+def _connect(scheduler: str, timeout_s: float) -> Any:
+    """A :class:`distributed.Client` of the scheduler at ``scheduler``, or a
+    :class:`SettingsError` within about ``timeout_s`` seconds.
+
+    The client is made in a helper thread that the caller stops waiting for: a port where
+    something else listens (the dashboard on 8787, a web server) accepts the connection and
+    never completes Dask's handshake, and the client's own timeout does not end that wait
+    (or misreads the answer as a message of exabytes).
+    """
+    from distributed import Client
+
+    box: dict[str, Any] = {}
+
+    def connect() -> None:
+        try:
+            box["client"] = Client(scheduler, timeout=timeout_s)
+        except BaseException as exc:  # reported below, in the caller's thread
+            box["error"] = exc
+
+    thread = threading.Thread(target=connect, name="radiomix-dask-connect", daemon=True)
+    thread.start()
+    thread.join(timeout_s + 2.0)
+    if thread.is_alive() or "client" not in box:
+        error = box.get("error")
+        why = (f"{type(error).__name__}: {error}" if error is not None else
+               f"no answer to Dask's handshake within {timeout_s:g} s")
+        raise SettingsError(
+            f"cannot connect to the Dask scheduler {scheduler} ({why}); check that a Dask "
+            "scheduler listens there (its default port is 8786; 8787 is its dashboard)"
+        )
+    return box["client"]
+
+
+def check_scheduler_address(scheduler: str) -> None:
+    """Refuse a ``scheduler`` that is neither ``local`` nor ``tcp://HOST:PORT`` (or
+    ``tls://``), with the form to use."""
+    from urllib.parse import urlsplit
+
+    if scheduler == "local":
+        return
+    try:
+        parts = urlsplit(scheduler)
+        port = parts.port
+    except ValueError:
+        port = None
+        parts = None
+    if parts is None or parts.scheme not in ("tcp", "tls") or not parts.hostname or port is None:
+        raise SettingsError(
+            f"scheduler must be 'local' or a Dask scheduler address tcp://HOST:PORT (for "
+            f"instance tcp://10.0.0.5:8786); got {scheduler!r}"
+        )
+
+
 def _run_dask(
     todo: Sequence[CaseTask],
     jobs: int,
@@ -1373,10 +1431,7 @@ def _run_dask(
         client.run(_init_pool_worker)
         log.info("Dask LocalCluster of %d workers, dashboard %s", jobs, client.dashboard_link)
     else:
-        try:  # connect timeout: dask config distributed.comm.timeouts.connect
-            client = Client(scheduler)
-        except (OSError, TimeoutError) as exc:
-            raise SettingsError(f"cannot connect to the Dask scheduler {scheduler}: {exc}") from exc
+        client = _connect(scheduler, min(CONNECT_TIMEOUT_S, worker_timeout_s))
     try:
         futures = {client.submit(run_case, task, pure=False): task for task in todo}
         pending = set(futures)
@@ -1851,11 +1906,8 @@ def run_study(
         isinstance(worker_timeout_s, int | float) and worker_timeout_s > 0
     ):
         raise SettingsError(f"worker_timeout_s must be a number > 0, got {worker_timeout_s!r}")
-    if scheduler is not None and scheduler != "local" and "://" not in scheduler:
-        raise SettingsError(
-            f"scheduler must be 'local' or a Dask scheduler address such as "
-            f"tcp://host:8786; got {scheduler!r}"
-        )
+    if scheduler is not None:
+        check_scheduler_address(scheduler)
     t0 = time.perf_counter()
     if not isinstance(study, Study):
         study = load_study(study)

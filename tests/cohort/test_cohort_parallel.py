@@ -96,6 +96,39 @@ def test_unreachable_scheduler_is_a_settings_error(study, tmp_path):
         run_study(study, tmp_path / "out", scheduler=f"tcp://127.0.0.1:{port}")
 
 
+def test_a_port_where_no_dask_scheduler_listens_is_refused_in_time(study, tmp_path):
+    """A web server (like the dashboard on 8787) accepts the connection and never answers
+    Dask's handshake: the run hung with no limit (the client's own timeout does not end
+    that wait). Now a settings error within the worker timeout."""
+    pytest.importorskip("distributed")
+    import http.server
+    import threading
+    import time
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), http.server.BaseHTTPRequestHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        t0 = time.monotonic()
+        with pytest.raises(SettingsError, match=r"cannot connect to the Dask scheduler .*no "
+                                                r"answer to Dask's handshake within 3 s"):
+            run_study(study, tmp_path / "out", scheduler=f"tcp://127.0.0.1:{server.server_port}",
+                      worker_timeout_s=3)
+        assert time.monotonic() - t0 < 30
+    finally:
+        server.shutdown()
+
+
+@pytest.mark.parametrize("address", ["tcp://127.0.0.1", "http://127.0.0.1:8786",
+                                     "tcp://:8786", "tcp://host:port"])
+def test_a_scheduler_address_without_a_port_or_with_another_scheme_is_refused(address):
+    from radiomix.cohort import check_scheduler_address
+
+    with pytest.raises(SettingsError, match=r"tcp://HOST:PORT"):
+        check_scheduler_address(address)
+    check_scheduler_address("tcp://10.0.0.5:8786")
+    check_scheduler_address("local")
+
+
 POOL_PROBE = """
 import json, os, sys
 from types import SimpleNamespace
