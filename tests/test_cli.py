@@ -125,6 +125,23 @@ def test_features_json_lists_registry():
     assert all({"name", "ibsi", "family", "aggregations"} <= set(d) for d in doc)
 
 
+def test_features_piped_lists_every_whole_name():
+    """Piped to a file or grep, the table's names were cut to '…' (174 of 176); off a
+    terminal the listing is one tab-separated line per feature."""
+    import subprocess
+    import sys
+
+    from radiomix.features import all_features
+
+    done = subprocess.run([sys.executable, "-m", "radiomix.cli", "features"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0
+    lines = done.stdout.splitlines()
+    assert lines[0].split("\t") == ["name", "IBSI", "family", "aggregations", "description"]
+    assert [line.split("\t")[0] for line in lines[1:]] == [s.name for s in all_features()]
+    assert "…" not in done.stdout
+
+
 def test_ibsi_check_json_digital_phantom():
     require_data("ibsi1")
     res = runner.invoke(

@@ -328,15 +328,23 @@ def features(
         ]
         out.print_json(json.dumps(doc))
         return
-    table = Table("name", "IBSI", "family", "aggregations", "description")
-    for s in specs:
-        table.add_row(
+    header = ("name", "IBSI", "family", "aggregations", "description")
+    rows = [
+        (
             s.name,
             s.ibsi or "—",
             f"{s.family} ({s.family_code})",
             ", ".join(a.token for a in s.aggregations) or "—",
             s.doc,
         )
+        for s in specs
+    ]
+    if not out.is_terminal:  # a pipe or a file: whole names, one tab-separated line each
+        sys.stdout.write("".join("\t".join(r) + "\n" for r in (header, *rows)))
+        return
+    table = Table(*header)
+    for row in rows:
+        table.add_row(*row)
     out.print(table)
 
 
