@@ -282,9 +282,10 @@ def check_case(
     if diffs:
         if not resample_mask:
             raise GeometryMismatchError(
-                f"{_prefix(case_id)}image and mask grids differ: {'; '.join(diffs)}. Fix: pass "
-                "--resample-mask (resample_mask=True) to resample the mask to the image grid "
-                "by nearest neighbour, or supply a mask on the image grid."
+                f"{_prefix(case_id)}image and mask grids differ: {'; '.join(diffs)}. Fix: "
+                "resample the mask to the image grid by nearest neighbour (--resample-mask in "
+                "radiomix extract, roi: {resample_mask: true} for the tag in a study file, "
+                "resample_mask=True in Python), or supply a mask on the image grid."
             )
         mask = resample_mask_to_image(mask, image)
     image, mask = as_volume(image), as_volume(mask)
