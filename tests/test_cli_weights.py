@@ -74,19 +74,40 @@ def test_unknown_file_and_missing_file_are_refused(tmp_path, cache):
     assert "weights file not found" in res.output
 
 
+def _checkpoint(path, value: float) -> bytes:
+    import torch
+
+    torch.save({"state_dict": {"conv1.weight": torch.full((2, 1, 3, 3, 3), value)}}, path)
+    return path.read_bytes()
+
+
 def test_medicalnet_file_has_no_hash_and_a_different_cached_file_needs_force(tmp_path, cache):
     src = tmp_path / "resnet_10_23dataset.pth"
-    src.write_bytes(b"v1")
+    _checkpoint(src, 1.0)
     res = runner.invoke(app, ["weights", "add", str(src)])
     assert res.exit_code == 0, res.output
     assert "not verified" in res.output
-    src.write_bytes(b"v2")
+    v2 = _checkpoint(src, 2.0)
     res = runner.invoke(app, ["weights", "add", str(src)])
     assert res.exit_code == 1
     assert "--force" in res.output
     res = runner.invoke(app, ["weights", "add", str(src), "--force"])
     assert res.exit_code == 0, res.output
-    assert (cache / "resnet_10_23dataset.pth").read_bytes() == b"v2"
+    assert (cache / "resnet_10_23dataset.pth").read_bytes() == v2
+
+
+def test_a_file_without_published_hash_must_at_least_be_a_checkpoint(tmp_path, cache):
+    """Random bytes named like the MedicalNet file were copied into the cache (nothing to
+    check them against), and failed only when used, with torch's advice to load with
+    weights_only=False (which runs whatever code a foreign file holds)."""
+    src = tmp_path / "resnet_10_23dataset.pth"
+    src.write_bytes(bytes(range(256)) * 20)
+    res = runner.invoke(app, ["weights", "add", str(src)])
+    assert res.exit_code == 1
+    assert "cannot be read as a torch checkpoint of tensors" in res.output
+    assert "download it again" in res.output
+    assert "weights_only" not in res.output
+    assert not (cache / "resnet_10_23dataset.pth").exists()
 
 
 def test_list_shows_state_modes_and_source(tmp_path, cache):

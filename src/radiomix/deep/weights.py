@@ -183,7 +183,8 @@ def known_weights(name: str, model: str, spatial_dims: int) -> KnownWeights:
     )
     raise WeightsError(
         f"no published {name!r} weights for the {spatial_dims}D {model}; known for it: "
-        f"{avail or 'none'}. Pass weights=PATH to a checkpoint file, or weights='random'."
+        f"{avail or 'none'}. Pass --deep-weights PATH (weights=PATH in Python) to a "
+        "checkpoint file, or random."
     )
 
 
@@ -209,7 +210,8 @@ def verify_file(path: Path, known: KnownWeights) -> tuple[str, str]:
             raise WeightsError(
                 f"{path}: SHA-256 {digest} differs from the published {known.sha256} of "
                 f"{known.url}; the file is damaged or not the published one. Delete it and "
-                "download it again, or pass weights=PATH to use it deliberately."
+                "download it again, or pass --deep-weights PATH (weights=PATH in Python) to "
+                "use it deliberately."
             )
         return digest, "sha256"
     prefix = known.hash_prefix
@@ -218,7 +220,8 @@ def verify_file(path: Path, known: KnownWeights) -> tuple[str, str]:
             raise WeightsError(
                 f"{path}: SHA-256 {digest[:16]}... does not start with {prefix}, the hash "
                 f"prefix of the published file {known.filename}; the file is damaged or not "
-                "the published one. Delete it and download it again, or pass weights=PATH "
+                "the published one. Delete it and download it again, or pass --deep-weights "
+                "PATH (weights=PATH in Python) "
                 "to use it deliberately."
             )
         return digest, "hash-prefix"
@@ -281,7 +284,8 @@ def resolve_weights(
                     f"{known.filename} is not in {folder} and {reason}. Fetch {known.url} on a "
                     f"machine with network access and put it at {path} (the folder is "
                     "$RADIOMIX_CACHE/weights when RADIOMIX_CACHE is set, otherwise "
-                    "$TORCH_HOME/hub/checkpoints), or pass weights=PATH to the file, or "
+                    "$TORCH_HOME/hub/checkpoints), or pass --deep-weights PATH (weights=PATH "
+                    "in Python) to the file, or "
                     "weights='random' for an untrained network."
                 )
         digest, how = verify_file(path, known)
@@ -322,8 +326,12 @@ def read_state_dict(source: WeightsSource) -> dict[str, Any]:
     try:
         obj = torch.load(source.path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises several types for unreadable files
+        # torch's own text is not shown: it advises weights_only=False, which would run
+        # whatever code a damaged or foreign file holds
         raise WeightsError(
-            f"{source.path}: cannot be read as a torch checkpoint ({type(exc).__name__}: {exc})"
+            f"{source.path.name}: cannot be read as a torch checkpoint of tensors "
+            f"({type(exc).__name__}): a damaged or partial download, or not a weight file; "
+            "download it again"
         ) from exc
     return unwrap_checkpoint(obj, source=source.path.name)
 
@@ -441,6 +449,12 @@ def add_weights_file(path: str | Path, *, force: bool = False) -> tuple[CachedWe
     import shutil
 
     known, digest, how = identify_weights_file(path)
+    if how == "unverified":  # no published hash: at least a checkpoint of tensors
+        state = read_state_dict(
+            WeightsSource("file", "file", Path(path).expanduser().resolve(), digest, None, how)
+        )
+        if not state:
+            raise WeightsError(f"{Path(path).name} holds no tensors; download it again")
     folder = cache_dir()
     dst = folder / known.filename
     copied = True
