@@ -145,3 +145,27 @@ def test_event_codes_with_the_censoring_code_below_the_event_are_read(event, cen
                         clinical=clin.assign(code=np.where(dead, event, censored)))
     target = table.targets["os"]
     assert target.event.sum() == dead[target.keep].sum()
+
+
+def test_a_concordance_with_one_patient_with_the_event_is_not_estimable():
+    """An external centre with one event got a C-index of 0.83 [0.64, 1.00] while the binary
+    AUC of the same patients was "not estimable": one rule for both now (at least two
+    patients with the event and two without)."""
+    from radiomix.evaluate.survival import _survival_metrics
+
+    rng = np.random.default_rng(0)
+    t = rng.uniform(1, 5, 13)
+    e = np.zeros(13, int)
+    e[3] = 1
+    g = np.array([f"P{i}" for i in range(13)])
+    risks = rng.normal(size=(1, 13))
+    met = _survival_metrics(t, e, g, risks, horizons=[1.0], n_bootstrap=100, min_at_risk=1,
+                            random_state=0, cross_validated=False, on_refused_horizon="record")
+    for _, row in met.iterrows():
+        assert np.isnan(row["estimate"]) and np.isnan(row["ci_low"])
+        assert row["refused"].startswith("not estimable: the scored rows hold 1 patient(s) "
+                                         "with the event and 12 without")
+    e[[5, 8, 10]] = 1
+    met = _survival_metrics(t, e, g, risks, horizons=[], n_bootstrap=100, min_at_risk=1,
+                            random_state=0, cross_validated=False, on_refused_horizon="record")
+    assert np.isfinite(met.loc[met["metric"] == "c_index", "estimate"]).all()

@@ -891,7 +891,9 @@ def _survival_arm_doc(res: Any, horizons: list[float], events: tuple[int, int, s
     model = getattr(res, "model", None)
     if model is not None:
         coefficients = _coefficients(model)
-    return {"metrics": {"c_index": _interval(c["estimate"], c["ci_low"], c["ci_high"])},
+    c_reason = c.get("refused")
+    return {"metrics": {"c_index": _interval(c["estimate"], c["ci_low"], c["ci_high"],
+                                             c_reason if isinstance(c_reason, str) else None)},
             "td_auc": td, "coefficients": coefficients,
             "n_zero_coefficients": _n_zero(coefficients), "folds_without_feature": None,
             "warnings": warn}

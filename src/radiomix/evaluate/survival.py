@@ -22,8 +22,10 @@ from radiomix._threads import single_blas_thread
 from radiomix.errors import InputError
 from radiomix.evaluate.bootstrap import (
     CV_INTERVAL_SCALE,
+    MIN_PER_CLASS,
     patient_bootstrap_weights,
     percentile_interval,
+    undefined_share_reason,
     widen_interval,
 )
 from radiomix.evaluate.splits import (
@@ -1112,22 +1114,25 @@ def _survival_metrics(
     scale = CV_INTERVAL_SCALE if cross_validated else 1.0
     W = patient_bootstrap_weights(g, n_bootstrap=n_bootstrap, random_state=random_state)
     rows = []
+    too_few = survival_estimability(e, g)
     c_point = np.mean([concordance_index(t, rk, e) for rk in risks])
     c_reps = np.mean([concordance_index(t, rk, e, W) for rk in risks], axis=0)
     lo, hi, nv = percentile_interval(c_reps)
     lo, hi = widen_interval(c_point, lo, hi, scale=scale, bounds=(0.0, 1.0))
+    c_reason = too_few or undefined_share_reason("the C-index", nv, n_bootstrap)
     rows.append(
         {
             "metric": "c_index",
             "horizon": np.nan,
-            "estimate": c_point,
-            "ci_low": lo,
-            "ci_high": hi,
+            "estimate": np.nan if c_reason else c_point,
+            "ci_low": np.nan if c_reason else lo,
+            "ci_high": np.nan if c_reason else hi,
             "n_boot": nv,
+            **({"refused": c_reason} if c_reason else {}),
         }
     )
     for h in horizons:
-        reason = horizon_refusal(t, e, h, min_at_risk=min_at_risk)
+        reason = too_few or horizon_refusal(t, e, h, min_at_risk=min_at_risk)
         if reason is not None:
             if on_refused_horizon == "raise":
                 raise InputError(reason)
@@ -1162,6 +1167,31 @@ def _survival_metrics(
             }
         )
     return pd.DataFrame(rows)
+
+
+def survival_estimability(event: Any, groups: Any) -> str | None:
+    """Why the scored rows cannot support a C-index or a time-dependent AUC (fewer than
+    :data:`~radiomix.evaluate.bootstrap.MIN_PER_CLASS` patients with the event, or without
+    it), or ``None``: the binary metrics' rule (:func:`~radiomix.evaluate.bootstrap.
+    binary_estimability`), so that the same patients are not estimable on one side and
+    given an interval on the other.
+
+    Examples
+    --------
+    >>> print(survival_estimability([1, 0, 0, 0], ["a", "b", "c", "d"]))
+    ... # doctest: +NORMALIZE_WHITESPACE
+    not estimable: the scored rows hold 1 patient(s) with the event and 3 without;
+    a concordance or time-dependent AUC needs at least 2 of each
+    """
+    e = np.asarray(event).ravel().astype(int)
+    g = pd.Series(np.asarray(groups).ravel()).astype(str).to_numpy()
+    with_event = np.unique(g[e == 1])
+    without = np.setdiff1d(np.unique(g), with_event)
+    if min(with_event.size, without.size) >= MIN_PER_CLASS:
+        return None
+    return (f"not estimable: the scored rows hold {with_event.size} patient(s) with the event "
+            f"and {without.size} without; a concordance or time-dependent AUC needs at least "
+            f"{MIN_PER_CLASS} of each")
 
 
 def _check_survival_xy(X: Any, time: Any, event: Any, groups: Any) -> tuple[Any, ...]:
