@@ -169,3 +169,36 @@ def test_a_concordance_with_one_patient_with_the_event_is_not_estimable():
     met = _survival_metrics(t, e, g, risks, horizons=[], n_bootstrap=100, min_at_risk=1,
                             random_state=0, cross_validated=False, on_refused_horizon="record")
     assert np.isfinite(met.loc[met["metric"] == "c_index", "estimate"]).all()
+
+
+def test_an_arm_that_predicts_one_value_per_fold_is_treated_as_the_prevalence_arm(tmp_path):
+    """An arm whose only input is constant reproduced the prevalence arm's predictions, yet
+    reported AUC 0.46 [0.29, 0.60], a calibration slope of -4.2 and a comparison with
+    p = 0.050, where the prevalence arm's AUC is "not meaningful"."""
+    from radiomix.analysis.engine import run_analysis
+
+    feats, clin = cohort(40)
+    feats["ct.original.stat.mean"] = 3.0
+    spec = analysis_from_dict({
+        "outcomes": [{"name": "y", "kind": "binary", "column": "outcome", "positive": "mets"}],
+        "roles": {"group": "patient_id", "lesion": "lesion_id", "covariates": ["age"],
+                  "derived": ["outcome_text", "days_to_outcome", "status", "fu_days"]},
+        "arms": [{"name": "const", "blocks": ["radiomic"], "radiomic": ["ct.original.stat.mean"],
+                  "model": "logistic"},
+                 {"name": "rad", "blocks": ["radiomic"], "radiomic": ["*.stat.f0*"],
+                  "model": "logistic"}],
+        "validation": dict(FAST),
+    })
+    doc = run_analysis(spec, build_table(feats, spec, clinical=clin), tmp_path,
+                       save_models=False)
+    arms = doc["outcomes"][0]["validation"][0]["arms"]
+    const = arms["const"]
+    for name in ("roc_auc", "calibration_slope"):
+        assert const["metrics"][name]["estimate"] is None
+        assert const["metrics"][name]["reason"].startswith("not meaningful: this arm predicts "
+                                                           "one value per training fold")
+    assert const["metrics"]["brier"]["estimate"] is not None
+    assert const["vs_reference"] is None
+    assert any("left out of the comparisons" in w for w in const["warnings"])
+    assert arms["rad"]["metrics"]["roc_auc"]["estimate"] is not None
+    assert arms["rad"]["vs_reference"] is not None

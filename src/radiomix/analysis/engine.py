@@ -314,12 +314,21 @@ def _binary_arm_doc(arm: BuiltArm, sc: _Scored, y: np.ndarray, g: np.ndarray,
                                       r.get("reason") if isinstance(r.get("reason"), str)
                                       else None)
                for _, r in res.metrics.iterrows()}
+    warn: list[str] = []
     if arm.model == "prevalence":
         why = ("not meaningful: the prevalence arm predicts one value per training fold; it "
                "is the Brier-score reference")
         metrics = {k: (m if k == "brier" else _interval(None, None, None, why))
                    for k, m in metrics.items()}
-    warn: list[str] = []
+    elif one_value_per_fold(res):
+        why = ("not meaningful: this arm predicts one value per training fold (its inputs do "
+               "not vary, e.g. a constant column), as the prevalence arm does; ranking and "
+               "calibration metrics of such predictions reflect only the folds")
+        metrics = {k: (m if k == "brier" else _interval(None, None, None, why))
+                   for k, m in metrics.items()}
+        warn.append("every training fold predicted one value for all its test patients (no "
+                    "input used: constant columns, or a selection or penalty that kept no "
+                    "feature); the arm is left out of the comparisons")
     n_cand = arm.n_candidates if arm.model != "prevalence" else 0
     train = _training_rows(sc, y.size)
     pos, neg, unit = _events(y[train], g[train])
@@ -353,6 +362,19 @@ def _binary_arm_doc(arm: BuiltArm, sc: _Scored, y: np.ndarray, g: np.ndarray,
             "vs_reference": None, "folds_without_feature": none, "n_folds": n_folds,
             "selected_in_folds": _selection_counts(res), "chosen": _py(chosen),
             "warnings": warn}
+
+
+def one_value_per_fold(result: Any) -> bool:
+    """Whether every (repeat, fold) of a binary result predicted one probability for all
+    its test rows (to 1e-9): a model without usable input, which only reproduces each
+    training fold's prevalence. Its AUC (below 0.5 by the leave-fold-out artefact) and
+    calibration slope describe the folds, not the data."""
+    pred = getattr(result, "predictions", None)
+    if pred is None or len(pred) == 0 or "proba" not in pred:
+        return False
+    keys = [c for c in ("repeat", "fold") if c in pred]
+    spread = pred.groupby(keys)["proba"].agg(lambda p: float(p.max() - p.min()))
+    return bool((spread <= 1e-9).all())
 
 
 def _slope_warnings(slope: dict[str, Any], model: str) -> list[str]:
@@ -652,7 +674,8 @@ def _evaluate_binary(table: AnalysisTable, target: Target, arms: list[BuiltArm],
         any_sc = next(iter(scored.values()))
         cv = bool(any_sc.result.settings.get("cross_validated"))
         results = {k: s.result for k, s in scored.items()}
-        compared = {k: r for k, r in results.items() if k != "prevalence"}
+        compared = {k: r for k, r in results.items()
+                    if k != "prevalence" and not one_value_per_fold(r)}
         arm_docs = {k: _binary_arm_doc(next(a for a in arms if a.key == k), s, y, g, target, v)
                     for k, s in scored.items()}
         rows = any_sc.rows
