@@ -202,3 +202,32 @@ def test_an_arm_that_predicts_one_value_per_fold_is_treated_as_the_prevalence_ar
     assert any("left out of the comparisons" in w for w in const["warnings"])
     assert arms["rad"]["metrics"]["roc_auc"]["estimate"] is not None
     assert arms["rad"]["vs_reference"] is not None
+
+
+@pytest.mark.parametrize("where", ["fuser", "pipeline"])
+def test_a_selection_that_kept_no_passing_column_is_reported_as_a_fallback(where):
+    """An FDR filter on noise keeps its smallest-p column when nothing passes; inside an
+    arm (the fuser's block selection) that was logged at INFO only, so the arm read as a
+    model of selected features. ``selection_record`` now reports the fallback, which the
+    engine counts in ``folds_without_feature`` and flags."""
+    import pandas as pd
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+
+    from radiomix.evaluate.validate import selection_record
+    from radiomix.model.classifiers import build_pipeline
+    from radiomix.model.fuse import BlockFuser
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(40, 10)),
+                     columns=[f"pet.original.stat.f{i}" for i in range(10)])
+    y = np.tile([0, 1], 20)
+    if where == "fuser":
+        model = Pipeline([("fuse", BlockFuser(reduce={"radiomic": ["fdr"]})),
+                          ("model", LogisticRegression())])
+    else:
+        model = build_pipeline("logistic", selector=["fdr"])
+    _, fallback = selection_record(model.fit(X, y))
+    assert fallback is not None and "0 column(s) passed FDR q <= 0.05" in fallback
+    X["pet.original.stat.f0"] += 3 * y  # a column that passes: no fallback
+    assert selection_record(model.fit(X, y))[1] is None

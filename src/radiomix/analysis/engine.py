@@ -231,13 +231,15 @@ def _held_out_rows(res: Any, g: np.ndarray) -> np.ndarray:
 
 def _fold_feature_count(res: Any) -> tuple[int | None, int]:
     folds = res.folds
-    if "n_selected" not in folds or folds["n_selected"].isna().all():
+    fell_back = (np.array([isinstance(v, (bool, np.bool_, str)) and bool(v)
+                           for v in folds["fallback"]], dtype=bool)
+                 if "fallback" in folds else np.zeros(len(folds), dtype=bool))
+    counted = "n_selected" in folds and not folds["n_selected"].isna().all()
+    if not counted and not fell_back.any():
         return None, len(folds)
-    none = folds["n_selected"].astype(float).fillna(1.0) == 0
-    if "fallback" in folds:
-        none |= np.array([isinstance(v, (bool, np.bool_, str)) and bool(v)
-                          for v in folds["fallback"]])
-    return int(none.sum()), len(folds)
+    none = ((folds["n_selected"].astype(float).fillna(1.0) == 0).to_numpy() if counted
+            else np.zeros(len(folds), dtype=bool))
+    return int((none | fell_back).sum()), len(folds)
 
 
 def _selection_counts(res: Any) -> dict[str, int] | None:

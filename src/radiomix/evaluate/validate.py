@@ -461,7 +461,8 @@ def selection_record(model: BaseEstimator) -> tuple[float, Any]:
     """Features a fitted model's selection kept, and its fallback, when it reports them.
 
     Reads ``n_selected_`` and ``fallback_`` of the final step (or of its ``radscore_``, for a
-    nomogram); NaN and None when the model does not report them. A fold whose selection kept
+    nomogram), and the ``fallback_`` of a selection step before it (a filter that kept no
+    column passing its criterion); NaN and None when nothing reports them. A fold whose selection kept
     nothing (0, or a fallback used) is counted in the results so that a constant or
     single-feature predictor is never read as a model.
     """
@@ -469,10 +470,14 @@ def selection_record(model: BaseEstimator) -> tuple[float, Any]:
 
     est = getattr(model, "best_estimator_", model)
     final = est.steps[-1][1] if isinstance(est, Pipeline) else est
+    # a selection step before the model (an FDR filter) that kept no column passing its
+    # criterion and fell back to the best ones
+    steps = [step for _, step in est.steps[:-1]] if isinstance(est, Pipeline) else []
+    step_fallback = next((f for f in (getattr(s, "fallback_", None) for s in steps) if f), None)
     for obj in (final, getattr(final, "radscore_", None)):
         if obj is not None and hasattr(obj, "n_selected_"):
-            return float(obj.n_selected_), getattr(obj, "fallback_", None)
-    return float("nan"), None
+            return float(obj.n_selected_), getattr(obj, "fallback_", None) or step_fallback
+    return float("nan"), step_fallback
 
 
 def selected_names(model: BaseEstimator) -> list[str] | None:

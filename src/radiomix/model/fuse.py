@@ -70,6 +70,9 @@ class BlockFuser(TransformerMixin, BaseEstimator):
         Input columns of each kept block.
     block_variance_ : dict of str to float
         Total variance of each block's reduced training output (before balancing).
+    fallback_ : str or None
+        The block selections that kept no column passing their criterion and fell back to
+        the best ones (an FDR filter on noise), ``None`` when none did.
     n_features_in_ : int
     feature_names_in_ : ndarray of str
         Set when fitted on a DataFrame.
@@ -223,10 +226,13 @@ class BlockFuser(TransformerMixin, BaseEstimator):
         if unknown:
             raise InputError(f"reduce names blocks {unknown} that are not among {list(groups)}")
         self.block_variance_ = {}
+        fallbacks: list[str] = []
         for b, idx in groups.items():
             pipe = self._block_pipeline(b, X.shape[0], len(idx))
             Z = pipe.fit_transform(X[:, idx], y)
             self._pipes[b] = pipe
+            fallbacks += [f"{b} block: {step.fallback_}" for name, step in pipe.steps
+                          if name.startswith("select") and getattr(step, "fallback_", None)]
             if "pca" in pipe.named_steps:
                 k = int(pipe.named_steps["pca"].n_components_)
                 names = [f"{_pca_prefix(self.blocks_[b])}.pc{i:03d}" for i in range(k)]
@@ -242,6 +248,9 @@ class BlockFuser(TransformerMixin, BaseEstimator):
             self._weights[b] = (1.0 / np.sqrt(total) if self.balance_blocks and total > 0
                                 else 1.0)
         self._out_names = np.asarray(out_names, dtype=object)
+        # a block selection that kept no column passing its criterion (and kept the best
+        # ones instead), read by radiomix.evaluate.validate.selection_record
+        self.fallback_ = "; ".join(fallbacks) or None
         return self
 
     def transform(self, X: Any) -> np.ndarray:

@@ -264,6 +264,7 @@ class UnivariateFdrSelector(_Selector):
         q = benjamini_hochberg(p)
         support = q <= self.alpha
         k = min(self.min_features, X.shape[1])
+        self.fallback_: str | None = None
         if support.sum() < k:
             log.info(
                 "%d column(s) pass FDR %.3g; keeping the %d smallest p",
@@ -271,6 +272,8 @@ class UnivariateFdrSelector(_Selector):
                 self.alpha,
                 k,
             )
+            self.fallback_ = (f"{int(support.sum())} column(s) passed FDR q <= {self.alpha:g}; "
+                              f"kept the {k} with the smallest p")
             support = np.zeros(X.shape[1], dtype=bool)
             support[np.argsort(p, kind="stable")[:k]] = True
         self.pvalues_ = p
@@ -362,6 +365,7 @@ class PenalisedSelector(_Selector):
             support = np.zeros_like(support)
             support[keep] = True
         k = min(self.min_features, X.shape[1])
+        self.fallback_: str | None = None
         if support.sum() < k:
             log.info(
                 "%d non-zero coefficient(s) at C=%g; keeping the %d largest F",
@@ -369,6 +373,8 @@ class PenalisedSelector(_Selector):
                 self.C,
                 k,
             )
+            self.fallback_ = (f"{int(support.sum())} non-zero coefficient(s) at C={self.C:g}; "
+                              f"kept the {k} with the largest F")
             with np.errstate(all="ignore"), _quiet_nan():
                 f = np.nan_to_num(f_classif(X, y)[0], nan=0.0)
             support = np.zeros(X.shape[1], dtype=bool)
