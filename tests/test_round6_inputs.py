@@ -48,3 +48,53 @@ def test_a_real_ct_passes_the_ct_check():
                 modality="CT")
     b = extract(folder / "image.nii.gz", folder / "mask.nii.gz", settings="ibsi-C")
     assert a.features == b.features
+
+
+def test_a_sheared_nifti_sform_gets_the_orthonormal_grid_message(tmp_path):
+    """ITK refuses a sheared sform in its own words, which radiomix passed on with the hint
+    "check that it is a complete .nii ... file" (the file is complete); MetaImage got
+    radiomix's own message for the same damage. Now one message for every format."""
+    from radiomix.io import load_image
+
+    folder = require_data("sts", "nifti", "STS_002", "ct")
+    data = bytearray(gzip.decompress((folder / "image.nii.gz").read_bytes()))
+    struct.pack_into("<hh", data, 252, 0, 1)  # qform_code 0, sform_code 1
+    columns = np.array([[1.0, 0.3, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 3.0]])  # x-y shear
+    for row, offset in enumerate((280, 296, 312)):
+        struct.pack_into("<4f", data, offset, *columns[row], 0.0)
+    norms = np.linalg.norm(columns, axis=0)
+    struct.pack_into("<3f", data, 80, *norms)  # pixdim equal to the column lengths
+    path = tmp_path / "sheared.nii"
+    path.write_bytes(bytes(data))
+    with pytest.raises(InputError, match=r"sheared\.nii has direction cosines that are not "
+                                         r"orthonormal \(a sheared or scaled grid\)") as e:
+        load_image(path)
+    assert "complete" not in str(e.value)
+
+
+def test_a_dicom_library_error_is_cut_at_a_clause_not_mid_sentence():
+    from radiomix.io.dicom import first_clause
+
+    text = ("The number of bytes of pixel data is less than expected (62008 vs 82008 bytes) - "
+            "the dataset may be corrupted, have an invalid group 0028 element value, or the "
+            "transfer syntax may be incorrect")
+    assert first_clause(text) == ("The number of bytes of pixel data is less than expected "
+                                  "(62008 vs 82008 bytes)")
+    long = "word " * 60
+    assert first_clause(long).endswith("word …")
+    assert len(first_clause(long)) <= 163
+
+
+@pytest.mark.parametrize("magic", [b"PK\x03\x04", b"\xd0\xcf\x11\xe0"])
+def test_a_workbook_given_as_a_table_is_named_as_one(tmp_path, magic):
+    """An Excel file as the cases table or the manifest got a UTF-8 codec error."""
+    from radiomix.errors import InputError as Refused
+    from radiomix.io.manifest import read_manifest
+    from radiomix.io.text_table import check_delimiter
+
+    path = tmp_path / "cases.xlsx"
+    path.write_bytes(magic + bytes(range(256)) * 4)
+    for read in (lambda: check_delimiter(path, ","), lambda: read_manifest(path, tags=["ct"])):
+        with pytest.raises(Refused, match=r"cases\.xlsx is .*workbook.*, not a text table: save "
+                                          r"it as comma-separated values"):
+            read()

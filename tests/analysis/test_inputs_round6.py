@@ -162,7 +162,8 @@ def test_a_concordance_with_one_patient_with_the_event_is_not_estimable():
     met = _survival_metrics(t, e, g, risks, horizons=[1.0], n_bootstrap=100, min_at_risk=1,
                             random_state=0, cross_validated=False, on_refused_horizon="record")
     for _, row in met.iterrows():
-        assert np.isnan(row["estimate"]) and np.isnan(row["ci_low"])
+        assert np.isnan(row["estimate"])
+        assert np.isnan(row["ci_low"])
         assert row["refused"].startswith("not estimable: the scored rows hold 1 patient(s) "
                                          "with the event and 12 without")
     e[[5, 8, 10]] = 1
@@ -228,6 +229,7 @@ def test_a_selection_that_kept_no_passing_column_is_reported_as_a_fallback(where
     else:
         model = build_pipeline("logistic", selector=["fdr"])
     _, fallback = selection_record(model.fit(X, y))
-    assert fallback is not None and "0 column(s) passed FDR q <= 0.05" in fallback
+    assert fallback is not None
+    assert "0 column(s) passed FDR q <= 0.05" in fallback
     X["pet.original.stat.f0"] += 3 * y  # a column that passes: no fallback
     assert selection_record(model.fit(X, y))[1] is None

@@ -63,6 +63,7 @@ def test_the_remembered_hashes_name_no_folder(tmp_path):
     digest, _ = hashes(folder / "image.nii", "image")
     hashes.save()
     text = (tmp_path / "input_hashes.json").read_text(encoding="utf-8")
-    assert "Doe_John" not in text and str(tmp_path) not in text
+    assert "Doe_John" not in text
+    assert str(tmp_path) not in text
     assert InputHashes(tmp_path / "input_hashes.json")(folder / "image.nii", "image")[0] == digest
     assert json.loads(text)

@@ -419,7 +419,7 @@ def test_outlines_touching_along_an_edge_are_not_an_overlap():
     assert (a[1] & touching[1]).any()  # the shared edge is in both fills
     _check_nested_or_apart(*a, *touching, "rs.dcm", ROI)
     _check_nested_or_apart(*a, *corner, "rs.dcm", ROI)
-    with pytest.raises(InputError, match="contours 1 and 4 .* overlap in part"):
+    with pytest.raises(InputError, match=r"contours 1 and 4 .* overlap in part"):
         _check_nested_or_apart(*a, *overlapping, "rs.dcm", ROI)
 
 

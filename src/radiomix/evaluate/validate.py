@@ -462,9 +462,9 @@ def selection_record(model: BaseEstimator) -> tuple[float, Any]:
 
     Reads ``n_selected_`` and ``fallback_`` of the final step (or of its ``radscore_``, for a
     nomogram), and the ``fallback_`` of a selection step before it (a filter that kept no
-    column passing its criterion); NaN and None when nothing reports them. A fold whose selection kept
-    nothing (0, or a fallback used) is counted in the results so that a constant or
-    single-feature predictor is never read as a model.
+    column passing its criterion); NaN and None when nothing reports them. A fold whose
+    selection kept nothing (0, or a fallback used) is counted in the results so that a
+    constant or single-feature predictor is never read as a model.
     """
     from sklearn.pipeline import Pipeline
 

@@ -180,6 +180,27 @@ def _describe(by_series: dict[str, list[pydicom.Dataset]]) -> str:
     return "; ".join(parts)
 
 
+
+def first_clause(text: str, limit: int = 160) -> str:
+    """The first clause of a library's error text, for a one-line message: up to the first
+    line break, " - " or sentence end, cut at a word (with an ellipsis) beyond ``limit``
+    characters, never mid-word or mid-parenthesis.
+
+    Examples
+    --------
+    >>> first_clause("fewer bytes than expected (6 vs 8 bytes) - the dataset may be corrupted")
+    'fewer bytes than expected (6 vs 8 bytes)'
+    """
+    line = text.strip().splitlines()[0] if text.strip() else ""
+    for stop in (" - ", ". "):
+        line = line.split(stop)[0]
+    if len(line) <= limit:
+        return line.rstrip(".")
+    cut = line[:limit].rsplit(" ", 1)[0]
+    if cut.count("(") > cut.count(")"):
+        cut = cut[: cut.rfind("(")].rstrip()
+    return cut + " …"
+
 def _name(ds: pydicom.Dataset) -> str:
     filename = getattr(ds, "filename", None)
     return Path(filename).name if isinstance(filename, str | Path) else "a slice"
@@ -370,7 +391,7 @@ def _assemble(datasets: Sequence[pydicom.Dataset], *, where: str) -> sitk.Image:
         except Exception as exc:  # pydicom/numpy raise several types for damaged data
             raise DicomError(
                 f"slice {k + 1} of {len(slices)} ({_name(ds)}) in {where} has unreadable pixel "
-                f"data ({type(exc).__name__}: {str(exc).splitlines()[0][:160]}); the file is "
+                f"data ({type(exc).__name__}: {first_clause(str(exc))}); the file is "
                 "truncated or damaged: copy or export it again"
             ) from None
         if arr.shape != volume.shape[1:]:

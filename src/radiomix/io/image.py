@@ -139,16 +139,40 @@ def _read_file(path: Path, *, what: str) -> Volume | sitk.Image:
         reason = lines[-1].removeprefix("sitk::ERROR:").strip() if lines else "unknown error"
         spacing = re.search(r"Refusing to change spacing from \[[^]]*\] to (\[[^]]*\])", reason)
         if spacing:  # ITK's words for a header spacing of 0 or NaN
+            stated = _header_spacing_text(path)
+            shown = (f"a voxel spacing of {stated!r} in its header" if stated else
+                     f"a voxel spacing that ITK reads as {spacing.group(1)} mm")
             raise InputError(
-                f"{what} file {path} gives a voxel spacing of {spacing.group(1)} mm in its "
-                "header; a spacing must be a positive number: the header is damaged, "
-                "re-export the image or set its spacing"
+                f"{what} file {path} gives {shown}; a spacing must be a positive number: the "
+                "header is damaged, re-export the image or set its spacing"
+            ) from None
+        if "orthonormal" in reason:  # ITK's words for a sheared or scaled grid
+            raise InputError(
+                f"{what} file {path} has direction cosines that are not orthonormal (a sheared "
+                "or scaled grid); radiomix needs an orthonormal image grid: resample the "
+                "image onto one (e.g. with SimpleITK) first"
             ) from None
         raise InputError(
             f"cannot read {what} file {path}: {reason[:200]}; check that it is a complete "
             f"{', '.join(FILE_SUFFIXES)} file"
         ) from None
 
+
+
+def _header_spacing_text(path: Path) -> str | None:
+    """The spacing field of a MetaImage or NRRD header as written (``ElementSpacing``,
+    ``spacings`` or ``space directions``), for a message that quotes the header rather
+    than ITK's partial reading of it; ``None`` for other files or no such field."""
+    if not str(path).lower().endswith((".mha", ".mhd", ".nrrd", ".nhdr")):
+        return None
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(1 << 14).decode("latin-1")
+    except OSError:
+        return None
+    m = re.search(r"^(?:ElementSpacing\s*=|spacings:|space directions:)\s*(.*?)\s*$", head,
+                  re.MULTILINE)
+    return m.group(1) if m else None
 
 def _is_nifti2(path: Path) -> bool:
     """Whether a .nii/.nii.gz file starts with a NIfTI-2 header (sizeof_hdr 540)."""

@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from radiomix.errors import InputError, SettingsError
-from radiomix.io.text_table import check_delimiter
+from radiomix.io.text_table import check_delimiter, refuse_workbook
 
 log = logging.getLogger(__name__)
 
@@ -163,8 +163,10 @@ def read_manifest(
     except FileNotFoundError:
         raise SettingsError(f"manifest not found: {path}") from None
     except UnicodeDecodeError as exc:
+        refuse_workbook(path)
         raise SettingsError(f"manifest {path} is not UTF-8 text: {exc}") from exc
     except csv.Error as exc:
+        refuse_workbook(path)
         raise SettingsError(f"manifest {path} is not a valid CSV file: {exc}") from exc
     lines = [(n, row) for n, row in lines if any(c.strip() for c in row)]
     if not lines:
