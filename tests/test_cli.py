@@ -188,3 +188,11 @@ def test_real_subprocess(tmp_path, phantom):
     assert proc.returncode == 0, proc.stderr
     doc = json.loads(out.read_text())
     assert doc["rows"][0]["image.original.stat.mean"] == pytest.approx(13.4, abs=1.1)
+
+
+@pytest.mark.parametrize("flags", [["--source", "dicom"], ["--dataset", "config_A"]])
+def test_ibsi2_check_refuses_the_ibsi1_options(flags):
+    """``--source`` was silently ignored with ``--ibsi2`` (``--dataset`` was refused)."""
+    res = runner.invoke(app, ["ibsi-check", "--ibsi2", *flags])
+    assert res.exit_code == 2
+    assert "drop it: --ibsi2 checks the IBSI 2 response maps" in " ".join(res.output.split())

@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 from rich.logging import RichHandler
@@ -354,8 +354,9 @@ def ibsi_check(
         bool, typer.Option("--json", help="Print the full result as JSON.")
     ] = False,
     source: Annotated[
-        Source, typer.Option(help="CT phantom input: nifti, dicom or both.")
-    ] = Source.both,
+        Optional[Source],  # noqa: UP045
+        typer.Option(help="CT phantom input: nifti, dicom or both (default both)."),
+    ] = None,
     dataset: Annotated[
         list[str] | None, typer.Option(help="Data set(s) to check (default all).")
     ] = None,
@@ -377,12 +378,14 @@ def ibsi_check(
     from radiomix.ibsi import DATASETS, check
 
     if ibsi2:
-        if dataset:
-            console.print(Text.assemble(
-                ("error", "red"), ": --dataset picks IBSI 1 data sets; drop it: --ibsi2"))
-            raise typer.Exit(EXIT_USAGE)
+        for given, flag in ((dataset, "--dataset picks IBSI 1 data sets"),
+                            (source, "--source picks the IBSI 1 CT phantom's input")):
+            if given:
+                console.print(Text.assemble(("error", "red"), f": {flag}; drop it: --ibsi2 "
+                                            "checks the IBSI 2 response maps"))
+                raise typer.Exit(EXIT_USAGE)
         _ibsi2_check(json_out, quiet=quiet)
-    sources = ["nifti", "dicom"] if source is Source.both else [source.value]
+    sources = ["nifti", "dicom"] if source in (None, Source.both) else [source.value]
     try:
         with ProgressDisplay(console, quiet=quiet) as shown:
             result = check(
