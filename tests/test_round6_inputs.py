@@ -98,3 +98,19 @@ def test_a_workbook_given_as_a_table_is_named_as_one(tmp_path, magic):
         with pytest.raises(Refused, match=r"cases\.xlsx is .*workbook.*, not a text table: save "
                                           r"it as comma-separated values"):
             read()
+
+
+def test_extract_many_reports_a_case_listed_twice(tmp_path, caplog):
+    """Two identical rows without case_id became cases '0' and '1' with one set of values
+    twice, without a word."""
+    import logging
+
+    from radiomix.api import read_cases
+
+    (tmp_path / "cases.csv").write_text("image,mask\na.nii.gz,m.nii.gz\nb.nii.gz,m2.nii.gz\n"
+                                        "a.nii.gz,m.nii.gz\n", encoding="utf-8")
+    with caplog.at_level(logging.WARNING, logger="radiomix.api"):
+        cases = read_cases(tmp_path / "cases.csv")
+    assert len(cases) == 3
+    assert ("cases.csv: line 2 and line 4 name the same image, mask, label and ROI (cases '0' "
+            "and '2')") in caplog.text

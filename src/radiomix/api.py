@@ -774,6 +774,16 @@ def read_cases(
             f"label and roi_name ({places[first]} and {places[second]}); give each row its "
             "own case_id (or label / roi_name)"
         )
+    inputs = out[["image", "mask", "label", "roi_name"]].astype(str).agg("\x1f".join, axis=1)
+    again = inputs[inputs.duplicated()]
+    if len(again):
+        second = int(again.index[0])
+        first = int(inputs.index[inputs == inputs.iloc[second]][0])
+        log.warning(
+            "%s: %s and %s name the same image, mask, label and ROI (cases %r and %r): one "
+            "case would be in the table twice; check the rows (%d such row(s))", where,
+            places[first], places[second], out.loc[first, "case_id"],
+            out.loc[second, "case_id"], len(again))
     return out
 
 

@@ -154,3 +154,16 @@ def test_two_patients_naming_the_same_files_are_reported(tmp_path, caplog):
     assert len(rows) == 3
     assert "line 4: patient_id 'P2' names the same ct image and mask as 'P1'" in caplog.text
     assert "line 3" not in caplog.text  # one patient's two lesions on one image: fine
+
+
+def test_one_lesion_listed_twice_under_two_lesion_ids_is_reported(tmp_path, caplog):
+    """The same image, mask and label under two lesion ids of one patient counted one
+    tumour twice without a word; two ROIs of one RTSTRUCT are two lesions (no warning)."""
+    path = _csv(tmp_path, "patient_id,lesion_id,ct_image,ct_mask,ct_roi_name\n"
+                          "P1,1,a,rs.dcm,GTV1\nP1,2,a,rs.dcm,GTV2\nP1,3,a,rs.dcm,GTV1\n")
+    with caplog.at_level(logging.WARNING, logger="radiomix.io.manifest"):
+        rows = read_manifest(path, tags=["ct"])
+    assert len(rows) == 3
+    assert ("line 4: lesion '3' of patient_id 'P1' names the same ct image, mask and ROI as "
+            "its lesion '1' (line 2): one lesion would be counted twice") in caplog.text
+    assert "line 3" not in caplog.text

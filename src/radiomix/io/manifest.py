@@ -280,26 +280,36 @@ def read_manifest(
 
 
 def _check_shared_inputs(rows: Sequence[ManifestRow], path: Path, patient_column: str) -> None:
-    """Warn when two patients' rows name the same image, mask and label: a copied line puts
-    one patient's data in the table twice, under two ids (on both sides of a split). A
-    warning, not an error: a phantom or test-retest study may do it on purpose.
+    """Warn when two rows name the same image, mask, label and ROI name of a tag: a copied
+    line puts one patient's data in the table twice, under two ids (on both sides of a
+    split), or one lesion twice under two lesion ids (counted twice). A warning, not an
+    error: a phantom or test-retest study may do it on purpose.
     """
     shared = 0
-    owner: dict[tuple[str, Path, Path, int | None], tuple[str, int]] = {}
+    owner: dict[tuple[str, Path, Path, int | None, str | None], ManifestRow] = {}
     for row in rows:
         for tag, given in row.inputs.items():
             if given is None or given.image is None or given.mask is None:
                 continue
-            key = (tag, given.image, given.mask, given.label)
-            first = owner.setdefault(key, (row.patient_id, row.line))
-            if first[0] != row.patient_id:
-                shared += 1
-                if shared == 1:
-                    log.warning(
-                        "manifest %s line %d: %s %r names the same %s image and mask as %r "
-                        "(line %d): one patient's data under two ids reaches both sides of "
-                        "a split; check the paths", path.name, row.line, patient_column,
-                        row.patient_id, tag, first[0], first[1])
+            key = (tag, given.image, given.mask, given.label, given.roi_name)
+            first = owner.setdefault(key, row)
+            if first is row:
+                continue
+            shared += 1
+            if shared > 1:
+                continue
+            if first.patient_id != row.patient_id:
+                log.warning(
+                    "manifest %s line %d: %s %r names the same %s image and mask as %r "
+                    "(line %d): one patient's data under two ids reaches both sides of "
+                    "a split; check the paths", path.name, row.line, patient_column,
+                    row.patient_id, tag, first.patient_id, first.line)
+            else:
+                log.warning(
+                    "manifest %s line %d: lesion %r of %s %r names the same %s image, mask "
+                    "and ROI as its lesion %r (line %d): one lesion would be counted twice; "
+                    "check the paths", path.name, row.line, row.lesion_id, patient_column,
+                    row.patient_id, tag, first.lesion_id, first.line)
     if shared > 1:
-        log.warning("manifest %s: %d rows name the image and mask of another patient",
+        log.warning("manifest %s: %d rows name the image and mask of another row",
                     path.name, shared)
