@@ -114,3 +114,28 @@ def test_extract_many_reports_a_case_listed_twice(tmp_path, caplog):
     assert len(cases) == 3
     assert ("cases.csv: line 2 and line 4 name the same image, mask, label and ROI (cases '0' "
             "and '2')") in caplog.text
+
+
+def test_a_contour_lost_inside_an_roi_is_noted_in_the_case_provenance(tmp_path):
+    """A slice without contour inside the ROI (a contour lost in an export: -4.4 % volume)
+    was a console warning only; nothing in the outputs marked the case."""
+    import pydicom
+
+    image = require_data("ibsi1", "ct_phantom", "dicom", "image")
+    rs = pydicom.dcmread(require_data("ibsi1", "ct_phantom", "dicom", "mask",
+                                      "DCM_RS_00060.dcm"))
+    seq = rs.ROIContourSequence[0].ContourSequence
+    z = sorted({float(c.ContourData[2]) for c in seq})
+    middle = z[len(z) // 2]
+    kept = [c for c in seq if float(c.ContourData[2]) != middle]
+    assert len(kept) < len(seq)
+    rs.ROIContourSequence[0].ContourSequence = pydicom.Sequence(kept)
+    path = tmp_path / "lost.dcm"
+    rs.save_as(path)
+    notes = extract(image, path, roi_name="GTV-1", settings="ibsi-C").provenance["notes"]
+    assert notes["mask"].startswith("RTSTRUCT ROI 'GTV-1' has 1 slice(s) without contour "
+                                    "between its first and last contoured slices")
+    intact = extract(image, require_data("ibsi1", "ct_phantom", "dicom", "mask",
+                                         "DCM_RS_00060.dcm"), roi_name="GTV-1",
+                     settings="ibsi-C").provenance["notes"]
+    assert "mask" not in intact

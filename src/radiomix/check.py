@@ -49,12 +49,16 @@ class CheckedCase:
         Manifest identifier used in messages.
     n_voxels : int
         Number of ROI voxels.
+    notes : tuple of (key, text)
+        What the mask's reader noted about it (:data:`MASK_NOTE_KEY`), for the case's
+        provenance notes.
     """
 
     image: Volume
     mask: Volume
     case_id: str | None
     n_voxels: int
+    notes: tuple[tuple[str, str], ...] = ()
 
 
 def _prefix(case_id: str | None) -> str:
@@ -278,6 +282,7 @@ def check_case(
                 f"{_prefix(case_id)}the image has {image.GetNumberOfComponentsPerPixel()} "
                 "components per voxel; a scalar image is needed"
             )
+    notes = mask_notes(mask)
     diffs = geometry_differences(image, mask, tolerance=tolerance)
     if diffs:
         if not resample_mask:
@@ -311,7 +316,21 @@ def check_case(
         )
     # the image keeps its stored pixel type: no float64 copy of the whole volume here
     out = Volume.like(roi.astype(np.uint8), image)
-    return CheckedCase(image=image, mask=out, case_id=case_id, n_voxels=n)
+    return CheckedCase(image=image, mask=out, case_id=case_id, n_voxels=n, notes=notes)
+
+
+MASK_NOTE_KEY = "radiomix_note_mask"
+"""Metadata key under which a mask reader leaves a note on the SimpleITK mask it returns
+(an RTSTRUCT ROI with slices left without contour), carried into the case's provenance."""
+
+
+def mask_notes(mask: Volume | sitk.Image) -> tuple[tuple[str, str], ...]:
+    """The provenance notes a mask reader left on ``mask`` (:data:`MASK_NOTE_KEY`), on the
+    SimpleITK image itself or the one a :class:`Volume` views."""
+    image = mask._image if isinstance(mask, Volume) else mask
+    if image is None or not image.HasMetaDataKey(MASK_NOTE_KEY):
+        return ()
+    return (("mask", str(image.GetMetaData(MASK_NOTE_KEY))),)
 
 
 CT_ROI_MEDIAN_HU = (-1024.0, 3071.0)

@@ -245,6 +245,7 @@ def extract(
             )
         organ = _organ_array(organ_mask, checked, pre, resample_mask, case_id)
     processed = process_case(checked, s, organ_mask=organ, scale=scale)
+    processed.context.notes.update(checked.notes)
     if _per_slice(s):
         processed.context.notes["slices"] = slice_plane_note(checked.image.direction)
     embedded: dict[str, float] = {}

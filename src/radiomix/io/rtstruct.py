@@ -190,7 +190,7 @@ def rasterise_rtstruct(
     planes = _planes(contours, reference, f"ROI {roi!r} in {name}")
     _check_no_repeats(planes, name, roi)
     _check_no_crossings(planes, name, roi)
-    _warn_gaps(planes, name, roi)
+    gaps = _warn_gaps(planes, name, roi)
 
     from skimage.draw import polygon2mask
 
@@ -207,6 +207,10 @@ def rasterise_rtstruct(
         mask[plane.slice] ^= fill
     out = sitk.GetImageFromArray(mask.astype(np.uint8))
     out.CopyInformation(reference)
+    if gaps:
+        from radiomix.check import MASK_NOTE_KEY
+
+        out.SetMetaData(MASK_NOTE_KEY, gaps)
     return out
 
 
@@ -411,20 +415,25 @@ def _check_not_degenerate(index: FloatArray, where: str) -> None:
         )
 
 
-def _warn_gaps(planes: list[_Plane], name: str, roi: str) -> None:
+def _warn_gaps(planes: list[_Plane], name: str, roi: str) -> str | None:
     """Log a warning when image slices between the ROI's first and last contoured slices
     have no contour: the mask is empty there. Not refused, as an ROI in separate parts
-    skips slices legitimately, but a contour lost in an export does the same."""
+    skips slices legitimately, but a contour lost in an export does the same. Returns the
+    note for the case's provenance (``None`` without such slices)."""
     contoured = {plane.slice for plane in planes}
     first, last = min(contoured), max(contoured)
     empty = last - first + 1 - len(contoured)
-    if empty:
-        log.warning(
-            "ROI %r in %s has %d slice(s) without contour between its first and last "
-            "contoured slices (image slices %d to %d); they are left out of the mask: check "
-            "the RTSTRUCT unless the ROI is made of separate parts",
-            roi, name, empty, first, last,
-        )
+    if not empty:
+        return None
+    log.warning(
+        "ROI %r in %s has %d slice(s) without contour between its first and last "
+        "contoured slices (image slices %d to %d); they are left out of the mask: check "
+        "the RTSTRUCT unless the ROI is made of separate parts",
+        roi, name, empty, first, last,
+    )
+    return (f"RTSTRUCT ROI {roi!r} has {empty} slice(s) without contour between its first and "
+            f"last contoured slices (image slices {first} to {last}), left out of the mask: a "
+            "contour lost in an export, unless the ROI is made of separate parts")
 
 
 def _check_no_repeats(planes: list[_Plane], name: str, roi: str) -> None:
