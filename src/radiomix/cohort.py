@@ -1403,8 +1403,9 @@ def _run_dask(
 
     Lost workers are logged as they go; when the cluster has had no worker for
     ``worker_timeout_s`` seconds while cases are pending, :class:`WorkersLostError` is
-    raised (the cases done so far are already saved, so a re-run resumes). Dask's own logs
-    are kept at ERROR unless radiomix logs at INFO (``-v``).
+    raised (the cases done so far are already saved, so a re-run resumes), as it is when
+    the scheduler stops answering. Dask's own logs are hidden unless radiomix logs at INFO
+    (``-v``).
     """
     try:
         from distributed import Client, LocalCluster, as_completed
@@ -1414,9 +1415,14 @@ def _run_dask(
         ) from exc
 
     verbose = logging.getLogger("radiomix").getEffectiveLevel() <= logging.INFO
-    quiet_level = logging.WARNING if verbose else logging.ERROR
-    for name in ("distributed", "dask", "bokeh", "tornado"):
-        logging.getLogger(name).setLevel(quiet_level)
+    # Dask logs a lost scheduler or worker with tracebacks at ERROR: shown with -v only,
+    # radiomix reports the event itself in one line
+    quiet_level = logging.WARNING if verbose else logging.CRITICAL
+    families = ("distributed", "dask", "bokeh", "tornado")
+    # the families' own loggers and every child logger dask's config gave a level of its own
+    for name in [*families, *logging.root.manager.loggerDict]:
+        if name.split(".")[0] in families:
+            logging.getLogger(name).setLevel(quiet_level)
     cluster = None
     if scheduler == "local":
         cluster = LocalCluster(
@@ -1451,6 +1457,12 @@ def _run_dask(
                     # which waits for a worker forever when none is left
                     record = fut.result(timeout=worker_timeout_s)
                 except Exception as exc:  # KilledWorker, lost connection, timeout ...
+                    if client.status != "running":  # the scheduler itself went away
+                        raise WorkersLostError(
+                            f"the Dask scheduler stopped answering with {len(pending) + 1} of "
+                            f"{len(todo)} case(s) pending (scheduler stopped or killed?); "
+                            "start it again and run again: the cases already done are kept"
+                        ) from None
                     record = _error_record(
                         task,
                         "worker",

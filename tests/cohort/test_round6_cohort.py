@@ -67,3 +67,55 @@ def test_the_remembered_hashes_name_no_folder(tmp_path):
     assert str(tmp_path) not in text
     assert InputHashes(tmp_path / "input_hashes.json")(folder / "image.nii", "image")[0] == digest
     assert json.loads(text)
+
+
+def test_a_scheduler_killed_mid_run_stops_the_run_in_one_line(tmp_path):
+    """Killing the Dask scheduler mid-run printed Dask's tracebacks and reported every
+    pending case as failed; it now stops as a run whose workers are all lost does (the
+    cases done are kept), and a re-run resumes."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import pytest
+
+    from radiomix.errors import WorkersLostError
+
+    pytest.importorskip("distributed")
+    rows = [lesion(p) for p in SMALL]
+    study = write_study(tmp_path / "s", rows)
+    sched_file = tmp_path / "scheduler.json"
+    scheduler = subprocess.Popen(
+        [sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1",
+         "--port", "0", "--dashboard-address", ":0", "--scheduler-file", str(sched_file)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    worker = None
+    try:
+        for _ in range(300):
+            if sched_file.is_file() and sched_file.stat().st_size:
+                break
+            time.sleep(0.1)
+        address = json.loads(sched_file.read_text())["address"]
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "distributed.cli.dask_worker", address, "--nworkers", "1",
+             "--nthreads", "1", "--dashboard-address", ":0"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+        def kill_at_first_case(progress):
+            if progress.event == "case" and scheduler.poll() is None:
+                scheduler.send_signal(signal.SIGKILL)
+
+        with pytest.raises(WorkersLostError, match=r"the Dask scheduler stopped answering with "
+                                                   r"\d+ of 8 case\(s\) pending"):
+            run_study(study, tmp_path / "out", scheduler=address, worker_timeout_s=10,
+                      progress=kill_at_first_case)
+    finally:
+        for proc in (worker, scheduler):
+            if proc is not None and proc.poll() is None:
+                proc.kill()
+                proc.wait(timeout=30)
+    done = len(list((tmp_path / "out" / "cases").glob("*.json")))
+    assert 1 <= done < 8
+    again = run_study(study, tmp_path / "out")
+    assert (again.n_cached, again.n_computed, again.n_rows) == (done, 8 - done, 8)
