@@ -945,8 +945,11 @@ def _coefficients(model: Any) -> list[dict[str, Any]] | None:
         hr = r.get("hazard_ratio_raw", r.get("hazard_ratio"))
         if hr is None and coef is not None:
             hr = np.exp(coef)
+        # per SD of the training rows: comparable between terms (per unit is not: an energy
+        # in the 10^5 shows HR 1.00 per unit)
+        per_sd = r.get("coef_standardised", r.get("coef") if "coef_raw" in r else None)
         out.append({"term": str(r.get("term", r.get("covariate", ""))), "coef": _py(coef),
-                    "hazard_ratio": _py(hr),
+                    "hazard_ratio": _py(hr), "coef_per_sd": _py(per_sd),
                     "hr_ci_low": _py(r.get("hr_ci_low")), "hr_ci_high": _py(r.get("hr_ci_high"))})
     return out
 
@@ -1075,14 +1078,11 @@ def _table1(table: AnalysisTable, spec: AnalysisSettings) -> dict[str, Any] | No
         levels = list(cov.levels) if cov.levels else sorted(
             v for v in text.unique().tolist() if v != "(missing)")
         extra = [lv for lv in sorted(text.unique()) if lv not in levels]
-        p = None
+        p = test = None
         if by is not None:
             ok = by.notna() & (text != "(missing)")
-            ct = pd.crosstab(text[ok], by[ok])
-            if ct.shape[0] > 1 and ct.shape[1] == 2:
-                p = float(stats.chi2_contingency(ct.to_numpy())[1]) if (ct.to_numpy() >= 5).all() \
-                    else (float(stats.fisher_exact(ct.to_numpy())[1]) if ct.shape == (2, 2)
-                          else float(stats.chi2_contingency(ct.to_numpy())[1]))
+            if text[ok].nunique() > 1 and by[ok].nunique() == 2:
+                test, p = categorical_test(text[ok].to_numpy(), by[ok].to_numpy())
         for i, lv in enumerate([*levels, *extra]):
             m = text == lv
             r = {"variable": cov.name, "level": lv, "kind": "categorical",
@@ -1096,11 +1096,56 @@ def _table1(table: AnalysisTable, spec: AnalysisSettings) -> dict[str, Any] | No
                     sub = m[by == k]
                     r["by_group"][labels[k]] = f"{int(sub.sum())} ({sub.mean():.0%})"
                 if i == 0 and p is not None:
-                    r["test"] = "χ² / Fisher"
+                    r["test"] = test
                     r["p_value"] = p
             rows.append(r)
     return {"by": binary.outcome.name if binary is not None else None, "groups": labels,
             "rows": rows}
+
+
+TABLE1_PERMUTATIONS = 10_000
+"""Label permutations of the Monte Carlo χ² test of a sparse Table 1 variable."""
+
+
+def categorical_test(levels: np.ndarray, groups: np.ndarray) -> tuple[str, float]:
+    """The test of a categorical variable against two groups, and its p-value.
+
+    Pearson's χ² (with Yates' correction for a 2 × 2 table, as
+    :func:`scipy.stats.chi2_contingency`) when every expected count is 5 or more; else
+    Fisher's exact test for a 2 × 2 table, and for more levels the χ² statistic's Monte
+    Carlo p-value over :data:`TABLE1_PERMUTATIONS` permutations of the group labels (seed
+    0: the same table gives the same p), since the χ² approximation fails with small
+    expected counts.
+
+    Examples
+    --------
+    >>> levels = np.array(["a"] * 10 + ["b"] * 10)
+    >>> categorical_test(levels, np.array([0] * 8 + [1] * 2 + [0] * 3 + [1] * 7))[0]
+    'Fisher exact'
+    """
+    from scipy import stats
+
+    codes, lv = pd.factorize(pd.Series(levels), sort=True)
+    grp = (pd.Series(groups) == pd.Series(groups).iloc[0]).to_numpy().astype(int)
+    table = np.zeros((lv.size, 2))
+    np.add.at(table, (codes, grp), 1.0)
+    chi2, p, _, expected = stats.chi2_contingency(table)
+    if (expected >= 5).all():
+        return ("χ² (Yates)" if table.shape == (2, 2) else "χ²"), float(p)
+    if table.shape == (2, 2):
+        return "Fisher exact", float(stats.fisher_exact(table.astype(int))[1])
+    observed = stats.chi2_contingency(table, correction=False)[0]
+    rng = np.random.default_rng(0)
+    totals = table.sum(axis=0)
+    row = table.sum(axis=1)
+    exp = np.outer(row, totals) / table.sum()
+    hits = 0
+    for _ in range(TABLE1_PERMUTATIONS):
+        ones = np.bincount(codes, weights=rng.permutation(grp), minlength=lv.size)
+        sim = np.column_stack([row - ones, ones])
+        hits += float((((sim - exp) ** 2) / exp).sum()) >= observed - 1e-12
+    return (f"χ², Monte Carlo p ({TABLE1_PERMUTATIONS:,} permutations; expected count < 5)",
+            (hits + 1.0) / (TABLE1_PERMUTATIONS + 1.0))
 
 
 def _check_centres(v: Validation, table: AnalysisTable) -> None:
@@ -1286,9 +1331,11 @@ def run_analysis(
             if progress is not None:
                 progress(AnalysisProgress("leakage audit", state["done"], total))
             leakage = leakage_doc(spec, table, slices)
-        files = {"predictions": "predictions.csv", "analysis": "analysis.json"}
-        if preds:
+        files: dict[str, str] = {}
+        if preds:  # none when no arm of any outcome could be evaluated
             pd.concat(preds, ignore_index=True).to_csv(out / "predictions.csv", index=False)
+            files["predictions"] = "predictions.csv"
+        files["analysis"] = "analysis.json"
         if save_models:
             final = _save_models(finals, fitted, spec.validation, out)
             files["models"] = "model.joblib"
