@@ -1129,7 +1129,7 @@ def categorical_test(levels: np.ndarray, groups: np.ndarray) -> tuple[str, float
     grp = (pd.Series(groups) == pd.Series(groups).iloc[0]).to_numpy().astype(int)
     table = np.zeros((lv.size, 2))
     np.add.at(table, (codes, grp), 1.0)
-    chi2, p, _, expected = stats.chi2_contingency(table)
+    _, p, _, expected = stats.chi2_contingency(table)
     if (expected >= 5).all():
         return ("χ² (Yates)" if table.shape == (2, 2) else "χ²"), float(p)
     if table.shape == (2, 2):
