@@ -286,8 +286,10 @@ def check_case(
     diffs = geometry_differences(image, mask, tolerance=tolerance)
     if diffs:
         if not resample_mask:
+            why = _grid_note(mask)
             raise GeometryMismatchError(
-                f"{_prefix(case_id)}image and mask grids differ: {'; '.join(diffs)}. Fix: "
+                f"{_prefix(case_id)}{f'{why}; ' if why else ''}image and mask grids differ: "
+                f"{'; '.join(diffs)}. Fix: "
                 "resample the mask to the image grid by nearest neighbour (--resample-mask in "
                 "radiomix extract, roi: {resample_mask: true} for the tag in a study file, "
                 "resample_mask=True in Python), or supply a mask on the image grid."
@@ -322,6 +324,17 @@ def check_case(
 MASK_NOTE_KEY = "radiomix_note_mask"
 """Metadata key under which a mask reader leaves a note on the SimpleITK mask it returns
 (an RTSTRUCT ROI with slices left without contour), carried into the case's provenance."""
+
+
+def _grid_note(mask: Volume | sitk.Image) -> str | None:
+    """A mask reader's account of why the mask is off the image grid (a DICOM SEG whose
+    frames lie between the image's voxels, :data:`radiomix.io.seg.GRID_NOTE_KEY`)."""
+    from radiomix.io.seg import GRID_NOTE_KEY
+
+    image = mask._image if isinstance(mask, Volume) else mask
+    if image is None or not image.HasMetaDataKey(GRID_NOTE_KEY):
+        return None
+    return str(image.GetMetaData(GRID_NOTE_KEY))
 
 
 def mask_notes(mask: Volume | sitk.Image) -> tuple[tuple[str, str], ...]:

@@ -126,3 +126,27 @@ def test_seg_partly_outside_image_is_refused(tmp_path, ct_sources, seg_path):
     assert "5 of 10 segmented frames" in message
     assert "outside the image field of view" in message
     assert "full image series" in message
+
+
+def test_seg_frames_shifted_off_the_image_grid_are_named_as_the_cause(seg_path, ct_image,
+                                                                      tmp_path):
+    """Frames moved by half a pixel got the generic grid message, listing frame counts and
+    a reversed z that are not the problem; the shift is now named first."""
+    from radiomix.case import load_case
+
+    ds = pydicom.dcmread(seg_path)
+    spacing = float(ds.SharedFunctionalGroupsSequence[0].PixelMeasuresSequence[0]
+                    .PixelSpacing[1])
+    for frame in ds.PerFrameFunctionalGroupsSequence:
+        pos = frame.PlanePositionSequence[0]
+        pos.ImagePositionPatient = [float(pos.ImagePositionPatient[0]) + spacing / 2,
+                                    *pos.ImagePositionPatient[1:]]
+    shifted = tmp_path / "shifted.dcm"
+    ds.save_as(shifted)
+    image = require_data("sts", "dicom", "STS_001", "CT", "image")
+    with pytest.raises(GeometryMismatchError, match=r"the frames of SEG shifted\.dcm lie off "
+                                                    r"the image's voxel grid \(by [+-]0\.50, "
+                                                    r"\+0\.00, \+0\.00 voxel along x, y, z\), "
+                                                    r"within the image.*; image and mask grids "
+                                                    r"differ"):
+        load_case(image, shifted, label=1)

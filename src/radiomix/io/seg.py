@@ -132,6 +132,11 @@ def _check_reference(seg: object, reference: sitk.Image, name: str) -> None:
         )
 
 
+GRID_NOTE_KEY = "radiomix_grid_note"
+"""Metadata key of a mask's own account of why it is not on the image grid (read by the
+grid check's message, :func:`radiomix.check.check_case`)."""
+
+
 def _onto_reference(
     seg: sitk.Image, reference: sitk.Image, name: str = "SEG", tol: float = 1e-3
 ) -> sitk.Image:
@@ -159,6 +164,22 @@ def _onto_reference(
         return seg
     index = np.asarray(reference.TransformPhysicalPointToContinuousIndex(seg.GetOrigin()))
     if np.any(np.abs(index - np.round(index)) > tol):
+        off = index - np.round(index)
+        voxels = np.argwhere(sitk.GetArrayViewFromImage(seg))[:, ::-1]  # (x, y, z) indices
+        size = np.asarray(reference.GetSize())
+        inside = True
+        if voxels.size:  # the corners of the segment's bounding box, in image indices
+            box = np.array(np.meshgrid(*zip(voxels.min(axis=0), voxels.max(axis=0),
+                                            strict=True))).reshape(3, -1).T
+            at = np.array([reference.TransformPhysicalPointToContinuousIndex(
+                seg.TransformContinuousIndexToPhysicalPoint([float(c) for c in corner]))
+                for corner in box])  # fmt: skip
+            inside = bool(np.all((at > -0.5) & (at < size - 0.5)))
+        where = "within the image" if inside else "partly or wholly outside the image"
+        seg.SetMetaData(GRID_NOTE_KEY, (
+            f"the frames of SEG {name} lie off the image's voxel grid (by "
+            f"{', '.join(f'{v:+.2f}' for v in off)} voxel along x, y, z), {where}: it was "
+            "drawn on another grid or its frame positions are damaged"))
         return seg
     _check_inside(seg, reference, np.round(m), np.round(index), name)
     return sitk.Resample(
