@@ -309,3 +309,22 @@ def test_artefacts_list_only_the_files_written(tmp_path):
                        save_models=False)
     for name in doc["artefacts"].values():
         assert (tmp_path / name).is_file(), name
+
+
+def test_an_outcome_with_few_events_is_flagged_as_exploratory(tmp_path):
+    """With 3 events, nominal 95 % intervals excluded chance in 22 of 72 null runs and the
+    report called them "better than chance", with no outcome-level warning."""
+    from radiomix.analysis.engine import run_analysis
+
+    feats, clin = cohort(40)
+    mets = np.flatnonzero(clin["outcome"] == "mets")
+    clin.loc[mets[3:], "outcome"] = "none"
+    spec = _binary_spec()
+    doc = run_analysis(spec, build_table(feats, spec, clinical=clin), tmp_path,
+                       save_models=False)
+    assert any(w.startswith("mets: only 3 patient(s) of its smaller class; with fewer than "
+                            "10") for w in doc["warnings"])
+    feats, clin = cohort(40)  # 16 of 40: no such warning
+    doc = run_analysis(spec, build_table(feats, spec, clinical=clin), tmp_path / "b",
+                       save_models=False)
+    assert not any("of its smaller class" in w for w in doc["warnings"])
