@@ -105,7 +105,11 @@ def test_a_port_where_no_dask_scheduler_listens_is_refused_in_time(study, tmp_pa
     import threading
     import time
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), http.server.BaseHTTPRequestHandler)
+    class Quiet(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *args):  # the refused handshake is not the test's output
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         t0 = time.monotonic()
