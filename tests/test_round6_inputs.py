@@ -139,3 +139,81 @@ def test_a_contour_lost_inside_an_roi_is_noted_in_the_case_provenance(tmp_path):
                                          "DCM_RS_00060.dcm"), roi_name="GTV-1",
                      settings="ibsi-C").provenance["notes"]
     assert "mask" not in intact
+
+
+def _phantom_arrays():
+    rng = np.random.default_rng(0)
+    img = rng.normal(40, 10, (12, 12, 12))
+    msk = np.zeros(img.shape, np.uint8)
+    msk[3:8, 3:8, 3:8] = 1
+    return img, msk
+
+
+@pytest.mark.parametrize("value", ["no", "false", 0])
+def test_a_yes_no_option_given_as_anything_but_a_bool_is_refused(value):
+    """``resample_mask="no"`` is a true string: the mask was resampled (8000 -> 9600 mm³)."""
+    import radiomix
+    from radiomix.errors import UsageError
+
+    img, msk = _phantom_arrays()
+    with pytest.raises(UsageError, match=r"resample_mask must be True or False"):
+        radiomix.extract(img, msk, spacing=(4, 4, 4), resample_mask=value)
+
+
+@pytest.mark.parametrize(("call", "error", "message"), [
+    (lambda r, i, m: r.extract(i, m, 5, spacing=(4, 4, 4)), "SettingsError",
+     r"settings must be a preset name .*got int 5"),
+    (lambda r, i, m: r.load_settings(["ibsi-C"]), "SettingsError", r"got list"),
+    (lambda r, i, m: r.extract_many([{"image": "a", "mask": "b"}]), "UsageError",
+     r"pass pandas\.DataFrame\(cases\)"),
+    (lambda r, i, m: r.extract(i, m, spacing=(4, 4, 4), features__families="stat"),
+     "SettingsError", r"features\.families must be a list of family names"),
+    (lambda r, i, m: r.extract(i, m, spacing=(4, 4, 4), features__families=[]),
+     "SettingsError", r"features\.families is empty"),
+])
+def test_wrong_python_types_get_radiomix_errors(call, error, message):
+    """Bare TypeErrors, a string read letter by letter, an empty family list returning a row
+    without features."""
+    import radiomix
+    import radiomix.errors
+
+    img, msk = _phantom_arrays()
+    with pytest.raises(getattr(radiomix.errors, error), match=message):
+        call(radiomix, img, msk)
+
+
+def test_a_key_given_twice_in_a_settings_or_study_file_is_refused(tmp_path):
+    """YAML keeps the last of two equal keys silently."""
+    from radiomix.errors import SettingsError
+    from radiomix.settings import load_settings_file
+    from radiomix.settings.study import load_study
+
+    (tmp_path / "s.yaml").write_text("discretisation:\n  method: fbs\n  bin_width: 25\n"
+                                     "discretisation:\n  method: fbn\n", encoding="utf-8")
+    with pytest.raises(SettingsError, match=r"s\.yaml is not valid YAML at line 4, column 1: "
+                                            r"the key 'discretisation' is given twice"):
+        load_settings_file(tmp_path / "s.yaml")
+    (tmp_path / "study.yaml").write_text("name: x\nmanifest: m.csv\nname: y\n", encoding="utf-8")
+    with pytest.raises(SettingsError, match=r"study\.yaml is not valid YAML: line 3, column 1: "
+                                            r"the key 'name' is given twice"):
+        load_study(tmp_path / "study.yaml")
+
+
+def test_compute_features_given_a_processed_case_names_the_context():
+    """The README said process_case returns the RoiContext; passing its result to
+    compute_features failed with a bare AttributeError."""
+    from radiomix.case import load_case
+    from radiomix.errors import UsageError
+    from radiomix.features.extract import compute_features
+    from radiomix.process import process_case
+    from radiomix.settings import load_preset
+
+    folder = require_data("sts", "nifti", "STS_002", "ct")
+    settings = load_preset("ibsi-C")
+    processed = process_case(load_case(folder / "image.nii.gz", folder / "mask.nii.gz"), settings)
+    with pytest.raises(UsageError, match=r"got ProcessedCase \(process_case returns a "
+                                         r"ProcessedCase: pass its \.context\)"):
+        compute_features(processed, settings)
+    values = compute_features(processed.context, settings, tag="ct")
+    whole = extract(folder / "image.nii.gz", folder / "mask.nii.gz", settings=settings, tag="ct")
+    assert values == {k: v for k, v in whole.features.items() if k in values}

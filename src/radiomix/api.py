@@ -721,6 +721,12 @@ def read_cases(
     """
     import pandas as pd
 
+    if not isinstance(table_or_csv, pd.DataFrame | str | os.PathLike):
+        raise UsageError(
+            f"the cases must be a DataFrame or the path of a CSV file (columns image, mask, "
+            f"optional label, roi_name, case_id); got {type(table_or_csv).__name__} (a list "
+            "of dicts: pass pandas.DataFrame(cases))"
+        )
     if isinstance(table_or_csv, pd.DataFrame):
         frame = table_or_csv.copy()
         where = "the table"
@@ -965,6 +971,10 @@ def extract_many(
     []
     """
     import pandas as pd
+
+    from radiomix.extraction import check_flag
+
+    check_flag("resample_mask", resample_mask)
 
     if errors not in ("record", "raise"):
         raise SettingsError(f"errors must be 'record' or 'raise', got {errors!r}")

@@ -16,6 +16,7 @@ Optional inputs beyond the image and its mask:
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -33,7 +34,7 @@ from radiomix.check import (
     resample_mask_to_image,
     select_label,
 )
-from radiomix.errors import GeometryMismatchError, InputError, SettingsError
+from radiomix.errors import GeometryMismatchError, InputError, SettingsError, UsageError
 from radiomix.features.extract import compute_features, selected_aggregations
 from radiomix.io.image import is_dicom_object, load_image, read_mask
 from radiomix.process.normalise import StandardScale, load_standard_scale
@@ -118,6 +119,13 @@ class Reference:
             )
 
 
+def check_flag(name: str, value: object) -> None:
+    """Refuse a yes/no option given as anything but a bool: ``resample_mask="no"`` is a true
+    string and would resample the mask, the opposite of what was asked."""
+    if not isinstance(value, bool | np.bool_):
+        raise UsageError(f"{name} must be True or False; got {type(value).__name__} {value!r}")
+
+
 def resolve_settings(
     settings: ExtractionSettings | str | Path | None,
 ) -> ExtractionSettings:
@@ -128,6 +136,11 @@ def resolve_settings(
         return ExtractionSettings()
     if isinstance(settings, ExtractionSettings):
         return settings
+    if not isinstance(settings, str | os.PathLike):
+        raise SettingsError(
+            f"settings must be a preset name (e.g. 'ibsi-C'), a YAML file path, a mapping or "
+            f"an ExtractionSettings; got {type(settings).__name__} {settings!r}"
+        )
     if str(settings) in PRESETS:
         return load_preset(str(settings))
     return load_settings_file(settings)
@@ -216,6 +229,7 @@ def extract(
     """
     from radiomix.settings.study import check_tag
 
+    check_flag("resample_mask", resample_mask)
     s = resolve_settings(settings)
     pre = s.preprocess
     check_tag(tag)

@@ -42,6 +42,13 @@ def compute_features(
         ``{column: value}`` with columns ``<tag>.<filter>.<family>.<feature>[.<aggr>]``,
         in registry order.
     """
+    if not isinstance(ctx, RoiContext):
+        from radiomix.errors import UsageError
+
+        hint = (" (process_case returns a ProcessedCase: pass its .context)"
+                if hasattr(ctx, "context") else "")
+        raise UsageError(f"compute_features needs the RoiContext of a processed case; got "
+                         f"{type(ctx).__name__}{hint}")
     aggregations = selected_aggregations(settings)
     out: dict[str, float] = {}
     specs = all_features()

@@ -288,6 +288,12 @@ class FeatureSettings:
     seed: int = 0
 
     def __post_init__(self) -> None:
+        if isinstance(self.families, str) or not isinstance(self.families, tuple | list):
+            _fail(f"features.families must be a list of family names, e.g. [stat, glcm]; got "
+                  f"{self.families!r}")
+        if not self.families:
+            _fail("features.families is empty: name at least one family (e.g. [stat]), or "
+                  "leave the key out for all of them")
         for fam in self.families:
             if fam not in FAMILIES:
                 import difflib

@@ -71,11 +71,21 @@ from radiomix.errors import SettingsError, UsageError
 from radiomix.settings.loader import (
     PRESETS,
     load_preset,
+    safe_load_unique,
     settings_from_dict,
     settings_hash,
     settings_to_dict,
 )
 from radiomix.settings.steps import ExtractionSettings, RegistrationSettings
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    """The problem of a YAML error in one line, with its line and column."""
+    mark = getattr(exc, "problem_mark", None)
+    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    return f"{where}{problem}"
+
 
 TAG_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 """Image tags are lower-case identifiers: they start the feature column names."""
@@ -620,9 +630,11 @@ def _named_settings(name: str, folder: Path, where: str) -> dict[str, Any]:
             f"file (looked for {path}){hint}"
         )
     try:
-        data: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data: dict[str, Any] = safe_load_unique(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:
-        raise SettingsError(f"{where}: settings file {path} is not valid YAML: {exc}") from exc
+        raise SettingsError(
+            f"{where}: settings file {path} is not valid YAML: {_yaml_problem(exc)}"
+        ) from exc
     # validate the file on its own first so that its errors name it
     settings_from_dict(data, cls=ExtractionSettings, _where=str(path.name))
     return data
@@ -801,9 +813,9 @@ def load_study(path: str | os.PathLike[str], *, require_landmarks: bool = True) 
             f"position {exc.start}); save it as UTF-8 YAML"
         ) from None
     try:
-        data = yaml.safe_load(text)
+        data = safe_load_unique(text)
     except yaml.YAMLError as exc:
-        raise SettingsError(f"study file {path} is not valid YAML: {exc}") from exc
+        raise SettingsError(f"study file {path} is not valid YAML: {_yaml_problem(exc)}") from exc
     return study_from_dict(
         data, folder=path.resolve().parent, path=path.resolve(), require_landmarks=require_landmarks
     )
