@@ -328,3 +328,50 @@ def test_an_outcome_with_few_events_is_flagged_as_exploratory(tmp_path):
     doc = run_analysis(spec, build_table(feats, spec, clinical=clin), tmp_path / "b",
                        save_models=False)
     assert not any("of its smaller class" in w for w in doc["warnings"])
+
+
+def _headline_doc(external_estimate):
+    def arm(est):
+        reason = None if est is not None else "not estimable: the scored rows hold 0 positive"
+        return {"metrics": {"roc_auc": {"estimate": est, "ci_low": None if est is None else 0.6,
+                                        "ci_high": None if est is None else 0.9,
+                                        **({"reason": reason} if reason else {})}}}
+
+    return {"outcomes": [{
+        "kind": "binary", "reference_arm": "clinical", "arm_order": ["clinical", "rad"],
+        "arms": {"clinical": {"kind": "baseline", "blocks": ["clinical"]},
+                 "rad": {"kind": "model", "blocks": ["radiomic"]}},
+        "validation": [
+            {"scheme": "nested_cv", "arms": {"clinical": arm(0.6), "rad": arm(0.8)}},
+            {"scheme": "external", "arms": {"clinical": arm(external_estimate),
+                                            "rad": arm(external_estimate)}},
+        ]}]}
+
+
+def test_the_headline_falls_back_to_the_next_run_when_the_external_one_cannot_be_scored():
+    """A one-class test centre made the headline say that no arm had a validated estimate,
+    although nested CV of the same run had them."""
+    from radiomix.report.words import headlines
+
+    (h,) = headlines(_headline_doc(None))
+    assert h["validation"] == 0
+    assert h["best"] == "rad"
+    assert h["skipped"]["validation"] == 1
+    assert [r["arm"] for r in h["skipped"]["not_estimable"]] == ["clinical", "rad"]
+    (h,) = headlines(_headline_doc(0.7))  # the external run scored: it is the headline
+    assert h["validation"] == 1
+    assert "skipped" not in h
+
+
+def test_fold_fallbacks_are_named_not_called_an_intercept():
+    """A rad-score that fell back to its strongest feature in every fold was reported as
+    "the arm predicted from its intercept there"."""
+    import pandas as pd
+
+    from radiomix.analysis.engine import _fallbacks
+
+    class Res:
+        folds = pd.DataFrame({"fallback": ["strongest feature (ct.original.morph.volume_mesh)"]
+                              * 3 + [None]})
+
+    assert _fallbacks(Res()) == ["strongest feature (ct.original.morph.volume_mesh)"]

@@ -242,6 +242,19 @@ def _fold_feature_count(res: Any) -> tuple[int | None, int]:
     return int((none | fell_back).sum()), len(folds)
 
 
+def _fallbacks(res: Any) -> list[str]:
+    """The distinct fallbacks the folds' selections reported (e.g. "strongest feature
+    (ct.original.morph.volume_mesh)"), with the count of folds for each when it varies."""
+    folds = res.folds
+    if "fallback" not in folds:
+        return []
+    texts = [str(v) for v in folds["fallback"] if isinstance(v, str) and v]
+    counts: dict[str, int] = {}
+    for t in texts:
+        counts[t] = counts.get(t, 0) + 1
+    return [t if len(counts) == 1 else f"{t} in {n} fold(s)" for t, n in counts.items()]
+
+
 def _selection_counts(res: Any) -> dict[str, int] | None:
     """In how many of an evaluation's fitted models (folds) the selection kept each column,
     for the columns kept at least once; None when the models do not report their
@@ -342,9 +355,12 @@ def _binary_arm_doc(arm: BuiltArm, sc: _Scored, y: np.ndarray, g: np.ndarray,
                     "fitted in an inner fold (too few patients of a class) and were not chosen "
                     "on their score")
     none, n_folds = _fold_feature_count(res)
+    fallbacks = _fallbacks(res)
     if none:
-        warn.append(f"in {none} of {n_folds} training folds the selection kept no feature "
-                    "(fallback or constant prediction); read this arm's AUC with care")
+        how = ("; ".join(fallbacks) if fallbacks else
+               "the model predicted from its intercept there")
+        warn.append(f"in {none} of {n_folds} training folds the selection kept no feature by "
+                    f"its own criterion ({how}); read this arm's AUC with care")
     brier_ref = brier_reference(res, y, g, sc)
     brier = metrics.get("brier", {}).get("estimate")
     if (brier is not None and brier_ref is not None and arm.model != "prevalence"
@@ -362,6 +378,7 @@ def _binary_arm_doc(arm: BuiltArm, sc: _Scored, y: np.ndarray, g: np.ndarray,
     return {"metrics": metrics, "brier_reference": brier_ref,
             "threshold": {"rule": v.threshold, "values": values},
             "vs_reference": None, "folds_without_feature": none, "n_folds": n_folds,
+            "fallbacks": fallbacks,
             "selected_in_folds": _selection_counts(res), "chosen": _py(chosen),
             "warnings": warn}
 

@@ -68,10 +68,15 @@ def precision_words(m: Mapping[str, Any] | None) -> str:
     --------
     >>> precision_words({"ci_low": 0.4, "ci_high": 0.9})
     'very uncertain (a very wide interval)'
+    >>> precision_words({"ci_low": 1.0, "ci_high": 1.0})[:25]
+    'no measure of precision ('
     """
     if not m or m.get("ci_low") is None or m.get("ci_high") is None:
         return "no interval available"
     width = float(m["ci_high"]) - float(m["ci_low"])
+    if width <= 1e-9:  # every replicate alike: a perfect separation of a handful of patients
+        return ("no measure of precision (the interval has no width: every bootstrap "
+                "replicate gave the same value, as a perfect separation of a few patients does)")
     if width > 0.3:
         return "very uncertain (a very wide interval)"
     if width > 0.15:
@@ -270,6 +275,39 @@ def _main_metric(outcome: Mapping[str, Any]) -> str:
     return "c_index" if outcome.get("kind") == "survival" else "roc_auc"
 
 
+def _competing(o: Mapping[str, Any], vi: int, order: Sequence[str], metric: str) -> list[str]:
+    """Arms of validation ``vi`` that compete for the headline: an estimate of ``metric``,
+    not built on untrained deep weights, not the prevalence arm."""
+    arms = o.get("arms") or {}
+    res = o["validation"][vi].get("arms") or {}
+    return [k for k in order if k in res and not arms[k].get("untrained_deep")
+            and not is_prevalence_arm(arms[k])
+            and ((res[k].get("metrics") or {}).get(metric) or {}).get("estimate") is not None]
+
+
+def _not_estimable(o: Mapping[str, Any], oi: int, vi: int, order: Sequence[str],
+                   metric: str) -> list[dict[str, Any]]:
+    """The arms of validation ``vi`` whose ``metric`` carries a reason, with its pointer."""
+    from radiomix.report.html import pointer
+
+    arms = o.get("arms") or {}
+    res = o["validation"][vi].get("arms") or {}
+    return [{"arm": k, "pointer": pointer("outcomes", oi, "validation", vi, "arms", k,
+                                          "metrics", metric, "reason")}
+            for k in order if k in res and not arms[k].get("untrained_deep")
+            and not is_prevalence_arm(arms[k])
+            and ((res[k].get("metrics") or {}).get(metric) or {}).get("reason")]
+
+
+def headline_order(outcome: Mapping[str, Any]) -> list[int]:
+    """Indices of the validation entries, most independent first
+    (:data:`SCHEME_PREFERENCE`, then any other in document order)."""
+    vals = list(outcome.get("validation") or [])
+    ranked = [i for scheme in SCHEME_PREFERENCE for i, v in enumerate(vals)
+              if v.get("scheme") == scheme]
+    return ranked + [i for i in range(len(vals)) if i not in ranked]
+
+
 def headline_validation(outcome: Mapping[str, Any]) -> int | None:
     """Index of the validation entry the headline is about (:data:`SCHEME_PREFERENCE`).
 
@@ -307,10 +345,11 @@ def headlines(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
         None), ``volume`` (volume-baseline key or None), ``untrained`` (keys left out),
         ``best_is_reference`` / ``best_is_volume`` (bool) and the readings ``best_words``,
         ``reference_words``, ``volume_words`` (no digits). Only arms whose headline metric
-        has an estimate compete; when none has, ``not_estimable`` lists the arms whose
+        has an estimate compete. When none has in the most independent run, the next run
+        with one is used and ``skipped`` gives the run passed over (``validation``,
+        ``not_estimable``); when no run has one, ``not_estimable`` lists the arms whose
         metric carries a reason (``arm``, ``pointer`` to the reason).
     """
-    from radiomix.report.html import pointer
 
     out: list[dict[str, Any]] = []
     for oi, o in enumerate(doc.get("outcomes") or []):
@@ -330,22 +369,22 @@ def headlines(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
         if vi is None:
             out.append(h)
             continue
+        cands = _competing(o, vi, order, metric)
+        if not cands:
+            # the most independent run could not be scored: the next one that could
+            later = next((i for i in headline_order(o) if _competing(o, i, order, metric)),
+                         None)
+            if later is None:
+                h["not_estimable"] = _not_estimable(o, oi, vi, order, metric)
+                out.append(h)
+                continue
+            h["skipped"] = {"validation": vi,
+                            "not_estimable": _not_estimable(o, oi, vi, order, metric)}
+            vi = h["validation"] = later
+            cands = _competing(o, vi, order, metric)
         val = o["validation"][vi]
         h["scheme_words"] = SCHEME_WORDS.get(val.get("scheme", ""), str(val.get("scheme")))
         vres = val.get("arms") or {}
-        cands = [k for k in order if k in vres and not arms[k].get("untrained_deep")
-                 and not is_prevalence_arm(arms[k])
-                 and ((vres[k].get("metrics") or {}).get(metric) or {}).get("estimate")
-                 is not None]
-        if not cands:
-            h["not_estimable"] = [
-                {"arm": k, "pointer": pointer("outcomes", oi, "validation", vi, "arms", k,
-                                              "metrics", metric, "reason")}
-                for k in order if k in vres and not arms[k].get("untrained_deep")
-                and not is_prevalence_arm(arms[k])
-                and ((vres[k].get("metrics") or {}).get(metric) or {}).get("reason")]
-            out.append(h)
-            continue
         best = max(cands, key=lambda k: (vres[k]["metrics"][metric]["estimate"],
                                          -order.index(k)))
         h["best"] = best
