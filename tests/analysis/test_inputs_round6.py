@@ -375,3 +375,20 @@ def test_fold_fallbacks_are_named_not_called_an_intercept():
                               * 3 + [None]})
 
     assert _fallbacks(Res()) == ["strongest feature (ct.original.morph.volume_mesh)"]
+
+
+def test_a_misspelt_outcome_column_gets_a_suggestion_not_a_list_of_features():
+    """A typo in an outcome column listed the first feature columns of 170 and no fix."""
+    from radiomix.errors import InputError
+
+    feats, clin = cohort(20)
+    spec = analysis_from_dict({
+        "outcomes": [{"name": "mets", "kind": "binary", "column": "outcme", "positive": "mets"}],
+        "roles": {"group": "patient_id", "lesion": "lesion_id"},
+        "arms": [{"name": "rad", "blocks": ["radiomic"], "model": "logistic"}],
+        "validation": dict(FAST),
+    })
+    with pytest.raises(InputError, match=r"columns \['outcme'\], named as outcome or covariate "
+                                         r"columns .*'outcme': did you mean 'outcome'\?") as e:
+        build_table(feats, spec, clinical=clin)
+    assert "ct.original" not in str(e.value)

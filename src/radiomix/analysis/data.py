@@ -34,6 +34,7 @@ import pandas as pd
 from radiomix.analysis.spec import TIME_UNITS, AnalysisSettings, Covariate, Outcome
 from radiomix.errors import InputError, SettingsError
 from radiomix.io.text_table import check_delimiter
+from radiomix.model.columns import FeatureName
 
 log = logging.getLogger(__name__)
 
@@ -745,8 +746,17 @@ def build_table(
     missing = [c for c in (*outcome_cols, *(c.name for c in roles.covariates))
                if c not in raw.columns]
     if missing:
-        raise InputError(f"columns {missing} are not in the table; it has: "
-                         f"{_listing(raw.columns)}")
+        import difflib
+
+        plain = [str(c) for c in raw.columns if FeatureName.parse(str(c)) is None]
+        near = {c: m[0] for c in missing
+                if (m := difflib.get_close_matches(c, plain, n=1, cutoff=0.6))}
+        hint = "".join(f"; {c!r}: did you mean {m!r}?" for c, m in near.items())
+        raise InputError(
+            f"columns {missing}, named as outcome or covariate columns (the outcomes and "
+            f"roles of the analysis), are not in the feature or clinical table{hint}; its "
+            f"columns other than features: {_listing(plain)}"
+        )
     if roles.centre and roles.centre not in raw.columns:
         raise InputError(f"centre column {roles.centre!r} is not in the table")
     rad, deep = _feature_columns(raw, reserved)
