@@ -392,3 +392,29 @@ def test_a_misspelt_outcome_column_gets_a_suggestion_not_a_list_of_features():
                                          r"columns .*'outcme': did you mean 'outcome'\?") as e:
         build_table(feats, spec, clinical=clin)
     assert "ct.original" not in str(e.value)
+
+
+def test_input_warnings_reach_the_analysis_document(tmp_path):
+    """A lesion listed twice in the manifest was said on the console only: the analysis
+    document and the report did not mention it, though the copy is scored twice."""
+    import csv
+    import json
+
+    from _data import DATA_DIR, require_data
+
+    require_data("sts", "nifti")
+    from radiomix.analysis.study import analyse_study
+    from radiomix.demo import write_demo_study
+
+    study_path = write_demo_study(tmp_path / "study", DATA_DIR, patients=12, quick=True, seed=0)
+    manifest = study_path.parent / "manifest.csv"
+    with manifest.open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    rows.append({**rows[0], "lesion_id": "2"})
+    with manifest.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    doc = json.loads(analyse_study(study_path, tmp_path / "out", report=False).read_text())
+    said = [w for w in doc["warnings"] if "lesion '2' of" in w and "its lesion '1'" in w]
+    assert said, doc["warnings"][:5]

@@ -31,7 +31,7 @@ import json
 import logging
 import re
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import closing
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -1245,6 +1245,7 @@ def run_analysis(
     slices: pd.DataFrame | None = None,
     qc: dict[str, Any] | None = None,
     jobs: int = 1,
+    input_warnings: Sequence[str] = (),
 ) -> dict[str, Any]:
     """Evaluate every arm of every outcome; write ``analysis.json``, ``predictions.csv`` and
     ``model.joblib`` into ``out_dir``.
@@ -1276,6 +1277,9 @@ def run_analysis(
         Worker processes: the arms (and the final refits) are spread over them, each
         computed on one thread from its own seeds, so the document does not depend on
         ``jobs``.
+    input_warnings : sequence of str
+        Warnings raised while the inputs were read (a lesion listed twice in the manifest,
+        feature rows without a clinical row), listed first in the document's warnings.
 
     Returns
     -------
@@ -1302,7 +1306,7 @@ def run_analysis(
         progress(AnalysisProgress("evaluating the arms", 0, total))
     outcome_docs: list[dict[str, Any]] = []
     preds: list[pd.DataFrame] = []
-    warnings_all: list[str] = _baseline_warnings(spec, table)
+    warnings_all: list[str] = [*input_warnings, *_baseline_warnings(spec, table)]
     from threadpoolctl import threadpool_limits
 
     tasks = [t for o in spec.outcomes

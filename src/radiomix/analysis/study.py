@@ -172,7 +172,6 @@ def analyse_study(
         Unusable tables (unparsable cells, outcome-derived inputs, no usable case …).
     """
     from radiomix.settings.study import load_study
-    from radiomix.table import file_hash, package_versions, read_provenance, table_hash
 
     notify = progress or (lambda event: None)
     study = load_study(study_path)
@@ -187,6 +186,40 @@ def analyse_study(
             stability_path(arm, study.path.parent)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    collected = _InputWarnings()
+    inputs_log = logging.getLogger("radiomix")
+    inputs_log.addHandler(collected)
+    try:
+        return _analyse(study, spec, out, features, jobs, notify, report, derived_from,
+                        collected)
+    finally:
+        inputs_log.removeHandler(collected)
+
+
+class _InputWarnings(logging.Handler):
+    """The warnings raised while a study's inputs are read (the manifest, the tables),
+    kept for the analysis document: the console is not the only place they are said."""
+
+    SOURCES = ("radiomix.io.manifest", "radiomix.analysis.data", "radiomix.io.text_table")
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.name.startswith(self.SOURCES):
+            text = record.getMessage()
+            if text not in self.messages:
+                self.messages.append(text)
+
+
+def _analyse(study: Study, spec: Any, out: Path, features: Any, jobs: int,
+             notify: Callable[[StudyProgress], None], report: bool, derived_from: Any,
+             collected: _InputWarnings) -> Path:
+    """The body of :func:`analyse_study` once the study is loaded and the output folder
+    exists; ``collected`` gathers the input warnings meanwhile."""
+    from radiomix.table import file_hash, package_versions, read_provenance, table_hash
+
     errors_path = None
     prov: dict[str, Any] = {}
     if features is None:
@@ -266,7 +299,8 @@ def analyse_study(
     run_analysis(spec, table, out, progress=relay, banners=banners, study=study_doc,
                  flow=flow, errors=err_docs, untrained_deep=untrained,
                  artefacts={"features": os.path.relpath(features_path, out)},
-                 base_dir=study.path.parent, slices=slices, qc=qc, jobs=jobs)
+                 base_dir=study.path.parent, slices=slices, qc=qc, jobs=jobs,
+                 input_warnings=collected.messages)
     if report:
         notify(StudyProgress("report", "writing the report"))
         from radiomix.report import write_report
