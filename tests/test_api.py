@@ -327,8 +327,12 @@ def test_extract_many_dataframe_with_labels_and_raise(cases_dir):
     df = radiomix.extract_many(table, "ibsi-digital", base_dir=cases_dir, **FAST)
     assert list(df["label"]) == [1]
     assert df.attrs["errors"][0]["label"] == 7
-    with pytest.raises(InputError, match=r"\[1\] LabelNotFoundError"):
+    from radiomix.errors import LabelNotFoundError
+
+    # the case's own error class, its id once (it was a plain InputError naming the class)
+    with pytest.raises(LabelNotFoundError, match=r"^\[1\] label 7 not found") as err:
         radiomix.extract_many(table, "ibsi-digital", base_dir=cases_dir, errors="raise", **FAST)
+    assert str(err.value).count("[1] ") == 1
 
 
 @pytest.mark.slow  # spawning 2 workers takes ~15 s on a loaded 2-core machine

@@ -793,6 +793,22 @@ def read_cases(
     return out
 
 
+def _case_error(rec: dict[str, Any]) -> InputError:
+    """The error of a failed case as raised by ``extract_many(errors="raise")``: the class
+    the case raised when it is one of radiomix's input errors (so that ``except
+    InputNotFoundError`` catches a missing file), else :class:`InputError` naming the type;
+    the case id once."""
+    import radiomix.errors
+
+    cls = getattr(radiomix.errors, str(rec["error_type"]), None)
+    message = str(rec["message"])
+    prefix = f"[{rec['case_id']}] "
+    text = message if message.startswith(prefix) else prefix + message
+    if isinstance(cls, type) and issubclass(cls, InputError):
+        return cls(text)
+    return InputError(f"{prefix}{rec['error_type']}: {message.removeprefix(prefix)}")
+
+
 def _read_cases_csv(path: Path) -> tuple[pd.DataFrame, list[int]]:
     """The cells of a cases CSV as text, and the file line on which each row starts.
 
@@ -1023,7 +1039,7 @@ def extract_many(
         if rec["status"] == "error":
             failed += 1
             if errors == "raise":
-                raise InputError(f"[{rec['case_id']}] {rec['error_type']}: {rec['message']}")
+                raise _case_error(rec)
         results[rec["index"]] = rec
         report("case", len(results), failed, rec)
     rows, case_prov, errs = [], [], []
