@@ -282,11 +282,12 @@ def check_case(
                 f"{_prefix(case_id)}the image has {image.GetNumberOfComponentsPerPixel()} "
                 "components per voxel; a scalar image is needed"
             )
-    notes = mask_notes(mask)
+    note = reader_note(mask, MASK_NOTE_KEY)
+    notes = (("mask", note),) if note else ()
     diffs = geometry_differences(image, mask, tolerance=tolerance)
     if diffs:
         if not resample_mask:
-            why = _grid_note(mask)
+            why = reader_note(mask, GRID_NOTE_KEY)
             raise GeometryMismatchError(
                 f"{_prefix(case_id)}{f'{why}; ' if why else ''}image and mask grids differ: "
                 f"{'; '.join(diffs)}. Fix: "
@@ -321,29 +322,23 @@ def check_case(
     return CheckedCase(image=image, mask=out, case_id=case_id, n_voxels=n, notes=notes)
 
 
+GRID_NOTE_KEY = "radiomix_grid_note"
+"""Metadata key of a mask's own account of why it is not on the image grid (a DICOM SEG
+whose frames lie between the image's voxels), led with in the grid-mismatch message."""
+
 MASK_NOTE_KEY = "radiomix_note_mask"
 """Metadata key under which a mask reader leaves a note on the SimpleITK mask it returns
 (an RTSTRUCT ROI with slices left without contour), carried into the case's provenance."""
 
 
-def _grid_note(mask: Volume | sitk.Image) -> str | None:
-    """A mask reader's account of why the mask is off the image grid (a DICOM SEG whose
-    frames lie between the image's voxels, :data:`radiomix.io.seg.GRID_NOTE_KEY`)."""
-    from radiomix.io.seg import GRID_NOTE_KEY
-
-    image = mask._image if isinstance(mask, Volume) else mask
-    if image is None or not image.HasMetaDataKey(GRID_NOTE_KEY):
-        return None
-    return str(image.GetMetaData(GRID_NOTE_KEY))
-
-
-def mask_notes(mask: Volume | sitk.Image) -> tuple[tuple[str, str], ...]:
-    """The provenance notes a mask reader left on ``mask`` (:data:`MASK_NOTE_KEY`), on the
+def reader_note(mask: Volume | sitk.Image, key: str) -> str | None:
+    """The note a mask reader left under metadata ``key`` (:data:`MASK_NOTE_KEY`, the
+    provenance note; :data:`GRID_NOTE_KEY`, why a SEG is off the image grid), on the
     SimpleITK image itself or the one a :class:`Volume` views."""
     image = mask._image if isinstance(mask, Volume) else mask
-    if image is None or not image.HasMetaDataKey(MASK_NOTE_KEY):
-        return ()
-    return (("mask", str(image.GetMetaData(MASK_NOTE_KEY))),)
+    if image is None or not image.HasMetaDataKey(key):
+        return None
+    return str(image.GetMetaData(key))
 
 
 CT_ROI_MEDIAN_HU = (-1024.0, 3071.0)

@@ -49,12 +49,18 @@ def _newton_cox(t: np.ndarray, e: np.ndarray, x: np.ndarray) -> tuple[float, flo
     return beta, 1.0 / math.sqrt(info)
 
 
-def test_group_hazard_ratio_is_the_cox_estimate_with_its_wald_interval() -> None:
-    rng = np.random.default_rng(3)
-    n = 80
+def _two_groups(*, seed: int, n: int, low_scale: float, p_event: float) -> tuple[np.ndarray, ...]:
+    """Exponential times of two random groups (mean 1 in the high group, ``low_scale`` in
+    the other) and events drawn with probability ``p_event``: (time, event, high group)."""
+    rng = np.random.default_rng(seed)
     x = rng.random(n) < 0.5
-    t = rng.exponential(np.where(x, 1.0, 2.5))
-    e = rng.random(n) < 0.8
+    t = rng.exponential(np.where(x, 1.0, low_scale))
+    e = rng.random(n) < p_event
+    return t, e, x
+
+
+def test_group_hazard_ratio_is_the_cox_estimate_with_its_wald_interval() -> None:
+    t, e, x = _two_groups(seed=3, n=80, low_scale=2.5, p_event=0.8)
     beta, se = _newton_cox(t, e, x)
     hr = group_hazard_ratio(t, e, x)
     assert hr.reason is None
@@ -104,11 +110,7 @@ def test_analysis_document_gives_the_drawn_repeats_hazard_ratio(tmp_path) -> Non
 
 
 def test_scale_widens_the_wald_interval_on_the_log_scale() -> None:
-    rng = np.random.default_rng(5)
-    n = 60
-    x = rng.random(n) < 0.5
-    t = rng.exponential(np.where(x, 1.0, 2.0))
-    e = rng.random(n) < 0.85
+    t, e, x = _two_groups(seed=5, n=60, low_scale=2.0, p_event=0.85)
     beta, se = _newton_cox(t, e, x)
     plain = group_hazard_ratio(t, e, x)
     wide = group_hazard_ratio(t, e, x, scale=math.sqrt(2.0))

@@ -658,8 +658,8 @@ def written(name: str) -> bool:
         return False
     if parsed.block == "deep":
         return parsed.aggregation is None and re.fullmatch(r"f\d{3,}", parsed.feature) is not None
-    return parsed.aggregation in _aggregation_tokens().get(f"{parsed.family}.{parsed.feature}",
-                                                           {"\0"})  # fmt: skip
+    tokens = _aggregation_tokens().get(f"{parsed.family}.{parsed.feature}")
+    return tokens is not None and parsed.aggregation in tokens
 
 
 @functools.cache

@@ -132,11 +132,6 @@ def _check_reference(seg: object, reference: sitk.Image, name: str) -> None:
         )
 
 
-GRID_NOTE_KEY = "radiomix_grid_note"
-"""Metadata key of a mask's own account of why it is not on the image grid (read by the
-grid check's message, :func:`radiomix.check.check_case`)."""
-
-
 def _onto_reference(
     seg: sitk.Image, reference: sitk.Image, name: str = "SEG", tol: float = 1e-3
 ) -> sitk.Image:
@@ -176,6 +171,8 @@ def _onto_reference(
                 for corner in box])  # fmt: skip
             inside = bool(np.all((at > -0.5) & (at < size - 0.5)))
         where = "within the image" if inside else "partly or wholly outside the image"
+        from radiomix.check import GRID_NOTE_KEY
+
         seg.SetMetaData(GRID_NOTE_KEY, (
             f"the frames of SEG {name} lie off the image's voxel grid (by "
             f"{', '.join(f'{v:+.2f}' for v in off)} voxel along x, y, z), {where}: it was "
