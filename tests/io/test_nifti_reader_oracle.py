@@ -11,6 +11,7 @@ intensity scaling (SimpleITK's route), NIfTI-2. Where ITK refuses a header, both
 from __future__ import annotations
 
 import gzip
+import math
 import struct
 from pathlib import Path
 
@@ -215,6 +216,45 @@ def test_scaled_intensities_take_simpleitk_route(tmp_path, slope, inter) -> None
     got, ref = read_both(path)
     assert isinstance(got, sitk.Image)
     assert_same_image(got, ref)
+
+
+@pytest.mark.parametrize(
+    ("slope", "inter", "expected"),
+    [
+        (-1.5, 7.0, lambda a: -1.5 * a + 7.0),  # a negative slope is a scaling like any other
+        (math.nan, 0.0, lambda a: a),  # nibabel's "unset": no scaling
+        (math.nan, math.nan, lambda a: a),
+        (0.0, 0.0, lambda a: a),
+    ],
+)
+def test_scaling_every_reader_agrees_on_is_applied(tmp_path, slope, inter, expected) -> None:
+    """The intensities are the stored values scaled as the NIfTI standard says (computed
+    here from the array, not by a reader)."""
+    array = np.arange(60, dtype=np.int16).reshape(3, 4, 5) - 20
+    path = write(tmp_path / "s.nii", nifti1(array, slope=slope, inter=inter))
+    got = io_image.read_image(path)
+    assert np.array_equal(sitk.GetArrayFromImage(got), expected(array.astype(np.float64)))
+
+
+@pytest.mark.parametrize(
+    ("slope", "inter", "said"),
+    [
+        (math.inf, 0.0, "infinite intensity slope"),
+        (-math.inf, 0.0, "infinite intensity slope"),
+        (1.0, math.nan, "intercept of nan"),
+        (2.0, math.inf, "intercept of inf"),
+        (0.0, 5.0, "intercept of 5 .*beside a slope of 0"),
+        (math.nan, -1024.0, "intercept of -1024 .*beside a slope of nan"),
+    ],
+)
+@pytest.mark.parametrize("order", ["<", ">"])
+def test_scaling_readers_disagree_on_is_refused(tmp_path, slope, inter, said, order) -> None:
+    """ITK reads an infinite slope as none, ignores a non-finite intercept and adds the
+    intercept to unscaled voxels; nibabel does none of these. Refused, named."""
+    array = np.arange(60, dtype=np.int16).reshape(3, 4, 5)
+    path = write(tmp_path / "s.nii.gz", nifti1(array, slope=slope, inter=inter, order=order))
+    with pytest.raises(InputError, match=rf"s\.nii\.gz has .*{said}.*readers disagree"):
+        io_image.read_image(path)
 
 
 def test_unit_slope_keeps_the_fast_route(tmp_path) -> None:

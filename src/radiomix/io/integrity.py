@@ -187,6 +187,7 @@ def parse_nifti_header(head: bytes, *, name: str) -> NiftiLayout:
     _check_geometry(name, ndim, pixdim, qform if qcode > 0 else (),
                     sform if scode > 0 else ())
     _check_units(name, ndim, pixdim, int(units))
+    _check_scaling(name, float(slope), float(inter))
     code = _DTYPES.get(int(datatype))
     dtype = np.dtype(code).newbyteorder(order) if code else None
     return NiftiLayout(
@@ -230,6 +231,40 @@ def _check_datatype(name: str, datatype: int, bitpix: int) -> None:
             f"bitpix {bitpix} in its header; the header is damaged (the datatype or bitpix "
             "does not match the data): re-export the image"
         )
+
+
+def _check_scaling(name: str, slope: float, inter: float) -> None:
+    """Refuse an intensity scaling (``scl_slope``, ``scl_inter``) that readers read differently.
+
+    The NIfTI standard scales the stored voxels by ``scl_slope * x + scl_inter`` when the
+    slope is not 0; nibabel also takes a NaN slope (its own "unset") as no scaling. Beyond
+    these, readers part: ITK (and the NIfTI-1 library) read an infinite slope as no scaling,
+    ignore an infinite or NaN intercept, and add the intercept even when the slope is 0 or
+    NaN, where nibabel leaves the voxels unscaled and refuses an intercept that is not a
+    number. Every intensity of such a file would depend on the reader, so none is used.
+
+    Raises
+    ------
+    InputError
+        An infinite slope; a slope that scales with an intercept that is not finite; an
+        intercept other than 0 beside a slope of 0 or NaN.
+    """
+    unscaled = slope == 0.0 or math.isnan(slope)
+    if math.isinf(slope):
+        problem = f"an infinite intensity slope (scl_slope {slope:g})"
+    elif not unscaled and not math.isfinite(inter):
+        problem = f"an intensity slope {slope:g} with an intercept of {inter:g} (scl_inter)"
+    elif unscaled and not (inter == 0.0 or math.isnan(inter)):
+        problem = (f"an intercept of {inter:g} (scl_inter) beside a slope of {slope:g}, which "
+                   "means no scaling")
+    else:
+        return
+    raise InputError(
+        f"{name} has {problem} in its header; readers disagree on what it means (ITK and "
+        "nibabel would give different intensities), so the intensities would depend on the "
+        "reader: check the values and rewrite the header with a finite slope and intercept "
+        "(or slope 0 and intercept 0 for none)"
+    )
 
 
 def _check_units(name: str, ndim: int, pixdim: Sequence[float], units: int) -> None:
