@@ -418,3 +418,33 @@ def test_input_warnings_reach_the_analysis_document(tmp_path):
     doc = json.loads(analyse_study(study_path, tmp_path / "out", report=False).read_text())
     said = [w for w in doc["warnings"] if "lesion '2' of" in w and "its lesion '1'" in w]
     assert said, doc["warnings"][:5]
+
+
+def test_a_level_only_the_external_centre_has_is_named(tmp_path):
+    """A grade level seen only in the test centre was silently scored as the reference
+    level (its indicator is 0 in every training row, so no model learned it)."""
+    from radiomix.analysis.engine import run_analysis
+
+    feats, clin = cohort(40, centres=("A", "B"))
+    in_b = (feats["centre"] == "B").to_numpy()
+    clin["grade"] = np.where(in_b & (np.arange(40) % 4 == 1), "High",
+                             np.where(np.arange(40) // 2 % 2 == 0, "Low", "Intermediate"))
+    only_b = int((clin["grade"] == "High").sum())
+    assert only_b
+    assert not (clin["grade"][~in_b] == "High").any()
+    spec = analysis_from_dict({
+        "outcomes": [{"name": "y", "kind": "binary", "column": "outcome", "positive": "mets"}],
+        "roles": {"group": "patient_id", "lesion": "lesion_id", "centre": "centre",
+                  "covariates": ["age", {"name": "grade", "kind": "categorical"},
+                                 {"name": "sex", "kind": "categorical"}],
+                  "derived": ["outcome_text", "days_to_outcome", "status", "fu_days"]},
+        "arms": [{"name": "rad", "blocks": ["radiomic"], "model": "logistic"}],
+        "validation": {**FAST, "schemes": ["external"], "test_centres": ["B"]},
+    })
+    doc = run_analysis(spec, build_table(feats, spec, clinical=clin), tmp_path,
+                       save_models=False)
+    said = [w for w in doc["warnings"] if w.startswith("covariate grade")]
+    assert said == [f"covariate grade: level(s) 'High' occur only in the external test "
+                    f"centre(s) B ({only_b} patient(s)); no model of the external validation "
+                    "was trained on them, so these patients are scored as the reference level"]
+    assert not [w for w in doc["warnings"] if w.startswith("covariate sex")]

@@ -1228,6 +1228,40 @@ def _baseline_warnings(spec: AnalysisSettings, table: AnalysisTable) -> list[str
     return out
 
 
+def _unseen_level_warnings(spec: AnalysisSettings, table: AnalysisTable) -> list[str]:
+    """Levels of a categorical or ordinal covariate that only the external test centre(s)
+    have: no model of a centre-based scheme was trained on them, so their patients are
+    scored as the reference level (categorical: every indicator 0) or by extrapolation
+    (ordinal), said once per covariate."""
+    from radiomix.analysis.data import _text
+
+    v = spec.validation
+    if table.centre is None or not v.test_centres or not (
+            {"external", "training_internal_external"} & set(v.schemes)):
+        return []
+    test = np.isin(table.centre, list(v.test_centres))
+    out = []
+    for cov in spec.roles.covariates:
+        if cov.kind == "numeric" or cov.name not in table.raw.columns:
+            continue
+        values = _text(table.raw[cov.name])
+        seen = set(values[~test].dropna())
+        only = values[test].dropna()
+        only = only[~only.isin(seen)]
+        if only.empty:
+            continue
+        patients = pd.Series(table.groups[only.index.to_numpy()]).nunique()
+        how = ("scored as the reference level" if cov.kind == "categorical"
+               else "scored by extrapolating the ordinal scale")
+        levels = ", ".join(repr(str(x)) for x in sorted(set(only)))
+        text = (f"covariate {cov.name}: level(s) {levels} occur only in the external test "
+                f"centre(s) {', '.join(v.test_centres)} ({patients} patient(s)); no model of the "
+                f"external validation was trained on them, so these patients are {how}")
+        log.warning(text)
+        out.append(text)
+    return out
+
+
 def run_analysis(
     spec: AnalysisSettings,
     table: AnalysisTable,
@@ -1306,7 +1340,8 @@ def run_analysis(
         progress(AnalysisProgress("evaluating the arms", 0, total))
     outcome_docs: list[dict[str, Any]] = []
     preds: list[pd.DataFrame] = []
-    warnings_all: list[str] = [*input_warnings, *_baseline_warnings(spec, table)]
+    warnings_all: list[str] = [*input_warnings, *_baseline_warnings(spec, table),
+                               *_unseen_level_warnings(spec, table)]
     from threadpoolctl import threadpool_limits
 
     tasks = [t for o in spec.outcomes
