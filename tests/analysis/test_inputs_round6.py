@@ -448,3 +448,50 @@ def test_a_level_only_the_external_centre_has_is_named(tmp_path):
                     f"centre(s) B ({only_b} patient(s)); no model of the external validation "
                     "was trained on them, so these patients are scored as the reference level"]
     assert not [w for w in doc["warnings"] if w.startswith("covariate sex")]
+
+
+def test_survival_arms_are_compared_with_the_reference_and_with_volume(tmp_path):
+    """Survival arms carried a C-index each but were never compared (the report said "not
+    compared" beside every arm). The paired difference is recomputed here from the saved
+    risks with lifelines' concordance index, repeat by repeat."""
+    import pandas as pd
+    from lifelines.utils import concordance_index as lifelines_c
+
+    from radiomix.analysis.engine import run_analysis
+
+    feats, clin = cohort(48, seed=3)
+    rng = np.random.default_rng(5)
+    hazard = np.exp(0.9 * feats["ct.original.stat.f00"].to_numpy())
+    clin["fu_days"] = np.ceil(rng.exponential(900 / hazard)).astype(int).astype(str)
+    clin["code"] = (rng.uniform(size=48) < 0.7).astype(int).astype(str)
+    spec = analysis_from_dict({
+        "outcomes": [{"name": "os", "kind": "survival", "time": "fu_days", "event": "code"}],
+        "roles": {"group": "patient_id", "lesion": "lesion_id", "covariates": ["age"],
+                  "derived": ["outcome", "outcome_text", "days_to_outcome", "status"]},
+        "arms": [{"name": "cox", "blocks": ["radiomic"], "radiomic": ["*.stat.f0*"],
+                  "model": "coxnet"}],
+        "validation": dict(FAST),
+    })
+    doc = run_analysis(spec, build_table(feats, spec, clinical=clin), tmp_path,
+                       save_models=False)
+    (val,) = doc["outcomes"][0]["validation"]
+    ref = doc["outcomes"][0]["reference_arm"]
+    assert ref == "clinical"
+    assert "vs_reference" not in val["arms"][ref]
+    pred = pd.read_csv(tmp_path / "predictions.csv")
+
+    def c_index(arm):
+        p = pred[pred["arm"] == arm]
+        return np.mean([lifelines_c(r["time"], -r["risk"], r["event"])
+                        for _, r in p.groupby("repeat")])
+
+    for arm in ("cox", "volume"):
+        test = val["arms"][arm]["vs_reference"]
+        d = test["c_index_difference"]
+        assert test["reference"] == "clinical"
+        assert d["estimate"] == pytest.approx(c_index(arm) - c_index("clinical"), abs=1e-9)
+        assert d["ci_low"] <= d["estimate"] <= d["ci_high"]
+        assert (test["p_value"] < 0.05) == (d["ci_low"] > 0 or d["ci_high"] < 0)
+        assert "C-index difference" in test["p_method"]
+    size = val["arms"]["cox"]["vs_arms"]["volume"]["c_index_difference"]
+    assert size["estimate"] == pytest.approx(c_index("cox") - c_index("volume"), abs=1e-9)

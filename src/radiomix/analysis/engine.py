@@ -856,6 +856,7 @@ def _evaluate_survival(table: AnalysisTable, target: Target, arms: list[BuiltArm
     order = [a.key for a in arms]
     ref = _reference(spec, order) if order else None
     km_arm = _km_arm(order, ref)
+    scored_by: dict[str, dict[str, Any]] = {}
     for arm in arms:
         scored = arm_results[arm.key]
         if isinstance(scored, InputError):
@@ -884,7 +885,34 @@ def _evaluate_survival(table: AnalysisTable, target: Target, arms: list[BuiltArm
             cal = _survival_calibration_doc(sc.result, horizons)
             if cal:
                 entry["curves"]["calibration"][arm.key] = cal
+            scored_by.setdefault(sc.scheme, {})[arm.key] = sc.result
+    for scheme, results in scored_by.items():
+        _compare_survival(validations[scheme], results, ref, v)
     return {"validation": list(validations.values()), "predictions": preds, "reference": ref}
+
+
+def _compare_survival(entry: dict[str, Any], results: dict[str, Any], ref: str | None,
+                      v: Validation) -> None:
+    """Paired C-index comparisons of a validation's survival arms: each against the
+    reference arm (``vs_reference``) and, for the size confound, against tumour volume
+    alone (``vs_arms``), as for binary outcomes."""
+    from radiomix.evaluate.arms import paired_c_index_tests
+
+    cv = bool(entry["cross_validated"])
+    for against in dict.fromkeys([ref, "volume"]):
+        if against is None or against not in results or len(results) < 2:
+            continue
+        tests = paired_c_index_tests(results, against, n_bootstrap=v.bootstrap,
+                                     random_state=v.seed, cross_validated=cv)
+        for k, test in tests.items():
+            doc = entry["arms"][k]
+            if against == ref:
+                doc["vs_reference"] = test
+            else:
+                doc["vs_arms"] = {"volume": {
+                    "c_index_difference": test["c_index_difference"],
+                    "p_value": test.get("p_value"), "p_method": test.get("p_method"),
+                    **({"reason": test["reason"]} if test.get("reason") else {})}}
 
 
 def _not_estimable(why: str, horizons: list[float] | None = None) -> dict[str, Any]:

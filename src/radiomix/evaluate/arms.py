@@ -28,22 +28,54 @@ from radiomix.evaluate.bootstrap import (
 from radiomix.evaluate.metrics import weighted_roc_auc
 from radiomix.evaluate.validate import EvaluationResult
 
-__all__ = ["MIN_PER_CLASS", "not_estimable_comparison", "paired_auc_tests"]
+__all__ = ["MIN_PER_CLASS", "not_estimable_comparison", "paired_auc_tests",
+           "paired_c_index_tests"]
 
 P_METHOD = ("paired patient bootstrap of the AUC difference (the replicates of its interval); "
             "two-sided, the smallest level at which that interval excludes 0")
 P_METHOD_CV = P_METHOD + (", with the interval's cross-validation widening "
                           f"(x{CV_INTERVAL_SCALE:.4f})")
+P_METHOD_C = P_METHOD.replace("the AUC difference", "the C-index difference")
+P_METHOD_C_CV = P_METHOD_CV.replace("the AUC difference", "the C-index difference")
 
 
-def not_estimable_comparison(reference: str, reason: str) -> dict[str, Any]:
+def not_estimable_comparison(reference: str, reason: str, *,
+                             key: str = "auc_difference") -> dict[str, Any]:
     """A paired comparison that cannot be made, with its reason (same keys as one entry of
-    :func:`paired_auc_tests`)."""
+    :func:`paired_auc_tests`, or of :func:`paired_c_index_tests` with
+    ``key="c_index_difference"``)."""
     return {"reference": reference,
-            "auc_difference": {"estimate": None, "ci_low": None, "ci_high": None,
-                               "reason": reason},
+            key: {"estimate": None, "ci_low": None, "ci_high": None, "reason": reason},
             "p_value": None, "p_method": None,
             "delong_z": None, "delong_p": None, "reason": reason}
+
+
+def _paired_difference(reference: str, point: float, replicates: np.ndarray,
+                       ref_point: float, ref_replicates: np.ndarray, *, n_bootstrap: int,
+                       cross_validated: bool, key: str, measure: str,
+                       methods: tuple[str, str]) -> dict[str, Any]:
+    """One arm against the reference from the two arms' point estimates and their bootstrap
+    replicates on the same patient draws: the difference, its percentile interval (widened
+    when cross-validated) and the p-value read from the same replicates."""
+    diff = replicates - ref_replicates
+    estimate = point - ref_point
+    lo, hi, nv = percentile_interval(diff)
+    undefined = undefined_share_reason(f"the {measure} difference", nv, n_bootstrap)
+    if undefined is not None or not np.isfinite(estimate):
+        return not_estimable_comparison(
+            reference, undefined or f"not estimable: a {measure} is undefined on the scored "
+                                    "rows", key=key)
+    scale = CV_INTERVAL_SCALE if cross_validated else 1.0
+    if cross_validated:
+        lo, hi = widen_interval(estimate, lo, hi, scale=CV_INTERVAL_SCALE, bounds=(-1, 1))
+    return {
+        "reference": reference,
+        key: {"estimate": float(estimate), "ci_low": float(lo), "ci_high": float(hi)},
+        "p_value": interval_p_value(diff, estimate, scale=scale),
+        "p_method": methods[1] if cross_validated else methods[0],
+        "delong_z": None,
+        "delong_p": None,
+    }
 
 
 def paired_auc_tests(
@@ -91,7 +123,6 @@ def paired_auc_tests(
     auc_ref = np.mean([weighted_roc_auc(y01, p, W) for p in P_ref], axis=0)
     point_ref = float(np.mean([weighted_roc_auc(y01, p)[0] for p in P_ref]))
     too_few = binary_estimability(y01, g_row, "roc_auc")
-    scale = CV_INTERVAL_SCALE if cross_validated else 1.0
     out: dict[str, dict[str, Any]] = {}
     for name, res in results.items():
         if name == reference:
@@ -103,22 +134,77 @@ def paired_auc_tests(
             out[name] = not_estimable_comparison(
                 reference, too_few.replace("roc_auc needs", "comparing two AUCs needs"))
             continue
-        diff = np.mean([weighted_roc_auc(y01, p, W) for p in P], axis=0) - auc_ref
-        estimate = float(np.mean([weighted_roc_auc(y01, p)[0] for p in P])) - point_ref
-        lo, hi, nv = percentile_interval(diff)
-        undefined = undefined_share_reason("the AUC difference", nv, n_bootstrap)
-        if undefined is not None or not np.isfinite(estimate):
-            out[name] = not_estimable_comparison(
-                reference, undefined or "not estimable: an AUC is undefined on the scored rows")
+        out[name] = _paired_difference(
+            reference, float(np.mean([weighted_roc_auc(y01, p)[0] for p in P])),
+            np.mean([weighted_roc_auc(y01, p, W) for p in P], axis=0), point_ref, auc_ref,
+            n_bootstrap=n_bootstrap, cross_validated=cross_validated, key="auc_difference",
+            measure="AUC", methods=(P_METHOD, P_METHOD_CV))
+    return out
+
+
+def _risk_matrix(res: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """A survival evaluation's risks as a (repeats, rows) matrix with the rows' times,
+    events and patients."""
+    pred = res.predictions
+    wide = pred.pivot(index="row", columns="repeat", values="risk").sort_index()
+    meta = pred.drop_duplicates("row").set_index("row").loc[wide.index]
+    return (wide.to_numpy().T, meta["time"].to_numpy(dtype=float),
+            meta["event"].to_numpy(dtype=int), meta["patient_id"].to_numpy())
+
+
+def paired_c_index_tests(
+    results: Mapping[str, Any],
+    reference: str,
+    *,
+    n_bootstrap: int = 1000,
+    random_state: int = 0,
+    cross_validated: bool = True,
+) -> dict[str, dict[str, Any]]:
+    """Each survival arm's Harrell C-index against ``reference`` on the same scored rows.
+
+    As :func:`paired_auc_tests` for :class:`~radiomix.evaluate.survival.SurvivalEvaluation`
+    results: the difference of the repeat-averaged C-indices, a paired patient-bootstrap
+    percentile interval (the draws of the arms' own C-index intervals, widened when
+    cross-validated) and the p-value read from the same replicates. Not estimable under the
+    C-index's own rule (:func:`~radiomix.evaluate.survival.survival_estimability`).
+
+    Returns
+    -------
+    dict
+        Arm -> ``reference``, ``c_index_difference`` (``estimate``, ``ci_low``,
+        ``ci_high``), ``p_value``, ``p_method`` (or a ``reason``).
+
+    Raises
+    ------
+    InputError
+        The arms were not scored on the same rows.
+    """
+    from radiomix.evaluate.survival import concordance_index, survival_estimability
+
+    R_ref, t, e, g = _risk_matrix(results[reference])
+    W = patient_bootstrap_weights(g, n_bootstrap=n_bootstrap, random_state=random_state)
+
+    def c_index(R: np.ndarray) -> tuple[float, np.ndarray]:
+        return (float(np.mean([concordance_index(t, r, e) for r in R])),
+                np.mean([concordance_index(t, r, e, W) for r in R], axis=0))
+
+    point_ref, reps_ref = c_index(R_ref)
+    too_few = survival_estimability(e, g)
+    out: dict[str, dict[str, Any]] = {}
+    for name, res in results.items():
+        if name == reference:
             continue
-        if cross_validated:
-            lo, hi = widen_interval(estimate, lo, hi, scale=CV_INTERVAL_SCALE, bounds=(-1, 1))
-        out[name] = {
-            "reference": reference,
-            "auc_difference": {"estimate": estimate, "ci_low": float(lo), "ci_high": float(hi)},
-            "p_value": interval_p_value(diff, estimate, scale=scale),
-            "p_method": P_METHOD_CV if cross_validated else P_METHOD,
-            "delong_z": None,
-            "delong_p": None,
-        }
+        R, t_other, e_other, _ = _risk_matrix(res)
+        if R.shape[1] != R_ref.shape[1] or not (np.array_equal(t_other, t)
+                                                and np.array_equal(e_other, e)):
+            raise InputError(f"arms {name!r} and {reference!r} were scored on different rows")
+        if too_few is not None:
+            out[name] = not_estimable_comparison(reference, too_few,
+                                                 key="c_index_difference")
+            continue
+        point, reps = c_index(R)
+        out[name] = _paired_difference(
+            reference, point, reps, point_ref, reps_ref, n_bootstrap=n_bootstrap,
+            cross_validated=cross_validated, key="c_index_difference", measure="C-index",
+            methods=(P_METHOD_C, P_METHOD_C_CV))
     return out
