@@ -495,3 +495,19 @@ def test_survival_arms_are_compared_with_the_reference_and_with_volume(tmp_path)
         assert "C-index difference" in test["p_method"]
     size = val["arms"]["cox"]["vs_arms"]["volume"]["c_index_difference"]
     assert size["estimate"] == pytest.approx(c_index("cox") - c_index("volume"), abs=1e-9)
+
+
+def test_deep_columns_radiomix_writes_are_not_taken_for_leaks_but_lookalikes_are():
+    """On 12 patients, some of 512 embedding columns separate the outcome by chance: the
+    study was refused for its own ResNet features (an eighth-round finding). The deep
+    columns radiomix writes are exempt, as its radiomic columns are; a column named like
+    one but not as radiomix names them is still checked."""
+    feats, clin = cohort(12)
+    y = (clin["outcome"] == "mets").to_numpy(float)
+    feats["ct.deep.resnet18_2p5d.f007"] = y * 3.0 + np.arange(12) * 0.01  # separates
+    table = build_table(feats, _binary_spec(), clinical=clin)
+    assert "ct.deep.resnet18_2p5d.f007" in table.blocks["deep"]
+    forged = feats.rename(columns={"ct.deep.resnet18_2p5d.f007": "ct.deep.resnet18_2p5d.score"})
+    with pytest.raises(SettingsError, match=r"ct[.]deep[.]resnet18_2p5d[.]score \(by its "
+                                            r"values\) separate"):
+        build_table(forged, _binary_spec(), clinical=clin)

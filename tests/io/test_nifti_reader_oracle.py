@@ -245,6 +245,7 @@ def test_scaling_every_reader_agrees_on_is_applied(tmp_path, slope, inter, expec
         (2.0, math.inf, "intercept of inf"),
         (0.0, 5.0, "intercept of 5 .*beside a slope of 0"),
         (math.nan, -1024.0, "intercept of -1024 .*beside a slope of nan"),
+        (1e-20, 0.0, "slope of 1e-20 .*too small for ITK"),
     ],
 )
 @pytest.mark.parametrize("order", ["<", ">"])

@@ -639,10 +639,12 @@ def written(name: str) -> bool:
     ``family.feature`` with one of its aggregations (none for a feature without), or a
     deep embedding column ``fNNN``.
 
-    Only radiomic columns radiomix writes are exempt from the outcome-leak guard
-    (:func:`_guard`): a column that merely looks like a feature
-    (``ct.original.stat.leaky_mean``, a merged or renamed column) is checked like any
-    other input, as are deep columns.
+    Only the image columns radiomix writes (radiomic and deep) are exempt from the
+    outcome-leak guard (:func:`_guard`): on a small cohort some of hundreds of image
+    columns separate the outcome by chance, which says nothing of leakage. A column that
+    merely looks like a feature (``ct.original.stat.leaky_mean``,
+    ``ct.deep.resnet18_2p5d.score``, a merged or renamed column) is checked like any other
+    input.
 
     Examples
     --------
@@ -790,7 +792,8 @@ def build_table(
     for o in spec.outcomes:
         targets[o.name] = (_binary_target(raw, o, group) if o.kind == "binary"
                            else _survival_target(raw, o, group))
-    _guard(X, blocks, targets, radiomix_named={c for c in rad if c not in extra and written(c)},
+    _guard(X, blocks, targets,
+           radiomix_named={c for c in (*rad, *deep) if c not in extra and written(c)},
            allow=set(allow) | set(roles.allow), sources=sources,
            times=_study_times(raw, [*roles.derived, *time_columns], spec))
     _check_one_centre(raw, spec)

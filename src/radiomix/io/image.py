@@ -260,9 +260,17 @@ _NRRD_BYTES = {
 }
 
 
+_MM_NAMES = frozenset({"", "mm", "millimeter", "millimeters", "millimetre", "millimetres"})
+
+
 def _check_nrrd(path: Path, what: str) -> None:
-    """Refuse a raw-encoded NRRD whose voxel data is shorter or longer than its ``sizes``
-    and ``type`` declare (ITK would read a too-long file through the wrong sizes)."""
+    """Refuse a NRRD whose ``space units`` (or per-axis ``units``) are not millimetres, and
+    a raw-encoded one whose voxel data is shorter or longer than its ``sizes`` and ``type``
+    declare (ITK would read a too-long file through the wrong sizes).
+
+    ITK ignores a NRRD's units and reads every spacing as millimetres: a file written in
+    centimetres would give volumes 1000 times too small, without a word.
+    """
     fields: dict[str, str] = {}
     offset = 0
     with path.open("rb") as fh:
@@ -278,6 +286,16 @@ def _check_nrrd(path: Path, what: str) -> None:
                 fields[key.strip().lower()] = value.lstrip("=").strip()
             if offset > 1 << 16:
                 return
+    for key in ("space units", "units"):
+        units = re.findall(r'"([^"]*)"', fields.get(key, ""))
+        other = [u for u in units if u.strip().lower() not in _MM_NAMES]
+        if other:
+            raise InputError(
+                f"{what} file {path.name} gives its spacing in {other[0]!r} ({key}: "
+                f"{fields[key]}); ITK ignores the unit and would read it as millimetres, so "
+                "every volume and distance would be wrong: rewrite the file with its spacing "
+                'in millimetres (space units: "mm" "mm" "mm")'
+            )
     size = _NRRD_BYTES.get(fields.get("type", "").lower())
     target = fields.get("data file") or fields.get("datafile") or ""
     if (size is None or fields.get("encoding", "").lower() != "raw" or "byte skip" in fields

@@ -33,6 +33,7 @@ import functools
 import gzip
 import math
 import struct
+import sys
 import threading
 import zlib
 from collections.abc import Sequence
@@ -246,14 +247,16 @@ def _check_scaling(name: str, slope: float, inter: float) -> None:
     Raises
     ------
     InputError
-        An infinite slope; a slope that scales with an intercept that is not finite; an
-        intercept other than 0 beside a slope of 0 or NaN.
+        An infinite slope or one below the epsilon; a slope that scales with an
+        intercept that is not finite; an intercept other than 0 beside a slope of 0 or NaN.
     """
     unscaled = slope == 0.0 or math.isnan(slope)
     if math.isinf(slope):
         problem = f"an infinite intensity slope (scl_slope {slope:g})"
     elif not unscaled and not math.isfinite(inter):
         problem = f"an intensity slope {slope:g} with an intercept of {inter:g} (scl_inter)"
+    elif not unscaled and abs(slope) < sys.float_info.epsilon:  # ITK: none; nibabel: applied
+        problem = f"an intensity slope of {slope:g} (scl_slope), too small for ITK to apply"
     elif unscaled and not (inter == 0.0 or math.isnan(inter)):
         problem = (f"an intercept of {inter:g} (scl_inter) beside a slope of {slope:g}, which "
                    "means no scaling")

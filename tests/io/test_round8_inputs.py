@@ -1,0 +1,44 @@
+"""Eighth outside round: image files whose header says something the readers ignore."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import SimpleITK as sitk
+
+from radiomix.errors import InputError
+from radiomix.io import image as io_image
+
+
+def _nrrd(path: Path, units: str | None) -> Path:
+    """A small raw NRRD written by SimpleITK, with a ``space units`` line added."""
+    img = sitk.GetImageFromArray(np.arange(60, dtype=np.int16).reshape(3, 4, 5))
+    img.SetSpacing((0.8, 0.8, 2.5))
+    sitk.WriteImage(img, str(path), useCompression=False)
+    raw = path.read_bytes()
+    end = raw.index(b"\n\n") + 2
+    head = raw[:end].decode()
+    if units is not None:
+        head = head.replace("space origin:", f"space units: {units}\nspace origin:")
+    path.write_bytes(head.encode() + raw[end:])
+    return path
+
+
+@pytest.mark.parametrize(("units", "first"), [('"cm" "cm" "cm"', "cm"), ('"m" "m" "m"', "m"),
+                                              ('"mm" "mm" "um"', "um")])
+def test_a_nrrd_in_other_units_than_millimetres_is_refused(tmp_path, units, first):
+    """ITK reads every NRRD spacing as millimetres whatever ``space units`` says: a file in
+    centimetres gave volumes 1000 times too small with exit 0."""
+    path = _nrrd(tmp_path / "i.nrrd", units)
+    with pytest.raises(InputError, match=rf"i[.]nrrd gives its spacing in '{first}' \(space "
+                                         r"units: .*ITK ignores the unit"):
+        io_image.read_image(path)
+
+
+@pytest.mark.parametrize("units", [None, '"mm" "mm" "mm"', '"millimeters" "mm" ""'])
+def test_a_nrrd_in_millimetres_is_read(tmp_path, units):
+    img = io_image.read_image(_nrrd(tmp_path / "i.nrrd", units))
+    assert img.GetSpacing() == pytest.approx((0.8, 0.8, 2.5))
+    assert int(sitk.GetArrayViewFromImage(img).sum()) == sum(range(60))
