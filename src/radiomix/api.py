@@ -1083,6 +1083,14 @@ def _batch_provenance(s: ExtractionSettings, cases: list[dict[str, Any]]) -> dic
     }
 
 
+def _unnamed(message: str, task: _Task) -> str:
+    """A case's error message with its input paths named ``<image>`` and ``<mask>`` (the
+    record reaches the error table that is kept; :func:`radiomix.privacy.redact_paths`)."""
+    from radiomix.privacy import redact_paths
+
+    return redact_paths(message, {"<image>": task.image, "<mask>": task.mask})
+
+
 def _extract_task(
     task: _Task, settings: ExtractionSettings, tag: str, resample_mask: bool
 ) -> dict[str, Any]:
@@ -1108,14 +1116,15 @@ def _extract_task(
             inputs={},
         )
     except RadiomixError as exc:
-        return {**base, "status": "error", "error_type": type(exc).__name__, "message": str(exc)}
+        return {**base, "status": "error", "error_type": type(exc).__name__,
+                "message": _unnamed(str(exc), task)}
     except Exception as exc:  # a bug or an unreadable file: recorded, the run goes on
         log.debug("case %s failed", task.case_id, exc_info=True)
         return {
             **base,
             "status": "error",
             "error_type": type(exc).__name__,
-            "message": f"unexpected error ({type(exc).__name__}): {exc}",
+            "message": _unnamed(f"unexpected error ({type(exc).__name__}): {exc}", task),
         }
     row = frame.iloc[0].to_dict()
     row.pop("case_id", None)

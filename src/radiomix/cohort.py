@@ -278,6 +278,16 @@ def _plain_tree(value: Any) -> Any:
 def _error_record(
     task: CaseTask, stage: str, error_type: str, message: str, *, cacheable: bool
 ) -> dict[str, Any]:
+    """The record of a failed case; its message names the case's inputs by tag, never by
+    path (:func:`radiomix.privacy.redact_paths`: folder names often carry who the patient
+    is, and the record reaches the error table, the analysis document and the report)."""
+    from radiomix.privacy import redact_paths
+
+    inputs = {f"<{task.tag} image>": task.image, f"<{task.tag} mask>": task.mask,
+              f"<{task.tag} organ mask>": task.organ}
+    if task.reference is not None:
+        inputs[f"<{task.reference.tag} image>"] = str(task.reference.image)
+    message = redact_paths(message, inputs)
     return {
         "format": CASE_FORMAT,
         "key": task.key,

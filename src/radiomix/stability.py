@@ -181,8 +181,13 @@ def parse_perturbations(specs: Sequence[str] | str | None) -> tuple[Perturbation
 
 
 def _signature(path: Path) -> list[Any]:
+    """What the side file of a perturbed pair remembers of an input: a digest of its
+    resolved path (never the path: folder names often carry who the patient is), its size
+    and modification time."""
+    from radiomix.privacy import path_digest
+
     st = path.stat()
-    return [str(path.resolve()), st.st_size, int(st.st_mtime_ns)]
+    return [path_digest(path), st.st_size, int(st.st_mtime_ns)]
 
 
 def _load_roi(job: _CaseJob) -> tuple[Any, Any]:
@@ -208,7 +213,7 @@ def _make_case(job: _CaseJob) -> list[str | None]:
     try:
         sources = {"image": _signature(Path(job.image)), "mask": _signature(Path(job.mask))}
     except OSError as exc:
-        return [f"{job.case}: input cannot be read ({exc})"] * len(job.specs)
+        return [_unnamed(f"{job.case}: input cannot be read ({exc})", job)] * len(job.specs)
     for spec, folder in zip(job.specs, job.out_dirs, strict=True):
         out = Path(folder)
         img_out, mask_out = out / f"{job.tag}_image.nii.gz", out / f"{job.tag}_mask.nii.gz"
@@ -241,8 +246,17 @@ def _make_case(job: _CaseJob) -> list[str | None]:
             side.write_text(json.dumps(want))
             results.append(None)
         except InputError as exc:
-            results.append(f"{job.case} {spec}: {exc}")
+            results.append(_unnamed(f"{job.case} {spec}: {exc}", job))
     return results
+
+
+def _unnamed(message: str, job: _CaseJob) -> str:
+    """A lesion's error message with its input paths named by tag
+    (:func:`radiomix.privacy.redact_paths`)."""
+    from radiomix.privacy import redact_paths
+
+    return redact_paths(message, {f"<{job.tag} image>": job.image,
+                                  f"<{job.tag} mask>": job.mask})
 
 
 def prepare_perturbed_study(

@@ -52,7 +52,7 @@ EXPECTED = {
     SMALL[1]: (
         "load",
         "InputError",
-        r"pet image not found: .*STS_999/pet/image\.nii\.gz \(manifest line 3",
+        r"pet image not found: <pet image> \(manifest line 3",
     ),
     SMALL[2]: ("check", "GeometryMismatchError", r"size \(x, y, z\): image .*, mask"),
     SMALL[3]: ("check", "EmptyRoiError", r"."),

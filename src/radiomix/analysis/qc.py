@@ -64,6 +64,7 @@ def qc_section(study: Study, patients: list[str], out_dir: str | Path, *,
     """
     from radiomix.case import load_case
     from radiomix.cohort import manifest_rows
+    from radiomix.privacy import redact_paths
     from radiomix.report.figures import largest_slice, modality_window, qc_thumbnail
 
     chosen = set(_spread([str(p) for p in dict.fromkeys(patients)], n_patients))
@@ -89,7 +90,8 @@ def qc_section(study: Study, patients: list[str], out_dir: str | Path, *,
                 checked = load_case(spec.image, spec.mask, label=label, roi_name=roi_name,
                                     resample_mask=ts.roi.resample_mask, case_id=case_id)
             except (InputError, OSError, RuntimeError) as exc:
-                log.warning("QC thumbnail of %s not drawn: %s", case_id, exc)
+                log.warning("QC thumbnail of %s not drawn: %s", case_id, redact_paths(
+                    str(exc), {f"<{tag} image>": spec.image, f"<{tag} mask>": spec.mask}))
                 continue
             img = np.array(checked.image.array, dtype=float)
             mask = checked.mask.array > 0

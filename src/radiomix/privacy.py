@@ -1,0 +1,94 @@
+"""Keeping file paths out of what a run writes.
+
+A folder or file name often carries who the patient is (``DOE^JANE_MRN-123456/CT``, a
+slice file named after the patient). The messages of a failed case name the file that
+failed, which is what the console needs, but the records a run keeps (case records, error
+tables, the analysis document and its report, which are shared) must carry only the
+manifest's identifiers. :func:`redact_paths` rewrites such a message before it is stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+
+__all__ = ["path_digest", "redact_paths"]
+
+#: Characters that end a path inside a message (quotes, brackets, separators, colon, space).
+_PATH_CHARS = r"[^\s'\"(),;:]"
+#: An absolute POSIX path not preceded by a word character (so ``and/or`` and ``mm/s``
+#: are left alone).
+_ABSOLUTE = re.compile(rf"(?<![\w.~-])/(?=[^\s/]){_PATH_CHARS}+")
+#: Entries of an input folder listed for their names (a DICOM series folder).
+_MAX_LISTED = 20_000
+
+
+def path_digest(path: str | os.PathLike[str]) -> str:
+    """A short digest standing for a resolved path in a stored record (the same file gives
+    the same digest; the name cannot be read back from it).
+
+    Examples
+    --------
+    >>> len(path_digest("/data/DOE^JANE/ct.nii.gz"))
+    16
+    """
+    return hashlib.sha256(str(Path(path).resolve()).encode()).hexdigest()[:16]
+
+
+def redact_paths(message: str, inputs: Mapping[str, str | os.PathLike[str] | None]) -> str:
+    """``message`` with the case's input paths replaced by their labels and every other
+    absolute path by ``<path>``.
+
+    Parameters
+    ----------
+    message : str
+        An error message that may name input files.
+    inputs : mapping of str to path or None
+        Label (e.g. ``"<ct image>"``) -> input path as given (a file or a folder).
+
+    Returns
+    -------
+    str
+        The message, where each input path (as given, absolute or resolved, with anything
+        below it) reads as its label, each name of a file inside an input folder (a DICOM
+        slice) as ``<file>``, the input's own file name as its label (names with a dot or a
+        digit only, which no word of a message has), and any other absolute path as ``<path>``.
+
+    Examples
+    --------
+    >>> redact_paths("slice 3 of /d/DOE^JANE/ct/IM0003 is truncated",
+    ...              {"<ct image>": "/d/DOE^JANE/ct"})
+    'slice 3 of <ct image> is truncated'
+    >>> redact_paths("cannot read /home/u/MRN-123/x.nii: bad header", {})
+    'cannot read <path>: bad header'
+    """
+    out = str(message)
+    variants: list[tuple[str, str]] = []
+    names: dict[str, str] = {}  # file name -> what it reads as
+    for label, given in inputs.items():
+        if not given:
+            continue
+        path = Path(given)
+        resolved = path.resolve()
+        for form in {str(given), os.path.abspath(given), str(resolved)}:
+            if len(form.rstrip("/")) > 1:
+                variants.append((form.rstrip("/"), label))
+        if path.is_dir():
+            with os.scandir(path) as entries:
+                for i, entry in enumerate(entries):
+                    if i >= _MAX_LISTED:
+                        break
+                    names.setdefault(entry.name, "<file>")
+        for own in (path.name, resolved.name):
+            names[own] = label
+    for form, label in sorted(variants, key=lambda v: -len(v[0])):
+        out = re.sub(re.escape(form) + rf"(?:/{_PATH_CHARS}*)?", lambda _m, s=label: s, out)
+    # a name without a dot or a digit could be a word of the message ("image", "mask")
+    for name in sorted((n for n in names if len(n) >= 3 and re.search(r"[.\d]", n)),
+                       key=len, reverse=True):
+        out = re.sub(rf"(?<![\w.<-]){re.escape(name)}(?![\w>-]|\.\w)",
+                     lambda _m, s=names[name]: s, out)
+    return _ABSOLUTE.sub("<path>", out)

@@ -1,0 +1,56 @@
+"""No input path (folder names that name the patient) in what a run keeps."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from radiomix.privacy import path_digest, redact_paths
+
+NAME = st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789^_-",
+               min_size=4, max_size=24)
+
+
+@settings(max_examples=60, deadline=None)
+@given(patient=NAME, slice_name=NAME)
+def test_no_part_of_an_input_path_or_a_slice_name_survives(tmp_path_factory, patient,
+                                                           slice_name):
+    root = tmp_path_factory.mktemp("d")
+    series = root / f"{patient}_MRN" / "CT"
+    series.mkdir(parents=True)
+    (series / f"{slice_name}.dcm").write_bytes(b"")
+    for given_as in (str(series), str(series) + "/"):
+        messages = [
+            f"slice 3 of 9 ({slice_name}.dcm) in {series} is truncated",
+            f"1 missing slice(s) in {series}: gap of 6.5 mm",
+            f"cannot read {series}/{slice_name}.dcm: bad header",
+            f"image file {root}/{patient}_MRN/other.nii.gz is empty",
+        ]
+        for message in messages:
+            out = redact_paths(message, {"<ct image>": given_as})
+            assert f"{patient}_MRN" not in out, out
+            assert f"{slice_name}.dcm" not in out, out
+            assert str(root) not in out, out
+
+
+def test_the_forms_of_a_path_and_the_words_of_a_message(tmp_path):
+    real = tmp_path / "Doe^Jane_1970" / "ct.nii.gz"
+    real.parent.mkdir()
+    real.write_bytes(b"")
+    link = tmp_path / "link.nii.gz"
+    link.symlink_to(real)
+    said = (f"the image in {real} holds NaN; the mask {link} has 2 labels; see ct.nii.gz; "
+            "grids: mm/s and/or 1/2 stay")
+    out = redact_paths(said, {"<ct image>": str(link), "<ct mask>": None})
+    assert out == ("the image in <ct image> holds NaN; the mask <ct image> has 2 labels; see "
+                   "<ct image>; grids: mm/s and/or 1/2 stay")
+
+
+def test_a_digest_stands_for_the_same_file_and_names_nothing(tmp_path):
+    folder = tmp_path / "Doe_John_1970"
+    folder.mkdir()
+    (folder / "x.nii").write_bytes(b"")
+    digest = path_digest(folder / "x.nii")
+    assert digest == path_digest(folder / ".." / folder.name / "x.nii")
+    assert "Doe" not in digest
+    assert len(digest) == 16
