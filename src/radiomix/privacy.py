@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 __all__ = ["path_digest", "redact_paths"]
@@ -24,6 +24,11 @@ _PATH_CHARS = r"[^\s'\"(),;:]"
 _ABSOLUTE = re.compile(rf"(?<![\w.~-])/(?=[^\s/]){_PATH_CHARS}+")
 #: Entries of an input folder listed for their names (a DICOM series folder).
 _MAX_LISTED = 20_000
+
+
+def _literal(text: str) -> Callable[[re.Match[str]], str]:
+    """A replacement for :func:`re.sub` that inserts ``text`` as it is (no escapes)."""
+    return lambda _match: text
 
 
 def path_digest(path: str | os.PathLike[str]) -> str:
@@ -85,10 +90,10 @@ def redact_paths(message: str, inputs: Mapping[str, str | os.PathLike[str] | Non
         for own in (path.name, resolved.name):
             names[own] = label
     for form, label in sorted(variants, key=lambda v: -len(v[0])):
-        out = re.sub(re.escape(form) + rf"(?:/{_PATH_CHARS}*)?", lambda _m, s=label: s, out)
+        out = re.sub(re.escape(form) + rf"(?:/{_PATH_CHARS}*)?", _literal(label), out)
     # a name without a dot or a digit could be a word of the message ("image", "mask")
     for name in sorted((n for n in names if len(n) >= 3 and re.search(r"[.\d]", n)),
                        key=len, reverse=True):
         out = re.sub(rf"(?<![\w.<-]){re.escape(name)}(?![\w>-]|\.\w)",
-                     lambda _m, s=names[name]: s, out)
+                     _literal(names[name]), out)
     return _ABSOLUTE.sub("<path>", out)
