@@ -226,7 +226,9 @@ def interval_p_value(values: FloatArray, estimate: float, *, scale: float = 1.0)
     ``c = estimate (1 - 1 / scale)``, so ``p = 2 min(a, 1 - b)`` with ``a`` (``b``) the
     largest (smallest) order ``q`` of the linearly interpolated quantile function (NumPy's
     default, the one :func:`percentile_interval` uses) with ``Q(q) <= c`` (``>= c``).
-    With ``scale = 1`` this is the usual percentile-bootstrap p-value.
+    With ``scale = 1`` this is the usual percentile-bootstrap p-value. When every
+    replicate lies on one side, the p-value is the resolution ``1 / (n + 1)`` of the ``n``
+    replicates, not 0 (:data:`P_RESOLUTION_BELOW`).
 
     Examples
     --------
@@ -258,7 +260,16 @@ def interval_p_value(values: FloatArray, estimate: float, *, scale: float = 1.0)
         else:
             j = int(np.searchsorted(v, c, side="left"))
             b = (j - 1 + (c - v[j - 1]) / (v[j] - v[j - 1])) / (n - 1)
-    return float(min(1.0, 2.0 * min(a, 1.0 - b)))
+    p = float(min(1.0, 2.0 * min(a, 1.0 - b)))
+    # every replicate on one side: p is below the resolution of n replicates, not 0
+    resolution = 1.0 / (n + 1)
+    return resolution if p < resolution < P_RESOLUTION_BELOW else p
+
+
+#: :func:`interval_p_value` reports at least ``1 / (n + 1)`` for ``n`` replicates (a
+#: bootstrap cannot tell smaller p-values apart) whenever that resolution is below this
+#: level, so that ``p < 0.05`` still holds exactly when the 95 % interval excludes 0.
+P_RESOLUTION_BELOW = 0.05
 
 
 def bootstrap_binary_metrics(

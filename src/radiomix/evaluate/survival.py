@@ -69,8 +69,10 @@ def horizon_refusal(
     """Why a time-dependent AUC or a calibration at ``horizon`` cannot be estimated, or None.
 
     Refused when fewer than ``min_at_risk`` patients are still at risk
-    (:math:`T \\ge t`), or when there is no case (event by :math:`t`) or no control
-    (event-free after :math:`t`).
+    (:math:`T \\ge t`), or when there are fewer than
+    :data:`~radiomix.evaluate.bootstrap.MIN_PER_CLASS` cases (event by :math:`t`) or
+    controls (event-free after :math:`t`): the rule of every AUC (a single case gave an
+    interval wholly below chance).
 
     Examples
     --------
@@ -90,8 +92,9 @@ def horizon_refusal(
             f"earlier one (largest follow-up time {t.max():g})"
         )
     n_case, n_ctrl = int(np.sum(e & (t <= h))), int(np.sum(t > h))
-    if n_case == 0 or n_ctrl == 0:
-        return f"horizon {h:g}: {n_case} case(s), {n_ctrl} control(s); both are needed"
+    if min(n_case, n_ctrl) < MIN_PER_CLASS:
+        return (f"horizon {h:g}: {n_case} case(s) (event by then), {n_ctrl} control(s) "
+                f"(event-free after it); at least {MIN_PER_CLASS} of each are needed")
     return None
 
 
@@ -275,7 +278,8 @@ class KaplanMeierByRisk:
         ``time``, ``survival``, ``ci_lower``, ``ci_upper`` of each group (a step function,
         right-continuous, starting at time 0 with survival 1; 95 % log(-log) intervals).
     logrank_statistic, logrank_p : float
-        Log-rank test across the groups (chi-squared, groups - 1 df).
+        Log-rank test across the groups (chi-squared, groups - 1 df); NaN when no row has
+        the event (there is nothing to compare).
     cutoffs : list of float
         Risk thresholds between groups (for a per-fold training cut-off: each fold's).
     assignment : ndarray of str
@@ -392,12 +396,16 @@ def _km_groups(
         idx = np.searchsorted(sf.index.to_numpy(dtype=float), ct, side="right") - 1
         for c, k in zip(ct, idx, strict=True):
             cens_rows.append({"group": lab, "time": float(c), "survival": float(sf.iloc[k])})
-    test = multivariate_logrank_test(t, assign, e)
+    if e.any():
+        test = multivariate_logrank_test(t, assign, e)
+        statistic, p_value = float(test.test_statistic), float(test.p_value)
+    else:  # no event: nothing to compare (lifelines would say p = 1)
+        statistic = p_value = float("nan")
     return KaplanMeierByRisk(
         pd.DataFrame(rows),
         curves,
-        float(test.test_statistic),
-        float(test.p_value),
+        statistic,
+        p_value,
         cuts,
         assign,
         pd.DataFrame(risk_rows, columns=["group", "time", "n_at_risk", "n_events", "n_censored"]),
@@ -1155,6 +1163,14 @@ def _survival_metrics(
         rep = np.mean([np.asarray(rp["auc"].iloc[0]) for rp in reps], axis=0)
         lo, hi, nv = percentile_interval(rep)
         lo, hi = widen_interval(est, lo, hi, scale=scale, bounds=(0.0, 1.0))
+        undefined = undefined_share_reason(f"the AUC at {h:g}", nv, n_bootstrap)
+        if undefined is not None:
+            if on_refused_horizon == "raise":
+                raise InputError(undefined)
+            rows.append({"metric": "td_auc", "horizon": float(h), "estimate": np.nan,
+                         "ci_low": np.nan, "ci_high": np.nan, "n_boot": nv,
+                         "n_at_risk": int(pts[0]["n_at_risk"].iloc[0]), "refused": undefined})
+            continue
         rows.append(
             {
                 "metric": "td_auc",
