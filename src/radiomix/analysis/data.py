@@ -524,6 +524,32 @@ def monotone_in_time(X: pd.DataFrame, time: np.ndarray) -> list[str]:
     return out
 
 
+#: Columns whose pairs :func:`column_pairs` forms (at most this many, in table order).
+MAX_PAIRED_COLUMNS: int = 60
+
+
+def column_pairs(X: pd.DataFrame) -> pd.DataFrame:
+    """Differences and sums of every pair of numeric columns with at least 5 distinct values
+    (named ``"a - b"``, ``"a + b"``): two columns that each look unrelated to a time may
+    hold it together (a date of diagnosis and a date of last contact, as day numbers; an
+    age at diagnosis and an age at last follow-up).
+
+    Examples
+    --------
+    >>> X = pd.DataFrame({"dx_day": [5., 90., 31., 2., 60.], "last_day": [9., 99., 80., 50.,
+    ...                   61.], "sex": [0., 1., 0., 1., 1.]})
+    >>> list(column_pairs(X).columns)
+    ['last_day - dx_day', 'last_day + dx_day']
+    """
+    cols = [c for c in X.columns if X[c].nunique(dropna=True) >= 5][:MAX_PAIRED_COLUMNS]
+    parts: dict[str, pd.Series] = {}
+    for i, a in enumerate(cols):
+        for b in cols[:i]:
+            parts[f"{a} - {b}"] = X[a] - X[b]
+            parts[f"{a} + {b}"] = X[a] + X[b]
+    return pd.DataFrame(parts, index=X.index, dtype=float)
+
+
 def _ranks(v: np.ndarray) -> np.ndarray:
     """Average ranks (ties share their mean rank), centred to unit norm."""
     from scipy.stats import rankdata
@@ -1006,13 +1032,17 @@ def _guard(X: pd.DataFrame, blocks: dict[str, list[str]], targets: dict[str, Tar
     (:func:`tracking_columns`: a time from another date, a noisy copy). ``times``: further
     time columns of the study (columns declared derived, the study file's time), over the
     rows of ``X``: a column that is monotone in one or tracks one is refused too, whatever
-    the outcomes (binary ones included). The radiomic columns radiomix writes
-    (``radiomix_named``, see :func:`written`) are not checked; a column named in ``allow``
-    (or whose covariate is) is kept.
+    the outcomes (binary ones included). The image columns radiomix writes
+    (``radiomix_named``, see :func:`written`) face only the time checks (a column named
+    like a feature may still be a copy of the time); a column named in ``allow`` (or whose
+    covariate is) is kept.
     """
-    check = [c for c in X.columns if c not in radiomix_named and c not in allow
-             and sources.get(c) not in allow]
-    if not check:
+    # every input faces the time checks (a monotone copy or a tracker of a time cannot
+    # happen by chance, whatever the column's name); the separation checks leave out the
+    # image columns radiomix writes, of which some separate a small cohort by chance
+    timed = [c for c in X.columns if c not in allow and sources.get(c) not in allow]
+    check = [c for c in timed if c not in radiomix_named]
+    if not timed:
         return
     keep = ("declare it derived (roles.derived / --derived) so that it is never an input, or "
             "name it in roles.allow / --allow to keep it deliberately if it truly is a "
@@ -1049,7 +1079,8 @@ def _guard(X: pd.DataFrame, blocks: dict[str, list[str]], targets: dict[str, Tar
         found += [f"{c} (agrees with the event column {o.event} on {a:.0%} of the rows)"
                   for c, a in near.items()]
         by_event = {**by_event, **dict.fromkeys(near, "agreement")}
-        rest = X.loc[t.keep, [c for c in check if c not in by_event]]
+        rest = X.loc[t.keep, [c for c in timed if c not in by_event]]
+        rest = rest.join(column_pairs(rest[[c for c in rest.columns if c in check]]))
         monotone = monotone_in_time(rest, t.time_years)
         found += [f"{c} (a monotone function of the time column {o.time}: same or reversed "
                   "order on every row)" for c in monotone]
@@ -1062,7 +1093,8 @@ def _guard(X: pd.DataFrame, blocks: dict[str, list[str]], targets: dict[str, Tar
                 f"and would leak it into the model; {keep}"
             )
     for name, time in (times or {}).items():
-        rest = X.loc[:, [c for c in check if c != name and sources.get(c) != name]]
+        rest = X.loc[:, [c for c in timed if c != name and sources.get(c) != name]]
+        rest = rest.join(column_pairs(rest[[c for c in rest.columns if c in check]]))
         monotone = monotone_in_time(rest, time)
         found = [f"{c} (a monotone function of {name}: same or reversed order on every row)"
                  for c in monotone]

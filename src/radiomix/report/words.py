@@ -275,6 +275,23 @@ def _main_metric(outcome: Mapping[str, Any]) -> str:
     return "c_index" if outcome.get("kind") == "survival" else "roc_auc"
 
 
+TEST_SCHEMES: tuple[str, ...] = ("external", "holdout")
+"""Runs scored on patients set aside: an arm picked by its estimate there is optimistic."""
+
+
+def _development_run(o: Mapping[str, Any], vi: int, order: Sequence[str], metric: str,
+                     cands: Sequence[str]) -> int | None:
+    """The run on the training centres only (``internal``) where the arms of an external
+    validation ``vi`` can be chosen without the test centre, or None. No other run
+    qualifies: nested CV and hold-out training splits include the test patients."""
+    if o["validation"][vi].get("scheme") != "external":
+        return None
+    for i, v in enumerate(o["validation"]):
+        if v.get("scheme") == "internal" and set(cands) & set(_competing(o, i, order, metric)):
+            return i
+    return None
+
+
 def _competing(o: Mapping[str, Any], vi: int, order: Sequence[str], metric: str) -> list[str]:
     """Arms of validation ``vi`` that compete for the headline: an estimate of ``metric``,
     not built on untrained deep weights, not the prevalence arm."""
@@ -344,11 +361,17 @@ def headlines(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
         (``roc_auc`` / ``c_index``), ``best`` (arm key or None), ``reference`` (arm key or
         None), ``volume`` (volume-baseline key or None), ``untrained`` (keys left out),
         ``best_is_reference`` / ``best_is_volume`` (bool) and the readings ``best_words``,
-        ``reference_words``, ``volume_words`` (no digits). Only arms whose headline metric
-        has an estimate compete. When none has in the most independent run, the next run
-        with one is used and ``skipped`` gives the run passed over (``validation``,
-        ``not_estimable``); when no run has one, ``not_estimable`` lists the arms whose
-        metric carries a reason (``arm``, ``pointer`` to the reason).
+        ``reference_words``, ``volume_words`` (no digits). The best arm of an external
+        validation is the one with the highest estimate under internal validation (the
+        training centres), ``chosen_on`` that run's index, when the document has one;
+        otherwise it is the highest on the run itself, and ``chosen_on_test`` says when
+        that run's patients were set aside (hold-out, external) and several arms competed
+        (``n_candidates``): a choice made on the test patients, so optimistic. Only arms
+        whose headline metric has an estimate compete. When none has in the most
+        independent run, the next run with one is used and ``skipped`` gives the run
+        passed over (``validation``, ``not_estimable``); when no run has one,
+        ``not_estimable`` lists the arms whose metric carries a reason (``arm``,
+        ``pointer`` to the reason).
     """
 
     out: list[dict[str, Any]] = []
@@ -385,8 +408,19 @@ def headlines(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
         val = o["validation"][vi]
         h["scheme_words"] = SCHEME_WORDS.get(val.get("scheme", ""), str(val.get("scheme")))
         vres = val.get("arms") or {}
-        best = max(cands, key=lambda k: (vres[k]["metrics"][metric]["estimate"],
-                                         -order.index(k)))
+        h["chosen_on"], h["n_candidates"] = None, len(cands)
+        h["chosen_on_test"] = False
+        dev = _development_run(o, vi, order, metric, cands)
+        if dev is not None:  # chosen on the training centres, judged on the test centre
+            dres = o["validation"][dev]["arms"]
+            cands = [k for k in cands if k in _competing(o, dev, order, metric)]
+            best = max(cands, key=lambda k: (dres[k]["metrics"][metric]["estimate"],
+                                             -order.index(k)))
+            h["chosen_on"] = dev
+        else:
+            best = max(cands, key=lambda k: (vres[k]["metrics"][metric]["estimate"],
+                                             -order.index(k)))
+            h["chosen_on_test"] = val.get("scheme") in TEST_SCHEMES and len(cands) > 1
         h["best"] = best
         h["best_is_reference"] = best == h["reference"]
         h["best_is_volume"] = best == h["volume"]
