@@ -178,3 +178,25 @@ def test_the_headline_arm_of_an_external_validation_is_chosen_without_the_test_c
     assert h["chosen_on"] is None
     assert h["chosen_on_test"]
     assert f"highest of {h['n_candidates']} arms' estimates on these same test patients" in text
+
+
+def test_a_proportion_of_0_or_100_percent_gets_the_exact_binomial_interval():
+    """Specificity 1.0 [1.0, 1.0] on 7 patients, sensitivity 0.00 [0.00, 0.00] on 19: the
+    bootstrap cannot vary a proportion every replicate sees as 0 or 1. The interval is now
+    the exact binomial one over the proportion's patients, and says so."""
+    from scipy.stats import binomtest
+
+    from radiomix.evaluate.bootstrap import bootstrap_binary_metrics
+
+    y = np.array([1] * 19 + [0] * 7)
+    proba = np.where(y == 1, 0.3, 0.1)  # every positive missed, every negative right
+    g = np.array([f"P{i}" for i in range(26)])
+    m = bootstrap_binary_metrics(y, proba, groups=g, n_bootstrap=200).set_index("metric")
+    for name, k, n in (("specificity", 7, 7), ("sensitivity", 0, 19)):
+        exact = binomtest(k, n).proportion_ci(method="exact")
+        assert m.loc[name, "ci_low"] == pytest.approx(exact.low)
+        assert m.loc[name, "ci_high"] == pytest.approx(exact.high)
+        assert "Clopper–Pearson" in m.loc[name, "interval_method"]
+    assert m.loc["accuracy", "ci_low"] < m.loc["accuracy", "estimate"] < m.loc["accuracy",
+                                                                              "ci_high"]
+    assert m.loc["accuracy", "interval_method"] is None

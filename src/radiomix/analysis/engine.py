@@ -329,6 +329,9 @@ def _binary_arm_doc(arm: BuiltArm, sc: _Scored, y: np.ndarray, g: np.ndarray,
                                       r.get("reason") if isinstance(r.get("reason"), str)
                                       else None)
                for _, r in res.metrics.iterrows()}
+    for _, r in res.metrics.iterrows():  # an interval not from the bootstrap says so
+        if isinstance(r.get("interval_method"), str):
+            metrics[r["metric"]]["interval_method"] = r["interval_method"]
     warn: list[str] = []
     if arm.model == "prevalence":
         why = ("not meaningful: the prevalence arm predicts one value per training fold; it "

@@ -13,7 +13,7 @@ patient's label as a *test* case but not as a *training* case.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -350,13 +350,48 @@ def bootstrap_binary_metrics(
         reason = (binary_estimability(y, g, k) or undefined_share_reason(k, nv, n_bootstrap)
                   or (None if np.isfinite(est) else
                       f"not estimable: {k} is undefined on the scored rows"))
+        note = None
         if reason is not None:
             est, lo, hi = np.nan, np.nan, np.nan
+        elif k in _PROPORTION_OF and est in (0.0, 1.0) and hi - lo <= 1e-12:
+            # every replicate gave 0 % (or 100 %): the bootstrap cannot vary such a
+            # proportion, so the interval is the exact binomial one over its patients
+            n = np.unique(g[_PROPORTION_OF[k](y)]).size
+            lo, hi = clopper_pearson(round(est * n), n, level=level)
+            note = (f"exact binomial (Clopper–Pearson) over the {n} patients of the "
+                    "proportion: every bootstrap replicate gave the same value")
         elif cross_validated:
             lo, hi = _widen(k, est, lo, hi)
         rows.append({"metric": k, "estimate": est, "ci_low": lo, "ci_high": hi, "n_boot": nv,
-                     "reason": reason})
+                     "reason": reason, "interval_method": note})
     return pd.DataFrame(rows)
+
+
+#: The rows each proportion is taken over (labels in {0, 1}).
+_PROPORTION_OF: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "accuracy": lambda y: np.ones(y.size, dtype=bool),
+    "sensitivity": lambda y: y == 1,
+    "specificity": lambda y: y == 0,
+}
+
+
+def clopper_pearson(k: int, n: int, *, level: float = 0.95) -> tuple[float, float]:
+    """Exact (Clopper–Pearson 1934) interval of a proportion of ``k`` in ``n``.
+
+    Examples
+    --------
+    >>> lo, hi = clopper_pearson(7, 7)
+    >>> round(lo, 3), hi
+    (0.59, 1.0)
+    >>> clopper_pearson(0, 19)[1] > 0.17
+    True
+    """
+    from scipy.stats import beta
+
+    a = (1.0 - level) / 2.0
+    lo = 0.0 if k <= 0 else float(beta.ppf(a, k, n - k + 1))
+    hi = 1.0 if k >= n else float(beta.ppf(1.0 - a, k + 1, n - k))
+    return lo, hi
 
 
 def bootstrap_multiclass_metrics(
