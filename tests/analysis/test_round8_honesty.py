@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from radiomix.evaluate.survival import _survival_metrics, horizon_refusal
@@ -200,3 +201,82 @@ def test_a_proportion_of_0_or_100_percent_gets_the_exact_binomial_interval():
     assert m.loc["accuracy", "ci_low"] < m.loc["accuracy", "estimate"] < m.loc["accuracy",
                                                                               "ci_high"]
     assert m.loc["accuracy", "interval_method"] is None
+
+
+@pytest.mark.parametrize(("unit", "hint"), [("years", "days"), ("months", "days")])
+def test_a_survival_time_in_an_impossible_unit_is_refused(unit, hint):
+    """Days declared as years gave a median follow-up of 518 years with exit 0."""
+    from _synthetic import cohort
+
+    from radiomix.analysis.data import build_table
+    from radiomix.analysis.spec import analysis_from_dict
+    from radiomix.errors import SettingsError
+
+    feats, clin = cohort(40)
+    clin["fu_days"] = np.linspace(200, 3000, 40).astype(int).astype(str)
+
+    def spec(time_unit):
+        return analysis_from_dict({
+            "outcomes": [{"name": "os", "kind": "survival", "time": "fu_days",
+                          "event": "status", "event_value": "D", "time_unit": time_unit}],
+            "roles": {"group": "patient_id", "lesion": "lesion_id",
+                      "derived": ["outcome", "outcome_text", "days_to_outcome"]},
+            "arms": [{"name": "cox", "blocks": ["radiomic"], "model": "coxnet"}],
+            "validation": {"outer_splits": 3, "inner_splits": 2, "repeats": 1,
+                           "bootstrap": 50},
+        })
+
+    with pytest.raises(SettingsError, match=rf"column 'fu_days' read in {unit} gives a "
+                                            rf"follow-up of \d+ years .*time unit is wrong.*"
+                                            rf"\({hint}\?\)"):
+        build_table(feats, spec(unit), clinical=clin)
+    table = build_table(feats, spec("days"), clinical=clin)
+    assert table.targets["os"].time_years.max() == pytest.approx(3000 / 365.25)
+
+
+def test_patient_ids_that_differ_only_in_letter_case_are_refused():
+    """``STS_001`` and ``sts_001`` were two patients: 60 of 102 (patient, repeat) pairs of
+    one cohort had the same patient on both sides of a split, and a clinical table in
+    another case lost five patients as "without a value of the outcome"."""
+    from _synthetic import cohort
+
+    from radiomix.analysis.data import build_table
+    from radiomix.errors import InputError
+
+    feats, clin = cohort(20)
+    spec = _spec()
+    two = pd.concat([feats, feats.iloc[[3]].assign(patient_id="p003", lesion_id="2")])
+    with pytest.raises(InputError, match=r"the feature table holds patient ids 'P003' and "
+                                         r"'p003', which differ only in letter case"):
+        build_table(two, spec, clinical=clin)
+    lower = clin.assign(patient_id=clin["patient_id"].str.replace("P01", "p01"))
+    with pytest.raises(InputError, match=r"patient 'P010' of the feature table is 'p010' in the "
+                                         r"clinical table"):
+        build_table(feats, spec, clinical=lower)
+
+
+def test_two_rows_of_one_lesion_are_refused_whatever_else_they_hold():
+    """Two scans of each patient under one lesion id, told apart by an unused ``scan``
+    column, passed as 102 "lesions" of 51 (identical rows were already refused)."""
+    from _synthetic import cohort
+
+    from radiomix.analysis.data import build_table
+    from radiomix.errors import InputError
+
+    feats, clin = cohort(20)
+    two = pd.concat([feats.assign(scan="a"), feats.assign(scan="b")], ignore_index=True)
+    with pytest.raises(InputError, match=r"patient 'P000' lesion '1' has several rows "
+                                         r"\(40 rows share a patient and lesion id\)"):
+        build_table(two, _spec(), clinical=clin)
+
+
+def _spec():
+    from radiomix.analysis.spec import analysis_from_dict
+
+    return analysis_from_dict({
+        "outcomes": [{"name": "y", "kind": "binary", "column": "outcome", "positive": "mets"}],
+        "roles": {"group": "patient_id", "lesion": "lesion_id",
+                  "derived": ["outcome_text", "days_to_outcome", "status", "fu_days"]},
+        "arms": [{"name": "rad", "blocks": ["radiomic"], "model": "logistic"}],
+        "validation": {"outer_splits": 3, "inner_splits": 2, "repeats": 1, "bootstrap": 50},
+    })

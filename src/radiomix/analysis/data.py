@@ -341,7 +341,19 @@ def _survival_target(raw: pd.DataFrame, o: Outcome, group: str) -> Target:
     e = (ev_text[keep] == event_value).to_numpy().astype(int)
     if e.sum() == 0:
         raise InputError(f"outcome {o.name}: no observed event among the usable rows")
-    return Target(o, keep, time_years=tt / TIME_UNITS[o.time_unit], event=e)
+    years = tt / TIME_UNITS[o.time_unit]
+    if years.max() > MAX_FOLLOW_UP_YEARS:
+        i = int(np.flatnonzero(keep)[int(np.argmax(years))])
+        longer = [u for u, per in TIME_UNITS.items()
+                  if per > TIME_UNITS[o.time_unit] and tt.max() / per <= MAX_FOLLOW_UP_YEARS]
+        raise SettingsError(
+            f"outcome {o.name}: column {o.time!r} read in {o.time_unit} gives a follow-up of "
+            f"{years.max():.0f} years ({_row_name(raw, group, i)}: {tt.max():g}), longer than "
+            f"a human follow-up can be: the time unit is wrong; set time_unit "
+            f"(--time-unit) to the column's unit"
+            + (f" ({' or '.join(longer)}?)" if longer else "")
+        )
+    return Target(o, keep, time_years=years, event=e)
 
 
 def _check_event_coding(o: Outcome, values: Sequence[str], event_value: str) -> None:
@@ -523,6 +535,10 @@ def monotone_in_time(X: pd.DataFrame, time: np.ndarray) -> list[str]:
             out.append(str(c))
     return out
 
+
+#: Longest follow-up (years) a survival time may give in its declared unit: beyond it the
+#: unit is wrong (days declared as years gave a median follow-up of 518 years).
+MAX_FOLLOW_UP_YEARS: float = 120.0
 
 #: Columns whose pairs :func:`column_pairs` forms (at most this many, in table order).
 MAX_PAIRED_COLUMNS: int = 60
@@ -767,6 +783,17 @@ def build_table(
         i = int(np.flatnonzero(raw[group].isna().to_numpy())[0])
         raise InputError(f"row {i + 2}: the group column {group!r} is empty; every row needs "
                          "its patient id")
+    if roles.lesion and roles.lesion in raw.columns:
+        twice = pd.DataFrame({"g": raw[group], "l": _text(raw[roles.lesion])}).duplicated(
+            keep=False).to_numpy()
+        if twice.any():
+            i = int(np.flatnonzero(twice)[0])
+            raise InputError(
+                f"patient {raw[group].iloc[i]!r} lesion {raw[roles.lesion].iloc[i]!r} has "
+                f"several rows ({int(twice.sum())} rows share a patient and lesion id): each "
+                "row is counted as one lesion, so a lesion needs one row; give each scan or "
+                "copy its own lesion id, or keep one row"
+            )
     outcome_cols = set(spec.outcome_columns)
     derived = set(roles.derived)
     reserved = {group, *(c for c in (roles.lesion, roles.centre) if c), *outcome_cols, *derived,
@@ -926,10 +953,12 @@ def _join(features: pd.DataFrame | None, clinical: pd.DataFrame | None,
                 f"{features[group].iloc[j]!r}): a repeated row would count its lesion twice; "
                 f"remove the copy ({int(repeated.sum())} repeated row(s) in all)"
             )
+        _check_id_case(_text(features[group]), "feature")
     if clinical is None:
         return features.copy()  # type: ignore[union-attr]
     clin = clinical.copy()
     clin[group] = _text(clin[group])
+    _check_id_case(clin[group], "clinical")
     dup = clin[group][clin[group].duplicated()].dropna()
     if len(dup):
         raise InputError(f"the clinical table lists patient {dup.iloc[0]!r} more than once; "
@@ -940,6 +969,14 @@ def _join(features: pd.DataFrame | None, clinical: pd.DataFrame | None,
     feat[group] = _text(feat[group])
     overlap = [c for c in feat.columns if c in clin.columns and c != group]
     no_clin = ~feat[group].isin(set(clin[group].dropna()))
+    folded = {str(v).casefold(): str(v) for v in clin[group].dropna()}
+    for v in pd.unique(feat[group][no_clin].dropna()):
+        if str(v).casefold() in folded:
+            raise InputError(
+                f"patient {v!r} of the feature table is {folded[str(v).casefold()]!r} in the "
+                f"clinical table (group column {group!r}): ids must match exactly, letter "
+                "case included; write them alike in both tables"
+            )
     _check_agreement(feat[~no_clin.to_numpy()], clin, overlap, group)
     merged = feat.drop(columns=overlap).merge(clin, on=group, how="left", validate="m:1")
     if no_clin.all():
@@ -949,8 +986,25 @@ def _join(features: pd.DataFrame | None, clinical: pd.DataFrame | None,
             "check that both tables use the same ids"
         )
     if no_clin.any():
-        log.warning("%d feature row(s) have no clinical row", int(no_clin.sum()))
+        log.warning("%d feature row(s) have no clinical row (patients %s)", int(no_clin.sum()),
+                    _listing(pd.unique(feat[group][no_clin].dropna()).tolist()))
     return merged
+
+
+def _check_id_case(ids: pd.Series, table: str) -> None:
+    """Refuse patient ids of one table that differ only in letter case (``STS_001`` and
+    ``sts_001``): read as two patients, one patient's rows would be split between training
+    and test folds."""
+    seen: dict[str, str] = {}
+    for v in pd.unique(ids.dropna()):
+        key = str(v).casefold()
+        if key in seen and seen[key] != str(v):
+            raise InputError(
+                f"the {table} table holds patient ids {seen[key]!r} and {str(v)!r}, which differ "
+                "only in letter case: they would be two patients, and one patient's rows could "
+                "sit on both sides of a split; write each patient's id alike"
+            )
+        seen.setdefault(key, str(v))
 
 
 def _comparable(s: pd.Series) -> tuple[pd.Series, pd.Series]:
