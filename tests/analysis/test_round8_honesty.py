@@ -280,3 +280,49 @@ def _spec():
         "arms": [{"name": "rad", "blocks": ["radiomic"], "model": "logistic"}],
         "validation": {"outer_splits": 3, "inner_splits": 2, "repeats": 1, "bootstrap": 50},
     })
+
+
+def test_missing_cells_counted_are_those_of_analysed_patients():
+    """``missing_imputed`` counted a missing age of a patient left out for a missing
+    outcome (12 cells reported, 11 imputed)."""
+    from _synthetic import cohort
+
+    from radiomix.analysis.data import build_table
+
+    feats, clin = cohort(20)
+    clin.loc[[0, 1, 2], "age"] = ""
+    clin.loc[0, "outcome"] = ""  # patient P000 has no outcome: never analysed
+    from radiomix.analysis.spec import analysis_from_dict
+
+    with_age = analysis_from_dict({
+        "outcomes": [{"name": "y", "kind": "binary", "column": "outcome", "positive": "mets"}],
+        "roles": {"group": "patient_id", "lesion": "lesion_id", "covariates": ["age"],
+                  "derived": ["outcome_text", "days_to_outcome", "status", "fu_days"]},
+        "arms": [{"name": "rad", "blocks": ["radiomic"], "model": "logistic"}],
+        "validation": {"outer_splits": 3, "inner_splits": 2, "repeats": 1, "bootstrap": 50},
+    })
+    table = build_table(feats, with_age, clinical=clin)
+    assert table.missing == {"age": 2}
+
+
+def test_an_event_at_time_zero_is_said(caplog):
+    from _synthetic import cohort
+
+    from radiomix.analysis.data import build_table
+    from radiomix.analysis.spec import analysis_from_dict
+
+    feats, clin = cohort(30)
+    clin["fu_days"] = np.linspace(100, 2000, 30).astype(int).astype(str)
+    dead = np.flatnonzero((clin["status"] == "D").to_numpy())
+    clin.loc[dead[:2], "fu_days"] = "0"
+    spec = analysis_from_dict({
+        "outcomes": [{"name": "os", "kind": "survival", "time": "fu_days", "event": "status",
+                      "event_value": "D"}],
+        "roles": {"group": "patient_id", "lesion": "lesion_id",
+                  "derived": ["outcome", "outcome_text", "days_to_outcome"]},
+        "arms": [{"name": "cox", "blocks": ["radiomic"], "model": "coxnet"}],
+        "validation": {"outer_splits": 3, "inner_splits": 2, "repeats": 1, "bootstrap": 50},
+    })
+    with caplog.at_level("WARNING", logger="radiomix.analysis.data"):
+        build_table(feats, spec, clinical=clin)
+    assert "outcome os: 2 row(s) have the event at time 0 in column 'fu_days'" in caplog.text

@@ -341,6 +341,11 @@ def _survival_target(raw: pd.DataFrame, o: Outcome, group: str) -> Target:
     e = (ev_text[keep] == event_value).to_numpy().astype(int)
     if e.sum() == 0:
         raise InputError(f"outcome {o.name}: no observed event among the usable rows")
+    at_zero = int(((tt == 0) & (e == 1)).sum())
+    if at_zero:
+        log.warning("outcome %s: %d row(s) have the event at time 0 in column %r (on the day "
+                    "follow-up starts); check that the time column counts from the right date",
+                    o.name, at_zero, o.time)
     years = tt / TIME_UNITS[o.time_unit]
     if years.max() > MAX_FOLLOW_UP_YEARS:
         i = int(np.flatnonzero(keep)[int(np.argmax(years))])
@@ -872,7 +877,9 @@ def build_table(
         "harmonise_batch": batch,
         "unused": unused,
     }
-    miss = {c: int(n) for c, n in X.isna().sum().items() if n}
+    # cells of the rows some outcome analyses (a row without any outcome is never imputed)
+    analysed = np.logical_or.reduce([np.asarray(t.keep, dtype=bool) for t in targets.values()])
+    miss = {c: int(n) for c, n in X[analysed].isna().sum().items() if n}
     if roles.centre:
         # the batch of ComBat harmonisation (an arm step that drops it before any model)
         codes = {c: float(i) for i, c in enumerate(sorted(_text(raw[roles.centre])
