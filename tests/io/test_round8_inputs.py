@@ -42,3 +42,40 @@ def test_a_nrrd_in_millimetres_is_read(tmp_path, units):
     img = io_image.read_image(_nrrd(tmp_path / "i.nrrd", units))
     assert img.GetSpacing() == pytest.approx((0.8, 0.8, 2.5))
     assert int(sitk.GetArrayViewFromImage(img).sum()) == sum(range(60))
+
+
+def _enhanced_ct(path: Path, frames: int = 3) -> Path:
+    """A minimal enhanced (multi-frame) CT object written with pydicom."""
+    import pydicom
+    from pydicom.dataset import FileDataset, FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.2.1"  # Enhanced CT Image Storage
+    meta.MediaStorageSOPInstanceUID = generate_uid()
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds = FileDataset(str(path), {}, file_meta=meta, preamble=b"\0" * 128)
+    ds.SOPClassUID = meta.MediaStorageSOPClassUID
+    ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
+    ds.SeriesInstanceUID = generate_uid()
+    ds.Modality = "CT"
+    ds.NumberOfFrames = frames
+    ds.Rows, ds.Columns = 4, 5
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit = 16, 16, 15
+    ds.PixelRepresentation, ds.SamplesPerPixel = 1, 1
+    ds.PhotometricInterpretation = "MONOCHROME2"
+    ds.PixelData = np.zeros((frames, 4, 5), np.int16).tobytes()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pydicom.dcmwrite(path, ds, enforce_file_format=True)
+    return path
+
+
+def test_an_enhanced_multiframe_image_is_named_as_one(tmp_path):
+    """An enhanced CT (one file of 30 frames) got "no DICOM image slices found (a file is
+    read as DICOM when it has the 'DICM' prefix or a .dcm suffix)" for its folder, though
+    the file has both, and "a single DICOM file; pass the folder" for the file itself."""
+    path = _enhanced_ct(tmp_path / "series" / "enhanced.dcm")
+    for given in (path.parent, path):
+        with pytest.raises(InputError, match=r"enhanced[.]dcm.* is a multi-frame \(enhanced\) "
+                                             r"DICOM image of 3 frames; .*convert it first"):
+            io_image.read_volume(given)

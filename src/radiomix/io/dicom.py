@@ -122,6 +122,9 @@ def read_series(folder: str | Path, *, series_uid: str | None = None) -> sitk.Im
                 f"{path.name} in {folder} is not a readable DICOM file ({reason.rstrip('.')}): "
                 "remove it from the series folder, or copy or export it again"
             ) from None
+        frames = multiframe_count(ds)
+        if frames > 1 and _is_image_object(ds):
+            raise multiframe_error(path.name, frames, where=f" in {folder}")
         if "PixelData" not in ds or "ImagePositionPatient" not in ds:
             if _is_image_object(ds):
                 incomplete.append(ds)
@@ -155,6 +158,24 @@ def read_series(folder: str | Path, *, series_uid: str | None = None) -> sitk.Im
                 "copy or export it again"
             )
     return _assemble(datasets, where=str(folder))
+
+
+def multiframe_count(ds: pydicom.Dataset) -> int:
+    """Frames of an image object (``NumberOfFrames``; 1 when absent or unreadable)."""
+    try:
+        return max(1, int(ds.get("NumberOfFrames", 1) or 1))
+    except (TypeError, ValueError):
+        return 1
+
+
+def multiframe_error(name: str, frames: int, *, where: str = "") -> DicomError:
+    """The refusal of a multi-frame (enhanced) image object: radiomix reads a series as one
+    file per slice."""
+    return DicomError(
+        f"{name}{where} is a multi-frame (enhanced) DICOM image of {frames} frames; radiomix "
+        "reads a series stored as one file per slice: convert it first (e.g. dcm2niix to "
+        "NIfTI, or highdicom's legacy conversion to single-frame files)"
+    )
 
 
 def _is_image_object(ds: pydicom.Dataset) -> bool:

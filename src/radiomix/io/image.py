@@ -88,6 +88,13 @@ def read_volume(path: str | Path) -> Volume:
         raise InputNotFoundError(f"image not found: {path}")
     if not str(path).lower().endswith(FILE_SUFFIXES):
         if _modality(path) is not None:
+            import pydicom
+
+            from radiomix.io.dicom import multiframe_count, multiframe_error
+
+            frames = multiframe_count(pydicom.dcmread(path, stop_before_pixels=True))
+            if frames > 1:
+                raise multiframe_error(str(path), frames)
             raise InputError(f"{path} is a single DICOM file; pass the folder of its series")
         raise InputError(f"unsupported image format: {path} (expected {', '.join(FILE_SUFFIXES)})")
     image = _read_file(path, what="image")
