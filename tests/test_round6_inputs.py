@@ -217,3 +217,25 @@ def test_compute_features_given_a_processed_case_names_the_context():
     values = compute_features(processed.context, settings, tag="ct")
     whole = extract(folder / "image.nii.gz", folder / "mask.nii.gz", settings=settings, tag="ct")
     assert values == {k: v for k, v in whole.features.items() if k in values}
+
+
+def test_an_in_memory_image_is_named_as_one_and_a_vector_image_is_told_apart():
+    """Eighth round: a sheared SimpleITK image was refused under the name of the temporary
+    file the API writes (``/tmp/radiomix-xxxx/image.mha``), and a two-component image was
+    told to "add a slice axis"."""
+    import numpy as np
+    import SimpleITK as sitk
+
+    import radiomix
+    from radiomix.errors import InputError
+
+    img = sitk.GetImageFromArray(np.zeros((4, 5, 6), np.float32))
+    msk = sitk.GetImageFromArray(np.ones((4, 5, 6), np.uint8))
+    sheared = sitk.Image(img)
+    sheared.SetDirection((1, 0.2, 0, 0, 1, 0, 0, 0, 1))
+    with pytest.raises(InputError, match=r"^the image \(a SimpleITK image\) has direction "
+                                         r"cosines that are not orthonormal"):
+        radiomix.extract(sheared, msk)
+    with pytest.raises(InputError, match=r"got 2 components per voxel \(a vector or colour "
+                                         r"image\): give one component"):
+        radiomix.extract(sitk.Compose(img, img), msk)

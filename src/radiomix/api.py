@@ -490,12 +490,21 @@ def _as_path(
             f"{what} must be a file path, a SimpleITK.Image or a numpy array; got "
             f"{type(obj).__name__}"
         )
-    if img.GetDimension() != 3 or img.GetNumberOfComponentsPerPixel() != 1:
+    if img.GetNumberOfComponentsPerPixel() != 1:
         raise InputError(
-            f"{what} must be a 3D scalar image; got {img.GetDimension()}D with "
-            f"{img.GetNumberOfComponentsPerPixel()} component(s) per voxel (a single 2D "
-            "slice: add a slice axis, e.g. array[None] or sitk.JoinSeries(image))"
+            f"{what} must be a 3D scalar image; got {img.GetNumberOfComponentsPerPixel()} "
+            "components per voxel (a vector or colour image): give one component, e.g. "
+            "sitk.VectorIndexSelectionCast(image, 0)"
         )
+    if img.GetDimension() != 3:
+        raise InputError(
+            f"{what} must be a 3D scalar image; got {img.GetDimension()}D (a single 2D slice: "
+            "add a slice axis, e.g. array[None] or sitk.JoinSeries(image))"
+        )
+    from radiomix.io.image import check_geometry
+
+    check_geometry(img.GetSpacing(), img.GetOrigin(), img.GetDirection(),
+                   f"the {what} (a {source})")
     path = tmp / f"{what}.mha"
     bare = sitk.Image(img)  # a copy (copy-on-write): the caller's image keeps its metadata
     for key in bare.GetMetaDataKeys():  # header tags (DICOM/NIfTI) are not needed, never written

@@ -386,8 +386,10 @@ def _assemble(datasets: Sequence[pydicom.Dataset], *, where: str) -> sitk.Image:
         if np.any(gaps < 1e-6):
             dup = int(np.argmin(gaps))
             raise DicomError(
-                f"two slices in {where} share the position {pos[dup]:.3f} mm along the slice "
-                "normal (duplicated slice or several acquisitions in one series)"
+                f"two slices in {where} ({_name(slices[dup])} and {_name(slices[dup + 1])}) "
+                f"share the position {pos[dup]:.3f} mm along the slice normal (a duplicated "
+                "slice, or several acquisitions in one series): remove the copy, or move each "
+                "acquisition into a folder of its own"
             )
         median = float(np.median(gaps))
         bad = np.flatnonzero(np.abs(gaps - median) > SLICE_SPACING_RTOL * median)
@@ -398,8 +400,8 @@ def _assemble(datasets: Sequence[pydicom.Dataset], *, where: str) -> sitk.Image:
             kind = f"{round(ratio) - 1} missing slice(s)" if missing else "irregular slice spacing"
             raise DicomError(
                 f"{kind} in {where}: gap of {gaps[k]:.3f} mm between slices at "
-                f"{pos[k]:.3f} and {pos[k + 1]:.3f} mm along the normal, expected "
-                f"{median:.3f} mm ({bad.size} irregular gap(s) in {len(slices)} slices)"
+                f"{pos[k]:.3f} and {pos[k + 1]:.3f} mm along the normal, where the median "
+                f"gap is {median:.3f} mm ({bad.size} irregular gap(s) in {len(slices)} slices)"
             )
         dz = median
     else:
