@@ -326,3 +326,39 @@ def test_an_event_at_time_zero_is_said(caplog):
     with caplog.at_level("WARNING", logger="radiomix.analysis.data"):
         build_table(feats, spec, clinical=clin)
     assert "outcome os: 2 row(s) have the event at time 0 in column 'fu_days'" in caplog.text
+
+
+def test_a_status_or_duration_at_follow_up_is_said(caplog):
+    """A status at last follow-up agreeing with the outcome on 82 % of the rows, and a
+    follow-up duration correlating 0.81 with the time to the outcome, reached a clinical arm
+    without a word (each below the refusal levels of 95 %)."""
+    from _synthetic import cohort
+
+    from radiomix.analysis.data import build_table
+    from radiomix.analysis.spec import analysis_from_dict
+
+    feats, clin = cohort(60, seed=7)
+    rng = np.random.default_rng(7)
+    y = (clin["outcome"] == "mets").to_numpy()
+    flip = rng.uniform(size=60) < 0.15
+    clin["last_status"] = np.where(y ^ flip, "D", "NED")
+    days = pd.to_numeric(clin["days_to_outcome"], errors="coerce").to_numpy()
+    rank = np.argsort(np.argsort(np.nan_to_num(days, nan=5000.0)))
+    clin["fu_len"] = (rank + rng.normal(0, 6, 60)).round(1).astype(str)
+    spec = analysis_from_dict({
+        "outcomes": [{"name": "y", "kind": "binary", "column": "outcome", "positive": "mets"}],
+        "roles": {"group": "patient_id", "lesion": "lesion_id",
+                  "covariates": ["age", "fu_len",
+                                 {"name": "last_status", "kind": "categorical"}],
+                  "derived": ["outcome_text", "days_to_outcome", "status", "fu_days"]},
+        "arms": [{"name": "rad", "blocks": ["radiomic"], "model": "logistic"}],
+        "validation": {"outer_splits": 3, "inner_splits": 2, "repeats": 1, "bootstrap": 50},
+    })
+    with caplog.at_level("WARNING", logger="radiomix.analysis.data"):
+        build_table(feats, spec, clinical=clin)
+    assert "last_status (last_status=NED) agrees with outcome y on" in caplog.text
+    assert "far beyond chance: if it was recorded after the outcome" in caplog.text
+    assert "fu_len follows days_to_outcome (Spearman +0.8" in caplog.text or \
+        "fu_len follows days_to_outcome (Spearman +0.9" in caplog.text
+    assert "age agrees" not in caplog.text
+    assert "age follows" not in caplog.text

@@ -441,9 +441,10 @@ agreement with a probability below :data:`MONOTONE_CHANCE`; :func:`separating_co
 catches the exact copies."""
 
 
-def near_copies(X: pd.DataFrame, y: np.ndarray) -> dict[str, float]:
-    """Two-valued columns that agree with a binary ``y`` on at least
-    :data:`NEAR_COPY_AGREEMENT` of the rows where they have a value (in either coding),
+def near_copies(X: pd.DataFrame, y: np.ndarray, *,
+                agreement: float = NEAR_COPY_AGREEMENT) -> dict[str, float]:
+    """Two-valued columns that agree with a binary ``y`` on at least ``agreement``
+    (:data:`NEAR_COPY_AGREEMENT`) of the rows where they have a value (in either coding),
     beyond chance.
 
     The chance is that of a column with the same counts of its two values, placed at random
@@ -483,7 +484,7 @@ def near_copies(X: pd.DataFrame, y: np.ndarray) -> dict[str, float]:
         both = int(np.sum(x & yy))  # agreements = 2 * both + n - m - k
         agree = (2 * both + n - m - k) / n
         share = max(agree, 1.0 - agree)
-        if share < NEAR_COPY_AGREEMENT:
+        if share < agreement:
             continue
         # P(agreement share >= observed, in either coding) for a random placement
         need = int(np.ceil((share * n - (n - m - k)) / 2 - 1e-9))  # both >= need
@@ -579,11 +580,13 @@ def _ranks(v: np.ndarray) -> np.ndarray:
     return np.asarray(r / np.sqrt(np.sum(r * r)), dtype=float)
 
 
-def tracking_columns(X: pd.DataFrame, time: np.ndarray) -> dict[str, float]:
-    """Columns that (nearly) track ``time``: Spearman ``|rho| >= TRACKING_RHO`` beyond chance.
+def tracking_columns(X: pd.DataFrame, time: np.ndarray, *,
+                     threshold: float = TRACKING_RHO) -> dict[str, float]:
+    """Columns that (nearly) track ``time``: Spearman ``|rho| >= threshold`` beyond chance.
 
     On the rows where both are present, a column qualifies when the absolute Spearman
-    correlation (average ranks for ties) reaches :data:`TRACKING_RHO` and at most one of
+    correlation (average ranks for ties) reaches ``threshold`` (:data:`TRACKING_RHO`) and
+    at most one of
     :data:`PERMUTATIONS` random permutations of its values (seeded, so the answer never
     changes) reaches it too: a column unrelated to the time would track it with probability
     below :data:`MONOTONE_CHANCE`. The permutations keep the column's ties, so a few
@@ -615,7 +618,7 @@ def tracking_columns(X: pd.DataFrame, time: np.ndarray) -> dict[str, float]:
             continue
         rx, rt = _ranks(v[ok]), _ranks(t_all[ok])
         rho = float(rx @ rt)
-        if abs(rho) < TRACKING_RHO:
+        if abs(rho) < threshold:
             continue
         rng = np.random.default_rng(0)
         chunk = max(1, min(PERMUTATIONS, 2_000_000 // n))
@@ -1167,3 +1170,42 @@ def _guard(X: pd.DataFrame, blocks: dict[str, list[str]], targets: dict[str, Tar
                 "study's time column), and a column that follows it is derived from the "
                 f"outcome for every outcome, binary ones included; {keep}"
             )
+    _suspect_warnings(X[check], targets, times or {}, sources)
+
+
+#: Below the refusals, an input that agrees this much with a binary outcome (or an event),
+#: or correlates this much with a time of the study, is said: it may have been recorded
+#: after the outcome (a status or a duration at last follow-up).
+SUSPECT_LEVEL: float = 0.8
+
+
+def _suspect_warnings(X: pd.DataFrame, targets: dict[str, Target],
+                      times: dict[str, np.ndarray], sources: dict[str, str]) -> None:
+    """Warn of inputs (not the image columns radiomix writes) that agree with a binary
+    outcome or an event on :data:`SUSPECT_LEVEL` of the rows, or track a time of the study
+    with Spearman's ``|rho|`` at that level, both beyond chance: strong predictors look the
+    same, so they are said, not refused."""
+    if X.empty:
+        return
+
+    def named(c: str) -> str:
+        return c if sources.get(c, c) == c else f"{sources[c]} ({c})"
+
+    said: list[str] = []
+    for t in targets.values():
+        y = t.y if t.y is not None else t.event
+        if y is not None and y.min() != y.max():
+            said += [f"{named(c)} agrees with outcome {t.outcome.name} on "
+                     f"{a:.0%} of the rows" for c, a in
+                     near_copies(X.loc[t.keep], y, agreement=SUSPECT_LEVEL).items()]
+        if t.time_years is not None:
+            times = {**times, f"the time of {t.outcome.name}": np.full(len(X), np.nan)}
+            times[f"the time of {t.outcome.name}"][np.flatnonzero(t.keep)] = t.time_years
+    for name, time in times.items():
+        said += [f"{named(c)} follows {name} (Spearman {rho:+.2f})"
+                 for c, rho in tracking_columns(X, time, threshold=SUSPECT_LEVEL).items()]
+    for text in dict.fromkeys(said):
+        log.warning("%s, far beyond chance: if it was recorded after the outcome (a status or "
+                    "a duration at last follow-up) it carries the outcome into the models; "
+                    "declare it derived (roles.derived / --derived), or name it in "
+                    "roles.allow / --allow if it truly is a predictor", text)
