@@ -255,19 +255,22 @@ def test_patient_ids_that_differ_only_in_letter_case_are_refused():
         build_table(feats, spec, clinical=lower)
 
 
-def test_two_rows_of_one_lesion_are_refused_whatever_else_they_hold():
+def test_several_rows_of_one_lesion_are_counted_as_rows_not_lesions(caplog):
     """Two scans of each patient under one lesion id, told apart by an unused ``scan``
-    column, passed as 102 "lesions" of 51 (identical rows were already refused)."""
+    column, were counted as 102 "lesions" of 51. Such rows (slices, scans) are legitimate
+    with patient-level scoring, so they are said and counted as rows."""
     from _synthetic import cohort
 
     from radiomix.analysis.data import build_table
-    from radiomix.errors import InputError
 
     feats, clin = cohort(20)
+    one = build_table(feats, _spec(), clinical=clin)
+    assert one.unit == "lesion"
     two = pd.concat([feats.assign(scan="a"), feats.assign(scan="b")], ignore_index=True)
-    with pytest.raises(InputError, match=r"patient 'P000' lesion '1' has several rows "
-                                         r"\(40 rows share a patient and lesion id\)"):
-        build_table(two, _spec(), clinical=clin)
+    with caplog.at_level("WARNING", logger="radiomix.analysis.data"):
+        table = build_table(two, _spec(), clinical=clin)
+    assert table.unit == "row"
+    assert "lesion '1' has several rows (40 rows share a patient and lesion id" in caplog.text
 
 
 def _spec():

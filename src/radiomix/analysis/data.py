@@ -791,17 +791,17 @@ def build_table(
         i = int(np.flatnonzero(raw[group].isna().to_numpy())[0])
         raise InputError(f"row {i + 2}: the group column {group!r} is empty; every row needs "
                          "its patient id")
-    if roles.lesion and roles.lesion in raw.columns:
+    per_lesion = bool(roles.lesion and roles.lesion in raw.columns)
+    if per_lesion:
         twice = pd.DataFrame({"g": raw[group], "l": _text(raw[roles.lesion])}).duplicated(
             keep=False).to_numpy()
-        if twice.any():
+        if twice.any():  # slices or scans of one lesion: rows are not lesions
             i = int(np.flatnonzero(twice)[0])
-            raise InputError(
-                f"patient {raw[group].iloc[i]!r} lesion {raw[roles.lesion].iloc[i]!r} has "
-                f"several rows ({int(twice.sum())} rows share a patient and lesion id): each "
-                "row is counted as one lesion, so a lesion needs one row; give each scan or "
-                "copy its own lesion id, or keep one row"
-            )
+            log.warning("patient %r lesion %r has several rows (%d rows share a patient and "
+                        "lesion id: slices or scans of one lesion): counts are of rows, not "
+                        "lesions; give each scan its own lesion id if each row is a lesion",
+                        raw[group].iloc[i], raw[roles.lesion].iloc[i], int(twice.sum()))
+            per_lesion = False
     outcome_cols = set(spec.outcome_columns)
     derived = set(roles.derived)
     reserved = {group, *(c for c in (roles.lesion, roles.centre) if c), *outcome_cols, *derived,
@@ -890,7 +890,7 @@ def build_table(
         X[BATCH_COLUMN] = _text(raw[roles.centre]).fillna("(missing)").map(codes).to_numpy()
     if unused:
         log.info("columns not used (not declared as covariates): %s", _listing(unused))
-    unit = "lesion" if roles.lesion and roles.lesion in raw.columns else "row"
+    unit = "lesion" if per_lesion else "row"
     return AnalysisTable(X=X.reset_index(drop=True),
                          groups=raw[group].to_numpy(dtype=str), centre=centre, blocks=blocks,
                          sources=sources, targets=targets, roles=role_doc, missing=miss,
