@@ -36,12 +36,16 @@ class IvhInput:
     step : float
         Spacing between consecutive possible IVH intensities (1 for integer HU or bin
         numbers, the bin width for fixed-bin-size bin centres).
+    undefined : str or None
+        Why no IVH can be computed from these intensities (``ivh.method: none`` on
+        intensities that are not integers): every IVH feature is then NaN with this note.
     """
 
     values: FloatArray
     lower: float
     upper: float
     step: float
+    undefined: str | None = None
 
 
 class RoiContext:

@@ -22,6 +22,7 @@ Features are computed in 3D (IBSI DHQ4).
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -42,6 +43,8 @@ REFERENCE_TABLE_NAMES: dict[str, str] = {
 }
 """Feature column of ``reference_values.csv`` -> feature name, for the codes BC2M and GBPN
 that each cover two reference tables."""
+
+log = logging.getLogger(__name__)
 
 _EPS = 1e-9
 
@@ -193,7 +196,13 @@ def _check_grid_size(lower: float, upper: float, step: float) -> None:
 def compute(
     ctx: RoiContext, aggregation: Aggregation | None, specs: Sequence[FeatureSpec]
 ) -> dict[str, float]:
-    """Evaluate IVH features on the context's IVH intensities."""
+    """Evaluate IVH features on the context's IVH intensities (NaN, with the reason in the
+    case's notes, when the settings cannot give an IVH of them: ``IvhInput.undefined``)."""
+    if ctx.ivh.undefined is not None:
+        _check_grid_size(ctx.ivh.lower, ctx.ivh.upper, ctx.ivh.step)  # a mis-scaled image first
+        ctx.notes["ivh"] = ctx.ivh.undefined
+        log.warning("intensity-volume histogram %s", ctx.ivh.undefined)
+        return {s.name: math.nan for s in specs}
     hist = ctx.cached(("ivh", "histogram"), lambda: IntensityVolumeHistogram.of(ctx.ivh))
     return evaluate_each(ctx, specs, hist)
 

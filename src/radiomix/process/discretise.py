@@ -137,7 +137,8 @@ def ivh_input(values: FloatArray, settings: IvhSettings, reseg: ResegmentationSe
     values : (N,) ndarray of float64
         Intensities of the intensity mask.
     settings : IvhSettings
-        ``none``: intensities used directly (interval 1); ``fbs``: bin-centre intensities
+        ``none``: intensities used directly (interval 1; integers only, else the IVH is
+        ``undefined`` with the reason); ``fbs``: bin-centre intensities
         of a fixed-bin-size re-discretisation from the lower range bound (interval = bin
         width); ``fbn``: bin numbers (interval 1).
     reseg : ResegmentationSettings
@@ -170,4 +171,16 @@ def ivh_input(values: FloatArray, settings: IvhSettings, reseg: ResegmentationSe
         return IvhInput(values=out, lower=1.0, upper=float(settings.bins), step=1.0)
     lower = float(rng[0]) if rng and rng[0] is not None else float(values.min())
     upper = float(rng[1]) if rng and rng[1] is not None else float(values.max())
-    return IvhInput(values=np.asarray(values, dtype=np.float64), lower=lower, upper=upper, step=1.0)
+    x = np.asarray(values, dtype=np.float64)
+    fractional = x != np.round(x)
+    if fractional.any():
+        # the unit-step IVH of IBSI's discrete case needs integer intensities (HU); on others
+        # (PET SUV, MR, interpolated CT without rounding) it would report intensities no
+        # voxel has, so nothing is computed and the note says what to set
+        undefined = (f"not computed: ivh.method none uses the intensities as integers (e.g. HU) "
+                     f"and {int(fractional.sum())} of {x.size} ROI intensities are not (e.g. "
+                     f"{float(x[fractional][0]):.6g}); set ivh: {{method: fbs, bin_width: ...}} "
+                     "(IBSI's continuous case, e.g. 0.1 for PET SUV), fbn, or round the "
+                     "intensities (interpolation.round_intensities for CT)")
+        return IvhInput(values=x, lower=lower, upper=upper, step=1.0, undefined=undefined)
+    return IvhInput(values=x, lower=lower, upper=upper, step=1.0)
