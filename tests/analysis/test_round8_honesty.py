@@ -365,3 +365,36 @@ def test_a_status_or_duration_at_follow_up_is_said(caplog):
         "fu_len follows days_to_outcome (Spearman +0.9" in caplog.text
     assert "age agrees" not in caplog.text
     assert "age follows" not in caplog.text
+
+
+def test_an_imaging_arm_that_reads_volume_alone_is_in_the_confounding_table(tmp_path):
+    """An arm whose final model reads tumour volume alone (a rad-score whose selection fell
+    back to it, or, here, a radiomic arm given only the volume) was missing from the size
+    confounding table, which lists the radiomic inputs other than volume."""
+    import re
+
+    from _synthetic import cohort
+
+    from radiomix.analysis.data import build_table
+    from radiomix.analysis.engine import run_analysis
+    from radiomix.analysis.spec import analysis_from_dict
+    from radiomix.report.html import write_report
+
+    feats, clin = cohort(40)
+    spec = analysis_from_dict({
+        "outcomes": [{"name": "y", "kind": "binary", "column": "outcome", "positive": "mets"}],
+        "roles": {"group": "patient_id", "lesion": "lesion_id", "covariates": ["age"],
+                  "derived": ["outcome_text", "days_to_outcome", "status", "fu_days"]},
+        "arms": [{"name": "size", "blocks": ["radiomic"],
+                  "radiomic": ["ct.original.morph.volume_mesh"], "model": "logistic"},
+                 {"name": "rad", "blocks": ["radiomic"], "model": "logistic"}],
+        "validation": {"outer_splits": 3, "inner_splits": 2, "repeats": 1, "bootstrap": 50},
+    })
+    doc = run_analysis(spec, build_table(feats, spec, clinical=clin), tmp_path)
+    conf = doc["outcomes"][0]["confounding"]["arms"]
+    assert conf["size"]["reads_volume_only"] is True
+    assert conf["size"]["n_features"] == 0
+    assert "volume" not in conf  # the volume baseline itself is not listed
+    assert not conf["rad"].get("reads_volume_only")
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", write_report(tmp_path).read_text()))
+    assert "its final model reads tumour volume alone (ct.original.morph.volume_mesh)" in text

@@ -1882,8 +1882,15 @@ def confounding_doc(odoc: dict[str, Any], final: dict[str, Any], table: Analysis
     for key in odoc["arm_order"]:
         if key not in final:
             continue
-        cols = [c for c in _radiomic_inputs(final[key]["model"], table) if c != vol]
+        read = _radiomic_inputs(final[key]["model"], table)
+        cols = [c for c in read if c != vol]
         if not cols:
+            if vol in read and odoc["arms"].get(key, {}).get("kind") != "baseline":
+                # an imaging arm whose final model reads tumour volume alone (a selection
+                # that fell back to it): the size confound itself, said as such
+                arms[key] = {"n_features": 0, "n_strong_volume": 0,
+                             "median_abs_volume_rho": None, "max_centre_eta2": None,
+                             "items": [], "reads_volume_only": True}
             continue
         cf = volume_confounding(X[cols], X[vol].to_numpy(dtype=float), centre, strong=strong)
         rho = cf["volume_abs_rho"].to_numpy(dtype=float)
