@@ -54,3 +54,17 @@ def test_a_digest_stands_for_the_same_file_and_names_nothing(tmp_path):
     assert digest == path_digest(folder / ".." / folder.name / "x.nii")
     assert "Doe" not in digest
     assert len(digest) == 16
+
+
+def test_slice_names_without_digits_or_dots_are_replaced_too(tmp_path):
+    """Ninth round: slices named ``DOE_JANE_slice_aa`` (no digit, no dot) stayed in the
+    stored messages; every entry of an input folder is replaced except plain lowercase
+    words, which a message uses as words."""
+    series = tmp_path / "s"
+    series.mkdir()
+    for name in ("DOE_JANE_slice_aa", "DOE_JANE_copy_of_slice", "image"):
+        (series / name).write_bytes(b"")
+    said = ("two slices in the image (DOE_JANE_copy_of_slice and DOE_JANE_slice_aa) share "
+            "the position 3.0 mm")
+    assert redact_paths(said, {"<ct image>": str(series)}) == (
+        "two slices in the image (<file> and <file>) share the position 3.0 mm")

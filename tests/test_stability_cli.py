@@ -192,6 +192,7 @@ def test_stability_table_provenance(stability_run):
     assert prov["perturbations"] == ["original", "volume:-1", "volume:+1"]
     assert prov["seed"] == 0
     assert prov["perturbation_errors"] == []
+    assert prov["derived_study"] == "study.yaml"  # relative: no absolute path is kept
     # the settings that define the features, per tag of the source study (an analysis
     # compares them with its feature table's)
     from radiomix.settings.study import load_study

@@ -22,6 +22,8 @@ _PATH_CHARS = r"[^\s'\"(),;:]"
 #: An absolute POSIX path not preceded by a word character (so ``and/or`` and ``mm/s``
 #: are left alone).
 _ABSOLUTE = re.compile(rf"(?<![\w.~-])/(?=[^\s/]){_PATH_CHARS}+")
+#: A name that reads as a word of a message, never replaced ("image", "mask", "pet").
+_WORD = re.compile(r"[a-z]{1,12}")
 #: Entries of an input folder listed for their names (a DICOM series folder).
 _MAX_LISTED = 20_000
 
@@ -59,8 +61,9 @@ def redact_paths(message: str, inputs: Mapping[str, str | os.PathLike[str] | Non
     str
         The message, where each input path (as given, absolute or resolved, with anything
         below it) reads as its label, each name of a file inside an input folder (a DICOM
-        slice) as ``<file>``, the input's own file name as its label (names with a dot or a
-        digit only, which no word of a message has), and any other absolute path as ``<path>``.
+        slice) as ``<file>``, the input's own file name as its label (except a plain
+        lowercase word such as ``image``, which the message may use as a word), and any
+        other absolute path as ``<path>``.
 
     Examples
     --------
@@ -91,8 +94,8 @@ def redact_paths(message: str, inputs: Mapping[str, str | os.PathLike[str] | Non
             names[own] = label
     for form, label in sorted(variants, key=lambda v: -len(v[0])):
         out = re.sub(re.escape(form) + rf"(?:/{_PATH_CHARS}*)?", _literal(label), out)
-    # a name without a dot or a digit could be a word of the message ("image", "mask")
-    for name in sorted((n for n in names if len(n) >= 3 and re.search(r"[.\d]", n)),
+    # a plain lowercase word could be a word of the message ("image", "mask", "ct")
+    for name in sorted((n for n in names if len(n) >= 3 and not _WORD.fullmatch(n)),
                        key=len, reverse=True):
         out = re.sub(rf"(?<![\w.<-]){re.escape(name)}(?![\w>-]|\.\w)",
                      _literal(names[name]), out)

@@ -660,7 +660,8 @@ def run_stability(
         "patients": patients,
         "tags": list(tags) if tags else None,
         "perturb_format": PERTURB_FORMAT,
-        "derived_study": str(study_path),
+        # relative to the output folder, as the extraction's own entry: no absolute path
+        "derived_study": os.path.relpath(study_path, out),
         # the extraction settings that define the features, per tag of the source study: an
         # analysis refuses this table for features extracted with other settings
         "tag_settings_hash": {t: h for t, h in source.tag_hashes().items()

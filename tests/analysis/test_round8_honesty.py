@@ -180,6 +180,11 @@ def test_the_headline_arm_of_an_external_validation_is_chosen_without_the_test_c
     assert h["chosen_on_test"]
     assert f"highest of {h['n_candidates']} arms' estimates on these same test patients" in text
 
+    o, h, text = run(["nested_cv"], tmp_path / "cv")  # the best of several: optimistic too
+    assert not h["chosen_on_test"]
+    assert h["chosen_among_cv"]
+    assert f"highest of {h['n_candidates']} arms' cross-validated estimates" in text
+
 
 def test_a_proportion_of_0_or_100_percent_gets_the_exact_binomial_interval():
     """Specificity 1.0 [1.0, 1.0] on 7 patients, sensitivity 0.00 [0.00, 0.00] on 19: the
@@ -398,3 +403,122 @@ def test_an_imaging_arm_that_reads_volume_alone_is_in_the_confounding_table(tmp_
     assert not conf["rad"].get("reads_volume_only")
     text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", write_report(tmp_path).read_text()))
     assert "its final model reads tumour volume alone (ct.original.morph.volume_mesh)" in text
+
+
+def test_a_perfect_score_of_a_few_patients_has_no_interval_and_makes_no_claim():
+    """Ninth round: AUC 1.00 [1.00, 1.00] on 7 test patients of a permuted outcome was read
+    as "better than chance (the whole interval lies above the chance level)"; C-index the
+    same. Every bootstrap replicate of a perfect separation is alike, so no interval can be
+    drawn: not estimable, with the reason."""
+    from radiomix.evaluate.bootstrap import bootstrap_binary_metrics
+
+    y = np.array([1, 1, 0, 0, 0, 0, 0])
+    proba = np.array([0.9, 0.8, 0.3, 0.2, 0.4, 0.1, 0.35])
+    g = np.array([f"P{i}" for i in range(7)])
+    m = bootstrap_binary_metrics(y, proba, groups=g, n_bootstrap=200).set_index("metric")
+    for name in ("roc_auc", "pr_auc", "balanced_accuracy"):
+        assert np.isnan(m.loc[name, "estimate"]), name
+        assert m.loc[name, "reason"].startswith(f"not estimable: every bootstrap replicate of "
+                                                f"{name} gave 1 (a perfect separation of the "
+                                                "7 scored patients)")
+    rng = np.random.default_rng(0)
+    t = rng.uniform(1, 5, 7)
+    e = np.array([1, 1, 1, 0, 0, 0, 0])
+    risk = -t  # earlier events, higher risk: perfect concordance
+    met = _survival_metrics(t, e, g, risk[None], horizons=[], n_bootstrap=200, min_at_risk=1,
+                            random_state=0, cross_validated=False, on_refused_horizon="record")
+    c = met.set_index("metric").loc["c_index"]
+    assert np.isnan(c["estimate"])
+    assert c["refused"].startswith("not estimable: every bootstrap replicate of the C-index")
+
+
+def test_a_product_of_two_inputs_that_holds_the_time_is_refused_and_pairs_favour_covariates(
+        caplog):
+    """Ninth round: a rate and an amount accumulated over the follow-up (``accum = rate *
+    t``) gave a clinical Cox arm a C-index of 0.78; and the pair check took only the first
+    60 columns of the table, so two dates behind 70 lab columns passed silently."""
+    from _synthetic import cohort
+
+    from radiomix.analysis.data import MAX_PAIRED_COLUMNS, build_table
+    from radiomix.analysis.spec import analysis_from_dict
+    from radiomix.errors import SettingsError
+
+    feats, clin = cohort(40)
+    rng = np.random.default_rng(9)
+    fu = rng.integers(100, 3000, 40)
+    rate = np.exp(rng.uniform(np.log(0.1), np.log(10), 40))
+    clin = clin.assign(fu_days=fu.astype(str), code=(rng.uniform(size=40) < 0.6).astype(int)
+                       .astype(str), rate=rate.round(6).astype(str),
+                       accum=(rate * fu).round(6).astype(str))
+
+    def spec(covariates):
+        return analysis_from_dict({
+            "outcomes": [{"name": "os", "kind": "survival", "time": "fu_days",
+                          "event": "code"}],
+            "roles": {"group": "patient_id", "lesion": "lesion_id", "covariates": covariates,
+                      "derived": ["outcome", "outcome_text", "days_to_outcome", "status"]},
+            "arms": [{"name": "cox", "blocks": ["clinical"], "model": "cox"}],
+            "validation": {"outer_splits": 3, "inner_splits": 2, "repeats": 1,
+                           "bootstrap": 50},
+        })
+
+    with pytest.raises(SettingsError,
+                       match=r"accum / rate \((a monotone function of|tracks) the time"):
+        build_table(feats, spec(["age", "rate", "accum"]), clinical=clin)
+    labs = {f"lab{i:02d}": rng.normal(size=40).round(4) for i in range(MAX_PAIRED_COLUMNS + 5)}
+    dx = rng.integers(0, 20_000, 40)
+    wide = feats.assign(**labs)
+    clin2 = clin.assign(dx_day=dx.astype(str), last_day=(dx + fu).astype(str))
+    with caplog.at_level("WARNING", logger="radiomix.analysis.data"), \
+            pytest.raises(SettingsError, match=r"last_day - dx_day \(a monotone function"):
+        build_table(wide, spec(["age", "dx_day", "last_day"]), clinical=clin2,
+                    extra_features=list(labs))
+    assert f"checks pairs of {MAX_PAIRED_COLUMNS} of" in caplog.text
+
+
+def test_a_noisy_time_under_a_feature_name_is_said(caplog):
+    """Ninth round: the follow-up in months with noise (rho 0.91), stored as
+    ``pet.original.stat.skewness``, raised neither a refusal nor a warning (the warnings
+    left out the columns radiomix writes)."""
+    from _synthetic import cohort
+
+    from radiomix.analysis.data import build_table
+    from radiomix.analysis.spec import analysis_from_dict
+
+    feats, clin = cohort(50)
+    rng = np.random.default_rng(11)
+    fu = rng.integers(100, 3000, 50)
+    clin = clin.assign(fu_days=fu.astype(str),
+                       code=(rng.uniform(size=50) < 0.6).astype(int).astype(str))
+    feats["pet.original.stat.skewness"] = fu / 30.4 + rng.normal(0, 12, 50)
+    spec = analysis_from_dict({
+        "outcomes": [{"name": "os", "kind": "survival", "time": "fu_days", "event": "code"}],
+        "roles": {"group": "patient_id", "lesion": "lesion_id",
+                  "derived": ["outcome", "outcome_text", "days_to_outcome", "status"]},
+        "arms": [{"name": "cox", "blocks": ["radiomic"], "model": "coxnet"}],
+        "validation": {"outer_splits": 3, "inner_splits": 2, "repeats": 1, "bootstrap": 50},
+    })
+    with caplog.at_level("WARNING", logger="radiomix.analysis.data"):
+        build_table(feats, spec, clinical=clin)
+    assert "pet.original.stat.skewness follows the time of os (Spearman +0.9" in caplog.text
+
+
+def test_a_median_follow_up_of_decades_is_said(caplog):
+    from _synthetic import cohort
+
+    from radiomix.analysis.data import build_table
+    from radiomix.analysis.spec import analysis_from_dict
+
+    feats, clin = cohort(40)
+    clin["fu_days"] = np.linspace(100, 1400, 40).astype(int).astype(str)  # days, as months
+    spec = analysis_from_dict({
+        "outcomes": [{"name": "os", "kind": "survival", "time": "fu_days", "event": "status",
+                      "event_value": "D", "time_unit": "months"}],
+        "roles": {"group": "patient_id", "lesion": "lesion_id",
+                  "derived": ["outcome", "outcome_text", "days_to_outcome"]},
+        "arms": [{"name": "cox", "blocks": ["radiomic"], "model": "coxnet"}],
+        "validation": {"outer_splits": 3, "inner_splits": 2, "repeats": 1, "bootstrap": 50},
+    })
+    with caplog.at_level("WARNING", logger="radiomix.analysis.data"):
+        build_table(feats, spec, clinical=clin)
+    assert "read in months gives a median follow-up of 62 years" in caplog.text

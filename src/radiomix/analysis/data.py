@@ -358,6 +358,10 @@ def _survival_target(raw: pd.DataFrame, o: Outcome, group: str) -> Target:
             f"(--time-unit) to the column's unit"
             + (f" ({' or '.join(longer)}?)" if longer else "")
         )
+    if np.median(years) > SUSPECT_MEDIAN_YEARS:
+        log.warning("outcome %s: column %r read in %s gives a median follow-up of %.0f years; "
+                    "check the time unit (time_unit / --time-unit)", o.name, o.time,
+                    o.time_unit, float(np.median(years)))
     return Target(o, keep, time_years=years, event=e)
 
 
@@ -545,30 +549,48 @@ def monotone_in_time(X: pd.DataFrame, time: np.ndarray) -> list[str]:
 #: Longest follow-up (years) a survival time may give in its declared unit: beyond it the
 #: unit is wrong (days declared as years gave a median follow-up of 518 years).
 MAX_FOLLOW_UP_YEARS: float = 120.0
+#: A median follow-up beyond this (years) is said: a unit that fits under the limit above
+#: may still be wrong (days read as months, up to 1460 days).
+SUSPECT_MEDIAN_YEARS: float = 30.0
 
 #: Columns whose pairs :func:`column_pairs` forms (at most this many, in table order).
 MAX_PAIRED_COLUMNS: int = 60
 
 
-def column_pairs(X: pd.DataFrame) -> pd.DataFrame:
+def column_pairs(X: pd.DataFrame, *, first: Sequence[str] = ()) -> pd.DataFrame:
     """Differences and sums of every pair of numeric columns with at least 5 distinct values
-    (named ``"a - b"``, ``"a + b"``): two columns that each look unrelated to a time may
-    hold it together (a date of diagnosis and a date of last contact, as day numbers; an
-    age at diagnosis and an age at last follow-up).
+    (named ``"a - b"``, ``"a + b"``), and products and ratios of positive ones (``"a * b"``,
+    ``"a / b"``): two columns that each look unrelated to a time may hold it together (a
+    date of diagnosis and a date of last contact, as day numbers; an age at diagnosis and at
+    last follow-up; a rate and an amount accumulated over the follow-up).
+
+    At most :data:`MAX_PAIRED_COLUMNS` columns are paired, the columns named in ``first``
+    (the clinical covariates) before the others; a warning says how many were left out.
 
     Examples
     --------
     >>> X = pd.DataFrame({"dx_day": [5., 90., 31., 2., 60.], "last_day": [9., 99., 80., 50.,
     ...                   61.], "sex": [0., 1., 0., 1., 1.]})
     >>> list(column_pairs(X).columns)
-    ['last_day - dx_day', 'last_day + dx_day']
+    ['last_day - dx_day', 'last_day + dx_day', 'last_day * dx_day', 'last_day / dx_day']
     """
-    cols = [c for c in X.columns if X[c].nunique(dropna=True) >= 5][:MAX_PAIRED_COLUMNS]
+    lead = set(first)
+    eligible = sorted((c for c in X.columns if X[c].nunique(dropna=True) >= 5),
+                      key=lambda c: c not in lead)
+    if len(eligible) > MAX_PAIRED_COLUMNS:
+        log.warning("the leak guard checks pairs of %d of %d candidate input columns (the "
+                    "clinical covariates first); pairs among the other %d are not checked",
+                    MAX_PAIRED_COLUMNS, len(eligible), len(eligible) - MAX_PAIRED_COLUMNS)
+    cols = eligible[:MAX_PAIRED_COLUMNS]
+    positive = {c for c in cols if (X[c].dropna() > 0).all()}
     parts: dict[str, pd.Series] = {}
     for i, a in enumerate(cols):
         for b in cols[:i]:
             parts[f"{a} - {b}"] = X[a] - X[b]
             parts[f"{a} + {b}"] = X[a] + X[b]
+            if a in positive and b in positive:
+                parts[f"{a} * {b}"] = X[a] * X[b]
+                parts[f"{a} / {b}"] = X[a] / X[b]
     return pd.DataFrame(parts, index=X.index, dtype=float)
 
 
@@ -1144,7 +1166,8 @@ def _guard(X: pd.DataFrame, blocks: dict[str, list[str]], targets: dict[str, Tar
                   for c, a in near.items()]
         by_event = {**by_event, **dict.fromkeys(near, "agreement")}
         rest = X.loc[t.keep, [c for c in timed if c not in by_event]]
-        rest = rest.join(column_pairs(rest[[c for c in rest.columns if c in check]]))
+        rest = rest.join(column_pairs(rest[[c for c in rest.columns if c in check]],
+                                      first=blocks["clinical"]))
         monotone = monotone_in_time(rest, t.time_years)
         found += [f"{c} (a monotone function of the time column {o.time}: same or reversed "
                   "order on every row)" for c in monotone]
@@ -1158,7 +1181,8 @@ def _guard(X: pd.DataFrame, blocks: dict[str, list[str]], targets: dict[str, Tar
             )
     for name, time in (times or {}).items():
         rest = X.loc[:, [c for c in timed if c != name and sources.get(c) != name]]
-        rest = rest.join(column_pairs(rest[[c for c in rest.columns if c in check]]))
+        rest = rest.join(column_pairs(rest[[c for c in rest.columns if c in check]],
+                                      first=blocks["clinical"]))
         monotone = monotone_in_time(rest, time)
         found = [f"{c} (a monotone function of {name}: same or reversed order on every row)"
                  for c in monotone]
@@ -1170,7 +1194,7 @@ def _guard(X: pd.DataFrame, blocks: dict[str, list[str]], targets: dict[str, Tar
                 "study's time column), and a column that follows it is derived from the "
                 f"outcome for every outcome, binary ones included; {keep}"
             )
-    _suspect_warnings(X[check], targets, times or {}, sources)
+    _suspect_warnings(X[timed], targets, times or {}, sources)
 
 
 #: Below the refusals, an input that agrees this much with a binary outcome (or an event),
@@ -1181,10 +1205,11 @@ SUSPECT_LEVEL: float = 0.8
 
 def _suspect_warnings(X: pd.DataFrame, targets: dict[str, Target],
                       times: dict[str, np.ndarray], sources: dict[str, str]) -> None:
-    """Warn of inputs (not the image columns radiomix writes) that agree with a binary
-    outcome or an event on :data:`SUSPECT_LEVEL` of the rows, or track a time of the study
-    with Spearman's ``|rho|`` at that level, both beyond chance: strong predictors look the
-    same, so they are said, not refused."""
+    """Warn of inputs (image columns radiomix writes included: a noisy copy of the time
+    under a feature name) that agree with a binary outcome or an event on
+    :data:`SUSPECT_LEVEL` of the rows, or track a time of the study with Spearman's
+    ``|rho|`` at that level, both beyond chance: strong predictors look the same, so they
+    are said, not refused."""
     if X.empty:
         return
 

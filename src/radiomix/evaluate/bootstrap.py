@@ -351,6 +351,8 @@ def bootstrap_binary_metrics(
                   or (None if np.isfinite(est) else
                       f"not estimable: {k} is undefined on the scored rows"))
         note = None
+        if reason is None and k in _SEPARATION_METRICS:
+            reason = degenerate_reason(k, est, lo, hi, np.unique(g).size)
         if reason is not None:
             est, lo, hi = np.nan, np.nan, np.nan
         elif k in _PROPORTION_OF and est in (0.0, 1.0) and hi - lo <= 1e-12:
@@ -365,6 +367,36 @@ def bootstrap_binary_metrics(
         rows.append({"metric": k, "estimate": est, "ci_low": lo, "ci_high": hi, "n_boot": nv,
                      "reason": reason, "interval_method": note})
     return pd.DataFrame(rows)
+
+
+#: Rank metrics without an exact interval at a perfect score (:func:`degenerate_reason`).
+_SEPARATION_METRICS = frozenset({"roc_auc", "pr_auc", "balanced_accuracy"})
+
+
+def degenerate_reason(metric: str, estimate: float, lo: float, hi: float,
+                      n_patients: int) -> str | None:
+    """Why a discrimination metric at 0 or 1 whose every bootstrap replicate is equal has
+    no interval, or None.
+
+    A perfect separation of a few patients gives the same value in every replicate: the
+    percentile interval has no width, and "the whole interval lies above chance" would be
+    claimed from 7 patients (a perfect AUC with 2 of them positive happens by chance once
+    in 21). The metric is then not estimable, with this reason (proportions get the exact
+    binomial interval instead).
+
+    Examples
+    --------
+    >>> degenerate_reason("roc_auc", 1.0, 1.0, 1.0, 7)[:40]
+    'not estimable: every bootstrap replicate'
+    >>> degenerate_reason("roc_auc", 0.9, 0.8, 1.0, 7) is None
+    True
+    """
+    if not (estimate in (0.0, 1.0) and np.isfinite(lo) and np.isfinite(hi)
+            and hi - lo <= 1e-12):
+        return None
+    return (f"not estimable: every bootstrap replicate of {metric} gave {estimate:g} (a perfect "
+            f"separation of the {n_patients} scored patients), so no interval can be drawn "
+            "from the replicates and the score alone cannot be told from chance or overfit")
 
 
 #: The rows each proportion is taken over (labels in {0, 1}).

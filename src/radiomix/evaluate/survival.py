@@ -23,6 +23,7 @@ from radiomix.errors import InputError
 from radiomix.evaluate.bootstrap import (
     CV_INTERVAL_SCALE,
     MIN_PER_CLASS,
+    degenerate_reason,
     patient_bootstrap_weights,
     percentile_interval,
     undefined_share_reason,
@@ -1127,7 +1128,9 @@ def _survival_metrics(
     c_reps = np.mean([concordance_index(t, rk, e, W) for rk in risks], axis=0)
     lo, hi, nv = percentile_interval(c_reps)
     lo, hi = widen_interval(c_point, lo, hi, scale=scale, bounds=(0.0, 1.0))
-    c_reason = too_few or undefined_share_reason("the C-index", nv, n_bootstrap)
+    c_reason = (too_few or undefined_share_reason("the C-index", nv, n_bootstrap)
+                or degenerate_reason("the C-index", float(c_point), lo, hi,
+                                     np.unique(g).size))
     rows.append(
         {
             "metric": "c_index",
@@ -1163,7 +1166,8 @@ def _survival_metrics(
         rep = np.mean([np.asarray(rp["auc"].iloc[0]) for rp in reps], axis=0)
         lo, hi, nv = percentile_interval(rep)
         lo, hi = widen_interval(est, lo, hi, scale=scale, bounds=(0.0, 1.0))
-        undefined = undefined_share_reason(f"the AUC at {h:g}", nv, n_bootstrap)
+        undefined = (undefined_share_reason(f"the AUC at {h:g}", nv, n_bootstrap)
+                     or degenerate_reason(f"the AUC at {h:g}", est, lo, hi, np.unique(g).size))
         if undefined is not None:
             if on_refused_horizon == "raise":
                 raise InputError(undefined)

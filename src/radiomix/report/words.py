@@ -366,7 +366,9 @@ def headlines(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
         training centres), ``chosen_on`` that run's index, when the document has one;
         otherwise it is the highest on the run itself, and ``chosen_on_test`` says when
         that run's patients were set aside (hold-out, external) and several arms competed
-        (``n_candidates``): a choice made on the test patients, so optimistic. Only arms
+        (``n_candidates``): a choice made on the test patients, so optimistic;
+        ``chosen_among_cv`` says the same of a cross-validated run (choosing among arms is
+        not part of the cross-validation). Only arms
         whose headline metric has an estimate compete. When none has in the most
         independent run, the next run with one is used and ``skipped`` gives the run
         passed over (``validation``, ``not_estimable``); when no run has one,
@@ -409,7 +411,7 @@ def headlines(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
         h["scheme_words"] = SCHEME_WORDS.get(val.get("scheme", ""), str(val.get("scheme")))
         vres = val.get("arms") or {}
         h["chosen_on"], h["n_candidates"] = None, len(cands)
-        h["chosen_on_test"] = False
+        h["chosen_on_test"] = h["chosen_among_cv"] = False
         dev = _development_run(o, vi, order, metric, cands)
         if dev is not None:  # chosen on the training centres, judged on the test centre
             dres = o["validation"][dev]["arms"]
@@ -421,6 +423,8 @@ def headlines(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
             best = max(cands, key=lambda k: (vres[k]["metrics"][metric]["estimate"],
                                              -order.index(k)))
             h["chosen_on_test"] = val.get("scheme") in TEST_SCHEMES and len(cands) > 1
+            h["chosen_among_cv"] = (val.get("scheme") in ("nested_cv", "internal")
+                                    and len(cands) > 1)
         h["best"] = best
         h["best_is_reference"] = best == h["reference"]
         h["best_is_volume"] = best == h["volume"]
