@@ -68,3 +68,9 @@ def test_slice_names_without_digits_or_dots_are_replaced_too(tmp_path):
             "the position 3.0 mm")
     assert redact_paths(said, {"<ct image>": str(series)}) == (
         "two slices in the image (<file> and <file>) share the position 3.0 mm")
+
+
+def test_the_case_identifiers_are_kept_even_where_they_look_like_paths():
+    said = "P0[/x]/1/ct: image and mask grids differ; see /data/DOE/ct.nii.gz"
+    assert redact_paths(said, {}, keep=("P0[/x]/1/ct", "P0[/x]")) == (
+        "P0[/x]/1/ct: image and mask grids differ; see <path>")

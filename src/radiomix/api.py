@@ -1097,7 +1097,8 @@ def _unnamed(message: str, task: _Task) -> str:
     record reaches the error table that is kept; :func:`radiomix.privacy.redact_paths`)."""
     from radiomix.privacy import redact_paths
 
-    return redact_paths(message, {"<image>": task.image, "<mask>": task.mask})
+    return redact_paths(message, {"<image>": task.image, "<mask>": task.mask},
+                        keep=(task.case_id,))
 
 
 def _extract_task(

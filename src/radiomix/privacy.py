@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 __all__ = ["path_digest", "redact_paths"]
@@ -45,7 +45,8 @@ def path_digest(path: str | os.PathLike[str]) -> str:
     return hashlib.sha256(str(Path(path).resolve()).encode()).hexdigest()[:16]
 
 
-def redact_paths(message: str, inputs: Mapping[str, str | os.PathLike[str] | None]) -> str:
+def redact_paths(message: str, inputs: Mapping[str, str | os.PathLike[str] | None], *,
+                 keep: Sequence[str] = ()) -> str:
     """``message`` with the case's input paths replaced by their labels and every other
     absolute path by ``<path>``.
 
@@ -55,6 +56,9 @@ def redact_paths(message: str, inputs: Mapping[str, str | os.PathLike[str] | Non
         An error message that may name input files.
     inputs : mapping of str to path or None
         Label (e.g. ``"<ct image>"``) -> input path as given (a file or a folder).
+    keep : sequence of str
+        The case's own identifiers (``P0/1/ct``), left as they are even where they look like
+        a path.
 
     Returns
     -------
@@ -74,6 +78,9 @@ def redact_paths(message: str, inputs: Mapping[str, str | os.PathLike[str] | Non
     'cannot read <path>: bad header'
     """
     out = str(message)
+    held = [k for k in dict.fromkeys(keep) if k]
+    for i, k in enumerate(sorted(held, key=len, reverse=True)):
+        out = out.replace(k, f"\x00{i}\x00")
     variants: list[tuple[str, str]] = []
     names: dict[str, str] = {}  # file name -> what it reads as
     for label, given in inputs.items():
@@ -99,4 +106,7 @@ def redact_paths(message: str, inputs: Mapping[str, str | os.PathLike[str] | Non
                        key=len, reverse=True):
         out = re.sub(rf"(?<![\w.<-]){re.escape(name)}(?![\w>-]|\.\w)",
                      _literal(names[name]), out)
-    return _ABSOLUTE.sub("<path>", out)
+    out = _ABSOLUTE.sub("<path>", out)
+    for i, k in enumerate(sorted(held, key=len, reverse=True)):
+        out = out.replace(f"\x00{i}\x00", k)
+    return out

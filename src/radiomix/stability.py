@@ -256,7 +256,7 @@ def _unnamed(message: str, job: _CaseJob) -> str:
     from radiomix.privacy import redact_paths
 
     return redact_paths(message, {f"<{job.tag} image>": job.image,
-                                  f"<{job.tag} mask>": job.mask})
+                                  f"<{job.tag} mask>": job.mask}, keep=(job.case,))
 
 
 def prepare_perturbed_study(

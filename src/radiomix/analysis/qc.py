@@ -91,7 +91,8 @@ def qc_section(study: Study, patients: list[str], out_dir: str | Path, *,
                                     resample_mask=ts.roi.resample_mask, case_id=case_id)
             except (InputError, OSError, RuntimeError) as exc:
                 log.warning("QC thumbnail of %s not drawn: %s", case_id, redact_paths(
-                    str(exc), {f"<{tag} image>": spec.image, f"<{tag} mask>": spec.mask}))
+                    str(exc), {f"<{tag} image>": spec.image, f"<{tag} mask>": spec.mask},
+                    keep=(case_id,)))
                 continue
             img = np.array(checked.image.array, dtype=float)
             mask = checked.mask.array > 0
