@@ -74,3 +74,15 @@ def test_the_case_identifiers_are_kept_even_where_they_look_like_paths():
     said = "P0[/x]/1/ct: image and mask grids differ; see /data/DOE/ct.nii.gz"
     assert redact_paths(said, {}, keep=("P0[/x]/1/ct", "P0[/x]")) == (
         "P0[/x]/1/ct: image and mask grids differ; see <path>")
+
+
+def test_held_identifiers_never_corrupt_the_message_or_shield_file_names(tmp_path):
+    """Review: a lesion id "1" held as a placeholder with a digit in it corrupted the
+    message (a NUL byte, the patient id lost) and split slice names so that they escaped."""
+    series = tmp_path / "DOE"
+    series.mkdir()
+    for name in ("DOE_JANE_1.dcm", "DOE_JANE_2.dcm"):
+        (series / name).write_bytes(b"")
+    said = "case P0/1/ct: patient P0 lesion 1: slices DOE_JANE_1.dcm and DOE_JANE_2.dcm clash"
+    out = redact_paths(said, {"<ct image>": str(series)}, keep=("P0/1/ct", "P0", "1"))
+    assert out == "case P0/1/ct: patient P0 lesion 1: slices <file> and <file> clash"

@@ -287,7 +287,7 @@ def _error_record(
               f"<{task.tag} organ mask>": task.organ}
     if task.reference is not None:
         inputs[f"<{task.reference.tag} image>"] = str(task.reference.image)
-    message = redact_paths(message, inputs, keep=(task.case_id, task.patient_id, task.lesion_id))
+    message = redact_paths(message, inputs, keep=(task.case_id, task.patient_id))
     return {
         "format": CASE_FORMAT,
         "key": task.key,

@@ -78,9 +78,13 @@ def redact_paths(message: str, inputs: Mapping[str, str | os.PathLike[str] | Non
     'cannot read <path>: bad header'
     """
     out = str(message)
-    held = [k for k in dict.fromkeys(keep) if k]
-    for i, k in enumerate(sorted(held, key=len, reverse=True)):
-        out = out.replace(k, f"\x00{i}\x00")
+    # the case's ids, whole tokens only, held as private-use characters (no digit or word
+    # character a later pattern could match) and put back at the end
+    held = sorted((k for k in dict.fromkeys(keep) if k), key=len, reverse=True)
+    marks = {k: chr(0xE000 + i) for i, k in enumerate(held)}
+    if held:
+        ids = re.compile(r"(?<![\w.^-])(?:" + "|".join(map(re.escape, held)) + r")(?![\w.^-])")
+        out = ids.sub(lambda m: marks[m.group(0)], out)
     variants: list[tuple[str, str]] = []
     names: dict[str, str] = {}  # file name -> what it reads as
     for label, given in inputs.items():
@@ -92,21 +96,24 @@ def redact_paths(message: str, inputs: Mapping[str, str | os.PathLike[str] | Non
             if len(form.rstrip("/")) > 1:
                 variants.append((form.rstrip("/"), label))
         if path.is_dir():
-            with os.scandir(path) as entries:
-                for i, entry in enumerate(entries):
-                    if i >= _MAX_LISTED:
-                        break
-                    names.setdefault(entry.name, "<file>")
+            try:
+                with os.scandir(path) as entries:
+                    for i, entry in enumerate(entries):
+                        if i >= _MAX_LISTED:
+                            break
+                        names.setdefault(entry.name, "<file>")
+            except OSError:
+                pass  # a folder that cannot be listed: its path forms are still replaced
         for own in (path.name, resolved.name):
             names[own] = label
     for form, label in sorted(variants, key=lambda v: -len(v[0])):
         out = re.sub(re.escape(form) + rf"(?:/{_PATH_CHARS}*)?", _literal(label), out)
     # a plain lowercase word could be a word of the message ("image", "mask", "ct")
-    for name in sorted((n for n in names if len(n) >= 3 and not _WORD.fullmatch(n)),
-                       key=len, reverse=True):
+    for name in sorted((n for n in names if len(n) >= 3 and not _WORD.fullmatch(n)
+                        and n in out), key=len, reverse=True):
         out = re.sub(rf"(?<![\w.<-]){re.escape(name)}(?![\w>-]|\.\w)",
                      _literal(names[name]), out)
     out = _ABSOLUTE.sub("<path>", out)
-    for i, k in enumerate(sorted(held, key=len, reverse=True)):
-        out = out.replace(f"\x00{i}\x00", k)
+    for k, mark in marks.items():
+        out = out.replace(mark, k)
     return out

@@ -405,31 +405,46 @@ def test_an_imaging_arm_that_reads_volume_alone_is_in_the_confounding_table(tmp_
     assert "its final model reads tumour volume alone (ct.original.morph.volume_mesh)" in text
 
 
-def test_a_perfect_score_of_a_few_patients_has_no_interval_and_makes_no_claim():
+def test_a_perfect_score_of_a_few_patients_gets_an_exact_bound_and_no_claim(tmp_path):
     """Ninth round: AUC 1.00 [1.00, 1.00] on 7 test patients of a permuted outcome was read
     as "better than chance (the whole interval lies above the chance level)"; C-index the
-    same. Every bootstrap replicate of a perfect separation is alike, so no interval can be
-    drawn: not estimable, with the reason."""
+    same. Every bootstrap replicate of a perfect separation is alike; the interval is now
+    the exact binomial one over the smaller class (2 positives: [0.16, 1], which includes
+    chance), and a perfect score on many patients keeps a tight one."""
+    from scipy.stats import binomtest
+
     from radiomix.evaluate.bootstrap import bootstrap_binary_metrics
+    from radiomix.report.words import discrimination_words
 
     y = np.array([1, 1, 0, 0, 0, 0, 0])
     proba = np.array([0.9, 0.8, 0.3, 0.2, 0.4, 0.1, 0.35])
     g = np.array([f"P{i}" for i in range(7)])
     m = bootstrap_binary_metrics(y, proba, groups=g, n_bootstrap=200).set_index("metric")
+    exact = binomtest(2, 2).proportion_ci(method="exact")
     for name in ("roc_auc", "pr_auc", "balanced_accuracy"):
-        assert np.isnan(m.loc[name, "estimate"]), name
-        assert m.loc[name, "reason"].startswith(f"not estimable: every bootstrap replicate of "
-                                                f"{name} gave 1 (a perfect separation of the "
-                                                "7 scored patients)")
+        assert m.loc[name, "estimate"] == 1.0
+        assert m.loc[name, "ci_low"] == pytest.approx(exact.low), name
+        assert m.loc[name, "ci_high"] == 1.0
+        assert "Clopper–Pearson" in m.loc[name, "interval_method"]
+    auc = m.loc["roc_auc"]
+    words = discrimination_words({"estimate": 1.0, "ci_low": auc["ci_low"], "ci_high": 1.0})
+    assert "better than chance" not in words
+    big = np.repeat([1, 0], 100)
+    m = bootstrap_binary_metrics(big, np.where(big == 1, 0.9, 0.1),
+                                 groups=np.array([f"Q{i}" for i in range(200)]),
+                                 n_bootstrap=100).set_index("metric")
+    assert m.loc["roc_auc", "ci_low"] == pytest.approx(binomtest(100, 100).proportion_ci(
+        method="exact").low)
+    assert m.loc["roc_auc", "ci_low"] > 0.95
     rng = np.random.default_rng(0)
     t = rng.uniform(1, 5, 7)
     e = np.array([1, 1, 1, 0, 0, 0, 0])
-    risk = -t  # earlier events, higher risk: perfect concordance
-    met = _survival_metrics(t, e, g, risk[None], horizons=[], n_bootstrap=200, min_at_risk=1,
+    met = _survival_metrics(t, e, g, -t[None], horizons=[], n_bootstrap=200, min_at_risk=1,
                             random_state=0, cross_validated=False, on_refused_horizon="record")
     c = met.set_index("metric").loc["c_index"]
-    assert np.isnan(c["estimate"])
-    assert c["refused"].startswith("not estimable: every bootstrap replicate of the C-index")
+    assert c["estimate"] == 1.0
+    assert c["ci_low"] == pytest.approx(binomtest(3, 3).proportion_ci(method="exact").low)
+    assert "Clopper–Pearson" in c["interval_method"]
 
 
 def test_a_product_of_two_inputs_that_holds_the_time_is_refused_and_pairs_favour_covariates(
@@ -522,3 +537,13 @@ def test_a_median_follow_up_of_decades_is_said(caplog):
     with caplog.at_level("WARNING", logger="radiomix.analysis.data"):
         build_table(feats, spec, clinical=clin)
     assert "read in months gives a median follow-up of 62 years" in caplog.text
+
+
+def test_the_td_auc_rule_counts_patients_not_rows():
+    """Review: two lesion rows of one patient with the event counted as two cases."""
+    t = np.array([0.5, 0.5, 3.0, 4.0, 5.0, 6.0])
+    e = np.array([1, 1, 0, 0, 1, 0])
+    g = np.array(["A", "A", "B", "C", "D", "E"])
+    assert horizon_refusal(t, e, 1.0, min_at_risk=2) is None  # rows: 2 cases
+    assert horizon_refusal(t, e, 1.0, min_at_risk=2, groups=g).startswith(
+        "horizon 1: 1 case(s) (event by then), 4 control(s)")

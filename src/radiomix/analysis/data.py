@@ -30,6 +30,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy.special import gammaln
+from scipy.stats import t as student_t
 
 from radiomix.analysis.spec import TIME_UNITS, AnalysisSettings, Covariate, Outcome
 from radiomix.errors import InputError, SettingsError
@@ -500,7 +502,8 @@ def near_copies(X: pd.DataFrame, y: np.ndarray, *,
     return out
 
 
-def monotone_in_time(X: pd.DataFrame, time: np.ndarray) -> list[str]:
+def monotone_in_time(X: pd.DataFrame, time: np.ndarray, *,
+                     chance: float = MONOTONE_CHANCE) -> list[str]:
     """Columns that are a monotone function of ``time`` on the rows where both are present.
 
     A column qualifies when no pair of rows is ordered against the time (all pairs in the
@@ -532,16 +535,16 @@ def monotone_in_time(X: pd.DataFrame, time: np.ndarray) -> list[str]:
         counts = np.unique(x, return_counts=True)[1]
         if counts.size < 2:
             continue
-        log_chance = (np.log(2.0) + sum(math.lgamma(m + 1.0) for m in counts)
-                      - math.lgamma(n + 1.0))
-        if log_chance > np.log(MONOTONE_CHANCE):
-            continue  # too few distinct values to tell an ordering from chance
         order = np.lexsort((x, t))
         xs, ts = x[order], t[order]
         if np.any((ts[1:] == ts[:-1]) & (xs[1:] != xs[:-1])):
             continue  # rows of equal time with different values
         step = np.diff(xs)
-        if (step >= 0).all() or (step <= 0).all():
+        if not ((step >= 0).all() or (step <= 0).all()):
+            continue
+        log_chance = (np.log(2.0) + float(np.sum(gammaln(counts + 1.0)))
+                      - math.lgamma(n + 1.0))
+        if log_chance <= np.log(chance):  # else too few distinct values to tell from chance
             out.append(str(c))
     return out
 
@@ -559,10 +562,10 @@ MAX_PAIRED_COLUMNS: int = 60
 
 def column_pairs(X: pd.DataFrame, *, first: Sequence[str] = ()) -> pd.DataFrame:
     """Differences and sums of every pair of numeric columns with at least 5 distinct values
-    (named ``"a - b"``, ``"a + b"``), and products and ratios of positive ones (``"a * b"``,
-    ``"a / b"``): two columns that each look unrelated to a time may hold it together (a
-    date of diagnosis and a date of last contact, as day numbers; an age at diagnosis and at
-    last follow-up; a rate and an amount accumulated over the follow-up).
+    (named ``"pair a - b"``, ``"pair a + b"``), and products and ratios of positive ones
+    (``"pair a * b"``, ``"pair a / b"``): two columns that each look unrelated to a time may
+    hold it together (a date of diagnosis and a date of last contact, as day numbers; an age
+    at diagnosis and at last follow-up; a rate and an amount accumulated over the follow-up).
 
     At most :data:`MAX_PAIRED_COLUMNS` columns are paired, the columns named in ``first``
     (the clinical covariates) before the others; a warning says how many were left out.
@@ -571,8 +574,9 @@ def column_pairs(X: pd.DataFrame, *, first: Sequence[str] = ()) -> pd.DataFrame:
     --------
     >>> X = pd.DataFrame({"dx_day": [5., 90., 31., 2., 60.], "last_day": [9., 99., 80., 50.,
     ...                   61.], "sex": [0., 1., 0., 1., 1.]})
-    >>> list(column_pairs(X).columns)
-    ['last_day - dx_day', 'last_day + dx_day', 'last_day * dx_day', 'last_day / dx_day']
+    >>> list(column_pairs(X).columns)  # doctest: +NORMALIZE_WHITESPACE
+    ['pair last_day - dx_day', 'pair last_day + dx_day', 'pair last_day * dx_day',
+     'pair last_day / dx_day']
     """
     lead = set(first)
     eligible = sorted((c for c in X.columns if X[c].nunique(dropna=True) >= 5),
@@ -586,11 +590,14 @@ def column_pairs(X: pd.DataFrame, *, first: Sequence[str] = ()) -> pd.DataFrame:
     parts: dict[str, pd.Series] = {}
     for i, a in enumerate(cols):
         for b in cols[:i]:
-            parts[f"{a} - {b}"] = X[a] - X[b]
-            parts[f"{a} + {b}"] = X[a] + X[b]
+            parts[f"pair {a} - {b}"] = X[a] - X[b]
+            parts[f"pair {a} + {b}"] = X[a] + X[b]
             if a in positive and b in positive:
-                parts[f"{a} * {b}"] = X[a] * X[b]
-                parts[f"{a} / {b}"] = X[a] / X[b]
+                parts[f"pair {a} * {b}"] = X[a] * X[b]
+                parts[f"pair {a} / {b}"] = X[a] / X[b]
+    taken = [c for c in parts if c in X.columns]  # a column already named like a pair
+    for c in taken:
+        parts[f"{c} (computed)"] = parts.pop(c)
     return pd.DataFrame(parts, index=X.index, dtype=float)
 
 
@@ -603,7 +610,8 @@ def _ranks(v: np.ndarray) -> np.ndarray:
 
 
 def tracking_columns(X: pd.DataFrame, time: np.ndarray, *,
-                     threshold: float = TRACKING_RHO) -> dict[str, float]:
+                     threshold: float = TRACKING_RHO,
+                     chance: float = MONOTONE_CHANCE) -> dict[str, float]:
     """Columns that (nearly) track ``time``: Spearman ``|rho| >= threshold`` beyond chance.
 
     On the rows where both are present, a column qualifies when the absolute Spearman
@@ -642,6 +650,12 @@ def tracking_columns(X: pd.DataFrame, time: np.ndarray, *,
         rho = float(rx @ rt)
         if abs(rho) < threshold:
             continue
+        if chance < MONOTONE_CHANCE and abs(rho) < 1.0:
+            # many columns tested: the permutations cannot resolve the corrected level; the
+            # t tail of Spearman's rho must reach it too
+            tt = abs(rho) * math.sqrt((n - 2) / max(1e-300, 1.0 - rho * rho))
+            if n < 4 or 2.0 * float(student_t.sf(tt, n - 2)) >= chance:
+                continue
         rng = np.random.default_rng(0)
         chunk = max(1, min(PERMUTATIONS, 2_000_000 // n))
         reached, drawn = 0, 0
@@ -1128,6 +1142,7 @@ def _guard(X: pd.DataFrame, blocks: dict[str, list[str]], targets: dict[str, Tar
     # image columns radiomix writes, of which some separate a small cohort by chance
     timed = [c for c in X.columns if c not in allow and sources.get(c) not in allow]
     check = [c for c in timed if c not in radiomix_named]
+    checked = set(check)
     if not timed:
         return
     keep = ("declare it derived (roles.derived / --derived) so that it is never an input, or "
@@ -1166,14 +1181,15 @@ def _guard(X: pd.DataFrame, blocks: dict[str, list[str]], targets: dict[str, Tar
                   for c, a in near.items()]
         by_event = {**by_event, **dict.fromkeys(near, "agreement")}
         rest = X.loc[t.keep, [c for c in timed if c not in by_event]]
-        rest = rest.join(column_pairs(rest[[c for c in rest.columns if c in check]],
+        rest = rest.join(column_pairs(rest[[c for c in rest.columns if c in checked]],
                                       first=blocks["clinical"]))
-        monotone = monotone_in_time(rest, t.time_years)
+        level = MONOTONE_CHANCE / max(1, rest.shape[1])  # over every column tested
+        monotone = monotone_in_time(rest, t.time_years, chance=level)
         found += [f"{c} (a monotone function of the time column {o.time}: same or reversed "
                   "order on every row)" for c in monotone]
         found += [f"{c} (tracks the time column {o.time}: Spearman {rho:+.3f})"
-                  for c, rho in tracking_columns(rest.drop(columns=monotone),
-                                                 t.time_years).items()]
+                  for c, rho in tracking_columns(rest.drop(columns=monotone), t.time_years,
+                                                 chance=level).items()]
         if found:
             raise SettingsError(
                 f"survival outcome {o.name}: {', '.join(found)} is derived from the outcome "
@@ -1181,13 +1197,15 @@ def _guard(X: pd.DataFrame, blocks: dict[str, list[str]], targets: dict[str, Tar
             )
     for name, time in (times or {}).items():
         rest = X.loc[:, [c for c in timed if c != name and sources.get(c) != name]]
-        rest = rest.join(column_pairs(rest[[c for c in rest.columns if c in check]],
+        rest = rest.join(column_pairs(rest[[c for c in rest.columns if c in checked]],
                                       first=blocks["clinical"]))
-        monotone = monotone_in_time(rest, time)
+        level = MONOTONE_CHANCE / max(1, rest.shape[1])
+        monotone = monotone_in_time(rest, time, chance=level)
         found = [f"{c} (a monotone function of {name}: same or reversed order on every row)"
                  for c in monotone]
         found += [f"{c} (tracks {name}: Spearman {rho:+.3f})"
-                  for c, rho in tracking_columns(rest.drop(columns=monotone), time).items()]
+                  for c, rho in tracking_columns(rest.drop(columns=monotone), time,
+                                                 chance=level).items()]
         if found:
             raise SettingsError(
                 f"{', '.join(found)}: {name} is a time of the study (declared derived, or the "
@@ -1226,9 +1244,10 @@ def _suspect_warnings(X: pd.DataFrame, targets: dict[str, Target],
         if t.time_years is not None:
             times = {**times, f"the time of {t.outcome.name}": np.full(len(X), np.nan)}
             times[f"the time of {t.outcome.name}"][np.flatnonzero(t.keep)] = t.time_years
+    level = MONOTONE_CHANCE / max(1, X.shape[1])
     for name, time in times.items():
-        said += [f"{named(c)} follows {name} (Spearman {rho:+.2f})"
-                 for c, rho in tracking_columns(X, time, threshold=SUSPECT_LEVEL).items()]
+        said += [f"{named(c)} follows {name} (Spearman {rho:+.2f})" for c, rho in
+                 tracking_columns(X, time, threshold=SUSPECT_LEVEL, chance=level).items()]
     for text in dict.fromkeys(said):
         log.warning("%s, far beyond chance: if it was recorded after the outcome (a status or "
                     "a duration at last follow-up) it carries the outcome into the models; "

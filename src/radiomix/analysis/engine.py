@@ -965,8 +965,11 @@ def _survival_arm_doc(res: Any, horizons: list[float], events: tuple[int, int, s
     if model is not None:
         coefficients = _coefficients(model)
     c_reason = c.get("refused")
-    return {"metrics": {"c_index": _interval(c["estimate"], c["ci_low"], c["ci_high"],
-                                             c_reason if isinstance(c_reason, str) else None)},
+    c_doc = _interval(c["estimate"], c["ci_low"], c["ci_high"],
+                      c_reason if isinstance(c_reason, str) else None)
+    if isinstance(c.get("interval_method"), str):  # an interval not from the bootstrap
+        c_doc["interval_method"] = c["interval_method"]
+    return {"metrics": {"c_index": c_doc},
             "td_auc": td, "coefficients": coefficients,
             "n_zero_coefficients": _n_zero(coefficients), "folds_without_feature": None,
             "warnings": warn}

@@ -142,14 +142,16 @@ def paired_auc_tests(
     return out
 
 
-def _risk_matrix(res: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _risk_matrix(res: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray,
+                                    np.ndarray]:
     """A survival evaluation's risks as a (repeats, rows) matrix with the rows' times,
-    events and patients."""
+    events, patients and row ids."""
     pred = res.predictions
     wide = pred.pivot(index="row", columns="repeat", values="risk").sort_index()
     meta = pred.drop_duplicates("row").set_index("row").loc[wide.index]
     return (wide.to_numpy().T, meta["time"].to_numpy(dtype=float),
-            meta["event"].to_numpy(dtype=int), meta["patient_id"].to_numpy())
+            meta["event"].to_numpy(dtype=int), meta["patient_id"].to_numpy(),
+            wide.index.to_numpy())
 
 
 def paired_c_index_tests(
@@ -181,7 +183,7 @@ def paired_c_index_tests(
     """
     from radiomix.evaluate.survival import concordance_index, survival_estimability
 
-    R_ref, t, e, g = _risk_matrix(results[reference])
+    R_ref, t, e, g, rows = _risk_matrix(results[reference])
     W = patient_bootstrap_weights(g, n_bootstrap=n_bootstrap, random_state=random_state)
 
     def c_index(R: np.ndarray) -> tuple[float, np.ndarray]:
@@ -194,9 +196,10 @@ def paired_c_index_tests(
     for name, res in results.items():
         if name == reference:
             continue
-        R, t_other, e_other, _ = _risk_matrix(res)
-        if R.shape[1] != R_ref.shape[1] or not (np.array_equal(t_other, t)
-                                                and np.array_equal(e_other, e)):
+        R, t_other, e_other, _, rows_other = _risk_matrix(res)
+        if R.shape != R_ref.shape or not (np.array_equal(rows_other, rows)
+                                          and np.array_equal(t_other, t)
+                                          and np.array_equal(e_other, e)):
             raise InputError(f"arms {name!r} and {reference!r} were scored on different rows")
         if too_few is not None:
             out[name] = not_estimable_comparison(reference, too_few,

@@ -351,10 +351,11 @@ def bootstrap_binary_metrics(
                   or (None if np.isfinite(est) else
                       f"not estimable: {k} is undefined on the scored rows"))
         note = None
-        if reason is None and k in _SEPARATION_METRICS:
-            reason = degenerate_reason(k, est, lo, hi, np.unique(g).size)
         if reason is not None:
             est, lo, hi = np.nan, np.nan, np.nan
+        elif k in _SEPARATION_METRICS and (bound := perfect_score_interval(
+                est, lo, hi, _separation_patients(k, y, g), level=level)) is not None:
+            lo, hi, note = bound
         elif k in _PROPORTION_OF and est in (0.0, 1.0) and hi - lo <= 1e-12:
             # every replicate gave 0 % (or 100 %): the bootstrap cannot vary such a
             # proportion, so the interval is the exact binomial one over its patients
@@ -369,34 +370,48 @@ def bootstrap_binary_metrics(
     return pd.DataFrame(rows)
 
 
-#: Rank metrics without an exact interval at a perfect score (:func:`degenerate_reason`).
+#: Rank metrics whose perfect score gets :func:`perfect_score_interval`.
 _SEPARATION_METRICS = frozenset({"roc_auc", "pr_auc", "balanced_accuracy"})
 
 
-def degenerate_reason(metric: str, estimate: float, lo: float, hi: float,
-                      n_patients: int) -> str | None:
-    """Why a discrimination metric at 0 or 1 whose every bootstrap replicate is equal has
-    no interval, or None.
+def _separation_patients(metric: str, y: np.ndarray, g: np.ndarray) -> int:
+    """Patients that bound a perfect ``metric``: the smaller class (the positives for the
+    PR AUC, whose value only the positives' ranks decide)."""
+    pos = np.unique(g[y == 1]).size
+    neg = np.unique(g[y == 0]).size
+    return pos if metric == "pr_auc" else min(pos, neg)
+
+
+def perfect_score_interval(estimate: float, lo: float, hi: float, n: int, *,
+                           level: float = 0.95) -> tuple[float, float, str] | None:
+    """An interval for a discrimination score of 0 or 1 whose bootstrap replicates are all
+    alike, or None when the bootstrap interval has a width.
 
     A perfect separation of a few patients gives the same value in every replicate: the
     percentile interval has no width, and "the whole interval lies above chance" would be
     claimed from 7 patients (a perfect AUC with 2 of them positive happens by chance once
-    in 21). The metric is then not estimable, with this reason (proportions get the exact
-    binomial interval instead).
+    in 21). The interval is then the exact binomial (Clopper–Pearson) one of a proportion of
+    ``n`` in ``n``, ``n`` the patients of the smaller class: each of them is ranked right
+    (1) or wrong (0) against the others, and the score is bounded by that share. It is
+    conservative (wider than the score's own uncertainty) and never has zero width.
 
     Examples
     --------
-    >>> degenerate_reason("roc_auc", 1.0, 1.0, 1.0, 7)[:40]
-    'not estimable: every bootstrap replicate'
-    >>> degenerate_reason("roc_auc", 0.9, 0.8, 1.0, 7) is None
+    >>> lo, hi, _ = perfect_score_interval(1.0, 1.0, 1.0, 2)
+    >>> round(lo, 3), hi                    # 2 positives: chance is not excluded
+    (0.158, 1.0)
+    >>> round(perfect_score_interval(1.0, 1.0, 1.0, 100)[0], 3)
+    0.964
+    >>> perfect_score_interval(0.9, 0.8, 1.0, 7) is None
     True
     """
     if not (estimate in (0.0, 1.0) and np.isfinite(lo) and np.isfinite(hi)
-            and hi - lo <= 1e-12):
+            and hi - lo <= 1e-12 and n >= 1):
         return None
-    return (f"not estimable: every bootstrap replicate of {metric} gave {estimate:g} (a perfect "
-            f"separation of the {n_patients} scored patients), so no interval can be drawn "
-            "from the replicates and the score alone cannot be told from chance or overfit")
+    k = n if estimate == 1.0 else 0
+    low, high = clopper_pearson(k, n, level=level)
+    return low, high, (f"exact binomial (Clopper–Pearson) bound over the {n} patients of the "
+                       "smaller class: every bootstrap replicate gave the same perfect score")
 
 
 #: The rows each proportion is taken over (labels in {0, 1}).

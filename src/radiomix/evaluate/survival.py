@@ -23,9 +23,9 @@ from radiomix.errors import InputError
 from radiomix.evaluate.bootstrap import (
     CV_INTERVAL_SCALE,
     MIN_PER_CLASS,
-    degenerate_reason,
     patient_bootstrap_weights,
     percentile_interval,
+    perfect_score_interval,
     undefined_share_reason,
     widen_interval,
 )
@@ -65,15 +65,16 @@ def event_prob_column(horizon: float) -> str:
 
 
 def horizon_refusal(
-    time: Any, event: Any, horizon: float, *, min_at_risk: int = MIN_AT_RISK
+    time: Any, event: Any, horizon: float, *, min_at_risk: int = MIN_AT_RISK,
+    groups: Any = None,
 ) -> str | None:
     """Why a time-dependent AUC or a calibration at ``horizon`` cannot be estimated, or None.
 
     Refused when fewer than ``min_at_risk`` patients are still at risk
     (:math:`T \\ge t`), or when there are fewer than
     :data:`~radiomix.evaluate.bootstrap.MIN_PER_CLASS` cases (event by :math:`t`) or
-    controls (event-free after :math:`t`): the rule of every AUC (a single case gave an
-    interval wholly below chance).
+    controls (event-free after :math:`t`), counted as patients when ``groups`` is given:
+    the rule of every AUC (a single case gave an interval wholly below chance).
 
     Examples
     --------
@@ -92,7 +93,12 @@ def horizon_refusal(
             f"fewer than {min_at_risk}; follow-up does not support this horizon, choose an "
             f"earlier one (largest follow-up time {t.max():g})"
         )
-    n_case, n_ctrl = int(np.sum(e & (t <= h))), int(np.sum(t > h))
+    case, ctrl = e & (t <= h), t > h
+    if groups is None:
+        n_case, n_ctrl = int(case.sum()), int(ctrl.sum())
+    else:  # patients, not rows (two lesions of one patient are one case)
+        g = np.asarray(groups).ravel()
+        n_case, n_ctrl = np.unique(g[case]).size, np.unique(g[ctrl]).size
     if min(n_case, n_ctrl) < MIN_PER_CLASS:
         return (f"horizon {h:g}: {n_case} case(s) (event by then), {n_ctrl} control(s) "
                 f"(event-free after it); at least {MIN_PER_CLASS} of each are needed")
@@ -1128,9 +1134,11 @@ def _survival_metrics(
     c_reps = np.mean([concordance_index(t, rk, e, W) for rk in risks], axis=0)
     lo, hi, nv = percentile_interval(c_reps)
     lo, hi = widen_interval(c_point, lo, hi, scale=scale, bounds=(0.0, 1.0))
-    c_reason = (too_few or undefined_share_reason("the C-index", nv, n_bootstrap)
-                or degenerate_reason("the C-index", float(c_point), lo, hi,
-                                     np.unique(g).size))
+    c_reason = too_few or undefined_share_reason("the C-index", nv, n_bootstrap)
+    n_min = _smaller_group(e, g)
+    c_bound = perfect_score_interval(float(c_point), lo, hi, n_min)
+    if c_bound is not None:
+        lo, hi = c_bound[0], c_bound[1]
     rows.append(
         {
             "metric": "c_index",
@@ -1140,10 +1148,11 @@ def _survival_metrics(
             "ci_high": np.nan if c_reason else hi,
             "n_boot": nv,
             **({"refused": c_reason} if c_reason else {}),
+            **({"interval_method": c_bound[2]} if c_bound and not c_reason else {}),
         }
     )
     for h in horizons:
-        reason = too_few or horizon_refusal(t, e, h, min_at_risk=min_at_risk)
+        reason = too_few or horizon_refusal(t, e, h, min_at_risk=min_at_risk, groups=g)
         if reason is not None:
             if on_refused_horizon == "raise":
                 raise InputError(reason)
@@ -1166,8 +1175,10 @@ def _survival_metrics(
         rep = np.mean([np.asarray(rp["auc"].iloc[0]) for rp in reps], axis=0)
         lo, hi, nv = percentile_interval(rep)
         lo, hi = widen_interval(est, lo, hi, scale=scale, bounds=(0.0, 1.0))
-        undefined = (undefined_share_reason(f"the AUC at {h:g}", nv, n_bootstrap)
-                     or degenerate_reason(f"the AUC at {h:g}", est, lo, hi, np.unique(g).size))
+        undefined = undefined_share_reason(f"the AUC at {h:g}", nv, n_bootstrap)
+        bound = perfect_score_interval(est, lo, hi, n_min)
+        if bound is not None:
+            lo, hi = bound[0], bound[1]
         if undefined is not None:
             if on_refused_horizon == "raise":
                 raise InputError(undefined)
@@ -1184,9 +1195,18 @@ def _survival_metrics(
                 "ci_high": hi,
                 "n_boot": nv,
                 "n_at_risk": int(pts[0]["n_at_risk"].iloc[0]),
+                **({"interval_method": bound[2]} if bound else {}),
             }
         )
     return pd.DataFrame(rows)
+
+
+def _smaller_group(event: np.ndarray, groups: np.ndarray) -> int:
+    """Patients of the smaller side: with the event, or without it."""
+    e = np.asarray(event).astype(bool)
+    g = np.asarray(groups)
+    with_event = np.unique(g[e])
+    return int(min(with_event.size, np.setdiff1d(np.unique(g), with_event).size))
 
 
 def survival_estimability(event: Any, groups: Any) -> str | None:
