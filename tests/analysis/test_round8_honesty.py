@@ -547,3 +547,39 @@ def test_the_td_auc_rule_counts_patients_not_rows():
     assert horizon_refusal(t, e, 1.0, min_at_risk=2) is None  # rows: 2 cases
     assert horizon_refusal(t, e, 1.0, min_at_risk=2, groups=g).startswith(
         "horizon 1: 1 case(s) (event by then), 4 control(s)")
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_wide_noise_on_few_patients_is_never_taken_for_a_time(seed):
+    """Review: the time checks tested each of thousands of columns (and pairs) at 1e-4, so
+    pure noise on 8 to 12 patients refused whole studies; the level is now divided by the
+    number of columns tested."""
+    import pandas as pd
+
+    from radiomix.analysis.data import build_table
+    from radiomix.analysis.spec import analysis_from_dict
+
+    rng = np.random.default_rng(seed)
+    n = 12
+    ids = [f"P{i}" for i in range(n)]
+    # embedding columns as radiomix writes them: exempt from the separation checks (chance
+    # separation of 12 patients is likely among 2000 columns), never from the time checks
+    names = [f"ct.deep.resnet18_2p5d.f{i:04d}" for i in range(2000)]
+    feats = pd.DataFrame(rng.normal(size=(n, 2000)), columns=names)
+    feats.insert(0, "patient_id", ids)
+    feats["ct.deep.resnet18_2p5d.f9999"] = clin_t = rng.integers(30, 3000, n)  # the time
+    clin = pd.DataFrame({"patient_id": ids, "t": clin_t.astype(str),
+                         "e": ["1", "0"] * (n // 2)})
+    spec = analysis_from_dict({
+        "outcomes": [{"name": "os", "kind": "survival", "time": "t", "event": "e"}],
+        "roles": {"group": "patient_id"},
+        "arms": [{"name": "cox", "blocks": ["deep"], "model": "coxnet"}],
+        "validation": {"outer_splits": 2, "inner_splits": 2, "repeats": 1, "bootstrap": 50},
+    })
+    from radiomix.errors import SettingsError
+
+    with pytest.raises(SettingsError) as refused:  # the copy of the time, and only it
+        build_table(feats, spec, clinical=clin)
+    assert "f9999 (a monotone function of the time column t" in str(refused.value)
+    assert str(refused.value).count("(a monotone") + str(refused.value).count("(tracks") == 1
+    build_table(feats.drop(columns=["ct.deep.resnet18_2p5d.f9999"]), spec, clinical=clin)

@@ -650,11 +650,14 @@ def tracking_columns(X: pd.DataFrame, time: np.ndarray, *,
         rho = float(rx @ rt)
         if abs(rho) < threshold:
             continue
-        if chance < MONOTONE_CHANCE and abs(rho) < 1.0:
-            # many columns tested: the permutations cannot resolve the corrected level; the
-            # t tail of Spearman's rho must reach it too
-            tt = abs(rho) * math.sqrt((n - 2) / max(1e-300, 1.0 - rho * rho))
-            if n < 4 or 2.0 * float(student_t.sf(tt, n - 2)) >= chance:
+        if chance < MONOTONE_CHANCE:
+            # many columns tested: the permutations cannot resolve the corrected level. A
+            # perfect ordering is monotone_in_time's to judge (exact chance 2 / n!); any other
+            # rho must reach the level by the t tail of Spearman's rho too
+            if abs(rho) >= 1.0 - 1e-12:
+                continue
+            tt = abs(rho) * math.sqrt((n - 2) / (1.0 - rho * rho))
+            if 2.0 * float(student_t.sf(tt, n - 2)) >= chance:
                 continue
         rng = np.random.default_rng(0)
         chunk = max(1, min(PERMUTATIONS, 2_000_000 // n))
