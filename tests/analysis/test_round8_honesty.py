@@ -73,7 +73,6 @@ def test_the_survival_time_under_a_feature_name_is_refused(name):
     from _synthetic import cohort
 
     from radiomix.analysis.data import build_table
-    from radiomix.analysis.spec import analysis_from_dict
     from radiomix.errors import SettingsError
 
     feats, clin = cohort(40)
@@ -81,13 +80,7 @@ def test_the_survival_time_under_a_feature_name_is_refused(name):
     clin["fu_days"] = rng.integers(100, 3000, 40).astype(str)
     clin["code"] = (rng.uniform(size=40) < 0.6).astype(int).astype(str)
     feats[name] = clin["fu_days"].astype(float).to_numpy()
-    spec = analysis_from_dict({
-        "outcomes": [{"name": "os", "kind": "survival", "time": "fu_days", "event": "code"}],
-        "roles": {"group": "patient_id", "lesion": "lesion_id",
-                  "derived": ["outcome", "outcome_text", "days_to_outcome", "status"]},
-        "arms": [{"name": "cox", "blocks": ["radiomic"], "model": "cox"}],
-        "validation": {"outer_splits": 3, "inner_splits": 2, "repeats": 1, "bootstrap": 50},
-    })
+    spec = _os_spec(model="cox")
     with pytest.raises(SettingsError, match=rf"{name.replace('.', '[.]')} \(a monotone "
                                             "function of the time column fu_days"):
         build_table(feats, spec, clinical=clin)
@@ -100,7 +93,6 @@ def test_a_time_held_by_two_columns_together_is_refused():
     from _synthetic import cohort
 
     from radiomix.analysis.data import build_table
-    from radiomix.analysis.spec import analysis_from_dict
     from radiomix.errors import SettingsError
 
     feats, clin = cohort(40)
@@ -109,16 +101,7 @@ def test_a_time_held_by_two_columns_together_is_refused():
     dx = rng.integers(0, 20_000, 40)
     clin = clin.assign(fu_days=fu.astype(str), code=(rng.uniform(size=40) < 0.6).astype(int)
                        .astype(str), dx_day=dx.astype(str), last_day=(dx + fu).astype(str))
-    def spec(covariates):
-        return analysis_from_dict({
-            "outcomes": [{"name": "os", "kind": "survival", "time": "fu_days",
-                          "event": "code"}],
-            "roles": {"group": "patient_id", "lesion": "lesion_id", "covariates": covariates,
-                      "derived": ["outcome", "outcome_text", "days_to_outcome", "status"]},
-            "arms": [{"name": "cox", "blocks": ["clinical"], "model": "cox"}],
-            "validation": {"outer_splits": 3, "inner_splits": 2, "repeats": 1,
-                           "bootstrap": 50},
-        })
+    spec = _clinical_cox_spec
 
     with pytest.raises(SettingsError, match=r"last_day - dx_day \(a monotone function of the "
                                             r"time column fu_days"):
@@ -214,22 +197,13 @@ def test_a_survival_time_in_an_impossible_unit_is_refused(unit, hint):
     from _synthetic import cohort
 
     from radiomix.analysis.data import build_table
-    from radiomix.analysis.spec import analysis_from_dict
     from radiomix.errors import SettingsError
 
     feats, clin = cohort(40)
     clin["fu_days"] = np.linspace(200, 3000, 40).astype(int).astype(str)
 
     def spec(time_unit):
-        return analysis_from_dict({
-            "outcomes": [{"name": "os", "kind": "survival", "time": "fu_days",
-                          "event": "status", "event_value": "D", "time_unit": time_unit}],
-            "roles": {"group": "patient_id", "lesion": "lesion_id",
-                      "derived": ["outcome", "outcome_text", "days_to_outcome"]},
-            "arms": [{"name": "cox", "blocks": ["radiomic"], "model": "coxnet"}],
-            "validation": {"outer_splits": 3, "inner_splits": 2, "repeats": 1,
-                           "bootstrap": 50},
-        })
+        return _os_spec(event="status", event_value="D", time_unit=time_unit)
 
     with pytest.raises(SettingsError, match=rf"column 'fu_days' read in {unit} gives a "
                                             rf"follow-up of \d+ years .*time unit is wrong.*"
@@ -317,20 +291,12 @@ def test_an_event_at_time_zero_is_said(caplog):
     from _synthetic import cohort
 
     from radiomix.analysis.data import build_table
-    from radiomix.analysis.spec import analysis_from_dict
 
     feats, clin = cohort(30)
     clin["fu_days"] = np.linspace(100, 2000, 30).astype(int).astype(str)
     dead = np.flatnonzero((clin["status"] == "D").to_numpy())
     clin.loc[dead[:2], "fu_days"] = "0"
-    spec = analysis_from_dict({
-        "outcomes": [{"name": "os", "kind": "survival", "time": "fu_days", "event": "status",
-                      "event_value": "D"}],
-        "roles": {"group": "patient_id", "lesion": "lesion_id",
-                  "derived": ["outcome", "outcome_text", "days_to_outcome"]},
-        "arms": [{"name": "cox", "blocks": ["radiomic"], "model": "coxnet"}],
-        "validation": {"outer_splits": 3, "inner_splits": 2, "repeats": 1, "bootstrap": 50},
-    })
+    spec = _os_spec(event="status", event_value="D")
     with caplog.at_level("WARNING", logger="radiomix.analysis.data"):
         build_table(feats, spec, clinical=clin)
     assert "outcome os: 2 row(s) have the event at time 0 in column 'fu_days'" in caplog.text
@@ -455,7 +421,6 @@ def test_a_product_of_two_inputs_that_holds_the_time_is_refused_and_pairs_favour
     from _synthetic import cohort
 
     from radiomix.analysis.data import MAX_PAIRED_COLUMNS, build_table
-    from radiomix.analysis.spec import analysis_from_dict
     from radiomix.errors import SettingsError
 
     feats, clin = cohort(40)
@@ -466,16 +431,7 @@ def test_a_product_of_two_inputs_that_holds_the_time_is_refused_and_pairs_favour
                        .astype(str), rate=rate.round(6).astype(str),
                        accum=(rate * fu).round(6).astype(str))
 
-    def spec(covariates):
-        return analysis_from_dict({
-            "outcomes": [{"name": "os", "kind": "survival", "time": "fu_days",
-                          "event": "code"}],
-            "roles": {"group": "patient_id", "lesion": "lesion_id", "covariates": covariates,
-                      "derived": ["outcome", "outcome_text", "days_to_outcome", "status"]},
-            "arms": [{"name": "cox", "blocks": ["clinical"], "model": "cox"}],
-            "validation": {"outer_splits": 3, "inner_splits": 2, "repeats": 1,
-                           "bootstrap": 50},
-        })
+    spec = _clinical_cox_spec
 
     with pytest.raises(SettingsError,
                        match=r"accum / rate \((a monotone function of|tracks) the time"):
@@ -498,7 +454,6 @@ def test_a_noisy_time_under_a_feature_name_is_said(caplog):
     from _synthetic import cohort
 
     from radiomix.analysis.data import build_table
-    from radiomix.analysis.spec import analysis_from_dict
 
     feats, clin = cohort(50)
     rng = np.random.default_rng(11)
@@ -506,13 +461,7 @@ def test_a_noisy_time_under_a_feature_name_is_said(caplog):
     clin = clin.assign(fu_days=fu.astype(str),
                        code=(rng.uniform(size=50) < 0.6).astype(int).astype(str))
     feats["pet.original.stat.skewness"] = fu / 30.4 + rng.normal(0, 12, 50)
-    spec = analysis_from_dict({
-        "outcomes": [{"name": "os", "kind": "survival", "time": "fu_days", "event": "code"}],
-        "roles": {"group": "patient_id", "lesion": "lesion_id",
-                  "derived": ["outcome", "outcome_text", "days_to_outcome", "status"]},
-        "arms": [{"name": "cox", "blocks": ["radiomic"], "model": "coxnet"}],
-        "validation": {"outer_splits": 3, "inner_splits": 2, "repeats": 1, "bootstrap": 50},
-    })
+    spec = _os_spec()
     with caplog.at_level("WARNING", logger="radiomix.analysis.data"):
         build_table(feats, spec, clinical=clin)
     assert "pet.original.stat.skewness follows the time of os (Spearman +0.9" in caplog.text
@@ -522,18 +471,10 @@ def test_a_median_follow_up_of_decades_is_said(caplog):
     from _synthetic import cohort
 
     from radiomix.analysis.data import build_table
-    from radiomix.analysis.spec import analysis_from_dict
 
     feats, clin = cohort(40)
     clin["fu_days"] = np.linspace(100, 1400, 40).astype(int).astype(str)  # days, as months
-    spec = analysis_from_dict({
-        "outcomes": [{"name": "os", "kind": "survival", "time": "fu_days", "event": "status",
-                      "event_value": "D", "time_unit": "months"}],
-        "roles": {"group": "patient_id", "lesion": "lesion_id",
-                  "derived": ["outcome", "outcome_text", "days_to_outcome"]},
-        "arms": [{"name": "cox", "blocks": ["radiomic"], "model": "coxnet"}],
-        "validation": {"outer_splits": 3, "inner_splits": 2, "repeats": 1, "bootstrap": 50},
-    })
+    spec = _os_spec(event="status", event_value="D", time_unit="months")
     with caplog.at_level("WARNING", logger="radiomix.analysis.data"):
         build_table(feats, spec, clinical=clin)
     assert "read in months gives a median follow-up of 62 years" in caplog.text
@@ -583,3 +524,27 @@ def test_wide_noise_on_few_patients_is_never_taken_for_a_time(seed):
     assert "f9999 (a monotone function of the time column t" in str(refused.value)
     assert str(refused.value).count("(a monotone") + str(refused.value).count("(tracks") == 1
     build_table(feats.drop(columns=["ct.deep.resnet18_2p5d.f9999"]), spec, clinical=clin)
+
+
+def _os_spec(covariates=(), *, event="code", event_value=None, time_unit="days",
+             blocks=("radiomic",), model="coxnet"):
+    """A survival outcome ``os`` (time ``fu_days``) with one Cox arm, the synthetic
+    cohort's outcome-derived columns declared (but the event column)."""
+    from radiomix.analysis.spec import analysis_from_dict
+
+    outcome = {"name": "os", "kind": "survival", "time": "fu_days", "event": event,
+               "time_unit": time_unit}
+    if event_value is not None:
+        outcome["event_value"] = event_value
+    return analysis_from_dict({
+        "outcomes": [outcome],
+        "roles": {"group": "patient_id", "lesion": "lesion_id", "covariates": list(covariates),
+                  "derived": [c for c in ("outcome", "outcome_text", "days_to_outcome",
+                                          "status") if c != event]},
+        "arms": [{"name": "cox", "blocks": list(blocks), "model": model}],
+        "validation": {"outer_splits": 3, "inner_splits": 2, "repeats": 1, "bootstrap": 50},
+    })
+
+
+def _clinical_cox_spec(covariates):
+    return _os_spec(covariates, blocks=("clinical",), model="cox")
