@@ -548,3 +548,20 @@ def _os_spec(covariates=(), *, event="code", event_value=None, time_unit="days",
 
 def _clinical_cox_spec(covariates):
     return _os_spec(covariates, blocks=("clinical",), model="cox")
+
+
+def test_a_feature_column_without_any_value_is_left_out_not_imputed(caplog):
+    """An IVH column not computed for any case (NaN throughout) was reported as "imputed
+    (40 cells)" and listed among the arm's columns, though no value could be imputed."""
+    from _synthetic import cohort
+
+    from radiomix.analysis.data import build_table
+
+    feats, clin = cohort(40)
+    feats["pet.original.ivh.area_under_curve"] = np.nan
+    with caplog.at_level("WARNING", logger="radiomix.analysis.data"):
+        table = build_table(feats, _spec(), clinical=clin)
+    assert "pet.original.ivh.area_under_curve" not in table.X.columns
+    assert "pet.original.ivh.area_under_curve" not in table.blocks["radiomic"]
+    assert table.missing == {}
+    assert "1 feature column(s) have no value for any analysed patient" in caplog.text

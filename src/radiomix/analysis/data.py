@@ -921,6 +921,19 @@ def build_table(
     }
     # cells of the rows some outcome analyses (a row without any outcome is never imputed)
     analysed = np.logical_or.reduce([np.asarray(t.keep, dtype=bool) for t in targets.values()])
+    # a feature column without any value for the analysed patients is no input (nothing to
+    # impute from): left out and said, not reported as imputed
+    empty = [c for c in (*blocks["radiomic"], *blocks["deep"])
+             if c not in blocks["volume"] and X.loc[analysed, c].isna().all()]
+    if empty:
+        log.warning("%d feature column(s) have no value for any analysed patient and are left "
+                    "out: %s (a family the settings could not compute, such as the IVH of "
+                    "intensities that are not integers: see the cases' notes)", len(empty),
+                    _listing(empty))
+        X = X.drop(columns=empty)
+        gone = set(empty)
+        blocks["radiomic"] = [c for c in blocks["radiomic"] if c not in gone]
+        blocks["deep"] = [c for c in blocks["deep"] if c not in gone]
     miss = {c: int(n) for c, n in X[analysed].isna().sum().items() if n}
     if roles.centre:
         # the batch of ComBat harmonisation (an arm step that drops it before any model)
