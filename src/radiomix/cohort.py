@@ -1401,6 +1401,15 @@ def check_scheduler_address(scheduler: str) -> None:
         )
 
 
+def _scheduler_lost(pending: int, total: int) -> WorkersLostError:
+    """The one-line stop of a run whose Dask scheduler stopped answering."""
+    return WorkersLostError(
+        f"the Dask scheduler stopped answering with {pending} of {total} case(s) pending "
+        "(scheduler stopped or killed?); start it again and run again: the cases already "
+        "done are kept"
+    )
+
+
 def _run_dask(
     todo: Sequence[CaseTask],
     jobs: int,
@@ -1452,8 +1461,9 @@ def _run_dask(
         futures = {client.submit(run_case, task, pure=False): task for task in todo}
         pending = set(futures)
         ready = as_completed(futures)
-        n_workers = _count_workers(client)
+        n_workers = _count_workers(client) or 0
         no_worker_since = None if n_workers else time.monotonic()
+        silent_since: float | None = None  # since when the scheduler has not answered
         last_check = time.monotonic()
         while pending:
             done = ready.next_batch(block=False)
@@ -1468,11 +1478,7 @@ def _run_dask(
                     record = fut.result(timeout=worker_timeout_s)
                 except Exception as exc:  # KilledWorker, lost connection, timeout ...
                     if client.status != "running":  # the scheduler itself went away
-                        raise WorkersLostError(
-                            f"the Dask scheduler stopped answering with {len(pending) + 1} of "
-                            f"{len(todo)} case(s) pending (scheduler stopped or killed?); "
-                            "start it again and run again: the cases already done are kept"
-                        ) from None
+                        raise _scheduler_lost(len(pending) + 1, len(todo)) from None
                     record = _error_record(
                         task,
                         "worker",
@@ -1485,7 +1491,16 @@ def _run_dask(
             if done or time.monotonic() - last_check < 1.0:
                 continue
             last_check = time.monotonic()
-            now_workers = _count_workers(client)
+            if client.status != "running":  # the scheduler went away: its workers with it
+                raise _scheduler_lost(len(pending), len(todo))
+            answer = _count_workers(client)
+            if answer is None:  # no answer: the scheduler is gone, or busy for a while
+                silent_since = silent_since or time.monotonic()
+                if time.monotonic() - silent_since > worker_timeout_s:
+                    raise _scheduler_lost(len(pending), len(todo))
+                continue
+            silent_since = None
+            now_workers = answer
             if now_workers < n_workers:
                 log.warning(
                     "lost %d Dask worker(s); %d left, %d case(s) pending",
@@ -1511,14 +1526,14 @@ def _run_dask(
             cluster.close(timeout=30)
 
 
-def _count_workers(client: Any) -> int:
-    """Workers the scheduler knows now (a fresh query, never a cached identity); 0 when the
-    scheduler does not answer within 10 s."""
+def _count_workers(client: Any) -> int | None:
+    """Workers the scheduler knows now (a fresh query, never a cached identity); None when
+    the scheduler does not answer within 10 s."""
     try:
         return len(client.nthreads(callback_timeout=10))
     except (OSError, TimeoutError) as exc:
         log.warning("the Dask scheduler did not answer (%s)", type(exc).__name__)
-        return 0
+        return None
 
 
 # --------------------------------------------------------------------------- tables
