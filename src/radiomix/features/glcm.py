@@ -272,19 +272,30 @@ class GlcmMarginals:
 
     Attributes
     ----------
-    p_ij : (K, N_g, N_g) ndarray of float64
-        Joint probabilities (each matrix normalised by its sum).
+    p_ij : (K, P, P) ndarray of float64
+        Joint probabilities (each matrix normalised by its sum), rows and columns those of
+        the grey levels :attr:`levels`.
     n_g : int
-        Number of grey levels N_g.
+        Number of grey levels N_g of the discretisation (the normaliser of the inverse
+        difference and moment normalised features, and the length of
+        :attr:`p_i_minus_j`).
+    levels : (P,) ndarray of int64, optional
+        The grey levels of the rows and columns of ``p_ij``, increasing, within 1..N_g;
+        default all of them (P = N_g). :func:`glcm_marginals` keeps only the levels that
+        occur in some matrix: the rows and columns of the others are zero and add nothing
+        to any sum.
     """
 
     p_ij: FloatArray
     n_g: int
+    levels: IntArray | None = None
 
     @cached_property
     def i(self) -> FloatArray:
-        """Grey levels 1..N_g, (N_g,) float64 (the row index; also the column index j)."""
-        return np.arange(1, self.n_g + 1, dtype=np.float64)
+        """Grey levels of the rows, (P,) float64 (also the column levels j)."""
+        if self.levels is None:
+            return np.arange(1, self.n_g + 1, dtype=np.float64)
+        return np.asarray(self.levels, dtype=np.float64)
 
     @property
     def j(self) -> FloatArray:
@@ -313,7 +324,7 @@ class GlcmMarginals:
 
     @cached_property
     def p_i_minus_j(self) -> FloatArray:
-        """Diagonal probabilities p_{i-j,k} = Σ p_ij [k = |i-j|], (K, N_g)."""
+        """Diagonal probabilities p_{i-j,k} = Σ p_ij [k = |i-j|], k = 0..N_g-1, (K, N_g)."""
         d = np.abs(np.subtract.outer(self.i, self.j)).astype(np.int64)
         return self._collapse(d, self.n_g)
 
@@ -362,16 +373,27 @@ class GlcmMarginals:
 def glcm_marginals(counts: IntArray, *, n_levels: int) -> GlcmMarginals:
     """Normalise (K, N_g, N_g) co-occurrence counts into :class:`GlcmMarginals`.
 
+    Only the grey levels with a count in some row or column of some matrix are kept
+    (:attr:`GlcmMarginals.levels`): a lesion discretised into 50 levels often occupies
+    10, and every feature then sums over 10² instead of 50² joint probabilities. Every
+    feature is a sum over the joint probabilities weighted by functions of the level
+    values i, j (and of N_g), to which the dropped zero rows and columns add nothing: the
+    values equal those of the full matrices up to the order of the additions.
+
     Raises
     ------
     InternalError
         A matrix without any count (the caller removes them).
     """
-    counts = np.asarray(counts, dtype=np.float64)
+    counts = np.asarray(counts)
     totals = counts.sum(axis=(1, 2))
     if np.any(totals <= 0):
         raise InternalError("glcm_marginals received an empty co-occurrence matrix")
-    return GlcmMarginals(p_ij=counts / totals[:, None, None], n_g=int(n_levels))
+    occupied = counts.any(axis=(0, 2)) | counts.any(axis=(0, 1))
+    kept = np.flatnonzero(occupied)
+    p_ij = counts[:, kept[:, None], kept[None, :]].astype(np.float64)
+    p_ij /= np.asarray(totals, dtype=np.float64)[:, None, None]
+    return GlcmMarginals(p_ij=p_ij, n_g=int(n_levels), levels=kept + 1)
 
 
 # --------------------------------------------------------------------------------------
@@ -770,7 +792,11 @@ def correlation(m: GlcmMarginals) -> FloatArray:
     ----------
     IBSI 1 manual, "Grey level co-occurrence based features", "Correlation".
     """
-    cov = m.weighted(np.outer(m.i, m.j)) - m.mu_i * m.mu_j
+    # the centred sum, not sum(i j p_ij) - mu_i mu_j: that difference cancels most of its
+    # digits when the levels are far from 0 and their spread small (1e-12 relative error)
+    di = m.i[None, :, None] - m.mu_i[:, None, None]
+    dj = m.j[None, None, :] - m.mu_j[:, None, None]
+    cov = (di * dj * m.p_ij).sum(axis=(1, 2))
     den = m.sigma_i * m.sigma_j
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(den > 0, cov / den, np.nan)

@@ -241,10 +241,12 @@ def hull_candidates(vertices: FloatArray, spacing: Spacing) -> BoolArray:
     Marching cubes at iso-level 0.5 on a binary mask puts every vertex at the midpoint of a
     grid edge: two of its grid coordinates are integers, so it lies in two grid planes. A
     vertex that is not a vertex of the 2D convex hull of mesh vertices in one of its planes
-    is a convex combination of other vertices, hence not a vertex of the 3D hull
-    (each vertex is tested in one of its planes: a numpy sort by plane and in-plane
-    coordinates, then :func:`~radiomix.features._kernels.morphology.mark_plane_hulls`).
-    This leaves a few percent of a large mesh's vertices for Qhull.
+    is a convex combination of other vertices, hence not a vertex of the 3D hull. Each
+    vertex still standing is tested in each of its planes in turn (a numpy sort by plane
+    and in-plane coordinates, then
+    :func:`~radiomix.features._kernels.morphology.mark_plane_hulls`); testing both planes
+    leaves about half the candidates of one, and a few percent of a large mesh's vertices
+    go to Qhull, whose time grows with them.
     Vertices off the half-integer grid (not a mask mesh) are all kept.
     """
     v = np.asarray(vertices, dtype=np.float64)
@@ -257,11 +259,9 @@ def hull_candidates(vertices: FloatArray, spacing: Spacing) -> BoolArray:
     grid -= grid.min(axis=0)
     span = grid.max(axis=0) + 1
     even = half.astype(np.int64) % 2 == 0  # parity before the shift
-    tested = np.zeros(v.shape[0], dtype=bool)
     for axis in range(3):
-        # each vertex is tested in the plane of the first axis along which it lies in one
-        members = np.flatnonzero(even[:, axis] & ~tested)
-        tested[members] = True
+        # the vertices still kept that lie in a grid plane perpendicular to this axis
+        members = np.flatnonzero(even[:, axis] & keep)
         if members.size < 3:
             continue
         b, c = (ax for ax in range(3) if ax != axis)
