@@ -1168,6 +1168,10 @@ def _input_bytes(task: CaseTask) -> int:
     return size
 
 
+QUEUED_AHEAD = 1
+"""Cases submitted to a local pool beyond one per worker (see :func:`_run_pool`)."""
+
+
 def _run_pool(
     todo: Sequence[CaseTask],
     jobs: int,
@@ -1175,7 +1179,11 @@ def _run_pool(
     *,
     handoff: Handoff | None = None,
 ) -> Iterator[dict[str, Any]]:
-    """Local process pool with at most ``jobs`` cases in flight.
+    """Local process pool: ``jobs`` workers, and :data:`QUEUED_AHEAD` case(s) waiting.
+
+    A case waits in the pool's queue so that a worker that finishes starts the next one
+    at once, while the caller is still saving the record it just received (a case record
+    is written and synced to disk, milliseconds on which the worker would otherwise wait).
 
     Workers are forked from the fork server of :func:`worker_context`. When some cases
     have deep features, the server imports torch and MONAI first (about 6 s); until it
@@ -1195,9 +1203,9 @@ def _run_pool(
     without one (the server could not run it, or is a server of an earlier run) is queued.
 
     A worker that dies (killed, out of memory, crash in native code) breaks the pool: the
-    bridge is then closed and the cases in flight are retried one at a time in a new pool,
-    and a case that breaks the pool on its own becomes an error record (not persisted, so a
-    re-run retries it).
+    bridge is then closed and the cases in flight (the waiting one included) are retried one
+    at a time in a new pool, and a case that breaks the pool on its own becomes an error
+    record (not persisted, so a re-run retries it).
     """
     import multiprocessing
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -1270,7 +1278,7 @@ def _run_pool(
             elif not solo_mode:
                 if held and collect is None:  # first in the pool: its first worker answers
                     collect = pool.submit(kept_records, handoff.token)  # type: ignore[union-attr]
-                while queue and len(inflight) < jobs:
+                while queue and len(inflight) < jobs + QUEUED_AHEAD:
                     task = queue.popleft()
                     inflight[pool.submit(fn, task)] = task
             done, _ = wait([*inflight, *(() if ready.done() else (ready,)),
