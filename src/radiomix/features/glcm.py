@@ -28,6 +28,7 @@ image classification. IEEE Trans Syst Man Cybern 1973;SMC-3(6):610–621.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -459,13 +460,15 @@ def average_defined(
     recorded in ``ctx.notes``; the result is NaN when no value is defined.
     """
     values = np.asarray(values, dtype=np.float64)
+    # the common case, every value defined: numpy's mean is this reduction divided by the
+    # count, less its Python overhead (a NaN total sends the values to the count below)
+    total = float(np.add.reduce(values, axis=None))
+    if values.size and not math.isnan(total):
+        return total / values.size
     defined = ~np.isnan(values)
     n_defined = int(defined.sum())
     if n_defined == 0:
         return float("nan")
-    if n_defined == values.size:  # the common case: the same mean, without the copy
-        # numpy's mean is this reduction divided by the count, less its Python overhead
-        return float(np.add.reduce(values, axis=None)) / values.size
     ctx.notes[f"{spec.name}.{aggregation.token}"] = (
         f"mean over the {n_defined} of {values.size} matrices where the feature is defined"
     )
