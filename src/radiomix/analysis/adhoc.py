@@ -396,7 +396,9 @@ def run_adhoc(
                                             if len(unnamed) > 12 else "")
         text = (f"{len(unnamed)} numeric column(s) of the feature table without radiomix "
                 f"feature names were not used as features: {shown}; name them with --columns "
-                "(or declare them with --covariates) to use them")
+                "(or declare them with --covariates) to use them, or with --derived if they "
+                "are derived from the outcome (a time to an event, a follow-up: the leak guard "
+                "then refuses every input that follows them)")
         log.warning(text)
         banners.append({"level": "info", "title": "Columns not used", "text": text})
     val = Validation(schemes=(scheme,), outer_splits=outer, inner_splits=inner,

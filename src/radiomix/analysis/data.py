@@ -23,7 +23,7 @@ import functools
 import logging
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -292,6 +292,14 @@ def _binary_target(raw: pd.DataFrame, o: Outcome, group: str) -> Target:
     y = (text[keep] == positive).to_numpy().astype(int)
     _check_patient_labels(raw[group].to_numpy()[keep], y, o.name)
     negative = next(v for v in labels if v != positive)
+    patients = raw[group].to_numpy()[keep]
+    for label, value in ((positive, 1), (negative, 0)):
+        n = int(pd.unique(patients[y == value]).size)
+        if n < 2:
+            raise InputError(
+                f"outcome {o.name}: class {label!r} of column {col!r} has {n} patient; a "
+                "binary outcome needs at least 2 patients of each class (one would sit in a "
+                "single test fold, and the training folds would hold one class)")
     if o.positive is not None and o.positive != positive:
         # record the negative class in the coding the user wrote the positive one in
         written = _text(raw[col])[keep & (text == negative).to_numpy()]
@@ -364,6 +372,10 @@ def _survival_target(raw: pd.DataFrame, o: Outcome, group: str) -> Target:
         log.warning("outcome %s: column %r read in %s gives a median follow-up of %.0f years; "
                     "check the time unit (time_unit / --time-unit)", o.name, o.time,
                     o.time_unit, float(np.median(years)))
+    if o.time_unit == "days" and 0 < years.max() < SUSPECT_LONGEST_YEARS:
+        log.warning("outcome %s: column %r read in days gives a longest follow-up of %g days; "
+                    "if the column counts months or years, set time_unit (--time-unit): "
+                    "horizons would be wrong otherwise", o.name, o.time, float(tt.max()))
     return Target(o, keep, time_years=years, event=e)
 
 
@@ -555,6 +567,11 @@ MAX_FOLLOW_UP_YEARS: float = 120.0
 #: A median follow-up beyond this (years) is said: a unit that fits under the limit above
 #: may still be wrong (days read as months, up to 1460 days).
 SUSPECT_MEDIAN_YEARS: float = 30.0
+
+#: A longest follow-up below this (years, about a month) in a time column read in days is
+#: said: times in years or months declared as days (5.8 "days" of follow-up) look like this.
+#: Only said, since short studies exist (28-day mortality).
+SUSPECT_LONGEST_YEARS: float = 31.0 / 365.25
 
 #: Columns whose pairs :func:`column_pairs` forms (at most this many, in table order).
 MAX_PAIRED_COLUMNS: int = 60
@@ -861,6 +878,9 @@ def build_table(
         )
     if roles.centre and roles.centre not in raw.columns:
         raise InputError(f"centre column {roles.centre!r} is not in the table")
+    _check_named_columns(raw, {"derived (roles.derived / --derived)": roles.derived,
+                               "excluded (roles.excluded / --exclude)": roles.excluded,
+                               "allowed (roles.allow / --allow)": roles.allow})
     rad, deep = _feature_columns(raw, reserved)
     extra = [c for c in extra_features if c not in rad and c not in deep]
     bad = sorted(set(extra) & reserved)
@@ -907,6 +927,8 @@ def build_table(
                     and a.harmonise_batch in raw.columns})
     unused = [str(c) for c in raw.columns if str(c) not in reserved and str(c) not in declared
               and str(c) not in parts and str(c) != roles.lesion and str(c) not in batch]
+    _unused_time_warnings(X, raw, [c for c in unused if FeatureName.parse(c) is None],
+                          allow=set(allow) | set(roles.allow), sources=sources)
     centre = _text(raw[roles.centre]).fillna("(missing)").to_numpy(dtype=str) \
         if roles.centre else None
     role_doc = {
@@ -949,15 +971,39 @@ def build_table(
                          unit=unit, raw=raw.reset_index(drop=True))
 
 
+def _check_named_columns(raw: pd.DataFrame, named: Mapping[str, Sequence[str]]) -> None:
+    """Refuse a column named in a role that the table does not have: a misspelt derived
+    column would otherwise switch off the leak guard's time checks for the real one, with
+    nothing said."""
+    import difflib
+
+    columns = [str(c) for c in raw.columns]
+    for role, names in named.items():
+        absent = [c for c in names if c not in raw.columns]
+        if not absent:
+            continue
+        near = {c: m[0] for c in absent
+                if (m := difflib.get_close_matches(c, columns, n=1, cutoff=0.6))}
+        hint = "".join(f"; {c!r}: did you mean {m!r}?" for c, m in near.items())
+        raise InputError(f"columns {absent}, named as {role} columns, are not in the feature "
+                         f"or clinical table{hint}")
+
+
 def _study_times(raw: pd.DataFrame, names: Sequence[str],
                  spec: AnalysisSettings) -> dict[str, np.ndarray]:
     """Numeric columns among ``names`` (declared derived, the study's time column) that are
     in the table and not a survival outcome's own time (checked with its outcome), as float
     over the rows of ``raw``; text columns (dates, outcome text) are left out."""
     own = {o.time for o in spec.outcomes if o.time}
+    return _numeric_columns(raw, [n for n in names if n not in own])
+
+
+def _numeric_columns(raw: pd.DataFrame, names: Sequence[str]) -> dict[str, np.ndarray]:
+    """Columns among ``names`` in the table with at least 4 numbers, as float over the rows
+    of ``raw`` (cells that are not numbers NaN); text columns are left out."""
     out: dict[str, np.ndarray] = {}
     for name in dict.fromkeys(names):
-        if name in own or name not in raw.columns:
+        if name not in raw.columns:
             continue
         values = pd.to_numeric(_text(raw[name]), errors="coerce").to_numpy(dtype=float)
         if np.isfinite(values).sum() >= 4:
@@ -1229,6 +1275,31 @@ def _guard(X: pd.DataFrame, blocks: dict[str, list[str]], targets: dict[str, Tar
                 f"outcome for every outcome, binary ones included; {keep}"
             )
     _suspect_warnings(X[timed], targets, times or {}, sources)
+
+
+def _unused_time_warnings(X: pd.DataFrame, raw: pd.DataFrame, unused: Sequence[str], *,
+                          allow: set[str], sources: dict[str, str]) -> None:
+    """Warn of inputs that follow a numeric column of the table that no role names (not an
+    input, not declared derived): a follow-up or a time to an event left in the table
+    undeclared escapes the leak guard's time checks, while a feature that copies it
+    carries the outcome into the models. Said, not refused: the column may be a harmless
+    measurement (a size, a dose) that a feature rightly follows; declaring it derived makes
+    the guard refuse the inputs that follow it."""
+    times = _numeric_columns(raw, unused)
+    inputs = X[[c for c in X.columns if c not in allow and sources.get(c) not in allow]]
+    if not times or inputs.empty:
+        return
+    level = MONOTONE_CHANCE / max(1, inputs.shape[1])
+    for name, values in times.items():
+        for c, rho in tracking_columns(inputs, values, threshold=SUSPECT_LEVEL,
+                                       chance=level).items():
+            shown = c if sources.get(c, c) == c else f"{sources[c]} ({c})"
+            log.warning("%s follows %s (Spearman %+.2f, far beyond chance), a numeric column "
+                        "of the table that no role names: if %s is derived from the outcome "
+                        "(a time to an event, a follow-up), %s carries the outcome into the "
+                        "models; declare %s derived (roles.derived / --derived) and the leak "
+                        "guard checks every input against it", shown, name, rho, name, shown,
+                        name)
 
 
 #: Below the refusals, an input that agrees this much with a binary outcome (or an event),

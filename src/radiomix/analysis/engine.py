@@ -365,10 +365,11 @@ def _binary_arm_doc(arm: BuiltArm, sc: _Scored, y: np.ndarray, g: np.ndarray,
         warn.append(f"in {none} of {n_folds} training folds the selection kept no feature by "
                     f"its own criterion ({how}); read this arm's AUC with care")
     brier_ref = brier_reference(res, y, g, sc)
-    brier = metrics.get("brier", {}).get("estimate")
-    if (brier is not None and brier_ref is not None and arm.model != "prevalence"
-            and brier > brier_ref):
-        warn.append(f"Brier score {brier:.3f} is worse than predicting the training "
+    brier = metrics.get("brier", {})
+    if (brier.get("ci_low") is not None and brier_ref is not None
+            and arm.model != "prevalence" and brier["ci_low"] > brier_ref):
+        warn.append(f"Brier score {brier['estimate']:.3f} (interval {brier['ci_low']:.3f}–"
+                    f"{brier['ci_high']:.3f}) is worse than predicting the training "
                     f"prevalence ({brier_ref:.3f})")
     warn += _slope_warnings(metrics.get("calibration_slope", {}), arm.model)
     chosen = [{**(f.get("best_params") or {}),
@@ -400,12 +401,16 @@ def one_value_per_fold(result: Any) -> bool:
 
 
 def _slope_warnings(slope: dict[str, Any], model: str) -> list[str]:
-    """A calibration slope whose interval lies wholly below 1 (risks too extreme) or wholly
-    above 1 (risks too moderate: shrunk toward the prevalence, e.g. an over-penalised
-    model)."""
+    """A calibration slope whose interval lies wholly below 0 (risks opposite to the
+    outcome), wholly below 1 but not 0 (risks too extreme) or wholly above 1 (risks too
+    moderate: shrunk toward the prevalence, e.g. an over-penalised model)."""
     est, lo, hi = slope.get("estimate"), slope.get("ci_low"), slope.get("ci_high")
     if model == "prevalence" or est is None or lo is None or hi is None:
         return []
+    if hi < 0.0:
+        return [f"calibration slope {est:.2f} (interval below 0): the predicted risks run "
+                "opposite to the outcome (higher predicted risk, fewer events); do not read "
+                "them as probabilities"]
     if hi < 1.0:
         return [f"calibration slope {est:.2f} (interval below 1): the predicted risks are "
                 "too extreme; do not read them as probabilities"]
@@ -1406,13 +1411,15 @@ def run_analysis(
             doc = _outcome_doc(o, target, table, arms, run, spec)
             outcome_docs.append(doc)
             few = _few_events_warning(doc)
+            doc["exploratory"] = few  # the headline makes no claim of such an outcome
             if few:
                 log.warning(few)
                 warnings_all.append(few)
             if doc["n_patients_without_outcome"]:
                 text = (f"{o.name}: {doc['n_patients_without_outcome']} patient(s) "
                         f"({doc['n_rows_without_outcome']} row(s)) without a value of the "
-                        "outcome are left out of its analysis")
+                        "outcome (an empty cell, or no row in the clinical table) are left out "
+                        "of its analysis")
                 log.warning(text)
                 warnings_all.append(text)
             for val in doc["validation"]:
@@ -1486,7 +1493,8 @@ def _outcome_flow(flow: list[dict[str, Any]],
     out = [({**s, "step": "patients in the analysed table"}
             if s.get("step") == "patients analysed" else dict(s)) for s in flow]
     for d in short:
-        out += [{"step": f"{d['name']}: patients without a value of the outcome (left out)",
+        out += [{"step": f"{d['name']}: patients without a value of the outcome (an empty "
+                         "cell, or no row in the clinical table; left out)",
                  "n": int(d["n_patients_without_outcome"])},
                 {"step": f"{d['name']}: patients analysed", "n": int(d["n_patients"])}]
     return out

@@ -413,8 +413,9 @@ class Validation:
         object.__setattr__(self, "test_centres", tuple(str(c) for c in self.test_centres))
         if any(s in ("external", "training_internal_external") for s in self.schemes) and \
                 not self.test_centres:
-            _fail("validation.test_centres must name the external centre(s) for the external "
-                  "scheme")
+            _fail("validation.test_centres (--test-centre on the command line) must name the "
+                  "external centre(s) for the external scheme, and roles.centre (--centre) "
+                  "the column that holds the centres")
         object.__setattr__(self, "threshold", str(self.threshold).strip().lower())
         if not _THRESHOLD.match(self.threshold):
             _fail("validation.threshold must be a probability such as 0.5, 'youden', or "
@@ -562,7 +563,12 @@ def analysis_from_dict(data: Any) -> AnalysisSettings:
     if not isinstance(data, dict):
         raise SettingsError("analysis must be a mapping (outcomes, roles, arms, validation)")
     if "outcomes" not in data:
-        raise SettingsError("analysis needs an 'outcomes' list")
+        import difflib
+
+        near = [k for k in map(str, data) if difflib.get_close_matches(k, ["outcomes"], n=1)]
+        hint = (f"; the key {near[0]!r} is not one of its keys: did you mean 'outcomes'?"
+                if near else "")
+        raise SettingsError(f"analysis needs an 'outcomes' list{hint}")
     data = dict(data)
     roles = data.get("roles")
     if isinstance(roles, dict) and isinstance(roles.get("covariates"), list):

@@ -191,7 +191,7 @@ def paired_c_index_tests(
                 np.mean([concordance_index(t, r, e, W) for r in R], axis=0))
 
     point_ref, reps_ref = c_index(R_ref)
-    too_few = survival_estimability(e, g)
+    too_few = survival_estimability(e, g, t)
     out: dict[str, dict[str, Any]] = {}
     for name, res in results.items():
         if name == reference:

@@ -13,7 +13,7 @@ patient's label as a *test* case but not as a *training* case.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -347,7 +347,8 @@ def bootstrap_binary_metrics(
     for k in names:
         lo, hi, nv = percentile_interval(np.concatenate(reps[k]), level=level)
         est = float(point[k])
-        reason = (binary_estimability(y, g, k) or undefined_share_reason(k, nv, n_bootstrap)
+        reason = (binary_estimability(y, g, k) or _logit_reason(k, P)
+                  or undefined_share_reason(k, nv, n_bootstrap)
                   or (None if np.isfinite(est) else
                       f"not estimable: {k} is undefined on the scored rows"))
         note = None
@@ -363,6 +364,11 @@ def bootstrap_binary_metrics(
             lo, hi = clopper_pearson(round(est * n), n, level=level)
             note = (f"exact binomial (Clopper–Pearson) over the {n} patients of the "
                     "proportion: every bootstrap replicate gave the same value")
+        elif (k == "balanced_accuracy" and hi - lo <= 1e-12
+              and {"sensitivity", "specificity"} <= point.keys()):
+            # every replicate gave the same value (sensitivity and specificity each 0 or 1):
+            # the mean of the two exact intervals, each at half the error rate (Bonferroni)
+            lo, hi, note = _balanced_accuracy_exact(y, g, point, level=level)
         elif cross_validated:
             lo, hi = _widen(k, est, lo, hi)
         rows.append({"metric": k, "estimate": est, "ci_low": lo, "ci_high": hi, "n_boot": nv,
@@ -415,6 +421,41 @@ def perfect_score_interval(estimate: float, lo: float, hi: float, n: int, *,
 
 
 #: The rows each proportion is taken over (labels in {0, 1}).
+_LOGIT_METRICS = frozenset({"calibration_intercept", "calibration_slope"})
+
+
+def _logit_reason(metric: str, proba: np.ndarray) -> str | None:
+    """Why a logit-scale calibration metric is not estimable: some scored probabilities are
+    exactly 0 or 1 (a vote share, such as a kNN's), whose logit is infinite, so the value
+    would be set by where they are clipped, not by the data; ``None`` otherwise."""
+    if metric not in _LOGIT_METRICS:
+        return None
+    n = int(np.count_nonzero((proba <= 0.0) | (proba >= 1.0)))
+    if not n:
+        return None
+    return (f"not estimable: {n} of the {proba.size} scored probabilities are exactly 0 or 1 "
+            "(a vote share, such as a kNN's); the recalibration model works on their logit, "
+            "which is infinite there, so its value would be set by an arbitrary clip")
+
+
+def _balanced_accuracy_exact(
+    y: np.ndarray, g: np.ndarray, point: Mapping[str, float], *, level: float
+) -> tuple[float, float, str]:
+    """Interval of a balanced accuracy whose bootstrap replicates all agree: the mean of
+    the Clopper–Pearson bounds of sensitivity and specificity over their patients, each at
+    level ``1 - (1 - level) / 2`` so that both hold together with probability ``level``."""
+    each = 1.0 - (1.0 - level) / 2.0
+    bounds = []
+    for name in ("sensitivity", "specificity"):
+        n = int(np.unique(g[_PROPORTION_OF[name](y)]).size)
+        bounds.append(clopper_pearson(round(float(point[name]) * n), n, level=each))
+    lo = (bounds[0][0] + bounds[1][0]) / 2.0
+    hi = (bounds[0][1] + bounds[1][1]) / 2.0
+    note = ("mean of the exact binomial (Clopper–Pearson) intervals of sensitivity and "
+            f"specificity, each at {each:.1%}: every bootstrap replicate gave the same value")
+    return lo, hi, note
+
+
 _PROPORTION_OF: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "accuracy": lambda y: np.ones(y.size, dtype=bool),
     "sensitivity": lambda y: y == 1,

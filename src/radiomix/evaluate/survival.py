@@ -341,6 +341,28 @@ class KaplanMeierByRisk:
         return fig
 
 
+def at_risk_times(t_max: float, *, most: int = 7) -> FloatArray:
+    """Times of the numbers at risk under a Kaplan–Meier plot: 0 and the multiples of the
+    smallest round step (1, 2 or 5 times a power of ten) that gives at most ``most`` times
+    up to ``t_max``, so that they can sit under the axis ticks.
+
+    Examples
+    --------
+    >>> at_risk_times(5.81).tolist()
+    [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]
+    >>> at_risk_times(10.5).tolist()
+    [0.0, 2.0, 4.0, 6.0, 8.0, 10.0]
+    """
+    if not np.isfinite(t_max) or t_max <= 0:
+        return np.zeros(1)
+    for k in range(int(np.floor(np.log10(t_max))) - 2, int(np.ceil(np.log10(t_max))) + 2):
+        for m in (1.0, 2.0, 5.0):
+            step = m * 10.0**k
+            if np.floor(t_max / step + 1e-9) + 1 <= most:
+                return np.round(np.arange(0, np.floor(t_max / step + 1e-9) + 1) * step, 12)
+    return np.array([0.0, t_max])  # pragma: no cover - a step always fits
+
+
 def _km_groups(
     t: FloatArray,
     e: np.ndarray,
@@ -359,7 +381,7 @@ def _km_groups(
     if len(present) < 2:
         raise InputError(f"all rows fall in one risk group with cutoffs {cuts}")
     times = (
-        np.linspace(0.0, float(t.max()), 5)
+        at_risk_times(float(t.max()))
         if at_times is None
         else np.asarray(at_times, dtype=float).ravel()
     )
@@ -1129,13 +1151,13 @@ def _survival_metrics(
     scale = CV_INTERVAL_SCALE if cross_validated else 1.0
     W = patient_bootstrap_weights(g, n_bootstrap=n_bootstrap, random_state=random_state)
     rows = []
-    too_few = survival_estimability(e, g)
+    too_few = survival_estimability(e, g, t)
     c_point = np.mean([concordance_index(t, rk, e) for rk in risks])
     c_reps = np.mean([concordance_index(t, rk, e, W) for rk in risks], axis=0)
     lo, hi, nv = percentile_interval(c_reps)
     lo, hi = widen_interval(c_point, lo, hi, scale=scale, bounds=(0.0, 1.0))
     c_reason = too_few or undefined_share_reason("the C-index", nv, n_bootstrap)
-    n_min = _smaller_group(e, g)
+    n_min = _smaller_group(e, g, t)
     c_bound = perfect_score_interval(float(c_point), lo, hi, n_min)
     if c_bound is not None:
         lo, hi = c_bound[0], c_bound[1]
@@ -1201,20 +1223,34 @@ def _survival_metrics(
     return pd.DataFrame(rows)
 
 
-def _smaller_group(event: np.ndarray, groups: np.ndarray) -> int:
-    """Patients of the smaller side: with the event, or without it."""
-    e = np.asarray(event).astype(bool)
-    g = np.asarray(groups)
+def _pair_sides(event: Any, groups: Any, time: Any = None) -> tuple[int, int]:
+    """Patients that can be the earlier member of a comparable pair (with the event) and
+    patients that can be the later one: with ``time``, every patient followed beyond the
+    earliest event (event or not: with complete follow-up every patient has the event and
+    the C-index is still defined); without it, the patients without the event."""
+    e = np.asarray(event).ravel().astype(bool)
+    g = pd.Series(np.asarray(groups).ravel()).astype(str).to_numpy()
     with_event = np.unique(g[e])
-    return int(min(with_event.size, np.setdiff1d(np.unique(g), with_event).size))
+    if time is None or not e.any():
+        return int(with_event.size), int(np.setdiff1d(np.unique(g), with_event).size)
+    t = np.asarray(time, dtype=float).ravel()
+    later = np.unique(g[t > t[e].min()])
+    return int(with_event.size), int(later.size)
 
 
-def survival_estimability(event: Any, groups: Any) -> str | None:
-    """Why the scored rows cannot support a C-index or a time-dependent AUC (fewer than
-    :data:`~radiomix.evaluate.bootstrap.MIN_PER_CLASS` patients with the event, or without
-    it), or ``None``: the binary metrics' rule (:func:`~radiomix.evaluate.bootstrap.
-    binary_estimability`), so that the same patients are not estimable on one side and
-    given an interval on the other.
+def _smaller_group(event: np.ndarray, groups: np.ndarray, time: Any = None) -> int:
+    """Patients of the smaller side of the comparable pairs (see :func:`_pair_sides`)."""
+    return min(_pair_sides(event, groups, time))
+
+
+def survival_estimability(event: Any, groups: Any, time: Any = None) -> str | None:
+    """Why the scored rows cannot support a C-index or a time-dependent AUC, or ``None``:
+    fewer than :data:`~radiomix.evaluate.bootstrap.MIN_PER_CLASS` patients with the event,
+    or fewer than that many to compare them with (followed beyond the earliest event when
+    ``time`` is given, else without the event): the binary metrics' rule
+    (:func:`~radiomix.evaluate.bootstrap.binary_estimability`), so that the same patients
+    are not estimable on one side and given an interval on the other. A time-dependent AUC
+    also needs cases and controls at its horizon (:func:`horizon_refusal`).
 
     Examples
     --------
@@ -1222,16 +1258,19 @@ def survival_estimability(event: Any, groups: Any) -> str | None:
     ... # doctest: +NORMALIZE_WHITESPACE
     not estimable: the scored rows hold 1 patient(s) with the event and 3 without;
     a concordance or time-dependent AUC needs at least 2 of each
+    >>> survival_estimability([1, 1, 1, 1], ["a", "b", "c", "d"], [1.0, 2.0, 3.0, 4.0]) is None
+    True
     """
-    e = np.asarray(event).ravel().astype(int)
-    g = pd.Series(np.asarray(groups).ravel()).astype(str).to_numpy()
-    with_event = np.unique(g[e == 1])
-    without = np.setdiff1d(np.unique(g), with_event)
-    if min(with_event.size, without.size) >= MIN_PER_CLASS:
+    n_event, n_other = _pair_sides(event, groups, time)
+    if min(n_event, n_other) >= MIN_PER_CLASS:
         return None
-    return (f"not estimable: the scored rows hold {with_event.size} patient(s) with the event "
-            f"and {without.size} without; a concordance or time-dependent AUC needs at least "
-            f"{MIN_PER_CLASS} of each")
+    if time is None:
+        return (f"not estimable: the scored rows hold {n_event} patient(s) with the event and "
+                f"{n_other} without; a concordance or time-dependent AUC needs at least "
+                f"{MIN_PER_CLASS} of each")
+    return (f"not estimable: the scored rows hold {n_event} patient(s) with the event and "
+            f"{n_other} followed beyond the earliest event; a concordance or time-dependent "
+            f"AUC needs at least {MIN_PER_CLASS} of each")
 
 
 def _check_survival_xy(X: Any, time: Any, event: Any, groups: Any) -> tuple[Any, ...]:

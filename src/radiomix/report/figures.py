@@ -454,6 +454,15 @@ def km_figure(
                 continue
             tab.text(float(tt), n - 1 - i, str(int(nn)), ha="center", va="center",
                      color=g["colour"], fontsize=10, clip_on=False)
+    ticks: list[float] = []
+    for g in groups:
+        ticks = [v for v in (g["data"].get("at_risk") or {}).get("times") or [] if v is not None]
+        if ticks:
+            break
+    if ticks:  # the numbers at risk sit under the ticks of the time axis
+        ax.set_xticks(ticks)
+        tab.set_xticks(ticks)
+        tab.set_xticklabels([f"{v:g}" for v in ticks])
     tab.set_xlabel(time_label)
     tab.set_title("numbers at risk", loc="left", fontsize=10)
     for side in ("top", "right", "left"):

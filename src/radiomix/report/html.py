@@ -81,8 +81,9 @@ METRIC_TEXT: dict[str, tuple[str, str]] = {
     ),
     "calibration_slope": (
         "calibration slope",
-        "1 when predicted risks spread as much as the observed ones; below 1 means "
-        "predictions are too extreme (over-fitting).",
+        "1 when predicted risks spread as much as the observed ones; between 0 and 1 "
+        "means predictions are too extreme (over-fitting); below 0, they run opposite to "
+        "the outcome.",
     ),
     "c_index": (
         "C-index",

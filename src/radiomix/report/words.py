@@ -250,22 +250,39 @@ def logrank_note(p: float | None, hr: Mapping[str, Any] | None, *, alpha: float 
     return "the log-rank p-value agrees with the hazard-ratio interval"
 
 
-def brier_words(brier: float | None, reference: float | None) -> str:
+def brier_words(brier: Mapping[str, Any] | None, reference: float | None) -> str:
     """Brier score against the prevalence reference (predicting, for every scored row, the
     training prevalence of the model that scored it: the prevalence arm's score).
 
+    ``brier`` is the metric with its interval (``estimate``, ``ci_low``, ``ci_high``). A
+    verdict is given only when the whole interval lies on one side of the reference; a
+    reference inside the interval is no evidence either way (0.224 against 0.224 is not
+    "better").
+
     Examples
     --------
-    >>> brier_words(0.25, 0.18)
-    'worse than predicting the training prevalence for everyone'
+    >>> brier_words({"estimate": 0.25, "ci_low": 0.21, "ci_high": 0.29}, 0.18)
+    'worse than predicting the training prevalence for everyone (the interval lies above it)'
+    >>> brier_words({"estimate": 0.224, "ci_low": 0.17, "ci_high": 0.27}, 0.2242)[:35]
+    'not distinguishable from predicting'
     """
-    if brier is None:
+    est = (brier or {}).get("estimate")
+    if est is None:
         return "not estimable"
     if reference is None:
         return "no prevalence reference"
-    if brier < reference:
-        return "better than predicting the training prevalence for everyone"
-    return "worse than predicting the training prevalence for everyone"
+    lo, hi = (brier or {}).get("ci_low"), (brier or {}).get("ci_high")
+    if lo is None or hi is None:
+        return ("no interval to compare with predicting the training prevalence for "
+                "everyone")
+    if hi < reference:
+        return ("better than predicting the training prevalence for everyone (the interval "
+                "lies below it)")
+    if lo > reference:
+        return ("worse than predicting the training prevalence for everyone (the interval "
+                "lies above it)")
+    return ("not distinguishable from predicting the training prevalence for everyone (the "
+            "interval includes it)")
 
 
 # --------------------------------------------------------------------------- headline
@@ -363,7 +380,9 @@ def headlines(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
         ``best_is_reference`` / ``best_is_volume`` (bool) and the readings ``best_words``,
         ``reference_words``, ``volume_words`` (no digits). The best arm of an external
         validation is the one with the highest estimate under internal validation (the
-        training centres), ``chosen_on`` that run's index, when the document has one;
+        training centres), ``chosen_on`` that run's index, when the document has one
+        (``higher_on_judged`` then lists the arms that scored higher than it on the test
+        centre itself);
         otherwise it is the highest on the run itself, and ``chosen_on_test`` says when
         that run's patients were set aside (hold-out, external) and several arms competed
         (``n_candidates``): a choice made on the test patients, so optimistic;
@@ -410,7 +429,7 @@ def headlines(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
         val = o["validation"][vi]
         h["scheme_words"] = SCHEME_WORDS.get(val.get("scheme", ""), str(val.get("scheme")))
         vres = val.get("arms") or {}
-        h["chosen_on"], h["n_candidates"] = None, len(cands)
+        h["chosen_on"], h["n_candidates"], h["higher_on_judged"] = None, len(cands), []
         h["chosen_on_test"] = h["chosen_among_cv"] = False
         dev = _development_run(o, vi, order, metric, cands)
         if dev is not None:  # chosen on the training centres, judged on the test centre
@@ -419,6 +438,9 @@ def headlines(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
             best = max(cands, key=lambda k: (dres[k]["metrics"][metric]["estimate"],
                                              -order.index(k)))
             h["chosen_on"] = dev
+            mine = vres[best]["metrics"][metric]["estimate"]
+            h["higher_on_judged"] = [k for k in cands
+                                     if vres[k]["metrics"][metric]["estimate"] > mine]
         else:
             best = max(cands, key=lambda k: (vres[k]["metrics"][metric]["estimate"],
                                              -order.index(k)))
@@ -428,7 +450,9 @@ def headlines(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
         h["best"] = best
         h["best_is_reference"] = best == h["reference"]
         h["best_is_volume"] = best == h["volume"]
-        h["best_words"] = discrimination_words(vres[best]["metrics"][metric])
+        h["exploratory"] = o.get("exploratory")
+        h["best_words"] = (EXPLORATORY_WORDS if h["exploratory"]
+                           else discrimination_words(vres[best]["metrics"][metric]))
         measure = "C-index" if metric == "c_index" else "AUC"
         diff_key = "c_index_difference" if metric == "c_index" else "auc_difference"
         h["difference_key"] = diff_key
@@ -438,7 +462,8 @@ def headlines(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
         if ref and not h["best_is_reference"] and vs_ref.get(diff_key) \
                 and vs_ref.get("reference", ref) == ref:
             h["reference_comparison"] = ["vs_reference"]
-            h["reference_words"] = difference_words(vs_ref[diff_key], measure=measure)
+            h["reference_words"] = _exploratory_difference(
+                h, difference_words(vs_ref[diff_key], measure=measure))
         vol = h["volume"]
         h["volume_comparison"] = None
         if vol and not h["best_is_volume"]:
@@ -447,10 +472,26 @@ def headlines(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
                 h["volume_words"] = h["reference_words"]
             elif ((vres[best].get("vs_arms") or {}).get(vol) or {}).get(diff_key):
                 h["volume_comparison"] = ["vs_arms", vol]
-                h["volume_words"] = difference_words(vres[best]["vs_arms"][vol][diff_key],
-                                                     measure=measure)
+                h["volume_words"] = _exploratory_difference(h, difference_words(
+                    vres[best]["vs_arms"][vol][diff_key], measure=measure))
         out.append(h)
     return out
+
+
+EXPLORATORY_WORDS = ("exploratory: too few patients of one class (or with the event) for "
+                     "this interval to hold its stated coverage, so no claim against chance "
+                     "is made")
+"""Reading of the headline estimate of an outcome flagged exploratory by the engine (fewer
+than ``FEW_EVENTS`` patients of its smaller class or with the event): its intervals cover
+less than they state, so the interval-based verdicts are withheld."""
+
+
+def _exploratory_difference(h: Mapping[str, Any], words: dict[str, str]) -> dict[str, str]:
+    """A difference reading, its verdict withheld when the outcome is exploratory."""
+    if not h.get("exploratory"):
+        return words
+    return {"relation": "is compared with",
+            "why": "exploratory outcome: no claim of a difference is made from this interval"}
 
 
 def summarise_keys(keys: Sequence[str], labels: Mapping[str, str]) -> str:

@@ -83,6 +83,15 @@ def _convert(value: Any, hint: Any, where: str) -> Any:
     if hint is bool and not isinstance(value, bool):
         raise SettingsError(f"{where} must be true or false; got {_shown(value)}")
     if hint is str and not isinstance(value, str):
+        if isinstance(value, bool):
+            # YAML reads yes/no, on/off and true/false unquoted as booleans: the word the
+            # user wrote is gone, so name the spellings it may have had
+            spelt = "'yes', 'on' or 'true'" if value else "'no', 'off' or 'false'"
+            raise SettingsError(
+                f"{where} must be text; got {_shown(value)}: YAML reads an unquoted {spelt} "
+                f"as a boolean; quote the value exactly as the table writes it (e.g. "
+                f"{where.rsplit('.', 1)[-1]}: \"{'yes' if value else 'no'}\")"
+            )
         raise SettingsError(
             f"{where} must be text; got {_shown(value)} (quote it in YAML: '{value}')"
         )

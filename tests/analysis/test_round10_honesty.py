@@ -1,0 +1,179 @@
+"""Tenth outside round: claims the analysis made that its own numbers did not support, and
+inputs it took silently."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pytest
+
+from radiomix.errors import InputError, SettingsError
+
+
+def _spec(derived=("outcome_text", "days_to_outcome", "status", "fu_days"), **roles):
+    from radiomix.analysis.spec import analysis_from_dict
+
+    return analysis_from_dict({
+        "outcomes": [{"name": "y", "kind": "binary", "column": "outcome", "positive": "mets"}],
+        "roles": {"group": "patient_id", "lesion": "lesion_id", "derived": list(derived),
+                  **roles},
+        "arms": [{"name": "rad", "blocks": ["radiomic"], "model": "logistic"}],
+        "validation": {"outer_splits": 3, "inner_splits": 2, "repeats": 1, "bootstrap": 50},
+    })
+
+
+def test_a_misspelt_derived_column_is_refused_with_the_near_name():
+    """``--derived lung_mets_dayz`` was taken silently: the real column escaped the time
+    checks, and a noisy copy of it reached the model (AUC 0.95)."""
+    from _synthetic import cohort
+
+    from radiomix.analysis.data import build_table
+
+    feats, clin = cohort(30)
+    with pytest.raises(InputError, match=r"\['fu_dayz'\].*derived.*did you mean 'fu_days'"):
+        build_table(feats, _spec(derived=("outcome_text", "days_to_outcome", "status",
+                                          "fu_dayz")), clinical=clin)
+    with pytest.raises(InputError, match=r"excluded.*'sexx': did you mean 'sex'"):
+        build_table(feats, _spec(excluded=["sexx"]), clinical=clin)
+
+
+def test_an_input_that_follows_an_unused_numeric_column_is_said(caplog):
+    """A feature that copies a follow-up left undeclared in the table was used without a
+    word; now the warning names the column and ``--derived``."""
+    from _synthetic import cohort
+
+    from radiomix.analysis.data import build_table
+
+    feats, clin = cohort(40)
+    rng = np.random.default_rng(1)
+    follow = rng.uniform(100, 2000, 40)
+    clin["follow_up_days"] = follow.round(0).astype(int).astype(str)
+    feats["ct.original.stat.leaky"] = follow + rng.normal(0, 3, 40)
+    with caplog.at_level("WARNING", logger="radiomix.analysis.data"):
+        build_table(feats, _spec(), clinical=clin)
+    said = [r.getMessage() for r in caplog.records if "follows follow_up_days" in r.getMessage()]
+    assert said
+    assert "ct.original.stat.leaky" in said[0]
+    assert "--derived" in said[0]
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="radiomix.analysis.data"):  # unrelated: silent
+        build_table(feats.drop(columns=["ct.original.stat.leaky"]), _spec(), clinical=clin)
+    assert not any("follows follow_up_days" in r.getMessage() for r in caplog.records)
+
+
+def test_one_patient_of_a_class_is_named_not_called_a_single_class():
+    from _synthetic import cohort
+
+    from radiomix.analysis.data import build_table
+
+    feats, clin = cohort(30)
+    clin["outcome"] = "none"
+    clin.loc[4, "outcome"] = "mets"
+    with pytest.raises(InputError, match=r"class 'mets' of column 'outcome' has 1 patient"):
+        build_table(feats, _spec(), clinical=clin)
+
+
+def test_times_in_years_declared_as_days_are_said(caplog):
+    """A follow-up of 5.8 "days" passed without a word (only a horizon refusal later)."""
+    from _synthetic import cohort
+
+    from radiomix.analysis.data import build_table
+    from radiomix.analysis.spec import analysis_from_dict
+
+    feats, clin = cohort(30)
+    clin["fu_years"] = np.linspace(0.3, 5.8, 30).round(2).astype(str)
+    spec = analysis_from_dict({
+        "outcomes": [{"name": "os", "kind": "survival", "time": "fu_years", "event": "status",
+                      "event_value": "D"}],
+        "roles": {"group": "patient_id", "lesion": "lesion_id",
+                  "derived": ["outcome", "outcome_text", "days_to_outcome", "fu_days"]},
+        "arms": [{"name": "cox", "blocks": ["radiomic"], "model": "coxnet"}],
+        "validation": {"outer_splits": 3, "inner_splits": 2, "repeats": 1, "bootstrap": 50},
+    })
+    with caplog.at_level("WARNING", logger="radiomix.analysis.data"):
+        build_table(feats, spec, clinical=clin)
+    assert "longest follow-up of 5.8 days" in caplog.text
+    assert "--time-unit" in caplog.text
+
+
+def test_study_file_typos_get_the_fix():
+    from radiomix.analysis.spec import analysis_from_dict
+    from radiomix.settings.loader import settings_from_dict  # noqa: F401  (the loader path)
+
+    with pytest.raises(SettingsError, match=r"'outcome' .*did you mean 'outcomes'"):
+        analysis_from_dict({"outcome": [{"name": "y", "kind": "binary", "column": "c"}]})
+    with pytest.raises(SettingsError, match=r'quote the value.*positive: "yes"'):
+        analysis_from_dict({"outcomes": [{"name": "y", "kind": "binary", "column": "c",
+                                          "positive": True}]})
+    with pytest.raises(SettingsError, match=r"--test-centre.*--centre"):
+        analysis_from_dict({"outcomes": [{"name": "y", "kind": "binary", "column": "c"}],
+                            "validation": {"schemes": ["external"]}})
+
+
+def _arm(est, lo, hi, metric="roc_auc"):
+    return {"metrics": {metric: {"estimate": est, "ci_low": lo, "ci_high": hi}}}
+
+
+def _external_doc(exploratory=None):
+    arms = {"clin": {"label": "Clinical", "kind": "baseline", "blocks": ["clinical"]},
+            "rad": {"label": "Radiomics", "kind": "model", "blocks": ["radiomic"]},
+            "vol": {"label": "Volume", "kind": "baseline", "blocks": ["volume"]}}
+    internal = {"scheme": "internal", "label": "Internal",
+                "arms": {"clin": _arm(0.75, 0.6, 0.9), "rad": _arm(0.70, 0.5, 0.85),
+                         "vol": _arm(0.6, 0.45, 0.75)}}
+    external = {"scheme": "external", "label": "External",
+                "arms": {"clin": _arm(0.38, 0.1, 0.7), "rad": _arm(0.88, 0.7, 1.0),
+                         "vol": _arm(0.30, 0.05, 0.6)}}
+    return {"outcomes": [{"name": "y", "kind": "binary", "arms": arms,
+                          "arm_order": ["clin", "rad", "vol"], "reference_arm": "clin",
+                          "validation": [internal, external], "exploratory": exploratory}]}
+
+
+def test_external_headline_names_the_arms_that_scored_higher_on_the_test_centre():
+    """"No other arm reached a higher ROC AUC" was printed under an external headline whose
+    test centre had three arms above the chosen one: the claim was about the training
+    centres only."""
+    from radiomix.report.words import headlines
+
+    (h,) = headlines(_external_doc())
+    assert (h["best"], h["chosen_on"], h["validation"]) == ("clin", 0, 1)
+    assert h["higher_on_judged"] == ["rad"]
+    assert h["best_words"].startswith("not distinguishable from chance")
+
+
+def test_an_exploratory_outcome_gets_no_verdict():
+    """3 positives of 51 on random labels: "better than chance … fairly precise" and a
+    difference "p = 0.001" in the headline."""
+    from radiomix.report.words import EXPLORATORY_WORDS, headlines
+
+    doc = _external_doc("y: only 3 patient(s) of its smaller class ...")
+    ext = doc["outcomes"][0]["validation"][1]["arms"]
+    ext["clin"] = _arm(0.97, 0.89, 1.0)
+    ext["clin"]["vs_arms"] = {"vol": {"auc_difference": {"estimate": 0.6, "ci_low": 0.4,
+                                                         "ci_high": 0.8}}}
+    (h,) = headlines(doc)
+    assert h["best_words"] == EXPLORATORY_WORDS
+    assert "no claim" in h["volume_words"]["why"]
+    plain = copy.deepcopy(doc)
+    plain["outcomes"][0]["exploratory"] = None
+    (h2,) = headlines(plain)
+    assert h2["best_words"].startswith("better than chance")
+    assert h2["volume_words"]["relation"].startswith("has a higher")
+
+
+def test_complete_follow_up_keeps_the_c_index():
+    """Every patient with the event: Harrell's C is defined (pairs of distinct times), but
+    it was refused for want of patients "without the event"."""
+    from radiomix.evaluate.survival import _survival_metrics, concordance_index
+
+    rng = np.random.default_rng(2)
+    t = rng.uniform(0.1, 5.0, 40)
+    risk = -t + rng.normal(0, 1.5, 40)
+    e = np.ones(40, dtype=int)
+    g = np.array([f"P{i}" for i in range(40)])
+    met = _survival_metrics(t, e, g, risk[None], horizons=[1.0], n_bootstrap=200,
+                            min_at_risk=5, random_state=0, cross_validated=False,
+                            on_refused_horizon="record").set_index("metric")
+    assert met.loc["c_index", "estimate"] == pytest.approx(concordance_index(t, risk, e))
+    assert np.isfinite(met.loc["td_auc", "estimate"])
