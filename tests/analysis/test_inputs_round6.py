@@ -150,7 +150,7 @@ def test_event_codes_with_the_censoring_code_below_the_event_are_read(event, cen
 def test_a_concordance_with_one_patient_with_the_event_is_not_estimable():
     """An external centre with one event got a C-index of 0.83 [0.64, 1.00] while the binary
     AUC of the same patients was "not estimable": one rule for both now (at least two
-    patients with the event and two without)."""
+    patients with the event and two to compare them with)."""
     from radiomix.evaluate.survival import _survival_metrics
 
     rng = np.random.default_rng(0)
@@ -165,7 +165,7 @@ def test_a_concordance_with_one_patient_with_the_event_is_not_estimable():
         assert np.isnan(row["estimate"])
         assert np.isnan(row["ci_low"])
         assert row["refused"].startswith("not estimable: the scored rows hold 1 patient(s) "
-                                         "with the event and 12 without")
+                                         "with the event and ")
     e[[5, 8, 10]] = 1
     met = _survival_metrics(t, e, g, risks, horizons=[], n_bootstrap=100, min_at_risk=1,
                             random_state=0, cross_validated=False, on_refused_horizon="record")

@@ -878,9 +878,9 @@ def build_table(
         )
     if roles.centre and roles.centre not in raw.columns:
         raise InputError(f"centre column {roles.centre!r} is not in the table")
+    # (a misspelt allow needs no check: the guard then refuses the input, by name)
     _check_named_columns(raw, {"derived (roles.derived / --derived)": roles.derived,
-                               "excluded (roles.excluded / --exclude)": roles.excluded,
-                               "allowed (roles.allow / --allow)": roles.allow})
+                               "excluded (roles.excluded / --exclude)": roles.excluded})
     rad, deep = _feature_columns(raw, reserved)
     extra = [c for c in extra_features if c not in rad and c not in deep]
     bad = sorted(set(extra) & reserved)
