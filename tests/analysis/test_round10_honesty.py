@@ -177,3 +177,61 @@ def test_complete_follow_up_keeps_the_c_index():
                             on_refused_horizon="record").set_index("metric")
     assert met.loc["c_index", "estimate"] == pytest.approx(concordance_index(t, risk, e))
     assert np.isfinite(met.loc["td_auc", "estimate"])
+
+
+def test_a_small_test_centre_is_exploratory_even_in_a_large_outcome():
+    """A 3-positive external centre got "better than chance" because the flag counted the
+    whole outcome (19 of 51)."""
+    from radiomix.report.words import EXPLORATORY_WORDS, headlines
+
+    doc = _external_doc()
+    ext = doc["outcomes"][0]["validation"][1]
+    ext["arms"]["clin"] = _arm(0.91, 0.72, 1.0)
+    (h,) = headlines(doc)
+    assert h["best_words"].startswith("better than chance")
+    ext["exploratory"] = "y · External: only 3 patient(s) of its smaller class ..."
+    (h,) = headlines(doc)
+    assert h["best_words"] == EXPLORATORY_WORDS
+
+
+def test_the_engine_flags_each_run_by_its_own_patients():
+    from radiomix.analysis.engine import _few_events_warning
+
+    run = {"kind": "binary", "name": "y · External", "n_positive_patients": 3,
+           "n_negative_patients": 9}
+    assert "only 3 patient(s) of its smaller class" in _few_events_warning(run)
+    assert _few_events_warning({**run, "n_positive_patients": 12, "n_negative_patients": 20}) \
+        is None
+    surv = {"kind": "survival", "name": "os · External", "n_event_patients": 4, "n_events": 6}
+    assert "only 4 patient(s) with the event" in _few_events_warning(surv)
+
+
+def test_a_case_only_misspelling_gets_the_column():
+    from _synthetic import cohort
+
+    from radiomix.analysis.data import build_table
+
+    feats, clin = cohort(30)
+    with pytest.raises(InputError, match=r"'FU_DAYS': did you mean 'fu_days'"):
+        build_table(feats, _spec(derived=("outcome_text", "days_to_outcome", "status",
+                                          "FU_DAYS")), clinical=clin)
+
+
+def test_model_puts_the_guard_warnings_in_the_document(tmp_path):
+    """The leak guard's warnings reached the console only under ``radiomix model``."""
+    from _synthetic import cohort
+
+    from radiomix.analysis.adhoc import run_adhoc
+
+    feats, clin = cohort(40)
+    rng = np.random.default_rng(1)
+    follow = rng.uniform(100, 2000, 40)
+    clin["follow_up_days"] = follow.round(0).astype(int).astype(str)
+    feats["ct.original.stat.leaky"] = follow + rng.normal(0, 3, 40)
+    feats.to_parquet(tmp_path / "f.parquet")
+    clin.to_csv(tmp_path / "c.csv", index=False)
+    doc = run_adhoc(tmp_path / "out", features=tmp_path / "f.parquet",
+                    clinical=tmp_path / "c.csv", target="outcome", positive="mets",
+                    derived="outcome_text,days_to_outcome,status,fu_days", arms="radiomics",
+                    outer=3, inner=2, repeats=1, bootstrap=50, report=False)
+    assert any("follows follow_up_days" in w for w in doc["warnings"])

@@ -73,3 +73,19 @@ def test_brier_verdict_needs_the_interval_on_one_side(brier, reference, verdict)
     """0.224 against 0.224 is no evidence: a verdict only when the interval excludes the
     prevalence reference."""
     assert brier_words(brier, reference).startswith(verdict)
+
+
+def test_balanced_accuracy_carries_the_exact_interval_of_a_constant_half() -> None:
+    """Sensitivity 0 of 9 in every replicate, specificity varying: the interval of the
+    balanced accuracy was 0.488 [0.464, 0.505], as if sensitivity were known exactly."""
+    rng = np.random.default_rng(4)
+    y = np.array([1] * 9 + [0] * 40)
+    p = np.full(y.size, 0.2)
+    p[9:][rng.uniform(size=40) < 0.2] = 0.7  # a few false positives; no true positive
+    table = bootstrap_binary_metrics(y, p, groups=np.arange(y.size), n_bootstrap=400)
+    ba, spec = _row(table, "balanced_accuracy"), _row(table, "specificity")
+    sens_hi = stats.beta.ppf(1 - 0.0125, 1, 9)  # 0 of 9 at 97.5 %
+    assert ba["estimate"] == pytest.approx(spec["estimate"] / 2)
+    assert ba["ci_high"] >= (sens_hi + spec["estimate"]) / 2
+    assert ba["ci_low"] <= spec["ci_low"] / 2 + 1e-12
+    assert "sensitivity" in ba["interval_method"]

@@ -419,8 +419,15 @@ def run_adhoc(
                             "no covariate (--covariates)")
     # only --allow keeps an input the leak guard refuses: naming a column in --columns
     # chooses it, it does not vouch that it is not computed from the outcome
-    table = build_table(feat, spec, clinical=clin, extra_features=extra,
-                        allow=_split(allow))
+    from radiomix.analysis.study import InputWarnings
+
+    collected = InputWarnings()  # the guard's and the readers' warnings reach the document
+    logging.getLogger("radiomix").addHandler(collected)
+    try:
+        table = build_table(feat, spec, clinical=clin, extra_features=extra,
+                            allow=_split(allow))
+    finally:
+        logging.getLogger("radiomix").removeHandler(collected)
     study = {"name": "radiomix model", "study_file": None, "study_sha256": None,
              "features_file": Path(features).name if features else None,
              "features_sha256": file_hash(Path(features)) if features else None,
@@ -429,7 +436,8 @@ def run_adhoc(
              "clinical_sha256": file_hash(Path(clinical)) if clinical else None,
              "settings_hash": None, "versions": package_versions()}
     doc = run_analysis(spec, table, out_dir, progress=progress, study=study, jobs=jobs,
-                       banners=banners, untrained_deep=untrained)
+                       banners=banners, untrained_deep=untrained,
+                       input_warnings=collected.messages)
     if report:
         from radiomix.report import write_report
 

@@ -977,13 +977,13 @@ def _check_named_columns(raw: pd.DataFrame, named: Mapping[str, Sequence[str]]) 
     nothing said."""
     import difflib
 
-    columns = [str(c) for c in raw.columns]
+    lowered = {str(c).lower(): str(c) for c in raw.columns}
     for role, names in named.items():
         absent = [c for c in names if c not in raw.columns]
         if not absent:
             continue
-        near = {c: m[0] for c in absent
-                if (m := difflib.get_close_matches(c, columns, n=1, cutoff=0.6))}
+        near = {c: lowered[m[0]] for c in absent
+                if (m := difflib.get_close_matches(c.lower(), list(lowered), n=1, cutoff=0.6))}
         hint = "".join(f"; {c!r}: did you mean {m!r}?" for c, m in near.items())
         raise InputError(f"columns {absent}, named as {role} columns, are not in the feature "
                          f"or clinical table{hint}")

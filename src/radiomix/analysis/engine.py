@@ -411,6 +411,10 @@ def _slope_warnings(slope: dict[str, Any], model: str) -> list[str]:
         return [f"calibration slope {est:.2f} (interval below 0): the predicted risks run "
                 "opposite to the outcome (higher predicted risk, fewer events); do not read "
                 "them as probabilities"]
+    if hi < 1.0 and est < 0.0:
+        return [f"calibration slope {est:.2f} (interval below 1, estimate below 0): the "
+                "predicted risks are too extreme, perhaps opposite to the outcome; do not "
+                "read them as probabilities"]
     if hi < 1.0:
         return [f"calibration slope {est:.2f} (interval below 1): the predicted risks are "
                 "too extreme; do not read them as probabilities"]
@@ -880,6 +884,7 @@ def _evaluate_survival(table: AnalysisTable, target: Target, arms: list[BuiltArm
                 continue
             entry["n_patients"] = int(pd.unique(g[sc.rows]).size)
             entry["n_events"] = int(e[sc.rows].sum())
+            entry["n_event_patients"] = int(pd.unique(g[sc.rows][e[sc.rows] == 1]).size)
             entry["centres"] = (sorted(set(centre[sc.rows].tolist())) if centre is not None
                                 else None)
             train = _training_rows(sc, e.size)
@@ -1415,6 +1420,14 @@ def run_analysis(
             if few:
                 log.warning(few)
                 warnings_all.append(few)
+            for val in doc["validation"]:  # a small test centre, even of a large outcome
+                run = _few_events_warning({**val, "kind": doc["kind"],
+                                           "name": f"{doc['name']} · {val['label']}"}) \
+                    if val.get("n_patients") else None
+                val["exploratory"] = run
+                if run and not few:
+                    log.warning(run)
+                    warnings_all.append(run)
             if doc["n_patients_without_outcome"]:
                 text = (f"{o.name}: {doc['n_patients_without_outcome']} patient(s) "
                         f"({doc['n_rows_without_outcome']} row(s)) without a value of the "

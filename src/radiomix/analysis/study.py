@@ -186,7 +186,7 @@ def analyse_study(
             stability_path(arm, study.path.parent)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    collected = _InputWarnings()
+    collected = InputWarnings()
     inputs_log = logging.getLogger("radiomix")
     inputs_log.addHandler(collected)
     try:
@@ -196,7 +196,7 @@ def analyse_study(
         inputs_log.removeHandler(collected)
 
 
-class _InputWarnings(logging.Handler):
+class InputWarnings(logging.Handler):
     """The warnings raised while a study's inputs are read (the manifest, the tables),
     kept for the analysis document: the console is not the only place they are said."""
 
@@ -215,7 +215,7 @@ class _InputWarnings(logging.Handler):
 
 def _analyse(study: Study, spec: Any, out: Path, features: Any, jobs: int,
              notify: Callable[[StudyProgress], None], report: bool, derived_from: Any,
-             collected: _InputWarnings) -> Path:
+             collected: InputWarnings) -> Path:
     """The body of :func:`analyse_study` once the study is loaded and the output folder
     exists; ``collected`` gathers the input warnings meanwhile."""
     from radiomix.table import file_hash, package_versions, read_provenance, table_hash

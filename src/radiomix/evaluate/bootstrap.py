@@ -364,11 +364,12 @@ def bootstrap_binary_metrics(
             lo, hi = clopper_pearson(round(est * n), n, level=level)
             note = (f"exact binomial (Clopper–Pearson) over the {n} patients of the "
                     "proportion: every bootstrap replicate gave the same value")
-        elif (k == "balanced_accuracy" and hi - lo <= 1e-12
-              and {"sensitivity", "specificity"} <= point.keys()):
-            # every replicate gave the same value (sensitivity and specificity each 0 or 1):
-            # the mean of the two exact intervals, each at half the error rate (Bonferroni)
-            lo, hi, note = _balanced_accuracy_exact(y, g, point, level=level)
+        elif (k == "balanced_accuracy" and {"sensitivity", "specificity"} <= point.keys()
+              and (parts := _balanced_accuracy_parts(y, g, point, reps, level=level,
+                                                     cross_validated=cross_validated))):
+            # sensitivity or specificity 0 or 1 in every replicate: the bootstrap cannot
+            # vary that half of the mean, so its exact interval takes its place
+            lo, hi, note = parts
         elif cross_validated:
             lo, hi = _widen(k, est, lo, hi)
         rows.append({"metric": k, "estimate": est, "ci_low": lo, "ci_high": hi, "n_boot": nv,
@@ -434,26 +435,40 @@ def _logit_reason(metric: str, proba: np.ndarray) -> str | None:
     if not n:
         return None
     return (f"not estimable: {n} of the {proba.size} scored probabilities are exactly 0 or 1 "
-            "(a vote share, such as a kNN's); the recalibration model works on their logit, "
+            "(a vote share such as a kNN's, or a model saturated to certainty: see the Brier "
+            "score and the calibration curve); the recalibration model works on their logit, "
             "which is infinite there, so its value would be set by an arbitrary clip")
 
 
-def _balanced_accuracy_exact(
-    y: np.ndarray, g: np.ndarray, point: Mapping[str, float], *, level: float
-) -> tuple[float, float, str]:
-    """Interval of a balanced accuracy whose bootstrap replicates all agree: the mean of
-    the Clopper–Pearson bounds of sensitivity and specificity over their patients, each at
-    level ``1 - (1 - level) / 2`` so that both hold together with probability ``level``."""
+def _balanced_accuracy_parts(
+    y: np.ndarray, g: np.ndarray, point: Mapping[str, float],
+    reps: Mapping[str, list[FloatArray]], *, level: float, cross_validated: bool,
+) -> tuple[float, float, str] | None:
+    """Interval of a balanced accuracy when its sensitivity or specificity is 0 or 1 in
+    every bootstrap replicate, or ``None`` when neither is: the mean of the bounds of the
+    two halves, each at level ``1 - (1 - level) / 2`` (so that both hold together with
+    probability ``level``): the constant half's exact binomial (Clopper–Pearson) interval
+    over its patients, the other half's bootstrap percentile interval (widened as every
+    cross-validated interval is)."""
     each = 1.0 - (1.0 - level) / 2.0
-    bounds = []
+    bounds, exact = [], []
     for name in ("sensitivity", "specificity"):
-        n = int(np.unique(g[_PROPORTION_OF[name](y)]).size)
-        bounds.append(clopper_pearson(round(float(point[name]) * n), n, level=each))
-    lo = (bounds[0][0] + bounds[1][0]) / 2.0
-    hi = (bounds[0][1] + bounds[1][1]) / 2.0
-    note = ("mean of the exact binomial (Clopper–Pearson) intervals of sensitivity and "
-            f"specificity, each at {each:.1%}: every bootstrap replicate gave the same value")
-    return lo, hi, note
+        est = float(point[name])
+        values = np.concatenate(reps[name])
+        lo, hi, _ = percentile_interval(values, level=each)
+        if est in (0.0, 1.0) and not hi - lo > 1e-12:
+            n = int(np.unique(g[_PROPORTION_OF[name](y)]).size)
+            lo, hi = clopper_pearson(round(est * n), n, level=each)
+            exact.append(name)
+        elif cross_validated:
+            lo, hi = _widen(name, est, lo, hi)
+        bounds.append((lo, hi))
+    if not exact or not all(np.isfinite(b).all() for b in bounds):
+        return None
+    note = (f"mean of the {each:.1%} intervals of sensitivity and specificity, exact "
+            f"binomial (Clopper–Pearson) for {' and '.join(exact)}, which every bootstrap "
+            "replicate gave the same value")
+    return ((bounds[0][0] + bounds[1][0]) / 2.0, (bounds[0][1] + bounds[1][1]) / 2.0, note)
 
 
 _PROPORTION_OF: dict[str, Callable[[np.ndarray], np.ndarray]] = {

@@ -90,8 +90,8 @@ def horizon_refusal(
     if n_at_risk < min_at_risk:
         return (
             f"horizon {h:g}: only {n_at_risk} patient(s) still at risk (time >= {h:g}), "
-            f"fewer than {min_at_risk}; follow-up does not support this horizon, choose an "
-            f"earlier one (largest follow-up time {t.max():g})"
+            f"fewer than {min_at_risk} (events and the end of follow-up leave too few to "
+            f"weigh the controls); choose an earlier horizon (largest time {t.max():.3g})"
         )
     case, ctrl = e & (t <= h), t > h
     if groups is None:

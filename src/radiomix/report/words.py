@@ -450,7 +450,8 @@ def headlines(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
         h["best"] = best
         h["best_is_reference"] = best == h["reference"]
         h["best_is_volume"] = best == h["volume"]
-        h["exploratory"] = o.get("exploratory")
+        # the outcome's patient counts, or those of the run judged (a small test centre)
+        h["exploratory"] = o.get("exploratory") or val.get("exploratory")
         h["best_words"] = (EXPLORATORY_WORDS if h["exploratory"]
                            else discrimination_words(vres[best]["metrics"][metric]))
         measure = "C-index" if metric == "c_index" else "AUC"
