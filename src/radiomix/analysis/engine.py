@@ -1421,13 +1421,13 @@ def run_analysis(
                 log.warning(few)
                 warnings_all.append(few)
             for val in doc["validation"]:  # a small test centre, even of a large outcome
-                run = _few_events_warning({**val, "kind": doc["kind"],
-                                           "name": f"{doc['name']} · {val['label']}"}) \
+                flag = _few_events_warning({**val, "kind": doc["kind"],
+                                            "name": f"{doc['name']} · {val['label']}"}) \
                     if val.get("n_patients") else None
-                val["exploratory"] = run
-                if run and not few:
-                    log.warning(run)
-                    warnings_all.append(run)
+                val["exploratory"] = flag
+                if flag and not few:
+                    log.warning(flag)
+                    warnings_all.append(flag)
             if doc["n_patients_without_outcome"]:
                 text = (f"{o.name}: {doc['n_patients_without_outcome']} patient(s) "
                         f"({doc['n_rows_without_outcome']} row(s)) without a value of the "
