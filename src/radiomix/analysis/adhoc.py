@@ -421,13 +421,9 @@ def run_adhoc(
     # chooses it, it does not vouch that it is not computed from the outcome
     from radiomix.analysis.study import InputWarnings
 
-    collected = InputWarnings()  # the guard's and the readers' warnings reach the document
-    logging.getLogger("radiomix").addHandler(collected)
-    try:
+    with InputWarnings() as collected:  # the guard's warnings reach the document too
         table = build_table(feat, spec, clinical=clin, extra_features=extra,
                             allow=_split(allow))
-    finally:
-        logging.getLogger("radiomix").removeHandler(collected)
     study = {"name": "radiomix model", "study_file": None, "study_sha256": None,
              "features_file": Path(features).name if features else None,
              "features_sha256": file_hash(Path(features)) if features else None,

@@ -186,14 +186,9 @@ def analyse_study(
             stability_path(arm, study.path.parent)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    collected = InputWarnings()
-    inputs_log = logging.getLogger("radiomix")
-    inputs_log.addHandler(collected)
-    try:
+    with InputWarnings() as collected:
         return _analyse(study, spec, out, features, jobs, notify, report, derived_from,
                         collected)
-    finally:
-        inputs_log.removeHandler(collected)
 
 
 class InputWarnings(logging.Handler):
@@ -205,6 +200,14 @@ class InputWarnings(logging.Handler):
     def __init__(self) -> None:
         super().__init__(logging.WARNING)
         self.messages: list[str] = []
+
+    def __enter__(self) -> InputWarnings:
+        """Collect from the ``radiomix`` loggers until the ``with`` block ends."""
+        logging.getLogger("radiomix").addHandler(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        logging.getLogger("radiomix").removeHandler(self)
 
     def emit(self, record: logging.LogRecord) -> None:
         if record.name.startswith(self.SOURCES):

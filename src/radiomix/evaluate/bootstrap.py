@@ -421,7 +421,7 @@ def perfect_score_interval(estimate: float, lo: float, hi: float, n: int, *,
                        "smaller class: every bootstrap replicate gave the same perfect score")
 
 
-#: The rows each proportion is taken over (labels in {0, 1}).
+#: Calibration metrics fitted on the logit of the probabilities.
 _LOGIT_METRICS = frozenset({"calibration_intercept", "calibration_slope"})
 
 
@@ -471,6 +471,7 @@ def _balanced_accuracy_parts(
     return ((bounds[0][0] + bounds[1][0]) / 2.0, (bounds[0][1] + bounds[1][1]) / 2.0, note)
 
 
+#: The rows each proportion is taken over (labels in {0, 1}).
 _PROPORTION_OF: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "accuracy": lambda y: np.ones(y.size, dtype=bool),
     "sensitivity": lambda y: y == 1,
