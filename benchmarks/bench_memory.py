@@ -7,6 +7,11 @@ preset ``ibsi-C``, what ``bench_ibsi.py`` times); the peak resident set size of 
 resident set size", without the parent's memory that Linux carries in ``ru_maxrss`` across
 ``exec``) is printed with that of the imports alone. Linux only.
 
+The ``CLI`` column is the same extraction run as a user runs it, ``radiomix extract IMAGE MASK
+--preset ibsi-C -o table.csv`` in a fresh process, table writing included: its "Maximum
+resident set size" (``ru_maxrss`` of that child, from ``wait4``; this process is far smaller
+than the child, so the RSS it had at fork does not set the maximum).
+
 Cases: the STS CT cases of ``bench_ibsi.py`` and ``large``, a synthetic 512 x 512 x 400 int16
 CT (0.8 x 0.8 x 1.5 mm, smooth tissue-like values with noise) with a 300 k-voxel ellipsoidal
 ROI, written as an uncompressed NIfTI to a temporary folder (the size issue 14 names).
@@ -17,7 +22,7 @@ Usage (from the repository root)::
     .venv/bin/python benchmarks/bench_memory.py --cases STS_002,STS_048,STS_020,large
     .venv/bin/python benchmarks/bench_memory.py --src /tmp/base/src   # another checkout
 
-Targets of issue 14: STS_020 ≤ 300 MiB; the large CT ≤ 1 GiB.
+Targets of issue 14 (both columns): STS_020 ≤ 300 MiB; the large CT ≤ 1 GiB.
 """
 
 from __future__ import annotations
@@ -92,6 +97,22 @@ def peak_mib(args: list[str], src: Path | None) -> tuple[float, float, int]:
     return peak / 1024, imported / 1024, voxels
 
 
+def cli_peak_mib(image: Path, mask: Path, out: Path, src: Path | None) -> float:
+    """Peak RSS (MiB) of ``radiomix extract IMAGE MASK --preset ibsi-C -o OUT`` (a child)."""
+    env = {**os.environ, **THREADS}
+    if src is not None:
+        env["PYTHONPATH"] = str(src)
+    cmd = [sys.executable, "-c", "from radiomix.cli import main; main()", "extract",
+           str(image), str(mask), "--preset", "ibsi-C", "-o", str(out)]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    stderr = proc.stderr.read().decode() if proc.stderr else ""  # to EOF: no full pipe
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise SystemExit(f"radiomix extract failed: {stderr.strip().splitlines()[-1:]}")
+    return usage.ru_maxrss / 1024
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--cases", default="STS_020,large")
@@ -105,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [c for c in cases if c not in (*STS, "large")]
     if unknown:
         p.error(f"unknown case {unknown[0]!r}; valid: {', '.join((*STS, 'large'))}")
-    print(f"{'case':<9} {'ROI voxels':>10} {'peak MiB':>9}")
+    print(f"{'case':<9} {'ROI voxels':>10} {'peak MiB':>9} {'CLI MiB':>8}")
     print(f"{'import':<9} {'':>10} {peak_mib(['-', '-'], args.src)[0]:9.0f}")
     with tempfile.TemporaryDirectory(prefix="radiomix-mem-") as tmp:
         for case in cases:
@@ -116,7 +137,8 @@ def main(argv: list[str] | None = None) -> int:
                 folder = DATA_DIR / "sts" / "nifti" / case / "ct"
                 image, mask = folder / "image.nii.gz", folder / "mask.nii.gz"
             peak, _, voxels = peak_mib([str(image), str(mask)], args.src)
-            print(f"{case:<9} {voxels:>10,} {peak:9.0f}")
+            cli = cli_peak_mib(image, mask, Path(tmp) / "table.csv", args.src)
+            print(f"{case:<9} {voxels:>10,} {peak:9.0f} {cli:8.0f}")
     return 0
 
 

@@ -248,6 +248,7 @@ def extract(
     try:
         _check_out_path(out_file)
         settings = _settings_option(preset, config)
+        from radiomix._memory import release_free_heap
         from radiomix.extraction import extract as run_extract  # after the quick checks
         from radiomix.table import write_table
 
@@ -269,6 +270,7 @@ def extract(
             deep=deep_settings,
             organ_mask=organ_mask,
         )
+        release_free_heap()  # before the table's imports (pandas): a lower peak
         ids = {"case_id": case_id} if case_id else {}
         try:
             path = _write_atomic(
