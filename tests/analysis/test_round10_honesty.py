@@ -106,6 +106,11 @@ def test_study_file_typos_get_the_fix():
     with pytest.raises(SettingsError, match=r'quote the value.*positive: "yes"'):
         analysis_from_dict({"outcomes": [{"name": "y", "kind": "binary", "column": "c",
                                           "positive": True}]})
+    # the message names which outcome: by its name, or by its position without one
+    with pytest.raises(SettingsError, match=r"^analysis\.outcomes\[second\]\.positive "):
+        analysis_from_dict({"outcomes": [
+            {"name": "first", "kind": "binary", "column": "c", "positive": "1"},
+            {"name": "second", "kind": "binary", "column": "d", "positive": False}]})
     with pytest.raises(SettingsError, match=r"--test-centre.*--centre"):
         analysis_from_dict({"outcomes": [{"name": "y", "kind": "binary", "column": "c"}],
                             "validation": {"schemes": ["external"]}})

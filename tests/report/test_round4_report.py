@@ -117,7 +117,11 @@ def test_km_entry_names_its_repeat_and_gives_every_repeats_logrank(run) -> None:
     assert km["logrank_p_max"] == pytest.approx(max(ps), rel=1e-10)
     # the drawn groups are those of that repeat
     assert km["groups"]["high risk"]["at_risk"]["n"][0] == highs[km["repeat"]]
-    assert f"repeat {km['repeat']} of {REPEATS} repeats" in km["drawn"]
+    # counted from 1 in words, the 0-based column value named beside it
+    assert km["repeat_number"] == km["repeat"] + 1
+    assert (f"repeat {km['repeat'] + 1} of {REPEATS} repeats (column repeat = {km['repeat']}"
+            in km["drawn"])
+    assert "fixed before any result" in km["arm_rule"]
 
 
 def test_report_states_what_each_curve_draws(run) -> None:

@@ -894,7 +894,8 @@ def _evaluate_survival(table: AnalysisTable, target: Target, arms: list[BuiltArm
             p["row"] = _table_rows(target, p["row"].to_numpy(), sc, sc.scheme)
             preds.append(p.assign(outcome=o.name, scheme=sc.scheme, arm=arm.key))
             if arm.key == km_arm:
-                entry["curves"]["km"] = _km_doc(sc.result, arm, o.time_unit)
+                entry["curves"]["km"] = _km_doc(sc.result, arm, o.time_unit,
+                                                _km_arm_rule(km_arm, ref))
             cal = _survival_calibration_doc(sc.result, horizons)
             if cal:
                 entry["curves"]["calibration"][arm.key] = cal
@@ -940,8 +941,19 @@ def _not_estimable(why: str, horizons: list[float] | None = None) -> dict[str, A
 
 
 def _km_arm(order: list[str], ref: str | None) -> str | None:
+    """The arm whose risk score splits the Kaplan-Meier groups: the first imaging arm of
+    the study, fixed before any result (never the best-scoring arm, whose split would be
+    chosen for its p-value); the reference arm when the study has no imaging arm."""
     imaging = [k for k in order if k not in ("clinical", "volume")]
     return imaging[0] if imaging else ref
+
+
+def _km_arm_rule(km_arm: str | None, ref: str | None) -> str:
+    """Why :func:`_km_arm` drew that arm, in words for the report."""
+    if km_arm is not None and km_arm == ref and km_arm in ("clinical", "volume"):
+        return "the reference arm: the study has no imaging arm"
+    return ("the study's first imaging arm, fixed before any result; not the arm that "
+            "scored best, whose split would be chosen for its p-value")
 
 
 def _survival_entry(scheme: str, v: Validation) -> dict[str, Any]:
@@ -1027,9 +1039,10 @@ def _group_hr(hr: Any) -> dict[str, Any] | None:
     return out
 
 
-def _km_doc(res: Any, arm: BuiltArm, unit: str) -> dict[str, Any] | None:
+def _km_doc(res: Any, arm: BuiltArm, unit: str, arm_rule: str) -> dict[str, Any] | None:
     """Kaplan-Meier entry of a survival validation: the curves of one repeat (of repeated
-    CV, the one with the median log-rank p) and the log-rank p of every repeat."""
+    CV, the one with the median log-rank p) and the log-rank p of every repeat;
+    ``arm_rule`` says why this arm's risk score splits the patients (:func:`_km_arm`)."""
     from radiomix.evaluate.survival import median_logrank_repeat
 
     try:
@@ -1053,16 +1066,18 @@ def _km_doc(res: Any, arm: BuiltArm, unit: str) -> dict[str, Any] | None:
     ps = ranks["logrank_p"].to_numpy(dtype=float)
     valid = ps[np.isfinite(ps)]
     n_rep = len(ranks)
-    drawn_text = (f"the risk groups of repeat {drawn} of {n_rep} repeats (column repeat = "
-                  f"{drawn} of predictions.csv): the repeat whose log-rank p is the median "
-                  "of the repeats', so neither the best nor the worst split is shown"
+    drawn_text = (f"the risk groups of repeat {drawn + 1} of {n_rep} repeats (column repeat "
+                  f"= {drawn} of predictions.csv, which counts from 0): the repeat whose "
+                  "log-rank p is the median of the repeats', so neither the best nor the "
+                  "worst split is shown"
                   if n_rep > 1 else "the risk groups of the scored patients")
     return {"arm": arm.key, "cutoff": _py(km.cutoffs[0] if len(km.cutoffs) == 1 else None),
             "cutoff_rule": ("median predicted risk of the training patients of the model that "
                             "scored each patient (no test outcome is used)"),
             "logrank_p": _py(km.logrank_p), "hazard_ratio": _group_hr(km.hazard_ratio),
             "time_unit": "years",
-            "repeat": int(drawn), "n_repeats": n_rep, "drawn": drawn_text,
+            "repeat": int(drawn), "repeat_number": int(drawn) + 1, "n_repeats": n_rep,
+            "drawn": drawn_text, "arm_rule": arm_rule,
             "logrank_p_repeats": _py(ps),
             "logrank_p_median": _py(np.median(valid)),
             "logrank_p_min": _py(valid.min()), "logrank_p_max": _py(valid.max()),

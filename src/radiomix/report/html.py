@@ -556,7 +556,7 @@ def _survival_figures(o: Mapping[str, Any], v: Mapping[str, Any],
         groups = [{"label": name, "colour": col, "linestyle": styles[i % len(styles)],
                    "data": km["groups"][name]} for i, name in enumerate(names)]
         unit = km.get("time_unit") or o.get("time_unit", "")
-        drawn = (f"repeat {km['repeat']} of {km['n_repeats']} (median log-rank p)"
+        drawn = (f"repeat {km['repeat'] + 1} of {km['n_repeats']} (median log-rank p)"
                  if (km.get("n_repeats") or 1) > 1 and km.get("repeat") is not None else None)
         out["km"] = F.render(F.km_figure(
             groups, time_label=f"time ({unit})" if unit else "time",

@@ -65,7 +65,7 @@ def _convert(value: Any, hint: Any, where: str) -> Any:
     if origin is tuple and isinstance(value, list | tuple):
         args = typing.get_args(hint)
         if len(args) == 2 and args[1] is Ellipsis:
-            return tuple(_convert(v, args[0], where) for v in value)
+            return tuple(_convert(v, args[0], _item(where, i, v)) for i, v in enumerate(value))
         if len(args) != len(value):
             raise SettingsError(f"{where} needs {len(args)} values, got {len(value)}: {value!r}")
         return tuple(_convert(v, a, where) for v, a in zip(value, args, strict=True))
@@ -96,6 +96,13 @@ def _convert(value: Any, hint: Any, where: str) -> Any:
             f"{where} must be text; got {_shown(value)} (quote it in YAML: '{value}')"
         )
     return value  # Literal choices are checked by each dataclass (with hints)
+
+
+def _item(where: str, index: int, value: Any) -> str:
+    """Where an item of a list setting sits: its ``name`` when it has one (an outcome, an
+    arm), else its position from 0, e.g. ``analysis.outcomes[lung_mets]``."""
+    name = value.get("name") if isinstance(value, dict) else None
+    return f"{where}[{name if isinstance(name, str) and name else index}]"
 
 
 def _non_finite(value: float, where: str) -> str:
