@@ -89,3 +89,59 @@ def test_balanced_accuracy_carries_the_exact_interval_of_a_constant_half() -> No
     assert ba["ci_high"] >= (sens_hi + spec["estimate"]) / 2
     assert ba["ci_low"] <= spec["ci_low"] / 2 + 1e-12
     assert "sensitivity" in ba["interval_method"]
+
+
+def test_exact_intervals_of_cross_validated_scores_are_widened_like_the_others() -> None:
+    """The glossary says every cross-validated interval is widened by √2 around its
+    estimate; the exact (Clopper–Pearson) intervals that stand in for a bootstrap that
+    cannot vary are no exception (a perfect AUC, a 0 % sensitivity, a balanced accuracy
+    whose halves never vary)."""
+    y = np.array([1] * 8 + [0] * 20)
+    p = np.where(y == 1, 0.9, 0.1)  # perfect separation
+    plain = bootstrap_binary_metrics(y, p, groups=np.arange(y.size), n_bootstrap=300)
+    cv = bootstrap_binary_metrics(y, p, groups=np.arange(y.size), n_bootstrap=300,
+                                  cross_validated=True)
+    cp_lo = stats.beta.ppf(0.025, 8, 1)  # 8 of 8: the smaller class
+    assert _row(plain, "roc_auc")["ci_low"] == pytest.approx(cp_lo, abs=1e-9)
+    auc = _row(cv, "roc_auc")
+    assert auc["ci_low"] == pytest.approx(1 - np.sqrt(2) * (1 - cp_lo), abs=1e-9)
+    assert auc["ci_high"] == 1.0
+    assert "widened" in auc["interval_method"]
+    spec_lo = stats.beta.ppf(0.025, 20, 1)  # specificity 20 of 20
+    assert _row(cv, "specificity")["ci_low"] == pytest.approx(
+        1 - np.sqrt(2) * (1 - spec_lo), abs=1e-9)
+    # a perfect balanced accuracy takes the separation bound of the smaller class
+    assert _row(cv, "balanced_accuracy")["ci_low"] == pytest.approx(auc["ci_low"], abs=1e-9)
+    # a balanced accuracy of 0.5 whose halves never vary (every call negative): the mean of
+    # the two halves' 97.5 % exact bounds, each widened around its estimate
+    y = np.array([1] * 6 + [0] * 30)
+    ba = _row(bootstrap_binary_metrics(y, np.full(y.size, 0.2), groups=np.arange(y.size),
+                                       n_bootstrap=300, cross_validated=True),
+              "balanced_accuracy")
+    sens_hi = np.sqrt(2) * stats.beta.ppf(1 - 0.0125, 1, 6)  # 0 of 6, widened from 0
+    spec_lo = 1 - np.sqrt(2) * (1 - stats.beta.ppf(0.0125, 30, 1))  # 30 of 30
+    assert ba["ci_low"] == pytest.approx((0.0 + spec_lo) / 2, abs=1e-9)
+    assert ba["ci_high"] == pytest.approx((min(sens_hi, 1.0) + 1.0) / 2, abs=1e-9)
+    assert "widened" in ba["interval_method"]
+
+
+def test_exact_c_index_bound_is_widened_under_cross_validation() -> None:
+    from radiomix.evaluate.survival import _survival_metrics
+
+    t = np.arange(1.0, 31.0)
+    e = (np.arange(30) % 2 == 0).astype(int)
+    risk = -t[None, :]  # earlier event, higher risk: every comparable pair concordant
+
+    def c_row(cv: bool) -> dict:
+        table = _survival_metrics(t, e, np.arange(30), risk, horizons=[], n_bootstrap=200,
+                                  min_at_risk=10, random_state=0, cross_validated=cv,
+                                  on_refused_horizon="record")
+        return _row(table, "c_index")
+
+    plain, cv = c_row(False), c_row(True)
+    assert plain["estimate"] == cv["estimate"] == 1.0
+    assert plain["ci_high"] == cv["ci_high"] == 1.0
+    assert 0.0 < plain["ci_low"] < 1.0
+    assert cv["ci_low"] == pytest.approx(1 - np.sqrt(2) * (1 - plain["ci_low"]), abs=1e-9)
+    assert "widened" in cv["interval_method"]
+    assert "widened" not in plain["interval_method"]

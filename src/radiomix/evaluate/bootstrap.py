@@ -355,15 +355,18 @@ def bootstrap_binary_metrics(
         if reason is not None:
             est, lo, hi = np.nan, np.nan, np.nan
         elif k in _SEPARATION_METRICS and (bound := perfect_score_interval(
-                est, lo, hi, _separation_patients(k, y, g), level=level)) is not None:
+                est, lo, hi, _separation_patients(k, y, g), level=level,
+                scale=CV_INTERVAL_SCALE if cross_validated else 1.0)) is not None:
             lo, hi, note = bound
         elif k in _PROPORTION_OF and est in (0.0, 1.0) and hi - lo <= 1e-12:
             # every replicate gave 0 % (or 100 %): the bootstrap cannot vary such a
             # proportion, so the interval is the exact binomial one over its patients
             n = np.unique(g[_PROPORTION_OF[k](y)]).size
             lo, hi = clopper_pearson(round(est * n), n, level=level)
-            note = (f"exact binomial (Clopper–Pearson) over the {n} patients of the "
-                    "proportion: every bootstrap replicate gave the same value")
+            lo, hi, note = exact_widened(
+                est, lo, hi, CV_INTERVAL_SCALE if cross_validated else 1.0,
+                f"exact binomial (Clopper–Pearson) over the {n} patients of the "
+                "proportion: every bootstrap replicate gave the same value")
         elif (k == "balanced_accuracy" and {"sensitivity", "specificity"} <= point.keys()
               and (parts := _balanced_accuracy_parts(y, g, point, reps, level=level,
                                                      cross_validated=cross_validated))):
@@ -390,7 +393,8 @@ def _separation_patients(metric: str, y: np.ndarray, g: np.ndarray) -> int:
 
 
 def perfect_score_interval(estimate: float, lo: float, hi: float, n: int, *,
-                           level: float = 0.95) -> tuple[float, float, str] | None:
+                           level: float = 0.95, scale: float = 1.0,
+                           ) -> tuple[float, float, str] | None:
     """An interval for a discrimination score of 0 or 1 whose bootstrap replicates are all
     alike, or None when the bootstrap interval has a width.
 
@@ -400,7 +404,9 @@ def perfect_score_interval(estimate: float, lo: float, hi: float, n: int, *,
     in 21). The interval is then the exact binomial (Clopper–Pearson) one of a proportion of
     ``n`` in ``n``, ``n`` the patients of the smaller class: each of them is ranked right
     (1) or wrong (0) against the others, and the score is bounded by that share. It is
-    conservative (wider than the score's own uncertainty) and never has zero width.
+    conservative (wider than the score's own uncertainty) and never has zero width. With
+    ``scale`` (:data:`CV_INTERVAL_SCALE` for a cross-validated score) its distance from
+    the estimate is widened as every cross-validated interval is (:func:`exact_widened`).
 
     Examples
     --------
@@ -417,8 +423,22 @@ def perfect_score_interval(estimate: float, lo: float, hi: float, n: int, *,
         return None
     k = n if estimate == 1.0 else 0
     low, high = clopper_pearson(k, n, level=level)
-    return low, high, (f"exact binomial (Clopper–Pearson) bound over the {n} patients of the "
-                       "smaller class: every bootstrap replicate gave the same perfect score")
+    return exact_widened(estimate, low, high, scale, (
+        f"exact binomial (Clopper–Pearson) bound over the {n} patients of the smaller class: "
+        "every bootstrap replicate gave the same perfect score"))
+
+
+def exact_widened(estimate: float, lo: float, hi: float, scale: float,
+                  note: str) -> tuple[float, float, str]:
+    """An exact interval that stands in for a bootstrap one, widened by ``scale`` around
+    the estimate when that is not 1 (a cross-validated estimate: the exact binomial interval
+    of its scored patients, like the bootstrap, holds the fold models fixed), with its
+    note saying so."""
+    if scale == 1.0:
+        return lo, hi, note
+    lo, hi = widen_interval(estimate, lo, hi, scale=scale, bounds=(0.0, 1.0))
+    return lo, hi, (f"{note}; widened by {scale:.3g} around the estimate, as every "
+                    "cross-validated interval")
 
 
 #: Calibration metrics fitted on the logit of the probabilities.
@@ -448,8 +468,8 @@ def _balanced_accuracy_parts(
     every bootstrap replicate, or ``None`` when neither is: the mean of the bounds of the
     two halves, each at level ``1 - (1 - level) / 2`` (so that both hold together with
     probability ``level``): the constant half's exact binomial (Clopper–Pearson) interval
-    over its patients, the other half's bootstrap percentile interval (widened as every
-    cross-validated interval is)."""
+    over its patients, the other half's bootstrap percentile interval (each widened as
+    every cross-validated interval is)."""
     each = 1.0 - (1.0 - level) / 2.0
     bounds, exact = [], []
     for name in ("sensitivity", "specificity"):
@@ -460,6 +480,8 @@ def _balanced_accuracy_parts(
             n = int(np.unique(g[_PROPORTION_OF[name](y)]).size)
             lo, hi = clopper_pearson(round(est * n), n, level=each)
             exact.append(name)
+            if cross_validated:
+                lo, hi = _widen(name, est, lo, hi)
         elif cross_validated:
             lo, hi = _widen(name, est, lo, hi)
         bounds.append((lo, hi))
@@ -467,7 +489,9 @@ def _balanced_accuracy_parts(
         return None
     note = (f"mean of the {each:.1%} intervals of sensitivity and specificity, exact "
             f"binomial (Clopper–Pearson) for {' and '.join(exact)}, which every bootstrap "
-            "replicate gave the same value")
+            "replicate gave the same value"
+            + ("; each widened around its estimate, as every cross-validated interval"
+               if cross_validated else ""))
     return ((bounds[0][0] + bounds[1][0]) / 2.0, (bounds[0][1] + bounds[1][1]) / 2.0, note)
 
 

@@ -1158,7 +1158,7 @@ def _survival_metrics(
     lo, hi = widen_interval(c_point, lo, hi, scale=scale, bounds=(0.0, 1.0))
     c_reason = too_few or undefined_share_reason("the C-index", nv, n_bootstrap)
     n_min = _smaller_group(e, g, t)
-    c_bound = perfect_score_interval(float(c_point), lo, hi, n_min)
+    c_bound = perfect_score_interval(float(c_point), lo, hi, n_min, scale=scale)
     if c_bound is not None:
         lo, hi = c_bound[0], c_bound[1]
     rows.append(
@@ -1198,7 +1198,7 @@ def _survival_metrics(
         lo, hi, nv = percentile_interval(rep)
         lo, hi = widen_interval(est, lo, hi, scale=scale, bounds=(0.0, 1.0))
         undefined = undefined_share_reason(f"the AUC at {h:g}", nv, n_bootstrap)
-        bound = perfect_score_interval(est, lo, hi, n_min)
+        bound = perfect_score_interval(est, lo, hi, n_min, scale=scale)
         if bound is not None:
             lo, hi = bound[0], bound[1]
         if undefined is not None:
