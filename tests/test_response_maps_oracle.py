@@ -116,7 +116,8 @@ def test_response_map_settings_errors():
         settings_from_dict({"response_maps": {"families": ["morph"]}})
     with pytest.raises(SettingsError, match="repeat a filter"):
         settings_from_dict({"response_maps": {"filters": [LOG_3D, LOG_3D]}})
-    with pytest.raises(SettingsError, match=r"unknown setting 'response_maps\.filters\.sigma'"):
+    with pytest.raises(SettingsError,
+                       match=r"unknown setting 'response_maps\.filters\[0\]\.sigma'"):
         settings_from_dict({"response_maps": {"filters": [{"kind": "log", "sigma": 1.0}]}})
 
 

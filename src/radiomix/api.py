@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from radiomix.errors import InputError, RadiomixError, SettingsError, UsageError
 
@@ -198,6 +198,7 @@ def extract(
     case_id: str | None = None,
     deep: DeepSettings | str | None = None,
     organ_mask: str | os.PathLike[str] | None = None,
+    modality: str | None = None,
     **overrides: Any,
 ) -> pd.DataFrame:
     """Radiomic features of one image and mask, as a one-row table.
@@ -245,6 +246,11 @@ def extract(
         ``radiomix weights list``) or a :class:`radiomix.deep.DeepSettings`.
     organ_mask : path, optional
         Organ mask clipping the peritumoral ring (``preprocess: {ring_clip: organ}``).
+    modality : str, optional
+        DICOM modality of the image (``CT``, ``PT``, ``MR`` …; a DICOM series declares its
+        own): a ``CT`` whose values cannot be Hounsfield units, or a ``PT`` whose values
+        cannot be activity or SUV, is refused (:func:`radiomix.check.check_ct_values`,
+        :func:`radiomix.check.check_pt_values`).
     **overrides
         Settings changes on top of ``settings`` (see :func:`load_settings`), e.g.
         ``discretisation={"method": "fbn", "bins": 16}`` (replaces the step) or
@@ -288,7 +294,10 @@ def extract(
     >>> row.attrs["provenance"]["inputs"]["image_source"]
     'array'
     """
+    from radiomix.settings.study import check_modality
+
     label = _check_label(label)
+    modality = check_modality(modality)
     _check_geometry_arguments(image, mask, spacing=spacing, origin=origin, direction=direction)
     s = load_settings(settings, **overrides)
     deep_settings = _deep_settings(deep)
@@ -310,6 +319,7 @@ def extract(
             case_id=case_id,
             deep=deep_settings,
             organ_mask=organ_mask,
+            modality=modality,
             inputs={**img_info, **msk_info},
         )
 
@@ -413,6 +423,7 @@ def _extract_paths(
     case_id: str | None,
     deep: DeepSettings | None,
     organ_mask: str | os.PathLike[str] | None,
+    modality: str | None,
     inputs: Mapping[str, str],
 ) -> pd.DataFrame:
     import pandas as pd
@@ -430,6 +441,7 @@ def _extract_paths(
         case_id=case_id,
         deep=deep,
         organ_mask=None if organ_mask is None else Path(organ_mask),
+        modality=modality,
     )
     provenance = dict(result.provenance)
     provenance["inputs"] = {**provenance["inputs"], **inputs}
@@ -935,6 +947,7 @@ def extract_many(
     resample_mask: bool = False,
     errors: Literal["record", "raise"] = "record",
     base_dir: str | Path | None = None,
+    modality: str | None = None,
     **overrides: Any,
 ) -> pd.DataFrame:
     """Radiomic features of many cases listed in a table, one row per case.
@@ -964,6 +977,8 @@ def extract_many(
         ``df.attrs["errors"]`` (and logged); ``raise``: the first failure is raised.
     base_dir : path, optional
         Folder that relative paths start from.
+    modality : str, optional
+        DICOM modality of every image (as for :func:`extract`).
     **overrides
         Settings changes (see :func:`load_settings`).
 
@@ -1005,9 +1020,10 @@ def extract_many(
         raise SettingsError(f"errors must be 'record' or 'raise', got {errors!r}")
     if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs < 1:
         raise SettingsError(f"n_jobs must be an integer >= 1, got {n_jobs!r}")
-    from radiomix.settings.study import check_tag
+    from radiomix.settings.study import check_modality, check_tag
 
     check_tag(tag)
+    modality = check_modality(modality)  # misspelt: refused before any case runs
     s = load_settings(settings, **overrides)
     cases = read_cases(table_or_csv, base_dir=base_dir)
     has_label = bool(cases["label"].notna().any())
@@ -1044,7 +1060,7 @@ def extract_many(
     results: dict[int, dict[str, Any]] = {}
     failed = 0
     run = _run_serial if n_jobs == 1 else _run_pool
-    for rec in run(tasks, s, tag, resample_mask, n_jobs):
+    for rec in run(tasks, s, _CaseOptions(tag, resample_mask, modality), n_jobs):
         if rec["status"] == "error":
             failed += 1
             if errors == "raise":
@@ -1071,6 +1087,7 @@ def extract_many(
             total,
             errs[0]["case_id"],
             errs[0]["message"],
+            extra={"listed": True},  # radiomix extract-many lists them itself
         )
     frame = pd.DataFrame(rows)
     if has_label and "label" in frame:
@@ -1101,8 +1118,16 @@ def _unnamed(message: str, task: _Task) -> str:
                         keep=(task.case_id,))
 
 
+class _CaseOptions(NamedTuple):
+    """What :func:`extract_many` gives every case besides its row."""
+
+    tag: str
+    resample_mask: bool
+    modality: str | None
+
+
 def _extract_task(
-    task: _Task, settings: ExtractionSettings, tag: str, resample_mask: bool
+    task: _Task, settings: ExtractionSettings, options: _CaseOptions
 ) -> dict[str, Any]:
     """One case of :func:`extract_many`: a result or an error record (never raises)."""
     base = {
@@ -1118,11 +1143,12 @@ def _extract_task(
             settings,
             label=task.label,
             roi_name=task.roi_name,
-            resample_mask=resample_mask,
-            tag=tag,
+            resample_mask=options.resample_mask,
+            tag=options.tag,
             case_id=task.case_id,
             deep=None,
             organ_mask=None,
+            modality=options.modality,
             inputs={},
         )
     except RadiomixError as exc:
@@ -1144,14 +1170,14 @@ def _extract_task(
 
 
 def _run_serial(
-    tasks: list[_Task], s: ExtractionSettings, tag: str, resample_mask: bool, n_jobs: int
+    tasks: list[_Task], s: ExtractionSettings, options: _CaseOptions, n_jobs: int
 ) -> Any:
     for task in tasks:
-        yield _extract_task(task, s, tag, resample_mask)
+        yield _extract_task(task, s, options)
 
 
 def _run_pool(
-    tasks: list[_Task], s: ExtractionSettings, tag: str, resample_mask: bool, n_jobs: int
+    tasks: list[_Task], s: ExtractionSettings, options: _CaseOptions, n_jobs: int
 ) -> Any:
     """A local process pool of preloaded workers (:func:`radiomix.cohort.pool_map`); a case
     whose worker dies becomes an error record."""
@@ -1160,7 +1186,7 @@ def _run_pool(
 
     from radiomix.cohort import pool_map
 
-    work = partial(_extract_task, settings=s, tag=tag, resample_mask=resample_mask)
+    work = partial(_extract_task, settings=s, options=options)
     for i, rec in pool_map(work, tasks, n_jobs):
         if isinstance(rec, BrokenProcessPool):
             task = tasks[i]

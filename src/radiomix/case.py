@@ -73,6 +73,8 @@ def load_case(
         geometry mismatch, label not found or ambiguous, empty or too small ROI, NaN or
         infinite voxels).
     """
+    if isinstance(image, str | Path):
+        _refuse_same_file(Path(image), Path(mask), case_id)
     # an image in memory is checked as it is (SimpleITK images: dimension, components)
     img = read_volume(image) if isinstance(image, str | Path) else image
     dicom_mask = is_dicom_object(mask)  # RTSTRUCT / SEG: label picks the SEG segment
@@ -87,7 +89,53 @@ def load_case(
         resample_mask=resample_mask,
         min_voxels=min_voxels,
         case_id=case_id,
+        empty_roi=_empty_roi_message(mask, label, roi_name, dicom_mask, case_id),
     )
+
+
+def _empty_roi_message(mask: str | Path, label: int | None, roi_name: str | None,
+                       dicom_mask: bool, case_id: str | None) -> str:
+    """What selected no voxel, in which file, and what to do (no path: the file's name)."""
+    from radiomix.check import _prefix
+
+    name = Path(mask).name
+    if dicom_mask and roi_name is not None:
+        what = f"the ROI {roi_name!r} of {name}"
+        fix = "check that the mask belongs to this image, or choose another --roi-name"
+    elif dicom_mask and label is not None:
+        what = f"segment {label} of {name}"
+        fix = "check that the mask belongs to this image, or choose another --label"
+    elif dicom_mask:
+        what = f"the ROI of {name}"
+        fix = "check that the mask belongs to this image"
+    elif label is not None:
+        what = f"label {label} of {name}"
+        fix = "check that the mask belongs to this image, or choose another --label"
+    else:
+        return (f"{_prefix(case_id)}the ROI is empty: the mask {name} holds no non-zero "
+                "voxel; give the mask of this lesion")
+    return f"{_prefix(case_id)}the ROI is empty: {what} selects no voxel of the image; {fix}"
+
+
+def _refuse_same_file(image: Path, mask: Path, case_id: str | None) -> None:
+    """Refuse an image that is the mask's file, or a byte-for-byte copy of it (the mask
+    given as the image; a copy in another format is caught on its voxels,
+    :func:`radiomix.check.check_case`). Only files of equal size are read."""
+    if not (image.is_file() and mask.is_file()):
+        return  # folders (DICOM series) and missing files: the readers say what is wrong
+    same = os.path.samefile(image, mask)
+    if not same and image.stat().st_size == mask.stat().st_size:
+        from radiomix.table import file_hash
+
+        same = file_hash(image) == file_hash(mask)
+    if same:
+        from radiomix.check import _prefix
+        from radiomix.errors import InputError
+
+        raise InputError(
+            f"{_prefix(case_id)}the image and the mask are the same file ({mask.name}): the "
+            "mask was given as the image; give the image file as the image"
+        )
 
 
 def check_organ_mask(

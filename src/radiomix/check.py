@@ -167,11 +167,23 @@ def select_label(
         Non-integer mask values (fractional masks must be thresholded explicitly).
     """
     integer = values.dtype.kind in "biu"
-    if not integer and (not np.all(np.isfinite(values)) or np.any(values != np.round(values))):
-        raise InputError(
-            f"{_prefix(case_id)}mask holds non-integer values; threshold a fractional mask "
-            "explicitly (e.g. DICOM SEG fraction_threshold) before extraction"
-        )
+    if not integer:
+        finite = np.isfinite(values)
+        if not finite.all():
+            raise InputError(
+                f"{_prefix(case_id)}the mask holds {int((~finite).sum()):,} NaN or infinite "
+                "values, which are no label: fill them with 0 (background) or a label value, "
+                "or export the segmentation again"
+            )
+        fraction = values != np.round(values)
+        if fraction.any():
+            example = float(values[fraction].flat[0])
+            raise InputError(
+                f"{_prefix(case_id)}the mask holds {int(fraction.sum()):,} non-integer values "
+                f"(e.g. {example:.6g}): it is a fractional (probability or partial-volume) "
+                "mask; threshold it explicitly (e.g. at 0.5, or DICOM SEG fraction_threshold) "
+                "before extraction"
+            )
     labels = _labels_present(values, integer=integer)
     if len(labels) > MAX_LABELS:
         raise AmbiguousLabelError(
@@ -234,6 +246,7 @@ def check_case(
     min_voxels: int = 1,
     tolerance: float = GEOMETRY_TOLERANCE,
     case_id: str | None = None,
+    empty_roi: str | None = None,
 ) -> CheckedCase:
     """Validate an image and its mask; return the binary ROI on the image grid.
 
@@ -252,6 +265,9 @@ def check_case(
         Geometry tolerance (see :func:`geometry_differences`).
     case_id : str, optional
         Manifest identifier, put in front of every message.
+    empty_roi : str, optional
+        The message of an empty ROI when the caller can say more (which file, which label
+        or segment selected nothing; :func:`radiomix.case.load_case`).
 
     Raises
     ------
@@ -300,7 +316,8 @@ def check_case(
     roi = select_label(np.asarray(mask.array), label=label, case_id=case_id)
     n = int(np.count_nonzero(roi))
     if n == 0:
-        raise EmptyRoiError(f"{_prefix(case_id)}the ROI is empty (no mask voxel selected)")
+        raise EmptyRoiError(
+            empty_roi or f"{_prefix(case_id)}the ROI is empty (no mask voxel selected)")
     if n < min_voxels:
         raise RoiTooSmallError(
             f"{_prefix(case_id)}the ROI has {n} voxels, fewer than the minimum {min_voxels}"
@@ -317,9 +334,41 @@ def check_case(
             f"{_prefix(case_id)}the image holds {int(bad.sum())} NaN/infinite values "
             f"({int(bad[roi].sum())} inside the ROI); fill or crop them before extraction"
         )
+    inside = voxels[roi]
+    _refuse_mask_as_image(voxels, np.asarray(mask.array), inside, case_id)
+    if voxels.dtype.kind == "f":
+        huge = int(np.count_nonzero(np.abs(inside) >= NO_DATA_MAGNITUDE))
+        if huge:
+            raise InvalidIntensityError(
+                f"{_prefix(case_id)}the image holds {huge} voxels of magnitude "
+                f"{NO_DATA_MAGNITUDE:g} or more inside the ROI, which no scanner measures: a "
+                "no-data value (such as the float32 maximum, 3.4e38) or damaged data; fill or "
+                "crop them before extraction"
+            )
     # the image keeps its stored pixel type: no float64 copy of the whole volume here
     out = Volume.like(roi.astype(np.uint8), image)
     return CheckedCase(image=image, mask=out, case_id=case_id, n_voxels=n, notes=notes)
+
+
+def _refuse_mask_as_image(voxels: np.ndarray, labels: np.ndarray, inside: np.ndarray,
+                          case_id: str | None) -> None:
+    """Refuse an image whose voxels are the mask's own values (the mask given as the image:
+    its features would be those of a constant ROI, with the true volume beside them).
+
+    ``inside`` holds the image's ROI voxels; only an image constant there is compared in
+    full, so a real image costs one pass over its ROI voxels."""
+    if inside.size == 0 or inside.min() != inside.max() or voxels.shape != labels.shape:
+        return
+    if np.array_equal(voxels, labels):
+        raise InputError(
+            f"{_prefix(case_id)}the image's voxels are the mask's values, voxel for voxel: the "
+            "mask was given as the image; give the image file as the image"
+        )
+
+
+NO_DATA_MAGNITUDE = 1e30
+"""Intensities this large are no measurement: a no-data value written into the image (the
+float32 maximum, 3.4e38, or 1e38) or damaged bytes; inside the ROI they are refused."""
 
 
 GRID_NOTE_KEY = "radiomix_grid_note"
@@ -381,3 +430,78 @@ def check_ct_values(case: CheckedCase) -> None:
             f"{where} has a median of {median:.6g} in the ROI, outside the Hounsfield scale "
             f"of tissue ({CT_ROI_MEDIAN_HU[0]:g} to {CT_ROI_MEDIAN_HU[1]:g} HU): {causes}"
         )
+    if high - low < CT_MIN_SPAN_HU:
+        raise InputError(
+            f"{where} spans only {low:.6g} to {high:.6g}, less than {CT_MIN_SPAN_HU:g} HU "
+            "(image noise alone spans more): its values are not Hounsfield units (kHU, or a "
+            "normalised image); convert it to HU, or correct the modality of the tag"
+        )
+    if high >= FLIPPED_AIR_HU[0] and _flipped_air(arr):
+        raise InputError(
+            f"{where} has a peak of voxels between {FLIPPED_AIR_HU[0]:g} and "
+            f"{FLIPPED_AIR_HU[1]:g} HU with almost none above it and fewer below -900 HU: air "
+            "(-1000 HU) with its sign flipped, not bone (a negative rescale slope, an "
+            "inverted image); convert it to HU (or, if its values are right, for example HU "
+            "clipped at 1000, leave its modality undeclared)"
+        )
+
+
+def _flipped_air(arr: np.ndarray) -> bool:
+    """Whether a CT looks sign-flipped: air (-1000 HU, with noise down from -900) turns
+    into a peak of at least :data:`FLIPPED_AIR_SHARE` of the voxels in
+    :data:`FLIPPED_AIR_HU` with almost nothing above it (under 5 % as many voxels from 1050
+    to 1200 HU), and fewer voxels below -900 HU than in the peak. Bone, the only tissue that
+    high, spreads from 900 HU to 2000 HU and more, and a real CT with that much air holds it
+    below -900. Checked on the 51 sarcoma CTs: no real one flagged, every flipped one with
+    more than 1 % air caught. An image whose HU were clipped at 1000 (some deep-learning
+    preprocessing) with much bone and little air is indistinguishable, and refused too."""
+    low, high = FLIPPED_AIR_HU
+    band = int(np.count_nonzero((arr >= low) & (arr <= high)))
+    if band < FLIPPED_AIR_SHARE * arr.size:
+        return False
+    beyond = int(np.count_nonzero((arr > high) & (arr <= high + (high - low))))
+    below = int(np.count_nonzero(arr <= -low))
+    return beyond < 0.05 * band and below < band
+
+
+CT_MIN_SPAN_HU = 20.0
+"""Smallest span (maximum minus minimum) of a CT image in HU: noise alone spans more, so a
+smaller one is an image in other units (kHU: -1 to 3) or normalised."""
+
+FLIPPED_AIR_HU = (900.0, 1050.0)
+"""Where air (-1000 HU, and its noise up to -900) lies in a CT whose sign is flipped (a
+rescale slope of -1)."""
+
+FLIPPED_AIR_SHARE = 0.01
+"""Smallest share of an image's voxels in :data:`FLIPPED_AIR_HU` taken for flipped air
+(the cropped CTs of the sarcoma cohort hold 1 to 40 % air)."""
+
+
+def check_pt_values(case: CheckedCase) -> None:
+    """Refuse a case declared PT whose voxels cannot be activity concentration or SUV.
+
+    Activity and SUV are not negative beyond reconstruction noise, which is symmetric about
+    a non-negative mean: at most about half the voxels of an empty region fall below 0, so
+    an image with more than :data:`PT_NEGATIVE_SHARE` of its voxels below 0, or a tumour ROI
+    whose median is below 0, had an offset subtracted or a wrong rescale intercept.
+
+    Raises
+    ------
+    InputError
+        Naming the share or the median, and the fix.
+    """
+    arr = case.image.array
+    where = f"{_prefix(case.case_id)}the image, declared PT (modality: PT),"
+    fix = ("activity and SUV are not negative beyond noise: an offset was subtracted or the "
+           "rescale intercept is wrong; correct the image, or the modality of the tag")
+    negative = int(np.count_nonzero(arr < 0))
+    if negative > PT_NEGATIVE_SHARE * arr.size:
+        raise InputError(f"{where} has {negative / arr.size:.0%} of its voxels below 0: {fix}")
+    median = float(np.median(arr[case.mask.array > 0]))
+    if median < 0:
+        raise InputError(f"{where} has a median of {median:.6g} in the ROI: {fix}")
+
+
+PT_NEGATIVE_SHARE = 0.75
+"""Share of a PET image's voxels below 0 that noise about a non-negative activity cannot
+give (about half at most, in an empty region)."""

@@ -241,6 +241,13 @@ def extract(
             "preprocess: {roi: ring, ring_clip: organ}; organ_label picks its label)."
         ),
     ] = None,
+    modality: Annotated[
+        str | None,
+        typer.Option(
+            help="DICOM modality of the image (CT, PT, MR …): a CT whose values cannot be HU, "
+            "or a PT whose values cannot be activity or SUV, is refused."
+        ),
+    ] = None,
 ) -> None:
     """Extract the radiomic features of one image and mask into a table."""
     if preset and config:
@@ -269,6 +276,7 @@ def extract(
             case_id=case_id,
             deep=deep_settings,
             organ_mask=organ_mask,
+            modality=modality,
         )
         release_free_heap()  # before the table's imports (pandas): a lower peak
         ids = {"case_id": case_id} if case_id else {}

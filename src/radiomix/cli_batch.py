@@ -66,6 +66,11 @@ def extract_many(
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No progress output; failures are still listed.")
     ] = False,
+    modality: Annotated[
+        str | None,
+        typer.Option(help="DICOM modality of every image (CT, PT, MR …), checked as by "
+                     "radiomix extract --modality."),
+    ] = None,
 ) -> None:
     """Extract the features of every case of a CSV table (one settings for all)."""
     import pandas as pd
@@ -80,8 +85,8 @@ def extract_many(
         raise typer.Exit(EXIT_USAGE)
     shown = ProgressDisplay(console, quiet=quiet, lines=True)
     api_log = logging.getLogger("radiomix.api")
-    level = api_log.level
-    api_log.setLevel(logging.ERROR)  # failures are listed below: each warning once
+    listed = _NotListedAgain()  # failures are listed below: each once; other warnings pass
+    api_log.addFilter(listed)
     try:
         check_out_folder(out)
         frame = run_many(
@@ -91,6 +96,7 @@ def extract_many(
             progress=batch_callback(shown),
             tag=tag,
             resample_mask=resample_mask,
+            modality=modality,
         )
         features_path = out / f"features.{table_format.value}"
         rows = frame.to_dict(orient="records")
@@ -109,7 +115,7 @@ def extract_many(
         raise typer.Exit(EXIT_USAGE) from None
     finally:
         shown.close()
-        api_log.setLevel(level)
+        api_log.removeFilter(listed)
     errors = frame.attrs["errors"]
     errors_path = out / "errors.csv"
     if errors:
@@ -132,3 +138,11 @@ def extract_many(
         done = f"no case succeeded; nothing written to {features_path}"
     console.print(done + (f", errors in {errors_path}" if errors else ""), highlight=False)
     raise typer.Exit(EXIT_CASE_ERROR if errors else EXIT_OK)
+
+
+class _NotListedAgain(logging.Filter):
+    """Drops the log records of failed cases (``extra={"listed": True}``), which the
+    command lists itself; the table's own warnings (a case given twice) go through."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not getattr(record, "listed", False)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -30,6 +30,7 @@ from radiomix.check import (
     CheckedCase,
     check_case,
     check_ct_values,
+    check_pt_values,
     geometry_differences,
     resample_mask_to_image,
     select_label,
@@ -127,15 +128,18 @@ def check_flag(name: str, value: object) -> None:
 
 
 def resolve_settings(
-    settings: ExtractionSettings | str | Path | None,
+    settings: ExtractionSettings | str | Path | Mapping[str, Any] | None,
 ) -> ExtractionSettings:
-    """Settings from an object, a preset name (``ibsi-C``) or a YAML file path."""
-    from radiomix.settings import PRESETS, load_settings_file
+    """Settings from an object, a preset name (``ibsi-C``), a YAML file path or a mapping
+    of settings (:func:`radiomix.settings.settings_from_dict`)."""
+    from radiomix.settings import PRESETS, load_settings_file, settings_from_dict
 
     if settings is None:
         return ExtractionSettings()
     if isinstance(settings, ExtractionSettings):
         return settings
+    if isinstance(settings, Mapping):
+        return settings_from_dict(dict(settings))
     if not isinstance(settings, str | os.PathLike):
         raise SettingsError(
             f"settings must be a preset name (e.g. 'ibsi-C'), a YAML file path, a mapping or "
@@ -151,7 +155,7 @@ def extract(
     image: str | Path,
     mask: str | Path,
     *,
-    settings: ExtractionSettings | str | Path | None = None,
+    settings: ExtractionSettings | str | Path | Mapping[str, Any] | None = None,
     label: int | None = None,
     roi_name: str | None = None,
     resample_mask: bool = False,
@@ -199,9 +203,10 @@ def extract(
         Standard scale of ``settings.preprocess.normalise="nyul"``; by default it is read
         from ``settings.preprocess.nyul_landmarks`` (relative to the working directory).
     modality : str, optional
-        DICOM modality the image is declared to be (a study tag's ``modality``): ``CT``
-        refuses an image whose values cannot be Hounsfield units
-        (:func:`radiomix.check.check_ct_values`).
+        DICOM modality the image is declared to be (a study tag's ``modality``, one of
+        :data:`radiomix.settings.study.IMAGE_MODALITIES`): ``CT`` refuses an image whose
+        values cannot be Hounsfield units (:func:`radiomix.check.check_ct_values`), ``PT``
+        one whose values cannot be activity or SUV (:func:`radiomix.check.check_pt_values`).
 
     Returns
     -------
@@ -227,9 +232,10 @@ def extract(
     >>> result = extract("image.nii.gz", "mask.nii.gz", settings="ibsi-C")  # doctest: +SKIP
     >>> result.features["image.original.morph.volume_voxels"]  # doctest: +SKIP
     """
-    from radiomix.settings.study import check_tag
+    from radiomix.settings.study import check_modality, check_tag
 
     check_flag("resample_mask", resample_mask)
+    modality = check_modality(modality)
     s = resolve_settings(settings)
     pre = s.preprocess
     check_tag(tag)
@@ -250,6 +256,8 @@ def extract(
         )
     if modality == "CT":
         check_ct_values(checked)
+    elif modality == "PT":
+        check_pt_values(checked)
     organ = None
     if pre.ring_clip == "organ":
         if organ_mask is None:

@@ -76,6 +76,9 @@ def redact_paths(message: str, inputs: Mapping[str, str | os.PathLike[str] | Non
     'slice 3 of <ct image> is truncated'
     >>> redact_paths("cannot read /home/u/MRN-123/x.nii: bad header", {})
     'cannot read <path>: bad header'
+    >>> redact_paths("not found: /data/sts/nifti/P7/ct.nii.gz (line 3)",
+    ...              {"<ct image>": "nifti/P7/ct.nii.gz"})     # relative to another folder
+    'not found: <ct image> (line 3)'
     """
     out = str(message)
     # the case's ids, whole tokens only, held as private-use characters (no digit or word
@@ -107,7 +110,10 @@ def redact_paths(message: str, inputs: Mapping[str, str | os.PathLike[str] | Non
         for own in (path.name, resolved.name):
             names[own] = label
     for form, label in sorted(variants, key=lambda v: -len(v[0])):
-        out = re.sub(re.escape(form) + rf"(?:/{_PATH_CHARS}*)?", _literal(label), out)
+        # a relative form (a manifest path, relative to the study's data root) takes the
+        # folders written before it with it: the whole path reads as the label
+        head = "" if form.startswith("/") else rf"(?<![\w.~-])(?:/{_PATH_CHARS}*/)?"
+        out = re.sub(head + re.escape(form) + rf"(?:/{_PATH_CHARS}*)?", _literal(label), out)
     # a plain lowercase word could be a word of the message ("image", "mask", "ct")
     for name in sorted((n for n in names if len(n) >= 3 and not _WORD.fullmatch(n)
                         and n in out), key=len, reverse=True):

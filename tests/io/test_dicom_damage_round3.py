@@ -144,6 +144,8 @@ def _bqml(half_life: float, injection: str, *, dated: str | None = None) -> Edit
         ds.SeriesTime = "112011.00"
         info = ds.RadiopharmaceuticalInformationSequence[0]
         info.RadionuclideHalfLife = half_life
+        if half_life == 282276.0:  # Zr-89: its code too (a mismatch is refused on its own)
+            info.RadionuclideCodeSequence[0].CodeMeaning = "^89^Zirconium"
         info.RadiopharmaceuticalStartTime = injection
         if dated is not None:
             info.RadiopharmaceuticalStartDateTime = dated

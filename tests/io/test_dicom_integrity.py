@@ -251,7 +251,11 @@ def _inject(ds, **attrs):
     ({"RadiopharmaceuticalStartDateTime": "20000101120000"}, "injection .* is after the"),
     ({"RadiopharmaceuticalStartTime": "120000"},
      r"h after the decay-correction reference \(SeriesTime\) and no dates tell the days apart"),
-    ({"RadionuclideHalfLife": 109.77}, r"more than 10 half-lives \(RadionuclideHalfLife 109\.77 s"),
+    ({"RadionuclideHalfLife": 109.77},
+     r"RadionuclideHalfLife 109\.77 s does not match the coded radionuclide F-18 \(6586\.2 "
+     r"s\) \(it looks like minutes"),
+    ({"RadionuclideHalfLife": 109.77, "RadionuclideCodeSequence": None},  # no code: the times
+     r"more than 10 half-lives \(RadionuclideHalfLife 109\.77 s"),
     ({"RadiopharmaceuticalStartDateTime": "19991230100000"}, "49 h before"),
 ])
 def test_pet_injection_times_that_cannot_be_true_are_refused(pet, attrs, match):

@@ -27,8 +27,8 @@ def test_int16_mr_with_bin_width_1_is_refused_with_the_width_to_use():
     s = DiscretisationSettings(method="fbs", bin_width=1.0, bins=None)
     with pytest.raises(
         InputError,
-        match=r"would give 65,536 grey levels .*\.max_levels 1000; use "
-        r"discretisation.bin_width 100 or larger",
+        match=r"would give 65,536 grey levels .*\.max_levels 1000\. First check that these "
+        r"are the image's units .*; if they are, use discretisation.bin_width 100 or larger",
     ):
         discretise(values, s, RESEG)
     # the suggested width works: 656 levels

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -191,13 +192,25 @@ def _is_image_object(ds: pydicom.Dataset) -> bool:
 
 
 def _describe(by_series: dict[str, list[pydicom.Dataset]]) -> str:
-    """Series described without identifiers: series number, modality, slice count."""
+    """Series described without identifiers: series number, modality, slice count, the
+    range of slice positions along z and the first file's name (two series of one number
+    and size are then told apart)."""
     parts = []
     for datasets in by_series.values():
         first = datasets[0]
         number = first.get("SeriesNumber")
         label = f"series number {number}" if number not in (None, "") else "unnumbered series"
-        parts.append(f"{label}: {first.get('Modality', '?')}, {len(datasets)} slices")
+        text = f"{label}: {first.get('Modality', '?')}, {len(datasets)} slices"
+        try:
+            z = [float(ds.ImagePositionPatient[2]) for ds in datasets]
+            text += f", z {min(z):g} to {max(z):g} mm"
+        except (AttributeError, IndexError, TypeError, ValueError):
+            pass
+        files = sorted(Path(str(f)).name for ds in datasets
+                       if (f := getattr(ds, "filename", None)))
+        if files:
+            text += f", first file {files[0]}"
+        parts.append(text)
     return "; ".join(parts)
 
 
@@ -321,7 +334,9 @@ def _check_slices(datasets: Sequence[pydicom.Dataset], where: str) -> None:
             if str(ds.get(keyword, "")) != str(first.get(keyword, "")):
                 raise DicomError(
                     f"slices in {where} differ in {keyword}: {_name(ds)} has "
-                    f"{ds.get(keyword, 'none')!r}, {_name(first)} {first.get(keyword, 'none')!r}"
+                    f"{ds.get(keyword, 'none')!r}, {_name(first)} {first.get(keyword, 'none')!r}; "
+                    "their pixel values cannot be read alike: export the series again, or "
+                    "remove the slice that does not belong"
                 )
 
 
@@ -577,6 +592,7 @@ def suv_factor(ds: pydicom.Dataset, *, acquisition: datetime | None = None,
     info = info_seq[0]
     dose = positive(info, "RadionuclideTotalDose")
     half_life = positive(info, "RadionuclideHalfLife")
+    _check_half_life(info, half_life)
     correction = str(need(ds, "DecayCorrection")).upper()
     if correction == "ADMIN":
         decay = 1.0
@@ -669,6 +685,59 @@ _SUV_VALUES_SHOWN = frozenset({"Units", "DecayCorrection", "RadionuclideTotalDos
                                "RadionuclideHalfLife"})
 """SUV inputs whose values a message may show (the others are patient attributes, dates and
 times)."""
+
+
+HALF_LIVES_S: dict[tuple[str, int], float] = {
+    ("F", 18): 6586.2, ("C", 11): 1221.8, ("N", 13): 597.9, ("O", 15): 122.24,
+    ("Ga", 68): 4062.6, ("Cu", 64): 45720.0, ("Zr", 89): 282276.0, ("Rb", 82): 76.38,
+    ("I", 124): 360806.0, ("Y", 86): 53064.0, ("Sc", 44): 14292.0,
+}
+"""Half-lives (s) of PET radionuclides, by element symbol and mass number (NNDC / DDEP
+evaluated values), to check a RadionuclideHalfLife against the coded radionuclide."""
+
+_ELEMENTS = {"fluorine": "F", "carbon": "C", "nitrogen": "N", "oxygen": "O",
+             "gallium": "Ga", "copper": "Cu", "zirconium": "Zr", "rubidium": "Rb",
+             "iodine": "I", "yttrium": "Y", "scandium": "Sc"}
+
+HALF_LIFE_TOLERANCE = 0.02
+"""Largest relative difference accepted between RadionuclideHalfLife and the coded
+radionuclide's half-life (scanners write rounded values: 6588 or 6600 s for F-18)."""
+
+
+def _coded_nuclide(info: pydicom.Dataset) -> tuple[str, int] | None:
+    """(symbol, mass number) of the RadionuclideCodeSequence's code meaning, e.g.
+    ``^18^Fluorine``, ``Fluorine-18``, ``F-18`` or ``18F``; None when absent or not read."""
+    seq = info.get("RadionuclideCodeSequence")
+    meaning = str(seq[0].get("CodeMeaning", "")) if seq else ""
+    mass = re.search(r"\d{1,3}", meaning)
+    if mass is None:
+        return None
+    words = re.findall(r"[A-Za-z]+", meaning)
+    for word in words:
+        symbol = _ELEMENTS.get(word.lower()) or next(
+            (v for v in _ELEMENTS.values() if v == word), None)
+        if symbol is not None:
+            return symbol, int(mass.group(0))
+    return None
+
+
+def _check_half_life(info: pydicom.Dataset, half_life: float) -> None:
+    """Refuse a RadionuclideHalfLife that contradicts the coded radionuclide (a C-11 value
+    beside an F-18 code): the decay correction, and so every SUV, would follow it."""
+    nuclide = _coded_nuclide(info)
+    if nuclide is None or nuclide not in HALF_LIVES_S:
+        return
+    known = HALF_LIVES_S[nuclide]
+    if abs(half_life - known) > HALF_LIFE_TOLERANCE * known:
+        name = f"{nuclide[0]}-{nuclide[1]}"
+        unit = next((f" (it looks like {word}: the attribute is in seconds)"
+                     for word, factor in (("minutes", 60.0), ("hours", 3600.0))
+                     if abs(half_life * factor - known) <= HALF_LIFE_TOLERANCE * known), "")
+        raise SuvConversionError(
+            f"PET RadionuclideHalfLife {half_life:g} s does not match the coded radionuclide "
+            f"{name} ({known:g} s){unit}: the decay correction of the SUV would be wrong; "
+            "correct the half-life or the RadionuclideCodeSequence"
+        )
 
 
 def _suv_factors(slices: Sequence[pydicom.Dataset]) -> np.ndarray:

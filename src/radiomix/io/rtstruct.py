@@ -234,9 +234,9 @@ def _select_roi(names: dict[int, str], roi_name: str | None, name: str) -> int:
     matches = [n for n, roi in names.items() if roi == roi_name]
     if not matches:
         near = difflib.get_close_matches(roi_name, list(names.values()), n=1)
-        hint = f"; did you mean {near[0]!r}?" if near else ""
+        hint = f" did you mean {near[0]!r}?" if near else ""
         raise LabelNotFoundError(
-            f"ROI {roi_name!r} not found in RTSTRUCT {name}{hint} "
+            f"ROI {roi_name!r} not found in RTSTRUCT {name};{hint} "
             f"ROIs present: {', '.join(sorted(names.values()))}"
         )
     if len(matches) > 1:

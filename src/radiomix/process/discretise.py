@@ -118,8 +118,10 @@ def _check_levels(values: FloatArray, settings: DiscretisationSettings, lower: f
     raise InputError(
         f"discretisation {settings.method} would give {n:,} grey levels (intensities "
         f"{lower:g} to {top:g} with bin width {width:g}), more than discretisation.max_levels "
-        f"{settings.max_levels}; use discretisation.bin_width {suggestion:g} or larger (method "
-        "fbs), or fbn with fewer bins, or a re-segmentation range"
+        f"{settings.max_levels}. First check that these are the image's units (HU for CT, "
+        "SUV for PET: a PET in Bq/ml, or an image with a wrong rescale or voxel type, holds "
+        f"far larger values); if they are, use discretisation.bin_width {suggestion:g} or "
+        "larger (method fbs), or fbn with fewer bins, or a re-segmentation range"
     )
 
 

@@ -59,6 +59,33 @@ def _bbox(mask: BoolArray) -> list[tuple[int, int]]:
     return out
 
 
+MAX_GRID_VOXELS = 2**28
+"""Largest processed grid around the ROI (268 M voxels, 2 GiB of float64 per copy; the
+chain holds several): a finer one is a spacing typed in the wrong unit, refused before any
+array is allocated."""
+
+
+def _refuse_huge_grid(new_range: list[tuple[int, int]], new_spacing: tuple[float, ...]) -> None:
+    """Refuse an interpolation grid around the ROI above :data:`MAX_GRID_VOXELS`.
+
+    Raises
+    ------
+    SettingsError
+        Naming the grid, the spacing and the fix (a settings problem: exit 2).
+    """
+    shape = [b - a for a, b in new_range]
+    voxels = math.prod(shape)
+    if voxels > MAX_GRID_VOXELS:
+        from radiomix.errors import SettingsError
+
+        raise SettingsError(
+            f"interpolation.spacing {tuple(new_spacing)} mm gives a grid of "
+            f"{' x '.join(map(str, shape))} = {voxels:,} voxels around the ROI "
+            f"({voxels * 8 / 2**30:,.0f} GiB per float64 copy; at most {MAX_GRID_VOXELS:,}): "
+            "choose a coarser interpolation.spacing (in mm)"
+        )
+
+
 def process_arrays(
     image: FloatArray,
     mask: BoolArray,
@@ -131,6 +158,7 @@ def process_arrays(
         olo = max(0, math.floor(g.start + g.step * first) - pad)
         ohi = min(image.shape[axis], math.ceil(g.start + g.step * (stop - 1)) + pad + 1)
         old_range.append((olo, ohi))
+    _refuse_huge_grid(new_range, new_spacing)
     if interp.spacing is None:
         crop = tuple(slice(a, b) for a, b in new_range)
         img = np.array(image[crop], dtype=np.float64)

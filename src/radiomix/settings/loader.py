@@ -12,6 +12,7 @@ import difflib
 import hashlib
 import json
 import math
+import re
 import types
 import typing
 from importlib import resources
@@ -70,6 +71,11 @@ def _convert(value: Any, hint: Any, where: str) -> Any:
             raise SettingsError(f"{where} needs {len(args)} values, got {len(value)}: {value!r}")
         return tuple(_convert(v, a, where) for v, a in zip(value, args, strict=True))
     if hint is float:
+        if isinstance(value, str) and _yaml_number_text(value):
+            raise SettingsError(
+                f"{where} must be a number; got the text {value!r}: YAML reads a number in "
+                f"exponent form without a decimal point as text; write "
+                f"{_yaml_number_text(value)}")
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise SettingsError(f"{where} must be a number; got {_shown(value)}")
         if not math.isfinite(value):
@@ -96,6 +102,31 @@ def _convert(value: Any, hint: Any, where: str) -> Any:
             f"{where} must be text; got {_shown(value)} (quote it in YAML: '{value}')"
         )
     return value  # Literal choices are checked by each dataclass (with hints)
+
+
+def _yaml_number_text(text: str) -> str | None:
+    """The YAML spelling of a number that PyYAML (YAML 1.1) left as text, or None:
+    ``1e-9`` -> ``1.0e-9`` (its exponent form needs a decimal point and a signed exponent)."""
+    m = re.fullmatch(r"\s*([-+]?)(\d+)(?:\.(\d*))?[eE]([-+]?)(\d+)\s*", text)
+    if m is None:
+        return None
+    sign, whole, frac, esign, exp = m.groups()
+    return f"{sign}{whole}.{frac or '0'}e{esign or '+'}{exp}"
+
+
+def _nested_names(hints: dict[str, Any], names: list[str]) -> dict[str, list[str]]:
+    """Keys of the settings mappings one level down, each with its dotted paths
+    (``bin_width`` -> ``discretisation.bin_width``, ``ivh.bin_width``), for a key written
+    one level too high."""
+    paths: dict[str, list[str]] = {}
+    for name in names:
+        hint = hints[name]
+        inner = [a for a in typing.get_args(hint) if a is not type(None)] or [hint]
+        for cls in inner:
+            if dataclasses.is_dataclass(cls) and isinstance(cls, type):
+                for f in dataclasses.fields(cls):
+                    paths.setdefault(f.name, []).append(f"{name}.{f.name}")
+    return paths
 
 
 def _item(where: str, index: int, value: Any) -> str:
@@ -205,9 +236,14 @@ def settings_from_dict(
         full = f"{_where}.{key}" if _where else str(key)
         if key not in names:
             near = difflib.get_close_matches(str(key), names, n=1, cutoff=0.6)
-            hint = f"; did you mean {near[0]!r}?" if near else ""
+            nested = _nested_names(hints, names)
+            deeper = ([] if near else
+                      difflib.get_close_matches(str(key), list(nested), n=1, cutoff=0.75))
+            hint = (f"did you mean {near[0]!r}? " if near else
+                    f"did you mean {' or '.join(map(repr, nested[deeper[0]]))} (a key one "
+                    "level down)? " if deeper else "")
             raise SettingsError(
-                f"unknown setting {full!r}{hint} Valid keys here: {', '.join(names)}"
+                f"unknown setting {full!r}; {hint}valid keys here: {', '.join(names)}"
             )
         kwargs[key] = _convert(value, hints[key], full)
     try:
@@ -216,12 +252,25 @@ def settings_from_dict(
         raise SettingsError(
             f"invalid settings{(' for ' + _where) if _where else ''}: {exc}"
         ) from exc
+    except SettingsError as exc:
+        # a check that names its field bare ("modality 'CTT' ...") gets the whole path of
+        # the field ("tags.ct.modality 'CTT' ..."); one that names its own path is kept
+        message = str(exc)
+        if _where and message.split(" ", 1)[0] in names:
+            raise SettingsError(f"{_where}.{message}") from None
+        raise
 
 
 def load_settings_file(path: str | Path) -> ExtractionSettings:
     """Read extraction settings from a YAML (or JSON) file, strictly (see
     :func:`settings_from_dict`)."""
     data = read_settings_yaml(path)
+    if not isinstance(data, dict):
+        shown = "empty" if data is None else f"a {type(data).__name__}"
+        raise SettingsError(
+            f"settings file {Path(path).name} must hold a mapping of settings (key: value "
+            f"lines, e.g. 'discretisation: {{method: fbs, bin_width: 25}}'); it is {shown}"
+        )
     return settings_from_dict(data)
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from radiomix.errors import SettingsError
 from radiomix.settings.filters import FilterSettings
@@ -170,9 +170,10 @@ class DiscretisationSettings:
         when the range has no lower bound; ``none``: intensities used as they are (they must
         be integers >= 1 for texture matrices, as in the digital phantom).
     bins : int or None
-        Number of bins for ``fbn``.
+        Number of bins for ``fbn`` (default 32); not given with another method.
     bin_width : float or None
-        Bin width for ``fbs``.
+        Bin width for ``fbs``; not given with another method (a bin width beside ``fbn``
+        would be ignored, so it is refused: the user who wrote it meant ``fbs``).
     max_levels : int
         Largest accepted number of grey levels (all methods). Texture matrices grow with
         its square (a GLCM of 65 536 levels needs 34 GB), so a bin width too small for the
@@ -180,13 +181,16 @@ class DiscretisationSettings:
     """
 
     method: DiscretisationMethod = "fbn"
-    bins: int | None = 32
+    bins: int | None = None
     bin_width: float | None = None
     max_levels: int = 1000
 
     def __post_init__(self) -> None:
         if self.method not in ("none", "fbn", "fbs"):
             _fail(f"discretisation.method must be none, fbn or fbs; got {self.method!r}")
+        _refuse_other_parameter("discretisation", self.method, self.bins, self.bin_width)
+        if self.method == "fbn" and self.bins is None:
+            object.__setattr__(self, "bins", 32)
         if not isinstance(self.max_levels, int) or self.max_levels < 2:
             _fail(f"discretisation.max_levels must be an integer >= 2, got {self.max_levels!r}")
         if self.method == "fbn" and isinstance(self.bins, int) and self.bins > self.max_levels:
@@ -208,6 +212,19 @@ class DiscretisationSettings:
         if self.method == "fbs":
             return f"fbs{self.bin_width:g}".replace(".", "p")
         return "none"
+
+
+def _refuse_other_parameter(step: str, method: str, bins: Any, bin_width: Any) -> None:
+    """Refuse the parameter of another discretisation method (``bin_width`` with ``fbn``,
+    ``bins`` with ``fbs``, either with ``none``): it would be ignored without a word."""
+    given = [(k, v) for k, v in (("bins", bins), ("bin_width", bin_width)) if v is not None]
+    own = {"fbn": "bins", "fbs": "bin_width"}.get(method)
+    for key, value in given:
+        if key == own:
+            continue
+        meant = "fbn" if key == "bins" else "fbs"
+        _fail(f"{step}.{key} ({value!r}) applies to method {meant} only, and the method is "
+              f"{method}: drop {key}, or set {step}.method: {meant}")
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -234,6 +251,7 @@ class IvhSettings:
     def __post_init__(self) -> None:
         if self.method not in ("none", "fbn", "fbs"):
             _fail(f"ivh.method must be none, fbn or fbs; got {self.method!r}")
+        _refuse_other_parameter("ivh", self.method, self.bins, self.bin_width)
         if self.method == "fbn" and (self.bins is None or self.bins < 1):
             _fail(f"ivh.bins must be an integer >= 1 for fbn, got {self.bins!r}")
         if self.method == "fbs" and (self.bin_width is None or not self.bin_width > 0):

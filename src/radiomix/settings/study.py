@@ -231,11 +231,7 @@ class TagSettings:
     modality: str | None = None
 
     def __post_init__(self) -> None:
-        if self.modality is not None:
-            if not isinstance(self.modality, str) or not self.modality.strip().isalnum():
-                _fail(f"modality must be a DICOM modality such as CT, PT or MR, got "
-                      f"{self.modality!r}")
-            object.__setattr__(self, "modality", self.modality.strip().upper())
+        object.__setattr__(self, "modality", check_modality(self.modality))
         if self.preset is not None and not isinstance(self.preset, str):
             _fail(f"preset must be a preset name or a settings file, got {self.preset!r}")
         if self.settings is not None and not isinstance(self.settings, str | dict):
@@ -605,8 +601,54 @@ def expand_env(text: str) -> str:
     return _ENV.sub(sub, text)
 
 
+IMAGE_MODALITIES: dict[str, str] = {
+    "CT": "computed tomography", "MR": "magnetic resonance", "PT": "positron emission "
+    "tomography", "NM": "nuclear medicine (SPECT)", "US": "ultrasound", "CR": "computed "
+    "radiography", "DX": "digital radiography", "MG": "mammography", "XA": "X-ray "
+    "angiography", "RF": "radiofluoroscopy", "OT": "other",
+}
+"""Image modalities a tag or an extraction may declare: DICOM's codes (PS3.3 C.7.3.1.1.1)
+of the images radiomics is computed on; ``OT`` for any other."""
+
+_MODALITY_ALIASES = {"PET": "PT", "MRI": "MR", "SPECT": "NM", "CAT": "CT", "XR": "DX"}
+
+
+def check_modality(value: Any, where: str = "modality") -> str | None:
+    """The declared modality in DICOM's upper-case code, or ``None`` when not declared.
+
+    A declared ``CT`` or ``PT`` turns on checks of the values (:func:`radiomix.check.
+    check_ct_values`, :func:`radiomix.check.check_pt_values`), so a misspelt one would
+    turn them off without a word: a value outside :data:`IMAGE_MODALITIES` is refused,
+    with the code meant (``PET`` -> ``PT``).
+
+    Raises
+    ------
+    SettingsError
+        Not one of :data:`IMAGE_MODALITIES`.
+    """
+    if value is None:
+        return None
+    code = value.strip().upper() if isinstance(value, str) else None
+    if code in IMAGE_MODALITIES:
+        return code
+    meant = _MODALITY_ALIASES.get(code or "") or next(
+        iter(difflib.get_close_matches(code or "", list(IMAGE_MODALITIES), n=1, cutoff=0.5)),
+        None)
+    hint = f"did you mean {meant!r} ({IMAGE_MODALITIES[meant]})? " if meant else ""
+    _fail(f"{where} {value!r} is not a DICOM image modality: {hint}use one of "
+          f"{', '.join(IMAGE_MODALITIES)} (OT for any other)")
+    return None  # pragma: no cover - _fail raises
+
+
 def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """``base`` with ``over`` written on top, mapping by mapping. An override that changes
+    a step's ``method`` drops the base's parameters of the old method that it does not
+    give itself (a preset's ``bin_width`` under an override to ``method: fbn``)."""
     out = copy.deepcopy(base)
+    if "method" in over and over["method"] != out.get("method"):
+        for key in ("bins", "bin_width"):
+            if key not in over:
+                out.pop(key, None)
     for key, value in over.items():
         if isinstance(value, dict) and isinstance(out.get(key), dict):
             out[key] = _deep_merge(out[key], value)

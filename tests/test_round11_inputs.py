@@ -1,0 +1,327 @@
+"""Eleventh outside round, damaged inputs: numbers written from the mask given as the image,
+a misspelt modality, CT and PET values in the wrong units, a bin width beside fbn, a PET
+half-life that contradicts its radionuclide; and the messages around them."""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import SimpleITK as sitk
+
+from _data import require_data
+from radiomix.errors import (
+    EmptyRoiError,
+    InputError,
+    InvalidIntensityError,
+    SettingsError,
+    SuvConversionError,
+)
+from radiomix.extraction import extract
+from radiomix.settings.loader import settings_from_dict
+
+FAST = {"features": {"families": ["stat"]}}
+
+
+def _cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-c", "from radiomix.cli import main; main()",
+                           *args], capture_output=True, text=True, cwd=cwd, check=False)
+
+
+def _sts(case: str, tag: str) -> tuple[Path, Path]:
+    folder = require_data("sts", "nifti", case, tag)
+    return folder / "image.nii.gz", folder / "mask.nii.gz"
+
+
+def _write_like(array: np.ndarray, like: sitk.Image, path: Path) -> Path:
+    out = sitk.GetImageFromArray(array)
+    out.CopyInformation(like)
+    sitk.WriteImage(out, str(path))
+    return path
+
+
+# -- the mask given as the image ---------------------------------------------------------
+
+
+def test_the_mask_given_as_the_image_is_refused_in_every_form(tmp_path):
+    """extract wrote stat.mean = 1.0 beside the true volume with exit 0."""
+    _, mask = _sts("STS_003", "ct")
+    with pytest.raises(InputError, match=r"the image and the mask are the same file "
+                                         r"\(mask\.nii\.gz\): the mask was given as the image"):
+        extract(mask, mask, settings=FAST)
+    copy = tmp_path / "copy.nii.gz"
+    copy.write_bytes(mask.read_bytes())  # another file, the same bytes
+    with pytest.raises(InputError, match="same file"):
+        extract(copy, mask, settings=FAST)
+    other = tmp_path / "as_nrrd.nrrd"  # another format: caught on its voxels
+    sitk.WriteImage(sitk.ReadImage(str(mask)), str(other))
+    with pytest.raises(InputError, match=r"the image's voxels are the mask's values, voxel "
+                                         r"for voxel"):
+        extract(other, mask, settings=FAST)
+    # the command line: one line, exit 1
+    proc = _cli("extract", str(mask), str(mask), "-o", str(tmp_path / "t.csv"))
+    assert proc.returncode == 1
+    assert "same file" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not (tmp_path / "t.csv").exists()
+
+
+def test_a_constant_image_that_is_not_the_mask_is_still_extracted():
+    """The voxel comparison only refuses an exact copy of the mask's values."""
+    image, mask = _sts("STS_002", "ct")
+    ref = sitk.ReadImage(str(image))
+    arr = np.ones(sitk.GetArrayFromImage(ref).shape, dtype=np.int16)
+    path = _write_like(arr * 7, ref, Path(require_tmp()) / "seven.nii.gz")
+    row = extract(path, mask, settings=FAST).features
+    assert row["image.original.stat.mean"] == 7.0
+
+
+def require_tmp() -> str:
+    import tempfile
+
+    return tempfile.mkdtemp(prefix="radiomix-r11-")
+
+
+# -- the declared modality ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("given", "meant"), [("CTT", "'CT'"), ("PET", "'PT'"), ("mri", "'MR'"),
+                                               ("XR", "'DX'")])
+def test_a_misspelt_modality_is_refused_with_the_code_meant(given, meant):
+    """A misspelt modality switched the HU check off without a word."""
+    from radiomix.settings.study import TagSettings
+
+    with pytest.raises(SettingsError, match=rf"modality '{given}' is not a DICOM image "
+                                            rf"modality: did you mean {meant}"):
+        TagSettings(modality=given)
+    image, mask = _sts("STS_002", "ct")
+    with pytest.raises(SettingsError, match="did you mean"):
+        extract(image, mask, settings=FAST, modality=given)
+    assert TagSettings(modality=" ct ").modality == "CT"
+    # in a study file the message names the tag
+    with pytest.raises(SettingsError, match=rf"^tags\.ct\.modality '{given}' is not"):
+        settings_from_dict({"modality": given}, cls=TagSettings, _where="tags.ct")
+
+
+def test_ct_in_other_units_or_flipped_is_refused_when_declared_ct(tmp_path):
+    image, mask = _sts("STS_003", "ct")
+    ct = sitk.ReadImage(str(image))
+    hu = sitk.GetArrayFromImage(ct)
+    khu = _write_like(hu.astype(np.float32) / 1000, ct, tmp_path / "khu.nii.gz")
+    flipped = _write_like(-hu, ct, tmp_path / "flipped.nii.gz")
+    with pytest.raises(InputError, match=r"declared CT \(modality: CT\), spans only -1 to "
+                                         r"1\.209, less than 20 HU"):
+        extract(khu, mask, settings=FAST, modality="CT")
+    with pytest.raises(InputError, match=r"air \(-1000 HU\) with its sign flipped"):
+        extract(flipped, mask, settings=FAST, modality="CT")
+    # undeclared, nothing can tell (as any reader); the true image passes declared
+    extract(flipped, mask, settings=FAST)
+    extract(image, mask, settings=FAST, modality="CT")
+    proc = _cli("extract", str(flipped), str(mask), "--modality", "ct", "-o",
+                str(tmp_path / "t.csv"))
+    assert proc.returncode == 1
+    assert "sign flipped" in proc.stderr
+
+
+@pytest.mark.parametrize("case", ["STS_002", "STS_020", "STS_029", "STS_049"])
+def test_the_flipped_air_rule_on_real_and_flipped_cohort_cts(case):
+    """Real CTs of the cohort (bone-rich thighs, 0.1 to 40 % air) are never flagged; their
+    flipped copies are whenever they hold more than 1 % air (STS_029 holds 0.14 %)."""
+    from radiomix.check import _flipped_air
+
+    image, _ = _sts(case, "ct")
+    hu = sitk.GetArrayFromImage(sitk.ReadImage(str(image)))
+    assert not _flipped_air(hu)
+    air = np.count_nonzero((hu >= -1050) & (hu <= -900)) / hu.size
+    assert _flipped_air(-hu) == (air >= 0.01)
+
+
+def test_pet_with_an_offset_is_refused_when_declared_pt(tmp_path):
+    image, mask = _sts("STS_003", "pet")
+    pet = sitk.ReadImage(str(image))
+    suv = sitk.GetArrayFromImage(pet).astype(np.float32)
+    shifted = _write_like(suv - 3, pet, tmp_path / "pet_minus_3.nii.gz")
+    with pytest.raises(InputError, match=r"declared PT \(modality: PT\), has 9\d% of its "
+                                         r"voxels below 0"):
+        extract(shifted, mask, settings=FAST, modality="PT")
+    assert extract(image, mask, settings=FAST, modality="PT").features == extract(
+        image, mask, settings=FAST).features
+
+
+def test_a_no_data_value_in_the_roi_is_refused(tmp_path):
+    image, mask = _sts("STS_002", "ct")
+    ct = sitk.ReadImage(str(image))
+    arr = sitk.GetArrayFromImage(ct).astype(np.float32)
+    inside = np.argwhere(sitk.GetArrayFromImage(sitk.ReadImage(str(mask))) > 0)[3]
+    arr[tuple(inside)] = np.float32(3e38)
+    path = _write_like(arr, ct, tmp_path / "nodata.nii.gz")
+    with pytest.raises(InvalidIntensityError, match=r"holds 1 voxels of magnitude 1e\+30 or "
+                                                    r"more inside the ROI"):
+        extract(path, mask, settings=FAST)
+
+
+# -- settings -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("step", "mapping", "message"), [
+    ("discretisation", {"method": "fbn", "bin_width": 25},
+     r"discretisation\.bin_width \(25\.0\) applies to method fbs only, and the method is fbn"),
+    ("discretisation", {"method": "fbs", "bin_width": 25, "bins": 16},
+     r"discretisation\.bins \(16\) applies to method fbn only"),
+    ("discretisation", {"method": "none", "bins": 8},
+     r"discretisation\.bins \(8\) applies to method fbn only, and the method is none"),
+    ("ivh", {"method": "fbn", "bins": 100, "bin_width": 2.5},
+     r"ivh\.bin_width \(2\.5\) applies to method fbs only"),
+])
+def test_a_parameter_of_another_discretisation_method_is_refused(step, mapping, message):
+    """fbn with bin_width 25 ran as fbn 32 without a word."""
+    with pytest.raises(SettingsError, match=message):
+        settings_from_dict({step: mapping})
+    assert settings_from_dict({}).discretisation.bins == 32  # fbn's default is kept
+
+
+def test_a_study_override_to_another_method_drops_the_presets_parameter(tmp_path):
+    """ibsi-C (fbs 25) with an override to fbn 16: the preset's bin width goes with its
+    method instead of being refused as the user's."""
+    from radiomix.settings import load_preset, settings_to_dict
+    from radiomix.settings.study import _deep_merge
+
+    base = settings_to_dict(load_preset("ibsi-C"))
+    merged = _deep_merge(base, {"discretisation": {"method": "fbn", "bins": 16}})
+    s = settings_from_dict(merged)
+    assert (s.discretisation.method, s.discretisation.bins, s.discretisation.bin_width) == (
+        "fbn", 16, None)
+    kept = settings_from_dict(_deep_merge(base, {"discretisation": {"bin_width": 10}}))
+    assert kept.discretisation.bin_width == 10.0
+
+
+def test_yaml_exponent_without_a_point_is_named(tmp_path):
+    config = tmp_path / "c.yaml"
+    config.write_text("discretisation: {method: fbs, bin_width: 1e-9}\n")
+    image, mask = _sts("STS_002", "ct")
+    proc = _cli("extract", str(image), str(mask), "--config", str(config), "-o",
+                str(tmp_path / "t.csv"))
+    assert proc.returncode == 2
+    assert "got the text '1e-9'" in proc.stderr
+    assert "write 1.0e-9" in proc.stderr
+
+
+def test_a_key_written_one_level_too_high_gets_its_path():
+    with pytest.raises(SettingsError, match=r"unknown setting 'bin_widht'; did you mean "
+                                            r"'discretisation\.bin_width' or 'ivh\.bin_width'"):
+        settings_from_dict({"bin_widht": 25})
+    with pytest.raises(SettingsError, match=r"unknown setting 'qqq'; valid keys here: "):
+        settings_from_dict({"qqq": 1})
+
+
+def test_a_spacing_in_the_wrong_unit_is_a_usage_error_before_any_allocation(tmp_path):
+    config = tmp_path / "tiny.yaml"
+    config.write_text("interpolation: {spacing: [0.01, 0.01, 0.01]}\n")
+    image, mask = _sts("STS_002", "ct")
+    proc = _cli("extract", str(image), str(mask), "--config", str(config), "-o",
+                str(tmp_path / "t.csv"))
+    assert proc.returncode == 2
+    assert "choose a coarser interpolation.spacing" in proc.stderr
+    assert "out of memory" not in proc.stderr
+
+
+# -- messages -----------------------------------------------------------------------------
+
+
+def test_an_empty_roi_names_the_mask_and_what_was_selected(tmp_path):
+    image, mask = _sts("STS_002", "ct")
+    ref = sitk.ReadImage(str(mask))
+    empty = _write_like(np.zeros(sitk.GetArrayFromImage(ref).shape, np.uint8), ref,
+                        tmp_path / "empty.nii.gz")
+    with pytest.raises(EmptyRoiError, match=r"the ROI is empty: the mask empty\.nii\.gz "
+                                            r"holds no non-zero voxel"):
+        extract(image, empty, settings=FAST)
+
+
+def test_nan_and_fractional_masks_are_told_apart(tmp_path):
+    from radiomix.check import select_label
+
+    image, mask = _sts("STS_002", "ct")
+    ref = sitk.ReadImage(str(mask))
+    m = sitk.GetArrayFromImage(ref).astype(np.float32)
+    nan = m.copy()
+    nan[0, 0, 0] = np.nan
+    with pytest.raises(InputError, match=r"the mask holds 1 NaN or infinite values, which "
+                                         r"are no label"):
+        select_label(nan, label=None)
+    # a file: its reader names it
+    with pytest.raises(InputError, match=r"nan\.nii\.gz holds 1 NaN/infinite voxel"):
+        extract(image, _write_like(nan, ref, tmp_path / "nan.nii.gz"), settings=FAST)
+    with pytest.raises(InputError, match=r"non-integer values \(e\.g\. 0\.5\): it is a "
+                                         r"fractional"):
+        extract(image, _write_like(m * 0.5, ref, tmp_path / "half.nii.gz"), settings=FAST)
+
+
+def test_a_relative_manifest_path_is_redacted_whole():
+    from radiomix.privacy import redact_paths
+
+    text = redact_paths(
+        "ct image not found: /work/data/sts/nifti/STS_003/ct/imagex.nii.gz (manifest line 3)",
+        {"<ct image>": "nifti/STS_003/ct/imagex.nii.gz"})
+    assert text == "ct image not found: <ct image> (manifest line 3)"
+
+
+def test_extract_many_says_when_a_case_is_listed_twice(tmp_path):
+    image, mask = _sts("STS_002", "ct")
+    cases = tmp_path / "cases.csv"
+    cases.write_text(f"image,mask\n{image},{mask}\n{image},{mask}\n")
+    config = tmp_path / "fast.yaml"
+    config.write_text("features: {families: [stat]}\n")
+    proc = _cli("extract-many", str(cases), "-o", str(tmp_path / "out"), "--config",
+                str(config), "--quiet")
+    assert proc.returncode == 0
+    assert "name the same image" in " ".join(proc.stderr.split())
+
+
+def test_a_pet_half_life_that_contradicts_its_radionuclide_is_refused(tmp_path):
+    pydicom = pytest.importorskip("pydicom")
+    folder = require_data("sts", "dicom", "STS_001", "PET")
+    out = tmp_path / "pet"
+    out.mkdir()
+    for f in sorted((folder / "image").iterdir()):
+        ds = pydicom.dcmread(f)
+        ds.Units, ds.DecayCorrection = "BQML", "START"  # converted to SUV on reading
+        ds.RadiopharmaceuticalInformationSequence[0].RadionuclideHalfLife = "1223"  # C-11
+        ds.save_as(out / f.name)
+    rs = next((folder / "mask").iterdir())
+    with pytest.raises(SuvConversionError, match=r"RadionuclideHalfLife 1223 s does not "
+                                                 r"match the coded radionuclide F-18"):
+        extract(out, rs, roi_name="GTV_Mass_PET", settings=FAST)
+
+
+def test_coded_nuclide_spellings():
+    from pydicom.dataset import Dataset
+
+    from radiomix.io.dicom import _coded_nuclide
+
+    def info(meaning: str) -> Dataset:
+        code = Dataset()
+        code.CodeMeaning = meaning
+        ds = Dataset()
+        ds.RadionuclideCodeSequence = [code]
+        return ds
+
+    for meaning, expected in [("^18^Fluorine", ("F", 18)), ("18F", ("F", 18)),
+                              ("Carbon-11", ("C", 11)), ("Ga-68", ("Ga", 68)),
+                              ("^89^Zirconium", ("Zr", 89)), ("unknown", None)]:
+        assert _coded_nuclide(info(meaning)) == expected, meaning
+
+
+def test_log_of_extract_many_failures_is_marked_listed(caplog):
+    """The per-run failure warning carries ``listed``, which the command's filter drops."""
+    from radiomix.cli_batch import _NotListedAgain
+
+    record = logging.LogRecord("radiomix.api", logging.WARNING, "", 0, "x", (), None)
+    assert _NotListedAgain().filter(record)
+    record.listed = True
+    assert not _NotListedAgain().filter(record)
+
