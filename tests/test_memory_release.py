@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -16,9 +17,14 @@ def rss_kib():
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
 
-# A freed 16 MiB block (under the 32 MiB cap) raises glibc's mmap threshold, so the
-# blocks that follow come from the heap and stay resident after they are freed.
-big = np.ones(2 << 20); del big
+# Blocks served from the heap stay resident after they are freed: glibc serves 4 MiB
+# blocks from the heap once its mmap threshold is above them (it raises the threshold
+# itself after freeing a larger mmapped block; set here so that no environment variable
+# or earlier allocation decides), and free() trims only the top of the heap.
+import ctypes
+libc = ctypes.CDLL("libc.so.6")
+libc.mallopt(-3, 64 << 20)   # M_MMAP_THRESHOLD
+libc.mallopt(-1, 512 << 20)  # M_TRIM_THRESHOLD: no automatic trim of the top
 blocks, pins = [], []
 for _ in range(24):  # 24 x 4 MiB, written (resident), each followed by a small block in use
     blocks.append(np.ones(1 << 19))
@@ -33,8 +39,9 @@ print(int(ran), before, after)
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc_trim: Linux")
 def test_release_free_heap_returns_freed_pages_to_the_system() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}
     out = subprocess.run([sys.executable, "-c", CHILD], capture_output=True, text=True,
-                         check=True).stdout.split()
+                         check=True, env=env).stdout.split()
     ran, before, after = (int(v) for v in out)
     if not ran:
         pytest.skip("this C library has no malloc_trim (not glibc)")

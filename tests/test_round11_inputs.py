@@ -70,20 +70,19 @@ def test_the_mask_given_as_the_image_is_refused_in_every_form(tmp_path):
     assert not (tmp_path / "t.csv").exists()
 
 
-def test_a_constant_image_that_is_not_the_mask_is_still_extracted():
-    """The voxel comparison only refuses an exact copy of the mask's values."""
+def test_an_image_constant_in_the_roi_that_is_not_the_mask_is_still_extracted(tmp_path):
+    """The voxel comparison only refuses an exact copy of the mask's values: an image of
+    ones inside the ROI and zeros outside (the mask's values) is refused, the same with one
+    voxel outside changed is extracted."""
     image, mask = _sts("STS_002", "ct")
+    labels = sitk.GetArrayFromImage(sitk.ReadImage(str(mask))).astype(np.int16)
     ref = sitk.ReadImage(str(image))
-    arr = np.ones(sitk.GetArrayFromImage(ref).shape, dtype=np.int16)
-    path = _write_like(arr * 7, ref, Path(require_tmp()) / "seven.nii.gz")
-    row = extract(path, mask, settings=FAST).features
-    assert row["image.original.stat.mean"] == 7.0
-
-
-def require_tmp() -> str:
-    import tempfile
-
-    return tempfile.mkdtemp(prefix="radiomix-r11-")
+    with pytest.raises(InputError, match="voxel for voxel"):
+        extract(_write_like(labels, ref, tmp_path / "copy.nii.gz"), mask, settings=FAST)
+    labels[0, 0, 0] = 5  # outside the ROI
+    row = extract(_write_like(labels, ref, tmp_path / "nearly.nii.gz"), mask,
+                  settings=FAST).features
+    assert row["image.original.stat.mean"] == 1.0
 
 
 # -- the declared modality ----------------------------------------------------------------
@@ -199,12 +198,17 @@ def test_a_study_override_to_another_method_drops_the_presets_parameter(tmp_path
     assert kept.discretisation.bin_width == 10.0
 
 
-def test_yaml_exponent_without_a_point_is_named(tmp_path):
-    config = tmp_path / "c.yaml"
-    config.write_text("discretisation: {method: fbs, bin_width: 1e-9}\n")
+def _extract_with_config(tmp_path: Path, text: str) -> subprocess.CompletedProcess[str]:
+    """``radiomix extract`` of STS_002's CT with a settings file holding ``text``."""
+    config = tmp_path / "settings.yaml"
+    config.write_text(text)
     image, mask = _sts("STS_002", "ct")
-    proc = _cli("extract", str(image), str(mask), "--config", str(config), "-o",
+    return _cli("extract", str(image), str(mask), "--config", str(config), "-o",
                 str(tmp_path / "t.csv"))
+
+
+def test_yaml_exponent_without_a_point_is_named(tmp_path):
+    proc = _extract_with_config(tmp_path, "discretisation: {method: fbs, bin_width: 1e-9}\n")
     assert proc.returncode == 2
     assert "got the text '1e-9'" in proc.stderr
     assert "write 1.0e-9" in proc.stderr
@@ -219,11 +223,7 @@ def test_a_key_written_one_level_too_high_gets_its_path():
 
 
 def test_a_spacing_in_the_wrong_unit_is_a_usage_error_before_any_allocation(tmp_path):
-    config = tmp_path / "tiny.yaml"
-    config.write_text("interpolation: {spacing: [0.01, 0.01, 0.01]}\n")
-    image, mask = _sts("STS_002", "ct")
-    proc = _cli("extract", str(image), str(mask), "--config", str(config), "-o",
-                str(tmp_path / "t.csv"))
+    proc = _extract_with_config(tmp_path, "interpolation: {spacing: [0.01, 0.01, 0.01]}\n")
     assert proc.returncode == 2
     assert "choose a coarser interpolation.spacing" in proc.stderr
     assert "out of memory" not in proc.stderr
