@@ -117,6 +117,10 @@ def test_ct_in_other_units_or_flipped_is_refused_when_declared_ct(tmp_path):
         extract(khu, mask, settings=FAST, modality="CT")
     with pytest.raises(InputError, match=r"air \(-1000 HU\) with its sign flipped"):
         extract(flipped, mask, settings=FAST, modality="CT")
+    offset = _write_like(hu + 1024, ct, tmp_path / "no_intercept.nii.gz")
+    with pytest.raises(InputError, match=r"has no value below 0 and a median of 10\d\d in the "
+                                         r"ROI: .* without the rescale intercept"):
+        extract(offset, mask, settings=FAST, modality="CT")
     # undeclared, nothing can tell (as any reader); the true image passes declared
     extract(flipped, mask, settings=FAST)
     extract(image, mask, settings=FAST, modality="CT")
@@ -128,13 +132,15 @@ def test_ct_in_other_units_or_flipped_is_refused_when_declared_ct(tmp_path):
 
 @pytest.mark.parametrize("case", ["STS_002", "STS_020", "STS_029", "STS_049"])
 def test_the_flipped_air_rule_on_real_and_flipped_cohort_cts(case):
-    """Real CTs of the cohort (bone-rich thighs, 0.1 to 40 % air) are never flagged; their
-    flipped copies are whenever they hold more than 1 % air (STS_029 holds 0.14 %)."""
+    """Real CTs of the cohort (bone-rich thighs, 0.1 to 40 % air), clipped at 1000 HU or
+    not, are never flagged; their flipped copies are whenever they hold more than 1 % air
+    (STS_029 holds 0.14 %)."""
     from radiomix.check import _flipped_air
 
     image, _ = _sts(case, "ct")
     hu = sitk.GetArrayFromImage(sitk.ReadImage(str(image)))
     assert not _flipped_air(hu)
+    assert not _flipped_air(np.clip(hu, -1000, 1000))  # HU clipped at 1000: bone piles up
     air = np.count_nonzero((hu >= -1050) & (hu <= -900)) / hu.size
     assert _flipped_air(-hu) == (air >= 0.01)
 
@@ -158,8 +164,15 @@ def test_a_no_data_value_in_the_roi_is_refused(tmp_path):
     inside = np.argwhere(sitk.GetArrayFromImage(sitk.ReadImage(str(mask))) > 0)[3]
     arr[tuple(inside)] = np.float32(3e38)
     path = _write_like(arr, ct, tmp_path / "nodata.nii.gz")
-    with pytest.raises(InvalidIntensityError, match=r"holds 1 voxels of magnitude 1e\+30 or "
-                                                    r"more inside the ROI"):
+    with pytest.raises(InvalidIntensityError, match=r"holds 1 voxels of magnitude 1e\+15 or "
+                                                    r"more \(1 inside the ROI\)"):
+        extract(path, mask, settings=FAST)
+    # outside the ROI too (interpolation and normalisation read there), and 1e20 (a common
+    # no-data fill)
+    arr[tuple(inside)] = 40.0
+    arr[0, 0, 0] = 1e20
+    path = _write_like(arr, ct, tmp_path / "nodata_outside.nii.gz")
+    with pytest.raises(InvalidIntensityError, match=r"\(0 inside the ROI\)"):
         extract(path, mask, settings=FAST)
 
 
@@ -273,7 +286,8 @@ def test_a_relative_manifest_path_is_redacted_whole():
 def test_extract_many_says_when_a_case_is_listed_twice(tmp_path):
     image, mask = _sts("STS_002", "ct")
     cases = tmp_path / "cases.csv"
-    cases.write_text(f"image,mask\n{image},{mask}\n{image},{mask}\n")
+    detour = image.parent / ".." / "ct" / image.name
+    cases.write_text(f"image,mask\n{image},{mask}\n{detour},{mask}\n")
     config = tmp_path / "fast.yaml"
     config.write_text("features: {families: [stat]}\n")
     proc = _cli("extract-many", str(cases), "-o", str(tmp_path / "out"), "--config",
@@ -314,6 +328,12 @@ def test_coded_nuclide_spellings():
                               ("Carbon-11", ("C", 11)), ("Ga-68", ("Ga", 68)),
                               ("^89^Zirconium", ("Zr", 89)), ("unknown", None)]:
         assert _coded_nuclide(info(meaning)) == expected, meaning
+    # no radionuclide code: an FDG radiopharmaceutical names F-18, another tracer nothing
+    for drug, expected in [("FDG -- fluorodeoxyglucose", ("F", 18)),
+                           ("Fludeoxyglucose (18F)", ("F", 18)), ("Choline C-11", None)]:
+        ds = Dataset()
+        ds.Radiopharmaceutical = drug
+        assert _coded_nuclide(ds) == expected, drug
 
 
 def test_log_of_extract_many_failures_is_marked_listed(caplog):
@@ -325,3 +345,41 @@ def test_log_of_extract_many_failures_is_marked_listed(caplog):
     record.listed = True
     assert not _NotListedAgain().filter(record)
 
+
+
+def test_a_modality_that_contradicts_the_dicom_series_is_refused(tmp_path):
+    """--modality PT beside a CT series was dropped without a word."""
+    from radiomix.errors import UsageError
+
+    folder = require_data("sts", "dicom", "STS_001", "CT")
+    rs = next((folder / "mask").iterdir())
+    with pytest.raises(UsageError, match=r"the modality given is PT, and the DICOM series "
+                                         r"image says CT"):
+        extract(folder / "image", rs, roi_name="GTV_Mass_CT", settings=FAST, modality="PT")
+    result = extract(folder / "image", rs, roi_name="GTV_Mass_CT", settings=FAST,
+                     modality="CT")
+    assert result.provenance["modality"] == "CT"  # the declaration is recorded
+    assert "modality" not in extract(folder / "image", rs, roi_name="GTV_Mass_CT",
+                                     settings=FAST).provenance
+
+
+def test_the_same_array_as_image_and_mask_is_named_as_arrays():
+    import radiomix
+
+    a = np.zeros((6, 7, 8), dtype=np.uint8)
+    a[2:4, 2:5, 3:6] = 1
+    with pytest.raises(InputError, match=r"the image and mask arrays hold the same values"):
+        radiomix.extract(a, a.copy(), spacing=(1.0, 1.0, 1.0), features__families=["stat"])
+
+
+def test_a_key_override_to_another_method_drops_the_presets_parameter():
+    import radiomix
+
+    for overrides in ({"discretisation__method": "fbn", "discretisation__bins": 16},
+                      {"discretisation__bins": 16, "discretisation__method": "fbn"}):
+        d = radiomix.load_settings("ibsi-C", **overrides).discretisation
+        assert (d.method, d.bins, d.bin_width) == ("fbn", 16, None)
+    # a bin width the caller gives beside fbn is theirs: refused, not dropped
+    with pytest.raises(SettingsError, match="applies to method fbs only"):
+        radiomix.load_settings("ibsi-C", discretisation__method="fbn",
+                               discretisation__bin_width=10)

@@ -106,7 +106,29 @@ def load_settings(name_or_path: SettingsInput = None, /, **overrides: Any) -> Ex
     data = settings_to_dict(base)
     for key, value in overrides.items():
         _set_override(data, key.split("__"), value, key)
+    _drop_stale_method_parameters(data, settings_to_dict(base), overrides)
     return settings_from_dict(data)
+
+
+def _drop_stale_method_parameters(data: dict[str, Any], base: dict[str, Any],
+                                  overrides: Mapping[str, Any]) -> None:
+    """Where ``step__method=`` changed a step's method, drop the base's parameters of the
+    old method that no override gives (as a study tag's override does,
+    :func:`radiomix.settings.loader.stale_method_parameters`)."""
+    from radiomix.settings.loader import stale_method_parameters
+
+    for key in overrides:
+        parts = key.split("__")
+        if parts[-1] != "method" or len(parts) < 2:
+            continue
+        node, old = data, base
+        for part in parts[:-1]:
+            node, old = node.get(part, {}), old.get(part, {})
+        if not (isinstance(node, dict) and isinstance(old, dict)):
+            continue
+        given = {k.split("__")[-1] for k in overrides if k.split("__")[:-1] == parts[:-1]}
+        for stale in stale_method_parameters(old, {k: node[k] for k in given if k in node}):
+            node.pop(stale, None)
 
 
 def _set_override(data: dict[str, Any], parts: list[str], value: Any, key: str) -> None:
@@ -298,6 +320,7 @@ def extract(
 
     label = _check_label(label)
     modality = check_modality(modality)
+    _refuse_same_arrays(image, mask)
     _check_geometry_arguments(image, mask, spacing=spacing, origin=origin, direction=direction)
     s = load_settings(settings, **overrides)
     deep_settings = _deep_settings(deep)
@@ -321,6 +344,27 @@ def extract(
             organ_mask=organ_mask,
             modality=modality,
             inputs={**img_info, **msk_info},
+        )
+
+
+def _refuse_same_arrays(image: Any, mask: Any) -> None:
+    """Refuse the mask array given as the image too (the written files would otherwise be
+    refused as "the same file", a file the caller never named).
+
+    Raises
+    ------
+    InputError
+        Two numpy arrays of one type and shape holding the same values.
+    """
+    import numpy as np
+
+    if not (isinstance(image, np.ndarray) and isinstance(mask, np.ndarray)):
+        return
+    if image is mask or (image.shape == mask.shape and image.dtype == mask.dtype
+                         and np.array_equal(image, mask)):
+        raise InputError(
+            "the image and mask arrays hold the same values: the mask was given as the "
+            "image; pass the image's array as image"
         )
 
 
@@ -801,7 +845,9 @@ def read_cases(
             f"label and roi_name ({places[first]} and {places[second]}); give each row its "
             "own case_id (or label / roi_name)"
         )
-    inputs = out[["image", "mask", "label", "roi_name"]].astype(str).agg("\x1f".join, axis=1)
+    real = out.assign(**{c: out[c].map(lambda p: os.path.realpath(str(p)))  # a/../a, links
+                         for c in ("image", "mask")})
+    inputs = real[["image", "mask", "label", "roi_name"]].astype(str).agg("\x1f".join, axis=1)
     again = inputs[inputs.duplicated()]
     if len(again):
         second = int(again.index[0])

@@ -337,13 +337,14 @@ def check_case(
     inside = voxels[roi]
     _refuse_mask_as_image(voxels, np.asarray(mask.array), inside, case_id)
     if voxels.dtype.kind == "f":
-        huge = int(np.count_nonzero(np.abs(inside) >= NO_DATA_MAGNITUDE))
-        if huge:
+        # anywhere: interpolation, filters and image-wide normalisation read beyond the ROI
+        huge = np.abs(voxels) >= NO_DATA_MAGNITUDE
+        if huge.any():
             raise InvalidIntensityError(
-                f"{_prefix(case_id)}the image holds {huge} voxels of magnitude "
-                f"{NO_DATA_MAGNITUDE:g} or more inside the ROI, which no scanner measures: a "
-                "no-data value (such as the float32 maximum, 3.4e38) or damaged data; fill or "
-                "crop them before extraction"
+                f"{_prefix(case_id)}the image holds {int(huge.sum())} voxels of magnitude "
+                f"{NO_DATA_MAGNITUDE:g} or more ({int(huge[roi].sum())} inside the ROI), which "
+                "no scanner measures: a no-data value (1e20, the float32 maximum 3.4e38) or "
+                "damaged data; fill or crop them before extraction"
             )
     # the image keeps its stored pixel type: no float64 copy of the whole volume here
     out = Volume.like(roi.astype(np.uint8), image)
@@ -366,9 +367,10 @@ def _refuse_mask_as_image(voxels: np.ndarray, labels: np.ndarray, inside: np.nda
         )
 
 
-NO_DATA_MAGNITUDE = 1e30
-"""Intensities this large are no measurement: a no-data value written into the image (the
-float32 maximum, 3.4e38, or 1e38) or damaged bytes; inside the ROI they are refused."""
+NO_DATA_MAGNITUDE = 1e15
+"""Intensities this large are no measurement (activity in Bq/ml and MR signal stay below
+1e9): a no-data value written into the image (1e20, the float32 maximum 3.4e38) or damaged
+bytes; refused anywhere in the image, as NaN is."""
 
 
 GRID_NOTE_KEY = "radiomix_grid_note"
@@ -430,6 +432,13 @@ def check_ct_values(case: CheckedCase) -> None:
             f"{where} has a median of {median:.6g} in the ROI, outside the Hounsfield scale "
             f"of tissue ({CT_ROI_MEDIAN_HU[0]:g} to {CT_ROI_MEDIAN_HU[1]:g} HU): {causes}"
         )
+    if low >= 0 and median >= CT_OFFSET_MEDIAN_HU:
+        raise InputError(
+            f"{where} has no value below 0 and a median of {median:.6g} in the ROI: air and "
+            "fat lie below 0 HU and soft tissue near 0 to 100, so these look like stored "
+            "values without the rescale intercept (usually -1024); convert it to HU (or, if "
+            "its values are right, leave its modality undeclared)"
+        )
     if high - low < CT_MIN_SPAN_HU:
         raise InputError(
             f"{where} spans only {low:.6g} to {high:.6g}, less than {CT_MIN_SPAN_HU:g} HU "
@@ -452,17 +461,27 @@ def _flipped_air(arr: np.ndarray) -> bool:
     :data:`FLIPPED_AIR_HU` with almost nothing above it (under 5 % as many voxels from 1050
     to 1200 HU), and fewer voxels below -900 HU than in the peak. Bone, the only tissue that
     high, spreads from 900 HU to 2000 HU and more, and a real CT with that much air holds it
-    below -900. Checked on the 51 sarcoma CTs: no real one flagged, every flipped one with
-    more than 1 % air caught. An image whose HU were clipped at 1000 (some deep-learning
-    preprocessing) with much bone and little air is indistinguishable, and refused too."""
+    below -900. HU clipped at a maximum (some deep-learning preprocessing) pile bone on
+    that value, which flipped air does not: an image with 60 % of the peak on its maximum
+    is not flagged. Checked on the 51 sarcoma CTs: no real one flagged, clipped at 1000 or
+    not; every flipped one with more than 1 % air caught."""
     low, high = FLIPPED_AIR_HU
     band = int(np.count_nonzero((arr >= low) & (arr <= high)))
     if band < FLIPPED_AIR_SHARE * arr.size:
         return False
     beyond = int(np.count_nonzero((arr > high) & (arr <= high + (high - low))))
     below = int(np.count_nonzero(arr <= -low))
-    return beyond < 0.05 * band and below < band
+    if not (beyond < 0.05 * band and below < band):
+        return False
+    # HU clipped at a maximum piles bone on that one value (80 to 95 % of the peak in the
+    # cohort's CTs clipped at 1000); flipped air spreads (at most 41 % on its top value)
+    top = int(np.count_nonzero(arr == arr.max()))
+    return top < 0.6 * band
 
+
+CT_OFFSET_MEDIAN_HU = 700.0
+"""A CT with no value below 0 whose ROI median is at least this (soft tissue plus the
+usual intercept of 1024) is taken for stored values without their rescale intercept."""
 
 CT_MIN_SPAN_HU = 20.0
 """Smallest span (maximum minus minimum) of a CT image in HU: noise alone spans more, so a

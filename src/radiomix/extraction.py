@@ -150,6 +150,29 @@ def resolve_settings(
     return load_settings_file(settings)
 
 
+def _check_series_modality(image: str | Path, modality: str) -> None:
+    """Refuse a declared modality that a DICOM series contradicts (it declares its own).
+
+    Raises
+    ------
+    UsageError
+        ``modality`` differs from the Modality of the series' first DICOM file.
+    """
+    from radiomix.io.image import _modality
+
+    folder = Path(image)
+    if not folder.is_dir():
+        return
+    stated = next((m for f in sorted(folder.iterdir()) if f.is_file()
+                   if (m := _modality(f)) not in (None, "", "RTSTRUCT", "SEG")), None)
+    if stated is not None and stated != modality:
+        raise UsageError(
+            f"the modality given is {modality}, and the DICOM series {folder.name} says "
+            f"{stated}: drop the modality (a DICOM series declares its own) or give the "
+            f"{modality} series"
+        )
+
+
 @single_blas_thread
 def extract(
     image: str | Path,
@@ -236,6 +259,8 @@ def extract(
 
     check_flag("resample_mask", resample_mask)
     modality = check_modality(modality)
+    if modality is not None:
+        _check_series_modality(image, modality)
     s = resolve_settings(settings)
     pre = s.preprocess
     check_tag(tag)
@@ -292,6 +317,7 @@ def extract(
         "versions": package_versions(),
         "inputs": inputs,
         "roi_voxels": roi_voxels,
+        **({"modality": modality} if modality is not None else {}),
         "processed_spacing_mm_zyx": list(processed.spacing),
         "notes": dict(processed.context.notes),
     }

@@ -254,7 +254,8 @@ def _inject(ds, **attrs):
     ({"RadionuclideHalfLife": 109.77},
      r"RadionuclideHalfLife 109\.77 s does not match the coded radionuclide F-18 \(6586\.2 "
      r"s\) \(it looks like minutes"),
-    ({"RadionuclideHalfLife": 109.77, "RadionuclideCodeSequence": None},  # no code: the times
+    ({"RadionuclideHalfLife": 109.77, "RadionuclideCodeSequence": None,  # nothing names
+      "Radiopharmaceutical": None, "RadiopharmaceuticalCodeSequence": None},  # the nuclide
      r"more than 10 half-lives \(RadionuclideHalfLife 109\.77 s"),
     ({"RadiopharmaceuticalStartDateTime": "19991230100000"}, "49 h before"),
 ])

@@ -706,12 +706,19 @@ radionuclide's half-life (scanners write rounded values: 6588 or 6600 s for F-18
 
 def _coded_nuclide(info: pydicom.Dataset) -> tuple[str, int] | None:
     """(symbol, mass number) of the RadionuclideCodeSequence's code meaning, e.g.
-    ``^18^Fluorine``, ``Fluorine-18``, ``F-18`` or ``18F``; None when absent or not read."""
+    ``^18^Fluorine``, ``Fluorine-18``, ``F-18`` or ``18F``; without that code, F-18 for an
+    FDG radiopharmaceutical; None when neither tells."""
     seq = info.get("RadionuclideCodeSequence")
     meaning = str(seq[0].get("CodeMeaning", "")) if seq else ""
     mass = re.search(r"\d{1,3}", meaning)
     if mass is None:
-        return None
+        # no radionuclide code: FDG, the tracer of most PET, names its nuclide (F-18)
+        drug = info.get("RadiopharmaceuticalCodeSequence")
+        texts = [str(info.get("Radiopharmaceutical", "")),
+                 str(drug[0].get("CodeMeaning", "")) if drug else ""]
+        fdg = any(re.search(r"\bfdg\b|fluorodeoxyglucose|fludeoxyglucose", t, re.IGNORECASE)
+                  for t in texts)
+        return ("F", 18) if fdg else None
     words = re.findall(r"[A-Za-z]+", meaning)
     for word in words:
         symbol = _ELEMENTS.get(word.lower()) or next(

@@ -15,6 +15,7 @@ import math
 import re
 import types
 import typing
+from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar, overload
@@ -102,6 +103,20 @@ def _convert(value: Any, hint: Any, where: str) -> Any:
             f"{where} must be text; got {_shown(value)} (quote it in YAML: '{value}')"
         )
     return value  # Literal choices are checked by each dataclass (with hints)
+
+
+METHOD_PARAMETERS = ("bins", "bin_width")
+"""Keys that belong to one discretisation method (``fbn``: bins, ``fbs``: bin_width)."""
+
+
+def stale_method_parameters(base: Mapping[str, Any], over: Mapping[str, Any]) -> list[str]:
+    """Keys of a step ``base`` to drop when ``over`` changes its ``method``: the old
+    method's parameters that ``over`` does not give itself (a preset's ``bin_width`` under
+    an override to ``method: fbn``), which the settings would otherwise refuse as given
+    beside the new method."""
+    if "method" not in over or over["method"] == base.get("method"):
+        return []
+    return [k for k in METHOD_PARAMETERS if k in base and k not in over]
 
 
 def _yaml_number_text(text: str) -> str | None:

@@ -75,6 +75,7 @@ from radiomix.settings.loader import (
     settings_from_dict,
     settings_hash,
     settings_to_dict,
+    stale_method_parameters,
 )
 from radiomix.settings.steps import ExtractionSettings, RegistrationSettings
 
@@ -645,10 +646,8 @@ def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     a step's ``method`` drops the base's parameters of the old method that it does not
     give itself (a preset's ``bin_width`` under an override to ``method: fbn``)."""
     out = copy.deepcopy(base)
-    if "method" in over and over["method"] != out.get("method"):
-        for key in ("bins", "bin_width"):
-            if key not in over:
-                out.pop(key, None)
+    for key in stale_method_parameters(out, over):
+        del out[key]
     for key, value in over.items():
         if isinstance(value, dict) and isinstance(out.get(key), dict):
             out[key] = _deep_merge(out[key], value)
