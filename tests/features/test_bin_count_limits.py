@@ -47,7 +47,7 @@ def test_a_too_fine_fbs_step_names_the_width_to_use():
     assert _ivh(0.0, 5.0e7, step=10.0).grid().size == 5_000_001  # the width proposed fits
 
 
-@pytest.mark.parametrize("scale", [1e10, 1e20])
+@pytest.mark.parametrize("scale", [1e10, 1e13])  # from 1e15 on, refused as no-data values
 def test_api_on_a_mis_scaled_float_image_raises_the_input_error(scale):
     image = np.random.default_rng(2).uniform(1.0, 16.0, (8, 10, 10)) * scale
     mask = np.zeros(image.shape, dtype=np.uint8)
@@ -57,3 +57,15 @@ def test_api_on_a_mis_scaled_float_image_raises_the_input_error(scale):
     row = radiomix.extract(image, mask, spacing=(3.0, 4.0, 4.0), features__families=["ivh"],
                            ivh={"method": "fbn", "bins": 100})
     assert np.isfinite(row["image.original.ivh.area_under_curve"].iloc[0])
+
+
+def test_an_image_scaled_beyond_any_measurement_is_refused_as_no_data():
+    """1e20 is no intensity a scanner gives (a no-data fill, damaged bytes): refused
+    before any histogram, whatever the settings."""
+    image = np.random.default_rng(2).uniform(1.0, 16.0, (8, 10, 10)) * 1e20
+    mask = np.zeros(image.shape, dtype=np.uint8)
+    mask[2:6, 3:7, 3:7] = 1
+    with pytest.raises(InputError, match=r"holds 800 voxels of magnitude 1e\+15 or more "
+                                         r"\(64 inside the ROI\)"):
+        radiomix.extract(image, mask, spacing=(3.0, 4.0, 4.0), features__families=["ivh"],
+                         ivh={"method": "fbn", "bins": 100})

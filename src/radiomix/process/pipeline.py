@@ -59,10 +59,11 @@ def _bbox(mask: BoolArray) -> list[tuple[int, int]]:
     return out
 
 
-MAX_GRID_VOXELS = 2**28
-"""Largest processed grid around the ROI (268 M voxels, 2 GiB of float64 per copy; the
-chain holds several): a finer one is a spacing typed in the wrong unit, refused before any
-array is allocated."""
+MAX_GRID_VOXELS = 2**27
+"""Largest processed grid around the ROI (134 M voxels, 1 GiB of float64 per copy; an
+extraction peaks at about 31 bytes a voxel, 4 GiB here): a finer one is a spacing typed in
+the wrong unit (a 0.5 mm grid over a 20 cm box has 64 M voxels), refused before any array
+is allocated."""
 
 
 def _refuse_huge_grid(new_range: list[tuple[int, int]], new_spacing: tuple[float, ...]) -> None:
