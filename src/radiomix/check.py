@@ -450,8 +450,8 @@ def check_ct_values(case: CheckedCase) -> None:
             f"{where} has a peak of voxels between {FLIPPED_AIR_HU[0]:g} and "
             f"{FLIPPED_AIR_HU[1]:g} HU with almost none above it and fewer below -900 HU: air "
             "(-1000 HU) with its sign flipped, not bone (a negative rescale slope, an "
-            "inverted image); convert it to HU (or, if its values are right, for example HU "
-            "clipped at 1000, leave its modality undeclared)"
+            "inverted image); convert it to HU (or, if its values are right, leave its "
+            "modality undeclared)"
         )
 
 
