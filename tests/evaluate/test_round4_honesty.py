@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
 from radiomix.evaluate.bootstrap import (
@@ -74,6 +74,7 @@ def test_two_per_class_keeps_an_interval_with_few_undefined_replicates():
 @settings(max_examples=200, deadline=None)
 @given(seed=st.integers(0, 10_000), shift=st.floats(-0.5, 0.5),
        cv=st.booleans(), n=st.integers(5, 400))
+@example(seed=6, shift=0.2265625, cv=False, n=6)  # a limit exactly at 0 (found by CI)
 def test_p_value_agrees_with_the_interval(seed, shift, cv, n):
     """p < 0.05 exactly when the (widened) 95 % percentile interval excludes 0."""
     rng = np.random.default_rng(seed)
@@ -87,6 +88,9 @@ def test_p_value_agrees_with_the_interval(seed, shift, cv, n):
         lo, hi = widen_interval(estimate, lo, hi, scale=scale, bounds=(-1, 1))
     p = interval_p_value(diff, estimate, scale=scale)
     assert 0.0 <= p <= 1.0
+    # a limit exactly at 0 (p exactly 0.05: seed 6, n 6, rounded replicates) is computed
+    # as 0 or as 3e-17 by the quantile's interpolation: no side to agree on there
+    assume(min(abs(lo), abs(hi)) > 1e-12)
     assert (p < 0.05) == (lo > 0 or hi < 0)
 
 
