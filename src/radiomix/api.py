@@ -117,18 +117,17 @@ def _drop_stale_method_parameters(data: dict[str, Any], base: dict[str, Any],
     :func:`radiomix.settings.loader.stale_method_parameters`)."""
     from radiomix.settings.loader import stale_method_parameters
 
-    for key in overrides:
-        parts = key.split("__")
-        if parts[-1] != "method" or len(parts) < 2:
-            continue
+    given: dict[tuple[str, ...], dict[str, Any]] = {}  # the keys set in each step
+    for key, value in overrides.items():
+        *path, name = key.split("__")
+        given.setdefault(tuple(path), {})[name] = value
+    for step, keys in given.items():
         node, old = data, base
-        for part in parts[:-1]:
+        for part in step:
             node, old = node.get(part, {}), old.get(part, {})
-        if not (isinstance(node, dict) and isinstance(old, dict)):
-            continue
-        given = {k.split("__")[-1] for k in overrides if k.split("__")[:-1] == parts[:-1]}
-        for stale in stale_method_parameters(old, {k: node[k] for k in given if k in node}):
-            node.pop(stale, None)
+        if isinstance(node, dict) and isinstance(old, dict):
+            for stale in stale_method_parameters(old, keys):
+                node.pop(stale, None)
 
 
 def _set_override(data: dict[str, Any], parts: list[str], value: Any, key: str) -> None:

@@ -867,7 +867,7 @@ def _evaluate_survival(table: AnalysisTable, target: Target, arms: list[BuiltArm
     preds = []
     order = [a.key for a in arms]
     ref = _reference(spec, order) if order else None
-    km_arm = _km_arm(order, ref)
+    km_arm, km_rule = _km_arm(order, ref)
     scored_by: dict[str, dict[str, Any]] = {}
     for arm in arms:
         scored = arm_results[arm.key]
@@ -894,8 +894,7 @@ def _evaluate_survival(table: AnalysisTable, target: Target, arms: list[BuiltArm
             p["row"] = _table_rows(target, p["row"].to_numpy(), sc, sc.scheme)
             preds.append(p.assign(outcome=o.name, scheme=sc.scheme, arm=arm.key))
             if arm.key == km_arm:
-                entry["curves"]["km"] = _km_doc(sc.result, arm, o.time_unit,
-                                                _km_arm_rule(km_arm, ref))
+                entry["curves"]["km"] = _km_doc(sc.result, arm, o.time_unit, km_rule)
             cal = _survival_calibration_doc(sc.result, horizons)
             if cal:
                 entry["curves"]["calibration"][arm.key] = cal
@@ -940,20 +939,16 @@ def _not_estimable(why: str, horizons: list[float] | None = None) -> dict[str, A
             "warnings": [f"not estimable: {why}"]}
 
 
-def _km_arm(order: list[str], ref: str | None) -> str | None:
-    """The arm whose risk score splits the Kaplan-Meier groups: the first imaging arm of
-    the study, fixed before any result (never the best-scoring arm, whose split would be
-    chosen for its p-value); the reference arm when the study has no imaging arm."""
+def _km_arm(order: list[str], ref: str | None) -> tuple[str | None, str]:
+    """The arm whose risk score splits the Kaplan-Meier groups, and why, in words for the
+    report: the first imaging arm of the study, fixed before any result (never the
+    best-scoring arm, whose split would be chosen for its p-value); the reference arm when
+    the study has no imaging arm."""
     imaging = [k for k in order if k not in ("clinical", "volume")]
-    return imaging[0] if imaging else ref
-
-
-def _km_arm_rule(km_arm: str | None, ref: str | None) -> str:
-    """Why :func:`_km_arm` drew that arm, in words for the report."""
-    if km_arm is not None and km_arm == ref and km_arm in ("clinical", "volume"):
-        return "the reference arm: the study has no imaging arm"
-    return ("the study's first imaging arm, fixed before any result; not the arm that "
-            "scored best, whose split would be chosen for its p-value")
+    if imaging:
+        return imaging[0], ("the study's first imaging arm, fixed before any result; not the "
+                            "arm that scored best, whose split would be chosen for its p-value")
+    return ref, "the reference arm: the study has no imaging arm"
 
 
 def _survival_entry(scheme: str, v: Validation) -> dict[str, Any]:

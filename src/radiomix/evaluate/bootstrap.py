@@ -344,6 +344,7 @@ def bootstrap_binary_metrics(
             with np.errstate(invalid="ignore"):
                 reps[k].append(stack.mean(axis=0))
     rows = []
+    scale = CV_INTERVAL_SCALE if cross_validated else 1.0
     for k in names:
         lo, hi, nv = percentile_interval(np.concatenate(reps[k]), level=level)
         est = float(point[k])
@@ -356,7 +357,7 @@ def bootstrap_binary_metrics(
             est, lo, hi = np.nan, np.nan, np.nan
         elif k in _SEPARATION_METRICS and (bound := perfect_score_interval(
                 est, lo, hi, _separation_patients(k, y, g), level=level,
-                scale=CV_INTERVAL_SCALE if cross_validated else 1.0)) is not None:
+                scale=scale)) is not None:
             lo, hi, note = bound
         elif k in _PROPORTION_OF and est in (0.0, 1.0) and hi - lo <= 1e-12:
             # every replicate gave 0 % (or 100 %): the bootstrap cannot vary such a
@@ -364,7 +365,7 @@ def bootstrap_binary_metrics(
             n = np.unique(g[_PROPORTION_OF[k](y)]).size
             lo, hi = clopper_pearson(round(est * n), n, level=level)
             lo, hi, note = exact_widened(
-                est, lo, hi, CV_INTERVAL_SCALE if cross_validated else 1.0,
+                est, lo, hi, scale,
                 f"exact binomial (Clopper–Pearson) over the {n} patients of the "
                 "proportion: every bootstrap replicate gave the same value")
         elif (k == "balanced_accuracy" and {"sensitivity", "specificity"} <= point.keys()
@@ -480,9 +481,7 @@ def _balanced_accuracy_parts(
             n = int(np.unique(g[_PROPORTION_OF[name](y)]).size)
             lo, hi = clopper_pearson(round(est * n), n, level=each)
             exact.append(name)
-            if cross_validated:
-                lo, hi = _widen(name, est, lo, hi)
-        elif cross_validated:
+        if cross_validated:
             lo, hi = _widen(name, est, lo, hi)
         bounds.append((lo, hi))
     if not exact or not all(np.isfinite(b).all() for b in bounds):

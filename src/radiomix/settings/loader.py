@@ -24,7 +24,7 @@ import yaml
 
 from radiomix.errors import SettingsError
 from radiomix.settings.filters import IBSI2_PRESETS
-from radiomix.settings.steps import ExtractionSettings
+from radiomix.settings.steps import METHOD_PARAMETER, ExtractionSettings
 
 T = TypeVar("T")
 
@@ -72,11 +72,10 @@ def _convert(value: Any, hint: Any, where: str) -> Any:
             raise SettingsError(f"{where} needs {len(args)} values, got {len(value)}: {value!r}")
         return tuple(_convert(v, a, where) for v, a in zip(value, args, strict=True))
     if hint is float:
-        if isinstance(value, str) and _yaml_number_text(value):
+        if isinstance(value, str) and (spelt := _yaml_number_text(value)):
             raise SettingsError(
                 f"{where} must be a number; got the text {value!r}: YAML reads a number in "
-                f"exponent form without a decimal point as text; write "
-                f"{_yaml_number_text(value)}")
+                f"exponent form without a decimal point as text; write {spelt}")
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise SettingsError(f"{where} must be a number; got {_shown(value)}")
         if not math.isfinite(value):
@@ -105,10 +104,6 @@ def _convert(value: Any, hint: Any, where: str) -> Any:
     return value  # Literal choices are checked by each dataclass (with hints)
 
 
-METHOD_PARAMETERS = ("bins", "bin_width")
-"""Keys that belong to one discretisation method (``fbn``: bins, ``fbs``: bin_width)."""
-
-
 def stale_method_parameters(base: Mapping[str, Any], over: Mapping[str, Any]) -> list[str]:
     """Keys of a step ``base`` to drop when ``over`` changes its ``method``: the old
     method's parameters that ``over`` does not give itself (a preset's ``bin_width`` under
@@ -116,7 +111,7 @@ def stale_method_parameters(base: Mapping[str, Any], over: Mapping[str, Any]) ->
     beside the new method."""
     if "method" not in over or over["method"] == base.get("method"):
         return []
-    return [k for k in METHOD_PARAMETERS if k in base and k not in over]
+    return [k for k in METHOD_PARAMETER.values() if k in base and k not in over]
 
 
 def _yaml_number_text(text: str) -> str | None:

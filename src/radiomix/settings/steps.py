@@ -214,15 +214,19 @@ class DiscretisationSettings:
         return "none"
 
 
+METHOD_PARAMETER: dict[str, str] = {"fbn": "bins", "fbs": "bin_width"}
+"""The parameter of each discretisation method (``none`` has none)."""
+
+
 def _refuse_other_parameter(step: str, method: str, bins: Any, bin_width: Any) -> None:
     """Refuse the parameter of another discretisation method (``bin_width`` with ``fbn``,
     ``bins`` with ``fbs``, either with ``none``): it would be ignored without a word."""
     given = [(k, v) for k, v in (("bins", bins), ("bin_width", bin_width)) if v is not None]
-    own = {"fbn": "bins", "fbs": "bin_width"}.get(method)
+    own = METHOD_PARAMETER.get(method)
     for key, value in given:
         if key == own:
             continue
-        meant = "fbn" if key == "bins" else "fbs"
+        meant = next(m for m, k in METHOD_PARAMETER.items() if k == key)
         _fail(f"{step}.{key} ({value!r}) applies to method {meant} only, and the method is "
               f"{method}: drop {key}, or set {step}.method: {meant}")
 
