@@ -136,7 +136,8 @@ def test_report_states_what_each_curve_draws(run) -> None:
     kp = f"/outcomes/{si}/validation/0/km"
     for r in range(REPEATS):
         assert f"{kp}/logrank_p_repeats/{r}" in shown
-    for key in ("drawn", "logrank_p_median", "logrank_p_min", "logrank_p_max"):
+    for key in ("drawn", "logrank_p_median", "logrank_p_min", "logrank_p_max",
+                "repeat_number", "arm_rule"):
         assert f"{kp}/{key}" in shown
     bi = 1 - si
     for kind in ("roc", "calibration", "decision"):
@@ -145,6 +146,10 @@ def test_report_states_what_each_curve_draws(run) -> None:
     text = _text(page)
     km = doc["outcomes"][si]["validation"][0]["curves"]["km"]
     assert f"The curves are {km['drawn']}" in text
+    # the sentence reads the repeat counted from 1 and the reason for its arm
+    assert km["arm_rule"] in text
+    assert re.search(rf"\(repeat {km['repeat_number']} of {REPEATS} ?, the one with the "
+                     r"median log-rank p\)", text)
     assert f"mean of {REPEATS} repeats' net-benefit curves" in text
     imgs = re.findall(r'<img [^>]*data-figure="km"[^>]*>', page)
     assert len(imgs) == 1

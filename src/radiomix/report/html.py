@@ -403,7 +403,8 @@ def strip_curves(doc: Any) -> Any:
 
 
 KM_SCALARS: tuple[str, ...] = ("arm", "cutoff", "cutoff_rule", "logrank_p", "hazard_ratio",
-                                "time_unit", "repeat", "n_repeats", "drawn",
+                                "time_unit", "repeat", "repeat_number", "n_repeats", "drawn",
+                                "arm_rule",
                                 "logrank_p_repeats", "logrank_p_median", "logrank_p_min",
                                 "logrank_p_max")
 
