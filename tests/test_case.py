@@ -135,7 +135,7 @@ def test_stability_refuses_what_extraction_refuses(tmp_path):
     text = " ".join(result.output.split())
     assert result.exit_code == 1, text
     assert "P0[/x]/1/ct original: image and mask grids differ: origin (mm)" in text
-    assert "P1/1/ct original: mask is coded 0/255" in text
+    assert "P1/1/ct original: the mask <ct mask> is coded 0/255" in text
     assert "P0[/x]/1/ct volume:-1: image and mask grids differ" in text  # no emoji
     assert "Traceback" not in text
 

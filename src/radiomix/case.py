@@ -17,7 +17,14 @@ from typing import TYPE_CHECKING
 
 from radiomix.check import CheckedCase, check_case
 from radiomix.errors import UsageError
-from radiomix.io.image import FILE_SUFFIXES, _modality, is_dicom_object, read_mask, read_volume
+from radiomix.io.image import (
+    FILE_SUFFIXES,
+    _modality,
+    is_dicom_object,
+    nifti_without_orientation,
+    read_mask,
+    read_volume,
+)
 from radiomix.io.volume import Volume
 
 if TYPE_CHECKING:
@@ -90,7 +97,18 @@ def load_case(
         min_voxels=min_voxels,
         case_id=case_id,
         empty_roi=_empty_roi_message(mask, label, roi_name, dicom_mask, case_id),
+        unplaced=_unplaced_files(image, mask),
+        mask_name=Path(mask).name,
     )
+
+
+def _unplaced_files(image: str | Path | Volume | sitk.Image, mask: str | Path) -> str | None:
+    """Words naming the NIfTI files among image and mask whose header has no orientation
+    (their names only), or ``None``."""
+    named = [(what, Path(p)) for what, p in (("image", image), ("mask", mask))
+             if isinstance(p, str | Path)]
+    found = [f"the {what} file {p.name}" for what, p in named if nifti_without_orientation(p)]
+    return " and ".join(found) or None
 
 
 def _empty_roi_message(mask: str | Path, label: int | None, roi_name: str | None,

@@ -25,6 +25,8 @@ from radiomix.io.integrity import count_non_finite
 from radiomix.io.volume import Volume, as_sitk, as_volume
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     import SimpleITK as sitk
 
 MAX_LABELS = 1000
@@ -145,8 +147,25 @@ def _roi_voxels_outside(mask: Volume, image: Volume) -> tuple[int, int] | None:
     return (out, len(idx)) if out else None
 
 
+def unplaced_grid_error(
+    unplaced: str, diffs: Sequence[str], case_id: str | None
+) -> GeometryMismatchError:
+    """The error of a grid difference where ``unplaced`` (words naming a file, ``"the
+    mask file m.nii.gz"``) has a NIfTI header without orientation: its voxels have no
+    scanner position, so neither the grids nor a resampling can be trusted."""
+    return GeometryMismatchError(
+        f"{_prefix(case_id)}{unplaced} has no orientation in its NIfTI header (qform_code "
+        "and sform_code 0), so its voxels have no position in the scanner and cannot be "
+        f"matched to the other grid ({'; '.join(diffs)}); resampling cannot place them. "
+        "Fix: write the file again with the header of the image it was drawn on (its qform "
+        "and sform; e.g. nibabel.Nifti1Image(voxels, image.affine, image.header)), or "
+        "export it again from the tool that made it"
+    )
+
+
 def select_label(
-    values: np.ndarray, *, label: int | None, case_id: str | None = None
+    values: np.ndarray, *, label: int | None, case_id: str | None = None,
+    name: str | None = None,
 ) -> np.ndarray:
     """Binary ROI from a label array.
 
@@ -156,6 +175,10 @@ def select_label(
         Mask voxel values.
     label : int or None
         Label to select. Without it the mask must hold only 0 and 1.
+    case_id : str, optional
+        Manifest identifier put in front of every message.
+    name : str, optional
+        The mask file's name, given in every message (``"the mask m.nii.gz"``).
 
     Raises
     ------
@@ -166,12 +189,13 @@ def select_label(
     InputError
         Non-integer mask values (fractional masks must be thresholded explicitly).
     """
+    the = f"the mask {name}" if name else "the mask"
     integer = values.dtype.kind in "biu"
     if not integer:
         finite = np.isfinite(values)
         if not finite.all():
             raise InputError(
-                f"{_prefix(case_id)}the mask holds {int((~finite).sum()):,} NaN or infinite "
+                f"{_prefix(case_id)}{the} holds {int((~finite).sum()):,} NaN or infinite "
                 "values, which are no label: fill them with 0 (background) or a label value, "
                 "or export the segmentation again"
             )
@@ -179,7 +203,7 @@ def select_label(
         if fraction.any():
             example = float(values[fraction].flat[0])
             raise InputError(
-                f"{_prefix(case_id)}the mask holds {int(fraction.sum()):,} non-integer values "
+                f"{_prefix(case_id)}{the} holds {int(fraction.sum()):,} non-integer values "
                 f"(e.g. {example:.6g}): it is a fractional (probability or partial-volume) "
                 "mask; threshold it explicitly (e.g. at 0.5, or DICOM SEG fraction_threshold) "
                 "before extraction"
@@ -187,29 +211,29 @@ def select_label(
     labels = _labels_present(values, integer=integer)
     if len(labels) > MAX_LABELS:
         raise AmbiguousLabelError(
-            f"{_prefix(case_id)}the mask holds {len(labels):,} distinct non-zero values "
+            f"{_prefix(case_id)}{the} holds {len(labels):,} distinct non-zero values "
             f"{_listing(labels)}: it looks like an image, not a label mask; check that the "
             "mask argument (or manifest column) names the segmentation file"
         )
     if label is not None:
         if label not in labels:
             raise LabelNotFoundError(
-                f"{_prefix(case_id)}label {label} not found in the mask; labels present: "
+                f"{_prefix(case_id)}label {label} not found in {the}; labels present: "
                 f"{_listing(labels) if labels else 'none (mask is empty)'}"
             )
         return values == label
     if labels == [255]:
         raise AmbiguousLabelError(
-            f"{_prefix(case_id)}mask is coded 0/255; pass --label 255 to use it as the ROI"
+            f"{_prefix(case_id)}{the} is coded 0/255; pass --label 255 to use it as the ROI"
         )
     if len(labels) > 1:
         raise AmbiguousLabelError(
-            f"{_prefix(case_id)}mask holds several labels {_listing(labels)}; choose one with "
+            f"{_prefix(case_id)}{the} holds several labels {_listing(labels)}; choose one with "
             "--label"
         )
     if labels and labels != [1]:
         raise AmbiguousLabelError(
-            f"{_prefix(case_id)}mask holds only label {labels[0]} (no voxel of label 1); "
+            f"{_prefix(case_id)}{the} holds only label {labels[0]} (no voxel of label 1); "
             f"pass --label {labels[0]} to use it as the ROI"
         )
     return values == 1 if labels else np.zeros(values.shape, dtype=bool)
@@ -247,6 +271,8 @@ def check_case(
     tolerance: float = GEOMETRY_TOLERANCE,
     case_id: str | None = None,
     empty_roi: str | None = None,
+    unplaced: str | None = None,
+    mask_name: str | None = None,
 ) -> CheckedCase:
     """Validate an image and its mask; return the binary ROI on the image grid.
 
@@ -268,6 +294,13 @@ def check_case(
     empty_roi : str, optional
         The message of an empty ROI when the caller can say more (which file, which label
         or segment selected nothing; :func:`radiomix.case.load_case`).
+    unplaced : str, optional
+        The file(s) whose header gives the voxels no position (a NIfTI header without
+        orientation, :func:`radiomix.io.image.nifti_without_orientation`), as words such as
+        ``"the mask file m.nii.gz"``. When the grids differ this is an error even with
+        ``resample_mask``: resampling would put the ROI at an arbitrary place.
+    mask_name : str, optional
+        The mask file's name, given in the label messages (:func:`select_label`).
 
     Raises
     ------
@@ -301,6 +334,8 @@ def check_case(
     note = reader_note(mask, MASK_NOTE_KEY)
     notes = (("mask", note),) if note else ()
     diffs = geometry_differences(image, mask, tolerance=tolerance)
+    if diffs and unplaced:
+        raise unplaced_grid_error(unplaced, diffs, case_id)
     if diffs:
         if not resample_mask:
             why = reader_note(mask, GRID_NOTE_KEY)
@@ -313,7 +348,7 @@ def check_case(
             )
         mask = resample_mask_to_image(mask, image)
     image, mask = as_volume(image), as_volume(mask)
-    roi = select_label(np.asarray(mask.array), label=label, case_id=case_id)
+    roi = select_label(np.asarray(mask.array), label=label, case_id=case_id, name=mask_name)
     n = int(np.count_nonzero(roi))
     if n == 0:
         raise EmptyRoiError(

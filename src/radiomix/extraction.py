@@ -34,10 +34,16 @@ from radiomix.check import (
     geometry_differences,
     resample_mask_to_image,
     select_label,
+    unplaced_grid_error,
 )
 from radiomix.errors import GeometryMismatchError, InputError, SettingsError, UsageError
 from radiomix.features.extract import compute_features, selected_aggregations
-from radiomix.io.image import is_dicom_object, load_image, read_mask
+from radiomix.io.image import (
+    is_dicom_object,
+    load_image,
+    nifti_without_orientation,
+    read_mask,
+)
 from radiomix.process.normalise import StandardScale, load_standard_scale
 from radiomix.process.pipeline import process_case
 from radiomix.roi import RoiContext
@@ -456,6 +462,8 @@ def _organ_array(
             "--roi-name chooses the tumour)"
         ) from exc
     diffs = geometry_differences(grid, organ)
+    if diffs and nifti_without_orientation(organ_mask):
+        raise unplaced_grid_error(f"the organ mask {Path(organ_mask).name}", diffs, case_id)
     if diffs:
         if not resample_mask:
             raise GeometryMismatchError(
@@ -467,7 +475,8 @@ def _organ_array(
         organ = resample_mask_to_image(organ, grid, whole=False)  # it only clips the ring
     values = np.asarray(organ.array)
     try:
-        return select_label(values, label=None if dicom else organ_label, case_id=case_id)
+        return select_label(values, label=None if dicom else organ_label, case_id=case_id,
+                            name=Path(organ_mask).name)
     except InputError as exc:
         raise type(exc)(f"organ mask: {exc}") from exc
 

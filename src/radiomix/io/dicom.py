@@ -110,6 +110,7 @@ def read_series(folder: str | Path, *, series_uid: str | None = None) -> sitk.Im
         raise DicomError(f"DICOM folder not found: {folder}")
     by_series: dict[str, list[pydicom.Dataset]] = {}
     incomplete: list[pydicom.Dataset] = []  # image objects without pixels or position
+    others: list[str] = []  # non-image objects (RTSTRUCT, SEG...): modality and file name
     for path in sorted(folder.iterdir()):
         if not _is_dicom(path):
             continue
@@ -129,8 +130,17 @@ def read_series(folder: str | Path, *, series_uid: str | None = None) -> sitk.Im
         if "PixelData" not in ds or "ImagePositionPatient" not in ds:
             if _is_image_object(ds):
                 incomplete.append(ds)
+            else:
+                others.append(f"{ds.get('Modality', 'non-image')} {path.name}")
             continue  # RTSTRUCT, SEG, reports...
         by_series.setdefault(str(ds.get("SeriesInstanceUID", "")), []).append(ds)
+    if not by_series and others and not incomplete:
+        shown = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
+        raise DicomError(
+            f"the folder {folder.name} holds no image slices, only {shown}: a segmentation or "
+            "structure set is a mask, not an image; give the folder of the image series as "
+            "the image and the RTSTRUCT or SEG file as the mask"
+        )
     if not by_series:
         raise DicomError(
             f"no DICOM image slices found in {folder} (a file is read as DICOM when it has the "

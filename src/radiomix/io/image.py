@@ -18,7 +18,7 @@ import numpy as np
 
 from radiomix.errors import DicomError, InputError, InputNotFoundError, UsageError
 from radiomix.io.integrity import check_data_bytes, read_nifti
-from radiomix.io.nifti_geometry import Geometry, itk_geometry
+from radiomix.io.nifti_geometry import Geometry, has_no_orientation, itk_geometry
 from radiomix.io.volume import Volume, as_sitk
 
 if TYPE_CHECKING:
@@ -181,20 +181,33 @@ def _header_spacing_text(path: Path) -> str | None:
                   re.MULTILINE)
     return m.group(1) if m else None
 
-def _is_nifti2(path: Path) -> bool:
-    """Whether a .nii/.nii.gz file starts with a NIfTI-2 header (sizeof_hdr 540)."""
+def _nifti_head(path: Path, size: int) -> bytes:
+    """The first ``size`` bytes of a .nii/.nii.gz file (fewer if unreadable or short)."""
     import gzip
-    import struct
 
     if not str(path).lower().endswith((".nii", ".nii.gz")):
-        return False
+        return b""
     try:
         opener = gzip.open if str(path).lower().endswith(".gz") else open
         with opener(path, "rb") as fh:
-            head = fh.read(4)
-    except OSError:
-        return False
+            return bytes(fh.read(size))
+    except (OSError, EOFError):
+        return b""
+
+
+def _is_nifti2(path: Path) -> bool:
+    """Whether a .nii/.nii.gz file starts with a NIfTI-2 header (sizeof_hdr 540)."""
+    import struct
+
+    head = _nifti_head(path, 4)
     return len(head) == 4 and 540 in (struct.unpack("<i", head)[0], struct.unpack(">i", head)[0])
+
+
+def nifti_without_orientation(path: str | Path) -> bool:
+    """Whether ``path`` is a NIfTI-1 file whose header places its voxels nowhere
+    (``qform_code`` and ``sform_code`` 0; :func:`radiomix.io.nifti_geometry.
+    has_no_orientation`). Reads the header only; False for any other file."""
+    return has_no_orientation(_nifti_head(Path(path), 348))
 
 
 _MET_BYTES = {"MET_CHAR": 1, "MET_UCHAR": 1, "MET_SHORT": 2, "MET_USHORT": 2, "MET_INT": 4,

@@ -120,6 +120,28 @@ def itk_geometry(header: bytes) -> Geometry | None:
     return Geometry(spacing, origin, direction)
 
 
+def has_no_orientation(header: bytes) -> bool:
+    """Whether a NIfTI-1 header gives its voxels no place in the scanner.
+
+    A header whose ``qform_code`` and ``sform_code`` are both 0 (as some conversion and
+    segmentation tools write) places voxel (0, 0, 0) at the origin with identity axes,
+    whatever the scan: its grid cannot be matched to another image's, and resampling
+    would put the voxels at an arbitrary place.
+
+    Parameters
+    ----------
+    header : bytes
+        The first bytes of the file (at least 348; fewer, or no NIfTI-1 header: False).
+    """
+    if len(header) < 348 or header[344:348] not in (b"n+1\x00", b"ni1\x00"):
+        return False
+    for order in ("<", ">"):
+        if int(np.frombuffer(header, order + "i4", 1, 0)[0]) == 348:
+            codes = np.frombuffer(header, order + "i2", 2, 252)
+            return bool(codes[0] == 0 and codes[1] == 0)
+    return False
+
+
 @functools.cache
 def _itk_rules_apply() -> bool:
     """Whether the installed SimpleITK is one whose ITK reads NIfTI geometry by these rules

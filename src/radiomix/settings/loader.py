@@ -263,11 +263,18 @@ def settings_from_dict(
             f"invalid settings{(' for ' + _where) if _where else ''}: {exc}"
         ) from exc
     except SettingsError as exc:
-        # a check that names its field bare ("modality 'CTT' ...") gets the whole path of
-        # the field ("tags.ct.modality 'CTT' ..."); one that names its own path is kept
+        # a check that names its field bare ("modality 'CTT' ...": "tags.ct.modality"),
+        # and one that names the path of this level from its
+        # last key ("discretisation.bins ..." under response_maps.discretisation), get the
+        # whole path; one that names its whole path is kept
         message = str(exc)
         if _where and message.split(" ", 1)[0] in names:
             raise SettingsError(f"{_where}.{message}") from None
+        last = _where.rsplit(".", 1)[-1]
+        if last != _where and re.match(rf"{re.escape(last)}\.\w", message):
+            raise SettingsError(
+                re.sub(rf"(?<![\w.]){re.escape(last)}\.(?=\w)", f"{_where}.", message)
+            ) from None
         raise
 
 
