@@ -7,6 +7,7 @@ found, the values expected and the fix. Nothing is resampled or recoded silently
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -363,7 +364,13 @@ def check_case(
             f"{_prefix(case_id)}the image holds {voxels.dtype} voxels; a real-valued (integer "
             "or float) image is needed"
         )
-    if count_non_finite(voxels):  # integer voxels are always finite
+    # float voxels: one minimum and one maximum prove them all finite and below the no-data
+    # magnitude (NaN propagates through both; an infinity or a huge value is an extreme)
+    finite_range = True
+    if voxels.dtype.kind == "f" and voxels.size:
+        lo, hi = float(voxels.min()), float(voxels.max())
+        finite_range = math.isfinite(lo) and math.isfinite(hi) and max(-lo, hi) < NO_DATA_MAGNITUDE
+    if not finite_range and count_non_finite(voxels):
         bad = ~np.isfinite(voxels)
         raise InvalidIntensityError(
             f"{_prefix(case_id)}the image holds {int(bad.sum())} NaN/infinite values "
@@ -371,7 +378,7 @@ def check_case(
         )
     inside = voxels[roi]
     _refuse_mask_as_image(voxels, np.asarray(mask.array), inside, case_id)
-    if voxels.dtype.kind == "f":
+    if not finite_range:
         # anywhere: interpolation, filters and image-wide normalisation read beyond the ROI
         huge = np.abs(voxels) >= NO_DATA_MAGNITUDE
         if huge.any():
