@@ -61,18 +61,20 @@ def test_balanced_accuracy_that_never_varies_gets_an_exact_interval() -> None:
 
 
 @pytest.mark.parametrize(
-    ("brier", "reference", "verdict"),
+    ("difference", "verdict"),
     [
-        ({"estimate": 0.22412, "ci_low": 0.17, "ci_high": 0.28}, 0.22420, "not distinguishable"),
-        ({"estimate": 0.057, "ci_low": 0.02, "ci_high": 0.09}, 0.0569, "not distinguishable"),
-        ({"estimate": 0.12, "ci_low": 0.08, "ci_high": 0.16}, 0.22, "better"),
-        ({"estimate": 0.30, "ci_low": 0.25, "ci_high": 0.35}, 0.22, "worse"),
+        ({"estimate": -0.00008, "ci_low": -0.05, "ci_high": 0.06}, "not distinguishable"),
+        ({"estimate": 0.0001, "ci_low": -0.002, "ci_high": 0.003}, "not distinguishable"),
+        ({"estimate": -0.10, "ci_low": -0.14, "ci_high": -0.06}, "better"),
+        ({"estimate": 0.08, "ci_low": 0.03, "ci_high": 0.13}, "worse"),
+        (None, "no paired difference"),
     ],
 )
-def test_brier_verdict_needs_the_interval_on_one_side(brier, reference, verdict) -> None:
-    """0.224 against 0.224 is no evidence: a verdict only when the interval excludes the
-    prevalence reference."""
-    assert brier_words(brier, reference).startswith(verdict)
+def test_brier_verdict_needs_the_interval_of_the_difference_on_one_side(difference,
+                                                                       verdict) -> None:
+    """0.224 against 0.224 is no evidence: a verdict only when the interval of the paired
+    difference (arm minus prevalence reference) excludes 0."""
+    assert brier_words(difference).startswith(verdict)
 
 
 def test_balanced_accuracy_carries_the_exact_interval_of_a_constant_half() -> None:

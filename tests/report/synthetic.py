@@ -141,6 +141,8 @@ def _binary_validation(rng: np.random.Generator, scheme: str, label: str, keys: 
                                       if ARMS[k]["signal"] is None else ci(0.8, 0.2, 1.6)),
             },
             "brier_reference": float(np.mean((y - y.mean()) ** 2)),
+            "brier_vs_reference": _around(brier - float(np.mean((y - y.mean()) ** 2)), 0.03,
+                                          -1.0, 1.0),
             "threshold": {"rule": "0.5", "values": [0.5]},
             "vs_reference": None,
             "folds_without_feature": 2 if k == "radiomics" and cross_validated else 0,

@@ -170,3 +170,23 @@ def test_brier_reference_is_the_training_prevalence_of_the_scoring_model(tmp_pat
     meaning = metrics["glossary"]["brier"]["meaning"]
     assert "training prevalence of the model that scored each row" in meaning
     assert "training prevalence of the model that scored each row" in text
+
+
+def test_the_brier_verdict_reads_the_paired_difference(tmp_path):
+    """The sentence gives the paired difference and its verdict from the difference's
+    interval against 0 (before: the Brier interval beside the reference's value)."""
+    from radiomix.report.words import brier_words
+
+    doc = classification_document()
+    _, text, metrics = _render(tmp_path, doc)
+    outcome = metrics["outcomes"][0]
+    arms = outcome["validation"][0]["arms"]
+    diffs = {k: a["brier_vs_reference"] for k, a in arms.items()}
+    assert all(d is not None for d in diffs.values())
+    assert "a paired difference of" in text
+    for d in diffs.values():
+        assert f"{d['estimate']:.3f}".replace("-", "\u2212") in text  # a typographic minus
+    shown = {brier_words(d) for d in diffs.values()}
+    assert any(words in text for words in shown)
+    assert "The verdict reads the paired difference" in metrics["glossary"]["brier"]["meaning"]
+

@@ -364,13 +364,15 @@ def _binary_arm_doc(arm: BuiltArm, sc: _Scored, y: np.ndarray, g: np.ndarray,
                "the model predicted from its intercept there")
         warn.append(f"in {none} of {n_folds} training folds the selection kept no feature by "
                     f"its own criterion ({how}); read this arm's AUC with care")
-    brier_ref = brier_reference(res, y, g, sc)
+    brier_ref, brier_diff = brier_versus_prevalence(res, y, g, sc, v)
     brier = metrics.get("brier", {})
-    if (brier.get("ci_low") is not None and brier_ref is not None
-            and arm.model != "prevalence" and brier["ci_low"] > brier_ref):
-        warn.append(f"Brier score {brier['estimate']:.3f} (interval {brier['ci_low']:.3f}–"
-                    f"{brier['ci_high']:.3f}) is worse than predicting the training "
-                    f"prevalence ({brier_ref:.3f})")
+    if arm.model == "prevalence" or brier.get("estimate") is None:
+        brier_diff = None  # the reference itself, or a Brier score that is not estimable
+    if brier_diff is not None and brier_diff["ci_low"] > 0.0:
+        warn.append(f"Brier score {brier['estimate']:.3f} is worse than predicting the "
+                    f"training prevalence ({brier_ref:.3f}): difference "
+                    f"{brier_diff['estimate']:+.3f} (interval {brier_diff['ci_low']:+.3f} to "
+                    f"{brier_diff['ci_high']:+.3f})")
     warn += _slope_warnings(metrics.get("calibration_slope", {}), arm.model)
     chosen = [{**(f.get("best_params") or {}),
                **({"pipeline": f["chosen_pipeline"]} if f.get("chosen_pipeline") else {})}
@@ -380,6 +382,7 @@ def _binary_arm_doc(arm: BuiltArm, sc: _Scored, y: np.ndarray, g: np.ndarray,
               if "threshold" in pred else [_threshold_value(v.threshold)])
     warn += sc.notes
     return {"metrics": metrics, "brier_reference": brier_ref,
+            "brier_vs_reference": _py(brier_diff) if brier_diff is not None else None,
             "threshold": {"rule": v.threshold, "values": values},
             "vs_reference": None, "folds_without_feature": none, "n_folds": n_folds,
             "fallbacks": fallbacks,
@@ -425,40 +428,66 @@ def _slope_warnings(slope: dict[str, Any], model: str) -> list[str]:
     return []
 
 
-def brier_reference(res: Any, y: np.ndarray, g: np.ndarray, sc: _Scored) -> float | None:
-    """Brier score of predicting, for every scored row, the prevalence of the training rows
-    of the model that scored it (per outer fold and repeat under cross-validation; the
-    training centres under external validation; all rows for the apparent scheme): the
-    score of the prevalence arm, the honest no-information reference. Averaged over
-    repeats as the Brier score is, over the rows (or patients, with ``level="patient"``)
-    the metrics score.
+def brier_versus_prevalence(
+    res: Any, y: np.ndarray, g: np.ndarray, sc: _Scored, v: Validation
+) -> tuple[float | None, dict[str, Any] | None]:
+    """The prevalence reference of an arm's Brier score, and the paired difference.
+
+    The reference is the Brier score of predicting, for every scored row, the prevalence
+    of the training rows of the model that scored it (per outer fold and repeat under
+    cross-validation; the training centres under external validation; all rows for the
+    apparent scheme): the score of the prevalence arm, the honest no-information
+    reference. Averaged over repeats as the Brier score is, over the rows (or patients,
+    with ``level="patient"``) the metrics score.
+
+    The difference is the arm's Brier score minus the reference, row by row (its squared
+    error minus the reference's on the same row), with a patient-bootstrap interval whose
+    replicates resample both sides together (:func:`radiomix.evaluate.bootstrap.
+    bootstrap_mean_difference`, the seed and replicate count of the validation; widened
+    under cross-validation as every cross-validated interval is). The verdict against the
+    prevalence reads this interval, not the Brier interval beside a fixed number: the two
+    scores share their patients, so their difference varies far less than either.
 
     ``y`` and ``g`` are the outcome's analysed labels (0/1) and patients; the scheme's rows
     are ``sc.rows`` for the training and internal schemes (their models saw only those),
     all rows otherwise. Splits keep patients whole, so a fold's training rows are the rows
     of the patients it did not score.
+
+    Returns
+    -------
+    reference : float or None
+        ``None`` without probabilities, or when a fold had no training row.
+    difference : dict or None
+        ``estimate``, ``ci_low``, ``ci_high``, ``n_boot`` of the difference (lower is
+        better for the arm).
     """
+    from radiomix.evaluate.bootstrap import bootstrap_mean_difference
+
     pred = res.predictions
     if "proba" not in pred or not len(pred):
-        return None
+        return None, None
     sub = sc.scheme in ("training", "internal")
     yu = np.asarray(y, dtype=float)[sc.rows] if sub else np.asarray(y, dtype=float)
     gu = pd.Series(g[sc.rows] if sub else g).astype(str).to_numpy()
-    positive = res.classes[1]
-    per_repeat = []
-    for _, rep in pred.groupby("repeat"):
-        total, n = 0.0, 0
-        for _, d in rep.groupby("fold"):
-            train = (np.ones(yu.size, dtype=bool) if sc.scheme == "training"
-                     else ~np.isin(gu, d["patient_id"].astype(str).to_numpy()))
-            if not train.any():
-                return None
-            pi = float(yu[train].mean())
-            yt = (d["y_true"].to_numpy() == positive).astype(float)
-            total += float(((pi - yt) ** 2).sum())
-            n += yt.size
-        per_repeat.append(total / n)
-    return float(np.mean(per_repeat))
+    reference = pd.Series(np.nan, index=pred.index)
+    for _, d in pred.groupby(["repeat", "fold"]):
+        train = (np.ones(yu.size, dtype=bool) if sc.scheme == "training"
+                 else ~np.isin(gu, d["patient_id"].astype(str).to_numpy()))
+        if not train.any():
+            return None, None
+        reference[d.index] = float(yu[train].mean())
+    frame = pred.assign(reference=reference)
+    wide = {k: frame.pivot(index="row", columns="repeat", values=k).sort_index()
+            for k in ("proba", "reference")}
+    meta = frame.drop_duplicates("row").set_index("row").loc[wide["proba"].index]
+    y01 = (meta["y_true"].to_numpy() == res.classes[1]).astype(float)
+    model_loss = (wide["proba"].to_numpy().T - y01) ** 2
+    reference_loss = (wide["reference"].to_numpy().T - y01) ** 2
+    difference = bootstrap_mean_difference(
+        model_loss - reference_loss, groups=meta["patient_id"].to_numpy(),
+        n_bootstrap=v.bootstrap, random_state=v.seed,
+        cross_validated=bool(res.settings.get("cross_validated")), bounds=(-1.0, 1.0))
+    return float(reference_loss.mean(axis=1).mean()), difference
 
 
 def _training_rows(sc: _Scored, n: int) -> np.ndarray:
@@ -760,7 +789,8 @@ def _not_estimable_binary(why: str) -> dict[str, Any]:
     names = ("roc_auc", "pr_auc", "accuracy", "sensitivity", "specificity", "balanced_accuracy",
              "brier", "calibration_intercept", "calibration_slope")
     return {"metrics": {m: _interval(None, None, None, reason) for m in names},
-            "brier_reference": None, "threshold": None, "vs_reference": None,
+            "brier_reference": None, "brier_vs_reference": None, "threshold": None,
+            "vs_reference": None,
             "folds_without_feature": None, "n_folds": 0, "chosen": [],
             "warnings": [reason]}
 

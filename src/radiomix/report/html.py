@@ -72,7 +72,9 @@ METRIC_TEXT: dict[str, tuple[str, str]] = {
         "that scored each row (the prevalence of that fold's training patients under "
         "cross-validation, of the training centres under external validation), the score "
         "of the prevalence arm: a model scoring above it predicts worse than knowing the "
-        "base rate of its own training data.",
+        "base rate of its own training data. The verdict reads the paired difference (the "
+        "model's squared error minus the reference's, patient by patient, resampled "
+        "together), not the model's interval beside the reference's value.",
     ),
     "calibration_intercept": (
         "calibration intercept",

@@ -250,39 +250,40 @@ def logrank_note(p: float | None, hr: Mapping[str, Any] | None, *, alpha: float 
     return "the log-rank p-value agrees with the hazard-ratio interval"
 
 
-def brier_words(brier: Mapping[str, Any] | None, reference: float | None) -> str:
-    """Brier score against the prevalence reference (predicting, for every scored row, the
-    training prevalence of the model that scored it: the prevalence arm's score).
+def brier_words(difference: Mapping[str, Any] | None) -> str:
+    """Verdict of a Brier score against the prevalence reference (predicting, for every
+    scored row, the training prevalence of the model that scored it: the prevalence arm's
+    score), read from the paired difference (arm minus reference, ``estimate``,
+    ``ci_low``, ``ci_high``; ``brier_vs_reference`` of an arm).
 
-    ``brier`` is the metric with its interval (``estimate``, ``ci_low``, ``ci_high``). A
-    verdict is given only when the whole interval lies on one side of the reference; a
-    reference inside the interval is no evidence either way (0.224 against 0.224 is not
+    A verdict is given only when the whole interval of the difference lies on one side of
+    0; an interval that includes 0 is no evidence either way (0.224 against 0.224 is not
     "better").
 
     Examples
     --------
-    >>> brier_words({"estimate": 0.25, "ci_low": 0.21, "ci_high": 0.29}, 0.18)
-    'worse than predicting the training prevalence for everyone (the interval lies above it)'
-    >>> brier_words({"estimate": 0.224, "ci_low": 0.17, "ci_high": 0.27}, 0.2242)[:35]
+    >>> brier_words({"estimate": 0.03, "ci_low": 0.01, "ci_high": 0.05})[:60]
+    'worse than predicting the training prevalence for everyone ('
+    >>> brier_words({"estimate": -0.01, "ci_low": -0.04, "ci_high": 0.02})[:35]
     'not distinguishable from predicting'
+    >>> brier_words(None)
+    'no paired difference from the prevalence reference'
     """
-    est = (brier or {}).get("estimate")
+    d = difference or {}
+    est, lo, hi = d.get("estimate"), d.get("ci_low"), d.get("ci_high")
     if est is None:
-        return "not estimable"
-    if reference is None:
-        return "no prevalence reference"
-    lo, hi = (brier or {}).get("ci_low"), (brier or {}).get("ci_high")
+        return "no paired difference from the prevalence reference"
     if lo is None or hi is None:
         return ("no interval to compare with predicting the training prevalence for "
                 "everyone")
-    if hi < reference:
+    if hi < 0.0:
         return ("better than predicting the training prevalence for everyone (the interval "
-                "lies below it)")
-    if lo > reference:
+                "of the difference lies below zero)")
+    if lo > 0.0:
         return ("worse than predicting the training prevalence for everyone (the interval "
-                "lies above it)")
+                "of the difference lies above zero)")
     return ("not distinguishable from predicting the training prevalence for everyone (the "
-            "interval includes it)")
+            "interval of the difference includes zero)")
 
 
 # --------------------------------------------------------------------------- headline
