@@ -120,13 +120,22 @@ def match_columns(columns: Sequence[str], patterns: Sequence[str]) -> list[str]:
 
 
 def arm_columns(arm: Arm, table: AnalysisTable) -> dict[str, list[str]]:
-    """Columns of each block of ``arm`` in ``table`` (a block may come out empty)."""
+    """Columns of each block of ``arm`` in ``table`` (a block may come out empty).
+
+    Raises
+    ------
+    SettingsError
+        A ``radiomic:`` or ``deep:`` pattern of the arm matches no column of its block
+        while the block has columns (a misspelt feature, a tag the study does not have):
+        the arm would silently run on the columns the other patterns match.
+    """
     out: dict[str, list[str]] = {}
     for b in arm.blocks:
-        if b == "radiomic":
-            cols = match_columns(table.blocks["radiomic"], arm.radiomic)
-        elif b == "deep":
-            cols = match_columns(table.blocks["deep"], arm.deep)
+        if b in ("radiomic", "deep"):
+            patterns = arm.radiomic if b == "radiomic" else arm.deep
+            cols = match_columns(table.blocks[b], patterns)
+            if table.blocks[b]:
+                _refuse_unmatched(arm.name, b, table.blocks[b], patterns)
         elif b == "clinical":
             wanted = arm.clinical
             if wanted is not None:
@@ -140,6 +149,23 @@ def arm_columns(arm: Arm, table: AnalysisTable) -> dict[str, list[str]]:
             cols = list(table.blocks["volume"])
         out[b] = cols
     return out
+
+
+def _refuse_unmatched(arm: str, block: str, columns: Sequence[str],
+                      patterns: Sequence[str]) -> None:
+    """Refuse the first of ``patterns`` that matches none of the block's ``columns``."""
+    for pattern in patterns:
+        if match_columns(columns, [pattern]):
+            continue
+        import difflib
+
+        close = difflib.get_close_matches(pattern, list(columns), n=3)
+        hint = f" (closest: {', '.join(close)})" if close else ""
+        raise SettingsError(
+            f"arm {arm}: {block} pattern {pattern!r} matches no {block} column of the table "
+            f"({len(columns)} columns); correct it or remove it from the arm's {block}: "
+            f"list{hint}"
+        )
 
 
 def _clip_grid(grid: dict[str, list[Any]], n_fit: int) -> dict[str, list[Any]]:

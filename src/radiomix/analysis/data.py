@@ -165,7 +165,18 @@ def read_any(path: str | Path) -> pd.DataFrame:
     except pd.errors.EmptyDataError:
         raise InputError(f"table {path.name} is empty; it needs a header line and one row "
                          "per patient or lesion") from None
-    except (OSError, ValueError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"{path.name} is not UTF-8 text (byte {exc.object[exc.start]:#04x} at position "
+            f"{exc.start} is not valid UTF-8; Excel and older tools write Latin-1 or "
+            "Windows-1252): save it again as UTF-8 (\"CSV UTF-8\" in Excel)") from None
+    except pd.errors.ParserError as exc:
+        message = " ".join(str(exc).split()).removeprefix("Error tokenizing data. C error: ")
+        raise InputError(
+            f"{path.name} cannot be read as a table ({message}): a table has one header "
+            "line, then one line per row with as many cells; remove any title or note lines "
+            "above the header, and quote cells that hold the separator") from None
+    except (OSError, ValueError) as exc:
         message = " ".join(str(exc).split())  # pandas' messages end in a line break
         raise InputError(f"{path.name} cannot be read as a table: {message}") from None
     if table.empty:
@@ -626,6 +637,16 @@ def _ranks(v: np.ndarray) -> np.ndarray:
     return np.asarray(r / np.sqrt(np.sum(r * r)), dtype=float)
 
 
+def _spearman(values: Any, time: np.ndarray) -> float:
+    """Spearman correlation (average ranks for ties) of ``values`` and ``time`` on the rows
+    where both are present; NaN with fewer than 4 such rows or a constant side."""
+    v, t = np.asarray(values, dtype=float), np.asarray(time, dtype=float)
+    ok = ~np.isnan(v) & ~np.isnan(t)
+    if int(ok.sum()) < 4 or np.unique(v[ok]).size < 2 or np.unique(t[ok]).size < 2:
+        return math.nan
+    return float(_ranks(v[ok]) @ _ranks(t[ok]))
+
+
 def tracking_columns(X: pd.DataFrame, time: np.ndarray, *,
                      threshold: float = TRACKING_RHO,
                      chance: float = MONOTONE_CHANCE) -> dict[str, float]:
@@ -692,9 +713,35 @@ def tracking_columns(X: pd.DataFrame, time: np.ndarray, *,
 # --------------------------------------------------------------------------- build
 
 
+AGE_NAME = re.compile(r"(^|[_\W])age([_\W]|$)", re.IGNORECASE)
+"""Column names read as an age in years: ``age``, ``Age``, ``age_years``, ``patient_age``,
+``age_at_diagnosis`` (not ``stage``, ``dosage`` or ``image``)."""
+
+AGE_RANGE: tuple[float, float] = (0.0, 120.0)
+"""Ages in years a patient can have; a value outside is a typing error (590 for 59) or
+another unit (months)."""
+
+
+def _check_age(values: pd.Series, raw: pd.DataFrame, name: str, group: str) -> None:
+    """Refuse an age covariate value outside :data:`AGE_RANGE` (it would enter the model as
+    a measurement), naming its row."""
+    bad = values.notna() & ((values < AGE_RANGE[0]) | (values > AGE_RANGE[1]))
+    if bad.any():
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        raise InputError(
+            f"covariate {name!r}, {_row_name(raw, group, i)}: {values.iloc[i]:g} is not an age "
+            f"in years ({AGE_RANGE[0]:g} to {AGE_RANGE[1]:g}; {int(bad.sum())} such value(s)): "
+            "correct it or mark it missing; ages in another unit (months) must be converted "
+            "to years"
+        )
+
+
 def _encode_covariate(raw: pd.DataFrame, cov: Covariate, group: str) -> pd.DataFrame:
     if cov.kind == "numeric":
-        return pd.DataFrame({cov.name: to_numeric(raw, cov.name, group)}, index=raw.index)
+        values = to_numeric(raw, cov.name, group)
+        if AGE_NAME.search(cov.name):
+            _check_age(values, raw, cov.name, group)
+        return pd.DataFrame({cov.name: values}, index=raw.index)
     text = _text(raw[cov.name])
     if pd.api.types.is_numeric_dtype(raw[cov.name]):
         text = raw[cov.name].map(lambda v: np.nan if pd.isna(v) else f"{v:g}")
@@ -918,9 +965,16 @@ def build_table(
            times=_study_times(raw, [*roles.derived, *time_columns], spec))
     _check_one_centre(raw, spec)
     for c in clin_cols:
-        if X[c].nunique(dropna=True) < 2:
-            raise InputError(f"covariate {sources[c]!r} takes a single value ({c}); it carries "
-                             "no information: remove it from the covariates")
+        values = X[c].dropna()
+        if values.empty:
+            raise InputError(f"covariate {sources[c]!r} has no value in any row (every cell "
+                             "is empty or a missing token); fill it, or remove it from the "
+                             "covariates")
+        if values.nunique() < 2:
+            shown = c if c != sources[c] else f"{values.iloc[0]:g}"
+            raise InputError(f"covariate {sources[c]!r} takes a single value ({shown}) in "
+                             f"every row that has one; it carries no information: remove it "
+                             "from the covariates")
     declared = {c.name for c in roles.covariates}
     # read by an arm's ComBat step as its batch, never by a model
     batch = sorted({a.harmonise_batch for a in spec.arms if a.harmonise and a.harmonise_batch
@@ -1096,6 +1150,10 @@ def _join(features: pd.DataFrame | None, clinical: pd.DataFrame | None,
     if no_clin.any():
         log.warning("%d feature row(s) have no clinical row (patients %s)", int(no_clin.sum()),
                     _listing(pd.unique(feat[group][no_clin].dropna()).tolist()))
+    no_feat = sorted(set(clin[group].dropna()) - set(feat[group].dropna()))
+    if no_feat:
+        log.warning("%d patient(s) of the clinical table have no feature row and are not "
+                    "analysed (patients %s)", len(no_feat), _listing(no_feat))
     return merged
 
 
@@ -1149,6 +1207,64 @@ def _check_agreement(feat: pd.DataFrame, clin: pd.DataFrame, columns: Sequence[s
                 f"column {c!r} is in both the feature table and {against}, and their values "
                 f"differ for {differ.size} {unit}(s) (e.g. {shown}); {fix}"
             )
+
+
+def check_manifest_lesions(features: pd.DataFrame, manifest: pd.DataFrame, *,
+                           patient: str, lesion: str, source: str) -> list[str]:
+    """Refuse a feature table that names lesions the study's manifest does not hold; return
+    the manifest's lesions the table lacks.
+
+    A table analysed with a study (``radiomix analyse --features``) must be that study's:
+    a row whose (patient, lesion) ids are not in the manifest belongs to another study, or
+    its ids were rewritten (case, prefix), and its outcome columns could not be checked
+    against the manifest (:func:`check_manifest_columns` compares matching lesions only).
+    Ids are compared as stripped text; a near match (case, spacing) is suggested.
+
+    Returns
+    -------
+    list of str
+        ``"<patient> lesion <lesion>"`` of each manifest lesion without a row in the table
+        (cases whose extraction failed, or a table cut short), in manifest order.
+
+    Raises
+    ------
+    InputError
+        The table lacks the id columns, or holds lesions that are not in the manifest.
+    """
+    missing_cols = [c for c in (patient, lesion) if c not in features.columns]
+    if missing_cols:
+        raise InputError(
+            f"{source} has no column {missing_cols[0]!r}, so its rows cannot be matched to the "
+            "study's manifest: analyse the table `radiomix run` wrote for this study"
+        )
+
+    def keys(t: pd.DataFrame) -> pd.Series:
+        return _text(t[patient]).fillna("") + " lesion " + _text(t[lesion]).fillna("")
+
+    feat_keys, man_keys = keys(features), keys(manifest)
+    known = set(man_keys)
+    foreign = feat_keys[~feat_keys.isin(known)]
+    if len(foreign):
+        first = str(foreign.iloc[0])
+        pid, _, lid = first.partition(" lesion ")
+        folded = {str(p).strip().casefold(): str(p).strip() for p in manifest[patient]}
+        near = folded.get(pid.strip().casefold())
+        hint = (f"; did you mean patient {near!r}?" if near and near != pid else
+                f"; patient {pid!r} is not in the manifest" if pid.strip().casefold()
+                not in folded else f"; the manifest has no lesion {lid!r} of {pid!r}")
+        raise InputError(
+            f"{len(foreign)} row(s) of {source} name lesions that are not in the study's "
+            f"manifest (e.g. patient {pid!r} lesion {lid!r}{hint}): the table belongs to "
+            "another study or its ids were changed; analyse the table `radiomix run` wrote "
+            "for this study, or correct the ids"
+        )
+    present = set(feat_keys)
+    absent = [k for k in man_keys.drop_duplicates() if k not in present]
+    if absent:
+        log.warning("%d lesion(s) of the study's manifest have no row in %s (e.g. %s): they are "
+                    "not analysed (cases whose extraction failed, or a table cut short)",
+                    len(absent), source, ", ".join(absent[:3]))
+    return absent
 
 
 def check_manifest_columns(features: pd.DataFrame, manifest: pd.DataFrame, *,
@@ -1291,8 +1407,13 @@ def _unused_time_warnings(X: pd.DataFrame, raw: pd.DataFrame, unused: Sequence[s
         return
     level = MONOTONE_CHANCE / max(1, inputs.shape[1])
     for name, values in times.items():
-        for c, rho in tracking_columns(inputs, values, threshold=SUSPECT_LEVEL,
-                                       chance=level).items():
+        # a monotone copy (a rescaled time: rho exactly +/-1) is left to monotone_in_time by
+        # tracking_columns when many columns are tested; both are said here
+        monotone = monotone_in_time(inputs, values, chance=level)
+        follows = {**{c: round(_spearman(inputs[c], values), 3) for c in monotone},
+                   **tracking_columns(inputs.drop(columns=monotone), values,
+                                      threshold=SUSPECT_LEVEL, chance=level)}
+        for c, rho in follows.items():
             shown = c if sources.get(c, c) == c else f"{sources[c]} ({c})"
             log.warning("%s follows %s (Spearman %+.2f, far beyond chance), a numeric column "
                         "of the table that no role names: if %s is derived from the outcome "

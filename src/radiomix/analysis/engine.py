@@ -314,10 +314,18 @@ def _class_counts(y: np.ndarray, g: np.ndarray, level: str, unit: str) -> dict[s
             "n_negative_patients": neg_pat}
 
 
-def _epv_warning(events: int, unit: str, n_cand: int) -> list[str]:
+def _epv_warning(events: int, unit: str, n_cand: int,
+                 classes: tuple[int, int] | None = None) -> list[str]:
+    """Events per candidate variable below :data:`EPV_MIN`. ``classes``: a binary
+    outcome's (with, without) counts, of which ``events`` is the smaller (the class that
+    limits a logistic model), said as such."""
     if not n_cand or events / n_cand >= EPV_MIN:
         return []
     what = "events" if unit == "lesions" else "patients with the event"
+    if classes is not None:
+        noun = "lesions" if unit == "lesions" else "patients"
+        what = (f"{noun} in the smaller outcome class ({classes[0]} with the event, "
+                f"{classes[1]} without)")
     return [f"{events} {what} for {n_cand} candidate variable(s) (EPV {events / n_cand:.2g} < "
             f"{EPV_MIN:g}): high risk of overfitting"]
 
@@ -350,7 +358,7 @@ def _binary_arm_doc(arm: BuiltArm, sc: _Scored, y: np.ndarray, g: np.ndarray,
     n_cand = arm.n_candidates if arm.model != "prevalence" else 0
     train = _training_rows(sc, y.size)
     pos, neg, unit = _events(y[train], g[train])
-    warn += _epv_warning(min(pos, neg), unit, n_cand)
+    warn += _epv_warning(min(pos, neg), unit, n_cand, classes=(pos, neg))
     failed = int(res.folds.get("failed_candidates", pd.Series(dtype=float)).fillna(0).gt(0)
                  .sum()) if len(res.folds) else 0
     if failed:
@@ -1263,6 +1271,46 @@ def _check_centres(v: Validation, table: AnalysisTable) -> None:
     if unknown:
         raise SettingsError(f"test centre(s) {unknown} are not in the centre column; its "
                             f"centres: {', '.join(known)}")
+    if set(known) <= set(v.test_centres):
+        raise SettingsError(f"every centre of the centre column ({', '.join(known)}) is a test "
+                            f"centre, so the {schemes[0]} validation has no training centre: "
+                            "keep at least one centre for training "
+                            "(analysis.validation.test_centres, --test-centre)")
+
+
+def _check_fold_counts(v: Validation, table: AnalysisTable) -> None:
+    """Refuse more outer folds than an outcome has patients, and more inner (tuning) folds
+    than the smallest training set of a scheme holds, before any arm runs (settings errors,
+    the same for every arm; the libraries would otherwise fail inside an arm).
+
+    The training sets counted: the outer cross-validation's smallest (``n - ceil(n /
+    outer_splits)`` patients), the hold-out's ``floor(n (1 - test_size))``, the training
+    centres' patients under external validation."""
+    for name, target in table.targets.items():
+        groups = np.asarray(table.groups)[target.keep]
+        patients = pd.unique(pd.Series(groups).astype(str))
+        n = patients.size
+        cv = {"nested_cv", "training_internal_external"} & set(v.schemes)
+        if cv and v.outer_splits > n:
+            raise SettingsError(
+                f"analysis.validation.outer_splits ({v.outer_splits}) is more than the {n} "
+                f"patients of outcome {name}: choose at most {n} outer folds (--outer)")
+        sizes = {}
+        if cv:
+            sizes["the smallest outer training fold"] = n - -(-n // v.outer_splits)
+        if "holdout" in v.schemes:
+            sizes["the hold-out training set"] = int(np.floor(n * (1 - v.test_size)))
+        if table.centre is not None and {"external", "training_internal_external"} \
+                & set(v.schemes):
+            centre = np.asarray(table.centre)[target.keep]
+            sizes["the training centres"] = pd.unique(
+                pd.Series(groups[~np.isin(centre, list(v.test_centres))]).astype(str)).size
+        where, smallest = min(sizes.items(), key=lambda kv: kv[1], default=("", n))
+        if v.inner_splits > smallest:
+            raise SettingsError(
+                f"analysis.validation.inner_splits ({v.inner_splits}) is more than the {smallest} "
+                f"patients of {where or 'the training set'} (outcome {name}, {n} patients): "
+                f"choose at most {smallest} inner folds (--inner)")
 
 
 def _imputation_doc(plan: dict[str, list[BuiltArm]], table: AnalysisTable) -> dict[str, Any]:
@@ -1414,6 +1462,7 @@ def run_analysis(
         if not arms:
             raise InputError(f"outcome {name}: no arm can be built from the table (no "
                              "covariate, feature or volume column for any arm)")
+    _check_fold_counts(spec.validation, table)
     if spec.leakage_audit is not None and slices is None:
         raise InputError(f"leakage_audit: the slice table {spec.leakage_audit.table} was not "
                          "given")
@@ -2032,6 +2081,38 @@ def _final_tasks(tasks: list[_ArmTask]) -> list[_ArmTask]:
     return out
 
 
+_TIMING_KEYS = ("mean_fit_time", "std_fit_time", "mean_score_time", "std_score_time")
+"""Wall-clock times a scikit-learn search records in ``cv_results_``."""
+
+
+def _clear_timings(obj: Any, seen: set[int]) -> None:
+    """Zero the wall-clock times fitted estimators record (a search's ``refit_time_`` and
+    the fit and score times of its ``cv_results_``), in place: they differ between two
+    identical runs, and ``model.joblib`` is promised to be the same file for the same
+    inputs and settings. Walks dicts, lists and the attributes of scikit-learn (and
+    radiomix, scikit-survival, lifelines) objects."""
+    if id(obj) in seen:
+        return
+    seen.add(id(obj))
+    if isinstance(obj, dict):
+        for value in obj.values():
+            _clear_timings(value, seen)
+    elif isinstance(obj, list | tuple):
+        for value in obj:
+            _clear_timings(value, seen)
+    elif hasattr(obj, "__dict__") and type(obj).__module__.startswith(
+            ("sklearn", "radiomix", "sksurv", "lifelines")):
+        if hasattr(obj, "refit_time_"):
+            obj.refit_time_ = 0.0
+        results = getattr(obj, "cv_results_", None)
+        if isinstance(results, dict):
+            for key in _TIMING_KEYS:
+                if key in results:
+                    results[key] = np.zeros_like(results[key])
+        for value in vars(obj).values():
+            _clear_timings(value, seen)
+
+
 def _save_models(tasks: list[_ArmTask], fitted: list[Any], v: Validation,
                  out: Path) -> dict[str, dict[str, Any]]:
     import joblib
@@ -2044,6 +2125,7 @@ def _save_models(tasks: list[_ArmTask], fitted: list[Any], v: Validation,
             log.warning("final model %s/%s not fitted: %s", task.outcome, task.arm.key, m)
             continue
         models[task.outcome][task.arm.key] = {"model": m, "columns": list(task.arm.columns)}
+    _clear_timings(models, set())
     joblib.dump({"models": models, "seed": v.seed, "versions": package_versions(),
                  "note": "each arm refitted on the training patients (hyper-parameters by "
                          "patient-grouped inner CV); its expected performance is the "

@@ -422,6 +422,10 @@ class Validation:
                   f"'sensitivity=0.9' / 'specificity=0.9'; got {self.threshold!r}")
         if not isinstance(self.seed, int) or isinstance(self.seed, bool):
             _fail(f"validation.seed must be an integer, got {self.seed!r}")
+        top = 2**32 - self.repeats  # repeat r seeds its splits with seed + r (numpy's range)
+        if not 0 <= self.seed <= top:
+            _fail(f"validation.seed must be an integer from 0 to {top} (--seed), got "
+                  f"{self.seed!r}")
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -93,22 +93,29 @@ def _slice_table(name: str, study_dir: Path, features_dir: Path) -> Path:
         "true} or give its path")
 
 
-def _check_manifest_copies(feat: pd.DataFrame, study: Study, name: str) -> None:
-    """A feature table given with ``--features`` must carry the study's manifest columns as
-    the manifest now holds them (:func:`radiomix.analysis.data.check_manifest_columns`)."""
-    from radiomix.analysis.data import check_manifest_columns
+def _check_manifest_copies(feat: pd.DataFrame, study: Study,
+                           name: str) -> tuple[int, list[str]]:
+    """A feature table given with ``--features`` must be the study's: its lesions the
+    manifest's (:func:`radiomix.analysis.data.check_manifest_lesions`), its copies of the
+    manifest columns as the manifest now holds them (:func:`radiomix.analysis.data.
+    check_manifest_columns`). Returns the number of manifest lesions and those the table
+    lacks (warned about)."""
+    from radiomix.analysis.data import check_manifest_columns, check_manifest_lesions
     from radiomix.cohort import manifest_rows
 
     cols = study.settings.columns
     carried = tuple(c for c in cols.carried if c in feat.columns)
-    if not carried:
-        return
     rows = manifest_rows(study, carry=carried)
     manifest = pd.DataFrame({cols.patient_id: [r.patient_id for r in rows],
                              cols.lesion_id: [r.lesion_id for r in rows],
                              **{c: [r.values[c] for r in rows] for c in carried}})
-    check_manifest_columns(feat, manifest, patient=cols.patient_id, lesion=cols.lesion_id,
-                           source=name)
+    absent = check_manifest_lesions(feat, manifest, patient=cols.patient_id,
+                                    lesion=cols.lesion_id, source=name)
+    if carried:
+        check_manifest_columns(feat, manifest, patient=cols.patient_id,
+                               lesion=cols.lesion_id, source=name)
+    n_lesions = len(manifest.drop_duplicates([cols.patient_id, cols.lesion_id]))
+    return n_lesions, absent
 
 
 def cohort_folder(out: Path) -> Path:
@@ -233,8 +240,8 @@ def _analyse(study: Study, spec: Any, out: Path, features: Any, jobs: int,
     else:
         features_path = Path(features)
     feat = read_any(features_path)
-    if features is not None:
-        _check_manifest_copies(feat, study, features_path.name)
+    n_manifest, absent = (_check_manifest_copies(feat, study, features_path.name)
+                          if features is not None else (0, []))
     if features_path.suffix == ".parquet":
         try:
             prov = read_provenance(features_path)
@@ -265,6 +272,10 @@ def _analyse(study: Study, spec: Any, out: Path, features: Any, jobs: int,
                  {"step": "cases extracted", "n": int(counts.get("cases", 0))
                   - int(counts.get("failed", 0))},
                  {"step": "cases failed (excluded, see errors)", "n": counts.get("failed")}]
+    if features is not None:
+        flow += [{"step": "lesions in the manifest", "n": n_manifest},
+                 {"step": f"lesions without a row in {features_path.name} (not analysed)",
+                  "n": len(absent)}]
     flow += [{"step": f"{table.unit}s analysed", "n": len(table.X)},
              {"step": "patients analysed", "n": table.n_patients}]
     err_docs = []

@@ -381,8 +381,12 @@ def read_analysis(results_dir: str | os.PathLike[str]) -> dict[str, Any]:
             f"{path} not found: pass the folder written by `radiomix analyse` (or `radiomix "
             f"model`, `radiomix demo`), which holds {ANALYSIS_FILE}"
         )
+    def no_constant(name: str) -> Any:
+        raise ValueError(f"it holds {name}, which the schema never writes (a missing value is "
+                         "null): the file was edited or damaged; re-run `radiomix analyse`")
+
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
+        doc = json.loads(path.read_text(encoding="utf-8"), parse_constant=no_constant)
     except (OSError, ValueError) as exc:
         raise InputError(f"{path} is not readable JSON: {exc}") from exc
     if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
