@@ -430,7 +430,8 @@ def test_events_per_variable_counts_patients_not_their_lesions(tmp_path):
     assert v["n_positive_patients"] == patients
     epv = [w for w in v["arms"]["model"]["warnings"] if "candidate variable" in w]
     assert epv
-    assert epv[0].startswith(f"{min(patients, 30 - patients)} patients with the event")
+    assert epv[0].startswith(f"{min(patients, 30 - patients)} patients in the smaller outcome "
+                             f"class ({patients} with the event, {30 - patients} without)")
 
 
 def _survival_three_centres(tmp_path):

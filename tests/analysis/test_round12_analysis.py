@@ -270,3 +270,20 @@ def test_the_report_refuses_a_document_holding_nan(tmp_path):
     (tmp_path / "analysis.json").write_text('{"schema": "x", "v": NaN}', encoding="utf-8")
     with pytest.raises(InputError, match=r"it holds NaN, which the schema never writes"):
         read_analysis(tmp_path)
+
+
+def test_a_categorical_covariate_with_a_value_per_patient_is_said(caplog):
+    """A date given as a categorical covariate became 50 indicator columns for 51 patients
+    with no word but the EPV's."""
+    feats, clin = cohort(30)
+    clin["dx_date"] = [f"2019-{1 + i % 12:02d}-{1 + i:02d}" for i in range(30)]
+    with caplog.at_level(logging.WARNING, logger="radiomix"):
+        build_table(feats, _spec(covariates=[{"name": "dx_date", "kind": "categorical"}]),
+                    clinical=clin)
+    assert "covariate 'dx_date' (categorical) takes 30 distinct values for 30 patients" \
+        in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="radiomix"):
+        build_table(feats, _spec(covariates=[{"name": "grade", "kind": "categorical"}]),
+                    clinical=clin)
+    assert "distinct values for" not in caplog.text

@@ -713,6 +713,10 @@ def tracking_columns(X: pd.DataFrame, time: np.ndarray, *,
 # --------------------------------------------------------------------------- build
 
 
+ID_LIKE_LEVELS = 10
+"""Distinct values from which a categorical covariate with at least one value for every
+second patient is said to look like an identifier or a date."""
+
 AGE_NAME = re.compile(r"(^|[_\W])age([_\W]|$)", re.IGNORECASE)
 """Column names read as an age in years: ``age``, ``Age``, ``age_years``, ``patient_age``,
 ``age_at_diagnosis`` (not ``stage``, ``dosage`` or ``image``)."""
@@ -764,6 +768,13 @@ def _encode_covariate(raw: pd.DataFrame, cov: Covariate, group: str) -> pd.DataF
     if bad:
         raise InputError(f"covariate {cov.name!r}: values {bad} are not among its declared "
                          f"levels {levels}")
+    patients = raw[group].nunique() if group in raw else len(raw)
+    if len(seen) >= ID_LIKE_LEVELS and len(seen) >= patients / 2:
+        log.warning("covariate %r (categorical) takes %d distinct values for %d patients: "
+                    "nearly one per patient, like an identifier or a date, not a category; "
+                    "its %d indicator columns can only memorise patients (give it as numeric, "
+                    "group its values, or leave it out)", cov.name, len(seen), patients,
+                    len(seen) - 1)
     parts = {f"{cov.name}={v}": (text == v).astype(float).where(text.notna(), np.nan)
              for v in (levels[1:] if len(levels) > 1 else levels)}
     out = pd.DataFrame(parts, index=raw.index)
