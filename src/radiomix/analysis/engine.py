@@ -1279,38 +1279,45 @@ def _check_centres(v: Validation, table: AnalysisTable) -> None:
 
 
 def _check_fold_counts(v: Validation, table: AnalysisTable) -> None:
-    """Refuse more outer folds than an outcome has patients, and more inner (tuning) folds
-    than the smallest training set of a scheme holds, before any arm runs (settings errors,
-    the same for every arm; the libraries would otherwise fail inside an arm).
+    """Refuse more outer folds than a cross-validation has patients, and more inner (tuning)
+    folds than the smallest training set of a scheme holds, before any arm runs (settings
+    errors, the same for every arm; the libraries would otherwise fail inside an arm).
 
-    The training sets counted: the outer cross-validation's smallest (``n - ceil(n /
-    outer_splits)`` patients), the hold-out's ``floor(n (1 - test_size))``, the training
+    Per outcome (its patients with a value): the nested cross-validation runs on all of
+    them, that of ``training_internal_external`` on the training centres' patients; the
+    training sets counted are the outer folds' smallest (``m - ceil(m / outer_splits)``
+    of ``m`` patients), the hold-out's ``floor(n (1 - test_size))`` and the training
     centres' patients under external validation."""
+    schemes = set(v.schemes)
     for name, target in table.targets.items():
-        groups = np.asarray(table.groups)[target.keep]
-        patients = pd.unique(pd.Series(groups).astype(str))
-        n = patients.size
-        cv = {"nested_cv", "training_internal_external"} & set(v.schemes)
-        if cv and v.outer_splits > n:
-            raise SettingsError(
-                f"analysis.validation.outer_splits ({v.outer_splits}) is more than the {n} "
-                f"patients of outcome {name}: choose at most {n} outer folds (--outer)")
-        sizes = {}
-        if cv:
-            sizes["the smallest outer training fold"] = n - -(-n // v.outer_splits)
-        if "holdout" in v.schemes:
+        groups = pd.Series(np.asarray(table.groups)[target.keep]).astype(str).to_numpy()
+        n = pd.unique(groups).size
+        cross: dict[str, int] = {}  # patients each cross-validation splits
+        sizes: dict[str, int] = {}  # patients of each training set the inner folds split
+        if "nested_cv" in schemes:
+            cross[f"outcome {name}"] = n
+        if "holdout" in schemes:
             sizes["the hold-out training set"] = int(np.floor(n * (1 - v.test_size)))
-        if table.centre is not None and {"external", "training_internal_external"} \
-                & set(v.schemes):
+        if table.centre is not None and schemes & {"external", "training_internal_external"}:
             centre = np.asarray(table.centre)[target.keep]
-            sizes["the training centres"] = pd.unique(
-                pd.Series(groups[~np.isin(centre, list(v.test_centres))]).astype(str)).size
-        where, smallest = min(sizes.items(), key=lambda kv: kv[1], default=("", n))
-        if v.inner_splits > smallest:
-            raise SettingsError(
-                f"analysis.validation.inner_splits ({v.inner_splits}) is more than the {smallest} "
-                f"patients of {where or 'the training set'} (outcome {name}, {n} patients): "
-                f"choose at most {smallest} inner folds (--inner)")
+            m = pd.unique(groups[~np.isin(centre, list(v.test_centres))]).size
+            sizes["the training centres"] = m
+            if "training_internal_external" in schemes:
+                cross[f"the training centres of outcome {name}"] = m
+        for where, m in cross.items():
+            if v.outer_splits > m:
+                raise SettingsError(
+                    f"analysis.validation.outer_splits ({v.outer_splits}) is more than the {m} "
+                    f"patients of {where}: choose at most {m} outer folds (--outer)")
+            sizes["the smallest outer training fold"] = min(
+                sizes.get("the smallest outer training fold", m), m - -(-m // v.outer_splits))
+        if sizes:
+            where, smallest = min(sizes.items(), key=lambda kv: kv[1])
+            if v.inner_splits > smallest:
+                raise SettingsError(
+                    f"analysis.validation.inner_splits ({v.inner_splits}) is more than the "
+                    f"{smallest} patients of {where} (outcome {name}, {n} patients): choose "
+                    f"at most {smallest} inner folds (--inner)")
 
 
 def _imputation_doc(plan: dict[str, list[BuiltArm]], table: AnalysisTable) -> dict[str, Any]:
