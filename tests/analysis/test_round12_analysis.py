@@ -206,6 +206,10 @@ def test_an_age_outside_a_lifetime_is_refused_by_row(tmp_path):
             build_table(feats, _spec(covariates=["age"]), clinical=clin)
     clin.loc[4, "age"] = "101"  # old, not impossible
     assert build_table(feats, _spec(covariates=["age"]), clinical=clin).n_patients == 30
+    # another coding of the whole column (standardised ages) is the user's, not a typo
+    years = pd.to_numeric(clin["age"])
+    clin["age"] = ((years - years.mean()) / years.std()).round(3).astype(str)
+    assert build_table(feats, _spec(covariates=["age"]), clinical=clin).n_patients == 30
 
 
 def test_covariates_without_information_are_named_for_what_they_are():

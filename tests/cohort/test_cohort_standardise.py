@@ -160,9 +160,11 @@ def test_standardisation_errors(tmp_path):
         load_standard_scale(bad)
     other = tmp_path / "other"
     other.mkdir()
-    with pytest.raises(SettingsError, match=r"needs preprocess\.nyul_landmarks"):
+    with pytest.raises(SettingsError, match=r"^tags\.mr\.settings\.preprocess\.normalise nyul "
+                                            r"needs tags\.mr\.settings\.preprocess\.nyul_"):
         load_study(_study(other, settings={"preprocess": {"normalise": "nyul"}}))
-    with pytest.raises(SettingsError, match=r"nyul_landmarks is set but preprocess\.normalise"):
+    with pytest.raises(SettingsError, match=r"nyul_landmarks is set but "
+                                            r"tags\.mr\.settings\.preprocess\.normalise"):
         load_study(_study(other, settings={"preprocess": {"nyul_landmarks": "x.json"}}))
     # a registered tag is analysed on another grid than the one the landmarks were fitted on
     doc = yaml.safe_load(study.read_text(encoding="utf-8"))

@@ -726,17 +726,23 @@ AGE_RANGE: tuple[float, float] = (0.0, 120.0)
 another unit (months)."""
 
 
+AGE_OUTLIER_SHARE: float = 0.1
+"""Largest share of an age column's values outside :data:`AGE_RANGE` that is refused: a
+column otherwise in years makes a stray value a typing error; more such values mean
+another coding (standardised ages, months), which is the user's to declare."""
+
+
 def _check_age(values: pd.Series, raw: pd.DataFrame, name: str, group: str) -> None:
-    """Refuse an age covariate value outside :data:`AGE_RANGE` (it would enter the model as
-    a measurement), naming its row."""
+    """Refuse the values of an age covariate outside :data:`AGE_RANGE` when the rest of the
+    column is in years (at most :data:`AGE_OUTLIER_SHARE` of its values outside): they would
+    enter the model as measurements. Names the first one's row."""
     bad = values.notna() & ((values < AGE_RANGE[0]) | (values > AGE_RANGE[1]))
-    if bad.any():
+    if bad.any() and bad.sum() <= AGE_OUTLIER_SHARE * values.notna().sum():
         i = int(np.flatnonzero(bad.to_numpy())[0])
         raise InputError(
             f"covariate {name!r}, {_row_name(raw, group, i)}: {values.iloc[i]:g} is not an age "
             f"in years ({AGE_RANGE[0]:g} to {AGE_RANGE[1]:g}; {int(bad.sum())} such value(s)): "
-            "correct it or mark it missing; ages in another unit (months) must be converted "
-            "to years"
+            "the other ages are in years: correct it or mark it missing"
         )
 
 
