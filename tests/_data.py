@@ -21,6 +21,12 @@ DATA_DIR = Path(
 )
 
 
+BQML_PER_SUV = 5000.0
+"""Scale of the rescale slope that turns the cohort's PET series (stored as SUV, Units GML)
+into plausible activity concentrations when a test relabels them BQML (a tumour of SUV 8
+then holds 40 kBq/ml; read as Bq/ml unscaled they would give SUVs of 0.001, refused)."""
+
+
 def require_data(*parts: str) -> Path:
     """Return ``DATA_DIR / parts``; skip (or fail under RADIOMIX_REQUIRE_DATA=1) if absent."""
     path = DATA_DIR.joinpath(*parts)

@@ -26,7 +26,7 @@ import pydicom
 import pytest
 import SimpleITK as sitk
 
-from _data import require_data
+from _data import BQML_PER_SUV, require_data
 
 RADIOMIX = [sys.executable, "-c", "from radiomix.cli import main; main()"]
 
@@ -111,6 +111,7 @@ def files(tmp_path_factory) -> dict[str, Path]:
         for src in sorted(pet.glob("*.dcm"))[:3]:
             ds = pydicom.dcmread(src)
             ds.Units, ds.DecayCorrection, ds.PatientWeight = "BQML", "START", 70.0
+            ds.RescaleSlope = float(ds.RescaleSlope) * BQML_PER_SUV  # Bq/ml, not SUV
             edit(ds)
             ds.save_as(folder / src.name)
         f[name] = folder

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import SimpleITK as sitk
 
-from _data import require_data
+from _data import BQML_PER_SUV, require_data
 from radiomix.errors import (
     EmptyRoiError,
     InputError,
@@ -304,6 +304,7 @@ def test_a_pet_half_life_that_contradicts_its_radionuclide_is_refused(tmp_path):
     for f in sorted((folder / "image").iterdir()):
         ds = pydicom.dcmread(f)
         ds.Units, ds.DecayCorrection = "BQML", "START"  # converted to SUV on reading
+        ds.RescaleSlope = float(ds.RescaleSlope) * BQML_PER_SUV  # Bq/ml, not SUV
         ds.RadiopharmaceuticalInformationSequence[0].RadionuclideHalfLife = "1223"  # C-11
         ds.save_as(out / f.name)
     rs = next((folder / "mask").iterdir())
@@ -359,8 +360,9 @@ def test_a_modality_that_contradicts_the_dicom_series_is_refused(tmp_path):
     result = extract(folder / "image", rs, roi_name="GTV_Mass_CT", settings=FAST,
                      modality="CT")
     assert result.provenance["modality"] == "CT"  # the declaration is recorded
-    assert "modality" not in extract(folder / "image", rs, roi_name="GTV_Mass_CT",
-                                     settings=FAST).provenance
+    # undeclared, the series states its own (and its value checks run)
+    assert extract(folder / "image", rs, roi_name="GTV_Mass_CT",
+                   settings=FAST).provenance["modality"] == "CT"
 
 
 def test_the_same_array_as_image_and_mask_is_named_as_arrays():

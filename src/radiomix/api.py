@@ -473,19 +473,31 @@ def _extract_paths(
 
     from radiomix.extraction import extract as run_extract
 
-    result = run_extract(
-        image,
-        mask,
-        settings=settings,
-        label=label,
-        roi_name=roi_name,
-        resample_mask=resample_mask,
-        tag=tag,
-        case_id=case_id,
-        deep=deep,
-        organ_mask=None if organ_mask is None else Path(organ_mask),
-        modality=modality,
-    )
+    try:
+        result = run_extract(
+            image,
+            mask,
+            settings=settings,
+            label=label,
+            roi_name=roi_name,
+            resample_mask=resample_mask,
+            tag=tag,
+            case_id=case_id,
+            deep=deep,
+            organ_mask=None if organ_mask is None else Path(organ_mask),
+            modality=modality,
+        )
+    except InputError as exc:
+        # an in-memory input is staged as <what>.mha: name it as the caller gave it
+        text = str(exc)
+        named = {"array": "(a numpy array)", "SimpleITK image": "(a SimpleITK image)"}
+        for what in ("image", "mask"):
+            source = inputs.get(f"{what}_source")
+            if source in named:
+                text = text.replace(f"{what}.mha", named[source])
+        if text == str(exc):
+            raise
+        raise type(exc)(text) from None
     provenance = dict(result.provenance)
     provenance["inputs"] = {**provenance["inputs"], **inputs}
     ids = {"case_id": case_id} if case_id else {}

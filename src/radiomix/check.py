@@ -164,6 +164,10 @@ def unplaced_grid_error(
     )
 
 
+_LABEL_ELSEWHERE = "(label= in Python; the label column of a manifest)"
+"""Where else than ``radiomix extract --label`` a label is chosen, said beside it."""
+
+
 def select_label(
     values: np.ndarray, *, label: int | None, case_id: str | None = None,
     name: str | None = None,
@@ -225,17 +229,18 @@ def select_label(
         return values == label
     if labels == [255]:
         raise AmbiguousLabelError(
-            f"{_prefix(case_id)}{the} is coded 0/255; pass --label 255 to use it as the ROI"
+            f"{_prefix(case_id)}{the} is coded 0/255; pass --label 255 {_LABEL_ELSEWHERE} to use "
+            "it as the ROI"
         )
     if len(labels) > 1:
         raise AmbiguousLabelError(
             f"{_prefix(case_id)}{the} holds several labels {_listing(labels)}; choose one with "
-            "--label"
+            f"--label {_LABEL_ELSEWHERE}"
         )
     if labels and labels != [1]:
         raise AmbiguousLabelError(
             f"{_prefix(case_id)}{the} holds only label {labels[0]} (no voxel of label 1); "
-            f"pass --label {labels[0]} to use it as the ROI"
+            f"pass --label {labels[0]} {_LABEL_ELSEWHERE} to use it as the ROI"
         )
     return values == 1 if labels else np.zeros(values.shape, dtype=bool)
 
@@ -364,10 +369,10 @@ def check_case(
             f"{_prefix(case_id)}the image holds {voxels.dtype} voxels; a real-valued (integer "
             "or float) image is needed"
         )
-    # float voxels: one minimum and one maximum prove them all finite and below the no-data
+    # one minimum and one maximum prove the voxels all finite and below the no-data
     # magnitude (NaN propagates through both; an infinity or a huge value is an extreme)
-    finite_range = True
-    if voxels.dtype.kind == "f" and voxels.size:
+    finite_range = True  # 64-bit integers can hold no-data magnitudes too (-2**63)
+    if voxels.size and (voxels.dtype.kind == "f" or voxels.dtype.itemsize == 8):
         lo, hi = float(voxels.min()), float(voxels.max())
         finite_range = math.isfinite(lo) and math.isfinite(hi) and max(-lo, hi) < NO_DATA_MAGNITUDE
     if not finite_range and count_non_finite(voxels):
@@ -380,7 +385,7 @@ def check_case(
     _refuse_mask_as_image(voxels, np.asarray(mask.array), inside, case_id)
     if not finite_range:
         # anywhere: interpolation, filters and image-wide normalisation read beyond the ROI
-        huge = np.abs(voxels) >= NO_DATA_MAGNITUDE
+        huge = (voxels >= NO_DATA_MAGNITUDE) | (voxels <= -NO_DATA_MAGNITUDE)
         if huge.any():
             raise InvalidIntensityError(
                 f"{_prefix(case_id)}the image holds {int(huge.sum())} voxels of magnitude "
@@ -487,6 +492,14 @@ def check_ct_values(case: CheckedCase) -> None:
             "(image noise alone spans more): its values are not Hounsfield units (kHU, or a "
             "normalised image); convert it to HU, or correct the modality of the tag"
         )
+    if median < SHIFTED_MEDIAN_HU and low <= SHIFTED_AIR_HU[1] and _shifted_air(arr):
+        raise InputError(
+            f"{where} has a median of {median:.6g} in the ROI and a spread peak of voxels "
+            f"between {SHIFTED_AIR_HU[0]:g} and {SHIFTED_AIR_HU[1]:g} HU: air (-1000 HU) and "
+            "soft tissue moved down by about 1024, the rescale intercept applied twice (HU "
+            "values stored with RescaleIntercept -1024 kept); convert it to HU (or, if its "
+            "values are right, leave its modality undeclared)"
+        )
     if high >= FLIPPED_AIR_HU[0] and _flipped_air(arr):
         raise InputError(
             f"{where} has a peak of voxels between {FLIPPED_AIR_HU[0]:g} and "
@@ -520,6 +533,28 @@ def _flipped_air(arr: np.ndarray) -> bool:
     top = int(np.count_nonzero(arr == arr.max()))
     return top < 0.6 * band
 
+
+def _shifted_air(arr: np.ndarray) -> bool:
+    """Whether a CT holds air moved down by its rescale intercept a second time: at least
+    :data:`FLIPPED_AIR_SHARE` of its voxels in :data:`SHIFTED_AIR_HU` (-2024 HU, with air's
+    noise) once the most frequent value there is left out. Nothing measured lies below air;
+    what a real CT stores there is a fill outside its field of view, one exact value
+    (-2000, -2048), never a spread peak."""
+    low, high = SHIFTED_AIR_HU
+    band = arr[(arr >= low) & (arr <= high)]
+    if band.size < FLIPPED_AIR_SHARE * arr.size:
+        return False
+    _, counts = np.unique(band, return_counts=True)
+    return band.size - int(counts.max()) >= FLIPPED_AIR_SHARE * arr.size
+
+
+SHIFTED_AIR_HU = (-2150.0, -1900.0)
+"""Where air (-1000 HU and its noise) lies in a CT whose rescale intercept of -1024 was
+applied twice."""
+
+SHIFTED_MEDIAN_HU = -900.0
+"""ROI median below which a CT is checked for doubly shifted air: soft tissue moved down by
+1024 HU lies near -1000; a tumour (ground glass included, about -600) lies above."""
 
 CT_OFFSET_MEDIAN_HU = 700.0
 """A CT with no value below 0 whose ROI median is at least this (soft tissue plus the

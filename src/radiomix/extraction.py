@@ -156,27 +156,35 @@ def resolve_settings(
     return load_settings_file(settings)
 
 
-def _check_series_modality(image: str | Path, modality: str) -> None:
-    """Refuse a declared modality that a DICOM series contradicts (it declares its own).
+def _series_modality(image: str | Path) -> str | None:
+    """The Modality a DICOM series folder states (its first image file's), or ``None`` for
+    any other input."""
+    from radiomix.io.image import _modality
+
+    folder = Path(image)
+    if not isinstance(image, str | Path) or not folder.is_dir():
+        return None
+    return next((m for f in sorted(folder.iterdir()) if f.is_file()
+                 if (m := _modality(f)) not in (None, "", "RTSTRUCT", "SEG")), None)
+
+
+def _image_modality(image: str | Path, modality: str | None) -> str | None:
+    """The image's modality: the one declared, or else the one a DICOM series states (the
+    value checks of CT and PET then run on a series as on a declared tag).
 
     Raises
     ------
     UsageError
         ``modality`` differs from the Modality of the series' first DICOM file.
     """
-    from radiomix.io.image import _modality
-
-    folder = Path(image)
-    if not folder.is_dir():
-        return
-    stated = next((m for f in sorted(folder.iterdir()) if f.is_file()
-                   if (m := _modality(f)) not in (None, "", "RTSTRUCT", "SEG")), None)
-    if stated is not None and stated != modality:
+    stated = _series_modality(image)
+    if modality is not None and stated is not None and stated != modality:
         raise UsageError(
-            f"the modality given is {modality}, and the DICOM series {folder.name} says "
+            f"the modality given is {modality}, and the DICOM series {Path(image).name} says "
             f"{stated}: drop the modality (a DICOM series declares its own) or give the "
             f"{modality} series"
         )
+    return modality if modality is not None else stated
 
 
 @single_blas_thread
@@ -236,6 +244,7 @@ def extract(
         :data:`radiomix.settings.study.IMAGE_MODALITIES`): ``CT`` refuses an image whose
         values cannot be Hounsfield units (:func:`radiomix.check.check_ct_values`), ``PT``
         one whose values cannot be activity or SUV (:func:`radiomix.check.check_pt_values`).
+        A DICOM series states its own: without ``modality``, its Modality runs these checks.
 
     Returns
     -------
@@ -264,9 +273,7 @@ def extract(
     from radiomix.settings.study import check_modality, check_tag
 
     check_flag("resample_mask", resample_mask)
-    modality = check_modality(modality)
-    if modality is not None:
-        _check_series_modality(image, modality)
+    modality = _image_modality(image, check_modality(modality))
     s = resolve_settings(settings)
     pre = s.preprocess
     check_tag(tag)

@@ -19,7 +19,7 @@ import pydicom
 import pytest
 import SimpleITK as sitk
 
-from _data import require_data
+from _data import BQML_PER_SUV, require_data
 from radiomix.errors import DicomError, SuvConversionError
 from radiomix.io import load_image
 
@@ -139,6 +139,7 @@ def test_ct_rescale_is_applied_per_slice(tmp_path):
 def _bqml(half_life: float, injection: str, *, dated: str | None = None) -> Edit:
     def edit(ds: pydicom.Dataset, i: int) -> None:
         ds.Units = "BQML"
+        ds.RescaleSlope = float(ds.RescaleSlope) * BQML_PER_SUV  # Bq/ml, not SUV
         ds.DecayCorrection = "START"
         ds.SeriesDate = "20000907"
         ds.SeriesTime = "112011.00"

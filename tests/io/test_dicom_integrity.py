@@ -13,7 +13,7 @@ import numpy as np
 import pydicom
 import pytest
 
-from _data import require_data
+from _data import BQML_PER_SUV, require_data
 from radiomix.errors import DicomError, SuvConversionError
 from radiomix.io import load_image
 
@@ -101,6 +101,7 @@ def pet(tmp_path):
     for f in sorted(src.glob("*.dcm"))[:3]:
         ds = pydicom.dcmread(f)
         ds.Units = "BQML"
+        ds.RescaleSlope = float(ds.RescaleSlope) * BQML_PER_SUV  # Bq/ml, not SUV
         ds.DecayCorrection = "START"
         ds.PatientWeight = 80.0
         ds.SeriesDate = "20000101"

@@ -9,7 +9,7 @@ import pydicom
 import pytest
 import SimpleITK as sitk
 
-from _data import require_data
+from _data import BQML_PER_SUV, require_data
 from radiomix.errors import SuvConversionError
 from radiomix.io import load_image
 
@@ -22,6 +22,7 @@ def bqml_series(tmp_path):
     for f in sorted(src.glob("*.dcm"))[:3]:
         ds = pydicom.dcmread(f)
         ds.Units = "BQML"
+        ds.RescaleSlope = float(ds.RescaleSlope) * BQML_PER_SUV  # Bq/ml, not SUV
         ds.DecayCorrection = "START"
         ds.PatientWeight = 80.0
         ds.SeriesDate = "20000101"

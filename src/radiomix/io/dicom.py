@@ -141,6 +141,15 @@ def read_series(folder: str | Path, *, series_uid: str | None = None) -> sitk.Im
             "structure set is a mask, not an image; give the folder of the image series as "
             "the image and the RTSTRUCT or SEG file as the mask"
         )
+    if not by_series and incomplete:
+        lacking = sorted({"pixel data" if "PixelData" not in d else "ImagePositionPatient"
+                          for d in incomplete})
+        raise DicomError(
+            f"the {len(incomplete)} DICOM image file(s) in {folder} all lack "
+            f"{' or '.join(lacking)} (e.g. {_name(incomplete[0])}): no slice can be placed or "
+            "read; the export dropped the attribute or the files are truncated: export the "
+            "series again"
+        )
     if not by_series:
         raise DicomError(
             f"no DICOM image slices found in {folder} (a file is read as DICOM when it has the "
@@ -462,6 +471,14 @@ def _assemble(datasets: Sequence[pydicom.Dataset], *, where: str) -> sitk.Image:
             )
     if modality == "PT":
         volume *= _suv_factors(slices)[:, None, None]
+        top = float(volume.max())
+        if str(first.get("Units", "")).upper() == "BQML" and top < SUV_MAX_FLOOR:
+            raise SuvConversionError(
+                f"PET series {where} converts to SUVs no higher than {top:.3g} anywhere (any "
+                f"tissue, and the injected tracer, lie well above {SUV_MAX_FLOOR:g}): its "
+                "values are not in Bq/ml as its Units BQML says (already SUV, or kBq/ml); "
+                "correct Units (GML for SUV) or the values"
+            )
     ps = [float(v) for v in first.PixelSpacing]
     image = sitk.GetImageFromArray(volume)
     image.SetSpacing((ps[1], ps[0], dz))
@@ -757,6 +774,12 @@ def _check_half_life(info: pydicom.Dataset, half_life: float) -> None:
         )
 
 
+SUV_MAX_FLOOR = 0.05
+"""Highest SUV of a PET series below which its values cannot be Bq/ml: tissue takes up
+SUV 0.5 or more and the tracer's sites far more; values already in SUV (or kBq/ml) read as
+Bq/ml give 0.0001 to 0.01."""
+
+
 def _suv_factors(slices: Sequence[pydicom.Dataset]) -> np.ndarray:
     """Each slice's SUV factor; the inputs that belong to the series (weight, dose, half
     life, injection time, units, decay correction) must be the same on every slice, the
@@ -774,6 +797,17 @@ def _suv_factors(slices: Sequence[pydicom.Dataset]) -> np.ndarray:
                     " the SUV inputs of a series must be the same on every slice: the series is"
                     " damaged or mixed"
                 )
+    corrected = {str(v).upper() for v in (slices[0].get("CorrectedImage") or [])}
+    missing = [c for c in ("ATTN", "DECY") if c not in corrected]
+    if corrected and missing:
+        what = {"ATTN": "attenuation", "DECY": "decay"}
+        raise SuvConversionError(
+            f"PET CorrectedImage lacks {' and '.join(missing)} "
+            f"({', '.join(sorted(corrected))}): the series is not "
+            f"{' or '.join(what[c] for c in missing)}-corrected (a non-attenuation-corrected "
+            "reconstruction beside the corrected one, or raw activity), and SUV needs both; "
+            "give the corrected series"
+        )
     if str(slices[0].get("Units", "")).upper() == "BQML":
         try:
             weight = float(slices[0].get("PatientWeight"))

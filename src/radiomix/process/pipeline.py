@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from radiomix.check import CheckedCase
-from radiomix.errors import EmptyRoiError
+from radiomix.errors import EmptyRoiError, InputError
 from radiomix.process.discretise import discretise, ivh_input
 from radiomix.process.interpolate import ORDERS, Grid, aligned_grid, resample
 from radiomix.process.normalise import StandardScale
@@ -64,6 +64,31 @@ MAX_GRID_VOXELS = 2**27
 extraction peaks at about 31 bytes a voxel, 4 GiB here): a finer one is a spacing typed in
 the wrong unit (a 0.5 mm grid over a 20 cm box has 64 M voxels), refused before any array
 is allocated."""
+
+
+def _refuse_sentinels(part: np.ndarray) -> None:
+    """Refuse a no-data sentinel of an integer type in the part of the image the ROI's
+    features read (the crop, with the margin, the interpolation support and the filters'
+    reach): the smallest value of a signed type of 16 bits or more (-32768 for int16), the
+    largest of an unsigned type of 32 bits or more. Stored where nothing was measured
+    (outside a scanner's field of view, a conversion's fill), it would be averaged into
+    the ROI by interpolation and filters as if it were an intensity. Far from the ROI it
+    is never read, and allowed. Float images refuse no-data magnitudes anywhere
+    (:data:`radiomix.check.NO_DATA_MAGNITUDE`)."""
+    kind, size = part.dtype.kind, part.dtype.itemsize
+    if not ((kind == "i" and size >= 2) or (kind == "u" and size >= 4)) or part.size == 0:
+        return
+    info = np.iinfo(part.dtype)
+    sentinel = info.min if kind == "i" else info.max
+    found = int(np.count_nonzero(part == sentinel))
+    if found:
+        raise InputError(
+            f"the image holds {found} voxel(s) of {sentinel} (the "
+            f"{'smallest' if kind == 'i' else 'largest'} {part.dtype} value, a no-data fill) "
+            "within the region around the ROI that interpolation and filters read, where it "
+            "would be averaged in as an intensity: fill those voxels with a real value (e.g. "
+            "air, -1000 HU, on CT) or check the conversion that wrote them"
+        )
 
 
 def _refuse_huge_grid(new_range: list[tuple[int, int]], new_spacing: tuple[float, ...]) -> None:
@@ -160,6 +185,8 @@ def process_arrays(
         ohi = min(image.shape[axis], math.ceil(g.start + g.step * (stop - 1)) + pad + 1)
         old_range.append((olo, ohi))
     _refuse_huge_grid(new_range, new_spacing)
+    _refuse_sentinels(image[tuple(slice(a, b) for a, b in
+                                  (new_range if interp.spacing is None else old_range))])
     if interp.spacing is None:
         crop = tuple(slice(a, b) for a, b in new_range)
         img = np.array(image[crop], dtype=np.float64)

@@ -1,0 +1,189 @@
+"""Thirteenth outside round, damaged images: a CT whose rescale intercept was applied twice,
+integer no-data fills next to the ROI, PET already in SUV (or not corrected) labelled as
+Bq/ml, a series whose every slice lacks its position, and messages naming staged files."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pydicom
+import pytest
+import SimpleITK as sitk
+from scipy import ndimage
+
+from _data import require_data
+from radiomix.errors import DicomError, InputError, SuvConversionError
+from radiomix.extraction import extract
+
+FAST = {"features": {"families": ["stat"]}}
+
+
+def _sts(tag: str = "ct") -> tuple[Path, Path]:
+    folder = require_data("sts", "nifti", "STS_001", tag)
+    return folder / "image.nii.gz", folder / "mask.nii.gz"
+
+
+def _write_like(array: np.ndarray, like: Path, path: Path) -> Path:
+    ref = sitk.ReadImage(str(like))
+    out = sitk.GetImageFromArray(array)
+    out.CopyInformation(ref)
+    sitk.WriteImage(out, str(path))
+    return path
+
+
+def _dicom_copy(tmp_path: Path, modality: str, edit) -> tuple[Path, Path]:
+    src = require_data("sts", "dicom", "STS_001", modality)
+    dst = tmp_path / modality / "image"
+    dst.mkdir(parents=True)
+    for f in sorted((src / "image").glob("*.dcm")):
+        ds = pydicom.dcmread(f)
+        edit(ds)
+        ds.save_as(dst / f.name)
+    return dst, next((src / "mask").iterdir())
+
+
+# -- CT with its rescale intercept applied twice ----------------------------------------
+
+
+def test_a_ct_shifted_down_by_a_second_intercept_is_refused(tmp_path):
+    """HU stored with RescaleIntercept -1024 kept: ROI mean -995 HU, air at -2024, exit 0."""
+    image, mask = _sts()
+    shifted = sitk.GetArrayFromImage(sitk.ReadImage(str(image))).astype(np.int16) - 1024
+    path = _write_like(shifted, image, tmp_path / "shifted.nii.gz")
+    with pytest.raises(InputError, match=r"declared CT \(modality: CT\), has a median of -99\d "
+                                         r"in the ROI and a spread peak of voxels between -2150 "
+                                         r"and -1900 HU.*rescale intercept applied twice"):
+        extract(path, mask, settings=FAST, modality="CT")
+    # a DICOM series states its modality: the check runs without a declaration
+    folder, rs = _dicom_copy(tmp_path, "CT", lambda ds: setattr(ds, "RescaleIntercept", -1024))
+    with pytest.raises(InputError, match=r"rescale intercept applied twice"):
+        extract(folder, rs, roi_name="GTV_Mass_CT", settings=FAST)
+
+
+def test_a_single_fill_value_below_air_is_not_taken_for_shifted_air(tmp_path):
+    """Scanners fill outside their field of view with one exact value (-2048): not air."""
+    image, mask = _sts()
+    arr = sitk.GetArrayFromImage(sitk.ReadImage(str(image))).astype(np.int16)
+    roi = sitk.GetArrayFromImage(sitk.ReadImage(str(mask))) > 0
+    arr[:2] = -2048  # two slices of fill (5 % of the voxels), away from the ROI
+    assert not roi[:2].any()
+    path = _write_like(arr, image, tmp_path / "filled.nii.gz")
+    result = extract(path, mask, settings=FAST, modality="CT")
+    assert result.features["image.original.stat.mean"] == pytest.approx(28.47, abs=0.01)
+
+
+# -- integer no-data fills ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("dtype", "message"), [
+    (np.int32, r"voxel\(s\) of -2147483648 \(the smallest int32 value, a no-data fill\) "
+               r"within the region around the ROI"),
+    (np.int16, r"voxel\(s\) of -32768 \(the smallest int16 value"),
+    (np.int64, r"voxels of magnitude 1e\+15 or more"),  # refused anywhere, as in floats
+])
+def test_an_integer_no_data_fill_next_to_the_roi_is_refused(tmp_path, dtype, message):
+    """INT32_MIN around the ROI was averaged in by interpolation: stat.mean -4.5e7, exit 0."""
+    image, mask = _sts()
+    arr = sitk.GetArrayFromImage(sitk.ReadImage(str(image))).astype(dtype)
+    roi = sitk.GetArrayFromImage(sitk.ReadImage(str(mask))) > 0
+    ring = ndimage.binary_dilation(roi) & ~roi
+    arr[ring] = np.iinfo(dtype).min
+    path = _write_like(arr, image, tmp_path / "ring.nii.gz")
+    settings = {**FAST, "interpolation": {"spacing": [2.0, 2.0, 2.0]}}
+    with pytest.raises(InputError, match=message):
+        extract(path, mask, settings=settings)
+
+
+def test_an_integer_fill_far_from_the_roi_is_read(tmp_path):
+    image, mask = _sts()
+    arr = sitk.GetArrayFromImage(sitk.ReadImage(str(image))).astype(np.int32)
+    arr[0] = np.iinfo(np.int32).min  # a slice the ROI's crop (slices 4 to 40) never reads
+    path = _write_like(arr, image, tmp_path / "corner.nii.gz")
+    result = extract(path, mask, settings=FAST)
+    assert result.features["image.original.stat.mean"] == pytest.approx(28.47, abs=0.01)
+
+
+def test_no_data_magnitudes_in_64_bit_integers_are_refused(tmp_path):
+    image, mask = _sts()
+    arr = sitk.GetArrayFromImage(sitk.ReadImage(str(image))).astype(np.int64) * 10**13
+    path = _write_like(arr, image, tmp_path / "huge.nii.gz")
+    with pytest.raises(InputError, match=r"voxels of magnitude 1e\+15 or more"):
+        extract(path, mask, settings=FAST)
+
+
+# -- PET whose units are not what they say ------------------------------------------------
+
+
+def _bqml(ds: pydicom.Dataset) -> None:
+    ds.Units = "BQML"  # the cohort's values are SUV (Units GML): relabelled, not converted
+    ds.DecayCorrection = "START"
+    ds.PatientWeight = 80.0
+    ds.SeriesDate = "20000101"
+    ds.SeriesTime = "110000"
+    info = ds.RadiopharmaceuticalInformationSequence[0]
+    info.RadionuclideTotalDose = 370e6
+    info.RadionuclideHalfLife = 6586.2
+    info.RadiopharmaceuticalStartTime = "100000"
+
+
+def test_pet_already_in_suv_labelled_bqml_is_refused(tmp_path):
+    """SUVs of 0.0005 were written with exit 0."""
+    folder, rs = _dicom_copy(tmp_path, "PET", _bqml)
+    with pytest.raises(SuvConversionError, match=r"converts to SUVs no higher than 0\.00\d+ "
+                                                 r"anywhere.*not in Bq/ml as its Units BQML "
+                                                 r"says"):
+        extract(folder, rs, roi_name="GTV_Mass_PET", settings=FAST)
+
+
+@pytest.mark.parametrize(("corrected", "lacking"), [
+    (["DECY", "NORM"], "ATTN"), (["ATTN", "SCAT"], "DECY")])
+def test_pet_not_attenuation_or_decay_corrected_is_refused(tmp_path, corrected, lacking):
+    """A non-attenuation-corrected reconstruction was converted to SUV without a word."""
+    folder, rs = _dicom_copy(tmp_path, "PET",
+                             lambda ds: setattr(ds, "CorrectedImage", corrected))
+    with pytest.raises(SuvConversionError, match=rf"PET CorrectedImage lacks {lacking} "):
+        extract(folder, rs, roi_name="GTV_Mass_PET", settings=FAST)
+
+
+# -- messages -------------------------------------------------------------------------------
+
+
+def test_a_series_whose_every_slice_lacks_its_position_says_so(tmp_path):
+    folder, rs = _dicom_copy(tmp_path, "CT", lambda ds: delattr(ds, "ImagePositionPatient"))
+    with pytest.raises(DicomError, match=r"DICOM image file\(s\) in .* all lack "
+                                         r"ImagePositionPatient \(e\.g\. "):
+        extract(folder, rs, roi_name="GTV_Mass_CT", settings=FAST)
+
+
+def test_messages_about_in_memory_inputs_name_them_as_given():
+    import radiomix
+
+    a = np.random.default_rng(0).normal(size=(10, 10, 10))
+    m = np.zeros((10, 10, 10), np.uint8)
+    m[3:6, 3:6, 3:6] = 1
+    with pytest.raises(InputError, match=r"label 2 not found in the mask \(a numpy array\)"):
+        radiomix.extract(a, m, spacing=(1, 1, 1), label=2, features__families=["stat"])
+    two = m.copy()
+    two[7, 7, 7] = 2
+    with pytest.raises(InputError, match=r"several labels \[1, 2\]; choose one with --label "
+                                         r"\(label= in Python; the label column of a "
+                                         r"manifest\)"):
+        radiomix.extract(a, two, spacing=(1, 1, 1), features__families=["stat"])
+
+
+def test_the_command_line_refuses_shifted_ct_in_one_line(tmp_path):
+    image, mask = _sts()
+    shifted = sitk.GetArrayFromImage(sitk.ReadImage(str(image))).astype(np.int16) - 1024
+    path = _write_like(shifted, image, tmp_path / "shifted.nii.gz")
+    proc = subprocess.run([sys.executable, "-c", "from radiomix.cli import main; main()",
+                           "extract", str(path), str(mask), "--modality", "CT", "-o",
+                           str(tmp_path / "t.csv")], capture_output=True, text=True, check=False)
+    assert proc.returncode == 1
+    assert "rescale intercept applied twice" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not (tmp_path / "t.csv").exists()
+    shutil.rmtree(tmp_path, ignore_errors=True)
