@@ -37,7 +37,11 @@ def test_a_ct_whose_voxel_type_is_misread_is_refused(tmp_path, datatype, swap, m
     """int16 relabelled uint16 (mean 6087 instead of 59) and byte-swapped int16 (mean
     10 995) passed every check with exit 0; declared CT, their values tell."""
     image, mask = _relabelled(tmp_path, datatype, swap=swap)
-    extract(image, mask, settings="ibsi-C")  # undeclared: nothing tells (as any reader)
+    if swap:  # undeclared, the swapped bytes of 128 HU read -32768, int16's no-data fill
+        with pytest.raises(InputError, match=r"voxel\(s\) of -32768 \(the smallest int16"):
+            extract(image, mask, settings="ibsi-C")
+    else:
+        extract(image, mask, settings="ibsi-C")  # undeclared: nothing tells (as any reader)
     with pytest.raises(InputError, match=rf"image, declared CT \(modality: CT\), {message}"):
         extract(image, mask, settings="ibsi-C", modality="CT")
 
