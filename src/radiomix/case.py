@@ -15,7 +15,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from radiomix.check import CheckedCase, check_case
+from radiomix.check import CheckedCase, check_case, geometry_differences
 from radiomix.errors import UsageError
 from radiomix.io.image import (
     FILE_SUFFIXES,
@@ -97,7 +97,8 @@ def load_case(
         min_voxels=min_voxels,
         case_id=case_id,
         empty_roi=_empty_roi_message(mask, label, roi_name, dicom_mask, case_id),
-        unplaced=_unplaced_files(image, mask),
+        # the headers are read again only for grids that differ (the common case reads none)
+        unplaced=_unplaced_files(image, mask) if geometry_differences(img, msk) else None,
         mask_name=Path(mask).name,
     )
 
