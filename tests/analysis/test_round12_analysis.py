@@ -56,8 +56,14 @@ def test_rows_whose_ids_are_not_in_the_manifest_are_refused_with_the_near_id():
     with pytest.raises(InputError, match=r"the manifest has no lesion 'L1' of 'STS_001'"):
         check_manifest_lesions(relabelled, _manifest(), patient="pid", lesion="lid",
                                source="f.parquet")
-    with pytest.raises(InputError, match=r"f\.parquet has no column 'lid'"):
-        check_manifest_lesions(_manifest().drop(columns="lid"), _manifest(), patient="pid",
+    with pytest.raises(InputError, match=r"f\.parquet has no column 'pid'"):
+        check_manifest_lesions(_manifest().drop(columns="pid"), _manifest(), patient="pid",
+                               lesion="lid", source="f.parquet")
+    # another tool's table without lesion ids is matched on its patients
+    assert check_manifest_lesions(_manifest().drop(columns="lid"), _manifest(), patient="pid",
+                                  lesion="lid", source="f.parquet") == []
+    with pytest.raises(InputError, match=r"e\.g\. patient 'STS_901'; patient 'STS_901' is not"):
+        check_manifest_lesions(foreign.drop(columns="lid"), _manifest(), patient="pid",
                                lesion="lid", source="f.parquet")
 
 

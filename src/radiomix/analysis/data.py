@@ -1248,15 +1248,16 @@ def check_manifest_lesions(features: pd.DataFrame, manifest: pd.DataFrame, *,
     InputError
         The table lacks the id columns, or holds lesions that are not in the manifest.
     """
-    missing_cols = [c for c in (patient, lesion) if c not in features.columns]
-    if missing_cols:
+    if patient not in features.columns:
         raise InputError(
-            f"{source} has no column {missing_cols[0]!r}, so its rows cannot be matched to the "
+            f"{source} has no column {patient!r}, so its rows cannot be matched to the "
             "study's manifest: analyse the table `radiomix run` wrote for this study"
         )
+    by_lesion = lesion in features.columns  # another tool's table: one row per patient
 
     def keys(t: pd.DataFrame) -> pd.Series:
-        return _text(t[patient]).fillna("") + " lesion " + _text(t[lesion]).fillna("")
+        ids = _text(t[patient]).fillna("")
+        return ids + " lesion " + _text(t[lesion]).fillna("") if by_lesion else ids
 
     feat_keys, man_keys = keys(features), keys(manifest)
     known = set(man_keys)
@@ -1271,7 +1272,8 @@ def check_manifest_lesions(features: pd.DataFrame, manifest: pd.DataFrame, *,
                 not in folded else f"; the manifest has no lesion {lid!r} of {pid!r}")
         raise InputError(
             f"{len(foreign)} row(s) of {source} name lesions that are not in the study's "
-            f"manifest (e.g. patient {pid!r} lesion {lid!r}{hint}): the table belongs to "
+            f"manifest (e.g. patient {pid!r}{f' lesion {lid!r}' if by_lesion else ''}{hint}): "
+            "the table belongs to "
             "another study or its ids were changed; analyse the table `radiomix run` wrote "
             "for this study, or correct the ids"
         )
