@@ -297,3 +297,11 @@ def test_a_categorical_covariate_with_a_value_per_patient_is_said(caplog):
         build_table(feats, _spec(covariates=[{"name": "grade", "kind": "categorical"}]),
                     clinical=clin)
     assert "distinct values for" not in caplog.text
+
+
+def test_an_infinite_clinical_value_is_not_called_a_feature():
+    feats, clin = cohort(30)
+    clin.loc[3, "age"] = "inf"
+    with pytest.raises(InputError, match=r"column 'age', row 5 \(patient_id P003\): infinite "
+                                         r"value; every value must be finite"):
+        build_table(feats, _spec(covariates=["age"]), clinical=clin)

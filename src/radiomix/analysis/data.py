@@ -234,8 +234,9 @@ def to_numeric(raw: pd.DataFrame, column: str, group: str) -> pd.Series:
     if inf.size:
         i = int(inf[0])
         raise InputError(
-            f"column {column!r}, {_row_name(raw, group, i)}: infinite value; a feature must be "
-            "finite (fix the extraction or mark the cell missing)"
+            f"column {column!r}, {_row_name(raw, group, i)}: infinite value; every value must "
+            "be finite: fix the cell (re-extract a feature, correct a clinical value) or mark "
+            "it missing"
         )
     return out
 
