@@ -76,6 +76,42 @@ def test_a_single_fill_value_below_air_is_not_taken_for_shifted_air(tmp_path):
     assert result.features["image.original.stat.mean"] == pytest.approx(28.47, abs=0.01)
 
 
+def test_a_ct_with_doubled_values_is_refused_when_declared_ct(tmp_path):
+    """HU multiplied by 2 keep a soft-tissue ROI median (56 HU) but put air near -2000."""
+    image, mask = _sts()
+    doubled = sitk.GetArrayFromImage(sitk.ReadImage(str(image))).astype(np.int16) * 2
+    path = _write_like(doubled, image, tmp_path / "doubled.nii.gz")
+    with pytest.raises(InputError, match=r"declared CT \(modality: CT\), has a spread peak of "
+                                         r"voxels between -2150 and -1850 HU and fewer from "
+                                         r"-1100 to -900 HU: air \(-1000 HU\) lies near -2000"):
+        extract(path, mask, settings=FAST, modality="CT")
+    extract(path, mask, settings=FAST)  # undeclared, nothing tells (as any reader)
+
+
+@pytest.mark.parametrize("case", ["STS_002", "STS_018", "STS_020", "STS_029", "STS_049"])
+def test_the_scaled_air_rule_on_real_and_doubled_cohort_cts(case):
+    """Real CTs (0.1 to 40 % air, clipped at -1000 HU or not) are never flagged, nor with a
+    fill of -2000 outside the field of view; doubled copies are whenever 1 % of their
+    voxels lie in the band once its top value is left out (STS_002: 0.4 %)."""
+    from radiomix.check import SCALED_AIR_HU, _scaled_air
+
+    image, _ = _sts_case(case)
+    hu = sitk.GetArrayFromImage(sitk.ReadImage(str(image))).astype(np.float64)
+    assert not _scaled_air(hu)
+    filled = hu.copy()
+    filled[:3] = -2000.0
+    assert not _scaled_air(filled)
+    doubled = 2 * hu
+    band = doubled[(doubled >= SCALED_AIR_HU[0]) & (doubled <= SCALED_AIR_HU[1])]
+    spread = band.size - (np.unique(band, return_counts=True)[1].max() if band.size else 0)
+    assert _scaled_air(doubled) == (spread >= 0.01 * hu.size)
+
+
+def _sts_case(case: str) -> tuple[Path, Path]:
+    folder = require_data("sts", "nifti", case, "ct")
+    return folder / "image.nii.gz", folder / "mask.nii.gz"
+
+
 # -- integer no-data fills ----------------------------------------------------------------
 
 
@@ -175,15 +211,19 @@ def test_messages_about_in_memory_inputs_name_them_as_given():
         radiomix.extract(a, two, spacing=(1, 1, 1), features__families=["stat"])
 
 
-def test_the_command_line_refuses_shifted_ct_in_one_line(tmp_path):
+@pytest.mark.parametrize(("damage", "message"), [
+    (lambda hu: hu - 1024, "rescale intercept applied twice"),
+    (lambda hu: hu * 2, "so its values are scaled"),
+])
+def test_the_command_line_refuses_shifted_or_scaled_ct_in_one_line(tmp_path, damage, message):
     image, mask = _sts()
-    shifted = sitk.GetArrayFromImage(sitk.ReadImage(str(image))).astype(np.int16) - 1024
-    path = _write_like(shifted, image, tmp_path / "shifted.nii.gz")
+    hu = sitk.GetArrayFromImage(sitk.ReadImage(str(image))).astype(np.int16)
+    path = _write_like(damage(hu), image, tmp_path / "damaged.nii.gz")
     proc = subprocess.run([sys.executable, "-c", "from radiomix.cli import main; main()",
                            "extract", str(path), str(mask), "--modality", "CT", "-o",
                            str(tmp_path / "t.csv")], capture_output=True, text=True, check=False)
     assert proc.returncode == 1
-    assert "rescale intercept applied twice" in proc.stderr
+    assert message in proc.stderr
     assert "Traceback" not in proc.stderr
     assert not (tmp_path / "t.csv").exists()
     shutil.rmtree(tmp_path, ignore_errors=True)

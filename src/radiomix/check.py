@@ -500,6 +500,14 @@ def check_ct_values(case: CheckedCase) -> None:
             "values stored with RescaleIntercept -1024 kept); convert it to HU (or, if its "
             "values are right, leave its modality undeclared)"
         )
+    if low <= SCALED_AIR_HU[1] and _scaled_air(arr):
+        raise InputError(
+            f"{where} has a spread peak of voxels between {SCALED_AIR_HU[0]:g} and "
+            f"{SCALED_AIR_HU[1]:g} HU and fewer from -1100 to -900 HU: air (-1000 HU) lies "
+            "near -2000, so its values are scaled (a rescale slope applied twice, or HU "
+            "multiplied by 2); convert it to HU (or, if its values are right, leave its "
+            "modality undeclared)"
+        )
     if high >= FLIPPED_AIR_HU[0] and _flipped_air(arr):
         raise InputError(
             f"{where} has a peak of voxels between {FLIPPED_AIR_HU[0]:g} and "
@@ -547,6 +555,27 @@ def _shifted_air(arr: np.ndarray) -> bool:
     _, counts = np.unique(band, return_counts=True)
     return band.size - int(counts.max()) >= FLIPPED_AIR_SHARE * arr.size
 
+
+def _scaled_air(arr: np.ndarray) -> bool:
+    """Whether a CT holds air scaled by 2: at least :data:`FLIPPED_AIR_SHARE` of its voxels
+    in :data:`SCALED_AIR_HU` once the most frequent value there (a fill outside the field
+    of view, or air clipped at -1000 and doubled) is left out, and fewer voxels where air
+    lies in HU (-1100 to -900). Real CT holds nothing measured below air; its fills are one
+    exact value. Checked on the 51 sarcoma CTs: none flagged (under 0.1 % of any image in
+    the band); every doubled copy with 1 % of its voxels there caught (the band outweighs
+    -1100 to -900 HU in each)."""
+    low, high = SCALED_AIR_HU
+    band = arr[(arr >= low) & (arr <= high)]
+    if band.size < FLIPPED_AIR_SHARE * arr.size:
+        return False
+    _, counts = np.unique(band, return_counts=True)
+    spread = band.size - int(counts.max())
+    air = int(np.count_nonzero((arr >= -1100.0) & (arr <= -900.0)))
+    return spread >= FLIPPED_AIR_SHARE * arr.size and air < spread
+
+
+SCALED_AIR_HU = (-2150.0, -1850.0)
+"""Where air (-1000 HU, with its noise up to -925) lies in a CT whose values were doubled."""
 
 SHIFTED_AIR_HU = (-2150.0, -1900.0)
 """Where air (-1000 HU and its noise) lies in a CT whose rescale intercept of -1024 was
