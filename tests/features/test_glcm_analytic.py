@@ -89,7 +89,7 @@ class TestMatrices:
         np.testing.assert_array_equal(got[direction_index(DIRECTIONS_3D, (0, 0, 1))], HARALICK_0)
         np.testing.assert_array_equal(got[direction_index(DIRECTIONS_3D, (0, 1, 0))], HARALICK_90)
         np.testing.assert_array_equal(got[direction_index(DIRECTIONS_3D, (0, 1, 1))], HARALICK_135)
-        np.testing.assert_array_equal(got[direction_index(DIRECTIONS_3D, (0, -1, 1))], HARALICK_45)
+        np.testing.assert_array_equal(got[direction_index(DIRECTIONS_3D, (0, 1, -1))], HARALICK_45)
         out_of_plane = [k for k, d in enumerate(DIRECTIONS_3D) if d[0] != 0]
         assert len(out_of_plane) == 9
         assert got[out_of_plane].sum() == 0
@@ -101,6 +101,23 @@ class TestMatrices:
         # row pairs: 1-1, 1-2, 2-2 (twice), 1-3, 3-3, 3-3, 3-3, 3-4, 4-4
         expected = [[2, 2, 1, 0], [0, 2, 0, 0], [0, 0, 3, 1], [0, 0, 0, 1]]
         np.testing.assert_array_equal(got[0, direction_index(DIRECTIONS_2D, (0, 0, 1))], expected)
+
+    @pytest.mark.parametrize("dims", [2, 3])
+    def test_asymmetric_pairs_run_along_each_vector_as_pyradiomics_counts_them(self, dims) -> None:
+        """Every direction's first non-zero component in storage order (z, y, x) is positive
+        (pyradiomics' half-space of angles); grey levels 1, 2, 3, 4 laid along a vector give,
+        without symmetrisation, the pairs (1, 2), (2, 3), (3, 4) of that vector alone."""
+        vectors = DIRECTIONS_2D if dims == 2 else DIRECTIONS_3D
+        assert len({tuple(v) for v in vectors} | {tuple(-v) for v in vectors}) == 2 * len(vectors)
+        for k, v in enumerate(vectors):
+            assert v[np.flatnonzero(v)[0]] > 0
+            lv = np.zeros((7, 7, 7), dtype=np.int64)
+            for step in range(4):
+                lv[tuple(np.array([3, 3, 3]) + (step - 1) * v)] = step + 1
+            got = glcm_matrices(lv, lv > 0, n_levels=4, dims=dims, symmetric=False)
+            mats = got.sum(axis=0) if dims == 2 else got
+            np.testing.assert_array_equal(mats[k], np.diag([1, 1, 1], k=1))
+            assert mats.sum() == 3
 
     def test_distance_two(self) -> None:
         lv = np.array([[[1, 2, 1, 2, 1]]])

@@ -52,19 +52,23 @@ DIRECTIONS_3D: IntArray = np.array(
         (0, 1, 0),
         (0, 0, 1),
         (1, 1, 0),
-        (-1, 1, 0),
+        (1, -1, 0),
         (1, 0, 1),
-        (-1, 0, 1),
+        (1, 0, -1),
         (0, 1, 1),
-        (0, -1, 1),
+        (0, 1, -1),
         (1, 1, 1),
-        (-1, 1, 1),
+        (1, -1, -1),
         (1, -1, 1),
-        (-1, -1, 1),
+        (1, 1, -1),
     ],
     dtype=np.int64,
 )
-"""The 13 unique volumetric direction vectors, (dz, dy, dx) (IBSI: (x,y,z) order reversed)."""
+"""The 13 unique volumetric direction vectors, (dz, dy, dx): IBSI's 13 (its (x,y,z) order
+reversed), each signed so that its first non-zero component in storage order (z, y, x) is
+positive, as :data:`DIRECTIONS_2D` and pyradiomics' angles are. The sign matters only for
+asymmetric GLCMs (``glcm_symmetric: false``, which IBSI does not define): a pair is counted
+from the voxel to its neighbour along the vector."""
 
 DIRECTIONS_2D: IntArray = np.array(
     [(0, 0, 1), (0, 1, 1), (0, 1, 0), (0, 1, -1)],
