@@ -154,3 +154,32 @@ def test_summary_moments() -> None:
     s = SampleSummary.of(np.array([2.0, 4.0, 4.0, 4.0, 5.0, 5.0, 7.0, 9.0]))
     assert (s.mean, s.m2) == (5.0, 4.0)
     assert s.n == 8
+
+
+@settings(max_examples=60, deadline=None)
+@given(arrays(np.float64, st.integers(2, 200), elements=st.floats(-1e3, 1e3)),
+       st.floats(1e-9, 1e-3))
+def test_coefficient_of_variation_of_a_zero_mean_sample_is_nan(values, ratio):
+    """A sample normalised to a zero mean computes a mean of rounding size (either sign):
+    sigma / mean was 1e16 and more. A mean well above rounding still gives the quotient."""
+    centred = values - values.mean()
+    if centred.std() == 0:
+        return
+    assert math.isnan(stat_features(centred)["stat.coefficient_of_variation"])
+    shifted = centred + ratio * centred.std()
+    expected = np.std(shifted) / np.mean(shifted)
+    got = stat_features(shifted)["stat.coefficient_of_variation"]
+    assert got == pytest.approx(expected, rel=1e-6)
+
+
+def test_coefficient_of_variation_after_zscore_over_the_roi_is_nan_with_a_note():
+    from _data import require_data
+    from radiomix.extraction import extract
+
+    folder = require_data("sts", "nifti", "STS_002", "pet")
+    settings = {"preprocess": {"normalise": "zscore", "normalise_region": "roi"},
+                "features": {"families": ["stat"]}}
+    result = extract(folder / "image.nii.gz", folder / "mask.nii.gz", settings=settings)
+    assert math.isnan(result.features["image.original.stat.coefficient_of_variation"])
+    assert "z-score" in result.provenance["notes"]["stat.coefficient_of_variation"]
+    assert result.features["image.original.stat.variance"] == pytest.approx(1.0, rel=1e-9)

@@ -66,6 +66,12 @@ class SampleSummary:
             m4=float((d2 * d2).mean()),
         )
 
+    def mean_is_rounding(self) -> bool:
+        """Whether the mean is 0 up to the rounding of its float64 sum: at most
+        :data:`ZERO_MEAN_RELATIVE` times the standard deviation (a sample normalised to a
+        zero mean computes a mean of about 1e-17 of its spread, of either sign)."""
+        return self.m2 > 0 and abs(self.mean) <= ZERO_MEAN_RELATIVE * math.sqrt(self.m2)
+
     @property
     def n(self) -> int:
         """Number of values :math:`N_v`."""
@@ -135,7 +141,13 @@ def compute(
 ) -> dict[str, float]:
     """Evaluate statistical features on the intensities of the intensity mask."""
     summary = ctx.cached(("stat", "summary"), lambda: SampleSummary.of(ctx.intensities))
-    return evaluate_each(ctx, specs, summary)
+    values = evaluate_each(ctx, specs, summary)
+    if "stat.coefficient_of_variation" in values and summary.mean_is_rounding():
+        ctx.notes["stat.coefficient_of_variation"] = (
+            "undefined (NaN): the ROI mean is 0 up to rounding (intensities normalised to a "
+            "zero mean, e.g. z-score over the ROI), so sigma / mean would be rounding noise"
+        )
+    return values
 
 
 @feature(name="stat.mean", ibsi="Q4LE")
@@ -391,13 +403,22 @@ def coefficient_of_variation(s: SampleSummary) -> float:
     -----
     .. math:: F_{stat.cov} = \\frac{\\sigma}{\\mu}
 
-    with :math:`\\sigma=\\sqrt{F_{stat.var}}`; NaN when the mean is 0.
+    with :math:`\\sigma=\\sqrt{F_{stat.var}}`; NaN (with a provenance note) when the mean is
+    0, or 0 up to rounding (at most :data:`ZERO_MEAN_RELATIVE` :math:`\\sigma`: intensities
+    normalised to a zero mean), where the quotient is rounding noise (1e16 and more).
 
     References
     ----------
     IBSI 1 manual, §3.3.15 "Intensity-based coefficient of variation".
     """
+    if s.mean_is_rounding():
+        return math.nan
     return _div(math.sqrt(s.m2), s.mean)
+
+
+ZERO_MEAN_RELATIVE = 1e-12
+"""Largest ratio of |mean| to standard deviation taken for a mean of 0 up to rounding:
+float64 sums of a zero-mean sample leave about 1e-16 of its spread."""
 
 
 @feature(name="stat.quartile_coefficient_of_dispersion", ibsi="9S40")
