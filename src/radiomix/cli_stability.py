@@ -27,7 +27,7 @@ OUT_HELP = (
 PERTURBATIONS_HELP = (
     "Comma-separated perturbations: original, volume:MM (grow +, shrink -), contour:K "
     "(supervoxel draw K), rotation:DEG, translation:VOXEL_FRACTION, noise:MULTIPLE. Default: "
-    "original,volume:-1,volume:+1,contour:1,contour:2,rotation:+5,translation:0.5,noise:1."
+    "original,volume:-1,volume:+1,contour:1,contour:2,rotation:+5,translation:0.25,noise:1."
 )
 PATIENTS_HELP = "Use only the first N patients of the manifest."
 TAGS_HELP = "Comma-separated image tags to perturb (default: every tag of the study)."

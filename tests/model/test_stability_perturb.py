@@ -10,6 +10,7 @@ import SimpleITK as sitk
 
 from radiomix.errors import EmptyRoiError, InputError, SettingsError
 from radiomix.process.perturb import (
+    DEFAULT_PERTURBATIONS,
     estimate_noise_sigma,
     parse_perturbation,
     perturb_case,
@@ -124,6 +125,29 @@ def test_integer_translation_moves_image_and_mask_together():
     np.testing.assert_allclose(
         np.sort(sitk.GetArrayFromImage(new_img)[roi]), np.sort(image[mask]).astype(np.float32)
     )
+
+
+@pytest.mark.parametrize("fraction", [0.25, 0.75, -0.25])
+def test_a_sub_voxel_translation_keeps_the_volume(fraction):
+    """A box of 4 x 4 x 7 voxels moved by a fraction of a voxel along every axis keeps its
+    voxel count up to its corners: no interpolated value lies exactly on the 0.5 threshold.
+    At 0.5 every boundary face did, and the box grew from 112 to 144 voxels (3 x 3 x 6
+    whole voxels plus the faces with one factor of 0.5: 54 + 36 + 36 + 18)."""
+    mask = np.zeros((10, 12, 12), bool)
+    mask[3:7, 4:8, 2:9] = True
+    img, m = _pair(mask, image=np.zeros(mask.shape))
+    _, new_m = perturb_case(img, m, f"translation:{fraction}")
+    # a corner keeps (3/4)^3 = 0.42 < 0.5 or gains (1/4)(3/4)^2 ... < 0.5: one voxel each way
+    assert abs(int(_roi(new_m).sum()) - 112) <= 1
+
+
+def test_a_half_voxel_translation_is_refused_with_the_reason():
+    with pytest.raises(SettingsError, match=r"perturbation 'translation:0.5': a half-voxel shift "
+                                            r"puts every boundary voxel .* exactly 0.5.*grow"):
+        parse_perturbation("translation:0.5")
+    with pytest.raises(SettingsError, match=r"translation:0\.25 or translation:0\.75"):
+        parse_perturbation("translation:-0.5")
+    assert "translation:0.25" in DEFAULT_PERTURBATIONS
 
 
 def test_rotation_keeps_volume_and_intensities():

@@ -25,7 +25,8 @@ grid) and returns a perturbed pair on the same grid. A perturbation is named by 
     filled with the image minimum.
 ``translation:F``
     Translation of image and mask together by the fraction ``F`` of a voxel along every
-    axis (sub-voxel shifts: the perturbation acts through interpolation).
+    axis (sub-voxel shifts: the perturbation acts through interpolation). ``F = 0.5`` is
+    refused: it would grow the ROI (:data:`TIED_TRANSLATION`).
 ``noise:M``
     Additive Gaussian noise with standard deviation ``M`` times the image's estimated noise
     level (:func:`estimate_noise_sigma`), drawn independently per voxel. The mask is kept.
@@ -66,11 +67,17 @@ DEFAULT_PERTURBATIONS: tuple[str, ...] = (
     "contour:1",
     "contour:2",
     "rotation:+5",
-    "translation:0.5",
+    "translation:0.25",
     "noise:1",
 )
 """Default perturbation set: the unperturbed pair, ±1 mm growth, two contour draws, a 5°
-rotation, a half-voxel translation and noise at the image's own level (8 raters)."""
+rotation, a quarter-voxel translation and noise at the image's own level (8 raters)."""
+
+TIED_TRANSLATION = 0.5
+"""The voxel fraction refused for ``translation``: linear interpolation of the binary mask
+then gives exactly 0.5 on both sides of every boundary face (a flat face's voxel and its
+outer neighbour each get half), and the >= 0.5 rule keeps both. Other fractions leave no
+tie (0.25: corner weights 27, 9, 3 and 1 sixty-fourths never sum to 32)."""
 
 _SPEC = re.compile(
     r"^(original|volume|contour|rotation|translation|noise)(?::([+-]?\d+(\.\d+)?))?$"
@@ -152,6 +159,13 @@ def parse_perturbation(spec: str) -> Perturbation:
     if kind == "translation" and not 0 < abs(v) <= 1:
         raise SettingsError(
             f"perturbation {spec!r}: the translation must be a voxel fraction in (0, 1]"
+        )
+    if kind == "translation" and abs(v) == TIED_TRANSLATION:
+        raise SettingsError(
+            f"perturbation {spec!r}: a half-voxel shift puts every boundary voxel of the "
+            "interpolated mask at exactly 0.5, which the >= 0.5 rule keeps, so the ROI would "
+            "grow by a voxel layer along each axis (5 % of a 17 000-voxel ROI) instead of "
+            "moving; use another fraction, e.g. translation:0.25 or translation:0.75"
         )
     if kind in ("volume", "rotation") and v == 0:
         raise SettingsError(f"perturbation {spec!r} is the identity; use 'original'")
