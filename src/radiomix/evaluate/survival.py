@@ -61,7 +61,11 @@ def event_prob_column(horizon: float) -> str:
     >>> event_prob_column(2.0), event_prob_column(0.5)
     ('event_prob_2', 'event_prob_0.5')
     """
-    return f"event_prob_{float(horizon):g}"
+    return f"{EVENT_PROB_PREFIX}{float(horizon):g}"
+
+
+EVENT_PROB_PREFIX = "event_prob_"
+"""Prefix of the predictions columns of :func:`event_prob_column`."""
 
 
 def horizon_refusal(
@@ -86,7 +90,7 @@ def horizon_refusal(
     t = np.asarray(time, dtype=float).ravel()
     e = np.asarray(event).ravel().astype(bool)
     h = float(horizon)
-    n_at_risk = int(np.sum(t >= h))
+    n_at_risk = patients_at_risk(t, h, groups)
     if n_at_risk < min_at_risk:
         return (
             f"horizon {h:g}: only {n_at_risk} patient(s) still at risk (time >= {h:g}), "
@@ -103,6 +107,21 @@ def horizon_refusal(
         return (f"horizon {h:g}: {n_case} case(s) (event by then), {n_ctrl} control(s) "
                 f"(event-free after it); at least {MIN_PER_CLASS} of each are needed")
     return None
+
+
+def patients_at_risk(time: Any, horizon: float, groups: Any = None) -> int:
+    """Number at risk at ``horizon`` (:math:`T \\ge t`): patients when ``groups`` (the
+    patient id of each row) is given, else rows.
+
+    Examples
+    --------
+    >>> patients_at_risk([1, 3, 3, 4], 2.0), patients_at_risk([1, 3, 3, 4], 2.0, ["a", "b", "b", "c"])
+    (3, 2)
+    """
+    t = np.asarray(time, dtype=float).ravel()
+    if groups is None:
+        return int(np.sum(t >= float(horizon)))
+    return int(np.unique(np.asarray(groups).ravel()[t >= float(horizon)]).size)
 
 
 def _check(time: Any, risk: Any, event: Any) -> tuple[FloatArray, FloatArray, np.ndarray]:
@@ -769,6 +788,39 @@ def survival_calibration(
     return pd.DataFrame(rows)
 
 
+def one_row_per_patient(pred: pd.DataFrame) -> pd.DataFrame:
+    """Predictions of one repeat with one row per patient, for the analyses whose unit is
+    the patient (Kaplan–Meier groups, log-rank test, hazard ratio, calibration by group).
+
+    A patient's rows (lesions) share one time and one event; counted as separate
+    observations they make the log-rank test and the hazard ratio's interval
+    anti-conservative (four lesions of one patient are not four independent events). The
+    patient's risk and predicted event probabilities are the mean of its rows' (the
+    patient-level score, as ``level: patient`` of a binary outcome); time, event, fold and
+    training cut-off are its rows' own (one model scores all of a patient's rows:
+    every split groups patients). Rows already one per patient are returned unchanged.
+
+    Raises
+    ------
+    InputError
+        A patient whose rows disagree on time or event (not a patient-level outcome).
+    """
+    ids = pred["patient_id"]
+    if ids.is_unique:
+        return pred
+    grouped = pred.groupby("patient_id", sort=False)
+    for col in ("time", "event"):
+        if (grouped[col].nunique(dropna=False) > 1).any():
+            raise InputError(
+                f"the rows of a patient disagree on {col}: a survival outcome is the patient's "
+                "(one time and one event for all of its lesions)"
+            )
+    shared = [c for c in ("time", "event", "repeat", "fold", "risk_cutoff") if c in pred]
+    mean = ["risk", *[c for c in pred.columns if c.startswith(EVENT_PROB_PREFIX)]]
+    agg = {**{c: "first" for c in shared}, **{c: "mean" for c in mean if c in pred}}
+    return grouped.agg(agg).reset_index()
+
+
 @dataclass
 class SurvivalEvaluation:
     """Risk scores of a survival model on patients it never saw, with C-index and td-AUCs.
@@ -822,6 +874,10 @@ class SurvivalEvaluation:
             raise InputError(f"no predictions for repeat {repeat!r}")
         return pred
 
+    def _patients(self, repeat: int) -> pd.DataFrame:
+        """One repeat's predictions with one row per patient (:func:`one_row_per_patient`)."""
+        return one_row_per_patient(self._repeat(repeat))
+
     def calibration(
         self, horizon: float, *, n_groups: int = 3, repeat: int = 0, min_at_risk: int | None = None
     ) -> pd.DataFrame:
@@ -832,7 +888,7 @@ class SurvivalEvaluation:
         InputError
             ``horizon`` was not among the evaluated horizons, or is refused.
         """
-        pred = self._repeat(repeat)
+        pred = self._patients(repeat)
         col = event_prob_column(horizon)
         if col not in pred.columns:
             raise InputError(
@@ -904,12 +960,14 @@ class SurvivalEvaluation:
         return out
 
     def km(self, *, repeat: int = 0, at_times: Sequence[float] | None = None) -> KaplanMeierByRisk:
-        """:func:`km_by_training_cutoff` of one repeat: each row split at the median risk of
-        the training rows of the model that scored it. When several models scored the rows
+        """:func:`km_by_training_cutoff` of one repeat's patients (:func:`one_row_per_patient`:
+        a patient's lesions share one time and one event, so the curves, the log-rank test
+        and the hazard ratio count patients), each split at the median risk of the training
+        rows of the model that scored it. When several models scored the rows
         (cross-validation folds), the hazard ratio's interval is widened by
         :data:`~radiomix.evaluate.bootstrap.CV_INTERVAL_SCALE`, as every other interval of a
         cross-validated estimate."""
-        pred = self._repeat(repeat)
+        pred = self._patients(repeat)
         cross_validated = "fold" in pred and pred["fold"].nunique() > 1
         return km_by_training_cutoff(
             pred["time"], pred["risk"], pred["event"], pred["risk_cutoff"], at_times=at_times,
@@ -1186,7 +1244,7 @@ def _survival_metrics(
                     "ci_low": np.nan,
                     "ci_high": np.nan,
                     "n_boot": 0,
-                    "n_at_risk": int(np.sum(t >= h)),
+                    "n_at_risk": patients_at_risk(t, h, g),
                     "refused": reason,
                 }
             )
@@ -1206,7 +1264,7 @@ def _survival_metrics(
                 raise InputError(undefined)
             rows.append({"metric": "td_auc", "horizon": float(h), "estimate": np.nan,
                          "ci_low": np.nan, "ci_high": np.nan, "n_boot": nv,
-                         "n_at_risk": int(pts[0]["n_at_risk"].iloc[0]), "refused": undefined})
+                         "n_at_risk": patients_at_risk(t, h, g), "refused": undefined})
             continue
         rows.append(
             {
@@ -1216,7 +1274,7 @@ def _survival_metrics(
                 "ci_low": lo,
                 "ci_high": hi,
                 "n_boot": nv,
-                "n_at_risk": int(pts[0]["n_at_risk"].iloc[0]),
+                "n_at_risk": patients_at_risk(t, h, g),
                 **({"interval_method": bound[2]} if bound else {}),
             }
         )
