@@ -115,7 +115,8 @@ def patients_at_risk(time: Any, horizon: float, groups: Any = None) -> int:
 
     Examples
     --------
-    >>> patients_at_risk([1, 3, 3, 4], 2.0), patients_at_risk([1, 3, 3, 4], 2.0, ["a", "b", "b", "c"])
+    >>> t = [1, 3, 3, 4]
+    >>> patients_at_risk(t, 2.0), patients_at_risk(t, 2.0, ["a", "b", "b", "c"])
     (3, 2)
     """
     t = np.asarray(time, dtype=float).ravel()
@@ -817,7 +818,7 @@ def one_row_per_patient(pred: pd.DataFrame) -> pd.DataFrame:
             )
     shared = [c for c in ("time", "event", "repeat", "fold", "risk_cutoff") if c in pred]
     mean = ["risk", *[c for c in pred.columns if c.startswith(EVENT_PROB_PREFIX)]]
-    agg = {**{c: "first" for c in shared}, **{c: "mean" for c in mean if c in pred}}
+    agg = {**dict.fromkeys(shared, "first"), **{c: "mean" for c in mean if c in pred}}
     return grouped.agg(agg).reset_index()
 
 
