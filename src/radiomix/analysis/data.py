@@ -1003,6 +1003,10 @@ def build_table(
                           allow=set(allow) | set(roles.allow), sources=sources)
     centre = _text(raw[roles.centre]).fillna("(missing)").to_numpy(dtype=str) \
         if roles.centre else None
+    groups = raw[group].to_numpy(dtype=str)
+    if centre is not None:
+        _centre_outcome_warnings(centre, groups, targets, roles.centre)
+    _duplicate_patient_warnings(X[[*blocks["radiomic"], *blocks["deep"]]], groups)
     role_doc = {
         "group": group, "lesion": roles.lesion if roles.lesion in raw.columns else None,
         "centre": roles.centre, "outcome_columns": sorted(outcome_cols),
@@ -1081,6 +1085,66 @@ def _numeric_columns(raw: pd.DataFrame, names: Sequence[str]) -> dict[str, np.nd
         if np.isfinite(values).sum() >= 4:
             out[name] = np.where(np.isfinite(values), values, np.nan)
     return out
+
+
+CENTRE_SEPARATION: float = 0.95
+"""Share of an outcome's patients that the majority class of their centre classifies
+correctly from which the centre column is said to (nearly) separate the outcome."""
+
+
+def _centre_outcome_warnings(centre: np.ndarray, groups: np.ndarray,
+                             targets: Mapping[str, Target], column: str) -> None:
+    """Say when a binary outcome is (nearly) one class per centre: every centre's patients
+    then differ from the others' in their outcome and in whatever the centre changes in the
+    images (scanner, protocol, reconstruction), so a feature can predict the outcome through
+    the centre alone, and external validation by centre tests a centre effect. At least
+    :data:`CENTRE_SEPARATION` of the patients in their centre's majority class, with two
+    centres of different majority classes."""
+    for name, t in targets.items():
+        if t.y is None:
+            continue
+        frame = pd.DataFrame({"g": groups[t.keep], "c": centre[t.keep], "y": t.y})
+        per = frame.drop_duplicates("g").groupby("c")["y"].agg(["sum", "count"])
+        if len(per) < 2:
+            continue
+        major = np.maximum(per["sum"], per["count"] - per["sum"])
+        share = float(major.sum() / per["count"].sum())
+        majority = per["sum"] * 2 > per["count"]
+        if share < CENTRE_SEPARATION or majority.all() or not majority.any():
+            continue
+        shown = "; ".join(f"{c}: {int(r['sum'])} of {int(r['count'])} patients positive"
+                          for c, r in per.head(6).iterrows())
+        how = "separates" if share == 1.0 else f"nearly separates ({share:.0%} of patients)"
+        log.warning("outcome %s: the centre column %r %s the outcome (%s): a feature that "
+                    "differs between centres (scanner, protocol, reconstruction) predicts it "
+                    "through the centre alone, and a validation by centre tests the centre; "
+                    "read the arms' results as possibly confounded, or compare within centres",
+                    name, column, how, shown)
+
+
+DUPLICATE_MIN_COLUMNS: int = 5
+"""Fewest feature values two rows must share, all equal, to be called the same lesion."""
+
+
+def _duplicate_patient_warnings(features: pd.DataFrame, groups: np.ndarray) -> None:
+    """Say when rows of different patients carry identical feature values (at least
+    :data:`DUPLICATE_MIN_COLUMNS` of them, all equal and none missing in either): continuous
+    image features do not coincide between lesions, so these are one lesion (one patient)
+    under two ids, and a split can put its copies on both sides (a leak that raises every
+    cross-validated estimate)."""
+    full = features.dropna(axis=1, how="any")
+    if full.shape[1] < DUPLICATE_MIN_COLUMNS or full.empty:
+        return
+    keys = pd.util.hash_pandas_object(full, index=False).to_numpy()
+    frame = pd.DataFrame({"k": keys, "g": groups})
+    per = frame.groupby("k")["g"].unique()
+    pairs = sorted(sorted(map(str, ids)) for ids in per if len(ids) > 1)
+    if pairs:
+        shown = ", ".join(" = ".join(p) for p in pairs[:5])
+        log.warning("%d set(s) of patients share identical feature rows (%s%s): one lesion "
+                    "under two patient ids puts its copies on both sides of a split; remove "
+                    "the copies, or give them one patient id", len(pairs), shown,
+                    " …" if len(pairs) > 5 else "")
 
 
 def _check_one_centre(raw: pd.DataFrame, spec: AnalysisSettings) -> None:

@@ -464,8 +464,10 @@ def headlines(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
         if ref and not h["best_is_reference"] and vs_ref.get(diff_key) \
                 and vs_ref.get("reference", ref) == ref:
             h["reference_comparison"] = ["vs_reference"]
-            h["reference_words"] = _exploratory_difference(
-                h, difference_words(vs_ref[diff_key], measure=measure))
+            h["reference_words"] = _chance_caveat(_exploratory_difference(
+                h, difference_words(vs_ref[diff_key], measure=measure)),
+                vres[best]["metrics"].get(metric), vres[ref]["metrics"].get(metric)
+                if ref in vres else None, measure=measure)
         vol = h["volume"]
         h["volume_comparison"] = None
         if vol and not h["best_is_volume"]:
@@ -474,8 +476,10 @@ def headlines(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
                 h["volume_words"] = h["reference_words"]
             elif ((vres[best].get("vs_arms") or {}).get(vol) or {}).get(diff_key):
                 h["volume_comparison"] = ["vs_arms", vol]
-                h["volume_words"] = _exploratory_difference(h, difference_words(
-                    vres[best]["vs_arms"][vol][diff_key], measure=measure))
+                h["volume_words"] = _chance_caveat(_exploratory_difference(h, difference_words(
+                    vres[best]["vs_arms"][vol][diff_key], measure=measure)),
+                    vres[best]["metrics"].get(metric),
+                    vres[vol]["metrics"].get(metric) if vol in vres else None, measure=measure)
         out.append(h)
     return out
 
@@ -486,6 +490,45 @@ EXPLORATORY_WORDS = ("exploratory: too few patients of one class (or with the ev
 """Reading of the headline estimate of an outcome flagged exploratory by the engine (fewer
 than ``FEW_EVENTS`` patients of its smaller class or with the event): its intervals cover
 less than they state, so the interval-based verdicts are withheld."""
+
+
+def _chance_caveat(words: dict[str, str], arm: Mapping[str, Any] | None,
+                   other: Mapping[str, Any] | None, *, measure: str) -> dict[str, str]:
+    """A "higher than" reading qualified when it is no evidence that the arm predicts.
+
+    Beating a comparator says the arm predicts only when the comparator does not fall below
+    chance itself and the arm is above chance: under no signal, cross-validated AUCs and
+    C-indices of refitted models scatter below chance (the test fold's class balance moves
+    against the training fold's), so an arm at chance can have a paired difference wholly
+    above zero from a comparator whose interval lies below chance. The verdict on the
+    difference stands; its ``why`` says what it does not show.
+
+    Examples
+    --------
+    >>> w = {"relation": "has a higher AUC than", "why": "the whole interval ... above zero"}
+    >>> w = _chance_caveat(w, {"estimate": 0.56, "ci_low": 0.46, "ci_high": 0.64},
+    ...                    {"estimate": 0.36, "ci_low": 0.24, "ci_high": 0.47}, measure="AUC")
+    >>> for part in w["why"].split("; but ")[1].replace(" and ", ", ").split(", "):
+    ...     print(part)
+    the other arm's AUC lies below chance (its whole interval under the chance level)
+    this arm's is not distinguishable from chance
+    so the difference is no evidence that this arm predicts
+    """
+    if not words["relation"].startswith("has a higher"):
+        return words
+    mine, theirs = verdict(arm, 0.5), verdict(other, 0.5)
+    if mine == "above" and theirs != "below":
+        return words
+    parts = []
+    if theirs == "below":
+        parts.append(f"the other arm's {measure} lies below chance (its whole interval under "
+                     "the chance level)")
+    if mine != "above":
+        parts.append("this arm's is not distinguishable from chance" if theirs == "below"
+                     else f"this arm's {measure} is not distinguishable from chance")
+    tail = ("so the difference is no evidence that this arm predicts" if mine != "above"
+            else "so the difference overstates what this arm adds")
+    return {**words, "why": f"{words['why']}; but {' and '.join(parts)}, {tail}"}
 
 
 def _exploratory_difference(h: Mapping[str, Any], words: dict[str, str]) -> dict[str, str]:

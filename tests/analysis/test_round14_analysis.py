@@ -1,0 +1,118 @@
+"""Fourteenth outside round, the analysis side (a biostatistician's data with a known
+truth): a headline that read a below-chance comparator as evidence for an arm at chance, a
+centre column that separates the outcome, and one patient's lesion under two ids. The
+survival analyses' patient unit is tested in ``tests/evaluate/test_survival_patient_unit.py``."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pandas as pd
+from _synthetic import cohort
+
+from radiomix.analysis.data import build_table
+from radiomix.analysis.spec import analysis_from_dict
+from radiomix.report.words import headlines
+
+FAST = {"outer_splits": 3, "inner_splits": 2, "repeats": 1, "bootstrap": 50}
+
+
+def _spec(**roles):
+    return analysis_from_dict({
+        "outcomes": [{"name": "mets", "kind": "binary", "column": "outcome",
+                      "positive": "mets"}],
+        "roles": {"group": "patient_id", "lesion": "lesion_id",
+                  "derived": ["outcome_text", "days_to_outcome"], **roles},
+        "arms": [{"name": "rad", "blocks": ["radiomic"], "model": "logistic", "tune": False}],
+        "validation": FAST,
+    })
+
+
+# -- the headline ---------------------------------------------------------------------------
+
+
+def _arm(est, lo, hi):
+    return {"metrics": {"roc_auc": {"estimate": est, "ci_low": lo, "ci_high": hi}}}
+
+
+def _cv_doc(rad, clin, difference):
+    arms = {"clin": {"label": "Clinical", "kind": "baseline", "blocks": ["clinical"]},
+            "rad": {"label": "Radscore", "kind": "model", "blocks": ["radiomic"]}}
+    res = {"clin": _arm(*clin), "rad": {**_arm(*rad), "vs_reference": {
+        "reference": "clin", "auc_difference": dict(zip(("estimate", "ci_low", "ci_high"),
+                                                        difference, strict=True))}}}
+    val = {"scheme": "nested_cv", "label": "Nested CV", "arms": res}
+    return {"outcomes": [{"name": "y", "kind": "binary", "arms": arms,
+                          "arm_order": ["clin", "rad"], "reference_arm": "clin",
+                          "validation": [val]}]}
+
+
+def test_beating_a_below_chance_reference_is_not_read_as_signal():
+    """Null data: radscore 0.56 (0.46-0.64) "has a higher AUC than" clinical 0.36
+    (0.24-0.47), difference 0.19 (0.03-0.34), p = 0.012 - with no word that neither arm
+    predicts."""
+    (h,) = headlines(_cv_doc((0.56, 0.46, 0.64), (0.36, 0.24, 0.47), (0.19, 0.03, 0.34)))
+    assert h["best"] == "rad"
+    assert h["reference_words"]["relation"] == "has a higher AUC than"
+    why = h["reference_words"]["why"]
+    assert why.startswith("the whole interval of the difference lies above zero; but ")
+    assert "the other arm's AUC lies below chance" in why
+    assert "this arm's is not distinguishable from chance" in why
+    assert why.endswith("no evidence that this arm predicts")
+
+
+def test_an_arm_at_chance_above_a_reference_at_chance_is_qualified_too():
+    (h,) = headlines(_cv_doc((0.62, 0.49, 0.74), (0.45, 0.33, 0.57), (0.17, 0.02, 0.3)))
+    why = h["reference_words"]["why"]
+    assert "below chance" not in why
+    assert "this arm's AUC is not distinguishable from chance" in why
+
+
+def test_a_predicting_arm_above_a_below_chance_reference_says_the_gap_is_overstated():
+    (h,) = headlines(_cv_doc((0.75, 0.62, 0.86), (0.38, 0.26, 0.49), (0.37, 0.2, 0.5)))
+    assert h["reference_words"]["why"].endswith("so the difference overstates what this "
+                                                "arm adds")
+
+
+def test_a_plain_win_keeps_its_plain_words():
+    (h,) = headlines(_cv_doc((0.75, 0.62, 0.86), (0.55, 0.42, 0.67), (0.2, 0.05, 0.35)))
+    assert h["reference_words"]["why"] == "the whole interval of the difference lies above zero"
+
+
+# -- the tables -----------------------------------------------------------------------------
+
+
+def test_a_centre_that_separates_the_outcome_is_said(caplog):
+    """Every case from centre A, every control from B, a scanner shift in one feature: AUC
+    0.79 "better than chance" without a word."""
+    feats, clin = cohort(40)
+    positive = (clin["outcome"] == "mets").to_numpy()
+    feats["centre"] = np.where(positive, "A", "B")
+    with caplog.at_level(logging.WARNING, logger="radiomix"):
+        build_table(feats, _spec(centre="centre"), clinical=clin)
+    n_pos = int(positive.sum())
+    assert (f"outcome mets: the centre column 'centre' separates the outcome (A: {n_pos} of "
+            f"{n_pos} patients positive; B: 0 of {40 - n_pos} patients positive)") in caplog.text
+    caplog.clear()
+    mixed = feats.assign(centre=np.where(np.arange(40) % 2 == 0, "A", "B"))
+    with caplog.at_level(logging.WARNING, logger="radiomix"):
+        build_table(mixed, _spec(centre="centre"), clinical=clin)
+    assert "separates the outcome" not in caplog.text
+
+
+def test_one_lesion_under_two_patient_ids_is_said(caplog):
+    """40 patients copied under '<id>-B' raised a kNN AUC on noise from 0.50 to 0.63."""
+    feats, clin = cohort(30)
+    copies = feats.iloc[:3].assign(patient_id=lambda f: f["patient_id"] + "-B")
+    clin_copies = clin.iloc[:3].assign(patient_id=lambda f: f["patient_id"] + "-B")
+    both = pd.concat([feats, copies], ignore_index=True)
+    clin_both = pd.concat([clin, clin_copies], ignore_index=True)
+    with caplog.at_level(logging.WARNING, logger="radiomix"):
+        build_table(both, _spec(), clinical=clin_both)
+    assert ("3 set(s) of patients share identical feature rows (P000 = P000-B, P001 = "
+            "P001-B, P002 = P002-B)") in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="radiomix"):
+        build_table(feats, _spec(), clinical=clin)
+    assert "identical feature rows" not in caplog.text
