@@ -116,3 +116,31 @@ def test_one_lesion_under_two_patient_ids_is_said(caplog):
     with caplog.at_level(logging.WARNING, logger="radiomix"):
         build_table(feats, _spec(), clinical=clin)
     assert "identical feature rows" not in caplog.text
+
+
+def test_a_model_that_tunes_itself_says_how_instead_of_no_grid(tmp_path):
+    """penalised_logistic is described "(penalty tuned)" and its row said "No tuning grid"."""
+    import re
+
+    from radiomix.analysis.engine import run_analysis
+    from radiomix.report.html import write_report
+
+    feats, clin = cohort(30)
+    spec = analysis_from_dict({
+        "outcomes": [{"name": "mets", "kind": "binary", "column": "outcome",
+                      "positive": "mets"}],
+        "roles": {"group": "patient_id", "lesion": "lesion_id",
+                  "derived": ["outcome_text", "days_to_outcome"]},
+        "arms": [{"name": "pen", "blocks": ["radiomic"], "model": "penalised_logistic"},
+                 {"name": "rad", "blocks": ["radiomic"], "model": "logistic"}],
+        "validation": FAST,
+    })
+    doc = run_analysis(spec, build_table(feats, spec, clinical=clin), tmp_path,
+                       save_models=False)
+    arms = doc["outcomes"][0]["arms"]
+    assert arms["pen"]["grid"] == {}
+    assert arms["pen"]["tuned"].startswith("inside each fit: the penalty (LASSO or ridge)")
+    assert arms["rad"]["grid"] and arms["rad"]["tuned"] is None
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", write_report(tmp_path).read_text()))
+    assert "Tuned inside each fit: the penalty (LASSO or ridge) and C with the lowest " \
+           "log-loss over stratified patient-grouped internal folds." in text

@@ -48,6 +48,18 @@ MODEL_TEXT: dict[str, str] = {
     "coxnet": "LASSO Cox (penalty path, chosen inside the training folds)",
     "cox_nomogram": "Cox nomogram: cross-fitted LASSO-Cox rad-score + clinical covariates",
 }
+INTERNAL_TUNING: dict[str, str] = {
+    "penalised_logistic": ("inside each fit: the penalty (LASSO or ridge) and C with the lowest "
+                           "log-loss over stratified patient-grouped internal folds"),
+    "auto": "inside each fit: the model and its parameters, by patient-grouped internal folds",
+    "coxnet": ("inside each fit: the LASSO penalty on scikit-survival's path, by an internal "
+               "cross-validation grouped by patient and stratified by the event"),
+    "cox_nomogram": ("inside each fit: the rad-score's LASSO-Cox penalty on the path, by an "
+                     "internal cross-validation grouped by patient"),
+}
+"""How the models that tune themselves inside ``fit`` (no grid of the arm) choose their
+parameters, for the report's arm table."""
+
 SELECTOR_TEXT: dict[str, str] = {
     "variance": "zero-variance filter",
     "correlation": "correlation clustering (|r| > 0.9)",
@@ -108,6 +120,7 @@ class BuiltArm:
                 "n_columns": len(used) - len(batch), "batch_columns": batch,
                 "selector": self.selector,
                 "model": self.model, "grid": {k: list(v) for k, v in self.grid.items()},
+                "tuned": None if self.grid else INTERNAL_TUNING.get(self.model),
                 "untrained_deep": self.untrained_deep}
 
 
