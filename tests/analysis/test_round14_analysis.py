@@ -140,7 +140,8 @@ def test_a_model_that_tunes_itself_says_how_instead_of_no_grid(tmp_path):
     arms = doc["outcomes"][0]["arms"]
     assert arms["pen"]["grid"] == {}
     assert arms["pen"]["tuned"].startswith("inside each fit: the penalty (LASSO or ridge)")
-    assert arms["rad"]["grid"] and arms["rad"]["tuned"] is None
+    assert arms["rad"]["grid"]
+    assert arms["rad"]["tuned"] is None
     text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", write_report(tmp_path).read_text()))
     assert "Tuned inside each fit: the penalty (LASSO or ridge) and C with the lowest " \
            "log-loss over stratified patient-grouped internal folds." in text
