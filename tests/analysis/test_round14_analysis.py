@@ -145,3 +145,16 @@ def test_a_model_that_tunes_itself_says_how_instead_of_no_grid(tmp_path):
     text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", write_report(tmp_path).read_text()))
     assert "Tuned inside each fit: the penalty (LASSO or ridge) and C with the lowest " \
            "log-loss over stratified patient-grouped internal folds." in text
+
+
+def test_a_small_test_centre_is_exploratory_as_a_validation_not_as_an_outcome():
+    """A test centre without positives said "read every result of this outcome as
+    exploratory" of an outcome with 40 positives."""
+    from radiomix.analysis.engine import _few_events_warning
+
+    val = {"kind": "binary", "name": "y · External", "n_positive": 0, "n_negative": 25,
+           "validation_of": True}
+    assert _few_events_warning(val).endswith("read every result of this validation as "
+                                             "exploratory")
+    outcome = {"kind": "binary", "name": "y", "n_positive": 4, "n_negative": 25}
+    assert _few_events_warning(outcome).endswith("of this outcome as exploratory")

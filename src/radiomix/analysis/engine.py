@@ -1517,7 +1517,7 @@ def run_analysis(
                 log.warning(few)
                 warnings_all.append(few)
             for val in doc["validation"]:  # a small test centre, even of a large outcome
-                flag = _few_events_warning({**val, "kind": doc["kind"],
+                flag = _few_events_warning({**val, "kind": doc["kind"], "validation_of": True,
                                             "name": f"{doc['name']} · {val['label']}"}) \
                     if val.get("n_patients") else None
                 val["exploratory"] = flag
@@ -1747,9 +1747,10 @@ def _few_events_warning(doc: dict[str, Any]) -> str | None:
         what = "with the event"
     if smallest >= FEW_EVENTS:
         return None
+    scope = ("of this validation" if doc.get("validation_of") else "of this outcome")
     return (f"{doc['name']}: only {smallest} patient(s) {what}; with fewer than {FEW_EVENTS} "
             "the estimates vary widely between splits and their intervals cover less than "
-            "they state: read every result of this outcome as exploratory")
+            f"they state: read every result {scope} as exploratory")
 
 
 def _threshold_text(rule: str) -> str:
