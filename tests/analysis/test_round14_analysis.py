@@ -158,3 +158,23 @@ def test_a_small_test_centre_is_exploratory_as_a_validation_not_as_an_outcome():
                                              "exploratory")
     outcome = {"kind": "binary", "name": "y", "n_positive": 4, "n_negative": 25}
     assert _few_events_warning(outcome).endswith("of this outcome as exploratory")
+
+
+def test_an_outcome_copy_under_a_feature_name_gets_a_banner(tmp_path, caplog):
+    """ct.original.stat.median = y ran with one warning and a headline "AUC 1.00 (0.90-1.00),
+    better than chance"; image columns stay exempt from the refusal, so it is shown on top."""
+    from radiomix.analysis.engine import run_analysis
+
+    feats, clin = cohort(30)
+    feats["ct.original.stat.median"] = (clin["outcome"] == "mets").astype(float).to_numpy()
+    spec = _spec()
+    with caplog.at_level(logging.WARNING, logger="radiomix"):
+        table = build_table(feats, spec, clinical=clin)
+    assert table.copies == ["ct.original.stat.median holds outcome mets itself (it agrees on "
+                            "every row)"]
+    doc = run_analysis(spec, table, tmp_path, save_models=False)
+    (banner,) = doc["banners"]
+    assert banner["title"] == "An input holds the outcome"
+    assert banner["text"].startswith("ct.original.stat.median holds outcome mets itself")
+    plain, _ = cohort(30)
+    assert build_table(plain, spec, clinical=clin).copies == []

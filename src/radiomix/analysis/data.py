@@ -117,6 +117,9 @@ class AnalysisTable:
         What one row is (``lesion`` or ``row``).
     raw : DataFrame
         The joined table (identifiers, outcomes and covariates as read), for Table 1.
+    copies : list of str
+        Inputs the leak guard lets through that hold an outcome itself (a two-valued image
+        column agreeing with it on every row), each said; the report shows them in a banner.
     """
 
     X: pd.DataFrame
@@ -129,6 +132,7 @@ class AnalysisTable:
     missing: dict[str, int]
     unit: str
     raw: pd.DataFrame
+    copies: list[str] = field(default_factory=list)
 
     @property
     def n_patients(self) -> int:
@@ -977,10 +981,10 @@ def build_table(
     for o in spec.outcomes:
         targets[o.name] = (_binary_target(raw, o, group) if o.kind == "binary"
                            else _survival_target(raw, o, group))
-    _guard(X, blocks, targets,
-           radiomix_named={c for c in (*rad, *deep) if c not in extra and written(c)},
-           allow=set(allow) | set(roles.allow), sources=sources,
-           times=_study_times(raw, [*roles.derived, *time_columns], spec))
+    copies = _guard(X, blocks, targets,
+                    radiomix_named={c for c in (*rad, *deep) if c not in extra and written(c)},
+                    allow=set(allow) | set(roles.allow), sources=sources,
+                    times=_study_times(raw, [*roles.derived, *time_columns], spec))
     _check_one_centre(raw, spec)
     for c in clin_cols:
         values = X[c].dropna()
@@ -1044,7 +1048,7 @@ def build_table(
     return AnalysisTable(X=X.reset_index(drop=True),
                          groups=raw[group].to_numpy(dtype=str), centre=centre, blocks=blocks,
                          sources=sources, targets=targets, roles=role_doc, missing=miss,
-                         unit=unit, raw=raw.reset_index(drop=True))
+                         unit=unit, raw=raw.reset_index(drop=True), copies=copies)
 
 
 def _check_named_columns(raw: pd.DataFrame, named: Mapping[str, Sequence[str]]) -> None:
@@ -1384,8 +1388,9 @@ def check_manifest_columns(features: pd.DataFrame, manifest: pd.DataFrame, *,
 
 def _guard(X: pd.DataFrame, blocks: dict[str, list[str]], targets: dict[str, Target], *,
            radiomix_named: set[str], allow: set[str], sources: dict[str, str],
-           times: dict[str, np.ndarray] | None = None) -> None:
-    """Refuse inputs that are likely derived from an outcome.
+           times: dict[str, np.ndarray] | None = None) -> list[str]:
+    """Refuse inputs that are likely derived from an outcome; return the exact copies that
+    are only said (:func:`_suspect_warnings`).
 
     Binary outcome: a column whose values or missingness separate it perfectly. Survival
     outcome: a column that separates its event indicator perfectly (a copy of the event,
@@ -1406,7 +1411,7 @@ def _guard(X: pd.DataFrame, blocks: dict[str, list[str]], targets: dict[str, Tar
     check = [c for c in timed if c not in radiomix_named]
     checked = set(check)
     if not timed:
-        return
+        return []
     keep = ("declare it derived (roles.derived / --derived) so that it is never an input, or "
             "name it in roles.allow / --allow to keep it deliberately if it truly is a "
             "predictor")
@@ -1474,7 +1479,7 @@ def _guard(X: pd.DataFrame, blocks: dict[str, list[str]], targets: dict[str, Tar
                 "study's time column), and a column that follows it is derived from the "
                 f"outcome for every outcome, binary ones included; {keep}"
             )
-    _suspect_warnings(X[timed], targets, times or {}, sources)
+    return _suspect_warnings(X[timed], targets, times or {}, sources)
 
 
 def _unused_time_warnings(X: pd.DataFrame, raw: pd.DataFrame, unused: Sequence[str], *,
@@ -1514,25 +1519,29 @@ SUSPECT_LEVEL: float = 0.8
 
 
 def _suspect_warnings(X: pd.DataFrame, targets: dict[str, Target],
-                      times: dict[str, np.ndarray], sources: dict[str, str]) -> None:
+                      times: dict[str, np.ndarray], sources: dict[str, str]) -> list[str]:
     """Warn of inputs (image columns radiomix writes included: a noisy copy of the time
     under a feature name) that agree with a binary outcome or an event on
     :data:`SUSPECT_LEVEL` of the rows, or track a time of the study with Spearman's
     ``|rho|`` at that level, both beyond chance: strong predictors look the same, so they
-    are said, not refused."""
+    are said, not refused. Returns the exact copies said (two-valued inputs that agree with
+    a binary outcome or an event on every row), which the report also shows as a banner."""
     if X.empty:
-        return
+        return []
 
     def named(c: str) -> str:
         return c if sources.get(c, c) == c else f"{sources[c]} ({c})"
 
     said: list[str] = []
+    copies: list[str] = []
     for t in targets.values():
         y = t.y if t.y is not None else t.event
         if y is not None and y.min() != y.max():
+            near = near_copies(X.loc[t.keep], y, agreement=SUSPECT_LEVEL)
             said += [f"{named(c)} agrees with outcome {t.outcome.name} on "
-                     f"{a:.0%} of the rows" for c, a in
-                     near_copies(X.loc[t.keep], y, agreement=SUSPECT_LEVEL).items()]
+                     f"{a:.0%} of the rows" for c, a in near.items()]
+            copies += [f"{named(c)} holds outcome {t.outcome.name} itself (it agrees on every "
+                       "row)" for c, a in near.items() if a == 1.0]
         if t.time_years is not None:
             times = {**times, f"the time of {t.outcome.name}": np.full(len(X), np.nan)}
             times[f"the time of {t.outcome.name}"][np.flatnonzero(t.keep)] = t.time_years
@@ -1545,3 +1554,4 @@ def _suspect_warnings(X: pd.DataFrame, targets: dict[str, Target],
                     "a duration at last follow-up) it carries the outcome into the models; "
                     "declare it derived (roles.derived / --derived), or name it in "
                     "roles.allow / --allow if it truly is a predictor", text)
+    return copies

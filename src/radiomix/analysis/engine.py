@@ -1565,7 +1565,7 @@ def run_analysis(
         "created": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "seed": spec.validation.seed,
         "study": study or {},
-        "banners": banners or [],
+        "banners": [*(banners or []), *_copy_banners(table)],
         "warnings": warnings_all,
         "cohort": {
             "unit": table.unit, "n_rows": len(table.X), "n_patients": table.n_patients,
@@ -1723,6 +1723,18 @@ def _outcome_doc(o: Any, target: Target, table: AnalysisTable, arms: list[BuiltA
             "horizons_years": list(o.horizons_years), "n_events": int(e.sum()),
             "n_event_patients": _patient_count(e, g),
             "median_follow_up_years": float(np.median(t[e == 0])) if (e == 0).any() else None}
+
+
+def _copy_banners(table: AnalysisTable) -> list[dict[str, str]]:
+    """A banner per input that holds an outcome itself (:attr:`AnalysisTable.copies`): image
+    columns are exempt from the leak guard's refusal (a strong feature can separate a small
+    cohort), so an exact copy under a feature name runs, and every arm reading it reports
+    the outcome predicting itself."""
+    return [{"level": "error", "title": "An input holds the outcome",
+             "text": f"{text}: the arms that read it predict the outcome from itself, so their "
+                     "results say nothing about the images; if the column was recorded after "
+                     "the outcome, declare it derived (roles.derived / --derived)"}
+            for text in table.copies]
 
 
 FEW_EVENTS = 10
