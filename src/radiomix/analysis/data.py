@@ -1008,7 +1008,7 @@ def build_table(
     centre = _text(raw[roles.centre]).fillna("(missing)").to_numpy(dtype=str) \
         if roles.centre else None
     groups = raw[group].to_numpy(dtype=str)
-    if centre is not None:
+    if centre is not None and roles.centre:
         _centre_outcome_warnings(centre, groups, targets, roles.centre)
     _duplicate_patient_warnings(X[[*blocks["radiomic"], *blocks["deep"]]], groups)
     role_doc = {
