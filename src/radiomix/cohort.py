@@ -76,6 +76,14 @@ log = logging.getLogger(__name__)
 CASE_FORMAT = 1
 """Version of the per-case file layout (part of the case key)."""
 
+FEATURE_REVISION = 2
+"""Revision of what a case computes for given inputs and settings (feature definitions, the
+checks that refuse a case), part of the case key: raised with every change that alters a
+value or a refusal (2: asymmetric GLCM directions, the coefficient of variation of a
+zero-mean ROI, doubled CT refused), so that a cache made before it is recomputed instead of
+mixing old numbers into a new table. The package version alone does not move between
+such changes."""
+
 CASES_DIR = "cases"
 FEATURES_FILE = "features.parquet"
 ERRORS_FILE = "errors.parquet"
@@ -556,7 +564,7 @@ def case_key(
 ) -> str:
     """Case key: SHA-256 (32 hex digits) of the identifiers, the input file hashes (or the
     problem found with the inputs), the ROI options, the tag's settings hash, the radiomix
-    version and the per-case file format.
+    version, the feature revision (:data:`FEATURE_REVISION`) and the per-case file format.
 
     Examples
     --------
@@ -569,6 +577,7 @@ def case_key(
     blob = json.dumps(
         {
             "format": CASE_FORMAT,
+            "features": FEATURE_REVISION,
             "ids": [patient_id, lesion_id, tag],
             "inputs": inputs,
             "roi": roi,

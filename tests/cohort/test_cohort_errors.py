@@ -237,3 +237,16 @@ def test_worker_death_in_process_pool_fails_only_that_case():
     assert "worker process died" in dead["error"]["message"]
     assert all(r["status"] == "ok" for r in by_patient.values())
     assert os.getpid() not in {r["pid"] for r in by_patient.values()}  # ran in workers
+
+
+def test_the_case_key_moves_with_the_feature_revision(monkeypatch):
+    """A cache made before a change to what a case computes (same version string) is not
+    reused: the revision is part of the key."""
+    import radiomix.cohort as cohort
+
+    args = {"patient_id": "P1", "lesion_id": "1", "tag": "ct",
+            "inputs": {"image_sha256": "ab"}, "roi": {"label": 1}, "settings_hash": "0123",
+            "version": "0.1.0"}
+    before = cohort.case_key(**args)
+    monkeypatch.setattr(cohort, "FEATURE_REVISION", cohort.FEATURE_REVISION + 1)
+    assert cohort.case_key(**args) != before
