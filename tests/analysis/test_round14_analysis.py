@@ -178,3 +178,79 @@ def test_an_outcome_copy_under_a_feature_name_gets_a_banner(tmp_path, caplog):
     assert banner["text"].startswith("ct.original.stat.median holds outcome mets itself")
     plain, _ = cohort(30)
     assert build_table(plain, spec, clinical=clin).copies == []
+
+
+def _two_lesions_each(n=30, seed=0):
+    feats, clin = cohort(n, seed=seed)
+    event = (clin["outcome"] == "mets").astype(int)
+    clin["time"] = np.where(event == 1, clin["days_to_outcome"].replace("", "0"),
+                            clin["fu_days"]).astype(float)
+    clin["event"] = event
+    second = feats.assign(lesion_id="2")
+    num = [c for c in feats.columns if c.startswith("ct.")]
+    second[num] = second[num] * 1.01
+    return pd.concat([feats, second], ignore_index=True), clin
+
+
+def test_survival_counts_patients_with_the_event_and_follow_up_per_patient(tmp_path):
+    """"204 events among 240 patients" counted lesion rows (121 patients had the event), and
+    the median follow-up was the median of censored lesion rows."""
+    import re
+
+    from radiomix.analysis.engine import median_follow_up, run_analysis
+    from radiomix.report.html import write_report
+
+    feats, clin = _two_lesions_each()
+    spec = analysis_from_dict({
+        "outcomes": [{"name": "mets", "kind": "survival", "time": "time", "event": "event",
+                      "time_unit": "days", "horizons_years": [1.0]}],
+        "roles": {"group": "patient_id", "lesion": "lesion_id",
+                  "derived": ["outcome", "outcome_text", "days_to_outcome", "status",
+                              "fu_days"]},
+        "arms": [{"name": "rad", "blocks": ["radiomic"], "model": "cox"}],
+        "validation": FAST,
+    })
+    doc = run_analysis(spec, build_table(feats, spec, clinical=clin), tmp_path,
+                       save_models=False)
+    o = doc["outcomes"][0]
+    n_event = int(clin["event"].sum())
+    assert (o["n_event_patients"], o["n_events"], o["n_rows"]) == (n_event, 2 * n_event, 60)
+    once = median_follow_up(clin["time"].to_numpy() / 365.25, clin["event"].to_numpy(),
+                            clin["patient_id"].to_numpy())
+    assert o["median_follow_up_years"] == once
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", write_report(tmp_path).read_text()))
+    assert f"{n_event} of 30 patients with the event ({2 * n_event} of their 60 rows)" in text
+    assert "(reverse Kaplan–Meier, patients)" in text
+
+
+def test_duplicate_patients_are_counted_once_per_pair(caplog):
+    """Two lesions of P000 copied under P000-B were "2 set(s)", listed twice."""
+    feats, clin = _two_lesions_each(20)
+    copies = feats[feats["patient_id"] == "P000"].assign(patient_id="P000-B")
+    with caplog.at_level(logging.WARNING, logger="radiomix"):
+        build_table(pd.concat([feats, copies], ignore_index=True), _spec(),
+                    clinical=pd.concat([clin, clin.iloc[:1].assign(patient_id="P000-B")],
+                                       ignore_index=True))
+    assert "1 set(s) of patients share identical feature rows (P000 = P000-B)" in caplog.text
+
+
+def test_level_patient_with_a_survival_outcome_says_what_it_scores(tmp_path, caplog):
+    """--level patient was silently ignored for survival (metrics over lesions)."""
+    from radiomix.analysis.engine import run_analysis
+
+    feats, clin = _two_lesions_each()
+    spec = analysis_from_dict({
+        "outcomes": [{"name": "mets", "kind": "survival", "time": "time", "event": "event",
+                      "time_unit": "days", "horizons_years": [1.0]}],
+        "roles": {"group": "patient_id", "lesion": "lesion_id",
+                  "derived": ["outcome", "outcome_text", "days_to_outcome", "status",
+                              "fu_days"]},
+        "arms": [{"name": "rad", "blocks": ["radiomic"], "model": "cox"}],
+        "validation": {**FAST, "level": "patient"},
+    })
+    with caplog.at_level(logging.WARNING, logger="radiomix"):
+        doc = run_analysis(spec, build_table(feats, spec, clinical=clin), tmp_path,
+                           save_models=False)
+    said = "mets: validation level 'patient' applies to binary outcomes; the C-index"
+    assert said in caplog.text
+    assert any(w.startswith(said) for w in doc["warnings"])

@@ -1142,7 +1142,7 @@ def _duplicate_patient_warnings(features: pd.DataFrame, groups: np.ndarray) -> N
     keys = pd.util.hash_pandas_object(full, index=False).to_numpy()
     frame = pd.DataFrame({"k": keys, "g": groups})
     per = frame.groupby("k")["g"].unique()
-    pairs = sorted(sorted(map(str, ids)) for ids in per if len(ids) > 1)
+    pairs = sorted({tuple(sorted(map(str, ids))) for ids in per if len(ids) > 1})
     if pairs:
         shown = ", ".join(" = ".join(p) for p in pairs[:5])
         log.warning("%d set(s) of patients share identical feature rows (%s%s): one lesion "

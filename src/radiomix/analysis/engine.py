@@ -1511,6 +1511,16 @@ def run_analysis(
             preds.extend(run["predictions"])
             doc = _outcome_doc(o, target, table, arms, run, spec)
             outcome_docs.append(doc)
+            if o.kind == "survival" and spec.validation.level == "patient" \
+                    and doc["n_rows"] > doc["n_patients"]:
+                text = (f"{o.name}: validation level 'patient' applies to binary outcomes; "
+                        "the C-index and time-dependent AUCs of a survival outcome score its "
+                        f"{doc['n_rows']} rows ({doc['n_patients']} patients, each weighed by "
+                        "its rows), while its Kaplan-Meier groups, log-rank test, hazard ratio "
+                        "and calibration count patients; for patient-level metrics give one "
+                        "row per patient")
+                log.warning(text)
+                warnings_all.append(text)
             few = _few_events_warning(doc)
             doc["exploratory"] = few  # the headline makes no claim of such an outcome
             if few:
@@ -1722,7 +1732,31 @@ def _outcome_doc(o: Any, target: Target, table: AnalysisTable, arms: list[BuiltA
             "event_definition": o.event_definition or f"{o.event} = {o.event_value}",
             "horizons_years": list(o.horizons_years), "n_events": int(e.sum()),
             "n_event_patients": _patient_count(e, g),
-            "median_follow_up_years": float(np.median(t[e == 0])) if (e == 0).any() else None}
+            "median_follow_up_years": median_follow_up(t, e, g)}
+
+
+def median_follow_up(time: np.ndarray, event: np.ndarray, groups: np.ndarray) -> float | None:
+    """Median follow-up by the reverse Kaplan–Meier method, over patients.
+
+    The censoring distribution is estimated with censoring as the event and the outcome's
+    event as censoring (Schemper & Smith 1996), one row per patient (a patient's lesions
+    share its time and event; counted per lesion, patients with more lesions weighed more).
+    The median of the censored times alone is biased down (a patient censored early by the
+    event is not followed less). ``None`` when the estimate never falls to one half (fewer
+    than half of the patients' follow-up ends in censoring).
+
+    Examples
+    --------
+    >>> t = np.array([1.0, 2.0, 2.0, 3.0, 4.0, 5.0])
+    >>> median_follow_up(t, np.array([1, 0, 0, 0, 1, 0]), np.array(list("abbcde")))
+    3.0
+    """
+    from lifelines import KaplanMeierFitter
+
+    frame = pd.DataFrame({"g": groups, "t": time, "e": event}).drop_duplicates("g")
+    km = KaplanMeierFitter().fit(frame["t"], 1 - frame["e"].astype(int))
+    median = float(km.median_survival_time_)
+    return median if np.isfinite(median) else None
 
 
 def _copy_banners(table: AnalysisTable) -> list[dict[str, str]]:
