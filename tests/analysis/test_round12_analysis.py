@@ -116,6 +116,33 @@ def test_analyse_refuses_a_table_with_rewritten_ids_and_says_what_it_lacks(sts_r
                for w in doc["warnings"])
 
 
+def test_analyse_joins_the_manifest_columns_a_features_table_lacks(sts_run):
+    """Round 14: a table of ids and features only was refused for want of the outcome
+    columns "in the feature or clinical table", which analyse has no option for; the
+    manifest declares them (columns:), as radiomix run copies them into its own table. The
+    bare table now gives the analysis of the full one."""
+    from radiomix.analysis.study import analyse_study
+    from radiomix.settings.study import load_study
+
+    study_path, feats, root = sts_run
+    carried = list(load_study(study_path).settings.columns.carried)
+    assert "lung_mets" in carried
+    feats.to_parquet(root / "full.parquet")
+    feats.drop(columns=[c for c in carried if c in feats.columns]).to_parquet(
+        root / "bare.parquet")
+    docs = {}
+    for name in ("full", "bare"):
+        analyse_study(study_path, root / f"o_{name}", features=root / f"{name}.parquet",
+                      report=False)
+        docs[name] = json.loads((root / f"o_{name}" / "analysis.json").read_text("utf-8"))
+    for full, bare in zip(docs["full"]["outcomes"], docs["bare"]["outcomes"], strict=True):
+        assert bare["n_patients"] == full["n_patients"] == 12
+        assert bare.get("n_positive") == full.get("n_positive")
+        assert bare["validation"][0]["arms"].keys() == full["validation"][0]["arms"].keys()
+        for key, arm in full["validation"][0]["arms"].items():
+            assert bare["validation"][0]["arms"][key]["metrics"] == arm["metrics"]
+
+
 # -- arms ----------------------------------------------------------------------------------
 
 

@@ -118,6 +118,41 @@ def _check_manifest_copies(feat: pd.DataFrame, study: Study,
     return n_lesions, absent
 
 
+def with_manifest_columns(feat: pd.DataFrame, study: Study) -> pd.DataFrame:
+    """A ``--features`` table with the manifest columns the study declares (``columns:``:
+    outcomes, times, covariates) that it does not carry, joined from the manifest on the
+    patient and lesion ids (compared as text), as ``radiomix run`` writes them into its own
+    table. A table without a lesion column is joined on the patient when every such column
+    holds one value per patient in the manifest; otherwise the columns are left out and the
+    analysis names them as missing."""
+    from radiomix.analysis.data import _text
+    from radiomix.cohort import manifest_rows
+
+    cols = study.settings.columns
+    wanted = tuple(c for c in cols.carried if c not in feat.columns)
+    if not wanted or cols.patient_id not in feat.columns:
+        return feat
+    rows = manifest_rows(study, carry=wanted)
+    manifest = pd.DataFrame({"__p": [str(r.patient_id) for r in rows],
+                             "__l": [str(r.lesion_id) for r in rows],
+                             **{c: [r.values[c] for r in rows] for c in wanted}})
+    keys = {"__p": _text(feat[cols.patient_id]).to_numpy()}
+    if cols.lesion_id in feat.columns:
+        keys["__l"] = _text(feat[cols.lesion_id]).to_numpy()
+        on = ["__p", "__l"]
+    else:
+        per_patient = manifest.groupby("__p")[list(wanted)].nunique(dropna=False)
+        if (per_patient > 1).any().any():
+            return feat
+        manifest = manifest.drop(columns="__l").drop_duplicates("__p")
+        on = ["__p"]
+    joined = pd.DataFrame(keys).merge(manifest.drop_duplicates(on), on=on, how="left")
+    out = feat.copy()
+    for c in wanted:
+        out[c] = joined[c].to_numpy()
+    return out
+
+
 def cohort_folder(out: Path) -> Path:
     """Where :func:`analyse_study` keeps the cohort tables of the analysis folder ``out``.
 
@@ -242,6 +277,8 @@ def _analyse(study: Study, spec: Any, out: Path, features: Any, jobs: int,
     feat = read_any(features_path)
     n_manifest, absent = (_check_manifest_copies(feat, study, features_path.name)
                           if features is not None else (0, []))
+    if features is not None:
+        feat = with_manifest_columns(feat, study)
     if features_path.suffix == ".parquet":
         try:
             prov = read_provenance(features_path)
