@@ -254,3 +254,25 @@ def test_level_patient_with_a_survival_outcome_says_what_it_scores(tmp_path, cap
     said = "mets: validation level 'patient' applies to binary outcomes; the C-index"
     assert said in caplog.text
     assert any(w.startswith(said) for w in doc["warnings"])
+
+
+def test_the_checklists_claim_a_calibration_slope_only_where_there_is_one():
+    """The survival TRIPOD/CLEAR items claimed "Calibration intercept and slope"."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "report"))
+    from synthetic import classification_document, survival_document
+
+    from radiomix.report.checklist import build_checklists
+
+    def calibration_texts(doc):
+        return [i["detail"] for items in build_checklists(doc).values() for i in items
+                if i["topic"].startswith("Calibration")]
+
+    surv = calibration_texts(survival_document())
+    assert surv
+    assert all("no intercept or slope is computed for a survival outcome" in t for t in surv)
+    binary = calibration_texts(classification_document())
+    assert binary
+    assert all(t.startswith("Calibration intercept and slope") for t in binary)

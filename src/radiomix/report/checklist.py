@@ -58,7 +58,11 @@ def _facts(doc: Mapping[str, Any]) -> dict[str, Any]:
                   .get("metrics", {})
                   for o in outcomes for v in o.get("validation") or [])
     curves = [(v.get("curves") or {}) for o in outcomes for v in o.get("validation") or []]
+    slope = any("calibration_slope" in (arm.get("metrics") or {})
+                for o in outcomes for v in o.get("validation") or []
+                for arm in (v.get("arms") or {}).values())
     return {
+        "calibration_slope": slope,
         "decision": any(c.get("decision") for c in curves),
         "decision_intervals": any((c.get("decision") or {}).get("band") for c in curves),
         "versions": study.get("versions") or {},
@@ -93,6 +97,19 @@ def _facts(doc: Mapping[str, Any]) -> dict[str, Any]:
         "survival": any(o.get("kind") == "survival" for o in outcomes),
         "missing": _missing_text(cohort),
     }
+
+
+def _calibration_text(f: Mapping[str, Any]) -> str:
+    """What the calibration items can claim: the intercept and slope of binary outcomes only
+    (a survival outcome's calibration is predicted against Kaplan-Meier observed risk by
+    group at a horizon)."""
+    if f["calibration_slope"]:
+        return ("Calibration intercept and slope, calibration curves with intervals"
+                + (" (survival: predicted against Kaplan-Meier observed risk by group at "
+                   "the first horizon not refused)." if f["survival"] else "."))
+    return ("Calibration curves with intervals: predicted against Kaplan-Meier observed risk "
+            "by group at the first horizon not refused (no intercept or slope is computed "
+            "for a survival outcome).")
 
 
 def _performance_text(f: Mapping[str, Any]) -> str:
@@ -182,8 +199,7 @@ def clear_items(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
               "Every metric is given with a 95 % patient-bootstrap interval; cross-"
               "validated intervals are widened (see the glossary)."),
         _item(None, "Calibration", f["calibration"], "performance",
-              "Calibration intercept and slope, calibration curves with intervals."
-              if f["calibration"] else "No calibration recorded."),
+              _calibration_text(f) if f["calibration"] else "No calibration recorded."),
         _item(None, "Comparison with clinical / simple baselines",
               f["reference"] or f["baselines"], "headline",
               "Arms are compared with the reference arm"
@@ -253,7 +269,7 @@ def metrics_items(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
               "95 % patient-bootstrap intervals for every metric the scored patients "
               "support; the others are reported as not estimable, with the reason."),
         _item("22", "Calibration assessment", f["calibration"], "performance",
-              "Calibration curves and intercept / slope." if f["calibration"]
+              _calibration_text(f) if f["calibration"]
               else "Not recorded."),
         _item("23", "Uni-parametric imaging or proof of its inferiority", False,
               "performance", "Compare single-modality arms with the multi-modality one."),
