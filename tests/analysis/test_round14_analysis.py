@@ -276,3 +276,43 @@ def test_the_checklists_claim_a_calibration_slope_only_where_there_is_one():
     binary = calibration_texts(classification_document())
     assert binary
     assert all(t.startswith("Calibration intercept and slope") for t in binary)
+
+
+def test_a_tuned_value_at_the_end_of_its_grid_is_said():
+    """A rad-score took the smallest C of its grid in 6 to 8 of 10 folds (calibration slope
+    1.4 to 1.9) with nothing said."""
+    from radiomix.analysis.engine import _grid_edge_warnings
+
+    grid = {"model__C": [0.03, 0.1, 0.3, 1.0], "model__kind": ["a", "b", "c"]}
+    chosen = [{"model__C": 0.03, "model__kind": "a"}] * 7 + [{"model__C": 0.3}] * 3
+    (said,) = _grid_edge_warnings(grid, chosen)
+    assert said.startswith("tuned model__C took the smallest value of its grid (0.03) in 7 "
+                           "of 10 fitted models: the best value may lie beyond the grid "
+                           "(0.03, 0.1, 0.3, 1)")
+    assert _grid_edge_warnings(grid, [{"model__C": 0.1}] * 6 + [{"model__C": 1.0}] * 4) == []
+    assert _grid_edge_warnings({"model__C": [0.1, 1.0]}, [{"model__C": 0.1}] * 5) == []
+
+
+def test_thresholds_are_listed_in_fold_order(tmp_path):
+    """Youden thresholds were listed sorted, so they could not be matched to folds."""
+    from radiomix.analysis.engine import run_analysis
+
+    feats, clin = cohort(30)
+    spec = analysis_from_dict({
+        "outcomes": [{"name": "mets", "kind": "binary", "column": "outcome",
+                      "positive": "mets"}],
+        "roles": {"group": "patient_id", "lesion": "lesion_id",
+                  "derived": ["outcome_text", "days_to_outcome"]},
+        "arms": [{"name": "rad", "blocks": ["radiomic"], "model": "logistic", "tune": False}],
+        "validation": {**FAST, "threshold": "youden"},
+    })
+    doc = run_analysis(spec, build_table(feats, spec, clinical=clin), tmp_path,
+                       save_models=False)
+    values = doc["outcomes"][0]["validation"][0]["arms"]["rad"]["threshold"]["values"]
+    pred = pd.read_csv(tmp_path / "predictions.csv")
+    pred = pred[(pred["arm"] == "rad") & (pred["scheme"] == "nested_cv")]
+    per_fold = (pred.drop_duplicates(["repeat", "fold"]).sort_values(["repeat", "fold"])
+                ["threshold"].round(4).tolist())
+    assert values == per_fold
+    assert len(values) == 3
+    assert values != sorted(values)  # this seed: the fold order is not the sorted one

@@ -31,7 +31,7 @@ import json
 import logging
 import re
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import closing
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -386,8 +386,11 @@ def _binary_arm_doc(arm: BuiltArm, sc: _Scored, y: np.ndarray, g: np.ndarray,
                **({"pipeline": f["chosen_pipeline"]} if f.get("chosen_pipeline") else {})}
               for f in res.folds.to_dict("records")]
     pred = res.predictions
-    values = (sorted(pred.drop_duplicates(["repeat", "fold"])["threshold"].round(4).tolist())
+    # one value per fitted model, in the order of the folds (repeat, then fold) as chosen
+    values = (pred.drop_duplicates(["repeat", "fold"]).sort_values(["repeat", "fold"])
+              ["threshold"].round(4).tolist()
               if "threshold" in pred else [_threshold_value(v.threshold)])
+    warn += _grid_edge_warnings(arm.grid, chosen)
     warn += sc.notes
     return {"metrics": metrics, "brier_reference": brier_ref,
             "brier_vs_reference": _py(brier_diff) if brier_diff is not None else None,
@@ -1015,6 +1018,8 @@ def _survival_arm_doc(res: Any, horizons: list[float], events: tuple[int, int, s
                        f"not estimable: no time-dependent AUC at {h:g} years (no patient "
                        "with the event, or none without it, by then among the scored)")})
     warn = _epv_warning(events[0], events[2], arm.n_candidates)
+    folds = res.folds.to_dict("records") if len(res.folds) else []
+    warn += _grid_edge_warnings(arm.grid, [f.get("best_params") or {} for f in folds])
     coefficients = None
     model = getattr(res, "model", None)
     if model is not None:
@@ -1028,6 +1033,42 @@ def _survival_arm_doc(res: Any, horizons: list[float], events: tuple[int, int, s
             "td_auc": td, "coefficients": coefficients,
             "n_zero_coefficients": _n_zero(coefficients), "folds_without_feature": None,
             "warnings": warn}
+
+
+GRID_EDGE_SHARE = 0.5
+"""Share of the fitted models whose tuned value is an end of its grid from which the arm says
+that the best value may lie beyond the grid."""
+
+
+def _grid_edge_warnings(grid: Mapping[str, Sequence[Any]],
+                        chosen: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Say when a tuned parameter took an end of its grid in at least
+    :data:`GRID_EDGE_SHARE` of the fitted models (and in more than one): the inner folds
+    then chose the strongest (or weakest) value offered, and the best one may lie beyond
+    it (a rad-score whose smallest C was chosen in 7 of 10 folds had a calibration slope of
+    1.4 to 1.9: shrunk too much).
+
+    Examples
+    --------
+    >>> _grid_edge_warnings({"model__C": [0.03, 0.1, 0.3, 1.0]},
+    ...                     [{"model__C": 0.03}] * 3 + [{"model__C": 0.1}])[0][:58]
+    'tuned model__C took the smallest value of its grid (0.03) '
+    """
+    out = []
+    n = len(chosen)
+    for name, values in grid.items():
+        numbers = [x for x in values if isinstance(x, (int, float)) and not isinstance(x, bool)]
+        if len(numbers) < 3 or len(numbers) != len(values) or n < 2:
+            continue
+        picked = [c.get(name) for c in chosen if c.get(name) is not None]
+        for end, word in ((min(numbers), "smallest"), (max(numbers), "largest")):
+            k = sum(p == end for p in picked)
+            if k >= 2 and k >= GRID_EDGE_SHARE * n:
+                out.append(f"tuned {name} took the {word} value of its grid ({end:g}) in {k} "
+                           f"of {n} fitted models: the best value may lie beyond the grid "
+                           f"({', '.join(f'{x:g}' for x in numbers)}); read the arm's "
+                           "calibration with care")
+    return out
 
 
 def _n_zero(coefficients: list[dict[str, Any]] | None) -> int | None:
