@@ -2027,7 +2027,8 @@ def nomogram_doc(odoc: dict[str, Any], final: dict[str, Any],
             f"Logistic nomogram of the arm '{odoc['arms'][key]['label']}' refitted on the "
             "training patients (its validated performance is in the tables above, not on "
             "these patients). Each covariate's points are read on its axis (categorical and "
-            "ordinal covariates by level, the reference level at 0 points), summed, and the "
+            "ordinal covariates by level; on every axis the lowest-risk value or level scores "
+            "0 points), summed, and the "
             "total is read on the probability axis. The rad-score is intercept + sum of "
             "coef x (value - mean) / SD over the terms listed."),
     }
