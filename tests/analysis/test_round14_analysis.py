@@ -90,7 +90,8 @@ def test_a_centre_that_separates_the_outcome_is_said(caplog):
     positive = (clin["outcome"] == "mets").to_numpy()
     feats["centre"] = np.where(positive, "A", "B")
     with caplog.at_level(logging.WARNING, logger="radiomix"):
-        build_table(feats, _spec(centre="centre"), clinical=clin)
+        table = build_table(feats, _spec(centre="centre"), clinical=clin)
+    assert [title for title, _ in table.alerts] == ["The centre separates the outcome"]
     n_pos = int(positive.sum())
     assert (f"outcome mets: the centre column 'centre' separates the outcome (A: {n_pos} of "
             f"{n_pos} patients positive; B: 0 of {40 - n_pos} patients positive)") in caplog.text
@@ -109,7 +110,8 @@ def test_one_lesion_under_two_patient_ids_is_said(caplog):
     both = pd.concat([feats, copies], ignore_index=True)
     clin_both = pd.concat([clin, clin_copies], ignore_index=True)
     with caplog.at_level(logging.WARNING, logger="radiomix"):
-        build_table(both, _spec(), clinical=clin_both)
+        table = build_table(both, _spec(), clinical=clin_both)
+    assert [title for title, _ in table.alerts] == ["Patients under two ids"]
     assert ("3 set(s) of patients share identical feature rows (P000 = P000-B, P001 = "
             "P001-B, P002 = P002-B)") in caplog.text
     caplog.clear()
@@ -170,14 +172,14 @@ def test_an_outcome_copy_under_a_feature_name_gets_a_banner(tmp_path, caplog):
     spec = _spec()
     with caplog.at_level(logging.WARNING, logger="radiomix"):
         table = build_table(feats, spec, clinical=clin)
-    assert table.copies == ["ct.original.stat.median holds outcome mets itself (it agrees on "
-                            "every row)"]
+    assert table.alerts == [("An input holds the outcome", "ct.original.stat.median holds "
+                             "outcome mets itself (it agrees on every row)")]
     doc = run_analysis(spec, table, tmp_path, save_models=False)
     (banner,) = doc["banners"]
     assert banner["title"] == "An input holds the outcome"
     assert banner["text"].startswith("ct.original.stat.median holds outcome mets itself")
     plain, _ = cohort(30)
-    assert build_table(plain, spec, clinical=clin).copies == []
+    assert build_table(plain, spec, clinical=clin).alerts == []
 
 
 def _two_lesions_each(n=30, seed=0):

@@ -117,9 +117,11 @@ class AnalysisTable:
         What one row is (``lesion`` or ``row``).
     raw : DataFrame
         The joined table (identifiers, outcomes and covariates as read), for Table 1.
-    copies : list of str
-        Inputs the leak guard lets through that hold an outcome itself (a two-valued image
-        column agreeing with it on every row), each said; the report shows them in a banner.
+    alerts : list of (str, str)
+        (title, text) of what the report shows in a banner besides the warnings: an input
+        the leak guard lets through that holds an outcome itself (a two-valued image column
+        agreeing with it on every row), a centre column that separates a binary outcome,
+        patients whose feature rows are identical.
     """
 
     X: pd.DataFrame
@@ -132,7 +134,7 @@ class AnalysisTable:
     missing: dict[str, int]
     unit: str
     raw: pd.DataFrame
-    copies: list[str] = field(default_factory=list)
+    alerts: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def n_patients(self) -> int:
@@ -1008,9 +1010,12 @@ def build_table(
     centre = _text(raw[roles.centre]).fillna("(missing)").to_numpy(dtype=str) \
         if roles.centre else None
     groups = raw[group].to_numpy(dtype=str)
+    alerts = [("An input holds the outcome", text) for text in copies]
     if centre is not None and roles.centre:
-        _centre_outcome_warnings(centre, groups, targets, roles.centre)
-    _duplicate_patient_warnings(X[[*blocks["radiomic"], *blocks["deep"]]], groups)
+        alerts += [("The centre separates the outcome", text) for text in
+                   _centre_outcome_warnings(centre, groups, targets, roles.centre)]
+    alerts += [("Patients under two ids", text) for text in
+               _duplicate_patient_warnings(X[[*blocks["radiomic"], *blocks["deep"]]], groups)]
     role_doc = {
         "group": group, "lesion": roles.lesion if roles.lesion in raw.columns else None,
         "centre": roles.centre, "outcome_columns": sorted(outcome_cols),
@@ -1048,7 +1053,7 @@ def build_table(
     return AnalysisTable(X=X.reset_index(drop=True),
                          groups=raw[group].to_numpy(dtype=str), centre=centre, blocks=blocks,
                          sources=sources, targets=targets, roles=role_doc, missing=miss,
-                         unit=unit, raw=raw.reset_index(drop=True), copies=copies)
+                         unit=unit, raw=raw.reset_index(drop=True), alerts=alerts)
 
 
 def _check_named_columns(raw: pd.DataFrame, named: Mapping[str, Sequence[str]]) -> None:
@@ -1097,13 +1102,15 @@ correctly from which the centre column is said to (nearly) separate the outcome.
 
 
 def _centre_outcome_warnings(centre: np.ndarray, groups: np.ndarray,
-                             targets: Mapping[str, Target], column: str) -> None:
+                             targets: Mapping[str, Target], column: str) -> list[str]:
     """Say when a binary outcome is (nearly) one class per centre: every centre's patients
     then differ from the others' in their outcome and in whatever the centre changes in the
     images (scanner, protocol, reconstruction), so a feature can predict the outcome through
     the centre alone, and external validation by centre tests a centre effect. At least
     :data:`CENTRE_SEPARATION` of the patients in their centre's majority class, with two
-    centres of different majority classes."""
+    centres of different majority classes. Returns the texts of perfect separations (every
+    centre of one class), which the report also shows in a banner."""
+    perfect: list[str] = []
     for name, t in targets.items():
         if t.y is None:
             continue
@@ -1119,36 +1126,43 @@ def _centre_outcome_warnings(centre: np.ndarray, groups: np.ndarray,
         shown = "; ".join(f"{c}: {int(r['sum'])} of {int(r['count'])} patients positive"
                           for c, r in per.head(6).iterrows())
         how = "separates" if share == 1.0 else f"nearly separates ({share:.0%} of patients)"
-        log.warning("outcome %s: the centre column %r %s the outcome (%s): a feature that "
-                    "differs between centres (scanner, protocol, reconstruction) predicts it "
-                    "through the centre alone, and a validation by centre tests the centre; "
-                    "read the arms' results as possibly confounded, or compare within centres",
-                    name, column, how, shown)
+        text = (f"outcome {name}: the centre column {column!r} {how} the outcome ({shown}): a "
+                "feature that differs between centres (scanner, protocol, reconstruction) "
+                "predicts it through the centre alone, and a validation by centre tests the "
+                "centre; read the arms' results as possibly confounded, or compare within "
+                "centres")
+        log.warning(text)
+        if share == 1.0:
+            perfect.append(text)
+    return perfect
 
 
 DUPLICATE_MIN_COLUMNS: int = 5
 """Fewest feature values two rows must share, all equal, to be called the same lesion."""
 
 
-def _duplicate_patient_warnings(features: pd.DataFrame, groups: np.ndarray) -> None:
+def _duplicate_patient_warnings(features: pd.DataFrame, groups: np.ndarray) -> list[str]:
     """Say when rows of different patients carry identical feature values (at least
     :data:`DUPLICATE_MIN_COLUMNS` of them, all equal and none missing in either): continuous
     image features do not coincide between lesions, so these are one lesion (one patient)
     under two ids, and a split can put its copies on both sides (a leak that raises every
-    cross-validated estimate)."""
+    cross-validated estimate). Returns the text said (empty when none), which the report
+    also shows in a banner."""
     full = features.dropna(axis=1, how="any")
     if full.shape[1] < DUPLICATE_MIN_COLUMNS or full.empty:
-        return
+        return []
     keys = pd.util.hash_pandas_object(full, index=False).to_numpy()
     frame = pd.DataFrame({"k": keys, "g": groups})
     per = frame.groupby("k")["g"].unique()
     pairs = sorted({tuple(sorted(map(str, ids))) for ids in per if len(ids) > 1})
-    if pairs:
-        shown = ", ".join(" = ".join(p) for p in pairs[:5])
-        log.warning("%d set(s) of patients share identical feature rows (%s%s): one lesion "
-                    "under two patient ids puts its copies on both sides of a split; remove "
-                    "the copies, or give them one patient id", len(pairs), shown,
-                    " …" if len(pairs) > 5 else "")
+    if not pairs:
+        return []
+    shown = ", ".join(" = ".join(p) for p in pairs[:5])
+    text = (f"{len(pairs)} set(s) of patients share identical feature rows ({shown}"
+            f"{' …' if len(pairs) > 5 else ''}): one lesion under two patient ids puts its "
+            "copies on both sides of a split; remove the copies, or give them one patient id")
+    log.warning(text)
+    return [text]
 
 
 def _check_one_centre(raw: pd.DataFrame, spec: AnalysisSettings) -> None:

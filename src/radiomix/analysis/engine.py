@@ -1616,7 +1616,7 @@ def run_analysis(
         "created": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "seed": spec.validation.seed,
         "study": study or {},
-        "banners": [*(banners or []), *_copy_banners(table)],
+        "banners": [*(banners or []), *_table_banners(table)],
         "warnings": warnings_all,
         "cohort": {
             "unit": table.unit, "n_rows": len(table.X), "n_patients": table.n_patients,
@@ -1800,16 +1800,19 @@ def median_follow_up(time: np.ndarray, event: np.ndarray, groups: np.ndarray) ->
     return median if np.isfinite(median) else None
 
 
-def _copy_banners(table: AnalysisTable) -> list[dict[str, str]]:
-    """A banner per input that holds an outcome itself (:attr:`AnalysisTable.copies`): image
-    columns are exempt from the leak guard's refusal (a strong feature can separate a small
-    cohort), so an exact copy under a feature name runs, and every arm reading it reports
-    the outcome predicting itself."""
-    return [{"level": "error", "title": "An input holds the outcome",
-             "text": f"{text}: the arms that read it predict the outcome from itself, so their "
-                     "results say nothing about the images; if the column was recorded after "
-                     "the outcome, declare it derived (roles.derived / --derived)"}
-            for text in table.copies]
+def _table_banners(table: AnalysisTable) -> list[dict[str, str]]:
+    """A banner per alert of the table (:attr:`AnalysisTable.alerts`): an input that holds
+    an outcome itself (image columns are exempt from the leak guard's refusal, since a
+    strong feature can separate a small cohort, so an exact copy under a feature name runs
+    and every arm reading it reports the outcome predicting itself), a centre column that
+    separates an outcome, one lesion under two patient ids. Each says why the results it
+    touches cannot be read as they stand."""
+    why = {"An input holds the outcome": (
+        ": the arms that read it predict the outcome from itself, so their results say "
+        "nothing about the images; if the column was recorded after the outcome, declare it "
+        "derived (roles.derived / --derived)")}
+    return [{"level": "error", "title": title, "text": text + why.get(title, "")}
+            for title, text in table.alerts]
 
 
 FEW_EVENTS = 10
