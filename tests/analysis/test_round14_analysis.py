@@ -9,6 +9,7 @@ import logging
 
 import numpy as np
 import pandas as pd
+import pytest
 from _synthetic import cohort
 
 from radiomix.analysis.data import build_table
@@ -236,26 +237,41 @@ def test_duplicate_patients_are_counted_once_per_pair(caplog):
     assert "1 set(s) of patients share identical feature rows (P000 = P000-B)" in caplog.text
 
 
-def test_level_patient_with_a_survival_outcome_says_what_it_scores(tmp_path, caplog):
-    """--level patient was silently ignored for survival (metrics over lesions)."""
+def test_level_patient_scores_a_survival_outcome_per_patient(tmp_path):
+    """--level patient was silently ignored for survival (C-index over lesions): the C-index
+    is now that of the patients' mean risks (lifelines' concordance on one row per patient),
+    and the paired comparisons count patients too."""
+    from lifelines.utils import concordance_index as lifelines_c
+
     from radiomix.analysis.engine import run_analysis
 
     feats, clin = _two_lesions_each()
-    spec = analysis_from_dict({
-        "outcomes": [{"name": "mets", "kind": "survival", "time": "time", "event": "event",
-                      "time_unit": "days", "horizons_years": [1.0]}],
-        "roles": {"group": "patient_id", "lesion": "lesion_id",
-                  "derived": ["outcome", "outcome_text", "days_to_outcome", "status",
-                              "fu_days"]},
-        "arms": [{"name": "rad", "blocks": ["radiomic"], "model": "cox"}],
-        "validation": {**FAST, "level": "patient"},
-    })
-    with caplog.at_level(logging.WARNING, logger="radiomix"):
-        doc = run_analysis(spec, build_table(feats, spec, clinical=clin), tmp_path,
-                           save_models=False)
-    said = "mets: validation level 'patient' applies to binary outcomes; the C-index"
-    assert said in caplog.text
-    assert any(w.startswith(said) for w in doc["warnings"])
+    feats.loc[feats["lesion_id"] == "2", "ct.original.stat.f00"] += 3.0  # lesions differ
+    docs = {}
+    for level in ("row", "patient"):
+        spec = analysis_from_dict({
+            "outcomes": [{"name": "mets", "kind": "survival", "time": "time", "event": "event",
+                          "time_unit": "days", "horizons_years": [1.0]}],
+            "roles": {"group": "patient_id", "lesion": "lesion_id",
+                      "derived": ["outcome", "outcome_text", "days_to_outcome", "status",
+                                  "fu_days"]},
+            "arms": [{"name": "rad", "blocks": ["radiomic"], "model": "cox", "tune": False}],
+            "validation": {**FAST, "level": level},
+        })
+        out = tmp_path / level
+        docs[level] = run_analysis(spec, build_table(feats, spec, clinical=clin), out,
+                                   save_models=False)
+        pred = pd.read_csv(out / "predictions.csv")
+        pred = pred[(pred["arm"] == "rad") & (pred["scheme"] == "nested_cv")]
+        per = pred.groupby("patient_id").agg(time=("time", "first"),
+                                             event=("event", "first"), risk=("risk", "mean"))
+        rows_c = lifelines_c(pred["time"], -pred["risk"], pred["event"])
+        patients_c = lifelines_c(per["time"], -per["risk"], per["event"])
+        c = docs[level]["outcomes"][0]["validation"][0]["arms"]["rad"]["metrics"]["c_index"]
+        assert c["estimate"] == pytest.approx(patients_c if level == "patient" else rows_c,
+                                              abs=1e-9)
+    assert docs["row"]["outcomes"][0]["validation"][0]["arms"]["rad"]["metrics"] != \
+        docs["patient"]["outcomes"][0]["validation"][0]["arms"]["rad"]["metrics"]
 
 
 def test_the_checklists_claim_a_calibration_slope_only_where_there_is_one():

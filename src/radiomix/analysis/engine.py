@@ -867,7 +867,7 @@ def _survival_schemes(arm: BuiltArm, X: pd.DataFrame, t: np.ndarray, e: np.ndarr
     Xa = X[arm.columns]
     common: dict[str, Any] = {"horizons": horizons, "n_bootstrap": v.bootstrap,
               "param_grid": arm.grid or None, "inner_splits": v.inner_splits,
-              "random_state": v.seed, "on_refused_horizon": "record"}
+              "random_state": v.seed, "on_refused_horizon": "record", "level": v.level}
     rows = np.arange(t.size)
     out: list[_Scored] = []
     for scheme in v.schemes:
@@ -996,7 +996,7 @@ def _survival_entry(scheme: str, v: Validation) -> dict[str, Any]:
     return {"scheme": scheme, "label": SCHEME_TEXT.get(scheme, scheme),
             "description": _scheme_description(scheme, v),
             "cross_validated": scheme in ("nested_cv", "internal"),
-            "n_patients": 0, "n_events": 0, "centres": None, "arms": {},
+            "n_patients": 0, "n_events": 0, "centres": None, "level": v.level, "arms": {},
             "curves": {"km": None, "calibration": {}}}
 
 
@@ -1552,16 +1552,6 @@ def run_analysis(
             preds.extend(run["predictions"])
             doc = _outcome_doc(o, target, table, arms, run, spec)
             outcome_docs.append(doc)
-            if o.kind == "survival" and spec.validation.level == "patient" \
-                    and doc["n_rows"] > doc["n_patients"]:
-                text = (f"{o.name}: validation level 'patient' applies to binary outcomes; "
-                        "the C-index and time-dependent AUCs of a survival outcome score its "
-                        f"{doc['n_rows']} rows ({doc['n_patients']} patients, each weighed by "
-                        "its rows), while its Kaplan-Meier groups, log-rank test, hazard ratio "
-                        "and calibration count patients; for patient-level metrics give one "
-                        "row per patient")
-                log.warning(text)
-                warnings_all.append(text)
             few = _few_events_warning(doc)
             doc["exploratory"] = few  # the headline makes no claim of such an outcome
             if few:

@@ -145,13 +145,20 @@ def paired_auc_tests(
 def _risk_matrix(res: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray,
                                     np.ndarray]:
     """A survival evaluation's risks as a (repeats, rows) matrix with the rows' times,
-    events, patients and row ids."""
+    events, patients and row ids; of an evaluation at ``level="patient"``, one column per
+    patient (:func:`~radiomix.evaluate.survival.per_patient_risks`), named by patient id,
+    as its own C-index counts them."""
+    from radiomix.evaluate.survival import per_patient_risks
+
     pred = res.predictions
     wide = pred.pivot(index="row", columns="repeat", values="risk").sort_index()
     meta = pred.drop_duplicates("row").set_index("row").loc[wide.index]
-    return (wide.to_numpy().T, meta["time"].to_numpy(dtype=float),
-            meta["event"].to_numpy(dtype=int), meta["patient_id"].to_numpy(),
-            wide.index.to_numpy())
+    R, t = wide.to_numpy().T, meta["time"].to_numpy(dtype=float)
+    e, g = meta["event"].to_numpy(dtype=int), meta["patient_id"].to_numpy()
+    if (getattr(res, "settings", None) or {}).get("level") == "patient":
+        t, e, g, R = per_patient_risks(t, e, g, R)
+        return R, t, e, g, g
+    return R, t, e, g, wide.index.to_numpy()
 
 
 def paired_c_index_tests(

@@ -1188,6 +1188,29 @@ def _survival_fits(
     return pd.concat(pred_rows, ignore_index=True), fold_rows, models
 
 
+def per_patient_risks(
+    t: FloatArray, e: np.ndarray, g: np.ndarray, risks: FloatArray
+) -> tuple[FloatArray, np.ndarray, np.ndarray, FloatArray]:
+    """Times, events, patient ids and risks (one row per repeat) with one column per
+    patient: the mean risk of its rows, its own time and event (shared by its lesions),
+    patients in order of their first row.
+
+    Examples
+    --------
+    >>> t, e, g, r = per_patient_risks(np.array([2.0, 1.0, 2.0]), np.array([1, 0, 1]),
+    ...                                np.array(["b", "a", "b"]), np.array([[1.0, 5.0, 3.0]]))
+    >>> g.tolist(), t.tolist(), r.tolist()
+    (['b', 'a'], [2.0, 1.0], [[2.0, 5.0]])
+    """
+    codes, ids = pd.factorize(pd.Series(np.asarray(g)))
+    first = np.unique(codes, return_index=True)[1]
+    counts = np.bincount(codes)
+    risks = np.atleast_2d(np.asarray(risks, dtype=float))
+    mean = np.stack([np.bincount(codes, weights=r) / counts for r in risks])
+    return (np.asarray(t, dtype=float)[first], np.asarray(e)[first],
+            np.asarray(ids.to_numpy()), mean)
+
+
 def _survival_metrics(
     t: FloatArray,
     e: np.ndarray,
@@ -1200,13 +1223,19 @@ def _survival_metrics(
     random_state: int,
     cross_validated: bool,
     on_refused_horizon: RefusalPolicy,
+    level: str = "row",
 ) -> pd.DataFrame:
     """C-index and td-AUCs of risk vectors (one row of ``risks`` per repeat) with patient
-    bootstrap intervals, widened by :data:`CV_INTERVAL_SCALE` when cross-validated."""
+    bootstrap intervals, widened by :data:`CV_INTERVAL_SCALE` when cross-validated; with
+    ``level="patient"`` over one row per patient (:func:`per_patient_risks`)."""
     if on_refused_horizon not in ("raise", "record"):
         raise InputError(
             f"on_refused_horizon must be 'raise' or 'record'; got {on_refused_horizon!r}"
         )
+    if level not in ("row", "patient"):
+        raise InputError(f"level must be 'row' or 'patient'; got {level!r}")
+    if level == "patient":
+        t, e, g, risks = per_patient_risks(t, e, g, risks)
     scale = CV_INTERVAL_SCALE if cross_validated else 1.0
     W = patient_bootstrap_weights(g, n_bootstrap=n_bootstrap, random_state=random_state)
     rows = []
@@ -1364,6 +1393,7 @@ def survival_cv(
     inner_splits: int = 3,
     random_state: int = 0,
     on_refused_horizon: RefusalPolicy = "raise",
+    level: str = "row",
 ) -> SurvivalEvaluation:
     """Patient-grouped (nested) cross-validated C-index and time-dependent AUCs.
 
@@ -1403,6 +1433,9 @@ def survival_cv(
     on_refused_horizon : {"raise", "record"}
         A refused horizon raises, or becomes a ``td_auc`` row with NaN estimate and the
         reason in ``refused``.
+    level : {"row", "patient"}
+        What the C-index and td-AUCs score: every row (lesion), or one per patient (the
+        mean risk of its rows; :func:`per_patient_risks`).
 
     Returns
     -------
@@ -1452,6 +1485,7 @@ def survival_cv(
         random_state=random_state,
         cross_validated=True,
         on_refused_horizon=on_refused_horizon,
+        level=level,
     )
     scheme = f"patient-grouped CV: {n_splits} folds stratified by event, {n_repeats} repeat(s)"
     if param_grid:
@@ -1473,6 +1507,7 @@ def survival_cv(
             "param_grid": {k: list(v) for k, v in (param_grid or {}).items()},
             "inner_splits": inner_splits if param_grid else None,
             "interval": "patient bootstrap, widened for cross-validation",
+            "level": level,
         },
         pd.DataFrame(fold_rows),
     )
@@ -1496,6 +1531,7 @@ def _survival_single_split(
     on_refused_horizon: RefusalPolicy,
     settings: dict[str, Any],
     interval: str = "patient bootstrap of the test patients (not widened)",
+    level: str = "row",
 ) -> SurvivalEvaluation:
     """Train (tuned) on one split's training patients and score its test patients: their
     outcomes never shaped the model, so the bootstrap intervals are not widened (the
@@ -1526,7 +1562,9 @@ def _survival_single_split(
         random_state=random_state,
         cross_validated=False,
         on_refused_horizon=on_refused_horizon,
+        level=level,
     )
+    settings = {**settings, "level": level}
     model = models[0]
     return SurvivalEvaluation(
         scheme,
@@ -1564,6 +1602,7 @@ def survival_apparent_validation(
     inner_splits: int = 3,
     random_state: int = 0,
     on_refused_horizon: RefusalPolicy = "raise",
+    level: str = "row",
 ) -> SurvivalEvaluation:
     """Apparent performance of a survival model: fit (tuned) on all patients, score the same
     patients.
@@ -1602,6 +1641,7 @@ def survival_apparent_validation(
         inner_splits=inner_splits,
         random_state=random_state,
         on_refused_horizon=on_refused_horizon,
+        level=level,
         settings={"apparent": True},
         interval="patient bootstrap of the training patients themselves (apparent, optimistic)",
     )
@@ -1623,6 +1663,7 @@ def survival_holdout_validation(
     inner_splits: int = 3,
     random_state: int = 0,
     on_refused_horizon: RefusalPolicy = "raise",
+    level: str = "row",
 ) -> SurvivalEvaluation:
     """Seeded patient-level hold-out for a survival model, tuned on the training patients.
 
@@ -1660,6 +1701,7 @@ def survival_holdout_validation(
         inner_splits=inner_splits,
         random_state=random_state,
         on_refused_horizon=on_refused_horizon,
+        level=level,
         settings={"test_size": test_size},
     )
 
@@ -1681,6 +1723,7 @@ def survival_external_validation(
     inner_splits: int = 3,
     random_state: int = 0,
     on_refused_horizon: RefusalPolicy = "raise",
+    level: str = "row",
 ) -> SurvivalEvaluation:
     """Train (and tune) a survival model on the other centres, score it on ``test_centres``.
 
@@ -1722,5 +1765,6 @@ def survival_external_validation(
         inner_splits=inner_splits,
         random_state=random_state,
         on_refused_horizon=on_refused_horizon,
+        level=level,
         settings={"test_centres": [str(c) for c in test_centres]},
     )
