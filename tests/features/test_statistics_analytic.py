@@ -183,3 +183,13 @@ def test_coefficient_of_variation_after_zscore_over_the_roi_is_nan_with_a_note()
     assert math.isnan(result.features["image.original.stat.coefficient_of_variation"])
     assert "z-score" in result.provenance["notes"]["stat.coefficient_of_variation"]
     assert result.features["image.original.stat.variance"] == pytest.approx(1.0, rel=1e-9)
+
+
+@pytest.mark.parametrize("scale", [1e-103, 1e-150, 1e-160])
+def test_skewness_and_kurtosis_of_a_very_narrow_sample(scale):
+    """Deviations of 1e-103 made m2**2 underflow to 0: kurtosis raised ZeroDivisionError
+    (found by hypothesis in CI). The moments are scale-free: those of the sample times 1."""
+    base = np.array([1.0, 3.0, 2.0, 7.0, 4.0])
+    f = stat_features(base * scale)
+    assert f["stat.skewness"] == pytest.approx(stats.skew(base), rel=1e-9)
+    assert f["stat.kurtosis"] == pytest.approx(stats.kurtosis(base), rel=1e-9)

@@ -89,12 +89,28 @@ class SampleSummary:
     @property
     def skewness(self) -> float:
         """:math:`m_3 / m_2^{3/2}`, 0 when the variance is 0 (IBSI convention)."""
-        return self.m3 / self.m2**1.5 if self.m2 > 0 else 0.0
+        if not self.m2 > 0:
+            return 0.0
+        den = self.m2**1.5
+        return self.m3 / den if den > 0 else self._standardised_moment(3)
 
     @property
     def kurtosis(self) -> float:
         """Excess kurtosis :math:`m_4 / m_2^2 - 3`, 0 when the variance is 0."""
-        return self.m4 / self.m2**2 - 3.0 if self.m2 > 0 else 0.0
+        if not self.m2 > 0:
+            return 0.0
+        den = self.m2**2
+        return (self.m4 / den if den > 0 else self._standardised_moment(4)) - 3.0
+
+    def _standardised_moment(self, k: int) -> float:
+        """:math:`m_k / m_2^{k/2}` from deviations scaled by their largest magnitude, for
+        samples so narrow that the power of :math:`m_2` underflows float64 (deviations
+        of 1e-103 give :math:`m_2^2 = 0`)."""
+        d = self.sorted - self.mean
+        z = d / float(np.abs(d).max())
+        z2 = z * z
+        return float(np.mean(z2 ** (k / 2) * (np.sign(z) if k % 2 else 1.0))
+                     / np.mean(z2) ** (k / 2))
 
     def robust_mean_absolute_deviation(self) -> float:
         """Mean absolute deviation of the values within :math:`[P_{10}, P_{90}]`."""
