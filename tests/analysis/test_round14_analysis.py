@@ -19,14 +19,29 @@ from radiomix.report.words import headlines
 FAST = {"outer_splits": 3, "inner_splits": 2, "repeats": 1, "bootstrap": 50}
 
 
-def _spec(**roles):
+RAD = {"name": "rad", "blocks": ["radiomic"], "model": "logistic", "tune": False}
+
+
+def _spec(arms=(RAD,), validation=None, **roles):
     return analysis_from_dict({
         "outcomes": [{"name": "mets", "kind": "binary", "column": "outcome",
                       "positive": "mets"}],
         "roles": {"group": "patient_id", "lesion": "lesion_id",
                   "derived": ["outcome_text", "days_to_outcome"], **roles},
-        "arms": [{"name": "rad", "blocks": ["radiomic"], "model": "logistic", "tune": False}],
-        "validation": FAST,
+        "arms": list(arms),
+        "validation": {**FAST, **(validation or {})},
+    })
+
+
+def _survival_spec(validation=None):
+    return analysis_from_dict({
+        "outcomes": [{"name": "mets", "kind": "survival", "time": "time", "event": "event",
+                      "time_unit": "days", "horizons_years": [1.0]}],
+        "roles": {"group": "patient_id", "lesion": "lesion_id",
+                  "derived": ["outcome", "outcome_text", "days_to_outcome", "status",
+                              "fu_days"]},
+        "arms": [{"name": "rad", "blocks": ["radiomic"], "model": "cox", "tune": False}],
+        "validation": {**FAST, **(validation or {})},
     })
 
 
@@ -129,15 +144,8 @@ def test_a_model_that_tunes_itself_says_how_instead_of_no_grid(tmp_path):
     from radiomix.report.html import write_report
 
     feats, clin = cohort(30)
-    spec = analysis_from_dict({
-        "outcomes": [{"name": "mets", "kind": "binary", "column": "outcome",
-                      "positive": "mets"}],
-        "roles": {"group": "patient_id", "lesion": "lesion_id",
-                  "derived": ["outcome_text", "days_to_outcome"]},
-        "arms": [{"name": "pen", "blocks": ["radiomic"], "model": "penalised_logistic"},
-                 {"name": "rad", "blocks": ["radiomic"], "model": "logistic"}],
-        "validation": FAST,
-    })
+    spec = _spec(arms=[{"name": "pen", "blocks": ["radiomic"], "model": "penalised_logistic"},
+                       {"name": "rad", "blocks": ["radiomic"], "model": "logistic"}])
     doc = run_analysis(spec, build_table(feats, spec, clinical=clin), tmp_path,
                        save_models=False)
     arms = doc["outcomes"][0]["arms"]
@@ -204,15 +212,7 @@ def test_survival_counts_patients_with_the_event_and_follow_up_per_patient(tmp_p
     from radiomix.report.html import write_report
 
     feats, clin = _two_lesions_each()
-    spec = analysis_from_dict({
-        "outcomes": [{"name": "mets", "kind": "survival", "time": "time", "event": "event",
-                      "time_unit": "days", "horizons_years": [1.0]}],
-        "roles": {"group": "patient_id", "lesion": "lesion_id",
-                  "derived": ["outcome", "outcome_text", "days_to_outcome", "status",
-                              "fu_days"]},
-        "arms": [{"name": "rad", "blocks": ["radiomic"], "model": "cox"}],
-        "validation": FAST,
-    })
+    spec = _survival_spec()
     doc = run_analysis(spec, build_table(feats, spec, clinical=clin), tmp_path,
                        save_models=False)
     o = doc["outcomes"][0]
@@ -249,15 +249,7 @@ def test_level_patient_scores_a_survival_outcome_per_patient(tmp_path):
     feats.loc[feats["lesion_id"] == "2", "ct.original.stat.f00"] += 3.0  # lesions differ
     docs = {}
     for level in ("row", "patient"):
-        spec = analysis_from_dict({
-            "outcomes": [{"name": "mets", "kind": "survival", "time": "time", "event": "event",
-                          "time_unit": "days", "horizons_years": [1.0]}],
-            "roles": {"group": "patient_id", "lesion": "lesion_id",
-                      "derived": ["outcome", "outcome_text", "days_to_outcome", "status",
-                                  "fu_days"]},
-            "arms": [{"name": "rad", "blocks": ["radiomic"], "model": "cox", "tune": False}],
-            "validation": {**FAST, "level": level},
-        })
+        spec = _survival_spec({"level": level})
         out = tmp_path / level
         docs[level] = run_analysis(spec, build_table(feats, spec, clinical=clin), out,
                                    save_models=False)
@@ -316,14 +308,7 @@ def test_thresholds_are_listed_in_fold_order(tmp_path):
     from radiomix.analysis.engine import run_analysis
 
     feats, clin = cohort(30)
-    spec = analysis_from_dict({
-        "outcomes": [{"name": "mets", "kind": "binary", "column": "outcome",
-                      "positive": "mets"}],
-        "roles": {"group": "patient_id", "lesion": "lesion_id",
-                  "derived": ["outcome_text", "days_to_outcome"]},
-        "arms": [{"name": "rad", "blocks": ["radiomic"], "model": "logistic", "tune": False}],
-        "validation": {**FAST, "threshold": "youden"},
-    })
+    spec = _spec(validation={"threshold": "youden"})
     doc = run_analysis(spec, build_table(feats, spec, clinical=clin), tmp_path,
                        save_models=False)
     values = doc["outcomes"][0]["validation"][0]["arms"]["rad"]["threshold"]["values"]
