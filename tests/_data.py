@@ -27,6 +27,24 @@ into plausible activity concentrations when a test relabels them BQML (a tumour 
 then holds 40 kBq/ml; read as Bq/ml unscaled they would give SUVs of 0.001, refused)."""
 
 
+def label_bqml(ds, *, slope_factor: float = BQML_PER_SUV) -> None:
+    """Relabel a cohort PET slice (pydicom dataset) as Units BQML with what an SUV
+    conversion reads: decay correction to the series start, an 80 kg patient, 370 MBq of
+    F-18 injected an hour before the series. ``slope_factor`` scales the rescale slope
+    (:data:`BQML_PER_SUV`: the stored SUVs become Bq/ml; 1: SUVs merely relabelled)."""
+    ds.Units = "BQML"
+    if slope_factor != 1.0:
+        ds.RescaleSlope = float(ds.RescaleSlope) * slope_factor
+    ds.DecayCorrection = "START"
+    ds.PatientWeight = 80.0
+    ds.SeriesDate = "20000101"
+    ds.SeriesTime = "110000"
+    info = ds.RadiopharmaceuticalInformationSequence[0]
+    info.RadionuclideTotalDose = 370e6
+    info.RadionuclideHalfLife = 6586.2
+    info.RadiopharmaceuticalStartTime = "100000"
+
+
 def require_data(*parts: str) -> Path:
     """Return ``DATA_DIR / parts``; skip (or fail under RADIOMIX_REQUIRE_DATA=1) if absent."""
     path = DATA_DIR.joinpath(*parts)

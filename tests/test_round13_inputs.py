@@ -15,7 +15,7 @@ import pytest
 import SimpleITK as sitk
 from scipy import ndimage
 
-from _data import require_data
+from _data import label_bqml, require_data
 from radiomix.errors import DicomError, InputError, SuvConversionError
 from radiomix.extraction import extract
 
@@ -155,15 +155,7 @@ def test_no_data_magnitudes_in_64_bit_integers_are_refused(tmp_path):
 
 
 def _bqml(ds: pydicom.Dataset) -> None:
-    ds.Units = "BQML"  # the cohort's values are SUV (Units GML): relabelled, not converted
-    ds.DecayCorrection = "START"
-    ds.PatientWeight = 80.0
-    ds.SeriesDate = "20000101"
-    ds.SeriesTime = "110000"
-    info = ds.RadiopharmaceuticalInformationSequence[0]
-    info.RadionuclideTotalDose = 370e6
-    info.RadionuclideHalfLife = 6586.2
-    info.RadiopharmaceuticalStartTime = "100000"
+    label_bqml(ds, slope_factor=1.0)  # the cohort's SUVs (Units GML) relabelled, not converted
 
 
 def test_pet_already_in_suv_labelled_bqml_is_refused(tmp_path):

@@ -9,7 +9,7 @@ import pydicom
 import pytest
 import SimpleITK as sitk
 
-from _data import BQML_PER_SUV, require_data
+from _data import label_bqml, require_data
 from radiomix.errors import SuvConversionError
 from radiomix.io import load_image
 
@@ -21,16 +21,7 @@ def bqml_series(tmp_path):
     dst.mkdir()
     for f in sorted(src.glob("*.dcm"))[:3]:
         ds = pydicom.dcmread(f)
-        ds.Units = "BQML"
-        ds.RescaleSlope = float(ds.RescaleSlope) * BQML_PER_SUV  # Bq/ml, not SUV
-        ds.DecayCorrection = "START"
-        ds.PatientWeight = 80.0
-        ds.SeriesDate = "20000101"
-        ds.SeriesTime = "110000"
-        info = ds.RadiopharmaceuticalInformationSequence[0]
-        info.RadionuclideTotalDose = 370e6
-        info.RadionuclideHalfLife = 6586.2
-        info.RadiopharmaceuticalStartTime = "100000"
+        label_bqml(ds)  # Bq/ml, not SUV
         ds.save_as(dst / f.name)
     return dst
 
