@@ -542,36 +542,37 @@ def _flipped_air(arr: np.ndarray) -> bool:
     return top < 0.6 * band
 
 
+def _spread_in(arr: np.ndarray, band: tuple[float, float]) -> int:
+    """Voxels of ``arr`` within ``band`` (inclusive) once its most frequent value there is
+    left out: what a real CT stores below air is a fill outside its field of view, one
+    exact value (-2000, -2048), never a spread peak. 0 when the band holds fewer than
+    :data:`FLIPPED_AIR_SHARE` of the voxels (not counted further)."""
+    low, high = band
+    values = arr[(arr >= low) & (arr <= high)]
+    if values.size < FLIPPED_AIR_SHARE * arr.size:
+        return 0
+    _, counts = np.unique(values, return_counts=True)
+    return values.size - int(counts.max())
+
+
 def _shifted_air(arr: np.ndarray) -> bool:
     """Whether a CT holds air moved down by its rescale intercept a second time: at least
-    :data:`FLIPPED_AIR_SHARE` of its voxels in :data:`SHIFTED_AIR_HU` (-2024 HU, with air's
-    noise) once the most frequent value there is left out. Nothing measured lies below air;
-    what a real CT stores there is a fill outside its field of view, one exact value
-    (-2000, -2048), never a spread peak."""
-    low, high = SHIFTED_AIR_HU
-    band = arr[(arr >= low) & (arr <= high)]
-    if band.size < FLIPPED_AIR_SHARE * arr.size:
-        return False
-    _, counts = np.unique(band, return_counts=True)
-    return band.size - int(counts.max()) >= FLIPPED_AIR_SHARE * arr.size
+    :data:`FLIPPED_AIR_SHARE` of its voxels spread in :data:`SHIFTED_AIR_HU` (-2024 HU,
+    with air's noise; :func:`_spread_in`)."""
+    return _spread_in(arr, SHIFTED_AIR_HU) >= FLIPPED_AIR_SHARE * arr.size
 
 
 def _scaled_air(arr: np.ndarray) -> bool:
     """Whether a CT holds air scaled by 2: at least :data:`FLIPPED_AIR_SHARE` of its voxels
-    in :data:`SCALED_AIR_HU` once the most frequent value there (a fill outside the field
-    of view, or air clipped at -1000 and doubled) is left out, and fewer voxels where air
-    lies in HU (-1100 to -900). Real CT holds nothing measured below air; its fills are one
-    exact value. Checked on the 51 sarcoma CTs: none flagged (under 0.1 % of any image in
-    the band); every doubled copy with 1 % of its voxels there caught (the band outweighs
-    -1100 to -900 HU in each)."""
-    low, high = SCALED_AIR_HU
-    band = arr[(arr >= low) & (arr <= high)]
-    if band.size < FLIPPED_AIR_SHARE * arr.size:
+    spread in :data:`SCALED_AIR_HU` (:func:`_spread_in`; air clipped at -1000 and doubled
+    piles on one value, left out), and fewer voxels where air lies in HU (-1100 to -900).
+    Checked on the 51 sarcoma CTs: none flagged (under 0.1 % of any image in the band);
+    every doubled copy with 1 % of its voxels there caught (the band outweighs -1100 to
+    -900 HU in each)."""
+    spread = _spread_in(arr, SCALED_AIR_HU)
+    if spread < FLIPPED_AIR_SHARE * arr.size:
         return False
-    _, counts = np.unique(band, return_counts=True)
-    spread = band.size - int(counts.max())
-    air = int(np.count_nonzero((arr >= -1100.0) & (arr <= -900.0)))
-    return spread >= FLIPPED_AIR_SHARE * arr.size and air < spread
+    return int(np.count_nonzero((arr >= -1100.0) & (arr <= -900.0))) < spread
 
 
 SCALED_AIR_HU = (-2150.0, -1850.0)
