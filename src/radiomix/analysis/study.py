@@ -93,64 +93,59 @@ def _slice_table(name: str, study_dir: Path, features_dir: Path) -> Path:
         "true} or give its path")
 
 
-def _check_manifest_copies(feat: pd.DataFrame, study: Study,
-                           name: str) -> tuple[int, list[str]]:
-    """A feature table given with ``--features`` must be the study's: its lesions the
-    manifest's (:func:`radiomix.analysis.data.check_manifest_lesions`), its copies of the
-    manifest columns as the manifest now holds them (:func:`radiomix.analysis.data.
-    check_manifest_columns`). Returns the number of manifest lesions and those the table
-    lacks (warned about)."""
-    from radiomix.analysis.data import check_manifest_columns, check_manifest_lesions
+def _study_table(feat: pd.DataFrame, study: Study,
+                 name: str) -> tuple[pd.DataFrame, int, list[str]]:
+    """A feature table given with ``--features``, checked against the study's manifest and
+    completed from it (the manifest read once).
+
+    The table must be the study's: its lesions the manifest's
+    (:func:`radiomix.analysis.data.check_manifest_lesions`), its copies of the manifest
+    columns as the manifest now holds them (:func:`radiomix.analysis.data.
+    check_manifest_columns`). The manifest columns the study declares (``columns:``:
+    outcomes, times, covariates) that the table lacks are joined from the manifest on the
+    patient and lesion ids (compared as text), as ``radiomix run`` writes them into its own
+    table; a table without a lesion column is joined on the patient when every such column
+    holds one value per patient in the manifest (otherwise they are left out and the
+    analysis names them as missing).
+
+    Returns
+    -------
+    table, n_lesions, absent
+        The completed table, the number of manifest lesions and those the table lacks
+        (warned about).
+    """
+    from radiomix.analysis.data import _text, check_manifest_columns, check_manifest_lesions
     from radiomix.cohort import manifest_rows
 
     cols = study.settings.columns
-    carried = tuple(c for c in cols.carried if c in feat.columns)
-    rows = manifest_rows(study, carry=carried)
+    rows = manifest_rows(study, carry=tuple(cols.carried))
     manifest = pd.DataFrame({cols.patient_id: [r.patient_id for r in rows],
                              cols.lesion_id: [r.lesion_id for r in rows],
-                             **{c: [r.values[c] for r in rows] for c in carried}})
+                             **{c: [r.values[c] for r in rows] for c in cols.carried}})
     absent = check_manifest_lesions(feat, manifest, patient=cols.patient_id,
                                     lesion=cols.lesion_id, source=name)
-    if carried:
-        check_manifest_columns(feat, manifest, patient=cols.patient_id,
-                               lesion=cols.lesion_id, source=name)
+    check_manifest_columns(feat, manifest, patient=cols.patient_id, lesion=cols.lesion_id,
+                           source=name)
     n_lesions = len(manifest.drop_duplicates([cols.patient_id, cols.lesion_id]))
-    return n_lesions, absent
-
-
-def with_manifest_columns(feat: pd.DataFrame, study: Study) -> pd.DataFrame:
-    """A ``--features`` table with the manifest columns the study declares (``columns:``:
-    outcomes, times, covariates) that it does not carry, joined from the manifest on the
-    patient and lesion ids (compared as text), as ``radiomix run`` writes them into its own
-    table. A table without a lesion column is joined on the patient when every such column
-    holds one value per patient in the manifest; otherwise the columns are left out and the
-    analysis names them as missing."""
-    from radiomix.analysis.data import _text
-    from radiomix.cohort import manifest_rows
-
-    cols = study.settings.columns
-    wanted = tuple(c for c in cols.carried if c not in feat.columns)
+    wanted = [c for c in cols.carried if c not in feat.columns]
     if not wanted or cols.patient_id not in feat.columns:
-        return feat
-    rows = manifest_rows(study, carry=wanted)
-    manifest = pd.DataFrame({"__p": [str(r.patient_id) for r in rows],
-                             "__l": [str(r.lesion_id) for r in rows],
-                             **{c: [r.values[c] for r in rows] for c in wanted}})
+        return feat, n_lesions, absent
+    ids = {cols.patient_id: "__p", cols.lesion_id: "__l"}
+    keyed = manifest.rename(columns=ids).astype({"__p": str, "__l": str})
     keys = {"__p": _text(feat[cols.patient_id]).to_numpy()}
     if cols.lesion_id in feat.columns:
         keys["__l"] = _text(feat[cols.lesion_id]).to_numpy()
         on = ["__p", "__l"]
     else:
-        per_patient = manifest.groupby("__p")[list(wanted)].nunique(dropna=False)
-        if (per_patient > 1).any().any():
-            return feat
-        manifest = manifest.drop(columns="__l").drop_duplicates("__p")
+        if (keyed.groupby("__p")[wanted].nunique(dropna=False) > 1).any().any():
+            return feat, n_lesions, absent
         on = ["__p"]
-    joined = pd.DataFrame(keys).merge(manifest.drop_duplicates(on), on=on, how="left")
+    joined = pd.DataFrame(keys).merge(keyed[[*on, *wanted]].drop_duplicates(on), on=on,
+                                      how="left")
     out = feat.copy()
     for c in wanted:
         out[c] = joined[c].to_numpy()
-    return out
+    return out, n_lesions, absent
 
 
 def cohort_folder(out: Path) -> Path:
@@ -275,10 +270,10 @@ def _analyse(study: Study, spec: Any, out: Path, features: Any, jobs: int,
     else:
         features_path = Path(features)
     feat = read_any(features_path)
-    n_manifest, absent = (_check_manifest_copies(feat, study, features_path.name)
-                          if features is not None else (0, []))
+    n_manifest = 0
+    absent: list[str] = []
     if features is not None:
-        feat = with_manifest_columns(feat, study)
+        feat, n_manifest, absent = _study_table(feat, study, features_path.name)
     if features_path.suffix == ".parquet":
         try:
             prov = read_provenance(features_path)
