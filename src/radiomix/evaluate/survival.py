@@ -816,10 +816,14 @@ def one_row_per_patient(pred: pd.DataFrame) -> pd.DataFrame:
                 f"the rows of a patient disagree on {col}: a survival outcome is the patient's "
                 "(one time and one event for all of its lesions)"
             )
-    shared = [c for c in ("time", "event", "repeat", "fold", "risk_cutoff") if c in pred]
-    mean = ["risk", *[c for c in pred.columns if c.startswith(EVENT_PROB_PREFIX)]]
-    agg = {**dict.fromkeys(shared, "first"), **{c: "mean" for c in mean if c in pred}}
-    return grouped.agg(agg).reset_index()
+    mean = [c for c in pred.columns if c == "risk" or c.startswith(EVENT_PROB_PREFIX)]
+    *_, means = per_patient_risks(pred["time"].to_numpy(), pred["event"].to_numpy(),
+                                  ids.to_numpy(), pred[mean].to_numpy(dtype=float).T)
+    shared = [c for c in ("patient_id", "time", "event", "repeat", "fold", "risk_cutoff")
+              if c in pred]
+    out = pred.drop_duplicates("patient_id")[shared].reset_index(drop=True)
+    out[mean] = means.T  # patients in order of their first row, as drop_duplicates keeps
+    return out
 
 
 @dataclass
