@@ -459,15 +459,16 @@ def headlines(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
         diff_key = "c_index_difference" if metric == "c_index" else "auc_difference"
         h["difference_key"] = diff_key
         ref = h["reference"]
+        best_metric = vres[best]["metrics"].get(metric)
+        scored = {k: (a.get("metrics") or {}).get(metric) for k, a in vres.items()}
+
         vs_ref = vres[best].get("vs_reference") or {}
         h["reference_comparison"] = None
         if ref and not h["best_is_reference"] and vs_ref.get(diff_key) \
                 and vs_ref.get("reference", ref) == ref:
             h["reference_comparison"] = ["vs_reference"]
-            h["reference_words"] = _chance_caveat(_exploratory_difference(
-                h, difference_words(vs_ref[diff_key], measure=measure)),
-                vres[best]["metrics"].get(metric), vres[ref]["metrics"].get(metric)
-                if ref in vres else None, measure=measure)
+            h["reference_words"] = _difference_reading(h, vs_ref[diff_key], best_metric, scored.get(ref),
+                                                       measure)
         vol = h["volume"]
         h["volume_comparison"] = None
         if vol and not h["best_is_volume"]:
@@ -476,10 +477,8 @@ def headlines(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
                 h["volume_words"] = h["reference_words"]
             elif ((vres[best].get("vs_arms") or {}).get(vol) or {}).get(diff_key):
                 h["volume_comparison"] = ["vs_arms", vol]
-                h["volume_words"] = _chance_caveat(_exploratory_difference(h, difference_words(
-                    vres[best]["vs_arms"][vol][diff_key], measure=measure)),
-                    vres[best]["metrics"].get(metric),
-                    vres[vol]["metrics"].get(metric) if vol in vres else None, measure=measure)
+                h["volume_words"] = _difference_reading(
+                    h, vres[best]["vs_arms"][vol][diff_key], best_metric, scored.get(vol), measure)
         out.append(h)
     return out
 
@@ -492,9 +491,22 @@ than ``FEW_EVENTS`` patients of its smaller class or with the event): its interv
 less than they state, so the interval-based verdicts are withheld."""
 
 
+def _difference_reading(h: Mapping[str, Any], diff: Mapping[str, Any],
+                        arm: Mapping[str, Any] | None, other: Mapping[str, Any] | None,
+                        measure: str) -> dict[str, str]:
+    """The words of the headline arm's paired difference from another arm: withheld for an
+    exploratory outcome (:func:`_exploratory_difference`), qualified when a difference
+    wholly above zero is no evidence that the arm predicts (:func:`_chance_caveat`)."""
+    words = _exploratory_difference(h, difference_words(diff, measure=measure))
+    if h.get("exploratory") or verdict(diff, 0.0) != "above":
+        return words
+    return _chance_caveat(words, arm, other, measure=measure)
+
+
 def _chance_caveat(words: dict[str, str], arm: Mapping[str, Any] | None,
                    other: Mapping[str, Any] | None, *, measure: str) -> dict[str, str]:
-    """A "higher than" reading qualified when it is no evidence that the arm predicts.
+    """A "higher than" reading (a difference wholly above zero) qualified when it is no
+    evidence that the arm predicts.
 
     Beating a comparator says the arm predicts only when the comparator does not fall below
     chance itself and the arm is above chance: under no signal, cross-validated AUCs and
@@ -514,8 +526,6 @@ def _chance_caveat(words: dict[str, str], arm: Mapping[str, Any] | None,
     this arm's is not distinguishable from chance
     so the difference is no evidence that this arm predicts
     """
-    if not words["relation"].startswith("has a higher"):
-        return words
     mine, theirs = verdict(arm, 0.5), verdict(other, 0.5)
     if mine == "above" and theirs != "below":
         return words
