@@ -467,8 +467,8 @@ def headlines(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
         if ref and not h["best_is_reference"] and vs_ref.get(diff_key) \
                 and vs_ref.get("reference", ref) == ref:
             h["reference_comparison"] = ["vs_reference"]
-            h["reference_words"] = _difference_reading(h, vs_ref[diff_key], best_metric, scored.get(ref),
-                                                       measure)
+            h["reference_words"] = _difference_reading(
+                h, vs_ref[diff_key], best_metric, scored.get(ref), measure)
         vol = h["volume"]
         h["volume_comparison"] = None
         if vol and not h["best_is_volume"]:
