@@ -400,18 +400,48 @@ def check_case(
 
 def _refuse_mask_as_image(voxels: np.ndarray, labels: np.ndarray, inside: np.ndarray,
                           case_id: str | None) -> None:
-    """Refuse an image whose voxels are the mask's own values (the mask given as the image:
-    its features would be those of a constant ROI, with the true volume beside them).
+    """Refuse an image that is a mask: the mask's own values, the mask rescaled or
+    relabelled (constant on each of the mask's labels), or another binary label map (two
+    values in all). Its features would be those of a constant ROI, with the true volume
+    beside them.
 
-    ``inside`` holds the image's ROI voxels; only an image constant there is compared in
-    full, so a real image costs one pass over its ROI voxels."""
-    if inside.size == 0 or inside.min() != inside.max() or voxels.shape != labels.shape:
+    ``inside`` holds the image's ROI voxels; only an image constant there is examined
+    further, so a real image costs one pass over its ROI voxels. A real image constant on
+    its ROI (a ROI of one or two voxels) varies outside it, and holds more than two
+    values."""
+    if inside.size == 0 or inside.min() != inside.max():
         return
-    if np.array_equal(voxels, labels):
+    if voxels.shape == labels.shape and np.array_equal(voxels, labels):
         raise InputError(
             f"{_prefix(case_id)}the image's voxels are the mask's values, voxel for voxel: the "
             "mask was given as the image; give the image file as the image"
         )
+    fix = "give the image file as the image"
+    if voxels.shape == labels.shape and _constant_on_labels(voxels, labels):
+        raise InputError(
+            f"{_prefix(case_id)}the image is constant on each of the mask's labels (the "
+            f"ROI's voxels all hold {inside[0].item():g}): it is the mask rescaled or "
+            f"relabelled, not an image; {fix}"
+        )
+    values = np.unique(voxels)
+    if values.size <= 2:
+        shown = " and ".join(f"{v.item():g}" for v in values)
+        raise InputError(
+            f"{_prefix(case_id)}the image holds only the values {shown}, one of them over the "
+            f"whole ROI: it is a mask or label map, not an image; {fix}"
+        )
+
+
+def _constant_on_labels(voxels: np.ndarray, labels: np.ndarray) -> bool:
+    """Whether ``voxels`` take one value on each set of equal ``labels`` (the image a
+    function of the label map)."""
+    _, index = np.unique(labels.ravel(), return_inverse=True)
+    values = voxels.ravel()
+    low = np.full(int(index.max()) + 1, np.inf)
+    high = np.full_like(low, -np.inf)
+    np.minimum.at(low, index, values)
+    np.maximum.at(high, index, values)
+    return bool(np.array_equal(low, high))
 
 
 NO_DATA_MAGNITUDE = 1e15

@@ -76,11 +76,12 @@ log = logging.getLogger(__name__)
 CASE_FORMAT = 1
 """Version of the per-case file layout (part of the case key)."""
 
-FEATURE_REVISION = 2
+FEATURE_REVISION = 3
 """Revision of what a case computes for given inputs and settings (feature definitions, the
 checks that refuse a case), part of the case key: raised with every change that alters a
 value or a refusal (2: asymmetric GLCM directions, the coefficient of variation of a
-zero-mean ROI, doubled CT refused), so that a cache made before it is recomputed instead of
+zero-mean ROI, doubled CT refused; 3: a rescaled or relabelled mask given as the image
+refused, notes on a one-grey-level or one-voxel-thick ROI), so that a cache made before it is recomputed instead of
 mixing old numbers into a new table. The package version alone does not move between
 such changes."""
 

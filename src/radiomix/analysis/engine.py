@@ -390,7 +390,7 @@ def _binary_arm_doc(arm: BuiltArm, sc: _Scored, y: np.ndarray, g: np.ndarray,
     values = (pred.drop_duplicates(["repeat", "fold"]).sort_values(["repeat", "fold"])
               ["threshold"].round(4).tolist()
               if "threshold" in pred else [_threshold_value(v.threshold)])
-    warn += _grid_edge_warnings(arm.grid, chosen)
+    warn += _grid_edge_warnings(_tuning_grid(arm), chosen)
     warn += sc.notes
     return {"metrics": metrics, "brier_reference": brier_ref,
             "brier_vs_reference": _py(brier_diff) if brier_diff is not None else None,
@@ -1038,6 +1038,16 @@ def _survival_arm_doc(res: Any, horizons: list[float], events: tuple[int, int, s
 GRID_EDGE_SHARE = 0.5
 """Share of the fitted models whose tuned value is an end of its grid from which the arm says
 that the best value may lie beyond the grid."""
+
+
+def _tuning_grid(arm: BuiltArm) -> Mapping[str, Sequence[Any]]:
+    """The values an arm's tuning chose among: its grid, or the C grid that
+    ``penalised_logistic`` searches inside its own fit (recorded per fold as ``C``)."""
+    if arm.grid or arm.model != "penalised_logistic":
+        return arm.grid
+    from radiomix.model.classifiers import PenalisedLogisticCV
+
+    return {"C": list(PenalisedLogisticCV().Cs)}
 
 
 def _grid_edge_warnings(grid: Mapping[str, Sequence[Any]],

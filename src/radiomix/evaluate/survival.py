@@ -40,6 +40,7 @@ from radiomix.evaluate.validate import (
     _rows,
     groups_fit_params,
     route_groups,
+    tuned_params,
     weakest_penalty_best,
 )
 from radiomix.types import FloatArray
@@ -846,7 +847,8 @@ class SurvivalEvaluation:
     settings : dict
     folds : DataFrame
         One row per fitted model: ``repeat``, ``fold``, ``n_train``, ``n_test``,
-        ``n_test_patients``, ``best_params`` (empty without a tuning grid),
+        ``n_test_patients``, ``best_params`` (the grid's choice, and the penalty a
+        self-tuning model chose, :func:`~radiomix.evaluate.validate.tuned_params`),
         ``failed_candidates`` (grid points whose fit failed in the inner loop),
         ``risk_cutoff``, ``n_selected`` and ``fallback`` (covariates kept by a sparse model
         such as :class:`~radiomix.model.survival.CoxNet`, and whether its fallback was
@@ -1182,7 +1184,7 @@ def _survival_fits(
                 "n_train": int(sp.train.size),
                 "n_test": int(sp.test.size),
                 "n_test_patients": int(np.unique(g[sp.test]).size),
-                "best_params": dict(getattr(model, "best_params_", {})),
+                "best_params": tuned_params(model),
                 "failed_candidates": list(getattr(model, "failed_params_", [])),
                 "risk_cutoff": cut,
                 **_selection_of(model),

@@ -446,7 +446,7 @@ def _run_splits(
                 "n_test": int(sp.test.size),
                 "n_test_patients": int(np.unique(g[sp.test]).size),
                 "roc_auc": fold_auc,
-                "best_params": dict(getattr(model, "best_params_", {})),
+                "best_params": tuned_params(model),
                 "n_selected": n_selected,
                 "selected": selected_names(model),
                 "fallback": fallback,
@@ -501,6 +501,34 @@ def selected_names(model: BaseEstimator) -> list[str] | None:
         if names.size == kept.size:
             return [str(n) for n in names[kept]]
     return None
+
+
+SELF_TUNED: dict[str, str] = {"C_": "C", "l1_ratio_": "l1_ratio", "alpha_": "alpha"}
+"""Attributes in which a model that tunes itself inside ``fit`` keeps what it chose
+(:class:`~radiomix.model.classifiers.PenalisedLogisticCV`: C and the L1 ratio;
+:class:`~radiomix.model.survival.CoxNet`: the penalty on its path), and their names in the
+fold records."""
+
+
+def tuned_params(model: BaseEstimator) -> dict[str, Any]:
+    """Hyper-parameters a fitted model chose on its training rows.
+
+    A grid search's ``best_params_``, and what the final step (or its ``radscore_``, for a
+    nomogram, named ``radscore.<name>``) chose inside its own ``fit``
+    (:data:`SELF_TUNED`), so that every fold's choice is on record whichever way it was
+    tuned.
+    """
+    from sklearn.pipeline import Pipeline
+
+    params: dict[str, Any] = dict(getattr(model, "best_params_", {}))
+    est = getattr(model, "best_estimator_", model)
+    final = est.steps[-1][1] if isinstance(est, Pipeline) else est
+    for prefix, obj in (("", final), ("radscore.", getattr(final, "radscore_", None))):
+        for attr, name in SELF_TUNED.items():
+            value = getattr(obj, attr, None) if obj is not None else None
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                params.setdefault(prefix + name, float(value))
+    return params
 
 
 def chosen_pipeline(model: BaseEstimator) -> str | None:
@@ -928,7 +956,7 @@ def apparent_validation(
     folds = pd.DataFrame([{
         "repeat": 0, "fold": 0, "n_train": int(y.size), "n_test": int(y.size),
         "n_test_patients": int(np.unique(g).size), "roc_auc": np.nan,
-        "best_params": dict(getattr(model, "best_params_", {})),
+        "best_params": tuned_params(model),
         "n_selected": n_selected, "fallback": fallback,
     }])
     return _finish(

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+import numpy as np
+
 from radiomix.features.aggregation import Aggregation, default_aggregations
 from radiomix.features.registry import all_features, family_compute
 from radiomix.roi import RoiContext
@@ -69,4 +73,58 @@ def compute_features(
             values = compute(ctx, agg, agg_specs)
             for s in agg_specs:
                 out[s.column(tag=tag, filter_name=filter_name, aggregation=agg)] = values[s.name]
+    if filter_name == "original":
+        ctx.notes.update(degenerate_roi_notes(ctx, settings.features.families))
     return out
+
+
+TEXTURE_FAMILIES = ("glcm", "glrlm", "glszm", "gldzm", "ngtdm", "ngldm")
+"""Families whose features are computed from the discretised grey levels' arrangement."""
+
+
+def degenerate_roi_notes(ctx: RoiContext, families: Sequence[str]) -> dict[str, str]:
+    """Provenance notes for a ROI whose features are defined but describe little.
+
+    - One grey level in the intensity mask after discretisation (a constant ROI, or a bin
+      width wider than the ROI's range): the texture matrices have one row and column, so
+      their features take the values IBSI defines for a uniform region (0, 1 or NaN).
+    - A morphological mask one voxel thick along an axis (a single slice): the surface mesh
+      (IBSI 3.1) encloses a slab one voxel thick, so the volume, area and shape features
+      describe the voxel grid rather than the lesion.
+
+    Parameters
+    ----------
+    ctx : RoiContext
+        The processed ROI.
+    families : sequence of str
+        Families computed; a note is given only where its families are among them.
+
+    Returns
+    -------
+    dict
+        ``{"texture": ..., "morph": ...}``, each present only when it applies.
+    """
+    notes: dict[str, str] = {}
+    levels = ctx.grey_levels
+    textures = any(f in families for f in TEXTURE_FAMILIES)
+    if textures and levels.size and levels.min() == levels.max():
+        notes["texture"] = (
+            "the ROI holds one grey level after discretisation (constant intensities, or a bin "
+            "width wider than their range): texture features take the values of a uniform "
+            "region (0, 1 or NaN), not a measure of its texture"
+        )
+    if "morph" in families and ctx.morph_mask.any():
+        thin = [name for axis, name in enumerate("zyx")
+                if np.count_nonzero(ctx.morph_mask.any(axis=_other_axes(axis))) == 1]
+        if thin:
+            notes["morph"] = (
+                f"the ROI is one voxel thick along {' and '.join(thin)}: its surface mesh "
+                "encloses a slab one voxel thick, so volume, area and shape features describe "
+                "the voxel grid rather than the lesion's shape"
+            )
+    return notes
+
+
+def _other_axes(axis: int) -> tuple[int, int]:
+    others = tuple(a for a in range(3) if a != axis)
+    return others[0], others[1]
