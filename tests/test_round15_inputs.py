@@ -113,3 +113,20 @@ def test_a_one_slice_roi_and_a_one_grey_level_roi_get_a_note(tmp_path):
     assert "morph" not in plain and "texture" not in plain
     only_stat = extract(image, thin_path, settings=FAST).provenance["notes"]
     assert "morph" not in only_stat
+
+
+def test_pet_in_activity_units_declared_pt_gets_a_note_and_a_warning(tmp_path, caplog):
+    """A NIfTI PET in Bq/ml declared PT was extracted without a word: its features depend
+    on the injected activity, weight and scan time, and do not compare as SUV."""
+    image, mask = _sts("STS_003", "pet")
+    ref = sitk.ReadImage(str(image))
+    suv = sitk.GetArrayFromImage(ref)
+    bq = _write_like((suv * 5300.0).astype(np.float32), ref, tmp_path / "bq.nii.gz")
+    with caplog.at_level("WARNING"):
+        notes = extract(bq, mask, settings=FAST, modality="PT").provenance["notes"]
+    median = float(np.median(suv[sitk.GetArrayFromImage(sitk.ReadImage(str(mask))) > 0]))
+    assert notes["units"].startswith(f"the PT image's ROI median is {median * 5300:.4g}, above "
+                                     "any SUV (100): its values are activity concentration")
+    assert "activity concentration (Bq/ml)" in caplog.text
+    assert "units" not in extract(image, mask, settings=FAST, modality="PT").provenance["notes"]
+    assert "units" not in extract(bq, mask, settings=FAST).provenance["notes"]

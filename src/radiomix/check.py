@@ -633,13 +633,25 @@ FLIPPED_AIR_SHARE = 0.01
 (the cropped CTs of the sarcoma cohort hold 1 to 40 % air)."""
 
 
-def check_pt_values(case: CheckedCase) -> None:
-    """Refuse a case declared PT whose voxels cannot be activity concentration or SUV.
+def check_pt_values(case: CheckedCase) -> str | None:
+    """Refuse a case declared PT whose voxels cannot be activity concentration or SUV;
+    say when they are activity concentration.
 
     Activity and SUV are not negative beyond reconstruction noise, which is symmetric about
     a non-negative mean: at most about half the voxels of an empty region fall below 0, so
     an image with more than :data:`PT_NEGATIVE_SHARE` of its voxels below 0, or a tumour ROI
     whose median is below 0, had an offset subtracted or a wrong rescale intercept.
+
+    A ROI median above :data:`SUV_MEDIAN_MAX` is no SUV: the image holds activity
+    concentration (Bq/ml). Its features are valid in those units, but depend on the injected
+    activity, the patient's weight and the time of the scan, so they do not compare between
+    patients as SUV features do; the returned note says so (radiomix converts a DICOM PET
+    series to SUV itself; a NIfTI carries no units).
+
+    Returns
+    -------
+    str or None
+        The provenance note on activity units, None for values that can be SUV.
 
     Raises
     ------
@@ -656,6 +668,18 @@ def check_pt_values(case: CheckedCase) -> None:
     median = float(np.median(arr[case.mask.array > 0]))
     if median < 0:
         raise InputError(f"{where} has a median of {median:.6g} in the ROI: {fix}")
+    if median > SUV_MEDIAN_MAX:
+        return (f"the PT image's ROI median is {median:.4g}, above any SUV "
+                f"({SUV_MEDIAN_MAX:g}): its values are activity concentration (Bq/ml), and "
+                "its features depend on the injected activity, weight and scan time; convert "
+                "it to SUV (or give the DICOM series) to compare patients")
+    return None
+
+
+SUV_MEDIAN_MAX = 100.0
+"""ROI median above which a PET image is not in SUV: a tumour's SUV rarely exceeds 30 at its
+maximum (the 51 sarcoma PETs: ROI medians 0.6 to 13, maxima up to 30), while activity
+concentration after a usual injection is thousands of Bq/ml."""
 
 
 PT_NEGATIVE_SHARE = 0.75

@@ -81,7 +81,8 @@ FEATURE_REVISION = 3
 checks that refuse a case), part of the case key: raised with every change that alters a
 value or a refusal (2: asymmetric GLCM directions, the coefficient of variation of a
 zero-mean ROI, doubled CT refused; 3: a rescaled or relabelled mask given as the image
-refused, notes on a one-grey-level or one-voxel-thick ROI), so that a cache made before it is recomputed instead of
+refused, notes on a one-grey-level or one-voxel-thick ROI and on PET in activity units), so
+that a cache made before it is recomputed instead of
 mixing old numbers into a new table. The package version alone does not move between
 such changes."""
 

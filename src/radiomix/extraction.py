@@ -292,10 +292,13 @@ def extract(
         checked, registration = _registered_case(
             load_image(image), mask, reference, label, roi_name, resample_mask, s, case_id, tag
         )
+    units = None
     if modality == "CT":
         check_ct_values(checked)
     elif modality == "PT":
-        check_pt_values(checked)
+        units = check_pt_values(checked)
+        if units:
+            log.warning("%s: %s", case_id or tag, units)
     organ = None
     if pre.ring_clip == "organ":
         if organ_mask is None:
@@ -306,6 +309,8 @@ def extract(
         organ = _organ_array(organ_mask, checked, pre, resample_mask, case_id)
     processed = process_case(checked, s, organ_mask=organ, scale=scale)
     processed.context.notes.update(checked.notes)
+    if units:
+        processed.context.notes["units"] = units
     if _per_slice(s):
         processed.context.notes["slices"] = slice_plane_note(checked.image.direction)
     embedded: dict[str, float] = {}
