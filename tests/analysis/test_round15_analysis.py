@@ -78,3 +78,28 @@ def test_a_self_tuned_c_at_the_end_of_its_grid_is_said():
     assert said.startswith("tuned C took the largest value of its grid (10) in 4 of 4 ")
     arm.model = "logistic"
     assert _tuning_grid(arm) == {}
+
+
+def test_a_centre_that_nearly_separates_the_outcome_gets_a_banner_too():
+    """At 95 % of patients in their centre's class the warning was logged, but only a
+    complete separation reached the report's banners."""
+    import pandas as pd
+
+    feats, clin = cohort(40)
+    positive = (clin["outcome"] == "mets").to_numpy()
+    centre = np.where(positive, "A", "B")
+    flip = np.flatnonzero(positive)[0]
+    centre[flip] = "B"  # one of 40 patients against its centre's class: 97.5 %
+    feats["centre"] = pd.Series(centre, index=feats.index)
+    spec = analysis_from_dict({
+        "outcomes": [{"name": "mets", "kind": "binary", "column": "outcome",
+                      "positive": "mets"}],
+        "roles": {"group": "patient_id", "lesion": "lesion_id", "centre": "centre",
+                  "derived": ["outcome_text", "days_to_outcome"]},
+        "arms": [{"name": "rad", "blocks": ["radiomic"], "model": "logistic", "tune": False}],
+        "validation": FAST,
+    })
+    table = build_table(feats, spec, clinical=clin)
+    ((title, text),) = table.alerts
+    assert title == "The centre (nearly) separates the outcome"
+    assert "nearly separates (98% of patients)" in text
