@@ -103,3 +103,44 @@ def test_a_centre_that_nearly_separates_the_outcome_gets_a_banner_too():
     ((title, text),) = table.alerts
     assert title == "The centre (nearly) separates the outcome"
     assert "nearly separates (98% of patients)" in text
+
+
+def _two_lesions(n_patients=30):
+    import pandas as pd
+
+    feats, clin = cohort(n_patients)
+    second = feats.copy()
+    second["lesion_id"] = "2"
+    numeric = [c for c in second.columns if second[c].dtype.kind == "f"][:3]
+    second[numeric] += 0.1
+    feats = pd.concat([feats, second], ignore_index=True)
+    feats["lesion_id"] = feats["patient_id"] + "-" + feats["lesion_id"].astype(str)
+    return feats.merge(clin, on="patient_id")
+
+
+@pytest.mark.parametrize("lesion", ["lesion_id", None])
+def test_a_group_column_finer_than_the_patient_is_refused(lesion):
+    """``roles.group: lesion_id`` ran: two lesions of one patient were two groups, so a split
+    could put them on both sides."""
+    from radiomix.errors import SettingsError
+
+    table = _two_lesions()
+
+    def spec(group, lesion):
+        return analysis_from_dict({
+            "outcomes": [{"name": "mets", "kind": "binary", "column": "outcome",
+                          "positive": "mets"}],
+            "roles": {"group": group, "lesion": lesion,
+                      "derived": ["outcome_text", "days_to_outcome", "status", "fu_days"]},
+            "arms": [{"name": "rad", "blocks": ["radiomic"], "model": "logistic",
+                      "tune": False}],
+            "validation": FAST,
+        })
+
+    said = (r"roles.group and roles.lesion both name 'lesion_id'" if lesion else
+            r"the group column 'lesion_id' is finer than the patient column 'patient_id' \(60 "
+            r"groups in 30 patients; patient 'P000' has 2\)")
+    with pytest.raises(SettingsError, match=said):
+        build_table(table, spec("lesion_id", lesion))
+    built = build_table(table, spec("patient_id", "lesion_id"))
+    assert len(set(built.groups)) == 30

@@ -918,6 +918,7 @@ def build_table(
         i = int(np.flatnonzero(raw[group].isna().to_numpy())[0])
         raise InputError(f"row {i + 2}: the group column {group!r} is empty; every row needs "
                          "its patient id")
+    _check_group_is_patient(raw, group, roles.lesion)
     per_lesion = bool(roles.lesion and roles.lesion in raw.columns)
     if per_lesion:
         twice = pd.DataFrame({"g": raw[group], "l": _text(raw[roles.lesion])}).duplicated(
@@ -1163,6 +1164,44 @@ def _duplicate_patient_warnings(features: pd.DataFrame, groups: np.ndarray) -> l
             "copies on both sides of a split; remove the copies, or give them one patient id")
     log.warning(text)
     return [text]
+
+
+PATIENT_ID_NAMES = frozenset({"patient", "patientid", "patientno", "patientnumber", "patid",
+                              "pid", "subject", "subjectid", "participant", "participantid"})
+"""Column names (lower case, without separators) read as a patient id by
+:func:`_check_group_is_patient`."""
+
+
+def _check_group_is_patient(raw: pd.DataFrame, group: str, lesion: str | None) -> None:
+    """Refuse a group column finer than the patient: the lesion column, or one of which a
+    patient-id column (:data:`PATIENT_ID_NAMES`) holds several values per patient. Splits
+    keep each group on one side, so two lesions of one patient under two groups can sit on
+    both sides of a split (a leak that raises every cross-validated estimate), and the
+    bootstrap resamples lesions as if they were patients."""
+    if lesion is not None and lesion == group:
+        raise SettingsError(
+            f"roles.group and roles.lesion both name {group!r}: the group must be the patient "
+            "id, so that no split puts one patient's lesions on both sides; set roles.group "
+            "(--groups) to the patient id column"
+        )
+    for column in raw.columns:
+        if column == group or re.sub(r"[^a-z]", "", str(column).lower()) not in PATIENT_ID_NAMES:
+            continue
+        patient = _text(raw[column])
+        if patient.isna().any() or patient.nunique() >= raw[group].nunique():
+            continue
+        pairs = pd.DataFrame({"g": raw[group], "p": patient})
+        if (pairs.groupby("g")["p"].nunique() > 1).any():
+            continue  # a group across patients: not nested in them
+        per = pairs.groupby("p")["g"].unique()
+        several = per[per.map(len) > 1]
+        example = several.index[0]
+        raise SettingsError(
+            f"the group column {group!r} is finer than the patient column {column!r} "
+            f"({raw[group].nunique()} groups in {patient.nunique()} patients; patient "
+            f"{example!r} has {len(several.iloc[0])}): one patient's rows could sit on both "
+            f"sides of a split; set roles.group (--groups) to {column!r}"
+        )
 
 
 def _check_one_centre(raw: pd.DataFrame, spec: AnalysisSettings) -> None:
