@@ -450,6 +450,11 @@ NO_DATA_MAGNITUDE = 1e15
 bytes; refused anywhere in the image, as NaN is."""
 
 
+SUV_KEY = "radiomix_suv"
+"""Metadata key under which the DICOM reader says a PET series' values are SUV (``SUV
+(Units GML)``, or converted from ``BQML``): their ROI median is then checked against the
+SUV range (:func:`check_pt_values`) as a refusal, not a note."""
+
 GRID_NOTE_KEY = "radiomix_grid_note"
 """Metadata key of a mask's own account of why it is not on the image grid (a DICOM SEG
 whose frames lie between the image's voxels), led with in the grid-mismatch message."""
@@ -643,7 +648,8 @@ def check_pt_values(case: CheckedCase) -> str | None:
     whose median is below 0, had an offset subtracted or a wrong rescale intercept.
 
     A ROI median above :data:`SUV_MEDIAN_MAX` is no SUV: the image holds activity
-    concentration (Bq/ml). Its features are valid in those units, but depend on the injected
+    concentration (Bq/ml). A DICOM series read as SUV (:data:`SUV_KEY`) is then refused
+    (its Units contradict its values). Its features are valid in those units, but depend on the injected
     activity, the patient's weight and the time of the scan, so they do not compare between
     patients as SUV features do; the returned note says so (radiomix converts a DICOM PET
     series to SUV itself; a NIfTI carries no units).
@@ -668,6 +674,15 @@ def check_pt_values(case: CheckedCase) -> str | None:
     median = float(np.median(arr[case.mask.array > 0]))
     if median < 0:
         raise InputError(f"{where} has a median of {median:.6g} in the ROI: {fix}")
+    claimed = reader_note(case.image, SUV_KEY)
+    if median > SUV_MEDIAN_MAX and claimed:
+        raise InputError(
+            f"{_prefix(case.case_id)}the PET series, read as {claimed}, has a median of "
+            f"{median:.4g} in "
+            f"the ROI, above any SUV ({SUV_MEDIAN_MAX:g}): its values are activity "
+            "concentration, not what its Units says (BQML with values already multiplied, or "
+            "GML over Bq/ml values); correct Units or the values"
+        )
     if median > SUV_MEDIAN_MAX:
         return (f"the PT image's ROI median is {median:.4g}, above any SUV "
                 f"({SUV_MEDIAN_MAX:g}): its values are activity concentration (Bq/ml), and "

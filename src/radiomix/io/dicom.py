@@ -471,6 +471,7 @@ def _assemble(datasets: Sequence[pydicom.Dataset], *, where: str) -> sitk.Image:
             )
     if modality == "PT":
         volume *= _suv_factors(slices)[:, None, None]
+        units = str(first.get("Units", "")).upper()
         top = float(volume.max())
         if str(first.get("Units", "")).upper() == "BQML" and top < SUV_MAX_FLOOR:
             raise SuvConversionError(
@@ -490,6 +491,11 @@ def _assemble(datasets: Sequence[pydicom.Dataset], *, where: str) -> sitk.Image:
         value = str(first.get(keyword, "") or "")
         if value:
             image.SetMetaData(key, value)
+    if modality == "PT":
+        from radiomix.check import SUV_KEY
+
+        # what the values claim to be, for the SUV range check of the case
+        image.SetMetaData(SUV_KEY, f"SUV (Units {units})")
     log.debug("read %d slices (%s) from %s", len(slices), modality, where)
     return image
 
@@ -610,6 +616,7 @@ def suv_factor(ds: pydicom.Dataset, *, acquisition: datetime | None = None,
         return value
 
     weight_kg = positive(ds, "PatientWeight")
+    _check_body_mass_index(ds, weight_kg)
     info_seq = ds.get("RadiopharmaceuticalInformationSequence")
     if not info_seq:
         raise SuvConversionError(
@@ -772,6 +779,31 @@ def _check_half_life(info: pydicom.Dataset, half_life: float) -> None:
             f"{name} ({known:g} s){unit}: the decay correction of the SUV would be wrong; "
             "correct the half-life or the RadionuclideCodeSequence"
         )
+
+
+def _check_body_mass_index(ds: pydicom.Dataset, weight_kg: float) -> None:
+    """Refuse a PatientWeight that no body of the recorded PatientSize has (a body mass
+    index outside :data:`BMI_RANGE`): a typo (7.1 for 71 kg) scales every SUV by 10.
+    A PatientSize missing, or outside 0.4 to 2.5 m (not metres), is not used."""
+    try:
+        height = float(ds.get("PatientSize") or 0.0)
+    except (TypeError, ValueError):
+        return
+    if not 0.4 <= height <= 2.5:
+        return
+    bmi = weight_kg / (height * height)
+    if not BMI_RANGE[0] <= bmi <= BMI_RANGE[1]:
+        raise SuvConversionError(
+            f"cannot convert PET to SUV: PatientWeight {weight_kg:g} kg with PatientSize "
+            f"{height:g} m gives a body mass index of {bmi:.1f}, which no patient has "
+            f"({BMI_RANGE[0]:g} to {BMI_RANGE[1]:g}): a typo in the weight (or the size) would "
+            "scale every SUV; correct the attribute"
+        )
+
+
+BMI_RANGE = (8.0, 100.0)
+"""Body mass indices (kg/m²) a patient can have: the lowest recorded in adults and children
+lie near 10, the highest near 100 (wide on purpose: only typos are refused)."""
 
 
 SUV_MAX_FLOOR = 0.05

@@ -332,6 +332,29 @@ class FeatureSettings:
             _fail(f"features.moran_max_voxels must be >= 2, got {self.moran_max_voxels!r}")
         if self.moran_sample_voxels < 2:
             _fail(f"features.moran_sample_voxels must be >= 2, got {self.moran_sample_voxels!r}")
+        if self.aggregations is not None:
+            self._check_aggregated_families()
+
+    def _check_aggregated_families(self) -> None:
+        """Refuse aggregations that leave a selected texture family out: GLCM and GLRLM
+        aggregate over directions (``3d_merged`` …), the zone and neighbourhood families
+        do not (``3d`` …), so ``[3d_merged]`` alone would drop GLSZM, GLDZM, NGTDM and
+        NGLDM without a word."""
+        from radiomix.features.aggregation import DIRECTIONAL, ZONAL, Aggregation
+
+        if isinstance(self.aggregations, str) or not isinstance(self.aggregations, tuple | list):
+            _fail(f"features.aggregations must be a list of aggregation names, e.g. [3d_merged, "
+                  f"3d]; got {self.aggregations!r}")
+        chosen = {Aggregation.from_token(str(t)) for t in self.aggregations}
+        kinds = {"glcm": DIRECTIONAL, "glrlm": DIRECTIONAL, "glszm": ZONAL, "gldzm": ZONAL,
+                 "ngtdm": ZONAL, "ngldm": ZONAL}
+        left = [f for f in self.families if f in kinds and not chosen & set(kinds[f])]
+        if left:
+            need = sorted({a.token for f in left for a in kinds[f]})
+            _fail(f"features.aggregations {list(self.aggregations)} leave out the families "
+                  f"{', '.join(left)}, which aggregate as {', '.join(need)}: add the one meant "
+                  "(e.g. 3d beside 3d_merged), or leave those families out of "
+                  "features.families")
 
 
 RESPONSE_MAP_FAMILIES: tuple[str, ...] = (
