@@ -500,6 +500,12 @@ def check_ct_values(case: CheckedCase) -> None:
     arr = case.image.array
     low, high = float(arr.min()), float(arr.max())
     where = f"{_prefix(case.case_id)}the image, declared CT (modality: CT),"
+    if arr.dtype.kind in "biu" and arr.dtype.itemsize == 1:
+        raise InputError(
+            f"{where} holds 8-bit voxels ({arr.dtype}, values {low:g} to {high:g}), which "
+            "cannot hold Hounsfield units (-1024 to 3071): an export for display (a window "
+            "mapped to 0-255); give the CT in HU (the DICOM series, or a 16-bit export)"
+        )
     causes = ("its voxel type is misread (a header that says unsigned for signed data, or the "
               "wrong byte order) or its rescale slope/intercept were not applied: convert it to "
               "HU, or correct the modality of the tag")

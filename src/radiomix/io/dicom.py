@@ -439,7 +439,7 @@ def _assemble(datasets: Sequence[pydicom.Dataset], *, where: str) -> sitk.Image:
             )
         dz = median
     else:
-        dz = float(first.get("SliceThickness", 1.0) or 1.0)
+        dz = _single_slice_thickness(first, where)
     modality = str(first.get("Modality", ""))
     volume = np.empty((len(slices), int(first.Rows), int(first.Columns)), dtype=np.float64)
     for k, ds in enumerate(slices):
@@ -779,6 +779,24 @@ def _check_half_life(info: pydicom.Dataset, half_life: float) -> None:
             f"{name} ({known:g} s){unit}: the decay correction of the SUV would be wrong; "
             "correct the half-life or the RadionuclideCodeSequence"
         )
+
+
+def _single_slice_thickness(ds: pydicom.Dataset, where: str) -> float:
+    """The slice thickness of a one-slice series: its ``SliceThickness`` (or
+    ``SpacingBetweenSlices``). Without either it is unknown, and a guess (1 mm) would set
+    every volume and 3D shape feature; refused."""
+    for keyword in ("SliceThickness", "SpacingBetweenSlices"):
+        try:
+            value = float(ds.get(keyword) or 0.0)
+        except (TypeError, ValueError):
+            continue
+        if math.isfinite(value) and value > 0:
+            return value
+    raise DicomError(
+        f"the one-slice series in {where} gives no SliceThickness (nor SpacingBetweenSlices): "
+        "its voxels' depth, and so every volume, is unknown; add the attribute, or give the "
+        "image as NIfTI with its spacing"
+    )
 
 
 def _check_body_mass_index(ds: pydicom.Dataset, weight_kg: float) -> None:

@@ -114,6 +114,29 @@ def _refuse_huge_grid(new_range: list[tuple[int, int]], new_spacing: tuple[float
         )
 
 
+def _refuse_coarse_grid(mask: BoolArray, spacing: Spacing, new_spacing: tuple[float, ...]) -> None:
+    """Refuse an interpolation spacing whose voxel is larger than the whole ROI: the
+    interpolated ROI is then one voxel or none, whose features describe the grid (a
+    500 mm spacing gave a volume of 125 000 000 mm³ for a tumour of 53 000 mm³). A
+    spacing in the wrong unit (cm read as mm, or a typo).
+
+    Raises
+    ------
+    SettingsError
+        Naming both volumes and the fix (exit 2).
+    """
+    voxel = math.prod(new_spacing)
+    roi = int(np.count_nonzero(mask)) * math.prod(spacing)
+    if voxel > roi:
+        from radiomix.errors import SettingsError
+
+        raise SettingsError(
+            f"interpolation.spacing {tuple(new_spacing)} mm gives voxels of {voxel:.6g} mm³, "
+            f"larger than the whole ROI ({roi:.6g} mm³): its features would describe one "
+            "voxel; choose a spacing (in mm) finer than the ROI"
+        )
+
+
 def process_arrays(
     image: FloatArray,
     mask: BoolArray,
@@ -187,6 +210,8 @@ def process_arrays(
         ohi = min(image.shape[axis], math.ceil(g.start + g.step * (stop - 1)) + pad + 1)
         old_range.append((olo, ohi))
     _refuse_huge_grid(new_range, new_spacing)
+    if interp.spacing is not None:
+        _refuse_coarse_grid(mask, spacing, new_spacing)
     _refuse_sentinels(image[tuple(slice(a, b) for a, b in
                                   (new_range if interp.spacing is None else old_range))])
     if interp.spacing is None:
