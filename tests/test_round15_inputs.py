@@ -9,11 +9,12 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pydicom
 import pytest
 import SimpleITK as sitk
 
-from _data import require_data
-from radiomix.errors import InputError
+from _data import BQML_PER_SUV, label_bqml, require_data
+from radiomix.errors import DicomError, InputError, SettingsError, SuvConversionError
 from radiomix.extraction import extract
 
 FAST = {"features": {"families": ["stat"]}}
@@ -130,3 +131,119 @@ def test_pet_in_activity_units_declared_pt_gets_a_note_and_a_warning(tmp_path, c
     assert "activity concentration (Bq/ml)" in caplog.text
     assert "units" not in extract(image, mask, settings=FAST, modality="PT").provenance["notes"]
     assert "units" not in extract(bq, mask, settings=FAST).provenance["notes"]
+
+
+# -- DICOM PET whose values are not what its Units says; a weight typo ------------------
+
+
+def _dicom_copy(tmp_path: Path, modality: str, edit, keep=None) -> tuple[Path, Path]:
+    src = require_data("sts", "dicom", "STS_001", modality)
+    dst = tmp_path / modality / "image"
+    dst.mkdir(parents=True)
+    files = sorted((src / "image").glob("*.dcm"))
+    for f in files if keep is None else [files[keep]]:
+        ds = pydicom.dcmread(f)
+        edit(ds)
+        ds.save_as(dst / f.name)
+    return dst, next((src / "mask").iterdir())
+
+
+def _gml_over_bqml(ds: pydicom.Dataset) -> None:
+    """The cohort's SUVs scaled to Bq/ml, left labelled GML (already SUV)."""
+    ds.RescaleSlope = float(ds.RescaleSlope) * BQML_PER_SUV
+
+
+def test_pet_labelled_suv_holding_activity_is_refused(tmp_path):
+    """Units GML over Bq/ml values gave "SUV" means of 14 000 with exit 0."""
+    folder, rs = _dicom_copy(tmp_path, "PET", _gml_over_bqml)
+    with pytest.raises(InputError, match=r"the PET series, read as SUV \(Units GML\), has a "
+                                         r"median of [\d.e+]+ in the ROI, above any SUV \(100\)"):
+        extract(folder, rs, roi_name="GTV_Mass_PET", settings=FAST)
+
+
+def test_a_weight_no_body_of_its_size_has_is_refused(tmp_path):
+    """PatientWeight 7.1 for 71 kg scaled every SUV by 10."""
+    def typo(ds):
+        label_bqml(ds)
+        ds.PatientWeight = 8.0  # 80 kg typed as 8
+        ds.PatientSize = 1.75
+
+    folder, rs = _dicom_copy(tmp_path, "PET", typo)
+    with pytest.raises(SuvConversionError, match=r"PatientWeight 8 kg with PatientSize 1\.75 m "
+                                                 r"gives a body mass index of 2\.6"):
+        extract(folder, rs, roi_name="GTV_Mass_PET", settings=FAST)
+
+    def right(ds):
+        label_bqml(ds)
+        ds.PatientSize = 1.75  # 80 kg: BMI 26
+
+    folder, rs = _dicom_copy(tmp_path / "ok", "PET", right)
+    row = extract(folder, rs, roi_name="GTV_Mass_PET", settings=FAST).features
+    assert 0.5 < row["image.original.stat.median"] < 20
+
+
+def test_a_one_slice_series_without_its_thickness_is_refused(tmp_path):
+    """One slice without SliceThickness was read 1 mm thick: every volume was a guess."""
+    def drop(ds):
+        for keyword in ("SliceThickness", "SpacingBetweenSlices"):
+            if keyword in ds:
+                delattr(ds, keyword)
+
+    folder, _ = _dicom_copy(tmp_path, "CT", drop, keep=20)
+    from radiomix.io.dicom import read_series
+
+    with pytest.raises(DicomError, match=r"the one-slice series in .* gives no SliceThickness "
+                                         r"\(nor SpacingBetweenSlices\)"):
+        read_series(folder)
+    kept, _ = _dicom_copy(tmp_path / "kept", "CT", lambda ds: None, keep=20)
+    thickness = float(pydicom.dcmread(next(kept.glob("*.dcm"))).SliceThickness)
+    assert read_series(kept).GetSpacing()[2] == thickness
+
+
+# -- CT for display; a spacing coarser than the ROI; aggregations dropping families ----
+
+
+def test_an_8_bit_ct_declared_ct_is_refused(tmp_path):
+    image, mask = _sts("STS_002", "ct")
+    hu = sitk.GetArrayFromImage(sitk.ReadImage(str(image))).astype(np.float64)
+    window = np.clip((hu + 160.0) / 400.0 * 255.0, 0, 255).round().astype(np.uint8)
+    path = _write_like(window, sitk.ReadImage(str(image)), tmp_path / "u8.nii.gz")
+    with pytest.raises(InputError, match=r"declared CT \(modality: CT\), holds 8-bit voxels "
+                                         r"\(uint8, values 0 to 255\), which cannot hold "
+                                         r"Hounsfield units"):
+        extract(path, mask, settings=FAST, modality="CT")
+    assert extract(path, mask, settings=FAST).features  # undeclared: read as given
+
+
+def test_a_spacing_whose_voxel_outgrows_the_roi_is_refused(tmp_path):
+    """A 500 mm spacing gave a volume of 125 000 000 mm³ for a tumour of 53 000 mm³."""
+    image, mask = _sts("STS_002", "ct")
+    with pytest.raises(SettingsError, match=r"interpolation.spacing \(500.0, 500.0, 500.0\) mm "
+                                            r"gives voxels of 1.25e\+08 mm³, larger than the "
+                                            r"whole ROI"):
+        extract(image, mask, settings={**FAST, "interpolation": {"spacing": [500, 500, 500]}})
+    proc = _cli("extract", str(image), str(mask), "-o", str(tmp_path / "t.csv"), "--config",
+                str(_yaml(tmp_path, "interpolation: {spacing: [500, 500, 500]}")))
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    row = extract(image, mask, settings={**FAST, "interpolation": {"spacing": [30, 30, 30]}})
+    assert row.features["image.original.stat.mean"] == row.features["image.original.stat.mean"]
+
+
+def _yaml(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "settings.yaml"
+    path.write_text(text + "\n")
+    return path
+
+
+@pytest.mark.parametrize(("given", "left"), [
+    (["3d_merged"], "glszm, gldzm, ngtdm, ngldm"), (["3d"], "glcm, glrlm"),
+    (["2d_averaged"], "glszm, gldzm, ngtdm, ngldm")])
+def test_aggregations_that_leave_a_family_out_are_refused(given, left):
+    """``aggregations: [3d_merged]`` wrote 122 of 217 columns: four families dropped."""
+    from radiomix.settings.loader import settings_from_dict
+
+    with pytest.raises(SettingsError, match=rf"features.aggregations .* leave out the families "
+                                            rf"{left}, which aggregate as"):
+        settings_from_dict({"features": {"aggregations": given}})
+    assert settings_from_dict({"features": {"aggregations": given, "families": ["stat"]}})
+    assert settings_from_dict({"features": {"aggregations": ["3d_merged", "3d"]}})
