@@ -144,3 +144,140 @@ def test_a_group_column_finer_than_the_patient_is_refused(lesion):
         build_table(table, spec("lesion_id", lesion))
     built = build_table(table, spec("patient_id", "lesion_id"))
     assert len(set(built.groups)) == 30
+
+
+# -- tester B, round 15 ---------------------------------------------------------------------
+
+
+def test_the_volume_baseline_of_a_standardised_table_is_not_estimable():
+    """A quantile-normalised table (volumes -2.3 to 2.3) crashed the whole analysis in the
+    log of the volume."""
+    from radiomix.analysis.arms import volume_not_estimable
+
+    why = volume_not_estimable([-2.3, 0.4, 2.3], "ct.original.morph.volume_mesh")
+    assert why.startswith("the tumour-volume column ct.original.morph.volume_mesh holds values "
+                          "of 0 or below (smallest -2.3)")
+    assert volume_not_estimable([0.5, 12.0, 300.0], "v") is None
+
+
+def test_a_sensitivity_rule_no_cut_reaches_takes_the_nearest_cut():
+    """Positives predicted below 1e-6 (3 events): ``sensitivity=0.9`` crashed."""
+    from radiomix.evaluate.metrics import choose_threshold
+
+    y = [0, 0, 0, 1, 1]
+    p = [1e-11, 0.2, 0.6, 1.3e-7, 1.5e-8]
+    assert choose_threshold("sensitivity=0.9", y, p) == pytest.approx(1e-6)
+    assert choose_threshold("specificity=0.9", [1, 1, 0], [0.5, 0.6, 1 - 1e-9]) == \
+        pytest.approx(1 - 1e-6)
+    assert choose_threshold("sensitivity=0.9", [0, 0], [0.1, 0.2]) == pytest.approx(1e-6)
+
+
+def test_patient_means_that_differ_by_summation_order_are_ties():
+    """With ``level: patient`` equal mean predictions differed in the last bits, and the AUC
+    counted their pairs as 1 or 0 instead of 0.5."""
+    from sklearn.metrics import roc_auc_score
+
+    from radiomix.evaluate.metrics import settle_means
+
+    a = (0.1 + 0.2 + 0.3) / 3
+    b = (0.3 + 0.2 + 0.1) / 3
+    assert a != b
+    y = [1, 0]
+    assert roc_auc_score(y, [a, b]) != 0.5
+    assert roc_auc_score(y, settle_means([a, b])) == 0.5
+    rng = np.random.default_rng(0)
+    x = rng.normal(scale=10.0 ** rng.integers(-8, 8, 200), size=200)
+    assert np.allclose(settle_means(x), x, rtol=1e-11, atol=0)
+    assert np.array_equal(np.argsort(settle_means(np.sort(x))), np.arange(200))
+    assert settle_means([0.0, np.nan, np.inf]).tolist()[0] == 0.0
+
+
+def test_patient_level_scores_equal_predictions_as_ties(tmp_path):
+    """End to end: two lesions of each patient predicting the same two values in either
+    order give every patient the same mean: the AUC is 0.5 exactly."""
+    import pandas as pd
+
+    from radiomix.evaluate.validate import _to_patient_level
+
+    rows = []
+    for i in range(6):
+        for j, p in enumerate((0.1, 0.2, 0.3) if i % 2 else (0.3, 0.2, 0.1)):
+            rows.append({"row": f"r{i}{j}", "patient_id": f"P{i}", "y_true": i % 2,
+                         "repeat": 0, "fold": 0, "proba": p})
+    agg = _to_patient_level(pd.DataFrame(rows))
+    assert agg["proba"].nunique() == 1
+
+
+def test_a_rare_categorical_level_is_warned_about(caplog):
+    import logging
+
+    feats, clin = cohort(30)
+    clin["site"] = ["arm"] * 15 + ["leg"] * 14 + ["head"]
+    spec = analysis_from_dict({
+        "outcomes": [{"name": "mets", "kind": "binary", "column": "outcome",
+                      "positive": "mets"}],
+        "roles": {"group": "patient_id", "lesion": "lesion_id",
+                  "covariates": [{"name": "site", "kind": "categorical"}],
+                  "derived": ["outcome_text", "days_to_outcome"]},
+        "arms": [{"name": "rad", "blocks": ["radiomic"], "model": "logistic", "tune": False}],
+        "validation": FAST,
+    })
+    with caplog.at_level(logging.WARNING, logger="radiomix"):
+        build_table(feats, spec, clinical=clin)
+    assert ("covariate 'site' (categorical): level(s) 'head' (1) held by fewer than 3 "
+            "patients") in caplog.text
+
+
+def test_mostly_missing_inputs_are_warned_about(caplog):
+    import logging
+
+    feats, clin = cohort(30)
+    clin.loc[clin.index[:20], "age"] = np.nan
+    spec = analysis_from_dict({
+        "outcomes": [{"name": "mets", "kind": "binary", "column": "outcome",
+                      "positive": "mets"}],
+        "roles": {"group": "patient_id", "lesion": "lesion_id", "covariates": ["age"],
+                  "derived": ["outcome_text", "days_to_outcome"]},
+        "arms": [{"name": "rad", "blocks": ["radiomic"], "model": "logistic", "tune": False}],
+        "validation": FAST,
+    })
+    with caplog.at_level(logging.WARNING, logger="radiomix"):
+        build_table(feats, spec, clinical=clin)
+    assert ("input(s) missing for more than half of the 30 analysed rows, imputed inside the "
+            "training folds, so mostly the imputed value: age (20 missing)") in caplog.text
+
+
+def test_the_kaplan_meier_repeat_is_named_as_drawn():
+    """With 2 repeats the figure drew the better split under a caption saying neither the
+    best nor the worst split was shown."""
+    from radiomix.analysis.engine import _drawn_repeat_words
+
+    assert "less favourable split of the two" in _drawn_repeat_words(2)
+    assert "neither the best nor the worst" not in _drawn_repeat_words(2)
+    assert _drawn_repeat_words(3).startswith("the repeat whose log-rank p is the median")
+    assert _drawn_repeat_words(4).startswith("the repeat with the higher of the two middle")
+
+
+def test_another_tools_columns_are_named_when_no_block_column_matches():
+    import pandas as pd
+
+    from radiomix.errors import SettingsError
+
+    feats, clin = cohort(30)
+    other = feats[["patient_id", "lesion_id"]].assign(
+        original_firstorder_Mean=np.arange(30.0), original_shape_Sphericity=np.ones(30) / 2)
+    spec = analysis_from_dict({
+        "outcomes": [{"name": "mets", "kind": "binary", "column": "outcome",
+                      "positive": "mets"}],
+        "roles": {"group": "patient_id", "lesion": "lesion_id",
+                  "derived": ["outcome_text", "days_to_outcome"]},
+        "arms": [{"name": "rad", "blocks": ["radiomic"], "model": "logistic", "tune": False}],
+        "validation": FAST,
+    })
+    from radiomix.analysis.arms import build_arms
+
+    table = build_table(pd.DataFrame(other), spec, clinical=clin)
+    with pytest.raises(SettingsError, match=r"the table's other columns \(original_firstorder_"
+                                            r"Mean, original_shape_Sphericity, .*\) are not read "
+                                            r"as image features"):
+        build_arms(spec, table, spec.outcomes[0])

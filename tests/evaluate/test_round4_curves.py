@@ -96,7 +96,9 @@ def test_median_repeat_of_an_even_count_and_of_no_split() -> None:
     t = pd.DataFrame({"repeat": [0, 1, 2, 3], "logrank_p": [0.5, 0.01, np.nan, 0.2]})
     assert S.median_logrank_repeat(t) == 3  # of 0.01, 0.2, 0.5: the median
     t = pd.DataFrame({"repeat": [0, 1, 2, 3], "logrank_p": [0.5, 0.01, 0.3, 0.2]})
-    assert S.median_logrank_repeat(t) == 3  # lower middle of 0.01, 0.2, 0.3, 0.5
+    assert S.median_logrank_repeat(t) == 2  # higher middle of 0.01, 0.2, 0.3, 0.5
+    t = pd.DataFrame({"repeat": [0, 1], "logrank_p": [0.936, 0.277]})
+    assert S.median_logrank_repeat(t) == 0  # of two, never the better split
     assert S.median_logrank_repeat(pd.DataFrame({"repeat": [0], "logrank_p": [np.nan]})) is None
 
 

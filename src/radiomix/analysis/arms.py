@@ -509,7 +509,8 @@ def baseline_arms(spec: AnalysisSettings, table: AnalysisTable, outcome: Outcome
 
 def volume_not_estimable(values: Any, column: str) -> str | None:
     """Why the tumour-volume baseline cannot rank patients from ``values`` (every value
-    missing, or one value for all), or ``None``. Imputing such a column gives every patient
+    missing, one value for all, or values of 0 or below, whose log is undefined: a
+    standardised table), or ``None``. Imputing such a column gives every patient
     the same prediction: the prevalence arm under another name, not a volume baseline.
 
     Examples
@@ -529,7 +530,29 @@ def volume_not_estimable(values: Any, column: str) -> str | None:
         return (f"the tumour-volume column {column} takes a single value ({known[0]:g}) in "
                 f"all {known.size} rows that have one; a constant cannot rank patients "
                 "(check the extraction of the volume)")
+    if known.min() <= 0:
+        return (f"the tumour-volume column {column} holds values of 0 or below (smallest "
+                f"{known.min():.4g}), which no volume in mm³ is: the table was standardised or "
+                "normalised, and the log of the volume is undefined; give the volumes as "
+                "extracted to run this baseline")
     return None
+
+
+def _foreign_hint(table: AnalysisTable, empty: Sequence[str]) -> str:
+    """Why an image block is empty when the table's other columns are another tool's
+    features: the blocks take radiomix's column names only."""
+    from radiomix.model.columns import FeatureName
+
+    if not {"radiomic", "deep"} & set(empty):
+        return ""
+    other = [c for c in table.roles.get("unused", []) if FeatureName.parse(c) is None]
+    if not other:
+        return ""
+    shown = ", ".join(other[:3]) + (f" … ({len(other)} in all)" if len(other) > 3 else "")
+    return (f". The radiomic and deep blocks take the columns named as radiomix writes them "
+            f"(<tag>.<filter>.<family>.<feature>[.<aggregation>], e.g. "
+            f"ct.original.stat.mean); the table's other columns ({shown}) are not read as "
+            "image features: rename them so, or model them with radiomix model --columns")
 
 
 def build_arms(spec: AnalysisSettings, table: AnalysisTable, outcome: Outcome, *,
@@ -555,7 +578,7 @@ def build_arms(spec: AnalysisSettings, table: AnalysisTable, outcome: Outcome, *
                 if empty and arm.kind == outcome.kind:
                     raise SettingsError(
                         f"arm {arm.name}: no column of the table for block(s) {empty}; check "
-                        "the block patterns and the feature table")
+                        "the block patterns and the feature table" + _foreign_hint(table, empty))
             continue
         arms.append(built)
     return arms

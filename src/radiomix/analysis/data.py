@@ -788,11 +788,50 @@ def _encode_covariate(raw: pd.DataFrame, cov: Covariate, group: str) -> pd.DataF
                     "its %d indicator columns can only memorise patients (give it as numeric, "
                     "group its values, or leave it out)", cov.name, len(seen), patients,
                     len(seen) - 1)
+    if group in raw:
+        held = pd.DataFrame({"g": raw[group], "v": text}).dropna().groupby("v")["g"].nunique()
+        rare = [f"{v!r} ({int(held[v])})" for v in levels
+                if v in held.index and held[v] < RARE_LEVEL_PATIENTS]
+        if rare and len(levels) > 1:
+            log.warning("covariate %r (categorical): level(s) %s held by fewer than %d "
+                        "patients: each such coefficient rests on those patients alone (a "
+                        "nomogram can give it an odds ratio in the hundreds); merge rare levels "
+                        "into a wider one, or leave the covariate out", cov.name,
+                        ", ".join(rare), RARE_LEVEL_PATIENTS)
     parts = {f"{cov.name}={v}": (text == v).astype(float).where(text.notna(), np.nan)
              for v in (levels[1:] if len(levels) > 1 else levels)}
     out = pd.DataFrame(parts, index=raw.index)
     out.attrs["levels"] = levels  # the first is the reference level
     return out
+
+
+MOSTLY_MISSING = 0.5
+"""Share of missing rows above which an input is said to be mostly imputed."""
+
+
+def _mostly_missing_warning(missing: Mapping[str, int], sources: Mapping[str, str],
+                            n_rows: int) -> None:
+    """Say which inputs are missing for more than :data:`MOSTLY_MISSING` of the analysed
+    rows: imputed inside the training folds (the median), they mostly carry the imputed
+    value, yet enter every arm that reads them (a covariate of the clinical reference arm
+    against which every other arm is compared)."""
+    if n_rows == 0:
+        return
+    named: dict[str, int] = {}
+    for column, n in missing.items():
+        if n > MOSTLY_MISSING * n_rows:
+            name = sources.get(column, column)
+            named[name] = max(named.get(name, 0), n)
+    if named:
+        log.warning("input(s) missing for more than half of the %d analysed rows, imputed "
+                    "inside the training folds, so mostly the imputed value: %s; leave them "
+                    "out, or complete them", n_rows,
+                    _listing(f"{c} ({n} missing)" for c, n in named.items()))
+
+
+RARE_LEVEL_PATIENTS = 3
+"""Patients below which a categorical covariate's level is warned about: its indicator's
+coefficient is fitted on those few patients alone."""
 
 
 def _feature_columns(raw: pd.DataFrame, reserved: set[str]) -> tuple[list[str], list[str]]:
@@ -1043,6 +1082,7 @@ def build_table(
         blocks["radiomic"] = [c for c in blocks["radiomic"] if c not in gone]
         blocks["deep"] = [c for c in blocks["deep"] if c not in gone]
     miss = {c: int(n) for c, n in X[analysed].isna().sum().items() if n}
+    _mostly_missing_warning(miss, sources, int(np.count_nonzero(analysed)))
     if roles.centre:
         # the batch of ComBat harmonisation (an arm step that drops it before any model)
         codes = {c: float(i) for i, c in enumerate(sorted(_text(raw[roles.centre])

@@ -1013,7 +1013,7 @@ def _survival_arm_doc(res: Any, horizons: list[float], events: tuple[int, int, s
         td.append({"horizon_years": h,
                    **(_interval(r["estimate"], r["ci_low"], r["ci_high"]) if r is not None
                       else _interval(None, None, None)),
-                   "n_at_risk": _py(r.get("n_at_risk")) if r is not None else None,
+                   "n_at_risk": _count(r.get("n_at_risk")) if r is not None else None,
                    "reason": reason if r is not None else (
                        f"not estimable: no time-dependent AUC at {h:g} years (no patient "
                        "with the event, or none without it, by then among the scored)")})
@@ -1150,10 +1150,9 @@ def _km_doc(res: Any, arm: BuiltArm, unit: str, arm_rule: str) -> dict[str, Any]
     ps = ranks["logrank_p"].to_numpy(dtype=float)
     valid = ps[np.isfinite(ps)]
     n_rep = len(ranks)
+    which = _drawn_repeat_words(valid.size)
     drawn_text = (f"the risk groups of repeat {drawn + 1} of {n_rep} repeats (column repeat "
-                  f"= {drawn} of predictions.csv, which counts from 0): the repeat whose "
-                  "log-rank p is the median of the repeats', so neither the best nor the "
-                  "worst split is shown"
+                  f"= {drawn} of predictions.csv, which counts from 0): {which}"
                   if n_rep > 1 else "the risk groups of the scored patients")
     return {"arm": arm.key, "cutoff": _py(km.cutoffs[0] if len(km.cutoffs) == 1 else None),
             "cutoff_rule": ("median predicted risk of the training patients of the model that "
@@ -1161,11 +1160,35 @@ def _km_doc(res: Any, arm: BuiltArm, unit: str, arm_rule: str) -> dict[str, Any]
             "logrank_p": _py(km.logrank_p), "hazard_ratio": _group_hr(km.hazard_ratio),
             "time_unit": "years",
             "repeat": int(drawn), "repeat_number": int(drawn) + 1, "n_repeats": n_rep,
-            "drawn": drawn_text, "arm_rule": arm_rule,
+            "drawn": drawn_text, "drawn_short": which.split(",")[0] if n_rep > 1 else None,
+            "arm_rule": arm_rule,
             "logrank_p_repeats": _py(ps),
             "logrank_p_median": _py(np.median(valid)),
             "logrank_p_min": _py(valid.min()), "logrank_p_max": _py(valid.max()),
             "groups": groups}
+
+
+def _count(value: Any) -> int | None:
+    """A count as an integer (a float one from a table), None when missing."""
+    if value is None or not np.isfinite(value):
+        return None
+    return int(value)
+
+
+def _drawn_repeat_words(n_valid: int) -> str:
+    """Which repeat the Kaplan-Meier figure draws, of ``n_valid`` repeats with a log-rank p
+    (:func:`~radiomix.evaluate.survival.median_logrank_repeat`): only an odd count has a
+    repeat at the median, and only three or more keep the best and the worst split out."""
+    if n_valid <= 1:
+        return "the only repeat with a log-rank p"
+    if n_valid == 2:
+        return ("the repeat with the higher of the two log-rank p, the less favourable split "
+                "of the two")
+    if n_valid % 2:
+        return ("the repeat whose log-rank p is the median of the repeats', so neither the "
+                "best nor the worst split is shown")
+    return ("the repeat with the higher of the two middle log-rank p (the repeats' median "
+            "lies between them), so neither the best nor the worst split is shown")
 
 
 def _survival_calibration_doc(res: Any, horizons: list[float]) -> dict[str, Any] | None:

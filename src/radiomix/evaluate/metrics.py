@@ -56,6 +56,33 @@ BOUNDED_METRICS: frozenset[str] = frozenset(
 CLIP = 1e-6
 
 
+MEAN_DIGITS = 12
+"""Significant digits kept of a patient's mean prediction (:func:`settle_means`)."""
+
+
+def settle_means(means: Any) -> FloatArray:
+    """Patient means of row predictions, rounded to :data:`MEAN_DIGITS` significant digits.
+
+    A mean's last bits depend on the order of its sum ((a + b) + c against (a + c) + b), so
+    two patients whose lesions predict the same values, in another order or count, get
+    means a few units in the last place apart; the AUC and the C-index then count their
+    pair as ordered (1 or 0) instead of tied (0.5). Rounding far below any difference a
+    model makes (1e-12 relative) turns such means back into ties.
+
+    Examples
+    --------
+    >>> a = (0.1 + 0.2 + 0.3) / 3; b = (0.3 + 0.2 + 0.1) / 3
+    >>> a == b, bool(settle_means([a])[0] == settle_means([b])[0])
+    (False, True)
+    """
+    x = np.asarray(means, dtype=float)
+    finite = np.isfinite(x) & (x != 0)
+    magnitude = np.zeros_like(x)
+    magnitude[finite] = np.floor(np.log10(np.abs(x[finite])))
+    scale = 10.0 ** (MEAN_DIGITS - 1 - magnitude)
+    return np.where(finite, np.round(x * scale) / scale, x)
+
+
 def _as_binary(y: Any, p: Any) -> tuple[np.ndarray, FloatArray]:
     y = np.asarray(y).ravel()
     p = np.asarray(p, dtype=float).ravel()
@@ -302,7 +329,10 @@ def choose_threshold(rule: str, y: Any, p: Any) -> float:
     Returns
     -------
     float
-        A threshold in (0, 1): midway between two consecutive distinct predictions.
+        A threshold in (0, 1): midway between two consecutive distinct predictions. When
+        no threshold in [1e-6, 1 - 1e-6] reaches the sensitivity (specificity) asked for
+        (positives predicted below 1e-6, or no positive row), the lowest (highest) one:
+        the nearest to it.
 
     Examples
     --------
@@ -336,11 +366,13 @@ def choose_threshold(rule: str, y: Any, p: Any) -> float:
     spec = np.array([(s[~yb] < c).sum() / n_neg for c in cuts])
     if kind == "youden":
         return float(cuts[int(np.argmax(sens + spec))])
+    # no cut in (0, 1) may reach the target (positives predicted below 1e-6, or none among
+    # the rows): the cut nearest to it, the lowest (highest) one
     if kind == "sensitivity":
         ok = np.flatnonzero(sens >= target - 1e-12)
-        return float(cuts[ok.max()])
+        return float(cuts[ok.max()] if ok.size else cuts[0])
     ok = np.flatnonzero(spec >= target - 1e-12)
-    return float(cuts[ok.min()])
+    return float(cuts[ok.min()] if ok.size else cuts[-1])
 
 
 def _check_metric_names(metrics: Sequence[str] | None) -> set[str]:

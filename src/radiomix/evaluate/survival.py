@@ -29,6 +29,7 @@ from radiomix.evaluate.bootstrap import (
     undefined_share_reason,
     widen_interval,
 )
+from radiomix.evaluate.metrics import settle_means
 from radiomix.evaluate.splits import (
     Split,
     centre_split,
@@ -656,8 +657,10 @@ def km_by_training_cutoff(
 
 def median_logrank_repeat(table: pd.DataFrame) -> int | None:
     """The repeat to draw of a repeated cross-validation: the one whose log-rank p is the
-    median of the repeats' (the lower of the two middle ones for an even count; the first
-    such repeat on ties), so the figure shows neither the best nor the worst split.
+    median of the repeats' (for an even count the higher of the two middle ones, the less
+    favourable split: of two repeats, never the better one; the first such repeat on
+    ties). With three repeats or more, the figure shows neither the best nor the worst
+    split.
 
     Parameters
     ----------
@@ -681,7 +684,7 @@ def median_logrank_repeat(table: pd.DataFrame) -> int | None:
     if ok.empty:
         return None
     ranked = ok.sort_values(["logrank_p", "repeat"], kind="stable")
-    return int(ranked["repeat"].iloc[(len(ranked) - 1) // 2])
+    return int(ranked["repeat"].iloc[len(ranked) // 2])
 
 
 def training_cutoff(train_risk: Any, *, quantile: float = 0.5) -> float:
@@ -1198,8 +1201,8 @@ def per_patient_risks(
     t: FloatArray, e: np.ndarray, g: np.ndarray, risks: FloatArray
 ) -> tuple[FloatArray, np.ndarray, np.ndarray, FloatArray]:
     """Times, events, patient ids and risks (one row per repeat) with one column per
-    patient: the mean risk of its rows, its own time and event (shared by its lesions),
-    patients in order of their first row.
+    patient: the mean risk of its rows (:func:`~radiomix.evaluate.metrics.settle_means`),
+    its own time and event (shared by its lesions), patients in order of their first row.
 
     Examples
     --------
@@ -1212,7 +1215,7 @@ def per_patient_risks(
     first = np.unique(codes, return_index=True)[1]
     counts = np.bincount(codes)
     risks = np.atleast_2d(np.asarray(risks, dtype=float))
-    mean = np.stack([np.bincount(codes, weights=r) / counts for r in risks])
+    mean = np.stack([settle_means(np.bincount(codes, weights=r) / counts) for r in risks])
     return (np.asarray(t, dtype=float)[first], np.asarray(e)[first],
             np.asarray(ids.to_numpy()), mean)
 

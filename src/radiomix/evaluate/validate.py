@@ -25,6 +25,7 @@ from radiomix.evaluate.bootstrap import (
     bootstrap_binary_metrics,
     bootstrap_multiclass_metrics,
 )
+from radiomix.evaluate.metrics import settle_means
 from radiomix.evaluate.splits import (
     Split,
     assert_disjoint,
@@ -555,6 +556,8 @@ def _to_patient_level(pred: pd.DataFrame) -> pd.DataFrame:
         .agg({"y_true": "first", "fold": "first", **dict.fromkeys(prob_cols, "mean")})
         .reset_index()
     )
+    for c in prob_cols:  # ties between patients are not broken by summation order
+        agg[c] = settle_means(agg[c].to_numpy())
     agg["row"] = agg["patient_id"]
     return agg[["row", "patient_id", "y_true", "repeat", "fold", *prob_cols]]
 

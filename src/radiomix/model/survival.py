@@ -677,8 +677,9 @@ class CoxNet(BaseEstimator):
         k = min(int(self.cv), n_patients, n_event_patients)
         if k < 2:
             raise InputError(
-                f"CoxNet: choosing alpha by inner CV needs at least 2 patients with an event; "
-                f"got {n_event_patients}; give alpha= explicitly"
+                f"CoxNet: choosing the penalty by inner cross-validation needs at least 2 "
+                f"patients with an event among the training rows; got {n_event_patients} (in "
+                "Python, CoxNet(alpha=...) fixes the penalty instead)"
             )
         if k < self.cv:
             log.info(

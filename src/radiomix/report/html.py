@@ -410,7 +410,7 @@ def strip_curves(doc: Any) -> Any:
 
 KM_SCALARS: tuple[str, ...] = ("arm", "cutoff", "cutoff_rule", "logrank_p", "hazard_ratio",
                                 "time_unit", "repeat", "repeat_number", "n_repeats", "drawn",
-                                "arm_rule",
+                                "drawn_short", "arm_rule",
                                 "logrank_p_repeats", "logrank_p_median", "logrank_p_min",
                                 "logrank_p_max")
 
@@ -563,7 +563,7 @@ def _survival_figures(o: Mapping[str, Any], v: Mapping[str, Any],
         groups = [{"label": name, "colour": col, "linestyle": styles[i % len(styles)],
                    "data": km["groups"][name]} for i, name in enumerate(names)]
         unit = km.get("time_unit") or o.get("time_unit", "")
-        drawn = (f"repeat {km['repeat'] + 1} of {km['n_repeats']} (median log-rank p)"
+        drawn = (f"repeat {km['repeat'] + 1} of {km['n_repeats']}"
                  if (km.get("n_repeats") or 1) > 1 and km.get("repeat") is not None else None)
         out["km"] = F.render(F.km_figure(
             groups, time_label=f"time ({unit})" if unit else "time",
