@@ -247,3 +247,85 @@ def test_aggregations_that_leave_a_family_out_are_refused(given, left):
         settings_from_dict({"features": {"aggregations": given}})
     assert settings_from_dict({"features": {"aggregations": given, "families": ["stat"]}})
     assert settings_from_dict({"features": {"aggregations": ["3d_merged", "3d"]}})
+
+
+# -- CT rescaling, distances, messages ------------------------------------------------------
+
+
+def test_a_ct_series_whose_slices_disagree_on_their_rescaling_is_refused(tmp_path):
+    """One slice with slope 10 gave -10 000 HU; one with intercept -1024 put a slice 1 000
+    HU below its neighbours: both exit 0."""
+    seen = {"n": 0}
+
+    def one_slice(ds):
+        seen["n"] += 1
+        if seen["n"] == 30:
+            ds.RescaleSlope = 10.0
+
+    folder, rs = _dicom_copy(tmp_path, "CT", one_slice)
+    with pytest.raises(DicomError, match=r"the slices of the CT series in .* do not share one "
+                                         r"rescaling: 1 of \d+ differ from RescaleSlope 1, "
+                                         r"RescaleIntercept 0 \(e\.g\. slice 30, "):
+        extract(folder, rs, roi_name="GTV_Mass_CT", settings=FAST)
+
+
+def test_ct_air_spread_below_air_is_refused(tmp_path):
+    """Slope 2 and intercept -1000 put air at -3000 and a sarcoma at -942 HU: exit 0."""
+    image, mask = _sts("STS_002", "ct")
+    hu = sitk.GetArrayFromImage(sitk.ReadImage(str(image))).astype(np.float64)
+    stored = hu + 1000.0  # air 0, tissue about 1040
+    bad = _write_like((stored * 2.0 - 3000.0).astype(np.int16), sitk.ReadImage(str(image)),
+                      tmp_path / "slope.nii.gz")
+    with pytest.raises(InputError, match=r"of its voxels spread from -3000 to -1150 HU, below "
+                                         r"air \(-1000 HU\)"):
+        extract(bad, mask, settings=FAST, modality="CT")
+    fill = hu.copy()
+    fill[:, :, :3] = -3024.0  # one exact fill value outside the field of view: read
+    filled = _write_like(fill.astype(np.int16), sitk.ReadImage(str(image)),
+                         tmp_path / "fill.nii.gz")
+    assert extract(filled, mask, settings=FAST, modality="CT").features
+
+
+def test_a_distance_beyond_the_roi_region_is_a_settings_error(tmp_path):
+    """glcm_distance 1000 reported "out of memory" (exit 1) after allocating 64 GiB."""
+    image, mask = _sts("STS_002", "ct")
+    with pytest.raises(SettingsError, match=r"a distance of 1000 voxels \(features.glcm_distance"
+                                            r".*reaches beyond the region around the ROI"):
+        extract(image, mask, settings={"features": {"families": ["glcm"],
+                                                    "glcm_distance": 1000}})
+    assert extract(image, mask, settings={"features": {"families": ["glcm"],
+                                                       "glcm_distance": 3}}).features
+
+
+def test_api_messages_for_a_spacing_text_and_empty_arrays():
+    import radiomix
+
+    a = np.random.default_rng(0).normal(size=(10, 10, 10))
+    m = np.zeros((10, 10, 10), np.uint8)
+    m[3:6, 3:6, 3:6] = 1
+    with pytest.raises(SettingsError, match=r"interpolation.spacing must be a list of 3 numbers "
+                                            r"in mm \(z, y, x\), e.g. \[1, 1, 1\]; got '2mm'"):
+        radiomix.extract(a, m, spacing=(1, 1, 1), interpolation__spacing="2mm")
+    with pytest.raises(InputError, match=r"image array has shape \(0, 0, 0\): it holds no voxel"):
+        radiomix.extract(np.zeros((0, 0, 0)), np.zeros((0, 0, 0), np.uint8), spacing=(1, 1, 1))
+
+
+def test_warnings_are_one_line_each_in_a_log_file(tmp_path):
+    """Off a terminal, rich wrapped every warning at 80 columns: grep found half of it."""
+    image, mask = _sts("STS_003", "pet")
+    proc = _cli("extract", str(image), str(mask), "-o", str(tmp_path / "t.csv"))
+    assert proc.returncode == 0
+    (line,) = [x for x in proc.stderr.splitlines() if "intensity-volume histogram" in x]
+    assert line.startswith("WARNING  intensity-volume histogram not computed")
+    assert line.endswith("(interpolation.round_intensities for CT)")
+
+
+def test_a_modality_column_of_a_cases_table_is_said_to_be_unread(tmp_path):
+    image, mask = _sts("STS_002", "ct")
+    cases = tmp_path / "cases.csv"
+    cases.write_text(f"case_id,image,mask,modality\nA,{image},{mask},PT\n")
+    proc = _cli("extract-many", str(cases), "-o", str(tmp_path / "out"))
+    assert proc.returncode == 0, proc.stderr
+    assert ("cases.csv: column 'modality' is not read per case (the columns read are image, "
+            "mask, label, roi_name, case_id); give it for every case with --modality") in \
+        " ".join(proc.stderr.split())

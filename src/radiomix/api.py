@@ -46,6 +46,17 @@ __all__ = ["BatchProgress", "extract", "extract_many", "features", "load_setting
 CASE_COLUMNS: tuple[str, ...] = ("image", "mask", "label", "roi_name", "case_id")
 """Columns of an ``extract_many`` table: ``image`` and ``mask`` required, the rest optional."""
 
+PER_RUN_OPTIONS: dict[str, str] = {
+    "modality": "--modality (modality= in Python)",
+    "organ_mask": "--organ-mask (organ_mask= in Python)",
+    "tag": "--tag (tag= in Python)",
+    "resample_mask": "--resample-mask (resample_mask= in Python)",
+    "settings": "--config or --preset (settings= in Python)",
+    "preset": "--preset (settings= in Python)",
+}
+"""Columns of a cases table that name a per-run option: warned about, since a user may
+expect them read per case (a ``modality`` column would seem to switch the CT checks on)."""
+
 
 # --------------------------------------------------------------------------------------
 # settings
@@ -618,6 +629,8 @@ def _array_image(
             f"{what} array has shape {array.shape}; a 3D (z, y, x) array is needed (a single "
             "2D slice: add a slice axis with array[None])"
         )
+    if array.size == 0:
+        raise InputError(f"{what} array has shape {array.shape}: it holds no voxel")
     array = _sitk_dtype(array, what)
     img = sitk.GetImageFromArray(np.ascontiguousarray(array))
     if spacing is None:
@@ -830,6 +843,12 @@ def read_cases(
     ignored = [c for c in frame.columns if c not in CASE_COLUMNS]
     if ignored:
         log.info("%s: columns not used for extraction: %s", where, ", ".join(map(str, ignored)))
+    for column in ignored:
+        option = PER_RUN_OPTIONS.get(str(column).strip().lower())
+        if option:
+            log.warning("%s: column %r is not read per case (the columns read are %s); "
+                        "give it for every case with %s", where, column,
+                        ", ".join(CASE_COLUMNS), option)
     has_ids = "case_id" in frame.columns
     rows = []
     for i, rec in enumerate(frame.to_dict(orient="records")):

@@ -557,6 +557,16 @@ def check_ct_values(case: CheckedCase) -> None:
             "inverted image); convert it to HU (or, if its values are right, leave its "
             "modality undeclared)"
         )
+    if low < BELOW_AIR_HU:
+        spread = _spread_in(arr, (float(low), BELOW_AIR_HU))
+        if spread >= BELOW_AIR_SHARE * arr.size:
+            raise InputError(
+                f"{where} has {spread / arr.size:.1%} of its voxels spread from {low:.6g} to "
+                f"{BELOW_AIR_HU:g} HU, below air (-1000 HU), where no tissue lies (a fill "
+                "outside the field of view is one exact value): its rescale slope or "
+                "intercept is wrong; convert it to HU (or, if its values are right, leave its "
+                "modality undeclared)"
+            )
 
 
 def _flipped_air(arr: np.ndarray) -> bool:
@@ -615,6 +625,17 @@ def _scaled_air(arr: np.ndarray) -> bool:
         return False
     return int(np.count_nonzero((arr >= -1100.0) & (arr <= -900.0))) < spread
 
+
+BELOW_AIR_HU = -1150.0
+"""HU below which a CT holds nothing measured: air is -1000 with noise of tens of HU, and
+what a scanner stores lower is a fill, one exact value. A spread of at least
+:data:`BELOW_AIR_SHARE` of the voxels there is air (or tissue) moved by a wrong rescale
+(air at -3000 from a slope of 2 and an intercept of -1000)."""
+
+BELOW_AIR_SHARE = 0.05
+"""Share of a CT's voxels spread below :data:`BELOW_AIR_HU` that is refused: more than the
+blurred rim between a fill and air that resampling leaves at the edge of the field of view
+(a rim 2 voxels wide around a 512 x 512 field is about 1.2 % of the voxels)."""
 
 SCALED_AIR_HU = (-2150.0, -1850.0)
 """Where air (-1000 HU, with its noise up to -925) lies in a CT whose values were doubled."""

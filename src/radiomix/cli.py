@@ -15,11 +15,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
-from rich.logging import RichHandler
 from rich.table import Table
 from rich.text import Text
 
-from radiomix.cli_progress import WarnOnce, plain_console
+from radiomix.cli_progress import WarnOnce, log_handler, plain_console
 from radiomix.errors import (
     InputError,
     InternalError,
@@ -73,7 +72,7 @@ def _main(
         ),
     ] = False,
 ) -> None:
-    handler = RichHandler(console=console, show_path=False)
+    handler = log_handler(console)
     handler.addFilter(WarnOnce())
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING,

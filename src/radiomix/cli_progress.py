@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ProgressDisplay",
     "WarnOnce",
+    "log_handler",
     "analysis_callback",
     "batch_callback",
     "check_callback",
@@ -162,6 +163,19 @@ class ProgressDisplay:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def log_handler(console: Console) -> logging.Handler:
+    """The command line's log handler: rich's (columns, wrapped to the width) on a
+    terminal; one line per record (``WARNING  message``) in a log file or a pipe, where a
+    message wrapped at 80 columns could not be found with grep."""
+    if console.is_terminal:
+        from rich.logging import RichHandler
+
+        return RichHandler(console=console, show_path=False)
+    handler = logging.StreamHandler(console.file)
+    handler.setFormatter(logging.Formatter("%(levelname)-8s %(message)s"))
+    return handler
 
 
 class WarnOnce(logging.Filter):

@@ -395,6 +395,28 @@ def _rescale(ds: pydicom.Dataset, where: str) -> tuple[float, float]:
     return slope, intercept
 
 
+def _check_ct_rescale_agrees(slices: Sequence[pydicom.Dataset], where: str) -> None:
+    """Refuse a CT series whose slices do not share one rescaling (RescaleSlope and
+    RescaleIntercept): a CT series is stored and rescaled alike, so a slice that differs was
+    edited or damaged (one slice with slope 10 gave -10 000 HU; one with another intercept
+    put a slice 1 000 HU below its neighbours), and its voxels would be read in other
+    units than the rest."""
+    pairs = [_rescale(ds, where) for ds in slices]
+    values, counts = np.unique(np.asarray(pairs), axis=0, return_counts=True)
+    if len(values) < 2:
+        return
+    common = values[int(np.argmax(counts))]
+    k = next(i for i, p in enumerate(pairs) if not np.array_equal(p, common))
+    raise DicomError(
+        f"the slices of the CT series in {where} do not share one rescaling: "
+        f"{len(slices) - int(counts.max())} of {len(slices)} differ from RescaleSlope "
+        f"{common[0]:g}, RescaleIntercept "
+        f"{common[1]:g} (e.g. slice {k + 1}, {_name(slices[k])}: {pairs[k][0]:g}, "
+        f"{pairs[k][1]:g}); a CT series is rescaled alike, so those slices were edited or "
+        "damaged: export the series again"
+    )
+
+
 def _fmt(values: np.ndarray) -> str:
     return "(" + ", ".join(f"{v:.6g}" for v in values) + ")"
 
@@ -441,6 +463,8 @@ def _assemble(datasets: Sequence[pydicom.Dataset], *, where: str) -> sitk.Image:
     else:
         dz = _single_slice_thickness(first, where)
     modality = str(first.get("Modality", ""))
+    if modality == "CT":
+        _check_ct_rescale_agrees(slices, where)
     volume = np.empty((len(slices), int(first.Rows), int(first.Columns)), dtype=np.float64)
     for k, ds in enumerate(slices):
         try:

@@ -88,6 +88,9 @@ class InterpolationSettings:
                 f"interpolation.method must be one of nearest, linear, cubic; got {self.method!r}"
             )
         if self.spacing is not None:
+            if isinstance(self.spacing, str) or not hasattr(self.spacing, "__len__"):
+                _fail(f"interpolation.spacing must be a list of 3 numbers in mm (z, y, x), e.g. "
+                      f"[1, 1, 1]; got {self.spacing!r}")
             if len(self.spacing) != 3:
                 _fail(f"interpolation.spacing needs 3 values (z, y, x), got {self.spacing!r}")
             for s in self.spacing[1:]:

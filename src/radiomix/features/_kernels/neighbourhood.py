@@ -75,6 +75,15 @@ def padded_flat(levels: np.ndarray, mask: np.ndarray, distance: int, *, planar: 
     d = distance
     pz = 0 if planar else d
     nz, ny, nx = mask.shape
+    if d > 1 and d >= max(mask.shape[1:] if planar else mask.shape):
+        from radiomix.errors import SettingsError
+
+        raise SettingsError(
+            f"a distance of {d} voxels (features.glcm_distance, ngtdm_distance, "
+            f"ngldm_distance or linkage_distance) reaches beyond the region around the ROI "
+            f"({' x '.join(map(str, mask.shape))} voxels): no voxel pair lies that far apart; "
+            "choose a distance of a few voxels (IBSI uses 1)"
+        )
     shape = (nz + 2 * pz, ny + 2 * d, nx + 2 * d)
     inner = (slice(pz, pz + nz), slice(d, d + ny), slice(d, d + nx))
     mk = np.zeros(shape, dtype=np.bool_)
