@@ -85,3 +85,21 @@ def test_missing_interior_contour_is_warned(tmp_path, image, caplog):
     assert f"ROI {ROI!r} in RS.dcm has 1 slice(s) without contour between its first and " \
            "last contoured slices" in warnings[0]
     assert "\n" not in warnings[0]
+
+
+def test_a_contour_on_a_plane_across_the_slices_names_the_orientation(tmp_path, image):
+    """An axial RTSTRUCT on a coronal series was called damaged ("not planar ... export it
+    again"): its contours are planar, on planes across the image's slices."""
+    def edit(ds: pydicom.Dataset) -> None:
+        contour = ds.ROIContourSequence[0].ContourSequence[5]
+        pts = np.asarray([float(v) for v in contour.ContourData]).reshape(-1, 3)
+        centre = pts.mean(axis=0)
+        tilted = pts.copy()  # the contour turned about x into a plane across the slices
+        tilted[:, 1] = centre[1]
+        tilted[:, 2] = centre[2] + (pts[:, 1] - centre[1])
+        contour.ContourData = [float(v) for v in tilted.ravel()]
+
+    with pytest.raises(InputError, match=r"contour 6 of 32 .* lies on a plane that is not "
+                                         r"parallel to the image's slices .* drawn on a series of "
+                                         r"another orientation"):
+        load_mask(_rs(tmp_path, edit), image, roi_name=ROI)

@@ -248,6 +248,16 @@ def _select_roi(names: dict[int, str], roi_name: str | None, name: str) -> int:
     return matches[0]
 
 
+def _coplanar(pts: np.ndarray, tolerance_mm: float = 0.05) -> bool:
+    """Whether a contour's points lie on one plane (of any orientation): every point within
+    ``tolerance_mm`` of the least-squares plane through them."""
+    if len(pts) < 4:
+        return True
+    centred = pts - pts.mean(axis=0)
+    normal = np.linalg.svd(centred, full_matrices=False)[2][-1]
+    return bool(np.abs(centred @ normal).max() <= tolerance_mm)
+
+
 def _planes(contours: list[pydicom.Dataset], reference: sitk.Image, roi: str) -> list[_Plane]:
     """Validate each contour and place it on a slice of ``reference``.
 
@@ -268,6 +278,13 @@ def _planes(contours: list[pydicom.Dataset], reference: sitk.Image, roi: str) ->
         k = int(np.rint(z.mean()))
         where = f"{label} (z = {pts[:, 2].mean():.2f} mm)"
         if np.ptp(z) > 2 * SLICE_TOLERANCE:
+            if _coplanar(pts):
+                raise InputError(
+                    f"{where} lies on a plane that is not parallel to the image's slices (its "
+                    f"points span {np.ptp(z) * spacing[2]:.2f} mm along the slice normal): the "
+                    "RTSTRUCT was drawn on a series of another orientation (axial contours on "
+                    "a coronal or sagittal series); give the series it was drawn on"
+                )
             raise InputError(
                 f"{where} is not planar: its points span {np.ptp(z) * spacing[2]:.2f} mm "
                 f"along the slice normal (slice index {z.min():.2f} to {z.max():.2f}), but a "
