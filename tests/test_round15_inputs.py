@@ -111,7 +111,8 @@ def test_a_one_slice_roi_and_a_one_grey_level_roi_get_a_note(tmp_path):
     assert wide["texture"].startswith("the ROI holds one grey level after discretisation")
     assert "morph" not in wide
     plain = _notes(image, mask)
-    assert "morph" not in plain and "texture" not in plain
+    assert "morph" not in plain
+    assert "texture" not in plain
     only_stat = extract(image, thin_path, settings=FAST).provenance["notes"]
     assert "morph" not in only_stat
 
@@ -224,9 +225,10 @@ def test_a_spacing_whose_voxel_outgrows_the_roi_is_refused(tmp_path):
         extract(image, mask, settings={**FAST, "interpolation": {"spacing": [500, 500, 500]}})
     proc = _cli("extract", str(image), str(mask), "-o", str(tmp_path / "t.csv"), "--config",
                 str(_yaml(tmp_path, "interpolation: {spacing: [500, 500, 500]}")))
-    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
     row = extract(image, mask, settings={**FAST, "interpolation": {"spacing": [30, 30, 30]}})
-    assert row.features["image.original.stat.mean"] == row.features["image.original.stat.mean"]
+    assert 0.0 < row.features["image.original.stat.mean"] < 100.0  # soft tissue, in HU
 
 
 def _yaml(tmp_path: Path, text: str) -> Path:

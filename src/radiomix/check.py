@@ -676,8 +676,9 @@ def check_pt_values(case: CheckedCase) -> str | None:
 
     A ROI median above :data:`SUV_MEDIAN_MAX` is no SUV: the image holds activity
     concentration (Bq/ml). A DICOM series read as SUV (:data:`SUV_KEY`) is then refused
-    (its Units contradict its values). Its features are valid in those units, but depend on the injected
-    activity, the patient's weight and the time of the scan, so they do not compare between
+    (its Units contradict its values). Other images' features are valid in those units, but
+    depend on the injected activity, the patient's weight and the time of the scan, so they
+    do not compare between
     patients as SUV features do; the returned note says so (radiomix converts a DICOM PET
     series to SUV itself; a NIfTI carries no units).
 

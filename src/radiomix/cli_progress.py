@@ -34,11 +34,11 @@ if TYPE_CHECKING:
 __all__ = [
     "ProgressDisplay",
     "WarnOnce",
-    "log_handler",
     "analysis_callback",
     "batch_callback",
     "check_callback",
     "cohort_callback",
+    "log_handler",
     "perturb_callback",
     "plain_console",
 ]

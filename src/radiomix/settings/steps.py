@@ -345,16 +345,18 @@ class FeatureSettings:
         NGLDM without a word."""
         from radiomix.features.aggregation import DIRECTIONAL, ZONAL, Aggregation
 
-        if isinstance(self.aggregations, str) or not isinstance(self.aggregations, tuple | list):
+        given = self.aggregations
+        if isinstance(given, str) or not isinstance(given, tuple | list):
             _fail(f"features.aggregations must be a list of aggregation names, e.g. [3d_merged, "
-                  f"3d]; got {self.aggregations!r}")
-        chosen = {Aggregation.from_token(str(t)) for t in self.aggregations}
+                  f"3d]; got {given!r}")
+            return
+        chosen = {Aggregation.from_token(str(t)) for t in given}
         kinds = {"glcm": DIRECTIONAL, "glrlm": DIRECTIONAL, "glszm": ZONAL, "gldzm": ZONAL,
                  "ngtdm": ZONAL, "ngldm": ZONAL}
         left = [f for f in self.families if f in kinds and not chosen & set(kinds[f])]
         if left:
             need = sorted({a.token for f in left for a in kinds[f]})
-            _fail(f"features.aggregations {list(self.aggregations)} leave out the families "
+            _fail(f"features.aggregations {list(given)} leave out the families "
                   f"{', '.join(left)}, which aggregate as {', '.join(need)}: add the one meant "
                   "(e.g. 3d beside 3d_merged), or leave those families out of "
                   "features.families")
