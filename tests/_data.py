@@ -10,7 +10,11 @@ they skip with the reason when the folder is absent, and fail instead when
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -126,3 +130,43 @@ def sts_lung_metastasis_outcome(clinical: pd.DataFrame) -> pd.DataFrame:
         )
     out["time_years"] = out["time_days"] / 365.25
     return out[["patient_id", "time_days", "time_years", "event"]]
+
+
+def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """``radiomix ARGS`` in a subprocess of this interpreter (stderr is not a terminal)."""
+    return subprocess.run([sys.executable, "-c", "from radiomix.cli import main; main()",
+                           *args], capture_output=True, text=True, cwd=cwd, check=False)
+
+
+def sts_files(case: str, tag: str) -> tuple[Path, Path]:
+    """Image and mask NIfTI files of a sarcoma case's tag (``ct``, ``pet``, ``mr_t1``)."""
+    folder = require_data("sts", "nifti", case, tag)
+    return folder / "image.nii.gz", folder / "mask.nii.gz"
+
+
+def write_like(array: np.ndarray, like: Any, path: Path) -> Path:
+    """Write ``array`` with the geometry of ``like`` (a SimpleITK image or its file)."""
+    import SimpleITK as sitk
+
+    ref = sitk.ReadImage(str(like)) if isinstance(like, str | Path) else like
+    out = sitk.GetImageFromArray(array)
+    out.CopyInformation(ref)
+    sitk.WriteImage(out, str(path))
+    return path
+
+
+def dicom_copy(tmp_path: Path, modality: str, edit: Callable[[Any], None],
+               keep: int | None = None) -> tuple[Path, Path]:
+    """A copy of STS_001's DICOM ``modality`` series (``CT``, ``PET``) with ``edit``
+    applied to each slice (only slice ``keep`` when given), and its RTSTRUCT."""
+    import pydicom
+
+    src = require_data("sts", "dicom", "STS_001", modality)
+    dst = tmp_path / modality / "image"
+    dst.mkdir(parents=True)
+    files = sorted((src / "image").glob("*.dcm"))
+    for f in files if keep is None else [files[keep]]:
+        ds = pydicom.dcmread(f)
+        edit(ds)
+        ds.save_as(dst / f.name)
+    return dst, next((src / "mask").iterdir())

@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import logging
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import SimpleITK as sitk
 
-from _data import BQML_PER_SUV, require_data
+from _data import BQML_PER_SUV, require_data, run_cli, sts_files, write_like
 from radiomix.errors import (
     EmptyRoiError,
     InputError,
@@ -27,21 +26,10 @@ from radiomix.settings.loader import settings_from_dict
 FAST = {"features": {"families": ["stat"]}}
 
 
-def _cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-c", "from radiomix.cli import main; main()",
-                           *args], capture_output=True, text=True, cwd=cwd, check=False)
 
 
-def _sts(case: str, tag: str) -> tuple[Path, Path]:
-    folder = require_data("sts", "nifti", case, tag)
-    return folder / "image.nii.gz", folder / "mask.nii.gz"
 
 
-def _write_like(array: np.ndarray, like: sitk.Image, path: Path) -> Path:
-    out = sitk.GetImageFromArray(array)
-    out.CopyInformation(like)
-    sitk.WriteImage(out, str(path))
-    return path
 
 
 # -- the mask given as the image ---------------------------------------------------------
@@ -49,7 +37,7 @@ def _write_like(array: np.ndarray, like: sitk.Image, path: Path) -> Path:
 
 def test_the_mask_given_as_the_image_is_refused_in_every_form(tmp_path):
     """extract wrote stat.mean = 1.0 beside the true volume with exit 0."""
-    _, mask = _sts("STS_003", "ct")
+    _, mask = sts_files("STS_003", "ct")
     with pytest.raises(InputError, match=r"the image and the mask are the same file "
                                          r"\(mask\.nii\.gz\): the mask was given as the image"):
         extract(mask, mask, settings=FAST)
@@ -63,7 +51,7 @@ def test_the_mask_given_as_the_image_is_refused_in_every_form(tmp_path):
                                          r"for voxel"):
         extract(other, mask, settings=FAST)
     # the command line: one line, exit 1
-    proc = _cli("extract", str(mask), str(mask), "-o", str(tmp_path / "t.csv"))
+    proc = run_cli("extract", str(mask), str(mask), "-o", str(tmp_path / "t.csv"))
     assert proc.returncode == 1
     assert "same file" in proc.stderr
     assert "Traceback" not in proc.stderr
@@ -74,13 +62,13 @@ def test_an_image_constant_in_the_roi_that_is_not_the_mask_is_still_extracted(tm
     """The voxel comparison only refuses an exact copy of the mask's values: an image of
     ones inside the ROI and zeros outside (the mask's values) is refused, the same with one
     voxel outside changed is extracted."""
-    image, mask = _sts("STS_002", "ct")
+    image, mask = sts_files("STS_002", "ct")
     labels = sitk.GetArrayFromImage(sitk.ReadImage(str(mask))).astype(np.int16)
     ref = sitk.ReadImage(str(image))
     with pytest.raises(InputError, match="voxel for voxel"):
-        extract(_write_like(labels, ref, tmp_path / "copy.nii.gz"), mask, settings=FAST)
+        extract(write_like(labels, ref, tmp_path / "copy.nii.gz"), mask, settings=FAST)
     labels[0, 0, 0] = 5  # outside the ROI
-    row = extract(_write_like(labels, ref, tmp_path / "nearly.nii.gz"), mask,
+    row = extract(write_like(labels, ref, tmp_path / "nearly.nii.gz"), mask,
                   settings=FAST).features
     assert row["image.original.stat.mean"] == 1.0
 
@@ -97,7 +85,7 @@ def test_a_misspelt_modality_is_refused_with_the_code_meant(given, meant):
     with pytest.raises(SettingsError, match=rf"modality '{given}' is not a DICOM image "
                                             rf"modality: did you mean {meant}"):
         TagSettings(modality=given)
-    image, mask = _sts("STS_002", "ct")
+    image, mask = sts_files("STS_002", "ct")
     with pytest.raises(SettingsError, match="did you mean"):
         extract(image, mask, settings=FAST, modality=given)
     assert TagSettings(modality=" ct ").modality == "CT"
@@ -107,24 +95,24 @@ def test_a_misspelt_modality_is_refused_with_the_code_meant(given, meant):
 
 
 def test_ct_in_other_units_or_flipped_is_refused_when_declared_ct(tmp_path):
-    image, mask = _sts("STS_003", "ct")
+    image, mask = sts_files("STS_003", "ct")
     ct = sitk.ReadImage(str(image))
     hu = sitk.GetArrayFromImage(ct)
-    khu = _write_like(hu.astype(np.float32) / 1000, ct, tmp_path / "khu.nii.gz")
-    flipped = _write_like(-hu, ct, tmp_path / "flipped.nii.gz")
+    khu = write_like(hu.astype(np.float32) / 1000, ct, tmp_path / "khu.nii.gz")
+    flipped = write_like(-hu, ct, tmp_path / "flipped.nii.gz")
     with pytest.raises(InputError, match=r"declared CT \(modality: CT\), spans only -1 to "
                                          r"1\.209, less than 20 HU"):
         extract(khu, mask, settings=FAST, modality="CT")
     with pytest.raises(InputError, match=r"air \(-1000 HU\) with its sign flipped"):
         extract(flipped, mask, settings=FAST, modality="CT")
-    offset = _write_like(hu + 1024, ct, tmp_path / "no_intercept.nii.gz")
+    offset = write_like(hu + 1024, ct, tmp_path / "no_intercept.nii.gz")
     with pytest.raises(InputError, match=r"has no value below 0 and a median of 10\d\d in the "
                                          r"ROI: .* without the rescale intercept"):
         extract(offset, mask, settings=FAST, modality="CT")
     # undeclared, nothing can tell (as any reader); the true image passes declared
     extract(flipped, mask, settings=FAST)
     extract(image, mask, settings=FAST, modality="CT")
-    proc = _cli("extract", str(flipped), str(mask), "--modality", "ct", "-o",
+    proc = run_cli("extract", str(flipped), str(mask), "--modality", "ct", "-o",
                 str(tmp_path / "t.csv"))
     assert proc.returncode == 1
     assert "sign flipped" in proc.stderr
@@ -137,7 +125,7 @@ def test_the_flipped_air_rule_on_real_and_flipped_cohort_cts(case):
     (STS_029 holds 0.14 %)."""
     from radiomix.check import _flipped_air
 
-    image, _ = _sts(case, "ct")
+    image, _ = sts_files(case, "ct")
     hu = sitk.GetArrayFromImage(sitk.ReadImage(str(image)))
     assert not _flipped_air(hu)
     assert not _flipped_air(np.clip(hu, -1000, 1000))  # HU clipped at 1000: bone piles up
@@ -146,10 +134,10 @@ def test_the_flipped_air_rule_on_real_and_flipped_cohort_cts(case):
 
 
 def test_pet_with_an_offset_is_refused_when_declared_pt(tmp_path):
-    image, mask = _sts("STS_003", "pet")
+    image, mask = sts_files("STS_003", "pet")
     pet = sitk.ReadImage(str(image))
     suv = sitk.GetArrayFromImage(pet).astype(np.float32)
-    shifted = _write_like(suv - 3, pet, tmp_path / "pet_minus_3.nii.gz")
+    shifted = write_like(suv - 3, pet, tmp_path / "pet_minus_3.nii.gz")
     with pytest.raises(InputError, match=r"declared PT \(modality: PT\), has 9\d% of its "
                                          r"voxels below 0"):
         extract(shifted, mask, settings=FAST, modality="PT")
@@ -158,12 +146,12 @@ def test_pet_with_an_offset_is_refused_when_declared_pt(tmp_path):
 
 
 def test_a_no_data_value_in_the_roi_is_refused(tmp_path):
-    image, mask = _sts("STS_002", "ct")
+    image, mask = sts_files("STS_002", "ct")
     ct = sitk.ReadImage(str(image))
     arr = sitk.GetArrayFromImage(ct).astype(np.float32)
     inside = np.argwhere(sitk.GetArrayFromImage(sitk.ReadImage(str(mask))) > 0)[3]
     arr[tuple(inside)] = np.float32(3e38)
-    path = _write_like(arr, ct, tmp_path / "nodata.nii.gz")
+    path = write_like(arr, ct, tmp_path / "nodata.nii.gz")
     with pytest.raises(InvalidIntensityError, match=r"holds 1 voxels of magnitude 1e\+15 or "
                                                     r"more \(1 inside the ROI\)"):
         extract(path, mask, settings=FAST)
@@ -171,7 +159,7 @@ def test_a_no_data_value_in_the_roi_is_refused(tmp_path):
     # no-data fill)
     arr[tuple(inside)] = 40.0
     arr[0, 0, 0] = 1e20
-    path = _write_like(arr, ct, tmp_path / "nodata_outside.nii.gz")
+    path = write_like(arr, ct, tmp_path / "nodata_outside.nii.gz")
     with pytest.raises(InvalidIntensityError, match=r"\(0 inside the ROI\)"):
         extract(path, mask, settings=FAST)
 
@@ -215,8 +203,8 @@ def _extract_with_config(tmp_path: Path, text: str) -> subprocess.CompletedProce
     """``radiomix extract`` of STS_002's CT with a settings file holding ``text``."""
     config = tmp_path / "settings.yaml"
     config.write_text(text)
-    image, mask = _sts("STS_002", "ct")
-    return _cli("extract", str(image), str(mask), "--config", str(config), "-o",
+    image, mask = sts_files("STS_002", "ct")
+    return run_cli("extract", str(image), str(mask), "--config", str(config), "-o",
                 str(tmp_path / "t.csv"))
 
 
@@ -246,9 +234,9 @@ def test_a_spacing_in_the_wrong_unit_is_a_usage_error_before_any_allocation(tmp_
 
 
 def test_an_empty_roi_names_the_mask_and_what_was_selected(tmp_path):
-    image, mask = _sts("STS_002", "ct")
+    image, mask = sts_files("STS_002", "ct")
     ref = sitk.ReadImage(str(mask))
-    empty = _write_like(np.zeros(sitk.GetArrayFromImage(ref).shape, np.uint8), ref,
+    empty = write_like(np.zeros(sitk.GetArrayFromImage(ref).shape, np.uint8), ref,
                         tmp_path / "empty.nii.gz")
     with pytest.raises(EmptyRoiError, match=r"the ROI is empty: the mask empty\.nii\.gz "
                                             r"holds no non-zero voxel"):
@@ -258,7 +246,7 @@ def test_an_empty_roi_names_the_mask_and_what_was_selected(tmp_path):
 def test_nan_and_fractional_masks_are_told_apart(tmp_path):
     from radiomix.check import select_label
 
-    image, mask = _sts("STS_002", "ct")
+    image, mask = sts_files("STS_002", "ct")
     ref = sitk.ReadImage(str(mask))
     m = sitk.GetArrayFromImage(ref).astype(np.float32)
     nan = m.copy()
@@ -268,10 +256,10 @@ def test_nan_and_fractional_masks_are_told_apart(tmp_path):
         select_label(nan, label=None)
     # a file: its reader names it
     with pytest.raises(InputError, match=r"nan\.nii\.gz holds 1 NaN/infinite voxel"):
-        extract(image, _write_like(nan, ref, tmp_path / "nan.nii.gz"), settings=FAST)
+        extract(image, write_like(nan, ref, tmp_path / "nan.nii.gz"), settings=FAST)
     with pytest.raises(InputError, match=r"non-integer values \(e\.g\. 0\.5\): it is a "
                                          r"fractional"):
-        extract(image, _write_like(m * 0.5, ref, tmp_path / "half.nii.gz"), settings=FAST)
+        extract(image, write_like(m * 0.5, ref, tmp_path / "half.nii.gz"), settings=FAST)
 
 
 def test_a_relative_manifest_path_is_redacted_whole():
@@ -284,13 +272,13 @@ def test_a_relative_manifest_path_is_redacted_whole():
 
 
 def test_extract_many_says_when_a_case_is_listed_twice(tmp_path):
-    image, mask = _sts("STS_002", "ct")
+    image, mask = sts_files("STS_002", "ct")
     cases = tmp_path / "cases.csv"
     detour = image.parent / ".." / "ct" / image.name
     cases.write_text(f"image,mask\n{image},{mask}\n{detour},{mask}\n")
     config = tmp_path / "fast.yaml"
     config.write_text("features: {families: [stat]}\n")
-    proc = _cli("extract-many", str(cases), "-o", str(tmp_path / "out"), "--config",
+    proc = run_cli("extract-many", str(cases), "-o", str(tmp_path / "out"), "--config",
                 str(config), "--quiet")
     assert proc.returncode == 0
     assert "name the same image" in " ".join(proc.stderr.split())

@@ -6,15 +6,13 @@ from __future__ import annotations
 
 import gzip
 import struct
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import SimpleITK as sitk
 
-from _data import require_data
+from _data import require_data, run_cli
 from radiomix.errors import DicomError, GeometryMismatchError, LabelNotFoundError, SettingsError
 from radiomix.extraction import extract
 from radiomix.io.image import nifti_without_orientation
@@ -22,9 +20,6 @@ from radiomix.io.image import nifti_without_orientation
 FAST = {"features": {"families": ["stat"]}}
 
 
-def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-c", "from radiomix.cli import main; main()",
-                           *args], capture_output=True, text=True, check=False)
 
 
 def _nifti(path: Path, data: np.ndarray, origin: tuple[float, float, float], *,
@@ -64,7 +59,7 @@ def test_a_mask_without_orientation_is_refused_even_when_resampling(tmp_path):
         with pytest.raises(GeometryMismatchError, match=r"the mask file mask\.nii\.gz has no "
                            r"orientation in its NIfTI header \(qform_code and sform_code 0\)"):
             extract(image, mask, settings=FAST, resample_mask=resample)
-    proc = _cli("extract", str(image), str(mask), "--resample-mask",
+    proc = run_cli("extract", str(image), str(mask), "--resample-mask",
                 "-o", str(tmp_path / "t.csv"))
     assert proc.returncode == 1
     assert "resampling cannot place them" in proc.stderr

@@ -15,7 +15,7 @@ import pytest
 import SimpleITK as sitk
 from scipy import ndimage
 
-from _data import label_bqml, require_data
+from _data import dicom_copy, label_bqml, require_data, write_like
 from radiomix.errors import DicomError, InputError, SuvConversionError
 from radiomix.extraction import extract
 
@@ -27,23 +27,8 @@ def _sts(tag: str = "ct") -> tuple[Path, Path]:
     return folder / "image.nii.gz", folder / "mask.nii.gz"
 
 
-def _write_like(array: np.ndarray, like: Path, path: Path) -> Path:
-    ref = sitk.ReadImage(str(like))
-    out = sitk.GetImageFromArray(array)
-    out.CopyInformation(ref)
-    sitk.WriteImage(out, str(path))
-    return path
 
 
-def _dicom_copy(tmp_path: Path, modality: str, edit) -> tuple[Path, Path]:
-    src = require_data("sts", "dicom", "STS_001", modality)
-    dst = tmp_path / modality / "image"
-    dst.mkdir(parents=True)
-    for f in sorted((src / "image").glob("*.dcm")):
-        ds = pydicom.dcmread(f)
-        edit(ds)
-        ds.save_as(dst / f.name)
-    return dst, next((src / "mask").iterdir())
 
 
 # -- CT with its rescale intercept applied twice ----------------------------------------
@@ -53,13 +38,13 @@ def test_a_ct_shifted_down_by_a_second_intercept_is_refused(tmp_path):
     """HU stored with RescaleIntercept -1024 kept: ROI mean -995 HU, air at -2024, exit 0."""
     image, mask = _sts()
     shifted = sitk.GetArrayFromImage(sitk.ReadImage(str(image))).astype(np.int16) - 1024
-    path = _write_like(shifted, image, tmp_path / "shifted.nii.gz")
+    path = write_like(shifted, image, tmp_path / "shifted.nii.gz")
     with pytest.raises(InputError, match=r"declared CT \(modality: CT\), has a median of -99\d "
                                          r"in the ROI and a spread peak of voxels between -2150 "
                                          r"and -1900 HU.*rescale intercept applied twice"):
         extract(path, mask, settings=FAST, modality="CT")
     # a DICOM series states its modality: the check runs without a declaration
-    folder, rs = _dicom_copy(tmp_path, "CT", lambda ds: setattr(ds, "RescaleIntercept", -1024))
+    folder, rs = dicom_copy(tmp_path, "CT", lambda ds: setattr(ds, "RescaleIntercept", -1024))
     with pytest.raises(InputError, match=r"rescale intercept applied twice"):
         extract(folder, rs, roi_name="GTV_Mass_CT", settings=FAST)
 
@@ -71,7 +56,7 @@ def test_a_single_fill_value_below_air_is_not_taken_for_shifted_air(tmp_path):
     roi = sitk.GetArrayFromImage(sitk.ReadImage(str(mask))) > 0
     arr[:2] = -2048  # two slices of fill (5 % of the voxels), away from the ROI
     assert not roi[:2].any()
-    path = _write_like(arr, image, tmp_path / "filled.nii.gz")
+    path = write_like(arr, image, tmp_path / "filled.nii.gz")
     result = extract(path, mask, settings=FAST, modality="CT")
     assert result.features["image.original.stat.mean"] == pytest.approx(28.47, abs=0.01)
 
@@ -80,7 +65,7 @@ def test_a_ct_with_doubled_values_is_refused_when_declared_ct(tmp_path):
     """HU multiplied by 2 keep a soft-tissue ROI median (56 HU) but put air near -2000."""
     image, mask = _sts()
     doubled = sitk.GetArrayFromImage(sitk.ReadImage(str(image))).astype(np.int16) * 2
-    path = _write_like(doubled, image, tmp_path / "doubled.nii.gz")
+    path = write_like(doubled, image, tmp_path / "doubled.nii.gz")
     with pytest.raises(InputError, match=r"declared CT \(modality: CT\), has a spread peak of "
                                          r"voxels between -2150 and -1850 HU and fewer from "
                                          r"-1100 to -900 HU: air \(-1000 HU\) lies near -2000"):
@@ -128,7 +113,7 @@ def test_an_integer_no_data_fill_next_to_the_roi_is_refused(tmp_path, dtype, mes
     roi = sitk.GetArrayFromImage(sitk.ReadImage(str(mask))) > 0
     ring = ndimage.binary_dilation(roi) & ~roi
     arr[ring] = np.iinfo(dtype).min
-    path = _write_like(arr, image, tmp_path / "ring.nii.gz")
+    path = write_like(arr, image, tmp_path / "ring.nii.gz")
     settings = {**FAST, "interpolation": {"spacing": [2.0, 2.0, 2.0]}}
     with pytest.raises(InputError, match=message):
         extract(path, mask, settings=settings)
@@ -138,7 +123,7 @@ def test_an_integer_fill_far_from_the_roi_is_read(tmp_path):
     image, mask = _sts()
     arr = sitk.GetArrayFromImage(sitk.ReadImage(str(image))).astype(np.int32)
     arr[0] = np.iinfo(np.int32).min  # a slice the ROI's crop (slices 4 to 40) never reads
-    path = _write_like(arr, image, tmp_path / "corner.nii.gz")
+    path = write_like(arr, image, tmp_path / "corner.nii.gz")
     result = extract(path, mask, settings=FAST)
     assert result.features["image.original.stat.mean"] == pytest.approx(28.47, abs=0.01)
 
@@ -146,7 +131,7 @@ def test_an_integer_fill_far_from_the_roi_is_read(tmp_path):
 def test_no_data_magnitudes_in_64_bit_integers_are_refused(tmp_path):
     image, mask = _sts()
     arr = sitk.GetArrayFromImage(sitk.ReadImage(str(image))).astype(np.int64) * 10**13
-    path = _write_like(arr, image, tmp_path / "huge.nii.gz")
+    path = write_like(arr, image, tmp_path / "huge.nii.gz")
     with pytest.raises(InputError, match=r"voxels of magnitude 1e\+15 or more"):
         extract(path, mask, settings=FAST)
 
@@ -160,7 +145,7 @@ def _bqml(ds: pydicom.Dataset) -> None:
 
 def test_pet_already_in_suv_labelled_bqml_is_refused(tmp_path):
     """SUVs of 0.0005 were written with exit 0."""
-    folder, rs = _dicom_copy(tmp_path, "PET", _bqml)
+    folder, rs = dicom_copy(tmp_path, "PET", _bqml)
     with pytest.raises(SuvConversionError, match=r"converts to SUVs no higher than 0\.00\d+ "
                                                  r"anywhere.*not in Bq/ml as its Units BQML "
                                                  r"says"):
@@ -171,7 +156,7 @@ def test_pet_already_in_suv_labelled_bqml_is_refused(tmp_path):
     (["DECY", "NORM"], "ATTN"), (["ATTN", "SCAT"], "DECY")])
 def test_pet_not_attenuation_or_decay_corrected_is_refused(tmp_path, corrected, lacking):
     """A non-attenuation-corrected reconstruction was converted to SUV without a word."""
-    folder, rs = _dicom_copy(tmp_path, "PET",
+    folder, rs = dicom_copy(tmp_path, "PET",
                              lambda ds: setattr(ds, "CorrectedImage", corrected))
     with pytest.raises(SuvConversionError, match=rf"PET CorrectedImage lacks {lacking} "):
         extract(folder, rs, roi_name="GTV_Mass_PET", settings=FAST)
@@ -181,7 +166,7 @@ def test_pet_not_attenuation_or_decay_corrected_is_refused(tmp_path, corrected, 
 
 
 def test_a_series_whose_every_slice_lacks_its_position_says_so(tmp_path):
-    folder, rs = _dicom_copy(tmp_path, "CT", lambda ds: delattr(ds, "ImagePositionPatient"))
+    folder, rs = dicom_copy(tmp_path, "CT", lambda ds: delattr(ds, "ImagePositionPatient"))
     with pytest.raises(DicomError, match=r"DICOM image file\(s\) in .* all lack "
                                          r"ImagePositionPatient \(e\.g\. "):
         extract(folder, rs, roi_name="GTV_Mass_CT", settings=FAST)
@@ -210,7 +195,7 @@ def test_messages_about_in_memory_inputs_name_them_as_given():
 def test_the_command_line_refuses_shifted_or_scaled_ct_in_one_line(tmp_path, damage, message):
     image, mask = _sts()
     hu = sitk.GetArrayFromImage(sitk.ReadImage(str(image))).astype(np.int16)
-    path = _write_like(damage(hu), image, tmp_path / "damaged.nii.gz")
+    path = write_like(damage(hu), image, tmp_path / "damaged.nii.gz")
     proc = subprocess.run([sys.executable, "-c", "from radiomix.cli import main; main()",
                            "extract", str(path), str(mask), "--modality", "CT", "-o",
                            str(tmp_path / "t.csv")], capture_output=True, text=True, check=False)

@@ -4,8 +4,6 @@ voxel thick)."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -13,28 +11,17 @@ import pydicom
 import pytest
 import SimpleITK as sitk
 
-from _data import BQML_PER_SUV, label_bqml, require_data
+from _data import BQML_PER_SUV, dicom_copy, label_bqml, run_cli, sts_files, write_like
 from radiomix.errors import DicomError, InputError, SettingsError, SuvConversionError
 from radiomix.extraction import extract
 
 FAST = {"features": {"families": ["stat"]}}
 
 
-def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-c", "from radiomix.cli import main; main()",
-                           *args], capture_output=True, text=True, check=False)
 
 
-def _sts(case: str, tag: str) -> tuple[Path, Path]:
-    folder = require_data("sts", "nifti", case, tag)
-    return folder / "image.nii.gz", folder / "mask.nii.gz"
 
 
-def _write_like(array: np.ndarray, like: sitk.Image, path: Path) -> Path:
-    out = sitk.GetImageFromArray(array)
-    out.CopyInformation(like)
-    sitk.WriteImage(out, str(path))
-    return path
 
 
 @pytest.mark.parametrize(("scale", "dtype"), [(1000, np.int16), (2, np.uint8), (255, np.uint8),
@@ -42,15 +29,15 @@ def _write_like(array: np.ndarray, like: sitk.Image, path: Path) -> Path:
 def test_a_rescaled_mask_given_as_the_image_is_refused(tmp_path, scale, dtype):
     """``extract mask*1000 mask`` wrote stat.mean = 1000 with exit 0: only an exact copy
     of the mask's values was refused."""
-    image, mask = _sts("STS_002", "ct")
+    image, mask = sts_files("STS_002", "ct")
     labels = sitk.GetArrayFromImage(sitk.ReadImage(str(mask)))
     scaled = (labels.astype(np.float64) * scale).astype(dtype)
-    path = _write_like(scaled, sitk.ReadImage(str(image)),
+    path = write_like(scaled, sitk.ReadImage(str(image)),
                        tmp_path / "scaled.nii.gz")
     with pytest.raises(InputError, match=r"the image is constant on each of the mask's labels "
                                          r".*it is the mask rescaled or relabelled"):
         extract(path, mask, settings=FAST)
-    proc = _cli("extract", str(path), str(mask), "-o", str(tmp_path / "t.csv"))
+    proc = run_cli("extract", str(path), str(mask), "-o", str(tmp_path / "t.csv"))
     assert proc.returncode == 1
     assert "rescaled or relabelled" in proc.stderr
     assert "Traceback" not in proc.stderr
@@ -60,15 +47,15 @@ def test_a_rescaled_mask_given_as_the_image_is_refused(tmp_path, scale, dtype):
 def test_a_relabelled_multi_label_map_and_another_binary_mask_are_refused(tmp_path):
     """A label map given as the image (each label a value, here the mask's ROI and a second
     structure) and another structure's binary mask (two values in all, one over the ROI)."""
-    image, mask = _sts("STS_002", "ct")
+    image, mask = sts_files("STS_002", "ct")
     ref = sitk.ReadImage(str(image))
     labels = sitk.GetArrayFromImage(sitk.ReadImage(str(mask))).astype(np.int16)
     two = labels.copy()
     two[:, :5, :5] = 2  # a second structure, outside the ROI
-    multi = _write_like(two, ref, tmp_path / "multi.nii.gz")
-    multi_mask = _write_like(two.astype(np.uint8), ref, tmp_path / "multi_mask.nii.gz")
+    multi = write_like(two, ref, tmp_path / "multi.nii.gz")
+    multi_mask = write_like(two.astype(np.uint8), ref, tmp_path / "multi_mask.nii.gz")
     with pytest.raises(InputError, match="rescaled or relabelled"):
-        extract(_write_like(two * 7, ref, tmp_path / "x7.nii.gz"), multi_mask, label=1,
+        extract(write_like(two * 7, ref, tmp_path / "x7.nii.gz"), multi_mask, label=1,
                 settings=FAST)
     with pytest.raises(InputError, match="voxel for voxel"):
         extract(multi, multi_mask, label=1, settings=FAST)
@@ -77,16 +64,16 @@ def test_a_relabelled_multi_label_map_and_another_binary_mask_are_refused(tmp_pa
     organ[zs.min():zs.max() + 1, ys.min():ys.max() + 1, xs.min():xs.max() + 1] = 1
     with pytest.raises(InputError, match=r"the image holds only the values 0 and 1, one of "
                                          r"them over the whole ROI: it is a mask or label map"):
-        extract(_write_like(organ, ref, tmp_path / "organ.nii.gz"), mask, settings=FAST)
+        extract(write_like(organ, ref, tmp_path / "organ.nii.gz"), mask, settings=FAST)
 
 
 def test_a_real_image_constant_on_a_small_roi_is_still_extracted(tmp_path):
     """A ROI of one voxel is constant in any image: a real image varies outside it."""
-    image, mask = _sts("STS_002", "ct")
+    image, mask = sts_files("STS_002", "ct")
     labels = sitk.GetArrayFromImage(sitk.ReadImage(str(mask)))
     one = np.zeros_like(labels)
     one[tuple(np.argwhere(labels > 0)[0])] = 1
-    path = _write_like(one, sitk.ReadImage(str(mask)), tmp_path / "one.nii.gz")
+    path = write_like(one, sitk.ReadImage(str(mask)), tmp_path / "one.nii.gz")
     row = extract(image, path, settings=FAST).features
     value = sitk.GetArrayFromImage(sitk.ReadImage(str(image)))[one > 0][0]
     assert row["image.original.stat.mean"] == pytest.approx(float(value), abs=0)
@@ -98,12 +85,12 @@ def _notes(image, mask, **settings):
 
 
 def test_a_one_slice_roi_and_a_one_grey_level_roi_get_a_note(tmp_path):
-    image, mask = _sts("STS_002", "ct")
+    image, mask = sts_files("STS_002", "ct")
     labels = sitk.GetArrayFromImage(sitk.ReadImage(str(mask)))
     z = int(np.median(np.nonzero(labels)[0]))
     thin = np.zeros_like(labels)
     thin[z] = labels[z]
-    thin_path = _write_like(thin, sitk.ReadImage(str(mask)), tmp_path / "thin.nii.gz")
+    thin_path = write_like(thin, sitk.ReadImage(str(mask)), tmp_path / "thin.nii.gz")
     notes = _notes(image, thin_path)
     assert notes["morph"].startswith("the ROI is one voxel thick along z: its surface mesh")
     assert "texture" not in notes
@@ -120,10 +107,10 @@ def test_a_one_slice_roi_and_a_one_grey_level_roi_get_a_note(tmp_path):
 def test_pet_in_activity_units_declared_pt_gets_a_note_and_a_warning(tmp_path, caplog):
     """A NIfTI PET in Bq/ml declared PT was extracted without a word: its features depend
     on the injected activity, weight and scan time, and do not compare as SUV."""
-    image, mask = _sts("STS_003", "pet")
+    image, mask = sts_files("STS_003", "pet")
     ref = sitk.ReadImage(str(image))
     suv = sitk.GetArrayFromImage(ref)
-    bq = _write_like((suv * 5300.0).astype(np.float32), ref, tmp_path / "bq.nii.gz")
+    bq = write_like((suv * 5300.0).astype(np.float32), ref, tmp_path / "bq.nii.gz")
     with caplog.at_level("WARNING"):
         notes = extract(bq, mask, settings=FAST, modality="PT").provenance["notes"]
     median = float(np.median(suv[sitk.GetArrayFromImage(sitk.ReadImage(str(mask))) > 0]))
@@ -137,16 +124,6 @@ def test_pet_in_activity_units_declared_pt_gets_a_note_and_a_warning(tmp_path, c
 # -- DICOM PET whose values are not what its Units says; a weight typo ------------------
 
 
-def _dicom_copy(tmp_path: Path, modality: str, edit, keep=None) -> tuple[Path, Path]:
-    src = require_data("sts", "dicom", "STS_001", modality)
-    dst = tmp_path / modality / "image"
-    dst.mkdir(parents=True)
-    files = sorted((src / "image").glob("*.dcm"))
-    for f in files if keep is None else [files[keep]]:
-        ds = pydicom.dcmread(f)
-        edit(ds)
-        ds.save_as(dst / f.name)
-    return dst, next((src / "mask").iterdir())
 
 
 def _gml_over_bqml(ds: pydicom.Dataset) -> None:
@@ -156,7 +133,7 @@ def _gml_over_bqml(ds: pydicom.Dataset) -> None:
 
 def test_pet_labelled_suv_holding_activity_is_refused(tmp_path):
     """Units GML over Bq/ml values gave "SUV" means of 14 000 with exit 0."""
-    folder, rs = _dicom_copy(tmp_path, "PET", _gml_over_bqml)
+    folder, rs = dicom_copy(tmp_path, "PET", _gml_over_bqml)
     with pytest.raises(InputError, match=r"the PET series, read as SUV \(Units GML\), has a "
                                          r"median of [\d.e+]+ in the ROI, above any SUV \(100\)"):
         extract(folder, rs, roi_name="GTV_Mass_PET", settings=FAST)
@@ -169,7 +146,7 @@ def test_a_weight_no_body_of_its_size_has_is_refused(tmp_path):
         ds.PatientWeight = 8.0  # 80 kg typed as 8
         ds.PatientSize = 1.75
 
-    folder, rs = _dicom_copy(tmp_path, "PET", typo)
+    folder, rs = dicom_copy(tmp_path, "PET", typo)
     with pytest.raises(SuvConversionError, match=r"PatientWeight 8 kg with PatientSize 1\.75 m "
                                                  r"gives a body mass index of 2\.6"):
         extract(folder, rs, roi_name="GTV_Mass_PET", settings=FAST)
@@ -178,7 +155,7 @@ def test_a_weight_no_body_of_its_size_has_is_refused(tmp_path):
         label_bqml(ds)
         ds.PatientSize = 1.75  # 80 kg: BMI 26
 
-    folder, rs = _dicom_copy(tmp_path / "ok", "PET", right)
+    folder, rs = dicom_copy(tmp_path / "ok", "PET", right)
     row = extract(folder, rs, roi_name="GTV_Mass_PET", settings=FAST).features
     assert 0.5 < row["image.original.stat.median"] < 20
 
@@ -190,13 +167,13 @@ def test_a_one_slice_series_without_its_thickness_is_refused(tmp_path):
             if keyword in ds:
                 delattr(ds, keyword)
 
-    folder, _ = _dicom_copy(tmp_path, "CT", drop, keep=20)
+    folder, _ = dicom_copy(tmp_path, "CT", drop, keep=20)
     from radiomix.io.dicom import read_series
 
     with pytest.raises(DicomError, match=r"the one-slice series in .* gives no SliceThickness "
                                          r"\(nor SpacingBetweenSlices\)"):
         read_series(folder)
-    kept, _ = _dicom_copy(tmp_path / "kept", "CT", lambda ds: None, keep=20)
+    kept, _ = dicom_copy(tmp_path / "kept", "CT", lambda ds: None, keep=20)
     thickness = float(pydicom.dcmread(next(kept.glob("*.dcm"))).SliceThickness)
     assert read_series(kept).GetSpacing()[2] == thickness
 
@@ -205,10 +182,10 @@ def test_a_one_slice_series_without_its_thickness_is_refused(tmp_path):
 
 
 def test_an_8_bit_ct_declared_ct_is_refused(tmp_path):
-    image, mask = _sts("STS_002", "ct")
+    image, mask = sts_files("STS_002", "ct")
     hu = sitk.GetArrayFromImage(sitk.ReadImage(str(image))).astype(np.float64)
     window = np.clip((hu + 160.0) / 400.0 * 255.0, 0, 255).round().astype(np.uint8)
-    path = _write_like(window, sitk.ReadImage(str(image)), tmp_path / "u8.nii.gz")
+    path = write_like(window, sitk.ReadImage(str(image)), tmp_path / "u8.nii.gz")
     with pytest.raises(InputError, match=r"declared CT \(modality: CT\), holds 8-bit voxels "
                                          r"\(uint8, values 0 to 255\), which cannot hold "
                                          r"Hounsfield units"):
@@ -218,12 +195,12 @@ def test_an_8_bit_ct_declared_ct_is_refused(tmp_path):
 
 def test_a_spacing_whose_voxel_outgrows_the_roi_is_refused(tmp_path):
     """A 500 mm spacing gave a volume of 125 000 000 mm³ for a tumour of 53 000 mm³."""
-    image, mask = _sts("STS_002", "ct")
+    image, mask = sts_files("STS_002", "ct")
     with pytest.raises(SettingsError, match=r"interpolation.spacing \(500.0, 500.0, 500.0\) mm "
                                             r"gives voxels of 1.25e\+08 mm³, larger than the "
                                             r"whole ROI"):
         extract(image, mask, settings={**FAST, "interpolation": {"spacing": [500, 500, 500]}})
-    proc = _cli("extract", str(image), str(mask), "-o", str(tmp_path / "t.csv"), "--config",
+    proc = run_cli("extract", str(image), str(mask), "-o", str(tmp_path / "t.csv"), "--config",
                 str(_yaml(tmp_path, "interpolation: {spacing: [500, 500, 500]}")))
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
@@ -264,7 +241,7 @@ def test_a_ct_series_whose_slices_disagree_on_their_rescaling_is_refused(tmp_pat
         if seen["n"] == 30:
             ds.RescaleSlope = 10.0
 
-    folder, rs = _dicom_copy(tmp_path, "CT", one_slice)
+    folder, rs = dicom_copy(tmp_path, "CT", one_slice)
     with pytest.raises(DicomError, match=r"the slices of the CT series in .* do not share one "
                                          r"rescaling: 1 of \d+ differ from RescaleSlope 1, "
                                          r"RescaleIntercept 0 \(e\.g\. slice 30, "):
@@ -273,24 +250,24 @@ def test_a_ct_series_whose_slices_disagree_on_their_rescaling_is_refused(tmp_pat
 
 def test_ct_air_spread_below_air_is_refused(tmp_path):
     """Slope 2 and intercept -1000 put air at -3000 and a sarcoma at -942 HU: exit 0."""
-    image, mask = _sts("STS_002", "ct")
+    image, mask = sts_files("STS_002", "ct")
     hu = sitk.GetArrayFromImage(sitk.ReadImage(str(image))).astype(np.float64)
     stored = hu + 1000.0  # air 0, tissue about 1040
-    bad = _write_like((stored * 2.0 - 3000.0).astype(np.int16), sitk.ReadImage(str(image)),
+    bad = write_like((stored * 2.0 - 3000.0).astype(np.int16), sitk.ReadImage(str(image)),
                       tmp_path / "slope.nii.gz")
     with pytest.raises(InputError, match=r"of its voxels spread from -3000 to -1150 HU, below "
                                          r"air \(-1000 HU\)"):
         extract(bad, mask, settings=FAST, modality="CT")
     fill = hu.copy()
     fill[:, :, :3] = -3024.0  # one exact fill value outside the field of view: read
-    filled = _write_like(fill.astype(np.int16), sitk.ReadImage(str(image)),
+    filled = write_like(fill.astype(np.int16), sitk.ReadImage(str(image)),
                          tmp_path / "fill.nii.gz")
     assert extract(filled, mask, settings=FAST, modality="CT").features
 
 
 def test_a_distance_beyond_the_roi_region_is_a_settings_error(tmp_path):
     """glcm_distance 1000 reported "out of memory" (exit 1) after allocating 64 GiB."""
-    image, mask = _sts("STS_002", "ct")
+    image, mask = sts_files("STS_002", "ct")
     with pytest.raises(SettingsError, match=r"a distance of 1000 voxels \(features.glcm_distance"
                                             r".*reaches beyond the region around the ROI"):
         extract(image, mask, settings={"features": {"families": ["glcm"],
@@ -314,8 +291,8 @@ def test_api_messages_for_a_spacing_text_and_empty_arrays():
 
 def test_warnings_are_one_line_each_in_a_log_file(tmp_path):
     """Off a terminal, rich wrapped every warning at 80 columns: grep found half of it."""
-    image, mask = _sts("STS_003", "pet")
-    proc = _cli("extract", str(image), str(mask), "-o", str(tmp_path / "t.csv"))
+    image, mask = sts_files("STS_003", "pet")
+    proc = run_cli("extract", str(image), str(mask), "-o", str(tmp_path / "t.csv"))
     assert proc.returncode == 0
     (line,) = [x for x in proc.stderr.splitlines() if "intensity-volume histogram" in x]
     assert line.startswith("WARNING  intensity-volume histogram not computed")
@@ -323,10 +300,10 @@ def test_warnings_are_one_line_each_in_a_log_file(tmp_path):
 
 
 def test_a_modality_column_of_a_cases_table_is_said_to_be_unread(tmp_path):
-    image, mask = _sts("STS_002", "ct")
+    image, mask = sts_files("STS_002", "ct")
     cases = tmp_path / "cases.csv"
     cases.write_text(f"case_id,image,mask,modality\nA,{image},{mask},PT\n")
-    proc = _cli("extract-many", str(cases), "-o", str(tmp_path / "out"))
+    proc = run_cli("extract-many", str(cases), "-o", str(tmp_path / "out"))
     assert proc.returncode == 0, proc.stderr
     assert ("cases.csv: column 'modality' is not read per case (the columns read are image, "
             "mask, label, roi_name, case_id); give it for every case with --modality") in \

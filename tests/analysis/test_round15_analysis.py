@@ -13,12 +13,15 @@ from radiomix.analysis.spec import analysis_from_dict
 FAST = {"outer_splits": 3, "inner_splits": 2, "repeats": 1, "bootstrap": 50}
 
 
-def _spec(arms):
+LOGISTIC = {"name": "rad", "blocks": ["radiomic"], "model": "logistic", "tune": False}
+
+
+def _spec(arms=(LOGISTIC,), **roles):
     return analysis_from_dict({
         "outcomes": [{"name": "mets", "kind": "binary", "column": "outcome",
                       "positive": "mets"}],
         "roles": {"group": "patient_id", "lesion": "lesion_id",
-                  "derived": ["outcome_text", "days_to_outcome"]},
+                  "derived": ["outcome_text", "days_to_outcome"], **roles},
         "arms": list(arms),
         "validation": FAST,
     })
@@ -91,14 +94,7 @@ def test_a_centre_that_nearly_separates_the_outcome_gets_a_banner_too():
     flip = np.flatnonzero(positive)[0]
     centre[flip] = "B"  # one of 40 patients against its centre's class: 97.5 %
     feats["centre"] = pd.Series(centre, index=feats.index)
-    spec = analysis_from_dict({
-        "outcomes": [{"name": "mets", "kind": "binary", "column": "outcome",
-                      "positive": "mets"}],
-        "roles": {"group": "patient_id", "lesion": "lesion_id", "centre": "centre",
-                  "derived": ["outcome_text", "days_to_outcome"]},
-        "arms": [{"name": "rad", "blocks": ["radiomic"], "model": "logistic", "tune": False}],
-        "validation": FAST,
-    })
+    spec = _spec(centre="centre")
     table = build_table(feats, spec, clinical=clin)
     ((title, text),) = table.alerts
     assert title == "The centre (nearly) separates the outcome"
@@ -213,15 +209,7 @@ def test_a_rare_categorical_level_is_warned_about(caplog):
 
     feats, clin = cohort(30)
     clin["site"] = ["arm"] * 15 + ["leg"] * 14 + ["head"]
-    spec = analysis_from_dict({
-        "outcomes": [{"name": "mets", "kind": "binary", "column": "outcome",
-                      "positive": "mets"}],
-        "roles": {"group": "patient_id", "lesion": "lesion_id",
-                  "covariates": [{"name": "site", "kind": "categorical"}],
-                  "derived": ["outcome_text", "days_to_outcome"]},
-        "arms": [{"name": "rad", "blocks": ["radiomic"], "model": "logistic", "tune": False}],
-        "validation": FAST,
-    })
+    spec = _spec(covariates=[{"name": "site", "kind": "categorical"}])
     with caplog.at_level(logging.WARNING, logger="radiomix"):
         build_table(feats, spec, clinical=clin)
     assert ("covariate 'site' (categorical): level(s) 'head' (1) held by fewer than 3 "
@@ -233,14 +221,7 @@ def test_mostly_missing_inputs_are_warned_about(caplog):
 
     feats, clin = cohort(30)
     clin.loc[clin.index[:20], "age"] = np.nan
-    spec = analysis_from_dict({
-        "outcomes": [{"name": "mets", "kind": "binary", "column": "outcome",
-                      "positive": "mets"}],
-        "roles": {"group": "patient_id", "lesion": "lesion_id", "covariates": ["age"],
-                  "derived": ["outcome_text", "days_to_outcome"]},
-        "arms": [{"name": "rad", "blocks": ["radiomic"], "model": "logistic", "tune": False}],
-        "validation": FAST,
-    })
+    spec = _spec(covariates=["age"])
     with caplog.at_level(logging.WARNING, logger="radiomix"):
         build_table(feats, spec, clinical=clin)
     assert ("input(s) missing for more than half of the 30 analysed rows, imputed inside the "
@@ -266,14 +247,7 @@ def test_another_tools_columns_are_named_when_no_block_column_matches():
     feats, clin = cohort(30)
     other = feats[["patient_id", "lesion_id"]].assign(
         original_firstorder_Mean=np.arange(30.0), original_shape_Sphericity=np.ones(30) / 2)
-    spec = analysis_from_dict({
-        "outcomes": [{"name": "mets", "kind": "binary", "column": "outcome",
-                      "positive": "mets"}],
-        "roles": {"group": "patient_id", "lesion": "lesion_id",
-                  "derived": ["outcome_text", "days_to_outcome"]},
-        "arms": [{"name": "rad", "blocks": ["radiomic"], "model": "logistic", "tune": False}],
-        "validation": FAST,
-    })
+    spec = _spec()
     from radiomix.analysis.arms import build_arms
 
     table = build_table(pd.DataFrame(other), spec, clinical=clin)
