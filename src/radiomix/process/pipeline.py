@@ -114,8 +114,9 @@ def _refuse_huge_grid(new_range: list[tuple[int, int]], new_spacing: tuple[float
         )
 
 
-def _refuse_coarse_grid(mask: BoolArray, spacing: Spacing, new_spacing: tuple[float, ...]) -> None:
-    """Refuse an interpolation spacing whose voxel is larger than the whole ROI: the
+def _refuse_coarse_grid(n_roi: int, spacing: Spacing, new_spacing: tuple[float, ...]) -> None:
+    """Refuse an interpolation spacing whose voxel is larger than the whole ROI (``n_roi``
+    voxels of ``spacing``): the
     interpolated ROI is then one voxel or none, whose features describe the grid (a
     500 mm spacing gave a volume of 125 000 000 mm³ for a tumour of 53 000 mm³). A
     spacing in the wrong unit (cm read as mm, or a typo).
@@ -126,7 +127,7 @@ def _refuse_coarse_grid(mask: BoolArray, spacing: Spacing, new_spacing: tuple[fl
         Naming both volumes and the fix (exit 2).
     """
     voxel = math.prod(new_spacing)
-    roi = int(np.count_nonzero(mask)) * math.prod(spacing)
+    roi = n_roi * math.prod(spacing)
     if voxel > roi:
         from radiomix.errors import SettingsError
 
@@ -211,7 +212,8 @@ def process_arrays(
         old_range.append((olo, ohi))
     _refuse_huge_grid(new_range, new_spacing)
     if interp.spacing is not None:
-        _refuse_coarse_grid(mask, spacing, new_spacing)
+        roi = mask[tuple(slice(lo, hi + 1) for lo, hi in box)]  # the ROI's box only
+        _refuse_coarse_grid(int(np.count_nonzero(roi)), spacing, new_spacing)
     _refuse_sentinels(image[tuple(slice(a, b) for a, b in
                                   (new_range if interp.spacing is None else old_range))])
     if interp.spacing is None:
