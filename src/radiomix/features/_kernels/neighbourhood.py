@@ -75,7 +75,9 @@ def padded_flat(levels: np.ndarray, mask: np.ndarray, distance: int, *, planar: 
     d = distance
     pz = 0 if planar else d
     nz, ny, nx = mask.shape
-    if d > 1 and d >= max(mask.shape[1:] if planar else mask.shape):
+    # no voxel pair at this distance: refused when it is a misplaced setting (over a few
+    # voxels; padding by 1 000 asked for 64 GiB), computed (empty) for a small region
+    if d > 8 and d >= max(mask.shape[1:] if planar else mask.shape):
         from radiomix.errors import SettingsError
 
         raise SettingsError(
