@@ -11,7 +11,15 @@ import pydicom
 import pytest
 import SimpleITK as sitk
 
-from _data import BQML_PER_SUV, dicom_copy, label_bqml, run_cli, sts_files, write_like
+from _data import (
+    BQML_PER_SUV,
+    dicom_copy,
+    label_bqml,
+    require_data,
+    run_cli,
+    sts_files,
+    write_like,
+)
 from radiomix.errors import DicomError, InputError, SettingsError, SuvConversionError
 from radiomix.extraction import extract
 
@@ -92,7 +100,8 @@ def test_a_one_slice_roi_and_a_one_grey_level_roi_get_a_note(tmp_path):
     thin[z] = labels[z]
     thin_path = write_like(thin, sitk.ReadImage(str(mask)), tmp_path / "thin.nii.gz")
     notes = _notes(image, thin_path)
-    assert notes["morph"].startswith("the ROI is one voxel thick along z: its surface mesh")
+    assert notes["morph"].startswith("the ROI is one voxel thick along z (on the image's grid "
+                                     "or after interpolation): its surface mesh")
     assert "texture" not in notes
     wide = _notes(image, mask, discretisation={"method": "fbs", "bin_width": 1e5})
     assert wide["texture"].startswith("the ROI holds one grey level after discretisation")
@@ -151,6 +160,17 @@ def test_a_weight_no_body_of_its_size_has_is_refused(tmp_path):
                                                  r"gives a body mass index of 2\.6"):
         extract(folder, rs, roi_name="GTV_Mass_PET", settings=FAST)
 
+    def no_size(ds):  # no usable size (0 is "unknown"): an adult's weight checked alone
+        label_bqml(ds)
+        ds.PatientWeight = 7.1
+        ds.PatientSize = 0
+        ds.PatientAge = "059Y"
+
+    folder, rs = dicom_copy(tmp_path / "age", "PET", no_size)
+    with pytest.raises(SuvConversionError, match=r"PatientWeight 7\.1 kg at PatientAge 059Y, "
+                                                 r"below any adult's \(20 kg\)"):
+        extract(folder, rs, roi_name="GTV_Mass_PET", settings=FAST)
+
     def right(ds):
         label_bqml(ds)
         ds.PatientSize = 1.75  # 80 kg: BMI 26
@@ -186,11 +206,26 @@ def test_an_8_bit_ct_declared_ct_is_refused(tmp_path):
     hu = sitk.GetArrayFromImage(sitk.ReadImage(str(image))).astype(np.float64)
     window = np.clip((hu + 160.0) / 400.0 * 255.0, 0, 255).round().astype(np.uint8)
     path = write_like(window, sitk.ReadImage(str(image)), tmp_path / "u8.nii.gz")
-    with pytest.raises(InputError, match=r"declared CT \(modality: CT\), holds 8-bit voxels "
-                                         r"\(uint8, values 0 to 255\), which cannot hold "
-                                         r"Hounsfield units"):
+    said = r"declared CT \(modality: CT\), holds values from 0 to 255 \({}\), 8-bit values"
+    with pytest.raises(InputError, match=said.format("uint8")):
         extract(path, mask, settings=FAST, modality="CT")
     assert extract(path, mask, settings=FAST).features  # undeclared: read as given
+    for dtype in ("int16", "float32"):  # the same window in a wider type
+        wide = write_like(window.astype(dtype), sitk.ReadImage(str(image)),
+                          tmp_path / f"{dtype}.nii.gz")
+        with pytest.raises(InputError, match=said.format(dtype)):
+            extract(wide, mask, settings=FAST, modality="CT")
+
+
+def test_pet_far_below_any_suv_declared_pt_gets_a_note(tmp_path):
+    """Activity in MBq/ml (ROI median 0.026) passed without a word."""
+    image, mask = sts_files("STS_003", "pet")
+    ref = sitk.ReadImage(str(image))
+    small = write_like((sitk.GetArrayFromImage(ref) / 1000.0).astype(np.float32), ref,
+                       tmp_path / "mbq.nii.gz")
+    notes = extract(small, mask, settings=FAST, modality="PT").provenance["notes"]
+    assert notes["units"].startswith("the PT image's maximum is ")
+    assert "below any SUV of tissue or tracer (0.05)" in notes["units"]
 
 
 def test_a_spacing_whose_voxel_outgrows_the_roi_is_refused(tmp_path):
@@ -242,10 +277,26 @@ def test_a_ct_series_whose_slices_disagree_on_their_rescaling_is_refused(tmp_pat
             ds.RescaleSlope = 10.0
 
     folder, rs = dicom_copy(tmp_path, "CT", one_slice)
-    with pytest.raises(DicomError, match=r"the slices of the CT series in .* do not share one "
-                                         r"rescaling: 1 of \d+ differ from RescaleSlope 1, "
-                                         r"RescaleIntercept 0 \(e\.g\. slice 30, "):
+    with pytest.raises(DicomError, match=r"slice 30 of \d+ \(.*\) of the CT series in .* is "
+                                         r"rescaled apart from the rest \(RescaleSlope 10, "
+                                         r"RescaleIntercept 0; \d+ slices have 1, 0\)"):
         extract(folder, rs, roi_name="GTV_Mass_CT", settings=FAST)
+    seen["n"] = 0
+
+    def reencoded(ds):  # one slice stored as HU + 1024 with intercept -1024: the same HU
+        seen["n"] += 1
+        if seen["n"] == 30:
+            hu = ds.pixel_array.astype(np.int32) * int(ds.RescaleSlope) + int(
+                ds.RescaleIntercept)
+            ds.PixelRepresentation = 1
+            ds.PixelData = (hu + 1024).astype(np.int16).tobytes()
+            ds.RescaleIntercept = -1024
+
+    same, _ = dicom_copy(tmp_path / "same", "CT", reencoded)
+    plain = extract(require_data("sts", "dicom", "STS_001", "CT", "image"), rs,
+                    roi_name="GTV_Mass_CT", settings=FAST).features
+    again = extract(same, rs, roi_name="GTV_Mass_CT", settings=FAST).features
+    assert again == plain
 
 
 def test_ct_air_spread_below_air_is_refused(tmp_path):

@@ -53,6 +53,7 @@ PER_RUN_OPTIONS: dict[str, str] = {
     "resample_mask": "--resample-mask (resample_mask= in Python)",
     "settings": "--config or --preset (settings= in Python)",
     "preset": "--preset (settings= in Python)",
+    "config": "--config (settings= in Python)",
 }
 """Columns of a cases table that name a per-run option: warned about, since a user may
 expect them read per case (a ``modality`` column would seem to switch the CT checks on)."""

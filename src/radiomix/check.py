@@ -338,7 +338,7 @@ def check_case(
                 "components per voxel; a scalar image is needed"
             )
     note = reader_note(mask, MASK_NOTE_KEY)
-    notes = (("mask", note),) if note else ()
+    notes: tuple[tuple[str, str], ...] = (("mask", note),) if note else ()
     diffs = geometry_differences(image, mask, tolerance=tolerance)
     if diffs and unplaced:
         raise unplaced_grid_error(unplaced, diffs, case_id)
@@ -383,6 +383,10 @@ def check_case(
         )
     inside = voxels[roi]
     _refuse_mask_as_image(voxels, np.asarray(mask.array), inside, case_id)
+    if n > 1 and inside.min() == inside.max():
+        notes += (("roi", (
+            f"the ROI's {n} voxels all hold {inside[0].item():g} on the image's grid: its "
+            "intensity spread and texture are nil, or come from interpolating its edge")),)
     if not finite_range:
         # anywhere: interpolation, filters and image-wide normalisation read beyond the ROI
         huge = (voxels >= NO_DATA_MAGNITUDE) | (voxels <= -NO_DATA_MAGNITUDE)
@@ -409,7 +413,10 @@ def _refuse_mask_as_image(voxels: np.ndarray, labels: np.ndarray, inside: np.nda
     further, so a real image costs one pass over its ROI voxels. A real image constant on
     its ROI (a ROI of one or two voxels) varies outside it, and holds more than two
     values."""
-    if inside.size == 0 or inside.min() != inside.max():
+    if inside.size == 0 or inside.size == voxels.size:
+        return  # a ROI over the whole image (IBSI 2's two-valued phantoms) has no mask shape
+    if inside.min() != inside.max():
+        _refuse_label_map(voxels, inside, case_id)
         return
     if voxels.shape == labels.shape and np.array_equal(voxels, labels):
         raise InputError(
@@ -430,6 +437,29 @@ def _refuse_mask_as_image(voxels: np.ndarray, labels: np.ndarray, inside: np.nda
             f"{_prefix(case_id)}the image holds only the values {shown}, one of them over the "
             f"whole ROI: it is a mask or label map, not an image; {fix}"
         )
+
+
+def _refuse_label_map(voxels: np.ndarray, inside: np.ndarray, case_id: str | None) -> None:
+    """Refuse an image of at most :data:`LABEL_MAP_VALUES` distinct values, wherever the ROI
+    lies on them (a label map, or another structure's mask, misregistered against this
+    one): no CT, PET or MR holds so few. A sample of the ROI's voxels decides whether the
+    whole image is counted, so a real image costs one strided read."""
+    sample = inside[:: max(1, inside.size // 4096)]
+    if np.unique(sample).size > LABEL_MAP_VALUES:
+        return
+    values = np.unique(voxels)
+    if values.size <= LABEL_MAP_VALUES:
+        shown = ", ".join(f"{v.item():g}" for v in values)
+        raise InputError(
+            f"{_prefix(case_id)}the image holds only the values {shown} in all its voxels: it "
+            "is a mask or label map, not an image; give the image file as the image"
+        )
+
+
+LABEL_MAP_VALUES = 3
+"""Most distinct values of an image refused as a label map when its ROI is part of it (no
+scanner image holds so few; the IBSI 1 digital phantom holds 5; IBSI 2's phantoms, with
+two values, have a ROI over the whole image)."""
 
 
 def _constant_on_labels(voxels: np.ndarray, labels: np.ndarray) -> bool:
@@ -500,11 +530,12 @@ def check_ct_values(case: CheckedCase) -> None:
     arr = case.image.array
     low, high = float(arr.min()), float(arr.max())
     where = f"{_prefix(case.case_id)}the image, declared CT (modality: CT),"
-    if arr.dtype.kind in "biu" and arr.dtype.itemsize == 1:
+    if (arr.dtype.kind in "biu" and arr.dtype.itemsize == 1) or (low >= 0 and high <= 255):
         raise InputError(
-            f"{where} holds 8-bit voxels ({arr.dtype}, values {low:g} to {high:g}), which "
-            "cannot hold Hounsfield units (-1024 to 3071): an export for display (a window "
-            "mapped to 0-255); give the CT in HU (the DICOM series, or a 16-bit export)"
+            f"{where} holds values from {low:g} to {high:g} ({arr.dtype}), 8-bit values with "
+            "nothing below 0 HU where air and fat lie: an export for display (a window mapped "
+            "to 0-255), not Hounsfield units; give the CT in HU (the DICOM series, or a 16-bit "
+            "export)"
         )
     causes = ("its voxel type is misread (a header that says unsigned for signed data, or the "
               "wrong byte order) or its rescale slope/intercept were not applied: convert it to "
@@ -711,6 +742,12 @@ def check_pt_values(case: CheckedCase) -> str | None:
             "concentration, not what its Units says (BQML with values already multiplied, or "
             "GML over Bq/ml values); correct Units or the values"
         )
+    top = float(arr.max())
+    if top < SUV_TOP_MIN:
+        return (f"the PT image's maximum is {top:.4g}, below any SUV of tissue or tracer "
+                f"({SUV_TOP_MIN:g}): its values are in other units (MBq/ml) or scaled, and its "
+                "features do not compare with SUV features; convert it to SUV to compare "
+                "patients")
     if median > SUV_MEDIAN_MAX:
         return (f"the PT image's ROI median is {median:.4g}, above any SUV "
                 f"({SUV_MEDIAN_MAX:g}): its values are activity concentration (Bq/ml), and "
@@ -718,6 +755,10 @@ def check_pt_values(case: CheckedCase) -> str | None:
                 "it to SUV (or give the DICOM series) to compare patients")
     return None
 
+
+SUV_TOP_MIN = 0.05
+"""Image maximum below which a PET image is not in SUV (tissue takes up SUV 0.5 or more, and
+the tracer's sites far more): the DICOM reader's floor (``SUV_MAX_FLOOR``) for a NIfTI."""
 
 SUV_MEDIAN_MAX = 100.0
 """ROI median above which a PET image is not in SUV: a tumour's SUV rarely exceeds 30 at its

@@ -64,6 +64,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+DEGENERATE_NOTES = ("roi", "texture", "morph", "morph.voxels")
+"""Provenance notes of a ROI whose features are defined but say little (a constant ROI, one
+grey level, one voxel thick, a few voxels left by interpolation), also logged as warnings."""
+
 
 @dataclass(frozen=True, slots=True)
 class CaseResult:
@@ -320,6 +324,9 @@ def extract(
     roi_voxels = checked.n_voxels
     del checked  # the loaded arrays are not held while the features are computed
     features = compute_features(processed.context, s, tag=tag)
+    for key in DEGENERATE_NOTES:  # said, not only recorded
+        if key in processed.context.notes:
+            log.warning("%s: %s", case_id or tag, processed.context.notes[key])
     for filt in s.response_maps.filters:
         features.update(response_map_features(processed.context, s, filt, tag=tag))
     features.update(embedded)  # the deep columns last, after the radiomic ones

@@ -109,6 +109,11 @@ class RoiContext:
         self._cache: dict[Hashable, Any] = {}
         self.notes: dict[str, str] = {}
         """Provenance notes set by features (e.g. an approximation used)."""
+        self.stored_extent: tuple[int, int, int] | None = None
+        """The ROI's extent in voxels along (z, y, x) on the image's stored grid, before
+        interpolation (set by the processing chain; None for a context built otherwise)."""
+        self.stored_voxels: int | None = None
+        """The ROI's voxels on the stored grid (set with :attr:`stored_extent`)."""
 
     @property
     def voxel_volume(self) -> float:

@@ -255,3 +255,33 @@ def test_another_tools_columns_are_named_when_no_block_column_matches():
                                             r"Mean, original_shape_Sphericity, .*\) are not read "
                                             r"as image features"):
         build_arms(spec, table, spec.outcomes[0])
+
+
+def test_a_centre_of_one_outcome_class_is_said_beside_a_mixed_one():
+    """Centre B: 10 of 10 positive, centre A: 9 of 41. The pooled share in the centres'
+    majority class is 82 %, under the 95 % rule: no warning, no banner."""
+    import pandas as pd
+
+    feats, clin = cohort(51)
+    positive = np.zeros(51, dtype=bool)
+    positive[:19] = True
+    clin["outcome"] = np.where(positive, "mets", "none")
+    centre = np.where(np.arange(51) < 10, "B", "A")  # B: the first 10, all positive
+    feats["centre"] = pd.Series(centre, index=feats.index)
+    table = build_table(feats, _spec(centre="centre"), clinical=clin)
+    ((title, text),) = table.alerts
+    assert title == "The centre (nearly) separates the outcome"
+    assert "the patients of a centre (column 'centre') all have one outcome (B: 10 of 10 " \
+           "patients positive)" in text
+    few = feats.assign(centre=np.where(np.arange(51) >= 46, "C", "A"))  # 5 negatives: luck
+    assert build_table(few, _spec(centre="centre"), clinical=clin).alerts == []
+
+
+@pytest.mark.parametrize("rule", ["sensitivity=1.0", "sensitivity=1", "specificity=0.95"])
+def test_a_sensitivity_of_one_is_a_valid_rule(rule):
+    """``sensitivity=1.0`` was refused as "not a probability"."""
+    spec = analysis_from_dict({
+        "outcomes": [{"name": "mets", "kind": "binary", "column": "outcome",
+                      "positive": "mets"}],
+        "arms": [LOGISTIC], "validation": {**FAST, "threshold": rule}})
+    assert spec.validation.threshold == rule

@@ -1163,6 +1163,25 @@ def _centre_outcome_warnings(centre: np.ndarray, groups: np.ndarray,
         major = np.maximum(per["sum"], per["count"] - per["sum"])
         share = float(major.sum() / per["count"].sum())
         majority = per["sum"] * 2 > per["count"]
+        prevalence = float(per["sum"].sum() / per["count"].sum())
+        # a centre all of one class, which the pooled prevalence makes unlikely by chance
+        chance = np.where(per["sum"] == per["count"], prevalence ** per["count"],
+                          np.where(per["sum"] == 0, (1 - prevalence) ** per["count"], 1.0))
+        pure = per[(per["count"] >= PURE_CENTRE_PATIENTS) & (chance < PURE_CENTRE_CHANCE)]
+        mixed_overall = 0 < prevalence < 1
+        if mixed_overall and len(pure) and (share < CENTRE_SEPARATION or majority.all()
+                                            or not majority.any()):
+            shown = "; ".join(f"{c}: {int(r['sum'])} of {int(r['count'])} patients positive"
+                              for c, r in pure.head(6).iterrows())
+            text = (f"outcome {name}: the patients of a centre (column {column!r}) all have "
+                    f"one outcome ({shown}), which the pooled prevalence makes unlikely by "
+                    f"chance: a feature that differs between centres "
+                    "(scanner, protocol, reconstruction) predicts those patients through the "
+                    "centre alone; read the arms' results as possibly confounded, or compare "
+                    "within centres")
+            log.warning(text)
+            said.append(text)
+            continue
         if share < CENTRE_SEPARATION or majority.all() or not majority.any():
             continue
         shown = "; ".join(f"{c}: {int(r['sum'])} of {int(r['count'])} patients positive"
@@ -1177,6 +1196,15 @@ def _centre_outcome_warnings(centre: np.ndarray, groups: np.ndarray,
         said.append(text)
     return said
 
+
+PURE_CENTRE_PATIENTS: int = 5
+"""Patients from which a centre whose every patient has one outcome class is said (a centre
+of 10 patients all positive beside one of 41 with 9 is confounded whatever the pooled
+share), when the pooled prevalence gives that less than :data:`PURE_CENTRE_CHANCE`."""
+
+PURE_CENTRE_CHANCE: float = 0.01
+"""Chance below which a centre of one outcome class is not taken for luck (5 negative
+patients at a prevalence of 20 % happen a third of the time; 10 positive at 37 %, 5e-5)."""
 
 DUPLICATE_MIN_COLUMNS: int = 5
 """Fewest feature values two rows must share, all equal, to be called the same lesion."""

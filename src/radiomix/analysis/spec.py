@@ -68,7 +68,9 @@ SELECTORS: tuple[str, ...] = ("variance", "correlation", "fdr", "lasso", "mrmr")
 TIME_UNITS: dict[str, float] = {"days": 365.25, "months": 12.0, "years": 1.0}
 """Units of a survival time column, as the number of units per year."""
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_+\-]*$")
-_THRESHOLD = re.compile(r"^(0?\.\d+|youden|(sensitivity|specificity)=(0?\.\d+))$")
+_THRESHOLD = re.compile(
+    r"^(0?\.\d+|youden|(sensitivity|specificity)=(0?\.\d+|1(\.0*)?))$")
+"""A fixed probability in (0, 1), Youden's rule, or a sensitivity/specificity in (0, 1]."""
 
 
 def _fail(msg: str) -> None:
@@ -419,7 +421,8 @@ class Validation:
         object.__setattr__(self, "threshold", str(self.threshold).strip().lower())
         if not _THRESHOLD.match(self.threshold):
             _fail("validation.threshold must be a probability such as 0.5, 'youden', or "
-                  f"'sensitivity=0.9' / 'specificity=0.9'; got {self.threshold!r}")
+                  "'sensitivity=S' / 'specificity=S' with S in (0, 1] (e.g. 0.9); got "
+                  f"{self.threshold!r}")
         if not isinstance(self.seed, int) or isinstance(self.seed, bool):
             _fail(f"validation.seed must be an integer, got {self.seed!r}")
         top = 2**32 - self.repeats  # repeat r seeds its splits with seed + r (numpy's range)

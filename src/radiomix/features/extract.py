@@ -115,14 +115,28 @@ def degenerate_roi_notes(ctx: RoiContext, families: Sequence[str]) -> dict[str, 
         )
     if "morph" in families and ctx.morph_mask.any():
         thin = [name for axis, name in enumerate("zyx")
-                if np.count_nonzero(ctx.morph_mask.any(axis=_other_axes(axis))) == 1]
+                if np.count_nonzero(ctx.morph_mask.any(axis=_other_axes(axis))) == 1
+                or (ctx.stored_extent is not None and ctx.stored_extent[axis] == 1)]
         if thin:
             notes["morph"] = (
-                f"the ROI is one voxel thick along {' and '.join(thin)}: its surface mesh "
-                "encloses a slab one voxel thick, so volume, area and shape features describe "
-                "the voxel grid rather than the lesion's shape"
+                f"the ROI is one voxel thick along {' and '.join(thin)} (on the image's grid "
+                "or after interpolation): its surface mesh encloses a slab one voxel thick, so "
+                "volume, area and shape features describe the voxel grid rather than the "
+                "lesion's shape"
+            )
+        kept = int(np.count_nonzero(ctx.morph_mask))
+        stored = ctx.stored_voxels
+        if stored is not None and kept < FEW_VOXELS <= stored:
+            notes["morph.voxels"] = (
+                f"interpolation left {kept} voxel(s) of the ROI's {stored}: its shape and "
+                "volume are those of a few voxels of the new grid; use a finer spacing"
             )
     return notes
+
+
+FEW_VOXELS = 27
+"""Interpolated ROI voxels (3 x 3 x 3) below which shape features describe the grid: noted
+when the ROI had at least as many on its stored grid."""
 
 
 def _other_axes(axis: int) -> tuple[int, int]:

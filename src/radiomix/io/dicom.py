@@ -395,26 +395,44 @@ def _rescale(ds: pydicom.Dataset, where: str) -> tuple[float, float]:
     return slope, intercept
 
 
-def _check_ct_rescale_agrees(slices: Sequence[pydicom.Dataset], where: str) -> None:
-    """Refuse a CT series whose slices do not share one rescaling (RescaleSlope and
-    RescaleIntercept): a CT series is stored and rescaled alike, so a slice that differs was
-    edited or damaged (one slice with slope 10 gave -10 000 HU; one with another intercept
-    put a slice 1 000 HU below its neighbours), and its voxels would be read in other
-    units than the rest."""
-    pairs = [_rescale(ds, where) for ds in slices]
-    values, counts = np.unique(np.asarray(pairs), axis=0, return_counts=True)
+def _check_ct_rescale_agrees(slices: Sequence[pydicom.Dataset], volume: np.ndarray,
+                             where: str) -> None:
+    """Refuse a CT series with a slice rescaled apart from the rest: a slice whose
+    RescaleSlope or RescaleIntercept differ from the series' most common ones, and whose
+    5th, 50th or 95th percentile of HU then lies more than :data:`RESCALE_JUMP_HU` from its
+    nearest commonly rescaled slice's. A slice edited or damaged that way is read in other units (one slice
+    with slope 10 gave -10 000 HU; one with intercept -1024 sat 1 000 HU below its
+    neighbours). A slice encoded otherwise whose HU agree (stored HU + 1024 with intercept
+    -1024) is read."""
+    pairs = np.round(np.asarray([_rescale(ds, where) for ds in slices]), 9)
+    values, inverse, counts = np.unique(pairs, axis=0, return_inverse=True,
+                                        return_counts=True)
     if len(values) < 2:
         return
-    common = values[int(np.argmax(counts))]
-    k = next(i for i, p in enumerate(pairs) if not np.array_equal(p, common))
-    raise DicomError(
-        f"the slices of the CT series in {where} do not share one rescaling: "
-        f"{len(slices) - int(counts.max())} of {len(slices)} differ from RescaleSlope "
-        f"{common[0]:g}, RescaleIntercept "
-        f"{common[1]:g} (e.g. slice {k + 1}, {_name(slices[k])}: {pairs[k][0]:g}, "
-        f"{pairs[k][1]:g}); a CT series is rescaled alike, so those slices were edited or "
-        "damaged: export the series again"
-    )
+    common = int(np.argmax(counts))
+    usual = np.flatnonzero(inverse.ravel() == common)
+    for k in np.flatnonzero(inverse.ravel() != common):
+        near = int(usual[np.argmin(np.abs(usual - k))])
+        shifts = (np.percentile(volume[k], RESCALE_PERCENTILES)
+                  - np.percentile(volume[near], RESCALE_PERCENTILES))
+        jump = float(shifts[np.argmax(np.abs(shifts))])
+        if abs(jump) > RESCALE_JUMP_HU:
+            raise DicomError(
+                f"slice {k + 1} of {len(slices)} ({_name(slices[k])}) of the CT series in "
+                f"{where} is rescaled apart from the rest (RescaleSlope {pairs[k][0]:g}, "
+                f"RescaleIntercept {pairs[k][1]:g}; {int(counts[common])} slices have "
+                f"{values[common][0]:g}, {values[common][1]:g}) and its values lie {jump:+.0f} "
+                f"HU from slice {near + 1}'s (5th, 50th or 95th percentile): the slice was edited or damaged; export the "
+                "series again"
+            )
+
+
+RESCALE_PERCENTILES = (5.0, 50.0, 95.0)
+"""Percentiles of a slice's HU compared by :func:`_check_ct_rescale_agrees`."""
+
+RESCALE_JUMP_HU = 300.0
+"""HU by which a slice rescaled apart from the rest of its CT series may differ from
+its nearest commonly rescaled slice (neighbouring slices of one body differ by tens)."""
 
 
 def _fmt(values: np.ndarray) -> str:
@@ -463,8 +481,6 @@ def _assemble(datasets: Sequence[pydicom.Dataset], *, where: str) -> sitk.Image:
     else:
         dz = _single_slice_thickness(first, where)
     modality = str(first.get("Modality", ""))
-    if modality == "CT":
-        _check_ct_rescale_agrees(slices, where)
     volume = np.empty((len(slices), int(first.Rows), int(first.Columns)), dtype=np.float64)
     for k, ds in enumerate(slices):
         try:
@@ -483,6 +499,7 @@ def _assemble(datasets: Sequence[pydicom.Dataset], *, where: str) -> sitk.Image:
         slope, intercept = _rescale(ds, where)
         volume[k] = arr * slope + intercept
     if modality == "CT":
+        _check_ct_rescale_agrees(slices, volume, where)
         low, high = float(volume.min()), float(volume.max())
         if low < CT_HU_RANGE[0] or high > CT_HU_RANGE[1]:
             k = int(np.argmax((volume.min(axis=(1, 2)) < CT_HU_RANGE[0])
@@ -826,12 +843,22 @@ def _single_slice_thickness(ds: pydicom.Dataset, where: str) -> float:
 def _check_body_mass_index(ds: pydicom.Dataset, weight_kg: float) -> None:
     """Refuse a PatientWeight that no body of the recorded PatientSize has (a body mass
     index outside :data:`BMI_RANGE`): a typo (7.1 for 71 kg) scales every SUV by 10.
-    A PatientSize missing, or outside 0.4 to 2.5 m (not metres), is not used."""
+    A PatientSize missing, 0 (unknown) or outside 0.4 to 2.5 m (not metres) is not used;
+    an adult's weight (PatientAge in years, 18 or more) is then checked against
+    :data:`ADULT_WEIGHT_MIN_KG`."""
     try:
         height = float(ds.get("PatientSize") or 0.0)
     except (TypeError, ValueError):
-        return
+        height = 0.0
     if not 0.4 <= height <= 2.5:
+        age = str(ds.get("PatientAge") or "")
+        if age.endswith("Y") and age[:-1].isdigit() and int(age[:-1]) >= 18 \
+                and weight_kg < ADULT_WEIGHT_MIN_KG:
+            raise SuvConversionError(
+                f"cannot convert PET to SUV: PatientWeight {weight_kg:g} kg at PatientAge "
+                f"{age}, below any adult's ({ADULT_WEIGHT_MIN_KG:g} kg): a typo in the weight "
+                "would scale every SUV; correct the attribute"
+            )
         return
     bmi = weight_kg / (height * height)
     if not BMI_RANGE[0] <= bmi <= BMI_RANGE[1]:
@@ -842,6 +869,10 @@ def _check_body_mass_index(ds: pydicom.Dataset, weight_kg: float) -> None:
             "scale every SUV; correct the attribute"
         )
 
+
+ADULT_WEIGHT_MIN_KG = 20.0
+"""Lightest weight taken for an adult's (``PatientAge`` 18 years or more) when no usable
+``PatientSize`` gives a body mass index (the lightest recorded adults weigh about 25 kg)."""
 
 BMI_RANGE = (8.0, 100.0)
 """Body mass indices (kg/m²) a patient can have: the lowest recorded in adults and children

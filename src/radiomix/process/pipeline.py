@@ -211,9 +211,10 @@ def process_arrays(
         ohi = min(image.shape[axis], math.ceil(g.start + g.step * (stop - 1)) + pad + 1)
         old_range.append((olo, ohi))
     _refuse_huge_grid(new_range, new_spacing)
+    # the ROI on the stored grid, counted in its box only
+    n_stored = int(np.count_nonzero(mask[tuple(slice(lo, hi + 1) for lo, hi in box)]))
     if interp.spacing is not None:
-        roi = mask[tuple(slice(lo, hi + 1) for lo, hi in box)]  # the ROI's box only
-        _refuse_coarse_grid(int(np.count_nonzero(roi)), spacing, new_spacing)
+        _refuse_coarse_grid(n_stored, spacing, new_spacing)
     _refuse_sentinels(image[tuple(slice(a, b) for a, b in
                                   (new_range if interp.spacing is None else old_range))])
     if interp.spacing is None:
@@ -259,6 +260,9 @@ def process_arrays(
         ivh=ivh_input(values, settings.ivh, settings.resegmentation),
         settings=settings.features,
     )
+    ctx.stored_extent = (box[0][1] - box[0][0] + 1, box[1][1] - box[1][0] + 1,
+                         box[2][1] - box[2][0] + 1)
+    ctx.stored_voxels = n_stored
     if ring_cut:
         ctx.notes["preprocess.ring"] = RING_CUT_NOTE
     start = (new_range[0][0], new_range[1][0], new_range[2][0])
