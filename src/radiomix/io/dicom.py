@@ -400,9 +400,9 @@ def _check_ct_rescale_agrees(slices: Sequence[pydicom.Dataset], volume: np.ndarr
     """Refuse a CT series with a slice rescaled apart from the rest: a slice whose
     RescaleSlope or RescaleIntercept differ from the series' most common ones, and whose
     5th, 50th or 95th percentile of HU then lies more than :data:`RESCALE_JUMP_HU` from its
-    nearest commonly rescaled slice's. A slice edited or damaged that way is read in other units (one slice
-    with slope 10 gave -10 000 HU; one with intercept -1024 sat 1 000 HU below its
-    neighbours). A slice encoded otherwise whose HU agree (stored HU + 1024 with intercept
+    nearest commonly rescaled slice's. A slice edited or damaged that way is read in other
+    units (one slice with slope 10 gave -10 000 HU; one with intercept -1024 sat 1 000 HU
+    below its neighbours). A slice encoded otherwise whose HU agree (stored HU + 1024 with intercept
     -1024) is read."""
     pairs = np.round(np.asarray([_rescale(ds, where) for ds in slices]), 9)
     values, inverse, counts = np.unique(pairs, axis=0, return_inverse=True,
@@ -411,7 +411,8 @@ def _check_ct_rescale_agrees(slices: Sequence[pydicom.Dataset], volume: np.ndarr
         return
     common = int(np.argmax(counts))
     usual = np.flatnonzero(inverse.ravel() == common)
-    for k in np.flatnonzero(inverse.ravel() != common):
+    for odd in np.flatnonzero(inverse.ravel() != common):
+        k = int(odd)
         near = int(usual[np.argmin(np.abs(usual - k))])
         shifts = (np.percentile(volume[k], RESCALE_PERCENTILES)
                   - np.percentile(volume[near], RESCALE_PERCENTILES))
@@ -422,8 +423,8 @@ def _check_ct_rescale_agrees(slices: Sequence[pydicom.Dataset], volume: np.ndarr
                 f"{where} is rescaled apart from the rest (RescaleSlope {pairs[k][0]:g}, "
                 f"RescaleIntercept {pairs[k][1]:g}; {int(counts[common])} slices have "
                 f"{values[common][0]:g}, {values[common][1]:g}) and its values lie {jump:+.0f} "
-                f"HU from slice {near + 1}'s (5th, 50th or 95th percentile): the slice was edited or damaged; export the "
-                "series again"
+                f"HU from slice {near + 1}'s (5th, 50th or 95th percentile): the slice was "
+                "edited or damaged; export the series again"
             )
 
 
