@@ -285,3 +285,24 @@ def test_a_sensitivity_of_one_is_a_valid_rule(rule):
                       "positive": "mets"}],
         "arms": [LOGISTIC], "validation": {**FAST, "threshold": rule}})
     assert spec.validation.threshold == rule
+
+
+def test_a_group_column_coarser_than_the_patient_names_itself():
+    """``roles.group: family`` (two patients per family) was refused as patients with
+    different outcomes, without a word on the group column."""
+    from radiomix.errors import InputError
+
+    feats, clin = cohort(30)
+    table = feats.merge(clin, on="patient_id")
+    table["family"] = [f"F{i // 2:02d}" for i in range(30)]
+    spec = analysis_from_dict({
+        "outcomes": [{"name": "mets", "kind": "binary", "column": "outcome",
+                      "positive": "mets"}],
+        "roles": {"group": "family", "lesion": None,
+                  "derived": ["outcome_text", "days_to_outcome", "status", "fu_days",
+                              "patient_id"]},
+        "arms": [LOGISTIC], "validation": FAST})
+    with pytest.raises(InputError, match=r"patient\(s\) \(values of the group column 'family'\) "
+                                         r"have rows with different outcome values .* if the "
+                                         r"group column is not the patient id"):
+        build_table(table, spec)

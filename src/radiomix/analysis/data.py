@@ -308,7 +308,7 @@ def _binary_target(raw: pd.DataFrame, o: Outcome, group: str) -> Target:
             f"outcome {o.name}: positive class {o.positive!r} is not among the labels {labels}"
         )
     y = (text[keep] == positive).to_numpy().astype(int)
-    _check_patient_labels(raw[group].to_numpy()[keep], y, o.name)
+    _check_patient_labels(raw[group].to_numpy()[keep], y, o.name, group)
     negative = next(v for v in labels if v != positive)
     patients = raw[group].to_numpy()[keep]
     for label, value in ((positive, 1), (negative, 0)):
@@ -325,16 +325,18 @@ def _binary_target(raw: pd.DataFrame, o: Outcome, group: str) -> Target:
     return Target(o, keep, y=y, negative=[negative])
 
 
-def _check_patient_labels(groups: np.ndarray, y: np.ndarray, name: str) -> None:
+def _check_patient_labels(groups: np.ndarray, y: np.ndarray, name: str, column: str) -> None:
     frame = pd.DataFrame({"g": groups, "y": y})
     mixed = frame.groupby("g")["y"].nunique()
     mixed = mixed[mixed > 1]
     if len(mixed):
         raise InputError(
-            f"outcome {name}: {len(mixed)} patient(s) have rows with different outcome values "
-            f"(e.g. {mixed.index[0]}); radiomix analyses patient-level outcomes, one value "
-            "per patient: if the outcome is per patient, correct these rows; if it is per "
-            "lesion, keep one lesion per patient (e.g. the index lesion) in the feature table"
+            f"outcome {name}: {len(mixed)} patient(s) (values of the group column {column!r}) "
+            f"have rows with different outcome values (e.g. {mixed.index[0]}); radiomix "
+            "analyses patient-level outcomes, one value per patient: if the outcome is per "
+            "patient, correct these rows; if it is per lesion, keep one lesion per patient "
+            "(e.g. the index lesion) in the feature table; if the group column is not the "
+            "patient id (a family, a site), set roles.group (--groups) to the patient id"
         )
 
 
