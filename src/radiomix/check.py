@@ -415,6 +415,8 @@ def _refuse_mask_as_image(voxels: np.ndarray, labels: np.ndarray, inside: np.nda
     values."""
     if inside.size == 0 or inside.size == voxels.size:
         return  # a ROI over the whole image (IBSI 2's two-valued phantoms) has no mask shape
+    if inside.min() == inside.max() and voxels.min() == voxels.max():
+        return  # a constant image is no mask (its ROI gets a note: notes.roi)
     if inside.min() != inside.max():
         _refuse_label_map(voxels, inside, case_id)
         return

@@ -121,17 +121,25 @@ def test_pet_rescale_is_applied_per_slice(tmp_path):
 
 
 def test_ct_rescale_is_applied_per_slice(tmp_path):
+    """One slice encoded otherwise (stored HU + 1024, intercept -1024), its HU unchanged:
+    read with its own rescaling (a slice rescaled apart whose HU jump is refused, see
+    tests/test_round15_inputs.py)."""
     def edit(ds: pydicom.Dataset, i: int) -> None:
         if i == 1:
+            hu = ds.pixel_array.astype(np.int32) * int(ds.RescaleSlope) + int(
+                ds.RescaleIntercept)
+            ds.PixelRepresentation = 1
+            ds.PixelData = (hu + 1024).astype(np.int16).tobytes()
             ds.RescaleIntercept = -1024
-            ds.RescaleSlope = 2
+            ds.RescaleSlope = 1
 
     folder = _copy(tmp_path, "CT", edit)
     got = sitk.GetArrayFromImage(load_image(folder))
     expected = _by_hand(folder)
     np.testing.assert_array_equal(got, expected)
     raw = pydicom.dcmread(sorted(folder.glob("*.dcm"))[1]).pixel_array
-    assert any(np.array_equal(s, raw * 2.0 - 1024) for s in expected)
+    assert not np.array_equal(raw, expected[1])  # stored apart from its HU
+    assert any(np.array_equal(s, raw * 1.0 - 1024) for s in expected)
 
 
 # A3: injection time of day after the series time ---------------------------------------------

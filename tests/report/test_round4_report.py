@@ -137,7 +137,7 @@ def test_report_states_what_each_curve_draws(run) -> None:
     for r in range(REPEATS):
         assert f"{kp}/logrank_p_repeats/{r}" in shown
     for key in ("drawn", "logrank_p_median", "logrank_p_min", "logrank_p_max",
-                "repeat_number", "arm_rule"):
+                "repeat_number", "drawn_short", "arm_rule"):
         assert f"{kp}/{key}" in shown
     bi = 1 - si
     for kind in ("roc", "calibration", "decision"):
@@ -148,8 +148,9 @@ def test_report_states_what_each_curve_draws(run) -> None:
     assert f"The curves are {km['drawn']}" in text
     # the sentence reads the repeat counted from 1 and the reason for its arm
     assert km["arm_rule"] in text
-    assert re.search(rf"\(repeat {km['repeat_number']} of {REPEATS} ?, the one with the "
-                     r"median log-rank p\)", text)
+    assert re.search(rf"\(repeat {km['repeat_number']} of {REPEATS} ?: ?"
+                     rf"{re.escape(km['drawn_short'])} ?\)", text)
+    assert km["drawn_short"] == "the repeat whose log-rank p is the median of the repeats'"
     assert f"mean of {REPEATS} repeats' net-benefit curves" in text
     imgs = re.findall(r'<img [^>]*data-figure="km"[^>]*>', page)
     assert len(imgs) == 1

@@ -500,7 +500,6 @@ def _assemble(datasets: Sequence[pydicom.Dataset], *, where: str) -> sitk.Image:
         slope, intercept = _rescale(ds, where)
         volume[k] = arr * slope + intercept
     if modality == "CT":
-        _check_ct_rescale_agrees(slices, volume, where)
         low, high = float(volume.min()), float(volume.max())
         if low < CT_HU_RANGE[0] or high > CT_HU_RANGE[1]:
             k = int(np.argmax((volume.min(axis=(1, 2)) < CT_HU_RANGE[0])
@@ -511,6 +510,7 @@ def _assemble(datasets: Sequence[pydicom.Dataset], *, where: str) -> sitk.Image:
                 f"({CT_HU_RANGE[0]} to {CT_HU_RANGE[1]} HU): its rescaling (RescaleSlope, "
                 "RescaleIntercept) or pixel representation is damaged"
             )
+        _check_ct_rescale_agrees(slices, volume, where)
     if modality == "PT":
         volume *= _suv_factors(slices)[:, None, None]
         units = str(first.get("Units", "")).upper()
