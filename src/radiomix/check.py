@@ -382,8 +382,9 @@ def check_case(
             f"({int(bad[roi].sum())} inside the ROI); fill or crop them before extraction"
         )
     inside = voxels[roi]
-    _refuse_mask_as_image(voxels, np.asarray(mask.array), inside, case_id)
-    if n > 1 and inside.min() == inside.max():
+    constant = bool(inside.min() == inside.max())
+    _refuse_mask_as_image(voxels, np.asarray(mask.array), inside, constant, case_id)
+    if n > 1 and constant:
         notes += (("roi", (
             f"the ROI's {n} voxels all hold {inside[0].item():g} on the image's grid: its "
             "intensity spread and texture are nil, or come from interpolating its edge")),)
@@ -403,23 +404,23 @@ def check_case(
 
 
 def _refuse_mask_as_image(voxels: np.ndarray, labels: np.ndarray, inside: np.ndarray,
-                          case_id: str | None) -> None:
+                          constant: bool, case_id: str | None) -> None:
     """Refuse an image that is a mask: the mask's own values, the mask rescaled or
     relabelled (constant on each of the mask's labels), or another binary label map (two
     values in all). Its features would be those of a constant ROI, with the true volume
     beside them.
 
-    ``inside`` holds the image's ROI voxels; only an image constant there is examined
-    further, so a real image costs one pass over its ROI voxels. A real image constant on
-    its ROI (a ROI of one or two voxels) varies outside it, and holds more than two
-    values."""
+    ``inside`` holds the image's ROI voxels (``constant``: all equal); only an image
+    constant there is examined in full, and another one through a sample of its ROI
+    (:func:`_refuse_label_map`), so a real image costs little. A real image constant on its
+    ROI (a ROI of one or two voxels) varies outside it, and holds more than two values."""
     if inside.size == 0 or inside.size == voxels.size:
         return  # a ROI over the whole image (IBSI 2's two-valued phantoms) has no mask shape
-    if inside.min() == inside.max() and voxels.min() == voxels.max():
-        return  # a constant image is no mask (its ROI gets a note: notes.roi)
-    if inside.min() != inside.max():
+    if not constant:
         _refuse_label_map(voxels, inside, case_id)
         return
+    if voxels.min() == voxels.max():
+        return  # a constant image is no mask (its ROI gets a note: notes.roi)
     if voxels.shape == labels.shape and np.array_equal(voxels, labels):
         raise InputError(
             f"{_prefix(case_id)}the image's voxels are the mask's values, voxel for voxel: the "
