@@ -88,9 +88,12 @@ def degenerate_roi_notes(ctx: RoiContext, families: Sequence[str]) -> dict[str, 
     - One grey level in the intensity mask after discretisation (a constant ROI, or a bin
       width wider than the ROI's range): the texture matrices have one row and column, so
       their features take the values IBSI defines for a uniform region (0, 1 or NaN).
-    - A morphological mask one voxel thick along an axis (a single slice): the surface mesh
-      (IBSI 3.1) encloses a slab one voxel thick, so the volume, area and shape features
-      describe the voxel grid rather than the lesion.
+    - A morphological mask one voxel thick along an axis (a single slice), after
+      interpolation or on the image's stored grid (:attr:`RoiContext.stored_extent`): the
+      surface mesh (IBSI 3.1) encloses a slab one voxel thick, so the volume, area and shape
+      features describe the voxel grid rather than the lesion.
+    - Fewer than :data:`FEW_VOXELS` interpolated voxels of a ROI that had at least as many
+      on its stored grid (a coarse spacing).
 
     Parameters
     ----------
@@ -102,7 +105,8 @@ def degenerate_roi_notes(ctx: RoiContext, families: Sequence[str]) -> dict[str, 
     Returns
     -------
     dict
-        ``{"texture": ..., "morph": ...}``, each present only when it applies.
+        ``{"texture": ..., "morph": ..., "morph.voxels": ...}``, each present only when it
+        applies.
     """
     notes: dict[str, str] = {}
     levels = ctx.grey_levels
