@@ -395,8 +395,8 @@ def _rescale(ds: pydicom.Dataset, where: str) -> tuple[float, float]:
     return slope, intercept
 
 
-def _check_ct_rescale_agrees(slices: Sequence[pydicom.Dataset], volume: np.ndarray,
-                             where: str) -> None:
+def _check_ct_rescale_agrees(slices: Sequence[pydicom.Dataset], rescales: np.ndarray,
+                             volume: np.ndarray, where: str) -> None:
     """Refuse a CT series with a slice rescaled apart from the rest: a slice whose
     RescaleSlope or RescaleIntercept differ from the series' most common ones, and whose
     5th, 50th or 95th percentile of HU then lies more than :data:`RESCALE_JUMP_HU` from its
@@ -404,7 +404,7 @@ def _check_ct_rescale_agrees(slices: Sequence[pydicom.Dataset], volume: np.ndarr
     units (one slice with slope 10 gave -10 000 HU; one with intercept -1024 sat 1 000 HU
     below its neighbours). A slice encoded otherwise whose HU agree (stored HU + 1024 with intercept
     -1024) is read."""
-    pairs = np.round(np.asarray([_rescale(ds, where) for ds in slices]), 9)
+    pairs = np.round(rescales, 9)  # each slice's (slope, intercept), as read
     values, inverse, counts = np.unique(pairs, axis=0, return_inverse=True,
                                         return_counts=True)
     if len(values) < 2:
@@ -483,6 +483,7 @@ def _assemble(datasets: Sequence[pydicom.Dataset], *, where: str) -> sitk.Image:
         dz = _single_slice_thickness(first, where)
     modality = str(first.get("Modality", ""))
     volume = np.empty((len(slices), int(first.Rows), int(first.Columns)), dtype=np.float64)
+    rescales = np.empty((len(slices), 2))  # each slice's (slope, intercept)
     for k, ds in enumerate(slices):
         try:
             arr = np.asarray(ds.pixel_array, dtype=np.float64)
@@ -497,7 +498,7 @@ def _assemble(datasets: Sequence[pydicom.Dataset], *, where: str) -> sitk.Image:
                 f"slice {k + 1} of {len(slices)} ({_name(ds)}) in {where} decodes to pixel "
                 f"array {arr.shape}, not Rows x Columns {volume.shape[1:]}"
             )
-        slope, intercept = _rescale(ds, where)
+        slope, intercept = rescales[k] = _rescale(ds, where)
         volume[k] = arr * slope + intercept
     if modality == "CT":
         low, high = float(volume.min()), float(volume.max())
@@ -510,7 +511,7 @@ def _assemble(datasets: Sequence[pydicom.Dataset], *, where: str) -> sitk.Image:
                 f"({CT_HU_RANGE[0]} to {CT_HU_RANGE[1]} HU): its rescaling (RescaleSlope, "
                 "RescaleIntercept) or pixel representation is damaged"
             )
-        _check_ct_rescale_agrees(slices, volume, where)
+        _check_ct_rescale_agrees(slices, rescales, volume, where)
     if modality == "PT":
         volume *= _suv_factors(slices)[:, None, None]
         units = str(first.get("Units", "")).upper()
