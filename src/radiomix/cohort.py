@@ -36,6 +36,7 @@ identical to a serial run.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib
 import json
@@ -76,12 +77,13 @@ log = logging.getLogger(__name__)
 CASE_FORMAT = 1
 """Version of the per-case file layout (part of the case key)."""
 
-FEATURE_REVISION = 3
+FEATURE_REVISION = 4
 """Revision of what a case computes for given inputs and settings (feature definitions, the
 checks that refuse a case), part of the case key: raised with every change that alters a
 value or a refusal (2: asymmetric GLCM directions, the coefficient of variation of a
 zero-mean ROI, doubled CT refused; 3: a rescaled or relabelled mask given as the image
-refused, notes on a one-grey-level or one-voxel-thick ROI and on PET in activity units), so
+refused, notes on a one-grey-level or one-voxel-thick ROI and on PET in activity units; 4:
+the crop margin raised to what features read, nearest-neighbour ties settled alike), so
 that a cache made before it is recomputed instead of
 mixing old numbers into a new table. The package version alone does not move between
 such changes."""
@@ -331,14 +333,54 @@ def run_case(task: CaseTask) -> dict[str, Any]:
     t0 = time.perf_counter()
     # one BLAS/OpenMP thread per case: workers run side by side (idle BLAS threads spin and
     # take the other worker's core), and a case's values never depend on the thread count
-    with one_blas_thread():
+    with one_blas_thread(), case_warnings() as said:
         record = _case_record(task)
+    if said:
+        record["warnings"] = said
     record["run"] = {
         "worker": _worker_name(),
         "seconds": round(time.perf_counter() - t0, 3),
         "peak_rss_mb": _peak_rss_mb(),
     }
     return record
+
+
+class _Collect(logging.Handler):
+    """Keeps the distinct messages of the warnings logged while one case runs."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = " ".join(record.getMessage().split())
+        if message not in self.messages:
+            self.messages.append(message)
+
+
+@contextlib.contextmanager
+def case_warnings() -> Iterator[list[str]]:
+    """The warnings radiomix logs while a case runs, kept for its record instead of printed
+    where the case runs: a worker process has no console of the run (its records went to
+    Python's last-resort handler, bare and once per worker), and the run prints them with
+    the case they belong to (:func:`say_case_warnings`). One case at a time per process."""
+    logger = logging.getLogger("radiomix")
+    handler = _Collect()
+    propagate = logger.propagate
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        yield handler.messages
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = propagate
+
+
+def say_case_warnings(case: str, warnings: Sequence[str] | None) -> None:
+    """Log the warnings a computed case kept (:func:`case_warnings`), each naming the case
+    (unless it already begins with it)."""
+    for message in warnings or ():
+        log.warning("%s", message if message.startswith(f"{case}:") else f"{case}: {message}")
 
 
 def _case_record(task: CaseTask) -> dict[str, Any]:
@@ -554,6 +596,25 @@ class InputHashes:
         os.replace(tmp, self.path)
 
 
+def _weights_key(deep: Any) -> str | None:
+    """SHA-256 of the weight file the study's deep features read, for the case keys: a file
+    replaced at the same path (fine-tuned, or the published file put where another was)
+    makes every deep case current no more. ``None`` without deep features or for random
+    weights; the problem's text when the file cannot be found (the case then fails with
+    it when computed)."""
+    if deep is None or deep.weights == "random":
+        return None
+    from radiomix.deep.weights import resolve_weights
+    from radiomix.errors import WeightsError
+
+    try:
+        source = resolve_weights(deep.weights, model=deep.model,
+                                 spatial_dims=3 if deep.mode == "3d" else 2, download=False)
+    except WeightsError as exc:
+        return f"unresolved: {exc}"
+    return source.sha256
+
+
 def case_key(
     *,
     patient_id: str,
@@ -657,6 +718,7 @@ def plan_cases(
     tag_hashes = study.tag_hashes()
     scales = {tag: load_standard_scale(path) for tag, path in study.landmarks.items()}
     input_hash = hashes if hashes is not None else InputHashes()
+    weights_key = _weights_key(study.settings.deep)
     _check_organ_columns(study, rows)
     tasks: list[CaseTask] = []
     for row in rows:
@@ -765,6 +827,8 @@ def plan_cases(
             scale = scales.get(tag)
             if scale is not None:
                 inputs["landmarks_sha256"] = scale.sha256
+            if embed_tag and weights_key is not None:
+                inputs["weights_sha256"] = weights_key
             key = case_key(
                 patient_id=row.patient_id,
                 lesion_id=row.lesion_id,
@@ -2114,6 +2178,8 @@ def _plan_and_run(
                 store.save(rec)
             records[rec["key"]] = rec
             computed += 1
+            say_case_warnings(f"{rec['patient_id']}/{rec['lesion_id']}/{rec['tag']}",
+                              rec.get("warnings"))
             if rec["status"] != "ok":
                 failed += 1
                 err = rec["error"]
@@ -2162,7 +2228,8 @@ def _plan_and_run(
         "cases": cases,
     }
     if study.settings.deep is not None:
-        provenance["deep"] = {"requested": study.to_dict()["deep"], "computed": True}
+        provenance["deep"] = {"requested": study.to_dict()["deep"], "computed": True,
+                              "weights_sha256": _weights_key(study.settings.deep)}
     if study.landmarks:
         from radiomix.process.normalise import load_standard_scale
 

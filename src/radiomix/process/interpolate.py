@@ -121,6 +121,12 @@ def resample(
         out = np.empty(shape)
         _trilinear(values, *axes[0], *axes[1], *axes[2], out)
         return out
+    if order == 0 and all(n > 0 for n in shape) and all(n > 0 for n in values.shape):
+        index = [
+            _nearest_axis(n, m, o, size)
+            for n, m, o, size in zip(values.shape, matrix, offset, shape, strict=True)
+        ]
+        return np.ascontiguousarray(values[np.ix_(*index)])
     return ndimage.affine_transform(
         values,
         matrix=matrix,
@@ -152,6 +158,26 @@ def _linear_axis(
     i0 = np.clip(first, 0, n - 1)
     i1 = np.clip(first + 1, 0, n - 1)
     return i0, i1, w0, w1
+
+
+TIE_TOLERANCE = 1e-9
+"""Distance (index units) from a midpoint between two voxels within which nearest-neighbour
+interpolation takes the upper voxel: positions computed from crops at different offsets
+differ in their last bits, and a grid point exactly halfway (a 2 mm grid on 1 mm voxels)
+must fall on the same voxel whatever the crop."""
+
+
+def _nearest_axis(n: int, zoom: float, offset: float, size: int) -> np.ndarray:
+    """Voxel taken by nearest-neighbour interpolation at each output point along one axis.
+
+    The position of output point ``k`` is computed as in :func:`_linear_axis`; the voxel is
+    ``floor(c + 0.5)`` (as ``scipy.ndimage`` at order 0: halfway goes up), with positions
+    within :data:`TIE_TOLERANCE` below a midpoint counted as on it, and points beyond the
+    array take the nearest edge voxel.
+    """
+    shift = np.float64(offset) / np.float64(zoom)
+    cc = (np.arange(size, dtype=np.float64) + shift) * np.float64(zoom)
+    return np.clip(np.floor(cc + (0.5 + TIE_TOLERANCE)).astype(np.int64), 0, n - 1)
 
 
 @cached_njit()

@@ -5,8 +5,9 @@ chain crop → interpolate → ROI partial volume → re-segment → discretise,
 
 from __future__ import annotations
 
+import logging
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -22,6 +23,8 @@ from radiomix.roi import RoiContext
 from radiomix.settings.steps import ExtractionSettings
 from radiomix.types import BoolArray, FloatArray, Spacing
 
+log = logging.getLogger(__name__)
+
 MASK_DECIMALS = 6
 """Interpolated mask fractions are rounded to this many decimals before the partial-volume
 threshold, so that floating-point noise cannot move a value of exactly 0.5 below 0.5."""
@@ -29,6 +32,14 @@ threshold, so that floating-point noise cannot move a value of exactly 0.5 below
 SUPPORT_PAD = {0: 1, 1: 2, 3: 8}
 """Extra original voxels kept around the crop for each spline order's support (cubic
 B-spline prefiltering decays as 0.268^k, so 8 voxels make the crop exact in practice)."""
+
+MASK_REACH = {0: 0.5, 1: 1.0, 3: 2.0}
+"""How far (original voxels) an interpolated mask can reach beyond the stored ROI's
+bounding box, for each spline order of the mask interpolation: half a voxel for nearest
+neighbour, less than one for trilinear (the fraction falls to 0 at the next stored voxel),
+about two for the cubic spline, whose ringing beyond that stays below any usual
+partial-volume threshold (a crop that still cuts the ROI is caught and widened, see
+:func:`process_arrays`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +149,73 @@ def _refuse_coarse_grid(n_roi: int, spacing: Spacing, new_spacing: tuple[float, 
         )
 
 
+def feature_margin_mm(
+    settings: ExtractionSettings, spacing: Spacing, new_spacing: tuple[float, ...]
+) -> float:
+    """Smallest crop margin (mm) around the stored ROI's bounding box that leaves every
+    feature as on the whole image.
+
+    ``crop.margin_mm`` only saves work: the margin used is at least this one. It covers
+    how far the interpolated mask reaches beyond the stored ROI (:data:`MASK_REACH`
+    original voxels; nothing without interpolation), the radius of the 1 cm³ sphere of the
+    local intensity peaks (IBSI 9ST6, which averages image voxels outside the ROI too)
+    when that family is computed. The crop reaches at least this far beyond the box along
+    every axis (its new-grid range is rounded outwards).
+
+    Parameters
+    ----------
+    settings : ExtractionSettings
+        The extraction's settings.
+    spacing : tuple of 3 float
+        Stored voxel spacing (z, y, x) in mm.
+    new_spacing : tuple of 3 float
+        Spacing after interpolation (the stored one without interpolation).
+
+    Returns
+    -------
+    float
+        The margin in mm.
+    """
+    need = 0.0
+    if settings.interpolation.spacing is not None:
+        need += MASK_REACH[ORDERS[settings.mask_interpolation.method]] * max(spacing)
+    if "loc" in settings.features.families:
+        from radiomix.features.local_intensity import PEAK_RADIUS_MM
+
+        need += PEAK_RADIUS_MM
+    return need
+
+
+def _clear_of_crop(
+    roi: BoolArray,
+    new_range: list[tuple[int, int]],
+    grids: tuple[Grid, Grid, Grid],
+    settings: ExtractionSettings,
+    new_spacing: tuple[float, ...],
+) -> bool:
+    """Whether the processed ROI lies inside the crop with room for what features read.
+
+    Along each axis, on a side where the crop is not the edge of the new grid, an
+    interpolated ROI must keep one voxel of the crop free (else it may continue beyond it;
+    without interpolation the crop holds the stored ROI's whole box), and the
+    local-intensity sphere of each ROI voxel must fit in the crop (IBSI 9ST6).
+    """
+    if not roi.any():
+        return True
+    box = _bbox(roi)
+    for axis, ((first, stop), (lo, hi), g) in enumerate(zip(new_range, box, grids, strict=True)):
+        room = 0 if settings.interpolation.spacing is None else 1
+        if "loc" in settings.features.families:
+            from radiomix.features.local_intensity import PEAK_RADIUS_MM
+
+            room = max(room, math.floor(PEAK_RADIUS_MM / new_spacing[axis]))
+        if first > 0 and lo < room:
+            return False
+        if stop < g.size and (stop - first - 1) - hi < room:
+            return False
+    return True
+
+
 def process_arrays(
     image: FloatArray,
     mask: BoolArray,
@@ -155,6 +233,7 @@ def process_arrays(
     (:func:`radiomix.process.preprocess.preprocess_around_roi`) and the crop is taken
     around the analysed ROI (the ring when ``preprocess.roi`` is ``ring``).
     """
+    given = (image, mask)  # before preprocessing, for a widened crop
     interp = settings.interpolation
     targets = interp.spacing or (None, None, None)
     grids: tuple[Grid, Grid, Grid] = tuple(  # type: ignore[assignment]
@@ -165,7 +244,7 @@ def process_arrays(
         float(t) if t is not None else s for s, t in zip(spacing, targets, strict=True)
     )
     order = ORDERS[interp.method]
-    margin_mm = settings.crop.margin_mm
+    margin_mm = max(settings.crop.margin_mm, feature_margin_mm(settings, spacing, new_spacing))
     if settings.response_maps.filters:  # filter-aware margin (issue 20)
         from radiomix.process.filters.margin import response_map_margin_mm
 
@@ -234,6 +313,14 @@ def process_arrays(
         frac = resample(mask[sl].astype(np.float64), sub, order=m_order, index_range=rng)  # type: ignore[arg-type]
         threshold = settings.mask_interpolation.partial_volume_threshold
         morph = np.round(frac, MASK_DECIMALS) >= threshold
+    if not _clear_of_crop(morph, new_range, grids, settings, new_spacing):
+        # the ROI reaches the crop's border (or the local-intensity sphere of one of its
+        # voxels crosses it) where the crop is not the image's edge: widen it and redo
+        wider = replace(settings, crop=replace(
+            settings.crop, margin_mm=2.0 * margin_mm + max(spacing) + max(new_spacing)))
+        log.debug("crop margin %g mm cut the processed ROI's reach; widened", margin_mm)
+        return process_arrays(given[0], given[1], spacing, wider, organ_mask=organ_mask,
+                              scale=scale)
     if not morph.any():
         raise EmptyRoiError(
             "the ROI vanished after interpolation (no voxel reaches the partial-volume "

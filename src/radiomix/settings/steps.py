@@ -44,8 +44,11 @@ class CropSettings:
     Parameters
     ----------
     margin_mm : float
-        Margin around the ROI bounding box, in mm. Cropping never changes feature values
-        when the margin covers the interpolation kernel support; it only saves work.
+        Margin around the ROI bounding box, in mm. Cropping only saves work: the margin in
+        force is at least what features read beyond the box (how far the interpolated mask
+        reaches, the 1 cm³ sphere of the local intensity peaks, the filters' kernels;
+        :func:`radiomix.process.pipeline.feature_margin_mm`), and a crop that still cuts the
+        processed ROI is widened, so no margin changes a feature value.
     min_roi_voxels : int
         Smallest accepted ROI (voxels on the original grid); smaller ROIs raise
         :class:`~radiomix.errors.RoiTooSmallError`.
