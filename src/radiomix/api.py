@@ -1136,8 +1136,11 @@ def extract_many(
     report("start", 0, 0, None)
     results: dict[int, dict[str, Any]] = {}
     failed = 0
+    from radiomix.cohort import say_case_warnings
+
     run = _run_serial if n_jobs == 1 else _run_pool
     for rec in run(tasks, s, _CaseOptions(tag, resample_mask, modality), n_jobs):
+        say_case_warnings(rec["case_id"], rec.get("warnings"))
         if rec["status"] == "error":
             failed += 1
             if errors == "raise":
@@ -1206,7 +1209,21 @@ class _CaseOptions(NamedTuple):
 def _extract_task(
     task: _Task, settings: ExtractionSettings, options: _CaseOptions
 ) -> dict[str, Any]:
-    """One case of :func:`extract_many`: a result or an error record (never raises)."""
+    """One case of :func:`extract_many`: a result or an error record (never raises), with
+    the warnings logged while it ran (said by the caller with the case's id)."""
+    from radiomix.cohort import case_warnings
+
+    with case_warnings() as said:
+        rec = _extract_record(task, settings, options)
+    if said:
+        rec["warnings"] = said
+    return rec
+
+
+def _extract_record(
+    task: _Task, settings: ExtractionSettings, options: _CaseOptions
+) -> dict[str, Any]:
+    """The record of :func:`_extract_task`."""
     base = {
         "index": task.index,
         "case_id": task.case_id,

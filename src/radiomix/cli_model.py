@@ -86,7 +86,7 @@ def print_summary(doc: dict[str, Any]) -> None:
                       else f"{m['ci_low']:.3f} – {m['ci_high']:.3f}")
                 arm = o["arms"][key]
                 t.add_row(arm["label"] + (" (baseline)" if arm["kind"] == "baseline" else ""),
-                          est, ci, str(arm["n_columns"]))
+                          est, ci, str(arm["n_columns"] - arm.get("n_unstable", 0)))
             out.print(t)
     for w in doc.get("warnings", [])[:20]:
         console.print(Text.assemble(("note", "yellow"), f": {w}"), soft_wrap=True)

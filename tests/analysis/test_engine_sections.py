@@ -162,3 +162,12 @@ def test_an_arm_with_a_stability_filter_reports_what_each_family_keeps(tmp_path)
     n_stat = len(rad)
     assert fams["stat"] == (sum(v >= 0.75 for c, v in icc.items() if ".stat." in c), n_stat)
     assert fams["morph"] == (1, 1)
+    # round 16: the columns the filter drops are no candidates (the console's "inputs",
+    # the EPV warning); they still reach the pipeline, whose first step drops them
+    arm = doc["outcomes"][0]["arms"]["robust"]
+    dropped = sum(v < 0.75 for v in icc.values())
+    assert arm["n_unstable"] == dropped
+    assert arm["n_columns"] == len(arm["columns"])
+    epv = [w for w in doc["warnings"] if "robust" in w and "candidate variable" in w]
+    assert epv
+    assert all(f"for {arm['n_columns'] - dropped} candidate" in w for w in epv), epv

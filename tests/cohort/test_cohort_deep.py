@@ -85,3 +85,31 @@ def test_keep_slices_needs_the_slices_mode(tmp_path):
     )
     with pytest.raises(InputError, match="keep_slices needs mode: slices"):
         run_study(study, tmp_path / "out")
+
+
+def test_a_weight_file_replaced_at_its_path_is_embedded_again(tmp_path):
+    """Round 16: the case key held the weights' path, not their content, so a fine-tuned
+    file written over the old one left every deep case "current" with the old network's
+    features. The key now holds the file's SHA-256 (also in the table's provenance)."""
+    import torch
+
+    from radiomix.deep.networks import random_backbone
+    from radiomix.deep.weights import sha256_file
+
+    weights = tmp_path / "model.pth"
+    torch.save(random_backbone("resnet18", spatial_dims=2, seed=1).state_dict(), weights)
+    rows = [lesion(p, tags=("pet",)) for p in SMALL[:1]]
+    study = write_study(tmp_path, rows, tags=("pet",),
+                        deep={"model": "resnet18", "mode": "2.5d", "weights": str(weights)})
+    first = run_study(study, tmp_path / "out")
+    assert first.ok
+    before = pd.read_parquet(first.features_path)
+    assert read_provenance(first.features_path)["deep"]["weights_sha256"] == sha256_file(weights)
+    assert run_study(study, tmp_path / "out").n_computed == 0  # same file: reused
+    torch.save(random_backbone("resnet18", spatial_dims=2, seed=2).state_dict(), weights)
+    second = run_study(study, tmp_path / "out")
+    assert second.n_computed == 1
+    after = pd.read_parquet(second.features_path)
+    deep_cols = [c for c in before.columns if ".deep." in c]
+    assert not np.array_equal(before[deep_cols].to_numpy(float), after[deep_cols].to_numpy(float))
+    assert read_provenance(second.features_path)["deep"]["weights_sha256"] == sha256_file(weights)

@@ -104,12 +104,15 @@ class BuiltArm:
     not_estimable: str | None = None
     """Why the arm cannot be estimated from this table (listed as not estimable, with this
     reason, under every scheme; ``None``: it can)."""
+    unstable: int = 0
+    """Columns the arm's stability filter drops whatever the data (ICC below its threshold,
+    or not assessed): never candidates."""
 
     @property
     def n_candidates(self) -> int:
         """Candidate predictors: the columns but the batch codes that only ComBat reads
-        (``__centre__``, ``__batch__.<column>``)."""
-        return sum(not c.startswith("__") for c in self.columns)
+        (``__centre__``, ``__batch__.<column>``) and those the stability filter drops."""
+        return sum(not c.startswith("__") for c in self.columns) - self.unstable
 
     def to_doc(self) -> dict[str, Any]:
         """The arm's entry of the results document."""
@@ -118,6 +121,7 @@ class BuiltArm:
         return {"label": self.label, "description": self.description, "kind": self.kind,
                 "blocks": list(self.blocks), "columns": used,
                 "n_columns": len(used) - len(batch), "batch_columns": batch,
+                "n_unstable": self.unstable,
                 "selector": self.selector,
                 "model": self.model, "grid": {k: list(v) for k, v in self.grid.items()},
                 "tuned": None if self.grid else INTERNAL_TUNING.get(self.model),
@@ -453,7 +457,24 @@ def build_arm(arm: Arm, table: AnalysisTable, outcome: Outcome, *, seed: int, n_
                     description=desc, kind=kind, outcome_kind=outcome.kind,
                     blocks=list(arm.blocks), columns=columns, selector=sel, model=arm.model,
                     estimator=est, grid=grid,
-                    untrained_deep=untrained_deep and "deep" in arm.blocks)
+                    untrained_deep=untrained_deep and "deep" in arm.blocks,
+                    unstable=_unstable(arm, columns, base_dir))
+
+
+def _unstable(arm: Arm, columns: list[str], base_dir: Path | None) -> int:
+    """How many of ``columns`` the arm's stability filter drops: it reads the names and the
+    stability table only (no data, no outcome), so the count is known before any fit."""
+    if not arm.stability:
+        return 0
+    import pandas as pd
+
+    from radiomix.model.stability_filter import StabilitySelector
+
+    screen = StabilitySelector(stability=str(stability_path(arm, base_dir)),
+                               threshold=arm.stability_threshold)
+    screen.fit(pd.DataFrame(columns=columns))
+    return int(sum(not keep and not c.startswith("__")
+                   for c, keep in zip(columns, screen.support_, strict=True)))
 
 
 def baseline_arms(spec: AnalysisSettings, table: AnalysisTable, outcome: Outcome, *,

@@ -48,6 +48,21 @@ class StudyProgress:
     level: str = "info"
 
 
+def failed_cases_message(res: Any, out: Path) -> str:
+    """The console line of an analysis whose extraction failed for some cases: how many, the
+    first (id, stage, error), what becomes of their lesions and where the rest are."""
+    first = res.errors[0]
+    left_out = (f"{res.n_lesions - res.n_rows} of {res.n_lesions} lesions are left out of the "
+                "analysis (a lesion with a failed case is, unless the study file sets "
+                "keep_partial: true)" if res.n_rows < res.n_lesions
+                else "their lesions are analysed with those values missing (keep_partial)")
+    errors = Path(res.errors_path)
+    where = errors.relative_to(out) if errors.is_relative_to(out) else errors.name
+    return (f"{res.n_failed} of {res.n_cases} cases failed (first: {first['patient_id']}/"
+            f"{first['lesion_id']}/{first['tag']} ({first['stage']}, {first['error_type']}): "
+            f"{first['message']}); {left_out}; every error is in {where} and the report")
+
+
 def _cohort_progress(notify: Callable[[StudyProgress], None]) -> Callable[[Any], None]:
     def relay(p: Any) -> None:
         if p.event == "start":
@@ -267,6 +282,8 @@ def _analyse(study: Study, spec: Any, out: Path, features: Any, jobs: int,
 
         res = run_study(study, cohort_folder(out), jobs=jobs, progress=_cohort_progress(notify))
         features_path, errors_path = Path(res.features_path), Path(res.errors_path)
+        if res.errors:
+            notify(StudyProgress("features", failed_cases_message(res, out), level="warning"))
     else:
         features_path = Path(features)
     feat = read_any(features_path)
@@ -326,6 +343,15 @@ def _analyse(study: Study, spec: Any, out: Path, features: Any, jobs: int,
         "settings_hash": prov.get("settings_hash") if prov else None,
         "versions": package_versions(),
     }
+    deep_prov = (prov or {}).get("deep") or {}
+    if deep_prov:
+        weights = str((deep_prov.get("requested") or {}).get("weights"))
+        study_doc["deep_weights"] = {
+            # a file's name only (its folder may name a person); the keywords as they are
+            "weights": weights if weights in ("imagenet", "medicalnet", "random")
+            else Path(weights).name,
+            "sha256": deep_prov.get("weights_sha256"),
+        }
     if derived_from is not None:
         study_doc["derived_from"] = {"file": Path(derived_from).name,
                                      "sha256": file_hash(Path(derived_from))}
