@@ -74,6 +74,42 @@ def test_the_nomogram_section_reproduces_the_final_model(tmp_path):
         assert abs(p_doc - p_model[i]) < 1e-9, pid
 
 
+def test_a_nomogram_term_that_separates_the_outcome_is_flagged(tmp_path):
+    """Round 16: every woman of the training patients negative gave sex an odds ratio of
+    about 1e8 in the final nomogram, drawn and headlined without a word. The same cohort
+    with sex drawn at random raises nothing."""
+    feats, clin = cohort(40)
+    spec = _spec()
+    quiet = run_analysis(spec, build_table(feats, spec, clinical=clin), tmp_path / "a")
+    assert quiet["outcomes"][0]["nomogram"]["separation"] is None
+    positive = (clin["outcome"] == "mets").to_numpy()
+    clin["sex"] = np.where(positive, "Male", np.where(np.arange(40) % 2 == 0, "Female", "Male"))
+    doc = run_analysis(spec, build_table(feats, spec, clinical=clin), tmp_path / "b")
+    nomo = doc["outcomes"][0]["nomogram"]
+    assert nomo["separation"] is not None
+    assert nomo["separation"].startswith("the nomogram's term(s) sex=Male (odds ratio ")
+    assert [w for w in doc["warnings"] if w.startswith("y: the nomogram's term(s) sex=Male")]
+    from radiomix.report.html import write_report
+
+    html = write_report(tmp_path / "b").read_text(encoding="utf-8")
+    assert "Separation: terms not estimable" in html
+
+
+def test_separating_terms_by_hand():
+    from radiomix.model.nomogram import separating_terms
+
+    y = np.array([1, 1, 0, 0, 0, 1])
+    design = np.column_stack([
+        [1, 1, 0, 1, 0, 1],        # quasi: every positive at 1, negatives at 0 and 1
+        [5.0, 6.0, 1.0, 2.0, 3.0, 4.0],  # complete: positives above every negative
+        [1, 0, 1, 0, 1, 0],        # mixed on both sides
+        [2, 2, 2, 2, 2, 2],        # constant: separates nothing
+        [0.0, 3.0, 2.0, 1.0, np.nan, 0.5],  # overlapping, with a missing value
+    ]).astype(float)
+    assert separating_terms(design, y, ["a", "b", "c", "d", "e"]) == ["a", "b"]
+    assert separating_terms(design, np.ones(6, int), ["a", "b", "c", "d", "e"]) == []
+
+
 def test_qc_thumbnails_use_a_fixed_window_per_modality(tmp_path, shared_data, monkeypatch):
     import SimpleITK as sitk
 

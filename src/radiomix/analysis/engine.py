@@ -1629,6 +1629,8 @@ def run_analysis(
                     odoc["top_features"] = _top_features(odoc, final.get(odoc["name"], {}),
                                                          table, spec)
                     odoc["nomogram"] = nomogram_doc(odoc, final.get(odoc["name"], {}), table)
+                    if odoc["nomogram"] and odoc["nomogram"].get("separation"):
+                        warnings_all.append(f"{odoc['name']}: {odoc['nomogram']['separation']}")
                 odoc["confounding"] = confounding_doc(odoc, final.get(odoc["name"], {}), table)
                 _stability_counts(odoc, final.get(odoc["name"], {}))
     if progress is not None:
@@ -2045,8 +2047,20 @@ def nomogram_doc(odoc: dict[str, Any], final: dict[str, Any],
              "sd": float(rs.scale_[i])}
             for i, c in enumerate(cols) if rs.coef_[i] != 0]}
     outcome = odoc.get("label") or odoc["name"]
+    separated = list(getattr(nomo, "separated_", []))
+    separation = None
+    if separated:
+        ors = ", ".join(f"{t} (odds ratio {np.exp(nomo.coef_raw_[nomo.terms_.index(t)]):.3g})"
+                        for t in separated)
+        separation = (
+            f"the nomogram's term(s) {ors} separate the outcome among the training patients "
+            "on their own (complete or quasi-complete separation: e.g. every patient of a "
+            "level in one class), so their coefficients are where the fit stopped, not "
+            "estimates, and the points of those axes mean nothing; merge or drop the "
+            "level or covariate, or read the chart without them")
     return {
         "arm": key, "link": "logit", "intercept": float(nomo.intercept_raw_),
+        "separation": separation,
         "risk_label": f"predicted probability of {outcome} ({odoc.get('positive', '1')})",
         "terms": terms, "radscore": radscore,
         "description": (

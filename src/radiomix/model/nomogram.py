@@ -312,6 +312,44 @@ class _NomogramBase(BaseEstimator):
         return [0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95]
 
 
+def separating_terms(design: FloatArray, y01: np.ndarray, terms: Sequence[str]) -> list[str]:
+    """Terms that separate the two classes on their own, completely or quasi-completely.
+
+    A term separates when some cut leaves every positive row on one side and every negative
+    row on the other, rows on the cut allowed (Albert & Anderson 1984): ``min`` over the
+    positives ``>=`` ``max`` over the negatives, or the reverse. A categorical level whose
+    patients all have the same outcome (all women negative) is such a term (its indicator
+    is 1 on positives only, or 0 on them only). The maximum-likelihood coefficient of a
+    separating term is infinite: a logistic fit returns whatever its penalty and stopping
+    rule leave (an odds ratio of 10^8 on 20 patients), which is no estimate.
+
+    Parameters
+    ----------
+    design : (n, p) ndarray
+        The terms' values on the fitted rows (missing values imputed).
+    y01 : (n,) ndarray of 0/1
+    terms : sequence of str
+        The term names, one per column.
+
+    Returns
+    -------
+    list of str
+        The separating terms, in design order.
+    """
+    pos, neg = design[y01 == 1], design[y01 == 0]
+    if not len(pos) or not len(neg):
+        return []
+    out = []
+    for j, term in enumerate(terms):
+        if np.ptp(design[:, j]) == 0:
+            continue  # a constant term separates nothing
+        p_lo, p_hi = np.nanmin(pos[:, j]), np.nanmax(pos[:, j])
+        n_lo, n_hi = np.nanmin(neg[:, j]), np.nanmax(neg[:, j])
+        if p_lo >= n_hi or p_hi <= n_lo:
+            out.append(str(term))
+    return out
+
+
 class Nomogram(ClassifierMixin, _NomogramBase):
     """Logistic nomogram on a cross-fitted rad-score and clinical covariates (binary outcome).
 
@@ -353,6 +391,9 @@ class Nomogram(ClassifierMixin, _NomogramBase):
         A class held by a single training patient makes cross-fitting impossible: the
         rad-score's in-sample scores were used (optimistic; happens in the tiny inner folds of
         small cohorts, and is logged).
+    separated_ : list of str
+        Terms that separate the classes of the training rows on their own
+        (:func:`separating_terms`): their coefficients are not estimates.
 
     Notes
     -----
@@ -455,6 +496,7 @@ class Nomogram(ClassifierMixin, _NomogramBase):
         lr = LogisticRegression(C=self.C, tol=1e-10, max_iter=10000).fit((D_fit - mu) / sd, y01)
         self.coef_raw_ = lr.coef_.ravel() / sd
         self.intercept_raw_ = float(lr.intercept_[0] - np.sum(self.coef_raw_ * mu))
+        self.separated_ = separating_terms(D_fit, y01, self.terms_)
         return self
 
     def decision_function(self, X: Any) -> FloatArray:
