@@ -61,6 +61,11 @@ def test_naive_slice_splits_inflate_and_grouped_ones_do_not():
         assert g["ci_low"] < 0.5 < g["ci_high"]            # nothing about the outcome
         assert s["inflation"]["roc_auc"] == pytest.approx(
             naive["roc_auc"]["estimate"] - g["estimate"])
+        for side in (naive, grouped):  # every metric with its interval (round 16)
+            acc = side["accuracy"]
+            assert acc["ci_low"] <= acc["estimate"] <= acc["ci_high"]
+        assert s["inflation"]["accuracy"] == pytest.approx(
+            naive["accuracy"]["estimate"] - grouped["accuracy"]["estimate"])
 
 
 def test_the_audit_lands_in_the_document(tmp_path):

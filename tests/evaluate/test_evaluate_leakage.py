@@ -188,3 +188,33 @@ def test_group_errors_are_clear():
         nested_cv(build_pipeline("logistic"), X, y, groups=["a", None, "c", "d"])
     with pytest.raises(ValueError, match="n_splits must be an int in"):
         nested_cv(build_pipeline("logistic"), X, y, groups=["a", "a", "b", "b"])
+
+
+def test_a_perfect_leaky_score_gets_an_exact_bound_and_accuracy_an_interval():
+    """Round 16: slices copied five times made the naive split's AUC exactly 1 in every
+    bootstrap replicate, and its interval [1, 1]; the accuracy had no interval at all. A
+    perfect score now gets the exact binomial bound over the patients (Clopper-Pearson,
+    recomputed here with scipy), and every accuracy a patient-bootstrap interval."""
+    from scipy.stats import beta
+    from sklearn.neighbors import KNeighborsClassifier
+
+    rng = np.random.default_rng(0)
+    n_pat, copies = 12, 5
+    y_pat = np.repeat([0, 1], n_pat // 2)
+    centre = rng.normal(size=(n_pat, 4)) * 3.0  # each patient's own point: 1-NN finds it
+    X = np.repeat(centre, copies, axis=0) + 1e-3 * rng.normal(size=(n_pat * copies, 4))
+    y = np.repeat(y_pat, copies)
+    g = np.repeat([f"P{i}" for i in range(n_pat)], copies)
+    audit = leakage_audit(KNeighborsClassifier(n_neighbors=1), X, y, groups=g, n_splits=3,
+                          n_repeats=2, n_bootstrap=200, random_state=0)
+    t = audit.table
+    naive = t[t["leaky"]]
+    assert (naive["roc_auc"] == 1.0).all()
+    for _, r in t.iterrows():
+        assert r["accuracy_ci_low"] <= r["accuracy"] <= r["accuracy_ci_high"]
+        assert r["roc_auc_ci_low"] <= r["roc_auc"] <= r["roc_auc_ci_high"]
+    hold = naive[naive["scheme"].str.startswith("hold-out")].iloc[0]
+    exact_low = beta.ppf(0.025, n_pat // 2, 1)  # 6 of 6 patients of the smaller class
+    assert hold["roc_auc_ci_low"] == pytest.approx(exact_low, rel=1e-9)
+    assert hold["roc_auc_ci_high"] == 1.0
+    assert "Clopper" in hold["roc_auc_interval_note"]

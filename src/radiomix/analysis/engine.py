@@ -94,10 +94,13 @@ def _py(v: Any) -> Any:
     return v
 
 
-def _interval(est: Any, lo: Any, hi: Any, reason: str | None = None) -> dict[str, Any]:
+def _interval(est: Any, lo: Any, hi: Any, reason: str | None = None, *,
+              interval_note: str | None = None) -> dict[str, Any]:
     out = {"estimate": _py(est), "ci_low": _py(lo), "ci_high": _py(hi)}
     if reason:
         out["reason"] = reason
+    if interval_note:
+        out["interval_method"] = interval_note
     return out
 
 
@@ -1753,8 +1756,11 @@ def leakage_doc(spec: AnalysisSettings, table: AnalysisTable,
         for r in part.to_dict("records"):
             sides["naive" if r["leaky"] else "grouped"] = {
                 "label": r["split"],
-                "roc_auc": _interval(r["roc_auc"], r["roc_auc_ci_low"], r["roc_auc_ci_high"]),
-                "accuracy": _py(r["accuracy"]),
+                "roc_auc": _interval(r["roc_auc"], r["roc_auc_ci_low"], r["roc_auc_ci_high"],
+                                     interval_note=r.get("roc_auc_interval_note")),
+                "accuracy": _interval(r["accuracy"], r["accuracy_ci_low"],
+                                      r["accuracy_ci_high"],
+                                      interval_note=r.get("accuracy_interval_note")),
                 "test_rows_with_patient_in_train": _py(r["test_rows_with_patient_in_train"])}
         inf = res.inflation[res.inflation["scheme"] == scheme].iloc[0]
         schemes.append({"scheme": str(scheme), **sides,

@@ -22,6 +22,7 @@ from radiomix.evaluate.bootstrap import (
     CV_INTERVAL_SCALE,
     patient_bootstrap_weights,
     percentile_interval,
+    perfect_score_interval,
     widen_interval,
 )
 from radiomix.evaluate.metrics import weighted_binary_metrics, weighted_roc_auc
@@ -146,33 +147,53 @@ def leakage_audit(
         # one patient bootstrap shared by all repeats: replicate b draws patients once and
         # every repeat scores its test rows under those draws; the replicate is the mean
         W = patient_bootstrap_weights(g, n_bootstrap=n_bootstrap, random_state=random_state)
+
+        def scores(yy: np.ndarray, p: np.ndarray, w: Any) -> tuple[np.ndarray, np.ndarray]:
+            acc = weighted_binary_metrics(yy, p, w, threshold=threshold,
+                                          metrics=["accuracy"])["accuracy"]
+            return weighted_roc_auc(yy, p, w), acc
+
         if shared_rows:  # CV: each repeat predicts every row once
             reps, pooled = [], []
             for r in range(0, len(probas), n_splits):
                 full = np.empty(y.size)
                 for k in range(r, r + n_splits):
                     full[tests[k]] = probas[k]
-                reps.append(weighted_roc_auc(y01, full, W))
-                pooled.append(weighted_roc_auc(y01, full)[0])
+                reps.append(scores(y01, full, W))
+                pooled.append([float(v[0]) for v in scores(y01, full, None)])
+            auc, acc = (float(v) for v in np.mean(pooled, axis=0))
         else:
-            reps = [
-                weighted_roc_auc(y01[te], p, W[:, te]) for p, te in zip(probas, tests, strict=True)
-            ]
-        lo, hi, _ = percentile_interval(np.mean(reps, axis=0))
-        auc = float(np.mean(aucs))
-        if shared_rows:  # out-of-fold predictions: the training side too
-            auc = float(np.mean(pooled))
-            lo, hi = widen_interval(auc, lo, hi, scale=CV_INTERVAL_SCALE, bounds=(0, 1))
+            reps = [scores(y01[te], p, W[:, te]) for p, te in zip(probas, tests, strict=True)]
+            auc, acc = float(np.mean(aucs)), float(np.mean(accs))
+        scale = CV_INTERVAL_SCALE if shared_rows else 1.0  # out-of-fold: the training side too
+        intervals = {}
+        for i, (name, est) in enumerate((("roc_auc", auc), ("accuracy", acc))):
+            lo, hi, _ = percentile_interval(np.mean([rep[i] for rep in reps], axis=0))
+            note = None
+            if scale != 1.0:
+                lo, hi = widen_interval(est, lo, hi, scale=scale, bounds=(0, 1))
+            # the patients that bound a perfect score: the smaller class for the AUC, all
+            # of them for the accuracy
+            n = (min(np.unique(g[y01 == 1]).size, np.unique(g[y01 == 0]).size)
+                 if name == "roc_auc" else np.unique(g).size)
+            exact = perfect_score_interval(est, lo, hi, n, scale=scale)
+            if exact is not None:  # every replicate alike: a bound over the patients instead
+                lo, hi, note = exact
+            intervals[name] = (lo, hi, note)
         rows.append(
             {
                 "split": split,
                 "leaky": split == NAIVE_LABEL,
                 "scheme": scheme,
-                "accuracy": float(np.mean(accs)),
+                "accuracy": acc,
+                "accuracy_ci_low": intervals["accuracy"][0],
+                "accuracy_ci_high": intervals["accuracy"][1],
+                "accuracy_interval_note": intervals["accuracy"][2],
                 "roc_auc": auc,
                 "roc_auc_sd": float(np.std(aucs)),
-                "roc_auc_ci_low": lo,
-                "roc_auc_ci_high": hi,
+                "roc_auc_ci_low": intervals["roc_auc"][0],
+                "roc_auc_ci_high": intervals["roc_auc"][1],
+                "roc_auc_interval_note": intervals["roc_auc"][2],
                 "test_rows_with_patient_in_train": float(np.mean(overlaps)),
             }
         )
