@@ -1645,7 +1645,8 @@ def _suspect_warnings(X: pd.DataFrame, targets: dict[str, Target],
                       times: dict[str, np.ndarray], sources: dict[str, str]) -> list[str]:
     """Warn of inputs (image columns radiomix writes included: a noisy copy of the time
     under a feature name) that agree with a binary outcome or an event on
-    :data:`SUSPECT_LEVEL` of the rows, or track a time of the study with Spearman's
+    :data:`SUSPECT_LEVEL` of the rows (by their values, or by which rows miss them), or
+    track a time of the study with Spearman's
     ``|rho|`` at that level, both beyond chance: strong predictors look the same, so they
     are said, not refused. Returns the exact copies said (two-valued inputs that agree with
     a binary outcome or an event on every row), which the report also shows as a banner."""
@@ -1663,6 +1664,13 @@ def _suspect_warnings(X: pd.DataFrame, targets: dict[str, Target],
             near = near_copies(X.loc[t.keep], y, agreement=SUSPECT_LEVEL)
             said += [f"{named(c)} agrees with outcome {t.outcome.name} on "
                      f"{a:.0%} of the rows" for c, a in near.items()]
+            # a value recorded only once the outcome happened: its missingness is the leak
+            # (imputed, the column still tells the two apart to a model that sees the gaps)
+            missing = X.loc[t.keep].isna()
+            missing = missing.loc[:, missing.any() & ~missing.all()].astype(float)
+            said += [f"whether {named(c)} is missing agrees with outcome {t.outcome.name} on "
+                     f"{a:.0%} of the rows" for c, a in
+                     near_copies(missing, y, agreement=SUSPECT_LEVEL).items()]
             copies += [f"{named(c)} holds outcome {t.outcome.name} itself (it agrees on every "
                        "row)" for c, a in near.items() if a == 1.0]
         if t.time_years is not None:
