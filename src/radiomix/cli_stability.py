@@ -106,11 +106,20 @@ def stability_command(
     if not quiet:
         counts = stable_counts(result.table, threshold=threshold)
         table = Table(title=f"Stable features (ICC(1,1) 95 % lower bound >= {threshold:g})")
-        for col in ("tag", "family", "features", "stable"):
+        for col in ("tag", "family", "features", "assessed", "stable"):
             table.add_column(col, justify="left" if col in ("tag", "family") else "right")
         for row in counts.itertuples(index=False):
-            table.add_row(str(row.tag), str(row.family), str(row.n_features), str(row.n_stable))
-        table.add_row("all", "", str(int(counts.n_features.sum())), str(int(counts.n_stable.sum())))
+            table.add_row(str(row.tag), str(row.family), str(row.n_features),
+                          str(row.n_assessed), str(row.n_stable) if row.n_assessed else "–")
+        table.add_row("all", "", str(int(counts.n_features.sum())),
+                      str(int(counts.n_assessed.sum())), str(int(counts.n_stable.sum())))
         plain_console().print(table)
+        by_tag = counts.groupby("tag")["n_assessed"].sum()
+        for tag in by_tag.index[by_tag.eq(0)]:
+            console.print(Text.assemble(
+                ("warning", "yellow"),
+                f": {tag}: no feature could be assessed (no lesion of this tag has a value "
+                "under every perturbation); its ICCs are empty, and an arm filtering on this "
+                "table would drop every one of its features"), soft_wrap=True)
         console.print(f"wrote {result.stability_path}", highlight=False)
     raise typer.Exit(EXIT_CASE_ERROR if problems else EXIT_OK)

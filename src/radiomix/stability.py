@@ -586,17 +586,22 @@ def feature_icc(
 
 
 def stable_counts(stability: pd.DataFrame, *, threshold: float = 0.75) -> pd.DataFrame:
-    """Features per family and how many are stable (ICC lower 95 % bound >= threshold).
+    """Features per family, how many have an ICC (assessed) and how many are stable (ICC
+    lower 95 % bound >= threshold).
 
     Returns
     -------
     pandas.DataFrame
-        Columns ``tag``, ``family``, ``n_features``, ``n_stable``, sorted by tag and family.
+        Columns ``tag``, ``family``, ``n_features``, ``n_assessed``, ``n_stable``, sorted by
+        tag and family. A feature without an ICC (no lesion with every perturbation, or a
+        constant feature) is not assessed: it is neither stable nor unstable.
     """
-    frame = stability.assign(stable=stability["ci_low"].ge(threshold).fillna(False))
+    frame = stability.assign(stable=stability["ci_low"].ge(threshold).fillna(False),
+                             assessed=stability["ci_low"].notna())
     grouped = frame.groupby(["tag", "family"], dropna=False, sort=True)
     return (
-        grouped.agg(n_features=("feature", "size"), n_stable=("stable", "sum"))
+        grouped.agg(n_features=("feature", "size"), n_assessed=("assessed", "sum"),
+                    n_stable=("stable", "sum"))
         .astype(int)
         .reset_index()
     )

@@ -52,7 +52,7 @@ def _with(**changes) -> dict:
         (_with(deep={"modl": "resnet18"}), r"'deep\.modl'; did you mean 'model'\?"),
         (
             _with(deep={"model": "resnet19"}),
-            r"deep\.model must be one of .*; did you mean 'resnet18'\?",
+            r"deep\.model \(mode 2\.5d\) must be one of .*; did you mean 'resnet18'\?",
         ),
         (_with(deep={"mode": "2,5d"}), r"deep\.mode must be one of slices, max_slice, 2\.5d, 3d"),
         (_with(deep={"tags": ["pet"]}), r"deep\.tags entries must be one of ct"),
@@ -183,6 +183,19 @@ def test_deep_options_are_validated_and_recorded(tmp_path):
         "keep_slices": False,
         "precision": "float32",
     }
+
+
+def test_a_study_takes_the_networks_the_command_line_takes(tmp_path):
+    """Round 16: MedicalNet's resnet10, offered by ``radiomix weights list`` and taken by
+    ``extract --deep resnet10:3d``, was refused in a study ("did you mean 'resnet50'")."""
+    doc = _with(deep={"model": "resnet10", "mode": "3d", "weights": "random"})
+    (tmp_path / "a").mkdir()
+    assert load_study(_study(tmp_path / "a", doc)).settings.deep.model == "resnet10"
+    doc = _with(deep={"model": "resnet10", "mode": "2.5d", "weights": "random"})
+    with pytest.raises(SettingsError, match=r"deep.model \(mode 2.5d\) must be one of "
+                                            r"resnet18, resnet34, resnet50; got 'resnet10'"):
+        (tmp_path / "b").mkdir()
+        load_study(_study(tmp_path / "b", doc))
 
 
 def test_example_study_loads():

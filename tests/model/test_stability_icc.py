@@ -95,6 +95,12 @@ def test_feature_icc_drops_incomplete_lesions_and_counts():
     counts = stable_counts(out.reset_index(), threshold=0.5)
     assert set(counts.family) == {"stat", "glcm"}
     assert counts.set_index("family").loc["stat", "n_stable"] == 1
+    assert counts.set_index("family").loc["stat", "n_assessed"] == 1
+    # round 16: a family without any ICC is "not assessed", not "0 stable"
+    blank = out.reset_index().assign(ci_low=np.nan)
+    none = stable_counts(blank, threshold=0.5).set_index("family")
+    assert none.loc["stat", "n_assessed"] == 0
+    assert none.loc["stat", "n_stable"] == 0
 
 
 def test_feature_icc_errors():

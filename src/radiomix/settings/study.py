@@ -143,7 +143,7 @@ RESERVED_COLUMNS = ("settings_hash", "radiomix_version")
 if TYPE_CHECKING:
     from radiomix.deep import DeepSettings
 
-DeepModel = Literal["resnet18", "resnet34", "resnet50"]
+DeepModel = Literal["resnet10", "resnet18", "resnet34", "resnet50"]
 DeepMode = Literal["slices", "max_slice", "2.5d", "3d"]
 DeepPrecision = Literal["float32", "float64"]
 
@@ -269,8 +269,8 @@ class DeepOptions:
 
     Parameters
     ----------
-    model : {"resnet18", "resnet34", "resnet50"}
-        Backbone, classification layer removed.
+    model : {"resnet18", "resnet34", "resnet50", "resnet10"}
+        Backbone, classification layer removed (``resnet10``: MedicalNet's, ``3d`` only).
     mode : {"slices", "max_slice", "2.5d", "3d"}
         Input: every ROI slice, the largest ROI slice, three orthogonal slices through the
         ROI centre, or the ROI volume (3D ResNet).
@@ -305,8 +305,13 @@ class DeepOptions:
     precision: DeepPrecision = "float32"
 
     def __post_init__(self) -> None:
-        _check_choice("deep.model", self.model, ("resnet18", "resnet34", "resnet50"))
+        from radiomix.deep.settings import MODELS_2D, MODELS_3D  # read with a deep: entry only
+
         _check_choice("deep.mode", self.mode, ("slices", "max_slice", "2.5d", "3d"))
+        # the networks of each input (resnet10 is MedicalNet's, 3D only), as on the command
+        # line (--deep resnet10:3d)
+        _check_choice(f"deep.model (mode {self.mode})", self.model,
+                      MODELS_3D if self.mode == "3d" else MODELS_2D)
         _check_choice("deep.fallback", self.fallback, ("none", "random"))
         _check_choice("deep.precision", self.precision, ("float32", "float64"))
         if not isinstance(self.keep_slices, bool):
