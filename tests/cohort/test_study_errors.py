@@ -192,10 +192,11 @@ def test_a_study_takes_the_networks_the_command_line_takes(tmp_path):
     (tmp_path / "a").mkdir()
     assert load_study(_study(tmp_path / "a", doc)).settings.deep.model == "resnet10"
     doc = _with(deep={"model": "resnet10", "mode": "2.5d", "weights": "random"})
+    (tmp_path / "b").mkdir()
+    path = _study(tmp_path / "b", doc)
     with pytest.raises(SettingsError, match=r"deep.model \(mode 2.5d\) must be one of "
                                             r"resnet18, resnet34, resnet50; got 'resnet10'"):
-        (tmp_path / "b").mkdir()
-        load_study(_study(tmp_path / "b", doc))
+        load_study(path)
 
 
 def test_example_study_loads():
