@@ -155,6 +155,15 @@ def test_external_scores_only_the_held_out_centre(tmp_path):
             assert v["centres"] == ["C"]
             assert v["n_patients"] == 20
             assert v["arms"]["radiomics"]["vs_reference"]["reference"] == "clinical"
+        # round 16: the apparent row's figures were captioned "out-of-sample"
+        legends = [v["curves"]["roc"]["radiomics"]["legend"],
+                   v["curves"]["calibration"]["radiomics"]["legend"],
+                   v["curves"]["decision"]["legend"]]
+        for legend in legends:
+            if v["scheme"] == "training":
+                assert "apparent (in-sample" in legend and "out-of-sample" not in legend
+            else:
+                assert "out-of-sample" in legend and "apparent" not in legend
 
 
 @pytest.mark.parametrize("model", ["knn", "logistic", "penalised_logistic", "svm", "rf", "gb",

@@ -547,10 +547,13 @@ def _comparison_refusal(y: np.ndarray, g: np.ndarray, scheme: str,
 
 
 def _binary_curves(results: dict[str, Any], v: Validation, cross_validated: bool,
-                   order: list[str]) -> dict[str, Any]:
+                   order: list[str], *, apparent: bool = False) -> dict[str, Any]:
     """ROC, calibration and decision curves of a validation; of repeated CV each is the mean
     of the repeats' curves (the predictor whose metrics are reported), and says so in its
-    ``legend``."""
+    ``legend``, as it says whether the predictions are out-of-sample or, for the apparent
+    (training) scheme, of the patients the model was fitted on."""
+    kind = ("apparent (in-sample, on the patients the model was fitted on)" if apparent
+            else "out-of-sample")
     from radiomix.evaluate.curves import (
         calibration_curve,
         decision_curves,
@@ -571,23 +574,23 @@ def _binary_curves(results: dict[str, Any], v: Validation, cross_validated: bool
         curve = mean_roc_curve(y01, P)
         band = roc_band(y01, P, groups=g_row, n_bootstrap=min(v.bootstrap, 200),
                         random_state=v.seed, cross_validated=cross_validated)
-        legend = (f"mean of {P.shape[0]} repeats' out-of-sample ROC curves" if P.shape[0] > 1
-                  else "out-of-sample ROC curve")
+        legend = (f"mean of {P.shape[0]} repeats' {kind} ROC curves" if P.shape[0] > 1
+                  else f"{kind} ROC curve")
         roc[key] = {**curve, "band": {k: band[k] for k in ("fpr", "lower", "upper")},
                     "legend": legend}
         cal[key] = calibration_curve(y01, P, n_bins=5 if len(y01) >= 25 else 3)
         cal[key]["legend"] = (
             f"mean of {P.shape[0]} repeats' calibration curves (bins by rank of each "
-            "repeat's out-of-sample prediction); interval: Wilson interval of the averaged "
+            f"repeat's {kind} prediction); interval: Wilson interval of the averaged "
             "observed fraction" if P.shape[0] > 1
-            else "calibration of the out-of-sample predictions; interval: Wilson interval")
+            else f"calibration of the {kind} predictions; interval: Wilson interval")
         probas[key] = P
     dca = decision_curves(y01, probas) if probas and y01 is not None else None
     if dca is not None:
         dca["legend"] = (f"mean of {n_rep} repeats' net-benefit curves, each from that "
-                         "repeat's out-of-sample predictions; no interval is drawn"
+                         f"repeat's {kind} predictions; no interval is drawn"
                          if n_rep > 1 else
-                         "net benefit of the out-of-sample predictions; no interval is drawn")
+                         f"net benefit of the {kind} predictions; no interval is drawn")
     return {"roc": roc, "calibration": cal, "decision": dca}
 
 
@@ -779,7 +782,8 @@ def _evaluate_binary(table: AnalysisTable, target: Target, arms: list[BuiltArm],
             "count_unit": counts["count_unit"], "level": v.level,
             "centres": (sorted(set(centre[rows].tolist())) if centre is not None else None),
             "arms": arm_docs,
-            "curves": _binary_curves(results, v, cv, [k for k in order if k in compared]),
+            "curves": _binary_curves(results, v, cv, [k for k in order if k in compared],
+                                     apparent=scheme == "training"),
         }
         validations.append(entry)
         for k, s in scored.items():
