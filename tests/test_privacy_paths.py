@@ -86,3 +86,16 @@ def test_held_identifiers_never_corrupt_the_message_or_shield_file_names(tmp_pat
     said = "case P0/1/ct: patient P0 lesion 1: slices DOE_JANE_1.dcm and DOE_JANE_2.dcm clash"
     out = redact_paths(said, {"<ct image>": str(series)}, keep=("P0/1/ct", "P0", "1"))
     assert out == "case P0/1/ct: patient P0 lesion 1: slices <file> and <file> clash"
+
+
+def test_web_addresses_are_kept_and_paths_beside_them_are_not():
+    """Round 16: a cohort's weight error read "Fetch https:/<path>": the download address of
+    the published file was taken for a path."""
+    from radiomix.privacy import redact_paths
+
+    url = "https://download.pytorch.org/models/resnet18-f37072fd.pth"
+    said = redact_paths(f"Fetch {url}, put it at /home/DOE_JANE/w/resnet18-f37072fd.pth (P1/1/ct)",
+                        {"<ct image>": "/data/DOE_JANE/ct"}, keep=("P1/1/ct",))
+    assert said == f"Fetch {url}, put it at <path> (P1/1/ct)"
+    assert redact_paths(f"see {url}, then /data/DOE_JANE/ct/IM1", {"<ct image>":
+                        "/data/DOE_JANE/ct"}) == f"see {url}, then <ct image>"

@@ -24,6 +24,8 @@ _PATH_CHARS = r"[^\s'\"(),;:]"
 _ABSOLUTE = re.compile(rf"(?<![\w.~-])/(?=[^\s/]){_PATH_CHARS}+")
 #: A name that reads as a word of a message, never replaced ("image", "mask", "pet").
 _WORD = re.compile(r"[a-z]{1,12}")
+_URL = re.compile(r"https?://[^\s()<>\"']+[^\s()<>\"'.,;:]")
+"""A web address (http or https; a trailing full stop or comma is the sentence's)."""
 #: Entries of an input folder listed for their names (a DICOM series folder).
 _MAX_LISTED = 20_000
 
@@ -81,10 +83,16 @@ def redact_paths(message: str, inputs: Mapping[str, str | os.PathLike[str] | Non
     'not found: <ct image> (line 3)'
     """
     out = str(message)
-    # the case's ids, whole tokens only, held as private-use characters (no digit or word
-    # character a later pattern could match) and put back at the end
-    held = sorted((k for k in dict.fromkeys(keep) if k), key=len, reverse=True)
-    marks = {k: chr(0xE000 + i) for i, k in enumerate(held)}
+    # the case's ids, whole tokens only, and web addresses (a weight file's download URL:
+    # public, and what the message tells the user to fetch), held as private-use
+    # characters (no digit or word character a later pattern could match) and put back at
+    # the end
+    urls = sorted(dict.fromkeys(_URL.findall(out)), key=len, reverse=True)
+    held = sorted((k for k in dict.fromkeys(keep) if k and k not in urls), key=len,
+                  reverse=True)
+    marks = {k: chr(0xE000 + i) for i, k in enumerate([*urls, *held])}
+    for url in urls:
+        out = out.replace(url, marks[url])
     if held:
         ids = re.compile(r"(?<![\w.^-])(?:" + "|".join(map(re.escape, held)) + r")(?![\w.^-])")
         out = ids.sub(lambda m: marks[m.group(0)], out)

@@ -160,10 +160,9 @@ def test_external_scores_only_the_held_out_centre(tmp_path):
                    v["curves"]["calibration"]["radiomics"]["legend"],
                    v["curves"]["decision"]["legend"]]
         for legend in legends:
-            if v["scheme"] == "training":
-                assert "apparent (in-sample" in legend and "out-of-sample" not in legend
-            else:
-                assert "out-of-sample" in legend and "apparent" not in legend
+            apparent = v["scheme"] == "training"
+            assert ("apparent (in-sample" in legend) == apparent, legend
+            assert ("out-of-sample" in legend) != apparent, legend
 
 
 @pytest.mark.parametrize("model", ["knn", "logistic", "penalised_logistic", "svm", "rf", "gb",

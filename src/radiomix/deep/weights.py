@@ -284,7 +284,8 @@ def resolve_weights(
                     f"{known.filename} is not in {folder} and {reason}. Fetch {known.url} on a "
                     f"machine with network access and put it at {path} (the folder is "
                     "$RADIOMIX_CACHE/weights when RADIOMIX_CACHE is set, otherwise "
-                    "$TORCH_HOME/hub/checkpoints), or pass --deep-weights PATH (weights=PATH "
+                    "$TORCH_HOME/hub/checkpoints; 'radiomix weights add FILE' checks the file "
+                    "and puts it there), or pass --deep-weights PATH (weights=PATH "
                     "in Python) to the file, or "
                     "weights='random' for an untrained network."
                 )
