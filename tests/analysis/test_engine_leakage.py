@@ -96,6 +96,27 @@ def test_slices_of_unanalysed_patients_are_left_out_and_bad_tables_refused():
         leakage_doc(spec, table, extra.drop(columns="patient_id"))
 
 
+def test_a_slice_table_of_other_ids_is_refused_and_a_partial_one_said(caplog):
+    """Round 16: ids lower-cased in the slice table ended in "the slices hold one class
+    only" (no slice matched); a table of half the patients ran on those without a word."""
+    feats, clin = cohort(30)
+    spec = _spec()
+    table = build_table(feats, spec, clinical=clin)
+    patients = list(feats["patient_id"])
+    lower = _slices([p.lower() for p in patients], per=4)
+    with pytest.raises(InputError, match=r"no patient_id of deep_slices.parquet is among the "
+                                         r"30 analysed patients \(e.g. 'p000'; did you mean "
+                                         r"'P000'\?\)"):
+        leakage_doc(spec, table, lower)
+    with caplog.at_level("WARNING", logger="radiomix.analysis.engine"):
+        doc = leakage_doc(spec, table, _slices(patients[:15], per=4))
+    assert doc["n_patients"] == 15
+    assert doc["n_patients_without_slices"] == 15
+    assert "15 analysed patient(s) have no slice in the table" in doc["description"]
+    assert ("15 of the 30 analysed patients have no slice in deep_slices.parquet (e.g. "
+            "'P015'); the audit covers the other 15") in caplog.text
+
+
 def test_the_audit_needs_a_binary_outcome_and_a_known_model():
     with pytest.raises(SettingsError, match="model"):
         _spec(model="forest")

@@ -218,3 +218,20 @@ def test_a_perfect_leaky_score_gets_an_exact_bound_and_accuracy_an_interval():
     assert hold["roc_auc_ci_low"] == pytest.approx(exact_low, rel=1e-9)
     assert hold["roc_auc_ci_high"] == 1.0
     assert "Clopper" in hold["roc_auc_interval_note"]
+
+
+def test_an_audit_model_that_predicts_one_value_gets_no_interval():
+    """Round 16: a kNN that predicted one value for every slice printed "ROC AUC 0.500
+    (95 % CI 0.500-0.500)"; as the engine's arms, such an AUC is not meaningful."""
+    from sklearn.dummy import DummyClassifier
+
+    rng = np.random.default_rng(1)
+    g = np.repeat([f"P{i}" for i in range(12)], 3)
+    y = np.repeat(np.tile([0, 1], 6), 3)
+    audit = leakage_audit(DummyClassifier(strategy="prior"), rng.normal(size=(36, 3)), y,
+                          groups=g, n_splits=3, n_repeats=2, n_bootstrap=50, random_state=0)
+    t = audit.table
+    assert (t["roc_auc"] == 0.5).all()
+    assert t["roc_auc_ci_low"].isna().all()
+    assert t["roc_auc_ci_high"].isna().all()
+    assert t["roc_auc_reason"].str.startswith("not meaningful").all()

@@ -1733,8 +1733,9 @@ def leakage_doc(spec: AnalysisSettings, table: AnalysisTable,
         raise InputError(f"leakage_audit: patients {list(per.index[per > 1])[:5]} carry both "
                          f"labels of {la.outcome}; a slice cannot take its patient's label")
     labels = labels.drop_duplicates("patient_id")
-    rows = slices.assign(patient_id=slices["patient_id"].astype(str)).merge(
-        labels, on="patient_id", how="inner")
+    ids = slices["patient_id"].astype(str)
+    lacking = _check_audit_ids(ids, labels["patient_id"], Path(la.table).name)
+    rows = slices.assign(patient_id=ids).merge(labels, on="patient_id", how="inner")
     X = rows[cols].to_numpy(dtype=float)
     if not np.isfinite(X).all():
         raise InputError(f"leakage_audit: {la.table} has missing or infinite values in "
@@ -1761,6 +1762,7 @@ def leakage_doc(spec: AnalysisSettings, table: AnalysisTable,
             sides["naive" if r["leaky"] else "grouped"] = {
                 "label": r["split"],
                 "roc_auc": _interval(r["roc_auc"], r["roc_auc_ci_low"], r["roc_auc_ci_high"],
+                                     r.get("roc_auc_reason"),
                                      interval_note=r.get("roc_auc_interval_note")),
                 "accuracy": _interval(r["accuracy"], r["accuracy_ci_low"],
                                       r["accuracy_ci_high"],
@@ -1775,14 +1777,38 @@ def leakage_doc(spec: AnalysisSettings, table: AnalysisTable,
         "description": (f"{len(rows)} slices of {n_pat} patients from {Path(la.table).name} "
                         f"({len(cols)} columns), each slice labelled with its patient's "
                         f"{la.outcome}; the same model scored with splits by slice and by "
-                        "patient."),
+                        "patient." + (f" {lacking} analysed patient(s) have no slice in the "
+                                      "table and are not in the audit." if lacking else "")),
         "interpretation": (f"Rows marked '{NAIVE_LABEL}' put slices of one patient on both "
                            "sides of the split: the model recognises the patient, not the "
                            "outcome. Only the patient-grouped rows estimate performance on "
                            "new patients."),
         "model": model_text, "n_rows": len(rows), "n_patients": n_pat,
-        "schemes": schemes,
+        "n_patients_without_slices": lacking, "schemes": schemes,
     }
+
+
+def _check_audit_ids(ids: pd.Series, analysed: pd.Series, name: str) -> int:
+    """Refuse a slice table none of whose patients is analysed (naming the nearest id),
+    and say how many analysed patients it lacks (returned): the audit covers the others
+    only."""
+    have = set(ids)
+    known = set(analysed)
+    if not have & known:
+        first = str(ids.iloc[0]) if len(ids) else ""
+        folded = {k.strip().casefold(): k for k in known}
+        near = folded.get(first.strip().casefold())
+        hint = f"; did you mean {near!r}?" if near else ""
+        raise InputError(
+            f"leakage_audit: no patient_id of {name} is among the {len(known)} analysed "
+            f"patients (e.g. {first!r}{hint}): the table belongs to another study or its ids "
+            "were changed; write it with the study's deep: {mode: slices, keep_slices: true}")
+    lacking = known - have
+    if lacking:
+        log.warning("leakage_audit: %d of the %d analysed patients have no slice in %s (e.g. "
+                    "%r); the audit covers the other %d", len(lacking), len(known), name,
+                    sorted(lacking)[0], len(known) - len(lacking))
+    return len(lacking)
 
 
 def _outcome_doc(o: Any, target: Target, table: AnalysisTable, arms: list[BuiltArm],

@@ -69,6 +69,11 @@ class LeakageAudit:
         }
 
 
+CONSTANT_REASON = ("not meaningful: every fit predicted one value for all its test rows, so "
+                   "the AUC of 0.5 reflects no ranking at all (no interval)")
+"""Why the audit's AUC of a model that predicted one value in every split has no interval."""
+
+
 def _fit_predict(
     est: BaseEstimator, X: Any, y: np.ndarray, g: np.ndarray, tr: np.ndarray, te: np.ndarray
 ) -> np.ndarray:
@@ -180,6 +185,9 @@ def leakage_audit(
             if exact is not None:  # every replicate alike: a bound over the patients instead
                 lo, hi, note = exact
             intervals[name] = (lo, hi, note)
+        constant = all(np.ptp(p) == 0 for p in probas)
+        if constant:  # as the engine's arms: one value per fold ranks nothing
+            intervals["roc_auc"] = (np.nan, np.nan, None)
         rows.append(
             {
                 "split": split,
@@ -194,6 +202,7 @@ def leakage_audit(
                 "roc_auc_ci_low": intervals["roc_auc"][0],
                 "roc_auc_ci_high": intervals["roc_auc"][1],
                 "roc_auc_interval_note": intervals["roc_auc"][2],
+                "roc_auc_reason": (CONSTANT_REASON if constant else None),
                 "test_rows_with_patient_in_train": float(np.mean(overlaps)),
             }
         )
