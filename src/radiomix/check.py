@@ -170,7 +170,7 @@ _LABEL_ELSEWHERE = "(label= in Python; the label column of a manifest)"
 
 def select_label(
     values: np.ndarray, *, label: int | None, case_id: str | None = None,
-    name: str | None = None,
+    name: str | None = None, choose: str | None = None,
 ) -> np.ndarray:
     """Binary ROI from a label array.
 
@@ -184,6 +184,9 @@ def select_label(
         Manifest identifier put in front of every message.
     name : str, optional
         The mask file's name, given in every message (``"the mask m.nii.gz"``).
+    choose : str, optional
+        The option that chooses the label, named in the messages (default ``--label``, for
+        the tumour mask; the settings' ``preprocess.organ_label`` for an organ mask).
 
     Raises
     ------
@@ -229,18 +232,20 @@ def select_label(
         return values == label
     if labels == [255]:
         raise AmbiguousLabelError(
-            f"{_prefix(case_id)}{the} is coded 0/255; pass --label 255 {_LABEL_ELSEWHERE} to use "
-            "it as the ROI"
+            f"{_prefix(case_id)}{the} is coded 0/255; "
+            + (f"pass --label 255 {_LABEL_ELSEWHERE}" if choose is None
+               else f"choose label 255 with {choose}") + " to use it as the ROI"
         )
     if len(labels) > 1:
         raise AmbiguousLabelError(
             f"{_prefix(case_id)}{the} holds several labels {_listing(labels)}; choose one with "
-            f"--label {_LABEL_ELSEWHERE}"
+            f"{choose or '--label ' + _LABEL_ELSEWHERE}"
         )
     if labels and labels != [1]:
         raise AmbiguousLabelError(
             f"{_prefix(case_id)}{the} holds only label {labels[0]} (no voxel of label 1); "
-            f"pass --label {labels[0]} {_LABEL_ELSEWHERE} to use it as the ROI"
+            + (f"pass --label {labels[0]} {_LABEL_ELSEWHERE}" if choose is None
+               else f"choose label {labels[0]} with {choose}") + " to use it as the ROI"
         )
     return values == 1 if labels else np.zeros(values.shape, dtype=bool)
 

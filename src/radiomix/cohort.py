@@ -707,7 +707,7 @@ def plan_cases(
     tasks : list of CaseTask
         Cases in manifest order, tags in study order.
     """
-    from radiomix.process.normalise import load_standard_scale
+    from radiomix.process.normalise import check_scale_fits, load_standard_scale
     from radiomix.settings import settings_to_dict
 
     cols = study.settings.columns
@@ -717,6 +717,11 @@ def plan_cases(
     version = package_versions(("radiomix",))["radiomix"]
     tag_hashes = study.tag_hashes()
     scales = {tag: load_standard_scale(path) for tag, path in study.landmarks.items()}
+    for tag, scale in scales.items():
+        pre = study.extraction[tag].preprocess
+        check_scale_fits(scale, tag=tag, name=study.landmarks[tag].name,
+                         bias_field=pre.bias_field, smoothing_sigma_mm=pre.smoothing_sigma_mm,
+                         modality=study.settings.tags[tag].modality)
     input_hash = hashes if hashes is not None else InputHashes()
     weights_key = _weights_key(study.settings.deep)
     _check_organ_columns(study, rows)

@@ -495,7 +495,9 @@ def _organ_array(
     values = np.asarray(organ.array)
     try:
         return select_label(values, label=None if dicom else organ_label, case_id=case_id,
-                            name=Path(organ_mask).name)
+                            name=Path(organ_mask).name,
+                            choose="preprocess.organ_label (a settings key; --label chooses "
+                                   "the tumour's label)")
     except InputError as exc:
         raise type(exc)(f"organ mask: {exc}") from exc
 

@@ -181,3 +181,35 @@ def test_standardisation_errors(tmp_path):
     )
     assert res.exit_code == 2
     assert "--where needs COLUMN=VALUE" in res.output
+
+
+def test_a_landmarks_file_fitted_otherwise_is_refused(tmp_path, caplog):
+    """Round 16: landmarks fitted without N4 ran under a tag with bias_field: true, and MR
+    landmarks standardised a PET tag (its SUV scale replaced), both with exit 0."""
+    study = _study(tmp_path, landmarks="lm.json")
+    save_standard_scale(fit_study_standard_scale(study, "mr"), tmp_path / "lm.json")
+    assert plan_cases(load_study(study))[1]  # as fitted: planned
+    (tmp_path / "n4").mkdir()
+    n4 = _study(tmp_path / "n4", settings={**SETTINGS, "preprocess": {
+        "bias_field": True, "normalise": "nyul", "nyul_landmarks": str(tmp_path / "lm.json")}})
+    with pytest.raises(SettingsError, match=r"tags.mr: the landmarks file lm.json was fitted "
+                                            r"after bias_field false, smoothing_sigma_mm null, "
+                                            r"but this tag runs bias_field true"):
+        plan_cases(load_study(n4))
+    doc = yaml.safe_load(study.read_text())
+    doc["tags"]["mr"]["modality"] = "PT"
+    pt = tmp_path / "pt.yaml"
+    pt.write_text(yaml.safe_dump(doc), encoding="utf-8")
+    with pytest.raises(SettingsError, match="declares modality PT, whose SUV scale"):
+        plan_cases(load_study(pt))
+    doc["tags"] = {"t1": {**doc["tags"]["mr"], "modality": "MR"}}
+    renamed = tmp_path / "renamed.yaml"
+    renamed.write_text(yaml.safe_dump(doc).replace("mr_image", "t1_image")
+                       .replace("mr_mask", "t1_mask"), encoding="utf-8")
+    (tmp_path / "manifest.csv").write_text((tmp_path / "manifest.csv").read_text()
+                                           .replace("mr_image", "t1_image")
+                                           .replace("mr_mask", "t1_mask"))
+    with caplog.at_level("WARNING", logger="radiomix.process.normalise"):
+        plan_cases(load_study(renamed))
+    assert "tags.t1: the landmarks file lm.json was fitted on tag 'mr' of study 'nyul'" in \
+        caplog.text

@@ -103,7 +103,9 @@ def test_extract_with_organ_mask_file(tmp_path):
     multi = sitk.GetImageFromArray(labels.astype(np.uint8))
     multi.CopyInformation(image)
     sitk.WriteImage(multi, str(tmp_path / "multi.nii.gz"))
-    with pytest.raises(AmbiguousLabelError, match=r"organ mask: .*several labels"):
+    # round 16: the advice named --label, which chooses the tumour's label
+    with pytest.raises(AmbiguousLabelError, match=r"organ mask: .*several labels \[1, 2\]; "
+                                                  r"choose one with preprocess.organ_label"):
         extract(img_path, msk_path, settings=_settings(), organ_mask=tmp_path / "multi.nii.gz")
     by_label = extract(
         img_path,

@@ -22,6 +22,7 @@ Med Imaging 2000;19(2):143–150. doi:10.1109/42.836373.
 from __future__ import annotations
 
 import itertools
+import logging
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -33,6 +34,8 @@ import numpy as np
 from radiomix.errors import EmptyRoiError, GeometryMismatchError, InputError, SettingsError
 from radiomix.process.filters._validate import check_image
 from radiomix.types import BoolArray, FloatArray
+
+log = logging.getLogger(__name__)
 
 DEFAULT_LANDMARKS: tuple[float, ...] = (10.0, 20.0, 30.0, 40.0, 50.0, 60.0, 70.0, 80.0, 90.0)
 """Default inner landmarks of histogram standardisation: the deciles (Nyúl et al. 2000)."""
@@ -407,6 +410,48 @@ class StandardScale:
         return histogram_standardise(
             image, self.landmarks, standardisation_region(image, mask, self.region)
         )
+
+
+def check_scale_fits(scale: StandardScale, *, tag: str, name: str, bias_field: bool,
+                     smoothing_sigma_mm: float | None, modality: str | None) -> None:
+    """Refuse a landmarks file that does not fit the tag it standardises.
+
+    The landmarks are percentiles of histograms taken after the fitted tag's own N4 and
+    smoothing (``fitted_on.preprocess_before``); a tag that runs other steps first maps
+    histograms of another shape onto that scale, so its intensities land elsewhere on the
+    standard scale without an error. Nyúl–Udupa standardisation is for MR intensities in
+    arbitrary units: on a tag declared CT or PT it would replace the Hounsfield or SUV
+    scale. A file fitted on a tag of another name is only said (a study may rename tags).
+
+    Raises
+    ------
+    SettingsError
+        Naming the mismatch and the fix.
+    """
+    if modality in ("CT", "PT"):
+        raise SettingsError(
+            f"tags.{tag}: normalise nyul standardises MR intensities (arbitrary units), but "
+            f"the tag declares modality {modality}, whose {'HU' if modality == 'CT' else 'SUV'}"
+            " scale it would replace; use it on MR tags only")
+    before = scale.fitted_on.get("preprocess_before")
+    if isinstance(before, dict):
+        fitted = (bool(before.get("bias_field")), before.get("smoothing_sigma_mm"))
+        if fitted != (bool(bias_field), smoothing_sigma_mm):
+            def yaml(v: Any) -> str:
+                return "null" if v is None else str(v).lower() if isinstance(v, bool) else f"{v:g}"
+
+            raise SettingsError(
+                f"tags.{tag}: the landmarks file {name} was fitted after bias_field "
+                f"{yaml(fitted[0])}, smoothing_sigma_mm {yaml(fitted[1])}, but this tag runs "
+                f"bias_field {yaml(bool(bias_field))}, smoothing_sigma_mm "
+                f"{yaml(smoothing_sigma_mm)} first: its histograms would not be those the scale was "
+                f"fitted on; fit the file again with 'radiomix standardise fit STUDY --tag "
+                f"{tag}' (it runs the tag's own steps first)")
+    fitted_tag = scale.fitted_on.get("tag")
+    if isinstance(fitted_tag, str) and fitted_tag != tag:
+        log.warning("tags.%s: the landmarks file %s was fitted on tag %r of study %r; check "
+                    "that it holds the same sequence", tag, name, fitted_tag,
+                    scale.fitted_on.get("study"))
 
 
 def standard_scale_from_dict(data: Any, *, where: str = "landmarks") -> StandardScale:
