@@ -717,9 +717,9 @@ def plan_cases(
     version = package_versions(("radiomix",))["radiomix"]
     tag_hashes = study.tag_hashes()
     scales = {tag: load_standard_scale(path) for tag, path in study.landmarks.items()}
-    for tag, scale in scales.items():
+    for tag, fitted in scales.items():
         pre = study.extraction[tag].preprocess
-        check_scale_fits(scale, tag=tag, name=study.landmarks[tag].name,
+        check_scale_fits(fitted, tag=tag, name=study.landmarks[tag].name,
                          bias_field=pre.bias_field, smoothing_sigma_mm=pre.smoothing_sigma_mm,
                          modality=study.settings.tags[tag].modality)
     input_hash = hashes if hashes is not None else InputHashes()
