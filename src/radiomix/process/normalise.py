@@ -445,8 +445,8 @@ def check_scale_fits(scale: StandardScale, *, tag: str, name: str, bias_field: b
                 f"{yaml(fitted[0])}, smoothing_sigma_mm {yaml(fitted[1])}, but this tag runs "
                 f"bias_field {yaml(bool(bias_field))}, smoothing_sigma_mm "
                 f"{yaml(smoothing_sigma_mm)} first: its histograms would not be those the "
-                f"scale was fitted on; fit the file again with 'radiomix standardise fit STUDY --tag "
-                f"{tag}' (it runs the tag's own steps first)")
+                "scale was fitted on; fit the file again with 'radiomix standardise fit STUDY "
+                f"--tag {tag}' (it runs the tag's own steps first)")
     fitted_tag = scale.fitted_on.get("tag")
     if isinstance(fitted_tag, str) and fitted_tag != tag:
         log.warning("tags.%s: the landmarks file %s was fitted on tag %r of study %r; check "
