@@ -240,3 +240,31 @@ def test_model_puts_the_guard_warnings_in_the_document(tmp_path):
                     derived="outcome_text,days_to_outcome,status,fu_days", arms="radiomics",
                     outer=3, inner=2, repeats=1, bootstrap=50, report=False)
     assert any("follows follow_up_days" in w for w in doc["warnings"])
+
+
+def test_the_time_a_run_table_records_is_never_a_model_input(tmp_path):
+    """Round 16: ``radiomix model --target lung_mets --columns 'pet.*,lung_mets_days'`` on a
+    ``radiomix run`` table took the study's time to the outcome as a feature (AUC 0.92
+    against 0.71 without it): the table records its study's outcome columns."""
+    from _synthetic import cohort
+
+    from radiomix.analysis.adhoc import run_adhoc
+    from radiomix.table import write_table
+
+    feats, clin = cohort(40)
+    y = (clin["outcome"] == "mets").to_numpy()
+    feats["outcome"] = np.where(y, 1, 0)
+    feats["days_to_event"] = np.where(y, 200.0, 1500.0) + np.arange(40)
+    path = write_table(feats.to_dict("records"), tmp_path / "f.parquet", provenance={
+        "study": {"columns": {"time": "days_to_event", "event": "outcome",
+                              "labels": ["outcome"]}}})
+    with pytest.raises(SettingsError, match=r"days_to_event is an outcome column of the study "
+                                            r"that wrote the table .* cannot be a model input"):
+        run_adhoc(tmp_path / "a", features=path, target="outcome", positive="1",
+                  columns="ct.original.stat.*,days_to_event", outer=3, inner=2, repeats=1,
+                  bootstrap=50, report=False)
+    # as the survival time it is the outcome, not an input
+    doc = run_adhoc(tmp_path / "b", features=path, time="days_to_event", event="outcome",
+                    columns="ct.original.stat.f0*", outer=3, inner=2, repeats=1, bootstrap=50,
+                    report=False)
+    assert doc["outcomes"][0]["kind"] == "survival"

@@ -180,3 +180,21 @@ def test_rtstruct_organ_chosen_by_roi_name(tmp_path):
         extract(folder / "image", t_path, settings=wrong, tag="ct", organ_mask=rtstruct)
     with pytest.raises(SettingsError, match=r"organ_label or preprocess\.organ_roi_name"):
         settings_from_dict({"preprocess": {**RING, "organ_label": 1, "organ_roi_name": "L"}})
+
+
+def test_a_ring_normalised_on_itself_is_said(caplog):
+    """Round 16: z-scored on its own statistics, a ring's mean was 1.9e-16 and its variance
+    1 in every patient, without a word."""
+    from radiomix.settings import settings_from_dict
+
+    with caplog.at_level("WARNING", logger="radiomix.settings.steps"):
+        settings_from_dict({"preprocess": {"roi": "ring", "ring_outer_mm": 5,
+                                           "normalise": "zscore", "normalise_region": "roi"}})
+    assert "standardises the peritumoral ring on its own statistics, so it has mean 0 and SD 1" \
+        in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="radiomix.settings.steps"):
+        settings_from_dict({"preprocess": {"roi": "ring", "ring_outer_mm": 5,
+                                           "normalise": "zscore", "normalise_region": "image"}})
+        settings_from_dict({"preprocess": {"normalise": "zscore", "normalise_region": "roi"}})
+    assert "peritumoral ring" not in caplog.text

@@ -37,7 +37,7 @@ from radiomix.analysis.spec import (
     Roles,
     Validation,
 )
-from radiomix.errors import SettingsError
+from radiomix.errors import InputError, SettingsError
 
 log = logging.getLogger(__name__)
 
@@ -369,8 +369,13 @@ def run_adhoc(
     elif feat is None or lesion not in feat.columns:
         raise SettingsError(f"--lesion {lesion!r} is not a column of the feature table")
     covs = parse_covariates(_split(covariates), ordinal)
+    given = {c for c in (target, time, event) if c}
+    recorded = [c for c in _study_outcome_columns(features) if c not in given]
     roles_reserved: dict[str, str] = {}
     for names, what in (
+            (recorded, "an outcome column of the study that wrote the table (its time, "
+                       "event or label, recorded by radiomix run; model it with --target or "
+                       "--time/--event)"),
             ([c.name for c in covs], "a covariate (--covariates): it enters the clinical "
                                      "block, not --columns"),
             (_split(exclude), "excluded (--exclude)"),
@@ -408,7 +413,9 @@ def run_adhoc(
     spec = adhoc_spec(target=target, positive=positive, time=time, event=event,
                       event_value=event_value, time_unit=time_unit, horizons=horizons,
                       group=group, lesion=lesion,
-                      centre=centre, covariates=covs, derived=_split(derived),
+                      centre=centre, covariates=covs,
+                      derived=[*_split(derived), *[c for c in recorded
+                                                   if feat is not None and c in feat.columns]],
                       excluded=_split(exclude), model=model, selector=_split(selector),
                       deep_pca=deep_pca, tune=tune, budget=budget, arms=_split(arms),
                       radiomic=rad,
@@ -439,6 +446,25 @@ def run_adhoc(
 
         write_report(out_dir)
     return doc
+
+
+def _study_outcome_columns(features: Any) -> list[str]:
+    """The outcome columns (time, event, labels) the study that wrote a feature table
+    declared, from the table's provenance (a table of ``radiomix run``; none otherwise):
+    whatever the current outcome, they are derived from an outcome of the study."""
+    from pathlib import Path
+
+    from radiomix.table import read_provenance
+
+    if features is None or Path(features).suffix != ".parquet":
+        return []
+
+    try:
+        cols = ((read_provenance(Path(features)).get("study") or {}).get("columns") or {})
+    except (InputError, OSError, ValueError):
+        return []
+    names = [cols.get("time"), cols.get("event"), *(cols.get("labels") or [])]
+    return list(dict.fromkeys(str(c) for c in names if c))
 
 
 def _untrained_deep(features: Any) -> bool:

@@ -5,12 +5,15 @@ Axis-ordered tuples (spacing) are in (z, y, x) order and millimetres, like the a
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from radiomix.errors import SettingsError
 from radiomix.settings.filters import FilterSettings
+
+log = logging.getLogger(__name__)
 
 Dimensionality = Literal["2d", "3d"]
 ImageInterpolation = Literal["nearest", "linear", "cubic"]
@@ -578,6 +581,13 @@ class PreprocessSettings:
                 f"({inner} mm), got {outer!r}"
             )
 
+        if (self.roi == "ring" and self.normalise in ("zscore", "minmax")
+                and self.normalise_region == "roi"):
+            fixed = "mean 0 and SD 1" if self.normalise == "zscore" else "minimum 0, maximum 1"
+            log.warning("preprocess: normalise %s with normalise_region roi standardises the "
+                        "peritumoral ring on its own statistics, so it has %s in every patient "
+                        "by construction; set normalise_region: image to compare rings between "
+                        "patients", self.normalise, fixed)
         if self.ring_clip not in ("none", "organ"):
             _fail(f"preprocess.ring_clip must be none or organ, got {self.ring_clip!r}")
         if self.ring_clip == "organ" and self.roi != "ring":
