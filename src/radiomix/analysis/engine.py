@@ -1746,7 +1746,7 @@ def leakage_doc(spec: AnalysisSettings, table: AnalysisTable,
                          f"of {la.outcome} only")
     steps: list[Any] = [StandardScaler()]
     if la.pca is not None:
-        steps.append(PCA(n_components=min(la.pca, X.shape[1]), random_state=v.seed))
+        steps.append(PCA(n_components=min(la.pca, X.shape[1]), svd_solver="full"))
     clf = (KNeighborsClassifier(n_neighbors=la.n_neighbors) if la.model == "knn"
            else LogisticRegression(max_iter=5000))
     model_text = (("standardisation, " + (f"PCA to {la.pca} components, " if la.pca else ""))
