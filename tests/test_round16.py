@@ -77,3 +77,22 @@ def test_analyse_says_which_cases_failed_and_what_became_of_their_lesions(tmp_pa
     assert said.startswith(f"1 of 2 cases failed (first: {SMALL[1]}/1/pet (")
     assert "1 of 2 lesions are left out of the analysis" in said
     assert said.endswith("every error is in features/errors.parquet and the report")
+
+
+def test_analyse_refuses_a_folder_a_run_is_writing(tmp_path):
+    """Round 16: ``radiomix analyse --out D`` while ``radiomix run --out D`` was writing D
+    extracted every case a second time beside it (two case stores in one folder)."""
+    import pytest
+
+    from _data import DATA_DIR, require_data
+    from radiomix.analysis.study import analyse_study
+    from radiomix.cohort import OutputLock
+    from radiomix.demo import write_demo_study
+    from radiomix.errors import OutputLockedError
+
+    require_data("sts", "nifti")
+    study = write_demo_study(tmp_path / "study", DATA_DIR, patients=12, quick=True, seed=0)
+    out = tmp_path / "out"
+    with OutputLock(out), pytest.raises(OutputLockedError, match="in use by another radiomix"):
+        analyse_study(study, out, report=False)
+    assert not (out / "features").exists()  # nothing extracted beside the run

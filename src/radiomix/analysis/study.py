@@ -9,6 +9,7 @@ and writes the report.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from collections.abc import Callable
@@ -238,7 +239,14 @@ def analyse_study(
             stability_path(arm, study.path.parent)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    with InputWarnings() as collected:
+    from radiomix.cohort import OutputLock
+
+    # the folder is the analysis's while it runs, as a run's is: a run still writing it is
+    # refused (it holds the lock), not extracted a second time beside it; a run's finished
+    # folder is locked by the run the analysis starts in it (cohort_folder)
+    lock = (OutputLock(out) if features is not None or cohort_folder(out) != out
+            else contextlib.nullcontext())
+    with lock, InputWarnings() as collected:
         return _analyse(study, spec, out, features, jobs, notify, report, derived_from,
                         collected)
 
