@@ -96,15 +96,20 @@ def test_cached_file_with_wrong_hash_is_refused(cache, monkeypatch):
     monkeypatch.setattr(W, "_download", _no_network)
     cache.mkdir(parents=True)
     (cache / "resnet18-f37072fd.pth").write_bytes(b"not the published file")
-    with pytest.raises(WeightsError, match=r"does not start with f37072fd"):
+    with pytest.raises(WeightsError, match=r"does not start with f37072fd.*delete it and "
+                                           r"download it again"):
         W.resolve_weights("imagenet", model="resnet18", spatial_dims=2)
 
 
 def test_user_file_named_like_the_published_one_is_checked(tmp_path):
     path = tmp_path / "resnet18-f37072fd.pth"
     path.write_bytes(b"something else")
-    with pytest.raises(WeightsError, match="f37072fd"):
+    # round 16: the advice was --deep-weights PATH, the option the user had given
+    with pytest.raises(WeightsError, match=r"f37072fd.*promises the published weights: "
+                                           r"rename it to use your own weights"):
         W.resolve_weights(path, model="resnet18", spatial_dims=2)
+    renamed = path.rename(tmp_path / "my_resnet18.pth")
+    assert W.resolve_weights(renamed, model="resnet18", spatial_dims=2).verified == "unverified"
 
 
 def _fake_known(tmp_path, content: bytes, *, full: bool = False) -> W.KnownWeights:

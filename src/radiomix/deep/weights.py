@@ -196,8 +196,12 @@ def _download(url: str, dst: Path) -> None:
     torch.hub.download_url_to_file(url, str(dst), hash_prefix=None, progress=False)
 
 
-def verify_file(path: Path, known: KnownWeights) -> tuple[str, str]:
+def verify_file(path: Path, known: KnownWeights, *, given: bool = False) -> tuple[str, str]:
     """Check a file against its published hash; return ``(sha256, how)``.
+
+    ``given``: the file was named by the user (``--deep-weights PATH``) rather than found in
+    the cache; its published name then promises the published hash, and a file of other
+    weights must be renamed to be used.
 
     Raises
     ------
@@ -205,13 +209,16 @@ def verify_file(path: Path, known: KnownWeights) -> tuple[str, str]:
         The digest differs from the published one (full or prefix).
     """
     digest = sha256_file(path)
+    fix = (f"it carries the published file's name {known.filename}, which promises the "
+           "published weights: rename it to use your own weights (any other name), or "
+           "replace it with the published file" if given else
+           "delete it and download it again, or pass --deep-weights PATH (weights=PATH in "
+           "Python) to a file of another name to use other weights deliberately")
     if known.sha256 is not None:
         if digest != known.sha256:
             raise WeightsError(
                 f"{path}: SHA-256 {digest} differs from the published {known.sha256} of "
-                f"{known.url}; the file is damaged or not the published one. Delete it and "
-                "download it again, or pass --deep-weights PATH (weights=PATH in Python) to "
-                "use it deliberately."
+                f"{known.url}; the file is damaged or not the published one: {fix}."
             )
         return digest, "sha256"
     prefix = known.hash_prefix
@@ -220,9 +227,7 @@ def verify_file(path: Path, known: KnownWeights) -> tuple[str, str]:
             raise WeightsError(
                 f"{path}: SHA-256 {digest[:16]}... does not start with {prefix}, the hash "
                 f"prefix of the published file {known.filename}; the file is damaged or not "
-                "the published one. Delete it and download it again, or pass --deep-weights "
-                "PATH (weights=PATH in Python) "
-                "to use it deliberately."
+                f"the published one: {fix}."
             )
         return digest, "hash-prefix"
     return digest, "unverified"
@@ -305,7 +310,7 @@ def resolve_weights(
             and known.model == model
             and known.spatial_dims == spatial_dims
         ):
-            digest, how = verify_file(path, known)
+            digest, how = verify_file(path, known, given=True)
             return WeightsSource("file", "file", path.resolve(), digest, known.url, how)
     return WeightsSource("file", "file", path.resolve(), sha256_file(path), None, "unverified")
 
