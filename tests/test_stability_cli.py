@@ -212,3 +212,18 @@ def test_two_workers_give_the_serial_table(stability_run, tmp_path):
     assert result.exit_code == 0, result.output
     pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "o" / "stability.parquet"),
                                   pd.read_parquet(out / "stability.parquet"))
+
+
+def test_the_derived_study_keeps_each_tags_modality(tmp_path):
+    """Round 16: the perturbed copies were extracted without the tag's declared modality,
+    so the value checks of a PT or CT tag did not run on them."""
+    from radiomix.stability import prepare_perturbed_study
+
+    study = write_synthetic_study(tmp_path / "study")
+    doc = yaml.safe_load(study.read_text())
+    doc["tags"]["ct"]["modality"] = "MR"
+    study.write_text(yaml.safe_dump(doc))
+    derived, errors = prepare_perturbed_study(study, tmp_path / "out",
+                                              perturbations="original,noise:1", patients=2)
+    assert not errors
+    assert yaml.safe_load(derived.read_text())["tags"]["ct"]["modality"] == "MR"

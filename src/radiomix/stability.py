@@ -425,6 +425,9 @@ def prepare_perturbed_study(
         if tag in study.landmarks:
             settings["preprocess"]["nyul_landmarks"] = str(study.landmarks[tag].resolve())
         tag_block[tag] = {"settings": settings}
+        modality = study.settings.tags[tag].modality
+        if modality is not None:  # the value checks of the declared modality (CT, PT) apply
+            tag_block[tag]["modality"] = modality
         roi = study.settings.tags[tag].roi
         if roi.resample_mask:
             tag_block[tag]["roi"] = {"resample_mask": True}
