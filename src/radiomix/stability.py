@@ -524,10 +524,11 @@ def feature_icc(
     Returns
     -------
     pandas.DataFrame
-        Columns :data:`STABILITY_COLUMNS`, one row per feature. Per feature, lesions with a
-        missing value under any perturbation are left out (ICC(1,1) needs every lesion rated
-        by the same number of perturbations); ``icc`` is NaN when fewer than two lesions
-        remain or the feature is constant over the whole table.
+        Columns :data:`STABILITY_COLUMNS`, one row per feature. Per feature, a perturbation
+        without a value for any lesion is left out (``n_perturbations`` counts those used),
+        then the lesions with a missing value under any remaining perturbation (ICC(1,1)
+        needs every lesion rated by the same number of perturbations); ``icc`` is NaN when
+        fewer than two lesions remain or the feature is constant over the whole table.
 
     Notes
     -----
@@ -569,6 +570,10 @@ def feature_icc(
     for j, col in enumerate(cols):
         name = FeatureName.parse(col)
         wide = cube[:, :, j]
+        # a perturbation refused for every lesion (a 1 mm volume change on 4 mm PET voxels)
+        # rates none: it is left out, not every lesion with it
+        rated = np.isfinite(wide).any(axis=0)
+        wide = wide[:, rated]
         wide = wide[np.all(np.isfinite(wide), axis=1)]
         icc, lo, hi = icc11(wide)
         out.append(
@@ -581,7 +586,7 @@ def feature_icc(
                 "ci_low": lo,
                 "ci_high": hi,
                 "n_lesions": len(wide),
-                "n_perturbations": len(perts),
+                "n_perturbations": int(rated.sum()),
                 "icc_form": ICC_FORM,
             }
         )

@@ -103,6 +103,26 @@ def test_feature_icc_drops_incomplete_lesions_and_counts():
     assert none.loc["stat", "n_stable"] == 0
 
 
+def test_a_perturbation_refused_for_every_lesion_is_left_out_not_the_lesions():
+    """Round 16: volume:+-1 refused for every PET lesion (no voxel moves on 4 mm voxels)
+    emptied every ICC (n_lesions 0); the other perturbations rate the lesions."""
+    rng = np.random.default_rng(2)
+    rows = []
+    for i in range(6):
+        base = rng.normal()
+        for p in ("original", "noise:1", "rotation:10", "volume:+1"):
+            value = np.nan if p == "volume:+1" else base + 0.2 * rng.normal()
+            rows.append({"patient_id": f"P{i}", "source_lesion": "1", "perturbation": p,
+                         "pt.original.stat.mean": value})
+    table = pd.DataFrame(rows)
+    out = feature_icc(table).set_index("feature").loc["pt.original.stat.mean"]
+    assert out["n_lesions"] == 6
+    assert out["n_perturbations"] == 3
+    wide = table[table["perturbation"] != "volume:+1"].pivot(
+        index="patient_id", columns="perturbation", values="pt.original.stat.mean")
+    assert out["icc"] == pytest.approx(icc11(wide.to_numpy())[0])
+
+
 def test_feature_icc_errors():
     table = pd.DataFrame(
         {
