@@ -198,20 +198,22 @@ def _clear_of_crop(
     Along each axis, on a side where the crop is not the edge of the new grid, an
     interpolated ROI must keep one voxel of the crop free (else it may continue beyond it;
     without interpolation the crop holds the stored ROI's whole box), and the
-    local-intensity sphere of each ROI voxel must fit in the crop (IBSI 9ST6).
+    local-intensity sphere of each ROI voxel must fit in the crop (IBSI 9ST6). Only the
+    slabs of that width along the crop's faces are read.
     """
-    if not roi.any():
-        return True
-    box = _bbox(roi)
-    for axis, ((first, stop), (lo, hi), g) in enumerate(zip(new_range, box, grids, strict=True)):
+    loc = "loc" in settings.features.families
+    if loc:
+        from radiomix.features.local_intensity import PEAK_RADIUS_MM
+    for axis, ((first, stop), g) in enumerate(zip(new_range, grids, strict=True)):
         room = 0 if settings.interpolation.spacing is None else 1
-        if "loc" in settings.features.families:
-            from radiomix.features.local_intensity import PEAK_RADIUS_MM
-
+        if loc:
             room = max(room, math.floor(PEAK_RADIUS_MM / new_spacing[axis]))
-        if first > 0 and lo < room:
+        room = min(room, roi.shape[axis])
+        if room == 0:
+            continue
+        if first > 0 and roi[(slice(None),) * axis + (slice(0, room),)].any():
             return False
-        if stop < g.size and (stop - first - 1) - hi < room:
+        if stop < g.size and roi[(slice(None),) * axis + (slice(-room, None),)].any():
             return False
     return True
 
