@@ -213,3 +213,33 @@ def test_a_landmarks_file_fitted_otherwise_is_refused(tmp_path, caplog):
         plan_cases(load_study(renamed))
     assert "tags.t1: the landmarks file lm.json was fitted on tag 'mr' of study 'nyul'" in \
         caplog.text
+
+
+def test_a_roi_mostly_beyond_the_standard_scale_is_said(caplog):
+    """Round 16: with the default foreground region (voxels above the image mean), the
+    tumour of a cropped MR lay mostly below the first landmark: its standardised mean was
+    -17.7 on the 0-100 scale, all extrapolated, without a word."""
+    from radiomix.process.normalise import StandardScale, fit_histogram_standardisation
+    from radiomix.process.preprocess import preprocess
+    from radiomix.settings import PreprocessSettings
+
+    rng = np.random.default_rng(0)
+    img = rng.normal(500.0, 30.0, (10, 30, 30))
+    tumour = np.zeros(img.shape, dtype=bool)
+    tumour[3:7, 10:20, 10:20] = True
+    img[tumour] = rng.normal(200.0, 20.0, int(tumour.sum()))  # darker than the foreground
+    region = img > img.mean()
+    scale = StandardScale(landmarks=fit_histogram_standardisation([img], [region]),
+                          region="foreground")
+    pre = PreprocessSettings(normalise="nyul", nyul_landmarks="lm.json")
+    with caplog.at_level("WARNING", logger="radiomix.process.preprocess"):
+        out, roi = preprocess(img, tumour, (2.0, 1.0, 1.0), pre, scale=scale)
+    share = float(np.mean(out[roi] < 0.0))
+    assert share > 0.9
+    assert f"{100 * share:.0f} % of the ROI's voxels lie beyond the standard scale" in caplog.text
+    caplog.clear()
+    roi_scale = StandardScale(landmarks=fit_histogram_standardisation([img], [tumour]),
+                              region="roi")
+    with caplog.at_level("WARNING", logger="radiomix.process.preprocess"):
+        preprocess(img, tumour, (2.0, 1.0, 1.0), pre, scale=roi_scale)
+    assert "beyond the standard scale" not in caplog.text

@@ -203,6 +203,7 @@ def preprocess(
     if settings.normalise == "nyul":
         assert scale is not None
         img = scale.apply(img, tumour)
+        _say_extrapolated(img[roi], scale)
     elif settings.normalise != "none":
         region = roi if settings.normalise_region == "roi" else None
         if settings.normalise == "zscore":
@@ -210,6 +211,28 @@ def preprocess(
         else:
             img = minmax_normalise(img, region, out_range=(0.0, 1.0))
     return img, roi
+
+
+EXTRAPOLATED_SHARE = 0.25
+"""Share of ROI voxels beyond the standard scale's range above which the standardisation
+of a case is said to be mostly extrapolated."""
+
+
+def _say_extrapolated(values: FloatArray, scale: StandardScale) -> None:
+    """Warn when much of the ROI lies beyond the standard scale's first or last landmark
+    after Nyúl–Udupa standardisation: those values come from extending the first or last
+    segment, not from the fitted landmarks (a landmark region, such as the default
+    foreground above the image mean, that holds few of the tumour's intensities)."""
+    std = scale.landmarks.standard
+    if values.size == 0:
+        return
+    share = float(np.mean((values < std[0]) | (values > std[-1])))
+    if share > EXTRAPOLATED_SHARE:
+        log.warning("%.0f %% of the ROI's voxels lie beyond the standard scale [%g, %g] after "
+                    "Nyúl standardisation: their values are extrapolated from its first or last "
+                    "segment; the landmarks' region (%s) holds few of the tumour's intensities "
+                    "(fit the landmarks with --region roi, or image)", 100 * share, std[0],
+                    std[-1], scale.region)
 
 
 def correct_and_smooth(
