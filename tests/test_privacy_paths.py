@@ -99,3 +99,18 @@ def test_web_addresses_are_kept_and_paths_beside_them_are_not():
     assert said == f"Fetch {url}, put it at <path> (P1/1/ct)"
     assert redact_paths(f"see {url}, then /data/DOE_JANE/ct/IM1", {"<ct image>":
                         "/data/DOE_JANE/ct"}) == f"see {url}, then <ct image>"
+
+
+def test_an_id_that_is_a_folder_of_the_input_path_does_not_split_it():
+    """Round 16: a missing mask read "ct mask not found: <path> mask>": the patient id,
+    a folder of the path, was held before the path was replaced by its label."""
+    from radiomix.privacy import redact_paths
+
+    mask = "/data/sts/nifti/STS_004/ct/nomask.nii.gz"
+    said = redact_paths(f"ct mask not found: {mask} (manifest line 5)",
+                        {"<ct image>": "/data/sts/nifti/STS_004/ct/image.nii.gz",
+                         "<ct mask>": mask}, keep=("STS_004/1/ct", "STS_004"))
+    assert said == "ct mask not found: <ct mask> (manifest line 5)"
+    # an id elsewhere in the message stays; a path holding it that is no input goes
+    assert redact_paths("STS_004: see /other/STS_004/x.nii", {}, keep=("STS_004",)) == \
+        "STS_004: see <path>"

@@ -83,8 +83,8 @@ def redact_paths(message: str, inputs: Mapping[str, str | os.PathLike[str] | Non
     'not found: <ct image> (line 3)'
     """
     out = str(message)
-    # the case's ids, whole tokens only, and web addresses (a weight file's download URL:
-    # public, and what the message tells the user to fetch), held as private-use
+    # web addresses (a weight file's download URL: public, and what the message tells the
+    # user to fetch) and, below, the case's ids (whole tokens only), held as private-use
     # characters (no digit or word character a later pattern could match) and put back at
     # the end
     urls = sorted(dict.fromkeys(_URL.findall(out)), key=len, reverse=True)
@@ -93,9 +93,6 @@ def redact_paths(message: str, inputs: Mapping[str, str | os.PathLike[str] | Non
     marks = {k: chr(0xE000 + i) for i, k in enumerate([*urls, *held])}
     for url in urls:
         out = out.replace(url, marks[url])
-    if held:
-        ids = re.compile(r"(?<![\w.^-])(?:" + "|".join(map(re.escape, held)) + r")(?![\w.^-])")
-        out = ids.sub(lambda m: marks[m.group(0)], out)
     variants: list[tuple[str, str]] = []
     names: dict[str, str] = {}  # file name -> what it reads as
     for label, given in inputs.items():
@@ -122,6 +119,11 @@ def redact_paths(message: str, inputs: Mapping[str, str | os.PathLike[str] | Non
         # folders written before it with it: the whole path reads as the label
         head = "" if form.startswith("/") else rf"(?<![\w.~-])(?:/{_PATH_CHARS}*/)?"
         out = re.sub(head + re.escape(form) + rf"(?:/{_PATH_CHARS}*)?", _literal(label), out)
+    # the ids once the input paths are labels: an id that is also a folder of an input path
+    # (nifti/STS_004/ct/mask.nii.gz) must not split the path before it is replaced
+    if held:
+        ids = re.compile(r"(?<![\w.^-])(?:" + "|".join(map(re.escape, held)) + r")(?![\w.^-])")
+        out = ids.sub(lambda m: marks[m.group(0)], out)
     # a plain lowercase word could be a word of the message ("image", "mask", "ct")
     for name in sorted((n for n in names if len(n) >= 3 and not _WORD.fullmatch(n)
                         and n in out), key=len, reverse=True):
