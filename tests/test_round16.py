@@ -96,3 +96,20 @@ def test_analyse_refuses_a_folder_a_run_is_writing(tmp_path):
     with OutputLock(out), pytest.raises(OutputLockedError, match="in use by another radiomix"):
         analyse_study(study, out, report=False)
     assert not (out / "features").exists()  # nothing extracted beside the run
+
+
+def test_the_console_counts_the_warnings_it_does_not_print(monkeypatch):
+    """Round 16: analyse and model printed the first 20 warnings and dropped the rest
+    without a word (a nomogram separation warning was among them)."""
+    import io
+
+    from rich.console import Console
+
+    import radiomix.cli_model as cm
+
+    buf = io.StringIO()
+    monkeypatch.setattr(cm, "console", Console(file=buf, width=200))
+    cm.print_summary({"outcomes": [], "warnings": [f"w{i}" for i in range(cm.MAX_NOTES + 3)]})
+    lines = buf.getvalue().splitlines()
+    assert lines[-2] == f"note: w{cm.MAX_NOTES - 1}"
+    assert lines[-1].startswith("note: ... and 3 more in analysis.json")

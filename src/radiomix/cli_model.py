@@ -69,6 +69,10 @@ class quiet_models:
         self.logger.setLevel(self.level)
 
 
+MAX_NOTES = 20
+"""Warnings of an analysis printed after its summary tables; the rest are counted."""
+
+
 def print_summary(doc: dict[str, Any]) -> None:
     """One table per outcome and scheme: each arm's headline metric with its interval."""
     for o in doc["outcomes"]:
@@ -88,8 +92,13 @@ def print_summary(doc: dict[str, Any]) -> None:
                 t.add_row(arm["label"] + (" (baseline)" if arm["kind"] == "baseline" else ""),
                           est, ci, str(arm["n_columns"] - arm.get("n_unstable", 0)))
             out.print(t)
-    for w in doc.get("warnings", [])[:20]:
+    warnings = doc.get("warnings", [])
+    for w in warnings[:MAX_NOTES]:
         console.print(Text.assemble(("note", "yellow"), f": {w}"), soft_wrap=True)
+    if len(warnings) > MAX_NOTES:
+        console.print(Text.assemble(
+            ("note", "yellow"), f": ... and {len(warnings) - MAX_NOTES} more in analysis.json "
+            "(warnings) and the report's Warnings section"), soft_wrap=True)
 
 
 def analyse(

@@ -214,10 +214,21 @@ def test_a_perfect_leaky_score_gets_an_exact_bound_and_accuracy_an_interval():
         assert r["accuracy_ci_low"] <= r["accuracy"] <= r["accuracy_ci_high"]
         assert r["roc_auc_ci_low"] <= r["roc_auc"] <= r["roc_auc_ci_high"]
     hold = naive[naive["scheme"].str.startswith("hold-out")].iloc[0]
-    exact_low = beta.ppf(0.025, n_pat // 2, 1)  # 6 of 6 patients of the smaller class
-    assert hold["roc_auc_ci_low"] == pytest.approx(exact_low, rel=1e-9)
+    # the bound is over the patients each hold-out scores (its test rows), the fewest of the
+    # two repeats (tester D: not over the whole cohort): the splits drawn again here
+    from sklearn.model_selection import train_test_split
+
+    def smaller(te):
+        return min(np.unique(g[te][y[te] == 1]).size, np.unique(g[te][y[te] == 0]).size)
+
+    n = min(smaller(train_test_split(np.arange(y.size), test_size=0.3, stratify=y,
+                                     random_state=r)[1]) for r in range(2))
+    assert n < n_pat // 2  # fewer than the cohort's smaller class
+    assert hold["roc_auc_ci_low"] == pytest.approx(beta.ppf(0.025, n, 1), rel=1e-9)
     assert hold["roc_auc_ci_high"] == 1.0
     assert "Clopper" in hold["roc_auc_interval_note"]
+    cv = naive[naive["scheme"].str.contains("CV")].iloc[0]  # CV scores every patient
+    assert f"over the {n_pat // 2} patients of the smaller class" in cv["roc_auc_interval_note"]
 
 
 def test_an_audit_model_that_predicts_one_value_gets_no_interval():

@@ -74,6 +74,14 @@ CONSTANT_REASON = ("not meaningful: every fit predicted one value for all its te
 """Why the audit's AUC of a model that predicted one value in every split has no interval."""
 
 
+def _bounding_patients(metric: str, y01: np.ndarray, g: np.ndarray) -> int:
+    """Patients that bound a perfect score of scored rows: of the smaller class for the
+    AUC, all of them for the accuracy."""
+    if metric == "roc_auc":
+        return int(min(np.unique(g[y01 == 1]).size, np.unique(g[y01 == 0]).size))
+    return int(np.unique(g).size)
+
+
 def _fit_predict(
     est: BaseEstimator, X: Any, y: np.ndarray, g: np.ndarray, tr: np.ndarray, te: np.ndarray
 ) -> np.ndarray:
@@ -178,10 +186,13 @@ def leakage_audit(
             if scale != 1.0:
                 lo, hi = widen_interval(est, lo, hi, scale=scale, bounds=(0, 1))
             # the patients that bound a perfect score: the smaller class for the AUC, all
-            # of them for the accuracy
-            n = (min(np.unique(g[y01 == 1]).size, np.unique(g[y01 == 0]).size)
-                 if name == "roc_auc" else np.unique(g).size)
-            exact = perfect_score_interval(est, lo, hi, n, scale=scale)
+            # of them for the accuracy, among those scored (every patient in CV; the test
+            # patients of the hold-out, the fewest of its repeats)
+            scored = [np.arange(y.size)] if shared_rows else tests
+            n = min(_bounding_patients(name, y01[te], g[te]) for te in scored)
+            exact = perfect_score_interval(
+                est, lo, hi, n, scale=scale, who="patients of the smaller class"
+                if name == "roc_auc" else "scored patients")
             if exact is not None:  # every replicate alike: a bound over the patients instead
                 lo, hi, note = exact
             intervals[name] = (lo, hi, note)

@@ -451,6 +451,7 @@ def _separation_patients(metric: str, y: np.ndarray, g: np.ndarray) -> int:
 
 def perfect_score_interval(estimate: float, lo: float, hi: float, n: int, *,
                            level: float = 0.95, scale: float = 1.0,
+                           who: str = "patients of the smaller class",
                            ) -> tuple[float, float, str] | None:
     """An interval for a discrimination score of 0 or 1 whose bootstrap replicates are all
     alike, or None when the bootstrap interval has a width.
@@ -460,7 +461,8 @@ def perfect_score_interval(estimate: float, lo: float, hi: float, n: int, *,
     claimed from 7 patients (a perfect AUC with 2 of them positive happens by chance once
     in 21). The interval is then the exact binomial (Clopper–Pearson) one of a proportion of
     ``n`` in ``n``, ``n`` the patients of the smaller class: each of them is ranked right
-    (1) or wrong (0) against the others, and the score is bounded by that share. It is
+    (1) or wrong (0) against the others, and the score is bounded by that share (``who``
+    names them in the note: the scored patients for an accuracy). It is
     conservative (wider than the score's own uncertainty) and never has zero width. With
     ``scale`` (:data:`CV_INTERVAL_SCALE` for a cross-validated score) its distance from
     the estimate is widened as every cross-validated interval is (:func:`exact_widened`).
@@ -481,7 +483,7 @@ def perfect_score_interval(estimate: float, lo: float, hi: float, n: int, *,
     k = n if estimate == 1.0 else 0
     low, high = clopper_pearson(k, n, level=level)
     return exact_widened(estimate, low, high, scale, (
-        f"exact binomial (Clopper–Pearson) bound over the {n} patients of the smaller class: "
+        f"exact binomial (Clopper–Pearson) bound over the {n} {who}: "
         "every bootstrap replicate gave the same perfect score"))
 
 
