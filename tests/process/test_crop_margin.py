@@ -101,14 +101,13 @@ def test_widening_catches_what_the_prior_margin_misses(monkeypatch) -> None:
 def test_feature_margin_covers_mask_reach_and_peak_sphere() -> None:
     spacing = (5.0, 4.0, 4.0)
     base = {"features": {"families": ["stat"]}}
-    assert feature_margin_mm(settings_from_dict(base), spacing, spacing) == 0.0
+    assert feature_margin_mm(settings_from_dict(base), spacing) == 0.0
     interp = {**base, "interpolation": {"spacing": [2.0, 2.0, 2.0]}}
-    assert feature_margin_mm(settings_from_dict(interp), spacing, (2.0,) * 3) == 5.0
+    assert feature_margin_mm(settings_from_dict(interp), spacing) == 5.0
     nearest = {**interp, "mask_interpolation": {"method": "nearest"}}
-    assert feature_margin_mm(settings_from_dict(nearest), spacing, (2.0,) * 3) == 2.5
+    assert feature_margin_mm(settings_from_dict(nearest), spacing) == 2.5
     loc = {"features": {"families": ["loc"]}}
-    assert feature_margin_mm(settings_from_dict(loc), spacing, spacing) == pytest.approx(
-        PEAK_RADIUS_MM)
+    assert feature_margin_mm(settings_from_dict(loc), spacing) == pytest.approx(PEAK_RADIUS_MM)
 
 
 @settings(max_examples=40, deadline=None)

@@ -149,9 +149,7 @@ def _refuse_coarse_grid(n_roi: int, spacing: Spacing, new_spacing: tuple[float, 
         )
 
 
-def feature_margin_mm(
-    settings: ExtractionSettings, spacing: Spacing, new_spacing: tuple[float, ...]
-) -> float:
+def feature_margin_mm(settings: ExtractionSettings, spacing: Spacing) -> float:
     """Smallest crop margin (mm) around the stored ROI's bounding box that leaves every
     feature as on the whole image.
 
@@ -168,8 +166,6 @@ def feature_margin_mm(
         The extraction's settings.
     spacing : tuple of 3 float
         Stored voxel spacing (z, y, x) in mm.
-    new_spacing : tuple of 3 float
-        Spacing after interpolation (the stored one without interpolation).
 
     Returns
     -------
@@ -246,7 +242,7 @@ def process_arrays(
         float(t) if t is not None else s for s, t in zip(spacing, targets, strict=True)
     )
     order = ORDERS[interp.method]
-    margin_mm = max(settings.crop.margin_mm, feature_margin_mm(settings, spacing, new_spacing))
+    margin_mm = max(settings.crop.margin_mm, feature_margin_mm(settings, spacing))
     if settings.response_maps.filters:  # filter-aware margin (issue 20)
         from radiomix.process.filters.margin import response_map_margin_mm
 
