@@ -600,8 +600,8 @@ def _weights_key(deep: Any) -> str | None:
     """SHA-256 of the weight file the study's deep features read, for the case keys: a file
     replaced at the same path (fine-tuned, or the published file put where another was)
     makes every deep case current no more. ``None`` without deep features or for random
-    weights; the problem's text when the file cannot be found (the case then fails with
-    it when computed)."""
+    weights; ``"unresolved"`` when the file cannot be found or checked (the case then fails
+    with the reason when computed, and is computed again once the file is there)."""
     if deep is None or deep.weights == "random":
         return None
     from radiomix.deep.weights import resolve_weights
@@ -610,8 +610,8 @@ def _weights_key(deep: Any) -> str | None:
     try:
         source = resolve_weights(deep.weights, model=deep.model,
                                  spatial_dims=3 if deep.mode == "3d" else 2, download=False)
-    except WeightsError as exc:
-        return f"unresolved: {exc}"
+    except WeightsError:
+        return "unresolved"
     return source.sha256
 
 
