@@ -346,15 +346,17 @@ def run_case(task: CaseTask) -> dict[str, Any]:
 
 
 class _Collect(logging.Handler):
-    """Keeps the distinct messages of the warnings logged while one case runs."""
+    """Keeps the distinct messages of the warnings logged by this thread while one case
+    runs (a Dask worker with several threads runs cases side by side)."""
 
     def __init__(self) -> None:
         super().__init__(logging.WARNING)
         self.messages: list[str] = []
+        self.thread = threading.get_ident()
 
     def emit(self, record: logging.LogRecord) -> None:
         message = " ".join(record.getMessage().split())
-        if message not in self.messages:
+        if record.thread == self.thread and message not in self.messages:
             self.messages.append(message)
 
 
