@@ -370,7 +370,8 @@ def run_adhoc(
         raise SettingsError(f"--lesion {lesion!r} is not a column of the feature table")
     covs = parse_covariates(_split(covariates), ordinal)
     given = {c for c in (target, time, event) if c}
-    recorded = [c for c in _study_outcome_columns(features) if c not in given]
+    prov = _table_provenance(features)
+    recorded = [c for c in _study_outcome_columns(prov) if c not in given]
     roles_reserved: dict[str, str] = {}
     for names, what in (
             (recorded, "an outcome column of the study that wrote the table (its time, "
@@ -391,7 +392,12 @@ def run_adhoc(
         feat, roles_reserved, _split(columns) or None, has_covariates=bool(covs),
         clinical=clin, outcome_columns=[c for c in (target, time, event) if c])
     banners = []
-    untrained = _untrained_deep(features) if deep else False
+    if deep:
+        from radiomix.analysis.study import deep_flag
+
+        untrained = deep_flag(prov)
+    else:
+        untrained = False
     if untrained:
         from radiomix.analysis.study import UNTRAINED_BANNER
 
@@ -448,37 +454,25 @@ def run_adhoc(
     return doc
 
 
-def _study_outcome_columns(features: Any) -> list[str]:
-    """The outcome columns (time, event, labels) the study that wrote a feature table
-    declared, from the table's provenance (a table of ``radiomix run``; none otherwise):
-    whatever the current outcome, they are derived from an outcome of the study."""
+def _table_provenance(features: Any) -> dict[str, Any]:
+    """The provenance of a feature table written by ``radiomix run`` (empty for any other
+    table, or one without provenance)."""
     from pathlib import Path
 
     from radiomix.table import read_provenance
 
     if features is None or Path(features).suffix != ".parquet":
-        return []
-
+        return {}
     try:
-        cols = ((read_provenance(Path(features)).get("study") or {}).get("columns") or {})
+        return read_provenance(Path(features))
     except (InputError, OSError, ValueError):
-        return []
+        return {}
+
+
+def _study_outcome_columns(prov: dict[str, Any]) -> list[str]:
+    """The outcome columns (time, event, labels) that the study which wrote a feature table
+    declared, from the table's provenance: whatever the current outcome, they are derived
+    from an outcome of the study."""
+    cols = (prov.get("study") or {}).get("columns") or {}
     names = [cols.get("time"), cols.get("event"), *(cols.get("labels") or [])]
     return list(dict.fromkeys(str(c) for c in names if c))
-
-
-def _untrained_deep(features: Any) -> bool:
-    """Whether a feature table's provenance records deep features from random weights (a
-    table written by ``radiomix run``; a table without provenance records nothing)."""
-    from pathlib import Path
-
-    from radiomix.analysis.study import deep_flag
-    from radiomix.errors import InputError
-    from radiomix.table import read_provenance
-
-    if features is None or Path(features).suffix != ".parquet":
-        return False
-    try:
-        return deep_flag(read_provenance(Path(features)))
-    except (InputError, OSError, ValueError):
-        return False

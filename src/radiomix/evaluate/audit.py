@@ -23,6 +23,7 @@ from radiomix.evaluate.bootstrap import (
     patient_bootstrap_weights,
     percentile_interval,
     perfect_score_interval,
+    separation_patients,
     widen_interval,
 )
 from radiomix.evaluate.metrics import weighted_binary_metrics, weighted_roc_auc
@@ -72,14 +73,6 @@ class LeakageAudit:
 CONSTANT_REASON = ("not meaningful: every fit predicted one value for all its test rows, so "
                    "the AUC of 0.5 reflects no ranking at all (no interval)")
 """Why the audit's AUC of a model that predicted one value in every split has no interval."""
-
-
-def _bounding_patients(metric: str, y01: np.ndarray, g: np.ndarray) -> int:
-    """Patients that bound a perfect score of scored rows: of the smaller class for the
-    AUC, all of them for the accuracy."""
-    if metric == "roc_auc":
-        return int(min(np.unique(g[y01 == 1]).size, np.unique(g[y01 == 0]).size))
-    return int(np.unique(g).size)
 
 
 def _fit_predict(
@@ -189,7 +182,7 @@ def leakage_audit(
             # of them for the accuracy, among those scored (every patient in CV; the test
             # patients of the hold-out, the fewest of its repeats)
             scored = [np.arange(y.size)] if shared_rows else tests
-            n = min(_bounding_patients(name, y01[te], g[te]) for te in scored)
+            n = min(separation_patients(name, y01[te], g[te]) for te in scored)
             exact = perfect_score_interval(
                 est, lo, hi, n, scale=scale, who="patients of the smaller class"
                 if name == "roc_auc" else "scored patients")

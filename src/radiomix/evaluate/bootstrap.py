@@ -356,7 +356,7 @@ def bootstrap_binary_metrics(
         if reason is not None:
             est, lo, hi = np.nan, np.nan, np.nan
         elif k in _SEPARATION_METRICS and (bound := perfect_score_interval(
-                est, lo, hi, _separation_patients(k, y, g), level=level,
+                est, lo, hi, separation_patients(k, y, g), level=level,
                 scale=scale)) is not None:
             lo, hi, note = bound
         elif k in _PROPORTION_OF and est in (0.0, 1.0) and hi - lo <= 1e-12:
@@ -441,9 +441,11 @@ def bootstrap_mean_difference(
 _SEPARATION_METRICS = frozenset({"roc_auc", "pr_auc", "balanced_accuracy"})
 
 
-def _separation_patients(metric: str, y: np.ndarray, g: np.ndarray) -> int:
+def separation_patients(metric: str, y: np.ndarray, g: np.ndarray) -> int:
     """Patients that bound a perfect ``metric``: the smaller class (the positives for the
-    PR AUC, whose value only the positives' ranks decide)."""
+    PR AUC, whose value only the positives' ranks decide); all of them for the accuracy."""
+    if metric == "accuracy":
+        return int(np.unique(g).size)
     pos = np.unique(g[y == 1]).size
     neg = np.unique(g[y == 0]).size
     return pos if metric == "pr_auc" else min(pos, neg)

@@ -149,8 +149,7 @@ def _linear_axis(
     ``f = c - floor(c)`` the weights of the corners ``floor(c)`` and ``floor(c) + 1`` are
     ``1 - f`` and ``1 - (1 - f)``; corners beyond the array take the nearest edge voxel.
     """
-    shift = np.float64(offset) / np.float64(zoom)
-    cc = (np.arange(size, dtype=np.float64) + shift) * np.float64(zoom)
+    cc = _axis_positions(zoom, offset, size)
     start = np.floor(cc)
     w0 = 1.0 - (cc - start)
     w1 = 1.0 - w0
@@ -175,9 +174,16 @@ def _nearest_axis(n: int, zoom: float, offset: float, size: int) -> np.ndarray:
     within :data:`TIE_TOLERANCE` below a midpoint counted as on it, and points beyond the
     array take the nearest edge voxel.
     """
-    shift = np.float64(offset) / np.float64(zoom)
-    cc = (np.arange(size, dtype=np.float64) + shift) * np.float64(zoom)
+    cc = _axis_positions(zoom, offset, size)
     return np.clip(np.floor(cc + (0.5 + TIE_TOLERANCE)).astype(np.int64), 0, n - 1)
+
+
+def _axis_positions(zoom: float, offset: float, size: int) -> np.ndarray:
+    """Positions (index units of the array) of the output points along one axis, with
+    ``scipy.ndimage.affine_transform``'s arithmetic for a diagonal matrix (its
+    ``zoom_shift`` path): ``c = (k + offset / zoom) * zoom``."""
+    shift = np.float64(offset) / np.float64(zoom)
+    return (np.arange(size, dtype=np.float64) + shift) * np.float64(zoom)
 
 
 @cached_njit()
