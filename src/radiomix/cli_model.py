@@ -69,13 +69,16 @@ class quiet_models:
         self.logger.setLevel(self.level)
 
 
+QUIET_HELP = "No progress bar and no summary table; the warnings still print."
+
 MAX_NOTES = 20
 """Warnings of an analysis printed after its summary tables; the rest are counted."""
 
 
-def print_summary(doc: dict[str, Any]) -> None:
-    """One table per outcome and scheme: each arm's headline metric with its interval."""
-    for o in doc["outcomes"]:
+def print_summary(doc: dict[str, Any], *, tables: bool = True) -> None:
+    """One table per outcome and scheme (each arm's headline metric with its interval), then
+    the analysis warnings; ``tables=False`` (``--quiet``) prints the warnings only."""
+    for o in doc["outcomes"] if tables else []:
         metric = "roc_auc" if o["kind"] == "binary" else "c_index"
         for v in o["validation"]:
             t = Table("arm", metric, "95 % CI", "inputs",
@@ -111,7 +114,7 @@ def analyse(
         help="Use this feature table (e.g. radiomix run's features.parquet) instead of "
              "extracting into OUT/features.")] = None,
     report: Annotated[bool, typer.Option(help="Write report.html.")] = True,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help=QUIET_HELP)] = False,
 ) -> None:
     """Analyse a study as its study file declares it: outcomes, column roles, arms,
     validation; extracts the features first when OUT/features holds none (OUT holding a
@@ -129,8 +132,7 @@ def analyse(
                                  progress=analysis_callback(shown))
     except RadiomixError as exc:
         raise _fail(exc) from None
-    if not quiet:
-        print_summary(json.loads(path.read_text(encoding="utf-8")))
+    print_summary(json.loads(path.read_text(encoding="utf-8")), tables=not quiet)
     typer.echo(str(path.parent.resolve()))
 
 
@@ -208,7 +210,7 @@ def model_command(
     horizon: Annotated[Optional[list[float]], typer.Option(  # noqa: UP045
         help="Horizon(s) of the time-dependent AUC, in years (repeatable).")] = None,
     report: Annotated[bool, typer.Option(help="Write report.html.")] = True,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help=QUIET_HELP)] = False,
     jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help=ANALYSIS_JOBS_HELP)] = 1,
 ) -> None:
     """Evaluate models on a feature and/or clinical table with patient-grouped validation
@@ -236,6 +238,5 @@ def model_command(
                 jobs=jobs)
     except RadiomixError as exc:
         raise _fail(exc) from None
-    if not quiet:
-        print_summary(doc)
+    print_summary(doc, tables=not quiet)
     typer.echo(str(Path(out_dir).resolve()))

@@ -1031,6 +1031,7 @@ def _survival_arm_doc(res: Any, horizons: list[float], events: tuple[int, int, s
     model = getattr(res, "model", None)
     if model is not None:
         coefficients = _coefficients(model)
+        warn += _monotone_warning(coefficients)
     c_reason = c.get("refused")
     c_doc = _interval(c["estimate"], c["ci_low"], c["ci_high"],
                       c_reason if isinstance(c_reason, str) else None)
@@ -1114,8 +1115,23 @@ def _coefficients(model: Any) -> list[dict[str, Any]] | None:
         per_sd = r.get("coef_standardised", r.get("coef") if "coef_raw" in r else None)
         out.append({"term": str(r.get("term", r.get("covariate", ""))), "coef": _py(coef),
                     "hazard_ratio": _py(hr), "coef_per_sd": _py(per_sd),
-                    "hr_ci_low": _py(r.get("hr_ci_low")), "hr_ci_high": _py(r.get("hr_ci_high"))})
+                    "hr_ci_low": _py(r.get("hr_ci_low")), "hr_ci_high": _py(r.get("hr_ci_high")),
+                    "monotone": bool(r.get("monotone", False))})
     return out
+
+
+def _monotone_warning(coefficients: list[dict[str, Any]] | None) -> list[str]:
+    """The warning for the terms of a final Cox model whose partial likelihood is monotone
+    on its training patients (:func:`radiomix.model.survival.monotone_terms`), if any."""
+    terms = [c for c in coefficients or [] if c.get("monotone")]
+    if not terms:
+        return []
+    named = ", ".join(f"{c['term']} (hazard ratio {c['hazard_ratio']:.3g})" for c in terms)
+    return [f"the final model's term(s) {named} have a monotone partial likelihood among the "
+            "training patients (at every event the patient with the event has the highest, "
+            "or at every event the lowest, value at risk: e.g. a level without any event), so "
+            "their hazard ratios are where the fit stopped, not estimates; merge or drop the "
+            "level or covariate"]
 
 
 def _group_hr(hr: Any) -> dict[str, Any] | None:
@@ -1630,7 +1646,7 @@ def run_analysis(
         if save_models:
             final = _save_models(finals, fitted, spec.validation, out)
             files["models"] = "model.joblib"
-            _final_coefficients(outcome_docs, final)
+            warnings_all.extend(_final_coefficients(outcome_docs, final))
             for odoc in outcome_docs:
                 if odoc["kind"] == "binary":
                     odoc["top_features"] = _top_features(odoc, final.get(odoc["name"], {}),
@@ -2202,9 +2218,11 @@ def confounding_doc(odoc: dict[str, Any], final: dict[str, Any], table: Analysis
 
 
 def _final_coefficients(outcome_docs: list[dict[str, Any]],
-                        final: dict[str, dict[str, Any]]) -> None:
+                        final: dict[str, dict[str, Any]]) -> list[str]:
     """Cross-validated entries of survival arms get the coefficients of the final model
-    (refitted on the training patients), labelled as such."""
+    (refitted on the training patients), labelled as such; returns the warnings of their
+    monotone terms (also added to the arm's warnings)."""
+    said: list[str] = []
     for doc in outcome_docs:
         if doc["kind"] != "survival":
             continue
@@ -2215,6 +2233,11 @@ def _final_coefficients(outcome_docs: list[dict[str, Any]],
                     arm["coefficients"] = _coefficients(fitted["model"])
                     arm["n_zero_coefficients"] = _n_zero(arm["coefficients"])
                     arm["coefficients_from"] = "final model refitted on the training patients"
+                    monotone = _monotone_warning(arm["coefficients"])
+                    arm.setdefault("warnings", []).extend(monotone)
+                    said.extend(f"{doc['name']} · {val['label']} · {doc['arms'][key]['label']}:"
+                                f" {w}" for w in monotone)
+    return said
 
 
 def _fit_final(task: _ArmTask) -> Any:

@@ -43,6 +43,7 @@ from radiomix.model.survival import (
     CoxPH,
     LassoCox,
     baseline_at,
+    monotone_terms,
     split_survival_target,
     survival_target,
 )
@@ -572,6 +573,10 @@ class CoxNomogram(_NomogramBase):
     Attributes
     ----------
     terms_, coef_raw_ : as :class:`Nomogram` (log hazard ratios per unit)
+    separated_ : list of str
+        Terms whose partial likelihood is monotone on the training rows
+        (:func:`radiomix.model.survival.monotone_terms`, e.g. a level without events):
+        their coefficients are not estimates.
     cox_ : CoxPH
         The nomogram's Cox model, fitted on the out-of-fold rad-score + clinical covariates.
     radscore_, radscore_oof_, radscore_folds_, crossfit_grouped_, n_crossfit_folds_
@@ -653,7 +658,17 @@ class CoxNomogram(_NomogramBase):
         self.cox_ = CoxPH(penalizer=self.penalizer).fit(D_fit, target)
         self.coef_raw_ = self.cox_.coef_raw_
         self.mean_design_ = self.cox_.mean_
+        self.separated_ = monotone_terms(D_fit, time, event, self.terms_)
         return self
+
+    def coefficients(self) -> pd.DataFrame:
+        """The Cox model's coefficient table (:meth:`CoxPH.coefficients`), its terms named
+        (``radscore`` and the clinical terms); ``monotone`` marks the terms of
+        ``separated_``."""
+        check_is_fitted(self, "coef_raw_")
+        frame = self.cox_.coefficients()
+        frame["term"] = list(self.terms_)
+        return frame
 
     def predict(self, X: Any) -> FloatArray:
         """Risk score (log relative hazard vs the mean patient), shape (n,)."""

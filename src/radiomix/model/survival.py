@@ -91,6 +91,51 @@ def split_survival_target(y: Any) -> tuple[FloatArray, np.ndarray]:
     return time, event.astype(bool)
 
 
+def monotone_terms(X: Any, time: Any, event: Any, terms: list[str]) -> list[str]:
+    """Terms whose partial likelihood on their own is monotone: no finite estimate exists.
+
+    A covariate gives a monotone Cox partial likelihood when, at every event, the patient
+    with the event has the largest value of the covariate in the risk set (the coefficient
+    runs to :math:`+\\infty`), or at every event the smallest (to :math:`-\\infty`), ties
+    allowed (Bryson & Johnson 1981; Heinze & Schemper 2001). A categorical level without
+    any event (all its patients censored) is such a term. The survival analogue of the
+    separation of a logistic model (:func:`radiomix.model.nomogram.separating_terms`): the
+    fitted coefficient is where the penalty or the stopping rule left it, not an estimate.
+
+    Parameters
+    ----------
+    X : (n, p) array-like
+        The terms' values on the fitted rows (missing values imputed).
+    time, event : (n,) array-like
+        Follow-up times and event indicators (non-zero: event).
+    terms : list of str
+        The term names, one per column of ``X``.
+
+    Returns
+    -------
+    list of str
+        The monotone terms, in column order. A term that is constant in every risk set of
+        an event carries no information and is not listed; nor is any term without events.
+    """
+    X = np.asarray(X, dtype=np.float64)
+    time = np.asarray(time, dtype=np.float64)
+    event = np.asarray(event) != 0
+    if X.ndim != 2 or X.shape[0] != time.size or not event.any():
+        return []
+    # the largest and smallest value among the rows still at risk (time >= t) at each row's
+    # time: running extrema over the rows sorted by decreasing time, read at the last row of
+    # each group of tied times
+    order = np.argsort(-time, kind="stable")
+    xs, ts, es = X[order], -time[order], event[order]
+    last = np.searchsorted(ts, ts, side="right") - 1
+    hi = np.maximum.accumulate(xs, axis=0)[last][es]
+    lo = np.minimum.accumulate(xs, axis=0)[last][es]
+    xe = xs[es]
+    informative = np.any(hi != lo, axis=0)  # constant in every event's risk set: no direction
+    monotone = informative & (np.all(xe >= hi, axis=0) | np.all(xe <= lo, axis=0))
+    return [str(terms[j]) for j in np.flatnonzero(monotone)]
+
+
 class CoxPH(BaseEstimator):
     """Cox proportional-hazards model (lifelines ``CoxPHFitter``, Efron ties).
 
@@ -119,6 +164,9 @@ class CoxPH(BaseEstimator):
         a dropped column's row has ``coef`` 0, ``exp(coef)`` 1 and NaN elsewhere.
     dropped_columns_ : list of str
         Covariates constant on the training rows (zero variance), left out of the fit.
+    monotone_columns_ : list of str
+        Covariates whose partial likelihood is monotone on the training rows
+        (:func:`monotone_terms`): their coefficients are no estimates.
 
     Notes
     -----
@@ -212,6 +260,7 @@ class CoxPH(BaseEstimator):
             summary.loc[self.dropped_columns_, "exp(coef)"] = 1.0
         summary.index.name = fitter.summary.index.name
         self.summary_ = summary
+        self.monotone_columns_ = monotone_terms(X, time, event, names)
         return self
 
     def predict(self, X: Any) -> FloatArray:
@@ -248,7 +297,9 @@ class CoxPH(BaseEstimator):
             (log hazard ratio per SD), ``coef_raw`` (per unit), ``hazard_ratio_raw``
             (per unit), ``hr_ci_low``, ``hr_ci_high`` (95 % Wald interval of the hazard
             ratio per unit), ``p_value`` (Wald test), ``selected``
-            (:math:`|\\beta| >` :data:`ZERO_TOL` per SD).
+            (:math:`|\\beta| >` :data:`ZERO_TOL` per SD), ``monotone`` (the term's partial
+            likelihood is monotone on the training rows, :func:`monotone_terms`: no finite
+            estimate exists; not flagged under an L1 penalty).
 
         Notes
         -----
@@ -265,8 +316,12 @@ class CoxPH(BaseEstimator):
         lo = s["coef lower 95%"].to_numpy(dtype=float) / self.scale_
         hi = s["coef upper 95%"].to_numpy(dtype=float) / self.scale_
         p = s["p"].to_numpy(dtype=float)
-        if self.penalizer > 0 and self.l1_ratio > 0:
+        lasso = self.penalizer > 0 and self.l1_ratio > 0
+        if lasso:
             lo = hi = p = np.full(self.coef_.size, np.nan)
+        # under an L1 penalty the coefficients are shrunken predictors, not estimates, and
+        # with many more columns than events some are monotone by chance: not flagged
+        monotone = set() if lasso else set(getattr(self, "monotone_columns_", []))
         return pd.DataFrame(
             {
                 "term": self._names(),
@@ -277,6 +332,7 @@ class CoxPH(BaseEstimator):
                 "hr_ci_high": np.exp(hi),
                 "p_value": p,
                 "selected": np.abs(self.coef_) > ZERO_TOL,
+                "monotone": [n in monotone for n in self._names()],
             }
         )
 

@@ -43,6 +43,56 @@ class Grid:
         return np.asarray(self.start + self.step * np.arange(self.size), dtype=np.float64)
 
 
+GRID_SIZE_TOLERANCE = 2.0**-21
+"""Relative tolerance within which ``n · spacing / new_spacing`` is taken for the integer it
+rounds to: 12 voxels of 1.1 mm on a 0.6 mm grid compute as 22.000000000000004, whose
+ceiling would add a plane and move the grid by half a voxel. It is eight times the
+relative error of a float32 spacing (2^-24), so a spacing kept at float32 precision is
+covered too; a ratio truly above an integer by more keeps IBSI's ceiling."""
+
+
+def decimal_spacing(spacing: float) -> float:
+    """The spacing a float32 value stands for: its shortest decimal (0.800000011920929 is
+    0.8); a spacing that is no float32 value (read as float64) is returned as it is.
+
+    NIfTI headers store spacings as float32, DICOM and NRRD as decimal text read into
+    float64: the same 0.8 mm scan is 0.800000011920929 mm from one and 0.8 mm from the
+    other. The interpolation grid is built from the decimal, so both give the same grid
+    points, ties between two voxels included (a 1.6 mm grid on 0.8 mm voxels puts every
+    point halfway; float32's 2e-8 would send them all to the lower voxel, float64's to the
+    upper). The decimal rounds to the same float32 value: it is what the header says.
+
+    Examples
+    --------
+    >>> decimal_spacing(float(np.float32(0.8))), decimal_spacing(0.8)
+    (0.8, 0.8)
+    >>> decimal_spacing(0.97656200000001)  # no float32 value: kept
+    0.97656200000001
+    """
+    single = np.float32(spacing)
+    if not np.isfinite(single) or float(single) != spacing:
+        return spacing
+    return float(np.format_float_positional(single, unique=True, trim="0"))
+
+
+def grid_size(ratio: float) -> int:
+    """IBSI's number of new grid points, ``ceil(ratio)`` with ``ratio = n · s / s'``, a
+    ratio within :data:`GRID_SIZE_TOLERANCE` (relative) of an integer taken as that
+    integer.
+
+    Examples
+    --------
+    >>> grid_size(80.0000012), grid_size(22.000000000000004), grid_size(2.5)
+    (80, 22, 3)
+    >>> grid_size(80.01)
+    81
+    """
+    nearest = round(ratio)
+    if nearest >= 1 and abs(ratio - nearest) <= GRID_SIZE_TOLERANCE * max(1.0, ratio):
+        return int(nearest)
+    return max(1, math.ceil(ratio))
+
+
 def aligned_grid(n: int, spacing: float, new_spacing: float) -> Grid:
     """The IBSI interpolation grid along one axis.
 
@@ -56,8 +106,10 @@ def aligned_grid(n: int, spacing: float, new_spacing: float) -> Grid:
     Returns
     -------
     Grid
-        ``size = ceil(n · spacing / new_spacing)``; positions centred on the original grid
-        centre ``(n − 1) / 2``.
+        ``size = ceil(n · spacing / new_spacing)`` (:func:`grid_size`: a ratio within
+        rounding of an integer is that integer); positions centred on the original grid
+        centre ``(n − 1) / 2``. A float32 ``spacing`` (a NIfTI header's) is taken as the
+        decimal it stands for (:func:`decimal_spacing`).
 
     Examples
     --------
@@ -68,7 +120,8 @@ def aligned_grid(n: int, spacing: float, new_spacing: float) -> Grid:
     >>> g.size, g.positions().tolist()
     (3, [0.0, 2.0, 4.0])
     """
-    size = math.ceil(round(n * spacing / new_spacing, 6))
+    spacing = decimal_spacing(spacing)
+    size = grid_size(n * spacing / new_spacing)
     step = new_spacing / spacing
     start = (n - 1) / 2.0 - (size - 1) / 2.0 * step
     return Grid(size=size, start=start, step=step)
