@@ -544,3 +544,20 @@ def test_a_deep_arm_does_not_depend_on_the_order_of_the_rows(tmp_path):
     np.testing.assert_allclose(preds[0], preds[1], rtol=0, atol=1e-9)
     for key in ("estimate", "ci_low", "ci_high"):
         assert docs[0][key] == pytest.approx(docs[1][key], abs=1e-9)
+
+
+def test_survival_apparent_figures_say_in_sample(tmp_path):
+    """Round 17: under training / internal / external the binary figures of the training row
+    said "apparent (in-sample ...)", the survival Kaplan-Meier and calibration captions of
+    that row only "the scored patients", word for word the external ones."""
+    _, doc = _survival_three_centres(tmp_path)
+    seen = set()
+    for v in doc["outcomes"][0]["validation"]:
+        apparent = v["scheme"] == "training"
+        texts = [c["legend"] for c in v["curves"]["calibration"].values()]
+        if v["curves"].get("km"):
+            texts.append(v["curves"]["km"]["drawn"])
+        for text in texts:
+            assert ("apparent (in-sample" in text) == apparent, (v["scheme"], text)
+            seen.add(v["scheme"])
+    assert "training" in seen

@@ -472,38 +472,58 @@ def separating_columns(X: pd.DataFrame, y: np.ndarray) -> dict[str, str]:
 
 
 NEAR_COPY_AGREEMENT: float = 0.95
-"""A two-valued input that agrees with a binary outcome (or an event indicator) on this share
-of the rows, in one coding or the other, is a near copy of it (a copy with a few labels
-changed, an outcome recorded again under another name) when chance alone would give that
-agreement with a probability below :data:`MONOTONE_CHANCE`; :func:`separating_columns`
-catches the exact copies."""
+"""An input that agrees with a binary outcome (or an event indicator) on this share of the
+rows, by one cut of its values (in one coding or the other), is a near copy of it (a copy
+with a few labels changed, an outcome recorded again under another name, such a copy with
+a little noise added) when chance alone would give that agreement with a probability below
+:data:`MONOTONE_CHANCE`; :func:`separating_columns` catches the exact copies."""
 
 
 def near_copies(X: pd.DataFrame, y: np.ndarray, *,
-                agreement: float = NEAR_COPY_AGREEMENT) -> dict[str, float]:
-    """Two-valued columns that agree with a binary ``y`` on at least ``agreement``
-    (:data:`NEAR_COPY_AGREEMENT`) of the rows where they have a value (in either coding),
-    beyond chance.
+                agreement: float = NEAR_COPY_AGREEMENT, chance: float = MONOTONE_CHANCE,
+                values: str = "any") -> dict[str, float]:
+    """Columns whose best cut agrees with a binary ``y`` on at least ``agreement``
+    (:data:`NEAR_COPY_AGREEMENT`) of the rows where they have a value, beyond chance.
 
-    The chance is that of a column with the same counts of its two values, placed at random
-    over the rows: the number of its first value among the rows with ``y`` true is then
-    hypergeometric, and the agreement a linear function of it (both tails, for either
-    coding). A column qualifies when that probability is below :data:`MONOTONE_CHANCE`, so
-    few rows (below about 15) never qualify by chance.
+    A cut between two successive distinct values calls the rows above it one class and
+    those below the other; its agreement is the share of rows it calls right, in the better
+    coding. A two-valued column has one cut (its agreement is then how often it equals the
+    outcome); a column of many values is taken at its best cut (a copy of the outcome with
+    noise added agrees on every row whose label was not changed).
+
+    The chance is that of the column's values placed at random over the rows: at each cut,
+    the number of rows with ``y`` true below it is hypergeometric and the cut's agreement a
+    linear function of it (both tails, for either coding); summed over the column's cuts,
+    this bounds the probability that any cut agrees so well (exact for one cut). A column
+    qualifies when that bound is below ``chance``, so few rows (below about 15) never
+    qualify by chance.
+
+    Parameters
+    ----------
+    X : DataFrame
+        Candidate columns (NaN: no value).
+    y : (n,) array of bool or 0/1
+    agreement, chance : float
+        The share of rows a column must agree on, and the chance below which it counts.
+    values : {"any", "two", "many"}
+        Which columns are tested: all, the two-valued only, or those of three or more
+        distinct values only.
 
     Returns
     -------
     dict
-        Column -> its agreement with ``y`` (the share of rows, in the better coding).
+        Column -> its agreement with ``y`` (the share of rows, at its best cut, rounded to
+        3 decimals).
 
     Examples
     --------
     >>> y = np.array([0, 1] * 15)
     >>> near = y.copy(); near[:1] = 1 - near[:1]   # the outcome with one label changed
-    >>> X = pd.DataFrame({"relapse_flag": near.astype(float),
+    >>> noisy = near + 0.01 * np.cos(np.arange(30))  # ... and a little noise added
+    >>> X = pd.DataFrame({"relapse_flag": near.astype(float), "score": noisy,
     ...                   "sex": np.array([0., 1., 1., 0., 0.] * 6)})
     >>> near_copies(X, y)
-    {'relapse_flag': 0.967}
+    {'relapse_flag': 0.967, 'score': 0.967}
     """
     from scipy.stats import hypergeom
 
@@ -512,25 +532,28 @@ def near_copies(X: pd.DataFrame, y: np.ndarray, *,
     for c in X.columns:
         v = X[c].to_numpy(dtype=float)
         ok = ~np.isnan(v)
-        values = np.unique(v[ok])
-        if values.size != 2:
+        order = np.argsort(v[ok], kind="stable")
+        vs, ys = v[ok][order], y[ok][order]
+        n, m = vs.size, int(ys.sum())
+        # cuts: the number k of rows below each boundary between distinct values
+        k = np.flatnonzero(vs[1:] != vs[:-1]) + 1
+        if m in (0, n) or not k.size or (values == "two" and k.size != 1) or (
+                values == "many" and k.size < 2):
             continue
-        x, yy = v[ok] == values[1], y[ok]
-        n, m, k = int(ok.sum()), int(yy.sum()), int(x.sum())
-        if m in (0, n) or k in (0, n):
+        below = np.cumsum(ys)[k - 1]  # rows with y true below each cut
+        agree = (k + m - 2 * below) / n  # rows called right when above the cut means y
+        share = np.maximum(agree, 1.0 - agree)
+        best = float(share.max())
+        if best < agreement:
             continue
-        both = int(np.sum(x & yy))  # agreements = 2 * both + n - m - k
-        agree = (2 * both + n - m - k) / n
-        share = max(agree, 1.0 - agree)
-        if share < agreement:
-            continue
-        # P(agreement share >= observed, in either coding) for a random placement
-        need = int(np.ceil((share * n - (n - m - k)) / 2 - 1e-9))  # both >= need
-        low = int(np.floor(((1.0 - share) * n - (n - m - k)) / 2 + 1e-9))  # both <= low
+        # P(some cut agrees on >= best of the rows) for a random placement, bounded by the
+        # sum over the cuts: agree >= best or agree <= 1 - best, i.e. below <= lo or >= hi
+        lo = np.floor((k + m - best * n) / 2 + 1e-9)
+        hi = np.ceil((k + m - (1.0 - best) * n) / 2 - 1e-9)
         dist = hypergeom(n, m, k)
-        chance = float(dist.sf(need - 1) + dist.cdf(low))
-        if chance < MONOTONE_CHANCE:
-            out[str(c)] = round(share, 3)
+        bound = float(np.sum(dist.cdf(lo) + dist.sf(hi - 1)))
+        if bound < chance:
+            out[str(c)] = round(best, 3)
     return out
 
 
@@ -1645,7 +1668,9 @@ def _suspect_warnings(X: pd.DataFrame, targets: dict[str, Target],
                       times: dict[str, np.ndarray], sources: dict[str, str]) -> list[str]:
     """Warn of inputs (image columns radiomix writes included: a noisy copy of the time
     under a feature name) that agree with a binary outcome or an event on
-    :data:`SUSPECT_LEVEL` of the rows (by their values, or by which rows miss them), or
+    :data:`SUSPECT_LEVEL` of the rows (two-valued ones by their values; any by which rows
+    miss them), on :data:`NEAR_COPY_AGREEMENT` at one cut of their values (columns of many
+    values, beyond chance over every column tested), or
     track a time of the study with Spearman's
     ``|rho|`` at that level, both beyond chance: strong predictors look the same, so they
     are said, not refused. Returns the exact copies said (two-valued inputs that agree with
@@ -1661,18 +1686,27 @@ def _suspect_warnings(X: pd.DataFrame, targets: dict[str, Target],
     for t in targets.values():
         y = t.y if t.y is not None else t.event
         if y is not None and y.min() != y.max():
-            near = near_copies(X.loc[t.keep], y, agreement=SUSPECT_LEVEL)
+            near = near_copies(X.loc[t.keep], y, agreement=SUSPECT_LEVEL, values="two")
             said += [f"{named(c)} agrees with outcome {t.outcome.name} on "
                      f"{a:.0%} of the rows" for c, a in near.items()]
+            # a column of many values (a copy with noise added under a feature's name):
+            # at the near-copy level, beyond chance over every column tested, as a strong
+            # feature of a large cohort may reach 80 % at its best cut
+            cut = near_copies(X.loc[t.keep], y, chance=MONOTONE_CHANCE / max(1, X.shape[1]),
+                              values="many")
+            said += [f"{named(c)} agrees with outcome {t.outcome.name} on {a:.0%} of the rows "
+                     "at one cut of its values" for c, a in cut.items()]
             # a value recorded only once the outcome happened: its missingness is the leak
             # (imputed, the column still tells the two apart to a model that sees the gaps)
             missing = X.loc[t.keep].isna()
             missing = missing.loc[:, missing.any() & ~missing.all()].astype(float)
             said += [f"whether {named(c)} is missing agrees with outcome {t.outcome.name} on "
                      f"{a:.0%} of the rows" for c, a in
-                     near_copies(missing, y, agreement=SUSPECT_LEVEL).items()]
+                     near_copies(missing, y, agreement=SUSPECT_LEVEL, values="two").items()]
             copies += [f"{named(c)} holds outcome {t.outcome.name} itself (it agrees on every "
                        "row)" for c, a in near.items() if a == 1.0]
+            copies += [f"{named(c)} tells outcome {t.outcome.name} on every row by one cut of "
+                       "its values" for c, a in cut.items() if a == 1.0]
         if t.time_years is not None:
             times = {**times, f"the time of {t.outcome.name}": np.full(len(X), np.nan)}
             times[f"the time of {t.outcome.name}"][np.flatnonzero(t.keep)] = t.time_years

@@ -546,14 +546,17 @@ def _comparison_refusal(y: np.ndarray, g: np.ndarray, scheme: str,
             f"two arms' AUCs needs at least {MIN_PER_CLASS} of each{fix}")
 
 
+APPARENT = "apparent (in-sample, on the patients the model was fitted on)"
+"""How the curves of the training (apparent) scheme are captioned."""
+
+
 def _binary_curves(results: dict[str, Any], v: Validation, cross_validated: bool,
                    order: list[str], *, apparent: bool = False) -> dict[str, Any]:
     """ROC, calibration and decision curves of a validation; of repeated CV each is the mean
     of the repeats' curves (the predictor whose metrics are reported), and says so in its
     ``legend``, as it says whether the predictions are out-of-sample or, for the apparent
     (training) scheme, of the patients the model was fitted on."""
-    kind = ("apparent (in-sample, on the patients the model was fitted on)" if apparent
-            else "out-of-sample")
+    kind = APPARENT if apparent else "out-of-sample"
     from radiomix.evaluate.curves import (
         calibration_curve,
         decision_curves,
@@ -941,9 +944,11 @@ def _evaluate_survival(table: AnalysisTable, target: Target, arms: list[BuiltArm
             p = sc.result.predictions.copy()
             p["row"] = _table_rows(target, p["row"].to_numpy(), sc, sc.scheme)
             preds.append(p.assign(outcome=o.name, scheme=sc.scheme, arm=arm.key))
+            apparent = sc.scheme == "training"
             if arm.key == km_arm:
-                entry["curves"]["km"] = _km_doc(sc.result, arm, o.time_unit, km_rule)
-            cal = _survival_calibration_doc(sc.result, horizons)
+                entry["curves"]["km"] = _km_doc(sc.result, arm, o.time_unit, km_rule,
+                                                apparent=apparent)
+            cal = _survival_calibration_doc(sc.result, horizons, apparent=apparent)
             if cal:
                 entry["curves"]["calibration"][arm.key] = cal
             scored_by.setdefault(sc.scheme, {})[arm.key] = sc.result
@@ -1146,10 +1151,12 @@ def _group_hr(hr: Any) -> dict[str, Any] | None:
     return out
 
 
-def _km_doc(res: Any, arm: BuiltArm, unit: str, arm_rule: str) -> dict[str, Any] | None:
+def _km_doc(res: Any, arm: BuiltArm, unit: str, arm_rule: str, *,
+            apparent: bool = False) -> dict[str, Any] | None:
     """Kaplan-Meier entry of a survival validation: the curves of one repeat (of repeated
     CV, the one with the median log-rank p) and the log-rank p of every repeat;
-    ``arm_rule`` says why this arm's risk score splits the patients (:func:`_km_arm`)."""
+    ``arm_rule`` says why this arm's risk score splits the patients (:func:`_km_arm`);
+    ``apparent``: the scores are in-sample (the training scheme), which the text says."""
     from radiomix.evaluate.survival import median_logrank_repeat
 
     try:
@@ -1176,7 +1183,8 @@ def _km_doc(res: Any, arm: BuiltArm, unit: str, arm_rule: str) -> dict[str, Any]
     which = _drawn_repeat_words(valid.size)
     drawn_text = (f"the risk groups of repeat {drawn + 1} of {n_rep} repeats (column repeat "
                   f"= {drawn} of predictions.csv, which counts from 0): {which}"
-                  if n_rep > 1 else "the risk groups of the scored patients")
+                  if n_rep > 1 else "the risk groups of the scored patients"
+                  + (f", {APPARENT}" if apparent else ""))
     return {"arm": arm.key, "cutoff": _py(km.cutoffs[0] if len(km.cutoffs) == 1 else None),
             "cutoff_rule": ("median predicted risk of the training patients of the model that "
                             "scored each patient (no test outcome is used)"),
@@ -1214,9 +1222,11 @@ def _drawn_repeat_words(n_valid: int) -> str:
             "lies between them), so neither the best nor the worst split is shown")
 
 
-def _survival_calibration_doc(res: Any, horizons: list[float]) -> dict[str, Any] | None:
+def _survival_calibration_doc(res: Any, horizons: list[float], *,
+                              apparent: bool = False) -> dict[str, Any] | None:
     """Calibration at the first horizon that is not refused: of repeated CV, the mean of the
-    repeats' calibration tables (the predictor whose metrics are reported)."""
+    repeats' calibration tables (the predictor whose metrics are reported); ``apparent``:
+    in-sample predictions (the training scheme), which the legend says."""
     for h in horizons:
         try:
             cal = res.mean_calibration(h)
@@ -1227,7 +1237,8 @@ def _survival_calibration_doc(res: Any, horizons: list[float]) -> dict[str, Any]
         legend = (f"risk of the event by {h:g} year{'' if h == 1 else 's'}: "
                   + (f"mean of {k} of {n_rep} repeats' calibration tables (groups by rank of "
                      "each repeat's out-of-fold prediction; bounds: the mean of the repeats' "
-                     "pointwise bounds)" if n_rep > 1 else "calibration of the scored patients"))
+                     "pointwise bounds)" if n_rep > 1 else "calibration of the scored patients"
+                     + (f", {APPARENT}" if apparent else "")))
         return {"horizon_years": h, "predicted": _py(cal["predicted"].to_numpy()),
                 "observed": _py(cal["observed"].to_numpy()),
                 "lower": _py(cal["observed_ci_low"].to_numpy()),

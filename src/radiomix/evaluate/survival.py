@@ -1357,11 +1357,15 @@ def survival_estimability(event: Any, groups: Any, time: Any = None) -> str | No
     a concordance or time-dependent AUC needs at least 2 of each
     >>> survival_estimability([1, 1, 1, 1], ["a", "b", "c", "d"], [1.0, 2.0, 3.0, 4.0]) is None
     True
+    >>> print(survival_estimability([0, 0, 0], ["a", "b", "c"], [1.0, 2.0, 3.0]))
+    ... # doctest: +NORMALIZE_WHITESPACE
+    not estimable: the scored rows hold 0 patient(s) with the event and 3 without;
+    a concordance or time-dependent AUC needs at least 2 of each
     """
     n_event, n_other = _pair_sides(event, groups, time)
     if min(n_event, n_other) >= MIN_PER_CLASS:
         return None
-    if time is None:
+    if time is None or n_event == 0:
         return (f"not estimable: the scored rows hold {n_event} patient(s) with the event and "
                 f"{n_other} without; a concordance or time-dependent AUC needs at least "
                 f"{MIN_PER_CLASS} of each")
