@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from radiomix.errors import SettingsError
 from radiomix.evaluate.survival import _survival_metrics, horizon_refusal
 
 
@@ -318,7 +319,12 @@ def test_a_status_or_duration_at_follow_up_is_said(caplog):
     clin["last_status"] = np.where(y ^ flip, "D", "NED")
     days = pd.to_numeric(clin["days_to_outcome"], errors="coerce").to_numpy()
     rank = np.argsort(np.argsort(np.nan_to_num(days, nan=5000.0)))
-    clin["fu_len"] = (rank + rng.normal(0, 6, 60)).round(1).astype(str)
+    # the patients without the outcome spread over the same range: with the longest values
+    # (their missing time ranked last) the column told the outcome by one cut on 97 % of
+    # the rows, and is refused as a near copy since round 17 (asserted below)
+    noise = rng.normal(0, 6, 60)
+    spread = rng.uniform(0, 60, 60)
+    clin["fu_len"] = (np.where(y, rank, spread) + noise).round(1).astype(str)
     spec = analysis_from_dict({
         "outcomes": [{"name": "y", "kind": "binary", "column": "outcome", "positive": "mets"}],
         "roles": {"group": "patient_id", "lesion": "lesion_id",
@@ -336,6 +342,9 @@ def test_a_status_or_duration_at_follow_up_is_said(caplog):
         "fu_len follows days_to_outcome (Spearman +0.9" in caplog.text
     assert "age agrees" not in caplog.text
     assert "age follows" not in caplog.text
+    clin["fu_len"] = (rank + noise).round(1).astype(str)
+    with pytest.raises(SettingsError, match=r"fu_len \(agrees on 9\d% of the rows\)"):
+        build_table(feats, spec, clinical=clin)
 
 
 def test_an_imaging_arm_that_reads_volume_alone_is_in_the_confounding_table(tmp_path):
