@@ -39,11 +39,12 @@ def test_the_mask_given_as_the_image_is_refused_in_every_form(tmp_path):
     """extract wrote stat.mean = 1.0 beside the true volume with exit 0."""
     _, mask = sts_files("STS_003", "ct")
     with pytest.raises(InputError, match=r"the image and the mask are the same file "
-                                         r"\(mask\.nii\.gz\): the mask was given as the image"):
+                                         r"\(mask\.nii\.gz\): one was given in place of the "
+                                         r"other"):
         extract(mask, mask, settings=FAST)
     copy = tmp_path / "copy.nii.gz"
     copy.write_bytes(mask.read_bytes())  # another file, the same bytes
-    with pytest.raises(InputError, match="same file"):
+    with pytest.raises(InputError, match="copies of one file, byte for byte"):
         extract(copy, mask, settings=FAST)
     other = tmp_path / "as_nrrd.nrrd"  # another format: caught on its voxels
     sitk.WriteImage(sitk.ReadImage(str(mask)), str(other))

@@ -138,23 +138,30 @@ def _empty_roi_message(mask: str | Path, label: int | None, roi_name: str | None
 
 def _refuse_same_file(image: Path, mask: Path, case_id: str | None) -> None:
     """Refuse an image that is the mask's file, or a byte-for-byte copy of it (the mask
-    given as the image; a copy in another format is caught on its voxels,
-    :func:`radiomix.check.check_case`). Only files of equal size are read."""
+    given as the image, or the image as the mask: which one cannot be told from the
+    arguments; a copy in another format is caught on its voxels,
+    :func:`radiomix.check.check_case`). Only files of equal size are read. The message
+    names the files by their base names only."""
     if not (image.is_file() and mask.is_file()):
         return  # folders (DICOM series) and missing files: the readers say what is wrong
     same = os.path.samefile(image, mask)
+    copy = False
     if not same and image.stat().st_size == mask.stat().st_size:
         from radiomix.table import file_hash
 
-        same = file_hash(image) == file_hash(mask)
-    if same:
-        from radiomix.check import _prefix
-        from radiomix.errors import InputError
+        copy = file_hash(image) == file_hash(mask)
+    if not (same or copy):
+        return
+    from radiomix.check import _prefix
+    from radiomix.errors import InputError
 
-        raise InputError(
-            f"{_prefix(case_id)}the image and the mask are the same file ({mask.name}): the "
-            "mask was given as the image; give the image file as the image"
-        )
+    names = mask.name if image.name == mask.name else f"{image.name} and {mask.name}"
+    what = (f"the same file ({mask.name})" if same else
+            f"copies of one file, byte for byte ({names})")
+    raise InputError(
+        f"{_prefix(case_id)}the image and the mask are {what}: one was given in place of "
+        "the other; give the image and its mask as two different files"
+    )
 
 
 def check_organ_mask(

@@ -349,7 +349,8 @@ def check_case(
         raise unplaced_grid_error(unplaced, diffs, case_id)
     if diffs:
         if not resample_mask:
-            why = reader_note(mask, GRID_NOTE_KEY)
+            why = "; ".join(note for note in (reader_note(image, GRID_NOTE_KEY),
+                                              reader_note(mask, GRID_NOTE_KEY)) if note)
             raise GeometryMismatchError(
                 f"{_prefix(case_id)}{f'{why}; ' if why else ''}image and mask grids differ: "
                 f"{'; '.join(diffs)}. Fix: "
@@ -494,8 +495,9 @@ SUV_KEY = "radiomix_suv"
 SUV range (:func:`check_pt_values`) as a refusal, not a note."""
 
 GRID_NOTE_KEY = "radiomix_grid_note"
-"""Metadata key of a mask's own account of why it is not on the image grid (a DICOM SEG
-whose frames lie between the image's voxels), led with in the grid-mismatch message."""
+"""Metadata key of an image's or a mask's own account of why the two grids may differ (a
+DICOM SEG whose frames lie between the image's voxels; a NIfTI file whose qform and sform
+disagree), led with in the grid-mismatch message."""
 
 MASK_NOTE_KEY = "radiomix_note_mask"
 """Metadata key under which a mask reader leaves a note on the SimpleITK mask it returns

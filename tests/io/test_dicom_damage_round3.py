@@ -108,10 +108,13 @@ def test_mr_without_rescaling_is_read_as_stored(tmp_path):
 # A2: a different slope or intercept on one slice is applied to that slice ------------------
 
 def test_pet_rescale_is_applied_per_slice(tmp_path):
+    """One slice encoded otherwise (stored values halved, slope doubled), its SUVs kept:
+    read with its own slope (a slope edited alone, which scales the slice apart from its
+    neighbours, is refused: tests/io/test_round17_inputs.py)."""
     def edit(ds: pydicom.Dataset, i: int) -> None:
         if i == 1:
-            ds.RescaleSlope = float(ds.RescaleSlope) * 3
-            ds.RescaleIntercept = 0.5
+            ds.PixelData = (ds.pixel_array.astype(np.int16) // 2).tobytes()
+            ds.RescaleSlope = float(ds.RescaleSlope) * 2
 
     folder = _copy(tmp_path, "PET", edit)  # Units GML: values are SUV as rescaled
     slopes = {str(pydicom.dcmread(f).RescaleSlope) for f in folder.glob("*.dcm")}

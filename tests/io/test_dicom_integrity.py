@@ -240,7 +240,8 @@ def _inject(ds, **attrs):
 
 
 @pytest.mark.parametrize(("attrs", "match"), [
-    ({"RadiopharmaceuticalStartDateTime": "20000101120000"}, "injection .* is after the"),
+    ({"RadiopharmaceuticalStartDateTime": "20000101120000",  # both at noon: they agree
+      "RadiopharmaceuticalStartTime": "120000"}, "injection .* is after the"),
     ({"RadiopharmaceuticalStartTime": "120000"},
      r"h after the decay-correction reference \(SeriesTime\) and no dates tell the days apart"),
     ({"RadionuclideHalfLife": 109.77},

@@ -428,6 +428,90 @@ def _check_ct_rescale_agrees(slices: Sequence[pydicom.Dataset], rescales: np.nda
             )
 
 
+def _check_rescale_factor_agrees(slices: Sequence[pydicom.Dataset], rescales: np.ndarray,
+                                 volume: np.ndarray, where: str) -> None:
+    """Refuse a PET, MR or other non-CT series with a slice scaled apart from its
+    neighbours: a slice whose RescaleSlope or RescaleIntercept differ from a neighbour's,
+    and whose 25th, 50th, 75th and 90th percentiles of positive values all lie more than
+    :data:`RESCALE_FACTOR` times above the neighbours' geometric mean, and more than the
+    square root of that factor above each neighbour's (or all below, by those factors);
+    the slice that stands out most is named. PET slices are each scaled to the stored
+    range (a slope per slice) and MR series may be encoded per slice, so a rescale that
+    differs is no damage by itself; a slice of the sarcoma data's PET and MR stands at most
+    6 % apart from its neighbours, whereas a slope edited or damaged on one slice scales
+    all its values alike (a doubled slope raised a PET's SUVmax by 46 %). The first and
+    last slices have one neighbour and are not judged; CT has its own check
+    (:func:`_check_ct_rescale_agrees`).
+    """
+    n = len(slices)
+    if n < 3:
+        return
+    pairs = np.round(rescales, 9)
+    differs = np.any(pairs[1:] != pairs[:-1], axis=1)  # slice k differs from slice k + 1
+    candidates = [k for k in range(1, n - 1) if differs[k - 1] or differs[k]]
+    if not candidates:
+        return
+    cache: dict[int, np.ndarray | None] = {}
+
+    def percentiles(k: int) -> np.ndarray | None:
+        if k not in cache:
+            values = volume[k].ravel()
+            values = values[:: max(1, values.size // RESCALE_SAMPLE)]  # a regular sample
+            values = values[values > 0]
+            cache[k] = (np.log(np.percentile(values, RESCALE_FACTOR_PERCENTILES))
+                        if values.size >= RESCALE_MIN_VALUES else None)
+        return cache[k]
+
+    limit = math.log(RESCALE_FACTOR)
+    worst, k = 0.0, -1
+    for j in candidates:
+        here, before, after = percentiles(j), percentiles(j - 1), percentiles(j + 1)
+        if here is None or before is None or after is None:
+            continue
+        # log ratios to each neighbour (each beyond half the limit: a neighbour of a
+        # scaled slice stands apart from their mean too, but not from its other side)
+        steps = np.concatenate([here - before, here - after])
+        apart = here - (before + after) / 2.0  # log ratio to the neighbours' geometric mean
+        if np.all(steps > limit / 2) and np.all(apart > limit):
+            step = float(apart.min())
+        elif np.all(steps < -limit / 2) and np.all(apart < -limit):
+            step = float(apart.max())
+        else:
+            continue
+        if abs(step) > abs(worst):
+            worst, k = step, j
+    if k >= 0:
+        modality = {"PT": "PET"}.get(str(slices[0].get("Modality", "")),
+                                     str(slices[0].get("Modality", "")) or "image")
+        factor = math.exp(worst)
+        raise DicomError(
+            f"slice {k + 1} of {n} ({_name(slices[k])}) of the {modality} series in {where} "
+            f"is scaled apart from its neighbours: with RescaleSlope {pairs[k][0]:g} and "
+            f"RescaleIntercept {pairs[k][1]:g} its values are {factor:.3g} times those of "
+            f"slices {k} and {k + 2} (in each of the 25th to 90th percentiles, against their "
+            "geometric mean), where neighbouring slices differ by a few per cent: the "
+            "slice's rescaling was edited or damaged; export the series again"
+        )
+
+
+RESCALE_FACTOR = 1.2
+"""Factor by which every compared percentile of a slice rescaled otherwise than a
+neighbour may lie above (or below) its neighbours' geometric mean in a PET or MR series
+before it is refused (:func:`_check_rescale_factor_agrees`): a slice of the sarcoma data's
+PET and MR stands at most 6 % apart from its neighbours; a slope edited by 1.3 or 2 stands
+out."""
+
+RESCALE_FACTOR_PERCENTILES = (25.0, 50.0, 75.0, 90.0)
+"""Percentiles of a slice's positive values compared by
+:func:`_check_rescale_factor_agrees`."""
+
+RESCALE_SAMPLE = 16384
+"""About how many of a slice's pixels (a regular sample) give its percentiles there."""
+
+RESCALE_MIN_VALUES = 50
+"""Fewest positive values a slice needs for its percentiles to be compared."""
+
+
 RESCALE_PERCENTILES = (5.0, 50.0, 95.0)
 """Percentiles of a slice's HU compared by :func:`_check_ct_rescale_agrees`."""
 
@@ -512,6 +596,8 @@ def _assemble(datasets: Sequence[pydicom.Dataset], *, where: str) -> sitk.Image:
                 "RescaleIntercept) or pixel representation is damaged"
             )
         _check_ct_rescale_agrees(slices, rescales, volume, where)
+    elif "RescaleSlope" in first:
+        _check_rescale_factor_agrees(slices, rescales, volume, where)
     if modality == "PT":
         volume *= _suv_factors(slices)[:, None, None]
         units = str(first.get("Units", "")).upper()
@@ -589,6 +675,96 @@ def _scan_start(slices: Sequence[pydicom.Dataset]) -> datetime | None:
 def _time_of_day(moment: datetime) -> timedelta:
     """Time elapsed since midnight of ``moment``'s day."""
     return moment - moment.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+INJECTION_TIMES_TOLERANCE_S = 2.0
+"""Largest difference (s) accepted between the time of day of a PET's
+RadiopharmaceuticalStartDateTime and its RadiopharmaceuticalStartTime (the two are
+written from one clock, rounded or truncated to the second): a larger one is a
+contradiction, and the SUV would follow whichever attribute is read (an hour is 46 % for
+F-18)."""
+
+_DICOM_DT = re.compile(
+    r"(?P<date>\d{8})(?P<h>\d{2})?(?P<m>\d{2})?(?P<s>\d{2})?(?P<frac>\.\d{1,6})?"
+    r"(?:[+-]\d{4})?"
+)
+_DICOM_TM = re.compile(r"(?P<h>\d{2})(?P<m>\d{2})?(?P<s>\d{2})?(?P<frac>\.\d{1,6})?")
+
+
+def _time_of_day_s(text: object) -> float | None:
+    """Seconds since midnight of a DICOM TM value (``HHMMSS.FFFFFF``, lower precision or
+    the old ``HH:MM:SS`` form); ``None`` when absent or not a time."""
+    if text is None or str(text).strip() == "":
+        return None
+    m = _DICOM_TM.fullmatch(str(text).strip().replace(":", ""))
+    if m is None:
+        return None
+    return (int(m["h"]) * 3600 + int(m["m"] or 0) * 60 + int(m["s"] or 0)
+            + float(m["frac"] or 0.0))
+
+
+def _clock(seconds: float, fields: int = 3) -> str:
+    """``HH:MM:SS`` (or ``HH:MM``, ``HH`` for fewer ``fields``) of seconds since midnight."""
+    whole = int(seconds)
+    parts = (whole // 3600, whole % 3600 // 60, whole % 60)
+    return ":".join(f"{v:02d}" for v in parts[:fields])
+
+
+def _duration(seconds: float) -> str:
+    """A positive duration in words: ``1 h``, ``25 min``, ``3 s``."""
+    if seconds >= 3600:
+        return f"{seconds / 3600:.3g} h"
+    if seconds >= 60:
+        return f"{seconds / 60:.3g} min"
+    return f"{seconds:.3g} s"
+
+
+def _injection_datetime(info: pydicom.Dataset) -> datetime:
+    """The injection date and time of a PET (``RadiopharmaceuticalStartDateTime``), checked
+    against ``RadiopharmaceuticalStartTime`` when both are given.
+
+    Fractions of a second and a time-zone offset are dropped. A date-time of lower
+    precision (a date alone, or hours and minutes) takes its time of day from the start
+    time when the two agree to the date-time's precision.
+
+    Raises
+    ------
+    ValueError
+        The date-time is not a DICOM DT value (the caller names the attributes).
+    SuvConversionError
+        The two attributes give times of day more than
+        :data:`INJECTION_TIMES_TOLERANCE_S` apart (compared on the clock, so a date-time
+        whose date is the day before still agrees with its start time).
+    """
+    text = str(info.RadiopharmaceuticalStartDateTime).strip()
+    m = _DICOM_DT.fullmatch(text)
+    if m is None:
+        raise ValueError(f"not a DICOM date-time: {text!r}")
+    fields = [int(v) for v in (m["h"], m["m"], m["s"]) if v is not None]
+    day = datetime.strptime(m["date"], "%Y%m%d")
+    given = sum(v * unit for v, unit in zip(fields, (3600, 60, 1), strict=False))
+    start = _time_of_day_s(info.get("RadiopharmaceuticalStartTime"))
+    if start is None:
+        return day + timedelta(seconds=given)
+    if len(fields) == 3:
+        exact = given + float(m["frac"] or 0.0)
+        gap = abs(exact - start) % 86400.0
+        gap = min(gap, 86400.0 - gap)  # on the clock: 23:59:59 and 00:00:00 are 1 s apart
+        if gap <= INJECTION_TIMES_TOLERANCE_S:
+            return day + timedelta(seconds=given)
+    else:  # lower precision: the start time must fall within the date-time's hour/minute
+        unit = (86400, 3600, 60)[len(fields)]
+        gap = abs(start // unit * unit - given)
+        if gap == 0:
+            return day + timedelta(seconds=int(start))
+        gap = abs(start - given)
+    raise SuvConversionError(
+        "cannot convert PET to SUV: RadiopharmaceuticalStartDateTime gives the injection at "
+        f"{_clock(given, len(fields))} and RadiopharmaceuticalStartTime at {_clock(start)} "
+        f"({_duration(gap)} apart), and the decay correction of every SUV depends on which "
+        "is right: correct the wrong attribute (or delete RadiopharmaceuticalStartDateTime "
+        "if the start time is right)"
+    )
 
 
 def suv_factor(ds: pydicom.Dataset, *, acquisition: datetime | None = None,
@@ -677,8 +853,7 @@ def suv_factor(ds: pydicom.Dataset, *, acquisition: datetime | None = None,
         try:
             injection_dated = bool(info.get("RadiopharmaceuticalStartDateTime"))
             if injection_dated:
-                dt = str(info.RadiopharmaceuticalStartDateTime).split(".")[0]
-                injection = datetime.strptime(dt[:14].ljust(14, "0"), "%Y%m%d%H%M%S")
+                injection = _injection_datetime(info)
             else:
                 start = need(info, "RadiopharmaceuticalStartTime")
                 injection = _dicom_datetime(ds.get("SeriesDate"), str(start))  # type: ignore[assignment]

@@ -8,6 +8,7 @@ geometry). A NIfTI file whose header is unambiguous is read without SimpleITK
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 import re
 from collections.abc import Iterator, Sequence
@@ -18,11 +19,20 @@ import numpy as np
 
 from radiomix.errors import DicomError, InputError, InputNotFoundError, UsageError
 from radiomix.io.integrity import check_data_bytes, read_nifti
-from radiomix.io.nifti_geometry import Geometry, has_no_orientation, itk_geometry
+from radiomix.io.nifti_geometry import (
+    FORMS_DIRECTION_TOLERANCE,
+    FormDisagreement,
+    Geometry,
+    form_disagreement,
+    has_no_orientation,
+    itk_geometry,
+)
 from radiomix.io.volume import Volume, as_sitk
 
 if TYPE_CHECKING:
     import SimpleITK as sitk
+
+log = logging.getLogger(__name__)
 
 FILE_SUFFIXES = (".nii", ".nii.gz", ".nrrd", ".nhdr", ".mha", ".mhd")
 
@@ -119,11 +129,15 @@ def _read_file(path: Path, *, what: str) -> Volume | sitk.Image:
     """
     if path.stat().st_size == 0:
         raise InputError(f"{what} file {path} is empty (0 bytes); copy or export it again")
+    forms = None
     if str(path).lower().endswith((".nii", ".nii.gz")):
         image = _read_nifti(path)  # checks the file (truncation, NaN/inf) in any case
         if image is not None:
             check_geometry(image.spacing, image.origin, image.direction, f"{what} file {path}")
             return image
+        # SimpleITK reads the file; where its qform and sform disagree (never read by
+        # _read_nifti), the image it returns is noted (:func:`_note_forms`)
+        forms = form_disagreement(_nifti_head(path, 348))
     import SimpleITK as sitk
 
     if str(path).lower().endswith((".mhd", ".mha")):
@@ -135,6 +149,8 @@ def _read_file(path: Path, *, what: str) -> Volume | sitk.Image:
             read = sitk.ReadImage(str(path))
         check_geometry(read.GetSpacing(), read.GetOrigin(), read.GetDirection(),
                        f"{what} file {path}")
+        if forms is not None:
+            _note_forms(read, forms, path, what)
         return read
     except RuntimeError as exc:
         if _is_nifti2(path):
@@ -164,6 +180,35 @@ def _read_file(path: Path, *, what: str) -> Volume | sitk.Image:
             f"{', '.join(FILE_SUFFIXES)} file"
         ) from None
 
+
+
+def _note_forms(image: sitk.Image, forms: FormDisagreement, path: Path, what: str) -> None:
+    """Say that a NIfTI file's qform and sform disagree, and which one SimpleITK took.
+
+    The file is read as SimpleITK reads it (radiomix's promise), but tools that take the
+    other form (FSL, nibabel, many viewers) put the image elsewhere, and a mask resampled
+    onto it lands where the chosen form says. A warning is logged; the image carries the
+    note (:data:`radiomix.check.GRID_NOTE_KEY`) that a grid-mismatch message leads with,
+    and a mask also the provenance note (:data:`radiomix.check.MASK_NOTE_KEY`).
+    """
+    from radiomix.check import GRID_NOTE_KEY, MASK_NOTE_KEY
+
+    used = forms.used(image.GetOrigin(), image.GetDirection())
+    other = "qform" if used == "sform" else "sform"
+    turn = (f" and direction cosines {forms.direction:.2g} apart"
+            if forms.direction > FORMS_DIRECTION_TOLERANCE else "")
+    apart = f"voxels up to {forms.shift_mm:.3g} mm apart{turn}"
+    log.warning(
+        "the %s file %s has a qform and an sform that disagree (%s); radiomix reads it as "
+        "SimpleITK does, by the %s: check that the %s is right (tools that read the %s, such "
+        "as FSL or some viewers, place the %s elsewhere), or correct the header",
+        what, path.name, apart, used, used, other, what,
+    )
+    note = (f"the {what} file {path.name} has a qform and an sform that disagree ({apart}; "
+            f"radiomix, as SimpleITK, uses the {used})")
+    image.SetMetaData(GRID_NOTE_KEY, note)
+    if what == "mask":
+        image.SetMetaData(MASK_NOTE_KEY, note)
 
 
 def _header_spacing_text(path: Path) -> str | None:
@@ -385,7 +430,9 @@ def _read_nifti(path: Path) -> Volume | None:
     ``sitk.ReadImage`` reads the file instead (``None`` is returned) whenever ITK would
     not return the stored voxels unchanged (scaling by ``scl_slope`` / ``scl_inter``, a
     pixel type other than the stored one, vector or non-scalar data) or the image is not
-    3D: never a silently different image.
+    3D: never a silently different image; and when its qform and sform disagree
+    (:func:`~radiomix.io.nifti_geometry.form_disagreement`), so that the image SimpleITK
+    returns carries the note of :func:`_note_forms`.
 
     Returns
     -------
@@ -412,6 +459,8 @@ def _read_nifti(path: Path) -> Volume | None:
     if pixel is None:
         return None
     header = bytes(data[: layout.vox_offset])
+    if form_disagreement(header) is not None:
+        return None  # SimpleITK reads it, and the caller says which form it took
     geometry = itk_geometry(header)  # ITK's arithmetic on the header (scalar 3D only)
     if geometry is None:
         info = _header_information(header)

@@ -267,3 +267,107 @@ def _normalised(v: list[float]) -> tuple[float, float, float]:
         return (v[0], v[1], v[2])
     norm = math.sqrt(total)
     return (v[0] / norm, v[1] / norm, v[2] / norm)
+
+
+FORMS_SHIFT_VOXELS = 0.1
+"""Largest distance, in voxels (of the smallest spacing), between the places a NIfTI
+header's qform and sform give a voxel of the grid before :func:`form_disagreement` reports
+them."""
+
+FORMS_DIRECTION_TOLERANCE = 1e-3
+"""Largest difference between the qform's and the sform's direction cosines before
+:func:`form_disagreement` reports them."""
+
+
+@dataclass(frozen=True, slots=True)
+class FormDisagreement:
+    """A NIfTI-1 header whose qform and sform (both declared) place the grid differently.
+
+    Attributes
+    ----------
+    shift_mm : float
+        Largest distance (mm) between a grid corner's places under the two.
+    direction : float
+        Largest difference between their direction cosines.
+    qform, sform : tuple of (origin, direction)
+        Each one's origin and row-major direction in ITK's LPS convention (as SimpleITK
+        would report the image if it took that one).
+    """
+
+    shift_mm: float
+    direction: float
+    qform: tuple[tuple[float, ...], tuple[float, ...]]
+    sform: tuple[tuple[float, ...], tuple[float, ...]]
+
+    def used(self, origin: tuple[float, ...], direction: tuple[float, ...]) -> str:
+        """``"sform"`` or ``"qform"``: the one whose geometry an image read from the file
+        has (the nearer in origin and direction)."""
+
+        def distance(form: tuple[tuple[float, ...], tuple[float, ...]]) -> float:
+            return (float(np.max(np.abs(np.subtract(form[0], origin))))
+                    + 1e3 * float(np.max(np.abs(np.subtract(form[1], direction)))))
+
+        return "sform" if distance(self.sform) <= distance(self.qform) else "qform"
+
+
+def form_disagreement(header: bytes) -> FormDisagreement | None:
+    """How far a NIfTI-1 header's qform and sform disagree, when both are declared.
+
+    SimpleITK (ITK) takes one of the two (the sform when it is a rigid affine, see
+    :func:`_chosen_matrix`) and says nothing of the other; FSL, nibabel and most viewers
+    may take the other, and put the image elsewhere.
+
+    Parameters
+    ----------
+    header : bytes
+        The first 348 bytes (or more) of the decompressed file.
+
+    Returns
+    -------
+    FormDisagreement or None
+        ``None`` when the header is not NIfTI-1, a code is 0 (one form only), a spacing is
+        not positive, or the two place every grid corner within
+        :data:`FORMS_SHIFT_VOXELS` of the smallest spacing and their direction cosines agree
+        within :data:`FORMS_DIRECTION_TOLERANCE`.
+    """
+    if len(header) < 348 or header[344:348] not in (b"n+1\x00", b"ni1\x00"):
+        return None
+    for order in ("<", ">"):
+        if int(np.frombuffer(header, order + "i4", 1, 0)[0]) == 348:
+            break
+    else:
+        return None
+    qcode, scode = (int(v) for v in np.frombuffer(header, order + "i2", 2, 252))
+    if qcode <= 0 or scode <= 0:
+        return None
+    dim = np.frombuffer(header, order + "i2", 8, 40)
+    pixdim = np.frombuffer(header, order + "f4", 8, 76)
+    quat = np.frombuffer(header, order + "f4", 6, 256)
+    srow = np.frombuffer(header, order + "f4", 12, 280).reshape(3, 4).astype(np.float64)
+    spacing = pixdim[1:4].astype(np.float64)
+    if not (np.all(np.isfinite(spacing)) and np.all(spacing > 0) and np.all(np.isfinite(quat))
+            and np.all(np.isfinite(srow))):
+        return None
+    q = _qform_matrix(quat, pixdim, qcode).astype(np.float64)[:3]
+    ndim = max(1, min(int(dim[0]), 3))
+    extent = [max(int(dim[j + 1]) - 1, 0) if j < ndim else 0 for j in range(3)]
+    corners = np.array([[i, j, k, 1.0] for i in (0, extent[0]) for j in (0, extent[1])
+                        for k in (0, extent[2])]).T
+    shift = float(np.max(np.linalg.norm(q @ corners - srow @ corners, axis=0)))
+    directions = []
+    for m in (q, srow):
+        top = m[:, :3]
+        norms = np.linalg.norm(top, axis=0)
+        if not np.all(norms > 0):
+            return None  # an empty sform: ITK takes the qform, nothing disagrees
+        directions.append(top / norms)
+    turn = float(np.max(np.abs(directions[0] - directions[1])))
+    if shift <= FORMS_SHIFT_VOXELS * float(spacing.min()) and turn <= FORMS_DIRECTION_TOLERANCE:
+        return None
+    ras_to_lps = np.array([-1.0, -1.0, 1.0])
+
+    def lps(m: np.ndarray, d: np.ndarray) -> tuple[tuple[float, ...], tuple[float, ...]]:
+        return (tuple(float(v) for v in m[:, 3] * ras_to_lps),
+                tuple(float(v) for v in (d * ras_to_lps[:, None]).ravel()))
+
+    return FormDisagreement(shift, turn, lps(q, directions[0]), lps(srow, directions[1]))
