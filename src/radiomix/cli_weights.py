@@ -77,10 +77,18 @@ def list_weights() -> None:
 
     out = plain_console()
     folder = cache_dir()
-    missing = 0
-    for w in cached_weights():  # plain lines: a table would truncate file names and URLs
+    missing = mismatched = 0
+    # plain lines: a table would truncate file names and URLs; each cached file with a
+    # published hash is checked as a run checks it (about 0.1 s per file)
+    for w in cached_weights(verify=True):
         k = w.known
-        state = f"cached ({w.size_bytes / 1e6:.1f} MB)" if w.size_bytes is not None else "missing"
+        state = "missing"
+        if w.size_bytes is not None:
+            state = f"cached ({w.size_bytes / 1e6:.1f} MB)"
+            if w.verified in ("mismatch", "unreadable"):
+                state = ("HASH MISMATCH (not the published file)" if w.verified == "mismatch"
+                         else "UNREADABLE")
+                mismatched += 1
         missing += w.size_bytes is None
         out.print(
             f"{k.name:<10} {k.spatial_dims}D {k.model:<8} {state:<18} "
@@ -90,6 +98,14 @@ def list_weights() -> None:
         )
         out.print(f"    {k.filename}  from {k.url}", highlight=False, soft_wrap=True)
     out.print(f"cache folder: {folder}", highlight=False, soft_wrap=True)
+    if mismatched:
+        out.print(
+            f"{mismatched} cached file(s) are not the published ones (a run refuses them): "
+            "delete them and install the published files with radiomix weights add FILE, or "
+            "rename them to use them as your own weights (--deep-weights PATH)",
+            highlight=False,
+            soft_wrap=True,
+        )
     if missing:
         out.print(
             "to install a file: download it on a machine with network access, then run "

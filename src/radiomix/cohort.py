@@ -41,6 +41,7 @@ import hashlib
 import importlib
 import json
 import logging
+import math
 import os
 import sys
 import threading
@@ -2086,6 +2087,37 @@ def _check_inputs_exist(study: Study, tasks: Sequence[CaseTask]) -> None:
     )
 
 
+def _check_weights_once(study: Study, tasks: Sequence[CaseTask], cases_dir: Path) -> None:
+    """Refuse a run whose deep features' weights are unusable (a file missing, damaged, of
+    another network, holding NaN) once, before any worker starts, instead of failing every
+    deep case with the same message (:meth:`Study.check_deep_weights`).
+
+    Checked when a deep case is to be computed, or when the first deep case of an earlier
+    run failed or holds a non-finite deep value (computed before weights were checked); a
+    re-run whose deep cases are all current does not import torch for it.
+
+    Raises
+    ------
+    SettingsError
+        The weights cannot be used.
+    """
+    deep_tasks = [t for t in tasks if t.deep is not None]
+    if not deep_tasks or study.settings.deep is None:
+        return
+    files = [cases_dir / f"{t.key}.json" for t in deep_tasks]
+    current = all(f.is_file() for f in files)
+    if current:
+        try:
+            record = json.loads(files[0].read_text(encoding="utf-8"))
+            values = [v for k, v in (record.get("features") or {}).items() if ".deep." in k]
+            current = record.get("status") == "ok" and all(
+                isinstance(v, int | float) and math.isfinite(v) for v in values)
+        except (OSError, ValueError, AttributeError):
+            current = False
+    if not current:
+        study.check_deep_weights()
+
+
 def _run_locked(
     study: Study,
     out: Path,
@@ -2126,6 +2158,7 @@ def _plan_and_run(
     hashes = InputHashes(out / HASHES_FILE)
     rows, tasks = plan_cases(study, hashes=hashes)
     _check_inputs_exist(study, tasks)
+    _check_weights_once(study, tasks, out / CASES_DIR)
     store = CaseStore(out / CASES_DIR)
     hashes.save()
 

@@ -7,6 +7,7 @@ Public API (none of it imports torch until a network is built):
   :class:`radiomix.check.CheckedCase`;
 - :func:`aggregate_slices` — lesion rows (mean, max, slice count) from slice rows;
 - :func:`deep_provenance` — settings, weights source and hash (``random_weights`` flag);
+- :func:`check_weights` — the weights read and checked once, before a cohort runs;
 - :class:`DeepSettings`, :func:`parse_deep_spec` (``resnet18:2.5d``);
 - :class:`DeepLinearHead` — the "ResNet alone" arm: a linear head trained on frozen
   embeddings inside the evaluation folds (imported on first use).
@@ -17,6 +18,7 @@ from __future__ import annotations
 from radiomix.deep.embed import (
     DeepEmbedder,
     aggregate_slices,
+    check_weights,
     deep_provenance,
     embed,
     embed_arrays,
@@ -32,6 +34,7 @@ __all__ = [
     "WeightsError",
     "WeightsNotFoundError",
     "aggregate_slices",
+    "check_weights",
     "deep_provenance",
     "embed",
     "embed_arrays",

@@ -36,11 +36,13 @@ import numpy.typing as npt
 
 from radiomix.deep.inputs import Intensity, Mode, sample_lesion, to_network_input
 from radiomix.deep.settings import DeepSettings
-from radiomix.errors import InputError
+from radiomix.errors import InputError, WeightsError
 from radiomix.types import BoolArray, FloatArray, Spacing
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from radiomix.deep.weights import WeightsSource
 
 log = logging.getLogger(__name__)
 log.addHandler(logging.NullHandler())
@@ -88,8 +90,13 @@ def _provenance(
         if settings.precision == "float64"
         else "float32, batch norm folded into the convolutions, channels-last (oneDNN)"
     )
+    recorded = settings.to_dict()
+    if recorded["weights"] not in ("imagenet", "medicalnet", "random"):
+        # a file's name only (its folder may name a person or differ between machines):
+        # the SHA-256 identifies its content
+        recorded["weights"] = os.path.basename(recorded["weights"])
     return {
-        "settings": settings.to_dict(),
+        "settings": recorded,
         "architecture": arch,
         "arithmetic": arithmetic,
         "embedding_dim": settings.embedding_dim,
@@ -97,6 +104,70 @@ def _provenance(
         "checkpoint_load": load,
         "versions": versions,
     }
+
+
+def _load_network(settings: DeepSettings) -> tuple[WeightsSource, Any, dict[str, Any] | None]:
+    """The weights source, the backbone with its weights (before
+    :func:`~radiomix.deep.networks.for_inference`) and the checkpoint-load report (``None``
+    for random weights)."""
+    from radiomix.deep import networks
+    from radiomix.deep.weights import read_state_dict, resolve_weights
+
+    source = resolve_weights(
+        settings.weights,
+        model=settings.model,
+        spatial_dims=settings.spatial_dims,
+        download=settings.download,
+    )
+    if source.kind == "random":
+        net = networks.random_backbone(
+            settings.model, spatial_dims=settings.spatial_dims, seed=settings.seed
+        )
+        return source, net, None
+    state = read_state_dict(source)  # refuses NaN or infinite tensors
+    assert source.path is not None
+    net, report = networks.load_backbone(
+        settings.model, state, spatial_dims=settings.spatial_dims, source=source.path.name
+    )
+    return source, net, report.to_dict()
+
+
+def check_weights(settings: DeepSettings) -> WeightsSource:
+    """Check the weights of ``settings`` as an embedding would read them, once, before a
+    cohort computes any case: the file is found (downloaded when allowed and missing), its
+    hash checked, its tensors read, all finite and loaded strictly into the network.
+
+    Returns
+    -------
+    WeightsSource
+        Where the weights come from.
+
+    Raises
+    ------
+    WeightsError
+        The first problem, in the words :class:`DeepEmbedder` would fail every case with.
+    DependencyError
+        torch or MONAI is not installed.
+
+    Examples
+    --------
+    >>> check_weights(DeepSettings(mode="2.5d", weights="random")).kind
+    'random'
+    """
+    from radiomix.deep.weights import WeightsSource
+
+    if settings.weights == "random":  # nothing to read
+        return WeightsSource("random", "random", None, None, None, "not-applicable")
+    try:
+        import monai  # noqa: F401
+        import torch  # noqa: F401
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        from radiomix.errors import DependencyError
+
+        raise DependencyError(
+            f"deep features need torch and MONAI ({exc}); install radiomix[deep]"
+        ) from exc
+    return _load_network(settings)[0]
 
 
 @contextmanager
@@ -150,16 +221,9 @@ class DeepEmbedder:
             raise DependencyError(
                 f"deep features need torch and MONAI ({exc}); install radiomix[deep]"
             ) from exc
-        from radiomix.deep.weights import read_state_dict, resolve_weights
-
         self.settings = settings
-        source = resolve_weights(
-            settings.weights,
-            model=settings.model,
-            spatial_dims=settings.spatial_dims,
-            download=settings.download,
-        )
         dims = settings.spatial_dims
+        source, self._net, load = _load_network(settings)
         if source.kind == "random":
             log.warning(
                 "deep features from an UNTRAINED %s (random weights, seed %d): flagged in the "
@@ -167,20 +231,6 @@ class DeepEmbedder:
                 settings.model,
                 settings.seed,
             )
-            self._net = networks.random_backbone(
-                settings.model, spatial_dims=dims, seed=settings.seed
-            )
-            load = None
-        else:
-            state = read_state_dict(source)
-            assert source.path is not None
-            self._net, report = networks.load_backbone(
-                settings.model,
-                state,
-                spatial_dims=dims,
-                source=source.path.name,
-            )
-            load = report.to_dict()
         self._net = networks.for_inference(self._net, precision=settings.precision)
         self._dtype: type[np.floating[Any]] = (
             np.float64 if settings.precision == "float64" else np.float32
@@ -189,6 +239,7 @@ class DeepEmbedder:
         if settings.precision == "float32":
             self._layout = torch.channels_last if dims == 2 else torch.channels_last_3d
         self._provenance = _provenance(settings, source.to_dict(), load)
+        self._weights_name = source.path.name if source.path is not None else "random"
 
     @property
     def provenance(self) -> dict[str, Any]:
@@ -220,6 +271,13 @@ class DeepEmbedder:
                 if self._layout is not None:
                     x = x.contiguous(memory_format=self._layout)
                 out[start : start + bs] = self._net(x).numpy()
+        if not np.isfinite(out).all():
+            # finite weights (checked on reading) and finite inputs can still overflow
+            raise WeightsError(
+                f"the network's output holds {int((~np.isfinite(out)).sum())} NaN or infinite "
+                f"values of {out.size}: the weights ({self._weights_name}) overflow on this "
+                "input; no deep feature is written for it: use another checkpoint"
+            )
         return out
 
     def inputs(

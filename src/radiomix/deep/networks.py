@@ -173,8 +173,10 @@ def unwrap_checkpoint(obj: Any, *, source: str) -> dict[str, torch.Tensor]:
     return {str(k): v for k, v in obj.items()}
 
 
-def _names(keys: list[str] | set[str], limit: int = 12) -> str:
-    keys = sorted(keys)
+def _names(keys: list[str] | set[str], limit: int = 5, *, order: bool = True) -> str:
+    """The first ``limit`` names and how many more: a file of another network differs by
+    hundreds of keys, and the message must stay one readable line."""
+    keys = sorted(keys) if order else list(keys)
     shown = ", ".join(keys[:limit])
     more = f" (+{len(keys) - limit} more)" if len(keys) > limit else ""
     return f"[{shown}]{more}"
@@ -254,7 +256,7 @@ def load_backbone(
         if unexpected:
             parts.append(f"unexpected keys {_names(unexpected)}")
         if wrong_shape:
-            parts.append(f"shape differences {wrong_shape[:8]}")
+            parts.append(f"shape differences {_names(wrong_shape, 3, order=False)}")
         hint = _layout_hint(model, spatial_dims, missing, unexpected)
         if hint:
             parts.append(hint)

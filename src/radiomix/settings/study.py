@@ -49,9 +49,9 @@ unless you put it in the fitting set, and every run with the same file gives the
 features. The file lists the training lesions; its SHA-256 is part of the case keys and the
 settings hash.
 
-``${VAR}`` and ``${VAR:-default}`` in ``manifest`` and ``data_root`` are replaced by the
-environment variable (or the default when it is unset or empty); relative results are
-taken from the study file's folder.
+``${VAR}`` and ``${VAR:-default}`` in ``manifest``, ``data_root``, ``nyul_landmarks`` and a
+``deep.weights`` file are replaced by the environment variable (or the default when it is
+unset or empty); relative results are taken from the study file's folder.
 """
 
 from __future__ import annotations
@@ -142,6 +142,9 @@ RESERVED_COLUMNS = ("settings_hash", "radiomix_version")
 
 if TYPE_CHECKING:
     from radiomix.deep import DeepSettings
+
+WEIGHTS_KEYWORDS: tuple[str, ...] = ("imagenet", "medicalnet", "random")
+"""``deep.weights`` values that are not files."""
 
 DeepModel = Literal["resnet10", "resnet18", "resnet34", "resnet50"]
 DeepMode = Literal["slices", "max_slice", "2.5d", "3d"]
@@ -276,7 +279,9 @@ class DeepOptions:
         ROI centre, or the ROI volume (3D ResNet).
     weights : str
         ``imagenet`` (2D; ``medicalnet`` for 3D) from the weight cache, a path to a weights
-        file, or ``random`` (untrained, flagged in the provenance).
+        file (relative to the study file's folder; ``${VAR}`` expanded), or ``random``
+        (untrained, flagged in the provenance). A run checks the weights once before any
+        case (:meth:`Study.check_deep_weights`).
     tags : tuple of str or None
         Image tags to embed (default: every tag).
     fallback : {"none", "random"}
@@ -484,6 +489,11 @@ class Study:
         Why the deep features use random weights (``deep.fallback: random`` and the
         published weight file not cached), for the commands that compute them to warn;
         None when the requested weights are used.
+    deep_weights_given : str or None
+        ``deep.weights`` as the study file writes it when it names a file; the settings
+        then hold that file's path resolved from the study file's folder. The written form
+        goes into :meth:`to_dict` (case keys, provenance): the weights' SHA-256 identifies
+        the file, and its folder may differ between machines or name a person.
     """
 
     path: Path
@@ -493,6 +503,7 @@ class Study:
     extraction: dict[str, ExtractionSettings]
     landmarks: dict[str, Path] = field(default_factory=dict)
     weights_fallback: str | None = None
+    deep_weights_given: str | None = None
 
     @property
     def tags(self) -> tuple[str, ...]:
@@ -574,9 +585,51 @@ class Study:
                 for t in self.tags
             },
             "columns": settings_to_dict(s.columns),
-            "deep": settings_to_dict(s.deep) if s.deep is not None else None,
+            "deep": self._deep_dict(),
             "keep_partial": s.keep_partial,
         }
+
+    def _deep_dict(self) -> dict[str, Any] | None:
+        """The deep options with ``weights`` as the study file writes it."""
+        if self.settings.deep is None:
+            return None
+        out = settings_to_dict(self.settings.deep)
+        if self.deep_weights_given is not None:
+            out["weights"] = self.deep_weights_given
+        return out
+
+    def check_deep_weights(self) -> None:
+        """Check the deep features' weights once, before any case runs: a weight file
+        that is missing, damaged, of another network or holds NaN would otherwise fail
+        every case with the same message (:func:`radiomix.deep.check_weights`). Imports
+        torch (seconds): called only when deep features are to be computed.
+
+        Raises
+        ------
+        SettingsError
+            The weights cannot be used; one line naming the file (as the study file
+            writes it, or its name) and the problem.
+        """
+        deep = self.settings.deep
+        if deep is None or deep.weights == "random":
+            return
+        given = self.deep_weights_given
+        if given is not None and not Path(deep.weights).is_file():
+            what = "is not a file" if Path(deep.weights).exists() else "not found"
+            where = ("" if Path(expand_env(given)).expanduser().is_absolute() else
+                     f" (looked for {self.path.parent.name}/{given}: relative paths start "
+                     f"from the folder of {self.path.name}, not from the current folder)")
+            raise SettingsError(
+                f"deep.weights: weights file {given!r} {what}{where}; give the path of a "
+                "checkpoint file (.pth), or imagenet, medicalnet or random"
+            )
+        from radiomix.deep import check_weights
+        from radiomix.errors import WeightsError
+
+        try:
+            check_weights(deep.deep_settings())
+        except WeightsError as exc:
+            raise SettingsError(f"deep.weights: {exc}") from None
 
 
 def expand_env(text: str) -> str:
@@ -745,15 +798,25 @@ def study_from_dict(
             raise SettingsError(f"the study file needs a {required!r} entry")
     analysis = data.pop("analysis", None)
     settings = settings_from_dict(data, cls=StudySettings)
+    folder = Path(folder)
     fallback = None
     if settings.deep is not None and settings.deep.fallback == "random":
         deep, fallback = _resolve_fallback(settings.deep)
         settings = dataclasses.replace(settings, deep=deep)
+    weights_given = None
+    if settings.deep is not None and settings.deep.weights not in WEIGHTS_KEYWORDS:
+        # a weight file: relative to the study file's folder, as the manifest and data_root
+        # (not to the folder the command runs in, where another file of that name may be)
+        weights_given = settings.deep.weights
+        wp = Path(expand_env(weights_given)).expanduser()
+        wp = Path(os.path.normpath(wp if wp.is_absolute() else folder / wp))
+        settings = dataclasses.replace(
+            settings, deep=dataclasses.replace(settings.deep, weights=str(wp))
+        )
     if analysis is not None:
         from radiomix.analysis.spec import analysis_from_dict
 
         settings = dataclasses.replace(settings, analysis=analysis_from_dict(analysis))
-    folder = Path(folder)
     manifest = Path(expand_env(settings.manifest))
     manifest = manifest if manifest.is_absolute() else folder / manifest
     if settings.data_root is not None:
@@ -791,6 +854,7 @@ def study_from_dict(
         extraction=extraction,
         landmarks=landmarks,
         weights_fallback=fallback,
+        deep_weights_given=weights_given,
     )
 
 
@@ -800,7 +864,7 @@ def _resolve_fallback(deep: DeepOptions) -> tuple[DeepOptions, str | None]:
     import logging
 
     from radiomix.deep.weights import resolve_weights
-    from radiomix.errors import WeightsNotFoundError
+    from radiomix.errors import WeightsError, WeightsNotFoundError
 
     if deep.weights not in ("imagenet", "medicalnet"):
         return deep, None
@@ -816,6 +880,8 @@ def _resolve_fallback(deep: DeepOptions) -> tuple[DeepOptions, str | None]:
                f"{deep.weights} weights")
         logging.getLogger(__name__).debug(why)
         return dataclasses.replace(deep, weights="random"), why
+    except WeightsError as exc:  # a damaged or foreign file under the published name
+        raise SettingsError(f"deep.weights: {exc}") from None
     return deep, None
 
 
