@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 from rich.table import Table
@@ -479,8 +479,28 @@ def _register_subcommands() -> None:
 _register_subcommands()
 
 
+INTERRUPTED = ("interrupted (Ctrl-C): nothing more is written; `run`, `analyse` and "
+               "`stability` keep the cases they finished, so the same command resumes from "
+               "them")
+"""What a command says when the user interrupts it (exit code 130)."""
+
+
+def _say_interrupted(signum: int, frame: Any) -> None:
+    """SIGINT handler of the command-line process: say what an interruption leaves, then
+    interrupt as Python does (a second Ctrl-C interrupts at once, without a word)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    console.print(Text.assemble(("interrupted", "yellow"), INTERRUPTED[11:]), soft_wrap=True)
+    raise KeyboardInterrupt
+
+
 def main() -> None:
-    """Console-script entry point (exit code 2 for usage errors, as click does)."""
+    """Console-script entry point (exit code 2 for usage errors, as click does; 130 when
+    interrupted, with :data:`INTERRUPTED` said)."""
+    import signal
+
+    signal.signal(signal.SIGINT, _say_interrupted)
     try:
         app()
     except InputError as exc:  # pragma: no cover - commands translate their own errors

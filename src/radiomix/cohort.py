@@ -1013,17 +1013,28 @@ def _die_with_parent(parent_pid: int, run_pid: int | None = None) -> None:
     threading.Thread(target=watch, name="radiomix-parent-watch", daemon=True).start()
 
 
+def _ignore_interrupt() -> None:
+    """A worker process ignores Ctrl-C: the terminal sends SIGINT to the whole process
+    group, and the run that started the worker says it was interrupted and ends it (each
+    worker printed its own ``KeyboardInterrupt`` traceback)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _init_pool_worker(run_pid: int | None = None,
                       setup: Callable[[], None] | None = None) -> None:
     """Pool workers: one SimpleITK thread each (the pool provides the parallelism), then
     ``setup``; a worker ends with the run that started it (see :func:`_die_with_parent`):
-    its parent is the run itself (``spawn``) or the fork server the run started.
+    its parent is the run itself (``spawn``) or the fork server the run started; it ignores
+    Ctrl-C (:func:`_ignore_interrupt`).
 
     SimpleITK is not imported for this (a NIfTI case never needs it): ITK reads its
     default thread count from ``ITK_GLOBAL_DEFAULT_NUMBER_OF_THREADS`` when first
     imported; an already imported SimpleITK is set directly."""
     if run_pid is not None:
         _die_with_parent(os.getppid(), run_pid)
+        _ignore_interrupt()
     sitk = sys.modules.get("SimpleITK")
     if sitk is None:
         os.environ["ITK_GLOBAL_DEFAULT_NUMBER_OF_THREADS"] = "1"

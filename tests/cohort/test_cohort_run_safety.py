@@ -187,3 +187,37 @@ def test_local_dask_run_is_quiet_without_verbose(small_study, tmp_path):
     lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
     assert not [ln for ln in lines if "distributed." in ln], res.stderr
     assert len(lines) <= 4, res.stderr  # the summary, a line per case, the result line
+
+
+def test_ctrl_c_says_the_run_resumes_and_no_worker_prints_a_traceback(tmp_path):
+    """Round 17: Ctrl-C (SIGINT to the whole process group, as a terminal sends it) ended a
+    run with exit 130 and not a word, while the fork server printed a KeyboardInterrupt
+    traceback. The run now says what is kept; the workers ignore the signal and end with the
+    run; the same command resumes."""
+    study = write_study(tmp_path / "s", [lesion(p) for p in SMALL], settings=SLOWER)
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-c", "from radiomix.cli import main; main()", "run", str(study),
+           "--out", str(out), "-j2"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    parent = psutil.Process(proc.pid)
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and proc.poll() is None:
+        if any((out / "cases").glob("*.json")):
+            break
+        time.sleep(0.05)
+    assert proc.poll() is None, "the run ended before it could be interrupted"
+    children = parent.children(recursive=True)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "interrupted (Ctrl-C): nothing more is written" in err
+    assert "Traceback" not in err
+    assert "KeyboardInterrupt" not in err
+    time.sleep(5)
+    alive = [c.pid for c in children if c.is_running() and c.status() != psutil.STATUS_ZOMBIE]
+    assert not alive, f"processes outlived the interrupted run: {alive}"
+    again = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=False)
+    assert again.returncode == 0, again.stderr
+    done = int(again.stderr.split(" current (skipped)")[0].rsplit(" ", 1)[-1])
+    assert done >= 1, again.stderr
