@@ -76,6 +76,14 @@ def test_byte_order_mark_and_leading_zeros_kept(tmp_path):
             (),
             r"line 3: patient_id 'P1' with lesion_id '1' repeats line 2",
         ),
+        (
+            # round 17: one patient under two spellings ran as two patients
+            HEADER + "STS_002,1,a,b,c,d,1\nsts_002,2,e,f,g,h,1\n",
+            ["ct"],
+            (),
+            r"line 3: patient_id 'sts_002' differs from 'STS_002' \(line 2\) only in letter "
+            r"case: read as two patients",
+        ),
         (HEADER + ",1,a,b,c,d,1\n", ["ct"], (), r"line 2: empty patient_id"),
         (HEADER + "P1,,a,b,c,d,1\n", ["ct"], (), r"line 2: empty lesion_id"),
         (

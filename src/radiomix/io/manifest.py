@@ -207,6 +207,7 @@ def read_manifest(
     index = {c: i for i, c in enumerate(header)}
     rows: list[ManifestRow] = []
     ids: dict[tuple[str, str], int] = {}
+    spelt: dict[str, tuple[str, int]] = {}  # casefolded patient id -> first spelling, line
     for line, raw in lines[1:]:
         if len(raw) > len(header):
             raise SettingsError(
@@ -228,6 +229,14 @@ def read_manifest(
                 f"{lid!r} repeats line {ids[(pid, lid)]}; each lesion needs its own row"
             )
         ids[(pid, lid)] = line
+        first, seen_line = spelt.setdefault(pid.casefold(), (pid, line))
+        if first != pid:
+            raise SettingsError(
+                f"manifest {path} line {line}: {patient_column} {pid!r} differs from {first!r} "
+                f"(line {seen_line}) only in letter case: read as two patients, one patient's "
+                "lesions could sit on both sides of a split (the analysis refuses them); write "
+                "each patient's id alike"
+            )
         inputs: dict[str, TagInput | None] = {}
         for tag in tags:
             img, msk = cell(f"{tag}_image"), cell(f"{tag}_mask")
