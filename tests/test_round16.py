@@ -113,3 +113,25 @@ def test_the_console_counts_the_warnings_it_does_not_print(monkeypatch):
     lines = buf.getvalue().splitlines()
     assert lines[-2] == f"note: w{cm.MAX_NOTES - 1}"
     assert lines[-1].startswith("note: ... and 3 more in analysis.json")
+
+
+def test_a_warning_every_case_repeats_is_said_once_and_counted(caplog):
+    """Round 17: under Dask each worker reported the untrained network at its first case, so
+    the "each warning is printed once" of the README held per worker, not per run."""
+    from radiomix.cohort import say_case_warnings, say_repeated
+
+    said: dict[str, int] = {}
+    untrained = "deep features from an UNTRAINED resnet18 (random weights, seed 0)"
+    with caplog.at_level("WARNING", logger="radiomix"):
+        say_case_warnings("P1/1/ct", [untrained, "P1/1/ct: ROI of 3 voxels"], said)
+        say_case_warnings("P2/1/ct", [f"P2/1/ct: {untrained}"], said)
+        say_case_warnings("P3/1/ct", [untrained, "ROI of 5 voxels"], said)
+        say_repeated(said)
+    lines = [r.getMessage() for r in caplog.records]
+    assert lines == [
+        f"P1/1/ct: {untrained}",
+        "P1/1/ct: ROI of 3 voxels",
+        "P3/1/ct: ROI of 5 voxels",
+        f"the warning {untrained!r} also applied to 2 more case(s) (each case's record keeps "
+        "its warnings)",
+    ]

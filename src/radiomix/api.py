@@ -1136,17 +1136,19 @@ def extract_many(
     report("start", 0, 0, None)
     results: dict[int, dict[str, Any]] = {}
     failed = 0
-    from radiomix.cohort import say_case_warnings
+    from radiomix.cohort import say_case_warnings, say_repeated
 
+    said: dict[str, int] = {}
     run = _run_serial if n_jobs == 1 else _run_pool
     for rec in run(tasks, s, _CaseOptions(tag, resample_mask, modality), n_jobs):
-        say_case_warnings(rec["case_id"], rec.get("warnings"))
+        say_case_warnings(rec["case_id"], rec.get("warnings"), said)
         if rec["status"] == "error":
             failed += 1
             if errors == "raise":
                 raise _case_error(rec)
         results[rec["index"]] = rec
         report("case", len(results), failed, rec)
+    say_repeated(said)
     rows, case_prov, errs = [], [], []
     for i in range(total):
         rec = results[i]

@@ -380,11 +380,34 @@ def case_warnings() -> Iterator[list[str]]:
         logger.propagate = propagate
 
 
-def say_case_warnings(case: str, warnings: Sequence[str] | None) -> None:
+def say_case_warnings(case: str, warnings: Sequence[str] | None,
+                      said: dict[str, int] | None = None) -> None:
     """Log the warnings a computed case kept (:func:`case_warnings`), each naming the case
-    (unless it already begins with it)."""
+    (unless it already begins with it).
+
+    ``said`` holds the messages said so far in the run (message -> how many later cases
+    repeated it): a message already said for another case is counted there, not printed
+    again (an untrained network that each worker process reports at its first case, a
+    setting's note that every case repeats), and :func:`say_repeated` counts them at the
+    end of the run. Each case's record keeps its own warnings either way."""
+    prefix = f"{case}:"
     for message in warnings or ():
-        log.warning("%s", message if message.startswith(f"{case}:") else f"{case}: {message}")
+        text = message[len(prefix):].lstrip() if message.startswith(prefix) else message
+        if said is not None:
+            if text in said:
+                said[text] += 1
+                continue
+            said[text] = 0
+        log.warning("%s: %s", case, text)
+
+
+def say_repeated(said: dict[str, int]) -> None:
+    """Say how many more cases repeated each warning :func:`say_case_warnings` said once."""
+    for text, more in said.items():
+        if more:
+            short = text if len(text) <= 80 else text[:77] + "..."
+            log.warning("the warning %r also applied to %d more case(s) (each case's record "
+                        "keeps its warnings)", short, more)
 
 
 def _case_record(task: CaseTask) -> dict[str, Any]:
@@ -2223,6 +2246,7 @@ def _plan_and_run(
             stream = _run_pool(todo, min(jobs, len(todo)), handoff=handoff)
         else:
             stream = _run_serial(todo)
+        said: dict[str, int] = {}  # warnings said once in this run (say_case_warnings)
         for rec in stream:
             # the table is built from exactly what a re-run reads back from the case files
             rec = json.loads(json.dumps(rec, allow_nan=True))
@@ -2231,7 +2255,7 @@ def _plan_and_run(
             records[rec["key"]] = rec
             computed += 1
             say_case_warnings(f"{rec['patient_id']}/{rec['lesion_id']}/{rec['tag']}",
-                              rec.get("warnings"))
+                              rec.get("warnings"), said)
             if rec["status"] != "ok":
                 failed += 1
                 err = rec["error"]
@@ -2249,6 +2273,7 @@ def _plan_and_run(
                 case=f"{rec['patient_id']}/{rec['lesion_id']}/{rec['tag']}",
                 status=rec["status"],
             )
+        say_repeated(said)
 
     from radiomix.table import file_hash, package_versions
 
