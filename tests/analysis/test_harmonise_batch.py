@@ -4,6 +4,8 @@ training set with a single batch, which must say so instead of harmonising nothi
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -136,3 +138,69 @@ def test_combat_by_centre_is_refused_under_external_only(tmp_path, schemes):
             assert combat["ci_low"] <= combat["estimate"] <= combat["ci_high"]
     preds = pd.read_csv(tmp_path / "o" / "predictions.csv")
     assert set(preds[preds["arm"] == "combat"]["scheme"]) == set(expected) - {"external"}
+
+
+def test_a_feature_constant_in_a_training_batch_is_named_as_left_unharmonised(tmp_path):
+    """Round 17: a feature constant in one scanner's training rows was left out of ComBat
+    (no scale to estimate) without a word, its batch difference kept, while the report said
+    the arm was harmonised."""
+    feats, clin, rad = _two_centres_with_scanners()
+    feats.loc[feats["scanner"] == "s1", rad[0]] = 7.0
+    arms = [{"name": "combat", "blocks": ["radiomic"], "radiomic": ["*.stat.*"],
+             "model": "logistic", "harmonise": True, "harmonise_batch": "scanner"}]
+    spec = _spec(arms)
+    doc = run_analysis(spec, build_table(feats, spec, clinical=clin), tmp_path / "o",
+                       save_models=True)
+    said = [w for w in doc["warnings"] if "ComBat leaves 1 feature(s) unharmonised" in w]
+    assert len(said) == 1, doc["warnings"]
+    assert rad[0] in said[0]
+    quiet = run_analysis(spec, build_table(_two_centres_with_scanners()[0], spec, clinical=clin),
+                         tmp_path / "q", save_models=True)
+    assert not [w for w in quiet["warnings"] if "unharmonised" in w]
+
+
+def test_rows_without_a_batch_value_are_said(tmp_path):
+    """Round 17: blank scanner cells were harmonised together as one batch, '(missing)',
+    without a word."""
+    feats, clin, _ = _two_centres_with_scanners()
+    feats.loc[feats.index[:8:2], "scanner"] = np.nan
+    arms = [{"name": "combat", "blocks": ["radiomic"], "radiomic": ["*.stat.*"],
+             "model": "logistic", "harmonise": True, "harmonise_batch": "scanner"}]
+    spec = _spec(arms)
+    doc = run_analysis(spec, build_table(feats, spec, clinical=clin), tmp_path / "o",
+                       save_models=False)
+    said = [w for w in doc["warnings"] if w.startswith("batch column scanner: 4 patient(s)")]
+    assert said, doc["warnings"]
+    assert "'(missing)'" in said[0]
+
+
+@pytest.mark.parametrize("fitted_on_test", [True, False])
+def test_landmarks_fitted_on_the_external_test_centre_are_said(tmp_path, fitted_on_test):
+    """Round 17: Nyúl landmarks fitted on every patient, the external test centre's
+    included, went into an external validation without a word (the landmarks file records
+    its training patients: ``fitted_on.patients``)."""
+    from types import SimpleNamespace
+
+    from radiomix.analysis.study import landmark_overlap_warnings
+    from radiomix.process.normalise import HistogramLandmarks, StandardScale
+
+    feats, clin, _ = _two_centres_with_scanners()
+    arms = [{"name": "plain", "blocks": ["radiomic"], "radiomic": ["*.stat.*"],
+             "model": "logistic"}]
+    spec = _spec(arms, schemes=["external"], test_centres=["B"])
+    table = build_table(feats, spec, clinical=clin)
+    centre_of = dict(zip(feats["patient_id"], feats["centre"], strict=True))
+    patients = sorted(p for p, c in centre_of.items() if fitted_on_test or c == "A")
+    scale = StandardScale(HistogramLandmarks((1.0, 50.0, 99.0), (0.0, 50.0, 100.0),
+                                             len(patients)),
+                          fitted_on={"tag": "mr_t1", "patients": patients})
+    path = tmp_path / "mr_t1_landmarks.json"
+    path.write_text(json.dumps(scale.to_dict()))
+    said = landmark_overlap_warnings(SimpleNamespace(landmarks={"mr_t1": path}), spec, table)
+    if not fitted_on_test:
+        assert said == []
+        return
+    n_test = sum(c == "B" for c in centre_of.values())
+    assert len(said) == 1
+    assert said[0].startswith(f"tag mr_t1: its Nyúl landmarks (mr_t1_landmarks.json) were "
+                              f"fitted on {n_test} patient(s) of the external test centre(s) B")

@@ -1475,6 +1475,33 @@ def _baseline_warnings(spec: AnalysisSettings, table: AnalysisTable) -> list[str
     return out
 
 
+def _batch_warnings(spec: AnalysisSettings, table: AnalysisTable) -> list[str]:
+    """Harmonised arms whose batch column (``harmonise_batch``, else the centre) has no value
+    for some rows: ComBat harmonises those rows together as one batch, ``(missing)``, which
+    may hold several scanners; said once per column."""
+    from radiomix.analysis.data import _text
+
+    out = []
+    seen: set[str] = set()
+    for arm in spec.arms:
+        if not arm.harmonise:
+            continue
+        col = arm.harmonise_batch or spec.roles.centre
+        if col is None or col in seen or col not in table.raw.columns:
+            continue
+        seen.add(col)
+        missing = _text(table.raw[col]).isna().to_numpy()
+        if not missing.any():
+            continue
+        patients = pd.Series(table.groups[missing]).nunique()
+        text = (f"batch column {col}: {patients} patient(s) ({int(missing.sum())} row(s)) have "
+                "no value, and ComBat harmonises them together as one batch, '(missing)', "
+                "which may mix scanners or centres; give every row its value")
+        log.warning(text)
+        out.append(text)
+    return out
+
+
 def _unseen_level_warnings(spec: AnalysisSettings, table: AnalysisTable) -> list[str]:
     """Levels of a categorical or ordinal covariate that only the external test centre(s)
     have: no model of a centre-based scheme was trained on them, so their patients are
@@ -1589,7 +1616,8 @@ def run_analysis(
     outcome_docs: list[dict[str, Any]] = []
     preds: list[pd.DataFrame] = []
     warnings_all: list[str] = [*input_warnings, *_baseline_warnings(spec, table),
-                               *_unseen_level_warnings(spec, table)]
+                               *_unseen_level_warnings(spec, table),
+                               *_batch_warnings(spec, table)]
     from threadpoolctl import threadpool_limits
 
     tasks = [t for o in spec.outcomes
@@ -1667,6 +1695,9 @@ def run_analysis(
                         warnings_all.append(f"{odoc['name']}: {odoc['nomogram']['separation']}")
                 odoc["confounding"] = confounding_doc(odoc, final.get(odoc["name"], {}), table)
                 _stability_counts(odoc, final.get(odoc["name"], {}))
+                for text in _harmonise_warnings(odoc, final.get(odoc["name"], {})):
+                    log.warning(text)
+                    warnings_all.append(text)
     if progress is not None:
         progress(AnalysisProgress("done", total, total))
     doc = {
@@ -2135,6 +2166,25 @@ def nomogram_doc(odoc: dict[str, Any], final: dict[str, Any],
             "total is read on the probability axis. The rad-score is intercept + sum of "
             "coef x (value - mean) / SD over the terms listed."),
     }
+
+
+def _harmonise_warnings(odoc: dict[str, Any], final: dict[str, Any]) -> list[str]:
+    """Harmonised arms whose final ComBat step left features unchanged (constant overall or
+    within a batch of the training patients: no location or scale to estimate there), so
+    their batch differences stay: named, with the arm."""
+    out = []
+    for key, fitted in final.items():
+        est = getattr(fitted["model"], "best_estimator_", fitted["model"])
+        step = dict(getattr(est, "steps", [])).get("combat")
+        kept = list(getattr(step, "passthrough_features_", []) or [])
+        if not kept or key not in odoc["arms"]:
+            continue
+        names = ", ".join(kept[:5]) + (f" and {len(kept) - 5} more" if len(kept) > 5 else "")
+        out.append(f"{odoc['name']} · {odoc['arms'][key]['label']}: ComBat leaves "
+                   f"{len(kept)} feature(s) unharmonised in the final model ({names}): each is "
+                   "constant overall or within a batch of the training patients, so no batch "
+                   "effect can be estimated for it and its batch differences stay")
+    return out
 
 
 def _stability_counts(odoc: dict[str, Any], final: dict[str, Any]) -> None:

@@ -22,7 +22,7 @@ import pandas as pd
 from radiomix.analysis.arms import check_stability_settings, stability_path
 from radiomix.analysis.data import build_table, read_any
 from radiomix.analysis.engine import AnalysisProgress, run_analysis
-from radiomix.errors import InputError, SettingsError
+from radiomix.errors import InputError, RadiomixError, SettingsError
 
 if TYPE_CHECKING:
     from radiomix.settings.study import Study
@@ -251,6 +251,38 @@ def analyse_study(
                         collected)
 
 
+def landmark_overlap_warnings(study: Study, spec: Any, table: Any) -> list[str]:
+    """Tags whose Nyúl landmarks (``nyul_landmarks``) were fitted on images of patients of
+    the external test centre(s): the standard scale then holds what the test images look
+    like, so the external validation is no longer blind to them. Read from the file's
+    ``fitted_on.patients`` (:class:`radiomix.process.normalise.StandardScale`)."""
+    from radiomix.process.normalise import load_standard_scale
+
+    v = spec.validation
+    if table.centre is None or not v.test_centres or not (
+            {"external", "training_internal_external"} & set(v.schemes)):
+        return []
+    centres = {str(c) for c in v.test_centres}
+    test = {str(g) for g, c in zip(table.groups, table.centre, strict=True)
+            if str(c) in centres}
+    out = []
+    for tag, path in study.landmarks.items():
+        try:
+            scale = load_standard_scale(path)
+        except (RadiomixError, OSError):
+            continue  # the run refuses such a file with its reason
+        shared = sorted(test & {str(p) for p in scale.fitted_on.get("patients", [])})
+        if shared:
+            out.append(
+                f"tag {tag}: its Nyúl landmarks ({Path(path).name}) were fitted on "
+                f"{len(shared)} patient(s) of the external test centre(s) "
+                f"{', '.join(sorted(centres))} (e.g. {', '.join(shared[:3])}), so the "
+                "external validation is not blind to the test images; fit them on the "
+                f"training centres only (radiomix standardise fit --tag {tag} --centre ...) "
+                "and run the study again")
+    return out
+
+
 class InputWarnings(logging.Handler):
     """The warnings raised while a study's inputs are read (the manifest, the tables),
     kept for the analysis document: the console is not the only place they are said."""
@@ -318,6 +350,9 @@ def _analyse(study: Study, spec: Any, out: Path, features: Any, jobs: int,
     study_time = study.settings.columns.time
     table = build_table(feat, spec, clinical=clinical,
                         time_columns=[study_time] if study_time else [])
+    for text in landmark_overlap_warnings(study, spec, table):
+        log.warning(text)
+        collected.messages.append(text)
     untrained = deep_flag(prov)
     banners = [UNTRAINED_BANNER] if untrained else []
     if untrained:

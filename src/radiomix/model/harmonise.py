@@ -359,8 +359,9 @@ class ComBatHarmoniser(TransformerMixin, BaseEstimator):
         small = [f"{self._name(b)} ({n})" for b, n in zip(levels, counts, strict=True) if n < 2]
         if small:
             raise InputError(
-                f"centre(s) {', '.join(small)} have fewer than two training rows; ComBat "
-                "cannot estimate their scale (merge small centres, or use fewer folds)"
+                f"batch(es) {', '.join(small)} of {self._label()!r} have fewer than two "
+                "training rows; ComBat cannot estimate their scale (merge small batches, or use "
+                "fewer folds)"
             )
         C = self._covariate_matrix(X, fit=True)
         Y = X[cols].to_numpy(dtype=np.float64)
@@ -399,15 +400,19 @@ class ComBatHarmoniser(TransformerMixin, BaseEstimator):
         gamma_hat = np.full((n_b, n_feat), np.nan)
         delta_hat = np.full((n_b, n_feat), np.nan)
         n_obs = np.zeros((n_b, n_feat))
+        varies = np.ones(n_feat, dtype=bool)  # within every batch, on the stored values
         for k, level in enumerate(levels):
             zb = Z[batch == level]
             n_obs[k] = np.sum(~np.isnan(zb), axis=0)
             with np.errstate(invalid="ignore"), _quiet():
                 gamma_hat[k] = np.nanmean(zb, axis=0)
                 delta_hat[k] = np.nanvar(zb, axis=0, ddof=1)
+                yb = Y[batch == level]
+                varies &= np.nanmax(yb, axis=0) > np.nanmin(yb, axis=0)
         usable = (
             np.isfinite(var_pooled)
             & (var_pooled > 0)
+            & varies  # a batch of one value: its variance is 0, or rounding's 1e-33
             & np.all(np.isfinite(delta_hat) & (delta_hat > 0), axis=0)
             & np.all(n_obs >= 2, axis=0)
         )
@@ -485,14 +490,16 @@ class ComBatHarmoniser(TransformerMixin, BaseEstimator):
         unseen = sorted(set(batch) - known)
         if unseen and self.unseen_batch == "error":
             raise InputError(
-                f"centre(s) {', '.join(repr(self._name(b)) for b in unseen[:5])} of "
+                f"batch(es) {', '.join(repr(self._name(b)) for b in unseen[:5])} of "
                 f"{self._label()!r} were not in the training rows "
                 f"({', '.join(self._name(b) for b in self.batches_[:5])}); ComBat has no "
-                "estimate for them (set unseen_batch='passthrough' to leave them unchanged)"
+                "estimate for them: harmonise by a column whose every value the training "
+                "patients hold (in the Python API, ComBatHarmoniser(unseen_batch="
+                "'passthrough') leaves such rows unchanged)"
             )
         if unseen:
             log.warning(
-                "ComBat leaves the rows of unseen centre(s) %s unchanged",
+                "ComBat leaves the rows of unseen batch(es) %s unchanged",
                 ", ".join(self._name(b) for b in unseen)
             )
         C = self._covariate_matrix(X, fit=False)
