@@ -204,6 +204,9 @@ def test_an_arm_with_a_stability_filter_reports_what_each_family_keeps(tmp_path)
     dropped = sum(v < 0.75 for v in icc.values())
     assert arm["n_unstable"] == dropped
     assert arm["n_columns"] == len(arm["columns"])
+    # round 17: the description counted every listed column as read by the model
+    assert f"the {dropped} column(s) below it, or not assessed, are dropped" in \
+        arm["description"]
     epv = [w for w in doc["warnings"] if "robust" in w and "candidate variable" in w]
     assert epv
     assert all(f"for {arm['n_columns'] - dropped} candidate" in w for w in epv), epv

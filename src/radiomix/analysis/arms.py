@@ -446,9 +446,11 @@ def build_arm(arm: Arm, table: AnalysisTable, outcome: Outcome, *, seed: int, n_
         desc += "; blocks weighted to equal total variance"
     if sel:
         desc += f"; radiomic block: {sel}"
+    unstable = _unstable(arm, columns, base_dir)
     if arm.stability:
         desc = (f"radiomic features with ICC lower bound ≥ {arm.stability_threshold:g} "
-                f"({Path(arm.stability).name}); ") + desc
+                f"({Path(arm.stability).name}: the {unstable} column(s) below it, or not "
+                "assessed, are dropped from those listed); ") + desc
     if arm.harmonise:
         desc += (f"; ComBat by {arm.harmonise_batch or 'centre'} fitted on the training "
                  "folds")
@@ -458,7 +460,7 @@ def build_arm(arm: Arm, table: AnalysisTable, outcome: Outcome, *, seed: int, n_
                     blocks=list(arm.blocks), columns=columns, selector=sel, model=arm.model,
                     estimator=est, grid=grid,
                     untrained_deep=untrained_deep and "deep" in arm.blocks,
-                    unstable=_unstable(arm, columns, base_dir))
+                    unstable=unstable)
 
 
 def _unstable(arm: Arm, columns: list[str], base_dir: Path | None) -> int:
