@@ -177,7 +177,12 @@ def standardise_fit(
                 )
             selection.setdefault(centre_column, []).extend(centre)
         scale = fit_study_standard_scale(loaded, tag, where=selection, region=region)
-        saved = save_standard_scale(scale, out)
+        try:  # a missing folder is made (as other --out options do) once the fit succeeded
+            out.parent.mkdir(parents=True, exist_ok=True)
+            saved = save_standard_scale(scale, out)
+        except OSError as exc:
+            raise UsageError(f"cannot write the landmarks file {out}: {exc.strerror or exc}; "
+                             "choose a writable --out") from None
     except RadiomixError as exc:
         _error_line(console, exc)
         raise typer.Exit(

@@ -36,14 +36,17 @@ PEAK_RADIUS_MM = 10.0 * (3.0 / (4.0 * math.pi)) ** (1.0 / 3.0)
 
 
 def _whole_image_reference(case: str, new: float) -> dict[str, float]:
-    """Trilinear resampling of the whole PET to ``new`` mm (IBSI: grid centres aligned),
+    """Trilinear resampling of the whole PET to ``new`` mm (IBSI: grid centres aligned; a
+    float32 spacing read as its shortest decimal),
     mask fraction >= 0.5, and the global intensity peak: the largest mean of the voxels
     within the 1 cm³ sphere around an ROI voxel (over the voxels inside the image)."""
     img_path, msk_path = sts_files(case, "pet")
     img = sitk.ReadImage(str(img_path))
     image = sitk.GetArrayFromImage(img).astype(np.float64)
     mask = sitk.GetArrayFromImage(sitk.ReadImage(str(msk_path))).astype(np.float64)
-    sp = np.array(img.GetSpacing()[::-1])
+    # the NIfTI header's float32 spacing taken as the decimal it stands for (3.27, not
+    # 3.2699999809265137), as the IBSI grid of radiomix does (round 17)
+    sp = np.array([float(str(np.float32(s))) for s in img.GetSpacing()[::-1]])
     n = np.array(image.shape)
     m = np.ceil(n * sp / new).astype(int)
     axes = [(np.arange(k) * new - (new * (k - 1) - s * (j - 1)) / 2.0) / s

@@ -438,7 +438,9 @@ def check_scale_fits(scale: StandardScale, *, tag: str, name: str, bias_field: b
         fitted = (bool(before.get("bias_field")), before.get("smoothing_sigma_mm"))
         if fitted != (bool(bias_field), smoothing_sigma_mm):
             def yaml(v: Any) -> str:
-                return "null" if v is None else str(v).lower() if isinstance(v, bool) else f"{v:g}"
+                if v is None or isinstance(v, bool):
+                    return "null" if v is None else str(v).lower()
+                return f"{v:g}" if isinstance(v, int | float) else repr(v)
 
             raise SettingsError(
                 f"tags.{tag}: the landmarks file {name} was fitted after bias_field "
@@ -449,9 +451,67 @@ def check_scale_fits(scale: StandardScale, *, tag: str, name: str, bias_field: b
                 f"--tag {tag}' (it runs the tag's own steps first)")
     fitted_tag = scale.fitted_on.get("tag")
     if isinstance(fitted_tag, str) and fitted_tag != tag:
-        log.warning("tags.%s: the landmarks file %s was fitted on tag %r of study %r; check "
-                    "that it holds the same sequence", tag, name, fitted_tag,
-                    scale.fitted_on.get("study"))
+        # a warning, not a refusal: a study may rename its tags (the same T1 sequence called
+        # 't1' in one study and 'mr_t1' in the next); said once per run, in the main process
+        log.warning("tags.%s: the landmarks file %s was fitted on tag %r of study %r, not on "
+                    "%s; unless %r holds the same MR sequence, fit the file for this tag with "
+                    "'radiomix standardise fit STUDY --tag %s --out FILE'", tag, name,
+                    fitted_tag, scale.fitted_on.get("study"), tag, fitted_tag, tag)
+
+
+def _json_number(value: float) -> str:
+    """A non-finite float as JSON files spell it (what the user sees in the file)."""
+    if math.isnan(value):
+        return "NaN"
+    return "Infinity" if value > 0 else "-Infinity"
+
+
+def _first_non_finite(data: Any, at: str = "") -> tuple[str, float] | None:
+    """The first NaN or infinite number anywhere in a JSON document (depth first).
+
+    Returns its place, e.g. ``standard[5] (entry 6 of 11)`` or
+    ``fitted_on.preprocess_before.smoothing_sigma_mm``, and the value; ``None`` when every
+    number is finite.
+    """
+    if isinstance(data, dict):
+        for key, value in data.items():
+            found = _first_non_finite(value, f"{at}.{key}" if at else str(key))
+            if found is not None:
+                return found
+    elif isinstance(data, list):
+        for i, value in enumerate(data):
+            if isinstance(value, float) and not math.isfinite(value):
+                return f"{at}[{i}] (entry {i + 1} of {len(data)})", value
+            found = _first_non_finite(value, f"{at}[{i}]")
+            if found is not None:
+                return found
+    elif isinstance(data, float) and not math.isfinite(data):
+        return at, data
+    return None
+
+
+def _check_finite(data: Any, where: str) -> None:
+    """Refuse a landmarks document holding NaN or Infinity (Python's json reads both)."""
+    found = _first_non_finite(data)
+    if found is not None:
+        at, value = found
+        raise SettingsError(
+            f"{where}: {at} is {_json_number(value)}, but a landmarks file holds finite numbers "
+            "only; write it again with 'radiomix standardise fit' instead of editing it"
+        )
+
+
+def _numbers(data: dict[str, Any], key: str, where: str) -> tuple[float, ...]:
+    """The list ``data[key]`` of JSON numbers (not strings or booleans) as floats."""
+    values = data[key]
+    if not isinstance(values, list):
+        raise SettingsError(f"{where}: {key} must be a list of numbers, got {values!r}; "
+                           "write it again with 'radiomix standardise fit'")
+    for i, v in enumerate(values):
+        if isinstance(v, bool) or not isinstance(v, int | float):
+            raise SettingsError(f"{where}: {key}[{i}] must be a number, got {v!r}; write it "
+                               "again with 'radiomix standardise fit'")
+    return tuple(float(v) for v in values)
 
 
 def standard_scale_from_dict(data: Any, *, where: str = "landmarks") -> StandardScale:
@@ -460,24 +520,35 @@ def standard_scale_from_dict(data: Any, *, where: str = "landmarks") -> Standard
     Raises
     ------
     SettingsError
-        Wrong format tag, missing entry, or landmarks that are not increasing.
+        Wrong format tag, missing entry, a NaN or infinite number anywhere (naming where),
+        a percentile or standard position that is not a number, or landmarks that are not
+        increasing.
     """
     if not isinstance(data, dict) or data.get("format") != STANDARD_SCALE_FORMAT:
         raise SettingsError(
             f"{where} is not a radiomix landmarks file (format {STANDARD_SCALE_FORMAT!r}); "
             "write it with 'radiomix standardise fit'"
         )
+    # NaN passes every "strictly increasing" comparison and Infinity is increasing: refused
+    # here, before any check compares them (they made every feature NaN or inf, exit 0)
+    _check_finite(data, where)
     try:
-        pcs = tuple(float(v) for v in data["percentiles"])
-        std = tuple(float(v) for v in data["standard"])
-        n = int(data["n_images"])
+        pcs = _numbers(data, "percentiles", where)
+        std = _numbers(data, "standard", where)
+        n = data["n_images"]
         region = str(data["region"])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise SettingsError(f"{where}: missing or invalid entry ({exc})") from exc
+    except KeyError as exc:
+        raise SettingsError(f"{where}: missing entry {exc}") from None
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise SettingsError(f"{where}: n_images must be a positive whole number, got {n!r}; "
+                           "write it again with 'radiomix standardise fit'")
     if region not in STANDARDISATION_REGIONS:
         raise SettingsError(f"{where}: unknown region {region!r}")
     if len(pcs) >= 2:
-        _check_percentiles(pcs[0], pcs[-1], pcs[1:-1])
+        try:
+            _check_percentiles(pcs[0], pcs[-1], pcs[1:-1])
+        except SettingsError as exc:
+            raise SettingsError(f"{where}: {exc}") from None
     if len(pcs) < 2 or len(std) != len(pcs) or any(b <= a for a, b in itertools.pairwise(std)):
         raise SettingsError(
             f"{where}: needs as many strictly increasing standard positions as percentiles "
@@ -492,12 +563,21 @@ def standard_scale_from_dict(data: Any, *, where: str = "landmarks") -> Standard
 
 
 def save_standard_scale(scale: StandardScale, path: str | Path) -> StandardScale:
-    """Write a landmarks file (JSON); returns the scale with the file's SHA-256."""
+    """Write a landmarks file (JSON); returns the scale with the file's SHA-256.
+
+    Raises
+    ------
+    SettingsError
+        The scale holds a NaN or infinite number (the file would be refused when read).
+    OSError
+        The file cannot be written (its folder must exist).
+    """
     import hashlib
     import json
 
-    text = json.dumps(scale.to_dict(), indent=2, sort_keys=True) + "\n"
     path = Path(path)
+    _check_finite(scale.to_dict(), f"landmarks for {path}")  # never a file the loader refuses
+    text = json.dumps(scale.to_dict(), indent=2, sort_keys=True) + "\n"
     path.write_text(text, encoding="utf-8")
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
     return StandardScale(
@@ -525,6 +605,10 @@ def load_standard_scale(path: str | Path) -> StandardScale:
         ) from None
     except IsADirectoryError:
         raise SettingsError(f"landmarks file {path} is a folder") from None
+    except OSError as exc:
+        raise SettingsError(
+            f"landmarks file {path} cannot be read: {exc.strerror or exc}"
+        ) from None
     try:
         data = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
