@@ -44,7 +44,7 @@ from radiomix.io.image import (
     nifti_without_orientation,
     read_mask,
 )
-from radiomix.process.normalise import StandardScale, load_standard_scale
+from radiomix.process.normalise import StandardScale, check_scale_fits, load_standard_scale
 from radiomix.process.pipeline import process_case
 from radiomix.roi import RoiContext
 from radiomix.settings import (
@@ -285,7 +285,13 @@ def extract(
     scale = None
     if pre.normalise == "nyul":
         assert pre.nyul_landmarks is not None  # enforced by PreprocessSettings
-        scale = standard_scale or load_standard_scale(pre.nyul_landmarks)
+        scale = standard_scale
+        if scale is None:  # a cohort passes the scale it loaded and checked
+            scale = load_standard_scale(pre.nyul_landmarks)
+            check_scale_fits(scale, tag=tag, name=Path(pre.nyul_landmarks).name,
+                             bias_field=pre.bias_field,
+                             smoothing_sigma_mm=pre.smoothing_sigma_mm, modality=modality,
+                             compare_tag=False)
     registration = None
     if reference is None:
         checked = load_case(

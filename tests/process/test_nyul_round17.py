@@ -182,3 +182,23 @@ def test_a_hand_edited_provenance_value_is_named_not_a_traceback(tmp_path, fitte
                                             r"smoothing_sigma_mm null first"):
         check_scale_fits(scale, tag="mr", name="lm.json", bias_field=False,
                          smoothing_sigma_mm=None, modality="MR")
+
+
+@pytest.mark.parametrize("how", ["n4", "ct"])
+def test_a_single_extraction_checks_the_landmarks_as_a_run_does(tmp_path, fitted, how):
+    """``radiomix.extract`` with ``nyul_landmarks`` in its settings never ran the run's
+    checks: landmarks fitted without N4 used after N4, or on an image declared CT, passed."""
+    path = _write(tmp_path, fitted)
+    image = require_data("sts", "nifti", PATIENTS[0], "mr_t1")
+    pre = {"normalise": "nyul", "nyul_landmarks": str(path)}
+    if how == "n4":
+        pre["bias_field"] = True
+    with pytest.raises(SettingsError, match="fitted after bias_field false" if how == "n4"
+                       else "the tag declares modality CT"):
+        radiomix.extract(image / "image.nii.gz", image / "mask.nii.gz", None,
+                         preprocess=pre, features={"families": ["stat"]},
+                         modality="CT" if how == "ct" else None)
+    plain = {"normalise": "nyul", "nyul_landmarks": str(path)}
+    row = radiomix.extract(image / "image.nii.gz", image / "mask.nii.gz", None,
+                           preprocess=plain, features={"families": ["stat"]})
+    assert len(row) == 1

@@ -413,7 +413,8 @@ class StandardScale:
 
 
 def check_scale_fits(scale: StandardScale, *, tag: str, name: str, bias_field: bool,
-                     smoothing_sigma_mm: float | None, modality: str | None) -> None:
+                     smoothing_sigma_mm: float | None, modality: str | None,
+                     compare_tag: bool = True) -> None:
     """Refuse a landmarks file that does not fit the tag it standardises.
 
     The landmarks are percentiles of histograms taken after the fitted tag's own N4 and
@@ -421,7 +422,8 @@ def check_scale_fits(scale: StandardScale, *, tag: str, name: str, bias_field: b
     histograms of another shape onto that scale, so its intensities land elsewhere on the
     standard scale without an error. Nyúl–Udupa standardisation is for MR intensities in
     arbitrary units: on a tag declared CT or PT it would replace the Hounsfield or SUV
-    scale. A file fitted on a tag of another name is only said (a study may rename tags).
+    scale. A file fitted on a tag of another name is only said (a study may rename tags;
+    ``compare_tag=False``: a single extraction, whose tag is only a column prefix).
 
     Raises
     ------
@@ -450,7 +452,7 @@ def check_scale_fits(scale: StandardScale, *, tag: str, name: str, bias_field: b
                 "scale was fitted on; fit the file again with 'radiomix standardise fit STUDY "
                 f"--tag {tag}' (it runs the tag's own steps first)")
     fitted_tag = scale.fitted_on.get("tag")
-    if isinstance(fitted_tag, str) and fitted_tag != tag:
+    if compare_tag and isinstance(fitted_tag, str) and fitted_tag != tag:
         # a warning, not a refusal: a study may rename its tags (the same T1 sequence called
         # 't1' in one study and 'mr_t1' in the next); said once per run, in the main process
         log.warning("tags.%s: the landmarks file %s was fitted on tag %r of study %r, not on "
