@@ -57,6 +57,17 @@ class _Unclear(Exception):
     """A decision of ITK's too close to its threshold to be taken here."""
 
 
+def _byte_order(header: bytes) -> str | None:
+    """``"<"`` or ``">"``: the byte order of a NIfTI-1 header (its ``sizeof_hdr`` reads 348),
+    or ``None`` for bytes that are no NIfTI-1 header (too short, another size or magic)."""
+    if len(header) < 348 or header[344:348] not in (b"n+1\x00", b"ni1\x00"):
+        return None
+    for order in ("<", ">"):
+        if int(np.frombuffer(header, order + "i4", 1, 0)[0]) == 348:
+            return order
+    return None
+
+
 def itk_geometry(header: bytes) -> Geometry | None:
     """ITK's geometry of a NIfTI-1 header, or ``None`` where ITK must be asked.
 
@@ -71,14 +82,10 @@ def itk_geometry(header: bytes) -> Geometry | None:
         What ``SimpleITK.ReadImage`` reports for the file, or ``None`` for a header outside
         the unambiguous cases listed in the module docstring.
     """
-    if len(header) < 348 or not _itk_rules_apply():
+    if not _itk_rules_apply():
         return None
-    for order in ("<", ">"):
-        if int(np.frombuffer(header, order + "i4", 1, 0)[0]) == 348:
-            break
-    else:
-        return None
-    if header[344:348] not in (b"n+1\x00", b"ni1\x00"):
+    order = _byte_order(header)
+    if order is None:
         return None
     dim = np.frombuffer(header, order + "i2", 8, 40)
     intent = int(np.frombuffer(header, order + "i2", 1, 68)[0])
@@ -330,12 +337,8 @@ def form_disagreement(header: bytes) -> FormDisagreement | None:
         :data:`FORMS_SHIFT_VOXELS` of the smallest spacing and their direction cosines agree
         within :data:`FORMS_DIRECTION_TOLERANCE`.
     """
-    if len(header) < 348 or header[344:348] not in (b"n+1\x00", b"ni1\x00"):
-        return None
-    for order in ("<", ">"):
-        if int(np.frombuffer(header, order + "i4", 1, 0)[0]) == 348:
-            break
-    else:
+    order = _byte_order(header)
+    if order is None:
         return None
     qcode, scode = (int(v) for v in np.frombuffer(header, order + "i2", 2, 252))
     if qcode <= 0 or scode <= 0:
