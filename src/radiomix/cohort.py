@@ -85,7 +85,9 @@ value or a refusal (2: asymmetric GLCM directions, the coefficient of variation 
 zero-mean ROI, doubled CT refused; 3: a rescaled or relabelled mask given as the image
 refused, notes on a one-grey-level or one-voxel-thick ROI and on PET in activity units; 4:
 the crop margin raised to what features read, nearest-neighbour ties settled alike; 5: a
-float32 spacing taken as its decimal for the interpolation grid), so
+float32 spacing taken as its decimal for the interpolation grid; PET and MR slices rescaled
+apart from their neighbours, contradictory injection times and non-finite landmarks
+refused), so
 that a cache made before it is recomputed instead of
 mixing old numbers into a new table. The package version alone does not move between
 such changes."""
