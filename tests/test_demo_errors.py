@@ -82,3 +82,13 @@ def test_missing_imagenet_file_falls_back_to_random_only_when_asked(
     assert len(why["random"]) < 400  # one short line, not the whole download advice
     assert why["none"] is None
     assert "untrained" not in caplog.text
+
+
+@pytest.mark.parametrize(("patients", "outer", "inner"), [(6, 3, 2), (8, 5, 3), (None, 5, 3)])
+def test_the_demo_folds_fit_the_chosen_patients(tmp_path, shared_data, patients, outer, inner):
+    """Round 17: `radiomix demo --patients 6` (the least the command allows) crashed in a
+    worker with scikit-learn's "n_splits=5 cannot be greater than the number of members in
+    each class": 3 patients of each class make no 5 stratified folds."""
+    path = write_demo_study(tmp_path, shared_data, patients=patients, quick=False, seed=0)
+    validation = yaml.safe_load(path.read_text())["analysis"]["validation"]
+    assert (validation["outer_splits"], validation["inner_splits"]) == (outer, inner)

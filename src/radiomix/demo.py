@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import logging
 import os
+from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -100,6 +101,17 @@ def choose_patients(rows: Sequence[dict[str, str]], n: int | None) -> list[str]:
     return [p for p in ids if p in chosen]
 
 
+def _fit_folds(validation: dict[str, Any], labels: Sequence[str]) -> None:
+    """Fewer folds where the chosen patients cannot fill the study's: the folds are
+    stratified by the outcome, so there are at most as many outer folds as the larger class
+    has patients, and at most as many inner folds as it keeps in an outer training fold (6
+    patients, 3 of each class: 3 outer and 2 inner folds instead of 5 and 3)."""
+    larger = max(Counter(labels).values())
+    outer = min(int(validation.get("outer_splits", 5)), larger)
+    inner = min(int(validation.get("inner_splits", 3)), max(2, larger - -(-larger // outer)))
+    validation.update({"outer_splits": outer, "inner_splits": inner})
+
+
 def write_demo_study(out: Path, data_dir: Path, *, patients: int | None, quick: bool,
                      seed: int) -> Path:
     """The example study, copied into ``out/study`` for the chosen patients (and, in the
@@ -128,6 +140,8 @@ def write_demo_study(out: Path, data_dir: Path, *, patients: int | None, quick: 
                 QUICK_FAMILIES)
         study["analysis"]["validation"].update(QUICK_VALIDATION)
         study["analysis"]["title"] += " (quick variant: its numbers mean little)"
+    _fit_folds(study["analysis"]["validation"],
+               [r[TARGET] for r in rows if r["patient_id"] in chosen])
     path = folder / "study.yaml"
     text = ("# Written by radiomix.demo from examples/sts/study.yaml "
             f"({len(chosen)} patients{', quick variant' if quick else ''}).\n")

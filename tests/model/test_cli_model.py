@@ -206,3 +206,45 @@ def test_study_arm_budget_is_checked():
         with pytest.raises(SettingsError,
                            match=r"budget must be an integer >= 1, with model: auto"):
             Arm(name="a", blocks=("radiomic",), **bad)
+
+
+@pytest.mark.parametrize(("folds", "said"), [
+    (["--outer", "2", "--inner", "3"], "inner_splits (3) is more than the 2 patients of the "
+                                       "larger outcome class in the smallest outer training"),
+    (["--outer", "5", "--inner", "2"], "outer_splits (5) is more than the 4 patients of the "
+                                       "larger outcome class"),
+    (["--validation", "holdout", "--test-size", "0.5"], "inner_splits (3) is more than the 2 "
+                                                        "patients of the larger outcome class "
+                                                        "in the hold-out training set"),
+])
+def test_folds_the_classes_cannot_fill_are_a_settings_error(tmp_path, folds, said):
+    """Round 17: 8 patients, 4 of each class: 5 outer folds, or 3 inner folds of an outer
+    training fold of 2 + 2, passed the check on patients and crashed in scikit-learn's
+    stratified splitter with a traceback (exit 1)."""
+    rng = np.random.default_rng(0)
+    ids = [f"P{i}" for i in range(8)]
+    clin = pd.DataFrame({"patient_id": ids, "y": [0, 1] * 4,
+                         "age": rng.normal(60, 8, 8).round(1)})
+    clin.to_csv(tmp_path / "c.csv", index=False)
+    res = CliRunner().invoke(app, [
+        "--clinical", str(tmp_path / "c.csv"), "--target", "y", "--covariates", "age",
+        *folds, "--repeats", "1", "--bootstrap", "50", "--no-report", "-q",
+        "--out", str(tmp_path / "o")])
+    assert res.exit_code == 2, res.output
+    assert said in res.output.replace("\n", " ")
+    assert "Traceback" not in res.output
+
+
+def test_the_stratified_splitters_say_why_they_cannot_split():
+    """The safety net behind the settings check: a tuned fit never reaches scikit-learn's
+    ValueError, whatever the caller."""
+    from radiomix.errors import InputError
+    from radiomix.evaluate.validate import fit_tuned
+    from sklearn.linear_model import LogisticRegression
+
+    X = np.arange(8, dtype=float)[:, None]
+    y = np.array([0, 1] * 4)
+    with pytest.raises(InputError, match=r"3 folds stratified by the outcome need more "
+                                         r"patients of a class than these rows hold \(2 of "):
+        fit_tuned(LogisticRegression(), X[:4], y[:4], groups=list("abcd"),
+                  param_grid={"C": [0.1, 1.0]}, inner_splits=3)

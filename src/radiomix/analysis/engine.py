@@ -1387,45 +1387,71 @@ def _check_centres(v: Validation, table: AnalysisTable) -> None:
 
 
 def _check_fold_counts(v: Validation, table: AnalysisTable) -> None:
-    """Refuse more outer folds than a cross-validation has patients, and more inner (tuning)
-    folds than the smallest training set of a scheme holds, before any arm runs (settings
+    """Refuse more outer folds than a cross-validation can make, and more inner (tuning)
+    folds than the smallest training set of a scheme can hold, before any arm runs (settings
     errors, the same for every arm; the libraries would otherwise fail inside an arm).
 
-    Per outcome (its patients with a value): the nested cross-validation runs on all of
-    them, that of ``training_internal_external`` on the training centres' patients; the
-    training sets counted are the outer folds' smallest (``m - ceil(m / outer_splits)``
-    of ``m`` patients), the hold-out's ``floor(n (1 - test_size))`` and the training
-    centres' patients under external validation."""
+    The folds are stratified by the outcome (the event indicator for survival): scikit-learn
+    cannot make more folds than the larger class has patients (4 patients of each class
+    make no 5 folds, whatever the total). Per outcome (its patients with a value): the
+    nested cross-validation runs on all of them, that of ``training_internal_external`` on
+    the training centres' patients; the training sets counted are the outer folds'
+    smallest (``L - ceil(L / outer_splits)`` of the larger class's ``L`` patients), the
+    hold-out's (``floor(L (1 - test_size))``) and the training centres' patients under
+    external validation."""
+    from radiomix.evaluate.splits import patient_labels
+
     schemes = set(v.schemes)
     for name, target in table.targets.items():
         groups = pd.Series(np.asarray(table.groups)[target.keep]).astype(str).to_numpy()
+        label = target.y if target.y is not None else target.event
         n = pd.unique(groups).size
-        cross: dict[str, int] = {}  # patients each cross-validation splits
-        sizes: dict[str, int] = {}  # patients of each training set the inner folds split
+
+        def larger(rows: np.ndarray, label: Any = label, groups: np.ndarray = groups) -> int:
+            """Patients of the larger class among ``rows``."""
+            if label is None or not rows.any():
+                return int(pd.unique(groups[rows]).size)
+            _, labs = patient_labels(np.asarray(label)[rows], groups[rows])
+            return int(pd.Series(labs).value_counts().max())
+
+        everyone = np.ones(groups.size, dtype=bool)
+        cross: dict[str, tuple[int, int]] = {}  # (patients, of the larger class) per CV
+        sizes: dict[str, int] = {}  # larger class's patients in each inner-split training set
         if "nested_cv" in schemes:
-            cross[f"outcome {name}"] = n
+            cross[f"outcome {name}"] = (n, larger(everyone))
         if "holdout" in schemes:
-            sizes["the hold-out training set"] = int(np.floor(n * (1 - v.test_size)))
+            sizes["the hold-out training set"] = int(np.floor(larger(everyone)
+                                                              * (1 - v.test_size)))
         if table.centre is not None and schemes & {"external", "training_internal_external"}:
             centre = np.asarray(table.centre)[target.keep]
-            m = pd.unique(groups[~np.isin(centre, list(v.test_centres))]).size
-            sizes["the training centres"] = m
+            train = ~np.isin(centre, list(v.test_centres))
+            m, big = int(pd.unique(groups[train]).size), larger(train)
+            sizes["the training centres"] = big
             if "training_internal_external" in schemes:
-                cross[f"the training centres of outcome {name}"] = m
-        for where, m in cross.items():
+                cross[f"the training centres of outcome {name}"] = (m, big)
+        for where, (m, big) in cross.items():
             if v.outer_splits > m:
                 raise SettingsError(
                     f"analysis.validation.outer_splits ({v.outer_splits}) is more than the {m} "
                     f"patients of {where}: choose at most {m} outer folds (--outer)")
+            if v.outer_splits > big:
+                raise SettingsError(
+                    f"analysis.validation.outer_splits ({v.outer_splits}) is more than the "
+                    f"{big} patients of the larger outcome class of {where} ({m} patients; "
+                    f"folds are stratified by the outcome): choose at most {big} outer folds "
+                    "(--outer)")
             sizes["the smallest outer training fold"] = min(
-                sizes.get("the smallest outer training fold", m), m - -(-m // v.outer_splits))
+                sizes.get("the smallest outer training fold", big), big - -(-big // v.outer_splits))
         if sizes:
             where, smallest = min(sizes.items(), key=lambda kv: kv[1])
             if v.inner_splits > smallest:
                 raise SettingsError(
                     f"analysis.validation.inner_splits ({v.inner_splits}) is more than the "
-                    f"{smallest} patients of {where} (outcome {name}, {n} patients): choose "
-                    f"at most {smallest} inner folds (--inner)")
+                    f"{smallest} patients of the larger outcome class in {where} (outcome "
+                    f"{name}, {n} patients; folds are stratified by the outcome): choose at "
+                    f"most {max(smallest, 2)} inner folds (--inner)"
+                    + (", or more outer folds" if where.endswith("outer training fold")
+                       else ""))
 
 
 def _imputation_doc(plan: dict[str, list[BuiltArm]], table: AnalysisTable) -> dict[str, Any]:

@@ -98,6 +98,30 @@ def assert_disjoint(groups: np.ndarray, train: np.ndarray, test: np.ndarray) -> 
         raise InternalError(f"patients on both sides of a grouped split: {shared[:5].tolist()}")
 
 
+def check_stratified_folds(n_splits: int, y: Any, groups: np.ndarray, *, where: str) -> None:
+    """Refuse more stratified folds than every class has patients.
+
+    ``StratifiedGroupKFold`` cannot split when each class holds fewer members than folds
+    (scikit-learn raises a ``ValueError``, a traceback to the user); with 4 patients of
+    each class, 5 folds cannot be made, whatever the total. ``where`` names the rows in the
+    message (e.g. "the inner folds of the training rows").
+
+    Raises
+    ------
+    InputError
+        ``n_splits`` is more than the patients of the largest class.
+    """
+    _, labels = patient_labels(np.asarray(y), groups)
+    counts = pd.Series(labels).value_counts()
+    if len(counts) and n_splits > int(counts.max()):
+        held = ", ".join(f"{int(n)} of class {k}" for k, n in counts.items())
+        raise InputError(
+            f"{where}: {n_splits} folds stratified by the outcome need more patients of a "
+            f"class than these rows hold ({held}); use at most {int(counts.max())} folds, or "
+            "more patients"
+        )
+
+
 def grouped_cv_splits(
     y: Any,
     *,
@@ -116,7 +140,8 @@ def grouped_cv_splits(
     MissingGroupsError
         Without ``groups``.
     InputError
-        Fewer patients than folds.
+        Fewer patients than folds, or than folds in every class
+        (:func:`check_stratified_folds`).
     """
     y = np.asarray(y)
     g = check_groups(groups, len(y))
@@ -127,6 +152,7 @@ def grouped_cv_splits(
         )
     if not (isinstance(n_repeats, (int, np.integer)) and n_repeats >= 1):
         raise InputError(f"n_repeats must be an int >= 1; got {n_repeats!r}")
+    check_stratified_folds(n_splits, y, g, where="the outer folds")
     for r in range(n_repeats):
         cv = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=random_state + r)
         for k, (tr, te) in enumerate(cv.split(np.zeros(len(y)), y, g)):

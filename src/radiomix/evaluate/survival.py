@@ -34,6 +34,7 @@ from radiomix.evaluate.splits import (
     Split,
     centre_split,
     check_groups,
+    check_stratified_folds,
     grouped_cv_splits,
     patient_holdout_split,
 )
@@ -1071,6 +1072,7 @@ def fit_survival_tuned(
             f"inner_splits must be an int in [2, {n_patients}] (patients of the training "
             f"rows); got {inner_splits!r}"
         )
+    check_stratified_folds(inner_splits, e.astype(int), g, where="the inner (tuning) folds")
     inner = StratifiedGroupKFold(n_splits=inner_splits, shuffle=True, random_state=random_state)
     folds = list(inner.split(np.zeros(t.size), e.astype(int), g))
     search = GridSearchCV(

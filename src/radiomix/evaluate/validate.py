@@ -31,6 +31,7 @@ from radiomix.evaluate.splits import (
     assert_disjoint,
     centre_split,
     check_groups,
+    check_stratified_folds,
     grouped_cv_splits,
     patient_holdout_split,
 )
@@ -204,6 +205,7 @@ def fit_tuned(
     est, param_grid = route_groups(est, param_grid)
     fit_params = groups_fit_params(est, g)
     n_classes = np.unique(y).size
+    check_stratified_folds(inner_splits, y, g, where="the inner (tuning) folds")
     inner = StratifiedGroupKFold(n_splits=inner_splits, shuffle=True, random_state=random_state)
     search = GridSearchCV(
         est,
