@@ -238,9 +238,10 @@ def test_folds_the_classes_cannot_fill_are_a_settings_error(tmp_path, folds, sai
 def test_the_stratified_splitters_say_why_they_cannot_split():
     """The safety net behind the settings check: a tuned fit never reaches scikit-learn's
     ValueError, whatever the caller."""
+    from sklearn.linear_model import LogisticRegression
+
     from radiomix.errors import InputError
     from radiomix.evaluate.validate import fit_tuned
-    from sklearn.linear_model import LogisticRegression
 
     X = np.arange(8, dtype=float)[:, None]
     y = np.array([0, 1] * 4)
