@@ -80,6 +80,26 @@ def test_mr_slice_with_an_edited_slope_is_refused(tmp_path):
         read_series(folder)
 
 
+@pytest.mark.parametrize(("modality", "edited", "factor"), [
+    ("PET", (5, 6), 2.0), ("PET", (5, 6, 7), 2.0), ("MR_T1", (5, 6), 2.0),
+    ("MR_T1", (5, 6, 7), 1.3)])
+def test_adjacent_slices_with_edited_slopes_are_refused(tmp_path, modality, edited, factor):
+    """Re-check of round 17: two or three adjacent slices edited alike passed (each had an
+    edited neighbour, so no slice stood apart from both of its own): SUVmax 7.91 -> 11.88."""
+    slices = _series(modality)[25:36] if modality == "PET" else _series(modality)[24:35]
+    if modality == "MR_T1":
+        for ds in slices:
+            ds.RescaleSlope, ds.RescaleIntercept = 1, 0
+    for k in edited:
+        slices[k].RescaleSlope = f"{float(slices[k].RescaleSlope) * factor:.10g}"
+    folder = _save(slices, tmp_path / "s")
+    first, last = edited[0] + 1, edited[-1] + 1
+    with pytest.raises(DicomError, match=rf"slices {first} to {last} of 11 .* are scaled apart "
+                                         rf"from their neighbours: their values are [0-9.]+ "
+                                         rf"times those of slices {first - 1} and {last + 1}"):
+        read_series(folder)
+
+
 def test_slices_encoded_otherwise_with_equal_values_are_read(tmp_path):
     """Per-slice encodings that give the same values are no damage: MR slices stored x2
     with slope 0.5 beside slices of slope 1, and the PET's own slope per slice."""

@@ -430,26 +430,30 @@ def _check_ct_rescale_agrees(slices: Sequence[pydicom.Dataset], rescales: np.nda
 
 def _check_rescale_factor_agrees(slices: Sequence[pydicom.Dataset], rescales: np.ndarray,
                                  volume: np.ndarray, where: str) -> None:
-    """Refuse a PET, MR or other non-CT series with a slice scaled apart from its
-    neighbours: a slice whose RescaleSlope or RescaleIntercept differ from a neighbour's,
-    and whose 25th, 50th, 75th and 90th percentiles of positive values all lie more than
-    :data:`RESCALE_FACTOR` times above the neighbours' geometric mean, and more than the
-    square root of that factor above each neighbour's (or all below, by those factors);
-    the slice that stands out most is named. PET slices are each scaled to the stored
-    range (a slope per slice) and MR series may be encoded per slice, so a rescale that
-    differs is no damage by itself; a slice of the sarcoma data's PET and MR stands at most
-    6 % apart from its neighbours, whereas a slope edited or damaged on one slice scales
-    all its values alike (a doubled slope raised a PET's SUVmax by 46 %). The first and
-    last slices have one neighbour and are not judged; CT has its own check
-    (:func:`_check_ct_rescale_agrees`).
+    """Refuse a PET, MR or other non-CT series with slices scaled apart from their
+    neighbours: a run of 1 to :data:`RESCALE_RUN` slices, bounded by slices rescaled
+    otherwise (a RescaleSlope or RescaleIntercept that differs across each end of the
+    run), whose every slice has its 25th, 50th, 75th and 90th percentiles of positive
+    values more than :data:`RESCALE_FACTOR` times above the geometric mean of the two
+    slices bounding the run, and more than the square root of that factor above each of
+    them (or all below, by those factors); the run that stands out most is named.
+
+    PET slices are each scaled to the stored range (a slope per slice) and MR series may be
+    encoded per slice, so a rescale that differs is no damage by itself; a slice of the
+    sarcoma data's PET and MR stands at most 6 % apart from its neighbours, whereas a slope
+    edited or damaged on one slice, or on a few adjacent ones, scales all their values alike
+    (a doubled slope raised a PET's SUVmax by 46 %). A run touching the first or last slice
+    has one neighbour and is not judged, nor is a slope edited from a slice to the end of
+    the series: real series step by up to 1.4 (PET) and 5 (MR) between two slices, so a
+    step alone tells no damage; CT has its own check (:func:`_check_ct_rescale_agrees`).
     """
     n = len(slices)
     if n < 3:
         return
     pairs = np.round(rescales, 9)
     differs = np.any(pairs[1:] != pairs[:-1], axis=1)  # slice k differs from slice k + 1
-    candidates = [k for k in range(1, n - 1) if differs[k - 1] or differs[k]]
-    if not candidates:
+    edges = [k for k in range(n - 1) if differs[k]]  # a run starts after an edge, ends at one
+    if len(edges) < 2:
         return
     cache: dict[int, np.ndarray | None] = {}
 
@@ -463,34 +467,45 @@ def _check_rescale_factor_agrees(slices: Sequence[pydicom.Dataset], rescales: np
         return cache[k]
 
     limit = math.log(RESCALE_FACTOR)
-    worst, k = 0.0, -1
-    for j in candidates:
-        here, before, after = percentiles(j), percentiles(j - 1), percentiles(j + 1)
-        if here is None or before is None or after is None:
-            continue
-        # log ratios to each neighbour (each beyond half the limit: a neighbour of a
-        # scaled slice stands apart from their mean too, but not from its other side)
-        steps = np.concatenate([here - before, here - after])
-        apart = here - (before + after) / 2.0  # log ratio to the neighbours' geometric mean
-        if np.all(steps > limit / 2) and np.all(apart > limit):
-            step = float(apart.min())
-        elif np.all(steps < -limit / 2) and np.all(apart < -limit):
-            step = float(apart.max())
-        else:
-            continue
-        if abs(step) > abs(worst):
-            worst, k = step, j
-    if k >= 0:
+    worst, run = 0.0, (-1, -1)
+    for i, first_edge in enumerate(edges):
+        for last in edges[i + 1:]:
+            a, b = first_edge + 1, last  # the run of slices a .. b
+            if b - a + 1 > RESCALE_RUN:
+                break
+            before, after = percentiles(a - 1), percentiles(b + 1)
+            inside = [percentiles(j) for j in range(a, b + 1)]
+            if before is None or after is None or any(p is None for p in inside):
+                continue
+            # log ratios to each bounding slice (each beyond half the limit: a bounding slice
+            # stands apart from the mean of the two too, but not from its other side)
+            steps = np.concatenate([np.concatenate([p - before, p - after])
+                                    for p in inside if p is not None])
+            apart = np.concatenate([p - (before + after) / 2.0 for p in inside if p is not None])
+            if np.all(steps > limit / 2) and np.all(apart > limit):
+                step = float(apart.min())
+            elif np.all(steps < -limit / 2) and np.all(apart < -limit):
+                step = float(apart.max())
+            else:
+                continue
+            if abs(step) > abs(worst):
+                worst, run = step, (a, b)
+    if run[0] >= 0:
+        a, b = run
         modality = {"PT": "PET"}.get(str(slices[0].get("Modality", "")),
                                      str(slices[0].get("Modality", "")) or "image")
         factor = math.exp(worst)
+        which = (f"slice {a + 1} of {n} ({_name(slices[a])})" if a == b else
+                 f"slices {a + 1} to {b + 1} of {n} ({_name(slices[a])} to {_name(slices[b])})")
+        rescale = (f"with RescaleSlope {pairs[a][0]:g} and RescaleIntercept {pairs[a][1]:g} "
+                   "its values are" if a == b else "their values are")
         raise DicomError(
-            f"slice {k + 1} of {n} ({_name(slices[k])}) of the {modality} series in {where} "
-            f"is scaled apart from its neighbours: with RescaleSlope {pairs[k][0]:g} and "
-            f"RescaleIntercept {pairs[k][1]:g} its values are {factor:.3g} times those of "
-            f"slices {k} and {k + 2} (in each of the 25th to 90th percentiles, against their "
-            "geometric mean), where neighbouring slices differ by a few per cent: the "
-            "slice's rescaling was edited or damaged; export the series again"
+            f"{which} of the {modality} series in {where} "
+            f"{'is' if a == b else 'are'} scaled apart from {'its' if a == b else 'their'} "
+            f"neighbours: {rescale} {factor:.3g} times those of slices {a} and {b + 2} (in "
+            "each of the 25th to 90th percentiles, against their geometric mean), where "
+            "neighbouring slices differ by a few per cent: the rescaling was edited or "
+            "damaged; export the series again"
         )
 
 
@@ -504,6 +519,11 @@ out."""
 RESCALE_FACTOR_PERCENTILES = (25.0, 50.0, 75.0, 90.0)
 """Percentiles of a slice's positive values compared by
 :func:`_check_rescale_factor_agrees`."""
+
+RESCALE_RUN = 8
+"""Longest run of adjacent slices judged as one by :func:`_check_rescale_factor_agrees`
+(two or three edited slices in a row stand apart from the slices around them, not from
+each other)."""
 
 RESCALE_SAMPLE = 16384
 """About how many of a slice's pixels (a regular sample) give its percentiles there."""
