@@ -127,3 +127,26 @@ def test_the_cox_nomogram_flags_its_term(with_events):
     table = nomo.coefficients()
     assert list(table["term"]) == ["age", "level"]
     assert list(table["monotone"]) == [False, not with_events]
+
+
+def test_a_reference_level_without_events_marks_every_level_of_its_covariate():
+    """Re-check of round 17: a level without events was flagged only when it was not the
+    reference level; named to sort first ('Absent'), its covariate's other indicators got
+    hazard ratios of 3.4-3.8 read as estimates (each indicator alone is not monotone: the
+    risk sets hold patients of the other levels)."""
+    rng = np.random.default_rng(4)
+    n = 90
+    level = np.array(["Absent", "High", "Low"])[np.arange(n) % 3]
+    time = rng.exponential(500, n)
+    event = (rng.random(n) < 0.6) & (level != "Absent")
+    design = np.column_stack([(level == "High").astype(float), (level == "Low").astype(float),
+                              rng.normal(60, 10, n)])
+    terms = ["grade=High", "grade=Low", "age"]
+    assert monotone_terms(design[:, :2], time, event, terms[:2]) == terms[:2]
+    assert monotone_terms(design, time, event, terms) == terms[:2]
+    # each indicator alone is not monotone (the other level's events break it)
+    for j in (0, 1):
+        assert monotone_terms(design[:, [j]], time, event, ["x"]) == []
+    # with events in the reference level nothing is flagged
+    event = rng.random(n) < 0.6
+    assert monotone_terms(design, time, event, terms) == []

@@ -116,6 +116,9 @@ def monotone_terms(X: Any, time: Any, event: Any, terms: list[str]) -> list[str]
     list of str
         The monotone terms, in column order. A term that is constant in every risk set of
         an event carries no information and is not listed; nor is any term without events.
+        The indicators of one categorical covariate (terms ``name=level``) are also tested
+        through their reference level (one minus their sum): a reference level without
+        events lists them all.
     """
     X = np.asarray(X, dtype=np.float64)
     time = np.asarray(time, dtype=np.float64)
@@ -133,7 +136,20 @@ def monotone_terms(X: Any, time: Any, event: Any, terms: list[str]) -> list[str]
     xe = xs[es]
     informative = np.any(hi != lo, axis=0)  # constant in every event's risk set: no direction
     monotone = informative & (np.all(xe >= hi, axis=0) | np.all(xe <= lo, axis=0))
-    return [str(terms[j]) for j in np.flatnonzero(monotone)]
+    out = {str(terms[j]) for j in np.flatnonzero(monotone)}
+    # the indicators of a categorical covariate's levels ("site=trunk", "site=limb"): its
+    # reference level has no column, but a reference level without any event makes every
+    # one of them monotone together (they all run to +infinity against it)
+    levels: dict[str, list[int]] = {}
+    for j, term in enumerate(terms):
+        if "=" in str(term):
+            levels.setdefault(str(term).split("=", 1)[0], []).append(j)
+    for columns in levels.values():
+        reference = 1.0 - X[:, columns].sum(axis=1)
+        if set(np.unique(reference)) <= {0.0, 1.0} and monotone_terms(
+                reference[:, None], time, event, ["reference"]):
+            out.update(str(terms[j]) for j in columns)
+    return [str(t) for t in terms if str(t) in out]
 
 
 class CoxPH(BaseEstimator):
