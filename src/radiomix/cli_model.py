@@ -18,7 +18,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from radiomix.cli_progress import ProgressDisplay, analysis_callback, plain_console
+from radiomix.cli_progress import SAID, ProgressDisplay, analysis_callback, plain_console
 from radiomix.errors import RadiomixError, SettingsError, UsageError
 
 console = plain_console(stderr=True)
@@ -75,9 +75,10 @@ MAX_NOTES = 20
 """Warnings of an analysis printed after its summary tables; the rest are counted."""
 
 
-def print_summary(doc: dict[str, Any], *, tables: bool = True) -> None:
+def print_summary(doc: dict[str, Any], *, tables: bool = True, report: bool = True) -> None:
     """One table per outcome and scheme (each arm's headline metric with its interval), then
-    the analysis warnings; ``tables=False`` (``--quiet``) prints the warnings only."""
+    the analysis warnings not yet printed; ``tables=False`` (``--quiet``) prints the
+    warnings only; ``report``: a report was written (its Warnings section is named)."""
     for o in doc["outcomes"] if tables else []:
         metric = "roc_auc" if o["kind"] == "binary" else "c_index"
         for v in o["validation"]:
@@ -95,13 +96,15 @@ def print_summary(doc: dict[str, Any], *, tables: bool = True) -> None:
                 t.add_row(arm["label"] + (" (baseline)" if arm["kind"] == "baseline" else ""),
                           est, ci, str(arm["n_columns"] - arm.get("n_unstable", 0)))
             out.print(t)
-    warnings = doc.get("warnings", [])
+    # the warnings not printed already while the analysis ran (as WARNING lines)
+    warnings = [w for w in doc.get("warnings", []) if w not in SAID]
     for w in warnings[:MAX_NOTES]:
         console.print(Text.assemble(("note", "yellow"), f": {w}"), soft_wrap=True)
     if len(warnings) > MAX_NOTES:
         console.print(Text.assemble(
             ("note", "yellow"), f": ... and {len(warnings) - MAX_NOTES} more in analysis.json "
-            "(warnings) and the report's Warnings section"), soft_wrap=True)
+            "(warnings)" + (" and the report's Warnings section" if report else "")),
+            soft_wrap=True)
 
 
 def analyse(
@@ -132,7 +135,7 @@ def analyse(
                                  progress=analysis_callback(shown))
     except RadiomixError as exc:
         raise _fail(exc) from None
-    print_summary(json.loads(path.read_text(encoding="utf-8")), tables=not quiet)
+    print_summary(json.loads(path.read_text(encoding="utf-8")), tables=not quiet, report=report)
     typer.echo(str(path.parent.resolve()))
 
 
@@ -238,5 +241,5 @@ def model_command(
                 jobs=jobs)
     except RadiomixError as exc:
         raise _fail(exc) from None
-    print_summary(doc, tables=not quiet)
+    print_summary(doc, tables=not quiet, report=report)
     typer.echo(str(Path(out_dir).resolve()))

@@ -178,9 +178,15 @@ def log_handler(console: Console) -> logging.Handler:
     return handler
 
 
+SAID: set[str] = set()
+"""The warning messages the command line has printed (:class:`WarnOnce`), so that a
+summary listing a document's warnings does not print them a second time."""
+
+
 class WarnOnce(logging.Filter):
     """Logging filter of the command line's handler: each distinct warning (logger and
-    message) passes once; a warning repeated for every case or fold is dropped."""
+    message) passes once; a warning repeated for every case or fold is dropped. The texts
+    it lets through are kept in :data:`SAID`."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -193,6 +199,7 @@ class WarnOnce(logging.Filter):
         if key in self.seen:
             return False
         self.seen.add(key)
+        SAID.add(key[1])
         return True
 
 

@@ -249,3 +249,29 @@ def test_the_stratified_splitters_say_why_they_cannot_split():
                                          r"patients of a class than these rows hold \(2 of "):
         fit_tuned(LogisticRegression(), X[:4], y[:4], groups=list("abcd"),
                   param_grid={"C": [0.1, 1.0]}, inner_splits=3)
+
+
+def test_each_analysis_warning_is_printed_once(tmp_path):
+    """Rounds 17: `radiomix model` and `analyse` printed every warning said while the
+    analysis ran twice, as `WARNING ...` and again as `note: ...` after the tables; with
+    --no-report the last note pointed to the report's Warnings section."""
+    ids = [f"P{i}" for i in range(12)]
+    rng = np.random.default_rng(1)
+    clin = pd.DataFrame({"patient_id": ids, "y": [0, 1] * 6,
+                         "age": rng.normal(60, 8, 12).round(1),
+                         "sex": ["F"] + ["M"] * 11})  # a level of one patient: a warning
+    clin.to_csv(tmp_path / "c.csv", index=False)
+    done = subprocess.run(
+        [sys.executable, "-c", "from radiomix.cli import main; main()", "model",
+         "--clinical", str(tmp_path / "c.csv"), "--target", "y", "--covariates",
+         "age,sex:categorical", "--outer", "3", "--inner", "2", "--repeats", "1",
+         "--bootstrap", "50", "--no-report", "--out", str(tmp_path / "o")],
+        capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    doc = json.loads((tmp_path / "o" / "analysis.json").read_text())
+    rare = [w for w in doc["warnings"] if w.startswith("covariate 'sex'")]
+    assert rare
+    printed = done.stderr.replace("\n", " ")
+    for w in doc["warnings"]:
+        assert printed.count(w) == 1, w
+    assert "report's Warnings section" not in printed
