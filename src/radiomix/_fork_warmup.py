@@ -25,16 +25,13 @@ import atexit
 import contextlib
 import os
 import pickle
-import signal as _signal
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-WARMUP_ENV = "RADIOMIX_FORK_WARMUP"
-"""Environment variable ``PID:PATH``: the process that starts a server and the file through
-which it hands over the cases."""
+from radiomix._fork_signals import WARMUP_ENV
 
 WAIT_S = 600.0
 """Longest time a server waits for its cases (it stops waiting when the run ends)."""
@@ -164,8 +161,4 @@ def kept_records(token: str) -> dict[str, dict[str, Any]]:
     return dict(KEPT) if token == TOKEN else {}
 
 
-if os.environ.get(WARMUP_ENV):  # the fork server of a run (the run imports this module too)
-    # it ignores Ctrl-C from here (Python's fork server does only once its preloading is
-    # done), and so do the workers it forks: the run says it was interrupted and ends them
-    _signal.signal(_signal.SIGINT, _signal.SIG_IGN)
 warm_up(_take_cases())

@@ -1197,11 +1197,12 @@ def _run_serial(todo: Sequence[CaseTask]) -> Iterator[dict[str, Any]]:
 
 
 def _case_preload(deep: bool) -> tuple[str, ...]:
-    """Modules the fork server of a cohort pool imports: the extraction stack, and with deep
+    """Modules the fork server of a cohort pool imports: :mod:`radiomix._fork_signals`
+    first (Ctrl-C ignored from then on), the extraction stack, and with deep
     features torch and MONAI's networks (importing MONAI loads all its subpackages, about
     4 s: paid once by the server instead of once per worker), then the warm-up of
     :mod:`radiomix._fork_warmup` (nothing unless :func:`start_fork_server` was given cases)."""
-    return ("radiomix.extraction",
+    return ("radiomix._fork_signals", "radiomix.extraction",
             *(("torch", "radiomix.deep", "radiomix.deep.networks") if deep else ()),
             "radiomix._fork_warmup")  # fmt: skip
 
