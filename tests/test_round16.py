@@ -132,6 +132,6 @@ def test_a_warning_every_case_repeats_is_said_once_and_counted(caplog):
         f"P1/1/ct: {untrained}",
         "P1/1/ct: ROI of 3 voxels",
         "P3/1/ct: ROI of 5 voxels",
-        f"the warning {untrained!r} also applied to 2 more case(s) (each case's record keeps "
-        "its warnings)",
+        f"the warning {untrained!r} was repeated by 2 more case(s) of this run, not printed "
+        "again (each case's record keeps the warnings it raised)",
     ]

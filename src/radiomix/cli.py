@@ -199,7 +199,8 @@ def extract(
         Path, typer.Option("--out", "-o", help="Output table: .parquet, .csv or .json.")
     ],
     preset: Annotated[
-        str | None, typer.Option(help="Settings preset: ibsi-digital, ibsi-A … ibsi-E.")
+        str | None, typer.Option(help="Settings preset: ibsi-digital, ibsi-A … ibsi-E, "
+                                        "ibsi2-1A … ibsi2-9B, ibsi2-phase3-CT/-PET/-MR.")
     ] = None,
     config: Annotated[
         Path | None, typer.Option(help="Settings YAML file (unknown keys are refused).")

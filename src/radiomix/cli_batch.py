@@ -48,7 +48,8 @@ def extract_many(
         ),
     ],
     preset: Annotated[
-        str | None, typer.Option(help="Settings preset: ibsi-digital, ibsi-A … ibsi-E.")
+        str | None, typer.Option(help="Settings preset: ibsi-digital, ibsi-A … ibsi-E, "
+                                        "ibsi2-1A … ibsi2-9B, ibsi2-phase3-CT/-PET/-MR.")
     ] = None,
     config: Annotated[
         Path | None, typer.Option(help="Settings YAML file (unknown keys are refused).")

@@ -408,8 +408,9 @@ def say_repeated(said: dict[str, int]) -> None:
     for text, more in said.items():
         if more:
             short = text if len(text) <= 80 else text[:77] + "..."
-            log.warning("the warning %r also applied to %d more case(s) (each case's record "
-                        "keeps its warnings)", short, more)
+            log.warning("the warning %r was repeated by %d more case(s) of this run, not "
+                        "printed again (each case's record keeps the warnings it raised)",
+                        short, more)
 
 
 def _case_record(task: CaseTask) -> dict[str, Any]:
