@@ -188,10 +188,13 @@ def test_a_seed_outside_numpys_range_is_a_settings_error():
 @pytest.mark.parametrize(("validation", "message"), [
     ({"outer_splits": 60}, r"analysis\.validation\.outer_splits \(60\) is more than the 30 "
                            r"patients of outcome mets: choose at most 30 outer folds"),
-    ({"inner_splits": 25}, r"analysis\.validation\.inner_splits \(25\) is more than the 20 "
-                           r"patients of the smallest outer training fold"),
+    # the folds are stratified by the outcome (round 17): 18 patients of the larger class,
+    # 12 of them in the smallest outer training fold, 9 in the hold-out training set
+    ({"inner_splits": 25}, r"analysis\.validation\.inner_splits \(25\) is more than the 12 "
+                           r"patients of the larger outcome class in the smallest outer "
+                           r"training fold"),
     ({"schemes": ["holdout"], "test_size": 0.5, "inner_splits": 16},
-     r"more than the 15 patients of the hold-out training set"),
+     r"more than the 9 patients of the larger outcome class in the hold-out training set"),
 ])
 def test_fold_counts_beyond_the_patients_are_refused_before_any_arm(tmp_path, validation,
                                                                    message):
