@@ -714,6 +714,13 @@ def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _study_file(text: str, folder: Path) -> Path:
+    """A file a study names (``nyul_landmarks``, ``deep.weights``): ``${VAR}`` and ``~``
+    expanded, a relative path taken from the study file's ``folder``, normalised."""
+    path = Path(expand_env(text)).expanduser()
+    return Path(os.path.normpath(path if path.is_absolute() else folder / path))
+
+
 def _named_settings(name: str, folder: Path, where: str) -> dict[str, Any]:
     """Settings mapping of a preset name or a settings YAML file (relative to ``folder``)."""
     if name in PRESETS:
@@ -808,11 +815,8 @@ def study_from_dict(
         # a weight file: relative to the study file's folder, as the manifest and data_root
         # (not to the folder the command runs in, where another file of that name may be)
         weights_given = settings.deep.weights
-        wp = Path(expand_env(weights_given)).expanduser()
-        wp = Path(os.path.normpath(wp if wp.is_absolute() else folder / wp))
-        settings = dataclasses.replace(
-            settings, deep=dataclasses.replace(settings.deep, weights=str(wp))
-        )
+        settings = dataclasses.replace(settings, deep=dataclasses.replace(
+            settings.deep, weights=str(_study_file(weights_given, folder))))
     if analysis is not None:
         from radiomix.analysis.spec import analysis_from_dict
 
@@ -837,8 +841,7 @@ def study_from_dict(
                 "resampled onto the reference grid (other voxels, padded border); use zscore "
                 "or minmax on the ROI, or do not register this tag"
             )
-        lm = Path(expand_env(name)).expanduser()
-        lm = Path(os.path.normpath(lm if lm.is_absolute() else folder / lm))
+        lm = _study_file(name, folder)
         if require_landmarks and not lm.is_file():
             raise SettingsError(
                 f"tags.{tag}.settings.preprocess.nyul_landmarks: landmarks file not found: {lm}"
