@@ -100,7 +100,8 @@ def list_weights() -> None:
     out.print(f"cache folder: {folder}", highlight=False, soft_wrap=True)
     if mismatched:
         out.print(
-            f"{mismatched} cached file(s) are not the published ones (a run refuses them): "
+            f"{mismatched} cached file(s) are damaged or not the published ones (a run refuses "
+            "them): "
             "delete them and install the published files with radiomix weights add FILE, or "
             "rename them to use them as your own weights (--deep-weights PATH)",
             highlight=False,

@@ -417,7 +417,9 @@ def cached_weights(*, verify: bool = False) -> list[CachedWeights]:
     verify : bool
         Also check each cached file that has a published hash against it, as a run does
         (:attr:`CachedWeights.verified`). Only the torchvision files carry one (45-98 MB,
-        about 0.1 s each to hash); MedicalNet files are not read.
+        about 0.1 s each to hash); a file without one (MedicalNet) is read as a run reads
+        it (:func:`read_state_dict`), so that a partial download or a damaged file shows as
+        ``unreadable`` rather than cached.
 
     Examples
     --------
@@ -432,13 +434,17 @@ def cached_weights(*, verify: bool = False) -> list[CachedWeights]:
         verified = None
         if verify and size is not None:
             verified = "unverified"
-            if known.sha256 is not None or known.hash_prefix is not None:
-                try:
+            try:
+                if known.sha256 is not None or known.hash_prefix is not None:
                     verified = verify_file(path, known)[1]
-                except WeightsError:
-                    verified = "mismatch"
-                except OSError:
-                    verified = "unreadable"
+                else:
+                    source = WeightsSource("known", known.name, path, None, known.url, verified)
+                    if not read_state_dict(source):
+                        verified = "unreadable"
+            except WeightsError:
+                verified = "mismatch" if known.sha256 or known.hash_prefix else "unreadable"
+            except OSError:
+                verified = "unreadable"
         out.append(CachedWeights(known, path, size, verified))
     return out
 
