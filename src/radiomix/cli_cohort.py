@@ -92,10 +92,15 @@ def run(
             "; a lesion with a failed case is left out of the table unless the study file "
             "sets keep_partial: true" if result.errors and result.n_rows < result.n_lesions
             else "")
+        reused = (
+            f" ({result.n_failed_cached} of them read back from an earlier run with the same "
+            "inputs and settings: fix the input, or the settings, and run again)"
+            if result.n_failed_cached else "")
         console.print(
             f"{result.n_rows} of {result.n_lesions} lesions written to {result.features_path} "
-            f"(cases: {result.n_computed} run now, {result.n_cached} reused as current; "
-            f"{result.n_failed} failed{f', see {result.errors_path}' if result.errors else ''}"
+            f"(cases: {result.n_computed} run now, {result.n_cached} reused from earlier runs; "
+            f"{result.n_failed} failed{reused}"
+            f"{f', see {result.errors_path}' if result.errors else ''}"
             f"{left_out})",
             highlight=False,
             soft_wrap=True,

@@ -221,6 +221,9 @@ class StudyResult:
         Rows of the feature table.
     n_cases, n_cached, n_computed, n_failed : int
         Cases in all, skipped as current, computed in this run, failed (all runs).
+    n_failed_cached : int
+        Of the failed cases, those whose failure was read back from an earlier run (same
+        inputs and settings: not computed again).
     errors : tuple of dict
         The error records (columns of the errors table).
     """
@@ -234,6 +237,7 @@ class StudyResult:
     n_computed: int
     n_failed: int
     errors: tuple[dict[str, str], ...] = field(default_factory=tuple)
+    n_failed_cached: int = 0
 
     @property
     def ok(self) -> bool:
@@ -2209,7 +2213,7 @@ def _plan_and_run(
         else:
             todo.append(task)
     cached = len(records)
-    failed = sum(r["status"] != "ok" for r in records.values())
+    failed = failed_cached = sum(r["status"] != "ok" for r in records.values())
     if study.weights_fallback and any(t.deep is not None for t in todo):
         log.warning("%s", study.weights_fallback)
     log.info(
@@ -2338,6 +2342,7 @@ def _plan_and_run(
         n_computed=computed,
         n_failed=failed,
         errors=tuple(err_frame.to_dict(orient="records")),
+        n_failed_cached=failed_cached,
     )
     report("end")
     log.info(

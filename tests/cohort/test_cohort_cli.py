@@ -150,3 +150,28 @@ def test_terminal_gets_a_progress_bar(good, tmp_path):
     assert "extracting" in text
     assert "ETA" in text
     assert "/1/pet ok" not in text  # no plain lines on a terminal
+
+
+def test_a_failure_read_back_on_a_rerun_is_said_as_such(tmp_path):
+    """Round 17: a re-run listed a failed case among the cases "reused as current". A
+    failure read back from the case store is now said to come from an earlier run."""
+    import SimpleITK as sitk
+
+    from cohort_helpers import sts_root
+
+    rows = [lesion(SMALL[0]), lesion(SMALL[1])]
+    # an empty mask (a copy, in tmp_path): the case fails the same way on every run
+    empty = sitk.ReadImage(str(sts_root() / rows[1]["pet_mask"])) * 0
+    rows[1]["pet_mask"] = str(tmp_path / "empty_mask.nii.gz")
+    sitk.WriteImage(empty, rows[1]["pet_mask"])
+    study = write_study(tmp_path / "s", rows)
+    out = tmp_path / "out"
+    first = runner.invoke(app, ["run", str(study), "--out", str(out), "-q"])
+    assert first.exit_code == 1, first.output
+    assert "(cases: 2 run now, 0 reused from earlier runs; 1 failed, see" in first.output
+    again = runner.invoke(app, ["run", str(study), "--out", str(out), "-q"])
+    assert again.exit_code == 1, again.output
+    assert (
+        "(cases: 0 run now, 2 reused from earlier runs; 1 failed (1 of them read back from "
+        "an earlier run with the same inputs and settings" in again.output
+    )
