@@ -210,3 +210,25 @@ def test_an_arm_with_a_stability_filter_reports_what_each_family_keeps(tmp_path)
     epv = [w for w in doc["warnings"] if "robust" in w and "candidate variable" in w]
     assert epv
     assert all(f"for {arm['n_columns'] - dropped} candidate" in w for w in epv), epv
+    # round 17: model.joblib kept the table's absolute path (a folder can name a user)
+    saved = (tmp_path / "o" / "model.joblib").read_bytes()
+    assert str(tmp_path).encode() not in saved
+    model = joblib.load(tmp_path / "o" / "model.joblib")["models"]["y"]["robust"]
+    selectors = [s for s in _steps(model["model"]) if type(s).__name__ == "StabilitySelector"]
+    assert selectors and all(s.stability == "stab.csv" for s in selectors)
+    X = table.X[model["columns"]]
+    assert np.isfinite(model["model"].predict_proba(X)[:, 1]).all()  # still predicts
+
+
+def _steps(model):
+    """Every estimator inside a fitted model (searches, pipelines, their templates)."""
+    out, todo = [], [model]
+    while todo:
+        m = todo.pop()
+        out.append(m)
+        for name in ("best_estimator_", "estimator"):
+            if hasattr(m, name):
+                todo.append(getattr(m, name))
+        if hasattr(m, "steps"):
+            todo.extend(step for _, step in m.steps)
+    return out

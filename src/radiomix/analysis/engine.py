@@ -29,6 +29,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import re
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -2367,23 +2368,28 @@ _TIMING_KEYS = ("mean_fit_time", "std_fit_time", "mean_score_time", "std_score_t
 """Wall-clock times a scikit-learn search records in ``cv_results_``."""
 
 
-def _clear_timings(obj: Any, seen: set[int]) -> None:
-    """Zero the wall-clock times fitted estimators record (a search's ``refit_time_`` and
-    the fit and score times of its ``cv_results_``), in place: they differ between two
-    identical runs, and ``model.joblib`` is promised to be the same file for the same
-    inputs and settings. Walks dicts, lists and the attributes of scikit-learn (and
-    radiomix, scikit-survival, lifelines) objects."""
+def _clear_run_details(obj: Any, seen: set[int]) -> None:
+    """Remove from fitted estimators, in place, what belongs to the run and not the model:
+    the wall-clock times they record (a search's ``refit_time_`` and the fit and score
+    times of its ``cv_results_``), which differ between two identical runs
+    (``model.joblib`` is promised to be the same file for the same inputs and settings),
+    and the folder of a stability filter's table (the file's name is kept: a folder can
+    name a user or a patient, and differs between checkouts). Walks dicts, lists and the
+    attributes of scikit-learn (and radiomix, scikit-survival, lifelines) objects."""
     if id(obj) in seen:
         return
     seen.add(id(obj))
     if isinstance(obj, dict):
         for value in obj.values():
-            _clear_timings(value, seen)
+            _clear_run_details(value, seen)
     elif isinstance(obj, list | tuple):
         for value in obj:
-            _clear_timings(value, seen)
+            _clear_run_details(value, seen)
     elif hasattr(obj, "__dict__") and type(obj).__module__.startswith(
             ("sklearn", "radiomix", "sksurv", "lifelines")):
+        table = getattr(obj, "stability", None)  # StabilitySelector (fitted ones read no
+        if isinstance(table, str | os.PathLike):  # more; a search's template is not refitted)
+            obj.stability = Path(table).name
         if hasattr(obj, "refit_time_"):
             obj.refit_time_ = 0.0
         results = getattr(obj, "cv_results_", None)
@@ -2392,7 +2398,7 @@ def _clear_timings(obj: Any, seen: set[int]) -> None:
                 if key in results:
                     results[key] = np.zeros_like(results[key])
         for value in vars(obj).values():
-            _clear_timings(value, seen)
+            _clear_run_details(value, seen)
 
 
 def _save_models(tasks: list[_ArmTask], fitted: list[Any], v: Validation,
@@ -2407,7 +2413,7 @@ def _save_models(tasks: list[_ArmTask], fitted: list[Any], v: Validation,
             log.warning("final model %s/%s not fitted: %s", task.outcome, task.arm.key, m)
             continue
         models[task.outcome][task.arm.key] = {"model": m, "columns": list(task.arm.columns)}
-    _clear_timings(models, set())
+    _clear_run_details(models, set())
     joblib.dump({"models": models, "seed": v.seed, "versions": package_versions(),
                  "note": "each arm refitted on the training patients (hyper-parameters by "
                          "patient-grouped inner CV); its expected performance is the "
