@@ -215,7 +215,8 @@ def test_an_arm_with_a_stability_filter_reports_what_each_family_keeps(tmp_path)
     assert str(tmp_path).encode() not in saved
     model = joblib.load(tmp_path / "o" / "model.joblib")["models"]["y"]["robust"]
     selectors = [s for s in _steps(model["model"]) if type(s).__name__ == "StabilitySelector"]
-    assert selectors and all(s.stability == "stab.csv" for s in selectors)
+    assert selectors
+    assert all(s.stability == "stab.csv" for s in selectors)
     X = table.X[model["columns"]]
     assert np.isfinite(model["model"].predict_proba(X)[:, 1]).all()  # still predicts
 

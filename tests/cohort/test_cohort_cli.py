@@ -156,7 +156,6 @@ def test_a_failure_read_back_on_a_rerun_is_said_as_such(tmp_path):
     """Round 17: a re-run listed a failed case among the cases "reused as current". A
     failure read back from the case store is now said to come from an earlier run."""
     import SimpleITK as sitk
-
     from cohort_helpers import sts_root
 
     rows = [lesion(SMALL[0]), lesion(SMALL[1])]

@@ -277,17 +277,19 @@ def test_weights_list_reads_a_cached_file_without_published_hash(tmp_path, monke
     (round 17); it is now read as a run reads it and listed as unreadable."""
     monkeypatch.setenv("RADIOMIX_CACHE", str(tmp_path / "rc"))
     published = W.known_weights("medicalnet", "resnet18", 3)
-    assert published.sha256 is None and published.hash_prefix is None
+    assert published.sha256 is None
+    assert published.hash_prefix is None
     whole = _save(tmp_path / "rc" / "weights" / published.filename, _state(2))
-    assert next(w for w in W.cached_weights(verify=True) if w.known == published).verified == (
-        "unverified"
-    )
+    whole_entry = next(w for w in W.cached_weights(verify=True) if w.known == published)
+    assert whole_entry.verified == "unverified"
     data = whole.read_bytes()
     whole.write_bytes(data[: len(data) // 2])  # a download cut halfway
     entry = next(w for w in W.cached_weights(verify=True) if w.known == published)
-    assert entry.cached and entry.verified == "unreadable"
+    assert entry.cached
+    assert entry.verified == "unreadable"
     res = runner.invoke(app, ["weights", "list"])
     assert res.exit_code == 0, res.output
     line = next(s for s in res.output.splitlines() if s.startswith("medicalnet 3D resnet18"))
-    assert "UNREADABLE" in line and "cached (" not in line
+    assert "UNREADABLE" in line
+    assert "cached (" not in line
     assert "1 cached file(s) are damaged or not the published ones" in res.output
