@@ -269,7 +269,9 @@ def test_weights_list_says_a_cached_file_fails_its_hash(tmp_path, monkeypatch):
     first = res.output.splitlines()[0]
     assert first.startswith("imagenet   2D resnet18 HASH MISMATCH (not the published file)")
     assert "cached (" not in first
-    assert "1 cached file(s) are damaged or not the published ones (a run refuses them)" in res.output
+    assert "1 cached file(s) are damaged or not the published ones (a run refuses them)" in (
+        res.output
+    )
 
 
 def test_weights_list_reads_a_cached_file_without_published_hash(tmp_path, monkeypatch):
