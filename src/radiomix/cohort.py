@@ -78,7 +78,7 @@ log = logging.getLogger(__name__)
 CASE_FORMAT = 1
 """Version of the per-case file layout (part of the case key)."""
 
-FEATURE_REVISION = 5
+FEATURE_REVISION = 6
 """Revision of what a case computes for given inputs and settings (feature definitions, the
 checks that refuse a case), part of the case key: raised with every change that alters a
 value or a refusal (2: asymmetric GLCM directions, the coefficient of variation of a
@@ -87,7 +87,8 @@ refused, notes on a one-grey-level or one-voxel-thick ROI and on PET in activity
 the crop margin raised to what features read, nearest-neighbour ties settled alike; 5: a
 float32 spacing taken as its decimal for the interpolation grid; PET and MR slices rescaled
 apart from their neighbours, contradictory injection times and non-finite landmarks
-refused), so
+refused; 6: a periodic filter near an image border wraps around the whole image, not the
+crop), so
 that a cache made before it is recomputed instead of
 mixing old numbers into a new table. The package version alone does not move between
 such changes."""

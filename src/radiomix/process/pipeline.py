@@ -70,6 +70,20 @@ def _bbox(mask: BoolArray) -> list[tuple[int, int]]:
     return out
 
 
+def _border_gaps_mm(
+    mask: BoolArray, spacing: Spacing, grow_mm: float = 0.0
+) -> list[tuple[float, float]]:
+    """Per axis (z, y, x), the distances in mm from the ROI's bounding box, grown by
+    ``grow_mm`` (the peritumoral ring around the mask), to the nearer and to the farther
+    border of the image (near 0 when the ROI touches a border)."""
+    gaps = []
+    for (lo, hi), n, sp in zip(_bbox(mask), mask.shape, spacing, strict=True):
+        low = max(0.0, lo * float(sp) - grow_mm)
+        high = max(0.0, (n - 1 - hi) * float(sp) - grow_mm)
+        gaps.append((min(low, high), max(low, high)))
+    return gaps
+
+
 MAX_GRID_VOXELS = 2**27
 """Largest processed grid around the ROI (134 M voxels, 1 GiB of float64 per copy; an
 extraction peaks at about 31 bytes a voxel, 4 GiB here): a finer one is a spacing typed in
@@ -254,6 +268,9 @@ def process_arrays(
                 spacing=new_spacing,
                 original_spacing=spacing,
                 extent_mm=max(n * s for n, s in zip(image.shape, spacing, strict=True)),
+                border_gaps_mm=_border_gaps_mm(
+                    mask, spacing, (settings.preprocess.ring_outer_mm or 0.0)
+                    if settings.preprocess.roi == "ring" else 0.0),
             ),
         )
     if settings.preprocess.active:

@@ -7,7 +7,9 @@ of a cascade: rotation pooling, à trous levels, the Laws energy window). Filter
 the Fourier domain with a transform of infinite spatial support (the Simoncelli wavelet,
 any Riesz transform) reach the whole image: their response depends on every voxel and on
 the boundary, so no margin short of the whole image is exact, and extraction filters the
-whole processed image.
+whole processed image. A filter with a periodic boundary whose reach from the ROI meets
+an image border reads the opposite side of the image there: the crop then holds that whole
+axis (:func:`wrap_reach_mm`).
 """
 
 from __future__ import annotations
@@ -110,6 +112,61 @@ def support_radius_mm(settings: FilterSettings, spacing: Sequence[float]) -> flo
     return max(r * float(s) for r, s in zip(radii, spacing, strict=True))
 
 
+def wrap_reach_mm(
+    settings: FilterSettings,
+    spacing: Sequence[float],
+    border_gaps_mm: Sequence[tuple[float, float]],
+    pad_mm: float = 0.0,
+) -> float:
+    """How far (mm) beyond the ROI a periodic filter's response inside the ROI reads when
+    its reach wraps around the image: 0 when it does not wrap.
+
+    A periodic boundary (IBSI 2) wraps the *whole image* around: a voxel beyond the last
+    slice is the first slice. A crop of the image wraps around its own faces instead. Along
+    an axis where the filter's reach (plus ``pad_mm``) is at least the gap between the ROI
+    and the nearer image border, the response inside the ROI reads the opposite side of
+    the image, so the crop must hold the whole axis: it must reach the farther border too.
+    The other boundary conditions pad from the voxels next to the border, which the crop
+    keeps.
+
+    Parameters
+    ----------
+    settings : FilterSettings
+        The filter (only a periodic boundary wraps).
+    spacing : tuple of 3 float
+        Spacing (z, y, x) in mm of the image that is filtered.
+    border_gaps_mm : sequence of 3 (near, far) pairs
+        Per axis (z, y, x), the distances in mm from the ROI's bounding box to the nearer
+        and to the farther border of the image.
+    pad_mm : float
+        Added to the reach and to the distance returned (how far the interpolated ROI can
+        extend beyond the stored one).
+
+    Returns
+    -------
+    float
+        The farther border's distance plus ``pad_mm``, largest over the axes where the
+        filter wraps; 0 when it wraps along none.
+
+    Examples
+    --------
+    >>> f = FilterSettings(kind="mean", support=5, padding="periodic")
+    >>> wrap_reach_mm(f, (1.0, 1.0, 1.0), ((0.0, 40.0), (30.0, 30.0), (30.0, 30.0)))
+    40.0
+    >>> wrap_reach_mm(f, (1.0, 1.0, 1.0), ((30.0, 40.0), (30.0, 30.0), (30.0, 30.0)))
+    0.0
+    """
+    if settings.boundary != "periodic":
+        return 0.0
+    radii = support_radius_vox(settings, spacing)
+    return max(
+        (far + pad_mm
+         for r, sp, (near, far) in zip(radii, spacing, border_gaps_mm, strict=True)
+         if r > 0 and r * float(sp) + pad_mm >= near),
+        default=0.0,
+    )
+
+
 def response_map_margin_mm(
     filters: Sequence[FilterSettings],
     *,
@@ -117,6 +174,7 @@ def response_map_margin_mm(
     spacing: Sequence[float],
     original_spacing: Sequence[float],
     extent_mm: float,
+    border_gaps_mm: Sequence[tuple[float, float]] | None = None,
 ) -> float:
     """Crop margin around the ROI while response maps are computed.
 
@@ -138,18 +196,30 @@ def response_map_margin_mm(
     extent_mm : float
         Largest extent of the original image in mm: a margin of this size keeps the whole
         image (the crop is clipped to the image).
+    border_gaps_mm : sequence of 3 (near, far) pairs, optional
+        Per axis (z, y, x), the distances in mm from the stored ROI's bounding box to the
+        nearer and the farther image border. A periodic filter whose reach meets the nearer
+        one wraps around the image, and the crop then holds that whole axis
+        (:func:`wrap_reach_mm`).
 
     Returns
     -------
     float
         The margin in mm: ``max`` over filters of the reach plus one original voxel,
         ``extent_mm`` (the whole image) when a filter reaches the whole image (Simoncelli,
-        Riesz), or ``user_margin_mm`` when set.
+        Riesz), the distance to the farther border along an axis where a periodic boundary
+        wraps around, or ``user_margin_mm`` when set.
     """
-    need = max((support_radius_mm(f, spacing) for f in filters), default=0.0)
+    pad = max(float(s) for s in original_spacing)
+
+    def reach(f: FilterSettings) -> float:
+        wrap = 0.0 if border_gaps_mm is None else wrap_reach_mm(f, spacing, border_gaps_mm, pad)
+        return max(support_radius_mm(f, spacing), wrap)
+
+    need = max((reach(f) for f in filters), default=0.0)
     if user_margin_mm is not None:
         if need > user_margin_mm and user_margin_mm < extent_mm:
-            short = [f.tag for f in filters if support_radius_mm(f, spacing) > user_margin_mm]
+            short = [f.tag for f in filters if reach(f) > user_margin_mm]
             reach = "the whole image" if math.isinf(need) else f"{need:g} mm"
             log.warning(
                 "response_maps.margin_mm=%g mm is smaller than the reach of %s (%s): their "
@@ -163,4 +233,4 @@ def response_map_margin_mm(
         return float(user_margin_mm)
     if math.isinf(need):
         return float(extent_mm)
-    return float(need + max(float(s) for s in original_spacing))
+    return float(need + pad)
