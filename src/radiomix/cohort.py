@@ -88,7 +88,8 @@ the crop margin raised to what features read, nearest-neighbour ties settled ali
 float32 spacing taken as its decimal for the interpolation grid; PET and MR slices rescaled
 apart from their neighbours, contradictory injection times and non-finite landmarks
 refused; 6: a periodic filter near an image border wraps around the whole image, not the
-crop), so
+crop; interpolated values computed from whole-grid positions, the same from any crop; a
+maximum tied to rounding shared by the local intensity peak), so
 that a cache made before it is recomputed instead of
 mixing old numbers into a new table. The package version alone does not move between
 such changes."""

@@ -190,7 +190,10 @@ def peak_local(ctx: RoiContext) -> float:
     the mean intensity in the 1 cm³ sphere :math:`S(k)` (radius
     :math:`(3/(4\\pi))^{1/3}` cm, voxel centres in world coordinates, every image voxel)
     centred on the voxel of maximum intensity in the intensity mask; when several voxels
-    share the maximum, the highest of their sphere means.
+    share the maximum, the highest of their sphere means. Voxels within
+    :data:`PEAK_TIE_RELATIVE` of the largest magnitude below the maximum share it: two
+    interpolated values equal in exact arithmetic can differ in their last bits, and the
+    choice of the sphere must not hang on them.
 
     References
     ----------
@@ -198,8 +201,17 @@ def peak_local(ctx: RoiContext) -> float:
     """
     means = _means(ctx)
     x = ctx.intensities
-    top = x == x.max()
+    top_value = x.max()
+    top = x >= top_value - PEAK_TIE_RELATIVE * float(np.abs(x).max())
     return float(means[top].max())
+
+
+PEAK_TIE_RELATIVE = 1e-12
+"""Relative distance (to the largest intensity magnitude in the ROI) within which a voxel
+shares the maximum intensity for the local intensity peak: interpolation sums eight
+weighted terms, so values equal in exact arithmetic (a maximum tied between two voxels of
+an integer image on a finer grid) differ by a few units of the last place (about 1e-15
+relative); distinct values of real images lie far beyond it."""
 
 
 @feature(name="loc.peak_global", ibsi="0F91", requires=("sphere_means",))

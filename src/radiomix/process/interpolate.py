@@ -133,33 +133,40 @@ def resample(
     *,
     order: int,
     index_range: tuple[tuple[int, int], tuple[int, int], tuple[int, int]] | None = None,
+    origin: tuple[int, int, int] = (0, 0, 0),
 ) -> FloatArray:
     """Sample ``array`` at the points of three axis grids (z, y, x).
 
     Parameters
     ----------
     array : (Z, Y, X) ndarray
-        Values on the original grid (may be a crop; grid positions are then relative to
-        the crop's first voxel).
+        Values on the original grid, or a crop of it whose first voxel is at ``origin``.
     grids : tuple of Grid
-        New grid along z, y and x, in index units of ``array``.
+        New grid along z, y and x, in index units of the whole original grid.
     order : int
         Spline order (0 nearest, 1 linear, 3 cubic B-spline).
     index_range : tuple of (first, stop) per axis, optional
         Sub-range of new-grid indices to evaluate (default: all).
+    origin : tuple of 3 int
+        Index in the whole original grid of ``array``'s first voxel (a crop's start).
 
     Returns
     -------
     (Z', Y', X') ndarray of float64
         Interpolated values; points beyond ``array`` take the nearest boundary value.
+
+    Notes
+    -----
+    Nearest-neighbour and linear interpolation compute the position of new point ``k`` of
+    each axis from ``k`` itself, in the whole grid, and only then subtract the crop's
+    integer ``origin`` (exact in floating point): a point gets the same bits from any crop
+    that holds its neighbours, so a value never depends on the crop margin (a maximum tied
+    between two voxels stays tied). Cubic interpolation prefilters the crop it is given,
+    which keeps its values to about 1e-12 of the whole image's only (the crop's padding).
     """
     if index_range is None:
         index_range = tuple((0, g.size) for g in grids)  # type: ignore[assignment]
     assert index_range is not None
-    matrix = np.array([g.step for g in grids])
-    offset = np.array(
-        [g.start + g.step * lo for g, (lo, _) in zip(grids, index_range, strict=True)]
-    )
     shape = tuple(hi - lo for lo, hi in index_range)
     values = np.asarray(array, dtype=np.float64)
     if order == 1 and all(n > 0 for n in shape) and all(n > 0 for n in values.shape):
@@ -168,18 +175,23 @@ def resample(
         # SimpleITK's buffer) so that the kernel has one compiled signature
         values = np.require(values, requirements=["C_CONTIGUOUS", "WRITEABLE"])
         axes = [
-            _linear_axis(n, m, o, size)
-            for n, m, o, size in zip(values.shape, matrix, offset, shape, strict=True)
+            _linear_axis(n, _axis_positions(g, lo, hi, o))
+            for n, g, (lo, hi), o in zip(values.shape, grids, index_range, origin, strict=True)
         ]
         out = np.empty(shape)
         _trilinear(values, *axes[0], *axes[1], *axes[2], out)
         return out
     if order == 0 and all(n > 0 for n in shape) and all(n > 0 for n in values.shape):
         index = [
-            _nearest_axis(n, m, o, size)
-            for n, m, o, size in zip(values.shape, matrix, offset, shape, strict=True)
+            _nearest_axis(n, _axis_positions(g, lo, hi, o))
+            for n, g, (lo, hi), o in zip(values.shape, grids, index_range, origin, strict=True)
         ]
         return np.ascontiguousarray(values[np.ix_(*index)])
+    matrix = np.array([g.step for g in grids])
+    offset = np.array(
+        [g.start + g.step * lo - o
+         for g, (lo, _), o in zip(grids, index_range, origin, strict=True)]
+    )
     return ndimage.affine_transform(
         values,
         matrix=matrix,
@@ -192,17 +204,15 @@ def resample(
 
 
 def _linear_axis(
-    n: int, zoom: float, offset: float, size: int
+    n: int, cc: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Corner indices and weights of linear interpolation along one axis.
+    """Corner indices and weights of linear interpolation along one axis of ``n`` voxels.
 
-    The same floating-point operations as ``scipy.ndimage.affine_transform`` with a
-    diagonal matrix, ``order=1`` and ``mode="nearest"`` (its ``zoom_shift`` path): the
-    position of output point ``k`` is ``c = (k + offset / zoom) * zoom``; with
-    ``f = c - floor(c)`` the weights of the corners ``floor(c)`` and ``floor(c) + 1`` are
-    ``1 - f`` and ``1 - (1 - f)``; corners beyond the array take the nearest edge voxel.
+    At positions ``cc`` (:func:`_axis_positions`), with ``scipy.ndimage``'s arithmetic for
+    ``order=1`` and ``mode="nearest"``: with ``f = c - floor(c)`` the weights of the corners
+    ``floor(c)`` and ``floor(c) + 1`` are ``1 - f`` and ``1 - (1 - f)``; corners beyond the
+    array take the nearest edge voxel.
     """
-    cc = _axis_positions(zoom, offset, size)
     start = np.floor(cc)
     w0 = 1.0 - (cc - start)
     w1 = 1.0 - w0
@@ -214,29 +224,35 @@ def _linear_axis(
 
 TIE_TOLERANCE = 1e-9
 """Distance (index units) from a midpoint between two voxels within which nearest-neighbour
-interpolation takes the upper voxel: positions computed from crops at different offsets
-differ in their last bits, and a grid point exactly halfway (a 2 mm grid on 1 mm voxels)
-must fall on the same voxel whatever the crop."""
+interpolation takes the upper voxel: a grid point exactly halfway (a 2 mm grid on 1 mm
+voxels) computes a few bits off the midpoint, and must fall on the same voxel on every
+machine and whatever the grid's offset."""
 
 
-def _nearest_axis(n: int, zoom: float, offset: float, size: int) -> np.ndarray:
-    """Voxel taken by nearest-neighbour interpolation at each output point along one axis.
-
-    The position of output point ``k`` is computed as in :func:`_linear_axis`; the voxel is
-    ``floor(c + 0.5)`` (as ``scipy.ndimage`` at order 0: halfway goes up), with positions
-    within :data:`TIE_TOLERANCE` below a midpoint counted as on it, and points beyond the
-    array take the nearest edge voxel.
+def _nearest_axis(n: int, cc: np.ndarray) -> np.ndarray:
+    """Voxel taken by nearest-neighbour interpolation at positions ``cc`` along one axis of
+    ``n`` voxels: ``floor(c + 0.5)`` (as ``scipy.ndimage`` at order 0: halfway goes up),
+    with positions within :data:`TIE_TOLERANCE` below a midpoint counted as on it, and
+    points beyond the array take the nearest edge voxel.
     """
-    cc = _axis_positions(zoom, offset, size)
     return np.clip(np.floor(cc + (0.5 + TIE_TOLERANCE)).astype(np.int64), 0, n - 1)
 
 
-def _axis_positions(zoom: float, offset: float, size: int) -> np.ndarray:
-    """Positions (index units of the array) of the output points along one axis, with
-    ``scipy.ndimage.affine_transform``'s arithmetic for a diagonal matrix (its
-    ``zoom_shift`` path): ``c = (k + offset / zoom) * zoom``."""
-    shift = np.float64(offset) / np.float64(zoom)
-    return (np.arange(size, dtype=np.float64) + shift) * np.float64(zoom)
+def _axis_positions(grid: Grid, lo: int, hi: int, origin: int) -> np.ndarray:
+    """Positions, in index units of a crop starting at ``origin``, of the new points
+    ``lo .. hi - 1`` of ``grid`` (whole-grid index units).
+
+    ``scipy.ndimage.affine_transform``'s arithmetic for a diagonal matrix on the whole
+    grid (its ``zoom_shift`` path), ``c = (k + start / step) * step`` with ``k`` the point's
+    index in the whole grid, then minus the integer ``origin`` (exact: the crop starts at or
+    before every position it serves), so that the bits of a position do not depend on the
+    crop.
+    """
+    shift = np.float64(grid.start) / np.float64(grid.step)
+    cc = (np.arange(lo, hi, dtype=np.float64) + shift) * np.float64(grid.step)
+    if origin:
+        cc -= np.float64(origin)
+    return cc
 
 
 @cached_njit()

@@ -317,15 +317,14 @@ def process_arrays(
         morph = np.array(mask[crop], dtype=bool)
     else:
         sl = tuple(slice(a, b) for a, b in old_range)
-        sub = tuple(
-            Grid(g.size, g.start - o[0], g.step) for g, o in zip(grids, old_range, strict=True)
-        )
+        at = (old_range[0][0], old_range[1][0], old_range[2][0])
         rng = (new_range[0], new_range[1], new_range[2])
-        img = resample(image[sl], sub, order=order, index_range=rng)  # type: ignore[arg-type]
+        img = resample(image[sl], grids, order=order, index_range=rng, origin=at)
         if interp.round_intensities:
             img = np.round(img)
         m_order = ORDERS[settings.mask_interpolation.method]
-        frac = resample(mask[sl].astype(np.float64), sub, order=m_order, index_range=rng)  # type: ignore[arg-type]
+        frac = resample(mask[sl].astype(np.float64), grids, order=m_order, index_range=rng,
+                        origin=at)
         threshold = settings.mask_interpolation.partial_volume_threshold
         morph = np.round(frac, MASK_DECIMALS) >= threshold
     if not _clear_of_crop(morph, new_range, grids, settings, new_spacing):

@@ -212,14 +212,14 @@ def response_map_margin_mm(
     """
     pad = max(float(s) for s in original_spacing)
 
-    def reach(f: FilterSettings) -> float:
+    def reach_mm(f: FilterSettings) -> float:
         wrap = 0.0 if border_gaps_mm is None else wrap_reach_mm(f, spacing, border_gaps_mm, pad)
         return max(support_radius_mm(f, spacing), wrap)
 
-    need = max((reach(f) for f in filters), default=0.0)
+    need = max((reach_mm(f) for f in filters), default=0.0)
     if user_margin_mm is not None:
         if need > user_margin_mm and user_margin_mm < extent_mm:
-            short = [f.tag for f in filters if reach(f) > user_margin_mm]
+            short = [f.tag for f in filters if reach_mm(f) > user_margin_mm]
             reach = "the whole image" if math.isinf(need) else f"{need:g} mm"
             log.warning(
                 "response_maps.margin_mm=%g mm is smaller than the reach of %s (%s): their "
