@@ -8,7 +8,7 @@ found, the values expected and the fix. Nothing is resampled or recoded silently
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -55,6 +55,11 @@ class CheckedCase:
     notes : tuple of (key, text)
         What the mask's reader noted about it (:data:`MASK_NOTE_KEY`), for the case's
         provenance notes.
+    no_data : (low, high) or None
+        Image values that are no measurement (pixel padding a DICOM series declares,
+        :data:`PADDING_KEY`; a CT's fill below air, :func:`check_ct_values`): none lies in
+        the ROI, and processing refuses them where it reads around the ROI
+        (:func:`radiomix.process.pipeline.process_case`).
     """
 
     image: Volume
@@ -62,6 +67,7 @@ class CheckedCase:
     case_id: str | None
     n_voxels: int
     notes: tuple[tuple[str, str], ...] = ()
+    no_data: tuple[float, float] | None = None
 
 
 def _prefix(case_id: str | None) -> str:
@@ -404,9 +410,45 @@ def check_case(
                 "no scanner measures: a no-data value (1e20, the float32 maximum 3.4e38) or "
                 "damaged data; fill or crop them before extraction"
             )
+    no_data = _declared_padding(image)
+    if no_data is not None:
+        refuse_no_data_in_roi(inside, no_data, n, case_id, "the series' pixel padding "
+                              "(PixelPaddingValue)")
     # the image keeps its stored pixel type: no float64 copy of the whole volume here
     out = Volume.like(roi.astype(np.uint8), image)
-    return CheckedCase(image=image, mask=out, case_id=case_id, n_voxels=n, notes=notes)
+    return CheckedCase(image=image, mask=out, case_id=case_id, n_voxels=n, notes=notes,
+                       no_data=no_data)
+
+
+def _declared_padding(image: Volume) -> tuple[float, float] | None:
+    """The (low, high) values of the pixel padding the DICOM reader found
+    (:data:`PADDING_KEY`), or ``None``."""
+    note = reader_note(image, PADDING_KEY)
+    if note is None:
+        return None
+    low, high = (float(v) for v in note.split())
+    return (low, high)
+
+
+def refuse_no_data_in_roi(inside: np.ndarray, no_data: tuple[float, float], n: int,
+                          case_id: str | None, what: str) -> None:
+    """Refuse ROI voxels (``inside``, ``n`` of them) holding a no-data value.
+
+    Raises
+    ------
+    InputError
+        Naming how many, the value and the fix.
+    """
+    low, high = no_data
+    hit = int(np.count_nonzero((inside >= low) & (inside <= high)))
+    if hit:
+        value = f"{low:g}" if low == high else f"{low:g} to {high:g}"
+        raise InputError(
+            f"{_prefix(case_id)}{hit} of the ROI's {n} voxels hold {what}, {value}: no data "
+            "(outside the scanner's reconstructed field of view), not tissue; the ROI "
+            "reaches beyond the measured image: draw it on measured voxels only, or leave "
+            "the case out"
+        )
 
 
 def _refuse_mask_as_image(voxels: np.ndarray, labels: np.ndarray, inside: np.ndarray,
@@ -499,6 +541,12 @@ GRID_NOTE_KEY = "radiomix_grid_note"
 DICOM SEG whose frames lie between the image's voxels; a NIfTI file whose qform and sform
 disagree), led with in the grid-mismatch message."""
 
+PADDING_KEY = "radiomix_padding"
+"""Metadata key under which the DICOM reader gives the smallest and largest value of the
+voxels its series marks as pixel padding (``PixelPaddingValue``, up to
+``PixelPaddingRangeLimit``), after rescaling: no data (outside a CT's reconstructed field
+of view), refused in the ROI (:func:`check_case`) and where processing reads around it."""
+
 MASK_NOTE_KEY = "radiomix_note_mask"
 """Metadata key under which a mask reader leaves a note on the SimpleITK mask it returns
 (an RTSTRUCT ROI with slices left without contour), carried into the case's provenance."""
@@ -520,8 +568,9 @@ CT_ROI_MEDIAN_HU = (-1024.0, 3071.0)
 (a voxel type or byte order misread, a missing rescale)."""
 
 
-def check_ct_values(case: CheckedCase) -> None:
-    """Refuse a case declared CT whose voxels cannot be Hounsfield units.
+def check_ct_values(case: CheckedCase) -> CheckedCase:
+    """Refuse a case declared CT whose voxels cannot be Hounsfield units; return it with
+    its fill value below air as no data.
 
     A NIfTI, MetaImage or NRRD header that relabels int16 voxels as uint16 (or flips their
     byte order) keeps the data length, so no reader can tell; the values tell: a CT image
@@ -530,10 +579,23 @@ def check_ct_values(case: CheckedCase) -> None:
     :data:`CT_ROI_MEDIAN_HU` (soft tissue is -100 to 100 HU; uint16-relabelled CT puts it
     near 65 000 - 1 000, byte-swapped int16 in the thousands).
 
+    A CT's fill outside the reconstructed field of view is one exact value below air
+    (:data:`BELOW_AIR_HU`; -3024 or -2048 HU), the image's minimum, held by at least
+    :data:`FILL_MIN_VOXELS` voxels: ROI voxels holding it are refused (the tumour reaches
+    beyond the field of view), and the returned case carries it as ``no_data``, which
+    processing refuses where it reads around the ROI.
+
+    Returns
+    -------
+    CheckedCase
+        ``case``, with ``no_data`` set to the fill value when there is one (and none was
+        declared).
+
     Raises
     ------
     InputError
-        Values outside either range, with the values and the likely causes.
+        Values outside either range, with the values and the likely causes; ROI voxels
+        holding the fill.
     """
     from radiomix.io.dicom import CT_HU_RANGE
 
@@ -608,6 +670,12 @@ def check_ct_values(case: CheckedCase) -> None:
                 "intercept is wrong; convert it to HU (or, if its values are right, leave its "
                 "modality undeclared)"
             )
+        if int(np.count_nonzero(arr == low)) >= FILL_MIN_VOXELS:
+            refuse_no_data_in_roi(arr[case.mask.array > 0], (low, low), case.n_voxels,
+                                  case.case_id, "the CT's fill value below air")
+            if case.no_data is None:
+                return replace(case, no_data=(low, low))
+    return case
 
 
 def _flipped_air(arr: np.ndarray) -> bool:
@@ -672,6 +740,11 @@ BELOW_AIR_HU = -1150.0
 what a scanner stores lower is a fill, one exact value. A spread of at least
 :data:`BELOW_AIR_SHARE` of the voxels there is air (or tissue) moved by a wrong rescale
 (air at -3000 from a slope of 2 and an intercept of -1000)."""
+
+FILL_MIN_VOXELS = 100
+"""Voxels of one exact value below :data:`BELOW_AIR_HU` that make it a CT's fill (outside
+the reconstructed field of view, thousands of voxels): noise in air reaches that low in
+single voxels of differing values."""
 
 BELOW_AIR_SHARE = 0.05
 """Share of a CT's voxels spread below :data:`BELOW_AIR_HU` that is refused: more than the

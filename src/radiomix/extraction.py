@@ -304,7 +304,7 @@ def extract(
         )
     units = None
     if modality == "CT":
-        check_ct_values(checked)
+        checked = check_ct_values(checked)
     elif modality == "PT":
         units = check_pt_values(checked)
         if units:

@@ -540,6 +540,20 @@ RESCALE_JUMP_HU = 300.0
 its nearest commonly rescaled slice (neighbouring slices of one body differ by tens)."""
 
 
+def _padding_range(ds: pydicom.Dataset) -> tuple[float, float] | None:
+    """The stored values that mark pixel padding (no data, e.g. outside a CT's circular
+    field of view): ``PixelPaddingValue`` (0028,0120) alone, or the range up to
+    ``PixelPaddingRangeLimit`` (0028,0121) when present (DICOM PS3.3 C.7.5.1.1.2);
+    ``None`` when the series declares none."""
+    value = ds.get("PixelPaddingValue")
+    if value is None or isinstance(value, bytes):
+        return None
+    limit = ds.get("PixelPaddingRangeLimit")
+    first = float(value)
+    last = first if limit is None or isinstance(limit, bytes) else float(limit)
+    return (min(first, last), max(first, last))
+
+
 def _fmt(values: np.ndarray) -> str:
     return "(" + ", ".join(f"{v:.6g}" for v in values) + ")"
 
@@ -588,6 +602,8 @@ def _assemble(datasets: Sequence[pydicom.Dataset], *, where: str) -> sitk.Image:
     modality = str(first.get("Modality", ""))
     volume = np.empty((len(slices), int(first.Rows), int(first.Columns)), dtype=np.float64)
     rescales = np.empty((len(slices), 2))  # each slice's (slope, intercept)
+    padding = _padding_range(first)
+    padded: list[float] = []  # the smallest and largest value a padding voxel got
     for k, ds in enumerate(slices):
         try:
             arr = np.asarray(ds.pixel_array, dtype=np.float64)
@@ -604,6 +620,12 @@ def _assemble(datasets: Sequence[pydicom.Dataset], *, where: str) -> sitk.Image:
             )
         slope, intercept = rescales[k] = _rescale(ds, where)
         volume[k] = arr * slope + intercept
+        if padding is not None:
+            pad = (arr >= padding[0]) & (arr <= padding[1])
+            if pad.any():
+                values = volume[k][pad]
+                padded[:] = [min([*padded, float(values.min())]),
+                             max([*padded, float(values.max())])]
     if modality == "CT":
         low, high = float(volume.min()), float(volume.max())
         if low < CT_HU_RANGE[0] or high > CT_HU_RANGE[1]:
@@ -645,6 +667,11 @@ def _assemble(datasets: Sequence[pydicom.Dataset], *, where: str) -> sitk.Image:
 
         # what the values claim to be, for the SUV range check of the case
         image.SetMetaData(SUV_KEY, f"SUV (Units {units})")
+    if padded:
+        from radiomix.check import PADDING_KEY
+
+        # the values padding voxels hold: refused in the ROI and in what processing reads
+        image.SetMetaData(PADDING_KEY, f"{padded[0]!r} {padded[1]!r}")
     log.debug("read %d slices (%s) from %s", len(slices), modality, where)
     return image
 

@@ -118,6 +118,39 @@ def _refuse_sentinels(part: np.ndarray) -> None:
         )
 
 
+def _refuse_no_data_read(image: np.ndarray, mask: BoolArray, spacing: Spacing,
+                         read_mm: float, no_data: tuple[float, float]) -> None:
+    """Refuse no-data voxels (``no_data``: low, high) within ``read_mm`` of the ROI's
+    bounding box, where interpolation, the local intensity peak or a filter reads them
+    into the ROI's values (the ROI itself was checked with the case). Nothing is read
+    beyond the ROI when ``read_mm`` is 0.
+
+    Raises
+    ------
+    InputError
+        Naming how many, the value, how far is read and the fix.
+    """
+    if read_mm <= 0.0:
+        return
+    box = tuple(
+        slice(max(0, lo - math.ceil(read_mm / sp)), min(n, hi + 1 + math.ceil(read_mm / sp)))
+        for (lo, hi), n, sp in zip(_bbox(mask), mask.shape, spacing, strict=True)
+    )
+    part = image[box]
+    low, high = no_data
+    hit = int(np.count_nonzero((part >= low) & (part <= high)))
+    if hit:
+        value = f"{low:g}" if low == high else f"{low:g} to {high:g}"
+        reach = "the whole image" if read_mm == math.inf else f"{read_mm:g} mm"
+        raise InputError(
+            f"{hit} voxel(s) of no data ({value}: pixel padding or a fill outside the "
+            f"scanner's reconstructed field of view) lie within {reach} of the ROI, which "
+            "interpolation, the local intensity peak or the filters read into its values: "
+            "the ROI lies at the edge of the measured image; leave the case out, or turn "
+            "off what reads beyond the ROI"
+        )
+
+
 def _refuse_huge_grid(new_range: list[tuple[int, int]], new_spacing: tuple[float, ...]) -> None:
     """Refuse an interpolation grid around the ROI above :data:`MAX_GRID_VOXELS`.
 
@@ -236,8 +269,13 @@ def process_arrays(
     *,
     organ_mask: BoolArray | None = None,
     scale: StandardScale | None = None,
+    no_data: tuple[float, float] | None = None,
 ) -> tuple[RoiContext, Spacing, tuple[int, int, int], tuple[Grid, Grid, Grid]]:
     """Process (Z, Y, X) arrays with (z, y, x) spacing; see :func:`process_case`.
+
+    ``no_data`` (low, high): image values that are no measurement (a DICOM series' pixel
+    padding, a CT's fill), refused where interpolation, the local intensity peak and the
+    filters read around the ROI (:func:`_refuse_no_data_read`).
 
     Returns the context, the new spacing, the first new-grid index of the crop along each
     axis and the full new grids (positions in original index units). When
@@ -256,12 +294,12 @@ def process_arrays(
         float(t) if t is not None else s for s, t in zip(spacing, targets, strict=True)
     )
     order = ORDERS[interp.method]
-    margin_mm = max(settings.crop.margin_mm, feature_margin_mm(settings, spacing))
+    read_mm = feature_margin_mm(settings, spacing)  # how far beyond the ROI values are read
     if settings.response_maps.filters:  # filter-aware margin (issue 20)
         from radiomix.process.filters.margin import response_map_margin_mm
 
-        margin_mm = max(
-            margin_mm,
+        read_mm = max(
+            read_mm,
             response_map_margin_mm(
                 settings.response_maps.filters,
                 user_margin_mm=settings.response_maps.margin_mm,
@@ -273,6 +311,9 @@ def process_arrays(
                     if settings.preprocess.roi == "ring" else 0.0),
             ),
         )
+    margin_mm = max(settings.crop.margin_mm, read_mm)
+    if no_data is not None:
+        _refuse_no_data_read(image, mask, spacing, read_mm, no_data)
     if settings.preprocess.active:
         # bias field, smoothing, normalisation and ring on the original grid, exact over
         # everything the crop below can reach (margin, grid step and spline support)
@@ -416,7 +457,8 @@ def process_case(
     image = case.image.array
     mask = case.mask.array > 0
     ctx, new_spacing, first, grids = process_arrays(
-        image, mask, case.image.spacing_zyx, settings, organ_mask=organ_mask, scale=scale
+        image, mask, case.image.spacing_zyx, settings, organ_mask=organ_mask, scale=scale,
+        no_data=case.no_data,
     )
     # world origin of the first processed voxel (continuous index in x, y, z order)
     cidx = [grids[a].start + grids[a].step * first[a] for a in (2, 1, 0)]

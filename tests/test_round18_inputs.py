@@ -1,0 +1,94 @@
+"""Eighteenth outside round, damaged and unusual inputs read with wrong numbers and exit 0.
+
+- F1: a CT whose PixelPaddingValue (no data outside the circular reconstructed field of
+  view, -3024 HU as GE writes it) covered part of the tumour was read as -3024 HU tissue
+  (mean -184.8 instead of 59.0 HU); the fill without the tag, too.
+
+Real DICOM of the sarcoma data (STS_001's CT and RTSTRUCT, copied and edited with pydicom).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from _data import dicom_copy
+from radiomix.case import load_case
+from radiomix.errors import InputError
+from radiomix.extraction import extract
+
+STAT = {"features": {"families": ["stat"]}}
+WITH_PEAK = {"features": {"families": ["stat", "loc"]}}
+ROI = "GTV_Mass_CT"
+
+
+@pytest.fixture(scope="module")
+def roi_columns(tmp_path_factory):
+    """First and last image column (x index) of STS_001's CT ROI, and the column count."""
+    folder, rs = dicom_copy(tmp_path_factory.mktemp("plain"), "CT", lambda ds: None)
+    case = load_case(folder, rs, roi_name=ROI)
+    cols = np.flatnonzero(case.mask.array.any(axis=(0, 1)))
+    return int(cols[0]), int(cols[-1]), case.mask.array.shape[2]
+
+
+def _pad_from(column: int, *, tag: bool = True, limit: int | None = None):
+    """Stored pixels from ``column`` on set to the padding value (-3024, or spread down to
+    ``limit``), declared in PixelPaddingValue (and PixelPaddingRangeLimit) when ``tag``."""
+    def edit(ds):
+        pixels = ds.pixel_array.copy()
+        band = pixels[:, column:]
+        if limit is None:
+            band[...] = -3024
+        else:  # values spread over the declared range
+            band[...] = np.linspace(-3024, limit, band.size).round().reshape(band.shape)
+        pixels[:, column:] = band
+        ds.PixelData = pixels.astype(ds.pixel_array.dtype).tobytes()
+        if tag:
+            ds.add_new(0x00280120, "SS", -3024)
+            if limit is not None:
+                ds.add_new(0x00280121, "SS", limit)
+    return edit
+
+
+@pytest.mark.parametrize("limit", [None, -2000])
+def test_padding_inside_the_roi_is_refused(tmp_path, roi_columns, limit):
+    first, last, _ = roi_columns
+    folder, rs = dicom_copy(tmp_path, "CT", _pad_from((first + last) // 2, limit=limit))
+    with pytest.raises(InputError, match=r"of the ROI's \d+ voxels hold the series' pixel "
+                                         r"padding \(PixelPaddingValue\), -3024"):
+        extract(folder, rs, roi_name=ROI, settings=STAT)
+
+
+def test_a_ct_fill_without_the_tag_inside_the_roi_is_refused(tmp_path, roi_columns):
+    first, last, _ = roi_columns
+    folder, rs = dicom_copy(tmp_path, "CT", _pad_from((first + last) // 2, tag=False))
+    with pytest.raises(InputError, match=r"of the ROI's \d+ voxels hold the CT's fill value "
+                                         r"below air, -3024"):
+        extract(folder, rs, roi_name=ROI, settings=STAT)
+
+
+def test_padding_the_local_peak_reads_is_refused(tmp_path, roi_columns):
+    """Next to the ROI: the 1 cm³ sphere of the local intensity peak averages it in."""
+    _, last, n = roi_columns
+    if last + 2 >= n:
+        pytest.skip("the ROI reaches the image's last column")
+    folder, rs = dicom_copy(tmp_path, "CT", _pad_from(last + 2))
+    with pytest.raises(InputError, match=r"voxel\(s\) of no data \(-3024: pixel padding"):
+        extract(folder, rs, roi_name=ROI, settings=WITH_PEAK)
+    # statistics alone read nothing beyond the ROI: the same values as without the padding
+    plain, rs0 = dicom_copy(tmp_path / "plain", "CT", lambda ds: None)
+    got = extract(folder, rs, roi_name=ROI, settings=STAT).features
+    want = extract(plain, rs0, roi_name=ROI, settings=STAT).features
+    assert got == pytest.approx(want, rel=1e-12)
+
+
+def test_padding_far_from_the_roi_changes_nothing(tmp_path, roi_columns):
+    _, last, n = roi_columns
+    column = last + 15  # beyond the peak's sphere (6.2 mm) at this CT's spacing
+    if column >= n:
+        pytest.skip("no room beyond the ROI")
+    folder, rs = dicom_copy(tmp_path, "CT", _pad_from(column))
+    plain, rs0 = dicom_copy(tmp_path / "plain", "CT", lambda ds: None)
+    got = extract(folder, rs, roi_name=ROI, settings=WITH_PEAK).features
+    want = extract(plain, rs0, roi_name=ROI, settings=WITH_PEAK).features
+    assert got == pytest.approx(want, rel=1e-9)
