@@ -92,3 +92,88 @@ def test_padding_far_from_the_roi_changes_nothing(tmp_path, roi_columns):
     got = extract(folder, rs, roi_name=ROI, settings=WITH_PEAK).features
     want = extract(plain, rs0, roi_name=ROI, settings=WITH_PEAK).features
     assert got == pytest.approx(want, rel=1e-9)
+
+
+# -- F2: a MetaImage or NRRD header without a spacing ---------------------------------------
+
+
+def _headers_without_spacing(tmp_path):
+    """STS_002's CT and mask as .mhd/.raw and .nrrd, their spacing lines removed."""
+    import SimpleITK as sitk
+
+    from _data import sts_files
+
+    out = {}
+    for name, src in zip(("image", "mask"), sts_files("STS_002", "ct"), strict=True):
+        img = sitk.ReadImage(str(src))
+        for suffix in (".mhd", ".nrrd"):
+            path = tmp_path / f"{name}{suffix}"
+            sitk.WriteImage(img, str(path))  # .nrrd: raw-encoded, header and data in one file
+            data = path.read_bytes()
+            head, sep, body = data.partition(b"\n\n") if suffix == ".nrrd" else (data, b"", b"")
+            kept = b"\n".join(line for line in head.split(b"\n") if not line.startswith(
+                (b"ElementSpacing", b"space directions", b"spacings")))
+            path.write_bytes(kept + sep + body)
+            out[name, suffix] = path
+    return out
+
+
+@pytest.mark.parametrize("suffix", [".mhd", ".nrrd"])
+def test_a_header_without_spacing_is_refused(tmp_path, suffix):
+    """Read as 1 mm, STS_002's CT tumour had a volume of 17 090 instead of 53 295 mm³."""
+    files = _headers_without_spacing(tmp_path)
+    field = "ElementSpacing" if suffix == ".mhd" else '"space directions" or "spacings"'
+    with pytest.raises(InputError, match=rf"image file image{suffix} gives no voxel spacing "
+                                         rf"\(no {field} in its header\)"):
+        extract(files["image", suffix], files["mask", suffix], settings=STAT)
+
+
+# -- F3: a two-file image's voxel data file is part of its identity --------------------------
+
+
+def test_a_header_is_hashed_with_its_data_file(tmp_path):
+    import SimpleITK as sitk
+
+    from _data import sts_files
+    from radiomix.io.image import detached_data_files
+    from radiomix.table import file_hash
+
+    header = tmp_path / "image.mhd"
+    sitk.WriteImage(sitk.ReadImage(str(sts_files("STS_002", "ct")[0])), str(header))
+    data = detached_data_files(header)
+    assert [p.name for p in data] == ["image.raw"]
+    before = file_hash(header)
+    raw = np.fromfile(data[0], dtype="<i2")
+    (raw + 100).astype("<i2").tofile(data[0])
+    assert file_hash(header) != before  # the header's own bytes did not change
+
+
+def test_a_run_recomputes_a_case_whose_data_file_changed(tmp_path):
+    """The tester's study: +100 HU written into STS_003's .raw, header unchanged; the re-run
+    reused the case (mean 29.47 instead of 129.47), exit 0."""
+    import pandas as pd
+    import SimpleITK as sitk
+    import yaml
+
+    from _data import sts_files
+    from radiomix.cohort import run_study
+    from radiomix.io.image import detached_data_files
+
+    data = tmp_path / "data"
+    data.mkdir()
+    for name, src in zip(("image", "mask"), sts_files("STS_003", "ct"), strict=True):
+        sitk.WriteImage(sitk.ReadImage(str(src)), str(data / f"{name}.mhd"))
+    (tmp_path / "manifest.csv").write_text(
+        "patient_id,lesion_id,ct_image,ct_mask\nSTS_003,1,data/image.mhd,data/mask.mhd\n")
+    study = tmp_path / "study.yaml"
+    study.write_text(yaml.safe_dump({
+        "name": "mhd", "manifest": "manifest.csv",
+        "tags": {"ct": {"modality": "CT", "settings": STAT}}}))
+    first = run_study(study, tmp_path / "out")
+    mean = pd.read_parquet(first.features_path)["ct.original.stat.mean"].iloc[0]
+    raw = detached_data_files(data / "image.mhd")[0]
+    (np.fromfile(raw, dtype="<i2") + 100).astype("<i2").tofile(raw)
+    again = run_study(study, tmp_path / "out")
+    assert (again.n_computed, again.n_cached) == (1, 0)
+    moved = pd.read_parquet(again.features_path)["ct.original.stat.mean"].iloc[0]
+    assert moved == pytest.approx(mean + 100.0, rel=1e-12)

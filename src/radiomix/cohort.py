@@ -590,12 +590,14 @@ class InputHashes:
         each of a folder's files). The status-change time moves on every write and cannot
         be set back (``touch -r`` restores the modification time only), so a file edited in
         place is hashed again even when its size and modification time were restored."""
+        from radiomix.io.image import detached_data_files
+
         if path.is_dir():
             items: list[Any] = [[name, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
                                 for name, st in _file_stats(path)]
-        else:
-            st = path.stat()
-            items = [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
+        else:  # a header with its voxel data files (.mhd, .nhdr)
+            items = [[st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
+                     for st in (p.stat() for p in (path, *detached_data_files(path)))]
         return hashlib.sha256(json.dumps(items).encode()).hexdigest()
 
     @staticmethod

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import os
 import platform
 from collections.abc import Mapping, Sequence
 from importlib import metadata
@@ -66,15 +67,24 @@ def table_hash(table: pd.DataFrame) -> str:
 
 
 def file_hash(path: str | Path) -> str:
-    """SHA-256 of a file, or of the sorted files of a folder (DICOM series), in hex."""
+    """SHA-256 of a file, or of the sorted files of a folder (DICOM series), in hex.
+
+    A MetaImage (``.mhd``) or detached NRRD (``.nhdr``) header is hashed with the voxel
+    data files it names (:func:`radiomix.io.image.detached_data_files`): the header alone
+    does not change when the voxels do."""
+    from radiomix.io.image import detached_data_files
+
     path = Path(path)
     h = hashlib.sha256()
     files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
     if not path.is_dir():
-        with path.open("rb") as fh:
-            return hashlib.file_digest(fh, "sha256").hexdigest()
+        data = detached_data_files(path)
+        if not data:
+            with path.open("rb") as fh:
+                return hashlib.file_digest(fh, "sha256").hexdigest()
+        files, path = [path, *data], path.parent
     for f in files:
-        h.update(str(f.relative_to(path)).encode())
+        h.update(os.path.relpath(f, path).encode())
         with f.open("rb") as fh:
             for block in iter(lambda: fh.read(1 << 20), b""):
                 h.update(block)

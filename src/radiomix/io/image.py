@@ -277,6 +277,8 @@ def _check_metaimage(path: Path, what: str) -> None:
                 break
             if offset > 1 << 16:
                 return
+    if "elementspacing" not in fields and "elementsize" not in fields:
+        raise InputError(_no_spacing(what, path, "ElementSpacing"))
     target = fields.get("elementdatafile", "")
     size = _MET_BYTES.get(fields.get("elementtype", ""))
     try:
@@ -291,6 +293,50 @@ def _check_metaimage(path: Path, what: str) -> None:
     _check_voxel_bytes(path, what, "" if target.upper() == "LOCAL" else target,
                        offset, header, size * channels * math.prod(dims),
                        f"DimSize {fields.get('dimsize')} and {fields.get('elementtype')}")
+
+
+def detached_data_files(path: str | Path) -> list[Path]:
+    """The voxel data files a MetaImage (``.mhd``) or detached NRRD (``.nhdr``) header
+    names beside it (``ElementDataFile``, ``data file``; one file, or the files of a
+    ``LIST``), in order; ``[]`` for other files, data in the header's own file, or a
+    numbered file pattern (``%``).
+
+    Their bytes are the image: a hash of the header alone would stay the same when the
+    voxels change (:func:`radiomix.table.file_hash` hashes them with the header).
+    """
+    path = Path(path)
+    suffix = path.name.lower()
+    if not suffix.endswith((".mhd", ".nhdr")) or not path.is_file():
+        return []
+    mha = suffix.endswith(".mhd")
+    lines: list[str] = []
+    with path.open("rb") as fh:
+        for raw in fh:
+            lines.append(raw.decode("latin-1").strip())
+            if len(lines) > 4096:
+                break
+    for k, line in enumerate(lines):
+        key, sep, value = line.partition("=" if mha else ":")
+        name = key.strip().lower()
+        if not sep or name not in (("elementdatafile",) if mha else ("data file", "datafile")):
+            continue
+        target = value.lstrip("=").strip()
+        if mha and target.upper() == "LOCAL":
+            return []
+        if target.upper().startswith("LIST"):
+            return [path.parent / item for item in lines[k + 1:] if item]
+        if "%" in target or not target:
+            return []
+        return [path.parent / target.split()[0] if not mha else path.parent / target]
+    return []
+
+
+def _no_spacing(what: str, path: Path, field: str) -> str:
+    """The message for a MetaImage or NRRD header that gives no voxel spacing."""
+    return (f"{what} file {path.name} gives no voxel spacing (no {field} in its header); "
+            "ITK would read it as 1 mm along every axis, so every volume, distance and "
+            "interpolation would be a guess: add the spacing in mm to the header, or export "
+            "the image again")
 
 
 def _check_voxel_bytes(path: Path, what: str, target: str, offset: int, skip: int,
@@ -338,12 +384,14 @@ def _check_nrrd(path: Path, what: str) -> None:
     """
     fields: dict[str, str] = {}
     offset = 0
+    magic = False
     with path.open("rb") as fh:
         for raw in fh:
             offset += len(raw)
             line = raw.decode("latin-1").strip()
             if not line:
                 break
+            magic = magic or (offset == len(raw) and line.startswith("NRRD"))
             if line.startswith("#") or line.startswith("NRRD"):
                 continue
             key, sep, value = line.partition(":")
@@ -351,6 +399,8 @@ def _check_nrrd(path: Path, what: str) -> None:
                 fields[key.strip().lower()] = value.lstrip("=").strip()
             if offset > 1 << 16:
                 return
+    if magic and "spacings" not in fields and "space directions" not in fields:
+        raise InputError(_no_spacing(what, path, '"space directions" or "spacings"'))
     for key in ("space units", "units"):
         units = re.findall(r'"([^"]*)"', fields.get(key, ""))
         other = [u for u in units if u.strip().lower() not in _MM_NAMES]
