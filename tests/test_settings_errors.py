@@ -131,7 +131,8 @@ def test_presets_follow_the_ibsi_configurations():
         ({"interpolation": {"spacing": 2}}, r"interpolation\.spacing must be a list"),
         ({"interpolation": {"spacing": [2, "a", 2]}}, r"interpolation\.spacing must be a number"),
         ({"crop": {"margin_mm": [1]}}, r"margin_mm must be a number; got \[1\] \(list\)"),
-        ({"preprocess": {"organ_roi_name": 5}}, r"organ_roi_name must be text; got 5 \(int\)"),
+        ({"preprocess": {"organ_roi_name": 5.5}},
+         r"organ_roi_name must be text; got 5\.5 \(float\)"),
         ({"discretisation": "fbs"}, "discretisation must be a mapping"),
     ],
 )

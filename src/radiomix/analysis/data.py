@@ -363,6 +363,7 @@ def _survival_target(raw: pd.DataFrame, o: Outcome, group: str) -> Target:
             "command line)"
         )
     _check_event_coding(o, values, event_value)
+    _say_censoring_values(o, ev_text[keep], event_value)
     tt = t.to_numpy()[keep]
     if (tt < 0).any():
         i = int(np.flatnonzero(t.to_numpy() < 0)[0])
@@ -412,8 +413,9 @@ def _check_event_coding(o: Outcome, values: Sequence[str], event_value: str) -> 
     for v in values:
         try:
             numbers[v] = float(v)
-        except ValueError:
-            return  # text statuses: several censoring categories are legitimate
+        except ValueError:  # text statuses: several censoring categories are legitimate,
+            _refuse_event_twins(o, values, event_value)  # but not the event value retyped
+            return
     others = [v for v in values if v != event_value]
     if len(others) > 1:
         raise InputError(
@@ -431,6 +433,53 @@ def _check_event_coding(o: Outcome, values: Sequence[str], event_value: str) -> 
             f"censored patients: recode the column to 0 = censored, 1 = event (or set "
             f"event_value / --event-value {others[0]} if {others[0]} is the event)"
         )
+
+
+def _spelling(value: str) -> str:
+    """A value without case, spaces, dots, dashes or underscores (``d`` and ``D``, ``N E D``
+    and ``NED`` alike)."""
+    return re.sub(r"[\s._-]+", "", value).lower()
+
+
+def _refuse_event_twins(o: Outcome, values: Sequence[str], event_value: str) -> None:
+    """Refuse a value of a text event column spelt as the event value in other case or
+    spacing (``d`` beside ``D``): every value but the event value counts as censored, so a
+    retyped event would silently become a censored patient."""
+    twins = [v for v in values if v != event_value and _spelling(v) == _spelling(event_value)]
+    if twins:
+        raise InputError(
+            f"outcome {o.name}: column {o.event!r} holds {twins[0]!r} beside the event value "
+            f"{event_value!r}; they differ only in case or spacing, and every value but the "
+            f"event value is read as censored, so {twins[0]!r} would turn events into "
+            f"censored patients: recode it to {event_value!r} (or to a censoring value)"
+        )
+
+
+EVENT_WORDS: frozenset[str] = frozenset({
+    "1", "true", "yes", "y", "event", "dead", "died", "death", "deceased", "dod", "doc",
+    "relapse", "relapsed", "recurrence", "recurred", "progression", "progressed", "failure",
+    "metastasis", "metastases"})
+"""Event-column values (spelt as :func:`_spelling` gives) that usually name an event: read
+as censored beside another event value, they are named in a warning (a competing event can
+be censored deliberately, a synonym of the event cannot)."""
+
+
+def _say_censoring_values(o: Outcome, status: pd.Series, event_value: str) -> None:
+    """Warn which values of a text event column are read as censored, with their counts,
+    when there are several (``NED``, ``AWD``), and name those that read as events."""
+    counts = status.value_counts()
+    censored = [(str(v), int(n)) for v, n in counts.items() if v != event_value]
+    if len(censored) < 2 and not any(_spelling(v) in EVENT_WORDS for v, _ in censored):
+        return
+    listed = ", ".join(f"{v} ({n})" for v, n in sorted(censored))
+    eventlike = [v for v, _ in censored if _spelling(v) in EVENT_WORDS]
+    log.warning(
+        "outcome %s: column %r is read with the event %s (%d row(s)) and as censored: %s%s",
+        o.name, o.event, event_value, int(counts.get(event_value, 0)), listed,
+        (f"; {', '.join(repr(v) for v in eventlike)} usually name(s) an event: if it is this "
+         "event, recode the column (only the event value counts as an event); a competing "
+         "event is censored here") if eventlike else "",
+    )
 
 
 # --------------------------------------------------------------------------- leak guard

@@ -89,6 +89,8 @@ def _convert(value: Any, hint: Any, where: str) -> Any:
     if hint is bool and not isinstance(value, bool):
         raise SettingsError(f"{where} must be true or false; got {_shown(value)}")
     if hint is str and not isinstance(value, str):
+        if isinstance(value, int) and not isinstance(value, bool):
+            return str(value)  # a code written unquoted (event_value: 2, a centre 3)
         if isinstance(value, bool):
             # YAML reads yes/no, on/off and true/false unquoted as booleans: the word the
             # user wrote is gone, so name the spellings it may have had
