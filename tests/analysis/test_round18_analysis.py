@@ -90,3 +90,60 @@ outcomes: [{name: os, kind: survival, time: t, event: e, event_value: 2.5}]
 roles: {group: patient_id}
 arms: [{name: cox, blocks: [radiomic], model: coxnet}]
 """))
+
+
+# -- A2: inner folds that cannot score a survival tuning grid --------------------------------
+
+
+def _search_on(t, e, grid=(0.01, 0.1, 1.0)):
+    import pandas as pd
+
+    from radiomix.evaluate.survival import fit_survival_tuned
+    from radiomix.model.survival import CoxPH
+
+    rng = np.random.default_rng(3)
+    X = pd.DataFrame({"x": rng.normal(size=len(t))})
+    g = np.array([f"P{i}" for i in range(len(t))])
+    return fit_survival_tuned(CoxPH(), X, np.asarray(t, float), np.asarray(e), groups=g,
+                              param_grid={"penalizer": list(grid)}, inner_splits=3)
+
+
+def test_no_inner_fold_can_score_the_grid():
+    """Every event after every censored time: an inner test fold of one event and one
+    censored patient holds no comparable pair, so every point's inner C-index is NaN. The
+    search chose the first point silently, reported as a tuned edge value; it is now
+    marked untuned, with the weakest penalty."""
+    search = _search_on([10.0, 11.0, 12.0, 1.0, 2.0, 3.0], [1, 1, 1, 0, 0, 0],
+                        grid=(1.0, 0.1, 0.01))  # the first point was taken before
+    assert search.untuned_
+    assert search.unscorable_folds_ == 3
+    assert search.failed_params_ == []
+    assert search.best_params_ == {"penalizer": 0.01}
+
+
+def test_an_unscorable_inner_fold_is_left_out_of_the_means():
+    from radiomix.evaluate.survival import _scorable_means, scorable_folds_best
+
+    cv = {"split0_test_score": np.array([0.6, 0.7, 0.5]),
+          "split1_test_score": np.array([np.nan, np.nan, np.nan]),
+          "split2_test_score": np.array([0.8, 0.7, np.nan]),
+          "mean_test_score": np.array([np.nan, np.nan, np.nan]),
+          "params": [{"penalizer": 1.0}, {"penalizer": 0.1}, {"penalizer": 0.01}]}
+    means, unscorable = _scorable_means(cv)
+    np.testing.assert_allclose(means, [0.7, 0.7, np.nan])  # point 3 failed where others scored
+    assert unscorable == 1
+    assert scorable_folds_best(cv) == 1  # 0.7 tied: the weaker penalty
+
+
+def test_the_arm_says_where_tuning_was_impossible():
+    from radiomix.analysis.engine import _untuned_warnings
+
+    folds = [{"untuned": True, "best_params": {"model__penalizer": 0.01}},
+             {"untuned": False, "unscorable_inner_folds": 1},
+             {"untuned": False, "unscorable_inner_folds": 0}]
+    said = _untuned_warnings(folds)
+    assert said[0].startswith("tuning was impossible in 1 of 3 fitted models: no inner test "
+                              "fold held a comparable pair")
+    assert '{"model__penalizer": 0.01}' in said[0]
+    assert said[1].startswith("in 1 of 3 fitted models some inner test folds held no "
+                              "comparable pair")

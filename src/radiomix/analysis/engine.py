@@ -1032,7 +1032,9 @@ def _survival_arm_doc(res: Any, horizons: list[float], events: tuple[int, int, s
                        "with the event, or none without it, by then among the scored)")})
     warn = _epv_warning(events[0], events[2], arm.n_candidates)
     folds = res.folds.to_dict("records") if len(res.folds) else []
-    warn += _grid_edge_warnings(arm.grid, [f.get("best_params") or {} for f in folds])
+    warn += _untuned_warnings(folds)
+    warn += _grid_edge_warnings(arm.grid, [f.get("best_params") or {} for f in folds
+                                           if not f.get("untuned")])
     coefficients = None
     model = getattr(res, "model", None)
     if model is not None:
@@ -1047,6 +1049,31 @@ def _survival_arm_doc(res: Any, horizons: list[float], events: tuple[int, int, s
             "td_auc": td, "coefficients": coefficients,
             "n_zero_coefficients": _n_zero(coefficients), "folds_without_feature": None,
             "warnings": warn}
+
+
+def _untuned_warnings(folds: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Say in how many fitted models the inner folds could not score the tuning grid (no
+    comparable pair among an inner test fold's patients: a C-index needs an event before
+    another patient's time), and which value was then used untuned; and in how many some
+    inner folds were left out of the tuning for that reason."""
+    n = len(folds)
+    untuned = [f for f in folds if f.get("untuned")]
+    partial = sum(1 for f in folds
+                  if not f.get("untuned") and int(f.get("unscorable_inner_folds") or 0) > 0)
+    out = []
+    if untuned:
+        used = sorted({json.dumps(f.get("best_params") or {}, sort_keys=True, default=str)
+                       for f in untuned})
+        out.append(
+            f"tuning was impossible in {len(untuned)} of {n} fitted models: no inner test "
+            "fold held a comparable pair of patients (an event before another patient's "
+            f"time), so no grid point could be scored; the weakest penalty ({'; '.join(used)}) "
+            "was used untuned there: fewer inner folds (inner_splits) or more patients")
+    if partial:
+        out.append(
+            f"in {partial} of {n} fitted models some inner test folds held no comparable pair "
+            "of patients and were left out of the tuning (the other inner folds chose)")
+    return out
 
 
 GRID_EDGE_SHARE = 0.5
