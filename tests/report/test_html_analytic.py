@@ -268,6 +268,13 @@ def test_optional_sections_drawn_when_present(reports) -> None:
                    'data-figure="leakage"'):
         assert anchor in html, anchor
     assert "thumbnail missing" in html
+    # round 18: two lesions (or scans) of one patient had the same caption
+    import re
+
+    qc = re.sub(r"<span[^>]*>([^<]*)</span>", r"\1", html.split('id="qc"')[1].split(
+        "</section>")[0])  # the text without its data-metric spans
+    assert "P_001 · lesion 1 · <code>ct</code>" in qc
+    assert "P_002 · lesion 1 · <code>ct</code>: thumbnail missing" in qc
     assert "ct image not found: x.nii.gz" in html
     _, html, _, _ = reports["classification"]
     for anchor in ('id="qc"', "-nomogram", "-features"):
