@@ -98,7 +98,8 @@ def qc_section(study: Study, patients: list[str], out_dir: str | Path, *,
             mask = checked.mask.array > 0
             spacing = checked.image.spacing_zyx
             win = modality_window(ts.modality)
-            png = qc_thumbnail(img, mask, spacing, title=f"{row.patient_id} · lesion {row.lesion_id} · {tag}",
+            png = qc_thumbnail(img, mask, spacing,
+                               title=f"{row.patient_id} · lesion {row.lesion_id} · {tag}",
                                window=win[:2] if win else None, scale_bar_mm=scale_bar_mm)
             folder.mkdir(parents=True, exist_ok=True)
             name = f"{_safe(str(row.patient_id))}_{_safe(str(row.lesion_id))}_{_safe(tag)}.png"
