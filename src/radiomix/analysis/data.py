@@ -1284,11 +1284,29 @@ DUPLICATE_MIN_COLUMNS: int = 5
 """Fewest feature values two rows must share, all equal, to be called the same lesion."""
 
 
+NEAR_COPY_SD: float = 1e-4
+"""Difference, in standard deviations of a column, within which two values of rows of
+different patients count as one (or :data:`NEAR_COPY_RELATIVE` of the values, whichever is
+larger): a re-export or a second extraction of the same scan moves features by 1e-9 to
+1e-6 relative, while two lesions (even two scans of one lesion) differ by percents in
+nearly every continuous feature."""
+
+NEAR_COPY_RELATIVE: float = 1e-6
+"""Relative difference within which two values count as one (see :data:`NEAR_COPY_SD`):
+a feature whose spread is tiny beside its values (an energy of 1e9 varying by 1e3)."""
+
+NEAR_COPY_SCREEN: int = 64
+"""Columns (those with the most distinct values) on which candidate pairs are found before
+every column is compared."""
+
+
 def _duplicate_patient_warnings(features: pd.DataFrame, groups: np.ndarray) -> list[str]:
-    """Say when rows of different patients carry identical feature values (at least
-    :data:`DUPLICATE_MIN_COLUMNS` of them, all equal and none missing in either): continuous
-    image features do not coincide between lesions, so these are one lesion (one patient)
-    under two ids, and a split can put its copies on both sides (a leak that raises every
+    """Say when rows of different patients carry the same feature values, identical or
+    in every column within :data:`NEAR_COPY_SD` of its standard deviation or
+    :data:`NEAR_COPY_RELATIVE` of the values (at least :data:`DUPLICATE_MIN_COLUMNS` columns,
+    none missing in either): continuous image
+    features do not coincide between lesions, so these are one lesion (one patient) under
+    two ids, and a split can put its copies on both sides (a leak that raises every
     cross-validated estimate). Returns the text said (empty when none), which the report
     also shows in a banner."""
     full = features.dropna(axis=1, how="any")
@@ -1297,15 +1315,58 @@ def _duplicate_patient_warnings(features: pd.DataFrame, groups: np.ndarray) -> l
     keys = pd.util.hash_pandas_object(full, index=False).to_numpy()
     frame = pd.DataFrame({"k": keys, "g": groups})
     per = frame.groupby("k")["g"].unique()
-    pairs = sorted({tuple(sorted(map(str, ids))) for ids in per if len(ids) > 1})
+    same = {tuple(sorted(map(str, ids))) for ids in per if len(ids) > 1}
+    near = _near_copies(full, np.asarray(groups).astype(str)) - same
+    pairs = sorted(same | near)
     if not pairs:
         return []
     shown = ", ".join(" = ".join(p) for p in pairs[:5])
-    text = (f"{len(pairs)} set(s) of patients share identical feature rows ({shown}"
+    how = ("identical feature rows" if not near else
+           f"identical or nearly identical feature rows (within {NEAR_COPY_SD:g} standard "
+           f"deviations or {NEAR_COPY_RELATIVE:g} of the values in every column)")
+    text = (f"{len(pairs)} set(s) of patients share {how} ({shown}"
             f"{' …' if len(pairs) > 5 else ''}): one lesion under two patient ids puts its "
             "copies on both sides of a split; remove the copies, or give them one patient id")
     log.warning(text)
     return [text]
+
+
+def _near_copies(full: pd.DataFrame, groups: np.ndarray) -> set[tuple[str, ...]]:
+    """Pairs of patients with rows whose values agree in every varying numeric column (at
+    least :data:`DUPLICATE_MIN_COLUMNS`) within :data:`NEAR_COPY_SD` standard deviations
+    or :data:`NEAR_COPY_RELATIVE` of the values.
+
+    Candidates come from the :data:`NEAR_COPY_SCREEN` columns with the most distinct values
+    (a pair must agree there too: blocked pairwise differences), then each candidate is
+    compared on every column."""
+    values = full.select_dtypes("number").to_numpy(dtype=float)
+    if values.shape[1] < DUPLICATE_MIN_COLUMNS or len(values) < 2:
+        return set()
+    sd = values.std(axis=0)
+    values, sd = values[:, sd > 0], sd[sd > 0]
+    if values.shape[1] < DUPLICATE_MIN_COLUMNS:
+        return set()
+
+    def agree(a: np.ndarray, b: np.ndarray, spread: np.ndarray) -> np.ndarray:
+        tol = np.maximum(NEAR_COPY_SD * spread, NEAR_COPY_RELATIVE
+                         * np.maximum(np.abs(a), np.abs(b)))
+        return np.abs(a - b) <= tol
+
+    distinct = np.array([np.unique(col).size for col in values.T])  # continuous first
+    cols = np.argsort(-distinct, kind="stable")[:NEAR_COPY_SCREEN]
+    found: set[tuple[str, ...]] = set()
+    n = len(values)
+    step = max(1, 2_000_000 // max(1, n * cols.size))
+    for a in range(0, n, step):
+        block = values[a:a + step]
+        close = np.ones((len(block), n), dtype=bool)
+        for c in cols:
+            close &= agree(block[:, c, None], values[None, :, c], sd[c])
+        for i, j in zip(*np.nonzero(close), strict=True):
+            i += a
+            if j > i and groups[i] != groups[j] and agree(values[i], values[j], sd).all():
+                found.add(tuple(sorted((str(groups[i]), str(groups[j])))))
+    return found
 
 
 PATIENT_ID_NAMES = frozenset({"patient", "patientid", "patientno", "patientnumber", "patid",
