@@ -154,7 +154,6 @@ def test_the_arm_says_where_tuning_was_impossible():
 
 def _with_copies(n_copies: int, relative: float, seed: int = 5):
     import pandas as pd
-
     from test_round14_analysis import _spec
 
     feats, clin = cohort(30)
@@ -193,9 +192,8 @@ def test_no_two_sarcoma_tumours_are_copies(shared_data):
     """The real cohort's feature rows (ct, pet, mr_t1 of 51 patients): no pair is that close."""
     import pandas as pd
 
-    from radiomix.analysis.data import _near_copies
-
     from _data import require_data
+    from radiomix.analysis.data import _near_copies
 
     frames = []
     for case in sorted(p.name for p in require_data("sts", "nifti").iterdir()
