@@ -209,3 +209,40 @@ def test_no_two_sarcoma_tumours_are_copies(shared_data):
     assert _near_copies(table, ids) == set()
     doubled = pd.concat([table, table.iloc[:2] * (1 + 1e-7)], ignore_index=True)
     assert _near_copies(doubled, np.array([*ids, "Q0", "Q1"])) == {("P0", "Q0"), ("P1", "Q1")}
+
+
+# -- D2: the volume baseline's coefficient is per unit of log volume -------------------------
+
+
+def test_the_volume_baseline_names_its_log_term():
+    """Its Cox table said HR 1.45 "per unit of each input as given" for the volume column,
+    which lifelines puts at 1.0000098 per mm³; 1.48 is per unit of log volume."""
+    import pandas as pd
+    from lifelines import CoxPHFitter
+
+    from radiomix.analysis.arms import baseline_arms
+    from radiomix.analysis.engine import _coefficients
+
+    feats, clin = cohort(60)
+    spec = analysis_from_dict({
+        "outcomes": [{"name": "os", "kind": "survival", "time": "fu_days", "event": "status",
+                      "event_value": "D"}],
+        "roles": {"group": "patient_id", "lesion": "lesion_id",
+                  "derived": ["outcome", "outcome_text", "days_to_outcome"]},
+        "arms": [], "baselines": ["volume"], "validation": dict(FAST)})
+    table = build_table(feats, spec, clinical=clin)
+    arm = next(a for a in baseline_arms(spec, table, spec.outcomes[0], seed=0, n_fit=60)
+               if a.key == "volume")
+    target = table.targets["os"]
+    X = table.X.loc[target.keep, arm.columns]
+    from radiomix.model.survival import survival_target
+
+    model = arm.estimator.fit(X, survival_target(target.time_years, target.event))
+    [row] = _coefficients(model)
+    vol = arm.columns[0]
+    assert row["term"] == f"log1p({vol})"
+    frame = pd.DataFrame({"t": target.time_years, "e": target.event,
+                          "x": np.log1p(X[vol].to_numpy())})
+    ref = CoxPHFitter(penalizer=0.01).fit(frame, "t", "e")
+    # lifelines' penalty acts on the standardised column, as radiomix's CoxPH: same fit
+    assert row["hazard_ratio"] == pytest.approx(float(np.exp(ref.params_["x"])), rel=1e-4)

@@ -251,6 +251,12 @@ def _name_batches(est: BaseEstimator, arm: Arm, table: AnalysisTable) -> None:
         est.set_params(**params)
 
 
+def _log1p_names(transformer: Any, names: Any) -> np.ndarray:
+    """Output names of the volume baseline's log step: ``log1p(<column>)``, so that its
+    coefficient (a hazard or odds ratio per unit of log volume) is not read per mm³."""
+    return np.asarray([f"log1p({name})" for name in names], dtype=object)
+
+
 def stability_path(arm: Arm, base_dir: Path | None) -> Path:
     """The arm's stability table (relative to ``base_dir``, the study file's folder).
 
@@ -504,7 +510,7 @@ def baseline_arms(spec: AnalysisSettings, table: AnalysisTable, outcome: Outcome
             penalizer=0.01)
         steps: list[tuple[str, Any]] = [
             ("fuse", BlockFuser(blocks={"volume": [vol]}, scale=None)),
-            ("log", FunctionTransformer(np.log1p, feature_names_out="one-to-one")),
+            ("log", FunctionTransformer(np.log1p, feature_names_out=_log1p_names)),
         ]
         if binary:
             steps.append(("scale", StandardScaler()))
@@ -512,7 +518,8 @@ def baseline_arms(spec: AnalysisSettings, table: AnalysisTable, outcome: Outcome
         keep = table.targets[outcome.name].keep if outcome.name in table.targets else None
         out.append(BuiltArm(
             key="volume", label="Tumour volume only", kind="baseline",
-            description=f"log tumour volume ({vol}) → "
+            description=f"log tumour volume (log1p of {vol}: its ratio is per unit of log "
+                        "volume, e-fold) → "
                         + ("logistic regression" if binary else "Cox model")
                         + "; the size confound: an imaging arm must beat it",
             outcome_kind=outcome.kind, blocks=["volume"], columns=[vol], selector=None,
