@@ -246,3 +246,26 @@ def test_the_volume_baseline_names_its_log_term():
     ref = CoxPHFitter(penalizer=0.01).fit(frame, "t", "e")
     # lifelines' penalty acts on the standardised column, as radiomix's CoxPH: same fit
     assert row["hazard_ratio"] == pytest.approx(float(np.exp(ref.params_["x"])), rel=1e-4)
+
+
+# -- D3: a re-run without a report leaves no report of the earlier analysis -----------------
+
+
+def test_an_earlier_report_is_removed_with_its_analysis(tmp_path):
+    """`--no-report` into a folder of an earlier analysis kept its report.html and
+    metrics.json (two arms that no longer existed) beside the new analysis.json."""
+    from radiomix.analysis.engine import run_analysis
+
+    from test_round14_analysis import _spec
+
+    feats, clin = cohort(30)
+    spec = _spec()
+    table = build_table(feats, spec, clinical=clin)
+    for name in ("report.html", "metrics.json", "report.pdf"):
+        (tmp_path / name).write_text("an earlier analysis")
+    (tmp_path / "notes.txt").write_text("the user's")
+    run_analysis(spec, table, tmp_path)
+    assert (tmp_path / "analysis.json").is_file()
+    assert not [p.name for p in tmp_path.iterdir()
+                if p.name in ("report.html", "metrics.json", "report.pdf")]
+    assert (tmp_path / "notes.txt").read_text() == "the user's"

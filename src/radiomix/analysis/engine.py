@@ -1780,9 +1780,25 @@ def run_analysis(
         "artefacts": {**files, **(artefacts or {})},
     }
     doc = _py(doc)
+    _remove_stale_report(out)
     (out / "analysis.json").write_text(json.dumps(doc, indent=1, allow_nan=False,
                                                   ensure_ascii=False) + "\n", encoding="utf-8")
     return doc
+
+
+def _remove_stale_report(out: Path) -> None:
+    """Delete the report files an earlier analysis left in ``out`` (``report.html``,
+    ``metrics.json``, ``report.pdf``): they describe that analysis, not the one written now,
+    and a run without a report (``--no-report``) would leave them beside the new
+    ``analysis.json``. The report of this analysis is written after it, or by
+    ``radiomix report``."""
+    from radiomix.report.html import METRICS_FILE, PDF_FILE, REPORT_FILE
+
+    stale = [name for name in (REPORT_FILE, METRICS_FILE, PDF_FILE) if (out / name).is_file()]
+    for name in stale:
+        (out / name).unlink()
+    if stale:
+        log.info("removed the earlier analysis's %s from %s", ", ".join(stale), out.name)
 
 
 def _outcome_flow(flow: list[dict[str, Any]],
