@@ -254,9 +254,9 @@ def test_the_volume_baseline_names_its_log_term():
 def test_an_earlier_report_is_removed_with_its_analysis(tmp_path):
     """`--no-report` into a folder of an earlier analysis kept its report.html and
     metrics.json (two arms that no longer existed) beside the new analysis.json."""
-    from radiomix.analysis.engine import run_analysis
-
     from test_round14_analysis import _spec
+
+    from radiomix.analysis.engine import run_analysis
 
     feats, clin = cohort(30)
     spec = _spec()

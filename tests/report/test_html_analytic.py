@@ -353,3 +353,20 @@ def test_minimal_document_renders(tmp_path: Path) -> None:
     assert "not recorded" in html
     shown = {el["data-metric"]: el["text"] for el in parsed.metrics}
     assert shown["/outcomes/0/validation/0/arms/a/metrics/roc_auc/estimate"] == "0.61"
+
+
+def test_a_horizon_is_headed_as_given(tmp_path) -> None:
+    """Round 18: a 0.25-year horizon was headed "AUC at 0.2 years" (one decimal), while the
+    document and the calibration figure said 0.25."""
+    import re
+
+    doc = survival_document()
+    for validation in doc["outcomes"][0]["validation"]:
+        for arm in validation["arms"].values():
+            for k, row in enumerate(arm.get("td_auc") or []):
+                row["horizon_years"] = (0.25, 2.0)[k] if k < 2 else row["horizon_years"]
+    html = write_report(write_results(tmp_path, doc)).read_text(encoding="utf-8")
+    text = re.sub(r"<[^>]+>", "", html)
+    assert "AUC at 0.25 years" in text
+    assert "AUC at 2 years" in text
+    assert "AUC at 0.2 years" not in text

@@ -285,6 +285,20 @@ class Numbers:
         return Markup(f'<span class="num" {attrs}>{escape(format_number(value, digits, scale))}'
                       "</span>")
 
+    def exact(self, ptr: str, most: int = 6) -> Any:
+        """:meth:`num` with the fewest decimals (up to ``most``) that show the value as given:
+        a horizon of 0.25 years is headed 0.25, not 0.2 (its calibration figure and the
+        document say 0.25)."""
+        try:
+            value = resolve(self.doc, ptr)
+        except InputError:
+            return self.missing(ptr)
+        digits = 0
+        if isinstance(value, float) and math.isfinite(value):
+            while digits < most and round(value, digits) != value:
+                digits += 1
+        return self.num(ptr, digits)
+
     @staticmethod
     def missing(ptr: str) -> Any:
         """What is shown for a key the document does not hold (no number, no pointer)."""
