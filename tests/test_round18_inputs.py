@@ -177,3 +177,16 @@ def test_a_run_recomputes_a_case_whose_data_file_changed(tmp_path):
     assert (again.n_computed, again.n_cached) == (1, 0)
     moved = pd.read_parquet(again.features_path)["ct.original.stat.mean"].iloc[0]
     assert moved == pytest.approx(mean + 100.0, rel=1e-12)
+
+
+def test_a_broken_link_in_a_series_folder_is_refused(tmp_path):
+    """A dangling link (a slice moved away) was skipped without a word; a junk file in the
+    same place is refused."""
+    from radiomix.errors import DicomError
+    from radiomix.io.dicom import read_series
+
+    folder, _ = dicom_copy(tmp_path, "CT", lambda ds: None)
+    (folder / "zz_gone.dcm").symlink_to(tmp_path / "nowhere.dcm")
+    with pytest.raises(DicomError, match=r"zz_gone\.dcm in .* is a link to a file that does not "
+                                         r"exist"):
+        read_series(folder)

@@ -112,6 +112,12 @@ def read_series(folder: str | Path, *, series_uid: str | None = None) -> sitk.Im
     incomplete: list[pydicom.Dataset] = []  # image objects without pixels or position
     others: list[str] = []  # non-image objects (RTSTRUCT, SEG...): modality and file name
     for path in sorted(folder.iterdir()):
+        if path.is_symlink() and not path.exists():
+            raise DicomError(
+                f"{path.name} in {folder} is a link to a file that does not exist (a slice "
+                "moved or deleted, or a link copied without its target): restore the file, "
+                "or remove the link"
+            )
         if not _is_dicom(path):
             continue
         try:
