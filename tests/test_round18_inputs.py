@@ -190,3 +190,59 @@ def test_a_broken_link_in_a_series_folder_is_refused(tmp_path):
     with pytest.raises(DicomError, match=r"zz_gone\.dcm in .* is a link to a file that does not "
                                          r"exist"):
         read_series(folder)
+
+
+def _slice_files_header(folder, kind: str):
+    """STS_002's CT as one raw file per slice, named by a header of ``kind``: ``mhd-pattern``,
+    ``nhdr-pattern`` or ``nhdr-list``."""
+    import SimpleITK as sitk
+
+    from _data import sts_files
+
+    image = sitk.ReadImage(str(sts_files("STS_002", "ct")[0]))
+    a = sitk.GetArrayFromImage(image).astype("<i2")
+    for k in range(a.shape[0]):
+        a[k].tofile(folder / f"sl{k:03d}.raw")
+    sp, o = image.GetSpacing(), image.GetOrigin()
+    z = a.shape[0]
+    if kind == "mhd-pattern":
+        header = folder / "img.mhd"
+        header.write_text(
+            "ObjectType = Image\nNDims = 3\nBinaryData = True\nBinaryDataByteOrderMSB = False\n"
+            f"TransformMatrix = 1 0 0 0 1 0 0 0 1\nOffset = {o[0]} {o[1]} {o[2]}\n"
+            f"ElementSpacing = {sp[0]} {sp[1]} {sp[2]}\n"
+            f"DimSize = {a.shape[2]} {a.shape[1]} {z}\nElementType = MET_SHORT\n"
+            f"ElementDataFile = sl%03d.raw 0 {z - 1} 1\n")
+        return header
+    files = (f"sl%03d.raw 0 {z - 1} 1" if kind == "nhdr-pattern" else
+             "LIST\n" + "\n".join(f"sl{k:03d}.raw" for k in range(z)))
+    header = folder / "img.nhdr"
+    header.write_text(
+        f"NRRD0004\ntype: short\ndimension: 3\nspace: left-posterior-superior\n"
+        f"sizes: {a.shape[2]} {a.shape[1]} {z}\n"
+        f"space directions: ({sp[0]},0,0) (0,{sp[1]},0) (0,0,{sp[2]})\n"
+        f"endian: little\nencoding: raw\nspace origin: ({o[0]},{o[1]},{o[2]})\n"
+        f"data file: {files}\n")
+    return header
+
+
+@pytest.mark.parametrize("kind", ["mhd-pattern", "nhdr-pattern", "nhdr-list"])
+def test_a_header_of_slice_files_is_read_and_hashed_with_them(tmp_path, kind):
+    """A numbered pattern was hashed without its files (a slice raised by 500 HU kept the
+    hash, and a run reused the case); a NRRD LIST was refused as a missing file."""
+    import SimpleITK as sitk
+
+    from _data import sts_files
+    from radiomix.io import load_image
+    from radiomix.io.image import detached_data_files
+    from radiomix.table import file_hash
+
+    header = _slice_files_header(tmp_path, kind)
+    reference = sitk.GetArrayFromImage(sitk.ReadImage(str(sts_files("STS_002", "ct")[0])))
+    assert np.array_equal(sitk.GetArrayFromImage(load_image(header)), reference)
+    data = detached_data_files(header)
+    assert [p.name for p in data] == [f"sl{k:03d}.raw" for k in range(reference.shape[0])]
+    before = file_hash(header)
+    edited = np.fromfile(data[10], dtype="<i2") + 500
+    edited.astype("<i2").tofile(data[10])
+    assert file_hash(header) != before

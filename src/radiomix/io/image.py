@@ -297,9 +297,9 @@ def _check_metaimage(path: Path, what: str) -> None:
 
 def detached_data_files(path: str | Path) -> list[Path]:
     """The voxel data files a MetaImage (``.mhd``) or detached NRRD (``.nhdr``) header
-    names beside it (``ElementDataFile``, ``data file``; one file, or the files of a
-    ``LIST``), in order; ``[]`` for other files, data in the header's own file, or a
-    numbered file pattern (``%``).
+    names beside it (``ElementDataFile``, ``data file``: one file, the files of a ``LIST``,
+    or those of a numbered pattern ``name%03d.raw first last step``), in order; ``[]`` for
+    other files and for data in the header's own file.
 
     Their bytes are the image: a hash of the header alone would stay the same when the
     voxels change (:func:`radiomix.table.file_hash` hashes them with the header).
@@ -325,10 +325,31 @@ def detached_data_files(path: str | Path) -> list[Path]:
             return []
         if target.upper().startswith("LIST"):
             return [path.parent / item for item in lines[k + 1:] if item]
-        if "%" in target or not target:
+        if "%" in target:
+            return _pattern_files(path.parent, target)
+        if not target:
             return []
         return [path.parent / target.split()[0] if not mha else path.parent / target]
     return []
+
+
+def _pattern_files(folder: Path, target: str) -> list[Path]:
+    """The files of a numbered data file pattern (``sl%03d.raw 0 29 1``: printf format,
+    first, last and step numbers; MetaImage and NRRD alike), in order; every file of the
+    folder whose name the format could give when the numbers are unreadable."""
+    parts = target.split()
+    try:
+        first, last = int(parts[1]), int(parts[2])
+        step = int(parts[3]) if len(parts) > 3 else 1
+        if step == 0:
+            raise ValueError(step)
+        numbers = range(first, last + (1 if step > 0 else -1), step)
+        return [folder / (parts[0] % k) for k in numbers]
+    except (IndexError, ValueError, TypeError):
+        head, _, tail = parts[0].partition("%")
+        tail = re.sub(r"^[-+ #0-9.]*[a-zA-Z]", "", tail)
+        return sorted(p for p in folder.iterdir()
+                      if p.name.startswith(head) and p.name.endswith(tail) and p.is_file())
 
 
 def _no_spacing(what: str, path: Path, field: str) -> str:
@@ -414,7 +435,8 @@ def _check_nrrd(path: Path, what: str) -> None:
     size = _NRRD_BYTES.get(fields.get("type", "").lower())
     target = fields.get("data file") or fields.get("datafile") or ""
     if (size is None or fields.get("encoding", "").lower() != "raw" or "byte skip" in fields
-            or "byteskip" in fields or "line skip" in fields or " " in target.strip()):
+            or "byteskip" in fields or "line skip" in fields or " " in target.strip()
+            or target.strip().upper().startswith("LIST") or "%" in target):
         return
     try:
         expected = size * math.prod(int(v) for v in fields.get("sizes", "").split())
