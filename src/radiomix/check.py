@@ -442,12 +442,12 @@ def refuse_no_data_in_roi(inside: np.ndarray, no_data: tuple[float, float], n: i
     low, high = no_data
     hit = int(np.count_nonzero((inside >= low) & (inside <= high)))
     if hit:
-        value = f"{low:g}" if low == high else f"{low:g} to {high:g}"
+        value = (f", {low:g}" if low == high else "" if math.isinf(low)
+                 else f", {low:g} to {high:g}")
         raise InputError(
-            f"{_prefix(case_id)}{hit} of the ROI's {n} voxels hold {what}, {value}: no data "
-            "(outside the scanner's reconstructed field of view), not tissue; the ROI "
-            "reaches beyond the measured image: draw it on measured voxels only, or leave "
-            "the case out"
+            f"{_prefix(case_id)}{hit} of the ROI's {n} voxels hold {what}{value}: not tissue "
+            "(no data: outside the scanner's reconstructed field of view, or no measurement); "
+            "draw the ROI on measured voxels only, or leave the case out"
         )
 
 
@@ -670,11 +670,15 @@ def check_ct_values(case: CheckedCase) -> CheckedCase:
                 "intercept is wrong; convert it to HU (or, if its values are right, leave its "
                 "modality undeclared)"
             )
+        inside = arr[case.mask.array > 0]
         if int(np.count_nonzero(arr == low)) >= FILL_MIN_VOXELS:
-            refuse_no_data_in_roi(arr[case.mask.array > 0], (low, low), case.n_voxels,
-                                  case.case_id, "the CT's fill value below air")
+            refuse_no_data_in_roi(inside, (low, low), case.n_voxels, case.case_id,
+                                  "the CT's fill value below air")
             if case.no_data is None:
                 return replace(case, no_data=(low, low))
+        refuse_no_data_in_roi(inside, (-math.inf, CT_FLOOR_HU), case.n_voxels, case.case_id,
+                              f"values of {CT_FLOOR_HU:g} HU or below, which no tissue or air "
+                              "takes (a fill, or the dark streak of a metal artefact)")
     return case
 
 
@@ -740,6 +744,11 @@ BELOW_AIR_HU = -1150.0
 what a scanner stores lower is a fill, one exact value. A spread of at least
 :data:`BELOW_AIR_SHARE` of the voxels there is air (or tissue) moved by a wrong rescale
 (air at -3000 from a slope of 2 and an intercept of -1000)."""
+
+CT_FLOOR_HU = -2000.0
+"""HU at and below which a CT's ROI voxel is no measurement, however few: air is -1000 with
+noise of tens of HU; a scanner's fill outside the field of view (-3024, -2048) or a metal
+artefact's dark streak lies there."""
 
 FILL_MIN_VOXELS = 100
 """Voxels of one exact value below :data:`BELOW_AIR_HU` that make it a CT's fill (outside
