@@ -39,21 +39,55 @@ SMOOTHING_TRUNCATION = 4.0
 
 
 def largest_slice_roi(mask: BoolArray) -> BoolArray:
-    """The ROI on its largest axial slice only (most ROI voxels; the first on ties).
+    """The ROI on its largest axial slice only (most ROI voxels).
+
+    Ties (17 of the sarcoma cohort's 153 masks have two slices of the largest area) are
+    settled without the order in which the slices are stored, so that an image stored
+    head first and one stored feet first give the same slice: the tied slice nearest the
+    ROI's centre (the mean slice index of its voxels), then the one whose neighbouring
+    slices, read outward in pairs (one on each side, the larger first), hold more ROI voxels
+    at the first distance where the two differ. Only slices whose surroundings match pair
+    for pair are left to the first in storage order.
 
     Examples
     --------
     >>> m = np.zeros((3, 2, 2), bool); m[0, 0, 0] = True; m[1] = True; m[2, :, 0] = True
     >>> largest_slice_roi(m).sum(axis=(1, 2)).tolist()
     [0, 4, 0]
+    >>> m = np.zeros((5, 2, 2), bool); m[1] = m[3] = True; m[4, 0, 0] = True
+    >>> largest_slice_roi(m).sum(axis=(1, 2)).tolist(), largest_slice_roi(m[::-1]).sum(
+    ...     axis=(1, 2)).tolist()
+    ([0, 0, 0, 4, 0], [0, 4, 0, 0, 0])
     """
     m = np.asarray(mask, dtype=bool)
     counts = m.reshape(m.shape[0], -1).sum(axis=1)
     out = np.zeros_like(m)
     if counts.size and counts.max() > 0:
-        k = int(np.argmax(counts))
+        k = _largest_slice(counts)
         out[k] = m[k]
     return out
+
+
+def _largest_slice(counts: np.ndarray) -> int:
+    """Index of the slice with most ROI voxels, ties settled as :func:`largest_slice_roi`
+    says (the same slice whichever way the slices are stored)."""
+    tied = np.flatnonzero(counts == counts.max())
+    if tied.size == 1:
+        return int(tied[0])
+    n = counts.size
+    centre = float(np.dot(np.arange(n), counts) / counts.sum())
+    gap = np.abs(tied - centre)
+    tied = tied[np.isclose(gap, gap.min(), rtol=0.0, atol=1e-9)]
+
+    def outward(k: int) -> tuple[tuple[int, int], ...]:
+        # the ROI voxels of the slices d away on either side, as a sorted pair (-1 beyond
+        # the image), for d = 1, 2, ...: the same read from either end of the stack
+        return tuple(tuple(sorted((int(counts[k - d]) if k - d >= 0 else -1,
+                                   int(counts[k + d]) if k + d < n else -1)))
+                     for d in range(1, n))
+
+    best = max(outward(int(k)) for k in tied)
+    return int(next(k for k in tied if outward(int(k)) == best))
 
 
 def analysis_mask(

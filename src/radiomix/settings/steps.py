@@ -498,7 +498,8 @@ class PreprocessSettings:
         (``ring_inner_mm``, ``ring_outer_mm``] from the tumour, never tumour voxels; grown
         in-plane only when ``dimensionality`` is ``2d``), or the tumour on its largest axial
         slice only (the single max-diameter slice of 2D radiomics studies; the slice with
-        the most ROI voxels of the image grid, the first on ties).
+        the most ROI voxels of the image grid; ties settled the same way whichever way the
+        slices are stored, :func:`radiomix.process.preprocess.largest_slice_roi`).
     ring_inner_mm : float
         Inner radius of the ring in mm (>= 0).
     ring_outer_mm : float or None
