@@ -79,7 +79,7 @@ def _largest_slice(counts: np.ndarray) -> int:
     gap = np.abs(tied - centre)
     tied = tied[np.isclose(gap, gap.min(), rtol=0.0, atol=1e-9)]
 
-    def outward(k: int) -> tuple[tuple[int, int], ...]:
+    def outward(k: int) -> tuple[tuple[int, ...], ...]:
         # the ROI voxels of the slices d away on either side, as a sorted pair (-1 beyond
         # the image), for d = 1, 2, ...: the same read from either end of the stack
         return tuple(tuple(sorted((int(counts[k - d]) if k - d >= 0 else -1,
