@@ -60,6 +60,9 @@ class CheckedCase:
         :data:`PADDING_KEY`; a CT's fill below air, :func:`check_ct_values`): none lies in
         the ROI, and processing refuses them where it reads around the ROI
         (:func:`radiomix.process.pipeline.process_case`).
+    other_lesions : (Z, Y, X) ndarray of bool or None
+        The voxels of the mask's other labels when one label of several was selected (one
+        lesion per label): no peritumoral ring includes them.
     """
 
     image: Volume
@@ -68,6 +71,7 @@ class CheckedCase:
     n_voxels: int
     notes: tuple[tuple[str, str], ...] = ()
     no_data: tuple[float, float] | None = None
+    other_lesions: np.ndarray | None = None
 
 
 def _prefix(case_id: str | None) -> str:
@@ -416,8 +420,13 @@ def check_case(
                               "(PixelPaddingValue)")
     # the image keeps its stored pixel type: no float64 copy of the whole volume here
     out = Volume.like(roi.astype(np.uint8), image)
+    labels = np.asarray(mask.array)
+    others = None
+    if label is not None and labels.dtype.kind in "biuf":
+        rest = (labels != 0) & ~roi
+        others = rest if rest.any() else None
     return CheckedCase(image=image, mask=out, case_id=case_id, n_voxels=n, notes=notes,
-                       no_data=no_data)
+                       no_data=no_data, other_lesions=others)
 
 
 def _declared_padding(image: Volume) -> tuple[float, float] | None:

@@ -270,12 +270,14 @@ def process_arrays(
     organ_mask: BoolArray | None = None,
     scale: StandardScale | None = None,
     no_data: tuple[float, float] | None = None,
+    other_lesions: BoolArray | None = None,
 ) -> tuple[RoiContext, Spacing, tuple[int, int, int], tuple[Grid, Grid, Grid]]:
     """Process (Z, Y, X) arrays with (z, y, x) spacing; see :func:`process_case`.
 
     ``no_data`` (low, high): image values that are no measurement (a DICOM series' pixel
     padding, a CT's fill), refused where interpolation, the local intensity peak and the
-    filters read around the ROI (:func:`_refuse_no_data_read`).
+    filters read around the ROI (:func:`_refuse_no_data_read`). ``other_lesions``: the
+    mask's other lesions, taken out of a peritumoral ring.
 
     Returns the context, the new spacing, the first new-grid index of the crop along each
     axis and the full new grids (positions in original index units). When
@@ -328,6 +330,7 @@ def process_arrays(
             pad_voxels=SUPPORT_PAD[order] + 2 + math.ceil(step),
             organ_mask=organ_mask,
             scale=scale,
+            other_lesions=other_lesions,
         )
     ring_cut = settings.preprocess.roi == "ring" and touches_edge(
         mask, dimensionality=settings.dimensionality)
@@ -375,7 +378,7 @@ def process_arrays(
             settings.crop, margin_mm=2.0 * margin_mm + max(spacing) + max(new_spacing)))
         log.debug("crop margin %g mm cut the processed ROI's reach; widened", margin_mm)
         return process_arrays(given[0], given[1], spacing, wider, organ_mask=organ_mask,
-                              scale=scale)
+                              scale=scale, other_lesions=other_lesions)
     if not morph.any():
         raise EmptyRoiError(
             "the ROI vanished after interpolation (no voxel reaches the partial-volume "
@@ -458,7 +461,7 @@ def process_case(
     mask = case.mask.array > 0
     ctx, new_spacing, first, grids = process_arrays(
         image, mask, case.image.spacing_zyx, settings, organ_mask=organ_mask, scale=scale,
-        no_data=case.no_data,
+        no_data=case.no_data, other_lesions=case.other_lesions,
     )
     # world origin of the first processed voxel (continuous index in x, y, z order)
     cidx = [grids[a].start + grids[a].step * first[a] for a in (2, 1, 0)]

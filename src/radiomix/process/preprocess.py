@@ -97,6 +97,7 @@ def analysis_mask(
     *,
     dimensionality: str = "3d",
     organ_mask: BoolArray | None = None,
+    other_lesions: BoolArray | None = None,
 ) -> BoolArray:
     """The analysed ROI: the tumour mask, or its peritumoral ring (``settings.roi``).
 
@@ -113,11 +114,15 @@ def analysis_mask(
     organ_mask : (Z, Y, X) ndarray of bool or None
         Organ mask on the same grid; the ring is intersected with it when
         ``settings.ring_clip`` is ``organ`` (required then), ignored otherwise.
+    other_lesions : (Z, Y, X) ndarray of bool or None
+        The other lesions of the mask (its other labels, one lesion each): taken out of
+        the ring, which holds no tumour voxel of any lesion.
 
     Returns
     -------
     (Z, Y, X) ndarray of bool
-        ``mask`` itself, or the ring (never a tumour voxel), clipped to the organ on request.
+        ``mask`` itself, or the ring (never a tumour voxel, of this lesion or another),
+        clipped to the organ on request.
 
     Raises
     ------
@@ -146,7 +151,7 @@ def analysis_mask(
                 f"organ mask shape {organ.shape} differs from the tumour mask {np.shape(mask)}"
             )
         organ = organ.astype(bool, copy=False)
-    return peritumoral_ring(
+    ring = peritumoral_ring(
         mask,
         spacing=spacing,
         outer_mm=settings.ring_outer_mm,
@@ -154,6 +159,9 @@ def analysis_mask(
         organ_mask=organ,
         dimensionality=dimensionality,
     )
+    if other_lesions is not None:
+        ring &= ~np.asarray(other_lesions, dtype=bool)
+    return ring
 
 
 def preprocess(
@@ -165,6 +173,7 @@ def preprocess(
     dimensionality: str = "3d",
     organ_mask: BoolArray | None = None,
     scale: StandardScale | None = None,
+    other_lesions: BoolArray | None = None,
 ) -> tuple[FloatArray, BoolArray]:
     """Apply the preprocessing steps of ``settings`` to a (Z, Y, X) image and its ROI.
 
@@ -182,6 +191,8 @@ def preprocess(
         ``2d``: smoothing and ring growth stay within each axial slice.
     organ_mask : (Z, Y, X) ndarray of bool or None
         Organ mask clipping the ring (``settings.ring_clip="organ"``).
+    other_lesions : (Z, Y, X) ndarray of bool or None
+        Other lesions of the mask, taken out of the ring (:func:`analysis_mask`).
     scale : StandardScale or None
         Standard scale of ``settings.normalise="nyul"`` (required then): read from the
         landmarks file by :func:`radiomix.process.normalise.load_standard_scale`.
@@ -225,7 +236,8 @@ def preprocess(
     img = np.asarray(image, dtype=np.float64)
     tumour = np.asarray(mask, dtype=bool)
     roi = analysis_mask(
-        tumour, spacing, settings, dimensionality=dimensionality, organ_mask=organ_mask
+        tumour, spacing, settings, dimensionality=dimensionality, organ_mask=organ_mask,
+        other_lesions=other_lesions,
     )
     if not roi.any():
         clipped = " after clipping to the organ mask" if settings.ring_clip == "organ" else ""
@@ -345,6 +357,7 @@ def preprocess_around_roi(
     pad_voxels: int,
     organ_mask: BoolArray | None = None,
     scale: StandardScale | None = None,
+    other_lesions: BoolArray | None = None,
 ) -> tuple[FloatArray, BoolArray]:
     """:func:`preprocess`, exact within ``margin_mm`` + ``pad_voxels`` of the analysed ROI.
 
@@ -366,6 +379,7 @@ def preprocess_around_roi(
             dimensionality=dimensionality,
             organ_mask=organ_mask,
             scale=scale,
+            other_lesions=other_lesions,
         )
     m = np.asarray(mask, dtype=bool)
     if not m.any():
@@ -393,6 +407,7 @@ def preprocess_around_roi(
         dimensionality=dimensionality,
         organ_mask=None if organ is None else organ[sl],
         scale=scale,
+        other_lesions=None if other_lesions is None else np.asarray(other_lesions)[sl],
     )
     out = np.array(image, dtype=np.float64)
     out[sl] = sub_img
