@@ -117,3 +117,36 @@ def test_curves_errors() -> None:
         calibration_curve([0, 1], [0.1, 0.9], n_bins=0)
     with pytest.raises(InputError, match="0/1"):
         calibration_curve([0, 2], [0.1, 0.9])
+
+
+def test_calibration_curve_splits_a_tie_in_proportion() -> None:
+    """Round 18: ten patients all predicted 1/3 were cut between two bins by the rows'
+    order, so a shuffled table gave an observed 0.5 in one run and 0.7 in the other."""
+    # six rows predicted 0.1 (none positive), six tied at 1/3 (three positive), two bins of 6
+    p = np.array([0.1] * 3 + [1 / 3] * 6 + [0.1] * 3)
+    y = np.array([0, 0, 0, 1, 1, 1, 0, 0, 0, 0, 0, 0])
+    t = calibration_curve(y, p, n_bins=2)
+    np.testing.assert_allclose(t["observed"], [0.0, 0.5])
+    p3 = np.array([0.1] * 4 + [1 / 3] * 4 + [0.9] * 4)
+    y3 = np.array([0, 0, 0, 0, 1, 1, 0, 0, 1, 1, 1, 1])
+    t3 = calibration_curve(y3, p3, n_bins=3)
+    np.testing.assert_allclose(t3["observed"], [0.0, 0.5, 1.0])
+    # a tie cut by a boundary: 5 rows at 0.5 (two positive), bins of 4: 3 of them fall in
+    # the first bin, 2 in the second, each with the group's fraction 2/5
+    p5 = np.array([0.2, 0.5, 0.5, 0.5, 0.5, 0.5, 0.8, 0.8])
+    y5 = np.array([0, 1, 1, 0, 0, 0, 1, 1])
+    t5 = calibration_curve(y5, p5, n_bins=2)
+    np.testing.assert_allclose(t5["observed"], [(0 + 3 * 0.4) / 4, (2 * 0.4 + 2) / 4])
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_calibration_curve_does_not_depend_on_row_order(seed) -> None:
+    rng = np.random.default_rng(seed)
+    p = rng.integers(0, 6, size=(3, 40)) / 5.0  # a kNN's vote shares: many ties
+    y = rng.integers(0, 2, size=40)
+    y[:2] = [0, 1]
+    order = rng.permutation(40)
+    a = calibration_curve(y, p, n_bins=5)
+    b = calibration_curve(y[order], p[:, order], n_bins=5)
+    for key in ("predicted", "observed", "lower", "upper", "n"):
+        np.testing.assert_allclose(b[key], a[key], rtol=1e-12, err_msg=key)

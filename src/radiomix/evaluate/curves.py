@@ -222,7 +222,10 @@ def calibration_curve(
     Notes
     -----
     Each repeat's rows are ranked by that repeat's prediction and split into ``n_bins``
-    bins of the same sizes in every repeat (``numpy.array_split`` of the ranks). Bin ``k``
+    bins of the same sizes in every repeat (``numpy.array_split`` of the ranks). Rows of
+    equal prediction that a bin boundary separates count in each bin with their group's
+    observed fraction (a group split in proportion), so the curve does not depend on the
+    order of the rows. Bin ``k``
     of the curve is the mean over the repeats of bin ``k``'s mean prediction and observed
     fraction, as the reported calibration metrics are the mean of the repeats' metrics
     (the predictions are *not* averaged per row first: that would be another predictor).
@@ -248,8 +251,13 @@ def calibration_curve(
     pred, obs = [], []
     for p in P:
         bins = np.array_split(np.argsort(p, kind="stable"), k_bins)
+        # rows of equal prediction carry their group's observed fraction: a group cut by
+        # a bin boundary counts in each bin in proportion, whatever the rows' order
+        _, group = np.unique(p, return_inverse=True)
+        shared = np.bincount(group, weights=yb) / np.bincount(group)
+        y_tied = shared[group]
         pred.append([float(p[b].mean()) for b in bins])
-        obs.append([float(yb[b].mean()) for b in bins])
+        obs.append([float(y_tied[b].mean()) for b in bins])
     sizes = [b.size for b in np.array_split(np.arange(yb.size), k_bins)]
     z = float(norm.ppf(1 - (1 - level) / 2))
     out: dict[str, Any] = {"predicted": np.mean(pred, axis=0).tolist(),
