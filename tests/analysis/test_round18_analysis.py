@@ -269,3 +269,49 @@ def test_an_earlier_report_is_removed_with_its_analysis(tmp_path):
     assert not [p.name for p in tmp_path.iterdir()
                 if p.name in ("report.html", "metrics.json", "report.pdf")]
     assert (tmp_path / "notes.txt").read_text() == "the user's"
+
+
+# -- H2: the arm chosen on the training centres among those the test centre could score ----
+
+
+def test_an_arm_the_test_centre_cannot_score_is_named_not_hidden(tmp_path):
+    """The internal-best arm (a ComBat rad-score with a scanner only the test centre has)
+    could not be scored externally; the headline took the next and called it "the highest
+    ROC AUC there"."""
+    import json
+    import re
+
+    from radiomix.analysis.engine import run_analysis
+    from radiomix.report.html import write_report
+    from radiomix.report.words import headlines
+
+    feats, clin = cohort(60, centres=("A", "B", "C"), signal=0.8)
+    spec = analysis_from_dict({
+        "outcomes": [{"name": "y", "kind": "binary", "column": "outcome", "positive": "mets"}],
+        "roles": {"group": "patient_id", "lesion": "lesion_id", "centre": "centre",
+                  "covariates": ["age"],
+                  "derived": ["outcome_text", "days_to_outcome", "status", "fu_days"]},
+        "arms": [{"name": "rad", "blocks": ["radiomic"], "model": "logistic"},
+                 {"name": "two", "blocks": ["radiomic"], "radiomic": ["*.stat.f0[01]"],
+                  "model": "logistic"}],
+        "validation": {"outer_splits": 3, "inner_splits": 2, "repeats": 1, "bootstrap": 50,
+                       "schemes": ["training_internal_external"], "test_centres": ["C"]},
+    })
+    doc = run_analysis(spec, build_table(feats, spec, clinical=clin), tmp_path,
+                       save_models=False)
+    (h,) = headlines(doc)
+    first = h["best"]
+    external = doc["outcomes"][0]["validation"][h["validation"]]["arms"][first]
+    external["metrics"]["roc_auc"] = {"estimate": None, "ci_low": None, "ci_high": None,
+                                      "reason": "not estimable: a level only the test "
+                                                "centre has"}
+    (tmp_path / "analysis.json").write_text(json.dumps(doc))
+    (h,) = headlines(doc)
+    assert h["best"] != first
+    assert h["passed_over"] == [first]
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", write_report(tmp_path).read_text(
+        encoding="utf-8")))
+    label = doc["outcomes"][0]["arms"][first]["label"]
+    assert "(the highest ROC AUC there among the arms the test centre could score," in text
+    assert f"Higher there, but not scorable on the test centre (see their reasons in the " \
+           f"table below): {label}." in text

@@ -383,7 +383,8 @@ def headlines(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
         validation is the one with the highest estimate under internal validation (the
         training centres), ``chosen_on`` that run's index, when the document has one
         (``higher_on_judged`` then lists the arms that scored higher than it on the test
-        centre itself);
+        centre itself; ``passed_over`` the arms higher under internal validation whose
+        metric the test centre could not score);
         otherwise it is the highest on the run itself, and ``chosen_on_test`` says when
         that run's patients were set aside (hold-out, external) and several arms competed
         (``n_candidates``): a choice made on the test patients, so optimistic;
@@ -433,12 +434,18 @@ def headlines(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
         h["chosen_on"], h["n_candidates"], h["higher_on_judged"] = None, len(cands), []
         h["chosen_on_test"] = h["chosen_among_cv"] = False
         dev = _development_run(o, vi, order, metric, cands)
+        h["passed_over"] = []
         if dev is not None:  # chosen on the training centres, judged on the test centre
             dres = o["validation"][dev]["arms"]
-            cands = [k for k in cands if k in _competing(o, dev, order, metric)]
+            on_dev = _competing(o, dev, order, metric)
+            cands = [k for k in cands if k in on_dev]
             best = max(cands, key=lambda k: (dres[k]["metrics"][metric]["estimate"],
                                              -order.index(k)))
             h["chosen_on"] = dev
+            # arms higher on the training centres that the test centre could not score
+            top = dres[best]["metrics"][metric]["estimate"]
+            h["passed_over"] = [k for k in on_dev if k not in cands
+                                and dres[k]["metrics"][metric]["estimate"] > top]
             mine = vres[best]["metrics"][metric]["estimate"]
             h["higher_on_judged"] = [k for k in cands
                                      if vres[k]["metrics"][metric]["estimate"] > mine]
