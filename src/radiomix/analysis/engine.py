@@ -1496,9 +1496,11 @@ def _imputation_doc(plan: dict[str, list[BuiltArm]], table: AnalysisTable) -> di
         listed = ", ".join(f"{k} ({n} cell{'s' if n != 1 else ''})" for k, n in cols.items())
         how = (" or ".join(methods) + " of the column's training rows") if methods \
             else "a method not recorded"
+        levels = " (a categorical covariate, by its most frequent level)" if any(
+            "=" in k for k in cols) and methods else ""
         text = (f"Missing values of {len(cols)} input column(s) were imputed: {listed}; each by "
-                f"the {how}, fitted inside every training fold and applied to its test rows "
-                "(never from test patients).")
+                f"the {how}{levels}, fitted inside every training fold and applied to its test "
+                "rows (never from test patients).")
     return {"columns": cols, "methods": methods, "text": text}
 
 

@@ -161,9 +161,13 @@ class BlockFuser(TransformerMixin, BaseEstimator):
             )
         return groups
 
-    def _block_pipeline(self, block: str, n_samples: int, n_cols: int) -> Pipeline:
+    def _block_pipeline(self, block: str, n_samples: int, n_cols: int,
+                        names: Sequence[str] = ()) -> Pipeline:
         steps: list[tuple[str, Any]] = []
         if self.impute is not None:
+            levels = indicator_groups(names)
+            if levels:
+                steps.append(("levels", LevelImputer(groups=levels)))
             steps.append(("impute", SimpleImputer(strategy=self.impute, keep_empty_features=True)))
         if self.scale == "standard":
             steps.append(("scale", StandardScaler()))
@@ -232,7 +236,7 @@ class BlockFuser(TransformerMixin, BaseEstimator):
         self.block_variance_ = {}
         fallbacks: list[str] = []
         for b, idx in groups.items():
-            pipe = self._block_pipeline(b, X.shape[0], len(idx))
+            pipe = self._block_pipeline(b, X.shape[0], len(idx), self.blocks_[b])
             Z = pipe.fit_transform(X[:, idx], y)
             self._pipes[b] = pipe
             fallbacks += [f"{b} block: {step.fallback_}" for name, step in pipe.steps
@@ -283,6 +287,71 @@ class BlockFuser(TransformerMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = True
         return tags
+
+
+def indicator_groups(names: Sequence[str]) -> list[list[int]]:
+    """Positions of the indicator columns of each categorical covariate among ``names``:
+    the columns ``<covariate>=<level>`` that :func:`radiomix.analysis.data.build_table`
+    writes (one per level but the reference), grouped by covariate, in order."""
+    groups: dict[str, list[int]] = {}
+    for i, name in enumerate(names):
+        head, sep, _ = str(name).partition("=")
+        if sep and head and FeatureName.parse(str(name)) is None:
+            groups.setdefault(head, []).append(i)
+    return list(groups.values())
+
+
+class LevelImputer(TransformerMixin, BaseEstimator):
+    """Impute a categorical covariate's missing value by its most frequent level.
+
+    A categorical covariate enters the models as indicator columns (one per level but the
+    reference), all missing together. Imputed column by column (the median of each), a
+    covariate split 48/48 would enter as 0.5 "male", a level nobody has, and a covariate of
+    several levels would take the reference level (all indicators at their median 0)
+    however rare. Here each group of indicators takes the level held by most training rows
+    (the reference level counted as the rows with every indicator 0; ties go to the first
+    of reference, then the levels in order); other columns pass through.
+
+    Parameters
+    ----------
+    groups : list of list of int
+        Column positions of each covariate's indicators (:func:`indicator_groups`).
+    """
+
+    def __init__(self, groups: Sequence[Sequence[int]] = ()) -> None:
+        self.groups = groups
+
+    def fit(self, X: Any, y: Any = None) -> LevelImputer:
+        """Learn each group's most frequent level from the rows where it is known."""
+        X = np.asarray(X, dtype=np.float64)
+        self.fills_: list[np.ndarray | None] = []
+        for cols in self.groups:
+            part = X[:, list(cols)]
+            known = part[~np.isnan(part).any(axis=1)]
+            if not len(known):
+                self.fills_.append(None)  # nothing to learn from: left to the next imputer
+                continue
+            counts = [int(np.count_nonzero((known == 0).all(axis=1)))]
+            counts += [int(np.count_nonzero(known[:, j] == 1)) for j in range(len(cols))]
+            best = int(np.argmax(counts))  # first of the most frequent
+            fill = np.zeros(len(cols))
+            if best > 0:
+                fill[best - 1] = 1.0
+            self.fills_.append(fill)
+        return self
+
+    def transform(self, X: Any) -> np.ndarray:
+        """Fill the rows where a group is missing with its most frequent level."""
+        check_is_fitted(self, "fills_")
+        X = np.array(X, dtype=np.float64, copy=True)
+        for cols, fill in zip(self.groups, self.fills_, strict=True):
+            if fill is None:
+                continue
+            idx = list(cols)
+            missing = np.isnan(X[:, idx]).any(axis=1)
+            if missing.any():
+                X[np.ix_(missing, idx)] = fill
+        return X
 
 
 def _pca_prefix(columns: Sequence[str]) -> str:
