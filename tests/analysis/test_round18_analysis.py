@@ -315,3 +315,42 @@ def test_an_arm_the_test_centre_cannot_score_is_named_not_hidden(tmp_path):
     assert "(the highest ROC AUC there among the arms the test centre could score," in text
     assert f"Higher there, but not scorable on the test centre (see their reasons in the " \
            f"table below): {label}." in text
+
+
+# -- G1: a feature table saved by another tool keeps the study's untrained-network flag -----
+
+
+def test_a_table_without_provenance_keeps_the_study_s_untrained_flag(tmp_path, monkeypatch):
+    """The run's table saved as CSV with pandas (no provenance): the deep arm lost its
+    "untrained" flag and banner, although the study falls back to random weights."""
+    import pandas as pd
+
+    from _data import DATA_DIR, require_data
+    from radiomix.analysis.study import analyse_study
+    from radiomix.demo import write_demo_study
+    from radiomix.settings.study import load_study
+
+    require_data("sts")
+    monkeypatch.setenv("RADIOMIX_CACHE", str(tmp_path / "empty-cache"))  # no weight file
+    study_path = write_demo_study(tmp_path / "s", DATA_DIR, patients=12, quick=True, seed=0)
+    study = load_study(study_path)
+    assert study.weights_fallback  # the premise: random weights here
+    manifest = pd.read_csv(study_path.parent / "manifest.csv", dtype=str)
+    rng = np.random.default_rng(0)
+    n = len(manifest)
+    table = manifest[["patient_id", "lesion_id"]].copy()
+    for k in range(6):
+        table[f"ct.original.stat.f{k}"] = rng.normal(size=n)
+    table["ct.original.morph.volume_voxels"] = rng.uniform(1e3, 1e5, size=n)
+    for k in range(12):
+        table[f"ct.deep.resnet18_2p5d.f{k:03d}"] = rng.normal(size=n)
+    path = tmp_path / "features.csv"
+    table.to_csv(path, index=False)  # another tool's file: no provenance sidecar
+    import json
+
+    analyse_study(study_path, tmp_path / "out", features=path, report=False)
+    doc = json.loads((tmp_path / "out" / "analysis.json").read_text(encoding="utf-8"))
+    assert [b["title"] for b in doc["banners"]] == ["Untrained deep network"]
+    arms = doc["outcomes"][0]["arms"]
+    assert arms["deep"]["untrained_deep"]
+    assert not arms["radscore"]["untrained_deep"]

@@ -215,8 +215,10 @@ def test_model_keeps_the_untrained_deep_flag_of_a_run_table(tmp_path: Path) -> N
 
     feats, clin = cohort(36, signal=1.0)
     table = feats.assign(outcome=clin["outcome"].to_numpy())
-    path = tmp_path / "features.parquet"
-    for weights, name in (("random", "rand"), ("imagenet", "pre")):
+    for weights, name, path in (("random", "rand", tmp_path / "features.parquet"),
+                                ("imagenet", "pre", tmp_path / "features.parquet"),
+                                # round 18: a CSV's sidecar was not read
+                                ("random", "rand_csv", tmp_path / "features.csv")):
         write_table(table.to_dict("records"), path,
                     provenance={"deep": {"requested": {"model": "resnet18", "weights": weights}}})
         doc = run_adhoc(tmp_path / name, features=path, target="outcome", positive="mets",

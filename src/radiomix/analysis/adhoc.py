@@ -455,13 +455,14 @@ def run_adhoc(
 
 
 def _table_provenance(features: Any) -> dict[str, Any]:
-    """The provenance of a feature table written by ``radiomix run`` (empty for any other
-    table, or one without provenance)."""
+    """The provenance of a feature table written by radiomix (Parquet metadata, a CSV's
+    ``.provenance.json`` sidecar, a JSON table's own record); empty for any other table, or
+    one without provenance."""
     from pathlib import Path
 
     from radiomix.table import read_provenance
 
-    if features is None or Path(features).suffix != ".parquet":
+    if features is None or not isinstance(features, str | Path):
         return {}
     try:
         return read_provenance(Path(features))

@@ -331,11 +331,10 @@ def _analyse(study: Study, spec: Any, out: Path, features: Any, jobs: int,
     absent: list[str] = []
     if features is not None:
         feat, n_manifest, absent = _study_table(feat, study, features_path.name)
-    if features_path.suffix == ".parquet":
-        try:
-            prov = read_provenance(features_path)
-        except (InputError, OSError, ValueError):
-            prov = {}
+    try:  # a Parquet's metadata, a CSV's or JSON's own record; none for another tool's file
+        prov = read_provenance(features_path)
+    except (InputError, OSError, ValueError):
+        prov = {}
     for arm in spec.arms:
         if arm.stability:
             check_stability_settings(arm, stability_path(arm, study.path.parent), prov)
@@ -354,6 +353,11 @@ def _analyse(study: Study, spec: Any, out: Path, features: Any, jobs: int,
         log.warning(text)
         collected.messages.append(text)
     untrained = deep_flag(prov)
+    if not prov and study.weights_fallback and study.settings.deep is not None and any(
+            ".deep." in str(c) for c in feat.columns):
+        # a table without provenance (saved by another tool): the study says that its deep
+        # features come from an untrained network here, since its weights are missing
+        untrained = True
     banners = [UNTRAINED_BANNER] if untrained else []
     if untrained:
         notify(StudyProgress("analysis", UNTRAINED_BANNER["text"], level="warning"))
