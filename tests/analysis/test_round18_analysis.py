@@ -261,13 +261,13 @@ def test_an_earlier_report_is_removed_with_its_analysis(tmp_path):
     feats, clin = cohort(30)
     spec = _spec()
     table = build_table(feats, spec, clinical=clin)
-    for name in ("report.html", "metrics.json", "report.pdf"):
+    for name in ("report.html", "metrics.json", "report.pdf", "model.joblib"):
         (tmp_path / name).write_text("an earlier analysis")
     (tmp_path / "notes.txt").write_text("the user's")
-    run_analysis(spec, table, tmp_path)
+    run_analysis(spec, table, tmp_path, save_models=False)  # round 18b: its model stayed
     assert (tmp_path / "analysis.json").is_file()
     assert not [p.name for p in tmp_path.iterdir()
-                if p.name in ("report.html", "metrics.json", "report.pdf")]
+                if p.name in ("report.html", "metrics.json", "report.pdf", "model.joblib")]
     assert (tmp_path / "notes.txt").read_text() == "the user's"
 
 

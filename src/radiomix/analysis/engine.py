@@ -1734,6 +1734,9 @@ def run_analysis(
                 progress(AnalysisProgress("leakage audit", state["done"], total))
             leakage = leakage_doc(spec, table, slices)
         files: dict[str, str] = {}
+        for name, written in (("predictions.csv", bool(preds)), ("model.joblib", save_models)):
+            if not written and (out / name).is_file():  # an earlier analysis's, not this one's
+                (out / name).unlink()
         if preds:  # none when no arm of any outcome could be evaluated
             pd.concat(preds, ignore_index=True).to_csv(out / "predictions.csv", index=False)
             files["predictions"] = "predictions.csv"
