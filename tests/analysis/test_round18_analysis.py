@@ -354,3 +354,11 @@ def test_a_table_without_provenance_keeps_the_study_s_untrained_flag(tmp_path, m
     arms = doc["outcomes"][0]["arms"]
     assert arms["deep"]["untrained_deep"]
     assert not arms["radscore"]["untrained_deep"]
+
+
+def test_codes_with_leading_zeros_stay_as_written():
+    """``test_centres: [010]`` was read by YAML 1.1 as the octal 8 and refused as centre '8'."""
+    from radiomix.settings.loader import safe_load_unique
+
+    doc = safe_load_unique("test_centres: [010, 2, 0]\nlesion: 007\nseed: 12\ntime: 1:30\n")
+    assert doc == {"test_centres": ["010", 2, 0], "lesion": "007", "seed": 12, "time": "1:30"}

@@ -313,6 +313,19 @@ def _unique_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bool 
 _UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _unique_mapping)
 
 
+def _int_or_code(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Any:
+    """An unquoted integer, or the text as written when YAML 1.1 would change it: a code
+    with leading zeros (``010``, read as the octal 8) or sexagesimal (``1:30``, read as
+    90) is a centre, lesion or status code, kept as text."""
+    text = str(node.value)
+    if re.fullmatch(r"[-+]?0[0-9_]+|[-+]?[0-9][0-9_]*(:[0-5]?[0-9])+", text):
+        return text
+    return loader.construct_yaml_int(node)
+
+
+_UniqueKeyLoader.add_constructor("tag:yaml.org,2002:int", _int_or_code)
+
+
 def safe_load_unique(text: str) -> Any:
     """``yaml.safe_load`` that refuses a key given twice in one mapping
     (:class:`yaml.constructor.ConstructorError`, a :class:`yaml.YAMLError`)."""
