@@ -362,3 +362,13 @@ def test_codes_with_leading_zeros_stay_as_written():
 
     doc = safe_load_unique("test_centres: [010, 2, 0]\nlesion: 007\nseed: 12\ntime: 1:30\n")
     assert doc == {"test_centres": ["010", 2, 0], "lesion": "007", "seed": 12, "time": "1:30"}
+
+
+def test_qc_thumbnails_of_lesions_whose_ids_differ_only_in_odd_characters_are_two_files():
+    from radiomix.analysis.qc import _file_name
+
+    names = {_file_name("STS_001", lesion, "ct") for lesion in ("肝 1", "肺 1", "x y", "x_y",
+                                                               "1/2", "1_2")}
+    assert len(names) == 6
+    assert all(n.startswith("STS_001_") and n.endswith(".png") for n in names)
+    assert _file_name("P", "1", "ct") == _file_name("P", "1", "ct")

@@ -40,6 +40,16 @@ def _safe(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", text)
 
 
+def _file_name(patient: str, lesion: str, tag: str) -> str:
+    """The thumbnail's file name: the ids made safe for a file system, and a short hash of
+    the ids as given, so that two lesions whose ids differ only in characters a file name
+    cannot hold (``x y`` and ``x_y``, ``肝 1`` and ``肺 1``) get two files."""
+    import hashlib
+
+    key = hashlib.sha256("\0".join((patient, lesion, tag)).encode()).hexdigest()[:8]
+    return f"{_safe(patient)}_{_safe(lesion)}_{_safe(tag)}_{key}.png"
+
+
 def qc_section(study: Study, patients: list[str], out_dir: str | Path, *,
                n_patients: int = 6, scale_bar_mm: float = 10.0) -> dict[str, Any] | None:
     """Write QC thumbnails into ``out_dir/qc`` and return the document's ``qc`` section.
@@ -102,7 +112,7 @@ def qc_section(study: Study, patients: list[str], out_dir: str | Path, *,
                                title=f"{row.patient_id} · lesion {row.lesion_id} · {tag}",
                                window=win[:2] if win else None, scale_bar_mm=scale_bar_mm)
             folder.mkdir(parents=True, exist_ok=True)
-            name = f"{_safe(str(row.patient_id))}_{_safe(str(row.lesion_id))}_{_safe(tag)}.png"
+            name = _file_name(str(row.patient_id), str(row.lesion_id), tag)
             (folder / name).write_bytes(png)
             items.append({"patient_id": str(row.patient_id), "lesion_id": str(row.lesion_id),
                           "tag": tag, "modality": ts.modality, "image": f"{QC_DIR}/{name}",
