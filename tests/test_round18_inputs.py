@@ -269,3 +269,29 @@ def test_a_few_ct_fill_voxels_in_the_roi_are_refused(tmp_path):
         extract(tmp_path / "ct.nii.gz", mask_path, settings=STAT, modality="CT")
     # undeclared, the values are not known to be HU: read as given
     assert extract(tmp_path / "ct.nii.gz", mask_path, settings=STAT).features
+
+
+# -- round 18b (tester F): ring settings that could not work ---------------------------------
+
+
+def test_ring_radii_without_a_ring_are_refused(tmp_path):
+    """ring_outer_mm with roi: tumour wrote tumour features with exit 0."""
+    from typer.testing import CliRunner
+
+    from _data import sts_files
+    from radiomix.cli import app
+
+    image, mask = sts_files("STS_002", "ct")
+    config = tmp_path / "s.yaml"
+    config.write_text("preprocess: {roi: tumour, ring_outer_mm: 5.0}\n")
+    res = CliRunner().invoke(app, ["extract", str(image), str(mask), "--config", str(config),
+                                   "--out", str(tmp_path / "f.csv")])
+    assert res.exit_code == 2, res.output
+    assert "ring_outer_mm / ring_inner_mm describe a peritumoral ring, but preprocess.roi " \
+           "is tumour" in res.output
+    config.write_text("preprocess: {roi: ring, ring_outer_mm: 5.0, ring_clip: organ}\n")
+    res = CliRunner().invoke(app, ["extract", str(image), str(mask), "--config", str(config),
+                                   "--out", str(tmp_path / "f.csv")])
+    assert res.exit_code == 2, res.output  # a missing option: usage, as its converse is
+    assert "pass --organ-mask PATH" in res.output
+    assert not (tmp_path / "f.csv").exists()

@@ -255,6 +255,11 @@ def extract(
     try:
         _check_out_path(out_file)
         settings = _settings_option(preset, config)
+        if settings is not None and settings.preprocess.ring_clip == "organ" \
+                and organ_mask is None:
+            raise UsageError(
+                "preprocess.ring_clip is organ but no organ mask was given: pass "
+                "--organ-mask PATH (the organ's mask on the image grid)")
         from radiomix._memory import release_free_heap
         from radiomix.extraction import extract as run_extract  # after the quick checks
         from radiomix.table import write_table

@@ -571,6 +571,10 @@ class PreprocessSettings:
             _fail(f"preprocess.ring_inner_mm must be a finite number >= 0 mm, got {inner!r}")
         if self.roi == "ring" and outer is None:
             _fail("preprocess.roi ring needs preprocess.ring_outer_mm (outer radius in mm)")
+        if self.roi != "ring" and (outer is not None or inner != 0):
+            _fail(f"preprocess.ring_outer_mm / ring_inner_mm describe a peritumoral ring, but "
+                  f"preprocess.roi is {self.roi}: set roi: ring to analyse the ring, or remove "
+                  "the radii")
         if outer is not None and not (
             isinstance(outer, int | float)
             and not isinstance(outer, bool)
