@@ -372,3 +372,31 @@ def test_qc_thumbnails_of_lesions_whose_ids_differ_only_in_odd_characters_are_tw
     assert len(names) == 6
     assert all(n.startswith("STS_001_") and n.endswith(".png") for n in names)
     assert _file_name("P", "1", "ct") == _file_name("P", "1", "ct")
+
+
+def test_a_covariate_of_words_read_as_numeric_says_to_declare_its_kind():
+    """`--covariates age,sex` said "'Male' is not a number; fix the cell", exit 1."""
+    from radiomix.errors import SettingsError
+
+    feats, clin = cohort(30)
+    spec = analysis_from_dict({
+        "outcomes": [{"name": "y", "kind": "binary", "column": "outcome", "positive": "mets"}],
+        "roles": {"group": "patient_id", "lesion": "lesion_id", "covariates": ["age", "sex"],
+                  "derived": ["outcome_text", "days_to_outcome", "status", "fu_days"]},
+        "arms": [{"name": "c", "blocks": ["clinical"], "model": "logistic"}],
+        "validation": dict(FAST)})
+    with pytest.raises(SettingsError, match=r"covariate 'sex' is read as numeric but holds "
+                                            r"words \('Female', 'Male'\): a category; declare "
+                                            r"it categorical \(sex:categorical"):
+        build_table(feats, spec, clinical=clin)
+    # a numeric column with one typo is still a cell to fix
+    clin2 = clin.assign(age=clin["age"].astype(str))
+    clin2.loc[0, "age"] = "6o"
+    spec2 = analysis_from_dict({
+        "outcomes": [{"name": "y", "kind": "binary", "column": "outcome", "positive": "mets"}],
+        "roles": {"group": "patient_id", "lesion": "lesion_id", "covariates": ["age"],
+                  "derived": ["outcome_text", "days_to_outcome", "status", "fu_days"]},
+        "arms": [{"name": "c", "blocks": ["clinical"], "model": "logistic"}],
+        "validation": dict(FAST)})
+    with pytest.raises(InputError, match=r"'6o' is not a number"):
+        build_table(feats, spec2, clinical=clin2)

@@ -829,6 +829,7 @@ def _check_age(values: pd.Series, raw: pd.DataFrame, name: str, group: str) -> N
 
 def _encode_covariate(raw: pd.DataFrame, cov: Covariate, group: str) -> pd.DataFrame:
     if cov.kind == "numeric":
+        _refuse_text_covariate(raw, cov.name)
         values = to_numeric(raw, cov.name, group)
         if AGE_NAME.search(cov.name):
             _check_age(values, raw, cov.name, group)
@@ -877,6 +878,31 @@ def _encode_covariate(raw: pd.DataFrame, cov: Covariate, group: str) -> pd.DataF
     out = pd.DataFrame(parts, index=raw.index)
     out.attrs["levels"] = levels  # the first is the reference level
     return out
+
+
+def _refuse_text_covariate(raw: pd.DataFrame, name: str) -> None:
+    """Refuse a covariate read as numeric (the default kind) whose cells are mostly words:
+    a category (``Male``/``Female``) that needs its kind, not cells to fix.
+
+    Raises
+    ------
+    SettingsError
+        Naming the values and the declaration to add (exit 2).
+    """
+    column = raw[name]
+    if pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column):
+        return
+    text = _text(column).dropna()
+    words = text[pd.to_numeric(text, errors="coerce").isna()]
+    if len(text) and len(words) * 2 >= len(text) and words.nunique() >= 1:
+        shown = ", ".join(repr(v) for v in sorted(words.unique())[:4])
+        raise SettingsError(
+            f"covariate {name!r} is read as numeric but holds words ({shown}): a category; "
+            f"declare it categorical ({name}:categorical in --covariates, or "
+            f"{{name: {name}, kind: categorical}} under roles.covariates of a study file; "
+            f"a graded one as ordinal, with its levels in order: --ordinal "
+            f"{name}=LOW,...,HIGH, or kind: ordinal with levels)"
+        )
 
 
 MOSTLY_MISSING = 0.5
