@@ -400,3 +400,29 @@ def test_a_covariate_of_words_read_as_numeric_says_to_declare_its_kind():
         "validation": dict(FAST)})
     with pytest.raises(InputError, match=r"'6o' is not a number"):
         build_table(feats, spec2, clinical=clin2)
+
+
+def test_combat_with_one_training_centre_says_why_in_every_row(tmp_path):
+    """One training centre under training/internal/external: the apparent and internal rows
+    of the harmonised arm said "every point of the tuning grid failed to fit"."""
+    from radiomix.analysis.engine import run_analysis
+
+    feats, clin = cohort(40, centres=("A", "B"))
+    spec = analysis_from_dict({
+        "outcomes": [{"name": "y", "kind": "binary", "column": "outcome", "positive": "mets"}],
+        "roles": {"group": "patient_id", "lesion": "lesion_id", "centre": "centre",
+                  "derived": ["outcome_text", "days_to_outcome", "status", "fu_days"]},
+        "arms": [{"name": "plain", "blocks": ["radiomic"], "model": "logistic"},
+                 {"name": "combat", "blocks": ["radiomic"], "model": "logistic",
+                  "harmonise": True}],
+        "validation": {**FAST, "schemes": ["training_internal_external"],
+                       "test_centres": ["B"]}})
+    doc = run_analysis(spec, build_table(feats, spec, clinical=clin), tmp_path,
+                       save_models=False)
+    for v in doc["outcomes"][0]["validation"]:
+        reason = repr(v["arms"]["combat"])
+        assert "harmonise needs two or more batches in the training rows, but without the " \
+               "test centres, the training rows hold one value of 'centre' (A)" in reason, \
+               v["scheme"]
+        assert "tuning grid" not in reason
+        assert v["arms"]["plain"]["metrics"]["roc_auc"]["estimate"] is not None

@@ -1531,6 +1531,36 @@ def _baseline_warnings(spec: AnalysisSettings, table: AnalysisTable) -> list[str
     return out
 
 
+def _single_training_batch(spec: AnalysisSettings, table: AnalysisTable) -> dict[str, str]:
+    """Harmonised arms whose training rows hold a single batch, with the reason they are not
+    estimable: with the external test centres set aside, one training centre (or one value
+    of ``harmonise_batch``) leaves ComBat nothing to harmonise, and every fold of the arm
+    would fail with a fitting message instead (keyed by the arm's key)."""
+    from radiomix.analysis.data import _text
+
+    v = spec.validation
+    train = np.ones(len(table.groups), dtype=bool)
+    if table.centre is not None and v.test_centres and (
+            {"external", "training_internal_external"} & set(v.schemes)):
+        train = ~np.isin(table.centre, list(v.test_centres))
+    out = {}
+    for arm in spec.arms:
+        col = arm.harmonise_batch or spec.roles.centre
+        if not arm.harmonise or col is None or col not in table.raw.columns:
+            continue
+        levels = sorted(set(_text(table.raw[col]).fillna("(missing)").to_numpy()[train]
+                            .tolist()))
+        if len(levels) == 1:
+            where = ("without the test centres, the training rows" if not train.all()
+                     else "the rows")
+            out[arm.name] = (
+                f"not estimable: harmonise needs two or more batches in the training rows, "
+                f"but {where} hold one value of {col!r} ({levels[0]}), so ComBat has nothing "
+                "to harmonise; remove harmonise from the arm, or name a batch column that "
+                "varies within the training centres (harmonise_batch)")
+    return out
+
+
 def _batch_warnings(spec: AnalysisSettings, table: AnalysisTable) -> list[str]:
     """Harmonised arms whose batch column (``harmonise_batch``, else the centre) has no value
     for some rows: ComBat harmonises those rows together as one batch, ``(missing)``, which
@@ -1661,6 +1691,10 @@ def run_analysis(
             raise InputError(f"outcome {name}: no arm can be built from the table (no "
                              "covariate, feature or volume column for any arm)")
     _check_fold_counts(spec.validation, table)
+    one_batch = _single_training_batch(spec, table)
+    plan = {name: [replace(a, not_estimable=one_batch[a.key]) if a.key in one_batch
+                   and not a.not_estimable else a for a in arms]
+            for name, arms in plan.items()}
     if spec.leakage_audit is not None and slices is None:
         raise InputError(f"leakage_audit: the slice table {spec.leakage_audit.table} was not "
                          "given")
