@@ -252,3 +252,24 @@ def test_nomogram_reads_the_logistic_risk() -> None:
     read = float(np.interp(x_total, [x for _, x in probs], logits))
     lp = nomo["intercept"] + 0.03 * age + 0.4 + 1.1 * radscore  # the document's coefficients
     assert read == pytest.approx(lp, abs=1e-9)
+
+
+def test_a_numeric_nomogram_axis_spans_its_whole_range() -> None:
+    """Round 18: the age axis was drawn over its rounded ticks only (40 to 72) while the
+    table said "drawn from 36.00 to 79.00"; the line now covers the range."""
+    nomo = {"intercept": -1.0, "link": "logit", "risk_label": "risk",
+            "terms": [{"label": "age", "kind": "numeric", "coef": 0.05, "range": [36.0, 79.0]},
+                      {"label": "rad-score", "kind": "numeric", "coef": 1.0,
+                       "range": [-4.87, 3.31]}]}
+    fig = F.nomogram_figure(nomo)
+    ax = fig.axes[0]
+    ys = {round(t.get_position()[1], 6): t.get_text() for t in ax.texts if t.get_ha() == "right"}
+    lines = {}
+    for line in ax.lines:
+        x, y = line.get_xdata(), line.get_ydata()
+        if len(x) == 2 and y[0] == y[1] and x[0] != x[1]:  # an axis line
+            lines[ys.get(round(float(y[0]), 6))] = (min(x), max(x))
+    widest = 1.0 * (3.31 + 4.87)  # the rad-score spans 0 to 100 points
+    per_point = widest / 100
+    assert lines["age"] == pytest.approx((0.0, 0.05 * (79 - 36) / per_point))
+    assert lines["rad-score"] == pytest.approx((0.0, 100.0))

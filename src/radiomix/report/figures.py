@@ -511,10 +511,15 @@ def nomogram_figure(nomogram: Mapping[str, Any]) -> Any:
     left = 0.0
     width = 100.0
 
-    def axis(y: float, label: str, ticks: Sequence[tuple[float, str]]) -> None:
-        xs = [x for x, _ in ticks]
+    def axis(y: float, label: str, ticks: Sequence[tuple[float, str]],
+             span: tuple[float, float] | None = None) -> None:
+        # the line covers the whole range the term is drawn over (``span``, with a cap at
+        # each end), not only the rounded ticks inside it
+        xs = [x for x, _ in ticks] + (list(span) if span is not None else [])
         if xs:
             ax.plot([min(xs), max(xs)], [y, y], color="0.2", lw=1.2, clip_on=False)
+        for x in span or ():
+            ax.plot([x, x], [y - 0.06, y + 0.06], color="0.2", lw=1, clip_on=False)
         for x, lab in ticks:
             ax.plot([x, x], [y, y + 0.12], color="0.2", lw=1, clip_on=False)
             ax.text(x, y + 0.18, lab, ha="center", va="bottom", fontsize=10, clip_on=False)
@@ -534,7 +539,10 @@ def nomogram_figure(nomogram: Mapping[str, Any]) -> Any:
             vals = [v for v in MaxNLocator(nbins=6).tick_values(lo, hi)
                     if lo - 1e-9 <= v <= hi + 1e-9]
             ticks = [((float(t["coef"]) * v - lo_lp) / per_point, f"{v:g}") for v in vals]
-        axis(y, _wrap(t.get("label", t.get("term", "")), 28), ticks)
+            ends = ((float(t["coef"]) * lo - lo_lp) / per_point,
+                    (float(t["coef"]) * hi - lo_lp) / per_point)
+        axis(y, _wrap(t.get("label", t.get("term", "")), 28), ticks,
+             span=None if t.get("kind") == "categorical" else ends)
         total_max += (hi_lp - lo_lp) / per_point
         total_min += 0.0
     # total points and risk
