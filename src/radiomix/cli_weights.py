@@ -85,9 +85,10 @@ def list_weights() -> None:
         state = "missing"
         if w.size_bytes is not None:
             state = f"cached ({w.size_bytes / 1e6:.1f} MB)"
-            if w.verified in ("mismatch", "unreadable"):
-                state = ("HASH MISMATCH (not the published file)" if w.verified == "mismatch"
-                         else "UNREADABLE")
+            if w.verified in ("mismatch", "unreadable", "other-network"):
+                state = {"mismatch": "HASH MISMATCH (not the published file)",
+                         "unreadable": "UNREADABLE",
+                         "other-network": "ANOTHER NETWORK'S WEIGHTS"}[w.verified]
                 mismatched += 1
         missing += w.size_bytes is None
         out.print(

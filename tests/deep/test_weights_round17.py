@@ -281,7 +281,8 @@ def test_weights_list_reads_a_cached_file_without_published_hash(tmp_path, monke
     published = W.known_weights("medicalnet", "resnet18", 3)
     assert published.sha256 is None
     assert published.hash_prefix is None
-    whole = _save(tmp_path / "rc" / "weights" / published.filename, _state(2))
+    whole = _save(tmp_path / "rc" / "weights" / published.filename,
+                  random_backbone("resnet18", spatial_dims=3, seed=2).state_dict())
     whole_entry = next(w for w in W.cached_weights(verify=True) if w.known == published)
     assert whole_entry.verified == "unverified"
     data = whole.read_bytes()
@@ -295,3 +296,21 @@ def test_weights_list_reads_a_cached_file_without_published_hash(tmp_path, monke
     assert "UNREADABLE" in line
     assert "cached (" not in line
     assert "1 cached file(s) are damaged or not the published ones" in res.output
+
+
+def test_weights_list_loads_a_medicalnet_file_into_its_network(tmp_path, monkeypatch):
+    """Round 18: a valid checkpoint of another network under MedicalNet's name was listed
+    "cached (0.0 MB)"; a run refused it (CheckpointMismatchError)."""
+    monkeypatch.setenv("RADIOMIX_CACHE", str(tmp_path / "rc"))
+    published = W.known_weights("medicalnet", "resnet18", 3)
+    _save(tmp_path / "rc" / "weights" / published.filename, _state(1))  # a 2D ResNet18's
+    entry = next(w for w in W.cached_weights(verify=True) if w.known == published)
+    assert entry.verified == "other-network"
+    res = runner.invoke(app, ["weights", "list"])
+    line = next(s for s in res.output.splitlines() if s.startswith("medicalnet 3D resnet18"))
+    assert "ANOTHER NETWORK'S WEIGHTS" in line
+    assert "cached (" not in line
+    own = random_backbone("resnet18", spatial_dims=3, seed=0).state_dict()
+    _save(tmp_path / "rc" / "weights" / published.filename, own)
+    entry = next(w for w in W.cached_weights(verify=True) if w.known == published)
+    assert entry.verified == "unverified"  # its own network's tensors: usable, no hash

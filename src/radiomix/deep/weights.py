@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from radiomix.errors import WeightsError, WeightsNotFoundError
+from radiomix.errors import CheckpointMismatchError, WeightsError, WeightsNotFoundError
 
 log = logging.getLogger(__name__)
 log.addHandler(logging.NullHandler())
@@ -389,8 +389,9 @@ class CachedWeights:
     verified : str or None
         How the cached file compares with the published one: ``sha256`` or ``hash-prefix``
         (matches), ``mismatch`` (another file under the published name: a run refuses it),
-        ``unverified`` (no published hash), ``unreadable``; ``None`` when not cached or not
-        checked.
+        ``unverified`` (no published hash, read and loaded into its network),
+        ``unreadable``, ``other-network`` (its tensors do not fit the network a run builds);
+        ``None`` when not cached or not checked.
     """
 
     known: KnownWeights
@@ -417,9 +418,10 @@ def cached_weights(*, verify: bool = False) -> list[CachedWeights]:
     verify : bool
         Also check each cached file that has a published hash against it, as a run does
         (:attr:`CachedWeights.verified`). Only the torchvision files carry one (45-98 MB,
-        about 0.1 s each to hash); a file without one (MedicalNet) is read as a run reads
-        it (:func:`read_state_dict`), so that a partial download or a damaged file shows as
-        ``unreadable`` rather than cached.
+        about 0.1 s each to hash); a file without one (MedicalNet) is read and loaded into
+        its network as a run does (:func:`radiomix.deep.embed.check_weights`), so that a
+        partial download, a damaged file or another network's checkpoint is not shown as
+        cached.
 
     Examples
     --------
@@ -437,10 +439,15 @@ def cached_weights(*, verify: bool = False) -> list[CachedWeights]:
             try:
                 if known.sha256 is not None or known.hash_prefix is not None:
                     verified = verify_file(path, known)[1]
-                else:
-                    source = WeightsSource("known", known.name, path, None, known.url, verified)
-                    if not read_state_dict(source):
-                        verified = "unreadable"
+                else:  # read and loaded into its network, as a run does
+                    from radiomix.deep.embed import check_weights
+                    from radiomix.deep.settings import DeepSettings
+
+                    check_weights(DeepSettings(model=known.model, mode="3d" if
+                                               known.spatial_dims == 3 else "slices",
+                                               weights=known.name))
+            except CheckpointMismatchError:
+                verified = "mismatch" if known.sha256 or known.hash_prefix else "other-network"
             except WeightsError:
                 verified = "mismatch" if known.sha256 or known.hash_prefix else "unreadable"
             except OSError:
