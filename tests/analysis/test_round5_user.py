@@ -202,7 +202,7 @@ def test_table_hash_follows_the_values_not_the_file(tmp_path: Path) -> None:
     assert table_hash(a) != table_hash(a.rename(columns={"patient_id": "pid"}))
 
 
-def test_model_keeps_the_untrained_deep_flag_of_a_run_table(tmp_path: Path) -> None:
+def test_model_keeps_the_untrained_deep_flag_of_a_run_table(tmp_path: Path, caplog) -> None:
     """``radiomix model`` on a ``radiomix run`` table whose deep features came from random
     weights flags the deep arms and shows the banner, as ``radiomix analyse`` does."""
     import sys
@@ -221,17 +221,21 @@ def test_model_keeps_the_untrained_deep_flag_of_a_run_table(tmp_path: Path) -> N
                                 ("random", "rand_csv", tmp_path / "features.csv")):
         write_table(table.to_dict("records"), path,
                     provenance={"deep": {"requested": {"model": "resnet18", "weights": weights}}})
+        caplog.clear()
         doc = run_adhoc(tmp_path / name, features=path, target="outcome", positive="mets",
                         arms="radiomics,deep,fused", outer=3, inner=2, repeats=1,
                         bootstrap=50, report=False)
         arms = doc["outcomes"][0]["arms"]
         flags = {k: a["untrained_deep"] for k, a in arms.items()}
         banner = any(b["title"] == "Untrained deep network" for b in doc.get("banners", []))
+        said = "network with random weights" in caplog.text  # round 18: on the console
         if weights == "random":
+            assert said
             assert flags["deep"]
             assert flags["fused"]
             assert not flags["radiomics"]
             assert banner
         else:
+            assert not said
             assert not any(flags.values())
             assert not banner

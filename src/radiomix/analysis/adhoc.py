@@ -402,6 +402,7 @@ def run_adhoc(
         from radiomix.analysis.study import UNTRAINED_BANNER
 
         banners.append(UNTRAINED_BANNER)
+        log.warning("%s", UNTRAINED_BANNER["text"])  # on the console too, as analyse says it
     if unnamed:
         shown = ", ".join(unnamed[:12]) + (f" and {len(unnamed) - 12} more"
                                             if len(unnamed) > 12 else "")
