@@ -91,7 +91,8 @@ refused; 6: a periodic filter near an image border wraps around the whole image,
 crop; interpolated values computed from whole-grid positions, the same from any crop; a
 maximum tied to rounding shared by the local intensity peak; pixel padding and CT fills
 refused in the ROI and where processing reads around it; a tie for the largest slice
-settled without the storage order), so
+settled without the storage order; rings without other lesions' voxels; a registration
+within 1 % of its start's metric kept), so
 that a cache made before it is recomputed instead of
 mixing old numbers into a new table. The package version alone does not move between
 such changes."""

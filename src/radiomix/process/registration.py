@@ -71,13 +71,22 @@ class RegistrationResult:
 
     @property
     def failed(self) -> bool:
-        """Whether the result aligns the images worse than both its starting transform and
-        the images as stored: the optimiser ended in a wrong place (a bad start, too little
-        overlap, a local optimum), and using it would misplace the moving image."""
+        """Whether the result aligns the images worse than the better of its starting
+        transform and the images as stored, by more than :data:`METRIC_NOISE` of that
+        metric: the optimiser ended in a wrong place (a bad start, too little overlap, a
+        local optimum), and using it would misplace the moving image. Within the margin,
+        the difference is the sampled metric's own noise (a start that was already exact,
+        left by a hair)."""
         best = self.metric_before
         if self.metric_stored is not None:
             best = min(best, self.metric_stored)
-        return self.metric_after > best
+        return self.metric_after > best + METRIC_NOISE * abs(best)
+
+
+METRIC_NOISE = 0.01
+"""Relative margin within which a registration's final mutual information counts as no
+worse than its start's or the stored images': the metric is estimated on a random sample of
+voxels (``sampling_fraction``), and an exact start left by 0.2 % was refused."""
 
 
 def _check_image(image: object, name: str) -> sitk.Image:
