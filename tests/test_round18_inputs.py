@@ -295,3 +295,49 @@ def test_ring_radii_without_a_ring_are_refused(tmp_path):
     assert res.exit_code == 2, res.output  # a missing option: usage, as its converse is
     assert "pass --organ-mask PATH" in res.output
     assert not (tmp_path / "f.csv").exists()
+
+
+def test_a_few_fill_voxels_beside_the_roi_are_refused_where_read(tmp_path):
+    """Round 18 (tester I): 89 voxels of -3024 HU just outside the ROI, fewer than a fill's
+    100, were interpolated into its values (mean 40.68 instead of 57.11), exit 0."""
+    import SimpleITK as sitk
+    from scipy import ndimage as ndi
+
+    from _data import sts_files
+
+    image_path, mask_path = sts_files("STS_002", "ct")
+    image = sitk.ReadImage(str(image_path))
+    a = sitk.GetArrayFromImage(image)
+    roi = sitk.GetArrayFromImage(sitk.ReadImage(str(mask_path))) > 0
+    ring = ndi.binary_dilation(roi) & ~roi
+    flat = a.ravel().copy()
+    flat[np.flatnonzero(ring.ravel())[:60]] = -3024
+    out = sitk.GetImageFromArray(flat.reshape(a.shape))
+    out.CopyInformation(image)
+    sitk.WriteImage(out, str(tmp_path / "ct.nii.gz"))
+    interpolated = {"interpolation": {"spacing": [2.0, 2.0, 2.0]},
+                    "features": {"families": ["stat"]}}
+    with pytest.raises(InputError, match=r"60 voxel\(s\) of no data \(-2000 or below"):
+        extract(tmp_path / "ct.nii.gz", mask_path, settings=interpolated, modality="CT")
+    # without interpolation nothing beyond the ROI is read: the values of the clean image
+    got = extract(tmp_path / "ct.nii.gz", mask_path, settings=STAT, modality="CT").features
+    want = extract(image_path, mask_path, settings=STAT, modality="CT").features
+    assert got == pytest.approx(want, rel=1e-12)
+
+
+def test_extract_many_with_an_organ_clipped_ring_is_refused_up_front(tmp_path):
+    """Round 18 (tester I): every case failed, exit 1, naming a manifest column and an option
+    extract-many does not have."""
+    from typer.testing import CliRunner
+
+    from _data import sts_files
+    from radiomix.cli import app
+
+    image, mask = sts_files("STS_002", "ct")
+    (tmp_path / "cases.csv").write_text(f"image,mask\n{image},{mask}\n")
+    config = tmp_path / "s.yaml"
+    config.write_text("preprocess: {roi: ring, ring_outer_mm: 5.0, ring_clip: organ}\n")
+    res = CliRunner().invoke(app, ["extract-many", str(tmp_path / "cases.csv"), "--config",
+                                   str(config), "--out", str(tmp_path / "out")])
+    assert res.exit_code == 2, res.output
+    assert "a table of cases does not carry" in " ".join(res.output.split())

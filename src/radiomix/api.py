@@ -1078,7 +1078,8 @@ def extract_many(
     UsageError
         A ``tag`` that is empty or holds a dot or whitespace.
     SettingsError
-        Invalid settings (nothing ran).
+        Invalid settings (nothing ran), among them ``preprocess.ring_clip: organ`` (a table
+        of cases has no organ masks).
 
     Examples
     --------
@@ -1102,6 +1103,12 @@ def extract_many(
     check_tag(tag)
     modality = check_modality(modality)  # misspelt: refused before any case runs
     s = load_settings(settings, **overrides)
+    if s.preprocess.ring_clip == "organ":
+        raise SettingsError(
+            "preprocess.ring_clip organ needs an organ mask per case, which a table of "
+            "cases does not carry: run the cases from a study file (the manifest's "
+            "<tag>_organ column) or one by one (radiomix extract --organ-mask, organ_mask= "
+            "in Python)")
     cases = read_cases(table_or_csv, base_dir=base_dir)
     has_label = bool(cases["label"].notna().any())
     has_roi = bool(cases["roi_name"].notna().any())

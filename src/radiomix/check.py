@@ -680,14 +680,18 @@ def check_ct_values(case: CheckedCase) -> CheckedCase:
                 "modality undeclared)"
             )
         inside = arr[case.mask.array > 0]
-        if int(np.count_nonzero(arr == low)) >= FILL_MIN_VOXELS:
+        fill = int(np.count_nonzero(arr == low)) >= FILL_MIN_VOXELS
+        if fill:
             refuse_no_data_in_roi(inside, (low, low), case.n_voxels, case.case_id,
                                   "the CT's fill value below air")
-            if case.no_data is None:
-                return replace(case, no_data=(low, low))
         refuse_no_data_in_roi(inside, (-math.inf, CT_FLOOR_HU), case.n_voxels, case.case_id,
                               f"values of {CT_FLOOR_HU:g} HU or below, which no tissue or air "
                               "takes (a fill, or the dark streak of a metal artefact)")
+        if case.no_data is None and (fill or low <= CT_FLOOR_HU):
+            # the fill (the image's minimum) and whatever lies at the floor or below: no
+            # data where interpolation, the local peak or a filter reads around the ROI
+            return replace(case, no_data=(-math.inf, max(low, CT_FLOOR_HU) if fill
+                                          else CT_FLOOR_HU))
     return case
 
 

@@ -140,7 +140,8 @@ def _refuse_no_data_read(image: np.ndarray, mask: BoolArray, spacing: Spacing,
     low, high = no_data
     hit = int(np.count_nonzero((part >= low) & (part <= high)))
     if hit:
-        value = f"{low:g}" if low == high else f"{low:g} to {high:g}"
+        value = (f"{low:g}" if low == high else f"{high:g} or below" if math.isinf(low)
+                 else f"{low:g} to {high:g}")
         reach = "the whole image" if read_mm == math.inf else f"{read_mm:g} mm"
         raise InputError(
             f"{hit} voxel(s) of no data ({value}: pixel padding or a fill outside the "
