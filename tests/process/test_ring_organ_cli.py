@@ -48,5 +48,5 @@ def test_extract_organ_mask_option(tmp_path):
     assert value == pytest.approx(img[ring].mean(), rel=1e-9)
 
     missing = CliRunner().invoke(app, args)
-    assert missing.exit_code == 1
+    assert missing.exit_code == 2  # round 18: a missing option is a usage problem
     assert "no organ mask was given" in missing.output
