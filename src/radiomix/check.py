@@ -418,8 +418,9 @@ def check_case(
     if no_data is not None:
         refuse_no_data_in_roi(inside, no_data, n, case_id, "the series' pixel padding "
                               "(PixelPaddingValue)")
-    # the image keeps its stored pixel type: no float64 copy of the whole volume here
-    out = Volume.like(roi.astype(np.uint8), image)
+    # the image keeps its stored pixel type: no float64 copy of the whole volume here; the
+    # ROI is a fresh boolean array, read as 0/1 bytes without a copy
+    out = Volume.like(roi.view(np.uint8), image)
     labels = np.asarray(mask.array)
     others = None
     if label is not None and labels.dtype.kind in "biuf":
