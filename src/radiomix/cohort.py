@@ -78,7 +78,7 @@ log = logging.getLogger(__name__)
 CASE_FORMAT = 1
 """Version of the per-case file layout (part of the case key)."""
 
-FEATURE_REVISION = 6
+FEATURE_REVISION = 7
 """Revision of what a case computes for given inputs and settings (feature definitions, the
 checks that refuse a case), part of the case key: raised with every change that alters a
 value or a refusal (2: asymmetric GLCM directions, the coefficient of variation of a
@@ -92,8 +92,8 @@ crop; interpolated values computed from whole-grid positions, the same from any 
 maximum tied to rounding shared by the local intensity peak; pixel padding and CT fills
 refused in the ROI and where processing reads around it; a tie for the largest slice
 settled without the storage order; rings without other lesions' voxels; a registration
-within 1 % of its start's metric kept), so
-that a cache made before it is recomputed instead of
+within 1 % of its start's metric kept; 7: a fixed-bin-size IVH without an upper range
+bound ends at the ROI's maximum less half a bin, IBSI's range), so that a cache made before it is recomputed instead of
 mixing old numbers into a new table. The package version alone does not move between
 such changes."""
 

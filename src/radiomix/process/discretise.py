@@ -151,8 +151,12 @@ def ivh_input(values: FloatArray, settings: IvhSettings, reseg: ResegmentationSe
     IBSI 1 §4.5 (P88C): configurations A, B, D use calibrated HU directly, C re-discretises
     with 2.5 HU bins and uses the bin centres, E uses the bin numbers of 1000 fixed bins
     and ignores the re-segmentation range.
-    With fixed bin size and a re-segmentation range [X_min, X_max], the IVH range is
-    [X_min + w/2, X_max − w/2], the centres of the first and last full bins.
+    With fixed bin size the IVH range is :math:`[X_{min} + w/2, X_{max} - w/2]` (IBSI 1,
+    P88C, continuous case), :math:`X_{min}` and :math:`X_{max}` the re-segmentation range's
+    bounds (the centres of its first and last full bins), or the ROI's minimum and maximum
+    intensity where a bound is not set or ``use_resegmentation_range`` is false; the bins
+    themselves start at the range's lower bound where one is set. A ROI whose intensities
+    span less than one bin width has a single-intensity range (every intensity fraction 0).
     """
     rng = reseg.range if settings.use_resegmentation_range else None
     if settings.method == "fbs":
@@ -161,12 +165,13 @@ def ivh_input(values: FloatArray, settings: IvhSettings, reseg: ResegmentationSe
         lo = _lower(values, reseg)
         bins = fixed_bin_size(values, w, lo)
         out = np.asarray(lo + (bins - 0.5) * w, dtype=np.float64)
-        step = w
-        lower = lo + 0.5 * w if rng and rng[0] is not None else float(out.min())
-        upper = float(out.max())
-        if rng and rng[1] is not None:
-            upper = rng[1] - 0.5 * w
-        return IvhInput(values=out, lower=float(lower), upper=float(upper), step=step)
+        # G = [X_min + w/2, X_max - w/2], X_min and X_max the range's bounds, or the ROI's
+        # extreme intensities where a bound is not set or not used
+        x_min = rng[0] if rng and rng[0] is not None else float(values.min())
+        x_max = rng[1] if rng and rng[1] is not None else float(values.max())
+        lower = x_min + 0.5 * w
+        upper = max(lower, x_max - 0.5 * w)  # a ROI within one bin width: one intensity
+        return IvhInput(values=out, lower=float(lower), upper=float(upper), step=w)
     if settings.method == "fbn":
         assert settings.bins is not None
         out = fixed_bin_number(values, settings.bins).astype(np.float64)

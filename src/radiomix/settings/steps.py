@@ -142,8 +142,9 @@ class ResegmentationSettings:
         Closed intensity interval kept in the intensity mask; either bound may be ``None``
         (open). ``None`` keeps every intensity.
     outlier_sigma : float or None
-        Remove voxels outside mean ± n·SD of the ROI intensities (computed on the ROI after
-        range re-segmentation). When both are set, the intersection is kept.
+        Remove voxels outside mean ± n·SD of the ROI intensities (population SD, computed
+        on the morphological ROI, before and independently of the range). When both are
+        set, the intersection of the two criteria is kept (IBSI 1 §2.5).
     """
 
     range: tuple[float | None, float | None] | None = None
@@ -253,7 +254,10 @@ class IvhSettings:
     bins, bin_width : see :class:`DiscretisationSettings`.
     use_resegmentation_range : bool
         Use the re-segmentation range as the intensity range of the IVH (calibrated units,
-        e.g. CT). When false, or when no range is set, the ROI minimum and maximum are used.
+        e.g. CT). When false, or where a bound is not set, the ROI's minimum (maximum)
+        intensity is used instead; with ``fbs`` the range is
+        :math:`[X_{min} + w/2, X_{max} - w/2]` (IBSI 1 P88C, continuous case), its bins
+        starting at the re-segmentation range's lower bound where one is set.
     """
 
     method: DiscretisationMethod = "none"
