@@ -142,3 +142,20 @@ def test_slices_differing_in_a_date_or_time_do_not_show_it(bqml_series, keyword,
     message = str(err.value)
     for shown in (value, "20000101", "110000", "2000"):
         assert shown not in message
+
+
+@pytest.mark.parametrize(("code", "words"), [("LBM", "lean body mass"),
+                                             ("BSA", "body surface area")])
+def test_suv_of_another_normalisation_is_refused(bqml_series, code, words):
+    """A fourth-round finding: Units GML with SUVType LBM (SUL) was read as body-weight SUV
+    with exit 0, though the README promises SUV body weight."""
+    _set(bqml_series, Units="GML", SUVType=code)
+    with pytest.raises(SuvConversionError, match=f"normalised by {words} "
+                       rf"\(Units GML, SUVType {code}\), not by body weight"):
+        load_image(bqml_series)
+
+
+def test_suv_type_bw_or_absent_is_read(bqml_series):
+    _set(bqml_series, Units="GML", SUVType="BW")
+    expected = _raw(bqml_series)
+    np.testing.assert_allclose(sitk.GetArrayFromImage(load_image(bqml_series)), expected)

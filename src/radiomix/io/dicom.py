@@ -546,6 +546,11 @@ RESCALE_JUMP_HU = 300.0
 its nearest commonly rescaled slice (neighbouring slices of one body differ by tens)."""
 
 
+SUV_TYPES = {"BSA": "body surface area", "LBM": "lean body mass", "LBMJANMA":
+             "lean body mass (Janmahasatian)", "IBW": "ideal body weight"}
+"""SUVType (0054,1006) codes other than BW (DICOM PS3.3 C.8.9.1.1.3), in words."""
+
+
 def _padding_range(ds: pydicom.Dataset) -> tuple[float, float] | None:
     """The stored values that mark pixel padding (no data, e.g. outside a CT's circular
     field of view): ``PixelPaddingValue`` (0028,0120) alone, or the range up to
@@ -860,6 +865,14 @@ def suv_factor(ds: pydicom.Dataset, *, acquisition: datetime | None = None,
     """
     units = str(ds.get("Units", "")).upper()
     if units == "GML":
+        suv_type = str(ds.get("SUVType", "") or "").strip().upper()
+        if suv_type not in ("", "BW"):
+            raise SuvConversionError(
+                f"the PET series is stored as SUV normalised by {SUV_TYPES.get(suv_type, suv_type)} "
+                f"(Units GML, SUVType {suv_type}), not by body weight, and radiomix's PET "
+                "intensities are body-weight SUV: export the series in Bq/ml (Units BQML) with "
+                "its dose, weight and times, or as body-weight SUV (SUVType BW)"
+            )
         return 1.0
     if units != "BQML":
         raise SuvConversionError(
