@@ -265,6 +265,7 @@ def _check_metaimage(path: Path, what: str) -> None:
     its header declares (ITK reports "No such file or directory" for the first two, and
     reads a too-long file through the wrong DimSize: a scrambled image)."""
     fields: dict[str, str] = {}
+    keys: set[str] = set()  # as written: MetaIO matches its keys case by case
     offset = 0
     with path.open("rb") as fh:
         for raw in fh:
@@ -273,12 +274,30 @@ def _check_metaimage(path: Path, what: str) -> None:
             if not sep:
                 return  # not a MetaImage header: ITK says what it is
             fields[key.strip().lower()] = value.strip()
+            keys.add(key.strip())
             if key.strip().lower() == "elementdatafile":
                 break
             if offset > 1 << 16:
                 return
-    if "elementspacing" not in fields and "elementsize" not in fields:
+    if not keys & {"ElementSpacing", "ElementSize"}:
+        spelt = [k for k in keys if k.lower() in ("elementspacing", "elementsize")]
+        if spelt:
+            raise InputError(
+                f"{what} file {path.name} spells its spacing key {spelt[0]!r}; MetaImage "
+                "keys are case-sensitive and ITK would ignore it and read 1 mm along every "
+                "axis: write it as ElementSpacing")
         raise InputError(_no_spacing(what, path, "ElementSpacing"))
+    key = "ElementSpacing" if "ElementSpacing" in keys else "ElementSize"
+    try:
+        spacing = [float(v) for v in fields[key.lower()].split()]
+    except ValueError:
+        spacing = []
+    if not spacing or not all(math.isfinite(v) and v > 0 for v in spacing):
+        raise InputError(
+            f"{what} file {path.name} gives a voxel spacing of {fields[key.lower()]!r} in its "
+            "header; a spacing must be a positive number (ITK reads a negative one as a "
+            "flipped axis): the header is damaged, re-export the image or set its spacing "
+            "positive, with any flip in TransformMatrix")
     target = fields.get("elementdatafile", "")
     size = _MET_BYTES.get(fields.get("elementtype", ""))
     try:
