@@ -70,3 +70,103 @@ def test_the_written_spacing_is_read(tmp_path):
     image, mask = _pair(tmp_path, "ElementSpacing = 2 3 4")
     row = extract(image, mask, settings={"features": {"families": ["morph"]}})
     assert row.features["image.original.morph.volume_voxels"] == 24 * 24.0
+
+
+# -- J2: a ring and the patient's other lesions in masks of their own -----------------------
+
+
+def _two_lesions(folder):
+    """A 2 mm image with a tumour (lesion 1) and a bright satellite 4 mm beside it (lesion
+    2), one mask file each and one mask with both (labels 1 and 2)."""
+    rng = np.random.default_rng(19)
+    image = rng.integers(-60, 60, size=(24, 24, 24)).astype(np.int16)
+    one = np.zeros(image.shape, dtype=np.uint8)
+    one[8:16, 8:16, 6:12] = 1
+    two = np.zeros(image.shape, dtype=np.uint8)
+    two[9:15, 9:15, 14:18] = 1  # 2 voxels (4 mm) beyond lesion 1's x face
+    image[two > 0] += 400
+    files = {}
+    for name, array in (("image", image), ("m1", one), ("m2", two), ("both", one + 2 * two)):
+        img = sitk.GetImageFromArray(array)
+        img.SetSpacing((2.0, 2.0, 2.0))
+        files[name] = folder / f"{name}.nii.gz"
+        sitk.WriteImage(img, str(files[name]))
+    return image, one.astype(bool), two.astype(bool), files
+
+
+def _ring_study(folder, rows):
+    import csv
+
+    import yaml
+
+    with (folder / "manifest.csv").open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    doc = {"name": "rings", "manifest": "manifest.csv", "tags": {"ct": {"settings": {
+        "features": {"families": ["stat"]},
+        "preprocess": {"roi": "ring", "ring_outer_mm": 6.0}}}}}
+    path = folder / "study.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return path
+
+
+def test_a_ring_leaves_out_the_patients_other_lesion_in_its_own_mask_file(tmp_path):
+    """Lesion 1's ring took in lesion 2 when each lesion had its own mask file (mean -2.00
+    for -29.70 HU on STS_002's CT), though not when they were labels of one mask."""
+    import pandas as pd
+    from scipy import ndimage
+
+    from radiomix.cohort import run_study
+
+    image, one, two, files = _two_lesions(tmp_path)
+    distance = ndimage.distance_transform_edt(~one, sampling=(2.0, 2.0, 2.0))
+    ring = (distance > 0) & (distance <= 6.0) & ~two
+    assert (((distance > 0) & (distance <= 6.0)) & two).sum() == 36  # the ring reaches it
+    expected = float(image[ring].mean())
+
+    apart = _ring_study(tmp_path, [
+        {"patient_id": "P1", "lesion_id": "1", "ct_image": "image.nii.gz", "ct_mask": "m1.nii.gz"},
+        {"patient_id": "P1", "lesion_id": "2", "ct_image": "image.nii.gz", "ct_mask": "m2.nii.gz"},
+        # another patient's lesion on the same file is not this patient's: not left out
+        {"patient_id": "P2", "lesion_id": "1", "ct_image": "image.nii.gz", "ct_mask": "m1.nii.gz"},
+    ])
+    table = pd.read_parquet(run_study(apart, tmp_path / "apart").features_path)
+    mean = dict(zip(table.patient_id + "/" + table.lesion_id, table["ct.original.stat.mean"],
+                    strict=True))
+    assert mean["P1/1"] == pytest.approx(expected, rel=1e-12)
+    alone = float(image[(distance > 0) & (distance <= 6.0)].mean())
+    assert mean["P2/1"] == pytest.approx(alone, rel=1e-12)
+    assert abs(alone - expected) > 10  # the satellite raises the ring's mean by 10.5
+
+    labels = tmp_path / "labels"
+    labels.mkdir()
+    for f in files.values():
+        (labels / f.name).write_bytes(f.read_bytes())
+    together = _ring_study(labels, [
+        {"patient_id": "P1", "lesion_id": "1", "ct_image": "image.nii.gz",
+         "ct_mask": "both.nii.gz", "ct_label": 1},
+        {"patient_id": "P1", "lesion_id": "2", "ct_image": "image.nii.gz",
+         "ct_mask": "both.nii.gz", "ct_label": 2},
+    ])
+    table = pd.read_parquet(run_study(together, labels / "out").features_path)
+    assert float(table["ct.original.stat.mean"].iloc[0]) == pytest.approx(expected, rel=1e-12)
+
+
+def test_editing_the_other_lesions_mask_recomputes_the_ring(tmp_path):
+    from radiomix.cohort import run_study
+
+    _, _, two, files = _two_lesions(tmp_path)
+    study = _ring_study(tmp_path, [
+        {"patient_id": "P1", "lesion_id": "1", "ct_image": "image.nii.gz", "ct_mask": "m1.nii.gz"},
+        {"patient_id": "P1", "lesion_id": "2", "ct_image": "image.nii.gz", "ct_mask": "m2.nii.gz"},
+    ])
+    first = run_study(study, tmp_path / "out")
+    assert (first.n_computed, first.n_cached) == (2, 0)
+    edited = two.copy()
+    edited[9:15, 9:15, 18] = True  # lesion 2 grows by a slice
+    img = sitk.GetImageFromArray(edited.astype(np.uint8))
+    img.SetSpacing((2.0, 2.0, 2.0))
+    sitk.WriteImage(img, str(files["m2"]))
+    again = run_study(study, tmp_path / "out")
+    assert (again.n_computed, again.n_cached) == (2, 0)  # lesion 1's ring, and lesion 2

@@ -69,7 +69,7 @@ from radiomix.settings.study import RESERVED_COLUMNS, Study, load_study
 if TYPE_CHECKING:
     from radiomix._fork_warmup import Handoff
     from radiomix.deep import DeepSettings
-    from radiomix.extraction import Reference
+    from radiomix.extraction import OtherLesion, Reference
     from radiomix.io.manifest import ManifestRow
     from radiomix.process.normalise import StandardScale
 
@@ -93,9 +93,10 @@ maximum tied to rounding shared by the local intensity peak; pixel padding and C
 refused in the ROI and where processing reads around it; a tie for the largest slice
 settled without the storage order; rings without other lesions' voxels; a registration
 within 1 % of its start's metric kept; 7: a fixed-bin-size IVH without an upper range
-bound ends at the ROI's maximum less half a bin, IBSI's range), so that a cache made before it is recomputed instead of
-mixing old numbers into a new table. The package version alone does not move between
-such changes."""
+bound ends at the ROI's maximum less half a bin, IBSI's range; a ring leaves out the
+patient's other lesions in masks of their own), so that a cache made before it is
+recomputed instead of mixing old numbers into a new table. The package version alone does
+not move between such changes."""
 
 CASES_DIR = "cases"
 FEATURES_FILE = "features.parquet"
@@ -148,6 +149,9 @@ class CaseTask:
         Keep the slice embeddings in the case record (``deep.keep_slices``).
     modality : str or None
         The tag's declared modality (``CT`` checks that the image holds HU).
+    other_lesions : tuple of OtherLesion
+        The patient's other lesions on this image, in masks of their own (other manifest
+        rows), which a peritumoral ring leaves out.
     """
 
     key: str
@@ -167,6 +171,7 @@ class CaseTask:
     standard_scale: StandardScale | None = None
     keep_slices: bool = False
     modality: str | None = None
+    other_lesions: tuple[OtherLesion, ...] = ()
 
     @property
     def case_id(self) -> str:
@@ -444,6 +449,7 @@ def _case_record(task: CaseTask) -> dict[str, Any]:
                 reference=task.reference,
                 standard_scale=task.standard_scale,
                 modality=task.modality,
+                other_lesions=task.other_lesions,
             )
             prov = result.provenance
             record = {
@@ -766,6 +772,7 @@ def plan_cases(
     input_hash = hashes if hashes is not None else InputHashes()
     weights_key = _weights_key(study.settings.deep)
     _check_organ_columns(study, rows)
+    on_image = _lesions_on_image(study, rows)
     tasks: list[CaseTask] = []
     for row in rows:
         for tag in study.tags:
@@ -870,6 +877,19 @@ def plan_cases(
                     columns = " / ".join(c for _, _, c in files)
                     message = "; ".join(found) + f" (manifest line {row.line}, columns {columns})"
                     problem = ("load", "InputError", message)
+            others: tuple[OtherLesion, ...] = ()
+            if (study.extraction[tag].preprocess.roi == "ring" and reference is None
+                    and problem is None and spec.image is not None):
+                others = tuple(o for o in on_image.get((row.patient_id, tag, spec.image), ())
+                               if o.lesion_id != row.lesion_id)
+                for other in others:  # the ring changes with where they are
+                    digest, trouble = input_hash(Path(other.mask), f"{tag} mask")
+                    if trouble:
+                        problem = ("load", "InputError", (
+                            f"{trouble} (lesion {other.lesion_id} of this patient, whose "
+                            f"voxels the ring of lesion {row.lesion_id} leaves out)"))
+                    roi.setdefault("other_lesions", []).append(
+                        [other.lesion_id, digest, other.label, other.roi_name])
             scale = scales.get(tag)
             if scale is not None:
                 inputs["landmarks_sha256"] = scale.sha256
@@ -903,9 +923,35 @@ def plan_cases(
                     standard_scale=scale,
                     keep_slices=bool(embed_tag and deep is not None and deep.keep_slices),
                     modality=ts.modality,
+                    other_lesions=others,
                 )
             )
     return rows, tasks
+
+
+def _lesions_on_image(study: Study, rows: Sequence[Any]) -> dict[tuple[str, str, Path],
+                                                                   list[OtherLesion]]:
+    """The lesions of each patient, tag and image file whose masks are files of their own
+    rows, for the rings of ring tags (not registered ones): (patient, tag, image) ->
+    lesions, in manifest order."""
+    ring_tags = [t for t in study.tags if study.extraction[t].preprocess.roi == "ring"
+                 and study.settings.tags[t].register_to is None]
+    if not ring_tags:
+        return {}
+    from radiomix.extraction import OtherLesion  # the extraction stack: only for rings
+
+    found: dict[tuple[str, str, Path], list[OtherLesion]] = {}
+    for row in rows:
+        for tag in ring_tags:
+            spec = row.inputs[tag]
+            if spec is None or spec.problem is not None or spec.image is None or spec.mask is None:
+                continue
+            roi = study.settings.tags[tag].roi
+            found.setdefault((row.patient_id, tag, spec.image), []).append(OtherLesion(
+                lesion_id=row.lesion_id, mask=str(spec.mask),
+                label=spec.label if spec.label is not None else roi.label,
+                roi_name=spec.roi_name if spec.roi_name is not None else roi.roi_name))
+    return found
 
 
 # --------------------------------------------------------------------------- output lock

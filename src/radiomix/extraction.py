@@ -61,6 +61,7 @@ if TYPE_CHECKING:
     import SimpleITK as sitk
 
     from radiomix.deep import DeepSettings
+    from radiomix.io.volume import Volume
 
 log = logging.getLogger(__name__)
 
@@ -207,6 +208,7 @@ def extract(
     reference: Reference | None = None,
     standard_scale: StandardScale | None = None,
     modality: str | None = None,
+    other_lesions: Sequence[OtherLesion] = (),
 ) -> CaseResult:
     """Extract the radiomic features of one image and mask.
 
@@ -249,6 +251,12 @@ def extract(
         values cannot be Hounsfield units (:func:`radiomix.check.check_ct_values`), ``PT``
         one whose values cannot be activity or SUV (:func:`radiomix.check.check_pt_values`).
         A DICOM series states its own: without ``modality``, its Modality runs these checks.
+    other_lesions : sequence of OtherLesion
+        The patient's other lesions segmented on this image in masks of their own (a
+        cohort's other manifest rows): a peritumoral ring (``preprocess.roi: ring``) leaves
+        out their voxels, as it leaves out the mask's other labels. Each must be on the
+        image grid unless ``resample_mask`` is set; ignored for other ROIs and for a
+        registered image.
 
     Returns
     -------
@@ -302,6 +310,9 @@ def extract(
         checked, registration = _registered_case(
             load_image(image), mask, reference, label, roi_name, resample_mask, s, case_id, tag
         )
+    if other_lesions and pre.roi == "ring" and reference is None:
+        checked = replace(checked, other_lesions=_other_lesions_array(
+            other_lesions, checked, resample_mask, case_id))
     units = None
     if modality == "CT":
         checked = check_ct_values(checked)
@@ -340,6 +351,9 @@ def extract(
     inputs = {"image_sha256": file_hash(image), "mask_sha256": file_hash(mask)}
     if organ is not None and organ_mask is not None:
         inputs["organ_sha256"] = file_hash(organ_mask)
+    if other_lesions and pre.roi == "ring" and reference is None:
+        for other in other_lesions:
+            inputs[f"other_lesion_{other.lesion_id}_mask_sha256"] = file_hash(other.mask)
     if reference is not None:
         inputs["reference_image_sha256"] = file_hash(reference.image)
     provenance: dict[str, Any] = {
@@ -471,41 +485,90 @@ def _organ_array(
     grid of a registered case: organ masks of registered images are those of the
     reference). RTSTRUCT ROIs and SEG segments are chosen by ``pre.organ_roi_name`` (or the
     SEG segment number ``pre.organ_label``)."""
-    grid = checked.image  # the reference grid when the image was registered
-    organ_label = pre.organ_label
-    dicom = is_dicom_object(organ_mask)
+    return _mask_on_grid(
+        organ_mask, checked.image, label=pre.organ_label, roi_name=pre.organ_roi_name,
+        resample_mask=resample_mask, case_id=case_id, what="organ mask",
+        read_hint=" (the organ's ROI is chosen by preprocess.organ_roi_name; --roi-name "
+                  "chooses the tumour)",
+        choose="preprocess.organ_label (a settings key; --label chooses the tumour's label)")
+
+
+@dataclass(frozen=True, slots=True)
+class OtherLesion:
+    """Another lesion of the patient segmented on the same image (another manifest row):
+    no peritumoral ring includes its voxels.
+
+    Attributes
+    ----------
+    lesion_id : str
+        Its manifest identifier, for messages.
+    mask : str
+        Its mask file (label image, RTSTRUCT or SEG).
+    label, roi_name
+        What selects it in that file, as for the lesion itself.
+    """
+
+    lesion_id: str
+    mask: str
+    label: int | None = None
+    roi_name: str | None = None
+
+
+def _other_lesions_array(
+    others: Sequence[OtherLesion], checked: CheckedCase, resample_mask: bool,
+    case_id: str | None,
+) -> np.ndarray | None:
+    """The union of ``others`` and the mask's other labels (``checked.other_lesions``) on
+    the image grid, ``None`` when empty."""
+    union = checked.other_lesions
+    for other in others:
+        voxels = _mask_on_grid(
+            other.mask, checked.image, label=other.label, roi_name=other.roi_name,
+            resample_mask=resample_mask, case_id=case_id,
+            what=f"mask of lesion {other.lesion_id} of this patient",
+            read_hint="", choose=None)
+        union = voxels if union is None else union | voxels
+    return union if union is not None and union.any() else None
+
+
+def _mask_on_grid(
+    path: str | Path,
+    grid: Volume,
+    *,
+    label: int | None,
+    roi_name: str | None,
+    resample_mask: bool,
+    case_id: str | None,
+    what: str,
+    read_hint: str,
+    choose: str | None,
+) -> np.ndarray:
+    """A further mask (an organ, another lesion) as a (Z, Y, X) bool array on ``grid``:
+    RTSTRUCT ROIs chosen by ``roi_name``, SEG segments and label-image labels by ``label``;
+    on another grid it is an error unless ``resample_mask`` (nearest neighbour)."""
+    dicom = is_dicom_object(path)
     try:
-        organ = read_mask(
-            organ_mask,
-            grid,
-            roi_name=pre.organ_roi_name if dicom else None,
-            segment=organ_label if dicom else None,
-        )
+        voxels = read_mask(path, grid, roi_name=roi_name if dicom else None,
+                           segment=label if dicom else None)
     except InputError as exc:
-        raise type(exc)(
-            f"organ mask: {exc} (the organ's ROI is chosen by preprocess.organ_roi_name; "
-            "--roi-name chooses the tumour)"
-        ) from exc
-    diffs = geometry_differences(grid, organ)
-    if diffs and nifti_without_orientation(organ_mask):
-        raise unplaced_grid_error(f"the organ mask {Path(organ_mask).name}", diffs, case_id)
+        raise type(exc)(f"{what}: {exc}{read_hint}") from exc
+    diffs = geometry_differences(grid, voxels)
+    if diffs and nifti_without_orientation(path):
+        raise unplaced_grid_error(f"the {what} {Path(path).name}", diffs, case_id)
     if diffs:
         if not resample_mask:
             raise GeometryMismatchError(
-                f"{_prefix(case_id)}the organ mask is on another grid than the image: "
-                f"{'; '.join(diffs)}. Fix: supply the organ mask on the image grid, or set "
+                f"{_prefix(case_id)}the {what} is on another grid than the image: "
+                f"{'; '.join(diffs)}. Fix: supply the {what} on the image grid, or set "
                 "resample_mask (--resample-mask, roi.resample_mask) to resample it by "
                 "nearest neighbour."
             )
-        organ = resample_mask_to_image(organ, grid, whole=False)  # it only clips the ring
-    values = np.asarray(organ.array)
+        voxels = resample_mask_to_image(voxels, grid, whole=False)  # it only clips the ring
     try:
-        return select_label(values, label=None if dicom else organ_label, case_id=case_id,
-                            name=Path(organ_mask).name,
-                            choose="preprocess.organ_label (a settings key; --label chooses "
-                                   "the tumour's label)")
+        return select_label(np.asarray(voxels.array), label=None if dicom else label,
+                            case_id=case_id, name=Path(path).name, choose=choose)
     except InputError as exc:
-        raise type(exc)(f"organ mask: {exc}") from exc
+        raise type(exc)(f"{what}: {exc}") from exc
 
 
 _EMBEDDERS: dict[Any, Any] = {}

@@ -9,9 +9,9 @@ a dependency). They equal radiomix's ``2p5d_direction_merged`` (GLCM, GLRLM) and
 from __future__ import annotations
 
 import pytest
+from tests._data import require_data
 
 import radiomix
-from tests._data import require_data
 
 PYRADIOMICS_FORCE2D = {
     "glcm.contrast.2p5d_direction_merged": 5.3928,

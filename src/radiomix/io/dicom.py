@@ -868,7 +868,8 @@ def suv_factor(ds: pydicom.Dataset, *, acquisition: datetime | None = None,
         suv_type = str(ds.get("SUVType", "") or "").strip().upper()
         if suv_type not in ("", "BW"):
             raise SuvConversionError(
-                f"the PET series is stored as SUV normalised by {SUV_TYPES.get(suv_type, suv_type)} "
+                "the PET series is stored as SUV normalised by "
+                f"{SUV_TYPES.get(suv_type, suv_type)} "
                 f"(Units GML, SUVType {suv_type}), not by body weight, and radiomix's PET "
                 "intensities are body-weight SUV: export the series in Bq/ml (Units BQML) with "
                 "its dose, weight and times, or as body-weight SUV (SUVType BW)"
