@@ -356,7 +356,7 @@ def run_adhoc(
     """
     from pathlib import Path
 
-    from radiomix.analysis.data import build_table, read_any
+    from radiomix.analysis.data import build_table, read_any, tumour_tags
     from radiomix.analysis.engine import run_analysis
     from radiomix.table import file_hash, package_versions, table_hash
 
@@ -437,7 +437,8 @@ def run_adhoc(
 
     with InputWarnings() as collected:  # the guard's warnings reach the document too
         table = build_table(feat, spec, clinical=clin, extra_features=extra,
-                            allow=_split(allow))
+                            allow=_split(allow),
+                            volume_tags=tumour_tags(_table_provenance(features).get("study")))
     study = {"name": "radiomix model", "study_file": None, "study_sha256": None,
              "features_file": Path(features).name if features else None,
              "features_sha256": file_hash(Path(features)) if features else None,

@@ -991,21 +991,53 @@ def _aggregation_tokens() -> dict[str, set[str | None]]:
 
 def volume_column(columns: Sequence[str], tags: Sequence[str] | None = None) -> str | None:
     """The tumour-volume column of a radiomix table (mesh volume RNU0, else voxel volume
-    YEKZ), of the first tag that has one (``tags`` order, else table order).
+    YEKZ), of the first tag that has one (``tags`` order, else table order); ``tags`` empty:
+    none (no tag's ROI is the tumour, :func:`tumour_tags`).
 
     Examples
     --------
     >>> volume_column(["pet.original.morph.volume_voxels", "ct.original.morph.volume_mesh"])
     'ct.original.morph.volume_mesh'
+    >>> volume_column(["ring.original.morph.volume_mesh", "ct.original.morph.volume_mesh"],
+    ...               tags=["ct"])
+    'ct.original.morph.volume_mesh'
     """
     cols = list(columns)
-    order = list(tags) if tags else list(dict.fromkeys(c.split(".")[0] for c in cols))
+    order = list(tags) if tags is not None else list(
+        dict.fromkeys(c.split(".")[0] for c in cols))
     for feat in VOLUME_FEATURES:
         for tag in order:
             name = f"{tag}.original.{feat}"
             if name in cols:
                 return name
     return None
+
+
+def tumour_tags(study_doc: Any) -> list[str] | None:
+    """The image tags whose ROI is the tumour itself, in study order, from a study's
+    description (:meth:`radiomix.settings.study.Study.to_dict`, as a run's table provenance
+    keeps it): a peritumoral ring's or a largest slice's volume is no tumour volume.
+    ``None`` when the description does not say (a table of another tool).
+
+    Examples
+    --------
+    >>> doc = {"tags": {"pet_ring": {"settings": {"preprocess": {"roi": "ring"}}},
+    ...                 "pet": {"settings": {"preprocess": {"roi": "tumour"}}}}}
+    >>> tumour_tags(doc)
+    ['pet']
+    """
+    tags = study_doc.get("tags") if isinstance(study_doc, Mapping) else None
+    if not isinstance(tags, Mapping):
+        return None
+    found = []
+    for tag, doc in tags.items():
+        try:
+            roi = doc["settings"]["preprocess"]["roi"]
+        except (KeyError, TypeError):
+            return None
+        if roi == "tumour":
+            found.append(str(tag))
+    return found
 
 
 def build_table(
@@ -1016,6 +1048,7 @@ def build_table(
     extra_features: Sequence[str] = (),
     allow: Sequence[str] = (),
     time_columns: Sequence[str] = (),
+    volume_tags: Sequence[str] | None = None,
 ) -> AnalysisTable:
     """Join, type and role-check the tables of an analysis.
 
@@ -1038,6 +1071,10 @@ def build_table(
         Further time columns of the study (the study file's ``columns.time``), used only by
         the leak guard: an input that follows one is refused as outcome-derived, as is an
         input that follows a survival time or a numeric column declared ``derived``.
+    volume_tags : sequence of str, optional
+        Tags whose volume may be the tumour volume of the volume baseline
+        (:func:`tumour_tags`: not a ring's), in order of preference; default: any tag, in
+        table order.
 
     Returns
     -------
@@ -1116,7 +1153,7 @@ def build_table(
             sources[str(c)] = cov.name
             clin_cols.append(str(c))
     X = pd.DataFrame(parts, index=raw.index)
-    vol = volume_column(rad)
+    vol = volume_column(rad, volume_tags)
     blocks = {"radiomic": rad, "deep": deep, "clinical": clin_cols,
               "volume": [vol] if vol else []}
     targets: dict[str, Target] = {}

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from radiomix.analysis.arms import check_stability_settings, stability_path
-from radiomix.analysis.data import build_table, read_any
+from radiomix.analysis.data import build_table, read_any, tumour_tags
 from radiomix.analysis.engine import AnalysisProgress, run_analysis
 from radiomix.errors import InputError, RadiomixError, SettingsError
 
@@ -348,7 +348,8 @@ def _analyse(study: Study, spec: Any, out: Path, features: Any, jobs: int,
         clinical = read_any(clinical_path)
     study_time = study.settings.columns.time
     table = build_table(feat, spec, clinical=clinical,
-                        time_columns=[study_time] if study_time else [])
+                        time_columns=[study_time] if study_time else [],
+                        volume_tags=tumour_tags(study.to_dict()))
     for text in landmark_overlap_warnings(study, spec, table):
         log.warning(text)
         collected.messages.append(text)
