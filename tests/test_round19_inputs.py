@@ -170,3 +170,69 @@ def test_editing_the_other_lesions_mask_recomputes_the_ring(tmp_path):
     sitk.WriteImage(img, str(files["m2"]))
     again = run_study(study, tmp_path / "out")
     assert (again.n_computed, again.n_cached) == (2, 0)  # lesion 1's ring, and lesion 2
+
+
+# -- J5: no data that features read, not in the ROI's bounding box --------------------------
+
+
+def _ct_pair(tmp_path, fill_at, name):
+    """A 2 mm CT with a ROI of two 6-voxel cubes 12 voxels apart along x, and -3024 fill
+    (a reconstruction's field-of-view fill) in the ``fill_at`` region."""
+    rng = np.random.default_rng(5)
+    image = rng.integers(-40, 80, size=(14, 14, 30)).astype(np.int16)
+    image[:, :, :1] = -1000
+    mask = np.zeros(image.shape, dtype=np.uint8)
+    mask[4:10, 4:10, 2:8] = 1
+    mask[4:10, 4:10, 20:26] = 1
+    image[fill_at] = -3024
+    paths = []
+    for what, array in ((name, image), ("mask", mask)):
+        img = sitk.GetImageFromArray(array)
+        img.SetSpacing((2.0, 2.0, 2.0))
+        path = tmp_path / f"{what}.nii.gz"
+        sitk.WriteImage(img, str(path))
+        paths.append(path)
+    return paths
+
+
+BETWEEN = np.s_[4:10, 4:10, 13:16]
+"""Between the cubes: in the ROI's bounding box, 5 voxels (10 mm) from every ROI voxel."""
+
+
+def test_no_data_in_the_bounding_box_but_beyond_every_reach_is_not_refused(tmp_path):
+    """A CT whose fill came no closer than 10.8 mm to STS_002's ROI was refused as lying
+    "within 6.2035 mm of the ROI": the bounding box was grown, not the ROI."""
+    settings = {"features": {"families": ["stat", "loc"]}}  # the peak reads 6.2 mm around
+    image, mask = _ct_pair(tmp_path, BETWEEN, "filled")
+    got = extract(image, mask, settings=settings, modality="CT").features
+    air = tmp_path / "air"
+    air.mkdir()
+    clean, _ = _ct_pair(air, np.s_[0:0], "clean")
+    array = sitk.GetArrayFromImage(sitk.ReadImage(str(clean)))
+    assert (sitk.GetArrayFromImage(sitk.ReadImage(str(image)))[BETWEEN] == -3024).all()
+    assert not (array[BETWEEN] == -3024).any()
+    want = extract(clean, mask, settings=settings, modality="CT").features
+    assert got == want  # the fill is not read: the same numbers as without it
+
+
+def test_no_data_within_reach_of_a_roi_voxel_is_refused(tmp_path):
+    near = np.s_[4:10, 4:10, 10:12]  # 3 voxels (6 mm) beyond the first cube's x face
+    image, mask = _ct_pair(tmp_path, near, "near")
+    with pytest.raises(InputError, match=r"72 voxel\(s\) of no data \(-2000 or below.* lie "
+                                         r"within 6\.2035 mm \(along each axis\) of the ROI"):
+        extract(image, mask, settings={"features": {"families": ["stat", "loc"]}},
+                modality="CT")
+
+
+def test_no_data_in_a_peritumoral_ring_is_refused(tmp_path):
+    """A 15 mm ring reaching a field-of-view fill 10.8 mm from STS_002's tumour took it in
+    as tissue: stat.minimum -3024, mean -155.4, exit 0."""
+    image, mask = _ct_pair(tmp_path, BETWEEN, "filled")
+    ring = {"features": {"families": ["stat"]},
+            "preprocess": {"roi": "ring", "ring_outer_mm": 12.0}}
+    with pytest.raises(InputError, match=r"108 voxel\(s\) of no data .* lie in the 12 mm "
+                                         "peritumoral ring, whose features would read them"):
+        extract(image, mask, settings=ring, modality="CT")
+    small = {**ring, "preprocess": {"roi": "ring", "ring_outer_mm": 8.0}}  # stops short
+    row = extract(image, mask, settings=small, modality="CT").features
+    assert row["image.original.stat.minimum"] == -1000  # the air column at x = 0, no fill

@@ -119,33 +119,57 @@ def _refuse_sentinels(part: np.ndarray) -> None:
 
 
 def _refuse_no_data_read(image: np.ndarray, mask: BoolArray, spacing: Spacing,
-                         read_mm: float, no_data: tuple[float, float]) -> None:
-    """Refuse no-data voxels (``no_data``: low, high) within ``read_mm`` of the ROI's
-    bounding box, where interpolation, the local intensity peak or a filter reads them
-    into the ROI's values (the ROI itself was checked with the case). Nothing is read
-    beyond the ROI when ``read_mm`` is 0.
+                         read_mm: float, no_data: tuple[float, float],
+                         ring_mm: float | None = None) -> None:
+    """Refuse no-data voxels (``no_data``: low, high) that the features read: in the
+    peritumoral ring (voxels within ``ring_mm`` of the tumour ``mask``, Euclidean, when the
+    ROI is a ring) and within ``read_mm`` along each axis of the ROI's voxels, where
+    interpolation, the local intensity peak or a filter reads them into the ROI's values
+    (the tumour itself was checked with the case). Nothing is read beyond a tumour ROI when
+    ``read_mm`` is 0.
 
     Raises
     ------
     InputError
         Naming how many, the value, how far is read and the fix.
     """
-    if read_mm <= 0.0:
+    if read_mm <= 0.0 and not ring_mm:
         return
-    box = tuple(
-        slice(max(0, lo - math.ceil(read_mm / sp)), min(n, hi + 1 + math.ceil(read_mm / sp)))
-        for (lo, hi), n, sp in zip(_bbox(mask), mask.shape, spacing, strict=True)
-    )
-    part = image[box]
+    from scipy import ndimage
+
+    grow = [math.ceil(((ring_mm or 0.0) + read_mm) / sp) if math.isfinite(read_mm) else n
+            for sp, n in zip(spacing, mask.shape, strict=True)]
+    box = tuple(slice(max(0, lo - g), min(n, hi + 1 + g))
+                for (lo, hi), n, g in zip(_bbox(mask), mask.shape, grow, strict=True))
     low, high = no_data
-    hit = int(np.count_nonzero((part >= low) & (part <= high)))
+    part = image[box]
+    empty = (part >= low) & (part <= high)
+    if not empty.any():
+        return
+    region = mask[box]
+    if ring_mm:  # the ring and the tumour: within ring_mm of a tumour voxel
+        region = ndimage.distance_transform_edt(~region, sampling=spacing) <= ring_mm
+    if read_mm > 0.0:  # what interpolation, the peak sphere and filters reach, per axis
+        for axis, sp in enumerate(spacing):
+            reach = (math.ceil(read_mm / sp) if math.isfinite(read_mm)
+                     else region.shape[axis])
+            region = ndimage.maximum_filter1d(region, 2 * min(reach, region.shape[axis]) + 1,
+                                              axis=axis, mode="constant", cval=0)
+    hit = int(np.count_nonzero(empty & region))
     if hit:
         value = (f"{low:g}" if low == high else f"{high:g} or below" if math.isinf(low)
                  else f"{low:g} to {high:g}")
         reach = "the whole image" if read_mm == math.inf else f"{read_mm:g} mm"
+        what = f"{hit} voxel(s) of no data ({value}: pixel padding or a fill outside the " \
+               "scanner's reconstructed field of view)"
+        if ring_mm:
+            around = "" if read_mm <= 0.0 else f" or within {reach} of it"
+            raise InputError(
+                f"{what} lie in the {ring_mm:g} mm peritumoral ring{around}, whose features "
+                "would read them as tissue: the ring reaches beyond the measured image; "
+                "leave the case out, or choose a smaller preprocess.ring_outer_mm")
         raise InputError(
-            f"{hit} voxel(s) of no data ({value}: pixel padding or a fill outside the "
-            f"scanner's reconstructed field of view) lie within {reach} of the ROI, which "
+            f"{what} lie within {reach} (along each axis) of the ROI's voxels, which "
             "interpolation, the local intensity peak or the filters read into its values: "
             "the ROI lies at the edge of the measured image; leave the case out, or turn "
             "off what reads beyond the ROI"
@@ -316,7 +340,9 @@ def process_arrays(
         )
     margin_mm = max(settings.crop.margin_mm, read_mm)
     if no_data is not None:
-        _refuse_no_data_read(image, mask, spacing, read_mm, no_data)
+        _refuse_no_data_read(image, mask, spacing, read_mm, no_data,
+                             ring_mm=settings.preprocess.ring_outer_mm
+                             if settings.preprocess.roi == "ring" else None)
     if settings.preprocess.active:
         # bias field, smoothing, normalisation and ring on the original grid, exact over
         # everything the crop below can reach (margin, grid step and spline support)
