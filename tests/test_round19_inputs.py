@@ -236,3 +236,42 @@ def test_no_data_in_a_peritumoral_ring_is_refused(tmp_path):
     small = {**ring, "preprocess": {"roi": "ring", "ring_outer_mm": 8.0}}  # stops short
     row = extract(image, mask, settings=small, modality="CT").features
     assert row["image.original.stat.minimum"] == -1000  # the air column at x = 0, no fill
+
+
+# -- J4: a symmetric tie for the largest slice -------------------------------------------------
+
+
+def _stored(tmp_path, name, image, mask, flip):
+    """The image and mask as NIfTI, stored head first, or feet first (slices reversed, the
+    slice axis' direction and the origin turned with them: the same image in the patient)."""
+    paths = []
+    for what, array in ((name, image), (f"{name}_mask", mask)):
+        img = sitk.GetImageFromArray(array[::-1] if flip else array)
+        img.SetSpacing((1.0, 1.0, 3.0))
+        if flip:
+            img.SetDirection((1, 0, 0, 0, 1, 0, 0, 0, -1))
+            img.SetOrigin((0.0, 0.0, 3.0 * (array.shape[0] - 1)))
+        path = tmp_path / f"{what}.nii.gz"
+        sitk.WriteImage(img, str(path))
+        paths.append(path)
+    return paths
+
+
+def test_a_symmetric_tie_for_the_largest_slice_does_not_follow_storage_order(tmp_path):
+    """Areas [4, 12, 12, 4]: the two tied slices are equally near the centre with matching
+    neighbours; the stored order chose between them (stat.mean 8.206 or 4.966)."""
+    image = np.random.default_rng(4).integers(-90, -20, size=(6, 8, 8)).astype(np.int16)
+    mask = np.zeros(image.shape, dtype=np.uint8)
+    mask[1, 3:5, 3:5] = 1
+    mask[2, 2:5, 2:6] = 1
+    mask[3, 2:5, 2:6] = 1
+    mask[4, 3:5, 3:5] = 1
+    image[2] = 8
+    image[3] = 5
+    settings = {"preprocess": {"roi": "largest_slice"}, "dimensionality": "2d",
+                "features": {"families": ["stat"]}}
+    head = extract(*_stored(tmp_path, "head", image, mask, False), settings=settings)
+    feet = extract(*_stored(tmp_path, "feet", image, mask, True), settings=settings)
+    a = head.features["image.original.stat.mean"]
+    b = feet.features["image.original.stat.mean"]
+    assert a == b == 5.0  # the most superior (largest z) of the two: slice 3

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -296,13 +297,16 @@ def process_arrays(
     scale: StandardScale | None = None,
     no_data: tuple[float, float] | None = None,
     other_lesions: BoolArray | None = None,
+    slice_order: int = 1,
 ) -> tuple[RoiContext, Spacing, tuple[int, int, int], tuple[Grid, Grid, Grid]]:
     """Process (Z, Y, X) arrays with (z, y, x) spacing; see :func:`process_case`.
 
     ``no_data`` (low, high): image values that are no measurement (a DICOM series' pixel
     padding, a CT's fill), refused where interpolation, the local intensity peak and the
     filters read around the ROI (:func:`_refuse_no_data_read`). ``other_lesions``: the
-    mask's other lesions, taken out of a peritumoral ring.
+    mask's other lesions, taken out of a peritumoral ring. ``slice_order``: +1 when the
+    world coordinate along the slice axis' main patient direction grows with the slice
+    index, -1 when it falls (:func:`radiomix.process.preprocess.largest_slice_roi`).
 
     Returns the context, the new spacing, the first new-grid index of the crop along each
     axis and the full new grids (positions in original index units). When
@@ -358,6 +362,7 @@ def process_arrays(
             organ_mask=organ_mask,
             scale=scale,
             other_lesions=other_lesions,
+            slice_order=slice_order,
         )
     ring_cut = settings.preprocess.roi == "ring" and touches_edge(
         mask, dimensionality=settings.dimensionality)
@@ -441,6 +446,23 @@ def process_arrays(
     return ctx, new_spacing, start, grids  # type: ignore[return-value]
 
 
+def slice_axis_order(direction: Sequence[float]) -> int:
+    """+1 when the world coordinate along the slice axis' main patient direction (the
+    largest component of the direction matrix's third column) grows with the slice index,
+    -1 when it falls: a stack stored head first and one stored feet first of one image
+    have opposite orders.
+
+    Examples
+    --------
+    >>> d = (1, 0, 0, 0, 1, 0, 0, 0, 1)
+    >>> slice_axis_order(d), slice_axis_order((*d[:8], -1))
+    (1, -1)
+    """
+    column = [float(direction[2]), float(direction[5]), float(direction[8])]
+    main = max(range(3), key=lambda i: abs(column[i]))
+    return 1 if column[main] >= 0 else -1
+
+
 def process_case(
     case: CheckedCase,
     settings: ExtractionSettings,
@@ -489,6 +511,7 @@ def process_case(
     ctx, new_spacing, first, grids = process_arrays(
         image, mask, case.image.spacing_zyx, settings, organ_mask=organ_mask, scale=scale,
         no_data=case.no_data, other_lesions=case.other_lesions,
+        slice_order=slice_axis_order(case.image.direction),
     )
     # world origin of the first processed voxel (continuous index in x, y, z order)
     cidx = [grids[a].start + grids[a].step * first[a] for a in (2, 1, 0)]

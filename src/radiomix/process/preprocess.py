@@ -38,7 +38,7 @@ SMOOTHING_TRUNCATION = 4.0
 """Gaussian kernel cut-off in standard deviations (radius ``floor(4σ/s + 0.5)`` voxels)."""
 
 
-def largest_slice_roi(mask: BoolArray) -> BoolArray:
+def largest_slice_roi(mask: BoolArray, slice_order: int = 1) -> BoolArray:
     """The ROI on its largest axial slice only (most ROI voxels).
 
     Ties (17 of the sarcoma cohort's 153 masks have two slices of the largest area) are
@@ -46,8 +46,11 @@ def largest_slice_roi(mask: BoolArray) -> BoolArray:
     head first and one stored feet first give the same slice: the tied slice nearest the
     ROI's centre (the mean slice index of its voxels), then the one whose neighbouring
     slices, read outward in pairs (one on each side, the larger first), hold more ROI voxels
-    at the first distance where the two differ. Only slices whose surroundings match pair
-    for pair are left to the first in storage order.
+    at the first distance where the two differ; slices whose surroundings match pair for
+    pair (a symmetric ROI) are settled by their place in the patient: the one farthest
+    along the slice axis' main patient direction (``slice_order`` +1 when the world
+    coordinate there grows with the slice index, -1 when it falls,
+    :func:`radiomix.process.pipeline.slice_axis_order`), e.g. the most superior of an axial stack.
 
     Examples
     --------
@@ -63,12 +66,12 @@ def largest_slice_roi(mask: BoolArray) -> BoolArray:
     counts = m.reshape(m.shape[0], -1).sum(axis=1)
     out = np.zeros_like(m)
     if counts.size and counts.max() > 0:
-        k = _largest_slice(counts)
+        k = _largest_slice(counts, slice_order)
         out[k] = m[k]
     return out
 
 
-def _largest_slice(counts: np.ndarray) -> int:
+def _largest_slice(counts: np.ndarray, slice_order: int = 1) -> int:
     """Index of the slice with most ROI voxels, ties settled as :func:`largest_slice_roi`
     says (the same slice whichever way the slices are stored)."""
     tied = np.flatnonzero(counts == counts.max())
@@ -87,7 +90,8 @@ def _largest_slice(counts: np.ndarray) -> int:
                      for d in range(1, n))
 
     best = max(outward(int(k)) for k in tied)
-    return int(next(k for k in tied if outward(int(k)) == best))
+    alike = [int(k) for k in tied if outward(int(k)) == best]
+    return max(alike, key=lambda k: k * slice_order)
 
 
 def analysis_mask(
@@ -98,6 +102,7 @@ def analysis_mask(
     dimensionality: str = "3d",
     organ_mask: BoolArray | None = None,
     other_lesions: BoolArray | None = None,
+    slice_order: int = 1,
 ) -> BoolArray:
     """The analysed ROI: the tumour mask, or its peritumoral ring (``settings.roi``).
 
@@ -117,6 +122,9 @@ def analysis_mask(
     other_lesions : (Z, Y, X) ndarray of bool or None
         The other lesions of the mask (its other labels, one lesion each): taken out of
         the ring, which holds no tumour voxel of any lesion.
+    slice_order : {1, -1}
+        How the slice index runs in the patient, for a symmetric tie of the largest slice
+        (:func:`largest_slice_roi`).
 
     Returns
     -------
@@ -136,7 +144,7 @@ def analysis_mask(
     if settings.roi == "tumour":
         return mask
     if settings.roi == "largest_slice":
-        return largest_slice_roi(mask)
+        return largest_slice_roi(mask, slice_order)
     assert settings.ring_outer_mm is not None  # enforced by PreprocessSettings
     organ = None
     if settings.ring_clip == "organ":
@@ -174,6 +182,7 @@ def preprocess(
     organ_mask: BoolArray | None = None,
     scale: StandardScale | None = None,
     other_lesions: BoolArray | None = None,
+    slice_order: int = 1,
 ) -> tuple[FloatArray, BoolArray]:
     """Apply the preprocessing steps of ``settings`` to a (Z, Y, X) image and its ROI.
 
@@ -193,6 +202,9 @@ def preprocess(
         Organ mask clipping the ring (``settings.ring_clip="organ"``).
     other_lesions : (Z, Y, X) ndarray of bool or None
         Other lesions of the mask, taken out of the ring (:func:`analysis_mask`).
+    slice_order : {1, -1}
+        How the slice index runs in the patient, for a symmetric tie of the largest slice
+        (:func:`largest_slice_roi`).
     scale : StandardScale or None
         Standard scale of ``settings.normalise="nyul"`` (required then): read from the
         landmarks file by :func:`radiomix.process.normalise.load_standard_scale`.
@@ -237,7 +249,7 @@ def preprocess(
     tumour = np.asarray(mask, dtype=bool)
     roi = analysis_mask(
         tumour, spacing, settings, dimensionality=dimensionality, organ_mask=organ_mask,
-        other_lesions=other_lesions,
+        other_lesions=other_lesions, slice_order=slice_order,
     )
     if not roi.any():
         clipped = " after clipping to the organ mask" if settings.ring_clip == "organ" else ""
@@ -358,6 +370,7 @@ def preprocess_around_roi(
     organ_mask: BoolArray | None = None,
     scale: StandardScale | None = None,
     other_lesions: BoolArray | None = None,
+    slice_order: int = 1,
 ) -> tuple[FloatArray, BoolArray]:
     """:func:`preprocess`, exact within ``margin_mm`` + ``pad_voxels`` of the analysed ROI.
 
@@ -380,6 +393,7 @@ def preprocess_around_roi(
             organ_mask=organ_mask,
             scale=scale,
             other_lesions=other_lesions,
+            slice_order=slice_order,
         )
     m = np.asarray(mask, dtype=bool)
     if not m.any():
@@ -408,6 +422,7 @@ def preprocess_around_roi(
         organ_mask=None if organ is None else organ[sl],
         scale=scale,
         other_lesions=None if other_lesions is None else np.asarray(other_lesions)[sl],
+        slice_order=slice_order,
     )
     out = np.array(image, dtype=np.float64)
     out[sl] = sub_img
