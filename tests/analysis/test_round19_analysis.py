@@ -75,3 +75,43 @@ def test_model_reads_the_tags_rois_from_a_run_tables_provenance(tmp_path):
                     positive="mets", outer=3, inner=2, repeats=1, bootstrap=50, report=False)
     arm = doc["outcomes"][0]["arms"]["volume"]
     assert arm["columns"] == ["ct.original.morph.volume_mesh"]
+
+
+def _find(doc, key):
+    """Every value under ``key`` anywhere in a JSON document."""
+    if isinstance(doc, dict):
+        for k, v in doc.items():
+            if k == key:
+                yield v
+            yield from _find(v, key)
+    elif isinstance(doc, list):
+        for v in doc:
+            yield from _find(v, key)
+
+
+def test_the_calibration_band_of_several_lesions_a_patient_counts_patients(tmp_path):
+    """L1: three lesions a patient (the outcome the patient's); the band was a Wilson
+    interval over the rows, as if each lesion were a patient."""
+    from radiomix.analysis.adhoc import run_adhoc
+
+    feats, clin = cohort(40)
+    one = feats.drop(columns=[c for c in feats if ".deep." in c]).merge(
+        clin[["patient_id", "outcome"]], on="patient_id")
+    rng = np.random.default_rng(3)
+    rows = []
+    for k in range(3):  # three lesions a patient, their features close to the first's
+        lesion = one.assign(lesion_id=f"L{k}")
+        num = [c for c in lesion if c.startswith("ct.")]
+        lesion[num] = lesion[num] * (1 + 0.05 * rng.standard_normal((len(lesion), len(num))))
+        rows.append(lesion)
+    table = pd.concat(rows, ignore_index=True)
+    table.to_csv(tmp_path / "features.csv", index=False)
+    doc = run_adhoc(tmp_path / "o", features=tmp_path / "features.csv", target="outcome",
+                    positive="mets", lesion="lesion_id", outer=3, inner=2, repeats=1,
+                    bootstrap=50, report=False)
+    curves = [c for cal in _find(doc, "calibration") if isinstance(cal, dict)
+              for c in cal.values() if isinstance(c, dict) and "n_effective" in c]
+    assert curves
+    for curve in curves:
+        assert "effective number of patients" in curve["legend"]
+        assert all(e < n for e, n in zip(curve["n_effective"], curve["n"], strict=True))

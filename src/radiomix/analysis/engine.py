@@ -582,12 +582,16 @@ def _binary_curves(results: dict[str, Any], v: Validation, cross_validated: bool
                   else f"{kind} ROC curve")
         roc[key] = {**curve, "band": {k: band[k] for k in ("fpr", "lower", "upper")},
                     "legend": legend}
-        cal[key] = calibration_curve(y01, P, n_bins=5 if len(y01) >= 25 else 3)
+        clustered = len(set(map(str, g_row))) < len(g_row)
+        cal[key] = calibration_curve(y01, P, n_bins=5 if len(y01) >= 25 else 3,
+                                     groups=g_row if clustered else None)
+        counted = (" over each bin's effective number of patients (a patient's rows counted "
+                   "as one)" if clustered else "")
         cal[key]["legend"] = (
             f"mean of {P.shape[0]} repeats' calibration curves (bins by rank of each "
             f"repeat's {kind} prediction); interval: Wilson interval of the averaged "
-            "observed fraction" if P.shape[0] > 1
-            else f"calibration of the {kind} predictions; interval: Wilson interval")
+            f"observed fraction{counted}" if P.shape[0] > 1
+            else f"calibration of the {kind} predictions; interval: Wilson interval{counted}")
         probas[key] = P
     dca = decision_curves(y01, probas) if probas and y01 is not None else None
     if dca is not None:

@@ -199,7 +199,7 @@ def roc_band(
 
 
 def calibration_curve(
-    y: Any, proba: Any, *, n_bins: int = 5, level: float = 0.95
+    y: Any, proba: Any, *, n_bins: int = 5, level: float = 0.95, groups: Any = None
 ) -> dict[str, Any]:
     """Observed event rate against mean predicted probability in rank bins, with Wilson
     score intervals; of several repeats, the mean of the repeats' curves.
@@ -213,11 +213,15 @@ def calibration_curve(
         Number of bins of (nearly) equal size, by rank of the prediction.
     level : float
         Coverage of the intervals.
+    groups : array-like of shape (n,), optional
+        The patient of each row: rows of one patient (several lesions) are not independent,
+        and the interval counts a bin's effective number of patients instead of its rows.
 
     Returns
     -------
     dict
-        ``predicted``, ``observed``, ``lower``, ``upper``, ``n`` per bin and ``n_repeats``.
+        ``predicted``, ``observed``, ``lower``, ``upper``, ``n`` per bin, ``n_effective``
+        per bin (the number the interval counts) and ``n_repeats``.
 
     Notes
     -----
@@ -230,7 +234,11 @@ def calibration_curve(
     fraction, as the reported calibration metrics are the mean of the repeats' metrics
     (the predictions are *not* averaged per row first: that would be another predictor).
     The interval is the Wilson score interval of the averaged observed fraction of the
-    bin's ``n`` rows (with one repeat: the usual Wilson interval).
+    bin's ``n`` rows (with one repeat: the usual Wilson interval). With ``groups``, ``n`` is
+    the bin's effective number of patients, :math:`(\\sum_c m_c)^2 / \\sum_c m_c^2` for
+    :math:`m_c` rows of patient :math:`c` in the bin (Kish's design effect for cluster
+    sampling: rows of one patient counted as one, as its outcome is; the number of rows when
+    each patient has one), averaged over the repeats.
 
     Examples
     --------
@@ -248,9 +256,16 @@ def calibration_curve(
     if not (isinstance(n_bins, int) and n_bins >= 1):
         raise InputError(f"n_bins must be an int >= 1; got {n_bins!r}")
     k_bins = min(n_bins, yb.size)
-    pred, obs = [], []
+    cluster = None if groups is None else np.unique(np.asarray(groups).astype(str),
+                                                     return_inverse=True)[1].ravel()
+    if cluster is not None and cluster.size != yb.size:
+        raise InputError(f"groups has {cluster.size} values for {yb.size} rows")
+    pred, obs, eff = [], [], []
     for p in P:
         bins = np.array_split(np.argsort(p, kind="stable"), k_bins)
+        if cluster is not None:
+            counts = [np.bincount(cluster[b]) for b in bins]
+            eff.append([float(m.sum()) ** 2 / float(np.dot(m, m)) for m in counts])
         # rows of equal prediction carry their group's observed fraction: a group cut by
         # a bin boundary counts in each bin in proportion, whatever the rows' order
         _, group = np.unique(p, return_inverse=True)
@@ -260,10 +275,12 @@ def calibration_curve(
         obs.append([float(y_tied[b].mean()) for b in bins])
     sizes = [b.size for b in np.array_split(np.arange(yb.size), k_bins)]
     z = float(norm.ppf(1 - (1 - level) / 2))
+    counted = np.mean(eff, axis=0).tolist() if eff else [float(n) for n in sizes]
     out: dict[str, Any] = {"predicted": np.mean(pred, axis=0).tolist(),
                            "observed": np.mean(obs, axis=0).tolist(), "lower": [], "upper": [],
-                           "n": [int(n) for n in sizes], "n_repeats": int(P.shape[0])}
-    for n, phat in zip(sizes, out["observed"], strict=True):
+                           "n": [int(n) for n in sizes], "n_effective": counted,
+                           "n_repeats": int(P.shape[0])}
+    for n, phat in zip(counted, out["observed"], strict=True):
         centre = (phat + z * z / (2 * n)) / (1 + z * z / n)
         half = z * np.sqrt(phat * (1 - phat) / n + z * z / (4 * n * n)) / (1 + z * z / n)
         out["lower"].append(float(max(0.0, centre - half)))
