@@ -285,6 +285,21 @@ class Numbers:
         return Markup(f'<span class="num" {attrs}>{escape(format_number(value, digits, scale))}'
                       "</span>")
 
+    def p(self, ptr: str) -> Any:
+        """:meth:`num` for a p-value: three decimals, or as many as show its first two
+        significant digits when it is smaller (0.00034, not 0.000: a p-value is not 0).
+
+        Examples
+        --------
+        >>> str(Numbers({"p": 0.000337}).p("/p")).split(">")[1].split("<")[0]
+        '0.00034'
+        """
+        value = self.get(ptr)
+        digits = 3
+        if isinstance(value, float) and 0.0 < value < 1e-3:
+            digits = min(12, 1 - math.floor(math.log10(value)))
+        return self.num(ptr, digits)
+
     def exact(self, ptr: str, most: int = 6) -> Any:
         """:meth:`num` with the fewest decimals (up to ``most``) that show the value as given:
         a horizon of 0.25 years is headed 0.25, not 0.2 (its calibration figure and the

@@ -1,0 +1,41 @@
+"""Nineteenth outside round: a small p-value was shown as "0.000" (log-rank p 0.000337,
+Fisher exact 0.000337 in Table 1); a p-value is never 0. It now shows its first two
+significant digits, and every shown number still equals metrics.json."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from report_checks import metric_problems, parse_report
+from synthetic import combined_document, write_results
+
+from radiomix.report import write_report
+from radiomix.report.html import Numbers
+
+
+@pytest.mark.parametrize(("p", "text"), [(0.4567, "0.457"), (0.0012, "0.001"),
+                                         (0.000337, "0.00034"), (4.2e-9, "0.0000000042"),
+                                         (0.0, "0.000")])
+def test_a_p_value_shows_two_significant_digits_below_one_in_a_thousand(p, text):
+    shown = str(Numbers({"p": p}).p("/p"))
+    assert f">{text}<" in shown
+
+
+def test_small_p_values_in_the_report(tmp_path):
+    doc = combined_document()
+    rows = doc["cohort"]["table1"]["rows"]
+    rows[1]["p_value"] = 0.000337
+    for outcome in doc["outcomes"]:
+        for val in outcome.get("validation", []):
+            km = val.get("curves", {}).get("km")
+            if km and km.get("logrank_p") is not None:
+                km["logrank_p"] = 0.000438
+    folder = write_results(tmp_path, doc)
+    html = write_report(folder).read_text(encoding="utf-8")
+    metrics = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
+    parsed = parse_report(html)
+    shown = {el["data-metric"]: el["text"] for el in parsed.metrics}
+    assert shown["/cohort/table1/rows/1/p_value"] == "0.00034"
+    assert "0.00044" in shown.values()
+    assert metric_problems(parsed.metrics, metrics) == []
