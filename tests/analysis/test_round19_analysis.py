@@ -115,3 +115,30 @@ def test_the_calibration_band_of_several_lesions_a_patient_counts_patients(tmp_p
     for curve in curves:
         assert "effective number of patients" in curve["legend"]
         assert all(e < n for e, n in zip(curve["n_effective"], curve["n"], strict=True))
+
+
+def test_a_clinical_row_without_a_patient_id_is_refused():
+    """L4: a clinical row ``,1,40`` (no id) was dropped without a word, exit 0."""
+    import pytest
+
+    from radiomix.errors import InputError
+
+    feats, clin = cohort(30)
+    spec = analysis_from_dict({
+        "outcomes": [{"name": "y", "kind": "binary", "column": "outcome", "positive": "mets"}],
+        "roles": {"group": "patient_id", "lesion": "lesion_id", "covariates": ["age"],
+                  "derived": ["outcome_text", "days_to_outcome", "status", "fu_days"]},
+        "arms": [], "validation": dict(FAST)})
+    extra = pd.DataFrame([{"patient_id": None, "outcome": "mets", "age": 40}])
+    with pytest.raises(InputError, match=r"row 32 of the clinical table: the group column "
+                                         r"'patient_id' is empty \(1 row\(s\) in all\)"):
+        build_table(feats, spec, clinical=pd.concat([clin, extra], ignore_index=True))
+    # a row with no value at all (a spreadsheet's trailing ",,,") holds no data
+    blank = pd.DataFrame([dict.fromkeys(clin.columns)])
+    table = build_table(feats, spec, clinical=pd.concat([clin, blank], ignore_index=True))
+    assert len(table.X) == len(feats)
+    # an empty id in the feature table is refused before any warning about joins
+    holed = feats.copy()
+    holed.loc[3, "patient_id"] = None
+    with pytest.raises(InputError, match=r"row 5 of the feature table: the group column "):
+        build_table(holed, spec, clinical=clin)

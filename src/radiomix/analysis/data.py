@@ -1509,6 +1509,23 @@ def _join(features: pd.DataFrame | None, clinical: pd.DataFrame | None,
             raise InputError(f"the {name} table has no group column {group!r}; name the "
                              f"patient id column (roles.group / --groups). Columns: "
                              f"{_listing(t.columns)}")
+    if features is not None and _text(features[group]).isna().any():
+        i = int(np.flatnonzero(_text(features[group]).isna().to_numpy())[0])
+        raise InputError(f"row {i + 2} of the feature table: the group column {group!r} is "
+                         "empty; every row needs its patient id")
+    if clinical is not None:
+        # a clinical row whose patient id is empty cannot be joined: said, unless the row
+        # holds nothing at all (a spreadsheet's trailing ",,,", no data)
+        values = clinical.drop(columns=[group]).map(
+            lambda v: not (v is None or (isinstance(v, float) and math.isnan(v))
+                           or (isinstance(v, str) and not v.strip())))
+        empty = (_text(clinical[group]).isna() & values.any(axis=1)).to_numpy()
+        if empty.any():
+            raise InputError(
+                f"row {int(np.flatnonzero(empty)[0]) + 2} of the clinical table: the group "
+                f"column {group!r} is empty ({int(empty.sum())} row(s) in all), so the row "
+                "belongs to no patient; every row needs its patient id: fill it, or remove "
+                "the row")
     if features is not None:
         repeated = features.duplicated()
         if repeated.any():
