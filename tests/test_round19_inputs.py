@@ -275,3 +275,36 @@ def test_a_symmetric_tie_for_the_largest_slice_does_not_follow_storage_order(tmp
     a = head.features["image.original.stat.mean"]
     b = feet.features["image.original.stat.mean"]
     assert a == b == 5.0  # the most superior (largest z) of the two: slice 3
+
+
+# -- M1: a tag's declared modality is part of the case key ------------------------------------
+
+
+def test_declaring_a_tags_modality_recomputes_its_cases(tmp_path):
+    """`modality: CT` added between runs reused a case computed without the CT checks: a CT
+    stored without its rescale intercept (ROI mean 1082.5 "HU") stayed in the table."""
+    import csv
+
+    import yaml
+
+    from _data import sts_files
+    from radiomix.cohort import run_study
+
+    image, mask = sts_files("STS_002", "ct")
+    img = sitk.ReadImage(str(image))
+    shifted = sitk.GetImageFromArray(sitk.GetArrayFromImage(img).astype(np.int16) + 1024)
+    shifted.CopyInformation(img)
+    sitk.WriteImage(shifted, str(tmp_path / "ct.nii.gz"))
+    with (tmp_path / "manifest.csv").open("w", newline="") as fh:
+        csv.writer(fh).writerows([["patient_id", "lesion_id", "ct_image", "ct_mask"],
+                                  ["STS_002", "1", "ct.nii.gz", str(mask)]])
+    settings = {"features": {"families": ["stat"]}}
+    for name, tag in (("plain", {"settings": settings}),
+                      ("ct", {"modality": "CT", "settings": settings})):
+        (tmp_path / f"{name}.yaml").write_text(yaml.safe_dump(
+            {"name": name, "manifest": "manifest.csv", "tags": {"ct": tag}}))
+    first = run_study(tmp_path / "plain.yaml", tmp_path / "out")
+    assert first.n_failed == 0
+    again = run_study(tmp_path / "ct.yaml", tmp_path / "out")
+    assert (again.n_cached, again.n_failed) == (0, 1)
+    assert "declared CT (modality: CT), has no value below 0" in again.errors[0]["message"]

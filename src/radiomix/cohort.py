@@ -834,6 +834,8 @@ def plan_cases(
                 "roi_name": roi_name,
                 "resample_mask": defaults.resample_mask,
             }
+            if ts.modality is not None:  # declared CT or PT: its checks refuse other cases
+                roi["modality"] = ts.modality
             if reference is not None:  # part of the case key only when used
                 roi["register_to"] = reference.tag
                 roi["registration"] = settings_to_dict(reference.settings)
