@@ -37,6 +37,7 @@ identical to a serial run.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import importlib
 import json
@@ -154,6 +155,8 @@ class CaseTask:
     other_lesions : tuple of OtherLesion
         The patient's other lesions on this image, in masks of their own (other manifest
         rows), which a peritumoral ring leaves out.
+    client : (version, feature revision) or None
+        The radiomix that planned the task (its key): a worker of another one refuses it.
     """
 
     key: str
@@ -174,6 +177,7 @@ class CaseTask:
     keep_slices: bool = False
     modality: str | None = None
     other_lesions: tuple[OtherLesion, ...] = ()
+    client: tuple[str, int] | None = None
 
     @property
     def case_id(self) -> str:
@@ -433,7 +437,10 @@ def _case_record(task: CaseTask) -> dict[str, Any]:
     """The record of :func:`run_case` without its ``run`` entry."""
     from radiomix.extraction import extract
 
-    if task.problem is not None:
+    other = _other_radiomix(task)
+    if other is not None:  # a worker of another radiomix: its numbers are not the key's
+        record = _error_record(task, "worker", "WorkerVersionError", other, cacheable=False)
+    elif task.problem is not None:
         record = _error_record(task, *task.problem, cacheable=True)
     else:
         try:
@@ -487,10 +494,14 @@ def _case_record(task: CaseTask) -> dict[str, Any]:
         except InputError as exc:
             # a file this process cannot see (a worker without the data) is not the case's
             # result: a re-run, once the worker sees it, computes the case
-            record = _error_record(
-                task, _stage_of(exc), type(exc).__name__, str(exc),
-                cacheable=not isinstance(exc, InputNotFoundError),
-            )
+            unseen = isinstance(exc, InputNotFoundError)
+            where = _dask_worker() if unseen else None
+            message = str(exc) if where is None else (
+                f"{exc} on the Dask worker {where}, which cannot see this file: give every "
+                "worker the data at the same paths (a shared mount), or run without "
+                "--scheduler")
+            record = _error_record(task, _stage_of(exc), type(exc).__name__, message,
+                                   cacheable=not unseen)
         except Exception as exc:  # a case must never end the run
             frame = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
             where = f" at {Path(frame.filename).name}:{frame.lineno}" if frame else ""
@@ -504,6 +515,42 @@ def _case_record(task: CaseTask) -> dict[str, Any]:
             )
             log.debug("case %s failed", task.case_id, exc_info=True)
     return record
+
+
+def _other_radiomix(task: CaseTask) -> str | None:
+    """Why this process cannot compute ``task`` for its client: another radiomix version or
+    feature revision than the one whose case key the task carries (a Dask worker with an
+    older install), in one line; ``None`` when they match or the task does not say."""
+    if task.client is None:
+        return None
+    mine = (_own_version(), FEATURE_REVISION)
+    if tuple(task.client) == mine:
+        return None
+    where = _dask_worker()
+    return (f"{'the Dask worker ' + where if where else 'this worker'} runs radiomix "
+            f"{mine[0]} (feature revision {mine[1]}) and the run radiomix {task.client[0]} "
+            f"(revision {task.client[1]}): its numbers would be filed as the run's; install "
+            "the run's radiomix on every worker")
+
+
+@functools.cache
+def _own_version() -> str:
+    from radiomix.table import package_versions
+
+    return str(package_versions(("radiomix",))["radiomix"])
+
+
+def _dask_worker() -> str | None:
+    """The address of the Dask worker running this code, ``None`` outside one."""
+    if "distributed" not in sys.modules:
+        return None
+    from distributed import get_worker
+
+    try:
+        address = str(get_worker().address)
+    except ValueError:
+        return None
+    return address.split("://", 1)[-1]  # host:port (a URL reads as a path to redact)
 
 
 # --------------------------------------------------------------------------- persistence
@@ -928,6 +975,7 @@ def plan_cases(
                     keep_slices=bool(embed_tag and deep is not None and deep.keep_slices),
                     modality=ts.modality,
                     other_lesions=others,
+                    client=(version, FEATURE_REVISION),
                 )
             )
     return rows, tasks
