@@ -142,3 +142,15 @@ def test_a_clinical_row_without_a_patient_id_is_refused():
     holed.loc[3, "patient_id"] = None
     with pytest.raises(InputError, match=r"row 5 of the feature table: the group column "):
         build_table(holed, spec, clinical=clin)
+
+
+def test_slice_embedding_columns_are_image_columns_radiomix_writes():
+    """M4: a 15-patient study with `deep: {mode: slices}` was refused (exit 2) because a
+    slice embedding's max separated the outcome by chance; `fNNN` columns of the other
+    modes were exempt, as the README says."""
+    from radiomix.analysis.data import written
+
+    assert written("ct.deep.resnet18_slices.f217.max")
+    assert written("ct.deep.resnet18_slices.f217.mean")
+    assert not written("ct.deep.resnet18_slices.f217.median")  # not a statistic it writes
+    assert not written("ct.deep.resnet18_slices.score.max")

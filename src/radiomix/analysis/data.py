@@ -36,7 +36,7 @@ from scipy.stats import t as student_t
 from radiomix.analysis.spec import TIME_UNITS, AnalysisSettings, Covariate, Outcome
 from radiomix.errors import InputError, SettingsError
 from radiomix.io.text_table import check_delimiter
-from radiomix.model.columns import FeatureName
+from radiomix.model.columns import SLICE_STATS, FeatureName
 
 log = logging.getLogger(__name__)
 
@@ -968,6 +968,8 @@ def written(name: str) -> bool:
     (True, False)
     >>> written("ct.deep.resnet18_2p5d.f007"), written("ct.deep.resnet18_2p5d.score")
     (True, False)
+    >>> written("ct.deep.resnet18_slices.f007.max"), written("ct.deep.resnet18_slices.f007.sum")
+    (True, False)
     """
     from radiomix.model.columns import FeatureName
 
@@ -975,7 +977,9 @@ def written(name: str) -> bool:
     if parsed is None:
         return False
     if parsed.block == "deep":
-        return parsed.aggregation is None and re.fullmatch(r"f\d{3,}", parsed.feature) is not None
+        # slice embeddings are written as their mean and maximum over the lesion's slices
+        return (parsed.aggregation in (None, *SLICE_STATS)
+                and re.fullmatch(r"f\d{3,}", parsed.feature) is not None)
     tokens = _aggregation_tokens().get(f"{parsed.family}.{parsed.feature}")
     return tokens is not None and parsed.aggregation in tokens
 

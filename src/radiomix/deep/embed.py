@@ -37,6 +37,7 @@ import numpy.typing as npt
 from radiomix.deep.inputs import Intensity, Mode, sample_lesion, to_network_input
 from radiomix.deep.settings import DeepSettings
 from radiomix.errors import InputError, WeightsError
+from radiomix.model.columns import SLICE_STATS
 from radiomix.types import BoolArray, FloatArray, Spacing
 
 if TYPE_CHECKING:
@@ -510,7 +511,7 @@ def embed(
 def aggregate_slices(
     df: pd.DataFrame,
     *,
-    stats: Sequence[str] = ("mean", "max"),
+    stats: Sequence[str] = SLICE_STATS,
     by: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Lesion-level rows from slice embeddings: mean and/or max over slices, with the count.
@@ -540,9 +541,9 @@ def aggregate_slices(
     """
     import pandas as pd
 
-    bad = [s for s in stats if s not in ("mean", "max")]
+    bad = [s for s in stats if s not in SLICE_STATS]
     if bad or not stats:
-        raise InputError(f"stats must be a non-empty subset of ('mean', 'max'), got {list(stats)}")
+        raise InputError(f"stats must be a non-empty subset of {SLICE_STATS}, got {list(stats)}")
     prefixes: dict[str, list[str]] = {}
     for c in df.columns:
         m = _COLUMN.match(str(c))
