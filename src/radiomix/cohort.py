@@ -2435,6 +2435,8 @@ def _plan_and_run(
     out.mkdir(parents=True, exist_ok=True)
     if study.settings.deep is not None and study.settings.deep.keep_slices:
         _write_frame(_slice_frame(frame, tasks, records), out / DEEP_SLICES_FILE, provenance)
+    else:  # an earlier run's slices are not this table's (the leakage audit reads them)
+        (out / DEEP_SLICES_FILE).unlink(missing_ok=True)
     features_path = _write_frame(frame, out / FEATURES_FILE, provenance)
     errors_path = _write_frame(err_frame, out / ERRORS_FILE, provenance)
     result = StudyResult(

@@ -113,3 +113,18 @@ def test_a_weight_file_replaced_at_its_path_is_embedded_again(tmp_path):
     deep_cols = [c for c in before.columns if ".deep." in c]
     assert not np.array_equal(before[deep_cols].to_numpy(float), after[deep_cols].to_numpy(float))
     assert read_provenance(second.features_path)["deep"]["weights_sha256"] == sha256_file(weights)
+
+
+def test_a_run_without_keep_slices_removes_an_earlier_runs_slices(tmp_path):
+    """A nineteenth-round finding: turned off between runs into one folder, keep_slices left
+    the earlier deep_slices.parquet, which the leakage audit then read as this table's
+    (another network's embeddings: STS_002 f000 0.376 against 0.612 in the table)."""
+    rows = [lesion(p, tags=("pet",)) for p in SMALL[:1]]
+    deep = {"model": "resnet18", "mode": "slices", "weights": "random", "keep_slices": True}
+    study = write_study(tmp_path / "keep", rows, tags=("pet",), deep=deep)
+    run_study(study, tmp_path / "out")
+    assert (tmp_path / "out" / "deep_slices.parquet").is_file()
+    study = write_study(tmp_path / "drop", rows, tags=("pet",),
+                        deep={**deep, "keep_slices": False})
+    run_study(study, tmp_path / "out")
+    assert not (tmp_path / "out" / "deep_slices.parquet").exists()
