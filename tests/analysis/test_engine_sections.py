@@ -233,3 +233,20 @@ def _steps(model):
         if hasattr(m, "steps"):
             todo.extend(step for _, step in m.steps)
     return out
+
+
+def test_qc_thumbnails_of_an_earlier_analysis_are_removed(tmp_path, shared_data, monkeypatch):
+    """A nineteenth-round finding: an analysis folder re-used after a patient left the
+    study kept that patient's thumbnail (an image of someone no longer in the study)."""
+    from radiomix.analysis.qc import qc_section
+    from radiomix.settings.study import load_study
+
+    monkeypatch.setenv("RADIOMIX_DATA", str(shared_data))
+    study = load_study("examples/sts/study.yaml")
+    first = qc_section(study, ["STS_001", "STS_002"], tmp_path, n_patients=1)
+    assert {i["patient_id"] for i in first["items"]} == {"STS_001"}
+    second = qc_section(study, ["STS_002", "STS_003"], tmp_path, n_patients=1)
+    assert {i["patient_id"] for i in second["items"]} == {"STS_002"}
+    on_disk = sorted(p.name for p in (tmp_path / "qc").glob("*.png"))
+    assert on_disk == sorted(i["image"].split("/")[-1] for i in second["items"])
+    assert not any(name.startswith("STS_001") for name in on_disk)

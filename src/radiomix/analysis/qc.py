@@ -52,7 +52,8 @@ def _file_name(patient: str, lesion: str, tag: str) -> str:
 
 def qc_section(study: Study, patients: list[str], out_dir: str | Path, *,
                n_patients: int = 6, scale_bar_mm: float = 10.0) -> dict[str, Any] | None:
-    """Write QC thumbnails into ``out_dir/qc`` and return the document's ``qc`` section.
+    """Write QC thumbnails into ``out_dir/qc`` (removing an earlier analysis's) and return
+    the document's ``qc`` section.
 
     Parameters
     ----------
@@ -79,6 +80,8 @@ def qc_section(study: Study, patients: list[str], out_dir: str | Path, *,
 
     chosen = set(_spread([str(p) for p in dict.fromkeys(patients)], n_patients))
     folder = Path(out_dir) / QC_DIR
+    for old in folder.glob("*.png"):  # an earlier analysis's patients are not this one's
+        old.unlink()
     items: list[dict[str, Any]] = []
     drawn: set[tuple[str, str]] = set()  # tags sharing an image and mask are drawn once
     for row in manifest_rows(study):
