@@ -667,11 +667,34 @@ def build_figures(analysis: Mapping[str, Any], results: Path) -> dict[str, Any]:
     for item in (analysis.get("qc") or {}).get("items") or []:
         path = results / str(item.get("image", ""))
         if item.get("image") and path.is_file():
-            out["qc"].append(F.data_uri(path.read_bytes()))
+            data = path.read_bytes()
+            damage = _png_damage(data)
+            if damage is None:
+                out["qc"].append(F.data_uri(data))
+                continue
+            log.warning("QC thumbnail %s cannot be read (%s); left out of the report",
+                        path.name, damage)
         else:
             log.warning("QC thumbnail %s is missing; left out of the report", path)
-            out["qc"].append(None)
+        out["qc"].append(None)
     return out
+
+
+def _png_damage(data: bytes) -> str | None:
+    """Why ``data`` is no complete PNG image (cut short, another format), ``None`` when it
+    decodes whole: a damaged thumbnail would be drawn half or broken under its caption."""
+    from io import BytesIO
+
+    from PIL import Image
+
+    if not data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "not a PNG file"
+    try:
+        with Image.open(BytesIO(data)) as img:
+            img.load()
+    except (OSError, SyntaxError, ValueError) as exc:
+        return str(exc) or type(exc).__name__
+    return None
 
 
 # --------------------------------------------------------------------------- rendering
