@@ -93,8 +93,7 @@ crop; interpolated values computed from whole-grid positions, the same from any 
 maximum tied to rounding shared by the local intensity peak; pixel padding and CT fills
 refused in the ROI and where processing reads around it; a tie for the largest slice
 settled without the storage order; rings without other lesions' voxels; a registration
-within 1 % of its start's metric kept; 7: a fixed-bin-size IVH without an upper range
-bound ends at the ROI's maximum less half a bin, IBSI's range; a ring leaves out the
+within 1 % of its start's metric kept; 7: a ring leaves out the
 patient's other lesions in masks of their own; no data refused in a ring and where
 features read around the ROI's voxels, not its bounding box; a symmetric tie for the
 largest slice settled by the slices' place in the patient), so that a cache made

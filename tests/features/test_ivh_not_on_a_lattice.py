@@ -38,9 +38,9 @@ def test_non_integer_intensities_give_no_ivh_and_say_why():
 
 def test_fixed_bin_size_on_the_same_intensities_matches_an_independent_count():
     """With ``fbs`` the same intensities give the IBSI continuous-case IVH (P88C): the range
-    is G = [X_min + w/2, X_max - w/2] of the ROI's extreme intensities (no re-segmentation
-    range), and V10 is the share of voxels whose bin centre reaches the first intensity of
-    G at 10 % of it (counted here)."""
+    runs from the centre of the lowest bin to that of the highest (no re-segmentation
+    range), and V10 and V90 are the shares of voxels whose bin centre reaches the first
+    intensity of the range at 10 % and 90 % of it (counted here)."""
     rng = np.random.default_rng(1)
     x = rng.uniform(0.5, 12.0, 64)
     image, mask = _case(x)
@@ -48,9 +48,9 @@ def test_fixed_bin_size_on_the_same_intensities_matches_an_independent_count():
     row = radiomix.extract(image, mask, spacing=(2.0, 2.0, 2.0), features__families=["ivh"],
                            ivh={"method": "fbs", "bin_width": w})
     centres = x.min() + (np.floor((x - x.min()) / w) + 0.5) * w
-    lo, hi = x.min() + w / 2, x.max() - w / 2
+    lo, hi = centres.min(), centres.max()
+    grid = lo + np.arange(round(float(hi - lo) / w) + 1) * w
     for pct in (10, 90):
-        grid = lo + np.arange(int(np.floor((hi - lo) / w)) + 1) * w
         first = grid[(grid - lo) / (hi - lo) >= pct / 100 - 1e-12][0]
         expected = np.mean(centres >= first - 1e-9)
         got = float(row[f"image.original.ivh.volume_fraction_at_{pct}pct_intensity"].iloc[0])
@@ -59,12 +59,11 @@ def test_fixed_bin_size_on_the_same_intensities_matches_an_independent_count():
 
 
 @pytest.mark.parametrize("use_range", [True, False])
-def test_fixed_bin_size_with_a_half_open_range_ends_at_the_roi_maximum(use_range):
-    """A fourth-round PET setting, ``range: [0, null]``: the bins start at 0 and the IVH
-    range ends at the ROI's maximum less half a bin (IBSI 1 P88C). It ended at the centre
-    of the highest occupied bin, which halved V90 of a small hot tail. Without the range
-    (``use_resegmentation_range: false``) the range starts at the ROI's minimum plus half a
-    bin, the bins still anchored at 0."""
+def test_fixed_bin_size_with_a_half_open_range_ends_at_the_highest_bin(use_range):
+    """The example study's PET setting, ``range: [0, null]``: the bins start at 0 and the
+    IVH range ends at the centre of the highest occupied bin (IBSI's X_max - w/2 with
+    X_max that bin's upper edge). Without the range (``use_resegmentation_range: false``)
+    it starts at the lowest occupied bin's centre, the bins still anchored at 0."""
     rng = np.random.default_rng(3)
     x = np.concatenate([rng.uniform(0.5, 4.0, 60), [10.76, 11.2, 11.5, 11.901]])
     image, mask = _case(x)
@@ -74,32 +73,31 @@ def test_fixed_bin_size_with_a_half_open_range_ends_at_the_roi_maximum(use_range
         resegmentation={"range": [0.0, None]},
         ivh={"method": "fbs", "bin_width": w, "use_resegmentation_range": use_range})
     centres = (np.floor(x / w) + 0.5) * w
-    lo = (0.0 if use_range else x.min()) + w / 2
-    hi = x.max() - w / 2
-    grid = lo + np.arange(int(np.floor((hi - lo) / w + 1e-9)) + 1) * w
+    lo = 0.05 if use_range else centres.min()
+    hi = centres.max()  # 11.95
+    grid = lo + np.arange(round(float(hi - lo) / w) + 1) * w
     gamma = (grid - lo) / (hi - lo)
     for pct in (10, 90):
         first = grid[gamma >= pct / 100 - 1e-12][0]
         expected = np.mean(centres >= first - 1e-9)
         got = float(row[f"image.original.ivh.volume_fraction_at_{pct}pct_intensity"].iloc[0])
         assert got == pytest.approx(expected)
-    if use_range:
-        # 90 % of G = [0.05, 11.851] is 10.671: the bin of 10.76 (centre 10.75) counts; the
-        # range ended at the top bin's centre, 11.95, put it at 10.76, above that bin
-        v90 = float(row["image.original.ivh.volume_fraction_at_90pct_intensity"].iloc[0])
-        assert v90 == pytest.approx(4 / 64)
 
 
-def test_fixed_bin_size_on_a_roi_narrower_than_a_bin_has_one_intensity():
-    image, mask = _case(np.linspace(5.01, 5.06, 64))
+def test_coarse_bins_keep_the_highest_bin_in_the_range():
+    """A nineteenth-round finding on a trial of IBSI's formula read with the ROI's maximum
+    (X_max - w/2, half a bin below it): with 1 SUV bins on STS_008's PET, V90 was 0 though
+    1.8 % of the voxels lay in the top bin, above 90 % of the range. The highest bin's
+    centre ends the range: V90 is that bin's share."""
+    x = np.concatenate([np.full(61, 1.3), [2.2, 2.6, 3.5]])  # top bin [3, 4): 1 voxel
+    image, mask = _case(x)
     row = radiomix.extract(image, mask, spacing=(2.0, 2.0, 2.0), features__families=["ivh"],
-                           ivh={"method": "fbs", "bin_width": 0.1})
-    # one bin (centre 5.06): X_max - w/2 = 5.01 falls below X_min + w/2 = 5.06, so the range
-    # is that single intensity, where every intensity fraction is 0 and none reaches 10 %;
-    # I10 is the lattice intensity one bin above it, the first where nu = 0 <= 10 %
-    assert float(row["image.original.ivh.volume_fraction_at_10pct_intensity"].iloc[0]) == 0.0
-    assert float(row["image.original.ivh.intensity_at_10pct_volume"].iloc[0]) == (
-        pytest.approx(5.16))
+                           resegmentation={"range": [0.0, None]},
+                           ivh={"method": "fbs", "bin_width": 1.0})
+    v90 = float(row["image.original.ivh.volume_fraction_at_90pct_intensity"].iloc[0])
+    assert v90 == pytest.approx(1 / 64)
+    i10 = float(row["image.original.ivh.intensity_at_10pct_volume"].iloc[0])
+    assert i10 <= x.max() + 1.0  # at most one bin above the highest intensity
 
 
 def test_integer_intensities_keep_the_discrete_ivh():

@@ -151,12 +151,14 @@ def ivh_input(values: FloatArray, settings: IvhSettings, reseg: ResegmentationSe
     IBSI 1 §4.5 (P88C): configurations A, B, D use calibrated HU directly, C re-discretises
     with 2.5 HU bins and uses the bin centres, E uses the bin numbers of 1000 fixed bins
     and ignores the re-segmentation range.
-    With fixed bin size the IVH range is :math:`[X_{min} + w/2, X_{max} - w/2]` (IBSI 1,
-    P88C, continuous case), :math:`X_{min}` and :math:`X_{max}` the re-segmentation range's
-    bounds (the centres of its first and last full bins), or the ROI's minimum and maximum
-    intensity where a bound is not set or ``use_resegmentation_range`` is false; the bins
-    themselves start at the range's lower bound where one is set. A ROI whose intensities
-    span less than one bin width has a single-intensity range (every intensity fraction 0).
+    With fixed bin size the IVH range is IBSI's :math:`[X_{min} + w/2, X_{max} - w/2]`
+    (P88C, continuous case), the centres of the first and last bins: :math:`X_{min}` and
+    :math:`X_{max}` are the re-segmentation range's bounds where set (and
+    ``use_resegmentation_range``), else the edges of the lowest and highest occupied bins
+    (the bins start at the range's lower bound where one is set, else at the ROI's
+    minimum). Half a bin below the ROI's maximum instead, the highest bin's centre would
+    lie beyond the range: with coarse bins no intensity of the range would reach 90 % of
+    it, and V90 would be 0 with 1.8 % of the voxels in the top bin.
     """
     rng = reseg.range if settings.use_resegmentation_range else None
     if settings.method == "fbs":
@@ -165,12 +167,10 @@ def ivh_input(values: FloatArray, settings: IvhSettings, reseg: ResegmentationSe
         lo = _lower(values, reseg)
         bins = fixed_bin_size(values, w, lo)
         out = np.asarray(lo + (bins - 0.5) * w, dtype=np.float64)
-        # G = [X_min + w/2, X_max - w/2], X_min and X_max the range's bounds, or the ROI's
-        # extreme intensities where a bound is not set or not used
-        x_min = rng[0] if rng and rng[0] is not None else float(values.min())
-        x_max = rng[1] if rng and rng[1] is not None else float(values.max())
-        lower = x_min + 0.5 * w
-        upper = max(lower, x_max - 0.5 * w)  # a ROI within one bin width: one intensity
+        # G from the centre of the first bin to that of the last: the range's, where a
+        # bound is set and used, else the lowest and highest occupied bins'
+        lower = lo + 0.5 * w if rng and rng[0] is not None else float(out.min())
+        upper = rng[1] - 0.5 * w if rng and rng[1] is not None else float(out.max())
         return IvhInput(values=out, lower=float(lower), upper=float(upper), step=w)
     if settings.method == "fbn":
         assert settings.bins is not None

@@ -255,9 +255,9 @@ class IvhSettings:
     use_resegmentation_range : bool
         Use the re-segmentation range as the intensity range of the IVH (calibrated units,
         e.g. CT). When false, or where a bound is not set, the ROI's minimum (maximum)
-        intensity is used instead; with ``fbs`` the range is
-        :math:`[X_{min} + w/2, X_{max} - w/2]` (IBSI 1 P88C, continuous case), its bins
-        starting at the re-segmentation range's lower bound where one is set.
+        intensity is used instead; with ``fbs`` the range runs from the centre of the first
+        bin to that of the last (IBSI 1 P88C, continuous case): the range's, or the lowest
+        and highest occupied bins' (:func:`radiomix.process.discretise.ivh_input`).
     """
 
     method: DiscretisationMethod = "none"
