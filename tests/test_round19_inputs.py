@@ -230,7 +230,7 @@ def test_no_data_in_a_peritumoral_ring_is_refused(tmp_path):
     image, mask = _ct_pair(tmp_path, BETWEEN, "filled")
     ring = {"features": {"families": ["stat"]},
             "preprocess": {"roi": "ring", "ring_outer_mm": 12.0}}
-    with pytest.raises(InputError, match=r"108 voxel\(s\) of no data .* lie in the 12 mm "
+    with pytest.raises(InputError, match=r"108 voxel\(s\) of no data .* lie in the "
                                          "peritumoral ring, whose features would read them"):
         extract(image, mask, settings=ring, modality="CT")
     small = {**ring, "preprocess": {"roi": "ring", "ring_outer_mm": 8.0}}  # stops short
@@ -308,3 +308,20 @@ def test_declaring_a_tags_modality_recomputes_its_cases(tmp_path):
     again = run_study(tmp_path / "ct.yaml", tmp_path / "out")
     assert (again.n_cached, again.n_failed) == (0, 1)
     assert "declared CT (modality: CT), has no value below 0" in again.errors[0]["message"]
+
+
+def test_no_data_a_ring_leaves_out_is_not_refused(tmp_path):
+    """Tester N: fill in the gap inside ring_inner_mm (and fill an organ clip leaves out)
+    was refused as lying "in the peritumoral ring"; the ring does not read it."""
+    gap = np.s_[4:10, 4:10, 8:9]  # 1 voxel (2 mm) beyond the first cube's x face
+    image, mask = _ct_pair(tmp_path, gap, "gap")
+    ring = {"features": {"families": ["stat"]},
+            "preprocess": {"roi": "ring", "ring_inner_mm": 4.0, "ring_outer_mm": 8.0}}
+    got = extract(image, mask, settings=ring, modality="CT").features
+    clean_dir = tmp_path / "clean"
+    clean_dir.mkdir()
+    clean, _ = _ct_pair(clean_dir, np.s_[0:0], "clean")
+    assert got == extract(clean, mask, settings=ring, modality="CT").features
+    inner = {**ring, "preprocess": {"roi": "ring", "ring_outer_mm": 8.0}}  # gap closed
+    with pytest.raises(InputError, match="lie in the peritumoral ring"):
+        extract(image, mask, settings=inner, modality="CT")

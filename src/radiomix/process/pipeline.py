@@ -119,61 +119,57 @@ def _refuse_sentinels(part: np.ndarray) -> None:
         )
 
 
-def _refuse_no_data_read(image: np.ndarray, mask: BoolArray, spacing: Spacing,
+def _refuse_no_data_read(image: np.ndarray, roi: BoolArray, spacing: Spacing,
                          read_mm: float, no_data: tuple[float, float],
-                         ring_mm: float | None = None) -> None:
+                         ring: bool = False) -> None:
     """Refuse no-data voxels (``no_data``: low, high) that the features read: in the
-    peritumoral ring (voxels within ``ring_mm`` of the tumour ``mask``, Euclidean, when the
-    ROI is a ring) and within ``read_mm`` along each axis of the ROI's voxels, where
-    interpolation, the local intensity peak or a filter reads them into the ROI's values
-    (the tumour itself was checked with the case). Nothing is read beyond a tumour ROI when
-    ``read_mm`` is 0.
+    analysed ROI (the peritumoral ring when ``ring``: the tumour itself was checked with
+    the case) and within ``read_mm`` along each axis of its voxels, where interpolation,
+    the local intensity peak or a filter reads them into the ROI's values. ``image`` holds
+    the stored values (before any preprocessing).
 
     Raises
     ------
     InputError
         Naming how many, the value, how far is read and the fix.
     """
-    if read_mm <= 0.0 and not ring_mm:
+    if read_mm <= 0.0 and not ring:
         return
     from scipy import ndimage
 
-    grow = [math.ceil(((ring_mm or 0.0) + read_mm) / sp) if math.isfinite(read_mm) else n
-            for sp, n in zip(spacing, mask.shape, strict=True)]
+    grow = [math.ceil(read_mm / sp) if math.isfinite(read_mm) else n
+            for sp, n in zip(spacing, roi.shape, strict=True)]
     box = tuple(slice(max(0, lo - g), min(n, hi + 1 + g))
-                for (lo, hi), n, g in zip(_bbox(mask), mask.shape, grow, strict=True))
+                for (lo, hi), n, g in zip(_bbox(roi), roi.shape, grow, strict=True))
     low, high = no_data
     part = image[box]
     empty = (part >= low) & (part <= high)
     if not empty.any():
         return
-    region = mask[box]
-    if ring_mm:  # the ring and the tumour: within ring_mm of a tumour voxel
-        region = ndimage.distance_transform_edt(~region, sampling=spacing) <= ring_mm
-    if read_mm > 0.0:  # what interpolation, the peak sphere and filters reach, per axis
-        for axis, sp in enumerate(spacing):
-            reach = (math.ceil(read_mm / sp) if math.isfinite(read_mm)
-                     else region.shape[axis])
-            region = ndimage.maximum_filter1d(region, 2 * min(reach, region.shape[axis]) + 1,
+    region = roi[box]
+    inside = int(np.count_nonzero(empty & region))
+    for axis, g in enumerate(grow):  # what interpolation, the peak and filters reach
+        if g > 0:
+            region = ndimage.maximum_filter1d(region, 2 * min(g, region.shape[axis]) + 1,
                                               axis=axis, mode="constant", cval=0)
     hit = int(np.count_nonzero(empty & region))
     if hit:
         value = (f"{low:g}" if low == high else f"{high:g} or below" if math.isinf(low)
                  else f"{low:g} to {high:g}")
-        reach = "the whole image" if read_mm == math.inf else f"{read_mm:g} mm"
         what = f"{hit} voxel(s) of no data ({value}: pixel padding or a fill outside the " \
                "scanner's reconstructed field of view)"
-        if ring_mm:
-            around = "" if read_mm <= 0.0 else f" or within {reach} of it"
+        reach = "the whole image" if read_mm == math.inf else f"{read_mm:g} mm"
+        if ring and inside:
+            around = "" if hit == inside else f" or within {reach} of it"
             raise InputError(
-                f"{what} lie in the {ring_mm:g} mm peritumoral ring{around}, whose features "
-                "would read them as tissue: the ring reaches beyond the measured image; "
-                "leave the case out, or choose a smaller preprocess.ring_outer_mm")
+                f"{what} lie in the peritumoral ring{around}, whose features would read them "
+                "as tissue: the ring reaches beyond the measured image; leave the case out, "
+                "or choose a smaller preprocess.ring_outer_mm")
         raise InputError(
-            f"{what} lie within {reach} (along each axis) of the ROI's voxels, which "
-            "interpolation, the local intensity peak or the filters read into its values: "
-            "the ROI lies at the edge of the measured image; leave the case out, or turn "
-            "off what reads beyond the ROI"
+            f"{what} lie within {reach} (along each axis) of the "
+            f"{'ring' if ring else 'ROI'}'s voxels, which interpolation, the local intensity "
+            "peak or the filters read into its values: the ROI lies at the edge of the "
+            "measured image; leave the case out, or turn off what reads beyond the ROI"
         )
 
 
@@ -343,10 +339,8 @@ def process_arrays(
             ),
         )
     margin_mm = max(settings.crop.margin_mm, read_mm)
-    if no_data is not None:
-        _refuse_no_data_read(image, mask, spacing, read_mm, no_data,
-                             ring_mm=settings.preprocess.ring_outer_mm
-                             if settings.preprocess.roi == "ring" else None)
+    if no_data is not None and settings.preprocess.roi == "tumour":
+        _refuse_no_data_read(image, mask, spacing, read_mm, no_data)
     if settings.preprocess.active:
         # bias field, smoothing, normalisation and ring on the original grid, exact over
         # everything the crop below can reach (margin, grid step and spline support)
@@ -364,6 +358,10 @@ def process_arrays(
             other_lesions=other_lesions,
             slice_order=slice_order,
         )
+        if no_data is not None and settings.preprocess.roi != "tumour":
+            # the analysed ROI (a ring, a slice) and its surroundings, on the stored values
+            _refuse_no_data_read(given[0], mask, spacing, read_mm, no_data,
+                                 ring=settings.preprocess.roi == "ring")
     ring_cut = settings.preprocess.roi == "ring" and touches_edge(
         mask, dimensionality=settings.dimensionality)
     box = _bbox(mask)
@@ -410,7 +408,8 @@ def process_arrays(
             settings.crop, margin_mm=2.0 * margin_mm + max(spacing) + max(new_spacing)))
         log.debug("crop margin %g mm cut the processed ROI's reach; widened", margin_mm)
         return process_arrays(given[0], given[1], spacing, wider, organ_mask=organ_mask,
-                              scale=scale, other_lesions=other_lesions)
+                              scale=scale, no_data=no_data, other_lesions=other_lesions,
+                              slice_order=slice_order)
     if not morph.any():
         raise EmptyRoiError(
             "the ROI vanished after interpolation (no voxel reaches the partial-volume "
