@@ -125,9 +125,12 @@ def test_a_ring_leaves_out_the_patients_other_lesion_in_its_own_mask_file(tmp_pa
     assert (((distance > 0) & (distance <= 6.0)) & two).sum() == 36  # the ring reaches it
     expected = float(image[ring].mean())
 
+    (tmp_path / "sub").mkdir()
     apart = _ring_study(tmp_path, [
         {"patient_id": "P1", "lesion_id": "1", "ct_image": "image.nii.gz", "ct_mask": "m1.nii.gz"},
-        {"patient_id": "P1", "lesion_id": "2", "ct_image": "image.nii.gz", "ct_mask": "m2.nii.gz"},
+        # the same file spelt another way (tester N: the satellite was taken in again)
+        {"patient_id": "P1", "lesion_id": "2", "ct_image": "sub/../image.nii.gz",
+         "ct_mask": "m2.nii.gz"},
         # another patient's lesion on the same file is not this patient's: not left out
         {"patient_id": "P2", "lesion_id": "1", "ct_image": "image.nii.gz", "ct_mask": "m1.nii.gz"},
     ])

@@ -930,8 +930,9 @@ def plan_cases(
             others: tuple[OtherLesion, ...] = ()
             if (study.extraction[tag].preprocess.roi == "ring" and reference is None
                     and problem is None and spec.image is not None):
-                others = tuple(o for o in on_image.get((row.patient_id, tag, spec.image), ())
-                               if o.lesion_id != row.lesion_id)
+                others = tuple(o for o in on_image.get(
+                    (row.patient_id, tag, Path(spec.image).resolve()), ())
+                    if o.lesion_id != row.lesion_id)
                 for other in others:  # the ring changes with where they are
                     digest, trouble = input_hash(Path(other.mask), f"{tag} mask")
                     if trouble:
@@ -998,7 +999,8 @@ def _lesions_on_image(study: Study, rows: Sequence[Any]) -> dict[tuple[str, str,
             if spec is None or spec.problem is not None or spec.image is None or spec.mask is None:
                 continue
             roi = study.settings.tags[tag].roi
-            found.setdefault((row.patient_id, tag, spec.image), []).append(OtherLesion(
+            image = Path(spec.image).resolve()  # one file however a row spells its path
+            found.setdefault((row.patient_id, tag, image), []).append(OtherLesion(
                 lesion_id=row.lesion_id, mask=str(spec.mask),
                 label=spec.label if spec.label is not None else roi.label,
                 roi_name=spec.roi_name if spec.roi_name is not None else roi.roi_name))
