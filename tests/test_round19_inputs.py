@@ -328,3 +328,26 @@ def test_no_data_a_ring_leaves_out_is_not_refused(tmp_path):
     inner = {**ring, "preprocess": {"roi": "ring", "ring_outer_mm": 8.0}}  # gap closed
     with pytest.raises(InputError, match="lie in the peritumoral ring"):
         extract(image, mask, settings=inner, modality="CT")
+
+
+def test_a_metaimage_spacing_given_twice_is_refused(tmp_path):
+    """Tester N: ElementSpacing 2 3 4 then 1 1 1: ITK read the last (volume 239 for
+    17 172 mm3)."""
+    image, mask = _pair(tmp_path, "ElementSpacing = 2 3 4\nElementSpacing = 1 1 1")
+    assert sitk.ReadImage(str(image)).GetSpacing() == (1.0, 1.0, 1.0)
+    with pytest.raises(InputError, match="gives ElementSpacing twice in its header, and ITK "
+                                         "reads the last one"):
+        extract(image, mask, settings=STAT)
+
+
+def test_a_metaimage_spacing_after_its_data_file_line_is_named(tmp_path):
+    image, mask = _pair(tmp_path, "ElementSpacing = 2 3 4")
+    img = sitk.ReadImage(str(image))
+    header = tmp_path / "detached.mhd"
+    sitk.WriteImage(img, str(header))  # header and .raw
+    text = header.read_text()
+    line = next(t for t in text.splitlines() if t.startswith("ElementSpacing"))
+    header.write_text(text.replace(line + "\n", "") + line + "\n")
+    with pytest.raises(InputError, match="gives ElementSpacing after ElementDataFile, where a "
+                                         "MetaImage header ends"):
+        extract(header, mask, settings=STAT)

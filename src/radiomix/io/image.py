@@ -266,20 +266,30 @@ def _check_metaimage(path: Path, what: str) -> None:
     reads a too-long file through the wrong DimSize: a scrambled image)."""
     fields: dict[str, str] = {}
     keys: set[str] = set()  # as written: MetaIO matches its keys case by case
-    offset = 0
+    offset, rest = 0, b""
     with path.open("rb") as fh:
         for raw in fh:
             offset += len(raw)
             key, sep, value = raw.decode("latin-1").partition("=")
             if not sep:
                 return  # not a MetaImage header: ITK says what it is
+            if key.strip() in keys:
+                raise InputError(
+                    f"{what} file {path.name} gives {key.strip()} twice in its header, and "
+                    "ITK reads the last one: keep only the right one")
             fields[key.strip().lower()] = value.strip()
             keys.add(key.strip())
             if key.strip().lower() == "elementdatafile":
+                rest = fh.read(1 << 16) if path.suffix.lower() == ".mhd" else b""
                 break
             if offset > 1 << 16:
                 return
     if not keys & {"ElementSpacing", "ElementSize"}:
+        if re.search(rb"(?m)^\s*Element(Spacing|Size)\s*=", rest):
+            raise InputError(
+                f"{what} file {path.name} gives ElementSpacing after ElementDataFile, where a "
+                "MetaImage header ends (ITK reads no further and takes 1 mm): move the line "
+                "above ElementDataFile")
         spelt = [k for k in keys if k.lower() in ("elementspacing", "elementsize")]
         if spelt:
             raise InputError(
