@@ -40,7 +40,7 @@ def test_tumour_tags_leave_rings_and_slices_out():
     assert tumour_tags(None) is None
 
 
-def test_the_volume_baseline_is_the_tumours_not_a_rings():
+def test_the_volume_baseline_is_the_tumours_not_a_rings(caplog):
     feats, clin = cohort(60)
     table = _with_ring(feats)
     spec = analysis_from_dict({
@@ -53,9 +53,13 @@ def test_the_volume_baseline_is_the_tumours_not_a_rings():
     doc = _study_doc(("ring", "ring"), ("ct", "tumour"))
     built = build_table(table, spec, clinical=clin, volume_tags=tumour_tags(doc))
     assert built.blocks["volume"] == [volume]
-    # a table without a study's description: the first tag with a volume, as before
-    assert build_table(table, spec, clinical=clin).blocks["volume"] == [
-        "ring.original.morph.volume_mesh"]
+    # a table without a study's description: the first tag with a volume, said
+    import logging
+
+    with caplog.at_level(logging.WARNING, logger="radiomix.analysis.data"):
+        assert build_table(table, spec, clinical=clin).blocks["volume"] == [
+            "ring.original.morph.volume_mesh"]
+    assert "does not say which tags' ROIs are tumours" in caplog.text
     # a study whose tags are all rings has no tumour volume
     rings = build_table(table, spec, clinical=clin,
                         volume_tags=tumour_tags(_study_doc(("ring", "ring"))))

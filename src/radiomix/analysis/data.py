@@ -1158,6 +1158,12 @@ def build_table(
             clin_cols.append(str(c))
     X = pd.DataFrame(parts, index=raw.index)
     vol = volume_column(rad, volume_tags)
+    with_volume = {c.split(".")[0] for c in rad if c.endswith(VOLUME_FEATURES)}
+    if vol and volume_tags is None and len(with_volume) > 1:
+        log.warning("the volume baseline takes %s, the volume of the table's first tag: the "
+                    "table does not say which tags' ROIs are tumours (no radiomix provenance) "
+                    "and a peritumoral ring's volume is no tumour volume; give the table "
+                    "radiomix wrote, or leave the other tags' volume columns out", vol)
     blocks = {"radiomic": rad, "deep": deep, "clinical": clin_cols,
               "volume": [vol] if vol else []}
     targets: dict[str, Target] = {}
