@@ -39,3 +39,23 @@ def test_small_p_values_in_the_report(tmp_path):
     assert shown["/cohort/table1/rows/1/p_value"] == "0.00034"
     assert "0.00044" in shown.values()
     assert metric_problems(parsed.metrics, metrics) == []
+
+
+@pytest.mark.parametrize("damage", ["cut", "jpeg"])
+def test_a_qc_thumbnail_that_does_not_decode_is_left_out(tmp_path, caplog, damage):
+    """Tester M: `radiomix report` embedded a thumbnail cut short (or not a PNG) as a
+    half-drawn or broken image under its caption, exit 0, no warning."""
+    import base64
+    import logging
+
+    folder = write_results(tmp_path)
+    png = folder / "qc" / "P_001_1_ct.png"
+    whole = png.read_bytes()
+    png.write_bytes(whole[: len(whole) // 2] if damage == "cut" else b"\xff\xd8\xff" + whole)
+    with caplog.at_level(logging.WARNING, logger="radiomix.report"):
+        html = write_report(folder).read_text(encoding="utf-8")
+    assert "P_001_1_ct.png cannot be read" in caplog.text
+    assert base64.b64encode(whole[:60]).decode()[:40] not in html
+    intact = write_results(tmp_path / "intact")
+    assert base64.b64encode(whole[:30]).decode()[:24] in write_report(intact).read_text(
+        encoding="utf-8")
