@@ -351,3 +351,37 @@ def test_a_metaimage_spacing_after_its_data_file_line_is_named(tmp_path):
     with pytest.raises(InputError, match="gives ElementSpacing after ElementDataFile, where a "
                                          "MetaImage header ends"):
         extract(header, mask, settings=STAT)
+
+
+# -- M7: an output that cannot be written after the folder's check ----------------------------
+
+
+@pytest.mark.parametrize("blocker", ["cases", "features.parquet"])
+def test_a_run_that_cannot_write_its_files_says_so_in_one_line(tmp_path, blocker):
+    """Tester M: a full disk, ``cases`` as a file, or ``features.parquet`` as a folder gave a
+    Python traceback (and left a .tmp file among the cases)."""
+    _two_lesions(tmp_path)
+    study = _ring_study(tmp_path, [
+        {"patient_id": "P1", "lesion_id": "1", "ct_image": "image.nii.gz",
+         "ct_mask": "m1.nii.gz"}])
+    out = tmp_path / "out"
+    out.mkdir()
+    if blocker == "cases":
+        (out / "cases").write_text("not a folder")
+    else:
+        (out / "features.parquet").mkdir()
+    proc = run_cli("run", str(study), "--out", str(out), "--quiet")
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert "; free space on its disk, or choose another --out" in proc.stderr
+    assert not list(out.rglob(".*.tmp*"))
+
+
+def test_a_case_file_that_cannot_be_written_leaves_no_temporary_file(tmp_path):
+    from radiomix.cohort import CaseStore
+
+    store = CaseStore(tmp_path / "cases")
+    store.path("k" * 32).mkdir()  # a folder where the case file goes: os.replace fails
+    with pytest.raises(IsADirectoryError):
+        store.save({"key": "k" * 32, "format": 1})
+    assert not list((tmp_path / "cases").glob(".*.tmp"))

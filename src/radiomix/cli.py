@@ -107,6 +107,22 @@ def _settings_option(preset: str | None, config: Path | None) -> ExtractionSetti
     return None
 
 
+def output_error(folder: Path, exc: OSError) -> str:
+    """One line for an output that could not be written after the folder's check: a full
+    disk, a file where a folder goes (``cases``), a folder where a file goes; the file is
+    named by its base name only.
+
+    Examples
+    --------
+    >>> output_error(Path("out"), OSError(28, "No space left on device", "out/cases/a.json"))
+    ... # doctest: +ELLIPSIS
+    'cannot write a.json in out: No space left on device; free space on its disk, or ...'
+    """
+    name = f"{Path(exc.filename).name} in " if exc.filename else ""
+    return (f"cannot write {name}{folder}: {exc.strerror or exc}; free space on its disk, or "
+            "choose another --out")
+
+
 def check_out_folder(folder: Path, *, given: Path | None = None, option: str = "--out") -> None:
     """Refuse an output folder that cannot be written, before any work starts.
 

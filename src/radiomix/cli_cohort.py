@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.text import Text
 
 from radiomix.cli_progress import ProgressDisplay, cohort_callback, plain_console
-from radiomix.errors import RadiomixError, WorkersLostError
+from radiomix.errors import RadiomixError, UsageError, WorkersLostError
 
 EXIT_OK, EXIT_CASE_ERROR, EXIT_USAGE = 0, 1, 2
 MAX_ERRORS_SHOWN = 10
@@ -52,7 +52,7 @@ def run(
     ] = 120.0,
 ) -> None:
     """Extract every lesion of a study into one feature table (resumes an interrupted run)."""
-    from radiomix.cli import check_out_folder
+    from radiomix.cli import check_out_folder, output_error
     from radiomix.cohort import run_study
 
     console = plain_console(stderr=True)
@@ -73,6 +73,10 @@ def run(
         raise typer.Exit(
             EXIT_CASE_ERROR if isinstance(exc, WorkersLostError) else EXIT_USAGE
         ) from None
+    except OSError as exc:  # the output folder: a full disk, a file where a folder goes
+        shown.close()
+        _error_line(console, UsageError(output_error(out, exc)))
+        raise typer.Exit(EXIT_USAGE) from None
     finally:
         shown.close()
     for err in result.errors[:MAX_ERRORS_SHOWN]:

@@ -598,12 +598,24 @@ class CaseStore:
         path = self.path(record["key"])
         tmp = self.folder / f".{record['key']}.{os.getpid()}.tmp"
         data = json.dumps(record, allow_nan=True)  # key order kept: it is the column order
-        with tmp.open("w", encoding="utf-8") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        with _removed_on_failure(tmp):
+            with tmp.open("w", encoding="utf-8") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
         return path
+
+
+@contextlib.contextmanager
+def _removed_on_failure(tmp: Path) -> Iterator[None]:
+    """Remove the temporary file of an atomic write that failed (a full disk), so that no
+    partial file is left beside the finished ones."""
+    try:
+        yield
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 # --------------------------------------------------------------------------- planning
@@ -687,8 +699,9 @@ class InputHashes:
         if self.path is None:
             return
         tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(self.known, sort_keys=True), encoding="utf-8")
-        os.replace(tmp, self.path)
+        with _removed_on_failure(tmp):
+            tmp.write_text(json.dumps(self.known, sort_keys=True), encoding="utf-8")
+            os.replace(tmp, self.path)
 
 
 def _weights_key(deep: Any) -> str | None:
@@ -1807,8 +1820,9 @@ def _write_frame(frame: Any, path: Path, provenance: dict[str, Any]) -> Path:
     meta = dict(table.schema.metadata or {})
     meta[PROVENANCE_KEY] = json.dumps(provenance, sort_keys=True, default=str).encode()
     tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.parquet")
-    pq.write_table(table.replace_schema_metadata(meta), tmp)
-    os.replace(tmp, path)
+    with _removed_on_failure(tmp):
+        pq.write_table(table.replace_schema_metadata(meta), tmp)
+        os.replace(tmp, path)
     return path
 
 
