@@ -516,6 +516,23 @@ def _case_record(task: CaseTask) -> dict[str, Any]:
     return record
 
 
+@contextlib.contextmanager
+def _workers_ignore_ctrl_c() -> Iterator[None]:
+    """Start processes that ignore SIGINT (inherited by the worker processes started
+    meanwhile): a terminal's Ctrl-C reaches every process of the foreground group, and the
+    local cluster's workers printed a traceback each; this process stops them itself."""
+    import signal
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def _other_radiomix(task: CaseTask) -> str | None:
     """Why this process cannot compute ``task`` for its client: another radiomix version or
     feature revision than the one whose case key the task carries (a Dask worker with an
@@ -1697,14 +1714,15 @@ def _run_dask(
             logging.getLogger(name).setLevel(quiet_level)
     cluster = None
     if scheduler == "local":
-        cluster = LocalCluster(
-            n_workers=jobs,
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
-            dashboard_address=":0",  # a free port on 127.0.0.1, never a fixed one
-            silence_logs=quiet_level,
-        )
+        with _workers_ignore_ctrl_c():
+            cluster = LocalCluster(
+                n_workers=jobs,
+                threads_per_worker=1,
+                processes=True,
+                host="127.0.0.1",
+                dashboard_address=":0",  # a free port on 127.0.0.1, never a fixed one
+                silence_logs=quiet_level,
+            )
         client = Client(cluster)
         client.run(_init_pool_worker)
         log.info("Dask LocalCluster of %d workers, dashboard %s", jobs, client.dashboard_link)
