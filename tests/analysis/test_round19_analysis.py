@@ -158,3 +158,36 @@ def test_slice_embedding_columns_are_image_columns_radiomix_writes():
     assert written("ct.deep.resnet18_slices.f217.mean")
     assert not written("ct.deep.resnet18_slices.f217.median")  # not a statistic it writes
     assert not written("ct.deep.resnet18_slices.score.max")
+
+
+def test_the_flow_of_a_given_table_names_the_run_that_wrote_it(tmp_path):
+    """L2: `analyse --features` on a table of a 12-lesion run, the study's manifest now
+    listing more: the flow read "12 cases in the manifest -> ... -> 14 lesions in the
+    manifest"; the first counts are the earlier run's."""
+    import csv
+    import json
+
+    from _data import DATA_DIR, require_data
+
+    require_data("sts", "nifti")
+    from radiomix.analysis.study import analyse_study
+    from radiomix.cohort import run_study
+    from radiomix.demo import write_demo_study
+    from radiomix.settings.study import load_study
+
+    study_path = write_demo_study(tmp_path / "study", DATA_DIR, patients=12, quick=True, seed=0)
+    res = run_study(load_study(study_path), tmp_path / "run", jobs=1)
+    manifest = study_path.parent / "manifest.csv"
+    with manifest.open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    with manifest.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows([*rows, {**rows[0], "patient_id": "STS_NEW"}])
+    out = analyse_study(study_path, tmp_path / "out", features=res.features_path,
+                        report=False)
+    flow = {s["step"]: s["n"] for s in json.loads(out.read_text())["cohort"]["flow"]}
+    planned = next(k for k in flow if k.startswith("cases (lesion × image) planned"))
+    assert planned.endswith("by the run that wrote features.parquet")
+    assert flow["lesions in the manifest"] == len(rows) + 1
+    assert "cases (lesion × image) in the manifest" not in flow

@@ -365,10 +365,14 @@ def _analyse(study: Study, spec: Any, out: Path, features: Any, jobs: int,
     counts = prov.get("counts", {}) if prov else {}
     flow = []
     if counts:
-        flow += [{"step": "cases (lesion × image) in the manifest", "n": counts.get("cases")},
-                 {"step": "cases extracted", "n": int(counts.get("cases", 0))
+        # given a table (--features), these are the counts of the run that wrote it, whose
+        # manifest may have been another than the study's now
+        of = f" by the run that wrote {features_path.name}" if features is not None else ""
+        flow += [{"step": ("cases (lesion × image) in the manifest" if not of else
+                           f"cases (lesion × image) planned{of}"), "n": counts.get("cases")},
+                 {"step": f"cases extracted{of}", "n": int(counts.get("cases", 0))
                   - int(counts.get("failed", 0))},
-                 {"step": "cases failed (excluded, see errors)", "n": counts.get("failed")}]
+                 {"step": f"cases failed{of} (excluded, see errors)", "n": counts.get("failed")}]
     if features is not None:
         flow += [{"step": "lesions in the manifest", "n": n_manifest},
                  {"step": f"lesions without a row in {features_path.name} (not analysed)",
