@@ -123,6 +123,25 @@ def output_error(folder: Path, exc: OSError) -> str:
             "choose another --out")
 
 
+def os_failure(folder: Path | None, exc: OSError) -> RadiomixError:
+    """The one-line error of an operating-system failure in a command writing into
+    ``folder``: writing there (:func:`output_error`, a usage problem: exit 2), or reaching
+    a file elsewhere (an input: exit 1)."""
+    name = Path(exc.filename) if exc.filename else None
+    if folder is not None and (name is None or _within(name, folder)):
+        return UsageError(output_error(folder, exc))
+    return InputError(f"cannot read {name.name if name else 'a file'}: "
+                      f"{exc.strerror or exc}; check that it exists and can be read")
+
+
+def _within(path: Path, folder: Path) -> bool:
+    try:
+        path.resolve().relative_to(folder.resolve())
+    except (ValueError, OSError):
+        return False
+    return True
+
+
 def check_out_folder(folder: Path, *, given: Path | None = None, option: str = "--out") -> None:
     """Refuse an output folder that cannot be written, before any work starts.
 

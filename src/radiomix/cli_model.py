@@ -125,7 +125,7 @@ def analyse(
     import json
 
     from radiomix.analysis.study import analyse_study
-    from radiomix.cli import check_out_folder
+    from radiomix.cli import check_out_folder, os_failure
 
     shown = ProgressDisplay(console, quiet=quiet)
     try:
@@ -135,6 +135,8 @@ def analyse(
                                  progress=analysis_callback(shown))
     except RadiomixError as exc:
         raise _fail(exc) from None
+    except OSError as exc:  # a full disk, a folder where an output file goes
+        raise _fail(os_failure(out_dir, exc)) from None
     print_summary(json.loads(path.read_text(encoding="utf-8")), tables=not quiet, report=report)
     typer.echo(str(path.parent.resolve()))
 
@@ -219,7 +221,7 @@ def model_command(
     """Evaluate models on a feature and/or clinical table with patient-grouped validation
     (the analysis engine with a specification built from these flags)."""
     from radiomix.analysis.adhoc import run_adhoc
-    from radiomix.cli import check_out_folder
+    from radiomix.cli import check_out_folder, os_failure
 
     shown = ProgressDisplay(console, quiet=quiet)
     try:
@@ -241,5 +243,7 @@ def model_command(
                 jobs=jobs)
     except RadiomixError as exc:
         raise _fail(exc) from None
+    except OSError as exc:  # a full disk, a folder where an output file goes
+        raise _fail(os_failure(Path(out_dir), exc)) from None
     print_summary(doc, tables=not quiet, report=report)
     typer.echo(str(Path(out_dir).resolve()))

@@ -52,7 +52,7 @@ def demo(
 ) -> None:
     """Run examples/sts/study.yaml (sarcoma cohort: radiomics, deep features, clinical →
     lung metastasis and time to it) through extraction, analysis and report."""
-    from radiomix.cli import check_out_folder
+    from radiomix.cli import check_out_folder, os_failure
     from radiomix.cli_model import print_summary, quiet_models
     from radiomix.cli_progress import ProgressDisplay, analysis_callback
     from radiomix.demo import run_demo
@@ -66,6 +66,8 @@ def demo(
                             seed=seed, progress=analysis_callback(shown))
     except RadiomixError as exc:
         raise _fail(console, exc) from None
+    except OSError as exc:  # a full disk, a folder where an output file goes
+        raise _fail(console, os_failure(out, exc)) from None
     doc = json.loads((path.parent / "analysis.json").read_text(encoding="utf-8"))
     if not quiet:
         print_summary(doc)
@@ -93,7 +95,7 @@ def report(
 ) -> None:
     """Write a self-contained report.html (figures embedded, works offline), metrics.json
     and, with --pdf, report.pdf from an analysis folder."""
-    from radiomix.cli import check_out_folder
+    from radiomix.cli import check_out_folder, os_failure
     from radiomix.report import write_report
 
     console = plain_console(stderr=True)
@@ -103,6 +105,8 @@ def report(
         path = write_report(results, out_dir=out, pdf=pdf)
     except RadiomixError as exc:
         raise _fail(console, exc) from None
+    except OSError as exc:  # a full disk, a folder where report.html goes
+        raise _fail(console, os_failure(out or results, exc)) from None
     typer.echo(str(path.resolve()))
     if pdf:
         typer.echo(str((path.parent / "report.pdf").resolve()))

@@ -61,7 +61,7 @@ def stability_command(
     ] = False,
 ) -> None:
     """Perturb every lesion, extract the perturbed study and write each feature's ICC(1,1)."""
-    from radiomix.cli import check_out_folder
+    from radiomix.cli import check_out_folder, os_failure
     from radiomix.cli_progress import (
         ProgressDisplay,
         cohort_callback,
@@ -85,10 +85,11 @@ def stability_command(
                 progress=cohort_callback(shown, summary=False),
                 perturb_progress=perturb_callback(shown),
             )
-    except RadiomixError as exc:
-        message = " ".join(str(exc).split())  # one line, whatever the message holds
+    except (RadiomixError, OSError) as exc:  # OSError: a full disk, a blocked output
+        failure = os_failure(out, exc) if isinstance(exc, OSError) else exc
+        message = " ".join(str(failure).split())  # one line, whatever the message holds
         console.print(
-            Text.assemble(("error", "red"), f" ({type(exc).__name__}): {message}"),
+            Text.assemble(("error", "red"), f" ({type(failure).__name__}): {message}"),
             highlight=False,
             soft_wrap=True,
         )

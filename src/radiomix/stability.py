@@ -45,6 +45,7 @@ for reliability research. J Chiropr Med 2016;15(2):155-163 (ICC >= 0.75: good).
 from __future__ import annotations
 
 import csv
+import errno
 import json
 import logging
 import os
@@ -241,8 +242,17 @@ def _make_case(job: _CaseJob) -> list[str | None]:
             out.mkdir(parents=True, exist_ok=True)
             for img, path in ((new_img, img_out), (new_mask, mask_out)):
                 tmp = path.with_name(path.name.replace(".nii.gz", ".tmp.nii.gz"))
-                sitk.WriteImage(img, str(tmp), True)
-                os.replace(tmp, path)
+                try:
+                    try:
+                        sitk.WriteImage(img, str(tmp), True)
+                    except RuntimeError as exc:  # ITK's words for a full disk, say
+                        lines = [t for t in str(exc).splitlines() if t.strip()]
+                        raise OSError(errno.EIO, lines[-1].strip() if lines else "ITK error",
+                                      str(path)) from exc
+                    os.replace(tmp, path)
+                except BaseException:  # no partial image left
+                    tmp.unlink(missing_ok=True)
+                    raise
             side.write_text(json.dumps(want))
             results.append(None)
         except InputError as exc:
@@ -684,8 +694,12 @@ def run_stability(
         "perturbation_errors": errors,
         "extraction_errors": len(result.errors),
     }
-    write_table(stability.to_dict(orient="records"), tmp, provenance=provenance)
-    os.replace(tmp, path)
+    try:
+        write_table(stability.to_dict(orient="records"), tmp, provenance=provenance)
+        os.replace(tmp, path)
+    except BaseException:  # a full disk, a folder where the table goes: no partial file
+        tmp.unlink(missing_ok=True)
+        raise
     return StabilityResult(
         stability_path=path,
         study_path=study_path,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 from _synthetic import cohort
 
 from radiomix.analysis.data import build_table, tumour_tags
@@ -191,3 +192,38 @@ def test_the_flow_of_a_given_table_names_the_run_that_wrote_it(tmp_path):
     assert planned.endswith("by the run that wrote features.parquet")
     assert flow["lesions in the manifest"] == len(rows) + 1
     assert "cases (lesion × image) in the manifest" not in flow
+
+
+@pytest.mark.parametrize("blocked", ["analysis.json", "model.joblib", "predictions.csv"])
+def test_model_that_cannot_write_an_output_says_so_and_leaves_no_earlier_document(
+        tmp_path, blocked):
+    """Tester O: `analyse`/`model` with a folder where an output file goes gave a traceback
+    (exit 1), and a failed re-run left the earlier analysis.json beside the new
+    predictions.csv."""
+    import subprocess
+    import sys
+
+    _run_table_csv(tmp_path)
+    out = tmp_path / "o"
+    cmd = [sys.executable, "-m", "radiomix.cli", "model", "--out", str(out), "--features",
+           str(tmp_path / "features.csv"), "--target", "outcome", "--positive", "mets",
+           "--outer", "3", "--inner", "2", "--repeats", "1", "--bootstrap", "50",
+           "--no-report", "--quiet"]
+    first = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    assert first.returncode == 0, first.stderr
+    assert (out / "analysis.json").is_file()
+    (out / blocked).unlink()
+    (out / blocked).mkdir()
+    again = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    assert again.returncode == 2, again.stderr
+    assert "Traceback" not in again.stderr
+    assert f"cannot write {blocked} in {out}" in again.stderr
+    if blocked != "analysis.json":
+        assert not (out / "analysis.json").exists()  # no document of other predictions
+
+
+def _run_table_csv(folder):
+    feats, clin = cohort(40)
+    table = feats.drop(columns=[c for c in feats if ".deep." in c]).merge(
+        clin[["patient_id", "outcome"]], on="patient_id")
+    table.to_csv(folder / "features.csv", index=False)

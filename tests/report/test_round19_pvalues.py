@@ -59,3 +59,19 @@ def test_a_qc_thumbnail_that_does_not_decode_is_left_out(tmp_path, caplog, damag
     intact = write_results(tmp_path / "intact")
     assert base64.b64encode(whole[:30]).decode()[:24] in write_report(intact).read_text(
         encoding="utf-8")
+
+
+def test_report_that_cannot_write_says_so_in_one_line(tmp_path):
+    """Tester O: `radiomix report DIR --out` on a full disk (or with a folder where
+    report.html goes) gave a traceback."""
+    import subprocess
+    import sys
+
+    folder = write_results(tmp_path / "results")
+    out = tmp_path / "out"
+    (out / "report.html").mkdir(parents=True)
+    proc = subprocess.run([sys.executable, "-m", "radiomix.cli", "report", str(folder),
+                           "--out", str(out)], capture_output=True, text=True, check=False)
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert f"cannot write report.html in {out}" in proc.stderr

@@ -1772,6 +1772,10 @@ def run_analysis(
                 progress(AnalysisProgress("leakage audit", state["done"], total))
             leakage = leakage_doc(spec, table, slices)
         files: dict[str, str] = {}
+        # the earlier analysis's document and report go first: should a write below fail
+        # (a full disk), no analysis.json describes other predictions than the folder's
+        _remove_stale_report(out)
+        (out / "analysis.json").unlink(missing_ok=True)
         for name, written in (("predictions.csv", bool(preds)), ("model.joblib", save_models)):
             if not written and (out / name).is_file():  # an earlier analysis's, not this one's
                 (out / name).unlink()
