@@ -16,6 +16,7 @@ Optional inputs beyond the image and its mask:
 from __future__ import annotations
 
 import logging
+import math
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -650,8 +651,14 @@ def response_map_features(
 
     response = apply_filter(ctx.image, spacing=ctx.spacing, settings=filt)
     ctx.notes[f"response_maps.{filt.tag}"] = _response_map_note(ctx, filt)
+    nil = _nil_response(response[ctx.int_mask], ctx.image, filt)
+    if nil is not None:  # rounding noise: its features would describe nothing
+        ctx.notes[f"response_maps.{filt.tag}"] += f"; {nil}"
+        log.warning("%s", nil)
+        response = np.zeros_like(response)
     grey, n_levels = discretise(
-        response[ctx.int_mask], settings.response_maps.discretisation, ResegmentationSettings()
+        response[ctx.int_mask], settings.response_maps.discretisation, ResegmentationSettings(),
+        key="response_maps.discretisation",
     )
     levels = np.zeros(response.shape, dtype=np.int64)
     levels[ctx.int_mask] = grey
@@ -668,7 +675,32 @@ def response_map_features(
     only = replace(
         settings, features=replace(settings.features, families=settings.response_maps.families)
     )
-    return compute_features(filtered, only, tag=tag, filter_name=filt.tag)
+    features = compute_features(filtered, only, tag=tag, filter_name=filt.tag)
+    return features if nil is None else dict.fromkeys(features, math.nan)
+
+
+RESPONSE_NIL_RELATIVE = 1e-9
+"""Largest magnitude of a response map in the ROI, relative to the largest magnitude of the
+image it filters, below which the response is taken as zero (:func:`_nil_response`)."""
+
+
+def _nil_response(inside: np.ndarray, image: np.ndarray, filt: FilterSettings) -> str | None:
+    """Why a response map holds nothing but rounding noise in the ROI, ``None`` when it
+    holds a response. A filter whose rotations cancel (a Laws kernel with an odd 1D factor
+    averaged over rotations, an imaginary Gabor response averaged over a full turn), a
+    wavelet level beyond the image's frequencies, or a high-pass filter across a single
+    slice gives zero by construction; computed in floating point it is noise of about
+    1e-14 of the image, which a discretisation into grey levels would spread into texture
+    (and which changes with the storage order). Its features are not computed (NaN)."""
+    scale = float(np.max(np.abs(image))) if image.size else 0.0
+    peak = float(np.max(np.abs(inside))) if inside.size else 0.0
+    if peak > RESPONSE_NIL_RELATIVE * scale or (scale == 0.0 and peak > 0.0):
+        return None
+    return (f"{filt.tag}: not computed: the response is zero within rounding in the ROI "
+            f"(largest magnitude {peak:.3g}, the image's {scale:.3g}): this filter removes "
+            "everything of this image (rotations that cancel, a level beyond the image's "
+            "frequencies, a high-pass filter across one slice); its features would describe "
+            "rounding noise")
 
 
 def _per_slice(s: ExtractionSettings) -> bool:

@@ -56,11 +56,14 @@ def discretise(
     values: FloatArray,
     settings: DiscretisationSettings,
     reseg: ResegmentationSettings,
+    *,
+    key: str = "discretisation",
 ) -> tuple[IntArray, int]:
     """Discretise the ROI intensities; return the grey levels and the number of levels.
 
     For ``none`` the intensities must already be integers >= 1 (such as the IBSI digital
-    phantom); they are then used as grey levels.
+    phantom); they are then used as grey levels. ``key``: the settings key of
+    ``settings``, named in messages (``response_maps.discretisation`` for a response map).
     """
     if settings.method == "fbn":
         assert settings.bins is not None
@@ -68,7 +71,7 @@ def discretise(
     if settings.method == "fbs":
         assert settings.bin_width is not None
         lower = _lower(values, reseg)
-        _check_levels(values, settings, lower)
+        _check_levels(values, settings, lower, key)
         levels = fixed_bin_size(values, settings.bin_width, lower)
         return levels, int(levels.max())
     rounded = np.rint(values)
@@ -77,7 +80,7 @@ def discretise(
             "discretisation 'none' needs integer intensities >= 1 in the ROI; got values "
             f"from {values.min():g} to {values.max():g}. Choose fbn or fbs."
         )
-    _check_levels(values, settings, 1.0)
+    _check_levels(values, settings, 1.0, key)
     levels = rounded.astype(np.int64)
     return levels, int(levels.max())
 
@@ -105,7 +108,8 @@ def nice_bin_width(span: float, max_levels: int) -> float:
     raise AssertionError("unreachable: 10^(k+2) > span / max_levels always fits")
 
 
-def _check_levels(values: FloatArray, settings: DiscretisationSettings, lower: float) -> None:
+def _check_levels(values: FloatArray, settings: DiscretisationSettings, lower: float,
+                  key: str = "discretisation") -> None:
     """Refuse more grey levels than ``settings.max_levels``, before any array is made."""
     width = settings.bin_width if settings.method == "fbs" else 1.0
     assert width is not None
@@ -115,6 +119,11 @@ def _check_levels(values: FloatArray, settings: DiscretisationSettings, lower: f
         return
     span = top - lower
     suggestion = nice_bin_width(span, settings.max_levels)
+    if key != "discretisation":  # a response map: its values are the filter's, not units
+        raise InputError(
+            f"{key} {settings.method} would give {n:,} grey levels (responses {lower:g} to "
+            f"{top:g} with bin width {width:g}), more than {key}.max_levels "
+            f"{settings.max_levels}: use {key}.bin_width {suggestion:g} or larger, or fbn")
     raise InputError(
         f"discretisation {settings.method} would give {n:,} grey levels (intensities "
         f"{lower:g} to {top:g} with bin width {width:g}), more than discretisation.max_levels "

@@ -423,6 +423,12 @@ class ResponseMapSettings:
     margin_mm: float | None = None
 
     def __post_init__(self) -> None:
+        if isinstance(self.families, str) or not isinstance(self.families, tuple | list):
+            _fail(f"response_maps.families must be a list of family names, e.g. [stat]; got "
+                  f"{self.families!r}")
+        if not self.families:
+            _fail("response_maps.families is empty: name at least one family (e.g. [stat]), "
+                  "or leave the key out for stat")
         for fam in self.families:
             if fam not in RESPONSE_MAP_FAMILIES:
                 _fail(

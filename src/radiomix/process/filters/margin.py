@@ -216,6 +216,16 @@ def response_map_margin_mm(
         wrap = 0.0 if border_gaps_mm is None else wrap_reach_mm(f, spacing, border_gaps_mm, pad)
         return max(support_radius_mm(f, spacing), wrap)
 
+    for f in filters:  # a kernel longer than the image reads padding, and can exhaust memory
+        own = support_radius_mm(f, spacing)
+        if math.isfinite(own) and own > extent_mm:
+            from radiomix.errors import SettingsError
+
+            raise SettingsError(
+                f"response_maps filter {f.tag} reaches {own:g} mm around each voxel, more than "
+                f"the whole image ({extent_mm:g} mm): its response would be made of padding "
+                "(and its padded array can exhaust memory); choose a smaller level, sigma or "
+                "size")
     need = max((reach_mm(f) for f in filters), default=0.0)
     if user_margin_mm is not None:
         if need > user_margin_mm and user_margin_mm < extent_mm:
