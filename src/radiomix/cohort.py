@@ -96,7 +96,8 @@ settled without the storage order; rings without other lesions' voxels; a regist
 within 1 % of its start's metric kept; 7: a ring leaves out the
 patient's other lesions in masks of their own; no data refused in a ring and where
 features read around the ROI's voxels, not its bounding box; a symmetric tie for the
-largest slice settled by the slices' place in the patient), so that a cache made
+largest slice settled by the slices' place in the patient; a response map zero within
+rounding not computed), so that a cache made
 before it is recomputed instead of mixing old numbers into a new table. The package
 version alone does not move between such changes."""
 
