@@ -66,6 +66,7 @@ from radiomix.errors import (
 )
 from radiomix.settings import ExtractionSettings
 from radiomix.settings.study import RESERVED_COLUMNS, Study, load_study
+from radiomix.table import removed_on_failure
 
 if TYPE_CHECKING:
     from radiomix._fork_warmup import Handoff
@@ -616,24 +617,13 @@ class CaseStore:
         path = self.path(record["key"])
         tmp = self.folder / f".{record['key']}.{os.getpid()}.tmp"
         data = json.dumps(record, allow_nan=True)  # key order kept: it is the column order
-        with _removed_on_failure(tmp):
+        with removed_on_failure(tmp):
             with tmp.open("w", encoding="utf-8") as fh:
                 fh.write(data)
                 fh.flush()
                 os.fsync(fh.fileno())
             os.replace(tmp, path)
         return path
-
-
-@contextlib.contextmanager
-def _removed_on_failure(tmp: Path) -> Iterator[None]:
-    """Remove the temporary file of an atomic write that failed (a full disk), so that no
-    partial file is left beside the finished ones."""
-    try:
-        yield
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 # --------------------------------------------------------------------------- planning
@@ -717,7 +707,7 @@ class InputHashes:
         if self.path is None:
             return
         tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
-        with _removed_on_failure(tmp):
+        with removed_on_failure(tmp):
             tmp.write_text(json.dumps(self.known, sort_keys=True), encoding="utf-8")
             os.replace(tmp, self.path)
 
@@ -838,9 +828,8 @@ def plan_cases(
 
     cols = study.settings.columns
     rows = manifest_rows(study, carry=cols.carried)
-    from radiomix.table import package_versions
 
-    version = package_versions(("radiomix",))["radiomix"]
+    version = _own_version()
     tag_hashes = study.tag_hashes()
     scales = {tag: load_standard_scale(path) for tag, path in study.landmarks.items()}
     for tag, fitted in scales.items():
@@ -1839,7 +1828,7 @@ def _write_frame(frame: Any, path: Path, provenance: dict[str, Any]) -> Path:
     meta = dict(table.schema.metadata or {})
     meta[PROVENANCE_KEY] = json.dumps(provenance, sort_keys=True, default=str).encode()
     tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.parquet")
-    with _removed_on_failure(tmp):
+    with removed_on_failure(tmp):
         pq.write_table(table.replace_schema_metadata(meta), tmp)
         os.replace(tmp, path)
     return path

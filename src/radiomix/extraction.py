@@ -311,9 +311,10 @@ def extract(
         checked, registration = _registered_case(
             load_image(image), mask, reference, label, roi_name, resample_mask, s, case_id, tag
         )
-    if other_lesions and pre.roi == "ring" and reference is None:
+    others = other_lesions if pre.roi == "ring" and reference is None else ()
+    if others:
         checked = replace(checked, other_lesions=_other_lesions_array(
-            other_lesions, checked, resample_mask, case_id))
+            others, checked, resample_mask, case_id))
     units = None
     if modality == "CT":
         checked = check_ct_values(checked)
@@ -352,9 +353,8 @@ def extract(
     inputs = {"image_sha256": file_hash(image), "mask_sha256": file_hash(mask)}
     if organ is not None and organ_mask is not None:
         inputs["organ_sha256"] = file_hash(organ_mask)
-    if other_lesions and pre.roi == "ring" and reference is None:
-        for other in other_lesions:
-            inputs[f"other_lesion_{other.lesion_id}_mask_sha256"] = file_hash(other.mask)
+    for other in others:
+        inputs[f"other_lesion_{other.lesion_id}_mask_sha256"] = file_hash(other.mask)
     if reference is not None:
         inputs["reference_image_sha256"] = file_hash(reference.image)
     provenance: dict[str, Any] = {

@@ -60,6 +60,7 @@ import pandas as pd
 
 from radiomix.errors import InputError, SettingsError
 from radiomix.process.perturb import DEFAULT_PERTURBATIONS, Perturbation, parse_perturbation
+from radiomix.table import removed_on_failure
 
 if TYPE_CHECKING:
     from radiomix.cohort import Progress, StudyResult
@@ -242,7 +243,7 @@ def _make_case(job: _CaseJob) -> list[str | None]:
             out.mkdir(parents=True, exist_ok=True)
             for img, path in ((new_img, img_out), (new_mask, mask_out)):
                 tmp = path.with_name(path.name.replace(".nii.gz", ".tmp.nii.gz"))
-                try:
+                with removed_on_failure(tmp):  # no partial image left
                     try:
                         sitk.WriteImage(img, str(tmp), True)
                     except RuntimeError as exc:  # ITK's words for a full disk, say
@@ -250,9 +251,6 @@ def _make_case(job: _CaseJob) -> list[str | None]:
                         raise OSError(errno.EIO, lines[-1].strip() if lines else "ITK error",
                                       str(path)) from exc
                     os.replace(tmp, path)
-                except BaseException:  # no partial image left
-                    tmp.unlink(missing_ok=True)
-                    raise
             side.write_text(json.dumps(want))
             results.append(None)
         except InputError as exc:
@@ -694,12 +692,9 @@ def run_stability(
         "perturbation_errors": errors,
         "extraction_errors": len(result.errors),
     }
-    try:
+    with removed_on_failure(tmp):
         write_table(stability.to_dict(orient="records"), tmp, provenance=provenance)
         os.replace(tmp, path)
-    except BaseException:  # a full disk, a folder where the table goes: no partial file
-        tmp.unlink(missing_ok=True)
-        raise
     return StabilityResult(
         stability_path=path,
         study_path=study_path,

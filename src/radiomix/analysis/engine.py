@@ -1827,7 +1827,6 @@ def run_analysis(
         "artefacts": {**files, **(artefacts or {})},
     }
     doc = _py(doc)
-    _remove_stale_report(out)
     (out / "analysis.json").write_text(json.dumps(doc, indent=1, allow_nan=False,
                                                   ensure_ascii=False) + "\n", encoding="utf-8")
     return doc

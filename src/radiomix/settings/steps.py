@@ -275,6 +275,16 @@ class IvhSettings:
             _fail(f"ivh.bin_width must be > 0 for fbs, got {self.bin_width!r}")
 
 
+def _check_family_list(key: str, families: object, default: str) -> None:
+    """Refuse a families setting that is not a non-empty list (``default``: what leaving
+    the key out gives, for the message)."""
+    if isinstance(families, str) or not isinstance(families, tuple | list):
+        _fail(f"{key} must be a list of family names, e.g. [stat, glcm]; got {families!r}")
+    if not families:
+        _fail(f"{key} is empty: name at least one family (e.g. [stat]), or leave the key out "
+              f"for {default}")
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class FeatureSettings:
     """Which features to compute and the texture-matrix parameters.
@@ -323,12 +333,7 @@ class FeatureSettings:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        if isinstance(self.families, str) or not isinstance(self.families, tuple | list):
-            _fail(f"features.families must be a list of family names, e.g. [stat, glcm]; got "
-                  f"{self.families!r}")
-        if not self.families:
-            _fail("features.families is empty: name at least one family (e.g. [stat]), or "
-                  "leave the key out for all of them")
+        _check_family_list("features.families", self.families, "all of them")
         for fam in self.families:
             if fam not in FAMILIES:
                 import difflib
@@ -423,12 +428,7 @@ class ResponseMapSettings:
     margin_mm: float | None = None
 
     def __post_init__(self) -> None:
-        if isinstance(self.families, str) or not isinstance(self.families, tuple | list):
-            _fail(f"response_maps.families must be a list of family names, e.g. [stat]; got "
-                  f"{self.families!r}")
-        if not self.families:
-            _fail("response_maps.families is empty: name at least one family (e.g. [stat]), "
-                  "or leave the key out for stat")
+        _check_family_list("response_maps.families", self.families, "stat")
         for fam in self.families:
             if fam not in RESPONSE_MAP_FAMILIES:
                 _fail(
