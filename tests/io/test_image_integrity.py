@@ -258,7 +258,7 @@ def test_a_metaimage_with_missing_or_short_voxel_data_is_named(tmp_path, volume,
         match = r"names its voxel data img\.raw, which is not in"
     else:
         path.write_bytes(path.read_bytes()[:-100])
-        match = r"voxel data img\.mha holds [\d,]+ bytes, fewer than"
+        match = r"img\.mha: its voxel data holds [\d,]+ bytes, fewer than"
     with pytest.raises(InputError, match=match):
         load_image(path)
 

@@ -103,7 +103,7 @@ def test_metaimage_and_nifti_share_one_length_check(tmp_path, volume):
     writer.SetUseCompression(False)
     writer.Execute(sitk.GetImageFromArray(volume))
     path.write_bytes(path.read_bytes() + bytes(8))
-    with pytest.raises(InputError, match=r"its voxel data img\.mha holds [\d,]+ bytes, more than "
+    with pytest.raises(InputError, match=r"img\.mha: its voxel data holds [\d,]+ bytes, more than "
                                          "the [\\d,]+ of its header's .*voxel type or sizes do "
                                          "not match the data"):
         load_image(path)

@@ -80,8 +80,10 @@ def test_find_volume_column():
         "ct.original.morph.volume_voxels",
         "ct.log_s1.morph.volume_voxels",
     ]
-    assert find_volume_column(cols) == "pet.original.morph.volume_voxels"
-    assert find_volume_column(cols, tag="ct") == "ct.original.morph.volume_voxels"
+    # mesh volumes (RNU0) before voxel volumes (YEKZ), as the analysis' volume baseline
+    assert find_volume_column(cols) == "ct.original.morph.volume_mesh"
+    assert find_volume_column(cols, tag="ct") == "ct.original.morph.volume_mesh"
+    assert find_volume_column(cols, tag="pet") == "pet.original.morph.volume_voxels"
     assert find_volume_column(["mr.original.morph.volume_mesh"]) == "mr.original.morph.volume_mesh"
     with pytest.raises(InputError, match=r"tag 'mr'.*tags with a volume: pet, ct"):
         find_volume_column(cols, tag="mr")

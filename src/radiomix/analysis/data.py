@@ -37,6 +37,7 @@ from radiomix.analysis.spec import TIME_UNITS, AnalysisSettings, Covariate, Outc
 from radiomix.errors import InputError, SettingsError
 from radiomix.io.text_table import check_delimiter
 from radiomix.model.columns import SLICE_STATS, FeatureName
+from radiomix.model.confound import volume_column
 
 log = logging.getLogger(__name__)
 
@@ -63,8 +64,6 @@ PROVENANCE_COLUMNS: tuple[str, ...] = ("settings_hash", "radiomix_version")
 BATCH_COLUMN = "__centre__"
 """Column of :attr:`AnalysisTable.X` holding the centre as a code, read only by the ComBat
 step of an arm that harmonises (it never reaches a model)."""
-VOLUME_FEATURES: tuple[str, ...] = ("morph.volume_mesh", "morph.volume_voxels")
-"""Tumour-volume features (IBSI RNU0, YEKZ), in order of preference."""
 
 
 @dataclass
@@ -993,30 +992,6 @@ def _aggregation_tokens() -> dict[str, set[str | None]]:
             for s in all_features()}
 
 
-def volume_column(columns: Sequence[str], tags: Sequence[str] | None = None) -> str | None:
-    """The tumour-volume column of a radiomix table (mesh volume RNU0, else voxel volume
-    YEKZ), of the first tag that has one (``tags`` order, else table order); ``tags`` empty:
-    none (no tag's ROI is the tumour, :func:`tumour_tags`).
-
-    Examples
-    --------
-    >>> volume_column(["pet.original.morph.volume_voxels", "ct.original.morph.volume_mesh"])
-    'ct.original.morph.volume_mesh'
-    >>> volume_column(["ring.original.morph.volume_mesh", "ct.original.morph.volume_mesh"],
-    ...               tags=["ct"])
-    'ct.original.morph.volume_mesh'
-    """
-    cols = list(columns)
-    order = list(tags) if tags is not None else list(
-        dict.fromkeys(c.split(".")[0] for c in cols))
-    for feat in VOLUME_FEATURES:
-        for tag in order:
-            name = f"{tag}.original.{feat}"
-            if name in cols:
-                return name
-    return None
-
-
 def tumour_tags(study_doc: Any) -> list[str] | None:
     """The image tags whose ROI is the tumour itself, in study order, from a study's
     description (:meth:`radiomix.settings.study.Study.to_dict`, as a run's table provenance
@@ -1158,7 +1133,7 @@ def build_table(
             clin_cols.append(str(c))
     X = pd.DataFrame(parts, index=raw.index)
     vol = volume_column(rad, volume_tags)
-    with_volume = {c.split(".")[0] for c in rad if c.endswith(VOLUME_FEATURES)}
+    with_volume = {c.split(".")[0] for c in rad if volume_column([c])}
     if vol and volume_tags is None and len(with_volume) > 1:
         log.warning("the volume baseline takes %s, the volume of the table's first tag: the "
                     "table does not say which tags' ROIs are tumours (no radiomix provenance) "

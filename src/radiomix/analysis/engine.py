@@ -1512,8 +1512,8 @@ def _baseline_warnings(spec: AnalysisSettings, table: AnalysisTable) -> list[str
     """A declared baseline the table cannot build, said once (the tumour-volume baseline
     needs a volume column: without one it would otherwise be missing from every comparison
     without a word)."""
-    from radiomix.analysis.data import VOLUME_FEATURES
     from radiomix.model.columns import FeatureName
+    from radiomix.model.confound import VOLUME_FEATURES
 
     out = []
     if "volume" in spec.baselines and not table.blocks["volume"]:
@@ -1521,7 +1521,7 @@ def _baseline_warnings(spec: AnalysisSettings, table: AnalysisTable) -> list[str
         # columns, e.g. "fu_days", are no image tag)
         parsed = [FeatureName.parse(str(c)) for c in table.blocks["radiomic"]]
         tags = sorted({p.tag for p in parsed if p is not None})
-        looked = " or ".join(f"{t}.original.{f}" for f in VOLUME_FEATURES
+        looked = " or ".join(f"{t}.original.morph.{f}" for f in VOLUME_FEATURES
                              for t in (tags or ["<tag>"]))
         named = "" if tags else (
             " (no column of the table follows radiomix's naming "

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from radiomix.errors import DicomError, InputError, InputNotFoundError, UsageError
-from radiomix.io.integrity import check_data_bytes, read_nifti
+from radiomix.io.integrity import check_compressed_data, check_data_bytes, read_nifti
 from radiomix.io.nifti_geometry import (
     FORMS_DIRECTION_TOLERANCE,
     FormDisagreement,
@@ -261,9 +261,10 @@ _MET_BYTES = {"MET_CHAR": 1, "MET_UCHAR": 1, "MET_SHORT": 2, "MET_USHORT": 2, "M
 
 
 def _check_metaimage(path: Path, what: str) -> None:
-    """Refuse a MetaImage whose uncompressed voxel data is missing, shorter or longer than
-    its header declares (ITK reports "No such file or directory" for the first two, and
-    reads a too-long file through the wrong DimSize: a scrambled image)."""
+    """Refuse a MetaImage whose voxel data is missing, shorter or longer than its header
+    declares, or compressed in a damaged stream (ITK reports "No such file or directory"
+    for the first two, reads a too-long file through the wrong DimSize, a scrambled image,
+    and a damaged stream as garbage)."""
     fields: dict[str, str] = {}
     keys: set[str] = set()  # as written: MetaIO matches its keys case by case
     offset, rest = 0, b""
@@ -316,12 +317,13 @@ def _check_metaimage(path: Path, what: str) -> None:
         header = int(fields.get("headersize", "0"))
     except ValueError:
         return
-    if (size is None or not dims or fields.get("compresseddata", "false").lower() == "true"
-            or target.upper().startswith("LIST") or "%" in target or header < 0):
+    if (size is None or not dims or target.upper().startswith("LIST") or "%" in target
+            or header < 0):
         return
     _check_voxel_bytes(path, what, "" if target.upper() == "LOCAL" else target,
                        offset, header, size * channels * math.prod(dims),
-                       f"DimSize {fields.get('dimsize')} and {fields.get('elementtype')}")
+                       f"DimSize {fields.get('dimsize')} and {fields.get('elementtype')}",
+                       compressed=fields.get("compresseddata", "").lower() == "true")
 
 
 def detached_data_files(path: str | Path) -> list[Path]:
@@ -390,20 +392,26 @@ def _no_spacing(what: str, path: Path, field: str) -> str:
 
 
 def _check_voxel_bytes(path: Path, what: str, target: str, offset: int, skip: int,
-                       expected: int, declared: str) -> None:
-    """The voxel data of a MetaImage or raw NRRD header must hold exactly ``expected``
-    bytes: in the file ``target`` beside it (after ``skip`` bytes), or after the header's
-    ``offset`` bytes in the file itself when ``target`` is empty."""
+                       expected: int, declared: str, *, compressed: bool = False) -> None:
+    """The voxel data of a MetaImage or NRRD header must hold exactly ``expected`` bytes:
+    in the file ``target`` beside it (after ``skip`` bytes), or after the header's
+    ``offset`` bytes in the file itself when ``target`` is empty; ``compressed``, its zlib
+    or gzip stream must be intact and inflate to them
+    (:func:`~radiomix.io.integrity.check_compressed_data`)."""
     if target:
         data = path.parent / target
         if not data.is_file():
             raise InputError(f"{what} file {path.name} names its voxel data {target}, which is "
                              f"not in {path.parent}; copy it beside the header")
-        have, data_name = data.stat().st_size - skip, data.name
+        start = skip
     else:
-        have, data_name = path.stat().st_size - offset, path.name
-    check_data_bytes(f"{what} file {path.name}: its voxel data {data_name}", have, expected,
-                     declared)
+        data, start = path, offset
+    subject = f"{what} file {path.name}: its voxel data" + (
+        f" {data.name}" if data != path else "")
+    if compressed:
+        check_compressed_data(subject, data, start, expected, declared)
+    else:
+        check_data_bytes(subject, data.stat().st_size - start, expected, declared)
 
 
 _NRRD_BYTES = {
@@ -421,13 +429,18 @@ _NRRD_BYTES = {
 }
 
 
+_NRRD_COMPRESSED: dict[str, bool] = {"raw": False, "gzip": True, "gz": True}
+"""NRRD encodings whose voxel bytes are checked, and whether they are compressed (ITK reads
+no bzip2 NRRD and says so; text encodings are not checked)."""
+
 _MM_NAMES = frozenset({"", "mm", "millimeter", "millimeters", "millimetre", "millimetres"})
 
 
 def _check_nrrd(path: Path, what: str) -> None:
     """Refuse a NRRD whose ``space units`` (or per-axis ``units``) are not millimetres, and
-    a raw-encoded one whose voxel data is shorter or longer than its ``sizes`` and ``type``
-    declare (ITK would read a too-long file through the wrong sizes).
+    a raw or gzip one whose voxel data is shorter or longer than its ``sizes`` and
+    ``type`` declare (ITK would read a too-long file through the wrong sizes) or whose
+    compressed stream is damaged (ITK would read garbage).
 
     ITK ignores a NRRD's units and reads every spacing as millimetres: a file written in
     centimetres would give volumes 1000 times too small, without a word.
@@ -463,7 +476,8 @@ def _check_nrrd(path: Path, what: str) -> None:
             )
     size = _NRRD_BYTES.get(fields.get("type", "").lower())
     target = fields.get("data file") or fields.get("datafile") or ""
-    if (size is None or fields.get("encoding", "").lower() != "raw" or "byte skip" in fields
+    compressed = _NRRD_COMPRESSED.get(fields.get("encoding", "").lower())
+    if (size is None or compressed is None or "byte skip" in fields
             or "byteskip" in fields or "line skip" in fields or " " in target.strip()
             or target.strip().upper().startswith("LIST") or "%" in target):
         return
@@ -472,7 +486,8 @@ def _check_nrrd(path: Path, what: str) -> None:
     except ValueError:
         return
     _check_voxel_bytes(path, what, target, offset, 0, expected,
-                       f"sizes {fields.get('sizes')} and type {fields.get('type')}")
+                       f"sizes {fields.get('sizes')} and type {fields.get('type')}",
+                       compressed=compressed)
 
 
 @contextlib.contextmanager

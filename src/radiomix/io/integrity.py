@@ -184,6 +184,14 @@ def parse_nifti_header(head: bytes, *, name: str) -> NiftiLayout:
             f"{name} has an invalid NIfTI header (dim {list(dim)}, bitpix {bitpix}); the file "
             "is damaged"
         )
+    if offset < size + 4:  # the header and its 4-byte extension flag come first
+        raise InputError(
+            f"{name} gives vox_offset {offset}, inside its {size + 4}-byte header: readers "
+            f"disagree on where its voxels start (ITK reads them from byte "
+            f"{max(offset, size)}, the NIfTI standard from byte {size + 4} at least), so "
+            "its voxels would be shifted; write the image again with a standard NIfTI "
+            "writer (e.g. nibabel or SimpleITK)"
+        )
     _check_datatype(name, int(datatype), int(bitpix))
     _check_geometry(name, ndim, pixdim, qform if qcode > 0 else (),
                     sform if scode > 0 else ())
@@ -195,7 +203,7 @@ def parse_nifti_header(head: bytes, *, name: str) -> NiftiLayout:
         dims=tuple(int(d) for d in dim[1 : ndim + 1]),
         datatype=int(datatype),
         bitpix=int(bitpix),
-        vox_offset=max(offset, size + 4 if size == 348 else size),
+        vox_offset=offset,
         dtype=dtype,
         scl_slope=float(slope),
         scl_inter=float(inter),
@@ -587,6 +595,69 @@ def _check_length(layout: NiftiLayout, total: int, name: str) -> None:
         f"{dims} voxels of datatype {layout.datatype} ({type_name}, {layout.bitpix} bits) "
         f"from offset {layout.vox_offset}",
     )
+
+
+def check_compressed_data(subject: str, path: Path, offset: int, expected: int,
+                          declared: str) -> None:
+    """Refuse compressed voxel data that is damaged, cut short, or of another length than
+    its header declares (MetaImage ``CompressedData``, NRRD ``gzip`` encoding).
+
+    ITK reads such data without an error where its stream is corrupt or ends early: MetaIO
+    only prints "Uncompress failed" and NRRD's reader nothing, and both return the voxels
+    they could inflate with garbage or zeros after them; a truncated MetaImage is said as
+    "No such file or directory". The zlib or gzip stream (its header tells which; Adler-32
+    or CRC-32 checked; gzip members one after another read as one stream) is inflated here
+    from byte ``offset`` of ``path`` in chunks: memory does not grow with the image, the
+    output is counted and dropped.
+
+    Parameters
+    ----------
+    subject : str
+        What the data is, for messages (``"image file a.mha: its voxel data"``).
+    path : Path
+        File holding the stream.
+    offset : int
+        Its first byte in ``path``.
+    expected : int
+        Bytes the header declares.
+    declared : str
+        The header's fields that declare them, for messages.
+
+    Raises
+    ------
+    InputError
+        A corrupt or truncated stream, or one of another length.
+    """
+    inflater, total, pending, started = zlib.decompressobj(47), 0, b"", False
+    try:
+        with path.open("rb") as fh:
+            fh.seek(offset)
+            while total <= expected:
+                if inflater.eof:  # a stream ended: another gzip member may follow
+                    pending = inflater.unused_data + (pending or fh.read(CHUNK))
+                    if not pending.startswith(b"\x1f\x8b"):
+                        break  # bytes after the stream are not the image's
+                    inflater = zlib.decompressobj(47)
+                pending = pending or fh.read(CHUNK)
+                if not pending:  # the file ends: what zlib still holds back
+                    total += len(inflater.flush())
+                    break
+                out = inflater.decompress(pending, CHUNK)
+                pending = inflater.unconsumed_tail
+                total += len(out)
+                started = True
+    except zlib.error as exc:
+        raise InputError(
+            f"{subject} is corrupt: its compressed stream cannot be decoded ({exc}); ITK "
+            "would read garbage from it without an error: copy or export the file again"
+        ) from None
+    if not started or (not inflater.eof and total <= expected):
+        raise InputError(
+            f"{subject} is truncated: its compressed stream ends before its end marker "
+            f"({total:,} of the {expected:,} bytes its {declared} declare); copy or export "
+            "the file again"
+        )
+    check_data_bytes(subject, total, expected, declared)
 
 
 def check_data_bytes(subject: str, have: int, expected: int, declared: str) -> None:

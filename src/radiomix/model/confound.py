@@ -4,7 +4,7 @@ Many published radiomic signatures are surrogates of tumour size (Welch et al. 2
 the centre that acquired the image. :func:`volume_confounding` reports, for every feature an
 arm selected, its Spearman correlation with tumour volume and (optionally) its association
 with the centre, so that the analysis engine can show them per arm next to a "volume only"
-baseline arm. :func:`find_volume_column` picks the volume column of a radiomix table.
+baseline arm. :func:`volume_column` picks the volume column of a radiomix table.
 
 References
 ----------
@@ -18,7 +18,7 @@ Tomczak M, Tomczak E. The need to report effect size estimates revisited. Trends
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -27,11 +27,11 @@ import pandas as pd
 from radiomix.errors import InputError
 from radiomix.model.columns import FeatureName
 
-__all__ = ["CONFOUND_COLUMNS", "find_volume_column", "volume_confounding"]
+__all__ = ["CONFOUND_COLUMNS", "find_volume_column", "volume_column", "volume_confounding"]
 
-VOLUME_FEATURES: tuple[str, ...] = ("volume_voxels", "volume_mesh")
-"""Morphology volume features in order of preference: voxel volume (IBSI YEKZ, the count of
-ROI voxels times the voxel volume, defined for every ROI) before mesh volume (RNU0)."""
+VOLUME_FEATURES: tuple[str, ...] = ("volume_mesh", "volume_voxels")
+"""Morphology volume features in order of preference: mesh volume (IBSI RNU0) before voxel
+volume (YEKZ, the count of ROI voxels times the voxel volume)."""
 
 CONFOUND_COLUMNS: tuple[str, ...] = (
     "feature",
@@ -47,22 +47,56 @@ CONFOUND_COLUMNS: tuple[str, ...] = (
 )
 
 
+def volume_column(columns: Iterable[str], tags: Sequence[str] | None = None) -> str | None:
+    """The tumour-volume column of a radiomix table, ``None`` when it has none.
+
+    The mesh volume (RNU0) of the first tag that has one, else the voxel volume (YEKZ) of
+    the first tag that has one; tags in ``tags`` order, else in table order. ``tags``
+    empty: none (no tag's ROI is the tumour, :func:`radiomix.analysis.data.tumour_tags`).
+
+    Examples
+    --------
+    >>> volume_column(["pet.original.morph.volume_voxels", "ct.original.morph.volume_mesh"])
+    'ct.original.morph.volume_mesh'
+    >>> volume_column(["ring.original.morph.volume_mesh", "ct.original.morph.volume_mesh"],
+    ...               tags=["ct"])
+    'ct.original.morph.volume_mesh'
+    """
+    by_tag: dict[str, dict[str, str]] = {}
+    for c in columns:
+        name = FeatureName.parse(str(c))
+        if (
+            name is not None
+            and name.filter == "original"
+            and name.family == "morph"
+            and name.feature in VOLUME_FEATURES
+            and name.aggregation is None
+        ):
+            by_tag.setdefault(name.tag, {})[name.feature] = str(c)
+    order = list(by_tag) if tags is None else list(tags)
+    for feat in VOLUME_FEATURES:
+        for tag in order:
+            if feat in by_tag.get(tag, {}):
+                return by_tag[tag][feat]
+    return None
+
+
 def find_volume_column(columns: Iterable[str], *, tag: str | None = None) -> str:
-    """Name of the tumour-volume column of a radiomix feature table.
+    """Name of the tumour-volume column of a radiomix feature table (:func:`volume_column`).
 
     Parameters
     ----------
     columns : iterable of str
         Column names of the table.
     tag : str, optional
-        Image tag whose volume to use; ``None`` takes the first tag (in column order) that
-        has one (the same lesion's volume on different images differs little).
+        Image tag whose volume to use; ``None``: the first tag that has one (mesh volumes
+        before voxel volumes; the same lesion's volume on different images differs little).
 
     Returns
     -------
     str
-        ``<tag>.original.morph.volume_voxels``, or ``<tag>.original.morph.volume_mesh``
-        when the table has no voxel volume.
+        ``<tag>.original.morph.volume_mesh``, or ``<tag>.original.morph.volume_voxels``
+        when the table has no mesh volume.
 
     Raises
     ------
@@ -71,41 +105,26 @@ def find_volume_column(columns: Iterable[str], *, tag: str | None = None) -> str
 
     Examples
     --------
-    >>> find_volume_column(["age", "ct.original.morph.volume_mesh",
-    ...                     "ct.original.morph.volume_voxels"])
-    'ct.original.morph.volume_voxels'
+    >>> find_volume_column(["age", "ct.original.morph.volume_voxels",
+    ...                     "ct.original.morph.volume_mesh"])
+    'ct.original.morph.volume_mesh'
     """
     cols = [str(c) for c in columns]
-    by_tag: dict[str, dict[str, str]] = {}
-    for c in cols:
-        name = FeatureName.parse(c)
-        if (
-            name is not None
-            and name.filter == "original"
-            and name.family == "morph"
-            and name.feature in VOLUME_FEATURES
-            and name.aggregation is None
-        ):
-            by_tag.setdefault(name.tag, {})[name.feature] = c
+    found = volume_column(cols, None if tag is None else [tag])
+    if found is not None:
+        return found
     if tag is not None:
-        if tag not in by_tag:
-            found = ", ".join(by_tag) or "none"
-            raise InputError(
-                f"no volume column for tag {tag!r} (expected {tag}.original.morph."
-                f"volume_voxels or volume_mesh; tags with a volume: {found})"
-            )
-        choices = by_tag[tag]
-    elif by_tag:
-        choices = next(iter(by_tag.values()))
-    else:
+        with_volume = [t for t in dict.fromkeys(
+            c.split(".")[0] for c in cols) if volume_column(cols, [t])]
         raise InputError(
-            "the table has no volume column (<tag>.original.morph.volume_voxels or "
-            "volume_mesh); extract the morph family to check confounding by volume"
+            f"no volume column for tag {tag!r} (expected {tag}.original.morph."
+            f"volume_mesh or volume_voxels; tags with a volume: "
+            f"{', '.join(with_volume) or 'none'})"
         )
-    for feat in VOLUME_FEATURES:
-        if feat in choices:
-            return choices[feat]
-    raise AssertionError("unreachable")  # pragma: no cover
+    raise InputError(
+        "the table has no volume column (<tag>.original.morph.volume_mesh or "
+        "volume_voxels); extract the morph family to check confounding by volume"
+    )
 
 
 def _as_1d(values: Any, n: int, what: str) -> np.ndarray:
