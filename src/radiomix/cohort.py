@@ -80,7 +80,7 @@ log = logging.getLogger(__name__)
 CASE_FORMAT = 1
 """Version of the per-case file layout (part of the case key)."""
 
-FEATURE_REVISION = 7
+FEATURE_REVISION = 8
 """Revision of what a case computes for given inputs and settings (feature definitions, the
 checks that refuse a case), part of the case key: raised with every change that alters a
 value or a refusal (2: asymmetric GLCM directions, the coefficient of variation of a
@@ -156,8 +156,9 @@ class CaseTask:
     other_lesions : tuple of OtherLesion
         The patient's other lesions on this image, in masks of their own (other manifest
         rows), which a peritumoral ring leaves out.
-    client : (version, feature revision) or None
-        The radiomix that planned the task (its key): a worker of another one refuses it.
+    client : (version, feature revision, case code) or None
+        The radiomix that planned the task (:func:`identity`, in its key): a worker of
+        another one refuses it.
     """
 
     key: str
@@ -178,7 +179,7 @@ class CaseTask:
     keep_slices: bool = False
     modality: str | None = None
     other_lesions: tuple[OtherLesion, ...] = ()
-    client: tuple[str, int] | None = None
+    client: tuple[str, int, str] | None = None
 
     @property
     def case_id(self) -> str:
@@ -536,19 +537,55 @@ def _workers_ignore_ctrl_c() -> Iterator[None]:
 
 
 def _other_radiomix(task: CaseTask) -> str | None:
-    """Why this process cannot compute ``task`` for its client: another radiomix version or
-    feature revision than the one whose case key the task carries (a Dask worker with an
-    older install), in one line; ``None`` when they match or the task does not say."""
+    """Why this process cannot compute ``task`` for its client: another radiomix version,
+    feature revision or case code (:func:`case_code`) than the one whose case key the task
+    carries (a Dask worker with another install), in one line; ``None`` when they match or
+    the task does not say."""
     if task.client is None:
         return None
-    mine = (_own_version(), FEATURE_REVISION)
+    mine = identity()
     if tuple(task.client) == mine:
         return None
     where = _dask_worker()
+    theirs = tuple(task.client) + ("",) * (3 - len(task.client))
     return (f"{'the Dask worker ' + where if where else 'this worker'} runs radiomix "
-            f"{mine[0]} (feature revision {mine[1]}) and the run radiomix {task.client[0]} "
-            f"(revision {task.client[1]}): its numbers would be filed as the run's; install "
-            "the run's radiomix on every worker")
+            f"{mine[0]} (feature revision {mine[1]}, case code {mine[2]}) and the run "
+            f"radiomix {theirs[0]} (revision {theirs[1]}, case code {theirs[2] or '?'}): its "
+            "numbers would be filed as the run's; install the run's radiomix on every worker")
+
+
+_NOT_CASE_CODE = frozenset({"analysis", "model", "evaluate", "report", "demo", "stability"})
+"""Parts of the package that never compute a case (top-level folders and modules, ``cli*``
+too): their source is not in :func:`case_code`."""
+
+
+@functools.cache
+def case_code() -> str:
+    """Fingerprint (16 hex digits, BLAKE2b) of the source of the radiomix modules that
+    compute a case: reading, checks, processing, filters, features, deep embeddings and
+    this runner.
+
+    Part of the case key and of a task's :func:`identity`, so that a cache written by other
+    case code of the same version (a development tree, a patched install) is recomputed,
+    and a Dask worker running other code is refused, even where :data:`FEATURE_REVISION`
+    was not raised. The analysis, model, report and CLI code is left out: changing it
+    keeps the cases.
+    """
+    root = Path(__file__).resolve().parent
+    digest = hashlib.blake2b(digest_size=8)
+    for path in sorted(root.rglob("*.py")):
+        rel = path.relative_to(root).as_posix()
+        top = rel.split("/")[0].removesuffix(".py")
+        if top in _NOT_CASE_CODE or top.startswith("cli"):
+            continue
+        digest.update(rel.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def identity() -> tuple[str, int, str]:
+    """What a case computed here depends on besides its inputs and settings: the radiomix
+    version, :data:`FEATURE_REVISION` and :func:`case_code`."""
+    return (_own_version(), FEATURE_REVISION, case_code())
 
 
 @functools.cache
@@ -743,7 +780,8 @@ def case_key(
 ) -> str:
     """Case key: SHA-256 (32 hex digits) of the identifiers, the input file hashes (or the
     problem found with the inputs), the ROI options, the tag's settings hash, the radiomix
-    version, the feature revision (:data:`FEATURE_REVISION`) and the per-case file format.
+    version, the feature revision (:data:`FEATURE_REVISION`), the case code
+    (:func:`case_code`) and the per-case file format.
 
     Examples
     --------
@@ -757,6 +795,7 @@ def case_key(
         {
             "format": CASE_FORMAT,
             "features": FEATURE_REVISION,
+            "code": case_code(),
             "ids": [patient_id, lesion_id, tag],
             "inputs": inputs,
             "roi": roi,
@@ -995,7 +1034,7 @@ def plan_cases(
                     keep_slices=bool(embed_tag and deep is not None and deep.keep_slices),
                     modality=ts.modality,
                     other_lesions=others,
-                    client=(version, FEATURE_REVISION),
+                    client=identity(),
                 )
             )
     return rows, tasks
@@ -1719,6 +1758,7 @@ def _run_dask(
     else:
         client = _connect(scheduler, min(CONNECT_TIMEOUT_S, worker_timeout_s))
     try:
+        _check_workers(client)
         futures = {client.submit(run_case, task, pure=False): task for task in todo}
         pending = set(futures)
         ready = as_completed(futures)
@@ -1785,6 +1825,27 @@ def _run_dask(
         client.close(timeout=30)
         if cluster is not None:
             cluster.close(timeout=30)
+
+
+def _check_workers(client: Any) -> None:
+    """Refuse, before any case, a Dask run whose workers run another radiomix than the
+    run (:func:`identity`): a worker of an older install cannot even read the task (it
+    failed every case with "'CaseTask' object has no attribute 'client'"). A worker that
+    joins later is checked by each task (:func:`_other_radiomix`)."""
+    mine = identity()
+    for worker, answer in client.run(identity, on_error="return").items():
+        if isinstance(answer, BaseException):
+            detail = (f"it cannot run radiomix.cohort.identity ({type(answer).__name__}): an "
+                      "older or other radiomix")
+        elif tuple(answer) != mine:
+            detail = (f"radiomix {answer[0]}, feature revision {answer[1]}, case code "
+                      f"{answer[2]}")
+        else:
+            continue
+        raise UsageError(
+            f"the Dask worker {worker} runs another radiomix than this run ({detail}; the "
+            f"run: radiomix {mine[0]}, revision {mine[1]}, case code {mine[2]}): install "
+            "the run's radiomix on every worker and start the workers again")
 
 
 def _count_workers(client: Any) -> int | None:

@@ -250,3 +250,37 @@ def test_the_case_key_moves_with_the_feature_revision(monkeypatch):
     before = cohort.case_key(**args)
     monkeypatch.setattr(cohort, "FEATURE_REVISION", cohort.FEATURE_REVISION + 1)
     assert cohort.case_key(**args) != before
+
+
+def test_the_case_key_moves_with_the_case_code(monkeypatch, tmp_path):
+    """Round 20 (tester Q): a run folder of a tree whose case code differed (a filter's
+    output changed, the revision not raised) was reused. The source of the modules that
+    compute a case is in the key; the analysis and report code is not."""
+    import hashlib
+    from pathlib import Path
+
+    import radiomix.cohort as cohort
+
+    args = {"patient_id": "P1", "lesion_id": "1", "tag": "ct",
+            "inputs": {"image_sha256": "ab"}, "roi": {"label": 1}, "settings_hash": "0123",
+            "version": "0.1.0"}
+    before = cohort.case_key(**args)
+    monkeypatch.setattr(cohort, "case_code", lambda: "0" * 16)
+    assert cohort.case_key(**args) != before
+    monkeypatch.undo()
+    # an independent digest of the case modules' source, in the documented order
+    root = Path(cohort.__file__).resolve().parent
+    digest = hashlib.blake2b(digest_size=8)
+    names = []
+    for path in sorted(root.rglob("*.py")):
+        rel = path.relative_to(root).as_posix()
+        if rel.split("/")[0].removesuffix(".py") in (
+                "analysis", "model", "evaluate", "report", "demo", "stability") or \
+                rel.startswith("cli"):
+            continue
+        names.append(rel)
+        digest.update(rel.encode() + b"\0" + path.read_bytes() + b"\0")
+    assert cohort.case_code() == digest.hexdigest()
+    assert "features/statistics.py" in names
+    assert "extraction.py" in names
+    assert not any(n.startswith(("analysis/", "report/", "cli")) for n in names)

@@ -31,7 +31,7 @@ def test_a_task_of_another_radiomix_is_refused_by_the_worker(tmp_path):
     assert record["cacheable"] is False
     err = record["error"]
     assert err["error_type"] == "WorkerVersionError"
-    assert f"(revision {FEATURE_REVISION - 3})" in err["message"]
+    assert f"(revision {FEATURE_REVISION - 3}, case code ?)" in err["message"]
     assert "install the run's radiomix on every worker" in err["message"]
 
 
@@ -45,9 +45,9 @@ def cluster():
 
 def test_a_worker_that_cannot_see_a_file_says_so(tmp_path, cluster):
     distributed = pytest.importorskip("distributed")
-    from radiomix.cohort import _own_version
+    from radiomix.cohort import identity
 
-    task = _task(tmp_path, client=(_own_version(), FEATURE_REVISION))
+    task = _task(tmp_path, client=identity())
     with distributed.Client(cluster.scheduler_address) as client:
         record = client.submit(run_case, task, pure=False).result(timeout=120)
     message = record["error"]["message"]
@@ -57,3 +57,61 @@ def test_a_worker_that_cannot_see_a_file_says_so(tmp_path, cluster):
     # the same task here, outside a worker: the message of a missing file alone
     local = run_case(task)["error"]["message"]
     assert "Dask worker" not in local
+
+
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize("other", ["edited", "older"])
+def test_a_run_refuses_dask_workers_of_other_radiomix_code(tmp_path, other):
+    """Round 20 (tester Q): a worker of another tree with the same version and feature
+    revision passed the check, then failed every case with "'CaseTask' object has no
+    attribute 'client'". Workers here run a copy of radiomix: one feature module edited
+    (same version, same revision: another case code), or one without ``identity`` (an
+    older tree)."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    distributed = pytest.importorskip("distributed")
+    from cohort_helpers import FAST, SMALL, lesion, write_study
+
+    import radiomix
+    from radiomix.cohort import case_code, run_study
+    from radiomix.errors import UsageError
+
+    copy = tmp_path / "other" / "radiomix"
+    shutil.copytree(Path(radiomix.__file__).parent, copy,
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    if other == "edited":
+        stat = copy / "features" / "statistics.py"
+        stat.write_text(stat.read_text() + "\n# another tree\n")
+    else:
+        cohort_py = copy / "cohort.py"
+        cohort_py.write_text(cohort_py.read_text().replace("def identity(", "def _gone("))
+    study = write_study(tmp_path / "s", [lesion(p) for p in SMALL[:1]], settings=FAST)
+    out = tmp_path / "out"
+    env = {**os.environ, "PYTHONPATH": str(copy.parent)}
+    with distributed.LocalCluster(n_workers=0, processes=True, host="127.0.0.1",
+                                  dashboard_address=":0") as cluster:
+        address = cluster.scheduler_address
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "distributed.cli.dask_worker", address, "--no-nanny",
+             "--nthreads", "1", "--no-dashboard"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+        try:
+            with distributed.Client(address) as client:
+                client.wait_for_workers(1, timeout=120)
+                seen = client.run(lambda: __import__("radiomix").__file__)
+            assert all(str(copy) in path for path in seen.values())
+            want = (r"radiomix \S+, feature revision \d+, case code [0-9a-f]{16}"
+                    if other == "edited"
+                    else r"it cannot run radiomix\.cohort\.identity")
+            with pytest.raises(UsageError, match=rf"the Dask worker .* runs another radiomix "
+                                                 rf"than this run \({want}.*case code "
+                                                 rf"{case_code()}\): install the run's"):
+                run_study(study, out, scheduler=address, worker_timeout_s=30.0)
+        finally:
+            worker.kill()
+            worker.wait(timeout=30)
+    assert not list(out.glob("cases/*.json"))  # refused before any case

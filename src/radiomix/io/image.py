@@ -309,21 +309,65 @@ def _check_metaimage(path: Path, what: str) -> None:
             "header; a spacing must be a positive number (ITK reads a negative one as a "
             "flipped axis): the header is damaged, re-export the image or set its spacing "
             "positive, with any flip in TransformMatrix")
+    _check_metaimage_counts(path, what, fields, {k.lower(): k for k in keys})
     target = fields.get("elementdatafile", "")
     size = _MET_BYTES.get(fields.get("elementtype", ""))
     try:
         dims = [int(v) for v in fields.get("dimsize", "").split()]
         channels = int(fields.get("elementnumberofchannels", "1"))
         header = int(fields.get("headersize", "0"))
+        stream = int(fields["compresseddatasize"]) if "compresseddatasize" in fields else None
     except ValueError:
         return
     if (size is None or not dims or target.upper().startswith("LIST") or "%" in target
             or header < 0):
         return
-    _check_voxel_bytes(path, what, "" if target.upper() == "LOCAL" else target,
-                       offset, header, size * channels * math.prod(dims),
+    detached = "" if target.upper() == "LOCAL" else target
+    compressed = fields.get("compresseddata", "").lower() == "true"
+    _check_voxel_bytes(path, what, detached, offset, header,
+                       size * channels * math.prod(dims),
                        f"DimSize {fields.get('dimsize')} and {fields.get('elementtype')}",
-                       compressed=fields.get("compresseddata", "").lower() == "true")
+                       compressed=compressed)
+    if compressed and stream is None and not detached:
+        raise InputError(
+            f"{what} file {path.name} holds compressed voxel data in its own file without "
+            "CompressedDataSize: ITK cannot tell where the stream ends and reads garbage; "
+            "add CompressedDataSize = <bytes of the stream> to the header or export the "
+            "image again")
+    if compressed and stream is not None:
+        data, start = (path.parent / detached, header) if detached else (path, offset)
+        held = data.stat().st_size - start
+        if stream != held:  # ITK inflates CompressedDataSize bytes: the rest becomes zeros
+            raise InputError(
+                f"{what} file {path.name} gives CompressedDataSize = {stream}, but its "
+                f"compressed voxel data holds {held:,} bytes: ITK would read the image from "
+                "the first of them only; fix the header or export the image again")
+
+
+_MET_COUNTS = {"dimsize": 1, "elementspacing": 1, "elementsize": 1, "offset": 1,
+               "origin": 1, "position": 1, "centerofrotation": 1, "transformmatrix": 0,
+               "rotation": 0, "orientation": 0}
+"""MetaImage keys with one number per axis (1) or per axis squared (0)."""
+
+
+def _check_metaimage_counts(path: Path, what: str, fields: dict[str, str],
+                            spelt: dict[str, str]) -> None:
+    """Every per-axis key of a MetaImage header must give ``NDims`` numbers (``NDims``²
+    for a matrix): ITK cannot parse one of another length and says the file is missing."""
+    try:
+        ndims = int(fields.get("ndims", ""))
+    except ValueError:
+        return
+    for key, per_axis in _MET_COUNTS.items():
+        if key not in fields:
+            continue
+        want = ndims if per_axis else ndims * ndims
+        have = len(fields[key].split())
+        if have != want:
+            raise InputError(
+                f"{what} file {path.name} gives {have} number(s) in {spelt.get(key, key)} for "
+                f"NDims = {ndims} ({want} expected); the header is damaged: fix it or export "
+                "the image again")
 
 
 def detached_data_files(path: str | Path) -> list[Path]:
