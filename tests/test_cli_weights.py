@@ -134,3 +134,43 @@ def test_added_file_is_what_resolve_weights_finds(tmp_path, cache):
     assert found.path == cache / PUBLISHED
     assert found.sha256 == DIGEST
     assert found.verified == "hash-prefix"
+
+
+def test_a_cache_that_cannot_be_written_is_one_line_and_exit_2(tmp_path, cache, monkeypatch):
+    """Round 20 (tester Q): a folder under the file's name in the cache, or a file where
+    the cache goes, gave a traceback and left a 57 MB ``.part`` file behind."""
+    src = tmp_path / "dl" / PUBLISHED
+    src.parent.mkdir()
+    src.write_bytes(CONTENT)
+    (cache / PUBLISHED).mkdir(parents=True)
+    res = runner.invoke(app, ["weights", "add", str(src)])
+    assert res.exit_code == 2, res.output
+    assert res.exception is None or isinstance(res.exception, SystemExit)
+    assert f"{PUBLISHED} in the weight cache" in res.output
+    assert "is not a file" in res.output
+    assert sorted(p.name for p in cache.iterdir()) == [PUBLISHED]  # no .part left
+    blocked = tmp_path / "cachefile"
+    blocked.write_text("a file, not a folder")
+    monkeypatch.setenv("RADIOMIX_CACHE", str(blocked))
+    res = runner.invoke(app, ["weights", "add", str(src)])
+    assert res.exit_code == 2, res.output
+    assert res.exception is None or isinstance(res.exception, SystemExit)
+    assert "cannot write the weight cache" in res.output
+    assert "RADIOMIX_CACHE" in res.output
+    assert len(res.output.strip().splitlines()) == 1
+
+
+def test_a_failed_copy_leaves_no_part_file(tmp_path, cache, monkeypatch):
+    import os
+
+    src = tmp_path / PUBLISHED
+    src.write_bytes(CONTENT)
+
+    def full_disk(a, b):
+        raise OSError(28, "No space left on device", str(b))
+
+    monkeypatch.setattr(os, "replace", full_disk)
+    res = runner.invoke(app, ["weights", "add", str(src)])
+    assert res.exit_code == 2, res.output
+    assert "No space left on device" in res.output
+    assert not list(cache.glob("*.part"))

@@ -5,7 +5,8 @@ against its published hash and copies it into the cache folder where ``--deep`` 
 ``radiomix weights list`` shows what is cached, which ``--deep`` modes use each file and
 where to get it. Registered in :mod:`radiomix.cli`.
 
-Exit codes: 0 success, 1 the file is not a published one or fails its hash, 2 usage error.
+Exit codes: 0 success, 1 the file is not a published one or fails its hash, 2 usage error
+(the cache cannot be written).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from rich.console import Console
 from rich.text import Text
 
 from radiomix.cli_progress import plain_console
-from radiomix.errors import RadiomixError
+from radiomix.errors import RadiomixError, UsageError
 
 EXIT_OK, EXIT_CASE_ERROR, EXIT_USAGE = 0, 1, 2
 
@@ -39,7 +40,7 @@ def _fail(console: Console, exc: RadiomixError) -> typer.Exit:
     console.print(
         Text.assemble(("error", "red"), f" ({type(exc).__name__}): {exc}"), soft_wrap=True
     )
-    return typer.Exit(EXIT_CASE_ERROR)
+    return typer.Exit(EXIT_USAGE if isinstance(exc, UsageError) else EXIT_CASE_ERROR)
 
 
 @weights_app.command("add")
@@ -53,13 +54,17 @@ def add(
     ] = False,
 ) -> None:
     """Check a downloaded weight file against its published hash and copy it into the cache."""
-    from radiomix.deep.weights import add_weights_file
+    from radiomix.deep.weights import add_weights_file, cache_dir
 
     console = plain_console(stderr=True)
     try:
         entry, how, copied = add_weights_file(file, force=force)
     except RadiomixError as exc:
         raise _fail(console, exc) from None
+    except OSError as exc:  # the cache cannot be written (a file where it goes, a full disk)
+        raise _fail(console, UsageError(
+            f"cannot write the weight cache {cache_dir()}: {exc.strerror or exc}; set "
+            "RADIOMIX_CACHE to a folder you can write, or free space on its disk")) from None
     k = entry.known
     verb = "copied to" if copied else "already in the cache:"
     console.print(

@@ -29,7 +29,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from radiomix.errors import CheckpointMismatchError, WeightsError, WeightsNotFoundError
+from radiomix.errors import (
+    CheckpointMismatchError,
+    UsageError,
+    WeightsError,
+    WeightsNotFoundError,
+)
 
 log = logging.getLogger(__name__)
 log.addHandler(logging.NullHandler())
@@ -541,9 +546,16 @@ def add_weights_file(path: str | Path, *, force: bool = False) -> tuple[CachedWe
                 f"a different {known.filename} is already in {folder}; pass --force "
                 "(force=True) to replace it"
             )
+        from radiomix.table import removed_on_failure
+
+        if dst.exists() and not dst.is_file():
+            raise UsageError(
+                f"{known.filename} in the weight cache {folder} is not a file (a folder?); "
+                "remove it and add the file again")
         folder.mkdir(parents=True, exist_ok=True)
         part = dst.with_name(dst.name + ".part")
-        shutil.copyfile(Path(path).expanduser(), part)
-        os.replace(part, dst)
+        with removed_on_failure(part):
+            shutil.copyfile(Path(path).expanduser(), part)
+            os.replace(part, dst)
         log.info("copied %s to %s (%s)", Path(path).name, dst, how)
     return CachedWeights(known, dst, dst.stat().st_size), how, copied
