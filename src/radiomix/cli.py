@@ -263,12 +263,13 @@ def extract(
         ),
     ] = None,
     deep_weights: Annotated[
-        str,
+        str | None,
         typer.Option(
             help="Weights for --deep: imagenet (2D) / medicalnet (3D) from the cache "
-            "($RADIOMIX_CACHE or $TORCH_HOME), a checkpoint PATH, or random (recorded)."
+            "($RADIOMIX_CACHE or $TORCH_HOME), a checkpoint PATH, or random (recorded); "
+            "default imagenet, medicalnet for mode 3d."
         ),
-    ] = "imagenet",
+    ] = None,
     organ_mask: Annotated[
         Path | None,
         typer.Option(
@@ -287,6 +288,9 @@ def extract(
     """Extract the radiomic features of one image and mask into a table."""
     if preset and config:
         raise _fail(UsageError("give --preset or --config, not both"))
+    if deep_weights is not None and deep is None:
+        raise _fail(UsageError("--deep-weights chooses the weights of --deep, which was not "
+                               "given: add --deep MODEL[:MODE] or drop --deep-weights"))
     try:
         _check_out_path(out_file)
         settings = _settings_option(preset, config)
@@ -303,8 +307,17 @@ def extract(
         if deep is not None:
             from radiomix.deep import DeepSettings, parse_deep_spec
 
+            from radiomix.deep import check_weights
+            from radiomix.errors import WeightsError
+
             model, mode = parse_deep_spec(deep)
-            deep_settings = DeepSettings(model=model, mode=mode, weights=deep_weights)
+            deep_settings = DeepSettings(
+                model=model, mode=mode,
+                weights=deep_weights or ("medicalnet" if mode == "3d" else "imagenet"))
+            try:  # a weight file that cannot serve is a settings problem (exit 2), as in run
+                check_weights(deep_settings)
+            except WeightsError as exc:
+                raise SettingsError(f"--deep-weights: {exc}") from None
         result = run_extract(
             image,
             mask,

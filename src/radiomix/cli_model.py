@@ -180,7 +180,8 @@ def model_command(
     ] = None,
     model: Annotated[str, typer.Option(
         help="penalised_logistic, logistic, knn, svm, rf, gb, voting, stacking, radscore, "
-             "auto; survival: coxnet, cox.")] = "penalised_logistic",
+             "nomogram, auto; survival: coxnet, cox, cox_nomogram (nomogram and cox_nomogram "
+             "join the rad-score with the --covariates).")] = "penalised_logistic",
     selector: Annotated[Optional[str], typer.Option(  # noqa: UP045
         help="Selection of the radiomic block: variance, correlation, fdr, lasso, mrmr.")
     ] = None,

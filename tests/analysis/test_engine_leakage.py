@@ -122,3 +122,29 @@ def test_the_audit_needs_a_binary_outcome_and_a_known_model():
         _spec(model="forest")
     with pytest.raises(SettingsError, match="pca"):
         _spec(pca=0)
+
+
+def test_a_slice_table_of_two_deep_tags_audits_one_and_says_so(caplog):
+    """Round 20 (tester S): the cohort's slice table with ``deep.tags: [ct, pet]`` stacks
+    the tags (each row holds its own tag's columns, the other tag's empty); the audit
+    refused it for missing values and the whole analysis stopped."""
+    feats, clin = cohort(30)
+    spec = _spec()
+    table = build_table(feats, spec, clinical=clin)
+    ct = _slices(feats["patient_id"], per=6, seed=1)
+    pet = _slices(feats["patient_id"], per=6, seed=2).rename(
+        columns=lambda c: c.replace("ct.deep", "pet.deep")).assign(tag="pet")
+    both = pd.concat([ct, pet], ignore_index=True)  # as the cohort writes it: NaN blocks
+    assert both.filter(like=".deep.").isna().any().all()
+    with caplog.at_level("WARNING", logger="radiomix"):
+        doc = leakage_doc(spec, table, both)
+    alone = leakage_doc(spec, table, ct)
+    assert doc["n_rows"] == alone["n_rows"] == 180
+    assert doc["schemes"] == alone["schemes"]  # the same audit as on the ct rows alone
+    assert "holds the slices of 2 image tags (ct, pet); the audit reads ct's" in \
+        doc["description"]
+    assert "['pet.deep.*'] audits pet's" in doc["description"]
+    assert any("2 image tags" in r.getMessage() for r in caplog.records)
+    only_pet = leakage_doc(_spec(columns=["pet.deep.*"]), table, both)
+    assert only_pet["n_rows"] == 180
+    assert "image tags" not in only_pet["description"]

@@ -169,6 +169,23 @@ def adhoc_spec(
     if budget is not None and model != "auto":
         raise SettingsError(f"--budget sets the search of --model auto; the model is {model}")
     built: list[Arm] = []
+    if not wanted and not blocks:
+        alone = ("the clinical covariates alone are the clinical baseline arm, which every "
+                 "analysis runs")
+        if model in ("nomogram", "cox_nomogram"):
+            raise SettingsError(
+                f"--model {model} has no radiomic or deep feature column to join with the "
+                f"covariates (--columns names none); {alone}: name feature columns in "
+                "--columns")
+        log.warning("no radiomic or deep feature column to model: --model %s is not fitted, "
+                    "only the baselines run (%s)", model, alone)
+    if not wanted and model in ("nomogram", "cox_nomogram"):
+        # a nomogram joins the rad-score of the features with the clinical covariates
+        if not covariates:
+            raise SettingsError(
+                f"--model {model} joins a rad-score with clinical covariates: declare them "
+                "with --covariates (e.g. --covariates age,grade)")
+        blocks = (*blocks, "clinical")
     if not wanted and blocks:
         built.append(Arm(name="model", label=f"Features → {model}", blocks=blocks,
                          radiomic=rad, deep=dp, selector=tuple(selector), model=model,

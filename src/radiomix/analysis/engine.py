@@ -1035,6 +1035,7 @@ def _survival_arm_doc(res: Any, horizons: list[float], events: tuple[int, int, s
                        f"not estimable: no time-dependent AUC at {h:g} years (no patient "
                        "with the event, or none without it, by then among the scored)")})
     warn = _epv_warning(events[0], events[2], arm.n_candidates)
+    warn += _beyond_follow_up_warnings(res.predictions, horizons)
     folds = res.folds.to_dict("records") if len(res.folds) else []
     warn += _untuned_warnings(folds)
     warn += _grid_edge_warnings(arm.grid, [f.get("best_params") or {} for f in folds
@@ -1053,6 +1054,28 @@ def _survival_arm_doc(res: Any, horizons: list[float], events: tuple[int, int, s
             "td_auc": td, "coefficients": coefficients,
             "n_zero_coefficients": _n_zero(coefficients), "folds_without_feature": None,
             "warnings": warn}
+
+
+def _beyond_follow_up_warnings(pred: pd.DataFrame, horizons: list[float]) -> list[str]:
+    """Say at which horizons predicted event probabilities are missing from the
+    predictions: a horizon after the last follow-up of a model's training rows has no
+    Breslow estimate (:func:`radiomix.model.survival.baseline_at`), and the value of an
+    earlier time is not carried forward."""
+    from radiomix.evaluate.survival import event_prob_column
+
+    out = []
+    for h in horizons:
+        col = event_prob_column(h)
+        if col not in pred:
+            continue
+        n = int(pred[col].isna().sum())
+        if n:
+            out.append(
+                f"no predicted probability of the event by {h:g} year{'' if h == 1 else 's'} "
+                f"for {n} of {len(pred)} scored rows: the follow-up of their model's training "
+                f"rows ends before it (longest {pred['time'].max():.3g} years); left empty in "
+                "predictions.csv (choose an earlier horizon)")
+    return out
 
 
 def _untuned_warnings(folds: Sequence[Mapping[str, Any]]) -> list[str]:
@@ -1271,10 +1294,14 @@ def _survival_calibration_doc(res: Any, horizons: list[float], *,
                      "each repeat's out-of-fold prediction; bounds: the mean of the repeats' "
                      "pointwise bounds)" if n_rep > 1 else "calibration of the scored patients"
                      + (f", {APPARENT}" if apparent else "")))
+        reasons = [r for r in cal["reason"] if r]
+        if reasons:  # a group the horizon is beyond: not drawn, and the legend says so
+            legend += "; " + "; ".join(reasons)
         return {"horizon_years": h, "predicted": _py(cal["predicted"].to_numpy()),
                 "observed": _py(cal["observed"].to_numpy()),
                 "lower": _py(cal["observed_ci_low"].to_numpy()),
                 "upper": _py(cal["observed_ci_high"].to_numpy()),
+                "reasons": list(cal["reason"]),
                 "n_repeats": k, "legend": legend}
     return None
 
@@ -1899,6 +1926,18 @@ def leakage_doc(spec: AnalysisSettings, table: AnalysisTable,
     cols = match_columns([str(c) for c in slices.columns], la.columns)
     if not cols:
         raise InputError(f"leakage_audit: no column of {la.table} matches {list(la.columns)}")
+    tags = list(dict.fromkeys(c.split(".")[0] for c in cols))
+    several = ""
+    if "tag" in slices.columns and tags[0] in set(slices["tag"].astype(str)):
+        # the cohort's slice table stacks the deep tags: each row holds its own tag's
+        # columns only, so one audit reads one tag's rows (the first tag's), and says so
+        cols = [c for c in cols if c.split(".")[0] == tags[0]]
+        slices = slices[slices["tag"].astype(str) == tags[0]]
+        if len(tags) > 1:
+            several = (f" The table holds the slices of {len(tags)} image tags "
+                       f"({', '.join(tags)}); the audit reads {tags[0]}'s "
+                       f"(leakage_audit.columns: ['{tags[1]}.deep.*'] audits {tags[1]}'s).")
+            log.warning("leakage audit: %s", several.strip())
     target = table.targets[la.outcome]
     labels = pd.DataFrame({"patient_id": table.groups[target.keep].astype(str),
                            "y": np.asarray(target.y)})
@@ -1913,7 +1952,9 @@ def leakage_doc(spec: AnalysisSettings, table: AnalysisTable,
     X = rows[cols].to_numpy(dtype=float)
     if not np.isfinite(X).all():
         raise InputError(f"leakage_audit: {la.table} has missing or infinite values in "
-                         f"{int((~np.isfinite(X)).any(axis=0).sum())} feature column(s)")
+                         f"{int((~np.isfinite(X)).any(axis=0).sum())} feature column(s) of "
+                         "the analysed patients' slices; choose complete columns with "
+                         "leakage_audit.columns")
     y = rows["y"].to_numpy(dtype=int)
     if np.unique(y).size < 2:
         raise InputError(f"leakage_audit: the slices of the analysed patients hold one class "
@@ -1952,7 +1993,8 @@ def leakage_doc(spec: AnalysisSettings, table: AnalysisTable,
                         f"({len(cols)} columns), each slice labelled with its patient's "
                         f"{la.outcome}; the same model scored with splits by slice and by "
                         "patient." + (f" {lacking} analysed patient(s) have no slice in the "
-                                      "table and are not in the audit." if lacking else "")),
+                                      "table and are not in the audit." if lacking else "")
+                        + several),
         "interpretation": (f"Rows marked '{NAIVE_LABEL}' put slices of one patient on both "
                            "sides of the split: the model recognises the patient, not the "
                            "outcome. Only the patient-grouped rows estimate performance on "

@@ -738,7 +738,8 @@ def survival_calibration(
         One row per group (lowest predicted risk first): ``horizon``, ``group``, ``n``,
         ``n_events`` (by the horizon), ``n_at_risk`` (at the horizon), ``predicted`` (mean
         predicted probability), ``observed``, ``observed_ci_low``, ``observed_ci_high``
-        (NaN where the group's follow-up ends before the horizon).
+        (NaN where the group's follow-up ends before the horizon) and ``last_time`` (the
+        group's longest follow-up).
 
     Raises
     ------
@@ -752,12 +753,17 @@ def survival_calibration(
     """
     from lifelines import KaplanMeierFitter
 
+    h = float(horizon)
+    missing = int(np.sum(~np.isfinite(np.asarray(event_prob, dtype=float))))
+    if missing:
+        raise InputError(
+            f"calibration refused: horizon {h:g}: {missing} row(s) have no predicted "
+            "probability (the follow-up of their model's training rows ends before it)")
     t, p, e = _check(time, event_prob, event)
     if not ((p >= 0) & (p <= 1)).all():
         raise InputError("event_prob must be probabilities in [0, 1]")
     if not (isinstance(n_groups, (int, np.integer)) and 1 <= n_groups <= t.size):
         raise InputError(f"n_groups must be an int in [1, {t.size}]; got {n_groups!r}")
-    h = float(horizon)
     reason = horizon_refusal(t, e, h, min_at_risk=min_at_risk)
     if reason is not None:
         raise InputError(f"calibration refused: {reason}")
@@ -779,6 +785,7 @@ def survival_calibration(
             "observed": np.nan,
             "observed_ci_low": np.nan,
             "observed_ci_high": np.nan,
+            "last_time": float(tg.max()),
         }
         if tg.max() >= h:
             km = KaplanMeierFitter().fit(tg, eg)
@@ -792,6 +799,11 @@ def survival_calibration(
             )
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _years(h: float) -> str:
+    """``1 year``, ``0.5 years``."""
+    return f"{float(h):g} year{'' if float(h) == 1 else 's'}"
 
 
 def one_row_per_patient(pred: pd.DataFrame) -> pd.DataFrame:
@@ -968,6 +980,16 @@ class SurvivalEvaluation:
         out = used[0].copy()
         out[cols] = np.mean([t[cols].to_numpy(dtype=float) for t in used], axis=0)
         out["n_repeats"] = len(used)
+        # a group without an observed risk in some repeat has none in the mean: say why
+        short = np.sum([t["observed"].isna().to_numpy() for t in used], axis=0)
+        last = np.min([t["last_time"].to_numpy(dtype=float) for t in used], axis=0)
+        out["reason"] = [
+            None if not k else
+            (f"group {g} of {len(out)} (mean predicted risk {p:.2f}): no patient followed to "
+             f"{_years(horizon)}" + (f" in {k} of {len(used)} repeats" if len(used) > 1
+                                     else "") + f" (longest follow-up {x:.3g} years); not "
+             "drawn")
+            for g, p, k, x in zip(out["group"], out["predicted"], short, last, strict=True)]
         return out
 
     def km(self, *, repeat: int = 0, at_times: Sequence[float] | None = None) -> KaplanMeierByRisk:

@@ -426,8 +426,9 @@ def breslow_baseline_survival(time: Any, event: Any, risk: Any) -> pd.Series:
     Returns
     -------
     Series
-        :math:`\\hat S_0` at each distinct event time (index), a right-continuous step
-        function (evaluate it with :func:`baseline_at`).
+        :math:`\\hat S_0` at each distinct event time (index), and at the last follow-up
+        time when it comes after the last event: a right-continuous step function, defined
+        up to that time (evaluate it with :func:`baseline_at`).
 
     Notes
     -----
@@ -451,7 +452,11 @@ def breslow_baseline_survival(time: Any, event: Any, risk: Any) -> pd.Series:
     at_risk = np.array([w[t >= s].sum() for s in ev_times])
     deaths = np.array([np.sum((t == s) & d) for s in ev_times])
     H0 = np.cumsum(deaths / at_risk) * np.exp(-r.max())
-    return pd.Series(np.exp(-H0), index=pd.Index(ev_times, name="time"), name="baseline_survival")
+    s0 = np.exp(-H0)
+    if ev_times.size == 0 or t.max() > ev_times[-1]:  # defined up to the last follow-up
+        ev_times = np.append(ev_times, t.max())
+        s0 = np.append(s0, s0[-1] if s0.size else 1.0)
+    return pd.Series(s0, index=pd.Index(ev_times, name="time"), name="baseline_survival")
 
 
 def _gradient_at_zero(Z: FloatArray, time: FloatArray, event: np.ndarray) -> FloatArray:
@@ -957,8 +962,22 @@ class CoxNet(BaseEstimator):
 
 
 def baseline_at(baseline: pd.Series, times: Any) -> FloatArray:
-    """Step-function value of a baseline survival curve at ``times`` (1 before the first)."""
+    """Step-function value of a baseline survival curve at ``times``: 1 before its first
+    time, NaN after its last (the end of the training follow-up: no estimate there, where
+    carrying the last value forward would give a later horizon's probability the value of
+    an earlier one).
+
+    Examples
+    --------
+    >>> s0 = pd.Series([0.9, 0.7], index=[1.0, 3.0])
+    >>> baseline_at(s0, [0.5, 1.0, 2.0, 3.0, 4.0]).tolist()
+    [1.0, 0.9, 0.9, 0.7, nan]
+    """
     t = np.atleast_1d(np.asarray(times, dtype=float))
-    idx = np.searchsorted(baseline.index.to_numpy(dtype=float), t, side="right") - 1
+    index = baseline.index.to_numpy(dtype=float)
+    idx = np.searchsorted(index, t, side="right") - 1
     vals = baseline.to_numpy(dtype=float)
-    return np.where(idx >= 0, vals[np.clip(idx, 0, None)], 1.0)
+    out = np.where(idx >= 0, vals[np.clip(idx, 0, None)], 1.0)
+    if index.size:
+        out = np.where(t > index[-1], np.nan, out)
+    return out
