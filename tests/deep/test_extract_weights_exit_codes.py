@@ -5,6 +5,7 @@ round 20): exit 2 and one line, as ``radiomix run`` does for the same file (it w
 from __future__ import annotations
 
 import pytest
+
 from _data import run_cli
 
 torch = pytest.importorskip("torch")
