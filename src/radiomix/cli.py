@@ -554,12 +554,32 @@ def main() -> None:
     interrupted, with :data:`INTERRUPTED` said)."""
     import signal
 
+    try:  # typer 0.29 carries its own click
+        from typer._click.exceptions import NoArgsIsHelpError
+        from typer._click.exceptions import UsageError as ClickUsageError
+    except ImportError:  # pragma: no cover - a typer on click itself
+        from click.exceptions import NoArgsIsHelpError  # type: ignore[no-redef]
+        from click.exceptions import UsageError as ClickUsageError  # type: ignore[no-redef]
+
     signal.signal(signal.SIGINT, _say_interrupted)
     try:
-        app()
+        code = app(prog_name="radiomix", standalone_mode=False)
+    except NoArgsIsHelpError as exc:  # a command group without a command: its help
+        exc.show()
+        sys.exit(exc.exit_code)
+    except ClickUsageError as exc:  # a bad option or argument: one line, not a box
+        where = exc.ctx.command_path if exc.ctx is not None else "radiomix"
+        console.print(Text.assemble(
+            ("error", "red"),
+            f" (UsageError): {exc.format_message().rstrip('.')}; see {where} --help"),
+            soft_wrap=True)
+        sys.exit(EXIT_USAGE)
+    except typer.Abort:  # end of input at a prompt
+        sys.exit(1)
     except InputError as exc:  # pragma: no cover - commands translate their own errors
         console.print(Text.assemble(("error", "red"), f": {exc}"), soft_wrap=True)
         sys.exit(EXIT_USAGE)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":  # pragma: no cover
