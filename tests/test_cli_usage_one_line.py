@@ -5,6 +5,7 @@ option value, a missing argument or an unknown command printed a box of 3 to 6 l
 from __future__ import annotations
 
 import pytest
+
 from _data import run_cli
 
 

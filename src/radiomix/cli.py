@@ -305,9 +305,7 @@ def extract(
 
         deep_settings = None
         if deep is not None:
-            from radiomix.deep import DeepSettings, parse_deep_spec
-
-            from radiomix.deep import check_weights
+            from radiomix.deep import DeepSettings, check_weights, parse_deep_spec
             from radiomix.errors import WeightsError
 
             model, mode = parse_deep_spec(deep)
@@ -558,8 +556,10 @@ def main() -> None:
         from typer._click.exceptions import NoArgsIsHelpError
         from typer._click.exceptions import UsageError as ClickUsageError
     except ImportError:  # pragma: no cover - a typer on click itself
-        from click.exceptions import NoArgsIsHelpError  # type: ignore[no-redef]
-        from click.exceptions import UsageError as ClickUsageError  # type: ignore[no-redef]
+        from click.exceptions import NoArgsIsHelpError  # type: ignore[assignment,unused-ignore]
+        from click.exceptions import (  # type: ignore[assignment,unused-ignore]
+            UsageError as ClickUsageError,
+        )
 
     signal.signal(signal.SIGINT, _say_interrupted)
     try:
