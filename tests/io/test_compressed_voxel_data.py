@@ -211,3 +211,21 @@ def test_a_per_axis_key_of_another_length_is_named(tmp_path, volume, key, value)
     path.write_bytes("".join(edited).encode() + text[head_end:])
     with pytest.raises(InputError, match=rf"gives \d number\(s\) in {key} for NDims = 3"):
         load_image(path)
+
+
+@pytest.mark.parametrize(("key", "other", "value"), [
+    ("Offset", "Origin", "5 6 7"), ("TransformMatrix", "Rotation", "0 1 0 1 0 0 0 0 1")])
+def test_two_names_of_one_field_with_different_values_are_refused(tmp_path, volume, key,
+                                                                  other, value):
+    path = _write(tmp_path / "img.mha", volume, compress=False)
+    text = path.read_bytes()
+    head_end = text.index(b"ElementDataFile")
+    head = text[:head_end].decode()
+    same = next(ln for ln in head.splitlines() if ln.startswith(f"{key} ="))
+    agree = head + f"{other} = {same.split('=', 1)[1].strip()}\n"
+    path.write_bytes(agree.encode() + text[head_end:])
+    assert np.array_equal(sitk.GetArrayFromImage(load_image(path)), volume)  # they agree
+    path.write_bytes((head + f"{other} = {value}\n").encode() + text[head_end:])
+    with pytest.raises(InputError, match=rf"gives {key} = .* and {other} = {value}, two "
+                                         r"names of one field"):
+        load_image(path)

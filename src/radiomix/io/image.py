@@ -350,10 +350,26 @@ _MET_COUNTS = {"dimsize": 1, "elementspacing": 1, "elementsize": 1, "offset": 1,
 """MetaImage keys with one number per axis (1) or per axis squared (0)."""
 
 
+_MET_SYNONYMS = (("offset", "origin", "position"), ("transformmatrix", "rotation",
+                                                     "orientation"))
+"""MetaImage keys that say the same thing (ITK reads the last one given)."""
+
+
 def _check_metaimage_counts(path: Path, what: str, fields: dict[str, str],
                             spelt: dict[str, str]) -> None:
     """Every per-axis key of a MetaImage header must give ``NDims`` numbers (``NDims``²
-    for a matrix): ITK cannot parse one of another length and says the file is missing."""
+    for a matrix): ITK cannot parse one of another length and says the file is missing.
+    Synonyms (``Offset``, ``Origin``, ``Position``; ``TransformMatrix``, ``Rotation``,
+    ``Orientation``) given with different values are refused: ITK takes the last one, and
+    the header contradicts itself."""
+    for group in _MET_SYNONYMS:
+        given = {k: fields[k].split() for k in group if k in fields}
+        if len({tuple(v) for v in given.values()}) > 1:
+            a, b = list(given)[:2]
+            raise InputError(
+                f"{what} file {path.name} gives {spelt.get(a, a)} = {fields[a]} and "
+                f"{spelt.get(b, b)} = {fields[b]}, two names of one field with different "
+                "values (ITK reads the last): keep only the right one")
     try:
         ndims = int(fields.get("ndims", ""))
     except ValueError:
