@@ -1828,12 +1828,18 @@ def _run_dask(
 
 
 def _check_workers(client: Any) -> None:
-    """Refuse, before any case, a Dask run whose workers run another radiomix than the
-    run (:func:`identity`): a worker of an older install cannot even read the task (it
-    failed every case with "'CaseTask' object has no attribute 'client'"). A worker that
+    """Refuse, before any case, a Dask run whose scheduler or workers run another radiomix
+    than the run (:func:`identity`): a worker of an older install cannot even read the task
+    (it failed every case with "'CaseTask' object has no attribute 'client'"), and a
+    scheduler of one, which unpickles the tasks, drops their new fields. A worker that
     joins later is checked by each task (:func:`_other_radiomix`)."""
     mine = identity()
-    for worker, answer in client.run(identity, on_error="return").items():
+    try:  # the scheduler unpickles the tasks too: an older one drops their new fields
+        scheduler: Any = client.run_on_scheduler(identity)
+    except Exception as exc:  # noqa: BLE001 - any failure there says the same
+        scheduler = exc
+    answers = {"scheduler": scheduler, **client.run(identity, on_error="return")}
+    for worker, answer in answers.items():
         if isinstance(answer, BaseException):
             detail = (f"it cannot run radiomix.cohort.identity ({type(answer).__name__}): an "
                       "older or other radiomix")
@@ -1842,10 +1848,11 @@ def _check_workers(client: Any) -> None:
                       f"{answer[2]}")
         else:
             continue
+        who = "the Dask scheduler" if worker == "scheduler" else f"the Dask worker {worker}"
         raise UsageError(
-            f"the Dask worker {worker} runs another radiomix than this run ({detail}; the "
-            f"run: radiomix {mine[0]}, revision {mine[1]}, case code {mine[2]}): install "
-            "the run's radiomix on every worker and start the workers again")
+            f"{who} runs another radiomix than this run ({detail}; the run: radiomix "
+            f"{mine[0]}, revision {mine[1]}, case code {mine[2]}): install the run's "
+            "radiomix on the scheduler and every worker and start them again")
 
 
 def _count_workers(client: Any) -> int | None:

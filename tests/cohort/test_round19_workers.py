@@ -115,3 +115,56 @@ def test_a_run_refuses_dask_workers_of_other_radiomix_code(tmp_path, other):
             worker.kill()
             worker.wait(timeout=30)
     assert not list(out.glob("cases/*.json"))  # refused before any case
+
+
+@pytest.mark.timeout(600)
+def test_a_run_refuses_a_dask_scheduler_of_an_older_radiomix(tmp_path):
+    """Round 20 (tester X): a scheduler started on an older radiomix unpickles the tasks
+    with the older class, which drops their new fields: every case then failed on the
+    worker with an AttributeError, though the worker itself was the run's."""
+    import json
+    import os
+    import shutil
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    distributed = pytest.importorskip("distributed")
+    from cohort_helpers import FAST, SMALL, lesion, write_study
+
+    import radiomix
+    from radiomix.cohort import run_study
+    from radiomix.errors import UsageError
+
+    copy = tmp_path / "other" / "radiomix"
+    shutil.copytree(Path(radiomix.__file__).parent, copy,
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    cohort_py = copy / "cohort.py"
+    cohort_py.write_text(cohort_py.read_text().replace("def identity(", "def _gone("))
+    study = write_study(tmp_path / "s", [lesion(p) for p in SMALL[:1]], settings=FAST)
+    info = tmp_path / "scheduler.json"
+    old_env = {**os.environ, "PYTHONPATH": str(copy.parent)}
+    procs = [subprocess.Popen(
+        [sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1",
+         "--port", "0", "--dashboard-address", ":0", "--scheduler-file", str(info)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=old_env)]
+    try:
+        deadline = time.monotonic() + 120
+        while not info.exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        address = json.loads(info.read_text())["address"]
+        procs.append(subprocess.Popen(
+            [sys.executable, "-m", "distributed.cli.dask_worker", address, "--no-nanny",
+             "--nthreads", "1", "--no-dashboard"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))  # the run's radiomix
+        with distributed.Client(address) as client:
+            client.wait_for_workers(1, timeout=120)
+        with pytest.raises(UsageError, match=r"the Dask scheduler runs another radiomix than "
+                                             r"this run \(it cannot run radiomix\.cohort\."
+                                             r"identity"):
+            run_study(study, tmp_path / "out", scheduler=address, worker_timeout_s=30.0)
+    finally:
+        for proc in procs:
+            proc.kill()
+            proc.wait(timeout=30)

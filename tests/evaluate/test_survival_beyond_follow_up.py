@@ -127,3 +127,21 @@ def test_the_analysis_says_what_it_left_out(tmp_path):
         assert (reason is not None) == (i in missing)
     assert all("no patient followed to 1 year" in cal["reasons"][i] for i in missing)
     assert cal["reasons"][missing[0]] in cal["legend"]
+
+
+def test_a_group_without_an_event_has_an_exact_upper_bound():
+    """Round 20 (tester X): 30 patients, no event by 1 year, 3 still at risk: the observed
+    risk was 0 with the interval [0, 0]."""
+    rng = np.random.default_rng(4)
+    n = 90
+    p = np.r_[np.full(30, 0.05), rng.uniform(0.2, 0.9, 60)]
+    time = np.r_[rng.uniform(0.2, 0.95, 27), [1.2, 1.5, 2.0], rng.uniform(0.1, 3.0, 60)]
+    event = np.r_[np.zeros(30, int), (rng.uniform(size=60) < 0.6).astype(int)]
+    cal = survival_calibration(time, event, p, 1.0)
+    low = cal.iloc[0]
+    assert (low["n_events"], low["n_at_risk"], low["observed"]) == (0, 3, 0.0)
+    assert low["observed_ci_low"] == 0.0
+    assert low["observed_ci_high"] == pytest.approx(1 - 0.025 ** (1 / 3))  # 0.708
+    from scipy.stats import beta
+
+    assert low["observed_ci_high"] == pytest.approx(beta.ppf(0.975, 1, 3))  # Clopper-Pearson

@@ -106,7 +106,8 @@ def _bzip2_nrrd(path, array):
 def test_a_bzip2_nrrd_is_refused_by_name(tmp_path, volume):
     # ITK's NRRD reader has no bzip2: refused with its words, never read as something else
     path = _bzip2_nrrd(tmp_path / "img.nrrd", volume)
-    with pytest.raises(InputError, match=r"img\.nrrd: .*bzip2 encoding not available"):
+    with pytest.raises(InputError, match=r"img\.nrrd is bzip2-encoded, which ITK's NRRD "
+                                         r"reader cannot read: save it again with gzip"):
         load_image(path)
 
 
@@ -117,6 +118,13 @@ def _nifti_with_offset(path, array, offset):
     data[108:112] = struct.pack("<f", float(offset))
     path.write_bytes(bytes(data))
     return path
+
+
+@pytest.mark.parametrize("offset", ["nan", "inf", "-inf"])
+def test_a_nifti_vox_offset_that_is_no_number_is_refused(tmp_path, volume, offset):
+    path = _nifti_with_offset(tmp_path / "img.nii", volume, float(offset))
+    with pytest.raises(InputError, match=r"gives vox_offset -?(nan|inf), not a byte position"):
+        read_volume(path)
 
 
 @pytest.mark.parametrize("offset", [0, 100, 348, 351])

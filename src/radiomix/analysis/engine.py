@@ -1073,8 +1073,8 @@ def _beyond_follow_up_warnings(pred: pd.DataFrame, horizons: list[float]) -> lis
             out.append(
                 f"no predicted probability of the event by {h:g} year{'' if h == 1 else 's'} "
                 f"for {n} of {len(pred)} scored rows: the follow-up of their model's training "
-                f"rows ends before it (longest {pred['time'].max():.3g} years); left empty in "
-                "predictions.csv (choose an earlier horizon)")
+                "rows ends before it; left empty in predictions.csv (choose an earlier "
+                "horizon)")
     return out
 
 

@@ -718,7 +718,9 @@ def survival_calibration(
     Rows are divided into ``n_groups`` groups of (nearly) equal size by their predicted
     probability of an event by ``horizon`` (tied predictions stay together). In each group
     the observed probability is :math:`1 - \\hat S_{KM}(t)` with its 95 % log(-log)
-    interval (Greenwood), which accounts for censoring.
+    interval (Greenwood), which accounts for censoring; a group without an event by the
+    horizon, where that interval has width 0, takes the exact upper bound of 0 events
+    among the :math:`n` patients still at risk then, :math:`1 - 0.025^{1/n}`.
 
     Parameters
     ----------
@@ -787,7 +789,12 @@ def survival_calibration(
             "observed_ci_high": np.nan,
             "last_time": float(tg.max()),
         }
-        if tg.max() >= h:
+        if tg.max() >= h and row["n_events"] == 0:
+            # no event by the horizon: Greenwood's interval has width 0; the exact
+            # (Clopper-Pearson) bound of 0 events among the patients followed to it
+            row.update(observed=0.0, observed_ci_low=0.0,
+                       observed_ci_high=1.0 - 0.025 ** (1.0 / max(row["n_at_risk"], 1)))
+        elif tg.max() >= h:
             km = KaplanMeierFitter().fit(tg, eg)
             surv = float(km.survival_function_at_times(h).iloc[0])
             ci = km.confidence_interval_survival_function_

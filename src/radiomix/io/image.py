@@ -534,6 +534,10 @@ def _check_nrrd(path: Path, what: str) -> None:
                 "every volume and distance would be wrong: rewrite the file with its spacing "
                 'in millimetres (space units: "mm" "mm" "mm")'
             )
+    if fields.get("encoding", "").lower() in ("bzip2", "bz2"):
+        raise InputError(
+            f"{what} file {path.name} is bzip2-encoded, which ITK's NRRD reader cannot read: "
+            "save it again with gzip or raw encoding")
     size = _NRRD_BYTES.get(fields.get("type", "").lower())
     target = fields.get("data file") or fields.get("datafile") or ""
     compressed = _NRRD_COMPRESSED.get(fields.get("encoding", "").lower())

@@ -155,7 +155,13 @@ def parse_nifti_header(head: bytes, *, name: str) -> NiftiLayout:
             dim = struct.unpack(order + "8h", head[40:56])
             datatype, bitpix = struct.unpack(order + "hh", head[70:74])
             pixdim = struct.unpack(order + "8f", head[76:108])
-            offset = int(struct.unpack(order + "f", head[108:112])[0])
+            stated = struct.unpack(order + "f", head[108:112])[0]
+            if not math.isfinite(stated):
+                raise InputError(
+                    f"{name} gives vox_offset {stated}, not a byte position: readers "
+                    "disagree on where its voxels start; write the image again with a "
+                    "standard NIfTI writer (e.g. nibabel or SimpleITK)")
+            offset = int(stated)
             slope, inter = struct.unpack(order + "ff", head[112:120])
             qcode, scode = struct.unpack(order + "hh", head[252:256])
             qform = struct.unpack(order + "6f", head[256:280])
