@@ -133,7 +133,6 @@ def test_a_group_without_an_event_has_an_exact_upper_bound():
     """Round 20 (tester X): 30 patients, no event by 1 year, 3 still at risk: the observed
     risk was 0 with the interval [0, 0]."""
     rng = np.random.default_rng(4)
-    n = 90
     p = np.r_[np.full(30, 0.05), rng.uniform(0.2, 0.9, 60)]
     time = np.r_[rng.uniform(0.2, 0.95, 27), [1.2, 1.5, 2.0], rng.uniform(0.1, 3.0, 60)]
     event = np.r_[np.zeros(30, int), (rng.uniform(size=60) < 0.6).astype(int)]
