@@ -456,6 +456,11 @@ def ibsi_check(
             )
     except RadiomixError as exc:
         raise _fail(exc) from None
+    if result["total"] == 0:  # a pass on nothing would read as a pass
+        raise _fail(UsageError(
+            f"no reference value to check for data set(s) {', '.join(dataset or DATASETS)} "
+            f"from source(s) {', '.join(sources)} (the digital phantom has no DICOM source); "
+            "choose another --dataset or --source"))
     if json_out:
         out.print_json(json.dumps(result))
     else:

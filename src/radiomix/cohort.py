@@ -1836,7 +1836,7 @@ def _check_workers(client: Any) -> None:
     mine = identity()
     try:  # the scheduler unpickles the tasks too: an older one drops their new fields
         scheduler: Any = client.run_on_scheduler(identity)
-    except Exception as exc:  # noqa: BLE001 - any failure there says the same
+    except Exception as exc:  # any failure there says the same: not the run's radiomix
         scheduler = exc
     answers = {"scheduler": scheduler, **client.run(identity, on_error="return")}
     for worker, answer in answers.items():

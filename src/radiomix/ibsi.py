@@ -129,6 +129,10 @@ class ReferenceRow:
 def reference_rows(root: Path | None = None) -> list[ReferenceRow]:
     """All rows of the IBSI 1 reference table."""
     path = (root or data_dir()) / "ibsi1" / "reference_values.csv"
+    if not path.is_file():
+        raise InputError(
+            f"IBSI 1 reference values not found: {path} does not exist; set RADIOMIX_DATA to "
+            "the folder holding ibsi1/ (../shared/data beside the checkout)")
     with path.open(encoding="utf-8") as fh:
         return [
             ReferenceRow(

@@ -419,6 +419,29 @@ def _coxnet(seed: int) -> BaseEstimator:
     return CoxNet(random_state=seed)
 
 
+def _deep_pca_words(k: int | float, n_fit: int) -> str:
+    """What the deep block's PCA keeps, in words: ``k`` components (at most as many as a
+    fit's training rows and columns allow: scikit-learn's bound, which
+    :class:`~radiomix.model.fuse.BlockFuser` applies), or a variance fraction.
+
+    Examples
+    --------
+    >>> _deep_pca_words(10, 40)
+    'deep block reduced to 10 principal components'
+    >>> "deep_pca 50 is more than the 16 patients" in _deep_pca_words(50, 16)
+    True
+    >>> _deep_pca_words(0.9, 16)
+    'deep block reduced to the principal components holding 90% of its variance'
+    """
+    if isinstance(k, float) and k < 1:
+        return f"deep block reduced to the principal components holding {k:.0%} of its variance"
+    if k > n_fit:
+        return (f"deep block reduced to principal components: deep_pca {k} is more than the "
+                f"{n_fit} patients of the smallest training fold, so each fit keeps at most "
+                "as many components as its training rows")
+    return f"deep block reduced to {k} principal components"
+
+
 def build_arm(arm: Arm, table: AnalysisTable, outcome: Outcome, *, seed: int, n_fit: int,
               kind: str = "declared", untrained_deep: bool = False,
               base_dir: Path | None = None) -> BuiltArm | None:
@@ -447,7 +470,7 @@ def build_arm(arm: Arm, table: AnalysisTable, outcome: Outcome, *, seed: int, n_
     sel = ", ".join(SELECTOR_TEXT[s] for s in arm.selector) or None
     desc = " + ".join(f"{b} ({len(cols[b])} columns)" for b in arm.blocks)
     if "deep" in cols and arm.deep_pca:
-        desc += f"; deep block reduced to {arm.deep_pca} principal components"
+        desc += "; " + _deep_pca_words(arm.deep_pca, n_fit)
     if len(cols) > 1 and arm.model not in ("nomogram", "cox_nomogram"):
         desc += "; blocks weighted to equal total variance"
     if sel:

@@ -284,7 +284,7 @@ def _label_value(value: str, labels: Sequence[str]) -> str:
 def _binary_target(raw: pd.DataFrame, o: Outcome, group: str) -> Target:
     col = str(o.column)
     if col not in raw:
-        raise InputError(f"outcome {o.name}: column {col!r} is not in the table")
+        raise SettingsError(f"outcome {o.name}: column {col!r} is not in the table")
     text = _label_text(raw[col])
     keep = text.notna().to_numpy()
     labels = sorted(text.dropna().unique().tolist())
@@ -342,7 +342,7 @@ def _check_patient_labels(groups: np.ndarray, y: np.ndarray, name: str, column: 
 def _survival_target(raw: pd.DataFrame, o: Outcome, group: str) -> Target:
     for c in (o.time, o.event):
         if c not in raw:
-            raise InputError(f"outcome {o.name}: column {c!r} is not in the table")
+            raise SettingsError(f"outcome {o.name}: column {c!r} is not in the table")
     t = to_numeric(raw, str(o.time), group)
     ev_text = _label_text(raw[str(o.event)])
     keep = (t.notna() & ev_text.notna()).to_numpy()
@@ -1076,14 +1076,18 @@ def build_table(
     _check_group_is_patient(raw, group, roles.lesion)
     per_lesion = bool(roles.lesion and roles.lesion in raw.columns)
     if per_lesion:
-        twice = pd.DataFrame({"g": raw[group], "l": _text(raw[roles.lesion])}).duplicated(
-            keep=False).to_numpy()
+        pairs = pd.DataFrame({"g": raw[group], "l": _text(raw[roles.lesion])})
+        twice = pairs.duplicated(keep=False).to_numpy()
         if twice.any():  # slices or scans of one lesion: rows are not lesions
             i = int(np.flatnonzero(twice)[0])
-            log.warning("patient %r lesion %r has several rows (%d rows share a patient and "
-                        "lesion id: slices or scans of one lesion): counts are of rows, not "
-                        "lesions; give each scan its own lesion id if each row is a lesion",
-                        raw[group].iloc[i], raw[roles.lesion].iloc[i], int(twice.sum()))
+            first = pairs.iloc[i]
+            n_rows = int(((pairs["g"] == first["g"]) & (pairs["l"] == first["l"])).sum())
+            n_pairs = int(pairs[twice].drop_duplicates().shape[0])
+            log.warning("patient %r lesion %r has %d rows (%d patient and lesion id pair(s) "
+                        "have several, %d rows in all: slices or scans of one lesion): counts "
+                        "are of rows, not lesions; give each scan its own lesion id if each "
+                        "row is a lesion", raw[group].iloc[i], raw[roles.lesion].iloc[i],
+                        n_rows, n_pairs, int(twice.sum()))
             per_lesion = False
     outcome_cols = set(spec.outcome_columns)
     derived = set(roles.derived)
@@ -1098,16 +1102,19 @@ def build_table(
         near = {c: m[0] for c in missing
                 if (m := difflib.get_close_matches(c, plain, n=1, cutoff=0.6))}
         hint = "".join(f"; {c!r}: did you mean {m!r}?" for c, m in near.items())
-        raise InputError(
+        # a name the study file (or a flag) gives that the table does not have: a settings
+        # error (exit 2), as a radiomic pattern that matches nothing
+        raise SettingsError(
             f"columns {missing}, named as outcome or covariate columns (the outcomes and "
             f"roles of the analysis), are not in the feature or clinical table{hint}; its "
             f"columns other than features: {_listing(plain)}"
         )
     if roles.centre and roles.centre not in raw.columns:
-        raise InputError(f"centre column {roles.centre!r} is not in the table")
-    # (a misspelt allow needs no check: the guard then refuses the input, by name)
+        raise SettingsError(f"centre column {roles.centre!r} (roles.centre / --centre) is not "
+                            "in the feature or clinical table")
     _check_named_columns(raw, {"derived (roles.derived / --derived)": roles.derived,
-                               "excluded (roles.excluded / --exclude)": roles.excluded})
+                               "excluded (roles.excluded / --exclude)": roles.excluded,
+                               "allowed (roles.allow / --allow)": [*roles.allow, *allow]})
     rad, deep = _feature_columns(raw, reserved)
     extra = [c for c in extra_features if c not in rad and c not in deep]
     bad = sorted(set(extra) & reserved)
@@ -1116,8 +1123,10 @@ def build_table(
                             "can never be model inputs")
     absent = [c for c in extra if c not in raw.columns]
     if absent:
-        raise InputError(f"columns {absent} are not in the table")
+        raise SettingsError(f"columns {absent} (--columns) are not in the feature table")
     rad = rad + extra
+    _check_allowed_inputs([*roles.allow, *allow], {c.name for c in roles.covariates},
+                          {*rad, *deep})
     parts: dict[str, pd.Series] = {}
     for c in (*rad, *deep):
         parts[c] = to_numeric(raw, c, group)
@@ -1233,8 +1242,20 @@ def _check_named_columns(raw: pd.DataFrame, named: Mapping[str, Sequence[str]]) 
         near = {c: lowered[m[0]] for c in absent
                 if (m := difflib.get_close_matches(c.lower(), list(lowered), n=1, cutoff=0.6))}
         hint = "".join(f"; {c!r}: did you mean {m!r}?" for c, m in near.items())
-        raise InputError(f"columns {absent}, named as {role} columns, are not in the feature "
-                         f"or clinical table{hint}")
+        raise SettingsError(f"columns {absent}, named as {role} columns, are not in the "
+                            f"feature or clinical table{hint}")
+
+
+def _check_allowed_inputs(allow: Sequence[str], covariates: set[str],
+                          features: set[str]) -> None:
+    """Refuse an ``allow`` entry that is in the table but is no model input (a column not
+    declared as a covariate): keeping it past the leak guard would change nothing."""
+    idle = [c for c in dict.fromkeys(allow) if c not in covariates and c not in features]
+    if idle:
+        raise SettingsError(f"columns {idle}, named as allowed (roles.allow / --allow) "
+                            "columns, are not model inputs (neither a declared covariate nor "
+                            "a feature column), so allowing them changes nothing; declare "
+                            "them in roles.covariates (--covariates), or drop them from allow")
 
 
 def _study_times(raw: pd.DataFrame, names: Sequence[str],

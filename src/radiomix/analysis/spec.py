@@ -64,6 +64,8 @@ CLASSIFIERS: tuple[str, ...] = (
     "radscore", "nomogram", "auto",
 )
 SURVIVAL_MODELS: tuple[str, ...] = ("cox", "coxnet", "cox_nomogram")
+_MODELS: dict[str, tuple[str, ...]] = {"binary": CLASSIFIERS, "survival": SURVIVAL_MODELS}
+"""The models of each outcome kind."""
 SELECTORS: tuple[str, ...] = ("variance", "correlation", "fdr", "lasso", "mrmr")
 TIME_UNITS: dict[str, float] = {"days": 365.25, "months": 12.0, "years": 1.0}
 """Units of a survival time column, as the number of units per year."""
@@ -228,6 +230,10 @@ class Roles:
             if bad:
                 _fail(f"roles.allow: {sorted(bad)} are declared {where}; a column is either "
                       "an input kept deliberately or never an input")
+        if not isinstance(self.covariates, tuple) or not all(
+                isinstance(c, Covariate) for c in self.covariates):
+            _fail(f"roles.covariates must be a list of covariates, e.g. [age, {{name: sex, "
+                  f"kind: categorical}}]; got {self.covariates!r}")
         names = [c.name for c in self.covariates]
         dup = sorted({n for n in names if names.count(n) > 1})
         if dup:
@@ -334,6 +340,9 @@ class Arm:
         if not isinstance(self.name, str) or not _NAME.match(self.name):
             _fail(f"arm name {self.name!r} must be an identifier (letters, digits, _, +, -)")
         _names(f"arm {self.name}: blocks", self.blocks)
+        for key in ("radiomic", "deep", "selector", "clinical", "outcomes"):
+            if getattr(self, key) is not None:
+                _names(f"arm {self.name}: {key}", getattr(self, key))
         if not self.blocks:
             _fail(f"arm {self.name}: list at least one block ({', '.join(BLOCK_NAMES)})")
         for b in self.blocks:
@@ -413,11 +422,16 @@ class Validation:
             _fail(f"validation.test_size must be a fraction in [0.05, 0.7], got "
                   f"{self.test_size!r}")
         object.__setattr__(self, "test_centres", tuple(str(c) for c in self.test_centres))
-        if any(s in ("external", "training_internal_external") for s in self.schemes) and \
-                not self.test_centres:
+        external = [s for s in self.schemes if s in ("external", "training_internal_external")]
+        if external and not self.test_centres:
             _fail("validation.test_centres (--test-centre on the command line) must name the "
                   "external centre(s) for the external scheme, and roles.centre (--centre) "
                   "the column that holds the centres")
+        if self.test_centres and not external:
+            _fail(f"validation.test_centres [{', '.join(self.test_centres)}] (--test-centre "
+                  "on the command line) are read by the external and training_internal_external "
+                  f"schemes only, and the schemes are {', '.join(self.schemes)}: drop "
+                  "test_centres, or add one of those schemes")
         object.__setattr__(self, "threshold", str(self.threshold).strip().lower())
         if not _THRESHOLD.match(self.threshold):
             _fail("validation.threshold must be a probability such as 0.5, 'youden', or "
@@ -529,8 +543,7 @@ class AnalysisSettings:
         for b in self.baselines:
             _choice("analysis.baselines", b, BASELINES)
         for a in self.arms:
-            for wanted in a.outcomes or ():
-                _choice(f"arm {a.name}: outcomes", wanted, tuple(names))
+            self._check_arm_outcomes(a)
             if a.harmonise and not (a.harmonise_batch or self.roles.centre):
                 _fail(f"arm {a.name}: harmonise needs the centre column declared "
                       "(roles.centre) or a harmonise_batch column")
@@ -550,6 +563,61 @@ class AnalysisSettings:
                     if o.name == self.leakage_audit.outcome).kind != "binary":
                 _fail("leakage_audit.outcome must be a binary outcome (the audit compares "
                       "AUCs)")
+        for o in self.outcomes:
+            if not self.arms_for(o):
+                _fail(f"outcome {o.name}: no arm runs for this {o.kind} outcome (baselines: "
+                      f"[{', '.join(self.baselines)}], and no declared arm has a {o.kind} "
+                      f"model); declare an arm with one of {', '.join(_MODELS[o.kind])}, or "
+                      "keep a baseline in analysis.baselines")
+        self._check_reference_arm()
+
+    def _check_arm_outcomes(self, arm: Arm) -> None:
+        """Refuse an arm that would run for no outcome: ``outcomes: []``, an outcome of the
+        other kind than its model's, or (without ``outcomes``) no outcome of its kind; the
+        arm would otherwise vanish from the results without a word."""
+        names = tuple(o.name for o in self.outcomes)
+        if arm.outcomes is not None and not arm.outcomes:
+            _fail(f"arm {arm.name}: outcomes is empty, so the arm runs for no outcome; list "
+                  f"the outcomes it is for (one of {', '.join(names)}), or leave the key out "
+                  f"for every {arm.kind} outcome")
+        for wanted in arm.outcomes or ():
+            _choice(f"arm {arm.name}: outcomes", wanted, names)
+            kind = next(o.kind for o in self.outcomes if o.name == wanted)
+            if kind != arm.kind:
+                _fail(f"arm {arm.name}: model {arm.model} is for {arm.kind} outcomes, and "
+                      f"{wanted} is a {kind} outcome; for it use one of "
+                      f"{', '.join(_MODELS[kind])} (or drop {wanted} from the arm's outcomes)")
+        if arm.outcomes is None and not any(o.kind == arm.kind for o in self.outcomes):
+            shown = ", ".join(f"{o.name} ({o.kind})" for o in self.outcomes)
+            other = self.outcomes[0].kind
+            _fail(f"arm {arm.name}: model {arm.model} is for {arm.kind} outcomes, and the "
+                  f"study declares none (outcomes: {shown}); for {other} outcomes use one "
+                  f"of {', '.join(_MODELS[other])}")
+
+    def arms_for(self, outcome: Outcome) -> list[str]:
+        """Names of the arms that run for ``outcome`` as far as the study file says (a
+        baseline may still find no column in the table: the volume baseline)."""
+        baselines = [b for b in self.baselines
+                     if (b != "clinical" or self.roles.covariates)
+                     and (b != "prevalence" or outcome.kind == "binary")]
+        declared = [a.name for a in self.arms if a.kind == outcome.kind
+                    and (a.outcomes is None or outcome.name in a.outcomes)]
+        return [*baselines, *declared]
+
+    def _check_reference_arm(self) -> None:
+        """Refuse a ``reference_arm`` that is no arm, or that does not run for every
+        outcome (each outcome's arms are tested against it)."""
+        ref = self.reference_arm
+        if ref is None:
+            return
+        every = (*self.baselines, *(a.name for a in self.arms))
+        _choice("analysis.reference_arm", ref, every)
+        for o in self.outcomes:
+            if ref not in self.arms_for(o):
+                _fail(f"analysis.reference_arm {ref} does not run for the {o.kind} outcome "
+                      f"{o.name} (its arms: {', '.join(self.arms_for(o))}); choose an arm "
+                      "that runs for every outcome, or leave reference_arm out (clinical "
+                      "when present)")
 
     @property
     def outcome_columns(self) -> tuple[str, ...]:
@@ -577,6 +645,11 @@ def analysis_from_dict(data: Any) -> AnalysisSettings:
                 if near else "")
         raise SettingsError(f"analysis needs an 'outcomes' list{hint}")
     data = dict(data)
+    for key in ("outcomes", "arms"):
+        if key in data and not isinstance(data[key], list):
+            raise SettingsError(f"analysis.{key} must be a list of mappings")
+    _refuse_text_for_lists(data, AnalysisSettings, "analysis")
+    _refuse_unused_keys(data)
     roles = data.get("roles")
     if isinstance(roles, dict) and isinstance(roles.get("covariates"), list):
         roles = dict(roles)
@@ -584,9 +657,85 @@ def analysis_from_dict(data: Any) -> AnalysisSettings:
                                for c in roles["covariates"]]
         data["roles"] = roles
     for key in ("outcomes", "arms"):
-        if key in data and not isinstance(data[key], list):
-            raise SettingsError(f"analysis.{key} must be a list of mappings")
         for i, item in enumerate(data.get(key) or []):
             if not isinstance(item, dict):
                 raise SettingsError(f"analysis.{key}[{i}] must be a mapping, got {item!r}")
     return settings_from_dict(data, cls=AnalysisSettings, _where="analysis")
+
+
+def _refuse_text_for_lists(data: dict[str, Any], cls: type, where: str) -> None:
+    """Refuse text where the ``analysis:`` section expects a list, at every level (an
+    arm's ``outcomes: lung_mets`` would otherwise be read letter by letter).
+
+    Raises
+    ------
+    SettingsError
+        ``KEY must be a list, e.g. [...]``, naming the user's text.
+    """
+    import dataclasses
+    import types
+    import typing
+
+    from radiomix.settings.loader import _item, text_as_list
+
+    hints = typing.get_type_hints(cls)
+    for key, value in data.items():
+        if key not in hints:
+            continue  # an unknown key: the loader names it with the nearest valid one
+        hint = hints[key]
+        if typing.get_origin(hint) in (typing.Union, types.UnionType):
+            hint = next(a for a in typing.get_args(hint) if a is not type(None))
+        path = f"{where}.{key}"
+        if typing.get_origin(hint) is tuple:
+            if isinstance(value, str):
+                _fail(f"{path} must be a list, e.g. {text_as_list(value)}; got the text "
+                      f"{value!r}")
+            inner = typing.get_args(hint)[0]
+            if isinstance(inner, type) and dataclasses.is_dataclass(inner) and \
+                    isinstance(value, list):
+                for i, item in enumerate(value):
+                    if isinstance(item, dict):
+                        _refuse_text_for_lists(item, inner, _item(path, i, item))
+        elif isinstance(hint, type) and dataclasses.is_dataclass(hint) and \
+                isinstance(value, dict):
+            _refuse_text_for_lists(value, hint, path)
+
+
+_ARM_KEY_BLOCK: dict[str, str] = {"radiomic": "radiomic", "selector": "radiomic",
+                                  "deep": "deep", "deep_pca": "deep", "clinical": "clinical"}
+"""Keys of an arm that set up one of its blocks: given without that block, ignored."""
+
+
+def _refuse_unused_keys(data: dict[str, Any]) -> None:
+    """Refuse keys the study file gives that would change nothing (the dataclasses cannot
+    tell them from their defaults): an arm key for a block the arm does not have,
+    ``stability_threshold`` without ``stability``, ``validation.test_size`` with no
+    hold-out (neither the holdout scheme nor the leakage audit).
+
+    Raises
+    ------
+    SettingsError
+        One line naming the key, why it is unused and the fix.
+    """
+    for arm in data.get("arms") or []:
+        if not isinstance(arm, dict) or not isinstance(arm.get("blocks"), list):
+            continue  # the loader refuses it
+        name, blocks = arm.get("name"), arm["blocks"]
+        for key, block in _ARM_KEY_BLOCK.items():
+            if arm.get(key) not in (None, []) and block not in blocks:
+                _fail(f"arm {name}: {key} sets up the {block} block, which the arm does not "
+                      f"have (blocks: [{', '.join(map(str, blocks))}]); add {block} to its "
+                      f"blocks, or drop {key}")
+        if "stability_threshold" in arm and not arm.get("stability"):
+            _fail(f"arm {name}: stability_threshold is the ICC bound of the stability "
+                  "filter, which runs only with stability: FILE (a table of radiomix "
+                  "stability); give stability, or drop stability_threshold")
+    validation = data.get("validation")
+    if isinstance(validation, dict) and "test_size" in validation:
+        schemes = validation.get("schemes", list(Validation().schemes))
+        if isinstance(schemes, list) and "holdout" not in schemes and \
+                data.get("leakage_audit") is None:
+            _fail(f"analysis.validation.test_size is the share of patients the holdout "
+                  f"scheme (and the leakage audit) scores, and the schemes are "
+                  f"[{', '.join(map(str, schemes))}]: drop test_size, or add holdout to "
+                  "validation.schemes")

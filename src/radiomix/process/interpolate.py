@@ -53,7 +53,8 @@ covered too; a ratio truly above an integer by more keeps IBSI's ceiling."""
 
 def decimal_spacing(spacing: float) -> float:
     """The spacing a float32 value stands for: its shortest decimal (0.800000011920929 is
-    0.8); a spacing that is no float32 value (read as float64) is returned as it is.
+    0.8), also when the value comes as its decimal text cut to 9-16 significant digits; a
+    spacing that is no float32 value (read as float64) is returned as it is.
 
     NIfTI headers store spacings as float32, DICOM and NRRD as decimal text read into
     float64: the same 0.8 mm scan is 0.800000011920929 mm from one and 0.8 mm from the
@@ -68,9 +69,16 @@ def decimal_spacing(spacing: float) -> float:
     (0.8, 0.8)
     >>> decimal_spacing(0.97656200000001)  # no float32 value: kept
     0.97656200000001
+    >>> decimal_spacing(0.97699999809265)  # float32 0.977 as 14 digits of DICOM text
+    0.977
     """
     single = np.float32(spacing)
-    if not np.isfinite(single) or float(single) != spacing:
+    if not np.isfinite(single):
+        return spacing
+    exact = float(single)
+    # or that value written as decimal text of 9 to 16 significant digits (a DICOM
+    # PixelSpacing holds 16 characters: 0.97699999809265 is float32 0.977, cut short)
+    if exact != spacing and not any(float(f"{exact:.{p}g}") == spacing for p in range(9, 17)):
         return spacing
     return float(np.format_float_positional(single, unique=True, trim="0"))
 

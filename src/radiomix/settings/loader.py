@@ -24,7 +24,11 @@ import yaml
 
 from radiomix.errors import SettingsError
 from radiomix.settings.filters import IBSI2_PRESETS
-from radiomix.settings.steps import METHOD_PARAMETER, ExtractionSettings
+from radiomix.settings.steps import (
+    METHOD_PARAMETER,
+    DiscretisationSettings,
+    ExtractionSettings,
+)
 
 T = TypeVar("T")
 
@@ -64,6 +68,8 @@ def _convert(value: Any, hint: Any, where: str) -> Any:
         raise SettingsError(f"{where} must be {kinds} (or null); got {_shown(value)}")
     if origin is tuple and not isinstance(value, list | tuple | str):  # text: dataclass says
         raise SettingsError(f"{where} must be a list, e.g. [1, 2]; got {_shown(value)}")
+    if origin is tuple and isinstance(value, str):
+        _refuse_text_for_items(value, hint, where)
     if origin is tuple and isinstance(value, list | tuple):
         args = typing.get_args(hint)
         if len(args) == 2 and args[1] is Ellipsis:
@@ -104,6 +110,39 @@ def _convert(value: Any, hint: Any, where: str) -> Any:
             f"{where} must be text; got {_shown(value)} (quote it in YAML: '{value}')"
         )
     return value  # Literal choices are checked by each dataclass (with hints)
+
+
+_PLAIN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+\-]*$")
+"""Text that YAML reads as itself in a flow list (other text is quoted in an example)."""
+
+
+def text_as_list(text: str) -> str:
+    """``text`` written as a YAML list, for a message: ``'Low,Intermediate,High'`` ->
+    ``[Low, Intermediate, High]``, ``'ct.*'`` -> ``['ct.*']``.
+
+    Examples
+    --------
+    >>> text_as_list("4, 2,1")
+    '[4, 2, 1]'
+    """
+    parts = [p.strip() for p in text.split(",") if p.strip()]
+    if not parts:
+        return "[name1, name2]"
+    return "[" + ", ".join(p if _PLAIN.match(p) else repr(p) for p in parts) + "]"
+
+
+def _refuse_text_for_items(value: str, hint: Any, where: str) -> None:
+    """Refuse text where a list of numbers or of mappings is expected (it would be read
+    letter by letter); a list of names is left to its dataclass, whose message fits the
+    key (``features.families``)."""
+    args = typing.get_args(hint)
+    if len(args) != 2 or args[1] is not Ellipsis or args[0] is str:
+        return
+    if dataclasses.is_dataclass(args[0]):
+        raise SettingsError(f"{where} must be a list of mappings (one '- key: value' entry "
+                            f"each); got the text {value!r}")
+    raise SettingsError(f"{where} must be a list of numbers, e.g. {text_as_list(value)}; got "
+                        f"the text {value!r}")
 
 
 def stale_method_parameters(base: Mapping[str, Any], over: Mapping[str, Any]) -> list[str]:
@@ -258,6 +297,7 @@ def settings_from_dict(
                 f"unknown setting {full!r}; {hint}valid keys here: {', '.join(names)}"
             )
         kwargs[key] = _convert(value, hints[key], full)
+    _refuse_null_bins(cls, data, _where)
     try:
         return cls(**kwargs)
     except TypeError as exc:  # wrong value type reaching a comparison in __post_init__
@@ -280,10 +320,30 @@ def settings_from_dict(
         raise
 
 
+def _refuse_null_bins(cls: type[Any], data: dict[str, Any], where: str) -> None:
+    """Refuse ``bins: null`` for fixed bin number discretisation: left out, ``bins`` is 32;
+    written null, it would become 32 without a word, while ``bin_width: null`` under fbs is
+    refused. (A mapping written from settings holds ``bins: null`` under fbs and none:
+    there it is unset, and accepted.)"""
+    if cls is not DiscretisationSettings or "bins" not in data or data["bins"] is not None:
+        return
+    if data.get("method", "fbn") == "fbn":
+        step = where or "discretisation"
+        raise SettingsError(
+            f"{step}.bins is null; give the number of bins of fbn (e.g. bins: 32), or leave "
+            "the key out for the default 32")
+
+
 def load_settings_file(path: str | Path) -> ExtractionSettings:
     """Read extraction settings from a YAML (or JSON) file, strictly (see
     :func:`settings_from_dict`)."""
     data = read_settings_yaml(path)
+    if data == {}:
+        raise SettingsError(
+            f"settings file {Path(path).name} holds no settings (it is empty or only "
+            "comments); write at least one key (e.g. 'discretisation: {method: fbs, "
+            "bin_width: 25}'), or drop --config to run the defaults"
+        )
     if not isinstance(data, dict):
         shown = "empty" if data is None else f"a {type(data).__name__}"
         raise SettingsError(
@@ -301,6 +361,11 @@ class _UniqueKeyLoader(yaml.SafeLoader):
 def _unique_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bool = False) -> Any:
     seen: dict[Any, int] = {}
     for key_node, _ in node.value:
+        if not isinstance(key_node, yaml.ScalarNode):  # "? [a]": a list or mapping as a key
+            kind = "list" if isinstance(key_node, yaml.SequenceNode) else "mapping"
+            raise yaml.constructor.ConstructorError(
+                None, None, f"a key is a {kind}; keys must be names (key: value)",
+                key_node.start_mark)
         key = loader.construct_object(key_node, deep=True)
         if key in seen:
             raise yaml.constructor.ConstructorError(

@@ -49,9 +49,11 @@ unless you put it in the fitting set, and every run with the same file gives the
 features. The file lists the training lesions; its SHA-256 is part of the case keys and the
 settings hash.
 
-``${VAR}`` and ``${VAR:-default}`` in ``manifest``, ``data_root``, ``nyul_landmarks`` and a
-``deep.weights`` file are replaced by the environment variable (or the default when it is
-unset or empty); relative results are taken from the study file's folder.
+``${VAR}`` and ``${VAR:-default}`` in ``manifest``, ``data_root``, a tag's settings file,
+``nyul_landmarks``, a ``deep.weights`` file and the files of the ``analysis:`` section
+(``clinical``, an arm's ``stability``, ``leakage_audit.table``) are replaced by the
+environment variable (or the default when it is unset or empty), and a leading ``~`` by the
+home folder; relative results are taken from the study file's folder.
 """
 
 from __future__ import annotations
@@ -141,6 +143,7 @@ RESERVED_COLUMNS = ("settings_hash", "radiomix_version")
 """Columns the cohort runner adds to every row; manifest columns may not use these names."""
 
 if TYPE_CHECKING:
+    from radiomix.analysis.spec import AnalysisSettings
     from radiomix.deep import DeepSettings
 
 WEIGHTS_KEYWORDS: tuple[str, ...] = ("imagenet", "medicalnet", "random")
@@ -318,6 +321,8 @@ class DeepOptions:
         _check_choice(f"deep.model (mode {self.mode})", self.model,
                       MODELS_3D if self.mode == "3d" else MODELS_2D)
         _check_choice("deep.fallback", self.fallback, ("none", "random"))
+        if self.tags is not None and not isinstance(self.tags, tuple):  # text: not letters
+            _fail(f"deep.tags must be a list, e.g. [{self.tags}]; got the text {self.tags!r}")
         _check_choice("deep.precision", self.precision, ("float32", "float64"))
         if not isinstance(self.keep_slices, bool):
             _fail(f"deep.keep_slices must be true or false, got {self.keep_slices!r}")
@@ -725,8 +730,7 @@ def _named_settings(name: str, folder: Path, where: str) -> dict[str, Any]:
     """Settings mapping of a preset name or a settings YAML file (relative to ``folder``)."""
     if name in PRESETS:
         return settings_to_dict(load_preset(name))
-    path = Path(expand_env(name))
-    path = path if path.is_absolute() else folder / path
+    path = _study_file(name, folder)
     if not path.is_file():
         lowered = {p.lower(): p for p in PRESETS}
         near = difflib.get_close_matches(name.lower(), list(lowered), n=1)
@@ -741,6 +745,11 @@ def _named_settings(name: str, folder: Path, where: str) -> dict[str, Any]:
         raise SettingsError(
             f"{where}: settings file {path} is not valid YAML: {_yaml_problem(exc)}"
         ) from exc
+    if data == {}:
+        raise SettingsError(
+            f"{where}: settings file {path} holds no settings (it is empty or only comments); "
+            "write at least one key, or name a preset"
+        )
     # validate the file on its own first so that its errors name it
     settings_from_dict(data, cls=ExtractionSettings, _where=str(path.name))
     return data
@@ -820,12 +829,11 @@ def study_from_dict(
     if analysis is not None:
         from radiomix.analysis.spec import analysis_from_dict
 
-        settings = dataclasses.replace(settings, analysis=analysis_from_dict(analysis))
-    manifest = Path(expand_env(settings.manifest))
-    manifest = manifest if manifest.is_absolute() else folder / manifest
+        settings = dataclasses.replace(
+            settings, analysis=_expand_analysis_paths(analysis_from_dict(analysis)))
+    manifest = _study_file(settings.manifest, folder)
     if settings.data_root is not None:
-        root = Path(expand_env(settings.data_root))
-        root = root if root.is_absolute() else folder / root
+        root = _study_file(settings.data_root, folder)
     else:
         root = manifest.parent
     extraction = {t: resolve_tag_settings(t, ts, folder) for t, ts in settings.tags.items()}
@@ -859,6 +867,25 @@ def study_from_dict(
         weights_fallback=fallback,
         deep_weights_given=weights_given,
     )
+
+
+def _expand_path(text: str) -> str:
+    """``text`` with ``${VAR}`` and a leading ``~`` expanded; a relative path stays
+    relative (the reader takes it from the study file's folder)."""
+    return str(Path(expand_env(text)).expanduser())
+
+
+def _expand_analysis_paths(spec: AnalysisSettings) -> AnalysisSettings:
+    """The ``analysis:`` section with ``${VAR}`` and ``~`` expanded in the files it names
+    (``clinical``, each arm's ``stability``, ``leakage_audit.table``), as in the rest of
+    the study file."""
+    arms = tuple(dataclasses.replace(a, stability=_expand_path(a.stability))
+                 if a.stability else a for a in spec.arms)
+    audit = spec.leakage_audit
+    if audit is not None:
+        audit = dataclasses.replace(audit, table=_expand_path(audit.table))
+    clinical = _expand_path(spec.clinical) if spec.clinical else spec.clinical
+    return dataclasses.replace(spec, arms=arms, leakage_audit=audit, clinical=clinical)
 
 
 def _resolve_fallback(deep: DeepOptions) -> tuple[DeepOptions, str | None]:
