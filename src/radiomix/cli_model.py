@@ -201,7 +201,8 @@ def model_command(
     outer: Annotated[int, typer.Option(help="Outer folds.")] = 5,
     inner: Annotated[int, typer.Option(help="Inner folds.")] = 3,
     repeats: Annotated[int, typer.Option(help="Repeats of the outer CV.")] = 5,
-    test_size: Annotated[float, typer.Option(help="Hold-out test fraction.")] = 0.3,
+    test_size: Annotated[Optional[float], typer.Option(  # noqa: UP045
+        help="Hold-out test fraction (--validation holdout; default 0.3).")] = None,
     bootstrap: Annotated[int, typer.Option(help="Patient-bootstrap replicates.")] = 1000,
     threshold: Annotated[str, typer.Option(help="Operating threshold: 0.5, youden, "
                                                 "sensitivity=0.9 …")] = "0.5",

@@ -275,3 +275,21 @@ def test_each_analysis_warning_is_printed_once(tmp_path):
     for w in doc["warnings"]:
         assert printed.count(w) == 1, w
     assert "report's Warnings section" not in printed
+
+
+@pytest.mark.parametrize("validation", ["nested", "external"])
+def test_a_test_size_the_scheme_does_not_read_is_refused(tmp_path, validation):
+    """Round 20 (tester Z): ``--validation nested --test-size 0.25`` gave predictions
+    byte-identical to ``--test-size 0.3``: nothing read the flag."""
+    rng = np.random.default_rng(0)
+    ids = [f"P{i}" for i in range(20)]
+    clin = pd.DataFrame({"patient_id": ids, "y": [0, 1] * 10,
+                         "age": rng.normal(60, 8, 20).round(1)})
+    clin.to_csv(tmp_path / "c.csv", index=False)
+    res = CliRunner().invoke(app, [
+        "--clinical", str(tmp_path / "c.csv"), "--target", "y", "--covariates", "age",
+        "--validation", validation, "--test-size", "0.25", "--no-report", "-q",
+        "--out", str(tmp_path / "o")])
+    assert res.exit_code == 2, res.output
+    assert "--test-size is the share of patients the holdout scheme scores" in \
+        res.output.replace("\n", " ")

@@ -348,7 +348,7 @@ def run_adhoc(
     outer: int = 5,
     inner: int = 3,
     repeats: int = 5,
-    test_size: float = 0.3,
+    test_size: float | None = None,
     bootstrap: int = 1000,
     threshold: str = "0.5",
     level: str = "row",
@@ -430,8 +430,13 @@ def run_adhoc(
                 "then refuses every input that follows them)")
         log.warning(text)
         banners.append({"level": "info", "title": "Columns not used", "text": text})
+    if test_size is not None and scheme != "holdout":
+        raise SettingsError(
+            f"--test-size is the share of patients the holdout scheme scores, and the "
+            f"validation is {scheme}: drop --test-size, or use --validation holdout")
     val = Validation(schemes=(scheme,), outer_splits=outer, inner_splits=inner,
-                     repeats=repeats, test_size=float(test_size), test_centres=tuple(
+                     repeats=repeats, test_size=float(0.3 if test_size is None else test_size),
+                     test_centres=tuple(
                          test_centres), bootstrap=bootstrap, threshold=threshold, level=level,
                      seed=seed)
     spec = adhoc_spec(target=target, positive=positive, time=time, event=event,

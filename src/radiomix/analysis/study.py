@@ -105,7 +105,7 @@ def _slice_table(name: str, study_dir: Path, features_dir: Path) -> Path:
             return path
     raise InputError(
         f"leakage_audit.table {name!r} is neither beside the study file nor beside the "
-        f"features ({features_dir.name}/); write it with deep: {{mode: slices, keep_slices: "
+        f"features ({features_dir.resolve()}); write it with deep: {{mode: slices, keep_slices: "
         "true} or give its path")
 
 
