@@ -180,7 +180,8 @@ def test_a_wrong_compressed_data_size_is_refused(tmp_path, volume):
     stream, start = _stream_file(path)
     held = stream.stat().st_size - start
     _header_edit(path, f"CompressedDataSize = {held}\n", f"CompressedDataSize = {held // 2}\n")
-    assert not np.array_equal(sitk.GetArrayFromImage(sitk.ReadImage(str(path))), volume)
+    # what ITK returns here is not asserted: past the inflated half its buffer holds whatever
+    # memory it was given (on one CI machine, a freed copy of the very same image)
     with pytest.raises(InputError, match=rf"CompressedDataSize = {held // 2}, but its "):
         load_image(path)
 
@@ -190,7 +191,6 @@ def test_local_compressed_data_without_its_size_is_refused(tmp_path, volume):
     stream, start = _stream_file(path)
     held = stream.stat().st_size - start
     _header_edit(path, f"CompressedDataSize = {held}\n", "")
-    assert not np.array_equal(sitk.GetArrayFromImage(sitk.ReadImage(str(path))), volume)
     with pytest.raises(InputError, match=r"compressed voxel data in its own file without "):
         load_image(path)
 
