@@ -196,3 +196,15 @@ def test_ibsi2_check_refuses_the_ibsi1_options(flags):
     res = runner.invoke(app, ["ibsi-check", "--ibsi2", *flags])
     assert res.exit_code == 2
     assert "drop it: --ibsi2 checks the IBSI 2 response maps" in " ".join(res.output.split())
+
+
+@pytest.mark.parametrize("case_id", ["", "  ", " PAT1", "PAT1\t"])
+def test_extract_refuses_a_blank_or_padded_case_id(tmp_path, case_id):
+    # an empty --case-id wrote a table without the case_id column, exit 0; " " wrote " "
+    out = tmp_path / "f.csv"
+    res = runner.invoke(app, ["extract", str(tmp_path / "img.nii.gz"), str(tmp_path / "m.nii.gz"),
+                              "--case-id", case_id, "--out", str(out)])
+    assert res.exit_code == 2
+    assert "--case-id" in res.output and "blank or has surrounding spaces" in res.output
+    assert len(res.output.strip().splitlines()) == 1
+    assert not out.exists()

@@ -291,6 +291,9 @@ def extract(
     if deep_weights is not None and deep is None:
         raise _fail(UsageError("--deep-weights chooses the weights of --deep, which was not "
                                "given: add --deep MODEL[:MODE] or drop --deep-weights"))
+    if case_id is not None and (not case_id.strip() or case_id != case_id.strip()):
+        raise _fail(UsageError(f"--case-id {case_id!r} is blank or has surrounding spaces: give "
+                               "the case's identifier as plain text, or leave the option out"))
     try:
         _check_out_path(out_file)
         settings = _settings_option(preset, config)
