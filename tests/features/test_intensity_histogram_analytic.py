@@ -91,6 +91,7 @@ def test_histogram_spans_one_to_n_levels() -> None:
     assert f["ih.min_gradient"] == -5.0
     assert f["ih.min_gradient_intensity"] == 4.0
     assert f["ih.entropy"] == 0.0
+    assert math.copysign(1.0, f["ih.entropy"]) == 1.0  # 0, not -0 (written "-0" in a CSV)
     assert f["ih.uniformity"] == 1.0
     assert f["ih.skewness"] == 0.0  # zero variance
     assert f["ih.kurtosis"] == 0.0

@@ -387,7 +387,7 @@ def entropy(h: DiscretisedHistogram) -> float:
     """
     p = h.probabilities
     p = p[p > 0]
-    return float(-np.sum(p * np.log2(p)))
+    return float(0.0 - np.sum(p * np.log2(p)))  # 0.0 - 0.0: a single bin gives 0, not -0
 
 
 @feature(name="ih.uniformity", ibsi="BJ5W")
