@@ -143,3 +143,34 @@ def test_without_its_stability_table_analyse_stops_naming_the_command(example, t
     assert "Traceback" not in proc.stdout + proc.stderr
     assert "stability.parquet not found" in proc.stderr
     assert "radiomix stability" in proc.stderr
+
+
+def test_a_stability_table_of_other_settings_than_the_study_is_refused_for_a_csv(
+        example, tmp_path):
+    # outside tester d (round 21): a feature table without radiomix's per-case record (a CSV
+    # saved by pandas) skipped the settings check; it is now made against the study file
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    from _data import DATA_DIR
+
+    _, _, _, _, feats = example
+    for name in ("manifest.csv", "stability.parquet"):
+        shutil.copy(EXAMPLE / name, tmp_path / name)
+    text = (EXAMPLE / "study.yaml").read_text()
+    assert text.count("discretisation: {method: fbs, bin_width: 25}") >= 1
+    (tmp_path / "study.yaml").write_text(text.replace(
+        "discretisation: {method: fbs, bin_width: 25}",
+        "discretisation: {method: fbs, bin_width: 20}", 1))  # the ct tag's (the first)
+    feats.to_csv(tmp_path / "features.csv", index=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "radiomix.cli", "analyse", str(tmp_path / "study.yaml"),
+         "--features", str(tmp_path / "features.csv"), "--out", str(tmp_path / "o"),
+         "--quiet", "--no-report"],
+        capture_output=True, text=True, timeout=600,
+        env={**os.environ, "RADIOMIX_DATA": str(DATA_DIR)})
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert "Traceback" not in proc.stdout + proc.stderr
+    assert "extraction settings for tag ct than the study file's declaration" in proc.stderr

@@ -52,9 +52,22 @@ def test_an_older_table_is_used_with_a_warning(tmp_path, caplog):
     assert "does not record the extraction settings" in caplog.text
 
 
-def test_a_table_without_case_provenance_is_not_checked(tmp_path):
+def test_features_without_case_provenance_are_checked_against_the_study(tmp_path):
+    # outside tester d (round 21): the same feature rows as a CSV, or re-saved by pandas,
+    # lost the per-case record and the check was skipped without a word (exit 0)
     path = _stability(tmp_path, {"ct": "aaaa"})
-    check_stability_settings(ARM, path, {})  # e.g. a hand-made feature table
+    with pytest.raises(SettingsError, match=r"tag ct than the study file's declaration "
+                                            r"\(settings hash aaaa against eeee\)"):
+        check_stability_settings(ARM, path, {}, {"ct": "eeee"})
+    warned = check_stability_settings(ARM, path, {}, {"ct": "aaaa"})
+    assert len(warned) == 1
+    assert "records no extraction settings per case" in warned[0]
+    assert "checked against the study file's settings only" in warned[0]
+
+
+def test_features_with_case_provenance_say_nothing(tmp_path):
+    path = _stability(tmp_path, {"ct": "aaaa"})
+    assert check_stability_settings(ARM, path, _features(ct="aaaa"), {"ct": "eeee"}) == []
 
 
 def test_an_unreadable_table_is_one_clear_error(tmp_path):

@@ -274,7 +274,8 @@ def stability_path(arm: Arm, base_dir: Path | None) -> Path:
     return path
 
 
-def check_stability_settings(arm: Arm, path: Path, features: dict[str, Any]) -> None:
+def check_stability_settings(arm: Arm, path: Path, features: dict[str, Any],
+                             declared: dict[str, str] | None = None) -> list[str]:
     """Refuse an arm's stability table computed with other extraction settings than the
     features (compared per tag: ``radiomix stability`` records the settings hash of each
     tag, the cohort table each case's).
@@ -285,8 +286,16 @@ def check_stability_settings(arm: Arm, path: Path, features: dict[str, Any]) -> 
     path : Path
         The arm's stability table.
     features : dict
-        Provenance of the feature table (:func:`radiomix.table.read_provenance`); a table
-        without per-case provenance (not written by ``radiomix run``) is not checked.
+        Provenance of the feature table (:func:`radiomix.table.read_provenance`).
+    declared : dict, optional
+        Settings hash of each tag as the study file declares it: what a feature table
+        without per-case provenance (saved by another tool, or re-saved by pandas) is
+        compared with instead.
+
+    Returns
+    -------
+    list of str
+        Warnings: the check that could not be made, and why.
 
     Raises
     ------
@@ -300,28 +309,42 @@ def check_stability_settings(arm: Arm, path: Path, features: dict[str, Any]) -> 
     from radiomix.table import read_provenance
 
     read_stability_table(path)  # a usable table, or its one-line error, before any arm runs
-    cases = {(c.get("tag"), c.get("settings_hash")) for c in features.get("cases") or []
-             if c.get("status") == "ok" and c.get("settings_hash")}
-    if not cases:
-        return
     try:
         recorded = read_provenance(path).get("tag_settings_hash")
     except (OSError, ValueError, KeyError):  # no provenance (a CSV, a table made by hand)
         recorded = None
     if not recorded:
-        log.warning("arm %s: %s does not record the extraction settings it was computed "
-                    "with (written by an older radiomix); rerun radiomix stability to have "
-                    "them checked", arm.name, path.name)
-        return
+        text = (f"arm {arm.name}: {path.name} does not record the extraction settings it was "
+                "computed with (written by an older radiomix, or re-saved by another tool): "
+                "they were not checked against the features'; rerun radiomix stability to "
+                "have them checked")
+        log.warning(text)
+        return [text]
+    cases = {(c.get("tag"), c.get("settings_hash")) for c in features.get("cases") or []
+             if c.get("status") == "ok" and c.get("settings_hash")}
+    source = "the features"
+    warnings: list[str] = []
+    if not cases:
+        # the features' own settings are unknown: the study file's declaration is what the
+        # analysis assumes they are
+        cases = {(t, h) for t, h in (declared or {}).items()}
+        source = "the study file's declaration"
+        text = (f"arm {arm.name}: the feature table records no extraction settings per case "
+                "(not written by radiomix run, or re-saved by another tool): stability table "
+                f"{path.name} was checked against the study file's settings only, not the "
+                "features' own; use the table radiomix run wrote to have them checked")
+        log.warning(text)
+        warnings.append(text)
     for tag, want in sorted(recorded.items()):
         found = sorted({h for t, h in cases if t == tag})
         if found and found != [want]:
             raise SettingsError(
                 f"arm {arm.name}: stability table {path.name} was computed with other "
-                f"extraction settings for tag {tag} than the features (settings hash {want} "
+                f"extraction settings for tag {tag} than {source} (settings hash {want} "
                 f"against {', '.join(found)}); recompute the one that is out of date "
                 "(radiomix stability STUDY.yaml --out DIR for the table, radiomix run for "
                 "the features)")
+    return warnings
 
 
 def _prefix(arm: Arm, base_dir: Path | None) -> list[tuple[str, Any]]:

@@ -337,7 +337,8 @@ def _analyse(study: Study, spec: Any, out: Path, features: Any, jobs: int,
         prov = {}
     for arm in spec.arms:
         if arm.stability:
-            check_stability_settings(arm, stability_path(arm, study.path.parent), prov)
+            collected.messages.extend(check_stability_settings(
+                arm, stability_path(arm, study.path.parent), prov, study.tag_hashes()))
     errors = pd.read_parquet(errors_path) if errors_path and errors_path.is_file() else None
     clinical = None
     clinical_path = None
