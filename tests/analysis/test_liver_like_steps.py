@@ -174,3 +174,36 @@ def test_a_stability_table_of_other_settings_than_the_study_is_refused_for_a_csv
     assert proc.returncode == 2, proc.stderr[-2000:]
     assert "Traceback" not in proc.stdout + proc.stderr
     assert "extraction settings for tag ct than the study file's declaration" in proc.stderr
+
+
+def test_a_stability_threshold_that_keeps_no_feature_is_refused_before_any_fit(
+        example, tmp_path):
+    # outside tester d (round 21): threshold 1.0 kept 0 of 99 features; the arm ran and was
+    # "not estimable" with scikit-learn's "Found array with 0 feature(s)", exit 0
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    from _data import DATA_DIR
+
+    _, _, _, _, feats = example
+    for name in ("manifest.csv", "stability.parquet"):
+        shutil.copy(EXAMPLE / name, tmp_path / name)
+    text = (EXAMPLE / "study.yaml").read_text()
+    assert "stability_threshold: 0.75," in text
+    (tmp_path / "study.yaml").write_text(text.replace("stability_threshold: 0.75,",
+                                                      "stability_threshold: 1.0,"))
+    feats.to_csv(tmp_path / "features.csv", index=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "radiomix.cli", "analyse", str(tmp_path / "study.yaml"),
+         "--features", str(tmp_path / "features.csv"), "--out", str(tmp_path / "o"),
+         "--quiet", "--no-report"],
+        capture_output=True, text=True, timeout=600,
+        env={**os.environ, "RADIOMIX_DATA": str(DATA_DIR)})
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert "Traceback" not in proc.stdout + proc.stderr
+    line = next(x for x in proc.stderr.splitlines() if x.startswith("error"))
+    assert "arm radscore_ct_stable: the stability filter keeps none of the " in line
+    assert "at stability_threshold 1 (the highest 95 % lower bound among them is 0.99" in line
+    assert "lower stability_threshold" in line

@@ -498,7 +498,7 @@ def build_arm(arm: Arm, table: AnalysisTable, outcome: Outcome, *, seed: int, n_
         desc += "; blocks weighted to equal total variance"
     if sel:
         desc += f"; radiomic block: {sel}"
-    unstable = _unstable(arm, columns, base_dir)
+    unstable = _unstable(arm, cols, columns, base_dir)
     if arm.stability:
         desc = (f"radiomic features with ICC lower bound ≥ {arm.stability_threshold:g} "
                 f"({Path(arm.stability).name}: the {unstable} column(s) below it, or not "
@@ -515,20 +515,41 @@ def build_arm(arm: Arm, table: AnalysisTable, outcome: Outcome, *, seed: int, n_
                     unstable=unstable)
 
 
-def _unstable(arm: Arm, columns: list[str], base_dir: Path | None) -> int:
+def _unstable(arm: Arm, cols: dict[str, list[str]], columns: list[str],
+              base_dir: Path | None) -> int:
     """How many of ``columns`` the arm's stability filter drops: it reads the names and the
-    stability table only (no data, no outcome), so the count is known before any fit."""
+    stability table only (no data, no outcome), so the count is known before any fit.
+
+    Raises
+    ------
+    SettingsError
+        The filter drops every column of one of the arm's blocks: the arm would silently
+        be another one (or fit nothing).
+    """
     if not arm.stability:
         return 0
     import pandas as pd
 
-    from radiomix.model.stability_filter import StabilitySelector
+    from radiomix.model.stability_filter import StabilitySelector, read_stability_table
 
-    screen = StabilitySelector(stability=str(stability_path(arm, base_dir)),
-                               threshold=arm.stability_threshold)
+    path = stability_path(arm, base_dir)
+    screen = StabilitySelector(stability=str(path), threshold=arm.stability_threshold)
     screen.fit(pd.DataFrame(columns=columns))
-    return int(sum(not keep and not c.startswith("__")
-                   for c, keep in zip(columns, screen.support_, strict=True)))
+    kept = dict(zip(columns, screen.support_, strict=True))
+    for block in arm.blocks:
+        names = cols.get(block, [])
+        if names and not any(kept[c] for c in names):
+            table = read_stability_table(path)
+            bound = table.set_index(table["feature"].astype(str))["ci_low"].astype(float)
+            found = bound.reindex(names).dropna()
+            best = (f"the highest 95 % lower bound among them is {found.max():.6g}"
+                    if len(found) else "none of them is in the table")
+            raise SettingsError(
+                f"arm {arm.name}: the stability filter keeps none of the {len(names)} "
+                f"{block} column(s) at stability_threshold {arm.stability_threshold:g} "
+                f"({best}; {path.name}): lower stability_threshold, or recompute the table "
+                "with radiomix stability")
+    return int(sum(not keep and not c.startswith("__") for c, keep in kept.items()))
 
 
 def baseline_arms(spec: AnalysisSettings, table: AnalysisTable, outcome: Outcome, *,
