@@ -135,7 +135,8 @@ METRIC_TEXT: dict[str, tuple[str, str]] = {
     "net_benefit": (
         "net benefit (decision curve)",
         "true positives minus false positives weighted by the odds of the threshold "
-        "probability, per patient (Vickers and Elkin, Med Decis Making 2006;26:565-574). "
+        "probability, per unit of the analysis: per patient, or per lesion when the rows "
+        "are lesions (Vickers and Elkin, Med Decis Making 2006;26:565-574). "
         "A model helps at a threshold where its curve lies above both treating everyone and "
         "treating no one.",
     ),
