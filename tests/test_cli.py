@@ -205,6 +205,7 @@ def test_extract_refuses_a_blank_or_padded_case_id(tmp_path, case_id):
     res = runner.invoke(app, ["extract", str(tmp_path / "img.nii.gz"), str(tmp_path / "m.nii.gz"),
                               "--case-id", case_id, "--out", str(out)])
     assert res.exit_code == 2
-    assert "--case-id" in res.output and "blank or has surrounding spaces" in res.output
+    assert "--case-id" in res.output
+    assert "blank or has surrounding spaces" in res.output
     assert len(res.output.strip().splitlines()) == 1
     assert not out.exists()

@@ -244,3 +244,96 @@ def test_slice_of_another_frame_of_reference_is_refused(tmp_path):
                                          "and .* different frames of reference") as err:
         load_image(folder)
     assert not any(uid in str(err.value) for uid in _uids(folder))
+
+
+# Round 21 (outside tester b) --------------------------------------------------------------------
+
+@pytest.mark.parametrize(("injection", "series", "elapsed"), [
+    ("102011.50", "112011.00", 3599.5),  # fractional seconds of the injection
+    ("102011", "112011.25", 3600.25),  # ... and of the series time
+])
+def test_fractional_seconds_of_pet_times_are_kept(tmp_path, injection, series, elapsed):
+    # they were cut to the second: 1 799.5 s read as 1 800 s (SUV 5e-5 too high for F-18)
+    def edit(ds: pydicom.Dataset, i: int) -> None:
+        _bqml(6588.0, injection)(ds, i)
+        ds.SeriesTime = ds.AcquisitionTime = series
+
+    folder = _copy(tmp_path, "PET", edit)
+    got = sitk.GetArrayFromImage(load_image(folder))
+    ds = pydicom.dcmread(next(folder.glob("*.dcm")))
+    dose = float(ds.RadiopharmaceuticalInformationSequence[0].RadionuclideTotalDose)
+    factor = float(ds.PatientWeight) * 1000.0 / (dose * math.exp(-math.log(2) * elapsed / 6588))
+    np.testing.assert_allclose(got, _by_hand(folder) * factor, rtol=1e-12)
+
+
+def test_a_dated_injection_with_fractional_seconds_is_exact(tmp_path):
+    folder = _copy(tmp_path, "PET", _bqml(6588.0, "102011.50", dated="20000907102011.50"))
+    got = sitk.GetArrayFromImage(load_image(folder))
+    ds = pydicom.dcmread(next(folder.glob("*.dcm")))
+    dose = float(ds.RadiopharmaceuticalInformationSequence[0].RadionuclideTotalDose)
+    factor = float(ds.PatientWeight) * 1000.0 / (dose * math.exp(-math.log(2) * 3599.5 / 6588))
+    np.testing.assert_allclose(got, _by_hand(folder) * factor, rtol=1e-12)
+
+
+def test_a_ct_slice_encoded_otherwise_beside_an_anatomy_jump_is_read(tmp_path):
+    # the last slice of a crop stands 400 HU from its neighbour (anatomy) and is stored with
+    # another intercept (stored HU + 2000, intercept -2000): its HU are right, and read with
+    # the series' own rescale they would stand farther still; it was refused as edited
+    def edit(ds: pydicom.Dataset, i: int) -> None:
+        if i == 2:
+            hu = ds.pixel_array.astype(np.int32) * int(ds.RescaleSlope) + int(
+                ds.RescaleIntercept) + 400
+            ds.PixelRepresentation = 1
+            ds.PixelData = (hu + 2000).astype(np.int16).tobytes()
+            ds.RescaleIntercept = -2000
+            ds.RescaleSlope = 1
+
+    folder = _copy(tmp_path, "CT", edit)
+    got = sitk.GetArrayFromImage(load_image(folder))
+    np.testing.assert_array_equal(got, _by_hand(folder))
+
+
+def test_a_ct_slice_with_an_edited_intercept_is_still_refused_beside_an_anatomy_jump(tmp_path):
+    # the same 400 HU step, but the header's intercept edited with the stored values kept:
+    # read with the series' rescale the slice sits 400 HU off; with its own, 1 400
+    def edit(ds: pydicom.Dataset, i: int) -> None:
+        if i == 2:
+            hu = ds.pixel_array.astype(np.int32) * int(ds.RescaleSlope) + int(
+                ds.RescaleIntercept) + 400
+            stored = (hu - int(ds.RescaleIntercept)) // int(ds.RescaleSlope)
+            ds.PixelRepresentation = 1
+            ds.PixelData = stored.astype(np.int16).tobytes()
+            ds.RescaleIntercept = int(ds.RescaleIntercept) - 1000
+
+    folder = _copy(tmp_path, "CT", edit)
+    with pytest.raises(DicomError, match=r"is rescaled apart from the rest .* edited or damaged"):
+        load_image(folder)
+
+
+@pytest.mark.parametrize("length", [1.0001, 0.99995])
+def test_orientation_vectors_a_rounding_off_unit_length_keep_the_slice_spacing(tmp_path, length):
+    # a row and column direction of length 1.0001 scaled the slice spacing by 1.0002
+    def edit(ds: pydicom.Dataset, i: int) -> None:
+        ds.ImageOrientationPatient = [float(v) * length for v in ds.ImageOrientationPatient]
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    plain = load_image(_copy(tmp_path / "a", "CT", count=4))
+    scaled = load_image(_copy(tmp_path / "b", "CT", edit, count=4))
+    np.testing.assert_allclose(scaled.GetSpacing(), plain.GetSpacing(), rtol=1e-12)
+    np.testing.assert_allclose(scaled.GetDirection(), plain.GetDirection(), atol=1e-12)
+
+
+@pytest.mark.parametrize("iop", [
+    [1.01, 0.0, 0.0, 0.0, 1.0, 0.0],  # not unit length
+    [1.0, 0.0, 0.0, 0.1, 1.0, 0.0],  # not at right angles
+    [1.0, 0.0, 0.0, 0.0, 0.0, 0.0],  # no column direction
+])
+def test_orientation_vectors_that_are_not_an_orthonormal_pair_are_refused(tmp_path, iop):
+    def edit(ds: pydicom.Dataset, i: int) -> None:
+        ds.ImageOrientationPatient = iop
+
+    folder = _copy(tmp_path, "CT", edit)
+    with pytest.raises(DicomError, match=r"ImageOrientationPatient .* not two unit vectors at "
+                                         r"right angles"):
+        load_image(folder)

@@ -459,3 +459,16 @@ def test_rings_cross_tells_overlap_from_holes_islands_and_touching(a, b, cross):
     assert _rings_cross(a, b) is cross
     assert _rings_cross(b, a) is cross
     assert _rings_cross(np.vstack([a, a[:1]]), b[::-1]) is cross  # closing point, reversed
+
+
+def test_a_roi_name_in_decomposed_unicode_is_found_by_its_composed_spelling():
+    # outside tester b (round 21): "ROI 'Tumör' not found ...; did you mean 'Tumör'?"
+    import unicodedata
+
+    from radiomix.io.rtstruct import _select_roi
+
+    names = {1: "GTV", 2: unicodedata.normalize("NFD", "Tumör")}
+    assert _select_roi(names, unicodedata.normalize("NFC", "Tumör"), "RS.dcm") == 2
+    names = {1: unicodedata.normalize("NFC", "Tumör"), 2: unicodedata.normalize("NFD", "Tumör")}
+    with pytest.raises(DicomError, match="holds 2 ROIs named"):
+        _select_roi(names, "Tumör", "RS.dcm")

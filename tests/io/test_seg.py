@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import highdicom as hd
 import numpy as np
+import pydicom
 import pytest
 import SimpleITK as sitk
 
@@ -52,8 +53,65 @@ def test_multi_segment_choice_by_label_and_number(tmp_path, phantom):
     _equal_on_image_grid(load_mask(path, image, segment=1), image, mask)
     with pytest.raises(LabelNotFoundError, match="holds 2 segments"):
         load_mask(path, image)
-    with pytest.raises(LabelNotFoundError, match="segment 'liver' not in SEG"):
+    with pytest.raises(LabelNotFoundError, match="no segment labelled 'liver' in SEG"):
         load_mask(path, image, roi_name="liver")
+
+
+def _two_boxes(mask):
+    other = np.zeros_like(mask)
+    other[20:25, 50:60, 50:60] = True
+    return np.stack([mask, other], axis=-1).astype(np.uint8), other
+
+
+def test_a_label_made_of_digits_is_a_label_not_a_number(tmp_path, phantom):
+    # outside tester b (round 21): segment 1 labelled "2" and segment 2 labelled "1";
+    # --roi-name 1 took segment NUMBER 1 (another lesion), exit 0
+    image, mask = phantom
+    stack, other = _two_boxes(mask)
+    path = tmp_path / "seg.dcm"
+    _write_seg(path, stack, ["2", "1"], hd.seg.SegmentationTypeValues.BINARY)
+    _equal_on_image_grid(load_mask(path, image, roi_name="1"), image, other)
+    _equal_on_image_grid(load_mask(path, image, roi_name="2"), image, mask)
+    _equal_on_image_grid(load_mask(path, image, segment=1), image, mask)
+
+
+def test_a_digit_name_that_is_no_label_names_the_label_option(tmp_path, phantom):
+    image, mask = phantom
+    stack, _ = _two_boxes(mask)
+    path = tmp_path / "seg.dcm"
+    _write_seg(path, stack, ["GTV", "node"], hd.seg.SegmentationTypeValues.BINARY)
+    with pytest.raises(LabelNotFoundError, match=r"no segment labelled '2' in SEG seg.dcm "
+                                                  r"\(1: 'GTV', 2: 'node'\); to choose segment "
+                                                  r"number 2, pass --label 2"):
+        load_mask(path, image, roi_name="2")
+
+
+def test_two_segments_of_one_label_are_refused(tmp_path, phantom):
+    # outside tester b (round 21): the first one was used without a word (an RTSTRUCT with
+    # two ROIs of one name is refused)
+    image, mask = phantom
+    stack, _ = _two_boxes(mask)
+    path = tmp_path / "seg.dcm"
+    _write_seg(path, stack, ["GTV", "GTV"], hd.seg.SegmentationTypeValues.BINARY)
+    with pytest.raises(LabelNotFoundError, match=r"holds 2 segments labelled 'GTV' \(numbers "
+                                                  r"1, 2\).*choose one by number with --label"):
+        load_mask(path, image, roi_name="GTV")
+    _equal_on_image_grid(load_mask(path, image, segment=1), image, mask)
+
+
+def test_a_label_in_decomposed_unicode_is_found_by_its_composed_spelling(tmp_path, phantom):
+    import unicodedata
+
+    image, mask = phantom
+    stack, other = _two_boxes(mask)
+    path = tmp_path / "seg.dcm"
+    _write_seg(path, stack, ["GTV", "Tumor"], hd.seg.SegmentationTypeValues.BINARY)
+    ds = pydicom.dcmread(path)
+    ds.SpecificCharacterSet = "ISO_IR 192"  # UTF-8
+    ds.SegmentSequence[1].SegmentLabel = unicodedata.normalize("NFD", "Tumör")
+    ds.save_as(path)
+    _equal_on_image_grid(load_mask(path, image, roi_name=unicodedata.normalize("NFC", "Tumör")),
+                         image, other)
 
 
 def test_fractional_seg_thresholded_at_half(tmp_path, phantom):

@@ -69,6 +69,15 @@ class _Slice:
     ds: pydicom.Dataset
 
 
+def same_text_key(text: str) -> str:
+    """A DICOM name (ROI name, segment label) in Unicode normal form C: the same name typed
+    or stored with composed or decomposed accents ("ö" as one character or as "o" and a
+    combining diaeresis) compares equal."""
+    import unicodedata
+
+    return unicodedata.normalize("NFC", text)
+
+
 def _is_dicom(path: Path) -> bool:
     if not path.is_file():
         return False
@@ -409,7 +418,9 @@ def _check_ct_rescale_agrees(slices: Sequence[pydicom.Dataset], rescales: np.nda
     nearest commonly rescaled slice's. A slice edited or damaged that way is read in other
     units (one slice with slope 10 gave -10 000 HU; one with intercept -1024 sat 1 000 HU
     below its neighbours). A slice encoded otherwise whose HU agree (stored HU + 1024 with intercept
-    -1024) is read."""
+    -1024) is read, as is one whose values, read with the common rescale instead, would
+    lie even farther from its neighbour's (the anatomy changes between the two slices, as
+    at a crop's edge, and the slice's own rescale is the better reading)."""
     pairs = np.round(rescales, 9)  # each slice's (slope, intercept), as read
     values, inverse, counts = np.unique(pairs, axis=0, return_inverse=True,
                                         return_counts=True)
@@ -420,10 +431,17 @@ def _check_ct_rescale_agrees(slices: Sequence[pydicom.Dataset], rescales: np.nda
     for odd in np.flatnonzero(inverse.ravel() != common):
         k = int(odd)
         near = int(usual[np.argmin(np.abs(usual - k))])
-        shifts = (np.percentile(volume[k], RESCALE_PERCENTILES)
-                  - np.percentile(volume[near], RESCALE_PERCENTILES))
+        there = np.percentile(volume[near], RESCALE_PERCENTILES)
+        shifts = np.percentile(volume[k], RESCALE_PERCENTILES) - there
         jump = float(shifts[np.argmax(np.abs(shifts))])
-        if abs(jump) > RESCALE_JUMP_HU:
+        # the same stored values read with the series' common rescale: an edited header
+        # leaves values that this reading puts beside the neighbour's; a slice truly encoded
+        # otherwise (stored HU + 1024 with intercept -1024) is read farther by it than by its
+        # own rescale, whatever the anatomy does between the two slices (a crop's edge)
+        (slope, intercept), (c_slope, c_intercept) = rescales[k], values[common]
+        other = (volume[k] - intercept) / slope * c_slope + c_intercept
+        common_jump = float(np.max(np.abs(np.percentile(other, RESCALE_PERCENTILES) - there)))
+        if abs(jump) > RESCALE_JUMP_HU and common_jump < abs(jump):
             raise DicomError(
                 f"slice {k + 1} of {len(slices)} ({_name(slices[k])}) of the CT series in "
                 f"{where} is rescaled apart from the rest (RescaleSlope {pairs[k][0]:g}, "
@@ -569,11 +587,29 @@ def _fmt(values: np.ndarray) -> str:
     return "(" + ", ".join(f"{v:.6g}" for v in values) + ")"
 
 
+ORIENTATION_TOLERANCE = 1e-3
+"""Largest departure of ImageOrientationPatient's two vectors from unit length, and of
+their dot product from zero, read as the rounding of its decimal text (a 5° oblique
+series written to 4 decimals departs by about 5e-5); a larger one is refused."""
+
+
 def _orientation(ds: pydicom.Dataset) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    iop = np.asarray(ds.ImageOrientationPatient, dtype=float)
-    row, col = iop[:3], iop[3:]
+    """Row, column and slice-normal unit vectors of a slice (ImageOrientationPatient,
+    normalised: its decimal text is rounded, and an unnormalised normal would scale the
+    slice spacing measured along it)."""
+    iop = np.asarray(ds.ImageOrientationPatient, dtype=float).ravel()
+    row, col = (iop[:3], iop[3:]) if iop.shape == (6,) else (np.zeros(3), np.zeros(3))
+    lengths = (float(np.linalg.norm(row)), float(np.linalg.norm(col)))
+    if (iop.shape != (6,) or not np.all(np.isfinite(iop))
+            or max(abs(n - 1.0) for n in lengths) > ORIENTATION_TOLERANCE
+            or abs(float(np.dot(row, col))) > ORIENTATION_TOLERANCE):
+        raise DicomError(
+            f"{_name(ds)} has ImageOrientationPatient {_fmt(iop)}, which is not two unit "
+            "vectors at right angles (row and column directions): the file is damaged or "
+            "was edited; export the series again")
+    row, col = row / lengths[0], col / lengths[1]
     normal = np.cross(row, col)
-    return row, col, normal
+    return row, col, normal / np.linalg.norm(normal)
 
 
 def _assemble(datasets: Sequence[pydicom.Dataset], *, where: str) -> sitk.Image:
@@ -700,11 +736,17 @@ def series_identity(image: sitk.Image) -> tuple[str | None, str | None]:
 
 
 def _dicom_datetime(date: str | None, time: str | None) -> datetime | None:
+    """A DICOM DA and TM as one moment, fractional seconds kept (``HHMMSS.FFFFFF``)."""
     if not time:
         return None
-    time = str(time).split(".")[0].ljust(6, "0")
+    whole, _, fraction = str(time).strip().partition(".")
     date = str(date or "19000101")
-    return datetime.strptime(date + time, "%Y%m%d%H%M%S")
+    moment = datetime.strptime(date + whole.ljust(6, "0"), "%Y%m%d%H%M%S")
+    if fraction:
+        if not fraction.isdigit() or len(fraction) > 6:
+            raise ValueError(f"not a DICOM time: {time!r}")
+        moment += timedelta(microseconds=int(fraction.ljust(6, "0")))
+    return moment
 
 
 def _after(moment: datetime, other: datetime, *, dated: bool) -> bool:
@@ -801,20 +843,23 @@ def _injection_datetime(info: pydicom.Dataset) -> datetime:
     fields = [int(v) for v in (m["h"], m["m"], m["s"]) if v is not None]
     day = datetime.strptime(m["date"], "%Y%m%d")
     given = sum(v * unit for v, unit in zip(fields, (3600, 60, 1), strict=False))
+    exact = given + (float(m["frac"] or 0.0) if len(fields) == 3 else 0.0)
     start = _time_of_day_s(info.get("RadiopharmaceuticalStartTime"))
     if start is None:
-        return day + timedelta(seconds=given)
+        return day + timedelta(seconds=exact)
     if len(fields) == 3:
-        exact = given + float(m["frac"] or 0.0)
         gap = abs(exact - start) % 86400.0
         gap = min(gap, 86400.0 - gap)  # on the clock: 23:59:59 and 00:00:00 are 1 s apart
         if gap <= INJECTION_TIMES_TOLERANCE_S:
-            return day + timedelta(seconds=given)
+            # the start time's moment (fractional seconds kept), on the date-time's day:
+            # adding an agreeing date-time changes no SUV
+            step = (start - exact + 43200.0) % 86400.0 - 43200.0
+            return day + timedelta(seconds=exact + step)
     else:  # lower precision: the start time must fall within the date-time's hour/minute
         unit = (86400, 3600, 60)[len(fields)]
         gap = abs(start // unit * unit - given)
         if gap == 0:
-            return day + timedelta(seconds=int(start))
+            return day + timedelta(seconds=start)
         gap = abs(start - given)
     raise SuvConversionError(
         "cannot convert PET to SUV: RadiopharmaceuticalStartDateTime gives the injection at "

@@ -9,7 +9,7 @@ import numpy as np
 import SimpleITK as sitk
 
 from radiomix.errors import DicomError, GeometryMismatchError, InputError, LabelNotFoundError
-from radiomix.io.dicom import series_identity
+from radiomix.io.dicom import same_text_key, series_identity
 
 
 def read_seg(
@@ -63,14 +63,23 @@ def read_seg(
                 "with --label (number) or --roi-name (label)"
             )
         number = next(iter(segments))
-    elif isinstance(segment, int) or str(segment).isdigit():
+    elif isinstance(segment, (int, np.integer)):  # --label: a segment number
         number = int(segment)
         if number not in segments:
             raise LabelNotFoundError(f"segment {number} not in SEG {path.name} ({listing})")
-    else:
-        hits = [n for n, label in segments.items() if label == segment]
+    else:  # --roi-name: a segment label, never a number ("1" may be another segment's label)
+        wanted = same_text_key(str(segment))
+        hits = [n for n, label in segments.items() if same_text_key(label) == wanted]
         if not hits:
-            raise LabelNotFoundError(f"segment {segment!r} not in SEG {path.name} ({listing})")
+            hint = (f"; to choose segment number {segment}, pass --label {segment}"
+                    if str(segment).isdigit() and int(str(segment)) in segments else "")
+            raise LabelNotFoundError(
+                f"no segment labelled {segment!r} in SEG {path.name} ({listing}){hint}")
+        if len(hits) > 1:
+            raise LabelNotFoundError(
+                f"SEG {path.name} holds {len(hits)} segments labelled {segment!r} (numbers "
+                f"{', '.join(map(str, hits))}): the label does not say which to use; choose "
+                "one by number with --label")
         number = hits[0]
     fractional = str(seg.SegmentationType) == "FRACTIONAL"
     try:
