@@ -124,3 +124,42 @@ def test_progress_bar_on_a_terminal_and_none_with_quiet(cases_dir):
     assert "extracting" not in quiet
     assert "ETA" not in quiet
     assert "1 of 1 cases written" in quiet
+
+
+def test_an_earlier_runs_table_of_another_format_is_removed(cases_dir):
+    # outside tester c (round 21): a second run with --format csv left the first run's
+    # features.parquet (other cases, other settings) beside the new features.csv
+    out = cases_dir / "out"
+    first = _csv(cases_dir, "case_id,image,mask\nA,image.nii.gz,mask.nii.gz\n"
+                            "B,image.nii.gz,mask.nii.gz\n")
+    res = runner.invoke(app, ["extract-many", str(first), "--out", str(out),
+                              "--preset", "ibsi-digital"])
+    assert res.exit_code == 0, res.output
+    assert (out / "features.parquet").is_file()
+    (out / "notes.csv").write_text("a user's own file\n")
+    second = _csv(cases_dir, "case_id,image,mask\nC,image.nii.gz,mask.nii.gz\n")
+    res = runner.invoke(app, ["extract-many", str(second), "--out", str(out),
+                              "--preset", "ibsi-digital", "--format", "csv"])
+    assert res.exit_code == 0, res.output
+    assert not (out / "features.parquet").exists()
+    assert list(pd.read_csv(out / "features.csv")["case_id"]) == ["C"]
+    assert (out / "notes.csv").read_text() == "a user's own file\n"
+    # no case succeeds now: the earlier table is not left to read as this run's
+    bad = _csv(cases_dir, "case_id,image,mask\nD,image.nii.gz,nomask.nii.gz\n")
+    res = runner.invoke(app, ["extract-many", str(bad), "--out", str(out),
+                              "--preset", "ibsi-digital", "--format", "csv"])
+    assert res.exit_code == 1
+    assert not (out / "features.csv").exists()
+    assert not (out / "features.csv.provenance.json").exists()
+
+
+def test_a_features_file_radiomix_did_not_write_is_left_in_place(cases_dir):
+    out = cases_dir / "out"
+    out.mkdir()
+    (out / "features.csv").write_text("patient,value\nP1,3\n")
+    cases = _csv(cases_dir, "case_id,image,mask\nA,image.nii.gz,mask.nii.gz\n")
+    res = runner.invoke(app, ["extract-many", str(cases), "--out", str(out),
+                              "--preset", "ibsi-digital"])
+    assert res.exit_code == 0, res.output
+    assert (out / "features.csv").read_text() == "patient,value\nP1,3\n"
+    assert "was not written by radiomix" in res.output

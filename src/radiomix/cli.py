@@ -555,9 +555,39 @@ def _say_interrupted(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
 
+TERMINATED = ("terminated (SIGTERM): nothing more is written; `run`, `analyse` and "
+              "`stability` keep the cases they finished, so the same command resumes from "
+              "them")
+"""What a command says when it is asked to stop (``timeout``, a batch system's time limit;
+exit code 143, as a process ended by SIGTERM)."""
+
+_terminated: list[int] = []  # the pid of the process that received SIGTERM, once
+
+
+def _say_terminated(signum: int, frame: Any) -> None:
+    """SIGTERM handler of the command-line process: say what stopping leaves, then unwind
+    as an interruption does (the pool and the run's lock are released on the way). A child
+    process that inherited the handler by a fork ends at once, as SIGTERM would end it."""
+    import os
+    import signal
+
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if _main_pid and os.getpid() != _main_pid[0]:
+        os.kill(os.getpid(), signal.SIGTERM)
+        return
+    _terminated.append(os.getpid())
+    console.print(Text.assemble(("terminated", "yellow"), TERMINATED[10:]), soft_wrap=True)
+    raise KeyboardInterrupt
+
+
+_main_pid: list[int] = []
+
+
 def main() -> None:
     """Console-script entry point (exit code 2 for usage errors, as click does; 130 when
-    interrupted, with :data:`INTERRUPTED` said)."""
+    interrupted, with :data:`INTERRUPTED` said; 143 when terminated, with
+    :data:`TERMINATED` said)."""
+    import os
     import signal
 
     try:  # typer 0.29 carries its own click
@@ -570,6 +600,8 @@ def main() -> None:
         )
 
     signal.signal(signal.SIGINT, _say_interrupted)
+    _main_pid[:] = [os.getpid()]
+    signal.signal(signal.SIGTERM, _say_terminated)
     try:
         code = app(prog_name="radiomix", standalone_mode=False)
     except NoArgsIsHelpError as exc:  # a command group without a command: its help
@@ -587,7 +619,13 @@ def main() -> None:
     except InputError as exc:  # pragma: no cover - commands translate their own errors
         console.print(Text.assemble(("error", "red"), f": {exc}"), soft_wrap=True)
         sys.exit(EXIT_USAGE)
+    if _terminated:
+        sys.exit(EXIT_TERMINATED)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+EXIT_TERMINATED = 143
+"""Exit code after SIGTERM (128 + 15, as the shell reports a process SIGTERM ended)."""
 
 
 if __name__ == "__main__":  # pragma: no cover

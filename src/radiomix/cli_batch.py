@@ -101,6 +101,7 @@ def extract_many(
         )
         features_path = out / f"features.{table_format.value}"
         rows = frame.to_dict(orient="records")
+        _remove_earlier_tables(out)  # another run's table (other cases, settings or format)
         if rows:
             write_table(rows, features_path, provenance=frame.attrs["provenance"])
     except (RadiomixError, OSError) as exc:  # table, settings or output folder
@@ -139,6 +140,31 @@ def extract_many(
         done = f"no case succeeded; nothing written to {features_path}"
     console.print(done + (f", errors in {errors_path}" if errors else ""), highlight=False)
     raise typer.Exit(EXIT_CASE_ERROR if errors else EXIT_OK)
+
+
+def _remove_earlier_tables(out: Path) -> None:
+    """Remove the feature tables an earlier radiomix run wrote into ``out`` in any format
+    (and a CSV's provenance sidecar): left beside this run's, one of another format (or the
+    only one, when no case succeeds now) would read as this run's result. A file without
+    radiomix's provenance is not radiomix's: it is left, with a warning."""
+    from radiomix.table import read_provenance
+
+    for fmt in TableFormat:
+        old = out / f"features.{fmt.value}"
+        if not old.is_file():
+            continue
+        try:
+            ours = bool(read_provenance(old))
+        except (RadiomixError, OSError, ValueError):
+            ours = False
+        if not ours:
+            logging.getLogger("radiomix.api").warning(
+                "%s was not written by radiomix (no provenance) and is left in place: it is "
+                "not this run's table", old)
+            continue
+        for path in (old, old.with_name(old.name + ".provenance.json")):
+            if path.is_file():
+                path.unlink()
 
 
 class _NotListedAgain(logging.Filter):

@@ -2479,7 +2479,12 @@ def _plan_and_run(
             )
         say_repeated(said)
 
-    from radiomix.table import file_hash, package_versions
+    from radiomix.table import (
+        DEEP_PACKAGES,
+        VERSIONED_PACKAGES,
+        file_hash,
+        package_versions,
+    )
 
     frame, err_frame, cases = _assemble(study, rows, tasks, records)
     provenance: dict[str, Any] = {
@@ -2489,7 +2494,9 @@ def _plan_and_run(
         "manifest_file": study.manifest.name,
         "manifest_sha256": file_hash(study.manifest),
         "settings_hash": study.settings_hash(),
-        "versions": package_versions(),
+        "versions": package_versions(
+            (*VERSIONED_PACKAGES, *DEEP_PACKAGES) if study.settings.deep is not None
+            else VERSIONED_PACKAGES),
         "execution": {  # of this run; each case's own worker is in "cases"
             "mode": "dask" if scheduler else ("process-pool" if jobs > 1 else "serial"),
             "jobs": jobs,

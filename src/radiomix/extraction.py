@@ -56,7 +56,7 @@ from radiomix.settings import (
     settings_to_dict,
 )
 from radiomix.settings.steps import PreprocessSettings, RegistrationSettings
-from radiomix.table import file_hash, package_versions
+from radiomix.table import DEEP_PACKAGES, VERSIONED_PACKAGES, file_hash, package_versions
 
 if TYPE_CHECKING:
     import SimpleITK as sitk
@@ -360,7 +360,8 @@ def extract(
     provenance: dict[str, Any] = {
         "settings": settings_to_dict(s),
         "settings_hash": settings_hash(s),
-        "versions": package_versions(),
+        "versions": package_versions((*VERSIONED_PACKAGES, *DEEP_PACKAGES) if deep is not None
+                                     else VERSIONED_PACKAGES),
         "inputs": inputs,
         "roi_voxels": roi_voxels,
         **({"modality": modality} if modality is not None else {}),

@@ -28,6 +28,15 @@ PROVENANCE_KEY = b"radiomix.provenance"
 SUFFIXES = (".parquet", ".csv", ".json")
 VERSIONED_PACKAGES = ("radiomix", "numpy", "scipy", "SimpleITK", "scikit-image", "pydicom", "numba")
 
+DEEP_PACKAGES = ("torch", "monai")
+"""Packages that compute deep features: versioned beside :data:`VERSIONED_PACKAGES` in the
+provenance of a table that holds them."""
+
+ANALYSIS_PACKAGES = (*VERSIONED_PACKAGES, "pandas", "scikit-learn", "scikit-survival",
+                     "lifelines", "pingouin", "neuroHarmonize")
+"""Packages that fit the models and compute the metrics of an analysis (its document,
+report and ``model.joblib`` record their versions)."""
+
 
 def package_versions(names: Sequence[str] = VERSIONED_PACKAGES) -> dict[str, str]:
     """Installed versions of radiomix and the packages that determine feature values.

@@ -223,6 +223,41 @@ def test_ctrl_c_says_the_run_resumes_and_no_worker_prints_a_traceback(tmp_path):
     assert done >= 1, again.stderr
 
 
+def test_sigterm_says_the_run_resumes_and_releases_the_folder(tmp_path):
+    """Round 21 (outside tester c): SIGTERM, as `timeout` or a batch system's time limit
+    sends it to the run's process, ended a `--jobs 2` run with exit -15 and not a word, a
+    "leaked semaphore" warning, and the folder's lock left behind. The run now says what is
+    kept, ends its workers, removes its lock, and exits 143; the same command resumes."""
+    study = write_study(tmp_path / "s", [lesion(p) for p in SMALL], settings=SLOWER)
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-c", "from radiomix.cli import main; main()", "run", str(study),
+           "--out", str(out), "-j2"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    parent = psutil.Process(proc.pid)
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and proc.poll() is None:
+        if any((out / "cases").glob("*.json")):
+            break
+        time.sleep(0.05)
+    assert proc.poll() is None, "the run ended before it could be stopped"
+    children = parent.children(recursive=True)
+    proc.send_signal(signal.SIGTERM)  # to the run's own process only, as `timeout` does
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 143, err
+    assert "terminated (SIGTERM): nothing more is written" in err
+    assert "Traceback" not in err
+    assert "leaked" not in err
+    assert not (out / ".radiomix.lock").exists()
+    time.sleep(5)
+    alive = [c.pid for c in children if c.is_running() and c.status() != psutil.STATUS_ZOMBIE]
+    assert not alive, f"processes outlived the stopped run: {alive}"
+    again = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=False)
+    assert again.returncode == 0, again.stderr
+    done = int(again.stderr.split(" current (skipped)")[0].rsplit(" ", 1)[-1])
+    assert done >= 1, again.stderr
+
+
 def test_ctrl_c_under_the_local_dask_scheduler_prints_no_worker_traceback(tmp_path):
     """Round 19: with `--scheduler local`, Ctrl-C printed a KeyboardInterrupt traceback
     from each Dask worker process (6 of 9 tries). The workers start ignoring SIGINT; the

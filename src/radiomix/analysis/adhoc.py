@@ -375,7 +375,7 @@ def run_adhoc(
 
     from radiomix.analysis.data import build_table, read_any, tumour_tags
     from radiomix.analysis.engine import run_analysis
-    from radiomix.table import file_hash, package_versions, table_hash
+    from radiomix.table import ANALYSIS_PACKAGES, file_hash, package_versions, table_hash
 
     feat = read_any(features) if features is not None else None
     clin = read_any(clinical) if clinical is not None else None
@@ -467,7 +467,7 @@ def run_adhoc(
              "features_data_sha256": table_hash(feat) if features else None,
              "clinical_file": Path(clinical).name if clinical else None,
              "clinical_sha256": file_hash(Path(clinical)) if clinical else None,
-             "settings_hash": None, "versions": package_versions()}
+             "settings_hash": None, "versions": package_versions(ANALYSIS_PACKAGES)}
     doc = run_analysis(spec, table, out_dir, progress=progress, study=study, jobs=jobs,
                        banners=banners, untrained_deep=untrained,
                        input_warnings=collected.messages)

@@ -993,10 +993,13 @@ def _aggregation_tokens() -> dict[str, set[str | None]]:
 
 
 def tumour_tags(study_doc: Any) -> list[str] | None:
-    """The image tags whose ROI is the tumour itself, in study order, from a study's
-    description (:meth:`radiomix.settings.study.Study.to_dict`, as a run's table provenance
-    keeps it): a peritumoral ring's or a largest slice's volume is no tumour volume.
-    ``None`` when the description does not say (a table of another tool).
+    """The image tags whose ROI is the tumour itself, from a study's description
+    (:meth:`radiomix.settings.study.Study.to_dict`, as a run's table provenance keeps it):
+    a peritumoral ring's or a largest slice's volume is no tumour volume. ``None`` when the
+    description does not say (a table of another tool).
+
+    Sorted by tag name (the volume baseline takes the first): the same choice whatever
+    the order of the tags in the study file.
 
     Examples
     --------
@@ -1004,6 +1007,9 @@ def tumour_tags(study_doc: Any) -> list[str] | None:
     ...                 "pet": {"settings": {"preprocess": {"roi": "tumour"}}}}}
     >>> tumour_tags(doc)
     ['pet']
+    >>> tumour_tags({"tags": {t: {"settings": {"preprocess": {"roi": "tumour"}}}
+    ...                       for t in ("pet", "ct")}})
+    ['ct', 'pet']
     """
     tags = study_doc.get("tags") if isinstance(study_doc, Mapping) else None
     if not isinstance(tags, Mapping):
@@ -1016,7 +1022,7 @@ def tumour_tags(study_doc: Any) -> list[str] | None:
             return None
         if roi == "tumour":
             found.append(str(tag))
-    return found
+    return sorted(found)
 
 
 def build_table(
@@ -1124,7 +1130,9 @@ def build_table(
     absent = [c for c in extra if c not in raw.columns]
     if absent:
         raise SettingsError(f"columns {absent} (--columns) are not in the feature table")
-    rad = rad + extra
+    # one column order whatever the table's: a selection or a solver that reads columns in
+    # order (an L1 path among correlated features) gives the same model
+    rad, deep = sorted(rad + extra), sorted(deep)
     _check_allowed_inputs([*roles.allow, *allow], {c.name for c in roles.covariates},
                           {*rad, *deep})
     parts: dict[str, pd.Series] = {}
@@ -1144,7 +1152,7 @@ def build_table(
     vol = volume_column(rad, volume_tags)
     with_volume = {c.split(".")[0] for c in rad if volume_column([c])}
     if vol and volume_tags is None and len(with_volume) > 1:
-        log.warning("the volume baseline takes %s, the volume of the table's first tag: the "
+        log.warning("the volume baseline takes %s, the volume of the first tag by name: the "
                     "table does not say which tags' ROIs are tumours (no radiomix provenance) "
                     "and a peritumoral ring's volume is no tumour volume; give the table "
                     "radiomix wrote, or leave the other tags' volume columns out", vol)

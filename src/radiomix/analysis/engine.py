@@ -2536,7 +2536,7 @@ def _save_models(tasks: list[_ArmTask], fitted: list[Any], v: Validation,
                  out: Path) -> dict[str, dict[str, Any]]:
     import joblib
 
-    from radiomix.table import package_versions
+    from radiomix.table import ANALYSIS_PACKAGES, package_versions
 
     models: dict[str, dict[str, Any]] = {t.outcome: {} for t in tasks}
     for task, m in zip(tasks, fitted, strict=True):
@@ -2545,7 +2545,8 @@ def _save_models(tasks: list[_ArmTask], fitted: list[Any], v: Validation,
             continue
         models[task.outcome][task.arm.key] = {"model": m, "columns": list(task.arm.columns)}
     _clear_run_details(models, set())
-    joblib.dump({"models": models, "seed": v.seed, "versions": package_versions(),
+    joblib.dump({"models": models, "seed": v.seed,
+                 "versions": package_versions(ANALYSIS_PACKAGES),
                  "note": "each arm refitted on the training patients (hyper-parameters by "
                          "patient-grouped inner CV); its expected performance is the "
                          "validated estimate in analysis.json, not a score on these "

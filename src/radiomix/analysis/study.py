@@ -313,7 +313,13 @@ def _analyse(study: Study, spec: Any, out: Path, features: Any, jobs: int,
              collected: InputWarnings) -> Path:
     """The body of :func:`analyse_study` once the study is loaded and the output folder
     exists; ``collected`` gathers the input warnings meanwhile."""
-    from radiomix.table import file_hash, package_versions, read_provenance, table_hash
+    from radiomix.table import (
+        ANALYSIS_PACKAGES,
+        file_hash,
+        package_versions,
+        read_provenance,
+        table_hash,
+    )
 
     errors_path = None
     prov: dict[str, Any] = {}
@@ -394,7 +400,7 @@ def _analyse(study: Study, spec: Any, out: Path, features: Any, jobs: int,
         "clinical_file": clinical_path.name if clinical_path else None,
         "clinical_sha256": file_hash(clinical_path) if clinical_path else None,
         "settings_hash": prov.get("settings_hash") if prov else None,
-        "versions": package_versions(),
+        "versions": package_versions(ANALYSIS_PACKAGES),
     }
     deep_prov = (prov or {}).get("deep") or {}
     if deep_prov:

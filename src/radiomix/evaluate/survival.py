@@ -40,6 +40,7 @@ from radiomix.evaluate.splits import (
 )
 from radiomix.evaluate.validate import (
     _rows,
+    canonical_rows,
     groups_fit_params,
     route_groups,
     tuned_params,
@@ -1089,6 +1090,8 @@ def fit_survival_tuned(
 
     t, _, e = _check(time, np.zeros(len(np.asarray(time))), event)
     g = check_groups(groups, t.size)
+    order = canonical_rows(X, g)  # the fit does not depend on the table's row order
+    X, t, e, g = _rows(X, order), t[order], e[order], g[order]
     y = survival_target(t, e)
     est = clone(estimator)
     if not param_grid:

@@ -163,6 +163,30 @@ def _rows(X: Any, idx: np.ndarray) -> Any:
     return X.iloc[idx] if isinstance(X, pd.DataFrame) else np.asarray(X)[idx]
 
 
+def canonical_rows(X: Any, groups: Any) -> np.ndarray:
+    """The order in which training rows are given to a model: by patient id, then by a hash
+    of the row's values.
+
+    A model whose ``fit`` draws rows by position (an SVM's internal Platt-scaling folds, a
+    random forest's bootstrap, gradient boosting's subsample, a kNN's ties) then gives the
+    same fit whatever the order of the table's rows; rows that hash alike hold the same
+    values, so their order changes nothing.
+
+    Examples
+    --------
+    >>> X = np.array([[1.0], [2.0], [3.0]])
+    >>> order = canonical_rows(X, ["b", "a", "b"])
+    >>> order[0]
+    1
+    >>> sorted(order[1:]) == [0, 2]
+    True
+    """
+    frame = X.reset_index(drop=True) if isinstance(X, pd.DataFrame) else pd.DataFrame(
+        np.asarray(X))
+    digest = pd.util.hash_pandas_object(frame, index=False).to_numpy()
+    return np.lexsort((digest, np.asarray(groups).astype(str)))
+
+
 def _scoring(n_classes: int) -> str:
     return "roc_auc" if n_classes == 2 else "roc_auc_ovr"
 
@@ -199,6 +223,8 @@ def fit_tuned(
         Every fit of every grid point failed.
     """
     X, y, g = _check_xy(X, y, groups)
+    order = canonical_rows(X, g)  # the fit does not depend on the table's row order
+    X, y, g = _rows(X, order), y[order], g[order]
     est = clone(estimator)
     if not param_grid:
         return est.fit(X, y, **groups_fit_params(est, g))
@@ -370,6 +396,7 @@ def training_threshold(
     cv = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=random_state)
     oof = np.full(y.size, np.nan)
     for tr, te in cv.split(np.zeros(y.size), y, groups):
+        tr = tr[canonical_rows(_rows(X, tr), groups[tr])]
         m = clone(est).fit(_rows(X, tr), y[tr], **groups_fit_params(est, groups[tr]))
         oof[te] = _predict(m, _rows(X, te))[:, -1]
     ok = np.isfinite(oof)
@@ -484,12 +511,15 @@ def selection_record(model: BaseEstimator) -> tuple[float, Any]:
 
 
 def selected_names(model: BaseEstimator) -> list[str] | None:
-    """Names of the input columns a fitted model's selection kept (non-zero coefficient).
+    """Names of the input columns a fitted model's selection kept.
 
     Reads the final step (or its ``radscore_``, for a nomogram) when it reports a selection
     (``n_selected_``) with one coefficient per named input (``coef_``,
-    ``feature_names_in_``), as :class:`~radiomix.model.radscore.RadScore` does; None
-    otherwise. The names are those of the columns that step received.
+    ``feature_names_in_``), as :class:`~radiomix.model.radscore.RadScore` does: the columns
+    of non-zero coefficient, named as that step received them. Otherwise, the columns the
+    block selections of a :class:`~radiomix.model.fuse.BlockFuser` before the model kept
+    (``selected_``: a selector in front of a logistic regression or a kNN); None when
+    nothing selects.
     """
     from sklearn.pipeline import Pipeline
 
@@ -503,6 +533,11 @@ def selected_names(model: BaseEstimator) -> list[str] | None:
         names = np.asarray(obj.feature_names_in_, dtype=str)
         if names.size == kept.size:
             return [str(n) for n in names[kept]]
+    steps = [step for _, step in est.steps[:-1]] if isinstance(est, Pipeline) else []
+    for step in steps:
+        chosen = getattr(step, "selected_", None)
+        if isinstance(chosen, dict) and chosen:
+            return [str(n) for names in chosen.values() for n in names]
     return None
 
 

@@ -71,6 +71,8 @@ class BlockFuser(TransformerMixin, BaseEstimator):
         Input columns of each kept block.
     block_variance_ : dict of str to float
         Total variance of each block's reduced training output (before balancing).
+    selected_ : dict of str to list of str
+        The columns each block's selection (``reduce``) kept, for the blocks that have one.
     fallback_ : str or None
         The block selections that kept no column passing their criterion and fell back to
         the best ones (an FDR filter on noise), ``None`` when none did.
@@ -234,6 +236,7 @@ class BlockFuser(TransformerMixin, BaseEstimator):
         if unknown:
             raise InputError(f"reduce names blocks {unknown} that are not among {list(groups)}")
         self.block_variance_ = {}
+        self.selected_: dict[str, list[str]] = {}
         fallbacks: list[str] = []
         for b, idx in groups.items():
             pipe = self._block_pipeline(b, X.shape[0], len(idx), self.blocks_[b])
@@ -250,6 +253,7 @@ class BlockFuser(TransformerMixin, BaseEstimator):
                     if name.startswith("select"):
                         names = [n for n, keep in zip(names, step.get_support(), strict=True)
                                  if keep]
+                        self.selected_[b] = list(names)
             out_names.extend(names)
             total = float(np.var(Z, axis=0).sum()) if Z.size else 0.0
             self.block_variance_[b] = total
