@@ -66,9 +66,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-DEGENERATE_NOTES = ("roi", "texture", "morph", "morph.voxels")
+DEGENERATE_NOTES = ("roi", "texture", "morph", "morph.voxels", "intensity")
 """Provenance notes of a ROI whose features are defined but say little (a constant ROI, one
-grey level, one voxel thick, a few voxels left by interpolation), also logged as warnings."""
+grey level, one voxel thick, a few voxels left by interpolation, most voxels dropped by
+re-segmentation), also logged as warnings."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -121,7 +121,9 @@ def test_the_built_arms_carry_the_steps(example):
     assert set(batch[~train]) <= set(batch[train])
 
 
-def test_without_its_stability_table_analyse_stops_naming_the_command(example, tmp_path):
+def _analyse_a_copy(feats, tmp_path, copied, edit=None):
+    """``radiomix analyse`` (a subprocess) of a copy of the example: the files ``copied``,
+    the study file through ``edit`` (old text, new text), the features as a CSV."""
     import os
     import shutil
     import subprocess
@@ -129,9 +131,13 @@ def test_without_its_stability_table_analyse_stops_naming_the_command(example, t
 
     from _data import DATA_DIR
 
-    _, _, _, _, feats = example
-    for name in ("study.yaml", "manifest.csv"):  # no stability.parquet beside them
+    for name in copied:
         shutil.copy(EXAMPLE / name, tmp_path / name)
+    text = (EXAMPLE / "study.yaml").read_text()
+    if edit is not None:
+        assert edit[0] in text
+        text = text.replace(*edit)
+    (tmp_path / "study.yaml").write_text(text)
     feats.to_csv(tmp_path / "features.csv", index=False)
     proc = subprocess.run(
         [sys.executable, "-m", "radiomix.cli", "analyse", str(tmp_path / "study.yaml"),
@@ -139,8 +145,13 @@ def test_without_its_stability_table_analyse_stops_naming_the_command(example, t
          "--quiet", "--no-report"],
         capture_output=True, text=True, timeout=600,
         env={**os.environ, "RADIOMIX_DATA": str(DATA_DIR)})
-    assert proc.returncode == 2, proc.stderr[-2000:]
     assert "Traceback" not in proc.stdout + proc.stderr
+    return proc
+
+
+def test_without_its_stability_table_analyse_stops_naming_the_command(example, tmp_path):
+    proc = _analyse_a_copy(example[4], tmp_path, ["manifest.csv"])  # no stability.parquet
+    assert proc.returncode == 2, proc.stderr[-2000:]
     assert "stability.parquet not found" in proc.stderr
     assert "radiomix stability" in proc.stderr
 
@@ -149,30 +160,10 @@ def test_a_stability_table_of_other_settings_than_the_study_is_refused_for_a_csv
         example, tmp_path):
     # outside tester d (round 21): a feature table without radiomix's per-case record (a CSV
     # saved by pandas) skipped the settings check; it is now made against the study file
-    import os
-    import shutil
-    import subprocess
-    import sys
-
-    from _data import DATA_DIR
-
-    _, _, _, _, feats = example
-    for name in ("manifest.csv", "stability.parquet"):
-        shutil.copy(EXAMPLE / name, tmp_path / name)
-    text = (EXAMPLE / "study.yaml").read_text()
-    assert text.count("discretisation: {method: fbs, bin_width: 25}") >= 1
-    (tmp_path / "study.yaml").write_text(text.replace(
-        "discretisation: {method: fbs, bin_width: 25}",
-        "discretisation: {method: fbs, bin_width: 20}", 1))  # the ct tag's (the first)
-    feats.to_csv(tmp_path / "features.csv", index=False)
-    proc = subprocess.run(
-        [sys.executable, "-m", "radiomix.cli", "analyse", str(tmp_path / "study.yaml"),
-         "--features", str(tmp_path / "features.csv"), "--out", str(tmp_path / "o"),
-         "--quiet", "--no-report"],
-        capture_output=True, text=True, timeout=600,
-        env={**os.environ, "RADIOMIX_DATA": str(DATA_DIR)})
+    proc = _analyse_a_copy(example[4], tmp_path, ["manifest.csv", "stability.parquet"],
+                           ("discretisation: {method: fbs, bin_width: 25}",  # the ct tag's
+                            "discretisation: {method: fbs, bin_width: 20}"))
     assert proc.returncode == 2, proc.stderr[-2000:]
-    assert "Traceback" not in proc.stdout + proc.stderr
     assert "extraction settings for tag ct than the study file's declaration" in proc.stderr
 
 
@@ -180,29 +171,9 @@ def test_a_stability_threshold_that_keeps_no_feature_is_refused_before_any_fit(
         example, tmp_path):
     # outside tester d (round 21): threshold 1.0 kept 0 of 99 features; the arm ran and was
     # "not estimable" with scikit-learn's "Found array with 0 feature(s)", exit 0
-    import os
-    import shutil
-    import subprocess
-    import sys
-
-    from _data import DATA_DIR
-
-    _, _, _, _, feats = example
-    for name in ("manifest.csv", "stability.parquet"):
-        shutil.copy(EXAMPLE / name, tmp_path / name)
-    text = (EXAMPLE / "study.yaml").read_text()
-    assert "stability_threshold: 0.75," in text
-    (tmp_path / "study.yaml").write_text(text.replace("stability_threshold: 0.75,",
-                                                      "stability_threshold: 1.0,"))
-    feats.to_csv(tmp_path / "features.csv", index=False)
-    proc = subprocess.run(
-        [sys.executable, "-m", "radiomix.cli", "analyse", str(tmp_path / "study.yaml"),
-         "--features", str(tmp_path / "features.csv"), "--out", str(tmp_path / "o"),
-         "--quiet", "--no-report"],
-        capture_output=True, text=True, timeout=600,
-        env={**os.environ, "RADIOMIX_DATA": str(DATA_DIR)})
+    proc = _analyse_a_copy(example[4], tmp_path, ["manifest.csv", "stability.parquet"],
+                           ("stability_threshold: 0.75,", "stability_threshold: 1.0,"))
     assert proc.returncode == 2, proc.stderr[-2000:]
-    assert "Traceback" not in proc.stdout + proc.stderr
     line = next(x for x in proc.stderr.splitlines() if x.startswith("error"))
     assert "arm radscore_ct_stable: the stability filter keeps none of the " in line
     assert "at stability_threshold 1 (the highest 95 % lower bound among them is 0.99" in line

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from cohort_helpers import FAST, SMALL, lesion, write_study
@@ -189,66 +190,51 @@ def test_local_dask_run_is_quiet_without_verbose(small_study, tmp_path):
     assert len(lines) <= 4, res.stderr  # the summary, a line per case, the result line
 
 
-def test_ctrl_c_says_the_run_resumes_and_no_worker_prints_a_traceback(tmp_path):
+def _started_until_a_case_is_done(cmd: list[str], out: Path) -> subprocess.Popen:
+    """The run ``cmd`` started in its own session, once it has written a case to ``out``
+    (or ended, or four minutes passed)."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and proc.poll() is None:
+        if any((out / "cases").glob("*.json")):
+            break
+        time.sleep(0.05)
+    return proc
+
+
+@pytest.mark.parametrize(("how", "code", "said"), [
+    ("ctrl-c", 130, "interrupted (Ctrl-C): nothing more is written"),
+    ("sigterm", 143, "terminated (SIGTERM): nothing more is written"),
+])
+def test_a_stopped_run_says_it_resumes_and_no_worker_prints_a_traceback(tmp_path, how, code,
+                                                                          said):
     """Round 17: Ctrl-C (SIGINT to the whole process group, as a terminal sends it) ended a
     run with exit 130 and not a word, while the fork server printed a KeyboardInterrupt
-    traceback. The run now says what is kept; the workers ignore the signal and end with the
-    run; the same command resumes."""
+    traceback. Round 21 (outside tester c): SIGTERM, as `timeout` or a batch system's time
+    limit sends it to the run's process, ended a `--jobs 2` run with exit -15 and not a
+    word, a "leaked semaphore" warning and the folder's lock left behind. The run now says
+    what is kept; the workers end with the run; the lock is removed; the same command
+    resumes."""
     study = write_study(tmp_path / "s", [lesion(p) for p in SMALL], settings=SLOWER)
     out = tmp_path / "out"
     cmd = [sys.executable, "-c", "from radiomix.cli import main; main()", "run", str(study),
            "--out", str(out), "-j2"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
+    proc = _started_until_a_case_is_done(cmd, out)
     parent = psutil.Process(proc.pid)
-    deadline = time.monotonic() + 240
-    while time.monotonic() < deadline and proc.poll() is None:
-        if any((out / "cases").glob("*.json")):
-            break
-        time.sleep(0.05)
-    assert proc.poll() is None, "the run ended before it could be interrupted"
-    children = parent.children(recursive=True)
-    os.killpg(proc.pid, signal.SIGINT)
-    _, err = proc.communicate(timeout=120)
-    assert proc.returncode == 130, err
-    assert "interrupted (Ctrl-C): nothing more is written" in err
-    assert "Traceback" not in err
-    assert "KeyboardInterrupt" not in err
-    time.sleep(5)
-    alive = [c.pid for c in children if c.is_running() and c.status() != psutil.STATUS_ZOMBIE]
-    assert not alive, f"processes outlived the interrupted run: {alive}"
-    again = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=False)
-    assert again.returncode == 0, again.stderr
-    done = int(again.stderr.split(" current (skipped)")[0].rsplit(" ", 1)[-1])
-    assert done >= 1, again.stderr
-
-
-def test_sigterm_says_the_run_resumes_and_releases_the_folder(tmp_path):
-    """Round 21 (outside tester c): SIGTERM, as `timeout` or a batch system's time limit
-    sends it to the run's process, ended a `--jobs 2` run with exit -15 and not a word, a
-    "leaked semaphore" warning, and the folder's lock left behind. The run now says what is
-    kept, ends its workers, removes its lock, and exits 143; the same command resumes."""
-    study = write_study(tmp_path / "s", [lesion(p) for p in SMALL], settings=SLOWER)
-    out = tmp_path / "out"
-    cmd = [sys.executable, "-c", "from radiomix.cli import main; main()", "run", str(study),
-           "--out", str(out), "-j2"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
-    parent = psutil.Process(proc.pid)
-    deadline = time.monotonic() + 240
-    while time.monotonic() < deadline and proc.poll() is None:
-        if any((out / "cases").glob("*.json")):
-            break
-        time.sleep(0.05)
     assert proc.poll() is None, "the run ended before it could be stopped"
     children = parent.children(recursive=True)
-    proc.send_signal(signal.SIGTERM)  # to the run's own process only, as `timeout` does
+    if how == "ctrl-c":
+        os.killpg(proc.pid, signal.SIGINT)
+    else:
+        proc.send_signal(signal.SIGTERM)  # to the run's own process only, as `timeout` does
     _, err = proc.communicate(timeout=120)
-    assert proc.returncode == 143, err
-    assert "terminated (SIGTERM): nothing more is written" in err
+    assert proc.returncode == code, err
+    assert said in err
     assert "Traceback" not in err
+    assert "KeyboardInterrupt" not in err
     assert "leaked" not in err
-    assert not (out / ".radiomix.lock").exists()
+    assert not (out / LOCK_FILE).exists()
     time.sleep(5)
     alive = [c.pid for c in children if c.is_running() and c.status() != psutil.STATUS_ZOMBIE]
     assert not alive, f"processes outlived the stopped run: {alive}"
@@ -267,13 +253,7 @@ def test_ctrl_c_under_the_local_dask_scheduler_prints_no_worker_traceback(tmp_pa
     out = tmp_path / "out"
     cmd = [sys.executable, "-c", "from radiomix.cli import main; main()", "run", str(study),
            "--out", str(out), "-j2", "--scheduler", "local"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
-    deadline = time.monotonic() + 240
-    while time.monotonic() < deadline and proc.poll() is None:
-        if any((out / "cases").glob("*.json")):
-            break
-        time.sleep(0.05)
+    proc = _started_until_a_case_is_done(cmd, out)
     assert proc.poll() is None, "the run ended before it could be interrupted"
     os.killpg(proc.pid, signal.SIGINT)
     _, err = proc.communicate(timeout=120)

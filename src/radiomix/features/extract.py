@@ -94,6 +94,9 @@ def degenerate_roi_notes(ctx: RoiContext, families: Sequence[str]) -> dict[str, 
       features describe the voxel grid rather than the lesion.
     - Fewer than :data:`FEW_VOXELS` interpolated voxels of a ROI that had at least as many
       on its stored grid (a coarse spacing).
+    - Re-segmentation that kept less than :data:`RESEGMENTED_SHARE` of the ROI's voxels
+      (IBSI 2.5): intensity and texture features describe that part only, shape features
+      the whole ROI (a range in other units than the image's, a lesion mostly outside it).
 
     Parameters
     ----------
@@ -105,10 +108,18 @@ def degenerate_roi_notes(ctx: RoiContext, families: Sequence[str]) -> dict[str, 
     Returns
     -------
     dict
-        ``{"texture": ..., "morph": ..., "morph.voxels": ...}``, each present only when it
-        applies.
+        ``{"texture": ..., "morph": ..., "morph.voxels": ..., "intensity": ...}``, each
+        present only when it applies.
     """
     notes: dict[str, str] = {}
+    roi, kept_int = int(np.count_nonzero(ctx.morph_mask)), int(np.count_nonzero(ctx.int_mask))
+    if roi and kept_int < RESEGMENTED_SHARE * roi:
+        notes["intensity"] = (
+            f"re-segmentation kept {kept_int} of the ROI's {roi} voxels "
+            f"({100.0 * kept_int / roi:.1f} %): intensity and texture features describe those "
+            "voxels only, shape features the whole ROI; check the re-segmentation range "
+            "against the image's values and units"
+        )
     levels = ctx.grey_levels
     textures = any(f in families for f in TEXTURE_FAMILIES)
     if textures and levels.size and levels.min() == levels.max():
@@ -137,6 +148,10 @@ def degenerate_roi_notes(ctx: RoiContext, families: Sequence[str]) -> dict[str, 
             )
     return notes
 
+
+RESEGMENTED_SHARE = 0.5
+"""Share of the ROI's voxels below which a re-segmentation's intensity mask is noted: a
+range that drops most of the lesion changes what its intensity features describe."""
 
 FEW_VOXELS = 27
 """Interpolated ROI voxels (3 x 3 x 3) below which shape features describe the grid: noted

@@ -411,9 +411,14 @@ def process_arrays(
                               scale=scale, no_data=no_data, other_lesions=other_lesions,
                               slice_order=slice_order)
     if not morph.any():
+        extent = [(hi - lo + 1) * step for (lo, hi), step in zip(box, spacing, strict=True)]
         raise EmptyRoiError(
-            "the ROI vanished after interpolation (no voxel reaches the partial-volume "
-            f"threshold {settings.mask_interpolation.partial_volume_threshold})"
+            f"the ROI ({n_stored} voxels, {' x '.join(f'{e:g}' for e in extent)} mm along "
+            "z, y, x) vanished after interpolation to "
+            f"{' x '.join(f'{v:g}' for v in new_spacing)} mm: no voxel of the new grid "
+            "reaches the partial-volume threshold "
+            f"{settings.mask_interpolation.partial_volume_threshold}; choose a finer "
+            "interpolation.spacing, or a lower mask_interpolation.partial_volume_threshold"
         )
     int_mask = resegment(img, morph, settings.resegmentation)
     if not int_mask.any():
