@@ -198,7 +198,7 @@ def test_ibsi2_check_refuses_the_ibsi1_options(flags):
     assert "drop it: --ibsi2 checks the IBSI 2 response maps" in " ".join(res.output.split())
 
 
-@pytest.mark.parametrize("case_id", ["", "  ", " PAT1", "PAT1\t"])
+@pytest.mark.parametrize("case_id", ["", "  ", " PAT1", "PAT1\t", "\u200b", "PAT\u200b1"])
 def test_extract_refuses_a_blank_or_padded_case_id(tmp_path, case_id):
     # an empty --case-id wrote a table without the case_id column, exit 0; " " wrote " "
     out = tmp_path / "f.csv"
@@ -206,6 +206,6 @@ def test_extract_refuses_a_blank_or_padded_case_id(tmp_path, case_id):
                               "--case-id", case_id, "--out", str(out)])
     assert res.exit_code == 2
     assert "--case-id" in res.output
-    assert "blank or has surrounding spaces" in res.output
+    assert "is blank, has surrounding spaces or an invisible character" in res.output
     assert len(res.output.strip().splitlines()) == 1
     assert not out.exists()

@@ -230,7 +230,7 @@ def extract(
     tag: str = "image",
     case_id: str | None = None,
     deep: DeepSettings | str | None = None,
-    organ_mask: str | os.PathLike[str] | None = None,
+    organ_mask: str | os.PathLike[str] | sitk.Image | np.ndarray | None = None,
     modality: str | None = None,
     **overrides: Any,
 ) -> pd.DataFrame:
@@ -277,8 +277,9 @@ def extract(
     deep : DeepSettings or str, optional
         Also CNN embeddings: ``"resnet18:2.5d"`` (ImageNet weights from the cache, see
         ``radiomix weights list``) or a :class:`radiomix.deep.DeepSettings`.
-    organ_mask : path, optional
-        Organ mask clipping the peritumoral ring (``preprocess: {ring_clip: organ}``).
+    organ_mask : path, SimpleITK.Image or ndarray, optional
+        Organ mask clipping the peritumoral ring (``preprocess: {ring_clip: organ}``), on
+        the image's grid (an array takes the image's geometry, as ``mask`` does).
     modality : str, optional
         DICOM modality of the image (``CT``, ``PT``, ``MR`` …; a DICOM series declares its
         own): a ``CT`` whose values cannot be Hounsfield units, or a ``PT`` whose values
@@ -327,9 +328,11 @@ def extract(
     >>> row.attrs["provenance"]["inputs"]["image_source"]
     'array'
     """
+    from radiomix.case import check_case_id, check_label
     from radiomix.settings.study import check_modality
 
-    label = _check_label(label)
+    label = check_label(label)
+    case_id = check_case_id(case_id)
     modality = check_modality(modality)
     _refuse_same_arrays(image, mask)
     _check_geometry_arguments(image, mask, spacing=spacing, origin=origin, direction=direction)
@@ -342,6 +345,11 @@ def extract(
         msk_path, msk_info, _ = _as_path(
             mask, "mask", Path(tmp), spacing, origin, direction, reference=img_geometry
         )
+        organ_info: dict[str, str] = {}
+        if organ_mask is not None:
+            organ_mask, organ_info, _ = _as_path(
+                organ_mask, "organ mask", Path(tmp), spacing, origin, direction,
+                reference=img_geometry)
         return _extract_paths(
             img_path,
             msk_path,
@@ -354,7 +362,7 @@ def extract(
             deep=deep_settings,
             organ_mask=organ_mask,
             modality=modality,
-            inputs={**img_info, **msk_info},
+            inputs={**img_info, **msk_info, **organ_info},
         )
 
 
@@ -377,42 +385,6 @@ def _refuse_same_arrays(image: Any, mask: Any) -> None:
             "the image and mask arrays hold the same values: the mask was given as the "
             "image; pass the image's array as image"
         )
-
-
-def _check_label(label: Any) -> int | None:
-    """``label`` as a Python int: Python and numpy integers are accepted, nothing else.
-
-    A string (``"1"`` read from a table) would otherwise be looked for among the integer
-    labels of the mask and reported missing next to the label 1 that is there.
-
-    Raises
-    ------
-    UsageError
-        ``label`` is not ``None`` nor an integer (a bool, str or float is refused).
-    """
-    import numbers
-
-    if label is None:
-        return None
-    if isinstance(label, numbers.Integral) and not isinstance(label, bool):
-        return int(label)  # int and the numpy integer types
-    whole = _whole_number(label)
-    fix = f"pass label={whole}" if whole is not None else "pass the mask value as an int"
-    raise UsageError(
-        f"label must be an integer (the mask value of the ROI); got {type(label).__name__} "
-        f"{label!r}: {fix}"
-    )
-
-
-def _whole_number(value: Any) -> int | None:
-    """The whole number a str or float holds (``"1"``, ``1.0``), for the fix; else None."""
-    if not isinstance(value, str | float):
-        return None
-    try:
-        number = float(value)
-        return int(number) if number == int(number) else None
-    except (ValueError, OverflowError):
-        return None
 
 
 def _check_geometry_arguments(image: Any, mask: Any, **geometry: Any) -> None:
@@ -500,13 +472,16 @@ def _extract_paths(
             modality=modality,
         )
     except InputError as exc:
-        # an in-memory input is staged as <what>.mha: name it as the caller gave it
+        # an in-memory input is staged as <what>.mha in a temporary folder: name it as the
+        # caller gave it (the folder is radiomix's, never the caller's)
         text = str(exc)
         named = {"array": "(a numpy array)", "SimpleITK image": "(a SimpleITK image)"}
-        for what in ("image", "mask"):
+        staged = {"image": image, "mask": mask, "organ mask": organ_mask}
+        for what, path in staged.items():
             source = inputs.get(f"{what}_source")
-            if source in named:
-                text = text.replace(f"{what}.mha", named[source])
+            if source in named and path is not None:
+                text = text.replace(str(path), named[source])
+                text = text.replace(Path(path).name, named[source])
         if text == str(exc):
             raise
         raise type(exc)(text) from None
@@ -537,7 +512,7 @@ class _Geometry:
 
 def _as_path(
     obj: Any,
-    what: Literal["image", "mask"],
+    what: Literal["image", "mask", "organ mask"],
     tmp: Path,
     spacing: Any,
     origin: Any,
@@ -560,6 +535,14 @@ def _as_path(
         return path, {f"{what}_source": "file"}, None
     if isinstance(obj, sitk.Image):
         img = obj
+        label_maps = {getattr(sitk, f"sitkLabelUInt{bits}") for bits in (8, 16, 32, 64)
+                      if hasattr(sitk, f"sitkLabelUInt{bits}")}
+        if img.GetPixelID() in label_maps:  # run-length label objects, which SimpleITK's
+            img = sitk.LabelMapToLabel(img)  # writers refuse: the label image they encode
+        if img.GetPixelID() in (sitk.sitkComplexFloat32, sitk.sitkComplexFloat64):
+            raise InputError(
+                f"{what} is a complex-valued SimpleITK image; give a real one, e.g. its "
+                "magnitude sitk.ComplexToModulus(image)")
         source = "SimpleITK image"
     elif isinstance(obj, np.ndarray):
         img = _array_image(obj, what, spacing, origin, direction, reference)
@@ -584,7 +567,7 @@ def _as_path(
 
     check_geometry(img.GetSpacing(), img.GetOrigin(), img.GetDirection(),
                    f"the {what} (a {source})")
-    path = tmp / f"{what}.mha"
+    path = tmp / f"{what.replace(' ', '_')}.mha"
     bare = sitk.Image(img)  # a copy (copy-on-write): the caller's image keeps its metadata
     for key in bare.GetMetaDataKeys():  # header tags (DICOM/NIfTI) are not needed, never written
         bare.EraseMetaData(key)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from radiomix.check import CheckedCase, check_case, geometry_differences
 from radiomix.errors import UsageError
@@ -31,6 +31,61 @@ if TYPE_CHECKING:
     import SimpleITK as sitk
 
     from radiomix.settings import PreprocessSettings
+
+
+def check_label(label: Any) -> int | None:
+    """``label`` as a Python int: Python and numpy integers are accepted, nothing else.
+
+    A string (``"1"`` read from a table) would otherwise be looked for among the integer
+    labels of the mask and reported missing next to the label 1 that is there.
+
+    Raises
+    ------
+    UsageError
+        ``label`` is not ``None`` nor an integer (a bool, str or float is refused).
+    """
+    import numbers
+
+    if label is None:
+        return None
+    if isinstance(label, numbers.Integral) and not isinstance(label, bool):
+        return int(label)  # int and the numpy integer types
+    whole = _whole_number(label)
+    fix = f"pass label={whole}" if whole is not None else "pass the mask value as an int"
+    raise UsageError(
+        f"label must be an integer (the mask value of the ROI); got {type(label).__name__} "
+        f"{label!r}: {fix}"
+    )
+
+
+def _whole_number(value: Any) -> int | None:
+    """The whole number a str or float holds (``"1"``, ``1.0``), for the fix; else None."""
+    if not isinstance(value, str | float):
+        return None
+    try:
+        number = float(value)
+        return int(number) if number == int(number) else None
+    except (ValueError, OverflowError):
+        return None
+
+
+def check_case_id(case_id: Any, *, name: str = "case id") -> str | None:
+    """``case_id`` as the text written in the table and messages (an int becomes its
+    digits, as a table's id column is read).
+
+    Raises
+    ------
+    UsageError
+        A blank id, one with surrounding spaces or an invisible character (a zero-width
+        space): it would look like no id, or like another case's.
+    """
+    if case_id is None:
+        return None
+    text = str(case_id)
+    if not text.strip() or text != text.strip() or not text.isprintable():
+        raise UsageError(f"{name} {text!r} is blank, has surrounding spaces or an invisible "
+                         "character: give the case's identifier as plain text, or none")
+    return text
 
 
 def load_case(
@@ -84,6 +139,7 @@ def load_case(
         _refuse_same_file(Path(image), Path(mask), case_id)
     # an image in memory is checked as it is (SimpleITK images: dimension, components)
     img = read_volume(image) if isinstance(image, str | Path) else image
+    label = check_label(label)
     dicom_mask = is_dicom_object(mask)  # RTSTRUCT / SEG: label picks the SEG segment
     msk = read_mask(
         mask, img if grid is None else grid, roi_name=roi_name,

@@ -6,6 +6,7 @@ Exit codes: 0 success, 1 a case failed (input error) or the IBSI check found mis
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import sys
@@ -291,9 +292,12 @@ def extract(
     if deep_weights is not None and deep is None:
         raise _fail(UsageError("--deep-weights chooses the weights of --deep, which was not "
                                "given: add --deep MODEL[:MODE] or drop --deep-weights"))
-    if case_id is not None and (not case_id.strip() or case_id != case_id.strip()):
-        raise _fail(UsageError(f"--case-id {case_id!r} is blank or has surrounding spaces: give "
-                               "the case's identifier as plain text, or leave the option out"))
+    from radiomix.case import check_case_id
+
+    try:
+        check_case_id(case_id, name="--case-id")
+    except UsageError as exc:
+        raise _fail(exc) from None
     try:
         _check_out_path(out_file)
         settings = _settings_option(preset, config)
@@ -555,28 +559,32 @@ def _say_interrupted(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
 
-TERMINATED = ("terminated (SIGTERM): nothing more is written; `run`, `analyse` and "
+TERMINATED = ("terminated ({signal}): nothing more is written; `run`, `analyse` and "
               "`stability` keep the cases they finished, so the same command resumes from "
               "them")
-"""What a command says when it is asked to stop (``timeout``, a batch system's time limit;
-exit code 143, as a process ended by SIGTERM)."""
+"""What a command says when it is asked to stop: SIGTERM (``timeout``, a batch system's
+time limit) or SIGHUP (its terminal closed); exit code 128 + the signal's number, as a
+process the signal ended."""
 
-_terminated: list[int] = []  # the pid of the process that received SIGTERM, once
+_terminated: list[int] = []  # the number of the signal that stopped the command, once
 
 
 def _say_terminated(signum: int, frame: Any) -> None:
-    """SIGTERM handler of the command-line process: say what stopping leaves, then unwind
-    as an interruption does (the pool and the run's lock are released on the way). A child
-    process that inherited the handler by a fork ends at once, as SIGTERM would end it."""
+    """SIGTERM and SIGHUP handler of the command-line process: say what stopping leaves,
+    then unwind as an interruption does (the pool and the run's lock are released on the
+    way). A child process that inherited the handler by a fork ends at once, as the signal
+    would end it."""
     import os
     import signal
 
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signum, signal.SIG_DFL)
     if _main_pid and os.getpid() != _main_pid[0]:
-        os.kill(os.getpid(), signal.SIGTERM)
+        os.kill(os.getpid(), signum)
         return
-    _terminated.append(os.getpid())
-    console.print(Text.assemble(("terminated", "yellow"), TERMINATED[10:]), soft_wrap=True)
+    _terminated.append(signum)
+    said = TERMINATED.format(signal=signal.Signals(signum).name)
+    with contextlib.suppress(OSError):  # a terminal that closed (SIGHUP) takes no output
+        console.print(Text.assemble(("terminated", "yellow"), said[10:]), soft_wrap=True)
     raise KeyboardInterrupt
 
 
@@ -585,8 +593,8 @@ _main_pid: list[int] = []
 
 def main() -> None:
     """Console-script entry point (exit code 2 for usage errors, as click does; 130 when
-    interrupted, with :data:`INTERRUPTED` said; 143 when terminated, with
-    :data:`TERMINATED` said)."""
+    interrupted, with :data:`INTERRUPTED` said; 143 or 129 when stopped by SIGTERM or
+    SIGHUP, with :data:`TERMINATED` said)."""
     import os
     import signal
 
@@ -601,7 +609,8 @@ def main() -> None:
 
     signal.signal(signal.SIGINT, _say_interrupted)
     _main_pid[:] = [os.getpid()]
-    signal.signal(signal.SIGTERM, _say_terminated)
+    for stop in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(stop, _say_terminated)
     try:
         code = app(prog_name="radiomix", standalone_mode=False)
     except NoArgsIsHelpError as exc:  # a command group without a command: its help
@@ -620,12 +629,8 @@ def main() -> None:
         console.print(Text.assemble(("error", "red"), f": {exc}"), soft_wrap=True)
         sys.exit(EXIT_USAGE)
     if _terminated:
-        sys.exit(EXIT_TERMINATED)
+        sys.exit(128 + _terminated[0])  # 143 for SIGTERM, 129 for SIGHUP, as the shell says
     sys.exit(code if isinstance(code, int) else 0)
-
-
-EXIT_TERMINATED = 143
-"""Exit code after SIGTERM (128 + 15, as the shell reports a process SIGTERM ended)."""
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -609,3 +609,47 @@ def test_an_input_whose_missingness_follows_the_outcome_is_said(caplog):
     assert (f"whether days_any is missing agrees with outcome y on {agree:.0%} of the rows"
             in caplog.text), caplog.text
     assert "whether age is missing" not in caplog.text
+
+
+def test_patient_ids_in_two_unicode_forms_are_one_patient_refused():
+    """Round 21 (outside tester e): 'MÜLLER_1' with a composed and with a decomposed 'Ü'
+    (or in full-width letters) was two patients: one patient's rows sat on both sides of
+    a split, and n_patients was 51 for 50."""
+    import unicodedata
+
+    from _synthetic import cohort
+
+    from radiomix.analysis.data import build_table
+    from radiomix.errors import InputError
+
+    feats, clin = cohort(20)
+    spec = _spec()
+    nfc, nfd = (unicodedata.normalize(form, "MÜLLER_1") for form in ("NFC", "NFD"))
+    for twin in (nfd, "ＭÜＬＬＥＲ_1"):
+        renamed = feats.assign(patient_id=feats["patient_id"].replace({"P003": nfc}))
+        clinic = clin.assign(patient_id=clin["patient_id"].replace({"P003": nfc}))
+        two = pd.concat([renamed, renamed[renamed["patient_id"] == nfc].assign(
+            patient_id=twin, lesion_id="2")])
+        with pytest.raises(InputError, match=r"differ only in letter case or Unicode form"):
+            build_table(two, spec, clinical=clinic)
+
+
+def test_a_feature_table_of_several_extraction_settings_is_refused():
+    """Round 21 (outside testers e, f): 25 rows at bin width 0.5 joined to 26 at 0.1 were
+    analysed without a word (GLCM joint entropy 3.94 against 2.36 between the halves)."""
+    from _synthetic import cohort
+
+    from radiomix.analysis.data import build_table, table_settings_hash
+    from radiomix.errors import InputError
+
+    feats, clin = cohort(20)
+    spec = _spec()
+    mixed = feats.assign(settings_hash=["aaaa"] * 12 + ["bbbb"] * 8)
+    with pytest.raises(InputError, match=r"rows extracted with 2 different settings "
+                                         r"\(settings_hash aaaa: 12 rows, bbbb: 8 rows\)"):
+        build_table(mixed, spec, clinical=clin)
+    one = feats.assign(settings_hash="aaaa")
+    assert table_settings_hash(one) == "aaaa"
+    assert table_settings_hash(one, {"settings_hash": "cccc"}) == "cccc"
+    assert table_settings_hash(feats) is None
+    build_table(one, spec, clinical=clin)  # one settings: analysed

@@ -61,8 +61,26 @@ def test_features_without_case_provenance_are_checked_against_the_study(tmp_path
         check_stability_settings(ARM, path, {}, {"ct": "eeee"})
     warned = check_stability_settings(ARM, path, {}, {"ct": "aaaa"})
     assert len(warned) == 1
-    assert "records no extraction settings per case" in warned[0]
+    assert "records no extraction settings (not written by radiomix run" in warned[0]
     assert "checked against the study file's settings only" in warned[0]
+
+
+def test_a_table_whose_settings_hash_is_the_studys_is_checked_without_a_word(tmp_path):
+    # outside tester e (round 21): a CSV of a run table keeps the settings_hash column,
+    # which says the study file's declaration is what the features were extracted with
+    path = _stability(tmp_path, {"ct": "aaaa"})
+    assert check_stability_settings(ARM, path, {}, {"ct": "aaaa"}, confirmed=True) == []
+    with pytest.raises(SettingsError, match=r"tag ct than the features \(their settings hash "
+                                            r"is the study file's\)"):
+        check_stability_settings(ARM, path, {}, {"ct": "eeee"}, confirmed=True)
+
+
+def test_a_table_of_other_settings_than_the_study_cannot_be_checked(tmp_path):
+    path = _stability(tmp_path, {"ct": "aaaa"})
+    warned = check_stability_settings(ARM, path, {}, None)
+    assert len(warned) == 1
+    assert "extracted with other settings than the study file declares" in warned[0]
+    assert "could not be checked" in warned[0]
 
 
 def test_features_with_case_provenance_say_nothing(tmp_path):

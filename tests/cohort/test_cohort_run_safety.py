@@ -206,6 +206,7 @@ def _started_until_a_case_is_done(cmd: list[str], out: Path) -> subprocess.Popen
 @pytest.mark.parametrize(("how", "code", "said"), [
     ("ctrl-c", 130, "interrupted (Ctrl-C): nothing more is written"),
     ("sigterm", 143, "terminated (SIGTERM): nothing more is written"),
+    ("sighup", 129, "terminated (SIGHUP): nothing more is written"),
 ])
 def test_a_stopped_run_says_it_resumes_and_no_worker_prints_a_traceback(tmp_path, how, code,
                                                                           said):
@@ -226,8 +227,8 @@ def test_a_stopped_run_says_it_resumes_and_no_worker_prints_a_traceback(tmp_path
     children = parent.children(recursive=True)
     if how == "ctrl-c":
         os.killpg(proc.pid, signal.SIGINT)
-    else:
-        proc.send_signal(signal.SIGTERM)  # to the run's own process only, as `timeout` does
+    else:  # to the run's own process only, as `timeout` (or a closing terminal) does
+        proc.send_signal(signal.SIGTERM if how == "sigterm" else signal.SIGHUP)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == code, err
     assert said in err

@@ -82,7 +82,22 @@ def test_byte_order_mark_and_leading_zeros_kept(tmp_path):
             ["ct"],
             (),
             r"line 3: patient_id 'sts_002' differs from 'STS_002' \(line 2\) only in letter "
-            r"case: read as two patients",
+            r"case or Unicode form: read as two patients",
+        ),
+        (
+            # round 21: an id with a zero-width space looks like another patient's
+            HEADER + "STS_002,1,a,b,c,d,1\nSTS\u200b_002,2,e,f,g,h,1\n",
+            ["ct"],
+            (),
+            r"line 3: patient_id 'STS\\u200b_002' holds an invisible or control character",
+        ),
+        (
+            # round 21: one patient with a composed and a decomposed "Ü" ran as two patients
+            HEADER + "M\u00dcLLER_1,1,a,b,c,d,1\nMU\u0308LLER_1,2,e,f,g,h,1\n",
+            ["ct"],
+            (),
+            r"line 3: patient_id .* differs from .* \(line 2\) only in letter case or Unicode "
+            r"form: read as two patients",
         ),
         (HEADER + ",1,a,b,c,d,1\n", ["ct"], (), r"line 2: empty patient_id"),
         (HEADER + "P1,,a,b,c,d,1\n", ["ct"], (), r"line 2: empty lesion_id"),

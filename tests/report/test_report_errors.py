@@ -49,6 +49,10 @@ def test_schema_1_is_refused_with_the_fix(tmp_path: Path) -> None:
     (lambda d: d["outcomes"][0]["arm_order"].append("ghost"), r"/outcomes/0/arm_order"),
     (lambda d: d["outcomes"][0]["validation"][0]["arms"].update(ghost={}),
      r"arm\(s\) \['ghost'\] not declared"),
+    # outside tester f (round 21): a metric as text was a bare TypeError (a traceback)
+    (lambda d: next(iter(d["outcomes"][0]["validation"][0]["arms"].values()))["metrics"]
+     ["roc_auc"].update(estimate="0.65"),
+     r"/metrics/roc_auc/estimate: must be a number or null, got '0.65'"),
 ])
 def test_incomplete_document(tmp_path: Path, edit, message: str) -> None:
     doc = classification_document()
@@ -86,3 +90,9 @@ def test_largest_slice_needs_3d() -> None:
 def test_png_size_refuses_other_files() -> None:
     with pytest.raises(InputError, match="not a PNG"):
         png_size(b"GIF89a" + bytes(30))
+
+
+def test_an_out_dir_that_is_a_file_is_refused(tmp_path: Path) -> None:
+    _write(tmp_path, classification_document())
+    with pytest.raises(InputError, match=r"out_dir .*analysis\.json is a file, not a folder"):
+        write_report(tmp_path, out_dir=tmp_path / "analysis.json")

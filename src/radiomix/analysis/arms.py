@@ -275,7 +275,8 @@ def stability_path(arm: Arm, base_dir: Path | None) -> Path:
 
 
 def check_stability_settings(arm: Arm, path: Path, features: dict[str, Any],
-                             declared: dict[str, str] | None = None) -> list[str]:
+                             declared: dict[str, str] | None = None, *,
+                             confirmed: bool = False) -> list[str]:
     """Refuse an arm's stability table computed with other extraction settings than the
     features (compared per tag: ``radiomix stability`` records the settings hash of each
     tag, the cohort table each case's).
@@ -290,7 +291,11 @@ def check_stability_settings(arm: Arm, path: Path, features: dict[str, Any],
     declared : dict, optional
         Settings hash of each tag as the study file declares it: what a feature table
         without per-case provenance (saved by another tool, or re-saved by pandas) is
-        compared with instead.
+        compared with instead; ``None`` when the table's settings are known to be other
+        than the study file's (then nothing can be compared).
+    confirmed : bool
+        The feature table's own settings hash (its ``settings_hash`` column) is the study
+        file's: the declaration is what the features were extracted with.
 
     Returns
     -------
@@ -324,17 +329,27 @@ def check_stability_settings(arm: Arm, path: Path, features: dict[str, Any],
              if c.get("status") == "ok" and c.get("settings_hash")}
     source = "the features"
     warnings: list[str] = []
-    if not cases:
-        # the features' own settings are unknown: the study file's declaration is what the
-        # analysis assumes they are
-        cases = {(t, h) for t, h in (declared or {}).items()}
-        source = "the study file's declaration"
-        text = (f"arm {arm.name}: the feature table records no extraction settings per case "
-                "(not written by radiomix run, or re-saved by another tool): stability table "
-                f"{path.name} was checked against the study file's settings only, not the "
-                "features' own; use the table radiomix run wrote to have them checked")
+    if not cases and declared is None:
+        text = (f"arm {arm.name}: the feature table was extracted with other settings than "
+                "the study file declares and records none per tag: stability table "
+                f"{path.name} could not be checked against them; use the table radiomix run "
+                "wrote")
         log.warning(text)
-        warnings.append(text)
+        return [text]
+    if not cases:
+        # the features' own per-tag record is missing: the study file's declaration is what
+        # the analysis takes them to be (confirmed by the table's settings hash, or assumed)
+        cases = {(t, h) for t, h in (declared or {}).items()}
+        source = ("the features (their settings hash is the study file's)" if confirmed
+                  else "the study file's declaration")
+        if not confirmed:
+            text = (f"arm {arm.name}: the feature table records no extraction settings (not "
+                    "written by radiomix run, or re-saved by another tool without its "
+                    f"settings_hash column): stability table {path.name} was checked against "
+                    "the study file's settings only, not the features' own; use the table "
+                    "radiomix run wrote to have them checked")
+            log.warning(text)
+            warnings.append(text)
     for tag, want in sorted(recorded.items()):
         found = sorted({h for t, h in cases if t == tag})
         if found and found != [want]:

@@ -992,6 +992,36 @@ def _aggregation_tokens() -> dict[str, set[str | None]]:
             for s in all_features()}
 
 
+def table_settings_hash(table: pd.DataFrame, provenance: Mapping[str, Any] | None = None,
+                        ) -> str | None:
+    """The extraction settings hash of a feature table: its provenance's, else the one value
+    of its ``settings_hash`` column (radiomix writes it in every row); ``None`` when neither
+    says.
+
+    Raises
+    ------
+    InputError
+        The column holds several values: rows extracted with different settings (tables
+        joined by hand), whose features are not comparable.
+    """
+    recorded = (provenance or {}).get("settings_hash")
+    values: list[str] = []
+    if "settings_hash" in table.columns:
+        column = table["settings_hash"].dropna().astype(str)
+        counts = column[column.str.strip() != ""].value_counts()
+        if len(counts) > 1:
+            shown = ", ".join(f"{h}: {n} rows" for h, n in counts.head(4).items())
+            raise InputError(
+                f"the feature table holds rows extracted with {len(counts)} different settings "
+                f"(settings_hash {shown}): their features are not comparable (a batch effect "
+                "no model is told of); extract every case with one settings (radiomix run or "
+                "extract-many), or analyse the parts apart")
+        values = list(counts.index)
+    if recorded:
+        return str(recorded)
+    return values[0] if values else None
+
+
 def tumour_tags(study_doc: Any) -> list[str] | None:
     """The image tags whose ROI is the tumour itself, from a study's description
     (:meth:`radiomix.settings.study.Study.to_dict`, as a run's table provenance keeps it):
@@ -1073,6 +1103,8 @@ def build_table(
     """
     roles = spec.roles
     group = roles.group
+    if features is not None:
+        table_settings_hash(features)  # rows of several extraction settings are refused
     raw = _join(features, clinical, group)
     raw[group] = _text(raw[group])
     if raw[group].isna().any():
@@ -1594,17 +1626,21 @@ def _join(features: pd.DataFrame | None, clinical: pd.DataFrame | None,
 
 
 def _check_id_case(ids: pd.Series, table: str) -> None:
-    """Refuse patient ids of one table that differ only in letter case (``STS_001`` and
-    ``sts_001``): read as two patients, one patient's rows would be split between training
-    and test folds."""
+    """Refuse patient ids of one table that differ only in letter case or Unicode form
+    (``STS_001`` and ``sts_001``; ``MÜLLER`` with a composed and with a decomposed ``Ü``,
+    :func:`radiomix.text_keys.id_key`): read as two patients, one patient's rows would be
+    split between training and test folds."""
+    from radiomix.text_keys import id_key
+
     seen: dict[str, str] = {}
     for v in pd.unique(ids.dropna()):
-        key = str(v).casefold()
+        key = id_key(str(v))
         if key in seen and seen[key] != str(v):
             raise InputError(
                 f"the {table} table holds patient ids {seen[key]!r} and {str(v)!r}, which differ "
-                "only in letter case: they would be two patients, and one patient's rows could "
-                "sit on both sides of a split; write each patient's id alike"
+                "only in letter case or Unicode form: they would be two patients, and one "
+                "patient's rows could sit on both sides of a split; write each patient's id "
+                "alike"
             )
         seen.setdefault(key, str(v))
 

@@ -120,6 +120,11 @@ class Covariate:
         if self.levels is not None:
             _names(f"covariate {self.name}: levels", tuple(str(v) for v in self.levels))
             object.__setattr__(self, "levels", tuple(str(v) for v in self.levels))
+            twice = sorted({v for v in self.levels if self.levels.count(v) > 1})
+            if twice:  # the later place would win: Low coded above High
+                _fail(f"covariate {self.name}: levels {list(self.levels)} name "
+                      f"{', '.join(map(repr, twice))} more than once; give each level once, "
+                      "in order")
         if self.kind == "ordinal" and not self.levels:
             _fail(f"covariate {self.name}: an ordinal covariate needs its levels in order")
 

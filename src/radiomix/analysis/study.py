@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from radiomix.analysis.arms import check_stability_settings, stability_path
-from radiomix.analysis.data import build_table, read_any, tumour_tags
+from radiomix.analysis.data import build_table, read_any, table_settings_hash, tumour_tags
 from radiomix.analysis.engine import AnalysisProgress, run_analysis
 from radiomix.errors import InputError, RadiomixError, SettingsError
 
@@ -341,10 +341,20 @@ def _analyse(study: Study, spec: Any, out: Path, features: Any, jobs: int,
         prov = read_provenance(features_path)
     except (InputError, OSError, ValueError):
         prov = {}
+    extracted = table_settings_hash(feat, prov)
+    if features is not None and extracted is not None and extracted != study.settings_hash():
+        text = (f"{features_path.name} was extracted with other settings than {study.path.name} "
+                f"declares (settings hash {extracted}, the study file's "
+                f"{study.settings_hash()}): the features are analysed as they are; run radiomix "
+                "run with the study file to bring them up to date")
+        log.warning(text)
+        collected.messages.append(text)
+    same = extracted is not None and extracted == study.settings_hash()
     for arm in spec.arms:
         if arm.stability:
             collected.messages.extend(check_stability_settings(
-                arm, stability_path(arm, study.path.parent), prov, study.tag_hashes()))
+                arm, stability_path(arm, study.path.parent), prov,
+                study.tag_hashes() if extracted is None or same else None, confirmed=same))
     errors = pd.read_parquet(errors_path) if errors_path and errors_path.is_file() else None
     clinical = None
     clinical_path = None
@@ -392,14 +402,14 @@ def _analyse(study: Study, spec: Any, out: Path, features: Any, jobs: int,
             err_docs.append({k: (None if pd.isna(v) else str(v)) for k, v in r.items()
                              if k in ("patient_id", "lesion_id", "tag", "stage", "error",
                                       "message")})
-    study_doc = {
+    study_doc: dict[str, Any] = {
         "name": study.settings.name, "study_file": study.path.name,
         "study_sha256": file_hash(study.path),
         "features_file": features_path.name, "features_sha256": file_hash(features_path),
         "features_data_sha256": table_hash(feat),
         "clinical_file": clinical_path.name if clinical_path else None,
         "clinical_sha256": file_hash(clinical_path) if clinical_path else None,
-        "settings_hash": prov.get("settings_hash") if prov else None,
+        "settings_hash": extracted,
         "versions": package_versions(ANALYSIS_PACKAGES),
     }
     deep_prov = (prov or {}).get("deep") or {}

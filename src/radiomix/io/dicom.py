@@ -69,15 +69,6 @@ class _Slice:
     ds: pydicom.Dataset
 
 
-def same_text_key(text: str) -> str:
-    """A DICOM name (ROI name, segment label) in Unicode normal form C: the same name typed
-    or stored with composed or decomposed accents ("ö" as one character or as "o" and a
-    combining diaeresis) compares equal."""
-    import unicodedata
-
-    return unicodedata.normalize("NFC", text)
-
-
 def _is_dicom(path: Path) -> bool:
     if not path.is_file():
         return False

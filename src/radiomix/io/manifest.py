@@ -43,6 +43,7 @@ from pathlib import Path
 
 from radiomix.errors import InputError, SettingsError
 from radiomix.io.text_table import check_delimiter, refuse_workbook
+from radiomix.text_keys import id_key
 
 log = logging.getLogger(__name__)
 
@@ -223,19 +224,25 @@ def read_manifest(
             raise SettingsError(
                 f"manifest {path} line {line}: empty {patient_column if not pid else lesion_column}"
             )
+        for id_column, id_text in ((patient_column, pid), (lesion_column, lid)):
+            if not id_text.isprintable():
+                raise SettingsError(
+                    f"manifest {path} line {line}: {id_column} {id_text!r} holds an invisible or "
+                    "control character (a zero-width or non-breaking space, a tab): two ids "
+                    "that look alike would be two patients; write the id in plain text")
         if (pid, lid) in ids:
             raise SettingsError(
                 f"manifest {path} line {line}: {patient_column} {pid!r} with {lesion_column} "
                 f"{lid!r} repeats line {ids[(pid, lid)]}; each lesion needs its own row"
             )
         ids[(pid, lid)] = line
-        first, seen_line = spelt.setdefault(pid.casefold(), (pid, line))
+        first, seen_line = spelt.setdefault(id_key(pid), (pid, line))
         if first != pid:
             raise SettingsError(
                 f"manifest {path} line {line}: {patient_column} {pid!r} differs from {first!r} "
-                f"(line {seen_line}) only in letter case: read as two patients, one patient's "
-                "lesions could sit on both sides of a split (the analysis refuses them); write "
-                "each patient's id alike"
+                f"(line {seen_line}) only in letter case or Unicode form: read as two patients, "
+                "one patient's lesions could sit on both sides of a split (the analysis refuses "
+                "them); write each patient's id alike"
             )
         inputs: dict[str, TagInput | None] = {}
         for tag in tags:

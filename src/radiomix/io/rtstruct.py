@@ -13,7 +13,8 @@ import numpy as np
 import SimpleITK as sitk
 
 from radiomix.errors import DicomError, InputError, LabelNotFoundError
-from radiomix.io.dicom import same_text_key, series_identity
+from radiomix.io.dicom import series_identity
+from radiomix.text_keys import name_key
 from radiomix.types import BoolArray, FloatArray, IntArray
 
 if TYPE_CHECKING:  # imported where an RTSTRUCT is read (slow to import)
@@ -231,8 +232,8 @@ def _select_roi(names: dict[int, str], roi_name: str | None, name: str) -> int:
                 )
             )
         return next(iter(names))
-    wanted = same_text_key(roi_name)
-    matches = [n for n, roi in names.items() if same_text_key(roi) == wanted]
+    wanted = name_key(roi_name)
+    matches = [n for n, roi in names.items() if name_key(roi) == wanted]
     if not matches:
         near = difflib.get_close_matches(roi_name, list(names.values()), n=1)
         hint = f" did you mean {near[0]!r}?" if near else ""

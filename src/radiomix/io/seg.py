@@ -9,7 +9,8 @@ import numpy as np
 import SimpleITK as sitk
 
 from radiomix.errors import DicomError, GeometryMismatchError, InputError, LabelNotFoundError
-from radiomix.io.dicom import same_text_key, series_identity
+from radiomix.io.dicom import series_identity
+from radiomix.text_keys import name_key
 
 
 def read_seg(
@@ -68,8 +69,8 @@ def read_seg(
         if number not in segments:
             raise LabelNotFoundError(f"segment {number} not in SEG {path.name} ({listing})")
     else:  # --roi-name: a segment label, never a number ("1" may be another segment's label)
-        wanted = same_text_key(str(segment))
-        hits = [n for n, label in segments.items() if same_text_key(label) == wanted]
+        wanted = name_key(str(segment))
+        hits = [n for n, label in segments.items() if name_key(label) == wanted]
         if not hits:
             hint = (f"; to choose segment number {segment}, pass --label {segment}"
                     if str(segment).isdigit() and int(str(segment)) in segments else "")

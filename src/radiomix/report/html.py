@@ -394,6 +394,18 @@ def check_document(doc: Mapping[str, Any], *, source: str = ANALYSIS_FILE) -> No
             unknown = [k for k in v["arms"] if k not in o["arms"]]
             _need(not unknown, f"{where}/validation/{j}/arms",
                   f"arm(s) {unknown} not declared in /outcomes/{i}/arms")
+            for key, arm in v["arms"].items():
+                metrics = arm.get("metrics") if isinstance(arm, Mapping) else None
+                for name, entry in (metrics or {}).items():
+                    if not isinstance(entry, Mapping):
+                        continue
+                    for field in ("estimate", "ci_low", "ci_high"):
+                        value = entry.get(field)
+                        _need(value is None or (isinstance(value, (int, float))
+                                                and not isinstance(value, bool)),
+                              f"{where}/validation/{j}/arms/{key}/metrics/{name}/{field}",
+                              f"must be a number or null, got {value!r} (the file was "
+                              "edited or damaged; re-run the analysis)")
 
 
 def read_analysis(results_dir: str | os.PathLike[str]) -> dict[str, Any]:
@@ -875,6 +887,9 @@ def write_report(
     results = Path(results_dir)
     analysis = read_analysis(results)
     out = Path(out_dir) if out_dir is not None else results
+    if out.exists() and not out.is_dir():
+        raise InputError(f"out_dir {out} is a file, not a folder: give the folder to write "
+                         "report.html and metrics.json into")
     out.mkdir(parents=True, exist_ok=True)
     metrics = build_metrics(analysis)
     figures = build_figures(analysis, results)

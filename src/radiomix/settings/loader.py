@@ -298,6 +298,14 @@ def settings_from_dict(
             )
         kwargs[key] = _convert(value, hints[key], full)
     _refuse_null_bins(cls, data, _where)
+    required = [f.name for f in dataclasses.fields(cls)
+                if f.init and f.default is dataclasses.MISSING
+                and f.default_factory is dataclasses.MISSING and f.name not in kwargs]
+    if required:
+        raise SettingsError(
+            f"{_where or 'the settings'} lack{'s' if len(required) == 1 else ''} the required "
+            f"key{'s' if len(required) > 1 else ''} {', '.join(map(repr, required))}; valid "
+            f"keys here: {', '.join(names)}")
     try:
         return cls(**kwargs)
     except TypeError as exc:  # wrong value type reaching a comparison in __post_init__
