@@ -159,3 +159,21 @@ def test_a_missing_required_key_of_the_analysis_is_named(doc, message):
 
     with pytest.raises(SettingsError, match=message):
         analysis_from_dict(doc)
+
+
+@pytest.mark.parametrize(("given", "written"), [(5, "5"), (np.int64(7), "7"), (3.0, "3"),
+                                                ("P1", "P1")])
+def test_a_case_id_is_written_as_text(given, written):
+    from radiomix.case import check_case_id
+
+    assert check_case_id(given) == written
+
+
+@pytest.mark.parametrize("given", [b"P1", True, ("a",), float("nan"), 1.5, "", "P\u200b1"])
+def test_a_case_id_of_another_type_is_refused(given):
+    # outside tester h (round 21): b"P1" was written "b'P1'", NaN "nan", True "True"
+    from radiomix.case import check_case_id
+    from radiomix.errors import UsageError
+
+    with pytest.raises(UsageError, match=r"case id .* (is a |is blank)"):
+        check_case_id(given)

@@ -993,7 +993,14 @@ def _case_row(rec: Mapping[str, Any], root: Path, where: str) -> dict[str, Any]:
                 "value (or leave the cell empty for a binary mask)"
             ) from None
     out["roi_name"] = None if _blank(rec.get("roi_name")) else str(rec["roi_name"]).strip()
-    out["case_id"] = None if _blank(rec.get("case_id")) else str(rec["case_id"]).strip()
+    from radiomix.case import check_case_id
+
+    raw = rec.get("case_id")
+    try:  # a table's cells are read stripped, as the manifest's
+        out["case_id"] = None if _blank(raw) else check_case_id(
+            raw.strip() if isinstance(raw, str) else raw, name=f"{where}: case_id")
+    except UsageError as exc:
+        raise InputError(str(exc)) from None
     return out
 
 

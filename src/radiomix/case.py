@@ -70,22 +70,35 @@ def _whole_number(value: Any) -> int | None:
 
 
 def check_case_id(case_id: Any, *, name: str = "case id") -> str | None:
-    """``case_id`` as the text written in the table and messages (an int becomes its
-    digits, as a table's id column is read).
+    """``case_id`` as the text written in the table and messages: text as it is, an
+    integer (or a whole float, as pandas reads an id column with gaps) as its digits.
 
     Raises
     ------
     UsageError
-        A blank id, one with surrounding spaces or an invisible character (a zero-width
-        space): it would look like no id, or like another case's.
+        Another type (bytes, a bool, a tuple, NaN), or text that is blank, has surrounding
+        spaces or an invisible character (a zero-width space): it would look like no id,
+        or like another case's.
     """
+    import math
+    import numbers
+
     if case_id is None:
         return None
-    text = str(case_id)
-    if not text.strip() or text != text.strip() or not text.isprintable():
-        raise UsageError(f"{name} {text!r} is blank, has surrounding spaces or an invisible "
-                         "character: give the case's identifier as plain text, or none")
-    return text
+    if isinstance(case_id, numbers.Integral) and not isinstance(case_id, bool):
+        return str(int(case_id))
+    if isinstance(case_id, numbers.Real) and not isinstance(case_id, bool):
+        number = float(case_id)
+        if math.isfinite(number) and number.is_integer():
+            return str(int(number))
+    if not isinstance(case_id, str):
+        raise UsageError(f"{name} {case_id!r} is a {type(case_id).__name__}: give the case's "
+                         "identifier as text or an integer")
+    if not case_id.strip() or case_id != case_id.strip() or not case_id.isprintable():
+        raise UsageError(f"{name} {case_id!r} is blank, has surrounding spaces or an "
+                         "invisible character: give the case's identifier as plain text, or "
+                         "none")
+    return case_id
 
 
 def load_case(

@@ -611,3 +611,20 @@ def test_a_selector_in_front_of_a_dense_model_reports_what_it_kept(tmp_path):
     pair = ("ct.original.stat.f00", "ct.original.stat.copy00")
     assert kept.get(pair[0], 0) + kept.get(pair[1], 0) <= n_folds
     assert arms["plain"]["selected_in_folds"] is None  # nothing selects
+
+
+def test_a_fold_that_scored_one_row_does_not_make_an_arm_constant():
+    """Round 21 (outside tester i): an external centre of one patient, scored at patient
+    level, made every arm "not meaningful: its inputs do not vary" (one prediction per fold
+    is trivially constant); the real reason (one class, one patient) was not said."""
+    from types import SimpleNamespace
+
+    from radiomix.analysis.engine import one_value_per_fold
+
+    one = pd.DataFrame({"repeat": [0], "fold": [0], "proba": [0.4]})
+    assert not one_value_per_fold(SimpleNamespace(predictions=one))
+    flat = pd.DataFrame({"repeat": [0, 0, 0, 0], "fold": [0, 0, 1, 1],
+                         "proba": [0.3, 0.3, 0.5, 0.5]})
+    assert one_value_per_fold(SimpleNamespace(predictions=flat))
+    varied = flat.assign(proba=[0.3, 0.31, 0.5, 0.5])
+    assert not one_value_per_fold(SimpleNamespace(predictions=varied))

@@ -216,3 +216,16 @@ def test_a_level_given_twice_is_refused(kind):
     with pytest.raises(SettingsError, match=r"covariate grade: levels .* name 'Low' more than "
                                             r"once; give each level once, in order"):
         analysis_from_dict(doc)
+
+
+@pytest.mark.parametrize(("items", "ordinal", "message"), [
+    (["age"], ["grade=Low,High", "grade=High,Low"], r"--ordinal gives 'grade' twice"),
+    (["grade:categorical"], ["grade=Low,High"],
+     r"--covariates declares 'grade' categorical and --ordinal declares it ordinal"),
+])
+def test_contradictory_covariate_flags_are_refused(items, ordinal, message):
+    # outside tester h (round 21): the later --ordinal won; categorical became ordinal
+    from radiomix.analysis.adhoc import parse_covariates
+
+    with pytest.raises(SettingsError, match=message):
+        parse_covariates(items, ordinal)

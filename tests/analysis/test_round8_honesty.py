@@ -653,3 +653,38 @@ def test_a_feature_table_of_several_extraction_settings_is_refused():
     assert table_settings_hash(one, {"settings_hash": "cccc"}) == "cccc"
     assert table_settings_hash(feats) is None
     build_table(one, spec, clinical=clin)  # one settings: analysed
+
+
+def test_a_covariate_that_differs_between_a_patients_lesions_is_warned(caplog):
+    """Round 21 (outside tester i): age 59 on one lesion and 80 on the other entered the
+    clinical arm as two ages (two risks for one patient in one fold) while Table 1 counted
+    the first, with no word."""
+    import logging
+
+    from _synthetic import cohort
+
+    from radiomix.analysis.data import build_table
+    from radiomix.analysis.spec import analysis_from_dict
+
+    feats, clin = cohort(20)
+    spec = analysis_from_dict({
+        "outcomes": [{"name": "y", "kind": "binary", "column": "outcome", "positive": "mets"}],
+        "roles": {"group": "patient_id", "lesion": "lesion_id", "covariates": ["age"],
+                  "derived": ["outcome_text", "days_to_outcome", "status", "fu_days"]},
+        "arms": [{"name": "rad", "blocks": ["radiomic"], "model": "logistic"}],
+        "validation": {"outer_splits": 3, "inner_splits": 2, "repeats": 1, "bootstrap": 50},
+    })
+    second = feats.iloc[[3]].assign(lesion_id="2")
+    two = pd.concat([feats, second], ignore_index=True)
+    two["age"] = [str(50 + i) for i in range(len(two))]
+    two.loc[two.index[-1], "age"] = "80"
+    two.loc[two["patient_id"] == "P003", "age"] = ["60", "80"]
+    with caplog.at_level(logging.WARNING, logger="radiomix.analysis.data"):
+        build_table(two, spec, clinical=clin.drop(columns=["age"]))
+    assert "covariate 'age' differs between the rows of 1 patient(s) (e.g. P003: 60, 80)" \
+        in caplog.text
+    caplog.clear()
+    two.loc[two["patient_id"] == "P003", "age"] = ["60", "60.0"]  # one age, two spellings
+    with caplog.at_level(logging.WARNING, logger="radiomix.analysis.data"):
+        build_table(two, spec, clinical=clin.drop(columns=["age"]))
+    assert "differs between the rows" not in caplog.text

@@ -53,6 +53,14 @@ def test_schema_1_is_refused_with_the_fix(tmp_path: Path) -> None:
     (lambda d: next(iter(d["outcomes"][0]["validation"][0]["arms"].values()))["metrics"]
      ["roc_auc"].update(estimate="0.65"),
      r"/metrics/roc_auc/estimate: must be a number or null, got '0.65'"),
+    # outside tester h (round 21): text in the curves dropped every figure (a bare
+    # ValueError) or was drawn as edited
+    (lambda d: d["outcomes"][0]["validation"][0]["curves"]["roc"]["clinical"].update(
+        auc="0.79"), r"/curves/roc/clinical/auc: must be a number or null, got '0.79'"),
+    (lambda d: d["outcomes"][0]["validation"][0]["curves"]["roc"]["clinical"]["tpr"].__setitem__(
+        1, "x"), r"/curves/roc/clinical/tpr: must hold numbers \(or null\), holds 'x'"),
+    (lambda d: d["outcomes"][0]["validation"][0]["curves"]["roc"]["clinical"]["fpr"].__setitem__(
+        1, True), r"/curves/roc/clinical/fpr: must hold numbers \(or null\), holds True"),
 ])
 def test_incomplete_document(tmp_path: Path, edit, message: str) -> None:
     doc = classification_document()

@@ -61,6 +61,9 @@ def parse_covariates(items: Sequence[str], ordinal: Sequence[str] = ()) -> tuple
         if not sep or not name.strip() or len(values) < 2:
             raise SettingsError(f"ordinal spec {spec!r} must read COLUMN=LOW,...,HIGH, e.g. "
                                 "grade=Low,Intermediate,High")
+        if name.strip() in ords:  # the later one would win without a word
+            raise SettingsError(f"--ordinal gives {name.strip()!r} twice; give each ordinal "
+                                "covariate once, with its levels in order")
         ords[name.strip()] = values
     out = []
     names = []
@@ -69,6 +72,9 @@ def parse_covariates(items: Sequence[str], ordinal: Sequence[str] = ()) -> tuple
         name = name.strip()
         names.append(name)
         if name in ords:
+            if kind.strip() and kind.strip() != "ordinal":  # it became ordinal without a word
+                raise SettingsError(f"--covariates declares {name!r} {kind.strip()} and "
+                                    f"--ordinal declares it ordinal; declare it once")
             out.append(Covariate(name=name, kind="ordinal", levels=ords[name]))
         else:
             out.append(Covariate(name=name, kind=(kind.strip() or "numeric")))  # type: ignore[arg-type]

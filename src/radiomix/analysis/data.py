@@ -1173,6 +1173,7 @@ def build_table(
     sources: dict[str, str] = {}
     clin_cols: list[str] = []
     levels_used: dict[str, list[str] | None] = {}
+    _covariate_varies_warnings(raw, [c.name for c in roles.covariates], group)
     for cov in roles.covariates:
         enc = _encode_covariate(raw, cov, group)
         levels_used[cov.name] = enc.attrs.get("levels")
@@ -1266,6 +1267,32 @@ def build_table(
                          groups=raw[group].to_numpy(dtype=str), centre=centre, blocks=blocks,
                          sources=sources, targets=targets, roles=role_doc, missing=miss,
                          unit=unit, raw=raw.reset_index(drop=True), alerts=alerts)
+
+
+def _covariate_varies_warnings(raw: pd.DataFrame, names: Sequence[str], group: str) -> None:
+    """Warn of a covariate whose value differs between one patient's rows (age 59 on one
+    lesion, 80 on the other): each row enters the model with its own value (a lesion-level
+    covariate may do so), while Table 1 describes each patient once; a patient's attribute
+    written two ways is a data error the user must see."""
+    for name in names:
+        if name not in raw.columns:
+            continue
+        values: pd.Series = _text(raw[name])
+        numbers = pd.to_numeric(values, errors="coerce")
+        if numbers.notna().sum() == values.notna().sum():  # 59 and 59.0 are one age
+            values = numbers
+        per = pd.DataFrame({"g": raw[group], "v": values}).dropna().groupby("g")["v"]
+        varied = per.nunique()
+        varied = varied[varied > 1]
+        if len(varied):
+            first = str(varied.index[0])
+            shown = ", ".join(f"{v:g}" if isinstance(v, float) else str(v)
+                              for v in sorted(per.get_group(first).unique())[:3])
+            log.warning("covariate %r differs between the rows of %d patient(s) (e.g. %s: %s): "
+                        "each row (lesion) enters the models with its own value, while Table 1 "
+                        "describes each patient by its first row; if it is the patient's "
+                        "attribute (age, sex), write it alike on every row", name, len(varied),
+                        first, shown)
 
 
 def _check_named_columns(raw: pd.DataFrame, named: Mapping[str, Sequence[str]]) -> None:
@@ -1599,13 +1626,16 @@ def _join(features: pd.DataFrame | None, clinical: pd.DataFrame | None,
     feat[group] = _text(feat[group])
     overlap = [c for c in feat.columns if c in clin.columns and c != group]
     no_clin = ~feat[group].isin(set(clin[group].dropna()))
-    folded = {str(v).casefold(): str(v) for v in clin[group].dropna()}
+    from radiomix.text_keys import id_key
+
+    folded = {id_key(str(v)): str(v) for v in clin[group].dropna()}
     for v in pd.unique(feat[group][no_clin].dropna()):
-        if str(v).casefold() in folded:
+        if id_key(str(v)) in folded:
             raise InputError(
-                f"patient {v!r} of the feature table is {folded[str(v).casefold()]!r} in the "
+                f"patient {v!r} of the feature table is {folded[id_key(str(v))]!r} in the "
                 f"clinical table (group column {group!r}): ids must match exactly, letter "
-                "case included; write them alike in both tables"
+                "case and Unicode form (accents, full-width letters) included; write them "
+                "alike in both tables"
             )
     _check_agreement(feat[~no_clin.to_numpy()], clin, overlap, group)
     merged = feat.drop(columns=overlap).merge(clin, on=group, how="left", validate="m:1")
@@ -1720,10 +1750,12 @@ def check_manifest_lesions(features: pd.DataFrame, manifest: pd.DataFrame, *,
     if len(foreign):
         first = str(foreign.iloc[0])
         pid, _, lid = first.partition(" lesion ")
-        folded = {str(p).strip().casefold(): str(p).strip() for p in manifest[patient]}
-        near = folded.get(pid.strip().casefold())
+        from radiomix.text_keys import id_key
+
+        folded = {id_key(str(p).strip()): str(p).strip() for p in manifest[patient]}
+        near = folded.get(id_key(pid.strip()))
         hint = (f"; did you mean patient {near!r}?" if near and near != pid else
-                f"; patient {pid!r} is not in the manifest" if pid.strip().casefold()
+                f"; patient {pid!r} is not in the manifest" if id_key(pid.strip())
                 not in folded else f"; the manifest has no lesion {lid!r} of {pid!r}")
         raise InputError(
             f"{len(foreign)} row(s) of {source} name lesions that are not in the study's "

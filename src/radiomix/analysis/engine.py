@@ -414,8 +414,11 @@ def one_value_per_fold(result: Any) -> bool:
     if pred is None or len(pred) == 0 or "proba" not in pred:
         return False
     keys = [c for c in ("repeat", "fold") if c in pred]
-    spread = pred.groupby(keys)["proba"].agg(lambda p: float(p.max() - p.min()))
-    return bool((spread <= 1e-9).all())
+    groups = pred.groupby(keys)["proba"]
+    spread = groups.agg(lambda p: float(p.max() - p.min()))[groups.size() >= 2]
+    # a fold that scored one row tells nothing (a one-patient test centre): said only when
+    # some fold scored several rows, all alike
+    return bool(len(spread)) and bool((spread <= 1e-9).all())
 
 
 def _slope_warnings(slope: dict[str, Any], model: str) -> list[str]:
@@ -2012,8 +2015,10 @@ def _check_audit_ids(ids: pd.Series, analysed: pd.Series, name: str) -> int:
     known = set(analysed)
     if not have & known:
         first = str(ids.iloc[0]) if len(ids) else ""
-        folded = {k.strip().casefold(): k for k in known}
-        near = folded.get(first.strip().casefold())
+        from radiomix.text_keys import id_key
+
+        folded = {id_key(k.strip()): k for k in known}
+        near = folded.get(id_key(first.strip()))
         hint = f"; did you mean {near!r}?" if near else ""
         raise InputError(
             f"leakage_audit: no patient_id of {name} is among the {len(known)} analysed "

@@ -394,18 +394,45 @@ def check_document(doc: Mapping[str, Any], *, source: str = ANALYSIS_FILE) -> No
             unknown = [k for k in v["arms"] if k not in o["arms"]]
             _need(not unknown, f"{where}/validation/{j}/arms",
                   f"arm(s) {unknown} not declared in /outcomes/{i}/arms")
-            for key, arm in v["arms"].items():
-                metrics = arm.get("metrics") if isinstance(arm, Mapping) else None
-                for name, entry in (metrics or {}).items():
-                    if not isinstance(entry, Mapping):
-                        continue
-                    for field in ("estimate", "ci_low", "ci_high"):
-                        value = entry.get(field)
-                        _need(value is None or (isinstance(value, (int, float))
-                                                and not isinstance(value, bool)),
-                              f"{where}/validation/{j}/arms/{key}/metrics/{name}/{field}",
-                              f"must be a number or null, got {value!r} (the file was "
-                              "edited or damaged; re-run the analysis)")
+            _check_numbers(v, f"{where}/validation/{j}")
+
+
+NUMERIC_KEYS = frozenset((
+    "estimate", "ci_low", "ci_high", "p_value", "auc", "brier_reference", "hazard_ratio",
+    "hr_ci_low", "hr_ci_high", "logrank_p", "logrank_p_min", "logrank_p_max",
+    "logrank_p_median", "horizon_years", "n_at_risk", "n_events", "n_boot", "n_folds",
+    "coef", "coef_per_sd"))
+"""Scalar keys of a validation entry that hold a number (or null) wherever they appear."""
+
+TEXT_LIST_KEYS = frozenset(("warnings", "centres", "fallbacks", "reasons", "columns",
+                            "selected", "blocks", "arms", "order", "labels"))
+"""Keys of a validation entry whose lists hold text; every other list holds numbers."""
+
+
+def _is_number(value: Any) -> bool:
+    return value is None or (isinstance(value, (int, float)) and not isinstance(value, bool))
+
+
+def _check_numbers(node: Any, where: str, key: str | None = None) -> None:
+    """Refuse text or booleans where a validation entry holds numbers: the scalars of
+    :data:`NUMERIC_KEYS`, and every list but those of :data:`TEXT_LIST_KEYS` (curve points,
+    bands, thresholds); a hand-edited document would otherwise be drawn as edited, or its
+    figures dropped with a bare error."""
+    if isinstance(node, Mapping):
+        for k, value in node.items():
+            _check_numbers(value, f"{where}/{k}", str(k))
+    elif isinstance(node, list):
+        scalars = [x for x in node if not isinstance(x, (Mapping, list))]
+        if key not in TEXT_LIST_KEYS and not all(_is_number(x) for x in scalars):
+            bad = next(x for x in scalars if not _is_number(x))
+            _need(False, where, f"must hold numbers (or null), holds {bad!r} (the file was "
+                                "edited or damaged; re-run the analysis)")
+        for k, x in enumerate(node):
+            if isinstance(x, (Mapping, list)):
+                _check_numbers(x, f"{where}/{k}", key)
+    elif key in NUMERIC_KEYS:
+        _need(_is_number(node), where, f"must be a number or null, got {node!r} (the file "
+                                       "was edited or damaged; re-run the analysis)")
 
 
 def read_analysis(results_dir: str | os.PathLike[str]) -> dict[str, Any]:
