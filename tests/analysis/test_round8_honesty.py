@@ -256,12 +256,12 @@ def test_several_rows_of_one_lesion_are_counted_as_rows_not_lesions(caplog):
             "in all" in caplog.text)
 
 
-def _spec():
+def _spec(covariates=()):
     from radiomix.analysis.spec import analysis_from_dict
 
     return analysis_from_dict({
         "outcomes": [{"name": "y", "kind": "binary", "column": "outcome", "positive": "mets"}],
-        "roles": {"group": "patient_id", "lesion": "lesion_id",
+        "roles": {"group": "patient_id", "lesion": "lesion_id", "covariates": list(covariates),
                   "derived": ["outcome_text", "days_to_outcome", "status", "fu_days"]},
         "arms": [{"name": "rad", "blocks": ["radiomic"], "model": "logistic"}],
         "validation": {"outer_splits": 3, "inner_splits": 2, "repeats": 1, "bootstrap": 50},
@@ -664,16 +664,9 @@ def test_a_covariate_that_differs_between_a_patients_lesions_is_warned(caplog):
     from _synthetic import cohort
 
     from radiomix.analysis.data import build_table
-    from radiomix.analysis.spec import analysis_from_dict
 
     feats, clin = cohort(20)
-    spec = analysis_from_dict({
-        "outcomes": [{"name": "y", "kind": "binary", "column": "outcome", "positive": "mets"}],
-        "roles": {"group": "patient_id", "lesion": "lesion_id", "covariates": ["age"],
-                  "derived": ["outcome_text", "days_to_outcome", "status", "fu_days"]},
-        "arms": [{"name": "rad", "blocks": ["radiomic"], "model": "logistic"}],
-        "validation": {"outer_splits": 3, "inner_splits": 2, "repeats": 1, "bootstrap": 50},
-    })
+    spec = _spec(covariates=["age"])
     second = feats.iloc[[3]].assign(lesion_id="2")
     two = pd.concat([feats, second], ignore_index=True)
     two["age"] = [str(50 + i) for i in range(len(two))]
