@@ -176,7 +176,7 @@ def canonical_rows(X: Any, groups: Any) -> np.ndarray:
     --------
     >>> X = np.array([[1.0], [2.0], [3.0]])
     >>> order = canonical_rows(X, ["b", "a", "b"])
-    >>> order[0]
+    >>> int(order[0])
     1
     >>> sorted(order[1:]) == [0, 2]
     True
