@@ -57,30 +57,33 @@ BOUNDED_METRICS: frozenset[str] = frozenset(
 CLIP = 1e-6
 
 
-MEAN_DIGITS = 12
-"""Significant digits kept of a patient's mean prediction (:func:`settle_means`)."""
+SETTLE_DIGITS = 12
+"""Significant digits kept of a scored prediction (:func:`settle`)."""
 
 
-def settle_means(means: Any) -> FloatArray:
-    """Patient means of row predictions, rounded to :data:`MEAN_DIGITS` significant digits.
+def settle(values: Any) -> FloatArray:
+    """Predictions rounded to :data:`SETTLE_DIGITS` significant digits before they are scored.
 
-    A mean's last bits depend on the order of its sum ((a + b) + c against (a + c) + b), so
-    two patients whose lesions predict the same values, in another order or count, get
-    means a few units in the last place apart; the AUC and the C-index then count their
-    pair as ordered (1 or 0) instead of tied (0.5). Rounding far below any difference a
-    model makes (1e-12 relative) turns such means back into ties.
+    Two rows with identical inputs can get predictions a unit in the last place apart: a
+    matrix product takes another instruction path for a row at another position of its
+    block, and a patient's mean depends on the order of its sum ((a + b) + c against
+    (a + c) + b). The AUC and the C-index would then count the pair as ordered (1 or 0)
+    instead of tied (0.5). Rounding far below any difference a model makes (1e-12
+    relative) turns such values back into ties; every scored prediction (a fold's
+    probabilities and risks, a patient's mean) passes through here, so the predictions
+    file holds the values the metrics saw.
 
     Examples
     --------
     >>> a = (0.1 + 0.2 + 0.3) / 3; b = (0.3 + 0.2 + 0.1) / 3
-    >>> a == b, bool(settle_means([a])[0] == settle_means([b])[0])
+    >>> a == b, bool(settle([a])[0] == settle([b])[0])
     (False, True)
     """
-    x = np.asarray(means, dtype=float)
+    x = np.asarray(values, dtype=float)
     finite = np.isfinite(x) & (x != 0)
     magnitude = np.zeros_like(x)
     magnitude[finite] = np.floor(np.log10(np.abs(x[finite])))
-    scale = 10.0 ** (MEAN_DIGITS - 1 - magnitude)
+    scale = 10.0 ** (SETTLE_DIGITS - 1 - magnitude)
     return np.where(finite, np.round(x * scale) / scale, x)
 
 

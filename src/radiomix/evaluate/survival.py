@@ -29,7 +29,7 @@ from radiomix.evaluate.bootstrap import (
     undefined_share_reason,
     widen_interval,
 )
-from radiomix.evaluate.metrics import settle_means
+from radiomix.evaluate.metrics import settle
 from radiomix.evaluate.splits import (
     Split,
     centre_split,
@@ -1230,8 +1230,8 @@ def _survival_fits(
             inner_splits=inner_splits,
             random_state=random_state + 1000 * sp.repeat + sp.fold,
         )
-        risk = np.asarray(model.predict(_rows(X, sp.test)), dtype=float)
-        risk_train = np.asarray(model.predict(_rows(X, sp.train)), dtype=float)
+        risk = settle(np.asarray(model.predict(_rows(X, sp.test)), dtype=float))
+        risk_train = settle(np.asarray(model.predict(_rows(X, sp.train)), dtype=float))
         cut = training_cutoff(risk_train)
         frame = pd.DataFrame(
             {
@@ -1279,7 +1279,7 @@ def per_patient_risks(
     t: FloatArray, e: np.ndarray, g: np.ndarray, risks: FloatArray
 ) -> tuple[FloatArray, np.ndarray, np.ndarray, FloatArray]:
     """Times, events, patient ids and risks (one row per repeat) with one column per
-    patient: the mean risk of its rows (:func:`~radiomix.evaluate.metrics.settle_means`),
+    patient: the mean risk of its rows (:func:`~radiomix.evaluate.metrics.settle`),
     its own time and event (shared by its lesions), patients in order of their first row.
 
     Examples
@@ -1293,7 +1293,7 @@ def per_patient_risks(
     first = np.unique(codes, return_index=True)[1]
     counts = np.bincount(codes)
     risks = np.atleast_2d(np.asarray(risks, dtype=float))
-    mean = np.stack([settle_means(np.bincount(codes, weights=r) / counts) for r in risks])
+    mean = np.stack([settle(np.bincount(codes, weights=r) / counts) for r in risks])
     return (np.asarray(t, dtype=float)[first], np.asarray(e)[first],
             np.asarray(ids.to_numpy()), mean)
 

@@ -1,0 +1,98 @@
+"""Round 22 (outside testers): the analysis engine's numbers on inputs the examples do not use.
+
+Each test failed before its fix.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.linear_model import LogisticRegression
+
+from radiomix.evaluate.survival import survival_cv
+from radiomix.evaluate.validate import nested_cv
+from radiomix.model.survival import CoxPH
+
+
+def _nudge(values: np.ndarray) -> np.ndarray:
+    """One unit in the last place up on every second row: what a matrix product does to a
+    row that falls in another part of its SIMD block."""
+    out = np.array(values, dtype=float, copy=True)
+    out[1::2] = np.nextafter(out[1::2], np.inf)
+    return out
+
+
+class _BlockedCox(CoxPH):
+    def predict(self, X):  # noqa: ANN001, ANN201
+        return _nudge(super().predict(X))
+
+
+class _BlockedLogistic(LogisticRegression):
+    def predict_proba(self, X):  # noqa: ANN001, ANN201
+        p = super().predict_proba(X)
+        return np.column_stack([1.0 - _nudge(p[:, 1]), _nudge(p[:, 1])])
+
+
+def _discrete_cohort(n: int = 90, seed: int = 5) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """Two discrete features: many patients share their inputs, so their true risks tie."""
+    rng = np.random.default_rng(seed)
+    a = rng.integers(0, 3, n).astype(float)
+    b = rng.integers(0, 2, n).astype(float)
+    t_event = rng.exponential(1.0 / (0.3 * np.exp(0.7 * a + 0.5 * b)))
+    t_cens = np.minimum(rng.exponential(3.0, n), 5.0)
+    X = pd.DataFrame({"a": a, "b": b})
+    return X, np.round(np.minimum(t_event, t_cens), 3), (t_event <= t_cens).astype(int)
+
+
+def test_identical_inputs_are_tied_risks_in_the_c_index_and_td_auc() -> None:
+    """Two patients with identical inputs got Cox risks one ulp apart (a BLAS block
+    boundary), and the C-index and the time-dependent AUC scored their pair 1 or 0, not
+    1/2 (tester 22a: 0.64378 for Harrell's 0.64407)."""
+    from sksurv.metrics import concordance_index_censored
+
+    X, t, e = _discrete_cohort()
+    g = np.array([f"P{i:03d}" for i in range(len(t))])
+    kw = {"groups": g, "horizons": [1.0], "n_splits": 5, "n_repeats": 2, "n_bootstrap": 20,
+          "random_state": 3}
+    plain = survival_cv(CoxPH(penalizer=0.1), X, t, e, **kw)
+    nudged = survival_cv(_BlockedCox(penalizer=0.1), X, t, e, **kw)
+    cols = ["estimate", "ci_low", "ci_high"]
+    np.testing.assert_allclose(nudged.metrics[cols].to_numpy(float),
+                               plain.metrics[cols].to_numpy(float), rtol=0, atol=1e-12)
+    p_pred = plain.predictions.sort_values(["repeat", "row"])
+    n_pred = nudged.predictions.sort_values(["repeat", "row"])
+    np.testing.assert_array_equal(n_pred["risk"].to_numpy(), p_pred["risk"].to_numpy())
+    # identical inputs in one fold: identical risks in the predictions file
+    for _, fold in n_pred.groupby(["repeat", "fold"]):
+        key = X.iloc[fold["row"].to_numpy()].astype(str).agg("|".join, axis=1).to_numpy()
+        for k in np.unique(key):
+            assert np.unique(fold["risk"].to_numpy()[key == k]).size == 1
+    # Harrell's C with ties = 1/2 (scikit-survival), averaged over the repeats
+    harrell = np.mean([
+        concordance_index_censored(rep["event"].astype(bool).to_numpy(),
+                                   rep["time"].to_numpy(), rep["risk"].to_numpy())[0]
+        for _, rep in n_pred.groupby("repeat")
+    ])
+    c = nudged.metrics.set_index("metric").loc["c_index", "estimate"]
+    assert c == pytest.approx(harrell, rel=0, abs=1e-12)
+
+
+def test_identical_inputs_are_tied_probabilities_in_the_auc() -> None:
+    """The same for a classifier's probabilities: the ROC AUC counts ulp-apart
+    probabilities of identical inputs as ties."""
+    from sklearn.metrics import roc_auc_score
+
+    X, _, e = _discrete_cohort(n=120, seed=11)
+    g = np.array([f"P{i:03d}" for i in range(len(e))])
+    kw = {"groups": g, "outer_splits": 5, "n_repeats": 2, "n_bootstrap": 20,
+          "random_state": 3}
+    nudged = nested_cv(_BlockedLogistic(), X, e, **kw)
+    pred = nudged.predictions
+    auc = np.mean([roc_auc_score(rep["y_true"], rep["proba"])
+                   for _, rep in pred.groupby("repeat")])
+    row = nudged.metrics.set_index("metric").loc["roc_auc"]
+    assert row["estimate"] == pytest.approx(auc, rel=0, abs=1e-12)
+    plain = nested_cv(LogisticRegression(), X, e, **kw)
+    assert row["estimate"] == pytest.approx(
+        plain.metrics.set_index("metric").loc["roc_auc", "estimate"], rel=0, abs=1e-12)
