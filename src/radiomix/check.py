@@ -208,6 +208,11 @@ def select_label(
         Non-integer mask values (fractional masks must be thresholded explicitly).
     """
     the = f"the mask {name}" if name else "the mask"
+    if values.dtype.kind not in "biuf":  # complex, RGB (structured), text: no label values
+        raise InputError(
+            f"{_prefix(case_id)}{the} holds {values.dtype} voxels; a label mask needs "
+            "integer (or whole float) voxels: export the segmentation again as integer labels"
+        )
     integer = values.dtype.kind in "biu"
     if not integer:
         finite = np.isfinite(values)
@@ -222,7 +227,7 @@ def select_label(
             example = float(values[fraction].flat[0])
             raise InputError(
                 f"{_prefix(case_id)}{the} holds {int(fraction.sum()):,} non-integer values "
-                f"(e.g. {example:.6g}): it is a fractional (probability or partial-volume) "
+                f"(e.g. {_shortest_distinct(example)}): it is a fractional (probability or partial-volume) "
                 "mask; threshold it explicitly (e.g. at 0.5, or DICOM SEG fraction_threshold) "
                 "before extraction"
             )
@@ -265,6 +270,22 @@ def _listing(labels: list[int], limit: int = 10) -> str:
     shown = ", ".join(str(v) for v in labels[:limit])
     more = f", ... {len(labels) - limit} more" if len(labels) > limit else ""
     return f"[{shown}{more}]"
+
+
+def _shortest_distinct(value: float) -> str:
+    """``value`` with the fewest significant digits (6 or more) that tell it from the
+    nearest integer (1.000000000001, not 1).
+
+    Examples
+    --------
+    >>> _shortest_distinct(0.5), _shortest_distinct(1 + 1e-12)
+    ('0.5', '1.000000000001')
+    """
+    for digits in range(6, 18):
+        text = f"{value:.{digits}g}"
+        if float(text) != round(value):
+            return text
+    return repr(value)
 
 
 def _labels_present(values: np.ndarray, *, integer: bool) -> list[int]:

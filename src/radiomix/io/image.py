@@ -310,6 +310,10 @@ def _check_metaimage(path: Path, what: str) -> None:
             "flipped axis): the header is damaged, re-export the image or set its spacing "
             "positive, with any flip in TransformMatrix")
     _check_metaimage_counts(path, what, fields, {k.lower(): k for k in keys})
+    for synonyms in _MET_SYNONYMS:
+        for name in synonyms:
+            if name in fields and not _all_finite(fields[name].split()):
+                raise InputError(_not_a_number(what, path, _spelt(keys, name), fields[name]))
     target = fields.get("elementdatafile", "")
     size = _MET_BYTES.get(fields.get("elementtype", ""))
     try:
@@ -443,6 +447,90 @@ def _pattern_files(folder: Path, target: str) -> list[Path]:
                       if p.name.startswith(head) and p.name.endswith(tail) and p.is_file())
 
 
+def _all_finite(tokens: Sequence[str]) -> bool:
+    """Every token a finite number (a token that is no number counts as finite: ITK's
+    own parser reports it)."""
+    for token in tokens:
+        try:
+            if not math.isfinite(float(token)):
+                return False
+        except ValueError:
+            continue
+    return True
+
+
+def _spelt(keys: set[str], lower: str) -> str:
+    """A header key as the file spells it."""
+    return next((k for k in keys if k.lower() == lower), lower)
+
+
+def _not_a_number(what: str, path: Path, field: str, value: str) -> str:
+    """The message for a geometry field of a MetaImage or NRRD header holding NaN or inf
+    (ITK reads it as 0, an invented position or orientation)."""
+    return (f"{what} file {path.name} gives {field} = {value.strip()!r} in its header: NaN "
+            "or infinity is no position or direction (ITK would read 0 and place the image "
+            "at an invented position); the header is damaged, re-export the image")
+
+
+_NRRD_SPATIAL_KINDS = frozenset({"", "domain", "space", "time", "???", "none"})
+"""NRRD ``kinds`` of an axis whose samples lie on the image grid (ITK reads them as one)."""
+
+
+def _check_nrrd_geometry(path: Path, what: str, fields: dict[str, str]) -> None:
+    """Refuse a NRRD header that leaves the spacing of a grid axis unknown (``none`` in
+    ``space directions`` or ``nan`` in ``spacings`` for an axis of more than one sample),
+    gives a NaN or infinite direction, spacing or origin (ITK reads 1 mm or 0 for each,
+    without a word), or gives two parallel space directions (ITK fails with a bare
+    matrix)."""
+    try:
+        sizes = [int(v) for v in fields.get("sizes", "").split()]
+    except ValueError:
+        return
+    kinds = fields.get("kinds", "").lower().split()
+    grid = [i for i, n in enumerate(sizes)
+            if n > 1 and (kinds[i] if i < len(kinds) else "") in _NRRD_SPATIAL_KINDS]
+    if "space origin" in fields and not _all_finite(
+            re.findall(r"[^\s(),]+", fields["space origin"])):
+        raise InputError(_not_a_number(what, path, "space origin", fields["space origin"]))
+    vectors: list[list[float]] = []
+    if "space directions" in fields:
+        tokens = re.findall(r"\([^)]*\)|none", fields["space directions"], re.IGNORECASE)
+        for i, token in enumerate(tokens):
+            if token.lower() == "none":
+                if i in grid:
+                    raise InputError(_unknown_spacing(what, path, i, "'none' in its space "
+                                                      "directions"))
+                continue
+            numbers = re.findall(r"[^\s(),]+", token)
+            if not _all_finite(numbers):
+                raise InputError(_not_a_number(what, path, "space directions",
+                                               fields["space directions"]))
+            try:
+                vectors.append([float(v) for v in numbers])
+            except ValueError:
+                return
+    elif "spacings" in fields:
+        for i, token in enumerate(fields["spacings"].split()):
+            if i in grid and not _all_finite([token]):
+                raise InputError(_unknown_spacing(what, path, i, f"spacings {token}"))
+    if len(vectors) == 3 and all(len(v) == 3 and any(v) for v in vectors):
+        # (a zero vector is a spacing of 0, refused in those words after ITK's reading)
+        unit = np.array([np.asarray(v) / np.linalg.norm(v) for v in vectors])
+        if abs(float(np.linalg.det(unit))) < 1e-6:
+            raise InputError(
+                f"{what} file {path.name} gives space directions two of which are parallel "
+                f"({fields['space directions'].strip()}): they span no volume, so the grid "
+                "has no geometry; the header is damaged, re-export the image")
+
+
+def _unknown_spacing(what: str, path: Path, axis: int, given: str) -> str:
+    """The message for a NRRD grid axis whose spacing is unknown."""
+    return (f"{what} file {path.name} gives no spacing along its axis {axis} ({given}); ITK "
+            "would read 1 mm there, so every volume, distance and interpolation would be a "
+            "guess: give the axis its spacing in mm (a space direction vector), or export "
+            "the image again")
+
+
 def _no_spacing(what: str, path: Path, field: str) -> str:
     """The message for a MetaImage or NRRD header that gives no voxel spacing."""
     return (f"{what} file {path.name} gives no voxel spacing (no {field} in its header); "
@@ -524,6 +612,8 @@ def _check_nrrd(path: Path, what: str) -> None:
                 return
     if magic and "spacings" not in fields and "space directions" not in fields:
         raise InputError(_no_spacing(what, path, '"space directions" or "spacings"'))
+    if magic:
+        _check_nrrd_geometry(path, what, fields)
     for key in ("space units", "units"):
         units = re.findall(r'"([^"]*)"', fields.get(key, ""))
         other = [u for u in units if u.strip().lower() not in _MM_NAMES]
