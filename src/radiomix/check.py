@@ -227,9 +227,9 @@ def select_label(
             example = float(values[fraction].flat[0])
             raise InputError(
                 f"{_prefix(case_id)}{the} holds {int(fraction.sum()):,} non-integer values "
-                f"(e.g. {_shortest_distinct(example)}): it is a fractional (probability or partial-volume) "
-                "mask; threshold it explicitly (e.g. at 0.5, or DICOM SEG fraction_threshold) "
-                "before extraction"
+                f"(e.g. {_shortest_distinct(example)}): it is a fractional (probability or "
+                "partial-volume) mask; threshold it explicitly (e.g. at 0.5, or DICOM SEG "
+                "fraction_threshold) before extraction"
             )
     labels = _labels_present(values, integer=integer)
     if len(labels) > MAX_LABELS:
