@@ -96,3 +96,64 @@ def test_identical_inputs_are_tied_probabilities_in_the_auc() -> None:
     plain = nested_cv(LogisticRegression(), X, e, **kw)
     assert row["estimate"] == pytest.approx(
         plain.metrics.set_index("metric").loc["roc_auc", "estimate"], rel=0, abs=1e-12)
+
+
+def _with_slice_count() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The synthetic cohort with a `slices`-mode deep block and its slice count."""
+    from _synthetic import cohort
+
+    feats, clin = cohort(40, n_deep=6)
+    deep = [c for c in feats.columns if ".deep." in c]
+    feats = feats.rename(columns={c: c.replace("resnet18_2p5d", "resnet18_slices") + ".mean"
+                                  for c in deep})
+    feats["ct.deep.resnet18_slices.n_slices"] = np.arange(len(feats)) % 30 + 5
+    return feats, clin
+
+
+def test_the_slice_count_of_a_deep_block_is_no_deep_input() -> None:
+    """In `slices` mode the deep block also held `n_slices`, the number of ROI slices
+    (Spearman 0.86 with the tumour volume): the "deep" arm was partly a volume arm
+    (tester 22d)."""
+    from radiomix.analysis.data import build_table
+    from radiomix.analysis.spec import analysis_from_dict
+
+    feats, clin = _with_slice_count()
+    spec = analysis_from_dict({
+        "outcomes": [{"name": "m", "kind": "binary", "column": "outcome", "positive": "mets"}],
+        "roles": {"group": "patient_id", "derived": ["days_to_outcome", "status"]},
+        "arms": [{"name": "deep", "blocks": ["deep"], "model": "logistic"}],
+    })
+    table = build_table(feats, spec, clinical=clin)
+    assert len(table.blocks["deep"]) == 6
+    assert all(c.endswith(".mean") for c in table.blocks["deep"])
+    assert "ct.deep.resnet18_slices.n_slices" not in table.X.columns
+
+
+def test_radiomix_model_takes_a_slice_count_only_when_named_whole() -> None:
+    from radiomix.analysis.adhoc import model_inputs
+
+    feats, _ = _with_slice_count()
+    reserved = {"patient_id", "lesion_id", "centre"}
+    count = "ct.deep.resnet18_slices.n_slices"
+    for patterns in (None, ["deep"], ["ct.deep.*"], ["*"]):
+        rad, deep, extra, unnamed = model_inputs(feats, reserved, patterns, has_covariates=False)
+        assert count not in rad + deep + extra + unnamed, patterns
+        assert len(deep) == 6
+    rad, deep, extra, _ = model_inputs(feats, reserved, [count], has_covariates=False)
+    assert (rad, deep, extra) == ([count], [], [count])
+
+
+@pytest.mark.parametrize("value", [1.0, 0.9, 5.0])
+def test_a_float_deep_pca_is_refused(value: float) -> None:
+    """`deep_pca: 1.0` ran as one component; 0.9 and 1.5 were refused as non-integers, so a
+    user meaning "all the variance" got one component without a word (tester 22d)."""
+    from radiomix.analysis.spec import analysis_from_dict
+    from radiomix.errors import SettingsError
+
+    with pytest.raises(SettingsError, match=r"arm d: deep_pca is a number of principal "
+                                            r"components, an integer; .* could also read as a "
+                                            "share of the variance"):
+        analysis_from_dict({
+            "outcomes": [{"name": "y", "kind": "binary", "column": "y", "positive": "1"}],
+            "arms": [{"name": "d", "blocks": ["deep"], "deep_pca": value, "model": "logistic"}],
+        })

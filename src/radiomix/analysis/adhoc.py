@@ -260,7 +260,9 @@ def model_inputs(features: pd.DataFrame | None, reserved: set[str] | dict[str, s
     -------
     (radiomic, deep, extra, unnamed)
         Chosen columns of each block; ``extra``: chosen columns without radiomix's feature
-        naming (radiomic block, named to :func:`~radiomix.analysis.data.build_table`);
+        naming, and a deep slice count named whole (:func:`~radiomix.model.columns.
+        is_deep_count`; a wildcard never chooses one) (radiomic block, named to
+        :func:`~radiomix.analysis.data.build_table`);
         ``unnamed``: numeric columns without radiomix's feature naming that no pattern
         chose (not used; listed for the user).
 
@@ -273,7 +275,7 @@ def model_inputs(features: pd.DataFrame | None, reserved: set[str] | dict[str, s
     InputError
         A pattern that matches nothing.
     """
-    from radiomix.model.columns import FeatureName, select_columns
+    from radiomix.model.columns import FeatureName, is_deep_count, select_columns
 
     pats = [p.strip() for p in (patterns or []) if p.strip()]
     if "clinical" in pats:
@@ -295,7 +297,7 @@ def model_inputs(features: pd.DataFrame | None, reserved: set[str] | dict[str, s
     reasons = dict(reserved) if isinstance(reserved, dict) else dict.fromkeys(
         reserved, "a role column (outcome, identifier, derived or covariate)")
     candidates = numeric_columns(features, set(reasons))
-    named = [c for c in candidates if FeatureName.parse(c) is not None]
+    named = [c for c in candidates if FeatureName.parse(c) is not None and not is_deep_count(c)]
     refused = {c: why for c, why in reasons.items() if c in features.columns}
     likely_derived = [c for c in candidates if FeatureName.parse(c) is None
                       and any(o and o in c for o in outcome_columns)]
@@ -309,11 +311,14 @@ def model_inputs(features: pd.DataFrame | None, reserved: set[str] | dict[str, s
         )
     chosen = select_columns(candidates, pats, refused=refused,
                             unsuggested=likely_derived) if pats else named
-    unnamed = [c for c in candidates if c not in named and c not in chosen]
+    # a count of slices is no deep value: an input only when named whole, as a plain column
+    chosen = [c for c in chosen if not is_deep_count(c) or c in pats]
+    unnamed = [c for c in candidates
+               if c not in named and c not in chosen and not is_deep_count(c)]
     rad, deep, extra = [], [], []
     for c in chosen:
         parsed = FeatureName.parse(c)
-        if parsed is None:
+        if parsed is None or is_deep_count(c):
             extra.append(c)
             rad.append(c)
         elif parsed.block == "deep":

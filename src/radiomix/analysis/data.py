@@ -934,13 +934,13 @@ coefficient is fitted on those few patients alone."""
 
 
 def _feature_columns(raw: pd.DataFrame, reserved: set[str]) -> tuple[list[str], list[str]]:
-    from radiomix.model.columns import FeatureName
+    from radiomix.model.columns import FeatureName, is_deep_count
 
     rad: list[str] = []
     deep: list[str] = []
     for c in raw.columns:
         name = str(c)
-        if name in reserved:
+        if name in reserved or is_deep_count(name):
             continue
         parsed = FeatureName.parse(name)
         if parsed is None:

@@ -655,6 +655,7 @@ def analysis_from_dict(data: Any) -> AnalysisSettings:
             raise SettingsError(f"analysis.{key} must be a list of mappings")
     _refuse_text_for_lists(data, AnalysisSettings, "analysis")
     _refuse_unused_keys(data)
+    _refuse_float_pca(data)
     roles = data.get("roles")
     if isinstance(roles, dict) and isinstance(roles.get("covariates"), list):
         roles = dict(roles)
@@ -709,6 +710,25 @@ def _refuse_text_for_lists(data: dict[str, Any], cls: type, where: str) -> None:
 _ARM_KEY_BLOCK: dict[str, str] = {"radiomic": "radiomic", "selector": "radiomic",
                                   "deep": "deep", "deep_pca": "deep", "clinical": "clinical"}
 """Keys of an arm that set up one of its blocks: given without that block, ignored."""
+
+
+def _refuse_float_pca(data: dict[str, Any]) -> None:
+    """Refuse an arm's ``deep_pca`` written as a float: a count of components is an
+    integer, and ``1.0`` reads as "all the variance" as easily as "one component" (other
+    integer keys take a whole float as its integer).
+
+    Raises
+    ------
+    SettingsError
+        Naming the arm, the value and the two readings.
+    """
+    for arm in data.get("arms") or []:
+        value = arm.get("deep_pca") if isinstance(arm, dict) else None
+        if isinstance(value, float):
+            _fail(f"arm {arm.get('name')}: deep_pca is a number of principal components, an "
+                  f"integer; {value!r} could also read as a share of the variance: write "
+                  f"{int(value) if value.is_integer() and value >= 1 else 10} for that many "
+                  "components, or null to keep every deep column")
 
 
 def _refuse_unused_keys(data: dict[str, Any]) -> None:

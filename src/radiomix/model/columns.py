@@ -75,6 +75,27 @@ def _parse(name: str) -> FeatureName | None:
     return None if m is None else FeatureName(*m.groups())
 
 
+DEEP_COUNTS: frozenset[str] = frozenset({"n_slices"})
+"""Fields of the deep columns the embedding writes beside its values (``slices`` mode: the
+number of ROI slices embedded). A count of slices measures the tumour's extent, not its
+appearance, so it is never part of the deep block: a "deep" arm would partly be a volume
+arm."""
+
+
+def is_deep_count(name: str) -> bool:
+    """Whether ``name`` is a deep column of :data:`DEEP_COUNTS`, no embedding value.
+
+    Examples
+    --------
+    >>> is_deep_count("ct.deep.resnet18_slices.n_slices")
+    True
+    >>> is_deep_count("ct.deep.resnet18_slices.f007.mean"), is_deep_count("age")
+    (False, False)
+    """
+    parsed = FeatureName.parse(name)
+    return parsed is not None and parsed.block == "deep" and parsed.feature in DEEP_COUNTS
+
+
 def column_block(name: str) -> Block:
     """Block of one column: ``radiomic``, ``deep`` or ``clinical`` (see the module docs).
 
