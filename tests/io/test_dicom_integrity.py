@@ -11,6 +11,7 @@ import shutil
 
 import numpy as np
 import pydicom
+import SimpleITK as sitk
 import pytest
 
 from _data import label_bqml, require_data
@@ -222,6 +223,29 @@ def test_pet_slices_with_different_suv_inputs_are_refused(pet, keyword, value):
     with pytest.raises(SuvConversionError, match=rf"PET slices differ in {keyword}") as err:
         load_image(pet)
     assert "8.0" not in str(err.value)  # no patient attribute in a message
+
+
+@pytest.mark.parametrize(("keyword", "spellings"), [
+    ("PatientWeight", ("71", "71.0")),
+    ("RadionuclideHalfLife", ("6.588E3", "6588")),
+    ("RadiopharmaceuticalStartTime", ("083000", "083000.000")),
+])
+def test_pet_slices_that_spell_one_value_differently_agree(pet, keyword, spellings):
+    """71 and 71.0 (DS), or 083000 and 083000.000 (TM), on two slices of one series were
+    refused as "damaged or mixed": the text was compared, not the value (tester 22g)."""
+    files = sorted(pet.glob("*.dcm"))
+    for k, f in enumerate(files):
+        ds = pydicom.dcmread(f)
+        target = ds if keyword == "PatientWeight" else ds.RadiopharmaceuticalInformationSequence[0]
+        setattr(target, keyword, spellings[k % 2])
+        ds.save_as(f)
+    plain = sitk.GetArrayFromImage(load_image(pet))
+    for f in files:  # the same value in one spelling on every slice
+        ds = pydicom.dcmread(f)
+        target = ds if keyword == "PatientWeight" else ds.RadiopharmaceuticalInformationSequence[0]
+        setattr(target, keyword, spellings[0])
+        ds.save_as(f)
+    np.testing.assert_array_equal(sitk.GetArrayFromImage(load_image(pet)), plain)
 
 
 def test_pet_implausible_body_weight_is_refused(pet):

@@ -1025,7 +1025,8 @@ def suv_factor(ds: pydicom.Dataset, *, acquisition: datetime | None = None,
 
 
 def _suv_inputs(ds: pydicom.Dataset) -> dict[str, str]:
-    """The series-level inputs of a slice's SUV factor, as text."""
+    """The series-level inputs of a slice's SUV factor, as text, each value in one spelling
+    (:func:`_one_spelling`)."""
     info_seq = ds.get("RadiopharmaceuticalInformationSequence")
     info = info_seq[0] if info_seq else {}
     out = {k: str(ds.get(k, "")) for k in ("Units", "PatientWeight", "DecayCorrection",
@@ -1033,7 +1034,37 @@ def _suv_inputs(ds: pydicom.Dataset) -> dict[str, str]:
     for k in ("RadionuclideTotalDose", "RadionuclideHalfLife", "RadiopharmaceuticalStartTime",
               "RadiopharmaceuticalStartDateTime"):
         out[k] = str(info.get(k, ""))
-    return out
+    return {k: _one_spelling(k, v) for k, v in out.items()}
+
+
+_DS_INPUTS = frozenset({"PatientWeight", "RadionuclideTotalDose", "RadionuclideHalfLife"})
+_TM_INPUTS = frozenset({"SeriesTime", "RadiopharmaceuticalStartTime"})
+
+
+def _one_spelling(key: str, text: str) -> str:
+    """A DICOM number (DS) or time (TM) in one spelling, so that slices that write one value
+    differently (``71`` and ``71.0``, ``6.588E3`` and ``6588``, ``102011`` and
+    ``102011.000``) agree; text that is neither is kept as written.
+
+    Examples
+    --------
+    >>> _one_spelling("PatientWeight", " 71.0"), _one_spelling("RadionuclideHalfLife", "6.588E3")
+    ('71.0', '6588.0')
+    >>> _one_spelling("SeriesTime", "102011.000"), _one_spelling("SeriesTime", "1020")
+    ('102011', '102000')
+    """
+    value = text.strip()
+    try:
+        if key in _DS_INPUTS and value:
+            return repr(float(value))
+        if key in _TM_INPUTS and value:
+            moment = _dicom_datetime(None, value)
+            if moment is not None:
+                return moment.strftime("%H%M%S") + (f".{moment.microsecond:06d}"
+                                                    if moment.microsecond else "")
+    except ValueError:
+        pass
+    return value
 
 
 _SUV_VALUES_SHOWN = frozenset({"Units", "DecayCorrection", "RadionuclideTotalDose",
