@@ -843,6 +843,27 @@ def _check_organ_columns(study: Study, rows: Sequence[ManifestRow]) -> None:
             )
 
 
+def tags_absent(study: Study, rows: Sequence[Any], *, shown: int = 10) -> str | None:
+    """One line naming the lesions that have no image for some of the study's tags (both
+    manifest cells empty: "not acquired"), ``None`` when every lesion has every tag.
+
+    Such a lesion is written with those tags' columns empty, which an analysis imputes
+    inside its training folds: said once per run, so that no lesion enters a table with
+    missing modalities without a word.
+    """
+    lacking = [(row, [t for t in study.tags if row.inputs.get(t) is None]) for row in rows]
+    lacking = [(row, tags) for row, tags in lacking if tags]
+    if not lacking:
+        return None
+    named = ", ".join(f"{row.patient_id}/{row.lesion_id} ({', '.join(tags)})"
+                      for row, tags in lacking[:shown])
+    more = f" and {len(lacking) - shown} more" if len(lacking) > shown else ""
+    return (f"{len(lacking)} of {len(rows)} lesion(s) have no image for some tag(s) (both "
+            f"manifest cells empty): {named}{more}; their columns of those tags stay empty in "
+            "the feature table, and an analysis imputes them inside its training folds: fill "
+            "the cells where the images exist")
+
+
 def plan_cases(
     study: Study, *, hashes: InputHashes | None = None
 ) -> tuple[list[Any], list[CaseTask]]:
@@ -2412,6 +2433,9 @@ def _plan_and_run(
     failed = failed_cached = sum(r["status"] != "ok" for r in records.values())
     if study.weights_fallback and any(t.deep is not None for t in todo):
         log.warning("%s", study.weights_fallback)
+    absent = tags_absent(study, rows)
+    if absent:
+        log.warning("%s", absent)
     log.info(
         "study %s: %d lesions, %d cases, %d current, %d to compute",
         study.settings.name,

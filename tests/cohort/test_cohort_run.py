@@ -142,7 +142,7 @@ def test_rerun_skips_current_cases_and_redoes_changed_ones(serial, tmp_path):
     assert run_study(study, out).n_computed == 0
 
 
-def test_absent_tag_and_partial_lesions(tmp_path):
+def test_absent_tag_and_partial_lesions(tmp_path, caplog):
     rows = [
         lesion(SMALL[0], tags=("ct", "pet")),
         lesion(SMALL[1], tags=("pet",)),  # no CT: both CT cells empty
@@ -150,8 +150,15 @@ def test_absent_tag_and_partial_lesions(tmp_path):
     ]
     rows[2]["pet_mask"] = "nifti/NOPE/pet/mask.nii.gz"  # the PET case of lesion 3 fails
     study = write_study(tmp_path / "s", rows, tags=("ct", "pet"))
-    result = run_study(study, tmp_path / "out")
+    with caplog.at_level("WARNING", logger="radiomix.cohort"):
+        result = run_study(study, tmp_path / "out")
     assert (result.n_cases, result.n_failed, result.n_rows) == (5, 1, 2)
+    # the lesion without CT is named (tester 22g: a run said nothing of it)
+    said = [r.getMessage() for r in caplog.records if "no image for some tag" in r.getMessage()]
+    assert said == [f"1 of 3 lesion(s) have no image for some tag(s) (both manifest cells "
+                    f"empty): {SMALL[1]}/1 (ct); their columns of those tags stay empty in the "
+                    "feature table, and an analysis imputes them inside its training folds: "
+                    "fill the cells where the images exist"]
     df = pd.read_parquet(result.features_path)
     assert list(df.patient_id) == [SMALL[0], SMALL[1]]
     ct_cols = [c for c in df.columns if c.startswith("ct.")]
