@@ -157,3 +157,32 @@ def test_a_float_deep_pca_is_refused(value: float) -> None:
             "outcomes": [{"name": "y", "kind": "binary", "column": "y", "positive": "1"}],
             "arms": [{"name": "d", "blocks": ["deep"], "deep_pca": value, "model": "logistic"}],
         })
+
+
+def test_cox_nomogram_event_probabilities_use_the_baseline_of_its_own_fit() -> None:
+    """The Cox nomogram is fitted on the out-of-fold rad-score, but the engine's Breslow
+    baseline was built from the refitted rad-score on the training rows: H0(1 y) 10 % high,
+    1-year event probabilities up to 0.034 high (tester 22f). lifelines' own baseline of the
+    nomogram's Cox fit is the reference."""
+    from radiomix.evaluate.survival import survival_holdout_validation
+    from radiomix.model.nomogram import CoxNomogram
+
+    rng = np.random.default_rng(4)
+    n = 140
+    rad = rng.normal(size=(n, 6))
+    age = rng.normal(60, 10, n)
+    lin = 0.8 * rad[:, 0] - 0.6 * rad[:, 1] + 0.03 * (age - 60)
+    t_event = rng.exponential(1.0 / (0.4 * np.exp(lin)))
+    t_cens = rng.uniform(0.5, 4.0, n)
+    t = np.minimum(t_event, t_cens)
+    e = (t_event <= t_cens).astype(int)
+    X = pd.DataFrame(rad, columns=[f"ct.original.stat.f{i}" for i in range(6)]).assign(age=age)
+    g = np.array([f"P{i:03d}" for i in range(n)])
+    nomo = CoxNomogram(radiomic_columns=list(X.columns[:6]), radscore_penalizer=0.1,
+                       radscore_cv=3, random_state=0)
+    res = survival_holdout_validation(nomo, X, t, e, groups=g, horizons=[1.0], n_bootstrap=20,
+                                      random_state=2)
+    pred = res.predictions
+    rows = pred["row"].to_numpy()
+    expected = 1.0 - res.model.predict_survival(X.iloc[rows], [1.0])[:, 0]
+    np.testing.assert_allclose(pred["event_prob_1"].to_numpy(), expected, rtol=0, atol=1e-9)

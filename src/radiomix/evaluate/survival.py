@@ -1184,6 +1184,37 @@ def scorable_folds_best(cv_results: Mapping[str, Any]) -> int:
     return weakest_penalty_best({**cv_results, "mean_test_score": means})
 
 
+def breslow_rows(model: BaseEstimator, time: FloatArray, event: np.ndarray,
+                 risk: FloatArray) -> tuple[FloatArray, np.ndarray, FloatArray]:
+    """Times, events and linear predictors of the Breslow baseline of a fitted Cox model.
+
+    Usually the training rows with the model's own risk on them. A model whose ``predict``
+    on its training rows is not the linear predictor it was fitted on (the Cox nomogram: fitted
+    on an out-of-fold rad-score, predicting with the rad-score refitted on all rows) gives
+    its own rows as ``fit_linear_predictor_``; the baseline hazard must belong to the
+    coefficients' design (Breslow 1972), else every event probability is off (by +10 % in
+    the cumulative hazard at 1 year on the sarcoma cohort).
+
+    Parameters
+    ----------
+    model : estimator
+        Fitted; unwrapped from a grid search and a pipeline.
+    time, event, risk : ndarray of shape (n,)
+        The training rows and ``model.predict`` on them.
+    """
+    from sklearn.pipeline import Pipeline
+
+    final = getattr(model, "best_estimator_", model)
+    if isinstance(final, Pipeline):
+        final = final.steps[-1][1]
+    own = getattr(final, "fit_linear_predictor_", None)
+    if own is None:
+        return time, event, risk
+    t_fit, e_fit, r_fit = own
+    return (np.asarray(t_fit, dtype=float), np.asarray(e_fit).astype(bool),
+            settle(np.asarray(r_fit, dtype=float)))
+
+
 def _selection_of(model: BaseEstimator) -> dict[str, Any]:
     """``n_selected`` and ``fallback`` of a fitted sparse Cox model (CoxNet), unwrapped from
     a grid search and a pipeline; None for models that select nothing."""
@@ -1246,11 +1277,10 @@ def _survival_fits(
             }
         )
         if len(horizons):
+            t_fit, e_fit, r_fit = breslow_rows(model, t[sp.train], e[sp.train], risk_train)
             # centred on the training mean so that S0 stays far from underflow
-            m = float(np.mean(risk_train))
-            s0 = baseline_at(
-                breslow_baseline_survival(t[sp.train], e[sp.train], risk_train - m), horizons
-            )
+            m = float(np.mean(r_fit))
+            s0 = baseline_at(breslow_baseline_survival(t_fit, e_fit, r_fit - m), horizons)
             with np.errstate(over="ignore"):
                 surv = s0[None, :] ** np.exp(risk - m)[:, None]
             for k, h in enumerate(horizons):

@@ -579,6 +579,10 @@ class CoxNomogram(_NomogramBase):
         their coefficients are not estimates.
     cox_ : CoxPH
         The nomogram's Cox model, fitted on the out-of-fold rad-score + clinical covariates.
+    fit_linear_predictor_ : tuple of 3 ndarray
+        Times, event indicators and linear predictors of the rows ``cox_`` was fitted on (the
+        out-of-fold rad-score): the rows of a Breslow baseline for :meth:`predict`'s scale
+        (:func:`radiomix.evaluate.survival.breslow_rows`).
     radscore_, radscore_oof_, radscore_folds_, crossfit_grouped_, n_crossfit_folds_
         As :class:`Nomogram`.
 
@@ -659,6 +663,9 @@ class CoxNomogram(_NomogramBase):
         self.coef_raw_ = self.cox_.coef_raw_
         self.mean_design_ = self.cox_.mean_
         self.separated_ = monotone_terms(D_fit, time, event, self.terms_)
+        # the Cox model's own rows: its baseline hazard belongs to the out-of-fold rad-score,
+        # not to the refitted one that predict() gives on these rows
+        self.fit_linear_predictor_ = (time, event, (D_fit - self.mean_design_) @ self.coef_raw_)
         return self
 
     def coefficients(self) -> pd.DataFrame:
