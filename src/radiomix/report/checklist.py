@@ -46,6 +46,26 @@ def _arms(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
     return [a for o in doc.get("outcomes") or [] for a in (o.get("arms") or {}).values()]
 
 
+def _external_runs(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Every external validation of the document: ``name`` (outcome · run label),
+    ``metric`` (its headline metric), ``unscored`` (why it could not be scored, or None:
+    :func:`radiomix.report.words.unscored_reason`) and
+    ``exploratory`` (whether the engine flagged its outcome or the run)."""
+    from radiomix.report.words import exploratory_scope, unscored_reason
+
+    runs = []
+    for o in doc.get("outcomes") or []:
+        for vi, v in enumerate(o.get("validation") or []):
+            if v.get("scheme") == "external":
+                runs.append({"name": f"{o.get('label') or o.get('name')} · "
+                                     f"{v.get('label') or 'external validation'}",
+                             "metric": "C-index" if o.get("kind") == "survival"
+                             else "ROC AUC",
+                             "unscored": unscored_reason(o, vi),
+                             "exploratory": exploratory_scope(o, v) is not None})
+    return runs
+
+
 def _facts(doc: Mapping[str, Any]) -> dict[str, Any]:
     study = doc.get("study") or {}
     cohort = doc.get("cohort") or {}
@@ -74,6 +94,7 @@ def _facts(doc: Mapping[str, Any]) -> dict[str, Any]:
         "centres": cohort.get("centres") or {},
         "schemes": schemes,
         "external": "external" in schemes,
+        "external_runs": _external_runs(doc),
         "internal": bool(schemes & {"nested_cv", "holdout", "internal"}),
         "selectors": sorted({str(a.get("selector")) for a in arms if a.get("selector")}),
         "models": sorted({str(a.get("model")) for a in arms if a.get("model")}),
@@ -112,6 +133,30 @@ def _calibration_text(f: Mapping[str, Any]) -> str:
             "for a survival outcome).")
 
 
+def _external_item(f: Mapping[str, Any]) -> tuple[bool, str]:
+    """Whether external testing is answered, and in what words: only when every external
+    run could be scored (a test centre of one class has no AUC: the run is reported but
+    tests nothing), with the runs flagged exploratory named."""
+    runs = f["external_runs"]
+    if not f["external"]:
+        return False, ("No external test set: test the frozen model on patients from another "
+                       "centre before any clinical claim.")
+    unscored = [r for r in runs if r["unscored"]]
+    if unscored:
+        why = "; ".join(f"{r['name']}: the {r['metric']} is {r['unscored']}"
+                        for r in unscored)
+        return False, (f"External validation was run but could not be scored ({why}): test "
+                       "the frozen model on patients from another centre that the metrics "
+                       "can score before any clinical claim.")
+    text = "External validation on patients from other centres is reported."
+    few = [r["name"] for r in runs if r["exploratory"]]
+    if few:
+        text += (" Exploratory (too few scored patients of a class, or with the event, for "
+                 "the intervals to hold their coverage; no verdict is drawn): "
+                 + "; ".join(few) + ".")
+    return True, text
+
+
 def _performance_text(f: Mapping[str, Any]) -> str:
     """What the performance item can claim: intervals only where the document has them."""
     text = "Discrimination with intervals"
@@ -148,6 +193,8 @@ def clear_items(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
     """CLEAR items (Kocak et al. 2023) the document answers, and those it cannot."""
     f = _facts(doc)
     ver = ", ".join(f"{k} {v}" for k, v in sorted(f["versions"].items())) or "not recorded"
+    filled, text = _external_item(f)
+    external = (filled, "performance", text)
     return [
         _item("7", "Adherence to reporting guidelines", True, "checklists",
               "This report fills CLEAR, METRICS and TRIPOD+AI from the results document."),
@@ -191,10 +238,7 @@ def clear_items(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
         _item(None, "Data partitioning and validation", bool(f["schemes"]), "performance",
               "Validation schemes run: " + ", ".join(sorted(s for s in f["schemes"] if s))
               + "; splits are by patient."),
-        _item(None, "External testing", f["external"], "performance",
-              "External validation on patients from other centres is reported."
-              if f["external"] else "No external test set: test the frozen model on "
-              "patients from another centre before any clinical claim."),
+        _item(None, "External testing", *external),
         _item(None, "Performance metrics with uncertainty", True, "performance",
               "Every metric is given with a 95 % patient-bootstrap interval; cross-"
               "validated intervals are widened (see the glossary)."),
@@ -218,6 +262,8 @@ def metrics_items(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
     """METRICS items (Kocak et al. 2024), numbered as in the published score."""
     f = _facts(doc)
     n_centres = len(f["centres"])
+    filled, text = _external_item(f)
+    external = (filled, "performance", text)
     return [
         _item("1", "Adherence to radiomics / ML checklists", True, "checklists",
               "CLEAR, METRICS and TRIPOD+AI are filled in this report."),
@@ -283,8 +329,7 @@ def metrics_items(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
         _item("26", "Internal testing", f["internal"], "performance",
               "Internal validation by patient-grouped splits." if f["internal"]
               else "No internal validation recorded."),
-        _item("27", "External testing", f["external"], "performance",
-              "External validation reported." if f["external"] else "No external test set."),
+        _item("27", "External testing", *external),
         _item("28", "Data availability", False, "provenance", "State where data are shared."),
         _item("29", "Code availability", False, "provenance",
               "radiomix is open source; share the study file and the settings."),

@@ -144,8 +144,8 @@ METRIC_TEXT: dict[str, tuple[str, str]] = {
 """Label and plain-language meaning of each metric and term (outcome-neutral)."""
 
 BINARY_TABLE: tuple[str, ...] = (
-    "roc_auc", "pr_auc", "sensitivity", "specificity", "balanced_accuracy", "brier",
-    "calibration_intercept", "calibration_slope",
+    "roc_auc", "pr_auc", "accuracy", "sensitivity", "specificity", "balanced_accuracy",
+    "brier", "calibration_intercept", "calibration_slope",
 )
 """Columns of a binary performance table."""
 COMBINED_SCHEMES: tuple[str, ...] = ("training", "internal", "external")
@@ -519,9 +519,16 @@ def curves_drawn(curves: Mapping[str, Any] | None) -> dict[str, str | None]:
 
 def build_metrics(analysis: Mapping[str, Any]) -> dict[str, Any]:
     """The ``metrics.json`` document: the analysis without its curve data, plus the
-    checklists, the glossary, the headline choices and the report's own metadata."""
+    checklists, the glossary, the headline choices, the report's own metadata and the
+    descriptions of each arm and validation as the report shows them (``descriptions``: the
+    tuning said as it was run, :func:`radiomix.report.words.arm_description`)."""
     from radiomix.report.checklist import build_checklists
-    from radiomix.report.words import headlines
+    from radiomix.report.words import (
+        arm_description,
+        headlines,
+        tuning_state,
+        validation_description,
+    )
     from radiomix.table import package_versions
 
     metrics = strip_curves(analysis)
@@ -531,6 +538,13 @@ def build_metrics(analysis: Mapping[str, Any]) -> dict[str, Any]:
                 mv["km"] = km_summary((v.get("curves") or {}).get("km"))
     metrics["figures"] = {"outcomes": [
         {"validation": [curves_drawn(v.get("curves")) for v in o.get("validation") or []]}
+        for o in analysis.get("outcomes") or []]}
+    # the descriptions as the report shows them: the tuning said as it was run
+    metrics["descriptions"] = {"outcomes": [
+        {"arms": {k: {"description": arm_description(a), "tuning": tuning_state(a)}
+                  for k, a in (o.get("arms") or {}).items()},
+         "validation": [{"description": validation_description(o, v)}
+                        for v in o.get("validation") or []]}
         for o in analysis.get("outcomes") or []]}
     metrics.setdefault("reference", {"chance_auc": 0.5, "ci_percent": 95, "alpha": 0.05,
                                      "hazard_ratio_null": 1.0})
@@ -602,7 +616,29 @@ def _binary_figures(o: Mapping[str, Any], v: Mapping[str, Any],
         absent = [k for k in order if k in res and k not in present and k not in constant]
         if absent:
             out["missing"][kind] = absent
+    out["one_class"] = one_class(v)
     return out
+
+
+def one_class(v: Mapping[str, Any]) -> dict[str, str] | None:
+    """When the scored rows of a binary validation are all of one class (a test centre
+    without a positive), which no ROC curve, calibration table or decision curve is
+    computed from: the unit and the key of the total its ``n_positive`` counts out of
+    (``n_rows`` of lesions, rows or slices; ``n_patients`` of patients); else None.
+
+    Examples
+    --------
+    >>> one_class({"n_positive": 0, "n_rows": 10, "n_patients": 10, "count_unit": "lesions"})
+    {'unit': 'lesions', 'total': 'n_rows'}
+    >>> one_class({"n_positive": 4, "n_patients": 10}) is None
+    True
+    """
+    unit = v.get("count_unit") or "patients"
+    total = "n_patients" if unit == "patients" else "n_rows"
+    pos, n = v.get("n_positive"), v.get(total)
+    if pos is None or n is None or 0 < pos < n:
+        return None
+    return {"unit": str(unit), "total": total}
 
 
 def _years(h: float) -> str:

@@ -14,6 +14,13 @@ support is null in the document with a ``reason``; it is said to be not estimabl
 reason, and no reading is built from it. The functions return words only (no digits): the
 numbers beside them are shown from ``metrics.json`` by the template.
 
+An outcome, or a single validation run (a small test centre), that the engine flags
+``exploratory`` (too few patients of a class, or with the event, for its intervals to hold
+their stated coverage) gets no verdict anywhere: every reading function takes
+``exploratory=`` (:func:`exploratory_scope`) and then returns the interval's withheld
+reading (:func:`withheld`, which names what is exploratory; :data:`EXPLORATORY_WORDS`
+against chance).
+
 The headline (:func:`headlines`) picks, per outcome, the most independent validation run
 (:data:`SCHEME_PREFERENCE`) and in it the best arm that is neither untrained nor the
 prevalence baseline, and compares it with the reference arm and with the volume baseline.
@@ -21,6 +28,7 @@ prevalence baseline, and compares it with the reference arm and with the volume 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -59,6 +67,51 @@ def verdict(m: Mapping[str, Any] | None, null: float) -> str | None:
     if hi < null:
         return "below"
     return "includes"
+
+
+def exploratory_scope(outcome: Mapping[str, Any],
+                      validation: Mapping[str, Any] | None = None) -> str | None:
+    """What the engine flagged exploratory: ``"outcome"`` (the outcome has too few patients
+    of a class, or with the event), ``"validation"`` (only this run's scored patients are
+    too few, e.g. a small test centre), or None.
+
+    Examples
+    --------
+    >>> exploratory_scope({"exploratory": "y: only 3 patient(s) ..."}, {"exploratory": None})
+    'outcome'
+    >>> exploratory_scope({"exploratory": None}, {"exploratory": "y · External: only 5 ..."})
+    'validation'
+    >>> exploratory_scope({}, {}) is None
+    True
+    """
+    if outcome.get("exploratory"):
+        return "outcome"
+    if validation and validation.get("exploratory"):
+        return "validation"
+    return None
+
+
+WITHHELD: dict[str, str] = {
+    "difference": "no claim of a difference is made",
+    "brier": "no verdict is drawn",
+    "hazard": "no claim of an association is made",
+}
+"""The verdict each kind of reading withholds when the outcome or run is exploratory."""
+
+
+def withheld(kind: str, scope: str) -> str:
+    """The reading of an interval whose verdict is withheld: ``scope`` (of
+    :func:`exploratory_scope`) says what is exploratory, ``kind`` (:data:`WITHHELD`) which
+    verdict is not drawn.
+
+    Examples
+    --------
+    >>> withheld("difference", "validation")
+    'exploratory validation: no claim of a difference is made from this interval'
+    >>> withheld("brier", "outcome")
+    'exploratory outcome: no verdict is drawn from this interval'
+    """
+    return f"exploratory {scope}: {WITHHELD[kind]} from this interval"
 
 
 def precision_words(m: Mapping[str, Any] | None) -> str:
@@ -136,8 +189,18 @@ def p_method_label(comparison: Mapping[str, Any] | None) -> str | None:
     return None
 
 
-def discrimination_words(m: Mapping[str, Any] | None, *, chance: float = 0.5) -> str:
-    """Reading of an AUC / C-index with its interval against chance.
+EXPLORATORY_WORDS = ("exploratory: too few patients of one class (or with the event) for "
+                     "this interval to hold its stated coverage, so no claim against chance "
+                     "is made")
+"""Reading of an estimate against chance in an outcome (or a run) flagged exploratory by the
+engine (fewer than ``FEW_EVENTS`` patients of its smaller class or with the event): its
+intervals cover less than they state, so the interval-based verdicts are withheld."""
+
+
+def discrimination_words(m: Mapping[str, Any] | None, *, chance: float = 0.5,
+                         exploratory: str | None = None) -> str:
+    """Reading of an AUC / C-index with its interval against chance (none when
+    ``exploratory``: :data:`EXPLORATORY_WORDS`).
 
     Examples
     --------
@@ -154,6 +217,8 @@ def discrimination_words(m: Mapping[str, Any] | None, *, chance: float = 0.5) ->
     v = verdict(m, chance)
     if v is None:
         return "no interval available"
+    if exploratory:
+        return EXPLORATORY_WORDS
     where = {
         "above": "better than chance (the whole interval lies above the chance level)",
         "below": "worse than chance (the whole interval lies below the chance level)",
@@ -162,8 +227,10 @@ def discrimination_words(m: Mapping[str, Any] | None, *, chance: float = 0.5) ->
     return f"{where}; {precision_words(m)}"
 
 
-def difference_words(m: Mapping[str, Any] | None, *, measure: str = "AUC") -> dict[str, str]:
-    """Reading of a paired difference (this arm minus the other) by its interval.
+def difference_words(m: Mapping[str, Any] | None, *, measure: str = "AUC",
+                     exploratory: str | None = None) -> dict[str, str]:
+    """Reading of a paired difference (this arm minus the other) by its interval (withheld
+    when ``exploratory``).
 
     Returns ``relation`` (to be put between the two arm names) and ``why``; arm names are
     left to the template, which shows them from ``metrics.json``.
@@ -173,6 +240,9 @@ def difference_words(m: Mapping[str, Any] | None, *, measure: str = "AUC") -> di
     >>> w = difference_words({"estimate": 0.1, "ci_low": -0.05, "ci_high": 0.25})
     >>> w["relation"], w["why"]
     ('is not distinguishable in AUC from', 'the interval of the difference includes zero')
+    >>> difference_words({"estimate": 0.6, "ci_low": 0.2, "ci_high": 0.9},
+    ...                  exploratory="outcome")["why"][:44]
+    'exploratory outcome: no claim of a differenc'
     """
     v = verdict(m, 0.0) if (m or {}).get("estimate") is not None else None
     if v is None:
@@ -180,6 +250,8 @@ def difference_words(m: Mapping[str, Any] | None, *, measure: str = "AUC") -> di
         return {"relation": f"has no interval for its {measure} difference from",
                 "why": reason.removeprefix("not estimable: ").rstrip(".")
                 if reason != "not estimable" else reason}
+    if exploratory:
+        return {"relation": "is compared with", "why": withheld("difference", exploratory)}
     if v == "above":
         return {"relation": f"has a higher {measure} than",
                 "why": "the whole interval of the difference lies above zero"}
@@ -190,21 +262,29 @@ def difference_words(m: Mapping[str, Any] | None, *, measure: str = "AUC") -> di
             "why": "the interval of the difference includes zero"}
 
 
-def difference_short(m: Mapping[str, Any] | None) -> str:
-    """One- or two-word reading of a paired difference for a table cell.
+def difference_short(m: Mapping[str, Any] | None, *, exploratory: str | None = None) -> str:
+    """One- or two-word reading of a paired difference for a table cell (no verdict when
+    ``exploratory``: the cell shows the interval only).
 
     Examples
     --------
     >>> difference_short({"estimate": 0.1, "ci_low": -0.1, "ci_high": 0.3})
     'no evidence of a difference'
+    >>> difference_short({"estimate": 0.6, "ci_low": 0.2, "ci_high": 0.9},
+    ...                  exploratory="validation")
+    'no verdict (exploratory validation)'
     """
+    v = verdict(m, 0.0)
+    if exploratory and v is not None:
+        return f"no verdict (exploratory {exploratory})"
     return {"above": "higher", "below": "lower", "includes": "no evidence of a difference",
-            None: "no interval"}[verdict(m, 0.0)]
+            None: "no interval"}[v]
 
 
 def hazard_words(m: Mapping[str, Any] | None, *, high: str = "the high-risk group",
-                 low: str = "the low-risk group") -> str:
-    """Reading of a hazard ratio (``high`` versus ``low``) by its interval against 1.
+                 low: str = "the low-risk group", exploratory: str | None = None) -> str:
+    """Reading of a hazard ratio (``high`` versus ``low``) by its interval against 1
+    (withheld when ``exploratory``).
 
     Examples
     --------
@@ -214,6 +294,8 @@ def hazard_words(m: Mapping[str, Any] | None, *, high: str = "the high-risk grou
     v = verdict(m, 1.0)
     if v is None:
         return "the hazard ratio has no interval"
+    if exploratory:
+        return withheld("hazard", exploratory)
     if v == "above":
         return (f"{high} had the event sooner than {low} (the whole interval of the hazard "
                 "ratio lies above one)")
@@ -224,8 +306,10 @@ def hazard_words(m: Mapping[str, Any] | None, *, high: str = "the high-risk grou
             "the hazard ratio includes one)")
 
 
-def logrank_note(p: float | None, hr: Mapping[str, Any] | None, *, alpha: float = 0.05) -> str:
-    """How the log-rank p-value relates to the hazard-ratio interval (the claim's test).
+def logrank_note(p: float | None, hr: Mapping[str, Any] | None, *, alpha: float = 0.05,
+                 exploratory: str | None = None) -> str:
+    """How the log-rank p-value relates to the hazard-ratio interval (the claim's test);
+    with ``exploratory`` no claim is made either way.
 
     Examples
     --------
@@ -234,6 +318,9 @@ def logrank_note(p: float | None, hr: Mapping[str, Any] | None, *, alpha: float 
     """
     if p is None:
         return "no log-rank test was recorded"
+    if exploratory:
+        return (f"the log-rank p-value is shown for reference; with this exploratory "
+                f"{exploratory} the report makes no claim about the groups")
     v = verdict(hr, 1.0)
     small = p < alpha
     if v is None:
@@ -250,7 +337,8 @@ def logrank_note(p: float | None, hr: Mapping[str, Any] | None, *, alpha: float 
     return "the log-rank p-value agrees with the hazard-ratio interval"
 
 
-def brier_words(difference: Mapping[str, Any] | None) -> str:
+def brier_words(difference: Mapping[str, Any] | None, *,
+                exploratory: str | None = None) -> str:
     """Verdict of a Brier score against the prevalence reference (predicting, for every
     scored row, the training prevalence of the model that scored it: the prevalence arm's
     score), read from the paired difference (arm minus reference, ``estimate``,
@@ -258,7 +346,7 @@ def brier_words(difference: Mapping[str, Any] | None) -> str:
 
     A verdict is given only when the whole interval of the difference lies on one side of
     0; an interval that includes 0 is no evidence either way (0.224 against 0.224 is not
-    "better").
+    "better"), and none when ``exploratory``.
 
     Examples
     --------
@@ -268,6 +356,9 @@ def brier_words(difference: Mapping[str, Any] | None) -> str:
     'not distinguishable from predicting'
     >>> brier_words(None)
     'no paired difference from the prevalence reference'
+    >>> brier_words({"estimate": -0.1, "ci_low": -0.2, "ci_high": -0.05},
+    ...             exploratory="validation")
+    'exploratory validation: no verdict is drawn from this interval'
     """
     d = difference or {}
     est, lo, hi = d.get("estimate"), d.get("ci_low"), d.get("ci_high")
@@ -276,6 +367,8 @@ def brier_words(difference: Mapping[str, Any] | None) -> str:
     if lo is None or hi is None:
         return ("no interval to compare with predicting the training prevalence for "
                 "everyone")
+    if exploratory:
+        return withheld("brier", exploratory)
     if hi < 0.0:
         return ("better than predicting the training prevalence for everyone (the interval "
                 "of the difference lies below zero)")
@@ -318,6 +411,30 @@ def _competing(o: Mapping[str, Any], vi: int, order: Sequence[str], metric: str)
     return [k for k in order if k in res and not arms[k].get("untrained_deep")
             and not is_prevalence_arm(arms[k])
             and ((res[k].get("metrics") or {}).get(metric) or {}).get("estimate") is not None]
+
+
+def unscored_reason(outcome: Mapping[str, Any], vi: int) -> str | None:
+    """Why validation ``vi`` of an outcome could not be scored: the reading of the first
+    reason its arms give for their headline metric (ROC AUC, C-index), when no arm that
+    competes for the headline has an estimate of it; None when one has.
+
+    Examples
+    --------
+    >>> o = {"kind": "binary", "arms": {"m": {"kind": "declared"}}, "arm_order": ["m"],
+    ...      "validation": [{"arms": {"m": {"metrics": {"roc_auc": {
+    ...          "estimate": None, "reason": "the scored rows hold 0 positive"}}}}}]}
+    >>> unscored_reason(o, 0)
+    'not estimable: the scored rows hold 0 positive'
+    """
+    arms = outcome.get("arms") or {}
+    order = [k for k in outcome.get("arm_order") or list(arms) if k in arms]
+    metric = _main_metric(outcome)
+    if _competing(outcome, vi, order, metric):
+        return None
+    res = outcome["validation"][vi].get("arms") or {}
+    found = [(res[k].get("metrics") or {}).get(metric) for k in order if k in res
+             and not arms[k].get("untrained_deep") and not is_prevalence_arm(arms[k])]
+    return not_estimable_words(next((m for m in found if (m or {}).get("reason")), None))
 
 
 def _not_estimable(o: Mapping[str, Any], oi: int, vi: int, order: Sequence[str],
@@ -394,7 +511,12 @@ def headlines(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
         independent run, the next run with one is used and ``skipped`` gives the run
         passed over (``validation``, ``not_estimable``); when no run has one,
         ``not_estimable`` lists the arms whose metric carries a reason (``arm``,
-        ``pointer`` to the reason).
+        ``pointer`` to the reason). ``higher_left_out`` lists the arms left out of the
+        summary (``untrained``) whose estimate is higher than the best arm's on the run the
+        choice was made on, so that "no other arm did better" is said of the summary only.
+        ``exploratory`` is the engine's flag of the outcome or of the run judged, and
+        ``exploratory_scope`` (:func:`exploratory_scope`) says which: every verdict is
+        then withheld.
     """
 
     out: list[dict[str, Any]] = []
@@ -410,7 +532,8 @@ def headlines(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
             "untrained": [k for k in order if arms[k].get("untrained_deep")],
             "best_is_reference": False, "best_is_volume": False,
             "best_words": "", "reference_words": None, "volume_words": None,
-            "scheme_words": "", "not_estimable": [],
+            "scheme_words": "", "not_estimable": [], "higher_left_out": [],
+            "exploratory_scope": None,
         }
         if vi is None:
             out.append(h)
@@ -458,10 +581,18 @@ def headlines(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
         h["best"] = best
         h["best_is_reference"] = best == h["reference"]
         h["best_is_volume"] = best == h["volume"]
+        # arms left out of the summary (untrained deep weights) that scored higher on the
+        # run the choice was made on: "no other arm reached a higher AUC" is not said of them
+        on = o["validation"][h["chosen_on"] if h["chosen_on"] is not None else vi]["arms"]
+        est = {k: ((on[k].get("metrics") or {}).get(metric) or {}).get("estimate")
+               for k in h["untrained"] if k in on}
+        top = on[best]["metrics"][metric]["estimate"]
+        h["higher_left_out"] = [k for k, e in est.items() if e is not None and e > top]
         # the outcome's patient counts, or those of the run judged (a small test centre)
         h["exploratory"] = o.get("exploratory") or val.get("exploratory")
-        h["best_words"] = (EXPLORATORY_WORDS if h["exploratory"]
-                           else discrimination_words(vres[best]["metrics"][metric]))
+        h["exploratory_scope"] = exploratory_scope(o, val)
+        h["best_words"] = discrimination_words(vres[best]["metrics"][metric],
+                                               exploratory=h["exploratory_scope"])
         measure = "C-index" if metric == "c_index" else "AUC"
         diff_key = "c_index_difference" if metric == "c_index" else "auc_difference"
         h["difference_key"] = diff_key
@@ -490,22 +621,17 @@ def headlines(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-EXPLORATORY_WORDS = ("exploratory: too few patients of one class (or with the event) for "
-                     "this interval to hold its stated coverage, so no claim against chance "
-                     "is made")
-"""Reading of the headline estimate of an outcome flagged exploratory by the engine (fewer
-than ``FEW_EVENTS`` patients of its smaller class or with the event): its intervals cover
-less than they state, so the interval-based verdicts are withheld."""
 
 
 def _difference_reading(h: Mapping[str, Any], diff: Mapping[str, Any],
                         arm: Mapping[str, Any] | None, other: Mapping[str, Any] | None,
                         measure: str) -> dict[str, str]:
     """The words of the headline arm's paired difference from another arm: withheld for an
-    exploratory outcome (:func:`_exploratory_difference`), qualified when a difference
+    exploratory outcome or run (:func:`difference_words`), qualified when a difference
     wholly above zero is no evidence that the arm predicts (:func:`_chance_caveat`)."""
-    words = _exploratory_difference(h, difference_words(diff, measure=measure))
-    if h.get("exploratory") or verdict(diff, 0.0) != "above":
+    scope = h.get("exploratory_scope")
+    words = difference_words(diff, measure=measure, exploratory=scope)
+    if scope or verdict(diff, 0.0) != "above":
         return words
     return _chance_caveat(words, arm, other, measure=measure)
 
@@ -548,14 +674,6 @@ def _chance_caveat(words: dict[str, str], arm: Mapping[str, Any] | None,
     return {**words, "why": f"{words['why']}; but {' and '.join(parts)}, {tail}"}
 
 
-def _exploratory_difference(h: Mapping[str, Any], words: dict[str, str]) -> dict[str, str]:
-    """A difference reading, its verdict withheld when the outcome is exploratory."""
-    if not h.get("exploratory"):
-        return words
-    return {"relation": "is compared with",
-            "why": "exploratory outcome: no claim of a difference is made from this interval"}
-
-
 def summarise_keys(keys: Sequence[str], labels: Mapping[str, str]) -> str:
     """``A, B and C`` from arm keys.
 
@@ -568,3 +686,102 @@ def summarise_keys(keys: Sequence[str], labels: Mapping[str, str]) -> str:
     if len(names) <= 1:
         return "".join(names)
     return ", ".join(names[:-1]) + " and " + names[-1]
+
+
+# --------------------------------------------------------------------------- tuning
+
+
+def tuning_state(arm: Mapping[str, Any]) -> str:
+    """How an arm's hyper-parameters are set: ``"grid"`` (chosen in each training fold over
+    its ``grid`` by an inner cross-validation), ``"internal"`` (the model tunes itself inside
+    each fit, as ``tuned`` says), ``"none"`` (the prevalence arm has no hyper-parameter) or
+    ``"fixed"`` (no grid and nothing tuned: the model keeps its default values, as with
+    ``--no-tune``).
+
+    Examples
+    --------
+    >>> tuning_state({"grid": {"model__C": [0.1, 1.0]}}), tuning_state({"grid": {}})
+    ('grid', 'fixed')
+    >>> tuning_state({"grid": {}, "tuned": "inside each fit: the penalty ..."})
+    'internal'
+    """
+    if arm.get("grid"):
+        return "grid"
+    if arm.get("tuned"):
+        return "internal"
+    if is_prevalence_arm(arm):
+        return "none"
+    return "fixed"
+
+
+_TUNED = re.compile(r"\b([A-Za-z][\w-]*) tuned\b")
+""""<parameter> tuned" in an arm description (``C tuned``, ``k tuned``, ``penalty tuned``)."""
+
+
+def arm_description(arm: Mapping[str, Any]) -> str:
+    """The arm's description as the report shows it: the document's, where an arm that
+    tunes nothing (:func:`tuning_state` ``"fixed"``) has each "<parameter> tuned" said as
+    "<parameter> fixed at its default" (the model's name carries the tuning of its usual
+    grid, which an untuned arm did not run).
+
+    Examples
+    --------
+    >>> arm = {"description": "radiomic (2 columns) → logistic regression (L2, C tuned)",
+    ...        "grid": {}, "tuned": None}
+    >>> arm_description(arm)
+    'radiomic (2 columns) → logistic regression (L2, C fixed at its default)'
+    >>> arm_description({**arm, "grid": {"model__C": [0.1, 1.0]}})[-13:]
+    '(L2, C tuned)'
+    """
+    text = str(arm.get("description") or "")
+    if tuning_state(arm) != "fixed":
+        return text
+    return _TUNED.sub(r"\1 fixed at its default", text)
+
+
+_TUNING_CLAUSES: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r", its hyper-parameters chosen by an inner \d+-fold CV on those training "
+                r"patients only"), ", with fixed (default) hyper-parameters (no arm is tuned)"),
+    (re.compile(r" \(tuned by inner patient-grouped CV\)"),
+     " (with fixed (default) hyper-parameters: no arm is tuned)"),
+    (re.compile(r"\bTrained and tuned on\b"),
+     "Trained with fixed (default) hyper-parameters (no arm is tuned) on"),
+)
+"""The engine's words for the tuning of a validation run, and what they become when no arm
+of the run is tuned."""
+
+
+def validation_description(outcome: Mapping[str, Any], validation: Mapping[str, Any]) -> str:
+    """The run's description as the report shows it: the document's, where the tuning it
+    describes (an inner cross-validation choosing the hyper-parameters) is said as fixed
+    default hyper-parameters when no arm of the run is tuned (:func:`tuning_state`), and
+    which declared arms are not tuned when only some are.
+
+    Examples
+    --------
+    >>> o = {"arms": {"m": {"label": "Model", "kind": "declared", "grid": {}}},
+    ...      "arm_order": ["m"]}
+    >>> v = {"arms": {"m": {}}, "description": "Each fold is predicted by a model fitted "
+    ...      "on the other folds, its hyper-parameters chosen by an inner 3-fold CV on "
+    ...      "those training patients only."}
+    >>> validation_description(o, v)[-69:]
+    'other folds, with fixed (default) hyper-parameters (no arm is tuned).'
+    """
+    text = str(validation.get("description") or "")
+    arms = outcome.get("arms") or {}
+    scored = validation.get("arms") or {}
+    keys = [k for k in outcome.get("arm_order") or list(arms) if k in arms and k in scored]
+    state = {k: tuning_state(arms[k]) for k in keys}
+    fixed = [k for k in keys if state[k] == "fixed"]
+    if not fixed:
+        return text
+    if not any(state[k] in ("grid", "internal") for k in keys):
+        for pattern, words in _TUNING_CLAUSES:
+            text = pattern.sub(words, text)
+        return text
+    declared = [k for k in fixed if arms[k].get("kind") != "baseline"]
+    if not declared:
+        return text
+    labels = {k: str(arms[k].get("label", k)) for k in declared}
+    return (f"{text} Not tuned (fixed default hyper-parameters): "
+            f"{summarise_keys(declared, labels)}.")
