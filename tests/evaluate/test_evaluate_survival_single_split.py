@@ -139,8 +139,9 @@ def test_a_failing_grid_point_is_skipped_not_fatal(rossi, caplog):
         search = fit_survival_tuned(
             CoxPH(), X, t, e, groups=g, param_grid={"penalizer": [-1.0, 0.1]}
         )
-    assert search.best_params_ == {"penalizer": 0.1}
-    assert search.failed_params_ == [{"penalizer": -1.0}]
+    # CoxPH takes the patient ids (clustered intervals): tuned as the step "model"
+    assert search.best_params_ == {"model__penalizer": 0.1}
+    assert search.failed_params_ == [{"model__penalizer": -1.0}]
     assert "1 of 2 grid point(s) failed" in caplog.text
     with pytest.raises(InputError, match="every point of the tuning grid failed"):
         fit_survival_tuned(CoxPH(), X, t, e, groups=g, param_grid={"penalizer": [-1.0, -2.0]})
@@ -154,7 +155,7 @@ def test_a_failing_grid_point_is_skipped_not_fatal(rossi, caplog):
         n_bootstrap=10,
         param_grid={"penalizer": [-1.0, 0.1]},
     )
-    assert res.folds["failed_candidates"].tolist() == [[{"penalizer": -1.0}]] * 3
+    assert res.folds["failed_candidates"].tolist() == [[{"model__penalizer": -1.0}]] * 3
     assert res.folds["n_selected"].isna().all()  # CoxPH selects nothing
     assert isinstance(res.to_dict()["folds"][0]["failed_candidates"], list)
 

@@ -97,7 +97,8 @@ def test_fit_survival_tuned_mean_scores_equal_brute_force(rossi):
     )
     chosen, means = _brute_force_choice(X, t, e, g, 3)
     np.testing.assert_allclose(search.cv_results_["mean_test_score"], means, atol=1e-6)
-    assert search.best_params_ == {"penalizer": chosen}
+    # CoxPH takes the patient ids (clustered intervals): tuned as the step "model"
+    assert search.best_params_ == {"model__penalizer": chosen}
     # refitted on all rows with the chosen penalty
     np.testing.assert_allclose(
         search.predict(X), _lifelines_risk(X, t, e, X, chosen), rtol=1e-4, atol=1e-6

@@ -11,8 +11,8 @@ import shutil
 
 import numpy as np
 import pydicom
-import SimpleITK as sitk
 import pytest
+import SimpleITK as sitk
 
 from _data import label_bqml, require_data
 from radiomix.errors import DicomError, SuvConversionError

@@ -659,7 +659,7 @@ class CoxNomogram(_NomogramBase):
         target = survival_target(time, event)
         D_fit, D = self._fit_design(X, target, event.astype(int), groups)
         self._ranges(D)
-        self.cox_ = CoxPH(penalizer=self.penalizer).fit(D_fit, target)
+        self.cox_ = CoxPH(penalizer=self.penalizer).fit(D_fit, target, groups=groups)
         self.coef_raw_ = self.cox_.coef_raw_
         self.mean_design_ = self.cox_.mean_
         self.separated_ = monotone_terms(D_fit, time, event, self.terms_)

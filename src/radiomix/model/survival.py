@@ -175,6 +175,9 @@ class CoxPH(BaseEstimator):
     mean_, scale_ : ndarray of shape (n_features,)
     baseline_survival_ : Series
         :math:`S_0(t)` at the mean covariates (index: event times).
+    clustered_ : bool
+        Whether the intervals use the patient-clustered robust variance (``groups`` with a
+        patient of several rows).
     summary_ : DataFrame
         lifelines' summary (coefficients, SE, p-values, CIs) on the z-scored covariates;
         a dropped column's row has ``coef`` 0, ``exp(coef)`` 1 and NaN elsewhere.
@@ -211,13 +214,19 @@ class CoxPH(BaseEstimator):
             return [str(c) for c in self.feature_names_in_]
         return [f"x{i}" for i in range(self.n_features_in_)]
 
-    def fit(self, X: Any, y: Any) -> CoxPH:
+    def fit(self, X: Any, y: Any, groups: Any = None) -> CoxPH:
         """Fit the Cox model.
 
         Parameters
         ----------
         X : DataFrame or array of shape (n, p)
         y : survival target (see module docs)
+        groups : array-like of shape (n,), optional
+            Patient id of each row. When a patient has several rows (lesions sharing one
+            time and event), the coefficients' intervals and p-values use the
+            patient-clustered robust (sandwich) variance (Lin & Wei 1989), not the observed
+            information, which would count each lesion as an independent patient; the
+            coefficients themselves do not change.
         """
         if not (is_real(self.penalizer) and self.penalizer >= 0):
             raise InputError(f"penalizer must be >= 0; got {self.penalizer!r}")
@@ -256,9 +265,18 @@ class CoxPH(BaseEstimator):
         frame = pd.DataFrame(Z, columns=cols)
         frame["_time"] = time
         frame["_event"] = event.astype(int)
+        cluster = None
+        if groups is not None:
+            codes = pd.factorize(pd.Series(np.asarray(groups).ravel()))[0]
+            if codes.size != X.shape[0]:
+                raise InputError(f"X has {X.shape[0]} rows but groups has {codes.size}")
+            if np.unique(codes).size < codes.size:  # a patient with several rows
+                frame["_patient"] = codes
+                cluster = "_patient"
+        self.clustered_ = cluster is not None
         fitter = CoxPHFitter(penalizer=float(self.penalizer), l1_ratio=float(self.l1_ratio))
         try:
-            fitter.fit(frame, duration_col="_time", event_col="_event")
+            fitter.fit(frame, duration_col="_time", event_col="_event", cluster_col=cluster)
         except Exception as exc:  # lifelines raises its own ConvergenceError (not ValueError)
             raise InputError(
                 f"the Cox model did not converge ({type(exc).__name__}: {str(exc)[:200]}); "
@@ -320,8 +338,10 @@ class CoxPH(BaseEstimator):
         Notes
         -----
         The interval is :math:`\\exp(\\hat\\beta \\pm 1.96\\,\\mathrm{SE})` from lifelines'
-        observed information (its ``summary``), rescaled from per SD to per unit (a Wald
-        interval is equivariant under rescaling, so it equals the interval of a fit on the
+        observed information (its ``summary``), or from the patient-clustered robust
+        variance when the fit was given patients with several rows (``clustered_``),
+        rescaled from per SD to per unit (a Wald interval is equivariant under rescaling,
+        so it equals the interval of a fit on the
         raw covariates). With a ridge penalty (``penalizer > 0``, ``l1_ratio = 0``) it is the
         interval of the shrunken estimate. With an L1 penalty (``l1_ratio > 0`` and
         ``penalizer > 0``) no Wald interval is valid after the selection, so interval and
