@@ -80,7 +80,7 @@ log = logging.getLogger(__name__)
 CASE_FORMAT = 1
 """Version of the per-case file layout (part of the case key)."""
 
-FEATURE_REVISION = 8
+FEATURE_REVISION = 9
 """Revision of what a case computes for given inputs and settings (feature definitions, the
 checks that refuse a case), part of the case key: raised with every change that alters a
 value or a refusal (2: asymmetric GLCM directions, the coefficient of variation of a
@@ -98,7 +98,10 @@ within 1 % of its start's metric kept; 7: a ring leaves out the
 patient's other lesions in masks of their own; no data refused in a ring and where
 features read around the ROI's voxels, not its bounding box; a symmetric tie for the
 largest slice settled by the slices' place in the patient; a response map zero within
-rounding not computed), so that a cache made
+rounding not computed; 8: the case code part of the key; 9: 3D deep embeddings through
+MedicalNet's dilated stages, deep inputs that would be all fill refused, NRRD/MetaImage
+geometry fields without a number and complex masks refused, PET SUV inputs compared as
+values), so that a cache made
 before it is recomputed instead of mixing old numbers into a new table. The package
 version alone does not move between such changes."""
 

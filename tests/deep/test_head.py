@@ -176,10 +176,11 @@ def test_runs_in_nested_cv_and_uses_training_patients_only():
         assert not set(pid[sp.train]) & set(pid[sp.test])
         own = DeepLinearHead().fit(frame.iloc[sp.train], y[sp.train])
         # the evaluation fits the training rows sorted by patient (canonical_rows), this fit
-        # in table order: the same model up to the summation order (about 1e-16)
+        # in table order: the same model up to the summation order (about 1e-16); the
+        # evaluation then settles each prediction to 12 significant digits (5e-12 relative)
         np.testing.assert_allclose(
             own.predict_proba(frame.iloc[sp.test])[:, 1], pred.loc[sp.test].to_numpy(),
-            rtol=1e-12, atol=1e-15,
+            rtol=1e-11, atol=1e-15,
         )
 
 

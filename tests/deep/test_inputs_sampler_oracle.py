@@ -4,12 +4,14 @@
 ``scipy.ndimage.map_coordinates(order=1, mode="constant")`` interpolates each point from its
 eight corners. The two must agree to rounding on any volume, spacing, lesion and field of
 view, including fields of view that leave the image (those pixels take the lowest mapped
-value) and positions exactly on the last voxel.
+value) and positions exactly on the last voxel. A field of view of which fewer than two
+positions along a sampled axis lie inside the image is refused instead (all fill).
 """
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import ndimage
@@ -21,6 +23,20 @@ from radiomix.deep.inputs import (
     lesion_geometry,
     sample_lesion,
 )
+from radiomix.errors import InputError
+
+
+def fill_only_axis(image, mask, spacing, *, mode, size, margin_mm):
+    """The first axis sampled at several positions of which fewer than two lie between the
+    outermost voxel centres (a crop of fill along it, refused), else ``None``."""
+    geo = lesion_geometry(mask, spacing, margin_mm)
+    axes = (1, 2) if mode in ("slices", "max_slice") else (0, 1, 2)
+    extent = max(geo.extent_mm[a] for a in axes) + 2 * margin_mm
+    for d in axes:
+        p = _axis_positions(geo.centre[d], extent, spacing[d], size)
+        if len(p) > 1 and np.count_nonzero((p >= 0) & (p <= image.shape[d] - 1)) < 2:
+            return d
+    return None
 
 
 def reference(image, mask, spacing, *, mode, size, margin_mm, intensity, mask_background):
@@ -102,6 +118,11 @@ def test_sampler_matches_map_coordinates(lesion, mode, size, margin, intensity, 
         "intensity": intensity,
         "mask_background": mask_background,
     }
+    axis = fill_only_axis(image, mask, spacing, mode=mode, size=size, margin_mm=margin)
+    if axis is not None:
+        with pytest.raises(InputError, match=f"positions along {'zyx'[axis]} .* fill"):
+            sample_lesion(image, mask, spacing, **kw)
+        return
     got, _ = sample_lesion(image, mask, spacing, **kw)
     want = reference(image, mask, spacing, **kw)
     assert got.shape == want.shape

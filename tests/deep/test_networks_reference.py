@@ -10,7 +10,8 @@ Oracles (none taken from our own ``state_dict``):
   ``state_dict`` entry, plus its segmentation head ``conv_seg``);
 - a forward pass written by hand with ``torch.nn.functional`` (convolution, batch norm in
   inference form, ReLU, max-pool, residual additions, global average pool) and compared
-  with the network at the output of the stem and of each of the four stages.
+  with the network at the output of the stem and of each of the four stages; in 3D it is
+  MedicalNet's (stride 1 and dilation 2 and 4 in layer3 and layer4).
 """
 
 from __future__ import annotations
@@ -370,10 +371,10 @@ def _bn(x, s, p):
     )
 
 
-def _basic_block(x, s, p, stride, conv, shortcut):
-    out = conv(x, s[p + ".conv1.weight"], stride=stride, padding=1)
+def _basic_block(x, s, p, stride, conv, shortcut, dilation=1):
+    out = conv(x, s[p + ".conv1.weight"], stride=stride, padding=dilation, dilation=dilation)
     out = F.relu(_bn(out, s, p + ".bn1"))
-    out = conv(out, s[p + ".conv2.weight"], stride=1, padding=1)
+    out = conv(out, s[p + ".conv2.weight"], stride=1, padding=dilation, dilation=dilation)
     out = _bn(out, s, p + ".bn2")
     if p + ".downsample.0.weight" in s:  # "B": 1x1 convolution with stride + batch norm
         identity = _bn(
@@ -390,7 +391,11 @@ def _basic_block(x, s, p, stride, conv, shortcut):
 
 
 def _reference_stages(x, s, blocks, dims, shortcut="B"):
+    """torchvision's ResNet in 2D; MedicalNet's in 3D (Chen, Ma & Zheng 2019,
+    ``models/resnet.py``: layer3 and layer4 with stride 1 and dilation 2 and 4)."""
     conv = F.conv2d if dims == 2 else F.conv3d
+    stage_stride = {1: 1, 2: 2, 3: 2, 4: 2} if dims == 2 else {1: 1, 2: 2, 3: 1, 4: 1}
+    stage_dilation = {1: 1, 2: 1, 3: 1, 4: 1} if dims == 2 else {1: 1, 2: 1, 3: 2, 4: 4}
     pool = F.max_pool2d if dims == 2 else F.max_pool3d
     out = {}
     y = conv(x, s["conv1.weight"], stride=2, padding=3)
@@ -399,8 +404,10 @@ def _reference_stages(x, s, blocks, dims, shortcut="B"):
     out["stem"] = y
     for stage in range(1, 5):
         for b in range(blocks[stage - 1]):
-            stride = 2 if (stage > 1 and b == 0) else 1
-            y = _basic_block(y, s, f"layer{stage}.{b}", stride, conv, shortcut)
+            stride = stage_stride[stage] if b == 0 else 1
+            y = _basic_block(
+                y, s, f"layer{stage}.{b}", stride, conv, shortcut, stage_dilation[stage]
+            )
         out[f"layer{stage}"] = y
     out["pool"] = y.mean(dim=tuple(range(2, y.dim())))
     return out

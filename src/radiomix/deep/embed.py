@@ -84,7 +84,8 @@ def _provenance(
     arch = (
         f"{settings.model} 2D, torchvision layout (MONAI ResNet)"
         if settings.spatial_dims == 2
-        else f"{settings.model} 3D, MedicalNet layout (MONAI ResNet)"
+        else f"{settings.model} 3D, MedicalNet network: layer3/layer4 stride 1, dilation 2/4 "
+        "(MONAI ResNet)"
     )
     arithmetic = (
         "float64, torch native kernels, batch norm unfolded"

@@ -21,7 +21,9 @@ is a square (or cube) of side ``max(extents) + 2 * margin_mm`` centred on that c
 
 Positions outside the image take the lowest mapped intensity of the statistics region
 (below); with ``mask_background`` so do positions outside the ROI (the ROI resampled
-linearly and thresholded at 0.5).
+linearly and thresholded at 0.5). A field of view of which fewer than two positions along
+an axis it samples lie inside the image is refused (:func:`check_coverage`): an image of
+one slice has no ``2.5d`` or ``3d`` input, only ``slices`` and ``max_slice`` ones.
 
 Intensity
 ---------
@@ -291,9 +293,12 @@ def sample_lesion(
         slice_indices = zs
         ys = _axis_positions(centre[1], side, sp[1], size)
         xs = _axis_positions(centre[2], side, sp[2], size)
+        check_coverage({1: ys, 2: xs}, image.shape, spacing, mode=mode, side_mm=side)
         return sample([np.asarray(zs, dtype=np.float64), ys, xs]), slice_indices
     side = max(geo.extent_mm) + 2.0 * margin_mm
     pos = [_axis_positions(centre[ax], side, sp[ax], size) for ax in range(3)]
+    # 3d reads every axis; 2.5d too, each axis in the two planes that contain it
+    check_coverage(dict(enumerate(pos)), image.shape, spacing, mode=mode, side_mm=side)
     if mode == "3d":
         return sample(pos), None
     # 2.5d: the plane normal to axis ax through the box's middle voxel, its remaining axes
@@ -304,6 +309,72 @@ def sample_lesion(
         plane_pos = [np.array([normal]) if d == ax else pos[d] for d in range(3)]
         planes.append(sample(plane_pos).reshape(size, size))
     return np.stack(planes), None
+
+
+AXES: tuple[str, str, str] = ("z", "y", "x")
+
+
+def check_coverage(
+    positions: dict[int, FloatArray],
+    shape: tuple[int, ...],
+    spacing: Spacing,
+    *,
+    mode: Mode,
+    side_mm: float,
+) -> None:
+    """Refuse a crop that the image cannot fill along an axis it samples.
+
+    Linear interpolation is defined between the outermost voxel centres, index ``0`` to
+    ``n - 1`` along an axis (:func:`_sample_grid`); a position beyond them takes the fill
+    value. An axis sampled at several positions of which fewer than two fall inside holds
+    one value at most along it, so the crop is (almost) all fill: an image of one slice
+    read in ``3d`` is one constant cube whatever the lesion, and its coronal and sagittal
+    planes in ``2.5d`` are fill only.
+
+    Parameters
+    ----------
+    positions : dict of int to 1-D ndarray of float
+        Voxel-index positions sampled along each axis (0 = z, 1 = y, 2 = x).
+    shape : tuple of 3 int
+        Image shape (Z, Y, X).
+    spacing : tuple of 3 float
+        Voxel spacing in mm, (z, y, x).
+    mode : str
+        Input mode, named in the message.
+    side_mm : float
+        Side of the field of view, in mm.
+
+    Raises
+    ------
+    InputError
+        Fewer than two positions inside the image along an axis sampled at several; the
+        message names the mode, the axis, the image's size along it and the fix.
+    """
+    for axis, p in positions.items():
+        n = shape[axis]
+        if len(p) < 2:
+            continue
+        inside = int(np.count_nonzero((p >= 0.0) & (p <= n - 1)))
+        if inside >= 2:
+            continue
+        name = AXES[axis]
+        if n == 1:
+            extent = f"has one voxel along {name}" + (" (a 2D image)" if axis == 0 else "")
+        else:
+            extent = f"has {n} voxels along {name}, spanning {(n - 1) * spacing[axis]:.4g} mm"
+        if axis == 0:
+            fix = (
+                "use mode 'slices' or 'max_slice' (--deep MODEL:slices), which read one axial "
+                "slice per network input"
+            )
+        else:
+            fix = "check that the file holds the image, in (Z, Y, X) order"
+        raise InputError(
+            f"deep mode {mode!r} samples {len(p)} positions along {name} over {side_mm:.4g} mm "
+            f"around the lesion, but the image {extent}: "
+            f"{'none' if inside == 0 else 'only one'} of them lies inside it, so the network "
+            f"input would be {'all' if inside == 0 else 'almost all'} fill; {fix}"
+        )
 
 
 _NOT_FINITE = (

@@ -351,6 +351,14 @@ def read_state_dict(source: WeightsSource) -> dict[str, Any]:
     except Exception as exc:  # torch raises several types for unreadable files
         # torch's own text is not shown: it advises weights_only=False, which would run
         # whatever code a damaged or foreign file holds
+        network = pickled_network(source.path)
+        if network is not None:
+            raise WeightsError(
+                f"{source.path.name}: holds a whole pickled network ({network}), not a state "
+                "dict of tensors; radiomix reads tensors only (unpickling a network runs "
+                "code): where the network was made, save its weights with "
+                "torch.save(net.state_dict(), PATH) and pass that file"
+            ) from exc
         raise WeightsError(
             f"{source.path.name}: cannot be read as a torch checkpoint of tensors "
             f"({type(exc).__name__}): a damaged or partial download, or not a weight file; "
@@ -364,7 +372,76 @@ def read_state_dict(source: WeightsSource) -> dict[str, Any]:
             "every deep feature NaN: the file is damaged or its training diverged; use "
             "another checkpoint"
         )
+    negative = first_negative_variance(state)
+    if negative is not None:
+        name, count, low = negative
+        raise WeightsError(
+            f"{source.path.name}: batch-norm variance {name} holds {count} negative "
+            f"value{'s' if count > 1 else ''} (lowest {low:.6g}); a variance cannot be negative "
+            "and its square root would make every deep feature NaN: the file is damaged; use "
+            "another checkpoint"
+        )
     return state
+
+
+def first_negative_variance(state: dict[str, Any]) -> tuple[str, int, float] | None:
+    """The first batch-norm ``running_var`` of ``state`` (in the file's order) holding a
+    negative value, with the number of such values and the lowest; ``None`` when none.
+
+    Batch norm in inference divides by :math:`\\sqrt{\\sigma^2 + \\epsilon}`
+    (Ioffe & Szegedy 2015, algorithm 2); a running variance below :math:`-\\epsilon` makes
+    that NaN for every input, and any negative variance is a damaged file (a mean of
+    squares is never negative).
+    """
+    for name, tensor in state.items():
+        if name.endswith("running_var") and tensor.is_floating_point():
+            negative = tensor < 0
+            if bool(negative.any()):
+                return name, int(negative.sum()), float(tensor.min())
+    return None
+
+
+def pickled_network(path: Path) -> str | None:
+    """The class of a whole network pickled with ``torch.save(net)``, read from the pickle's
+    opcodes without unpickling it (no code runs); ``None`` for anything else.
+
+    A pickled :class:`torch.nn.Module` names its class first and carries the module
+    attributes ``_parameters`` and ``_modules``; a state dict carries neither.
+    """
+    import io
+    import pickletools
+    import zipfile
+
+    try:
+        if zipfile.is_zipfile(path):  # torch >= 1.6: <name>/data.pkl in a zip archive
+            with zipfile.ZipFile(path) as archive:
+                members = [n for n in archive.namelist() if n.endswith("/data.pkl")]
+                stream = io.BytesIO(archive.read(members[0])) if members else None
+            n_pickles = 1
+        else:  # legacy format: magic number, protocol, system info, then the object
+            stream, n_pickles = io.BytesIO(path.read_bytes()), 4
+    except (OSError, zipfile.BadZipFile):
+        return None
+    if stream is None:
+        return None
+    names: list[str] = []
+    strings: set[str] = set()
+    for _ in range(n_pickles):
+        recent: list[str] = []
+        try:
+            for op, arg, _pos in pickletools.genops(stream):
+                if op.name == "GLOBAL":
+                    names.append(str(arg).replace(" ", "."))
+                elif op.name == "STACK_GLOBAL" and len(recent) >= 2:
+                    names.append(".".join(recent[-2:]))
+                elif isinstance(arg, str):
+                    recent.append(arg)
+                    strings.add(arg)
+        except ValueError:  # not (or no longer) a pickle: the tensors' raw bytes
+            break
+    if {"_parameters", "_modules"} <= strings and names:
+        return names[0]
+    return None
 
 
 def first_non_finite(state: dict[str, Any]) -> str | None:
