@@ -1,13 +1,19 @@
 """How names and identifiers typed by people are compared.
 
 One implementation for every place a user names something that radiomix looks up (an
-RTSTRUCT ROI, a SEG segment label) or that must tell patients apart (a patient id): the
-same text typed or stored in another Unicode form is the same name.
+RTSTRUCT ROI, a SEG segment label) or that must tell patients or categories apart (a patient
+id, a level of a clinical covariate): the same text typed or stored in another Unicode form
+is the same name.
 """
 
 from __future__ import annotations
 
+import math
+import re
 import unicodedata
+
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+"""A number as a table writes it (no thousands separator, no underscore)."""
 
 
 def name_key(text: str) -> str:
@@ -38,3 +44,26 @@ def id_key(text: str) -> str:
     True
     """
     return unicodedata.normalize("NFKC", text).casefold()
+
+
+def value_key(text: str) -> str:
+    """A value typed by people (a patient id, a level of a clinical category) as it names
+    one thing: a number by its value (``1``, ``1.0`` and ``01`` alike, as a spreadsheet
+    rewrites them), any other text by :func:`id_key` (letter case and Unicode form
+    ignored). Two values of one key that are written apart are one value written twice.
+
+    Examples
+    --------
+    >>> value_key("1.0") == value_key("1") == value_key("01")
+    True
+    >>> value_key("TRUE") == value_key("true"), value_key("1a") == value_key("1A")
+    (True, True)
+    >>> value_key("1") == value_key("1.5")
+    False
+    """
+    stripped = text.strip()
+    if _NUMBER.fullmatch(stripped):
+        number = float(stripped)
+        if math.isfinite(number):
+            return repr(number + 0.0)  # -0.0 as 0.0
+    return id_key(stripped)

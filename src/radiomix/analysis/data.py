@@ -42,8 +42,9 @@ from radiomix.model.confound import volume_column
 log = logging.getLogger(__name__)
 
 MISSING_TOKENS: frozenset[str] = frozenset({"", "--", "NA", "N/A", "n/a", "na", "NaN", "nan",
-                                            "None", "null", "?"})
-"""Cells read as missing in text columns."""
+                                            "None", "null", "?", "#N/A"})
+"""Cells read as missing in text columns (``#N/A``: Excel's export of ``NA()`` and of a
+failed lookup)."""
 CENSORED_TOKENS: frozenset[str] = frozenset({"0", "false", "no", "n", "censored", "alive"})
 """Event-column values (lower case) that can only mean censored: a column holding nothing
 else has no event, whatever ``event_value`` says."""
@@ -807,23 +808,199 @@ another unit (months)."""
 
 
 AGE_OUTLIER_SHARE: float = 0.1
-"""Largest share of an age column's values outside :data:`AGE_RANGE` that is refused: a
-column otherwise in years makes a stray value a typing error; more such values mean
-another coding (standardised ages, months), which is the user's to declare."""
+"""Largest share of an age column's values outside :data:`AGE_RANGE` that is refused
+whatever they are: a column otherwise in years makes a stray value a typing error; more
+such values may mean another coding (standardised ages), which is the user's to declare,
+unless they are impossible as years (:data:`AGE_IMPOSSIBLE`)."""
+
+AGE_IMPOSSIBLE: float = 130.0
+"""Ages above this are no age in years at all: in a column whose values are mostly ages in
+years (more than half within :data:`AGE_RANGE`) they are refused whatever their share (6 of
+51 ages typed ten times too large, 590 for 59, are as wrong as 5 of 51)."""
 
 
 def _check_age(values: pd.Series, raw: pd.DataFrame, name: str, group: str) -> None:
-    """Refuse the values of an age covariate outside :data:`AGE_RANGE` when the rest of the
-    column is in years (at most :data:`AGE_OUTLIER_SHARE` of its values outside): they would
-    enter the model as measurements. Names the first one's row."""
-    bad = values.notna() & ((values < AGE_RANGE[0]) | (values > AGE_RANGE[1]))
-    if bad.any() and bad.sum() <= AGE_OUTLIER_SHARE * values.notna().sum():
-        i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise InputError(
-            f"covariate {name!r}, {_row_name(raw, group, i)}: {values.iloc[i]:g} is not an age "
-            f"in years ({AGE_RANGE[0]:g} to {AGE_RANGE[1]:g}; {int(bad.sum())} such value(s)): "
-            "the other ages are in years: correct it or mark it missing"
-        )
+    """Refuse the values of an age covariate that cannot be ages in years, naming the first
+    one's row: they would enter the model as measurements.
+
+    Values outside :data:`AGE_RANGE` are refused when they are at most
+    :data:`AGE_OUTLIER_SHARE` of the column; values above :data:`AGE_IMPOSSIBLE` whatever
+    their share, when more than half of the column lies within :data:`AGE_RANGE` (the
+    column is in years). A column mostly outside (standardised, in months) is read as
+    given.
+
+    Raises
+    ------
+    InputError
+        Naming the column, the first such value's row, the value and their count.
+    """
+    known = values.notna()
+    outside = known & ((values < AGE_RANGE[0]) | (values > AGE_RANGE[1]))
+    impossible = known & (values > AGE_IMPOSSIBLE)
+    n = int(known.sum())
+    if outside.any() and outside.sum() <= AGE_OUTLIER_SHARE * n:
+        bad, why = outside, "the other ages are in years"
+    elif impossible.any() and 2 * (n - int(outside.sum())) > n:
+        bad = impossible
+        why = (f"above {AGE_IMPOSSIBLE:g}, while {n - int(outside.sum())} of the {n} ages are "
+               "in years; a column in another unit (months) must be converted to years")
+    else:
+        return
+    i = int(np.flatnonzero(bad.to_numpy())[0])
+    raise InputError(
+        f"covariate {name!r}, {_row_name(raw, group, i)}: {values.iloc[i]:g} is not an age "
+        f"in years ({AGE_RANGE[0]:g} to {AGE_RANGE[1]:g}; {int(bad.sum())} such value(s), "
+        f"{why}): correct it or mark it missing"
+    )
+
+
+MISSING_CODES: tuple[float, ...] = (99.0, 999.0, 9999.0, -1.0, -9.0, -99.0, -999.0)
+"""Numbers that registries and spreadsheets use for "unknown": in a numeric column, such a
+value far from the column's other values (:func:`far_codes`) is named in a warning."""
+
+MISSING_CODE_IQRS: float = 5.0
+"""How far outside the quartiles of a column's other values (in interquartile ranges) a
+value of :data:`MISSING_CODES` must lie to be said to be a missing-value code: far beyond
+Tukey's fences for an outlier (1.5, "far out" at 3), so that 99 in a percentage or -1 in
+a score from -2 to 2 is never named."""
+
+MISSING_LIKE_LEVELS: frozenset[str] = frozenset({
+    "unknown", "unk", "missing", "not known", "n/k", "nk", "not available", "n.a.",
+    "not recorded", "not assessed", "not done", "-", ".", "none", "null", "nil", "nan", "na",
+    "n/a", "#n/a", "?"})
+"""Levels of a categorical or ordinal covariate (spelt as :func:`_level_spelling` gives)
+that look like a missing-value code: kept as a level (a clinician may mean a category) but
+named in a warning. The exact :data:`MISSING_TOKENS` are read as missing before."""
+
+
+def far_codes(values: np.ndarray) -> dict[float, int]:
+    """Values of :data:`MISSING_CODES` that lie far outside a column's other values, with
+    their counts.
+
+    A code counts when the other values (those that are no code) take at least two
+    distinct values and the code lies beyond their quartiles by more than
+    :data:`MISSING_CODE_IQRS` times their interquartile range (their range where the
+    interquartile range is 0).
+
+    Parameters
+    ----------
+    values : (n,) ndarray of float
+        The column (NaN: missing).
+
+    Returns
+    -------
+    dict
+        Code -> rows that hold it.
+
+    Examples
+    --------
+    >>> far_codes(np.array([2.5, 3.5, 4.5, 6.5, 10.5, 999., 999., np.nan]))
+    {999.0: 2}
+    >>> far_codes(np.array([-2., -1., 0., 1., 2., -1.]))
+    {}
+    """
+    v = np.asarray(values, dtype=float)
+    v = v[~np.isnan(v)]
+    is_code = np.isin(v, MISSING_CODES)
+    others = v[~is_code]
+    if not is_code.any() or np.unique(others).size < 2:
+        return {}
+    q1, q3 = np.quantile(others, [0.25, 0.75])
+    scale = (q3 - q1) or float(others.max() - others.min())
+    low, high = q1 - MISSING_CODE_IQRS * scale, q3 + MISSING_CODE_IQRS * scale
+    codes, counts = np.unique(v[is_code], return_counts=True)
+    return {float(c): int(k) for c, k in zip(codes, counts, strict=True)
+            if c < low or c > high}
+
+
+def _missing_code_warning(values: pd.Series, name: str) -> None:
+    """Say which values of a numeric covariate look like a missing-value code
+    (:func:`far_codes`): they enter the models as numbers (999 beside sizes of 2 to 10 cm)."""
+    found = far_codes(values.to_numpy(dtype=float))
+    if not found:
+        return
+    others = values[values.notna() & ~values.isin(list(found))]
+    log.warning("covariate %r holds %s, far outside its other values (%g to %g), like a "
+                "missing-value code: it is used as a number; leave those cells empty (or NA) "
+                "if it means missing", name,
+                ", ".join(f"{c:g} in {k} row(s)" for c, k in found.items()),
+                float(others.min()), float(others.max()))
+
+
+def _level_spelling(level: str) -> str:
+    """A level as :data:`MISSING_LIKE_LEVELS` lists it: letter case and Unicode form
+    ignored, runs of spaces and underscores as one space."""
+    from radiomix.text_keys import id_key
+
+    return " ".join(id_key(level).replace("_", " ").split())
+
+
+def _refuse_level_spellings(text: pd.Series, name: str, kind: str,
+                            declared: Sequence[str] = ()) -> None:
+    """Refuse levels of a categorical or ordinal covariate that are one value written apart
+    (:func:`radiomix.text_keys.value_key`: ``Male`` and ``male``, ``TRUE`` and ``True``,
+    ``1`` and ``1.0``): each would be a level of its own, splitting one category in silence.
+    A value spelt as a declared level in another way is refused too, naming the level.
+
+    Different words for one thing (``M`` and ``Male``) cannot be told apart and are kept.
+
+    Raises
+    ------
+    InputError
+        Naming the column, the spellings with their row counts and the fix.
+    """
+    from radiomix.text_keys import value_key
+
+    counts = text.value_counts()
+    spellings: dict[str, list[str]] = {}
+    for v in sorted(str(v) for v in counts.index):
+        spellings.setdefault(value_key(v), []).append(v)
+    written = {value_key(str(lv)): str(lv) for lv in declared}
+    clashes = [(k, vs) for k, vs in spellings.items()
+               if len(vs) > 1 or (k in written and vs[0] != written[k])]
+    if not clashes:
+        return
+    key, values = clashes[0]
+    shown = ", ".join(f"{v!r} ({int(counts[v])} row(s))" for v in values)
+    fix = (f"write it as its declared level {written[key]!r} in every row" if key in written
+           else "write one spelling in every row")
+    more = f" ({len(clashes) - 1} more such level(s))" if len(clashes) > 1 else ""
+    raise InputError(
+        f"covariate {name!r} ({kind}) holds {shown}{more}, one value written apart (letter "
+        f"case, Unicode form or number format): each spelling would be a level of its own; "
+        f"{fix}"
+    )
+
+
+def _missing_like_warning(text: pd.Series, raw: pd.DataFrame, name: str, group: str) -> None:
+    """Say which levels of a categorical or ordinal covariate look like a missing-value code
+    (:data:`MISSING_LIKE_LEVELS`; a number of :data:`MISSING_CODES` among words, or far from
+    the other levels by :func:`far_codes`): they are kept as levels, with their patients."""
+    from radiomix.text_keys import value_key
+
+    known = text.dropna().astype(str)
+    numbers = pd.to_numeric(known, errors="coerce")
+    codes = {value_key(f"{c:g}") for c in MISSING_CODES}
+    if numbers.notna().all():
+        far = {value_key(f"{c:g}") for c in far_codes(numbers.to_numpy(dtype=float))}
+    else:  # a code among words (999 beside Male and Female)
+        far = codes
+    odd = [v for v in sorted(known.unique())
+           if _level_spelling(v) in MISSING_LIKE_LEVELS or value_key(v) in far]
+    if not odd:
+        return
+    ids = raw[group] if group in raw else pd.Series(raw.index, index=raw.index)
+    held = pd.DataFrame({"g": ids, "v": text}).dropna().groupby("v")["g"].nunique()
+    shown = ", ".join(f"{v!r} ({int(held[v])} patient{'' if held[v] == 1 else 's'})"
+                      for v in odd)
+    if len(odd) == 1:
+        log.warning("covariate %r has the level %s, which looks like a missing-value code: it "
+                    "is kept as a level of its own; leave those cells empty if it means "
+                    "missing", name, shown)
+    else:
+        log.warning("covariate %r has the levels %s, which look like missing-value codes: "
+                    "they are kept as levels of their own; leave those cells empty if they "
+                    "mean missing", name, shown)
 
 
 def _encode_covariate(raw: pd.DataFrame, cov: Covariate, group: str) -> pd.DataFrame:
@@ -832,10 +1009,13 @@ def _encode_covariate(raw: pd.DataFrame, cov: Covariate, group: str) -> pd.DataF
         values = to_numeric(raw, cov.name, group)
         if AGE_NAME.search(cov.name):
             _check_age(values, raw, cov.name, group)
+        _missing_code_warning(values, cov.name)
         return pd.DataFrame({cov.name: values}, index=raw.index)
     text = _text(raw[cov.name])
     if pd.api.types.is_numeric_dtype(raw[cov.name]):
         text = raw[cov.name].map(lambda v: np.nan if pd.isna(v) else f"{v:g}")
+    _refuse_level_spellings(text, cov.name, cov.kind, cov.levels or ())
+    _missing_like_warning(text, raw, cov.name, group)
     seen = sorted(text.dropna().unique().tolist())
     if cov.kind == "ordinal":
         levels = list(cov.levels or ())
@@ -855,6 +1035,11 @@ def _encode_covariate(raw: pd.DataFrame, cov: Covariate, group: str) -> pd.DataF
     if bad:
         raise InputError(f"covariate {cov.name!r}: values {bad} are not among its declared "
                          f"levels {levels}")
+    numbers = _number_like_cells(pd.Series(seen, dtype=object))
+    if numbers is not None:
+        log.warning("covariate %r (categorical) has levels that are %s: each value is a "
+                    "category of its own; if it is a measurement, %s, and declare it numeric",
+                    cov.name, *numbers)
     patients = raw[group].nunique() if group in raw else len(raw)
     if len(seen) >= ID_LIKE_LEVELS and len(seen) >= patients / 2:
         log.warning("covariate %r (categorical) takes %d distinct values for %d patients: "
@@ -879,14 +1064,64 @@ def _encode_covariate(raw: pd.DataFrame, cov: Covariate, group: str) -> pd.DataF
     return out
 
 
+NUMBER_LIKE: dict[str, tuple[re.Pattern[str], str, str]] = {
+    "unit": (re.compile(r"[<>~]?[+-]?\d+([.,]\d+)?(\s*%|\s+[^\W\d_].*|\s*[°µ].*"
+                        r"|[^\W\d_]{2,}.*)", re.IGNORECASE),
+             "numbers with a unit or a percent sign",
+             "write plain numbers (5 for 5 cm, 45 for 45 %; a unit belongs in the column "
+             "name, size_cm)"),
+    "comma": (re.compile(r"[+-]?\d+(,\d+)+(\.\d+)?"),
+              "numbers with a decimal comma or a thousands separator",
+              "write plain numbers with a decimal point and no separator (62.5, 1200)"),
+    "date": (re.compile(r"\d{4}-\d{1,2}-\d{1,2}([ T].*)?|\d{1,2}[./-]\d{1,2}[./-]\d{2,4}"
+                        r"|\d{4}/\d{1,2}/\d{1,2}"),
+             "dates", "turn them into numbers (an age, or days from a reference date)"),
+}
+"""Cells that are numbers in another form (``5 cm``, ``45%``, ``62,5``, ``1,200``,
+``2021-03-04``, ``04/03/2021``), by kind: pattern, what they are, the fix. A level such as
+``3a`` (a digit and one letter) is a category."""
+
+
+def number_like(value: str) -> str | None:
+    """The kind of :data:`NUMBER_LIKE` a cell that is not a plain number is, or ``None``.
+
+    Examples
+    --------
+    >>> [number_like(v) for v in ("5 cm", "45%", "62,5", "2021-03-04", "3a", "Male")]
+    ['unit', 'unit', 'comma', 'date', None, None]
+    """
+    text = value.strip()
+    for kind, (pattern, _, _) in NUMBER_LIKE.items():
+        if pattern.fullmatch(text):
+            return kind
+    return None
+
+
+def _number_like_cells(words: pd.Series) -> tuple[str, str] | None:
+    """What ``words`` (cells that are not plain numbers) are, when at least half of them are
+    numbers in another form (:func:`number_like`): the kinds' descriptions with a few of
+    the cells, and their fixes; ``None`` for real words."""
+    kinds = words.map(number_like)
+    if words.empty or kinds.notna().sum() * 2 < len(words):
+        return None
+    found = [k for k in NUMBER_LIKE if (kinds == k).any()]
+    shown = ", ".join(repr(v) for v in sorted(words[kinds.notna()].unique())[:4])
+    return (f"{' and '.join(NUMBER_LIKE[k][1] for k in found)} ({shown})",
+            "; ".join(NUMBER_LIKE[k][2] for k in found))
+
+
 def _refuse_text_covariate(raw: pd.DataFrame, name: str) -> None:
     """Refuse a covariate read as numeric (the default kind) whose cells are mostly words:
-    a category (``Male``/``Female``) that needs its kind, not cells to fix.
+    a category (``Male``/``Female``) that needs its kind, not cells to fix; or numbers in
+    another form (:func:`number_like`: a unit, a decimal comma, dates) that need cells
+    rewritten, never the categorical kind (each value would become a category).
 
     Raises
     ------
     SettingsError
-        Naming the values and the declaration to add (exit 2).
+        Words: naming the values and the declaration to add (exit 2).
+    InputError
+        Numbers in another form: naming them and how to write them.
     """
     column = raw[name]
     if pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column):
@@ -894,6 +1129,12 @@ def _refuse_text_covariate(raw: pd.DataFrame, name: str) -> None:
     text = _text(column).dropna()
     words = text[pd.to_numeric(text, errors="coerce").isna()]
     if len(text) and len(words) * 2 >= len(text) and words.nunique() >= 1:
+        numbers = _number_like_cells(words)
+        if numbers is not None:
+            raise InputError(
+                f"covariate {name!r} is read as numeric but holds {numbers[0]}, which are no "
+                f"plain numbers: {numbers[1]}; declaring it categorical would make every "
+                "value a category of its own")
         shown = ", ".join(repr(v) for v in sorted(words.unique())[:4])
         raise SettingsError(
             f"covariate {name!r} is read as numeric but holds words ({shown}): a category; "
@@ -1626,16 +1867,22 @@ def _join(features: pd.DataFrame | None, clinical: pd.DataFrame | None,
     feat[group] = _text(feat[group])
     overlap = [c for c in feat.columns if c in clin.columns and c != group]
     no_clin = ~feat[group].isin(set(clin[group].dropna()))
-    from radiomix.text_keys import id_key
+    from radiomix.text_keys import id_key, value_key
 
-    folded = {id_key(str(v)): str(v) for v in clin[group].dropna()}
+    # one patient written apart in the two tables would be dropped (said only as a feature
+    # row without a clinical row and a clinical row without features): refused, as within
+    # a table
+    folded = {value_key(str(v)): str(v) for v in clin[group].dropna()}
     for v in pd.unique(feat[group][no_clin].dropna()):
-        if id_key(str(v)) in folded:
+        if value_key(str(v)) in folded:
+            other = folded[value_key(str(v))]
+            how = ("letter case and Unicode form (accents, full-width letters)"
+                   if id_key(str(v)) == id_key(other) else
+                   "number format (a spreadsheet writes 1 as 1.0 and drops leading zeros)")
             raise InputError(
-                f"patient {v!r} of the feature table is {folded[id_key(str(v))]!r} in the "
-                f"clinical table (group column {group!r}): ids must match exactly, letter "
-                "case and Unicode form (accents, full-width letters) included; write them "
-                "alike in both tables"
+                f"patient {v!r} of the feature table is {other!r} in the clinical table "
+                f"(group column {group!r}): ids must match exactly, {how} included; write "
+                "them alike in both tables"
             )
     _check_agreement(feat[~no_clin.to_numpy()], clin, overlap, group)
     merged = feat.drop(columns=overlap).merge(clin, on=group, how="left", validate="m:1")

@@ -1313,9 +1313,12 @@ def _survival_calibration_doc(res: Any, horizons: list[float], *,
 
 
 def _table1(table: AnalysisTable, spec: AnalysisSettings) -> dict[str, Any] | None:
-    """Patient characteristics by the first binary outcome (one row per patient)."""
-    from scipy import stats
+    """Patient characteristics by the first binary outcome (one row per patient).
 
+    A numeric covariate is tested by :func:`rank_test` on its values, an ordinal one by
+    :func:`rank_test` on its level codes (its order counts), a categorical one by
+    :func:`categorical_test`; each row names its test.
+    """
     binary = next((t for t in table.targets.values() if t.y is not None), None)
     raw = table.raw
     group = spec.roles.group
@@ -1343,10 +1346,9 @@ def _table1(table: AnalysisTable, spec: AnalysisSettings) -> dict[str, Any] | No
             if by is not None:
                 parts = [x[by == k] for k in (0, 1)]
                 r["by_group"] = {labels[k]: fmt(parts[k]) for k in (0, 1)}
-                a, b = parts[0].dropna(), parts[1].dropna()
-                if len(a) > 1 and len(b) > 1:
-                    r["test"] = "Mann–Whitney U"
-                    r["p_value"] = float(stats.mannwhitneyu(a, b).pvalue)
+                ok = by.notna() & x.notna()
+                if (ok & (by == 0)).sum() > 1 and (ok & (by == 1)).sum() > 1:
+                    r["test"], r["p_value"] = rank_test(x[ok].to_numpy(), by[ok].to_numpy())
             rows.append(r)
             continue
         from radiomix.analysis.data import _text
@@ -1361,10 +1363,15 @@ def _table1(table: AnalysisTable, spec: AnalysisSettings) -> dict[str, Any] | No
         if by is not None:
             ok = by.notna() & (text != "(missing)")
             if text[ok].nunique() > 1 and by[ok].nunique() == 2:
-                test, p = categorical_test(text[ok].to_numpy(), by[ok].to_numpy())
+                if cov.kind == "ordinal":  # the levels' order counts: ranks of their codes
+                    codes = text[ok].map({lv: float(k) for k, lv in enumerate(levels)})
+                    test, p = rank_test(codes.to_numpy(), by[ok].to_numpy())
+                    test = f"{test} (ordered levels)"
+                else:
+                    test, p = categorical_test(text[ok].to_numpy(), by[ok].to_numpy())
         for i, lv in enumerate([*levels, *extra]):
             m = text == lv
-            r = {"variable": cov.name, "level": lv, "kind": "categorical",
+            r = {"variable": cov.name, "level": lv, "kind": cov.kind,
                  "overall": f"{int(m.sum())} ({m.mean():.0%})",
                  # the count on the "(missing)" row itself (every row of the variable
                  # shows one; the others 0)
@@ -1384,6 +1391,39 @@ def _table1(table: AnalysisTable, spec: AnalysisSettings) -> dict[str, Any] | No
 
 TABLE1_PERMUTATIONS = 10_000
 """Label permutations of the Monte Carlo χ² test of a sparse Table 1 variable."""
+
+
+def rank_test(values: np.ndarray, groups: np.ndarray) -> tuple[str, float]:
+    """The rank test of a numeric or ordinal variable (its level codes) across groups, and
+    its p-value.
+
+    The two-sided Mann–Whitney U test for two groups, the Kruskal–Wallis H test for more
+    (:func:`scipy.stats.mannwhitneyu`, :func:`scipy.stats.kruskal`; ties share their mean
+    rank, with the tie correction). An ordinal variable's levels are compared by their
+    order, which a χ² test of its levels as unordered categories ignores.
+
+    Parameters
+    ----------
+    values : (n,) ndarray of float
+        The variable (an ordinal one as its level codes 0, 1, ...), without missing values.
+    groups : (n,) ndarray
+        The group of each value; two or more groups, each with a value.
+
+    Examples
+    --------
+    >>> grade = np.array([0., 0., 1., 0., 1., 2., 1., 2., 2., 2.])
+    >>> test, p = rank_test(grade, np.array([0] * 5 + [1] * 5))
+    >>> test, round(p, 3)
+    ('Mann–Whitney U', 0.015)
+    >>> rank_test(grade, np.array([0, 0, 0, 1, 1, 1, 2, 2, 2, 2]))[0]
+    'Kruskal–Wallis H'
+    """
+    from scipy import stats
+
+    parts = [values[groups == g] for g in pd.unique(groups)]
+    if len(parts) == 2:
+        return "Mann–Whitney U", float(stats.mannwhitneyu(parts[0], parts[1]).pvalue)
+    return "Kruskal–Wallis H", float(stats.kruskal(*parts).pvalue)
 
 
 def categorical_test(levels: np.ndarray, groups: np.ndarray) -> tuple[str, float]:
