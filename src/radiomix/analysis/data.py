@@ -36,15 +36,12 @@ from scipy.stats import t as student_t
 from radiomix.analysis.spec import TIME_UNITS, AnalysisSettings, Covariate, Outcome
 from radiomix.errors import InputError, SettingsError
 from radiomix.io.text_table import check_delimiter
+from radiomix.model.clinical import MISSING_TOKENS
 from radiomix.model.columns import SLICE_STATS, FeatureName
 from radiomix.model.confound import volume_column
 
 log = logging.getLogger(__name__)
 
-MISSING_TOKENS: frozenset[str] = frozenset({"", "--", "NA", "N/A", "n/a", "na", "NaN", "nan",
-                                            "None", "null", "?", "#N/A"})
-"""Cells read as missing in text columns (``#N/A``: Excel's export of ``NA()`` and of a
-failed lookup)."""
 CENSORED_TOKENS: frozenset[str] = frozenset({"0", "false", "no", "n", "censored", "alive"})
 """Event-column values (lower case) that can only mean censored: a column holding nothing
 else has no event, whatever ``event_value`` says."""

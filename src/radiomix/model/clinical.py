@@ -9,7 +9,7 @@ inside the training folds (:class:`radiomix.model.fuse.BlockFuser`).
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -18,7 +18,11 @@ from radiomix.errors import InputError
 
 log = logging.getLogger(__name__)
 
-MISSING_TOKENS: tuple[str, ...] = ("--", "N/A", "NA", "n/a", "NaN", "nan", "", "?")
+MISSING_TOKENS: frozenset[str] = frozenset({"", "--", "NA", "N/A", "n/a", "na", "NaN", "nan",
+                                            "None", "null", "?", "#N/A"})
+"""Cells read as missing in text columns, here and in every analysis
+(:mod:`radiomix.analysis.data`; ``#N/A``: Excel's export of ``NA()`` and of a failed
+lookup)."""
 
 
 def parse_ordinal(spec: str) -> tuple[str, list[str]]:
@@ -44,7 +48,7 @@ def encode_clinical(
     columns: Sequence[str],
     *,
     ordinal: Mapping[str, Sequence[str]] | None = None,
-    missing_tokens: Sequence[str] = MISSING_TOKENS,
+    missing_tokens: Collection[str] = MISSING_TOKENS,
 ) -> pd.DataFrame:
     """Numeric design columns for clinical covariates.
 
@@ -57,7 +61,7 @@ def encode_clinical(
     ordinal : mapping of str to sequence of str, optional
         Ordered levels of ordinal covariates, lowest first; a level ``k`` (0-based) becomes
         the number ``k``. Values outside the list (and missing tokens) become NaN.
-    missing_tokens : sequence of str
+    missing_tokens : collection of str
         Strings read as missing (``--``, ``N/A`` ...).
 
     Returns
