@@ -223,3 +223,42 @@ def test_cox_intervals_of_several_lesions_per_patient_are_patient_clustered() ->
     assert not CoxPH().fit(X, y, groups=np.arange(rep.size)).clustered_  # one row each
     width = np.log(table["hr_ci_high"] / table["hr_ci_low"])
     assert (width > 1.5 * np.log(naive["hr_ci_high"] / naive["hr_ci_low"])).all()
+
+
+@pytest.mark.parametrize("tuned_too", [False, True])
+def test_untuned_arms_are_described_as_run(tmp_path, tuned_too: bool) -> None:
+    """`tune: false` (or `--no-tune`) arms were described as "logistic regression (L2, C
+    tuned)", the run as "its hyper-parameters chosen by an inner 3-fold CV" (tester 22b):
+    the engine now writes what it ran, and the report shows the document's words."""
+    from _synthetic import cohort
+
+    from radiomix.analysis.data import build_table
+    from radiomix.analysis.engine import run_analysis
+    from radiomix.analysis.spec import analysis_from_dict
+
+    arms = [{"name": "rad", "blocks": ["radiomic"], "model": "logistic", "tune": False}]
+    if tuned_too:
+        arms.append({"name": "knn", "blocks": ["radiomic"], "model": "knn"})
+    spec = analysis_from_dict({
+        "outcomes": [{"name": "m", "kind": "binary", "column": "outcome", "positive": "mets"}],
+        "roles": {"group": "patient_id", "derived": ["days_to_outcome", "status"]},
+        "arms": arms,
+        "validation": {"outer_splits": 3, "inner_splits": 2, "repeats": 1, "bootstrap": 50},
+    })
+    feats, clin = cohort(30)
+    doc = run_analysis(spec, build_table(feats, spec, clinical=clin), tmp_path,
+                       save_models=False)
+    o = doc["outcomes"][0]
+    rad = o["arms"]["rad"]
+    assert rad["description"].endswith("→ logistic regression (L2, C fixed at its default)")
+    assert (rad["grid"], rad["tuning"]) == ({}, "fixed")
+    (val,) = o["validation"]
+    if tuned_too:
+        assert o["arms"]["knn"]["tuning"] == "grid"
+        assert "its hyper-parameters chosen by an inner 2-fold CV" in val["description"]
+        assert val["description"].endswith(
+            "Not tuned (fixed default hyper-parameters): rad.")
+    else:
+        assert "chosen by an inner" not in val["description"]
+        assert ("fitted on the other folds, with fixed (default) hyper-parameters (no arm is "
+                "tuned); imputation") in val["description"]

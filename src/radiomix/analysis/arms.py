@@ -60,6 +60,72 @@ INTERNAL_TUNING: dict[str, str] = {
 """How the models that tune themselves inside ``fit`` (no grid of the arm) choose their
 parameters, for the report's arm table."""
 
+UNTUNED_TEXT: dict[str, str] = {
+    "logistic": "logistic regression (L2, C fixed at its default)",
+    "knn": "k-nearest neighbours (k fixed at its default)",
+    "cox": "Cox proportional hazards (ridge penalty fixed at its default)",
+}
+""":data:`MODEL_TEXT` of the models whose words name a tuned parameter, for an arm that tunes
+nothing (``tune: false``, ``--no-tune``, or a grid left empty by few training rows)."""
+
+
+def model_text(model: str, *, tuned: bool) -> str:
+    """The words for an arm's model, its tuning said as it is run.
+
+    Examples
+    --------
+    >>> model_text("logistic", tuned=True), model_text("logistic", tuned=False)
+    ('logistic regression (L2, C tuned)', 'logistic regression (L2, C fixed at its default)')
+    >>> model_text("coxnet", tuned=False) == MODEL_TEXT["coxnet"]  # tunes itself
+    True
+    """
+    if not tuned and model in UNTUNED_TEXT:
+        return UNTUNED_TEXT[model]
+    return MODEL_TEXT.get(model, model)
+
+
+def tuning_of(model: str, grid: dict[str, Any]) -> str:
+    """How an arm's parameters are set: ``"grid"`` (an inner-CV grid), ``"internal"`` (the
+    model tunes itself inside ``fit``, :data:`INTERNAL_TUNING`), ``"none"`` (the prevalence
+    baseline has no parameter) or ``"fixed"`` (defaults, as with ``--no-tune``).
+
+    Examples
+    --------
+    >>> tuning_of("logistic", {"model__C": [0.1, 1.0]}), tuning_of("coxnet", {})
+    ('grid', 'internal')
+    >>> tuning_of("logistic", {}), tuning_of("prevalence", {})
+    ('fixed', 'none')
+    """
+    if grid:
+        return "grid"
+    if model == "prevalence":
+        return "none"
+    return "internal" if model in INTERNAL_TUNING else "fixed"
+
+
+def untuned_words(arms: Sequence[BuiltArm]) -> tuple[bool, str]:
+    """Whether any arm of a validation run is tuned, and the sentence that names its declared
+    arms that are not ("" when none is, or when none is tuned: the run's description then
+    says so itself).
+
+    Examples
+    --------
+    >>> from sklearn.dummy import DummyClassifier
+    >>> def arm(key, model, grid):
+    ...     return BuiltArm(key, key.title(), "", "declared", "binary", [], [], None, model,
+    ...                     DummyClassifier(), grid)
+    >>> untuned_words([arm("a", "logistic", {}), arm("b", "knn", {"model__k": [3, 5]})])
+    (True, ' Not tuned (fixed default hyper-parameters): A.')
+    >>> untuned_words([arm("a", "logistic", {})])
+    (False, '')
+    """
+    state = {a.key: tuning_of(a.model, a.grid) for a in arms}
+    tuned = any(s in ("grid", "internal") for s in state.values())
+    fixed = [a.label for a in arms if a.kind == "declared" and state[a.key] == "fixed"]
+    if not tuned or not fixed:
+        return tuned, ""
+    return tuned, f" Not tuned (fixed default hyper-parameters): {', '.join(fixed)}."
+
 SELECTOR_TEXT: dict[str, str] = {
     "variance": "zero-variance filter",
     "correlation": "correlation clustering (|r| > 0.9)",
@@ -125,6 +191,7 @@ class BuiltArm:
                 "selector": self.selector,
                 "model": self.model, "grid": {k: list(v) for k, v in self.grid.items()},
                 "tuned": None if self.grid else INTERNAL_TUNING.get(self.model),
+                "tuning": tuning_of(self.model, self.grid),
                 "untrained_deep": self.untrained_deep}
 
 
@@ -521,7 +588,7 @@ def build_arm(arm: Arm, table: AnalysisTable, outcome: Outcome, *, seed: int, n_
     if arm.harmonise:
         desc += (f"; ComBat by {arm.harmonise_batch or 'centre'} fitted on the training "
                  "folds")
-    desc += f" → {MODEL_TEXT.get(arm.model, arm.model)}"
+    desc += f" → {model_text(arm.model, tuned=bool(grid))}"
     return BuiltArm(key=arm.name, label=arm.label or arm.name.replace("_", " "),
                     description=desc, kind=kind, outcome_kind=outcome.kind,
                     blocks=list(arm.blocks), columns=columns, selector=sel, model=arm.model,

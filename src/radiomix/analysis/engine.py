@@ -43,7 +43,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from radiomix.analysis.arms import BuiltArm, build_arms
+from radiomix.analysis.arms import BuiltArm, build_arms, untuned_words
 from radiomix.analysis.data import BATCH_COLUMN, AnalysisTable, Target
 from radiomix.analysis.spec import AnalysisSettings, Validation
 from radiomix.errors import InputError, SettingsError
@@ -785,7 +785,7 @@ def _evaluate_binary(table: AnalysisTable, target: Target, arms: list[BuiltArm],
         counts = _class_counts(yy, g[rows], v.level, table.unit)
         entry = {
             "scheme": scheme, "label": SCHEME_TEXT.get(scheme, scheme),
-            "description": _scheme_description(scheme, v),
+            "description": _scheme_description(scheme, v, arms),
             "cross_validated": cv, "n_patients": int(pd.unique(g[rows]).size),
             "n_rows": int(rows.size), "n_positive": counts["n_positive"],
             "n_positive_patients": counts["n_positive_patients"],
@@ -846,26 +846,36 @@ def _reference(spec: AnalysisSettings, order: list[str]) -> str | None:
     return next((k for k in order if k != "prevalence"), None)
 
 
-def _scheme_description(scheme: str, v: Validation) -> str:
+def _scheme_description(scheme: str, v: Validation, arms: Sequence[BuiltArm]) -> str:
+    """How a validation run is done, its tuning said as it is run (:func:`~radiomix.analysis.
+    arms.untuned_words`: fixed default hyper-parameters when no arm is tuned)."""
+    tuned, untuned = untuned_words(arms)
     if scheme in ("nested_cv", "internal"):
         who = "the training centres' patients" if scheme == "internal" else "the patients"
+        how = (f"its hyper-parameters chosen by an inner {v.inner_splits}-fold CV on those "
+               "training patients only" if tuned else
+               "with fixed (default) hyper-parameters (no arm is tuned)")
         return (f"{who.capitalize()} are split into {v.outer_splits} folds stratified by "
                 f"outcome, every patient's rows in one fold; each fold is predicted by a model "
-                f"fitted on the other folds, its hyper-parameters chosen by an inner "
-                f"{v.inner_splits}-fold CV on those training patients only; imputation, "
+                f"fitted on the other folds, {how}; imputation, "
                 f"scaling, selection and PCA are refitted inside every training fold. Repeated "
                 f"{v.repeats} time(s) with new folds; metrics are averaged over repeats; 95 % "
                 f"intervals from {v.bootstrap} patient-bootstrap replicates, widened by √2 "
-                "for the training side of cross-validation.")
+                f"for the training side of cross-validation.{untuned}")
     if scheme == "holdout":
+        how = ("tuned by inner patient-grouped CV" if tuned else
+               "with fixed (default) hyper-parameters: no arm is tuned")
         return (f"A seeded patient-level split: {1 - v.test_size:.0%} of the patients train "
-                f"(tuned by inner patient-grouped CV), {v.test_size:.0%} are scored once; "
-                f"95 % intervals from {v.bootstrap} patient-bootstrap replicates.")
+                f"({how}), {v.test_size:.0%} are scored once; "
+                f"95 % intervals from {v.bootstrap} patient-bootstrap replicates.{untuned}")
     if scheme == "external":
-        return (f"Trained and tuned on every centre but {', '.join(v.test_centres)}; scored "
-                "on the held-out centre's patients only (no training patient among them).")
+        how = ("Trained and tuned" if tuned else
+               "Trained with fixed (default) hyper-parameters (no arm is tuned)")
+        return (f"{how} on every centre but {', '.join(v.test_centres)}; scored "
+                "on the held-out centre's patients only (no training patient among them)."
+                f"{untuned}")
     return ("Apparent performance: the model scored on the patients it was fitted on "
-            "(optimistic; shown only beside internal and external validation).")
+            f"(optimistic; shown only beside internal and external validation).{untuned}")
 
 
 # --------------------------------------------------------------------------- survival
@@ -932,11 +942,11 @@ def _evaluate_survival(table: AnalysisTable, target: Target, arms: list[BuiltArm
         scored = arm_results[arm.key]
         if isinstance(scored, InputError):
             for scheme in _scheme_names(v):
-                entry = validations.setdefault(scheme, _survival_entry(scheme, v))
+                entry = validations.setdefault(scheme, _survival_entry(scheme, v, arms))
                 entry["arms"][arm.key] = _not_estimable(str(scored), horizons)
             continue
         for sc in scored:
-            entry = validations.setdefault(sc.scheme, _survival_entry(sc.scheme, v))
+            entry = validations.setdefault(sc.scheme, _survival_entry(sc.scheme, v, arms))
             if isinstance(sc.result, InputError):  # not estimable under this scheme only
                 log.warning("arm %s not estimable under %s: %s", arm.key, sc.scheme, sc.result)
                 entry["arms"][arm.key] = _not_estimable(str(sc.result), horizons)
@@ -1012,9 +1022,9 @@ def _km_arm(order: list[str], ref: str | None) -> tuple[str | None, str]:
     return ref, "the reference arm: the study has no imaging arm"
 
 
-def _survival_entry(scheme: str, v: Validation) -> dict[str, Any]:
+def _survival_entry(scheme: str, v: Validation, arms: Sequence[BuiltArm]) -> dict[str, Any]:
     return {"scheme": scheme, "label": SCHEME_TEXT.get(scheme, scheme),
-            "description": _scheme_description(scheme, v),
+            "description": _scheme_description(scheme, v, arms),
             "cross_validated": scheme in ("nested_cv", "internal"),
             "n_patients": 0, "n_events": 0, "centres": None, "level": v.level, "arms": {},
             "curves": {"km": None, "calibration": {}}}

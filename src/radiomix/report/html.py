@@ -519,16 +519,9 @@ def curves_drawn(curves: Mapping[str, Any] | None) -> dict[str, str | None]:
 
 def build_metrics(analysis: Mapping[str, Any]) -> dict[str, Any]:
     """The ``metrics.json`` document: the analysis without its curve data, plus the
-    checklists, the glossary, the headline choices, the report's own metadata and the
-    descriptions of each arm and validation as the report shows them (``descriptions``: the
-    tuning said as it was run, :func:`radiomix.report.words.arm_description`)."""
+    checklists, the glossary, the headline choices and the report's own metadata."""
     from radiomix.report.checklist import build_checklists
-    from radiomix.report.words import (
-        arm_description,
-        headlines,
-        tuning_state,
-        validation_description,
-    )
+    from radiomix.report.words import headlines
     from radiomix.table import package_versions
 
     metrics = strip_curves(analysis)
@@ -538,13 +531,6 @@ def build_metrics(analysis: Mapping[str, Any]) -> dict[str, Any]:
                 mv["km"] = km_summary((v.get("curves") or {}).get("km"))
     metrics["figures"] = {"outcomes": [
         {"validation": [curves_drawn(v.get("curves")) for v in o.get("validation") or []]}
-        for o in analysis.get("outcomes") or []]}
-    # the descriptions as the report shows them: the tuning said as it was run
-    metrics["descriptions"] = {"outcomes": [
-        {"arms": {k: {"description": arm_description(a), "tuning": tuning_state(a)}
-                  for k, a in (o.get("arms") or {}).items()},
-         "validation": [{"description": validation_description(o, v)}
-                        for v in o.get("validation") or []]}
         for o in analysis.get("outcomes") or []]}
     metrics.setdefault("reference", {"chance_auc": 0.5, "ci_percent": 95, "alpha": 0.05,
                                      "hazard_ratio_null": 1.0})
