@@ -62,7 +62,8 @@ def test_identical_inputs_are_tied_risks_in_the_c_index_and_td_auc() -> None:
                                plain.metrics[cols].to_numpy(float), rtol=0, atol=1e-12)
     p_pred = plain.predictions.sort_values(["repeat", "row"])
     n_pred = nudged.predictions.sort_values(["repeat", "row"])
-    np.testing.assert_array_equal(n_pred["risk"].to_numpy(), p_pred["risk"].to_numpy())
+    np.testing.assert_allclose(n_pred["risk"].to_numpy(), p_pred["risk"].to_numpy(),
+                               rtol=1e-12, atol=0)
     # identical inputs in one fold: identical risks in the predictions file
     for _, fold in n_pred.groupby(["repeat", "fold"]):
         key = X.iloc[fold["row"].to_numpy()].astype(str).agg("|".join, axis=1).to_numpy()
@@ -262,3 +263,43 @@ def test_untuned_arms_are_described_as_run(tmp_path, tuned_too: bool) -> None:
         assert "chosen by an inner" not in val["description"]
         assert ("fitted on the other folds, with fixed (default) hyper-parameters (no arm is "
                 "tuned); imputation") in val["description"]
+
+
+def test_settled_probabilities_near_one_keep_their_order() -> None:
+    """Rounding to 12 significant digits made the probabilities of logits 28.5 and 29 one
+    value (AUC 0.6875 for 0.875), and kept two values one ulp apart ordered when they
+    straddled a rounding boundary (tester 22h)."""
+    from sklearn.metrics import roc_auc_score
+
+    from radiomix.evaluate.metrics import settle
+
+    logits = np.array([27.0, 28.0, 28.5, 29.0, 30.0, 31.0])
+    p = 1.0 / (1.0 + np.exp(-logits))
+    y = [0, 1, 0, 1, 1, 1]
+    assert roc_auc_score(y, settle(p, probability=True)) == roc_auc_score(y, p) == 0.875
+    assert roc_auc_score(y, settle(1.0 - p, probability=True)) == roc_auc_score(y, 1.0 - p)
+    straddle = [0.12345678901249998, 0.12345678901250001]
+    assert roc_auc_score([0, 1], settle(straddle)) == 0.5
+    assert roc_auc_score([0, 1], settle(straddle, probability=True)) == 0.5
+
+
+def test_settle_keeps_distinct_values_and_shape() -> None:
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from radiomix.evaluate.metrics import SETTLE_RTOL, settle
+
+    @settings(max_examples=200, deadline=None)
+    @given(st.lists(st.floats(-1e6, 1e6, allow_nan=False), min_size=2, max_size=30))
+    def check(values: list[float]) -> None:
+        x = np.array(values)
+        s = settle(x)
+        assert s.shape == x.shape
+        np.testing.assert_allclose(s, x, rtol=len(values) * SETTLE_RTOL, atol=0)
+        # the order never reverses; values far apart stay apart
+        assert np.all(np.diff(s[np.argsort(x, kind="stable")]) >= 0)
+        far = np.abs(x[:, None] - x[None, :]) > 1e-9 * np.maximum(np.abs(x[:, None]),
+                                                                   np.abs(x[None, :]))
+        assert np.all((s[:, None] != s[None, :])[far])
+
+    check()

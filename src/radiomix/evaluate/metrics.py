@@ -57,34 +57,54 @@ BOUNDED_METRICS: frozenset[str] = frozenset(
 CLIP = 1e-6
 
 
-SETTLE_DIGITS = 12
-"""Significant digits kept of a scored prediction (:func:`settle`)."""
+SETTLE_RTOL = 1e-12
+"""Relative difference within which two scored predictions are one value (:func:`settle`)."""
 
 
-def settle(values: Any) -> FloatArray:
-    """Predictions rounded to :data:`SETTLE_DIGITS` significant digits before they are scored.
+def settle(values: Any, *, probability: bool = False) -> FloatArray:
+    """Scored predictions with values that differ only by rounding made equal.
 
     Two rows with identical inputs can get predictions a unit in the last place apart: a
     matrix product takes another instruction path for a row at another position of its
     block, and a patient's mean depends on the order of its sum ((a + b) + c against
     (a + c) + b). The AUC and the C-index would then count the pair as ordered (1 or 0)
-    instead of tied (0.5). Rounding far below any difference a model makes (1e-12
-    relative) turns such values back into ties; every scored prediction (a fold's
-    probabilities and risks, a patient's mean) passes through here, so the predictions
-    file holds the values the metrics saw.
+    instead of tied (0.5). Sorted, each value within :data:`SETTLE_RTOL` (relative) of the
+    one before it takes the value of the first of its run, far below any difference a model
+    makes; every scored prediction (a fold's probabilities and risks, a patient's mean)
+    passes through here, so the predictions file holds the values the metrics saw.
+
+    Parameters
+    ----------
+    values : array-like
+        Predictions (any shape; non-finite values are kept as they are).
+    probability : bool
+        Values in [0, 1]: the tolerance is relative to the distance to the nearer of 0 and 1,
+        so that probabilities near 1 (a logit of 28 against 29: 1 - p of 7e-13 against
+        2.5e-13) keep their order.
 
     Examples
     --------
     >>> a = (0.1 + 0.2 + 0.3) / 3; b = (0.3 + 0.2 + 0.1) / 3
-    >>> a == b, bool(settle([a])[0] == settle([b])[0])
-    (False, True)
+    >>> a == b, bool(settle([a])[0] == settle([b])[0]), settle([a, b]).tolist() == [b, b]
+    (False, False, True)
+    >>> import math
+    >>> p = [1 / (1 + math.exp(-z)) for z in (28.0, 28.5, 29.0)]
+    >>> len(set(settle(p, probability=True).tolist()))
+    3
     """
     x = np.asarray(values, dtype=float)
-    finite = np.isfinite(x) & (x != 0)
-    magnitude = np.zeros_like(x)
-    magnitude[finite] = np.floor(np.log10(np.abs(x[finite])))
-    scale = 10.0 ** (SETTLE_DIGITS - 1 - magnitude)
-    return np.where(finite, np.round(x * scale) / scale, x)
+    flat = x.ravel()
+    finite = np.flatnonzero(np.isfinite(flat))
+    if finite.size < 2:
+        return x.copy()
+    order = finite[np.argsort(flat[finite], kind="stable")]
+    xs = flat[order]
+    scale = np.minimum(np.abs(xs), np.abs(1.0 - xs)) if probability else np.abs(xs)
+    starts = np.concatenate([[True], np.diff(xs) > SETTLE_RTOL * scale[:-1]])
+    first = np.flatnonzero(starts)
+    out = flat.copy()
+    out[order] = xs[first[np.cumsum(starts) - 1]]
+    return out.reshape(x.shape)
 
 
 def _as_binary(y: Any, p: Any) -> tuple[np.ndarray, FloatArray]:

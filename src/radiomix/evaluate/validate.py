@@ -406,7 +406,7 @@ def training_threshold(
 def _predict(model: BaseEstimator, X: Any) -> np.ndarray:
     if not hasattr(model, "predict_proba"):
         raise InputError(f"{type(model).__name__} has no predict_proba; a classifier is needed")
-    return settle(np.asarray(model.predict_proba(X), dtype=float))
+    return settle(np.asarray(model.predict_proba(X), dtype=float), probability=True)
 
 
 def _run_splits(
@@ -594,7 +594,7 @@ def _to_patient_level(pred: pd.DataFrame) -> pd.DataFrame:
         .reset_index()
     )
     for c in prob_cols:  # ties between patients are not broken by summation order
-        agg[c] = settle(agg[c].to_numpy())
+        agg[c] = settle(agg[c].to_numpy(), probability=True)
     agg["row"] = agg["patient_id"]
     return agg[["row", "patient_id", "y_true", "repeat", "fold", *prob_cols]]
 
