@@ -303,3 +303,37 @@ def test_settle_keeps_distinct_values_and_shape() -> None:
         assert np.all((s[:, None] != s[None, :])[far])
 
     check()
+
+
+def test_the_report_says_when_cox_intervals_are_patient_clustered(tmp_path) -> None:
+    """The caption under clustered intervals said only "Wald intervals of this (penalised)
+    fit", and a survival report's checklist cited the AUC difference (tester 22h)."""
+    from radiomix.analysis.adhoc import run_adhoc
+
+    rng = np.random.default_rng(3)
+    n = 40
+    rep = np.repeat(np.arange(n), 2)
+    age = rng.normal(60, 10, n)
+    t_event = rng.exponential(1.0 / (0.4 * np.exp(0.03 * (age - 60))))
+    t_cens = rng.uniform(0.5, 4.0, n)
+    feats = pd.DataFrame({
+        "patient_id": [f"P{i:03d}" for i in rep], "lesion_id": np.tile(["1", "2"], n),
+        "ct.original.stat.mean": rng.normal(size=rep.size),
+        "os_days": (np.minimum(t_event, t_cens)[rep] * 365.25).round(1),
+        "os_event": (t_event <= t_cens).astype(int)[rep], "age": age[rep].round(1)})
+    path = tmp_path / "f.csv"
+    feats.to_csv(path, index=False)
+    run_adhoc(tmp_path / "out", features=path, time="os_days", event="os_event",
+              covariates="age", model="cox", outer=3, repeats=1, bootstrap=50,
+              horizons=[1.0])
+    import json
+
+    doc = json.loads((tmp_path / "out" / "analysis.json").read_text())
+    coefs = [c for v in doc["outcomes"][0]["validation"] for a in v["arms"].values()
+             for c in a.get("coefficients") or []]
+    assert coefs
+    assert all(c["clustered"] for c in coefs)
+    html = (tmp_path / "out" / "report.html").read_text()
+    assert "Wald intervals of this (penalised) fit from the patient-clustered robust" in html
+    assert "interval of the C-index difference" in html
+    assert "interval of the AUC difference" not in html

@@ -56,7 +56,7 @@ def _edited(path: Path, edit: dict[str, str | None], *, sep: str) -> Path:
     ({"space origin": "(nan,nan,nan)"}, r"gives space origin = '\(nan,nan,nan\)'"),
     ({"space origin": "(1,inf,2)"}, r"gives space origin"),
     ({"space directions": "(0.8,0,0) (0.9,0,0) (0,0,2.5)"},
-     r"space directions two of which are parallel"),
+     r"gives space directions = .*: two of its axes are parallel"),
 ])
 def test_a_nrrd_grid_axis_without_a_number_is_refused(tmp_path, edit, message):
     """One axis of STS_002's CT with an unknown spacing was read as 1 mm: volume_voxels
@@ -120,3 +120,15 @@ def test_a_near_integer_mask_value_is_shown_with_its_difference():
     values[0, 0, :] = 1 + 1e-12
     with pytest.raises(InputError, match=r"2 non-integer values \(e\.g\. 1\.000000000001\)"):
         select_label(values, label=None)
+
+
+@pytest.mark.parametrize(("suffix", "edit", "field"), [
+    (".mha", {"TransformMatrix": "1 0 0 1 0 0 0 0 1"}, "TransformMatrix"),
+    (".nrrd", {"measurement frame": "(nan,0,0) (0,1,0) (0,0,1)"}, "measurement frame"),
+])
+def test_degenerate_or_nan_direction_fields_are_named(tmp_path, suffix, edit, field):
+    """A MetaImage TransformMatrix with two parallel rows failed with ITK's bare '0 0 1'; a
+    NaN NRRD measurement frame with teem's parser message (tester 22h)."""
+    path = _edited(tmp_path / f"i{suffix}", edit, sep=" =" if suffix == ".mha" else ":")
+    with pytest.raises(InputError, match=rf"i\{suffix} gives {field} = "):
+        io_image.read_image(path)

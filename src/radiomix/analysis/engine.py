@@ -1189,7 +1189,8 @@ def _coefficients(model: Any) -> list[dict[str, Any]] | None:
         out.append({"term": str(r.get("term", r.get("covariate", ""))), "coef": _py(coef),
                     "hazard_ratio": _py(hr), "coef_per_sd": _py(per_sd),
                     "hr_ci_low": _py(r.get("hr_ci_low")), "hr_ci_high": _py(r.get("hr_ci_high")),
-                    "monotone": bool(r.get("monotone", False))})
+                    "monotone": bool(r.get("monotone", False)),
+                    "clustered": bool(r.get("clustered", False))})
     return out
 
 

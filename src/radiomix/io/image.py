@@ -314,6 +314,9 @@ def _check_metaimage(path: Path, what: str) -> None:
         for name in synonyms:
             if name in fields and not _all_finite(fields[name].split()):
                 raise InputError(_not_a_number(what, path, _spelt(keys, name), fields[name]))
+    for name in _MET_SYNONYMS[1]:
+        if name in fields:
+            _check_axes_apart(path, what, _spelt(keys, name), fields[name].split())
     target = fields.get("elementdatafile", "")
     size = _MET_BYTES.get(fields.get("elementtype", ""))
     try:
@@ -489,9 +492,9 @@ def _check_nrrd_geometry(path: Path, what: str, fields: dict[str, str]) -> None:
     kinds = fields.get("kinds", "").lower().split()
     grid = [i for i, n in enumerate(sizes)
             if n > 1 and (kinds[i] if i < len(kinds) else "") in _NRRD_SPATIAL_KINDS]
-    if "space origin" in fields and not _all_finite(
-            re.findall(r"[^\s(),]+", fields["space origin"])):
-        raise InputError(_not_a_number(what, path, "space origin", fields["space origin"]))
+    for key in ("space origin", "measurement frame"):
+        if key in fields and not _all_finite(re.findall(r"[^\s(),]+", fields[key])):
+            raise InputError(_not_a_number(what, path, key, fields[key]))
     vectors: list[list[float]] = []
     if "space directions" in fields:
         tokens = re.findall(r"\([^)]*\)|none", fields["space directions"], re.IGNORECASE)
@@ -515,12 +518,28 @@ def _check_nrrd_geometry(path: Path, what: str, fields: dict[str, str]) -> None:
                 raise InputError(_unknown_spacing(what, path, i, f"spacings {token}"))
     if len(vectors) == 3 and all(len(v) == 3 and any(v) for v in vectors):
         # (a zero vector is a spacing of 0, refused in those words after ITK's reading)
-        unit = np.array([np.asarray(v) / np.linalg.norm(v) for v in vectors])
-        if abs(float(np.linalg.det(unit))) < 1e-6:
-            raise InputError(
-                f"{what} file {path.name} gives space directions two of which are parallel "
-                f"({fields['space directions'].strip()}): they span no volume, so the grid "
-                "has no geometry; the header is damaged, re-export the image")
+        _check_axes_apart(path, what, "space directions",
+                          [str(x) for v in vectors for x in v])
+
+
+def _check_axes_apart(path: Path, what: str, field: str, tokens: Sequence[str]) -> None:
+    """Refuse a direction matrix (MetaImage ``TransformMatrix``, NRRD ``space directions``)
+    two of whose axes are parallel or zero: the grid spans no volume (ITK fails with a bare
+    matrix row, or reads a degenerate geometry)."""
+    try:
+        numbers = [float(v) for v in tokens]
+    except ValueError:
+        return
+    if len(numbers) != 9:
+        return
+    rows = np.asarray(numbers).reshape(3, 3)
+    norms = np.linalg.norm(rows, axis=1)
+    if np.all(norms > 0) and abs(float(np.linalg.det(rows / norms[:, None]))) >= 1e-6:
+        return
+    raise InputError(
+        f"{what} file {path.name} gives {field} = {' '.join(tokens)!r}: two of its axes are "
+        "parallel (or one is zero), so the grid spans no volume and has no geometry; the "
+        "header is damaged, re-export the image")
 
 
 def _unknown_spacing(what: str, path: Path, axis: int, given: str) -> str:

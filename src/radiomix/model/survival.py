@@ -333,7 +333,8 @@ class CoxPH(BaseEstimator):
             ratio per unit), ``p_value`` (Wald test), ``selected``
             (:math:`|\\beta| >` :data:`ZERO_TOL` per SD), ``monotone`` (the term's partial
             likelihood is monotone on the training rows, :func:`monotone_terms`: no finite
-            estimate exists; not flagged under an L1 penalty).
+            estimate exists; not flagged under an L1 penalty), ``clustered`` (the interval
+            and p-value use the patient-clustered robust variance, ``clustered_``).
 
         Notes
         -----
@@ -369,6 +370,7 @@ class CoxPH(BaseEstimator):
                 "p_value": p,
                 "selected": np.abs(self.coef_) > ZERO_TOL,
                 "monotone": [n in monotone for n in self._names()],
+                "clustered": bool(getattr(self, "clustered_", False)),
             }
         )
 

@@ -116,8 +116,24 @@ def _facts(doc: Mapping[str, Any]) -> dict[str, Any]:
         "roles": doc.get("roles") or {},
         "threshold": any(o.get("threshold") for o in outcomes),
         "survival": any(o.get("kind") == "survival" for o in outcomes),
+        "binary": any(o.get("kind") == "binary" for o in outcomes),
         "missing": _missing_text(cohort),
     }
+
+
+def _compared_measure(f: Mapping[str, Any]) -> str:
+    """The measure arms are compared by: the ROC AUC (binary), the C-index (survival).
+
+    Examples
+    --------
+    >>> _compared_measure({"binary": True, "survival": True})
+    'ROC AUC (binary outcomes) or C-index (survival outcomes)'
+    >>> _compared_measure({"binary": False, "survival": True})
+    'C-index'
+    """
+    if f.get("binary") and f.get("survival"):
+        return "ROC AUC (binary outcomes) or C-index (survival outcomes)"
+    return "C-index" if f.get("survival") else "ROC AUC"
 
 
 def _calibration_text(f: Mapping[str, Any]) -> str:
@@ -321,8 +337,8 @@ def metrics_items(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
               "performance", "Compare single-modality arms with the multi-modality one."),
         _item("24", "Comparison with a non-radiomic approach", f["reference"], "headline",
               "Each arm is compared with the reference arm (paired patient-bootstrap "
-              "interval of the AUC difference, with its p-value)." if f["reference"]
-              else "No reference arm."),
+              f"interval of the {_compared_measure(f)} difference, with its p-value)."
+              if f["reference"] else "No reference arm."),
         _item("25", "Comparison with simple or classical models", f["baselines"], "headline",
               "Baseline arms (e.g. volume, clinical) are reported." if f["baselines"]
               else "No baseline arm."),

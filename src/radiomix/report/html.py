@@ -124,11 +124,11 @@ METRIC_TEXT: dict[str, tuple[str, str]] = {
         "are not widened: their model never saw the scored patients.",
     ),
     "p_value": (
-        "p-value of an AUC difference (paired bootstrap)",
+        "p-value of a difference between arms (paired bootstrap)",
         "two-sided p-value of no difference between two arms scored on the same patients, "
-        "read from the same paired patient-bootstrap replicates as the interval of the AUC "
-        "difference, with the same widening for cross-validated estimates: the smallest "
-        "level at which that interval excludes zero. So p < 0.05 exactly when the 95 % "
+        "read from the same paired patient-bootstrap replicates as the interval of the "
+        "difference (of the ROC AUCs, or of the C-indices), with the same widening for "
+        "cross-validated estimates: the smallest level at which that interval excludes zero. So p < 0.05 exactly when the 95 % "
         "interval excludes zero; the p-value adds nothing to the interval, on which the "
         "report's words are based.",
     ),
