@@ -128,8 +128,8 @@ METRIC_TEXT: dict[str, tuple[str, str]] = {
         "two-sided p-value of no difference between two arms scored on the same patients, "
         "read from the same paired patient-bootstrap replicates as the interval of the "
         "difference (of the ROC AUCs, or of the C-indices), with the same widening for "
-        "cross-validated estimates: the smallest level at which that interval excludes zero. So p < 0.05 exactly when the 95 % "
-        "interval excludes zero; the p-value adds nothing to the interval, on which the "
+        "cross-validated estimates: the smallest level at which that interval excludes "
+        "zero. So p < 0.05 exactly when the 95 % interval excludes zero; the p-value adds nothing to the interval, on which the "
         "report's words are based.",
     ),
     "net_benefit": (
