@@ -129,8 +129,8 @@ METRIC_TEXT: dict[str, tuple[str, str]] = {
         "read from the same paired patient-bootstrap replicates as the interval of the "
         "difference (of the ROC AUCs, or of the C-indices), with the same widening for "
         "cross-validated estimates: the smallest level at which that interval excludes "
-        "zero. So p < 0.05 exactly when the 95 % interval excludes zero; the p-value adds nothing to the interval, on which the "
-        "report's words are based.",
+        "zero. So p < 0.05 exactly when the 95 % interval excludes zero; the p-value adds "
+        "nothing to the interval, on which the report's words are based.",
     ),
     "net_benefit": (
         "net benefit (decision curve)",
