@@ -138,3 +138,32 @@ def metric_problems(elements: list[dict[str, Any]], metrics: dict[str, Any]) -> 
         if not math.isclose(shown, value * scale, abs_tol=tol):
             problems.append(f"{ptr}: shows {shown}, metrics.json has {value} (x{scale:g})")
     return problems
+
+
+def page_text(page: str) -> str:
+    """The visible text of a report page: tags, styles and embedded images removed,
+    entities decoded, white space collapsed, no space before closing punctuation."""
+    import html as htmllib
+
+    page = re.sub(r"<style.*?</style>", " ", page, flags=re.S)
+    page = re.sub(r"data:image/png;base64,[^\"']+", "", page)
+    text = re.sub(r"\s+", " ", htmllib.unescape(re.sub(r"<[^>]+>", " ", page)))
+    return re.sub(r"\( ", "(", re.sub(r" ([).,;:])", r"\1", text))
+
+
+def render_checked(tmp_path: Path, doc: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The report page of a results document and its metrics.json, every number the page
+    shows checked against metrics.json (and no stray number)."""
+    import json
+
+    from synthetic import write_results
+
+    from radiomix.report import write_report
+
+    folder = write_results(tmp_path, doc)
+    page = write_report(folder).read_text(encoding="utf-8")
+    metrics = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
+    parsed = parse_report(page)
+    assert metric_problems(parsed.metrics, metrics) == []
+    assert parsed.stray == [], parsed.stray
+    return page, metrics

@@ -13,16 +13,13 @@ the report before these changes.
 
 from __future__ import annotations
 
-import html as htmllib
-import json
 import re
 from typing import Any
 
 import pytest
-from report_checks import metric_problems, parse_report
-from synthetic import classification_document, combined_document, survival_document, write_results
+from report_checks import page_text, parse_report, render_checked
+from synthetic import classification_document, combined_document, survival_document
 
-from radiomix.report import write_report
 from radiomix.report.checklist import FILLED, USER, build_checklists
 from radiomix.report.words import headlines
 
@@ -36,22 +33,10 @@ VERDICTS = ("higher", "lower", "no evidence of a difference", "better than", "wo
             "not distinguishable")
 
 
-def _text(page: str) -> str:
-    page = re.sub(r"<style.*?</style>", " ", page, flags=re.S)
-    page = re.sub(r"data:image/png;base64,[^\"']+", "", page)
-    text = re.sub(r"\s+", " ", htmllib.unescape(re.sub(r"<[^>]+>", " ", page)))
-    return re.sub(r"\( ", "(", re.sub(r" ([).,;:])", r"\1", text))
+_text = page_text
 
 
-def _render(tmp_path, doc) -> tuple[str, dict[str, Any]]:
-    """The page of ``doc`` and its metrics.json; every shown number is checked against it."""
-    folder = write_results(tmp_path, doc)
-    page = write_report(folder).read_text(encoding="utf-8")
-    metrics = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
-    parsed = parse_report(page)
-    assert metric_problems(parsed.metrics, metrics) == []
-    assert parsed.stray == [], parsed.stray
-    return page, metrics
+_render = render_checked
 
 
 def _section(page: str, vi: int, oi: int = 0) -> str:

@@ -4,14 +4,8 @@ declared, the Brier reference. Each test fails on the report before these change
 
 from __future__ import annotations
 
-import html as htmllib
-import json
-import re
-
-from report_checks import metric_problems, parse_report
-from synthetic import classification_document, survival_document, write_results
-
-from radiomix.report import write_report
+from report_checks import page_text, render_checked
+from synthetic import classification_document, survival_document
 
 P_METHOD = ("paired patient bootstrap of the AUC difference (the replicates of its interval); "
             "two-sided, the smallest level at which that interval excludes 0, with the "
@@ -20,20 +14,11 @@ AUC_REASON = ("not estimable: the scored rows hold 1 positive and 14 negative pa
               "roc_auc needs at least 2 of each")
 
 
-def _text(page: str) -> str:
-    page = re.sub(r"<style.*?</style>", " ", page, flags=re.S)
-    page = re.sub(r"data:image/png;base64,[^\"']+", "", page)
-    text = re.sub(r"\s+", " ", htmllib.unescape(re.sub(r"<[^>]+>", " ", page)))
-    return re.sub(r"\( ", "(", re.sub(r" ([).,;:])", r"\1", text))
+_text = page_text
 
 
 def _render(tmp_path, doc):
-    folder = write_results(tmp_path, doc)
-    page = write_report(folder).read_text(encoding="utf-8")
-    metrics = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
-    parsed = parse_report(page)
-    assert metric_problems(parsed.metrics, metrics) == []
-    assert parsed.stray == [], parsed.stray
+    page, metrics = render_checked(tmp_path, doc)
     return page, _text(page), metrics
 
 
