@@ -294,6 +294,16 @@ def test_one_voxel_wide_image_names_the_axis_and_no_slice_mode():
                       intensity="minmax", mask_background=False)
 
 
+def test_an_image_of_one_row_and_one_slice_suggests_no_slice_mode():
+    """A 1 x 1 x N image in 3d was told to use 'slices', which fails too (tester 22h)."""
+    image = np.zeros((1, 1, 40))
+    image[0, 0, 10:20] = 100.0
+    with pytest.raises(InputError, match=r"along z .*\(Z, Y, X\)") as err:
+        sample_lesion(image, image > 0, (1.0, 1.0, 1.0), mode="3d", size=32, margin_mm=5.0,
+                      intensity="minmax", mask_background=False)
+    assert "slices" not in str(err.value)
+
+
 # ---- weight files ----------------------------------------------------------------------
 
 

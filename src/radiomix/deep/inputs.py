@@ -362,7 +362,7 @@ def check_coverage(
             extent = f"has one voxel along {name}" + (" (a 2D image)" if axis == 0 else "")
         else:
             extent = f"has {n} voxels along {name}, spanning {(n - 1) * spacing[axis]:.4g} mm"
-        if axis == 0:
+        if axis == 0 and min(shape[1], shape[2]) >= 2:  # the axial slices can serve
             fix = (
                 "use mode 'slices' or 'max_slice' (--deep MODEL:slices), which read one axial "
                 "slice per network input"
