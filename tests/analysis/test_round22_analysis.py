@@ -337,3 +337,64 @@ def test_the_report_says_when_cox_intervals_are_patient_clustered(tmp_path) -> N
     assert "Wald intervals of this (penalised) fit from the patient-clustered robust" in html
     assert "interval of the C-index difference" in html
     assert "interval of the AUC difference" not in html
+
+
+@pytest.mark.parametrize(("model", "kind"), [("penalised_logistic", "binary"),
+                                             ("auto", "binary"), ("coxnet", "survival")])
+def test_tune_false_on_a_self_tuning_model_is_refused(model: str, kind: str) -> None:
+    """`tune: false` on penalised_logistic or coxnet changed nothing (identical predictions)
+    and said nothing (tester 22i): a value nothing reads is refused."""
+    from radiomix.analysis.spec import analysis_from_dict
+    from radiomix.errors import SettingsError
+
+    outcome = ({"name": "y", "kind": "binary", "column": "y", "positive": "1"}
+               if kind == "binary" else
+               {"name": "y", "kind": "survival", "time": "t", "event": "e"})
+    arm = {"name": "a", "blocks": ["radiomic"], "model": model, "tune": False}
+    with pytest.raises(SettingsError, match=rf"arm a: tune: false does not apply to model "
+                                            rf"{model}, which tunes its penalty inside"):
+        analysis_from_dict({"outcomes": [outcome], "arms": [arm]})
+    analysis_from_dict({"outcomes": [outcome], "arms": [{**arm, "tune": True}]})
+
+
+def test_no_tune_says_which_arms_it_does_not_reach(tmp_path, caplog) -> None:
+    from _synthetic import cohort
+
+    from radiomix.analysis.adhoc import run_adhoc
+
+    feats, clin = cohort(30)
+    feats.to_csv(tmp_path / "f.csv", index=False)
+    clin.to_csv(tmp_path / "c.csv", index=False)
+    with caplog.at_level("WARNING", logger="radiomix.analysis.adhoc"):
+        doc = run_adhoc(tmp_path / "out", features=tmp_path / "f.csv",
+                        clinical=tmp_path / "c.csv", target="outcome", positive="mets",
+                        derived="outcome_text,days_to_outcome,status,fu_days",
+                        columns="ct.original.*", tune=False, outer=3, inner=2, repeats=1,
+                        bootstrap=50, report=False)
+    said = "--no-tune does not apply to arm(s) model: their models (penalised_logistic)"
+    assert said in caplog.text
+    assert doc["outcomes"][0]["arms"]["model"]["tuning"] == "internal"
+
+
+def test_a_categorical_none_read_as_missing_is_said(caplog) -> None:
+    """`None` in a categorical covariate became missing silently (8 patients with no
+    treatment modelled as the reference level; tester 22i)."""
+    from _synthetic import cohort
+
+    from radiomix.analysis.data import build_table
+    from radiomix.analysis.spec import analysis_from_dict
+
+    feats, clin = cohort(30)
+    clin["treatment"] = ["None" if i % 4 == 0 else ("Surgery" if i % 2 else "RT")
+                         for i in range(len(clin))]
+    spec = analysis_from_dict({
+        "outcomes": [{"name": "m", "kind": "binary", "column": "outcome", "positive": "mets"}],
+        "roles": {"group": "patient_id", "derived": ["outcome_text", "days_to_outcome",
+                                                    "status", "fu_days"],
+                  "covariates": [{"name": "treatment", "kind": "categorical"}]},
+        "arms": [{"name": "c", "blocks": ["clinical"], "model": "logistic"}],
+    })
+    with caplog.at_level("WARNING", logger="radiomix.analysis.data"):
+        build_table(feats, spec, clinical=clin)
+    assert ("covariate 'treatment' holds 'None' (8 cells), read as missing and imputed"
+            in caplog.text)

@@ -250,7 +250,7 @@ def test_the_headline_names_left_out_arms_that_scored_higher(tmp_path):
     assert "no other arm reached" not in text
     assert ("That is the reference arm itself: no other arm of this summary reached a higher "
             "ROC AUC.") in text
-    assert ("Left out of this summary but higher on Nested patient-grouped CV 5x3, 5 repeats: "
+    assert ("Left out of this summary but with a higher point estimate on Nested patient-grouped CV 5x3, 5 repeats: "
             "Deep features (ResNet) untrained weights (ROC AUC 0.77 (95 % CI 0.66 – 0.88)); "
             "this arm is built on deep features from untrained weights") in text
     # the untrained arm lower: nothing is named, the summary still says what it covers
@@ -258,7 +258,7 @@ def test_the_headline_names_left_out_arms_that_scored_higher(tmp_path):
         "estimate": 0.5, "ci_low": 0.4, "ci_high": 0.6}
     assert headlines(doc)[0]["higher_left_out"] == []
     text = _headline(_render(tmp_path / "lower", doc)[0])
-    assert "Left out of this summary but higher" not in text
+    assert "Left out of this summary but with a higher point estimate" not in text
     assert "no other arm of this summary reached" in text
 
 
@@ -269,7 +269,7 @@ def test_the_volume_headline_is_said_of_the_summary(tmp_path):
     text = _headline(_render(tmp_path, doc)[0])
     assert ("The best arm is tumour volume alone: no imaging or clinical model of this "
             "summary did better than the size of the tumour.") in text
-    assert "Left out of this summary but higher" in text
+    assert "Left out of this summary but with a higher point estimate" in text
 
 
 # --------------------------------------------------------------------------- 6 (a)

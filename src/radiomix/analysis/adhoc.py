@@ -30,6 +30,7 @@ import pandas as pd
 
 from radiomix.analysis.data import MISSING_TOKENS, PROVENANCE_COLUMNS, _listing
 from radiomix.analysis.spec import (
+    SELF_TUNING_MODELS,
     AnalysisSettings,
     Arm,
     Covariate,
@@ -195,7 +196,8 @@ def adhoc_spec(
     if not wanted and blocks:
         built.append(Arm(name="model", label=f"Features → {model}", blocks=blocks,
                          radiomic=rad, deep=dp, selector=tuple(selector), model=model,
-                         deep_pca=deep_pca, tune=tune, budget=budget))
+                         deep_pca=deep_pca, tune=tune or model in SELF_TUNING_MODELS,
+                         budget=budget))
     imaging = "coxnet" if survival else model
     search: dict[str, Any] = {"budget": budget} if imaging == "auto" else {}
     has = {"radiomic": bool(radiomic), "deep": bool(deep),
@@ -209,7 +211,8 @@ def adhoc_spec(
                 raise SettingsError(f"arm {a!r} needs the {' and '.join(need)} block(s), which "
                                     "the chosen columns do not give")
             continue
-        common: dict[str, Any] = {"radiomic": rad, "deep": dp, "tune": tune}
+        common: dict[str, Any] = {"radiomic": rad, "deep": dp,
+                                  "tune": tune or imaging in SELF_TUNING_MODELS}
         if a == "radiomics":
             built.append(Arm(name="radiomics", blocks=("radiomic",), selector=tuple(selector),
                              model=imaging, **common, **search))
@@ -221,11 +224,19 @@ def adhoc_spec(
                              selector=tuple(selector), model=imaging, deep_pca=deep_pca,
                              **common, **search))
         elif a == "radscore":
-            built.append(Arm(name="radscore", blocks=("radiomic",),
-                             model="coxnet" if survival else "radscore", **common))
+            m = "coxnet" if survival else "radscore"
+            built.append(Arm(name="radscore", blocks=("radiomic",), model=m,
+                             **{**common, "tune": tune or m in SELF_TUNING_MODELS}))
         elif a == "clinical+radscore":
-            built.append(Arm(name="clinical+radscore", blocks=("radiomic", "clinical"),
-                             model="cox_nomogram" if survival else "nomogram", **common))
+            m = "cox_nomogram" if survival else "nomogram"
+            built.append(Arm(name="clinical+radscore", blocks=("radiomic", "clinical"), model=m,
+                             **{**common, "tune": tune or m in SELF_TUNING_MODELS}))
+    fixed = [a for a in built if a.model in SELF_TUNING_MODELS]
+    if not tune and fixed:
+        log.warning("--no-tune does not apply to arm(s) %s: their models (%s) tune their "
+                    "penalty inside each fit; --model logistic or knn fixes its parameter at "
+                    "its default instead", ", ".join(a.name for a in fixed),
+                    ", ".join(sorted({a.model for a in fixed})))
     return AnalysisSettings(outcomes=(outcome,), roles=roles, arms=tuple(built),
                             validation=validation or Validation())
 

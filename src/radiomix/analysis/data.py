@@ -1000,6 +1000,25 @@ def _missing_like_warning(text: pd.Series, raw: pd.DataFrame, name: str, group: 
                     "mean missing", name, shown)
 
 
+WORD_MISSING_TOKENS: frozenset[str] = frozenset({"None", "null"})
+"""Missing tokens (:data:`MISSING_TOKENS`) that are also words a category may be written
+with ("None": no treatment)."""
+
+
+def _word_missing_warning(cells: pd.Series, name: str) -> None:
+    """Say when cells of a categorical or ordinal covariate are missing because they read
+    ``None`` or ``null``, which may be a category (no treatment) rather than an unknown
+    value: they are imputed, and the patients are modelled as another level."""
+    text = cells.astype(object).map(lambda v: str(v).strip() if isinstance(v, str) else v)
+    counts = text[text.isin(WORD_MISSING_TOKENS)].value_counts()
+    if counts.empty:
+        return
+    shown = ", ".join(f"{v!r} ({int(n)} cell{'' if n == 1 else 's'})" for v, n in counts.items())
+    log.warning("covariate %r holds %s, read as missing and imputed inside the training "
+                "folds; if it is a category (e.g. no treatment), write it as a word that is no "
+                "missing-value code (e.g. 'no treatment')", name, shown)
+
+
 def _encode_covariate(raw: pd.DataFrame, cov: Covariate, group: str) -> pd.DataFrame:
     if cov.kind == "numeric":
         _refuse_text_covariate(raw, cov.name)
@@ -1013,6 +1032,7 @@ def _encode_covariate(raw: pd.DataFrame, cov: Covariate, group: str) -> pd.DataF
         text = raw[cov.name].map(lambda v: np.nan if pd.isna(v) else f"{v:g}")
     _refuse_level_spellings(text, cov.name, cov.kind, cov.levels or ())
     _missing_like_warning(text, raw, cov.name, group)
+    _word_missing_warning(raw[cov.name], cov.name)
     seen = sorted(text.dropna().unique().tolist())
     if cov.kind == "ordinal":
         levels = list(cov.levels or ())

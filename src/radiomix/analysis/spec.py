@@ -66,6 +66,11 @@ CLASSIFIERS: tuple[str, ...] = (
 SURVIVAL_MODELS: tuple[str, ...] = ("cox", "coxnet", "cox_nomogram")
 _MODELS: dict[str, tuple[str, ...]] = {"binary": CLASSIFIERS, "survival": SURVIVAL_MODELS}
 """The models of each outcome kind."""
+SELF_TUNING_MODELS: frozenset[str] = frozenset({"penalised_logistic", "auto", "coxnet",
+                                                "cox_nomogram"})
+"""Models that choose their penalty (or pipeline) inside each fit, with no grid of the arm
+(:data:`radiomix.analysis.arms.INTERNAL_TUNING` says how): ``tune: false`` changes nothing
+for them and is refused."""
 SELECTORS: tuple[str, ...] = ("variance", "correlation", "fdr", "lasso", "mrmr")
 TIME_UNITS: dict[str, float] = {"days": 365.25, "months": 12.0, "years": 1.0}
 """Units of a survival time column, as the number of units per year."""
@@ -367,6 +372,11 @@ class Arm:
             _fail(f"arm {self.name}: deep_pca must be a positive integer or null")
         if not isinstance(self.tune, bool):
             _fail(f"arm {self.name}: tune must be true or false")
+        if not self.tune and self.model in SELF_TUNING_MODELS:
+            _fail(f"arm {self.name}: tune: false does not apply to model {self.model}, which "
+                  "tunes its penalty inside each fit (nothing would change): leave tune out, "
+                  "or use model logistic or knn, whose parameter tune: false fixes at its "
+                  "default")
 
     @property
     def kind(self) -> OutcomeKind:
