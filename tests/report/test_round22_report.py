@@ -250,7 +250,8 @@ def test_the_headline_names_left_out_arms_that_scored_higher(tmp_path):
     assert "no other arm reached" not in text
     assert ("That is the reference arm itself: no other arm of this summary reached a higher "
             "ROC AUC.") in text
-    assert ("Left out of this summary but with a higher point estimate on Nested patient-grouped CV 5x3, 5 repeats: "
+    assert ("Left out of this summary but with a higher point estimate on Nested "
+            "patient-grouped CV 5x3, 5 repeats: "
             "Deep features (ResNet) untrained weights (ROC AUC 0.77 (95 % CI 0.66 – 0.88)); "
             "this arm is built on deep features from untrained weights") in text
     # the untrained arm lower: nothing is named, the summary still says what it covers
