@@ -398,3 +398,10 @@ def test_a_categorical_none_read_as_missing_is_said(caplog) -> None:
         build_table(feats, spec, clinical=clin)
     assert ("covariate 'treatment' holds 'None' (8 cells), read as missing and imputed"
             in caplog.text)
+
+
+def test_every_self_tuning_model_says_how_it_tunes() -> None:
+    from radiomix.analysis.arms import INTERNAL_TUNING
+    from radiomix.analysis.spec import SELF_TUNING_MODELS
+
+    assert set(INTERNAL_TUNING) == SELF_TUNING_MODELS

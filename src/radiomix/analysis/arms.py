@@ -26,7 +26,7 @@ from sklearn.base import BaseEstimator
 from sklearn.pipeline import Pipeline
 
 from radiomix.analysis.data import BATCH_COLUMN, AnalysisTable
-from radiomix.analysis.spec import AnalysisSettings, Arm, Outcome
+from radiomix.analysis.spec import SELF_TUNING_MODELS, AnalysisSettings, Arm, Outcome
 from radiomix.errors import SettingsError
 
 log = logging.getLogger(__name__)
@@ -57,8 +57,9 @@ INTERNAL_TUNING: dict[str, str] = {
     "cox_nomogram": ("inside each fit: the rad-score's LASSO-Cox penalty on the path, by an "
                      "internal cross-validation grouped by patient"),
 }
-"""How the models that tune themselves inside ``fit`` (no grid of the arm) choose their
-parameters, for the report's arm table."""
+"""How the models that tune themselves inside ``fit`` (no grid of the arm,
+:data:`~radiomix.analysis.spec.SELF_TUNING_MODELS`) choose their parameters, for the report's
+arm table."""
 
 UNTUNED_TEXT: dict[str, str] = {
     "logistic": "logistic regression (L2, C fixed at its default)",
@@ -100,7 +101,7 @@ def tuning_of(model: str, grid: dict[str, Any]) -> str:
         return "grid"
     if model == "prevalence":
         return "none"
-    return "internal" if model in INTERNAL_TUNING else "fixed"
+    return "internal" if model in SELF_TUNING_MODELS else "fixed"
 
 
 def untuned_words(arms: Sequence[BuiltArm]) -> tuple[bool, str]:
