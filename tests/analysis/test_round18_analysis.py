@@ -118,7 +118,7 @@ def test_no_inner_fold_can_score_the_grid():
     assert search.untuned_
     assert search.unscorable_folds_ == 3
     assert search.failed_params_ == []
-    assert search.best_params_ == {"penalizer": 0.01}
+    assert search.best_params_ == {"model__penalizer": 0.01}  # CoxPH takes the ids
 
 
 def test_an_unscorable_inner_fold_is_left_out_of_the_means():
