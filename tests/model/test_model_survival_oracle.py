@@ -61,7 +61,9 @@ def test_lasso_cox_shrinks_and_selects(rossi):
         "p_value",
         "selected",
         "monotone",
+        "clustered",
     }
+    assert not sel["clustered"].any()  # one row per patient: the ordinary variance
     assert not sel["monotone"].any()  # never flagged under an L1 penalty
     # no Wald interval after L1 selection
     assert sel[["hr_ci_low", "hr_ci_high", "p_value"]].isna().all().all()
