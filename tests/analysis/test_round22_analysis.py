@@ -405,3 +405,32 @@ def test_every_self_tuning_model_says_how_it_tunes() -> None:
     from radiomix.analysis.spec import SELF_TUNING_MODELS
 
     assert set(INTERNAL_TUNING) == SELF_TUNING_MODELS
+
+
+@pytest.mark.parametrize(("cell", "said"), [
+    ("62,5", "numbers with a decimal comma or a thousands separator are not read as numbers"),
+    ("62 y", "numbers with a unit or a percent sign are not read as numbers"),
+])
+def test_a_single_number_like_cell_gets_the_specific_advice(cell: str, said: str) -> None:
+    """One cell `62,5` among numbers got the generic "is not a number; fix the cell"; a
+    whole column got the specific advice (tester 22i)."""
+    from radiomix.analysis.data import to_numeric
+    from radiomix.errors import InputError
+
+    t = pd.DataFrame({"patient_id": ["A", "B", "C"], "age": ["60", "61", cell]})
+    with pytest.raises(InputError, match=rf"row 4 \(patient_id C\): '{cell}' is not a plain "
+                                         rf"number \({said}\); write plain numbers"):
+        to_numeric(t, "age", "patient_id")
+
+
+def test_a_wildcard_matching_only_a_slice_count_says_so() -> None:
+    """`--columns '*n_slices'` ended in "nothing to model" without saying the count was
+    matched and left out (tester 22i)."""
+    from radiomix.analysis.adhoc import model_inputs
+    from radiomix.errors import SettingsError
+
+    feats, _ = _with_slice_count()
+    with pytest.raises(SettingsError, match=r"--columns \*n_slices matches only "
+                                            r".*n_slices.*name it whole"):
+        model_inputs(feats, {"patient_id", "lesion_id", "centre"}, ["*n_slices"],
+                     has_covariates=False)

@@ -323,7 +323,13 @@ def model_inputs(features: pd.DataFrame | None, reserved: set[str] | dict[str, s
     chosen = select_columns(candidates, pats, refused=refused,
                             unsuggested=likely_derived) if pats else named
     # a count of slices is no deep value: an input only when named whole, as a plain column
+    counts = [c for c in chosen if is_deep_count(c) and c not in pats]
     chosen = [c for c in chosen if not is_deep_count(c) or c in pats]
+    if counts and not chosen:
+        raise SettingsError(
+            f"--columns {' '.join(pats)} matches only {_listing(counts)}, the number of ROI "
+            "slices a deep embedding read: a measure of the tumour's extent, not a feature, "
+            "which a wildcard never chooses; name it whole to use it as a plain input")
     unnamed = [c for c in candidates
                if c not in named and c not in chosen and not is_deep_count(c)]
     rad, deep, extra = [], [], []

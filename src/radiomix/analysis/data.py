@@ -228,9 +228,14 @@ def to_numeric(raw: pd.DataFrame, column: str, group: str) -> pd.Series:
         if bad.size:
             i = int(bad[0])
             more = f" (and {bad.size - 1} more cells)" if bad.size > 1 else ""
+            kind = number_like(str(text.iloc[i]))
+            why = ("is not a number" if kind is None else
+                   f"is not a plain number ({NUMBER_LIKE[kind][1]} are not read as numbers)")
+            fix = ("fix the cell or mark it missing (empty, NA)" if kind is None else
+                   NUMBER_LIKE[kind][2])
             raise InputError(
-                f"column {column!r}, {_row_name(raw, group, i)}: {text.iloc[i]!r} is not a "
-                f"number{more}; fix the cell or mark it missing (empty, NA)"
+                f"column {column!r}, {_row_name(raw, group, i)}: {text.iloc[i]!r} {why}"
+                f"{more}; {fix}"
             )
         out = out.astype(float)
     inf = np.flatnonzero(np.isinf(out.to_numpy()))
