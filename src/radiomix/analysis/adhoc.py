@@ -193,10 +193,14 @@ def adhoc_spec(
                 f"--model {model} joins a rad-score with clinical covariates: declare them "
                 "with --covariates (e.g. --covariates age,grade)")
         blocks = (*blocks, "clinical")
+    def tuned(m: str) -> bool:
+        # a self-tuning model tunes inside its fit whatever --no-tune says (warned below)
+        return tune or m in SELF_TUNING_MODELS
+
     if not wanted and blocks:
         built.append(Arm(name="model", label=f"Features → {model}", blocks=blocks,
                          radiomic=rad, deep=dp, selector=tuple(selector), model=model,
-                         deep_pca=deep_pca, tune=tune or model in SELF_TUNING_MODELS,
+                         deep_pca=deep_pca, tune=tuned(model),
                          budget=budget))
     imaging = "coxnet" if survival else model
     search: dict[str, Any] = {"budget": budget} if imaging == "auto" else {}
@@ -212,7 +216,7 @@ def adhoc_spec(
                                     "the chosen columns do not give")
             continue
         common: dict[str, Any] = {"radiomic": rad, "deep": dp,
-                                  "tune": tune or imaging in SELF_TUNING_MODELS}
+                                  "tune": tuned(imaging)}
         if a == "radiomics":
             built.append(Arm(name="radiomics", blocks=("radiomic",), selector=tuple(selector),
                              model=imaging, **common, **search))
@@ -226,11 +230,11 @@ def adhoc_spec(
         elif a == "radscore":
             m = "coxnet" if survival else "radscore"
             built.append(Arm(name="radscore", blocks=("radiomic",), model=m,
-                             **{**common, "tune": tune or m in SELF_TUNING_MODELS}))
+                             **{**common, "tune": tuned(m)}))
         elif a == "clinical+radscore":
             m = "cox_nomogram" if survival else "nomogram"
             built.append(Arm(name="clinical+radscore", blocks=("radiomic", "clinical"), model=m,
-                             **{**common, "tune": tune or m in SELF_TUNING_MODELS}))
+                             **{**common, "tune": tuned(m)}))
     fixed = [a for a in built if a.model in SELF_TUNING_MODELS]
     if not tune and fixed:
         log.warning("--no-tune does not apply to arm(s) %s: their models (%s) tune their "

@@ -1169,8 +1169,9 @@ def _n_zero(coefficients: list[dict[str, Any]] | None) -> int | None:
 
 def _coefficients(model: Any) -> list[dict[str, Any]] | None:
     """Named coefficients with hazard ratios of a fitted survival pipeline, when it has them."""
-    est = getattr(model, "best_estimator_", model)
-    final = est.steps[-1][1] if hasattr(est, "steps") else est
+    from radiomix.evaluate.validate import unwrap
+
+    final = unwrap(model)[1]
     if not hasattr(final, "coefficients"):
         return None
     try:
@@ -2230,13 +2231,13 @@ def feature_identity(column: str) -> dict[str, Any]:
 def _final_of_kind(odoc: dict[str, Any], final: dict[str, Any],
                    model: str) -> tuple[str | None, Any]:
     """(key, last pipeline step) of the first final model whose arm uses ``model``."""
+    from radiomix.evaluate.validate import unwrap
+
     key = next((k for k in odoc["arm_order"] if odoc["arms"][k]["model"] == model
                 and k in final), None)
     if key is None:
         return None, None
-    est = final[key]["model"]
-    est = getattr(est, "best_estimator_", est)
-    return key, (est.steps[-1][1] if hasattr(est, "steps") else est)
+    return key, unwrap(final[key]["model"])[1]
 
 
 def _top_features(odoc: dict[str, Any], final: dict[str, Any], table: AnalysisTable,
@@ -2386,9 +2387,11 @@ def _harmonise_warnings(odoc: dict[str, Any], final: dict[str, Any]) -> list[str
     """Harmonised arms whose final ComBat step left features unchanged (constant overall or
     within a batch of the training patients: no location or scale to estimate there), so
     their batch differences stay: named, with the arm."""
+    from radiomix.evaluate.validate import unwrap
+
     out = []
     for key, fitted in final.items():
-        est = getattr(fitted["model"], "best_estimator_", fitted["model"])
+        est = unwrap(fitted["model"])[0]
         step = dict(getattr(est, "steps", [])).get("combat")
         kept = list(getattr(step, "passthrough_features_", []) or [])
         if not kept or key not in odoc["arms"]:
@@ -2404,8 +2407,10 @@ def _harmonise_warnings(odoc: dict[str, Any], final: dict[str, Any]) -> list[str
 def _stability_counts(odoc: dict[str, Any], final: dict[str, Any]) -> None:
     """Arms with a stability filter get ``stability``: the table, the threshold and the
     features kept per family by the final model's filter (the ICC uses no outcome)."""
+    from radiomix.evaluate.validate import unwrap
+
     for key, fitted in final.items():
-        est = getattr(fitted["model"], "best_estimator_", fitted["model"])
+        est = unwrap(fitted["model"])[0]
         step = dict(getattr(est, "steps", [])).get("stable")
         counts = getattr(step, "family_counts_", None)
         if step is None or counts is None or key not in odoc["arms"]:
@@ -2419,7 +2424,9 @@ def _stability_counts(odoc: dict[str, Any], final: dict[str, Any]) -> None:
 def _radiomic_inputs(model: Any, table: AnalysisTable) -> list[str]:
     """Radiomic columns a fitted arm model reads after its own selection: the rad-score's
     (or the nomogram rad-score's) kept terms, else the fuser's kept radiomic columns."""
-    est = getattr(model, "best_estimator_", model)
+    from radiomix.evaluate.validate import unwrap
+
+    est = unwrap(model)[0]
     steps = dict(est.steps) if hasattr(est, "steps") else {"model": est}
     last = list(steps.values())[-1]
     rad = set(table.blocks["radiomic"])

@@ -44,6 +44,7 @@ from radiomix.evaluate.validate import (
     groups_fit_params,
     route_groups,
     tuned_params,
+    unwrap,
     weakest_penalty_best,
 )
 from radiomix.types import FloatArray
@@ -1202,11 +1203,7 @@ def breslow_rows(model: BaseEstimator, time: FloatArray, event: np.ndarray,
     time, event, risk : ndarray of shape (n,)
         The training rows and ``model.predict`` on them.
     """
-    from sklearn.pipeline import Pipeline
-
-    final = getattr(model, "best_estimator_", model)
-    if isinstance(final, Pipeline):
-        final = final.steps[-1][1]
+    final = unwrap(model)[1]
     own = getattr(final, "fit_linear_predictor_", None)
     if own is None:
         return time, event, risk
@@ -1218,11 +1215,7 @@ def breslow_rows(model: BaseEstimator, time: FloatArray, event: np.ndarray,
 def _selection_of(model: BaseEstimator) -> dict[str, Any]:
     """``n_selected`` and ``fallback`` of a fitted sparse Cox model (CoxNet), unwrapped from
     a grid search and a pipeline; None for models that select nothing."""
-    from sklearn.pipeline import Pipeline
-
-    final = getattr(model, "best_estimator_", model)
-    if isinstance(final, Pipeline):
-        final = final.steps[-1][1]
+    final = unwrap(model)[1]
     return {
         "n_selected": getattr(final, "n_selected_", None),
         "fallback": getattr(final, "fallback_", None),
@@ -1704,7 +1697,7 @@ def _survival_single_split(
             "interval": interval,
         },
         pd.DataFrame(fold_rows),
-        getattr(model, "best_estimator_", model),
+        unwrap(model)[0],
     )
 
 

@@ -496,13 +496,10 @@ def selection_record(model: BaseEstimator) -> tuple[float, Any]:
     selection kept nothing (0, or a fallback used) is counted in the results so that a
     constant or single-feature predictor is never read as a model.
     """
-    from sklearn.pipeline import Pipeline
-
-    est = getattr(model, "best_estimator_", model)
-    final = est.steps[-1][1] if isinstance(est, Pipeline) else est
+    est, final = unwrap(model)
     # a selection step before the model (an FDR filter) that kept no column passing its
     # criterion and fell back to the best ones
-    steps = [step for _, step in est.steps[:-1]] if isinstance(est, Pipeline) else []
+    steps = [step for _, step in est.steps[:-1]] if hasattr(est, "steps") else []
     step_fallback = next((f for f in (getattr(s, "fallback_", None) for s in steps) if f), None)
     for obj in (final, getattr(final, "radscore_", None)):
         if obj is not None and hasattr(obj, "n_selected_"):
@@ -521,10 +518,7 @@ def selected_names(model: BaseEstimator) -> list[str] | None:
     (``selected_``: a selector in front of a logistic regression or a kNN); None when
     nothing selects.
     """
-    from sklearn.pipeline import Pipeline
-
-    est = getattr(model, "best_estimator_", model)
-    final = est.steps[-1][1] if isinstance(est, Pipeline) else est
+    est, final = unwrap(model)
     for obj in (final, getattr(final, "radscore_", None)):
         if obj is None or not all(hasattr(obj, a) for a in
                                   ("n_selected_", "coef_", "feature_names_in_")):
@@ -533,12 +527,31 @@ def selected_names(model: BaseEstimator) -> list[str] | None:
         names = np.asarray(obj.feature_names_in_, dtype=str)
         if names.size == kept.size:
             return [str(n) for n in names[kept]]
-    steps = [step for _, step in est.steps[:-1]] if isinstance(est, Pipeline) else []
+    steps = [step for _, step in est.steps[:-1]] if hasattr(est, "steps") else []
     for step in steps:
         chosen = getattr(step, "selected_", None)
         if isinstance(chosen, dict) and chosen:
             return [str(n) for names in chosen.values() for n in names]
     return None
+
+
+def unwrap(model: Any) -> tuple[Any, Any]:
+    """The fitted estimator and its final step.
+
+    A grid search (``best_estimator_``) is read through to the estimator it refitted; a
+    pipeline's final step is its last one; any other estimator is its own final step.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> pipe = make_pipeline(StandardScaler(), LogisticRegression())
+    >>> unwrap(pipe)[1] is pipe.steps[-1][1]
+    True
+    """
+    est = getattr(model, "best_estimator_", model)
+    return est, (est.steps[-1][1] if hasattr(est, "steps") else est)
 
 
 SELF_TUNED: dict[str, str] = {"C_": "C", "l1_ratio_": "l1_ratio", "alpha_": "alpha"}
@@ -556,11 +569,8 @@ def tuned_params(model: BaseEstimator) -> dict[str, Any]:
     (:data:`SELF_TUNED`), so that every fold's choice is on record whichever way it was
     tuned.
     """
-    from sklearn.pipeline import Pipeline
-
     params: dict[str, Any] = dict(getattr(model, "best_params_", {}))
-    est = getattr(model, "best_estimator_", model)
-    final = est.steps[-1][1] if isinstance(est, Pipeline) else est
+    final = unwrap(model)[1]
     for prefix, obj in (("", final), ("radscore.", getattr(final, "radscore_", None))):
         for attr, name in SELF_TUNED.items():
             value = getattr(obj, attr, None) if obj is not None else None
@@ -571,11 +581,7 @@ def tuned_params(model: BaseEstimator) -> dict[str, Any]:
 
 def chosen_pipeline(model: BaseEstimator) -> str | None:
     """The pipeline a searching model (``auto``) chose on its training rows, if any."""
-    from sklearn.pipeline import Pipeline
-
-    est = getattr(model, "best_estimator_", model)
-    final = est.steps[-1][1] if isinstance(est, Pipeline) else est
-    value = getattr(final, "chosen_pipeline_", None)
+    value = getattr(unwrap(model)[1], "chosen_pipeline_", None)
     return None if value is None else str(value)
 
 

@@ -316,7 +316,11 @@ def _check_metaimage(path: Path, what: str) -> None:
                 raise InputError(_not_a_number(what, path, _spelt(keys, name), fields[name]))
     for name in _MET_SYNONYMS[1]:
         if name in fields:
-            _check_axes_apart(path, what, _spelt(keys, name), fields[name].split())
+            try:
+                numbers = [float(v) for v in fields[name].split()]
+            except ValueError:
+                continue
+            _check_axes_apart(path, what, _spelt(keys, name), numbers, fields[name])
     target = fields.get("elementdatafile", "")
     size = _MET_BYTES.get(fields.get("elementtype", ""))
     try:
@@ -518,26 +522,24 @@ def _check_nrrd_geometry(path: Path, what: str, fields: dict[str, str]) -> None:
                 raise InputError(_unknown_spacing(what, path, i, f"spacings {token}"))
     if len(vectors) == 3 and all(len(v) == 3 and any(v) for v in vectors):
         # (a zero vector is a spacing of 0, refused in those words after ITK's reading)
-        _check_axes_apart(path, what, "space directions",
-                          [str(x) for v in vectors for x in v])
+        _check_axes_apart(path, what, "space directions", [x for v in vectors for x in v],
+                          fields["space directions"])
 
 
-def _check_axes_apart(path: Path, what: str, field: str, tokens: Sequence[str]) -> None:
-    """Refuse a direction matrix (MetaImage ``TransformMatrix``, NRRD ``space directions``)
-    two of whose axes are parallel or zero: the grid spans no volume (ITK fails with a bare
-    matrix row, or reads a degenerate geometry)."""
-    try:
-        numbers = [float(v) for v in tokens]
-    except ValueError:
-        return
+def _check_axes_apart(path: Path, what: str, field: str, numbers: Sequence[float],
+                      given: str) -> None:
+    """Refuse a direction matrix (MetaImage ``TransformMatrix``, NRRD ``space directions``;
+    ``numbers`` its nine values by row, ``given`` the header's text) two of whose axes are
+    parallel or zero: the grid spans no volume (ITK fails with a bare matrix row, or reads a
+    degenerate geometry)."""
     if len(numbers) != 9:
         return
-    rows = np.asarray(numbers).reshape(3, 3)
+    rows = np.asarray(numbers, dtype=float).reshape(3, 3)
     norms = np.linalg.norm(rows, axis=1)
     if np.all(norms > 0) and abs(float(np.linalg.det(rows / norms[:, None]))) >= 1e-6:
         return
     raise InputError(
-        f"{what} file {path.name} gives {field} = {' '.join(tokens)!r}: two of its axes are "
+        f"{what} file {path.name} gives {field} = {given!r}: two of its axes are "
         "parallel (or one is zero), so the grid spans no volume and has no geometry; the "
         "header is damaged, re-export the image")
 
