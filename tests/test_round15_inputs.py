@@ -100,8 +100,7 @@ def test_a_one_slice_roi_and_a_one_grey_level_roi_get_a_note(tmp_path):
     thin[z] = labels[z]
     thin_path = write_like(thin, sitk.ReadImage(str(mask)), tmp_path / "thin.nii.gz")
     notes = _notes(image, thin_path)
-    assert notes["morph"].startswith("the ROI is one voxel thick along z (on the image's grid "
-                                     "or after interpolation): its surface mesh")
+    assert notes["morph"].startswith("the ROI is one voxel thick along z: its surface mesh")
     assert "texture" not in notes
     wide = _notes(image, mask, discretisation={"method": "fbs", "bin_width": 1e5})
     assert wide["texture"].startswith("the ROI holds one grey level after discretisation")

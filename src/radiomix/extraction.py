@@ -306,7 +306,7 @@ def extract(
     if reference is None:
         checked = load_case(
             image, mask, label=label, roi_name=roi_name, resample_mask=resample_mask,
-            min_voxels=s.crop.min_roi_voxels, case_id=case_id,
+            case_id=case_id,
         )
     else:
         checked, registration = _registered_case(
@@ -438,7 +438,7 @@ def _registered_case(
     def own_case(image: sitk.Image, grid: sitk.Image) -> CheckedCase:
         return load_case(
             image, mask, label=label, roi_name=roi_name, resample_mask=resample_mask,
-            min_voxels=s.crop.min_roi_voxels, case_id=case_id, grid=grid,
+            case_id=case_id, grid=grid,
         )
 
     if reference.mask_on == "reference":
@@ -457,7 +457,7 @@ def _registered_case(
                 "overlap"
             )
         moved = transform_mask(own.mask.to_sitk(), result)
-        checked = check_case(registered, moved, min_voxels=s.crop.min_roi_voxels, case_id=case_id)
+        checked = check_case(registered, moved, case_id=case_id)
     roi = checked.mask.array > 0
     covered = sitk.GetArrayViewFromImage(moving_coverage(result, moving)) > 0
     outside = int(np.count_nonzero(roi & ~covered))

@@ -142,7 +142,10 @@ def test_margin_never_changes_features(seed, spacing, new, mask_method, threshol
         s = settings_from_dict({
             "crop": {"margin_mm": margin},
             "interpolation": {"spacing": None if new is None else [new] * 3},
-            "mask_interpolation": {"method": mask_method, "partial_volume_threshold": threshold},
+            # (read only with interpolation; the threshold only by a linear mask)
+            "mask_interpolation": {} if new is None else {
+                "method": mask_method,
+                "partial_volume_threshold": threshold if mask_method == "linear" else 0.5},
             "discretisation": {"method": "fbn", "bins": 8},
             "features": {"families": ["loc", "stat"]},
         })  # fmt: skip

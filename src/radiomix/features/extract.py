@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -75,7 +77,48 @@ def compute_features(
                 out[s.column(tag=tag, filter_name=filter_name, aggregation=agg)] = values[s.name]
     if filter_name == "original":
         ctx.notes.update(degenerate_roi_notes(ctx, settings.features.families))
+    unexplained = unexplained_nan(ctx.notes, specs, aggregations, out, tag=tag,
+                                  filter_name=filter_name)
+    if unexplained:
+        key = "undefined" if filter_name == "original" else f"undefined.{filter_name}"
+        ctx.notes[key] = unexplained
     return out
+
+
+def unexplained_nan(notes: dict[str, str], specs: Sequence[Any],
+                    aggregations: Sequence[Aggregation], out: dict[str, float], *, tag: str,
+                    filter_name: str) -> str | None:
+    """A note naming the features that came out NaN with no other note saying why.
+
+    IBSI leaves a feature undefined where its formula divides by zero or reads an empty
+    set (no neighbouring voxel pair for a GLCM direction, no voxel with a neighbour for the
+    NGTDM, no intensity between the 10th and 90th percentiles for the robust mean absolute
+    deviation, ...); a NaN must not pass for a missing value without a word. A note is
+    taken to explain a feature when its key is the feature (``glcm.joint_maximum.3d_merged``),
+    a prefix of it, its family, ``texture`` for a texture family, or the response map's.
+    """
+    if f"response_maps.{filter_name}" in notes or not any(v != v for v in out.values()):
+        return None  # (a value unequal to itself is NaN)
+    names = []
+    for s in specs:
+        for agg in (aggregations if s.aggregations else (None,)):
+            if agg is not None and agg not in s.aggregations:
+                continue
+            column = s.column(tag=tag, filter_name=filter_name, aggregation=agg)
+            value = out.get(column)
+            if value is None or not math.isnan(value):
+                continue
+            ident = s.name if agg is None else f"{s.name}.{agg.token}"
+            if any(ident == k or ident.startswith(k + ".") or k == s.family
+                   or (k == "texture" and s.family in TEXTURE_FAMILIES) for k in notes):
+                continue
+            names.append(ident)
+    if not names:
+        return None
+    shown = ", ".join(names[:6]) + (f" and {len(names) - 6} more" if len(names) > 6 else "")
+    return (f"{len(names)} feature(s) are NaN because this ROI does not define them (their "
+            "formulas find no neighbouring voxel pair, no voxel with a neighbour, no "
+            f"intensity spread or a zero denominator here): {shown}")
 
 
 TEXTURE_FAMILIES = ("glcm", "glrlm", "glszm", "gldzm", "ngtdm", "ngldm")
@@ -129,15 +172,22 @@ def degenerate_roi_notes(ctx: RoiContext, families: Sequence[str]) -> dict[str, 
             "region (0, 1 or NaN), not a measure of its texture"
         )
     if "morph" in families and ctx.morph_mask.any():
-        thin = [name for axis, name in enumerate("zyx")
-                if np.count_nonzero(ctx.morph_mask.any(axis=_other_axes(axis))) == 1
-                or (ctx.stored_extent is not None and ctx.stored_extent[axis] == 1)]
-        if thin:
+        processed = [name for axis, name in enumerate("zyx")
+                     if np.count_nonzero(ctx.morph_mask.any(axis=_other_axes(axis))) == 1]
+        stored = [name for axis, name in enumerate("zyx")
+                  if ctx.stored_extent is not None and ctx.stored_extent[axis] == 1]
+        if processed or stored:
+            if not stored or stored == processed:
+                where = f"along {' and '.join(processed)}"
+            elif not processed:
+                where = f"along {' and '.join(stored)} on the image's grid"
+            else:
+                where = (f"along {' and '.join(stored)} on the image's grid and along "
+                         f"{' and '.join(processed)} after processing")
             notes["morph"] = (
-                f"the ROI is one voxel thick along {' and '.join(thin)} (on the image's grid "
-                "or after interpolation): its surface mesh encloses a slab one voxel thick, so "
-                "volume, area and shape features describe the voxel grid rather than the "
-                "lesion's shape"
+                f"the ROI is one voxel thick {where}: its surface mesh encloses a slab one "
+                "voxel thick, so volume, area and shape features describe the voxel grid "
+                "rather than the lesion's shape"
             )
         kept = int(np.count_nonzero(ctx.morph_mask))
         stored = ctx.stored_voxels

@@ -131,11 +131,12 @@ class IntensityVolumeHistogram:
         """
         span = self.upper - self.lower
         if span <= 0:
-            return float(self.volume_fraction(self.lower)) if x <= 0 else 0.0
+            # one intensity: gamma = 0/0, no intensity fraction above 0 is defined
+            return float(self.volume_fraction(self.lower)) if x <= 0 else math.nan
         k = max(0, math.ceil(x * span / self.step - _EPS))
         i = self.lower + k * self.step
         if i > self.upper + _EPS * self.step:
-            return 0.0
+            return math.nan  # no intensity of G reaches the fraction
         return float(self.volume_fraction(i))
 
     def intensity_at_volume_fraction(self, x: float) -> float:
@@ -153,6 +154,25 @@ class IntensityVolumeHistogram:
             return float(self.sorted[0])
         s_m = float(self.sorted[self.n - 1 - m])
         return s_m + self.step
+
+    def undefined(self) -> str | None:
+        """Why :math:`V_{10}` or :math:`V_{90}` is NaN (IBSI defines the intensity fraction
+        over the total range :math:`\\mathbf{G}` only), or None when both are defined."""
+        reasons = []
+        if self.upper <= self.lower:
+            reasons.append(f"the total range G holds one intensity ({self.lower:g}), so the "
+                           "intensity fraction is 0/0 and V10, V90 are undefined")
+        else:
+            short = [f"V{round(100 * x)}" for x in (0.10, 0.90)
+                     if math.isnan(self.volume_at_intensity_fraction(x))]
+            if short:
+                reasons.append(f"no intensity of the total range G [{self.lower:g}, "
+                               f"{self.upper:g}] in steps of {self.step:g} reaches the "
+                               f"intensity fraction of {' and '.join(short)}")
+        if not reasons:
+            return None
+        return ("undefined (NaN): " + "; ".join(reasons) + " (IBSI 1 evaluates the IVH on G "
+                "only)")
 
     def area_under_curve(self) -> float:
         """Trapezoidal area under :math:`\\nu(\\gamma)` over the grid of :math:`\\mathbf{G}`."""
@@ -204,6 +224,9 @@ def compute(
         log.warning("intensity-volume histogram %s", ctx.ivh.undefined)
         return {s.name: math.nan for s in specs}
     hist = ctx.cached(("ivh", "histogram"), lambda: IntensityVolumeHistogram.of(ctx.ivh))
+    why = hist.undefined()
+    if why is not None:
+        ctx.notes["ivh"] = why
     return evaluate_each(ctx, specs, hist)
 
 

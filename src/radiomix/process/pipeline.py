@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from radiomix.check import CheckedCase
-from radiomix.errors import EmptyRoiError, InputError
+from radiomix.errors import EmptyRoiError, InputError, RoiTooSmallError
 from radiomix.process.discretise import discretise, ivh_input
 from radiomix.process.interpolate import ORDERS, Grid, aligned_grid, resample
 from radiomix.process.normalise import StandardScale
@@ -333,6 +333,7 @@ def process_arrays(
                 spacing=new_spacing,
                 original_spacing=spacing,
                 extent_mm=max(n * s for n, s in zip(image.shape, spacing, strict=True)),
+                axis_extents_mm=[n * s for n, s in zip(image.shape, spacing, strict=True)],
                 border_gaps_mm=_border_gaps_mm(
                     mask, spacing, (settings.preprocess.ring_outer_mm or 0.0)
                     if settings.preprocess.roi == "ring" else 0.0),
@@ -420,13 +421,31 @@ def process_arrays(
             f"{settings.mask_interpolation.partial_volume_threshold}; choose a finer "
             "interpolation.spacing, or a lower mask_interpolation.partial_volume_threshold"
         )
+    minimum = settings.crop.min_roi_voxels
+    n_morph = int(np.count_nonzero(morph))
+    if n_morph < minimum:
+        grid = ("" if interp.spacing is None else
+                f" after interpolation to {' x '.join(f'{v:g}' for v in new_spacing)} mm")
+        raise RoiTooSmallError(
+            f"the ROI has {n_morph} voxels{grid}, fewer than the minimum {minimum} "
+            "(crop.min_roi_voxels, counted on the grid the features are computed on)")
     int_mask = resegment(img, morph, settings.resegmentation)
     if not int_mask.any():
+        fix = ("check the range against the image units" if settings.resegmentation.range
+               is not None else "")
+        if settings.resegmentation.outlier_sigma is not None:
+            fix = " and ".join(filter(None, (fix, "widen resegmentation.outlier_sigma "
+                                              "(3 is usual) or leave it out")))
         raise EmptyRoiError(
             "no ROI voxel is left after re-segmentation: "
-            f"{describe_empty(img, morph, settings.resegmentation)}; check the range against "
-            "the image units"
+            f"{describe_empty(img, morph, settings.resegmentation)}; {fix}"
         )
+    n_int = int(np.count_nonzero(int_mask))
+    if n_int < minimum:
+        raise RoiTooSmallError(
+            f"re-segmentation left {n_int} of the ROI's {n_morph} voxels, fewer than the "
+            f"minimum {minimum} (crop.min_roi_voxels, counted on the voxels the intensity "
+            "features read): check resegmentation against the image's values")
     values = img[int_mask]
     grey, n_levels = discretise(values, settings.discretisation, settings.resegmentation)
     levels = np.zeros(img.shape, dtype=np.int64)
@@ -446,6 +465,17 @@ def process_arrays(
     ctx.stored_voxels = n_stored
     if ring_cut:
         ctx.notes["preprocess.ring"] = RING_CUT_NOTE
+    if interp.spacing is not None and interp.round_intensities:
+        stored = image[tuple(slice(lo, hi + 1) for lo, hi in box)][
+            mask[tuple(slice(lo, hi + 1) for lo, hi in box)]]
+        if not np.array_equal(stored, np.round(stored)):
+            note = (f"interpolation.round_intensities rounded the interpolated intensities to "
+                    f"whole numbers, but the image's own ROI values are not whole numbers "
+                    f"({np.unique(stored).size} distinct values, {np.unique(values).size} "
+                    "after rounding; e.g. PET SUV or MR): IBSI rounds CT HU only; set "
+                    "interpolation.round_intensities: false (an ibsi-* CT preset sets it)")
+            log.warning("%s", note)
+            ctx.notes["interpolation.round_intensities"] = note
     start = (new_range[0][0], new_range[1][0], new_range[2][0])
     return ctx, new_spacing, start, grids  # type: ignore[return-value]
 

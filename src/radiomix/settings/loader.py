@@ -76,6 +76,9 @@ def _convert(value: Any, hint: Any, where: str) -> Any:
             return tuple(_convert(v, args[0], _item(where, i, v)) for i, v in enumerate(value))
         if len(args) != len(value):
             raise SettingsError(f"{where} needs {len(args)} values, got {len(value)}: {value!r}")
+        for i, (v, a) in enumerate(zip(value, args, strict=True)):
+            if v is None and type(None) not in typing.get_args(a):
+                raise SettingsError(_null_item(where, i, value))
         return tuple(_convert(v, a, where) for v, a in zip(value, args, strict=True))
     if hint is float:
         if isinstance(value, str) and (spelt := _yaml_number_text(value)):
@@ -178,6 +181,20 @@ def _nested_names(hints: dict[str, Any], names: list[str]) -> dict[str, list[str
                 for f in dataclasses.fields(cls):
                     paths.setdefault(f.name, []).append(f"{name}.{f.name}")
     return paths
+
+
+def _null_item(where: str, index: int, value: Any) -> str:
+    """Why ``null`` at a position of a fixed-length list that needs a value is refused.
+
+    Examples
+    --------
+    >>> _null_item("interpolation.spacing", 1, [2, None, 2]).split(":")[0]
+    'interpolation.spacing[1] is null in [2, None, 2]'
+    """
+    fix = ("give every in-plane spacing in mm, or write spacing: null (no list) for no "
+           "interpolation (a null z only with dimensionality 2d)"
+           if where.endswith("interpolation.spacing") else "give a number there")
+    return f"{where}[{index}] is null in {list(value)!r}: {fix}"
 
 
 def _item(where: str, index: int, value: Any) -> str:

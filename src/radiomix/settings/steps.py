@@ -53,8 +53,10 @@ class CropSettings:
         :func:`radiomix.process.pipeline.feature_margin_mm`), and a crop that still cuts the
         processed ROI is widened, so no margin changes a feature value.
     min_roi_voxels : int
-        Smallest accepted ROI (voxels on the original grid); smaller ROIs raise
-        :class:`~radiomix.errors.RoiTooSmallError`.
+        Smallest accepted ROI, counted on the grid the features are computed on: the
+        morphological mask after interpolation and the intensity mask after re-segmentation
+        (as pyradiomics' ``minimumROISize`` is checked after resampling and again after
+        re-segmentation); smaller ROIs raise :class:`~radiomix.errors.RoiTooSmallError`.
     """
 
     margin_mm: float = 10.0
@@ -761,3 +763,30 @@ class ExtractionSettings:
                 f"preprocess.normalise {self.preprocess.normalise} gives unitless intensities; "
                 "interpolation.round_intensities would round them to integers: set it false"
             )
+        self._refuse_unread_interpolation()
+
+    def _refuse_unread_interpolation(self) -> None:
+        """Refuse interpolation values that nothing reads: with no interpolation
+        (``spacing: null``) the interpolation method, intensity rounding and the mask's
+        method and partial-volume threshold; with a nearest-neighbour mask the threshold
+        (the interpolated mask holds only 0 and 1). Provenance would record them as used."""
+        interp, mask = self.interpolation, self.mask_interpolation
+        default = MaskInterpolationSettings().partial_volume_threshold
+        if interp.spacing is None:
+            unread = [text for on, text in (
+                (interp.round_intensities, "interpolation.round_intensities: true"),
+                (interp.method != "linear", f"interpolation.method: {interp.method}"),
+                (mask.method != "linear", f"mask_interpolation.method: {mask.method}"),
+                (mask.partial_volume_threshold != default,
+                 f"mask_interpolation.partial_volume_threshold: "
+                 f"{mask.partial_volume_threshold:g}")) if on]
+            if unread:
+                _fail(f"{', '.join(unread)} set, but interpolation.spacing is null (no "
+                      "interpolation), so nothing reads them (IBSI rounds intensities and "
+                      "thresholds the mask after interpolation): remove them, or give "
+                      "interpolation.spacing")
+        elif mask.method == "nearest" and mask.partial_volume_threshold != default:
+            _fail(f"mask_interpolation.partial_volume_threshold: "
+                  f"{mask.partial_volume_threshold:g} is read by nothing with "
+                  "mask_interpolation.method nearest (the interpolated mask holds only 0 and "
+                  "1): remove it, or use method linear")

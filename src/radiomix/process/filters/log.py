@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 
 import numpy as np
@@ -16,6 +17,14 @@ from radiomix.process.filters._convolve import (
 from radiomix.process.filters._validate import isotropic_spacing
 from radiomix.settings.filters import FilterSettings
 from radiomix.types import FloatArray
+
+log = logging.getLogger(__name__)
+
+MIN_SIGMA_VOX = 0.7
+"""Smallest σ, in voxels, below which a warning says the sampled LoG kernel is no
+Laplacian of Gaussian: its coefficients no longer sum to about 0 (0.4 % of their absolute
+sum at 0.7 voxel, 13 % at 0.5, all of it once the kernel is a single voxel), so a constant
+image gives a response far from 0."""
 
 
 def log_kernel_1d(sigma_vox: float, truncation: float) -> tuple[FloatArray, FloatArray]:
@@ -108,6 +117,7 @@ def log_filter(
     voxel = isotropic_spacing(spacing, axes, "LoG filter")
     sigma_vox = float(settings.sigma_mm or 0.0) / voxel
     trunc = settings.effective_truncation
+    _check_sigma(settings, sigma_vox, voxel, trunc)
     if settings.riesz_order_xyz is None:
         return _log_separable(image, sigma_vox, axes, settings.boundary, trunc)
     radius = math.floor(trunc * sigma_vox + 0.5)
@@ -115,6 +125,27 @@ def log_filter(
     padded = pad(image, widths, settings.boundary)
     response = _log_separable(padded, sigma_vox, axes, settings.boundary, trunc)
     return crop(riesz_apply(response, settings.riesz_order_xyz, axes), widths)
+
+
+def _check_sigma(settings: FilterSettings, sigma_vox: float, voxel: float,
+                 truncation: float) -> None:
+    """Refuse a σ whose sampled kernel is a single voxel (the response is the image times
+    a constant) and warn below :data:`MIN_SIGMA_VOX`."""
+    from radiomix.errors import InputError
+
+    least = f"{MIN_SIGMA_VOX * voxel:.3g} mm"
+    if math.floor(truncation * sigma_vox + 0.5) == 0:
+        raise InputError(
+            f"response_maps filter {settings.tag}: sigma_mm {settings.sigma_mm:g} is "
+            f"{sigma_vox:.3g} voxels of {voxel:g} mm, so the LoG kernel is a single voxel and "
+            f"its response is the image times a constant; give sigma_mm of at least {least} "
+            "(sigma is in mm, not voxels)")
+    if sigma_vox < MIN_SIGMA_VOX:
+        log.warning(
+            "response_maps filter %s: sigma_mm %g is %.3g voxels of %g mm; below %g voxel the "
+            "sampled LoG kernel does not sum to about 0, so its response to a constant region "
+            "is far from 0 and the map is no Laplacian of Gaussian; use sigma_mm of at least "
+            "%s", settings.tag, settings.sigma_mm, sigma_vox, voxel, MIN_SIGMA_VOX, least)
 
 
 def riesz_apply(

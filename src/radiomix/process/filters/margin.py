@@ -175,6 +175,7 @@ def response_map_margin_mm(
     original_spacing: Sequence[float],
     extent_mm: float,
     border_gaps_mm: Sequence[tuple[float, float]] | None = None,
+    axis_extents_mm: Sequence[float] | None = None,
 ) -> float:
     """Crop margin around the ROI while response maps are computed.
 
@@ -201,6 +202,10 @@ def response_map_margin_mm(
         nearer and the farther image border. A periodic filter whose reach meets the nearer
         one wraps around the image, and the crop then holds that whole axis
         (:func:`wrap_reach_mm`).
+    axis_extents_mm : sequence of 3 float, optional
+        The image's extent along z, y, x in mm: a filter whose kernel reaches farther than
+        the image along an axis it filters is refused (a 2D filter is measured in-plane).
+        Without it, the largest reach is compared with ``extent_mm``.
 
     Returns
     -------
@@ -217,15 +222,21 @@ def response_map_margin_mm(
         return max(support_radius_mm(f, spacing), wrap)
 
     for f in filters:  # a kernel longer than the image reads padding, and can exhaust memory
-        own = support_radius_mm(f, spacing)
-        if math.isfinite(own) and own > extent_mm:
+        radii = [r * float(sp) for r, sp in zip(support_radius_vox(f, spacing), spacing,
+                                                 strict=True)]
+        limits = list(axis_extents_mm) if axis_extents_mm is not None else [extent_mm] * 3
+        over = [(axis, own, limit) for axis, own, limit in zip("zyx", radii, limits,
+                                                                strict=True)
+                if math.isfinite(own) and own > limit]
+        if over:
             from radiomix.errors import SettingsError
 
+            axis, own, limit = max(over, key=lambda item: item[1] - item[2])
             raise SettingsError(
-                f"response_maps filter {f.tag} reaches {own:g} mm around each voxel, more than "
-                f"the whole image ({extent_mm:g} mm): its response would be made of padding "
-                "(and its padded array can exhaust memory); choose a smaller level, sigma or "
-                "size")
+                f"response_maps filter {f.tag} reaches {own:g} mm around each voxel along "
+                f"{axis}, more than the whole image along {axis} ({limit:g} mm): its response "
+                "would be made of padding (and its padded array can exhaust memory); choose "
+                "a smaller level, sigma or size")
     need = max((reach_mm(f) for f in filters), default=0.0)
     if user_margin_mm is not None:
         if need > user_margin_mm and user_margin_mm < extent_mm:
