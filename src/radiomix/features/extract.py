@@ -174,15 +174,15 @@ def degenerate_roi_notes(ctx: RoiContext, families: Sequence[str]) -> dict[str, 
     if "morph" in families and ctx.morph_mask.any():
         processed = [name for axis, name in enumerate("zyx")
                      if np.count_nonzero(ctx.morph_mask.any(axis=_other_axes(axis))) == 1]
-        stored = [name for axis, name in enumerate("zyx")
-                  if ctx.stored_extent is not None and ctx.stored_extent[axis] == 1]
-        if processed or stored:
-            if not stored or stored == processed:
+        on_image = [name for axis, name in enumerate("zyx")
+                    if ctx.stored_extent is not None and ctx.stored_extent[axis] == 1]
+        if processed or on_image:
+            if not on_image or on_image == processed:
                 where = f"along {' and '.join(processed)}"
             elif not processed:
-                where = f"along {' and '.join(stored)} on the image's grid"
+                where = f"along {' and '.join(on_image)} on the image's grid"
             else:
-                where = (f"along {' and '.join(stored)} on the image's grid and along "
+                where = (f"along {' and '.join(on_image)} on the image's grid and along "
                          f"{' and '.join(processed)} after processing")
             notes["morph"] = (
                 f"the ROI is one voxel thick {where}: its surface mesh encloses a slab one "
