@@ -1,8 +1,11 @@
 """``radiomix stability``: perturbation robustness of a study's features (registered in
 :mod:`radiomix.cli`).
 
-Exit codes: 0 every case succeeded, 1 some perturbation or extraction failed (the ICC
-leaves those lesions out), 2 usage or settings error.
+Exit codes: 0 every lesion is assessed (every case succeeded, or a perturbation was
+refused by design for every lesion of a tag, e.g. ``volume:-1`` on PET voxels coarser than
+1 mm: it is left out of that tag's ICCs, said in a warning, and the table is complete); 1
+some perturbation or extraction failed, or a refusal by design hit only some lesions of a
+tag (the ICC leaves those lesions out); 2 usage or settings error.
 """
 
 from __future__ import annotations
@@ -26,7 +29,8 @@ OUT_HELP = (
 )
 PERTURBATIONS_HELP = (
     "Comma-separated perturbations: original, volume:MM (grow +, shrink -), contour:K "
-    "(supervoxel draw K), rotation:DEG, translation:VOXEL_FRACTION, noise:MULTIPLE. Default: "
+    "(supervoxel draw K), rotation:DEG (about the image's slice axis; modulo 360), "
+    "translation:VOXEL_FRACTION, noise:MULTIPLE; any number form (1e-3). Default: "
     "original,volume:-1,volume:+1,contour:1,contour:2,rotation:+5,translation:0.25,noise:1."
 )
 PATIENTS_HELP = "Use only the first N patients of the manifest."
@@ -94,7 +98,9 @@ def stability_command(
             soft_wrap=True,
         )
         raise typer.Exit(EXIT_USAGE) from None
-    problems = [*result.perturbation_errors]
+    # refusals by design are warned about by run_stability (one line per perturbation and
+    # tag, with the reason); only a refusal that leaves lesions out of the ICC is a failure
+    problems = [*result.perturbation_failures]
     problems += [
         f"{e['patient_id']}/{e['lesion_id']}/{e['tag']} ({e['stage']}, {e['error_type']}): "
         f"{e['message']}"
@@ -123,4 +129,5 @@ def stability_command(
                 "under every perturbation); its ICCs are empty, and an arm filtering on this "
                 "table would drop every one of its features"), soft_wrap=True)
         console.print(f"wrote {result.stability_path}", highlight=False)
-    raise typer.Exit(EXIT_CASE_ERROR if problems else EXIT_OK)
+    partial = any(not r.whole_tag for r in result.refusals)
+    raise typer.Exit(EXIT_CASE_ERROR if problems or partial else EXIT_OK)

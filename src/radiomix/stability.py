@@ -50,7 +50,7 @@ import json
 import logging
 import os
 from collections.abc import Callable, Generator, Sequence
-from contextlib import closing
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -59,7 +59,12 @@ import numpy as np
 import pandas as pd
 
 from radiomix.errors import InputError, SettingsError
-from radiomix.process.perturb import DEFAULT_PERTURBATIONS, Perturbation, parse_perturbation
+from radiomix.process.perturb import (
+    DEFAULT_PERTURBATIONS,
+    Perturbation,
+    parse_perturbation,
+    same_rotation,
+)
 from radiomix.table import removed_on_failure
 
 if TYPE_CHECKING:
@@ -85,8 +90,9 @@ STABILITY_COLUMNS = (
 )
 
 
-PERTURB_FORMAT = 2
-"""Version of the perturbation code's output (in each sidecar: a change regenerates)."""
+PERTURB_FORMAT = 3
+"""Version of the perturbation code's output (in each sidecar: a change regenerates).
+3: contour supervoxels computed with the spacing relative to the smallest voxel spacing."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +133,58 @@ class PerturbProgress:
 
 
 @dataclass(frozen=True, slots=True)
+class Refusal:
+    """A perturbation refused by design for some lesions of one tag
+    (:class:`~radiomix.process.perturb.PerturbationRefused`: e.g. ``volume:-1`` on PET
+    voxels coarser than 1 mm, which would leave the mask unchanged).
+
+    Attributes
+    ----------
+    spec : str
+        The perturbation.
+    tag : str
+        The image tag.
+    lesions : tuple of str
+        ``patient/lesion`` of each lesion refused.
+    n_lesions : int
+        Lesions of this tag that were perturbed.
+    reason : str
+        Why (the same for every lesion listed).
+    messages : tuple of str
+        The per-lesion messages (also in :attr:`StabilityResult.perturbation_errors`).
+    """
+
+    spec: str
+    tag: str
+    lesions: tuple[str, ...]
+    n_lesions: int
+    reason: str
+    messages: tuple[str, ...]
+
+    @property
+    def whole_tag(self) -> bool:
+        """Refused for every lesion of the tag: the perturbation is simply left out of the
+        tag's ICCs, and every lesion is still assessed with the other perturbations."""
+        return len(self.lesions) >= self.n_lesions
+
+    def describe(self, shown: int = 5) -> str:
+        """One line: what was refused, where, why, and what it does to the ICCs."""
+        named = ", ".join(self.lesions[:shown])
+        if len(self.lesions) > shown:
+            named += f" and {len(self.lesions) - shown} more"
+        effect = (
+            f"it is left out of the ICCs of {self.tag}'s features, which use the other "
+            "perturbations of every lesion"
+            if self.whole_tag
+            else f"these lesions are left out of the ICCs of {self.tag}'s features"
+        )
+        return (
+            f"perturbation {self.spec} refused for tag {self.tag} on {len(self.lesions)} of "
+            f"{self.n_lesions} lesion(s) ({named}): {self.reason}; {effect}"
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class StabilityResult:
     """Outcome of :func:`run_stability`.
 
@@ -141,7 +199,10 @@ class StabilityResult:
     table : pandas.DataFrame
         The stability table.
     perturbation_errors : list of str
-        Lesions and perturbations that could not be generated (left out of the ICC).
+        Lesions and perturbations that could not be generated (left out of the ICC),
+        the refusals by design included.
+    refusals : tuple of Refusal
+        The perturbations refused by design, one per perturbation and tag.
     """
 
     stability_path: Path
@@ -149,6 +210,13 @@ class StabilityResult:
     extraction: StudyResult
     table: pd.DataFrame
     perturbation_errors: list[str]
+    refusals: tuple[Refusal, ...] = ()
+
+    @property
+    def perturbation_failures(self) -> list[str]:
+        """The :attr:`perturbation_errors` that are not refusals by design."""
+        refused = {m for r in self.refusals for m in r.messages}
+        return [m for m in self.perturbation_errors if m not in refused]
 
 
 def parse_perturbations(specs: Sequence[str] | str | None) -> tuple[Perturbation, ...]:
@@ -157,8 +225,9 @@ def parse_perturbations(specs: Sequence[str] | str | None) -> tuple[Perturbation
     Raises
     ------
     SettingsError
-        An invalid spec, a repeated perturbation, or fewer than two perturbations (an ICC
-        needs at least two ratings per lesion).
+        An invalid spec, a repeated perturbation (two rotations equal modulo 360 degrees
+        included), or fewer than two perturbations (an ICC needs at least two ratings per
+        lesion).
 
     Examples
     --------
@@ -174,6 +243,15 @@ def parse_perturbations(specs: Sequence[str] | str | None) -> tuple[Perturbation
     dup = sorted({s for s in slugs if slugs.count(s) > 1})
     if dup:
         raise SettingsError(f"perturbations repeat: {', '.join(dup)}; list each once")
+    turns = [p for p in parsed if p.kind == "rotation"]
+    for i, a in enumerate(turns):  # rotation:365 is rotation:5 (angles modulo 360)
+        for b in turns[i + 1 :]:
+            if same_rotation(a.value, b.value):
+                raise SettingsError(
+                    f"perturbations {a.spec} and {b.spec} are the same rotation (angles are "
+                    "taken modulo 360 degrees) and would count as two perfectly agreeing "
+                    "raters; list it once"
+                )
     if len(parsed) < 2:
         raise SettingsError(
             f"give at least two perturbations (got {len(parsed)}); an ICC needs two or more "
@@ -203,19 +281,26 @@ def _load_roi(job: _CaseJob) -> tuple[Any, Any]:
     return checked.image.to_sitk(), checked.mask.to_sitk()  # perturbations work in SimpleITK
 
 
-def _make_case(job: _CaseJob) -> list[str | None]:
-    """Write every perturbed pair of one lesion and tag; one error message (or None) each."""
+_Outcome = tuple[str, str | None] | None
+"""Of one perturbed pair: None (written), or (message, reason) where reason is None for a
+failure and the refusal's reason for a perturbation refused by design."""
+
+
+def _make_case(job: _CaseJob) -> list[_Outcome]:
+    """Write every perturbed pair of one lesion and tag; one outcome (:data:`_Outcome`)
+    each."""
     import SimpleITK as sitk
 
-    from radiomix.process.perturb import perturb_case
+    from radiomix.process.perturb import PerturbationRefused, perturb_case
 
-    results: list[str | None] = []
+    results: list[_Outcome] = []
     loaded: tuple[Any, Any] | None = None
     cache: dict[str, object] = {}
     try:
         sources = {"image": _signature(Path(job.image)), "mask": _signature(Path(job.mask))}
     except OSError as exc:
-        return [_unnamed(f"{job.case}: input cannot be read ({exc})", job)] * len(job.specs)
+        failed = (_unnamed(f"{job.case}: input cannot be read ({exc})", job), None)
+        return [failed] * len(job.specs)
     for spec, folder in zip(job.specs, job.out_dirs, strict=True):
         out = Path(folder)
         img_out, mask_out = out / f"{job.tag}_image.nii.gz", out / f"{job.tag}_mask.nii.gz"
@@ -253,8 +338,10 @@ def _make_case(job: _CaseJob) -> list[str | None]:
                     os.replace(tmp, path)
             side.write_text(json.dumps(want))
             results.append(None)
+        except PerturbationRefused as exc:
+            results.append((_unnamed(f"{job.case} {spec}: {exc}", job), exc.reason))
         except InputError as exc:
-            results.append(_unnamed(f"{job.case} {spec}: {exc}", job))
+            results.append((_unnamed(f"{job.case} {spec}: {exc}", job), None))
     return results
 
 
@@ -265,6 +352,15 @@ def _unnamed(message: str, job: _CaseJob) -> str:
 
     return redact_paths(message, {f"<{job.tag} image>": job.image,
                                   f"<{job.tag} mask>": job.mask}, keep=(job.case,))
+
+
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    study_path: Path
+    errors: list[str]
+    refusals: tuple[Refusal, ...]
+    absent: list[str]  # "patient/lesion (tags)" of source lesions without some tag's image
+    n_lesions: int
 
 
 def prepare_perturbed_study(
@@ -305,13 +401,31 @@ def prepare_perturbed_study(
     study_path : Path
         The derived study file ``OUT/study.yaml``.
     errors : list of str
-        Pairs that could not be perturbed (their rows are left out of the manifest).
+        Pairs that could not be perturbed, refusals by design included (their cells are
+        left empty in the manifest).
 
     Raises
     ------
     SettingsError
         Unknown tag, a registered tag (``register_to``), bad ``patients`` or perturbations.
     """
+    prepared = _prepare(study, out_dir, perturbations=perturbations, tags=tags,
+                        patients=patients, seed=seed, jobs=jobs, progress=progress)
+    return prepared.study_path, prepared.errors
+
+
+def _prepare(
+    study: str | os.PathLike[str] | Study,
+    out_dir: str | os.PathLike[str],
+    *,
+    perturbations: Sequence[str] | str | None,
+    tags: Sequence[str] | None,
+    patients: int | None,
+    seed: int,
+    jobs: int,
+    progress: Callable[[PerturbProgress], None] | None,
+) -> _Prepared:
+    """:func:`prepare_perturbed_study`, with the refusals and absent images told apart."""
     import yaml
 
     from radiomix.io.manifest import read_manifest
@@ -353,7 +467,11 @@ def prepare_perturbed_study(
     jobs_list: list[_CaseJob] = []
     manifest_rows: list[dict[str, str]] = []
     errors: list[str] = []
+    absent: list[str] = []
     for row in rows:
+        missing_tags = [t for t in chosen if row.inputs.get(t) is None]
+        if missing_tags:
+            absent.append(f"{row.patient_id}/{row.lesion_id} ({', '.join(missing_tags)})")
         entries = []
         for p in specs:
             entries.append(
@@ -397,7 +515,7 @@ def prepare_perturbed_study(
         manifest_rows.extend(entries)
     notify = progress or (lambda event: None)
     notify(PerturbProgress(done=0, total=len(jobs_list), case=""))
-    messages: list[list[str | None]] = [[] for _ in jobs_list]
+    messages: list[list[_Outcome]] = [[] for _ in jobs_list]
     made: Generator[tuple[int, Any], None, None] = (
         (i, _make_case(job)) for i, job in enumerate(jobs_list))
     if jobs > 1 and len(jobs_list) > 1:
@@ -412,11 +530,25 @@ def prepare_perturbed_study(
             messages[i] = msgs
             notify(PerturbProgress(done=n_done, total=len(jobs_list), case=jobs_list[i].case))
     failed: set[tuple[str, str]] = set()
+    refused: dict[tuple[str, str], list[tuple[str, str, str]]] = {}  # (spec, tag) -> cases
+    per_tag: dict[str, int] = {}
     for job, msgs in zip(jobs_list, messages, strict=True):
-        for out_dir, msg in zip(job.out_dirs, msgs, strict=True):
-            if msg is not None:
+        per_tag[job.tag] = per_tag.get(job.tag, 0) + 1
+        lesion = job.case.rsplit("/", 1)[0]  # patient/lesion/tag -> patient/lesion
+        for spec, out_dir, outcome in zip(job.specs, job.out_dirs, msgs, strict=True):
+            if outcome is not None:
+                msg, reason = outcome
                 errors.append(msg)
                 failed.add((str(Path(out_dir).relative_to(out)), job.tag))
+                if reason is not None:
+                    refused.setdefault((spec, job.tag), []).append((lesion, reason, msg))
+    refusals: list[Refusal] = []
+    for (spec, tag), cases in refused.items():
+        for reason in dict.fromkeys(r for _, r, _ in cases):  # one per distinct reason
+            mine = [c for c in cases if c[1] == reason]
+            refusals.append(Refusal(spec=spec, tag=tag, lesions=tuple(c[0] for c in mine),
+                                    n_lesions=per_tag[tag], reason=reason,
+                                    messages=tuple(c[2] for c in mine)))
     for entry in manifest_rows:  # a pair that failed has no files: leave its cells empty
         for tag in chosen:
             cell = entry.get(f"{tag}_image")
@@ -452,7 +584,42 @@ def prepare_perturbed_study(
         "# derived by radiomix stability: one row per lesion and perturbation\n"
         + yaml.safe_dump(derived, sort_keys=False)
     )
-    return study_path, errors
+    return _Prepared(study_path=study_path, errors=errors, refusals=tuple(refusals),
+                     absent=absent, n_lesions=len(rows))
+
+
+CONSTANT_RTOL = 1e-24
+"""A table whose total sum of squares about its mean is at most ``CONSTANT_RTOL * N * mean²``
+(``N`` values; a relative spread of 1e-12, some 4 500 units in the last place of a float64)
+varies by rounding only: :func:`icc11` treats it as constant (NaN, not assessed)."""
+
+
+def _standardised(x: np.ndarray) -> np.ndarray | None:
+    """``x`` centred on its mean and divided by its root mean square deviation, or None
+    when that deviation is within rounding of the mean's magnitude (:data:`CONSTANT_RTOL`).
+
+    The ICC is invariant to a common shift and scale, so it is computed on these values:
+    their sums of squares neither overflow (values of 1e160) nor underflow (1e-200). The
+    shift comes first (by the median, a value of the table, then by the mean), so that
+    values far from zero (1e9 + 0.1) keep the precision of their differences."""
+    biggest = float(np.max(np.abs(x)))
+    if biggest > 1e300:  # differences could overflow: scale before the shift
+        x = x / biggest
+    ref = float(np.median(x))
+    d = x - ref
+    top = float(np.max(np.abs(d)))
+    if top == 0.0:
+        return None
+    y = d / top  # in [-1, 1]
+    mean = float(y.mean())
+    c = y - mean
+    c -= c.mean()  # second pass: the first mean's own rounding
+    ss = float(np.sum(c * c))
+    with np.errstate(over="ignore"):
+        level = ref / top + mean  # the table's mean, in units of top
+    if ss == 0.0 or ss <= CONSTANT_RTOL * x.size * level * level:
+        return None
+    return c / np.sqrt(ss / x.size)
 
 
 def icc11(wide: np.ndarray) -> tuple[float, float, float]:
@@ -466,8 +633,12 @@ def icc11(wide: np.ndarray) -> tuple[float, float, float]:
     Returns
     -------
     icc, ci_low, ci_high : float
-        NaN when the ratings are constant; 1, 1, 1 when no lesion varies over the
-        perturbations but lesions differ.
+        NaN when the ratings are constant, or differ by rounding only (total sum of squares
+        at most :data:`CONSTANT_RTOL` ``* n * k * mean²``, e.g. 0.3 and
+        0.30000000000000004); 1, 1, 1 when no lesion varies over the perturbations but
+        lesions differ. The values are centred on their mean and scaled by their standard
+        deviation first, so multiplying a table by any positive factor (1e-200, 1e160)
+        leaves the result unchanged.
 
     Notes
     -----
@@ -490,8 +661,12 @@ def icc11(wide: np.ndarray) -> tuple[float, float, float]:
 
     x = np.asarray(wide, dtype=np.float64)
     n, k = x.shape
-    if n < 2 or k < 2 or not np.all(np.isfinite(x)) or np.ptp(x) == 0:
+    if n < 2 or k < 2 or not np.all(np.isfinite(x)) or x.max() == x.min():
         return float("nan"), float("nan"), float("nan")
+    z = _standardised(x)
+    if z is None:  # a spread of rounding size: as constant as a constant feature
+        return float("nan"), float("nan"), float("nan")
+    x = z
     row_means = x.mean(axis=1)
     ms_r = k * np.sum((row_means - x.mean()) ** 2) / (n - 1)
     ms_w = np.sum((x - row_means[:, None]) ** 2) / (n * (k - 1))
@@ -536,7 +711,8 @@ def feature_icc(
         without a value for any lesion is left out (``n_perturbations`` counts those used),
         then the lesions with a missing value under any remaining perturbation (ICC(1,1)
         needs every lesion rated by the same number of perturbations); ``icc`` is NaN when
-        fewer than two lesions remain or the feature is constant over the whole table.
+        fewer than two lesions remain or the feature is constant over the whole table (or
+        varies by rounding only, :data:`CONSTANT_RTOL`).
 
     Notes
     -----
@@ -656,7 +832,7 @@ def run_stability(
     from radiomix.table import read_table, write_table
 
     source = study if isinstance(study, Study) else load_study(study)
-    study_path, errors = prepare_perturbed_study(
+    prepared = _prepare(
         source,
         out_dir,
         perturbations=perturbations,
@@ -666,8 +842,21 @@ def run_stability(
         jobs=jobs,
         progress=perturb_progress,
     )
+    study_path, errors = prepared.study_path, prepared.errors
+    for refusal in prepared.refusals:
+        log.warning("%s", refusal.describe())
+    if prepared.absent:
+        shown = ", ".join(prepared.absent[:10])
+        more = f" and {len(prepared.absent) - 10} more" if len(prepared.absent) > 10 else ""
+        log.warning(
+            "%d of %d lesion(s) of the study have no image for some tag(s) (both cells of the "
+            "study's manifest empty): %s%s; they are left out of those tags' ICCs: fill the "
+            "cells of the study's manifest where the images exist",
+            len(prepared.absent), prepared.n_lesions, shown, more,
+        )
     out = Path(out_dir)
-    result = run_study(study_path, out / "extract", jobs=jobs, progress=progress)
+    with _derived_gaps_unsaid():  # said above, in the words of the source study
+        result = run_study(study_path, out / "extract", jobs=jobs, progress=progress)
     table = read_table(result.features_path)
     stability = feature_icc(table)
     path = out / STABILITY_FILE
@@ -690,6 +879,7 @@ def run_stability(
         "extraction_provenance": "extract/features.parquet",
         "n_lesions": int(stability["n_lesions"].max()) if len(stability) else 0,
         "perturbation_errors": errors,
+        "perturbations_refused": [r.describe() for r in prepared.refusals],
         "extraction_errors": len(result.errors),
     }
     with removed_on_failure(tmp):
@@ -701,4 +891,30 @@ def run_stability(
         extraction=result,
         table=stability,
         perturbation_errors=errors,
+        refusals=prepared.refusals,
     )
+
+
+_ABSENT_NOTE = "have no image for some tag(s) (both manifest cells empty)"
+"""Words of the cohort runner's note on lesions without some tag's image
+(:func:`radiomix.cohort.tags_absent`)."""
+
+
+class _DropAbsentNote(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return _ABSENT_NOTE not in record.getMessage()
+
+
+@contextmanager
+def _derived_gaps_unsaid() -> Generator[None, None, None]:
+    """Silence the cohort runner's note on empty manifest cells while it extracts a derived
+    study: there an empty cell is a refused or failed perturbation (said by
+    :func:`run_stability` with its reason) or an image the source study lacks (said in the
+    source's terms), and the note's advice, to fill the derived manifest, would be wrong."""
+    logger = logging.getLogger("radiomix.cohort")
+    drop = _DropAbsentNote()
+    logger.addFilter(drop)
+    try:
+        yield
+    finally:
+        logger.removeFilter(drop)

@@ -122,14 +122,15 @@ def test_no_inner_fold_can_score_the_grid():
 
 
 def test_an_unscorable_inner_fold_is_left_out_of_the_means():
-    from radiomix.evaluate.survival import _scorable_means, scorable_folds_best
+    from radiomix.evaluate.survival import scorable_folds_best
+    from radiomix.evaluate.validate import scorable_means
 
     cv = {"split0_test_score": np.array([0.6, 0.7, 0.5]),
           "split1_test_score": np.array([np.nan, np.nan, np.nan]),
           "split2_test_score": np.array([0.8, 0.7, np.nan]),
           "mean_test_score": np.array([np.nan, np.nan, np.nan]),
           "params": [{"penalizer": 1.0}, {"penalizer": 0.1}, {"penalizer": 0.01}]}
-    means, unscorable = _scorable_means(cv)
+    means, unscorable = scorable_means(cv)
     np.testing.assert_allclose(means, [0.7, 0.7, np.nan])  # point 3 failed where others scored
     assert unscorable == 1
     assert scorable_folds_best(cv) == 1  # 0.7 tied: the weaker penalty

@@ -235,6 +235,24 @@ def test_folds_the_classes_cannot_fill_are_a_settings_error(tmp_path, folds, sai
     assert "Traceback" not in res.output
 
 
+def test_no_inner_split_at_all_is_said_as_such(tmp_path):
+    """Round 23: 6 patients, 3 of each class, 2 outer folds: the message advised "choose at
+    most 2 inner folds" while refusing 2."""
+    ids = [f"P{i}" for i in range(6)]
+    clin = pd.DataFrame({"patient_id": ids, "y": [0, 1] * 3,
+                         "age": np.random.default_rng(0).normal(60, 8, 6).round(1)})
+    clin.to_csv(tmp_path / "c.csv", index=False)
+    res = CliRunner().invoke(app, [
+        "--clinical", str(tmp_path / "c.csv"), "--target", "y", "--covariates", "age",
+        "--outer", "2", "--inner", "2", "--repeats", "1", "--bootstrap", "50", "--no-report",
+        "-q", "--out", str(tmp_path / "o")])
+    assert res.exit_code == 2, res.output
+    said = " ".join(res.output.split())
+    assert "the smallest outer training fold holds 1 patient(s) of the larger outcome" in said
+    assert "use more outer folds (--outer)" in said
+    assert "choose at most" not in said
+
+
 def test_the_stratified_splitters_say_why_they_cannot_split():
     """The safety net behind the settings check: a tuned fit never reaches scikit-learn's
     ValueError, whatever the caller."""

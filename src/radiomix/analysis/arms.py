@@ -640,6 +640,8 @@ def baseline_arms(spec: AnalysisSettings, table: AnalysisTable, outcome: Outcome
     """The standard baselines that the table supports, labelled as baselines."""
     from sklearn.dummy import DummyClassifier
 
+    from radiomix.model.classifiers import PatientPrevalence
+
     out: list[BuiltArm] = []
     binary = outcome.kind == "binary"
     model = "logistic" if binary else "cox"
@@ -670,7 +672,8 @@ def baseline_arms(spec: AnalysisSettings, table: AnalysisTable, outcome: Outcome
             key="volume", label="Tumour volume only", kind="baseline",
             description=f"log tumour volume (log1p of {vol}: its ratio is per unit of log "
                         "volume, e-fold) → "
-                        + ("logistic regression" if binary else "Cox model")
+                        + ("logistic regression" if binary
+                           else "Cox model with a fixed ridge penalty of 0.01 (not tuned)")
                         + "; the size confound: an imaging arm must beat it",
             outcome_kind=outcome.kind, blocks=["volume"], columns=[vol], selector=None,
             model=model, estimator=Pipeline(steps).set_output(transform="pandas"), grid={},
@@ -678,12 +681,17 @@ def baseline_arms(spec: AnalysisSettings, table: AnalysisTable, outcome: Outcome
                                                else table.X.loc[keep, vol], vol)))
     if "prevalence" in spec.baselines and binary:
         first = table.X.columns[:1].tolist()
+        patients = spec.validation.level == "patient"
         out.append(BuiltArm(
             key="prevalence", label="Prevalence (no features)", kind="baseline",
-            description="predicts the training prevalence for every patient: the reference "
-                        "Brier score (no discrimination)",
+            description="predicts the training prevalence ("
+                        + ("of patients, each once" if patients else "of rows")
+                        + ") for every patient: the reference Brier score (no "
+                        "discrimination)",
             outcome_kind="binary", blocks=["none"], columns=first, selector=None,
-            model="prevalence", estimator=DummyClassifier(strategy="prior"), grid={}))
+            model="prevalence",
+            estimator=PatientPrevalence() if patients else DummyClassifier(strategy="prior"),
+            grid={}))
     return out
 
 

@@ -366,9 +366,11 @@ def _binary_arm_doc(arm: BuiltArm, sc: _Scored, y: np.ndarray, g: np.ndarray,
     failed = int(res.folds.get("failed_candidates", pd.Series(dtype=float)).fillna(0).gt(0)
                  .sum()) if len(res.folds) else 0
     if failed:
+        why = next((str(r) for r in res.folds.get("failed_reason", pd.Series(dtype=object))
+                    if isinstance(r, str) and r), "too few patients of a class")
         warn.append(f"in {failed} training fold(s) some hyper-parameter values could not be "
-                    "fitted in an inner fold (too few patients of a class) and were not chosen "
-                    "on their score")
+                    f"fitted or scored in an inner fold ({why})"
+                    "; the values were compared on the inner folds where all of them scored")
     none, n_folds = _fold_feature_count(res)
     fallbacks = _fallbacks(res)
     if none:
@@ -452,7 +454,8 @@ def brier_versus_prevalence(
     """The prevalence reference of an arm's Brier score, and the paired difference.
 
     The reference is the Brier score of predicting, for every scored row, the prevalence
-    of the training rows of the model that scored it (per outer fold and repeat under
+    of the training rows of the model that scored it (of its training patients, each
+    counted once, with ``level="patient"``; per outer fold and repeat under
     cross-validation; the training centres under external validation; all rows for the
     apparent scheme): the score of the prevalence arm, the honest no-information
     reference. Averaged over repeats as the Brier score is, over the rows (or patients,
@@ -493,7 +496,11 @@ def brier_versus_prevalence(
                  else ~np.isin(gu, d["patient_id"].astype(str).to_numpy()))
         if not train.any():
             return None, None
-        reference[d.index] = float(yu[train].mean())
+        # the training prevalence in the unit the metrics score: rows, or each training
+        # patient once at level patient (several lesions must not weight a patient)
+        reference[d.index] = (
+            float(pd.Series(yu[train]).groupby(gu[train], sort=False).first().mean())
+            if v.level == "patient" else float(yu[train].mean()))
     frame = pred.assign(reference=reference)
     wide = {k: frame.pivot(index="row", columns="repeat", values=k).sort_index()
             for k in ("proba", "reference")}
@@ -813,8 +820,19 @@ def _scheme_names(v: Validation) -> list[str]:
     return out
 
 
+def _not_estimable_reason(why: str) -> str:
+    """``not estimable: <why>``, once (some reasons are written with the words already).
+
+    Examples
+    --------
+    >>> _not_estimable_reason("1 positive"), _not_estimable_reason("not estimable: 1 positive")
+    ('not estimable: 1 positive', 'not estimable: 1 positive')
+    """
+    return why if why.startswith("not estimable") else f"not estimable: {why}"
+
+
 def _not_estimable_binary(why: str) -> dict[str, Any]:
-    reason = f"not estimable: {why}"
+    reason = _not_estimable_reason(why)
     names = ("roc_auc", "pr_auc", "accuracy", "sensitivity", "specificity", "balanced_accuracy",
              "brier", "calibration_intercept", "calibration_slope")
     return {"metrics": {m: _interval(None, None, None, reason) for m in names},
@@ -1002,12 +1020,12 @@ def _compare_survival(entry: dict[str, Any], results: dict[str, Any], ref: str |
 def _not_estimable(why: str, horizons: list[float] | None = None) -> dict[str, Any]:
     """A survival arm that could not be evaluated: the C-index and every requested horizon's
     time-dependent AUC null with the reason (a requested horizon is never left out)."""
-    reason = f"not estimable: {why}"
+    reason = _not_estimable_reason(why)
     td = [{"horizon_years": h, **_interval(None, None, None), "n_at_risk": None,
            "reason": reason} for h in (horizons or [])]
     return {"metrics": {"c_index": _interval(None, None, None, reason)},
             "td_auc": td, "coefficients": None, "folds_without_feature": None,
-            "warnings": [f"not estimable: {why}"]}
+            "warnings": [reason]}
 
 
 def _km_arm(order: list[str], ref: str | None) -> tuple[str | None, str]:
@@ -1558,12 +1576,19 @@ def _check_fold_counts(v: Validation, table: AnalysisTable) -> None:
                 sizes.get("the smallest outer training fold", big), big - -(-big // v.outer_splits))
         if sizes:
             where, smallest = min(sizes.items(), key=lambda kv: kv[1])
+            if v.inner_splits > smallest and smallest < 2:
+                raise SettingsError(
+                    f"analysis.validation.inner_splits: {where} holds {smallest} patient(s) "
+                    f"of the larger outcome class (outcome {name}, {n} patients; folds are "
+                    "stratified by the outcome), too few for any inner split (2 or more "
+                    "folds): use more outer folds (--outer) so that each training fold is "
+                    "larger, or more patients")
             if v.inner_splits > smallest:
                 raise SettingsError(
                     f"analysis.validation.inner_splits ({v.inner_splits}) is more than the "
                     f"{smallest} patients of the larger outcome class in {where} (outcome "
                     f"{name}, {n} patients; folds are stratified by the outcome): choose at "
-                    f"most {max(smallest, 2)} inner folds (--inner)"
+                    f"most {smallest} inner folds (--inner)"
                     + (", or more outer folds" if where.endswith("outer training fold")
                        else ""))
 

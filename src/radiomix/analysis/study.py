@@ -371,11 +371,20 @@ def _analyse(study: Study, spec: Any, out: Path, features: Any, jobs: int,
         log.warning(text)
         collected.messages.append(text)
     untrained = deep_flag(prov)
-    if not prov and study.weights_fallback and study.settings.deep is not None and any(
-            ".deep." in str(c) for c in feat.columns):
+    deep_columns = any(".deep." in str(c) for c in feat.columns)
+    declared = getattr(study.settings.deep, "weights", None)
+    if not prov and deep_columns and study.settings.deep is not None and (
+            study.weights_fallback or declared == "random"):
         # a table without provenance (saved by another tool): the study says that its deep
-        # features come from an untrained network here, since its weights are missing
+        # features come from an untrained network here (random weights, or a fallback)
         untrained = True
+    elif not prov and deep_columns:
+        text = (f"{features_path.name} holds deep features but no record of the weights "
+                "that computed them (radiomix's metadata is missing: the table was saved by "
+                "another program): whether the network was trained cannot be told; analyse "
+                "the table radiomix wrote, or re-extract")
+        log.warning(text)
+        collected.messages.append(text)
     banners = [UNTRAINED_BANNER] if untrained else []
     if untrained:
         notify(StudyProgress("analysis", UNTRAINED_BANNER["text"], level="warning"))

@@ -170,7 +170,10 @@ def roc_band(
     grid : ndarray
     cross_validated : bool
         Out-of-fold predictions: the band's distances from the curve are widened by
-        :data:`~radiomix.evaluate.bootstrap.CV_INTERVAL_SCALE`, like the AUC's interval.
+        :data:`~radiomix.evaluate.bootstrap.CV_INTERVAL_SCALE`, like the AUC's interval,
+        and each bound is then widened outward to the nearest non-decreasing one (the
+        lower bound to its running minimum from the right, the upper to its running
+        maximum from the left), as a band of ROC curves must be.
 
     Returns
     -------
@@ -194,6 +197,10 @@ def roc_band(
     if cross_validated:
         lo = np.clip(curve - CV_INTERVAL_SCALE * (curve - lo), 0.0, 1.0)
         hi = np.clip(curve + CV_INTERVAL_SCALE * (hi - curve), 0.0, 1.0)
+        # widening about a curve with jumps can make a bound fall as the FPR rises, which no
+        # band of ROC curves does: widen outward to the nearest non-decreasing bounds
+        lo = np.minimum.accumulate(np.asarray(lo)[::-1])[::-1]
+        hi = np.maximum.accumulate(np.asarray(hi))
     return {"fpr": grid.tolist(), "lower": np.asarray(lo).tolist(),
             "upper": np.asarray(hi).tolist(), "n_boot": len(R)}
 

@@ -40,12 +40,13 @@ from radiomix.evaluate.splits import (
 )
 from radiomix.evaluate.validate import (
     _rows,
+    best_by_penalty,
     canonical_rows,
     groups_fit_params,
     route_groups,
+    scorable_means,
     tuned_params,
     unwrap,
-    weakest_penalty_best,
 )
 from radiomix.types import FloatArray
 
@@ -1130,7 +1131,7 @@ def fit_survival_tuned(
                 "every point of the tuning grid failed to fit in the inner loop: "
                 f"{str(exc).strip().splitlines()[-1][:300]}"
             ) from exc
-    means, unscorable = _scorable_means(search.cv_results_)
+    means, unscorable = scorable_means(search.cv_results_)
     search.cv_results_["mean_test_score"] = means
     search.unscorable_folds_ = unscorable
     search.untuned_ = unscorable == len(folds)
@@ -1147,42 +1148,16 @@ def fit_survival_tuned(
     return search
 
 
-def _scorable_means(cv_results: Mapping[str, Any]) -> tuple[np.ndarray, int]:
-    """Mean inner C-index of each grid point over the inner folds that could score, and
-    the number of folds that could not.
-
-    A fold where every grid point scores NaN has no comparable pair among its test
-    patients (no event before another patient's time: three or four patients): it says
-    nothing about any point and is left out of every mean, instead of making every mean
-    NaN. A NaN in a fold where other points scored is that point's failed fit, and keeps
-    its mean NaN (the point is not chosen).
-    """
-    k = 0
-    rows = []
-    while f"split{k}_test_score" in cv_results:
-        rows.append(np.asarray(cv_results[f"split{k}_test_score"], dtype=float))
-        k += 1
-    if not rows:
-        return np.asarray(cv_results["mean_test_score"], dtype=float), 0
-    split = np.vstack(rows)  # (folds, points)
-    scorable = ~np.all(np.isnan(split), axis=1)
-    if not scorable.any():
-        return np.full(split.shape[1], np.nan), int(split.shape[0])
-    kept = split[scorable]
-    with np.errstate(invalid="ignore"):
-        means = np.where(np.isnan(kept).any(axis=0), np.nan, kept.mean(axis=0))
-    return means, int((~scorable).sum())
-
-
 def scorable_folds_best(cv_results: Mapping[str, Any]) -> int:
-    """The grid point a survival search refits: :func:`radiomix.evaluate.validate.
-    weakest_penalty_best` on the means over the inner folds that could score
-    (:func:`_scorable_means`). When no fold could score, every point ties and the weakest
-    penalty is taken (the search is then marked ``untuned_``, and the arm says so)."""
-    means, _ = _scorable_means(cv_results)
+    """The grid point a survival search refits: the best mean over the inner folds that
+    could score (:func:`~radiomix.evaluate.validate.scorable_means`), a tie to the weakest
+    penalty (:func:`~radiomix.evaluate.validate.best_by_penalty`). When no fold could
+    score, every point ties and the weakest penalty is taken (the search is then marked
+    ``untuned_``, and the arm says so)."""
+    means, _ = scorable_means(cv_results)
     if np.isnan(means).all():
         means = np.zeros_like(means)  # nothing scored: a tie, settled by the penalty
-    return weakest_penalty_best({**cv_results, "mean_test_score": means})
+    return best_by_penalty(means, cv_results["params"])
 
 
 def breslow_rows(model: BaseEstimator, time: FloatArray, event: np.ndarray,

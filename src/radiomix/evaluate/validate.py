@@ -245,9 +245,11 @@ def fit_tuned(
 
     from sklearn.exceptions import FitFailedWarning
 
-    with warnings.catch_warnings():  # failures are counted, logged and recorded below
-        warnings.filterwarnings("ignore", category=FitFailedWarning)
+    reasons: list[str] = []
+    with warnings.catch_warnings(record=True) as caught:  # failures: counted, recorded below
+        warnings.filterwarnings("always", category=FitFailedWarning)
         warnings.filterwarnings("ignore", message="One or more of the test scores are non-finite")
+        warnings.filterwarnings("always", message="Scoring failed")
         try:
             search.fit(X, y, groups=g, **fit_params)
         except ValueError as exc:  # sklearn: "All the N fits failed"
@@ -257,15 +259,37 @@ def fit_tuned(
                 "every point of the tuning grid failed to fit in the inner loop: "
                 f"{str(exc).strip().splitlines()[-1][:300]}"
             ) from exc
+    for w in caught:  # a failed inner score carries a whole traceback: keep its last line
+        if issubclass(w.category, FitFailedWarning) or str(w.message).startswith(
+                "Scoring failed"):
+            reasons.append(failure_reason(str(w.message)))
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     scores = search.cv_results_["mean_test_score"]
     failed = [p for p, sc in zip(search.cv_results_["params"], scores, strict=True)
               if not np.isfinite(sc)]
     if failed:
-        log.info("tuning: %d of %d grid point(s) failed in an inner fold (e.g. too few "
-                 "patients of a class there) and were not chosen on their score",
-                 len(failed), len(scores))
+        log.info("tuning: %d of %d grid point(s) failed in an inner fold and were compared "
+                 "on the inner folds where every point scored", len(failed), len(scores))
     search.failed_params_ = failed
+    search.failed_reason_ = reasons[0] if reasons else None
     return search
+
+
+def failure_reason(message: str) -> str:
+    """The last line of a scikit-learn fit or scoring failure (its traceback's exception),
+    without the exception's module path.
+
+    Examples
+    --------
+    >>> failure_reason("Scoring failed. Details: \\nTraceback ...\\n"
+    ...                "radiomix.errors.InputError: batch 'D' was not in the training rows")
+    "batch 'D' was not in the training rows"
+    """
+    lines = [x.strip() for x in message.splitlines() if x.strip()]
+    last = lines[-1] if lines else message
+    head, sep, tail = last.partition(": ")
+    return (tail if sep and " " not in head else last)[:300]
 
 
 TIE_TOLERANCE = 1e-10
@@ -273,10 +297,48 @@ TIE_TOLERANCE = 1e-10
 AUCs; the tolerance only absorbs the rounding of their means)."""
 
 
+def scorable_means(cv_results: Mapping[str, Any]) -> tuple[np.ndarray, int]:
+    """Mean inner score of each grid point over the inner folds that could score, and the
+    number of folds that could not.
+
+    A fold where every grid point scores NaN says nothing about any point (its test
+    patients hold no comparable pair for a C-index; its training patients lack a centre
+    its test patients hold, which a ComBat step cannot harmonise): it is left out of every
+    mean, instead of making every mean NaN and the choice a matter of grid order. A NaN in
+    a fold where other points scored is that point's failed fit, and keeps its mean NaN
+    (the point is not chosen).
+
+    Examples
+    --------
+    >>> cv = {"split0_test_score": np.array([0.6, 0.8]),
+    ...       "split1_test_score": np.array([np.nan, np.nan]),
+    ...       "mean_test_score": np.array([np.nan, np.nan])}
+    >>> means, unscorable = scorable_means(cv)
+    >>> means.tolist(), unscorable
+    ([0.6, 0.8], 1)
+    """
+    k = 0
+    rows = []
+    while f"split{k}_test_score" in cv_results:
+        rows.append(np.asarray(cv_results[f"split{k}_test_score"], dtype=float))
+        k += 1
+    if not rows:
+        return np.asarray(cv_results["mean_test_score"], dtype=float), 0
+    split = np.vstack(rows)  # (folds, points)
+    scorable = ~np.all(np.isnan(split), axis=1)
+    if not scorable.any():
+        return np.full(split.shape[1], np.nan), int(split.shape[0])
+    kept = split[scorable]
+    with np.errstate(invalid="ignore"):
+        means = np.where(np.isnan(kept).any(axis=0), np.nan, kept.mean(axis=0))
+    return means, int((~scorable).sum())
+
+
 def weakest_penalty_best(cv_results: Mapping[str, Any]) -> int:
     """Index of the grid point ``GridSearchCV`` refits (its ``refit`` callable): the best
-    mean inner score, a tie going to the weakest penalty
-    (:func:`radiomix.model.classifiers.penalty_tiebreak_key`), then to grid order.
+    mean inner score over the folds that could score (:func:`scorable_means`), a tie going
+    to the weakest penalty (:func:`radiomix.model.classifiers.penalty_tiebreak_key`), then
+    to grid order.
 
     scikit-learn's own rule gives a tie to the first point of the grid, i.e. to the
     strongest penalty of an ascending ``C`` grid, which shrinks the probabilities toward the
@@ -289,16 +351,21 @@ def weakest_penalty_best(cv_results: Mapping[str, Any]) -> int:
     ...                       "params": [{"C": 0.01}, {"C": 1.0}, {"C": 10.0}]})
     1
     """
+    return best_by_penalty(scorable_means(cv_results)[0], cv_results["params"])
+
+
+def best_by_penalty(scores: Any, params: Sequence[Mapping[str, Any]]) -> int:
+    """Index of the best finite score, a tie (within :data:`TIE_TOLERANCE`) going to the
+    weakest penalty, then to grid order; 0 when no score is finite."""
     from radiomix.model.classifiers import penalty_tiebreak_key
 
-    scores = np.asarray(cv_results["mean_test_score"], dtype=float)
+    scores = np.asarray(scores, dtype=float)
     finite = np.isfinite(scores)
     if not finite.any():
         return 0
     best = float(scores[finite].max())
     tied = np.flatnonzero(finite & (scores >= best - TIE_TOLERANCE))
-    params = cv_results["params"]
-    return int(min(tied, key=lambda i: (penalty_tiebreak_key(params[i]), i)))
+    return int(min((int(i) for i in tied), key=lambda i: (penalty_tiebreak_key(params[i]), i)))
 
 
 def route_groups(
@@ -481,6 +548,7 @@ def _run_splits(
                 "selected": selected_names(model),
                 "fallback": fallback,
                 "failed_candidates": len(getattr(model, "failed_params_", [])),
+                "failed_reason": getattr(model, "failed_reason_", None),
                 "chosen_pipeline": chosen_pipeline(model),
             }
         )

@@ -276,7 +276,8 @@ def _require(ds: pydicom.Dataset, keyword: str, where: str) -> object:
 
 
 def _check_slices(datasets: Sequence[pydicom.Dataset], where: str) -> None:
-    """Every slice must share the first one's grid, orientation, spacing and rescale scheme.
+    """Every slice must share the first one's grid, orientation, spacing and rescale scheme;
+    a CT's RescaleType, when present, must be HU.
 
     Raises
     ------
@@ -363,6 +364,15 @@ def _check_slices(datasets: Sequence[pydicom.Dataset], where: str) -> None:
                     "their pixel values cannot be read alike: export the series again, or "
                     "remove the slice that does not belong"
                 )
+    rescale_type = str(first.get("RescaleType", "") or "").strip()
+    if modality == "CT" and rescale_type and rescale_type.upper() != "HU":
+        # CT Image module: RescaleType is Type 1C, present when the values are not HU
+        raise DicomError(
+            f"the CT series in {where} declares RescaleType {rescale_type!r} (0028,1054): its "
+            "rescaled values are not Hounsfield units, in which radiomix reads a CT; export "
+            "the series again in HU, or, if its values are meant to be read as they are, "
+            "convert it to NIfTI and extract it without --modality CT"
+        )
 
 
 def _check_stacked(slices: Sequence[pydicom.Dataset], row: np.ndarray, col: np.ndarray,
@@ -411,7 +421,12 @@ def _check_ct_rescale_agrees(slices: Sequence[pydicom.Dataset], rescales: np.nda
     below its neighbours). A slice encoded otherwise whose HU agree (stored HU + 1024 with intercept
     -1024) is read, as is one whose values, read with the common rescale instead, would
     lie even farther from its neighbour's (the anatomy changes between the two slices, as
-    at a crop's edge, and the slice's own rescale is the better reading)."""
+    at a crop's edge, and the slice's own rescale is the better reading).
+
+    Slices rescaled apart that stand less than :data:`RESCALE_JUMP_HU` from their nearest
+    commonly rescaled slice, but more than :data:`RESCALE_WARN_HU` farther than the
+    common rescale would put them (a header edited by 50 to 300 HU), are read with a
+    logged warning: a jump that small may be anatomy."""
     pairs = np.round(rescales, 9)  # each slice's (slope, intercept), as read
     values, inverse, counts = np.unique(pairs, axis=0, return_inverse=True,
                                         return_counts=True)
@@ -419,6 +434,7 @@ def _check_ct_rescale_agrees(slices: Sequence[pydicom.Dataset], rescales: np.nda
         return
     common = int(np.argmax(counts))
     usual = np.flatnonzero(inverse.ravel() == common)
+    doubtful: list[tuple[int, float]] = []  # (slice index, HU from its nearest usual slice)
     for odd in np.flatnonzero(inverse.ravel() != common):
         k = int(odd)
         near = int(usual[np.argmin(np.abs(usual - k))])
@@ -441,6 +457,20 @@ def _check_ct_rescale_agrees(slices: Sequence[pydicom.Dataset], rescales: np.nda
                 f"HU from slice {near + 1}'s (5th, 50th or 95th percentile): the slice was "
                 "edited or damaged; export the series again"
             )
+        if abs(jump) - common_jump > RESCALE_WARN_HU:
+            doubtful.append((k, jump))
+    if doubtful:
+        first, last = doubtful[0][0] + 1, doubtful[-1][0] + 1
+        worst = max((jump for _, jump in doubtful), key=abs)
+        which = (f"slice {first}" if first == last else f"slices {first} to {last}"
+                 if last - first + 1 == len(doubtful) else f"among slices {first} to {last}")
+        log.warning(
+            "%d slice(s) of the CT series in %s (%s of %d) are rescaled apart from the rest (%d "
+            "slices have RescaleSlope %g, RescaleIntercept %g) and lie up to %+.0f HU from "
+            "their nearest commonly rescaled slice, farther than the common rescale would "
+            "put them: their RescaleIntercept or RescaleSlope may have been edited; read as "
+            "declared, check the series", len(doubtful), where, which, len(slices),
+            int(counts[common]), values[common][0], values[common][1], worst)
 
 
 def _check_rescale_factor_agrees(slices: Sequence[pydicom.Dataset], rescales: np.ndarray,
@@ -553,6 +583,12 @@ RESCALE_PERCENTILES = (5.0, 50.0, 95.0)
 RESCALE_JUMP_HU = 300.0
 """HU by which a slice rescaled apart from the rest of its CT series may differ from
 its nearest commonly rescaled slice (neighbouring slices of one body differ by tens)."""
+
+RESCALE_WARN_HU = 50.0
+"""HU by which a CT slice rescaled apart from the rest may lie farther from its nearest
+commonly rescaled slice than the common rescale would put it before a warning is logged
+(:func:`_check_ct_rescale_agrees`): a slice encoded otherwise with the same HU is read
+nearer by its own rescale, never farther."""
 
 
 SUV_TYPES = {"BSA": "body surface area", "LBM": "lean body mass", "LBMJANMA":

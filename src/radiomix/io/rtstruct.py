@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import logging
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -436,23 +437,62 @@ def _check_not_degenerate(index: FloatArray, where: str) -> None:
 
 def _warn_gaps(planes: list[_Plane], name: str, roi: str) -> str | None:
     """Log a warning when image slices between the ROI's first and last contoured slices
-    have no contour: the mask is empty there. Not refused, as an ROI in separate parts
-    skips slices legitimately, but a contour lost in an export does the same. Returns the
-    note for the case's provenance (``None`` without such slices)."""
-    contoured = {plane.slice for plane in planes}
-    first, last = min(contoured), max(contoured)
-    empty = last - first + 1 - len(contoured)
+    have no contour (:func:`warn_slice_gaps`); returns the note for the case's provenance
+    (``None`` without such slices)."""
+    return warn_slice_gaps({plane.slice for plane in planes}, kind="RTSTRUCT",
+                           what=f"ROI {roi!r}", noun="ROI", name=name)
+
+
+def warn_slice_gaps(
+    filled: Iterable[int], *, kind: str, what: str, noun: str, name: str,
+    without: str = "contour", marked: str = "contoured",
+    lost: str = "a contour lost in an export", slices: str = "image slices",
+) -> str | None:
+    """Log a warning when slices between a mask's first and last marked slices are empty.
+
+    The one rule for every mask read from DICOM (an RTSTRUCT ROI, a SEG segment): the mask
+    is empty on those slices. Not refused, as an ROI in separate parts skips slices
+    legitimately, but a contour or frame lost in an export does the same.
+
+    Parameters
+    ----------
+    filled : iterable of int
+        Indices of the slices that hold part of the mask.
+    kind : str
+        The kind of file (``"RTSTRUCT"``, ``"SEG"``), leading the provenance note.
+    what : str
+        The mask in words (``"ROI 'GTV'"``, ``"segment 1 ('GTV')"``).
+    noun : str
+        What the mask is called (``"ROI"``, ``"segment"``).
+    name : str
+        The file's name, in the logged warning only.
+    without, marked, lost : str
+        What an empty slice lacks, what a filled slice is, and the likely cause.
+    slices : str
+        Whose slices the indices count (``"image slices"``).
+
+    Returns
+    -------
+    note : str or None
+        The note for the case's provenance (:data:`radiomix.check.MASK_NOTE_KEY`, no file
+        name), ``None`` without empty slices.
+    """
+    filled = set(filled)
+    if not filled:
+        return None
+    first, last = min(filled), max(filled)
+    empty = last - first + 1 - len(filled)
     if not empty:
         return None
     log.warning(
-        "ROI %r in %s has %d slice(s) without contour between its first and last "
-        "contoured slices (image slices %d to %d); they are left out of the mask: check "
-        "the RTSTRUCT unless the ROI is made of separate parts",
-        roi, name, empty, first, last,
+        "%s in %s has %d slice(s) without %s between its first and last %s slices (%s %d "
+        "to %d); they are left out of the mask: check the %s unless the %s is made of "
+        "separate parts",
+        what, name, empty, without, marked, slices, first, last, kind, noun,
     )
-    return (f"RTSTRUCT ROI {roi!r} has {empty} slice(s) without contour between its first and "
-            f"last contoured slices (image slices {first} to {last}), left out of the mask: a "
-            "contour lost in an export, unless the ROI is made of separate parts")
+    return (f"{kind} {what} has {empty} slice(s) without {without} between its first and "
+            f"last {marked} slices ({slices} {first} to {last}), left out of the mask: "
+            f"{lost}, unless the {noun} is made of separate parts")
 
 
 def _check_no_repeats(planes: list[_Plane], name: str, roi: str) -> None:

@@ -8,8 +8,15 @@ from pathlib import Path
 import numpy as np
 import SimpleITK as sitk
 
-from radiomix.errors import DicomError, GeometryMismatchError, InputError, LabelNotFoundError
+from radiomix.errors import (
+    DicomError,
+    EmptyRoiError,
+    GeometryMismatchError,
+    InputError,
+    LabelNotFoundError,
+)
 from radiomix.io.dicom import series_identity
+from radiomix.io.rtstruct import warn_slice_gaps
 from radiomix.text_keys import name_key
 
 
@@ -29,7 +36,8 @@ def read_seg(
     segment : int or str, optional
         Segment number or segment label; may be omitted when the SEG has one segment.
     fraction_threshold : float
-        For FRACTIONAL segmentations, voxels with fraction >= threshold form the mask.
+        For FRACTIONAL segmentations, voxels with fraction (stored value divided by the
+        SEG's MaximumFractionalValue) >= threshold form the mask.
     reference : SimpleITK.Image, optional
         The image; SEG frames lying exactly on its grid are placed on the full grid.
 
@@ -43,6 +51,19 @@ def read_seg(
     ------
     LabelNotFoundError
         Segment not present (the message lists the segments) or not chosen.
+    EmptyRoiError
+        A FRACTIONAL segment with fractions above 0 but none reaching
+        ``fraction_threshold`` (the message gives the threshold and the largest fraction).
+    DicomError, GeometryMismatchError
+        A damaged SEG, one of another scan, or segment voxels outside the image.
+
+    Notes
+    -----
+    Slices between the segment's first and last segmented slices without a segment voxel
+    (a frame missing from the SEG, or an empty one) are left empty with a logged warning
+    and a note for the case's provenance (:data:`radiomix.check.MASK_NOTE_KEY`), by the
+    rule of RTSTRUCT ROIs (:func:`radiomix.io.rtstruct.warn_slice_gaps`): not refused, as
+    a segment in separate parts skips slices.
     """
     import highdicom as hd
 
@@ -96,7 +117,16 @@ def read_seg(
     if array.ndim == 4:
         array = array[..., 0]
     if fractional:
+        top = float(array.max()) if array.size else 0.0
         array = array >= fraction_threshold
+        if top > 0 and not array.any():
+            raise EmptyRoiError(
+                f"segment {number} ({segments[number]!r}) of the FRACTIONAL SEG {path.name} "
+                f"has no voxel whose fraction reaches the threshold {fraction_threshold:g} (its "
+                f"largest fraction is {top:.3g}), so its mask is empty: export the segmentation "
+                f"with the lesion at fractions of {fraction_threshold:g} or more, or as a "
+                "BINARY SEG"
+            )
     # SimpleITK wants (x=column, y=row, z=slice) order.
     rot = affine[:3, :3][:, [2, 1, 0]]
     spacing = np.linalg.norm(rot, axis=0)
@@ -105,8 +135,22 @@ def read_seg(
     image.SetSpacing(tuple(float(s) for s in spacing))
     image.SetOrigin(tuple(float(v) for v in affine[:3, 3]))
     image.SetDirection(tuple(float(v) for v in direction.ravel()))
+    placed = False  # on the image grid: its slices are the image's
     if reference is not None:
+        own = image
         image = _onto_reference(image, reference, path.name)
+        placed = image is not own
+    # frames lost in an export (or empty) inside the segment: the RTSTRUCT rule
+    zyx = sitk.GetArrayViewFromImage(image)
+    gaps = warn_slice_gaps(
+        np.flatnonzero(zyx.any(axis=(1, 2))), kind="SEG", name=path.name,
+        what=f"segment {number} ({segments[number]!r})", noun="segment",
+        without="segment voxels", marked="segmented", lost="a frame lost in an export",
+        slices="image slices" if placed else "SEG slices")
+    if gaps:
+        from radiomix.check import MASK_NOTE_KEY
+
+        image.SetMetaData(MASK_NOTE_KEY, gaps)
     return image
 
 

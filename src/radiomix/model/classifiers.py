@@ -353,6 +353,46 @@ def _check_fit_input(est: BaseEstimator, X: Any, y: Any) -> tuple[np.ndarray, np
     return Xv, yv
 
 
+class PatientPrevalence(ClassifierMixin, BaseEstimator):
+    """Predicts, for every row, the prevalence of the training *patients*.
+
+    The no-information reference of a patient-level analysis (``level: patient``): with
+    several rows (lesions) per patient, the rows' prevalence weights each patient by its
+    row count (four lesions of each positive patient make the row prevalence 0.63 where
+    the patients' is 0.32), which no patient-level predictor could know. Each patient
+    counts once; without ``groups`` each row is its own patient.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> y = np.array([1, 1, 1, 1, 0, 0, 0])
+    >>> g = np.array(["a", "a", "a", "a", "b", "c", "d"])
+    >>> float(PatientPrevalence().fit(np.zeros((7, 1)), y, groups=g).predict_proba(
+    ...     np.zeros((1, 1)))[0, 1])
+    0.25
+    """
+
+    def fit(self, X: Any, y: Any, groups: Any = None) -> PatientPrevalence:
+        """Learn the classes and the training patients' prevalence."""
+        y = np.asarray(y)
+        check_classification_targets(y)
+        self.classes_ = np.unique(y)
+        g = np.arange(y.size) if groups is None else np.asarray(groups).astype(str)
+        first = pd.Series(y).groupby(g, sort=False).first()
+        self.prior_ = np.array([float(np.mean(first.to_numpy() == c)) for c in self.classes_])
+        self.n_features_in_ = int(np.asarray(X).shape[1]) if np.ndim(X) == 2 else 1
+        return self
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """The training patients' class shares for every row."""
+        check_is_fitted(self, "prior_")
+        return np.tile(self.prior_, (len(X), 1))
+
+    def predict(self, X: Any) -> np.ndarray:
+        """The majority class of the training patients for every row."""
+        return np.repeat(self.classes_[int(np.argmax(self.prior_))], len(X))
+
+
 class ClippedKNeighborsClassifier(ClassifierMixin, BaseEstimator):
     """k-nearest neighbours whose ``k`` is clipped to the number of training rows.
 

@@ -18,8 +18,9 @@ all patients before the split leaks test-fold information into the model.
 
 Why not neuroHarmonize. Its learn/apply split is the design copied here, but version 2.5.2
 (the only one on PyPI) requires ``numpy<2`` (installing it would downgrade radiomix's numpy
-2.x), and its ``harmonizationApply`` fails with a shape error on a subset of rows such as a
-test fold (it rebuilds the batch design from the rows it is given). The estimates here follow
+2.x), and its ``harmonizationApply`` fails with a shape error on a subset of rows that lacks
+some of the training sites, as a small test fold can (it rebuilds the batch design from the
+sites present in the rows it is given); a subset holding every site works. The estimates here follow
 Johnson et al. (2007) and the conventions of neuroCombat/neuroHarmonize (pooled variance
 over ``n`` rows, batch-size-weighted grand mean, the same iteration and stopping rule);
 ``tests/model/test_harmonise_oracle.py`` compares the result with neuroHarmonize's.
@@ -139,7 +140,8 @@ class ComBatHarmoniser(TransformerMixin, BaseEstimator):
         Harmonised columns.
     passthrough_features_ : list of str
         Selected columns left unchanged because they are constant over the training rows
-        or within a training centre (no scale to estimate).
+        or within a training centre, or have fewer than two values in a training centre (no
+        scale to estimate).
     grand_mean_ : ndarray of shape (n_features,)
         :math:`\\alpha_g`: the batch-size-weighted mean of the centre intercepts.
     beta_ : ndarray of shape (n_covariate_terms, n_features)
@@ -159,8 +161,9 @@ class ComBatHarmoniser(TransformerMixin, BaseEstimator):
 
     Notes
     -----
-    Rows with a missing value of a feature are left out of that feature's estimates and
-    stay missing in the output (impute after harmonising, e.g. in
+    Rows with a missing value (NaN) of a feature are left out of that feature's estimates
+    and stay missing in the output; an infinite value is refused
+    (:class:`~radiomix.errors.InputError` naming the column) (impute after harmonising, e.g. in
     :class:`~radiomix.model.fuse.BlockFuser`). Each training centre needs at least two rows;
     at least two centres are needed.
 
@@ -260,6 +263,22 @@ class ComBatHarmoniser(TransformerMixin, BaseEstimator):
             )
         return X
 
+    def _check_finite(self, X: pd.DataFrame, cols: Sequence[str], *, what: str) -> None:
+        """Refuse +-inf (NaN marks a missing value and is allowed): one infinite cell would
+        make the pooled variance of its feature infinite, and the empirical-Bayes priors
+        shared by every feature undefined."""
+        for col in cols:
+            values = X[col]
+            if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+                continue
+            bad = np.isinf(values.to_numpy(dtype=np.float64))
+            if bad.any():
+                raise InputError(
+                    f"{what} column {col!r}, row {X.index[int(np.flatnonzero(bad)[0])]!r}: "
+                    f"infinite value ({int(bad.sum())} in the column); every value must be "
+                    "finite: fix or drop it (or set it missing) before harmonising"
+                )
+
     def _covariate_matrix(self, X: pd.DataFrame, *, fit: bool) -> np.ndarray:
         blocks: list[np.ndarray] = []
         if fit:
@@ -342,7 +361,8 @@ class ComBatHarmoniser(TransformerMixin, BaseEstimator):
         ------
         InputError
             Not a DataFrame, a declared column missing, fewer than two centres, a centre
-            with fewer than two rows, a non-numeric feature, a missing covariate value.
+            with fewer than two rows, a non-numeric feature, an infinite feature or
+            covariate value, a missing covariate value.
         """
         self._check_params()
         X = self._frame(X, where="fit")
@@ -363,6 +383,8 @@ class ComBatHarmoniser(TransformerMixin, BaseEstimator):
                 "training rows; ComBat cannot estimate their scale (merge small batches, or use "
                 "fewer folds)"
             )
+        self._check_finite(X, cols, what="feature")
+        self._check_finite(X, self.covariates, what="covariate")
         C = self._covariate_matrix(X, fit=True)
         Y = X[cols].to_numpy(dtype=np.float64)
         n, n_b = len(Y), len(levels)
@@ -419,7 +441,8 @@ class ComBatHarmoniser(TransformerMixin, BaseEstimator):
         self.passthrough_features_ = [c for c, u in zip(cols, usable, strict=True) if not u]
         if self.passthrough_features_:
             log.info(
-                "ComBat leaves %d feature(s) unchanged (constant overall or within a centre): %s",
+                "ComBat leaves %d feature(s) unchanged (constant overall or within a centre, or "
+                "fewer than two values in a centre): %s",
                 len(self.passthrough_features_),
                 ", ".join(self.passthrough_features_[:5]),
             )
@@ -475,7 +498,8 @@ class ComBatHarmoniser(TransformerMixin, BaseEstimator):
         ------
         InputError
             A centre or covariate level absent from the training rows (with
-            ``unseen_batch="error"``), or missing columns.
+            ``unseen_batch="error"``), an infinite feature or covariate value, or missing
+            columns.
         """
         check_is_fitted(self, "gamma_star_")
         X = self._frame(X, where="transform")
@@ -502,6 +526,8 @@ class ComBatHarmoniser(TransformerMixin, BaseEstimator):
                 "ComBat leaves the rows of unseen batch(es) %s unchanged",
                 ", ".join(self._name(b) for b in unseen)
             )
+        self._check_finite(X, self.features_, what="feature")
+        self._check_finite(X, self.covariates, what="covariate")
         C = self._covariate_matrix(X, fit=False)
         u = self._usable
         cols = [c for c, ok in zip(self.features_, u, strict=True) if ok]

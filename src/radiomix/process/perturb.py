@@ -15,14 +15,18 @@ grid) and returns a perturbed pair on the same grid. A perturbation is named by 
 ``contour:K``
     Supervoxel-based contour randomisation, draw ``K`` (1, 2, ...): the image around the
     ROI is over-segmented into supervoxels (:func:`skimage.segmentation.slic`, about
-    :data:`SUPERVOXEL_SIZE` voxels each) and each
+    :data:`SUPERVOXEL_SIZE` voxels each, spacing relative to the smallest voxel spacing, so
+    the supervoxels depend on the voxel grid's shape, not its size in mm) and each
     supervoxel enters the new ROI with probability equal to the fraction of it covered by
     the original ROI.
 ``rotation:A``
-    Rotation of image and mask together by ``A`` degrees about the cranio-caudal axis
-    through the ROI centroid (image: linear interpolation; mask: linear interpolation of
-    the binary mask, threshold 0.5). Background outside the original field of view is
-    filled with the image minimum.
+    Rotation of image and mask together by ``A`` degrees about the image's stored slice
+    axis (the third axis of the voxel grid, its direction cosine in the header) through the
+    ROI centroid (image: linear interpolation; mask: linear interpolation of the binary
+    mask, threshold 0.5). That is the cranio-caudal axis only for axial images: a sagittal
+    or coronal acquisition is rotated about its own slice normal. Angles are taken modulo
+    360: a multiple of 360 is refused as the identity. Background outside the original
+    field of view is filled with the image minimum.
 ``translation:F``
     Translation of image and mask together by the fraction ``F`` of a voxel along every
     axis (sub-voxel shifts: the perturbation acts through interpolation). ``F = 0.5`` is
@@ -79,10 +83,53 @@ then gives exactly 0.5 on both sides of every boundary face (a flat face's voxel
 outer neighbour each get half), and the >= 0.5 rule keeps both. Other fractions leave no
 tie (0.25: corner weights 27, 9, 3 and 1 sixty-fourths never sum to 32)."""
 
-_SPEC = re.compile(
-    r"^(original|volume|contour|rotation|translation|noise)(?::([+-]?\d+(\.\d+)?))?$"
-)
+_SPEC = re.compile(r"^(original|volume|contour|rotation|translation|noise)(?::(.*))?$")
+FULL_TURN = 360.0
+"""Rotation angles are taken modulo this many degrees: a multiple of it is the identity."""
+_ANGLE_TOL = 1e-9  # degrees: angles closer than this modulo 360 are the same rotation
+
+
+def angle_key(degrees: float) -> float:
+    """A rotation angle reduced modulo 360 degrees into ``[0, 360)``, with angles within
+    1e-9 degrees of a full turn reading as 0 (``rotation:365`` and ``rotation:-355`` are
+    ``rotation:5``)."""
+    r = float(degrees) % FULL_TURN
+    return 0.0 if min(r, FULL_TURN - r) <= _ANGLE_TOL else r
+
+
+def same_rotation(a: float, b: float) -> bool:
+    """Whether two angles in degrees are the same rotation (equal modulo 360)."""
+    d = (float(a) - float(b)) % FULL_TURN
+    return min(d, FULL_TURN - d) <= _ANGLE_TOL
+
+
+def _number_text(value: float, *, signed: bool) -> str:
+    """The shortest spelling of ``value`` that reads back as the same float (``%g`` when
+    exact, else ``repr``), with a sign when ``signed``."""
+    text = f"{value:g}"
+    if float(text) != value:
+        text = repr(float(value))
+    if signed and not text.startswith("-"):
+        text = "+" + text
+    return text
 _MAD_TO_SIGMA = 0.6744897501960817  # Phi^-1(3/4): median |N(0, 1)|
+
+
+class PerturbationRefused(InputError):
+    """A perturbation refused by design for one lesion: it would leave the ROI unchanged
+    (``volume:D`` with ``|D|`` below the voxel spacing), and an unchanged pair would count
+    as a perfectly reproducible rater.
+
+    Attributes
+    ----------
+    reason : str
+        Why, in words that hold for every lesion refused the same way (no lesion's voxel
+        size), with what to do instead.
+    """
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +156,8 @@ class Perturbation:
         """File- and identifier-safe name, e.g. ``volume_m1``, ``volume_p1``, ``noise_1``."""
         if self.kind == "original":
             return "original"
-        text = f"{self.value:g}".replace("-", "m").replace(".", "p")
+        text = _number_text(self.value, signed=False)
+        text = text.replace("+", "").replace("-", "m").replace(".", "p")
         if self.kind in ("volume", "rotation") and self.value > 0:
             text = "p" + text
         return f"{self.kind}_{text}"
@@ -118,10 +166,14 @@ class Perturbation:
 def parse_perturbation(spec: str) -> Perturbation:
     """Parse a perturbation spec such as ``volume:+1`` or ``contour:2``.
 
+    The value may be written as any finite decimal number (``5``, ``+5.0``, ``1e6``,
+    ``1e-3``); the canonical spec (:attr:`Perturbation.spec`) parses back to the same value.
+
     Raises
     ------
     SettingsError
-        Unknown kind, missing or invalid value.
+        Unknown kind, missing or invalid value, a value that is not a finite number, or a
+        rotation that is a multiple of 360 degrees (the identity).
 
     Examples
     --------
@@ -151,7 +203,14 @@ def parse_perturbation(spec: str) -> Perturbation:
         return Perturbation("original", 0.0, "original")
     if value is None:
         raise SettingsError(f"perturbation {spec!r} needs a value, e.g. {kind}:1")
-    v = float(value)
+    try:
+        v = float(value) if re.fullmatch(r"[0-9eE.+-]+", value) else float("nan")
+    except ValueError:
+        v = float("nan")
+    if not np.isfinite(v):
+        raise SettingsError(
+            f"perturbation {spec!r} needs a finite number after ':' (e.g. {kind}:1 or {kind}:1e-3)"
+        )
     if kind == "contour" and (v < 1 or v != int(v)):
         raise SettingsError(f"perturbation {spec!r}: the contour draw must be an integer >= 1")
     if kind == "noise" and v <= 0:
@@ -169,7 +228,13 @@ def parse_perturbation(spec: str) -> Perturbation:
         )
     if kind in ("volume", "rotation") and v == 0:
         raise SettingsError(f"perturbation {spec!r} is the identity; use 'original'")
-    canonical = f"{kind}:{v:+g}" if kind in ("volume", "rotation") else f"{kind}:{v:g}"
+    if kind == "rotation" and angle_key(v) == 0:
+        raise SettingsError(
+            f"perturbation {spec!r} is the identity: a rotation by a multiple of 360 degrees "
+            "leaves image and mask unchanged (angles are taken modulo 360); use 'original' or "
+            "another angle, e.g. rotation:5"
+        )
+    canonical = f"{kind}:{_number_text(v, signed=kind in ('volume', 'rotation'))}"
     return Perturbation(kind, v, canonical)
 
 
@@ -274,6 +339,20 @@ def supervoxels(
 ) -> tuple[tuple[slice, ...], np.ndarray, np.ndarray]:
     """SLIC supervoxels of the ROI's bounding box (3-voxel margin) and their ROI coverage.
 
+    Parameters
+    ----------
+    img : (Z, Y, X) ndarray
+        Image intensities.
+    roi : (Z, Y, X) ndarray of bool
+        The ROI (not empty).
+    spacing_zyx : tuple of float
+        Voxel spacing in (z, y, x) order. Only its shape matters: SLIC receives the spacing
+        relative to the smallest one (``spacing / min(spacing)``), because its spatial term
+        is weighed against the intensity term in the units of ``spacing``; millimetres would
+        make the supervoxels depend on the voxel size (4.7 mm PET voxels would let the
+        spatial term swamp the intensity edges). The same voxels on a uniformly rescaled
+        grid give the same supervoxels.
+
     Returns
     -------
     box : tuple of slice
@@ -285,6 +364,12 @@ def supervoxels(
     """
     from skimage.segmentation import slic
 
+    sp = np.asarray(spacing_zyx, dtype=np.float64)
+    if sp.shape != (img.ndim,) or not np.all(np.isfinite(sp) & (sp > 0)):
+        raise InputError(
+            f"voxel spacing {tuple(spacing_zyx)} is not {img.ndim} positive numbers; fix the "
+            "image header"
+        )
     idx = np.argwhere(roi)
     lo = np.maximum(idx.min(0) - 3, 0)
     hi = np.minimum(idx.max(0) + 4, roi.shape)
@@ -298,7 +383,7 @@ def supervoxels(
         (sub - sub.min()) / scale,
         n_segments=n_segments,
         compactness=SUPERVOXEL_COMPACTNESS,
-        spacing=np.asarray(spacing_zyx, dtype=np.float64),
+        spacing=sp / sp.min(),
         channel_axis=None,
         start_label=0,
         enforce_connectivity=True,
@@ -385,6 +470,8 @@ def perturb_case(
     ------
     InputError
         Image and mask sizes differ.
+    PerturbationRefused
+        A volume change that moves no voxel (the pair would equal the original).
     EmptyRoiError
         The ROI is empty, or shrinkage removes it entirely.
     """
@@ -397,11 +484,17 @@ def perturb_case(
     elif p.kind == "volume":
         new_roi = _volume(roi, tuple(image.GetSpacing()[::-1]), p.value)
         if np.array_equal(new_roi, roi):
-            raise InputError(
+            raise PerturbationRefused(
                 f"perturbation {p.spec} does not change the ROI: no voxel centre lies within "
                 f"{abs(p.value):g} mm of its edge (voxels {_spacing_text(image)} mm); an "
                 "unchanged mask would count as a perfectly reproducible rater: use "
-                "volume:±D with D at least the smallest voxel spacing"
+                "volume:±D with D at least the smallest voxel spacing",
+                reason=(
+                    f"no voxel centre lies within {abs(p.value):g} mm of the ROI's edge (voxels "
+                    f"coarser than {abs(p.value):g} mm), so the mask would be unchanged and "
+                    "count as a perfectly reproducible rater; to perturb these lesions' volume "
+                    "use volume:±D with D at least their smallest voxel spacing"
+                ),
             )
     elif p.kind == "contour":
         for _ in range(int(p.value) - 1):  # draw K: skip the generators of earlier draws

@@ -28,7 +28,7 @@ import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -69,8 +69,9 @@ METRIC_TEXT: dict[str, tuple[str, str]] = {
         "Brier score",
         "mean squared error of the predicted probabilities; lower is better. The prevalence "
         "reference is the Brier score of predicting the training prevalence of the model "
-        "that scored each row (the prevalence of that fold's training patients under "
-        "cross-validation, of the training centres under external validation), the score "
+        "that scored each row (the prevalence of that fold's training rows under "
+        "cross-validation, of the training centres under external validation; each "
+        "training patient counted once when the analysis scores patients), the score "
         "of the prevalence arm: a model scoring above it predicts worse than knowing the "
         "base rate of its own training data. The verdict reads the paired difference (the "
         "model's squared error minus the reference's, patient by patient, resampled "
@@ -108,7 +109,11 @@ METRIC_TEXT: dict[str, tuple[str, str]] = {
         "an interval built by a procedure that, over many repetitions of the study, contains "
         "the true value 95 % of the time. It is not a 95 % probability that the true value "
         "lies in this particular interval. Here intervals are percentile intervals of "
-        "patient-bootstrap replicates (patients, not rows, are resampled).",
+        "patient-bootstrap replicates (patients, not rows, are resampled), except those "
+        "marked †: where the bootstrap cannot give an interval (a perfect or a zero score, "
+        "whose every replicate is the same) they are exact binomial (Clopper–Pearson) "
+        "bounds, and the mark's tooltip and the analysis document (interval_method) say "
+        "over which patients.",
     ),
     "cv_widening": (
         "widened cross-validated intervals",
@@ -344,7 +349,14 @@ class Numbers:
         if lo_v is None and hi_v is None:
             return Markup("")
         sep = " to " if any(v is not None and v < 0 for v in (lo_v, hi_v)) else "–"
+        digits = reference_digits((lo_v, hi_v), digits)
         lo, hi = self.num(ptr + "/ci_low", digits), self.num(ptr + "/ci_high", digits)
+        method = self.get(ptr + "/interval_method")
+        if isinstance(method, str) and method:  # not a bootstrap interval: say which
+            from markupsafe import escape
+
+            return Markup(f'{lo}{sep}{hi}<sup class="ci-method" title="{escape(method)}">'
+                          "†</sup>")
         return Markup(f"{lo}{sep}{hi}")
 
     def ci(self, ptr: str, digits: int = 2) -> Any:
@@ -357,6 +369,29 @@ class Numbers:
         level = self.num("/reference/ci_percent", 0)
         return Markup(f'{est} <span class="ci">({level} % CI {self.interval(ptr, digits)})'
                       "</span>")
+
+
+REFERENCE_LEVELS = (0.0, 0.5, 1.0)
+"""Values a verdict compares an interval with (no difference, chance, a ratio of 1)."""
+
+
+def reference_digits(bounds: Sequence[Any], digits: int, most: int = 4) -> int:
+    """Decimals that keep an interval's bounds apart from a reference level they are not:
+    a lower bound of 0.503 shown as 0.50 reads as touching chance under a verdict that says
+    the interval lies above it.
+
+    Examples
+    --------
+    >>> reference_digits((0.503, 0.84), 2), reference_digits((0.51, 0.84), 2)
+    (3, 2)
+    """
+    def blurred(d: int) -> bool:
+        return any(isinstance(b, (int, float)) and b not in REFERENCE_LEVELS
+                   and round(float(b), d) in REFERENCE_LEVELS for b in bounds)
+
+    while digits < most and blurred(digits):
+        digits += 1
+    return digits
 
 
 # --------------------------------------------------------------------------- reading
@@ -708,7 +743,8 @@ def build_figures(analysis: Mapping[str, Any], results: Path) -> dict[str, Any]:
         top = (o.get("top_features") or {}).get("items") or []
         if top and any(t.get("coefficient") is not None for t in top):
             entry["features"] = F.render(F.importance_figure(
-                [{"label": t.get("name") or t["column"], "value": t.get("coefficient")}
+                [{"label": feature_label(t.get("name"), t["column"]),
+                  "value": t.get("coefficient")}
                  for t in top], xlabel="coefficient (per standard deviation)"))
         nomo = o.get("nomogram") or {}
         if nomo.get("terms") and nomo.get("link", "logit") == "logit":
@@ -740,6 +776,28 @@ def build_figures(analysis: Mapping[str, Any], results: Path) -> dict[str, Any]:
             log.warning("QC thumbnail %s is missing; left out of the report", path)
         out["qc"].append(None)
     return out
+
+
+def feature_label(name: str | None, column: str) -> str:
+    """A feature's bar label: its readable name with the image tag, a filter other than
+    the original image, and the aggregation from its column
+    (``<tag>.<filter>.<family>.<feature>[.<aggregation>]``), so that two bars of one
+    feature on two images or aggregations read apart; the column when it has no name.
+
+    Examples
+    --------
+    >>> feature_label("Angular second moment", "mr_t1.original.glcm.energy.3d_merged")
+    'Angular second moment (mr_t1, 3d_merged)'
+    >>> feature_label(None, "ct.deep.resnet18_2p5d.f029")
+    'ct.deep.resnet18_2p5d.f029'
+    """
+    if not name:
+        return column
+    parts = column.split(".")
+    if len(parts) < 4:
+        return name
+    where = [parts[0]] + ([parts[1]] if parts[1] != "original" else []) + parts[4:5]
+    return f"{name} ({', '.join(where)})"
 
 
 def _png_damage(data: bytes) -> str | None:
@@ -846,10 +904,26 @@ def render_html(metrics: Mapping[str, Any], figures: Mapping[str, Any], *,
             m=metrics, N=Numbers(metrics), p=pointer, fig=figures, expand=expand, W=words,
             BINARY_TABLE=BINARY_TABLE, COMBINED_SCHEMES=COMBINED_SCHEMES, json=json,
             not_estimated=not_estimated, footnote_marks=footnote_marks,
+            run_warnings=run_warnings(metrics),
         )
     except (jinja2.UndefinedError, KeyError, TypeError, AttributeError) as exc:
         raise InputError(f"analysis.json lacks a part the report draws ({exc}); re-run "
                          "`radiomix analyse` to write a complete document") from exc
+
+
+def run_warnings(doc: Mapping[str, Any]) -> list[int]:
+    """Indices of the document's run-wide ``warnings`` that are not copies of an arm's own
+    warnings (the document lists every arm warning again, prefixed with its outcome,
+    validation and arm, for readers of the JSON alone; the report lists them under their
+    arm, once)."""
+    copies: set[str] = set()
+    for o in doc.get("outcomes") or []:
+        for v in o.get("validation") or []:
+            for key, a in (v.get("arms") or {}).items():
+                label = ((o.get("arms") or {}).get(key) or {}).get("label", key)
+                copies.update(f"{o.get('name')} · {v.get('label')} · {label}: {w}"
+                              for w in a.get("warnings") or [])
+    return [i for i, w in enumerate(doc.get("warnings") or []) if w not in copies]
 
 
 def find_browser() -> str | None:

@@ -1,0 +1,137 @@
+"""Twenty-third outside round (analysis engine): each test failed before its fix.
+
+At ``level: patient`` with several lesions per patient, the Brier "prevalence reference"
+predicted the training *lesion* prevalence (0.63 where the patients' was 0.32, positives
+having four lesions each): a pure-noise model was reported "better than predicting the
+training prevalence" (tester 23e).
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from tests._data import run_cli
+
+from radiomix.model.classifiers import PatientPrevalence
+
+
+def _lesion_table(path, seed=0):
+    rng = np.random.default_rng(100 + seed)
+    n, p = 50, 20
+    y = (rng.random(n) < 0.4).astype(int)
+    rows, X = [], []
+    for i in range(n):
+        base = rng.standard_normal(p)
+        for j in range(4 if y[i] else 1):
+            rows.append({"patient_id": f"P{i:03d}", "lesion_id": f"L{j + 1}", "y": y[i]})
+            X.append(base + 0.3 * rng.standard_normal(p))
+    df = pd.concat([pd.DataFrame(rows),
+                    pd.DataFrame(np.array(X), columns=[f"ct.original.stat.f{k:02d}"
+                                                       for k in range(p)])], axis=1)
+    df["ct.original.morph.volume_voxels"] = np.exp(rng.normal(10, 1, len(df)))
+    df.to_csv(path, index=False)
+    return df
+
+
+def test_patient_level_prevalence_reference_counts_each_patient_once(tmp_path):
+    table = _lesion_table(tmp_path / "les.csv")
+    out = tmp_path / "out"
+    proc = run_cli("model", "--out", str(out), "--features", str(tmp_path / "les.csv"),
+                   "--target", "y", "--level", "patient", "--outer", "5", "--repeats", "2",
+                   "--bootstrap", "100", "--no-report", "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads((out / "analysis.json").read_text())
+    arms = doc["outcomes"][0]["validation"][0]["arms"]
+    pred = pd.read_csv(out / "predictions.csv")
+    per_patient = table.groupby("patient_id")["y"].first()
+    losses = []
+    prevalence = pred[pred["arm"] == "prevalence"]
+    for _, fold in prevalence.groupby(["repeat", "fold"]):
+        scored = fold["patient_id"].unique()
+        train = per_patient.drop(scored)
+        # the prevalence arm predicts the training patients' prevalence, each patient once
+        assert np.allclose(fold["proba"].to_numpy(), train.mean(), rtol=0, atol=1e-12)
+        losses.extend(((train.mean() - per_patient.loc[scored]) ** 2).tolist())
+    assert arms["model"]["brier_reference"] == pytest.approx(np.mean(losses), abs=1e-12)
+    assert per_patient.mean() < 0.4 < table["y"].mean()  # rows and patients differ here
+
+
+def test_patient_prevalence_estimator():
+    y = np.array([1, 1, 1, 1, 0, 0, 0])
+    g = np.array(["a", "a", "a", "a", "b", "c", "d"])
+    fitted = PatientPrevalence().fit(np.zeros((7, 1)), y, groups=g)
+    assert fitted.predict_proba(np.zeros((2, 1))).tolist() == [[0.75, 0.25], [0.75, 0.25]]
+    assert fitted.predict(np.zeros((1, 1))).tolist() == [0]
+    rows = PatientPrevalence().fit(np.zeros((7, 1)), y)
+    assert rows.predict_proba(np.zeros((1, 1)))[0, 1] == pytest.approx(4 / 7)
+
+
+def test_inner_folds_where_a_point_failed_do_not_choose_by_grid_position():
+    """A small centre with ComBat: an inner fold whose validation patients hold a centre
+    its training patients lack failed for every C, every mean inner score was NaN, and the
+    first grid value was taken in 7 of 10 folds; the sklearn traceback reached the
+    analysis's warnings (tester 23f). Points are now compared on the inner folds where all
+    of them scored, and the failure's own reason is kept."""
+    import warnings
+
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from radiomix.evaluate.validate import fit_tuned, weakest_penalty_best
+    from radiomix.model.harmonise import ComBatHarmoniser
+
+    results = {"mean_test_score": np.array([np.nan, np.nan, np.nan]),
+               "split0_test_score": np.array([0.6, 0.8, 0.7]),
+               "split1_test_score": np.array([np.nan, np.nan, np.nan]),
+               "split2_test_score": np.array([0.6, 0.9, 0.7]),
+               "params": [{"C": 0.01}, {"C": 0.1}, {"C": 1.0}]}
+    assert weakest_penalty_best(results) == 1
+
+    rng = np.random.default_rng(4)
+    n = 60
+    y = np.tile([0, 1], n // 2)
+    centre = np.array(["A", "B", "C"] * (n // 3))
+    centre[[0, 2, 4]] = "D"  # a 3-patient centre: an inner fold lacks it in training
+    X = pd.DataFrame(rng.normal(size=(n, 4)) + y[:, None] * 0.8, columns=list("abcd"))
+    X["centre"] = centre
+    pipe = Pipeline([("combat", ComBatHarmoniser(batch="centre", features=list("abcd"))),
+                     ("scale", StandardScaler()), ("model", LogisticRegression())])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        search = fit_tuned(pipe, X, y, groups=np.array([f"P{i}" for i in range(n)]),
+                           param_grid={"model__C": [0.01, 0.1, 1.0, 10.0]}, inner_splits=3,
+                           random_state=1)  # (seed 1: the inner fold fails at scoring)
+    assert not any("Traceback" in str(w.message) for w in caught)
+    assert search.failed_params_  # the inner fold that lacks centre D in training failed
+    assert search.failed_reason_.startswith("batch(es) 'D' of 'centre' were not in the training")
+    scores = search.cv_results_
+    per = np.column_stack([scores[f"split{k}_test_score"] for k in range(3)])
+    common = np.isfinite(per).all(axis=0)
+    assert 0 < common.sum() < 3
+    on_common = per[:, common].mean(axis=1)
+    assert on_common[search.best_index_] == on_common.max()
+
+
+def test_cross_validated_roc_band_never_falls():
+    """Widening the band about a curve with jumps made a bound fall as the FPR rose (the
+    nomogram's lower bound 0.047 at FPR 0.15, 0.000 at 0.16-0.18; tester 23g): a band of
+    ROC curves is non-decreasing. The bounds are widened outward to the nearest
+    non-decreasing ones, never narrowed."""
+    from radiomix.evaluate.curves import roc_band
+
+    rng = np.random.default_rng(7)
+    n = 40
+    y = np.repeat([0, 1], n // 2)
+    proba = np.clip(0.5 + 0.25 * (y - 0.5) + rng.normal(0, 0.2, (3, n)), 0, 1)
+    g = np.arange(n)
+    plain = roc_band(y, proba, groups=g, n_bootstrap=200, random_state=1)
+    band = roc_band(y, proba, groups=g, n_bootstrap=200, random_state=1, cross_validated=True)
+    lo, hi = np.asarray(band["lower"]), np.asarray(band["upper"])
+    assert np.all(np.diff(lo) >= 0)
+    assert np.all(np.diff(hi) >= 0)
+    assert np.all(lo <= np.asarray(plain["lower"]) + 1e-12)
+    assert np.all(hi >= np.asarray(plain["upper"]) - 1e-12)
