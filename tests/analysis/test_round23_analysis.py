@@ -135,3 +135,34 @@ def test_cross_validated_roc_band_never_falls():
     assert np.all(np.diff(hi) >= 0)
     assert np.all(lo <= np.asarray(plain["lower"]) + 1e-12)
     assert np.all(hi >= np.asarray(plain["upper"]) - 1e-12)
+
+
+def test_deep_columns_without_a_record_of_their_weights_are_said(tmp_path):
+    """A table re-saved by pandas loses radiomix's metadata: its deep columns from an
+    untrained network were analysed with no banner and no word (tester 23g). When neither
+    the table nor the study tells which weights made them, a warning says so."""
+    import yaml
+
+    from _data import DATA_DIR, require_data
+    from radiomix.analysis.study import analyse_study
+    from radiomix.demo import write_demo_study
+
+    require_data("sts")
+    study_path = write_demo_study(tmp_path / "s", DATA_DIR, patients=12, quick=True, seed=0)
+    doc = yaml.safe_load(study_path.read_text(encoding="utf-8"))
+    doc.pop("deep", None)  # the study says nothing of the network either
+    study_path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+    manifest = pd.read_csv(study_path.parent / "manifest.csv", dtype=str)
+    rng = np.random.default_rng(0)
+    table = manifest[["patient_id", "lesion_id"]].copy()
+    for k in range(6):
+        table[f"ct.original.stat.f{k}"] = rng.normal(size=len(table))
+    table["ct.original.morph.volume_voxels"] = rng.uniform(1e3, 1e5, size=len(table))
+    for k in range(12):
+        table[f"ct.deep.resnet18_2p5d.f{k:03d}"] = rng.normal(size=len(table))
+    path = tmp_path / "features.csv"
+    table.to_csv(path, index=False)
+    analyse_study(study_path, tmp_path / "out", features=path, report=False)
+    out = json.loads((tmp_path / "out" / "analysis.json").read_text(encoding="utf-8"))
+    assert any(w.startswith("features.csv holds deep features but no record of the weights")
+               for w in out["warnings"])
