@@ -1212,7 +1212,7 @@ def _extract_task(
     the warnings logged while it ran (said by the caller with the case's id)."""
     from radiomix.cohort import case_warnings
 
-    with case_warnings() as said:
+    with case_warnings(lambda m: _unnamed(m, task)) as said:  # file names may name people
         rec = _extract_record(task, settings, options)
     if said:
         rec["warnings"] = said

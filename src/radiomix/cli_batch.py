@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.text import Text
@@ -118,7 +118,7 @@ def extract_many(
     finally:
         shown.close()
         api_log.removeFilter(listed)
-    errors = frame.attrs["errors"]
+    errors = _with_lines(frame.attrs["errors"], cases)
     errors_path = out / "errors.csv"
     if errors:
         out.mkdir(parents=True, exist_ok=True)
@@ -129,6 +129,7 @@ def extract_many(
         console.print(
             Text.assemble(
                 ("failed", "red"), f" {err['case_id']} ({err['error_type']}): {err['message']}"
+                + (f" ({cases.name}, line {err['line']})" if err.get("line") else "")
             ),
             highlight=False,
             soft_wrap=True,
@@ -140,6 +141,41 @@ def extract_many(
         done = f"no case succeeded; nothing written to {features_path}"
     console.print(done + (f", errors in {errors_path}" if errors else ""), highlight=False)
     raise typer.Exit(EXIT_CASE_ERROR if errors else EXIT_OK)
+
+
+def _with_lines(errors: list[dict[str, Any]], cases: Path) -> list[dict[str, Any]]:
+    """The failed cases, each with the line of the cases CSV its row starts on (``line``,
+    after ``case_id``; the header is line 1, as the table's own messages count): a case
+    numbered by its row (no ``case_id`` column) or a message such as ``mask not found:
+    <mask>`` does not say which row to fix. Unchanged when the lines cannot be told."""
+    lines = _csv_lines(cases)
+    if not lines:
+        return errors
+    out = []
+    for err in errors:
+        line = lines.get((str(err["case_id"]), err.get("label"), err.get("roi_name")))
+        first = {"case_id": err["case_id"], "line": line}
+        out.append({**first, **{k: v for k, v in err.items() if k not in first}})
+    return out
+
+
+def _csv_lines(cases: Path) -> dict[tuple[str, Any, Any], int]:
+    """(case_id, label, roi_name) of each row of the cases CSV -> the line its row starts
+    on, read as :func:`radiomix.api.read_cases` reads the table (ids numbered 0, 1, … in
+    table order without a ``case_id`` column); empty when the file cannot be read again."""
+    from radiomix.api import _case_row, _read_cases_csv
+
+    try:
+        frame, lines = _read_cases_csv(cases)
+        has_ids = "case_id" in frame.columns
+        out: dict[tuple[str, Any, Any], int] = {}
+        for i, rec in enumerate(frame.to_dict(orient="records")):
+            row = _case_row(rec, cases.parent, f"line {lines[i]}")
+            case_id = str(row["case_id"]) if has_ids and row["case_id"] is not None else str(i)
+            out[(case_id, row["label"], row["roi_name"])] = lines[i]
+    except (RadiomixError, OSError, KeyError, IndexError, ValueError):
+        return {}
+    return out
 
 
 def _remove_earlier_tables(out: Path) -> None:

@@ -22,12 +22,15 @@ MAX_ERRORS_SHOWN = 10
 
 STUDY_HELP = "Study file (study.yaml): image tags, their settings, the manifest."
 OUT_HELP = "Output folder: features.parquet, errors.parquet and cases/ (kept for resuming)."
-JOBS_HELP = "Worker processes: a local pool, or the LocalCluster workers with --scheduler local."
+JOBS_HELP = (
+    "Worker processes: a local pool, or the LocalCluster workers with --scheduler local "
+    "(refused with a scheduler address, whose own workers run the cases)."
+)
 SCHEDULER_HELP = "Dask: 'local' starts a LocalCluster; tcp://HOST:PORT uses a running scheduler."
 QUIET_HELP = "No progress output; failed cases are still reported."
 WORKER_TIMEOUT_HELP = (
-    "With --scheduler: seconds the Dask cluster may have no worker before the run stops "
-    "(a re-run resumes)."
+    "With --scheduler only: seconds the Dask cluster may have no worker before the run "
+    "stops (a re-run resumes); default 120."
 )
 
 
@@ -48,8 +51,9 @@ def run(
     scheduler: Annotated[Optional[str], typer.Option(help=SCHEDULER_HELP)] = None,  # noqa: UP045
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help=QUIET_HELP)] = False,
     worker_timeout: Annotated[
-        float, typer.Option("--worker-timeout", min=1.0, help=WORKER_TIMEOUT_HELP)
-    ] = 120.0,
+        Optional[float],  # noqa: UP045
+        typer.Option("--worker-timeout", min=1.0, help=WORKER_TIMEOUT_HELP),
+    ] = None,
 ) -> None:
     """Extract every lesion of a study into one feature table (resumes an interrupted run)."""
     from radiomix.cli import check_out_folder, output_error

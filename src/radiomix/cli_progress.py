@@ -203,11 +203,25 @@ class WarnOnce(logging.Filter):
         return True
 
 
+def _seconds(value: float) -> str:
+    """A case's own time: ``0.82 s``, ``12.3 s``, ``95 s``.
+
+    Examples
+    --------
+    >>> _seconds(0.8234), _seconds(12.34), _seconds(95.2)
+    ('0.82 s', '12.3 s', '95 s')
+    """
+    if value < 10:
+        return f"{value:.2f} s"
+    return f"{value:.1f} s" if value < 60 else f"{value:.0f} s"
+
+
 def cohort_callback(
     shown: ProgressDisplay, *, summary: bool = True
 ) -> Callable[[CohortProgress], None]:
     """Callback of :func:`radiomix.cohort.run_study`: the summary line (``summary``), then a
-    bar over the cases to compute (or one line per case off a terminal)."""
+    bar over the cases to compute (or one line per case off a terminal: ``[2/6] P1/1/ct ok
+    (0.82 s, 3 s elapsed)``, the case's own time, then the time since the run started)."""
 
     def callback(p: CohortProgress) -> None:
         if p.event == "start":
@@ -217,7 +231,9 @@ def cohort_callback(
                 shown.update("extracting", 0, p.todo, detail=f"{p.failed} failed")
         elif p.event == "case":
             shown.update("extracting", p.computed, p.todo, detail=f"{p.failed} failed")
-            shown.line(f"[{p.computed}/{p.todo}] {p.case} {p.status} ({p.elapsed_s:.0f} s)")
+            took = "" if p.case_s is None else f"{_seconds(p.case_s)}, "
+            shown.line(f"[{p.computed}/{p.todo}] {p.case} {p.status} "
+                       f"({took}{p.elapsed_s:.0f} s elapsed)")
         elif p.event == "end":
             shown.close()
 
@@ -226,13 +242,15 @@ def cohort_callback(
 
 def batch_callback(shown: ProgressDisplay) -> Callable[[BatchProgress], None]:
     """Callback of :func:`radiomix.api.extract_many`: a bar over the cases (or one line per
-    case off a terminal)."""
+    case off a terminal, ending with the time since the run started: ``[2/6] 1 ok (3 s
+    elapsed)``)."""
 
     def callback(p: BatchProgress) -> None:
         if p.event == "start":
             shown.line(f"{p.total} cases to extract")
         else:
-            shown.line(f"[{p.done}/{p.total}] {p.case_id} {p.status} ({p.elapsed_s:.0f} s)")
+            shown.line(f"[{p.done}/{p.total}] {p.case_id} {p.status} "
+                       f"({p.elapsed_s:.0f} s elapsed)")
         shown.update("extracting", p.done, p.total, detail=f"{p.failed} failed")
 
     return callback

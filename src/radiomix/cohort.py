@@ -215,6 +215,9 @@ class Progress:
         ``ok`` or ``error`` for that case.
     elapsed_s : float
         Seconds since the run started.
+    case_s : float or None
+        Seconds the case just finished took in its worker (``case`` events; None when its
+        worker did not say, as for a case whose Dask task was lost).
     """
 
     event: Literal["start", "case", "end"]
@@ -226,6 +229,7 @@ class Progress:
     case: str | None = None
     status: str | None = None
     elapsed_s: float = 0.0
+    case_s: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -316,19 +320,28 @@ def _plain_tree(value: Any) -> Any:
     )
 
 
-def _error_record(
-    task: CaseTask, stage: str, error_type: str, message: str, *, cacheable: bool
-) -> dict[str, Any]:
-    """The record of a failed case; its message names the case's inputs by tag, never by
-    path (:func:`radiomix.privacy.redact_paths`: folder names often carry who the patient
-    is, and the record reaches the error table, the analysis document and the report)."""
+def _unnamed(task: CaseTask, message: str) -> str:
+    """``message`` (an error or a warning of the case) with the case's inputs named by tag
+    (``<ct image>``, ``<ct mask>``, ``<file>`` for a file of an input folder) and any other
+    absolute path as ``<path>`` (:func:`radiomix.privacy.redact_paths`): folder and file
+    names often carry who the patient is, and what a case says reaches its kept record, the
+    console, the error table, the analysis document and the report."""
     from radiomix.privacy import redact_paths
 
     inputs = {f"<{task.tag} image>": task.image, f"<{task.tag} mask>": task.mask,
               f"<{task.tag} organ mask>": task.organ}
     if task.reference is not None:
         inputs[f"<{task.reference.tag} image>"] = str(task.reference.image)
-    message = redact_paths(message, inputs, keep=(task.case_id, task.patient_id))
+    return redact_paths(message, inputs, keep=(task.case_id, task.patient_id))
+
+
+def _error_record(
+    task: CaseTask, stage: str, error_type: str, message: str, *, cacheable: bool
+) -> dict[str, Any]:
+    """The record of a failed case; its message names the case's inputs by tag, never by
+    path (:func:`radiomix.privacy.redact_paths`: folder names often carry who the patient
+    is, and the record reaches the error table, the analysis document and the report)."""
+    message = _unnamed(task, message)
     return {
         "format": CASE_FORMAT,
         "key": task.key,
@@ -362,7 +375,7 @@ def run_case(task: CaseTask) -> dict[str, Any]:
     t0 = time.perf_counter()
     # one BLAS/OpenMP thread per case: workers run side by side (idle BLAS threads spin and
     # take the other worker's core), and a case's values never depend on the thread count
-    with one_blas_thread(), case_warnings() as said:
+    with one_blas_thread(), case_warnings(functools.partial(_unnamed, task)) as said:
         record = _case_record(task)
     if said:
         record["warnings"] = said
@@ -378,25 +391,39 @@ class _Collect(logging.Handler):
     """Keeps the distinct messages of the warnings logged by this thread while one case
     runs (a Dask worker with several threads runs cases side by side)."""
 
-    def __init__(self) -> None:
+    def __init__(self, redact: Callable[[str], str] | None = None) -> None:
         super().__init__(logging.WARNING)
         self.messages: list[str] = []
         self.thread = threading.get_ident()
+        self.redact = redact
 
     def emit(self, record: logging.LogRecord) -> None:
-        message = " ".join(record.getMessage().split())
-        if record.thread == self.thread and message not in self.messages:
+        if record.thread != self.thread:
+            return
+        message = record.getMessage()
+        if self.redact is not None:
+            message = self.redact(message)
+        message = " ".join(message.split())
+        if message not in self.messages:
             self.messages.append(message)
 
 
 @contextlib.contextmanager
-def case_warnings() -> Iterator[list[str]]:
+def case_warnings(redact: Callable[[str], str] | None = None) -> Iterator[list[str]]:
     """The warnings radiomix logs while a case runs, kept for its record instead of printed
     where the case runs: a worker process has no console of the run (its records went to
     Python's last-resort handler, bare and once per worker), and the run prints them with
-    the case they belong to (:func:`say_case_warnings`). One case at a time per process."""
+    the case they belong to (:func:`say_case_warnings`). One case at a time per process.
+
+    Parameters
+    ----------
+    redact : callable, optional
+        Applied to each message before it is kept: the case's input paths and file names
+        named by tag, as its error message is (:func:`_unnamed`); a warning naming an
+        RTSTRUCT file ``RS_DOE_JOHN.dcm`` reached the kept record and the console.
+    """
     logger = logging.getLogger("radiomix")
-    handler = _Collect()
+    handler = _Collect(redact)
     propagate = logger.propagate
     logger.addHandler(handler)
     logger.propagate = False
@@ -628,6 +655,17 @@ class CaseStore:
         self.folder.mkdir(parents=True, exist_ok=True)
         for tmp in self.folder.glob(".*.tmp"):  # left by a killed run
             tmp.unlink(missing_ok=True)
+        self.unchecked = 0  # records of an earlier radiomix, without a checksum (redone)
+
+    @staticmethod
+    def checksum(record: Mapping[str, Any]) -> str:
+        """SHA-256 of a record's canonical JSON (sorted keys, its ``checksum`` entry left
+        out): written with the record and compared when it is read back, so that a record
+        edited or cut by hand (a feature removed, a value changed) is redone rather than
+        put in the table."""
+        body = {k: v for k, v in record.items() if k != "checksum"}
+        text = json.dumps(body, sort_keys=True, allow_nan=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
     def path(self, key: str) -> Path:
         """File of one case key."""
@@ -650,13 +688,24 @@ class CaseStore:
         ):
             log.warning("ignoring case file %s of another format; the case is redone", path.name)
             return None
+        if "checksum" not in record:  # written before records had one: cannot be checked
+            self.unchecked += 1
+            log.debug("case file %s has no checksum; the case is redone", path.name)
+            return None
+        if record["checksum"] != self.checksum(record):
+            log.warning("case record %s damaged (its content does not match its checksum: "
+                        "edited or cut short by hand?), the case is redone", path.name)
+            return None
         return record
 
     def save(self, record: dict[str, Any]) -> Path:
-        """Write a record atomically (temporary file, fsync, :func:`os.replace`)."""
+        """Write a record atomically (temporary file, fsync, :func:`os.replace`), with its
+        :meth:`checksum` (the record given is left as it is)."""
         path = self.path(record["key"])
         tmp = self.folder / f".{record['key']}.{os.getpid()}.tmp"
-        data = json.dumps(record, allow_nan=True)  # key order kept: it is the column order
+        body = {k: v for k, v in record.items() if k != "checksum"}
+        # key order kept: it is the column order
+        data = json.dumps({**body, "checksum": self.checksum(body)}, allow_nan=True)
         with removed_on_failure(tmp):
             with tmp.open("w", encoding="utf-8") as fh:
                 fh.write(data)
@@ -815,7 +864,7 @@ def manifest_rows(study: Study, *, carry: tuple[str, ...] = ()) -> list[Manifest
     from radiomix.io.manifest import read_manifest
 
     cols = study.settings.columns
-    return read_manifest(
+    rows = read_manifest(
         study.manifest,
         tags=study.tags,
         data_root=study.data_root,
@@ -824,6 +873,56 @@ def manifest_rows(study: Study, *, carry: tuple[str, ...] = ()) -> list[Manifest
         carry=carry,
         mask_optional=study.registered_tags,
     )
+    _check_lesion_ids(study, rows)
+    return rows
+
+
+def _lesion_key(lesion_id: str) -> str:
+    """A lesion id as it identifies a lesion of its patient: a number by its value (``1``,
+    ``01``, ``1.0`` and ``+1`` are one lesion), any other id as a patient id is compared
+    (:func:`radiomix.text_keys.id_key`: letter case and Unicode form folded).
+
+    Examples
+    --------
+    >>> _lesion_key("01") == _lesion_key("1.0") == _lesion_key("1")
+    True
+    >>> _lesion_key("L1") == _lesion_key("l1"), _lesion_key("1") == _lesion_key("1a")
+    (True, False)
+    """
+    from radiomix.text_keys import id_key
+
+    try:
+        value = float(lesion_id)
+    except ValueError:
+        return id_key(lesion_id)
+    return f"#{value!r}" if math.isfinite(value) else id_key(lesion_id)
+
+
+def _check_lesion_ids(study: Study, rows: Sequence[ManifestRow]) -> None:
+    """Refuse two lesion ids of one patient written apart that name one lesion: the same
+    number written differently (``1``, ``01``, ``1.0``) or ids differing only in letter
+    case or Unicode form (as the manifest refuses patient ids that differ so; surrounding
+    spaces are already stripped there): read as two lesions, one lesion's features would be
+    in the table twice.
+
+    Raises
+    ------
+    SettingsError
+        Naming the manifest lines of the two spellings.
+    """
+    cols = study.settings.columns
+    seen: dict[tuple[str, str], tuple[str, int]] = {}  # (patient, lesion key) -> id, line
+    for row in rows:
+        first, line = seen.setdefault((row.patient_id, _lesion_key(row.lesion_id)),
+                                      (row.lesion_id, row.line))
+        if first != row.lesion_id:
+            raise SettingsError(
+                f"manifest {study.manifest.name} line {row.line}: {cols.lesion_id} "
+                f"{row.lesion_id!r} of {cols.patient_id} {row.patient_id!r} names the lesion "
+                f"{first!r} of line {line} written differently (the same number, or only "
+                "letter case or Unicode form apart): read as two lesions, one lesion would be "
+                "in the table twice; write each lesion's id alike, or give distinct lesions "
+                "distinct ids")
 
 
 def _check_organ_columns(study: Study, rows: Sequence[ManifestRow]) -> None:
@@ -2239,7 +2338,8 @@ def run_study(
     jobs: int = 1,
     scheduler: str | None = None,
     progress: Callable[[Progress], None] | None = None,
-    worker_timeout_s: float = WORKER_TIMEOUT_S,
+    worker_timeout_s: float | None = None,
+    note_absent_tags: bool = True,
 ) -> StudyResult:
     """Extract every lesion and image tag of a study into one feature table.
 
@@ -2252,16 +2352,22 @@ def run_study(
         module docstring). Cases already in ``cases/`` with an unchanged key are skipped.
     jobs : int
         Worker processes: 1 runs in this process, more use a local process pool (or the
-        number of LocalCluster workers with ``scheduler="local"``).
+        number of LocalCluster workers with ``scheduler="local"``). Not read with a
+        scheduler address (its workers run the cases): more than 1 is refused there.
     scheduler : {None, "local"} or str
         ``None``: no Dask; ``"local"``: start a Dask LocalCluster; an address such as
         ``tcp://10.0.0.5:8786``: use that running Dask scheduler.
     progress : callable, optional
         Called with a :class:`Progress` at the start, after each computed case and at the
         end.
-    worker_timeout_s : float
+    worker_timeout_s : float, optional
         With Dask: how long the cluster may have no worker while cases are pending before
-        the run stops with :class:`~radiomix.errors.WorkersLostError`.
+        the run stops with :class:`~radiomix.errors.WorkersLostError` (default 120 s);
+        refused without ``scheduler``, where nothing reads it.
+    note_absent_tags : bool
+        Warn about lesions with no image for some tags (:func:`tags_absent`); ``False``
+        for a derived study whose empty cells the caller explains in its own terms (the
+        stability run: a refused perturbation, not a missing image).
 
     Returns
     -------
@@ -2293,12 +2399,23 @@ def run_study(
     """
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise SettingsError(f"jobs must be an integer >= 1, got {jobs!r}")
+    if worker_timeout_s is None:
+        worker_timeout_s = WORKER_TIMEOUT_S
+    elif scheduler is None:
+        raise SettingsError(
+            "worker_timeout_s (--worker-timeout) is read only with a Dask scheduler: give "
+            "scheduler (--scheduler local or tcp://HOST:PORT), or leave the timeout out")
     if isinstance(worker_timeout_s, bool) or not (
         isinstance(worker_timeout_s, int | float) and worker_timeout_s > 0
     ):
         raise SettingsError(f"worker_timeout_s must be a number > 0, got {worker_timeout_s!r}")
     if scheduler is not None:
         check_scheduler_address(scheduler)
+        if scheduler != "local" and jobs > 1:
+            raise SettingsError(
+                f"jobs {jobs} (--jobs) is not read with the Dask scheduler address: the "
+                "scheduler's own workers run the cases; leave --jobs out (start more workers "
+                "for more at once), or use --scheduler local --jobs N")
     t0 = time.perf_counter()
     if not isinstance(study, Study):
         study = load_study(study)
@@ -2317,6 +2434,7 @@ def run_study(
                 progress=progress,
                 worker_timeout_s=worker_timeout_s,
                 t0=t0,
+                note_absent_tags=note_absent_tags,
             )
     except BaseException:
         if created and out.is_dir() and not any(out.iterdir()):
@@ -2389,6 +2507,7 @@ def _run_locked(
     progress: Callable[[Progress], None] | None,
     worker_timeout_s: float,
     t0: float,
+    note_absent_tags: bool = True,
 ) -> StudyResult:
     """The body of :func:`run_study`, run under the output folder's lock."""
     handoff = None
@@ -2399,7 +2518,8 @@ def _run_locked(
         handoff = start_fork_server(_case_preload(study.settings.deep is not None))
     try:
         return _plan_and_run(study, out, jobs=jobs, scheduler=scheduler, progress=progress,
-                             worker_timeout_s=worker_timeout_s, t0=t0, handoff=handoff)
+                             worker_timeout_s=worker_timeout_s, t0=t0, handoff=handoff,
+                             note_absent_tags=note_absent_tags)
     finally:
         if handoff is not None:
             handoff.send([])  # releases a server still waiting (an error while planning)
@@ -2415,6 +2535,7 @@ def _plan_and_run(
     worker_timeout_s: float,
     t0: float,
     handoff: Handoff | None,
+    note_absent_tags: bool = True,
 ) -> StudyResult:
     """Plan the cases of :func:`_run_locked`, compute those not current, write the tables."""
     hashes = InputHashes(out / HASHES_FILE)
@@ -2432,11 +2553,15 @@ def _plan_and_run(
             records[task.key] = rec
         else:
             todo.append(task)
+    if store.unchecked:
+        log.warning("%d case record(s) in %s were written by an earlier radiomix without a "
+                    "checksum and cannot be checked: those cases are redone once",
+                    store.unchecked, CASES_DIR)
     cached = len(records)
     failed = failed_cached = sum(r["status"] != "ok" for r in records.values())
     if study.weights_fallback and any(t.deep is not None for t in todo):
         log.warning("%s", study.weights_fallback)
-    absent = tags_absent(study, rows)
+    absent = tags_absent(study, rows) if note_absent_tags else None
     if absent:
         log.warning("%s", absent)
     log.info(
@@ -2464,6 +2589,7 @@ def _plan_and_run(
             )
 
     computed = 0
+    workers_used: set[str] = set()
     report("start")
     if todo:
         if scheduler is not None:
@@ -2479,6 +2605,9 @@ def _plan_and_run(
             stream = _run_serial(todo)
         said: dict[str, int] = {}  # warnings said once in this run (say_case_warnings)
         for rec in stream:
+            worker = (rec.get("run") or {}).get("worker")
+            if worker:
+                workers_used.add(str(worker))
             # the table is built from exactly what a re-run reads back from the case files
             rec = json.loads(json.dumps(rec, allow_nan=True))
             if rec.get("cacheable"):
@@ -2499,10 +2628,12 @@ def _plan_and_run(
                     err["error_type"],
                     err["message"],
                 )
+            seconds = (rec.get("run") or {}).get("seconds")
             report(
                 "case",
                 case=f"{rec['patient_id']}/{rec['lesion_id']}/{rec['tag']}",
                 status=rec["status"],
+                case_s=seconds if isinstance(seconds, int | float) else None,
             )
         say_repeated(said)
 
@@ -2526,8 +2657,10 @@ def _plan_and_run(
             else VERSIONED_PACKAGES),
         "execution": {  # of this run; each case's own worker is in "cases"
             "mode": "dask" if scheduler else ("process-pool" if jobs > 1 else "serial"),
-            "jobs": jobs,
+            # a remote scheduler's workers run the cases: no jobs value was read there
+            "jobs": None if scheduler not in (None, "local") else jobs,
             "scheduler": "local" if scheduler == "local" else (scheduler and "remote"),
+            "workers": len(workers_used),  # distinct workers that computed cases now
             "cases_run": computed,
             "note": ("this run computed no case: every case was reused from earlier runs, "
                      "whose workers are recorded per case" if computed == 0 else None),

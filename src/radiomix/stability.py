@@ -50,7 +50,7 @@ import json
 import logging
 import os
 from collections.abc import Callable, Generator, Sequence
-from contextlib import closing, contextmanager
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -855,8 +855,10 @@ def run_stability(
             len(prepared.absent), prepared.n_lesions, shown, more,
         )
     out = Path(out_dir)
-    with _derived_gaps_unsaid():  # said above, in the words of the source study
-        result = run_study(study_path, out / "extract", jobs=jobs, progress=progress)
+    # empty cells of the derived study are said above, in the words of the source study
+    # (a refused or failed perturbation, an image the source lacks): not as missing images
+    result = run_study(study_path, out / "extract", jobs=jobs, progress=progress,
+                       note_absent_tags=False)
     table = read_table(result.features_path)
     stability = feature_icc(table)
     path = out / STABILITY_FILE
@@ -895,26 +897,3 @@ def run_stability(
     )
 
 
-_ABSENT_NOTE = "have no image for some tag(s) (both manifest cells empty)"
-"""Words of the cohort runner's note on lesions without some tag's image
-(:func:`radiomix.cohort.tags_absent`)."""
-
-
-class _DropAbsentNote(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        return _ABSENT_NOTE not in record.getMessage()
-
-
-@contextmanager
-def _derived_gaps_unsaid() -> Generator[None, None, None]:
-    """Silence the cohort runner's note on empty manifest cells while it extracts a derived
-    study: there an empty cell is a refused or failed perturbation (said by
-    :func:`run_stability` with its reason) or an image the source study lacks (said in the
-    source's terms), and the note's advice, to fill the derived manifest, would be wrong."""
-    logger = logging.getLogger("radiomix.cohort")
-    drop = _DropAbsentNote()
-    logger.addFilter(drop)
-    try:
-        yield
-    finally:
-        logger.removeFilter(drop)

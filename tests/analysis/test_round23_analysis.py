@@ -166,3 +166,50 @@ def test_deep_columns_without_a_record_of_their_weights_are_said(tmp_path):
     out = json.loads((tmp_path / "out" / "analysis.json").read_text(encoding="utf-8"))
     assert any(w.startswith("features.csv holds deep features but no record of the weights")
                for w in out["warnings"])
+
+
+def test_a_one_tag_table_from_extract_many_matches_its_study(tmp_path, caplog):
+    """`radiomix extract-many` writes the tag's settings hash; the study's is over every tag,
+    so `analyse --features` said byte-identical settings differed (tester 23d)."""
+    import logging
+
+    from _data import DATA_DIR, require_data
+    from radiomix.analysis.study import analyse_study
+
+    require_data("sts")
+    settings = tmp_path / "settings.yaml"
+    settings.write_text("interpolation: {spacing: [3.0, 3.0, 3.0], method: linear}\n"
+                        "discretisation: {method: fbs, bin_width: 25}\n"
+                        "features: {families: [stat]}\n", encoding="utf-8")
+    ids = ["STS_019", "STS_025", "STS_008", "STS_042", "STS_002", "STS_024"]
+    root = DATA_DIR / "sts" / "nifti"
+    (tmp_path / "cases.csv").write_text("case_id,image,mask\n" + "".join(
+        f"{i},{root / i / 'ct' / 'image.nii.gz'},{root / i / 'ct' / 'mask.nii.gz'}\n"
+        for i in ids), encoding="utf-8")
+    (tmp_path / "manifest.csv").write_text("patient_id,lesion_id,ct_image,ct_mask,y\n" + "".join(
+        f"{i},1,{i}/ct/image.nii.gz,{i}/ct/mask.nii.gz,{k % 2}\n" for k, i in enumerate(ids)),
+        encoding="utf-8")
+    (tmp_path / "study.yaml").write_text(
+        f"name: r1\nmanifest: manifest.csv\ndata_root: {root}\ncolumns:\n  labels: [y]\n"
+        "tags:\n  ct:\n    modality: CT\n    settings: settings.yaml\n"
+        "analysis:\n  outcomes:\n    - {name: y, kind: binary, column: y, positive: '1'}\n"
+        "  arms:\n    - {name: rad, blocks: [radiomic], model: logistic, outcomes: [y]}\n"
+        "  validation: {schemes: [nested_cv], outer_splits: 3, inner_splits: 2, repeats: 1,"
+        " bootstrap: 50, seed: 0}\n", encoding="utf-8")
+    proc = run_cli("extract-many", str(tmp_path / "cases.csv"), "--out", str(tmp_path / "em"),
+                   "--config", str(settings), "--tag", "ct", "--modality", "CT", "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    table = pd.read_parquet(tmp_path / "em" / "features.parquet")
+    table = table.rename(columns={"case_id": "patient_id"})
+    table.insert(1, "lesion_id", "1")
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    meta = pq.read_metadata(tmp_path / "em" / "features.parquet").metadata
+    arrow = pa.Table.from_pandas(table, preserve_index=False)
+    pq.write_table(arrow.replace_schema_metadata({**arrow.schema.metadata, **meta}),
+                   tmp_path / "em_as_study.parquet")
+    with caplog.at_level(logging.WARNING):
+        analyse_study(tmp_path / "study.yaml", tmp_path / "an",
+                      features=tmp_path / "em_as_study.parquet", report=False)
+    assert not any("extracted with other settings" in r.getMessage() for r in caplog.records)

@@ -64,8 +64,8 @@ def test_dask_cluster_equals_serial_and_uses_both_workers(study, serial, cluster
     result = run_study(study, tmp_path / "out", scheduler=address)
     _same_tables(result, serial)
     prov = read_provenance(result.features_path)
-    assert prov["execution"] == {"mode": "dask", "jobs": 1, "scheduler": "remote",
-                                 "cases_run": len(prov["cases"]), "note": None}
+    assert prov["execution"] == {"mode": "dask", "jobs": None, "scheduler": "remote",
+                                 "workers": 2, "cases_run": len(prov["cases"]), "note": None}
     used = {c["worker"] for c in prov["cases"] if c["status"] == "ok"}
     assert used == {cluster.workers[w].worker_address for w in cluster.workers}
     assert len(used) == 2  # no silent serial fallback

@@ -342,6 +342,12 @@ def _analyse(study: Study, spec: Any, out: Path, features: Any, jobs: int,
     except (InputError, OSError, ValueError):
         prov = {}
     extracted = table_settings_hash(feat, prov)
+    tags = {str(c).split(".", 1)[0] for c in feat.columns if str(c).count(".") >= 3}
+    if extracted is not None and len(tags) == 1 and extracted == study.tag_hashes().get(
+            next(iter(tags))):
+        # a table of one tag written by `radiomix extract`/`extract-many` with that tag's
+        # settings carries the tag's hash, not the study's (over every tag): the same settings
+        extracted = study.settings_hash()
     if features is not None and extracted is not None and extracted != study.settings_hash():
         text = (f"{features_path.name} was extracted with other settings than {study.path.name} "
                 f"declares (settings hash {extracted}, the study file's "
