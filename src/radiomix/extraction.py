@@ -649,10 +649,14 @@ def response_map_features(
     """
     from radiomix.process.discretise import discretise
     from radiomix.process.filters import apply_filter
+    from radiomix.process.filters.log import settings_caveat
     from radiomix.settings.steps import ResegmentationSettings
 
     response = apply_filter(ctx.image, spacing=ctx.spacing, settings=filt)
     ctx.notes[f"response_maps.{filt.tag}"] = _response_map_note(ctx, filt)
+    caveat = settings_caveat(filt, ctx.spacing)
+    if caveat:  # said when the filter ran; kept with the map
+        ctx.notes[f"response_maps.{filt.tag}"] += f"; {caveat}"
     nil = _nil_response(response[ctx.int_mask], ctx.image, filt)
     if nil is not None:  # rounding noise: its features would describe nothing
         ctx.notes[f"response_maps.{filt.tag}"] += f"; {nil}"

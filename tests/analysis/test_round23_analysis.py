@@ -213,3 +213,88 @@ def test_a_one_tag_table_from_extract_many_matches_its_study(tmp_path, caplog):
         analyse_study(tmp_path / "study.yaml", tmp_path / "an",
                       features=tmp_path / "em_as_study.parquet", report=False)
     assert not any("extracted with other settings" in r.getMessage() for r in caplog.records)
+
+
+def test_a_threshold_rule_at_level_patient_is_fixed_on_patients():
+    """At level patient the threshold rules were applied to lesion rows: a positive
+    patient's one negative-looking lesion set 'sensitivity = 1' near 0 (specificity 0.04
+    over patients, where fixing it on the patients' mean predictions gives 0.96; re-check,
+    tester 23j)."""
+    from sklearn.linear_model import LogisticRegression
+
+    from radiomix.evaluate.validate import nested_cv
+
+    rng = np.random.default_rng(11)
+    y_pat = np.array([1] * 14 + [0] * 26)
+    rng.shuffle(y_pat)
+    rows, y, g = [], [], []
+    for i, yi in enumerate(y_pat):
+        values = ([2.0 + rng.normal(0, 0.7) for _ in range(3)] + [rng.normal(0, 0.7)]
+                  if yi else [rng.normal(0, 0.7)])
+        for v in values:
+            rows.append(v)
+            y.append(yi)
+            g.append(f"P{i:03d}")
+    X = pd.DataFrame({"x": rows})
+    kw = {"groups": np.array(g), "outer_splits": 5, "n_repeats": 1, "n_bootstrap": 50,
+          "threshold": "sensitivity=1", "random_state": 0}
+    thresholds = {}
+    for level in ("row", "patient"):
+        res = nested_cv(LogisticRegression(), X, np.array(y), level=level, **kw)
+        thresholds[level] = res.predictions.groupby("fold")["threshold"].first().to_numpy()
+    assert np.all(thresholds["patient"] > thresholds["row"])
+    res = nested_cv(LogisticRegression(), X, np.array(y), level="patient", **kw)
+    spec = res.metrics.set_index("metric").loc["specificity", "estimate"]
+    assert spec > 0.5
+
+
+def test_a_perfect_td_auc_is_bounded_over_its_horizon_s_cases():
+    """A perfect time-dependent AUC at 1 year got the exact bound over all 16 event patients
+    (0.709), not over the 9 with the event by then (0.524), and was unmarked (re-check,
+    tester 23j)."""
+    from radiomix.evaluate.bootstrap import perfect_score_interval
+    from radiomix.evaluate.survival import horizon_smaller_group, survival_cv
+    from radiomix.model.survival import CoxPH
+
+    rng = np.random.default_rng(2)
+    n = 40
+    x = np.sort(rng.normal(size=n))[::-1]  # highest risk first
+    t = np.round(np.linspace(0.1, 4.0, n) + 0.05, 3)  # earlier for a higher x: a perfect ranking
+    e = np.zeros(n, dtype=int)
+    e[:9] = 1  # 9 events by 1 year (t <= 1 for the first 9)
+    e[9:16] = 1  # 7 more after it
+    assert (t[:9] <= 1.0).all()
+    assert t[9] > 1.0
+    g = np.array([f"P{i:02d}" for i in range(n)])
+    res = survival_cv(CoxPH(penalizer=0.01), pd.DataFrame({"x": x}), t, e, groups=g,
+                      horizons=[1.0], n_splits=4, n_repeats=1, n_bootstrap=50, random_state=0)
+    td = res.metrics[res.metrics["metric"] == "td_auc"].iloc[0]
+    assert td["estimate"] == 1.0
+    assert horizon_smaller_group(t, e, g, 1.0) == 9
+    expected = perfect_score_interval(1.0, 1.0, 1.0, 9, scale=np.sqrt(2))
+    assert td["ci_low"] == pytest.approx(expected[0], abs=1e-12)
+    assert isinstance(td["interval_method"], str)
+
+
+def test_a_grid_that_ties_everywhere_is_not_called_tuned():
+    """A Cox arm on one covariate: every penalty ranks the patients alike, so every inner
+    C-index ties; the arm said the smallest value 'may lie beyond the grid' (re-check,
+    tester 23j). The folds record the tie and the arm says the tie rule chose."""
+    from radiomix.analysis.engine import _grid_edge_warnings, _tied_grid_warnings
+    from radiomix.evaluate.survival import survival_cv
+    from radiomix.model.survival import CoxPH
+
+    rng = np.random.default_rng(9)
+    n = 60
+    age = rng.normal(60, 10, n)
+    t = rng.exponential(1.0 / (0.2 * np.exp(0.03 * (age - 60))))
+    e = (rng.random(n) < 0.7).astype(int)
+    g = np.array([f"P{i:02d}" for i in range(n)])
+    res = survival_cv(CoxPH(), pd.DataFrame({"age": age}), np.round(t, 3) + 0.01, e,
+                      groups=g, param_grid={"penalizer": [0.01, 0.1, 1.0]}, horizons=[1.0],
+                      n_splits=3, n_repeats=1, n_bootstrap=20, random_state=0)
+    folds = res.folds.to_dict("records") if hasattr(res.folds, "to_dict") else res.folds
+    assert all(f["grid_tied"] for f in folds)
+    assert _tied_grid_warnings(folds)[0].startswith("in 3 of 3 fitted models every value")
+    chosen = [f["best_params"] for f in folds if not f["grid_tied"]]
+    assert _grid_edge_warnings({"model__penalizer": [0.01, 0.1, 1.0]}, chosen) == []

@@ -40,8 +40,8 @@ def test_discrete_case_by_hand() -> None:
     # V10: first i with gamma >= .1 is 2 -> .8 ; V90: gamma >= .9 at i = 4 -> .2
     assert h.volume_at_intensity_fraction(0.1) == pytest.approx(0.8)
     assert h.volume_at_intensity_fraction(0.9) == pytest.approx(0.2)
-    # I10: smallest i with nu <= .1 is 5 (one above the maximum) ; I90: nu(2) = .8 -> 2
-    assert h.intensity_at_volume_fraction(0.1) == 5.0
+    # I10: nu(4) = .2 > .1 and no i of G = [1, 4] beyond it: undefined ; I90: nu(2) = .8 -> 2
+    assert np.isnan(h.intensity_at_volume_fraction(0.1))
     assert h.intensity_at_volume_fraction(0.9) == 2.0
     # trapezoids: (1/3) * ((1 + .8) + (.8 + .4) + (.4 + .2)) / 2 = 0.6
     assert h.area_under_curve() == pytest.approx(0.6)
@@ -64,7 +64,7 @@ def test_continuous_case_bin_centres() -> None:
     assert h.volume_at_intensity_fraction(0.1) == pytest.approx(0.8)
     assert h.volume_at_intensity_fraction(0.9) == pytest.approx(0.2)
     assert h.intensity_at_volume_fraction(0.9) == 3.75
-    assert h.intensity_at_volume_fraction(0.1) == 8.75 + 2.5
+    assert np.isnan(h.intensity_at_volume_fraction(0.1))  # 8.75 + 2.5 lies beyond G
     assert h.area_under_curve() == pytest.approx(0.6)
 
 
@@ -74,15 +74,15 @@ def test_arbitrary_units_bin_numbers() -> None:
     # V10: i >= 1.9 -> i = 2: 5/6 ; V90: i >= 9.1 -> i = 10: 2/6
     assert h.volume_at_intensity_fraction(0.1) == pytest.approx(5 / 6)
     assert h.volume_at_intensity_fraction(0.9) == pytest.approx(2 / 6)
-    # I90: nu(i) <= .9 first at i = 2 (5/6) ; I10: nu <= .1 needs i > 10
+    # I90: nu(i) <= .9 first at i = 2 (5/6) ; I10: nu <= .1 needs i > 10, beyond G
     assert h.intensity_at_volume_fraction(0.9) == 2.0
-    assert h.intensity_at_volume_fraction(0.1) == 11.0
+    assert np.isnan(h.intensity_at_volume_fraction(0.1))
 
 
 def test_single_intensity() -> None:
     h = ivh([3, 3, 3], 3.0, 3.0)
     assert h.area_under_curve() == 0.0
-    assert h.intensity_at_volume_fraction(0.5) == 4.0
+    assert np.isnan(h.intensity_at_volume_fraction(0.5))  # 4 lies beyond G = {3}
 
 
 @settings(max_examples=50, deadline=None)
@@ -91,10 +91,14 @@ def test_intensity_at_volume_matches_the_definition(x) -> None:
     """I_x is the smallest grid intensity with nu <= x (brute force over the grid)."""
     lo, hi = float(x.min()), float(x.max())
     h = ivh(x, lo, hi)
-    grid = np.arange(lo, hi + 2)
+    grid = np.arange(lo, hi + 1)  # G
     nu = np.array([np.mean(x >= i) for i in grid])
     for frac in (0.1, 0.5, 0.9):
-        assert h.intensity_at_volume_fraction(frac) == grid[np.argmax(nu <= frac)]
+        got = h.intensity_at_volume_fraction(frac)
+        if (nu <= frac).any():
+            assert got == grid[np.argmax(nu <= frac)]
+        else:  # no intensity of G qualifies
+            assert np.isnan(got)
         if hi > lo:
             gamma = (grid - lo) / (hi - lo)
             ok = (gamma >= frac) & (grid <= hi)

@@ -146,9 +146,65 @@ def test_features_undefined_for_the_roi_are_named_in_a_note():
     image[1, 1, 1], image[3, 4, 4] = 10.0, 40.0
     row = radiomix.extract(image, mask, spacing=(1.0, 1.0, 1.0),
                            discretisation={"method": "fbs", "bin_width": 10})
-    nan = [c for c in row.columns if c.startswith("image.") and math.isnan(float(row[c].iloc[0]))]
-    note = row.attrs["provenance"]["notes"]["undefined"]
-    assert note.startswith(f"{len(nan)} feature(s) are NaN because this ROI does not define")
+    notes = row.attrs["provenance"]["notes"]
+    nan = [c.split(".", 2)[2] for c in row.columns
+           if c.startswith("image.") and math.isnan(float(row[c].iloc[0]))]
+    own = [f for f in nan if any(f == k or ("." in k and f.startswith(k + ".")) for k in notes)
+           or (f.startswith("ivh.") and "ivh" in notes)]  # the IVH note says its NaN
+    note = notes["undefined"]
+    assert note.startswith(f"{len(nan) - len(own)} feature(s) are NaN because this ROI does "
+                           "not define")
     assert "glcm.joint_max.3d_merged" in note
     plain = radiomix.extract(*_blob(), spacing=(2.0, 2.0, 2.0), features__families=["stat"])
     assert "undefined" not in plain.attrs["provenance"]["notes"]
+
+
+def test_a_slab_note_does_not_hide_nan_shape_features():
+    """A one-slice ROI: the 'one voxel thick' note names no NaN, yet hid the NaN ellipsoid
+    densities from the 'undefined' note (re-check, tester 23i)."""
+    image = np.random.default_rng(5).integers(0, 100, (5, 30, 30)).astype(float)
+    mask = np.zeros(image.shape, dtype=np.uint8)
+    mask[2, 7:23, 7:23] = 1
+    row = radiomix.extract(image, mask, spacing=(1.0, 1.0, 1.0), features__families=["morph"])
+    notes = row.attrs["provenance"]["notes"]
+    assert math.isnan(float(row["image.original.morph.volume_density_aee"].iloc[0]))
+    assert "morph" in notes
+    assert "morph.volume_density_aee" in notes["undefined"]
+
+
+def test_rounding_a_smoothed_integer_image_is_not_blamed_on_the_image():
+    image, mask = _blob()  # whole numbers
+    row = radiomix.extract(image, mask, spacing=(3.0, 1.0, 1.0), features__families=["stat"],
+                           interpolation={"spacing": [2, 2, 2], "round_intensities": True},
+                           preprocess={"smoothing_sigma_mm": 1.0})
+    assert "interpolation.round_intensities" not in row.attrs["provenance"]["notes"]
+
+
+@pytest.mark.parametrize(("data", "named"), [
+    ({"features": {"families": ["stat"]}, "ivh": {"method": "fbs", "bin_width": 0.1}}, "ivh"),
+    ({"features": {"families": ["stat"]}, "discretisation": {"method": "fbs", "bin_width": 5}},
+     "discretisation"),
+    ({"response_maps": {"families": ["glcm"]}}, "response_maps.families"),
+    ({"features": {"families": ["stat"], "glcm_distance": 2}}, "features.glcm_distance"),
+    ({"preprocess": {"normalise_region": "image"}},
+     "preprocess.normalise_region (preprocess.normalise is none)"),
+])
+def test_values_no_computed_family_reads_are_named(data, named):
+    """Re-check (tester 23i): values of families not computed were recorded in the
+    provenance, and changed the settings hash, as if they had been used."""
+    assert settings_from_dict(data).unread_values() == [named]
+
+
+def test_defaults_and_presets_have_no_unread_value():
+    from radiomix.settings.loader import PRESETS, load_preset
+
+    assert settings_from_dict({}).unread_values() == []
+    assert {n: load_preset(n).unread_values() for n in PRESETS} == dict.fromkeys(PRESETS, [])
+
+
+def test_unread_values_are_named_in_the_provenance():
+    image, mask = _blob()
+    row = radiomix.extract(image, mask, spacing=(2.0, 2.0, 2.0), features__families=["stat"],
+                           ivh={"method": "fbs", "bin_width": 0.1})
+    assert row.attrs["provenance"]["notes"]["settings"].startswith(
+        "ivh set, but no computed family or step reads it")

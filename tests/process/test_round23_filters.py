@@ -16,6 +16,7 @@ import pytest
 
 import radiomix
 from radiomix.errors import InputError, SettingsError
+from radiomix.settings.loader import settings_from_dict
 
 
 def _ct(shape=(29, 74, 72), spacing=(3.27, 0.977, 0.977)):
@@ -50,8 +51,8 @@ def test_a_2d_filter_within_the_slice_runs():
 
 def test_a_one_voxel_log_kernel_is_refused():
     image, mask, spacing = _ct()
-    with pytest.raises(InputError, match=r"sigma_mm 0.01 is 0.0102 voxels of 0.977 mm, so the "
-                       r"LoG kernel is a single voxel"):
+    with pytest.raises(InputError, match=r"sigma_mm 0.01 is 0.0102 voxels of 0.977 mm and the "
+                       r"truncation 4 sigma, so the LoG kernel is a single voxel"):
         radiomix.extract(image, mask, spacing=spacing, features__families=["stat"],
                          response_maps=_log(0.01))
 
@@ -61,10 +62,81 @@ def test_a_sub_voxel_log_sigma_is_warned(caplog):
     with caplog.at_level(logging.WARNING):
         radiomix.extract(image, mask, spacing=spacing, features__families=["stat"],
                          response_maps=_log(0.5))
-    assert any("sampled LoG kernel does not sum to about 0" in r.getMessage()
+    assert any("the sampled LoG kernel sums to" in r.getMessage()
                for r in caplog.records)
     caplog.clear()
     with caplog.at_level(logging.WARNING):
         radiomix.extract(image, mask, spacing=spacing, features__families=["stat"],
                          response_maps=_log(1.5))
     assert not any("sampled LoG kernel" in r.getMessage() for r in caplog.records)
+
+
+# -- re-check (tester 23i): the same class in other filters ---------------------------------
+
+
+def _one(**filt):
+    return {"filters": [filt]}
+
+
+def test_a_gabor_the_grid_cannot_sample_is_refused():
+    image, mask, spacing = _ct()
+    with pytest.raises(InputError, match=r"so the Gabor kernel is a single voxel"):
+        radiomix.extract(image, mask, spacing=spacing, features__families=["stat"],
+                         response_maps=_one(kind="gabor", sigma_mm=0.1, wavelength_mm=4.0,
+                                            gamma=1.0, dimensionality="2d"))
+    with pytest.raises(InputError, match=r"below the sampling limit of 2 voxels"):
+        radiomix.extract(image, mask, spacing=spacing, features__families=["stat"],
+                         response_maps=_one(kind="gabor", sigma_mm=3.0, wavelength_mm=1.5,
+                                            gamma=1.0, dimensionality="2d"))
+
+
+@pytest.mark.parametrize(("filt", "said"), [
+    ({"kind": "mean", "support": 1}, r"support 1 averages each voxel with itself"),
+    ({"kind": "gabor", "sigma_mm": 3.0, "wavelength_mm": 6.0, "gamma": 1.0,
+      "rotation_invariant": True, "theta_step_deg": 360, "pooling": "average",
+      "dimensionality": "2d"}, r"theta_step_deg 360 gives one orientation"),
+    ({"kind": "laws", "laws_kernel": "L5L5L5", "rotation_invariant": True, "pooling": "max"},
+     r"every rotation of this kernel .* is the kernel itself"),
+])
+def test_filters_that_pool_or_average_nothing_are_refused(filt, said):
+    with pytest.raises(SettingsError, match=said):
+        settings_from_dict({"response_maps": {"filters": [filt]}})
+
+
+def test_an_antisymmetric_laws_kernel_still_pools():
+    s = settings_from_dict({"response_maps": {"filters": [
+        {"kind": "laws", "laws_kernel": "E5E5E5", "rotation_invariant": True,
+         "pooling": "max"}]}})
+    assert s.response_maps.filters[0].rotation_invariant
+
+
+def test_the_symmetric_laws_kernels_are_their_own_reverse():
+    from radiomix.process.filters.laws import LAWS_1D
+    from radiomix.settings.filters import LAWS_KERNELS, SYMMETRIC_LAWS
+
+    for name in LAWS_KERNELS:
+        k = LAWS_1D[name]
+        assert (name in SYMMETRIC_LAWS) == bool(np.allclose(k, k[::-1]))
+
+
+def test_a_short_log_truncation_is_warned_and_kept_in_the_notes(caplog):
+    import logging
+
+    image, mask, spacing = _ct()
+    filt = {"kind": "log", "sigma_mm": 3 * 0.977, "truncation": 0.3, "dimensionality": "2d"}
+    with caplog.at_level(logging.WARNING):
+        row = radiomix.extract(image, mask, spacing=spacing, features__families=["stat"],
+                               response_maps=_one(**filt))
+    assert any("truncation 0.3 sigma: the sampled LoG kernel sums to" in r.getMessage()
+               for r in caplog.records)
+    notes = row.attrs["provenance"]["notes"]
+    assert any("the sampled LoG kernel sums to" in v for k, v in notes.items()
+               if k.startswith("response_maps."))
+
+
+def test_aggregations_leaving_out_a_response_map_family_name_its_key():
+    with pytest.raises(SettingsError, match=r"leave out the families glszm \(of "
+                       r"response_maps.families\)"):
+        settings_from_dict({"features": {"aggregations": ["3d_merged"], "families": ["glcm"]},
+                            "response_maps": {"families": ["glszm"],
+                                              "filters": [{"kind": "mean", "support": 3}]}})

@@ -59,3 +59,33 @@ def test_a_not_estimable_arm_has_no_threshold_rule_none(tmp_path):
     page, _ = render_checked(tmp_path, doc)
     assert "threshold rule None" not in page_text(page)
     assert "no threshold" in page_text(page)
+
+
+# -- re-check (tester 23j) ------------------------------------------------------------------
+
+
+def test_coefficient_bounds_near_one_keep_their_side():
+    doc = {"c": {"hr_ci_low": 1.0031, "hr_ci_high": 1.0376}}
+    text = page_text(str(Numbers(doc).bounds("/c/hr_ci_low", "/c/hr_ci_high", 2)))
+    assert text.replace(" ", "") == "1.003–1.038"
+
+
+def test_a_hazard_ratio_without_an_estimate_says_why(tmp_path):
+    from synthetic import survival_document
+
+    doc = survival_document()
+    km = doc["outcomes"][0]["validation"][0]["curves"]["km"]
+    km["hazard_ratio"] = {"estimate": None, "ci_low": None, "ci_high": None,
+                          "reason": "not estimable: no event in the low-risk group"}
+    page, _ = render_checked(tmp_path, doc)
+    text = page_text(page)
+    assert "Hazard ratio, high versus low: not estimable: no event in the low-risk group" in text
+    assert "n/a" not in text.split("Hazard ratio, high versus low", 1)[1][:80]
+
+
+def test_an_absent_settings_hash_is_said_not_printed_as_none(tmp_path):
+    doc = classification_document()
+    doc["study"]["settings_hash"] = None
+    page, _ = render_checked(tmp_path, doc)
+    assert "settings hash None" not in page_text(page)
+    assert "not recorded (the feature table carries no settings hash)" in page_text(page)

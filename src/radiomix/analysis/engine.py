@@ -388,15 +388,17 @@ def _binary_arm_doc(arm: BuiltArm, sc: _Scored, y: np.ndarray, g: np.ndarray,
                     f"{brier_diff['estimate']:+.3f} (interval {brier_diff['ci_low']:+.3f} to "
                     f"{brier_diff['ci_high']:+.3f})")
     warn += _slope_warnings(metrics.get("calibration_slope", {}), arm.model)
+    records = res.folds.to_dict("records")
     chosen = [{**(f.get("best_params") or {}),
                **({"pipeline": f["chosen_pipeline"]} if f.get("chosen_pipeline") else {})}
-              for f in res.folds.to_dict("records")]
+              for f in records if not f.get("grid_tied")]
     pred = res.predictions
     # one value per fitted model, in the order of the folds (repeat, then fold) as chosen
     values = (pred.drop_duplicates(["repeat", "fold"]).sort_values(["repeat", "fold"])
               ["threshold"].round(4).tolist()
               if "threshold" in pred else [_threshold_value(v.threshold)])
     warn += _grid_edge_warnings(_tuning_grid(arm), chosen)
+    warn += _tied_grid_warnings(records)
     warn += sc.notes
     return {"metrics": metrics, "brier_reference": brier_ref,
             "brier_vs_reference": _py(brier_diff) if brier_diff is not None else None,
@@ -1058,9 +1060,11 @@ def _survival_arm_doc(res: Any, horizons: list[float], events: tuple[int, int, s
         r = row.iloc[0] if len(row) else None
         reason = None if r is None else r.get("refused")
         reason = reason if isinstance(reason, str) else None
+        method = r.get("interval_method") if r is not None else None
         td.append({"horizon_years": h,
-                   **(_interval(r["estimate"], r["ci_low"], r["ci_high"]) if r is not None
-                      else _interval(None, None, None)),
+                   **(_interval(r["estimate"], r["ci_low"], r["ci_high"],
+                                interval_note=method if isinstance(method, str) else None)
+                      if r is not None else _interval(None, None, None)),
                    "n_at_risk": _count(r.get("n_at_risk")) if r is not None else None,
                    "reason": reason if r is not None else (
                        f"not estimable: no time-dependent AUC at {h:g} years (no patient "
@@ -1070,7 +1074,8 @@ def _survival_arm_doc(res: Any, horizons: list[float], events: tuple[int, int, s
     folds = res.folds.to_dict("records") if len(res.folds) else []
     warn += _untuned_warnings(folds)
     warn += _grid_edge_warnings(arm.grid, [f.get("best_params") or {} for f in folds
-                                           if not f.get("untuned")])
+                                           if not f.get("untuned") and not f.get("grid_tied")])
+    warn += _tied_grid_warnings(folds)
     coefficients = None
     model = getattr(res, "model", None)
     if model is not None:
@@ -1118,19 +1123,27 @@ def _untuned_warnings(folds: Sequence[Mapping[str, Any]]) -> list[str]:
     untuned = [f for f in folds if f.get("untuned")]
     partial = sum(1 for f in folds
                   if not f.get("untuned") and int(f.get("unscorable_inner_folds") or 0) > 0)
+    # an inner fold whose fits or scores failed (a centre its training rows lack, for a
+    # ComBat step) is unscorable for another reason than its pairs: say that one
+    failed = next((str(f["failed_reason"]) for f in folds
+                   if isinstance(f.get("failed_reason"), str) and f["failed_reason"]), None)
+    why = (f"its fits or scores failed ({failed})" if failed else
+           "no inner test fold held a comparable pair of patients (an event before another "
+           "patient's time)")
     out = []
     if untuned:
         used = sorted({json.dumps(f.get("best_params") or {}, sort_keys=True, default=str)
                        for f in untuned})
         out.append(
-            f"tuning was impossible in {len(untuned)} of {n} fitted models: no inner test "
-            "fold held a comparable pair of patients (an event before another patient's "
-            f"time), so no grid point could be scored; the weakest penalty ({'; '.join(used)}) "
-            "was used untuned there: fewer inner folds (inner_splits) or more patients")
+            f"tuning was impossible in {len(untuned)} of {n} fitted models: {why}, so no grid "
+            f"point could be scored; the weakest penalty ({'; '.join(used)}) was used untuned "
+            "there: fewer inner folds (inner_splits) or more patients")
     if partial:
-        out.append(
-            f"in {partial} of {n} fitted models some inner test folds held no comparable pair "
-            "of patients and were left out of the tuning (the other inner folds chose)")
+        some = (f"some inner folds' fits or scores failed ({failed}) and those folds were"
+                if failed else "some inner test folds held no comparable pair of patients "
+                "and were")
+        out.append(f"in {partial} of {n} fitted models {some} left out of the tuning (the "
+                   "other inner folds chose)")
     return out
 
 
@@ -1178,6 +1191,25 @@ def _grid_edge_warnings(grid: Mapping[str, Sequence[Any]],
                            f"({', '.join(f'{x:g}' for x in numbers)}); read the arm's "
                            "calibration with care")
     return out
+
+
+def _tied_grid_warnings(folds: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Say in how many fitted models every grid value scored the same in the inner folds:
+    the value used there is the tie rule's (the weakest penalty), not a tuned one (a single
+    covariate ranks the patients the same under any ridge penalty).
+
+    Examples
+    --------
+    >>> _tied_grid_warnings([{"grid_tied": True}, {"grid_tied": False}])[0][:45]
+    'in 1 of 2 fitted models every value of the tu'
+    """
+    tied = sum(bool(f.get("grid_tied")) for f in folds)
+    if not tied:
+        return []
+    return [f"in {tied} of {len(folds)} fitted models every value of the tuning grid scored "
+            "the same in the inner folds (e.g. one covariate, whose ranking no penalty "
+            "changes): the weakest penalty was taken there by the tie rule, not chosen on a "
+            "score"]
 
 
 def _n_zero(coefficients: list[dict[str, Any]] | None) -> int | None:
@@ -1342,6 +1374,20 @@ def _survival_calibration_doc(res: Any, horizons: list[float], *,
 # --------------------------------------------------------------------------- document
 
 
+def _percent(k: int, n: int) -> str:
+    """``k`` of ``n`` as a whole percentage, halves rounded up (exact fractions: binary
+    floating point and Python's half-to-even rounding showed 17/40 as 42 %).
+
+    Examples
+    --------
+    >>> _percent(17, 40), _percent(23, 40), _percent(20, 32), _percent(12, 32)
+    ('43%', '58%', '63%', '38%')
+    """
+    if n <= 0:
+        return "–"
+    return f"{(200 * k + n) // (2 * n)}%"
+
+
 def _table1(table: AnalysisTable, spec: AnalysisSettings) -> dict[str, Any] | None:
     """Patient characteristics by the first binary outcome (one row per patient).
 
@@ -1402,7 +1448,7 @@ def _table1(table: AnalysisTable, spec: AnalysisSettings) -> dict[str, Any] | No
         for i, lv in enumerate([*levels, *extra]):
             m = text == lv
             r = {"variable": cov.name, "level": lv, "kind": cov.kind,
-                 "overall": f"{int(m.sum())} ({m.mean():.0%})",
+                 "overall": f"{int(m.sum())} ({_percent(int(m.sum()), m.size)})",
                  # the count on the "(missing)" row itself (every row of the variable
                  # shows one; the others 0)
                  "missing": n_missing if lv == "(missing)" else 0,
@@ -1410,7 +1456,8 @@ def _table1(table: AnalysisTable, spec: AnalysisSettings) -> dict[str, Any] | No
             if by is not None:
                 for k in (0, 1):
                     sub = m[by == k]
-                    r["by_group"][labels[k]] = f"{int(sub.sum())} ({sub.mean():.0%})"
+                    r["by_group"][labels[k]] = (f"{int(sub.sum())} "
+                                                f"({_percent(int(sub.sum()), sub.size)})")
                 if i == 0 and p is not None:
                     r["test"] = test
                     r["p_value"] = p

@@ -9,7 +9,6 @@ probability) is computed here and returned as data; the report only draws it.
 from __future__ import annotations
 
 import logging
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -42,8 +41,10 @@ from radiomix.evaluate.validate import (
     _rows,
     best_by_penalty,
     canonical_rows,
+    grid_tied,
     groups_fit_params,
     route_groups,
+    run_search,
     scorable_means,
     tuned_params,
     unwrap,
@@ -1117,20 +1118,7 @@ def fit_survival_tuned(
         refit=scorable_folds_best,
         error_score=np.nan,
     )
-    from sklearn.exceptions import FitFailedWarning
-
-    with warnings.catch_warnings():  # failures are counted and logged below
-        warnings.filterwarnings("ignore", category=FitFailedWarning)
-        warnings.filterwarnings("ignore", message="One or more of the test scores are non-finite")
-        try:
-            search.fit(X, y, **fit_params)
-        except ValueError as exc:  # sklearn: "All the N fits failed"
-            if "fits failed" not in str(exc):
-                raise
-            raise InputError(
-                "every point of the tuning grid failed to fit in the inner loop: "
-                f"{str(exc).strip().splitlines()[-1][:300]}"
-            ) from exc
+    reason = run_search(search, X, y, **fit_params)
     means, unscorable = scorable_means(search.cv_results_)
     search.cv_results_["mean_test_score"] = means
     search.unscorable_folds_ = unscorable
@@ -1145,6 +1133,7 @@ def fit_survival_tuned(
             "chosen: %s", len(failed), len(scores), failed[:5],
         )
     search.failed_params_ = failed
+    search.failed_reason_ = reason
     return search
 
 
@@ -1263,6 +1252,8 @@ def _survival_fits(
                 "n_test_patients": int(np.unique(g[sp.test]).size),
                 "best_params": tuned_params(model),
                 "failed_candidates": list(getattr(model, "failed_params_", [])),
+                "failed_reason": getattr(model, "failed_reason_", None),
+                "grid_tied": grid_tied(model),
                 "untuned": bool(getattr(model, "untuned_", False)),
                 "unscorable_inner_folds": int(getattr(model, "unscorable_folds_", 0)),
                 "risk_cutoff": cut,
@@ -1371,7 +1362,8 @@ def _survival_metrics(
         lo, hi, nv = percentile_interval(rep)
         lo, hi = widen_interval(est, lo, hi, scale=scale, bounds=(0.0, 1.0))
         undefined = undefined_share_reason(f"the AUC at {h:g}", nv, n_bootstrap)
-        bound = perfect_score_interval(est, lo, hi, n_min, scale=scale)
+        bound = perfect_score_interval(est, lo, hi, horizon_smaller_group(t, e, g, h),
+                                       scale=scale)
         if bound is not None:
             lo, hi = bound[0], bound[1]
         if undefined is not None:
@@ -1409,6 +1401,25 @@ def _pair_sides(event: Any, groups: Any, time: Any = None) -> tuple[int, int]:
     t = np.asarray(time, dtype=float).ravel()
     later = np.unique(g[t > t[e].min()])
     return int(with_event.size), int(later.size)
+
+
+def horizon_smaller_group(time: Any, event: Any, groups: Any, horizon: float) -> int:
+    """Patients of the smaller side of a time-dependent AUC at ``horizon`` (cumulative
+    cases: the event by the horizon; dynamic controls: followed beyond it): the count an
+    exact bound of a perfect AUC there is taken over. Events after the horizon are
+    controls there, not cases.
+
+    Examples
+    --------
+    >>> horizon_smaller_group([0.5, 0.8, 2.0, 3.0, 4.0], [1, 1, 1, 0, 1], list("abcde"), 1.0)
+    2
+    """
+    t = np.asarray(time, dtype=float).ravel()
+    e = np.asarray(event).ravel().astype(bool)
+    g = pd.Series(np.asarray(groups).ravel()).astype(str).to_numpy()
+    cases = np.unique(g[e & (t <= horizon)]).size
+    controls = np.unique(g[t > horizon]).size
+    return int(min(cases, controls))
 
 
 def _smaller_group(event: np.ndarray, groups: np.ndarray, time: Any = None) -> int:

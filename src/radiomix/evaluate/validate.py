@@ -241,30 +241,7 @@ def fit_tuned(
         refit=weakest_penalty_best,
         error_score=np.nan,
     )
-    import warnings
-
-    from sklearn.exceptions import FitFailedWarning
-
-    reasons: list[str] = []
-    with warnings.catch_warnings(record=True) as caught:  # failures: counted, recorded below
-        warnings.filterwarnings("always", category=FitFailedWarning)
-        warnings.filterwarnings("ignore", message="One or more of the test scores are non-finite")
-        warnings.filterwarnings("always", message="Scoring failed")
-        try:
-            search.fit(X, y, groups=g, **fit_params)
-        except ValueError as exc:  # sklearn: "All the N fits failed"
-            if "fits failed" not in str(exc):
-                raise
-            raise InputError(
-                "every point of the tuning grid failed to fit in the inner loop: "
-                f"{str(exc).strip().splitlines()[-1][:300]}"
-            ) from exc
-    for w in caught:  # a failed inner score carries a whole traceback: keep its last line
-        if issubclass(w.category, FitFailedWarning) or str(w.message).startswith(
-                "Scoring failed"):
-            reasons.append(failure_reason(str(w.message)))
-        else:
-            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    reason = run_search(search, X, y, groups=g, **fit_params)
     scores = search.cv_results_["mean_test_score"]
     failed = [p for p, sc in zip(search.cv_results_["params"], scores, strict=True)
               if not np.isfinite(sc)]
@@ -272,8 +249,46 @@ def fit_tuned(
         log.info("tuning: %d of %d grid point(s) failed in an inner fold and were compared "
                  "on the inner folds where every point scored", len(failed), len(scores))
     search.failed_params_ = failed
-    search.failed_reason_ = reasons[0] if reasons else None
+    search.failed_reason_ = reason
     return search
+
+
+def run_search(search: Any, X: Any, y: Any, **fit_params: Any) -> str | None:
+    """Fit a ``GridSearchCV`` whose failed fits score NaN (``error_score=np.nan``), and
+    return the first failure's reason in one line (:func:`failure_reason`), None when none
+    failed: scikit-learn's warnings of a failed fit or score carry whole tracebacks, which
+    must not reach a user. Other warnings pass on unchanged.
+
+    Raises
+    ------
+    InputError
+        Every fit of every grid point failed.
+    """
+    import warnings
+
+    from sklearn.exceptions import FitFailedWarning
+
+    reasons: list[str] = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.filterwarnings("always", category=FitFailedWarning)
+        warnings.filterwarnings("ignore", message="One or more of the test scores are non-finite")
+        warnings.filterwarnings("always", message="Scoring failed")
+        try:
+            search.fit(X, y, **fit_params)
+        except ValueError as exc:  # sklearn: "All the N fits failed"
+            if "fits failed" not in str(exc):
+                raise
+            raise InputError(
+                "every point of the tuning grid failed to fit in the inner loop: "
+                f"{failure_reason(str(exc))}"
+            ) from exc
+    for w in caught:
+        if issubclass(w.category, FitFailedWarning) or str(w.message).startswith(
+                "Scoring failed"):
+            reasons.append(failure_reason(str(w.message)))
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return reasons[0] if reasons else None
 
 
 def failure_reason(message: str) -> str:
@@ -446,13 +461,16 @@ def training_threshold(
     *,
     inner_splits: int,
     random_state: int,
+    level: Level = "row",
 ) -> float:
     """The operating threshold of ``rule`` fixed on training rows only.
 
     The fitted model's configuration (its chosen hyper-parameters) is refitted in
     ``inner_splits`` patient-grouped folds of the training rows; the rule is applied to
     those out-of-fold predictions, so the threshold never sees a test row and is not fitted
-    on in-sample predictions either.
+    on in-sample predictions either. With ``level="patient"`` the rule is applied to each
+    training patient's mean prediction, as the metrics score patients (a sensitivity
+    reached over lesions is not one over patients).
     """
     from radiomix.evaluate.metrics import choose_threshold
 
@@ -467,6 +485,11 @@ def training_threshold(
         m = clone(est).fit(_rows(X, tr), y[tr], **groups_fit_params(est, groups[tr]))
         oof[te] = _predict(m, _rows(X, te))[:, -1]
     ok = np.isfinite(oof)
+    if level == "patient":
+        per = pd.DataFrame({"g": groups[ok], "y": y[ok], "p": oof[ok]}).groupby(
+            "g", sort=False).agg(y=("y", "first"), p=("p", "mean"))
+        return choose_threshold(rule, per["y"].to_numpy(), settle(per["p"].to_numpy(),
+                                                                   probability=True))
     return choose_threshold(rule, y[ok], oof[ok])
 
 
@@ -487,6 +510,7 @@ def _run_splits(
     inner_splits: int,
     random_state: int,
     threshold: float | str = 0.5,
+    level: Level = "row",
 ) -> tuple[pd.DataFrame, pd.DataFrame, list[Any]]:
     classes = np.unique(y)
     rule = threshold_rule(threshold)
@@ -523,7 +547,7 @@ def _run_splits(
                 frame["threshold"] = training_threshold(
                     rule, model, _rows(X, sp.train), y[sp.train] == classes[1], g[sp.train],
                     inner_splits=inner_splits, random_state=random_state + 1000 * sp.repeat
-                    + sp.fold)
+                    + sp.fold, level=level)
         else:
             for j, c in enumerate(classes):
                 frame[f"proba_{c}"] = full[:, j]
@@ -549,6 +573,7 @@ def _run_splits(
                 "fallback": fallback,
                 "failed_candidates": len(getattr(model, "failed_params_", [])),
                 "failed_reason": getattr(model, "failed_reason_", None),
+                "grid_tied": grid_tied(model),
                 "chosen_pipeline": chosen_pipeline(model),
             }
         )
@@ -645,6 +670,20 @@ def tuned_params(model: BaseEstimator) -> dict[str, Any]:
             if isinstance(value, (int, float)) and not isinstance(value, bool):
                 params.setdefault(prefix + name, float(value))
     return params
+
+
+def grid_tied(model: BaseEstimator) -> bool:
+    """True when a fitted grid search's points all scored the same in the inner folds
+    (within :data:`TIE_TOLERANCE`; two points or more): the choice is the tie rule's (the
+    weakest penalty, :func:`best_by_penalty`), not a tuning. One covariate's risk ranking,
+    for one, does not depend on a ridge penalty, so neither does its C-index or AUC."""
+    results = getattr(model, "cv_results_", None)
+    if results is None:
+        return False
+    means = scorable_means(results)[0]
+    finite = means[np.isfinite(means)]
+    return bool(finite.size >= 2 and finite.size == means.size
+                and float(finite.max() - finite.min()) <= TIE_TOLERANCE)
 
 
 def chosen_pipeline(model: BaseEstimator) -> str | None:
@@ -853,6 +892,7 @@ def nested_cv(
         inner_splits=inner_splits,
         random_state=random_state,
         threshold=threshold,
+        level=level,
     )
     scheme = (
         f"nested patient-grouped stratified CV: {outer_splits} outer x {inner_splits} "
@@ -952,6 +992,7 @@ def _single_split(
         inner_splits=inner_splits,
         random_state=random_state,
         threshold=threshold,
+        level=level,
     )
     return _finish(
         scheme,
@@ -1062,7 +1103,7 @@ def apparent_validation(
         if rule is not None:
             frame["threshold"] = training_threshold(
                 rule, model, X, y == classes[1], g, inner_splits=inner_splits,
-                random_state=random_state)
+                random_state=random_state, level=level)
     else:
         for j, c in enumerate(model_classes):
             frame[f"proba_{c}"] = proba[:, j]

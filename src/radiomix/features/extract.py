@@ -77,6 +77,12 @@ def compute_features(
                 out[s.column(tag=tag, filter_name=filter_name, aggregation=agg)] = values[s.name]
     if filter_name == "original":
         ctx.notes.update(degenerate_roi_notes(ctx, settings.features.families))
+        unread = settings.unread_values()
+        if unread:
+            ctx.notes["settings"] = (
+                f"{', '.join(unread)} set, but no computed family or step reads "
+                f"{'them' if len(unread) > 1 else 'it'}: recorded in these settings (and "
+                "their hash), changing no value")
     unexplained = unexplained_nan(ctx.notes, specs, aggregations, out, tag=tag,
                                   filter_name=filter_name)
     if unexplained:
@@ -95,7 +101,9 @@ def unexplained_nan(notes: dict[str, str], specs: Sequence[Any],
     NGTDM, no intensity between the 10th and 90th percentiles for the robust mean absolute
     deviation, ...); a NaN must not pass for a missing value without a word. A note is
     taken to explain a feature when its key is the feature (``glcm.joint_maximum.3d_merged``),
-    a prefix of it, its family, ``texture`` for a texture family, or the response map's.
+    a prefix of it, its family where the family's note says which values are NaN
+    (:data:`NAN_NOTE_FAMILIES`), ``texture`` for a texture family (one grey level), or the
+    response map's; the ``morph`` note on a slab one voxel thick names no NaN.
     """
     if f"response_maps.{filter_name}" in notes or not any(v != v for v in out.values()):
         return None  # (a value unequal to itself is NaN)
@@ -109,7 +117,8 @@ def unexplained_nan(notes: dict[str, str], specs: Sequence[Any],
             if value is None or not math.isnan(value):
                 continue
             ident = s.name if agg is None else f"{s.name}.{agg.token}"
-            if any(ident == k or ident.startswith(k + ".") or k == s.family
+            if any(ident == k or ("." in k and ident.startswith(k + "."))
+                   or (k == s.family and k in NAN_NOTE_FAMILIES)
                    or (k == "texture" and s.family in TEXTURE_FAMILIES) for k in notes):
                 continue
             names.append(ident)
@@ -120,6 +129,9 @@ def unexplained_nan(notes: dict[str, str], specs: Sequence[Any],
             "formulas find no neighbouring voxel pair, no voxel with a neighbour, no "
             f"intensity spread or a zero denominator here): {shown}")
 
+
+NAN_NOTE_FAMILIES = frozenset({"ivh"})
+"""Families whose family-level note says which of their values are NaN and why."""
 
 TEXTURE_FAMILIES = ("glcm", "glrlm", "glszm", "gldzm", "ngtdm", "ngldm")
 """Families whose features are computed from the discretised grey levels' arrangement."""

@@ -146,18 +146,23 @@ class IntensityVolumeHistogram:
         so with :math:`m = \\lfloor x N_v \\rfloor` and :math:`s_m` the :math:`(m+1)`-th
         largest intensity, :math:`\\nu_i \\le x \\iff i > s_m`, giving
         :math:`I_x = s_m + w_d`. When :math:`m \\ge N_v` every intensity qualifies and
-        :math:`I_x` is the smallest observed intensity. When :math:`s_m` is the maximum,
-        :math:`I_x` lies one interval above it (where :math:`\\nu = 0`).
+        :math:`I_x` is the smallest observed intensity. When :math:`s_m + w_d` lies beyond
+        :math:`\\max\\mathbf{G}` (the highest intensity of the range holds more than
+        :math:`x` of the volume) no intensity of :math:`\\mathbf{G}` qualifies and
+        :math:`I_x` is undefined (NaN; IBSI 1 evaluates the IVH on :math:`\\mathbf{G}`).
         """
         m = math.floor(x * self.n + _EPS)
         if m >= self.n:
             return float(self.sorted[0])
         s_m = float(self.sorted[self.n - 1 - m])
+        if s_m + self.step > self.upper + _EPS * self.step:
+            return math.nan  # G's highest intensity holds more than x of the volume
         return s_m + self.step
 
     def undefined(self) -> str | None:
-        """Why :math:`V_{10}` or :math:`V_{90}` is NaN (IBSI defines the intensity fraction
-        over the total range :math:`\\mathbf{G}` only), or None when both are defined."""
+        """Why some IVH features are NaN (IBSI defines the intensity fraction and the
+        intensity at a volume fraction over the total range :math:`\\mathbf{G}` only), or
+        None when all are defined."""
         reasons = []
         if self.upper <= self.lower:
             reasons.append(f"the total range G holds one intensity ({self.lower:g}), so the "
@@ -169,6 +174,13 @@ class IntensityVolumeHistogram:
                 reasons.append(f"no intensity of the total range G [{self.lower:g}, "
                                f"{self.upper:g}] in steps of {self.step:g} reaches the "
                                f"intensity fraction of {' and '.join(short)}")
+        high = [f"I{round(100 * x)}" for x in (0.10, 0.90)
+                if math.isnan(self.intensity_at_volume_fraction(x))]
+        if high:
+            top = float(self.volume_fraction(self.upper))
+            reasons.append(f"the highest intensity of G ({self.upper:g}) holds {100 * top:.1f} % "
+                           f"of the volume, so no intensity of G lies in at most that share for "
+                           f"{' and '.join(high)}")
         if not reasons:
             return None
         return ("undefined (NaN): " + "; ".join(reasons) + " (IBSI 1 evaluates the IVH on G "

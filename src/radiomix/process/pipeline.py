@@ -466,7 +466,9 @@ def process_arrays(
     if ring_cut:
         ctx.notes["preprocess.ring"] = RING_CUT_NOTE
     if interp.spacing is not None and interp.round_intensities:
-        stored = image[tuple(slice(lo, hi + 1) for lo, hi in box)][
+        # the image as given, before a preprocessing step (smoothing) that makes CT HU
+        # fractional: rounding those is IBSI's CT rounding
+        stored = given[0][tuple(slice(lo, hi + 1) for lo, hi in box)][
             mask[tuple(slice(lo, hi + 1) for lo, hi in box)]]
         if not np.array_equal(stored, np.round(stored)):
             note = (f"interpolation.round_intensities rounded the interpolated intensities to "

@@ -359,6 +359,14 @@ class Numbers:
                           "†</sup>")
         return Markup(f"{lo}{sep}{hi}")
 
+    def bounds(self, lo_ptr: str, hi_ptr: str, digits: int = 2) -> Any:
+        """``low–high`` of two values, with the decimals that keep them apart from the
+        reference levels they are not (:func:`reference_digits`)."""
+        from markupsafe import Markup
+
+        digits = reference_digits((self.get(lo_ptr), self.get(hi_ptr)), digits)
+        return Markup(f"{self.num(lo_ptr, digits)}–{self.num(hi_ptr, digits)}")
+
     def ci(self, ptr: str, digits: int = 2) -> Any:
         """``estimate (95 % CI low–high)`` of a metric object at ``ptr``."""
         from markupsafe import Markup

@@ -84,6 +84,13 @@ POOLINGS: tuple[str, ...] = ("average", "max", "min")
 LAWS_KERNELS: tuple[str, ...] = ("L3", "E3", "S3", "L5", "E5", "S5", "W5", "R5")
 """Laws 1D kernels (IBSI 2 §Laws kernels)."""
 
+SYMMETRIC_LAWS: frozenset[str] = frozenset({"L3", "S3", "L5", "S5", "R5"})
+"""The Laws 1D kernels equal to their own reverse (the others, E and W, change sign)."""
+
+
+def _symmetric_laws(name: str) -> bool:
+    return name.upper() in SYMMETRIC_LAWS
+
 DAUBECHIES_MAX = 20
 COIFLET_MAX = 3
 
@@ -306,6 +313,9 @@ class FilterSettings:
             s = self.support
             if s is None or isinstance(s, bool) or not isinstance(s, int) or s < 1 or s % 2 == 0:
                 _fail(f"filter.support must be an odd integer >= 1, got {s!r}")
+            if s == 1:
+                _fail("filter.support 1 averages each voxel with itself: the response is the "
+                      "image; give an odd support of 3 or more")
         if k in ("gaussian", "log", "gabor"):
             if self.sigma_mm is None:
                 _fail(f"filter.sigma_mm (in mm) is required for the {k} filter")
@@ -387,6 +397,11 @@ class FilterSettings:
             if p.upper() not in LAWS_KERNELS:
                 _fail(f"unknown Laws kernel {p!r} in {name!r}. Valid: {', '.join(LAWS_KERNELS)}")
         object.__setattr__(self, "laws_kernel", name.upper())
+        if self.rotation_invariant and len(set(parts)) == 1 and all(
+                _symmetric_laws(p) for p in parts):
+            _fail(f"filter.rotation_invariant with laws_kernel {name.upper()}: every rotation "
+                  "of this kernel (one symmetric 1D kernel along every axis) is the kernel "
+                  "itself, so nothing is pooled; leave rotation_invariant out")
         d = self.energy_distance
         if d is not None and (isinstance(d, bool) or not isinstance(d, int) or d < 0):
             _fail(f"filter.energy_distance must be an integer >= 0 (voxels), got {d!r}")
@@ -409,6 +424,10 @@ class FilterSettings:
             n = 360.0 / step
             if abs(n - round(n)) > 1e-9:
                 _fail(f"filter.theta_step_deg must divide 360 degrees, got {step!r}")
+            if round(n) < 2:
+                _fail(f"filter.theta_step_deg {step:g} gives one orientation: nothing is "
+                      "pooled and the response is not rotation invariant; give a step below "
+                      "360 (e.g. 45), or leave rotation_invariant out")
         elif self.theta_step_deg is not None:
             _fail("filter.theta_step_deg applies only with rotation_invariant=True")
         if self.response is not None and self.response not in (

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -353,9 +354,10 @@ class FeatureSettings:
         if self.moran_sample_voxels < 2:
             _fail(f"features.moran_sample_voxels must be >= 2, got {self.moran_sample_voxels!r}")
         if self.aggregations is not None:
-            self._check_aggregated_families()
+            self.check_aggregated_families(self.families)
 
-    def _check_aggregated_families(self) -> None:
+    def check_aggregated_families(self, families: Sequence[str],
+                                  key: str = "features.families") -> None:
         """Refuse aggregations that leave a selected texture family out: GLCM and GLRLM
         aggregate over directions (``3d_merged`` …), the zone and neighbourhood families
         do not (``3d`` …), so ``[3d_merged]`` alone would drop GLSZM, GLDZM, NGTDM and
@@ -370,14 +372,16 @@ class FeatureSettings:
         chosen = {Aggregation.from_token(str(t)) for t in given}
         kinds = {"glcm": DIRECTIONAL, "glrlm": DIRECTIONAL, "glszm": ZONAL, "gldzm": ZONAL,
                  "ngtdm": ZONAL, "ngldm": ZONAL}
-        left = [f for f in self.families if f in kinds and not chosen & set(kinds[f])]
+        left = [f for f in families if f in kinds and not chosen & set(kinds[f])]
         if left:
             need = sorted({a.token for f in left for a in kinds[f]})
             _fail(f"features.aggregations {list(given)} leave out the families "
                   f"{', '.join(left)}, which aggregate as {', '.join(need)}: add the one meant "
-                  "(e.g. 3d beside 3d_merged), or leave those families out of "
-                  "features.families")
+                  f"(e.g. 3d beside 3d_merged), or leave those families out of {key}")
 
+
+TEXTURE_FAMILY_NAMES: tuple[str, ...] = ("glcm", "glrlm", "glszm", "gldzm", "ngtdm", "ngldm")
+"""Families computed from the discretised grey levels' arrangement."""
 
 RESPONSE_MAP_FAMILIES: tuple[str, ...] = (
     "stat",
@@ -764,6 +768,66 @@ class ExtractionSettings:
                 "interpolation.round_intensities would round them to integers: set it false"
             )
         self._refuse_unread_interpolation()
+        if self.response_maps.filters and self.features.aggregations is not None:
+            self.features.check_aggregated_families(self.response_maps.families,
+                                                    "response_maps.families")
+
+    def unread_values(self) -> list[str]:
+        """Values (other than their defaults) that no computed family reads: the settings
+        record them and the settings hash changes with them, though no number does (a
+        family counts as computed when it is in ``features.families`` or, with filters, in
+        ``response_maps.families``). Extraction names them in the provenance notes
+        (``settings``); they are not refused, since trimming the families of a settings file
+        for a quick run leaves such values behind.
+
+        Examples
+        --------
+        >>> ExtractionSettings(features=FeatureSettings(families=("stat",)),
+        ...                    ivh=IvhSettings(method="fbs", bin_width=0.1)).unread_values()
+        ['ivh']
+        """
+        maps = self.response_maps
+        computed = set(self.features.families) | (set(maps.families) if maps.filters else set())
+        f, default_f = self.features, FeatureSettings()
+        reads = {  # value -> (is it set, families that read it)
+            "ivh": (self.ivh != IvhSettings(), {"ivh"}),
+            "discretisation": (self.discretisation != DiscretisationSettings(),
+                               {"ih", *TEXTURE_FAMILY_NAMES}),
+            "features.glcm_distance": (f.glcm_distance != default_f.glcm_distance, {"glcm"}),
+            "features.glcm_symmetric": (f.glcm_symmetric != default_f.glcm_symmetric,
+                                        {"glcm"}),
+            "features.ngtdm_distance": (f.ngtdm_distance != default_f.ngtdm_distance,
+                                        {"ngtdm"}),
+            "features.ngldm_distance": (f.ngldm_distance != default_f.ngldm_distance,
+                                        {"ngldm"}),
+            "features.ngldm_coarseness": (f.ngldm_coarseness != default_f.ngldm_coarseness,
+                                          {"ngldm"}),
+            "features.linkage_distance": (f.linkage_distance != default_f.linkage_distance,
+                                          {"glszm", "gldzm"}),
+            "features.aggregations": (f.aggregations is not None, set(TEXTURE_FAMILY_NAMES)),
+            "features.moran_max_voxels": (f.moran_max_voxels != default_f.moran_max_voxels,
+                                          {"morph"}),
+        }
+        unread = [key for key, (given, families) in reads.items()
+                  if given and not computed & families]
+        if f.moran_sample_voxels != default_f.moran_sample_voxels and (
+                f.moran_max_voxels is None or "morph" not in computed):
+            unread.append("features.moran_sample_voxels (read only with moran_max_voxels)")
+        if not maps.filters:
+            unread += [key for key, given in (
+                ("response_maps.families", maps.families != ResponseMapSettings().families),
+                ("response_maps.discretisation",
+                 maps.discretisation != ResponseMapSettings().discretisation),
+                ("response_maps.margin_mm", maps.margin_mm is not None)) if given]
+        elif (maps.discretisation != ResponseMapSettings().discretisation
+              and not set(maps.families) - {"stat"}):
+            unread.append("response_maps.discretisation (response_maps.families holds stat "
+                          "only)")
+        pre = self.preprocess
+        if (pre.normalise == "none"
+                and pre.normalise_region != PreprocessSettings().normalise_region):
+            unread.append("preprocess.normalise_region (preprocess.normalise is none)")
+        return unread
 
     def _refuse_unread_interpolation(self) -> None:
         """Refuse interpolation values that nothing reads: with no interpolation

@@ -47,6 +47,28 @@ def gabor_kernel(
     return envelope * np.exp(1j * 2.0 * math.pi * xt / wavelength_vox)
 
 
+def _check_sampling(settings: FilterSettings, sigma_vox: float, wavelength_vox: float,
+                    gamma: float, voxel: float, truncation: float) -> None:
+    """Refuse a Gabor filter the voxel grid cannot sample: a kernel of a single voxel (the
+    response is the image itself) or a wavelength below 2 voxels (beyond the sampling limit
+    the oscillation folds back onto a longer one: 1 voxel is no oscillation at all, 0.4
+    voxel is 2 voxels; 2 voxels, the alternation +1, -1, is the shortest the grid holds)."""
+    from radiomix.errors import InputError
+
+    where = f"response_maps filter {settings.tag}"
+    if math.floor(truncation * max(sigma_vox, sigma_vox / gamma) + 0.5) == 0:
+        raise InputError(
+            f"{where}: sigma_mm {settings.sigma_mm:g} is {sigma_vox:.3g} voxels of {voxel:g} "
+            "mm, so the Gabor kernel is a single voxel and its response is the image itself; "
+            f"give sigma_mm of at least {voxel:.3g} mm (sigma is in mm, not voxels)")
+    if wavelength_vox < 2.0 - 1e-9:
+        raise InputError(
+            f"{where}: wavelength_mm {settings.wavelength_mm:g} is {wavelength_vox:.3g} voxels "
+            f"of {voxel:g} mm, below the sampling limit of 2 voxels: the oscillation cannot "
+            "be represented on this grid (it folds back onto a longer one); give "
+            f"wavelength_mm of at least {2 * voxel:.3g} mm, or interpolate to a finer spacing")
+
+
 def _part(response: np.ndarray, which: str) -> FloatArray:
     if which == "modulus":
         return np.abs(response)
@@ -104,6 +126,7 @@ def gabor_filter(
         thetas = [theta0]
     which = settings.response or "modulus"
     trunc = settings.effective_truncation
+    _check_sampling(settings, sigma, wavelength, gamma, voxel, trunc)
 
     kernels = [
         gabor_kernel(sigma, wavelength, gamma, math.radians(theta), trunc) for theta in thetas

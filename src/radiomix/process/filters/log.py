@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -20,11 +21,11 @@ from radiomix.types import FloatArray
 
 log = logging.getLogger(__name__)
 
-MIN_SIGMA_VOX = 0.7
-"""Smallest σ, in voxels, below which a warning says the sampled LoG kernel is no
-Laplacian of Gaussian: its coefficients no longer sum to about 0 (0.4 % of their absolute
-sum at 0.7 voxel, 13 % at 0.5, all of it once the kernel is a single voxel), so a constant
-image gives a response far from 0."""
+MAX_DC_LEAK = 0.004
+"""Largest share of a sampled LoG kernel's absolute sum that its sum may be (0 for the
+continuous Laplacian of Gaussian) before a warning says the map is no Laplacian of
+Gaussian: its response to a constant region is far from 0. The share is 0.4 % at σ = 0.7
+voxel with the default truncation (4σ), 13 % at 0.5, and grows as the truncation shrinks."""
 
 
 def log_kernel_1d(sigma_vox: float, truncation: float) -> tuple[FloatArray, FloatArray]:
@@ -129,23 +130,57 @@ def log_filter(
 
 def _check_sigma(settings: FilterSettings, sigma_vox: float, voxel: float,
                  truncation: float) -> None:
-    """Refuse a σ whose sampled kernel is a single voxel (the response is the image times
-    a constant) and warn below :data:`MIN_SIGMA_VOX`."""
+    """Refuse a kernel of a single voxel (the response is the image times a constant) and
+    warn with :func:`kernel_caveat`."""
     from radiomix.errors import InputError
 
-    least = f"{MIN_SIGMA_VOX * voxel:.3g} mm"
     if math.floor(truncation * sigma_vox + 0.5) == 0:
         raise InputError(
             f"response_maps filter {settings.tag}: sigma_mm {settings.sigma_mm:g} is "
-            f"{sigma_vox:.3g} voxels of {voxel:g} mm, so the LoG kernel is a single voxel and "
-            f"its response is the image times a constant; give sigma_mm of at least {least} "
-            "(sigma is in mm, not voxels)")
-    if sigma_vox < MIN_SIGMA_VOX:
-        log.warning(
-            "response_maps filter %s: sigma_mm %g is %.3g voxels of %g mm; below %g voxel the "
-            "sampled LoG kernel does not sum to about 0, so its response to a constant region "
-            "is far from 0 and the map is no Laplacian of Gaussian; use sigma_mm of at least "
-            "%s", settings.tag, settings.sigma_mm, sigma_vox, voxel, MIN_SIGMA_VOX, least)
+            f"{sigma_vox:.3g} voxels of {voxel:g} mm and the truncation {truncation:g} sigma, "
+            "so the LoG kernel is a single voxel and its response is the image times a "
+            f"constant; give sigma_mm of at least {0.7 * voxel:.3g} mm (sigma is in mm, not "
+            "voxels) and the default truncation (4)")
+    caveat = kernel_caveat(sigma_vox, voxel, truncation, 2 if settings.ndim == 2 else 3)
+    if caveat:
+        log.warning("response_maps filter %s: %s", settings.tag, caveat)
+
+
+def settings_caveat(settings: FilterSettings, spacing: Sequence[float]) -> str | None:
+    """:func:`kernel_caveat` of a LoG filter on an image of this spacing (for the response
+    map's provenance note), None for other filters."""
+    if settings.kind != "log":
+        return None
+    axes = (1, 2) if settings.ndim == 2 else (0, 1, 2)
+    voxel = float(spacing[axes[-1]])
+    return kernel_caveat(float(settings.sigma_mm or 0.0) / voxel, voxel,
+                         settings.effective_truncation, len(axes))
+
+
+def kernel_caveat(sigma_vox: float, voxel: float, truncation: float, ndim: int) -> str | None:
+    """Why a sampled LoG kernel is no Laplacian of Gaussian (its coefficients sum to more
+    than :data:`MAX_DC_LEAK` of their absolute sum: too small a σ in voxels, or too short a
+    truncation), None when it is one.
+
+    Examples
+    --------
+    >>> kernel_caveat(3.0, 1.0, 4.0, 3) is None
+    True
+    >>> kernel_caveat(0.5, 1.0, 4.0, 3)[:40]
+    'sigma 0.5 voxel of 1 mm, truncation 4 si'
+    """
+    radius = math.floor(truncation * sigma_vox + 0.5)
+    if radius > 12:  # far below the limit for any truncation that reaches so far
+        return None
+    h = log_kernel(sigma_vox, ndim, truncation)
+    leak = abs(float(h.sum())) / float(np.abs(h).sum())
+    if leak <= MAX_DC_LEAK:
+        return None
+    return (f"sigma {sigma_vox:.3g} voxel of {voxel:g} mm, truncation {truncation:g} sigma: "
+            f"the sampled LoG kernel sums to {100 * leak:.2g} % of its absolute sum, not "
+            "about 0, so its response to a constant region is far from 0 and the map is no "
+            "Laplacian of Gaussian; use a larger sigma_mm (at least one voxel) or the default "
+            "truncation (4)")
 
 
 def riesz_apply(
