@@ -199,7 +199,7 @@ def test_defaults_and_presets_have_no_unread_value():
     from radiomix.settings.loader import PRESETS, load_preset
 
     assert settings_from_dict({}).unread_values() == []
-    assert {n: load_preset(n).unread_values() for n in PRESETS} == dict.fromkeys(PRESETS, [])
+    assert {n: load_preset(n).unread_values() for n in PRESETS} == {n: [] for n in PRESETS}
 
 
 def test_unread_values_are_named_in_the_provenance():
