@@ -1259,6 +1259,8 @@ def _extract_record(
     row.pop("case_id", None)
     prov = frame.attrs["provenance"]
     keep = {k: v for k, v in prov.items() if k not in ("settings", "settings_hash", "versions")}
+    if keep.get("notes"):  # a note may name an input file (a header's qform/sform)
+        keep["notes"] = {k: _unnamed(str(v), task) for k, v in keep["notes"].items()}
     return {**base, "status": "ok", "row": row, "provenance": keep}
 
 

@@ -507,7 +507,9 @@ def _case_record(task: CaseTask) -> dict[str, Any]:
                     "inputs": prov.get("inputs"),
                     "roi_voxels": _plain(prov.get("roi_voxels")),
                     "processed_spacing_mm_zyx": prov.get("processed_spacing_mm_zyx"),
-                    "notes": prov.get("notes", {}),
+                    # notes may name an input file (a header's qform/sform): by tag here
+                    "notes": {k: _unnamed(task, str(v)) for k, v in
+                              (prov.get("notes") or {}).items()},
                     **{
                         k: _plain_tree(prov[k])
                         for k in ("deep", "registration", "standardisation")
@@ -873,20 +875,21 @@ def manifest_rows(study: Study, *, carry: tuple[str, ...] = ()) -> list[Manifest
         carry=carry,
         mask_optional=study.registered_tags,
     )
+    _check_patient_ids(study, rows)
     _check_lesion_ids(study, rows)
     return rows
 
 
-def _lesion_key(lesion_id: str) -> str:
-    """A lesion id as it identifies a lesion of its patient: a number by its value (``1``,
-    ``01``, ``1.0`` and ``+1`` are one lesion), any other id as a patient id is compared
+def _spelling_key(lesion_id: str) -> str:
+    """An id as it identifies a patient or a lesion of its patient: a number by its value
+    (``1``, ``01``, ``1.0`` and ``+1`` are one), any other id as a patient id is compared
     (:func:`radiomix.text_keys.id_key`: letter case and Unicode form folded).
 
     Examples
     --------
-    >>> _lesion_key("01") == _lesion_key("1.0") == _lesion_key("1")
+    >>> _spelling_key("01") == _spelling_key("1.0") == _spelling_key("1")
     True
-    >>> _lesion_key("L1") == _lesion_key("l1"), _lesion_key("1") == _lesion_key("1a")
+    >>> _spelling_key("L1") == _spelling_key("l1"), _spelling_key("1") == _spelling_key("1a")
     (True, False)
     """
     from radiomix.text_keys import id_key
@@ -896,6 +899,29 @@ def _lesion_key(lesion_id: str) -> str:
     except ValueError:
         return id_key(lesion_id)
     return f"#{value!r}" if math.isfinite(value) else id_key(lesion_id)
+
+
+def _check_patient_ids(study: Study, rows: Sequence[ManifestRow]) -> None:
+    """Refuse two patient ids that are one number written differently (``1``, ``01``,
+    ``1.0``: a spreadsheet that dropped leading zeros in part of a column): read as two
+    patients, a grouped split could put one patient on both sides.
+
+    Raises
+    ------
+    SettingsError
+        Naming the manifest lines of the two spellings.
+    """
+    cols = study.settings.columns
+    seen: dict[str, tuple[str, int]] = {}  # patient key -> id, line
+    for row in rows:
+        first, line = seen.setdefault(_spelling_key(row.patient_id), (row.patient_id, row.line))
+        if first != row.patient_id:
+            raise SettingsError(
+                f"manifest {study.manifest.name} line {row.line}: {cols.patient_id} "
+                f"{row.patient_id!r} names the patient {first!r} of line {line} written "
+                "differently (the same number, or only letter case or Unicode form apart): "
+                "read as two patients, a patient-grouped split could put one patient on both "
+                "sides; write each patient's id alike, or give distinct patients distinct ids")
 
 
 def _check_lesion_ids(study: Study, rows: Sequence[ManifestRow]) -> None:
@@ -913,7 +939,7 @@ def _check_lesion_ids(study: Study, rows: Sequence[ManifestRow]) -> None:
     cols = study.settings.columns
     seen: dict[tuple[str, str], tuple[str, int]] = {}  # (patient, lesion key) -> id, line
     for row in rows:
-        first, line = seen.setdefault((row.patient_id, _lesion_key(row.lesion_id)),
+        first, line = seen.setdefault((row.patient_id, _spelling_key(row.lesion_id)),
                                       (row.lesion_id, row.line))
         if first != row.lesion_id:
             raise SettingsError(
@@ -2406,9 +2432,10 @@ def run_study(
             "worker_timeout_s (--worker-timeout) is read only with a Dask scheduler: give "
             "scheduler (--scheduler local or tcp://HOST:PORT), or leave the timeout out")
     if isinstance(worker_timeout_s, bool) or not (
-        isinstance(worker_timeout_s, int | float) and worker_timeout_s > 0
+        isinstance(worker_timeout_s, int | float) and 0 < worker_timeout_s < math.inf
     ):
-        raise SettingsError(f"worker_timeout_s must be a number > 0, got {worker_timeout_s!r}")
+        raise SettingsError(f"worker_timeout_s (--worker-timeout) must be a finite number of "
+                            f"seconds > 0, got {worker_timeout_s!r}")
     if scheduler is not None:
         check_scheduler_address(scheduler)
         if scheduler != "local" and jobs > 1:

@@ -183,3 +183,64 @@ def test_lesion_ids_apart_only_in_case_are_refused_and_distinct_ids_pass(tmp_pat
             lesion(SMALL[0], lesion_id="1a"), lesion(SMALL[1], lesion_id="01")]
     rows_study = write_study(tmp_path / "b", rows)
     assert len(cohort.manifest_rows(cohort.load_study(rows_study))) == 4
+
+
+# -- re-check (tester 23k): the same classes elsewhere --------------------------------------
+
+
+@pytest.mark.parametrize("other", ["01", "1.0"])
+def test_one_patient_number_written_twice_is_refused(tmp_path, other):
+    rows = [lesion(SMALL[0]) | {"patient_id": "1"}, lesion(SMALL[1]) | {"patient_id": other}]
+    study = write_study(tmp_path / "s", rows)
+    with pytest.raises(SettingsError, match=re.escape(
+            f"manifest manifest.csv line 3: patient_id '{other}' names the patient '1' of "
+            "line 2 written differently")):
+        run_study(study, tmp_path / "out")
+
+
+def test_an_infinite_worker_timeout_is_refused(tmp_path):
+    study = write_study(tmp_path / "s", [lesion(SMALL[0])])
+    with pytest.raises(SettingsError, match=r"must be a finite number of seconds > 0"):
+        run_study(study, tmp_path / "out", scheduler="local", worker_timeout_s=float("inf"))
+
+
+def test_notes_of_a_case_name_its_files_by_tag(tmp_path):
+    """A mask whose qform and sform disagree: its note named the file (a patient's name)
+    in the kept record and the table's provenance."""
+    import gzip
+    import struct
+
+    study = _phi_study(tmp_path)
+    mask_path = tmp_path / "data" / PHI / f"RS_{PHI}.nii.gz"
+    raw = bytearray(gzip.decompress(mask_path.read_bytes()))
+    offset = struct.unpack("<3f", raw[268:280])  # the qform's translation, 10 mm away
+    raw[268:280] = struct.pack("<3f", *(v + 10.0 for v in offset))
+    mask_path.write_bytes(gzip.compress(bytes(raw)))
+    result = run_study(study, tmp_path / "out")
+    blob = (json.dumps(read_provenance(result.features_path))
+            + "".join(p.read_text() for p in (tmp_path / "out" / "cases").glob("*.json")))
+    assert PHI not in blob
+    assert "qform and an sform that disagree" in blob  # the note is there, by tag
+    assert "<pet mask>" in blob
+
+
+def test_qc_thumbnails_say_a_header_warning_by_tag(tmp_path, caplog):
+    """`radiomix analyse` re-reads the cases for its QC thumbnails: a header warning named
+    the mask file (a patient's name) on the console (tester 23k)."""
+    import gzip
+    import struct
+
+    from radiomix.analysis.qc import qc_section
+    from radiomix.settings.study import load_study
+
+    study_path = _phi_study(tmp_path)
+    mask_path = tmp_path / "data" / PHI / f"RS_{PHI}.nii.gz"
+    raw = bytearray(gzip.decompress(mask_path.read_bytes()))
+    offset = struct.unpack("<3f", raw[268:280])
+    raw[268:280] = struct.pack("<3f", *(v + 10.0 for v in offset))
+    mask_path.write_bytes(gzip.compress(bytes(raw)))
+    with caplog.at_level(logging.WARNING):
+        qc_section(load_study(study_path), ["P1"], tmp_path / "out")
+    said = " ".join(r.getMessage() for r in caplog.records)
+    assert "qform and an sform that disagree" in said
+    assert PHI not in said

@@ -74,7 +74,7 @@ def qc_section(study: Study, patients: list[str], out_dir: str | Path, *,
         failure is logged with the case id: those cases are in the extraction errors).
     """
     from radiomix.case import load_case
-    from radiomix.cohort import manifest_rows
+    from radiomix.cohort import case_warnings, manifest_rows
     from radiomix.privacy import redact_paths
     from radiomix.report.figures import largest_slice, modality_window, qc_thumbnail
 
@@ -99,13 +99,18 @@ def qc_section(study: Study, patients: list[str], out_dir: str | Path, *,
             case_id = f"{row.patient_id}/{row.lesion_id}/{tag}"
             label = spec.label if spec.label is not None else ts.roi.label
             roi_name = spec.roi_name if spec.roi_name is not None else ts.roi.roi_name
+            names = {f"<{tag} image>": spec.image, f"<{tag} mask>": spec.mask}
             try:
-                checked = load_case(spec.image, spec.mask, label=label, roi_name=roi_name,
-                                    resample_mask=ts.roi.resample_mask, case_id=case_id)
+                # what reading the case says (a header's qform/sform) names files by tag, as
+                # the run said it: file names may name the patient
+                with case_warnings(lambda m: redact_paths(m, names, keep=(case_id,))) as said:
+                    checked = load_case(spec.image, spec.mask, label=label, roi_name=roi_name,
+                                        resample_mask=ts.roi.resample_mask, case_id=case_id)
+                for message in said:
+                    log.warning("%s: %s", case_id, message)
             except (InputError, OSError, RuntimeError) as exc:
-                log.warning("QC thumbnail of %s not drawn: %s", case_id, redact_paths(
-                    str(exc), {f"<{tag} image>": spec.image, f"<{tag} mask>": spec.mask},
-                    keep=(case_id,)))
+                log.warning("QC thumbnail of %s not drawn: %s", case_id,
+                            redact_paths(str(exc), names, keep=(case_id,)))
                 continue
             img = np.array(checked.image.array, dtype=float)
             mask = checked.mask.array > 0

@@ -215,9 +215,11 @@ def parse_perturbation(spec: str) -> Perturbation:
         raise SettingsError(f"perturbation {spec!r}: the contour draw must be an integer >= 1")
     if kind == "noise" and v <= 0:
         raise SettingsError(f"perturbation {spec!r}: the noise multiple must be > 0")
-    if kind == "translation" and not 0 < abs(v) <= 1:
+    if kind == "translation" and not 0 < abs(v) < 1:
         raise SettingsError(
-            f"perturbation {spec!r}: the translation must be a voxel fraction in (0, 1]"
+            f"perturbation {spec!r}: the translation must be a voxel fraction in (0, 1): a "
+            "whole voxel moves image and mask together onto the same voxel values (without "
+            "interpolation, a perfect rater), e.g. translation:0.25"
         )
     if kind == "translation" and abs(v) == TIED_TRANSLATION:
         raise SettingsError(
