@@ -10,6 +10,8 @@ PET in SUV, declared by the tag's ``modality``) and with a 10 mm scale bar. The 
 
 from __future__ import annotations
 
+import functools
+
 import logging
 import re
 from pathlib import Path
@@ -103,7 +105,8 @@ def qc_section(study: Study, patients: list[str], out_dir: str | Path, *,
             try:
                 # what reading the case says (a header's qform/sform) names files by tag, as
                 # the run said it: file names may name the patient
-                with case_warnings(lambda m: redact_paths(m, names, keep=(case_id,))) as said:
+                redact = functools.partial(redact_paths, inputs=names, keep=(case_id,))
+                with case_warnings(redact) as said:
                     checked = load_case(spec.image, spec.mask, label=label, roi_name=roi_name,
                                         resample_mask=ts.roi.resample_mask, case_id=case_id)
                 for message in said:
