@@ -11,7 +11,6 @@ PET in SUV, declared by the tag's ``modality``) and with a 10 mm scale bar. The 
 from __future__ import annotations
 
 import functools
-
 import logging
 import re
 from pathlib import Path
