@@ -678,8 +678,8 @@ def grid_tied(model: BaseEstimator) -> bool:
     weakest penalty, :func:`best_by_penalty`), not a tuning. One covariate's risk ranking,
     for one, does not depend on a ridge penalty, so neither does its C-index or AUC."""
     results = getattr(model, "cv_results_", None)
-    if results is None:
-        return False
+    if not isinstance(results, Mapping) or "mean_test_score" not in results:
+        return False  # not a grid search (a model with its own path of fits)
     means = scorable_means(results)[0]
     finite = means[np.isfinite(means)]
     return bool(finite.size >= 2 and finite.size == means.size
