@@ -875,80 +875,48 @@ def manifest_rows(study: Study, *, carry: tuple[str, ...] = ()) -> list[Manifest
         carry=carry,
         mask_optional=study.registered_tags,
     )
-    _check_patient_ids(study, rows)
-    _check_lesion_ids(study, rows)
+    _check_id_spellings(study, rows)
     return rows
 
 
-def _spelling_key(lesion_id: str) -> str:
-    """An id as it identifies a patient or a lesion of its patient: a number by its value
-    (``1``, ``01``, ``1.0`` and ``+1`` are one), any other id as a patient id is compared
-    (:func:`radiomix.text_keys.id_key`: letter case and Unicode form folded).
-
-    Examples
-    --------
-    >>> _spelling_key("01") == _spelling_key("1.0") == _spelling_key("1")
-    True
-    >>> _spelling_key("L1") == _spelling_key("l1"), _spelling_key("1") == _spelling_key("1a")
-    (True, False)
-    """
-    from radiomix.text_keys import id_key
-
-    try:
-        value = float(lesion_id)
-    except ValueError:
-        return id_key(lesion_id)
-    return f"#{value!r}" if math.isfinite(value) else id_key(lesion_id)
-
-
-def _check_patient_ids(study: Study, rows: Sequence[ManifestRow]) -> None:
-    """Refuse two patient ids that are one number written differently (``1``, ``01``,
-    ``1.0``: a spreadsheet that dropped leading zeros in part of a column): read as two
-    patients, a grouped split could put one patient on both sides.
+def _check_id_spellings(study: Study, rows: Sequence[ManifestRow]) -> None:
+    """Refuse two ids written apart that name one patient, or one lesion of a patient: the
+    same number written differently (``1``, ``01``, ``1.0``: a spreadsheet that dropped
+    leading zeros in part of a column) or only letter case or Unicode form apart
+    (:func:`radiomix.text_keys.value_key`). Read as two, a patient-grouped split could put
+    one patient on both sides, or one lesion's features would be in the table twice.
 
     Raises
     ------
     SettingsError
         Naming the manifest lines of the two spellings.
     """
+    from radiomix.text_keys import value_key
+
     cols = study.settings.columns
-    seen: dict[str, tuple[str, int]] = {}  # patient key -> id, line
+    patients: dict[str, tuple[str, int]] = {}  # patient key -> id, line
+    lesions: dict[tuple[str, str], tuple[str, int]] = {}  # (patient, lesion key) -> id, line
     for row in rows:
-        first, line = seen.setdefault(_spelling_key(row.patient_id), (row.patient_id, row.line))
+        first, line = patients.setdefault(value_key(row.patient_id),
+                                          (row.patient_id, row.line))
         if first != row.patient_id:
-            raise SettingsError(
-                f"manifest {study.manifest.name} line {row.line}: {cols.patient_id} "
-                f"{row.patient_id!r} names the patient {first!r} of line {line} written "
-                "differently (the same number, or only letter case or Unicode form apart): "
-                "read as two patients, a patient-grouped split could put one patient on both "
-                "sides; write each patient's id alike, or give distinct patients distinct ids")
-
-
-def _check_lesion_ids(study: Study, rows: Sequence[ManifestRow]) -> None:
-    """Refuse two lesion ids of one patient written apart that name one lesion: the same
-    number written differently (``1``, ``01``, ``1.0``) or ids differing only in letter
-    case or Unicode form (as the manifest refuses patient ids that differ so; surrounding
-    spaces are already stripped there): read as two lesions, one lesion's features would be
-    in the table twice.
-
-    Raises
-    ------
-    SettingsError
-        Naming the manifest lines of the two spellings.
-    """
-    cols = study.settings.columns
-    seen: dict[tuple[str, str], tuple[str, int]] = {}  # (patient, lesion key) -> id, line
-    for row in rows:
-        first, line = seen.setdefault((row.patient_id, _spelling_key(row.lesion_id)),
-                                      (row.lesion_id, row.line))
-        if first != row.lesion_id:
-            raise SettingsError(
-                f"manifest {study.manifest.name} line {row.line}: {cols.lesion_id} "
-                f"{row.lesion_id!r} of {cols.patient_id} {row.patient_id!r} names the lesion "
-                f"{first!r} of line {line} written differently (the same number, or only "
-                "letter case or Unicode form apart): read as two lesions, one lesion would be "
-                "in the table twice; write each lesion's id alike, or give distinct lesions "
-                "distinct ids")
+            what = (f"{cols.patient_id} {row.patient_id!r} names the patient {first!r}",
+                    "two patients, a patient-grouped split could put one patient on both "
+                    "sides; write each patient's id alike, or give distinct patients distinct "
+                    "ids")
+        else:
+            first, line = lesions.setdefault((row.patient_id, value_key(row.lesion_id)),
+                                             (row.lesion_id, row.line))
+            if first == row.lesion_id:
+                continue
+            what = (f"{cols.lesion_id} {row.lesion_id!r} of {cols.patient_id} "
+                    f"{row.patient_id!r} names the lesion {first!r}",
+                    "two lesions, one lesion would be in the table twice; write each "
+                    "lesion's id alike, or give distinct lesions distinct ids")
+        raise SettingsError(
+            f"manifest {study.manifest.name} line {row.line}: {what[0]} of line {line} "
+            "written differently (the same number, or only letter case or Unicode form "
+            f"apart): read as {what[1]}")
 
 
 def _check_organ_columns(study: Study, rows: Sequence[ManifestRow]) -> None:

@@ -99,8 +99,7 @@ def angle_key(degrees: float) -> float:
 
 def same_rotation(a: float, b: float) -> bool:
     """Whether two angles in degrees are the same rotation (equal modulo 360)."""
-    d = (float(a) - float(b)) % FULL_TURN
-    return min(d, FULL_TURN - d) <= _ANGLE_TOL
+    return angle_key(float(a) - float(b)) == 0.0
 
 
 def _number_text(value: float, *, signed: bool) -> str:
@@ -112,6 +111,8 @@ def _number_text(value: float, *, signed: bool) -> str:
     if signed and not text.startswith("-"):
         text = "+" + text
     return text
+
+
 _MAD_TO_SIGMA = 0.6744897501960817  # Phi^-1(3/4): median |N(0, 1)|
 
 
