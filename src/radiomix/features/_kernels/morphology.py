@@ -277,43 +277,112 @@ def _monotone_chain(
     return k - 1 if k > 0 else 0
 
 
-@cached_njit()
-def mark_plane_hulls(
+@cached_njit(error_model="numpy")  # divisors: voxel spacings > 0
+def plane_hull_candidates(
+    vertices: np.ndarray,
+    spacing: np.ndarray,
+    keep: np.ndarray,
+    grid: np.ndarray,
+    order: np.ndarray,
+    spare: np.ndarray,
+    counts: np.ndarray,
     px: np.ndarray,
     py: np.ndarray,
-    order: np.ndarray,
-    starts: np.ndarray,
-    keep: np.ndarray,
+    ident: np.ndarray,
     chain: np.ndarray,
-) -> None:  # pragma: no cover - compiled
-    """Mark the vertices of the 2D convex hull of each group of points (monotone chain).
+) -> bool:  # pragma: no cover - compiled
+    """Clear ``keep`` for mesh vertices inside the 2D hull of a grid plane's vertices.
+
+    The filter of :func:`radiomix.features.morphology.hull_candidates` (see there): each
+    vertex's half-grid coordinates ``rint(2 v / spacing)``; then for each axis in turn the
+    vertices still kept whose coordinate along it is even (a grid plane), sorted by
+    (plane, then the two other half-grid coordinates in axis order) with three stable
+    counting sorts, and each plane's group of three or more points reduced to the
+    vertices of its 2D hull by the monotone chain (collinear points left out) on the
+    coordinates of the two other axes in mm. Groups of fewer than three points are left
+    as they are.
 
     Parameters
     ----------
-    px, py : (N,) ndarray of float64
-        In-plane coordinates of the points.
-    order : (M,) ndarray of int64
-        Indices of the points to test, grouped by plane and, within a group, sorted by
-        ``(px, py)`` (the caller sorts; no sort is compiled here).
-    starts : (G + 1,) ndarray of int64
-        Group ``g`` is ``order[starts[g]:starts[g + 1]]``.
+    vertices : (N, 3) ndarray of float64
+        Mesh vertices in mm.
+    spacing : (3,) ndarray of float64
+        Voxel spacing in mm.
     keep : (N,) ndarray of bool
-        True on entry. Set to False for a tested point that is not a vertex of its group's
-        hull (strictly inside it, or inside one of its edges: collinear points are left
-        out); left True otherwise, and for the points of groups of fewer than three points.
-    chain : (2M + 2,) ndarray of int64
-        Scratch. The caller allocates every array: no allocation is compiled here.
+        True on entry; cleared for the vertices found inside a plane's hull.
+    grid : (N, 3) ndarray of int64
+        Scratch: the half-grid coordinates.
+    order, spare, ident : (N,) ndarray of int64
+        Scratch; ``ident`` holds ``0 .. N-1``.
+    counts : (S,) ndarray of int64
+        Scratch, longer than the half-grid extent along every axis.
+    px, py : (N,) ndarray of float64
+        Scratch: one plane's in-plane coordinates, in sorted order.
+    chain : (2N + 2,) ndarray of int64
+        Scratch of the monotone chain.
+
+    Returns
+    -------
+    bool
+        False, with ``keep`` untouched, when a vertex is more than 1e-6 off the half-grid
+        (not a mask mesh); True otherwise.
     """
-    for g in range(starts.shape[0] - 1):
-        lo = starts[g]
-        hi = starts[g + 1]
-        if hi - lo < 3:
+    n = vertices.shape[0]
+    lo0 = lo1 = lo2 = 1 << 62
+    for p in range(n):
+        for a in range(3):
+            scaled = 2.0 * vertices[p, a] / spacing[a]
+            half = np.rint(scaled)
+            if abs(scaled - half) > 1e-6:
+                return False
+            grid[p, a] = np.int64(half)
+        lo0 = min(lo0, grid[p, 0])
+        lo1 = min(lo1, grid[p, 1])
+        lo2 = min(lo2, grid[p, 2])
+    for axis in range(3):
+        b = 1 if axis == 0 else 0
+        c = 1 if axis == 2 else 2
+        m = 0
+        for p in range(n):
+            if keep[p] and grid[p, axis] % 2 == 0:  # in a grid plane of this axis
+                order[m] = p
+                m += 1
+        if m < 3:
             continue
-        for t in range(lo, hi):
-            keep[order[t]] = False
-        m = _monotone_chain(px, py, order[lo:hi], chain)
-        for t in range(m):
-            keep[chain[t]] = True
+        # stable counting sorts by c, then b, then the plane: (plane, b, c) order
+        src = order
+        dst = spare
+        for key in (c, b, axis):
+            low = lo0 if key == 0 else (lo1 if key == 1 else lo2)
+            for i in range(counts.shape[0]):
+                counts[i] = 0
+            for t in range(m):
+                counts[grid[src[t], key] - low + 1] += 1
+            for i in range(1, counts.shape[0]):
+                counts[i] += counts[i - 1]
+            for t in range(m):
+                k = grid[src[t], key] - low
+                dst[counts[k]] = src[t]
+                counts[k] += 1
+            src, dst = dst, src
+        start = 0
+        while start < m:
+            plane = grid[src[start], axis]
+            stop = start + 1
+            while stop < m and grid[src[stop], axis] == plane:
+                stop += 1
+            size = stop - start
+            if size >= 3:
+                for t in range(size):
+                    q = src[start + t]
+                    px[t] = vertices[q, b]
+                    py[t] = vertices[q, c]
+                    keep[q] = False
+                hull = _monotone_chain(px[:size], py[:size], ident[:size], chain)
+                for t in range(hull):
+                    keep[src[start + chain[t]]] = True
+            start = stop
+    return True
 
 
 def min_box_flush_with_planes(
@@ -341,9 +410,9 @@ def min_box_flush_with_planes(
     best = np.array([np.inf, 0.0, 0.0, 0.0])
     _min_box_into(
         points, normals, us, vs, facets, neighbours, facet_normals,
-        np.empty(facets.shape[0]), np.zeros(n_pts, dtype=np.bool_), np.empty(n_pts),
-        np.empty(n_pts), np.empty(2 * n_pts, dtype=np.int64),
-        np.empty(2 * n_pts, dtype=np.int64), best,
+        np.empty(facets.shape[0]), np.empty(facets.shape[0]), np.zeros(n_pts, dtype=np.bool_),
+        np.empty(n_pts), np.empty(n_pts), np.empty(n_pts + 1), np.empty(n_pts + 1),
+        np.empty(2 * n_pts, dtype=np.int64), np.empty(2 * n_pts, dtype=np.int64), best,
     )  # fmt: skip
     return best
 
@@ -358,9 +427,12 @@ def _min_box_into(
     neighbours: np.ndarray,
     facet_normals: np.ndarray,
     side: np.ndarray,
+    facet_area: np.ndarray,
     marked: np.ndarray,
     px: np.ndarray,
     py: np.ndarray,
+    hx: np.ndarray,
+    hy: np.ndarray,
     hull: np.ndarray,
     work: np.ndarray,
     best: np.ndarray,
@@ -380,39 +452,58 @@ def _min_box_into(
     ``-n`` and the corners of facets edge-on to ``n`` (``|n . n_f| <= 1e-12``). Every
     vertex of the projected polygon is such a point (its normal cone holds a direction
     perpendicular to ``n``), and the points keep their order, so the 2D hull and every box
-    are the same as with all points; F = 0 projects all points.
+    are the same as with all points; F = 0 projects all points. With the facets, the
+    projected hull area is known before the 2D hull (Cauchy's projection formula,
+    :math:`\\frac12\\sum_f |n\\cdot n_f| A_f`, equal to it up to rounding): a normal whose
+    bound exceeds the best volume by more than 2e-6 relative, which the test on the 2D
+    hull's area would skip too, is skipped before its silhouette and 2D hull are built.
 
     The caller allocates every array (no allocation is compiled here): scratch ``side``
-    ((F,) float64), ``marked`` ((N,) bool), ``px``, ``py`` ((N,) float64), ``hull``
-    ((2N,) int64) and ``work`` ((2N,) int64), and ``best``
-    ((4,) float64, ``(inf, 0, 0, 0)`` on entry), which receives the volume and the three
-    edge lengths (two base sides, height) of the best box (the smallest volume; among
+    and ``facet_area`` ((F,) float64), ``marked`` ((N,) bool), ``px``, ``py``, ``hx``,
+    ``hy`` ((N,) float64 at least), ``hull`` ((2N,) int64) and ``work`` ((2N,) int64), and
+    ``best`` ((4,) float64, ``(inf, 0, 0, 0)`` on entry), which receives the volume and the
+    three edge lengths (two base sides, height) of the best box (the smallest volume; among
     equal volumes the smallest surface area); volume ``inf`` if every projection is
     degenerate.
     """
     n_pts = points.shape[0]
     n_fac = facets.shape[0]
     best_area = np.inf
+    for g in range(n_fac):  # twice each facet's area, |(b - a) x (c - a)|
+        ia = facets[g, 0]
+        ib = facets[g, 1]
+        ic = facets[g, 2]
+        u0 = points[ib, 0] - points[ia, 0]
+        u1 = points[ib, 1] - points[ia, 1]
+        u2 = points[ib, 2] - points[ia, 2]
+        v0 = points[ic, 0] - points[ia, 0]
+        v1 = points[ic, 1] - points[ia, 1]
+        v2 = points[ic, 2] - points[ia, 2]
+        c0 = u1 * v2 - u2 * v1
+        c1 = u2 * v0 - u0 * v2
+        c2 = u0 * v1 - u1 * v0
+        facet_area[g] = np.sqrt(c0 * c0 + c1 * c1 + c2 * c2)
     for f in range(normals.shape[0]):
+        n0 = normals[f, 0]
+        n1 = normals[f, 1]
+        n2 = normals[f, 2]
         hmin = np.inf
         hmax = -np.inf
         for p in range(n_pts):
-            x0 = points[p, 0]
-            x1 = points[p, 1]
-            x2 = points[p, 2]
-            h = x0 * normals[f, 0] + x1 * normals[f, 1] + x2 * normals[f, 2]
+            h = points[p, 0] * n0 + points[p, 1] * n1 + points[p, 2] * n2
             hmin = min(hmin, h)
             hmax = max(hmax, h)
         height = hmax - hmin
         if n_fac > 0:
+            proj4 = 0.0  # four times the projected hull area
+            for g in range(n_fac):
+                sg = facet_normals[g, 0] * n0 + facet_normals[g, 1] * n1 + facet_normals[g, 2] * n2
+                side[g] = sg
+                proj4 += abs(sg) * facet_area[g]
+            if 0.25 * proj4 * height > best[0] * (1.0 + 2e-6):
+                continue
             for p in range(n_pts):
                 marked[p] = False
-            for g in range(n_fac):
-                side[g] = (
-                    facet_normals[g, 0] * normals[f, 0]
-                    + facet_normals[g, 1] * normals[f, 1]
-                    + facet_normals[g, 2] * normals[f, 2]
-                )
             for g in range(n_fac):
                 sg = side[g]
                 if abs(sg) <= 1e-12:
@@ -444,21 +535,23 @@ def _min_box_into(
         m = _monotone_chain(qx, qy, _sort_xy(qx, qy, work[:n_sel], work[n_sel:]), hull)
         if m < 3:
             continue
+        # the polygon's corners in order, contiguous (the rectangle loop reads them m times)
+        for t in range(m):
+            hx[t] = px[hull[t]]
+            hy[t] = py[hull[t]]
+        hx[m] = hx[0]
+        hy[m] = hy[0]
         # Lower bound: every box of this height has a base of at least the area of the
         # projected hull. A bound above the best volume by far more than rounding (1e-6
         # relative) cannot give a smaller volume nor a near-tie: skip its rectangles.
         poly2 = 0.0
         for e in range(m):
-            a = hull[e]
-            b = hull[(e + 1) % m]
-            poly2 += px[a] * py[b] - px[b] * py[a]
+            poly2 += hx[e] * hy[e + 1] - hx[e + 1] * hy[e]
         if 0.5 * poly2 * height > best[0] * (1.0 + 1e-6):
             continue
         for e in range(m):
-            a = hull[e]
-            b = hull[(e + 1) % m]
-            dx = px[b] - px[a]
-            dy = py[b] - py[a]
+            dx = hx[e + 1] - hx[e]
+            dy = hy[e + 1] - hy[e]
             ln = np.sqrt(dx * dx + dy * dy)
             if ln <= 1e-12:
                 continue
@@ -469,9 +562,8 @@ def _min_box_into(
             tmin = np.inf
             tmax = -np.inf
             for t in range(m):
-                q = hull[t]
-                s = px[q] * dx + py[q] * dy
-                r = -px[q] * dy + py[q] * dx
+                s = hx[t] * dx + hy[t] * dy
+                r = -hx[t] * dy + hy[t] * dx
                 smin = min(smin, s)
                 smax = max(smax, s)
                 tmin = min(tmin, r)
@@ -497,8 +589,8 @@ def khachiyan_weights(points: np.ndarray, tol: float, max_iter: int) -> tuple[np
 
     Parameters
     ----------
-    points : (N, d) ndarray of float64
-        Points spanning d dimensions (centred for numerical stability).
+    points : (N, 3) ndarray of float64
+        Points spanning 3 dimensions (centred for numerical stability).
     tol : float
         Stop when the Euclidean norm of the weight change falls below ``tol``.
     max_iter : int
@@ -518,6 +610,8 @@ def khachiyan_weights(points: np.ndarray, tol: float, max_iter: int) -> tuple[np
     """
     pts = np.asarray(points, dtype=np.float64)
     n, d = pts.shape
+    if d != 3:
+        raise ValueError(f"khachiyan_weights needs (N, 3) points, got {pts.shape}")
     k = d + 1
     q = np.empty((k, n))  # lifted points, one row per coordinate, then a row of ones
     q[:d] = pts.T
@@ -526,7 +620,7 @@ def khachiyan_weights(points: np.ndarray, tol: float, max_iter: int) -> tuple[np
     one_zero = np.array([1.0, 0.0])
     iterations = _khachiyan_into(
         q, u, tol, max_iter, np.empty((k, k)), np.empty((k, k)), np.empty(k, dtype=np.int32),
-        one_zero, np.empty((k, n)), np.empty(n), np.empty(n),
+        one_zero, np.empty((k, n)), np.empty(n),
     )  # fmt: skip
     return u, int(iterations)
 
@@ -542,15 +636,14 @@ def _khachiyan_into(
     ipiv: np.ndarray,
     one_zero: np.ndarray,
     qu: np.ndarray,
-    t: np.ndarray,
     dist: np.ndarray,
 ) -> int:  # pragma: no cover - compiled
     """The iteration of :func:`khachiyan_weights`; updates ``u`` in place, returns the count.
 
-    ``q`` ((d + 1, N) float64) holds the lifted points (coordinates, then ones) and ``u``
-    ((N,) float64) the starting weights ``1 / N``; ``x`` and ``a_t`` ((d + 1, d + 1)
-    float64), ``ipiv`` ((d + 1,) int32), ``qu`` ((d + 1, N)), ``t`` and ``dist`` ((N,)
-    float64) are scratch and ``one_zero`` is ``(1.0, 0.0)`` (the dgemm factors).
+    ``q`` ((4, N) float64) holds the lifted 3D points (coordinates, then ones) and ``u``
+    ((N,) float64) the starting weights ``1 / N``; ``x`` and ``a_t`` ((4, 4) float64),
+    ``ipiv`` ((4,) int32), ``qu`` ((4, N)) and ``dist`` ((N,) float64) are scratch and
+    ``one_zero`` is ``(1.0, 0.0)`` (the dgemm factors).
     """
     k, n = q.shape
     d = k - 1
@@ -575,19 +668,19 @@ def _khachiyan_into(
             raise ValueError("MVEE: singular scatter matrix (points do not span 3D)")
         xinv = a_t.T
         # Mahalanobis distances m_p = sum_a q[a,p] (sum_b xinv[a,b] q[b,p]), each point's
-        # terms added in the order a, b = 0..d as a per-point loop would, but over all
-        # points at once (contiguous rows of q: vectorised, no reassociation).
+        # terms added in the order a, b = 0..3 as a per-point loop would (the inner sum
+        # starts from 0.0 as that loop's does), over all points at once (contiguous rows
+        # of q, the four inner terms written out: vectorised, no reassociation).
         for p in range(n):
             dist[p] = 0.0
         for a in range(k):
+            w0 = xinv[a, 0]
+            w1 = xinv[a, 1]
+            w2 = xinv[a, 2]
+            w3 = xinv[a, 3]
             for p in range(n):
-                t[p] = 0.0
-            for b in range(k):
-                w = xinv[a, b]
-                for p in range(n):
-                    t[p] += w * q[b, p]
-            for p in range(n):
-                dist[p] += q[a, p] * t[p]
+                inner = (((0.0 + w0 * q[0, p]) + w1 * q[1, p]) + w2 * q[2, p]) + w3 * q[3, p]
+                dist[p] += q[a, p] * inner
         best = -1.0
         j = 0
         for p in range(n):
