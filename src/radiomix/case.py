@@ -12,6 +12,7 @@ checks of :func:`radiomix.check.check_case` (geometry, label, ROI size, finite v
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -139,7 +140,8 @@ def load_case(
     Returns
     -------
     CheckedCase
-        The image (stored pixel type) and its binary ROI on the same grid.
+        The image (stored pixel type) and its binary ROI on the same grid, with the
+        SHA-256 of the NIfTI files read (``sha256``).
 
     Raises
     ------
@@ -151,14 +153,15 @@ def load_case(
     if isinstance(image, str | Path):
         _refuse_same_file(Path(image), Path(mask), case_id)
     # an image in memory is checked as it is (SimpleITK images: dimension, components)
-    img = read_volume(image) if isinstance(image, str | Path) else image
+    digests: dict[Path, str] = {}  # the files hashed as they were read (NIfTI)
+    img = read_volume(image, digests=digests) if isinstance(image, str | Path) else image
     label = check_label(label)
     dicom_mask = is_dicom_object(mask)  # RTSTRUCT / SEG: label picks the SEG segment
     msk = read_mask(
         mask, img if grid is None else grid, roi_name=roi_name,
-        segment=label if dicom_mask else None,
+        segment=label if dicom_mask else None, digests=digests,
     )
-    return check_case(
+    checked = check_case(
         img,
         msk,
         label=None if dicom_mask else label,
@@ -170,6 +173,7 @@ def load_case(
         unplaced=_unplaced_files(image, mask) if geometry_differences(img, msk) else None,
         mask_name=Path(mask).name,
     )
+    return replace(checked, sha256=tuple(digests.items()))
 
 
 def _unplaced_files(image: str | Path | Volume | sitk.Image, mask: str | Path) -> str | None:

@@ -27,6 +27,7 @@ from radiomix.io.volume import Volume, as_sitk, as_volume
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
+    from pathlib import Path
 
     import SimpleITK as sitk
 
@@ -63,6 +64,10 @@ class CheckedCase:
     other_lesions : (Z, Y, X) ndarray of bool or None
         The voxels of the mask's other labels when one label of several was selected (one
         lesion per label): no peritumoral ring includes them.
+    sha256 : tuple of (Path, str)
+        SHA-256 (hex) of the files read whose bytes were hashed as they were read (NIfTI
+        files, :func:`radiomix.io.integrity.read_nifti`): their
+        :func:`radiomix.table.file_hash`, without reading them again.
     """
 
     image: Volume
@@ -72,6 +77,7 @@ class CheckedCase:
     notes: tuple[tuple[str, str], ...] = ()
     no_data: tuple[float, float] | None = None
     other_lesions: np.ndarray | None = None
+    sha256: tuple[tuple[Path, str], ...] = ()
 
 
 def _prefix(case_id: str | None) -> str:
@@ -392,7 +398,10 @@ def check_case(
         mask = resample_mask_to_image(mask, image)
     image, mask = as_volume(image), as_volume(mask)
     roi = select_label(np.asarray(mask.array), label=label, case_id=case_id, name=mask_name)
-    n = int(np.count_nonzero(roi))
+    # the slices holding the ROI (a contiguous slab: the ROI's voxels in the same order)
+    planes = np.flatnonzero(roi.any(axis=(1, 2)))
+    slab = slice(int(planes[0]), int(planes[-1]) + 1) if planes.size else slice(0, 0)
+    n = int(np.count_nonzero(roi[slab]))
     if n == 0:
         raise EmptyRoiError(
             empty_roi or f"{_prefix(case_id)}the ROI is empty (no mask voxel selected)")
@@ -418,7 +427,7 @@ def check_case(
             f"{_prefix(case_id)}the image holds {int(bad.sum())} NaN/infinite values "
             f"({int(bad[roi].sum())} inside the ROI); fill or crop them before extraction"
         )
-    inside = voxels[roi]
+    inside = voxels[slab][roi[slab]]
     constant = bool(inside.min() == inside.max())
     _refuse_mask_as_image(voxels, np.asarray(mask.array), inside, constant, case_id)
     if n > 1 and constant:

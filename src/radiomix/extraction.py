@@ -342,6 +342,7 @@ def extract(
     if deep is not None:
         embedded, deep_provenance, deep_slices = _deep_columns(checked, deep, tag=tag)
     roi_voxels = checked.n_voxels
+    read_sha256 = dict(checked.sha256)
     del checked  # the loaded arrays are not held while the features are computed
     features = compute_features(processed.context, s, tag=tag)
     for key in DEGENERATE_NOTES:  # said, not only recorded
@@ -351,7 +352,8 @@ def extract(
         features.update(response_map_features(processed.context, s, filt, tag=tag))
     features.update(embedded)  # the deep columns last, after the radiomic ones
     log.info("%s: %d features", case_id or tag, len(features))
-    inputs = {"image_sha256": file_hash(image), "mask_sha256": file_hash(mask)}
+    inputs = {"image_sha256": read_sha256.get(Path(image)) or file_hash(image),
+              "mask_sha256": read_sha256.get(Path(mask)) or file_hash(mask)}
     if organ is not None and organ_mask is not None:
         inputs["organ_sha256"] = file_hash(organ_mask)
     for other in others:

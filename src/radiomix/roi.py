@@ -71,6 +71,10 @@ class RoiContext:
         Intensities for the intensity-volume histogram.
     settings : FeatureSettings
         Texture parameters (distances, coarseness, ...).
+    intensities, grey_levels : (N,) ndarray, optional
+        ``image[int_mask]`` (float64) and ``levels[int_mask]`` (int64), when the caller
+        has gathered them already (the processing chain): taken for :attr:`intensities`
+        and :attr:`grey_levels` instead of gathering them again.
 
     Notes
     -----
@@ -89,6 +93,8 @@ class RoiContext:
         n_levels: int,
         ivh: IvhInput,
         settings: FeatureSettings,
+        intensities: FloatArray | None = None,
+        grey_levels: IntArray | None = None,
     ) -> None:
         if not (image.shape == morph_mask.shape == int_mask.shape == levels.shape):
             raise InternalError(
@@ -107,6 +113,13 @@ class RoiContext:
         self.ivh = ivh
         self.settings = settings
         self._cache: dict[Hashable, Any] = {}
+        for key, given, dtype in (("intensities", intensities, np.float64),
+                                  ("grey_levels", grey_levels, np.int64)):
+            if given is not None:
+                if given.dtype != dtype or given.ndim != 1:
+                    raise InternalError(f"RoiContext {key} must be (N,) {np.dtype(dtype)}, "
+                                        f"got {given.shape} {given.dtype}")
+                self._cache[key] = _readonly(given)
         self.notes: dict[str, str] = {}
         """Provenance notes set by features (e.g. an approximation used)."""
         self.stored_extent: tuple[int, int, int] | None = None

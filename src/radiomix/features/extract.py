@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from radiomix.features.aggregation import Aggregation, default_aggregations
-from radiomix.features.registry import all_features, family_compute
+from radiomix.features.registry import FeatureSpec, all_features, family_compute
 from radiomix.roi import RoiContext
 from radiomix.settings.steps import ExtractionSettings
 
@@ -58,8 +58,11 @@ def compute_features(
     aggregations = selected_aggregations(settings)
     out: dict[str, float] = {}
     specs = all_features()
+    by_family: dict[str, list[FeatureSpec]] = {}
+    for spec in specs:
+        by_family.setdefault(spec.family, []).append(spec)
     for fam in settings.features.families:
-        fam_specs = [s for s in specs if s.family == fam]
+        fam_specs = by_family.get(fam)
         if not fam_specs:
             continue
         compute = family_compute(fam)
@@ -105,8 +108,8 @@ def unexplained_nan(notes: dict[str, str], specs: Sequence[Any],
     (:data:`NAN_NOTE_FAMILIES`), ``texture`` for a texture family (one grey level), or the
     response map's; the ``morph`` note on a slab one voxel thick names no NaN.
     """
-    if f"response_maps.{filter_name}" in notes or not any(v != v for v in out.values()):
-        return None  # (a value unequal to itself is NaN)
+    if f"response_maps.{filter_name}" in notes or not any(map(math.isnan, out.values())):
+        return None
     names = []
     for s in specs:
         for agg in (aggregations if s.aggregations else (None,)):
@@ -184,8 +187,10 @@ def degenerate_roi_notes(ctx: RoiContext, families: Sequence[str]) -> dict[str, 
             "region (0, 1 or NaN), not a measure of its texture"
         )
     if "morph" in families and ctx.morph_mask.any():
-        processed = [name for axis, name in enumerate("zyx")
-                     if np.count_nonzero(ctx.morph_mask.any(axis=_other_axes(axis))) == 1]
+        plane = np.any(ctx.morph_mask, axis=0)  # reductions along contiguous axes only
+        extent = (np.count_nonzero(np.any(ctx.morph_mask, axis=(1, 2))),
+                  np.count_nonzero(np.any(plane, axis=1)), np.count_nonzero(np.any(plane, axis=0)))
+        processed = [name for axis, name in enumerate("zyx") if extent[axis] == 1]
         on_image = [name for axis, name in enumerate("zyx")
                     if ctx.stored_extent is not None and ctx.stored_extent[axis] == 1]
         if processed or on_image:
@@ -219,7 +224,3 @@ FEW_VOXELS = 27
 """Interpolated ROI voxels (3 x 3 x 3) below which shape features describe the grid: noted
 when the ROI had at least as many on its stored grid."""
 
-
-def _other_axes(axis: int) -> tuple[int, int]:
-    others = tuple(a for a in range(3) if a != axis)
-    return others[0], others[1]

@@ -51,16 +51,19 @@ class DiscretisedHistogram:
             If ``levels`` is empty.
         """
         x = np.asarray(levels).ravel()
-        summary = SampleSummary.of(x)
-        lowest = summary.sorted[0]
-        if lowest < 1 or not np.all(np.mod(summary.sorted, 1) == 0):
+        if x.size == 0:
+            SampleSummary.of_sorted(np.empty(0))  # raises EmptyRoiError
+        lowest = x.min()
+        if lowest < 1 or (x.dtype.kind not in "iu" and not np.all(np.mod(x, 1) == 0)):
             raise InputError(
                 "intensity histogram features need integer grey levels >= 1, got minimum "
-                f"{lowest!r}; discretise the intensities first"
+                f"{float(lowest)!r}; discretise the intensities first"
             )
-        n_g = max(int(n_levels), int(summary.sorted[-1]))
-        counts = np.bincount(x.astype(np.int64) - 1, minlength=n_g).astype(np.float64)
-        return cls(counts=counts, summary=summary)
+        n_g = max(int(n_levels), int(x.max()))
+        counts = np.bincount(x.astype(np.int64, copy=False), minlength=n_g + 1)[1:]
+        # the levels sorted by counting: the array np.sort(x.astype(float)) returns
+        ordered = np.repeat(np.arange(1.0, n_g + 1.0), counts)
+        return cls(counts=counts.astype(np.float64), summary=SampleSummary.of_sorted(ordered))
 
     @property
     def probabilities(self) -> FloatArray:

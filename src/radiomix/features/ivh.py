@@ -32,6 +32,7 @@ import numpy as np
 from radiomix.errors import EmptyRoiError, InputError
 from radiomix.features.aggregation import Aggregation
 from radiomix.features.registry import FeatureSpec, evaluate_each, family, feature
+from radiomix.features.statistics import sort_sample
 from radiomix.roi import IvhInput, RoiContext
 from radiomix.types import FloatArray
 
@@ -90,13 +91,14 @@ class IntensityVolumeHistogram:
         InputError
             If the range or the step is invalid, or intensities are not finite.
         """
-        x = np.sort(np.asarray(ivh.values, dtype=np.float64).ravel())
+        x = sort_sample(np.asarray(ivh.values, dtype=np.float64).ravel(),
+                        step=float(ivh.step))
         if x.size == 0:
             raise EmptyRoiError(
                 "the intensity mask holds no voxel (after re-segmentation); IVH features "
                 "are undefined"
             )
-        if not np.all(np.isfinite(x)):
+        if not (math.isfinite(x[0]) and math.isfinite(x[-1])):  # sorted: NaN last
             raise InputError("IVH intensities contain NaN or infinite values")
         lo, hi, step = float(ivh.lower), float(ivh.upper), float(ivh.step)
         if not (math.isfinite(lo) and math.isfinite(hi) and lo <= hi):

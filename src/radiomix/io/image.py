@@ -79,12 +79,13 @@ def read_image(path: str | Path) -> sitk.Image:
     return read_volume(path).to_sitk()
 
 
-def read_volume(path: str | Path) -> Volume:
+def read_volume(path: str | Path, *, digests: dict[Path, str] | None = None) -> Volume:
     """Load an image in its stored scalar pixel type (see :func:`load_image`).
 
     The extraction path converts only the part around the ROI to float64
     (:func:`radiomix.process.pipeline.process_case`), so a CT stored as int16 is never
-    held as a float64 copy of the whole volume.
+    held as a float64 copy of the whole volume. ``digests`` receives the SHA-256 of a
+    NIfTI file's bytes (:func:`radiomix.io.integrity.read_nifti`).
     """
     path = Path(path)
     if path.is_dir():
@@ -107,7 +108,7 @@ def read_volume(path: str | Path) -> Volume:
                 raise multiframe_error(str(path), frames)
             raise InputError(f"{path} is a single DICOM file; pass the folder of its series")
         raise InputError(f"unsupported image format: {path} (expected {', '.join(FILE_SUFFIXES)})")
-    image = _read_file(path, what="image")
+    image = _read_file(path, what="image", digests=digests)
     if isinstance(image, Volume):
         return image
     if image.GetNumberOfComponentsPerPixel() != 1:
@@ -118,7 +119,9 @@ def read_volume(path: str | Path) -> Volume:
     return Volume.from_sitk(_as_3d(image, path, what="image"))
 
 
-def _read_file(path: Path, *, what: str) -> Volume | sitk.Image:
+def _read_file(
+    path: Path, *, what: str, digests: dict[Path, str] | None = None
+) -> Volume | sitk.Image:
     """Read an image file with SimpleITK after the integrity checks it lacks.
 
     Empty files and NIfTI files that are truncated or hold NaN/inf (which SimpleITK would
@@ -126,12 +129,13 @@ def _read_file(path: Path, *, what: str) -> Volume | sitk.Image:
     (unknown format, damaged NRRD/MHA data) become one-line input errors. A NIfTI file
     takes the fast route of :func:`_read_nifti` when it can (a checked 3D scalar
     :class:`Volume`), SimpleITK's reader otherwise (the image as SimpleITK reads it).
+    ``digests`` receives the SHA-256 of a NIfTI file's bytes.
     """
     if path.stat().st_size == 0:
         raise InputError(f"{what} file {path} is empty (0 bytes); copy or export it again")
     forms = None
     if str(path).lower().endswith((".nii", ".nii.gz")):
-        image = _read_nifti(path)  # checks the file (truncation, NaN/inf) in any case
+        image = _read_nifti(path, digests=digests)  # checks the file (truncation, NaN/inf)
         if image is not None:
             check_geometry(image.spacing, image.origin, image.direction, f"{what} file {path}")
             return image
@@ -708,7 +712,7 @@ def check_geometry(spacing: Sequence[float], origin: Sequence[float],
                          "the image onto one (e.g. with SimpleITK) first")
 
 
-def _read_nifti(path: Path) -> Volume | None:
+def _read_nifti(path: Path, *, digests: dict[Path, str] | None = None) -> Volume | None:
     """A 3D scalar NIfTI image as ``sitk.ReadImage`` returns it, with one decompression.
 
     The file is decompressed once in memory and checked (:func:`~radiomix.io.integrity.
@@ -723,7 +727,8 @@ def _read_nifti(path: Path) -> Volume | None:
     pixel type other than the stored one, vector or non-scalar data) or the image is not
     3D: never a silently different image; and when its qform and sform disagree
     (:func:`~radiomix.io.nifti_geometry.form_disagreement`), so that the image SimpleITK
-    returns carries the note of :func:`_note_forms`.
+    returns carries the note of :func:`_note_forms`. ``digests`` receives the SHA-256 of
+    the file's bytes (:func:`~radiomix.io.integrity.read_nifti`).
 
     Returns
     -------
@@ -736,7 +741,7 @@ def _read_nifti(path: Path) -> Volume | None:
         A truncated or corrupt file, or NaN/inf voxels (the messages of
         :func:`~radiomix.io.integrity.check_nifti`).
     """
-    layout, data = read_nifti(path)
+    layout, data = read_nifti(path, digests=digests)
     dtype = layout.dtype
     if (
         dtype is None
@@ -951,6 +956,7 @@ def read_mask(
     *,
     roi_name: str | None = None,
     segment: int | str | None = None,
+    digests: dict[Path, str] | None = None,
 ) -> Volume:
     """Load a mask: label image file, RTSTRUCT (rasterised on ``reference``) or DICOM SEG.
 
@@ -964,6 +970,9 @@ def read_mask(
         RTSTRUCT ROI name, or SEG segment label.
     segment : int or str, optional
         SEG segment number (or label).
+    digests : dict, optional
+        Receives the SHA-256 of a NIfTI mask file's bytes
+        (:func:`radiomix.io.integrity.read_nifti`).
 
     Returns
     -------
@@ -1014,7 +1023,7 @@ def read_mask(
             "RTSTRUCT or a DICOM SEG)"
         )
     check_mask_options(path.name, None, roi_name=roi_name, segment=segment)
-    mask = _read_file(path, what="mask")
+    mask = _read_file(path, what="mask", digests=digests)
     if isinstance(mask, Volume):
         return mask
     if mask.GetNumberOfComponentsPerPixel() != 1:

@@ -31,6 +31,7 @@ from __future__ import annotations
 import ctypes
 import functools
 import gzip
+import hashlib
 import math
 import struct
 import sys
@@ -426,7 +427,9 @@ def check_nifti(path: str | Path) -> NiftiLayout:
     return layout
 
 
-def read_nifti(path: str | Path) -> tuple[NiftiLayout, bytes | memoryview]:
+def read_nifti(
+    path: str | Path, *, digests: dict[Path, str] | None = None
+) -> tuple[NiftiLayout, bytes | memoryview]:
     """The whole decompressed NIfTI file, after the checks of :func:`check_nifti`.
 
     One decompression serves both the checks and the voxel data (the fast reader of
@@ -436,6 +439,9 @@ def read_nifti(path: str | Path) -> tuple[NiftiLayout, bytes | memoryview]:
     ----------
     path : str or Path
         NIfTI file (single-file ``.nii``, optionally gzip-compressed).
+    digests : dict, optional
+        Receives the SHA-256 (hex) of the file's bytes as stored under ``path``: the
+        :func:`radiomix.table.file_hash` of the file, from the bytes read here.
 
     Returns
     -------
@@ -453,6 +459,8 @@ def read_nifti(path: str | Path) -> tuple[NiftiLayout, bytes | memoryview]:
     name = path.name
     try:
         raw = path.read_bytes()
+        if digests is not None:
+            digests[path] = hashlib.sha256(raw).hexdigest()
         data = _gunzip(raw) if name.lower().endswith(".gz") else raw
     except EOFError:
         raise _truncated_stream(name) from None

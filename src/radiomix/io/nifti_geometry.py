@@ -347,11 +347,14 @@ def form_disagreement(header: bytes) -> FormDisagreement | None:
     pixdim = np.frombuffer(header, order + "f4", 8, 76)
     quat = np.frombuffer(header, order + "f4", 6, 256)
     srow = np.frombuffer(header, order + "f4", 12, 280).reshape(3, 4).astype(np.float64)
-    spacing = pixdim[1:4].astype(np.float64)
-    if not (np.all(np.isfinite(spacing)) and np.all(spacing > 0) and np.all(np.isfinite(quat))
-            and np.all(np.isfinite(srow))):
+    spacing = pixdim[1:4].tolist()
+    # (the checks on Python floats: a few numpy calls on 3 to 12 values cost more)
+    if not (all(map(math.isfinite, spacing + quat.tolist() + srow.ravel().tolist()))
+            and min(spacing) > 0):
         return None
     q = _qform_matrix(quat, pixdim, qcode).astype(np.float64)[:3]
+    if np.array_equal(q, srow):
+        return None  # one placement written twice (the usual header): nothing to compare
     ndim = max(1, min(int(dim[0]), 3))
     extent = [max(int(dim[j + 1]) - 1, 0) if j < ndim else 0 for j in range(3)]
     corners = np.array([[i, j, k, 1.0] for i in (0, extent[0]) for j in (0, extent[1])
@@ -365,7 +368,7 @@ def form_disagreement(header: bytes) -> FormDisagreement | None:
             return None  # an empty sform: ITK takes the qform, nothing disagrees
         directions.append(top / norms)
     turn = float(np.max(np.abs(directions[0] - directions[1])))
-    if shift <= FORMS_SHIFT_VOXELS * float(spacing.min()) and turn <= FORMS_DIRECTION_TOLERANCE:
+    if shift <= FORMS_SHIFT_VOXELS * min(spacing) and turn <= FORMS_DIRECTION_TOLERANCE:
         return None
     ras_to_lps = np.array([-1.0, -1.0, 1.0])
 

@@ -8,6 +8,7 @@ intensities beyond the original grid are extrapolated from the nearest boundary 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -142,6 +143,7 @@ def resample(
     order: int,
     index_range: tuple[tuple[int, int], tuple[int, int], tuple[int, int]] | None = None,
     origin: tuple[int, int, int] = (0, 0, 0),
+    support: Sequence[tuple[int, int]] | None = None,
 ) -> FloatArray:
     """Sample ``array`` at the points of three axis grids (z, y, x).
 
@@ -157,6 +159,11 @@ def resample(
         Sub-range of new-grid indices to evaluate (default: all).
     origin : tuple of 3 int
         Index in the whole original grid of ``array``'s first voxel (a crop's start).
+    support : sequence of 3 (first, last), optional
+        Index range of ``array`` (inclusive, per axis) outside which it holds zeros only (a
+        mask's bounding box). Linear interpolation then evaluates only the points that
+        read a voxel of that box: the others are 0, as the sums of zeros give them (the
+        other orders evaluate every point).
 
     Returns
     -------
@@ -186,8 +193,23 @@ def resample(
             _linear_axis(n, _axis_positions(g, lo, hi, o))
             for n, g, (lo, hi), o in zip(values.shape, grids, index_range, origin, strict=True)
         ]
-        out = np.empty(shape)
-        _trilinear(values, *axes[0], *axes[1], *axes[2], out)
+        if support is None:
+            out = np.empty(shape)
+            _trilinear(values, *axes[0], *axes[1], *axes[2], out)
+            return out
+        # corners are non-decreasing along each axis: the points whose corners reach the
+        # support (i1 >= first and i0 <= last) are one run per axis
+        box = []
+        for (i0, i1, _, _), (first, last) in zip(axes, support, strict=True):
+            reach = np.flatnonzero((i1 >= first) & (i0 <= last))
+            box.append(slice(int(reach[0]), int(reach[-1]) + 1) if reach.size else slice(0, 0))
+        z, y, x = ((i0[b], i1[b], w0[b], w1[b]) for (i0, i1, w0, w1), b in
+                   zip(axes, box, strict=True))
+        out = np.zeros(shape)
+        part = np.empty((z[0].size, y[0].size, x[0].size))
+        if part.size:
+            _trilinear(values, *z, *y, *x, part)
+            out[tuple(box)] = part
         return out
     if order == 0 and all(n > 0 for n in shape) and all(n > 0 for n in values.shape):
         index = [
@@ -225,8 +247,8 @@ def _linear_axis(
     w0 = 1.0 - (cc - start)
     w1 = 1.0 - w0
     first = start.astype(np.int64)
-    i0 = np.clip(first, 0, n - 1)
-    i1 = np.clip(first + 1, 0, n - 1)
+    i1 = np.minimum(np.maximum(first + 1, 0), n - 1)  # (np.clip costs a few us more a call)
+    i0 = np.minimum(np.maximum(first, 0), n - 1)
     return i0, i1, w0, w1
 
 

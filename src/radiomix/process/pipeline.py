@@ -63,12 +63,13 @@ class ProcessedCase:
 
 
 def _bbox(mask: BoolArray) -> list[tuple[int, int]]:
-    out = []
-    for axis in range(3):
-        other = tuple(a for a in range(3) if a != axis)
-        idx = np.flatnonzero(mask.any(axis=other))
-        out.append((int(idx[0]), int(idx[-1])))
-    return out
+    """First and last index of the ROI along z, y and x (its slices' union gives y, x:
+    reductions along the contiguous axes, over the ROI's slices only)."""
+    z = np.flatnonzero(np.any(mask, axis=(1, 2)))
+    plane = np.any(mask[z[0] : z[-1] + 1], axis=0)
+    y = np.flatnonzero(np.any(plane, axis=1))
+    x = np.flatnonzero(np.any(plane, axis=0))
+    return [(int(z[0]), int(z[-1])), (int(y[0]), int(y[-1])), (int(x[0]), int(x[-1]))]
 
 
 def _border_gaps_mm(
@@ -396,10 +397,12 @@ def process_arrays(
         rng = (new_range[0], new_range[1], new_range[2])
         img = resample(image[sl], grids, order=order, index_range=rng, origin=at)
         if interp.round_intensities:
-            img = np.round(img)
+            np.round(img, out=img)  # in place: resample returned a new array
+            img += 0.0  # whole numbers: the -0.0 that rounding gives in (-0.5, 0) is 0.0
         m_order = ORDERS[settings.mask_interpolation.method]
         frac = resample(mask[sl].astype(np.float64), grids, order=m_order, index_range=rng,
-                        origin=at)
+                        origin=at, support=[(lo - o, hi - o) for (lo, hi), o in
+                                            zip(box, at, strict=True)])
         threshold = settings.mask_interpolation.partial_volume_threshold
         morph = np.round(frac, MASK_DECIMALS) >= threshold
     if not _clear_of_crop(morph, new_range, grids, settings, new_spacing):
@@ -459,15 +462,17 @@ def process_arrays(
         n_levels=n_levels,
         ivh=ivh_input(values, settings.ivh, settings.resegmentation),
         settings=settings.features,
+        intensities=values,
+        grey_levels=grey,
     )
     ctx.stored_extent = (box[0][1] - box[0][0] + 1, box[1][1] - box[1][0] + 1,
                          box[2][1] - box[2][0] + 1)
     ctx.stored_voxels = n_stored
     if ring_cut:
         ctx.notes["preprocess.ring"] = RING_CUT_NOTE
-    if interp.spacing is not None and interp.round_intensities:
-        # the image as given, before a preprocessing step (smoothing) that makes CT HU
-        # fractional: rounding those is IBSI's CT rounding
+    if interp.spacing is not None and interp.round_intensities and given[0].dtype.kind == "f":
+        # the image as given (integer voxels are whole numbers), before a preprocessing step
+        # (smoothing) that makes CT HU fractional: rounding those is IBSI's CT rounding
         stored = given[0][tuple(slice(lo, hi + 1) for lo, hi in box)][
             mask[tuple(slice(lo, hi + 1) for lo, hi in box)]]
         if not np.array_equal(stored, np.round(stored)):

@@ -113,3 +113,136 @@ def sphere_means_at(
                                 count += 1
                         out[n] = total / count
                     n += 1
+
+
+@cached_njit(error_model="numpy")  # divisors: K >= 1 and count >= 1 (the centre)
+def sphere_means_whole(
+    image: np.ndarray,
+    mask: np.ndarray,
+    shape: tuple[int, int, int],
+    runs: np.ndarray,
+    limit: float,
+    prefix: np.ndarray,
+    acc: np.ndarray,
+    out: np.ndarray,
+) -> bool:  # pragma: no cover - compiled
+    """:func:`sphere_means_at` for an image of whole numbers, from row prefix sums.
+
+    Parameters
+    ----------
+    image : (Z * Y * X,) ndarray of float64
+        Intensities, flattened in C order.
+    mask : (Z * Y * X,) ndarray of bool
+        Voxels at which to evaluate the mean, flattened in C order.
+    shape : (Z, Y, X)
+        Shape of the image.
+    runs : (R, 5) ndarray of int64
+        The neighbourhood as runs along x: ``dz, dy, w`` (the offsets ``(dz, dy, -w..w)``),
+        then the flat offsets in ``prefix`` of the run's start and of one past its end,
+        ``(dz * Y + dy) * (X + 1) - w`` and ``(dz * Y + dy) * (X + 1) + w + 1``.
+    limit : float
+        Largest intensity magnitude for which every sum below stays below 2**53.
+    prefix : (Z * Y * (X + 1),) ndarray of float64
+        Scratch: each row's prefix sums.
+    acc : (X,) ndarray of float64
+        Scratch (one row's sums).
+    out : (N,) ndarray of float64
+        Filled with one mean per ``mask`` voxel, in C (raster) order, as ``image[mask]``.
+
+    Returns
+    -------
+    bool
+        False, ``out`` unfilled, when an intensity is not a whole number of magnitude at
+        most ``limit`` (the caller then sums in order, :func:`sphere_means_at`).
+
+    Notes
+    -----
+    Whole numbers below 2**53 add exactly in any order, so a run's sum (the difference of
+    two prefix sums) and the sphere's total are the very numbers the offset-by-offset sums
+    of :func:`sphere_means_at` give, and so are the means (the same division): two loads
+    per run instead of one per offset, four voxels of a run at a time as there.
+    """
+    nz, ny, nx = shape
+    m = nx + 1
+    for r in range(nz * ny):  # prefix sums of each row, checking every intensity
+        s = 0.0
+        prefix[r * m] = 0.0
+        for x in range(nx):
+            v = image[r * nx + x]
+            if not abs(v) <= limit or v != np.floor(v):  # also NaN
+                return False
+            s += v
+            prefix[r * m + x + 1] = s
+    n_runs = runs.shape[0]
+    k = 0
+    hz = 0
+    hy = 0
+    hx = 0
+    for j in range(n_runs):
+        k += 2 * runs[j, 2] + 1
+        hz = max(hz, abs(runs[j, 0]))
+        hy = max(hy, abs(runs[j, 1]))
+        hx = max(hx, runs[j, 2])
+    n = 0
+    for z in range(nz):
+        for y in range(ny):
+            row = (z * ny + y) * nx
+            start = (z * ny + y) * m
+            interior_row = hz <= z < nz - hz and hy <= y < ny - hy
+            x = 0
+            while x < nx:
+                if not mask[row + x]:
+                    x += 1
+                    continue
+                # A run of mask voxels x0..x1-1 on this row; a..b-1 have their whole
+                # sphere inside the image.
+                x0 = x
+                while x < nx and mask[row + x]:
+                    x += 1
+                x1 = x
+                a = max(x0, hx) if interior_row else x1
+                b = min(x1, nx - hx) if interior_row else x1
+                i = a
+                while i + 4 <= b:  # four voxels at a time: four independent sums
+                    c = start + i
+                    t0 = 0.0
+                    t1 = 0.0
+                    t2 = 0.0
+                    t3 = 0.0
+                    for j in range(n_runs):
+                        hi = c + runs[j, 4]
+                        lo = c + runs[j, 3]
+                        t0 += prefix[hi] - prefix[lo]
+                        t1 += prefix[hi + 1] - prefix[lo + 1]
+                        t2 += prefix[hi + 2] - prefix[lo + 2]
+                        t3 += prefix[hi + 3] - prefix[lo + 3]
+                    acc[i] = t0
+                    acc[i + 1] = t1
+                    acc[i + 2] = t2
+                    acc[i + 3] = t3
+                    i += 4
+                while i < b:
+                    c = start + i
+                    t0 = 0.0
+                    for j in range(n_runs):
+                        t0 += prefix[c + runs[j, 4]] - prefix[c + runs[j, 3]]
+                    acc[i] = t0
+                    i += 1
+                for i in range(x0, x1):
+                    if a <= i < b:
+                        out[n] = acc[i] / k
+                    else:  # the sphere crosses the image's border: its in-image part
+                        total = 0.0
+                        count = 0
+                        for j in range(n_runs):
+                            zz = z + runs[j, 0]
+                            yy = y + runs[j, 1]
+                            if 0 <= zz < nz and 0 <= yy < ny:
+                                lo = max(i - runs[j, 2], 0)
+                                hi = min(i + runs[j, 2] + 1, nx)
+                                base = (zz * ny + yy) * m
+                                total += prefix[base + hi] - prefix[base + lo]
+                                count += hi - lo
+                        out[n] = total / count
+                    n += 1
+    return True
