@@ -132,7 +132,7 @@ def roi_levels(draw: st.DrawFn) -> np.ndarray:
 @settings(max_examples=60, deadline=None)
 @given(levels=roi_levels(), dims=st.sampled_from([2, 3]))
 def test_glrlm_counts_property_brute_force(levels: np.ndarray, dims: int) -> None:
-    """The branch-free run kernel (int16 levels) counts every run a plain walk finds."""
+    """The branch-free run kernel counts every run a plain walk finds."""
     stack = glrlm_matrices(levels, levels > 0, n_levels=5, dims=dims)
     expected = brute_force_runs(levels, dims)
     n_r = stack.counts.shape[-1]

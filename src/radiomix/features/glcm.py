@@ -36,7 +36,7 @@ from functools import cached_property
 import numpy as np
 
 from radiomix.errors import EmptyRoiError, InputError, InternalError, SettingsError
-from radiomix.features._kernels.glcm import glcm_counts
+from radiomix.features._kernels.glcm import diagonal_sums, glcm_counts
 from radiomix.features._kernels.neighbourhood import Padded, padded_flat
 from radiomix.features.aggregation import DIRECTIONAL, Aggregation
 from radiomix.features.glszm import context_padded
@@ -264,11 +264,8 @@ def aggregate_glcm(stack: IntArray, aggregation: Aggregation) -> IntArray:
 
 
 def _plogp(p: FloatArray) -> FloatArray:
-    """Elementwise p·log2(p), with 0·log2(0) = 0."""
-    out = np.zeros_like(p)
-    pos = p > 0
-    out[pos] = p[pos] * np.log2(p[pos])
-    return out
+    """Elementwise p·log2(p), with 0·log2(0) = 0 (log2 of 1 taken there: no masked copies)."""
+    return p * np.log2(np.where(p > 0, p, 1.0))
 
 
 @dataclass(frozen=True, eq=False)
@@ -328,22 +325,29 @@ class GlcmMarginals:
         return np.arange(2, 2 * self.n_g + 1, dtype=np.float64)
 
     @cached_property
+    def _diagonal_sums(self) -> tuple[FloatArray, FloatArray]:
+        """:attr:`p_i_minus_j` and :attr:`p_i_plus_j`, in one pass over ``p_ij``."""
+        k = self.p_ij.shape[0]
+        levels = np.arange(1, self.n_g + 1) if self.levels is None else self.levels
+        minus = np.zeros((k, self.n_g))
+        plus = np.zeros((k, 2 * self.n_g - 1))
+        diagonal_sums(
+            np.ascontiguousarray(self.p_ij, dtype=np.float64),
+            np.ascontiguousarray(levels, dtype=np.int64),
+            minus,
+            plus,
+        )
+        return minus, plus
+
+    @property
     def p_i_minus_j(self) -> FloatArray:
         """Diagonal probabilities p_{i-j,k} = Σ p_ij [k = |i-j|], k = 0..N_g-1, (K, N_g)."""
-        d = np.abs(np.subtract.outer(self.i, self.j)).astype(np.int64)
-        return self._collapse(d, self.n_g)
+        return self._diagonal_sums[0]
 
-    @cached_property
+    @property
     def p_i_plus_j(self) -> FloatArray:
         """Cross-diagonal probabilities p_{i+j,k} = Σ p_ij [k = i+j], k = 2..2N_g, (K, 2N_g-1)."""
-        s = np.add.outer(self.i, self.j).astype(np.int64) - 2
-        return self._collapse(s, 2 * self.n_g - 1)
-
-    def _collapse(self, index: IntArray, n: int) -> FloatArray:
-        k = self.p_ij.shape[0]
-        codes = (np.arange(k)[:, None] * n + index.ravel()[None, :]).ravel()
-        out = np.bincount(codes, weights=self.p_ij.ravel(), minlength=k * n)
-        return out.astype(np.float64, copy=False).reshape(k, n)
+        return self._diagonal_sums[1]
 
     @cached_property
     def mu_i(self) -> FloatArray:
@@ -364,6 +368,17 @@ class GlcmMarginals:
     def sigma_j(self) -> FloatArray:
         """Standard deviation of the column marginal, σ_{.j}, (K,)."""
         return np.sqrt(((self.j[None, :] - self.mu_j[:, None]) ** 2 * self.p_j).sum(axis=1))
+
+    @cached_property
+    def p_i_p_j(self) -> FloatArray:
+        """Product of the marginals p_{i.} p_{.j}, (K, P, P)."""
+        return self.p_i[:, :, None] * self.p_j[:, None, :]
+
+    @cached_property
+    def log_p_i_p_j(self) -> FloatArray:
+        """log2(p_{i.} p_{.j}) where the product is > 0, else 0 (log2 of 1), (K, P, P)."""
+        q = self.p_i_p_j
+        return np.log2(np.where(q > 0, q, 1.0))
 
     @cached_property
     def hxy(self) -> FloatArray:
@@ -394,9 +409,11 @@ def glcm_marginals(counts: IntArray, *, n_levels: int) -> GlcmMarginals:
     totals = counts.sum(axis=(1, 2))
     if np.any(totals <= 0):
         raise InternalError("glcm_marginals received an empty co-occurrence matrix")
-    occupied = counts.any(axis=(0, 2)) | counts.any(axis=(0, 1))
-    kept = np.flatnonzero(occupied)
-    p_ij = counts[:, kept[:, None], kept[None, :]].astype(np.float64)
+    summed = counts.sum(axis=0)  # counts >= 0: a level occurs where a sum is > 0
+    kept = np.flatnonzero(summed.any(axis=1) | summed.any(axis=0))
+    # in C order (an advanced index [:, kept[:, None], kept] would leave the matrix axis
+    # innermost, and every reduction over a matrix would stride through memory)
+    p_ij = counts.take(kept, axis=1).take(kept, axis=2).astype(np.float64)
     p_ij /= np.asarray(totals, dtype=np.float64)[:, None, None]
     return GlcmMarginals(p_ij=p_ij, n_g=int(n_levels), levels=kept + 1)
 
@@ -901,11 +918,8 @@ def information_correlation_1(m: GlcmMarginals) -> FloatArray:
     IBSI 1 manual, "Grey level co-occurrence based features", "Information correlation 1".
     """
     hx = -_plogp(m.p_i).sum(axis=1)
-    outer = m.p_i[:, :, None] * m.p_j[:, None, :]
-    pos = m.p_ij > 0
-    log_outer = np.zeros_like(outer)
-    log_outer[pos] = np.log2(outer[pos])
-    hxy1 = -(m.p_ij * log_outer).sum(axis=(1, 2))
+    # p_ij > 0 implies p_i. p_.j > 0: every term with p_ij > 0 reads a log of the product
+    hxy1 = -(m.p_ij * m.log_p_i_p_j).sum(axis=(1, 2))
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(hx > 0, (m.hxy - hxy1) / hx, np.nan)
 
@@ -927,6 +941,5 @@ def information_correlation_2(m: GlcmMarginals) -> FloatArray:
     ----------
     IBSI 1 manual, "Grey level co-occurrence based features", "Information correlation 2".
     """
-    outer = m.p_i[:, :, None] * m.p_j[:, None, :]
-    hxy2 = -_plogp(outer).sum(axis=(1, 2))
+    hxy2 = -(m.p_i_p_j * m.log_p_i_p_j).sum(axis=(1, 2))  # p log2 p, 0 log2 0 = 0
     return np.sqrt(1.0 - np.exp(-2.0 * np.maximum(hxy2 - m.hxy, 0.0)))

@@ -38,7 +38,6 @@ from radiomix.features.glszm import (
     is_planar,
     nonuniformity_i,
     nonuniformity_j,
-    slice_counts,
     variance_i,
     variance_j,
     zones_of,
@@ -169,7 +168,7 @@ def gldzm_matrices(
     padded = padded_flat(levels, int_mask, d, planar=planar)
     zones = zones_of(padded)
     dist = _zone_distances(zones, edge_distance_map(morph, planar=planar)[int_mask])
-    return assemble(zones.level, dist, zones.slice, slice_counts(padded), aggregation)
+    return assemble(zones.level, dist, zones.slice, padded, aggregation)
 
 
 def _context_gldzm(ctx: RoiContext, aggregation: Aggregation) -> CountMatrix:
@@ -182,7 +181,7 @@ def _context_gldzm(ctx: RoiContext, aggregation: Aggregation) -> CountMatrix:
     )
     dist = _zone_distances(zones, roi_distance)
     padded = context_padded(ctx, ctx.settings.linkage_distance, planar=planar)
-    return assemble(zones.level, dist, zones.slice, slice_counts(padded), aggregation)
+    return assemble(zones.level, dist, zones.slice, padded, aggregation)
 
 
 @family("gldzm")

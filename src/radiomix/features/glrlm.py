@@ -31,7 +31,13 @@ from radiomix.errors import InternalError, SettingsError
 from radiomix.features._kernels.glrlm import glrlm_counts
 from radiomix.features._kernels.neighbourhood import Padded, padded_flat
 from radiomix.features.aggregation import DIRECTIONAL, Aggregation
-from radiomix.features.glcm import DIRECTIONS_2D, DIRECTIONS_3D, average_defined, check_levels
+from radiomix.features.glcm import (
+    DIRECTIONS_2D,
+    DIRECTIONS_3D,
+    _plogp,
+    average_defined,
+    check_levels,
+)
 from radiomix.features.glszm import context_padded
 from radiomix.features.registry import FeatureSpec, family, feature
 from radiomix.roi import RoiContext
@@ -134,11 +140,9 @@ def glrlm_of_padded(
         directions[:, 0] * (padded[1] * padded[2]) + directions[:, 1] * padded[2] + directions[:, 2]
     ).astype(np.int64)
     n_groups = shape[0] if dims == 2 else 1
-    # int16 grey levels (when they fit): a quarter of int64's memory traffic in the kernel.
-    narrow = flat.levels.astype(np.int16) if n_levels <= np.iinfo(np.int16).max else flat.levels
     counts = np.zeros((n_groups, offsets.shape[0], int(n_levels), longest), dtype=np.int64)
-    position = np.zeros(narrow.shape[0], dtype=np.int32)
-    glrlm_counts(narrow, flat.roi, flat.voxel_slice, offsets, position, counts)
+    position = np.empty(flat.levels.shape[0], dtype=np.int32)
+    glrlm_counts(flat.levels, flat.roi, flat.voxel_slice, offsets, position, counts)
     used = np.flatnonzero(counts.sum(axis=(0, 1, 2)))
     counts = counts[..., : used[-1] + 1]
     n_dirs = directions.shape[0]
@@ -575,8 +579,4 @@ def run_entropy(m: GlrlmMarginals) -> FloatArray:
     ----------
     IBSI 1 manual, "Grey level run length based features", "Run entropy".
     """
-    p = m.p_ij
-    out = np.zeros_like(p)
-    pos = p > 0
-    out[pos] = p[pos] * np.log2(p[pos])
-    return -out.sum(axis=(1, 2))
+    return -_plogp(m.p_ij).sum(axis=(1, 2))

@@ -27,7 +27,12 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from radiomix.errors import EmptyRoiError, InputError, SettingsError
-from radiomix.features._kernels.neighbourhood import Padded, padded_flat
+from radiomix.features._kernels.neighbourhood import (
+    NeighbourSums,
+    Padded,
+    neighbour_sums_of,
+    padded_flat,
+)
 from radiomix.features._kernels.zones import label_zones
 from radiomix.features.aggregation import ZONAL, Aggregation
 from radiomix.features.registry import FeatureSpec, family, feature
@@ -122,8 +127,17 @@ class CountMatrix:
         batch; the matrices are the distinct batch values in increasing order, and
         ``n_voxels`` gives their voxel counts in that order.
         """
-        iu, ii = _compact(np.asarray(i, dtype=np.int64))
-        ju, jj = _compact(np.asarray(j, dtype=np.int64))
+        i = np.asarray(i, dtype=np.int64)
+        j = np.asarray(j, dtype=np.int64)
+        if batch is None:
+            n_i, n_j = int(i.max()) + 1, int(j.max()) + 1
+            if n_i * n_j <= 4 * i.size + 4096:  # small enough to count densely
+                dense = np.bincount(i * n_j + j, minlength=n_i * n_j).reshape(n_i, n_j)
+                rows = np.flatnonzero(dense.any(axis=1))
+                cols = np.flatnonzero(dense.any(axis=0))
+                return cls(dense[np.ix_(rows, cols)], rows, cols, n_voxels=n_voxels)
+        iu, ii = _compact(i)
+        ju, jj = _compact(j)
         if batch is None:
             n_b, bb = 1, np.zeros(ii.size, dtype=np.int64)
         else:
@@ -299,11 +313,32 @@ class Zones(NamedTuple):
     slice: IntArray
 
 
+def _is_offset(values: IntArray, offsets: IntArray) -> BoolArray:
+    """Which ``values`` are in the ascending ``offsets`` (``np.isin``, a tenth of its time
+    on these small arrays)."""
+    at = np.minimum(np.searchsorted(offsets, values), offsets.shape[0] - 1)
+    return offsets[at] == values
+
+
+def _hub(backward: IntArray, offsets: IntArray) -> int:
+    """An offset of ``backward`` whose neighbour is linked to the neighbour at every other
+    one (their difference is 0 or in ``offsets``), 0 if none (see
+    :func:`~radiomix.features._kernels.zones.label_zones`)."""
+    diff = backward[None, :] - backward[:, None]
+    linked = (diff == 0) | _is_offset(diff, offsets)
+    hubs = np.flatnonzero(linked.all(axis=1))
+    return int(backward[hubs[0]]) if hubs.size else 0
+
+
 def zones_of(padded: Padded) -> Zones:
     """Label the zones of a padded ROI (its offsets give the linkage neighbourhood)."""
-    forward = padded.offsets[padded.offsets > 0]
-    # links the next voxel (offset 1) tests itself; none when offset 1 is not a link
-    after_next = (forward != 1) & np.isin(forward - 1, forward) & bool(np.any(forward == 1))
+    offsets = padded.offsets  # ascending (chebyshev_offsets order); ±1 among them
+    positive = offsets[offsets > 1]
+    # the neighbours k - o that the previous voxel k - 1 links too (o - 1 an offset)
+    shared = _is_offset(positive - 1, offsets)
+    fresh, others = positive[~shared], np.concatenate([positive[~shared], positive[shared]])
+    hubs = [_hub(fresh, offsets), _hub(others, offsets)]
+    backward = np.concatenate([others, [1], hubs])
     n_roi = padded.roi.shape[0]
     voxel_zone = np.empty(n_roi, dtype=np.int64)
     level = np.empty(n_roi, dtype=np.int64)
@@ -312,10 +347,9 @@ def zones_of(padded: Padded) -> Zones:
     n_zones = label_zones(
         padded.levels,
         padded.roi,
-        forward,
-        after_next,
+        backward,
+        fresh.shape[0],
         np.empty(padded.levels.shape[0], dtype=np.int64),
-        np.full(padded.levels.shape[0], -1, dtype=np.int64),
         voxel_zone,
         level,
         size,
@@ -369,6 +403,19 @@ def context_padded(ctx: RoiContext, distance: int, *, planar: bool) -> Padded:
     )
 
 
+def context_neighbour_sums(ctx: RoiContext, distance: int, *, planar: bool) -> NeighbourSums:
+    """Neighbour counts, sums and dependences of the context's ROI, cached per distance.
+
+    One kernel pass serves NGTDM and NGLDM when their distances agree: the dependence is
+    computed at the NGLDM coarseness of the settings whichever family asks first.
+    """
+    a = ctx.settings.ngldm_coarseness
+    return ctx.cached(
+        ("neighbour_sums", distance, planar, a),
+        lambda: neighbour_sums_of(context_padded(ctx, distance, planar=planar), a),
+    )
+
+
 def context_zones(ctx: RoiContext, *, planar: bool) -> Zones:
     """Zones of the context's intensity mask, cached per (planar, linkage distance)."""
     d = ctx.settings.linkage_distance
@@ -379,23 +426,20 @@ def assemble(
     i: np.ndarray,
     j: np.ndarray,
     pair_slice: np.ndarray,
-    slice_voxels: np.ndarray,
+    padded: Padded,
     aggregation: Aggregation,
 ) -> CountMatrix:
-    """Count ``(i, j)`` pairs into the matrices of one aggregation method.
+    """Count ``(i, j)`` pairs of the ROI ``padded`` into the matrices of one aggregation.
 
-    ``D2``: one matrix per slice that has pairs (with that slice's voxel count), stacked;
-    ``D2P5`` and ``D3``: one matrix of all pairs (with the total voxel count).
+    ``D2``: one matrix per slice that has pairs (``pair_slice`` gives each pair's slice),
+    with that slice's voxel count, stacked; ``D2P5`` and ``D3``: one matrix of all pairs,
+    with the ROI's voxel count.
     """
     if aggregation is not Aggregation.D2:
-        return CountMatrix.from_pairs(i, j, n_voxels=float(slice_voxels.sum()))
+        return CountMatrix.from_pairs(i, j, n_voxels=float(padded.roi.shape[0]))
+    slice_voxels = np.bincount(padded.voxel_slice, minlength=padded.n_slices).astype(np.int64)
     occupied = np.flatnonzero(np.bincount(pair_slice, minlength=slice_voxels.size))
     return CountMatrix.from_pairs(i, j, n_voxels=slice_voxels[occupied], batch=pair_slice)
-
-
-def slice_counts(padded: Padded) -> IntArray:
-    """Number of ROI voxels in each slice (axis 0)."""
-    return np.bincount(padded.voxel_slice, minlength=padded.n_slices).astype(np.int64)
 
 
 def average_over(specs: Sequence[FeatureSpec], matrices: Any) -> dict[str, float]:
@@ -410,7 +454,9 @@ def average_over(specs: Sequence[FeatureSpec], matrices: Any) -> dict[str, float
     out: dict[str, float] = {}
     for spec in specs:
         func: Callable[[Any], FloatArray] = spec.func
-        out[spec.name] = float(np.mean(func(matrices)))
+        values = np.asarray(func(matrices), dtype=np.float64)
+        # numpy's mean, less its Python overhead: the sum divided by the count
+        out[spec.name] = float(np.add.reduce(values, axis=None)) / values.size
     return out
 
 
@@ -465,14 +511,14 @@ def glszm_matrices(
     d = check_distance(linkage_distance, name="linkage_distance")
     padded = padded_flat(levels, mask, d, planar=planar)
     zones = zones_of(padded)
-    return assemble(zones.level, zones.size, zones.slice, slice_counts(padded), aggregation)
+    return assemble(zones.level, zones.size, zones.slice, padded, aggregation)
 
 
 def _context_glszm(ctx: RoiContext, aggregation: Aggregation) -> CountMatrix:
     planar = is_planar(aggregation, what="GLSZM")
     zones = context_zones(ctx, planar=planar)
     padded = context_padded(ctx, ctx.settings.linkage_distance, planar=planar)
-    return assemble(zones.level, zones.size, zones.slice, slice_counts(padded), aggregation)
+    return assemble(zones.level, zones.size, zones.slice, padded, aggregation)
 
 
 @family("glszm")

@@ -20,7 +20,12 @@ from collections.abc import Sequence
 import numpy as np
 
 from radiomix.errors import SettingsError
-from radiomix.features._kernels.neighbourhood import Padded, ngldm_dependence, padded_flat
+from radiomix.features._kernels.neighbourhood import (
+    NeighbourSums,
+    Padded,
+    neighbour_sums_of,
+    padded_flat,
+)
 from radiomix.features.aggregation import ZONAL, Aggregation
 from radiomix.features.glszm import (
     CountMatrix,
@@ -28,6 +33,7 @@ from radiomix.features.glszm import (
     average_over,
     check_distance,
     check_levels_mask,
+    context_neighbour_sums,
     context_padded,
     emphasis,
     energy,
@@ -35,7 +41,6 @@ from radiomix.features.glszm import (
     is_planar,
     nonuniformity_i,
     nonuniformity_j,
-    slice_counts,
     variance_i,
     variance_j,
 )
@@ -90,15 +95,13 @@ def ngldm_matrices(
         raise SettingsError(f"ngldm coarseness must be an integer >= 0, got {coarseness!r}")
     if coarseness < 0:
         raise SettingsError(f"ngldm coarseness must be an integer >= 0, got {coarseness!r}")
-    return ngldm_of(padded_flat(levels, mask, d, planar=planar), aggregation, int(coarseness))
+    padded = padded_flat(levels, mask, d, planar=planar)
+    return ngldm_of(padded, neighbour_sums_of(padded, int(coarseness)), aggregation)
 
 
-def ngldm_of(padded: Padded, aggregation: Aggregation, coarseness: int) -> CountMatrix:
-    """NGLDMs of a padded ROI (its offsets give the neighbourhood), per aggregation."""
-    dep = np.empty(padded.roi.shape[0], dtype=np.int64)
-    ngldm_dependence(padded.levels, padded.mask, padded.roi, padded.offsets, coarseness, dep)
-    i = padded.levels[padded.roi]
-    return assemble(i, dep, padded.voxel_slice, slice_counts(padded), aggregation)
+def ngldm_of(padded: Padded, sums: NeighbourSums, aggregation: Aggregation) -> CountMatrix:
+    """NGLDMs of a padded ROI from its voxels' dependences, per aggregation."""
+    return assemble(padded.roi_levels, sums.dependence, padded.voxel_slice, padded, aggregation)
 
 
 @family("ngldm")
@@ -113,7 +116,11 @@ def compute(
     planar = is_planar(aggregation, what="NGLDM")
     matrices = ctx.cached(
         ("ngldm", aggregation, d, a),
-        lambda: ngldm_of(context_padded(ctx, d, planar=planar), aggregation, a),
+        lambda: ngldm_of(
+            context_padded(ctx, d, planar=planar),
+            context_neighbour_sums(ctx, d, planar=planar),
+            aggregation,
+        ),
     )
     return average_over(specs, matrices)
 

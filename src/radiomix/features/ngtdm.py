@@ -21,12 +21,18 @@ from collections.abc import Sequence
 import numpy as np
 
 from radiomix.errors import SettingsError
-from radiomix.features._kernels.neighbourhood import Padded, ngtdm_sums, padded_flat
+from radiomix.features._kernels.neighbourhood import (
+    NeighbourSums,
+    Padded,
+    neighbour_sums_of,
+    padded_flat,
+)
 from radiomix.features.aggregation import ZONAL, Aggregation
 from radiomix.features.glszm import (
     average_over,
     check_distance,
     check_levels_mask,
+    context_neighbour_sums,
     context_padded,
     is_planar,
 )
@@ -137,19 +143,28 @@ def ngtdm_matrices(
     planar = is_planar(aggregation, what="NGTDM")
     levels, mask = check_levels_mask(levels, mask, what="NGTDM")
     d = check_distance(distance, name="ngtdm distance")
-    return ngtdm_of(padded_flat(levels, mask, d, planar=planar), aggregation)
+    padded = padded_flat(levels, mask, d, planar=planar)
+    return ngtdm_of(padded, neighbour_sums_of(padded, 0), aggregation)
 
 
-def ngtdm_of(padded: Padded, aggregation: Aggregation) -> Ngtdm:
-    """NGTDMs of a padded ROI (its offsets give the neighbourhood), per aggregation."""
-    n_levels = int(padded.levels.max())
+def ngtdm_of(padded: Padded, sums: NeighbourSums, aggregation: Aggregation) -> Ngtdm:
+    """NGTDMs of a padded ROI from its voxels' neighbour counts and differences.
+
+    ``s_i`` adds ``|i - X̄_k|`` over the voxels with ``W_k > 0`` in the order of the ROI
+    voxels (``np.bincount`` adds its weights in input order).
+    """
+    level = padded.roi_levels
+    width = int(level.max()) + 1  # column i is grey level i
     if aggregation is Aggregation.D2:  # one row per slice
-        row_of, n_rows = padded.voxel_slice, padded.n_slices
+        code, n_rows = padded.voxel_slice * width + level, padded.n_slices
     else:
-        row_of, n_rows = np.zeros(padded.roi.size, dtype=np.int64), 1
-    s = np.zeros((n_rows, n_levels + 1))
-    n = np.zeros((n_rows, n_levels + 1), dtype=np.int64)
-    ngtdm_sums(padded.levels, padded.mask, padded.roi, padded.offsets, row_of, s, n)
+        code, n_rows = level, 1
+    diff = sums.difference
+    valid = sums.neighbours > 0
+    if not valid.all():
+        code, diff = code[valid], diff[valid]
+    s = np.bincount(code, weights=diff, minlength=n_rows * width).reshape(n_rows, width)
+    n = np.bincount(code, minlength=n_rows * width).reshape(n_rows, width)
     return Ngtdm.from_columns(s, n)
 
 
@@ -164,7 +179,11 @@ def compute(
     planar = is_planar(aggregation, what="NGTDM")
     matrices = ctx.cached(
         ("ngtdm", aggregation, d),
-        lambda: ngtdm_of(context_padded(ctx, d, planar=planar), aggregation),
+        lambda: ngtdm_of(
+            context_padded(ctx, d, planar=planar),
+            context_neighbour_sums(ctx, d, planar=planar),
+            aggregation,
+        ),
     )
     return average_over(specs, matrices)
 

@@ -15,10 +15,20 @@ numba's compile time grows with the code it types and lowers, so the kernels kee
   compile time;
 - no generic numba helpers that compile large implementations (``np.argsort``,
   ``np.unique``, ``@`` / ``np.linalg``, array-slice assignment): written-out loops instead.
+
+Speed: an index that is non-negative by construction is cast to unsigned
+(``a[U(k + o)]``, :data:`U` = ``np.uint64``) in the inner loops: numba then drops its
+wrap-around of negative indices (a compare and an add per index and dimension), which
+halves the GLRLM and GLCM counting loops.
 """
 
 from __future__ import annotations
 
+import numpy as np
+
 from radiomix._numba import cached_njit
 
-__all__ = ["cached_njit"]
+U = np.uint64
+"""Cast of a non-negative index (see the module docstring)."""
+
+__all__ = ["U", "cached_njit"]

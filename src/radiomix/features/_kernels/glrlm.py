@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from radiomix.features._kernels import cached_njit
+from radiomix.features._kernels import U, cached_njit
 
 
 @cached_njit()
@@ -35,9 +35,8 @@ def glrlm_counts(
 
     Parameters
     ----------
-    levels : (M,) ndarray of int16 (or int64)
-        Padded flat grey levels: 1..``n_levels`` inside the ROI, 0 outside. The caller
-        passes int16 when ``n_levels`` fits (a quarter of the memory traffic of int64).
+    levels : (M,) ndarray of int64
+        Padded flat grey levels: 1..``n_levels`` inside the ROI, 0 outside.
     roi : (N_v,) ndarray of int64
         Ascending flat indices of the ROI voxels.
     voxel_slice : (N_v,) ndarray of int64
@@ -45,7 +44,9 @@ def glrlm_counts(
     offsets : (D,) ndarray of int64
         Flat offset of each direction.
     position : (M,) ndarray of int32
-        Scratch (zeros on entry): each voxel's position in its run.
+        Scratch: each voxel's position in its run. No initial values needed: the
+        predecessor's position counts only when it holds the voxel's level, so it is a ROI
+        voxel visited before (otherwise its value is multiplied by 0).
     out : (G, D, N_g, max_run) ndarray of int64
         Zeros on entry (the caller allocates: no allocation is compiled here); G groups
         (the slice count for per-slice (2D) counting, 1 for the volume), ``max_run`` the
@@ -58,9 +59,9 @@ def glrlm_counts(
         o = abs(offsets[d])
         for v in range(roi.shape[0]):
             k = roi[v]
-            a = levels[k]
+            a = levels[U(k)]
             # Branch-free: the level comparisons are unpredictable inside a textured ROI.
-            p = np.int32(levels[k - o] == a) * position[k - o] + 1
-            position[k] = p
+            p = np.int32(levels[U(k - o)] == a) * position[U(k - o)] + 1
+            position[U(k)] = p
             g = voxel_slice[v] if n_groups > 1 else 0
-            out[g, d, a - 1, p - 1] += np.int64(levels[k + o] != a)
+            out[U(g), U(d), U(a - 1), U(p - 1)] += np.int64(levels[U(k + o)] != a)

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from radiomix.features._kernels import cached_njit
+from radiomix.features._kernels import U, cached_njit
 
 
 @cached_njit()
 def _find(parent: np.ndarray, k: int) -> int:
-    while parent[k] != k:
-        parent[k] = parent[parent[k]]  # path halving
-        k = parent[k]
+    while parent[U(k)] != k:
+        parent[U(k)] = parent[U(parent[U(k)])]  # path halving
+        k = parent[U(k)]
     return k
 
 
@@ -23,10 +23,9 @@ def _find(parent: np.ndarray, k: int) -> int:
 def label_zones(
     levels: np.ndarray,
     roi: np.ndarray,
-    forward: np.ndarray,
-    after_next: np.ndarray,
+    backward: np.ndarray,
+    n_fresh: int,
     parent: np.ndarray,
-    zone_of_root: np.ndarray,
     voxel_zone: np.ndarray,
     zone_level: np.ndarray,
     zone_size: np.ndarray,
@@ -36,9 +35,24 @@ def label_zones(
 
     Works on padded, flattened arrays (see
     :func:`radiomix.features._kernels.neighbourhood.padded_flat`). Two ROI voxels are linked
-    when their flat offset is ``±forward[o]`` and their grey levels are equal; zones are the
-    connected components (union-find over the forward half of the neighbourhood, roots
-    kept at the smallest flat index).
+    when their flat offset is ``±backward[o]`` and their grey levels are equal; zones are
+    the connected components. One raster scan over the ROI voxels joins each voxel to the
+    zones of its linked neighbours already visited (at ``k - backward[o]``), with
+    union-find whose roots are kept at the smallest flat index (the zone's first voxel).
+
+    After each voxel, the zones of the visited voxels are the connected components of the
+    links among them, so two visited neighbours of ``k`` that are linked to each other are
+    in one zone already. Two shortcuts follow, exact for any neighbourhood:
+
+    - When the previous voxel (offset 1, the x-neighbour: a link in every Chebyshev
+      neighbourhood) is of the same level, ``k`` takes its root as found at that voxel
+      (no union happened since) and tests only the ``n_fresh`` neighbours the previous
+      voxel is not linked to; otherwise it tests all but the previous voxel.
+    - A *hub* is a neighbour linked to all the others that are tested: when it holds the
+      voxel's level, joining its zone joins every other tested neighbour of that level
+      (for 26-connectivity the voxel at ``(z - 1, y, x)``, or at ``(z - 1, y, x + 1)``
+      when the previous voxel is of the same level). Most voxels of a large zone need one
+      join instead of up to 12.
 
     Parameters
     ----------
@@ -47,20 +61,17 @@ def label_zones(
         that both voxels are ROI voxels (no mask lookup needed).
     roi : (N_v,) ndarray of int64
         Ascending flat indices of the ROI voxels.
-    forward : (n,) ndarray of int64
-        Positive flat offsets: one of each pair ``±o`` of the neighbourhood.
-    after_next : (n,) ndarray of bool
-        All False unless offset 1 is in ``forward``; then True for the offsets ``o != 1``
-        with ``o - 1`` in ``forward``: the neighbours of a voxel that are also forward
-        neighbours of the next voxel (offset 1). When the next voxel has the same grey
-        level, these links are left to it (it links them when its turn comes, and it is
-        linked to this voxel), so they are not tested twice; the zones are the same (each
-        skipped link joins voxels that end up connected through links tested later, by
-        induction from the last voxel).
+    backward : (n + 2,) ndarray of int64
+        Positive flat offsets, one of each pair ``±o`` of the neighbourhood, ordered:
+        first the ``n_fresh`` offsets ``o`` with ``o - 1`` not an offset (the neighbours
+        ``k - o`` that are not linked to the previous voxel ``k - 1``), then the others,
+        offset 1 last; then the offset of a hub among the first ``n_fresh`` offsets and
+        that of a hub among the first ``n - 1``, 0 where there is none.
+    n_fresh : int
+        Offsets to test when the previous voxel is of the same level.
     parent : (M,) ndarray of int64
-        Scratch (union-find parents; read at ROI voxels only, after they are set).
-    zone_of_root : (M,) ndarray of int64
-        Scratch, -1 on entry.
+        Scratch (union-find parents; read at ROI voxels only, after they are set; at the
+        end ``~zone`` of each ROI voxel).
     voxel_zone : (N_v,) ndarray of int64
         Filled with the zone index 0..N_s-1 of each ROI voxel (zones numbered in raster
         order of their first voxel).
@@ -74,42 +85,52 @@ def label_zones(
         The number of zones N_s. The caller allocates every array: no allocation is
         compiled here.
     """
-    for v in range(roi.shape[0]):
-        parent[roi[v]] = roi[v]
-    n_fwd = forward.shape[0]
+    n = backward.shape[0] - 2
+    root_prev = -1
     for v in range(roi.shape[0]):
         k = roi[v]
-        lev = levels[k]
-        ra = -1  # root of k, looked up on the first link
-        same_next = levels[k + 1] == lev  # padding: k + 1 is in the array
-        for o in range(n_fwd):
-            if same_next and after_next[o]:
-                continue
-            nb = k + forward[o]
-            if levels[nb] == lev:
+        lev = levels[U(k)]
+        if levels[U(k - 1)] == lev:
+            r = root_prev  # root of k's zone so far (-1: none yet)
+            hub, hi = n, n_fresh
+        else:
+            r = -1
+            hub, hi = n + 1, n - 1
+        lo = 0
+        if backward[hub] != 0 and levels[U(k - backward[hub])] == lev:
+            lo, hi = hub, hub + 1  # the hub alone
+        for o in range(lo, hi):
+            nb = k - backward[o]
+            if levels[U(nb)] == lev:  # join the zone of nb, keeping the smaller root
                 rb = _find(parent, nb)
-                if ra < 0:
-                    ra = _find(parent, k)
-                if ra != rb:
-                    if ra < rb:
-                        parent[rb] = ra
-                    else:
-                        parent[ra] = rb
-                        ra = rb
-    n_roi = roi.shape[0]
+                if r < 0:
+                    r = rb
+                elif rb < r:
+                    parent[U(r)] = rb
+                    r = rb
+                elif rb > r:
+                    parent[U(rb)] = r
+        if r < 0:  # no linked neighbour visited yet: k starts a zone
+            r = k
+        parent[U(k)] = r
+        root_prev = r
+    # Number the zones in raster order of their first voxel, the root. A voxel's parent is
+    # itself (a root) or an earlier voxel, visited before it and by then relabelled
+    # ~zone, so one read gives the zone: no find, no scratch array of roots.
     n_zones = 0
-    for v in range(n_roi):
+    for v in range(roi.shape[0]):
         k = roi[v]
-        r = _find(parent, k)
-        z = zone_of_root[r]
-        if z < 0:  # the root is the zone's first voxel in raster order
+        p = parent[U(k)]
+        if p == k:
             z = n_zones
-            zone_of_root[r] = z
-            zone_level[z] = levels[k]
-            zone_first[z] = v
+            zone_level[U(z)] = levels[U(k)]
+            zone_first[U(z)] = v
             n_zones += 1
+        else:
+            z = ~parent[U(p)]
+        parent[U(k)] = ~z
         voxel_zone[v] = z
-        zone_size[z] += 1
+        zone_size[U(z)] += 1
     return n_zones
 
 
@@ -161,27 +182,27 @@ def city_block_distance(
     """
     n = mask.shape[0]
     for k in range(n):  # neighbours before k in raster order (already final for this pass)
-        if mask[k]:
-            v = d[k - stride_y]
-            t = d[k - 1]
+        if mask[U(k)]:
+            v = d[U(k - stride_y)]
+            t = d[U(k - 1)]
             if t < v:
                 v = t
             if not planar:
-                t = d[k - stride_z]
+                t = d[U(k - stride_z)]
                 if t < v:
                     v = t
-            d[k] = v + 1
+            d[U(k)] = v + 1
     for k in range(n - 1, -1, -1):  # neighbours after k
-        if mask[k]:
-            v = d[k] - 1
-            t = d[k + stride_y]
+        if mask[U(k)]:
+            v = d[U(k)] - 1
+            t = d[U(k + stride_y)]
             if t < v:
                 v = t
-            t = d[k + 1]
+            t = d[U(k + 1)]
             if t < v:
                 v = t
             if not planar:
-                t = d[k + stride_z]
+                t = d[U(k + stride_z)]
                 if t < v:
                     v = t
-            d[k] = v + 1
+            d[U(k)] = v + 1
