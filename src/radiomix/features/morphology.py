@@ -90,11 +90,13 @@ def roi_mesh(mask: BoolArray, *, spacing: Spacing) -> Mesh:
 
     Notes
     -----
-    Uses :func:`skimage.measure.marching_cubes` (Lewiner et al. 2003) with the voxel
-    spacing, visiting only the cubes the surface crosses (:func:`crossed_cubes`). The
-    volume is :math:`|\\sum_k \\mathbf{a}_k\\cdot(\\mathbf{b}_k\\times
-    \\mathbf{c}_k)/6|` and the area :math:`\\sum_k |\\mathbf{ab}_k\\times\\mathbf{ac}_k|/2`
-    over the faces :math:`k` with vertices :math:`\\mathbf{a}_k,\\mathbf{b}_k,\\mathbf{c}_k`.
+    Uses :func:`skimage.measure.marching_cubes` (Lewiner et al. 2003), visiting only the
+    cubes the surface crosses (:func:`crossed_cubes`); its vertices, in voxel units, are
+    scaled by the voxel spacing as skimage's ``spacing`` argument would scale them (the
+    same mesh, bit for bit), in one pass with the face terms. The volume is
+    :math:`|\\sum_k \\mathbf{a}_k\\cdot(\\mathbf{b}_k\\times\\mathbf{c}_k)/6|` and
+    the area :math:`\\sum_k |\\mathbf{ab}_k\\times\\mathbf{ac}_k|/2` over the faces
+    :math:`k` with vertices :math:`\\mathbf{a}_k,\\mathbf{b}_k,\\mathbf{c}_k`.
 
     Examples
     --------
@@ -112,20 +114,23 @@ def roi_mesh(mask: BoolArray, *, spacing: Spacing) -> Mesh:
     if not mask.any():
         raise EmptyRoiError("the morphological mask holds no voxel; no mesh can be drawn")
     lo, hi = _bounding_box(mask)
-    cropped = mask[lo[0] : hi[0], lo[1] : hi[1], lo[2] : hi[2]]
-    padded = np.pad(cropped, 1)
+    # the bounding box with one layer of zeros around it (np.pad, without its overhead)
+    padded = np.zeros((hi[0] - lo[0] + 2, hi[1] - lo[1] + 2, hi[2] - lo[2] + 2), dtype=bool)
+    padded[1:-1, 1:-1, 1:-1] = mask[lo[0] : hi[0], lo[1] : hi[1], lo[2] : hi[2]]
     sp = np.asarray(spacing, dtype=np.float64)
     # float32: the type skimage marches in (0 and 1 are exact); only the cubes the surface
-    # crosses are visited (the others add nothing to the mesh)
-    verts, faces, _normals, _values = marching_cubes(
-        padded.astype(np.float32), level=0.5, spacing=tuple(sp), mask=crossed_cubes(padded)
+    # crosses are visited (the others add nothing to the mesh). Unit spacing: the kernel
+    # scales the vertices as skimage would (float32 vertices times the spacing), then
+    # moves them back to the frame of the uncropped mask (undoing the padding and crop).
+    raw_verts, raw_faces, _normals, _values = marching_cubes(
+        padded.astype(np.float32), level=0.5, spacing=(1.0, 1.0, 1.0), mask=crossed_cubes(padded)
     )
-    # Back to the frame of the uncropped mask: undo the padding and the crop.
-    verts = verts + (np.asarray(lo, dtype=np.float64) - 1.0) * sp
-    faces = np.ascontiguousarray(faces, dtype=np.int64)
-    volume_terms = np.empty(faces.shape[0])
-    area_terms = np.empty(faces.shape[0])
-    _k.mesh_face_terms(np.ascontiguousarray(verts), faces, volume_terms, area_terms)
+    verts = np.empty(raw_verts.shape)
+    faces = np.empty(raw_faces.shape, dtype=np.int64)
+    volume_terms = np.empty(raw_faces.shape[0])
+    area_terms = np.empty(raw_faces.shape[0])
+    offset = (np.asarray(lo, dtype=np.float64) - 1.0) * sp
+    _k.mesh_geometry(raw_verts, raw_faces, sp, offset, verts, faces, volume_terms, area_terms)
     volume = abs(float(volume_terms.sum())) / 6.0
     area = float(area_terms.sum()) / 2.0
     return Mesh(vertices=verts, faces=faces, volume=volume, area=area)
@@ -197,6 +202,7 @@ def convex_hull(points: FloatArray) -> Hull:
     -------
     Hull
         Hull vertices, outward facet normals, volume and area.
+
     """
     from scipy.spatial import ConvexHull
 
@@ -693,10 +699,14 @@ def _hull(ctx: RoiContext) -> Hull:
 
 
 def _morph_points(ctx: RoiContext) -> FloatArray:
-    return ctx.cached(
-        ("morph", "points"),
-        lambda: np.argwhere(ctx.morph_mask).astype(np.float64) * np.asarray(ctx.spacing),
-    )
+    def build() -> FloatArray:
+        # (N, 3) F-ordered, as np.argwhere(mask) * spacing (np.cov reads it transposed)
+        out = np.empty((3, np.count_nonzero(ctx.morph_mask)))
+        mask = np.ascontiguousarray(ctx.morph_mask)
+        _k.voxel_centres(mask, np.asarray(ctx.spacing, dtype=np.float64), out)
+        return out.T
+
+    return ctx.cached(("morph", "points"), build)
 
 
 def _eigen(ctx: RoiContext) -> FloatArray:

@@ -100,27 +100,49 @@ def inverse_distance_pair_sums(
 
 
 @cached_njit()
-def mesh_face_terms(
-    vertices: np.ndarray, faces: np.ndarray, vol: np.ndarray, area: np.ndarray
+def mesh_geometry(
+    raw_vertices: np.ndarray,
+    raw_faces: np.ndarray,
+    scale: np.ndarray,
+    offset: np.ndarray,
+    vertices: np.ndarray,
+    faces: np.ndarray,
+    vol: np.ndarray,
+    area: np.ndarray,
 ) -> None:  # pragma: no cover - compiled
-    """Per-face terms of the mesh volume and area: ``a.(b x c)`` and ``|(b-a) x (c-a)|``.
+    """Mesh vertices in mm, faces as int64 and per-face volume and area terms, in one pass.
 
     Parameters
     ----------
+    raw_vertices : (V, 3) ndarray of float32
+        Vertices of :func:`skimage.measure.marching_cubes` drawn with unit spacing (voxel
+        units, (z, y, x)).
+    raw_faces : (F, 3) ndarray of int32
+        Its faces.
+    scale, offset : (3,) ndarray of float64
+        Voxel spacing and the position (mm) of the marched array's origin.
     vertices : (V, 3) ndarray of float64
-        Vertex coordinates in mm.
+        Receives ``raw_vertices * scale + offset``, the same two roundings as numpy's
+        ``raw_vertices * scale`` (float32 to float64, exact) followed by ``+ offset``.
     faces : (F, 3) ndarray of int64
-        Vertex indices ``a, b, c`` of each triangle.
+        Receives ``raw_faces``.
     vol, area : (F,) ndarray of float64
         Filled with six times the signed volume of the tetrahedron (origin, a, b, c) and
-        twice the triangle area, each face's terms in one pass (no (F, 3) temporaries);
-        the caller allocates them and sums them (numpy's pairwise summation).
+        twice the area of each triangle ``a, b, c``: ``a.(b x c)`` and
+        ``|(b - a) x (c - a)|`` (no (F, 3) temporaries); the caller sums them (numpy's
+        pairwise summation).
     """
-    n = faces.shape[0]
+    for i in range(raw_vertices.shape[0]):
+        for a in range(3):
+            vertices[i, a] = np.float64(raw_vertices[i, a]) * scale[a] + offset[a]
+    n = raw_faces.shape[0]
     for f in range(n):
-        ia = faces[f, 0]
-        ib = faces[f, 1]
-        ic = faces[f, 2]
+        ia = np.int64(raw_faces[f, 0])
+        ib = np.int64(raw_faces[f, 1])
+        ic = np.int64(raw_faces[f, 2])
+        faces[f, 0] = ia
+        faces[f, 1] = ib
+        faces[f, 2] = ic
         a0 = vertices[ia, 0]
         a1 = vertices[ia, 1]
         a2 = vertices[ia, 2]
@@ -166,6 +188,11 @@ def weighted_coordinate_sums(
     """
     nz, ny, nx = mask.shape
     k = 0
+    # in registers (``out`` might alias ``values``: writing it in the loop would store
+    # and reload each sum per voxel); the same additions in the same order
+    s0 = out[0]
+    s1 = out[1]
+    s2 = out[2]
     for z in range(nz):
         fz = np.float64(z) * spacing[0]
         for y in range(ny):
@@ -173,9 +200,41 @@ def weighted_coordinate_sums(
             for x in range(nx):
                 if mask[z, y, x]:
                     w = values[k]
-                    out[0] += fz * w
-                    out[1] += fy * w
-                    out[2] += (np.float64(x) * spacing[2]) * w
+                    s0 += fz * w
+                    s1 += fy * w
+                    s2 += (np.float64(x) * spacing[2]) * w
+                    k += 1
+    out[0] = s0
+    out[1] = s1
+    out[2] = s2
+
+
+@cached_njit()
+def voxel_centres(mask: np.ndarray, spacing: np.ndarray, out: np.ndarray) -> None:
+    """Centres (mm) of the ``mask`` voxels in raster order: ``np.argwhere(mask) * spacing``.
+
+    Parameters
+    ----------
+    mask : (Z, Y, X) ndarray of bool
+        Voxels to list.
+    spacing : (3,) ndarray of float64
+        Voxel spacing in mm, (z, y, x).
+    out : (3, N) ndarray of float64
+        Receives ``index * spacing`` along each axis (the rounding of numpy's int64 to
+        float64 cast and product), one row per axis; ``out.T`` has the values and the
+        memory layout of ``np.argwhere(mask).astype(float) * spacing``.
+    """
+    nz, ny, nx = mask.shape
+    k = 0
+    for z in range(nz):
+        fz = np.float64(z) * spacing[0]
+        for y in range(ny):
+            fy = np.float64(y) * spacing[1]
+            for x in range(nx):
+                if mask[z, y, x]:
+                    out[0, k] = fz
+                    out[1, k] = fy
+                    out[2, k] = np.float64(x) * spacing[2]
                     k += 1
 
 
@@ -199,7 +258,8 @@ def max_pairwise_distance(points: np.ndarray) -> float:
 def _sort_xy(
     px: np.ndarray, py: np.ndarray, buf_a: np.ndarray, buf_b: np.ndarray
 ) -> np.ndarray:  # pragma: no cover - compiled
-    """Indices ``0..N-1`` sorted by ``(px, py)`` lexicographically, stable (merge sort).
+    """Indices ``0..N-1`` sorted by ``(px, py)`` lexicographically, stable (merge sort
+    of insertion-sorted runs of 16).
 
     Written out rather than ``np.argsort(kind="mergesort")``, whose generic numba
     implementation costs about 2.5 s of compilation on a first call. A stable sort by x
@@ -210,9 +270,19 @@ def _sort_xy(
     n = px.shape[0]
     a = buf_a[:n]
     b = buf_b[:n]
-    for i in range(n):
-        a[i] = i
-    width = 1
+    # runs of 16 by insertion sort (stable: an element moves only past strictly larger
+    # ones), then merges of runs of doubling width
+    width = 16
+    for lo in range(0, n, width):
+        hi = min(lo + width, n)
+        for i in range(lo, hi):
+            j = i
+            x = px[i]
+            y = py[i]
+            while j > lo and (x < px[a[j - 1]] or (x == px[a[j - 1]] and y < py[a[j - 1]])):
+                a[j] = a[j - 1]
+                j -= 1
+            a[j] = i
     while width < n:
         for lo in range(0, n, 2 * width):
             mid = min(lo + width, n)
