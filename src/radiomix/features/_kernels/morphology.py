@@ -774,55 +774,55 @@ def _khachiyan_into(
 
 @cached_njit()
 def spectral_pair_sums_block(
-    w_block: np.ndarray, block: np.ndarray, k2_start: int, k2_last: int
+    w_block: np.ndarray, block: np.ndarray, k0_start: int, k0_last: int
 ) -> tuple[float, float, float]:  # pragma: no cover - compiled
-    """Frequency-domain sums over one block of last-axis bins (blocked Parseval sums).
+    """Frequency-domain sums over one block of first-axis bins (blocked Parseval sums).
 
     Parameters
     ----------
-    w_block : (B, L0/2+1, L1/2+1) ndarray of float64
+    w_block : (B, L1/2+1, L2/2+1) ndarray of float64
         Real spectrum ``W`` of an even kernel on the even padded grid ``(L0, L1, L2)`` at
-        the block's last-axis bins, one quadrant of the two other axes:
-        ``W(k0, k1, k2_start + j) = w_block[j, min(k0, L0-k0), min(k1, L1-k1)]``.
-    block : (B, 3, L0, L1) ndarray of complex128
-        Spectra ``M``, ``Y``, ``Y2`` of the mask, ``y`` and ``y**2`` at the last-axis bins
-        ``k2_start .. k2_start + B - 1`` of the half spectrum (bin leading).
-    k2_start : int
-        Last-axis bin of the block's first slab.
-    k2_last : int
-        Last bin of the half spectrum (``L2/2``).
+        the block's first-axis bins, one quadrant of the two other axes:
+        ``W(k0_start + j, k1, k2) = w_block[j, min(k1, L1-k1), min(k2, L2-k2)]``.
+    block : (B, 3, L1, L2) ndarray of complex128
+        Spectra ``M``, ``Y``, ``Y2`` of the mask, ``y`` and ``y**2`` at the first-axis
+        bins ``k0_start .. k0_start + B - 1`` of the half spectrum (bin leading).
+    k0_start : int
+        First-axis bin of the block's first slab.
+    k0_last : int
+        Last bin of the half spectrum (``L0/2``).
 
     Returns
     -------
     s_mm, s_yy, s_y2m : float
         ``sum W |M|^2``, ``sum W |Y|^2`` and ``sum W Re(Y2 conj M)`` over these bins of
-        the full spectrum (half-spectrum bins ``0 < k2 < L2/2`` count twice), not divided
-        by ``L0 L1 L2``. Summed row by row: each ``(bin, k0)`` row of ``L1`` values is
-        summed along ``k1`` (contiguous), weighted by the bin's multiplicity, then added to
+        the full spectrum (half-spectrum bins ``0 < k0 < L0/2`` count twice), not divided
+        by ``L0 L1 L2``. Summed row by row: each ``(bin, k1)`` row of ``L2`` values is
+        summed along ``k2`` (contiguous), weighted by the bin's multiplicity, then added to
         the totals.
     """
     nb = block.shape[0]
-    n0 = block.shape[2]
-    n1 = block.shape[3]
+    n1 = block.shape[2]
+    n2 = block.shape[3]
     s_mm = 0.0
     s_yy = 0.0
     s_ym = 0.0
     for j in range(nb):
-        k2 = k2_start + j
-        twice = 0 < k2 < k2_last
-        for k0 in range(n0):
-            w_row = w_block[j, k0 if 2 * k0 <= n0 else n0 - k0]
-            m = block[j, 0, k0]
-            y = block[j, 1, k0]
-            y2 = block[j, 2, k0]
+        k0 = k0_start + j
+        twice = 0 < k0 < k0_last
+        for k1 in range(n1):
+            w_row = w_block[j, k1 if 2 * k1 <= n1 else n1 - k1]
+            m = block[j, 0, k1]
+            y = block[j, 1, k1]
+            y2 = block[j, 2, k1]
             a_mm = 0.0
             a_yy = 0.0
             a_ym = 0.0
-            for k1 in range(n1):
-                w = w_row[k1 if 2 * k1 <= n1 else n1 - k1]
-                a_mm += w * (m[k1].real * m[k1].real + m[k1].imag * m[k1].imag)
-                a_yy += w * (y[k1].real * y[k1].real + y[k1].imag * y[k1].imag)
-                a_ym += w * (y2[k1].real * m[k1].real + y2[k1].imag * m[k1].imag)
+            for k2 in range(n2):
+                w = w_row[k2 if 2 * k2 <= n2 else n2 - k2]
+                a_mm += w * (m[k2].real * m[k2].real + m[k2].imag * m[k2].imag)
+                a_yy += w * (y[k2].real * y[k2].real + y[k2].imag * y[k2].imag)
+                a_ym += w * (y2[k2].real * m[k2].real + y2[k2].imag * m[k2].imag)
             if twice:
                 a_mm *= 2.0
                 a_yy *= 2.0
