@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 
 from radiomix.features.aggregation import Aggregation, default_aggregations
-from radiomix.features.registry import FeatureSpec, all_features, family_compute
+from radiomix.features.registry import (
+    FamilyCompute,
+    aggregation_features,
+    all_features,
+    columns,
+    family_compute,
+)
 from radiomix.roi import RoiContext
 from radiomix.settings.steps import ExtractionSettings
 
@@ -57,27 +62,17 @@ def compute_features(
                          f"{type(ctx).__name__}{hint}")
     aggregations = selected_aggregations(settings)
     out: dict[str, float] = {}
-    specs = all_features()
-    by_family: dict[str, list[FeatureSpec]] = {}
-    for spec in specs:
-        by_family.setdefault(spec.family, []).append(spec)
     for fam in settings.features.families:
-        fam_specs = by_family.get(fam)
-        if not fam_specs:
-            continue
-        compute = family_compute(fam)
-        plain = [s for s in fam_specs if not s.aggregations]
-        if plain:
-            values = compute(ctx, None, plain)
-            for s in plain:
-                out[s.column(tag=tag, filter_name=filter_name, aggregation=None)] = values[s.name]
-        for agg in aggregations:
-            agg_specs = [s for s in fam_specs if agg in s.aggregations]
-            if not agg_specs:
+        compute: FamilyCompute | None = None
+        for agg in (None, *aggregations):
+            specs = aggregation_features(fam, agg)
+            if not specs:
                 continue
-            values = compute(ctx, agg, agg_specs)
-            for s in agg_specs:
-                out[s.column(tag=tag, filter_name=filter_name, aggregation=agg)] = values[s.name]
+            compute = compute or family_compute(fam)
+            values = compute(ctx, agg, specs)
+            names = columns(specs, tag=tag, filter_name=filter_name, aggregation=agg)
+            for spec, name in zip(specs, names, strict=True):
+                out[name] = values[spec.name]
     if filter_name == "original":
         ctx.notes.update(degenerate_roi_notes(ctx, settings.features.families))
         unread = settings.unread_values()
@@ -86,7 +81,7 @@ def compute_features(
                 f"{', '.join(unread)} set, but no computed family or step reads "
                 f"{'them' if len(unread) > 1 else 'it'}: recorded in these settings (and "
                 "their hash), changing no value")
-    unexplained = unexplained_nan(ctx.notes, specs, aggregations, out, tag=tag,
+    unexplained = unexplained_nan(ctx.notes, aggregations, out, tag=tag,
                                   filter_name=filter_name)
     if unexplained:
         key = "undefined" if filter_name == "original" else f"undefined.{filter_name}"
@@ -94,9 +89,8 @@ def compute_features(
     return out
 
 
-def unexplained_nan(notes: dict[str, str], specs: Sequence[Any],
-                    aggregations: Sequence[Aggregation], out: dict[str, float], *, tag: str,
-                    filter_name: str) -> str | None:
+def unexplained_nan(notes: dict[str, str], aggregations: Sequence[Aggregation],
+                    out: dict[str, float], *, tag: str, filter_name: str) -> str | None:
     """A note naming the features that came out NaN with no other note saying why.
 
     IBSI leaves a feature undefined where its formula divides by zero or reads an empty
@@ -111,7 +105,7 @@ def unexplained_nan(notes: dict[str, str], specs: Sequence[Any],
     if f"response_maps.{filter_name}" in notes or not any(map(math.isnan, out.values())):
         return None
     names = []
-    for s in specs:
+    for s in all_features():
         for agg in (aggregations if s.aggregations else (None,)):
             if agg is not None and agg not in s.aggregations:
                 continue
@@ -186,7 +180,7 @@ def degenerate_roi_notes(ctx: RoiContext, families: Sequence[str]) -> dict[str, 
             "width wider than their range): texture features take the values of a uniform "
             "region (0, 1 or NaN), not a measure of its texture"
         )
-    if "morph" in families and ctx.morph_mask.any():
+    if "morph" in families and roi:
         plane = np.any(ctx.morph_mask, axis=0)  # reductions along contiguous axes only
         extent = (np.count_nonzero(np.any(ctx.morph_mask, axis=(1, 2))),
                   np.count_nonzero(np.any(plane, axis=1)), np.count_nonzero(np.any(plane, axis=0)))
@@ -206,11 +200,10 @@ def degenerate_roi_notes(ctx: RoiContext, families: Sequence[str]) -> dict[str, 
                 "voxel thick, so volume, area and shape features describe the voxel grid "
                 "rather than the lesion's shape"
             )
-        kept = int(np.count_nonzero(ctx.morph_mask))
         stored = ctx.stored_voxels
-        if stored is not None and kept < FEW_VOXELS <= stored:
+        if stored is not None and roi < FEW_VOXELS <= stored:
             notes["morph.voxels"] = (
-                f"interpolation left {kept} voxel(s) of the ROI's {stored}: its shape and "
+                f"interpolation left {roi} voxel(s) of the ROI's {stored}: its shape and "
                 "volume are those of a few voxels of the new grid; use a finer spacing"
             )
     return notes

@@ -182,13 +182,12 @@ def glcm_matrices(
         raise SettingsError(f"dims must be 2 or 3, got {dims!r}")
     lv = check_levels(levels, mask, n_levels=n_levels)
     flat = padded_flat(lv, lv > 0, int(distance), planar=dims == 2)
-    return glcm_of_padded(flat, lv.shape, n_levels=n_levels, distance=distance,
-                          symmetric=symmetric, dims=dims)  # fmt: skip
+    return glcm_of_padded(flat, n_levels=n_levels, distance=distance, symmetric=symmetric,
+                          dims=dims)  # fmt: skip
 
 
 def glcm_of_padded(
     flat: Padded,
-    shape: tuple[int, ...],
     *,
     n_levels: int,
     distance: int,
@@ -203,16 +202,15 @@ def glcm_of_padded(
         The ROI padded by ``distance`` (not along axis 0 when ``dims == 2``) and flattened
         (:func:`~radiomix.features._kernels.neighbourhood.padded_flat`); grey levels
         1..``n_levels`` inside the ROI.
-    shape : tuple of 3 int
-        Shape (Z, Y, X) of the unpadded array.
     n_levels, distance, symmetric, dims
         As for :func:`glcm_matrices`.
 
     Returns
     -------
     ndarray of int64
-        As :func:`glcm_matrices`.
+        As :func:`glcm_matrices`, with one matrix per slice of ``flat.shape`` for 2D.
     """
+    shape = flat.shape
     d = int(distance)
     offsets = (DIRECTIONS_2D if dims == 2 else DIRECTIONS_3D) * d
     ny = shape[1] + 2 * d
@@ -350,6 +348,23 @@ class GlcmMarginals:
         return self._diagonal_sums[1]
 
     @cached_property
+    def mu_minus(self) -> FloatArray:
+        """Mean of the diagonal marginal, Σ k p_{i-j,k} (the difference average), (K,)."""
+        return self.p_i_minus_j @ self.k_minus
+
+    @cached_property
+    def mu_plus(self) -> FloatArray:
+        """Mean of the cross-diagonal marginal, Σ k p_{i+j,k} (the sum average), (K,)."""
+        return self.p_i_plus_j @ self.k_plus
+
+    @cached_property
+    def cluster_deviation(self) -> tuple[FloatArray, FloatArray]:
+        """``d = k - μ_{i.} - μ_{.j}`` over the cross-diagonal index k = 2..2N_g, and d²,
+        each (K, 2N_g-1): the cluster features' i + j - μ_{i.} - μ_{.j}."""
+        d = self.k_plus[None, :] - (self.mu_i + self.mu_j)[:, None]
+        return d, d * d
+
+    @cached_property
     def mu_i(self) -> FloatArray:
         """Mean of the row marginal, μ_{i.} = Σ i p_{i.}, (K,)."""
         return self.p_i @ self.i
@@ -360,9 +375,14 @@ class GlcmMarginals:
         return self.p_j @ self.j
 
     @cached_property
+    def var_i(self) -> FloatArray:
+        """Variance of the row marginal, σ_{i.}² = Σ (i - μ_{i.})² p_{i.}, (K,)."""
+        return ((self.i[None, :] - self.mu_i[:, None]) ** 2 * self.p_i).sum(axis=1)
+
+    @cached_property
     def sigma_i(self) -> FloatArray:
         """Standard deviation of the row marginal, σ_{i.}, (K,)."""
-        return np.sqrt(((self.i[None, :] - self.mu_i[:, None]) ** 2 * self.p_i).sum(axis=1))
+        return np.sqrt(self.var_i)
 
     @cached_property
     def sigma_j(self) -> FloatArray:
@@ -432,7 +452,6 @@ def _stack(ctx: RoiContext, dims: int) -> IntArray:
         key,
         lambda: glcm_of_padded(
             context_padded(ctx, s.glcm_distance, planar=dims == 2),
-            ctx.levels.shape,
             n_levels=ctx.n_levels,
             distance=s.glcm_distance,
             symmetric=s.glcm_symmetric,
@@ -468,8 +487,26 @@ def compute(
     if mats.shape[0] == 0:
         log.debug("GLCM %s: no neighbour pair in the ROI; features are NaN", aggregation.token)
         return {spec.name: float("nan") for spec in specs}
-    m = glcm_marginals(mats, n_levels=ctx.n_levels)
-    return {spec.name: average_defined(ctx, spec, aggregation, spec.func(m)) for spec in specs}
+    return average_each(ctx, specs, aggregation, glcm_marginals(mats, n_levels=ctx.n_levels))
+
+
+def average_each(
+    ctx: RoiContext, specs: Sequence[FeatureSpec], aggregation: Aggregation, m: object
+) -> dict[str, float]:
+    """Evaluate each feature on the K matrices ``m`` and average it (:func:`average_defined`).
+
+    The K values of every feature are stacked and summed in one reduction (each row's sum
+    is the one a reduction of that row alone makes); a feature whose sum is NaN (undefined
+    on some matrix), or an empty stack, goes to :func:`average_defined`.
+    """
+    values = np.stack([np.asarray(spec.func(m), dtype=np.float64) for spec in specs])
+    k = values.shape[1]
+    totals = np.add.reduce(values, axis=1).tolist()
+    return {
+        spec.name: total / k if k and not math.isnan(total)
+        else average_defined(ctx, spec, aggregation, row)
+        for spec, total, row in zip(specs, totals, values, strict=True)
+    }
 
 
 def average_defined(
@@ -548,7 +585,7 @@ def joint_variance(m: GlcmMarginals) -> FloatArray:
     ----------
     IBSI 1 manual, "Grey level co-occurrence based features", "Joint variance".
     """
-    return ((m.i[None, :] - m.mu_i[:, None]) ** 2 * m.p_i).sum(axis=1)
+    return m.var_i
 
 
 @feature(name="glcm.joint_entropy", ibsi="TU9B", aggregations=_AGG, requires=_REQ)
@@ -580,7 +617,7 @@ def difference_average(m: GlcmMarginals) -> FloatArray:
     ----------
     IBSI 1 manual, "Grey level co-occurrence based features", "Difference average".
     """
-    return m.p_i_minus_j @ m.k_minus
+    return m.mu_minus
 
 
 @feature(name="glcm.difference_variance", ibsi="D3YU", aggregations=_AGG, requires=_REQ)
@@ -597,8 +634,7 @@ def difference_variance(m: GlcmMarginals) -> FloatArray:
     ----------
     IBSI 1 manual, "Grey level co-occurrence based features", "Difference variance".
     """
-    mu = m.p_i_minus_j @ m.k_minus
-    return ((m.k_minus[None, :] - mu[:, None]) ** 2 * m.p_i_minus_j).sum(axis=1)
+    return ((m.k_minus[None, :] - m.mu_minus[:, None]) ** 2 * m.p_i_minus_j).sum(axis=1)
 
 
 @feature(name="glcm.difference_entropy", ibsi="NTRS", aggregations=_AGG, requires=_REQ)
@@ -628,7 +664,7 @@ def sum_average(m: GlcmMarginals) -> FloatArray:
     ----------
     IBSI 1 manual, "Grey level co-occurrence based features", "Sum average".
     """
-    return m.p_i_plus_j @ m.k_plus
+    return m.mu_plus
 
 
 @feature(name="glcm.sum_variance", ibsi="OEEB", aggregations=_AGG, requires=_REQ)
@@ -645,8 +681,7 @@ def sum_variance(m: GlcmMarginals) -> FloatArray:
     ----------
     IBSI 1 manual, "Grey level co-occurrence based features", "Sum variance".
     """
-    mu = m.p_i_plus_j @ m.k_plus
-    return ((m.k_plus[None, :] - mu[:, None]) ** 2 * m.p_i_plus_j).sum(axis=1)
+    return ((m.k_plus[None, :] - m.mu_plus[:, None]) ** 2 * m.p_i_plus_j).sum(axis=1)
 
 
 @feature(name="glcm.sum_entropy", ibsi="P6QZ", aggregations=_AGG, requires=_REQ)
@@ -843,8 +878,7 @@ def autocorrelation(m: GlcmMarginals) -> FloatArray:
 
 def _cluster_moment(m: GlcmMarginals, power: int) -> FloatArray:
     """Σ (i + j - μ_i - μ_j)^power p_ij, over the cross-diagonal marginal p_{i+j} (O(N_g))."""
-    d = m.k_plus[None, :] - (m.mu_i + m.mu_j)[:, None]
-    d2 = d * d
+    d, d2 = m.cluster_deviation
     dp = d2 if power == 2 else d2 * d if power == 3 else d2 * d2
     return (dp * m.p_i_plus_j).sum(axis=1)
 

@@ -29,6 +29,7 @@ from radiomix.features.glszm import (
     Zones,
     assemble,
     average_over,
+    bounding_box,
     check_distance,
     check_levels_mask,
     context_padded,
@@ -171,14 +172,19 @@ def gldzm_matrices(
     return assemble(zones.level, dist, zones.slice, padded, aggregation)
 
 
+def _roi_distance(ctx: RoiContext, planar: bool) -> IntArray:
+    """Edge distance of each intensity-mask voxel (C order), the map computed over the
+    bounding box of the morphological mask only: the voxels cut off are outside the mask,
+    as the padding that stands for them, so no distance changes."""
+    box = bounding_box(ctx.morph_mask)
+    return edge_distance_map(ctx.morph_mask[box], planar=planar)[ctx.int_mask[box]]
+
+
 def _context_gldzm(ctx: RoiContext, aggregation: Aggregation) -> CountMatrix:
     planar = is_planar(aggregation, what="GLDZM")
     _check_subset(ctx.int_mask, ctx.morph_mask)
     zones = context_zones(ctx, planar=planar)
-    roi_distance = ctx.cached(
-        ("edge_distance_roi", planar),
-        lambda: edge_distance_map(ctx.morph_mask, planar=planar)[ctx.int_mask],
-    )
+    roi_distance = ctx.cached(("edge_distance_roi", planar), lambda: _roi_distance(ctx, planar))
     dist = _zone_distances(zones, roi_distance)
     padded = context_padded(ctx, ctx.settings.linkage_distance, planar=planar)
     return assemble(zones.level, dist, zones.slice, padded, aggregation)

@@ -35,7 +35,7 @@ from radiomix.features.glcm import (
     DIRECTIONS_2D,
     DIRECTIONS_3D,
     _plogp,
-    average_defined,
+    average_each,
     check_levels,
 )
 from radiomix.features.glszm import context_padded
@@ -108,13 +108,11 @@ def glrlm_matrices(
     if dims not in (2, 3):
         raise SettingsError(f"dims must be 2 or 3, got {dims!r}")
     lv = check_levels(levels, mask, n_levels=n_levels)
-    return glrlm_of_padded(padded_flat(lv, lv > 0, 1, planar=dims == 2), lv.shape,
-                           n_levels=n_levels, dims=dims)  # fmt: skip
+    return glrlm_of_padded(padded_flat(lv, lv > 0, 1, planar=dims == 2), n_levels=n_levels,
+                           dims=dims)  # fmt: skip
 
 
-def glrlm_of_padded(
-    flat: Padded, shape: tuple[int, ...], *, n_levels: int, dims: int
-) -> GlrlmStack:
+def glrlm_of_padded(flat: Padded, *, n_levels: int, dims: int) -> GlrlmStack:
     """:func:`glrlm_matrices` of a validated ROI already padded by 1.
 
     Parameters
@@ -123,15 +121,15 @@ def glrlm_of_padded(
         The ROI padded by one voxel (not along axis 0 when ``dims == 2``) and flattened
         (:func:`~radiomix.features._kernels.neighbourhood.padded_flat`); grey levels
         1..``n_levels`` inside the ROI.
-    shape : tuple of 3 int
-        Shape (Z, Y, X) of the unpadded array.
     n_levels, dims
         As for :func:`glrlm_matrices`.
 
     Returns
     -------
     GlrlmStack
+        As :func:`glrlm_matrices`, with one matrix per slice of ``flat.shape`` for 2D.
     """
+    shape = flat.shape
     directions = DIRECTIONS_2D if dims == 2 else DIRECTIONS_3D
     longest = max(shape[1:]) if dims == 2 else max(shape)
     pz = 0 if dims == 2 else 1
@@ -266,7 +264,6 @@ def _stack(ctx: RoiContext, dims: int) -> GlrlmStack:
         ("glrlm", f"{dims}d"),
         lambda: glrlm_of_padded(
             context_padded(ctx, 1, planar=dims == 2),
-            ctx.levels.shape,
             n_levels=ctx.n_levels,
             dims=dims,
         ),
@@ -289,8 +286,7 @@ def compute(
     mats = ctx.cached(
         ("glrlm", aggregation), lambda: aggregate_glrlm(_stack(ctx, dims), aggregation)
     )
-    m = glrlm_marginals(mats)
-    return {spec.name: average_defined(ctx, spec, aggregation, spec.func(m)) for spec in specs}
+    return average_each(ctx, specs, aggregation, glrlm_marginals(mats))
 
 
 # --------------------------------------------------------------------------------------

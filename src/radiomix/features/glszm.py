@@ -90,7 +90,7 @@ class CountMatrix:
         Joint probabilities ``counts / N_s``.
     """
 
-    __slots__ = ("counts", "i", "j", "n_s", "n_voxels", "p", "s_i", "s_j")
+    __slots__ = ("_by_power", "counts", "i", "j", "n_s", "n_voxels", "p", "s_i", "s_j")
 
     def __init__(
         self,
@@ -111,6 +111,15 @@ class CountMatrix:
         self.s_j = self.counts.sum(axis=1)
         self.n_s = self.s_i.sum(axis=1)
         self.p = self.counts / self.n_s[:, None, None]
+        self._by_power: dict[float, FloatArray] = {}
+
+    def counts_by_j_power(self, b: float) -> FloatArray:
+        """``Σ_j s_ij j^b`` of each matrix, (B, n_i); computed once per power ``b`` (the
+        emphasis features share a few)."""
+        found = self._by_power.get(b)
+        if found is None:
+            found = self._by_power[b] = self.counts @ self.j**b
+        return found
 
     @classmethod
     def from_pairs(
@@ -181,7 +190,7 @@ class CountMatrix:
 
 def emphasis(m: CountMatrix, a: float, b: float) -> FloatArray:
     """``(1/N_s) Σ_ij i^a j^b s_ij``: the common form of the emphasis features."""
-    return (m.counts @ m.j**b) @ m.i**a / m.n_s
+    return m.counts_by_j_power(b) @ m.i**a / m.n_s
 
 
 def nonuniformity_i(m: CountMatrix, *, normalised: bool) -> FloatArray:
@@ -228,11 +237,18 @@ def energy(m: CountMatrix) -> FloatArray:
 
 
 def check_levels_mask(
-    levels: np.ndarray, mask: np.ndarray, *, what: str, n_levels: int | None = None
+    levels: np.ndarray,
+    mask: np.ndarray,
+    *,
+    what: str,
+    n_levels: int | None = None,
+    inside: np.ndarray | None = None,
 ) -> tuple[IntArray, BoolArray]:
     """Validate grey levels and a mask; return them as C-contiguous int64 / bool arrays.
 
     ``n_levels``, when given, is also an upper bound of the grey levels inside the mask.
+    ``inside``, when the caller has gathered ``levels[mask]`` already, is checked instead
+    of gathering them again.
 
     Raises
     ------
@@ -262,7 +278,8 @@ def check_levels_mask(
         raise InputError(f"{what}: mask must be a boolean array, got dtype {mask.dtype}")
     if not mask.any():
         raise EmptyRoiError(f"{what}: the mask holds no voxel")
-    inside = levels[mask]
+    if inside is None:
+        inside = levels[mask]
     lowest = int(inside.min())
     if lowest < 1:
         raise InputError(
@@ -389,18 +406,42 @@ def context_padded(ctx: RoiContext, distance: int, *, planar: bool) -> Padded:
 
     Validated once (grey levels 1..``ctx.n_levels`` inside the mask) and cached on the
     context, shared by every texture family (GLCM, GLRLM, zones, neighbourhoods) that uses
-    the same distance and planarity.
+    the same distance and planarity. The arrays are cut to the bounding box of the
+    intensity mask first (:attr:`Padded.shape`; the context keeps a margin around the ROI
+    for local intensity): voxels outside it belong to no zone, run or neighbourhood, so
+    every matrix is the same, over less padded memory; slices are numbered from the box's
+    first slice, and per-slice matrices of the slices without ROI voxels are dropped
+    anyway.
     """
+    grey = ctx.grey_levels  # levels[int_mask], gathered once for every user
     levels, mask = ctx.cached(
         ("zonal_levels_checked",),
-        lambda: check_levels_mask(
-            ctx.levels, ctx.int_mask, what="texture matrices", n_levels=ctx.n_levels
-        ),
+        lambda: _cut_to_box(*check_levels_mask(
+            ctx.levels, ctx.int_mask, what="texture matrices", n_levels=ctx.n_levels,
+            inside=grey,
+        )),
     )
     d = check_distance(distance, name="texture distance")
     return ctx.cached(
-        ("padded_roi", d, planar), lambda: padded_flat(levels, mask, d, planar=planar)
+        ("padded_roi", d, planar),
+        lambda: padded_flat(levels, mask, d, planar=planar, roi_levels=grey),
     )
+
+
+def bounding_box(mask: BoolArray) -> tuple[slice, slice, slice]:
+    """The bounding box of the voxels of a non-empty (Z, Y, X) ``mask``, as slices."""
+    zs = np.flatnonzero(mask.any(axis=(1, 2)))  # reductions along contiguous axes only
+    z = slice(int(zs[0]), int(zs[-1]) + 1)
+    plane = np.any(mask[z], axis=0)
+    ys = np.flatnonzero(plane.any(axis=1))
+    xs = np.flatnonzero(plane.any(axis=0))
+    return z, slice(int(ys[0]), int(ys[-1]) + 1), slice(int(xs[0]), int(xs[-1]) + 1)
+
+
+def _cut_to_box(levels: IntArray, mask: BoolArray) -> tuple[IntArray, BoolArray]:
+    """``levels`` and a non-empty ``mask`` cut to the mask's bounding box (views)."""
+    box = bounding_box(mask)
+    return levels[box], mask[box]
 
 
 def context_neighbour_sums(ctx: RoiContext, distance: int, *, planar: bool) -> NeighbourSums:
@@ -437,7 +478,7 @@ def assemble(
     """
     if aggregation is not Aggregation.D2:
         return CountMatrix.from_pairs(i, j, n_voxels=float(padded.roi.shape[0]))
-    slice_voxels = np.bincount(padded.voxel_slice, minlength=padded.n_slices).astype(np.int64)
+    slice_voxels = np.bincount(padded.voxel_slice, minlength=padded.shape[0]).astype(np.int64)
     occupied = np.flatnonzero(np.bincount(pair_slice, minlength=slice_voxels.size))
     return CountMatrix.from_pairs(i, j, n_voxels=slice_voxels[occupied], batch=pair_slice)
 
@@ -451,13 +492,13 @@ def average_over(specs: Sequence[FeatureSpec], matrices: Any) -> dict[str, float
     """
     if len(matrices) == 0:
         return {spec.name: float("nan") for spec in specs}
-    out: dict[str, float] = {}
-    for spec in specs:
-        func: Callable[[Any], FloatArray] = spec.func
-        values = np.asarray(func(matrices), dtype=np.float64)
-        # numpy's mean, less its Python overhead: the sum divided by the count
-        out[spec.name] = float(np.add.reduce(values, axis=None)) / values.size
-    return out
+    funcs: list[Callable[[Any], FloatArray]] = [spec.func for spec in specs]
+    values = np.stack([np.asarray(func(matrices), dtype=np.float64) for func in funcs])
+    # numpy's mean, less its Python overhead: the sum divided by the count, every feature's
+    # sum in one reduction (each row's the one a reduction of that row alone makes)
+    n = values.shape[1]
+    return {spec.name: total / n
+            for spec, total in zip(specs, np.add.reduce(values, axis=1).tolist(), strict=True)}
 
 
 # --------------------------------------------------------------------------------------------

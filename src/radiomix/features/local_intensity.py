@@ -50,10 +50,8 @@ def sphere_kernel(spacing: Spacing, *, radius: float = PEAK_RADIUS_MM) -> BoolAr
     if sp.shape != (3,) or not np.all(sp > 0):
         raise InputError(f"spacing must be 3 positive values in mm, got {spacing!r}")
     half = np.floor(radius / sp).astype(int)
-    grids = np.meshgrid(
-        *[np.arange(-h, h + 1) * s for h, s in zip(half, sp, strict=True)], indexing="ij"
-    )
-    return np.asarray(grids[0] ** 2 + grids[1] ** 2 + grids[2] ** 2 <= radius**2)
+    z, y, x = (np.arange(-h, h + 1) * s for h, s in zip(half, sp, strict=True))
+    return np.asarray(z[:, None, None] ** 2 + y[:, None] ** 2 + x**2 <= radius**2)
 
 
 def sphere_means(image: FloatArray, *, spacing: Spacing) -> FloatArray:
@@ -129,7 +127,7 @@ def sphere_means_in_mask(image: FloatArray, mask: BoolArray, *, spacing: Spacing
         )
     kernel = sphere_kernel(spacing)
     n = int(np.count_nonzero(msk))
-    if n * int(np.count_nonzero(kernel)) > DIRECT_SUM_RATIO * _fft_points(img.shape, kernel.shape):
+    if not _direct_sum(n * int(np.count_nonzero(kernel)), img.shape, kernel.shape):
         return np.asarray(sphere_means(img, spacing=spacing)[msk])
     nz, ny, nx = img.shape
     out = np.empty(n)
@@ -171,14 +169,18 @@ DIRECT_SUM_RATIO = 64
 below this many times the FFT grid size, and uses the FFT convolution above it."""
 
 
-def _fft_points(shape: tuple[int, ...], kernel_shape: tuple[int, ...]) -> int:
-    """Size of the padded grid of the FFT convolution in :func:`sphere_means`."""
+def _direct_sum(n_terms: int, shape: tuple[int, ...], kernel_shape: tuple[int, ...]) -> bool:
+    """Whether :func:`sphere_means_in_mask` sums ``n_terms`` (mask voxels x sphere voxels)
+    directly: at most :data:`DIRECT_SUM_RATIO` times the size of the FFT grid of
+    :func:`sphere_means`. Each side of the grid is ``n + k - 1`` rounded up to a fast FFT
+    length, so the product of the unrounded sides settles most ROIs without asking scipy
+    for the lengths (100 µs)."""
+    full = [n + k - 1 for n, k in zip(shape, kernel_shape, strict=True)]
+    if n_terms <= DIRECT_SUM_RATIO * math.prod(full):
+        return True
     from scipy import fft
 
-    total = 1
-    for n, k in zip(shape, kernel_shape, strict=True):
-        total *= fft.next_fast_len(n + k - 1, real=True)
-    return total
+    return n_terms <= DIRECT_SUM_RATIO * math.prod(fft.next_fast_len(n, real=True) for n in full)
 
 
 def _means(ctx: RoiContext) -> FloatArray:
@@ -226,8 +228,9 @@ def peak_local(ctx: RoiContext) -> float:
     """
     means = _means(ctx)
     x = ctx.intensities
-    top_value = x.max()
-    top = x >= top_value - PEAK_TIE_RELATIVE * float(np.abs(x).max())
+    top_value = float(x.max())
+    largest = max(abs(top_value), abs(float(x.min())))  # the largest magnitude
+    top = x >= top_value - PEAK_TIE_RELATIVE * largest
     return float(means[top].max())
 
 

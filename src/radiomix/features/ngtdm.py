@@ -151,14 +151,14 @@ def ngtdm_of(padded: Padded, sums: NeighbourSums, aggregation: Aggregation) -> N
     """NGTDMs of a padded ROI from its voxels' neighbour counts and differences.
 
     ``s_i`` adds ``|i - X̄_k|`` over the voxels with ``W_k > 0`` in the order of the ROI
-    voxels (``np.bincount`` adds its weights in input order).
+    voxels: the neighbourhood kernel's per-level sums for one matrix (2.5D, 3D), and
+    ``np.bincount`` (which adds its weights in input order) per slice for 2D.
     """
+    if aggregation is not Aggregation.D2:  # one matrix: column i is grey level i
+        return Ngtdm.from_columns(sums.level_difference, sums.level_count)
     level = padded.roi_levels
-    width = int(level.max()) + 1  # column i is grey level i
-    if aggregation is Aggregation.D2:  # one row per slice
-        code, n_rows = padded.voxel_slice * width + level, padded.n_slices
-    else:
-        code, n_rows = level, 1
+    width = sums.level_count.shape[0]  # column i is grey level i, one row per slice
+    code, n_rows = padded.voxel_slice * width + level, padded.shape[0]
     diff = sums.difference
     valid = sums.neighbours > 0
     if not valid.all():

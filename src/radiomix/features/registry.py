@@ -83,8 +83,16 @@ class FeatureSpec:
 
     def column(self, *, tag: str, filter_name: str, aggregation: Aggregation | None) -> str:
         """Column name ``<tag>.<filter>.<family>.<feature>[.<aggregation>]``."""
-        base = f"{tag}.{filter_name}.{self.name}"
-        return f"{base}.{aggregation.token}" if aggregation is not None else base
+        return columns((self,), tag=tag, filter_name=filter_name, aggregation=aggregation)[0]
+
+
+def columns(
+    specs: Sequence[FeatureSpec], *, tag: str, filter_name: str, aggregation: Aggregation | None
+) -> list[str]:
+    """Column names ``<tag>.<filter>.<family>.<feature>[.<aggregation>]`` of ``specs``."""
+    prefix = f"{tag}.{filter_name}."
+    suffix = "" if aggregation is None else "." + aggregation.token
+    return [prefix + spec.name + suffix for spec in specs]
 
 
 FamilyCompute = Callable[
@@ -93,6 +101,10 @@ FamilyCompute = Callable[
 
 _FEATURES: dict[str, FeatureSpec] = {}
 _FAMILIES: dict[str, FamilyCompute] = {}
+_BY_AGGREGATION: dict[tuple[str, Aggregation | None], tuple[FeatureSpec, ...]] = {}
+"""The features of each (family, aggregation), in registration order (the aggregation
+``None``: those without aggregations), filled by :func:`aggregation_features` and emptied by
+a registration."""
 
 
 def feature(
@@ -126,6 +138,7 @@ def feature(
             aggregations=tuple(aggregations),
             requires=tuple(requires),
         )
+        _BY_AGGREGATION.clear()
         return func
 
     return register
@@ -157,6 +170,19 @@ def all_features() -> tuple[FeatureSpec, ...]:
     _load()
     order = {f: i for i, f in enumerate(FAMILY_CODES)}
     return tuple(sorted(_FEATURES.values(), key=lambda s: order[s.family]))
+
+
+def aggregation_features(name: str, aggregation: Aggregation | None) -> tuple[FeatureSpec, ...]:
+    """The features of family ``name`` defined for ``aggregation`` (``None``: those without
+    aggregations), in registration order; empty when there are none."""
+    key = (name, aggregation)
+    found = _BY_AGGREGATION.get(key)
+    if found is None:
+        _load()
+        found = tuple(s for s in _FEATURES.values() if s.family == name and (
+            aggregation in s.aggregations if aggregation is not None else not s.aggregations))
+        _BY_AGGREGATION[key] = found
+    return found
 
 
 def family_compute(name: str) -> FamilyCompute:
