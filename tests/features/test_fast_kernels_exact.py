@@ -20,6 +20,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from oracles import bfs_zone_partition, brute_force_sphere_means
 from scipy import ndimage
 
 from radiomix.check import select_label
@@ -347,20 +348,6 @@ def test_crossed_cube_marching_on_the_phantom_mask(shared_data) -> None:
 # --------------------------------------------------------------------------------------
 
 
-def brute_force_sphere_means(image: np.ndarray, mask: np.ndarray, offsets: np.ndarray):
-    """Mean over the in-image offsets around each mask voxel, offsets added in order."""
-    out = []
-    for z, y, x in np.argwhere(mask):
-        total, count = 0.0, 0
-        for dz, dy, dx in offsets:
-            zz, yy, xx = z + dz, y + dy, x + dx
-            if 0 <= zz < image.shape[0] and 0 <= yy < image.shape[1] and 0 <= xx < image.shape[2]:
-                total += image[zz, yy, xx]
-                count += 1
-        out.append(total / count)
-    return np.array(out)
-
-
 @settings(max_examples=40, deadline=None)
 @given(
     shape=st.tuples(st.integers(1, 6), st.integers(1, 7), st.integers(1, 12)),
@@ -455,33 +442,6 @@ def test_weighted_coordinate_sums_equal_numpy(mask, spacing, seed) -> None:
 # --------------------------------------------------------------------------------------
 # Zone labelling at linkage distances 1 and 2 against a breadth-first search
 # --------------------------------------------------------------------------------------
-
-
-def bfs_zone_partition(levels: np.ndarray, mask: np.ndarray, distance: int, planar: bool):
-    """Zone index of each mask voxel (C order, zones numbered by first voxel): voxels of
-    one grey level within Chebyshev ``distance`` are linked (within slices if planar)."""
-    coords = [tuple(c) for c in np.argwhere(mask)]
-    index = {c: i for i, c in enumerate(coords)}
-    zone = [-1] * len(coords)
-    span = range(-distance, distance + 1)
-    dzs = (0,) if planar else span
-    n = 0
-    for start, c in enumerate(coords):
-        if zone[start] >= 0:
-            continue
-        zone[start] = n
-        todo = [c]
-        while todo:
-            z, y, x = todo.pop()
-            for dz in dzs:
-                for dy in span:
-                    for dx in span:
-                        j = index.get((z + dz, y + dy, x + dx))
-                        if j is not None and zone[j] < 0 and levels[coords[j]] == levels[z, y, x]:
-                            zone[j] = n
-                            todo.append(coords[j])
-        n += 1
-    return np.array(zone)
 
 
 @settings(max_examples=60, deadline=None)

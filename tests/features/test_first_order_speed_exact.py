@@ -23,6 +23,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from oracles import brute_force_sphere_means
 
 from radiomix.features._kernels.local_intensity import sphere_means_whole
 from radiomix.features.intensity_histogram import DiscretisedHistogram
@@ -133,18 +134,9 @@ def test_ivh_bin_centres_sorted_as_numpy_sorts_them(n, width, seed) -> None:
 
 
 def in_order_sphere_means(image: np.ndarray, mask: np.ndarray, kernel: np.ndarray):
-    """Mean over the in-image offsets around each mask voxel, offsets added in order."""
+    """Mean over the in-image offsets of ``kernel`` around each mask voxel, in order."""
     offsets = np.argwhere(kernel) - np.asarray(kernel.shape) // 2
-    out = []
-    for z, y, x in np.argwhere(mask):
-        total, count = 0.0, 0
-        for dz, dy, dx in offsets:
-            zz, yy, xx = z + dz, y + dy, x + dx
-            if 0 <= zz < image.shape[0] and 0 <= yy < image.shape[1] and 0 <= xx < image.shape[2]:
-                total += image[zz, yy, xx]
-                count += 1
-        out.append(total / count)
-    return np.array(out)
+    return brute_force_sphere_means(image, mask, offsets)
 
 
 def whole_means(image: np.ndarray, mask: np.ndarray, kernel: np.ndarray,

@@ -17,21 +17,10 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from oracles import brute_pair_sums
 from scipy.spatial.distance import pdist, squareform
 
 from radiomix.features import morphology as morph
-
-
-def brute_pair_sums(image, mask, spacing) -> tuple[float, float, float]:
-    pts = np.argwhere(mask) * np.asarray(spacing)
-    x = image[mask]
-    y = x - x.mean()
-    w = squareform(1.0 / pdist(pts))  # zero diagonal: ordered pairs k1 != k2
-    return (
-        float(w.sum()),
-        float((w * np.outer(y, y)).sum()),
-        float((w * (y[:, None] - y[None, :]) ** 2).sum()),
-    )
 
 
 def full_kernel(shape, size, spacing) -> np.ndarray:

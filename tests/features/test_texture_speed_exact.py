@@ -31,6 +31,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from oracles import bfs_zone_partition
 
 from radiomix.features._kernels.neighbourhood import neighbour_sums_of, padded_flat
 from radiomix.features.aggregation import Aggregation
@@ -184,35 +185,12 @@ def test_entropy_terms_equal_masked_formulation(seed) -> None:
     assert information_correlation_2(m).tobytes() == ic2.tobytes()
 
 
-def _bfs_zones(levels: np.ndarray, mask: np.ndarray, distance: int, *, planar: bool) -> np.ndarray:
-    """Zone index of every mask voxel (C order), zones numbered by their first voxel."""
-    r = range(-distance, distance + 1)
-    offsets = [o for o in itertools.product([0] if planar else r, r, r) if any(o)]
-    zone = np.full(levels.shape, -1, dtype=np.int64)
-    n_zones = 0
-    for start in zip(*np.nonzero(mask), strict=True):
-        if zone[start] >= 0:
-            continue
-        zone[start] = n_zones
-        queue = [start]
-        while queue:
-            z, y, x = queue.pop()
-            for dz, dy, dx in offsets:
-                nb = (z + dz, y + dy, x + dx)
-                inside = all(0 <= c < n for c, n in zip(nb, levels.shape, strict=True))
-                if inside and mask[nb] and zone[nb] < 0 and levels[nb] == levels[start]:
-                    zone[nb] = n_zones
-                    queue.append(nb)
-        n_zones += 1
-    return zone[mask]
-
-
 @settings(max_examples=80, deadline=None)
 @given(roi=rois, distance=st.integers(1, 2), planar=st.booleans())
 def test_zones_equal_breadth_first_search(roi, distance, planar) -> None:
     levels, seed = roi
     mask = _mask(levels.shape, seed)
-    expected = _bfs_zones(levels, mask, distance, planar=planar)
+    expected = bfs_zone_partition(levels, mask, distance, planar)
     zones = label_zone_map(levels, mask, planar=planar, linkage_distance=distance)
     np.testing.assert_array_equal(zones.voxel_zone, expected)
     np.testing.assert_array_equal(zones.size, np.bincount(expected))

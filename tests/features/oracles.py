@@ -1,0 +1,64 @@
+"""Independent (brute-force) computations shared by the feature-kernel tests.
+
+Plain Python/numpy formulations of what the numba kernels compute: the inverse-distance pair
+sums of Moran's I / Geary's C, the local-intensity sphere means, and the zones of the
+GLSZM/GLDZM by breadth-first search.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.spatial.distance import pdist, squareform
+
+
+def brute_pair_sums(image, mask, spacing) -> tuple[float, float, float]:
+    pts = np.argwhere(mask) * np.asarray(spacing)
+    x = image[mask]
+    y = x - x.mean()
+    w = squareform(1.0 / pdist(pts))  # zero diagonal: ordered pairs k1 != k2
+    return (
+        float(w.sum()),
+        float((w * np.outer(y, y)).sum()),
+        float((w * (y[:, None] - y[None, :]) ** 2).sum()),
+    )
+
+
+def brute_force_sphere_means(image: np.ndarray, mask: np.ndarray, offsets: np.ndarray):
+    """Mean over the in-image offsets around each mask voxel, offsets added in order."""
+    out = []
+    for z, y, x in np.argwhere(mask):
+        total, count = 0.0, 0
+        for dz, dy, dx in offsets:
+            zz, yy, xx = z + dz, y + dy, x + dx
+            if 0 <= zz < image.shape[0] and 0 <= yy < image.shape[1] and 0 <= xx < image.shape[2]:
+                total += image[zz, yy, xx]
+                count += 1
+        out.append(total / count)
+    return np.array(out)
+
+
+def bfs_zone_partition(levels: np.ndarray, mask: np.ndarray, distance: int, planar: bool):
+    """Zone index of each mask voxel (C order, zones numbered by first voxel): voxels of
+    one grey level within Chebyshev ``distance`` are linked (within slices if planar)."""
+    coords = [tuple(c) for c in np.argwhere(mask)]
+    index = {c: i for i, c in enumerate(coords)}
+    zone = [-1] * len(coords)
+    span = range(-distance, distance + 1)
+    dzs = (0,) if planar else span
+    n = 0
+    for start, c in enumerate(coords):
+        if zone[start] >= 0:
+            continue
+        zone[start] = n
+        todo = [c]
+        while todo:
+            z, y, x = todo.pop()
+            for dz in dzs:
+                for dy in span:
+                    for dx in span:
+                        j = index.get((z + dz, y + dy, x + dx))
+                        if j is not None and zone[j] < 0 and levels[coords[j]] == levels[z, y, x]:
+                            zone[j] = n
+                            todo.append(coords[j])
+        n += 1
+    return np.array(zone)
