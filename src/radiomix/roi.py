@@ -157,3 +157,17 @@ def _readonly(a: np.ndarray) -> np.ndarray:
     a = a.view()
     a.flags.writeable = False
     return a
+
+
+def bounding_box(mask: BoolArray) -> tuple[slice, slice, slice]:
+    """The bounding box of the voxels of a non-empty (Z, Y, X) ``mask``, as slices.
+
+    The occupied slices from reductions along each slice's contiguous voxels, then the
+    occupied rows and columns from the OR of those slices only.
+    """
+    zs = np.flatnonzero(mask.any(axis=(1, 2)))  # reductions along contiguous axes only
+    z = slice(int(zs[0]), int(zs[-1]) + 1)
+    plane = np.any(mask[z], axis=0)
+    ys = np.flatnonzero(plane.any(axis=1))
+    xs = np.flatnonzero(plane.any(axis=0))
+    return z, slice(int(ys[0]), int(ys[-1]) + 1), slice(int(xs[0]), int(xs[-1]) + 1)

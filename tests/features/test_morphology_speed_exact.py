@@ -18,6 +18,7 @@ from hypothesis.extra import numpy as hnp
 
 from radiomix.features import morphology as morph
 from radiomix.features._kernels import morphology as _k
+from radiomix.roi import bounding_box
 
 
 def _unique_directions_numpy(dirs: np.ndarray) -> np.ndarray:
@@ -122,7 +123,8 @@ def test_bounding_box_equals_the_extremes_of_the_voxel_indices(mask, order) -> N
     mask = np.asarray(mask, order=order)
     mask.flat[mask.size // 2] = True
     idx = np.argwhere(mask)
-    lo, hi = morph._bounding_box(mask)
+    box = bounding_box(mask)
+    lo, hi = tuple(b.start for b in box), tuple(b.stop for b in box)
     assert lo == tuple(idx.min(axis=0).tolist())
     assert hi == tuple((idx.max(axis=0) + 1).tolist())
 

@@ -15,6 +15,7 @@ from hypothesis.extra import numpy as hnp
 
 from radiomix.features import morphology as morph
 from radiomix.features._kernels import morphology as _k
+from radiomix.roi import bounding_box
 
 SPACINGS = st.tuples(*[st.sampled_from([0.5, 0.7813, 0.977, 1.0, 2.0, 3.1, 3.27])] * 3)
 
@@ -23,8 +24,9 @@ def _mesh_numpy(mask: np.ndarray, spacing: tuple[float, float, float]) -> morph.
     """The plain formulation: skimage scales the vertices, numpy shifts and sums."""
     from skimage.measure import marching_cubes
 
-    lo, hi = morph._bounding_box(mask)
-    padded = np.pad(mask[lo[0] : hi[0], lo[1] : hi[1], lo[2] : hi[2]], 1)
+    box = bounding_box(mask)
+    lo = tuple(b.start for b in box)
+    padded = np.pad(mask[box], 1)
     sp = np.asarray(spacing, dtype=np.float64)
     verts, faces = marching_cubes(padded.astype(np.float32), level=0.5, spacing=tuple(sp))[:2]
     verts = verts + (np.asarray(lo, dtype=np.float64) - 1.0) * sp

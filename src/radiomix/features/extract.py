@@ -15,7 +15,7 @@ from radiomix.features.registry import (
     columns,
     family_compute,
 )
-from radiomix.roi import RoiContext
+from radiomix.roi import RoiContext, bounding_box
 from radiomix.settings.steps import ExtractionSettings
 
 
@@ -181,9 +181,7 @@ def degenerate_roi_notes(ctx: RoiContext, families: Sequence[str]) -> dict[str, 
             "region (0, 1 or NaN), not a measure of its texture"
         )
     if "morph" in families and roi:
-        plane = np.any(ctx.morph_mask, axis=0)  # reductions along contiguous axes only
-        extent = (np.count_nonzero(np.any(ctx.morph_mask, axis=(1, 2))),
-                  np.count_nonzero(np.any(plane, axis=1)), np.count_nonzero(np.any(plane, axis=0)))
+        extent = [b.stop - b.start for b in bounding_box(ctx.morph_mask)]
         processed = [name for axis, name in enumerate("zyx") if extent[axis] == 1]
         on_image = [name for axis, name in enumerate("zyx")
                     if ctx.stored_extent is not None and ctx.stored_extent[axis] == 1]

@@ -29,7 +29,6 @@ from radiomix.features.glszm import (
     Zones,
     assemble,
     average_over,
-    bounding_box,
     check_distance,
     check_levels_mask,
     context_padded,
@@ -44,7 +43,7 @@ from radiomix.features.glszm import (
     zones_of,
 )
 from radiomix.features.registry import FeatureSpec, family, feature
-from radiomix.roi import RoiContext
+from radiomix.roi import RoiContext, bounding_box
 from radiomix.types import FloatArray, IntArray
 
 __all__ = ["edge_distance_map", "gldzm_matrices"]

@@ -36,7 +36,7 @@ from radiomix.features._kernels.neighbourhood import (
 from radiomix.features._kernels.zones import label_zones
 from radiomix.features.aggregation import ZONAL, Aggregation
 from radiomix.features.registry import FeatureSpec, family, feature
-from radiomix.roi import RoiContext
+from radiomix.roi import RoiContext, bounding_box
 from radiomix.types import BoolArray, FloatArray, IntArray
 
 __all__ = ["CountMatrix", "Zones", "glszm_matrices", "label_zone_map"]
@@ -426,16 +426,6 @@ def context_padded(ctx: RoiContext, distance: int, *, planar: bool) -> Padded:
         ("padded_roi", d, planar),
         lambda: padded_flat(levels, mask, d, planar=planar, roi_levels=grey),
     )
-
-
-def bounding_box(mask: BoolArray) -> tuple[slice, slice, slice]:
-    """The bounding box of the voxels of a non-empty (Z, Y, X) ``mask``, as slices."""
-    zs = np.flatnonzero(mask.any(axis=(1, 2)))  # reductions along contiguous axes only
-    z = slice(int(zs[0]), int(zs[-1]) + 1)
-    plane = np.any(mask[z], axis=0)
-    ys = np.flatnonzero(plane.any(axis=1))
-    xs = np.flatnonzero(plane.any(axis=0))
-    return z, slice(int(ys[0]), int(ys[-1]) + 1), slice(int(xs[0]), int(xs[-1]) + 1)
 
 
 def _cut_to_box(levels: IntArray, mask: BoolArray) -> tuple[IntArray, BoolArray]:

@@ -25,7 +25,7 @@ from radiomix.errors import EmptyRoiError, InputError
 from radiomix.features._kernels import morphology as _k
 from radiomix.features.aggregation import Aggregation
 from radiomix.features.registry import FeatureSpec, evaluate_each, family, feature
-from radiomix.roi import RoiContext
+from radiomix.roi import RoiContext, bounding_box
 from radiomix.types import BoolArray, FloatArray, Spacing
 
 log = logging.getLogger(__name__)
@@ -116,10 +116,11 @@ def roi_mesh(mask: BoolArray, *, spacing: Spacing) -> Mesh:
         raise InputError(f"roi_mesh needs a 3D (Z, Y, X) mask, got ndim={mask.ndim}")
     if not mask.any():
         raise EmptyRoiError("the morphological mask holds no voxel; no mesh can be drawn")
-    lo, hi = _bounding_box(mask)
+    box = bounding_box(mask)
+    lo = tuple(b.start for b in box)
     # the bounding box with one layer of zeros around it (np.pad, without its overhead)
-    padded = np.zeros((hi[0] - lo[0] + 2, hi[1] - lo[1] + 2, hi[2] - lo[2] + 2), dtype=bool)
-    padded[1:-1, 1:-1, 1:-1] = mask[lo[0] : hi[0], lo[1] : hi[1], lo[2] : hi[2]]
+    padded = np.zeros(tuple(b.stop - b.start + 2 for b in box), dtype=bool)
+    padded[1:-1, 1:-1, 1:-1] = mask[box]
     sp = np.asarray(spacing, dtype=np.float64)
     # float32: the type skimage marches in (0 and 1 are exact); only the cubes the surface
     # crosses are visited (the others add nothing to the mesh). Unit spacing: the kernel
@@ -581,8 +582,7 @@ def _fft_pair_sums(
     """
     from scipy import fft
 
-    lo, hi = _bounding_box(mask)
-    sl = tuple(slice(a, b) for a, b in zip(lo, hi, strict=True))
+    sl = bounding_box(mask)
     msk = mask[sl]
     img = image[sl]
     s0, s1, s2 = shape = msk.shape
@@ -668,24 +668,6 @@ def _even_fast_len(n: int) -> int:
     while length % 2:
         length = fft.next_fast_len(length + 1, real=True)
     return int(length)
-
-
-def _bounding_box(mask: BoolArray) -> tuple[tuple[int, int, int], tuple[int, int, int]]:
-    """Inclusive-exclusive index bounds of the True voxels of a non-empty 3D mask.
-
-    The occupied slices come from each slice's flat run of voxels, the occupied rows and
-    columns from the OR of all slices: two passes over the mask, each along contiguous
-    memory for a C-ordered mask.
-    """
-    yx: np.ndarray = np.any(mask, axis=0)
-    profiles = (mask.reshape(mask.shape[0], -1).any(axis=1), yx.any(axis=1), yx.any(axis=0))
-    lo: list[int] = []
-    hi: list[int] = []
-    for profile in profiles:
-        nz = np.flatnonzero(profile)
-        lo.append(int(nz[0]))
-        hi.append(int(nz[-1]) + 1)
-    return (lo[0], lo[1], lo[2]), (hi[0], hi[1], hi[2])
 
 
 # --------------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from radiomix.process.normalise import StandardScale
 from radiomix.process.peritumoral import RING_CUT_NOTE, touches_edge
 from radiomix.process.preprocess import preprocess_around_roi
 from radiomix.process.resegment import describe_empty, resegment
-from radiomix.roi import RoiContext
+from radiomix.roi import RoiContext, bounding_box
 from radiomix.settings.steps import ExtractionSettings
 from radiomix.types import BoolArray, FloatArray, Spacing
 
@@ -63,13 +63,8 @@ class ProcessedCase:
 
 
 def _bbox(mask: BoolArray) -> list[tuple[int, int]]:
-    """First and last index of the ROI along z, y and x (its slices' union gives y, x:
-    reductions along the contiguous axes, over the ROI's slices only)."""
-    z = np.flatnonzero(np.any(mask, axis=(1, 2)))
-    plane = np.any(mask[z[0] : z[-1] + 1], axis=0)
-    y = np.flatnonzero(np.any(plane, axis=1))
-    x = np.flatnonzero(np.any(plane, axis=0))
-    return [(int(z[0]), int(z[-1])), (int(y[0]), int(y[-1])), (int(x[0]), int(x[-1]))]
+    """First and last index of the ROI along z, y and x."""
+    return [(b.start, b.stop - 1) for b in bounding_box(mask)]
 
 
 def _border_gaps_mm(
