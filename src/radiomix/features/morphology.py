@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from radiomix.errors import EmptyRoiError, InputError
+from radiomix.features._kernels import hull as _kh
 from radiomix.features._kernels import morphology as _k
 from radiomix.features.aggregation import Aggregation
 from radiomix.features.registry import FeatureSpec, evaluate_each, family, feature
@@ -176,7 +177,7 @@ class Hull:
     Attributes
     ----------
     vertices : (N, 3) ndarray of float64
-        Hull vertices in mm.
+        Hull vertices in mm: the extreme points, in ascending order of the input points.
     normals : (F, 3) ndarray of float64
         Outward unit normals of the hull facets.
     volume, area : float
@@ -194,23 +195,57 @@ class Hull:
     neighbours: np.ndarray | None = None
 
 
-def convex_hull(points: FloatArray) -> Hull:
-    """Convex hull of a 3D point set (Qhull through :class:`scipy.spatial.ConvexHull`).
+def convex_hull(points: FloatArray, *, spacing: Spacing | None = None) -> Hull:
+    """Convex hull of a 3D point set: exact on a mask mesh's half-voxel grid, else Qhull.
 
     Parameters
     ----------
     points : (N, 3) ndarray of float64
         Points in mm, not all coplanar (mesh vertices always span 3D).
+    spacing : tuple of 3 float, optional
+        Voxel spacing in mm, (z, y, x), of the grid of a mask whose mesh the points come
+        from (:func:`roi_mesh`): each coordinate is then a multiple of half the spacing,
+        and the hull is computed exactly on those integer multiples
+        (:func:`~radiomix.features._kernels.hull.lattice_hull`).
 
     Returns
     -------
     Hull
-        Hull vertices, outward facet normals, volume and area.
+        Hull vertices (the extreme points, in ascending input order), outward facet
+        normals, volume, area, triangles and their adjacency.
 
+    Notes
+    -----
+    Mesh vertices are on the half-voxel grid (``2 v / spacing`` integer), and scaling by
+    the spacing maps hulls to hulls, so with ``spacing`` the hull is built by an exact
+    Quickhull in int64 arithmetic on the half-grid coordinates: its vertices are exactly
+    the extreme points (of equal points, the first), and a face holding many lattice
+    points needs none of the precision merging that makes Qhull slow on them (ten times
+    slower than this hull on the STS masks' candidates).
+    The vertices equal Qhull's (checked on the hull candidates of every STS mask, CT, PET
+    and MR, at the ibsi-A, B and C grids); the triangles of one face may differ, and the
+    volume and area differ by rounding only (the volume is exact in integers up to one
+    final product), and every triangle of one face has the same normal. Points off the
+    half-grid (by more than 1e-6 of a step) or 2**19 half-steps or more from 0 along an
+    axis, flat point sets and calls without ``spacing`` go to Qhull
+    (:class:`scipy.spatial.ConvexHull`), whose vertices are in ascending input order too.
     """
+    pts = np.ascontiguousarray(points, dtype=np.float64)
+    if spacing is not None:
+        exact = _kh.lattice_hull(pts, np.asarray(spacing, dtype=np.float64))
+        if exact is not None:
+            order, facets, neighbours, normals, volume, area = exact
+            return Hull(
+                vertices=pts[order],
+                normals=normals,
+                volume=volume,
+                area=area,
+                facets=facets,
+                neighbours=neighbours,
+            )
     from scipy.spatial import ConvexHull
 
-    h = ConvexHull(np.asarray(points, dtype=np.float64))
+    h = ConvexHull(pts)
     order = np.asarray(h.vertices, dtype=np.int64)  # ascending input indices in 3D
     position = np.full(h.points.shape[0], -1, dtype=np.int64)
     position[order] = np.arange(order.size)
@@ -682,7 +717,8 @@ def _mesh(ctx: RoiContext) -> Mesh:
 def _hull(ctx: RoiContext) -> Hull:
     def build() -> Hull:
         vertices = _mesh(ctx).vertices
-        return convex_hull(vertices[hull_candidates(vertices, ctx.spacing)])
+        candidates = vertices[hull_candidates(vertices, ctx.spacing)]
+        return convex_hull(candidates, spacing=ctx.spacing)
 
     return ctx.cached(("morph", "hull"), build)
 
