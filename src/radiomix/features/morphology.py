@@ -2,9 +2,10 @@
 
 Three representations of the ROI are used, as in the IBSI 1 manual (§3.1): the voxel
 point set of the morphological mask (voxel centres in mm; PCA, centre of mass), the voxel
-intensity set of the intensity mask (integrated intensity, Moran's I, Geary's C), and a
-triangle mesh of the morphological mask drawn by marching cubes at iso-level 0.5 on the
-zero-padded mask (volume, area and every feature that derives from them). Expensive
+intensity set of the intensity mask (integrated intensity, Moran's I, Geary's C), and the
+triangle mesh of the morphological mask by marching cubes at iso-level 0.5 on the
+zero-padded mask (volume, area and every feature that derives from them), summed cube
+configuration by cube configuration without being drawn (:func:`roi_mesh`). Expensive
 intermediates (mesh, convex hull, PCA, bounding boxes, autocorrelation sums) are computed
 once per ROI and cached on the :class:`~radiomix.roi.RoiContext`.
 
@@ -52,13 +53,19 @@ Small enough for a block to stay in a core's L2 cache through its two transforms
 class Mesh:
     """Closed triangle mesh of a binary mask (IBSI mesh representation WRJH).
 
+    The mesh of marching cubes at iso-level 0.5 with the triangulation of Lewiner et al.
+    (2003), as :func:`skimage.measure.marching_cubes` draws it, held as what the features
+    read: its vertex set, volume and area (see :func:`roi_mesh`).
+
     Attributes
     ----------
     vertices : (N_vx, 3) ndarray of float64
         Vertex positions in mm, (z, y, x), in the frame where voxel ``(i, j, k)`` of the
-        mask has its centre at ``(i, j, k) * spacing``.
-    faces : (N_fc, 3) ndarray of int64
-        Vertex indices of each triangle, consistently oriented.
+        mask has its centre at ``(i, j, k) * spacing``: the midpoints of the grid edges
+        whose two voxels differ (in the zero-padded grid), ordered by the voxel at the
+        edge's lower end (raster order), then by the edge's axis (x, y, z). The cube
+        centres that the triangulation adds in some ambiguous cubes are left out (see
+        :func:`roi_mesh`).
     volume : float
         Mesh volume in mm³, the absolute sum of the signed tetrahedron volumes.
     area : float
@@ -66,7 +73,6 @@ class Mesh:
     """
 
     vertices: FloatArray
-    faces: np.ndarray
     volume: float
     area: float
 
@@ -94,13 +100,38 @@ def roi_mesh(mask: BoolArray, *, spacing: Spacing) -> Mesh:
 
     Notes
     -----
-    Uses :func:`skimage.measure.marching_cubes` (Lewiner et al. 2003), visiting only the
-    cubes the surface crosses (:func:`crossed_cubes`); its vertices, in voxel units, are
-    scaled by the voxel spacing as skimage's ``spacing`` argument would scale them (the
-    same mesh, bit for bit), in one pass with the face terms. The volume is
-    :math:`|\\sum_k \\mathbf{a}_k\\cdot(\\mathbf{b}_k\\times\\mathbf{c}_k)/6|` and
-    the area :math:`\\sum_k |\\mathbf{ab}_k\\times\\mathbf{ac}_k|/2` over the faces
-    :math:`k` with vertices :math:`\\mathbf{a}_k,\\mathbf{b}_k,\\mathbf{c}_k`.
+    The mesh is that of :func:`skimage.measure.marching_cubes` (Lewiner et al. 2003),
+    computed cube by cube without drawing it. On a binary mask at level 0.5 Lewiner's
+    triangulation of a cube depends only on its configuration :math:`c` (which of its 8
+    corners are in the mask; its ambiguity tests read only those values), so the
+    triangles of a cube with lower corner :math:`\\mathbf{o}` (voxel units) are a fixed
+    set :math:`T_c` (:data:`_LEWINER_TRIANGLES`, scikit-image's triangles of each
+    single-cube configuration) moved by :math:`\\mathbf{o}`. Their vertices are grid-edge
+    midpoints and, in 24 ambiguous configurations, the cube's centre. Since
+    :math:`(\\mathbf{a}+\\mathbf{o})\\cdot((\\mathbf{b}+\\mathbf{o})\\times
+    (\\mathbf{c}+\\mathbf{o})) = \\mathbf{a}\\cdot(\\mathbf{b}\\times\\mathbf{c}) +
+    \\mathbf{o}\\cdot((\\mathbf{b}-\\mathbf{a})\\times(\\mathbf{c}-\\mathbf{a}))`,
+
+    .. math::
+        V = \\frac{s_0 s_1 s_2}{6}\\Big|\\sum_c n_c L_c + \\mathbf{S}_c\\cdot
+        \\mathbf{O}_c\\Big|,\\qquad
+        A = \\sum_c n_c \\sum_{(\\mathbf{a},\\mathbf{b},\\mathbf{c})\\in T_c}
+        \\tfrac12\\big|\\operatorname{cof}(D)\\,
+        (\\mathbf{b}-\\mathbf{a})\\times(\\mathbf{c}-\\mathbf{a})\\big|,
+
+    with :math:`L_c = \\sum_{T_c} \\mathbf{a}\\cdot(\\mathbf{b}\\times\\mathbf{c})`,
+    :math:`\\mathbf{S}_c = \\sum_{T_c} (\\mathbf{b}-\\mathbf{a})\\times
+    (\\mathbf{c}-\\mathbf{a})`, :math:`n_c` the number of cubes of configuration
+    :math:`c`, :math:`\\mathbf{O}_c` the sum of their lower corners, and
+    :math:`\\operatorname{cof}(D) = \\operatorname{diag}(s_1 s_2, s_0 s_2, s_0 s_1)` for the
+    spacing :math:`D = \\operatorname{diag}(s_0, s_1, s_2)`. All vertices are on the
+    half-voxel grid, so :math:`48 (V / s_0 s_1 s_2)` is summed exactly in integers, and the
+    volume and area equal the sums over scikit-image's triangles,
+    :math:`|\\sum_k \\mathbf{a}_k\\cdot(\\mathbf{b}_k\\times\\mathbf{c}_k)|/6` and
+    :math:`\\sum_k |\\mathbf{ab}_k\\times\\mathbf{ac}_k|/2`, to rounding (tested).
+    The vertices are the grid-edge midpoints; the cube centres are left out: each is a
+    convex combination of its cube's edge-midpoint vertices (tested for each of the 24
+    configurations), hence never a vertex of the convex hull.
 
     Examples
     --------
@@ -110,64 +141,131 @@ def roi_mesh(mask: BoolArray, *, spacing: Spacing) -> Mesh:
     >>> round(roi_mesh(np.ones((1, 1, 1), bool), spacing=(1.0, 1.0, 1.0)).volume, 6)
     0.166667
     """
-    from skimage.measure import marching_cubes
-
     mask = np.asarray(mask, dtype=bool)
     if mask.ndim != 3:
         raise InputError(f"roi_mesh needs a 3D (Z, Y, X) mask, got ndim={mask.ndim}")
     if not mask.any():
         raise EmptyRoiError("the morphological mask holds no voxel; no mesh can be drawn")
     box = bounding_box(mask)
-    lo = tuple(b.start for b in box)
-    # the bounding box with one layer of zeros around it (np.pad, without its overhead)
-    padded = np.zeros(tuple(b.stop - b.start + 2 for b in box), dtype=bool)
-    padded[1:-1, 1:-1, 1:-1] = mask[box]
+    # the bounding box with one layer of zeros around it (np.pad, without its overhead),
+    # as uint8: the kernel reads bytes faster than numba's bools
+    padded = np.zeros(tuple(b.stop - b.start + 2 for b in box), dtype=np.uint8)
+    crop = padded[1:-1, 1:-1, 1:-1]
+    crop[...] = mask[box]
     sp = np.asarray(spacing, dtype=np.float64)
-    # float32: the type skimage marches in (0 and 1 are exact); only the cubes the surface
-    # crosses are visited (the others add nothing to the mesh). Unit spacing: the kernel
-    # scales the vertices as skimage would (float32 vertices times the spacing), then
-    # moves them back to the frame of the uncropped mask (undoing the padding and crop).
-    raw_verts, raw_faces, _normals, _values = marching_cubes(
-        padded.astype(np.float32), level=0.5, spacing=(1.0, 1.0, 1.0), mask=crossed_cubes(padded)
-    )
-    verts = np.empty(raw_verts.shape)
-    faces = np.empty(raw_faces.shape, dtype=np.int64)
-    volume_terms = np.empty(raw_faces.shape[0])
-    area_terms = np.empty(raw_faces.shape[0])
-    offset = (np.asarray(lo, dtype=np.float64) - 1.0) * sp
-    _k.mesh_geometry(raw_verts, raw_faces, sp, offset, verts, faces, volume_terms, area_terms)
-    volume = abs(float(volume_terms.sum())) / 6.0
-    area = float(area_terms.sum()) / 2.0
-    return Mesh(vertices=verts, faces=faces, volume=volume, area=area)
+    counts = np.zeros(256, dtype=np.int64)
+    corner_sums = np.zeros((256, 3), dtype=np.int64)
+    # each edge midpoint joins a mask voxel to another voxel: six per mask voxel at most
+    vertices = np.empty((6 * np.count_nonzero(padded), 3))
+    offset = np.array([b.start - 1.0 for b in box]) * sp  # padded voxel (0, 0, 0), mm
+    n = _k.mesh_cubes(padded, sp, offset, counts, corner_sums, vertices)
+    volume_terms, normal_sums, multiplicity, normals = _mesh_tables()
+    # 48 times the volume in voxels, exactly (int64)
+    total = int(counts @ volume_terms) + 2 * int(np.vdot(corner_sums, normal_sums))
+    volume = abs(total) * (sp[0] * sp[1] * sp[2]) / 48.0
+    # four times (b - a) x (c - a) takes few values: twice the areas, times 4, per value
+    cofactor = np.array([sp[1] * sp[2], sp[0] * sp[2], sp[0] * sp[1]])
+    lengths = np.sqrt(np.square(normals * cofactor).sum(axis=1))
+    area = float((counts.astype(np.float64) @ multiplicity) @ lengths) / 8.0
+    return Mesh(vertices=vertices[:n], volume=float(volume), area=area)
 
 
-def crossed_cubes(volume: BoolArray) -> BoolArray:
-    """The cubes of a binary volume that an iso-surface at 0.5 crosses, as a marching mask.
+_LEWINER_TRIANGLES = (
+    ",480,950,485589,1a4,1a00a8,40a09a51a5a9,1a5a95a89,b15,14b48b05b0b8,b19910,"  # 0-10
+    "4818b189b,5b44ba,5b0b80ba8,0949a49ba,b89a8b,862,042246,296956086065,952562546,"  # 11-19
+    "a61621841812,62a21a201,a6828682989050905414541a4a8,a62a291a9519,b15628,"  # 20-24
+    "052b252b616b614,08161816b2b6b29,9b1691461296,584852b252b6a6b,ba5a252052a6,"  # 25-29
+    "84062a9a2a9b,a629a2ba9,279,824274904947,270075,278748754,279a41,"  # 30-36
+    "190917a717a282a,517a717a242a240,751871a81782,7b2b12592521,"  # 37-40
+    "82979297b9b515b510401048089,b17127102,7b1714274824,59424942a7a2a7b,"  # 41-44
+    "905278b878ba,027a07ba740a,827b87a8b,869967,049479467,860650675,475674,"  # 45-51
+    "7a6a71917194849,679169019a61,4081a565a567,51a65a756,7b616b618581859,"  # 52-56
+    "9054b1b47674,10871867817b,7b1471674,7b6a6b859584,7c6c9606960a5a0a5ccba7bcc59,"  # 57-61
+    "7c678c870b070b4c4bbacca684c,7ba7a6,a36,6838034a3430,95036a,4a535a539693968,"  # 62-67
+    "416613,806036013,406960693539351,135385895368,a16156b36b65,"  # 68-72
+    "b3a6a3a68a8404840151015b1ba,0a1a06960693b39,a1436b8b6b89,36b65b645,"  # 73-76
+    "36bb65685805,640b609b06b3,b368b69b8,28338a,a34304320,29353935a0a5a08,"  # 77-82
+    "32943954934a,418128132,120132,840195912321,295125321,2b3b25852581a18,"  # 83-88
+    "14a5b030b032,a080a1293b39,2c32aca24942491c199bccb3a1c,4585383285b3,05b30b203,"  # 89-93
+    "2c3c8343834b0b4b0cc9b29cc08,29b2b3,37a79a26a2a9,84a480908298927672763a368a6,"  # 94-97
+    "53735a0a5a06260,8267a3a74547,426249194917371,268793039301,517371240426,"  # 98-102
+    "3c1c6181618525852cc7537cc26,b595b1a1b3aba36763672927b97,82614a905b37,"  # 103-105
+    "37b6a212a210,14a26837b,b37692965456,05937b268,2c0c70b070b434b43cc6426cc37,"  # 106-110
+    "7b3268,7939a398a,a34430370790,8a0a70750a37,4a3743547,987817137184,379039130,"  # 111-117
+    "3c134c438783870c0775cc5140c,375351,37b91519a8a9,b37a14905,"  # 118-121
+    "0c10bcb07870783c388acca1b3c,14ab37,5c4cb434b43878387cc9859cc7b,9057b3,0847b3,"  # 122-126
+    "37b,73b,4803b7,b53503309739,4b5b43834387978,3a7a471b7174,1b070b07838783a,"  # 127-133
+    "97b3b7b3aba141a14505450959b,b51739a939a8,735531,143834387078705,739309310,"  # 134-138
+    "897187317814,a43473457,a807a05703a7,3a4340730970,973a9389a,6383b872878b,"  # 139-144
+    "07270b4b0b43634,908095b597b9b73237326862982,7293b656b654,"  # 145-147
+    "a1b1a484a68a862326237b73ab3,a632b7b21012,a6351b840972,51b63a729,"  # 148-151
+    "163618581852725,614163052725,972386830103,6c4c2494249171917cc3163cc72,"  # 152-155
+    "63a287478745,7c5c35a535a060a06cc2072cc63,40872963a,29763a,92bb23,"  # 156-160
+    "382834b434b090b,50b03b023,548358238b53,3a242a24919491b,90b1b038283a,"  # 161-165
+    "b510a4a03230,3c2cb252b25818581cca83acc1b,925215231,059481218123,210312,"  # 166-170
+    "148218312,23934945943a,3c239c935a535a0c0aa8cc8290c,3a4034230,82383a,3b6b86b98,"  # 171-176
+    "4606b0b90b63,63b6b5865085,63b56b465,63ab414b898b,1c0ca060a06939693ccb91bcc3a,"  # 177-181
+    "a63840b51,b513a6,315835985638,6c460c069396935c5331cc1405c,086306103,146163,"  # 182-187
+    "5c45aca53935396c6998cc84a6c,059a63,408a63,3a6,b7aa76,68707870b4b0b4a,"  # 188-193
+    "697960a060a5b5a,697968b5a4a5,b71741764,01817876871b,51b094749476,"  # 194-198
+    "6c76bcb61816185c5889cc97b5c,15a56a576,a14580856765,7696191096a1,"  # 199-202
+    "6c7ca717a71949194cc8968cc4a,745764,680560765,409749647,689697,2878b78ab,"  # 203-208
+    "2070a7ab704a,72985058bab8,4c549c942a242a7c7aabccb597c,b71174724284,1b7217012,"  # 209-213
+    "972b51840,51b972,5717818a1872,7c571c17a2a7a24c4220cc0514c,"  # 214-217
+    "0c1c9171917a2a7a2cc8a08cc29,97214a,728478574,720705,972084,729,6a2a92ab9,"  # 218-224
+    "268a040a9b9a,ab52a5025a26,4c5c8525852b6b2b6ccab4acc68,b91961641926,"  # 225-228
+    "1c018c816b616b2c2bb9cc9082c,2c025c52b6b2b61c1664cc4051c,51b826,6a22a9a19159,"  # 229-232
+    "826905a14,26a12a021,8264a1,592652456,059826,402426,682,8b98ab,904a94b9a,"  # 233-241
+    "b508b0ab8,b54b4a,841b8198b,1b9190,08451b,1b5,a159a58a9,59014a,a10a08,a14,"  # 242-251
+    "845859,590,840,"  # 252-255
+)
+"""Lewiner's triangles of each cube configuration ``c`` (0-255) of a binary mask at 0.5.
 
-    Parameters
-    ----------
-    volume : (Z, Y, X) ndarray of bool
-        At least 2 voxels along every axis.
+Bit ``4 dz + 2 dy + dx`` of ``c`` is the corner ``(dz, dy, dx)`` of the unit cube; entry
+``c`` of the comma-separated list holds three hexadecimal digits per triangle, its
+vertices in scikit-image's order: ``0 + 2 dz + dy`` is the midpoint of the edge along x
+at ``(dz, dy)``, ``4 + 2 dz + dx`` along y, ``8 + 2 dy + dx`` along z, and ``c`` (12) the
+cube's centre. Drawn by :func:`skimage.measure.marching_cubes` (0.26) on each
+single-cube configuration; the tests draw them again and compare.
+"""
+
+
+@functools.cache
+def _mesh_tables() -> tuple[np.ndarray, np.ndarray, FloatArray, np.ndarray]:
+    """The per-configuration sums of :func:`roi_mesh`, from :data:`_LEWINER_TRIANGLES`.
 
     Returns
     -------
-    (Z, Y, X) ndarray of bool
-        True at ``[z + 1, y + 1, x + 1]`` when the cube of voxels ``z..z+1, y..y+1,
-        x..x+1`` holds both values (row 0 of each axis is False): the ``mask`` of
-        :func:`skimage.measure.marching_cubes`, which visits the cube with lower corner
-        ``(z, y, x)`` only where the mask is True at its upper corner. Cubes whose eight
-        corners are equal hold no part of the surface, so the mesh is the same, vertex for
-        vertex and face for face, as without a mask (tested).
+    volume_terms : (256,) ndarray of int64
+        :math:`8 L_c` (vertices in half-voxel units: integers).
+    normal_sums : (256, 3) ndarray of int64
+        :math:`4 \\mathbf{S}_c`.
+    multiplicity : (256, K) ndarray of float64
+        How many triangles of configuration ``c`` have the k-th distinct ``normals`` row.
+    normals : (K, 3) ndarray of int64
+        The distinct :math:`4 (\\mathbf{b}-\\mathbf{a})\\times(\\mathbf{c}-\\mathbf{a})`.
     """
-    v = np.asarray(volume, dtype=bool)
-    # OR and AND over the eight corners, one axis at a time (pairs along x, then y, z)
-    some = v[:, :, :-1] | v[:, :, 1:]
-    every = v[:, :, :-1] & v[:, :, 1:]
-    some = some[:, :-1] | some[:, 1:]
-    every = every[:, :-1] & every[:, 1:]
-    out = np.zeros(v.shape, dtype=bool)
-    np.greater(some[:-1] | some[1:], every[:-1] & every[1:], out=out[1:, 1:, 1:])
-    return out
+    # doubled local coordinates (z, y, x) of the 12 edge midpoints and the centre
+    points = np.array(
+        [(2 * (e >> 1), 2 * (e & 1), 1) for e in range(4)]
+        + [(2 * (e >> 1), 1, 2 * (e & 1)) for e in range(4)]
+        + [(1, 2 * (e >> 1), 2 * (e & 1)) for e in range(4)]
+        + [(1, 1, 1)],
+        dtype=np.int64,
+    )
+    entries = "".join(_LEWINER_TRIANGLES).split(",")
+    config = np.repeat(np.arange(256), [len(t) // 3 for t in entries])
+    corners = points[np.array([int(d, 16) for d in "".join(entries)]).reshape(-1, 3)]
+    a, b, c = corners[:, 0], corners[:, 1], corners[:, 2]
+    volume_terms = np.zeros(256, dtype=np.int64)
+    np.add.at(volume_terms, config, np.einsum("ij,ij->i", a, np.cross(b, c)))
+    cross = np.cross(b - a, c - a)
+    normal_sums = np.zeros((256, 3), dtype=np.int64)
+    np.add.at(normal_sums, config, cross)
+    normals, which = np.unique(cross, axis=0, return_inverse=True)
+    multiplicity = np.zeros((256, normals.shape[0]))
+    np.add.at(multiplicity, (config, which.ravel()), 1.0)
+    return volume_terms, normal_sums, multiplicity, normals
 
 
 @dataclass(frozen=True, slots=True)

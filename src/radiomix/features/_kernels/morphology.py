@@ -100,72 +100,6 @@ def inverse_distance_pair_sums(
 
 
 @cached_njit()
-def mesh_geometry(
-    raw_vertices: np.ndarray,
-    raw_faces: np.ndarray,
-    scale: np.ndarray,
-    offset: np.ndarray,
-    vertices: np.ndarray,
-    faces: np.ndarray,
-    vol: np.ndarray,
-    area: np.ndarray,
-) -> None:  # pragma: no cover - compiled
-    """Mesh vertices in mm, faces as int64 and per-face volume and area terms, in one pass.
-
-    Parameters
-    ----------
-    raw_vertices : (V, 3) ndarray of float32
-        Vertices of :func:`skimage.measure.marching_cubes` drawn with unit spacing (voxel
-        units, (z, y, x)).
-    raw_faces : (F, 3) ndarray of int32
-        Its faces.
-    scale, offset : (3,) ndarray of float64
-        Voxel spacing and the position (mm) of the marched array's origin.
-    vertices : (V, 3) ndarray of float64
-        Receives ``raw_vertices * scale + offset``, the same two roundings as numpy's
-        ``raw_vertices * scale`` (float32 to float64, exact) followed by ``+ offset``.
-    faces : (F, 3) ndarray of int64
-        Receives ``raw_faces``.
-    vol, area : (F,) ndarray of float64
-        Filled with six times the signed volume of the tetrahedron (origin, a, b, c) and
-        twice the area of each triangle ``a, b, c``: ``a.(b x c)`` and
-        ``|(b - a) x (c - a)|`` (no (F, 3) temporaries); the caller sums them (numpy's
-        pairwise summation).
-    """
-    for i in range(raw_vertices.shape[0]):
-        for a in range(3):
-            vertices[i, a] = np.float64(raw_vertices[i, a]) * scale[a] + offset[a]
-    n = raw_faces.shape[0]
-    for f in range(n):
-        ia = np.int64(raw_faces[f, 0])
-        ib = np.int64(raw_faces[f, 1])
-        ic = np.int64(raw_faces[f, 2])
-        faces[f, 0] = ia
-        faces[f, 1] = ib
-        faces[f, 2] = ic
-        a0 = vertices[ia, 0]
-        a1 = vertices[ia, 1]
-        a2 = vertices[ia, 2]
-        b0 = vertices[ib, 0]
-        b1 = vertices[ib, 1]
-        b2 = vertices[ib, 2]
-        c0 = vertices[ic, 0]
-        c1 = vertices[ic, 1]
-        c2 = vertices[ic, 2]
-        vol[f] = a0 * (b1 * c2 - b2 * c1) + a1 * (b2 * c0 - b0 * c2) + a2 * (b0 * c1 - b1 * c0)
-        u0 = b0 - a0
-        u1 = b1 - a1
-        u2 = b2 - a2
-        v0 = c0 - a0
-        v1 = c1 - a1
-        v2 = c2 - a2
-        x = u1 * v2 - u2 * v1
-        y = u2 * v0 - u0 * v2
-        z = u0 * v1 - u1 * v0
-        area[f] = np.sqrt(x * x + y * y + z * z)
-
-
-@cached_njit()
 def weighted_coordinate_sums(
     mask: np.ndarray, values: np.ndarray, spacing: np.ndarray, out: np.ndarray
 ) -> None:  # pragma: no cover - compiled
@@ -831,3 +765,76 @@ def spectral_pair_sums_block(
             s_yy += a_yy
             s_ym += a_ym
     return s_mm, s_yy, s_ym
+
+
+@cached_njit()
+def mesh_cubes(
+    padded: np.ndarray,
+    spacing: np.ndarray,
+    offset: np.ndarray,
+    counts: np.ndarray,
+    corner_sums: np.ndarray,
+    vertices: np.ndarray,
+) -> int:  # pragma: no cover - compiled
+    """Cube configurations and edge-midpoint vertices of a padded binary mask, in one pass.
+
+    The pass of :func:`radiomix.features.morphology.roi_mesh` (see there for the maths).
+
+    Parameters
+    ----------
+    padded : (Z, Y, X) ndarray of uint8
+        The mask (0 or 1) in its bounding box with one layer of 0 around it (C order).
+    spacing, offset : (3,) ndarray of float64
+        Voxel spacing and the position (mm) of voxel ``(0, 0, 0)`` of ``padded``.
+    counts : (256,) ndarray of int64
+        Zeros on entry; receives :math:`n_c`, the number of cubes of each configuration
+        ``c``: bit ``4 dz + 2 dy + dx`` of ``c`` is the voxel ``(z + dz, y + dy, x + dx)``
+        of the cube with lower corner ``(z, y, x)``. Configurations 0 and 255 (no
+        surface) are not counted.
+    corner_sums : (256, 3) ndarray of int64
+        Zeros on entry; receives :math:`\\mathbf{O}_c`, the sum of those lower corners.
+    vertices : (M, 3) ndarray of float64
+        Receives, in its first rows, the midpoints (mm) of the grid edges whose two voxels
+        differ: each cube's edges along x, y and z at its lower corner, cube by cube in
+        raster order (an edge with a differing pair is such an edge of a crossed cube, as
+        the padding's edges never differ). ``M`` is at least their number.
+
+    Returns
+    -------
+    int
+        Number of rows of ``vertices`` written.
+    """
+    nz, ny, nx = padded.shape
+    s0 = 0.5 * spacing[0]
+    s1 = 0.5 * spacing[1]
+    s2 = 0.5 * spacing[2]
+    n = 0
+    for z in range(nz - 1):
+        for y in range(ny - 1):
+            # the four voxels of a cube's side at x as bits 0, 2, 4, 6 (dx = 0), slid along
+            # x: the cube with lower corner x - 1 is ``left | right << 1``
+            left = np.int64(0)
+            for x in range(nx):
+                right = (
+                    np.int64(padded[z, y, x])
+                    | np.int64(padded[z, y + 1, x]) << 2
+                    | np.int64(padded[z + 1, y, x]) << 4
+                    | np.int64(padded[z + 1, y + 1, x]) << 6
+                )
+                c = left | right << 1
+                left = right
+                if x == 0 or c == 0 or c == 255:
+                    continue
+                counts[c] += 1
+                o = x - 1
+                corner_sums[c, 0] += z
+                corner_sums[c, 1] += y
+                corner_sums[c, 2] += o
+                for a in range(3):  # the edges from corner 0 to corners 1, 2, 4
+                    k = 1 << a
+                    if (c ^ c >> k) & 1:
+                        vertices[n, 0] = np.float64(2 * z + (k >> 2)) * s0 + offset[0]
+                        vertices[n, 1] = np.float64(2 * y + (k >> 1 & 1)) * s1 + offset[1]
+                        vertices[n, 2] = np.float64(2 * o + (k & 1)) * s2 + offset[2]
+                        n += 1
+    return n
