@@ -154,7 +154,9 @@ def load_case(
         _refuse_same_file(Path(image), Path(mask), case_id)
     # an image in memory is checked as it is (SimpleITK images: dimension, components)
     digests: dict[Path, str] = {}  # the files hashed as they were read (NIfTI)
-    img = read_volume(image, digests=digests) if isinstance(image, str | Path) else image
+    ranges: dict[Path, tuple[float, float]] = {}  # float voxels' extremes, found reading
+    img = (read_volume(image, digests=digests, ranges=ranges) if isinstance(image, str | Path)
+           else image)
     label = check_label(label)
     dicom_mask = is_dicom_object(mask)  # RTSTRUCT / SEG: label picks the SEG segment
     msk = read_mask(
@@ -172,6 +174,7 @@ def load_case(
         # the headers are read again only for grids that differ (the common case reads none)
         unplaced=_unplaced_files(image, mask) if geometry_differences(img, msk) else None,
         mask_name=Path(mask).name,
+        value_range=next(iter(ranges.values()), None),  # the image's (the one file read)
     )
     return replace(checked, sha256=tuple(digests.items()))
 
@@ -217,9 +220,10 @@ def _refuse_same_file(image: Path, mask: Path, case_id: str | None) -> None:
     names the files by their base names only."""
     if not (image.is_file() and mask.is_file()):
         return  # folders (DICOM series) and missing files: the readers say what is wrong
-    same = os.path.samefile(image, mask)
+    image_stat, mask_stat = image.stat(), mask.stat()
+    same = os.path.samestat(image_stat, mask_stat)
     copy = False
-    if not same and image.stat().st_size == mask.stat().st_size:
+    if not same and image_stat.st_size == mask_stat.st_size:
         from radiomix.table import file_hash
 
         copy = file_hash(image) == file_hash(mask)

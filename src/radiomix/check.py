@@ -321,6 +321,7 @@ def check_case(
     empty_roi: str | None = None,
     unplaced: str | None = None,
     mask_name: str | None = None,
+    value_range: tuple[float, float] | None = None,
 ) -> CheckedCase:
     """Validate an image and its mask; return the binary ROI on the image grid.
 
@@ -349,6 +350,9 @@ def check_case(
         ``resample_mask``: resampling would put the ROI at an arbitrary place.
     mask_name : str, optional
         The mask file's name, given in the label messages (:func:`select_label`).
+    value_range : (float, float), optional
+        The minimum and maximum of ``image``'s voxels, when its reader found them
+        (:func:`radiomix.io.integrity.read_nifti`): not computed again.
 
     Raises
     ------
@@ -419,7 +423,7 @@ def check_case(
     # magnitude (NaN propagates through both; an infinity or a huge value is an extreme)
     finite_range = True  # 64-bit integers can hold no-data magnitudes too (-2**63)
     if voxels.size and (voxels.dtype.kind == "f" or voxels.dtype.itemsize == 8):
-        lo, hi = float(voxels.min()), float(voxels.max())
+        lo, hi = value_range or (float(voxels.min()), float(voxels.max()))
         finite_range = math.isfinite(lo) and math.isfinite(hi) and max(-lo, hi) < NO_DATA_MAGNITUDE
     if not finite_range and count_non_finite(voxels):
         bad = ~np.isfinite(voxels)
@@ -534,9 +538,11 @@ def _refuse_label_map(voxels: np.ndarray, inside: np.ndarray, case_id: str | Non
     """Refuse an image of at most :data:`LABEL_MAP_VALUES` distinct values, wherever the ROI
     lies on them (a label map, or another structure's mask, misregistered against this
     one): no CT, PET or MR holds so few. A sample of the ROI's voxels decides whether the
-    whole image is counted, so a real image costs one strided read."""
+    whole image is counted, so a real image costs one strided read (and mostly a look at
+    its first values: distinct ones there are distinct in the sample)."""
     sample = inside[:: max(1, inside.size // 4096)]
-    if np.unique(sample).size > LABEL_MAP_VALUES:
+    if (len(set(sample[:64].tolist())) > LABEL_MAP_VALUES
+            or np.unique(sample).size > LABEL_MAP_VALUES):
         return
     values = np.unique(voxels)
     if values.size <= LABEL_MAP_VALUES:

@@ -448,7 +448,9 @@ def _registered_case(
     else:
         own = own_case(moving, moving)
         own_roi = own.mask.array > 0
-        lands = sitk.GetArrayViewFromImage(reference_coverage(result, own.mask.to_sitk())) > 0
+        # a view reads the image's buffer: the image must outlive it (held in a name)
+        landing = reference_coverage(result, own.mask.to_sitk())
+        lands = sitk.GetArrayViewFromImage(landing) > 0
         lost = int(np.count_nonzero(own_roi & ~lands))
         if lost:
             raise InputError(
@@ -461,7 +463,8 @@ def _registered_case(
         moved = transform_mask(own.mask.to_sitk(), result)
         checked = check_case(registered, moved, case_id=case_id)
     roi = checked.mask.array > 0
-    covered = sitk.GetArrayViewFromImage(moving_coverage(result, moving)) > 0
+    coverage = moving_coverage(result, moving)  # held while its view is read
+    covered = sitk.GetArrayViewFromImage(coverage) > 0
     outside = int(np.count_nonzero(roi & ~covered))
     if outside:
         raise InputError(

@@ -77,8 +77,8 @@ def test_sort_xy_is_a_stable_lexicographic_sort(seed):
     n = int(rng.integers(0, 300))
     px = rng.integers(-4, 5, n).astype(np.float64)  # many ties in x and in (x, y)
     py = rng.integers(-3, 4, n).astype(np.float64)
-    buffers = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
-    np.testing.assert_array_equal(_sort_xy(px, py, *buffers), np.lexsort((py, px)))
+    out = np.empty(n, dtype=np.int64)
+    np.testing.assert_array_equal(_sort_xy(px, py, out), np.lexsort((py, px)))
 
 
 def test_zone_minimum_hand_computed():

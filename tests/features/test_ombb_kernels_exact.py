@@ -21,7 +21,7 @@ from radiomix.features._kernels import morphology as _k
 def _hull_2d(px: np.ndarray, py: np.ndarray) -> np.ndarray:
     """Hull indices from the compiled sort and chain, with the buffers they expect."""
     n = px.shape[0]
-    order = _k._sort_xy(px, py, np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64))
+    order = _k._sort_xy(px, py, np.empty(n, dtype=np.int64))
     out = np.empty(2 * n, dtype=np.int64)
     return out[: _k._monotone_chain(px, py, order, out)]
 

@@ -64,7 +64,8 @@ def _largest(ds: pydicom.Dataset) -> int:
 
 
 def _voxels(path, image) -> int:
-    return int(sitk.GetArrayViewFromImage(load_mask(path, image, roi_name=ROI)).sum())
+    # a copy: a view of a temporary image reads its buffer after the image is freed
+    return int(sitk.GetArrayFromImage(load_mask(path, image, roi_name=ROI)).sum())
 
 
 # -- a contour listed twice ----------------------------------------------------------------

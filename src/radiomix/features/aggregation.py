@@ -25,6 +25,10 @@ class Aggregation(Enum):
     D2P5 = ("2p5d", "62GR", "2.5D")
     D3 = ("3d", "KOBO", "3D")
 
+    __hash__ = object.__hash__
+    """Members are singletons compared by identity: hash them by identity too, in C (the
+    inherited ``Enum.__hash__`` hashes the name in Python, for every cache key holding one)."""
+
     def __init__(self, token: str, ibsi: str, printed: str) -> None:
         self.token = token
         self.ibsi = ibsi

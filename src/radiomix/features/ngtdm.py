@@ -71,7 +71,7 @@ class Ngtdm:
         Number of grey levels with ``p_i > 0``.
     """
 
-    __slots__ = ("i", "n", "n_gp", "n_vc", "p", "present", "s")
+    __slots__ = ("_pairs", "_ps", "i", "n", "n_gp", "n_vc", "p", "present", "s")
 
     def __init__(self, levels: np.ndarray, s: np.ndarray, n: np.ndarray) -> None:
         self.i = np.asarray(levels, dtype=np.float64)
@@ -81,6 +81,23 @@ class Ngtdm:
         self.p = self.n / self.n_vc[:, None]
         self.present = self.n > 0
         self.n_gp = self.present.sum(axis=1)
+        self._ps: FloatArray | None = None
+        self._pairs: tuple[FloatArray, np.ndarray] | None = None
+
+    @property
+    def ps(self) -> FloatArray:
+        """``p_i s_i``, (B, L) (computed once: coarseness, busyness and complexity read it)."""
+        if self._ps is None:
+            self._ps = self.p * self.s
+        return self._ps
+
+    def pairs(self) -> tuple[FloatArray, np.ndarray]:
+        """``(i1 - i2)`` over all pairs of levels, (L, L), and which pairs have both
+        ``p > 0``, (B, L, L) (computed once: four features read them)."""
+        if self._pairs is None:
+            self._pairs = (self.i[:, None] - self.i[None, :],
+                           self.present[:, :, None] & self.present[:, None, :])
+        return self._pairs
 
     @classmethod
     def from_columns(cls, s: np.ndarray, n: np.ndarray) -> Ngtdm:
@@ -188,13 +205,6 @@ def compute(
     return average_over(specs, matrices)
 
 
-def _pairs(m: Ngtdm) -> tuple[FloatArray, np.ndarray]:
-    """``(i1 - i2)`` over all pairs of levels, and which pairs have both ``p > 0``."""
-    diff = m.i[:, None] - m.i[None, :]
-    both = m.present[:, :, None] & m.present[:, None, :]
-    return diff, both
-
-
 # --------------------------------------------------------------------------------------------
 # NGTDM features (IBSI 1 §3.10)
 # --------------------------------------------------------------------------------------------
@@ -215,7 +225,7 @@ def coarseness(m: Ngtdm) -> FloatArray:
     ----------
     IBSI 1 manual, §3.10.1 "Coarseness".
     """
-    denom = np.sum(m.p * m.s, axis=1)
+    denom = np.sum(m.ps, axis=1)
     capped = denom * COARSENESS_MAX <= 1.0
     return np.where(capped, COARSENESS_MAX, 1.0 / np.where(capped, 1.0, denom))
 
@@ -236,7 +246,7 @@ def contrast(m: Ngtdm) -> FloatArray:
     ----------
     IBSI 1 manual, §3.10.2 "Contrast".
     """
-    diff, _ = _pairs(m)
+    diff, _ = m.pairs()
     spread = np.einsum("ba,ac,bc->b", m.p, diff**2, m.p)
     pairs = m.n_gp * (m.n_gp - 1)
     value = spread / np.maximum(pairs, 1) * m.s.sum(axis=1) / m.n_vc
@@ -260,12 +270,11 @@ def busyness(m: Ngtdm) -> FloatArray:
     ----------
     IBSI 1 manual, §3.10.3 "Busyness".
     """
-    _, both = _pairs(m)
+    _, both = m.pairs()
     ip = m.i[None, :] * m.p
     denom = np.sum(np.abs(ip[:, :, None] - ip[:, None, :]) * both, axis=(1, 2))
-    numer = np.sum(m.p * m.s, axis=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        value = np.where(denom > 0, numer / np.where(denom > 0, denom, 1.0), np.nan)
+    numer = np.sum(m.ps, axis=1)
+    value = np.where(denom > 0, numer / np.where(denom > 0, denom, 1.0), np.nan)
     return np.where(m.n_gp < 2, 0.0, value)
 
 
@@ -283,8 +292,8 @@ def complexity(m: Ngtdm) -> FloatArray:
     ----------
     IBSI 1 manual, §3.10.4 "Complexity".
     """
-    diff, both = _pairs(m)
-    ps = m.p * m.s
+    diff, both = m.pairs()
+    ps = m.ps
     num = ps[:, :, None] + ps[:, None, :]
     den = m.p[:, :, None] + m.p[:, None, :]
     ratio = np.where(both, num / np.where(both, den, 1.0), 0.0)
@@ -306,7 +315,7 @@ def strength(m: Ngtdm) -> FloatArray:
     ----------
     IBSI 1 manual, §3.10.5 "Strength".
     """
-    diff, both = _pairs(m)
+    diff, both = m.pairs()
     num = np.sum((m.p[:, :, None] + m.p[:, None, :]) * diff**2 * both, axis=(1, 2))
     total = m.s.sum(axis=1)
     return np.where(total > 0, num / np.where(total > 0, total, 1.0), 0.0)

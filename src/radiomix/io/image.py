@@ -79,13 +79,20 @@ def read_image(path: str | Path) -> sitk.Image:
     return read_volume(path).to_sitk()
 
 
-def read_volume(path: str | Path, *, digests: dict[Path, str] | None = None) -> Volume:
+def read_volume(
+    path: str | Path,
+    *,
+    digests: dict[Path, str] | None = None,
+    ranges: dict[Path, tuple[float, float]] | None = None,
+) -> Volume:
     """Load an image in its stored scalar pixel type (see :func:`load_image`).
 
     The extraction path converts only the part around the ROI to float64
     (:func:`radiomix.process.pipeline.process_case`), so a CT stored as int16 is never
     held as a float64 copy of the whole volume. ``digests`` receives the SHA-256 of a
-    NIfTI file's bytes (:func:`radiomix.io.integrity.read_nifti`).
+    NIfTI file's bytes (:func:`radiomix.io.integrity.read_nifti`), ``ranges`` the minimum
+    and maximum of the voxels of a float NIfTI image read without SimpleITK
+    (:func:`_read_nifti`).
     """
     path = Path(path)
     if path.is_dir():
@@ -108,7 +115,7 @@ def read_volume(path: str | Path, *, digests: dict[Path, str] | None = None) -> 
                 raise multiframe_error(str(path), frames)
             raise InputError(f"{path} is a single DICOM file; pass the folder of its series")
         raise InputError(f"unsupported image format: {path} (expected {', '.join(FILE_SUFFIXES)})")
-    image = _read_file(path, what="image", digests=digests)
+    image = _read_file(path, what="image", digests=digests, ranges=ranges)
     if isinstance(image, Volume):
         return image
     if image.GetNumberOfComponentsPerPixel() != 1:
@@ -120,7 +127,11 @@ def read_volume(path: str | Path, *, digests: dict[Path, str] | None = None) -> 
 
 
 def _read_file(
-    path: Path, *, what: str, digests: dict[Path, str] | None = None
+    path: Path,
+    *,
+    what: str,
+    digests: dict[Path, str] | None = None,
+    ranges: dict[Path, tuple[float, float]] | None = None,
 ) -> Volume | sitk.Image:
     """Read an image file with SimpleITK after the integrity checks it lacks.
 
@@ -129,13 +140,15 @@ def _read_file(
     (unknown format, damaged NRRD/MHA data) become one-line input errors. A NIfTI file
     takes the fast route of :func:`_read_nifti` when it can (a checked 3D scalar
     :class:`Volume`), SimpleITK's reader otherwise (the image as SimpleITK reads it).
-    ``digests`` receives the SHA-256 of a NIfTI file's bytes.
+    ``digests`` receives the SHA-256 of a NIfTI file's bytes, ``ranges`` the minimum and
+    maximum of the float voxels of a NIfTI file read by :func:`_read_nifti`.
     """
     if path.stat().st_size == 0:
         raise InputError(f"{what} file {path} is empty (0 bytes); copy or export it again")
     forms = None
     if str(path).lower().endswith((".nii", ".nii.gz")):
-        image = _read_nifti(path, digests=digests)  # checks the file (truncation, NaN/inf)
+        # checks the file (truncation, NaN/inf)
+        image = _read_nifti(path, digests=digests, ranges=ranges)
         if image is not None:
             check_geometry(image.spacing, image.origin, image.direction, f"{what} file {path}")
             return image
@@ -712,7 +725,12 @@ def check_geometry(spacing: Sequence[float], origin: Sequence[float],
                          "the image onto one (e.g. with SimpleITK) first")
 
 
-def _read_nifti(path: Path, *, digests: dict[Path, str] | None = None) -> Volume | None:
+def _read_nifti(
+    path: Path,
+    *,
+    digests: dict[Path, str] | None = None,
+    ranges: dict[Path, tuple[float, float]] | None = None,
+) -> Volume | None:
     """A 3D scalar NIfTI image as ``sitk.ReadImage`` returns it, with one decompression.
 
     The file is decompressed once in memory and checked (:func:`~radiomix.io.integrity.
@@ -728,7 +746,8 @@ def _read_nifti(path: Path, *, digests: dict[Path, str] | None = None) -> Volume
     3D: never a silently different image; and when its qform and sform disagree
     (:func:`~radiomix.io.nifti_geometry.form_disagreement`), so that the image SimpleITK
     returns carries the note of :func:`_note_forms`. ``digests`` receives the SHA-256 of
-    the file's bytes (:func:`~radiomix.io.integrity.read_nifti`).
+    the file's bytes (:func:`~radiomix.io.integrity.read_nifti`); ``ranges`` the minimum
+    and maximum of its float voxels, when the image is returned (they are its voxels).
 
     Returns
     -------
@@ -741,7 +760,8 @@ def _read_nifti(path: Path, *, digests: dict[Path, str] | None = None) -> Volume
         A truncated or corrupt file, or NaN/inf voxels (the messages of
         :func:`~radiomix.io.integrity.check_nifti`).
     """
-    layout, data = read_nifti(path, digests=digests)
+    found: dict[Path, tuple[float, float]] = {}
+    layout, data = read_nifti(path, digests=digests, ranges=found)
     dtype = layout.dtype
     if (
         dtype is None
@@ -774,6 +794,8 @@ def _read_nifti(path: Path, *, digests: dict[Path, str] | None = None) -> Volume
     if not voxels.dtype.isnative:
         voxels = voxels.astype(dtype.newbyteorder("="))
     voxels.flags.writeable = False
+    if ranges is not None:
+        ranges.update(found)
     # NIfTI stores x fastest: C order (z, y, x) is SimpleITK's array order
     return Volume(
         voxels.reshape(layout.dims[::-1]),

@@ -428,7 +428,10 @@ def check_nifti(path: str | Path) -> NiftiLayout:
 
 
 def read_nifti(
-    path: str | Path, *, digests: dict[Path, str] | None = None
+    path: str | Path,
+    *,
+    digests: dict[Path, str] | None = None,
+    ranges: dict[Path, tuple[float, float]] | None = None,
 ) -> tuple[NiftiLayout, bytes | memoryview]:
     """The whole decompressed NIfTI file, after the checks of :func:`check_nifti`.
 
@@ -442,6 +445,9 @@ def read_nifti(
     digests : dict, optional
         Receives the SHA-256 (hex) of the file's bytes as stored under ``path``: the
         :func:`radiomix.table.file_hash` of the file, from the bytes read here.
+    ranges : dict, optional
+        Receives, for a file of real float voxels, their minimum and maximum under
+        ``path`` (the two reductions that prove them finite, :func:`value_range`).
 
     Returns
     -------
@@ -473,23 +479,35 @@ def read_nifti(
     if layout.dtype is not None and layout.dtype.kind in "fc":
         count = layout.data_bytes // layout.dtype.itemsize
         values = np.frombuffer(data, dtype=layout.dtype, count=count, offset=layout.vox_offset)
-        bad = count_non_finite(values)
-        if bad:
-            raise _non_finite(name, bad)
+        span = value_range(values)
+        if span is None:
+            bad = count_non_finite(values)
+            if bad:
+                raise _non_finite(name, bad)
+        elif ranges is not None:
+            ranges[path] = span
     return layout, data
+
+
+def value_range(values: np.ndarray) -> tuple[float, float] | None:
+    """The minimum and maximum of a non-empty array of real floats when both are finite
+    (then every value is: NaN propagates through both reductions, an infinity is an
+    extreme); ``None`` otherwise, and for other arrays. Two passes, no temporary array."""
+    if values.size == 0 or values.dtype.kind != "f":
+        return None
+    lo, hi = float(values.min()), float(values.max())
+    return (lo, hi) if math.isfinite(lo) and math.isfinite(hi) else None
 
 
 def count_non_finite(values: np.ndarray) -> int:
     """Number of NaN or infinite values in an array.
 
-    For real floats a finite minimum and a finite maximum prove every value finite (NaN
-    propagates through both reductions; an infinity is an extreme): two passes without a
-    temporary array. The values are counted only when one of them is not finite, and for
-    complex values.
+    Real floats whose :func:`value_range` is finite have none; the values are counted
+    only otherwise, and for complex values.
     """
     if values.size == 0 or values.dtype.kind not in "fc":
         return 0
-    if values.dtype.kind == "f" and math.isfinite(values.min()) and math.isfinite(values.max()):
+    if value_range(values) is not None:
         return 0
     return int(values.size - np.count_nonzero(np.isfinite(values)))
 

@@ -44,6 +44,11 @@ class Grid:
         return np.asarray(self.start + self.step * np.arange(self.size), dtype=np.float64)
 
 
+Corners = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+"""Along one axis, the lower and upper corner indices (int64) and their weights (float64)
+of linear interpolation at each new point (:func:`_linear_axis`)."""
+
+
 GRID_SIZE_TOLERANCE = 2.0**-21
 """Relative tolerance within which ``n · spacing / new_spacing`` is taken for the integer it
 rounds to: 12 voxels of 1.1 mm on a 0.6 mm grid compute as 22.000000000000004, whose
@@ -137,20 +142,22 @@ def aligned_grid(n: int, spacing: float, new_spacing: float) -> Grid:
 
 
 def resample(
-    array: FloatArray,
+    array: np.ndarray,
     grids: tuple[Grid, Grid, Grid],
     *,
     order: int,
     index_range: tuple[tuple[int, int], tuple[int, int], tuple[int, int]] | None = None,
     origin: tuple[int, int, int] = (0, 0, 0),
     support: Sequence[tuple[int, int]] | None = None,
+    corners: Sequence[Corners] | None = None,
 ) -> FloatArray:
     """Sample ``array`` at the points of three axis grids (z, y, x).
 
     Parameters
     ----------
     array : (Z, Y, X) ndarray
-        Values on the original grid, or a crop of it whose first voxel is at ``origin``.
+        Values on the original grid, or a crop of it whose first voxel is at ``origin``
+        (any real type, read as float64: a boolean mask, a stored integer image).
     grids : tuple of Grid
         New grid along z, y and x, in index units of the whole original grid.
     order : int
@@ -164,6 +171,10 @@ def resample(
         mask's bounding box). Linear interpolation then evaluates only the points that
         read a voxel of that box: the others are 0, as the sums of zeros give them (the
         other orders evaluate every point).
+    corners : sequence of 3 Corners, optional
+        :func:`linear_corners` of ``array``'s shape and these ``grids``, ``index_range`` and
+        ``origin``, when the caller interpolates several arrays at the same points (order
+        1 only; computed here otherwise).
 
     Returns
     -------
@@ -183,34 +194,39 @@ def resample(
         index_range = tuple((0, g.size) for g in grids)  # type: ignore[assignment]
     assert index_range is not None
     shape = tuple(hi - lo for lo, hi in index_range)
-    values = np.asarray(array, dtype=np.float64)
-    if order == 1 and all(n > 0 for n in shape) and all(n > 0 for n in values.shape):
-        # scipy's arithmetic, without its generic per-point bookkeeping; a C-contiguous,
-        # writeable array (a crop is a strided view; the image may be a read-only view of
-        # SimpleITK's buffer) so that the kernel has one compiled signature
-        values = np.require(values, requirements=["C_CONTIGUOUS", "WRITEABLE"])
-        axes = [
-            _linear_axis(n, _axis_positions(g, lo, hi, o))
-            for n, g, (lo, hi), o in zip(values.shape, grids, index_range, origin, strict=True)
-        ]
-        if support is None:
-            out = np.empty(shape)
-            _trilinear(values, *axes[0], *axes[1], *axes[2], out)
-            return out
-        # corners are non-decreasing along each axis: the points whose corners reach the
-        # support (i1 >= first and i0 <= last) are one run per axis
-        box = []
-        for (i0, i1, _, _), (first, last) in zip(axes, support, strict=True):
-            reach = np.flatnonzero((i1 >= first) & (i0 <= last))
-            box.append(slice(int(reach[0]), int(reach[-1]) + 1) if reach.size else slice(0, 0))
-        z, y, x = ((i0[b], i1[b], w0[b], w1[b]) for (i0, i1, w0, w1), b in
-                   zip(axes, box, strict=True))
-        out = np.zeros(shape)
-        part = np.empty((z[0].size, y[0].size, x[0].size))
+    if order == 1 and all(n > 0 for n in shape) and all(n > 0 for n in array.shape):
+        # scipy's arithmetic, without its generic per-point bookkeeping
+        axes = (list(corners) if corners is not None
+                else linear_corners(array.shape, grids, index_range, origin))
+        box = [slice(0, n) for n in shape]
+        if support is not None:
+            # corners are non-decreasing along each axis: the points whose corners reach
+            # the support (i1 >= first and i0 <= last) are one run per axis
+            for axis, ((i0, i1, _, _), (first, last)) in enumerate(
+                    zip(axes, support, strict=True)):
+                reach = np.flatnonzero((i1 >= first) & (i0 <= last))
+                box[axis] = (slice(int(reach[0]), int(reach[-1]) + 1) if reach.size
+                             else slice(0, 0))
+            axes = [(i0[b], i1[b], w0[b], w1[b]) for (i0, i1, w0, w1), b in
+                    zip(axes, box, strict=True)]
+        part = np.empty(tuple(b.stop - b.start for b in box))
         if part.size:
+            # only the voxels the corners read become float64 (the corner indices are
+            # non-decreasing: from the first i0 to the last i1), shifted to that block; a
+            # C-contiguous, writeable copy (a crop is a strided view; the image may be a
+            # read-only view of SimpleITK's buffer), so that the kernel has one signature
+            read = tuple(slice(int(i0[0]), int(i1[-1]) + 1) for i0, i1, _, _ in axes)
+            values = np.require(np.asarray(array[read], dtype=np.float64),
+                                requirements=["C_CONTIGUOUS", "WRITEABLE"])
+            z, y, x = ((i0 - r.start, i1 - r.start, w0, w1) if r.start else (i0, i1, w0, w1)
+                       for (i0, i1, w0, w1), r in zip(axes, read, strict=True))
             _trilinear(values, *z, *y, *x, part)
-            out[tuple(box)] = part
+        if support is None:
+            return part
+        out = np.zeros(shape)
+        out[tuple(box)] = part
         return out
+    values = np.asarray(array, dtype=np.float64)
     if order == 0 and all(n > 0 for n in shape) and all(n > 0 for n in values.shape):
         index = [
             _nearest_axis(n, _axis_positions(g, lo, hi, o))
@@ -233,9 +249,22 @@ def resample(
     )
 
 
-def _linear_axis(
-    n: int, cc: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def linear_corners(
+    shape: Sequence[int],
+    grids: tuple[Grid, Grid, Grid],
+    index_range: Sequence[tuple[int, int]],
+    origin: Sequence[int],
+) -> list[Corners]:
+    """The corners of linear interpolation of an array of ``shape`` whose first voxel is at
+    ``origin``, at the new points ``index_range`` of ``grids``, along z, y and x (what
+    :func:`resample` computes at ``order=1``)."""
+    return [
+        _linear_axis(n, _axis_positions(g, lo, hi, o))
+        for n, g, (lo, hi), o in zip(shape, grids, index_range, origin, strict=True)
+    ]
+
+
+def _linear_axis(n: int, cc: np.ndarray) -> Corners:
     """Corner indices and weights of linear interpolation along one axis of ``n`` voxels.
 
     At positions ``cc`` (:func:`_axis_positions`), with ``scipy.ndimage``'s arithmetic for

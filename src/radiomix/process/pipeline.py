@@ -15,7 +15,7 @@ import numpy as np
 from radiomix.check import CheckedCase
 from radiomix.errors import EmptyRoiError, InputError, RoiTooSmallError
 from radiomix.process.discretise import discretise, ivh_input
-from radiomix.process.interpolate import ORDERS, Grid, aligned_grid, resample
+from radiomix.process.interpolate import ORDERS, Grid, aligned_grid, linear_corners, resample
 from radiomix.process.normalise import StandardScale
 from radiomix.process.peritumoral import RING_CUT_NOTE, touches_edge
 from radiomix.process.preprocess import preprocess_around_roi
@@ -390,16 +390,21 @@ def process_arrays(
         sl = tuple(slice(a, b) for a, b in old_range)
         at = (old_range[0][0], old_range[1][0], old_range[2][0])
         rng = (new_range[0], new_range[1], new_range[2])
-        img = resample(image[sl], grids, order=order, index_range=rng, origin=at)
+        m_order = ORDERS[settings.mask_interpolation.method]
+        # image and mask crops interpolated at the same points: linear corners computed once
+        corners = (linear_corners([b - a for a, b in old_range], grids, rng, at)
+                   if order == m_order == 1 else None)
+        img = resample(image[sl], grids, order=order, index_range=rng, origin=at,
+                       corners=corners)
         if interp.round_intensities:
             np.round(img, out=img)  # in place: resample returned a new array
             img += 0.0  # whole numbers: the -0.0 that rounding gives in (-0.5, 0) is 0.0
-        m_order = ORDERS[settings.mask_interpolation.method]
-        frac = resample(mask[sl].astype(np.float64), grids, order=m_order, index_range=rng,
-                        origin=at, support=[(lo - o, hi - o) for (lo, hi), o in
-                                            zip(box, at, strict=True)])
+        frac = resample(mask[sl], grids, order=m_order, index_range=rng, origin=at,
+                        support=[(lo - o, hi - o) for (lo, hi), o in zip(box, at, strict=True)],
+                        corners=corners)
         threshold = settings.mask_interpolation.partial_volume_threshold
-        morph = np.round(frac, MASK_DECIMALS) >= threshold
+        np.round(frac, MASK_DECIMALS, out=frac)  # in place: resample returned a new array
+        morph = frac >= threshold
     if not _clear_of_crop(morph, new_range, grids, settings, new_spacing):
         # the ROI reaches the crop's border (or the local-intensity sphere of one of its
         # voxels crosses it) where the crop is not the image's edge: widen it and redo
