@@ -24,6 +24,14 @@ def brute_pair_sums(image, mask, spacing) -> tuple[float, float, float]:
     )
 
 
+def pair_product_scale(image, mask, spacing) -> float:
+    """The size of the terms of ``sum w y1 y2`` (which may cancel): ``sum w |y1 y2|``,
+    the scale against which its rounding error is bounded."""
+    pts = np.argwhere(mask) * np.asarray(spacing)
+    y = np.abs(image[mask] - image[mask].mean())
+    return float((squareform(1.0 / pdist(pts)) * np.outer(y, y)).sum())
+
+
 def brute_force_sphere_means(image: np.ndarray, mask: np.ndarray, offsets: np.ndarray):
     """Mean over the in-image offsets around each mask voxel, offsets added in order."""
     out = []

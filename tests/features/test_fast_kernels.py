@@ -14,9 +14,8 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from oracles import brute_pair_sums
+from oracles import brute_pair_sums, pair_product_scale
 from scipy import ndimage
-from scipy.spatial.distance import pdist, squareform
 
 from radiomix.errors import InputError
 from radiomix.features import local_intensity as loc
@@ -68,9 +67,7 @@ def test_blocked_fft_pair_sums_equal_brute_force(
     # error is bounded against sum w |y1 y2| instead
     assert got[0] == pytest.approx(ref[0], rel=1e-10)
     assert got[2] == pytest.approx(ref[2], rel=1e-10, abs=1e-9)
-    pts = np.argwhere(mask) * np.asarray(spacing)
-    y = np.abs(image[mask] - image[mask].mean())
-    scale = float((squareform(1.0 / pdist(pts)) * np.outer(y, y)).sum())
+    scale = pair_product_scale(image, mask, spacing)
     assert abs(got[1] - ref[1]) <= 1e-10 * scale + 1e-9
 
 

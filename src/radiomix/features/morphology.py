@@ -383,7 +383,7 @@ def hull_candidates(vertices: FloatArray, spacing: Spacing) -> BoolArray:
     sorted by in-plane coordinates with counting sorts, then a monotone chain per plane,
     all in :func:`~radiomix.features._kernels.morphology.plane_hull_candidates`); testing
     both planes leaves about half the candidates of one, and a few percent of a large
-    mesh's vertices go to Qhull, whose time grows with them.
+    mesh's vertices go to :func:`convex_hull`, whose time grows with them.
     Vertices off the half-integer grid (not a mask mesh) are all kept.
     """
     v = np.ascontiguousarray(vertices, dtype=np.float64)

@@ -384,7 +384,7 @@ def min_box_flush_with_planes(
         points, normals, us, vs, facets, neighbours, facet_normals,
         np.empty(facets.shape[0]), np.empty(facets.shape[0]), np.zeros(n_pts, dtype=np.bool_),
         np.empty(n_pts), np.empty(n_pts), np.empty(n_pts + 1), np.empty(n_pts + 1),
-        np.empty(2 * n_pts, dtype=np.int64), np.empty(2 * n_pts, dtype=np.int64), best,
+        np.empty(2 * n_pts, dtype=np.int64), np.empty(n_pts, dtype=np.int64), best,
     )  # fmt: skip
     return best
 
@@ -432,11 +432,11 @@ def _min_box_into(
 
     The caller allocates every array (no allocation is compiled here): scratch ``side``
     and ``facet_area`` ((F,) float64), ``marked`` ((N,) bool), ``px``, ``py``, ``hx``,
-    ``hy`` ((N,) float64 at least), ``hull`` ((2N,) int64) and ``work`` ((2N,) int64), and
-    ``best`` ((4,) float64, ``(inf, 0, 0, 0)`` on entry), which receives the volume and the
-    three edge lengths (two base sides, height) of the best box (the smallest volume; among
-    equal volumes the smallest surface area); volume ``inf`` if every projection is
-    degenerate.
+    ``hy`` ((N,) float64 at least), ``hull`` ((2N,) int64) and ``work`` ((N,) int64: the
+    sort's order), and ``best`` ((4,) float64, ``(inf, 0, 0, 0)`` on entry), which
+    receives the volume and the three edge lengths (two base sides, height) of the best box
+    (the smallest volume; among equal volumes the smallest surface area); volume ``inf`` if
+    every projection is degenerate.
     """
     n_pts = points.shape[0]
     n_fac = facets.shape[0]
