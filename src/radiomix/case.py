@@ -16,6 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from radiomix._memory import keep_freed_heap
 from radiomix.check import CheckedCase, check_case, geometry_differences
 from radiomix.errors import UsageError
 from radiomix.io.image import (
@@ -150,6 +151,7 @@ def load_case(
         geometry mismatch, label not found or ambiguous, empty or too small ROI, NaN or
         infinite voxels).
     """
+    keep_freed_heap()  # once per process: the next case reuses this one's freed pages
     if isinstance(image, str | Path):
         _refuse_same_file(Path(image), Path(mask), case_id)
     # an image in memory is checked as it is (SimpleITK images: dimension, components)
