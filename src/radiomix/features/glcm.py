@@ -375,9 +375,19 @@ class GlcmMarginals:
         return self.p_j @ self.j
 
     @cached_property
+    def dev_i(self) -> FloatArray:
+        """Centred row levels i - μ_{i.}, (K, P) (the variance and the correlation)."""
+        return self.i[None, :] - self.mu_i[:, None]
+
+    @cached_property
+    def dev_j(self) -> FloatArray:
+        """Centred column levels j - μ_{.j}, (K, P)."""
+        return self.j[None, :] - self.mu_j[:, None]
+
+    @cached_property
     def var_i(self) -> FloatArray:
         """Variance of the row marginal, σ_{i.}² = Σ (i - μ_{i.})² p_{i.}, (K,)."""
-        return ((self.i[None, :] - self.mu_i[:, None]) ** 2 * self.p_i).sum(axis=1)
+        return (self.dev_i**2 * self.p_i).sum(axis=1)
 
     @cached_property
     def sigma_i(self) -> FloatArray:
@@ -387,7 +397,7 @@ class GlcmMarginals:
     @cached_property
     def sigma_j(self) -> FloatArray:
         """Standard deviation of the column marginal, σ_{.j}, (K,)."""
-        return np.sqrt(((self.j[None, :] - self.mu_j[:, None]) ** 2 * self.p_j).sum(axis=1))
+        return np.sqrt((self.dev_j**2 * self.p_j).sum(axis=1))
 
     @cached_property
     def p_i_p_j(self) -> FloatArray:
@@ -404,6 +414,15 @@ class GlcmMarginals:
     def hxy(self) -> FloatArray:
         """Joint entropy HXY = -Σ p_ij log2 p_ij, (K,)."""
         return -_plogp(self.p_ij).sum(axis=(1, 2))
+
+    @cached_property
+    def marginal_entropies(self) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """-Σ p log2 p of :attr:`p_i_minus_j`, :attr:`p_i_plus_j` and :attr:`p_i` (HX), (K,)
+        each: p·log2 p taken once over the three side by side, each summed over its part."""
+        minus, plus = self._diagonal_sums
+        a, b = minus.shape[1], minus.shape[1] + plus.shape[1]
+        terms = _plogp(np.concatenate((minus, plus, self.p_i), axis=1))
+        return -terms[:, :a].sum(axis=1), -terms[:, a:b].sum(axis=1), -terms[:, b:].sum(axis=1)
 
     def weighted(self, w: FloatArray) -> FloatArray:
         """Σ_ij w_ij p_ij for an (N_g, N_g) weight matrix (or broadcastable), (K,)."""
@@ -427,14 +446,14 @@ def glcm_marginals(counts: IntArray, *, n_levels: int) -> GlcmMarginals:
     """
     counts = np.asarray(counts)
     totals = counts.sum(axis=(1, 2))
-    if np.any(totals <= 0):
+    if totals.size and totals.min() <= 0:
         raise InternalError("glcm_marginals received an empty co-occurrence matrix")
     summed = counts.sum(axis=0)  # counts >= 0: a level occurs where a sum is > 0
-    kept = np.flatnonzero(summed.any(axis=1) | summed.any(axis=0))
+    kept = (summed.any(axis=1) | summed.any(axis=0)).nonzero()[0]
     # in C order (an advanced index [:, kept[:, None], kept] would leave the matrix axis
     # innermost, and every reduction over a matrix would stride through memory)
-    p_ij = counts.take(kept, axis=1).take(kept, axis=2).astype(np.float64)
-    p_ij /= np.asarray(totals, dtype=np.float64)[:, None, None]
+    # int64 / int64 divides the float64 conversions (those of astype(np.float64))
+    p_ij = np.true_divide(counts.take(kept, axis=1).take(kept, axis=2), totals[:, None, None])
     return GlcmMarginals(p_ij=p_ij, n_g=int(n_levels), levels=kept + 1)
 
 
@@ -495,12 +514,17 @@ def average_each(
 ) -> dict[str, float]:
     """Evaluate each feature on the K matrices ``m`` and average it (:func:`average_defined`).
 
-    The K values of every feature are stacked and summed in one reduction (each row's sum
-    is the one a reduction of that row alone makes); a feature whose sum is NaN (undefined
-    on some matrix), or an empty stack, goes to :func:`average_defined`.
+    The K values of every feature are gathered into one (features, K) array (row by row,
+    cheaper than stacking them) and summed in one reduction (each row's sum is the one a
+    reduction of that row alone makes); a feature whose sum is NaN (undefined on some
+    matrix), or an empty stack, goes to :func:`average_defined`.
     """
-    values = np.stack([np.asarray(spec.func(m), dtype=np.float64) for spec in specs])
-    k = values.shape[1]
+    first = np.asarray(specs[0].func(m), dtype=np.float64)
+    k = first.shape[0]
+    values = np.empty((len(specs), k))
+    values[0] = first
+    for row, spec in enumerate(specs[1:], 1):
+        values[row] = spec.func(m)
     totals = np.add.reduce(values, axis=1).tolist()
     return {
         spec.name: total / k if k and not math.isnan(total)
@@ -649,7 +673,7 @@ def difference_entropy(m: GlcmMarginals) -> FloatArray:
     ----------
     IBSI 1 manual, "Grey level co-occurrence based features", "Difference entropy".
     """
-    return -_plogp(m.p_i_minus_j).sum(axis=1)
+    return m.marginal_entropies[0]
 
 
 @feature(name="glcm.sum_average", ibsi="ZGXS", aggregations=_AGG, requires=_REQ)
@@ -696,7 +720,7 @@ def sum_entropy(m: GlcmMarginals) -> FloatArray:
     ----------
     IBSI 1 manual, "Grey level co-occurrence based features", "Sum entropy".
     """
-    return -_plogp(m.p_i_plus_j).sum(axis=1)
+    return m.marginal_entropies[1]
 
 
 @feature(name="glcm.angular_second_moment", ibsi="8ZQL", aggregations=_AGG, requires=_REQ)
@@ -853,12 +877,9 @@ def correlation(m: GlcmMarginals) -> FloatArray:
     """
     # the centred sum, not sum(i j p_ij) - mu_i mu_j: that difference cancels most of its
     # digits when the levels are far from 0 and their spread small (1e-12 relative error)
-    di = m.i[None, :, None] - m.mu_i[:, None, None]
-    dj = m.j[None, None, :] - m.mu_j[:, None, None]
-    cov = (di * dj * m.p_ij).sum(axis=(1, 2))
+    cov = (m.dev_i[:, :, None] * m.dev_j[:, None, :] * m.p_ij).sum(axis=(1, 2))
     den = m.sigma_i * m.sigma_j
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(den > 0, cov / den, np.nan)
+    return np.divide(cov, den, out=np.full(den.shape, np.nan), where=den > 0)
 
 
 @feature(name="glcm.autocorrelation", ibsi="QWB0", aggregations=_AGG, requires=_REQ)
@@ -951,11 +972,10 @@ def information_correlation_1(m: GlcmMarginals) -> FloatArray:
     ----------
     IBSI 1 manual, "Grey level co-occurrence based features", "Information correlation 1".
     """
-    hx = -_plogp(m.p_i).sum(axis=1)
+    hx = m.marginal_entropies[2]
     # p_ij > 0 implies p_i. p_.j > 0: every term with p_ij > 0 reads a log of the product
     hxy1 = -(m.p_ij * m.log_p_i_p_j).sum(axis=(1, 2))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(hx > 0, (m.hxy - hxy1) / hx, np.nan)
+    return np.divide(m.hxy - hxy1, hx, out=np.full(hx.shape, np.nan), where=hx > 0)
 
 
 @feature(name="glcm.information_correlation_2", ibsi="JN9H", aggregations=_AGG, requires=_REQ)

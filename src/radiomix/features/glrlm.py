@@ -141,7 +141,7 @@ def glrlm_of_padded(flat: Padded, *, n_levels: int, dims: int) -> GlrlmStack:
     counts = np.zeros((n_groups, offsets.shape[0], int(n_levels), longest), dtype=np.int64)
     position = np.empty(flat.levels.shape[0], dtype=np.int32)
     glrlm_counts(flat.levels, flat.roi, flat.voxel_slice, offsets, position, counts)
-    used = np.flatnonzero(counts.sum(axis=(0, 1, 2)))
+    used = counts.sum(axis=(0, 1, 2)).nonzero()[0]
     counts = counts[..., : used[-1] + 1]
     n_dirs = directions.shape[0]
     if dims == 2:
@@ -216,6 +216,26 @@ class GlrlmMarginals:
         return np.arange(1, self.r_ij.shape[2] + 1, dtype=np.float64)
 
     @cached_property
+    def i2(self) -> FloatArray:
+        """Squared grey levels i², (N_g,) (computed once: six emphases read them)."""
+        return self.i**2
+
+    @cached_property
+    def j2(self) -> FloatArray:
+        """Squared run lengths j², (N_r,) (computed once: six emphases read them)."""
+        return self.j**2
+
+    @cached_property
+    def inv_i2(self) -> FloatArray:
+        """1 / i², (N_g,)."""
+        return 1.0 / self.i2
+
+    @cached_property
+    def inv_j2(self) -> FloatArray:
+        """1 / j², (N_r,)."""
+        return 1.0 / self.j2
+
+    @cached_property
     def r_i(self) -> FloatArray:
         """Runs per grey level, r_{i.} = Σ_j r_ij, (K, N_g)."""
         return self.r_ij.sum(axis=2)
@@ -224,6 +244,16 @@ class GlrlmMarginals:
     def r_j(self) -> FloatArray:
         """Runs per run length, r_{.j} = Σ_i r_ij, (K, N_r)."""
         return self.r_ij.sum(axis=1)
+
+    @cached_property
+    def r_i_square_sum(self) -> FloatArray:
+        """Σ_i r_{i.}², (K,) (the grey level non-uniformities read it)."""
+        return (self.r_i**2).sum(axis=1)
+
+    @cached_property
+    def r_j_square_sum(self) -> FloatArray:
+        """Σ_j r_{.j}², (K,) (the run length non-uniformities read it)."""
+        return (self.r_j**2).sum(axis=1)
 
     @cached_property
     def n_s(self) -> FloatArray:
@@ -249,7 +279,7 @@ def glrlm_marginals(stack: GlrlmStack) -> GlrlmMarginals:
         A matrix without any run (the caller removes them).
     """
     r = np.asarray(stack.counts, dtype=np.float64)
-    if np.any(r.sum(axis=(1, 2)) <= 0):
+    if (r.sum(axis=(1, 2)) <= 0).any():
         raise InternalError("glrlm_marginals received an empty run length matrix")
     return GlrlmMarginals(r_ij=r, n_v=np.asarray(stack.n_voxels, dtype=np.float64))
 
@@ -309,7 +339,7 @@ def short_runs_emphasis(m: GlrlmMarginals) -> FloatArray:
     ----------
     IBSI 1 manual, "Grey level run length based features", "Short runs emphasis".
     """
-    return m.r_j @ (1.0 / m.j**2) / m.n_s
+    return m.r_j @ m.inv_j2 / m.n_s
 
 
 @feature(name="glrlm.long_runs_emphasis", ibsi="W4KF", aggregations=_AGG, requires=_REQ)
@@ -324,7 +354,7 @@ def long_runs_emphasis(m: GlrlmMarginals) -> FloatArray:
     ----------
     IBSI 1 manual, "Grey level run length based features", "Long runs emphasis".
     """
-    return m.r_j @ m.j**2 / m.n_s
+    return m.r_j @ m.j2 / m.n_s
 
 
 @feature(name="glrlm.low_grey_level_run_emphasis", ibsi="V3SW", aggregations=_AGG, requires=_REQ)
@@ -339,7 +369,7 @@ def low_grey_level_run_emphasis(m: GlrlmMarginals) -> FloatArray:
     ----------
     IBSI 1 manual, "Grey level run length based features", "Low grey level run emphasis".
     """
-    return m.r_i @ (1.0 / m.i**2) / m.n_s
+    return m.r_i @ m.inv_i2 / m.n_s
 
 
 @feature(name="glrlm.high_grey_level_run_emphasis", ibsi="G3QZ", aggregations=_AGG, requires=_REQ)
@@ -354,7 +384,7 @@ def high_grey_level_run_emphasis(m: GlrlmMarginals) -> FloatArray:
     ----------
     IBSI 1 manual, "Grey level run length based features", "High grey level run emphasis".
     """
-    return m.r_i @ m.i**2 / m.n_s
+    return m.r_i @ m.i2 / m.n_s
 
 
 @feature(
@@ -373,7 +403,7 @@ def short_run_low_grey_level_emphasis(m: GlrlmMarginals) -> FloatArray:
     IBSI 1 manual, "Grey level run length based features", "Short run low grey level
     emphasis".
     """
-    return m.weighted(1.0 / np.outer(m.i**2, m.j**2))
+    return m.weighted(1.0 / np.outer(m.i2, m.j2))
 
 
 @feature(
@@ -392,7 +422,7 @@ def short_run_high_grey_level_emphasis(m: GlrlmMarginals) -> FloatArray:
     IBSI 1 manual, "Grey level run length based features", "Short run high grey level
     emphasis".
     """
-    return m.weighted(np.outer(m.i**2, 1.0 / m.j**2))
+    return m.weighted(np.outer(m.i2, m.inv_j2))
 
 
 @feature(
@@ -411,7 +441,7 @@ def long_run_low_grey_level_emphasis(m: GlrlmMarginals) -> FloatArray:
     IBSI 1 manual, "Grey level run length based features", "Long run low grey level
     emphasis".
     """
-    return m.weighted(np.outer(1.0 / m.i**2, m.j**2))
+    return m.weighted(np.outer(m.inv_i2, m.j2))
 
 
 @feature(
@@ -430,7 +460,7 @@ def long_run_high_grey_level_emphasis(m: GlrlmMarginals) -> FloatArray:
     IBSI 1 manual, "Grey level run length based features", "Long run high grey level
     emphasis".
     """
-    return m.weighted(np.outer(m.i**2, m.j**2))
+    return m.weighted(np.outer(m.i2, m.j2))
 
 
 @feature(name="glrlm.grey_level_nonuniformity", ibsi="R5YN", aggregations=_AGG, requires=_REQ)
@@ -445,7 +475,7 @@ def grey_level_nonuniformity(m: GlrlmMarginals) -> FloatArray:
     ----------
     IBSI 1 manual, "Grey level run length based features", "Grey level non-uniformity".
     """
-    return (m.r_i**2).sum(axis=1) / m.n_s
+    return m.r_i_square_sum / m.n_s
 
 
 @feature(
@@ -466,7 +496,7 @@ def normalised_grey_level_nonuniformity(m: GlrlmMarginals) -> FloatArray:
     IBSI 1 manual, "Grey level run length based features", "Normalised grey level
     non-uniformity".
     """
-    return (m.r_i**2).sum(axis=1) / m.n_s**2
+    return m.r_i_square_sum / m.n_s**2
 
 
 @feature(name="glrlm.run_length_nonuniformity", ibsi="W92Y", aggregations=_AGG, requires=_REQ)
@@ -481,7 +511,7 @@ def run_length_nonuniformity(m: GlrlmMarginals) -> FloatArray:
     ----------
     IBSI 1 manual, "Grey level run length based features", "Run length non-uniformity".
     """
-    return (m.r_j**2).sum(axis=1) / m.n_s
+    return m.r_j_square_sum / m.n_s
 
 
 @feature(
@@ -502,7 +532,7 @@ def normalised_run_length_nonuniformity(m: GlrlmMarginals) -> FloatArray:
     IBSI 1 manual, "Grey level run length based features", "Normalised run length
     non-uniformity".
     """
-    return (m.r_j**2).sum(axis=1) / m.n_s**2
+    return m.r_j_square_sum / m.n_s**2
 
 
 @feature(name="glrlm.run_percentage", ibsi="9ZK5", aggregations=_AGG, requires=_REQ)

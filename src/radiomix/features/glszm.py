@@ -21,7 +21,7 @@ to cell classification", IEEE Trans Biomed Eng 2014;61(3):630–637.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -51,7 +51,7 @@ def _compact(x: np.ndarray) -> tuple[IntArray, IntArray]:
     present = np.zeros(int(x.max()) + 1, dtype=np.bool_)
     present[x] = True
     lookup = np.cumsum(present) - 1
-    return np.flatnonzero(present), lookup[x]
+    return present.nonzero()[0], lookup[x]
 
 
 class CountMatrix:
@@ -90,7 +90,8 @@ class CountMatrix:
         Joint probabilities ``counts / N_s``.
     """
 
-    __slots__ = ("_by_power", "counts", "i", "j", "n_s", "n_voxels", "p", "s_i", "s_j")
+    __slots__ = ("_by_power", "_i_power", "_square_sums", "counts", "i", "j", "n_s", "n_voxels",
+                 "p", "s_i", "s_j")
 
     def __init__(
         self,
@@ -112,6 +113,8 @@ class CountMatrix:
         self.n_s = self.s_i.sum(axis=1)
         self.p = self.counts / self.n_s[:, None, None]
         self._by_power: dict[float, FloatArray] = {}
+        self._i_power: dict[float, FloatArray] = {}
+        self._square_sums: tuple[FloatArray, FloatArray] | None = None
 
     def counts_by_j_power(self, b: float) -> FloatArray:
         """``Σ_j s_ij j^b`` of each matrix, (B, n_i); computed once per power ``b`` (the
@@ -120,6 +123,20 @@ class CountMatrix:
         if found is None:
             found = self._by_power[b] = self.counts @ self.j**b
         return found
+
+    def i_power(self, a: float) -> FloatArray:
+        """``i^a``, (n_i,); computed once per power ``a``."""
+        found = self._i_power.get(a)
+        if found is None:
+            found = self._i_power[a] = self.i**a
+        return found
+
+    def square_sums(self) -> tuple[FloatArray, FloatArray]:
+        """``Σ_i s_i.²`` and ``Σ_j s_.j²`` of each matrix, (B,) each; computed once (the
+        plain and normalised non-uniformities read them)."""
+        if self._square_sums is None:
+            self._square_sums = ((self.s_i**2).sum(axis=1), (self.s_j**2).sum(axis=1))
+        return self._square_sums
 
     @classmethod
     def from_pairs(
@@ -142,9 +159,10 @@ class CountMatrix:
             n_i, n_j = int(i.max()) + 1, int(j.max()) + 1
             if n_i * n_j <= 4 * i.size + 4096:  # small enough to count densely
                 dense = np.bincount(i * n_j + j, minlength=n_i * n_j).reshape(n_i, n_j)
-                rows = np.flatnonzero(dense.any(axis=1))
-                cols = np.flatnonzero(dense.any(axis=0))
-                return cls(dense[np.ix_(rows, cols)], rows, cols, n_voxels=n_voxels)
+                rows = np.nonzero(dense.any(axis=1))[0]
+                cols = np.nonzero(dense.any(axis=0))[0]
+                kept = dense.take(rows, axis=0).take(cols, axis=1)
+                return cls(kept, rows, cols, n_voxels=n_voxels)
         iu, ii = _compact(i)
         ju, jj = _compact(j)
         if batch is None:
@@ -163,8 +181,8 @@ class CountMatrix:
         out = []
         for b in range(len(self)):
             c = self.counts[b]
-            rows = np.flatnonzero(c.any(axis=1))
-            cols = np.flatnonzero(c.any(axis=0))
+            rows = c.any(axis=1).nonzero()[0]
+            cols = c.any(axis=0).nonzero()[0]
             out.append(
                 CountMatrix(
                     c[np.ix_(rows, cols)], self.i[rows], self.j[cols], n_voxels=self.n_voxels[b]
@@ -190,18 +208,18 @@ class CountMatrix:
 
 def emphasis(m: CountMatrix, a: float, b: float) -> FloatArray:
     """``(1/N_s) Σ_ij i^a j^b s_ij``: the common form of the emphasis features."""
-    return m.counts_by_j_power(b) @ m.i**a / m.n_s
+    return m.counts_by_j_power(b) @ m.i_power(a) / m.n_s
 
 
 def nonuniformity_i(m: CountMatrix, *, normalised: bool) -> FloatArray:
     """Grey level non-uniformity ``Σ_i s_i.² / N_s`` (``/ N_s²`` when normalised)."""
-    value = np.sum(m.s_i**2, axis=1) / m.n_s
+    value = m.square_sums()[0] / m.n_s
     return value / m.n_s if normalised else value
 
 
 def nonuniformity_j(m: CountMatrix, *, normalised: bool) -> FloatArray:
     """Non-uniformity over ``j``: ``Σ_j s_.j² / N_s`` (``/ N_s²`` when normalised)."""
-    value = np.sum(m.s_j**2, axis=1) / m.n_s
+    value = m.square_sums()[1] / m.n_s
     return value / m.n_s if normalised else value
 
 
@@ -209,26 +227,26 @@ def variance_i(m: CountMatrix) -> FloatArray:
     """Grey level variance ``Σ_ij (i - μ)² p_ij`` with ``μ = Σ_ij i p_ij``."""
     p_i = m.s_i / m.n_s[:, None]
     mu = p_i @ m.i
-    return np.sum((m.i[None, :] - mu[:, None]) ** 2 * p_i, axis=1)
+    return ((m.i[None, :] - mu[:, None]) ** 2 * p_i).sum(axis=1)
 
 
 def variance_j(m: CountMatrix) -> FloatArray:
     """Variance over ``j``: ``Σ_ij (j - μ)² p_ij`` with ``μ = Σ_ij j p_ij``."""
     p_j = m.s_j / m.n_s[:, None]
     mu = p_j @ m.j
-    return np.sum((m.j[None, :] - mu[:, None]) ** 2 * p_j, axis=1)
+    return ((m.j[None, :] - mu[:, None]) ** 2 * p_j).sum(axis=1)
 
 
 def entropy(m: CountMatrix) -> FloatArray:
     """Entropy ``-Σ_ij p_ij log2 p_ij`` (terms with ``p_ij = 0`` are 0)."""
     p = m.p
     logs = np.log2(np.where(p > 0, p, 1.0))
-    return -np.sum(p * logs, axis=(1, 2))
+    return -(p * logs).sum(axis=(1, 2))
 
 
 def energy(m: CountMatrix) -> FloatArray:
     """Energy ``Σ_ij p_ij²``."""
-    return np.sum(m.p**2, axis=(1, 2))
+    return (m.p**2).sum(axis=(1, 2))
 
 
 # --------------------------------------------------------------------------------------------
@@ -343,7 +361,7 @@ def _hub(backward: IntArray, offsets: IntArray) -> int:
     :func:`~radiomix.features._kernels.zones.label_zones`)."""
     diff = backward[None, :] - backward[:, None]
     linked = (diff == 0) | _is_offset(diff, offsets)
-    hubs = np.flatnonzero(linked.all(axis=1))
+    hubs = linked.all(axis=1).nonzero()[0]
     return int(backward[hubs[0]]) if hubs.size else 0
 
 
@@ -469,7 +487,7 @@ def assemble(
     if aggregation is not Aggregation.D2:
         return CountMatrix.from_pairs(i, j, n_voxels=float(padded.roi.shape[0]))
     slice_voxels = np.bincount(padded.voxel_slice, minlength=padded.shape[0]).astype(np.int64)
-    occupied = np.flatnonzero(np.bincount(pair_slice, minlength=slice_voxels.size))
+    occupied = np.bincount(pair_slice, minlength=slice_voxels.size).nonzero()[0]
     return CountMatrix.from_pairs(i, j, n_voxels=slice_voxels[occupied], batch=pair_slice)
 
 
@@ -482,11 +500,13 @@ def average_over(specs: Sequence[FeatureSpec], matrices: Any) -> dict[str, float
     """
     if len(matrices) == 0:
         return {spec.name: float("nan") for spec in specs}
-    funcs: list[Callable[[Any], FloatArray]] = [spec.func for spec in specs]
-    values = np.stack([np.asarray(func(matrices), dtype=np.float64) for func in funcs])
+    # gathered row by row into one (features, B) array (cheaper than stacking them)
+    n = len(matrices)
+    values = np.empty((len(specs), n))
+    for row, spec in enumerate(specs):
+        values[row] = spec.func(matrices)
     # numpy's mean, less its Python overhead: the sum divided by the count, every feature's
     # sum in one reduction (each row's the one a reduction of that row alone makes)
-    n = values.shape[1]
     return {spec.name: total / n
             for spec, total in zip(specs, np.add.reduce(values, axis=1).tolist(), strict=True)}
 

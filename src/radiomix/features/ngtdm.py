@@ -71,7 +71,8 @@ class Ngtdm:
         Number of grey levels with ``p_i > 0``.
     """
 
-    __slots__ = ("_pairs", "_ps", "i", "n", "n_gp", "n_vc", "p", "present", "s")
+    __slots__ = ("_pair_sums", "_pairs", "_ps", "_totals", "i", "n", "n_gp", "n_vc", "p",
+                 "present", "s")
 
     def __init__(self, levels: np.ndarray, s: np.ndarray, n: np.ndarray) -> None:
         self.i = np.asarray(levels, dtype=np.float64)
@@ -83,6 +84,8 @@ class Ngtdm:
         self.n_gp = self.present.sum(axis=1)
         self._ps: FloatArray | None = None
         self._pairs: tuple[FloatArray, np.ndarray] | None = None
+        self._pair_sums: tuple[FloatArray, FloatArray] | None = None
+        self._totals: tuple[FloatArray, FloatArray] | None = None
 
     @property
     def ps(self) -> FloatArray:
@@ -99,14 +102,30 @@ class Ngtdm:
                            self.present[:, :, None] & self.present[:, None, :])
         return self._pairs
 
+    def pair_sums(self) -> tuple[FloatArray, FloatArray]:
+        """``(i1 - i2)²``, (L, L), and ``p_{i1} + p_{i2}``, (B, L, L), over all pairs of
+        levels (computed once: contrast and strength, complexity and strength read them)."""
+        if self._pair_sums is None:
+            diff, _ = self.pairs()
+            self._pair_sums = (diff**2, self.p[:, :, None] + self.p[:, None, :])
+        return self._pair_sums
+
+    def totals(self) -> tuple[FloatArray, FloatArray]:
+        """``Σ_i p_i s_i`` and ``Σ_i s_i`` of each matrix, (B,) each (computed once:
+        coarseness and busyness, contrast and strength read them)."""
+        if self._totals is None:
+            self._totals = (self.ps.sum(axis=1), self.s.sum(axis=1))
+        return self._totals
+
     @classmethod
     def from_columns(cls, s: np.ndarray, n: np.ndarray) -> Ngtdm:
         """From (B, N_g + 1) arrays indexed by grey level, dropping absent levels and
         matrices without any valid neighbourhood."""
         s, n = np.atleast_2d(s), np.atleast_2d(n)
-        rows = np.flatnonzero(n.any(axis=1))
-        cols = np.flatnonzero(n.any(axis=0))
-        return cls(cols, s[np.ix_(rows, cols)], n[np.ix_(rows, cols)])
+        rows = np.nonzero(n.any(axis=1))[0]
+        cols = np.nonzero(n.any(axis=0))[0]
+        return cls(cols, s.take(rows, axis=0).take(cols, axis=1),
+                   n.take(rows, axis=0).take(cols, axis=1))
 
     def __len__(self) -> int:
         return int(self.n.shape[0])
@@ -225,7 +244,7 @@ def coarseness(m: Ngtdm) -> FloatArray:
     ----------
     IBSI 1 manual, §3.10.1 "Coarseness".
     """
-    denom = np.sum(m.ps, axis=1)
+    denom = m.totals()[0]
     capped = denom * COARSENESS_MAX <= 1.0
     return np.where(capped, COARSENESS_MAX, 1.0 / np.where(capped, 1.0, denom))
 
@@ -246,10 +265,9 @@ def contrast(m: Ngtdm) -> FloatArray:
     ----------
     IBSI 1 manual, §3.10.2 "Contrast".
     """
-    diff, _ = m.pairs()
-    spread = np.einsum("ba,ac,bc->b", m.p, diff**2, m.p)
+    spread = np.einsum("ba,ac,bc->b", m.p, m.pair_sums()[0], m.p)
     pairs = m.n_gp * (m.n_gp - 1)
-    value = spread / np.maximum(pairs, 1) * m.s.sum(axis=1) / m.n_vc
+    value = spread / np.maximum(pairs, 1) * m.totals()[1] / m.n_vc
     return np.where(m.n_gp < 2, 0.0, value)
 
 
@@ -272,8 +290,8 @@ def busyness(m: Ngtdm) -> FloatArray:
     """
     _, both = m.pairs()
     ip = m.i[None, :] * m.p
-    denom = np.sum(np.abs(ip[:, :, None] - ip[:, None, :]) * both, axis=(1, 2))
-    numer = np.sum(m.ps, axis=1)
+    denom = (np.abs(ip[:, :, None] - ip[:, None, :]) * both).sum(axis=(1, 2))
+    numer = m.totals()[0]
     value = np.where(denom > 0, numer / np.where(denom > 0, denom, 1.0), np.nan)
     return np.where(m.n_gp < 2, 0.0, value)
 
@@ -295,9 +313,9 @@ def complexity(m: Ngtdm) -> FloatArray:
     diff, both = m.pairs()
     ps = m.ps
     num = ps[:, :, None] + ps[:, None, :]
-    den = m.p[:, :, None] + m.p[:, None, :]
+    den = m.pair_sums()[1]
     ratio = np.where(both, num / np.where(both, den, 1.0), 0.0)
-    return np.sum(np.abs(diff) * ratio, axis=(1, 2)) / m.n_vc
+    return (np.abs(diff) * ratio).sum(axis=(1, 2)) / m.n_vc
 
 
 @feature(name="ngtdm.strength", ibsi="1X9X", aggregations=ZONAL, requires=("ngtdm",))
@@ -315,7 +333,8 @@ def strength(m: Ngtdm) -> FloatArray:
     ----------
     IBSI 1 manual, §3.10.5 "Strength".
     """
-    diff, both = m.pairs()
-    num = np.sum((m.p[:, :, None] + m.p[:, None, :]) * diff**2 * both, axis=(1, 2))
-    total = m.s.sum(axis=1)
+    _, both = m.pairs()
+    diff2, p_sum = m.pair_sums()
+    num = (p_sum * diff2 * both).sum(axis=(1, 2))
+    total = m.totals()[1]
     return np.where(total > 0, num / np.where(total > 0, total, 1.0), 0.0)

@@ -109,7 +109,7 @@ def padded_flat(
     stride = shape[1] * shape[2]
     off3 = chebyshev_offsets(d, planar=planar)
     offsets = (off3[:, 0] * stride + off3[:, 1] * shape[2] + off3[:, 2]).astype(np.int64)
-    roi = np.flatnonzero(mk)
+    roi = mk.ravel().nonzero()[0]
     # each slice's voxels are a run of the ascending roi: its slice index repeated (a
     # tenth of the time of dividing every index by the stride)
     starts = np.searchsorted(roi, np.arange(pz, pz + nz + 1) * stride)
