@@ -81,6 +81,8 @@ ZONAL = (Aggregation.D2, Aggregation.D2P5, Aggregation.D3)
 
 def default_aggregations(dimensionality: str) -> tuple[Aggregation, ...]:
     """The aggregations computed by default: 2D and 2.5D for ``2d``, 3D for ``3d``."""
-    if dimensionality == "2d":
-        return tuple(a for a in Aggregation if a.is_2d or a.is_2p5d)
-    return tuple(a for a in Aggregation if a.is_3d)
+    return _DEFAULTS_2D if dimensionality == "2d" else _DEFAULTS_3D
+
+
+_DEFAULTS_2D = tuple(a for a in Aggregation if a.is_2d or a.is_2p5d)
+_DEFAULTS_3D = tuple(a for a in Aggregation if a.is_3d)

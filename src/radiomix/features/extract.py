@@ -10,9 +10,9 @@ import numpy as np
 from radiomix.features.aggregation import Aggregation, default_aggregations
 from radiomix.features.registry import (
     FamilyCompute,
+    aggregation_columns,
     aggregation_features,
     all_features,
-    columns,
     family_compute,
 )
 from radiomix.roi import RoiContext, bounding_box
@@ -70,7 +70,7 @@ def compute_features(
                 continue
             compute = compute or family_compute(fam)
             values = compute(ctx, agg, specs)
-            names = columns(specs, tag=tag, filter_name=filter_name, aggregation=agg)
+            names = aggregation_columns(fam, agg, tag=tag, filter_name=filter_name)
             for spec, name in zip(specs, names, strict=True):
                 out[name] = values[spec.name]
     if filter_name == "original":
@@ -102,7 +102,9 @@ def unexplained_nan(notes: dict[str, str], aggregations: Sequence[Aggregation],
     (:data:`NAN_NOTE_FAMILIES`), ``texture`` for a texture family (one grey level), or the
     response map's; the ``morph`` note on a slab one voxel thick names no NaN.
     """
-    if f"response_maps.{filter_name}" in notes or not any(map(math.isnan, out.values())):
+    # a sum is NaN when a value is (or two infinities of opposite signs meet: the names
+    # below are then empty), at a fraction of the cost of a test of each value
+    if f"response_maps.{filter_name}" in notes or not math.isnan(sum(out.values())):
         return None
     names = []
     for s in all_features():

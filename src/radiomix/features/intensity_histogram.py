@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -34,10 +34,28 @@ class DiscretisedHistogram:
         :math:`n_i` for grey levels :math:`i = 1..N_g` (index ``i - 1``).
     summary : SampleSummary
         Sorted :math:`\\mathbf{X}_d` and its moments.
+    probabilities : (N_g,) ndarray of float64
+        :math:`p_i = n_i / N_v` (derived from ``counts``).
+    gradient : (N_g,) ndarray of float64
+        Histogram gradient :math:`H'_i`: one-sided at the ends, central inside, 0 when
+        :math:`N_g = 1` (derived from ``counts``).
     """
 
     counts: FloatArray
     summary: SampleSummary
+    probabilities: FloatArray = field(init=False)
+    gradient: FloatArray = field(init=False)
+
+    def __post_init__(self) -> None:
+        n = self.counts
+        g = np.zeros(1) if n.size == 1 else np.empty_like(n)
+        if n.size > 1:
+            g[0] = n[1] - n[0]
+            g[-1] = n[-1] - n[-2]
+            np.subtract(n[2:], n[:-2], out=g[1:-1])
+            g[1:-1] /= 2.0
+        object.__setattr__(self, "probabilities", n / n.sum())
+        object.__setattr__(self, "gradient", g)
 
     @classmethod
     def of(cls, levels: np.ndarray, *, n_levels: int) -> DiscretisedHistogram:
@@ -59,28 +77,12 @@ class DiscretisedHistogram:
                 "intensity histogram features need integer grey levels >= 1, got minimum "
                 f"{float(lowest)!r}; discretise the intensities first"
             )
-        n_g = max(int(n_levels), int(x.max()))
-        counts = np.bincount(x.astype(np.int64, copy=False), minlength=n_g + 1)[1:]
+        # N_g = max(n_levels, max(x)): the length of the counts of levels 1..max(x)
+        counts = np.bincount(x.astype(np.int64, copy=False),
+                             minlength=max(int(n_levels), 1) + 1)[1:]
         # the levels sorted by counting: the array np.sort(x.astype(float)) returns
-        ordered = np.repeat(np.arange(1.0, n_g + 1.0), counts)
+        ordered = np.repeat(np.arange(1.0, counts.size + 1.0), counts)
         return cls(counts=counts.astype(np.float64), summary=SampleSummary.of_sorted(ordered))
-
-    @property
-    def probabilities(self) -> FloatArray:
-        """:math:`p_i = n_i / N_v`."""
-        return self.counts / self.counts.sum()
-
-    @property
-    def gradient(self) -> FloatArray:
-        """Histogram gradient :math:`H'_i` (one-sided at the ends, central inside)."""
-        n = self.counts
-        if n.size == 1:
-            return np.zeros(1)
-        g = np.empty_like(n)
-        g[0] = n[1] - n[0]
-        g[-1] = n[-1] - n[-2]
-        g[1:-1] = (n[2:] - n[:-2]) / 2.0
-        return g
 
 
 @family("ih")
@@ -257,7 +259,9 @@ def mode(h: DiscretisedHistogram) -> float:
     IBSI 1 manual, §3.4.10 "Intensity histogram mode".
     """
     n = h.counts
-    modes = np.flatnonzero(n == n.max()) + 1.0
+    modes = (n == n.max()).nonzero()[0] + 1.0
+    if modes.size == 1:
+        return float(modes[0])
     dist = np.abs(modes - h.summary.mean)
     return float(modes[np.flatnonzero(dist == dist.min())[0]])
 
@@ -390,7 +394,9 @@ def entropy(h: DiscretisedHistogram) -> float:
     """
     p = h.probabilities
     p = p[p > 0]
-    return float(0.0 - np.sum(p * np.log2(p)))  # 0.0 - 0.0: a single bin gives 0, not -0
+    plogp = np.log2(p)
+    plogp *= p
+    return 0.0 - float(np.add.reduce(plogp))  # 0.0 - 0.0: a single bin gives 0, not -0
 
 
 @feature(name="ih.uniformity", ibsi="BJ5W")

@@ -121,7 +121,12 @@ class IntensityVolumeHistogram:
     def volume_fraction(self, i: FloatArray | float) -> FloatArray:
         """:math:`\\nu_i = 1 - \\frac{1}{N_v}\\sum_k [X_{d,gl,k} < i]` (fraction with X >= i)."""
         below = np.searchsorted(self.sorted, np.asarray(i) - _EPS * self.step, side="left")
-        return np.asarray(1.0 - below / self.n, dtype=np.float64)
+        return np.asarray(1.0 - below / self.sorted.size, dtype=np.float64)
+
+    def _fraction_at(self, i: float) -> float:
+        """:meth:`volume_fraction` of one intensity, in plain Python arithmetic."""
+        below = int(self.sorted.searchsorted(i - _EPS * self.step, side="left"))
+        return 1.0 - below / self.sorted.size
 
     def volume_at_intensity_fraction(self, x: float) -> float:
         """:math:`V_x`: the largest :math:`\\nu_i` with intensity fraction :math:`\\gamma_i \\ge x`.
@@ -134,12 +139,12 @@ class IntensityVolumeHistogram:
         span = self.upper - self.lower
         if span <= 0:
             # one intensity: gamma = 0/0, no intensity fraction above 0 is defined
-            return float(self.volume_fraction(self.lower)) if x <= 0 else math.nan
+            return self._fraction_at(self.lower) if x <= 0 else math.nan
         k = max(0, math.ceil(x * span / self.step - _EPS))
         i = self.lower + k * self.step
         if i > self.upper + _EPS * self.step:
             return math.nan  # no intensity of G reaches the fraction
-        return float(self.volume_fraction(i))
+        return self._fraction_at(i)
 
     def intensity_at_volume_fraction(self, x: float) -> float:
         """:math:`I_x`: the smallest discretised intensity :math:`i` with :math:`\\nu_i \\le x`.
@@ -179,7 +184,7 @@ class IntensityVolumeHistogram:
         high = [f"I{round(100 * x)}" for x in (0.10, 0.90)
                 if math.isnan(self.intensity_at_volume_fraction(x))]
         if high:
-            top = float(self.volume_fraction(self.upper))
+            top = self._fraction_at(self.upper)
             reasons.append(f"the highest intensity of G ({self.upper:g}) holds {100 * top:.1f} % "
                            f"of the volume, so no intensity of G lies in at most that share for "
                            f"{' and '.join(high)}")
@@ -195,7 +200,8 @@ class IntensityVolumeHistogram:
             return 0.0
         gamma = (g - self.lower) / (self.upper - self.lower)
         nu = self.volume_fraction(g)
-        return float(np.sum((nu[1:] + nu[:-1]) * np.diff(gamma)) / 2.0)
+        width = gamma[1:] - gamma[:-1]
+        return float(np.add.reduce((nu[1:] + nu[:-1]) * width)) / 2.0
 
 
 def _check_grid_size(lower: float, upper: float, step: float) -> None:

@@ -47,11 +47,11 @@ def sphere_kernel(spacing: Spacing, *, radius: float = PEAK_RADIUS_MM) -> BoolAr
     123
     """
     sp = np.asarray(spacing, dtype=np.float64)
-    if sp.shape != (3,) or not np.all(sp > 0):
+    if sp.shape != (3,) or not (sp > 0).all():
         raise InputError(f"spacing must be 3 positive values in mm, got {spacing!r}")
-    half = np.floor(radius / sp).astype(int)
-    z, y, x = (np.arange(-h, h + 1) * s for h, s in zip(half, sp, strict=True))
-    return np.asarray(z[:, None, None] ** 2 + y[:, None] ** 2 + x**2 <= radius**2)
+    half = np.floor(radius / sp).astype(int).tolist()
+    z2, y2, x2 = ((np.arange(-h, h + 1) * s) ** 2 for h, s in zip(half, sp.tolist(), strict=True))
+    return z2[:, None, None] + y2[:, None] + x2 <= radius**2
 
 
 def sphere_means(image: FloatArray, *, spacing: Spacing) -> FloatArray:
@@ -126,15 +126,15 @@ def sphere_means_in_mask(image: FloatArray, mask: BoolArray, *, spacing: Spacing
             f"image and mask must be 3D arrays of one shape, got {img.shape} and {msk.shape}"
         )
     kernel = sphere_kernel(spacing)
-    n = int(np.count_nonzero(msk))
-    if not _direct_sum(n * int(np.count_nonzero(kernel)), img.shape, kernel.shape):
+    n, n_sphere = int(np.count_nonzero(msk)), int(np.count_nonzero(kernel))
+    if not _direct_sum(n * n_sphere, img.shape, kernel.shape):
         return np.asarray(sphere_means(img, spacing=spacing)[msk])
     nz, ny, nx = img.shape
     out = np.empty(n)
     sample = img.ravel()[:: max(1, img.size // 64)]  # (MR, PET: the kernel is not compiled)
-    if np.array_equal(sample, np.round(sample)):
+    if (sample == sample.round()).all():
         runs = _sphere_runs(kernel, ny, nx)
-        limit = 2.0**53 / (runs.shape[0] * (nx + 1) + int(np.count_nonzero(kernel)))
+        limit = 2.0**53 / (runs.shape[0] * (nx + 1) + n_sphere)
         prefix = np.empty(nz * ny * (nx + 1))
         if _k.sphere_means_whole(
             img.ravel(), msk.ravel(), (nz, ny, nx), runs, limit, prefix, np.empty(nx), out
@@ -155,13 +155,16 @@ def _sphere_runs(kernel: BoolArray, ny: int, nx: int) -> IntArray:
     """The sphere ``kernel`` as runs along x, the ``runs`` of
     :func:`~radiomix.features._kernels.local_intensity.sphere_means_whole` for an image of
     ``ny`` rows of ``nx`` voxels: (R, 5) int64 rows ``dz, dy, w, start, stop``."""
-    half = np.asarray(kernel.shape) // 2
-    dz, dy = np.nonzero(kernel.any(axis=2))
-    w = kernel[dz, dy].sum(axis=1) // 2  # a row of a ball is centred and contiguous
-    dz, dy = dz - half[0], dy - half[1]
-    row = (dz * ny + dy) * (nx + 1)
-    return np.ascontiguousarray(np.stack([dz, dy, w, row - w, row + w + 1], axis=1),
-                                dtype=np.int64)
+    width = np.count_nonzero(kernel, axis=2)
+    dz, dy = np.nonzero(width)
+    runs = np.empty((dz.size, 5), dtype=np.int64)
+    runs[:, 0] = dz - kernel.shape[0] // 2
+    runs[:, 1] = dy - kernel.shape[1] // 2
+    runs[:, 2] = width[dz, dy] // 2  # a row of a ball is centred and contiguous
+    row = (runs[:, 0] * ny + runs[:, 1]) * (nx + 1)
+    runs[:, 3] = row - runs[:, 2]
+    runs[:, 4] = row + runs[:, 2] + 1
+    return runs
 
 
 DIRECT_SUM_RATIO = 64

@@ -105,6 +105,9 @@ _BY_AGGREGATION: dict[tuple[str, Aggregation | None], tuple[FeatureSpec, ...]] =
 """The features of each (family, aggregation), in registration order (the aggregation
 ``None``: those without aggregations), filled by :func:`aggregation_features` and emptied by
 a registration."""
+_COLUMNS: dict[tuple[str, Aggregation | None, str, str], tuple[str, ...]] = {}
+"""The column names of each (family, aggregation, tag, filter), filled by
+:func:`aggregation_columns` and emptied by a registration."""
 
 
 def feature(
@@ -139,6 +142,7 @@ def feature(
             requires=tuple(requires),
         )
         _BY_AGGREGATION.clear()
+        _COLUMNS.clear()
         return func
 
     return register
@@ -182,6 +186,20 @@ def aggregation_features(name: str, aggregation: Aggregation | None) -> tuple[Fe
         found = tuple(s for s in _FEATURES.values() if s.family == name and (
             aggregation in s.aggregations if aggregation is not None else not s.aggregations))
         _BY_AGGREGATION[key] = found
+    return found
+
+
+def aggregation_columns(
+    name: str, aggregation: Aggregation | None, *, tag: str, filter_name: str
+) -> tuple[str, ...]:
+    """The column names of :func:`aggregation_features` ``(name, aggregation)``, in the same
+    order (:func:`columns`; built once per family, aggregation, tag and filter)."""
+    key = (name, aggregation, tag, filter_name)
+    found = _COLUMNS.get(key)
+    if found is None:
+        found = tuple(columns(aggregation_features(name, aggregation), tag=tag,
+                              filter_name=filter_name, aggregation=aggregation))
+        _COLUMNS[key] = found
     return found
 
 
