@@ -12,6 +12,7 @@ checks of :func:`radiomix.check.check_case` (geometry, label, ROI size, finite v
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,6 +23,7 @@ from radiomix.errors import UsageError
 from radiomix.io.image import (
     FILE_SUFFIXES,
     _modality,
+    file_stat,
     is_dicom_object,
     nifti_without_orientation,
     read_mask,
@@ -152,12 +154,14 @@ def load_case(
         infinite voxels).
     """
     keep_freed_heap()  # once per process: the next case reuses this one's freed pages
+    mask = Path(mask)  # each path made once: the readers take it as it is
     if isinstance(image, str | Path):
-        _refuse_same_file(Path(image), Path(mask), case_id)
+        image = Path(image)
+        _refuse_same_file(image, mask, case_id)
     # an image in memory is checked as it is (SimpleITK images: dimension, components)
     digests: dict[Path, str] = {}  # the files hashed as they were read (NIfTI)
     ranges: dict[Path, tuple[float, float]] = {}  # float voxels' extremes, found reading
-    img = (read_volume(image, digests=digests, ranges=ranges) if isinstance(image, str | Path)
+    img = (read_volume(image, digests=digests, ranges=ranges) if isinstance(image, Path)
            else image)
     label = check_label(label)
     dicom_mask = is_dicom_object(mask)  # RTSTRUCT / SEG: label picks the SEG segment
@@ -172,10 +176,10 @@ def load_case(
         resample_mask=resample_mask,
         min_voxels=min_voxels,
         case_id=case_id,
-        empty_roi=_empty_roi_message(mask, label, roi_name, dicom_mask, case_id),
+        empty_roi=_empty_roi_message(mask.name, label, roi_name, dicom_mask, case_id),
         # the headers are read again only for grids that differ (the common case reads none)
         unplaced=_unplaced_files(image, mask) if geometry_differences(img, msk) else None,
-        mask_name=Path(mask).name,
+        mask_name=mask.name,
         value_range=next(iter(ranges.values()), None),  # the image's (the one file read)
     )
     return replace(checked, sha256=tuple(digests.items()))
@@ -190,12 +194,12 @@ def _unplaced_files(image: str | Path | Volume | sitk.Image, mask: str | Path) -
     return " and ".join(found) or None
 
 
-def _empty_roi_message(mask: str | Path, label: int | None, roi_name: str | None,
+def _empty_roi_message(name: str, label: int | None, roi_name: str | None,
                        dicom_mask: bool, case_id: str | None) -> str:
-    """What selected no voxel, in which file, and what to do (no path: the file's name)."""
+    """What selected no voxel, in the mask file ``name``, and what to do (no path: the
+    file's name)."""
     from radiomix.check import _prefix
 
-    name = Path(mask).name
     if dicom_mask and roi_name is not None:
         what = f"the ROI {roi_name!r} of {name}"
         fix = "check that the mask belongs to this image, or choose another --roi-name"
@@ -220,9 +224,11 @@ def _refuse_same_file(image: Path, mask: Path, case_id: str | None) -> None:
     arguments; a copy in another format is caught on its voxels,
     :func:`radiomix.check.check_case`). Only files of equal size are read. The message
     names the files by their base names only."""
-    if not (image.is_file() and mask.is_file()):
+    image_stat = file_stat(image)
+    mask_stat = file_stat(mask) if image_stat and stat.S_ISREG(image_stat.st_mode) else None
+    if not (mask_stat and stat.S_ISREG(mask_stat.st_mode)):
         return  # folders (DICOM series) and missing files: the readers say what is wrong
-    image_stat, mask_stat = image.stat(), mask.stat()
+    assert image_stat is not None
     same = os.path.samestat(image_stat, mask_stat)
     copy = False
     if not same and image_stat.st_size == mask_stat.st_size:

@@ -102,19 +102,20 @@ def geometry_differences(
     image, mask = as_volume(image), as_volume(mask)
     if image.size != mask.size:
         diffs.append(f"size (x, y, z): image {image.size}, mask {mask.size}")
-    si, sm = np.asarray(image.spacing), np.asarray(mask.spacing)
-    if np.any(np.abs(si - sm) > tolerance * si):
+    # on Python floats: numpy calls on 3 to 9 values cost more than the comparisons
+    si, sm = [float(v) for v in image.spacing], [float(v) for v in mask.spacing]
+    if any(abs(a - b) > tolerance * a for a, b in zip(si, sm, strict=True)):
         diffs.append(f"spacing (mm): image {_fmt(si)}, mask {_fmt(sm)}")
-    oi, om = np.asarray(image.origin), np.asarray(mask.origin)
-    if np.any(np.abs(oi - om) > tolerance * si):
+    oi, om = [float(v) for v in image.origin], [float(v) for v in mask.origin]
+    if any(abs(a - b) > tolerance * s for a, b, s in zip(oi, om, si, strict=True)):
         diffs.append(f"origin (mm): image {_fmt(oi)}, mask {_fmt(om)}")
-    di, dm = np.asarray(image.direction), np.asarray(mask.direction)
-    if np.any(np.abs(di - dm) > tolerance):
+    di, dm = [float(v) for v in image.direction], [float(v) for v in mask.direction]
+    if any(abs(a - b) > tolerance for a, b in zip(di, dm, strict=True)):
         diffs.append(f"direction: image {_fmt(di)}, mask {_fmt(dm)}")
     return diffs
 
 
-def _fmt(a: np.ndarray) -> str:
+def _fmt(a: Sequence[float]) -> str:
     return "(" + ", ".join(f"{v:.6g}" for v in a) + ")"
 
 
@@ -303,8 +304,9 @@ def _labels_present(values: np.ndarray, *, integer: bool) -> list[int]:
     if values.size == 0:
         return []
     if integer or values.dtype.kind == "f":
-        lo, hi = values.min(), values.max()
-        if lo >= 0 and hi <= 1:
+        hi = values.max()
+        # (unsigned and boolean values need no minimum: none is below 0)
+        if hi <= 1 and (values.dtype.kind in "bu" or values.min() >= 0):
             return [1] if hi == 1 else []
     return [int(v) for v in np.unique(values) if v != 0]
 
@@ -431,10 +433,17 @@ def check_case(
             f"{_prefix(case_id)}the image holds {int(bad.sum())} NaN/infinite values "
             f"({int(bad[roi].sum())} inside the ROI); fill or crop them before extraction"
         )
-    inside = voxels[slab][roi[slab]]
-    constant = bool(inside.min() == inside.max())
-    _refuse_mask_as_image(voxels, np.asarray(mask.array), inside, constant, case_id)
+    # the ROI's voxels on its first slice: where they hold more than LABEL_MAP_VALUES
+    # values, the ROI is not constant and the image neither a mask nor a label map
+    # (:func:`_refuse_mask_as_image` passes it), and the whole ROI is read only for a
+    # declared pixel padding
+    head = voxels[slab.start][roi[slab.start]]
+    inside = None if not _few_values(head) else voxels[slab][roi[slab]]
+    constant = inside is not None and bool(inside.min() == inside.max())
+    if inside is not None:
+        _refuse_mask_as_image(voxels, np.asarray(mask.array), inside, constant, case_id)
     if n > 1 and constant:
+        assert inside is not None
         notes += (("roi", (
             f"the ROI's {n} voxels all hold {inside[0].item():g} on the image's grid: its "
             "intensity spread and texture are nil, or come from interpolating its edge")),)
@@ -450,8 +459,8 @@ def check_case(
             )
     no_data = _declared_padding(image)
     if no_data is not None:
-        refuse_no_data_in_roi(inside, no_data, n, case_id, "the series' pixel padding "
-                              "(PixelPaddingValue)")
+        refuse_no_data_in_roi(voxels[slab][roi[slab]] if inside is None else inside, no_data,
+                              n, case_id, "the series' pixel padding (PixelPaddingValue)")
     # the image keeps its stored pixel type: no float64 copy of the whole volume here; the
     # ROI is a fresh boolean array, read as 0/1 bytes without a copy
     out = Volume.like(roi.view(np.uint8), image)
@@ -540,9 +549,7 @@ def _refuse_label_map(voxels: np.ndarray, inside: np.ndarray, case_id: str | Non
     one): no CT, PET or MR holds so few. A sample of the ROI's voxels decides whether the
     whole image is counted, so a real image costs one strided read (and mostly a look at
     its first values: distinct ones there are distinct in the sample)."""
-    sample = inside[:: max(1, inside.size // 4096)]
-    if (len(set(sample[:64].tolist())) > LABEL_MAP_VALUES
-            or np.unique(sample).size > LABEL_MAP_VALUES):
+    if not _few_values(inside):
         return
     values = np.unique(voxels)
     if values.size <= LABEL_MAP_VALUES:
@@ -551,6 +558,15 @@ def _refuse_label_map(voxels: np.ndarray, inside: np.ndarray, case_id: str | Non
             f"{_prefix(case_id)}the image holds only the values {shown} in all its voxels: it "
             "is a mask or label map, not an image; give the image file as the image"
         )
+
+
+def _few_values(values: np.ndarray) -> bool:
+    """Whether a strided sample of ``values`` (4096 at most) holds at most
+    :data:`LABEL_MAP_VALUES` distinct values; mostly decided by its first 64 (distinct ones
+    there are distinct in the sample). False says for sure that ``values`` hold more."""
+    sample = values[:: max(1, values.size // 4096)]
+    return not (len(set(sample[:64].tolist())) > LABEL_MAP_VALUES
+                or np.unique(sample).size > LABEL_MAP_VALUES)
 
 
 LABEL_MAP_VALUES = 3

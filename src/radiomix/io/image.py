@@ -8,9 +8,12 @@ geometry). A NIfTI file whose header is unambiguous is read without SimpleITK
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import math
+import os
 import re
+import stat
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -94,15 +97,16 @@ def read_volume(
     and maximum of the voxels of a float NIfTI image read without SimpleITK
     (:func:`_read_nifti`).
     """
-    path = Path(path)
-    if path.is_dir():
+    path = path if isinstance(path, Path) else Path(path)
+    found = file_stat(path)
+    if found is not None and stat.S_ISDIR(found.st_mode):
         from radiomix.io.dicom import read_series
 
         series = read_series(path)
         check_geometry(series.GetSpacing(), series.GetOrigin(), series.GetDirection(),
                        f"DICOM series {path.name}")
         return Volume.from_sitk(series)
-    if not path.exists():
+    if found is None:
         raise InputNotFoundError(f"image not found: {path}")
     if not str(path).lower().endswith(FILE_SUFFIXES):
         if _modality(path) is not None:
@@ -115,7 +119,7 @@ def read_volume(
                 raise multiframe_error(str(path), frames)
             raise InputError(f"{path} is a single DICOM file; pass the folder of its series")
         raise InputError(f"unsupported image format: {path} (expected {', '.join(FILE_SUFFIXES)})")
-    image = _read_file(path, what="image", digests=digests, ranges=ranges)
+    image = _read_file(path, what="image", size=found.st_size, digests=digests, ranges=ranges)
     if isinstance(image, Volume):
         return image
     if image.GetNumberOfComponentsPerPixel() != 1:
@@ -126,10 +130,31 @@ def read_volume(
     return Volume.from_sitk(_as_3d(image, path, what="image"))
 
 
+def file_stat(path: Path) -> os.stat_result | None:
+    """``path``'s status, or ``None`` where :meth:`pathlib.Path.exists` says False (no such
+    file, a path through a non-folder, a symbolic-link loop): one system call answers
+    ``exists``, ``is_file`` and ``is_dir``.
+
+    Raises
+    ------
+    OSError
+        Any other error (a folder that may not be read), as ``exists`` raises it.
+    """
+    try:
+        return path.stat()
+    except OSError as exc:
+        if exc.errno in (errno.ENOENT, errno.ENOTDIR, errno.EBADF, errno.ELOOP):
+            return None
+        raise
+    except ValueError:  # a name that no system call takes (a NUL character)
+        return None
+
+
 def _read_file(
     path: Path,
     *,
     what: str,
+    size: int | None = None,
     digests: dict[Path, str] | None = None,
     ranges: dict[Path, tuple[float, float]] | None = None,
 ) -> Volume | sitk.Image:
@@ -140,10 +165,11 @@ def _read_file(
     (unknown format, damaged NRRD/MHA data) become one-line input errors. A NIfTI file
     takes the fast route of :func:`_read_nifti` when it can (a checked 3D scalar
     :class:`Volume`), SimpleITK's reader otherwise (the image as SimpleITK reads it).
+    ``size`` is the file's size in bytes where the caller has it (:func:`file_stat`);
     ``digests`` receives the SHA-256 of a NIfTI file's bytes, ``ranges`` the minimum and
     maximum of the float voxels of a NIfTI file read by :func:`_read_nifti`.
     """
-    if path.stat().st_size == 0:
+    if (path.stat().st_size if size is None else size) == 0:
         raise InputError(f"{what} file {path} is empty (0 bytes); copy or export it again")
     forms = None
     if str(path).lower().endswith((".nii", ".nii.gz")):
@@ -708,21 +734,39 @@ def check_geometry(spacing: Sequence[float], origin: Sequence[float],
     InputError
         Naming the first problem found in ``what`` (e.g. ``image file x.mha``).
     """
-    sp = np.asarray(spacing, dtype=np.float64)
-    if not (np.all(np.isfinite(sp)) and np.all(sp > 0.0)):
-        raise InputError(f"{what} has a voxel spacing of {[round(float(v), 6) for v in sp]} "
+    # on Python floats: numpy calls on 3 to 16 values cost more than the arithmetic
+    sp = [float(v) for v in spacing]
+    if not all(math.isfinite(v) and v > 0.0 for v in sp):
+        raise InputError(f"{what} has a voxel spacing of {[round(v, 6) for v in sp]} "
                          "mm; a spacing must be a positive number: the header is damaged, "
                          "re-export the image")
-    if not np.all(np.isfinite(np.asarray(origin, dtype=np.float64))):
+    if not all(math.isfinite(float(v)) for v in origin):
         raise InputError(f"{what} has a non-finite origin; the header is damaged, re-export "
                          "the image")
-    d = np.asarray(direction, dtype=np.float64)
-    n = round(math.sqrt(d.size))
-    d = d.reshape(n, n)
-    if not (np.all(np.isfinite(d)) and np.abs(d.T @ d - np.eye(n)).max() < 1e-3):
+    d = [float(v) for v in direction]
+    n = round(math.sqrt(len(d)))
+    if not (all(map(math.isfinite, d)) and _orthonormal(d, n)):
         raise InputError(f"{what} has direction cosines that are not orthonormal (a sheared "
                          "or scaled grid); radiomix needs an orthonormal image grid: resample "
                          "the image onto one (e.g. with SimpleITK) first")
+
+
+def _orthonormal(d: list[float], n: int) -> bool:
+    """Whether the row-major ``n`` x ``n`` matrix ``d`` has orthonormal columns: every
+    element of ``d.T @ d - I`` below 1e-3. An element within rounding of 1e-3 is decided
+    by numpy's matrix product, whose summation order the threshold was set with."""
+    for i in range(n):
+        for j in range(i, n):
+            dot = 0.0
+            for k in range(n):
+                dot += d[k * n + i] * d[k * n + j]
+            deviation = abs(dot - (1.0 if i == j else 0.0))
+            if not deviation < 1e-3 - 1e-9:  # near or above the threshold, or NaN
+                if not deviation <= 1e-3 + 1e-9:
+                    return False
+                m = np.asarray(d, dtype=np.float64).reshape(n, n)
+                return bool(np.abs(m.T @ m - np.eye(n)).max() < 1e-3)
+    return True
 
 
 def _read_nifti(
@@ -820,7 +864,6 @@ def _header_information(header: bytes) -> sitk.ImageFileReader | None:
     temporary ``.nii`` file instead, which ITK reads in well under a millisecond, with
     the same result (checked on every NIfTI file of the sarcoma and IBSI data).
     """
-    import os
     import tempfile
 
     import SimpleITK as sitk
@@ -897,10 +940,10 @@ def _not_a_mask_object(path: Path, modality: str | None) -> InputError:
 def is_dicom_object(path: str | Path) -> bool:
     """True when ``path`` is a single DICOM file (RTSTRUCT, SEG, ...) rather than a label
     image file or a folder."""
-    path = Path(path)
+    path = path if isinstance(path, Path) else Path(path)
     return (
-        path.is_file()
-        and not str(path).lower().endswith(FILE_SUFFIXES)
+        not str(path).lower().endswith(FILE_SUFFIXES)
+        and path.is_file()
         and _modality(path) is not None
     )
 
@@ -1012,10 +1055,12 @@ def read_mask(
     InputError
         The mask cannot be read (and its subclasses).
     """
-    path = Path(path)
-    if not path.exists():
+    path = path if isinstance(path, Path) else Path(path)
+    found = file_stat(path)
+    if found is None:
         raise InputNotFoundError(f"mask not found: {path}")
-    if path.is_file() and not str(path).lower().endswith(FILE_SUFFIXES):
+    label_image = str(path).lower().endswith(FILE_SUFFIXES)
+    if stat.S_ISREG(found.st_mode) and not label_image:
         modality = _modality(path)
         if modality in ("RTSTRUCT", "SEG"):
             check_mask_options(path.name, modality, roi_name=roi_name, segment=segment)
@@ -1035,17 +1080,17 @@ def read_mask(
                 )
             )  # fmt: skip
         raise _not_a_mask_object(path, modality)
-    if path.is_dir():
+    if stat.S_ISDIR(found.st_mode):
         raise InputError(
             f"mask path {path} is a folder; pass the mask file (NIfTI, RTSTRUCT or SEG)"
         )
-    if not str(path).lower().endswith(FILE_SUFFIXES):
+    if not label_image:
         raise InputError(
             f"unsupported mask format: {path} (expected {', '.join(FILE_SUFFIXES)}, an "
             "RTSTRUCT or a DICOM SEG)"
         )
     check_mask_options(path.name, None, roi_name=roi_name, segment=segment)
-    mask = _read_file(path, what="mask", digests=digests)
+    mask = _read_file(path, what="mask", size=found.st_size, digests=digests)
     if isinstance(mask, Volume):
         return mask
     if mask.GetNumberOfComponentsPerPixel() != 1:

@@ -326,7 +326,7 @@ def _check_geometry(name: str, ndim: int, pixdim: Sequence[float], qform: Sequen
                 "re-export the image or set its pixdim"
             )
     for label, values in (("qform", qform), ("sform", sform)):
-        if not all(math.isfinite(float(v)) for v in values):
+        if not all(map(math.isfinite, values)):
             raise InputError(
                 f"{name} declares a {label} with a non-finite value in its header; the image "
                 "position cannot be known: the header is damaged, re-export the image"
@@ -352,7 +352,8 @@ def _check_sform_scale(name: str, ndim: int, pixdim: Sequence[float],
     """
     n = min(ndim, 3)
     declared = [float(pixdim[j + 1]) for j in range(n)]
-    scaled = [math.sqrt(sum(float(sform[4 * r + j]) ** 2 for r in range(3))) for j in range(n)]
+    scaled = [math.sqrt(float(sform[j]) ** 2 + float(sform[4 + j]) ** 2
+                        + float(sform[8 + j]) ** 2) for j in range(n)]
     if not any(scaled):
         return  # an empty matrix gives no voxel size (ITK reads the qform)
     if all(abs(s - d) <= SFORM_SCALE_TOLERANCE * d for s, d in zip(scaled, declared, strict=True)):
@@ -461,7 +462,7 @@ def read_nifti(
     InputError
         As :func:`check_nifti`, with the same messages.
     """
-    path = Path(path)
+    path = path if isinstance(path, Path) else Path(path)
     name = path.name
     try:
         raw = path.read_bytes()
@@ -613,8 +614,11 @@ def _bad_gzip(name: str, exc: Exception) -> InputError:
 def _check_length(layout: NiftiLayout, total: int, name: str) -> None:
     """The voxel data of a NIfTI file (``total`` bytes, header included) must hold exactly
     the ``dims x bitpix / 8`` bytes its header declares after ``vox_offset``."""
+    expected = layout.data_bytes
+    if total - layout.vox_offset == expected:
+        return  # the usual file: no message to build
     dims = "x".join(map(str, layout.dims))
-    if total < layout.vox_offset + layout.data_bytes:
+    if total < layout.vox_offset + expected:
         raise InputError(
             f"{name} is truncated: the header declares {dims} voxels "
             f"of {layout.bitpix} bits ({layout.data_bytes:,} bytes from offset "

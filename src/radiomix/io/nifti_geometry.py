@@ -34,7 +34,7 @@ import functools
 import math
 import re
 import struct
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -66,7 +66,7 @@ def _byte_order(header: bytes) -> str | None:
     if len(header) < 348 or header[344:348] not in (b"n+1\x00", b"ni1\x00"):
         return None
     for order in ("<", ">"):
-        if int(np.frombuffer(header, order + "i4", 1, 0)[0]) == 348:
+        if struct.unpack_from(order + "i", header)[0] == 348:
             return order
     return None
 
@@ -112,20 +112,18 @@ def itk_geometry(header: bytes) -> Geometry | None:
     spacing = (pixdim[1], pixdim[2], pixdim[3])
     if qcode == 0 and scode == 0:
         return Geometry(spacing, (0.0, 0.0, 0.0), (1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0))
-    qto = _qform_matrix(quat, pixdim, qcode)
-    sto = np.zeros((4, 4), dtype=np.float32)
-    if scode > 0:
-        sto[:3] = np.reshape(srow, (3, 4))
-        sto[3, 3] = 1.0
+    # the two float32 matrices as rows of Python floats (the srow fields are float32 values)
+    sto = ([list(srow[0:4]), list(srow[4:8]), list(srow[8:12]), [0.0, 0.0, 0.0, 1.0]]
+           if scode > 0 else [[0.0] * 4 for _ in range(4)])
     try:
-        mat = _chosen_matrix(qto, sto, qcode, scode)
+        m = _chosen_matrix(lambda: _qform_matrix(quat, pixdim, qcode).tolist(), sto, qcode,
+                           scode)
     except _Unclear:
         return None
-    if mat is None:
+    if m is None:
         return None
-    m = mat.astype(np.float64)
-    origin = (-float(m[0, 3]), -float(m[1, 3]), float(m[2, 3]))
-    columns = [_normalised([-float(m[0, j]), -float(m[1, j]), float(m[2, j])]) for j in range(3)]
+    origin = (-m[0][3], -m[1][3], m[2][3])
+    columns = [_normalised([-m[0][j], -m[1][j], m[2][j]]) for j in range(3)]
     direction = tuple(columns[j][i] for i in range(3) for j in range(3))
     return Geometry(spacing, origin, direction)
 
@@ -146,9 +144,8 @@ def has_no_orientation(header: bytes) -> bool:
     if len(header) < 348 or header[344:348] not in (b"n+1\x00", b"ni1\x00"):
         return False
     for order in ("<", ">"):
-        if int(np.frombuffer(header, order + "i4", 1, 0)[0]) == 348:
-            codes = np.frombuffer(header, order + "i2", 2, 252)
-            return bool(codes[0] == 0 and codes[1] == 0)
+        if struct.unpack_from(order + "i", header)[0] == 348:
+            return struct.unpack_from(order + "2h", header, 252) == (0, 0)
     return False
 
 
@@ -208,10 +205,16 @@ def _qform_matrix(
     return r.astype(np.float32)
 
 
+Matrix = list[list[float]]
+"""A 4 x 4 matrix as rows of Python floats (the float32 values of a qform or sform)."""
+
+
 def _chosen_matrix(
-    qto: np.ndarray, sto: np.ndarray, qcode: int, scode: int
-) -> np.ndarray | None:
+    qform: Callable[[], Matrix], sto: Matrix, qcode: int, scode: int
+) -> Matrix | None:
     """The matrix ITK takes (sform or qform); ``None`` where ITK compares SVDs or fails.
+
+    ``qform`` gives the qform matrix (computed only when the sform does not decide).
 
     ITK prefers the sform when it is an invertible affine with orthonormal directions and
     the qform code is unknown or the sform code is scanner-anatomical; an sform that is not
@@ -225,21 +228,24 @@ def _chosen_matrix(
     """
     if scode == 0:
         # the empty sform is neither alike a qform of positive spacings nor an affine
-        return qto if qcode > 0 else None
+        return qform() if qcode > 0 else None
     if _orthonormal_affine(sto):
         if qcode == 0 or scode == 1:
             return sto
         return None  # both codes known, sform not scanner-anatomical: ITK's SVD test
+    qto = qform()
     if _alike(sto, qto):
         return sto
     return qto if qcode > 0 else None
 
 
-def _alike(sto: np.ndarray, qto: np.ndarray) -> bool:
-    """ITK's element-wise comparison of the two float32 matrices, taken clearly or not."""
-    rot = float(np.max(np.abs(sto[:3, :3] - qto[:3, :3])))
-    trans = float(np.sum(np.abs(sto[:, 3] - qto[:, 3]), dtype=np.float32))
-    bottom = float(np.sum(np.abs(sto[3] - qto[3]), dtype=np.float32))
+def _alike(sto: Matrix, qto: Matrix) -> bool:
+    """ITK's element-wise comparison of the two float32 matrices, taken clearly or not
+    (the differences in double precision: a float32 rounding of them moves no decision
+    taken this far from the thresholds)."""
+    rot = max(abs(sto[i][j] - qto[i][j]) for i in range(3) for j in range(3))
+    trans = sum(abs(sto[i][3] - qto[i][3]) for i in range(4))
+    bottom = sum(abs(sto[3][j] - qto[3][j]) for j in range(4))
     return (
         _clearly_below(rot, 1e-5) and _clearly_below(trans, 1e-7) and _clearly_below(bottom, 1e-7)
     )
@@ -254,25 +260,69 @@ def _clearly_below(value: float, threshold: float) -> bool:
     raise _Unclear
 
 
-def _orthonormal_affine(sto: np.ndarray) -> bool:
-    """ITK's test that the sform is an invertible affine with orthonormal directions."""
-    m = sto.astype(np.float64)
-    # last row (0, 0, 0, 1) exactly for a set sform: ITK's affine test then checks the
-    # conditioning of the 4 x 4 and 3 x 3 inverses, both clear for any usable grid
-    sv = np.linalg.svd(m, compute_uv=False)
-    if not sv[-1] / sv[0] > 1e-10:
+def _orthonormal_affine(sto: Matrix | np.ndarray) -> bool:
+    """ITK's test that the sform (4 x 4, rows) is an invertible affine with orthonormal
+    directions."""
+    m = sto.tolist() if isinstance(sto, np.ndarray) else sto
+    # ITK's affine test checks the conditioning of the 4 x 4 (its singular values' ratio
+    # above 1e-10) and 3 x 3 inverses. For an affine (last row 0, 0, 0, 1) the product of
+    # the Frobenius norms of the matrix and its inverse bounds the ratio from below; the
+    # SVD is needed only where that bound leaves it unclear
+    if not _clearly_invertible(m) and not _singular_ratio(m) > 1e-10:
         raise _Unclear
-    top = m[:3, :3]
-    norms = np.linalg.norm(top, axis=0)  # none is 0: the affine is invertible
-    columns = top / norms
-    deviation = float(np.max(np.abs(columns @ columns.T - np.eye(3))))
+    (a, b, c, _), (d, e, f, _), (g, h, k, _) = m[0], m[1], m[2]
+    norms = (math.sqrt(a * a + d * d + g * g), math.sqrt(b * b + e * e + h * h),
+             math.sqrt(c * c + f * f + k * k))  # none is 0: the affine is invertible
+    rows = [(x / norms[0], y / norms[1], z / norms[2]) for x, y, z in ((a, b, c), (d, e, f),
+                                                                         (g, h, k))]
+    # the columns normalised, times their transpose (symmetric: six products), minus I
+    deviation = 0.0
+    for i in range(3):
+        for j in range(i, 3):
+            dot = rows[i][0] * rows[j][0] + rows[i][1] * rows[j][1] + rows[i][2] * rows[j][2]
+            deviation = max(deviation, abs(dot - 1.0) if i == j else abs(dot))
     # conditioning of the 3 x 3 part: columns orthonormal to 1e-2 once normalised bound
     # its condition number by 1.04 times the ratio of their lengths (Gershgorin), so the
     # SVD is needed only for other grids
-    clear = deviation <= 1e-2 and float(norms.max()) <= 1e5 * float(norms.min())
-    if not clear and np.linalg.cond(top) > 1e6:
+    clear = deviation <= 1e-2 and max(norms) <= 1e5 * min(norms)
+    if not clear and np.linalg.cond(np.array(m)[:3, :3]) > 1e6:
         raise _Unclear
     return _clearly_below(deviation, 1e-4)
+
+
+def _singular_ratio(m: Matrix) -> float:
+    """Smallest over largest singular value of the 4 x 4 matrix ``m``."""
+    sv = np.linalg.svd(np.array(m), compute_uv=False)
+    return float(sv[-1] / sv[0])
+
+
+_FROBENIUS_BOUND = 1e9
+"""Largest product of the Frobenius norms of an affine and its inverse taken as clearly
+well conditioned: the ratio of its singular values is then above 1e-9, ten times ITK's
+1e-10 (rounding in the inverse is far below that margin)."""
+
+
+def _clearly_invertible(m: Matrix) -> bool:
+    """Whether the 4 x 4 ``m`` is an affine (last row 0, 0, 0, 1) whose smallest singular
+    value is clearly above 1e-10 times its largest: ``||M||_F ||M^-1||_F``, which bounds
+    their inverse ratio from above, is below :data:`_FROBENIUS_BOUND`
+    (``M^-1 = [[A^-1, -A^-1 t], [0, 1]]``, ``A^-1`` by cofactors)."""
+    if m[3] != [0.0, 0.0, 0.0, 1.0]:
+        return False
+    (a, b, c, t0), (d, e, f, t1), (g, h, k, t2) = m[0], m[1], m[2]
+    co = (e * k - f * h, f * g - d * k, d * h - e * g)  # cofactors of the first row
+    det = a * co[0] + b * co[1] + c * co[2]
+    if not (math.isfinite(det) and det != 0.0):
+        return False
+    inv = [
+        [co[0] / det, (c * h - b * k) / det, (b * f - c * e) / det],
+        [co[1] / det, (a * k - c * g) / det, (c * d - a * f) / det],
+        [co[2] / det, (b * g - a * h) / det, (a * e - b * d) / det],
+    ]
+    shift = [inv[i][0] * t0 + inv[i][1] * t1 + inv[i][2] * t2 for i in range(3)]
+    norm = 1.0 + sum(v * v for row in m[:3] for v in row)
+    norm_inv = 1.0 + sum(v * v for row in inv for v in row) + sum(v * v for v in shift)
+    return math.isfinite(norm * norm_inv) and norm * norm_inv < _FROBENIUS_BOUND**2
 
 
 def _normalised(v: list[float]) -> tuple[float, float, float]:

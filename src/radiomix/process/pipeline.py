@@ -100,8 +100,8 @@ def _refuse_sentinels(part: np.ndarray) -> None:
     kind, size = part.dtype.kind, part.dtype.itemsize
     if not ((kind == "i" and size >= 2) or (kind == "u" and size >= 4)) or part.size == 0:
         return
-    info = np.iinfo(part.dtype)
-    sentinel = info.min if kind == "i" else info.max
+    bits = 8 * size  # the type's extreme (np.iinfo's min or max, without building it)
+    sentinel = -(1 << (bits - 1)) if kind == "i" else (1 << bits) - 1
     if (part.min() if kind == "i" else part.max()) != sentinel:
         return  # one reduction, no temporary: the usual case
     found = int(np.count_nonzero(part == sentinel))
@@ -272,9 +272,11 @@ def _clear_of_crop(
         room = min(room, roi.shape[axis])
         if room == 0:
             continue
-        if first > 0 and roi[(slice(None),) * axis + (slice(0, room),)].any():
+        # (count_nonzero: a C call, where ndarray.any goes through Python wrappers)
+        if first > 0 and np.count_nonzero(roi[(slice(None),) * axis + (slice(0, room),)]):
             return False
-        if stop < g.size and roi[(slice(None),) * axis + (slice(-room, None),)].any():
+        if stop < g.size and np.count_nonzero(roi[(slice(None),) * axis
+                                                  + (slice(-room, None),)]):
             return False
     return True
 
@@ -414,7 +416,8 @@ def process_arrays(
         return process_arrays(given[0], given[1], spacing, wider, organ_mask=organ_mask,
                               scale=scale, no_data=no_data, other_lesions=other_lesions,
                               slice_order=slice_order)
-    if not morph.any():
+    n_morph = int(np.count_nonzero(morph))
+    if n_morph == 0:
         extent = [(hi - lo + 1) * step for (lo, hi), step in zip(box, spacing, strict=True)]
         raise EmptyRoiError(
             f"the ROI ({n_stored} voxels, {' x '.join(f'{e:g}' for e in extent)} mm along "
@@ -425,7 +428,6 @@ def process_arrays(
             "interpolation.spacing, or a lower mask_interpolation.partial_volume_threshold"
         )
     minimum = settings.crop.min_roi_voxels
-    n_morph = int(np.count_nonzero(morph))
     if n_morph < minimum:
         grid = ("" if interp.spacing is None else
                 f" after interpolation to {' x '.join(f'{v:g}' for v in new_spacing)} mm")
@@ -433,7 +435,8 @@ def process_arrays(
             f"the ROI has {n_morph} voxels{grid}, fewer than the minimum {minimum} "
             "(crop.min_roi_voxels, counted on the grid the features are computed on)")
     int_mask = resegment(img, morph, settings.resegmentation)
-    if not int_mask.any():
+    n_int = int(np.count_nonzero(int_mask))
+    if n_int == 0:
         fix = ("check the range against the image units" if settings.resegmentation.range
                is not None else "")
         if settings.resegmentation.outlier_sigma is not None:
@@ -443,7 +446,6 @@ def process_arrays(
             "no ROI voxel is left after re-segmentation: "
             f"{describe_empty(img, morph, settings.resegmentation)}; {fix}"
         )
-    n_int = int(np.count_nonzero(int_mask))
     if n_int < minimum:
         raise RoiTooSmallError(
             f"re-segmentation left {n_int} of the ROI's {n_morph} voxels, fewer than the "
@@ -548,7 +550,9 @@ def process_case(
     # the stored voxels without a copy: the chain converts only the crop around the ROI to
     # float64 (preprocessing steps work on float64 copies of their own)
     image = case.image.array
-    mask = case.mask.array > 0
+    # the checked ROI's 0/1 bytes read as booleans, without a copy (another mask: > 0)
+    stored = case.mask.array
+    mask = stored.view(bool) if stored.dtype == np.uint8 else stored > 0
     ctx, new_spacing, first, grids = process_arrays(
         image, mask, case.image.spacing_zyx, settings, organ_mask=organ_mask, scale=scale,
         no_data=case.no_data, other_lesions=case.other_lesions,
