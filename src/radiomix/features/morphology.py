@@ -417,7 +417,14 @@ def pca_eigenvalues(points: FloatArray) -> FloatArray:
     pts = np.asarray(points, dtype=np.float64)
     if pts.shape[0] < 2:
         return np.zeros(3)
-    ev = np.sort(np.linalg.eigvalsh(np.cov(pts.T, ddof=1)))[::-1]
+    # np.cov(pts.T, ddof=1) without its argument handling: the same copy (its layout
+    # kept), mean, product (with a conjugated copy: the plain product, not numpy's
+    # symmetric rank-k update of x @ x.T) and scaling
+    x = np.array(pts.T)
+    x -= x.mean(axis=1)[:, None]
+    cov = np.dot(x, x.T.conj())
+    cov *= 1.0 / (x.shape[1] - 1)
+    ev = np.linalg.eigvalsh(cov)[::-1]  # LAPACK's ascending order reversed: largest first
     # Eigenvalues at round-off level (collinear or coplanar voxels) are zero.
     ev[ev <= 1e-12 * ev[0]] = 0.0
     return ev
@@ -455,27 +462,43 @@ def ellipsoid_surface_area(
     beta = math.sqrt(max(0.0, 1.0 - (c / a) ** 2))
     ab = alpha * beta
     s = (alpha * alpha + beta * beta) / 2.0
+    # the powers (ab)^(2k) and s^j each computed once (the same pow calls as per term)
+    ab_powers = [ab ** (2 * k) for k in range(terms // 2 + 1)]
+    s_powers = [s**j for j in range(terms + 1)]
     total = 0.0
-    for nu in range(terms + 1):
+    for products, denominator in _legendre_series(terms):
         term = 0.0
-        for k, coef in enumerate(_legendre_coefficients(nu)):
-            term += coef * ab ** (2 * k) * s ** (nu - 2 * k)
-        total += term / (1.0 - 4.0 * nu * nu)
+        for coef, k, j in products:
+            term += coef * ab_powers[k] * s_powers[j]
+        total += term / denominator
     return 4.0 * math.pi * a * b * total
 
 
 @functools.cache
-def _legendre_coefficients(nu: int) -> tuple[float, ...]:
-    """Coefficients :math:`c_{\\nu k}` of :math:`x^{\\nu-2k}` in :math:`P_\\nu(x)`.
+def _legendre_series(
+    terms: int,
+) -> tuple[tuple[tuple[tuple[float, int, int], ...], float], ...]:
+    """The terms of :func:`ellipsoid_surface_area`'s series, :math:`\\nu = 0 ..` ``terms``.
 
-    Computed once per degree (the two ellipsoid areas of each case ask for 42 tuples).
+    For each degree :math:`\\nu`, the triples :math:`(c_{\\nu k}, k, \\nu-2k)`: the
+    Legendre coefficient of :math:`x^{\\nu-2k}` in :math:`P_\\nu(x)` and the powers of
+    :math:`(\\alpha\\beta)^2` and :math:`s` it multiplies, then :math:`1-4\\nu^2`.
+    Computed once (the two ellipsoid areas of each case read them).
     """
-    return tuple(
-        (-1) ** k
-        * math.factorial(2 * nu - 2 * k)
-        / (2**nu * math.factorial(k) * math.factorial(nu - k) * math.factorial(nu - 2 * k))
-        for k in range(nu // 2 + 1)
-    )
+    series = []
+    for nu in range(terms + 1):
+        products = tuple(
+            (
+                (-1) ** k
+                * math.factorial(2 * nu - 2 * k)
+                / (2**nu * math.factorial(k) * math.factorial(nu - k) * math.factorial(nu - 2 * k)),
+                k,
+                nu - 2 * k,
+            )
+            for k in range(nu // 2 + 1)
+        )
+        series.append((products, 1.0 - 4.0 * nu * nu))
+    return tuple(series)
 
 
 def oriented_bounding_box(
@@ -538,31 +561,57 @@ def oriented_bounding_box(
 
 def _unique_directions(dirs: FloatArray) -> FloatArray:
     """Unit directions with n and -n identified, duplicates (to 1e-9) removed."""
-    d = dirs / np.linalg.norm(dirs, axis=1, keepdims=True)
+    d = dirs / _row_norms(dirs)[:, None]
     # Canonical sign: first component with |x| > 1e-12 positive.
     first = np.argmax(np.abs(d) > 1e-12, axis=1)
     sign = np.sign(d[np.arange(len(d)), first])
-    d = d * sign[:, None]
+    d *= sign[:, None]
     # the first of each group of equal rounded rows (np.unique(axis=0, return_index=True)
     # without its structured-dtype sort): a stable sort brings each group together, its
-    # first index leading
-    r = np.round(d, 9)
-    order = np.lexsort((r[:, 2], r[:, 1], r[:, 0]))
-    rows = r[order]
+    # first index leading; the rounded rows are held column by column (contiguous keys)
+    r = np.empty((3, d.shape[0]))
+    np.round(d, 9, out=r.T)
+    order = np.lexsort((r[2], r[1], r[0]))
+    cols = r[:, order]
     new = np.ones(order.size, dtype=bool)
-    new[1:] = np.any(rows[1:] != rows[:-1], axis=1)
+    new[1:] = np.any(cols[:, 1:] != cols[:, :-1], axis=0)
     return d[np.sort(order[new])]
 
 
+def _row_norms(v: FloatArray) -> FloatArray:
+    """Euclidean norms of the rows of an (N, 3) array, as ``np.linalg.norm(v, axis=1)``.
+
+    The same sums, ``(x² + y²) + z²``, written out column by column (numpy's reduction
+    along a 3-long row is slower than the whole columns' arithmetic).
+    """
+    sq = v * v
+    return np.sqrt((sq[:, 0] + sq[:, 1]) + sq[:, 2])
+
+
+_NEXT = np.array([1, 2, 0])
+_PREV = np.array([2, 0, 1])
+
+
+def _cross(a: FloatArray, b: FloatArray) -> FloatArray:
+    """Row-wise cross products of (N, 3) arrays, C-contiguous, as ``np.cross(a, b)``.
+
+    Component ``i`` is ``a[i+1] b[i+2] - a[i+2] b[i+1]`` (indices mod 3): the products
+    and differences of ``np.cross``, with gathered columns instead of its axis moves.
+    """
+    take = np.take
+    return take(a, _NEXT, axis=1) * take(b, _PREV, axis=1) - take(a, _PREV, axis=1) * take(
+        b, _NEXT, axis=1
+    )
+
+
 def _plane_bases(normals: FloatArray) -> tuple[FloatArray, FloatArray]:
-    """Orthonormal in-plane bases (u, v) for each unit normal (rows)."""
+    """Orthonormal in-plane bases (u, v) for each unit normal (rows), C-contiguous."""
     helper = np.where(
         (np.abs(normals[:, 0]) < 0.9)[:, None], np.array([1.0, 0.0, 0.0]), np.array([0.0, 1.0, 0.0])
     )
-    u = np.cross(normals, helper)
-    u /= np.linalg.norm(u, axis=1, keepdims=True)
-    v = np.cross(normals, u)
-    return np.ascontiguousarray(u), np.ascontiguousarray(v)
+    u = _cross(normals, helper)
+    u /= _row_norms(u)[:, None]
+    return u, _cross(normals, u)
 
 
 def minimum_volume_enclosing_ellipsoid(
@@ -590,8 +639,8 @@ def minimum_volume_enclosing_ellipsoid(
         log.debug("MVEE: Khachiyan iterations stopped at %d before tolerance", iterations)
     c = pts.T @ u
     shape = np.linalg.inv((pts.T * u) @ pts - np.outer(c, c)) / d
-    ev = np.linalg.eigvalsh(shape)
-    return np.sort(1.0 / np.sqrt(ev))[::-1]
+    # ascending eigenvalues (LAPACK): their 1 / sqrt descends, largest first
+    return 1.0 / np.sqrt(np.linalg.eigvalsh(shape))
 
 
 def spatial_autocorrelation(
@@ -668,10 +717,11 @@ def spatial_autocorrelation(
             f"(seed {seed}); exact up to features.moran_max_voxels={max_voxels}"
         )
     else:
-        sum_w, sum_yy, sum_dd = _fft_pair_sums(image, mask, spacing)
-        m = n
         values = image[mask]
-        y = values - values.mean()
+        mean = values.mean()
+        sum_w, sum_yy, sum_dd = _fft_pair_sums(image, mask, spacing, mean=mean)
+        m = n
+        y = values - mean
         note = None
     ss = float(np.dot(y, y))
     if ss <= 0.0 or sum_w <= 0.0:
@@ -686,9 +736,13 @@ def _fft_pair_sums(
     mask: BoolArray,
     spacing: Spacing,
     *,
+    mean: float | None = None,
     block_bytes: int = PAIR_SUM_BLOCK_BYTES,
 ) -> tuple[float, float, float]:
     """Exact inverse-distance pair sums over the mask by FFT (see the caller).
+
+    ``mean`` is the mean intensity in the mask (``image[mask].mean()``) when the caller
+    has it (computed here otherwise).
 
     The three inner products are evaluated in the frequency domain (Parseval):
     :math:`\\langle a, w * b\\rangle = L^{-1}\\sum_k W(k)\\,\\mathrm{Re}(\\hat a(k)
@@ -722,7 +776,8 @@ def _fft_pair_sums(
     size = tuple(_even_fast_len(2 * s - 1) for s in shape)
     n0, n1, n2 = size
     w = _kernel_spectrum(shape, size, spacing)  # (L0/2+1, L1/2+1, L2/2+1)
-    mean = img[msk].mean()
+    if mean is None:
+        mean = img[msk].mean()
     n_half = n0 // 2 + 1
     # the fields of rows j0:j1 of the box; the padding (slices s0..L0-1) is never written
     # (the real transform leaves its input as it is), so a reused chunk is only refilled
@@ -780,12 +835,12 @@ def _kernel_spectrum(shape: tuple[int, ...], size: tuple[int, ...], spacing: Spa
     """
     from scipy import fft
 
+    # squared offsets (i sp)² along each axis, infinite from the box size s on (L >= 2s):
+    # the products of numpy's arange * sp, squared, in one short list per axis
     axes = []
     for s, n, sp in zip(shape, size, spacing, strict=True):
-        off = np.arange(n // 2 + 1, dtype=np.float64) * float(sp)
-        d2 = off * off
-        d2[s:] = np.inf
-        axes.append(d2)
+        off = [i * float(sp) for i in range(s)]
+        axes.append(np.array([o * o for o in off] + [math.inf] * (n // 2 + 1 - s)))
     d2 = axes[0][:, None, None] + axes[1][None, :, None] + axes[2][None, None, :]
     d2[0, 0, 0] = np.inf
     np.sqrt(d2, out=d2)
@@ -836,22 +891,33 @@ def _eigen(ctx: RoiContext) -> FloatArray:
     return ctx.cached(("morph", "pca"), lambda: pca_eigenvalues(_morph_points(ctx)))
 
 
-def _aee_axes(ctx: RoiContext) -> FloatArray:
+_Triple = tuple[float, float, float]
+"""Three lengths (mm) as Python floats: the features' scalar arithmetic runs on them."""
+
+
+def _triple(v: FloatArray) -> _Triple:
+    a, b, c = v.tolist()
+    return a, b, c
+
+
+def _aee_axes(ctx: RoiContext) -> _Triple:
     """Semi-axes a >= b >= c of the approximate enclosing ellipsoid: 2 sqrt(lambda)."""
-    return 2.0 * np.sqrt(_eigen(ctx))
+    a, b, c = _eigen(ctx).tolist()
+    return 2.0 * math.sqrt(a), 2.0 * math.sqrt(b), 2.0 * math.sqrt(c)
 
 
-def _ombb(ctx: RoiContext) -> FloatArray:
-    def build() -> FloatArray:
+def _ombb(ctx: RoiContext) -> _Triple:
+    def build() -> _Triple:
         h = _hull(ctx)
-        return oriented_bounding_box(h.vertices, h.normals, h.facets, h.neighbours)
+        return _triple(oriented_bounding_box(h.vertices, h.normals, h.facets, h.neighbours))
 
     return ctx.cached(("morph", "ombb"), build)
 
 
-def _mvee_axes(ctx: RoiContext) -> FloatArray:
+def _mvee_axes(ctx: RoiContext) -> _Triple:
     return ctx.cached(
-        ("morph", "mvee"), lambda: minimum_volume_enclosing_ellipsoid(_hull(ctx).vertices)
+        ("morph", "mvee"),
+        lambda: _triple(minimum_volume_enclosing_ellipsoid(_hull(ctx).vertices)),
     )
 
 
@@ -937,7 +1003,7 @@ def volume_voxels(ctx: RoiContext) -> float:
     ----------
     IBSI 1 manual, §3.1.2 "Volume (voxel counting)".
     """
-    return float(ctx.morph_mask.sum()) * ctx.voxel_volume
+    return float(np.count_nonzero(ctx.morph_mask)) * ctx.voxel_volume
 
 
 @feature(name="morph.surface_area_mesh", ibsi="C0JK", requires=("mesh",))
@@ -1212,12 +1278,16 @@ def flatness(ctx: RoiContext) -> float:
     return math.sqrt(_ratio(ev[2], ev[0]))
 
 
-def _aabb_extent(ctx: RoiContext) -> FloatArray:
-    return ctx.cached(("morph", "aabb"), lambda: np.ptp(_hull(ctx).vertices, axis=0))
+def _aabb_extent(ctx: RoiContext) -> _Triple:
+    return ctx.cached(("morph", "aabb"), lambda: _triple(np.ptp(_hull(ctx).vertices, axis=0)))
 
 
-def _box_area(e: FloatArray) -> float:
-    return float(2.0 * (e[0] * e[1] + e[1] * e[2] + e[0] * e[2]))
+def _box_volume(e: _Triple) -> float:
+    return e[0] * e[1] * e[2]
+
+
+def _box_area(e: _Triple) -> float:
+    return 2.0 * (e[0] * e[1] + e[1] * e[2] + e[0] * e[2])
 
 
 @feature(name="morph.volume_density_aabb", ibsi="PBX1", requires=("mesh", "hull"))
@@ -1234,7 +1304,7 @@ def volume_density_aabb(ctx: RoiContext) -> float:
     ----------
     IBSI 1 manual, §3.1.17 "Volume density (axis-aligned bounding box)".
     """
-    return _ratio(_mesh(ctx).volume, float(np.prod(_aabb_extent(ctx))))
+    return _ratio(_mesh(ctx).volume, _box_volume(_aabb_extent(ctx)))
 
 
 @feature(name="morph.area_density_aabb", ibsi="R59B", requires=("mesh", "hull"))
@@ -1269,7 +1339,7 @@ def volume_density_ombb(ctx: RoiContext) -> float:
     IBSI 1 manual, §3.1.19 "Volume density (oriented minimum bounding box)";
     O'Rourke, Int J Comput Inf Sci 1985;14:183–199.
     """
-    return _ratio(_mesh(ctx).volume, float(np.prod(_ombb(ctx))))
+    return _ratio(_mesh(ctx).volume, _box_volume(_ombb(ctx)))
 
 
 @feature(name="morph.area_density_ombb", ibsi="IQYR", requires=("mesh", "hull", "ombb"))
@@ -1412,7 +1482,7 @@ def integrated_intensity(ctx: RoiContext) -> float:
     ----------
     IBSI 1 manual, §3.1.27 "Integrated intensity".
     """
-    return _mesh(ctx).volume * float(np.mean(_intensities(ctx)))
+    return _mesh(ctx).volume * float(_intensities(ctx).mean())
 
 
 @feature(name="morph.moran_i", ibsi="N365", requires=("autocorrelation",))
