@@ -34,7 +34,6 @@ import ctypes.util
 import functools
 import os
 import sys
-from collections.abc import Callable
 
 MMAP_THRESHOLD = 16 << 20
 """Blocks up to this size (bytes) are served from the heap (glibc ``M_MMAP_THRESHOLD``)."""
@@ -62,11 +61,6 @@ def _glibc() -> ctypes.CDLL | None:
     return libc
 
 
-def _malloc_trim() -> Callable[[int], int] | None:
-    libc = _glibc()
-    return None if libc is None else libc.malloc_trim
-
-
 @functools.cache
 def keep_freed_heap() -> bool:
     """Let ``malloc`` keep freed blocks for the next case instead of faulting them in again.
@@ -83,7 +77,7 @@ def keep_freed_heap() -> bool:
         variables or malloc tunables in ``GLIBC_TUNABLES``: what a user or Dask's nanny
         chose is kept).
     """
-    if os.environ.get("RADIOMIX_KEEP_HEAP", "1").strip() in {"0", "false", "no", "off"}:
+    if os.environ.get("RADIOMIX_KEEP_HEAP", "1").strip().lower() in {"0", "false", "no", "off"}:
         return False
     if any(k.startswith("MALLOC_") and k.endswith("_") for k in os.environ) or (
         "glibc.malloc" in os.environ.get("GLIBC_TUNABLES", "")
@@ -106,8 +100,8 @@ def release_free_heap() -> bool:
     bool
         True when glibc's ``malloc_trim`` ran (Linux with glibc), False elsewhere (a no-op).
     """
-    trim = _malloc_trim()
-    if trim is None:
+    libc = _glibc()
+    if libc is None:
         return False
-    trim(0)
+    libc.malloc_trim(0)
     return True
