@@ -225,10 +225,11 @@ def _refuse_same_file(image: Path, mask: Path, case_id: str | None) -> None:
     :func:`radiomix.check.check_case`). Only files of equal size are read. The message
     names the files by their base names only."""
     image_stat = file_stat(image)
-    mask_stat = file_stat(mask) if image_stat and stat.S_ISREG(image_stat.st_mode) else None
-    if not (mask_stat and stat.S_ISREG(mask_stat.st_mode)):
+    if image_stat is None or not stat.S_ISREG(image_stat.st_mode):
         return  # folders (DICOM series) and missing files: the readers say what is wrong
-    assert image_stat is not None
+    mask_stat = file_stat(mask)
+    if mask_stat is None or not stat.S_ISREG(mask_stat.st_mode):
+        return
     same = os.path.samestat(image_stat, mask_stat)
     copy = False
     if not same and image_stat.st_size == mask_stat.st_size:

@@ -442,8 +442,7 @@ def check_case(
     constant = inside is not None and bool(inside.min() == inside.max())
     if inside is not None:
         _refuse_mask_as_image(voxels, np.asarray(mask.array), inside, constant, case_id)
-    if n > 1 and constant:
-        assert inside is not None
+    if n > 1 and constant and inside is not None:  # (constant: inside was read)
         notes += (("roi", (
             f"the ROI's {n} voxels all hold {inside[0].item():g} on the image's grid: its "
             "intensity spread and texture are nil, or come from interpolating its edge")),)

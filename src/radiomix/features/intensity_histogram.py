@@ -48,7 +48,7 @@ class DiscretisedHistogram:
 
     def __post_init__(self) -> None:
         n = self.counts
-        g = np.zeros(1) if n.size == 1 else np.empty_like(n)
+        g = np.zeros_like(n)  # a single bin has no slope
         if n.size > 1:
             g[0] = n[1] - n[0]
             g[-1] = n[-1] - n[-2]
