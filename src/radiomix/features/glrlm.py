@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, partial
 
 import numpy as np
 
@@ -35,8 +35,9 @@ from radiomix.features.glcm import (
     DIRECTIONS_2D,
     DIRECTIONS_3D,
     _plogp,
-    average_each,
+    average_shared,
     check_levels,
+    feature_rows,
 )
 from radiomix.features.glszm import context_padded
 from radiomix.features.registry import FeatureSpec, family, feature
@@ -169,7 +170,7 @@ def aggregate_glrlm(stack: GlrlmStack, aggregation: Aggregation) -> GlrlmStack:
         Counts (K, N_g, N_r) and N_v (K,), empty matrices (slices without ROI voxels)
         removed: every slice and direction (BTW3); per slice, directions merged (SUJT);
         per direction, slices merged (JJUI); all merged (ZW7Z, IAZD, K = 1); every
-        direction (ITBB).
+        direction (ITBB). Views of ``stack``'s arrays when none is merged or removed.
     """
     c, nv = stack.counts, stack.n_voxels
     if aggregation is Aggregation.AVERAGED_2D:
@@ -187,6 +188,8 @@ def aggregate_glrlm(stack: GlrlmStack, aggregation: Aggregation) -> GlrlmStack:
     else:
         raise InternalError(f"GLRLM has no aggregation {aggregation!r}")
     keep = mats.sum(axis=(-2, -1)) > 0
+    if keep.all():  # (no copy when every matrix has a run)
+        return GlrlmStack(counts=mats, n_voxels=nvs)
     return GlrlmStack(counts=mats[keep], n_voxels=nvs[keep])
 
 
@@ -196,19 +199,27 @@ class GlrlmMarginals:
 
     Attributes
     ----------
-    r_ij : (K, N_g, N_r) ndarray of float64
-        Run counts r_ij (grey level i, run length j).
+    r_ij : (K, P, N_r) ndarray of float64
+        Run counts r_ij (grey level i, run length j), rows those of the grey levels
+        :attr:`levels`.
     n_v : (K,) ndarray of float64
         Number of ROI voxels N_v behind each matrix (summed when matrices were merged).
+    levels : (P,) ndarray of int64, optional
+        The grey levels of the rows of ``r_ij``, increasing; default 1..P.
+        :func:`glrlm_marginals` keeps only the levels with a run in some matrix: the rows
+        of the others are zero and add nothing to any sum.
     """
 
     r_ij: FloatArray
     n_v: FloatArray
+    levels: IntArray | None = None
 
     @cached_property
     def i(self) -> FloatArray:
-        """Grey levels 1..N_g, (N_g,)."""
-        return np.arange(1, self.r_ij.shape[1] + 1, dtype=np.float64)
+        """Grey levels of the rows, (P,) float64."""
+        if self.levels is None:
+            return np.arange(1, self.r_ij.shape[1] + 1, dtype=np.float64)
+        return np.asarray(self.levels, dtype=np.float64)
 
     @cached_property
     def j(self) -> FloatArray:
@@ -273,15 +284,23 @@ class GlrlmMarginals:
 def glrlm_marginals(stack: GlrlmStack) -> GlrlmMarginals:
     """Wrap (K, N_g, N_r) run counts and their N_v as :class:`GlrlmMarginals`.
 
+    Only the grey levels with a run in some matrix are kept (:attr:`GlrlmMarginals.levels`):
+    every feature is a sum over the run counts weighted by functions of i and j, to which
+    the dropped zero rows add nothing, and each sum then runs over the occupied levels
+    only (13 of 49 levels in STS_002 at 25 HU bins).
+
     Raises
     ------
     InternalError
         A matrix without any run (the caller removes them).
     """
-    r = np.asarray(stack.counts, dtype=np.float64)
-    if (r.sum(axis=(1, 2)) <= 0).any():
+    counts = np.asarray(stack.counts)
+    if (counts.sum(axis=(1, 2)) <= 0).any():
         raise InternalError("glrlm_marginals received an empty run length matrix")
-    return GlrlmMarginals(r_ij=r, n_v=np.asarray(stack.n_voxels, dtype=np.float64))
+    kept = counts.sum(axis=0).any(axis=1).nonzero()[0]  # counts >= 0
+    r = counts.take(kept, axis=1).astype(np.float64)
+    return GlrlmMarginals(r_ij=r, n_v=np.asarray(stack.n_voxels, dtype=np.float64),
+                          levels=kept + 1)  # fmt: skip
 
 
 # --------------------------------------------------------------------------------------
@@ -308,15 +327,29 @@ def compute(
 
     The matrices of all 2D/2.5D methods come from one per-slice stack, those of the 3D
     methods from one volumetric stack; both are cached on the context. Feature values of
-    the K matrices of an aggregation are averaged (K = 1 for the merged methods).
+    the K matrices of an aggregation are averaged (K = 1 for the merged methods); those of
+    every aggregation of the same dimensionality that the settings compute are evaluated
+    together (:func:`~radiomix.features.glcm.average_shared`). An aggregation without any
+    run (no matrix left) gives NaN.
     """
     if aggregation not in DIRECTIONAL:
         raise InternalError(f"GLRLM features need a directional aggregation, got {aggregation!r}")
     dims = 3 if aggregation.is_3d else 2
-    mats = ctx.cached(
-        ("glrlm", aggregation), lambda: aggregate_glrlm(_stack(ctx, dims), aggregation)
-    )
-    return average_each(ctx, specs, aggregation, glrlm_marginals(mats))
+
+    def rows(aggregations: tuple[Aggregation, ...]) -> tuple[FloatArray, list[int]]:
+        stack = _stack(ctx, dims)
+        parts = [ctx.cached(("glrlm", a), partial(aggregate_glrlm, stack, a)) for a in aggregations]
+        sizes = [part.counts.shape[0] for part in parts]
+        joined = parts[0] if len(parts) == 1 else GlrlmStack(
+            counts=np.concatenate([part.counts for part in parts]),
+            n_voxels=np.concatenate([part.n_voxels for part in parts]),
+        )
+        if joined.counts.shape[0] == 0:
+            return np.empty((len(specs), 0)), sizes
+        return feature_rows(specs, glrlm_marginals(joined)), sizes
+
+    values = average_shared(ctx, ("glrlm",), aggregation, specs, rows)
+    return {spec.name: float("nan") for spec in specs} if values is None else values
 
 
 # --------------------------------------------------------------------------------------

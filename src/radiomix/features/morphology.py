@@ -572,9 +572,12 @@ def _unique_directions(dirs: FloatArray) -> FloatArray:
     r = np.empty((3, d.shape[0]))
     np.round(d, 9, out=r.T)
     order = np.lexsort((r[2], r[1], r[0]))
-    cols = r[:, order]
-    new = np.ones(order.size, dtype=bool)
-    new[1:] = np.any(cols[:, 1:] != cols[:, :-1], axis=0)
+    r0, r1, r2 = r[:, order]
+    new = np.empty(order.size, dtype=bool)
+    new[:1] = True
+    np.not_equal(r0[1:], r0[:-1], out=new[1:])
+    new[1:] |= r1[1:] != r1[:-1]
+    new[1:] |= r2[1:] != r2[:-1]
     return d[np.sort(order[new])]
 
 
@@ -588,30 +591,29 @@ def _row_norms(v: FloatArray) -> FloatArray:
     return np.sqrt((sq[:, 0] + sq[:, 1]) + sq[:, 2])
 
 
-_NEXT = np.array([1, 2, 0])
-_PREV = np.array([2, 0, 1])
-
-
-def _cross(a: FloatArray, b: FloatArray) -> FloatArray:
-    """Row-wise cross products of (N, 3) arrays, C-contiguous, as ``np.cross(a, b)``.
-
-    Component ``i`` is ``a[i+1] b[i+2] - a[i+2] b[i+1]`` (indices mod 3): the products
-    and differences of ``np.cross``, with gathered columns instead of its axis moves.
-    """
-    take = np.take
-    return take(a, _NEXT, axis=1) * take(b, _PREV, axis=1) - take(a, _PREV, axis=1) * take(
-        b, _NEXT, axis=1
-    )
-
-
 def _plane_bases(normals: FloatArray) -> tuple[FloatArray, FloatArray]:
-    """Orthonormal in-plane bases (u, v) for each unit normal (rows), C-contiguous."""
-    helper = np.where(
-        (np.abs(normals[:, 0]) < 0.9)[:, None], np.array([1.0, 0.0, 0.0]), np.array([0.0, 1.0, 0.0])
-    )
-    u = _cross(normals, helper)
-    u /= _row_norms(u)[:, None]
-    return u, _cross(normals, u)
+    """Orthonormal in-plane bases (u, v) for each unit normal (rows), C-contiguous.
+
+    ``u = n x h / |n x h|`` with the helper ``h = (1, 0, 0)``, or ``(0, 1, 0)`` where
+    ``|n_x| >= 0.9``, and ``v = n x u``: the products and differences of ``np.cross`` (a
+    zero component of ``h`` included) and of ``np.linalg.norm``, column by column.
+    """
+    n0 = normals[:, 0]
+    n1 = normals[:, 1]
+    n2 = normals[:, 2]
+    h0 = (np.abs(n0) < 0.9).astype(np.float64)
+    h1 = 1.0 - h0
+    u = np.empty((normals.shape[0], 3))
+    u0, u1, u2 = u[:, 0], u[:, 1], u[:, 2]
+    np.subtract(n1 * 0.0, n2 * h1, out=u0)
+    np.subtract(n2 * h0, n0 * 0.0, out=u1)
+    np.subtract(n0 * h1, n1 * h0, out=u2)
+    u /= np.sqrt((u0 * u0 + u1 * u1) + u2 * u2)[:, None]
+    v = np.empty((normals.shape[0], 3))
+    np.subtract(n1 * u2, n2 * u1, out=v[:, 0])
+    np.subtract(n2 * u0, n0 * u2, out=v[:, 1])
+    np.subtract(n0 * u1, n1 * u0, out=v[:, 2])
+    return u, v
 
 
 def minimum_volume_enclosing_ellipsoid(

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from radiomix.features._kernels import cached_njit
+from radiomix.features._kernels import I64, cached_njit
 
 MAX_COORDINATE = 1 << 19
 """Half-grid coordinates (absolute) below which the int64 orientation tests are exact."""
@@ -93,26 +93,6 @@ def _orient(plane: np.ndarray, f: int, grid: np.ndarray, q: int) -> int:  # prag
         plane[f, 0] * grid[q, 0] + plane[f, 1] * grid[q, 1] + plane[f, 2] * grid[q, 2]
         - plane[f, 3]
     )  # fmt: skip
-
-
-@cached_njit()
-def _set_plane(
-    grid: np.ndarray, corners: np.ndarray, plane: np.ndarray, f: int
-) -> None:  # pragma: no cover - compiled
-    """Facet ``f``'s plane: ``n = (b - a) x (c - a)`` and ``d = n . a`` of its corners."""
-    a = corners[f, 0]
-    b = corners[f, 1]
-    c = corners[f, 2]
-    u0 = grid[b, 0] - grid[a, 0]
-    u1 = grid[b, 1] - grid[a, 1]
-    u2 = grid[b, 2] - grid[a, 2]
-    v0 = grid[c, 0] - grid[a, 0]
-    v1 = grid[c, 1] - grid[a, 1]
-    v2 = grid[c, 2] - grid[a, 2]
-    plane[f, 0] = u1 * v2 - u2 * v1
-    plane[f, 1] = u2 * v0 - u0 * v2
-    plane[f, 2] = u0 * v1 - u1 * v0
-    plane[f, 3] = plane[f, 0] * grid[a, 0] + plane[f, 1] * grid[a, 1] + plane[f, 2] * grid[a, 2]
 
 
 @cached_njit(error_model="numpy")  # divisors: spacings > 0, gcds and norms of normals > 0
@@ -203,8 +183,8 @@ def _quickhull(
     by_end = pstate[4]
     position = pstate[5]
     # half-grid coordinates; the extremes along axis 0
-    i0 = 0
-    i1 = 0
+    i0 = I64(0)
+    i1 = I64(0)
     for p in range(n):
         position[p] = -1
         for a in range(3):
@@ -214,7 +194,7 @@ def _quickhull(
                 return -1
             if abs(half) >= 524288.0:  # MAX_COORDINATE
                 return -2
-            grid[p, a] = int(half)
+            grid[p, a] = I64(half)
         if grid[p, 0] < grid[i0, 0]:
             i0 = p
         if grid[p, 0] > grid[i1, 0]:
@@ -226,7 +206,7 @@ def _quickhull(
     e0 = grid[i1, 0] - x0
     e1 = grid[i1, 1] - x1
     e2 = grid[i1, 2] - x2
-    i2 = -1
+    i2 = I64(-1)
     best = 0.0
     for p in range(n):
         d0 = grid[p, 0] - x0
@@ -255,24 +235,40 @@ def _quickhull(
     adjacent[1, 0] = adjacent[1, 1] = adjacent[1, 2] = 0
     visited[0] = 0
     visited[1] = 1
-    n_new = 2
+    n_new = I64(2)
     n_free = m - 2
-    n_pending = 0
-    n_moved = 0
-    step = 0
-    p = -1
-    f = -1
+    n_pending = I64(0)
+    n_moved = I64(0)
+    step = I64(0)
+    p = I64(-1)
+    f = I64(-1)
     while True:
-        # planes of the new facets, visited[:n_new], and their points from moved[:n_moved]
+        # planes of the new facets, visited[:n_new] (n = (b - a) x (c - a) and d = n . a of
+        # their corners a, b, c), and their points from moved[:n_moved]
         for t in range(n_new):
             g = visited[t]
-            _set_plane(grid, corners, plane, g)
+            a = corners[g, 0]
+            b = corners[g, 1]
+            c = corners[g, 2]
+            u0 = grid[b, 0] - grid[a, 0]
+            u1 = grid[b, 1] - grid[a, 1]
+            u2 = grid[b, 2] - grid[a, 2]
+            v0 = grid[c, 0] - grid[a, 0]
+            v1 = grid[c, 1] - grid[a, 1]
+            v2 = grid[c, 2] - grid[a, 2]
+            plane[g, 0] = u1 * v2 - u2 * v1
+            plane[g, 1] = u2 * v0 - u0 * v2
+            plane[g, 2] = u0 * v1 - u1 * v0
+            plane[g, 3] = (
+                plane[g, 0] * grid[a, 0] + plane[g, 1] * grid[a, 1] + plane[g, 2] * grid[a, 2]
+            )
             head[g] = -1
             alive[g] = 1
             stamp[g] = 0
         if step == 0:
             # the tetrahedron's apex: the point furthest from the triangles' plane
-            far = 0
+            far = I64(0)
+            side = I64(0)
             f = visited[0]
             for q in range(n):
                 o = _orient(plane, f, grid, q)
@@ -307,13 +303,13 @@ def _quickhull(
                             n_pending += 1
                         break
             # the next facet with an outside set, and its furthest point p
-            f = -1
+            f = I64(-1)
             while n_pending > 0 and f < 0:
                 n_pending -= 1
                 f = pending[n_pending]
                 pending_flag[f] = 0
                 if alive[f] == 0 or head[f] < 0:
-                    f = -1
+                    f = I64(-1)
             if f < 0:
                 break
             p = head[f]
@@ -328,9 +324,9 @@ def _quickhull(
         unseen = seen + 1
         stamp[f] = seen
         visited[0] = f
-        n_seen = 1
-        n_horizon = 0
-        t = 0
+        n_seen = I64(1)
+        n_horizon = I64(0)
+        t = I64(0)
         while t < n_seen:
             g = visited[t]
             t += 1
@@ -347,7 +343,7 @@ def _quickhull(
                     stamp[h] = unseen
                 a = corners[g, (j + 1) % 3]
                 b = corners[g, (j + 2) % 3]
-                k = 0  # h's corner opposite the edge a - b
+                k = I64(0)  # h's corner opposite the edge a - b
                 while corners[h, k] == a or corners[h, k] == b:
                     k += 1
                 horizon[n_horizon, 0] = a
@@ -356,7 +352,7 @@ def _quickhull(
                 horizon[n_horizon, 3] = k
                 n_horizon += 1
         # the seen facets' outside points (p apart) are reassigned; their slots freed
-        n_moved = 0
+        n_moved = I64(0)
         for t in range(n_seen):
             g = visited[t]
             q = head[g]
@@ -388,7 +384,7 @@ def _quickhull(
             adjacent[g, 1] = by_end[corners[g, 0]]
         n_new = n_horizon
     # the vertices (ascending), the live facets renumbered in slot order
-    nf = 0
+    nf = I64(0)
     for f in range(m):
         if alive[f] == 1:
             stamp[f] = nf
@@ -396,7 +392,7 @@ def _quickhull(
             position[corners[f, 0]] = 0
             position[corners[f, 1]] = 0
             position[corners[f, 2]] = 0
-    nv = 0
+    nv = I64(0)
     for q in range(n):
         if position[q] == 0:
             position[q] = nv
@@ -409,7 +405,7 @@ def _quickhull(
     s1 = spacing[1]
     s2 = spacing[2]
     r = order[0]  # a hull vertex: below or on every facet's plane
-    volume6 = 0  # six times the volume in half-grid units, exact
+    volume6 = I64(0)  # six times the volume in half-grid units, exact
     area8 = 0.0  # eight times the area in mm
     for f in range(m):
         if alive[f] == 0:
@@ -420,7 +416,7 @@ def _quickhull(
         # normal (n over the gcd of its components) is the same for every triangle of a face
         cross = 0.0
         norm = 0.0
-        k = 0
+        k = I64(0)
         for a in range(3):
             w = float(plane[f, a]) / spacing[a]
             cross += w * w

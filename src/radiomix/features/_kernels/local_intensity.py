@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from radiomix.features._kernels import cached_njit
+from radiomix.features._kernels import I64, cached_njit
 
 
 @cached_njit(error_model="numpy")  # divisors: K >= 1 and count >= 1 (the centre)
@@ -53,12 +53,12 @@ def sphere_means_at(
     nz, ny, nx = shape
     hz, hy, hx = halo
     k = flat.shape[0]
-    n = 0
+    n = I64(0)
     for z in range(nz):
         for y in range(ny):
             row = (z * ny + y) * nx
             interior_row = hz <= z < nz - hz and hy <= y < ny - hy
-            x = 0
+            x = I64(0)
             while x < nx:
                 if not mask[row + x]:
                     x += 1
@@ -103,7 +103,7 @@ def sphere_means_at(
                         out[n] = acc[i] / k
                     else:
                         total = 0.0
-                        count = 0
+                        count = I64(0)
                         for j in range(k):
                             zz = z + dz[j]
                             yy = y + dy[j]
@@ -174,22 +174,22 @@ def sphere_means_whole(
             s += v
             prefix[r * m + x + 1] = s
     n_runs = runs.shape[0]
-    k = 0
-    hz = 0
-    hy = 0
-    hx = 0
+    k = I64(0)
+    hz = I64(0)
+    hy = I64(0)
+    hx = I64(0)
     for j in range(n_runs):
         k += 2 * runs[j, 2] + 1
         hz = max(hz, abs(runs[j, 0]))
         hy = max(hy, abs(runs[j, 1]))
         hx = max(hx, runs[j, 2])
-    n = 0
+    n = I64(0)
     for z in range(nz):
         for y in range(ny):
             row = (z * ny + y) * nx
             start = (z * ny + y) * m
             interior_row = hz <= z < nz - hz and hy <= y < ny - hy
-            x = 0
+            x = I64(0)
             while x < nx:
                 if not mask[row + x]:
                     x += 1
@@ -233,7 +233,7 @@ def sphere_means_whole(
                         out[n] = acc[i] / k
                     else:  # the sphere crosses the image's border: its in-image part
                         total = 0.0
-                        count = 0
+                        count = I64(0)
                         for j in range(n_runs):
                             zz = z + runs[j, 0]
                             yy = y + runs[j, 1]

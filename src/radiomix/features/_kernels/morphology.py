@@ -632,26 +632,27 @@ def _khachiyan_into(
         for r in range(k):
             for c in range(k):
                 a_t[c, r] = x[r, c]
+        # (dgetri of a singular factor finds its zero pivot and computes nothing)
         status |= _XXGETRF(_D, k, k, a_t.ctypes, k, ipiv.ctypes)
+        status |= _XXGETRI(_D, k, a_t.ctypes, k, ipiv.ctypes)
         if status != 0:
             raise ValueError("MVEE: singular scatter matrix (points do not span 3D)")
-        status = _XXGETRI(_D, k, a_t.ctypes, k, ipiv.ctypes)
-        if status != 0:
-            raise ValueError("MVEE: singular scatter matrix (points do not span 3D)")
-        xinv = a_t.T
         # Mahalanobis distances m_p = sum_a q[a,p] (sum_b xinv[a,b] q[b,p]), each point's
-        # terms added in the order a, b = 0..3 as a per-point loop would (the inner sum
-        # starts from 0.0 as that loop's does), over all points at once (contiguous rows
-        # of q, the four inner terms written out: vectorised, no reassociation).
+        # terms added in the order a, b = 0..3 as a per-point loop would, over all points
+        # at once (contiguous rows of q, the four inner terms written out: vectorised, no
+        # reassociation). The inner sum leaves out that loop's start from 0.0 (``0.0 + t``
+        # is ``t`` but for the sign of a zero, which no later sum of a non-zero term nor
+        # comparison sees) and the product by q[3, p] = 1.0: the same distances. ``a_t``
+        # holds the transpose of xinv.
         for p in range(n):
             dist[p] = 0.0
         for a in range(k):
-            w0 = xinv[a, 0]
-            w1 = xinv[a, 1]
-            w2 = xinv[a, 2]
-            w3 = xinv[a, 3]
+            w0 = a_t[0, a]
+            w1 = a_t[1, a]
+            w2 = a_t[2, a]
+            w3 = a_t[3, a]
             for p in range(n):
-                inner = (((0.0 + w0 * q[0, p]) + w1 * q[1, p]) + w2 * q[2, p]) + w3 * q[3, p]
+                inner = ((w0 * q[0, p] + w1 * q[1, p]) + w2 * q[2, p]) + w3
                 dist[p] += q[a, p] * inner
         best = -1.0
         j = 0

@@ -15,7 +15,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from radiomix.features._kernels import U, cached_njit
+from radiomix.features._kernels import I64, U, cached_njit
 
 
 def chebyshev_offsets(distance: int, *, planar: bool) -> np.ndarray:
@@ -218,9 +218,9 @@ def neighbour_sums(
     for v in range(roi.shape[0]):
         k = roi[v]
         lev = levels[U(k)]
-        t = 0  # sums over the box, centre included
-        w = 0
-        j = 0
+        t = I64(0)  # sums over the box, centre included
+        w = I64(0)
+        j = I64(0)
         for r in range(n_triples):
             b = k + triples[r]
             x0 = levels[U(b)]

@@ -8,15 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from radiomix.features._kernels import U, cached_njit
-
-
-@cached_njit()
-def _find(parent: np.ndarray, k: int) -> int:
-    while parent[U(k)] != k:
-        parent[U(k)] = parent[U(parent[U(k)])]  # path halving
-        k = parent[U(k)]
-    return k
+from radiomix.features._kernels import I64, U, cached_njit
 
 
 @cached_njit()
@@ -86,7 +78,7 @@ def label_zones(
         compiled here.
     """
     n = backward.shape[0] - 2
-    root_prev = -1
+    root_prev = I64(-1)
     for v in range(roi.shape[0]):
         k = roi[v]
         lev = levels[U(k)]
@@ -94,7 +86,7 @@ def label_zones(
             r = root_prev  # root of k's zone so far (-1: none yet)
             hub, hi = n, n_fresh
         else:
-            r = -1
+            r = I64(-1)
             hub, hi = n + 1, n - 1
         lo = 0
         if backward[hub] != 0 and levels[U(k - backward[hub])] == lev:
@@ -102,7 +94,10 @@ def label_zones(
         for o in range(lo, hi):
             nb = k - backward[o]
             if levels[U(nb)] == lev:  # join the zone of nb, keeping the smaller root
-                rb = _find(parent, nb)
+                rb = nb  # nb's root, halving the path to it
+                while parent[U(rb)] != rb:
+                    parent[U(rb)] = parent[U(parent[U(rb)])]
+                    rb = parent[U(rb)]
                 if r < 0:
                     r = rb
                 elif rb < r:
@@ -117,7 +112,7 @@ def label_zones(
     # Number the zones in raster order of their first voxel, the root. A voxel's parent is
     # itself (a root) or an earlier voxel, visited before it and by then relabelled
     # ~zone, so one read gives the zone: no find, no scratch array of roots.
-    n_zones = 0
+    n_zones = I64(0)
     for v in range(roi.shape[0]):
         k = roi[v]
         p = parent[U(k)]
