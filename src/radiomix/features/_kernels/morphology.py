@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 from numba import types
 
-from radiomix.features._kernels import cached_njit
+from radiomix.features._kernels import I64, cached_njit
 
 # numba's own BLAS/LAPACK helpers (its helper library calls SciPy's ``dgemm``, ``dgetrf``
 # and ``dgetri``), called by name exactly as numba's ``np.dot`` and ``np.linalg.inv`` call
@@ -121,7 +121,7 @@ def weighted_coordinate_sums(
         Zeros on entry (allocated by the caller); receives the sums.
     """
     nz, ny, nx = mask.shape
-    k = 0
+    k = I64(0)
     # in registers (``out`` might alias ``values``: writing it in the loop would store
     # and reload each sum per voxel); the same additions in the same order
     s0 = out[0]
@@ -159,7 +159,7 @@ def voxel_centres(mask: np.ndarray, spacing: np.ndarray, out: np.ndarray) -> Non
         memory layout of ``np.argwhere(mask).astype(float) * spacing``.
     """
     nz, ny, nx = mask.shape
-    k = 0
+    k = I64(0)
     for z in range(nz):
         fz = np.float64(z) * spacing[0]
         for y in range(ny):
@@ -224,7 +224,7 @@ def _monotone_chain(
     returns ``m``. Collinear points are left out.
     """
     n = order.shape[0]
-    k = 0
+    k = I64(0)
     for t in range(n):  # lower hull
         p = order[t]
         while k >= 2:
@@ -300,7 +300,7 @@ def plane_hull_candidates(
         (not a mask mesh); True otherwise.
     """
     n = vertices.shape[0]
-    lo0 = lo1 = lo2 = 1 << 62
+    lo0 = lo1 = lo2 = I64(1 << 62)
     for p in range(n):
         for a in range(3):
             scaled = 2.0 * vertices[p, a] / spacing[a]
@@ -314,7 +314,7 @@ def plane_hull_candidates(
     for axis in range(3):
         b = 1 if axis == 0 else 0
         c = 1 if axis == 2 else 2
-        m = 0
+        m = I64(0)
         for p in range(n):
             if keep[p] and grid[p, axis] % 2 == 0:  # in a grid plane of this axis
                 order[m] = p
@@ -337,7 +337,7 @@ def plane_hull_candidates(
                 dst[counts[k]] = src[t]
                 counts[k] += 1
             src, dst = dst, src
-        start = 0
+        start = I64(0)
         while start < m:
             plane = grid[src[start], axis]
             stop = start + 1
@@ -488,14 +488,14 @@ def _min_box_into(
                     if nb > g and (side[nb] > 0.0) != (sg > 0.0):
                         marked[facets[g, (i + 1) % 3]] = True
                         marked[facets[g, (i + 2) % 3]] = True
-        n_sel = 0
+        n_sel = I64(0)
         for p in range(n_pts):
             if n_fac == 0 or marked[p]:
                 n_sel += 1
         # slices of C-contiguous buffers are C-contiguous: one signature of each helper
         qx = px[:n_sel]
         qy = py[:n_sel]
-        q = 0
+        q = I64(0)
         for p in range(n_pts):
             if n_fac == 0 or marked[p]:
                 x0 = points[p, 0]
@@ -655,7 +655,7 @@ def _khachiyan_into(
                 inner = ((w0 * q[0, p] + w1 * q[1, p]) + w2 * q[2, p]) + w3
                 dist[p] += q[a, p] * inner
         best = -1.0
-        j = 0
+        j = I64(0)
         for p in range(n):
             if dist[p] > best:
                 best = dist[p]
@@ -777,7 +777,7 @@ def mesh_cubes(
     s0 = 0.5 * spacing[0]
     s1 = 0.5 * spacing[1]
     s2 = 0.5 * spacing[2]
-    n = 0
+    n = I64(0)
     for z in range(nz - 1):
         for y in range(ny - 1):
             # the four voxels of a cube's side at x as bits 0, 2, 4, 6 (dx = 0), slid along
