@@ -638,22 +638,25 @@ def _khachiyan_into(
         if status != 0:
             raise ValueError("MVEE: singular scatter matrix (points do not span 3D)")
         # Mahalanobis distances m_p = sum_a q[a,p] (sum_b xinv[a,b] q[b,p]), each point's
-        # terms added in the order a, b = 0..3 as a per-point loop would, over all points
-        # at once (contiguous rows of q, the four inner terms written out: vectorised, no
-        # reassociation). The inner sum leaves out that loop's start from 0.0 (``0.0 + t``
-        # is ``t`` but for the sign of a zero, which no later sum of a non-zero term nor
-        # comparison sees) and the product by q[3, p] = 1.0: the same distances. ``a_t``
-        # holds the transpose of xinv.
+        # terms added in the order a, b = 0..3 as a per-point loop would, the inverse's
+        # sixteen entries held in registers (``a_t`` holds the transpose of xinv) and all
+        # points in one pass over contiguous rows of q (vectorised, no reassociation). The
+        # sums leave out that loop's starts from 0.0 (``0.0 + t`` is ``t`` but for the sign
+        # of a zero, which no later sum of a non-zero term nor comparison sees) and the
+        # products by q[3, p] = 1.0: the same distances.
+        w00, w01, w02, w03 = a_t[0, 0], a_t[1, 0], a_t[2, 0], a_t[3, 0]
+        w10, w11, w12, w13 = a_t[0, 1], a_t[1, 1], a_t[2, 1], a_t[3, 1]
+        w20, w21, w22, w23 = a_t[0, 2], a_t[1, 2], a_t[2, 2], a_t[3, 2]
+        w30, w31, w32, w33 = a_t[0, 3], a_t[1, 3], a_t[2, 3], a_t[3, 3]
         for p in range(n):
-            dist[p] = 0.0
-        for a in range(k):
-            w0 = a_t[0, a]
-            w1 = a_t[1, a]
-            w2 = a_t[2, a]
-            w3 = a_t[3, a]
-            for p in range(n):
-                inner = ((w0 * q[0, p] + w1 * q[1, p]) + w2 * q[2, p]) + w3
-                dist[p] += q[a, p] * inner
+            q0 = q[0, p]
+            q1 = q[1, p]
+            q2 = q[2, p]
+            i0 = ((w00 * q0 + w01 * q1) + w02 * q2) + w03
+            i1 = ((w10 * q0 + w11 * q1) + w12 * q2) + w13
+            i2 = ((w20 * q0 + w21 * q1) + w22 * q2) + w23
+            i3 = ((w30 * q0 + w31 * q1) + w32 * q2) + w33
+            dist[p] = ((q0 * i0 + q1 * i1) + q2 * i2) + i3
         best = -1.0
         j = I64(0)
         for p in range(n):
