@@ -164,10 +164,21 @@ def bounding_box(mask: BoolArray) -> tuple[slice, slice, slice]:
 
     The occupied slices from reductions along each slice's contiguous voxels, then the
     occupied rows and columns from the OR of those slices only.
+
+    Raises
+    ------
+    IndexError
+        ``mask`` holds no voxel.
     """
-    zs = np.flatnonzero(mask.any(axis=(1, 2)))  # reductions along contiguous axes only
-    z = slice(int(zs[0]), int(zs[-1]) + 1)
-    plane = np.any(mask[z], axis=0)
-    ys = np.flatnonzero(plane.any(axis=1))
-    xs = np.flatnonzero(plane.any(axis=0))
-    return z, slice(int(ys[0]), int(ys[-1]) + 1), slice(int(xs[0]), int(xs[-1]) + 1)
+    occupied = np.logical_or.reduce  # (ndarray.any: the same, through Python wrappers)
+    z = _occupied_run(occupied(mask, axis=(1, 2)))
+    plane = occupied(mask[z], axis=0)
+    return z, _occupied_run(occupied(plane, axis=1)), _occupied_run(occupied(plane, axis=0))
+
+
+def _occupied_run(flags: np.ndarray) -> slice:
+    """From the first to the last true entry of the 1-D ``flags`` (one is true)."""
+    first = int(flags.argmax())  # (argmax stops at the first true entry)
+    if not flags[first]:
+        raise IndexError("the mask holds no voxel")
+    return slice(first, flags.size - int(flags[::-1].argmax()))

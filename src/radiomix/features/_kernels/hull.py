@@ -169,32 +169,25 @@ def _quickhull(
     """
     n = points.shape[0]
     m = corners.shape[0]
-    head = fstate[0]
-    stamp = fstate[1]
-    alive = fstate[2]
-    pending_flag = fstate[3]
-    free = fstate[4]
-    pending = fstate[5]
-    visited = fstate[6]
-    link = pstate[0]
-    height = pstate[1]
-    moved = pstate[2]
-    by_start = pstate[3]
-    by_end = pstate[4]
     position = pstate[5]
     # half-grid coordinates; the extremes along axis 0
     i0 = I64(0)
     i1 = I64(0)
     for p in range(n):
         position[p] = -1
+        off = I64(0)  # -1 off the grid, -2 too far out (one return: see the scratch rows)
         for a in range(3):
             scaled = 2.0 * points[p, a] / spacing[a]
             half = np.rint(scaled)
             if not abs(scaled - half) <= 1e-6:  # GRID_TOLERANCE; NaN is off the grid too
-                return -1
+                off = -1
+                break
             if abs(half) >= 524288.0:  # MAX_COORDINATE
-                return -2
+                off = -2
+                break
             grid[p, a] = I64(half)
+        if off < 0:
+            return off
         if grid[p, 0] < grid[i0, 0]:
             i0 = p
         if grid[p, 0] > grid[i1, 0]:
@@ -221,6 +214,20 @@ def _quickhull(
             i2 = p
     if i2 < 0:
         return -3
+    # the scratch rows, named after the checks above: every array alive at a return is
+    # released there, in code compiled at each return
+    head = fstate[0]
+    stamp = fstate[1]
+    alive = fstate[2]
+    pending_flag = fstate[3]
+    free = fstate[4]
+    pending = fstate[5]
+    visited = fstate[6]
+    link = pstate[0]
+    height = pstate[1]
+    moved = pstate[2]
+    by_start = pstate[3]
+    by_end = pstate[4]
     # two back-to-back triangles, each the other's neighbour across all three edges
     for f in range(m):
         head[f] = -1
@@ -250,18 +257,22 @@ def _quickhull(
             a = corners[g, 0]
             b = corners[g, 1]
             c = corners[g, 2]
-            u0 = grid[b, 0] - grid[a, 0]
-            u1 = grid[b, 1] - grid[a, 1]
-            u2 = grid[b, 2] - grid[a, 2]
-            v0 = grid[c, 0] - grid[a, 0]
-            v1 = grid[c, 1] - grid[a, 1]
-            v2 = grid[c, 2] - grid[a, 2]
-            plane[g, 0] = u1 * v2 - u2 * v1
-            plane[g, 1] = u2 * v0 - u0 * v2
-            plane[g, 2] = u0 * v1 - u1 * v0
-            plane[g, 3] = (
-                plane[g, 0] * grid[a, 0] + plane[g, 1] * grid[a, 1] + plane[g, 2] * grid[a, 2]
-            )
+            x0 = grid[a, 0]  # each array read once (numba compiles every access it meets)
+            x1 = grid[a, 1]
+            x2 = grid[a, 2]
+            u0 = grid[b, 0] - x0
+            u1 = grid[b, 1] - x1
+            u2 = grid[b, 2] - x2
+            v0 = grid[c, 0] - x0
+            v1 = grid[c, 1] - x1
+            v2 = grid[c, 2] - x2
+            e0 = u1 * v2 - u2 * v1
+            e1 = u2 * v0 - u0 * v2
+            e2 = u0 * v1 - u1 * v0
+            plane[g, 0] = e0
+            plane[g, 1] = e1
+            plane[g, 2] = e2
+            plane[g, 3] = e0 * x0 + e1 * x1 + e2 * x2
             head[g] = -1
             alive[g] = 1
             stamp[g] = 0
@@ -370,13 +381,16 @@ def _quickhull(
         for t in range(n_horizon):
             n_free -= 1
             g = free[n_free]
-            corners[g, 0] = horizon[t, 0]
-            corners[g, 1] = horizon[t, 1]
+            a = horizon[t, 0]
+            b = horizon[t, 1]
+            h = horizon[t, 2]
+            corners[g, 0] = a
+            corners[g, 1] = b
             corners[g, 2] = p
-            adjacent[g, 2] = horizon[t, 2]
-            adjacent[horizon[t, 2], horizon[t, 3]] = g
-            by_start[horizon[t, 0]] = g
-            by_end[horizon[t, 1]] = g
+            adjacent[g, 2] = h
+            adjacent[h, horizon[t, 3]] = g
+            by_start[a] = g
+            by_end[b] = g
             visited[t] = g  # the new facets (the seen list is no longer needed)
         for t in range(n_horizon):
             g = visited[t]
@@ -418,15 +432,18 @@ def _quickhull(
         norm = 0.0
         k = I64(0)
         for a in range(3):
-            w = float(plane[f, a]) / spacing[a]
+            b = plane[f, a]
+            w = float(b) / spacing[a]
             cross += w * w
-            b = abs(plane[f, a])
+            b = abs(b)
             while b != 0:
                 k, b = b, k % b
         for a in range(3):
-            plane[f, a] //= k
-            normals[g, a] = float(plane[f, a]) / spacing[a]
-            norm += normals[g, a] * normals[g, a]
+            b = plane[f, a] // k
+            plane[f, a] = b
+            w = float(b) / spacing[a]
+            normals[g, a] = w
+            norm += w * w
         area8 += np.sqrt(cross) * (s0 * s1 * s2)
         norm = np.sqrt(norm)
         for a in range(3):
