@@ -8,6 +8,7 @@ cubes with its per-triangle volume and area sums.
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 from scipy.spatial.distance import pdist, squareform
 
@@ -100,3 +101,40 @@ def marching_cubes_mesh(mask: np.ndarray, spacing) -> dict:
         "area": area,
         "half_grid": half_grid,
     }
+
+
+@numba.njit
+def khachiyan_oracle(points, tol, max_iter):  # pragma: no cover - compiled
+    """The MVEE (Khachiyan) iteration as written in textbooks, with numba's generic ``@`` and
+    ``np.linalg.inv`` and sums from ``0.0``: the oracle of the compiled iteration (weights
+    and iteration count, bit for bit)."""
+    n, d = points.shape
+    q = np.ones((d + 1, n))
+    q[:d, :] = points.T
+    u = np.full(n, 1.0 / n)
+    for it in range(max_iter):
+        xinv = np.linalg.inv((q * u) @ q.T)
+        best = -1.0
+        j = 0
+        for p in range(n):
+            m = 0.0
+            for a in range(d + 1):
+                t = 0.0
+                for b in range(d + 1):
+                    t += xinv[a, b] * q[b, p]
+                m += q[a, p] * t
+            if m > best:
+                best = m
+                j = p
+        step = (best - d - 1.0) / ((d + 1.0) * (best - 1.0))
+        err2 = 0.0
+        for p in range(n):
+            du = -step * u[p]
+            if p == j:
+                du += step
+            err2 += du * du
+            u[p] = (1.0 - step) * u[p]
+        u[j] += step
+        if np.sqrt(err2) < tol:
+            return u, it + 1
+    return u, max_iter

@@ -79,38 +79,53 @@ def test_other_modules_compile_with_the_collector_as_it_is() -> None:
     assert rec.states == [True]
 
 
-def test_kernels_type_in_two_passes(monkeypatch: pytest.MonkeyPatch) -> None:
-    from radiomix.features._kernels import hull, local_intensity, neighbourhood, zones
+def _signatures() -> dict[object, tuple[object, ...]]:
+    """Each kernel of the lean typing rule, with the signature an extraction compiles."""
+    from radiomix.features._kernels import hull, local_intensity, morphology, neighbourhood, zones
 
-    passes: dict[str, int] = {}
-    propagate = typeinfer.ConstraintNetwork.propagate
-
-    def counting(self, ti):  # type: ignore[no-untyped-def]
-        name = ti.func_id.func_qualname
-        passes[name] = passes.get(name, 0) + 1
-        return propagate(self, ti)
-
-    monkeypatch.setattr(typeinfer.ConstraintNetwork, "propagate", counting)
     i1 = numba.types.Array(numba.int64, 1, "C")
     i2 = numba.types.Array(numba.int64, 2, "C")
+    i32 = numba.types.Array(numba.int32, 1, "C")
     f1 = numba.types.Array(numba.float64, 1, "C")
     f2 = numba.types.Array(numba.float64, 2, "C")
     b1 = numba.types.Array(numba.bool_, 1, "C")
+    b3 = numba.types.Array(numba.bool_, 3, "C")
+    u3 = numba.types.Array(numba.uint8, 3, "C")
     t3 = numba.types.UniTuple(numba.int64, 3)
-    sigs = {
+    return {
         hull._quickhull: (f2, f1, i2, i2, i2, i2, i2, i2, i2, i1, i2, i2, f2, f1),
         local_intensity.sphere_means_whole: (f1, b1, t3, i2, numba.float64, f1, f1, f1),
         local_intensity.sphere_means_at: (f1, b1, t3, t3, i1, i1, i1, i1, f1, f1),
         neighbourhood.neighbour_sums: (i1, i1, i1, i1, numba.int64, i1, f1, i1, f1, i1),
         zones.label_zones: (i1, i1, i1, numba.int64, i1, i1, i1, i1, i1),
+        morphology.weighted_coordinate_sums: (b3, f1, f1, f1),
+        morphology.voxel_centres: (b3, f1, f2),
+        morphology._monotone_chain: (f1, f1, i1, i1),
+        morphology.plane_hull_candidates: (f2, f1, b1, i2, i1, i1, i1, f1, f1, i1, i1),
+        morphology._min_box_into: (
+            *(f2, f2, f2, f2, i2, i2, f2, f1, f1, b1),
+            *(f1, f1, f1, f1, i1, i1, f1),
+        ),
+        morphology._khachiyan_into: (f2, f1, numba.float64, numba.int64, f2, f2, i32, f1, f2, f1),
+        morphology.mesh_cubes: (u3, f1, f1, i1, i2, f2),
     }
-    for dispatcher, sig in sigs.items():
-        fresh = numba.njit(
-            **{
-                k: v
-                for k, v in dispatcher.targetoptions.items()
-                if k not in ("nopython", "boundscheck")
-            }
-        )(dispatcher.py_func)
-        fresh.compile(sig)
-        assert passes[dispatcher.py_func.__qualname__] == 2, dispatcher.py_func.__qualname__
+
+
+@pytest.mark.parametrize("name", [d.py_func.__qualname__ for d in _signatures()])
+def test_kernels_type_in_two_passes(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Loop-updated integers start as int64 (:data:`radiomix.features._kernels.I64`), not
+    as literals that numba widens to int64 only on a further pass over the whole kernel."""
+    dispatcher, sig = next((d, s) for d, s in _signatures().items()
+                           if d.py_func.__qualname__ == name)  # fmt: skip
+    passes: dict[str, int] = {}
+    propagate = typeinfer.ConstraintNetwork.propagate
+
+    def counting(self, ti):  # type: ignore[no-untyped-def]
+        passes[ti.func_id.func_qualname] = passes.get(ti.func_id.func_qualname, 0) + 1
+        return propagate(self, ti)
+
+    monkeypatch.setattr(typeinfer.ConstraintNetwork, "propagate", counting)
+    options = {k: v for k, v in dispatcher.targetoptions.items()
+               if k not in ("nopython", "boundscheck")}  # fmt: skip
+    numba.njit(**options)(dispatcher.py_func).compile(sig)
+    assert passes[name] == 2
