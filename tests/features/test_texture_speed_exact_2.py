@@ -10,8 +10,8 @@
   bound first) against the decision from scipy's fast FFT lengths.
 - NGTDM sums of the neighbourhood kernel (``level_difference``, ``level_count``) against
   ``np.bincount`` over the voxels with a neighbour, to the last bit.
-- Per-feature averages over K matrices in one stacked reduction (:func:`average_each`,
-  :func:`average_over`) against one reduction per feature, NaN and empty stacks included.
+- Per-feature averages over K matrices in one stacked reduction (:func:`average_rows` of
+  :func:`feature_rows`, :func:`average_over`) against one reduction per feature, NaN and empty stacks included.
 - GLCM features that now share intermediates (variance, difference and sum averages, the
   cluster deviation) against their former stand-alone formulas.
 - The texture matrices of a context, whose arrays are cut to the ROI's bounding box
@@ -226,11 +226,11 @@ GLCM_SPECS = aggregation_features("glcm", Aggregation.AVERAGED_3D)
 
 
 @pytest.mark.parametrize(("seed", "k", "n_levels"), [(0, 13, 6), (1, 1, 9), (2, 4, 3), (3, 13, 1)])
-def test_average_each_equals_one_feature_at_a_time(seed, k, n_levels) -> None:
+def test_average_rows_equal_one_feature_at_a_time(seed, k, n_levels) -> None:
     m = glcm.glcm_marginals(_random_glcms(seed, k, n_levels), n_levels=n_levels)
     ctx_a, ctx_b = _context(), _context()
     agg = Aggregation.AVERAGED_3D
-    got = glcm.average_each(ctx_a, GLCM_SPECS, agg, m)
+    got = glcm.average_rows(ctx_a, GLCM_SPECS, agg, glcm.feature_rows(GLCM_SPECS, m))
     expected = {s.name: glcm.average_defined(ctx_b, s, agg, s.func(m)) for s in GLCM_SPECS}
     assert list(got) == list(expected)
     for name, value in expected.items():
@@ -238,9 +238,10 @@ def test_average_each_equals_one_feature_at_a_time(seed, k, n_levels) -> None:
     assert ctx_a.notes == ctx_b.notes
 
 
-def test_average_each_of_an_empty_stack_is_nan() -> None:
+def test_average_rows_of_an_empty_stack_are_nan() -> None:
     m = glcm.GlcmMarginals(p_ij=np.zeros((0, 3, 3)), n_g=3)
-    got = glcm.average_each(_context(), GLCM_SPECS, Aggregation.AVERAGED_3D, m)
+    rows = glcm.feature_rows(GLCM_SPECS, m)
+    got = glcm.average_rows(_context(), GLCM_SPECS, Aggregation.AVERAGED_3D, rows)
     assert all(math.isnan(v) for v in got.values())
 
 

@@ -57,14 +57,15 @@ def _alone(family: str, levels, mask, n_levels, agg, ctx) -> dict[str, float]:
             glcm.glcm_matrices(levels, mask, n_levels=n_levels, dims=dims), agg)
         if mats.shape[0] == 0:
             return {s.name: math.nan for s in specs}
-        return glcm.average_each(ctx, specs, agg, glcm.glcm_marginals(mats, n_levels=n_levels))
+        m = glcm.glcm_marginals(mats, n_levels=n_levels)
+        return glcm.average_rows(ctx, specs, agg, glcm.feature_rows(specs, m))
     stack = glrlm.aggregate_glrlm(glrlm.glrlm_matrices(levels, mask, n_levels=n_levels,
                                                        dims=dims), agg)  # fmt: skip
     if stack.counts.shape[0] == 0:
         return {s.name: math.nan for s in specs}
     full = glrlm.GlrlmMarginals(r_ij=stack.counts.astype(np.float64),
                                 n_v=stack.n_voxels.astype(np.float64))  # fmt: skip
-    return glcm.average_each(ctx, specs, agg, full)
+    return glcm.average_rows(ctx, specs, agg, glcm.feature_rows(specs, full))
 
 
 def _close(got: dict[str, float], expected: dict[str, float]) -> None:

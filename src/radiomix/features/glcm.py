@@ -564,7 +564,7 @@ def average_shared(
     Returns
     -------
     dict or None
-        ``{name: value}`` as :func:`average_each`; None when the aggregation has no matrix.
+        ``{name: value}`` as :func:`average_rows`; None when the aggregation has no matrix.
     """
     aggregations = sibling_aggregations(ctx, aggregation)
     key = (*family_key, "rows", aggregations, tuple([spec.name for spec in specs]))
@@ -589,13 +589,6 @@ def feature_rows(specs: Sequence[FeatureSpec], m: object) -> FloatArray:
     for row, spec in enumerate(specs[1:], 1):
         values[row] = spec.func(m)
     return values
-
-
-def average_each(
-    ctx: RoiContext, specs: Sequence[FeatureSpec], aggregation: Aggregation, m: object
-) -> dict[str, float]:
-    """Evaluate each feature on the K matrices ``m`` and average it (:func:`average_rows`)."""
-    return average_rows(ctx, specs, aggregation, feature_rows(specs, m))
 
 
 def average_rows(
