@@ -1,6 +1,6 @@
 """Rewritten morphology helpers against their plain numpy formulations (same bits).
 
-``_plane_bases`` (column gathers instead of ``np.cross``), ``pca_eigenvalues`` (``np.cov``
+``_plane_bases`` (column arithmetic instead of ``np.cross``), ``pca_eigenvalues`` (``np.cov``
 written out), ``ellipsoid_surface_area`` (powers computed once per call) and the
 minimum-volume ellipsoid's axes (no final sort) must give exactly what the
 straightforward formulations give.

@@ -11,7 +11,8 @@
 - NGTDM sums of the neighbourhood kernel (``level_difference``, ``level_count``) against
   ``np.bincount`` over the voxels with a neighbour, to the last bit.
 - Per-feature averages over K matrices in one stacked reduction (:func:`average_rows` of
-  :func:`feature_rows`, :func:`average_over`) against one reduction per feature, NaN and empty stacks included.
+  :func:`feature_rows`, :func:`average_over`) against one reduction per feature, NaN and
+  empty stacks included.
 - GLCM features that now share intermediates (variance, difference and sum averages, the
   cluster deviation) against their former stand-alone formulas.
 - The texture matrices of a context, whose arrays are cut to the ROI's bounding box

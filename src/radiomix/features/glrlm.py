@@ -340,10 +340,12 @@ def compute(
         stack = _stack(ctx, dims)
         parts = [ctx.cached(("glrlm", a), partial(aggregate_glrlm, stack, a)) for a in aggregations]
         sizes = [part.counts.shape[0] for part in parts]
-        joined = parts[0] if len(parts) == 1 else GlrlmStack(
-            counts=np.concatenate([part.counts for part in parts]),
-            n_voxels=np.concatenate([part.n_voxels for part in parts]),
-        )
+        joined = parts[0]
+        if len(parts) > 1:
+            joined = GlrlmStack(
+                counts=np.concatenate([part.counts for part in parts]),
+                n_voxels=np.concatenate([part.n_voxels for part in parts]),
+            )
         if joined.counts.shape[0] == 0:
             return np.empty((len(specs), 0)), sizes
         return feature_rows(specs, glrlm_marginals(joined)), sizes

@@ -596,7 +596,7 @@ def _plane_bases(normals: FloatArray) -> tuple[FloatArray, FloatArray]:
 
     ``u = n x h / |n x h|`` with the helper ``h = (1, 0, 0)``, or ``(0, 1, 0)`` where
     ``|n_x| >= 0.9``, and ``v = n x u``: the products and differences of ``np.cross`` (a
-    zero component of ``h`` included) and of ``np.linalg.norm``, column by column.
+    zero component of ``h`` included), column by column, and :func:`_row_norms`.
     """
     n0 = normals[:, 0]
     n1 = normals[:, 1]
@@ -608,7 +608,7 @@ def _plane_bases(normals: FloatArray) -> tuple[FloatArray, FloatArray]:
     np.subtract(n1 * 0.0, n2 * h1, out=u0)
     np.subtract(n2 * h0, n0 * 0.0, out=u1)
     np.subtract(n0 * h1, n1 * h0, out=u2)
-    u /= np.sqrt((u0 * u0 + u1 * u1) + u2 * u2)[:, None]
+    u /= _row_norms(u)[:, None]
     v = np.empty((normals.shape[0], 3))
     np.subtract(n1 * u2, n2 * u1, out=v[:, 0])
     np.subtract(n2 * u0, n0 * u2, out=v[:, 1])
