@@ -65,8 +65,16 @@ def _timed(table: dict[str, list[float]], name: str, fn: Callable[..., Any]) -> 
     return wrapper
 
 
-def measure(cases: list[str], runs: int) -> dict[str, dict[str, float]]:
-    """Mean CPU ms per extraction of each family and step, and the median total."""
+def measure(cases: list[str], runs: int, evict_mb: int = 0) -> dict[str, dict[str, float]]:
+    """Mean CPU ms per extraction of each family and step, and the median total.
+
+    ``evict_mb`` > 0 writes that many MB of another array before each timed call (untimed),
+    so that every call starts with the CPU caches holding someone else's data, as in
+    ``bench_ibsi.py``, where the peers run between two radiomix calls.
+    """
+    import numpy as np
+
+    evict = np.zeros(evict_mb << 17)  # float64: 2**17 of them a MB
     import radiomix.extraction as extraction
     import radiomix.features.extract as fx
     import radiomix.features.glszm as glszm
@@ -92,6 +100,7 @@ def measure(cases: list[str], runs: int) -> dict[str, dict[str, float]]:
         table.clear()
         totals = []
         for _ in range(runs):
+            evict += 1.0
             start = time.process_time()
             extract(image, mask, settings=settings, tag="image")
             totals.append(time.process_time() - start)
@@ -107,6 +116,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=10, help="timed extractions per case")
     parser.add_argument("--baseline-src", help="another tree's src folder, run side by side")
     parser.add_argument("--rounds", type=int, default=3, help="alternating process pairs")
+    parser.add_argument(
+        "--evict", type=int, default=0, metavar="MB",
+        help="write MB megabytes of another array before each call (cold caches, as "
+        "between the tools of bench_ibsi.py); default 0",
+    )  # fmt: skip
     parser.add_argument("--json-out", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     cases = [c for c in args.cases.split(",") if c]
@@ -117,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: the shared data folder {DATA_DIR} is missing", file=sys.stderr)
         return 1
     if args.json_out:
-        print(json.dumps(measure(cases, args.runs)))
+        print(json.dumps(measure(cases, args.runs, args.evict)))
         return 0
     trees = {"radiomix": str(HERE.parent / "src")}
     if args.baseline_src:
@@ -129,13 +143,14 @@ def main(argv: list[str] | None = None) -> int:
         for tree in order:
             env = dict(os.environ, PYTHONPATH=trees[tree])
             cmd = [sys.executable, __file__, "--cases", ",".join(cases), "--runs",
-                   str(args.runs), "--json-out"]  # fmt: skip
+                   str(args.runs), "--evict", str(args.evict), "--json-out"]  # fmt: skip
             done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
             results[tree].append(json.loads(done.stdout.strip().splitlines()[-1]))
     for case in cases:
         names = sorted({n for tree in results for res in results[tree] for n in res[case]})
         names.sort(key=lambda n: (n == "total (median)", n))
         print(f"\n{case}: CPU ms per extraction (mean of {args.runs} calls"
+              + (f", {args.evict} MB written before each" if args.evict else "")
               + (f"; median of {rounds} rounds per tree" if rounds > 1 else "") + ")")
         print(f"  {'step':<45}" + "".join(f"{t:>12}" for t in trees))
         for name in names:
