@@ -34,10 +34,11 @@ from scipy.special import gammaln
 from scipy.stats import t as student_t
 
 from radiomix.analysis.spec import TIME_UNITS, AnalysisSettings, Covariate, Outcome
+from radiomix.deep.settings import SLICE_STATS
 from radiomix.errors import InputError, SettingsError
 from radiomix.io.text_table import check_delimiter
 from radiomix.model.clinical import MISSING_TOKENS
-from radiomix.model.columns import SLICE_STATS, FeatureName
+from radiomix.model.columns import FeatureName
 from radiomix.model.confound import volume_column
 
 log = logging.getLogger(__name__)

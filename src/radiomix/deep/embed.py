@@ -35,9 +35,8 @@ import numpy as np
 import numpy.typing as npt
 
 from radiomix.deep.inputs import Intensity, Mode, sample_lesion, to_network_input
-from radiomix.deep.settings import DeepSettings
+from radiomix.deep.settings import SLICE_STATS, DeepSettings
 from radiomix.errors import InputError, WeightsError
-from radiomix.model.columns import SLICE_STATS
 from radiomix.types import BoolArray, FloatArray, Spacing
 
 if TYPE_CHECKING:

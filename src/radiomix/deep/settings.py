@@ -14,6 +14,11 @@ from typing import Any, Literal
 from radiomix.deep.inputs import MODES, Intensity, Mode, parse_intensity
 from radiomix.errors import SettingsError
 
+SLICE_STATS: tuple[str, ...] = ("mean", "max")
+"""Statistics over a lesion's slices of a slice-mode deep embedding, the last field of its
+columns ``<tag>.deep.<model>_slices.fNNN.<stat>``
+(:func:`radiomix.deep.embed.aggregate_slices`)."""
+
 MODELS_2D: tuple[str, ...] = ("resnet18", "resnet34", "resnet50")
 MODELS_3D: tuple[str, ...] = ("resnet10", "resnet18", "resnet34", "resnet50")
 MODE_TOKENS: dict[str, str] = {

@@ -28,10 +28,6 @@ Block: TypeAlias = Literal["radiomic", "deep", "clinical"]
 BLOCKS: tuple[Block, ...] = ("radiomic", "deep", "clinical")
 ID_COLUMNS: tuple[str, ...] = ("patient_id", "lesion_id")
 
-SLICE_STATS: tuple[str, ...] = ("mean", "max")
-"""Statistics over a lesion's slices of a slice-mode deep embedding, the last field of its
-columns ``<tag>.deep.<model>_slices.fNNN.<stat>``
-(:func:`radiomix.deep.embed.aggregate_slices`)."""
 
 _FIELD = r"[A-Za-z0-9_\-]+"
 _FEATURE_RE = re.compile(rf"^({_FIELD})\.({_FIELD})\.({_FIELD})\.({_FIELD})(?:\.({_FIELD}))?$")
