@@ -56,6 +56,24 @@ def test_import_is_light():
     assert out[1] == version("radiomix")
 
 
+def test_console_script_module_is_light():
+    """Workers started by spawn or a fork server run the main script again (as
+    ``__mp_main__``): the ``radiomix`` script's module imports no command line."""
+    from importlib.metadata import entry_points
+
+    (script,) = [e for e in entry_points(group="console_scripts") if e.name == "radiomix"]
+    assert script.value == "radiomix.__main__:main"
+    code = (
+        "import sys, radiomix.__main__; "
+        "print(sorted(m for m in ('radiomix.cli', 'typer', 'rich', 'numpy') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+    version = subprocess.run([sys.executable, "-m", "radiomix", "--version"],
+                             capture_output=True, text=True, check=True)
+    assert version.stdout.strip() == f"radiomix {radiomix.__version__}"
+
+
 def test_unknown_attribute_is_an_attribute_error():
     with pytest.raises(AttributeError, match="no attribute 'extrakt'"):
         radiomix.extrakt  # noqa: B018
