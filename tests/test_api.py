@@ -10,6 +10,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -54,6 +55,23 @@ def test_import_is_light():
     from importlib.metadata import version
 
     assert out[1] == version("radiomix")
+
+
+def test_reading_a_study_with_deep_features_imports_no_model_stack():
+    """A run plans its cases (reads the study, its ``deep:`` section and the deep settings)
+    before it starts its workers: scikit-learn, pandas and torch are left to them (importing
+    scikit-learn through ``radiomix.model`` held the fork server back by a second)."""
+    study = Path(__file__).resolve().parents[1] / "examples" / "sts" / "study.yaml"
+    code = (
+        "import sys, radiomix.deep, radiomix.deep.settings; "
+        "from radiomix.settings.study import load_study; "
+        f"s = load_study({str(study)!r}); "
+        "print(sorted(m for m in ('sklearn', 'pandas', 'torch', 'monai', 'radiomix.model') "
+        "if m in sys.modules), s.settings.deep.model)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.split()
+    assert out == ["[]", "resnet18"]
 
 
 def test_console_script_module_is_light():

@@ -7,8 +7,6 @@ convention (``name-<first hex digits of the SHA-256>.ext``) for the published fi
 from __future__ import annotations
 
 import hashlib
-import subprocess
-import sys
 import urllib.error
 from pathlib import Path
 
@@ -207,19 +205,3 @@ def test_unreadable_file(tmp_path):
     with pytest.raises(WeightsError, match=r"broken\.pth: cannot be read as a torch checkpoint"):
         W.read_state_dict(src)
 
-
-def test_reading_a_study_with_deep_features_imports_no_model_stack():
-    """A run plans its cases (reads the study, its ``deep:`` section and the deep settings)
-    before it starts its workers: scikit-learn, pandas and torch are left to them (importing
-    scikit-learn through ``radiomix.model`` held the fork server back by a second)."""
-    study = Path(__file__).resolve().parents[2] / "examples" / "sts" / "study.yaml"
-    code = (
-        "import sys, radiomix.deep, radiomix.deep.settings; "
-        "from radiomix.settings.study import load_study; "
-        f"s = load_study({str(study)!r}); "
-        "print(sorted(m for m in ('sklearn', 'pandas', 'torch', 'monai', 'radiomix.model') "
-        "if m in sys.modules), s.settings.deep.model)"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout.split()
-    assert out == ["[]", "resnet18"]

@@ -28,7 +28,6 @@ Block: TypeAlias = Literal["radiomic", "deep", "clinical"]
 BLOCKS: tuple[Block, ...] = ("radiomic", "deep", "clinical")
 ID_COLUMNS: tuple[str, ...] = ("patient_id", "lesion_id")
 
-
 _FIELD = r"[A-Za-z0-9_\-]+"
 _FEATURE_RE = re.compile(rf"^({_FIELD})\.({_FIELD})\.({_FIELD})\.({_FIELD})(?:\.({_FIELD}))?$")
 
