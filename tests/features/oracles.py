@@ -106,16 +106,17 @@ def marching_cubes_mesh(mask: np.ndarray, spacing) -> dict:
 @numba.njit
 def khachiyan_oracle(points, tol, max_iter):  # pragma: no cover - compiled
     """The MVEE (Khachiyan) iteration as written in textbooks, with numba's generic ``@`` and
-    ``np.linalg.inv`` and sums from ``0.0``: the oracle of the compiled iteration (weights
-    and iteration count, bit for bit)."""
+    ``np.linalg.inv`` (the scatter matrix summed again at every iteration) and sums from
+    ``0.0``: the oracle of the compiled iteration (weights to rounding, the same iteration
+    count). Ties as the kernel defines them: the lowest index among the distances within
+    1e-12 (relative) of the largest."""
     n, d = points.shape
     q = np.ones((d + 1, n))
     q[:d, :] = points.T
     u = np.full(n, 1.0 / n)
+    dist = np.empty(n)
     for it in range(max_iter):
         xinv = np.linalg.inv((q * u) @ q.T)
-        best = -1.0
-        j = 0
         for p in range(n):
             m = 0.0
             for a in range(d + 1):
@@ -123,9 +124,12 @@ def khachiyan_oracle(points, tol, max_iter):  # pragma: no cover - compiled
                 for b in range(d + 1):
                     t += xinv[a, b] * q[b, p]
                 m += q[a, p] * t
-            if m > best:
-                best = m
-                j = p
+            dist[p] = m
+        top = dist.max()
+        j = 0
+        while dist[j] < top * (1.0 - 1e-12):
+            j += 1
+        best = dist[j]
         step = (best - d - 1.0) / ((d + 1.0) * (best - 1.0))
         err2 = 0.0
         for p in range(n):

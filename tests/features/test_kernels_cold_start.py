@@ -92,8 +92,9 @@ def test_zone_minimum_hand_computed():
 
 
 @pytest.mark.parametrize("seed", range(5))
-def test_khachiyan_weights_bitwise_equal_to_generic_numba(seed):
-    """Direct BLAS/LAPACK helper calls give numba's ``@`` / ``np.linalg.inv`` results exactly."""
+def test_khachiyan_weights_equal_generic_numba(seed):
+    """The rank-one scatter update and the written-out inverse give numba's ``@`` /
+    ``np.linalg.inv`` iterations, and their weights to rounding."""
     from radiomix.features._kernels.morphology import khachiyan_weights
 
     rng = np.random.default_rng(seed)
@@ -102,4 +103,4 @@ def test_khachiyan_weights_bitwise_equal_to_generic_numba(seed):
     u, it = khachiyan_weights(pts, 1e-7, 1000)
     u_ref, it_ref = khachiyan_oracle(pts, 1e-7, 1000)
     assert it == it_ref
-    np.testing.assert_array_equal(u, u_ref)
+    np.testing.assert_allclose(u, u_ref, rtol=0, atol=1e-12)

@@ -2,34 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
-from numba import types
 
 from radiomix.features._kernels import I64, cached_njit
-
-# numba's own BLAS/LAPACK helpers (its helper library calls SciPy's ``dgemm``, ``dgetrf``
-# and ``dgetri``), called by name exactly as numba's ``np.dot`` and ``np.linalg.inv`` call
-# them: the same results bit for bit, without compiling their generic wrappers (argument
-# checks, error messages built from strings), about 1 s of a first call's compilation.
-_F64P = types.CPointer(types.float64)
-_XXGEMM: Any = types.ExternalFunction(
-    "numba_xxgemm",
-    types.intc(
-        *(types.char, types.char, types.char, types.intp, types.intp, types.intp),
-        *(_F64P, _F64P, types.intp, _F64P, types.intp, _F64P, _F64P, types.intp),
-    ),
-)
-_XXGETRF: Any = types.ExternalFunction(
-    "numba_xxgetrf",
-    types.intc(types.char, types.intp, types.intp, _F64P, types.intp, types.CPointer(types.int32)),
-)
-_XXGETRI: Any = types.ExternalFunction(
-    "numba_ez_xxgetri",
-    types.intc(types.char, types.intp, _F64P, types.intp, types.CPointer(types.int32)),
-)
-_D, _N, _T = ord("d"), ord("n"), ord("t")  # float64 kind; no transpose; transpose
 
 
 @cached_njit(fastmath={"reassoc"}, error_model="numpy")
@@ -575,6 +550,12 @@ def khachiyan_weights(points: np.ndarray, tol: float, max_iter: int) -> tuple[np
     iterations : int
         Iterations used (``max_iter`` when the tolerance was not reached).
 
+    Raises
+    ------
+    ValueError
+        Points that are not (N, 3), or whose scatter matrix is singular (they do not span
+        3 dimensions).
+
     Notes
     -----
     Plain Python: allocates the buffers of the compiled iteration :func:`_khachiyan_into`
@@ -589,65 +570,95 @@ def khachiyan_weights(points: np.ndarray, tol: float, max_iter: int) -> tuple[np
     q[:d] = pts.T
     q[d] = 1.0
     u = np.full(n, 1.0 / n)
-    one_zero = np.array([1.0, 0.0])
-    iterations = _khachiyan_into(
-        q, u, tol, max_iter, np.empty((k, k)), np.empty((k, k)), np.empty(k, dtype=np.int32),
-        one_zero, np.empty((k, n)), np.empty(n),
-    )  # fmt: skip
+    iterations = _khachiyan_into(q, u, tol, max_iter, np.empty((k, 2 * k)), np.empty(n))
+    if iterations < 0:
+        raise ValueError("MVEE: singular scatter matrix (points do not span 3D)")
     return u, int(iterations)
+
+
+KHACHIYAN_TIE = 1e-12
+"""Relative margin within which two Mahalanobis distances are a tie in the MVEE iteration
+(:func:`_khachiyan_into`): the point of lowest index among them is chosen."""
 
 
 @cached_njit(error_model="numpy")  # the divisor (d + 1)(max m_p - 1) >= (d + 1) d > 0
 def _khachiyan_into(
-    q: np.ndarray,
-    u: np.ndarray,
-    tol: float,
-    max_iter: int,
-    x: np.ndarray,
-    a_t: np.ndarray,
-    ipiv: np.ndarray,
-    one_zero: np.ndarray,
-    qu: np.ndarray,
-    dist: np.ndarray,
+    q: np.ndarray, u: np.ndarray, tol: float, max_iter: int, aug: np.ndarray, dist: np.ndarray
 ) -> int:  # pragma: no cover - compiled
-    """The iteration of :func:`khachiyan_weights`; updates ``u`` in place, returns the count.
+    """The iteration of :func:`khachiyan_weights`; updates ``u`` in place, returns the count
+    (-1 for a singular scatter matrix).
 
     ``q`` ((4, N) float64) holds the lifted 3D points (coordinates, then ones) and ``u``
-    ((N,) float64) the starting weights ``1 / N``; ``x`` and ``a_t`` ((4, 4) float64),
-    ``ipiv`` ((4,) int32), ``qu`` ((4, N)) and ``dist`` ((N,) float64) are scratch and
-    ``one_zero`` is ``(1.0, 0.0)`` (the dgemm factors).
+    ((N,) float64) the starting weights ``1 / N``; ``aug`` ((4, 8) float64) and ``dist``
+    ((N,) float64) are scratch.
+
+    Each iteration inverts the lifted scatter matrix :math:`X = \\sum_p u_p q_p q_p^T` (Gauss-
+    Jordan elimination with partial pivoting), computes the Mahalanobis distances
+    :math:`m_p = q_p^T X^{-1} q_p` and moves weight to the farthest point :math:`j`:
+    :math:`u \\leftarrow (1-\\beta)u + \\beta e_j`. :math:`X` is summed over the points once
+    and then follows the weights as the same rank-one update,
+    :math:`X \\leftarrow (1-\\beta)X + \\beta q_j q_j^T` (its ten distinct entries), so that an
+    iteration costs one pass over the points for the distances and one for the weights.
+    Distances within :data:`KHACHIYAN_TIE` (relative) of the largest are a tie, won by the
+    lowest index: points equally far in exact arithmetic (symmetric and lattice point
+    sets) are told apart by their order, not by rounding, so that the path does not
+    depend on the order of the floating-point operations (the BLAS kernel of a CPU).
     """
-    k, n = q.shape
-    d = k - 1
+    n = q.shape[1]
+    d = 3.0
+    s00 = s01 = s02 = s03 = s11 = s12 = s13 = s22 = s23 = s33 = 0.0
+    for p in range(n):
+        w = u[p]
+        q0 = q[0, p]
+        q1 = q[1, p]
+        q2 = q[2, p]
+        s00 += w * q0 * q0
+        s01 += w * q0 * q1
+        s02 += w * q0 * q2
+        s03 += w * q0
+        s11 += w * q1 * q1
+        s12 += w * q1 * q2
+        s13 += w * q1
+        s22 += w * q2 * q2
+        s23 += w * q2
+        s33 += w
     for it in range(max_iter):
-        # x = (q * u) @ q.T as numba's np.dot computes it: dgemm('t', 'n') on the buffers
-        for a in range(k):
-            for p in range(n):
-                qu[a, p] = q[a, p] * u[p]
-        status = _XXGEMM(
-            _D, _T, _N, k, k, n, one_zero[0:].ctypes, q.ctypes, n, qu.ctypes, n,
-            one_zero[1:].ctypes, x.ctypes, k,
-        )  # fmt: skip
-        # xinv = np.linalg.inv(x) as numba computes it: dgetrf, then dgetri
-        for r in range(k):
-            for c in range(k):
-                a_t[c, r] = x[r, c]
-        # (dgetri of a singular factor finds its zero pivot and computes nothing)
-        status |= _XXGETRF(_D, k, k, a_t.ctypes, k, ipiv.ctypes)
-        status |= _XXGETRI(_D, k, a_t.ctypes, k, ipiv.ctypes)
-        if status != 0:
-            raise ValueError("MVEE: singular scatter matrix (points do not span 3D)")
-        # Mahalanobis distances m_p = sum_a q[a,p] (sum_b xinv[a,b] q[b,p]), each point's
-        # terms added in the order a, b = 0..3 as a per-point loop would, the inverse's
-        # sixteen entries held in registers (``a_t`` holds the transpose of xinv) and all
-        # points in one pass over contiguous rows of q (vectorised, no reassociation). The
-        # sums leave out that loop's starts from 0.0 (``0.0 + t`` is ``t`` but for the sign
-        # of a zero, which no later sum of a non-zero term nor comparison sees) and the
-        # products by q[3, p] = 1.0: the same distances.
-        w00, w01, w02, w03 = a_t[0, 0], a_t[1, 0], a_t[2, 0], a_t[3, 0]
-        w10, w11, w12, w13 = a_t[0, 1], a_t[1, 1], a_t[2, 1], a_t[3, 1]
-        w20, w21, w22, w23 = a_t[0, 2], a_t[1, 2], a_t[2, 2], a_t[3, 2]
-        w30, w31, w32, w33 = a_t[0, 3], a_t[1, 3], a_t[2, 3], a_t[3, 3]
+        # [X | I] reduced to [I | X^-1]
+        aug[0, 0], aug[0, 1], aug[0, 2], aug[0, 3] = s00, s01, s02, s03
+        aug[1, 0], aug[1, 1], aug[1, 2], aug[1, 3] = s01, s11, s12, s13
+        aug[2, 0], aug[2, 1], aug[2, 2], aug[2, 3] = s02, s12, s22, s23
+        aug[3, 0], aug[3, 1], aug[3, 2], aug[3, 3] = s03, s13, s23, s33
+        for r in range(4):
+            for c in range(4, 8):
+                aug[r, c] = 1.0 if c - 4 == r else 0.0
+        for c in range(4):
+            piv = c
+            big = abs(aug[c, c])
+            for r in range(c + 1, 4):
+                if abs(aug[r, c]) > big:
+                    big = abs(aug[r, c])
+                    piv = r
+            if not big > 0.0:
+                return -1
+            if piv != c:
+                for cc in range(8):
+                    t = aug[c, cc]
+                    aug[c, cc] = aug[piv, cc]
+                    aug[piv, cc] = t
+            inv = 1.0 / aug[c, c]
+            for cc in range(8):
+                aug[c, cc] *= inv
+            for r in range(4):
+                if r != c:
+                    f = aug[r, c]
+                    for cc in range(8):
+                        aug[r, cc] -= f * aug[c, cc]
+        # m_p = q_p^T X^-1 q_p, the inverse's sixteen entries in registers, all points in
+        # one pass over contiguous rows of q (the products by q[3, p] = 1.0 left out)
+        w00, w01, w02, w03 = aug[0, 4], aug[0, 5], aug[0, 6], aug[0, 7]
+        w10, w11, w12, w13 = aug[1, 4], aug[1, 5], aug[1, 6], aug[1, 7]
+        w20, w21, w22, w23 = aug[2, 4], aug[2, 5], aug[2, 6], aug[2, 7]
+        w30, w31, w32, w33 = aug[3, 4], aug[3, 5], aug[3, 6], aug[3, 7]
         for p in range(n):
             q0 = q[0, p]
             q1 = q[1, p]
@@ -657,12 +668,14 @@ def _khachiyan_into(
             i2 = ((w20 * q0 + w21 * q1) + w22 * q2) + w23
             i3 = ((w30 * q0 + w31 * q1) + w32 * q2) + w33
             dist[p] = ((q0 * i0 + q1 * i1) + q2 * i2) + i3
-        best = -1.0
-        j = I64(0)
+        top = -1.0
         for p in range(n):
-            if dist[p] > best:
-                best = dist[p]
-                j = p
+            top = max(top, dist[p])
+        floor = top * (1.0 - KHACHIYAN_TIE)
+        j = I64(0)
+        while j < n - 1 and dist[j] < floor:
+            j += 1
+        best = dist[j]
         step = (best - d - 1.0) / ((d + 1.0) * (best - 1.0))
         # u_new = (1 - step) u + step e_j; accumulate ||u_new - u||^2 on the way.
         err2 = 0.0
@@ -673,6 +686,20 @@ def _khachiyan_into(
             err2 += du * du
             u[p] = (1.0 - step) * u[p]
         u[j] += step
+        keep = 1.0 - step
+        q0 = q[0, j]
+        q1 = q[1, j]
+        q2 = q[2, j]
+        s00 = keep * s00 + step * (q0 * q0)
+        s01 = keep * s01 + step * (q0 * q1)
+        s02 = keep * s02 + step * (q0 * q2)
+        s03 = keep * s03 + step * q0
+        s11 = keep * s11 + step * (q1 * q1)
+        s12 = keep * s12 + step * (q1 * q2)
+        s13 = keep * s13 + step * q1
+        s22 = keep * s22 + step * (q2 * q2)
+        s23 = keep * s23 + step * q2
+        s33 = keep * s33 + step
         if np.sqrt(err2) < tol:
             return it + 1
     return max_iter
