@@ -85,7 +85,6 @@ def _signatures() -> dict[object, tuple[object, ...]]:
 
     i1 = numba.types.Array(numba.int64, 1, "C")
     i2 = numba.types.Array(numba.int64, 2, "C")
-    i32 = numba.types.Array(numba.int32, 1, "C")
     f1 = numba.types.Array(numba.float64, 1, "C")
     f2 = numba.types.Array(numba.float64, 2, "C")
     b1 = numba.types.Array(numba.bool_, 1, "C")
@@ -106,7 +105,7 @@ def _signatures() -> dict[object, tuple[object, ...]]:
             *(f2, f2, f2, f2, i2, i2, f2, f1, f1, b1),
             *(f1, f1, f1, f1, i1, i1, f1),
         ),
-        morphology._khachiyan_into: (f2, f1, numba.float64, numba.int64, f2, f2, i32, f1, f2, f1),
+        morphology._khachiyan_into: (f2, f1, numba.float64, numba.int64, f1),
         morphology.mesh_cubes: (u3, f1, f1, i1, i2, f2),
     }
 

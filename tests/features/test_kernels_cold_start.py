@@ -93,7 +93,7 @@ def test_zone_minimum_hand_computed():
 
 @pytest.mark.parametrize("seed", range(5))
 def test_khachiyan_weights_equal_generic_numba(seed):
-    """The rank-one scatter update and the written-out inverse give numba's ``@`` /
+    """The rank-one scatter update and the inverse by blocks give numba's ``@`` /
     ``np.linalg.inv`` iterations, and their weights to rounding."""
     from radiomix.features._kernels.morphology import khachiyan_weights
 

@@ -1,10 +1,10 @@
 """The MVEE iteration and the OMBB plane bases against plain formulations.
 
 ``_khachiyan_into`` updates the scatter matrix by the iteration's rank-one step and inverts
-it by Gauss-Jordan elimination where the plain loop (numba's generic ``@`` and
-``np.linalg.inv``, the oracle of ``test_kernels_cold_start.py``) sums it again and calls
-LAPACK: the same iterations and weights to rounding, on lattice points too, where equal
-distances abound (a tie goes to the lowest index in both, whatever the rounding).
+it by blocks (the adjugate of its Schur complement) where the plain loop (numba's generic
+``@`` and ``np.linalg.inv``, the oracle of ``test_kernels_cold_start.py``) sums it again
+and calls LAPACK: the same iterations and weights to rounding, on lattice points too, where
+equal distances abound (a tie goes to the lowest index in both, whatever the rounding).
 ``_plane_bases`` computes ``np.cross`` column by column: the very same bits (signed zeros
 included).
 """

@@ -570,7 +570,7 @@ def khachiyan_weights(points: np.ndarray, tol: float, max_iter: int) -> tuple[np
     q[:d] = pts.T
     q[d] = 1.0
     u = np.full(n, 1.0 / n)
-    iterations = _khachiyan_into(q, u, tol, max_iter, np.empty((k, 2 * k)), np.empty(n))
+    iterations = _khachiyan_into(q, u, tol, max_iter, np.empty(n))
     if iterations < 0:
         raise ValueError("MVEE: singular scatter matrix (points do not span 3D)")
     return u, int(iterations)
@@ -583,26 +583,29 @@ KHACHIYAN_TIE = 1e-12
 
 @cached_njit(error_model="numpy")  # the divisor (d + 1)(max m_p - 1) >= (d + 1) d > 0
 def _khachiyan_into(
-    q: np.ndarray, u: np.ndarray, tol: float, max_iter: int, aug: np.ndarray, dist: np.ndarray
+    q: np.ndarray, u: np.ndarray, tol: float, max_iter: int, dist: np.ndarray
 ) -> int:  # pragma: no cover - compiled
     """The iteration of :func:`khachiyan_weights`; updates ``u`` in place, returns the count
     (-1 for a singular scatter matrix).
 
-    ``q`` ((4, N) float64) holds the lifted 3D points (coordinates, then ones) and ``u``
-    ((N,) float64) the starting weights ``1 / N``; ``aug`` ((4, 8) float64) and ``dist``
-    ((N,) float64) are scratch.
+    ``q`` ((4, N) float64) holds the lifted 3D points (coordinates, then ones), ``u``
+    ((N,) float64) the starting weights ``1 / N`` and ``dist`` ((N,) float64) is scratch.
 
-    Each iteration inverts the lifted scatter matrix :math:`X = \\sum_p u_p q_p q_p^T` (Gauss-
-    Jordan elimination with partial pivoting), computes the Mahalanobis distances
-    :math:`m_p = q_p^T X^{-1} q_p` and moves weight to the farthest point :math:`j`:
-    :math:`u \\leftarrow (1-\\beta)u + \\beta e_j`. :math:`X` is summed over the points once
-    and then follows the weights as the same rank-one update,
-    :math:`X \\leftarrow (1-\\beta)X + \\beta q_j q_j^T` (its ten distinct entries), so that an
-    iteration costs one pass over the points for the distances and one for the weights.
+    Each iteration computes the Mahalanobis distances :math:`m_p = q_p^T X^{-1} q_p` of
+    the lifted scatter matrix :math:`X = \\sum_p u_p q_p q_p^T` and moves weight to the
+    farthest point :math:`j`: :math:`u \\leftarrow (1-\\beta)u + \\beta e_j`. With
+    :math:`X = [[S, c], [c^T, t]]` (:math:`t = \\sum_p u_p`), the inverse by blocks gives
+    :math:`m_p = (x_p - g)^T M^{-1} (x_p - g) + 1/t`, with the weighted centre
+    :math:`g = c/t` and :math:`M = S - c c^T / t` (the Schur complement), inverted by its
+    adjugate. :math:`X` (its ten distinct entries) is summed over the points once and then
+    follows the weights as the same rank-one update,
+    :math:`X \\leftarrow (1-\\beta)X + \\beta q_j q_j^T`: an iteration costs one pass over the
+    points for the distances and one for the weights.
+
     Distances within :data:`KHACHIYAN_TIE` (relative) of the largest are a tie, won by the
     lowest index: points equally far in exact arithmetic (symmetric and lattice point
     sets) are told apart by their order, not by rounding, so that the path does not
-    depend on the order of the floating-point operations (the BLAS kernel of a CPU).
+    depend on the order of the floating-point operations.
     """
     n = q.shape[1]
     d = 3.0
@@ -623,51 +626,39 @@ def _khachiyan_into(
         s23 += w * q2
         s33 += w
     for it in range(max_iter):
-        # [X | I] reduced to [I | X^-1]
-        aug[0, 0], aug[0, 1], aug[0, 2], aug[0, 3] = s00, s01, s02, s03
-        aug[1, 0], aug[1, 1], aug[1, 2], aug[1, 3] = s01, s11, s12, s13
-        aug[2, 0], aug[2, 1], aug[2, 2], aug[2, 3] = s02, s12, s22, s23
-        aug[3, 0], aug[3, 1], aug[3, 2], aug[3, 3] = s03, s13, s23, s33
-        for r in range(4):
-            for c in range(4, 8):
-                aug[r, c] = 1.0 if c - 4 == r else 0.0
-        for c in range(4):
-            piv = c
-            big = abs(aug[c, c])
-            for r in range(c + 1, 4):
-                if abs(aug[r, c]) > big:
-                    big = abs(aug[r, c])
-                    piv = r
-            if not big > 0.0:
-                return -1
-            if piv != c:
-                for cc in range(8):
-                    t = aug[c, cc]
-                    aug[c, cc] = aug[piv, cc]
-                    aug[piv, cc] = t
-            inv = 1.0 / aug[c, c]
-            for cc in range(8):
-                aug[c, cc] *= inv
-            for r in range(4):
-                if r != c:
-                    f = aug[r, c]
-                    for cc in range(8):
-                        aug[r, cc] -= f * aug[c, cc]
-        # m_p = q_p^T X^-1 q_p, the inverse's sixteen entries in registers, all points in
-        # one pass over contiguous rows of q (the products by q[3, p] = 1.0 left out)
-        w00, w01, w02, w03 = aug[0, 4], aug[0, 5], aug[0, 6], aug[0, 7]
-        w10, w11, w12, w13 = aug[1, 4], aug[1, 5], aug[1, 6], aug[1, 7]
-        w20, w21, w22, w23 = aug[2, 4], aug[2, 5], aug[2, 6], aug[2, 7]
-        w30, w31, w32, w33 = aug[3, 4], aug[3, 5], aug[3, 6], aug[3, 7]
+        g0 = s03 / s33
+        g1 = s13 / s33
+        g2 = s23 / s33
+        m00 = s00 - s03 * g0
+        m01 = s01 - s03 * g1
+        m02 = s02 - s03 * g2
+        m11 = s11 - s13 * g1
+        m12 = s12 - s13 * g2
+        m22 = s22 - s23 * g2
+        a00 = m11 * m22 - m12 * m12
+        a01 = m02 * m12 - m01 * m22
+        a02 = m01 * m12 - m02 * m11
+        a11 = m00 * m22 - m02 * m02
+        a12 = m01 * m02 - m00 * m12
+        a22 = m00 * m11 - m01 * m01
+        det = (m00 * a00 + m01 * a01) + m02 * a02
+        if not det > 0.0:
+            return -1
+        r = 1.0 / det
+        a00 *= r
+        a11 *= r
+        a22 *= r
+        a01 *= 2.0 * r
+        a02 *= 2.0 * r
+        a12 *= 2.0 * r
+        base = 1.0 / s33
         for p in range(n):
-            q0 = q[0, p]
-            q1 = q[1, p]
-            q2 = q[2, p]
-            i0 = ((w00 * q0 + w01 * q1) + w02 * q2) + w03
-            i1 = ((w10 * q0 + w11 * q1) + w12 * q2) + w13
-            i2 = ((w20 * q0 + w21 * q1) + w22 * q2) + w23
-            i3 = ((w30 * q0 + w31 * q1) + w32 * q2) + w33
-            dist[p] = ((q0 * i0 + q1 * i1) + q2 * i2) + i3
+            d0 = q[0, p] - g0
+            d1 = q[1, p] - g1
+            d2 = q[2, p] - g2
+            square = (a00 * d0 * d0 + a11 * d1 * d1) + a22 * d2 * d2
+            cross = (a01 * d0 * d1 + a02 * d0 * d2) + a12 * d1 * d2
+            dist[p] = (square + cross) + base
         top = -1.0
         for p in range(n):
             top = max(top, dist[p])
