@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import ndimage
 
 from radiomix._numba import cached_njit
 from radiomix.types import FloatArray
@@ -238,6 +237,8 @@ def resample(
         [g.start + g.step * lo - o
          for g, (lo, _), o in zip(grids, index_range, origin, strict=True)]
     )
+    from scipy import ndimage  # spline orders only: its import is 0.1 s of every run's start
+
     return ndimage.affine_transform(
         values,
         matrix=matrix,
