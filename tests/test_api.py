@@ -92,6 +92,23 @@ def test_console_script_module_is_light():
     assert version.stdout.strip() == f"radiomix {radiomix.__version__}"
 
 
+def test_extraction_stack_leaves_scipy_ndimage_to_the_steps_that_need_it():
+    """``scipy.ndimage`` (0.1 s of every worker's start) is imported by a spline
+    interpolation or a peritumoral ring, not by importing the extraction stack; a trilinear
+    extraction never imports it, a ring does."""
+    code = (
+        "import sys, numpy as np, radiomix.extraction\n"
+        "a = 'scipy.ndimage' in sys.modules\n"
+        "from radiomix.process.peritumoral import distance_to_roi\n"
+        "b = 'scipy.ndimage' in sys.modules\n"
+        "m = np.zeros((5, 5, 5), bool); m[2, 2, 2] = True\n"
+        "d = distance_to_roi(m, spacing=(1.0, 1.0, 1.0))\n"
+        "print(a, b, 'scipy.ndimage' in sys.modules, d[2, 2, 4])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False", "True", "2.0"]
+
+
 def test_unknown_attribute_is_an_attribute_error():
     with pytest.raises(AttributeError, match="no attribute 'extrakt'"):
         radiomix.extrakt  # noqa: B018
