@@ -1488,10 +1488,12 @@ def _case_preload(deep: bool) -> tuple[str, ...]:
     first (Ctrl-C ignored from then on), the extraction stack, and with deep
     features torch and MONAI's networks (importing MONAI loads all its subpackages, about
     4 s: paid once by the server instead of once per worker), then the warm-up of
-    :mod:`radiomix._fork_warmup` (nothing unless :func:`start_fork_server` was given cases)."""
+    :mod:`radiomix._fork_warmup` (nothing unless :func:`start_fork_server` was given cases)
+    and last :mod:`radiomix._fork_freeze` (the server's objects out of the workers'
+    garbage collections)."""
     return ("radiomix._fork_signals", "radiomix.extraction",
             *(("torch", "radiomix.deep", "radiomix.deep.networks") if deep else ()),
-            "radiomix._fork_warmup")  # fmt: skip
+            "radiomix._fork_warmup", "radiomix._fork_freeze")  # fmt: skip
 
 
 def warmup_cases(todo: Sequence[CaseTask],

@@ -90,12 +90,15 @@ def write_study(
 
 
 def modules_at_call(task: Any) -> dict[str, Any]:
-    """A pool function: which heavy modules the worker held before this call, and its pid."""
+    """A pool function: which heavy modules the worker held before this call, how many
+    objects it holds out of garbage collections (:func:`gc.get_freeze_count`), and its pid."""
+    import gc
     import os
     import sys
 
     return {"pid": os.getpid(), "extraction": "radiomix.extraction" in sys.modules,
-            "torch": "torch" in sys.modules, "case_id": task.case_id}
+            "torch": "torch" in sys.modules, "frozen": gc.get_freeze_count(),
+            "case_id": task.case_id}
 
 
 def timed_modules_at_call(task: Any) -> dict[str, Any]:

@@ -149,8 +149,10 @@ print(json.dumps([{**r, "parent": os.getpid()} for r in _run_pool(tasks, 2, fn=m
 @pytest.mark.parametrize("deep", [False, True])
 def test_pool_workers_start_preloaded(deep):
     """Workers are forked from a server that imported the extraction stack (and torch when
-    deep features are asked for): the first case of a worker does not import it again.
-    (A fresh process each: the fork server is started once per process.)"""
+    deep features are asked for): the first case of a worker does not import it again,
+    and the server's objects are out of the worker's garbage collections (frozen: tens of
+    thousands of objects, hundreds of thousands with torch). (A fresh process each: the
+    fork server is started once per process.)"""
     import json
     import subprocess
     import sys
@@ -166,6 +168,7 @@ def test_pool_workers_start_preloaded(deep):
     assert all(r["extraction"] for r in seen), seen
     assert all(r["torch"] == deep for r in seen), seen
     assert all(r["pid"] != r["parent"] for r in seen)
+    assert all(r["frozen"] > (100_000 if deep else 10_000) for r in seen), seen
 
 
 BRIDGE_PROBE = """
