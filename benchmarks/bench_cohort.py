@@ -23,6 +23,7 @@ cores. The machine's own noise matters: compare medians of several pairs.
 from __future__ import annotations
 
 import argparse
+import compileall
 import os
 import shutil
 import statistics
@@ -85,6 +86,10 @@ def main(argv: list[str] | None = None) -> int:
     study = Path(args.study)
     if not study.exists():
         parser.error(f"no study file {study}")
+    # the bytecode of radiomix's modules, as an installed package has it (pip compiles at
+    # install): an editable install writes none where PYTHONDONTWRITEBYTECODE is set, and
+    # every process of a run (the run, the fork server, the bridge) would compile them
+    compileall.compile_dir(str(REPO / "src" / "radiomix"), quiet=1)
     walls: dict[int, list[float]] = {1: [], args.jobs: []}
     with tempfile.TemporaryDirectory(prefix="bench_cohort_") as tmp:
         for pair in range(args.pairs):

@@ -1479,8 +1479,41 @@ def pool_map(
 
 
 def _run_serial(todo: Sequence[CaseTask]) -> Iterator[dict[str, Any]]:
-    for task in todo:
-        yield run_case(task)
+    """The cases one after the other in this process, its heap frozen meanwhile
+    (:func:`_frozen_heap`; again after the first case, which loads the compiled kernels
+    and builds the embedding network)."""
+    with _frozen_heap() as refreeze:
+        for i, task in enumerate(todo):
+            yield run_case(task)
+            if i == 0:
+                refreeze()
+
+
+@contextlib.contextmanager
+def _frozen_heap() -> Iterator[Callable[[], None]]:
+    """The objects this process holds, out of the garbage collector's reach inside the
+    block (:func:`gc.freeze`; :func:`gc.unfreeze` on exit), and a function that freezes
+    those made since.
+
+    A run of many cases in one process holds its imports (with deep features, torch and
+    MONAI: hundreds of thousands of objects) for its whole length; every full collection,
+    set off by the records that pile up, walked them all. Freezing takes them out of the
+    collections (as the fork server does for its workers, :mod:`radiomix._fork_freeze`);
+    whatever the cases make is collected as before, and on exit everything is a candidate
+    again. Measured on the sarcoma study (``radiomix run examples/sts/study.yaml --jobs
+    1``, three alternating pairs): 13.41 against 12.42 s wall. A process that has frozen
+    objects of its own (a caller's :func:`gc.freeze`) is left as it is.
+    """
+    import gc
+
+    if gc.get_freeze_count():
+        yield lambda: None
+        return
+    gc.freeze()
+    try:
+        yield gc.freeze
+    finally:
+        gc.unfreeze()
 
 
 def _case_preload(deep: bool) -> tuple[str, ...]:
