@@ -92,6 +92,23 @@ def test_console_script_module_is_light():
     assert version.stdout.strip() == f"radiomix {radiomix.__version__}"
 
 
+def test_console_script_freezes_the_heap_before_the_process_ends(monkeypatch):
+    """The interpreter's collections at exit do not walk what a command leaves: the
+    console script freezes it as the command returns, by an error or an exit code too."""
+    import gc
+
+    from radiomix.__main__ import main
+
+    monkeypatch.setattr(sys, "argv", ["radiomix", "--version"])
+    gc.unfreeze()
+    try:
+        with pytest.raises(SystemExit):
+            main()
+        assert gc.get_freeze_count() > 1000
+    finally:
+        gc.unfreeze()
+
+
 def test_extraction_stack_leaves_scipy_ndimage_to_the_steps_that_need_it():
     """``scipy.ndimage`` (0.1 s of every worker's start) is imported by a spline
     interpolation or a peritumoral ring, not by importing the extraction stack; a trilinear

@@ -1478,15 +1478,16 @@ def pool_map(
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _run_serial(todo: Sequence[CaseTask]) -> Iterator[dict[str, Any]]:
-    """The cases one after the other in this process, its heap frozen meanwhile
-    (:func:`_frozen_heap`; again after the first case, which loads the compiled kernels
-    and builds the embedding network)."""
-    with _frozen_heap() as refreeze:
-        for i, task in enumerate(todo):
-            yield run_case(task)
-            if i == 0:
-                refreeze()
+def _run_serial(
+    todo: Sequence[CaseTask], after_first: Callable[[], None] = lambda: None
+) -> Iterator[dict[str, Any]]:
+    """The cases one after the other in this process; ``after_first()`` once the first
+    has run (the run freezes what it made: the compiled kernels, the embedding network,
+    :func:`_frozen_heap`)."""
+    for i, task in enumerate(todo):
+        yield run_case(task)
+        if i == 0:
+            after_first()
 
 
 @contextlib.contextmanager
@@ -1495,13 +1496,15 @@ def _frozen_heap() -> Iterator[Callable[[], None]]:
     block (:func:`gc.freeze`; :func:`gc.unfreeze` on exit), and a function that freezes
     those made since.
 
-    A run of many cases in one process holds its imports (with deep features, torch and
-    MONAI: hundreds of thousands of objects) for its whole length; every full collection,
-    set off by the records that pile up, walked them all. Freezing takes them out of the
-    collections (as the fork server does for its workers, :mod:`radiomix._fork_freeze`);
-    whatever the cases make is collected as before, and on exit everything is a candidate
-    again. Measured on the sarcoma study (``radiomix run examples/sts/study.yaml --jobs
-    1``, three alternating pairs): 13.41 against 12.42 s wall. A process that has frozen
+    A run holds its imports (with deep features computed in this process, torch and MONAI:
+    hundreds of thousands of objects) for its whole length; every full collection, set off
+    by the records that pile up and by the tables built from them, walked them all.
+    Freezing takes them out of the collections (as the fork server does for its workers,
+    :mod:`radiomix._fork_freeze`); whatever the run makes is collected as before, and on
+    exit everything is a candidate again (the console script freezes it all for good as
+    the process ends, :func:`radiomix.__main__.main`). Measured on the sarcoma study
+    (``radiomix run examples/sts/study.yaml --jobs 1``, four alternating pairs, both with
+    the console script's freeze): 13.43 against 13.26 s wall. A process that has frozen
     objects of its own (a caller's :func:`gc.freeze`) is left as it is.
     """
     import gc
@@ -2547,9 +2550,11 @@ def _run_locked(
         # workers only for the cases that need them
         handoff = start_fork_server(_case_preload(study.settings.deep is not None))
     try:
-        return _plan_and_run(study, out, jobs=jobs, scheduler=scheduler, progress=progress,
-                             worker_timeout_s=worker_timeout_s, t0=t0, handoff=handoff,
-                             note_absent_tags=note_absent_tags)
+        with _frozen_heap() as refreeze:
+            return _plan_and_run(study, out, jobs=jobs, scheduler=scheduler,
+                                 progress=progress, worker_timeout_s=worker_timeout_s, t0=t0,
+                                 handoff=handoff, note_absent_tags=note_absent_tags,
+                                 refreeze=refreeze)
     finally:
         if handoff is not None:
             handoff.send([])  # releases a server still waiting (an error while planning)
@@ -2566,8 +2571,10 @@ def _plan_and_run(
     t0: float,
     handoff: Handoff | None,
     note_absent_tags: bool = True,
+    refreeze: Callable[[], None] = lambda: None,
 ) -> StudyResult:
-    """Plan the cases of :func:`_run_locked`, compute those not current, write the tables."""
+    """Plan the cases of :func:`_run_locked`, compute those not current, write the tables;
+    ``refreeze()`` after the first case of a serial run (:func:`_frozen_heap`)."""
     hashes = InputHashes(out / HASHES_FILE)
     rows, tasks = plan_cases(study, hashes=hashes)
     _check_inputs_exist(study, tasks)
@@ -2632,7 +2639,7 @@ def _plan_and_run(
                 handoff = start_fork_server(_case_preload(any(t.deep is not None for t in todo)))
             stream = _run_pool(todo, min(jobs, len(todo)), handoff=handoff)
         else:
-            stream = _run_serial(todo)
+            stream = _run_serial(todo, refreeze)
         said: dict[str, int] = {}  # warnings said once in this run (say_case_warnings)
         for rec in stream:
             worker = (rec.get("run") or {}).get("worker")
