@@ -1,4 +1,4 @@
-"""The last module a cohort's fork server imports: its objects leave the garbage collector.
+"""The last module a fork server imports: its objects leave the garbage collector.
 
 Every worker forked from the server of :func:`radiomix.cohort.worker_context` starts with
 the server's objects: the imported modules (with deep features, torch and MONAI: hundreds of
@@ -11,8 +11,9 @@ records); the workers' own objects are collected as before.
 
 Measured on the sarcoma study (``radiomix run examples/sts/study.yaml --jobs 2``, two idle
 cores, four alternating pairs): 8.82 against 8.04 s wall, 15.95 against 15.31 busy
-core-seconds. Only the server's preload (:func:`radiomix.cohort._case_preload`) imports this
-module.
+core-seconds. Only a fork server imports this module, last of its preload
+(:func:`radiomix.cohort.worker_context` adds it): the servers of cohort runs, of the
+analysis engine's workers and of the other local pools.
 """
 
 from __future__ import annotations

@@ -1426,7 +1426,8 @@ def worker_context(preload: Sequence[str] = ("radiomix.extraction",)) -> Any:
     ``preload`` once (the extraction stack: numpy, SimpleITK, numba, the feature kernels;
     torch and MONAI when deep features are computed), so a worker starts in milliseconds
     instead of importing everything again; the server is single-threaded, so forking it is
-    safe.
+    safe. The server's last import is :mod:`radiomix._fork_freeze`: what it holds is out of
+    the workers' garbage collections.
     Elsewhere (Windows) workers are spawned.
     """
     import multiprocessing
@@ -1435,7 +1436,7 @@ def worker_context(preload: Sequence[str] = ("radiomix.extraction",)) -> Any:
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("spawn")  # pragma: no cover - Windows
     ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(list(preload))
+    ctx.set_forkserver_preload([*preload, "radiomix._fork_freeze"])
     return ctx
 
 
@@ -1524,12 +1525,11 @@ def _case_preload(deep: bool) -> tuple[str, ...]:
     first (Ctrl-C ignored from then on), the extraction stack, and with deep
     features torch and MONAI's networks (importing MONAI loads all its subpackages, about
     4 s: paid once by the server instead of once per worker), then the warm-up of
-    :mod:`radiomix._fork_warmup` (nothing unless :func:`start_fork_server` was given cases)
-    and last :mod:`radiomix._fork_freeze` (the server's objects out of the workers'
-    garbage collections)."""
+    :mod:`radiomix._fork_warmup` (nothing unless :func:`start_fork_server` was given cases;
+    :func:`worker_context` adds :mod:`radiomix._fork_freeze` after it)."""
     return ("radiomix._fork_signals", "radiomix.extraction",
             *(("torch", "radiomix.deep", "radiomix.deep.networks") if deep else ()),
-            "radiomix._fork_warmup", "radiomix._fork_freeze")  # fmt: skip
+            "radiomix._fork_warmup")  # fmt: skip
 
 
 def warmup_cases(todo: Sequence[CaseTask],

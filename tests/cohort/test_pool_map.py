@@ -23,6 +23,41 @@ def _square(x: int) -> tuple[int, int, str | None]:
     return x * x, os.getpid(), os.environ.get(_MARK)
 
 
+def _frozen(x: int) -> int:
+    import gc
+
+    return gc.get_freeze_count()
+
+
+FROZEN_PROBE = """
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from test_pool_map import _frozen
+from radiomix.cohort import pool_map
+if __name__ == "__main__":
+    print(json.dumps(sorted(v for _, v in pool_map(_frozen, [0, 1, 2], 2,
+                                                   preload=("radiomix.analysis.engine",)))))
+"""
+
+
+def test_workers_start_with_the_servers_objects_frozen(tmp_path):
+    """Every fork server freezes what its preload imported (``radiomix._fork_freeze``,
+    added by ``worker_context``), whatever the pool: here the analysis engine's. (A fresh
+    process: the fork server is started once per process.)"""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    probe = tmp_path / "frozen_probe.py"
+    probe.write_text(FROZEN_PROBE)
+    proc = subprocess.run([sys.executable, str(probe), str(Path(__file__).parent)],
+                          capture_output=True, text=True, timeout=300, check=True)
+    counts = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert len(counts) == 3
+    assert min(counts) > 10_000  # the engine's imports: pandas, scikit-learn, ...
+
+
 def _die_on_three(x: int) -> int:
     if x == 3:
         os._exit(1)
