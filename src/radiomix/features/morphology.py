@@ -625,11 +625,12 @@ def minimum_volume_enclosing_ellipsoid(
     -----
     Barycentric coordinate ascent (Khachiyan 1996; Todd & Yildirim 2007): weights
     :math:`u` on the points are updated towards the point of largest Mahalanobis distance
-    until the weight change :math:`\\|u_{new}-u\\|_2 < \\tau` (IBSI default
-    :math:`\\tau=0.001`). The ellipsoid is :math:`(x-c)^T E (x-c)\\le 1` with
-    :math:`c=Pu` and :math:`E = (P\\,\\mathrm{diag}(u)P^T - cc^T)^{-1}/d`; its semi-axes
-    are :math:`1/\\sqrt{\\mathrm{eig}(E)}`. Points spanning fewer than 3 dimensions give
-    zero axes.
+    (of points as far to 1e-12, the first) until the weight change
+    :math:`\\|u_{new}-u\\|_2 < \\tau` (IBSI default :math:`\\tau=0.001`). The ellipsoid
+    is :math:`(x-c)^T E (x-c)\\le 1` with :math:`c=Pu` and
+    :math:`E = (P\\,\\mathrm{diag}(u)P^T - cc^T)^{-1}/d`; its semi-axes are
+    :math:`1/\\sqrt{\\mathrm{eig}(E)}`. Points spanning fewer than 3 dimensions give zero
+    axes.
     """
     pts = np.asarray(points, dtype=np.float64)
     pts = pts - pts.mean(axis=0)
