@@ -19,15 +19,16 @@ $(STAMP): pyproject.toml $(CONSTRAINTS)
 
 # the bytecode of radiomix's own modules, as an installed package has it: an editable
 # install writes none where PYTHONDONTWRITEBYTECODE is set, and then every process of a
-# run (the run, its fork server and workers) compiles them again (about 0.1 s each)
+# run (the run, its fork server and workers; each test's subprocess) compiles them again
+# (about 0.1 s each)
 bytecode: setup
 	$(BIN)/python -m compileall -q src/radiomix
 
-test: setup
+test: setup bytecode
 	bash tests/report/ensure_chromium.sh
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-test-all: setup
+test-all: setup bytecode
 	bash tests/report/ensure_chromium.sh
 	$(BIN)/python -m pytest -m "" $(PYTEST_ARGS)
 
