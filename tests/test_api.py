@@ -111,8 +111,8 @@ def test_console_script_freezes_the_heap_before_the_process_ends(monkeypatch):
 
 def test_extraction_stack_leaves_scipy_ndimage_to_the_steps_that_need_it():
     """``scipy.ndimage`` (0.1 s of every worker's start) is imported by a spline
-    interpolation or a peritumoral ring, not by importing the extraction stack; a trilinear
-    extraction never imports it, a ring does."""
+    interpolation or a peritumoral ring, not by importing the extraction stack or the ring
+    module; computing a ring's distances does."""
     code = (
         "import sys, numpy as np, radiomix.extraction\n"
         "a = 'scipy.ndimage' in sys.modules\n"

@@ -1480,7 +1480,7 @@ def pool_map(
 
 
 def _run_serial(
-    todo: Sequence[CaseTask], after_first: Callable[[], None] = lambda: None
+    todo: Sequence[CaseTask], after_first: Callable[[], None]
 ) -> Iterator[dict[str, Any]]:
     """The cases one after the other in this process; ``after_first()`` once the first
     has run (the run freezes what it made: the compiled kernels, the embedding network,
@@ -2570,8 +2570,8 @@ def _plan_and_run(
     worker_timeout_s: float,
     t0: float,
     handoff: Handoff | None,
+    refreeze: Callable[[], None],
     note_absent_tags: bool = True,
-    refreeze: Callable[[], None] = lambda: None,
 ) -> StudyResult:
     """Plan the cases of :func:`_run_locked`, compute those not current, write the tables;
     ``refreeze()`` after the first case of a serial run (:func:`_frozen_heap`)."""
