@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from _rotation_oracle import rotate, unrotate
 
 from radiomix.process.filters import FilterSettings, apply_filter
-from radiomix.process.filters._convolve import rotate, rotations, unrotate
+from radiomix.process.filters._convolve import rotations
 
 ISO = (1.0, 1.0, 1.0)
 

@@ -13,7 +13,7 @@ import re
 
 import numpy as np
 
-from radiomix.process.filters._convolve import convolve_separable, rotation_pooled
+from radiomix.process.filters._convolve import convolve_separable, rotation_pooled_separable
 from radiomix.process.filters.mean import mean_filter
 from radiomix.settings.filters import FilterSettings
 from radiomix.types import FloatArray
@@ -68,8 +68,10 @@ def laws_filter(image: FloatArray, settings: FilterSettings) -> FloatArray:
     -----
     The response is the convolution with the outer product of the 1D kernels. Rotation
     invariance pools the responses of the kernel under the 24 right-angle rotations (3D) or
-    the 4 in-plane rotations (2D). The energy map is the mean of the absolute (pooled)
-    response over a (2δ+1)^d neighbourhood, with the same boundary condition:
+    the 4 in-plane rotations (2D), each distinct 1D convolution computed once
+    (:func:`~radiomix.process.filters._convolve.rotation_pooled_separable`). The energy
+    map is the mean of the absolute (pooled) response over a (2δ+1)^d neighbourhood, with
+    the same boundary condition:
 
     .. math:: E(\\mathbf{k}) = \\frac{1}{(2\\delta+1)^d}
        \\sum_{\\|\\mathbf{j}-\\mathbf{k}\\|_\\infty \\le \\delta} |h(\\mathbf{j})|
@@ -80,14 +82,11 @@ def laws_filter(image: FloatArray, settings: FilterSettings) -> FloatArray:
     texture identification. Proc SPIE 1980;0238.
     """
     kernels = [(axis, k, k.shape[0] // 2) for axis, k in laws_kernels(settings.laws_kernel or "")]
-
-    def filt(img: FloatArray) -> FloatArray:
-        return convolve_separable(img, kernels, settings.boundary)
-
     if settings.rotation_invariant:
-        response = rotation_pooled(image, settings.ndim, settings.pooling or "max", filt)
+        response = rotation_pooled_separable(
+            image, settings.ndim, settings.pooling or "max", [kernels], settings.boundary)
     else:
-        response = filt(image)
+        response = convolve_separable(image, kernels, settings.boundary)
     if settings.energy_distance is None:
         return response
     return mean_filter(

@@ -14,7 +14,11 @@ import math
 import numpy as np
 
 from radiomix.errors import SettingsError
-from radiomix.process.filters._convolve import convolve_separable, rotation_pooled
+from radiomix.process.filters._convolve import (
+    Step,
+    convolve_separable,
+    rotation_pooled_separable,
+)
 from radiomix.settings.filters import COIFLET_MAX, DAUBECHIES_MAX, FilterSettings
 from radiomix.types import FloatArray
 
@@ -164,7 +168,8 @@ def wavelet_filter(image: FloatArray, settings: FilterSettings) -> FloatArray:
     sub-band filter dilated by 2^(j−1) (zeros inserted between the taps). An even-length
     kernel of n taps is anchored at tap ⌊n/2⌋ (scaled by the dilation), which reproduces the
     IBSI 2 reference maps. Rotation invariance pools the 24 (3D) or 4 (2D) right-angle
-    rotations.
+    rotations, each distinct 1D convolution computed once
+    (:func:`~radiomix.process.filters._convolve.rotation_pooled_separable`).
 
     References
     ----------
@@ -176,17 +181,19 @@ def wavelet_filter(image: FloatArray, settings: FilterSettings) -> FloatArray:
     subband = settings.subband or ""
     axes_xyz = [2 - i for i in range(len(subband))]  # x -> axis 2, y -> 1, z -> 0
 
-    def filt(img: FloatArray) -> FloatArray:
-        out = img
-        for j in range(1, level):
-            k, anchor = _dilate(lo, j)
-            out = convolve_separable(out, [(a, k, anchor) for a in axes_xyz], settings.boundary)
-        kernels = []
-        for letter, axis in zip(subband, axes_xyz, strict=True):
-            k, anchor = _dilate(lo if letter == "L" else hi, level)
-            kernels.append((axis, k, anchor))
-        return convolve_separable(out, kernels, settings.boundary)
-
+    stages: list[list[Step]] = []
+    for j in range(1, level):
+        k, anchor = _dilate(lo, j)
+        stages.append([(a, k, anchor) for a in axes_xyz])
+    kernels: list[Step] = []
+    for letter, axis in zip(subband, axes_xyz, strict=True):
+        k, anchor = _dilate(lo if letter == "L" else hi, level)
+        kernels.append((axis, k, anchor))
+    stages.append(kernels)
     if settings.rotation_invariant:
-        return rotation_pooled(image, settings.ndim, settings.pooling or "average", filt)
-    return filt(image)
+        return rotation_pooled_separable(
+            image, settings.ndim, settings.pooling or "average", stages, settings.boundary)
+    out = image
+    for stage in stages:
+        out = convolve_separable(out, stage, settings.boundary)
+    return out
