@@ -45,3 +45,24 @@ def rotation_pooled(image: np.ndarray, ndim: int, pooling: str,
         (unrotate(filt(np.ascontiguousarray(rotate(image, r))), r) for r in rotations(ndim)),
         pooling,
     )
+
+
+def convolve1d_by_array_sums(image: np.ndarray, kernel: np.ndarray, axis: int, padding: str,
+                             anchor: int) -> np.ndarray:
+    """``out[i] = Σ_j kernel[j] · image[i + anchor − j]`` as whole-array sums: the padded
+    image shifted once per nonzero tap, scaled and added (``numpy.pad`` modes of the IBSI 2
+    boundary conditions)."""
+    mode = {"constant": "constant", "nearest": "edge", "periodic": "wrap",
+            "mirror": "symmetric"}[padding]
+    n = kernel.shape[0]
+    widths = [(0, 0)] * image.ndim
+    widths[axis] = (n - 1 - anchor, anchor)
+    padded = np.pad(image, widths, mode=mode)
+    out = np.zeros(image.shape)
+    index = [slice(None)] * image.ndim
+    for j in range(n):
+        if kernel[j] == 0.0:
+            continue
+        index[axis] = slice(n - 1 - j, n - 1 - j + image.shape[axis])
+        out += kernel[j] * padded[tuple(index)]
+    return out

@@ -9,7 +9,7 @@ import dataclasses
 
 import numpy as np
 import pytest
-from _rotation_oracle import rotation_pooled
+from _rotation_oracle import convolve1d_by_array_sums, rotation_pooled
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -137,3 +137,27 @@ def test_each_distinct_convolution_runs_once(monkeypatch, stages_of, expected):
                            rotation_invariant=True, pooling="average")
     apply_filter(image, spacing=ISO, settings=s)
     assert len(calls) == expected
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    shape=st.tuples(st.integers(1, 5), st.integers(1, 6), st.integers(1, 7)),
+    axis=st.integers(0, 2),
+    kernel=st.lists(st.sampled_from((0.0, 1.0, -0.5, 0.3, 2.75, -1e-3)), min_size=1,
+                    max_size=9),
+    anchor_frac=st.floats(0, 1),
+    padding=st.sampled_from(PADDINGS),
+    seed=st.integers(0, 2**16),
+)
+def test_convolve1d_is_the_array_sums(shape, axis, kernel, anchor_frac, padding, seed):
+    # one pass of compiled sums, each voxel's terms in the order of the taps, against
+    # whole-array shifted sums (the same operations in the same order: equal here; a
+    # tolerance of rounding, since another CPU's kernels are not asserted bit for bit)
+    k = np.array(kernel)
+    anchor = min(len(k) - 1, int(anchor_frac * len(k)))
+    image = np.random.default_rng(seed).normal(size=shape)
+    got = conv.convolve1d(image, k, axis, padding, anchor)
+    want = convolve1d_by_array_sums(image, k, axis, padding, anchor)
+    assert got.shape == want.shape
+    scale = float(np.sum(np.abs(k)) * np.max(np.abs(image)))
+    np.testing.assert_allclose(got, want, rtol=0, atol=4e-16 * scale)

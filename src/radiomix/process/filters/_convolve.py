@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from radiomix._numba import cached_njit
 from radiomix.types import FloatArray
 
 NUMPY_PAD_MODE = {
@@ -39,22 +40,48 @@ def convolve1d(
 
     ``out[i] = sum_j kernel[j] * image[i + anchor - j]``, the image being extended beyond its
     edges by ``padding``. For an odd kernel of length 2r+1, ``anchor = r`` is the centred
-    convolution.
+    convolution. The terms are added in the order of ``j`` (zero taps, the holes of an à
+    trous kernel, left out), one pass over the padded image (:func:`_tap_sums`).
     """
     n = kernel.shape[0]
     widths = [(0, 0)] * image.ndim
     widths[axis] = (n - 1 - anchor, anchor)
-    padded = pad(image, widths, padding)
-    length = image.shape[axis]
-    out = np.zeros(image.shape, dtype=np.float64)
-    index: list[slice] = [slice(None)] * image.ndim
-    for j in range(n):
-        if kernel[j] == 0.0:
-            continue
-        start = n - 1 - j
-        index[axis] = slice(start, start + length)
-        out += kernel[j] * padded[tuple(index)]
+    padded = np.ascontiguousarray(pad(np.asarray(image, dtype=np.float64), widths, padding))
+    outer = int(np.prod(image.shape[:axis], dtype=np.int64))
+    inner = int(np.prod(image.shape[axis + 1 :], dtype=np.int64))
+    out = np.empty(image.shape, dtype=np.float64)
+    _tap_sums(
+        padded.reshape(outer, padded.shape[axis] * inner),
+        np.ascontiguousarray(kernel, dtype=np.float64),
+        inner,
+        out.reshape(outer, image.shape[axis] * inner),
+    )
     return out
+
+
+@cached_njit()
+def _tap_sums(
+    padded: np.ndarray, kernel: np.ndarray, inner: int, out: np.ndarray
+) -> None:  # pragma: no cover - compiled
+    """The sums of :func:`convolve1d` on (outer, axis × inner) views of C-ordered arrays.
+
+    ``out[a, t] = Σ_j kernel[j] · padded[a, t + (n − 1 − j) · inner]`` for ``j`` ascending,
+    the terms of zero taps left out, from 0.0: each voxel's sum is the same sequence of
+    products and additions as the axis-by-axis array sums ``out += kernel[j] * shifted``
+    (no fused multiply-add), so the same numbers.
+    """
+    n = kernel.shape[0]
+    rows, width = out.shape
+    for a in range(rows):
+        for t in range(width):
+            out[a, t] = 0.0
+        for j in range(n):
+            kj = kernel[j]
+            if kj == 0.0:
+                continue
+            offset = (n - 1 - j) * inner
+            for t in range(width):
+                out[a, t] += kj * padded[a, offset + t]
 
 
 def convolve_separable(
@@ -203,11 +230,11 @@ def rotation_pooled_separable(
     reversed where the rotation reverses that axis (:func:`_on_original_grid`).
     Convolutions along different axes commute, so within a stage they run in axis order;
     the rotations' chains then share their leading convolutions, which are computed once
-    (a Laws ``S5E5L5`` kernel: 15 convolutions for the 24 rotations instead of 72). Equal chains (a wavelet's ``HHH``
-    sub-band under the 3 axis permutations of the same flips) are one response counted with
-    its multiplicity; a kernel antisymmetric under reversal gives the same chain with sign
-    −1. The pooled map equals the pooled responses of the rotated images to rounding (sums
-    in another order), not bit for bit.
+    (a Laws ``S5E5L5`` kernel: 15 convolutions for the 24 rotations instead of 72). Equal
+    chains (a wavelet's ``HHH`` sub-band under the 3 axis permutations of the same flips)
+    are one response counted with its multiplicity; a kernel antisymmetric under reversal
+    gives the same chain with sign −1. The pooled map equals the pooled responses of the
+    rotated images to rounding (sums in another order), not bit for bit.
 
     Parameters
     ----------
