@@ -173,12 +173,17 @@ def _flip_axes(perm_len: int, flips: tuple[bool, ...]) -> tuple[int, ...]:
 def pooled(
     responses: Iterator[FloatArray],
     pooling: str,
+    count: int | None = None,
 ) -> FloatArray:
-    """Pool a stream of response maps voxel-wise (average, max or min), in constant memory."""
+    """Pool a stream of response maps voxel-wise (average, max or min), in constant memory.
+
+    The average divides the sum by ``count`` when given (responses standing for several
+    maps each, weighted by the caller), by the number of responses otherwise.
+    """
     acc: FloatArray | None = None
-    count = 0
+    seen = 0
     for r in responses:
-        count += 1
+        seen += 1
         if acc is None:
             acc = np.array(r, dtype=np.float64, copy=True)
         elif pooling == "average":
@@ -189,7 +194,7 @@ def pooled(
             np.minimum(acc, r, out=acc)
     assert acc is not None
     if pooling == "average":
-        acc /= count
+        acc /= seen if count is None else count
     return acc
 
 
@@ -270,33 +275,24 @@ def rotation_pooled_separable(
             for step, s in sorted(moved, key=lambda m: m[0][0]):
                 chain.append(step)
                 sign *= s
-        key = tuple((a, k.tobytes(), anchor) for a, k, anchor in chain)
+        key = tuple(_key(step) for step in chain)
         leaf = leaves.setdefault(key, [chain, 0, 0])
         leaf[1 if sign > 0 else 2] += 1  # rotations giving +response, -response
     count = sum(plus + minus for _, plus, minus in leaves.values())
-    acc: FloatArray | None = None
     # chains in key order: those sharing leading convolutions are neighbours
     ordered = [leaves[key] for key in sorted(leaves)]
-    for response, plus, minus in _shared_chains(image, ordered, padding):
-        if pooling == "average":
-            weight = plus - minus
-            term = response if weight == 1 else response * float(weight)
-        elif plus and minus:  # both signs: max |r|, min -|r|
-            term = np.abs(response) if pooling == "max" else -np.abs(response)
-        else:
-            term = response if plus else -response
-        if acc is None:
-            acc = np.array(term, dtype=np.float64, copy=True)
-        elif pooling == "average":
-            acc += term
-        elif pooling == "max":
-            np.maximum(acc, term, out=acc)
-        else:
-            np.minimum(acc, term, out=acc)
-    assert acc is not None
-    if pooling == "average":
-        acc /= count
-    return acc
+
+    def terms() -> Iterator[FloatArray]:
+        for response, plus, minus in _shared_chains(image, ordered, padding):
+            if pooling == "average":  # weighted by the rotations giving it, less the negated
+                weight = plus - minus
+                yield response if weight == 1 else response * float(weight)
+            elif plus and minus:  # both signs: max |r|, min -|r|
+                yield np.abs(response) if pooling == "max" else -np.abs(response)
+            else:
+                yield response if plus else -response
+
+    return pooled(terms(), pooling, count=count)
 
 
 def _shared_chains(
