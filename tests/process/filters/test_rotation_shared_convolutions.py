@@ -60,20 +60,25 @@ def _kernel(draw):
     kernels=st.lists(_kernel(), min_size=6, max_size=6),
     padding=st.sampled_from(PADDINGS),
     pooling=st.sampled_from(("average", "max", "min")),
+    shape=st.tuples(st.integers(1, 5), st.integers(1, 6), st.integers(1, 7)),
     seed=st.integers(0, 2**16),
 )
 def test_shared_convolutions_equal_the_rotated_images_pooled(ndim, n_stages, kernels, padding,
-                                                             pooling, seed):
+                                                             pooling, shape, seed):
     axes = (2, 1, 0) if ndim == 3 else (2, 1)
     stages = []
     it = iter(kernels)
     for _ in range(n_stages):
         stages.append([(a, *next(it)) for a in axes])
-    shape = (5, 6, 7) if ndim == 3 else (2, 6, 7)
+    # any shape, kernels longer than an axis included (boundary conditions reflected or
+    # wrapped more than once)
     image = np.random.default_rng(seed).normal(size=shape)
-    want, single = _oracle(image, ndim, pooling, stages, padding)
+    want, _ = _oracle(image, ndim, pooling, stages, padding)
     got = rotation_pooled_separable(image, ndim, pooling, stages, padding)
-    _close(got, want, single)
+    # on the scale of the largest response the chain can give (sums that cancel are ~0)
+    bound = float(np.max(np.abs(image))) * float(np.prod(
+        [np.sum(np.abs(k)) for stage in stages for _, k, _ in stage]))
+    assert float(np.max(np.abs(got - want))) <= 1e-12 * bound
 
 
 LAWS = ["S5E5L5", "E5W5R5", "L5L5S5", "E3S3L3", "E5E5E5", "L5E5", "W5S5"]
