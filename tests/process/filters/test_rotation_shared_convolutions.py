@@ -166,3 +166,21 @@ def test_convolve1d_is_the_array_sums(shape, axis, kernel, anchor_frac, padding,
     assert got.shape == want.shape
     scale = float(np.sum(np.abs(k)) * np.max(np.abs(image)))
     np.testing.assert_allclose(got, want, rtol=0, atol=4e-16 * scale)
+
+
+@pytest.mark.parametrize("padding", PADDINGS)
+@pytest.mark.parametrize("kernel_length", [1, 5, 18])
+def test_convolve1d_plane_by_plane_equals_the_array_sums(padding, kernel_length):
+    # along the first axis of a volume whose planes hold >= LINE_BLOCK voxels the lines are
+    # read through the padded-line map one plane at a time; a kernel longer than the axis
+    # (7 planes, 18 taps) reflects or wraps it more than once
+    assert conv.LINE_BLOCK <= 33 * 32
+    rng = np.random.default_rng(kernel_length)
+    image = rng.normal(size=(7, 33, 32))
+    k = rng.normal(size=kernel_length)
+    k[1::3] = 0.0 if kernel_length > 2 else k[1::3]  # holes, as in an à trous kernel
+    for anchor in sorted({0, kernel_length // 2, kernel_length - 1}):
+        got = conv.convolve1d(image, k, 0, padding, anchor)
+        want = convolve1d_by_array_sums(image, k, 0, padding, anchor)
+        scale = float(np.sum(np.abs(k)) * np.max(np.abs(image)))
+        np.testing.assert_allclose(got, want, rtol=0, atol=4e-16 * scale)

@@ -41,55 +41,117 @@ def convolve1d(
     ``out[i] = sum_j kernel[j] * image[i + anchor - j]``, the image being extended beyond its
     edges by ``padding``. For an odd kernel of length 2r+1, ``anchor = r`` is the centred
     convolution. The terms are added in the order of ``j`` (zero taps, the holes of an à
-    trous kernel, left out), one pass over the padded image (:func:`_tap_sums`).
+    trous kernel, left out), in one compiled pass (:func:`_tap_sums`) that reads the image
+    lines of the padded axis through :func:`padded_lines` instead of a padded copy.
     """
     n = kernel.shape[0]
-    widths = [(0, 0)] * image.ndim
-    widths[axis] = (n - 1 - anchor, anchor)
-    padded = np.ascontiguousarray(pad(np.asarray(image, dtype=np.float64), widths, padding))
+    image = np.ascontiguousarray(image, dtype=np.float64)
+    length = image.shape[axis]
+    lines = padded_lines(length, n - 1 - anchor, anchor, padding)
     outer = int(np.prod(image.shape[:axis], dtype=np.int64))
     inner = int(np.prod(image.shape[axis + 1 :], dtype=np.int64))
     out = np.empty(image.shape, dtype=np.float64)
+    scratch = np.empty(lines.shape[0] * inner if inner < LINE_BLOCK else 1)
     _tap_sums(
-        padded.reshape(outer, padded.shape[axis] * inner),
+        image.reshape(outer, length * inner),
+        lines,
+        n - 1 - anchor,
         np.ascontiguousarray(kernel, dtype=np.float64),
         inner,
-        out.reshape(outer, image.shape[axis] * inner),
+        out.reshape(outer, length * inner),
+        scratch,
     )
     return out
 
 
+def padded_lines(length: int, before: int, after: int, padding: str) -> np.ndarray:
+    """Index of the image line at each position of an axis padded by ``before`` and
+    ``after`` lines with an IBSI 2 boundary condition (:func:`pad`'s modes, widths longer
+    than the axis included); −1 where the constant (zero) boundary puts zeros."""
+    mode = NUMPY_PAD_MODE[padding]
+    index = np.arange(length, dtype=np.int64)
+    if mode == "constant":
+        return np.pad(index, (before, after), mode="constant", constant_values=-1)
+    return np.ascontiguousarray(np.pad(index, (before, after), mode=mode))  # type: ignore[call-overload]
+
+
+LINE_BLOCK = 1024
+"""Lines of at least this many voxels are summed one at a time over the taps (:func:`_tap_sums`)."""
+
+
 @cached_njit()
 def _tap_sums(
-    padded: np.ndarray, kernel: np.ndarray, inner: int, out: np.ndarray
+    image: np.ndarray,
+    lines: np.ndarray,
+    before: int,
+    kernel: np.ndarray,
+    inner: int,
+    out: np.ndarray,
+    scratch: np.ndarray,
 ) -> None:  # pragma: no cover - compiled
     """The sums of :func:`convolve1d` on (outer, axis × inner) views of C-ordered arrays.
 
-    ``out[a, t] = Σ_j kernel[j] · padded[a, t + (n − 1 − j) · inner]`` for ``j`` ascending,
-    the terms of zero taps left out, from 0.0: each voxel's sum is the same sequence of
-    products and additions as the axis-by-axis array sums ``out += kernel[j] * shifted``
-    (no fused multiply-add), so the same numbers. A row is summed in blocks of one line
-    along the axis (``inner`` voxels) when a line holds 1024 voxels or more (the first axis
-    of a volume: a plane), so that a block and the lines it reads stay in cache over the
-    taps; contiguous 1D views let the compiler vectorise the inner loop.
+    With ``P`` the padded axis (line ``q`` is image line ``lines[q]``, zeros where that is
+    −1; lines ``before`` … ``before + length − 1`` are the image's own), ``out[a, i] =
+    Σ_j kernel[j] · P[a, i + n − 1 − j]`` line by line (``inner`` voxels) for ``j``
+    ascending, the terms of zero taps left out, from 0.0: each voxel's sum is the same
+    sequence of products and additions as the whole-array sums ``out += kernel[j] *
+    shifted`` over a padded copy (no fused multiply-add), so the same numbers. Lines of
+    :data:`LINE_BLOCK` voxels or more (the first axis of a volume: planes) are summed one
+    output line at a time over all taps, read from the image through ``lines``; shorter
+    lines are copied into ``scratch`` (the padded row, ``len(lines) * inner``) and summed a
+    row at a time. Contiguous 1D views let the compiler vectorise the inner loops.
     """
     n = kernel.shape[0]
     rows, width = out.shape
-    block = inner if inner >= 1024 else width
+    length = width // inner if inner > 0 else 0
+    padded = lines.shape[0]
     for a in range(rows):
-        row = padded[a]
-        for start in range(0, width, block):
-            acc = out[a, start : start + block]
-            m = acc.shape[0]
-            for t in range(m):
+        row = image[a]
+        if inner >= LINE_BLOCK:
+            for i in range(length):
+                acc = out[a, i * inner : (i + 1) * inner]
+                for t in range(inner):
+                    acc[t] = 0.0
+                for j in range(n):
+                    kj = kernel[j]
+                    if kj == 0.0:
+                        continue
+                    q = lines[i + n - 1 - j]
+                    if q < 0:
+                        zero = kj * 0.0
+                        for t in range(inner):
+                            acc[t] += zero
+                        continue
+                    src = row[q * inner : (q + 1) * inner]
+                    for t in range(inner):
+                        acc[t] += kj * src[t]
+        else:
+            # the row itself, then the padded lines before and after it
+            start = before * inner
+            for t in range(width):
+                scratch[start + t] = row[t]
+            for q in range(padded):
+                if before <= q < before + length:
+                    continue
+                s = lines[q]
+                base = q * inner
+                if s < 0:
+                    for t in range(inner):
+                        scratch[base + t] = 0.0
+                else:
+                    origin = s * inner
+                    for t in range(inner):
+                        scratch[base + t] = row[origin + t]
+            acc = out[a]
+            for t in range(width):
                 acc[t] = 0.0
             for j in range(n):
                 kj = kernel[j]
                 if kj == 0.0:
                     continue
-                offset = start + (n - 1 - j) * inner
-                src = row[offset : offset + m]
-                for t in range(m):
+                src = scratch[(n - 1 - j) * inner : (n - 1 - j) * inner + width]
+                for t in range(width):
                     acc[t] += kj * src[t]
 
 
