@@ -60,6 +60,7 @@ def convolve1d(
         inner,
         out.reshape(outer, length * inner),
         scratch,
+        np.empty(n, dtype=np.int64),
     )
     return out
 
@@ -88,6 +89,7 @@ def _tap_sums(
     inner: int,
     out: np.ndarray,
     scratch: np.ndarray,
+    offsets: np.ndarray,
 ) -> None:  # pragma: no cover - compiled
     """The sums of :func:`convolve1d` on (outer, axis × inner) views of C-ordered arrays.
 
@@ -100,7 +102,8 @@ def _tap_sums(
     :data:`LINE_BLOCK` voxels or more (the first axis of a volume: planes) are summed one
     output line at a time over all taps, read from the image through ``lines``; shorter
     lines are copied into ``scratch`` (the padded row, ``len(lines) * inner``) and summed a
-    row at a time. Contiguous 1D views let the compiler vectorise the inner loops.
+    row at a time (:func:`_sum_taps`; ``offsets``, one per tap, is scratch too).
+    Contiguous 1D views let the compiler vectorise the inner loops.
     """
     n = kernel.shape[0]
     rows, width = out.shape
@@ -110,22 +113,10 @@ def _tap_sums(
         row = image[a]
         if inner >= LINE_BLOCK:
             for i in range(length):
-                acc = out[a, i * inner : (i + 1) * inner]
-                for t in range(inner):
-                    acc[t] = 0.0
                 for j in range(n):
-                    kj = kernel[j]
-                    if kj == 0.0:
-                        continue
                     q = lines[i + n - 1 - j]
-                    if q < 0:
-                        zero = kj * 0.0
-                        for t in range(inner):
-                            acc[t] += zero
-                        continue
-                    src = row[q * inner : (q + 1) * inner]
-                    for t in range(inner):
-                        acc[t] += kj * src[t]
+                    offsets[j] = q * inner if q >= 0 else -1
+                _sum_taps(out[a, i * inner : (i + 1) * inner], kernel, row, offsets)
         else:
             # the row itself, then the padded lines before and after it
             start = before * inner
@@ -136,23 +127,35 @@ def _tap_sums(
                     continue
                 s = lines[q]
                 base = q * inner
-                if s < 0:
-                    for t in range(inner):
-                        scratch[base + t] = 0.0
-                else:
-                    origin = s * inner
-                    for t in range(inner):
-                        scratch[base + t] = row[origin + t]
-            acc = out[a]
-            for t in range(width):
-                acc[t] = 0.0
+                for t in range(inner):
+                    scratch[base + t] = row[s * inner + t] if s >= 0 else 0.0
             for j in range(n):
-                kj = kernel[j]
-                if kj == 0.0:
-                    continue
-                src = scratch[(n - 1 - j) * inner : (n - 1 - j) * inner + width]
-                for t in range(width):
-                    acc[t] += kj * src[t]
+                offsets[j] = (n - 1 - j) * inner
+            _sum_taps(out[a], kernel, scratch, offsets)
+
+
+@cached_njit()
+def _sum_taps(
+    acc: np.ndarray, kernel: np.ndarray, source: np.ndarray, offsets: np.ndarray
+) -> None:  # pragma: no cover - compiled
+    """``acc[t] = Σ_j kernel[j] · source[offsets[j] + t]`` for ``j`` ascending from 0.0, zero
+    taps left out; a tap whose offset is −1 adds ``kernel[j] · 0.0`` (the zero boundary)."""
+    m = acc.shape[0]
+    for t in range(m):
+        acc[t] = 0.0
+    for j in range(kernel.shape[0]):
+        kj = kernel[j]
+        if kj == 0.0:
+            continue
+        o = offsets[j]
+        if o < 0:
+            zero = kj * 0.0
+            for t in range(m):
+                acc[t] += zero
+            continue
+        src = source[o : o + m]
+        for t in range(m):
+            acc[t] += kj * src[t]
 
 
 def convolve_separable(
