@@ -73,7 +73,7 @@ def padded_lines(length: int, before: int, after: int, padding: str) -> np.ndarr
     index = np.arange(length, dtype=np.int64)
     if mode == "constant":
         return np.pad(index, (before, after), mode="constant", constant_values=-1)
-    return np.ascontiguousarray(np.pad(index, (before, after), mode=mode))  # type: ignore[call-overload]
+    return np.pad(index, (before, after), mode=mode)  # type: ignore[call-overload]
 
 
 LINE_BLOCK = 1024
@@ -332,7 +332,8 @@ def rotation_pooled_separable(
     """
     # each rotation's chain on the unrotated grid: stages in order, a stage in axis order
     leaves: dict[tuple[Any, ...], list[Any]] = {}
-    for rotation in rotations(ndim):
+    turns = rotations(ndim)
+    for rotation in turns:
         chain: list[Step] = []
         sign = 1.0
         for stage in stages:
@@ -341,9 +342,8 @@ def rotation_pooled_separable(
                 chain.append(step)
                 sign *= s
         key = tuple(_key(step) for step in chain)
-        leaf = leaves.setdefault(key, [chain, 0, 0])
-        leaf[1 if sign > 0 else 2] += 1  # rotations giving +response, -response
-    count = sum(plus + minus for _, plus, minus in leaves.values())
+        leaf = leaves.setdefault(key, [key, chain, 0, 0])
+        leaf[2 if sign > 0 else 3] += 1  # rotations giving +response, -response
     # chains in key order: those sharing leading convolutions are neighbours
     ordered = [leaves[key] for key in sorted(leaves)]
 
@@ -357,27 +357,28 @@ def rotation_pooled_separable(
             else:
                 yield response if plus else -response
 
-    return pooled(terms(), pooling, count=count)
+    return pooled(terms(), pooling, count=len(turns))
 
 
 def _shared_chains(
     image: FloatArray, leaves: list[list[Any]], padding: str
 ) -> Iterator[tuple[FloatArray, int, int]]:
-    """``(response, plus, minus)`` of each leaf ``[chain, plus, minus]``, in the leaves'
-    order, convolving each distinct leading part of the chains once (depth first: one
-    intermediate map per chain position held at a time)."""
-    cache: list[tuple[tuple[Any, ...], FloatArray]] = []  # the current path's prefixes
-    for chain, plus, minus in leaves:
-        out = image
-        depth = 0
-        # reuse the longest cached prefix of this chain
-        while depth < len(cache) and depth < len(chain) and cache[depth][0] == _key(chain[depth]):
-            out = cache[depth][1]
+    """``(response, plus, minus)`` of each leaf ``[keys, chain, plus, minus]`` (``keys``: the
+    chain's steps by :func:`_key`), in the leaves' order, convolving each distinct leading
+    part of the chains once (depth first: one intermediate map per chain position held at
+    a time)."""
+    path: list[tuple[Any, ...]] = []  # the keys of the current path's convolutions
+    maps: list[FloatArray] = []  # their outputs
+    for keys, chain, plus, minus in leaves:
+        depth = 0  # the longest computed prefix of this chain
+        while depth < min(len(path), len(chain)) and path[depth] == keys[depth]:
             depth += 1
-        del cache[depth:]
-        for step in chain[depth:]:
-            out = convolve1d(out, step[1], step[0], padding, step[2])
-            cache.append((_key(step), out))
+        del path[depth:], maps[depth:]
+        out = maps[-1] if maps else image
+        for key, (axis, kernel, anchor) in zip(keys[depth:], chain[depth:], strict=True):
+            out = convolve1d(out, kernel, axis, padding, anchor)
+            path.append(key)
+            maps.append(out)
         yield out, plus, minus
 
 

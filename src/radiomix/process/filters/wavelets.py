@@ -193,7 +193,5 @@ def wavelet_filter(image: FloatArray, settings: FilterSettings) -> FloatArray:
     if settings.rotation_invariant:
         return rotation_pooled_separable(
             image, settings.ndim, settings.pooling or "average", stages, settings.boundary)
-    out = image
-    for stage in stages:
-        out = convolve_separable(out, stage, settings.boundary)
-    return out
+    return convolve_separable(image, [step for stage in stages for step in stage],
+                              settings.boundary)
