@@ -120,3 +120,62 @@ def test_silhouette_on_random_polytopes() -> None:
             hull.vertices, hull.normals, hull.facets, hull.neighbours
         )
         np.testing.assert_array_equal(silhouette, every)
+
+
+def _plain_rectangles(hull: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each hull edge's enclosing rectangle (width along the edge, depth across it) from
+    every corner's projections (plain numpy, no calipers)."""
+    edges = np.roll(hull, -1, axis=0) - hull
+    widths, depths = [], []
+    for e in edges / np.linalg.norm(edges, axis=1, keepdims=True):
+        s = hull @ e
+        t = hull @ np.array([-e[1], e[0]])
+        widths.append(np.ptp(s))
+        depths.append(np.ptp(t))
+    return np.array(widths), np.array(depths)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    kind=st.sampled_from(["normal", "grid", "circle"]),
+    n=st.integers(3, 300),
+    seed=st.integers(0, 2**32 - 1),
+    height=st.floats(0.1, 10.0),
+)
+def test_calipers_find_each_edges_rectangle(kind: str, n: int, seed: int, height: float) -> None:
+    """The rotating calipers find the smallest box of the plain search over every edge.
+
+    The smallest volume agrees to rounding, and its sides are those of an edge whose plain
+    box is that small; the same holds with the polygon's corners renumbered to start at
+    other edges (the first edge's extremes are scanned, the others' climbed to).
+    """
+    pts = _points(kind, n, np.random.default_rng(seed))
+    px, py = np.ascontiguousarray(pts[:, 0]), np.ascontiguousarray(pts[:, 1])
+    idx = _hull_2d(px, py)
+    m = idx.size
+    if m < 3:
+        return
+    hull = pts[idx]
+    widths, depths = _plain_rectangles(hull)
+    volumes = widths * depths * height
+    scale = float(np.max(np.abs(hull))) ** 2 * height
+    hx = np.append(hull[:, 0], hull[0, 0])
+    hy = np.append(hull[:, 1], hull[0, 1])
+    best = np.array([np.inf, 0.0, 0.0, 0.0])
+    _k._flush_rectangles(hx, hy, m, height, best, np.inf)
+    assert abs(best[0] - volumes.min()) <= 1e-12 * scale
+    # the chosen sides are those of an edge whose plain box is the smallest (to rounding)
+    near = np.abs(volumes - best[0]) <= 1e-9 * scale
+    assert np.any(near)
+    assert best[1] * best[2] * height == pytest.approx(best[0], rel=1e-12)
+    assert np.min(np.abs(widths[near] - best[1]) + np.abs(depths[near] - best[2])) <= (
+        1e-9 * np.sqrt(scale / height)
+    )
+    # every edge in turn as the first one (the edge scanned in full, the others climbed)
+    for start in range(0, m, max(1, m // 7)):
+        order = np.roll(np.arange(m), -start)
+        rx = np.append(hull[order, 0], hull[order[0], 0])
+        ry = np.append(hull[order, 1], hull[order[0], 1])
+        other = np.array([np.inf, 0.0, 0.0, 0.0])
+        _k._flush_rectangles(rx, ry, m, height, other, np.inf)
+        assert abs(other[0] - volumes.min()) <= 1e-12 * scale

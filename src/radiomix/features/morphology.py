@@ -531,9 +531,10 @@ def oriented_bounding_box(
     have one face flush with a hull facet (and the axis-aligned box): for each distinct
     facet normal the points are projected onto the facet plane and the minimum-area
     enclosing rectangle of the projection is found among the rectangles with a side
-    collinear with an edge of the projected 2D convex hull (Freeman & Shapira 1975). Boxes
-    of equal volume (to 1e-9) are told apart by the smaller surface area, so the result does
-    not depend on the order of the facets. The result is an upper bound on the OMBB volume;
+    collinear with an edge of the projected 2D convex hull (Freeman & Shapira 1975), each
+    edge's rectangle found by rotating calipers (Toussaint 1983) in time linear in the
+    hull's size. Boxes of equal volume (to 1e-9) are told apart by the smaller surface
+    area, so the result does not depend on the order of the facets. The result is an upper bound on the OMBB volume;
     it equals the OMBB when the OMBB has a face flush with a hull facet.
     """
     pts = np.ascontiguousarray(points, dtype=np.float64)

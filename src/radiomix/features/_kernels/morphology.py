@@ -388,7 +388,8 @@ def _min_box_into(
 
     For each unit normal ``n`` (with in-plane orthonormal basis ``u``, ``v``) the height is
     the extent of the points along ``n`` and the base the minimum-area rectangle of the
-    projected points, which has a side collinear with an edge of their 2D convex hull.
+    projected points, which has a side collinear with an edge of their 2D convex hull
+    (one rectangle per hull edge, by rotating calipers: :func:`_flush_rectangles`).
     Normals whose height times projected hull area (a lower bound of their boxes) exceeds
     the best volume found by more than 1e-6 relative are skipped: they cannot win.
 
@@ -482,7 +483,7 @@ def _min_box_into(
         m = _monotone_chain(qx, qy, _sort_xy(qx, qy, work), hull)
         if m < 3:
             continue
-        # the polygon's corners in order, contiguous (the rectangle loop reads them m times)
+        # the polygon's corners in order, contiguous, the first repeated at the end
         for t in range(m):
             hx[t] = px[hull[t]]
             hy[t] = py[hull[t]]
@@ -496,39 +497,83 @@ def _min_box_into(
             poly2 += hx[e] * hy[e + 1] - hx[e + 1] * hy[e]
         if 0.5 * poly2 * height > best[0] * (1.0 + 1e-6):
             continue
-        for e in range(m):
-            dx = hx[e + 1] - hx[e]
-            dy = hy[e + 1] - hy[e]
-            ln = np.sqrt(dx * dx + dy * dy)
-            if ln <= 1e-12:
-                continue
-            dx /= ln
-            dy /= ln
-            smin = np.inf
-            smax = -np.inf
-            tmin = np.inf
-            tmax = -np.inf
+        best_area = _flush_rectangles(hx, hy, m, height, best, best_area)
+
+
+@cached_njit(error_model="numpy")  # divisors: edge lengths > 1e-12
+def _flush_rectangles(
+    hx: np.ndarray, hy: np.ndarray, m: int, height: float, best: np.ndarray, best_area: float
+) -> float:  # pragma: no cover - compiled
+    """Boxes of ``height`` on each rectangle with a side on an edge of a convex polygon.
+
+    ``hx``, ``hy`` hold the ``m`` corners of a strictly convex polygon counter-clockwise,
+    the first repeated at ``m``. For the edge ``e`` (corners ``e``, ``e + 1``, unit
+    direction ``d``, left normal ``d⊥``) the enclosing rectangle with a side on it spans
+    the corners' projections ``s = c·d`` and ``r = c·d⊥``: ``r`` is least on the edge (the
+    polygon lies to its left) and the other three extremes are found by rotating calipers
+    (Toussaint 1983): the corners of largest ``s``, of least ``s`` and of largest ``r``
+    only move forward around the polygon as the edge does (a convex polygon's projection on
+    a direction rises, then falls, around it), so each pointer climbs from where it stood
+    for the previous edge while the next corner's projection is not smaller; the first
+    edge's extremes are found by a scan. Each extreme is the maximum of the full scan over
+    the corners up to rounding of the projections (corners equal to within rounding may
+    stand in for each other). The volume of each box ``w d h`` updates ``best`` (volume,
+    ``w``, ``d``, height) when smaller by more than 1e-9 relative, or equal to 1e-9 with a
+    surface area smaller by more than 1e-9; returns the best box's surface area.
+    """
+    i_hi = I64(-1)  # corner of largest s
+    i_lo = I64(0)  # corner of least s
+    i_far = I64(0)  # corner of largest r
+    for e in range(m):
+        dx = hx[e + 1] - hx[e]
+        dy = hy[e + 1] - hy[e]
+        ln = np.sqrt(dx * dx + dy * dy)
+        if ln <= 1e-12:
+            continue
+        dx /= ln
+        dy /= ln
+        if i_hi < 0:
+            i_hi = i_lo = i_far = I64(e)
             for t in range(m):
                 s = hx[t] * dx + hy[t] * dy
-                r = -hx[t] * dy + hy[t] * dx
-                smin = min(smin, s)
-                smax = max(smax, s)
-                tmin = min(tmin, r)
-                tmax = max(tmax, r)
-            w = smax - smin
-            d = tmax - tmin
-            vol = w * d * height
-            area = w * d + w * height + d * height
-            # Smaller volume wins; near-ties (1e-9 relative) go to the smaller surface, so
-            # the choice does not depend on the order of the candidates.
-            if vol < best[0] * (1.0 - 1e-9) or (
-                vol <= best[0] * (1.0 + 1e-9) and area < best_area * (1.0 - 1e-9)
-            ):
-                best[0] = vol
-                best[1] = w
-                best[2] = d
-                best[3] = height
-                best_area = area
+                if s > hx[i_hi] * dx + hy[i_hi] * dy:
+                    i_hi = t
+                if s < hx[i_lo] * dx + hy[i_lo] * dy:
+                    i_lo = t
+                if -hx[t] * dy + hy[t] * dx > -hx[i_far] * dy + hy[i_far] * dx:
+                    i_far = t
+        else:
+            for _ in range(m):
+                j = i_hi + 1 if i_hi + 1 < m else 0
+                if hx[j] * dx + hy[j] * dy < hx[i_hi] * dx + hy[i_hi] * dy:
+                    break
+                i_hi = j
+            for _ in range(m):
+                j = i_lo + 1 if i_lo + 1 < m else 0
+                if hx[j] * dx + hy[j] * dy > hx[i_lo] * dx + hy[i_lo] * dy:
+                    break
+                i_lo = j
+            for _ in range(m):
+                j = i_far + 1 if i_far + 1 < m else 0
+                if -hx[j] * dy + hy[j] * dx < -hx[i_far] * dy + hy[i_far] * dx:
+                    break
+                i_far = j
+        w = (hx[i_hi] * dx + hy[i_hi] * dy) - (hx[i_lo] * dx + hy[i_lo] * dy)
+        r0 = min(-hx[e] * dy + hy[e] * dx, -hx[e + 1] * dy + hy[e + 1] * dx)
+        d = (-hx[i_far] * dy + hy[i_far] * dx) - r0
+        vol = w * d * height
+        area = w * d + w * height + d * height
+        # Smaller volume wins; near-ties (1e-9 relative) go to the smaller surface, so
+        # the choice does not depend on the order of the candidates.
+        if vol < best[0] * (1.0 - 1e-9) or (
+            vol <= best[0] * (1.0 + 1e-9) and area < best_area * (1.0 - 1e-9)
+        ):
+            best[0] = vol
+            best[1] = w
+            best[2] = d
+            best[3] = height
+            best_area = area
+    return best_area
 
 
 def khachiyan_weights(points: np.ndarray, tol: float, max_iter: int) -> tuple[np.ndarray, int]:
