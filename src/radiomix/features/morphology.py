@@ -534,8 +534,9 @@ def oriented_bounding_box(
     collinear with an edge of the projected 2D convex hull (Freeman & Shapira 1975), each
     edge's rectangle found by rotating calipers (Toussaint 1983) in time linear in the
     hull's size. Boxes of equal volume (to 1e-9) are told apart by the smaller surface
-    area, so the result does not depend on the order of the facets. The result is an upper bound on the OMBB volume;
-    it equals the OMBB when the OMBB has a face flush with a hull facet.
+    area, so the result does not depend on the order of the facets. The result is an upper
+    bound on the OMBB volume; it equals the OMBB when the OMBB has a face flush with a hull
+    facet.
     """
     pts = np.ascontiguousarray(points, dtype=np.float64)
     pts = pts - pts.mean(axis=0)
