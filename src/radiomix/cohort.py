@@ -1454,7 +1454,9 @@ def pool_map(
 
     Workers are forked from the fork server of :func:`worker_context` (``preload`` imported
     once), run ``setup`` (picklable) before their first task and end with this process; the
-    tasks start in ``order`` (default: as listed). A worker that dies (killed, out of
+    tasks start in ``order`` (default: as listed). Closing the generator before the last
+    result (an interrupted command, a caller that stops early) kills the workers at once
+    (:func:`end_pool`). A worker that dies (killed, out of
     memory, a crash in native code) breaks the pool: the task it ran and every task not yet
     finished then yield ``(i, exc)`` with ``exc`` a
     :class:`concurrent.futures.process.BrokenProcessPool` instead of a result. An exception
@@ -1467,16 +1469,39 @@ def pool_map(
     pool = ProcessPoolExecutor(max_workers=max(1, min(jobs, len(tasks))),
                                mp_context=worker_context(preload),
                                initializer=_init_pool_worker, initargs=(os.getpid(), setup))
+    left = len(tasks)
     try:
         futures = {pool.submit(fn, tasks[i]): i
                    for i in (range(len(tasks)) if order is None else order)}
         for fut in as_completed(futures):
+            left -= 1
             try:
                 yield futures[fut], fut.result()
             except BrokenProcessPool as exc:
                 yield futures[fut], exc
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        end_pool(pool, finished=left == 0)
+
+
+def end_pool(pool: Any, *, finished: bool) -> None:
+    """Shut a local process pool down; a pool left with work (the run interrupted or
+    stopped, the caller gone) ends at once.
+
+    A finished pool's workers exit on their own once idle, and are waited for. An
+    unfinished one's workers are killed first: ``shutdown(cancel_futures=True)`` cancels
+    only the tasks no worker has taken, so the cases in flight and the ones already handed
+    to the workers' queue would otherwise run to their end (tens of seconds for a large
+    case with filters) before a stopped command could exit, and a batch system's time
+    limit follows SIGTERM with SIGKILL. Nothing is lost: a worker's result is written by
+    this process, never by the worker. The workers are those of
+    :class:`~concurrent.futures.ProcessPoolExecutor` (its ``_processes``, the standard
+    library's own record of them, as its ``terminate_workers`` of Python 3.14 uses).
+    """
+    if not finished:
+        for proc in list((getattr(pool, "_processes", None) or {}).values()):
+            with contextlib.suppress(OSError, ValueError, AttributeError):
+                proc.kill()
+    pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _run_serial(
@@ -1786,11 +1811,14 @@ def _run_pool(
                     solo.extend(broken)
     finally:
         # after the last case the workers exit on their own while the caller writes the
-        # table; a run stopped early waits for them
+        # table; a run stopped early ends them at once (end_pool)
         finished = not (queue or solo or inflight)
         for executor in (bridge, pool):
             if executor is not None:
-                executor.shutdown(wait=not finished, cancel_futures=True)
+                if finished:
+                    executor.shutdown(wait=False, cancel_futures=True)
+                else:
+                    end_pool(executor, finished=False)
 
 
 WORKER_TIMEOUT_S = 120.0
