@@ -654,12 +654,12 @@ def response_map_features(
     """
     from radiomix.process.discretise import discretise
     from radiomix.process.filters import apply_filter
-    from radiomix.process.filters.log import settings_caveat
+    from radiomix.process.filters.apply import filter_caveat
     from radiomix.settings.steps import ResegmentationSettings
 
     response = apply_filter(ctx.image, spacing=ctx.spacing, settings=filt)
     ctx.notes[f"response_maps.{filt.tag}"] = _response_map_note(ctx, filt)
-    caveat = settings_caveat(filt, ctx.spacing)
+    caveat = filter_caveat(filt, ctx.spacing)
     if caveat:  # said when the filter ran; kept with the map
         ctx.notes[f"response_maps.{filt.tag}"] += f"; {caveat}"
     nil = _nil_response(response[ctx.int_mask], ctx.image, filt)

@@ -180,6 +180,10 @@ def test_phase3_preset_matches_the_manual(modality):
         _check_filter(filt, expected, 0)
         if filt.kind != "gabor":
             assert filt.dimensionality == "3d"
+    gabor = next(f for f in s.response_maps.filters if f.kind == "gabor")
+    # lambda 3 mm is one voxel of the PET grid, below the sampling limit: computed only as
+    # asked (allow_aliasing); 3 voxels on the 1 mm grids of CT and MR, no flag needed
+    assert gabor.allow_aliasing is (True if modality == "PET" else None)
 
 
 def test_every_ibsi2_preset_is_registered():

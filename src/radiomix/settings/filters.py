@@ -118,6 +118,7 @@ _ONLY_FOR: dict[str, tuple[str, ...]] = {
     "theta_deg": ("gabor",),
     "theta_step_deg": ("gabor",),
     "response": ("gabor",),
+    "allow_aliasing": ("gabor",),
     "wavelet": ("wavelet",),
     "subband": ("wavelet",),
     "level": ("wavelet", "simoncelli"),
@@ -198,6 +199,15 @@ class FilterSettings:
         k = 0 … 360/step − 1; 360 must be a multiple of the step.
     response : {"modulus", "real", "imaginary", "angle"} or None
         Gabor: which part of the complex response is returned; ``None`` means ``modulus``.
+    allow_aliasing : bool or None
+        Gabor: ``True`` computes a filter whose wavelength is below 2 voxels (the sampling
+        limit), which is otherwise refused: the kernel is sampled as defined, but its
+        oscillation is finer than the grid holds and folds back (aliases) onto a longer
+        one, so the response is not that of a Gabor filter of this wavelength. Only to
+        reproduce a study that used such settings (the IBSI 2 phase-3 PET configuration:
+        λ = 3 mm on 3 mm voxels); the response map's tag ends in ``_aliased`` and its
+        provenance note says what the grid made of the wavelength. ``False`` is stored as
+        ``None`` (one settings hash).
     wavelet : str or None
         Separable wavelet: ``haar``, ``db1`` … ``db20``, ``coif1`` … ``coif3``.
     subband : str or None
@@ -281,6 +291,7 @@ class FilterSettings:
     theta_deg: float | None = None
     theta_step_deg: float | None = None
     response: GaborResponse | None = None
+    allow_aliasing: bool | None = None
     wavelet: str | None = None
     subband: str | None = None
     level: int | None = None
@@ -407,6 +418,10 @@ class FilterSettings:
             _fail(f"filter.energy_distance must be an integer >= 0 (voxels), got {d!r}")
 
     def _check_gabor(self) -> None:
+        if self.allow_aliasing is not None and not isinstance(self.allow_aliasing, bool):
+            _fail(f"filter.allow_aliasing must be true or false, got {self.allow_aliasing!r}")
+        if self.allow_aliasing is False:  # the default written out: one settings hash
+            object.__setattr__(self, "allow_aliasing", None)
         if self.wavelength_mm is None:
             _fail("filter.wavelength_mm (λ, in mm) is required for the gabor filter")
         _positive("wavelength_mm", self.wavelength_mm)
@@ -464,7 +479,8 @@ class FilterSettings:
         Parameters appear with ``p`` for the decimal point; options that differ from their
         defaults are appended: ``_2d``, ``_ri<pooling>`` (rotation invariance),
         ``_pad<mode>`` for a padding other than the kind's default (:data:`DEFAULT_PADDING`:
-        mirror, periodic for Simoncelli), ``_riesz<lx><ly>[<lz>]``.
+        mirror, periodic for Simoncelli), ``_riesz<lx><ly>[<lz>]``, and last ``_aliased``
+        for a Gabor filter computed beyond the sampling limit (``allow_aliasing``).
 
         Examples
         --------
@@ -513,6 +529,8 @@ class FilterSettings:
         if self.padding != DEFAULT_PADDING[k]:
             mode = str(self.padding)
             parts.append("pad" + ("zero" if mode == "constant" else mode))
+        if self.allow_aliasing:
+            parts.append("aliased")
         return "_".join(parts)
 
 

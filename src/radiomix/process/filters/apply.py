@@ -9,10 +9,10 @@ import numpy as np
 
 from radiomix.errors import InputError
 from radiomix.process.filters._validate import check_image, check_spacing
-from radiomix.process.filters.gabor import gabor_filter
+from radiomix.process.filters.gabor import aliasing_caveat, gabor_filter
 from radiomix.process.filters.gaussian import gaussian_response
 from radiomix.process.filters.laws import laws_filter
-from radiomix.process.filters.log import log_filter
+from radiomix.process.filters.log import log_filter, settings_caveat
 from radiomix.process.filters.mean import mean_filter
 from radiomix.process.filters.simoncelli import simoncelli_filter
 from radiomix.process.filters.wavelets import wavelet_filter
@@ -103,3 +103,14 @@ def apply_filter(
     if out is data or np.shares_memory(out, data):  # never hand back the caller's buffer
         out = out.copy()
     return np.ascontiguousarray(out, dtype=np.float64)
+
+
+def filter_caveat(settings: FilterSettings, spacing: Sequence[float]) -> str | None:
+    """Why the response map of ``settings`` on an image of this spacing is not quite the
+    filter its name says (for the response map's provenance note; each filter logs it as
+    it runs), ``None`` when it is: a sampled LoG kernel that does not sum to about 0
+    (:func:`radiomix.process.filters.log.settings_caveat`), a Gabor wavelength below the
+    sampling limit computed with ``allow_aliasing``
+    (:func:`radiomix.process.filters.gabor.aliasing_caveat`)."""
+    sp = tuple(float(v) for v in spacing)
+    return settings_caveat(settings, sp) or aliasing_caveat(settings, sp)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Iterator
 
@@ -11,6 +12,8 @@ from radiomix.process.filters._convolve import PlaneConvolver, pooled
 from radiomix.process.filters._validate import isotropic_spacing
 from radiomix.settings.filters import FilterSettings
 from radiomix.types import FloatArray
+
+log = logging.getLogger(__name__)
 
 # (transpose putting the plane axes last, plane axes of the (z, y, x) array)
 _PLANES: dict[str, tuple[tuple[int, int, int], tuple[int, int]]] = {
@@ -50,9 +53,10 @@ def gabor_kernel(
 def _check_sampling(settings: FilterSettings, sigma_vox: float, wavelength_vox: float,
                     gamma: float, voxel: float, truncation: float) -> None:
     """Refuse a Gabor filter the voxel grid cannot sample: a kernel of a single voxel (the
-    response is the image itself) or a wavelength below 2 voxels (beyond the sampling limit
-    the oscillation folds back onto a longer one: 1 voxel is no oscillation at all, 0.4
-    voxel is 2 voxels; 2 voxels, the alternation +1, -1, is the shortest the grid holds)."""
+    response is the image itself) or, unless ``allow_aliasing`` is set, a wavelength below 2
+    voxels (beyond the sampling limit the oscillation folds back onto a longer one: 1 voxel
+    is no oscillation at all, 0.4 voxel is 2 voxels; 2 voxels, the alternation +1, -1, is
+    the shortest the grid holds)."""
     from radiomix.errors import InputError
 
     where = f"response_maps filter {settings.tag}"
@@ -61,12 +65,43 @@ def _check_sampling(settings: FilterSettings, sigma_vox: float, wavelength_vox: 
             f"{where}: sigma_mm {settings.sigma_mm:g} is {sigma_vox:.3g} voxels of {voxel:g} "
             "mm, so the Gabor kernel is a single voxel and its response is the image itself; "
             f"give sigma_mm of at least {voxel:.3g} mm (sigma is in mm, not voxels)")
-    if wavelength_vox < 2.0 - 1e-9:
+    if wavelength_vox < SAMPLING_LIMIT_VOXELS - 1e-9 and not settings.allow_aliasing:
         raise InputError(
             f"{where}: wavelength_mm {settings.wavelength_mm:g} is {wavelength_vox:.3g} voxels "
             f"of {voxel:g} mm, below the sampling limit of 2 voxels: the oscillation cannot "
             "be represented on this grid (it folds back onto a longer one); give "
-            f"wavelength_mm of at least {2 * voxel:.3g} mm, or interpolate to a finer spacing")
+            f"wavelength_mm of at least {2 * voxel:.3g} mm, or interpolate to a finer spacing "
+            "(or, only to reproduce a study that did so, set allow_aliasing: true)")
+
+
+SAMPLING_LIMIT_VOXELS = 2.0
+"""Shortest wavelength a voxel grid holds (the alternation +1, -1), in voxels."""
+
+
+def aliasing_caveat(settings: FilterSettings, spacing: tuple[float, ...]) -> str | None:
+    """What the grid makes of a Gabor wavelength below the sampling limit that
+    ``allow_aliasing`` lets through (for the response map's provenance note and the log),
+    ``None`` for any other filter or wavelength.
+
+    Examples
+    --------
+    >>> s = FilterSettings(kind="gabor", sigma_mm=3, wavelength_mm=3, gamma=1,
+    ...                    dimensionality="2d", allow_aliasing=True)
+    >>> aliasing_caveat(s, (3.0, 3.0, 3.0))[:58]
+    'wavelength 3 mm is 1 voxel of 3 mm, below the sampling lim'
+    >>> aliasing_caveat(s, (1.0, 1.0, 1.0)) is None
+    True
+    """
+    if settings.kind != "gabor" or not settings.allow_aliasing:
+        return None
+    voxel = float(spacing[-1])
+    wavelength = float(settings.wavelength_mm or 0.0) / voxel
+    if wavelength >= SAMPLING_LIMIT_VOXELS - 1e-9:
+        return None
+    return (f"wavelength {settings.wavelength_mm:g} mm is {wavelength:.3g} voxel of "
+            f"{voxel:g} mm, below the sampling limit of 2 voxels, computed as asked "
+            "(allow_aliasing): the sampled kernel's oscillation folds back onto a longer "
+            "wavelength, so this map is not the response of a Gabor filter of this wavelength")
 
 
 def _part(response: np.ndarray, which: str) -> FloatArray:
@@ -127,6 +162,9 @@ def gabor_filter(
     which = settings.response or "modulus"
     trunc = settings.effective_truncation
     _check_sampling(settings, sigma, wavelength, gamma, voxel, trunc)
+    caveat = aliasing_caveat(settings, spacing)
+    if caveat:
+        log.warning("%s: %s", settings.tag, caveat)
 
     kernels = [
         gabor_kernel(sigma, wavelength, gamma, math.radians(theta), trunc) for theta in thetas
