@@ -1492,8 +1492,12 @@ def end_pool(pool: Any, *, finished: bool) -> None:
     only the tasks no worker has taken, so the cases in flight and the ones already handed
     to the workers' queue would otherwise run to their end (tens of seconds for a large
     case with filters) before a stopped command could exit, and a batch system's time
-    limit follows SIGTERM with SIGKILL. Nothing is lost: a worker's result is written by
-    this process, never by the worker. The workers are those of
+    limit follows SIGTERM with SIGKILL. Nothing finished is lost: a case's or an arm's
+    result is written by this process, never by the worker; the one worker that writes
+    files, the stability command's (:func:`radiomix.stability._make_case`), writes each
+    image under a temporary name, renames it once whole and writes its marker last, so a
+    killed one leaves at most a temporary file, which the next run overwrites, and the
+    next run redoes a pair without its marker. The workers are those of
     :class:`~concurrent.futures.ProcessPoolExecutor` (its ``_processes``, the standard
     library's own record of them, as its ``terminate_workers`` of Python 3.14 uses).
     """
