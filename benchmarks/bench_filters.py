@@ -22,7 +22,6 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -30,6 +29,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+from _trees import run_alternating, source_trees  # noqa: E402
 from bench_ibsi import DATA_DIR, THREAD_ENV  # noqa: E402
 
 for _key, _value in THREAD_ENV.items():
@@ -80,19 +80,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.json_out:
         print(json.dumps(measure(args.json_out, args.cases, args.runs)))
         return 0
-    trees = {"radiomix": str(HERE.parent / "src")}
-    if args.baseline_src:
-        trees["baseline"] = args.baseline_src
+    trees = source_trees(args.baseline_src)
     rounds = args.rounds if args.baseline_src else 1
     for preset in presets:
-        results: dict[str, list[dict[str, float]]] = {t: [] for t in trees}
-        for r in range(rounds):
-            for tree in (list(trees) if r % 2 == 0 else list(reversed(trees))):
-                cmd = [sys.executable, __file__, "--cases", str(args.cases), "--runs",
-                       str(args.runs), "--json-out", preset]  # fmt: skip
-                done = subprocess.run(cmd, env=dict(os.environ, PYTHONPATH=trees[tree]),
-                                      capture_output=True, text=True, check=True)
-                results[tree].append(json.loads(done.stdout.strip().splitlines()[-1]))
+        cmd = [sys.executable, __file__, "--cases", str(args.cases), "--runs", str(args.runs),
+               "--json-out", preset]  # fmt: skip
+        results = run_alternating(trees, rounds, cmd)
         print(f"\n{preset}: CPU s per case (median of {args.runs} calls"
               + (f"; median of {rounds} rounds per tree)" if rounds > 1 else ")"))
         header = "".join(f"{t:>12}" for t in trees)

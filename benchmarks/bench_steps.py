@@ -26,7 +26,6 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 from collections import defaultdict
@@ -37,6 +36,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+from _trees import run_alternating, source_trees  # noqa: E402
 from bench_ibsi import CASES, DATA_DIR, THREAD_ENV  # noqa: E402
 
 for _key, _value in THREAD_ENV.items():
@@ -133,19 +133,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.json_out:
         print(json.dumps(measure(cases, args.runs, args.evict)))
         return 0
-    trees = {"radiomix": str(HERE.parent / "src")}
-    if args.baseline_src:
-        trees["baseline"] = args.baseline_src
+    trees = source_trees(args.baseline_src)
     rounds = args.rounds if args.baseline_src else 1
-    results: dict[str, list[dict[str, dict[str, float]]]] = {t: [] for t in trees}
-    for r in range(rounds):
-        order = list(trees) if r % 2 == 0 else list(reversed(trees))
-        for tree in order:
-            env = dict(os.environ, PYTHONPATH=trees[tree])
-            cmd = [sys.executable, __file__, "--cases", ",".join(cases), "--runs",
-                   str(args.runs), "--evict", str(args.evict), "--json-out"]  # fmt: skip
-            done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
-            results[tree].append(json.loads(done.stdout.strip().splitlines()[-1]))
+    cmd = [sys.executable, __file__, "--cases", ",".join(cases), "--runs", str(args.runs),
+           "--evict", str(args.evict), "--json-out"]  # fmt: skip
+    results = run_alternating(trees, rounds, cmd)
     for case in cases:
         names = sorted({n for tree in results for res in results[tree] for n in res[case]})
         names.sort(key=lambda n: (n == "total (median)", n))
