@@ -50,6 +50,14 @@ def gabor_kernel(
     return envelope * np.exp(1j * 2.0 * math.pi * xt / wavelength_vox)
 
 
+SAMPLING_LIMIT_VOXELS = 2.0
+"""Shortest wavelength a voxel grid holds (the alternation +1, -1), in voxels."""
+
+
+def _below_sampling_limit(wavelength_vox: float) -> bool:
+    return wavelength_vox < SAMPLING_LIMIT_VOXELS - 1e-9
+
+
 def _check_sampling(settings: FilterSettings, sigma_vox: float, wavelength_vox: float,
                     gamma: float, voxel: float, truncation: float) -> None:
     """Refuse a Gabor filter the voxel grid cannot sample: a kernel of a single voxel (the
@@ -65,17 +73,13 @@ def _check_sampling(settings: FilterSettings, sigma_vox: float, wavelength_vox: 
             f"{where}: sigma_mm {settings.sigma_mm:g} is {sigma_vox:.3g} voxels of {voxel:g} "
             "mm, so the Gabor kernel is a single voxel and its response is the image itself; "
             f"give sigma_mm of at least {voxel:.3g} mm (sigma is in mm, not voxels)")
-    if wavelength_vox < SAMPLING_LIMIT_VOXELS - 1e-9 and not settings.allow_aliasing:
+    if _below_sampling_limit(wavelength_vox) and not settings.allow_aliasing:
         raise InputError(
             f"{where}: wavelength_mm {settings.wavelength_mm:g} is {wavelength_vox:.3g} voxels "
             f"of {voxel:g} mm, below the sampling limit of 2 voxels: the oscillation cannot "
             "be represented on this grid (it folds back onto a longer one); give "
             f"wavelength_mm of at least {2 * voxel:.3g} mm, or interpolate to a finer spacing "
             "(or, only to reproduce a study that did so, set allow_aliasing: true)")
-
-
-SAMPLING_LIMIT_VOXELS = 2.0
-"""Shortest wavelength a voxel grid holds (the alternation +1, -1), in voxels."""
 
 
 def aliasing_caveat(settings: FilterSettings, spacing: tuple[float, ...]) -> str | None:
@@ -96,7 +100,7 @@ def aliasing_caveat(settings: FilterSettings, spacing: tuple[float, ...]) -> str
         return None
     voxel = float(spacing[-1])
     wavelength = float(settings.wavelength_mm or 0.0) / voxel
-    if wavelength >= SAMPLING_LIMIT_VOXELS - 1e-9:
+    if not _below_sampling_limit(wavelength):
         return None
     return (f"wavelength {settings.wavelength_mm:g} mm is {wavelength:.3g} voxel of "
             f"{voxel:g} mm, below the sampling limit of 2 voxels, computed as asked "
