@@ -607,6 +607,9 @@ def main() -> None:
             UsageError as ClickUsageError,
         )
 
+    from radiomix._monai import LEAN_ENV
+
+    os.environ.setdefault(LEAN_ENV, "1")  # this process and those it starts are radiomix's
     signal.signal(signal.SIGINT, _say_interrupted)
     _main_pid[:] = [os.getpid()]
     for stop in (signal.SIGTERM, signal.SIGHUP):

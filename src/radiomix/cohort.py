@@ -1551,9 +1551,9 @@ def _frozen_heap() -> Iterator[Callable[[], None]]:
 
 def _case_preload(deep: bool) -> tuple[str, ...]:
     """Modules the fork server of a cohort pool imports: :mod:`radiomix._fork_signals`
-    first (Ctrl-C ignored from then on), the extraction stack, and with deep
-    features torch and MONAI's networks (importing MONAI loads all its subpackages, about
-    4 s: paid once by the server instead of once per worker), then the warm-up of
+    first (Ctrl-C ignored from then on), the extraction stack, and with deep features
+    torch and MONAI's networks (about 2 s, MONAI imported lean: :mod:`radiomix._monai`;
+    paid once by the server instead of once per worker), then the warm-up of
     :mod:`radiomix._fork_warmup` (nothing unless :func:`start_fork_server` was given cases;
     :func:`worker_context` adds :mod:`radiomix._fork_freeze` after it)."""
     return ("radiomix._fork_signals", "radiomix.extraction",
@@ -1594,15 +1594,17 @@ def start_fork_server(preload: Sequence[str]) -> Handoff | None:
     from multiprocessing import forkserver
 
     from radiomix._fork_warmup import Handoff
+    from radiomix._monai import lean_environment
 
     if worker_context(preload).get_start_method() != "forkserver":
         return None  # pragma: no cover - Windows
     try:
         handoff = Handoff()
     except OSError:  # no private temporary folder: workers start without the warm-up
-        forkserver.ensure_running()
+        with lean_environment():
+            forkserver.ensure_running()
         return None
-    with handoff.environment():
+    with handoff.environment(), lean_environment():
         forkserver.ensure_running()
     return handoff
 
@@ -1661,7 +1663,7 @@ def _run_pool(
     is written and synced to disk, milliseconds on which the worker would otherwise wait).
 
     Workers are forked from the fork server of :func:`worker_context`. When some cases
-    have deep features, the server imports torch and MONAI first (about 6 s); until it
+    have deep features, the server imports torch and MONAI first (about 2.5 s); until it
     forks, ``jobs - 1`` *bridge* workers (spawned, with the extraction stack only) run
     the cases without deep features, so that the cores are not idle while the server
     imports (none when the server of an earlier run in this process is still up). At no

@@ -160,8 +160,9 @@ def check_weights(settings: DeepSettings) -> WeightsSource:
     if settings.weights == "random":  # nothing to read
         return WeightsSource("random", "random", None, None, None, "not-applicable")
     try:
-        import monai  # noqa: F401
         import torch  # noqa: F401
+
+        import radiomix.deep.networks  # noqa: F401  (MONAI, lean where wanted)
     except ImportError as exc:  # pragma: no cover - depends on the environment
         from radiomix.errors import DependencyError
 
