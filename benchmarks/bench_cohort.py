@@ -15,6 +15,8 @@ Usage (from the repository root)::
 
     .venv/bin/python benchmarks/bench_cohort.py                    # STS study, 5 pairs, N=2
     .venv/bin/python benchmarks/bench_cohort.py --pairs 3 --busy
+    git worktree add /tmp/base <commit>                              # before/after:
+    .venv/bin/python benchmarks/bench_cohort.py --pairs 3 --baseline-src /tmp/base/src
 
 Target of issue 14: ``--jobs 2`` at least 1.8 times faster than ``--jobs 1`` on 2 idle
 cores. The machine's own noise matters: compare medians of several pairs.
@@ -43,15 +45,22 @@ def _busy_cores() -> tuple[int, int]:
     return sum(values), values[3] + values[4]
 
 
-def run_once(study: Path, jobs: int, out: Path, *, busy: bool) -> tuple[float, float, str]:
+def run_once(
+    study: Path, jobs: int, out: Path, *, busy: bool, src: Path | None = None
+) -> tuple[float, float, str]:
     """Wall seconds of one ``radiomix run``, the core-seconds the whole machine was busy
     meanwhile (``/proc/stat``: the run, its workers and anything else running) and the
-    busy-core trace."""
+    busy-core trace. With ``src``, radiomix is imported from that folder (``PYTHONPATH``,
+    which the run's fork server and workers inherit)."""
     shutil.rmtree(out, ignore_errors=True)
     cmd = [str(Path(sys.executable).with_name("radiomix")), "run", str(study), "--out",
            str(out), "--jobs", str(jobs), "--quiet"]  # fmt: skip
+    env = dict(os.environ)
+    if src is not None:
+        env["PYTHONPATH"] = os.pathsep.join([str(src), *filter(None, [env.get("PYTHONPATH")])])
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            env=env)  # fmt: skip
     trace, last = [], _busy_cores()
     first = last
     n_cpu = os.cpu_count() or 1
@@ -82,33 +91,52 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=2, help="workers of the parallel run")
     parser.add_argument("--pairs", type=int, default=5, help="alternating pairs of runs")
     parser.add_argument("--busy", action="store_true", help="sample busy cores (Linux)")
+    parser.add_argument(
+        "--baseline-src",
+        type=Path,
+        help="also run radiomix imported from this src folder (e.g. the src of a git worktree "
+        "of an older commit), each pair of runs of this tree followed by the same pair of the "
+        "baseline (the order alternating), and print both trees' medians",
+    )
     args = parser.parse_args(argv)
     study = Path(args.study)
     if not study.exists():
         parser.error(f"no study file {study}")
+    trees: dict[str, Path | None] = {"this tree": None}
+    if args.baseline_src is not None:
+        if not (args.baseline_src / "radiomix" / "__init__.py").exists():
+            parser.error(f"--baseline-src {args.baseline_src} holds no radiomix package")
+        trees["baseline"] = args.baseline_src.resolve()
     # the bytecode of radiomix's modules, as an installed package has it (pip compiles at
     # install): an editable install writes none where PYTHONDONTWRITEBYTECODE is set, and
     # every process of a run (the run, the fork server, the bridge) would compile them
-    compileall.compile_dir(str(REPO / "src" / "radiomix"), quiet=1)
-    walls: dict[int, list[float]] = {1: [], args.jobs: []}
+    for src in (REPO / "src", *filter(None, trees.values())):
+        compileall.compile_dir(str(src / "radiomix"), quiet=1)
+    walls = {name: {1: [], args.jobs: []} for name in trees}
     with tempfile.TemporaryDirectory(prefix="bench_cohort_") as tmp:
         for pair in range(args.pairs):
-            order = [1, args.jobs] if pair % 2 == 0 else [args.jobs, 1]
-            for jobs in order:
-                wall, used, trace = run_once(study, jobs, Path(tmp) / f"j{jobs}",
-                                            busy=args.busy and jobs > 1)
-                walls[jobs].append(wall)
-                load = os.getloadavg()[0]
-                print(f"pair {pair + 1} --jobs {jobs}: {wall:.2f} s wall, {used:.1f} busy "
-                      f"core-seconds (whole machine), load {load:.2f}", flush=True)
-                if trace:
-                    print(f"  busy cores (s:cores): {trace}", flush=True)
-            one, many = walls[1][-1], walls[args.jobs][-1]
-            print(f"pair {pair + 1}: x{one / many:.2f}", flush=True)
-    med1, medn = statistics.median(walls[1]), statistics.median(walls[args.jobs])
-    ratios = sorted(a / b for a, b in zip(walls[1], walls[args.jobs], strict=True))
-    print(f"medians: --jobs 1 {med1:.2f} s, --jobs {args.jobs} {medn:.2f} s: x{med1 / medn:.2f} "
-          f"(pairs x{ratios[0]:.2f} to x{ratios[-1]:.2f})")
+            names = list(trees) if pair % 2 == 0 else list(trees)[::-1]
+            for name in names:
+                order = [1, args.jobs] if pair % 2 == 0 else [args.jobs, 1]
+                for jobs in order:
+                    wall, used, trace = run_once(study, jobs, Path(tmp) / f"j{jobs}",
+                                                busy=args.busy and jobs > 1, src=trees[name])
+                    walls[name][jobs].append(wall)
+                    load = os.getloadavg()[0]
+                    who = f"{name}, " if len(trees) > 1 else ""
+                    print(f"pair {pair + 1} ({who}--jobs {jobs}): {wall:.2f} s wall, {used:.1f} "
+                          f"busy core-seconds (whole machine), load {load:.2f}", flush=True)
+                    if trace:
+                        print(f"  busy cores (s:cores): {trace}", flush=True)
+                one, many = walls[name][1][-1], walls[name][args.jobs][-1]
+                print(f"pair {pair + 1}{f' ({name})' if len(trees) > 1 else ''}: "
+                      f"x{one / many:.2f}", flush=True)
+    for name, got in walls.items():
+        med1, medn = statistics.median(got[1]), statistics.median(got[args.jobs])
+        ratios = sorted(a / b for a, b in zip(got[1], got[args.jobs], strict=True))
+        print(f"{name + ': ' if len(trees) > 1 else ''}medians: --jobs 1 {med1:.2f} s, "
+              f"--jobs {args.jobs} {medn:.2f} s: x{med1 / medn:.2f} "
+              f"(pairs x{ratios[0]:.2f} to x{ratios[-1]:.2f})")
     return 0
 
 
