@@ -9,9 +9,10 @@ use none of them, and MONAI supports an install without them: each is an
 ``optional_import`` that becomes a stub raising ``OptionalImportError`` only when used.
 
 Where :data:`LEAN_ENV` is ``"1"`` (the ``radiomix`` command sets it for itself and the
-processes it starts; a cohort's fork server always has it), :func:`import_lean` imports MONAI
-as that minimal install would, with the packages of :data:`OPTIONAL` not yet imported
-refused to MONAI's import: 0.6 s instead of 2.1. The refusal is confined to the importing
+processes it starts, and the fork server a cohort starts ahead of its first cases has it,
+also from the Python API), :func:`import_lean` imports MONAI as that minimal install would,
+with the packages of :data:`OPTIONAL` not yet imported refused to MONAI's import: 0.6 s
+instead of 2.1. The refusal is confined to the importing
 thread and to the time of the import (another thread importing pandas meanwhile gets
 pandas), and everything else imports those packages as usual afterwards; only MONAI's own
 optional features that need them are unavailable in that process, and radiomix uses none.
