@@ -3,7 +3,8 @@
 Each run is a fresh ``radiomix run`` process writing a new output folder (every case
 computed, nothing reused), timed as a user times it: wall seconds of the command (the
 workers forked by the fork server are not the run's children, so their CPU time is not
-summed here). The pairs alternate which run
+summed here). Each tree first runs once untimed (numba compiles a tree's kernels on its
+first run). The pairs alternate which run
 goes first, and the script prints each pair's ratio and the ratio of the medians. With
 ``--busy`` it also samples the machine's busy cores (``/proc/stat``, every 0.5 s) during
 the ``--jobs N`` runs: a core idle before the end means a serial step or a worker waiting.
@@ -36,6 +37,9 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+from _trees import source_trees  # noqa: E402
 
 
 def _busy_cores() -> tuple[int, int]:
@@ -46,21 +50,18 @@ def _busy_cores() -> tuple[int, int]:
 
 
 def run_once(
-    study: Path, jobs: int, out: Path, *, busy: bool, src: Path | None = None
+    study: Path, jobs: int, out: Path, *, busy: bool, src: str
 ) -> tuple[float, float, str]:
-    """Wall seconds of one ``radiomix run``, the core-seconds the whole machine was busy
-    meanwhile (``/proc/stat``: the run, its workers and anything else running) and the
-    busy-core trace. With ``src``, radiomix is imported from that folder (``PYTHONPATH``,
-    which the run's fork server and workers inherit)."""
+    """Wall seconds of one ``radiomix run`` importing radiomix from ``src`` (``PYTHONPATH``,
+    which the run's fork server and workers inherit), the core-seconds the whole machine was
+    busy meanwhile (``/proc/stat``: the run, its workers and anything else running) and the
+    busy-core trace."""
     shutil.rmtree(out, ignore_errors=True)
     cmd = [str(Path(sys.executable).with_name("radiomix")), "run", str(study), "--out",
            str(out), "--jobs", str(jobs), "--quiet"]  # fmt: skip
-    env = dict(os.environ)
-    if src is not None:
-        env["PYTHONPATH"] = os.pathsep.join([str(src), *filter(None, [env.get("PYTHONPATH")])])
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                            env=env)  # fmt: skip
+                            env=dict(os.environ, PYTHONPATH=src))  # fmt: skip
     trace, last = [], _busy_cores()
     first = last
     n_cpu = os.cpu_count() or 1
@@ -102,18 +103,21 @@ def main(argv: list[str] | None = None) -> int:
     study = Path(args.study)
     if not study.exists():
         parser.error(f"no study file {study}")
-    trees: dict[str, Path | None] = {"this tree": None}
-    if args.baseline_src is not None:
-        if not (args.baseline_src / "radiomix" / "__init__.py").exists():
-            parser.error(f"--baseline-src {args.baseline_src} holds no radiomix package")
-        trees["baseline"] = args.baseline_src.resolve()
+    if args.baseline_src is not None and not (args.baseline_src / "radiomix").is_dir():
+        parser.error(f"--baseline-src {args.baseline_src} holds no radiomix package")
+    trees = source_trees(None if args.baseline_src is None else str(args.baseline_src.resolve()))
     # the bytecode of radiomix's modules, as an installed package has it (pip compiles at
     # install): an editable install writes none where PYTHONDONTWRITEBYTECODE is set, and
     # every process of a run (the run, the fork server, the bridge) would compile them
-    for src in (REPO / "src", *filter(None, trees.values())):
-        compileall.compile_dir(str(src / "radiomix"), quiet=1)
+    for src in trees.values():
+        compileall.compile_dir(str(Path(src) / "radiomix"), quiet=1)
     walls = {name: {1: [], args.jobs: []} for name in trees}
     with tempfile.TemporaryDirectory(prefix="bench_cohort_") as tmp:
+        # one untimed run per tree: numba caches a tree's kernels by their file paths, so
+        # the first run of a tree not run before (a fresh worktree) compiles them all
+        for name, src in trees.items():
+            wall, _, _ = run_once(study, 1, Path(tmp) / "warm", busy=False, src=src)
+            print(f"warm-up ({name}, --jobs 1, untimed): {wall:.2f} s", flush=True)
         for pair in range(args.pairs):
             names = list(trees) if pair % 2 == 0 else list(trees)[::-1]
             for name in names:

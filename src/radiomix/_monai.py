@@ -12,10 +12,10 @@ Where :data:`LEAN_ENV` is ``"1"`` (the ``radiomix`` command sets it for itself a
 processes it starts, and the fork server a cohort starts ahead of its first cases has it,
 also from the Python API), :func:`import_lean` imports MONAI as that minimal install would,
 with the packages of :data:`OPTIONAL` not yet imported refused to MONAI's import: 0.6 s
-instead of 2.1. The refusal is confined to the importing
-thread and to the time of the import (another thread importing pandas meanwhile gets
-pandas), and everything else imports those packages as usual afterwards; only MONAI's own
-optional features that need them are unavailable in that process, and radiomix uses none.
+instead of 2.1. The refusal is confined to the importing thread and to the time of the
+import (another thread importing pandas meanwhile gets pandas), and everything else imports
+those packages as usual afterwards; only MONAI's own optional features that need them are
+unavailable in that process, and radiomix uses none.
 Elsewhere (a user's own interpreter or notebook, where MONAI may be used for more than
 radiomix's networks) MONAI is imported whole, as ``import monai`` does.
 """
