@@ -93,33 +93,31 @@ def test_box_search_matches_plain_search_on_random_polytopes() -> None:
     mask=hnp.arrays(np.bool_, st.tuples(*[st.integers(1, 7)] * 3)),
     spacing=st.tuples(*[st.sampled_from([0.5, 0.977, 2.0, 3.27])] * 3),
 )
-def test_silhouette_points_give_the_same_box(mask, spacing) -> None:
-    """Projecting only each direction's silhouette points finds the same smallest box.
+def test_shadow_boundary_gives_the_same_box(mask, spacing) -> None:
+    """Each direction's 2D hull from the shadow boundary finds the box of every point.
 
-    Every vertex of a projected hull lies on the silhouette and the points keep their
-    order, so the 2D hulls and all box computations are the same operations on the same
-    numbers: the boxes agree exactly.
+    The boundary's vertices project onto the corners of the projected hull of every
+    point (on a column parallel to the direction, its lowest point stands for the others,
+    whose projections equal its own to rounding), so the boxes agree to rounding.
     """
     mask = mask.copy()
     mask.flat[0] = True
     hull = morph.convex_hull(morph.roi_mesh(mask, spacing=spacing).vertices)
     every = morph.oriented_bounding_box(hull.vertices, hull.normals)
-    silhouette = morph.oriented_bounding_box(
-        hull.vertices, hull.normals, hull.facets, hull.neighbours
-    )
-    np.testing.assert_array_equal(silhouette, every)
+    shadow = morph.oriented_bounding_box(hull.vertices, hull.normals, hull.facets, hull.neighbours)
+    np.testing.assert_allclose(shadow, every, rtol=1e-12, atol=0.0)
 
 
-def test_silhouette_on_random_polytopes() -> None:
+def test_shadow_boundary_on_random_polytopes() -> None:
     rng = np.random.default_rng(12)
     for _ in range(20):
         cloud = rng.normal(size=(int(rng.integers(8, 400)), 3)) * rng.uniform(0.5, 5.0, 3)
         hull = morph.convex_hull(cloud)
         every = morph.oriented_bounding_box(hull.vertices, hull.normals)
-        silhouette = morph.oriented_bounding_box(
+        shadow = morph.oriented_bounding_box(
             hull.vertices, hull.normals, hull.facets, hull.neighbours
         )
-        np.testing.assert_array_equal(silhouette, every)
+        np.testing.assert_allclose(shadow, every, rtol=1e-12, atol=0.0)
 
 
 def _plain_rectangles(hull: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -179,3 +177,146 @@ def test_calipers_find_each_edges_rectangle(kind: str, n: int, seed: int, height
         other = np.array([np.inf, 0.0, 0.0, 0.0])
         _k._flush_rectangles(rx, ry, m, height, other, np.inf)
         assert abs(other[0] - volumes.min()) <= 1e-12 * scale
+
+
+def _cycle_of(hull: morph.Hull, direction: np.ndarray) -> np.ndarray | None:
+    """:func:`_shadow_cycle` of a hull along a unit direction (None: not one cycle)."""
+    facets, neighbours = hull.facets, hull.neighbours
+    assert facets is not None
+    assert neighbours is not None
+    pts = hull.vertices
+    a, b, c = pts[facets[:, 0]], pts[facets[:, 1]], pts[facets[:, 2]]
+    flipped = np.einsum("ij,ij->i", np.cross(b - a, c - a), hull.normals) < 0.0
+    n = pts.shape[0]
+    nxt = np.full(n, -1, dtype=np.int64)
+    side = np.ascontiguousarray(hull.normals @ direction)
+    cycle = np.empty(n, dtype=np.int64)
+    k = _k._shadow_cycle(facets, neighbours, flipped, side, nxt, np.empty(n, dtype=np.int64),
+                         cycle)  # fmt: skip
+    assert np.all(nxt == -1)  # the scratch is left as it was found
+    return None if k < 0 else cycle[:k]
+
+
+def test_shadow_cycle_of_a_box_runs_round_its_lower_face() -> None:
+    """Along an axis, a box's shadow boundary is its lower face's rim, corner to corner."""
+    corners = np.array([[x, y, z] for x in (0.0, 2.0) for y in (0.0, 3.0) for z in (0.0, 5.0)])
+    hull = morph.convex_hull(corners)  # Qhull: triangles in either orientation
+    for axis in range(3):
+        for sign in (1.0, -1.0):
+            direction = np.zeros(3)
+            direction[axis] = sign
+            cycle = _cycle_of(hull, direction)
+            assert cycle is not None
+            assert cycle.size == 4
+            ring = hull.vertices[cycle]
+            low = corners[:, axis].min() if sign > 0 else corners[:, axis].max()
+            assert np.all(ring[:, axis] == low)  # the face below, seen along the direction
+            steps = np.roll(ring, -1, axis=0) - ring  # consecutive corners share an edge
+            assert np.all(np.count_nonzero(steps, axis=1) == 1)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    lattice=st.booleans(),
+)
+def test_shadow_cycle_projects_onto_the_hull_in_order(seed: int, lattice: bool) -> None:
+    """Along a facet normal or a random direction, the cycle's projections run once round
+    the projected hull of every vertex, passing each of its corners (Qhull, 2D)."""
+    rng = np.random.default_rng(seed)
+    if lattice:  # a mask's mesh: many edge-on facets and coplanar triangles
+        mask = rng.random(tuple(int(v) for v in rng.integers(2, 7, 3))) < 0.6
+        mask.flat[0] = True
+        spacing = (2.0, 0.977, 3.27)
+        hull = morph.convex_hull(morph.roi_mesh(mask, spacing=spacing).vertices, spacing=spacing)
+    else:
+        hull = morph.convex_hull(rng.normal(size=(int(rng.integers(8, 200)), 3)))
+    normals = np.ascontiguousarray(hull.normals)
+    directions = [normals[int(rng.integers(normals.shape[0]))], rng.normal(size=3)]
+    for d in directions:
+        d = d / np.linalg.norm(d)
+        us, vs = morph._plane_bases(d[None, :])
+        flat = np.c_[hull.vertices @ us[0], hull.vertices @ vs[0]]
+        cycle = _cycle_of(hull, d)
+        assert cycle is not None
+        assert np.unique(cycle).size == cycle.size
+        ring = flat[cycle]
+        corners = flat[ConvexHull(flat).vertices]
+        # every corner is met (to rounding: a column along d projects to one point) ...
+        gaps = np.min(np.linalg.norm(corners[:, None, :] - ring[None, :, :], axis=2), axis=1)
+        assert np.all(gaps <= 1e-9 * np.max(np.abs(flat)))
+        # ... and the ring turns one way only: it runs round the polygon once
+        turn = np.roll(ring, -1, axis=0) - ring
+        after = np.roll(turn, -1, axis=0)
+        cross = turn[:, 0] * after[:, 1] - turn[:, 1] * after[:, 0]
+        scale = np.max(np.abs(flat)) ** 2
+        assert np.all(cross >= -1e-9 * scale) or np.all(cross <= 1e-9 * scale)
+        # its Graham scan keeps every corner (and at most points on an edge to rounding)
+        idx = np.empty(2 * cycle.size, dtype=np.int64)
+        m = _k._cyclic_hull(np.ascontiguousarray(ring[:, 0]), np.ascontiguousarray(ring[:, 1]),
+                            cycle.size, idx)  # fmt: skip
+        assert m >= corners.shape[0]
+        poly = ring[idx[:m]]
+        x, y = poly[:, 0], poly[:, 1]
+        area = 0.5 * np.sum(x * np.roll(y, -1) - np.roll(x, -1) * y)
+        assert area == pytest.approx(ConvexHull(flat).volume, rel=1e-12)
+
+
+def test_shadow_cycle_refuses_two_rims() -> None:
+    """Upper facets in two separate regions (no real direction does that) give two
+    cycles: -1, so that the search falls back on the sorted silhouette."""
+    corners = np.array([[x, y, z] for x in (0.0, 2.0) for y in (0.0, 3.0) for z in (0.0, 5.0)])
+    hull = morph.convex_hull(corners)
+    facets, neighbours = hull.facets, hull.neighbours
+    assert facets is not None
+    assert neighbours is not None
+    pts = hull.vertices
+    a, b, c = pts[facets[:, 0]], pts[facets[:, 1]], pts[facets[:, 2]]
+    flipped = np.einsum("ij,ij->i", np.cross(b - a, c - a), hull.normals) < 0.0
+    # top and bottom faces "up", the four sides "down"
+    side = np.where(np.abs(hull.normals[:, 2]) > 0.5, 1.0, -1.0)
+    n = pts.shape[0]
+    nxt = np.full(n, -1, dtype=np.int64)
+    k = _k._shadow_cycle(facets, neighbours, flipped, np.ascontiguousarray(side), nxt,
+                         np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64))  # fmt: skip
+    assert k == -1
+    assert np.all(nxt == -1)
+
+
+def _grid_polygon(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Corners of a convex polygon on a half-integer grid (Qhull, counter-clockwise) and
+    its boundary met in order with points on the edges (midpoints, exact) and repeats."""
+    pts = np.round(rng.normal(size=(int(rng.integers(4, 60)), 2)) * 4.0) / 2.0
+    corners = pts[ConvexHull(pts).vertices]
+    ring = []
+    for p, q in zip(corners, np.roll(corners, -1, axis=0), strict=True):
+        ring.append(p)
+        for _ in range(int(rng.integers(0, 3))):
+            ring.append((p + q) / 2.0 if rng.random() < 0.7 else p)
+    return corners, np.array(ring)
+
+
+@settings(max_examples=200, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), reverse=st.booleans())
+def test_cyclic_hull_equals_the_sorted_hull(seed: int, reverse: bool) -> None:
+    """Graham's scan of points met in order round a convex polygon (from any point, either
+    way round, with points on the edges and repeats) gives the monotone chain's corners,
+    in its order: counter-clockwise from the least (x, y)."""
+    rng = np.random.default_rng(seed)
+    corners, ring = _grid_polygon(rng)
+    ring = np.roll(ring, -int(rng.integers(ring.shape[0])), axis=0)
+    if reverse:
+        ring = ring[::-1]
+    px, py = np.ascontiguousarray(ring[:, 0]), np.ascontiguousarray(ring[:, 1])
+    out = np.empty(2 * ring.shape[0], dtype=np.int64)
+    m = _k._cyclic_hull(px, py, ring.shape[0], out)
+    got = ring[out[:m]]
+    want = ring[_hull_2d(px, py)]
+    np.testing.assert_array_equal(got, want)
+    assert sorted(got.tolist()) == sorted(corners.tolist())
+
+
+def test_cyclic_hull_of_a_segment_is_degenerate() -> None:
+    px = np.array([0.0, 1.0, 2.0, 1.0])
+    py = np.array([0.0, 0.5, 1.0, 0.5])
+    assert _k._cyclic_hull(px, py, 4, np.empty(8, dtype=np.int64)) == 0

@@ -517,8 +517,9 @@ def oriented_bounding_box(
         Unit facet normals of the hull.
     facets, neighbours : (F, 3) ndarray of int64, optional
         The hull's triangles (indices into ``points``) and facet adjacency
-        (:class:`Hull`): with them, only each direction's silhouette points are projected
-        for its 2D hull (the same boxes, less work).
+        (:class:`Hull`): with them, each direction's 2D hull is the projection of the hull's
+        shadow boundary along it, met in order (no sort; the same boxes up to rounding,
+        less work).
 
     Returns
     -------

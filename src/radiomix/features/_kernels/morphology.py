@@ -224,6 +224,119 @@ def _monotone_chain(
     return k - 1 if k > 0 else 0
 
 
+SHADOW_FLAT = 1e-12
+"""Facets whose unit normal has a component of at most this magnitude along a projection
+direction count as parallel to it (edge-on) in the OMBB search (:func:`_min_box_into`)."""
+
+
+@cached_njit()
+def _shadow_cycle(
+    facets: np.ndarray,
+    neighbours: np.ndarray,
+    flipped: np.ndarray,
+    side: np.ndarray,
+    nxt: np.ndarray,
+    touched: np.ndarray,
+    cycle: np.ndarray,
+) -> int:  # pragma: no cover - compiled
+    """The shadow boundary of a convex polytope along a direction, as a cycle of vertices.
+
+    ``side`` ((F,) float64) holds each facet's normal component along the direction;
+    facets with ``side >= -SHADOW_FLAT`` face up or are edge-on (*upper*), the others face
+    down. The edges between an upper and a lower facet, each directed as it runs in its
+    upper facet (corners counter-clockwise about the outward normal; ``flipped`` marks the
+    facets whose ``facets`` row runs clockwise), form one closed cycle: around a vertex
+    the facet normals are a convex spherical polygon, which a closed hemisphere meets in
+    one run, so every vertex of the cycle has one edge out of it. Every corner of the
+    polytope's projection along the direction is the projection of a vertex of the cycle
+    (the lowest point over the corner has an upper and a lower facet), and the cycle
+    passes the corners in order around the projected polygon.
+
+    ``nxt`` ((N,) int64, all -1 on entry and on return) and ``touched`` ((N,) int64) are
+    scratch; ``cycle`` ((N,) int64) receives the vertices in order. Returns their number,
+    or -1 when the edges do not form one simple cycle (a vertex with two edges out of it,
+    or several cycles: rounding of nearly edge-on facets), for the caller to fall back on
+    the silhouette points.
+    """
+    n_touched = I64(0)
+    count = I64(0)
+    simple = n_touched == 0  # True, typed bool (a literal widens on a further typing pass)
+    for g in range(facets.shape[0]):
+        if side[g] < -SHADOW_FLAT:
+            continue
+        for i in range(3):
+            if side[neighbours[g, i]] < -SHADOW_FLAT:
+                a = facets[g, (i + 1) % 3]
+                b = facets[g, (i + 2) % 3]
+                if flipped[g]:
+                    a, b = b, a
+                if nxt[a] >= 0:
+                    simple = False
+                else:
+                    nxt[a] = b
+                    touched[n_touched] = a
+                    n_touched += 1
+                count += 1
+    if simple and count >= 3:
+        first = touched[0]
+        p = first
+        for t in range(count):
+            cycle[t] = p
+            p = nxt[p]
+            if p < 0 or (p == first and t < count - 1):
+                simple = False
+                break
+        if p != first:
+            simple = False
+    for t in range(n_touched):
+        nxt[touched[t]] = -1
+    return count if simple else I64(-1)
+
+
+@cached_njit()
+def _cyclic_hull(px: np.ndarray, py: np.ndarray, n: int, out: np.ndarray) -> int:
+    """Convex hull of ``n`` points met in order around a convex polygon (either way round).
+
+    The points (``px``, ``py``) run around the boundary of their convex hull, with points
+    on its edges (or repeated) among the corners, as :func:`_shadow_cycle`'s vertices do.
+    Writes the corners' indices counter-clockwise from the least ``(px, py)`` point to
+    ``out[:m]`` (as :func:`_monotone_chain`, collinear points left out) and returns ``m``;
+    0 for a degenerate polygon (fewer than three corners, no area). A Graham scan: the
+    points in this order are sorted by angle about the least one.
+    """
+    area2 = 0.0
+    s = I64(0)
+    for i in range(n):
+        j = i + 1 if i + 1 < n else 0
+        area2 += px[i] * py[j] - px[j] * py[i]
+        if px[i] < px[s] or (px[i] == px[s] and py[i] < py[s]):
+            s = i
+    if not (area2 > 0.0 or area2 < 0.0):
+        return 0
+    step = I64(1) if area2 > 0.0 else n - 1
+    k = I64(0)
+    p = s
+    for _ in range(n):
+        while k >= 2:
+            o, a = out[k - 2], out[k - 1]
+            cross = (px[a] - px[o]) * (py[p] - py[o]) - (py[a] - py[o]) * (px[p] - px[o])
+            if cross > 0:
+                break
+            k -= 1
+        out[k] = p
+        k += 1
+        p += step
+        if p >= n:
+            p -= n
+    while k >= 3:  # corners of the last edge back to the first point
+        o, a, p = out[k - 2], out[k - 1], out[0]
+        cross = (px[a] - px[o]) * (py[p] - py[o]) - (py[a] - py[o]) * (px[p] - px[o])
+        if cross > 0:
+            break
+        k -= 1
+    return k if k >= 3 else I64(0)
+
+
 @cached_njit(error_model="numpy")  # divisors: voxel spacings > 0
 def plane_hull_candidates(
     vertices: np.ndarray,
@@ -332,6 +445,65 @@ def plane_hull_candidates(
     return True
 
 
+@cached_njit()
+def _silhouette_hull(
+    points: np.ndarray,
+    u: np.ndarray,
+    v: np.ndarray,
+    facets: np.ndarray,
+    neighbours: np.ndarray,
+    side: np.ndarray,
+    marked: np.ndarray,
+    px: np.ndarray,
+    py: np.ndarray,
+    work: np.ndarray,
+    hull: np.ndarray,
+) -> int:  # pragma: no cover - compiled
+    """The 2D convex hull of the silhouette points projected on ``u``, ``v``, sorted.
+
+    With facets (F > 0; ``side`` as in :func:`_shadow_cycle`), the silhouette points are
+    the corners of edges between a facet facing up (``side > 0``) and one not, and the
+    corners of edge-on facets (``|side| <= SHADOW_FLAT``); without, every point. Their
+    projections go to ``px``, ``py`` (in point order), their order by ``(px, py)`` to
+    ``work`` and the hull's corners to ``hull`` (:func:`_monotone_chain`); returns their
+    number. Every vertex of the projected polygon is such a point (its normal cone holds a
+    direction perpendicular to the projection), so the hull is that of all points.
+    """
+    n_pts = points.shape[0]
+    n_fac = facets.shape[0]
+    for p in range(n_pts):
+        marked[p] = n_fac == 0
+    for g in range(n_fac):
+        sg = side[g]
+        if abs(sg) <= SHADOW_FLAT:
+            marked[facets[g, 0]] = True
+            marked[facets[g, 1]] = True
+            marked[facets[g, 2]] = True
+            continue
+        for i in range(3):
+            nb = neighbours[g, i]
+            if nb > g and (side[nb] > 0.0) != (sg > 0.0):
+                marked[facets[g, (i + 1) % 3]] = True
+                marked[facets[g, (i + 2) % 3]] = True
+    n_sel = I64(0)
+    for p in range(n_pts):
+        if marked[p]:
+            n_sel += 1
+    # slices of C-contiguous buffers are C-contiguous: one signature of each helper
+    qx = px[:n_sel]
+    qy = py[:n_sel]
+    q = I64(0)
+    for p in range(n_pts):
+        if marked[p]:
+            x0 = points[p, 0]
+            x1 = points[p, 1]
+            x2 = points[p, 2]
+            qx[q] = x0 * u[0] + x1 * u[1] + x2 * u[2]
+            qy[q] = x0 * v[0] + x1 * v[1] + x2 * v[2]
+            q += 1
+    return _monotone_chain(qx, qy, _sort_xy(qx, qy, work), hull)
+
+
 def min_box_flush_with_planes(
     points: np.ndarray,
     normals: np.ndarray,
@@ -357,9 +529,12 @@ def min_box_flush_with_planes(
     best = np.array([np.inf, 0.0, 0.0, 0.0])
     _min_box_into(
         points, normals, us, vs, facets, neighbours, facet_normals,
-        np.empty(facets.shape[0]), np.empty(facets.shape[0]), np.zeros(n_pts, dtype=np.bool_),
+        np.empty(facets.shape[0]), np.empty(facets.shape[0]),
+        np.empty(facets.shape[0], dtype=np.bool_), np.zeros(n_pts, dtype=np.bool_),
         np.empty(n_pts), np.empty(n_pts), np.empty(n_pts + 1), np.empty(n_pts + 1),
-        np.empty(2 * n_pts, dtype=np.int64), np.empty(n_pts, dtype=np.int64), best,
+        np.empty(2 * n_pts, dtype=np.int64), np.empty(n_pts, dtype=np.int64),
+        np.full(n_pts, -1, dtype=np.int64), np.empty(n_pts, dtype=np.int64),
+        np.empty(n_pts, dtype=np.int64), best,
     )  # fmt: skip
     return best
 
@@ -375,6 +550,7 @@ def _min_box_into(
     facet_normals: np.ndarray,
     side: np.ndarray,
     facet_area: np.ndarray,
+    flipped: np.ndarray,
     marked: np.ndarray,
     px: np.ndarray,
     py: np.ndarray,
@@ -382,6 +558,9 @@ def _min_box_into(
     hy: np.ndarray,
     hull: np.ndarray,
     work: np.ndarray,
+    nxt: np.ndarray,
+    touched: np.ndarray,
+    cycle: np.ndarray,
     best: np.ndarray,
 ) -> None:  # pragma: no cover - compiled
     """Smallest box enclosing ``points`` with one face perpendicular to one of ``normals``.
@@ -395,21 +574,25 @@ def _min_box_into(
 
     When ``facets`` (the hull's triangles as indices into ``points``, (F, 3)),
     ``neighbours`` (facet opposite each triangle corner, (F, 3)) and ``facet_normals``
-    ((F, 3)) are given (F > 0), only the points on the silhouette along ``n`` are projected
-    for the 2D hull: the corners of edges between a facet facing ``+n`` and one facing
-    ``-n`` and the corners of facets edge-on to ``n`` (``|n . n_f| <= 1e-12``). Every
-    vertex of the projected polygon is such a point (its normal cone holds a direction
-    perpendicular to ``n``), and the points keep their order, so the 2D hull and every box
-    are the same as with all points; F = 0 projects all points. With the facets, the
+    ((F, 3), outward) are given (F > 0), the projected polygon is built from the hull's
+    shadow boundary along ``n`` (:func:`_shadow_cycle`): its vertices come in order around
+    the polygon, so a Graham scan (:func:`_cyclic_hull`) gives the polygon without sorting
+    the points, the same corners (the projections of the same or, on a column parallel to
+    ``n``, of a point projecting onto the same one to rounding) as the hull of every
+    point. Should the boundary edges not form one cycle (rounding of a nearly edge-on
+    facet), the silhouette points are projected and sorted instead
+    (:func:`_silhouette_hull`); F = 0 projects and sorts all points. With the facets, the
     projected hull area is known before the 2D hull (Cauchy's projection formula,
     :math:`\\frac12\\sum_f |n\\cdot n_f| A_f`, equal to it up to rounding): a normal whose
     bound exceeds the best volume by more than 2e-6 relative, which the test on the 2D
-    hull's area would skip too, is skipped before its silhouette and 2D hull are built.
+    hull's area would skip too, is skipped before its boundary and 2D hull are built.
 
     The caller allocates every array (no allocation is compiled here): scratch ``side``
-    and ``facet_area`` ((F,) float64), ``marked`` ((N,) bool), ``px``, ``py``, ``hx``,
-    ``hy`` ((N,) float64 at least), ``hull`` ((2N,) int64) and ``work`` ((N,) int64: the
-    sort's order), and ``best`` ((4,) float64, ``(inf, 0, 0, 0)`` on entry), which
+    and ``facet_area`` ((F,) float64), ``flipped`` ((F,) bool: the facets whose corners run
+    clockwise about their normal), ``marked`` ((N,) bool), ``px``, ``py``, ``hx``, ``hy``
+    ((N,) float64 at least), ``hull`` ((2N,) int64), ``work`` ((N,) int64: the sort's
+    order), ``nxt`` ((N,) int64, all -1), ``touched`` and ``cycle`` ((N,) int64), and
+    ``best`` ((4,) float64, ``(inf, 0, 0, 0)`` on entry), which
     receives the volume and the three edge lengths (two base sides, height) of the best box
     (the smallest volume; among equal volumes the smallest surface area); volume ``inf`` if
     every projection is degenerate.
@@ -431,6 +614,8 @@ def _min_box_into(
         c1 = u2 * v0 - u0 * v2
         c2 = u0 * v1 - u1 * v0
         facet_area[g] = np.sqrt(c0 * c0 + c1 * c1 + c2 * c2)
+        outward = c0 * facet_normals[g, 0] + c1 * facet_normals[g, 1] + c2 * facet_normals[g, 2]
+        flipped[g] = outward < 0.0
     for f in range(normals.shape[0]):
         n0 = normals[f, 0]
         n1 = normals[f, 1]
@@ -450,37 +635,24 @@ def _min_box_into(
                 proj4 += abs(sg) * facet_area[g]
             if 0.25 * proj4 * height > best[0] * (1.0 + 2e-6):
                 continue
-            for p in range(n_pts):
-                marked[p] = False
-            for g in range(n_fac):
-                sg = side[g]
-                if abs(sg) <= 1e-12:
-                    marked[facets[g, 0]] = True
-                    marked[facets[g, 1]] = True
-                    marked[facets[g, 2]] = True
-                    continue
-                for i in range(3):
-                    nb = neighbours[g, i]
-                    if nb > g and (side[nb] > 0.0) != (sg > 0.0):
-                        marked[facets[g, (i + 1) % 3]] = True
-                        marked[facets[g, (i + 2) % 3]] = True
-        n_sel = I64(0)
-        for p in range(n_pts):
-            if n_fac == 0 or marked[p]:
-                n_sel += 1
-        # slices of C-contiguous buffers are C-contiguous: one signature of each helper
-        qx = px[:n_sel]
-        qy = py[:n_sel]
-        q = I64(0)
-        for p in range(n_pts):
-            if n_fac == 0 or marked[p]:
-                x0 = points[p, 0]
-                x1 = points[p, 1]
-                x2 = points[p, 2]
-                qx[q] = x0 * us[f, 0] + x1 * us[f, 1] + x2 * us[f, 2]
-                qy[q] = x0 * vs[f, 0] + x1 * vs[f, 1] + x2 * vs[f, 2]
-                q += 1
-        m = _monotone_chain(qx, qy, _sort_xy(qx, qy, work), hull)
+            k = _shadow_cycle(facets, neighbours, flipped, side, nxt, touched, cycle)
+            if k >= 3:
+                for t in range(k):
+                    p = cycle[t]
+                    x0 = points[p, 0]
+                    x1 = points[p, 1]
+                    x2 = points[p, 2]
+                    px[t] = x0 * us[f, 0] + x1 * us[f, 1] + x2 * us[f, 2]
+                    py[t] = x0 * vs[f, 0] + x1 * vs[f, 1] + x2 * vs[f, 2]
+                m = _cyclic_hull(px, py, k, hull)
+            else:
+                m = _silhouette_hull(
+                    points, us[f], vs[f], facets, neighbours, side, marked, px, py, work, hull
+                )
+        else:
+            m = _silhouette_hull(
+                points, us[f], vs[f], facets, neighbours, side, marked, px, py, work, hull
+            )
         if m < 3:
             continue
         # the polygon's corners in order, contiguous, the first repeated at the end
