@@ -2,7 +2,9 @@
 
 The 2D hull of the OMBB search (a monotone chain over a written-out merge sort) must be the
 exact vertex set that Qhull finds, in counter-clockwise order, and the box search must give
-the box of the plain definition (every facet normal, every 2D hull edge).
+the box of the plain definition (every facet normal, every 2D hull edge). The hull's shadow
+boundary along a direction must meet every corner of the projected hull, in order, and the
+Graham scan of it must give the corners the sorted chain gives.
 """
 
 from __future__ import annotations
