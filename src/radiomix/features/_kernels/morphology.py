@@ -620,13 +620,22 @@ def _min_box_into(
         n0 = normals[f, 0]
         n1 = normals[f, 1]
         n2 = normals[f, 2]
-        hmin = np.inf
-        hmax = -np.inf
-        for p in range(n_pts):
+        # the extent along n (extremes are the same in any order: two running pairs)
+        lo0 = lo1 = np.inf
+        hi0 = hi1 = -np.inf
+        n2p = n_pts - n_pts % 2
+        for p in range(0, n2p, 2):
             h = points[p, 0] * n0 + points[p, 1] * n1 + points[p, 2] * n2
-            hmin = min(hmin, h)
-            hmax = max(hmax, h)
-        height = hmax - hmin
+            g = points[p + 1, 0] * n0 + points[p + 1, 1] * n1 + points[p + 1, 2] * n2
+            lo0 = min(lo0, h)
+            hi0 = max(hi0, h)
+            lo1 = min(lo1, g)
+            hi1 = max(hi1, g)
+        for p in range(n2p, n_pts):
+            h = points[p, 0] * n0 + points[p, 1] * n1 + points[p, 2] * n2
+            lo0 = min(lo0, h)
+            hi0 = max(hi0, h)
+        height = max(hi0, hi1) - min(lo0, lo1)
         if n_fac > 0:
             proj4 = 0.0  # four times the projected hull area
             for g in range(n_fac):
@@ -876,9 +885,17 @@ def _khachiyan_into(
             square = (a00 * d0 * d0 + a11 * d1 * d1) + a22 * d2 * d2
             cross = (a01 * d0 * d1 + a02 * d0 * d2) + a12 * d1 * d2
             dist[p] = (square + cross) + base
-        top = -1.0
-        for p in range(n):
-            top = max(top, dist[p])
+        # the largest distance (a maximum is the same in any order: four running ones)
+        t0 = t1 = t2 = t3 = -1.0
+        n4 = n - n % 4
+        for p in range(0, n4, 4):
+            t0 = max(t0, dist[p])
+            t1 = max(t1, dist[p + 1])
+            t2 = max(t2, dist[p + 2])
+            t3 = max(t3, dist[p + 3])
+        for p in range(n4, n):
+            t0 = max(t0, dist[p])
+        top = max(max(t0, t1), max(t2, t3))
         floor = top * (1.0 - KHACHIYAN_TIE)
         j = I64(0)
         while j < n - 1 and dist[j] < floor:
