@@ -102,12 +102,11 @@ def _signatures() -> dict[object, tuple[object, ...]]:
         morphology._monotone_chain: (f1, f1, i1, i1),
         morphology.plane_hull_candidates: (f2, f1, b1, i2, i1, i1, i1, f1, f1, i1, i1),
         morphology._min_box_into: (
-            *(f2, f2, f2, f2, i2, i2, f2, f1, f1, b1, b1),
+            *(f2, f2, f2, f2, i2, i2, f2, f1, f1, b1),
             *(f1, f1, f1, f1, i1, i1, i1, i1, i1, f1),
         ),
         morphology._shadow_cycle: (i2, i2, b1, f1, i1, i1, i1),
         morphology._cyclic_hull: (f1, f1, numba.int64, i1),
-        morphology._silhouette_hull: (f2, f1, f1, i2, i2, f1, b1, f1, f1, i1, i1),
         morphology._khachiyan_into: (f2, f1, numba.float64, numba.int64, f1),
         morphology.mesh_cubes: (u3, f1, f1, i1, i2, f2),
     }

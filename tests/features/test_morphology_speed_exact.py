@@ -96,7 +96,9 @@ def test_projected_area_bound_keeps_the_box(mask, spacing) -> None:
     """Skipping normals by Cauchy's projected area changes no box (facets vs plain search).
 
     Without facets every normal's 2D hull is built and tested on its own area; with them,
-    the bound from the facet areas skips normals first. Both give the same box exactly.
+    the bound from the facet areas skips normals first (and the 2D hulls come from the
+    shadow boundaries, whose corners may be other points of a column along the normal,
+    equal in projection to rounding). Both give the same box to rounding.
     """
     mask = mask.copy()
     mask.flat[0] = True
@@ -109,7 +111,7 @@ def test_projected_area_bound_keeps_the_box(mask, spacing) -> None:
     pruned = _k.min_box_flush_with_planes(
         pts, cands, us, vs, hull.facets, hull.neighbours, np.ascontiguousarray(hull.normals)
     )
-    np.testing.assert_array_equal(pruned, plain)
+    np.testing.assert_allclose(pruned, plain, rtol=1e-12, atol=0.0)
 
 
 def test_khachiyan_weights_need_3d_points() -> None:

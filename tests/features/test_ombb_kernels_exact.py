@@ -266,7 +266,7 @@ def test_shadow_cycle_projects_onto_the_hull_in_order(seed: int, lattice: bool) 
 
 def test_shadow_cycle_refuses_two_rims() -> None:
     """Upper facets in two separate regions (no real direction does that) give two
-    cycles: -1, so that the search falls back on the sorted silhouette."""
+    cycles: -1, so that the search falls back on every point, sorted."""
     corners = np.array([[x, y, z] for x in (0.0, 2.0) for y in (0.0, 3.0) for z in (0.0, 5.0)])
     hull = morph.convex_hull(corners)
     facets, neighbours = hull.facets, hull.neighbours

@@ -169,9 +169,10 @@ def _sort_xy(px: np.ndarray, py: np.ndarray, out: np.ndarray) -> np.ndarray:  # 
 
     Written out rather than ``np.argsort(kind="mergesort")``, whose generic numba
     implementation costs about 2.5 s of compilation on a first call; an insertion sort
-    compiles in a fraction of a merge sort's time (cold start), and the OMBB search sorts
-    one direction's silhouette, tens of points, where it is as fast (its worst case,
-    quadratic, is for the plain search over every point, which only the tests run).
+    compiles in a fraction of a merge sort's time (cold start). The OMBB search sorts only
+    without the hull's facets (the plain search of the tests) or where a direction's
+    shadow boundary is not one cycle (:func:`_shadow_cycle`), where its quadratic worst
+    case is acceptable.
     An element moves only past strictly larger ones: the order of ``np.lexsort((py,
     px))``. ``out`` ((N,) int64 at least) receives the order; the result is a view of it.
     """
@@ -229,7 +230,7 @@ SHADOW_FLAT = 1e-12
 direction count as parallel to it (edge-on) in the OMBB search (:func:`_min_box_into`)."""
 
 
-@cached_njit()
+@cached_njit(inline="always")  # one call site: typed and lowered inside the caller
 def _shadow_cycle(
     facets: np.ndarray,
     neighbours: np.ndarray,
@@ -256,7 +257,7 @@ def _shadow_cycle(
     scratch; ``cycle`` ((N,) int64) receives the vertices in order. Returns their number,
     or -1 when the edges do not form one simple cycle (a vertex with two edges out of it,
     or several cycles: rounding of nearly edge-on facets), for the caller to fall back on
-    the silhouette points.
+    every point, sorted.
     """
     n_touched = I64(0)
     count = I64(0)
@@ -293,7 +294,7 @@ def _shadow_cycle(
     return count if simple else I64(-1)
 
 
-@cached_njit()
+@cached_njit(inline="always")  # one call site: typed and lowered inside the caller
 def _cyclic_hull(px: np.ndarray, py: np.ndarray, n: int, out: np.ndarray) -> int:
     """Convex hull of ``n`` points met in order around a convex polygon (either way round).
 
@@ -445,65 +446,6 @@ def plane_hull_candidates(
     return True
 
 
-@cached_njit()
-def _silhouette_hull(
-    points: np.ndarray,
-    u: np.ndarray,
-    v: np.ndarray,
-    facets: np.ndarray,
-    neighbours: np.ndarray,
-    side: np.ndarray,
-    marked: np.ndarray,
-    px: np.ndarray,
-    py: np.ndarray,
-    work: np.ndarray,
-    hull: np.ndarray,
-) -> int:  # pragma: no cover - compiled
-    """The 2D convex hull of the silhouette points projected on ``u``, ``v``, sorted.
-
-    With facets (F > 0; ``side`` as in :func:`_shadow_cycle`), the silhouette points are
-    the corners of edges between a facet facing up (``side > 0``) and one not, and the
-    corners of edge-on facets (``|side| <= SHADOW_FLAT``); without, every point. Their
-    projections go to ``px``, ``py`` (in point order), their order by ``(px, py)`` to
-    ``work`` and the hull's corners to ``hull`` (:func:`_monotone_chain`); returns their
-    number. Every vertex of the projected polygon is such a point (its normal cone holds a
-    direction perpendicular to the projection), so the hull is that of all points.
-    """
-    n_pts = points.shape[0]
-    n_fac = facets.shape[0]
-    for p in range(n_pts):
-        marked[p] = n_fac == 0
-    for g in range(n_fac):
-        sg = side[g]
-        if abs(sg) <= SHADOW_FLAT:
-            marked[facets[g, 0]] = True
-            marked[facets[g, 1]] = True
-            marked[facets[g, 2]] = True
-            continue
-        for i in range(3):
-            nb = neighbours[g, i]
-            if nb > g and (side[nb] > 0.0) != (sg > 0.0):
-                marked[facets[g, (i + 1) % 3]] = True
-                marked[facets[g, (i + 2) % 3]] = True
-    n_sel = I64(0)
-    for p in range(n_pts):
-        if marked[p]:
-            n_sel += 1
-    # slices of C-contiguous buffers are C-contiguous: one signature of each helper
-    qx = px[:n_sel]
-    qy = py[:n_sel]
-    q = I64(0)
-    for p in range(n_pts):
-        if marked[p]:
-            x0 = points[p, 0]
-            x1 = points[p, 1]
-            x2 = points[p, 2]
-            qx[q] = x0 * u[0] + x1 * u[1] + x2 * u[2]
-            qy[q] = x0 * v[0] + x1 * v[1] + x2 * v[2]
-            q += 1
-    return _monotone_chain(qx, qy, _sort_xy(qx, qy, work), hull)
-
-
 def min_box_flush_with_planes(
     points: np.ndarray,
     normals: np.ndarray,
@@ -530,7 +472,7 @@ def min_box_flush_with_planes(
     _min_box_into(
         points, normals, us, vs, facets, neighbours, facet_normals,
         np.empty(facets.shape[0]), np.empty(facets.shape[0]),
-        np.empty(facets.shape[0], dtype=np.bool_), np.zeros(n_pts, dtype=np.bool_),
+        np.empty(facets.shape[0], dtype=np.bool_),
         np.empty(n_pts), np.empty(n_pts), np.empty(n_pts + 1), np.empty(n_pts + 1),
         np.empty(2 * n_pts, dtype=np.int64), np.empty(n_pts, dtype=np.int64),
         np.full(n_pts, -1, dtype=np.int64), np.empty(n_pts, dtype=np.int64),
@@ -551,7 +493,6 @@ def _min_box_into(
     side: np.ndarray,
     facet_area: np.ndarray,
     flipped: np.ndarray,
-    marked: np.ndarray,
     px: np.ndarray,
     py: np.ndarray,
     hx: np.ndarray,
@@ -580,8 +521,9 @@ def _min_box_into(
     the points, the same corners (the projections of the same or, on a column parallel to
     ``n``, of a point projecting onto the same one to rounding) as the hull of every
     point. Should the boundary edges not form one cycle (rounding of a nearly edge-on
-    facet), the silhouette points are projected and sorted instead
-    (:func:`_silhouette_hull`); F = 0 projects and sorts all points. With the facets, the
+    facet; not met on any hull of the tests or the sarcoma cohort), every point is projected
+    and sorted instead (:func:`_sort_xy`, :func:`_monotone_chain`), as for F = 0. With the
+    facets, the
     projected hull area is known before the 2D hull (Cauchy's projection formula,
     :math:`\\frac12\\sum_f |n\\cdot n_f| A_f`, equal to it up to rounding): a normal whose
     bound exceeds the best volume by more than 2e-6 relative, which the test on the 2D
@@ -589,13 +531,12 @@ def _min_box_into(
 
     The caller allocates every array (no allocation is compiled here): scratch ``side``
     and ``facet_area`` ((F,) float64), ``flipped`` ((F,) bool: the facets whose corners run
-    clockwise about their normal), ``marked`` ((N,) bool), ``px``, ``py``, ``hx``, ``hy``
-    ((N,) float64 at least), ``hull`` ((2N,) int64), ``work`` ((N,) int64: the sort's
-    order), ``nxt`` ((N,) int64, all -1), ``touched`` and ``cycle`` ((N,) int64), and
-    ``best`` ((4,) float64, ``(inf, 0, 0, 0)`` on entry), which
-    receives the volume and the three edge lengths (two base sides, height) of the best box
-    (the smallest volume; among equal volumes the smallest surface area); volume ``inf`` if
-    every projection is degenerate.
+    clockwise about their normal), ``px``, ``py`` ((N,) float64), ``hx``, ``hy`` ((N + 1,)
+    float64), ``hull`` ((2N,) int64), ``work`` ((N,) int64: the sort's order), ``nxt``
+    ((N,) int64, all -1), ``touched`` and ``cycle`` ((N,) int64), and ``best`` ((4,)
+    float64, ``(inf, 0, 0, 0)`` on entry), which receives the volume and the three edge
+    lengths (two base sides, height) of the best box (the smallest volume; among equal
+    volumes the smallest surface area); volume ``inf`` if every projection is degenerate.
     """
     n_pts = points.shape[0]
     n_fac = facets.shape[0]
@@ -636,6 +577,8 @@ def _min_box_into(
             lo0 = min(lo0, h)
             hi0 = max(hi0, h)
         height = max(hi0, hi1) - min(lo0, lo1)
+        k = I64(0)
+        m = I64(0)
         if n_fac > 0:
             proj4 = 0.0  # four times the projected hull area
             for g in range(n_fac):
@@ -654,14 +597,14 @@ def _min_box_into(
                     px[t] = x0 * us[f, 0] + x1 * us[f, 1] + x2 * us[f, 2]
                     py[t] = x0 * vs[f, 0] + x1 * vs[f, 1] + x2 * vs[f, 2]
                 m = _cyclic_hull(px, py, k, hull)
-            else:
-                m = _silhouette_hull(
-                    points, us[f], vs[f], facets, neighbours, side, marked, px, py, work, hull
-                )
-        else:
-            m = _silhouette_hull(
-                points, us[f], vs[f], facets, neighbours, side, marked, px, py, work, hull
-            )
+        if k < 3:  # no facets, or no single boundary cycle: every point, sorted
+            for p in range(n_pts):
+                x0 = points[p, 0]
+                x1 = points[p, 1]
+                x2 = points[p, 2]
+                px[p] = x0 * us[f, 0] + x1 * us[f, 1] + x2 * us[f, 2]
+                py[p] = x0 * vs[f, 0] + x1 * vs[f, 1] + x2 * vs[f, 2]
+            m = _monotone_chain(px, py, _sort_xy(px, py, work), hull)
         if m < 3:
             continue
         # the polygon's corners in order, contiguous, the first repeated at the end
