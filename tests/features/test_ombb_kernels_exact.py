@@ -181,8 +181,9 @@ def test_calipers_find_each_edges_rectangle(kind: str, n: int, seed: int, height
         assert abs(other[0] - volumes.min()) <= 1e-12 * scale
 
 
-def _cycle_of(hull: morph.Hull, direction: np.ndarray) -> np.ndarray | None:
-    """:func:`_shadow_cycle` of a hull along a unit direction (None: not one cycle)."""
+def _shadow_cycle(hull: morph.Hull, side: np.ndarray) -> np.ndarray | None:
+    """:func:`_shadow_cycle` of a hull given each facet's normal component along a
+    direction (None: not one cycle); the facets' orientation from their corners."""
     facets, neighbours = hull.facets, hull.neighbours
     assert facets is not None
     assert neighbours is not None
@@ -191,12 +192,16 @@ def _cycle_of(hull: morph.Hull, direction: np.ndarray) -> np.ndarray | None:
     flipped = np.einsum("ij,ij->i", np.cross(b - a, c - a), hull.normals) < 0.0
     n = pts.shape[0]
     nxt = np.full(n, -1, dtype=np.int64)
-    side = np.ascontiguousarray(hull.normals @ direction)
     cycle = np.empty(n, dtype=np.int64)
-    k = _k._shadow_cycle(facets, neighbours, flipped, side, nxt, np.empty(n, dtype=np.int64),
-                         cycle)  # fmt: skip
+    k = _k._shadow_cycle(facets, neighbours, flipped, np.ascontiguousarray(side), nxt,
+                         np.empty(n, dtype=np.int64), cycle)  # fmt: skip
     assert np.all(nxt == -1)  # the scratch is left as it was found
     return None if k < 0 else cycle[:k]
+
+
+def _cycle_of(hull: morph.Hull, direction: np.ndarray) -> np.ndarray | None:
+    """:func:`_shadow_cycle` of a hull along a unit direction (None: not one cycle)."""
+    return _shadow_cycle(hull, hull.normals @ direction)
 
 
 def test_shadow_cycle_of_a_box_runs_round_its_lower_face() -> None:
@@ -269,20 +274,8 @@ def test_shadow_cycle_refuses_two_rims() -> None:
     cycles: -1, so that the search falls back on every point, sorted."""
     corners = np.array([[x, y, z] for x in (0.0, 2.0) for y in (0.0, 3.0) for z in (0.0, 5.0)])
     hull = morph.convex_hull(corners)
-    facets, neighbours = hull.facets, hull.neighbours
-    assert facets is not None
-    assert neighbours is not None
-    pts = hull.vertices
-    a, b, c = pts[facets[:, 0]], pts[facets[:, 1]], pts[facets[:, 2]]
-    flipped = np.einsum("ij,ij->i", np.cross(b - a, c - a), hull.normals) < 0.0
     # top and bottom faces "up", the four sides "down"
-    side = np.where(np.abs(hull.normals[:, 2]) > 0.5, 1.0, -1.0)
-    n = pts.shape[0]
-    nxt = np.full(n, -1, dtype=np.int64)
-    k = _k._shadow_cycle(facets, neighbours, flipped, np.ascontiguousarray(side), nxt,
-                         np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64))  # fmt: skip
-    assert k == -1
-    assert np.all(nxt == -1)
+    assert _shadow_cycle(hull, np.where(np.abs(hull.normals[:, 2]) > 0.5, 1.0, -1.0)) is None
 
 
 def _grid_polygon(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
