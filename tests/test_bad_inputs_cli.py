@@ -144,7 +144,8 @@ SLOW = {
     "config_not_utf8": ("ct", "mask", ("--config", "@latin1"), 2, r"is not UTF-8 text"),
     "nan_float_nifti": ("nan", "box", (), 1, r"holds 1 NaN/infinite voxel values"),
     "ct_as_its_own_mask": ("ct", "ct", ("--preset", "ibsi-C"), 1,
-                           r"distinct non-zero values .*it looks like an image, not a label mask"),
+                           r"the image and the mask are the same file \(image\.nii\.gz\): one "
+                           r"was given in place of the other"),
     "zero_byte_image": ("empty", "mask", (), 1, r"is empty \(0 bytes\)"),
     "non_image_file": ("text", "mask", (), 1, r"notes\.nii\.gz is not a NIfTI image"),
     "non_image_nrrd": ("plain_text", "mask", (), 1, r"cannot read image file .*notes\.nrrd"),
