@@ -16,6 +16,7 @@ table gives each tree's median over the rounds.
 Usage (from the repository root)::
 
     .venv/bin/python benchmarks/bench_steps.py --cases STS_002,STS_020 --runs 10
+    .venv/bin/python benchmarks/bench_steps.py --cases STS_002 --pause 150  # as interleaved
     git worktree add /tmp/base <commit>
     .venv/bin/python benchmarks/bench_steps.py --baseline-src /tmp/base/src --rounds 3
 """
@@ -65,12 +66,18 @@ def _timed(table: dict[str, list[float]], name: str, fn: Callable[..., Any]) -> 
     return wrapper
 
 
-def measure(cases: list[str], runs: int, evict_mb: int = 0) -> dict[str, dict[str, float]]:
+def measure(
+    cases: list[str], runs: int, evict_mb: int = 0, pause_ms: float = 0.0
+) -> dict[str, dict[str, float]]:
     """Mean CPU ms per extraction of each family and step, and the median total.
 
     ``evict_mb`` > 0 writes that many MB of another array before each timed call (untimed),
     so that every call starts with the CPU caches holding someone else's data, as in
-    ``bench_ibsi.py``, where the peers run between two radiomix calls.
+    ``bench_ibsi.py``, where the peers run between two radiomix calls. ``pause_ms`` > 0
+    sleeps that long before each call, as the radiomix worker of ``bench_ibsi.py`` waits
+    while the peers run: on the shared machines we measure on, a pause of 100 ms alone
+    made the next STS_002 extraction 40 % slower (caches and predictors refilled by other
+    tenants meanwhile), more than writing 64 MB.
     """
     import numpy as np
 
@@ -101,6 +108,8 @@ def measure(cases: list[str], runs: int, evict_mb: int = 0) -> dict[str, dict[st
         totals = []
         for _ in range(runs):
             evict += 1.0
+            if pause_ms:
+                time.sleep(pause_ms / 1000.0)
             start = time.process_time()
             extract(image, mask, settings=settings, tag="image")
             totals.append(time.process_time() - start)
@@ -121,6 +130,11 @@ def main(argv: list[str] | None = None) -> int:
         help="write MB megabytes of another array before each call (cold caches, as "
         "between the tools of bench_ibsi.py); default 0",
     )  # fmt: skip
+    parser.add_argument(
+        "--pause", type=float, default=0.0, metavar="MS",
+        help="sleep MS milliseconds before each call (as bench_ibsi.py's worker waits "
+        "while the peers run); default 0",
+    )  # fmt: skip
     parser.add_argument("--json-out", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     cases = [c for c in args.cases.split(",") if c]
@@ -131,18 +145,19 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: the shared data folder {DATA_DIR} is missing", file=sys.stderr)
         return 1
     if args.json_out:
-        print(json.dumps(measure(cases, args.runs, args.evict)))
+        print(json.dumps(measure(cases, args.runs, args.evict, args.pause)))
         return 0
     trees = source_trees(args.baseline_src)
     rounds = args.rounds if args.baseline_src else 1
     cmd = [sys.executable, __file__, "--cases", ",".join(cases), "--runs", str(args.runs),
-           "--evict", str(args.evict), "--json-out"]  # fmt: skip
+           "--evict", str(args.evict), "--pause", str(args.pause), "--json-out"]  # fmt: skip
     results = run_alternating(trees, rounds, cmd)
     for case in cases:
         names = sorted({n for tree in results for res in results[tree] for n in res[case]})
         names.sort(key=lambda n: (n == "total (median)", n))
         print(f"\n{case}: CPU ms per extraction (mean of {args.runs} calls"
               + (f", {args.evict} MB written before each" if args.evict else "")
+              + (f", {args.pause:g} ms asleep before each" if args.pause else "")
               + (f"; median of {rounds} rounds per tree" if rounds > 1 else "") + ")")
         print(f"  {'step':<45}" + "".join(f"{t:>12}" for t in trees))
         for name in names:
