@@ -211,27 +211,20 @@ def resample(
                     zip(axes, box, strict=True)]
         part = np.empty([b.stop - b.start for b in box])
         if part.size:
-            # only the voxels the corners read become float64 (the corner indices are
-            # non-decreasing: from the first i0 to the last i1), shifted to that block; a
-            # C-contiguous, writeable copy (a crop is a strided view; the image may be a
-            # read-only view of SimpleITK's buffer), so that the kernel has one signature
-            read = tuple(slice(int(i0[0]), int(i1[-1]) + 1) for i0, i1, _, _ in axes)
-            values = np.array(array[read], dtype=np.float64, order="C")
-            z, y, x = ((i0 - r.start, i1 - r.start, w0, w1) if r.start else (i0, i1, w0, w1)
-                       for (i0, i1, w0, w1), r in zip(axes, read, strict=True))
-            _trilinear(values, *z, *y, *x, part)
+            _trilinear_slabs(array, axes, part)
         if support is None:
             return part
         out = np.zeros(shape)
         out[tuple(box)] = part
         return out
-    values = np.asarray(array, dtype=np.float64)
-    if order == 0 and all(n > 0 for n in shape) and all(n > 0 for n in values.shape):
+    if order == 0 and all(n > 0 for n in shape) and all(n > 0 for n in array.shape):
         index = [
             _nearest_axis(n, _axis_positions(g, lo, hi, o))
-            for n, g, (lo, hi), o in zip(values.shape, grids, index_range, origin, strict=True)
+            for n, g, (lo, hi), o in zip(array.shape, grids, index_range, origin, strict=True)
         ]
-        return np.ascontiguousarray(values[np.ix_(*index)])
+        # the picked voxels become float64, not the whole crop first (the same values)
+        return np.array(array[np.ix_(*index)], dtype=np.float64, order="C")
+    values = np.asarray(array, dtype=np.float64)
     matrix = np.array([g.step for g in grids])
     offset = np.array(
         [g.start + g.step * lo - o
@@ -248,6 +241,48 @@ def resample(
         mode="nearest",
         prefilter=order > 1,
     )
+
+
+SLAB_BYTES = 1 << 19
+"""Bytes of the float64 planes that linear interpolation converts at a time (a core's L2
+holds them through the kernel's pass); see :func:`_trilinear_slabs`."""
+
+
+def _trilinear_slabs(array: np.ndarray, axes: Sequence[Corners], out: FloatArray) -> None:
+    """Linear interpolation of ``array`` at the corners ``axes`` (z, y, x) into ``out``.
+
+    Only the voxels the corners read become float64 (the corner indices are
+    non-decreasing: from the first ``i0`` to the last ``i1`` of each axis), a slab of input
+    planes at a time: the planes that the next run of output planes reads, at most
+    :data:`SLAB_BYTES` (two at least), are copied into one C-contiguous, writeable buffer
+    (a crop is a strided view; the image may be read-only) and the kernel computes those
+    output planes from it. Each output voxel is the same sum of the same eight products as
+    from a float64 copy of the whole block (the same bits); the float64 values held at
+    once are a slab's, not the whole block's (which, with the kernel's pass over them, the
+    next case found evicted from the caches).
+    """
+    (z0, z1, wz0, wz1), (y0, y1, wy0, wy1), (x0, x1, wx0, wx1) = axes
+    ry = slice(int(y0[0]), int(y1[-1]) + 1)
+    rx = slice(int(x0[0]), int(x1[-1]) + 1)
+    y = (y0 - ry.start, y1 - ry.start, wy0, wy1) if ry.start else (y0, y1, wy0, wy1)
+    x = (x0 - rx.start, x1 - rx.start, wx0, wx1) if rx.start else (x0, x1, wx0, wx1)
+    plane = (ry.stop - ry.start) * (rx.stop - rx.start) * 8
+    span = max(2, SLAB_BYTES // max(plane, 1))  # input planes a slab holds
+    lo_all, hi_all = int(z0[0]), int(z1[-1]) + 1
+    buffer = np.empty((min(span, hi_all - lo_all), ry.stop - ry.start, rx.stop - rx.start))
+    n = z0.shape[0]
+    a = 0
+    while a < n:
+        lo = int(z0[a])
+        # the output planes a..b-1 read input planes lo..z1[b-1] only (z1 non-decreasing)
+        b = max(a + 1, int(np.searchsorted(z1, lo + span - 1, "right")))
+        hi = int(z1[b - 1]) + 1
+        values = buffer[: hi - lo]
+        np.copyto(values, array[lo:hi, ry, rx], casting="unsafe")
+        z = (z0[a:b] - lo, z1[a:b] - lo, wz0[a:b], wz1[a:b]) if lo or a or b < n else (
+            z0, z1, wz0, wz1)
+        _trilinear(values, *z, *y, *x, out[a:b])
+        a = b
 
 
 def linear_corners(
