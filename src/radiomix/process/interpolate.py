@@ -223,7 +223,7 @@ def resample(
             for n, g, (lo, hi), o in zip(array.shape, grids, index_range, origin, strict=True)
         ]
         # the picked voxels become float64, not the whole crop first (the same values)
-        return np.array(array[np.ix_(*index)], dtype=np.float64, order="C")
+        return np.ascontiguousarray(array[np.ix_(*index)], dtype=np.float64)
     values = np.asarray(array, dtype=np.float64)
     matrix = np.array([g.step for g in grids])
     offset = np.array(
