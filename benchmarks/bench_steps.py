@@ -75,9 +75,9 @@ def measure(
     so that every call starts with the CPU caches holding someone else's data, as in
     ``bench_ibsi.py``, where the peers run between two radiomix calls. ``pause_ms`` > 0
     sleeps that long before each call, as the radiomix worker of ``bench_ibsi.py`` waits
-    while the peers run: on the shared machines we measure on, a pause of 100 ms alone
-    made the next STS_002 extraction 40 % slower (caches and predictors refilled by other
-    tenants meanwhile), more than writing 64 MB.
+    while the peers run: on the virtual machines we measure on, memory left untouched for
+    100 ms is slow to touch again (a pause of 100 ms made the next STS_002 extraction 40 %
+    slower, more than writing 64 MB; ``benchmarks/README.md``, sixteenth round).
     """
     import numpy as np
 

@@ -61,7 +61,6 @@ def test_read_only_image_uses_the_same_signature() -> None:
     assert len(signatures()) == 1
 
 
-
 def _whole_block(array: np.ndarray, grids: tuple[Grid, Grid, Grid],
                  index_range: tuple[tuple[int, int], ...]) -> np.ndarray:
     """The kernel run once on a float64 copy of the whole block the corners read."""
@@ -129,5 +128,6 @@ def test_nearest_neighbour_of_a_stored_crop_equals_its_float64_copy() -> None:
         grids = grids_of(array.shape, 0.7)
         got = resample(array, grids, order=0)
         ref = resample(np.array(array, dtype=np.float64), grids, order=0)
-        assert got.dtype == np.float64 and got.flags.c_contiguous
+        assert got.dtype == np.float64
+        assert got.flags.c_contiguous
         np.testing.assert_array_equal(got, ref)

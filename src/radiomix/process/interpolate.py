@@ -255,33 +255,29 @@ def _trilinear_slabs(array: np.ndarray, axes: Sequence[Corners], out: FloatArray
     non-decreasing: from the first ``i0`` to the last ``i1`` of each axis), a slab of input
     planes at a time: the planes that the next run of output planes reads, at most
     :data:`SLAB_BYTES` (two at least), are copied into one C-contiguous, writeable buffer
-    (a crop is a strided view; the image may be read-only) and the kernel computes those
-    output planes from it. Each output voxel is the same sum of the same eight products as
-    from a float64 copy of the whole block (the same bits); the float64 values held at
-    once are a slab's, not the whole block's (which, with the kernel's pass over them, the
-    next case found evicted from the caches).
+    (a crop is a strided view; the image may be read-only, and the kernel has one
+    signature) and the kernel computes those output planes from it. Each output voxel is
+    the same sum of the same eight products as from a float64 copy of the whole block (the
+    same bits), while the process touches a slab's worth of float64 memory instead of the
+    whole block's.
     """
     (z0, z1, wz0, wz1), (y0, y1, wy0, wy1), (x0, x1, wx0, wx1) = axes
     ry = slice(int(y0[0]), int(y1[-1]) + 1)
     rx = slice(int(x0[0]), int(x1[-1]) + 1)
-    y = (y0 - ry.start, y1 - ry.start, wy0, wy1) if ry.start else (y0, y1, wy0, wy1)
-    x = (x0 - rx.start, x1 - rx.start, wx0, wx1) if rx.start else (x0, x1, wx0, wx1)
-    plane = (ry.stop - ry.start) * (rx.stop - rx.start) * 8
-    span = max(2, SLAB_BYTES // max(plane, 1))  # input planes a slab holds
-    lo_all, hi_all = int(z0[0]), int(z1[-1]) + 1
-    buffer = np.empty((min(span, hi_all - lo_all), ry.stop - ry.start, rx.stop - rx.start))
-    n = z0.shape[0]
+    y = (y0 - ry.start, y1 - ry.start, wy0, wy1)
+    x = (x0 - rx.start, x1 - rx.start, wx0, wx1)
+    span = max(2, SLAB_BYTES // ((ry.stop - ry.start) * (rx.stop - rx.start) * 8))
+    planes = min(span, int(z1[-1]) + 1 - int(z0[0]))  # input planes a slab holds
+    buffer = np.empty((planes, ry.stop - ry.start, rx.stop - rx.start))
     a = 0
-    while a < n:
+    while a < z0.shape[0]:
         lo = int(z0[a])
         # the output planes a..b-1 read input planes lo..z1[b-1] only (z1 non-decreasing)
         b = max(a + 1, int(np.searchsorted(z1, lo + span - 1, "right")))
         hi = int(z1[b - 1]) + 1
         values = buffer[: hi - lo]
         np.copyto(values, array[lo:hi, ry, rx], casting="unsafe")
-        z = (z0[a:b] - lo, z1[a:b] - lo, wz0[a:b], wz1[a:b]) if lo or a or b < n else (
-            z0, z1, wz0, wz1)
-        _trilinear(values, *z, *y, *x, out[a:b])
+        _trilinear(values, z0[a:b] - lo, z1[a:b] - lo, wz0[a:b], wz1[a:b], *y, *x, out[a:b])
         a = b
 
 
