@@ -9,11 +9,17 @@ as it has. A threaded reduction also sums in an order that depends on the thread
 so a value could differ between machines with different core counts. Both problems go
 away with one thread inside radiomix's calls; the caller's own setting is restored on
 return.
+
+The worker processes radiomix starts (a cohort's fork server and the workers it forks, the
+spawned bridge workers) get one thread from their start (:func:`worker_thread_environment`):
+OpenBLAS starts its worker threads when it is loaded, and again in every forked child, and
+they spin for about 0.1 s of CPU before they sleep, whether a call ever uses them or not.
 """
 
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -23,6 +29,39 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 _controller: Any = None
 _modules_seen = -1
+
+WORKER_THREAD_ENV: dict[str, str] = {
+    "OPENBLAS_NUM_THREADS": "1",
+    "OMP_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+}
+"""Thread counts of the BLAS and OpenMP libraries in the worker processes radiomix starts."""
+
+
+@contextmanager
+def worker_thread_environment() -> Iterator[None]:
+    """Context in which processes started get :data:`WORKER_THREAD_ENV` (each variable
+    the caller has not set itself): for the worker processes radiomix starts and owns.
+
+    A library reads its variable once, as it is loaded: OpenBLAS (numpy's and SciPy's)
+    then starts no thread of its own. Otherwise it starts one per core as it is loaded and
+    again in each child forked from a process that loaded it, and each spins for its
+    time-out (about 0.1 s of CPU) before sleeping: on the sarcoma study with two workers,
+    nine such threads (one per library in the fork server, the bridge worker and each
+    forked worker) spun for about 0.5 of the run's 16 core-seconds (``perf record``), CPU
+    taken from the other worker. Nothing is lost: radiomix runs BLAS and OpenMP with one thread inside its
+    calls anyway (:func:`one_blas_thread`), and a deep-feature setting of more threads is
+    set at run time (``torch.set_num_threads``), which these variables do not bound.
+    This process's own libraries, loaded already, are not affected.
+    """
+    added = [k for k in WORKER_THREAD_ENV if k not in os.environ]
+    for key in added:
+        os.environ[key] = WORKER_THREAD_ENV[key]
+    try:
+        yield
+    finally:
+        for key in added:
+            os.environ.pop(key, None)
 
 
 @contextmanager

@@ -1471,8 +1471,9 @@ def pool_map(
                                initializer=_init_pool_worker, initargs=(os.getpid(), setup))
     left = len(tasks)
     try:
-        futures = {pool.submit(fn, tasks[i]): i
-                   for i in (range(len(tasks)) if order is None else order)}
+        with worker_environment():  # the first submit starts the fork server if none runs
+            futures = {pool.submit(fn, tasks[i]): i
+                       for i in (range(len(tasks)) if order is None else order)}
         for fut in as_completed(futures):
             left -= 1
             try:
@@ -1577,7 +1578,7 @@ def warmup_cases(todo: Sequence[CaseTask],
     return list(smallest.values())
 
 
-def start_fork_server(preload: Sequence[str]) -> Handoff | None:
+def start_fork_server(preload: Sequence[str], *, warm_up: bool = True) -> Handoff | None:
     """Start the fork server of :func:`worker_context` now, without waiting for it.
 
     The server imports ``preload`` (seconds with torch and MONAI) in its own process while
@@ -1588,25 +1589,38 @@ def start_fork_server(preload: Sequence[str]) -> Handoff | None:
     task, since the server forks only after its warm-up), runs them once and discards
     them, so that every worker it forks starts with the compiled kernels loaded and the
     embedding network built. Returns ``None`` where workers are spawned (Windows, nothing
-    done) or no temporary folder can be made (the server starts without a warm-up), a
-    handoff otherwise (a server that already runs does nothing again and never reads it).
+    done), without ``warm_up`` or where no temporary folder can be made (the server starts
+    without a warm-up), a handoff otherwise (a server that already runs does nothing again
+    and never reads it). The server starts in :func:`worker_environment`.
     """
     from multiprocessing import forkserver
 
     from radiomix._fork_warmup import Handoff
-    from radiomix._monai import lean_environment
 
     if worker_context(preload).get_start_method() != "forkserver":
         return None  # pragma: no cover - Windows
-    try:
-        handoff = Handoff()
-    except OSError:  # no private temporary folder: workers start without the warm-up
-        with lean_environment():
-            forkserver.ensure_running()
-        return None
-    with handoff.environment(), lean_environment():
+    handoff = None
+    if warm_up:
+        with contextlib.suppress(OSError):  # no private temporary folder: no warm-up
+            handoff = Handoff()
+    with (contextlib.nullcontext() if handoff is None else handoff.environment(),
+          worker_environment()):
         forkserver.ensure_running()
     return handoff
+
+
+@contextlib.contextmanager
+def worker_environment() -> Iterator[None]:
+    """Context in which the worker processes a run starts (its fork server, spawned bridge
+    workers) get their environment: MONAI imported lean (:func:`radiomix._monai.
+    lean_environment`) and one BLAS/OpenMP thread from the start
+    (:func:`radiomix._threads.worker_thread_environment`), each where the caller has not
+    set the variable itself."""
+    from radiomix._monai import lean_environment
+    from radiomix._threads import worker_thread_environment
+
+    with lean_environment(), worker_thread_environment():
+        yield
 
 
 def _import_extraction() -> None:
@@ -1694,6 +1708,8 @@ def _run_pool(
     fn = fn or run_case
     deep = any(t.deep is not None for t in todo)
     ctx = worker_context(_case_preload(deep))
+    if ctx.get_start_method() == "forkserver" and handoff is None:
+        start_fork_server(_case_preload(deep), warm_up=False)  # none runs yet: no warm-up
 
     def new_pool() -> ProcessPoolExecutor:
         return ProcessPoolExecutor(
@@ -1749,7 +1765,8 @@ def _run_pool(
                     if light is None:
                         break
                     queue.remove(light)
-                    fut = bridge.submit(fn, light)
+                    with worker_environment():  # a bridge worker is spawned at a submit
+                        fut = bridge.submit(fn, light)
                     inflight[fut] = light
                     bridged.add(fut)
             elif not solo_mode:

@@ -91,14 +91,19 @@ def write_study(
 
 def modules_at_call(task: Any) -> dict[str, Any]:
     """A pool function: which heavy modules the worker held before this call, how many
-    objects it holds out of garbage collections (:func:`gc.get_freeze_count`), and its pid."""
+    objects it holds out of garbage collections (:func:`gc.get_freeze_count`), its pid,
+    and the thread counts of its BLAS libraries (threadpoolctl's report: the count each
+    library was started with, outside any limit)."""
     import gc
     import os
     import sys
 
+    from threadpoolctl import threadpool_info
+
+    blas = [int(i["num_threads"]) for i in threadpool_info() if i["user_api"] == "blas"]
     return {"pid": os.getpid(), "extraction": "radiomix.extraction" in sys.modules,
             "torch": "torch" in sys.modules, "frozen": gc.get_freeze_count(),
-            "case_id": task.case_id}
+            "case_id": task.case_id, "blas_threads": blas}
 
 
 def timed_modules_at_call(task: Any) -> dict[str, Any]:

@@ -142,7 +142,10 @@ from radiomix.cohort import _run_pool
 deep = sys.argv[1] == "deep"
 tasks = [SimpleNamespace(case_id=f"c{i}", deep=object() if deep else None, image=None, mask=None)
          for i in range(4)]
-print(json.dumps([{**r, "parent": os.getpid()} for r in _run_pool(tasks, 2, fn=modules_at_call)]))
+seen = list(_run_pool(tasks, 2, fn=modules_at_call))
+env = sorted(k for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+             if k in os.environ)
+print(json.dumps([{**r, "parent": os.getpid(), "parent_env": env} for r in seen]))
 """
 
 
@@ -161,7 +164,7 @@ def test_pool_workers_start_preloaded(deep):
     proc = subprocess.run(
         [sys.executable, "-c", POOL_PROBE, "deep" if deep else "radiomics",
          str(Path(__file__).parent)],
-        capture_output=True, text=True, timeout=300, check=True,
+        capture_output=True, text=True, timeout=300, check=True, env=_without_thread_env(),
     )
     seen = json.loads(proc.stdout.strip().splitlines()[-1])
     assert sorted(r["case_id"] for r in seen) == ["c0", "c1", "c2", "c3"]
@@ -169,6 +172,24 @@ def test_pool_workers_start_preloaded(deep):
     assert all(r["torch"] == deep for r in seen), seen
     assert all(r["pid"] != r["parent"] for r in seen)
     assert all(r["frozen"] > (100_000 if deep else 10_000) for r in seen), seen
+    _assert_one_blas_thread(seen)
+
+
+def _without_thread_env() -> dict[str, str]:
+    """This environment without the BLAS/OpenMP thread variables (a user's default)."""
+    import os
+
+    from radiomix._threads import WORKER_THREAD_ENV
+
+    return {k: v for k, v in os.environ.items() if k not in WORKER_THREAD_ENV}
+
+
+def _assert_one_blas_thread(seen: list[dict]) -> None:
+    """Every worker's BLAS libraries were started with one thread (where the machine has
+    more than one core, they would start one per core without the worker environment) and
+    the run's own environment is as it was (the probes print it as ``parent_env``)."""
+    assert all(r["blas_threads"] and set(r["blas_threads"]) == {1} for r in seen), seen
+    assert all(r["parent_env"] == [] for r in seen), seen
 
 
 BRIDGE_PROBE = """
@@ -181,7 +202,9 @@ tasks = [SimpleNamespace(case_id=f"c{i}", deep=object() if i % 3 == 0 else None,
                          mask=None) for i in range(12)]
 if __name__ == "__main__":
     seen = list(_run_pool(tasks, 2, fn=timed_modules_at_call))
-    print(json.dumps([{**r, "parent": os.getpid()} for r in seen]))
+    env = sorted(k for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+                 if k in os.environ)
+    print(json.dumps([{**r, "parent": os.getpid(), "parent_env": env} for r in seen]))
     again = list(_run_pool(tasks, 2, fn=timed_modules_at_call))  # the server is up now
     print(json.dumps([{**r, "parent": os.getpid()} for r in again]))
 """
@@ -201,8 +224,10 @@ def test_bridge_workers_run_radiomics_cases_while_the_server_imports_torch(tmp_p
     probe = tmp_path / "bridge_probe.py"
     probe.write_text(BRIDGE_PROBE)
     proc = subprocess.run([sys.executable, str(probe), str(Path(__file__).parent)],
-                          capture_output=True, text=True, timeout=300, check=True)
+                          capture_output=True, text=True, timeout=300, check=True,
+                          env=_without_thread_env())
     seen, again = (json.loads(line) for line in proc.stdout.strip().splitlines()[-2:])
+    _assert_one_blas_thread(seen)  # the spawned bridge worker's and the forked ones'
     assert sorted(r["case_id"] for r in seen) == sorted(f"c{i}" for i in range(12))
     deep = {f"c{i}" for i in range(0, 12, 3)}
     assert all(r["torch"] for r in seen if r["case_id"] in deep), seen
