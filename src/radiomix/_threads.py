@@ -49,10 +49,11 @@ def worker_thread_environment() -> Iterator[None]:
     time-out (about 0.1 s of CPU) before sleeping: on the sarcoma study with two workers,
     nine such threads (one per library in the fork server, the bridge worker and each
     forked worker) spun for about 0.5 of the run's 16 core-seconds (``perf record``), CPU
-    taken from the other worker. Nothing is lost: radiomix runs BLAS and OpenMP with one thread inside its
-    calls anyway (:func:`one_blas_thread`), and a deep-feature setting of more threads is
-    set at run time (``torch.set_num_threads``), which these variables do not bound.
-    This process's own libraries, loaded already, are not affected.
+    taken from the other worker. Nothing is lost: radiomix runs BLAS and OpenMP with one
+    thread inside its calls anyway (:func:`one_blas_thread`), and a deep-feature setting
+    of more threads is applied at run time (``torch.set_num_threads``), which these
+    variables do not bound. This process's own libraries, loaded already, are not
+    affected.
     """
     added = [k for k in WORKER_THREAD_ENV if k not in os.environ]
     for key in added:

@@ -1709,7 +1709,9 @@ def _run_pool(
     deep = any(t.deep is not None for t in todo)
     ctx = worker_context(_case_preload(deep))
     if ctx.get_start_method() == "forkserver" and handoff is None:
-        start_fork_server(_case_preload(deep), warm_up=False)  # none runs yet: no warm-up
+        # a server the run has not started (none yet, or one already up: then nothing is
+        # done) starts here, in the workers' environment, rather than at the first submit
+        start_fork_server(_case_preload(deep), warm_up=False)
 
     def new_pool() -> ProcessPoolExecutor:
         return ProcessPoolExecutor(
