@@ -29,7 +29,7 @@ import logging
 import os
 import sys
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -103,15 +103,9 @@ def import_lean(module: str = NETWORKS_MODULE, *, refuse: Sequence[str] = OPTION
     return True
 
 
-@contextlib.contextmanager
-def lean_environment() -> Iterator[None]:
+def lean_environment() -> contextlib.AbstractContextManager[None]:
     """Context in which processes started get :data:`LEAN_ENV` = ``"1"`` (unless it is
     set already): for a process radiomix starts and owns, such as a cohort's fork server."""
-    if LEAN_ENV in os.environ:
-        yield
-        return
-    os.environ[LEAN_ENV] = "1"
-    try:
-        yield
-    finally:
-        os.environ.pop(LEAN_ENV, None)
+    from radiomix._environ import environment_defaults
+
+    return environment_defaults({LEAN_ENV: "1"})

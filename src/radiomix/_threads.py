@@ -19,10 +19,9 @@ they spin for about 0.1 s of CPU before they sleep, whether a call ever uses the
 from __future__ import annotations
 
 import functools
-import os
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any, TypeVar
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -38,8 +37,7 @@ WORKER_THREAD_ENV: dict[str, str] = {
 """Thread counts of the BLAS and OpenMP libraries in the worker processes radiomix starts."""
 
 
-@contextmanager
-def worker_thread_environment() -> Iterator[None]:
+def worker_thread_environment() -> AbstractContextManager[None]:
     """Context in which processes started get :data:`WORKER_THREAD_ENV` (each variable
     the caller has not set itself): for the worker processes radiomix starts and owns.
 
@@ -55,14 +53,9 @@ def worker_thread_environment() -> Iterator[None]:
     variables do not bound. This process's own libraries, loaded already, are not
     affected.
     """
-    added = [k for k in WORKER_THREAD_ENV if k not in os.environ]
-    for key in added:
-        os.environ[key] = WORKER_THREAD_ENV[key]
-    try:
-        yield
-    finally:
-        for key in added:
-            os.environ.pop(key, None)
+    from radiomix._environ import environment_defaults
+
+    return environment_defaults(WORKER_THREAD_ENV)
 
 
 @contextmanager

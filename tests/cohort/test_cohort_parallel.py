@@ -142,9 +142,9 @@ from radiomix.cohort import _run_pool
 deep = sys.argv[1] == "deep"
 tasks = [SimpleNamespace(case_id=f"c{i}", deep=object() if deep else None, image=None, mask=None)
          for i in range(4)]
+from radiomix._threads import WORKER_THREAD_ENV
 seen = list(_run_pool(tasks, 2, fn=modules_at_call))
-env = sorted(k for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
-             if k in os.environ)
+env = sorted(k for k in WORKER_THREAD_ENV if k in os.environ)
 print(json.dumps([{**r, "parent": os.getpid(), "parent_env": env} for r in seen]))
 """
 
@@ -201,9 +201,9 @@ from radiomix.cohort import _run_pool
 tasks = [SimpleNamespace(case_id=f"c{i}", deep=object() if i % 3 == 0 else None, image=None,
                          mask=None) for i in range(12)]
 if __name__ == "__main__":
+    from radiomix._threads import WORKER_THREAD_ENV
     seen = list(_run_pool(tasks, 2, fn=timed_modules_at_call))
-    env = sorted(k for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
-                 if k in os.environ)
+    env = sorted(k for k in WORKER_THREAD_ENV if k in os.environ)
     print(json.dumps([{**r, "parent": os.getpid(), "parent_env": env} for r in seen]))
     again = list(_run_pool(tasks, 2, fn=timed_modules_at_call))  # the server is up now
     print(json.dumps([{**r, "parent": os.getpid()} for r in again]))
