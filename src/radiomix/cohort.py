@@ -1466,14 +1466,15 @@ def pool_map(
     from concurrent.futures import ProcessPoolExecutor, as_completed
     from concurrent.futures.process import BrokenProcessPool
 
-    pool = ProcessPoolExecutor(max_workers=max(1, min(jobs, len(tasks))),
-                               mp_context=worker_context(preload),
+    ctx = worker_context(preload)
+    if ctx.get_start_method() == "forkserver":  # its server in the workers' environment
+        start_fork_server(preload, warm_up=False)  # (nothing done when one runs already)
+    pool = ProcessPoolExecutor(max_workers=max(1, min(jobs, len(tasks))), mp_context=ctx,
                                initializer=_init_pool_worker, initargs=(os.getpid(), setup))
     left = len(tasks)
     try:
-        with worker_environment():  # the first submit starts the fork server if none runs
-            futures = {pool.submit(fn, tasks[i]): i
-                       for i in (range(len(tasks)) if order is None else order)}
+        futures = {pool.submit(fn, tasks[i]): i
+                   for i in (range(len(tasks)) if order is None else order)}
         for fut in as_completed(futures):
             left -= 1
             try:
